@@ -1,0 +1,118 @@
+# Enterprise SSO broker. `make run` and `make test` are the two commands that matter; see README.
+SHELL := /bin/bash
+BUILD ?= build
+CC ?= cc
+SERVICES := gateway token saml oidc directory
+TOOLS := ssoctl supervisor
+PKGS := libzmq libczmq libprotobuf-c libmicrohttpd jansson libcurl sqlite3 openssl libxml-2.0 xmlsec1-openssl
+
+# SAN=1 builds everything with AddressSanitizer + UndefinedBehaviorSanitizer into build-asan.
+ifeq ($(SAN),1)
+  BUILD := build-asan
+  CC := clang
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  OPT := -O1
+else
+  OPT := -O2
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) $(SANFLAGS) -MMD -MP \
+          -Ilib -I$(BUILD)/gen $(PKG_CFLAGS)
+LDFLAGS += $(SANFLAGS) -Wl,--as-needed
+LDLIBS := $(PKG_LIBS) -lpthread
+
+PROTOS := $(wildcard proto/*.proto)
+GEN_C := $(patsubst proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
+GEN_H := $(GEN_C:.c=.h)
+LIB_SRCS := $(filter-out lib/selftest.c,$(wildcard lib/*.c))
+LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(GEN_C:.c=.o)
+LIBSSO := $(BUILD)/libsso.a
+
+BINS := $(addprefix $(BUILD)/bin/sso-,$(SERVICES)) $(BUILD)/bin/ssoctl $(BUILD)/bin/sso-supervisor
+TESTBINS := $(BUILD)/bin/test-lib $(addprefix $(BUILD)/bin/test-,$(SERVICES))
+
+.PHONY: all deps build run test unit integration asan fuzz bench clean help
+all: build
+
+help:
+	@echo "make run    install missing packages, build, start every service (Ctrl-C stops)"
+	@echo "make test   install missing packages, build, run every test (also under ASan/UBSan)"
+	@echo "make bench  run the benchmarks under bench/"
+
+deps:
+	@scripts/deps.sh
+
+build: $(BINS) $(TESTBINS)
+
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --c_out=$(BUILD)/gen -Iproto $<
+
+$(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(GEN_H)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -Wno-unused-parameter -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c | $(GEN_H)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBSSO): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bin/test-lib: $(BUILD)/obj/lib/selftest.o $(LIBSSO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# One rule set per service: sso-<svc> from its sources minus selftest.c, test-<svc> from its
+# sources minus main.c.
+define SERVICE_RULES
+$(1)_SRCS := $$(wildcard services/$(1)/*.c)
+$(1)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(filter-out %/main.c %/selftest.c,$$($(1)_SRCS)))
+$(BUILD)/bin/sso-$(1): $$($(1)_OBJS) $(BUILD)/obj/services/$(1)/main.o $(LIBSSO)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+$(BUILD)/bin/test-$(1): $$($(1)_OBJS) $(BUILD)/obj/services/$(1)/selftest.o $(LIBSSO)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call SERVICE_RULES,$(s))))
+
+$(BUILD)/bin/ssoctl: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/ssoctl/*.c)) $(LIBSSO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/sso-supervisor: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/supervisor/*.c)) $(LIBSSO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	@exec $(BUILD)/bin/sso-supervisor --bin-dir $(BUILD)/bin
+
+unit: build
+	@scripts/unit.sh $(BUILD)
+
+integration: build
+	@scripts/integration.sh $(BUILD)
+
+asan: deps
+	@$(MAKE) --no-print-directory SAN=1 build
+	@SSO_SAN=1 scripts/unit.sh build-asan
+	@SSO_SAN=1 scripts/integration.sh build-asan
+
+test: deps
+	@$(MAKE) --no-print-directory build
+	@scripts/test.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory build
+	@bench/bus.sh $(BUILD)
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,22 @@
+/* Runs the self-test of every shared-library module. */
+#include "sso_broker.h"
+#include "sso_bus.h"
+#include "sso_config.h"
+#include "sso_crypto.h"
+#include "sso_http.h"
+#include "sso_log.h"
+#include "sso_test.h"
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+    bool verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
+    zsys_init();
+    SSO_RUN(sso_log_test, verbose);
+    SSO_RUN(sso_config_test, verbose);
+    SSO_RUN(sso_crypto_test, verbose);
+    SSO_RUN(sso_bus_test, verbose);
+    SSO_RUN(sso_http_test, verbose);
+    SSO_RUN(sso_broker_test, verbose);
+    return sso_test_summary();
+}

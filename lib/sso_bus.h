@@ -1,0 +1,45 @@
+/* sso_bus: what clients, workers and the broker share about MDP/0.2 (ZeroMQ RFC 18) and the
+   framing of bodies: every body is an sso.Meta frame followed by one payload frame, each one
+   protobuf-c message. */
+#ifndef SSO_BUS_H
+#define SSO_BUS_H
+#include "bus.pb-c.h"
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MDPC_CLIENT "MDPC02"
+#define MDPW_WORKER "MDPW02"
+
+/* Client commands. */
+#define MDPC_REQUEST 0x01
+#define MDPC_PARTIAL 0x02
+#define MDPC_FINAL 0x03
+/* Worker commands. */
+#define MDPW_READY 0x01
+#define MDPW_REQUEST 0x02
+#define MDPW_PARTIAL 0x03
+#define MDPW_FINAL 0x04
+#define MDPW_HEARTBEAT 0x05
+#define MDPW_DISCONNECT 0x06
+
+#define SSO_HEARTBEAT_MS 1000   /* both directions */
+#define SSO_HEARTBEAT_LIVENESS 4 /* a peer silent for this many intervals is dead */
+#define SSO_BUS_MAX_FRAME (16 * 1024 * 1024)
+#define SSO_SERVICE_NAME_MAX 32
+
+/* Packs any protobuf-c message into a new frame; NULL when out of memory. */
+zframe_t *sso_frame_pack(const ProtobufCMessage *message);
+/* Unpacks a Meta frame; NULL (and a log line) when the frame is not one. */
+Sso__Meta *sso_meta_unpack(zframe_t *frame);
+/* Milliseconds since the Unix epoch (deadlines are absolute so they survive hops). */
+int64_t sso_now_ms(void);
+/* A fresh request id: 16 hex characters. Caller frees. */
+char *sso_request_id_new(void);
+/* True when the service name is one this bus accepts: [a-z0-9._-], 1..32 bytes. */
+bool sso_service_name_valid(const char *name, size_t len);
+/* One byte command frame. */
+bool sso_frame_is_command(zframe_t *frame, uint8_t *command);
+
+void sso_bus_test(bool verbose);
+#endif

@@ -1,0 +1,138 @@
+#include "sso_client.h"
+#include "sso_log.h"
+
+struct sso_client_t {
+    char *endpoint;
+    zsock_t *socket;
+    sso_worker_t *heartbeat_for;
+};
+
+static void s_connect(sso_client_t *self)
+{
+    zsock_destroy(&self->socket);
+    self->socket = zsock_new(ZMQ_DEALER);
+    assert(self->socket);
+    zsock_set_linger(self->socket, 0);
+    zsock_set_maxmsgsize(self->socket, SSO_BUS_MAX_FRAME);
+    zsock_connect(self->socket, "%s", self->endpoint);
+}
+
+sso_client_t *sso_client_new(const char *endpoint, sso_worker_t *heartbeat_for)
+{
+    sso_client_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->endpoint = strdup(endpoint);
+    self->heartbeat_for = heartbeat_for;
+    s_connect(self);
+    return self;
+}
+
+void sso_client_destroy(sso_client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sso_client_t *self = *self_p;
+    zsock_destroy(&self->socket);
+    free(self->endpoint);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Parses a reply; returns 1 when it answers request_id (filling status and reply), 0 when it is
+   stale or malformed (dropped). */
+static int s_take_reply(zmsg_t *msg, const char *request_id, sso_call_status_t *status,
+                        zframe_t **reply_p)
+{
+    int rc = 0;
+    char *header = zmsg_popstr(msg);
+    zframe_t *command_frame = zmsg_pop(msg);
+    char *service = zmsg_popstr(msg);
+    zframe_t *meta_frame = zmsg_pop(msg);
+    zframe_t *payload = zmsg_pop(msg);
+    uint8_t command = 0;
+    Sso__Meta *meta = NULL;
+    if (!header || strcmp(header, MDPC_CLIENT) || !sso_frame_is_command(command_frame, &command)
+        || command != MDPC_FINAL || !service)
+        sso_warn("client: dropped a malformed reply");
+    else if ((meta = sso_meta_unpack(meta_frame)) != NULL && strcmp(meta->request_id, request_id) == 0) {
+        rc = 1;
+        if (meta->bus_status == 0 && payload) {
+            *status = SSO_CALL_OK;
+            *reply_p = payload;
+            payload = NULL;
+        }
+        else
+            *status = meta->bus_status == 503 ? SSO_CALL_NO_SERVICE
+                    : meta->bus_status == 400 ? SSO_CALL_BAD : SSO_CALL_TIMEOUT;
+    }
+    if (meta)
+        sso__meta__free_unpacked(meta, NULL);
+    free(header);
+    free(service);
+    zframe_destroy(&command_frame);
+    zframe_destroy(&meta_frame);
+    zframe_destroy(&payload);
+    return rc;
+}
+
+sso_call_status_t sso_client_call(sso_client_t *self, const char *service, const char *rpc,
+                                  bool idempotent, int timeout_ms, zframe_t **payload_p,
+                                  zframe_t **reply_p)
+{
+    *reply_p = NULL;
+    char *request_id = sso_request_id_new();
+    int64_t deadline = sso_now_ms() + timeout_ms;
+    Sso__Meta meta = SSO__META__INIT;
+    meta.request_id = request_id;
+    meta.deadline_ms = deadline;
+    meta.idempotent = idempotent;
+    meta.kind = SSO__META__KIND__RPC;
+    meta.rpc = (char *) rpc;
+    zmsg_t *msg = zmsg_new();
+    uint8_t command = MDPC_REQUEST;
+    zmsg_addstr(msg, MDPC_CLIENT);
+    zmsg_addmem(msg, &command, 1);
+    zmsg_addstr(msg, service);
+    zframe_t *meta_frame = sso_frame_pack(&meta.base);
+    zmsg_append(msg, &meta_frame);
+    zmsg_append(msg, payload_p);
+    sso_call_status_t status = SSO_CALL_TIMEOUT;
+    if (zmsg_send(&msg, self->socket) != 0) {
+        zmsg_destroy(&msg);
+        free(request_id);
+        return SSO_CALL_NO_SERVICE;
+    }
+    /* The broker answers by the deadline; wait a little longer for its 504 before giving up
+       ourselves. */
+    int64_t give_up = deadline + 500;
+    while (!zsys_interrupted) {
+        int64_t now = sso_now_ms();
+        if (now >= give_up)
+            break;
+        long wait = (long) (give_up - now);
+        if (self->heartbeat_for && wait > SSO_HEARTBEAT_MS / 2)
+            wait = SSO_HEARTBEAT_MS / 2;
+        zmq_pollitem_t items[] = {{zsock_resolve(self->socket), 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 1, wait) == -1)
+            break;
+        if (self->heartbeat_for)
+            sso_worker_heartbeat_if_due(self->heartbeat_for);
+        if (items[0].revents & ZMQ_POLLIN) {
+            zmsg_t *reply = zmsg_recv(self->socket);
+            if (!reply)
+                break;
+            int done = s_take_reply(reply, request_id, &status, reply_p);
+            zmsg_destroy(&reply);
+            if (done) {
+                free(request_id);
+                return status;
+            }
+        }
+    }
+    /* No answer at all: the broker itself is gone. A fresh socket drops any late reply. */
+    sso_warn("client: no answer from the broker for %s.%s", service, rpc);
+    s_connect(self);
+    free(request_id);
+    return SSO_CALL_TIMEOUT;
+}

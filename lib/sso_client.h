@@ -1,0 +1,29 @@
+/* sso_client: the MDP/0.2 client side, for a service that calls another through the broker.
+   Synchronous: one call at a time, each with a request id and a deadline. */
+#ifndef SSO_CLIENT_H
+#define SSO_CLIENT_H
+#include "sso_bus.h"
+#include "sso_worker.h"
+
+typedef struct sso_client_t sso_client_t;
+
+typedef enum {
+    SSO_CALL_OK = 0,
+    SSO_CALL_NO_SERVICE = 503,  /* no live instance of the service */
+    SSO_CALL_TIMEOUT = 504,     /* deadline passed */
+    SSO_CALL_BAD = 400,         /* the broker refused the request as malformed */
+} sso_call_status_t;
+
+/* heartbeat_for: the worker this client's owner also runs, kept alive while a call waits;
+   may be NULL. */
+sso_client_t *sso_client_new(const char *endpoint, sso_worker_t *heartbeat_for);
+void sso_client_destroy(sso_client_t **self_p);
+
+/* Calls rpc on service with payload (taken). On SSO_CALL_OK, *reply_p is the reply payload
+   frame, owned by the caller. idempotent lets the broker re-send the request to another
+   instance if the first one dies. */
+sso_call_status_t sso_client_call(sso_client_t *self, const char *service, const char *rpc,
+                                  bool idempotent, int timeout_ms, zframe_t **payload_p,
+                                  zframe_t **reply_p);
+
+#endif

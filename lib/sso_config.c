@@ -1,0 +1,107 @@
+#include "sso_config.h"
+#include "sso_test.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *s_env(const char *name, const char *fallback)
+{
+    const char *value = getenv(name);
+    return value && *value ? value : fallback;
+}
+
+static int s_copy(char *dest, size_t size, const char *name, const char *fallback)
+{
+    const char *value = s_env(name, fallback);
+    if (strlen(value) >= size) {
+        fprintf(stderr, "config: %s is too long (at most %zu bytes)\n", name, size - 1);
+        return -1;
+    }
+    snprintf(dest, size, "%s", value);
+    return 0;
+}
+
+int sso_parse_int(const char *text, long min, long max, long *out)
+{
+    if (!text || !*text)
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (errno || *end || value < min || value > max)
+        return -1;
+    *out = value;
+    return 0;
+}
+
+static int s_int(const char *name, long fallback, long min, long max, int *out)
+{
+    const char *text = getenv(name);
+    long value = fallback;
+    if (text && *text && sso_parse_int(text, min, max, &value) != 0) {
+        fprintf(stderr, "config: %s must be an integer from %ld to %ld\n", name, min, max);
+        return -1;
+    }
+    *out = (int) value;
+    return 0;
+}
+
+int sso_config_load(sso_config_t *config)
+{
+    memset(config, 0, sizeof *config);
+    if (s_copy(config->public_url, sizeof config->public_url, "SSO_PUBLIC_URL",
+               "http://localhost:8080")
+        || s_copy(config->http_addr, sizeof config->http_addr, "SSO_HTTP_ADDR", "127.0.0.1:8080")
+        || s_copy(config->broker_endpoint, sizeof config->broker_endpoint, "SSO_BROKER_ENDPOINT",
+                  "tcp://127.0.0.1:5555")
+        || s_copy(config->data_dir, sizeof config->data_dir, "SSO_DATA_DIR", "./var")
+        || s_copy(config->log_format, sizeof config->log_format, "SSO_LOG_FORMAT", "text")
+        || s_copy(config->tls_cert, sizeof config->tls_cert, "SSO_TLS_CERT", "")
+        || s_copy(config->tls_key, sizeof config->tls_key, "SSO_TLS_KEY", ""))
+        return -1;
+    size_t len = strlen(config->public_url);
+    while (len > 0 && config->public_url[len - 1] == '/')
+        config->public_url[--len] = '\0';
+    if (strncmp(config->public_url, "http://", 7) != 0
+        && strncmp(config->public_url, "https://", 8) != 0) {
+        fprintf(stderr, "config: SSO_PUBLIC_URL must start with http:// or https://\n");
+        return -1;
+    }
+    if (strcmp(config->log_format, "text") != 0 && strcmp(config->log_format, "json") != 0) {
+        fprintf(stderr, "config: SSO_LOG_FORMAT must be text or json\n");
+        return -1;
+    }
+    config->allow_private_upstreams = strcmp(s_env("SSO_ALLOW_PRIVATE_UPSTREAMS", "0"), "1") == 0;
+    if (s_int("SSO_REQUEST_TIMEOUT_MS", 10000, 100, 600000, &config->request_timeout_ms)
+        || s_int("SSO_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024,
+                 &config->max_body_bytes))
+        return -1;
+    if ((*config->tls_cert != '\0') != (*config->tls_key != '\0')) {
+        fprintf(stderr, "config: set both SSO_TLS_CERT and SSO_TLS_KEY, or neither\n");
+        return -1;
+    }
+    return 0;
+}
+
+void sso_config_test(bool verbose)
+{
+    (void) verbose;
+    long value = 0;
+    SSO_CHECK(sso_parse_int("42", 0, 100, &value) == 0 && value == 42);
+    SSO_CHECK(sso_parse_int("42x", 0, 100, &value) == -1);
+    SSO_CHECK(sso_parse_int("", 0, 100, &value) == -1);
+    SSO_CHECK(sso_parse_int("101", 0, 100, &value) == -1);
+    SSO_CHECK(sso_parse_int("-1", 0, 100, &value) == -1);
+    setenv("SSO_PUBLIC_URL", "https://sso.example.com//", 1);
+    sso_config_t config;
+    SSO_CHECK(sso_config_load(&config) == 0);
+    SSO_CHECK(strcmp(config.public_url, "https://sso.example.com") == 0);
+    setenv("SSO_PUBLIC_URL", "ftp://x", 1);
+    SSO_CHECK(sso_config_load(&config) == -1);
+    unsetenv("SSO_PUBLIC_URL");
+    setenv("SSO_REQUEST_TIMEOUT_MS", "abc", 1);
+    SSO_CHECK(sso_config_load(&config) == -1);
+    unsetenv("SSO_REQUEST_TIMEOUT_MS");
+    SSO_CHECK(sso_config_load(&config) == 0 && config.request_timeout_ms == 10000);
+}

@@ -1,0 +1,28 @@
+/* sso_config: the environment of DESIGN.md section 4, read once at start. */
+#ifndef SSO_CONFIG_H
+#define SSO_CONFIG_H
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    char public_url[512];       /* SSO_PUBLIC_URL, no trailing slash */
+    char http_addr[128];        /* SSO_HTTP_ADDR */
+    char broker_endpoint[256];  /* SSO_BROKER_ENDPOINT */
+    char data_dir[1024];        /* SSO_DATA_DIR */
+    char log_format[16];        /* SSO_LOG_FORMAT */
+    bool allow_private_upstreams;
+    char tls_cert[1024];        /* SSO_TLS_CERT, optional */
+    char tls_key[1024];         /* SSO_TLS_KEY, optional */
+    int request_timeout_ms;     /* SSO_REQUEST_TIMEOUT_MS: deadline put on every bus request */
+    int max_body_bytes;         /* SSO_MAX_BODY_BYTES */
+} sso_config_t;
+
+/* Fills config from the environment; returns 0, or -1 with a message on stderr when a value
+   is invalid. */
+int sso_config_load(sso_config_t *config);
+
+/* Reads a positive integer in [min, max] from a string; returns -1 when it is not one. */
+int sso_parse_int(const char *text, long min, long max, long *out);
+
+void sso_config_test(bool verbose);
+#endif

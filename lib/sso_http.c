@@ -1,0 +1,297 @@
+#include "sso_http.h"
+#include "sso_bus.h"
+#include "sso_test.h"
+#include <strings.h>
+
+#define SSO_RESPONSE_MAX_HEADERS 16
+
+struct sso_response_t {
+    Sso__HttpResponse message;
+    Sso__Header headers[SSO_RESPONSE_MAX_HEADERS];
+    Sso__Header *header_ptrs[SSO_RESPONSE_MAX_HEADERS];
+    char *strings[SSO_RESPONSE_MAX_HEADERS * 2];
+    uint8_t *body;
+};
+
+const char *sso_http_header(const Sso__HttpRequest *request, const char *name)
+{
+    for (size_t i = 0; i < request->n_headers; i++)
+        if (strcasecmp(request->headers[i]->name, name) == 0)
+            return request->headers[i]->value;
+    return NULL;
+}
+
+static int s_hex(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+char *sso_url_decode(const char *text, size_t len)
+{
+    char *out = malloc(len + 1);
+    if (!out)
+        return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == '+')
+            c = ' ';
+        else if (c == '%') {
+            if (i + 2 >= len) {
+                free(out);
+                return NULL;
+            }
+            int high = s_hex(text[i + 1]), low = s_hex(text[i + 2]);
+            if (high < 0 || low < 0) {
+                free(out);
+                return NULL;
+            }
+            c = (char) (high << 4 | low);
+            i += 2;
+        }
+        if (c == '\0') {
+            free(out);
+            return NULL;
+        }
+        out[j++] = c;
+    }
+    out[j] = '\0';
+    return out;
+}
+
+char *sso_url_encode(const char *text)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t len = strlen(text);
+    char *out = malloc(len * 3 + 1);
+    if (!out)
+        return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) text[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
+            || c == '.' || c == '_' || c == '~')
+            out[j++] = (char) c;
+        else {
+            out[j++] = '%';
+            out[j++] = hex[c >> 4];
+            out[j++] = hex[c & 15];
+        }
+    }
+    out[j] = '\0';
+    return out;
+}
+
+static void s_free_string(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+static int s_form_add(zhashx_t *hash, const char *data, size_t len)
+{
+    const char *end = data + len;
+    const char *p = data;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t) (end - p));
+        const char *pair_end = amp ? amp : end;
+        if (pair_end > p) {
+            const char *eq = memchr(p, '=', (size_t) (pair_end - p));
+            const char *name_end = eq ? eq : pair_end;
+            char *name = sso_url_decode(p, (size_t) (name_end - p));
+            char *value = eq ? sso_url_decode(eq + 1, (size_t) (pair_end - eq - 1)) : strdup("");
+            if (!name || !value || !*name || zhashx_lookup(hash, name)) {
+                free(name);
+                free(value);
+                return -1;
+            }
+            zhashx_insert(hash, name, value);
+            free(name);
+        }
+        p = pair_end + 1;
+    }
+    return 0;
+}
+
+zhashx_t *sso_form_parse(const char *data, size_t len)
+{
+    zhashx_t *hash = zhashx_new();
+    zhashx_set_destructor(hash, s_free_string);
+    if (data && s_form_add(hash, data, len) != 0)
+        zhashx_destroy(&hash);
+    return hash;
+}
+
+zhashx_t *sso_http_params(const Sso__HttpRequest *request)
+{
+    zhashx_t *hash = sso_form_parse(request->query, strlen(request->query));
+    const char *type = sso_http_header(request, "content-type");
+    if (hash && type && strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0
+        && s_form_add(hash, (const char *) request->body.data, request->body.len) != 0)
+        zhashx_destroy(&hash);
+    return hash;
+}
+
+json_t *sso_http_json_body(const Sso__HttpRequest *request, const char **why)
+{
+    json_error_t error;
+    json_t *json = json_loadb((const char *) request->body.data, request->body.len,
+                              JSON_REJECT_DUPLICATES, &error);
+    if (!json) {
+        *why = "the body is not valid JSON";
+        return NULL;
+    }
+    if (!json_is_object(json)) {
+        json_decref(json);
+        *why = "the body must be a JSON object";
+        return NULL;
+    }
+    return json;
+}
+
+const char *sso_http_bearer(const Sso__HttpRequest *request)
+{
+    const char *auth = sso_http_header(request, "authorization");
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+        return NULL;
+    auth += 7;
+    while (*auth == ' ')
+        auth++;
+    return *auth ? auth : NULL;
+}
+
+sso_response_t *sso_response_new(uint32_t status)
+{
+    sso_response_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    sso__http_response__init(&self->message);
+    self->message.status = status;
+    self->message.headers = self->header_ptrs;
+    return self;
+}
+
+void sso_response_header(sso_response_t *self, const char *name, const char *value)
+{
+    size_t n = self->message.n_headers;
+    if (n >= SSO_RESPONSE_MAX_HEADERS)
+        return;
+    sso__header__init(&self->headers[n]);
+    self->strings[2 * n] = strdup(name);
+    self->strings[2 * n + 1] = strdup(value);
+    self->headers[n].name = self->strings[2 * n];
+    self->headers[n].value = self->strings[2 * n + 1];
+    self->header_ptrs[n] = &self->headers[n];
+    self->message.n_headers = n + 1;
+}
+
+void sso_response_body(sso_response_t *self, const void *data, size_t len,
+                       const char *content_type)
+{
+    free(self->body);
+    self->body = malloc(len ? len : 1);
+    memcpy(self->body, data, len);
+    self->message.body.data = self->body;
+    self->message.body.len = len;
+    if (content_type)
+        sso_response_header(self, "Content-Type", content_type);
+}
+
+void sso_response_json(sso_response_t *self, json_t *json)
+{
+    char *text = json_dumps(json, JSON_COMPACT);
+    if (text) {
+        sso_response_body(self, text, strlen(text), "application/json");
+        free(text);
+    }
+    json_decref(json);
+}
+
+zframe_t *sso_response_pack(sso_response_t **self_p)
+{
+    sso_response_t *self = *self_p;
+    zframe_t *frame = sso_frame_pack(&self->message.base);
+    for (size_t i = 0; i < self->message.n_headers * 2; i++)
+        free(self->strings[i]);
+    free(self->body);
+    free(self);
+    *self_p = NULL;
+    return frame;
+}
+
+zframe_t *sso_http_json(uint32_t status, json_t *json)
+{
+    sso_response_t *response = sso_response_new(status);
+    sso_response_header(response, "Cache-Control", "no-store");
+    sso_response_json(response, json);
+    return sso_response_pack(&response);
+}
+
+zframe_t *sso_http_error(uint32_t status, const char *error, const char *description)
+{
+    return sso_http_json(status, json_pack("{s:s, s:s}", "error", error, "error_description",
+                                           description ? description : ""));
+}
+
+void sso_http_test(bool verbose)
+{
+    (void) verbose;
+    char *decoded = sso_url_decode("a%20b+c%2F", 10);
+    SSO_CHECK(decoded && strcmp(decoded, "a b c/") == 0);
+    free(decoded);
+    SSO_CHECK(sso_url_decode("bad%2", 5) == NULL);
+    SSO_CHECK(sso_url_decode("bad%", 4) == NULL);
+    SSO_CHECK(sso_url_decode("bad%zz", 6) == NULL);
+    SSO_CHECK(sso_url_decode("nul%00", 6) == NULL);
+    char *encoded = sso_url_encode("a b/é");
+    SSO_CHECK(encoded && strcmp(encoded, "a%20b%2F%C3%A9") == 0);
+    free(encoded);
+
+    zhashx_t *form = sso_form_parse("a=1&b=x%20y&c=&d", 16);
+    SSO_CHECK(form && strcmp(zhashx_lookup(form, "a"), "1") == 0);
+    SSO_CHECK(form && strcmp(zhashx_lookup(form, "b"), "x y") == 0);
+    SSO_CHECK(form && strcmp(zhashx_lookup(form, "c"), "") == 0);
+    SSO_CHECK(form && strcmp(zhashx_lookup(form, "d"), "") == 0);
+    zhashx_destroy(&form);
+    SSO_CHECK(sso_form_parse("a=1&a=2", 7) == NULL);
+    SSO_CHECK(sso_form_parse("a=%zz", 5) == NULL);
+    form = sso_form_parse("", 0);
+    SSO_CHECK(form && zhashx_size(form) == 0);
+    zhashx_destroy(&form);
+
+    Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
+    Sso__Header h1 = SSO__HEADER__INIT, h2 = SSO__HEADER__INIT;
+    h1.name = "authorization";
+    h1.value = "Bearer abc";
+    h2.name = "content-type";
+    h2.value = "application/x-www-form-urlencoded";
+    Sso__Header *headers[] = {&h1, &h2};
+    request.headers = headers;
+    request.n_headers = 2;
+    request.query = "x=1";
+    request.body.data = (uint8_t *) "y=2";
+    request.body.len = 3;
+    SSO_CHECK(strcmp(sso_http_bearer(&request), "abc") == 0);
+    zhashx_t *params = sso_http_params(&request);
+    SSO_CHECK(params && zhashx_size(params) == 2);
+    zhashx_destroy(&params);
+    request.body.data = (uint8_t *) "x=2";
+    SSO_CHECK(sso_http_params(&request) == NULL);
+    const char *why = NULL;
+    request.body.data = (uint8_t *) "[1]";
+    SSO_CHECK(sso_http_json_body(&request, &why) == NULL && why);
+    request.body.data = (uint8_t *) "{\"a\":1,\"a\":2}";
+    request.body.len = strlen((char *) request.body.data);
+    SSO_CHECK(sso_http_json_body(&request, &why) == NULL);
+
+    zframe_t *frame = sso_http_error(400, "invalid_request", "bad");
+    Sso__HttpResponse *response = sso__http_response__unpack(NULL, zframe_size(frame),
+                                                               zframe_data(frame));
+    SSO_CHECK(response && response->status == 400 && response->n_headers == 2);
+    SSO_CHECK(response && memmem(response->body.data, response->body.len, "invalid_request", 15));
+    sso__http_response__free_unpacked(response, NULL);
+    zframe_destroy(&frame);
+}

@@ -1,0 +1,48 @@
+/* sso_http: reading the HttpRequest a service receives and building the HttpResponse it sends
+   back. Form and query parsing is strict: a malformed percent-escape is an error. */
+#ifndef SSO_HTTP_H
+#define SSO_HTTP_H
+#include "bus.pb-c.h"
+#include <czmq.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+/* Header value by lower-case name, or NULL. Lent. */
+const char *sso_http_header(const Sso__HttpRequest *request, const char *name);
+
+/* Percent-decoding ('+' is a space in forms); NULL on a bad escape or an embedded NUL. */
+char *sso_url_decode(const char *text, size_t len);
+/* Percent-encodes everything but unreserved characters. */
+char *sso_url_encode(const char *text);
+
+/* Parses application/x-www-form-urlencoded (or a query string) into name -> value, both
+   decoded. Returns NULL when malformed or when a name repeats (OAuth forbids repeats). */
+zhashx_t *sso_form_parse(const char *data, size_t len);
+
+/* The request's parameters: the query string, plus the body when it is a form. NULL as for
+   sso_form_parse, or when a name appears in both. */
+zhashx_t *sso_http_params(const Sso__HttpRequest *request);
+
+/* Parses the body as a JSON object; NULL with *why set when it is not one. */
+json_t *sso_http_json_body(const Sso__HttpRequest *request, const char **why);
+
+/* Bearer token from the Authorization header, or NULL. Lent (points into the request). */
+const char *sso_http_bearer(const Sso__HttpRequest *request);
+
+/* Response building. Each returns a packed HttpResponse frame ready for sso_worker_reply. */
+typedef struct sso_response_t sso_response_t;
+sso_response_t *sso_response_new(uint32_t status);
+void sso_response_header(sso_response_t *self, const char *name, const char *value);
+void sso_response_body(sso_response_t *self, const void *data, size_t len,
+                       const char *content_type);
+/* Takes a reference to json. */
+void sso_response_json(sso_response_t *self, json_t *json);
+zframe_t *sso_response_pack(sso_response_t **self_p);
+
+/* Shortcuts: a JSON body (reference taken) with Cache-Control: no-store, and the API error
+   shape {"error", "error_description"}. */
+zframe_t *sso_http_json(uint32_t status, json_t *json);
+zframe_t *sso_http_error(uint32_t status, const char *error, const char *description);
+
+void sso_http_test(bool verbose);
+#endif

@@ -1,0 +1,82 @@
+#include "sso_log.h"
+#include "sso_test.h"
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+static char s_process[32] = "sso";
+static bool s_json = false;
+static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
+static const char *s_level_names[] = {"debug", "info", "warn", "error"};
+
+void sso_log_init(const char *process, const char *format)
+{
+    snprintf(s_process, sizeof s_process, "%s", process ? process : "sso");
+    s_json = format && strcmp(format, "json") == 0;
+}
+
+bool sso_log_json(void) { return s_json; }
+
+static void s_timestamp(char *out, size_t size)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, size, "%.20s.%03dZ", base, (int) (tv.tv_usec / 1000) % 1000);
+}
+
+void sso_log_raw(const char *line)
+{
+    pthread_mutex_lock(&s_lock);
+    fputs(line, stderr);
+    fputc('\n', stderr);
+    fflush(stderr);
+    pthread_mutex_unlock(&s_lock);
+}
+
+void sso_log(sso_log_level_t level, const char *fmt, ...)
+{
+    if (level == SSO_LOG_DEBUG && !getenv("SSO_DEBUG"))
+        return;
+    char message[2048];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(message, sizeof message, fmt, args);
+    va_end(args);
+    char ts[40];
+    s_timestamp(ts, sizeof ts);
+    if (s_json) {
+        json_t *obj = json_pack("{s:s, s:s, s:s, s:s}", "ts", ts, "level", s_level_names[level],
+                                "process", s_process, "msg", message);
+        char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+        if (text)
+            sso_log_raw(text);
+        free(text);
+        json_decref(obj);
+    }
+    else {
+        char line[2200];
+        snprintf(line, sizeof line, "%s %-5s %s: %s", ts, s_level_names[level], s_process, message);
+        sso_log_raw(line);
+    }
+}
+
+void sso_log_test(bool verbose)
+{
+    (void) verbose;
+    sso_log_init("selftest", "json");
+    SSO_CHECK(sso_log_json());
+    sso_log_init("selftest", "text");
+    SSO_CHECK(!sso_log_json());
+    char ts[40];
+    s_timestamp(ts, sizeof ts);
+    SSO_CHECK(strlen(ts) == 24 && ts[10] == 'T' && ts[23] == 'Z');
+}

@@ -1,0 +1,21 @@
+/* sso_log: one line per event, plain text or one JSON object per line (SSO_LOG_FORMAT=json). */
+#ifndef SSO_LOG_H
+#define SSO_LOG_H
+#include <stdbool.h>
+
+typedef enum { SSO_LOG_DEBUG, SSO_LOG_INFO, SSO_LOG_WARN, SSO_LOG_ERROR } sso_log_level_t;
+
+/* Sets the process name printed on every line and the format ("text" or "json"). */
+void sso_log_init(const char *process, const char *format);
+bool sso_log_json(void);
+void sso_log(sso_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes a prepared line verbatim (access logs that build their own JSON). */
+void sso_log_raw(const char *line);
+
+#define sso_debug(...) sso_log(SSO_LOG_DEBUG, __VA_ARGS__)
+#define sso_info(...) sso_log(SSO_LOG_INFO, __VA_ARGS__)
+#define sso_warn(...) sso_log(SSO_LOG_WARN, __VA_ARGS__)
+#define sso_error(...) sso_log(SSO_LOG_ERROR, __VA_ARGS__)
+
+void sso_log_test(bool verbose);
+#endif

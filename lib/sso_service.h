@@ -1,0 +1,46 @@
+/* sso_service: the loop every bus service runs. A service's main.c fills an
+   sso_service_def_t and calls sso_service_main; this module does --help, configuration,
+   logging, the worker, signals, unpacking (bodies that do not unpack are dropped and logged)
+   and the /_ping/<service> probe that tests and benchmarks use. */
+#ifndef SSO_SERVICE_H
+#define SSO_SERVICE_H
+#include "sso_client.h"
+#include "sso_config.h"
+#include "sso_http.h"
+#include "sso_worker.h"
+
+typedef struct {
+    const sso_config_t *config;
+    sso_worker_t *worker;
+    sso_client_t *client;     /* for calls to other services */
+    const char *instance;     /* host:pid, for logs and /_ping */
+    void *state;              /* the service's own */
+} sso_service_t;
+
+/* Returns an HttpResponse frame (see sso_http_json and friends). */
+typedef zframe_t *(sso_http_fn)(sso_service_t *service, const Sso__HttpRequest *request,
+                                const Sso__Meta *meta);
+/* Returns the reply payload frame for an RPC, or NULL to send an empty one. */
+typedef zframe_t *(sso_rpc_fn)(sso_service_t *service, const char *rpc, zframe_t *payload,
+                               const Sso__Meta *meta);
+
+typedef struct {
+    const char *name;         /* service name on the bus */
+    const char *summary;      /* one paragraph for --help */
+    int (*init)(sso_service_t *service);     /* 0, or -1 to exit with an error */
+    void (*fini)(sso_service_t *service);
+    sso_http_fn *http;
+    sso_rpc_fn *rpc;
+} sso_service_def_t;
+
+int sso_service_main(int argc, char **argv, const sso_service_def_t *def);
+
+/* Calls another service's RPC and unpacks nothing: a thin wrapper over sso_client_call that
+   packs payload and uses the configured deadline. */
+sso_call_status_t sso_service_call(sso_service_t *service, const char *target, const char *rpc,
+                                   bool idempotent, const ProtobufCMessage *payload,
+                                   zframe_t **reply_p);
+
+/* Prints the environment table shared by every binary's --help. */
+void sso_service_print_env_help(FILE *out);
+#endif

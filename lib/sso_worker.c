@@ -1,0 +1,178 @@
+#include "sso_worker.h"
+#include "sso_log.h"
+
+#define RECONNECT_MIN_MS 100
+#define RECONNECT_MAX_MS 2000
+
+struct sso_worker_t {
+    char *endpoint;
+    char *service;
+    zsock_t *socket;
+    int liveness;            /* broker heartbeats we may still miss */
+    int64_t heartbeat_at;    /* when we send our next heartbeat */
+    int reconnect_ms;        /* current backoff */
+    int connects;
+};
+
+static void s_send_command(sso_worker_t *self, uint8_t command, const char *service)
+{
+    zmsg_t *msg = zmsg_new();
+    zmsg_addstr(msg, MDPW_WORKER);
+    zmsg_addmem(msg, &command, 1);
+    if (service)
+        zmsg_addstr(msg, service);
+    zmsg_send(&msg, self->socket);
+}
+
+static void s_connect(sso_worker_t *self)
+{
+    zsock_destroy(&self->socket);
+    self->socket = zsock_new(ZMQ_DEALER);
+    assert(self->socket);
+    zsock_set_linger(self->socket, 0);
+    zsock_set_maxmsgsize(self->socket, SSO_BUS_MAX_FRAME);
+    if (zsock_connect(self->socket, "%s", self->endpoint) != 0)
+        sso_error("worker %s: cannot connect to %s", self->service, self->endpoint);
+    s_send_command(self, MDPW_READY, self->service);
+    self->liveness = SSO_HEARTBEAT_LIVENESS;
+    self->heartbeat_at = sso_now_ms() + SSO_HEARTBEAT_MS;
+    self->connects++;
+    if (self->connects > 1)
+        sso_info("worker %s: reconnected to %s", self->service, self->endpoint);
+}
+
+sso_worker_t *sso_worker_new(const char *endpoint, const char *service)
+{
+    sso_worker_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->endpoint = strdup(endpoint);
+    self->service = strdup(service);
+    self->reconnect_ms = RECONNECT_MIN_MS;
+    s_connect(self);
+    return self;
+}
+
+void sso_worker_destroy(sso_worker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sso_worker_t *self = *self_p;
+    if (self->socket)
+        s_send_command(self, MDPW_DISCONNECT, NULL);
+    zsock_destroy(&self->socket);
+    free(self->endpoint);
+    free(self->service);
+    free(self);
+    *self_p = NULL;
+}
+
+int sso_worker_connects(sso_worker_t *self) { return self->connects; }
+
+void sso_job_release(sso_job_t *job)
+{
+    zframe_destroy(&job->reply_to);
+    zframe_destroy(&job->payload);
+    if (job->meta)
+        sso__meta__free_unpacked(job->meta, NULL);
+    job->meta = NULL;
+}
+
+void sso_worker_heartbeat_if_due(sso_worker_t *self)
+{
+    if (sso_now_ms() >= self->heartbeat_at) {
+        s_send_command(self, MDPW_HEARTBEAT, NULL);
+        self->heartbeat_at = sso_now_ms() + SSO_HEARTBEAT_MS;
+    }
+}
+
+/* Handles one message from the broker; returns 1 when it was a request (job filled). */
+static int s_handle(sso_worker_t *self, zmsg_t *msg, sso_job_t *job)
+{
+    int rc = 0;
+    self->liveness = SSO_HEARTBEAT_LIVENESS;
+    self->reconnect_ms = RECONNECT_MIN_MS;
+    char *header = zmsg_popstr(msg);
+    zframe_t *command_frame = zmsg_pop(msg);
+    uint8_t command = 0;
+    if (!header || strcmp(header, MDPW_WORKER) != 0 || !sso_frame_is_command(command_frame, &command))
+        sso_warn("worker %s: dropped a malformed message from the broker", self->service);
+    else if (command == MDPW_REQUEST) {
+        zframe_t *reply_to = zmsg_pop(msg);
+        zframe_t *empty = zmsg_pop(msg);
+        zframe_t *meta_frame = zmsg_pop(msg);
+        zframe_t *payload = zmsg_pop(msg);
+        Sso__Meta *meta = NULL;
+        if (!reply_to || !empty || zframe_size(empty) != 0 || !payload || zmsg_size(msg) != 0)
+            sso_warn("worker %s: dropped a request with the wrong frames", self->service);
+        else if ((meta = sso_meta_unpack(meta_frame)) != NULL) {
+            job->reply_to = reply_to;
+            job->meta = meta;
+            job->payload = payload;
+            reply_to = payload = NULL;
+            rc = 1;
+        }
+        zframe_destroy(&reply_to);
+        zframe_destroy(&empty);
+        zframe_destroy(&meta_frame);
+        zframe_destroy(&payload);
+    }
+    else if (command == MDPW_DISCONNECT)
+        s_connect(self);
+    else if (command != MDPW_HEARTBEAT)
+        sso_warn("worker %s: unknown command 0x%02x from the broker", self->service, command);
+    free(header);
+    zframe_destroy(&command_frame);
+    return rc;
+}
+
+int sso_worker_recv(sso_worker_t *self, sso_job_t *job)
+{
+    memset(job, 0, sizeof *job);
+    while (!zsys_interrupted) {
+        zmq_pollitem_t items[] = {{zsock_resolve(self->socket), 0, ZMQ_POLLIN, 0}};
+        long wait = (long) (self->heartbeat_at - sso_now_ms());
+        if (wait < 0)
+            wait = 0;
+        int rc = zmq_poll(items, 1, wait);
+        if (rc == -1)
+            break; /* interrupted */
+        if (items[0].revents & ZMQ_POLLIN) {
+            zmsg_t *msg = zmsg_recv(self->socket);
+            if (!msg)
+                break;
+            int got = s_handle(self, msg, job);
+            zmsg_destroy(&msg);
+            if (got)
+                return 0;
+        }
+        else if (sso_now_ms() >= self->heartbeat_at && --self->liveness <= 0) {
+            sso_warn("worker %s: broker silent, reconnecting in %d ms", self->service,
+                     self->reconnect_ms);
+            zclock_sleep(self->reconnect_ms);
+            self->reconnect_ms = self->reconnect_ms * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS
+                                                                           : self->reconnect_ms * 2;
+            s_connect(self);
+        }
+        sso_worker_heartbeat_if_due(self);
+    }
+    return -1;
+}
+
+int sso_worker_reply(sso_worker_t *self, sso_job_t *job, zframe_t **payload_p)
+{
+    Sso__Meta meta = SSO__META__INIT;
+    meta.request_id = job->meta ? job->meta->request_id : "";
+    zmsg_t *msg = zmsg_new();
+    uint8_t command = MDPW_FINAL;
+    zmsg_addstr(msg, MDPW_WORKER);
+    zmsg_addmem(msg, &command, 1);
+    zmsg_append(msg, &job->reply_to);
+    zmsg_addmem(msg, NULL, 0);
+    zframe_t *meta_frame = sso_frame_pack(&meta.base);
+    zmsg_append(msg, &meta_frame);
+    zmsg_append(msg, payload_p);
+    int rc = zmsg_send(&msg, self->socket);
+    sso_job_release(job);
+    return rc;
+}

@@ -1,0 +1,33 @@
+/* sso_worker: the MDP/0.2 worker side. Connects (never binds) to the broker, says READY,
+   heartbeats, and reconnects with backoff when the broker goes away. */
+#ifndef SSO_WORKER_H
+#define SSO_WORKER_H
+#include "sso_bus.h"
+
+typedef struct sso_worker_t sso_worker_t;
+
+/* One request handed to the service: the broker's return address, the meta and the payload.
+   Owned by the worker until the reply is sent or the next recv. */
+typedef struct {
+    zframe_t *reply_to;
+    Sso__Meta *meta;
+    zframe_t *payload;
+} sso_job_t;
+
+sso_worker_t *sso_worker_new(const char *endpoint, const char *service);
+void sso_worker_destroy(sso_worker_t **self_p);
+
+/* Waits for the next request. Returns 0 with job filled, or -1 when interrupted (SIGINT or
+   SIGTERM: time to exit). A body that fails to unpack is dropped and logged here. */
+int sso_worker_recv(sso_worker_t *self, sso_job_t *job);
+/* Sends the final reply for job (takes the payload frame) and frees the job. */
+int sso_worker_reply(sso_worker_t *self, sso_job_t *job, zframe_t **payload_p);
+/* Frees a job without replying (the broker will time the request out). */
+void sso_job_release(sso_job_t *job);
+/* Sends a heartbeat now if one is due: lets a worker that waits on another service while
+   handling a request stay alive at the broker. */
+void sso_worker_heartbeat_if_due(sso_worker_t *self);
+/* How many times this worker has (re)connected; for tests and logs. */
+int sso_worker_connects(sso_worker_t *self);
+
+#endif

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every module self-test binary in BUILD/bin (test-*) and prints one summary line.
+set -uo pipefail
+build="${1:-build}"
+passed=0 failed=0 status=0
+for t in "$build"/bin/test-*; do
+  echo "== $(basename "$t")"
+  out="$("$t" 2>"$build/$(basename "$t").log")"; rc=$?
+  echo "$out" | grep -v ' passed, .* failed$'
+  line="$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)"
+  if [ -z "$line" ]; then echo "$(basename "$t"): no summary (exit $rc)"; tail -n 20 "$build/$(basename "$t").log"; failed=$((failed + 1)); status=1; continue; fi
+  p="${line%% passed*}"; f="${line#*, }"; f="${f%% failed*}"
+  passed=$((passed + p)); failed=$((failed + f))
+  if [ "$rc" != 0 ]; then status=1; tail -n 20 "$build/$(basename "$t").log"; fi
+done
+echo "unit: $passed passed, $failed failed"
+exit $status
