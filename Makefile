@@ -33,6 +33,7 @@ LIBSSO := $(BUILD)/libsso.a
 BINS := $(addprefix $(BUILD)/bin/sso-,$(SERVICES)) $(BUILD)/bin/ssoctl $(BUILD)/bin/sso-supervisor
 TESTBINS := $(BUILD)/bin/test-lib $(addprefix $(BUILD)/bin/test-,$(SERVICES))
 
+.SECONDARY: $(GEN_C) $(GEN_H)
 .PHONY: all deps build run test unit integration asan fuzz bench clean help
 all: build
 
@@ -61,11 +62,12 @@ $(BUILD)/obj/%.o: %.c | $(GEN_H)
 
 $(LIBSSO): $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(BUILD)/bin/test-lib: $(BUILD)/obj/lib/selftest.o $(LIBSSO)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # One rule set per service: sso-<svc> from its sources minus selftest.c, test-<svc> from its
 # sources minus main.c.
@@ -74,20 +76,24 @@ $(1)_SRCS := $$(wildcard services/$(1)/*.c)
 $(1)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(filter-out %/main.c %/selftest.c,$$($(1)_SRCS)))
 $(BUILD)/bin/sso-$(1): $$($(1)_OBJS) $(BUILD)/obj/services/$(1)/main.o $(LIBSSO)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	@echo "  LINK    $$@"
+	@$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 $(BUILD)/bin/test-$(1): $$($(1)_OBJS) $(BUILD)/obj/services/$(1)/selftest.o $(LIBSSO)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	@echo "  LINK    $$@"
+	@$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call SERVICE_RULES,$(s))))
 
 $(BUILD)/bin/ssoctl: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/ssoctl/*.c)) $(LIBSSO)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bin/sso-supervisor: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/supervisor/*.c)) $(LIBSSO)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 run: deps
 	@$(MAKE) --no-print-directory build

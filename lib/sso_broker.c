@@ -1,4 +1,5 @@
 #include "sso_broker.h"
+#include "sso_config.h"
 #include "sso_log.h"
 #include "sso_test.h"
 #include <errno.h>
@@ -30,7 +31,7 @@ typedef struct {
 struct service_t {
     char *name;
     zlist_t *requests;          /* queued, oldest first */
-    zlist_t *waiting;           /* idle workers */
+    zlist_t *waiting;           /* workers with room for another request, round-robin */
     int workers;
 };
 
@@ -39,13 +40,18 @@ struct worker_t {
     zframe_t *identity;
     service_t *service;
     int64_t expiry;
-    bool busy;
-    request_t *current;         /* NULL while busy with a request that already timed out */
+    int credit;                 /* requests it takes at once (its READY says; default 1) */
+    int outstanding;            /* sent and not yet answered, timed-out ones included */
+    zlist_t *inflight;          /* requests still waiting for its answer */
+    bool listed;                /* in service->waiting */
 };
 
 typedef struct {
     char service[SSO_SERVICE_NAME_MAX + 1];
-    Sso__Meta *meta;
+    char *request_id;
+    int64_t deadline;
+    bool idempotent;
+    zframe_t *meta_frame;
     zframe_t *payload;
     sso_broker_reply_fn *reply_fn;
     void *arg;
@@ -69,6 +75,11 @@ struct sso_broker_t {
     uint64_t dropped;
     int64_t dropped_logged_at;
 };
+
+static int s_parse_credit(const char *text, long *credit)
+{
+    return sso_parse_int(text, 1, SSO_WORKER_CREDIT_MAX, credit);
+}
 
 static void s_request_destroy(request_t **request_p)
 {
@@ -210,12 +221,12 @@ static void s_worker_delete(sso_broker_t *self, worker_t *worker, bool disconnec
     if (disconnect)
         s_worker_send(self, worker, MDPW_DISCONNECT, NULL);
     service_t *service = worker->service;
-    request_t *request = worker->current;
     if (service) {
         zlist_remove(service->waiting, worker);
         service->workers--;
     }
-    if (request) {
+    request_t *request;
+    while ((request = zlist_pop(worker->inflight))) {
         request->worker = NULL;
         if (request->idempotent && sso_now_ms() < request->deadline) {
             sso_info("broker: %s instance died; re-sending idempotent request %s", service->name,
@@ -247,6 +258,7 @@ static void s_worker_free(void **item)
     if (!worker)
         return;
     zframe_destroy(&worker->identity);
+    zlist_destroy(&worker->inflight);
     free(worker->key);
     free(worker);
     *item = NULL;
@@ -256,31 +268,34 @@ static void s_dispatch(sso_broker_t *self, service_t *service)
 {
     while (zlist_size(service->requests) && zlist_size(service->waiting)) {
         worker_t *worker = zlist_pop(service->waiting);
+        worker->listed = false;
         if (worker->expiry < sso_now_ms()) {
             s_worker_delete(self, worker, false);
             return; /* s_worker_delete dispatched again */
         }
         request_t *request = zlist_pop(service->requests);
-        worker->busy = true;
-        worker->current = request;
-        request->worker = worker;
         s_worker_send(self, worker, MDPW_REQUEST, request);
         if (worker->expiry == 0) {
-            /* The send failed: the instance is gone. Its request goes back to the front,
+            /* The send failed: the instance is gone. The request goes back to the front,
                whatever its idempotence, because it never left the broker. */
-            worker->current = NULL;
-            request->worker = NULL;
             zlist_push(service->requests, request);
             s_worker_delete(self, worker, false);
             return;
+        }
+        request->worker = worker;
+        zlist_append(worker->inflight, request);
+        worker->outstanding++;
+        if (worker->outstanding < worker->credit) {
+            zlist_append(service->waiting, worker);
+            worker->listed = true;
         }
     }
     s_stats_update(self, service);
 }
 
 /* Queues a new request; takes meta_frame and payload. */
-static void s_request_new(sso_broker_t *self, const char *service_name, Sso__Meta *meta,
-                          zframe_t **meta_frame_p, zframe_t **payload_p, zframe_t **client_p,
+static void s_request_new(sso_broker_t *self, const char *service_name, const char *request_id,
+                          int64_t deadline, bool idempotent, zframe_t **meta_frame_p, zframe_t **payload_p, zframe_t **client_p,
                           sso_broker_reply_fn *reply_fn, void *arg)
 {
     request_t *request = calloc(1, sizeof *request);
@@ -289,14 +304,14 @@ static void s_request_new(sso_broker_t *self, const char *service_name, Sso__Met
     *client_p = NULL;
     request->reply_fn = reply_fn;
     request->arg = arg;
-    request->request_id = strdup(meta->request_id);
+    request->request_id = strdup(request_id);
     request->meta_frame = *meta_frame_p;
     *meta_frame_p = NULL;
     request->payload = *payload_p;
     *payload_p = NULL;
-    request->idempotent = meta->idempotent;
+    request->idempotent = idempotent;
     int64_t now = sso_now_ms();
-    request->deadline = meta->deadline_ms;
+    request->deadline = deadline;
     if (request->deadline <= 0)
         request->deadline = now + DEFAULT_DEADLINE_MS;
     if (request->deadline > now + MAX_DEADLINE_MS)
@@ -331,7 +346,8 @@ static void s_client_message(sso_broker_t *self, zframe_t **sender_p, zmsg_t *ms
         s_dropped(self, "client request meta does not unpack");
     else {
         char *name = zframe_strdup(service_frame);
-        s_request_new(self, name, meta, &meta_frame, &payload, sender_p, NULL, NULL);
+        s_request_new(self, name, meta->request_id, meta->deadline_ms, meta->idempotent,
+                      &meta_frame, &payload, sender_p, NULL, NULL);
         free(name);
     }
     if (meta)
@@ -354,7 +370,14 @@ static void s_worker_message(sso_broker_t *self, zframe_t *sender, zmsg_t *msg)
     }
     if (command == MDPW_READY) {
         zframe_t *service_frame = zmsg_pop(msg);
-        if (worker || !service_frame || zmsg_size(msg) != 0
+        /* Extension: an optional frame after the service name gives the worker's credit,
+           how many requests it takes at once, so round trips overlap. */
+        char *credit_text = zmsg_popstr(msg);
+        long credit = 1;
+        if (credit_text && s_parse_credit(credit_text, &credit) != 0)
+            credit = 0;
+        free(credit_text);
+        if (worker || !service_frame || zmsg_size(msg) != 0 || credit < 1
             || !sso_service_name_valid((char *) zframe_data(service_frame), zframe_size(service_frame))) {
             s_dropped(self, "bad READY");
             if (worker)
@@ -371,9 +394,12 @@ static void s_worker_message(sso_broker_t *self, zframe_t *sender, zmsg_t *msg)
             worker->identity = zframe_dup(sender);
             worker->service = s_service_require(self, name);
             worker->expiry = sso_now_ms() + SSO_HEARTBEAT_MS * SSO_HEARTBEAT_LIVENESS;
+            worker->credit = (int) credit;
+            worker->inflight = zlist_new();
             worker->service->workers++;
             zhashx_insert(self->workers, key, worker);
             zlist_append(worker->service->waiting, worker);
+            worker->listed = true;
             sso_info("broker: %s instance ready (%d live)", name, worker->service->workers);
             free(name);
             s_stats_update(self, worker->service);
@@ -395,25 +421,30 @@ static void s_worker_message(sso_broker_t *self, zframe_t *sender, zmsg_t *msg)
         zframe_t *empty = zmsg_pop(msg);
         zframe_t *meta_frame = zmsg_pop(msg);
         zframe_t *payload = zmsg_pop(msg);
-        request_t *request = worker->current;
         if (!address || zframe_size(address) != sizeof(uint64_t) || !empty || zframe_size(empty)
             || !meta_frame || !payload || zmsg_size(msg) != 0)
             s_dropped(self, "worker reply frames malformed");
-        else if (!worker->busy)
+        else if (worker->outstanding == 0)
             s_dropped(self, "reply from an idle worker");
         else {
             uint64_t seq;
             memcpy(&seq, zframe_data(address), sizeof seq);
-            if (request && request->seq == seq) {
-                worker->current = NULL;
+            request_t *request = zlist_first(worker->inflight);
+            while (request && request->seq != seq)
+                request = zlist_next(worker->inflight);
+            if (request) {
+                zlist_remove(worker->inflight, request);
                 request->worker = NULL;
                 s_answer(self, request, 0, payload);
                 payload = NULL;
             }
             else
                 sso_debug("broker: late reply from %s dropped", worker->service->name);
-            worker->busy = false;
-            zlist_append(worker->service->waiting, worker);
+            worker->outstanding--;
+            if (!worker->listed) {
+                zlist_append(worker->service->waiting, worker);
+                worker->listed = true;
+            }
             s_dispatch(self, worker->service);
         }
         zframe_destroy(&address);
@@ -474,7 +505,7 @@ static int64_t s_expire(sso_broker_t *self)
         request_t *following = zlistx_next(self->pending);
         if (request->deadline <= now) {
             if (request->worker)
-                request->worker->current = NULL; /* its late reply will be dropped */
+                zlist_remove(request->worker->inflight, request); /* a late reply is dropped */
             else if (request->service)
                 zlist_remove(request->service->requests, request);
             s_answer(self, request, 504, NULL);
@@ -497,11 +528,11 @@ static void s_take_inbox(sso_broker_t *self)
     pthread_mutex_unlock(&self->lock);
     submission_t *submission;
     while ((submission = zlist_pop(inbox))) {
-        zframe_t *meta_frame = sso_frame_pack(&submission->meta->base);
         zframe_t *no_client = NULL;
-        s_request_new(self, submission->service, submission->meta, &meta_frame,
-                      &submission->payload, &no_client, submission->reply_fn, submission->arg);
-        sso__meta__free_unpacked(submission->meta, NULL);
+        s_request_new(self, submission->service, submission->request_id, submission->deadline,
+                      submission->idempotent, &submission->meta_frame, &submission->payload,
+                      &no_client, submission->reply_fn, submission->arg);
+        free(submission->request_id);
         free(submission);
     }
     zlist_destroy(&inbox);
@@ -546,7 +577,7 @@ static void *s_run(void *arg)
     request_t *request;
     while ((request = zlistx_first(self->pending))) {
         if (request->worker)
-            request->worker->current = NULL;
+            zlist_remove(request->worker->inflight, request);
         else if (request->service)
             zlist_remove(request->service->requests, request);
         s_answer(self, request, 503, NULL);
@@ -645,27 +676,30 @@ int sso_broker_submit(sso_broker_t *self, const char *service, Sso__Meta *meta,
     if (!submission)
         return -1;
     snprintf(submission->service, sizeof submission->service, "%s", service);
-    /* Copy the meta so the caller's stays the caller's. */
-    zframe_t *packed = sso_frame_pack(&meta->base);
-    submission->meta = sso_meta_unpack(packed);
-    zframe_destroy(&packed);
+    submission->request_id = strdup(meta->request_id);
+    submission->deadline = meta->deadline_ms;
+    submission->idempotent = meta->idempotent;
+    submission->meta_frame = sso_frame_pack(&meta->base);
     submission->payload = *payload_p;
     *payload_p = NULL;
     submission->reply_fn = reply_fn;
     submission->arg = arg;
     pthread_mutex_lock(&self->lock);
-    bool accepted = !self->stopping && submission->meta;
+    bool accepted = !self->stopping && submission->meta_frame && submission->request_id;
+    /* One wake-up per batch: the loop takes the whole inbox at once. */
+    bool wake = accepted && zlist_size(self->inbox) == 0;
     if (accepted)
         zlist_append(self->inbox, submission);
     pthread_mutex_unlock(&self->lock);
     if (!accepted) {
         zframe_destroy(&submission->payload);
-        if (submission->meta)
-            sso__meta__free_unpacked(submission->meta, NULL);
+        zframe_destroy(&submission->meta_frame);
+        free(submission->request_id);
         free(submission);
         return -1;
     }
-    s_wake(self);
+    if (wake)
+        s_wake(self);
     return 0;
 }
 
@@ -693,7 +727,7 @@ void sso_broker_stats(sso_broker_t *self, sso_broker_stat_fn *fn, void *arg)
 static void *s_echo_worker(void *arg)
 {
     const char *endpoint = arg;
-    sso_worker_t *worker = sso_worker_new(endpoint, "echo");
+    sso_worker_t *worker = sso_worker_new(endpoint, "echo", 1);
     sso_job_t job;
     while (sso_worker_recv(worker, &job) == 0) {
         bool stop = zframe_streq(job.payload, "stop");

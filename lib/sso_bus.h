@@ -27,6 +27,7 @@
 #define SSO_HEARTBEAT_LIVENESS 4 /* a peer silent for this many intervals is dead */
 #define SSO_BUS_MAX_FRAME (16 * 1024 * 1024)
 #define SSO_SERVICE_NAME_MAX 32
+#define SSO_WORKER_CREDIT_MAX 64  /* requests one worker may hold at once */
 
 /* Packs any protobuf-c message into a new frame; NULL when out of memory. */
 zframe_t *sso_frame_pack(const ProtobufCMessage *message);

@@ -15,6 +15,7 @@ typedef struct {
     char tls_key[1024];         /* SSO_TLS_KEY, optional */
     int request_timeout_ms;     /* SSO_REQUEST_TIMEOUT_MS: deadline put on every bus request */
     int max_body_bytes;         /* SSO_MAX_BODY_BYTES */
+    int worker_credit;          /* SSO_WORKER_CREDIT: requests one instance takes at once */
 } sso_config_t;
 
 /* Fills config from the environment; returns 0, or -1 with a message on stderr when a value

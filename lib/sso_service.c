@@ -14,7 +14,8 @@ void sso_service_print_env_help(FILE *out)
             "  SSO_ADMIN_CLIENT_ID / SSO_ADMIN_CLIENT_SECRET   management API client (generated)\n"
             "  SSO_ALLOW_PRIVATE_UPSTREAMS  1 to allow loopback/private upstream URLs (0)\n"
             "  SSO_LOG_FORMAT          text or json (text)\n"
-            "  SSO_REQUEST_TIMEOUT_MS  deadline of each bus request (10000)\n");
+            "  SSO_REQUEST_TIMEOUT_MS  deadline of each bus request (10000)\n"
+            "  SSO_WORKER_CREDIT       requests a service instance takes at once (8)\n");
 }
 
 static zframe_t *s_ping(sso_service_t *service, const char *name)
@@ -88,17 +89,17 @@ int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
     snprintf(instance, sizeof instance, "%s:%d", host, (int) getpid());
 
     sso_service_t service = {.config = &config, .instance = instance};
-    service.worker = sso_worker_new(config.broker_endpoint, def->name);
+    service.worker = sso_worker_new(config.broker_endpoint, def->name, config.worker_credit);
     service.client = sso_client_new(config.broker_endpoint, service.worker);
     if (!service.worker || !service.client)
         return 1;
     if (def->init && def->init(&service) != 0) {
-        sso_error("%s: could not start", def->name);
+        sso_error("could not start");
         sso_client_destroy(&service.client);
         sso_worker_destroy(&service.worker);
         return 1;
     }
-    sso_info("%s: serving as %s via %s", def->name, instance, config.broker_endpoint);
+    sso_info("serving as %s via %s", instance, config.broker_endpoint);
     sso_job_t job;
     while (sso_worker_recv(service.worker, &job) == 0) {
         zframe_t *reply = s_handle(&service, def, &job);
@@ -107,7 +108,7 @@ int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
         else
             sso_job_release(&job);
     }
-    sso_info("%s: stopping", def->name);
+    sso_info("stopping");
     if (def->fini)
         def->fini(&service);
     sso_client_destroy(&service.client);

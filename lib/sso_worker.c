@@ -12,6 +12,7 @@ struct sso_worker_t {
     int64_t heartbeat_at;    /* when we send our next heartbeat */
     int reconnect_ms;        /* current backoff */
     int connects;
+    int credit;
 };
 
 static void s_send_command(sso_worker_t *self, uint8_t command, const char *service)
@@ -21,6 +22,8 @@ static void s_send_command(sso_worker_t *self, uint8_t command, const char *serv
     zmsg_addmem(msg, &command, 1);
     if (service)
         zmsg_addstr(msg, service);
+    if (service && self->credit > 1)
+        zmsg_addstrf(msg, "%d", self->credit);
     zmsg_send(&msg, self->socket);
 }
 
@@ -41,11 +44,12 @@ static void s_connect(sso_worker_t *self)
         sso_info("worker %s: reconnected to %s", self->service, self->endpoint);
 }
 
-sso_worker_t *sso_worker_new(const char *endpoint, const char *service)
+sso_worker_t *sso_worker_new(const char *endpoint, const char *service, int credit)
 {
     sso_worker_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
+    self->credit = credit < 1 ? 1 : credit > SSO_WORKER_CREDIT_MAX ? SSO_WORKER_CREDIT_MAX : credit;
     self->endpoint = strdup(endpoint);
     self->service = strdup(service);
     self->reconnect_ms = RECONNECT_MIN_MS;

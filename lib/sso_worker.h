@@ -14,7 +14,9 @@ typedef struct {
     zframe_t *payload;
 } sso_job_t;
 
-sso_worker_t *sso_worker_new(const char *endpoint, const char *service);
+/* credit: how many requests the broker may hand this worker before it answers the first;
+   above 1, round trips overlap (a worker still handles them one at a time, in order). */
+sso_worker_t *sso_worker_new(const char *endpoint, const char *service, int credit);
 void sso_worker_destroy(sso_worker_t **self_p);
 
 /* Waits for the next request. Returns 0 with job filled, or -1 when interrupted (SIGINT or

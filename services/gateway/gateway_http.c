@@ -1,0 +1,546 @@
+#include "gateway_http.h"
+#include "gateway_routes.h"
+#include "gateway_static.h"
+#include "sso_bus.h"
+#include "sso_crypto.h"
+#include "sso_http.h"
+#include "sso_log.h"
+#include "sso_test.h"
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+#define MAX_HEADERS 100
+#define HEADER_MEMORY_LIMIT (64 * 1024)   /* bounds the request line and headers */
+#define CONNECTION_TIMEOUT_S 30
+
+struct gateway_http_t {
+    struct MHD_Daemon *daemon;
+    const sso_config_t *config;
+    sso_broker_t *broker;
+    gateway_metrics_t *metrics;
+    char *web_dir;
+    char *tls_cert;
+    char *tls_key;
+};
+
+typedef enum { REQ_READING, REQ_WAITING, REQ_ANSWERED } request_state_t;
+
+/* One per HTTP request; lives from the first callback to MHD's completion callback. */
+typedef struct {
+    gateway_http_t *http;
+    struct MHD_Connection *connection;
+    atomic_int state;
+    char request_id[17];
+    route_t route;
+    int64_t started_us;
+    bool too_large;
+    uint8_t *body;
+    size_t body_len;
+    /* Set by the broker thread before it resumes the connection. */
+    uint32_t bus_status;
+    Sso__HttpResponse *response;
+    unsigned status_sent;
+    size_t bytes_sent;
+    char method[16];
+    char path[256];
+} request_t;
+
+static int64_t s_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static enum MHD_Result s_send(request_t *request, unsigned status, const char *content_type,
+                              const void *body, size_t len, const Sso__HttpResponse *from)
+{
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(len, (void *) body, MHD_RESPMEM_MUST_COPY);
+    if (!response)
+        return MHD_NO;
+    if (content_type)
+        MHD_add_response_header(response, "Content-Type", content_type);
+    if (from)
+        for (size_t i = 0; i < from->n_headers; i++) {
+            const char *name = from->headers[i]->name, *value = from->headers[i]->value;
+            /* A service may not set framing headers; MHD owns them. */
+            if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n")
+                || !strcasecmp(name, "content-length") || !strcasecmp(name, "transfer-encoding")
+                || !strcasecmp(name, "connection"))
+                continue;
+            MHD_add_response_header(response, name, value);
+        }
+    MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(response, "X-Request-Id", request->request_id);
+    if (request->http->tls_cert)
+        MHD_add_response_header(response, "Strict-Transport-Security", "max-age=31536000");
+    enum MHD_Result rc = MHD_queue_response(request->connection, status, response);
+    MHD_destroy_response(response);
+    request->status_sent = status;
+    request->bytes_sent = len;
+    return rc;
+}
+
+static enum MHD_Result s_send_error(request_t *request, unsigned status, const char *error,
+                                    const char *description)
+{
+    json_t *json = json_pack("{s:s, s:s}", "error", error, "error_description", description);
+    char *text = json_dumps(json, JSON_COMPACT);
+    json_decref(json);
+    enum MHD_Result rc = s_send(request, status, "application/json", text, strlen(text), NULL);
+    free(text);
+    return rc;
+}
+
+/* ---- the bus side ---------------------------------------------------------------------- */
+
+/* Runs on the broker's thread. */
+static void s_on_reply(void *arg, uint32_t bus_status, zframe_t *payload)
+{
+    request_t *request = arg;
+    request->bus_status = bus_status;
+    if (payload) {
+        request->response = sso__http_response__unpack(NULL, zframe_size(payload),
+                                                        zframe_data(payload));
+        if (!request->response)
+            sso_warn("dropped a reply to %s: its HttpResponse does not unpack",
+                     request->request_id);
+        zframe_destroy(&payload);
+    }
+    atomic_store(&request->state, REQ_ANSWERED);
+    MHD_resume_connection(request->connection);
+}
+
+typedef struct {
+    Sso__Header *items;
+    Sso__Header **ptrs;
+    size_t count;
+} header_list_t;
+
+static enum MHD_Result s_collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
+{
+    (void) kind;
+    header_list_t *list = cls;
+    if (list->count >= MAX_HEADERS)
+        return MHD_NO;
+    Sso__Header *header = &list->items[list->count];
+    sso__header__init(header);
+    char *name = strdup(key);
+    for (char *p = name; *p; p++)
+        *p = (char) tolower((unsigned char) *p);
+    header->name = name;
+    header->value = strdup(value ? value : "");
+    list->ptrs[list->count++] = header;
+    return MHD_YES;
+}
+
+typedef struct {
+    char *text;
+    size_t len, cap;
+    bool failed;
+} query_t;
+
+static enum MHD_Result s_collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void) kind;
+    query_t *query = cls;
+    char *name = sso_url_encode(key);
+    char *val = value ? sso_url_encode(value) : NULL;
+    size_t need = strlen(name) + (val ? strlen(val) + 1 : 0) + 2;
+    if (query->len + need > query->cap) {
+        size_t cap = (query->cap + need) * 2;
+        char *grown = realloc(query->text, cap);
+        if (!grown) {
+            query->failed = true;
+            free(name);
+            free(val);
+            return MHD_NO;
+        }
+        query->text = grown;
+        query->cap = cap;
+    }
+    int n = snprintf(query->text + query->len, query->cap - query->len, "%s%s%s%s",
+                     query->len ? "&" : "", name, val ? "=" : "", val ? val : "");
+    query->len += (size_t) n;
+    free(name);
+    free(val);
+    return MHD_YES;
+}
+
+static enum MHD_Result s_forward(request_t *request, const char *method, const char *path)
+{
+    gateway_http_t *http = request->http;
+    Sso__HttpRequest message = SSO__HTTP_REQUEST__INIT;
+    message.method = (char *) method;
+    message.path = (char *) path;
+
+    query_t query = {calloc(1, 256), 0, 256, false};
+    MHD_get_connection_values(request->connection, MHD_GET_ARGUMENT_KIND, s_collect_arg, &query);
+    message.query = query.text ? query.text : "";
+
+    Sso__Header items[MAX_HEADERS];
+    Sso__Header *ptrs[MAX_HEADERS];
+    header_list_t headers = {items, ptrs, 0};
+    MHD_get_connection_values(request->connection, MHD_HEADER_KIND, s_collect_header, &headers);
+    message.headers = ptrs;
+    message.n_headers = headers.count;
+    message.body.data = request->body;
+    message.body.len = request->body_len;
+    message.tls = http->tls_cert != NULL;
+
+    char remote[INET6_ADDRSTRLEN] = "";
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(request->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info && info->client_addr) {
+        const struct sockaddr *addr = info->client_addr;
+        if (addr->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *) addr)->sin_addr, remote, sizeof remote);
+        else if (addr->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) addr)->sin6_addr, remote, sizeof remote);
+    }
+    message.remote_addr = remote;
+
+    zframe_t *payload = query.failed ? NULL : sso_frame_pack(&message.base);
+    free(query.text);
+    for (size_t i = 0; i < headers.count; i++) {
+        free(items[i].name);
+        free(items[i].value);
+    }
+    free(request->body);
+    request->body = NULL;
+    if (!payload)
+        return s_send_error(request, 500, "server_error", "could not encode the request");
+
+    Sso__Meta meta = SSO__META__INIT;
+    meta.request_id = request->request_id;
+    meta.deadline_ms = sso_now_ms() + http->config->request_timeout_ms;
+    /* Only safe methods may be re-sent to another instance. */
+    meta.idempotent = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    meta.kind = SSO__META__KIND__HTTP;
+
+    atomic_store(&request->state, REQ_WAITING);
+    MHD_suspend_connection(request->connection);
+    if (sso_broker_submit(http->broker, request->route.service, &meta, &payload, s_on_reply,
+                          request) != 0) {
+        zframe_destroy(&payload);
+        request->bus_status = 503;
+        atomic_store(&request->state, REQ_ANSWERED);
+        MHD_resume_connection(request->connection);
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result s_answer_from_bus(request_t *request)
+{
+    if (request->bus_status == 503)
+        return s_send_error(request, 503, "temporarily_unavailable",
+                            "no instance of the service is available; try again shortly");
+    if (request->bus_status == 504)
+        return s_send_error(request, 504, "temporarily_unavailable",
+                            "the service did not answer in time");
+    Sso__HttpResponse *response = request->response;
+    if (request->bus_status != 0 || !response || response->status < 100 || response->status > 599)
+        return s_send_error(request, 502, "server_error", "the service gave a malformed answer");
+    return s_send(request, response->status, NULL, response->body.data, response->body.len,
+                  response);
+}
+
+/* ---- the gateway's own answers ----------------------------------------------------------- */
+
+static enum MHD_Result s_ops(request_t *request, const char *path)
+{
+    gateway_http_t *http = request->http;
+    if (!strcmp(path, "/healthz"))
+        return s_send(request, 200, "application/json", "{\"status\":\"ok\"}", 15, NULL);
+    if (!strcmp(path, "/metrics")) {
+        char *text = gateway_metrics_render(http->metrics, http->broker);
+        enum MHD_Result rc = s_send(request, 200, "text/plain; version=0.0.4", text,
+                                    text ? strlen(text) : 0, NULL);
+        free(text);
+        return rc;
+    }
+    /* /readyz: every service has a live instance. */
+    json_t *missing = json_array();
+    json_t *instances = json_object();
+    for (int i = 0; gateway_services[i]; i++) {
+        int count = sso_broker_instances(http->broker, gateway_services[i]);
+        json_object_set_new(instances, gateway_services[i], json_integer(count));
+        if (count == 0)
+            json_array_append_new(missing, json_string(gateway_services[i]));
+    }
+    bool ready = json_array_size(missing) == 0;
+    json_t *json = json_pack("{s:s, s:o, s:o}", "status", ready ? "ready" : "not_ready",
+                             "instances", instances, "missing", missing);
+    char *text = json_dumps(json, JSON_COMPACT);
+    json_decref(json);
+    enum MHD_Result rc = s_send(request, ready ? 200 : 503, "application/json", text,
+                                strlen(text), NULL);
+    free(text);
+    return rc;
+}
+
+static enum MHD_Result s_static(request_t *request, const char *method, const char *path)
+{
+    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+        return s_send_error(request, 405, "method_not_allowed", "static files are GET only");
+    char *data = NULL;
+    size_t len = 0;
+    if (gateway_static_read(request->http->web_dir, path, &data, &len) != 0)
+        return s_send_error(request, 404, "not_found", "no such file");
+    enum MHD_Result rc = s_send(request, 200, gateway_static_type(path), data, len, NULL);
+    free(data);
+    return rc;
+}
+
+static enum MHD_Result s_dispatch(request_t *request, const char *method, const char *path)
+{
+    if (request->too_large) {
+        char text[128];
+        snprintf(text, sizeof text, "the request body exceeds %d bytes",
+                 request->http->config->max_body_bytes);
+        return s_send_error(request, 413, "invalid_request", text);
+    }
+    switch (request->route.kind) {
+    case ROUTE_OPS:
+        if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+            return s_send_error(request, 405, "method_not_allowed", "use GET");
+        return s_ops(request, path);
+    case ROUTE_PING:
+        return s_send(request, 200, "application/json", "{\"service\":\"gateway\"}", 21, NULL);
+    case ROUTE_STATIC:
+        return s_static(request, method, path);
+    case ROUTE_SERVICE:
+        return s_forward(request, method, path);
+    case ROUTE_NONE:
+    default:
+        return s_send_error(request, 404, "not_found", "no such path");
+    }
+}
+
+static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, const char *url,
+                                const char *method, const char *version, const char *upload_data,
+                                size_t *upload_data_size, void **con_cls)
+{
+    (void) version;
+    gateway_http_t *http = cls;
+    request_t *request = *con_cls;
+    if (!request) {
+        request = calloc(1, sizeof *request);
+        if (!request)
+            return MHD_NO;
+        request->http = http;
+        request->connection = connection;
+        request->started_us = s_now_us();
+        uint8_t raw[8];
+        sso_random_bytes(raw, sizeof raw);
+        for (int i = 0; i < 8; i++)
+            snprintf(request->request_id + 2 * i, 3, "%02x", raw[i]);
+        snprintf(request->method, sizeof request->method, "%s", method);
+        snprintf(request->path, sizeof request->path, "%s", url);
+        request->route = gateway_route(url);
+        const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
+        long declared = 0;
+        if (length && (sso_parse_int(length, 0, 1L << 40, &declared) != 0
+                       || declared > http->config->max_body_bytes))
+            request->too_large = true;
+        *con_cls = request;
+        return MHD_YES;
+    }
+    int state = atomic_load(&request->state);
+    if (state == REQ_ANSWERED)
+        return s_answer_from_bus(request);
+    if (state == REQ_WAITING)
+        return MHD_YES; /* spurious call while suspended */
+    if (*upload_data_size) {
+        size_t chunk = *upload_data_size;
+        *upload_data_size = 0;
+        if (request->too_large || request->body_len + chunk > (size_t) http->config->max_body_bytes) {
+            request->too_large = true;
+            free(request->body);
+            request->body = NULL;
+            return MHD_YES;
+        }
+        uint8_t *grown = realloc(request->body, request->body_len + chunk);
+        if (!grown)
+            return MHD_NO;
+        memcpy(grown + request->body_len, upload_data, chunk);
+        request->body = grown;
+        request->body_len += chunk;
+        return MHD_YES;
+    }
+    return s_dispatch(request, method, url);
+}
+
+static void s_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+                        enum MHD_RequestTerminationCode code)
+{
+    (void) connection;
+    gateway_http_t *http = cls;
+    request_t *request = *con_cls;
+    if (!request)
+        return;
+    double seconds = (double) (s_now_us() - request->started_us) / 1e6;
+    unsigned status = request->status_sent ? request->status_sent : 499;
+    gateway_metrics_observe(http->metrics, request->route.label, status, seconds);
+    /* The path only: query strings can carry codes and tokens. */
+    if (sso_log_json()) {
+        json_t *line = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:I, s:s, s:b}", "type", "access",
+                                 "request_id", request->request_id, "method", request->method,
+                                 "path", request->path, "status", status, "duration_ms",
+                                 seconds * 1000.0, "bytes", (json_int_t) request->bytes_sent,
+                                 "route", request->route.label, "completed",
+                                 code == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+        char *text = json_dumps(line, JSON_COMPACT);
+        if (text)
+            sso_log_raw(text);
+        free(text);
+        json_decref(line);
+    }
+    else if (getenv("SSO_ACCESS_LOG") == NULL || strcmp(getenv("SSO_ACCESS_LOG"), "0") != 0)
+        sso_info("%s %s %u %.2fms %zu %s", request->method, request->path, status,
+                 seconds * 1000.0, request->bytes_sent, request->request_id);
+    if (request->response)
+        sso__http_response__free_unpacked(request->response, NULL);
+    free(request->body);
+    free(request);
+    *con_cls = NULL;
+}
+
+int gateway_parse_addr(const char *addr, char *host, size_t host_size, unsigned *port)
+{
+    const char *colon = strrchr(addr, ':');
+    if (!colon || colon == addr)
+        return -1;
+    const char *start = addr, *end = colon;
+    if (*addr == '[') {
+        if (colon[-1] != ']')
+            return -1;
+        start++;
+        end--;
+    }
+    size_t len = (size_t) (end - start);
+    if (len == 0 || len >= host_size)
+        return -1;
+    memcpy(host, start, len);
+    host[len] = '\0';
+    long value = 0;
+    if (sso_parse_int(colon + 1, 1, 65535, &value) != 0)
+        return -1;
+    *port = (unsigned) value;
+    return 0;
+}
+
+static char *s_read_file(const char *path)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file)
+        return NULL;
+    char *data = calloc(1, 1024 * 1024);
+    size_t got = data ? fread(data, 1, 1024 * 1024 - 1, file) : 0;
+    fclose(file);
+    if (data && got == 0) {
+        free(data);
+        return NULL;
+    }
+    return data;
+}
+
+gateway_http_t *gateway_http_new(const sso_config_t *config, sso_broker_t *broker,
+                                 gateway_metrics_t *metrics, const char *web_dir)
+{
+    char host[256];
+    unsigned port = 0;
+    if (gateway_parse_addr(config->http_addr, host, sizeof host, &port) != 0) {
+        sso_error("SSO_HTTP_ADDR must be host:port, got %s", config->http_addr);
+        return NULL;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV}, *found = NULL;
+    char port_text[8];
+    snprintf(port_text, sizeof port_text, "%u", port);
+    if (getaddrinfo(host, port_text, &hints, &found) != 0 || !found) {
+        sso_error("cannot resolve %s", host);
+        return NULL;
+    }
+    gateway_http_t *self = calloc(1, sizeof *self);
+    self->config = config;
+    self->broker = broker;
+    self->metrics = metrics;
+    self->web_dir = strdup(web_dir);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME
+                     | MHD_USE_ERROR_LOG;
+    if (found->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (*config->tls_cert) {
+        self->tls_cert = s_read_file(config->tls_cert);
+        self->tls_key = s_read_file(config->tls_key);
+        if (!self->tls_cert || !self->tls_key) {
+            sso_error("cannot read SSO_TLS_CERT or SSO_TLS_KEY");
+            freeaddrinfo(found);
+            gateway_http_destroy(&self);
+            return NULL;
+        }
+        flags |= MHD_USE_TLS;
+    }
+    long threads = 2;
+    const char *threads_text = getenv("SSO_GATEWAY_THREADS");
+    if (threads_text && sso_parse_int(threads_text, 1, 64, &threads) != 0)
+        threads = 2;
+    struct MHD_OptionItem tls_options[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, self->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, self->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    self->daemon = MHD_start_daemon(
+        flags, (uint16_t) port, NULL, NULL, s_access, self, MHD_OPTION_SOCK_ADDR, found->ai_addr,
+        MHD_OPTION_NOTIFY_COMPLETED, s_completed, self, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t) HEADER_MEMORY_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned) CONNECTION_TIMEOUT_S, MHD_OPTION_THREAD_POOL_SIZE, (unsigned) threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned) 4000, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned) 1, MHD_OPTION_ARRAY, self->tls_cert ? tls_options : tls_options + 2,
+        MHD_OPTION_END);
+    freeaddrinfo(found);
+    if (!self->daemon) {
+        sso_error("cannot listen on %s", config->http_addr);
+        gateway_http_destroy(&self);
+        return NULL;
+    }
+    sso_info("listening on %s%s", config->http_addr, self->tls_cert ? " (TLS)" : "");
+    return self;
+}
+
+void gateway_http_destroy(gateway_http_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    gateway_http_t *self = *self_p;
+    if (self->daemon)
+        MHD_stop_daemon(self->daemon);
+    free(self->web_dir);
+    free(self->tls_cert);
+    free(self->tls_key);
+    free(self);
+    *self_p = NULL;
+}
+
+void gateway_http_test(bool verbose)
+{
+    (void) verbose;
+    char host[64];
+    unsigned port = 0;
+    SSO_CHECK(gateway_parse_addr("127.0.0.1:8080", host, sizeof host, &port) == 0
+              && !strcmp(host, "127.0.0.1") && port == 8080);
+    SSO_CHECK(gateway_parse_addr("[::1]:9", host, sizeof host, &port) == 0 && !strcmp(host, "::1")
+              && port == 9);
+    SSO_CHECK(gateway_parse_addr("localhost", host, sizeof host, &port) == -1);
+    SSO_CHECK(gateway_parse_addr("host:0", host, sizeof host, &port) == -1);
+    SSO_CHECK(gateway_parse_addr("host:70000", host, sizeof host, &port) == -1);
+    SSO_CHECK(gateway_parse_addr(":80", host, sizeof host, &port) == -1);
+}

@@ -1,0 +1,165 @@
+#include "gateway_metrics.h"
+#include "sso_test.h"
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SERIES 256
+#define METRICS_TEXT_MAX (256 * 1024)
+
+static const double s_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                   0.5, 1, 2.5, 5, 10};
+#define BUCKETS (sizeof s_buckets / sizeof s_buckets[0])
+
+typedef struct {
+    char label[32];
+    unsigned status;
+    unsigned long long count;
+} series_t;
+
+typedef struct {
+    char label[32];
+    unsigned long long buckets[BUCKETS];
+    unsigned long long count;
+    double sum;
+} histogram_t;
+
+struct gateway_metrics_t {
+    pthread_mutex_t lock;
+    series_t series[MAX_SERIES];
+    size_t n_series;
+    histogram_t histograms[64];
+    size_t n_histograms;
+};
+
+gateway_metrics_t *gateway_metrics_new(void)
+{
+    gateway_metrics_t *self = calloc(1, sizeof *self);
+    if (self)
+        pthread_mutex_init(&self->lock, NULL);
+    return self;
+}
+
+void gateway_metrics_destroy(gateway_metrics_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    pthread_mutex_destroy(&(*self_p)->lock);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+void gateway_metrics_observe(gateway_metrics_t *self, const char *label, unsigned status,
+                             double seconds)
+{
+    pthread_mutex_lock(&self->lock);
+    size_t i;
+    for (i = 0; i < self->n_series; i++)
+        if (self->series[i].status == status && strcmp(self->series[i].label, label) == 0)
+            break;
+    if (i == self->n_series && i < MAX_SERIES) {
+        snprintf(self->series[i].label, sizeof self->series[i].label, "%s", label);
+        self->series[i].status = status;
+        self->n_series++;
+    }
+    if (i < MAX_SERIES)
+        self->series[i].count++;
+    size_t h;
+    for (h = 0; h < self->n_histograms; h++)
+        if (strcmp(self->histograms[h].label, label) == 0)
+            break;
+    if (h == self->n_histograms && h < sizeof self->histograms / sizeof self->histograms[0]) {
+        snprintf(self->histograms[h].label, sizeof self->histograms[h].label, "%s", label);
+        self->n_histograms++;
+    }
+    if (h < self->n_histograms) {
+        histogram_t *histogram = &self->histograms[h];
+        for (size_t b = 0; b < BUCKETS; b++)
+            if (seconds <= s_buckets[b])
+                histogram->buckets[b]++;
+        histogram->count++;
+        histogram->sum += seconds;
+    }
+    pthread_mutex_unlock(&self->lock);
+}
+
+typedef struct {
+    char *text;
+    size_t len;
+} text_t;
+
+static void s_append(text_t *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void s_append(text_t *out, const char *fmt, ...)
+{
+    if (out->len >= METRICS_TEXT_MAX - 1)
+        return;
+    va_list args;
+    va_start(args, fmt);
+    int n = vsnprintf(out->text + out->len, METRICS_TEXT_MAX - out->len, fmt, args);
+    va_end(args);
+    if (n > 0)
+        out->len += (size_t) n < METRICS_TEXT_MAX - out->len ? (size_t) n : METRICS_TEXT_MAX - out->len - 1;
+}
+
+static void s_instances(void *arg, const char *service, int instances, int queued)
+{
+    text_t *out = arg;
+    s_append(out, "sso_bus_instances{service=\"%s\"} %d\n", service, instances);
+    s_append(out, "sso_bus_queued_requests{service=\"%s\"} %d\n", service, queued);
+}
+
+char *gateway_metrics_render(gateway_metrics_t *self, sso_broker_t *broker)
+{
+    text_t out = {malloc(METRICS_TEXT_MAX), 0};
+    if (!out.text)
+        return NULL;
+    out.text[0] = '\0';
+    pthread_mutex_lock(&self->lock);
+    s_append(&out, "# HELP sso_http_requests_total HTTP requests by route and status.\n");
+    s_append(&out, "# TYPE sso_http_requests_total counter\n");
+    for (size_t i = 0; i < self->n_series; i++)
+        s_append(&out, "sso_http_requests_total{route=\"%s\",status=\"%u\"} %llu\n",
+                 self->series[i].label, self->series[i].status, self->series[i].count);
+    s_append(&out, "# HELP sso_http_request_duration_seconds Time from request to response.\n");
+    s_append(&out, "# TYPE sso_http_request_duration_seconds histogram\n");
+    for (size_t h = 0; h < self->n_histograms; h++) {
+        histogram_t *histogram = &self->histograms[h];
+        for (size_t b = 0; b < BUCKETS; b++)
+            s_append(&out, "sso_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                     histogram->label, s_buckets[b], histogram->buckets[b]);
+        s_append(&out, "sso_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+                 histogram->label, histogram->count);
+        s_append(&out, "sso_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
+                 histogram->label, histogram->sum);
+        s_append(&out, "sso_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+                 histogram->label, histogram->count);
+    }
+    pthread_mutex_unlock(&self->lock);
+    s_append(&out, "# HELP sso_bus_instances Live instances per service on the bus.\n");
+    s_append(&out, "# TYPE sso_bus_instances gauge\n");
+    s_append(&out, "# HELP sso_bus_queued_requests Requests waiting for an instance.\n");
+    s_append(&out, "# TYPE sso_bus_queued_requests gauge\n");
+    if (broker)
+        sso_broker_stats(broker, s_instances, &out);
+    return out.text;
+}
+
+void gateway_metrics_test(bool verbose)
+{
+    (void) verbose;
+    gateway_metrics_t *metrics = gateway_metrics_new();
+    gateway_metrics_observe(metrics, "token", 200, 0.0007);
+    gateway_metrics_observe(metrics, "token", 200, 0.2);
+    gateway_metrics_observe(metrics, "token", 503, 0.001);
+    char *text = gateway_metrics_render(metrics, NULL);
+    SSO_CHECK(text && strstr(text, "sso_http_requests_total{route=\"token\",status=\"200\"} 2\n"));
+    SSO_CHECK(text && strstr(text, "sso_http_requests_total{route=\"token\",status=\"503\"} 1\n"));
+    SSO_CHECK(text && strstr(text, "le=\"0.001\"} 2\n"));
+    SSO_CHECK(text && strstr(text, "le=\"+Inf\"} 3\n"));
+    SSO_CHECK(text && strstr(text, "# TYPE sso_bus_instances gauge"));
+    free(text);
+    gateway_metrics_destroy(&metrics);
+    SSO_CHECK(metrics == NULL);
+}

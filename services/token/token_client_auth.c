@@ -1,0 +1,116 @@
+#include "token_client_auth.h"
+#include "sso_crypto.h"
+#include "sso_test.h"
+#include <strings.h>
+
+#define CREDENTIAL_MAX 512
+
+static void s_basic(const char *header, client_auth_t *auth)
+{
+    auth->method = CLIENT_AUTH_INVALID;
+    const char *encoded = header + 6;
+    while (*encoded == ' ')
+        encoded++;
+    if (strlen(encoded) > CREDENTIAL_MAX * 4)
+        return;
+    size_t len = 0;
+    uint8_t *decoded = sso_base64_decode(encoded, &len, false);
+    if (!decoded)
+        return;
+    char *colon = memchr(decoded, ':', len);
+    if (colon && strlen((char *) decoded) == len) {
+        char *id = sso_url_decode((char *) decoded, (size_t) (colon - (char *) decoded));
+        char *secret = sso_url_decode(colon + 1, len - (size_t) (colon + 1 - (char *) decoded));
+        if (id && secret && *id) {
+            auth->client_id = id;
+            auth->client_secret = secret;
+            auth->method = CLIENT_AUTH_BASIC;
+        }
+        else {
+            free(id);
+            free(secret);
+        }
+    }
+    free(decoded);
+}
+
+void token_client_auth_read(const Sso__HttpRequest *request, zhashx_t *params,
+                            client_auth_t *auth)
+{
+    memset(auth, 0, sizeof *auth);
+    const char *header = sso_http_header(request, "authorization");
+    const char *post_id = params ? zhashx_lookup(params, "client_id") : NULL;
+    const char *post_secret = params ? zhashx_lookup(params, "client_secret") : NULL;
+    if (header && strncasecmp(header, "Basic ", 6) == 0) {
+        s_basic(header, auth);
+        /* RFC 6749 2.3: a client must not use more than one method in a request. */
+        if (post_secret) {
+            token_client_auth_free(auth);
+            auth->method = CLIENT_AUTH_INVALID;
+        }
+        return;
+    }
+    if (post_secret) {
+        if (!post_id || !*post_id || strlen(post_id) > CREDENTIAL_MAX
+            || strlen(post_secret) > CREDENTIAL_MAX) {
+            auth->method = CLIENT_AUTH_INVALID;
+            return;
+        }
+        auth->client_id = strdup(post_id);
+        auth->client_secret = strdup(post_secret);
+        auth->method = CLIENT_AUTH_POST;
+    }
+}
+
+void token_client_auth_free(client_auth_t *auth)
+{
+    free(auth->client_id);
+    free(auth->client_secret);
+    auth->client_id = auth->client_secret = NULL;
+}
+
+void token_client_auth_test(bool verbose)
+{
+    (void) verbose;
+    Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
+    Sso__Header header = SSO__HEADER__INIT;
+    Sso__Header *headers[] = {&header};
+    header.name = "authorization";
+    request.headers = headers;
+    request.n_headers = 1;
+    client_auth_t auth;
+
+    header.value = "Basic YWRtaW46czNjcmV0"; /* admin:s3cret */
+    token_client_auth_read(&request, NULL, &auth);
+    SSO_CHECK(auth.method == CLIENT_AUTH_BASIC && !strcmp(auth.client_id, "admin")
+              && !strcmp(auth.client_secret, "s3cret"));
+    token_client_auth_free(&auth);
+
+    header.value = "Basic YSUzQWI6YyUyNWQ="; /* a%3Ab:c%25d -> a:b / c%d */
+    token_client_auth_read(&request, NULL, &auth);
+    SSO_CHECK(auth.method == CLIENT_AUTH_BASIC && !strcmp(auth.client_id, "a:b")
+              && !strcmp(auth.client_secret, "c%d"));
+    token_client_auth_free(&auth);
+
+    header.value = "Basic !!!";
+    token_client_auth_read(&request, NULL, &auth);
+    SSO_CHECK(auth.method == CLIENT_AUTH_INVALID);
+    header.value = "Basic bm9jb2xvbg=="; /* nocolon */
+    token_client_auth_read(&request, NULL, &auth);
+    SSO_CHECK(auth.method == CLIENT_AUTH_INVALID);
+
+    zhashx_t *params = sso_form_parse("client_id=x&client_secret=y", 27);
+    header.value = "Basic YWRtaW46czNjcmV0";
+    token_client_auth_read(&request, params, &auth);
+    SSO_CHECK(auth.method == CLIENT_AUTH_INVALID && !auth.client_id);
+    request.n_headers = 0;
+    token_client_auth_read(&request, params, &auth);
+    SSO_CHECK(auth.method == CLIENT_AUTH_POST && !strcmp(auth.client_id, "x"));
+    token_client_auth_free(&auth);
+    zhashx_destroy(&params);
+
+    params = sso_form_parse("grant_type=client_credentials", 29);
+    token_client_auth_read(&request, params, &auth);
+    SSO_CHECK(auth.method == CLIENT_AUTH_NONE);
+    zhashx_destroy(&params);
+}

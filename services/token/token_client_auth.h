@@ -1,0 +1,26 @@
+/* token_client_auth: reads client credentials from a token request, by client_secret_basic
+   (RFC 6749 2.3.1: id and secret form-encoded, then Basic) or client_secret_post. */
+#ifndef TOKEN_CLIENT_AUTH_H
+#define TOKEN_CLIENT_AUTH_H
+#include "sso_http.h"
+
+typedef enum {
+    CLIENT_AUTH_NONE,     /* no credentials at all */
+    CLIENT_AUTH_BASIC,
+    CLIENT_AUTH_POST,
+    CLIENT_AUTH_INVALID,  /* malformed, or both methods at once */
+} client_auth_method_t;
+
+typedef struct {
+    client_auth_method_t method;
+    char *client_id;
+    char *client_secret;
+} client_auth_t;
+
+/* Fills auth from the request and its parsed params. Always succeeds; look at method. */
+void token_client_auth_read(const Sso__HttpRequest *request, zhashx_t *params,
+                            client_auth_t *auth);
+void token_client_auth_free(client_auth_t *auth);
+
+void token_client_auth_test(bool verbose);
+#endif

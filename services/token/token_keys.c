@@ -1,0 +1,258 @@
+#include "token_keys.h"
+#include "sso_crypto.h"
+#include "sso_directory_client.h"
+#include "sso_log.h"
+#include "sso_test.h"
+#include <openssl/core_names.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+/* Keys are re-read this often, so a rotation done through any instance reaches all. */
+#define REFRESH_MS 60000
+
+typedef struct {
+    char *kid;
+    char *public_jwk;
+    EVP_PKEY *pkey;
+    int64_t active_from;
+    int64_t created_at;
+} key_t_;
+
+struct token_keys_t {
+    key_t_ *keys;
+    size_t count;
+    int64_t loaded_at;
+};
+
+token_keys_t *token_keys_new(void)
+{
+    return calloc(1, sizeof(token_keys_t));
+}
+
+static void s_clear(token_keys_t *self)
+{
+    for (size_t i = 0; i < self->count; i++) {
+        free(self->keys[i].kid);
+        free(self->keys[i].public_jwk);
+        EVP_PKEY_free(self->keys[i].pkey);
+    }
+    free(self->keys);
+    self->keys = NULL;
+    self->count = 0;
+}
+
+void token_keys_destroy(token_keys_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    s_clear(*self_p);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+static char *s_bn_b64url(EVP_PKEY *pkey, const char *param)
+{
+    BIGNUM *bn = NULL;
+    if (EVP_PKEY_get_bn_param(pkey, param, &bn) != 1)
+        return NULL;
+    int len = BN_num_bytes(bn);
+    uint8_t *raw = malloc((size_t) len);
+    char *out = NULL;
+    if (raw && BN_bn2bin(bn, raw) == len)
+        out = sso_base64url_encode(raw, (size_t) len);
+    free(raw);
+    BN_free(bn);
+    return out;
+}
+
+int token_keys_generate(char **private_pem, char **public_jwk, char **kid)
+{
+    int rc = -1;
+    EVP_PKEY *pkey = EVP_RSA_gen(2048);
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *n = NULL, *e = NULL;
+    if (!pkey || !bio || PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1)
+        goto done;
+    char *pem_data = NULL;
+    long pem_len = BIO_get_mem_data(bio, &pem_data);
+    n = s_bn_b64url(pkey, OSSL_PKEY_PARAM_RSA_N);
+    e = s_bn_b64url(pkey, OSSL_PKEY_PARAM_RSA_E);
+    if (!n || !e || pem_len <= 0)
+        goto done;
+    /* RFC 7638: the thumbprint hashes the required members in lexicographic order. */
+    json_t *canonical = json_pack("{s:s, s:s, s:s}", "e", e, "kty", "RSA", "n", n);
+    char *canonical_text = json_dumps(canonical, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(canonical);
+    uint8_t digest[32];
+    sso_sha256(canonical_text, strlen(canonical_text), digest);
+    free(canonical_text);
+    *kid = sso_base64url_encode(digest, sizeof digest);
+    json_t *jwk = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "RSA", "kid", *kid, "use",
+                            "sig", "alg", "RS256", "n", n, "e", e);
+    *public_jwk = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(jwk);
+    *private_pem = strndup(pem_data, (size_t) pem_len);
+    rc = *kid && *public_jwk && *private_pem ? 0 : -1;
+done:
+    free(n);
+    free(e);
+    BIO_free(bio);
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
+static int s_load(token_keys_t *self, const Sso__KeysListReply *list)
+{
+    key_t_ *keys = calloc(list->n_keys ? list->n_keys : 1, sizeof *keys);
+    size_t count = 0;
+    for (size_t i = 0; i < list->n_keys; i++) {
+        const Sso__SigningKey *key = list->keys[i];
+        BIO *bio = BIO_new_mem_buf(key->private_key_pem, -1);
+        EVP_PKEY *pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+        BIO_free(bio);
+        if (!pkey) {
+            sso_warn("signing key %s does not parse; skipped", key->kid);
+            continue;
+        }
+        keys[count].kid = strdup(key->kid);
+        keys[count].public_jwk = strdup(key->public_jwk_json);
+        keys[count].pkey = pkey;
+        keys[count].active_from = key->active_from;
+        keys[count].created_at = key->created_at;
+        count++;
+    }
+    s_clear(self);
+    self->keys = keys;
+    self->count = count;
+    self->loaded_at = sso_now_ms();
+    return count ? 0 : -1;
+}
+
+static int s_call(sso_service_t *service, const char *rpc, Sso__DirRequest *request,
+                  token_keys_t *self)
+{
+    Sso__DirReply *reply = NULL;
+    int status = sso_directory_call(service, rpc, !strcmp(rpc, "keys_list"), request, &reply);
+    if (status != 0)
+        return status;
+    int rc = 502;
+    if (*reply->error)
+        sso_warn("directory refused %s: %s", rpc, reply->error_description);
+    else if (reply->result_case == SSO__DIR_REPLY__RESULT_KEYS_LIST)
+        rc = s_load(self, reply->keys_list) == 0 || reply->keys_list->n_keys == 0 ? 0 : 502;
+    sso__dir_reply__free_unpacked(reply, NULL);
+    return rc;
+}
+
+int token_keys_ensure(token_keys_t *self, sso_service_t *service)
+{
+    if (self->count && sso_now_ms() - self->loaded_at < REFRESH_MS)
+        return 0;
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__KeysListRequest list = SSO__KEYS_LIST_REQUEST__INIT;
+    list.with_private = true;
+    request.op_case = SSO__DIR_REQUEST__OP_KEYS_LIST;
+    request.keys_list = &list;
+    int status = s_call(service, "keys_list", &request, self);
+    if (status != 0 && self->count) {
+        /* Keep serving the keys we have; try again on the next request. */
+        self->loaded_at = sso_now_ms() - REFRESH_MS + 5000;
+        return 0;
+    }
+    if (status != 0 || self->count)
+        return status;
+
+    /* First start: make a key and store it unless another instance won the race. */
+    char *pem = NULL, *jwk = NULL, *kid = NULL;
+    if (token_keys_generate(&pem, &jwk, &kid) != 0)
+        return 500;
+    Sso__SigningKey key = SSO__SIGNING_KEY__INIT;
+    key.kid = kid;
+    key.private_key_pem = pem;
+    key.public_jwk_json = jwk;
+    key.created_at = sso_now_ms() / 1000;
+    key.active_from = key.created_at;
+    Sso__KeyPutRequest put = SSO__KEY_PUT_REQUEST__INIT;
+    put.key = &key;
+    put.only_if_none = true;
+    request.op_case = SSO__DIR_REQUEST__OP_KEY_PUT;
+    request.key_put = &put;
+    status = s_call(service, "key_put", &request, self);
+    if (status == 0 && self->count)
+        sso_info("signing keys ready (%zu)", self->count);
+    free(pem);
+    free(jwk);
+    free(kid);
+    return status == 0 && !self->count ? 502 : status;
+}
+
+char *token_keys_jwks(token_keys_t *self)
+{
+    json_t *keys = json_array();
+    for (size_t i = 0; i < self->count; i++) {
+        json_t *jwk = json_loads(self->keys[i].public_jwk, 0, NULL);
+        if (jwk)
+            json_array_append_new(keys, jwk);
+    }
+    json_t *doc = json_pack("{s:o}", "keys", keys);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    return text;
+}
+
+EVP_PKEY *token_keys_signing(token_keys_t *self, const char **kid)
+{
+    /* The newest key that is already active: a freshly rotated key is published first and
+       used only once relying parties have had time to fetch it. */
+    int64_t now = sso_now_ms() / 1000;
+    key_t_ *best = NULL;
+    for (size_t i = 0; i < self->count; i++)
+        if (self->keys[i].active_from <= now
+            && (!best || self->keys[i].active_from > best->active_from))
+            best = &self->keys[i];
+    if (!best)
+        return NULL;
+    *kid = best->kid;
+    return best->pkey;
+}
+
+void token_keys_test(bool verbose)
+{
+    (void) verbose;
+    char *pem = NULL, *jwk = NULL, *kid = NULL;
+    SSO_CHECK(token_keys_generate(&pem, &jwk, &kid) == 0);
+    SSO_CHECK(pem && strstr(pem, "BEGIN PRIVATE KEY"));
+    json_t *parsed = jwk ? json_loads(jwk, 0, NULL) : NULL;
+    SSO_CHECK(parsed && !strcmp(json_string_value(json_object_get(parsed, "kty")), "RSA"));
+    SSO_CHECK(parsed && !strcmp(json_string_value(json_object_get(parsed, "use")), "sig"));
+    SSO_CHECK(parsed && !strcmp(json_string_value(json_object_get(parsed, "alg")), "RS256"));
+    SSO_CHECK(parsed && !strcmp(json_string_value(json_object_get(parsed, "e")), "AQAB"));
+    SSO_CHECK(parsed && json_object_get(parsed, "d") == NULL);
+    SSO_CHECK(kid && strlen(kid) == 43);
+    json_decref(parsed);
+
+    token_keys_t *keys = token_keys_new();
+    Sso__SigningKey key = SSO__SIGNING_KEY__INIT, later = SSO__SIGNING_KEY__INIT;
+    key.kid = kid;
+    key.private_key_pem = pem;
+    key.public_jwk_json = jwk;
+    key.active_from = 1;
+    later = key;
+    later.kid = "later";
+    later.active_from = sso_now_ms() / 1000 + 3600;
+    Sso__SigningKey *list_keys[] = {&key, &later};
+    Sso__KeysListReply list = SSO__KEYS_LIST_REPLY__INIT;
+    list.keys = list_keys;
+    list.n_keys = 2;
+    SSO_CHECK(s_load(keys, &list) == 0 && keys->count == 2);
+    const char *signing_kid = NULL;
+    SSO_CHECK(token_keys_signing(keys, &signing_kid) && !strcmp(signing_kid, kid));
+    char *jwks = token_keys_jwks(keys);
+    SSO_CHECK(jwks && strstr(jwks, "\"keys\":[") && !strstr(jwks, "PRIVATE"));
+    free(jwks);
+    token_keys_destroy(&keys);
+    SSO_CHECK(keys == NULL);
+    free(pem);
+    free(jwk);
+    free(kid);
+}

@@ -1,0 +1,28 @@
+/* token_keys: the RS256 signing keys. Generated on first start, stored sealed by the directory
+   (the only writer of state), cached here and refreshed now and then so every token instance
+   publishes and signs with the same set. */
+#ifndef TOKEN_KEYS_H
+#define TOKEN_KEYS_H
+#include "sso_service.h"
+#include <openssl/evp.h>
+
+typedef struct token_keys_t token_keys_t;
+
+token_keys_t *token_keys_new(void);
+void token_keys_destroy(token_keys_t **self_p);
+
+/* Makes sure keys are loaded (from the directory, generating the first key when there is
+   none). Returns 0, or the bus status when the directory cannot be reached. Cheap when the
+   cache is fresh. */
+int token_keys_ensure(token_keys_t *self, sso_service_t *service);
+/* The JWKS document (public keys only). Caller frees. */
+char *token_keys_jwks(token_keys_t *self);
+/* The key to sign with now, or NULL; lent. */
+EVP_PKEY *token_keys_signing(token_keys_t *self, const char **kid);
+
+/* Generates an RSA-2048 key; fills its PEM, public JWK JSON and RFC 7638 thumbprint kid
+   (callers free). 0 or -1. */
+int token_keys_generate(char **private_pem, char **public_jwk, char **kid);
+
+void token_keys_test(bool verbose);
+#endif

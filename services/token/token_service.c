@@ -1,0 +1,35 @@
+/* token_service: the token service's definition on the bus. */
+#include "token_service.h"
+#include "sso_log.h"
+#include "token_http.h"
+
+static int s_init(sso_service_t *service)
+{
+    token_state_t *state = calloc(1, sizeof *state);
+    if (!state || !(state->keys = token_keys_new())) {
+        free(state);
+        return -1;
+    }
+    service->state = state;
+    return 0;
+}
+
+static void s_fini(sso_service_t *service)
+{
+    token_state_t *state = service->state;
+    if (!state)
+        return;
+    token_keys_destroy(&state->keys);
+    free(state);
+    service->state = NULL;
+}
+
+const sso_service_def_t token_service = {
+    .name = "token",
+    .summary = "The OpenID Provider of the SSO broker: discovery, JWKS (/keys), the token\n"
+               "endpoint (/oauth/token) and the signing keys. A bus worker that connects to\n"
+               "SSO_BROKER_ENDPOINT; run several for more throughput.",
+    .init = s_init,
+    .fini = s_fini,
+    .http = token_http,
+};
