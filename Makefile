@@ -34,12 +34,14 @@ BINS := $(addprefix $(BUILD)/bin/sso-,$(SERVICES)) $(BUILD)/bin/ssoctl $(BUILD)/
 TESTBINS := $(BUILD)/bin/test-lib $(addprefix $(BUILD)/bin/test-,$(SERVICES))
 
 .SECONDARY: $(GEN_C) $(GEN_H)
+.DELETE_ON_ERROR:
 .PHONY: all deps build run test unit integration asan fuzz bench clean help
 all: build
 
 help:
 	@echo "make run    install missing packages, build, start every service (Ctrl-C stops)"
 	@echo "make test   install missing packages, build, run every test (also under ASan/UBSan)"
+	@echo "make fuzz   run every libFuzzer target for FUZZ_SECONDS (60) each"
 	@echo "make bench  run the benchmarks under bench/"
 
 deps:
@@ -114,11 +116,15 @@ test: deps
 	@$(MAKE) --no-print-directory build
 	@scripts/test.sh
 
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@scripts/fuzz.sh run $(FUZZ_SECONDS)
+
 bench: deps
 	@$(MAKE) --no-print-directory build
 	@bench/bus.sh $(BUILD)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -3,8 +3,10 @@
 #include "sso_bus.h"
 #include "sso_config.h"
 #include "sso_crypto.h"
+#include "sso_fetch.h"
 #include "sso_http.h"
 #include "sso_log.h"
+#include "sso_saml_metadata.h"
 #include "sso_test.h"
 #include <string.h>
 
@@ -18,5 +20,7 @@ int main(int argc, char **argv)
     SSO_RUN(sso_bus_test, verbose);
     SSO_RUN(sso_http_test, verbose);
     SSO_RUN(sso_broker_test, verbose);
+    SSO_RUN(sso_saml_metadata_test, verbose);
+    SSO_RUN(sso_fetch_test, verbose);
     return sso_test_summary();
 }

@@ -236,6 +236,18 @@ zframe_t *sso_http_error(uint32_t status, const char *error, const char *descrip
                                            description ? description : ""));
 }
 
+zframe_t *sso_http_method_not_allowed(const char *allow)
+{
+    char description[96];
+    snprintf(description, sizeof description, "this path takes %s", allow);
+    sso_response_t *response = sso_response_new(405);
+    sso_response_header(response, "Allow", allow);
+    sso_response_header(response, "Cache-Control", "no-store");
+    sso_response_json(response, json_pack("{s:s, s:s}", "error", "method_not_allowed",
+                                           "error_description", description));
+    return sso_response_pack(&response);
+}
+
 void sso_http_test(bool verbose)
 {
     (void) verbose;

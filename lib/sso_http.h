@@ -43,6 +43,8 @@ zframe_t *sso_response_pack(sso_response_t **self_p);
    shape {"error", "error_description"}. */
 zframe_t *sso_http_json(uint32_t status, json_t *json);
 zframe_t *sso_http_error(uint32_t status, const char *error, const char *description);
+/* 405 with the Allow header RFC 9110 requires, e.g. allow = "GET, HEAD". */
+zframe_t *sso_http_method_not_allowed(const char *allow);
 
 void sso_http_test(bool verbose);
 #endif

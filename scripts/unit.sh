@@ -3,15 +3,18 @@
 set -uo pipefail
 build="${1:-build}"
 passed=0 failed=0 status=0
-for t in "$build"/bin/test-*; do
-  echo "== $(basename "$t")"
-  out="$("$t" 2>"$build/$(basename "$t").log")"; rc=$?
+# Module self-tests: the test-* runners, plus the tools' hidden self-test commands.
+tests=("$build"/bin/test-* "$build/bin/ssoctl selftest" "$build/bin/sso-supervisor --selftest")
+for t in "${tests[@]}"; do
+  name="$(basename "${t%% *}")"
+  echo "== $name"
+  out="$($t 2>"$build/$name.log")"; rc=$?
   echo "$out" | grep -v ' passed, .* failed$'
   line="$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)"
-  if [ -z "$line" ]; then echo "$(basename "$t"): no summary (exit $rc)"; tail -n 20 "$build/$(basename "$t").log"; failed=$((failed + 1)); status=1; continue; fi
+  if [ -z "$line" ]; then echo "$name: no summary (exit $rc)"; tail -n 20 "$build/$name.log"; failed=$((failed + 1)); status=1; continue; fi
   p="${line%% passed*}"; f="${line#*, }"; f="${f%% failed*}"
   passed=$((passed + p)); failed=$((failed + f))
-  if [ "$rc" != 0 ]; then status=1; tail -n 20 "$build/$(basename "$t").log"; fi
+  if [ "$rc" != 0 ]; then status=1; tail -n 20 "$build/$name.log"; fi
 done
 echo "unit: $passed passed, $failed failed"
 exit $status

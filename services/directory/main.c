@@ -1,1 +1,7 @@
-int main(void){return 0;}
+/* sso-directory: the directory service. */
+#include "dir_service.h"
+
+int main(int argc, char **argv)
+{
+    return sso_service_main(argc, argv, &directory_service);
+}

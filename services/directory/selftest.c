@@ -1,2 +1,50 @@
+/* Runs the directory service modules' self-tests. */
+#include "dir_admin.h"
+#include "dir_api.h"
+#include "dir_clients.h"
+#include "dir_connections.h"
+#include "dir_db.h"
+#include "dir_domains.h"
+#include "dir_events.h"
+#include "dir_json.h"
+#include "dir_keys.h"
+#include "dir_orgs.h"
+#include "dir_pki.h"
+#include "dir_portal.h"
+#include "dir_rpc.h"
+#include "dir_service.h"
+#include "dir_signing.h"
+#include "dir_tokens.h"
+#include "dir_valid.h"
+#include "sso_log.h"
 #include "sso_test.h"
-int main(void){return sso_test_summary();}
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+    bool verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
+    sso_log_init("test-directory", "text");
+    zsys_init();
+    /* The tests must not pick up the caller's deployment settings. */
+    unsetenv("SSO_MASTER_KEY");
+    unsetenv("SSO_ADMIN_CLIENT_ID");
+    unsetenv("SSO_ADMIN_CLIENT_SECRET");
+    SSO_RUN(dir_db_test, verbose);
+    SSO_RUN(dir_keys_test, verbose);
+    SSO_RUN(dir_json_test, verbose);
+    SSO_RUN(dir_valid_test, verbose);
+    SSO_RUN(dir_pki_test, verbose);
+    SSO_RUN(dir_service_test, verbose);
+    SSO_RUN(dir_admin_test, verbose);
+    SSO_RUN(dir_tokens_test, verbose);
+    SSO_RUN(dir_signing_test, verbose);
+    SSO_RUN(dir_rpc_test, verbose);
+    SSO_RUN(dir_api_test, verbose);
+    SSO_RUN(dir_clients_test, verbose);
+    SSO_RUN(dir_orgs_test, verbose);
+    SSO_RUN(dir_domains_test, verbose);
+    SSO_RUN(dir_connections_test, verbose);
+    SSO_RUN(dir_portal_test, verbose);
+    SSO_RUN(dir_events_test, verbose);
+    return sso_test_summary();
+}

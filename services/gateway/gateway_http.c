@@ -85,6 +85,20 @@ static enum MHD_Result s_send(request_t *request, unsigned status, const char *c
     return rc;
 }
 
+static enum MHD_Result s_send_405(request_t *request, const char *allow)
+{
+    static const char body[] =
+        "{\"error\":\"method_not_allowed\",\"error_description\":\"this path takes GET\"}";
+    Sso__Header header = SSO__HEADER__INIT;
+    Sso__Header *headers[] = {&header};
+    header.name = "Allow";
+    header.value = (char *) allow;
+    Sso__HttpResponse extra = SSO__HTTP_RESPONSE__INIT;
+    extra.headers = headers;
+    extra.n_headers = 1;
+    return s_send(request, 405, "application/json", body, sizeof body - 1, &extra);
+}
+
 static enum MHD_Result s_send_error(request_t *request, unsigned status, const char *error,
                                     const char *description)
 {
@@ -288,7 +302,7 @@ static enum MHD_Result s_ops(request_t *request, const char *path)
 static enum MHD_Result s_static(request_t *request, const char *method, const char *path)
 {
     if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-        return s_send_error(request, 405, "method_not_allowed", "static files are GET only");
+        return s_send_405(request, "GET, HEAD");
     char *data = NULL;
     size_t len = 0;
     if (gateway_static_read(request->http->web_dir, path, &data, &len) != 0)
@@ -309,7 +323,7 @@ static enum MHD_Result s_dispatch(request_t *request, const char *method, const 
     switch (request->route.kind) {
     case ROUTE_OPS:
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-            return s_send_error(request, 405, "method_not_allowed", "use GET");
+            return s_send_405(request, "GET, HEAD");
         return s_ops(request, path);
     case ROUTE_PING:
         return s_send(request, 200, "application/json", "{\"service\":\"gateway\"}", 21, NULL);

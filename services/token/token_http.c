@@ -103,7 +103,7 @@ static zframe_t *s_client_credentials(sso_service_t *service, const client_auth_
 static zframe_t *s_token(sso_service_t *service, const Sso__HttpRequest *request)
 {
     if (strcmp(request->method, "POST") != 0)
-        return sso_http_error(405, "invalid_request", "the token endpoint takes POST");
+        return sso_http_method_not_allowed("POST");
     const char *type = sso_http_header(request, "content-type");
     if (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0)
         return sso_http_error(400, "invalid_request",
@@ -141,7 +141,7 @@ zframe_t *token_http(sso_service_t *service, const Sso__HttpRequest *request,
     bool get = !strcmp(request->method, "GET") || !strcmp(request->method, "HEAD");
     if (!strcmp(request->path, "/.well-known/openid-configuration")) {
         if (!get)
-            return sso_http_error(405, "invalid_request", "use GET");
+            return sso_http_method_not_allowed("GET, HEAD");
         char *text = token_discovery(service->config->public_url);
         sso_response_t *response = sso_response_new(200);
         sso_response_header(response, "Cache-Control", "public, max-age=300");
@@ -152,7 +152,7 @@ zframe_t *token_http(sso_service_t *service, const Sso__HttpRequest *request,
     }
     if (!strcmp(request->path, "/keys")) {
         if (!get)
-            return sso_http_error(405, "invalid_request", "use GET");
+            return sso_http_method_not_allowed("GET, HEAD");
         int status = token_keys_ensure(state->keys, service);
         if (status != 0)
             return s_bus_error(status);

@@ -1,0 +1,348 @@
+/* sso_fetch: guarded outbound HTTP on libcurl. */
+#include "sso_fetch.h"
+#include "sso_test.h"
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+typedef struct {
+    bool allow_private;
+    bool refused;        /* the address check refused a peer */
+    char refused_addr[INET6_ADDRSTRLEN];
+    char *data;
+    size_t len;
+    size_t max;
+    bool too_big;
+} s_transfer_t;
+
+static pthread_once_t s_once = PTHREAD_ONCE_INIT;
+static void s_global_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static bool s_v4_allowed(uint32_t a)
+{
+    /* a is in host order. Each entry: network, prefix length. */
+    static const struct {
+        uint32_t net;
+        int bits;
+    } blocked[] = {
+        {0x00000000, 8},   /* "this network" */
+        {0x0a000000, 8},   /* 10/8 private */
+        {0x64400000, 10},  /* 100.64/10 carrier-grade NAT */
+        {0x7f000000, 8},   /* loopback */
+        {0xa9fe0000, 16},  /* 169.254/16 link-local (cloud metadata) */
+        {0xac100000, 12},  /* 172.16/12 private */
+        {0xc0000000, 24},  /* 192.0.0/24 IETF protocol assignments */
+        {0xc0000200, 24},  /* TEST-NET-1 */
+        {0xc0a80000, 16},  /* 192.168/16 private */
+        {0xc6120000, 15},  /* 198.18/15 benchmarking */
+        {0xc6336400, 24},  /* TEST-NET-2 */
+        {0xcb007100, 24},  /* TEST-NET-3 */
+        {0xe0000000, 4},   /* multicast */
+        {0xf0000000, 4},   /* reserved and broadcast */
+    };
+    for (size_t i = 0; i < sizeof blocked / sizeof blocked[0]; i++) {
+        uint32_t mask = blocked[i].bits ? 0xffffffffu << (32 - blocked[i].bits) : 0;
+        if ((a & mask) == blocked[i].net)
+            return false;
+    }
+    return true;
+}
+
+bool sso_fetch_address_allowed(const struct sockaddr *address, bool allow_private)
+{
+    if (allow_private)
+        return true;
+    if (!address)
+        return false;
+    if (address->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *) address;
+        return s_v4_allowed(ntohl(in->sin_addr.s_addr));
+    }
+    if (address->sa_family != AF_INET6)
+        return false;
+    const uint8_t *b = ((const struct sockaddr_in6 *) address)->sin6_addr.s6_addr;
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const uint8_t nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+    /* IPv4 embedded in IPv6 (mapped, NAT64 well-known prefix) is judged as IPv4. */
+    if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
+        return s_v4_allowed((uint32_t) b[12] << 24 | (uint32_t) b[13] << 16
+                            | (uint32_t) b[14] << 8 | b[15]);
+    static const uint8_t zero[15] = {0};
+    if (memcmp(b, zero, 15) == 0)
+        return false;                              /* :: and ::1 */
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+        return false;                              /* fe80::/10 link-local */
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)
+        return false;                              /* fec0::/10 site-local */
+    if ((b[0] & 0xfe) == 0xfc)
+        return false;                              /* fc00::/7 unique local */
+    if (b[0] == 0xff)
+        return false;                              /* multicast */
+    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8)
+        return false;                              /* 2001:db8::/32 documentation */
+    if (b[0] == 0x20 && b[1] == 0x02)
+        return s_v4_allowed((uint32_t) b[2] << 24 | (uint32_t) b[3] << 16
+                            | (uint32_t) b[4] << 8 | b[5]); /* 6to4 */
+    return (b[0] & 0xe0) == 0x20;                  /* global unicast 2000::/3 only */
+}
+
+static curl_socket_t s_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    s_transfer_t *transfer = arg;
+    if (purpose != CURLSOCKTYPE_IPCXN
+        || !sso_fetch_address_allowed(&addr->addr, transfer->allow_private)) {
+        transfer->refused = true;
+        const void *raw = addr->family == AF_INET
+                              ? (const void *) &((struct sockaddr_in *) &addr->addr)->sin_addr
+                              : (const void *) &((struct sockaddr_in6 *) &addr->addr)->sin6_addr;
+        if (!inet_ntop(addr->family, raw, transfer->refused_addr, sizeof transfer->refused_addr))
+            snprintf(transfer->refused_addr, sizeof transfer->refused_addr, "?");
+        return CURL_SOCKET_BAD;
+    }
+    return socket(addr->family, addr->socktype, addr->protocol);
+}
+
+static size_t s_write(char *data, size_t size, size_t count, void *arg)
+{
+    s_transfer_t *transfer = arg;
+    size_t len = size * count;
+    if (len > transfer->max - transfer->len) {
+        transfer->too_big = true;
+        return 0; /* aborts the transfer */
+    }
+    char *grown = realloc(transfer->data, transfer->len + len + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + transfer->len, data, len);
+    transfer->data = grown;
+    transfer->len += len;
+    grown[transfer->len] = '\0';
+    return len;
+}
+
+int sso_fetch(const sso_fetch_request_t *request, sso_fetch_response_t *response, char *why,
+              size_t why_size)
+{
+    memset(response, 0, sizeof *response);
+    const char *url = request->url ? request->url : "";
+    if (strncasecmp(url, "https://", 8) != 0 && strncasecmp(url, "http://", 7) != 0) {
+        snprintf(why, why_size, "only http and https URLs can be fetched");
+        return -1;
+    }
+    pthread_once(&s_once, s_global_init);
+    bool post = request->method && strcmp(request->method, "POST") == 0;
+    s_transfer_t transfer = {.allow_private = request->allow_private,
+                             .max = request->max_bytes ? request->max_bytes
+                                                       : SSO_FETCH_MAX_BYTES};
+    CURL *curl = curl_easy_init();
+    struct curl_slist *headers = NULL;
+    char header[2048];
+    if (request->accept) {
+        snprintf(header, sizeof header, "Accept: %s", request->accept);
+        headers = curl_slist_append(headers, header);
+    }
+    if (request->authorization) {
+        snprintf(header, sizeof header, "Authorization: %s", request->authorization);
+        headers = curl_slist_append(headers, header);
+    }
+    if (post && request->content_type) {
+        snprintf(header, sizeof header, "Content-Type: %s", request->content_type);
+        headers = curl_slist_append(headers, header);
+    }
+    long timeout = request->timeout_ms > 0 ? request->timeout_ms : SSO_FETCH_TIMEOUT_MS;
+    if (!curl) {
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    /* Redirects only for GET: a POST carries credentials that must not wander. */
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, post ? 0L : 1L);
+    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, (long) SSO_FETCH_MAX_REDIRECTS);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    /* A proxy would make the address check judge the proxy, not the upstream. */
+    curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) transfer.max);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, s_open_socket);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &transfer);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_write);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "sso-broker/1");
+    curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+    if (headers)
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    if (post) {
+        curl_easy_setopt(curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request->body ? request->body : "");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) request->body_len);
+    }
+    CURLcode code = curl_easy_perform(curl);
+    int rc = -1;
+    if (transfer.refused)
+        snprintf(why, why_size, "the upstream address %s is loopback, link-local or private "
+                                "(set SSO_ALLOW_PRIVATE_UPSTREAMS=1 to allow it)",
+                 transfer.refused_addr);
+    else if (transfer.too_big || code == CURLE_FILESIZE_EXCEEDED)
+        snprintf(why, why_size, "the response is larger than %zu bytes", transfer.max);
+    else if (code == CURLE_OPERATION_TIMEDOUT)
+        snprintf(why, why_size, "the upstream did not answer within %ld ms", timeout);
+    else if (code != CURLE_OK)
+        snprintf(why, why_size, "the request failed: %s", curl_easy_strerror(code));
+    else {
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response->status);
+        char *type = NULL;
+        curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &type);
+        response->content_type = type ? strdup(type) : NULL;
+        response->body = transfer.data ? transfer.data : strdup("");
+        response->len = transfer.len;
+        transfer.data = NULL;
+        rc = response->body ? 0 : -1;
+    }
+    free(transfer.data);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    return rc;
+}
+
+void sso_fetch_response_free(sso_fetch_response_t *response)
+{
+    free(response->body);
+    free(response->content_type);
+    memset(response, 0, sizeof *response);
+}
+
+/* ---- self-test: a one-connection-at-a-time HTTP server on loopback ---------------------- */
+
+typedef struct {
+    int listener;
+    int connections;
+    const char *reply;
+} s_server_t;
+
+static void *s_serve(void *arg)
+{
+    s_server_t *server = arg;
+    for (int i = 0; i < server->connections; i++) {
+        int fd = accept(server->listener, NULL, NULL);
+        if (fd < 0)
+            break;
+        char buffer[4096];
+        size_t got = 0;
+        /* Read until the end of the headers (and ignore any body). */
+        while (got < sizeof buffer - 1) {
+            ssize_t n = read(fd, buffer + got, sizeof buffer - 1 - got);
+            if (n <= 0)
+                break;
+            got += (size_t) n;
+            buffer[got] = '\0';
+            if (strstr(buffer, "\r\n\r\n"))
+                break;
+        }
+        size_t len = strlen(server->reply);
+        if (write(fd, server->reply, len) != (ssize_t) len)
+            break;
+        close(fd);
+    }
+    return NULL;
+}
+
+void sso_fetch_test(bool verbose)
+{
+    (void) verbose;
+    struct sockaddr_in v4 = {.sin_family = AF_INET};
+    struct sockaddr_in6 v6 = {.sin6_family = AF_INET6};
+    const char *blocked4[] = {"127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255",
+                              "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1",
+                              "224.0.0.1", "255.255.255.255"};
+    for (size_t i = 0; i < sizeof blocked4 / sizeof blocked4[0]; i++) {
+        inet_pton(AF_INET, blocked4[i], &v4.sin_addr);
+        SSO_CHECK(!sso_fetch_address_allowed((struct sockaddr *) &v4, false));
+        SSO_CHECK(sso_fetch_address_allowed((struct sockaddr *) &v4, true));
+    }
+    const char *open4[] = {"8.8.8.8", "172.32.0.1", "93.184.216.34"};
+    for (size_t i = 0; i < sizeof open4 / sizeof open4[0]; i++) {
+        inet_pton(AF_INET, open4[i], &v4.sin_addr);
+        SSO_CHECK(sso_fetch_address_allowed((struct sockaddr *) &v4, false));
+    }
+    const char *blocked6[] = {"::1", "::", "fe80::1", "fd00::1", "fc00::1", "ff02::1",
+                              "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe",
+                              "2002:7f00:1::1", "2001:db8::1"};
+    for (size_t i = 0; i < sizeof blocked6 / sizeof blocked6[0]; i++) {
+        inet_pton(AF_INET6, blocked6[i], &v6.sin6_addr);
+        bool allowed = sso_fetch_address_allowed((struct sockaddr *) &v6, false);
+        SSO_CHECK(!allowed);
+        if (allowed)
+            fprintf(stderr, "allowed %s\n", blocked6[i]);
+    }
+    const char *open6[] = {"2606:4700::1111", "::ffff:8.8.8.8"};
+    for (size_t i = 0; i < sizeof open6 / sizeof open6[0]; i++) {
+        inet_pton(AF_INET6, open6[i], &v6.sin6_addr);
+        SSO_CHECK(sso_fetch_address_allowed((struct sockaddr *) &v6, false));
+    }
+
+    char why[256];
+    sso_fetch_response_t response;
+    sso_fetch_request_t request = {.url = "file:///etc/passwd"};
+    SSO_CHECK(sso_fetch(&request, &response, why, sizeof why) == -1 && strstr(why, "http"));
+    sso_fetch_response_free(&response);
+    request.url = "gopher://example.com/";
+    SSO_CHECK(sso_fetch(&request, &response, why, sizeof why) == -1);
+    sso_fetch_response_free(&response);
+
+    /* A loopback server: refused by default, served when private upstreams are allowed,
+       and the size cap holds. */
+    s_server_t server = {.connections = 2,
+                         .reply = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                                  "Content-Length: 11\r\nConnection: close\r\n\r\nhello world"};
+    server.listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in bind_addr = {.sin_family = AF_INET};
+    bind_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t addr_len = sizeof bind_addr;
+    bool listening = server.listener >= 0
+                     && bind(server.listener, (struct sockaddr *) &bind_addr, sizeof bind_addr) == 0
+                     && listen(server.listener, 4) == 0
+                     && getsockname(server.listener, (struct sockaddr *) &bind_addr, &addr_len) == 0;
+    SSO_CHECK(listening);
+    if (!listening) {
+        if (server.listener >= 0)
+            close(server.listener);
+        return;
+    }
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metadata", ntohs(bind_addr.sin_port));
+    request.url = url;
+    request.allow_private = false;
+    SSO_CHECK(sso_fetch(&request, &response, why, sizeof why) == -1
+              && strstr(why, "127.0.0.1") && strstr(why, "SSO_ALLOW_PRIVATE_UPSTREAMS"));
+    sso_fetch_response_free(&response);
+
+    pthread_t thread;
+    SSO_CHECK(pthread_create(&thread, NULL, s_serve, &server) == 0);
+    request.allow_private = true;
+    request.accept = "text/plain";
+    SSO_CHECK(sso_fetch(&request, &response, why, sizeof why) == 0);
+    SSO_CHECK(response.status == 200 && response.len == 11
+              && strcmp(response.body, "hello world") == 0
+              && response.content_type && strcmp(response.content_type, "text/plain") == 0);
+    sso_fetch_response_free(&response);
+    request.max_bytes = 5;
+    SSO_CHECK(sso_fetch(&request, &response, why, sizeof why) == -1 && strstr(why, "larger"));
+    sso_fetch_response_free(&response);
+    pthread_join(thread, NULL);
+    close(server.listener);
+}

@@ -1,0 +1,439 @@
+/* sso_saml_metadata: safe XML reading and IdP metadata extraction. */
+#include "sso_saml_metadata.h"
+#include "sso_crypto.h"
+#include "sso_test.h"
+#include <libxml/parser.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define SSO_SAML_PROTOCOL "urn:oasis:names:tc:SAML:2.0:protocol"
+#define SSO_SAML_MAX_CERTS 16
+
+/* A DOCTYPE anywhere (any case) is refused before libxml2 sees the bytes: that rules out
+   internal entities (billion laughs) and external ones (XXE) whatever the parser options. */
+static bool s_has_doctype(const char *data, size_t len)
+{
+    for (size_t i = 0; i + 9 <= len; i++)
+        if (data[i] == '<' && data[i + 1] == '!' && strncasecmp(data + i + 2, "DOCTYPE", 7) == 0)
+            return true;
+    return false;
+}
+
+static bool s_depth_ok(xmlNodePtr node, int depth)
+{
+    /* Recursion is bounded: it stops at SSO_XML_MAX_DEPTH. */
+    if (depth > SSO_XML_MAX_DEPTH)
+        return false;
+    for (xmlNodePtr child = node->children; child; child = child->next)
+        if (child->type == XML_ELEMENT_NODE && !s_depth_ok(child, depth + 1))
+            return false;
+    return true;
+}
+
+static void s_silent(void *ctx, const char *msg, ...)
+{
+    (void) ctx;
+    (void) msg;
+}
+
+xmlDocPtr sso_xml_read_safe(const char *data, size_t len, char *why, size_t why_size)
+{
+    if (!data || len == 0) {
+        snprintf(why, why_size, "the XML document is empty");
+        return NULL;
+    }
+    if (len > SSO_XML_MAX_BYTES) {
+        snprintf(why, why_size, "the XML document is larger than %d bytes", SSO_XML_MAX_BYTES);
+        return NULL;
+    }
+    if (s_has_doctype(data, len)) {
+        snprintf(why, why_size, "XML documents with a DOCTYPE are refused");
+        return NULL;
+    }
+    xmlInitParser();
+    xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+    if (!ctxt) {
+        snprintf(why, why_size, "out of memory");
+        return NULL;
+    }
+    xmlSetGenericErrorFunc(NULL, s_silent);
+    /* Deliberately absent: XML_PARSE_NOENT (substitution), XML_PARSE_DTDLOAD,
+       XML_PARSE_DTDATTR, XML_PARSE_XINCLUDE, XML_PARSE_HUGE. */
+    int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
+    xmlDocPtr doc = xmlCtxtReadMemory(ctxt, data, (int) len, "input.xml", NULL, options);
+    if (!doc) {
+        const char *message = ctxt->lastError.message;
+        snprintf(why, why_size, "the document is not well-formed XML%s%.*s",
+                 message ? ": " : "", message ? (int) strcspn(message, "\n") : 0,
+                 message ? message : "");
+    }
+    xmlFreeParserCtxt(ctxt);
+    if (!doc)
+        return NULL;
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    if (doc->intSubset || doc->extSubset) {
+        snprintf(why, why_size, "XML documents with a DOCTYPE are refused");
+        xmlFreeDoc(doc);
+        return NULL;
+    }
+    if (!root || !s_depth_ok(root, 1)) {
+        snprintf(why, why_size, "the XML document is %s", root ? "nested too deeply" : "empty");
+        xmlFreeDoc(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+static bool s_is(xmlNodePtr node, const char *ns, const char *name)
+{
+    return node && node->type == XML_ELEMENT_NODE && node->ns && node->ns->href
+           && strcmp((const char *) node->ns->href, ns) == 0
+           && strcmp((const char *) node->name, name) == 0;
+}
+
+static char *s_attr(xmlNodePtr node, const char *name)
+{
+    xmlChar *value = xmlGetNoNsProp(node, (const xmlChar *) name);
+    char *out = value ? strdup((const char *) value) : NULL;
+    xmlFree(value);
+    return out;
+}
+
+static bool s_protocol_saml2(xmlNodePtr idp)
+{
+    char *protocols = s_attr(idp, "protocolSupportEnumeration");
+    bool ok = protocols && strstr(protocols, SSO_SAML_PROTOCOL);
+    free(protocols);
+    return ok;
+}
+
+/* Collects EntityDescriptors that have a SAML 2.0 IDPSSODescriptor, through nested
+   EntitiesDescriptor elements. */
+static void s_find_idps(xmlNodePtr node, xmlNodePtr *found, size_t *count, xmlNodePtr *idp_of)
+{
+    if (s_is(node, SSO_SAML_MD_NS, "EntitiesDescriptor")) {
+        for (xmlNodePtr child = node->children; child; child = child->next)
+            s_find_idps(child, found, count, idp_of);
+        return;
+    }
+    if (!s_is(node, SSO_SAML_MD_NS, "EntityDescriptor"))
+        return;
+    for (xmlNodePtr child = node->children; child; child = child->next)
+        if (s_is(child, SSO_SAML_MD_NS, "IDPSSODescriptor") && s_protocol_saml2(child)) {
+            if (*count < 2) {
+                found[*count] = node;
+                idp_of[*count] = child;
+            }
+            (*count)++;
+            return;
+        }
+}
+
+/* base64 DER -> PEM after checking it parses. */
+static char *s_cert_pem(const char *b64)
+{
+    size_t len = 0;
+    uint8_t *der = sso_base64_decode(b64, &len, true);
+    if (!der)
+        return NULL;
+    const unsigned char *p = der;
+    X509 *cert = d2i_X509(NULL, &p, (long) len);
+    char *out = NULL;
+    BIO *bio = cert && p == der + len ? BIO_new(BIO_s_mem()) : NULL;
+    if (bio && PEM_write_bio_X509(bio, cert) == 1) {
+        char *data = NULL;
+        long data_len = BIO_get_mem_data(bio, &data);
+        if (data_len > 0)
+            out = strndup(data, (size_t) data_len);
+    }
+    ERR_clear_error();
+    BIO_free(bio);
+    X509_free(cert);
+    free(der);
+    return out;
+}
+
+static int s_add_certs(sso_saml_metadata_t *self, xmlNodePtr key_info, char *why,
+                       size_t why_size)
+{
+    for (xmlNodePtr data = key_info->children; data; data = data->next) {
+        if (!s_is(data, SSO_SAML_DSIG_NS, "X509Data"))
+            continue;
+        for (xmlNodePtr cert = data->children; cert; cert = cert->next) {
+            if (!s_is(cert, SSO_SAML_DSIG_NS, "X509Certificate"))
+                continue;
+            if (self->n_certificates == SSO_SAML_MAX_CERTS) {
+                snprintf(why, why_size, "the metadata lists more than %d signing certificates",
+                         SSO_SAML_MAX_CERTS);
+                return -1;
+            }
+            xmlChar *text = xmlNodeGetContent(cert);
+            char *pem = text ? s_cert_pem((const char *) text) : NULL;
+            xmlFree(text);
+            if (!pem) {
+                snprintf(why, why_size, "a signing certificate in the metadata is not a valid "
+                                        "X.509 certificate");
+                return -1;
+            }
+            bool duplicate = false;
+            for (size_t i = 0; i < self->n_certificates; i++)
+                duplicate |= strcmp(self->certificates[i], pem) == 0;
+            if (duplicate)
+                free(pem);
+            else
+                self->certificates[self->n_certificates++] = pem;
+        }
+    }
+    return 0;
+}
+
+static int s_extract(sso_saml_metadata_t *self, xmlNodePtr entity, xmlNodePtr idp, char *why,
+                     size_t why_size)
+{
+    self->entity_id = s_attr(entity, "entityID");
+    if (!self->entity_id || !*self->entity_id) {
+        snprintf(why, why_size, "the EntityDescriptor has no entityID");
+        return -1;
+    }
+    char *post_url = NULL;
+    for (xmlNodePtr child = idp->children; child; child = child->next) {
+        if (s_is(child, SSO_SAML_MD_NS, "SingleSignOnService")) {
+            char *binding = s_attr(child, "Binding");
+            char *location = s_attr(child, "Location");
+            if (binding && location && *location) {
+                if (!self->sso_url && strcmp(binding, SSO_SAML_BINDING_REDIRECT) == 0) {
+                    self->sso_url = location;
+                    location = NULL;
+                }
+                else if (!post_url && strcmp(binding, SSO_SAML_BINDING_POST) == 0) {
+                    post_url = location;
+                    location = NULL;
+                }
+            }
+            free(binding);
+            free(location);
+        }
+        else if (s_is(child, SSO_SAML_MD_NS, "KeyDescriptor")) {
+            char *use = s_attr(child, "use");
+            bool signing = !use || strcmp(use, "signing") == 0;
+            free(use);
+            for (xmlNodePtr info = child->children; signing && info; info = info->next)
+                if (s_is(info, SSO_SAML_DSIG_NS, "KeyInfo")
+                    && s_add_certs(self, info, why, why_size) != 0) {
+                    free(post_url);
+                    return -1;
+                }
+        }
+    }
+    if (self->sso_url) {
+        free(post_url);
+        self->sso_binding = strdup(SSO_SAML_BINDING_REDIRECT);
+    }
+    else if (post_url) {
+        self->sso_url = post_url;
+        self->sso_binding = strdup(SSO_SAML_BINDING_POST);
+    }
+    else {
+        snprintf(why, why_size, "the IDPSSODescriptor has no SingleSignOnService with the "
+                                "HTTP-Redirect or HTTP-POST binding");
+        return -1;
+    }
+    if (self->n_certificates == 0) {
+        snprintf(why, why_size, "the IDPSSODescriptor has no signing certificate "
+                                "(KeyDescriptor with X509Certificate)");
+        return -1;
+    }
+    return self->sso_binding ? 0 : -1;
+}
+
+sso_saml_metadata_t *sso_saml_metadata_parse(const char *xml, size_t len, char *why,
+                                             size_t why_size)
+{
+    xmlDocPtr doc = sso_xml_read_safe(xml, len, why, why_size);
+    if (!doc)
+        return NULL;
+    sso_saml_metadata_t *self = calloc(1, sizeof *self);
+    char **certs = calloc(SSO_SAML_MAX_CERTS, sizeof(char *));
+    if (!self || !certs) {
+        free(self);
+        free(certs);
+        xmlFreeDoc(doc);
+        snprintf(why, why_size, "out of memory");
+        return NULL;
+    }
+    self->certificates = certs;
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlNodePtr found[2] = {NULL, NULL}, idps[2] = {NULL, NULL};
+    size_t count = 0;
+    s_find_idps(root, found, &count, idps);
+    int rc = -1;
+    if (!s_is(root, SSO_SAML_MD_NS, "EntityDescriptor")
+        && !s_is(root, SSO_SAML_MD_NS, "EntitiesDescriptor"))
+        snprintf(why, why_size, "this is not SAML metadata (the root must be a md:EntityDescriptor "
+                                "or md:EntitiesDescriptor)");
+    else if (count == 0)
+        snprintf(why, why_size, "the metadata describes no SAML 2.0 identity provider "
+                                "(IDPSSODescriptor)");
+    else if (count > 1)
+        snprintf(why, why_size, "the metadata describes several identity providers; give the "
+                                "EntityDescriptor of this one");
+    else
+        rc = s_extract(self, found[0], idps[0], why, why_size);
+    xmlFreeDoc(doc);
+    if (rc != 0)
+        sso_saml_metadata_destroy(&self);
+    return self;
+}
+
+void sso_saml_metadata_destroy(sso_saml_metadata_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sso_saml_metadata_t *self = *self_p;
+    free(self->entity_id);
+    free(self->sso_url);
+    free(self->sso_binding);
+    for (size_t i = 0; i < self->n_certificates; i++)
+        free(self->certificates[i]);
+    free(self->certificates);
+    free(self);
+    *self_p = NULL;
+}
+
+static char *s_make_cert_b64(void)
+{
+    /* Generated at test time: a fixed literal would have to be a real certificate. */
+    EVP_PKEY *pkey = EVP_RSA_gen(1024);
+    X509 *cert = X509_new();
+    char *out = NULL;
+    if (pkey && cert && X509_set_version(cert, 2) == 1
+        && ASN1_INTEGER_set(X509_get_serialNumber(cert), 1) == 1
+        && X509_gmtime_adj(X509_getm_notBefore(cert), 0)
+        && X509_gmtime_adj(X509_getm_notAfter(cert), 86400)
+        && X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
+                                      (const unsigned char *) "idp.test", -1, -1, 0) == 1
+        && X509_set_issuer_name(cert, X509_get_subject_name(cert)) == 1
+        && X509_set_pubkey(cert, pkey) == 1 && X509_sign(cert, pkey, EVP_sha256()) > 0) {
+        unsigned char *der = NULL;
+        int len = i2d_X509(cert, &der);
+        if (len > 0)
+            out = sso_base64_encode(der, (size_t) len);
+        OPENSSL_free(der);
+    }
+    X509_free(cert);
+    EVP_PKEY_free(pkey);
+    return out;
+}
+
+void sso_saml_metadata_test(bool verbose)
+{
+    (void) verbose;
+    char why[256];
+    char *cert = s_make_cert_b64();
+    SSO_CHECK(cert != NULL);
+    if (!cert)
+        return;
+    size_t size = strlen(cert) + 4096;
+    char *xml = malloc(size);
+    snprintf(xml, size,
+             "<?xml version=\"1.0\"?>\n"
+             "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
+             "xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"https://idp.test/e\">"
+             "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">"
+             "<md:KeyDescriptor use=\"encryption\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>"
+             "bm90IGEgY2VydA==</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+             "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>\n"
+             "  %s\n</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+             "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" "
+             "Location=\"https://idp.test/post\"/>"
+             "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" "
+             "Location=\"https://idp.test/redirect\"/>"
+             "</md:IDPSSODescriptor></md:EntityDescriptor>",
+             cert);
+    sso_saml_metadata_t *md = sso_saml_metadata_parse(xml, strlen(xml), why, sizeof why);
+    SSO_CHECK(md != NULL);
+    if (md) {
+        SSO_CHECK(strcmp(md->entity_id, "https://idp.test/e") == 0);
+        SSO_CHECK(strcmp(md->sso_url, "https://idp.test/redirect") == 0);
+        SSO_CHECK(strcmp(md->sso_binding, SSO_SAML_BINDING_REDIRECT) == 0);
+        SSO_CHECK(md->n_certificates == 1
+                  && strstr(md->certificates[0], "-----BEGIN CERTIFICATE-----"));
+    }
+    sso_saml_metadata_destroy(&md);
+    SSO_CHECK(md == NULL);
+
+    /* Inside EntitiesDescriptor, POST binding only. */
+    char *wrapped = malloc(size + 512);
+    char *redirect = strstr(xml, "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:"
+                                 "bindings:HTTP-Redirect\"");
+    if (redirect)
+        *redirect = '\0';
+    snprintf(wrapped, size + 512,
+             "<md:EntitiesDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\">"
+             "<md:EntityDescriptor entityID=\"https://sp.test\"><md:SPSSODescriptor "
+             "protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\"/>"
+             "</md:EntityDescriptor>%s</md:IDPSSODescriptor></md:EntityDescriptor>"
+             "</md:EntitiesDescriptor>",
+             strstr(xml, "<md:EntityDescriptor"));
+    md = sso_saml_metadata_parse(wrapped, strlen(wrapped), why, sizeof why);
+    SSO_CHECK(md && strcmp(md->sso_url, "https://idp.test/post") == 0
+              && strcmp(md->sso_binding, SSO_SAML_BINDING_POST) == 0);
+    sso_saml_metadata_destroy(&md);
+    free(wrapped);
+    free(xml);
+
+    /* Refusals. */
+    const char *doctype =
+        "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;\">]>"
+        "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"&b;\"/>";
+    SSO_CHECK(!sso_saml_metadata_parse(doctype, strlen(doctype), why, sizeof why)
+              && strstr(why, "DOCTYPE"));
+    const char *xxe = "<!doctype x SYSTEM \"file:///etc/passwd\"><x>&xxe;</x>";
+    SSO_CHECK(!sso_xml_read_safe(xxe, strlen(xxe), why, sizeof why) && strstr(why, "DOCTYPE"));
+    const char *broken = "<md:EntityDescriptor";
+    SSO_CHECK(!sso_saml_metadata_parse(broken, strlen(broken), why, sizeof why)
+              && strstr(why, "well-formed"));
+    const char *not_md = "<foo/>";
+    SSO_CHECK(!sso_saml_metadata_parse(not_md, strlen(not_md), why, sizeof why)
+              && strstr(why, "not SAML metadata"));
+    const char *no_idp = "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
+                         "entityID=\"x\"/>";
+    SSO_CHECK(!sso_saml_metadata_parse(no_idp, strlen(no_idp), why, sizeof why)
+              && strstr(why, "no SAML 2.0"));
+    const char *no_cert =
+        "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"x\">"
+        "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">"
+        "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" "
+        "Location=\"https://idp.test/post\"/></md:IDPSSODescriptor></md:EntityDescriptor>";
+    SSO_CHECK(!sso_saml_metadata_parse(no_cert, strlen(no_cert), why, sizeof why)
+              && strstr(why, "certificate"));
+    const char *bad_cert =
+        "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
+        "xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"x\">"
+        "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">"
+        "<md:KeyDescriptor><ds:KeyInfo><ds:X509Data><ds:X509Certificate>bm9wZQ=="
+        "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+        "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" "
+        "Location=\"https://idp.test/post\"/></md:IDPSSODescriptor></md:EntityDescriptor>";
+    SSO_CHECK(!sso_saml_metadata_parse(bad_cert, strlen(bad_cert), why, sizeof why)
+              && strstr(why, "X.509"));
+    /* Too deep. */
+    size_t deep_size = (SSO_XML_MAX_DEPTH + 2) * 7 + 1;
+    char *deep = malloc(deep_size);
+    size_t pos = 0;
+    for (int i = 0; i < SSO_XML_MAX_DEPTH + 1; i++)
+        pos += (size_t) snprintf(deep + pos, deep_size - pos, "<a>");
+    for (int i = 0; i < SSO_XML_MAX_DEPTH + 1; i++)
+        pos += (size_t) snprintf(deep + pos, deep_size - pos, "</a>");
+    SSO_CHECK(!sso_xml_read_safe(deep, pos, why, sizeof why) && strstr(why, "deeply"));
+    free(deep);
+    /* Too big. */
+    SSO_CHECK(!sso_xml_read_safe("<a/>", SSO_XML_MAX_BYTES + 1, why, sizeof why)
+              && strstr(why, "larger"));
+    free(cert);
+}

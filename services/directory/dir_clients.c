@@ -1,0 +1,395 @@
+/* dir_clients: client registration and authentication. */
+#include "dir_clients.h"
+#include "dir_testkit.h"
+#include "dir_valid.h"
+#include "sso_crypto.h"
+#include "sso_log.h"
+#include "sso_test.h"
+#include <openssl/crypto.h>
+
+#define DIR_CLIENT_NAME_MAX 200
+#define DIR_REDIRECT_URIS_MAX 50
+#define DIR_REDIRECT_URI_MAX 2048
+#define DIR_SECRET_MAX 512
+
+/* The redirect URIs of a client, in registration order (new reference). */
+static json_t *s_redirect_uris(dir_t *dir, const char *id)
+{
+    json_t *uris = json_array();
+    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT uri FROM client_redirect_uris WHERE "
+                                               "client_id = ? ORDER BY position", "s", id);
+    while (stmt && sqlite3_step(stmt) == SQLITE_ROW)
+        json_array_append_new(uris, json_string(dir_db_text(stmt, 0)));
+    sqlite3_finalize(stmt);
+    return uris;
+}
+
+#define S_COLUMNS "id, name, is_admin, created_at, updated_at"
+
+static json_t *s_row_json(dir_t *dir, sqlite3_stmt *stmt)
+{
+    const char *id = dir_db_text(stmt, 0);
+    return json_pack("{s:s, s:s, s:s, s:o, s:b, s:o, s:o}", "id", id, "client_id", id, "name",
+                     dir_db_text(stmt, 1), "redirect_uris", s_redirect_uris(dir, id), "is_admin",
+                     sqlite3_column_int(stmt, 2), "created_at",
+                     dir_json_time(sqlite3_column_int64(stmt, 3)), "updated_at",
+                     dir_json_time(sqlite3_column_int64(stmt, 4)));
+}
+
+/* The client as JSON, or NULL when there is none. */
+static json_t *s_get(dir_t *dir, const char *id)
+{
+    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT " S_COLUMNS " FROM clients WHERE id = ?",
+                                      "s", id);
+    json_t *json = stmt && sqlite3_step(stmt) == SQLITE_ROW ? s_row_json(dir, stmt) : NULL;
+    sqlite3_finalize(stmt);
+    return json;
+}
+
+/* Validates redirect_uris (if present) into a de-duplicated array (new reference) in
+   *out; 0 when absent (out NULL), 1 when present, -1 with err. */
+static int s_read_uris(json_t *body, json_t **out, dir_error_t *err)
+{
+    *out = NULL;
+    json_t *list = NULL;
+    int rc = dir_json_strings(body, "redirect_uris", "redirect_uris", 0, DIR_REDIRECT_URIS_MAX,
+                              DIR_REDIRECT_URI_MAX, &list, err);
+    if (rc <= 0)
+        return rc;
+    json_t *clean = json_array();
+    size_t index;
+    json_t *item;
+    json_array_foreach(list, index, item) {
+        const char *uri = json_string_value(item);
+        char why[160];
+        if (dir_redirect_uri_check(uri, why, sizeof why) != 0) {
+            dir_bad_request(err, "redirect_uris[%zu] %s", index, why);
+            json_decref(clean);
+            return -1;
+        }
+        bool seen = false;
+        for (size_t j = 0; j < json_array_size(clean); j++)
+            seen |= strcmp(json_string_value(json_array_get(clean, j)), uri) == 0;
+        if (!seen)
+            json_array_append(clean, item);
+    }
+    *out = clean;
+    return 1;
+}
+
+static int s_store_uris(dir_t *dir, const char *id, json_t *uris)
+{
+    if (dir_db_run(dir->db, NULL, "DELETE FROM client_redirect_uris WHERE client_id = ?", "s", id)
+        != DIR_DB_OK)
+        return -1;
+    size_t index;
+    json_t *item;
+    json_array_foreach(uris, index, item) {
+        if (dir_db_run(dir->db, NULL, "INSERT INTO client_redirect_uris (client_id, position, "
+                                      "uri) VALUES (?, ?, ?)", "sis", id, (int64_t) index,
+                       json_string_value(item)) != DIR_DB_OK)
+            return -1;
+    }
+    return 0;
+}
+
+static zframe_t *s_create(dir_api_req_t *req)
+{
+    dir_error_t err = {0};
+    json_t *body = dir_api_body(req, &err), *uris = NULL;
+    const char *name = NULL;
+    zframe_t *reply = NULL;
+    char *id = NULL, *secret = NULL, *hash = NULL;
+    if (!body
+        || dir_json_string(body, "name", "name", DIR_REQUIRED | DIR_NONEMPTY, DIR_CLIENT_NAME_MAX,
+                           &name, &err) < 0
+        || s_read_uris(body, &uris, &err) < 0)
+        goto done;
+    if (!uris)
+        uris = json_array();
+    id = sso_random_id("cli_", 10);
+    secret = sso_random_token(32);
+    hash = secret ? sso_secret_hash(secret) : NULL;
+    int64_t now = dir_now();
+    if (!id || !hash || dir_db_begin(req->dir->db) != 0) {
+        dir_server_error(&err);
+        goto done;
+    }
+    if (dir_db_run(req->dir->db, NULL, "INSERT INTO clients (id, name, secret_hash, is_admin, "
+                                       "created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?)",
+                   "sssii", id, name, hash, now, now) != DIR_DB_OK
+        || s_store_uris(req->dir, id, uris) != 0 || dir_db_commit(req->dir->db) != 0) {
+        dir_db_rollback(req->dir->db);
+        dir_server_error(&err);
+        goto done;
+    }
+    json_t *json = s_get(req->dir, id);
+    if (!json) {
+        dir_server_error(&err);
+        goto done;
+    }
+    /* The only time the secret leaves the directory. */
+    json_object_set_new(json, "client_secret", json_string(secret));
+    reply = sso_http_json(201, json);
+    sso_info("client %s created", id);
+done:
+    json_decref(body);
+    json_decref(uris);
+    if (secret) {
+        OPENSSL_cleanse(secret, strlen(secret));
+        free(secret);
+    }
+    free(hash);
+    free(id);
+    return reply ? reply : dir_error_reply(&err);
+}
+
+static zframe_t *s_list(dir_api_req_t *req)
+{
+    dir_error_t err = {0};
+    long size;
+    int64_t after;
+    if (dir_page_params(req->query, &size, &after, &err) != 0)
+        return dir_error_reply(&err);
+    sqlite3_stmt *stmt = dir_db_query(req->dir->db, "SELECT " S_COLUMNS ", seq FROM clients "
+                                                    "WHERE seq > ? ORDER BY seq LIMIT ?",
+                                      "ii", after, (int64_t) size + 1);
+    if (!stmt)
+        return sso_http_error(500, "server_error", "database error");
+    json_t *data = json_array();
+    int64_t next = -1, last = -1;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        if ((long) json_array_size(data) == size) {
+            next = last;
+            break;
+        }
+        json_array_append_new(data, s_row_json(req->dir, stmt));
+        last = sqlite3_column_int64(stmt, 5);
+    }
+    sqlite3_finalize(stmt);
+    return sso_http_json(200, dir_page_envelope(data, next));
+}
+
+static zframe_t *s_patch(dir_api_req_t *req, const char *id)
+{
+    dir_error_t err = {0};
+    json_t *body = dir_api_body(req, &err), *uris = NULL;
+    const char *name = NULL;
+    zframe_t *reply = NULL;
+    if (!body
+        || dir_json_string(body, "name", "name", DIR_NONEMPTY, DIR_CLIENT_NAME_MAX, &name, &err)
+               < 0
+        || s_read_uris(body, &uris, &err) < 0)
+        goto done;
+    if (dir_db_begin(req->dir->db) != 0) {
+        dir_server_error(&err);
+        goto done;
+    }
+    int changes = 0;
+    if (dir_db_run(req->dir->db, &changes, "UPDATE clients SET name = coalesce(?, name), "
+                                           "updated_at = ? WHERE id = ?",
+                   "sis", name, dir_now(), id) != DIR_DB_OK
+        || (changes == 1 && uris && s_store_uris(req->dir, id, uris) != 0)) {
+        dir_db_rollback(req->dir->db);
+        dir_server_error(&err);
+        goto done;
+    }
+    if (changes == 0) {
+        dir_db_rollback(req->dir->db);
+        dir_not_found(&err, "no client %s", id);
+        goto done;
+    }
+    if (dir_db_commit(req->dir->db) != 0) {
+        dir_server_error(&err);
+        goto done;
+    }
+    json_t *json = s_get(req->dir, id);
+    reply = json ? sso_http_json(200, json) : NULL;
+    if (!json)
+        dir_server_error(&err);
+done:
+    json_decref(body);
+    json_decref(uris);
+    return reply ? reply : dir_error_reply(&err);
+}
+
+static zframe_t *s_delete(dir_api_req_t *req, const char *id)
+{
+    int64_t admin = dir_db_int(req->dir->db, "SELECT is_admin FROM clients WHERE id = ?", "s", id);
+    if (admin < 0)
+        return dir_api_not_found("client", id);
+    if (admin == 1)
+        return sso_http_error(409, "conflict", "the bootstrap admin client cannot be deleted; "
+                                               "change SSO_ADMIN_CLIENT_ID instead");
+    /* Its redirect URIs, tokens and pending logins go with it (ON DELETE CASCADE). */
+    int changes = 0;
+    if (dir_db_run(req->dir->db, &changes, "DELETE FROM clients WHERE id = ? AND is_admin = 0",
+                   "s", id) != DIR_DB_OK)
+        return sso_http_error(500, "server_error", "database error");
+    if (changes == 0)
+        return dir_api_not_found("client", id);
+    sso_info("client %s deleted", id);
+    return dir_api_no_content();
+}
+
+zframe_t *dir_clients_http(dir_api_req_t *req)
+{
+    if (req->n_segments == 1) {
+        if (dir_api_is(req, "GET"))
+            return s_list(req);
+        if (dir_api_is(req, "POST"))
+            return s_create(req);
+        return dir_api_method_not_allowed("GET, POST");
+    }
+    const char *id = req->segments[1];
+    if (dir_api_is(req, "GET")) {
+        json_t *json = s_get(req->dir, id);
+        return json ? sso_http_json(200, json) : dir_api_not_found("client", id);
+    }
+    if (dir_api_is(req, "PATCH"))
+        return s_patch(req, id);
+    if (dir_api_is(req, "DELETE"))
+        return s_delete(req, id);
+    return dir_api_method_not_allowed("GET, PATCH, DELETE");
+}
+
+Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const char *secret)
+{
+    Sso__ClientAuthReply *reply = malloc(sizeof *reply);
+    if (!reply)
+        return NULL;
+    sso__client_auth_reply__init(reply);
+    if (!client_id || !secret || !*client_id || strlen(client_id) > DIR_API_ID_MAX
+        || strlen(secret) > DIR_SECRET_MAX)
+        return reply;
+    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT secret_hash, is_admin, name FROM clients "
+                                               "WHERE id = ?", "s", client_id);
+    if (!stmt) {
+        free(reply);
+        return NULL;
+    }
+    int step = sqlite3_step(stmt);
+    /* An unknown client costs the same hash as a known one, so timing does not tell them
+       apart. */
+    static char *dummy;
+    if (!dummy)
+        dummy = sso_secret_hash("dummy secret for unknown clients");
+    bool ok = step == SQLITE_ROW ? sso_secret_verify(secret, dir_db_text(stmt, 0))
+                                 : (sso_secret_verify(secret, dummy ? dummy : ""), false);
+    if (ok) {
+        reply->ok = true;
+        reply->is_admin = sqlite3_column_int(stmt, 1) != 0;
+        reply->client_id = strdup(client_id);
+        reply->name = strdup(dir_db_text(stmt, 2));
+        json_t *uris = s_redirect_uris(dir, client_id);
+        reply->redirect_uris = calloc(json_array_size(uris) + 1, sizeof(char *));
+        for (size_t i = 0; reply->redirect_uris && i < json_array_size(uris); i++)
+            reply->redirect_uris[reply->n_redirect_uris++] =
+                strdup(json_string_value(json_array_get(uris, i)));
+        json_decref(uris);
+        if (!reply->client_id || !reply->name || !reply->redirect_uris) {
+            sqlite3_finalize(stmt);
+            sso__client_auth_reply__free_unpacked(reply, NULL);
+            return NULL;
+        }
+    }
+    sqlite3_finalize(stmt);
+    return reply;
+}
+
+void dir_clients_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_t kit;
+    if (dir_testkit_open(&kit) != 0) {
+        SSO_CHECK(!"testkit");
+        return;
+    }
+    dir_db_t *db = kit.dir->db;
+    json_t *body = NULL;
+    SSO_CHECK(dir_testkit_call(&kit, "POST", "/api/v1/clients",
+                               "{\"name\":\"Auth0 tenant\",\"redirect_uris\":"
+                               "[\"https://t.auth0.com/login/callback\","
+                               "\"http://localhost:3000/cb\","
+                               "\"https://t.auth0.com/login/callback\"],\"extra\":1}",
+                               &body) == 201);
+    char id[64] = "", secret[128] = "";
+    snprintf(id, sizeof id, "%s", dir_testkit_str(body, "id"));
+    snprintf(secret, sizeof secret, "%s", dir_testkit_str(body, "client_secret"));
+    SSO_CHECK(!strncmp(id, "cli_", 4) && !strcmp(dir_testkit_str(body, "client_id"), id));
+    SSO_CHECK(strlen(secret) >= 40 && !strcmp(dir_testkit_str(body, "name"), "Auth0 tenant"));
+    SSO_CHECK(json_array_size(json_object_get(body, "redirect_uris")) == 2);
+    SSO_CHECK(strlen(dir_testkit_str(body, "created_at")) == 20);
+    json_decref(body);
+    /* Stored hashed only. */
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM clients WHERE secret_hash = ?", "s", secret)
+              == 0);
+
+    /* Authentication: right secret, wrong secret, unknown client. */
+    Sso__ClientAuthReply *auth = dir_clients_auth(kit.dir, id, secret);
+    SSO_CHECK(auth && auth->ok && !auth->is_admin && auth->n_redirect_uris == 2
+              && !strcmp(auth->redirect_uris[0], "https://t.auth0.com/login/callback")
+              && !strcmp(auth->name, "Auth0 tenant"));
+    sso__client_auth_reply__free_unpacked(auth, NULL);
+    auth = dir_clients_auth(kit.dir, id, "wrong");
+    SSO_CHECK(auth && !auth->ok && !*auth->name && auth->n_redirect_uris == 0);
+    sso__client_auth_reply__free_unpacked(auth, NULL);
+    auth = dir_clients_auth(kit.dir, "cli_nobody", secret);
+    SSO_CHECK(auth && !auth->ok);
+    sso__client_auth_reply__free_unpacked(auth, NULL);
+
+    /* Refused input changes nothing. */
+    int64_t before = dir_db_int(db, "SELECT count(*) FROM clients", NULL);
+    const char *bad[] = {
+        "{\"redirect_uris\":[]}",
+        "{\"name\":5}",
+        "{\"name\":\"x\",\"redirect_uris\":\"https://a.example.com/cb\"}",
+        "{\"name\":\"x\",\"redirect_uris\":[\"http://a.example.com/cb\"]}",
+        "{\"name\":\"x\",\"redirect_uris\":[\"https://a.example.com/cb#f\"]}",
+        "{\"name\":\"x\",\"redirect_uris\":[\"/cb\"]}",
+        "{\"name\":\"x\",\"redirect_uris\":[7]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        SSO_CHECK(dir_testkit_call(&kit, "POST", "/api/v1/clients", bad[i], &body) == 400);
+        SSO_CHECK(!strcmp(dir_testkit_str(body, "error"), "invalid_request"));
+        json_decref(body);
+    }
+    SSO_CHECK(dir_testkit_call(&kit, "POST", "/api/v1/clients", "{\"name\":5}", &body) == 400);
+    SSO_CHECK(strstr(dir_testkit_str(body, "error_description"), "name"));
+    json_decref(body);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM clients", NULL) == before);
+
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/clients/%s", id);
+    SSO_CHECK(dir_testkit_call(&kit, "GET", path, NULL, &body) == 200);
+    SSO_CHECK(!json_object_get(body, "client_secret") && !json_object_get(body, "secret_hash"));
+    json_decref(body);
+    SSO_CHECK(dir_testkit_call(&kit, "PATCH", path, "{\"redirect_uris\":[\"http://x.com/\"]}",
+                               NULL) == 400);
+    SSO_CHECK(dir_testkit_call(&kit, "PATCH", path,
+                               "{\"name\":\"Renamed\",\"redirect_uris\":[\"https://n.example.com/cb\"]}",
+                               &body) == 200);
+    SSO_CHECK(!strcmp(dir_testkit_str(body, "name"), "Renamed")
+              && json_array_size(json_object_get(body, "redirect_uris")) == 1);
+    json_decref(body);
+    SSO_CHECK(dir_testkit_call(&kit, "PATCH", "/api/v1/clients/cli_none", "{\"name\":\"a\"}",
+                               NULL) == 404);
+    SSO_CHECK(dir_testkit_call(&kit, "GET", "/api/v1/clients?page_size=1", NULL, &body) == 200);
+    SSO_CHECK(json_array_size(json_object_get(body, "data")) == 1
+              && *dir_testkit_str(body, "next_page_token"));
+    json_decref(body);
+
+    /* The admin client cannot be deleted; others can, and then no longer authenticate. */
+    char admin_path[400];
+    snprintf(admin_path, sizeof admin_path, "/api/v1/clients/%s", kit.admin_id);
+    SSO_CHECK(dir_testkit_call(&kit, "DELETE", admin_path, NULL, NULL) == 409);
+    SSO_CHECK(dir_testkit_call(&kit, "DELETE", path, NULL, NULL) == 204);
+    SSO_CHECK(dir_testkit_call(&kit, "DELETE", path, NULL, NULL) == 404);
+    SSO_CHECK(dir_testkit_call(&kit, "GET", path, NULL, NULL) == 404);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM client_redirect_uris WHERE client_id = ?", "s",
+                         id) == 0);
+    auth = dir_clients_auth(kit.dir, id, secret);
+    SSO_CHECK(auth && !auth->ok);
+    sso__client_auth_reply__free_unpacked(auth, NULL);
+    dir_testkit_close(&kit);
+}

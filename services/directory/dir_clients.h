@@ -1,0 +1,17 @@
+/* dir_clients: OAuth clients (the apps' Auth0 tenants) and their redirect URIs. Secrets are
+   shown once at creation and stored only as sso_secret_hash values. */
+#ifndef DIR_CLIENTS_H
+#define DIR_CLIENTS_H
+#include "dir_api.h"
+#include "directory.pb-c.h"
+
+/* /api/v1/clients and /api/v1/clients/{id}. */
+zframe_t *dir_clients_http(dir_api_req_t *req);
+
+/* The client_auth RPC: fills a malloc'd reply (free with
+   sso__client_auth_reply__free_unpacked). An unknown client and a wrong secret both give
+   ok=false and nothing else. NULL when out of memory or the database fails. */
+Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const char *secret);
+
+void dir_clients_test(bool verbose);
+#endif

@@ -1,0 +1,47 @@
+/* dir_db: the directory's SQLite database. Opens $SSO_DATA_DIR/sso.db in WAL mode with foreign
+   keys on and a busy timeout (several directory instances may share the file), and brings the
+   schema up to date with versioned migrations recorded in PRAGMA user_version. Every statement
+   is prepared and bound: SQL text never contains input. */
+#ifndef DIR_DB_H
+#define DIR_DB_H
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct dir_db_t dir_db_t;
+
+/* Results of dir_db_run. */
+#define DIR_DB_OK 0
+#define DIR_DB_ERROR -1
+#define DIR_DB_CONFLICT -2 /* a UNIQUE / PRIMARY KEY / CHECK / FOREIGN KEY constraint failed */
+
+/* Opens (creating if needed) path and migrates it. NULL with a message in why on failure. */
+dir_db_t *dir_db_open(const char *path, char *why, size_t why_size);
+void dir_db_destroy(dir_db_t **self_p);
+sqlite3 *dir_db_handle(dir_db_t *self);
+/* The schema version this binary migrates to. */
+int dir_db_schema_version(void);
+
+/* Prepares sql and binds its parameters from types, one character per parameter:
+   's' const char * (NULL binds NULL), 'i' int64_t, 'b' const void *, size_t (a blob; NULL
+   binds NULL). NULL on failure (logged). */
+sqlite3_stmt *dir_db_query(dir_db_t *self, const char *sql, const char *types, ...);
+/* Prepares, binds as above and steps to completion: DIR_DB_OK, DIR_DB_CONFLICT or
+   DIR_DB_ERROR. *changes (may be NULL) is the number of rows changed. */
+int dir_db_run(dir_db_t *self, int *changes, const char *sql, const char *types, ...);
+/* One integer from a single-row query (count(*) and friends); -1 on error. */
+int64_t dir_db_int(dir_db_t *self, const char *sql, const char *types, ...);
+
+/* Write transactions take the write lock at BEGIN (IMMEDIATE) so two instances never
+   deadlock upgrading read locks. Each returns 0 or -1. */
+int dir_db_begin(dir_db_t *self);
+int dir_db_commit(dir_db_t *self);
+/* Safe to call after a failed statement or commit; never fails from the caller's view. */
+void dir_db_rollback(dir_db_t *self);
+
+/* Column helpers: text as a C string ("" for NULL). */
+const char *dir_db_text(sqlite3_stmt *stmt, int column);
+
+void dir_db_test(bool verbose);
+#endif

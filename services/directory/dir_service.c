@@ -1,0 +1,224 @@
+/* dir_service: the directory's state and its definition on the bus. */
+#include "dir_service.h"
+#include "dir_admin.h"
+#include "dir_api.h"
+#include "dir_json.h"
+#include "dir_rpc.h"
+#include "dir_testkit.h"
+#include "sso_log.h"
+#include "sso_test.h"
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DIR_KEY_CHECK "sso-directory master key check"
+
+/* mkdir -p with mode 0700 for what it creates. */
+static int s_mkdirs(const char *path, char *why, size_t why_size)
+{
+    char copy[1024];
+    snprintf(copy, sizeof copy, "%s", path);
+    for (char *p = copy + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
+            snprintf(why, why_size, "cannot create %s: %s", copy, strerror(errno));
+            return -1;
+        }
+        *p = '/';
+    }
+    if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
+        snprintf(why, why_size, "cannot create %s: %s", copy, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (stat(copy, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(why, why_size, "%s is not a directory", copy);
+        return -1;
+    }
+    return 0;
+}
+
+/* The database remembers a value sealed with the first master key it saw, so starting with a
+   different key fails at once with a clear message instead of failing later, per secret. */
+static int s_check_key(dir_t *self, char *why, size_t why_size)
+{
+    sqlite3_stmt *stmt = dir_db_query(self->db, "SELECT value FROM meta WHERE name = "
+                                                "'master_key_check'", NULL);
+    if (!stmt) {
+        snprintf(why, why_size, "cannot read the database");
+        return -1;
+    }
+    int step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW) {
+        char *plain = dir_keys_open(self->keys, sqlite3_column_blob(stmt, 0),
+                                    (size_t) sqlite3_column_bytes(stmt, 0), "meta:master_key_check",
+                                    NULL);
+        sqlite3_finalize(stmt);
+        bool ok = plain && strcmp(plain, DIR_KEY_CHECK) == 0;
+        free(plain);
+        if (!ok)
+            snprintf(why, why_size, "the master key (SSO_MASTER_KEY or master.key) is not the "
+                                    "one this database was created with");
+        return ok ? 0 : -1;
+    }
+    sqlite3_finalize(stmt);
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    if (dir_keys_seal(self->keys, DIR_KEY_CHECK, strlen(DIR_KEY_CHECK), "meta:master_key_check",
+                      &sealed, &sealed_len) != 0) {
+        snprintf(why, why_size, "cannot seal with the master key");
+        return -1;
+    }
+    /* OR IGNORE: another instance may have written its check first; re-check it then. */
+    int rc = dir_db_run(self->db, NULL, "INSERT OR IGNORE INTO meta (name, value) VALUES "
+                                        "('master_key_check', ?)", "b", sealed, sealed_len);
+    free(sealed);
+    if (rc != DIR_DB_OK) {
+        snprintf(why, why_size, "cannot write to the database");
+        return -1;
+    }
+    return dir_db_int(self->db, "SELECT count(*) FROM meta WHERE name = 'master_key_check'", NULL)
+                   == 1
+               ? 0
+               : -1;
+}
+
+dir_t *dir_new(const sso_config_t *config, char *why, size_t why_size)
+{
+    dir_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(why, why_size, "out of memory");
+        return NULL;
+    }
+    snprintf(self->public_url, sizeof self->public_url, "%s", config->public_url);
+    snprintf(self->data_dir, sizeof self->data_dir, "%s", config->data_dir);
+    self->allow_private_upstreams = config->allow_private_upstreams;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/sso.db", self->data_dir);
+    if (s_mkdirs(self->data_dir, why, why_size) != 0
+        || !(self->keys = dir_keys_new(getenv("SSO_MASTER_KEY"), self->data_dir, why, why_size))
+        || !(self->db = dir_db_open(path, why, why_size)) || s_check_key(self, why, why_size) != 0
+        || dir_admin_bootstrap(self, getenv("SSO_ADMIN_CLIENT_ID"),
+                               getenv("SSO_ADMIN_CLIENT_SECRET"), why, why_size) != 0)
+        dir_destroy(&self);
+    return self;
+}
+
+void dir_destroy(dir_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    dir_db_destroy(&(*self_p)->db);
+    dir_keys_destroy(&(*self_p)->keys);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+static int s_init(sso_service_t *service)
+{
+    char why[512] = "";
+    dir_t *dir = dir_new(service->config, why, sizeof why);
+    if (!dir) {
+        sso_error("%s", why);
+        return -1;
+    }
+    service->state = dir;
+    sso_info("database %s/sso.db ready (schema %d)", dir->data_dir, dir_db_schema_version());
+    return 0;
+}
+
+static void s_fini(sso_service_t *service)
+{
+    dir_t *dir = service->state;
+    dir_destroy(&dir);
+    service->state = NULL;
+}
+
+static zframe_t *s_http(sso_service_t *service, const Sso__HttpRequest *request,
+                        const Sso__Meta *meta)
+{
+    (void) meta;
+    return dir_api_handle(service->state, request);
+}
+
+static zframe_t *s_rpc(sso_service_t *service, const char *rpc, zframe_t *payload,
+                       const Sso__Meta *meta)
+{
+    (void) meta;
+    return dir_rpc_handle(service->state, rpc, payload);
+}
+
+const sso_service_def_t directory_service = {
+    .name = "directory",
+    .summary = "The directory of the SSO broker: the only writer of state (SQLite in\n"
+               "SSO_DATA_DIR: organizations, domains, connections, clients, keys, login\n"
+               "state and events, secrets sealed with the master key), the management API\n"
+               "/api/v1 and the directory RPCs. A bus worker that connects to\n"
+               "SSO_BROKER_ENDPOINT.",
+    .init = s_init,
+    .fini = s_fini,
+    .http = s_http,
+    .rpc = s_rpc,
+};
+
+void dir_service_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_t kit;
+    if (dir_testkit_open(&kit) != 0) {
+        SSO_CHECK(!"testkit");
+        return;
+    }
+    /* The data dir was created 0700, with the key, database and credentials in it. */
+    struct stat st;
+    SSO_CHECK(stat(kit.data_dir, &st) == 0 && (st.st_mode & 0777) == 0700);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/master.key", kit.data_dir);
+    SSO_CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    char key_before[128] = "", key_after[128] = "";
+    FILE *file = fopen(path, "r");
+    if (file) {
+        SSO_CHECK(fgets(key_before, sizeof key_before, file) != NULL);
+        fclose(file);
+    }
+    snprintf(path, sizeof path, "%s/admin-credentials", kit.data_dir);
+    SSO_CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+
+    /* A restart reuses the key file (and the token issued before it still works). */
+    SSO_CHECK(dir_testkit_call(&kit, "POST", "/api/v1/organizations",
+                               "{\"display_name\":\"Persisted\"}", NULL) == 201);
+    SSO_CHECK(dir_testkit_reopen(&kit) == 0);
+    snprintf(path, sizeof path, "%s/master.key", kit.data_dir);
+    file = fopen(path, "r");
+    if (file) {
+        SSO_CHECK(fgets(key_after, sizeof key_after, file) != NULL);
+        fclose(file);
+    }
+    SSO_CHECK(*key_before && strcmp(key_before, key_after) == 0);
+    json_t *body = NULL;
+    SSO_CHECK(dir_testkit_call(&kit, "GET", "/api/v1/organizations", NULL, &body) == 200);
+    SSO_CHECK(json_array_size(json_object_get(body, "data")) == 1);
+    json_decref(body);
+
+    /* A different master key for the same database is a startup error; a malformed one too. */
+    dir_destroy(&kit.dir);
+    char why[512];
+    setenv("SSO_MASTER_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", 1);
+    dir_t *other = dir_new(&kit.config, why, sizeof why);
+    SSO_CHECK(!other && strstr(why, "master key"));
+    dir_destroy(&other);
+    setenv("SSO_MASTER_KEY", "too-short", 1);
+    other = dir_new(&kit.config, why, sizeof why);
+    SSO_CHECK(!other && strstr(why, "SSO_MASTER_KEY"));
+    dir_destroy(&other);
+    unsetenv("SSO_MASTER_KEY");
+    SSO_CHECK(dir_testkit_reopen(&kit) == 0);
+
+    /* The service definition. */
+    SSO_CHECK(!strcmp(directory_service.name, "directory") && directory_service.http
+              && directory_service.rpc && directory_service.init && directory_service.fini);
+    dir_testkit_close(&kit);
+}

@@ -1,0 +1,26 @@
+/* dir_service: the directory service: its state (the database, the master key and the bits of
+   configuration the handlers need) and its definition on the bus. */
+#ifndef DIR_SERVICE_H
+#define DIR_SERVICE_H
+#include "dir_db.h"
+#include "dir_keys.h"
+#include "sso_service.h"
+
+typedef struct {
+    dir_db_t *db;
+    dir_keys_t *keys;
+    char public_url[512];          /* SSO_PUBLIC_URL, no trailing slash */
+    char data_dir[1024];
+    bool allow_private_upstreams;  /* SSO_ALLOW_PRIVATE_UPSTREAMS */
+} dir_t;
+
+/* Creates the data dir (0700) if missing, loads or makes the master key, opens and migrates
+   the database, checks the key matches it and bootstraps the admin client. Reads
+   SSO_MASTER_KEY and SSO_ADMIN_CLIENT_ID/SECRET from the environment. NULL with a message. */
+dir_t *dir_new(const sso_config_t *config, char *why, size_t why_size);
+void dir_destroy(dir_t **self_p);
+
+extern const sso_service_def_t directory_service;
+
+void dir_service_test(bool verbose);
+#endif

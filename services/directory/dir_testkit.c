@@ -1,0 +1,125 @@
+/* dir_testkit: shared scaffolding of the directory self-tests. */
+#include "dir_testkit.h"
+#include "dir_api.h"
+#include "dir_json.h"
+#include "dir_tokens.h"
+#include <ftw.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static int s_open_dir(dir_testkit_t *kit)
+{
+    char why[256] = "";
+    kit->dir = dir_new(&kit->config, why, sizeof why);
+    if (!kit->dir) {
+        fprintf(stderr, "testkit: %s\n", why);
+        return -1;
+    }
+    return 0;
+}
+
+int dir_testkit_open(dir_testkit_t *kit)
+{
+    memset(kit, 0, sizeof *kit);
+    snprintf(kit->data_dir, sizeof kit->data_dir, "/tmp/dir-test-XXXXXX");
+    if (!mkdtemp(kit->data_dir))
+        return -1;
+    /* A data dir one level down checks that the service creates it. */
+    snprintf(kit->config.data_dir, sizeof kit->config.data_dir, "%s/var", kit->data_dir);
+    snprintf(kit->config.public_url, sizeof kit->config.public_url, "https://sso.test");
+    unsetenv("SSO_MASTER_KEY");
+    if (s_open_dir(kit) != 0)
+        return -1;
+    snprintf(kit->data_dir + strlen(kit->data_dir), sizeof kit->data_dir - strlen(kit->data_dir),
+             "/var");
+    sqlite3_stmt *stmt = dir_db_query(kit->dir->db, "SELECT id FROM clients WHERE is_admin = 1",
+                                      NULL);
+    if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
+        snprintf(kit->admin_id, sizeof kit->admin_id, "%s", dir_db_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    dir_error_t err;
+    if (dir_tokens_issue(kit->dir, kit->admin_id, "management", 3600, &kit->token, &err) != 0) {
+        dir_testkit_close(kit);
+        return -1;
+    }
+    return 0;
+}
+
+int dir_testkit_reopen(dir_testkit_t *kit)
+{
+    dir_destroy(&kit->dir);
+    return s_open_dir(kit);
+}
+
+static int s_remove(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st;
+    (void) flag;
+    (void) ftw;
+    return remove(path);
+}
+
+void dir_testkit_close(dir_testkit_t *kit)
+{
+    dir_destroy(&kit->dir);
+    free(kit->token);
+    kit->token = NULL;
+    /* data_dir is <tmp>/var; remove the temporary parent. */
+    char *slash = strrchr(kit->data_dir, '/');
+    if (slash && strcmp(slash, "/var") == 0)
+        *slash = '\0';
+    if (strncmp(kit->data_dir, "/tmp/dir-test-", 14) == 0)
+        nftw(kit->data_dir, s_remove, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+int dir_testkit_call(dir_testkit_t *kit, const char *method, const char *target,
+                     const char *body, json_t **json)
+{
+    if (json)
+        *json = NULL;
+    Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
+    char path[1024];
+    snprintf(path, sizeof path, "%s", target);
+    char *question = strchr(path, '?');
+    if (question)
+        *question = '\0';
+    request.method = (char *) method;
+    request.path = path;
+    request.query = question ? question + 1 : "";
+    Sso__Header auth = SSO__HEADER__INIT, type = SSO__HEADER__INIT;
+    char bearer[600];
+    snprintf(bearer, sizeof bearer, "Bearer %s", kit->token ? kit->token : "");
+    auth.name = "authorization";
+    auth.value = bearer;
+    type.name = "content-type";
+    type.value = "application/json";
+    Sso__Header *headers[2] = {&type, &auth};
+    request.headers = headers;
+    request.n_headers = kit->token ? 2 : 1;
+    if (body) {
+        request.body.data = (uint8_t *) body;
+        request.body.len = strlen(body);
+    }
+    zframe_t *frame = dir_api_handle(kit->dir, &request);
+    Sso__HttpResponse *response =
+        frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
+    zframe_destroy(&frame);
+    if (!response)
+        return -1;
+    kit->www_authenticate[0] = '\0';
+    for (size_t i = 0; i < response->n_headers; i++)
+        if (strcasecmp(response->headers[i]->name, "WWW-Authenticate") == 0)
+            snprintf(kit->www_authenticate, sizeof kit->www_authenticate, "%s",
+                     response->headers[i]->value);
+    if (json && response->body.len)
+        *json = json_loadb((const char *) response->body.data, response->body.len, 0, NULL);
+    int status = (int) response->status;
+    sso__http_response__free_unpacked(response, NULL);
+    return status;
+}
+
+const char *dir_testkit_str(const json_t *json, const char *key)
+{
+    const char *text = json_string_value(json_object_get(json, key));
+    return text ? text : "";
+}

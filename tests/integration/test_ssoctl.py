@@ -1,0 +1,351 @@
+"""ssoctl end to end against a running broker: --help for every command, organizations and
+domains as tables and as JSON, SAML connections from settings and from metadata, credentials
+from the data dir, and the exit codes (0 success, 1 API or network failure, 2 usage error)."""
+import base64
+import json
+import os
+import re
+import socket
+import subprocess
+import uuid
+
+import pytest
+
+COMMANDS = [
+    ["clients", "create"], ["clients", "list"], ["clients", "get"], ["clients", "delete"],
+    ["orgs", "create"], ["orgs", "list"], ["orgs", "get"], ["orgs", "delete"],
+    ["domains", "add"], ["domains", "list"], ["domains", "delete"],
+    ["connections", "create-saml"], ["connections", "create-oidc"], ["connections", "get"],
+    ["connections", "enable"], ["connections", "disable"], ["connections", "delete"],
+    ["events"], ["keys", "rotate"],
+]
+
+
+def admin_secret(broker):
+    """The admin secret, from the environment or the data dir, so tests can check that no
+    output ever contains it."""
+    secret = broker.env.get("SSO_ADMIN_CLIENT_SECRET")
+    if secret:
+        return secret
+    try:
+        with open(os.path.join(broker.data_dir, "admin-credentials")) as f:
+            for line in f:
+                if line.startswith("SSO_ADMIN_CLIENT_SECRET="):
+                    return line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def admin_credentials(broker):
+    client_id = broker.env.get("SSO_ADMIN_CLIENT_ID")
+    if client_id:
+        return client_id, broker.env["SSO_ADMIN_CLIENT_SECRET"]
+    with open(os.path.join(broker.data_dir, "admin-credentials")) as f:
+        values = dict(line.strip().split("=", 1) for line in f if "=" in line)
+    return values["SSO_ADMIN_CLIENT_ID"], values["SSO_ADMIN_CLIENT_SECRET"]
+
+
+def run(broker, *args, env=None, stdin=None):
+    proc = subprocess.run([os.path.join(broker.bin_dir, "ssoctl"), *args],
+                          env=broker.env if env is None else env, input=stdin,
+                          capture_output=True, text=True, timeout=60)
+    secret = admin_secret(broker)
+    if secret:
+        assert secret not in proc.stdout and secret not in proc.stderr, "admin secret printed"
+    return proc
+
+
+def ok(broker, *args, **kw):
+    proc = run(broker, *args, **kw)
+    assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
+    return proc
+
+
+def ok_json(broker, *args, **kw):
+    return json.loads(ok(broker, "--json", *args, **kw).stdout)
+
+
+def unique(prefix):
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def table(text):
+    """A printed table as (header columns, rows as lists), split on runs of 2+ spaces."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    split = [re.split(r"\s{2,}", line.strip()) for line in lines]
+    return split[0], split[1:]
+
+
+@pytest.fixture(scope="module")
+def idp_cert(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("idp")
+    cert, key = folder / "idp.pem", folder / "idp.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=ssoctl-test-idp", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert
+
+
+@pytest.fixture(scope="module")
+def org(broker):
+    return ok_json(broker, "orgs", "create", "--name", unique("ssoctl fixture "))["id"]
+
+
+# ---- help and usage ----------------------------------------------------------------------------
+
+def test_top_level_help_lists_every_command_with_examples(broker):
+    proc = ok(broker, "--help")
+    assert proc.stdout.startswith("Usage: ssoctl")
+    for words in COMMANDS:
+        assert " ".join(words) in proc.stdout
+    assert "Examples:" in proc.stdout
+    assert "selftest" not in proc.stdout
+
+
+@pytest.mark.parametrize("words", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+def test_every_command_has_help(broker, words):
+    proc = ok(broker, *words, "--help")
+    assert proc.stdout.startswith("Usage: ssoctl " + " ".join(words))
+    assert "Examples:" in proc.stdout
+    assert proc.stderr == ""
+
+
+def test_help_needs_no_broker_and_no_credentials(broker, tmp_path):
+    env = {k: v for k, v in broker.env.items() if not k.startswith("SSO_ADMIN_")}
+    env["SSO_PUBLIC_URL"] = "http://127.0.0.1:1"
+    env["SSO_DATA_DIR"] = str(tmp_path)
+    assert run(broker, "orgs", "--help", env=env).returncode == 0
+    assert run(broker, "connections", "create-saml", "-h", env=env).returncode == 0
+
+
+def test_selftest_passes(broker):
+    proc = ok(broker, "selftest")
+    assert re.search(r"^\d+ passed, 0 failed$", proc.stdout, re.M)
+
+
+@pytest.mark.parametrize("args", [
+    [],
+    ["frobnicate"],
+    ["orgs"],
+    ["orgs", "fly"],
+    ["orgs", "create"],
+    ["orgs", "create", "--name"],
+    ["orgs", "create", "--name", "x", "--bogus"],
+    ["orgs", "get"],
+    ["orgs", "get", "a", "b"],
+    ["orgs", "list", "--page-size", "zero"],
+    ["orgs", "list", "--name", "x"],
+    ["domains", "add", "org_x"],
+    ["clients", "create", "--name", "x"],
+    ["connections", "create-saml", "org_x"],
+    ["connections", "create-saml", "org_x", "--metadata-url", "https://idp", "--entity-id", "e"],
+    ["connections", "create-saml", "org_x", "--entity-id", "e", "--sso-url", "https://idp"],
+    ["connections", "create-oidc", "org_x", "--issuer", "https://idp", "--client-id", "c"],
+    ["connections", "create-oidc", "org_x", "--issuer", "https://idp", "--client-id", "c",
+     "--client-secret", "s", "--scope", "email"],
+    ["events", "--limit", "-1"],
+    ["--url", "localhost:8080", "orgs", "list"],
+], ids=lambda a: " ".join(a) or "no-args")
+def test_usage_errors_exit_2_with_a_hint(broker, args):
+    proc = run(broker, *args)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert proc.stderr.startswith("ssoctl: ") or proc.stderr.startswith("Usage:")
+    assert "--help" in proc.stderr
+    assert proc.stdout == ""
+
+
+# ---- organizations and domains -----------------------------------------------------------------
+
+def test_orgs_create_and_list_as_table_and_json(broker):
+    name = unique("Acme ")
+    external = unique("ext-")
+    proc = ok(broker, "orgs", "create", "--name", name, "--external-id", external)
+    fields = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1)
+                  for line in proc.stdout.splitlines() if line.strip())
+    org_id = fields["ID"]
+    assert org_id.startswith("org_")
+    assert fields["NAME"] == name and fields["EXTERNAL ID"] == external
+
+    created = ok_json(broker, "orgs", "create", "--name", name + " two")
+    assert created["id"].startswith("org_") and created["display_name"] == name + " two"
+
+    header, rows = table(ok(broker, "orgs", "list", "--all").stdout)
+    assert header == ["ID", "NAME", "EXTERNAL ID", "CREATED"]
+    assert [org_id, name, external] == next(r for r in rows if r[0] == org_id)[:3]
+    assert any(r[0] == created["id"] and r[2] == "-" for r in rows)
+
+    listed = ok_json(broker, "orgs", "list", "--all")
+    by_id = {o["id"]: o for o in listed["data"]}
+    assert by_id[org_id]["display_name"] == name and by_id[org_id]["external_id"] == external
+    assert created["id"] in by_id
+
+    page = ok_json(broker, "orgs", "list", "--page-size", "1")
+    assert len(page["data"]) == 1
+
+    got = ok_json(broker, "orgs", "get", org_id)
+    assert got["id"] == org_id and got["display_name"] == name
+    assert "Deleted organization" in ok(broker, "orgs", "delete", created["id"]).stdout
+    assert run(broker, "orgs", "get", created["id"]).returncode == 1
+
+
+def test_domains_add_and_list(broker, org):
+    domain = unique("ssoctl") + ".com"
+    proc = ok(broker, "domains", "add", org, domain)
+    assert domain in proc.stdout
+    added = ok_json(broker, "domains", "add", org, "www." + domain)
+    assert added["domain"] == "www." + domain and added["organization_id"] == org
+    assert added["id"].startswith("dom_")
+
+    header, rows = table(ok(broker, "domains", "list", org).stdout)
+    assert header == ["ID", "DOMAIN", "ORGANIZATION"]
+    assert {domain, "www." + domain} <= {r[1] for r in rows}
+
+    listed = ok_json(broker, "domains", "list", org)
+    assert {d["domain"] for d in listed["data"]} >= {domain, "www." + domain}
+
+    ok(broker, "domains", "delete", org, added["id"])
+    remaining = ok_json(broker, "domains", "list", org)["data"]
+    assert "www." + domain not in {d["domain"] for d in remaining}
+
+
+# ---- connections --------------------------------------------------------------------------------
+
+def test_saml_connection_from_settings(broker, org, idp_cert):
+    entity = "https://idp.example.com/" + unique("e")
+    proc = ok(broker, "connections", "create-saml", org, "--entity-id", entity,
+              "--sso-url", "https://idp.example.com/sso", "--cert-file", str(idp_cert))
+    fields = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1)
+                  for line in proc.stdout.splitlines() if line.strip())
+    conn = fields["ID"]
+    assert conn.startswith("conn_") and fields["TYPE"] == "saml"
+    assert fields["SP ACS URL"] == f"{broker.url}/sso/saml/{conn}/acs"
+    assert fields["SP ENTITY ID"] == f"{broker.url}/sso/saml/{conn}"
+
+    got = ok_json(broker, "connections", "get", conn)
+    assert got["id"] == conn and got["organization_id"] == org and got["type"] == "saml"
+    assert got["status"] == "draft"
+    assert got["sp"]["metadata_url"] == f"{broker.url}/sso/saml/{conn}/metadata"
+
+    ok(broker, "connections", "enable", conn)
+    assert ok_json(broker, "connections", "get", conn)["status"] == "active"
+    ok(broker, "connections", "disable", conn)
+    assert ok_json(broker, "connections", "get", conn)["status"] == "inactive"
+    ok(broker, "connections", "delete", conn)
+    assert run(broker, "connections", "get", conn).returncode == 1
+
+
+def test_saml_connection_from_metadata_file(broker, org, idp_cert, tmp_path):
+    pem = idp_cert.read_text()
+    der_b64 = "".join(l for l in pem.splitlines() if l and not l.startswith("-----"))
+    base64.b64decode(der_b64)  # a well-formed certificate body
+    entity = "https://idp.example.org/" + unique("m")
+    metadata = tmp_path / "idp-metadata.xml"
+    metadata.write_text(f"""<?xml version="1.0" encoding="UTF-8"?>
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity}">
+  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing">
+      <ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">
+        <ds:X509Data><ds:X509Certificate>{der_b64}</ds:X509Certificate></ds:X509Data>
+      </ds:KeyInfo>
+    </md:KeyDescriptor>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+                            Location="https://idp.example.org/sso"/>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>
+""")
+    created = ok_json(broker, "connections", "create-saml", org, "--metadata-file", str(metadata))
+    assert created["id"].startswith("conn_") and created["type"] == "saml"
+    assert created["organization_id"] == org
+    assert created["sp"]["acs_url"] == f"{broker.url}/sso/saml/{created['id']}/acs"
+    # The same metadata through stdin.
+    again = ok_json(broker, "connections", "create-saml", org, "--metadata-file", "-",
+                    stdin=metadata.read_text())
+    assert again["id"].startswith("conn_") and again["id"] != created["id"]
+
+
+def test_a_file_that_is_not_a_certificate_is_refused_before_any_request(broker, org, tmp_path):
+    bogus = tmp_path / "not-a-cert.pem"
+    bogus.write_text("hello\n")
+    proc = run(broker, "connections", "create-saml", org, "--entity-id", "e",
+               "--sso-url", "https://idp.example.com/sso", "--cert-file", str(bogus))
+    assert proc.returncode == 1 and str(bogus) in proc.stderr
+    proc = run(broker, "connections", "create-saml", org, "--metadata-file",
+               str(tmp_path / "missing.xml"))
+    assert proc.returncode == 1 and "missing.xml" in proc.stderr
+
+
+# ---- errors, credentials, the other commands ----------------------------------------------------
+
+def test_api_errors_exit_1_with_status_and_description(broker):
+    proc = run(broker, "orgs", "get", "org_doesnotexist")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert re.match(r"ssoctl: 404 \w+: \S", proc.stderr), proc.stderr
+    proc = run(broker, "domains", "add", "org_doesnotexist", unique("x") + ".com")
+    assert proc.returncode == 1
+    assert re.match(r"ssoctl: 4\d\d \w+: \S", proc.stderr), proc.stderr
+
+
+def test_an_unreachable_broker_is_named(broker):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    proc = run(broker, "--url", url, "orgs", "list")
+    assert proc.returncode == 1
+    assert url in proc.stderr and proc.stdout == ""
+
+
+def test_credentials_from_the_data_dir_file(broker, tmp_path):
+    client_id, secret = admin_credentials(broker)
+    env = {k: v for k, v in broker.env.items() if not k.startswith("SSO_ADMIN_")}
+    (tmp_path / "admin-credentials").write_text(
+        f"SSO_ADMIN_CLIENT_ID={client_id}\nSSO_ADMIN_CLIENT_SECRET={secret}\n")
+    assert run(broker, "--data-dir", str(tmp_path), "orgs", "list", env=env).returncode == 0
+    env["SSO_DATA_DIR"] = str(tmp_path)
+    assert run(broker, "orgs", "list", env=env).returncode == 0
+
+    (tmp_path / "admin-credentials").write_text(
+        f"SSO_ADMIN_CLIENT_ID={client_id}\nSSO_ADMIN_CLIENT_SECRET=wrong-{uuid.uuid4().hex}\n")
+    proc = run(broker, "orgs", "list", env=env)
+    assert proc.returncode == 1
+    assert re.match(r"ssoctl: 401 invalid_client: ", proc.stderr), proc.stderr
+    assert "wrong-" not in proc.stderr
+
+    env["SSO_DATA_DIR"] = str(tmp_path / "nowhere")
+    proc = run(broker, "orgs", "list", env=env)
+    assert proc.returncode == 1 and "admin-credentials" in proc.stderr
+
+
+def test_clients_secret_is_shown_once(broker):
+    created = ok_json(broker, "clients", "create", "--name", unique("app "),
+                      "--redirect-uri", "https://tenant.example.com/login/callback",
+                      "--redirect-uri", "https://tenant.example.com/cb2")
+    assert created["id"].startswith("cli_") and created["client_secret"]
+    assert created["redirect_uris"] == ["https://tenant.example.com/login/callback",
+                                        "https://tenant.example.com/cb2"]
+    listed = ok(broker, "clients", "list").stdout
+    assert created["id"] in listed and created["client_secret"] not in listed
+    got = ok(broker, "clients", "get", created["id"]).stdout
+    assert created["client_id"] in got and created["client_secret"] not in got
+    ok(broker, "clients", "delete", created["id"])
+
+    proc = ok(broker, "clients", "create", "--name", unique("app "),
+              "--redirect-uri", "https://tenant.example.com/login/callback")
+    assert "CLIENT SECRET" in proc.stdout and "not shown again" in proc.stderr
+
+
+def test_events_table_and_json(broker, org):
+    header, _ = table(ok(broker, "events", "--limit", "5").stdout)
+    assert header[:2] == ["TIME", "RESULT"]
+    listed = ok_json(broker, "events", "--org", org, "--limit", "3")
+    assert isinstance(listed["data"], list) and len(listed["data"]) <= 3
+
+
+def test_keys_rotate_prints_json_or_the_error(broker):
+    proc = run(broker, "keys", "rotate")
+    if proc.returncode == 0:
+        assert isinstance(json.loads(proc.stdout), dict)
+    else:
+        assert proc.returncode == 1
+        assert re.match(r"ssoctl: \d{3} \w+", proc.stderr), proc.stderr

@@ -1,0 +1,625 @@
+#include "ssoctl_cmd.h"
+#include "ssoctl_creds.h"
+#include "ssoctl_util.h"
+#include "sso_config.h"
+#include "sso_test.h"
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PAGES 10000
+
+static const ssoctl_cmd_t *const s_groups[] = {ssoctl_clients_cmds, ssoctl_orgs_cmds,
+                                               ssoctl_domains_cmds, ssoctl_connections_cmds,
+                                               ssoctl_events_cmds, ssoctl_keys_cmds};
+#define NGROUPS (sizeof s_groups / sizeof s_groups[0])
+
+int ssoctl_selftest(bool verbose); /* ssoctl_cmd_selftest.c; hidden from help */
+
+/* Prints "ssoctl: <message>" with control characters shown as '?': messages quote server
+   text and user input, neither of which may drive the terminal. */
+static void s_vprint(FILE *stream, const char *fmt, va_list ap)
+{
+    char text[3072];
+    vsnprintf(text, sizeof text, fmt, ap);
+    for (char *p = text; *p; p++)
+        if ((unsigned char) *p < 0x20 || *p == 0x7f)
+            *p = '?';
+    fprintf(stream, "ssoctl: %s\n", text);
+}
+
+static void s_print(FILE *stream, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void s_print(FILE *stream, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_vprint(stream, fmt, ap);
+    va_end(ap);
+}
+
+static void s_cmd_name(const ssoctl_cmd_t *cmd, char *out, size_t len)
+{
+    snprintf(out, len, "%s%s%s", cmd->group, cmd->name ? " " : "", cmd->name ? cmd->name : "");
+}
+
+int ssoctl_usage_error(ssoctl_ctx_t *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_vprint(ctx->err, fmt, ap);
+    va_end(ap);
+    char name[64] = "";
+    if (ctx->cmd)
+        s_cmd_name(ctx->cmd, name, sizeof name);
+    fprintf(ctx->err, "Try 'ssoctl %s%s--help'.\n", name, *name ? " " : "");
+    return SSOCTL_EXIT_USAGE;
+}
+
+int ssoctl_fail(ssoctl_ctx_t *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_vprint(ctx->err, fmt, ap);
+    va_end(ap);
+    return SSOCTL_EXIT_FAIL;
+}
+
+char *ssoctl_path(const char *literal, ...)
+{
+    ssoctl_buf_t buf = {0};
+    va_list ap;
+    va_start(ap, literal);
+    while (literal) {
+        ssoctl_buf_puts(&buf, literal);
+        const char *id = va_arg(ap, const char *);
+        if (!id)
+            break;
+        ssoctl_buf_encoded(&buf, id);
+        literal = va_arg(ap, const char *);
+    }
+    va_end(ap);
+    return ssoctl_buf_take(&buf);
+}
+
+static int s_connect(ssoctl_ctx_t *ctx)
+{
+    if (ctx->http)
+        return 0;
+    ssoctl_creds_t creds;
+    char err[1536];
+    if (ssoctl_creds_load(ctx->data_dir, &creds, err, sizeof err) != 0)
+        return ssoctl_fail(ctx, "%s", err);
+    snprintf(ctx->creds_source, sizeof ctx->creds_source, "%s", creds.source);
+    if (ssoctl_http_new(ctx->url, &creds, &ctx->http, err, sizeof err) != 0) {
+        ssoctl_creds_free(&creds);
+        return ssoctl_fail(ctx, "%s", err);
+    }
+    return 0;
+}
+
+/* Reports a failed call; always returns SSOCTL_EXIT_FAIL. */
+static int s_report(ssoctl_ctx_t *ctx, ssoctl_http_rc_t rc, const ssoctl_response_t *resp)
+{
+    if (rc != SSOCTL_HTTP_OK) {
+        s_print(ctx->err, "%s", resp->error);
+        if (rc == SSOCTL_HTTP_UNREACHABLE)
+            s_print(ctx->err, "is the broker running at %s? (set SSO_PUBLIC_URL or --url)",
+                    ctx->url);
+    }
+    else {
+        const char *error = json_string_value(json_object_get(resp->json, "error"));
+        const char *description =
+            json_string_value(json_object_get(resp->json, "error_description"));
+        if (error)
+            s_print(ctx->err, "%ld %s: %s", resp->status, error,
+                    description && *description ? description : "(no description)");
+        else
+            s_print(ctx->err, "%ld unexpected_response: %s answered without an API error body",
+                    resp->status, resp->url);
+    }
+    if (resp->token_request && rc != SSOCTL_HTTP_UNREACHABLE)
+        s_print(ctx->err, "(while getting the admin token from %s with the credentials from %s)",
+                resp->url, ctx->creds_source);
+    return SSOCTL_EXIT_FAIL;
+}
+
+int ssoctl_call(ssoctl_ctx_t *ctx, const char *method, const char *path, const json_t *body,
+                json_t **out)
+{
+    *out = NULL;
+    if (!path)
+        return ssoctl_fail(ctx, "out of memory");
+    int rc = s_connect(ctx);
+    if (rc != 0)
+        return rc;
+    ssoctl_response_t resp;
+    ssoctl_http_rc_t hrc = ssoctl_http_api(ctx->http, method, path, body, &resp);
+    if (hrc != SSOCTL_HTTP_OK || resp.status < 200 || resp.status >= 300) {
+        rc = s_report(ctx, hrc, &resp);
+        ssoctl_response_clear(&resp);
+        return rc;
+    }
+    *out = resp.json;
+    resp.json = NULL;
+    ssoctl_response_clear(&resp);
+    return 0;
+}
+
+/* Appends one page's items to all (up to limit) and returns its next_page_token or NULL. */
+static int s_page(ssoctl_ctx_t *ctx, const json_t *page, json_t *all, size_t limit,
+                  const char **next)
+{
+    const json_t *data = json_object_get(page, "data");
+    if (!json_is_array(data))
+        return ssoctl_fail(ctx, "unexpected list response: no \"data\" array");
+    size_t i;
+    json_t *item;
+    json_array_foreach(data, i, item)
+    {
+        if (limit && json_array_size(all) >= limit)
+            break;
+        if (json_array_append(all, item) != 0)
+            return ssoctl_fail(ctx, "out of memory");
+    }
+    const char *token = json_string_value(json_object_get(page, "next_page_token"));
+    *next = token && *token ? token : NULL;
+    return 0;
+}
+
+int ssoctl_list(ssoctl_ctx_t *ctx, const char *path, long page_size, const char *page_token,
+                bool all, size_t limit, json_t **out, const char **next)
+{
+    *out = NULL;
+    *next = NULL;
+    json_t *items = json_array();
+    json_t *page = NULL;
+    char *token = NULL;
+    int rc = 0;
+    if (!items || (page_token && *page_token && !(token = strdup(page_token))))
+        rc = ssoctl_fail(ctx, "out of memory");
+    size_t pages = 0;
+    while (rc == 0) {
+        if (pages == MAX_PAGES) {
+            rc = ssoctl_fail(ctx, "more than %d pages; stopping", MAX_PAGES);
+            break;
+        }
+        ssoctl_buf_t url = {0};
+        ssoctl_buf_puts(&url, path);
+        const char *sep = strchr(path, '?') ? "&" : "?";
+        if (page_size > 0) {
+            char number[32];
+            snprintf(number, sizeof number, "%spage_size=%ld", sep, page_size);
+            ssoctl_buf_puts(&url, number);
+            sep = "&";
+        }
+        if (token) {
+            ssoctl_buf_puts(&url, sep);
+            ssoctl_buf_puts(&url, "page_token=");
+            ssoctl_buf_encoded(&url, token);
+        }
+        char *url_text = ssoctl_buf_take(&url);
+        json_decref(page);
+        page = NULL;
+        rc = ssoctl_call(ctx, "GET", url_text, NULL, &page);
+        free(url_text);
+        const char *page_next = NULL;
+        if (rc == 0)
+            rc = s_page(ctx, page, items, limit, &page_next);
+        if (rc != 0)
+            break;
+        pages++;
+        bool want_more = page_next && (all || (limit && json_array_size(items) < limit));
+        if (!want_more) {
+            *next = page_next;
+            break;
+        }
+        /* A server that hands back the token it was given would loop forever. */
+        if (token && strcmp(token, page_next) == 0) {
+            rc = ssoctl_fail(ctx, "the server returned the same page token twice");
+            break;
+        }
+        free(token);
+        token = strdup(page_next);
+        if (!token)
+            rc = ssoctl_fail(ctx, "out of memory");
+    }
+    free(token);
+    if (rc != 0) {
+        json_decref(page);
+        json_decref(items);
+        *next = NULL;
+        return rc;
+    }
+    if (pages == 1 && (!limit || json_array_size(json_object_get(page, "data")) <= limit)) {
+        /* One page, untouched: --json shows exactly what the server said. */
+        json_decref(items);
+        *out = page;
+        return 0;
+    }
+    json_t *merged = json_pack("{s:o}", "data", items);
+    if (merged && *next)
+        json_object_set_new(merged, "next_page_token", json_string(*next));
+    json_decref(page);
+    if (!merged)
+        return ssoctl_fail(ctx, "out of memory");
+    *next = json_string_value(json_object_get(merged, "next_page_token"));
+    *out = merged;
+    return 0;
+}
+
+int ssoctl_print_json(ssoctl_ctx_t *ctx, const json_t *json)
+{
+    if (!json)
+        return 0;
+    if (json_dumpf(json, ctx->out, JSON_INDENT(2)) != 0 || fputc('\n', ctx->out) == EOF)
+        return ssoctl_fail(ctx, "cannot write the output");
+    return 0;
+}
+
+int ssoctl_show_object(ssoctl_ctx_t *ctx, const json_t *json, const ssoctl_column_t *rows,
+                       size_t nrows)
+{
+    if (ctx->json)
+        return ssoctl_print_json(ctx, json);
+    if (!json_is_object(json))
+        return ssoctl_fail(ctx, "unexpected response: not a JSON object");
+    if (ssoctl_print_object(ctx->out, rows, nrows, json) != 0)
+        return ssoctl_fail(ctx, "cannot write the output");
+    return 0;
+}
+
+int ssoctl_show_list(ssoctl_ctx_t *ctx, const json_t *json, const ssoctl_column_t *cols,
+                     size_t ncols)
+{
+    if (ctx->json)
+        return ssoctl_print_json(ctx, json);
+    const json_t *data = json_object_get(json, "data");
+    if (!json_is_array(data))
+        return ssoctl_fail(ctx, "unexpected list response: no \"data\" array");
+    if (ssoctl_print_list(ctx->out, cols, ncols, data) != 0)
+        return ssoctl_fail(ctx, "cannot write the output");
+    return 0;
+}
+
+int ssoctl_int_option(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *name, long min,
+                      long max, long *value)
+{
+    const char *text = ssoctl_args_get(args, name);
+    if (!text)
+        return 0;
+    if (sso_parse_int(text, min, max, value) != 0)
+        return ssoctl_usage_error(ctx, "--%s must be a whole number from %ld to %ld", name, min,
+                                  max);
+    return 0;
+}
+
+int ssoctl_nonempty(ssoctl_ctx_t *ctx, const char *what, const char *value)
+{
+    if (!value || !*value)
+        return ssoctl_usage_error(ctx, "%s must not be empty", what);
+    return 0;
+}
+
+int ssoctl_delete(ssoctl_ctx_t *ctx, const char *path, const char *what, const char *id)
+{
+    json_t *body = NULL;
+    int rc = ssoctl_call(ctx, "DELETE", path, NULL, &body);
+    if (rc == 0) {
+        if (ctx->json)
+            rc = ssoctl_print_json(ctx, body);
+        else
+            fprintf(ctx->out, "Deleted %s %s.\n", what, id);
+    }
+    json_decref(body);
+    return rc;
+}
+
+/* ---- help ------------------------------------------------------------------------------ */
+
+static const char s_global_help[] =
+    "Global options:\n"
+    "  --url URL        broker base URL (default: $SSO_PUBLIC_URL, else " SSOCTL_DEFAULT_URL ")\n"
+    "  --data-dir DIR   data dir holding admin-credentials (default: $SSO_DATA_DIR, else "
+    SSOCTL_DEFAULT_DATA_DIR ")\n"
+    "  --json           print the raw JSON response instead of a table\n"
+    "  -h, --help       show help (also after any command)\n";
+
+static void s_help_top(FILE *stream)
+{
+    fputs("Usage: ssoctl [--url URL] [--data-dir DIR] [--json] COMMAND [ARGS...]\n"
+          "\n"
+          "Manage the SSO broker through its management API (/api/v1): applications,\n"
+          "organizations, their email domains and identity-provider connections, and the\n"
+          "login event log.\n"
+          "\n"
+          "Commands:\n",
+          stream);
+    ssoctl_table_t *table = NULL;
+    if (ssoctl_table_new(2, NULL, &table) == 0) {
+        for (size_t g = 0; g < NGROUPS; g++)
+            for (const ssoctl_cmd_t *cmd = s_groups[g]; cmd->group; cmd++) {
+                char name[64];
+                s_cmd_name(cmd, name, sizeof name);
+                char indented[72];
+                snprintf(indented, sizeof indented, "  %s", name);
+                const char *cells[2] = {indented, cmd->summary};
+                ssoctl_table_add(table, cells);
+            }
+        ssoctl_table_print(table, stream);
+        ssoctl_table_free(&table);
+    }
+    fputs("\n", stream);
+    fputs(s_global_help, stream);
+    fputs("\n"
+          "Credentials: SSO_ADMIN_CLIENT_ID and SSO_ADMIN_CLIENT_SECRET, else the file\n"
+          "<data dir>/admin-credentials that the broker writes on first start.\n"
+          "\n"
+          "Examples:\n"
+          "  ssoctl orgs create --name \"Acme Corp\" --external-id acme\n"
+          "  ssoctl domains add org_123 acme.com\n"
+          "  ssoctl connections create-saml org_123 --metadata-file okta-metadata.xml\n"
+          "  ssoctl connections create-oidc org_123 --issuer https://acme.okta.com \\\n"
+          "      --client-id 0oa1 --client-secret-file secret.txt\n"
+          "  ssoctl connections enable conn_456\n"
+          "  ssoctl clients create --name \"My App\" --redirect-uri "
+          "https://tenant.auth0.com/login/callback\n"
+          "  ssoctl events --org org_123 --limit 20\n"
+          "  ssoctl --json orgs list --all\n"
+          "\n"
+          "Exit status: 0 success, 1 the broker refused or could not be reached, 2 usage error.\n"
+          "Run 'ssoctl COMMAND --help' for a command's options.\n",
+          stream);
+}
+
+static void s_help_group(FILE *stream, const ssoctl_cmd_t *group)
+{
+    fprintf(stream, "Usage: ssoctl %s SUBCOMMAND [ARGS...]\n\nSubcommands:\n", group->group);
+    for (const ssoctl_cmd_t *cmd = group; cmd->group; cmd++)
+        fprintf(stream, "  ssoctl %s\n      %s\n", cmd->usage, cmd->summary);
+    fprintf(stream, "\nRun 'ssoctl %s SUBCOMMAND --help' for details.\n", group->group);
+}
+
+static void s_help_cmd(FILE *stream, const ssoctl_cmd_t *cmd)
+{
+    fprintf(stream, "Usage: ssoctl %s\n\n%s\n", cmd->usage, cmd->summary);
+    if (cmd->details && *cmd->details)
+        fprintf(stream, "\n%s", cmd->details);
+    fprintf(stream, "\n%s", s_global_help);
+}
+
+/* ---- dispatch -------------------------------------------------------------------------- */
+
+static const ssoctl_cmd_t *s_find_group(const char *name)
+{
+    for (size_t g = 0; g < NGROUPS; g++)
+        if (strcmp(s_groups[g]->group, name) == 0)
+            return s_groups[g];
+    return NULL;
+}
+
+static void s_list_names(const ssoctl_cmd_t *group, char *out, size_t len)
+{
+    ssoctl_buf_t buf = {0};
+    for (const ssoctl_cmd_t *cmd = group; cmd->group; cmd++) {
+        if (cmd != group)
+            ssoctl_buf_puts(&buf, ", ");
+        ssoctl_buf_puts(&buf, cmd->name);
+    }
+    char *text = ssoctl_buf_take(&buf);
+    snprintf(out, len, "%s", text ? text : "");
+    free(text);
+}
+
+int ssoctl_run(int argc, char **argv, FILE *out, FILE *err)
+{
+    ssoctl_ctx_t ctx = {.out = out, .err = err};
+    ssoctl_args_t args;
+    char why[512];
+    if (ssoctl_args_parse(argc, argv, &args, why, sizeof why) != 0) {
+        /* Point the hint at the command when the words before the bad option name one. */
+        const ssoctl_cmd_t *group = argc > 1 ? s_find_group(argv[1]) : NULL;
+        if (group && !group->name)
+            ctx.cmd = group;
+        for (const ssoctl_cmd_t *cmd = group; group && group->name && argc > 2 && cmd->group;
+             cmd++)
+            if (strcmp(cmd->name, argv[2]) == 0)
+                ctx.cmd = cmd;
+        return ssoctl_usage_error(&ctx, "%s", why);
+    }
+    bool help = ssoctl_args_flag(&args, "help");
+    size_t first = 0;
+    if (args.npos > 0 && strcmp(args.pos[0], "help") == 0) {
+        help = true;
+        first = 1;
+    }
+    if (args.npos == first) {
+        s_help_top(help ? out : err);
+        return help ? SSOCTL_EXIT_OK : SSOCTL_EXIT_USAGE;
+    }
+    const char *word = args.pos[first];
+    if (strcmp(word, "selftest") == 0 && first == 0 && args.npos == 1 && !help)
+        return ssoctl_selftest(false);
+    const ssoctl_cmd_t *group = s_find_group(word);
+    if (!group)
+        return ssoctl_usage_error(&ctx, "unknown command '%s'", word);
+    const ssoctl_cmd_t *cmd = NULL;
+    size_t skip = first + 1;
+    if (!group->name)
+        cmd = group;
+    else {
+        char names[256];
+        s_list_names(group, names, sizeof names);
+        if (args.npos == first + 1) {
+            if (help) {
+                s_help_group(out, group);
+                return SSOCTL_EXIT_OK;
+            }
+            return ssoctl_usage_error(&ctx, "'%s' needs a subcommand: %s", group->group, names);
+        }
+        const char *action = args.pos[first + 1];
+        for (const ssoctl_cmd_t *c = group; c->group && !cmd; c++)
+            if (strcmp(c->name, action) == 0)
+                cmd = c;
+        if (!cmd) {
+            fprintf(err, "ssoctl: unknown %s subcommand '%s' (one of: %s)\n", group->group,
+                    action, names);
+            fprintf(err, "Try 'ssoctl %s --help'.\n", group->group);
+            return SSOCTL_EXIT_USAGE;
+        }
+        skip = first + 2;
+    }
+    ctx.cmd = cmd;
+    if (help) {
+        s_help_cmd(out, cmd);
+        return SSOCTL_EXIT_OK;
+    }
+    if (ssoctl_args_check(&args, cmd->options, skip, cmd->min_args, cmd->max_args, why,
+                          sizeof why)
+        != 0)
+        return ssoctl_usage_error(&ctx, "%s (usage: ssoctl %s)", why, cmd->usage);
+
+    const char *url = ssoctl_args_get(&args, "url");
+    const char *env_url = getenv("SSO_PUBLIC_URL");
+    ctx.url = url ? url : env_url && *env_url ? env_url : SSOCTL_DEFAULT_URL;
+    const char *dir = ssoctl_args_get(&args, "data-dir");
+    const char *env_dir = getenv("SSO_DATA_DIR");
+    ctx.data_dir = dir ? dir : env_dir && *env_dir ? env_dir : SSOCTL_DEFAULT_DATA_DIR;
+    if (!*ctx.data_dir)
+        return ssoctl_usage_error(&ctx, "--data-dir must not be empty");
+    ctx.json = ssoctl_args_flag(&args, "json");
+    if (ssoctl_http_check_url(ctx.url, why, sizeof why) != 0)
+        return ssoctl_usage_error(&ctx, "%s", why);
+
+    /* Commands see their own arguments from pos[0]. */
+    ssoctl_args_t own = args;
+    memmove(own.pos, own.pos + skip, (own.npos - skip) * sizeof own.pos[0]);
+    own.npos -= skip;
+    int rc = cmd->run(&ctx, &own);
+    ssoctl_http_free(&ctx.http);
+    if (fflush(out) != 0 && rc == 0)
+        rc = SSOCTL_EXIT_FAIL;
+    return rc;
+}
+
+/* ---- self-test ------------------------------------------------------------------------- */
+
+/* Runs the CLI in-process with output captured; only paths that never reach the network. */
+static int s_run(char **out_text, char **err_text, ...)
+{
+    char *argv[16] = {"ssoctl"};
+    int argc = 1;
+    va_list ap;
+    va_start(ap, err_text);
+    char *word;
+    while (argc < 15 && (word = va_arg(ap, char *)) != NULL)
+        argv[argc++] = word;
+    va_end(ap);
+    size_t out_len = 0, err_len = 0;
+    *out_text = *err_text = NULL;
+    FILE *out = open_memstream(out_text, &out_len);
+    FILE *err = open_memstream(err_text, &err_len);
+    int rc = -1;
+    if (out && err)
+        rc = ssoctl_run(argc, argv, out, err);
+    if (out)
+        fclose(out);
+    if (err)
+        fclose(err);
+    return rc;
+}
+
+static bool s_has(const char *text, const char *needle)
+{
+    return text && strstr(text, needle) != NULL;
+}
+
+void ssoctl_cmd_test(bool verbose)
+{
+    (void) verbose;
+    char *out = NULL, *err = NULL;
+
+    SSO_CHECK(s_run(&out, &err, "--help", NULL) == 0);
+    for (size_t g = 0; g < NGROUPS; g++)
+        for (const ssoctl_cmd_t *cmd = s_groups[g]; cmd->group; cmd++) {
+            char name[64];
+            s_cmd_name(cmd, name, sizeof name);
+            SSO_CHECK(s_has(out, name));
+            SSO_CHECK(cmd->usage && cmd->summary && cmd->details && cmd->run);
+            SSO_CHECK(strncmp(cmd->usage, name, strlen(name)) == 0);
+        }
+    SSO_CHECK(!s_has(out, "selftest"));
+    free(out);
+    free(err);
+
+    SSO_CHECK(s_run(&out, &err, NULL) == SSOCTL_EXIT_USAGE && s_has(err, "Usage:"));
+    free(out);
+    free(err);
+    SSO_CHECK(s_run(&out, &err, "orgs", "create", "--help", NULL) == 0);
+    SSO_CHECK(s_has(out, "Usage: ssoctl orgs create --name") && s_has(out, "--external-id"));
+    free(out);
+    free(err);
+    SSO_CHECK(s_run(&out, &err, "help", "events", NULL) == 0 && s_has(out, "--limit"));
+    free(out);
+    free(err);
+    SSO_CHECK(s_run(&out, &err, "domains", "-h", NULL) == 0 && s_has(out, "domains add"));
+    free(out);
+    free(err);
+
+    /* Usage errors: exit 2, a message, a hint, nothing on stdout. */
+    SSO_CHECK(s_run(&out, &err, "frobnicate", NULL) == SSOCTL_EXIT_USAGE);
+    SSO_CHECK(s_has(err, "unknown command 'frobnicate'") && out && !*out);
+    free(out);
+    free(err);
+    SSO_CHECK(s_run(&out, &err, "orgs", NULL) == SSOCTL_EXIT_USAGE);
+    SSO_CHECK(s_has(err, "create, list, get, delete"));
+    free(out);
+    free(err);
+    SSO_CHECK(s_run(&out, &err, "orgs", "fly", NULL) == SSOCTL_EXIT_USAGE);
+    free(out);
+    free(err);
+    SSO_CHECK(s_run(&out, &err, "orgs", "get", NULL) == SSOCTL_EXIT_USAGE);
+    SSO_CHECK(s_has(err, "missing argument") && s_has(err, "ssoctl orgs get --help"));
+    free(out);
+    free(err);
+    SSO_CHECK(s_run(&out, &err, "orgs", "list", "--name", "x", NULL) == SSOCTL_EXIT_USAGE);
+    SSO_CHECK(s_has(err, "--name does not apply"));
+    free(out);
+    free(err);
+    SSO_CHECK(s_run(&out, &err, "orgs", "create", "--nmae", "x", NULL) == SSOCTL_EXIT_USAGE);
+    SSO_CHECK(s_has(err, "ssoctl orgs create --help"));
+    free(out);
+    free(err);
+    SSO_CHECK(s_run(&out, &err, "orgs", "list", "--url", "localhost:1", NULL)
+              == SSOCTL_EXIT_USAGE);
+    SSO_CHECK(s_has(err, "http://"));
+    free(out);
+    free(err);
+    SSO_CHECK(s_run(&out, &err, "orgs", "list", "--page-size", "0", "--url", "http://x", NULL)
+              == SSOCTL_EXIT_USAGE);
+    SSO_CHECK(s_has(err, "--page-size"));
+    free(out);
+    free(err);
+    SSO_CHECK(s_run(&out, &err, "connections", "create-saml", "org_1", "--metadata-url",
+                    "https://x", "--entity-id", "e", "--url", "http://x", NULL)
+              == SSOCTL_EXIT_USAGE);
+    free(out);
+    free(err);
+    SSO_CHECK(s_run(&out, &err, "connections", "create-oidc", "org_1", "--issuer", "https://x",
+                    "--client-id", "c", "--url", "http://x", NULL)
+              == SSOCTL_EXIT_USAGE);
+    SSO_CHECK(s_has(err, "--client-secret"));
+    free(out);
+    free(err);
+    SSO_CHECK(s_run(&out, &err, "clients", "create", "--name", "x", "--url", "http://x", NULL)
+              == SSOCTL_EXIT_USAGE);
+    SSO_CHECK(s_has(err, "--redirect-uri"));
+    free(out);
+    free(err);
+
+    char *path = ssoctl_path("/organizations/", "org 1/..", "/domains/", "dom_1", NULL);
+    SSO_CHECK(path && !strcmp(path, "/organizations/org%201%2F../domains/dom_1"));
+    free(path);
+    path = ssoctl_path("/keys/rotate", NULL);
+    SSO_CHECK(path && !strcmp(path, "/keys/rotate"));
+    free(path);
+}

@@ -1,0 +1,96 @@
+/* ssoctl_cmd: the command table, dispatch and help, and what every command shares: the lazy
+   API client, error reporting with the CLI's exit codes, output as tables or JSON. */
+#ifndef SSOCTL_CMD_H
+#define SSOCTL_CMD_H
+#include "ssoctl_args.h"
+#include "ssoctl_http.h"
+#include "ssoctl_table.h"
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+enum { SSOCTL_EXIT_OK = 0, SSOCTL_EXIT_FAIL = 1, SSOCTL_EXIT_USAGE = 2 };
+
+#define SSOCTL_DEFAULT_URL "http://localhost:8080"
+#define SSOCTL_DEFAULT_DATA_DIR "./var"
+
+typedef struct ssoctl_cmd ssoctl_cmd_t;
+
+typedef struct {
+    const char *url;      /* --url, SSO_PUBLIC_URL, or the default */
+    const char *data_dir; /* --data-dir, SSO_DATA_DIR, or the default */
+    bool json;            /* --json: print the raw response */
+    FILE *out;
+    FILE *err;
+    const ssoctl_cmd_t *cmd; /* the running command, for usage hints */
+    ssoctl_http_t *http;     /* made at the first API call, so --help needs no credentials */
+    char creds_source[1100]; /* where the credentials came from, for token errors */
+} ssoctl_ctx_t;
+
+typedef int (*ssoctl_run_fn)(ssoctl_ctx_t *ctx, const ssoctl_args_t *args);
+
+struct ssoctl_cmd {
+    const char *group;          /* "orgs"; NULL ends a table */
+    const char *name;           /* "list", or NULL when the group is the command ("events") */
+    const char *usage;          /* the synopsis after "ssoctl " */
+    const char *summary;        /* one line */
+    const char *details;        /* options and examples, for --help */
+    const char *const *options; /* accepted beyond the global ones; NULL-terminated */
+    size_t min_args, max_args;  /* positionals after the command words */
+    ssoctl_run_fn run;
+};
+
+extern const ssoctl_cmd_t ssoctl_clients_cmds[];
+extern const ssoctl_cmd_t ssoctl_orgs_cmds[];
+extern const ssoctl_cmd_t ssoctl_domains_cmds[];
+extern const ssoctl_cmd_t ssoctl_connections_cmds[];
+extern const ssoctl_cmd_t ssoctl_events_cmds[];
+extern const ssoctl_cmd_t ssoctl_keys_cmds[];
+
+/* The whole CLI: parses argv, dispatches, returns the exit status. */
+int ssoctl_run(int argc, char **argv, FILE *out, FILE *err);
+
+/* "ssoctl: <message>" plus a hint to the command's --help; returns SSOCTL_EXIT_USAGE. */
+int ssoctl_usage_error(ssoctl_ctx_t *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* "ssoctl: <message>"; returns SSOCTL_EXIT_FAIL. */
+int ssoctl_fail(ssoctl_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* An API path: literal segments alternate with ids, which are percent-encoded; NULL ends the
+   list. ssoctl_path("/organizations/", id, "/domains", NULL). Caller frees; NULL on OOM. */
+char *ssoctl_path(const char *literal, ...);
+
+/* Calls the API. 2xx: returns 0 with *out the body (NULL when empty; caller decrefs).
+   Otherwise prints the error (`ssoctl: <status> <error>: <error_description>`, or what could
+   not be reached) and returns SSOCTL_EXIT_FAIL. */
+int ssoctl_call(ssoctl_ctx_t *ctx, const char *method, const char *path, const json_t *body,
+                json_t **out);
+
+/* GETs a paginated list ({"data": [...], "next_page_token"}). page_size 0 leaves it to the
+   server; all follows every page; limit > 0 stops after that many items. *out is the raw
+   response when one page was fetched, else {"data": [...]} with every item (and the token to
+   go on with when stopped early). *next is the token for more, or NULL (lent from *out).
+   0 or SSOCTL_EXIT_FAIL (reported). */
+int ssoctl_list(ssoctl_ctx_t *ctx, const char *path, long page_size, const char *page_token,
+                bool all, size_t limit, json_t **out, const char **next);
+
+/* Output: pretty JSON with --json, else the table/key-value view. Return 0 or EXIT_FAIL. */
+int ssoctl_print_json(ssoctl_ctx_t *ctx, const json_t *json);
+int ssoctl_show_object(ssoctl_ctx_t *ctx, const json_t *json, const ssoctl_column_t *rows,
+                       size_t nrows);
+int ssoctl_show_list(ssoctl_ctx_t *ctx, const json_t *json, const ssoctl_column_t *cols,
+                     size_t ncols);
+
+/* Reads a positive integer option in [min, max]; *value untouched when absent. 0, or a usage
+   error (EXIT_USAGE, reported). */
+int ssoctl_int_option(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *name, long min,
+                      long max, long *value);
+
+/* 0, or a usage error (reported) when value is NULL or empty; what names it ("--name"). */
+int ssoctl_nonempty(ssoctl_ctx_t *ctx, const char *what, const char *value);
+
+/* DELETE path; prints "Deleted <what> <id>." (or the body, if any, with --json). */
+int ssoctl_delete(ssoctl_ctx_t *ctx, const char *path, const char *what, const char *id);
+
+void ssoctl_cmd_test(bool verbose);
+#endif

@@ -1,0 +1,376 @@
+/* ssoctl connections: an organization's SAML or OIDC identity-provider connection. */
+#include "ssoctl_cmd.h"
+#include "ssoctl_util.h"
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define METADATA_MAX (1024 * 1024)
+#define CERT_MAX (64 * 1024)
+#define SECRET_MAX 4096
+#define DEFAULT_SCOPE "openid email profile"
+
+static const ssoctl_column_t s_rows[] = {
+    {"ID", "id"},
+    {"ORGANIZATION", "organization_id"},
+    {"TYPE", "type"},
+    {"STATUS", "status"},
+    {"SP ENTITY ID", "sp.entity_id"},
+    {"SP ACS URL", "sp.acs_url"},
+    {"SP METADATA URL", "sp.metadata_url"},
+    {"IDP ENTITY ID", "saml.idp_entity_id"},
+    {"IDP SSO URL", "saml.idp_sso_url"},
+    {"IDP METADATA URL", "saml.idp_metadata_url"},
+    {"ISSUER", "oidc.issuer"},
+    {"CLIENT ID", "oidc.client_id"},
+    {"SCOPES", "oidc.scopes"},
+    {"REDIRECT URI", "oidc.redirect_uri"},
+    {"CREATED", "created_at"},
+};
+#define NROWS (sizeof s_rows / sizeof s_rows[0])
+
+static int s_show(ssoctl_ctx_t *ctx, const json_t *connection, bool created)
+{
+    int rc = ssoctl_show_object(ctx, connection, s_rows, NROWS);
+    const char *status = json_string_value(json_object_get(connection, "status"));
+    const char *id = json_string_value(json_object_get(connection, "id"));
+    if (rc == 0 && created && !ctx->json && id && status && strcmp(status, "draft") == 0)
+        fprintf(ctx->err,
+                "The connection is a draft. Give the IdP the SP details above, then run: "
+                "ssoctl connections enable %s\n",
+                id);
+    return rc;
+}
+
+/* POSTs body (the caller keeps it) to the organization's connections and shows the result. */
+static int s_create(ssoctl_ctx_t *ctx, const char *org_id, const json_t *body)
+{
+    if (!body)
+        return ssoctl_fail(ctx, "the arguments must be UTF-8 text");
+    char *path = ssoctl_path("/organizations/", org_id, "/connections", NULL);
+    json_t *result = NULL;
+    int rc = ssoctl_call(ctx, "POST", path, body, &result);
+    free(path);
+    if (rc == 0)
+        rc = s_show(ctx, result, true);
+    json_decref(result);
+    return rc;
+}
+
+/* Refuses early what the broker would refuse anyway, with a message naming the file. */
+static int s_check_pem(ssoctl_ctx_t *ctx, const char *path, const char *pem, size_t len)
+{
+    BIO *bio = BIO_new_mem_buf(pem, (int) len);
+    X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    X509_free(cert);
+    BIO_free(bio);
+    if (!cert)
+        return ssoctl_fail(ctx, "%s is not a PEM certificate (-----BEGIN CERTIFICATE-----)",
+                           path);
+    return 0;
+}
+
+static int s_read_text(ssoctl_ctx_t *ctx, const char *path, size_t max, json_t **out)
+{
+    char *text = NULL;
+    size_t len = 0;
+    char err[1200];
+    *out = NULL;
+    if (ssoctl_read_file(path, max, &text, &len, err, sizeof err) != 0)
+        return ssoctl_fail(ctx, "%s", err);
+    int rc = 0;
+    if (len == 0)
+        rc = ssoctl_fail(ctx, "%s is empty", path);
+    else if (!(*out = json_stringn(text, len)))
+        rc = ssoctl_fail(ctx, "%s is not UTF-8 text", path);
+    free(text);
+    return rc;
+}
+
+static int s_create_saml(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+{
+    const char *org_id = args->pos[0];
+    const char *metadata_file = ssoctl_args_get(args, "metadata-file");
+    const char *metadata_url = ssoctl_args_get(args, "metadata-url");
+    const char *entity_id = ssoctl_args_get(args, "entity-id");
+    const char *sso_url = ssoctl_args_get(args, "sso-url");
+    size_t ncerts = ssoctl_args_count(args, "cert-file");
+    bool manual = entity_id || sso_url || ncerts > 0;
+    int modes = (metadata_file != NULL) + (metadata_url != NULL) + manual;
+    int rc = ssoctl_nonempty(ctx, "ORG_ID", org_id);
+    if (rc != 0)
+        return rc;
+    if (modes != 1)
+        return ssoctl_usage_error(ctx, "give exactly one of --metadata-file, --metadata-url, or "
+                                       "--entity-id with --sso-url and --cert-file");
+    if (manual && (!entity_id || !sso_url || ncerts == 0))
+        return ssoctl_usage_error(ctx, "--entity-id, --sso-url and --cert-file go together; "
+                                       "missing %s",
+                                  !entity_id ? "--entity-id" : !sso_url ? "--sso-url"
+                                                                        : "--cert-file");
+    json_t *saml = json_object();
+    if (!saml)
+        return ssoctl_fail(ctx, "out of memory");
+    if (metadata_file) {
+        json_t *xml = NULL;
+        rc = s_read_text(ctx, metadata_file, METADATA_MAX, &xml);
+        if (rc == 0 && json_object_set_new(saml, "idp_metadata_xml", xml) != 0)
+            rc = ssoctl_fail(ctx, "out of memory");
+    }
+    else if (metadata_url) {
+        rc = ssoctl_nonempty(ctx, "--metadata-url", metadata_url);
+        if (rc == 0 && json_object_set_new(saml, "idp_metadata_url", json_string(metadata_url)))
+            rc = ssoctl_fail(ctx, "--metadata-url must be UTF-8 text");
+    }
+    else {
+        rc = ssoctl_nonempty(ctx, "--entity-id", entity_id);
+        if (rc == 0)
+            rc = ssoctl_nonempty(ctx, "--sso-url", sso_url);
+        json_t *certs = json_array();
+        for (size_t i = 0; rc == 0 && i < ncerts; i++) {
+            const char *path = ssoctl_args_nth(args, "cert-file", i);
+            json_t *pem = NULL;
+            rc = s_read_text(ctx, path, CERT_MAX, &pem);
+            if (rc == 0)
+                rc = s_check_pem(ctx, path, json_string_value(pem), json_string_length(pem));
+            if (rc == 0 && json_array_append(certs, pem) != 0)
+                rc = ssoctl_fail(ctx, "out of memory");
+            json_decref(pem);
+        }
+        if (rc == 0
+            && (!certs || json_object_set_new(saml, "idp_entity_id", json_string(entity_id))
+                || json_object_set_new(saml, "idp_sso_url", json_string(sso_url))
+                || json_object_set(saml, "idp_certificates", certs)))
+            rc = ssoctl_fail(ctx, "--entity-id and --sso-url must be UTF-8 text");
+        json_decref(certs);
+    }
+    if (rc == 0) {
+        json_t *body = json_pack("{s:s, s:O}", "type", "saml", "saml", saml);
+        rc = s_create(ctx, org_id, body);
+        json_decref(body);
+    }
+    json_decref(saml);
+    return rc;
+}
+
+/* The secret from --client-secret or a file ("-" is stdin), trailing newline dropped.
+   Caller wipes and frees. */
+static int s_oidc_secret(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, char **out)
+{
+    *out = NULL;
+    const char *inline_secret = ssoctl_args_get(args, "client-secret");
+    const char *file = ssoctl_args_get(args, "client-secret-file");
+    if (!!inline_secret + !!file != 1)
+        return ssoctl_usage_error(ctx, "give one of --client-secret-file or --client-secret");
+    if (inline_secret) {
+        *out = strdup(inline_secret);
+        if (!*out)
+            return ssoctl_fail(ctx, "out of memory");
+    }
+    else {
+        size_t len = 0;
+        char err[1200];
+        if (ssoctl_read_file(file, SECRET_MAX, out, &len, err, sizeof err) != 0)
+            return ssoctl_fail(ctx, "%s", err);
+        while (len > 0 && ((*out)[len - 1] == '\n' || (*out)[len - 1] == '\r'))
+            (*out)[--len] = '\0';
+        if (strlen(*out) != len) {
+            OPENSSL_cleanse(*out, len);
+            free(*out);
+            *out = NULL;
+            return ssoctl_fail(ctx, "%s holds a NUL byte", file);
+        }
+    }
+    if (!**out) {
+        free(*out);
+        *out = NULL;
+        return ssoctl_usage_error(ctx, "the client secret is empty");
+    }
+    return 0;
+}
+
+static void s_wipe(char *secret)
+{
+    if (secret) {
+        OPENSSL_cleanse(secret, strlen(secret));
+        free(secret);
+    }
+}
+
+static int s_create_oidc(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+{
+    const char *org_id = args->pos[0];
+    const char *issuer = ssoctl_args_get(args, "issuer");
+    const char *client_id = ssoctl_args_get(args, "client-id");
+    const char *scope = ssoctl_args_get(args, "scope");
+    if (!scope)
+        scope = DEFAULT_SCOPE;
+    int rc = ssoctl_nonempty(ctx, "ORG_ID", org_id);
+    if (rc == 0)
+        rc = ssoctl_nonempty(ctx, "--issuer", issuer);
+    if (rc == 0)
+        rc = ssoctl_nonempty(ctx, "--client-id", client_id);
+    if (rc != 0)
+        return rc;
+    json_t *scopes = json_array();
+    if (!scopes)
+        return ssoctl_fail(ctx, "out of memory");
+    bool has_openid = false;
+    for (const char *p = scope; *p;) {
+        size_t len = strcspn(p, " \t");
+        if (len > 0) {
+            has_openid |= len == 6 && memcmp(p, "openid", 6) == 0;
+            if (json_array_append_new(scopes, json_stringn(p, len)) != 0) {
+                json_decref(scopes);
+                return ssoctl_fail(ctx, "--scope must be UTF-8 text");
+            }
+        }
+        p += len;
+        p += strspn(p, " \t");
+    }
+    if (!has_openid) {
+        json_decref(scopes);
+        return ssoctl_usage_error(ctx, "--scope must include openid");
+    }
+    char *secret = NULL;
+    rc = s_oidc_secret(ctx, args, &secret);
+    if (rc != 0) {
+        json_decref(scopes);
+        return rc;
+    }
+    json_t *body = json_pack("{s:s, s:{s:s, s:s, s:s, s:o}}", "type", "oidc", "oidc", "issuer",
+                             issuer, "client_id", client_id, "client_secret", secret, "scopes",
+                             scopes);
+    s_wipe(secret);
+    rc = s_create(ctx, org_id, body);
+    /* Scrub the copy of the secret inside the request body before it is freed. */
+    json_t *secret_json = json_object_get(json_object_get(body, "oidc"), "client_secret");
+    if (secret_json)
+        OPENSSL_cleanse((char *) json_string_value(secret_json), json_string_length(secret_json));
+    json_decref(body);
+    return rc;
+}
+
+/* POST /connections/{id}/<action>, showing the connection when the answer carries it. */
+static int s_action(ssoctl_ctx_t *ctx, const char *id, const char *suffix, const char *done)
+{
+    int rc = ssoctl_nonempty(ctx, "ID", id);
+    if (rc != 0)
+        return rc;
+    char *path = ssoctl_path("/connections/", id, suffix, NULL);
+    json_t *result = NULL;
+    rc = ssoctl_call(ctx, "POST", path, NULL, &result);
+    free(path);
+    if (rc == 0 && json_is_object(result))
+        rc = s_show(ctx, result, false);
+    else if (rc == 0 && ctx->json)
+        rc = ssoctl_print_json(ctx, result);
+    else if (rc == 0)
+        fprintf(ctx->out, "Connection %s %s.\n", id, done);
+    json_decref(result);
+    return rc;
+}
+
+static int s_get(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+{
+    int rc = ssoctl_nonempty(ctx, "ID", args->pos[0]);
+    if (rc != 0)
+        return rc;
+    char *path = ssoctl_path("/connections/", args->pos[0], NULL);
+    json_t *result = NULL;
+    rc = ssoctl_call(ctx, "GET", path, NULL, &result);
+    free(path);
+    if (rc == 0)
+        rc = s_show(ctx, result, false);
+    json_decref(result);
+    return rc;
+}
+
+static int s_enable(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+{
+    return s_action(ctx, args->pos[0], "/enable", "enabled");
+}
+
+static int s_disable(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+{
+    return s_action(ctx, args->pos[0], "/disable", "disabled");
+}
+
+static int s_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+{
+    int rc = ssoctl_nonempty(ctx, "ID", args->pos[0]);
+    if (rc != 0)
+        return rc;
+    char *path = ssoctl_path("/connections/", args->pos[0], NULL);
+    rc = ssoctl_delete(ctx, path, "connection", args->pos[0]);
+    free(path);
+    return rc;
+}
+
+static const char *const s_saml_opts[] = {"metadata-file", "metadata-url", "entity-id",
+                                          "sso-url", "cert-file", NULL};
+static const char *const s_oidc_opts[] = {"issuer", "client-id", "client-secret",
+                                          "client-secret-file", "scope", NULL};
+
+const ssoctl_cmd_t ssoctl_connections_cmds[] = {
+    {"connections", "create-saml",
+     "connections create-saml ORG_ID (--metadata-file F | --metadata-url U | "
+     "--entity-id E --sso-url U --cert-file F [--cert-file F2])",
+     "Create a SAML connection (the broker is the Service Provider).",
+     "Give the IdP's settings in one of three ways:\n"
+     "  --metadata-file F   the IdP's metadata XML, read from F ('-' for stdin)\n"
+     "  --metadata-url U    where the broker fetches the IdP's metadata\n"
+     "  --entity-id E --sso-url U --cert-file F\n"
+     "                      the IdP's entity ID, its HTTP-Redirect/POST SSO URL and its\n"
+     "                      signing certificate as PEM; repeat --cert-file while rotating\n"
+     "\n"
+     "The connection starts as a draft; the output shows the SP entity ID, ACS URL and\n"
+     "metadata URL to configure at the IdP. Then: ssoctl connections enable ID.\n"
+     "\n"
+     "Examples:\n"
+     "  ssoctl connections create-saml org_123 --metadata-file okta.xml\n"
+     "  ssoctl connections create-saml org_123 --metadata-url https://idp.acme.com/metadata\n"
+     "  ssoctl connections create-saml org_123 --entity-id http://www.okta.com/exk1 \\\n"
+     "      --sso-url https://acme.okta.com/app/x/sso/saml --cert-file okta.pem\n",
+     s_saml_opts, 1, 1, s_create_saml},
+    {"connections", "create-oidc",
+     "connections create-oidc ORG_ID --issuer U --client-id C "
+     "(--client-secret-file F | --client-secret S) [--scope \"" DEFAULT_SCOPE "\"]",
+     "Create an OIDC connection (the broker is the Relying Party).",
+     "Options:\n"
+     "  --issuer U              the IdP's issuer; discovery is at U/.well-known/...\n"
+     "  --client-id C           the client registered for the broker at the IdP\n"
+     "  --client-secret-file F  its secret, read from F ('-' for stdin); preferred\n"
+     "  --client-secret S       its secret on the command line (visible in ps/history)\n"
+     "  --scope \"S1 S2\"         scopes to ask for; must include openid\n"
+     "                          (default: \"" DEFAULT_SCOPE "\")\n"
+     "\n"
+     "Register <broker URL>/sso/oidc/callback as the redirect URI at the IdP.\n"
+     "\n"
+     "Examples:\n"
+     "  ssoctl connections create-oidc org_123 --issuer https://acme.okta.com \\\n"
+     "      --client-id 0oa1b2c3 --client-secret-file okta-secret.txt\n",
+     s_oidc_opts, 1, 1, s_create_oidc},
+    {"connections", "get", "connections get ID", "Show a connection and its SP details.",
+     "Examples:\n"
+     "  ssoctl connections get conn_123\n",
+     NULL, 1, 1, s_get},
+    {"connections", "enable", "connections enable ID",
+     "Make a connection active, so logins use it.",
+     "Examples:\n"
+     "  ssoctl connections enable conn_123\n",
+     NULL, 1, 1, s_enable},
+    {"connections", "disable", "connections disable ID",
+     "Make a connection inactive; logins through it stop.",
+     "Examples:\n"
+     "  ssoctl connections disable conn_123\n",
+     NULL, 1, 1, s_disable},
+    {"connections", "delete", "connections delete ID", "Delete a connection.",
+     "Examples:\n"
+     "  ssoctl connections delete conn_123\n",
+     NULL, 1, 1, s_delete},
+    {0},
+};

@@ -1,0 +1,86 @@
+/* ssoctl domains: an organization's email domains, which route users to its connection. */
+#include "ssoctl_cmd.h"
+#include <stdlib.h>
+
+static const ssoctl_column_t s_columns[] = {
+    {"ID", "id"},
+    {"DOMAIN", "domain"},
+    {"ORGANIZATION", "organization_id"},
+};
+#define NCOLUMNS (sizeof s_columns / sizeof s_columns[0])
+
+static int s_add(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+{
+    int rc = ssoctl_nonempty(ctx, "ORG_ID", args->pos[0]);
+    if (rc == 0)
+        rc = ssoctl_nonempty(ctx, "DOMAIN", args->pos[1]);
+    if (rc != 0)
+        return rc;
+    json_t *body = json_pack("{s:s}", "domain", args->pos[1]);
+    if (!body)
+        return ssoctl_fail(ctx, "DOMAIN must be UTF-8 text");
+    char *path = ssoctl_path("/organizations/", args->pos[0], "/domains", NULL);
+    json_t *result = NULL;
+    rc = ssoctl_call(ctx, "POST", path, body, &result);
+    free(path);
+    json_decref(body);
+    if (rc == 0)
+        rc = ssoctl_show_object(ctx, result, s_columns, NCOLUMNS);
+    json_decref(result);
+    return rc;
+}
+
+static int s_list(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+{
+    int rc = ssoctl_nonempty(ctx, "ORG_ID", args->pos[0]);
+    if (rc != 0)
+        return rc;
+    char *path = ssoctl_path("/organizations/", args->pos[0], "/domains", NULL);
+    if (!path)
+        return ssoctl_fail(ctx, "out of memory");
+    json_t *list = NULL;
+    const char *next = NULL;
+    rc = ssoctl_list(ctx, path, 0, NULL, true, 0, &list, &next);
+    free(path);
+    if (rc == 0)
+        rc = ssoctl_show_list(ctx, list, s_columns, NCOLUMNS);
+    json_decref(list);
+    return rc;
+}
+
+static int s_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+{
+    int rc = ssoctl_nonempty(ctx, "ORG_ID", args->pos[0]);
+    if (rc == 0)
+        rc = ssoctl_nonempty(ctx, "DOMAIN_ID", args->pos[1]);
+    if (rc != 0)
+        return rc;
+    char *path = ssoctl_path("/organizations/", args->pos[0], "/domains/", args->pos[1], NULL);
+    rc = ssoctl_delete(ctx, path, "domain", args->pos[1]);
+    free(path);
+    return rc;
+}
+
+const ssoctl_cmd_t ssoctl_domains_cmds[] = {
+    {"domains", "add", "domains add ORG_ID DOMAIN",
+     "Add an email domain to an organization.",
+     "Users whose email is in DOMAIN sign in through the organization's connection.\n"
+     "A domain belongs to one organization only.\n"
+     "Domains match exactly (a.example.com is not example.com); public email domains\n"
+     "such as gmail.com are refused.\n"
+     "\n"
+     "Examples:\n"
+     "  ssoctl domains add org_123 acme.com\n",
+     NULL, 2, 2, s_add},
+    {"domains", "list", "domains list ORG_ID", "List an organization's domains.",
+     "Columns: ID, DOMAIN, ORGANIZATION.\n"
+     "\n"
+     "Examples:\n"
+     "  ssoctl domains list org_123\n",
+     NULL, 1, 1, s_list},
+    {"domains", "delete", "domains delete ORG_ID DOMAIN_ID", "Remove a domain.",
+     "Examples:\n"
+     "  ssoctl domains delete org_123 dom_456\n",
+     NULL, 2, 2, s_delete},
+    {0},
+};
