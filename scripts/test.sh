@@ -29,6 +29,7 @@ step() { # NAME COMMAND...
 }
 step "unit" scripts/unit.sh build
 step "integration" scripts/integration.sh build
+step "interop" scripts/interop.sh build
 step "fuzz corpora" scripts/fuzz.sh replay build-fuzz
 if [ "${SSO_SKIP_SAN:-0}" != 1 ]; then
   step "build (ASan+UBSan)" make --no-print-directory SAN=1 build

@@ -39,11 +39,7 @@ static json_t *s_row_json(dir_t *dir, sqlite3_stmt *stmt)
 /* The client as JSON, or NULL when there is none. */
 static json_t *s_get(dir_t *dir, const char *id)
 {
-    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT " S_COLUMNS " FROM clients WHERE id = ?",
-                                      "s", id);
-    json_t *json = stmt && sqlite3_step(stmt) == SQLITE_ROW ? s_row_json(dir, stmt) : NULL;
-    sqlite3_finalize(stmt);
-    return json;
+    return dir_api_row(dir, s_row_json, "SELECT " S_COLUMNS " FROM clients WHERE id = ?", "s", id);
 }
 
 /* Validates redirect_uris (if present) into a de-duplicated array (new reference) in
@@ -93,8 +89,9 @@ static int s_store_uris(dir_t *dir, const char *id, json_t *uris)
     return 0;
 }
 
-static zframe_t *s_create(dir_api_req_t *req)
+static zframe_t *s_create(dir_api_req_t *req, const char *unused)
 {
+    (void) unused;
     dir_error_t err = {0};
     json_t *body = dir_api_body(req, &err), *uris = NULL;
     const char *name = NULL;
@@ -144,30 +141,16 @@ done:
     return reply ? reply : dir_error_reply(&err);
 }
 
-static zframe_t *s_list(dir_api_req_t *req)
+static zframe_t *s_list(dir_api_req_t *req, const char *unused)
 {
-    dir_error_t err = {0};
-    long size;
-    int64_t after;
-    if (dir_page_params(req->query, &size, &after, &err) != 0)
-        return dir_error_reply(&err);
-    sqlite3_stmt *stmt = dir_db_query(req->dir->db, "SELECT " S_COLUMNS ", seq FROM clients "
-                                                    "WHERE seq > ? ORDER BY seq LIMIT ?",
-                                      "ii", after, (int64_t) size + 1);
-    if (!stmt)
-        return sso_http_error(500, "server_error", "database error");
-    json_t *data = json_array();
-    int64_t next = -1, last = -1;
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        if ((long) json_array_size(data) == size) {
-            next = last;
-            break;
-        }
-        json_array_append_new(data, s_row_json(req->dir, stmt));
-        last = sqlite3_column_int64(stmt, 5);
-    }
-    sqlite3_finalize(stmt);
-    return sso_http_json(200, dir_page_envelope(data, next));
+    (void) unused;
+    return dir_api_list(req, NULL, s_row_json, "SELECT " S_COLUMNS ", seq FROM clients WHERE "
+                                               "seq > ? ORDER BY seq LIMIT ?", NULL);
+}
+
+static zframe_t *s_show(dir_api_req_t *req, const char *id)
+{
+    return dir_api_found(s_get(req->dir, id), "client", id);
 }
 
 static zframe_t *s_patch(dir_api_req_t *req, const char *id)
@@ -222,35 +205,17 @@ static zframe_t *s_delete(dir_api_req_t *req, const char *id)
         return sso_http_error(409, "conflict", "the bootstrap admin client cannot be deleted; "
                                                "change SSO_ADMIN_CLIENT_ID instead");
     /* Its redirect URIs, tokens and pending logins go with it (ON DELETE CASCADE). */
-    int changes = 0;
-    if (dir_db_run(req->dir->db, &changes, "DELETE FROM clients WHERE id = ? AND is_admin = 0",
-                   "s", id) != DIR_DB_OK)
-        return sso_http_error(500, "server_error", "database error");
-    if (changes == 0)
-        return dir_api_not_found("client", id);
-    sso_info("client %s deleted", id);
-    return dir_api_no_content();
+    return dir_api_delete(req->dir, "DELETE FROM clients WHERE id = ? AND is_admin = 0", "client",
+                          id, "");
 }
 
 zframe_t *dir_clients_http(dir_api_req_t *req)
 {
-    if (req->n_segments == 1) {
-        if (dir_api_is(req, "GET"))
-            return s_list(req);
-        if (dir_api_is(req, "POST"))
-            return s_create(req);
-        return dir_api_method_not_allowed("GET, POST");
-    }
-    const char *id = req->segments[1];
-    if (dir_api_is(req, "GET")) {
-        json_t *json = s_get(req->dir, id);
-        return json ? sso_http_json(200, json) : dir_api_not_found("client", id);
-    }
-    if (dir_api_is(req, "PATCH"))
-        return s_patch(req, id);
-    if (dir_api_is(req, "DELETE"))
-        return s_delete(req, id);
-    return dir_api_method_not_allowed("GET, PATCH, DELETE");
+    static const dir_api_methods_t collection = {.get = s_list, .post = s_create};
+    static const dir_api_methods_t item = {.get = s_show, .patch = s_patch, .del = s_delete};
+    if (req->n_segments == 1)
+        return dir_api_dispatch(req, &collection, NULL);
+    return dir_api_dispatch(req, &item, req->segments[1]);
 }
 
 Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const char *secret)
@@ -297,17 +262,11 @@ Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const 
     return reply;
 }
 
-void dir_clients_test(bool verbose)
+static void s_test(dir_testkit_t *kit)
 {
-    (void) verbose;
-    dir_testkit_t kit;
-    if (dir_testkit_open(&kit) != 0) {
-        SSO_CHECK(!"testkit");
-        return;
-    }
-    dir_db_t *db = kit.dir->db;
+    dir_db_t *db = kit->dir->db;
     json_t *body = NULL;
-    SSO_CHECK(dir_testkit_call(&kit, "POST", "/api/v1/clients",
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/clients",
                                "{\"name\":\"Auth0 tenant\",\"redirect_uris\":"
                                "[\"https://t.auth0.com/login/callback\","
                                "\"http://localhost:3000/cb\","
@@ -326,15 +285,15 @@ void dir_clients_test(bool verbose)
               == 0);
 
     /* Authentication: right secret, wrong secret, unknown client. */
-    Sso__ClientAuthReply *auth = dir_clients_auth(kit.dir, id, secret);
+    Sso__ClientAuthReply *auth = dir_clients_auth(kit->dir, id, secret);
     SSO_CHECK(auth && auth->ok && !auth->is_admin && auth->n_redirect_uris == 2
               && !strcmp(auth->redirect_uris[0], "https://t.auth0.com/login/callback")
               && !strcmp(auth->name, "Auth0 tenant"));
     sso__client_auth_reply__free_unpacked(auth, NULL);
-    auth = dir_clients_auth(kit.dir, id, "wrong");
+    auth = dir_clients_auth(kit->dir, id, "wrong");
     SSO_CHECK(auth && !auth->ok && !*auth->name && auth->n_redirect_uris == 0);
     sso__client_auth_reply__free_unpacked(auth, NULL);
-    auth = dir_clients_auth(kit.dir, "cli_nobody", secret);
+    auth = dir_clients_auth(kit->dir, "cli_nobody", secret);
     SSO_CHECK(auth && !auth->ok);
     sso__client_auth_reply__free_unpacked(auth, NULL);
 
@@ -350,46 +309,51 @@ void dir_clients_test(bool verbose)
         "{\"name\":\"x\",\"redirect_uris\":[7]}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        SSO_CHECK(dir_testkit_call(&kit, "POST", "/api/v1/clients", bad[i], &body) == 400);
+        SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/clients", bad[i], &body) == 400);
         SSO_CHECK(!strcmp(dir_testkit_str(body, "error"), "invalid_request"));
         json_decref(body);
     }
-    SSO_CHECK(dir_testkit_call(&kit, "POST", "/api/v1/clients", "{\"name\":5}", &body) == 400);
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/clients", "{\"name\":5}", &body) == 400);
     SSO_CHECK(strstr(dir_testkit_str(body, "error_description"), "name"));
     json_decref(body);
     SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM clients", NULL) == before);
 
     char path[128];
     snprintf(path, sizeof path, "/api/v1/clients/%s", id);
-    SSO_CHECK(dir_testkit_call(&kit, "GET", path, NULL, &body) == 200);
+    SSO_CHECK(dir_testkit_call(kit, "GET", path, NULL, &body) == 200);
     SSO_CHECK(!json_object_get(body, "client_secret") && !json_object_get(body, "secret_hash"));
     json_decref(body);
-    SSO_CHECK(dir_testkit_call(&kit, "PATCH", path, "{\"redirect_uris\":[\"http://x.com/\"]}",
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", path, "{\"redirect_uris\":[\"http://x.com/\"]}",
                                NULL) == 400);
-    SSO_CHECK(dir_testkit_call(&kit, "PATCH", path,
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", path,
                                "{\"name\":\"Renamed\",\"redirect_uris\":[\"https://n.example.com/cb\"]}",
                                &body) == 200);
     SSO_CHECK(!strcmp(dir_testkit_str(body, "name"), "Renamed")
               && json_array_size(json_object_get(body, "redirect_uris")) == 1);
     json_decref(body);
-    SSO_CHECK(dir_testkit_call(&kit, "PATCH", "/api/v1/clients/cli_none", "{\"name\":\"a\"}",
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", "/api/v1/clients/cli_none", "{\"name\":\"a\"}",
                                NULL) == 404);
-    SSO_CHECK(dir_testkit_call(&kit, "GET", "/api/v1/clients?page_size=1", NULL, &body) == 200);
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/clients?page_size=1", NULL, &body) == 200);
     SSO_CHECK(json_array_size(json_object_get(body, "data")) == 1
               && *dir_testkit_str(body, "next_page_token"));
     json_decref(body);
 
     /* The admin client cannot be deleted; others can, and then no longer authenticate. */
     char admin_path[400];
-    snprintf(admin_path, sizeof admin_path, "/api/v1/clients/%s", kit.admin_id);
-    SSO_CHECK(dir_testkit_call(&kit, "DELETE", admin_path, NULL, NULL) == 409);
-    SSO_CHECK(dir_testkit_call(&kit, "DELETE", path, NULL, NULL) == 204);
-    SSO_CHECK(dir_testkit_call(&kit, "DELETE", path, NULL, NULL) == 404);
-    SSO_CHECK(dir_testkit_call(&kit, "GET", path, NULL, NULL) == 404);
+    snprintf(admin_path, sizeof admin_path, "/api/v1/clients/%s", kit->admin_id);
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", admin_path, NULL, NULL) == 409);
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", path, NULL, NULL) == 204);
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", path, NULL, NULL) == 404);
+    SSO_CHECK(dir_testkit_call(kit, "GET", path, NULL, NULL) == 404);
     SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM client_redirect_uris WHERE client_id = ?", "s",
                          id) == 0);
-    auth = dir_clients_auth(kit.dir, id, secret);
+    auth = dir_clients_auth(kit->dir, id, secret);
     SSO_CHECK(auth && !auth->ok);
     sso__client_auth_reply__free_unpacked(auth, NULL);
-    dir_testkit_close(&kit);
+}
+
+void dir_clients_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run(s_test);
 }

@@ -142,11 +142,8 @@ static json_t *s_row_json(dir_t *dir, sqlite3_stmt *stmt)
 
 static json_t *s_get(dir_t *dir, const char *id)
 {
-    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT " S_COLUMNS " FROM connections "
-                                               "WHERE id = ?", "s", id);
-    json_t *json = stmt && sqlite3_step(stmt) == SQLITE_ROW ? s_row_json(dir, stmt) : NULL;
-    sqlite3_finalize(stmt);
-    return json;
+    return dir_api_row(dir, s_row_json, "SELECT " S_COLUMNS " FROM connections WHERE id = ?", "s",
+                       id);
 }
 
 /* Loads a stored connection's settings into conf; 1 found, 0 not found, -1 error. */
@@ -588,8 +585,6 @@ done:
 /* draft -> active, inactive -> active, active -> inactive; the same state again is a no-op. */
 static zframe_t *s_set_status(dir_api_req_t *req, const char *id, bool enable)
 {
-    if (!dir_api_is(req, "POST"))
-        return dir_api_method_not_allowed("POST");
     int changes = 0;
     int rc = enable ? dir_db_run(req->dir->db, &changes,
                                  "UPDATE connections SET status = 'active', updated_at = "
@@ -601,7 +596,7 @@ static zframe_t *s_set_status(dir_api_req_t *req, const char *id, bool enable)
                                  "WHERE id = ? AND status IN ('active', 'inactive')",
                                  "is", dir_now(), id);
     if (rc != DIR_DB_OK)
-        return sso_http_error(500, "server_error", "database error");
+        return dir_api_db_error();
     json_t *json = s_get(req->dir, id);
     if (!json)
         return dir_api_not_found("connection", id);
@@ -615,72 +610,51 @@ static zframe_t *s_set_status(dir_api_req_t *req, const char *id, bool enable)
     return sso_http_json(200, json);
 }
 
+static zframe_t *s_enable(dir_api_req_t *req, const char *id)
+{
+    return s_set_status(req, id, true);
+}
+
+static zframe_t *s_disable(dir_api_req_t *req, const char *id)
+{
+    return s_set_status(req, id, false);
+}
+
 static zframe_t *s_list(dir_api_req_t *req, const char *org_id)
 {
-    dir_error_t err = {0};
-    long size;
-    int64_t after;
-    if (dir_page_params(req->query, &size, &after, &err) != 0)
-        return dir_error_reply(&err);
-    if (!dir_orgs_exists(req->dir, org_id))
-        return dir_api_not_found("organization", org_id);
-    sqlite3_stmt *stmt = dir_db_query(req->dir->db, "SELECT " S_COLUMNS " FROM connections "
-                                                    "WHERE organization_id = ? AND seq > ? "
-                                                    "ORDER BY seq LIMIT ?",
-                                      "sii", org_id, after, (int64_t) size + 1);
-    if (!stmt)
-        return sso_http_error(500, "server_error", "database error");
-    json_t *data = json_array();
-    int64_t next = -1, last = -1;
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        if ((long) json_array_size(data) == size) {
-            next = last;
-            break;
-        }
-        json_array_append_new(data, s_row_json(req->dir, stmt));
-        last = sqlite3_column_int64(stmt, C_SEQ);
-    }
-    sqlite3_finalize(stmt);
-    return sso_http_json(200, dir_page_envelope(data, next));
+    return dir_api_list(req, org_id, s_row_json,
+                        "SELECT " S_COLUMNS " FROM connections WHERE organization_id = ? AND "
+                        "seq > ? ORDER BY seq LIMIT ?", "s", org_id);
+}
+
+static zframe_t *s_show(dir_api_req_t *req, const char *id)
+{
+    return dir_api_found(s_get(req->dir, id), "connection", id);
+}
+
+static zframe_t *s_delete(dir_api_req_t *req, const char *id)
+{
+    return dir_api_delete(req->dir, "DELETE FROM connections WHERE id = ?", "connection", id, "");
 }
 
 zframe_t *dir_connections_org_http(dir_api_req_t *req)
 {
-    const char *org_id = req->segments[1];
-    if (dir_api_is(req, "GET"))
-        return s_list(req, org_id);
-    if (dir_api_is(req, "POST"))
-        return s_create(req, org_id);
-    return dir_api_method_not_allowed("GET, POST");
+    static const dir_api_methods_t methods = {.get = s_list, .post = s_create};
+    return dir_api_dispatch(req, &methods, req->segments[1]);
 }
 
 zframe_t *dir_connections_http(dir_api_req_t *req)
 {
+    static const dir_api_methods_t item = {.get = s_show, .patch = s_patch, .del = s_delete};
+    static const dir_api_methods_t enable = {.post = s_enable}, disable = {.post = s_disable};
     const char *id = req->segments[1];
-    if (req->n_segments == 3) {
-        if (strcmp(req->segments[2], "enable") == 0)
-            return s_set_status(req, id, true);
-        if (strcmp(req->segments[2], "disable") == 0)
-            return s_set_status(req, id, false);
-        return sso_http_error(404, "not_found", "no such path under /api/v1");
-    }
-    if (dir_api_is(req, "GET")) {
-        json_t *json = s_get(req->dir, id);
-        return json ? sso_http_json(200, json) : dir_api_not_found("connection", id);
-    }
-    if (dir_api_is(req, "PATCH"))
-        return s_patch(req, id);
-    if (dir_api_is(req, "DELETE")) {
-        int changes = 0;
-        if (dir_db_run(req->dir->db, &changes, "DELETE FROM connections WHERE id = ?", "s", id)
-            != DIR_DB_OK)
-            return sso_http_error(500, "server_error", "database error");
-        if (changes == 0)
-            return dir_api_not_found("connection", id);
-        sso_info("connection %s deleted", id);
-        return dir_api_no_content();
-    }
-    return dir_api_method_not_allowed("GET, PATCH, DELETE");
+    if (req->n_segments == 2)
+        return dir_api_dispatch(req, &item, id);
+    if (strcmp(req->segments[2], "enable") == 0)
+        return dir_api_dispatch(req, &enable, id);
+    if (strcmp(req->segments[2], "disable") == 0)
+        return dir_api_dispatch(req, &disable, id);
+    return sso_http_error(404, "not_found", "no such path under /api/v1");
 }
 
 /* ---- self-test ------------------------------------------------------------------------- */
@@ -698,20 +672,12 @@ static int64_t s_count(dir_testkit_t *kit)
     return dir_db_int(kit->dir->db, "SELECT count(*) FROM connections", NULL);
 }
 
-void dir_connections_test(bool verbose)
+static void s_test(dir_testkit_t *kit)
 {
-    (void) verbose;
-    dir_testkit_t kit;
-    if (dir_testkit_open(&kit) != 0) {
-        SSO_CHECK(!"testkit");
-        return;
-    }
     json_t *body = NULL;
     char org[64] = "", path[160], buffer[16384];
-    SSO_CHECK(dir_testkit_call(&kit, "POST", "/api/v1/organizations", "{\"display_name\":\"A\"}",
-                               &body) == 201);
-    snprintf(org, sizeof org, "%s", dir_testkit_str(body, "id"));
-    json_decref(body);
+    SSO_CHECK(dir_testkit_field(kit, "POST", "/api/v1/organizations",
+                                "{\"display_name\":\"A\"}", "id", org, sizeof org) == 201);
     snprintf(path, sizeof path, "/api/v1/organizations/%s/connections", org);
 
     /* An IdP certificate to paste. */
@@ -724,7 +690,7 @@ void dir_connections_test(bool verbose)
              "{\"type\":\"saml\",\"saml\":{\"idp_entity_id\":\"https://idp.example.com/e\","
              "\"idp_sso_url\":\"https://idp.example.com/sso\",\"idp_certificates\":[%s]}}",
              cert_json);
-    SSO_CHECK(dir_testkit_call(&kit, "POST", path, buffer, &body) == 201);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, buffer, &body) == 201);
     char conn[64] = "", conn_path[160];
     snprintf(conn, sizeof conn, "%s", dir_testkit_str(body, "id"));
     snprintf(conn_path, sizeof conn_path, "/api/v1/connections/%s", conn);
@@ -743,18 +709,18 @@ void dir_connections_test(bool verbose)
     SSO_CHECK(strlen(dir_testkit_str(body, "created_at")) == 20);
     json_decref(body);
     /* The SP key is sealed at rest, bound to this connection. */
-    sqlite3_stmt *stmt = dir_db_query(kit.dir->db, "SELECT saml_sp_key_sealed FROM connections "
-                                                   "WHERE id = ?", "s", conn);
+    sqlite3_stmt *stmt = dir_db_query(kit->dir->db, "SELECT saml_sp_key_sealed FROM connections "
+                                                    "WHERE id = ?", "s", conn);
     if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
         char aad[200];
         snprintf(aad, sizeof aad, "connection:%s:sp_key", conn);
         const void *blob = sqlite3_column_blob(stmt, 0);
         size_t len = (size_t) sqlite3_column_bytes(stmt, 0);
         SSO_CHECK(!memmem(blob, len, "PRIVATE", 7));
-        char *key = dir_keys_open(kit.dir->keys, blob, len, aad, NULL);
+        char *key = dir_keys_open(kit->dir->keys, blob, len, aad, NULL);
         SSO_CHECK(key && strstr(key, "BEGIN PRIVATE KEY"));
         free(key);
-        SSO_CHECK(!dir_keys_open(kit.dir->keys, blob, len, "connection:other:sp_key", NULL));
+        SSO_CHECK(!dir_keys_open(kit->dir->keys, blob, len, "connection:other:sp_key", NULL));
     }
     else
         SSO_CHECK(!"sealed key row");
@@ -763,26 +729,26 @@ void dir_connections_test(bool verbose)
     /* Status: draft cannot be disabled; enable; disable; enable again. */
     char action[200];
     snprintf(action, sizeof action, "%s/disable", conn_path);
-    SSO_CHECK(dir_testkit_call(&kit, "POST", action, NULL, &body) == 409);
+    SSO_CHECK(dir_testkit_call(kit, "POST", action, NULL, &body) == 409);
     json_decref(body);
     snprintf(action, sizeof action, "%s/enable", conn_path);
-    SSO_CHECK(dir_testkit_call(&kit, "GET", action, NULL, NULL) == 405);
-    SSO_CHECK(dir_testkit_call(&kit, "POST", action, NULL, &body) == 200);
+    SSO_CHECK(dir_testkit_call(kit, "GET", action, NULL, NULL) == 405);
+    SSO_CHECK(dir_testkit_call(kit, "POST", action, NULL, &body) == 200);
     SSO_CHECK(!strcmp(dir_testkit_str(body, "status"), "active"));
     json_decref(body);
     snprintf(action, sizeof action, "%s/disable", conn_path);
-    SSO_CHECK(dir_testkit_call(&kit, "POST", action, NULL, &body) == 200);
+    SSO_CHECK(dir_testkit_call(kit, "POST", action, NULL, &body) == 200);
     SSO_CHECK(!strcmp(dir_testkit_str(body, "status"), "inactive"));
     json_decref(body);
     snprintf(action, sizeof action, "%s/enable", conn_path);
-    SSO_CHECK(dir_testkit_call(&kit, "POST", action, NULL, &body) == 200);
+    SSO_CHECK(dir_testkit_call(kit, "POST", action, NULL, &body) == 200);
     SSO_CHECK(!strcmp(dir_testkit_str(body, "status"), "active"));
     json_decref(body);
-    SSO_CHECK(dir_testkit_call(&kit, "POST", "/api/v1/connections/conn_none/enable", NULL, NULL)
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/connections/conn_none/enable", NULL, NULL)
               == 404);
 
     /* Refusals change nothing. */
-    int64_t before = s_count(&kit);
+    int64_t before = s_count(kit);
     const char *bad[] = {
         "{}",
         "{\"type\":\"ldap\"}",
@@ -807,25 +773,25 @@ void dir_connections_test(bool verbose)
         "\"client_secret\":\"s\"}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int status = dir_testkit_call(&kit, "POST", path, bad[i], &body);
+        int status = dir_testkit_call(kit, "POST", path, bad[i], &body);
         SSO_CHECK(status == 400 && !strcmp(dir_testkit_str(body, "error"), "invalid_request"));
         if (status != 400)
             fprintf(stderr, "case %zu: %d\n", i, status);
         json_decref(body);
     }
-    SSO_CHECK(dir_testkit_call(&kit, "POST", path, "{\"type\":\"saml\",\"saml\":{\"idp_entity_id\""
-                                                   ":\"x\",\"idp_sso_url\":\"https://i/s\"}}",
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, "{\"type\":\"saml\",\"saml\":{\"idp_entity_id\""
+                                                  ":\"x\",\"idp_sso_url\":\"https://i/s\"}}",
                                &body) == 400);
     SSO_CHECK(strstr(dir_testkit_str(body, "error_description"), "idp_certificates"));
     json_decref(body);
-    SSO_CHECK(dir_testkit_call(&kit, "POST", path,
+    SSO_CHECK(dir_testkit_call(kit, "POST", path,
                                "{\"type\":\"saml\",\"saml\":{\"idp_metadata_url\":"
                                "\"http://127.0.0.1:1/md\"}}", &body) == 400);
     SSO_CHECK(strstr(dir_testkit_str(body, "error_description"), "SSO_ALLOW_PRIVATE_UPSTREAMS"));
     json_decref(body);
-    SSO_CHECK(dir_testkit_call(&kit, "POST", "/api/v1/organizations/org_none/connections",
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/organizations/org_none/connections",
                                "{\"type\":\"oidc\"}", NULL) == 404);
-    SSO_CHECK(s_count(&kit) == before);
+    SSO_CHECK(s_count(kit) == before);
 
     /* SAML from metadata XML. */
     if (idp_cert) {
@@ -845,7 +811,7 @@ void dir_connections_test(bool verbose)
         json_t *request = json_pack("{s:s, s:{s:s}}", "type", "saml", "saml", "idp_metadata_xml",
                                     md);
         char *text = json_dumps(request, JSON_COMPACT);
-        SSO_CHECK(dir_testkit_call(&kit, "POST", path, text, &body) == 201);
+        SSO_CHECK(dir_testkit_call(kit, "POST", path, text, &body) == 201);
         json_t *saml = json_object_get(body, "saml");
         SSO_CHECK(!strcmp(dir_testkit_str(saml, "idp_entity_id"), "https://okta.test/x")
                   && !strcmp(dir_testkit_str(saml, "idp_sso_url"), "https://okta.test/sso")
@@ -856,7 +822,7 @@ void dir_connections_test(bool verbose)
     }
 
     /* OIDC: the secret is sealed and never returned; scopes always include openid. */
-    SSO_CHECK(dir_testkit_call(&kit, "POST", path,
+    SSO_CHECK(dir_testkit_call(kit, "POST", path,
                                "{\"type\":\"oidc\",\"name\":\"Google\",\"oidc\":{\"issuer\":"
                                "\"https://accounts.example.com\",\"client_id\":\"abc\","
                                "\"client_secret\":\"TOPSECRET-123\",\"scopes\":[\"email\","
@@ -874,65 +840,71 @@ void dir_connections_test(bool verbose)
                          "openid")
               && !json_object_get(body, "sp"));
     json_decref(body);
-    SSO_CHECK(dir_db_int(kit.dir->db, "SELECT count(*) FROM connections WHERE "
-                                      "instr(oidc_client_secret_sealed, 'TOPSECRET') > 0", NULL)
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM connections WHERE "
+                                       "instr(oidc_client_secret_sealed, 'TOPSECRET') > 0", NULL)
               == 0);
 
     /* PATCH: settings change, read-only fields guarded, bad input changes nothing. */
-    SSO_CHECK(dir_testkit_call(&kit, "PATCH", oidc_path,
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", oidc_path,
                                "{\"oidc\":{\"client_id\":\"def\",\"client_secret\":\"NEW\"}}",
                                &body) == 200);
     SSO_CHECK(!strcmp(dir_testkit_str(json_object_get(body, "oidc"), "client_id"), "def")
               && !strcmp(dir_testkit_str(json_object_get(body, "oidc"), "issuer"),
                          "https://accounts.example.com"));
     json_decref(body);
-    stmt = dir_db_query(kit.dir->db, "SELECT oidc_client_secret_sealed FROM connections WHERE "
-                                     "id = ?", "s", oidc);
+    stmt = dir_db_query(kit->dir->db, "SELECT oidc_client_secret_sealed FROM connections WHERE "
+                                      "id = ?", "s", oidc);
     if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
         char aad[200];
         snprintf(aad, sizeof aad, "connection:%s:oidc_client_secret", oidc);
-        char *secret = dir_keys_open(kit.dir->keys, sqlite3_column_blob(stmt, 0),
+        char *secret = dir_keys_open(kit->dir->keys, sqlite3_column_blob(stmt, 0),
                                      (size_t) sqlite3_column_bytes(stmt, 0), aad, NULL);
         SSO_CHECK(secret && !strcmp(secret, "NEW"));
         free(secret);
     }
     sqlite3_finalize(stmt);
-    SSO_CHECK(dir_testkit_call(&kit, "PATCH", oidc_path, "{\"type\":\"saml\"}", NULL) == 400);
-    SSO_CHECK(dir_testkit_call(&kit, "PATCH", oidc_path, "{\"status\":\"active\"}", NULL) == 400);
-    SSO_CHECK(dir_testkit_call(&kit, "PATCH", oidc_path, "{\"status\":\"draft\"}", NULL) == 200);
-    SSO_CHECK(dir_testkit_call(&kit, "PATCH", oidc_path, "{\"oidc\":{\"issuer\":\"nope\"}}", NULL)
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", oidc_path, "{\"type\":\"saml\"}", NULL) == 400);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", oidc_path, "{\"status\":\"active\"}", NULL) == 400);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", oidc_path, "{\"status\":\"draft\"}", NULL) == 200);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", oidc_path, "{\"oidc\":{\"issuer\":\"nope\"}}", NULL)
               == 400);
-    SSO_CHECK(dir_testkit_call(&kit, "PATCH", oidc_path, "{\"saml\":{}}", NULL) == 400);
-    SSO_CHECK(dir_testkit_call(&kit, "PATCH", conn_path,
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", oidc_path, "{\"saml\":{}}", NULL) == 400);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", conn_path,
                                "{\"saml\":{\"idp_certificates\":[\"junk\"]}}", NULL) == 400);
-    SSO_CHECK(dir_testkit_call(&kit, "PATCH", conn_path,
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", conn_path,
                                "{\"saml\":{\"idp_sso_url\":\"https://idp.example.com/new\"}}",
                                &body) == 200);
     SSO_CHECK(!strcmp(dir_testkit_str(json_object_get(body, "saml"), "idp_sso_url"),
                       "https://idp.example.com/new")
               && !strcmp(dir_testkit_str(body, "status"), "active"));
     json_decref(body);
-    SSO_CHECK(dir_testkit_call(&kit, "PATCH", "/api/v1/connections/conn_none", "{}", NULL) == 404);
-    SSO_CHECK(dir_testkit_call(&kit, "GET", path, NULL, &body) == 200);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", "/api/v1/connections/conn_none", "{}", NULL) == 404);
+    SSO_CHECK(dir_testkit_call(kit, "GET", path, NULL, &body) == 200);
     SSO_CHECK(json_array_size(json_object_get(body, "data")) == 3);
     json_decref(body);
 
     /* Survives a restart (sealed values open with the reused master key). */
-    SSO_CHECK(dir_testkit_reopen(&kit) == 0);
-    SSO_CHECK(dir_testkit_call(&kit, "GET", conn_path, NULL, &body) == 200);
-    SSO_CHECK(!strcmp(dir_testkit_str(body, "status"), "active"));
-    json_decref(body);
+    SSO_CHECK(dir_testkit_reopen(kit) == 0);
+    char status[32];
+    SSO_CHECK(dir_testkit_field(kit, "GET", conn_path, NULL, "status", status, sizeof status)
+              == 200);
+    SSO_CHECK(!strcmp(status, "active"));
 
-    SSO_CHECK(dir_testkit_call(&kit, "DELETE", oidc_path, NULL, NULL) == 204);
-    SSO_CHECK(dir_testkit_call(&kit, "GET", oidc_path, NULL, NULL) == 404);
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", oidc_path, NULL, NULL) == 204);
+    SSO_CHECK(dir_testkit_call(kit, "GET", oidc_path, NULL, NULL) == 404);
     /* Deleting the organization deletes its connections. */
     char org_path[160];
     snprintf(org_path, sizeof org_path, "/api/v1/organizations/%s", org);
-    SSO_CHECK(dir_testkit_call(&kit, "DELETE", org_path, NULL, NULL) == 204);
-    SSO_CHECK(s_count(&kit) == 0);
-    SSO_CHECK(dir_testkit_call(&kit, "GET", conn_path, NULL, NULL) == 404);
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", org_path, NULL, NULL) == 204);
+    SSO_CHECK(s_count(kit) == 0);
+    SSO_CHECK(dir_testkit_call(kit, "GET", conn_path, NULL, NULL) == 404);
     free(cert_json);
     free(idp_key);
     free(idp_cert);
-    dir_testkit_close(&kit);
+}
+
+void dir_connections_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run(s_test);
 }

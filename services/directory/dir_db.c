@@ -220,7 +220,7 @@ static int s_bind(sqlite3 *db, sqlite3_stmt *stmt, const char *types, va_list ar
     return 0;
 }
 
-static sqlite3_stmt *s_vquery(dir_db_t *self, const char *sql, const char *types, va_list args)
+sqlite3_stmt *dir_db_vquery(dir_db_t *self, const char *sql, const char *types, va_list args)
 {
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(self->handle, sql, -1, &stmt, NULL) != SQLITE_OK) {
@@ -238,7 +238,7 @@ sqlite3_stmt *dir_db_query(dir_db_t *self, const char *sql, const char *types, .
 {
     va_list args;
     va_start(args, types);
-    sqlite3_stmt *stmt = s_vquery(self, sql, types, args);
+    sqlite3_stmt *stmt = dir_db_vquery(self, sql, types, args);
     va_end(args);
     return stmt;
 }
@@ -247,7 +247,7 @@ int dir_db_run(dir_db_t *self, int *changes, const char *sql, const char *types,
 {
     va_list args;
     va_start(args, types);
-    sqlite3_stmt *stmt = s_vquery(self, sql, types, args);
+    sqlite3_stmt *stmt = dir_db_vquery(self, sql, types, args);
     va_end(args);
     if (changes)
         *changes = 0;
@@ -273,7 +273,7 @@ int64_t dir_db_int(dir_db_t *self, const char *sql, const char *types, ...)
 {
     va_list args;
     va_start(args, types);
-    sqlite3_stmt *stmt = s_vquery(self, sql, types, args);
+    sqlite3_stmt *stmt = dir_db_vquery(self, sql, types, args);
     va_end(args);
     int64_t value = -1;
     if (stmt && sqlite3_step(stmt) == SQLITE_ROW)

@@ -5,6 +5,7 @@
 #ifndef DIR_DB_H
 #define DIR_DB_H
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,8 @@ int dir_db_schema_version(void);
    's' const char * (NULL binds NULL), 'i' int64_t, 'b' const void *, size_t (a blob; NULL
    binds NULL). NULL on failure (logged). */
 sqlite3_stmt *dir_db_query(dir_db_t *self, const char *sql, const char *types, ...);
+/* The same with the arguments in a va_list, for helpers that take a query of their caller's. */
+sqlite3_stmt *dir_db_vquery(dir_db_t *self, const char *sql, const char *types, va_list args);
 /* Prepares, binds as above and steps to completion: DIR_DB_OK, DIR_DB_CONFLICT or
    DIR_DB_ERROR. *changes (may be NULL) is the number of rows changed. */
 int dir_db_run(dir_db_t *self, int *changes, const char *sql, const char *types, ...);

@@ -7,8 +7,11 @@
 #include "sso_log.h"
 #include "sso_test.h"
 
-static json_t *s_row_json(sqlite3_stmt *stmt)
+#define S_COLUMNS "id, domain, organization_id, created_at"
+
+static json_t *s_row_json(dir_t *dir, sqlite3_stmt *stmt)
 {
+    (void) dir;
     return json_pack("{s:s, s:s, s:s, s:o}", "id", dir_db_text(stmt, 0), "domain",
                      dir_db_text(stmt, 1), "organization_id", dir_db_text(stmt, 2), "created_at",
                      dir_json_time(sqlite3_column_int64(stmt, 3)));
@@ -49,17 +52,13 @@ static zframe_t *s_create(dir_api_req_t *req, const char *org_id)
         reply = dir_error_reply(&err);
     }
     else if (rc != DIR_DB_OK)
-        reply = sso_http_error(500, "server_error", "database error");
+        reply = dir_api_db_error();
     else if (changes == 0)
         reply = dir_api_not_found("organization", org_id);
     else {
-        sqlite3_stmt *stmt = dir_db_query(req->dir->db, "SELECT id, domain, organization_id, "
-                                                        "created_at FROM domains WHERE id = ?",
-                                          "s", id);
-        reply = stmt && sqlite3_step(stmt) == SQLITE_ROW
-                    ? sso_http_json(201, s_row_json(stmt))
-                    : sso_http_error(500, "server_error", "database error");
-        sqlite3_finalize(stmt);
+        json_t *json = dir_api_row(req->dir, s_row_json,
+                                   "SELECT " S_COLUMNS " FROM domains WHERE id = ?", "s", id);
+        reply = json ? sso_http_json(201, json) : dir_api_db_error();
         sso_info("domain %s added to %s", domain, org_id);
     }
     free(id);
@@ -68,53 +67,29 @@ static zframe_t *s_create(dir_api_req_t *req, const char *org_id)
 
 static zframe_t *s_list(dir_api_req_t *req, const char *org_id)
 {
-    dir_error_t err = {0};
-    long size;
-    int64_t after;
-    if (dir_page_params(req->query, &size, &after, &err) != 0)
-        return dir_error_reply(&err);
-    if (!dir_orgs_exists(req->dir, org_id))
-        return dir_api_not_found("organization", org_id);
-    sqlite3_stmt *stmt = dir_db_query(req->dir->db,
-                                      "SELECT id, domain, organization_id, created_at, seq FROM "
-                                      "domains WHERE organization_id = ? AND seq > ? ORDER BY "
-                                      "seq LIMIT ?", "sii", org_id, after, (int64_t) size + 1);
-    if (!stmt)
-        return sso_http_error(500, "server_error", "database error");
-    json_t *data = json_array();
-    int64_t next = -1, last = -1;
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        if ((long) json_array_size(data) == size) {
-            next = last;
-            break;
-        }
-        json_array_append_new(data, s_row_json(stmt));
-        last = sqlite3_column_int64(stmt, 4);
-    }
-    sqlite3_finalize(stmt);
-    return sso_http_json(200, dir_page_envelope(data, next));
+    return dir_api_list(req, org_id, s_row_json,
+                        "SELECT " S_COLUMNS ", seq FROM domains WHERE organization_id = ? AND "
+                        "seq > ? ORDER BY seq LIMIT ?", "s", org_id);
 }
 
-static zframe_t *s_one(dir_api_req_t *req, const char *org_id, const char *domain_id)
+/* An item's organization is the path's, so a domain is reached only through its own. */
+static zframe_t *s_show(dir_api_req_t *req, const char *domain_id)
 {
-    if (dir_api_is(req, "GET")) {
-        sqlite3_stmt *stmt = dir_db_query(req->dir->db,
-                                          "SELECT id, domain, organization_id, created_at FROM "
-                                          "domains WHERE id = ? AND organization_id = ?",
-                                          "ss", domain_id, org_id);
-        zframe_t *reply = stmt && sqlite3_step(stmt) == SQLITE_ROW
-                              ? sso_http_json(200, s_row_json(stmt))
-                              : dir_api_not_found("domain", domain_id);
-        sqlite3_finalize(stmt);
-        return reply;
-    }
-    if (!dir_api_is(req, "DELETE"))
-        return dir_api_method_not_allowed("GET, DELETE");
+    const char *org_id = req->segments[1];
+    return dir_api_found(dir_api_row(req->dir, s_row_json,
+                                     "SELECT " S_COLUMNS " FROM domains WHERE id = ? AND "
+                                     "organization_id = ?", "ss", domain_id, org_id),
+                         "domain", domain_id);
+}
+
+static zframe_t *s_delete(dir_api_req_t *req, const char *domain_id)
+{
+    const char *org_id = req->segments[1];
     int changes = 0;
     if (dir_db_run(req->dir->db, &changes, "DELETE FROM domains WHERE id = ? AND "
                                            "organization_id = ?", "ss", domain_id, org_id)
         != DIR_DB_OK)
-        return sso_http_error(500, "server_error", "database error");
+        return dir_api_db_error();
     if (changes == 0)
         return dir_orgs_exists(req->dir, org_id) ? dir_api_not_found("domain", domain_id)
                                                  : dir_api_not_found("organization", org_id);
@@ -123,38 +98,25 @@ static zframe_t *s_one(dir_api_req_t *req, const char *org_id, const char *domai
 
 zframe_t *dir_domains_http(dir_api_req_t *req)
 {
-    const char *org_id = req->segments[1];
+    static const dir_api_methods_t collection = {.get = s_list, .post = s_create};
+    static const dir_api_methods_t item = {.get = s_show, .del = s_delete};
     if (req->n_segments == 4)
-        return s_one(req, org_id, req->segments[3]);
-    if (dir_api_is(req, "GET"))
-        return s_list(req, org_id);
-    if (dir_api_is(req, "POST"))
-        return s_create(req, org_id);
-    return dir_api_method_not_allowed("GET, POST");
+        return dir_api_dispatch(req, &item, req->segments[3]);
+    return dir_api_dispatch(req, &collection, req->segments[1]);
 }
 
-void dir_domains_test(bool verbose)
+static void s_test(dir_testkit_t *kit)
 {
-    (void) verbose;
-    dir_testkit_t kit;
-    if (dir_testkit_open(&kit) != 0) {
-        SSO_CHECK(!"testkit");
-        return;
-    }
     json_t *body = NULL;
     char org[64] = "", org2[64] = "", path[160], path2[160];
-    SSO_CHECK(dir_testkit_call(&kit, "POST", "/api/v1/organizations", "{\"display_name\":\"A\"}",
-                               &body) == 201);
-    snprintf(org, sizeof org, "%s", dir_testkit_str(body, "id"));
-    json_decref(body);
-    SSO_CHECK(dir_testkit_call(&kit, "POST", "/api/v1/organizations", "{\"display_name\":\"B\"}",
-                               &body) == 201);
-    snprintf(org2, sizeof org2, "%s", dir_testkit_str(body, "id"));
-    json_decref(body);
+    SSO_CHECK(dir_testkit_field(kit, "POST", "/api/v1/organizations",
+                                "{\"display_name\":\"A\"}", "id", org, sizeof org) == 201);
+    SSO_CHECK(dir_testkit_field(kit, "POST", "/api/v1/organizations",
+                                "{\"display_name\":\"B\"}", "id", org2, sizeof org2) == 201);
     snprintf(path, sizeof path, "/api/v1/organizations/%s/domains", org);
     snprintf(path2, sizeof path2, "/api/v1/organizations/%s/domains", org2);
 
-    SSO_CHECK(dir_testkit_call(&kit, "POST", path, "{\"domain\":\"  Example.COM \"}", &body)
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, "{\"domain\":\"  Example.COM \"}", &body)
               == 201);
     char dom[64] = "";
     snprintf(dom, sizeof dom, "%s", dir_testkit_str(body, "id"));
@@ -163,50 +125,55 @@ void dir_domains_test(bool verbose)
     json_decref(body);
 
     /* Refusals: syntax, public domains, already owned (here or elsewhere, any case). */
-    int64_t before = dir_db_int(kit.dir->db, "SELECT count(*) FROM domains", NULL);
+    int64_t before = dir_db_int(kit->dir->db, "SELECT count(*) FROM domains", NULL);
     const char *bad[] = {"{\"domain\":\"gmail.com\"}", "{\"domain\":\"Outlook.com\"}",
                          "{\"domain\":\"nodot\"}", "{\"domain\":\"*.example.net\"}",
                          "{\"domain\":\"a@example.net\"}", "{\"domain\":5}", "{}",
                          "{\"domain\":\".example.com\"}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        SSO_CHECK(dir_testkit_call(&kit, "POST", path, bad[i], &body) == 400);
+        SSO_CHECK(dir_testkit_call(kit, "POST", path, bad[i], &body) == 400);
         SSO_CHECK(!strcmp(dir_testkit_str(body, "error"), "invalid_request"));
         json_decref(body);
     }
-    SSO_CHECK(dir_testkit_call(&kit, "POST", path, "{\"domain\":\"gmail.com\"}", &body) == 400);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, "{\"domain\":\"gmail.com\"}", &body) == 400);
     SSO_CHECK(strstr(dir_testkit_str(body, "error_description"), "public"));
     json_decref(body);
-    SSO_CHECK(dir_testkit_call(&kit, "POST", path2, "{\"domain\":\"EXAMPLE.com\"}", &body) == 409);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path2, "{\"domain\":\"EXAMPLE.com\"}", &body) == 409);
     SSO_CHECK(!strcmp(dir_testkit_str(body, "error"), "conflict"));
     json_decref(body);
-    SSO_CHECK(dir_testkit_call(&kit, "POST", path, "{\"domain\":\"example.com\"}", NULL) == 409);
-    SSO_CHECK(dir_testkit_call(&kit, "POST", "/api/v1/organizations/org_none/domains",
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, "{\"domain\":\"example.com\"}", NULL) == 409);
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/organizations/org_none/domains",
                                "{\"domain\":\"fresh.example\"}", NULL) == 404);
-    SSO_CHECK(dir_db_int(kit.dir->db, "SELECT count(*) FROM domains", NULL) == before);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM domains", NULL) == before);
 
     /* A subdomain is a different domain. */
-    SSO_CHECK(dir_testkit_call(&kit, "POST", path2, "{\"domain\":\"a.example.com\"}", NULL) == 201);
-    SSO_CHECK(dir_testkit_call(&kit, "GET", path, NULL, &body) == 200);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path2, "{\"domain\":\"a.example.com\"}", NULL) == 201);
+    SSO_CHECK(dir_testkit_call(kit, "GET", path, NULL, &body) == 200);
     SSO_CHECK(json_array_size(json_object_get(body, "data")) == 1);
     json_decref(body);
-    SSO_CHECK(dir_testkit_call(&kit, "GET", "/api/v1/organizations/org_none/domains", NULL, NULL)
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/organizations/org_none/domains", NULL, NULL)
               == 404);
 
     /* Deleting: only through its own organization. */
     char one[256];
     snprintf(one, sizeof one, "%s/%s", path2, dom);
-    SSO_CHECK(dir_testkit_call(&kit, "DELETE", one, NULL, NULL) == 404);
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", one, NULL, NULL) == 404);
     snprintf(one, sizeof one, "%s/%s", path, dom);
-    SSO_CHECK(dir_testkit_call(&kit, "GET", one, NULL, NULL) == 200);
-    SSO_CHECK(dir_testkit_call(&kit, "DELETE", one, NULL, NULL) == 204);
-    SSO_CHECK(dir_testkit_call(&kit, "DELETE", one, NULL, NULL) == 404);
+    SSO_CHECK(dir_testkit_call(kit, "GET", one, NULL, NULL) == 200);
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", one, NULL, NULL) == 204);
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", one, NULL, NULL) == 404);
     /* Now free for the other organization. */
-    SSO_CHECK(dir_testkit_call(&kit, "POST", path2, "{\"domain\":\"example.com\"}", NULL) == 201);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path2, "{\"domain\":\"example.com\"}", NULL) == 201);
 
     /* Deleting an organization deletes its domains. */
     char org_path[160];
     snprintf(org_path, sizeof org_path, "/api/v1/organizations/%s", org2);
-    SSO_CHECK(dir_testkit_call(&kit, "DELETE", org_path, NULL, NULL) == 204);
-    SSO_CHECK(dir_db_int(kit.dir->db, "SELECT count(*) FROM domains", NULL) == 0);
-    dir_testkit_close(&kit);
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", org_path, NULL, NULL) == 204);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM domains", NULL) == 0);
+}
+
+void dir_domains_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run(s_test);
 }

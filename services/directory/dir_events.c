@@ -38,55 +38,38 @@ static json_t *s_text(sqlite3_stmt *stmt, int column)
                                                            : json_string(dir_db_text(stmt, column));
 }
 
-zframe_t *dir_events_http(dir_api_req_t *req)
+static json_t *s_row_json(dir_t *dir, sqlite3_stmt *stmt)
 {
-    if (!dir_api_is(req, "GET"))
-        return dir_api_method_not_allowed("GET");
-    dir_error_t err = {0};
-    long size;
-    int64_t before;
-    if (dir_page_params(req->query, &size, &before, &err) != 0)
-        return dir_error_reply(&err);
+    (void) dir;
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o}", "id", dir_db_text(stmt, 0),
+                     "created_at", dir_json_time(sqlite3_column_int64(stmt, 1)),
+                     "organization_id", s_text(stmt, 2), "connection_id", s_text(stmt, 3),
+                     "client_id", s_text(stmt, 4), "outcome", dir_db_text(stmt, 5), "reason",
+                     dir_db_text(stmt, 6), "subject", s_text(stmt, 7), "email", s_text(stmt, 8));
+}
+
+static zframe_t *s_list(dir_api_req_t *req, const char *unused)
+{
+    (void) unused;
     const char *org = zhashx_lookup(req->query, "organization_id");
     const char *conn = zhashx_lookup(req->query, "connection_id");
     /* Empty filters mean "any"; newest first, so the page token is an upper bound. */
-    sqlite3_stmt *stmt = dir_db_query(
-        req->dir->db,
+    return dir_api_list(
+        req, NULL, s_row_json,
         "SELECT id, created_at, organization_id, connection_id, client_id, outcome, reason, "
         "subject, email, seq FROM login_events WHERE (?1 = '' OR organization_id = ?1) AND "
         "(?2 = '' OR connection_id = ?2) AND (?3 < 0 OR seq < ?3) ORDER BY seq DESC LIMIT ?4",
-        "ssii", org ? org : "", conn ? conn : "", before, (int64_t) size + 1);
-    if (!stmt)
-        return sso_http_error(500, "server_error", "database error");
-    json_t *data = json_array();
-    int64_t next = -1, last = -1;
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        if ((long) json_array_size(data) == size) {
-            next = last;
-            break;
-        }
-        json_array_append_new(
-            data, json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o}", "id",
-                            dir_db_text(stmt, 0), "created_at",
-                            dir_json_time(sqlite3_column_int64(stmt, 1)), "organization_id",
-                            s_text(stmt, 2), "connection_id", s_text(stmt, 3), "client_id",
-                            s_text(stmt, 4), "outcome", dir_db_text(stmt, 5), "reason",
-                            dir_db_text(stmt, 6), "subject", s_text(stmt, 7), "email",
-                            s_text(stmt, 8)));
-        last = sqlite3_column_int64(stmt, 9);
-    }
-    sqlite3_finalize(stmt);
-    return sso_http_json(200, dir_page_envelope(data, next));
+        "ss", org ? org : "", conn ? conn : "");
 }
 
-void dir_events_test(bool verbose)
+zframe_t *dir_events_http(dir_api_req_t *req)
 {
-    (void) verbose;
-    dir_testkit_t kit;
-    if (dir_testkit_open(&kit) != 0) {
-        SSO_CHECK(!"testkit");
-        return;
-    }
+    static const dir_api_methods_t methods = {.get = s_list};
+    return dir_api_dispatch(req, &methods, NULL);
+}
+
+static void s_test(dir_testkit_t *kit)
+{
     for (int i = 0; i < 5; i++) {
         char reason[64];
         snprintf(reason, sizeof reason, "reason %d", i);
@@ -97,11 +80,11 @@ void dir_events_test(bool verbose)
                              .subject = "u1",
                              .email = "u1@example.com"};
         char *id = NULL;
-        SSO_CHECK(dir_events_add(kit.dir, &event, &id) == 0 && id && !strncmp(id, "evt_", 4));
+        SSO_CHECK(dir_events_add(kit->dir, &event, &id) == 0 && id && !strncmp(id, "evt_", 4));
         free(id);
     }
     json_t *body = NULL;
-    SSO_CHECK(dir_testkit_call(&kit, "GET", "/api/v1/events", NULL, &body) == 200);
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/events", NULL, &body) == 200);
     json_t *data = json_object_get(body, "data");
     SSO_CHECK(json_array_size(data) == 5);
     /* Newest first. */
@@ -111,37 +94,39 @@ void dir_events_test(bool verbose)
               && !strcmp(dir_testkit_str(json_array_get(data, 0), "email"), "u1@example.com")
               && strlen(dir_testkit_str(json_array_get(data, 0), "created_at")) == 20);
     json_decref(body);
-    SSO_CHECK(dir_testkit_call(&kit, "GET", "/api/v1/events?organization_id=org_a", NULL, &body)
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/events?organization_id=org_a", NULL, &body)
               == 200);
     SSO_CHECK(json_array_size(json_object_get(body, "data")) == 3);
     json_decref(body);
-    SSO_CHECK(dir_testkit_call(&kit, "GET",
+    SSO_CHECK(dir_testkit_call(kit, "GET",
                                "/api/v1/events?organization_id=org_a&connection_id=conn_1", NULL,
                                &body) == 200);
     SSO_CHECK(json_array_size(json_object_get(body, "data")) == 1);
     json_decref(body);
     /* Pages of two: 2 + 2 + 1, no overlap. */
-    char target[256] = "/api/v1/events?page_size=2";
+    const char *start = "/api/v1/events?page_size=2";
+    char target[256], previous[64] = "";
+    snprintf(target, sizeof target, "%s", start);
     int seen = 0, pages = 0;
-    char previous[64] = "";
-    for (;;) {
-        SSO_CHECK(dir_testkit_call(&kit, "GET", target, NULL, &body) == 200);
+    bool more = true;
+    while (more && pages <= 4) {
+        SSO_CHECK(dir_testkit_call(kit, "GET", target, NULL, &body) == 200);
         json_t *items = json_object_get(body, "data");
         seen += (int) json_array_size(items);
         pages++;
         const char *first = dir_testkit_str(json_array_get(items, 0), "id");
         SSO_CHECK(strcmp(first, previous) != 0);
         snprintf(previous, sizeof previous, "%s", first);
-        const char *token = dir_testkit_str(body, "next_page_token");
-        if (!*token || pages > 4) {
-            json_decref(body);
-            break;
-        }
-        snprintf(target, sizeof target, "/api/v1/events?page_size=2&page_token=%s", token);
+        more = dir_testkit_next_page(body, start, target, sizeof target);
         json_decref(body);
     }
     SSO_CHECK(seen == 5 && pages == 3);
-    SSO_CHECK(dir_testkit_call(&kit, "POST", "/api/v1/events", "{}", NULL) == 405);
-    SSO_CHECK(dir_testkit_call(&kit, "GET", "/api/v1/events?page_size=x", NULL, NULL) == 400);
-    dir_testkit_close(&kit);
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/events", "{}", NULL) == 405);
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/events?page_size=x", NULL, NULL) == 400);
+}
+
+void dir_events_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run(s_test);
 }

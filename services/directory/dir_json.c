@@ -34,22 +34,34 @@ static bool s_clean(const char *text, bool multiline)
     return true;
 }
 
-int dir_json_string(const json_t *obj, const char *key, const char *label, int flags,
-                    size_t max_len, const char **out, dir_error_t *err)
+/* What every reader does first: finds obj[key] and checks it has the wanted type (type_name
+   says it in messages). 1 with *value, 0 when absent (or null with DIR_NULLABLE), -1 with err. */
+static int s_field(const json_t *obj, const char *key, const char *label, int flags,
+                   json_type type, const char *type_name, json_t **value, dir_error_t *err)
 {
-    *out = NULL;
-    json_t *value = json_object_get(obj, key);
-    if (!value || (json_is_null(value) && (flags & DIR_NULLABLE))) {
+    *value = json_object_get(obj, key);
+    if (!*value || (json_is_null(*value) && (flags & DIR_NULLABLE))) {
         if (flags & DIR_REQUIRED) {
             dir_bad_request(err, "%s is required", label);
             return -1;
         }
         return 0;
     }
-    if (!json_is_string(value)) {
-        dir_bad_request(err, "%s must be a string", label);
+    if (json_typeof(*value) != type) {
+        dir_bad_request(err, "%s must be %s", label, type_name);
         return -1;
     }
+    return 1;
+}
+
+int dir_json_string(const json_t *obj, const char *key, const char *label, int flags,
+                    size_t max_len, const char **out, dir_error_t *err)
+{
+    *out = NULL;
+    json_t *value;
+    int found = s_field(obj, key, label, flags, JSON_STRING, "a string", &value, err);
+    if (found <= 0)
+        return found;
     const char *text = json_string_value(value);
     size_t len = json_string_length(value);
     if (len > max_len) {
@@ -71,39 +83,20 @@ int dir_json_string(const json_t *obj, const char *key, const char *label, int f
 int dir_json_object(const json_t *obj, const char *key, const char *label, int flags,
                     json_t **out, dir_error_t *err)
 {
-    *out = NULL;
-    json_t *value = json_object_get(obj, key);
-    if (!value || (json_is_null(value) && (flags & DIR_NULLABLE))) {
-        if (flags & DIR_REQUIRED) {
-            dir_bad_request(err, "%s is required", label);
-            return -1;
-        }
-        return 0;
-    }
-    if (!json_is_object(value)) {
-        dir_bad_request(err, "%s must be an object", label);
-        return -1;
-    }
-    *out = value;
-    return 1;
+    json_t *value;
+    int found = s_field(obj, key, label, flags, JSON_OBJECT, "an object", &value, err);
+    *out = found > 0 ? value : NULL;
+    return found;
 }
 
 int dir_json_strings(const json_t *obj, const char *key, const char *label, int flags,
                      size_t max_items, size_t max_len, json_t **out, dir_error_t *err)
 {
     *out = NULL;
-    json_t *value = json_object_get(obj, key);
-    if (!value || (json_is_null(value) && (flags & DIR_NULLABLE))) {
-        if (flags & DIR_REQUIRED) {
-            dir_bad_request(err, "%s is required", label);
-            return -1;
-        }
-        return 0;
-    }
-    if (!json_is_array(value)) {
-        dir_bad_request(err, "%s must be an array of strings", label);
-        return -1;
-    }
+    json_t *value;
+    int found = s_field(obj, key, label, flags, JSON_ARRAY, "an array of strings", &value, err);
+    if (found <= 0)
+        return found;
     if (json_array_size(value) > max_items) {
         dir_bad_request(err, "%s has too many items (at most %zu)", label, max_items);
         return -1;

@@ -6,11 +6,8 @@
 #include "sso_test.h"
 #include <openssl/crypto.h>
 
-zframe_t *dir_portal_http(dir_api_req_t *req)
+static zframe_t *s_create(dir_api_req_t *req, const char *org_id)
 {
-    if (!dir_api_is(req, "POST"))
-        return dir_api_method_not_allowed("POST");
-    const char *org_id = req->segments[1];
     char *id = sso_random_id("pl_", 10);
     char *token = sso_random_token(32);
     if (!id || !token) {
@@ -28,7 +25,7 @@ zframe_t *dir_portal_http(dir_api_req_t *req)
                         "ssiis", id, hash, now, expires, org_id);
     zframe_t *reply;
     if (rc != DIR_DB_OK)
-        reply = sso_http_error(500, "server_error", "database error");
+        reply = dir_api_db_error();
     else if (changes == 0)
         reply = dir_api_not_found("organization", org_id);
     else {
@@ -47,22 +44,20 @@ zframe_t *dir_portal_http(dir_api_req_t *req)
     return reply;
 }
 
-void dir_portal_test(bool verbose)
+zframe_t *dir_portal_http(dir_api_req_t *req)
 {
-    (void) verbose;
-    dir_testkit_t kit;
-    if (dir_testkit_open(&kit) != 0) {
-        SSO_CHECK(!"testkit");
-        return;
-    }
+    static const dir_api_methods_t methods = {.post = s_create};
+    return dir_api_dispatch(req, &methods, req->segments[1]);
+}
+
+static void s_test(dir_testkit_t *kit)
+{
     json_t *body = NULL;
     char org[64] = "", path[160];
-    SSO_CHECK(dir_testkit_call(&kit, "POST", "/api/v1/organizations", "{\"display_name\":\"A\"}",
-                               &body) == 201);
-    snprintf(org, sizeof org, "%s", dir_testkit_str(body, "id"));
-    json_decref(body);
+    SSO_CHECK(dir_testkit_field(kit, "POST", "/api/v1/organizations",
+                                "{\"display_name\":\"A\"}", "id", org, sizeof org) == 201);
     snprintf(path, sizeof path, "/api/v1/organizations/%s/portal_links", org);
-    SSO_CHECK(dir_testkit_call(&kit, "POST", path, NULL, &body) == 201);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, NULL, &body) == 201);
     const char *location = dir_testkit_str(body, "location");
     SSO_CHECK(!strncmp(dir_testkit_str(body, "id"), "pl_", 3));
     SSO_CHECK(!strncmp(location, "https://sso.test/portal/", 24) && strlen(location) > 60);
@@ -71,15 +66,20 @@ void dir_portal_test(bool verbose)
     const char *token = location + 24;
     char hash[65];
     sso_sha256_hex(token, strlen(token), hash);
-    SSO_CHECK(dir_db_int(kit.dir->db, "SELECT count(*) FROM portal_links WHERE token_hash = ? "
-                                      "AND expires_at - created_at = ?", "si", hash,
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM portal_links WHERE token_hash = ? "
+                                       "AND expires_at - created_at = ?", "si", hash,
                          (int64_t) DIR_PORTAL_TTL) == 1);
-    SSO_CHECK(dir_db_int(kit.dir->db, "SELECT count(*) FROM portal_links WHERE token_hash = ?",
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM portal_links WHERE token_hash = ?",
                          "s", token) == 0);
     json_decref(body);
-    SSO_CHECK(dir_testkit_call(&kit, "GET", path, NULL, NULL) == 405);
-    SSO_CHECK(dir_testkit_call(&kit, "POST", "/api/v1/organizations/org_none/portal_links", NULL,
+    SSO_CHECK(dir_testkit_call(kit, "GET", path, NULL, NULL) == 405);
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/organizations/org_none/portal_links", NULL,
                                NULL) == 404);
-    SSO_CHECK(dir_db_int(kit.dir->db, "SELECT count(*) FROM portal_links", NULL) == 1);
-    dir_testkit_close(&kit);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM portal_links", NULL) == 1);
+}
+
+void dir_portal_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run(s_test);
 }

@@ -164,19 +164,13 @@ const sso_service_def_t directory_service = {
     .rpc = s_rpc,
 };
 
-void dir_service_test(bool verbose)
+static void s_test(dir_testkit_t *kit)
 {
-    (void) verbose;
-    dir_testkit_t kit;
-    if (dir_testkit_open(&kit) != 0) {
-        SSO_CHECK(!"testkit");
-        return;
-    }
     /* The data dir was created 0700, with the key, database and credentials in it. */
     struct stat st;
-    SSO_CHECK(stat(kit.data_dir, &st) == 0 && (st.st_mode & 0777) == 0700);
+    SSO_CHECK(stat(kit->data_dir, &st) == 0 && (st.st_mode & 0777) == 0700);
     char path[1100];
-    snprintf(path, sizeof path, "%s/master.key", kit.data_dir);
+    snprintf(path, sizeof path, "%s/master.key", kit->data_dir);
     SSO_CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
     char key_before[128] = "", key_after[128] = "";
     FILE *file = fopen(path, "r");
@@ -184,14 +178,14 @@ void dir_service_test(bool verbose)
         SSO_CHECK(fgets(key_before, sizeof key_before, file) != NULL);
         fclose(file);
     }
-    snprintf(path, sizeof path, "%s/admin-credentials", kit.data_dir);
+    snprintf(path, sizeof path, "%s/admin-credentials", kit->data_dir);
     SSO_CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
 
     /* A restart reuses the key file (and the token issued before it still works). */
-    SSO_CHECK(dir_testkit_call(&kit, "POST", "/api/v1/organizations",
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/organizations",
                                "{\"display_name\":\"Persisted\"}", NULL) == 201);
-    SSO_CHECK(dir_testkit_reopen(&kit) == 0);
-    snprintf(path, sizeof path, "%s/master.key", kit.data_dir);
+    SSO_CHECK(dir_testkit_reopen(kit) == 0);
+    snprintf(path, sizeof path, "%s/master.key", kit->data_dir);
     file = fopen(path, "r");
     if (file) {
         SSO_CHECK(fgets(key_after, sizeof key_after, file) != NULL);
@@ -199,26 +193,31 @@ void dir_service_test(bool verbose)
     }
     SSO_CHECK(*key_before && strcmp(key_before, key_after) == 0);
     json_t *body = NULL;
-    SSO_CHECK(dir_testkit_call(&kit, "GET", "/api/v1/organizations", NULL, &body) == 200);
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/organizations", NULL, &body) == 200);
     SSO_CHECK(json_array_size(json_object_get(body, "data")) == 1);
     json_decref(body);
 
     /* A different master key for the same database is a startup error; a malformed one too. */
-    dir_destroy(&kit.dir);
+    dir_destroy(&kit->dir);
     char why[512];
     setenv("SSO_MASTER_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", 1);
-    dir_t *other = dir_new(&kit.config, why, sizeof why);
+    dir_t *other = dir_new(&kit->config, why, sizeof why);
     SSO_CHECK(!other && strstr(why, "master key"));
     dir_destroy(&other);
     setenv("SSO_MASTER_KEY", "too-short", 1);
-    other = dir_new(&kit.config, why, sizeof why);
+    other = dir_new(&kit->config, why, sizeof why);
     SSO_CHECK(!other && strstr(why, "SSO_MASTER_KEY"));
     dir_destroy(&other);
     unsetenv("SSO_MASTER_KEY");
-    SSO_CHECK(dir_testkit_reopen(&kit) == 0);
+    SSO_CHECK(dir_testkit_reopen(kit) == 0);
 
     /* The service definition. */
     SSO_CHECK(!strcmp(directory_service.name, "directory") && directory_service.http
               && directory_service.rpc && directory_service.init && directory_service.fini);
-    dir_testkit_close(&kit);
+}
+
+void dir_service_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run(s_test);
 }

@@ -173,65 +173,60 @@ done:
     return rc;
 }
 
-void dir_signing_test(bool verbose)
+static void s_test(dir_testkit_t *kit)
 {
-    (void) verbose;
-    dir_testkit_t kit;
-    if (dir_testkit_open(&kit) != 0) {
-        SSO_CHECK(!"testkit");
-        return;
-    }
-    char *pem = NULL, *cert = NULL;
-    SSO_CHECK(dir_pki_sp_keypair("k", &pem, &cert) == 0);
-    Sso__SigningKey key = SSO__SIGNING_KEY__INIT;
-    key.kid = "k1";
-    key.private_key_pem = pem ? pem : "";
-    key.public_jwk_json = "{\"kty\":\"RSA\",\"kid\":\"k1\"}";
+    char *pem = NULL;
+    Sso__SigningKey key;
+    SSO_CHECK(dir_testkit_signing_key(&key, "k1", "{\"kty\":\"RSA\",\"kid\":\"k1\"}", &pem) == 0);
     key.created_at = 1000;
     dir_error_t err = {0};
-    SSO_CHECK(dir_signing_put(kit.dir, &key, true, &err) == 0);
+    SSO_CHECK(dir_signing_put(kit->dir, &key, true, &err) == 0);
     /* only_if_none with a key present stores nothing. */
     key.kid = "k2";
-    SSO_CHECK(dir_signing_put(kit.dir, &key, true, &err) == 0);
-    SSO_CHECK(dir_db_int(kit.dir->db, "SELECT count(*) FROM signing_keys", NULL) == 1);
+    SSO_CHECK(dir_signing_put(kit->dir, &key, true, &err) == 0);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM signing_keys", NULL) == 1);
     /* The private key is sealed, bound to its kid. */
-    SSO_CHECK(dir_db_int(kit.dir->db, "SELECT instr(private_key_sealed, 'PRIVATE') FROM "
-                                      "signing_keys", NULL) == 0);
-    SSO_CHECK(dir_signing_put(kit.dir, &key, false, &err) == 0);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT instr(private_key_sealed, 'PRIVATE') FROM "
+                                       "signing_keys", NULL) == 0);
+    SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == 0);
     key.kid = "k1";
-    SSO_CHECK(dir_signing_put(kit.dir, &key, false, &err) == -1 && err.status == 400);
+    SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == -1 && err.status == 400);
     key.private_key_pem = "nope";
     key.kid = "k3";
-    SSO_CHECK(dir_signing_put(kit.dir, &key, false, &err) == -1
+    SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == -1
               && strstr(err.description, "private_key_pem"));
     key.private_key_pem = pem ? pem : "";
     key.public_jwk_json = "[1]";
-    SSO_CHECK(dir_signing_put(kit.dir, &key, false, &err) == -1);
+    SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == -1);
     key.kid = "";
-    SSO_CHECK(dir_signing_put(kit.dir, &key, false, &err) == -1);
-    SSO_CHECK(dir_db_int(kit.dir->db, "SELECT count(*) FROM signing_keys", NULL) == 2);
+    SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == -1);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM signing_keys", NULL) == 2);
 
-    Sso__KeysListReply *list = dir_signing_list(kit.dir, true);
+    Sso__KeysListReply *list = dir_signing_list(kit->dir, true);
     SSO_CHECK(list && list->n_keys == 2 && pem && !strcmp(list->keys[0]->private_key_pem, pem));
     sso__keys_list_reply__free_unpacked(list, NULL);
-    list = dir_signing_list(kit.dir, false);
+    list = dir_signing_list(kit->dir, false);
     SSO_CHECK(list && list->n_keys == 2 && !*list->keys[0]->private_key_pem
               && strstr(list->keys[0]->public_jwk_json, "RSA"));
     sso__keys_list_reply__free_unpacked(list, NULL);
 
     /* Retired keys are not listed; a value moved to another row does not open. */
-    SSO_CHECK(dir_db_run(kit.dir->db, NULL, "UPDATE signing_keys SET retire_after = 5 WHERE "
-                                            "kid = 'k1'", NULL) == DIR_DB_OK);
-    SSO_CHECK(dir_db_run(kit.dir->db, NULL, "UPDATE signing_keys SET private_key_sealed = "
-                                            "(SELECT private_key_sealed FROM signing_keys WHERE "
-                                            "kid = 'k1') WHERE kid = 'k2'", NULL) == DIR_DB_OK);
-    list = dir_signing_list(kit.dir, true);
+    SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE signing_keys SET retire_after = 5 WHERE "
+                                             "kid = 'k1'", NULL) == DIR_DB_OK);
+    SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE signing_keys SET private_key_sealed = "
+                                             "(SELECT private_key_sealed FROM signing_keys WHERE "
+                                             "kid = 'k1') WHERE kid = 'k2'", NULL) == DIR_DB_OK);
+    list = dir_signing_list(kit->dir, true);
     SSO_CHECK(list && list->n_keys == 0);
     sso__keys_list_reply__free_unpacked(list, NULL);
-    list = dir_signing_list(kit.dir, false);
+    list = dir_signing_list(kit->dir, false);
     SSO_CHECK(list && list->n_keys == 1 && !strcmp(list->keys[0]->kid, "k2"));
     sso__keys_list_reply__free_unpacked(list, NULL);
     free(pem);
-    free(cert);
-    dir_testkit_close(&kit);
+}
+
+void dir_signing_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run(s_test);
 }

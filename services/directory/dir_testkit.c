@@ -2,7 +2,9 @@
 #include "dir_testkit.h"
 #include "dir_api.h"
 #include "dir_json.h"
+#include "dir_pki.h"
 #include "dir_tokens.h"
+#include "sso_test.h"
 #include <ftw.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -18,7 +20,7 @@ static int s_open_dir(dir_testkit_t *kit)
     return 0;
 }
 
-int dir_testkit_open(dir_testkit_t *kit)
+static int s_open(dir_testkit_t *kit)
 {
     memset(kit, 0, sizeof *kit);
     snprintf(kit->data_dir, sizeof kit->data_dir, "/tmp/dir-test-XXXXXX");
@@ -43,6 +45,15 @@ int dir_testkit_open(dir_testkit_t *kit)
         return -1;
     }
     return 0;
+}
+
+int dir_testkit_open(dir_testkit_t *kit)
+{
+    int rc = s_open(kit);
+    /* Counted here, once, so each test needs only to stop. */
+    if (rc != 0)
+        SSO_CHECK(!"testkit");
+    return rc;
 }
 
 int dir_testkit_reopen(dir_testkit_t *kit)
@@ -122,4 +133,44 @@ const char *dir_testkit_str(const json_t *json, const char *key)
 {
     const char *text = json_string_value(json_object_get(json, key));
     return text ? text : "";
+}
+
+int dir_testkit_field(dir_testkit_t *kit, const char *method, const char *target,
+                      const char *body, const char *key, char *value, size_t size)
+{
+    json_t *json = NULL;
+    int status = dir_testkit_call(kit, method, target, body, &json);
+    snprintf(value, size, "%s", dir_testkit_str(json, key));
+    json_decref(json);
+    return status;
+}
+
+bool dir_testkit_next_page(const json_t *json, const char *first, char *target, size_t size)
+{
+    const char *token = dir_testkit_str(json, "next_page_token");
+    if (!*token)
+        return false;
+    snprintf(target, size, "%s&page_token=%s", first, token);
+    return true;
+}
+
+void dir_testkit_run(void (*test)(dir_testkit_t *kit))
+{
+    dir_testkit_t kit;
+    if (dir_testkit_open(&kit) != 0)
+        return;
+    test(&kit);
+    dir_testkit_close(&kit);
+}
+
+int dir_testkit_signing_key(Sso__SigningKey *key, const char *kid, const char *jwk, char **pem)
+{
+    char *cert = NULL;
+    int rc = dir_pki_sp_keypair("k", pem, &cert);
+    free(cert);
+    sso__signing_key__init(key);
+    key->kid = (char *) kid;
+    key->private_key_pem = *pem ? *pem : "";
+    key->public_jwk_json = (char *) jwk;
+    return rc;
 }

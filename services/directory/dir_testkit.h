@@ -3,6 +3,7 @@
 #ifndef DIR_TESTKIT_H
 #define DIR_TESTKIT_H
 #include "dir_service.h"
+#include "directory.pb-c.h"
 #include <jansson.h>
 
 typedef struct {
@@ -15,8 +16,10 @@ typedef struct {
 } dir_testkit_t;
 
 /* A new temporary data dir (SSO_PUBLIC_URL https://sso.test), the directory on it and a
-   management token. 0 or -1. */
+   management token. 0, or -1 counted as a failed check. */
 int dir_testkit_open(dir_testkit_t *kit);
+/* Runs test on a kit opened for it, then closes the kit (nothing runs when it does not open). */
+void dir_testkit_run(void (*test)(dir_testkit_t *kit));
 /* Closes and reopens the directory on the same data dir (a restart). 0 or -1. */
 int dir_testkit_reopen(dir_testkit_t *kit);
 /* Closes the directory and deletes the data dir. */
@@ -29,4 +32,14 @@ int dir_testkit_call(dir_testkit_t *kit, const char *method, const char *target,
                      const char *body, json_t **json);
 /* The string member key of json, or "" (for terse checks). */
 const char *dir_testkit_str(const json_t *json, const char *key);
+/* Calls as dir_testkit_call and copies the string member key of the reply into value ("" when
+   there is none). Returns the HTTP status. */
+int dir_testkit_field(dir_testkit_t *kit, const char *method, const char *target,
+                      const char *body, const char *key, char *value, size_t size);
+/* A signing key to store: kid, jwk and a fresh RSA private key, whose PEM is also in *pem
+   (caller frees; the key holds "" when making one failed). 0 or -1. */
+int dir_testkit_signing_key(Sso__SigningKey *key, const char *kid, const char *jwk, char **pem);
+/* For walking a list: false on its last page, else true with target set to the page after
+   json, as first (the first page's target, with a query) plus its page_token. */
+bool dir_testkit_next_page(const json_t *json, const char *first, char *target, size_t size);
 #endif

@@ -99,45 +99,46 @@ bool dir_tokens_check(dir_t *dir, const char *token, const char *scope, const ch
     return ok;
 }
 
-void dir_tokens_test(bool verbose)
+static void s_test(dir_testkit_t *kit)
 {
-    (void) verbose;
-    dir_testkit_t kit;
-    if (dir_testkit_open(&kit) != 0) {
-        SSO_CHECK(!"testkit");
-        return;
-    }
     const char *why = NULL;
-    SSO_CHECK(kit.token && strncmp(kit.token, "at_", 3) == 0 && strlen(kit.token) == 46);
-    SSO_CHECK(dir_tokens_check(kit.dir, kit.token, "management", &why));
+    SSO_CHECK(kit->token && strncmp(kit->token, "at_", 3) == 0 && strlen(kit->token) == 46);
+    SSO_CHECK(dir_tokens_check(kit->dir, kit->token, "management", &why));
     /* Only the hash is stored. */
     char hash[65];
-    sso_sha256_hex(kit.token, strlen(kit.token), hash);
-    SSO_CHECK(dir_db_int(kit.dir->db, "SELECT count(*) FROM access_tokens WHERE token_hash = ?",
+    sso_sha256_hex(kit->token, strlen(kit->token), hash);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM access_tokens WHERE token_hash = ?",
                          "s", hash) == 1);
-    SSO_CHECK(dir_db_int(kit.dir->db, "SELECT count(*) FROM access_tokens WHERE token_hash = ?",
-                         "s", kit.token) == 0);
-    SSO_CHECK(!dir_tokens_check(kit.dir, "at_nope", "management", &why));
-    SSO_CHECK(!dir_tokens_check(kit.dir, "", "management", &why));
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM access_tokens WHERE token_hash = ?",
+                         "s", kit->token) == 0);
+    SSO_CHECK(!dir_tokens_check(kit->dir, "at_nope", "management", &why));
+    SSO_CHECK(!dir_tokens_check(kit->dir, "", "management", &why));
 
     dir_error_t err = {0};
     char *other = NULL;
-    SSO_CHECK(dir_tokens_issue(kit.dir, kit.admin_id, "openid", 60, &other, &err) == 0);
-    SSO_CHECK(other && !dir_tokens_check(kit.dir, other, "management", &why)
+    SSO_CHECK(dir_tokens_issue(kit->dir, kit->admin_id, "openid", 60, &other, &err) == 0);
+    SSO_CHECK(other && !dir_tokens_check(kit->dir, other, "management", &why)
               && strstr(why, "management"));
     free(other);
-    SSO_CHECK(dir_tokens_issue(kit.dir, "cli_unknown", "management", 60, &other, &err) == -1
+    SSO_CHECK(dir_tokens_issue(kit->dir, "cli_unknown", "management", 60, &other, &err) == -1
               && !other && err.status == 400);
-    SSO_CHECK(dir_tokens_issue(kit.dir, kit.admin_id, "management", 0, &other, &err) == -1);
-    SSO_CHECK(dir_tokens_issue(kit.dir, kit.admin_id, "", 60, &other, &err) == -1);
+    SSO_CHECK(dir_tokens_issue(kit->dir, kit->admin_id, "management", 0, &other, &err) == -1);
+    SSO_CHECK(dir_tokens_issue(kit->dir, kit->admin_id, "", 60, &other, &err) == -1);
 
     /* Expired and revoked tokens stop working. */
-    SSO_CHECK(dir_db_run(kit.dir->db, NULL, "UPDATE access_tokens SET expires_at = 1 WHERE "
-                                            "token_hash = ?", "s", hash) == DIR_DB_OK);
-    SSO_CHECK(!dir_tokens_check(kit.dir, kit.token, "management", &why) && strstr(why, "expired"));
-    SSO_CHECK(dir_db_run(kit.dir->db, NULL, "UPDATE access_tokens SET expires_at = ?, "
-                                            "revoked = 1 WHERE token_hash = ?", "is",
+    SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE access_tokens SET expires_at = 1 WHERE "
+                                             "token_hash = ?", "s", hash) == DIR_DB_OK);
+    SSO_CHECK(!dir_tokens_check(kit->dir, kit->token, "management", &why)
+              && strstr(why, "expired"));
+    SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE access_tokens SET expires_at = ?, "
+                                             "revoked = 1 WHERE token_hash = ?", "is",
                          dir_now() + 60, hash) == DIR_DB_OK);
-    SSO_CHECK(!dir_tokens_check(kit.dir, kit.token, "management", &why) && strstr(why, "revoked"));
-    dir_testkit_close(&kit);
+    SSO_CHECK(!dir_tokens_check(kit->dir, kit->token, "management", &why)
+              && strstr(why, "revoked"));
+}
+
+void dir_tokens_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run(s_test);
 }

@@ -28,6 +28,8 @@ static const route_entry_t s_routes[] = {
     {"/_ping/saml", true, ROUTE_SERVICE, "saml"},
     {"/sso/oidc/", false, ROUTE_SERVICE, "oidc"},
     {"/_ping/oidc", true, ROUTE_SERVICE, "oidc"},
+    /* Signing keys are the token service's, even under the management API. */
+    {"/api/v1/keys/", false, ROUTE_SERVICE, "token"},
     {"/api/v1/", false, ROUTE_SERVICE, "directory"},
     {"/portal/", false, ROUTE_SERVICE, "directory"},
     {"/_ping/directory", true, ROUTE_SERVICE, "directory"},
@@ -65,6 +67,7 @@ void gateway_routes_test(bool verbose)
     SSO_CHECK(strcmp(gateway_route("/keys").service, "token") == 0);
     SSO_CHECK(gateway_route("/keysx").kind == ROUTE_NONE);
     SSO_CHECK(strcmp(gateway_route("/api/v1/organizations").service, "directory") == 0);
+    SSO_CHECK(strcmp(gateway_route("/api/v1/keys/rotate").service, "token") == 0);
     SSO_CHECK(gateway_route("/api/v2/organizations").kind == ROUTE_NONE);
     SSO_CHECK(strcmp(gateway_route("/sso/saml/conn_1/acs").service, "saml") == 0);
     SSO_CHECK(strcmp(gateway_route("/sso/oidc/callback").service, "oidc") == 0);

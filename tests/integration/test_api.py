@@ -22,28 +22,12 @@ import uuid
 import pytest
 import requests
 
+from apihelpers import assert_json_error, db_counts, list_all, list_pages, state, suffix
 from conftest import Broker
 
 # ---- helpers ----------------------------------------------------------------------------------
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|\+00:00)$")
-
-
-def suffix():
-    return uuid.uuid4().hex[:10]
-
-
-def assert_json_error(r, status=None):
-    """A refused call: a 4xx (the given one when named) and the JSON error body."""
-    if status is None:
-        assert 400 <= r.status_code < 500, (r.status_code, r.text[:500])
-    else:
-        assert r.status_code == status, (r.status_code, r.text[:500])
-    assert r.headers.get("Content-Type", "").split(";")[0].strip() == "application/json", r.headers
-    body = r.json()
-    assert isinstance(body.get("error"), str) and body["error"], body
-    assert isinstance(body.get("error_description"), str) and body["error_description"], body
-    return body
 
 
 def created(r):
@@ -64,75 +48,12 @@ def list_page(broker, path, **params):
     return r
 
 
-def list_all(broker, path, page_size=None):
-    """Every item of a paginated listing, following next_page_token; also the pages seen."""
-    items, pages, page_token = [], [], None
-    for _ in range(2000):
-        params = {}
-        if page_size is not None:
-            params["page_size"] = page_size
-        if page_token:
-            params["page_token"] = requests.utils.quote(page_token, safe="")
-        r = list_page(broker, path, **params)
-        assert r.status_code == 200, (path, params, r.status_code, r.text)
-        body = r.json()
-        assert isinstance(body["data"], list), body
-        pages.append(body["data"])
-        items.extend(body["data"])
-        page_token = body.get("next_page_token")
-        if not page_token:
-            return items, pages
-    raise AssertionError(f"{path}: pagination did not end")
-
-
 def org_ids(broker):
-    return [o["id"] for o in list_all(broker, "/organizations")[0]]
+    return [o["id"] for o in list_all(broker, "/organizations")]
 
 
 def domains_of(broker, org_id):
-    return sorted(d["domain"] for d in list_all(broker, f"/organizations/{org_id}/domains")[0])
-
-
-def sqlite_files(data_dir):
-    found = []
-    for root, _, files in os.walk(data_dir):
-        for name in files:
-            path = os.path.join(root, name)
-            try:
-                with open(path, "rb") as f:
-                    if f.read(16) == b"SQLite format 3\x00":
-                        found.append(path)
-            except OSError:
-                pass
-    return sorted(found)
-
-
-def db_counts(broker):
-    files = sqlite_files(broker.data_dir)
-    assert files, f"no SQLite database under {broker.data_dir}"
-    counts = {}
-    for path in files:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-        try:
-            tables = [row[0] for row in db.execute(
-                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
-            for table in tables:
-                counts[(os.path.basename(path), table)] = db.execute(
-                    f'SELECT count(*) FROM "{table}"').fetchone()[0]
-        finally:
-            db.close()
-    return counts
-
-
-def state(broker):
-    """What a refused call must leave unchanged."""
-    broker.token()  # mint (and cache) the admin token before the snapshot
-    orgs = {}
-    for org in list_all(broker, "/organizations")[0]:
-        domains = list_all(broker, f"/organizations/{org['id']}/domains")[0]
-        orgs[org["id"]] = (json.dumps(org, sort_keys=True),
-                           sorted(json.dumps(d, sort_keys=True) for d in domains))
-    return {"organizations": orgs, "db": db_counts(broker)}
+    return sorted(d["domain"] for d in list_all(broker, f"/organizations/{org_id}/domains"))
 
 
 def files_containing(data_dir, needle):
@@ -381,8 +302,8 @@ def test_unknown_organization_is_404(broker):
 
 def test_page_size_one_walks_every_organization_exactly_once(broker):
     mine = {create_org(broker)["id"] for _ in range(3)}
-    everything, _ = list_all(broker, "/organizations")
-    walked, pages = list_all(broker, "/organizations", page_size=1)
+    everything = list_all(broker, "/organizations")
+    walked, pages = list_pages(broker, "/organizations", page_size=1)
     ids = [o["id"] for o in walked]
     assert len(ids) == len(set(ids)), "an organization was listed twice"
     assert set(ids) == {o["id"] for o in everything}
@@ -398,7 +319,7 @@ def test_list_response_is_data_plus_next_page_token_while_more_remain(broker):
     assert r.status_code == 200
     body = r.json()
     assert isinstance(body["data"], list) and body["data"]
-    _, pages = list_all(broker, "/organizations", page_size=1)
+    _, pages = list_pages(broker, "/organizations", page_size=1)
     assert len(pages) >= 2
 
 
