@@ -4,6 +4,7 @@
 #include "sso_config.h"
 #include "sso_crypto.h"
 #include "sso_fetch.h"
+#include "sso_html.h"
 #include "sso_http.h"
 #include "sso_log.h"
 #include "sso_saml_metadata.h"
@@ -19,6 +20,7 @@ int main(int argc, char **argv)
     SSO_RUN(sso_crypto_test, verbose);
     SSO_RUN(sso_bus_test, verbose);
     SSO_RUN(sso_http_test, verbose);
+    SSO_RUN(sso_html_test, verbose);
     SSO_RUN(sso_broker_test, verbose);
     SSO_RUN(sso_saml_metadata_test, verbose);
     SSO_RUN(sso_fetch_test, verbose);

@@ -85,6 +85,43 @@ char *sso_url_encode(const char *text)
     return out;
 }
 
+char *sso_url_with_params(const char *base, size_t count, const char *const *names,
+                          const char *const *values)
+{
+    size_t size = strlen(base) + 1;
+    char **encoded = calloc(count ? count : 1, sizeof *encoded);
+    if (!encoded)
+        return NULL;
+    for (size_t i = 0; i < count; i++)
+        if (values[i] && *values[i]) {
+            encoded[i] = sso_url_encode(values[i]);
+            size += strlen(names[i]) + (encoded[i] ? strlen(encoded[i]) : 0) + 2;
+        }
+    char *url = malloc(size);
+    if (url) {
+        size_t len = (size_t) snprintf(url, size, "%s", base);
+        bool has_query = strchr(base, '?') != NULL;
+        for (size_t i = 0; i < count; i++)
+            if (encoded[i]) {
+                len += (size_t) snprintf(url + len, size - len, "%c%s=%s", has_query ? '&' : '?',
+                                         names[i], encoded[i]);
+                has_query = true;
+            }
+    }
+    for (size_t i = 0; i < count; i++)
+        free(encoded[i]);
+    free(encoded);
+    return url;
+}
+
+zframe_t *sso_http_redirect(const char *location)
+{
+    sso_response_t *response = sso_response_new(302);
+    sso_response_header(response, "Location", location);
+    sso_response_header(response, "Cache-Control", "no-store");
+    return sso_response_pack(&response);
+}
+
 static void s_free_string(void **item)
 {
     free(*item);
@@ -261,6 +298,15 @@ void sso_http_test(bool verbose)
     char *encoded = sso_url_encode("a b/é");
     SSO_CHECK(encoded && strcmp(encoded, "a%20b%2F%C3%A9") == 0);
     free(encoded);
+
+    const char *names[] = {"code", "state", "empty"};
+    const char *values[] = {"c 1", "s&t", ""};
+    char *url = sso_url_with_params("https://app.test/cb", 3, names, values);
+    SSO_CHECK(url && !strcmp(url, "https://app.test/cb?code=c%201&state=s%26t"));
+    free(url);
+    url = sso_url_with_params("https://app.test/cb?x=1", 1, names, values);
+    SSO_CHECK(url && !strcmp(url, "https://app.test/cb?x=1&code=c%201"));
+    free(url);
 
     zhashx_t *form = sso_form_parse("a=1&b=x%20y&c=&d", 16);
     SSO_CHECK(form && strcmp(zhashx_lookup(form, "a"), "1") == 0);

@@ -15,6 +15,13 @@ char *sso_url_decode(const char *text, size_t len);
 /* Percent-encodes everything but unreserved characters. */
 char *sso_url_encode(const char *text);
 
+/* base + "?" or "&" + name=value pairs, each percent-encoded; pairs with a NULL or empty value
+   are skipped. names/values hold count entries. Caller frees; NULL when out of memory. */
+char *sso_url_with_params(const char *base, size_t count, const char *const *names,
+                          const char *const *values);
+/* A 302 to location with Cache-Control: no-store. */
+zframe_t *sso_http_redirect(const char *location);
+
 /* Parses application/x-www-form-urlencoded (or a query string) into name -> value, both
    decoded. Returns NULL when malformed or when a name repeats (OAuth forbids repeats). */
 zhashx_t *sso_form_parse(const char *data, size_t len);

@@ -10,15 +10,18 @@ if [ "$mode" = run ]; then seconds="${2:-60}"; build="${3:-build-fuzz}"; else bu
 make --no-print-directory build/libsso.a >/dev/null
 mkdir -p "$build"
 flags=(-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -Ilib -Ibuild/gen -Iservices/token $(pkg-config --cflags libczmq jansson libprotobuf-c openssl libxml-2.0 libcurl))
-libs=($(pkg-config --libs libczmq libzmq jansson libprotobuf-c openssl libxml-2.0 libcurl) -lpthread)
+       -Ilib -Ibuild/gen -Iservices/token -Iservices/saml
+       $(pkg-config --cflags libczmq jansson libprotobuf-c openssl libxml-2.0 libcurl xmlsec1-openssl zlib))
+libs=($(pkg-config --libs libczmq libzmq jansson libprotobuf-c openssl libxml-2.0 libcurl xmlsec1-openssl zlib) -lpthread)
 lib_srcs=($(ls lib/*.c | grep -v selftest.c) build/gen/*.pb-c.c)
-declare -A extra=([token_params]="services/token/token_client_auth.c")
+saml_srcs="$(ls services/saml/*.c | grep -v -e /main.c -e /selftest.c | tr '\n' ' ')"
+declare -A extra=([token_params]="services/token/token_client_auth.c services/token/token_dir.c"
+                  [acs]="$saml_srcs")
 passed=0 failed=0
 for src in fuzz/fuzz_*.c; do
   name="$(basename "$src" .c)"; name="${name#fuzz_}"
   bin="$build/fuzz_$name"
-  if [ ! -x "$bin" ] || [ -n "$(find "$src" lib services/token -newer "$bin" -name '*.[ch]' | head -n 1)" ]; then
+  if [ ! -x "$bin" ] || [ -n "$(find "$src" lib services/token services/saml -newer "$bin" -name '*.[ch]' | head -n 1)" ]; then
     clang "${flags[@]}" -o "$bin" "$src" ${extra[$name]:-} "${lib_srcs[@]}" "${libs[@]}"
   fi
   corpus="fuzz/corpus/$name"; mkdir -p "$corpus"

@@ -95,6 +95,19 @@ json_t *dir_api_row(dir_t *dir, dir_api_row_fn *row, const char *sql, const char
     return json;
 }
 
+json_t *dir_api_column(dir_t *dir, const char *sql, const char *types, ...)
+{
+    va_list args;
+    va_start(args, types);
+    sqlite3_stmt *stmt = dir_db_vquery(dir->db, sql, types, args);
+    va_end(args);
+    json_t *list = json_array();
+    while (stmt && sqlite3_step(stmt) == SQLITE_ROW)
+        json_array_append_new(list, json_string(dir_db_text(stmt, 0)));
+    sqlite3_finalize(stmt);
+    return list;
+}
+
 zframe_t *dir_api_found(json_t *json, const char *what, const char *id)
 {
     return json ? sso_http_json(200, json) : dir_api_not_found(what, id);

@@ -39,6 +39,9 @@ typedef json_t *(dir_api_row_fn)(dir_t *dir, sqlite3_stmt *stmt);
 /* The first row of sql (bound as by dir_db_query) through row, or NULL when there is none or
    the query fails. */
 json_t *dir_api_row(dir_t *dir, dir_api_row_fn *row, const char *sql, const char *types, ...);
+/* The first column of every row of sql (bound as by dir_db_query) as a JSON array of strings
+   (new reference; empty when the query fails). */
+json_t *dir_api_column(dir_t *dir, const char *sql, const char *types, ...);
 /* 200 with json (taken), or, when it is NULL, 404 naming what was not found. */
 zframe_t *dir_api_found(json_t *json, const char *what, const char *id);
 /* Runs sql (one 's' parameter: id): 204, 404 naming what when no row went, or 500. Logs

@@ -15,13 +15,8 @@
 /* The redirect URIs of a client, in registration order (new reference). */
 static json_t *s_redirect_uris(dir_t *dir, const char *id)
 {
-    json_t *uris = json_array();
-    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT uri FROM client_redirect_uris WHERE "
-                                               "client_id = ? ORDER BY position", "s", id);
-    while (stmt && sqlite3_step(stmt) == SQLITE_ROW)
-        json_array_append_new(uris, json_string(dir_db_text(stmt, 0)));
-    sqlite3_finalize(stmt);
-    return uris;
+    return dir_api_column(dir, "SELECT uri FROM client_redirect_uris WHERE client_id = ? "
+                               "ORDER BY position", "s", id);
 }
 
 #define S_COLUMNS "id, name, is_admin, created_at, updated_at"
@@ -262,6 +257,60 @@ Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const 
     return reply;
 }
 
+int dir_clients_get(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                    dir_error_t *err)
+{
+    const char *id = request->client_get->client_id;
+    if (!dir_rpc_text(id, 1, DIR_API_ID_MAX)) {
+        dir_rpc_error(err, "invalid_client", "client_id is missing or malformed");
+        return -1;
+    }
+    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT name FROM clients WHERE id = ?", "s", id);
+    int step = stmt ? sqlite3_step(stmt) : SQLITE_ERROR;
+    Sso__ClientGetReply *client = step == SQLITE_ROW ? malloc(sizeof *client) : NULL;
+    if (client) {
+        sso__client_get_reply__init(client);
+        client->client_id = dir_rpc_dup(id);
+        client->name = dir_rpc_dup(dir_db_text(stmt, 0));
+        json_t *uris = s_redirect_uris(dir, id);
+        client->redirect_uris = dir_rpc_strings(uris, &client->n_redirect_uris);
+        json_decref(uris);
+    }
+    sqlite3_finalize(stmt);
+    if (!client) {
+        if (step == SQLITE_DONE)
+            dir_rpc_error(err, "invalid_client", "client_id %s is not a registered client", id);
+        else
+            dir_server_error(err);
+        return -1;
+    }
+    reply->result_case = SSO__DIR_REPLY__RESULT_CLIENT;
+    reply->client = client;
+    return 0;
+}
+
+static void s_test_client_get(dir_testkit_t *kit)
+{
+    char id[64] = "";
+    SSO_CHECK(dir_testkit_client(kit, "https://app.test/login/callback?x=1", id, sizeof id) == 0);
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__ClientGetRequest get = SSO__CLIENT_GET_REQUEST__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_CLIENT_GET;
+    request.client_get = &get;
+    get.client_id = id;
+    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && !*reply->error && reply->client && !strcmp(reply->client->client_id, id)
+              && !strcmp(reply->client->name, "app") && reply->client->n_redirect_uris == 1
+              && !strcmp(reply->client->redirect_uris[0], "https://app.test/login/callback?x=1"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    get.client_id = "cli_unknown";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_client", "cli_unknown"));
+    get.client_id = "";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_client", NULL));
+    get.client_id = "bad\x01id";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_client", NULL));
+}
+
 static void s_test(dir_testkit_t *kit)
 {
     dir_db_t *db = kit->dir->db;
@@ -356,4 +405,5 @@ void dir_clients_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run(s_test);
+    dir_testkit_run(s_test_client_get);
 }

@@ -3,6 +3,7 @@
 #ifndef DIR_CLIENTS_H
 #define DIR_CLIENTS_H
 #include "dir_api.h"
+#include "dir_rpc.h"
 #include "directory.pb-c.h"
 
 /* /api/v1/clients and /api/v1/clients/{id}. */
@@ -12,6 +13,10 @@ zframe_t *dir_clients_http(dir_api_req_t *req);
    sso__client_auth_reply__free_unpacked). An unknown client and a wrong secret both give
    ok=false and nothing else. NULL when out of memory or the database fails. */
 Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const char *secret);
+
+/* The client_get RPC: ClientGetReply (redirect URIs as registered, exact strings); an unknown
+   client_id is error invalid_client. */
+dir_rpc_fn dir_clients_get;
 
 void dir_clients_test(bool verbose);
 #endif

@@ -176,6 +176,21 @@ static const char *s_migrations[] = {
     "  expires_at INTEGER NOT NULL,"
     "  revoked INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX access_tokens_expiry ON access_tokens(expires_at);",
+
+    /* 2: the login flow (proto/directory.proto). Organizations may accept any email domain;
+       transactions keep what the OIDC upstream needs; codes keep their connection type and
+       whether they were presented twice; access tokens keep their identity claims and the
+       code they came from (a reused code revokes them); events name their transaction. */
+    "ALTER TABLE organizations ADD COLUMN allow_any_domain INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE login_transactions ADD COLUMN force_login INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE login_transactions ADD COLUMN oidc_state TEXT;"
+    "CREATE UNIQUE INDEX login_transactions_oidc_state ON login_transactions(oidc_state);"
+    "ALTER TABLE authorization_codes ADD COLUMN connection_type TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE authorization_codes ADD COLUMN reused INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE access_tokens ADD COLUMN claims_json TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE access_tokens ADD COLUMN code_hash TEXT;"
+    "CREATE INDEX access_tokens_code ON access_tokens(code_hash);"
+    "ALTER TABLE login_events ADD COLUMN txn_id TEXT;",
 };
 
 #define DIR_DB_VERSION ((int) (sizeof s_migrations / sizeof s_migrations[0]))

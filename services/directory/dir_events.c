@@ -4,11 +4,25 @@
 #include "sso_crypto.h"
 #include "sso_test.h"
 
-#define DIR_EVENT_TEXT_MAX 1024
 
 static const char *s_clip(const char *text)
 {
     return text && strlen(text) <= DIR_EVENT_TEXT_MAX ? text : text ? "(too long)" : NULL;
+}
+
+/* reason cut to DIR_EVENT_TEXT_MAX bytes at a UTF-8 boundary, marked with "...": the reason is
+   the one field worth keeping in part. */
+static void s_cut(const char *text, char *out, size_t size)
+{
+    size_t len = strlen(text);
+    if (len <= DIR_EVENT_TEXT_MAX) {
+        snprintf(out, size, "%s", text);
+        return;
+    }
+    len = DIR_EVENT_TEXT_MAX - 3;
+    while (len && ((unsigned char) text[len] & 0xc0) == 0x80)
+        len--;
+    snprintf(out, size, "%.*s...", (int) len, text);
 }
 
 int dir_events_add(dir_t *dir, const dir_event_t *event, char **id_out)
@@ -16,20 +30,58 @@ int dir_events_add(dir_t *dir, const dir_event_t *event, char **id_out)
     char *id = sso_random_id("evt_", 10);
     if (!id)
         return -1;
+    char reason[DIR_EVENT_TEXT_MAX + 1];
+    s_cut(event->reason ? event->reason : "", reason, sizeof reason);
     int rc = dir_db_run(dir->db, NULL,
                         "INSERT INTO login_events (id, created_at, organization_id, "
-                        "connection_id, client_id, outcome, reason, subject, email, request_id) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        "sissssssss", id, dir_now(), s_clip(event->organization_id),
+                        "connection_id, client_id, outcome, reason, subject, email, request_id, "
+                        "txn_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "sisssssssss", id, dir_now(), s_clip(event->organization_id),
                         s_clip(event->connection_id), s_clip(event->client_id),
-                        event->success ? "success" : "failure",
-                        event->reason ? s_clip(event->reason) : "", s_clip(event->subject),
-                        s_clip(event->email), s_clip(event->request_id));
+                        event->success ? "success" : "failure", reason, s_clip(event->subject),
+                        s_clip(event->email), s_clip(event->request_id), s_clip(event->txn_id));
     if (rc != DIR_DB_OK || !id_out)
         free(id);
     else
         *id_out = id;
     return rc == DIR_DB_OK ? 0 : -1;
+}
+
+int dir_events_record(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                      dir_error_t *err)
+{
+    (void) reply;
+    const Sso__Event *e = request->event_record;
+    bool success = !strcmp(e->outcome, "success");
+    if (!success && strcmp(e->outcome, "failure") != 0) {
+        dir_rpc_error(err, "invalid_request", "outcome must be success or failure");
+        return -1;
+    }
+    const char *fields[] = {e->organization_id, e->connection_id, e->client_id, e->subject,
+                            e->email, e->txn_id};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (!dir_rpc_text(fields[i], 0, DIR_EVENT_TEXT_MAX)) {
+            dir_rpc_error(err, "invalid_request", "event fields are text of at most %d bytes",
+                          DIR_EVENT_TEXT_MAX);
+            return -1;
+        }
+    if (!dir_rpc_text(e->reason, 0, 64 * 1024)) {
+        dir_rpc_error(err, "invalid_request", "reason must be text without control characters");
+        return -1;
+    }
+    dir_event_t event = {.organization_id = dir_rpc_or_null(e->organization_id),
+                         .connection_id = dir_rpc_or_null(e->connection_id),
+                         .client_id = dir_rpc_or_null(e->client_id),
+                         .success = success,
+                         .reason = e->reason,
+                         .subject = dir_rpc_or_null(e->subject),
+                         .email = dir_rpc_or_null(e->email),
+                         .txn_id = dir_rpc_or_null(e->txn_id)};
+    if (dir_events_add(dir, &event, NULL) != 0) {
+        dir_server_error(err);
+        return -1;
+    }
+    return 0;
 }
 
 static json_t *s_text(sqlite3_stmt *stmt, int column)
@@ -125,8 +177,67 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/events?page_size=x", NULL, NULL) == 400);
 }
 
+static void s_test_record(dir_testkit_t *kit)
+{
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__Event event = SSO__EVENT__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_EVENT_RECORD;
+    request.event_record = &event;
+    event.organization_id = "org_1";
+    event.connection_id = "conn_1";
+    event.client_id = "cli_1";
+    event.outcome = "failure";
+    event.reason = "Audience: expected https://sso.test/sso/saml/conn_1, received https://x";
+    event.subject = "u1";
+    event.email = "u1@example.com";
+    event.txn_id = "txn-1";
+    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && !*reply->error && reply->result_case == SSO__DIR_REPLY__RESULT__NOT_SET);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    json_t *body = NULL;
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/events?connection_id=conn_1", NULL, &body)
+              == 200);
+    json_t *first = json_array_get(json_object_get(body, "data"), 0);
+    SSO_CHECK(json_array_size(json_object_get(body, "data")) == 1
+              && !strncmp(dir_testkit_str(first, "id"), "evt_", 4)
+              && strlen(dir_testkit_str(first, "created_at")) == 20
+              && !strcmp(dir_testkit_str(first, "organization_id"), "org_1")
+              && !strcmp(dir_testkit_str(first, "connection_id"), "conn_1")
+              && !strcmp(dir_testkit_str(first, "client_id"), "cli_1")
+              && !strcmp(dir_testkit_str(first, "outcome"), "failure")
+              && !strcmp(dir_testkit_str(first, "reason"), event.reason)
+              && !strcmp(dir_testkit_str(first, "subject"), "u1")
+              && !strcmp(dir_testkit_str(first, "email"), "u1@example.com"));
+    json_decref(body);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events WHERE txn_id = "
+                                       "'txn-1'", NULL) == 1);
+    /* A long reason is kept in part; bad input writes nothing. */
+    char *longer = malloc(5000);
+    if (longer) {
+        memset(longer, 'r', 4999);
+        longer[4999] = '\0';
+        event.reason = longer;
+        event.outcome = "success";
+        reply = dir_testkit_rpc(kit, &request);
+        SSO_CHECK(reply && !*reply->error);
+        sso__dir_reply__free_unpacked(reply, NULL);
+        SSO_CHECK(dir_db_int(kit->dir->db, "SELECT max(length(reason)) FROM login_events", NULL)
+                  == DIR_EVENT_TEXT_MAX);
+        free(longer);
+    }
+    int64_t before = dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events", NULL);
+    event.reason = "r";
+    event.outcome = "maybe";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "outcome"));
+    event.outcome = "failure";
+    event.email = "a\x01b";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", NULL));
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events", NULL) == before);
+}
+
 void dir_events_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run(s_test);
+    dir_testkit_run(s_test_record);
 }

@@ -3,6 +3,7 @@
 #ifndef DIR_EVENTS_H
 #define DIR_EVENTS_H
 #include "dir_api.h"
+#include "dir_rpc.h"
 
 typedef struct {
     const char *organization_id;  /* each may be NULL */
@@ -13,10 +14,17 @@ typedef struct {
     const char *subject;
     const char *email;
     const char *request_id;
+    const char *txn_id;           /* the login transaction */
 } dir_event_t;
+
+#define DIR_EVENT_TEXT_MAX 1024
 
 /* Records an event; 0 or -1. *id_out (may be NULL) gets the new "evt_..." id. */
 int dir_events_add(dir_t *dir, const dir_event_t *event, char **id_out);
+
+/* The event_record RPC: an Event with outcome success or failure; texts of at most
+   DIR_EVENT_TEXT_MAX bytes (a longer reason is kept cut). No result. */
+dir_rpc_fn dir_events_record;
 
 /* GET /api/v1/events?organization_id=&connection_id=, newest first, paginated. */
 zframe_t *dir_events_http(dir_api_req_t *req);

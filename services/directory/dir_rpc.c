@@ -1,19 +1,160 @@
 /* dir_rpc: DirRequest in, DirReply out. */
 #include "dir_rpc.h"
 #include "dir_clients.h"
+#include "dir_codes.h"
+#include "dir_events.h"
+#include "dir_login.h"
+#include "dir_replay.h"
+#include "dir_seed.h"
 #include "dir_signing.h"
 #include "dir_testkit.h"
 #include "dir_tokens.h"
+#include "dir_txn.h"
 #include "directory.pb-c.h"
 #include "sso_bus.h"
 #include "sso_log.h"
 #include "sso_test.h"
 
-static const char *s_op_names[] = {
-    [SSO__DIR_REQUEST__OP_CLIENT_AUTH] = "client_auth",
-    [SSO__DIR_REQUEST__OP_KEYS_LIST] = "keys_list",
-    [SSO__DIR_REQUEST__OP_KEY_PUT] = "key_put",
-    [SSO__DIR_REQUEST__OP_TOKEN_ISSUE] = "token_issue",
+#define S_HOUSEKEEPING_EVERY 60
+
+bool dir_rpc_text(const char *text, size_t min_len, size_t max_len)
+{
+    if (!text)
+        return min_len == 0;
+    size_t len = strlen(text);
+    if (len < min_len || len > max_len)
+        return false;
+    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+const char *dir_rpc_or_null(const char *text)
+{
+    return text && *text ? text : NULL;
+}
+
+char *dir_rpc_dup(const char *text)
+{
+    return strdup(text ? text : "");
+}
+
+char **dir_rpc_strings(const json_t *array, size_t *n_out)
+{
+    *n_out = 0;
+    size_t size = json_array_size(array);
+    char **strings = size ? calloc(size, sizeof *strings) : NULL;
+    for (size_t i = 0; strings && i < size; i++) {
+        const char *text = json_string_value(json_array_get(array, i));
+        if (text)
+            strings[(*n_out)++] = dir_rpc_dup(text);
+    }
+    return strings;
+}
+
+void dir_rpc_housekeeping(dir_t *dir, bool force)
+{
+    int64_t now = dir_now();
+    if (!force && now - dir->housekeeping_at < S_HOUSEKEEPING_EVERY)
+        return;
+    dir->housekeeping_at = now;
+    /* Transactions stay an hour past expiry so a late browser hears "expired", not "unknown";
+       codes stay as long as a token issued from them can live, so a reuse still revokes it. */
+    dir_db_run(dir->db, NULL, "DELETE FROM login_transactions WHERE expires_at < ?", "i",
+               now - 3600);
+    dir_db_run(dir->db, NULL, "DELETE FROM authorization_codes WHERE expires_at < ?", "i",
+               now - DIR_TOKEN_TTL_MAX);
+    dir_db_run(dir->db, NULL, "DELETE FROM replay_cache WHERE expires_at <= ?", "i", now);
+    dir_db_run(dir->db, NULL, "DELETE FROM access_tokens WHERE expires_at < ?", "i", now - 86400);
+}
+
+static int s_client_auth(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                         dir_error_t *err)
+{
+    reply->client_auth = dir_clients_auth(dir, request->client_auth->client_id,
+                                          request->client_auth->client_secret);
+    if (!reply->client_auth) {
+        dir_rpc_error(err, "server_error", "cannot read the clients");
+        return -1;
+    }
+    reply->result_case = SSO__DIR_REPLY__RESULT_CLIENT_AUTH;
+    return 0;
+}
+
+static int s_keys(dir_t *dir, bool with_private, Sso__DirReply *reply, dir_error_t *err)
+{
+    reply->keys_list = dir_signing_list(dir, with_private);
+    if (!reply->keys_list) {
+        dir_rpc_error(err, "server_error", "cannot read the signing keys");
+        return -1;
+    }
+    reply->result_case = SSO__DIR_REPLY__RESULT_KEYS_LIST;
+    return 0;
+}
+
+static int s_keys_list(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                       dir_error_t *err)
+{
+    return s_keys(dir, request->keys_list->with_private, reply, err);
+}
+
+static int s_key_put(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                     dir_error_t *err)
+{
+    if (dir_signing_put(dir, request->key_put->key, request->key_put->only_if_none, err) != 0)
+        return -1;
+    return s_keys(dir, true, reply, err);
+}
+
+static int s_token_issue(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                         dir_error_t *err)
+{
+    const Sso__TokenIssueRequest *r = request->token_issue;
+    char *token = NULL;
+    if (dir_tokens_issue(dir, r->client_id, r->scope, r->ttl_seconds, r->claims_json,
+                         r->code_hash, &token, err) != 0)
+        return -1;
+    Sso__TokenIssueReply *issued = malloc(sizeof *issued);
+    if (!issued) {
+        free(token);
+        dir_server_error(err);
+        return -1;
+    }
+    sso__token_issue_reply__init(issued);
+    issued->access_token = token;
+    issued->expires_in = r->ttl_seconds;
+    reply->result_case = SSO__DIR_REPLY__RESULT_TOKEN_ISSUE;
+    reply->token_issue = issued;
+    return 0;
+}
+
+/* The operations, by DirRequest op case; write says it changes state (housekeeping runs
+   alongside those). */
+static const struct {
+    const char *name;
+    dir_rpc_fn *fn;
+    bool write;
+} s_ops[] = {
+    [SSO__DIR_REQUEST__OP_CLIENT_AUTH] = {"client_auth", s_client_auth, false},
+    [SSO__DIR_REQUEST__OP_KEYS_LIST] = {"keys_list", s_keys_list, false},
+    [SSO__DIR_REQUEST__OP_KEY_PUT] = {"key_put", s_key_put, true},
+    [SSO__DIR_REQUEST__OP_TOKEN_ISSUE] = {"token_issue", s_token_issue, true},
+    [SSO__DIR_REQUEST__OP_CLIENT_GET] = {"client_get", dir_clients_get, false},
+    [SSO__DIR_REQUEST__OP_CONNECTION_RESOLVE] = {"connection_resolve", dir_login_resolve, false},
+    [SSO__DIR_REQUEST__OP_CONNECTION_GET] = {"connection_get", dir_login_connection_get, false},
+    [SSO__DIR_REQUEST__OP_TXN_CREATE] = {"txn_create", dir_txn_create, true},
+    [SSO__DIR_REQUEST__OP_TXN_GET] = {"txn_get", dir_txn_get, false},
+    [SSO__DIR_REQUEST__OP_TXN_UPDATE] = {"txn_update", dir_txn_update, true},
+    [SSO__DIR_REQUEST__OP_LOGIN_COMPLETE] = {"login_complete", dir_txn_login_complete, true},
+    [SSO__DIR_REQUEST__OP_LOGIN_FAIL] = {"login_fail", dir_txn_login_fail, true},
+    [SSO__DIR_REQUEST__OP_CODE_REDEEM] = {"code_redeem", dir_codes_redeem, true},
+    [SSO__DIR_REQUEST__OP_ACCESS_TOKEN_CHECK] = {"access_token_check", dir_tokens_access_check,
+                                                 false},
+    [SSO__DIR_REQUEST__OP_REPLAY_RECORD] = {"replay_record", dir_replay_record, true},
+    [SSO__DIR_REQUEST__OP_EVENT_RECORD] = {"event_record", dir_events_record, true},
+    [SSO__DIR_REQUEST__OP_SIMULATOR_KEY] = {"simulator_key", dir_seed_simulator_key, false},
+    [SSO__DIR_REQUEST__OP_BEARER_CHECK] = {"bearer_check", dir_tokens_bearer_check, false},
 };
 
 static zframe_t *s_error(const char *code, const char *description)
@@ -24,51 +165,15 @@ static zframe_t *s_error(const char *code, const char *description)
     return sso_frame_pack(&reply.base);
 }
 
-/* Packs reply, whose result is result, then frees result: the reply only borrowed it. A NULL
-   result (the read failed) is a server_error saying why. */
-static zframe_t *s_pack_result(Sso__DirReply *reply, ProtobufCMessage *result, const char *why)
+/* Frees the result a handler set (all results are heap messages). */
+static void s_free_result(Sso__DirReply *reply)
 {
-    if (!result)
-        return s_error("server_error", why);
-    zframe_t *frame = sso_frame_pack(&reply->base);
-    protobuf_c_message_free_unpacked(result, NULL);
-    return frame;
-}
-
-static zframe_t *s_keys_reply(dir_t *dir, bool with_private)
-{
-    Sso__DirReply reply = SSO__DIR_REPLY__INIT;
-    reply.result_case = SSO__DIR_REPLY__RESULT_KEYS_LIST;
-    reply.keys_list = dir_signing_list(dir, with_private);
-    return s_pack_result(&reply, (ProtobufCMessage *) reply.keys_list,
-                         "cannot read the signing keys");
-}
-
-static zframe_t *s_client_auth(dir_t *dir, const Sso__ClientAuthRequest *request)
-{
-    Sso__DirReply reply = SSO__DIR_REPLY__INIT;
-    reply.result_case = SSO__DIR_REPLY__RESULT_CLIENT_AUTH;
-    reply.client_auth = dir_clients_auth(dir, request->client_id, request->client_secret);
-    return s_pack_result(&reply, (ProtobufCMessage *) reply.client_auth,
-                         "cannot read the clients");
-}
-
-static zframe_t *s_token_issue(dir_t *dir, const Sso__TokenIssueRequest *request)
-{
-    dir_error_t err = {0};
-    char *token = NULL;
-    if (dir_tokens_issue(dir, request->client_id, request->scope, request->ttl_seconds, &token,
-                         &err) != 0)
-        return s_error(err.code, err.description);
-    Sso__TokenIssueReply issued = SSO__TOKEN_ISSUE_REPLY__INIT;
-    issued.access_token = token;
-    issued.expires_in = request->ttl_seconds;
-    Sso__DirReply reply = SSO__DIR_REPLY__INIT;
-    reply.result_case = SSO__DIR_REPLY__RESULT_TOKEN_ISSUE;
-    reply.token_issue = &issued;
-    zframe_t *frame = sso_frame_pack(&reply.base);
-    free(token);
-    return frame;
+    /* Every member of the result oneof is a message pointer at the same place. */
+    ProtobufCMessage *result = (ProtobufCMessage *) reply->client;
+    if (reply->result_case != SSO__DIR_REPLY__RESULT__NOT_SET && result)
+        protobuf_c_message_free_unpacked(result, NULL);
+    reply->result_case = SSO__DIR_REPLY__RESULT__NOT_SET;
+    reply->client = NULL;
 }
 
 zframe_t *dir_rpc_handle(dir_t *dir, const char *rpc, zframe_t *payload)
@@ -80,49 +185,32 @@ zframe_t *dir_rpc_handle(dir_t *dir, const char *rpc, zframe_t *payload)
         sso_warn("rpc %s: the DirRequest does not unpack; refused", rpc ? rpc : "?");
         return s_error("invalid_request", "the request is not a DirRequest");
     }
-    if (request->op_case > 0 && (size_t) request->op_case < sizeof s_op_names / sizeof *s_op_names
-        && s_op_names[request->op_case] && rpc && *rpc
-        && strcmp(rpc, s_op_names[request->op_case]) != 0)
-        sso_warn("rpc named %s carries %s; doing %s", rpc, s_op_names[request->op_case],
-                 s_op_names[request->op_case]);
-    zframe_t *reply;
-    switch (request->op_case) {
-    case SSO__DIR_REQUEST__OP_CLIENT_AUTH:
-        reply = s_client_auth(dir, request->client_auth);
-        break;
-    case SSO__DIR_REQUEST__OP_KEYS_LIST:
-        reply = s_keys_reply(dir, request->keys_list->with_private);
-        break;
-    case SSO__DIR_REQUEST__OP_KEY_PUT: {
-        dir_error_t err = {0};
-        if (dir_signing_put(dir, request->key_put->key, request->key_put->only_if_none, &err)
-            != 0)
-            reply = s_error(err.code, err.description);
-        else
-            reply = s_keys_reply(dir, true);
-        break;
+    size_t op = (size_t) request->op_case;
+    /* Every op of the oneof is a message pointer at the same place. */
+    if (op == 0 || op >= sizeof s_ops / sizeof *s_ops || !s_ops[op].fn || !request->client_auth) {
+        sso__dir_request__free_unpacked(request, NULL);
+        return s_error("invalid_request", "the DirRequest names no known operation");
     }
-    case SSO__DIR_REQUEST__OP_TOKEN_ISSUE:
-        reply = s_token_issue(dir, request->token_issue);
-        break;
-    default:
-        reply = s_error("invalid_request", "the DirRequest names no known operation");
-        break;
+    if (rpc && *rpc && strcmp(rpc, s_ops[op].name) != 0)
+        sso_warn("rpc named %s carries %s; doing %s", rpc, s_ops[op].name, s_ops[op].name);
+    if (s_ops[op].write)
+        dir_rpc_housekeeping(dir, false);
+    Sso__DirReply reply = SSO__DIR_REPLY__INIT;
+    dir_error_t err = {0};
+    zframe_t *frame;
+    if (s_ops[op].fn(dir, request, &reply, &err) != 0) {
+        s_free_result(&reply);
+        frame = s_error(err.code ? err.code : "server_error",
+                        *err.description ? err.description : "internal error");
+    }
+    else if (reply.result_case != SSO__DIR_REPLY__RESULT__NOT_SET && !reply.client)
+        frame = s_error("server_error", "out of memory");
+    else {
+        frame = sso_frame_pack(&reply.base);
+        s_free_result(&reply);
     }
     sso__dir_request__free_unpacked(request, NULL);
-    return reply;
-}
-
-/* Sends request through dir_rpc_handle and unpacks the reply. */
-static Sso__DirReply *s_call(dir_t *dir, const char *rpc, const Sso__DirRequest *request)
-{
-    zframe_t *payload = sso_frame_pack(&request->base);
-    zframe_t *frame = dir_rpc_handle(dir, rpc, payload);
-    zframe_destroy(&payload);
-    Sso__DirReply *reply =
-        frame ? sso__dir_reply__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
-    zframe_destroy(&frame);
-    return reply;
+    return frame;
 }
 
 void dir_rpc_test(bool verbose)
@@ -143,18 +231,18 @@ void dir_rpc_test(bool verbose)
     auth.client_secret = "rpc-admin-secret-0123456789";
     request.op_case = SSO__DIR_REQUEST__OP_CLIENT_AUTH;
     request.client_auth = &auth;
-    Sso__DirReply *reply = s_call(kit.dir, "client_auth", &request);
+    Sso__DirReply *reply = dir_testkit_rpc(&kit, &request);
     SSO_CHECK(reply && !*reply->error && reply->result_case == SSO__DIR_REPLY__RESULT_CLIENT_AUTH
               && reply->client_auth->ok && reply->client_auth->is_admin
               && !strcmp(reply->client_auth->client_id, "rpc-admin"));
     sso__dir_reply__free_unpacked(reply, NULL);
     auth.client_secret = "wrong";
-    reply = s_call(kit.dir, "client_auth", &request);
+    reply = dir_testkit_rpc(&kit, &request);
     SSO_CHECK(reply && !*reply->error && reply->client_auth && !reply->client_auth->ok
               && !reply->client_auth->is_admin);
     sso__dir_reply__free_unpacked(reply, NULL);
     auth.client_id = "nobody";
-    reply = s_call(kit.dir, "client_auth", &request);
+    reply = dir_testkit_rpc(&kit, &request);
     SSO_CHECK(reply && reply->client_auth && !reply->client_auth->ok);
     sso__dir_reply__free_unpacked(reply, NULL);
 
@@ -165,7 +253,7 @@ void dir_rpc_test(bool verbose)
     issue.ttl_seconds = 600;
     request.op_case = SSO__DIR_REQUEST__OP_TOKEN_ISSUE;
     request.token_issue = &issue;
-    reply = s_call(kit.dir, "token_issue", &request);
+    reply = dir_testkit_rpc(&kit, &request);
     SSO_CHECK(reply && !*reply->error && reply->token_issue
               && !strncmp(reply->token_issue->access_token, "at_", 3)
               && reply->token_issue->expires_in == 600);
@@ -176,7 +264,7 @@ void dir_rpc_test(bool verbose)
     }
     sso__dir_reply__free_unpacked(reply, NULL);
     issue.ttl_seconds = -5;
-    reply = s_call(kit.dir, "token_issue", &request);
+    reply = dir_testkit_rpc(&kit, &request);
     SSO_CHECK(reply && !strcmp(reply->error, "invalid_request") && *reply->error_description);
     sso__dir_reply__free_unpacked(reply, NULL);
 
@@ -189,17 +277,17 @@ void dir_rpc_test(bool verbose)
     put.only_if_none = true;
     request.op_case = SSO__DIR_REQUEST__OP_KEY_PUT;
     request.key_put = &put;
-    reply = s_call(kit.dir, "key_put", &request);
+    reply = dir_testkit_rpc(&kit, &request);
     SSO_CHECK(reply && !*reply->error && reply->keys_list && reply->keys_list->n_keys == 1
               && pem && !strcmp(reply->keys_list->keys[0]->private_key_pem, pem));
     sso__dir_reply__free_unpacked(reply, NULL);
     key.kid = "kid-2";
-    reply = s_call(kit.dir, "key_put", &request);
+    reply = dir_testkit_rpc(&kit, &request);
     SSO_CHECK(reply && reply->keys_list && reply->keys_list->n_keys == 1
               && !strcmp(reply->keys_list->keys[0]->kid, "kid-1"));
     sso__dir_reply__free_unpacked(reply, NULL);
     put.key = NULL;
-    reply = s_call(kit.dir, "key_put", &request);
+    reply = dir_testkit_rpc(&kit, &request);
     SSO_CHECK(reply && !strcmp(reply->error, "invalid_request"));
     sso__dir_reply__free_unpacked(reply, NULL);
 
@@ -207,7 +295,7 @@ void dir_rpc_test(bool verbose)
     Sso__KeysListRequest list = SSO__KEYS_LIST_REQUEST__INIT;
     request.op_case = SSO__DIR_REQUEST__OP_KEYS_LIST;
     request.keys_list = &list;
-    reply = s_call(kit.dir, "keys_list", &request);
+    reply = dir_testkit_rpc(&kit, &request);
     SSO_CHECK(reply && reply->keys_list && reply->keys_list->n_keys == 1
               && !*reply->keys_list->keys[0]->private_key_pem);
     sso__dir_reply__free_unpacked(reply, NULL);
@@ -221,7 +309,7 @@ void dir_rpc_test(bool verbose)
     zframe_destroy(&frame);
     zframe_destroy(&junk);
     Sso__DirRequest empty = SSO__DIR_REQUEST__INIT;
-    reply = s_call(kit.dir, "whatever", &empty);
+    reply = dir_testkit_rpc(&kit, &empty);
     SSO_CHECK(reply && !strcmp(reply->error, "invalid_request"));
     sso__dir_reply__free_unpacked(reply, NULL);
     free(pem);

@@ -2,11 +2,36 @@
    the Meta rpc name is only logged when it disagrees. */
 #ifndef DIR_RPC_H
 #define DIR_RPC_H
+#include "dir_json.h"
 #include "dir_service.h"
+#include "directory.pb-c.h"
 
 /* Handles one DirRequest frame; returns the packed DirReply frame (never NULL unless out of
    memory). */
 zframe_t *dir_rpc_handle(dir_t *dir, const char *rpc, zframe_t *payload);
+
+/* One operation: 0 with reply's result set (a heap message, or none), or -1 with err, whose
+   code becomes DirReply.error (and any result set is freed). The request's op is the one the
+   operation handles. */
+typedef int(dir_rpc_fn)(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                        dir_error_t *err);
+/* err for a DirReply: its code and description (the HTTP status is not used on the bus). */
+#define dir_rpc_error(err, code, ...) dir_error_set(err, 400, code, __VA_ARGS__)
+
+/* Input checks shared by the operations: text of 1..max bytes (min_len 0 allows "") with no
+   control characters. */
+bool dir_rpc_text(const char *text, size_t min_len, size_t max_len);
+/* NULL for NULL or "" (proto3 strings are "" when absent; the database keeps NULL). */
+const char *dir_rpc_or_null(const char *text);
+/* strdup of text ("" for NULL); NULL only when out of memory, which packs as "". */
+char *dir_rpc_dup(const char *text);
+/* A malloc'd array of copies of the strings of a JSON array (n_out set); NULL when empty. */
+char **dir_rpc_strings(const json_t *array, size_t *n_out);
+
+/* Purges expired login state (transactions an hour past expiry, codes and access tokens a day
+   past, replay ids at expiry). Runs with write operations, at most once a minute unless
+   forced. */
+void dir_rpc_housekeeping(dir_t *dir, bool force);
 
 void dir_rpc_test(bool verbose);
 #endif

@@ -4,6 +4,7 @@
 #include "dir_api.h"
 #include "dir_json.h"
 #include "dir_rpc.h"
+#include "dir_seed.h"
 #include "dir_testkit.h"
 #include "sso_log.h"
 #include "sso_test.h"
@@ -102,7 +103,8 @@ dir_t *dir_new(const sso_config_t *config, char *why, size_t why_size)
         || !(self->keys = dir_keys_new(getenv("SSO_MASTER_KEY"), self->data_dir, why, why_size))
         || !(self->db = dir_db_open(path, why, why_size)) || s_check_key(self, why, why_size) != 0
         || dir_admin_bootstrap(self, getenv("SSO_ADMIN_CLIENT_ID"),
-                               getenv("SSO_ADMIN_CLIENT_SECRET"), why, why_size) != 0)
+                               getenv("SSO_ADMIN_CLIENT_SECRET"), why, why_size) != 0
+        || dir_seed_ensure(self, why, why_size) != 0)
         dir_destroy(&self);
     return self;
 }

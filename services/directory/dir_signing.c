@@ -2,6 +2,7 @@
 #include "dir_signing.h"
 #include "dir_pki.h"
 #include "dir_testkit.h"
+#include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_test.h"
 #include <openssl/crypto.h>
@@ -79,7 +80,7 @@ Sso__KeysListReply *dir_signing_list(dir_t *dir, bool with_private)
     return reply;
 }
 
-static int s_validate(const Sso__SigningKey *key, dir_error_t *err)
+static int s_validate_kid(const Sso__SigningKey *key, dir_error_t *err)
 {
     if (!key) {
         dir_bad_request(err, "key is required");
@@ -95,6 +96,15 @@ static int s_validate(const Sso__SigningKey *key, dir_error_t *err)
             dir_bad_request(err, "key.kid must be printable ASCII");
             return -1;
         }
+    if (key->created_at < 0 || key->active_from < 0 || key->retire_after < 0) {
+        dir_bad_request(err, "key times must not be negative");
+        return -1;
+    }
+    return 0;
+}
+
+static int s_validate_material(const Sso__SigningKey *key, dir_error_t *err)
+{
     size_t pem_len = strlen(key->private_key_pem);
     BIO *bio = pem_len && pem_len <= DIR_KEY_PEM_MAX ? BIO_new_mem_buf(key->private_key_pem, -1)
                                                      : NULL;
@@ -116,23 +126,53 @@ static int s_validate(const Sso__SigningKey *key, dir_error_t *err)
         dir_bad_request(err, "key.public_jwk_json is not a JSON object");
         return -1;
     }
-    if (key->created_at < 0 || key->active_from < 0 || key->retire_after < 0) {
-        dir_bad_request(err, "key times must not be negative");
+    return 0;
+}
+
+/* A key sent again under its kid: only retire_after changes, and only when whatever key
+   material came with it is the stored one. Inside the caller's transaction. */
+static int s_update_existing(dir_t *dir, const Sso__SigningKey *key, sqlite3_stmt *stored,
+                             const char *aad, dir_error_t *err)
+{
+    bool same = !*key->public_jwk_json
+                || strcmp(key->public_jwk_json, dir_db_text(stored, 1)) == 0;
+    if (same && *key->private_key_pem) {
+        char *pem = dir_keys_open(dir->keys, sqlite3_column_blob(stored, 0),
+                                  (size_t) sqlite3_column_bytes(stored, 0), aad, NULL);
+        same = pem && sso_secure_equals(pem, key->private_key_pem);
+        if (pem) {
+            OPENSSL_cleanse(pem, strlen(pem));
+            free(pem);
+        }
+    }
+    if (!same) {
+        dir_bad_request(err, "a different signing key with kid %s exists", key->kid);
         return -1;
     }
+    if (dir_db_run(dir->db, NULL, "UPDATE signing_keys SET retire_after = ? WHERE kid = ?", "is",
+                   key->retire_after, key->kid) != DIR_DB_OK) {
+        dir_server_error(err);
+        return -1;
+    }
+    if (key->retire_after)
+        sso_info("signing key %s is published until %lld", key->kid,
+                 (long long) key->retire_after);
     return 0;
 }
 
 int dir_signing_put(dir_t *dir, const Sso__SigningKey *key, bool only_if_none, dir_error_t *err)
 {
-    if (s_validate(key, err) != 0)
+    if (s_validate_kid(key, err) != 0)
+        return -1;
+    bool material = *key->private_key_pem || *key->public_jwk_json;
+    if (material && s_validate_material(key, err) != 0)
         return -1;
     char aad[DIR_KID_MAX + 16];
     s_aad(aad, sizeof aad, key->kid);
     uint8_t *sealed = NULL;
     size_t sealed_len = 0;
-    if (dir_keys_seal(dir->keys, key->private_key_pem, strlen(key->private_key_pem), aad, &sealed,
-                      &sealed_len) != 0) {
+    if (material && dir_keys_seal(dir->keys, key->private_key_pem, strlen(key->private_key_pem),
+                                  aad, &sealed, &sealed_len) != 0) {
         dir_server_error(err);
         return -1;
     }
@@ -140,6 +180,7 @@ int dir_signing_put(dir_t *dir, const Sso__SigningKey *key, bool only_if_none, d
     int64_t created = key->created_at ? key->created_at : now;
     int64_t active = key->active_from ? key->active_from : created;
     int rc = -1;
+    sqlite3_stmt *stored = NULL;
     if (dir_db_begin(dir->db) != 0) {
         dir_server_error(err);
         goto done;
@@ -153,22 +194,45 @@ int dir_signing_put(dir_t *dir, const Sso__SigningKey *key, bool only_if_none, d
         rc = 0; /* another instance won the race; its key stands */
         goto done;
     }
-    int run = dir_db_run(dir->db, NULL, "INSERT INTO signing_keys (kid, private_key_sealed, "
-                                        "public_jwk_json, created_at, active_from, retire_after) "
-                                        "VALUES (?, ?, ?, ?, ?, ?)",
-                         "sbsiii", key->kid, sealed, sealed_len, key->public_jwk_json, created,
-                         active, key->retire_after);
-    if (run == DIR_DB_CONFLICT)
-        dir_bad_request(err, "a signing key with kid %s exists", key->kid);
-    else if (run != DIR_DB_OK)
+    stored = dir_db_query(dir->db, "SELECT private_key_sealed, public_jwk_json FROM "
+                                   "signing_keys WHERE kid = ?", "s", key->kid);
+    int step = stored ? sqlite3_step(stored) : SQLITE_ERROR;
+    if (step == SQLITE_ROW) {
+        if (s_update_existing(dir, key, stored, aad, err) != 0)
+            goto done;
+    }
+    else if (step != SQLITE_DONE) {
         dir_server_error(err);
-    else if (dir_db_commit(dir->db) != 0)
+        goto done;
+    }
+    else if (!material) {
+        dir_bad_request(err, "no signing key with kid %s; a new key needs private_key_pem and "
+                             "public_jwk_json", key->kid);
+        goto done;
+    }
+    else {
+        int run = dir_db_run(dir->db, NULL,
+                             "INSERT INTO signing_keys (kid, private_key_sealed, "
+                             "public_jwk_json, created_at, active_from, retire_after) "
+                             "VALUES (?, ?, ?, ?, ?, ?)",
+                             "sbsiii", key->kid, sealed, sealed_len, key->public_jwk_json,
+                             created, active, key->retire_after);
+        if (run != DIR_DB_OK) {
+            dir_server_error(err);
+            goto done;
+        }
+    }
+    sqlite3_finalize(stored);
+    stored = NULL;
+    if (dir_db_commit(dir->db) != 0)
         dir_server_error(err);
     else
         rc = 0;
 done:
+    sqlite3_finalize(stored);
     dir_db_rollback(dir->db);
-    OPENSSL_cleanse(sealed, sealed_len);
+    if (sealed)
+        OPENSSL_cleanse(sealed, sealed_len);
     free(sealed);
     return rc;
 }
@@ -189,8 +253,22 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT instr(private_key_sealed, 'PRIVATE') FROM "
                                        "signing_keys", NULL) == 0);
     SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == 0);
+    /* k1 again: the same key is a no-op (a retried put); other key material is refused. */
     key.kid = "k1";
-    SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == -1 && err.status == 400);
+    SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == 0);
+    key.public_jwk_json = "{\"kty\":\"RSA\",\"kid\":\"x\"}";
+    SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == -1 && err.status == 400
+              && strstr(err.description, "different"));
+    char *other_pem = NULL;
+    Sso__SigningKey other;
+    SSO_CHECK(dir_testkit_signing_key(&other, "k1", "{\"kty\":\"RSA\",\"kid\":\"k1\"}",
+                                      &other_pem) == 0);
+    SSO_CHECK(dir_signing_put(kit->dir, &other, false, &err) == -1
+              && strstr(err.description, "different"));
+    free(other_pem);
+    key.public_jwk_json = "{\"kty\":\"RSA\",\"kid\":\"k1\"}";
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT retire_after FROM signing_keys WHERE kid = 'k1'",
+                         NULL) == 0);
     key.private_key_pem = "nope";
     key.kid = "k3";
     SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == -1
@@ -209,6 +287,33 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(list && list->n_keys == 2 && !*list->keys[0]->private_key_pem
               && strstr(list->keys[0]->public_jwk_json, "RSA"));
     sso__keys_list_reply__free_unpacked(list, NULL);
+
+    /* Rotation: a key sent again under its kid (with its own material, or none) only sets
+       retire_after, so the previous key stays published until its tokens expire. */
+    Sso__SigningKey retire = SSO__SIGNING_KEY__INIT;
+    retire.kid = "k2";
+    retire.retire_after = dir_now() + 3600;
+    SSO_CHECK(dir_signing_put(kit->dir, &retire, false, &err) == 0);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT retire_after FROM signing_keys WHERE kid = 'k2'",
+                         NULL) == retire.retire_after);
+    list = dir_signing_list(kit->dir, false);
+    SSO_CHECK(list && list->n_keys == 2);
+    sso__keys_list_reply__free_unpacked(list, NULL);
+    key.kid = "k2";
+    key.public_jwk_json = "{\"kty\":\"RSA\",\"kid\":\"k1\"}";
+    key.retire_after = 0;
+    SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == 0);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT retire_after FROM signing_keys WHERE kid = 'k2'",
+                         NULL) == 0);
+    key.public_jwk_json = "{\"kty\":\"RSA\",\"kid\":\"other\"}";
+    SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == -1);
+    retire.kid = "k9";
+    SSO_CHECK(dir_signing_put(kit->dir, &retire, false, &err) == -1
+              && strstr(err.description, "no signing key"));
+    retire.kid = "k2";
+    retire.retire_after = -1;
+    SSO_CHECK(dir_signing_put(kit->dir, &retire, false, &err) == -1);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM signing_keys", NULL) == 2);
 
     /* Retired keys are not listed; a value moved to another row does not open. */
     SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE signing_keys SET retire_after = 5 WHERE "

@@ -3,7 +3,10 @@
 #include "dir_api.h"
 #include "dir_json.h"
 #include "dir_pki.h"
+#include "dir_rpc.h"
+#include "dir_seed.h"
 #include "dir_tokens.h"
+#include "sso_bus.h"
 #include "sso_test.h"
 #include <ftw.h>
 #include <stdlib.h>
@@ -20,7 +23,7 @@ static int s_open_dir(dir_testkit_t *kit)
     return 0;
 }
 
-static int s_open(dir_testkit_t *kit)
+static int s_open(dir_testkit_t *kit, bool seeded)
 {
     memset(kit, 0, sizeof *kit);
     snprintf(kit->data_dir, sizeof kit->data_dir, "/tmp/dir-test-XXXXXX");
@@ -34,26 +37,42 @@ static int s_open(dir_testkit_t *kit)
         return -1;
     snprintf(kit->data_dir + strlen(kit->data_dir), sizeof kit->data_dir - strlen(kit->data_dir),
              "/var");
+    /* Most tests count what they create: they start without the seeded Test Organization
+       (deleted once; the seed is not made again on reopening). */
+    if (!seeded && dir_db_run(kit->dir->db, NULL, "DELETE FROM organizations WHERE id = ?", "s",
+                              DIR_SEED_ORG_ID) != DIR_DB_OK)
+        return -1;
     sqlite3_stmt *stmt = dir_db_query(kit->dir->db, "SELECT id FROM clients WHERE is_admin = 1",
                                       NULL);
     if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
         snprintf(kit->admin_id, sizeof kit->admin_id, "%s", dir_db_text(stmt, 0));
     sqlite3_finalize(stmt);
     dir_error_t err;
-    if (dir_tokens_issue(kit->dir, kit->admin_id, "management", 3600, &kit->token, &err) != 0) {
+    if (dir_tokens_issue(kit->dir, kit->admin_id, "management", 3600, NULL, NULL, &kit->token,
+                         &err) != 0) {
         dir_testkit_close(kit);
         return -1;
     }
     return 0;
 }
 
-int dir_testkit_open(dir_testkit_t *kit)
+static int s_open_counted(dir_testkit_t *kit, bool seeded)
 {
-    int rc = s_open(kit);
+    int rc = s_open(kit, seeded);
     /* Counted here, once, so each test needs only to stop. */
     if (rc != 0)
         SSO_CHECK(!"testkit");
     return rc;
+}
+
+int dir_testkit_open(dir_testkit_t *kit)
+{
+    return s_open_counted(kit, false);
+}
+
+int dir_testkit_open_seeded(dir_testkit_t *kit)
+{
+    return s_open_counted(kit, true);
 }
 
 int dir_testkit_reopen(dir_testkit_t *kit)
@@ -154,13 +173,23 @@ bool dir_testkit_next_page(const json_t *json, const char *first, char *target, 
     return true;
 }
 
-void dir_testkit_run(void (*test)(dir_testkit_t *kit))
+static void s_run(void (*test)(dir_testkit_t *kit), bool seeded)
 {
     dir_testkit_t kit;
-    if (dir_testkit_open(&kit) != 0)
+    if (s_open_counted(&kit, seeded) != 0)
         return;
     test(&kit);
     dir_testkit_close(&kit);
+}
+
+void dir_testkit_run(void (*test)(dir_testkit_t *kit))
+{
+    s_run(test, false);
+}
+
+void dir_testkit_run_seeded(void (*test)(dir_testkit_t *kit))
+{
+    s_run(test, true);
 }
 
 int dir_testkit_signing_key(Sso__SigningKey *key, const char *kid, const char *jwk, char **pem)
@@ -173,4 +202,40 @@ int dir_testkit_signing_key(Sso__SigningKey *key, const char *kid, const char *j
     key->private_key_pem = *pem ? *pem : "";
     key->public_jwk_json = (char *) jwk;
     return rc;
+}
+
+Sso__DirReply *dir_testkit_rpc(dir_testkit_t *kit, const Sso__DirRequest *request)
+{
+    zframe_t *payload = sso_frame_pack(&request->base);
+    zframe_t *frame = dir_rpc_handle(kit->dir, "", payload);
+    zframe_destroy(&payload);
+    Sso__DirReply *reply =
+        frame ? sso__dir_reply__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
+    zframe_destroy(&frame);
+    return reply;
+}
+
+bool dir_testkit_rpc_error(dir_testkit_t *kit, const Sso__DirRequest *request, const char *code,
+                           const char *description)
+{
+    Sso__DirReply *reply = dir_testkit_rpc(kit, request);
+    bool ok = reply && !strcmp(reply->error, code) && *reply->error_description
+              && (!description || strstr(reply->error_description, description))
+              && reply->result_case == SSO__DIR_REPLY__RESULT__NOT_SET;
+    if (!ok)
+        fprintf(stderr, "expected %s (%s), got %s (%s)\n", code, description ? description : "",
+                reply ? reply->error : "no reply", reply ? reply->error_description : "");
+    sso__dir_reply__free_unpacked(reply, NULL);
+    return ok;
+}
+
+int dir_testkit_client(dir_testkit_t *kit, const char *redirect_uri, char *client_id,
+                       size_t size)
+{
+    char body[600];
+    snprintf(body, sizeof body, "{\"name\":\"app\",\"redirect_uris\":[\"%s\"]}", redirect_uri);
+    return dir_testkit_field(kit, "POST", "/api/v1/clients", body, "client_id", client_id, size)
+                   == 201
+               ? 0
+               : -1;
 }

@@ -18,8 +18,13 @@ typedef struct {
 /* A new temporary data dir (SSO_PUBLIC_URL https://sso.test), the directory on it and a
    management token. 0, or -1 counted as a failed check. */
 int dir_testkit_open(dir_testkit_t *kit);
+/* The same, keeping the seeded Test Organization (dir_testkit_open deletes it, so that tests
+   start with no organization). */
+int dir_testkit_open_seeded(dir_testkit_t *kit);
 /* Runs test on a kit opened for it, then closes the kit (nothing runs when it does not open). */
 void dir_testkit_run(void (*test)(dir_testkit_t *kit));
+/* The same on a kit that keeps the seeded Test Organization. */
+void dir_testkit_run_seeded(void (*test)(dir_testkit_t *kit));
 /* Closes and reopens the directory on the same data dir (a restart). 0 or -1. */
 int dir_testkit_reopen(dir_testkit_t *kit);
 /* Closes the directory and deletes the data dir. */
@@ -42,4 +47,14 @@ int dir_testkit_signing_key(Sso__SigningKey *key, const char *kid, const char *j
 /* For walking a list: false on its last page, else true with target set to the page after
    json, as first (the first page's target, with a query) plus its page_token. */
 bool dir_testkit_next_page(const json_t *json, const char *first, char *target, size_t size);
+/* Packs request, hands it to dir_rpc_handle and unpacks the reply (NULL when it does not
+   unpack); free with sso__dir_reply__free_unpacked. */
+Sso__DirReply *dir_testkit_rpc(dir_testkit_t *kit, const Sso__DirRequest *request);
+/* True when request gets error code with a description containing description (any when
+   NULL) and no result; says what came instead on stderr. */
+bool dir_testkit_rpc_error(dir_testkit_t *kit, const Sso__DirRequest *request, const char *code,
+                           const char *description);
+/* Registers a client with one redirect URI through the API; its id in client_id. 0 or -1. */
+int dir_testkit_client(dir_testkit_t *kit, const char *redirect_uri, char *client_id,
+                       size_t size);
 #endif

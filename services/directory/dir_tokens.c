@@ -22,8 +22,15 @@ static bool s_scope_has(const char *scopes, const char *wanted)
     return false;
 }
 
+/* A code hash as token_issue links it: 64 lower-case hex digits. */
+static bool s_is_hash(const char *text)
+{
+    return strlen(text) == 64 && strspn(text, "0123456789abcdef") == 64;
+}
+
 int dir_tokens_issue(dir_t *dir, const char *client_id, const char *scope, int64_t ttl_seconds,
-                     char **token, dir_error_t *err)
+                     const char *claims_json, const char *code_hash, char **token,
+                     dir_error_t *err)
 {
     *token = NULL;
     if (!client_id || !*client_id || strlen(client_id) > 128) {
@@ -38,6 +45,23 @@ int dir_tokens_issue(dir_t *dir, const char *client_id, const char *scope, int64
         dir_bad_request(err, "ttl_seconds must be from 1 to %d", DIR_TOKEN_TTL_MAX);
         return -1;
     }
+    if (claims_json && *claims_json) {
+        json_t *claims = strlen(claims_json) <= DIR_CLAIMS_MAX
+                             ? json_loads(claims_json, JSON_REJECT_DUPLICATES, NULL)
+                             : NULL;
+        bool object = json_is_object(claims);
+        json_decref(claims);
+        if (!object) {
+            dir_bad_request(err, "claims_json must be a JSON object of at most %d bytes",
+                            DIR_CLAIMS_MAX);
+            return -1;
+        }
+    }
+    if (code_hash && *code_hash && !s_is_hash(code_hash)) {
+        dir_bad_request(err, "code_hash must be the code's SHA-256 in lower-case hex");
+        return -1;
+    }
+    const char *linked = code_hash && *code_hash ? code_hash : NULL;
     char *random = sso_random_token(32);
     size_t len = random ? strlen(random) + 4 : 0;
     char *value = random ? malloc(len) : NULL;
@@ -51,23 +75,30 @@ int dir_tokens_issue(dir_t *dir, const char *client_id, const char *scope, int64
     char hash[65];
     sso_sha256_hex(value, strlen(value), hash);
     int64_t now = dir_now();
-    /* The INSERT ... SELECT issues only for a client that exists, in one statement. */
+    /* One statement: issues only for a client that exists and, for a token from a code, only
+       while that code is redeemed by this client and was never presented again (a reuse
+       between code_redeem and this call must not leave a live token behind). */
     int changes = 0;
     int rc = dir_db_run(dir->db, &changes,
                         "INSERT INTO access_tokens (token_hash, client_id, scope, created_at, "
-                        "expires_at) SELECT ?1, id, ?2, ?3, ?4 FROM clients WHERE id = ?5",
-                        "ssiis", hash, scope, now, now + ttl_seconds, client_id);
+                        "expires_at, claims_json, code_hash) SELECT ?1, id, ?2, ?3, ?4, ?6, ?7 "
+                        "FROM clients WHERE id = ?5 AND (?7 IS NULL OR EXISTS (SELECT 1 FROM "
+                        "authorization_codes WHERE code_hash = ?7 AND client_id = ?5 AND "
+                        "used_at IS NOT NULL AND reused = 0))",
+                        "ssiisss", hash, scope, now, now + ttl_seconds, client_id,
+                        claims_json ? claims_json : "", linked);
     if (rc != DIR_DB_OK || changes != 1) {
         free(value);
-        if (rc == DIR_DB_OK)
+        if (rc != DIR_DB_OK)
+            dir_server_error(err);
+        else if (dir_db_int(dir->db, "SELECT count(*) FROM clients WHERE id = ?", "s", client_id)
+                 != 1)
             dir_bad_request(err, "unknown client_id");
         else
-            dir_server_error(err);
+            dir_error_set(err, 400, "invalid_grant", "the code was not redeemed by this client, "
+                                                     "or was presented again");
         return -1;
     }
-    /* Housekeeping: expired tokens are useless; drop ones a day past expiry. */
-    dir_db_run(dir->db, NULL, "DELETE FROM access_tokens WHERE expires_at < ?", "i",
-               now - 86400);
     *token = value;
     return 0;
 }
@@ -99,6 +130,77 @@ bool dir_tokens_check(dir_t *dir, const char *token, const char *scope, const ch
     return ok;
 }
 
+int dir_tokens_access_check(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                            dir_error_t *err)
+{
+    const char *token = request->access_token_check->access_token;
+    const char *why = "the access token is not valid";
+    sqlite3_stmt *stmt = NULL;
+    if (dir_rpc_text(token, 1, DIR_TOKEN_MAX)) {
+        char hash[65];
+        sso_sha256_hex(token, strlen(token), hash);
+        stmt = dir_db_query(dir->db, "SELECT client_id, scope, claims_json, expires_at, revoked "
+                                     "FROM access_tokens WHERE token_hash = ?", "s", hash);
+        if (!stmt) {
+            dir_server_error(err);
+            return -1;
+        }
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            if (sqlite3_column_int(stmt, 4))
+                why = "the access token was revoked";
+            else if (sqlite3_column_int64(stmt, 3) <= dir_now())
+                why = "the access token expired";
+            else
+                why = NULL;
+        }
+    }
+    Sso__AccessTokenClaims *claims = why ? NULL : malloc(sizeof *claims);
+    if (claims) {
+        sso__access_token_claims__init(claims);
+        claims->client_id = dir_rpc_dup(dir_db_text(stmt, 0));
+        claims->scope = dir_rpc_dup(dir_db_text(stmt, 1));
+        claims->claims_json = dir_rpc_dup(dir_db_text(stmt, 2));
+    }
+    sqlite3_finalize(stmt);
+    if (!claims) {
+        if (why)
+            dir_rpc_error(err, "invalid_token", "%s", why);
+        else
+            dir_server_error(err);
+        return -1;
+    }
+    reply->result_case = SSO__DIR_REPLY__RESULT_CLAIMS;
+    reply->claims = claims;
+    return 0;
+}
+
+int dir_tokens_bearer_check(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                            dir_error_t *err)
+{
+    const char *token = request->bearer_check->access_token;
+    const char *why = NULL;
+    Sso__BearerCheckReply *bearer = malloc(sizeof *bearer);
+    if (!bearer) {
+        dir_server_error(err);
+        return -1;
+    }
+    sso__bearer_check_reply__init(bearer);
+    if (dir_rpc_text(token, 1, DIR_TOKEN_MAX) && dir_tokens_check(dir, token, "management", &why)) {
+        char hash[65];
+        sso_sha256_hex(token, strlen(token), hash);
+        sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT client_id FROM access_tokens WHERE "
+                                                   "token_hash = ?", "s", hash);
+        if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+            bearer->ok = true;
+            bearer->client_id = dir_rpc_dup(dir_db_text(stmt, 0));
+        }
+        sqlite3_finalize(stmt);
+    }
+    reply->result_case = SSO__DIR_REPLY__RESULT_BEARER;
+    reply->bearer = bearer;
+    return 0;
+}
+
 static void s_test(dir_testkit_t *kit)
 {
     const char *why = NULL;
@@ -116,14 +218,18 @@ static void s_test(dir_testkit_t *kit)
 
     dir_error_t err = {0};
     char *other = NULL;
-    SSO_CHECK(dir_tokens_issue(kit->dir, kit->admin_id, "openid", 60, &other, &err) == 0);
+    SSO_CHECK(dir_tokens_issue(kit->dir, kit->admin_id, "openid", 60, NULL, NULL, &other, &err)
+              == 0);
     SSO_CHECK(other && !dir_tokens_check(kit->dir, other, "management", &why)
               && strstr(why, "management"));
     free(other);
-    SSO_CHECK(dir_tokens_issue(kit->dir, "cli_unknown", "management", 60, &other, &err) == -1
+    SSO_CHECK(dir_tokens_issue(kit->dir, "cli_unknown", "management", 60, NULL, NULL, &other,
+                               &err) == -1
               && !other && err.status == 400);
-    SSO_CHECK(dir_tokens_issue(kit->dir, kit->admin_id, "management", 0, &other, &err) == -1);
-    SSO_CHECK(dir_tokens_issue(kit->dir, kit->admin_id, "", 60, &other, &err) == -1);
+    SSO_CHECK(dir_tokens_issue(kit->dir, kit->admin_id, "management", 0, NULL, NULL, &other,
+                               &err) == -1);
+    SSO_CHECK(dir_tokens_issue(kit->dir, kit->admin_id, "", 60, NULL, NULL, &other, &err)
+              == -1);
 
     /* Expired and revoked tokens stop working. */
     SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE access_tokens SET expires_at = 1 WHERE "

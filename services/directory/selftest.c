@@ -2,19 +2,24 @@
 #include "dir_admin.h"
 #include "dir_api.h"
 #include "dir_clients.h"
+#include "dir_codes.h"
 #include "dir_connections.h"
 #include "dir_db.h"
 #include "dir_domains.h"
 #include "dir_events.h"
 #include "dir_json.h"
 #include "dir_keys.h"
+#include "dir_login.h"
 #include "dir_orgs.h"
 #include "dir_pki.h"
 #include "dir_portal.h"
+#include "dir_replay.h"
 #include "dir_rpc.h"
+#include "dir_seed.h"
 #include "dir_service.h"
 #include "dir_signing.h"
 #include "dir_tokens.h"
+#include "dir_txn.h"
 #include "dir_valid.h"
 #include "sso_log.h"
 #include "sso_test.h"
@@ -46,5 +51,10 @@ int main(int argc, char **argv)
     SSO_RUN(dir_connections_test, verbose);
     SSO_RUN(dir_portal_test, verbose);
     SSO_RUN(dir_events_test, verbose);
+    SSO_RUN(dir_seed_test, verbose);
+    SSO_RUN(dir_login_test, verbose);
+    SSO_RUN(dir_txn_test, verbose);
+    SSO_RUN(dir_codes_test, verbose);
+    SSO_RUN(dir_replay_test, verbose);
     return sso_test_summary();
 }

@@ -1,15 +1,29 @@
 /* Runs the token service modules' self-tests. */
 #include "sso_test.h"
+#include "token_authorize.h"
 #include "token_client_auth.h"
+#include "token_code.h"
+#include "token_dir.h"
+#include "token_fake.h"
 #include "token_http.h"
+#include "token_jwt.h"
 #include "token_keys.h"
+#include "token_rotate.h"
+#include "token_userinfo.h"
 #include <string.h>
 
 int main(int argc, char **argv)
 {
     bool verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
+    SSO_RUN(token_dir_test, verbose);
     SSO_RUN(token_keys_test, verbose);
+    SSO_RUN(token_jwt_test, verbose);
     SSO_RUN(token_client_auth_test, verbose);
+    SSO_RUN(token_fake_test, verbose);
     SSO_RUN(token_http_test, verbose);
+    SSO_RUN(token_authorize_test, verbose);
+    SSO_RUN(token_code_test, verbose);
+    SSO_RUN(token_userinfo_test, verbose);
+    SSO_RUN(token_rotate_test, verbose);
     return sso_test_summary();
 }

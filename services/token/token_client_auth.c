@@ -1,6 +1,8 @@
 #include "token_client_auth.h"
 #include "sso_crypto.h"
+#include "sso_log.h"
 #include "sso_test.h"
+#include "token_dir.h"
 #include <strings.h>
 
 #define CREDENTIAL_MAX 512
@@ -67,6 +69,43 @@ void token_client_auth_free(client_auth_t *auth)
     free(auth->client_id);
     free(auth->client_secret);
     auth->client_id = auth->client_secret = NULL;
+}
+
+int token_client_auth_check(sso_service_t *service, const client_auth_t *auth, bool *is_admin)
+{
+    *is_admin = false;
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__ClientAuthRequest check = SSO__CLIENT_AUTH_REQUEST__INIT;
+    check.client_id = auth->client_id;
+    check.client_secret = auth->client_secret;
+    request.op_case = SSO__DIR_REQUEST__OP_CLIENT_AUTH;
+    request.client_auth = &check;
+    Sso__DirReply *reply = NULL;
+    int status = token_dir_call(service, "client_auth", true, &request, &reply);
+    if (status != 0)
+        return status;
+    bool ok = !*reply->error && reply->result_case == SSO__DIR_REPLY__RESULT_CLIENT_AUTH
+              && reply->client_auth->ok;
+    *is_admin = ok && reply->client_auth->is_admin;
+    sso__dir_reply__free_unpacked(reply, NULL);
+    if (!ok)
+        sso_info("client authentication failed (%s)",
+                 auth->method == CLIENT_AUTH_BASIC ? "client_secret_basic" : "client_secret_post");
+    return ok ? 0 : 401;
+}
+
+zframe_t *token_client_auth_error(const client_auth_t *auth, const char *description)
+{
+    sso_response_t *response = sso_response_new(401);
+    sso_response_header(response, "Cache-Control", "no-store");
+    sso_response_header(response, "Pragma", "no-cache");
+    /* RFC 6749 5.2 requires it when Basic was tried; RFC 9110 wants a challenge on every
+       401, so the other cases get it too. */
+    (void) auth;
+    sso_response_header(response, "WWW-Authenticate", "Basic realm=\"sso\"");
+    sso_response_json(response, json_pack("{s:s, s:s}", "error", "invalid_client",
+                                          "error_description", description));
+    return sso_response_pack(&response);
 }
 
 void token_client_auth_test(bool verbose)

@@ -2,7 +2,7 @@
    (RFC 6749 2.3.1: id and secret form-encoded, then Basic) or client_secret_post. */
 #ifndef TOKEN_CLIENT_AUTH_H
 #define TOKEN_CLIENT_AUTH_H
-#include "sso_http.h"
+#include "sso_service.h"
 
 typedef enum {
     CLIENT_AUTH_NONE,     /* no credentials at all */
@@ -21,6 +21,12 @@ typedef struct {
 void token_client_auth_read(const Sso__HttpRequest *request, zhashx_t *params,
                             client_auth_t *auth);
 void token_client_auth_free(client_auth_t *auth);
+
+/* Checks auth's credentials with the directory (client_auth). 0 when they are right, with
+   *is_admin set; 401 when they are wrong; or the bus status (503, 504, 502). */
+int token_client_auth_check(sso_service_t *service, const client_auth_t *auth, bool *is_admin);
+/* 401 invalid_client (RFC 6749 5.2), with WWW-Authenticate: Basic. */
+zframe_t *token_client_auth_error(const client_auth_t *auth, const char *description);
 
 void token_client_auth_test(bool verbose);
 #endif

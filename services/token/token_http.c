@@ -1,8 +1,12 @@
 #include "token_http.h"
-#include "sso_directory_client.h"
 #include "sso_log.h"
 #include "sso_test.h"
+#include "token_authorize.h"
 #include "token_client_auth.h"
+#include "token_code.h"
+#include "token_dir.h"
+#include "token_rotate.h"
+#include "token_userinfo.h"
 #include <strings.h>
 
 #define MANAGEMENT_TOKEN_TTL 3600
@@ -16,7 +20,7 @@ char *token_discovery(const char *issuer)
     snprintf(jwks, sizeof jwks, "%s/keys", issuer);
     json_t *doc = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:[s], s:[s], s:[s,s], s:[s], s:[s], s:[s,s,s], s:[s,s], s:[s],"
-        " s:[s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s]}",
+        " s:[s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s]}",
         "issuer", issuer, "authorization_endpoint", authorize, "token_endpoint", token,
         "userinfo_endpoint", userinfo, "jwks_uri", jwks, "response_types_supported", "code",
         "response_modes_supported", "query", "grant_types_supported", "authorization_code",
@@ -26,22 +30,10 @@ char *token_discovery(const char *issuer)
         "client_secret_basic", "code_challenge_methods_supported", "S256", "claims_supported",
         "iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "at_hash", "email",
         "email_verified", "name", "given_name", "family_name", "groups", "oid", "connection_id",
-        "connection_type");
+        "connection_type", "amr");
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     return text;
-}
-
-static zframe_t *s_client_error(const client_auth_t *auth, const char *description)
-{
-    sso_response_t *response = sso_response_new(401);
-    sso_response_header(response, "Cache-Control", "no-store");
-    /* RFC 6749 5.2: a 401 names the scheme the client may use. */
-    sso_response_header(response, "WWW-Authenticate", "Basic realm=\"sso\"");
-    (void) auth;
-    sso_response_json(response, json_pack("{s:s, s:s}", "error", "invalid_client",
-                                          "error_description", description));
-    return sso_response_pack(&response);
 }
 
 static zframe_t *s_bus_error(int status)
@@ -52,34 +44,25 @@ static zframe_t *s_bus_error(int status)
 
 static zframe_t *s_client_credentials(sso_service_t *service, const client_auth_t *auth)
 {
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    Sso__ClientAuthRequest check = SSO__CLIENT_AUTH_REQUEST__INIT;
-    check.client_id = auth->client_id;
-    check.client_secret = auth->client_secret;
-    request.op_case = SSO__DIR_REQUEST__OP_CLIENT_AUTH;
-    request.client_auth = &check;
-    Sso__DirReply *reply = NULL;
-    int status = sso_directory_call(service, "client_auth", true, &request, &reply);
+    bool admin = false;
+    int status = token_client_auth_check(service, auth, &admin);
+    if (status == 401)
+        return token_client_auth_error(auth, "client authentication failed");
     if (status != 0)
         return s_bus_error(status);
-    bool ok = reply->result_case == SSO__DIR_REPLY__RESULT_CLIENT_AUTH && reply->client_auth->ok;
-    bool admin = ok && reply->client_auth->is_admin;
-    sso__dir_reply__free_unpacked(reply, NULL);
-    if (!ok) {
-        sso_info("client authentication failed for a client_credentials request");
-        return s_client_error(auth, "client authentication failed");
-    }
     if (!admin)
         return sso_http_error(400, "unauthorized_client",
                               "client_credentials is only for the management client");
 
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__DirReply *reply = NULL;
     Sso__TokenIssueRequest issue = SSO__TOKEN_ISSUE_REQUEST__INIT;
     issue.client_id = auth->client_id;
     issue.scope = "management";
     issue.ttl_seconds = MANAGEMENT_TOKEN_TTL;
     request.op_case = SSO__DIR_REQUEST__OP_TOKEN_ISSUE;
     request.token_issue = &issue;
-    status = sso_directory_call(service, "token_issue", false, &request, &reply);
+    status = token_dir_call(service, "token_issue", false, &request, &reply);
     if (status != 0)
         return s_bus_error(status);
     zframe_t *frame;
@@ -122,12 +105,15 @@ static zframe_t *s_token(sso_service_t *service, const Sso__HttpRequest *request
         reply = sso_http_error(400, "invalid_request",
                                "malformed client credentials, or more than one method used");
     else if (auth.method == CLIENT_AUTH_NONE)
-        reply = s_client_error(&auth, "client authentication is required "
-                                      "(client_secret_basic or client_secret_post)");
+        reply = token_client_auth_error(&auth, "client authentication is required "
+                                               "(client_secret_basic or client_secret_post)");
     else if (!strcmp(grant, "client_credentials"))
         reply = s_client_credentials(service, &auth);
+    else if (!strcmp(grant, "authorization_code"))
+        reply = token_code_grant(service, params, &auth);
     else
-        reply = sso_http_error(400, "unsupported_grant_type", "supported: client_credentials");
+        reply = sso_http_error(400, "unsupported_grant_type",
+                               "supported: authorization_code, client_credentials");
     token_client_auth_free(&auth);
     zhashx_destroy(&params);
     return reply;
@@ -166,6 +152,12 @@ zframe_t *token_http(sso_service_t *service, const Sso__HttpRequest *request,
     }
     if (!strcmp(request->path, "/oauth/token"))
         return s_token(service, request);
+    if (!strcmp(request->path, "/oauth/authorize"))
+        return token_authorize_http(service, request);
+    if (!strcmp(request->path, "/userinfo"))
+        return token_userinfo_http(service, request);
+    if (!strcmp(request->path, "/api/v1/keys/rotate"))
+        return token_rotate_http(service, request);
     return sso_http_error(404, "not_found", "no such path");
 }
 

@@ -1,4 +1,6 @@
-/* token_http: the OpenID Provider's HTTP surface: discovery, JWKS and the token endpoint. */
+/* token_http: the OpenID Provider's HTTP surface: routes discovery, JWKS, /oauth/authorize,
+   /oauth/token (client_credentials here, authorization_code in token_code), /userinfo and
+   /api/v1/keys/rotate. */
 #ifndef TOKEN_HTTP_H
 #define TOKEN_HTTP_H
 #include "sso_service.h"
@@ -6,6 +8,7 @@
 
 typedef struct {
     token_keys_t *keys;
+    int64_t rotation_delay_s;   /* SSO_KEY_ROTATION_DELAY_S: a new key signs this much later */
 } token_state_t;
 
 zframe_t *token_http(sso_service_t *service, const Sso__HttpRequest *request,

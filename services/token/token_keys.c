@@ -1,8 +1,8 @@
 #include "token_keys.h"
 #include "sso_crypto.h"
-#include "sso_directory_client.h"
 #include "sso_log.h"
 #include "sso_test.h"
+#include "token_dir.h"
 #include <openssl/core_names.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -132,7 +132,7 @@ static int s_call(sso_service_t *service, const char *rpc, Sso__DirRequest *requ
                   token_keys_t *self)
 {
     Sso__DirReply *reply = NULL;
-    int status = sso_directory_call(service, rpc, !strcmp(rpc, "keys_list"), request, &reply);
+    int status = token_dir_call(service, rpc, !strcmp(rpc, "keys_list"), request, &reply);
     if (status != 0)
         return status;
     int rc = 502;
@@ -184,6 +184,59 @@ int token_keys_ensure(token_keys_t *self, sso_service_t *service)
     free(jwk);
     free(kid);
     return status == 0 && !self->count ? 502 : status;
+}
+
+int token_keys_rotate(token_keys_t *self, sso_service_t *service, int64_t delay_s,
+                      char **kid_p, int64_t *active_from_p)
+{
+    *kid_p = NULL;
+    char *pem = NULL, *jwk = NULL, *kid = NULL;
+    if (token_keys_generate(&pem, &jwk, &kid) != 0)
+        return 500;
+    Sso__SigningKey key = SSO__SIGNING_KEY__INIT;
+    key.kid = kid;
+    key.private_key_pem = pem;
+    key.public_jwk_json = jwk;
+    key.created_at = sso_now_ms() / 1000;
+    /* Published at once (the directory lists it), signed with only after the delay, so
+       relying parties that cache the JWKS have fetched it by then. A delay of 0 would need
+       at least 1 second: active_from 0 means "now" to the directory. */
+    key.active_from = key.created_at + (delay_s > 0 ? delay_s : 0);
+    /* The keys in use now stay published until every token they sign before the new key
+       takes over has expired. */
+    size_t n_old = self->count;
+    char **old_kids = calloc(n_old ? n_old : 1, sizeof *old_kids);
+    for (size_t i = 0; old_kids && i < n_old; i++)
+        old_kids[i] = strdup(self->keys[i].kid);
+    Sso__KeyPutRequest put = SSO__KEY_PUT_REQUEST__INIT;
+    put.key = &key;
+    put.only_if_none = false;
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_KEY_PUT;
+    request.key_put = &put;
+    /* The reply is the new list, so this instance publishes the new key at once. */
+    int status = s_call(service, "key_put", &request, self);
+    for (size_t i = 0; status == 0 && old_kids && i < n_old; i++) {
+        /* A put with an existing kid and no key material only sets its retire_after. */
+        Sso__SigningKey retire = SSO__SIGNING_KEY__INIT;
+        retire.kid = old_kids[i];
+        retire.retire_after = key.active_from + TOKEN_KEYS_TOKEN_LIFETIME_S;
+        put.key = &retire;
+        status = s_call(service, "key_put", &request, self);
+    }
+    for (size_t i = 0; old_kids && i < n_old; i++)
+        free(old_kids[i]);
+    free(old_kids);
+    if (status == 0) {
+        sso_info("signing key %s stored; signs from %lld", kid, (long long) key.active_from);
+        *kid_p = kid;
+        kid = NULL;
+        *active_from_p = key.active_from;
+    }
+    free(pem);
+    free(jwk);
+    free(kid);
+    return status;
 }
 
 char *token_keys_jwks(token_keys_t *self)

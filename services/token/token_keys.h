@@ -6,6 +6,10 @@
 #include "sso_service.h"
 #include <openssl/evp.h>
 
+/* The lifetime of every token the keys sign: an old key is published this long after a new one
+   takes over. */
+#define TOKEN_KEYS_TOKEN_LIFETIME_S 3600
+
 typedef struct token_keys_t token_keys_t;
 
 token_keys_t *token_keys_new(void);
@@ -19,6 +23,12 @@ int token_keys_ensure(token_keys_t *self, sso_service_t *service);
 char *token_keys_jwks(token_keys_t *self);
 /* The key to sign with now, or NULL; lent. */
 EVP_PKEY *token_keys_signing(token_keys_t *self, const char **kid);
+
+/* Makes a new key that is published now and signs from now + delay_s, stores it with the
+   directory and reloads the set. 0 with *kid_p (caller frees) and *active_from_p, or 500 when
+   no key could be made, or the bus status / 502 when the directory refused. */
+int token_keys_rotate(token_keys_t *self, sso_service_t *service, int64_t delay_s,
+                      char **kid_p, int64_t *active_from_p);
 
 /* Generates an RSA-2048 key; fills its PEM, public JWK JSON and RFC 7638 thumbprint kid
    (callers free). 0 or -1. */

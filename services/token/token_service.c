@@ -2,11 +2,18 @@
 #include "token_service.h"
 #include "sso_log.h"
 #include "token_http.h"
+#include "token_rotate.h"
 
 static int s_init(sso_service_t *service)
 {
     token_state_t *state = calloc(1, sizeof *state);
     if (!state || !(state->keys = token_keys_new())) {
+        free(state);
+        return -1;
+    }
+    state->rotation_delay_s = token_rotate_delay_from_env();
+    if (state->rotation_delay_s < 0) {
+        token_keys_destroy(&state->keys);
         free(state);
         return -1;
     }
@@ -26,9 +33,12 @@ static void s_fini(sso_service_t *service)
 
 const sso_service_def_t token_service = {
     .name = "token",
-    .summary = "The OpenID Provider of the SSO broker: discovery, JWKS (/keys), the token\n"
-               "endpoint (/oauth/token) and the signing keys. A bus worker that connects to\n"
-               "SSO_BROKER_ENDPOINT; run several for more throughput.",
+    .summary = "The OpenID Provider of the SSO broker: discovery, JWKS (/keys), the start of a\n"
+               "login (/oauth/authorize), the token endpoint (/oauth/token), /userinfo, and\n"
+               "the signing keys (POST /api/v1/keys/rotate). A bus worker that connects to\n"
+               "SSO_BROKER_ENDPOINT; run several for more throughput.\n\n"
+               "SSO_KEY_ROTATION_DELAY_S (default 3600): a rotated-in key is published at\n"
+               "once and signs only after this many seconds.",
     .init = s_init,
     .fini = s_fini,
     .http = token_http,

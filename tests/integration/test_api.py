@@ -399,7 +399,6 @@ def test_same_domain_twice_in_one_organization_is_refused(broker):
     assert state(broker) == before
 
 
-@pytest.mark.xfail(strict=True, reason="the seeded Test Organization arrives with the IdP simulator (login issue)")
 def test_seeded_example_com_is_taken(broker):
     org = create_org(broker)
     before = state(broker)
@@ -491,7 +490,6 @@ def test_saml_connection_from_entity_id_sso_url_and_pem(broker, cert):
     assert got["saml"]["idp_sso_url"] == body["saml"]["idp_sso_url"]
 
 
-@pytest.mark.xfail(strict=True, reason="SP metadata is served by the saml service (login issue)")
 def test_sp_metadata_of_a_new_connection_is_served(broker, cert):
     org = create_org(broker)
     conn = created(broker.api("POST", f"/organizations/{org['id']}/connections", saml_body(cert)))

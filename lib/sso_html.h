@@ -1,0 +1,37 @@
+/* sso_html: HTML pages of every service. Markup comes only from template literals in the
+   code; every value goes through the escaper, so no value can add markup. */
+#ifndef SSO_HTML_H
+#define SSO_HTML_H
+#include "sso_http.h"
+
+typedef struct sso_html_t sso_html_t;
+
+sso_html_t *sso_html_new(void);
+void sso_html_destroy(sso_html_t **self_p);
+
+/* Appends template with each "{}" replaced by the next argument (const char *, NULL-terminated
+   list added by the macro), HTML-escaped. 0, or -1 on out of memory or when the count of "{}"
+   and of arguments differ. Errors are sticky: sso_html_response refuses a failed page, so a
+   page builder may also check once at the end. */
+int sso_html_add_(sso_html_t *self, const char *template, ...);
+#define sso_html_add(self, ...) sso_html_add_((self), __VA_ARGS__, (const char *) NULL)
+/* <input type="hidden" name=.. value=..>, both escaped. */
+int sso_html_hidden(sso_html_t *self, const char *name, const char *value);
+/* The common head (title escaped) and tail of every page. */
+int sso_html_begin(sso_html_t *self, const char *title);
+int sso_html_end(sso_html_t *self);
+
+/* The escaped form of text; caller frees. NULL when out of memory. */
+char *sso_html_escape(const char *text);
+
+/* Makes a response of the page with the headers every page gets (CSP, X-Frame-Options, no
+   caching, nosniff, no referrer), destroying the builder. The caller may add headers (cookies)
+   and packs it. NULL when the builder failed or memory ran out. */
+sso_response_t *sso_html_response(sso_html_t **self_p, uint32_t status);
+
+/* A whole page that says what went wrong, with no link anywhere (for errors that must not
+   redirect). Always returns a frame. */
+zframe_t *sso_html_error_page(uint32_t status, const char *title, const char *message);
+
+void sso_html_test(bool verbose);
+#endif

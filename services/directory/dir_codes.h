@@ -1,0 +1,35 @@
+/* dir_codes: authorization codes. login_complete issues one (sso_random_token(32); only its
+   SHA-256 is stored; 5 minutes; bound to the client, redirect_uri, PKCE challenge, nonce,
+   scope, connection, organization, profile and auth_time); code_redeem spends it once. A code
+   presented again is refused and every access token issued from it is revoked. */
+#ifndef DIR_CODES_H
+#define DIR_CODES_H
+#include "dir_rpc.h"
+
+#define DIR_CODE_TTL 300
+
+typedef struct {
+    const char *client_id;
+    const char *redirect_uri;
+    const char *scope;
+    const char *nonce;            /* "" when the request had none */
+    const char *code_challenge;   /* S256; "" when none */
+    const char *organization_id;
+    const char *connection_id;
+    const char *connection_type;
+    const Sso__Profile *profile;
+    int64_t auth_time;
+} dir_code_t;
+
+/* Stores a new code for what code says (inside the caller's transaction). 0 with *value (the
+   code to hand out; caller frees), or -1. */
+int dir_codes_issue(dir_t *dir, const dir_code_t *code, char **value);
+
+/* A PKCE code_verifier (RFC 7636 4.1): 43 to 128 characters of [A-Za-z0-9-._~]. */
+bool dir_codes_verifier_ok(const char *verifier);
+
+/* code_redeem: CodeGrant (with code_hash), or invalid_grant saying why. */
+dir_rpc_fn dir_codes_redeem;
+
+void dir_codes_test(bool verbose);
+#endif

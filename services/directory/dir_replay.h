@@ -1,0 +1,15 @@
+/* dir_replay: the replay cache of SAML assertion ids, per connection. An id is remembered
+   until its assertion expires (at least DIR_REPLAY_MIN_KEEP seconds, to cover clock skew); a
+   second sight while remembered is error "replayed". */
+#ifndef DIR_REPLAY_H
+#define DIR_REPLAY_H
+#include "dir_rpc.h"
+
+#define DIR_REPLAY_MIN_KEEP 300
+#define DIR_REPLAY_MAX_KEEP (7 * 86400)
+
+/* replay_record. No result on success. */
+dir_rpc_fn dir_replay_record;
+
+void dir_replay_test(bool verbose);
+#endif

@@ -1,0 +1,289 @@
+/* dir_seed: the Test Organization and the IdP simulator's key. */
+#include "dir_seed.h"
+#include "dir_pki.h"
+#include "dir_testkit.h"
+#include "sso_log.h"
+#include "sso_test.h"
+#include <openssl/crypto.h>
+
+#define S_SEEDED "seed:test_organization"
+#define S_SIM_KEY "simulator:private_key"   /* sealed, AAD "meta:simulator:private_key" */
+#define S_SIM_CERT "simulator:certificate"  /* PEM */
+
+static void s_free_secret(char *text)
+{
+    if (text) {
+        OPENSSL_cleanse(text, strlen(text));
+        free(text);
+    }
+}
+
+/* Seals text for meta row name (AAD "meta:<name>") or stores it as is. */
+static int s_meta_put(dir_t *dir, const char *name, const char *text, bool seal)
+{
+    uint8_t *sealed = NULL;
+    size_t len = strlen(text);
+    if (seal) {
+        char aad[96];
+        snprintf(aad, sizeof aad, "meta:%s", name);
+        if (dir_keys_seal(dir->keys, text, strlen(text), aad, &sealed, &len) != 0)
+            return -1;
+    }
+    int rc = dir_db_run(dir->db, NULL, "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
+                        "sb", name, seal ? (const void *) sealed : (const void *) text, len);
+    free(sealed);
+    return rc == DIR_DB_OK ? 0 : -1;
+}
+
+/* A meta value as text, opened when sealed; NULL when absent or it does not open. */
+static char *s_meta_get(dir_t *dir, const char *name, bool sealed)
+{
+    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT value FROM meta WHERE name = ?", "s", name);
+    char *text = NULL;
+    if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+        const void *blob = sqlite3_column_blob(stmt, 0);
+        size_t len = (size_t) sqlite3_column_bytes(stmt, 0);
+        if (sealed) {
+            char aad[96];
+            snprintf(aad, sizeof aad, "meta:%s", name);
+            text = dir_keys_open(dir->keys, blob, len, aad, NULL);
+        }
+        else if ((text = malloc(len + 1))) {
+            memcpy(text, blob ? blob : "", len);
+            text[len] = '\0';
+        }
+    }
+    sqlite3_finalize(stmt);
+    return text;
+}
+
+/* The inserts, inside the caller's transaction. */
+static int s_insert(dir_t *dir, const char *sim_key, const char *sim_cert, const char *sp_key,
+                    const char *sp_cert)
+{
+    int64_t now = dir_now();
+    char aad[96];
+    snprintf(aad, sizeof aad, "connection:%s:sp_key", DIR_SEED_CONN_ID);
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    json_t *certs = json_pack("[s]", sim_cert);
+    char *certs_text = certs ? json_dumps(certs, JSON_COMPACT) : NULL;
+    json_decref(certs);
+    char entity[600], sso_url[600];
+    snprintf(entity, sizeof entity, "%s/simulator", dir->public_url);
+    snprintf(sso_url, sizeof sso_url, "%s/simulator/sso", dir->public_url);
+    int rc = -1;
+    if (!certs_text
+        || dir_keys_seal(dir->keys, sp_key, strlen(sp_key), aad, &sealed, &sealed_len) != 0)
+        goto done;
+    /* OR IGNORE: an admin may have taken one of the ids or domains before this seed ran (an
+       upgraded database); the seed then keeps what exists rather than failing the start. */
+    if (dir_db_run(dir->db, NULL, "INSERT OR IGNORE INTO organizations (id, display_name, "
+                                  "created_at, updated_at) VALUES (?, ?, ?, ?)", "ssii",
+                   DIR_SEED_ORG_ID, DIR_SEED_ORG_NAME, now, now) != DIR_DB_OK)
+        goto done;
+    const char *domains[][2] = {{"dom_test_example_com", "example.com"},
+                                {"dom_test_example_org", "example.org"}};
+    for (size_t i = 0; i < 2; i++)
+        if (dir_db_run(dir->db, NULL, "INSERT OR IGNORE INTO domains (id, organization_id, "
+                                      "domain, created_at) VALUES (?, ?, ?, ?)", "sssi",
+                       domains[i][0], DIR_SEED_ORG_ID, domains[i][1], now) != DIR_DB_OK)
+            goto done;
+    if (dir_db_run(dir->db, NULL,
+                   "INSERT OR IGNORE INTO connections (id, organization_id, type, status, name, "
+                   "created_at, updated_at, saml_idp_entity_id, saml_idp_sso_url, "
+                   "saml_idp_certificates, saml_sp_certificate, saml_sp_key_sealed) "
+                   "VALUES (?, ?, 'saml', 'active', 'IdP simulator', ?, ?, ?, ?, ?, ?, ?)",
+                   "ssiissssb", DIR_SEED_CONN_ID, DIR_SEED_ORG_ID, now, now, entity, sso_url,
+                   certs_text, sp_cert, sealed, sealed_len) != DIR_DB_OK)
+        goto done;
+    if (s_meta_put(dir, S_SIM_KEY, sim_key, true) != 0
+        || s_meta_put(dir, S_SIM_CERT, sim_cert, false) != 0
+        || dir_db_run(dir->db, NULL, "INSERT INTO meta (name, value) VALUES (?, '1')", "s",
+                      S_SEEDED) != DIR_DB_OK)
+        goto done;
+    rc = 0;
+done:
+    free(sealed);
+    free(certs_text);
+    return rc;
+}
+
+static bool s_seeded(dir_t *dir)
+{
+    return dir_db_int(dir->db, "SELECT count(*) FROM meta WHERE name = ?", "s", S_SEEDED) == 1;
+}
+
+/* The simulator's URLs follow the public URL, which may change between runs. */
+static int s_follow_public_url(dir_t *dir)
+{
+    char entity[600], sso_url[600];
+    snprintf(entity, sizeof entity, "%s/simulator", dir->public_url);
+    snprintf(sso_url, sizeof sso_url, "%s/simulator/sso", dir->public_url);
+    int changes = 0;
+    int rc = dir_db_run(dir->db, &changes,
+                        "UPDATE connections SET saml_idp_entity_id = ?1, saml_idp_sso_url = ?2, "
+                        "updated_at = ?3 WHERE id = ?4 AND (saml_idp_entity_id IS NOT ?1 OR "
+                        "saml_idp_sso_url IS NOT ?2)", "ssis", entity, sso_url, dir_now(),
+                        DIR_SEED_CONN_ID);
+    if (changes)
+        sso_info("the IdP simulator's connection now follows %s", dir->public_url);
+    return rc == DIR_DB_OK ? 0 : -1;
+}
+
+int dir_seed_ensure(dir_t *dir, char *why, size_t why_size)
+{
+    if (!s_seeded(dir)) {
+        /* The slow part (two RSA keys) before taking the write lock. */
+        char *sim_key = NULL, *sim_cert = NULL, *sp_key = NULL, *sp_cert = NULL;
+        int rc = -1;
+        if (dir_pki_sp_keypair("IdP simulator", &sim_key, &sim_cert) != 0
+            || dir_pki_sp_keypair(DIR_SEED_CONN_ID, &sp_key, &sp_cert) != 0)
+            snprintf(why, why_size, "cannot make the IdP simulator's keys");
+        else if (dir_db_begin(dir->db) != 0)
+            snprintf(why, why_size, "cannot lock the database to seed the Test Organization");
+        else if (s_seeded(dir)) /* another instance did it meanwhile */
+            rc = 0;
+        else if (s_insert(dir, sim_key, sim_cert, sp_key, sp_cert) != 0
+                 || dir_db_commit(dir->db) != 0)
+            snprintf(why, why_size, "cannot seed the Test Organization");
+        else {
+            rc = 0;
+            sso_info("seeded %s (%s, example.com, example.org) with the IdP simulator's "
+                     "connection %s", DIR_SEED_ORG_NAME, DIR_SEED_ORG_ID, DIR_SEED_CONN_ID);
+        }
+        dir_db_rollback(dir->db);
+        s_free_secret(sim_key);
+        s_free_secret(sp_key);
+        free(sim_cert);
+        free(sp_cert);
+        if (rc != 0)
+            return -1;
+    }
+    if (s_follow_public_url(dir) != 0) {
+        snprintf(why, why_size, "cannot update the IdP simulator's connection");
+        return -1;
+    }
+    return 0;
+}
+
+int dir_seed_simulator_key(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                           dir_error_t *err)
+{
+    (void) request;
+    char *key = s_meta_get(dir, S_SIM_KEY, true);
+    char *cert = key ? s_meta_get(dir, S_SIM_CERT, false) : NULL;
+    Sso__SimulatorKeyReply *sim = cert ? malloc(sizeof *sim) : NULL;
+    if (!sim) {
+        s_free_secret(key);
+        free(cert);
+        dir_rpc_error(err, "not_found", "the IdP simulator has no key in this directory");
+        return -1;
+    }
+    sso__simulator_key_reply__init(sim);
+    sim->private_key_pem = key;
+    sim->certificate_pem = cert;
+    sim->connection_id = dir_rpc_dup(DIR_SEED_CONN_ID);
+    reply->result_case = SSO__DIR_REPLY__RESULT_SIMULATOR_KEY;
+    reply->simulator_key = sim;
+    return 0;
+}
+
+/* ---- self-test ------------------------------------------------------------------------- */
+
+static void s_test(dir_testkit_t *kit)
+{
+    dir_t *dir = kit->dir;
+    const char *counts[] = {
+        "SELECT count(*) FROM organizations WHERE id = 'org_test' AND display_name = "
+        "'Test Organization' AND allow_any_domain = 0",
+        "SELECT count(*) FROM domains WHERE organization_id = 'org_test' AND domain IN "
+        "('example.com', 'example.org')",
+        "SELECT count(*) FROM connections WHERE id = 'conn_simulator' AND organization_id = "
+        "'org_test' AND type = 'saml' AND status = 'active'",
+    };
+    /* Once, however often the database is opened. */
+    for (int round = 0; round < 3; round++) {
+        SSO_CHECK(dir_db_int(kit->dir->db, counts[0], NULL) == 1);
+        SSO_CHECK(dir_db_int(kit->dir->db, counts[1], NULL) == 2);
+        SSO_CHECK(dir_db_int(kit->dir->db, counts[2], NULL) == 1);
+        SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM organizations", NULL) == 1);
+        SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM connections", NULL) == 1);
+        SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM domains", NULL) == 2);
+        if (round < 2)
+            SSO_CHECK(dir_testkit_reopen(kit) == 0);
+    }
+    dir = kit->dir;
+    /* The management API sees it, and example.com cannot be taken. */
+    json_t *body = NULL;
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/connections/conn_simulator", NULL, &body)
+              == 200);
+    json_t *saml = json_object_get(body, "saml");
+    SSO_CHECK(!strcmp(dir_testkit_str(saml, "idp_entity_id"), "https://sso.test/simulator")
+              && !strcmp(dir_testkit_str(saml, "idp_sso_url"), "https://sso.test/simulator/sso")
+              && json_array_size(json_object_get(saml, "idp_certificates")) == 1);
+    json_decref(body);
+    char org[64] = "";
+    SSO_CHECK(dir_testkit_field(kit, "POST", "/api/v1/organizations", "{\"display_name\":\"X\"}",
+                                "id", org, sizeof org) == 201);
+    char path[160];
+    snprintf(path, sizeof path, "/api/v1/organizations/%s/domains", org);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, "{\"domain\":\"Example.COM\"}", NULL) == 409);
+
+    /* simulator_key: the key is sealed at rest and matches the connection's certificate. */
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__SimulatorKeyRequest sim = SSO__SIMULATOR_KEY_REQUEST__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_SIMULATOR_KEY;
+    request.simulator_key = &sim;
+    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && !*reply->error && reply->simulator_key
+              && strstr(reply->simulator_key->private_key_pem, "BEGIN PRIVATE KEY")
+              && strstr(reply->simulator_key->certificate_pem, "BEGIN CERTIFICATE")
+              && !strcmp(reply->simulator_key->connection_id, "conn_simulator"));
+    char *first_key = reply && reply->simulator_key
+                          ? strdup(reply->simulator_key->private_key_pem)
+                          : NULL;
+    if (reply && reply->simulator_key) {
+        char *stored = NULL;
+        sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT saml_idp_certificates FROM "
+                                                   "connections WHERE id = 'conn_simulator'",
+                                          NULL);
+        if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
+            stored = strdup(dir_db_text(stmt, 0));
+        sqlite3_finalize(stmt);
+        json_t *certs = stored ? json_loads(stored, 0, NULL) : NULL;
+        SSO_CHECK(certs && !strcmp(json_string_value(json_array_get(certs, 0)),
+                                   reply->simulator_key->certificate_pem));
+        json_decref(certs);
+        free(stored);
+    }
+    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(dir_db_int(dir->db, "SELECT instr(value, 'PRIVATE') FROM meta WHERE name = ?", "s",
+                         S_SIM_KEY) == 0);
+
+    /* A new public URL moves the simulator's URLs; the key stays. */
+    snprintf(kit->config.public_url, sizeof kit->config.public_url, "http://127.0.0.1:9999/base");
+    SSO_CHECK(dir_testkit_reopen(kit) == 0);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM connections WHERE id = "
+                                       "'conn_simulator' AND saml_idp_entity_id = "
+                                       "'http://127.0.0.1:9999/base/simulator' AND "
+                                       "saml_idp_sso_url = "
+                                       "'http://127.0.0.1:9999/base/simulator/sso'", NULL) == 1);
+    reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && reply->simulator_key && first_key
+              && !strcmp(reply->simulator_key->private_key_pem, first_key));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    free(first_key);
+
+    /* Deleted by an admin, it stays deleted: the seed runs once per database. */
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", "/api/v1/organizations/org_test", NULL, NULL)
+              == 204);
+    SSO_CHECK(dir_testkit_reopen(kit) == 0);
+    SSO_CHECK(dir_db_int(kit->dir->db, counts[0], NULL) == 0);
+}
+
+void dir_seed_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run_seeded(s_test);
+}

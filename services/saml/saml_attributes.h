@@ -1,0 +1,61 @@
+/* saml_attributes: maps the attributes of a (verified) SAML assertion to the normalized
+   profile, with defaults that understand Okta, OneLogin, Entra ID / ADFS, Google Workspace
+   custom mappings and the LDAP/eduPerson OIDs. */
+#ifndef SAML_ATTRIBUTES_H
+#define SAML_ATTRIBUTES_H
+#include <libxml/tree.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#define SAML_MAX_GROUPS 1000
+
+/* The normalized identity read from one verified assertion. Strings are malloc'd, NULL when
+   the IdP did not send the value. */
+typedef struct {
+    char *subject;          /* NameID value, whatever its format */
+    char *name_id_format;   /* NameID/@Format, NULL when absent */
+    char *email;
+    char *given_name;
+    char *family_name;
+    char *name;
+    char **groups;
+    size_t n_groups;
+    char *session_index;    /* AuthnStatement/@SessionIndex */
+    char *assertion_id;     /* for the replay cache */
+    time_t issue_instant;   /* Assertion/@IssueInstant */
+    time_t authn_instant;   /* AuthnStatement/@AuthnInstant */
+    time_t not_on_or_after; /* how long the replay cache must remember assertion_id */
+} saml_profile_t;
+
+saml_profile_t *saml_profile_new(void);
+void saml_profile_destroy(saml_profile_t **self_p);
+/* One-line summary "subject=...;email=...;..." (for logs and the case runner); caller frees. */
+char *saml_profile_summary(const saml_profile_t *self);
+
+typedef enum {
+    SAML_FIELD_EMAIL,
+    SAML_FIELD_GIVEN_NAME,
+    SAML_FIELD_FAMILY_NAME,
+    SAML_FIELD_NAME,
+    SAML_FIELD_GROUPS,
+    SAML_FIELD_COUNT
+} saml_field_t;
+
+/* Which attribute names feed which profile field. A new map holds the defaults; names added
+   with saml_attribute_map_prefer are tried before them (a connection's custom mapping). */
+typedef struct saml_attribute_map_t saml_attribute_map_t;
+saml_attribute_map_t *saml_attribute_map_new(void);
+void saml_attribute_map_destroy(saml_attribute_map_t **self_p);
+int saml_attribute_map_prefer(saml_attribute_map_t *self, saml_field_t field,
+                              const char *attribute_name);
+
+/* Fills email, names and groups of profile from the AttributeStatements that are direct
+   children of assertion (map NULL = defaults). profile->subject and name_id_format must
+   already be set: email falls back to the NameID when its format is emailAddress, and name
+   is built from given + family names when absent. Returns 0, or -1 with why set. */
+int saml_attributes_apply(const saml_attribute_map_t *map, xmlNodePtr assertion,
+                          saml_profile_t *profile, char *why, size_t why_size);
+
+void saml_attributes_test(bool verbose);
+#endif

@@ -1,0 +1,377 @@
+#include "saml_login.h"
+#include "saml.pb-c.h"
+#include "saml_authn_request.h"
+#include "saml_response.h"
+#include "saml_sp_metadata.h"
+#include "sso_crypto.h"
+#include "sso_directory_client.h"
+#include "sso_html.h"
+#include "sso_log.h"
+#include "sso_test.h"
+#include <ctype.h>
+#include <strings.h>
+
+/* ---- saml_start ---------------------------------------------------------------------------- */
+
+static zframe_t *s_start_reply(const char *error, const char *description, const char *url,
+                               const char *request_id)
+{
+    Sso__SamlStartReply reply = SSO__SAML_START_REPLY__INIT;
+    reply.error = (char *) (error ? error : "");
+    reply.error_description = (char *) (description ? description : "");
+    reply.redirect_url = (char *) (url ? url : "");
+    reply.request_id = (char *) (request_id ? request_id : "");
+    return sso_frame_pack(&reply.base);
+}
+
+zframe_t *saml_login_start(sso_service_t *service, zframe_t *payload)
+{
+    Sso__SamlStartRequest *start = sso__saml_start_request__unpack(NULL, zframe_size(payload),
+                                                                    zframe_data(payload));
+    if (!start || !start->connection || !*start->txn_id) {
+        if (start)
+            sso__saml_start_request__free_unpacked(start, NULL);
+        return s_start_reply("invalid_request", "saml_start needs a transaction and a connection",
+                             NULL, NULL);
+    }
+    const Sso__Connection *connection = start->connection;
+    zframe_t *reply = NULL;
+    char why[256] = "";
+    saml_authn_request_config_t config = {
+        .sp_entity_id = connection->sp_entity_id,
+        .acs_url = connection->sp_acs_url,
+        .idp_sso_url = connection->idp_sso_url,
+        .relay_state = start->txn_id,
+        .sp_private_key_pem = connection->sign_authn_requests ? connection->sp_private_key_pem : NULL,
+        .now = time(NULL),
+    };
+    saml_authn_request_t *authn = saml_authn_request_new(&config, why, sizeof why);
+    if (!authn)
+        reply = s_start_reply("server_error", why, NULL, NULL);
+    else {
+        /* Remember the request id on the transaction: the ACS expects it as InResponseTo. */
+        Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+        Sso__TxnUpdateRequest update = SSO__TXN_UPDATE_REQUEST__INIT;
+        update.id = start->txn_id;
+        update.saml_request_id = (char *) saml_authn_request_id(authn);
+        request.op_case = SSO__DIR_REQUEST__OP_TXN_UPDATE;
+        request.txn_update = &update;
+        Sso__DirReply *dir = NULL;
+        int status = sso_directory_call(service, "txn_update", false, &request, &dir);
+        if (status != 0)
+            reply = s_start_reply("temporarily_unavailable", "the directory is not available",
+                                  NULL, NULL);
+        else if (*dir->error)
+            reply = s_start_reply(dir->error, dir->error_description, NULL, NULL);
+        else
+            reply = s_start_reply(NULL, NULL, saml_authn_request_url(authn),
+                                  saml_authn_request_id(authn));
+        if (dir)
+            sso__dir_reply__free_unpacked(dir, NULL);
+    }
+    saml_authn_request_destroy(&authn);
+    sso__saml_start_request__free_unpacked(start, NULL);
+    return reply;
+}
+
+/* ---- the ACS ------------------------------------------------------------------------------- */
+
+char *saml_login_email_domain(const char *email)
+{
+    const char *at = email ? strrchr(email, '@') : NULL;
+    if (!at || at == email || !at[1])
+        return NULL;
+    char *domain = strdup(at + 1);
+    for (char *p = domain; p && *p; p++)
+        *p = (char) tolower((unsigned char) *p);
+    return domain;
+}
+
+/* Directory calls that return a LoginRedirect: turn it into the browser's redirect. */
+static zframe_t *s_redirect_from(sso_service_t *service, Sso__DirRequest *request, const char *rpc)
+{
+    Sso__DirReply *reply = NULL;
+    int status = sso_directory_call(service, rpc, false, request, &reply);
+    if (status != 0)
+        return sso_html_error_page(503, "Sign-in is temporarily unavailable",
+                                   "The sign-in service is busy. Start the sign-in again from "
+                                   "the application in a moment.");
+    zframe_t *frame;
+    if (reply->result_case != SSO__DIR_REPLY__RESULT_REDIRECT || !*reply->redirect->redirect_uri) {
+        sso_info("%s refused: %s: %s", rpc, reply->error, reply->error_description);
+        frame = sso_html_error_page(400, "This sign-in cannot continue",
+                                    "The sign-in expired or was already used. Start the sign-in "
+                                    "again from the application.");
+    }
+    else {
+        const Sso__LoginRedirect *r = reply->redirect;
+        const char *names[] = {"code", "error", "error_description", "state"};
+        const char *values[] = {r->code, r->error, r->error_description, r->state};
+        char *url = sso_url_with_params(r->redirect_uri, 4, names, values);
+        frame = url ? sso_http_redirect(url) : sso_http_error(500, "server_error", "out of memory");
+        free(url);
+    }
+    sso__dir_reply__free_unpacked(reply, NULL);
+    return frame;
+}
+
+static zframe_t *s_fail(sso_service_t *service, const char *txn_id, const char *error,
+                        const char *description, const char *reason)
+{
+    sso_info("login %.8s… refused: %s", txn_id, reason);
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__LoginFailRequest fail = SSO__LOGIN_FAIL_REQUEST__INIT;
+    fail.txn_id = (char *) txn_id;
+    fail.error = (char *) error;
+    fail.error_description = (char *) description;
+    fail.reason = (char *) reason;
+    request.op_case = SSO__DIR_REQUEST__OP_LOGIN_FAIL;
+    request.login_fail = &fail;
+    return s_redirect_from(service, &request, "login_fail");
+}
+
+/* Records an attempt that has no transaction to fail (so no client to send it back to). */
+static void s_event(sso_service_t *service, const char *connection_id, const char *reason)
+{
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__Event event = SSO__EVENT__INIT;
+    event.connection_id = (char *) connection_id;
+    event.outcome = "failure";
+    event.reason = (char *) reason;
+    request.op_case = SSO__DIR_REQUEST__OP_EVENT_RECORD;
+    request.event_record = &event;
+    Sso__DirReply *reply = NULL;
+    if (sso_directory_call(service, "event_record", false, &request, &reply) == 0)
+        sso__dir_reply__free_unpacked(reply, NULL);
+}
+
+static Sso__DirReply *s_dir_get(sso_service_t *service, const char *rpc, Sso__DirRequest *request,
+                                int *status)
+{
+    Sso__DirReply *reply = NULL;
+    *status = sso_directory_call(service, rpc, true, request, &reply);
+    return reply;
+}
+
+/* Everything after the transaction and the connection are known. */
+static zframe_t *s_acs_validate(sso_service_t *service, const Sso__Transaction *txn,
+                                const Sso__Connection *connection, const char *saml_response)
+{
+    saml_response_config_t config;
+    saml_response_config_init(&config);
+    config.idp_entity_id = connection->idp_entity_id;
+    config.idp_certificates = (const char *const *) connection->idp_certificates;
+    config.n_idp_certificates = connection->n_idp_certificates;
+    config.sp_entity_id = connection->sp_entity_id;
+    config.acs_url = connection->sp_acs_url;
+    config.in_response_to = txn->saml_request_id;
+    config.sp_private_key_pem = *connection->sp_private_key_pem ? connection->sp_private_key_pem
+                                                                : NULL;
+    saml_response_t *validator = saml_response_new(&config);
+    if (!validator)
+        return s_fail(service, txn->id, "server_error", "out of memory", "out of memory");
+    zframe_t *frame = NULL;
+    char reason[1200], description[300];
+    if (saml_response_validate(validator, saml_response) != SAML_OK) {
+        snprintf(reason, sizeof reason, "%s", saml_response_reason(validator));
+        snprintf(description, sizeof description,
+                 "the identity provider's response was refused (%s); the event log has details",
+                 saml_error_name(saml_response_error(validator)));
+        frame = s_fail(service, txn->id, "access_denied", description, reason);
+        saml_response_destroy(&validator);
+        return frame;
+    }
+    const saml_profile_t *profile = saml_response_profile(validator);
+
+    /* Replay: an assertion id is good once per connection. */
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__ReplayRecordRequest replay = SSO__REPLAY_RECORD_REQUEST__INIT;
+    replay.connection_id = connection->id;
+    replay.assertion_id = profile->assertion_id;
+    replay.expires_at = (int64_t) saml_response_replay_until(validator);
+    request.op_case = SSO__DIR_REQUEST__OP_REPLAY_RECORD;
+    request.replay_record = &replay;
+    Sso__DirReply *reply = NULL;
+    int status = sso_directory_call(service, "replay_record", false, &request, &reply);
+    bool replayed = status == 0 && *reply->error;
+    if (reply)
+        sso__dir_reply__free_unpacked(reply, NULL);
+    if (status != 0)
+        frame = s_fail(service, txn->id, "temporarily_unavailable",
+                       "the directory is not available", "replay cache unavailable");
+    else if (replayed) {
+        snprintf(reason, sizeof reason, "replay: assertion %s was already used",
+                 profile->assertion_id);
+        frame = s_fail(service, txn->id, "access_denied", "the assertion was already used", reason);
+    }
+    if (frame) {
+        saml_response_destroy(&validator);
+        return frame;
+    }
+
+    /* The email domain guard. */
+    char *domain = saml_login_email_domain(profile->email);
+    bool domain_ok = connection->allow_any_domain;
+    for (size_t i = 0; domain && !domain_ok && i < connection->n_organization_domains; i++)
+        domain_ok = strcasecmp(domain, connection->organization_domains[i]) == 0;
+    if (!domain_ok) {
+        snprintf(description, sizeof description,
+                 "email domain %s is not one of the organization's domains",
+                 domain ? domain : "(none)");
+        snprintf(reason, sizeof reason, "invalid_user_domain: %s (email %s)", description,
+                 profile->email ? profile->email : "absent");
+        free(domain);
+        frame = s_fail(service, txn->id, "access_denied", description, reason);
+        saml_response_destroy(&validator);
+        return frame;
+    }
+    free(domain);
+
+    Sso__Profile normalized = SSO__PROFILE__INIT;
+    normalized.subject = profile->subject;
+    normalized.email = profile->email ? profile->email : "";
+    normalized.email_verified = profile->email != NULL;
+    normalized.name = profile->name ? profile->name : "";
+    normalized.given_name = profile->given_name ? profile->given_name : "";
+    normalized.family_name = profile->family_name ? profile->family_name : "";
+    normalized.groups = profile->groups;
+    normalized.n_groups = profile->n_groups;
+    Sso__LoginCompleteRequest complete = SSO__LOGIN_COMPLETE_REQUEST__INIT;
+    complete.txn_id = txn->id;
+    complete.profile = &normalized;
+    complete.auth_time = profile->authn_instant ? (int64_t) profile->authn_instant
+                                                : (int64_t) time(NULL);
+    request.op_case = SSO__DIR_REQUEST__OP_LOGIN_COMPLETE;
+    request.login_complete = &complete;
+    sso_info("login %.8s… validated for %s at %s", txn->id, profile->subject, connection->id);
+    frame = s_redirect_from(service, &request, "login_complete");
+    saml_response_destroy(&validator);
+    return frame;
+}
+
+zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request,
+                         const char *connection_id)
+{
+    if (strcmp(request->method, "POST") != 0)
+        return sso_http_method_not_allowed("POST");
+    zhashx_t *params = sso_http_params(request);
+    const char *saml_response = params ? zhashx_lookup(params, "SAMLResponse") : NULL;
+    const char *relay_state = params ? zhashx_lookup(params, "RelayState") : NULL;
+    if (!saml_response || !*saml_response || !relay_state || !*relay_state
+        || strlen(relay_state) > 80) {
+        s_event(service, connection_id, "acs: the POST carries no SAMLResponse or no valid RelayState "
+                                        "(IdP-initiated logins are not accepted)");
+        zhashx_destroy(&params);
+        return sso_html_error_page(400, "This sign-in cannot continue",
+                                   "The identity provider's answer is incomplete. Start the "
+                                   "sign-in again from the application.");
+    }
+    zframe_t *frame = NULL;
+    int status = 0;
+    Sso__DirRequest dir = SSO__DIR_REQUEST__INIT;
+    Sso__TxnGetRequest get = SSO__TXN_GET_REQUEST__INIT;
+    get.id = (char *) relay_state;
+    dir.op_case = SSO__DIR_REQUEST__OP_TXN_GET;
+    dir.txn_get = &get;
+    Sso__DirReply *txn_reply = s_dir_get(service, "txn_get", &dir, &status);
+    Sso__DirReply *conn_reply = NULL;
+    if (status != 0)
+        frame = sso_html_error_page(503, "Sign-in is temporarily unavailable",
+                                    "Start the sign-in again from the application in a moment.");
+    else if (*txn_reply->error || txn_reply->result_case != SSO__DIR_REPLY__RESULT_TXN) {
+        char reason[300];
+        snprintf(reason, sizeof reason, "acs: login transaction %s", txn_reply->error_description);
+        s_event(service, connection_id, reason);
+        frame = sso_html_error_page(400, "This sign-in cannot continue",
+                                    "The sign-in expired or was already used. Start the sign-in "
+                                    "again from the application.");
+    }
+    else if (strcmp(txn_reply->txn->connection_id, connection_id) != 0) {
+        char reason[300];
+        snprintf(reason, sizeof reason, "acs: connection: expected %s, got %s",
+                 txn_reply->txn->connection_id, connection_id);
+        frame = s_fail(service, relay_state, "access_denied",
+                       "the response arrived at another connection's ACS", reason);
+    }
+    else {
+        Sso__ConnectionGetRequest conn_get = SSO__CONNECTION_GET_REQUEST__INIT;
+        conn_get.connection_id = (char *) connection_id;
+        dir.op_case = SSO__DIR_REQUEST__OP_CONNECTION_GET;
+        dir.connection_get = &conn_get;
+        conn_reply = s_dir_get(service, "connection_get", &dir, &status);
+        if (status != 0 || *conn_reply->error
+            || conn_reply->result_case != SSO__DIR_REPLY__RESULT_CONNECTION)
+            frame = s_fail(service, relay_state, "server_error", "the connection could not be read",
+                           "acs: connection could not be read");
+        else
+            frame = s_acs_validate(service, txn_reply->txn, conn_reply->connection, saml_response);
+    }
+    if (txn_reply)
+        sso__dir_reply__free_unpacked(txn_reply, NULL);
+    if (conn_reply)
+        sso__dir_reply__free_unpacked(conn_reply, NULL);
+    zhashx_destroy(&params);
+    return frame;
+}
+
+zframe_t *saml_login_metadata(sso_service_t *service, const char *connection_id)
+{
+    Sso__DirRequest dir = SSO__DIR_REQUEST__INIT;
+    Sso__ConnectionGetRequest get = SSO__CONNECTION_GET_REQUEST__INIT;
+    get.connection_id = (char *) connection_id;
+    dir.op_case = SSO__DIR_REQUEST__OP_CONNECTION_GET;
+    dir.connection_get = &get;
+    int status = 0;
+    Sso__DirReply *reply = s_dir_get(service, "connection_get", &dir, &status);
+    zframe_t *frame;
+    if (status != 0)
+        frame = sso_http_error(503, "temporarily_unavailable", "the directory is not available");
+    else if (*reply->error || reply->result_case != SSO__DIR_REPLY__RESULT_CONNECTION
+             || strcmp(reply->connection->type, "saml") != 0)
+        frame = sso_http_error(404, "not_found", "no such SAML connection");
+    else {
+        const Sso__Connection *c = reply->connection;
+        saml_sp_metadata_config_t config = {
+            .entity_id = c->sp_entity_id,
+            .acs_url = c->sp_acs_url,
+            .signing_cert_pem = c->sp_certificate_pem,
+            .authn_requests_signed = c->sign_authn_requests,
+            .want_assertions_signed = true,
+        };
+        char *xml = NULL, why[256];
+        if (saml_sp_metadata_build(&config, &xml, why, sizeof why) != 0)
+            frame = sso_http_error(500, "server_error", why);
+        else {
+            sso_response_t *response = sso_response_new(200);
+            sso_response_header(response, "Cache-Control", "public, max-age=300");
+            sso_response_body(response, xml, strlen(xml), "application/samlmetadata+xml");
+            frame = sso_response_pack(&response);
+        }
+        free(xml);
+    }
+    if (reply)
+        sso__dir_reply__free_unpacked(reply, NULL);
+    return frame;
+}
+
+void saml_login_test(bool verbose)
+{
+    (void) verbose;
+    char *domain = saml_login_email_domain("Jo@Example.COM");
+    SSO_CHECK(domain && !strcmp(domain, "example.com"));
+    free(domain);
+    SSO_CHECK(saml_login_email_domain("nobody") == NULL);
+    SSO_CHECK(saml_login_email_domain("@example.com") == NULL);
+    SSO_CHECK(saml_login_email_domain("jo@") == NULL);
+    SSO_CHECK(saml_login_email_domain(NULL) == NULL);
+    /* Malformed saml_start payloads are answered, not crashed on. */
+    zframe_t *junk = zframe_new("\xff\xff", 2);
+    zframe_t *reply = saml_login_start(NULL, junk);
+    Sso__SamlStartReply *start = sso__saml_start_reply__unpack(NULL, zframe_size(reply),
+                                                                zframe_data(reply));
+    SSO_CHECK(start && !strcmp(start->error, "invalid_request"));
+    if (start)
+        sso__saml_start_reply__free_unpacked(start, NULL);
+    zframe_destroy(&reply);
+    zframe_destroy(&junk);
+}

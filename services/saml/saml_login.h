@@ -1,0 +1,21 @@
+/* saml_login: the SAML legs of a login on the bus: saml_start (token -> saml: build the
+   AuthnRequest for a transaction) and the ACS (IdP -> saml: validate, then complete or fail the
+   transaction at the directory and send the browser back to the client). Also serves the SP
+   metadata of a connection. */
+#ifndef SAML_LOGIN_H
+#define SAML_LOGIN_H
+#include "sso_service.h"
+
+/* RPC "saml_start": SamlStartRequest in, SamlStartReply out. */
+zframe_t *saml_login_start(sso_service_t *service, zframe_t *payload);
+/* POST /sso/saml/{connection_id}/acs */
+zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request,
+                         const char *connection_id);
+/* GET /sso/saml/{connection_id}/metadata */
+zframe_t *saml_login_metadata(sso_service_t *service, const char *connection_id);
+
+/* The domain part of an email, lower-cased, or NULL. Caller frees. */
+char *saml_login_email_domain(const char *email);
+
+void saml_login_test(bool verbose);
+#endif

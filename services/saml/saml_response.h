@@ -1,0 +1,80 @@
+/* saml_response: validates the SAMLResponse of an ACS POST (HTTP-POST binding) under the
+   rules of DESIGN.md sections 6 and 8, and reads the identity only from the assertion the
+   verified signature covers. Pure: no bus, no clock of its own, no replay cache (the caller
+   records profile->assertion_id until saml_response_replay_until()). */
+#ifndef SAML_RESPONSE_H
+#define SAML_RESPONSE_H
+#include "saml_attributes.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#define SAML_DEFAULT_CLOCK_SKEW 120
+/* Decoded size cap for a SAMLResponse (the encoded form may be a third larger). */
+#define SAML_RESPONSE_MAX_BYTES (1024 * 1024)
+
+typedef enum {
+    SAML_OK = 0,
+    SAML_ERR_CONFIG,          /* the connection's configuration is unusable */
+    SAML_ERR_INPUT,           /* not strict base64, or too large */
+    SAML_ERR_XML,             /* not well-formed, DOCTYPE, too deep */
+    SAML_ERR_STRUCTURE,       /* not a Response, not exactly one assertion, duplicate IDs */
+    SAML_ERR_STATUS,          /* the IdP answered something other than Success */
+    SAML_ERR_SIGNATURE,
+    SAML_ERR_DECRYPTION,
+    SAML_ERR_ISSUER,
+    SAML_ERR_DESTINATION,
+    SAML_ERR_IN_RESPONSE_TO,
+    SAML_ERR_SUBJECT,
+    SAML_ERR_RECIPIENT,
+    SAML_ERR_AUDIENCE,
+    SAML_ERR_EXPIRED,
+    SAML_ERR_NOT_YET_VALID,
+    SAML_ERR_AUTHN_STATEMENT,
+    SAML_ERR_ATTRIBUTES,
+    SAML_ERR_INTERNAL
+} saml_error_t;
+
+/* A short stable name for the code ("audience", "signature", ...). */
+const char *saml_error_name(saml_error_t code);
+
+typedef struct {
+    const char *idp_entity_id;
+    const char *const *idp_certificates; /* PEM; the only keys signatures are checked with */
+    size_t n_idp_certificates;
+    const char *sp_entity_id;            /* <public url>/sso/saml/<connection id> */
+    const char *acs_url;                 /* sp_entity_id + "/acs" */
+    const char *in_response_to;          /* the AuthnRequest ID; NULL or "" = IdP-initiated */
+    bool allow_idp_initiated;
+    time_t now;
+    int clock_skew;                      /* seconds, 0..600 */
+    bool allow_sha1;                     /* RSA-SHA1 / SHA-1 digests (off by default) */
+    const char *sp_private_key_pem;      /* for EncryptedAssertion; NULL = none */
+    const saml_attribute_map_t *attribute_map; /* NULL = defaults */
+} saml_response_config_t;
+
+/* Defaults: skew 120 s, SHA-1 off, IdP-initiated off, now = time(NULL). */
+void saml_response_config_init(saml_response_config_t *config);
+
+typedef struct saml_response_t saml_response_t;
+
+/* Copies what it needs from config and loads the keys. Never NULL except out of memory; a
+   bad configuration makes every validate answer SAML_ERR_CONFIG with the reason. */
+saml_response_t *saml_response_new(const saml_response_config_t *config);
+void saml_response_destroy(saml_response_t **self_p);
+
+/* Validates the base64 SAMLResponse form value. On SAML_OK the profile is available; on
+   failure reason() says what was expected and what was received. May be called again (for
+   another response under the same configuration); each call resets the result. */
+saml_error_t saml_response_validate(saml_response_t *self, const char *saml_response_b64);
+/* The result of the last validate: NULL unless it succeeded. */
+const saml_profile_t *saml_response_profile(const saml_response_t *self);
+/* Hands the profile over to the caller (who destroys it); NULL unless it succeeded. */
+saml_profile_t *saml_response_take_profile(saml_response_t *self);
+const char *saml_response_reason(const saml_response_t *self);
+saml_error_t saml_response_error(const saml_response_t *self);
+/* Until when the replay cache must remember the assertion id (NotOnOrAfter + skew). */
+time_t saml_response_replay_until(const saml_response_t *self);
+
+void saml_response_test(bool verbose);
+#endif

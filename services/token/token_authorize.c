@@ -1,0 +1,1170 @@
+#include "token_authorize.h"
+#include "sso_bus.h"
+#include "sso_crypto.h"
+#include "sso_log.h"
+#include "token_dir.h"
+#include "sso_test.h"
+#include "token_fake.h"
+#include "sso_html.h"
+#include <ctype.h>
+#include <strings.h>
+
+#define PARAMS_MAX 64          /* more parameters than this is not a real request */
+#define ID_MAX 255             /* client_id, connection_id, organization_id, domain */
+#define REDIRECT_URI_MAX 2048
+#define NONCE_MAX 1024
+#define LOGIN_HINT_MAX 320
+#define CHALLENGE_MIN 43       /* RFC 7636 4.2 */
+#define CHALLENGE_MAX 128
+#define CSRF_BYTES 24          /* 32 base64url characters */
+#define CSRF_COOKIE "sso_csrf"
+#define CSRF_FIELD "sso_csrf"
+#define DOMAIN_COOKIE "sso_last_domain"
+
+typedef struct {
+    char *name;
+    char *value;        /* the first one's; NULL when it did not decode */
+    int count;
+} s_param_t;
+
+typedef struct {
+    s_param_t items[PARAMS_MAX];
+    size_t n;
+    bool malformed;     /* a name that does not decode, or too many */
+} s_params_t;
+
+typedef struct {
+    sso_service_t *service;
+    const Sso__HttpRequest *request;
+    s_params_t params;
+    const char *client_id;
+    const char *redirect_uri;
+    const char *state;        /* NULL when absent or not echoable */
+    bool from_form;           /* posted by the hosted page */
+    bool secure;              /* public URL is https: cookies get Secure */
+    char base_path[512];      /* path of the public URL, "" at the root */
+    char *last_domain;        /* a Set-Cookie for sso_last_domain to send, or NULL */
+} s_ctx_t;
+
+/* ---- parameters ------------------------------------------------------------------------ */
+
+static s_param_t *s_find(s_params_t *params, const char *name)
+{
+    for (size_t i = 0; i < params->n; i++)
+        if (!strcmp(params->items[i].name, name))
+            return &params->items[i];
+    return NULL;
+}
+
+/* Unlike sso_form_parse this keeps going past a repeat or a bad value, so the client and
+   redirect_uri can still be checked (and the error redirected) when something else is wrong. */
+static void s_params_add(s_params_t *params, const char *data, size_t len)
+{
+    const char *end = data + len;
+    for (const char *p = data; p < end;) {
+        const char *amp = memchr(p, '&', (size_t) (end - p));
+        const char *pair_end = amp ? amp : end;
+        if (pair_end > p) {
+            const char *eq = memchr(p, '=', (size_t) (pair_end - p));
+            const char *name_end = eq ? eq : pair_end;
+            char *name = sso_url_decode(p, (size_t) (name_end - p));
+            if (!name || !*name) {
+                params->malformed = true;
+                free(name);
+            }
+            else {
+                s_param_t *param = s_find(params, name);
+                if (param) {
+                    param->count++;
+                    free(name);
+                }
+                else if (params->n == PARAMS_MAX) {
+                    params->malformed = true;
+                    free(name);
+                }
+                else {
+                    param = &params->items[params->n++];
+                    param->name = name;
+                    param->count = 1;
+                    param->value = eq ? sso_url_decode(eq + 1, (size_t) (pair_end - eq - 1))
+                                      : strdup("");
+                }
+            }
+        }
+        p = pair_end + 1;
+    }
+}
+
+static void s_params_free(s_params_t *params)
+{
+    for (size_t i = 0; i < params->n; i++) {
+        free(params->items[i].name);
+        free(params->items[i].value);
+    }
+    params->n = 0;
+}
+
+/* The value of a parameter given once and well-formed; NULL when absent, empty or not. */
+static const char *s_get(s_ctx_t *ctx, const char *name)
+{
+    s_param_t *param = s_find(&ctx->params, name);
+    return param && param->count == 1 && param->value && *param->value ? param->value : NULL;
+}
+
+static bool s_has(s_ctx_t *ctx, const char *name)
+{
+    return s_find(&ctx->params, name) != NULL;
+}
+
+/* ---- small checks ---------------------------------------------------------------------- */
+
+static bool s_scope_has(const char *scope, const char *wanted)
+{
+    size_t len = strlen(wanted);
+    for (const char *p = scope; *p;) {
+        size_t word = strcspn(p, " ");
+        if (word == len && !strncmp(p, wanted, len))
+            return true;
+        p += word;
+        p += strspn(p, " ");
+    }
+    return false;
+}
+
+static bool s_challenge_ok(const char *challenge)
+{
+    size_t len = strlen(challenge);
+    if (len < CHALLENGE_MIN || len > CHALLENGE_MAX)
+        return false;
+    for (const char *p = challenge; *p; p++)
+        if (!isalnum((unsigned char) *p) && !strchr("-._~", *p))
+            return false;
+    return true;
+}
+
+int token_authorize_email_domain(const char *email, char *out, size_t size)
+{
+    const char *at = email ? strchr(email, '@') : NULL;
+    if (!at || at == email || strchr(at + 1, '@') || at - email > 64)
+        return -1;
+    for (const char *p = email; p < at; p++)
+        if ((unsigned char) *p <= 0x20 || *p == 0x7f || strchr("\"(),:;<>[\\]", *p))
+            return -1;
+    const char *domain = at + 1;
+    size_t len = strlen(domain);
+    if (len < 3 || len > 253 || len >= size || !strchr(domain, '.'))
+        return -1;
+    size_t label = 0;
+    for (size_t i = 0; i <= len; i++) {
+        char c = (char) tolower((unsigned char) domain[i]);
+        if (c == '.' || c == '\0') {
+            /* Labels are 1-63 characters and do not start or end with a hyphen. */
+            if (label == 0 || label > 63 || domain[i - 1] == '-' || domain[i - label] == '-')
+                return -1;
+            label = 0;
+        }
+        else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')
+            label++;
+        else
+            return -1;
+        out[i] = c;
+    }
+    return 0;
+}
+
+/* The value of a cookie, or NULL; caller frees. */
+static char *s_cookie(const Sso__HttpRequest *request, const char *name)
+{
+    const char *header = sso_http_header(request, "cookie");
+    size_t name_len = strlen(name);
+    for (const char *p = header; p && *p;) {
+        p += strspn(p, " ;");
+        size_t len = strcspn(p, ";");
+        if (len > name_len && !strncmp(p, name, name_len) && p[name_len] == '=')
+            return strndup(p + name_len + 1, len - name_len - 1);
+        p += len;
+    }
+    return NULL;
+}
+
+/* ---- responses ------------------------------------------------------------------------- */
+
+char *token_authorize_url(const char *base, const char *const *pairs, size_t n)
+{
+    char *out = NULL;
+    size_t out_len = 0;
+    FILE *stream = open_memstream(&out, &out_len);
+    if (!stream)
+        return NULL;
+    size_t base_len = strcspn(base, "#");
+    bool failed = fwrite(base, 1, base_len, stream) != base_len;
+    const char *query = memchr(base, '?', base_len);
+    /* Nothing to join with after a bare '?' or a trailing '&'. */
+    const char *separator = !query ? "?"
+                            : base_len && (base[base_len - 1] == '?' || base[base_len - 1] == '&')
+                                ? ""
+                                : "&";
+    for (size_t i = 0; i < n && !failed; i++) {
+        const char *name = pairs[2 * i], *value = pairs[2 * i + 1];
+        if (!value)
+            continue;
+        char *encoded = sso_url_encode(value);
+        failed = !encoded || fprintf(stream, "%s%s=%s", separator, name, encoded) < 0;
+        free(encoded);
+        separator = "&";
+    }
+    failed |= fclose(stream) != 0;
+    if (failed) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* A Set-Cookie value scoped to this endpoint. 0, or -1 when it does not fit. */
+static int s_cookie_header(s_ctx_t *ctx, char *out, size_t size, const char *name,
+                           const char *value, long max_age)
+{
+    int len = snprintf(out, size,
+                       "%s=%s; Path=%s/oauth/authorize; Max-Age=%ld; HttpOnly; SameSite=Lax%s",
+                       name, value, ctx->base_path, max_age, ctx->secure ? "; Secure" : "");
+    return len > 0 && (size_t) len < size ? 0 : -1;
+}
+
+/* Sends the browser to url: a 302, except after the hosted page's form, whose CSP
+   (form-action 'self') browsers also apply to the redirects that follow a submission. There
+   a tiny page navigates instead. */
+static zframe_t *s_redirect(s_ctx_t *ctx, const char *url)
+{
+    sso_response_t *response = NULL;
+    bool web = !strncasecmp(url, "https://", 8) || !strncasecmp(url, "http://", 7);
+    if (ctx->from_form && web) {
+        sso_html_t *html = sso_html_new();
+        if (html) {
+            sso_html_begin(html, "Continuing to sign in");
+            sso_html_add(html,
+                           "<meta http-equiv=\"refresh\" content=\"0;url={}\">\n"
+                           "<p>Continuing to sign in&hellip; "
+                           "<a href=\"{}\">Continue</a></p>\n",
+                           url, url);
+            sso_html_end(html);
+            response = sso_html_response(&html, 200);
+        }
+    }
+    else if ((response = sso_response_new(302)) != NULL) {
+        sso_response_header(response, "Location", url);
+        sso_response_header(response, "Cache-Control", "no-store");
+    }
+    if (!response)
+        return sso_html_error_page(500, "Something went wrong", "out of memory");
+    if (ctx->last_domain)
+        sso_response_header(response, "Set-Cookie", ctx->last_domain);
+    return sso_response_pack(&response);
+}
+
+static zframe_t *s_error(s_ctx_t *ctx, const char *error, const char *description)
+{
+    sso_info("authorize for %s refused: %s (%s)", ctx->client_id, error, description);
+    const char *pairs[] = {"error", error, "error_description", description, "state",
+                           ctx->state};
+    char *url = token_authorize_url(ctx->redirect_uri, pairs, 3);
+    if (!url)
+        return sso_html_error_page(500, "Something went wrong", "out of memory");
+    zframe_t *frame = s_redirect(ctx, url);
+    free(url);
+    return frame;
+}
+
+static zframe_t *s_bus_error(s_ctx_t *ctx, const char *what, int status)
+{
+    char description[160];
+    snprintf(description, sizeof description, "the %s service is %s; try again shortly", what,
+             status == 504 ? "not answering in time" : "not available");
+    return s_error(ctx, "temporarily_unavailable", description);
+}
+
+/* The hosted "Sign in with SSO" page: asks for a work email, then posts every original
+   parameter back with it as login_hint. CSRF: double submit of a random token (an HttpOnly
+   cookie and a hidden field must match). */
+static zframe_t *s_page(s_ctx_t *ctx, uint32_t status, const char *message, const char *email)
+{
+    char *token = s_cookie(ctx->request, CSRF_COOKIE);
+    size_t token_len = token ? strlen(token) : 0;
+    /* Keep a well-formed existing token so a second tab does not invalidate the first. */
+    if (token_len != 32 || strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                         "0123456789-_") != 32) {
+        free(token);
+        token = sso_random_token(CSRF_BYTES);
+    }
+    char *last = s_cookie(ctx->request, DOMAIN_COOKIE);
+    char domain[256], prefill[260] = "";
+    if (email)
+        snprintf(prefill, sizeof prefill, "%s", email);
+    else if (last && strlen(last) < 200) {
+        char probe[260];
+        snprintf(probe, sizeof probe, "x@%s", last);
+        if (token_authorize_email_domain(probe, domain, sizeof domain) == 0)
+            snprintf(prefill, sizeof prefill, "@%s", domain);
+    }
+    free(last);
+    char action[600];
+    snprintf(action, sizeof action, "%s/oauth/authorize", ctx->service->config->public_url);
+
+    sso_html_t *html = sso_html_new();
+    if (!html || !token) {
+        free(token);
+        sso_html_destroy(&html);
+        return sso_html_error_page(500, "Something went wrong", "out of memory");
+    }
+    sso_html_begin(html, "Sign in with SSO");
+    sso_html_add(html, "<h1>Sign in with SSO</h1>\n"
+                         "<p>Enter your work email to continue to your organization's sign-in "
+                         "page.</p>\n");
+    if (message)
+        sso_html_add(html, "<p class=\"error\" role=\"alert\">{}</p>\n", message);
+    sso_html_add(html, "<form method=\"post\" action=\"{}\">\n", action);
+    for (size_t i = 0; i < ctx->params.n; i++) {
+        const s_param_t *param = &ctx->params.items[i];
+        if (strcmp(param->name, "login_hint") != 0 && strcmp(param->name, CSRF_FIELD) != 0
+            && param->value)
+            sso_html_hidden(html, param->name, param->value);
+    }
+    sso_html_hidden(html, CSRF_FIELD, token);
+    sso_html_add(html, "<label for=\"login_hint\">Work email</label>\n"
+                         "<input id=\"login_hint\" name=\"login_hint\" type=\"email\" "
+                         "autocomplete=\"email\" required autofocus value=\"{}\">\n"
+                         "<button type=\"submit\">Continue</button>\n</form>\n",
+                   prefill);
+    sso_html_end(html);
+    sso_response_t *response = sso_html_response(&html, status);
+    if (!response) {
+        free(token);
+        return sso_html_error_page(500, "Something went wrong", "out of memory");
+    }
+    char cookie[1024];
+    int rc = s_cookie_header(ctx, cookie, sizeof cookie, CSRF_COOKIE, token, 3600);
+    free(token);
+    if (rc != 0) {
+        zframe_t *frame = sso_response_pack(&response);
+        zframe_destroy(&frame);
+        return sso_html_error_page(500, "Something went wrong", "the cookie does not fit");
+    }
+    sso_response_header(response, "Set-Cookie", cookie);
+    return sso_response_pack(&response);
+}
+
+/* ---- the steps ------------------------------------------------------------------------- */
+
+/* Client and redirect_uri, before anything may redirect. NULL when both are fine. */
+static zframe_t *s_check_client(s_ctx_t *ctx)
+{
+    static const char *const names[] = {"client_id", "redirect_uri"};
+    const char *values[2] = {NULL, NULL};
+    for (int i = 0; i < 2; i++) {
+        s_param_t *param = s_find(&ctx->params, names[i]);
+        char message[160];
+        if (!param || (param->value && !*param->value))
+            snprintf(message, sizeof message, "The request has no %s.", names[i]);
+        else if (param->count > 1)
+            snprintf(message, sizeof message, "The request gives %s more than once.", names[i]);
+        else if (!param->value)
+            snprintf(message, sizeof message, "The request's %s is not properly encoded.",
+                     names[i]);
+        else if (strlen(param->value) > (i == 0 ? ID_MAX : REDIRECT_URI_MAX))
+            snprintf(message, sizeof message, "The request's %s is too long.", names[i]);
+        else {
+            values[i] = param->value;
+            continue;
+        }
+        return sso_html_error_page(400, "Invalid sign-in request", message);
+    }
+    ctx->client_id = values[0];
+    ctx->redirect_uri = values[1];
+
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__ClientGetRequest get = SSO__CLIENT_GET_REQUEST__INIT;
+    get.client_id = (char *) ctx->client_id;
+    request.op_case = SSO__DIR_REQUEST__OP_CLIENT_GET;
+    request.client_get = &get;
+    Sso__DirReply *reply = NULL;
+    int status = token_dir_call(ctx->service, "client_get", true, &request, &reply);
+    if (status != 0)
+        return sso_html_error_page(503, "Sign-in is unavailable",
+                                     "The directory service is not available. Try again in a "
+                                     "moment.");
+    zframe_t *page = NULL;
+    char message[600];
+    if (!strcmp(reply->error, "invalid_client") || !strcmp(reply->error, "not_found")) {
+        snprintf(message, sizeof message, "client_id %s is not a registered application.",
+                 ctx->client_id);
+        page = sso_html_error_page(400, "Unknown application", message);
+    }
+    else if (*reply->error || reply->result_case != SSO__DIR_REPLY__RESULT_CLIENT) {
+        snprintf(message, sizeof message, "The application could not be checked: %s",
+                 *reply->error_description ? reply->error_description : "unexpected reply");
+        page = sso_html_error_page(*reply->error ? 400 : 502, "Invalid sign-in request",
+                                     message);
+    }
+    else {
+        bool registered = false;
+        for (size_t i = 0; i < reply->client->n_redirect_uris; i++)
+            registered |= !strcmp(reply->client->redirect_uris[i], ctx->redirect_uri);
+        if (!registered) {
+            /* Saying which URI is refused helps the developer; it is not a link. */
+            snprintf(message, sizeof message,
+                     "redirect_uri %.400s is not registered for client_id %s (the match is "
+                     "exact).",
+                     ctx->redirect_uri, ctx->client_id);
+            page = sso_html_error_page(400, "Invalid redirect URI", message);
+        }
+    }
+    sso__dir_reply__free_unpacked(reply, NULL);
+    return page;
+}
+
+/* The description for a connection_resolve error, from what the request selected. */
+static void s_resolve_error(const Sso__DirReply *reply, const char *kind,
+                            const char *value, char *out, size_t size, const char **error)
+{
+    const char *given = reply->error_description;
+    const char *code = reply->error;
+    *error = "invalid_request";
+    bool by_domain = !strcmp(kind, "domain");
+    if (!strcmp(code, "no_organization") && by_domain)
+        snprintf(out, size, "no organization for domain %s", value);
+    else if (!strcmp(code, "ambiguous_connection"))
+        snprintf(out, size, "several active connections; pass connection_id");
+    else if (!strcmp(code, "connection_inactive") && !strcmp(kind, "connection_id"))
+        snprintf(out, size, "connection %s is not active", value);
+    else if (*given)
+        snprintf(out, size, "%s", given);
+    else if (!strcmp(code, "connection_inactive"))
+        snprintf(out, size, "the %s %s has no active connection", kind, value);
+    else if (!strcmp(code, "not_found") || !strcmp(code, "no_organization"))
+        snprintf(out, size, "%s %s was not found",
+                 !strcmp(kind, "connection_id")     ? "connection"
+                 : !strcmp(kind, "organization_id") ? "organization"
+                                                    : "domain",
+                 value);
+    else if (!strcmp(code, "no_connection"))
+        snprintf(out, size, "the organization for %s %s has no connection", kind, value);
+    else {
+        *error = "server_error";
+        snprintf(out, size, "the connection could not be resolved");
+    }
+}
+
+/* Records why an upstream start failed, so the event log says it; best effort. */
+static void s_login_fail(s_ctx_t *ctx, const char *txn_id, const char *error,
+                         const char *description)
+{
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__LoginFailRequest fail = SSO__LOGIN_FAIL_REQUEST__INIT;
+    fail.txn_id = (char *) txn_id;
+    fail.error = (char *) error;
+    fail.error_description = (char *) description;
+    fail.reason = (char *) description;
+    request.op_case = SSO__DIR_REQUEST__OP_LOGIN_FAIL;
+    request.login_fail = &fail;
+    Sso__DirReply *reply = NULL;
+    if (token_dir_call(ctx->service, "login_fail", false, &request, &reply) == 0)
+        sso__dir_reply__free_unpacked(reply, NULL);
+}
+
+/* txn_create, then the upstream service's start. */
+static zframe_t *s_start(s_ctx_t *ctx, const Sso__Connection *conn, const char *scope,
+                         bool force, int64_t max_age, const char *email)
+{
+    const char *target = !strcmp(conn->type, "oidc") ? "oidc" : "saml";
+    if (strcmp(conn->type, "saml") != 0 && strcmp(conn->type, "oidc") != 0) {
+        char description[200];
+        snprintf(description, sizeof description, "connection %.100s has an unknown type",
+                 conn->id);
+        return s_error(ctx, "server_error", description);
+    }
+    char *txn_id = sso_random_token(24);
+    if (!txn_id)
+        return s_error(ctx, "server_error", "out of memory");
+    int64_t now = sso_now_ms() / 1000;
+    Sso__Transaction txn = SSO__TRANSACTION__INIT;
+    txn.id = txn_id;
+    txn.client_id = (char *) ctx->client_id;
+    txn.redirect_uri = (char *) ctx->redirect_uri;
+    txn.state = (char *) (ctx->state ? ctx->state : "");
+    txn.nonce = (char *) (s_get(ctx, "nonce") ? s_get(ctx, "nonce") : "");
+    txn.code_challenge = (char *) (s_get(ctx, "code_challenge") ? s_get(ctx, "code_challenge")
+                                                                 : "");
+    txn.scope = (char *) scope;
+    txn.connection_id = conn->id;
+    txn.organization_id = conn->organization_id;
+    txn.created_at = now;
+    txn.expires_at = now + TOKEN_TXN_TTL;
+    txn.force_login = force;
+    txn.max_age = max_age;
+    txn.login_hint = (char *) (email ? email : "");
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_TXN_CREATE;
+    request.txn_create = &txn;
+    Sso__DirReply *reply = NULL;
+    int status = token_dir_call(ctx->service, "txn_create", false, &request, &reply);
+    zframe_t *frame = NULL;
+    if (status != 0)
+        frame = s_bus_error(ctx, "directory", status);
+    else if (*reply->error)
+        frame = s_error(ctx, !strcmp(reply->error, "invalid_request") ? "invalid_request"
+                                                                       : "server_error",
+                        *reply->error_description ? reply->error_description
+                                                  : "the login could not be recorded");
+    sso__dir_reply__free_unpacked(reply, NULL);
+    if (frame) {
+        free(txn_id);
+        return frame;
+    }
+
+    Sso__SamlStartRequest start = SSO__SAML_START_REQUEST__INIT;
+    start.txn_id = txn_id;
+    start.connection = (Sso__Connection *) conn;
+    start.force_authn = force;
+    char rpc[16];
+    snprintf(rpc, sizeof rpc, "%s_start", target);
+    Sso__SamlStartReply *started = NULL;
+    status = token_dir_start(ctx->service, target, rpc, &start, &started);
+    if (status != 0) {
+        frame = s_bus_error(ctx, target, status);
+        s_login_fail(ctx, txn_id, "temporarily_unavailable", "the upstream service did not "
+                                                             "answer");
+    }
+    else if (*started->error || !*started->redirect_url) {
+        /* Only codes a client understands go back; anything else is our failure. */
+        static const char *const passed[] = {"access_denied", "server_error",
+                                             "temporarily_unavailable", "invalid_request",
+                                             "login_required"};
+        const char *error = "server_error";
+        for (size_t i = 0; i < sizeof passed / sizeof *passed; i++)
+            if (!strcmp(started->error, passed[i]))
+                error = passed[i];
+        const char *description = *started->error_description
+                                      ? started->error_description
+                                      : "the upstream login could not be started";
+        s_login_fail(ctx, txn_id, error, description);
+        frame = s_error(ctx, error, description);
+    }
+    else {
+        sso_info("login %.8s… for %s via %s %s", txn_id, ctx->client_id, target, conn->id);
+        frame = s_redirect(ctx, started->redirect_url);
+    }
+    sso__saml_start_reply__free_unpacked(started, NULL);
+    free(txn_id);
+    return frame;
+}
+
+/* Everything after the client is known. */
+static zframe_t *s_authorize(s_ctx_t *ctx)
+{
+    s_param_t *state = s_find(&ctx->params, "state");
+    if (state && state->count == 1 && state->value && strlen(state->value) <= TOKEN_STATE_MAX)
+        ctx->state = *state->value ? state->value : NULL;
+    if (state && state->value && strlen(state->value) > TOKEN_STATE_MAX)
+        return s_error(ctx, "invalid_request", "state is longer than 8192 bytes");
+    if (ctx->params.malformed)
+        return s_error(ctx, "invalid_request", "the parameters are malformed or too many");
+    for (size_t i = 0; i < ctx->params.n; i++) {
+        char description[200];
+        const s_param_t *param = &ctx->params.items[i];
+        if (param->count > 1)
+            snprintf(description, sizeof description, "parameter %.64s is given more than once",
+                     param->name);
+        else if (!param->value)
+            snprintf(description, sizeof description, "parameter %.64s is not properly encoded",
+                     param->name);
+        else
+            continue;
+        return s_error(ctx, "invalid_request", description);
+    }
+
+    const char *response_type = s_get(ctx, "response_type");
+    if (!response_type)
+        return s_error(ctx, "invalid_request", "response_type is missing");
+    if (strcmp(response_type, "code") != 0)
+        return s_error(ctx, "unsupported_response_type", "only response_type=code is supported");
+    const char *response_mode = s_get(ctx, "response_mode");
+    if (response_mode && strcmp(response_mode, "query") != 0)
+        return s_error(ctx, "invalid_request", "only response_mode=query is supported");
+
+    const char *scope = s_get(ctx, "scope");
+    if (!scope || !s_scope_has(scope, "openid"))
+        return s_error(ctx, "invalid_scope", "scope must contain openid");
+    /* Unknown scope values are ignored (OIDC Core 3.1.2.1); the grant names the known ones. */
+    char granted[32];
+    snprintf(granted, sizeof granted, "openid%s%s", s_scope_has(scope, "profile") ? " profile" : "",
+             s_scope_has(scope, "email") ? " email" : "");
+
+    const char *challenge = s_get(ctx, "code_challenge");
+    const char *method = s_get(ctx, "code_challenge_method");
+    if (method && strcmp(method, "S256") != 0)
+        return s_error(ctx, "invalid_request", "code_challenge_method must be S256");
+    if (method && !challenge)
+        return s_error(ctx, "invalid_request", "code_challenge_method without code_challenge");
+    if (challenge && !method)
+        return s_error(ctx, "invalid_request",
+                       "code_challenge_method=S256 is required with code_challenge");
+    if (challenge && !s_challenge_ok(challenge))
+        return s_error(ctx, "invalid_request",
+                       "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]");
+
+    const char *nonce = s_get(ctx, "nonce");
+    if (nonce && strlen(nonce) > NONCE_MAX)
+        return s_error(ctx, "invalid_request", "nonce is longer than 1024 bytes");
+
+    bool force = false;
+    const char *prompt = s_get(ctx, "prompt");
+    if (prompt) {
+        bool none = s_scope_has(prompt, "none");
+        if (none && strcspn(prompt, " ") != strlen(prompt))
+            return s_error(ctx, "invalid_request", "prompt=none cannot be combined with other "
+                                                   "values");
+        if (none)
+            return s_error(ctx, "login_required",
+                           "the broker keeps no session; an interactive login is required");
+        force = s_scope_has(prompt, "login");
+    }
+    int64_t max_age = -1;
+    const char *max_age_text = s_get(ctx, "max_age");
+    if (max_age_text) {
+        long value = 0;
+        if (strspn(max_age_text, "0123456789") != strlen(max_age_text)
+            || sso_parse_int(max_age_text, 0, 1L << 31, &value) != 0)
+            return s_error(ctx, "invalid_request", "max_age must be a non-negative integer");
+        max_age = value;
+        force = true; /* no session here, so any max_age means a fresh upstream login */
+    }
+
+    const char *selectors[] = {"connection_id", "organization_id", "domain"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *value = s_get(ctx, selectors[i]);
+        if (value && strlen(value) > ID_MAX) {
+            char description[80];
+            snprintf(description, sizeof description, "%s is too long", selectors[i]);
+            return s_error(ctx, "invalid_request", description);
+        }
+    }
+    const char *hint = s_get(ctx, "login_hint");
+    if (hint && strlen(hint) > LOGIN_HINT_MAX)
+        return s_error(ctx, "invalid_request", "login_hint is longer than 320 bytes");
+
+    if (ctx->from_form) {
+        char *cookie = s_cookie(ctx->request, CSRF_COOKIE);
+        const char *field = s_get(ctx, CSRF_FIELD);
+        bool match = cookie && field && sso_secure_equals(cookie, field);
+        free(cookie);
+        if (!match)
+            return s_page(ctx, 403, "This form expired or did not come from this site. Please "
+                                    "enter your email again.",
+                          NULL);
+    }
+
+    /* Strongest selector first; login_hint counts only when it is an email. */
+    char email_domain[256] = "", email[LOGIN_HINT_MAX + 1] = "";
+    bool hint_email = hint && token_authorize_email_domain(hint, email_domain,
+                                                           sizeof email_domain) == 0;
+    /* Domains match case-insensitively: the directory gets the domain lower-cased. */
+    if (hint_email)
+        snprintf(email, sizeof email, "%.*s@%s", (int) (strchr(hint, '@') - hint), hint,
+                 email_domain);
+    if (ctx->from_form && !hint_email)
+        return s_page(ctx, 400, "Enter a valid work email address, like name@company.com.",
+                      hint);
+    if (ctx->from_form) {
+        /* Remembered for next time; a cookie that does not fit is just not remembered. */
+        char cookie[1024];
+        if (s_cookie_header(ctx, cookie, sizeof cookie, DOMAIN_COOKIE, email_domain,
+                            31536000L) == 0)
+            ctx->last_domain = strdup(cookie);
+    }
+    const char *kind = NULL, *value = NULL;
+    for (size_t i = 0; i < 3 && !kind; i++)
+        if ((value = s_get(ctx, selectors[i])) != NULL)
+            kind = selectors[i];
+    if (!kind && hint_email) {
+        kind = "domain";
+        value = email_domain;
+    }
+    if (!kind)
+        return s_page(ctx, 200, NULL, NULL);
+
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__ConnectionResolveRequest resolve = SSO__CONNECTION_RESOLVE_REQUEST__INIT;
+    const char *connection_id = s_get(ctx, "connection_id");
+    const char *organization_id = s_get(ctx, "organization_id");
+    const char *domain = s_get(ctx, "domain");
+    resolve.connection_id = (char *) (connection_id ? connection_id : "");
+    resolve.organization_id = (char *) (organization_id ? organization_id : "");
+    resolve.domain = (char *) (domain ? domain : "");
+    resolve.email = email;
+    request.op_case = SSO__DIR_REQUEST__OP_CONNECTION_RESOLVE;
+    request.connection_resolve = &resolve;
+    Sso__DirReply *reply = NULL;
+    int status = token_dir_call(ctx->service, "connection_resolve", true, &request, &reply);
+    if (status != 0)
+        return s_bus_error(ctx, "directory", status);
+    zframe_t *frame;
+    char description[400];
+    if (*reply->error) {
+        const char *error = NULL;
+        s_resolve_error(reply, kind, value, description, sizeof description, &error);
+        /* A person typed that email: let them correct it rather than bounce to the app. */
+        if (ctx->from_form
+            && (!strcmp(reply->error, "no_organization") || !strcmp(reply->error, "not_found")))
+            frame = s_page(ctx, 400, description, hint);
+        else
+            frame = s_error(ctx, error, description);
+    }
+    else if (reply->result_case != SSO__DIR_REPLY__RESULT_CONNECTION)
+        frame = s_error(ctx, "server_error", "the directory sent no connection");
+    else if (strcmp(reply->connection->status, "active") != 0) {
+        snprintf(description, sizeof description, "connection %.200s is not active",
+                 reply->connection->id);
+        frame = s_error(ctx, "invalid_request", description);
+    }
+    else
+        frame = s_start(ctx, reply->connection, granted, force, max_age,
+                        hint_email ? email : NULL);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    return frame;
+}
+
+zframe_t *token_authorize_http(sso_service_t *service, const Sso__HttpRequest *request)
+{
+    bool post = !strcmp(request->method, "POST");
+    if (!post && strcmp(request->method, "GET") != 0 && strcmp(request->method, "HEAD") != 0)
+        return sso_http_method_not_allowed("GET, HEAD, POST");
+    s_ctx_t ctx = {.service = service, .request = request};
+    const char *public_url = service->config->public_url;
+    ctx.secure = !strncasecmp(public_url, "https://", 8);
+    const char *host = strstr(public_url, "://");
+    const char *path = host ? strchr(host + 3, '/') : NULL;
+    snprintf(ctx.base_path, sizeof ctx.base_path, "%s", path ? path : "");
+    s_params_add(&ctx.params, request->query, strlen(request->query));
+    const char *type = sso_http_header(request, "content-type");
+    if (post && type && !strncasecmp(type, "application/x-www-form-urlencoded", 33))
+        s_params_add(&ctx.params, (const char *) request->body.data, request->body.len);
+    ctx.from_form = post && s_has(&ctx, CSRF_FIELD);
+    zframe_t *frame = s_check_client(&ctx);
+    if (!frame)
+        frame = s_authorize(&ctx);
+    free(ctx.last_domain);
+    s_params_free(&ctx.params);
+    return frame;
+}
+
+/* ---- self-test ------------------------------------------------------------------------- */
+
+#define T_CLIENT "client_id=cli_app&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback"
+#define T_BASE T_CLIENT "&response_type=code&scope=openid%20profile&state=s1"
+#define T_CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" /* RFC 7636 B */
+
+static Sso__HttpResponse *s_test_get(token_fake_t *fake, const char *query)
+{
+    return token_fake_http(fake, "GET", "/oauth/authorize", query, NULL, NULL);
+}
+
+/* A redirect to the client with this error, a description containing text, and state. */
+static bool s_test_error(Sso__HttpResponse *response, const char *base, const char *error,
+                         const char *text, const char *state)
+{
+    const char *location = token_fake_header(response, "Location");
+    zhashx_t *query = token_fake_location(response);
+    const char *got_state = query ? zhashx_lookup(query, "state") : NULL;
+    const char *description = query ? zhashx_lookup(query, "error_description") : NULL;
+    bool ok = response && response->status == 302 && location
+              && !strncmp(location, base, strlen(base)) && location[strlen(base)] == '?'
+              && !strcmp(zhashx_lookup(query, "error"), error) && description
+              && strstr(description, text)
+              && (state ? got_state && !strcmp(got_state, state) : !got_state);
+    if (!ok)
+        fprintf(stderr, "  got %u %s\n", response ? response->status : 0,
+                location ? location : "(no Location)");
+    zhashx_destroy(&query);
+    return ok;
+}
+
+static void s_test_errors(token_fake_t *fake)
+{
+    static const char base[] = "https://app.test/callback";
+    struct {
+        const char *query;
+        const char *error;
+        const char *text;
+    } cases[] = {
+        {T_CLIENT "&scope=openid&state=s1", "invalid_request", "response_type is missing"},
+        {T_CLIENT "&response_type=token&scope=openid&state=s1", "unsupported_response_type",
+         "response_type=code"},
+        {T_CLIENT "&response_type=code%20id_token&scope=openid&state=s1",
+         "unsupported_response_type", "code"},
+        {T_CLIENT "&response_type=code&scope=profile%20email&state=s1", "invalid_scope",
+         "openid"},
+        {T_CLIENT "&response_type=code&state=s1", "invalid_scope", "openid"},
+        {T_BASE "&code_challenge=" T_CHALLENGE "&code_challenge_method=plain", "invalid_request",
+         "S256"},
+        {T_BASE "&code_challenge=" T_CHALLENGE, "invalid_request",
+         "code_challenge_method=S256 is required"},
+        {T_BASE "&code_challenge_method=S256", "invalid_request", "without code_challenge"},
+        {T_BASE "&code_challenge=short&code_challenge_method=S256", "invalid_request",
+         "43 to 128"},
+        {T_BASE "&code_challenge=" T_CHALLENGE "%21&code_challenge_method=S256",
+         "invalid_request", "43 to 128"},
+        {T_BASE "&prompt=none&domain=example.com", "login_required", "interactive"},
+        {T_BASE "&prompt=none%20login", "invalid_request", "prompt=none"},
+        {T_BASE "&scope=openid", "invalid_request", "scope is given more than once"},
+        {T_BASE "&nonce=a&nonce=b", "invalid_request", "nonce is given more than once"},
+        {T_BASE "&nonce=%zz", "invalid_request", "nonce is not properly encoded"},
+        {T_BASE "&max_age=soon", "invalid_request", "max_age"},
+        {T_BASE "&max_age=-1", "invalid_request", "max_age"},
+        {T_BASE "&response_mode=form_post", "invalid_request", "response_mode"},
+        {T_BASE "&connection_id=conn_off", "invalid_request", "connection conn_off is not active"},
+        {T_BASE "&connection_id=conn_nope&domain=example.com", "invalid_request",
+         "connection conn_nope was not found"},
+        {T_BASE "&organization_id=org_two", "invalid_request",
+         "several active connections; pass connection_id"},
+        {T_BASE "&organization_id=org_nope", "invalid_request", "organization org_nope was not "
+                                                                "found"},
+        {T_BASE "&domain=example.net", "invalid_request", "no organization for domain "
+                                                          "example.net"},
+        {T_BASE "&login_hint=jane%40Example.NET", "invalid_request",
+         "no organization for domain example.net"},
+        /* The directory's own words pass through when it gives some. */
+        {T_BASE "&domain=inactive.example", "invalid_request", "connection conn_dir is not "
+                                                               "active"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        fake->calls = 0;
+        Sso__HttpResponse *response = s_test_get(fake, cases[i].query);
+        bool ok = s_test_error(response, base, cases[i].error, cases[i].text, "s1");
+        if (!ok)
+            fprintf(stderr, "  case %zu: %s\n", i, cases[i].query);
+        SSO_CHECK(ok);
+        /* Nothing is recorded for a refused request. */
+        SSO_CHECK(fake->txn == NULL);
+        sso__http_response__free_unpacked(response, NULL);
+    }
+
+    /* A repeated state is not echoed; a state over 8 KB is refused, not echoed. */
+    Sso__HttpResponse *response = s_test_get(fake, T_BASE "&state=s2");
+    SSO_CHECK(s_test_error(response, base, "invalid_request", "state is given more", NULL));
+    sso__http_response__free_unpacked(response, NULL);
+    char *query = malloc(TOKEN_STATE_MAX + 200);
+    snprintf(query, TOKEN_STATE_MAX + 200, "%s",
+             T_CLIENT "&response_type=code&scope=openid&state=");
+    size_t len = strlen(query);
+    memset(query + len, 'a', TOKEN_STATE_MAX + 1);
+    query[len + TOKEN_STATE_MAX + 1] = '\0';
+    response = s_test_get(fake, query);
+    SSO_CHECK(s_test_error(response, base, "invalid_request", "8192", NULL));
+    sso__http_response__free_unpacked(response, NULL);
+    free(query);
+
+    /* A redirect_uri with a query keeps it and gets '&'. */
+    response = s_test_get(fake, "client_id=cli_app&redirect_uri=https%3A%2F%2Fapp.test%2Fcb%3Fx%3D1"
+                                "&response_type=token&scope=openid&state=s1");
+    const char *location = token_fake_header(response, "Location");
+    SSO_CHECK(location && !strncmp(location, "https://app.test/cb?x=1&error=unsupported_"
+                                             "response_type&error_description=", 72));
+    sso__http_response__free_unpacked(response, NULL);
+
+    /* Bus failures where a redirect is allowed: temporarily_unavailable. */
+    const char *failing[][2] = {{"connection_resolve", "directory"},
+                                {"txn_create", "directory"},
+                                {"saml_start", "saml"}};
+    for (size_t i = 0; i < 3; i++) {
+        fake->fail_rpc = failing[i][0];
+        fake->fail_status = i == 1 ? 504 : 503;
+        response = s_test_get(fake, T_BASE "&domain=example.com");
+        SSO_CHECK(s_test_error(response, base, "temporarily_unavailable", failing[i][1], "s1"));
+        sso__http_response__free_unpacked(response, NULL);
+    }
+    fake->fail_rpc = NULL;
+    fake->start_error = "invalid_metadata";
+    response = s_test_get(fake, T_BASE "&domain=example.com");
+    SSO_CHECK(s_test_error(response, base, "server_error", "metadata could not be used", "s1"));
+    sso__http_response__free_unpacked(response, NULL);
+    fake->start_error = NULL;
+    sso__transaction__free_unpacked(fake->txn, NULL);
+    fake->txn = NULL;
+}
+
+/* Errors that must not redirect: a 400 page that says why and links nowhere. */
+static void s_test_pages(token_fake_t *fake)
+{
+    struct {
+        const char *query;
+        unsigned status;
+        const char *text;
+    } cases[] = {
+        {"response_type=code&scope=openid&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback", 400,
+         "no client_id"},
+        {"client_id=cli_app&response_type=code&scope=openid", 400, "no redirect_uri"},
+        {"client_id=cli_nope&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback&response_type=code",
+         400, "client_id cli_nope is not a registered application"},
+        {"client_id=cli_app&redirect_uri=https%3A%2F%2Fevil.test%2Fcb&response_type=code", 400,
+         "redirect_uri https://evil.test/cb is not registered for client_id cli_app"},
+        {"client_id=cli_app&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback%2F&response_type=code",
+         400, "is not registered"},
+        {"client_id=cli_app&redirect_uri=https%3A%2F%2FAPP.test%2Fcallback", 400,
+         "is not registered"},
+        {T_CLIENT "&client_id=cli_app", 400, "client_id more than once"},
+        {T_CLIENT "&redirect_uri=https%3A%2F%2Fevil.test%2Fcb", 400, "redirect_uri more than once"},
+        {"client_id=cli_app&redirect_uri=%zz", 400, "not properly encoded"},
+        {"client_id=%3Cb%3Ecli%3C%2Fb%3E&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback", 400,
+         "client_id &lt;b&gt;cli&lt;/b&gt; is not"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        Sso__HttpResponse *response = s_test_get(fake, cases[i].query);
+        bool ok = response && response->status == cases[i].status
+                  && !token_fake_header(response, "Location")
+                  && token_fake_body_has(response, cases[i].text)
+                  && !token_fake_body_has(response, "href=\"http")
+                  && !token_fake_body_has(response, "<b>")
+                  && !strncmp(token_fake_header(response, "Content-Type"), "text/html", 9);
+        if (!ok)
+            fprintf(stderr, "  page case %zu: %u\n", i, response ? response->status : 0);
+        SSO_CHECK(ok);
+        sso__http_response__free_unpacked(response, NULL);
+    }
+    fake->fail_rpc = "client_get";
+    fake->fail_status = 503;
+    Sso__HttpResponse *response = s_test_get(fake, T_BASE);
+    SSO_CHECK(response && response->status == 503 && !token_fake_header(response, "Location"));
+    sso__http_response__free_unpacked(response, NULL);
+    fake->fail_rpc = NULL;
+    response = token_fake_http(fake, "PUT", "/oauth/authorize", T_BASE, NULL, NULL);
+    SSO_CHECK(response && response->status == 405);
+    sso__http_response__free_unpacked(response, NULL);
+}
+
+static void s_test_success(token_fake_t *fake)
+{
+    /* Every value reaches the transaction, and the browser goes to the IdP. */
+    Sso__HttpResponse *response = s_test_get(
+        fake, T_BASE "&connection_id=conn_saml&organization_id=org_two&domain=example.net"
+                     "&login_hint=jane%40example.com&nonce=n-1&code_challenge=" T_CHALLENGE
+                     "&code_challenge_method=S256&prompt=login&scope_extra=1&claims=%7B%7D");
+    const Sso__Transaction *txn = fake->txn;
+    const char *location = token_fake_header(response, "Location");
+    SSO_CHECK(response && response->status == 302 && txn && fake->start);
+    if (!txn || !fake->start || !location) {
+        sso__http_response__free_unpacked(response, NULL);
+        return;
+    }
+    char expected[200];
+    snprintf(expected, sizeof expected, "https://idp.test/saml?RelayState=%s", txn->id);
+    SSO_CHECK(!strcmp(location, expected));
+    SSO_CHECK(strlen(txn->id) == 32);
+    SSO_CHECK(!strcmp(txn->client_id, "cli_app"));
+    SSO_CHECK(!strcmp(txn->redirect_uri, "https://app.test/callback"));
+    SSO_CHECK(!strcmp(txn->state, "s1") && !strcmp(txn->nonce, "n-1"));
+    SSO_CHECK(!strcmp(txn->code_challenge, T_CHALLENGE));
+    SSO_CHECK(!strcmp(txn->scope, "openid profile"));
+    SSO_CHECK(!strcmp(txn->connection_id, "conn_saml"));
+    SSO_CHECK(!strcmp(txn->organization_id, "org_1"));
+    SSO_CHECK(txn->expires_at - txn->created_at == TOKEN_TXN_TTL);
+    SSO_CHECK(txn->force_login && txn->max_age == -1);
+    SSO_CHECK(!strcmp(txn->login_hint, "jane@example.com"));
+    SSO_CHECK(!strcmp(fake->start_target, "saml") && !strcmp(fake->last_rpc, "saml_start"));
+    SSO_CHECK(!strcmp(fake->start->txn_id, txn->id) && fake->start->force_authn);
+    SSO_CHECK(fake->start->connection && !strcmp(fake->start->connection->id, "conn_saml"));
+    sso__http_response__free_unpacked(response, NULL);
+
+    /* login_hint's domain, case-insensitively; an OIDC connection goes to the oidc service;
+       max_age forces a login; no prompt means none forced. */
+    response = s_test_get(fake, T_BASE "&login_hint=Jane%40Example.COM");
+    SSO_CHECK(response && response->status == 302 && !fake->txn->force_login);
+    SSO_CHECK(!strcmp(fake->txn->connection_id, "conn_saml") && !fake->start->force_authn);
+    sso__http_response__free_unpacked(response, NULL);
+    response = s_test_get(fake, T_BASE "&domain=oidc.example&max_age=0");
+    location = token_fake_header(response, "Location");
+    SSO_CHECK(location && !strncmp(location, "https://idp.test/oidc?", 22));
+    SSO_CHECK(!strcmp(fake->last_rpc, "oidc_start") && !strcmp(fake->start_target, "oidc"));
+    SSO_CHECK(fake->txn->force_login && fake->txn->max_age == 0);
+    SSO_CHECK(!strcmp(fake->txn->connection_id, "conn_oidc"));
+    sso__http_response__free_unpacked(response, NULL);
+
+    /* POST with a form body works like GET. */
+    response = token_fake_http(fake, "POST", "/oauth/authorize", NULL,
+                               T_BASE "&organization_id=org_1", "content-type",
+                               "application/x-www-form-urlencoded", NULL);
+    SSO_CHECK(response && response->status == 302 && !strcmp(fake->txn->organization_id, "org_1"));
+    sso__http_response__free_unpacked(response, NULL);
+
+    /* A state of 8 KB of every kind of character comes back intact, and is stored intact. */
+    char *state = malloc(TOKEN_STATE_MAX + 1);
+    for (size_t i = 0; i < TOKEN_STATE_MAX; i++)
+        state[i] = "aZ09 -._~!*'();:@&=+$,/?#[]%\"<>"[i % 31];
+    state[TOKEN_STATE_MAX] = '\0';
+    char *encoded = sso_url_encode(state);
+    size_t size = strlen(encoded) + 300;
+    char *query = malloc(size);
+    snprintf(query, size, "%s&state=%s",
+             T_CLIENT "&response_type=code&scope=openid&domain=example.com", encoded);
+    response = s_test_get(fake, query);
+    SSO_CHECK(response && response->status == 302 && !strcmp(fake->txn->state, state));
+    sso__http_response__free_unpacked(response, NULL);
+    snprintf(query, size, "%s&state=%s", T_CLIENT "&response_type=code&scope=openid&prompt=none",
+             encoded);
+    response = s_test_get(fake, query);
+    SSO_CHECK(s_test_error(response, "https://app.test/callback", "login_required", "session",
+                           state));
+    sso__http_response__free_unpacked(response, NULL);
+    free(query);
+    free(encoded);
+    free(state);
+}
+
+/* The body's hidden sso_csrf value; caller frees. */
+static char *s_test_csrf(const Sso__HttpResponse *response)
+{
+    static const char marker[] = "name=\"sso_csrf\" value=\"";
+    const char *at = response ? memmem(response->body.data, response->body.len, marker,
+                                       strlen(marker))
+                              : NULL;
+    return at ? strndup(at + strlen(marker), 32) : NULL;
+}
+
+static void s_test_hosted(token_fake_t *fake)
+{
+    sso__transaction__free_unpacked(fake->txn, NULL);
+    fake->txn = NULL;
+    /* No selector: the page, with its headers, cookie and every parameter carried along. */
+    Sso__HttpResponse *response = s_test_get(fake, T_BASE "&nonce=%22%3E%3Cscript%3E&foo=bar");
+    const char *cookie = token_fake_header(response, "Set-Cookie");
+    char *csrf = s_test_csrf(response);
+    SSO_CHECK(response && response->status == 200 && !token_fake_header(response, "Location"));
+    SSO_CHECK(!strcmp(token_fake_header(response, "Content-Security-Policy"),
+                      "default-src 'none'; style-src 'self'; form-action 'self'; "
+                      "frame-ancestors 'none'"));
+    SSO_CHECK(!strcmp(token_fake_header(response, "X-Frame-Options"), "DENY"));
+    SSO_CHECK(csrf && strlen(csrf) == 32 && cookie && !strncmp(cookie, "sso_csrf=", 9)
+              && !strncmp(cookie + 9, csrf, 32));
+    SSO_CHECK(cookie && strstr(cookie, "; HttpOnly") && strstr(cookie, "; SameSite=Lax")
+              && strstr(cookie, "; Secure") && strstr(cookie, "Path=/oauth/authorize"));
+    SSO_CHECK(token_fake_body_has(response, "action=\"https://sso.test/oauth/authorize\""));
+    SSO_CHECK(token_fake_body_has(response, "method=\"post\""));
+    SSO_CHECK(token_fake_body_has(response, "name=\"client_id\" value=\"cli_app\""));
+    SSO_CHECK(token_fake_body_has(response, "name=\"redirect_uri\" "
+                                            "value=\"https://app.test/callback\""));
+    SSO_CHECK(token_fake_body_has(response, "name=\"state\" value=\"s1\""));
+    SSO_CHECK(token_fake_body_has(response, "name=\"foo\" value=\"bar\""));
+    SSO_CHECK(token_fake_body_has(response, "value=\"&quot;&gt;&lt;script&gt;\""));
+    SSO_CHECK(!token_fake_body_has(response, "<script>"));
+    SSO_CHECK(token_fake_body_has(response, "name=\"login_hint\""));
+    SSO_CHECK(fake->txn == NULL);
+    sso__http_response__free_unpacked(response, NULL);
+    if (!csrf)
+        return;
+
+    /* The form posted back with the matching cookie: on to the IdP, by a page rather than a
+       302 (the form's CSP would block a cross-origin redirect), remembering the domain. */
+    char body[600], cookies[200];
+    snprintf(body, sizeof body, "%s&foo=bar&sso_csrf=%s&login_hint=jane%%40example.com", T_BASE,
+             csrf);
+    snprintf(cookies, sizeof cookies, "other=1; sso_csrf=%s", csrf);
+    response = token_fake_http(fake, "POST", "/oauth/authorize", NULL, body, "content-type",
+                               "application/x-www-form-urlencoded", "cookie", cookies, NULL);
+    SSO_CHECK(response && response->status == 200 && fake->txn);
+    char expected[200];
+    snprintf(expected, sizeof expected,
+             "content=\"0;url=https://idp.test/saml?RelayState=%s\"", fake->txn ? fake->txn->id
+                                                                              : "");
+    SSO_CHECK(token_fake_body_has(response, expected));
+    cookie = token_fake_header(response, "Set-Cookie");
+    SSO_CHECK(cookie && !strncmp(cookie, "sso_last_domain=example.com;", 28)
+              && strstr(cookie, "HttpOnly"));
+    SSO_CHECK(fake->txn && !strcmp(fake->txn->login_hint, "jane@example.com"));
+    sso__http_response__free_unpacked(response, NULL);
+    sso__transaction__free_unpacked(fake->txn, NULL);
+    fake->txn = NULL;
+
+    /* A wrong or missing cookie: the page again (403), nothing started. */
+    snprintf(cookies, sizeof cookies, "sso_csrf=%.31s%c", csrf, csrf[31] == 'X' ? 'Y' : 'X');
+    const char *jars[] = {cookies, "x=1"};
+    for (size_t i = 0; i < 2; i++) {
+        response = token_fake_http(fake, "POST", "/oauth/authorize", NULL, body, "content-type",
+                                   "application/x-www-form-urlencoded", "cookie", jars[i], NULL);
+        SSO_CHECK(response && response->status == 403 && !fake->txn);
+        SSO_CHECK(token_fake_body_has(response, "expired"));
+        sso__http_response__free_unpacked(response, NULL);
+    }
+
+    /* An invalid email: the page again with a message and what was typed. */
+    snprintf(cookies, sizeof cookies, "sso_csrf=%s", csrf);
+    snprintf(body, sizeof body, "%s&sso_csrf=%s&login_hint=jane%%3Cat%%3Eexample", T_BASE, csrf);
+    response = token_fake_http(fake, "POST", "/oauth/authorize", NULL, body, "content-type",
+                               "application/x-www-form-urlencoded", "cookie", cookies, NULL);
+    SSO_CHECK(response && response->status == 400 && !fake->txn);
+    SSO_CHECK(token_fake_body_has(response, "Enter a valid work email"));
+    SSO_CHECK(token_fake_body_has(response, "value=\"jane&lt;at&gt;example\""));
+    /* The same token is kept, so the re-rendered form works. */
+    char *again = s_test_csrf(response);
+    SSO_CHECK(again && !strcmp(again, csrf));
+    free(again);
+    sso__http_response__free_unpacked(response, NULL);
+    /* An email whose domain has no organization: the page again, saying so. */
+    snprintf(body, sizeof body, "%s&sso_csrf=%s&login_hint=jane%%40gmail.com", T_BASE, csrf);
+    response = token_fake_http(fake, "POST", "/oauth/authorize", NULL, body, "content-type",
+                               "application/x-www-form-urlencoded", "cookie", cookies, NULL);
+    SSO_CHECK(response && response->status == 400 && !fake->txn);
+    SSO_CHECK(token_fake_body_has(response, "no organization for domain gmail.com"));
+    sso__http_response__free_unpacked(response, NULL);
+    free(csrf);
+
+    /* The remembered domain pre-fills the field; a junk cookie does not. */
+    response = token_fake_http(fake, "GET", "/oauth/authorize", T_BASE, NULL, "cookie",
+                               "sso_last_domain=example.com", NULL);
+    SSO_CHECK(token_fake_body_has(response, "value=\"@example.com\""));
+    sso__http_response__free_unpacked(response, NULL);
+    response = token_fake_http(fake, "GET", "/oauth/authorize", T_BASE, NULL, "cookie",
+                               "sso_last_domain=\"><b>", NULL);
+    SSO_CHECK(response && response->status == 200 && !token_fake_body_has(response, "<b>")
+              && token_fake_body_has(response, "autofocus value=\"\""));
+    sso__http_response__free_unpacked(response, NULL);
+
+    /* Over plain http the cookie is not Secure. */
+    snprintf(fake->config.public_url, sizeof fake->config.public_url, "http://localhost:8080");
+    response = s_test_get(fake, T_BASE);
+    cookie = token_fake_header(response, "Set-Cookie");
+    SSO_CHECK(cookie && !strstr(cookie, "Secure"));
+    sso__http_response__free_unpacked(response, NULL);
+    snprintf(fake->config.public_url, sizeof fake->config.public_url, "https://sso.test");
+}
+
+void token_authorize_test(bool verbose)
+{
+    (void) verbose;
+    char domain[256];
+    SSO_CHECK(token_authorize_email_domain("Jane.Doe+x@Mail.Example.COM", domain,
+                                           sizeof domain) == 0
+              && !strcmp(domain, "mail.example.com"));
+    const char *bad[] = {"jane", "@example.com", "jane@", "jane@example", "a@b@example.com",
+                         "ja ne@example.com", "jane@-example.com", "jane@example-.com",
+                         "jane@exa_mple.com", "jane@example..com", "jane@example.com."};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        SSO_CHECK(token_authorize_email_domain(bad[i], domain, sizeof domain) == -1);
+
+    const char *pairs[] = {"error", "a b&c", "state", NULL, "x", "é"};
+    char *url = token_authorize_url("https://app.test/cb#frag", pairs, 3);
+    SSO_CHECK(url && !strcmp(url, "https://app.test/cb?error=a%20b%26c&x=%C3%A9"));
+    free(url);
+    url = token_authorize_url("https://app.test/cb?", pairs, 1);
+    SSO_CHECK(url && !strcmp(url, "https://app.test/cb?error=a%20b%26c"));
+    free(url);
+
+    token_fake_t fake;
+    if (token_fake_open(&fake) != 0) {
+        SSO_CHECK(!"fake");
+        return;
+    }
+    s_test_pages(&fake);
+    s_test_errors(&fake);
+    s_test_success(&fake);
+    s_test_hosted(&fake);
+    token_fake_close(&fake);
+}

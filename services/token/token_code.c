@@ -1,0 +1,512 @@
+#include "token_code.h"
+#include "sso_bus.h"
+#include "sso_crypto.h"
+#include "sso_log.h"
+#include "sso_test.h"
+#include "token_dir.h"
+#include "token_fake.h"
+#include "token_http.h"
+#include "token_jwt.h"
+#include <ctype.h>
+
+#define CODE_MAX 512
+#define VERIFIER_MIN 43   /* RFC 7636 4.1 */
+#define VERIFIER_MAX 128
+
+static zframe_t *s_json(uint32_t status, json_t *body)
+{
+    sso_response_t *response = sso_response_new(status);
+    sso_response_header(response, "Cache-Control", "no-store");
+    sso_response_header(response, "Pragma", "no-cache");
+    sso_response_json(response, body);
+    return sso_response_pack(&response);
+}
+
+static zframe_t *s_error(uint32_t status, const char *error, const char *description)
+{
+    return s_json(status, json_pack("{s:s, s:s}", "error", error, "error_description",
+                                    description));
+}
+
+static zframe_t *s_bus_error(int status)
+{
+    return s_error(status == 504 ? 504 : 503, "temporarily_unavailable",
+                   "the directory service is not available; try again shortly");
+}
+
+static bool s_verifier_ok(const char *verifier)
+{
+    size_t len = strlen(verifier);
+    if (len < VERIFIER_MIN || len > VERIFIER_MAX)
+        return false;
+    for (const char *p = verifier; *p; p++)
+        if (!isalnum((unsigned char) *p) && !strchr("-._~", *p))
+            return false;
+    return true;
+}
+
+/* "<connection_id>;<subject>": printable ASCII, at most 255 characters. */
+static char *s_sub(const Sso__CodeGrant *grant, const char **why)
+{
+    const char *subject = grant->profile ? grant->profile->subject : "";
+    if (!*grant->connection_id || !*subject) {
+        *why = "the grant has no connection or no subject";
+        return NULL;
+    }
+    size_t len = strlen(grant->connection_id) + 1 + strlen(subject);
+    if (len > TOKEN_SUB_MAX) {
+        *why = "sub would be longer than 255 characters";
+        return NULL;
+    }
+    char *sub = malloc(len + 1);
+    if (!sub) {
+        *why = "out of memory";
+        return NULL;
+    }
+    size_t id_len = strlen(grant->connection_id);
+    memcpy(sub, grant->connection_id, id_len);
+    sub[id_len] = ';';
+    memcpy(sub + id_len + 1, subject, strlen(subject) + 1);
+    for (const char *p = sub; *p; p++)
+        if ((unsigned char) *p < 0x20 || (unsigned char) *p > 0x7e) {
+            *why = "sub would not be printable ASCII";
+            free(sub);
+            return NULL;
+        }
+    return sub;
+}
+
+/* Adds a non-empty string claim; -1 when it is not valid UTF-8 (json_string refuses it). */
+static int s_set_string(json_t *claims, const char *name, const char *value)
+{
+    if (!value || !*value)
+        return 0;
+    return json_object_set_new(claims, name, json_string(value));
+}
+
+json_t *token_code_identity(const Sso__CodeGrant *grant, const char **why)
+{
+    char *sub = s_sub(grant, why);
+    if (!sub)
+        return NULL;
+    const Sso__Profile *profile = grant->profile;
+    json_t *claims = json_object();
+    int bad = !claims || s_set_string(claims, "sub", sub) != 0;
+    free(sub);
+    if (!bad && *profile->email) {
+        bad |= s_set_string(claims, "email", profile->email) != 0;
+        bad |= json_object_set_new(claims, "email_verified",
+                                   json_boolean(profile->email_verified)) != 0;
+    }
+    if (!bad) {
+        bad |= s_set_string(claims, "name", profile->name) != 0;
+        bad |= s_set_string(claims, "given_name", profile->given_name) != 0;
+        bad |= s_set_string(claims, "family_name", profile->family_name) != 0;
+    }
+    if (!bad && profile->n_groups) {
+        json_t *groups = json_array();
+        for (size_t i = 0; groups && i < profile->n_groups; i++)
+            bad |= json_array_append_new(groups, json_string(profile->groups[i])) != 0;
+        bad |= json_object_set_new(claims, "groups", groups) != 0;
+    }
+    if (!bad) {
+        bad |= s_set_string(claims, "oid", grant->organization_id) != 0;
+        bad |= s_set_string(claims, "connection_id", grant->connection_id) != 0;
+        bad |= s_set_string(claims, "connection_type", grant->connection_type) != 0;
+    }
+    if (bad) {
+        *why = "a profile value is not valid UTF-8";
+        json_decref(claims);
+        return NULL;
+    }
+    return claims;
+}
+
+json_t *token_code_id_claims(const char *issuer, const Sso__CodeGrant *grant,
+                             const char *access_token, int64_t now, const char **why)
+{
+    json_t *identity = token_code_identity(grant, why);
+    char *at_hash = identity ? token_jwt_at_hash(access_token) : NULL;
+    if (!at_hash) {
+        json_decref(identity);
+        if (!*why)
+            *why = "out of memory";
+        return NULL;
+    }
+    json_t *claims = json_pack("{s:s, s:O, s:s, s:s, s:I, s:I, s:I}", "iss", issuer, "sub",
+                               json_object_get(identity, "sub"), "aud", grant->client_id, "azp",
+                               grant->client_id, "exp", (json_int_t) (now + TOKEN_USER_TTL),
+                               "iat", (json_int_t) now, "auth_time",
+                               (json_int_t) (grant->auth_time ? grant->auth_time : now));
+    if (claims && *grant->nonce)
+        json_object_set_new(claims, "nonce", json_string(grant->nonce));
+    if (claims) {
+        json_object_set_new(claims, "at_hash", json_string(at_hash));
+        json_object_update_missing(claims, identity);
+        json_object_set_new(claims, "amr", json_pack("[s]", grant->connection_id));
+    }
+    free(at_hash);
+    json_decref(identity);
+    if (!claims)
+        *why = "a claim is not valid UTF-8";
+    return claims;
+}
+
+/* code_redeem. 0 with *grant_p (owned by *reply_p), or a response frame in *frame_p. */
+static int s_redeem(sso_service_t *service, zhashx_t *params, const client_auth_t *auth,
+                    Sso__DirReply **reply_p, zframe_t **frame_p)
+{
+    const char *verifier = zhashx_lookup(params, "code_verifier");
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__CodeRedeemRequest redeem = SSO__CODE_REDEEM_REQUEST__INIT;
+    redeem.code = zhashx_lookup(params, "code");
+    redeem.client_id = auth->client_id;
+    redeem.redirect_uri = zhashx_lookup(params, "redirect_uri");
+    redeem.code_verifier = (char *) (verifier ? verifier : "");
+    request.op_case = SSO__DIR_REQUEST__OP_CODE_REDEEM;
+    request.code_redeem = &redeem;
+    /* Single use: never re-sent by the broker. */
+    int status = token_dir_call(service, "code_redeem", false, &request, reply_p);
+    if (status != 0) {
+        *frame_p = s_bus_error(status);
+        return -1;
+    }
+    Sso__DirReply *reply = *reply_p;
+    const char *description = *reply->error_description ? reply->error_description
+                                                         : "the code is not valid";
+    if (!strcmp(reply->error, "invalid_request"))
+        *frame_p = s_error(400, "invalid_request", description);
+    else if (!strcmp(reply->error, "invalid_client"))
+        *frame_p = token_client_auth_error(auth, description);
+    else if (!strcmp(reply->error, "server_error"))
+        *frame_p = s_error(500, "server_error", "the code could not be redeemed");
+    else if (*reply->error)
+        /* invalid_grant, and the finer codes (not_found, expired, consumed) it stands for. */
+        *frame_p = s_error(400, "invalid_grant", description);
+    else if (reply->result_case != SSO__DIR_REPLY__RESULT_GRANT || !reply->grant->profile)
+        *frame_p = s_error(500, "server_error", "the directory sent no grant");
+    else if (strcmp(reply->grant->client_id, auth->client_id) != 0)
+        *frame_p = s_error(400, "invalid_grant", "the code was issued to another client");
+    else
+        return 0;
+    sso__dir_reply__free_unpacked(reply, NULL);
+    *reply_p = NULL;
+    return -1;
+}
+
+/* token_issue: the opaque access token, stored with what /userinfo returns. */
+static int s_issue(sso_service_t *service, const Sso__CodeGrant *grant, const json_t *identity,
+                   char **token_p, int64_t *expires_in_p, zframe_t **frame_p)
+{
+    char *claims_json = json_dumps(identity, JSON_COMPACT);
+    if (!claims_json) {
+        *frame_p = s_error(500, "server_error", "out of memory");
+        return -1;
+    }
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__TokenIssueRequest issue = SSO__TOKEN_ISSUE_REQUEST__INIT;
+    issue.client_id = grant->client_id;
+    issue.scope = grant->scope;
+    issue.ttl_seconds = TOKEN_USER_TTL;
+    issue.claims_json = claims_json;
+    issue.code_hash = grant->code_hash;
+    request.op_case = SSO__DIR_REQUEST__OP_TOKEN_ISSUE;
+    request.token_issue = &issue;
+    Sso__DirReply *reply = NULL;
+    int status = token_dir_call(service, "token_issue", false, &request, &reply);
+    free(claims_json);
+    if (status != 0) {
+        *frame_p = s_bus_error(status);
+        return -1;
+    }
+    int rc = -1;
+    if (*reply->error || reply->result_case != SSO__DIR_REPLY__RESULT_TOKEN_ISSUE
+        || !*reply->token_issue->access_token) {
+        sso_warn("token_issue refused: %s %s", reply->error, reply->error_description);
+        *frame_p = s_error(500, "server_error", "could not issue an access token");
+    }
+    else if ((*token_p = strdup(reply->token_issue->access_token)) != NULL) {
+        *expires_in_p = reply->token_issue->expires_in > 0 ? reply->token_issue->expires_in
+                                                           : TOKEN_USER_TTL;
+        rc = 0;
+    }
+    else
+        *frame_p = s_error(500, "server_error", "out of memory");
+    sso__dir_reply__free_unpacked(reply, NULL);
+    return rc;
+}
+
+zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const client_auth_t *auth)
+{
+    token_state_t *state = service->state;
+    const char *code = zhashx_lookup(params, "code");
+    const char *redirect_uri = zhashx_lookup(params, "redirect_uri");
+    const char *verifier = zhashx_lookup(params, "code_verifier");
+    const char *client_id = zhashx_lookup(params, "client_id");
+    if (!code || !*code)
+        return s_error(400, "invalid_request", "code is missing");
+    if (strlen(code) > CODE_MAX)
+        return s_error(400, "invalid_grant", "the code is not valid");
+    if (!redirect_uri || !*redirect_uri)
+        return s_error(400, "invalid_request", "redirect_uri is missing");
+    if (verifier && !s_verifier_ok(verifier))
+        return s_error(400, "invalid_request",
+                       "code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~]");
+    if (client_id && strcmp(client_id, auth->client_id) != 0)
+        return s_error(400, "invalid_request",
+                       "client_id does not match the authenticated client");
+
+    bool admin = false;
+    int status = token_client_auth_check(service, auth, &admin);
+    if (status == 401)
+        return token_client_auth_error(auth, "client authentication failed");
+    if (status != 0)
+        return s_bus_error(status);
+    /* Keys first: a code redeemed with nothing to sign the ID token with would be lost. */
+    const char *kid = NULL;
+    status = token_keys_ensure(state->keys, service);
+    EVP_PKEY *key = status == 0 ? token_keys_signing(state->keys, &kid) : NULL;
+    if (!key)
+        return status != 0 ? s_bus_error(status)
+                           : s_error(503, "temporarily_unavailable", "no signing key is active");
+
+    Sso__DirReply *reply = NULL;
+    zframe_t *frame = NULL;
+    if (s_redeem(service, params, auth, &reply, &frame) != 0)
+        return frame;
+    const Sso__CodeGrant *grant = reply->grant;
+    const char *why = NULL;
+    json_t *identity = token_code_identity(grant, &why);
+    char *access_token = NULL, *id_token = NULL;
+    int64_t expires_in = 0;
+    json_t *claims = NULL;
+    if (!identity) {
+        sso_error("cannot mint for %s: %s", grant->connection_id, why);
+        frame = s_error(500, "server_error", why);
+        goto done;
+    }
+    if (s_issue(service, grant, identity, &access_token, &expires_in, &frame) != 0)
+        goto done;
+    claims = token_code_id_claims(service->config->public_url, grant, access_token,
+                                  sso_now_ms() / 1000, &why);
+    if (!claims || token_jwt_sign(key, kid, claims, &id_token) != 0) {
+        sso_error("cannot mint the ID token: %s", why ? why : "signing failed");
+        frame = s_error(500, "server_error", "could not sign the ID token");
+        goto done;
+    }
+    frame = s_json(200, json_pack("{s:s, s:s, s:I, s:s, s:s}", "access_token", access_token,
+                                  "token_type", "Bearer", "expires_in", (json_int_t) expires_in,
+                                  "id_token", id_token, "scope", grant->scope));
+    sso_info("tokens issued to %s for %s", grant->client_id, grant->connection_id);
+done:
+    json_decref(claims);
+    json_decref(identity);
+    free(access_token);
+    free(id_token);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    return frame;
+}
+
+/* ---- self-test ------------------------------------------------------------------------- */
+
+#define T_REDIRECT "redirect_uri=https%3A%2F%2Fapp.test%2Fcallback"
+#define T_POST "grant_type=authorization_code&client_id=cli_app&client_secret=app-secret&"
+#define T_VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" /* RFC 7636 B */
+
+static Sso__HttpResponse *s_test_token(token_fake_t *fake, const char *body,
+                                       const char *authorization)
+{
+    if (authorization)
+        return token_fake_http(fake, "POST", "/oauth/token", NULL, body, "content-type",
+                               "application/x-www-form-urlencoded", "authorization",
+                               authorization, NULL);
+    return token_fake_http(fake, "POST", "/oauth/token", NULL, body, "content-type",
+                           "application/x-www-form-urlencoded", NULL);
+}
+
+static bool s_test_status(Sso__HttpResponse *response, unsigned status, const char *error)
+{
+    json_t *json = token_fake_json(response);
+    const char *got = json_string_value(json_object_get(json, "error"));
+    bool ok = response && response->status == status && got && !strcmp(got, error)
+              && json_string_value(json_object_get(json, "error_description"));
+    if (!ok)
+        fprintf(stderr, "  got %u %s\n", response ? response->status : 0, got ? got : "-");
+    json_decref(json);
+    return ok;
+}
+
+/* The exchange that worked: response, ID token claims and stored claims checked. */
+static void s_test_success(token_fake_t *fake, Sso__HttpResponse *response, bool full)
+{
+    json_t *json = token_fake_json(response);
+    SSO_CHECK(response && response->status == 200 && json);
+    SSO_CHECK(!strcmp(token_fake_header(response, "Cache-Control"), "no-store"));
+    SSO_CHECK(!strcmp(token_fake_header(response, "Pragma"), "no-cache"));
+    const char *access_token = json_string_value(json_object_get(json, "access_token"));
+    const char *id_token = json_string_value(json_object_get(json, "id_token"));
+    SSO_CHECK(access_token && id_token && json_object_size(json) == 5);
+    SSO_CHECK(!strcmp(json_string_value(json_object_get(json, "token_type")), "Bearer"));
+    SSO_CHECK(json_integer_value(json_object_get(json, "expires_in")) == 3600);
+    SSO_CHECK(!strcmp(json_string_value(json_object_get(json, "scope")), "openid profile"));
+    if (!access_token || !id_token) {
+        json_decref(json);
+        return;
+    }
+
+    /* What the directory was asked to store: the userinfo claims and the code's hash. */
+    const Sso__TokenIssueRequest *issue = fake->issue;
+    SSO_CHECK(issue && !strcmp(issue->client_id, "cli_app") && issue->ttl_seconds == 3600);
+    SSO_CHECK(issue && !strcmp(issue->scope, "openid profile"));
+    SSO_CHECK(issue && !strcmp(issue->code_hash, "hash-of-code"));
+    json_t *stored = issue ? json_loads(issue->claims_json, 0, NULL) : NULL;
+    json_t *identity = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:s}", "sub",
+                                 "conn_saml;user-42@idp", "email", "jane@example.com",
+                                 "email_verified", 1, "name", "Jane Doe", "given_name", "Jane",
+                                 "oid", "org_1", "connection_id", "conn_saml", "connection_type",
+                                 "saml");
+    if (full) {
+        json_object_set_new(identity, "family_name", json_string("Doe"));
+        json_object_set_new(identity, "groups", json_pack("[s,s]", "engineering", "admins"));
+    }
+    SSO_CHECK(stored && json_equal(stored, identity));
+    json_decref(stored);
+
+    /* The ID token verifies with the published key and carries exactly the claims. */
+    char *jwks = token_fake_jwks(fake);
+    json_t *claims = NULL;
+    const char *why = NULL;
+    SSO_CHECK(token_jwt_verify(id_token, jwks, &claims, &why) == 0);
+    free(jwks);
+    json_t *expected = json_deep_copy(identity);
+    json_t *fixed = json_pack("{s:s, s:s, s:s, s:i, s:[s]}", "iss", "https://sso.test", "aud",
+                              "cli_app", "azp", "cli_app", "auth_time", 1700000000, "amr",
+                              "conn_saml");
+    json_object_update(expected, fixed);
+    json_decref(fixed);
+    if (full)
+        json_object_set_new(expected, "nonce", json_string("n-123"));
+    char *at_hash = token_jwt_at_hash(access_token);
+    json_object_set_new(expected, "at_hash", json_string(at_hash));
+    free(at_hash);
+    json_int_t iat = json_integer_value(json_object_get(claims, "iat"));
+    json_int_t exp = json_integer_value(json_object_get(claims, "exp"));
+    int64_t now = sso_now_ms() / 1000;
+    SSO_CHECK(iat >= now - 5 && iat <= now && exp == iat + 3600);
+    json_object_set_new(expected, "iat", json_integer(iat));
+    json_object_set_new(expected, "exp", json_integer(exp));
+    SSO_CHECK(claims && json_equal(claims, expected));
+    SSO_CHECK(claims && json_object_size(claims) == (full ? 19u : 16u));
+    SSO_CHECK(claims && (json_object_get(claims, "nonce") != NULL) == full);
+    if (claims && !json_equal(claims, expected)) {
+        char *text = json_dumps(claims, JSON_SORT_KEYS);
+        fprintf(stderr, "  claims %s\n", text);
+        free(text);
+    }
+    json_decref(expected);
+    json_decref(claims);
+    json_decref(identity);
+    json_decref(json);
+}
+
+void token_code_test(bool verbose)
+{
+    (void) verbose;
+    token_fake_t fake;
+    if (token_fake_open(&fake) != 0) {
+        SSO_CHECK(!"fake");
+        return;
+    }
+    /* client_secret_post, with PKCE. */
+    Sso__HttpResponse *response = s_test_token(
+        &fake, T_POST "code=code-full&" T_REDIRECT "&code_verifier=" T_VERIFIER, NULL);
+    s_test_success(&fake, response, true);
+    SSO_CHECK(fake.redeem && !strcmp(fake.redeem->code, "code-full")
+              && !strcmp(fake.redeem->client_id, "cli_app")
+              && !strcmp(fake.redeem->redirect_uri, "https://app.test/callback")
+              && !strcmp(fake.redeem->code_verifier, T_VERIFIER));
+    sso__http_response__free_unpacked(response, NULL);
+
+    /* The same code again: the directory's invalid_grant, its words passed on. */
+    response = s_test_token(&fake, T_POST "code=code-full&" T_REDIRECT, NULL);
+    SSO_CHECK(s_test_status(response, 400, "invalid_grant"));
+    SSO_CHECK(token_fake_body_has(response, "already used"));
+    sso__http_response__free_unpacked(response, NULL);
+
+    /* client_secret_basic, no nonce in the request, no groups from the IdP. */
+    char *basic_raw = sso_base64_encode((const uint8_t *) "cli_app:app-secret", 18);
+    char basic[100];
+    snprintf(basic, sizeof basic, "Basic %s", basic_raw);
+    free(basic_raw);
+    response = s_test_token(&fake, "grant_type=authorization_code&code=code-bare&" T_REDIRECT,
+                            basic);
+    s_test_success(&fake, response, false);
+    sso__http_response__free_unpacked(response, NULL);
+
+    /* Client authentication failures: 401, with the Basic challenge. */
+    response = s_test_token(&fake, "grant_type=authorization_code&code=x&" T_REDIRECT,
+                            "Basic Y2xpX2FwcDp3cm9uZw=="); /* cli_app:wrong */
+    SSO_CHECK(s_test_status(response, 401, "invalid_client"));
+    SSO_CHECK(token_fake_header(response, "WWW-Authenticate")
+              && !strncmp(token_fake_header(response, "WWW-Authenticate"), "Basic", 5));
+    sso__http_response__free_unpacked(response, NULL);
+    response = s_test_token(&fake, "grant_type=authorization_code&client_id=cli_app&client_secret"
+                                   "=wrong&code=x&" T_REDIRECT,
+                            NULL);
+    SSO_CHECK(s_test_status(response, 401, "invalid_client"));
+    sso__http_response__free_unpacked(response, NULL);
+    response = s_test_token(&fake, "grant_type=authorization_code&code=x&" T_REDIRECT, NULL);
+    SSO_CHECK(s_test_status(response, 401, "invalid_client"));
+    sso__http_response__free_unpacked(response, NULL);
+
+    struct {
+        const char *body;
+        unsigned status;
+        const char *error;
+    } cases[] = {
+        {T_POST T_REDIRECT, 400, "invalid_request"},                        /* no code */
+        {T_POST "code=code-bare", 400, "invalid_request"},                  /* no redirect_uri */
+        {T_POST "code=code-bare&" T_REDIRECT "&code_verifier=short", 400, "invalid_request"},
+        {T_POST "code=nope&" T_REDIRECT, 400, "invalid_grant"},
+        /* Bound to its redirect_uri (the fake checks as the directory does). */
+        {T_POST "code=code-ascii&redirect_uri=https%3A%2F%2Fapp.test%2Fcb%3Fx%3D1", 400,
+         "invalid_grant"},
+        /* A sub that would break the contract is never minted. */
+        {T_POST "code=code-long&" T_REDIRECT, 500, "server_error"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        response = s_test_token(&fake, cases[i].body, NULL);
+        bool ok = s_test_status(response, cases[i].status, cases[i].error);
+        if (!ok)
+            fprintf(stderr, "  case %zu\n", i);
+        SSO_CHECK(ok);
+        sso__http_response__free_unpacked(response, NULL);
+    }
+    /* client_id in the body must be the client that authenticated by Basic. */
+    response = s_test_token(&fake, "grant_type=authorization_code&client_id=other&code=x&"
+                                   T_REDIRECT, basic);
+    SSO_CHECK(s_test_status(response, 400, "invalid_request"));
+    sso__http_response__free_unpacked(response, NULL);
+
+    /* A non-ASCII subject is refused too (a fresh code: code-ascii was used above). */
+    Sso__CodeGrant grant = SSO__CODE_GRANT__INIT;
+    Sso__Profile profile = SSO__PROFILE__INIT;
+    grant.profile = &profile;
+    grant.connection_id = "conn_1";
+    profile.subject = "zo\xc3\xab";
+    const char *why = NULL;
+    SSO_CHECK(token_code_identity(&grant, &why) == NULL && why && strstr(why, "ASCII"));
+    profile.subject = "ok";
+    profile.name = "bad \xff utf-8";
+    why = NULL;
+    SSO_CHECK(token_code_identity(&grant, &why) == NULL && why);
+
+    /* The bus down: 503, nothing minted. */
+    fake.fail_rpc = "code_redeem";
+    fake.fail_status = 503;
+    response = s_test_token(&fake, T_POST "code=code-x&" T_REDIRECT, NULL);
+    SSO_CHECK(s_test_status(response, 503, "temporarily_unavailable"));
+    sso__http_response__free_unpacked(response, NULL);
+    fake.fail_rpc = NULL;
+    token_fake_close(&fake);
+}

@@ -1,0 +1,31 @@
+/* token_code: the authorization_code grant of /oauth/token. Redeems the code with the
+   directory (which checks binding to client and redirect_uri, expiry, single use and PKCE),
+   issues the access token (stored by the directory with the userinfo claims) and mints the
+   RS256 ID token with exactly the claims of DESIGN 3. */
+#ifndef TOKEN_CODE_H
+#define TOKEN_CODE_H
+#include "directory.pb-c.h"
+#include "sso_service.h"
+#include "token_client_auth.h"
+
+/* Lifetime of the ID token and of the access token. */
+#define TOKEN_USER_TTL 3600
+/* sub is at most this many ASCII characters (DESIGN 3). */
+#define TOKEN_SUB_MAX 255
+
+/* Handles grant_type=authorization_code; auth holds credentials (BASIC or POST) not yet
+   checked. Always returns a response frame. */
+zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const client_auth_t *auth);
+
+/* The identity claims of a grant, what /userinfo returns: sub, email, email_verified, name,
+   given_name, family_name, groups (when any), oid, connection_id, connection_type. Empty
+   strings are left out. NULL with *why set when sub cannot be made (too long, not ASCII). */
+json_t *token_code_identity(const Sso__CodeGrant *grant, const char **why);
+
+/* The ID token's claims: iss, sub, aud, azp, exp, iat, auth_time, nonce (only when the request
+   had one), at_hash, then the identity claims and amr. NULL with *why as above. */
+json_t *token_code_id_claims(const char *issuer, const Sso__CodeGrant *grant,
+                             const char *access_token, int64_t now, const char **why);
+
+void token_code_test(bool verbose);
+#endif

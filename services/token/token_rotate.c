@@ -1,0 +1,209 @@
+#include "token_rotate.h"
+#include "sso_crypto.h"
+#include "sso_log.h"
+#include "sso_test.h"
+#include "token_dir.h"
+#include "token_fake.h"
+#include "token_http.h"
+#include <time.h>
+
+int64_t token_rotate_delay_from_env(void)
+{
+    const char *text = getenv("SSO_KEY_ROTATION_DELAY_S");
+    long value = TOKEN_ROTATION_DELAY_DEFAULT;
+    if (text && *text
+        && (strspn(text, "0123456789") != strlen(text)
+            || sso_parse_int(text, 0, TOKEN_ROTATION_DELAY_MAX, &value) != 0)) {
+        sso_error("SSO_KEY_ROTATION_DELAY_S must be an integer from 0 to %ld",
+                  TOKEN_ROTATION_DELAY_MAX);
+        return -1;
+    }
+    return value;
+}
+
+static zframe_t *s_unauthorized(const char *error, const char *description)
+{
+    sso_response_t *response = sso_response_new(401);
+    char challenge[64] = "Bearer";
+    if (error)
+        snprintf(challenge, sizeof challenge, "Bearer error=\"%s\"", error);
+    sso_response_header(response, "WWW-Authenticate", challenge);
+    sso_response_header(response, "Cache-Control", "no-store");
+    sso_response_json(response, json_pack("{s:s, s:s}", "error", error ? error : "unauthorized",
+                                          "error_description", description));
+    return sso_response_pack(&response);
+}
+
+static zframe_t *s_bus_error(int status)
+{
+    return sso_http_error(status == 504 ? 504 : 503, "temporarily_unavailable",
+                          "the directory service is not available; try again shortly");
+}
+
+zframe_t *token_rotate_http(sso_service_t *service, const Sso__HttpRequest *request)
+{
+    if (strcmp(request->method, "POST") != 0)
+        return sso_http_method_not_allowed("POST");
+    const char *token = sso_http_bearer(request);
+    if (!token)
+        return s_unauthorized(NULL, "a management access token is required");
+    Sso__DirRequest dir_request = SSO__DIR_REQUEST__INIT;
+    Sso__BearerCheckRequest check = SSO__BEARER_CHECK_REQUEST__INIT;
+    check.access_token = (char *) token;
+    dir_request.op_case = SSO__DIR_REQUEST__OP_BEARER_CHECK;
+    dir_request.bearer_check = &check;
+    Sso__DirReply *reply = NULL;
+    int status = token_dir_call(service, "bearer_check", true, &dir_request, &reply);
+    if (status != 0)
+        return s_bus_error(status);
+    bool ok = !*reply->error && reply->result_case == SSO__DIR_REPLY__RESULT_BEARER
+              && reply->bearer->ok;
+    char who[130];
+    snprintf(who, sizeof who, "%s", ok ? reply->bearer->client_id : "");
+    sso__dir_reply__free_unpacked(reply, NULL);
+    if (!ok)
+        return s_unauthorized("invalid_token", "the access token is not valid");
+
+    token_state_t *state = service->state;
+    /* Load the current set first, so the new key never becomes the only one by accident. */
+    status = token_keys_ensure(state->keys, service);
+    if (status != 0)
+        return s_bus_error(status);
+    char *kid = NULL;
+    int64_t active_from = 0;
+    status = token_keys_rotate(state->keys, service, state->rotation_delay_s, &kid,
+                               &active_from);
+    if (status == 500 || status == 502)
+        return sso_http_error(500, "server_error", "the new signing key could not be stored");
+    if (status != 0)
+        return s_bus_error(status);
+    char when[32];
+    time_t seconds = (time_t) active_from;
+    struct tm tm;
+    gmtime_r(&seconds, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    sso_info("signing key %s rotated in by %s; signs from %s", kid, who, when);
+    zframe_t *frame = sso_http_json(201, json_pack("{s:s, s:s}", "kid", kid, "active_from", when));
+    free(kid);
+    return frame;
+}
+
+/* ---- self-test ------------------------------------------------------------------------- */
+
+/* The kid in the header of the ID token a fresh code exchange mints; caller frees. */
+static char *s_test_signing_kid(token_fake_t *fake, const char *code)
+{
+    char body[300];
+    snprintf(body, sizeof body, "grant_type=authorization_code&client_id=cli_app&client_secret="
+                                "app-secret&code=%s&redirect_uri=https%%3A%%2F%%2Fapp.test%%2F"
+                                "callback",
+             code);
+    Sso__HttpResponse *response = token_fake_http(fake, "POST", "/oauth/token", NULL, body,
+                                                  "content-type",
+                                                  "application/x-www-form-urlencoded", NULL);
+    json_t *json = token_fake_json(response);
+    const char *id_token = json_string_value(json_object_get(json, "id_token"));
+    char *kid = NULL;
+    if (id_token) {
+        char *header_b64 = strndup(id_token, strcspn(id_token, "."));
+        size_t len = 0;
+        uint8_t *header = sso_base64_decode(header_b64, &len, false);
+        json_t *parsed = header ? json_loads((char *) header, 0, NULL) : NULL;
+        const char *value = json_string_value(json_object_get(parsed, "kid"));
+        kid = value ? strdup(value) : NULL;
+        json_decref(parsed);
+        free(header);
+        free(header_b64);
+    }
+    json_decref(json);
+    sso__http_response__free_unpacked(response, NULL);
+    return kid;
+}
+
+static Sso__HttpResponse *s_test_rotate(token_fake_t *fake, const char *method,
+                                        const char *authorization)
+{
+    if (!authorization)
+        return token_fake_http(fake, method, "/api/v1/keys/rotate", NULL, NULL, NULL);
+    return token_fake_http(fake, method, "/api/v1/keys/rotate", NULL, NULL, "authorization",
+                           authorization, NULL);
+}
+
+void token_rotate_test(bool verbose)
+{
+    (void) verbose;
+    unsetenv("SSO_KEY_ROTATION_DELAY_S");
+    SSO_CHECK(token_rotate_delay_from_env() == 3600);
+    setenv("SSO_KEY_ROTATION_DELAY_S", "120", 1);
+    SSO_CHECK(token_rotate_delay_from_env() == 120);
+    setenv("SSO_KEY_ROTATION_DELAY_S", " 1", 1);
+    SSO_CHECK(token_rotate_delay_from_env() == -1);
+    setenv("SSO_KEY_ROTATION_DELAY_S", "-5", 1);
+    SSO_CHECK(token_rotate_delay_from_env() == -1);
+    unsetenv("SSO_KEY_ROTATION_DELAY_S");
+
+    token_fake_t fake;
+    if (token_fake_open(&fake) != 0) {
+        SSO_CHECK(!"fake");
+        return;
+    }
+    char *old_kid = strdup(fake.keys[0]->kid);
+    Sso__HttpResponse *response = s_test_rotate(&fake, "POST", NULL);
+    SSO_CHECK(response && response->status == 401
+              && !strcmp(token_fake_header(response, "WWW-Authenticate"), "Bearer"));
+    sso__http_response__free_unpacked(response, NULL);
+    response = s_test_rotate(&fake, "POST", "Bearer wrong");
+    SSO_CHECK(response && response->status == 401
+              && !strcmp(token_fake_header(response, "WWW-Authenticate"),
+                         "Bearer error=\"invalid_token\""));
+    sso__http_response__free_unpacked(response, NULL);
+    response = s_test_rotate(&fake, "GET", "Bearer mgmt-token");
+    SSO_CHECK(response && response->status == 405);
+    sso__http_response__free_unpacked(response, NULL);
+    SSO_CHECK(fake.put == NULL && fake.n_keys == 1);
+
+    /* A rotation: stored with key_put, published at once, signing only after the delay. */
+    response = s_test_rotate(&fake, "POST", "Bearer mgmt-token");
+    json_t *json = token_fake_json(response);
+    const char *kid = json_string_value(json_object_get(json, "kid"));
+    const char *active_from = json_string_value(json_object_get(json, "active_from"));
+    SSO_CHECK(response && response->status == 201 && kid && strcmp(kid, old_kid) != 0);
+    SSO_CHECK(active_from && strlen(active_from) == 20 && active_from[19] == 'Z');
+    const Sso__SigningKey *put = fake.put;
+    SSO_CHECK(put && kid && !strcmp(put->kid, kid) && put->active_from - put->created_at == 3600);
+    SSO_CHECK(put && strstr(put->private_key_pem, "PRIVATE KEY") && put->retire_after == 0);
+    SSO_CHECK(fake.n_keys == 2);
+    /* The old key stays published until tokens it signs before the switch have expired. */
+    SSO_CHECK(put && !strcmp(fake.keys[0]->kid, old_kid)
+              && fake.keys[0]->retire_after == put->active_from + TOKEN_KEYS_TOKEN_LIFETIME_S);
+    char *jwks = token_fake_jwks(&fake);
+    SSO_CHECK(jwks && kid && strstr(jwks, kid) && strstr(jwks, old_kid));
+    SSO_CHECK(jwks && !strstr(jwks, "PRIVATE") && !strstr(jwks, "\"d\""));
+    free(jwks);
+    char *signing = s_test_signing_kid(&fake, "code-full");
+    SSO_CHECK(signing && !strcmp(signing, old_kid));
+    free(signing);
+    json_decref(json);
+    sso__http_response__free_unpacked(response, NULL);
+
+    /* With no delay the new key signs at once. */
+    fake.state.rotation_delay_s = 0;
+    response = s_test_rotate(&fake, "POST", "Bearer mgmt-token");
+    json = token_fake_json(response);
+    kid = json_string_value(json_object_get(json, "kid"));
+    signing = s_test_signing_kid(&fake, "code-bare");
+    SSO_CHECK(response && response->status == 201 && kid && signing && !strcmp(signing, kid));
+    free(signing);
+    json_decref(json);
+    sso__http_response__free_unpacked(response, NULL);
+
+    /* The directory unreachable: 503, nothing stored. */
+    fake.fail_rpc = "key_put";
+    fake.fail_status = 503;
+    size_t keys = fake.n_keys;
+    response = s_test_rotate(&fake, "POST", "Bearer mgmt-token");
+    SSO_CHECK(response && response->status == 503 && fake.n_keys == keys);
+    sso__http_response__free_unpacked(response, NULL);
+    free(old_kid);
+    token_fake_close(&fake);
+}

@@ -1,0 +1,216 @@
+#include "token_userinfo.h"
+#include "sso_log.h"
+#include "sso_test.h"
+#include "token_dir.h"
+#include "token_fake.h"
+#include <strings.h>
+
+#define ACCESS_TOKEN_MAX 512
+
+/* RFC 6750 3: the challenge names the error only when a token was presented. */
+static zframe_t *s_challenge(uint32_t status, const char *error, const char *description)
+{
+    sso_response_t *response = sso_response_new(status);
+    char challenge[96];
+    if (error)
+        snprintf(challenge, sizeof challenge, "Bearer error=\"%s\"", error);
+    else
+        snprintf(challenge, sizeof challenge, "Bearer");
+    sso_response_header(response, "WWW-Authenticate", challenge);
+    sso_response_header(response, "Cache-Control", "no-store");
+    sso_response_header(response, "Pragma", "no-cache");
+    sso_response_json(response, json_pack("{s:s, s:s}", "error", error ? error : "invalid_token",
+                                          "error_description", description));
+    return sso_response_pack(&response);
+}
+
+zframe_t *token_userinfo_http(sso_service_t *service, const Sso__HttpRequest *request)
+{
+    bool post = !strcmp(request->method, "POST");
+    if (!post && strcmp(request->method, "GET") != 0 && strcmp(request->method, "HEAD") != 0)
+        return sso_http_method_not_allowed("GET, HEAD, POST");
+    const char *header = sso_http_header(request, "authorization");
+    const char *bearer = sso_http_bearer(request);
+    if (header && !bearer)
+        return s_challenge(401, "invalid_token", "the Authorization header is not a Bearer "
+                                                 "token");
+    zhashx_t *form = NULL;
+    const char *type = sso_http_header(request, "content-type");
+    if (post && type && !strncasecmp(type, "application/x-www-form-urlencoded", 33)) {
+        form = sso_form_parse((const char *) request->body.data, request->body.len);
+        if (!form)
+            return sso_http_error(400, "invalid_request",
+                                  "malformed form body, or a parameter given twice");
+    }
+    const char *body_token = form ? zhashx_lookup(form, "access_token") : NULL;
+    zframe_t *frame = NULL;
+    if (bearer && body_token)
+        frame = sso_http_error(400, "invalid_request",
+                               "send the access token in one place only (RFC 6750)");
+    else if (!bearer && (!body_token || !*body_token))
+        frame = s_challenge(401, NULL, "an access token is required "
+                                       "(Authorization: Bearer, or access_token in a form body)");
+    if (frame) {
+        zhashx_destroy(&form);
+        return frame;
+    }
+    const char *token = bearer ? bearer : body_token;
+    if (strlen(token) > ACCESS_TOKEN_MAX) {
+        zhashx_destroy(&form);
+        return s_challenge(401, "invalid_token", "the access token is not valid");
+    }
+    Sso__DirRequest dir_request = SSO__DIR_REQUEST__INIT;
+    Sso__AccessTokenCheckRequest check = SSO__ACCESS_TOKEN_CHECK_REQUEST__INIT;
+    check.access_token = (char *) token;
+    dir_request.op_case = SSO__DIR_REQUEST__OP_ACCESS_TOKEN_CHECK;
+    dir_request.access_token_check = &check;
+    Sso__DirReply *reply = NULL;
+    int status = token_dir_call(service, "access_token_check", true, &dir_request, &reply);
+    zhashx_destroy(&form);
+    if (status != 0)
+        return sso_http_error(status == 504 ? 504 : 503, "temporarily_unavailable",
+                              "the directory service is not available; try again shortly");
+    json_t *claims = NULL;
+    if (*reply->error || reply->result_case != SSO__DIR_REPLY__RESULT_CLAIMS)
+        frame = s_challenge(401, "invalid_token", "the access token is not valid or expired");
+    else if (!(claims = json_loads(reply->claims->claims_json, JSON_REJECT_DUPLICATES, NULL))
+             || !json_is_object(claims) || !json_object_get(claims, "sub"))
+        /* A management token, say: valid, but it carries no user. */
+        frame = s_challenge(403, "insufficient_scope", "the access token is not for a user");
+    else {
+        sso_response_t *response = sso_response_new(200);
+        sso_response_header(response, "Cache-Control", "no-store");
+        sso_response_header(response, "Pragma", "no-cache");
+        sso_response_json(response, json_incref(claims));
+        frame = sso_response_pack(&response);
+    }
+    json_decref(claims);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    return frame;
+}
+
+/* ---- self-test ------------------------------------------------------------------------- */
+
+/* An access token from a real code exchange; caller frees. */
+static char *s_test_access_token(token_fake_t *fake, const char *body)
+{
+    Sso__HttpResponse *response = token_fake_http(fake, "POST", "/oauth/token", NULL, body,
+                                                  "content-type",
+                                                  "application/x-www-form-urlencoded", NULL);
+    json_t *json = token_fake_json(response);
+    const char *token = json_string_value(json_object_get(json, "access_token"));
+    char *copy = token ? strdup(token) : NULL;
+    json_decref(json);
+    sso__http_response__free_unpacked(response, NULL);
+    return copy;
+}
+
+static bool s_test_claims(Sso__HttpResponse *response, const char *expected_json)
+{
+    json_t *json = token_fake_json(response);
+    json_t *expected = json_loads(expected_json, 0, NULL);
+    bool ok = response && response->status == 200 && json && json_equal(json, expected)
+              && !strcmp(token_fake_header(response, "Cache-Control"), "no-store");
+    json_decref(json);
+    json_decref(expected);
+    return ok;
+}
+
+void token_userinfo_test(bool verbose)
+{
+    (void) verbose;
+    token_fake_t fake;
+    if (token_fake_open(&fake) != 0) {
+        SSO_CHECK(!"fake");
+        return;
+    }
+    char *token = s_test_access_token(&fake, "grant_type=authorization_code&client_id=cli_app&"
+                                             "client_secret=app-secret&code=code-full&redirect_"
+                                             "uri=https%3A%2F%2Fapp.test%2Fcallback");
+    char *stored = fake.issue ? strdup(fake.issue->claims_json) : NULL;
+    SSO_CHECK(token && stored && strstr(stored, "\"sub\":\"conn_saml;user-42@idp\""));
+    if (!token || !stored) {
+        free(token);
+        free(stored);
+        token_fake_close(&fake);
+        return;
+    }
+    char bearer[200], body[200];
+    snprintf(bearer, sizeof bearer, "Bearer %s", token);
+    snprintf(body, sizeof body, "access_token=%s", token);
+
+    /* GET with the header, POST with the header, POST with a form body. */
+    Sso__HttpResponse *response = token_fake_http(&fake, "GET", "/userinfo", NULL, NULL,
+                                                  "authorization", bearer, NULL);
+    SSO_CHECK(s_test_claims(response, stored));
+    sso__http_response__free_unpacked(response, NULL);
+    response = token_fake_http(&fake, "POST", "/userinfo", NULL, NULL, "authorization", bearer,
+                               NULL);
+    SSO_CHECK(s_test_claims(response, stored));
+    sso__http_response__free_unpacked(response, NULL);
+    response = token_fake_http(&fake, "POST", "/userinfo", NULL, body, "content-type",
+                               "application/x-www-form-urlencoded", NULL);
+    SSO_CHECK(s_test_claims(response, stored));
+    sso__http_response__free_unpacked(response, NULL);
+
+    /* No token: a bare Bearer challenge; a bad one: error="invalid_token"; JSON bodies. */
+    struct {
+        const char *method;
+        const char *authorization;
+        const char *body;
+        unsigned status;
+        const char *challenge;
+    } cases[] = {
+        {"GET", NULL, NULL, 401, "Bearer"},
+        {"POST", NULL, "", 401, "Bearer"},
+        {"GET", "Bearer at_nope", NULL, 401, "Bearer error=\"invalid_token\""},
+        {"POST", NULL, "access_token=at_nope", 401, "Bearer error=\"invalid_token\""},
+        {"GET", "Basic YTpi", NULL, 401, "Bearer error=\"invalid_token\""},
+        {"POST", bearer, body, 400, NULL}, /* two methods at once */
+        {"DELETE", bearer, NULL, 405, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        if (cases[i].authorization)
+            response = token_fake_http(&fake, cases[i].method, "/userinfo", NULL, cases[i].body,
+                                       "content-type", "application/x-www-form-urlencoded",
+                                       "authorization", cases[i].authorization, NULL);
+        else
+            response = token_fake_http(&fake, cases[i].method, "/userinfo", NULL, cases[i].body,
+                                       "content-type", "application/x-www-form-urlencoded",
+                                       NULL);
+        const char *challenge = token_fake_header(response, "WWW-Authenticate");
+        json_t *json = token_fake_json(response);
+        bool ok = response && response->status == cases[i].status
+                  && (cases[i].challenge ? challenge && !strcmp(challenge, cases[i].challenge)
+                                         : !challenge)
+                  && json_string_value(json_object_get(json, "error"))
+                  && !token_fake_body_has(response, "sub");
+        if (!ok)
+            fprintf(stderr, "  userinfo case %zu: %u %s\n", i, response ? response->status : 0,
+                    challenge ? challenge : "-");
+        SSO_CHECK(ok);
+        json_decref(json);
+        sso__http_response__free_unpacked(response, NULL);
+    }
+
+    /* A management token is valid but has no user. */
+    char *management = s_test_access_token(&fake, "grant_type=client_credentials&client_id=admin&"
+                                                  "client_secret=admin-secret");
+    snprintf(bearer, sizeof bearer, "Bearer %s", management ? management : "-");
+    response = token_fake_http(&fake, "GET", "/userinfo", NULL, NULL, "authorization", bearer,
+                               NULL);
+    SSO_CHECK(management && response && response->status == 403);
+    sso__http_response__free_unpacked(response, NULL);
+    free(management);
+
+    fake.fail_rpc = "access_token_check";
+    fake.fail_status = 504;
+    snprintf(bearer, sizeof bearer, "Bearer %s", token);
+    response = token_fake_http(&fake, "GET", "/userinfo", NULL, NULL, "authorization", bearer,
+                               NULL);
+    SSO_CHECK(response && response->status == 504);
+    sso__http_response__free_unpacked(response, NULL);
+    free(token);
+    free(stored);
+    token_fake_close(&fake);
+}
