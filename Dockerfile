@@ -10,7 +10,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev \
       libzmq3-dev libczmq-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev \
-      libsqlite3-dev libssl-dev libxml2-dev libxmlsec1-dev \
+      libsqlite3-dev libssl-dev libxml2-dev libxmlsec1-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -26,7 +26,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libzmq5 libczmq4 libprotobuf-c1 libmicrohttpd12 libjansson4 libcurl4 libsqlite3-0 \
-      libssl3 libxml2 libxmlsec1-openssl ca-certificates \
+      libssl3 libxml2 libxmlsec1-openssl zlib1g ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 sso \
  && useradd --system --uid 10001 --gid sso --home-dir /data --no-create-home \

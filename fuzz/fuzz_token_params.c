@@ -1,7 +1,9 @@
 /* Fuzz target: the token endpoint's input handling: the form body and the Authorization
-   header (first line of the input) as client credentials. */
+   header (first line of the input) as client credentials, then the authorization_code
+   grant's own parameter checks (token_code_check_params). */
 #include "sso_http.h"
 #include "token_client_auth.h"
+#include "token_code.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (auth.method == CLIENT_AUTH_BASIC || auth.method == CLIENT_AUTH_POST)
         if (!auth.client_id || !auth.client_secret)
             abort();
+    if (params) {
+        const char *description = NULL;
+        const char *error = token_code_check_params(params, auth.client_id, &description);
+        const char *code = zhashx_lookup(params, "code");
+        const char *verifier = zhashx_lookup(params, "code_verifier");
+        if (error ? !description || !*description
+                        || (strcmp(error, "invalid_request") && strcmp(error, "invalid_grant"))
+                  : description || !code || !*code || strlen(code) > 512
+                        || !zhashx_lookup(params, "redirect_uri")
+                        || (verifier && !token_code_pkce_ok(verifier)))
+            abort();
+    }
     token_client_auth_free(&auth);
     zhashx_destroy(&params);
     free(header);

@@ -64,6 +64,16 @@ bool sso_frame_is_command(zframe_t *frame, uint8_t *command)
     return true;
 }
 
+int sso_bus_dealer_connect(zsock_t **socket_p, const char *endpoint)
+{
+    zsock_destroy(socket_p);
+    *socket_p = zsock_new(ZMQ_DEALER);
+    assert(*socket_p);
+    zsock_set_linger(*socket_p, 0);
+    zsock_set_maxmsgsize(*socket_p, SSO_BUS_MAX_FRAME);
+    return zsock_connect(*socket_p, "%s", endpoint) == 0 ? 0 : -1;
+}
+
 void sso_bus_test(bool verbose)
 {
     (void) verbose;
@@ -88,4 +98,9 @@ void sso_bus_test(bool verbose)
     SSO_CHECK(id && strlen(id) == 16);
     free(id);
     SSO_CHECK(sso_now_ms() > 1600000000000LL);
+    /* A reconnect replaces the socket; a malformed endpoint is refused but leaves one. */
+    zsock_t *dealer = NULL;
+    SSO_CHECK(sso_bus_dealer_connect(&dealer, "inproc://sso-bus-test") == 0 && dealer);
+    SSO_CHECK(sso_bus_dealer_connect(&dealer, "no-such-transport") == -1 && dealer);
+    zsock_destroy(&dealer);
 }

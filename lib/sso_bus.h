@@ -41,6 +41,10 @@ char *sso_request_id_new(void);
 bool sso_service_name_valid(const char *name, size_t len);
 /* One byte command frame. */
 bool sso_frame_is_command(zframe_t *frame, uint8_t *command);
+/* (Re)makes *socket_p a DEALER with the bus's socket options (no linger, frames capped at
+   SSO_BUS_MAX_FRAME) and connects it to endpoint, the way clients and workers both reach the
+   broker. 0, or -1 when ZeroMQ refuses the endpoint (the socket exists either way). */
+int sso_bus_dealer_connect(zsock_t **socket_p, const char *endpoint);
 
 void sso_bus_test(bool verbose);
 #endif

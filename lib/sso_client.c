@@ -9,12 +9,9 @@ struct sso_client_t {
 
 static void s_connect(sso_client_t *self)
 {
-    zsock_destroy(&self->socket);
-    self->socket = zsock_new(ZMQ_DEALER);
-    assert(self->socket);
-    zsock_set_linger(self->socket, 0);
-    zsock_set_maxmsgsize(self->socket, SSO_BUS_MAX_FRAME);
-    zsock_connect(self->socket, "%s", self->endpoint);
+    /* Not reported here: the endpoint is the broker's, which the service's worker (or the
+       broker itself) has already checked and logged. */
+    (void) sso_bus_dealer_connect(&self->socket, self->endpoint);
 }
 
 sso_client_t *sso_client_new(const char *endpoint, sso_worker_t *heartbeat_for)

@@ -145,17 +145,27 @@ bool sso_secure_equals(const char *a, const char *b)
     return CRYPTO_memcmp(da, db, 32) == 0;
 }
 
+/* Starts AES-256-GCM in direction enc (1 seal, 0 open) with the 12-byte nonce and feeds aad
+   (if any): the part sealing and opening share, so both bind the same bytes. 0 or -1. */
+static int s_gcm_init(EVP_CIPHER_CTX *ctx, int enc, const uint8_t key[32], const uint8_t *nonce,
+                      const char *aad)
+{
+    int len = 0;
+    if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce, enc) != 1)
+        return -1;
+    if (aad && EVP_CipherUpdate(ctx, NULL, &len, (const uint8_t *) aad, (int) strlen(aad)) != 1)
+        return -1;
+    return 0;
+}
+
 int sso_seal(const uint8_t key[32], const uint8_t *plain, size_t plain_len, const char *aad,
              uint8_t **sealed, size_t *sealed_len)
 {
     int rc = -1, len = 0;
     uint8_t *out = malloc(plain_len + SSO_SEAL_OVERHEAD);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    if (!out || !ctx || sso_random_bytes(out, 12) != 0)
-        goto done;
-    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, out) != 1)
-        goto done;
-    if (aad && EVP_EncryptUpdate(ctx, NULL, &len, (const uint8_t *) aad, (int) strlen(aad)) != 1)
+    if (!out || !ctx || sso_random_bytes(out, 12) != 0
+        || s_gcm_init(ctx, 1, key, out, aad) != 0)
         goto done;
     if (EVP_EncryptUpdate(ctx, out + 12, &len, plain, (int) plain_len) != 1)
         goto done;
@@ -183,11 +193,7 @@ int sso_open(const uint8_t key[32], const uint8_t *sealed, size_t sealed_len, co
     size_t body_len = sealed_len - SSO_SEAL_OVERHEAD;
     uint8_t *out = malloc(body_len + 1);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    if (!out || !ctx)
-        goto done;
-    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, sealed) != 1)
-        goto done;
-    if (aad && EVP_DecryptUpdate(ctx, NULL, &len, (const uint8_t *) aad, (int) strlen(aad)) != 1)
+    if (!out || !ctx || s_gcm_init(ctx, 0, key, sealed, aad) != 0)
         goto done;
     if (EVP_DecryptUpdate(ctx, out, &len, sealed + 12, (int) body_len) != 1)
         goto done;

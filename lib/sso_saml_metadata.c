@@ -134,8 +134,7 @@ static void s_find_idps(xmlNodePtr node, xmlNodePtr *found, size_t *count, xmlNo
         }
 }
 
-/* base64 DER -> PEM after checking it parses. */
-static char *s_cert_pem(const char *b64)
+char *sso_saml_metadata_cert_pem(const char *b64)
 {
     size_t len = 0;
     uint8_t *der = sso_base64_decode(b64, &len, true);
@@ -173,7 +172,7 @@ static int s_add_certs(sso_saml_metadata_t *self, xmlNodePtr key_info, char *why
                 return -1;
             }
             xmlChar *text = xmlNodeGetContent(cert);
-            char *pem = text ? s_cert_pem((const char *) text) : NULL;
+            char *pem = text ? sso_saml_metadata_cert_pem((const char *) text) : NULL;
             xmlFree(text);
             if (!pem) {
                 snprintf(why, why_size, "a signing certificate in the metadata is not a valid "

@@ -33,6 +33,10 @@ typedef struct {
 sso_saml_metadata_t *sso_saml_metadata_parse(const char *xml, size_t len, char *why,
                                              size_t why_size);
 void sso_saml_metadata_destroy(sso_saml_metadata_t **self_p);
+/* Wraps one certificate as metadata carries it (base64 DER, whitespace allowed) as PEM after
+   checking it parses as X.509 with nothing after it; NULL if not. Caller frees. Shared with the
+   directory, which accepts the same form from administrators. */
+char *sso_saml_metadata_cert_pem(const char *b64);
 
 void sso_saml_metadata_test(bool verbose);
 #endif

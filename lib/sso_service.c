@@ -89,12 +89,17 @@ int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
     snprintf(instance, sizeof instance, "%s:%d", host, (int) getpid());
 
     sso_service_t service = {.config = &config, .instance = instance};
-    service.worker = sso_worker_new(config.broker_endpoint, def->name, config.worker_credit);
-    service.client = sso_client_new(config.broker_endpoint, service.worker);
-    if (!service.worker || !service.client)
-        return 1;
+    /* Initialize before saying READY on the bus: /readyz must not count an instance that is
+       still opening its database (or that fails to start). init may not call the bus. */
     if (def->init && def->init(&service) != 0) {
         sso_error("could not start");
+        return 1;
+    }
+    service.worker = sso_worker_new(config.broker_endpoint, def->name, config.worker_credit);
+    service.client = sso_client_new(config.broker_endpoint, service.worker);
+    if (!service.worker || !service.client) {
+        if (def->fini)
+            def->fini(&service);
         sso_client_destroy(&service.client);
         sso_worker_destroy(&service.worker);
         return 1;

@@ -27,7 +27,8 @@ typedef zframe_t *(sso_rpc_fn)(sso_service_t *service, const char *rpc, zframe_t
 typedef struct {
     const char *name;         /* service name on the bus */
     const char *summary;      /* one paragraph for --help */
-    int (*init)(sso_service_t *service);     /* 0, or -1 to exit with an error */
+    int (*init)(sso_service_t *service);     /* 0, or -1 to exit; runs before the service
+                                                joins the bus, so it may not call the bus */
     void (*fini)(sso_service_t *service);
     sso_http_fn *http;
     sso_rpc_fn *rpc;

@@ -29,12 +29,7 @@ static void s_send_command(sso_worker_t *self, uint8_t command, const char *serv
 
 static void s_connect(sso_worker_t *self)
 {
-    zsock_destroy(&self->socket);
-    self->socket = zsock_new(ZMQ_DEALER);
-    assert(self->socket);
-    zsock_set_linger(self->socket, 0);
-    zsock_set_maxmsgsize(self->socket, SSO_BUS_MAX_FRAME);
-    if (zsock_connect(self->socket, "%s", self->endpoint) != 0)
+    if (sso_bus_dealer_connect(&self->socket, self->endpoint) != 0)
         sso_error("worker %s: cannot connect to %s", self->service, self->endpoint);
     s_send_command(self, MDPW_READY, self->service);
     self->liveness = SSO_HEARTBEAT_LIVENESS;

@@ -15,7 +15,8 @@ flags=(-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sa
 libs=($(pkg-config --libs libczmq libzmq jansson libprotobuf-c openssl libxml-2.0 libcurl xmlsec1-openssl zlib) -lpthread)
 lib_srcs=($(ls lib/*.c | grep -v selftest.c) build/gen/*.pb-c.c)
 saml_srcs="$(ls services/saml/*.c | grep -v -e /main.c -e /selftest.c | tr '\n' ' ')"
-declare -A extra=([token_params]="services/token/token_client_auth.c services/token/token_dir.c"
+token_srcs="$(ls services/token/*.c | grep -v -e /main.c -e /selftest.c | tr '\n' ' ')"
+declare -A extra=([token_params]="$token_srcs" [authorize_params]="$token_srcs"
                   [acs]="$saml_srcs")
 passed=0 failed=0
 for src in fuzz/fuzz_*.c; do

@@ -1,6 +1,7 @@
 /* dir_pki: certificate parsing and SP key pairs on OpenSSL. */
 #include "dir_pki.h"
 #include "sso_crypto.h"
+#include "sso_saml_metadata.h"
 #include "sso_test.h"
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -46,21 +47,6 @@ char *dir_pki_cert_normalize(const char *pem)
     ERR_clear_error();
     X509_free(cert);
     BIO_free(in);
-    return out;
-}
-
-char *dir_pki_cert_from_der_b64(const char *b64)
-{
-    size_t len = 0;
-    uint8_t *der = sso_base64_decode(b64, &len, true);
-    if (!der)
-        return NULL;
-    const unsigned char *p = der;
-    X509 *cert = d2i_X509(NULL, &p, (long) len);
-    char *out = cert && p == der + len ? s_cert_pem(cert) : NULL;
-    ERR_clear_error();
-    X509_free(cert);
-    free(der);
     return out;
 }
 
@@ -122,7 +108,7 @@ void dir_pki_test(bool verbose)
         const char *begin = strchr(cert, '\n') + 1;
         const char *end = strstr(cert, "-----END");
         char *b64 = strndup(begin, (size_t) (end - begin));
-        char *from_der = dir_pki_cert_from_der_b64(b64);
+        char *from_der = sso_saml_metadata_cert_pem(b64);
         SSO_CHECK(from_der && strcmp(from_der, cert) == 0);
         free(from_der);
         free(b64);
@@ -142,7 +128,7 @@ void dir_pki_test(bool verbose)
     }
     SSO_CHECK(dir_pki_cert_normalize("not a certificate") == NULL);
     SSO_CHECK(dir_pki_cert_normalize("") == NULL);
-    SSO_CHECK(dir_pki_cert_from_der_b64("AAAA") == NULL);
+    SSO_CHECK(sso_saml_metadata_cert_pem("AAAA") == NULL);
     free(key);
     free(cert);
 }

@@ -8,8 +8,7 @@
 /* Parses one PEM certificate (exactly one, nothing else but whitespace around it) and returns
    its canonical PEM (caller frees), or NULL. */
 char *dir_pki_cert_normalize(const char *pem);
-/* Wraps base64 DER (as found in metadata) as PEM after checking it parses; NULL if not. */
-char *dir_pki_cert_from_der_b64(const char *b64);
+/* Certificates as metadata carries them (base64 DER): sso_saml_metadata_cert_pem. */
 
 /* A fresh RSA-2048 key (PKCS#8 PEM) and a self-signed SHA-256 certificate for subject
    CN=common_name valid for ten years. 0, or -1. Caller frees both. */

@@ -225,9 +225,9 @@ static int s_check_create(dir_t *dir, const Sso__Transaction *t, dir_error_t *er
     return 0;
 }
 
-/* Seals a code verifier for transaction id; *sealed NULL for "". */
+/* Seals a code verifier for transaction id; *sealed NULL for "". -1 with a server error. */
 static int s_seal_verifier(dir_t *dir, const char *id, const char *verifier, uint8_t **sealed,
-                           size_t *len)
+                           size_t *len, dir_error_t *err)
 {
     *sealed = NULL;
     *len = 0;
@@ -235,7 +235,21 @@ static int s_seal_verifier(dir_t *dir, const char *id, const char *verifier, uin
         return 0;
     char aad[160];
     s_verifier_aad(aad, sizeof aad, id);
-    return dir_keys_seal(dir->keys, verifier, strlen(verifier), aad, sealed, len);
+    if (dir_keys_seal(dir->keys, verifier, strlen(verifier), aad, sealed, len) == 0)
+        return 0;
+    dir_server_error(err);
+    return -1;
+}
+
+/* The common end of every write below: undoes what was not committed and frees what was not
+   handed to the reply (either may be NULL). */
+static void s_end(dir_t *dir, Sso__Transaction *txn, Sso__LoginRedirect *redirect)
+{
+    dir_db_rollback(dir->db);
+    if (txn)
+        sso__transaction__free_unpacked(txn, NULL);
+    if (redirect)
+        sso__login_redirect__free_unpacked(redirect, NULL);
 }
 
 /* The reply: transaction id as stored, when it is usable (else its error). */
@@ -277,10 +291,8 @@ int dir_txn_create(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *re
         return -1;
     uint8_t *sealed = NULL;
     size_t sealed_len = 0;
-    if (s_seal_verifier(dir, t->id, t->oidc_code_verifier, &sealed, &sealed_len) != 0) {
-        dir_server_error(err);
+    if (s_seal_verifier(dir, t->id, t->oidc_code_verifier, &sealed, &sealed_len, err) != 0)
         return -1;
-    }
     int rc = -1;
     if (dir_db_begin(dir->db) != 0) {
         dir_server_error(err);
@@ -338,10 +350,8 @@ int dir_txn_update(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *re
     }
     uint8_t *sealed = NULL;
     size_t sealed_len = 0;
-    if (s_seal_verifier(dir, u->id, u->oidc_code_verifier, &sealed, &sealed_len) != 0) {
-        dir_server_error(err);
+    if (s_seal_verifier(dir, u->id, u->oidc_code_verifier, &sealed, &sealed_len, err) != 0)
         return -1;
-    }
     int rc = -1;
     Sso__Transaction *txn = NULL;
     bool consumed = false;
@@ -360,9 +370,7 @@ int dir_txn_update(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *re
                          sealed_len, u->id);
     rc = s_finish_write(dir, run, u->id, reply, err);
 done:
-    dir_db_rollback(dir->db);
-    if (txn)
-        sso__transaction__free_unpacked(txn, NULL);
+    s_end(dir, txn, NULL);
     free(sealed);
     return rc;
 }
@@ -472,11 +480,7 @@ int dir_txn_login_complete(dir_t *dir, const Sso__DirRequest *request, Sso__DirR
     sso_info("login to %s through %s completed for client %s", txn->organization_id,
              txn->connection_id, txn->client_id);
 done:
-    dir_db_rollback(dir->db);
-    if (txn)
-        sso__transaction__free_unpacked(txn, NULL);
-    if (redirect)
-        sso__login_redirect__free_unpacked(redirect, NULL);
+    s_end(dir, txn, redirect);
     if (code) {
         OPENSSL_cleanse(code, strlen(code));
         free(code);
@@ -555,11 +559,7 @@ int dir_txn_login_fail(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply
     sso_info("login to %s through %s failed: %s", txn->organization_id, txn->connection_id,
              reason);
 done:
-    dir_db_rollback(dir->db);
-    if (txn)
-        sso__transaction__free_unpacked(txn, NULL);
-    if (redirect)
-        sso__login_redirect__free_unpacked(redirect, NULL);
+    s_end(dir, txn, redirect);
     free(reason);
     return rc;
 }
@@ -609,6 +609,13 @@ static bool s_created(dir_testkit_t *kit, Sso__Transaction *t)
     return ok;
 }
 
+/* s_txn, then txn_create: true when it was stored. */
+static bool s_new(dir_testkit_t *kit, Sso__Transaction *t, const char *id)
+{
+    s_txn(t, id);
+    return s_created(kit, t);
+}
+
 static void s_get_request(Sso__DirRequest *request, Sso__TxnGetRequest *get, const char *id)
 {
     sso__dir_request__init(request);
@@ -616,6 +623,16 @@ static void s_get_request(Sso__DirRequest *request, Sso__TxnGetRequest *get, con
     get->id = (char *) id;
     request->op_case = SSO__DIR_REQUEST__OP_TXN_GET;
     request->txn_get = get;
+}
+
+static void s_update_request(Sso__DirRequest *request, Sso__TxnUpdateRequest *update,
+                             const char *id)
+{
+    sso__dir_request__init(request);
+    sso__txn_update_request__init(update);
+    update->id = (char *) id;
+    request->op_case = SSO__DIR_REQUEST__OP_TXN_UPDATE;
+    request->txn_update = update;
 }
 
 static void s_complete_request(Sso__DirRequest *request, Sso__LoginCompleteRequest *complete,
@@ -735,11 +752,9 @@ static void s_test_get_update(dir_testkit_t *kit)
     SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", NULL));
 
     /* txn_update: the non-empty fields only; the verifier is sealed at rest. */
-    Sso__DirRequest update_request = SSO__DIR_REQUEST__INIT;
-    Sso__TxnUpdateRequest update = SSO__TXN_UPDATE_REQUEST__INIT;
-    update_request.op_case = SSO__DIR_REQUEST__OP_TXN_UPDATE;
-    update_request.txn_update = &update;
-    update.id = (char *) t.id;
+    Sso__DirRequest update_request;
+    Sso__TxnUpdateRequest update;
+    s_update_request(&update_request, &update, t.id);
     update.saml_request_id = "_a1b2c3";
     reply = dir_testkit_rpc(kit, &update_request);
     SSO_CHECK(reply && !*reply->error && reply->txn
@@ -769,8 +784,7 @@ static void s_test_get_update(dir_testkit_t *kit)
     SSO_CHECK(dir_testkit_rpc_error(kit, &update_request, "invalid_request", "verifier"));
     update.oidc_code_verifier = "";
     Sso__Transaction other;
-    s_txn(&other, "txn-update-00000000002");
-    SSO_CHECK(s_created(kit, &other));
+    SSO_CHECK(s_new(kit, &other, "txn-update-00000000002"));
     update.id = (char *) other.id;
     update.saml_request_id = "_a1b2c3";
     SSO_CHECK(dir_testkit_rpc_error(kit, &update_request, "invalid_request", "already used"));
@@ -785,8 +799,7 @@ static void s_test_get_update(dir_testkit_t *kit)
 static void s_test_complete(dir_testkit_t *kit)
 {
     Sso__Transaction t;
-    s_txn(&t, "txn-complete-000000001");
-    SSO_CHECK(s_created(kit, &t));
+    SSO_CHECK(s_new(kit, &t, "txn-complete-000000001"));
     Sso__DirRequest request;
     Sso__LoginCompleteRequest complete;
     Sso__Profile profile;
@@ -847,8 +860,7 @@ static void s_test_complete(dir_testkit_t *kit)
     free(code);
 
     /* auth_time 0 means now; unknown transaction. */
-    s_txn(&t, "txn-complete-000000002");
-    SSO_CHECK(s_created(kit, &t));
+    SSO_CHECK(s_new(kit, &t, "txn-complete-000000002"));
     s_complete_request(&request, &complete, &profile, t.id);
     complete.auth_time = 0;
     reply = dir_testkit_rpc(kit, &request);
@@ -863,8 +875,7 @@ static void s_test_complete(dir_testkit_t *kit)
 static void s_test_fail(dir_testkit_t *kit)
 {
     Sso__Transaction t;
-    s_txn(&t, "txn-fail-00000000000001");
-    SSO_CHECK(s_created(kit, &t));
+    SSO_CHECK(s_new(kit, &t, "txn-fail-00000000000001"));
     Sso__DirRequest request;
     Sso__LoginFailRequest fail;
     s_fail_request(&request, &fail, t.id);
@@ -919,8 +930,7 @@ static void s_test_fail(dir_testkit_t *kit)
 static void s_test_expiry(dir_testkit_t *kit)
 {
     Sso__Transaction t;
-    s_txn(&t, "txn-expired-0000000001");
-    SSO_CHECK(s_created(kit, &t));
+    SSO_CHECK(s_new(kit, &t, "txn-expired-0000000001"));
     int64_t codes = s_count(kit, "authorization_codes");
     SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE login_transactions SET expires_at = ? "
                                              "WHERE id = ?", "is", dir_now(), t.id)
@@ -929,11 +939,9 @@ static void s_test_expiry(dir_testkit_t *kit)
     Sso__TxnGetRequest get;
     s_get_request(&request, &get, t.id);
     SSO_CHECK(dir_testkit_rpc_error(kit, &request, "expired", "expired"));
-    Sso__DirRequest update_request = SSO__DIR_REQUEST__INIT;
-    Sso__TxnUpdateRequest update = SSO__TXN_UPDATE_REQUEST__INIT;
-    update_request.op_case = SSO__DIR_REQUEST__OP_TXN_UPDATE;
-    update_request.txn_update = &update;
-    update.id = (char *) t.id;
+    Sso__DirRequest update_request;
+    Sso__TxnUpdateRequest update;
+    s_update_request(&update_request, &update, t.id);
     update.saml_request_id = "_late";
     SSO_CHECK(dir_testkit_rpc_error(kit, &update_request, "expired", NULL));
     Sso__LoginCompleteRequest complete;

@@ -46,6 +46,8 @@ static char *s_build_xml(const saml_authn_request_config_t *c, const char *id)
               && xmlNewProp(req, BAD_CAST "Destination", BAD_CAST c->idp_sso_url)
               && xmlNewProp(req, BAD_CAST "AssertionConsumerServiceURL", BAD_CAST c->acs_url)
               && xmlNewProp(req, BAD_CAST "ProtocolBinding", BAD_CAST SAML_BINDING_POST)
+              /* prompt=login or max_age at /oauth/authorize: the IdP must authenticate anew. */
+              && (!c->force_authn || xmlNewProp(req, BAD_CAST "ForceAuthn", BAD_CAST "true"))
               && (issuer = xmlNewChild(req, saml, BAD_CAST "Issuer", NULL))
               && xmlAddChild(issuer, xmlNewText(BAD_CAST c->sp_entity_id))
               && (policy = xmlNewChild(req, samlp, BAD_CAST "NameIDPolicy", NULL))
@@ -296,6 +298,7 @@ void saml_authn_request_test(bool verbose)
                   && strstr((char *) xml, "IssueInstant=\"2026-01-02T03:04:05Z\"")
                   && strstr((char *) xml, "<saml:Issuer>https://sso.test/sso/saml/conn_1</saml:Issuer>")
                   && strstr((char *) xml, "AllowCreate=\"true\""));
+        SSO_CHECK(!strstr((char *) xml, "ForceAuthn"));
         /* The signature verifies over the query exactly as sent. */
         const char *q = strstr(url, "SAMLRequest=");
         const char *s = strstr(url, "&Signature=");
@@ -326,6 +329,11 @@ void saml_authn_request_test(bool verbose)
     c.relay_state = NULL;
     c.idp_sso_url = "https://idp.test/sso";
     c.sp_entity_id = "x\"><evil/>";
+    c.force_authn = true;
+    r = saml_authn_request_new(&c, why, sizeof why);
+    SSO_CHECK(r && strstr(saml_authn_request_xml(r), "ForceAuthn=\"true\""));
+    saml_authn_request_destroy(&r);
+    c.force_authn = false;
     r = saml_authn_request_new(&c, why, sizeof why);
     SSO_CHECK(r && strncmp(saml_authn_request_url(r), "https://idp.test/sso?SAMLRequest=", 33) == 0
               && !strstr(saml_authn_request_url(r), "Signature")

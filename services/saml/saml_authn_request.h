@@ -15,6 +15,7 @@ typedef struct {
     const char *relay_state;        /* optional, at most 80 bytes (bindings 3.4.3) */
     const char *sp_private_key_pem; /* optional: sign the redirect with RSA-SHA256 */
     time_t now;                     /* IssueInstant */
+    bool force_authn;               /* ForceAuthn="true" */
 } saml_authn_request_config_t;
 
 typedef struct saml_authn_request_t saml_authn_request_t;

@@ -44,6 +44,7 @@ zframe_t *saml_login_start(sso_service_t *service, zframe_t *payload)
         .relay_state = start->txn_id,
         .sp_private_key_pem = connection->sign_authn_requests ? connection->sp_private_key_pem : NULL,
         .now = time(NULL),
+        .force_authn = start->force_authn,
     };
     saml_authn_request_t *authn = saml_authn_request_new(&config, why, sizeof why);
     if (!authn)
@@ -193,7 +194,14 @@ static zframe_t *s_acs_validate(sso_service_t *service, const Sso__Transaction *
     request.replay_record = &replay;
     Sso__DirReply *reply = NULL;
     int status = sso_directory_call(service, "replay_record", false, &request, &reply);
-    bool replayed = status == 0 && *reply->error;
+    /* Fail closed: an assertion the cache did not record is never let through. Only the
+       directory's "replayed" answer is reported as a replay. */
+    bool refused = status == 0 && *reply->error;
+    bool replayed = refused && strcmp(reply->error, "replayed") == 0;
+    if (refused && !replayed)
+        snprintf(reason, sizeof reason, "replay: the replay cache did not record assertion "
+                 "%.300s: %s: %.400s", profile->assertion_id, reply->error,
+                 reply->error_description);
     if (reply)
         sso__dir_reply__free_unpacked(reply, NULL);
     if (status != 0)
@@ -204,6 +212,9 @@ static zframe_t *s_acs_validate(sso_service_t *service, const Sso__Transaction *
                  profile->assertion_id);
         frame = s_fail(service, txn->id, "access_denied", "the assertion was already used", reason);
     }
+    else if (refused)
+        frame = s_fail(service, txn->id, "access_denied",
+                       "the assertion could not be recorded against replay", reason);
     if (frame) {
         saml_response_destroy(&validator);
         return frame;

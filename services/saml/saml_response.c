@@ -29,6 +29,7 @@
 
 #define S_MAX_CERTS 16
 #define S_REASON 768
+#define S_MAX_ASSERTION_ID 256 /* what the replay cache holds, and the s_verify bound */
 
 #define S_ALG_EXC_C14N "http://www.w3.org/2001/10/xml-exc-c14n#"
 #define S_ALG_ENVELOPED "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
@@ -68,6 +69,7 @@ struct saml_response_t {
     char idp_fingerprints[S_MAX_CERTS][96];
     size_t n_idp_keys;
     xmlSecKeysMngrPtr idp_mngr, sp_mngr;
+    xmlSecKeyPtr sp_key;          /* for EncryptedAssertion; sp_mngr is made from it on need */
     char config_error[S_REASON];
     /* result of the last validate */
     saml_error_t error;
@@ -150,12 +152,30 @@ static xmlSecKeyPtr s_idp_key(const char *pem, char fingerprint[96], char *why, 
     return key;
 }
 
-static xmlSecKeysMngrPtr s_new_mngr(void)
+/* A keys manager holding only the keys given to it. For verification a simple keys store is
+   enough: the crypto library's default manager also builds an X.509 store from the system's CA
+   bundle, which costs tens of milliseconds per response and is never used (keys are configured
+   per connection and pinned, never found through certificate chains). Decryption needs the
+   default one, because xmlsec reads the X509Data an IdP puts in EncryptedKey; it is made only
+   when a response is actually encrypted. */
+static xmlSecKeysMngrPtr s_new_mngr(bool for_decryption)
 {
+    if (for_decryption) {
+        xmlSecKeysMngrPtr mngr = xmlSecKeysMngrCreate();
+        if (mngr && xmlSecCryptoAppDefaultKeysMngrInit(mngr) < 0) {
+            xmlSecKeysMngrDestroy(mngr);
+            mngr = NULL;
+        }
+        return mngr;
+    }
     xmlSecKeysMngrPtr mngr = xmlSecKeysMngrCreate();
-    if (mngr && xmlSecCryptoAppDefaultKeysMngrInit(mngr) < 0) {
-        xmlSecKeysMngrDestroy(mngr);
-        mngr = NULL;
+    xmlSecKeyStorePtr store = mngr ? xmlSecKeyStoreCreate(xmlSecSimpleKeysStoreId) : NULL;
+    if (!store || xmlSecKeysMngrAdoptKeysStore(mngr, store) < 0) {
+        if (store)
+            xmlSecKeyStoreDestroy(store);
+        if (mngr)
+            xmlSecKeysMngrDestroy(mngr);
+        return NULL;
     }
     return mngr;
 }
@@ -182,7 +202,7 @@ static void s_load_config(saml_response_t *self, const saml_response_config_t *c
                  config->clock_skew);
         return;
     }
-    if (!(self->idp_mngr = s_new_mngr())) {
+    if (!(self->idp_mngr = s_new_mngr(false))) {
         snprintf(why, why_size, "internal: could not create a keys manager");
         return;
     }
@@ -207,13 +227,11 @@ static void s_load_config(saml_response_t *self, const saml_response_config_t *c
         xmlSecKeyPtr key = xmlSecCryptoAppKeyLoadMemory((const xmlSecByte *) pem,
                                                         (xmlSecSize) strlen(pem),
                                                         xmlSecKeyDataFormatPem, NULL, NULL, NULL);
-        if (!key || !(self->sp_mngr = s_new_mngr())
-            || xmlSecCryptoAppDefaultKeysMngrAdoptKey(self->sp_mngr, key) < 0) {
-            if (key && !self->sp_mngr)
-                xmlSecKeyDestroy(key);
+        if (!key) {
             snprintf(why, why_size, "config: the SP private key is not a PEM private key");
             return;
         }
+        self->sp_key = key;
     }
     ERR_clear_error();
 }
@@ -255,6 +273,8 @@ void saml_response_destroy(saml_response_t **self_p)
         xmlSecKeysMngrDestroy(self->idp_mngr);
     if (self->sp_mngr)
         xmlSecKeysMngrDestroy(self->sp_mngr);
+    if (self->sp_key)
+        xmlSecKeyDestroy(self->sp_key);
     saml_profile_destroy(&self->profile);
     free(self);
     *self_p = NULL;
@@ -566,7 +586,7 @@ static saml_error_t s_verify(saml_response_t *self, xmlDocPtr doc, xmlNodePtr no
                              xmlNodePtr sig, const char *what)
 {
     char *id = saml_xml_attr(node, "ID");
-    if (!id || !*id || strlen(id) > 256) {
+    if (!id || !*id || strlen(id) > S_MAX_ASSERTION_ID) {
         free(id);
         return s_fail(self, SAML_ERR_STRUCTURE, "structure: the signed %s has no usable ID", what);
     }
@@ -705,9 +725,18 @@ static saml_error_t s_check_encryption(saml_response_t *self, xmlNodePtr enc_dat
    document: no DTD, no entities, bounded depth. */
 static saml_error_t s_decrypt(saml_response_t *self, xmlNodePtr root, xmlNodePtr enc_assertion)
 {
-    if (!self->sp_mngr)
+    if (!self->sp_key)
         return s_fail(self, SAML_ERR_DECRYPTION, "decryption: the Response carries an "
                       "EncryptedAssertion but no SP private key is configured");
+    if (!self->sp_mngr) {
+        xmlSecKeyPtr copy = xmlSecKeyDuplicate(self->sp_key);
+        self->sp_mngr = copy ? s_new_mngr(true) : NULL;
+        if (!self->sp_mngr || xmlSecCryptoAppDefaultKeysMngrAdoptKey(self->sp_mngr, copy) < 0) {
+            if (copy)
+                xmlSecKeyDestroy(copy);
+            return s_fail(self, SAML_ERR_INTERNAL, "internal: could not load the SP key");
+        }
+    }
     if (saml_xml_count_children(enc_assertion, SAML_NS_XENC, "EncryptedData") != 1)
         return s_fail(self, SAML_ERR_DECRYPTION, "decryption: expected one EncryptedData in "
                       "the EncryptedAssertion");
@@ -1066,6 +1095,11 @@ static saml_error_t s_assertion_checks(saml_response_t *self, xmlNodePtr asserti
     free(version);
     if (rc == SAML_OK && !(p->assertion_id = saml_xml_attr(assertion, "ID")))
         rc = s_fail(self, SAML_ERR_STRUCTURE, "structure: the Assertion has no ID");
+    /* The replay cache keys on this ID: it must be one it can hold (when only the Response is
+       signed, s_verify has not bounded it). */
+    if (rc == SAML_OK && (!*p->assertion_id || strlen(p->assertion_id) > S_MAX_ASSERTION_ID))
+        rc = s_fail(self, SAML_ERR_STRUCTURE, "structure: the Assertion ID is empty or longer "
+                    "than %d bytes (%zu)", S_MAX_ASSERTION_ID, strlen(p->assertion_id));
     if (rc == SAML_OK)
         rc = s_time_attr(self, assertion, "IssueInstant", "Assertion", true, &p->issue_instant,
                          &present);

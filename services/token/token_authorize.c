@@ -2,6 +2,7 @@
 #include "sso_bus.h"
 #include "sso_crypto.h"
 #include "sso_log.h"
+#include "token_code.h"
 #include "token_dir.h"
 #include "sso_test.h"
 #include "token_fake.h"
@@ -9,37 +10,18 @@
 #include <ctype.h>
 #include <strings.h>
 
-#define PARAMS_MAX 64          /* more parameters than this is not a real request */
 #define ID_MAX 255             /* client_id, connection_id, organization_id, domain */
 #define REDIRECT_URI_MAX 2048
 #define NONCE_MAX 1024
-#define LOGIN_HINT_MAX 320
-#define CHALLENGE_MIN 43       /* RFC 7636 4.2 */
-#define CHALLENGE_MAX 128
 #define CSRF_BYTES 24          /* 32 base64url characters */
 #define CSRF_COOKIE "sso_csrf"
 #define CSRF_FIELD "sso_csrf"
 #define DOMAIN_COOKIE "sso_last_domain"
 
 typedef struct {
-    char *name;
-    char *value;        /* the first one's; NULL when it did not decode */
-    int count;
-} s_param_t;
-
-typedef struct {
-    s_param_t items[PARAMS_MAX];
-    size_t n;
-    bool malformed;     /* a name that does not decode, or too many */
-} s_params_t;
-
-typedef struct {
     sso_service_t *service;
     const Sso__HttpRequest *request;
-    s_params_t params;
-    const char *client_id;
-    const char *redirect_uri;
-    const char *state;        /* NULL when absent or not echoable */
+    token_authorize_req_t req;
     bool from_form;           /* posted by the hosted page */
     bool secure;              /* public URL is https: cookies get Secure */
     char base_path[512];      /* path of the public URL, "" at the root */
@@ -48,17 +30,17 @@ typedef struct {
 
 /* ---- parameters ------------------------------------------------------------------------ */
 
-static s_param_t *s_find(s_params_t *params, const char *name)
+static token_param_t *s_find(const token_authorize_req_t *req, const char *name)
 {
-    for (size_t i = 0; i < params->n; i++)
-        if (!strcmp(params->items[i].name, name))
-            return &params->items[i];
+    for (size_t i = 0; i < req->n; i++)
+        if (!strcmp(req->items[i].name, name))
+            return (token_param_t *) &req->items[i];
     return NULL;
 }
 
 /* Unlike sso_form_parse this keeps going past a repeat or a bad value, so the client and
    redirect_uri can still be checked (and the error redirected) when something else is wrong. */
-static void s_params_add(s_params_t *params, const char *data, size_t len)
+static void s_params_add(token_authorize_req_t *req, const char *data, size_t len)
 {
     const char *end = data + len;
     for (const char *p = data; p < end;) {
@@ -68,52 +50,40 @@ static void s_params_add(s_params_t *params, const char *data, size_t len)
             const char *eq = memchr(p, '=', (size_t) (pair_end - p));
             const char *name_end = eq ? eq : pair_end;
             char *name = sso_url_decode(p, (size_t) (name_end - p));
-            if (!name || !*name) {
-                params->malformed = true;
+            token_param_t *param = name && *name ? s_find(req, name) : NULL;
+            if (!name || !*name || (!param && req->n == TOKEN_AUTHORIZE_PARAMS_MAX)) {
+                req->malformed = true;
+                free(name);
+            }
+            else if (param) {
+                param->count++;
                 free(name);
             }
             else {
-                s_param_t *param = s_find(params, name);
-                if (param) {
-                    param->count++;
-                    free(name);
-                }
-                else if (params->n == PARAMS_MAX) {
-                    params->malformed = true;
-                    free(name);
-                }
-                else {
-                    param = &params->items[params->n++];
-                    param->name = name;
-                    param->count = 1;
-                    param->value = eq ? sso_url_decode(eq + 1, (size_t) (pair_end - eq - 1))
-                                      : strdup("");
-                }
+                param = &req->items[req->n++];
+                param->name = name;
+                param->count = 1;
+                param->value = eq ? sso_url_decode(eq + 1, (size_t) (pair_end - eq - 1))
+                                  : strdup("");
             }
         }
         p = pair_end + 1;
     }
 }
 
-static void s_params_free(s_params_t *params)
+void token_authorize_req_free(token_authorize_req_t *req)
 {
-    for (size_t i = 0; i < params->n; i++) {
-        free(params->items[i].name);
-        free(params->items[i].value);
+    for (size_t i = 0; i < req->n; i++) {
+        free(req->items[i].name);
+        free(req->items[i].value);
     }
-    params->n = 0;
+    req->n = 0;
 }
 
-/* The value of a parameter given once and well-formed; NULL when absent, empty or not. */
-static const char *s_get(s_ctx_t *ctx, const char *name)
+const char *token_authorize_param(const token_authorize_req_t *req, const char *name)
 {
-    s_param_t *param = s_find(&ctx->params, name);
+    token_param_t *param = s_find(req, name);
     return param && param->count == 1 && param->value && *param->value ? param->value : NULL;
-}
-
-static bool s_has(s_ctx_t *ctx, const char *name)
-{
-    return s_find(&ctx->params, name) != NULL;
 }
 
 /* ---- small checks ---------------------------------------------------------------------- */
@@ -129,17 +99,6 @@ static bool s_scope_has(const char *scope, const char *wanted)
         p += strspn(p, " ");
     }
     return false;
-}
-
-static bool s_challenge_ok(const char *challenge)
-{
-    size_t len = strlen(challenge);
-    if (len < CHALLENGE_MIN || len > CHALLENGE_MAX)
-        return false;
-    for (const char *p = challenge; *p; p++)
-        if (!isalnum((unsigned char) *p) && !strchr("-._~", *p))
-            return false;
-    return true;
 }
 
 int token_authorize_email_domain(const char *email, char *out, size_t size)
@@ -189,38 +148,6 @@ static char *s_cookie(const Sso__HttpRequest *request, const char *name)
 
 /* ---- responses ------------------------------------------------------------------------- */
 
-char *token_authorize_url(const char *base, const char *const *pairs, size_t n)
-{
-    char *out = NULL;
-    size_t out_len = 0;
-    FILE *stream = open_memstream(&out, &out_len);
-    if (!stream)
-        return NULL;
-    size_t base_len = strcspn(base, "#");
-    bool failed = fwrite(base, 1, base_len, stream) != base_len;
-    const char *query = memchr(base, '?', base_len);
-    /* Nothing to join with after a bare '?' or a trailing '&'. */
-    const char *separator = !query ? "?"
-                            : base_len && (base[base_len - 1] == '?' || base[base_len - 1] == '&')
-                                ? ""
-                                : "&";
-    for (size_t i = 0; i < n && !failed; i++) {
-        const char *name = pairs[2 * i], *value = pairs[2 * i + 1];
-        if (!value)
-            continue;
-        char *encoded = sso_url_encode(value);
-        failed = !encoded || fprintf(stream, "%s%s=%s", separator, name, encoded) < 0;
-        free(encoded);
-        separator = "&";
-    }
-    failed |= fclose(stream) != 0;
-    if (failed) {
-        free(out);
-        return NULL;
-    }
-    return out;
-}
-
 /* A Set-Cookie value scoped to this endpoint. 0, or -1 when it does not fit. */
 static int s_cookie_header(s_ctx_t *ctx, char *out, size_t size, const char *name,
                            const char *value, long max_age)
@@ -264,10 +191,11 @@ static zframe_t *s_redirect(s_ctx_t *ctx, const char *url)
 
 static zframe_t *s_error(s_ctx_t *ctx, const char *error, const char *description)
 {
-    sso_info("authorize for %s refused: %s (%s)", ctx->client_id, error, description);
-    const char *pairs[] = {"error", error, "error_description", description, "state",
-                           ctx->state};
-    char *url = token_authorize_url(ctx->redirect_uri, pairs, 3);
+    sso_info("authorize for %s refused: %s (%s)", ctx->req.client_id, error, description);
+    /* A registered redirect_uri has no fragment (the directory refuses one). */
+    const char *names[] = {"error", "error_description", "state"};
+    const char *values[] = {error, description, ctx->req.state};
+    char *url = sso_url_with_params(ctx->req.redirect_uri, 3, names, values);
     if (!url)
         return sso_html_error_page(500, "Something went wrong", "out of memory");
     zframe_t *frame = s_redirect(ctx, url);
@@ -323,8 +251,8 @@ static zframe_t *s_page(s_ctx_t *ctx, uint32_t status, const char *message, cons
     if (message)
         sso_html_add(html, "<p class=\"error\" role=\"alert\">{}</p>\n", message);
     sso_html_add(html, "<form method=\"post\" action=\"{}\">\n", action);
-    for (size_t i = 0; i < ctx->params.n; i++) {
-        const s_param_t *param = &ctx->params.items[i];
+    for (size_t i = 0; i < ctx->req.n; i++) {
+        const token_param_t *param = &ctx->req.items[i];
         if (strcmp(param->name, "login_hint") != 0 && strcmp(param->name, CSRF_FIELD) != 0
             && param->value)
             sso_html_hidden(html, param->name, param->value);
@@ -358,32 +286,13 @@ static zframe_t *s_page(s_ctx_t *ctx, uint32_t status, const char *message, cons
 /* Client and redirect_uri, before anything may redirect. NULL when both are fine. */
 static zframe_t *s_check_client(s_ctx_t *ctx)
 {
-    static const char *const names[] = {"client_id", "redirect_uri"};
-    const char *values[2] = {NULL, NULL};
-    for (int i = 0; i < 2; i++) {
-        s_param_t *param = s_find(&ctx->params, names[i]);
-        char message[160];
-        if (!param || (param->value && !*param->value))
-            snprintf(message, sizeof message, "The request has no %s.", names[i]);
-        else if (param->count > 1)
-            snprintf(message, sizeof message, "The request gives %s more than once.", names[i]);
-        else if (!param->value)
-            snprintf(message, sizeof message, "The request's %s is not properly encoded.",
-                     names[i]);
-        else if (strlen(param->value) > (i == 0 ? ID_MAX : REDIRECT_URI_MAX))
-            snprintf(message, sizeof message, "The request's %s is too long.", names[i]);
-        else {
-            values[i] = param->value;
-            continue;
-        }
-        return sso_html_error_page(400, "Invalid sign-in request", message);
-    }
-    ctx->client_id = values[0];
-    ctx->redirect_uri = values[1];
+    const token_authorize_req_t *req = &ctx->req;
+    if (!req->client_id || !req->redirect_uri)
+        return sso_html_error_page(400, "Invalid sign-in request", req->client_message);
 
     Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__ClientGetRequest get = SSO__CLIENT_GET_REQUEST__INIT;
-    get.client_id = (char *) ctx->client_id;
+    get.client_id = (char *) req->client_id;
     request.op_case = SSO__DIR_REQUEST__OP_CLIENT_GET;
     request.client_get = &get;
     Sso__DirReply *reply = NULL;
@@ -396,7 +305,7 @@ static zframe_t *s_check_client(s_ctx_t *ctx)
     char message[600];
     if (!strcmp(reply->error, "invalid_client") || !strcmp(reply->error, "not_found")) {
         snprintf(message, sizeof message, "client_id %s is not a registered application.",
-                 ctx->client_id);
+                 req->client_id);
         page = sso_html_error_page(400, "Unknown application", message);
     }
     else if (*reply->error || reply->result_case != SSO__DIR_REPLY__RESULT_CLIENT) {
@@ -408,13 +317,13 @@ static zframe_t *s_check_client(s_ctx_t *ctx)
     else {
         bool registered = false;
         for (size_t i = 0; i < reply->client->n_redirect_uris; i++)
-            registered |= !strcmp(reply->client->redirect_uris[i], ctx->redirect_uri);
+            registered |= !strcmp(reply->client->redirect_uris[i], req->redirect_uri);
         if (!registered) {
             /* Saying which URI is refused helps the developer; it is not a link. */
             snprintf(message, sizeof message,
                      "redirect_uri %.400s is not registered for client_id %s (the match is "
                      "exact).",
-                     ctx->redirect_uri, ctx->client_id);
+                     req->redirect_uri, req->client_id);
             page = sso_html_error_page(400, "Invalid redirect URI", message);
         }
     }
@@ -488,12 +397,12 @@ static zframe_t *s_start(s_ctx_t *ctx, const Sso__Connection *conn, const char *
     int64_t now = sso_now_ms() / 1000;
     Sso__Transaction txn = SSO__TRANSACTION__INIT;
     txn.id = txn_id;
-    txn.client_id = (char *) ctx->client_id;
-    txn.redirect_uri = (char *) ctx->redirect_uri;
-    txn.state = (char *) (ctx->state ? ctx->state : "");
-    txn.nonce = (char *) (s_get(ctx, "nonce") ? s_get(ctx, "nonce") : "");
-    txn.code_challenge = (char *) (s_get(ctx, "code_challenge") ? s_get(ctx, "code_challenge")
-                                                                 : "");
+    const token_authorize_req_t *req = &ctx->req;
+    txn.client_id = (char *) req->client_id;
+    txn.redirect_uri = (char *) req->redirect_uri;
+    txn.state = (char *) (req->state ? req->state : "");
+    txn.nonce = (char *) (req->nonce ? req->nonce : "");
+    txn.code_challenge = (char *) (req->code_challenge ? req->code_challenge : "");
     txn.scope = (char *) scope;
     txn.connection_id = conn->id;
     txn.organization_id = conn->organization_id;
@@ -550,7 +459,7 @@ static zframe_t *s_start(s_ctx_t *ctx, const Sso__Connection *conn, const char *
         frame = s_error(ctx, error, description);
     }
     else {
-        sso_info("login %.8s… for %s via %s %s", txn_id, ctx->client_id, target, conn->id);
+        sso_info("login %.8s… for %s via %s %s", txn_id, req->client_id, target, conn->id);
         frame = s_redirect(ctx, started->redirect_url);
     }
     sso__saml_start_reply__free_unpacked(started, NULL);
@@ -558,103 +467,181 @@ static zframe_t *s_start(s_ctx_t *ctx, const Sso__Connection *conn, const char *
     return frame;
 }
 
-/* Everything after the client is known. */
-static zframe_t *s_authorize(s_ctx_t *ctx)
+/* ---- the request, without the bus --------------------------------------------------- */
+
+/* client_id and redirect_uri as given: present, once, decoded, not too long. */
+static void s_parse_client(token_authorize_req_t *req)
 {
-    s_param_t *state = s_find(&ctx->params, "state");
-    if (state && state->count == 1 && state->value && strlen(state->value) <= TOKEN_STATE_MAX)
-        ctx->state = *state->value ? state->value : NULL;
-    if (state && state->value && strlen(state->value) > TOKEN_STATE_MAX)
-        return s_error(ctx, "invalid_request", "state is longer than 8192 bytes");
-    if (ctx->params.malformed)
-        return s_error(ctx, "invalid_request", "the parameters are malformed or too many");
-    for (size_t i = 0; i < ctx->params.n; i++) {
-        char description[200];
-        const s_param_t *param = &ctx->params.items[i];
-        if (param->count > 1)
-            snprintf(description, sizeof description, "parameter %.64s is given more than once",
-                     param->name);
+    static const char *const names[] = {"client_id", "redirect_uri"};
+    const char *values[2] = {NULL, NULL};
+    for (int i = 0; i < 2; i++) {
+        const token_param_t *param = s_find(req, names[i]);
+        const char *before = "The request's ", *after = NULL;
+        if (!param || (param->value && !*param->value)) {
+            before = "The request has no ";
+            after = ".";
+        }
+        else if (param->count > 1) {
+            before = "The request gives ";
+            after = " more than once.";
+        }
         else if (!param->value)
-            snprintf(description, sizeof description, "parameter %.64s is not properly encoded",
-                     param->name);
+            after = " is not properly encoded.";
+        else if (strlen(param->value) > (i == 0 ? ID_MAX : REDIRECT_URI_MAX))
+            after = " is too long.";
+        if (after) {
+            snprintf(req->client_message, sizeof req->client_message, "%s%s%s", before,
+                     names[i], after);
+            return;
+        }
+        values[i] = param->value;
+    }
+    req->client_id = values[0];
+    req->redirect_uri = values[1];
+}
+
+/* The first thing wrong with the rest of the request, as error and description; NULL when
+   nothing is. Fills req's values as it goes. */
+static const char *s_parse_request(token_authorize_req_t *req, char *description, size_t size)
+{
+    const token_param_t *state = s_find(req, "state");
+    if (state && state->count == 1 && state->value && strlen(state->value) <= TOKEN_STATE_MAX)
+        req->state = *state->value ? state->value : NULL;
+    if (state && state->value && strlen(state->value) > TOKEN_STATE_MAX) {
+        snprintf(description, size, "state is longer than %d bytes", TOKEN_STATE_MAX);
+        return "invalid_request";
+    }
+    if (req->malformed) {
+        snprintf(description, size, "the parameters are malformed or too many");
+        return "invalid_request";
+    }
+    for (size_t i = 0; i < req->n; i++) {
+        const token_param_t *param = &req->items[i];
+        if (param->count > 1)
+            snprintf(description, size, "parameter %.64s is given more than once", param->name);
+        else if (!param->value)
+            snprintf(description, size, "parameter %.64s is not properly encoded", param->name);
         else
             continue;
-        return s_error(ctx, "invalid_request", description);
+        return "invalid_request";
     }
+#define S_FAIL(error, ...)                            \
+    do {                                              \
+        snprintf(description, size, __VA_ARGS__);     \
+        return error;                                 \
+    } while (0)
 
-    const char *response_type = s_get(ctx, "response_type");
+    const char *response_type = token_authorize_param(req, "response_type");
     if (!response_type)
-        return s_error(ctx, "invalid_request", "response_type is missing");
+        S_FAIL("invalid_request", "response_type is missing");
     if (strcmp(response_type, "code") != 0)
-        return s_error(ctx, "unsupported_response_type", "only response_type=code is supported");
-    const char *response_mode = s_get(ctx, "response_mode");
+        S_FAIL("unsupported_response_type", "only response_type=code is supported");
+    const char *response_mode = token_authorize_param(req, "response_mode");
     if (response_mode && strcmp(response_mode, "query") != 0)
-        return s_error(ctx, "invalid_request", "only response_mode=query is supported");
+        S_FAIL("invalid_request", "only response_mode=query is supported");
 
-    const char *scope = s_get(ctx, "scope");
+    const char *scope = token_authorize_param(req, "scope");
     if (!scope || !s_scope_has(scope, "openid"))
-        return s_error(ctx, "invalid_scope", "scope must contain openid");
+        S_FAIL("invalid_scope", "scope must contain openid");
     /* Unknown scope values are ignored (OIDC Core 3.1.2.1); the grant names the known ones. */
-    char granted[32];
-    snprintf(granted, sizeof granted, "openid%s%s", s_scope_has(scope, "profile") ? " profile" : "",
+    snprintf(req->scope, sizeof req->scope, "openid%s%s",
+             s_scope_has(scope, "profile") ? " profile" : "",
              s_scope_has(scope, "email") ? " email" : "");
 
-    const char *challenge = s_get(ctx, "code_challenge");
-    const char *method = s_get(ctx, "code_challenge_method");
+    const char *challenge = token_authorize_param(req, "code_challenge");
+    const char *method = token_authorize_param(req, "code_challenge_method");
     if (method && strcmp(method, "S256") != 0)
-        return s_error(ctx, "invalid_request", "code_challenge_method must be S256");
+        S_FAIL("invalid_request", "code_challenge_method must be S256");
     if (method && !challenge)
-        return s_error(ctx, "invalid_request", "code_challenge_method without code_challenge");
+        S_FAIL("invalid_request", "code_challenge_method without code_challenge");
     if (challenge && !method)
-        return s_error(ctx, "invalid_request",
-                       "code_challenge_method=S256 is required with code_challenge");
-    if (challenge && !s_challenge_ok(challenge))
-        return s_error(ctx, "invalid_request",
-                       "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~]");
+        S_FAIL("invalid_request", "code_challenge_method=S256 is required with code_challenge");
+    if (challenge && !token_code_pkce_ok(challenge))
+        S_FAIL("invalid_request", "code_challenge must be 43 to 128 characters of "
+                                  "[A-Za-z0-9-._~]");
+    req->code_challenge = challenge;
 
-    const char *nonce = s_get(ctx, "nonce");
+    const char *nonce = token_authorize_param(req, "nonce");
     if (nonce && strlen(nonce) > NONCE_MAX)
-        return s_error(ctx, "invalid_request", "nonce is longer than 1024 bytes");
+        S_FAIL("invalid_request", "nonce is longer than %d bytes", NONCE_MAX);
+    req->nonce = nonce;
 
-    bool force = false;
-    const char *prompt = s_get(ctx, "prompt");
+    const char *prompt = token_authorize_param(req, "prompt");
     if (prompt) {
         bool none = s_scope_has(prompt, "none");
         if (none && strcspn(prompt, " ") != strlen(prompt))
-            return s_error(ctx, "invalid_request", "prompt=none cannot be combined with other "
-                                                   "values");
+            S_FAIL("invalid_request", "prompt=none cannot be combined with other values");
         if (none)
-            return s_error(ctx, "login_required",
-                           "the broker keeps no session; an interactive login is required");
-        force = s_scope_has(prompt, "login");
+            S_FAIL("login_required",
+                   "the broker keeps no session; an interactive login is required");
+        req->force_login = s_scope_has(prompt, "login");
     }
-    int64_t max_age = -1;
-    const char *max_age_text = s_get(ctx, "max_age");
-    if (max_age_text) {
+    const char *max_age = token_authorize_param(req, "max_age");
+    if (max_age) {
         long value = 0;
-        if (strspn(max_age_text, "0123456789") != strlen(max_age_text)
-            || sso_parse_int(max_age_text, 0, 1L << 31, &value) != 0)
-            return s_error(ctx, "invalid_request", "max_age must be a non-negative integer");
-        max_age = value;
-        force = true; /* no session here, so any max_age means a fresh upstream login */
+        if (strspn(max_age, "0123456789") != strlen(max_age)
+            || sso_parse_int(max_age, 0, 1L << 31, &value) != 0)
+            S_FAIL("invalid_request", "max_age must be a non-negative integer");
+        req->max_age = value;
+        req->force_login = true; /* no session here, so any max_age means a fresh login */
     }
 
-    const char *selectors[] = {"connection_id", "organization_id", "domain"};
+    /* Strongest selector first; login_hint counts only when it is an email. */
+    static const char *const selectors[] = {"connection_id", "organization_id", "domain"};
+    const char **slots[] = {&req->connection_id, &req->organization_id, &req->domain};
     for (size_t i = 0; i < 3; i++) {
-        const char *value = s_get(ctx, selectors[i]);
-        if (value && strlen(value) > ID_MAX) {
-            char description[80];
-            snprintf(description, sizeof description, "%s is too long", selectors[i]);
-            return s_error(ctx, "invalid_request", description);
+        const char *value = token_authorize_param(req, selectors[i]);
+        if (value && strlen(value) > ID_MAX)
+            S_FAIL("invalid_request", "%s is too long", selectors[i]);
+        *slots[i] = value;
+        if (value && !req->selector) {
+            req->selector = selectors[i];
+            req->selector_value = value;
         }
     }
-    const char *hint = s_get(ctx, "login_hint");
-    if (hint && strlen(hint) > LOGIN_HINT_MAX)
-        return s_error(ctx, "invalid_request", "login_hint is longer than 320 bytes");
+    const char *hint = token_authorize_param(req, "login_hint");
+    if (hint && strlen(hint) > TOKEN_LOGIN_HINT_MAX)
+        S_FAIL("invalid_request", "login_hint is longer than %d bytes", TOKEN_LOGIN_HINT_MAX);
+    req->login_hint = hint;
+    req->hint_email = hint && token_authorize_email_domain(hint, req->email_domain,
+                                                           sizeof req->email_domain) == 0;
+    /* Domains match case-insensitively: the directory gets the domain lower-cased. */
+    if (req->hint_email)
+        snprintf(req->email, sizeof req->email, "%.*s@%s", (int) (strchr(hint, '@') - hint),
+                 hint, req->email_domain);
+    if (!req->selector && req->hint_email) {
+        req->selector = "domain";
+        req->selector_value = req->email_domain;
+    }
+#undef S_FAIL
+    return NULL;
+}
+
+void token_authorize_parse(token_authorize_req_t *req, const char *query, size_t query_len,
+                           const char *body, size_t body_len)
+{
+    memset(req, 0, sizeof *req);
+    req->max_age = -1;
+    if (query)
+        s_params_add(req, query, query_len);
+    if (body)
+        s_params_add(req, body, body_len);
+    s_parse_client(req);
+    req->error = s_parse_request(req, req->error_description, sizeof req->error_description);
+}
+
+/* ---- the steps with the directory ------------------------------------------------------ */
+
+/* Everything after the client is known. */
+static zframe_t *s_authorize(s_ctx_t *ctx)
+{
+    const token_authorize_req_t *req = &ctx->req;
+    if (req->error)
+        return s_error(ctx, req->error, req->error_description);
 
     if (ctx->from_form) {
         char *cookie = s_cookie(ctx->request, CSRF_COOKIE);
-        const char *field = s_get(ctx, CSRF_FIELD);
+        const char *field = token_authorize_param(req, CSRF_FIELD);
         bool match = cookie && field && sso_secure_equals(cookie, field);
         free(cookie);
         if (!match)
@@ -663,44 +650,25 @@ static zframe_t *s_authorize(s_ctx_t *ctx)
                           NULL);
     }
 
-    /* Strongest selector first; login_hint counts only when it is an email. */
-    char email_domain[256] = "", email[LOGIN_HINT_MAX + 1] = "";
-    bool hint_email = hint && token_authorize_email_domain(hint, email_domain,
-                                                           sizeof email_domain) == 0;
-    /* Domains match case-insensitively: the directory gets the domain lower-cased. */
-    if (hint_email)
-        snprintf(email, sizeof email, "%.*s@%s", (int) (strchr(hint, '@') - hint), hint,
-                 email_domain);
-    if (ctx->from_form && !hint_email)
+    if (ctx->from_form && !req->hint_email)
         return s_page(ctx, 400, "Enter a valid work email address, like name@company.com.",
-                      hint);
+                      req->login_hint);
     if (ctx->from_form) {
         /* Remembered for next time; a cookie that does not fit is just not remembered. */
         char cookie[1024];
-        if (s_cookie_header(ctx, cookie, sizeof cookie, DOMAIN_COOKIE, email_domain,
+        if (s_cookie_header(ctx, cookie, sizeof cookie, DOMAIN_COOKIE, req->email_domain,
                             31536000L) == 0)
             ctx->last_domain = strdup(cookie);
     }
-    const char *kind = NULL, *value = NULL;
-    for (size_t i = 0; i < 3 && !kind; i++)
-        if ((value = s_get(ctx, selectors[i])) != NULL)
-            kind = selectors[i];
-    if (!kind && hint_email) {
-        kind = "domain";
-        value = email_domain;
-    }
-    if (!kind)
+    if (!req->selector)
         return s_page(ctx, 200, NULL, NULL);
 
     Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__ConnectionResolveRequest resolve = SSO__CONNECTION_RESOLVE_REQUEST__INIT;
-    const char *connection_id = s_get(ctx, "connection_id");
-    const char *organization_id = s_get(ctx, "organization_id");
-    const char *domain = s_get(ctx, "domain");
-    resolve.connection_id = (char *) (connection_id ? connection_id : "");
-    resolve.organization_id = (char *) (organization_id ? organization_id : "");
-    resolve.domain = (char *) (domain ? domain : "");
-    resolve.email = email;
+    resolve.connection_id = (char *) (req->connection_id ? req->connection_id : "");
+    resolve.organization_id = (char *) (req->organization_id ? req->organization_id : "");
+    resolve.domain = (char *) (req->domain ? req->domain : "");
+    resolve.email = (char *) req->email;
     request.op_case = SSO__DIR_REQUEST__OP_CONNECTION_RESOLVE;
     request.connection_resolve = &resolve;
     Sso__DirReply *reply = NULL;
@@ -711,11 +679,12 @@ static zframe_t *s_authorize(s_ctx_t *ctx)
     char description[400];
     if (*reply->error) {
         const char *error = NULL;
-        s_resolve_error(reply, kind, value, description, sizeof description, &error);
+        s_resolve_error(reply, req->selector, req->selector_value, description,
+                        sizeof description, &error);
         /* A person typed that email: let them correct it rather than bounce to the app. */
         if (ctx->from_form
             && (!strcmp(reply->error, "no_organization") || !strcmp(reply->error, "not_found")))
-            frame = s_page(ctx, 400, description, hint);
+            frame = s_page(ctx, 400, description, req->login_hint);
         else
             frame = s_error(ctx, error, description);
     }
@@ -727,8 +696,8 @@ static zframe_t *s_authorize(s_ctx_t *ctx)
         frame = s_error(ctx, "invalid_request", description);
     }
     else
-        frame = s_start(ctx, reply->connection, granted, force, max_age,
-                        hint_email ? email : NULL);
+        frame = s_start(ctx, reply->connection, req->scope, req->force_login, req->max_age,
+                        req->hint_email ? req->email : NULL);
     sso__dir_reply__free_unpacked(reply, NULL);
     return frame;
 }
@@ -744,16 +713,17 @@ zframe_t *token_authorize_http(sso_service_t *service, const Sso__HttpRequest *r
     const char *host = strstr(public_url, "://");
     const char *path = host ? strchr(host + 3, '/') : NULL;
     snprintf(ctx.base_path, sizeof ctx.base_path, "%s", path ? path : "");
-    s_params_add(&ctx.params, request->query, strlen(request->query));
     const char *type = sso_http_header(request, "content-type");
-    if (post && type && !strncasecmp(type, "application/x-www-form-urlencoded", 33))
-        s_params_add(&ctx.params, (const char *) request->body.data, request->body.len);
-    ctx.from_form = post && s_has(&ctx, CSRF_FIELD);
+    bool form = post && type && !strncasecmp(type, "application/x-www-form-urlencoded", 33);
+    token_authorize_parse(&ctx.req, request->query, strlen(request->query),
+                          form ? (const char *) request->body.data : NULL,
+                          form ? request->body.len : 0);
+    ctx.from_form = post && s_find(&ctx.req, CSRF_FIELD);
     zframe_t *frame = s_check_client(&ctx);
     if (!frame)
         frame = s_authorize(&ctx);
     free(ctx.last_domain);
-    s_params_free(&ctx.params);
+    token_authorize_req_free(&ctx.req);
     return frame;
 }
 
@@ -1149,13 +1119,34 @@ void token_authorize_test(bool verbose)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         SSO_CHECK(token_authorize_email_domain(bad[i], domain, sizeof domain) == -1);
 
-    const char *pairs[] = {"error", "a b&c", "state", NULL, "x", "é"};
-    char *url = token_authorize_url("https://app.test/cb#frag", pairs, 3);
-    SSO_CHECK(url && !strcmp(url, "https://app.test/cb?error=a%20b%26c&x=%C3%A9"));
-    free(url);
-    url = token_authorize_url("https://app.test/cb?", pairs, 1);
-    SSO_CHECK(url && !strcmp(url, "https://app.test/cb?error=a%20b%26c"));
-    free(url);
+    /* The pure reading of a request: the client first, then the first error, then the
+       values and the strongest selector. */
+    token_authorize_req_t req;
+    static const char query[] = "client_id=cli_app&redirect_uri=https%3A%2F%2Fapp.test%2Fcb"
+                                "&response_type=code&scope=email%20openid%20x&state=s%201"
+                                "&nonce=n&prompt=login&max_age=5&login_hint=Jane%40Example.COM"
+                                "&organization_id=org_1&unknown=%C3%A9";
+    token_authorize_parse(&req, query, strlen(query), "domain=d.example", 16);
+    SSO_CHECK(req.client_id && !strcmp(req.client_id, "cli_app"));
+    SSO_CHECK(req.redirect_uri && !strcmp(req.redirect_uri, "https://app.test/cb"));
+    SSO_CHECK(!req.error && !strcmp(req.scope, "openid email") && !strcmp(req.state, "s 1"));
+    SSO_CHECK(req.force_login && req.max_age == 5 && !strcmp(req.nonce, "n"));
+    SSO_CHECK(req.hint_email && !strcmp(req.email, "Jane@example.com"));
+    SSO_CHECK(!strcmp(req.selector, "organization_id") && !strcmp(req.selector_value, "org_1"));
+    SSO_CHECK(!strcmp(req.domain, "d.example") && !req.connection_id && !req.code_challenge);
+    token_authorize_req_free(&req);
+    token_authorize_parse(&req, "client_id=a&client_id=b&scope=x", 31, NULL, 0);
+    SSO_CHECK(!req.client_id && strstr(req.client_message, "client_id more than once"));
+    SSO_CHECK(req.error && !strcmp(req.error, "invalid_request"));
+    token_authorize_req_free(&req);
+    token_authorize_parse(&req, "client_id=a&redirect_uri=b&response_type=code&scope=openid"
+                                "&login_hint=x%40y.example", 83, NULL, 0);
+    SSO_CHECK(req.client_id && !req.error && req.max_age == -1 && !req.force_login);
+    SSO_CHECK(!strcmp(req.selector, "domain") && !strcmp(req.selector_value, "y.example"));
+    token_authorize_req_free(&req);
+    token_authorize_parse(&req, NULL, 0, NULL, 0);
+    SSO_CHECK(!req.client_id && strstr(req.client_message, "no client_id") && req.error);
+    token_authorize_req_free(&req);
 
     token_fake_t fake;
     if (token_fake_open(&fake) != 0) {

@@ -94,6 +94,15 @@ int token_client_auth_check(sso_service_t *service, const client_auth_t *auth, b
     return ok ? 0 : 401;
 }
 
+zframe_t *token_client_auth_require(sso_service_t *service, const client_auth_t *auth,
+                                    bool *is_admin)
+{
+    int status = token_client_auth_check(service, auth, is_admin);
+    if (status == 401)
+        return token_client_auth_error(auth, "client authentication failed");
+    return status != 0 ? token_dir_unavailable(status) : NULL;
+}
+
 zframe_t *token_client_auth_error(const client_auth_t *auth, const char *description)
 {
     sso_response_t *response = sso_response_new(401);

@@ -25,6 +25,10 @@ void token_client_auth_free(client_auth_t *auth);
 /* Checks auth's credentials with the directory (client_auth). 0 when they are right, with
    *is_admin set; 401 when they are wrong; or the bus status (503, 504, 502). */
 int token_client_auth_check(sso_service_t *service, const client_auth_t *auth, bool *is_admin);
+/* token_client_auth_check as a response: NULL when the credentials are right (with
+   *is_admin set), else the 401 invalid_client or the bus error to send. */
+zframe_t *token_client_auth_require(sso_service_t *service, const client_auth_t *auth,
+                                    bool *is_admin);
 /* 401 invalid_client (RFC 6749 5.2), with WWW-Authenticate: Basic. */
 zframe_t *token_client_auth_error(const client_auth_t *auth, const char *description);
 

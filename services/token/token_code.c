@@ -10,39 +10,47 @@
 #include <ctype.h>
 
 #define CODE_MAX 512
-#define VERIFIER_MIN 43   /* RFC 7636 4.1 */
-#define VERIFIER_MAX 128
-
-static zframe_t *s_json(uint32_t status, json_t *body)
-{
-    sso_response_t *response = sso_response_new(status);
-    sso_response_header(response, "Cache-Control", "no-store");
-    sso_response_header(response, "Pragma", "no-cache");
-    sso_response_json(response, body);
-    return sso_response_pack(&response);
-}
+#define PKCE_MIN 43       /* RFC 7636 4.1 and 4.2 */
+#define PKCE_MAX 128
 
 static zframe_t *s_error(uint32_t status, const char *error, const char *description)
 {
-    return s_json(status, json_pack("{s:s, s:s}", "error", error, "error_description",
+    return token_json(status, json_pack("{s:s, s:s}", "error", error, "error_description",
                                     description));
 }
 
-static zframe_t *s_bus_error(int status)
+bool token_code_pkce_ok(const char *value)
 {
-    return s_error(status == 504 ? 504 : 503, "temporarily_unavailable",
-                   "the directory service is not available; try again shortly");
-}
-
-static bool s_verifier_ok(const char *verifier)
-{
-    size_t len = strlen(verifier);
-    if (len < VERIFIER_MIN || len > VERIFIER_MAX)
+    size_t len = strlen(value);
+    if (len < PKCE_MIN || len > PKCE_MAX)
         return false;
-    for (const char *p = verifier; *p; p++)
+    for (const char *p = value; *p; p++)
         if (!isalnum((unsigned char) *p) && !strchr("-._~", *p))
             return false;
     return true;
+}
+
+const char *token_code_check_params(zhashx_t *params, const char *client_id,
+                                    const char **description)
+{
+    const char *code = zhashx_lookup(params, "code");
+    const char *redirect_uri = zhashx_lookup(params, "redirect_uri");
+    const char *verifier = zhashx_lookup(params, "code_verifier");
+    const char *given_client_id = zhashx_lookup(params, "client_id");
+    *description = NULL;
+    if (!code || !*code)
+        *description = "code is missing";
+    else if (strlen(code) > CODE_MAX) {
+        *description = "the code is not valid";
+        return "invalid_grant";
+    }
+    else if (!redirect_uri || !*redirect_uri)
+        *description = "redirect_uri is missing";
+    else if (verifier && !token_code_pkce_ok(verifier))
+        *description = "code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~]";
+    else if (given_client_id && (!client_id || strcmp(given_client_id, client_id) != 0))
+        *description = "client_id does not match the authenticated client";
+    return *description ? "invalid_request" : NULL;
 }
 
 /* "<connection_id>;<subject>": printable ASCII, at most 255 characters. */
@@ -168,7 +176,7 @@ static int s_redeem(sso_service_t *service, zhashx_t *params, const client_auth_
     /* Single use: never re-sent by the broker. */
     int status = token_dir_call(service, "code_redeem", false, &request, reply_p);
     if (status != 0) {
-        *frame_p = s_bus_error(status);
+        *frame_p = token_dir_unavailable(status);
         return -1;
     }
     Sso__DirReply *reply = *reply_p;
@@ -216,7 +224,7 @@ static int s_issue(sso_service_t *service, const Sso__CodeGrant *grant, const js
     int status = token_dir_call(service, "token_issue", false, &request, &reply);
     free(claims_json);
     if (status != 0) {
-        *frame_p = s_bus_error(status);
+        *frame_p = token_dir_unavailable(status);
         return -1;
     }
     int rc = -1;
@@ -239,35 +247,21 @@ static int s_issue(sso_service_t *service, const Sso__CodeGrant *grant, const js
 zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const client_auth_t *auth)
 {
     token_state_t *state = service->state;
-    const char *code = zhashx_lookup(params, "code");
-    const char *redirect_uri = zhashx_lookup(params, "redirect_uri");
-    const char *verifier = zhashx_lookup(params, "code_verifier");
-    const char *client_id = zhashx_lookup(params, "client_id");
-    if (!code || !*code)
-        return s_error(400, "invalid_request", "code is missing");
-    if (strlen(code) > CODE_MAX)
-        return s_error(400, "invalid_grant", "the code is not valid");
-    if (!redirect_uri || !*redirect_uri)
-        return s_error(400, "invalid_request", "redirect_uri is missing");
-    if (verifier && !s_verifier_ok(verifier))
-        return s_error(400, "invalid_request",
-                       "code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~]");
-    if (client_id && strcmp(client_id, auth->client_id) != 0)
-        return s_error(400, "invalid_request",
-                       "client_id does not match the authenticated client");
+    const char *description = NULL;
+    const char *error = token_code_check_params(params, auth->client_id, &description);
+    if (error)
+        return s_error(400, error, description);
 
     bool admin = false;
-    int status = token_client_auth_check(service, auth, &admin);
-    if (status == 401)
-        return token_client_auth_error(auth, "client authentication failed");
-    if (status != 0)
-        return s_bus_error(status);
+    zframe_t *refused = token_client_auth_require(service, auth, &admin);
+    if (refused)
+        return refused;
     /* Keys first: a code redeemed with nothing to sign the ID token with would be lost. */
     const char *kid = NULL;
-    status = token_keys_ensure(state->keys, service);
+    int status = token_keys_ensure(state->keys, service);
     EVP_PKEY *key = status == 0 ? token_keys_signing(state->keys, &kid) : NULL;
     if (!key)
-        return status != 0 ? s_bus_error(status)
+        return status != 0 ? token_dir_unavailable(status)
                            : s_error(503, "temporarily_unavailable", "no signing key is active");
 
     Sso__DirReply *reply = NULL;
@@ -294,7 +288,7 @@ zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const clien
         frame = s_error(500, "server_error", "could not sign the ID token");
         goto done;
     }
-    frame = s_json(200, json_pack("{s:s, s:s, s:I, s:s, s:s}", "access_token", access_token,
+    frame = token_json(200, json_pack("{s:s, s:s, s:I, s:s, s:s}", "access_token", access_token,
                                   "token_type", "Bearer", "expires_in", (json_int_t) expires_in,
                                   "id_token", id_token, "scope", grant->scope));
     sso_info("tokens issued to %s for %s", grant->client_id, grant->connection_id);

@@ -17,6 +17,16 @@
    checked. Always returns a response frame. */
 zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const client_auth_t *auth);
 
+/* The authorization_code request's own checks, before any directory call (code present and
+   not too long, redirect_uri present, code_verifier well-formed, a client_id parameter equal
+   to the authenticated client_id). NULL when they pass, else the error code (a 400) with
+   *description set. Pure. */
+const char *token_code_check_params(zhashx_t *params, const char *client_id,
+                                    const char **description);
+
+/* A code_verifier or code_challenge: 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636). */
+bool token_code_pkce_ok(const char *value);
+
 /* The identity claims of a grant, what /userinfo returns: sub, email, email_verified, name,
    given_name, family_name, groups (when any), oid, connection_id, connection_type. Empty
    strings are left out. NULL with *why set when sub cannot be made (too long, not ASCII). */

@@ -1,7 +1,14 @@
 #include "token_dir.h"
 #include "sso_directory_client.h"
+#include "sso_http.h"
 #include "sso_log.h"
 #include "sso_test.h"
+
+zframe_t *token_dir_unavailable(int status)
+{
+    return sso_http_error(status == 504 ? 504 : 503, "temporarily_unavailable",
+                          "the directory service is not available; try again shortly");
+}
 
 static int s_start(sso_service_t *service, const char *target, const char *rpc,
                    const Sso__SamlStartRequest *request, Sso__SamlStartReply **reply_p)

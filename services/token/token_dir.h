@@ -30,5 +30,9 @@ int token_dir_call(sso_service_t *service, const char *rpc, bool idempotent,
 int token_dir_start(sso_service_t *service, const char *target, const char *rpc,
                     const Sso__SamlStartRequest *request, Sso__SamlStartReply **reply_p);
 
+/* The answer when a bus call failed with status (504 stays 504, anything else is 503):
+   temporarily_unavailable as JSON with Cache-Control: no-store. */
+zframe_t *token_dir_unavailable(int status);
+
 void token_dir_test(bool verbose);
 #endif

@@ -36,20 +36,32 @@ char *token_discovery(const char *issuer)
     return text;
 }
 
-static zframe_t *s_bus_error(int status)
+zframe_t *token_json(uint32_t status, json_t *body)
 {
-    return sso_http_error(status == 504 ? 504 : 503, "temporarily_unavailable",
-                          "the directory service is not available; try again shortly");
+    sso_response_t *response = sso_response_new(status);
+    sso_response_header(response, "Cache-Control", "no-store");
+    sso_response_header(response, "Pragma", "no-cache");
+    sso_response_json(response, body);
+    return sso_response_pack(&response);
+}
+
+/* A public, cacheable document: discovery and the JWKS. */
+static zframe_t *s_public(char *text, const char *content_type)
+{
+    sso_response_t *response = sso_response_new(200);
+    sso_response_header(response, "Cache-Control", "public, max-age=300");
+    sso_response_header(response, "Access-Control-Allow-Origin", "*");
+    sso_response_body(response, text, strlen(text), content_type);
+    free(text);
+    return sso_response_pack(&response);
 }
 
 static zframe_t *s_client_credentials(sso_service_t *service, const client_auth_t *auth)
 {
     bool admin = false;
-    int status = token_client_auth_check(service, auth, &admin);
-    if (status == 401)
-        return token_client_auth_error(auth, "client authentication failed");
-    if (status != 0)
-        return s_bus_error(status);
+    zframe_t *refused = token_client_auth_require(service, auth, &admin);
+    if (refused)
+        return refused;
     if (!admin)
         return sso_http_error(400, "unauthorized_client",
                               "client_credentials is only for the management client");
@@ -62,23 +74,18 @@ static zframe_t *s_client_credentials(sso_service_t *service, const client_auth_
     issue.ttl_seconds = MANAGEMENT_TOKEN_TTL;
     request.op_case = SSO__DIR_REQUEST__OP_TOKEN_ISSUE;
     request.token_issue = &issue;
-    status = token_dir_call(service, "token_issue", false, &request, &reply);
+    int status = token_dir_call(service, "token_issue", false, &request, &reply);
     if (status != 0)
-        return s_bus_error(status);
+        return token_dir_unavailable(status);
     zframe_t *frame;
     if (reply->result_case != SSO__DIR_REPLY__RESULT_TOKEN_ISSUE || *reply->error)
         frame = sso_http_error(500, "server_error", "could not issue a token");
-    else {
-        sso_response_t *response = sso_response_new(200);
-        sso_response_header(response, "Cache-Control", "no-store");
-        sso_response_header(response, "Pragma", "no-cache");
-        sso_response_json(response, json_pack("{s:s, s:s, s:I, s:s}", "access_token",
-                                               reply->token_issue->access_token, "token_type",
-                                               "Bearer", "expires_in",
-                                               (json_int_t) reply->token_issue->expires_in,
-                                               "scope", "management"));
-        frame = sso_response_pack(&response);
-    }
+    else
+        frame = token_json(200, json_pack("{s:s, s:s, s:I, s:s}", "access_token",
+                                          reply->token_issue->access_token, "token_type",
+                                          "Bearer", "expires_in",
+                                          (json_int_t) reply->token_issue->expires_in, "scope",
+                                          "management"));
     sso__dir_reply__free_unpacked(reply, NULL);
     return frame;
 }
@@ -128,27 +135,15 @@ zframe_t *token_http(sso_service_t *service, const Sso__HttpRequest *request,
     if (!strcmp(request->path, "/.well-known/openid-configuration")) {
         if (!get)
             return sso_http_method_not_allowed("GET, HEAD");
-        char *text = token_discovery(service->config->public_url);
-        sso_response_t *response = sso_response_new(200);
-        sso_response_header(response, "Cache-Control", "public, max-age=300");
-        sso_response_header(response, "Access-Control-Allow-Origin", "*");
-        sso_response_body(response, text, strlen(text), "application/json");
-        free(text);
-        return sso_response_pack(&response);
+        return s_public(token_discovery(service->config->public_url), "application/json");
     }
     if (!strcmp(request->path, "/keys")) {
         if (!get)
             return sso_http_method_not_allowed("GET, HEAD");
         int status = token_keys_ensure(state->keys, service);
         if (status != 0)
-            return s_bus_error(status);
-        char *text = token_keys_jwks(state->keys);
-        sso_response_t *response = sso_response_new(200);
-        sso_response_header(response, "Cache-Control", "public, max-age=300");
-        sso_response_header(response, "Access-Control-Allow-Origin", "*");
-        sso_response_body(response, text, strlen(text), "application/jwk-set+json");
-        free(text);
-        return sso_response_pack(&response);
+            return token_dir_unavailable(status);
+        return s_public(token_keys_jwks(state->keys), "application/jwk-set+json");
     }
     if (!strcmp(request->path, "/oauth/token"))
         return s_token(service, request);

@@ -13,6 +13,10 @@ typedef struct {
 
 zframe_t *token_http(sso_service_t *service, const Sso__HttpRequest *request,
                      const Sso__Meta *meta);
+/* A JSON response (reference to body taken) with Cache-Control: no-store and Pragma: no-cache,
+   as RFC 6749 5.1 asks of the token endpoint. */
+zframe_t *token_json(uint32_t status, json_t *body);
+
 /* The discovery document for an issuer. Caller frees. */
 char *token_discovery(const char *issuer);
 

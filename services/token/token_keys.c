@@ -144,6 +144,27 @@ static int s_call(sso_service_t *service, const char *rpc, Sso__DirRequest *requ
     return rc;
 }
 
+/* A fresh key pair in key (kid, private PEM, public JWK, created_at now); -1 on failure.
+   Free with s_key_free. */
+static int s_key_new(Sso__SigningKey *key)
+{
+    char *pem = NULL, *jwk = NULL, *kid = NULL;
+    if (token_keys_generate(&pem, &jwk, &kid) != 0)
+        return -1;
+    key->kid = kid;
+    key->private_key_pem = pem;
+    key->public_jwk_json = jwk;
+    key->created_at = sso_now_ms() / 1000;
+    return 0;
+}
+
+static void s_key_free(Sso__SigningKey *key)
+{
+    free(key->private_key_pem);
+    free(key->public_jwk_json);
+    free(key->kid);
+}
+
 int token_keys_ensure(token_keys_t *self, sso_service_t *service)
 {
     if (self->count && sso_now_ms() - self->loaded_at < REFRESH_MS)
@@ -163,14 +184,9 @@ int token_keys_ensure(token_keys_t *self, sso_service_t *service)
         return status;
 
     /* First start: make a key and store it unless another instance won the race. */
-    char *pem = NULL, *jwk = NULL, *kid = NULL;
-    if (token_keys_generate(&pem, &jwk, &kid) != 0)
-        return 500;
     Sso__SigningKey key = SSO__SIGNING_KEY__INIT;
-    key.kid = kid;
-    key.private_key_pem = pem;
-    key.public_jwk_json = jwk;
-    key.created_at = sso_now_ms() / 1000;
+    if (s_key_new(&key) != 0)
+        return 500;
     key.active_from = key.created_at;
     Sso__KeyPutRequest put = SSO__KEY_PUT_REQUEST__INIT;
     put.key = &key;
@@ -180,9 +196,7 @@ int token_keys_ensure(token_keys_t *self, sso_service_t *service)
     status = s_call(service, "key_put", &request, self);
     if (status == 0 && self->count)
         sso_info("signing keys ready (%zu)", self->count);
-    free(pem);
-    free(jwk);
-    free(kid);
+    s_key_free(&key);
     return status == 0 && !self->count ? 502 : status;
 }
 
@@ -190,14 +204,9 @@ int token_keys_rotate(token_keys_t *self, sso_service_t *service, int64_t delay_
                       char **kid_p, int64_t *active_from_p)
 {
     *kid_p = NULL;
-    char *pem = NULL, *jwk = NULL, *kid = NULL;
-    if (token_keys_generate(&pem, &jwk, &kid) != 0)
-        return 500;
     Sso__SigningKey key = SSO__SIGNING_KEY__INIT;
-    key.kid = kid;
-    key.private_key_pem = pem;
-    key.public_jwk_json = jwk;
-    key.created_at = sso_now_ms() / 1000;
+    if (s_key_new(&key) != 0)
+        return 500;
     /* Published at once (the directory lists it), signed with only after the delay, so
        relying parties that cache the JWKS have fetched it by then. A delay of 0 would need
        at least 1 second: active_from 0 means "now" to the directory. */
@@ -228,14 +237,13 @@ int token_keys_rotate(token_keys_t *self, sso_service_t *service, int64_t delay_
         free(old_kids[i]);
     free(old_kids);
     if (status == 0) {
-        sso_info("signing key %s stored; signs from %lld", kid, (long long) key.active_from);
-        *kid_p = kid;
-        kid = NULL;
+        sso_info("signing key %s stored; signs from %lld", key.kid,
+                 (long long) key.active_from);
+        *kid_p = key.kid;
+        key.kid = NULL;
         *active_from_p = key.active_from;
     }
-    free(pem);
-    free(jwk);
-    free(kid);
+    s_key_free(&key);
     return status;
 }
 

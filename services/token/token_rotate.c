@@ -34,12 +34,6 @@ static zframe_t *s_unauthorized(const char *error, const char *description)
     return sso_response_pack(&response);
 }
 
-static zframe_t *s_bus_error(int status)
-{
-    return sso_http_error(status == 504 ? 504 : 503, "temporarily_unavailable",
-                          "the directory service is not available; try again shortly");
-}
-
 zframe_t *token_rotate_http(sso_service_t *service, const Sso__HttpRequest *request)
 {
     if (strcmp(request->method, "POST") != 0)
@@ -55,7 +49,7 @@ zframe_t *token_rotate_http(sso_service_t *service, const Sso__HttpRequest *requ
     Sso__DirReply *reply = NULL;
     int status = token_dir_call(service, "bearer_check", true, &dir_request, &reply);
     if (status != 0)
-        return s_bus_error(status);
+        return token_dir_unavailable(status);
     bool ok = !*reply->error && reply->result_case == SSO__DIR_REPLY__RESULT_BEARER
               && reply->bearer->ok;
     char who[130];
@@ -68,7 +62,7 @@ zframe_t *token_rotate_http(sso_service_t *service, const Sso__HttpRequest *requ
     /* Load the current set first, so the new key never becomes the only one by accident. */
     status = token_keys_ensure(state->keys, service);
     if (status != 0)
-        return s_bus_error(status);
+        return token_dir_unavailable(status);
     char *kid = NULL;
     int64_t active_from = 0;
     status = token_keys_rotate(state->keys, service, state->rotation_delay_s, &kid,
@@ -76,7 +70,7 @@ zframe_t *token_rotate_http(sso_service_t *service, const Sso__HttpRequest *requ
     if (status == 500 || status == 502)
         return sso_http_error(500, "server_error", "the new signing key could not be stored");
     if (status != 0)
-        return s_bus_error(status);
+        return token_dir_unavailable(status);
     char when[32];
     time_t seconds = (time_t) active_from;
     struct tm tm;

@@ -68,8 +68,7 @@ zframe_t *token_userinfo_http(sso_service_t *service, const Sso__HttpRequest *re
     int status = token_dir_call(service, "access_token_check", true, &dir_request, &reply);
     zhashx_destroy(&form);
     if (status != 0)
-        return sso_http_error(status == 504 ? 504 : 503, "temporarily_unavailable",
-                              "the directory service is not available; try again shortly");
+        return token_dir_unavailable(status);
     json_t *claims = NULL;
     if (*reply->error || reply->result_case != SSO__DIR_REPLY__RESULT_CLAIMS)
         frame = s_challenge(401, "invalid_token", "the access token is not valid or expired");

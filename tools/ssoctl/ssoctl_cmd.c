@@ -314,6 +314,41 @@ int ssoctl_delete(ssoctl_ctx_t *ctx, const char *path, const char *what, const c
     return rc;
 }
 
+int ssoctl_call_show(ssoctl_ctx_t *ctx, const char *method, const char *path,
+                     const json_t *body, const ssoctl_column_t *rows, size_t nrows)
+{
+    json_t *result = NULL;
+    int rc = ssoctl_call(ctx, method, path, body, &result);
+    if (rc == 0)
+        rc = ssoctl_show_object(ctx, result, rows, nrows);
+    json_decref(result);
+    return rc;
+}
+
+int ssoctl_get_id(ssoctl_ctx_t *ctx, const char *label, const char *prefix, const char *id,
+                  const ssoctl_column_t *rows, size_t nrows)
+{
+    int rc = ssoctl_nonempty(ctx, label, id);
+    if (rc != 0)
+        return rc;
+    char *path = ssoctl_path(prefix, id, NULL);
+    rc = ssoctl_call_show(ctx, "GET", path, NULL, rows, nrows);
+    free(path);
+    return rc;
+}
+
+int ssoctl_delete_id(ssoctl_ctx_t *ctx, const char *label, const char *prefix, const char *id,
+                     const char *what)
+{
+    int rc = ssoctl_nonempty(ctx, label, id);
+    if (rc != 0)
+        return rc;
+    char *path = ssoctl_path(prefix, id, NULL);
+    rc = ssoctl_delete(ctx, path, what, id);
+    free(path);
+    return rc;
+}
+
 /* ---- help ------------------------------------------------------------------------------ */
 
 static const char s_global_help[] =

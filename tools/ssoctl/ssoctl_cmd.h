@@ -92,5 +92,16 @@ int ssoctl_nonempty(ssoctl_ctx_t *ctx, const char *what, const char *value);
 /* DELETE path; prints "Deleted <what> <id>." (or the body, if any, with --json). */
 int ssoctl_delete(ssoctl_ctx_t *ctx, const char *path, const char *what, const char *id);
 
+/* The skeleton most commands share, written once. */
+/* Calls the API and shows the object it answers with rows (ssoctl_call, ssoctl_show_object). */
+int ssoctl_call_show(ssoctl_ctx_t *ctx, const char *method, const char *path,
+                     const json_t *body, const ssoctl_column_t *rows, size_t nrows);
+/* GET prefix + id (label names the id in usage errors when it is empty) and show it. */
+int ssoctl_get_id(ssoctl_ctx_t *ctx, const char *label, const char *prefix, const char *id,
+                  const ssoctl_column_t *rows, size_t nrows);
+/* DELETE prefix + id as ssoctl_delete does (label as for ssoctl_get_id). */
+int ssoctl_delete_id(ssoctl_ctx_t *ctx, const char *label, const char *prefix, const char *id,
+                     const char *what);
+
 void ssoctl_cmd_test(bool verbose);
 #endif

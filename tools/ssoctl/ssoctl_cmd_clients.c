@@ -68,28 +68,13 @@ static int s_list(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 
 static int s_get(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
-    int rc = ssoctl_nonempty(ctx, "ID", args->pos[0]);
-    if (rc != 0)
-        return rc;
-    char *path = ssoctl_path("/clients/", args->pos[0], NULL);
-    json_t *result = NULL;
-    rc = ssoctl_call(ctx, "GET", path, NULL, &result);
-    free(path);
-    if (rc == 0)
-        rc = ssoctl_show_object(ctx, result, s_detail_rows, COUNT(s_detail_rows));
-    json_decref(result);
-    return rc;
+    return ssoctl_get_id(ctx, "ID", "/clients/", args->pos[0], s_detail_rows,
+                         COUNT(s_detail_rows));
 }
 
 static int s_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
-    int rc = ssoctl_nonempty(ctx, "ID", args->pos[0]);
-    if (rc != 0)
-        return rc;
-    char *path = ssoctl_path("/clients/", args->pos[0], NULL);
-    rc = ssoctl_delete(ctx, path, "client", args->pos[0]);
-    free(path);
-    return rc;
+    return ssoctl_delete_id(ctx, "ID", "/clients/", args->pos[0], "client");
 }
 
 static const char *const s_create_opts[] = {"name", "redirect-uri", NULL};

@@ -276,17 +276,8 @@ static int s_action(ssoctl_ctx_t *ctx, const char *id, const char *suffix, const
 
 static int s_get(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
-    int rc = ssoctl_nonempty(ctx, "ID", args->pos[0]);
-    if (rc != 0)
-        return rc;
-    char *path = ssoctl_path("/connections/", args->pos[0], NULL);
-    json_t *result = NULL;
-    rc = ssoctl_call(ctx, "GET", path, NULL, &result);
-    free(path);
-    if (rc == 0)
-        rc = s_show(ctx, result, false);
-    json_decref(result);
-    return rc;
+    /* s_show adds to the rows only for a connection just created. */
+    return ssoctl_get_id(ctx, "ID", "/connections/", args->pos[0], s_rows, NROWS);
 }
 
 static int s_enable(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
@@ -301,13 +292,7 @@ static int s_disable(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 
 static int s_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
-    int rc = ssoctl_nonempty(ctx, "ID", args->pos[0]);
-    if (rc != 0)
-        return rc;
-    char *path = ssoctl_path("/connections/", args->pos[0], NULL);
-    rc = ssoctl_delete(ctx, path, "connection", args->pos[0]);
-    free(path);
-    return rc;
+    return ssoctl_delete_id(ctx, "ID", "/connections/", args->pos[0], "connection");
 }
 
 static const char *const s_saml_opts[] = {"metadata-file", "metadata-url", "entity-id",

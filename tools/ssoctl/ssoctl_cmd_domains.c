@@ -20,13 +20,9 @@ static int s_add(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
     if (!body)
         return ssoctl_fail(ctx, "DOMAIN must be UTF-8 text");
     char *path = ssoctl_path("/organizations/", args->pos[0], "/domains", NULL);
-    json_t *result = NULL;
-    rc = ssoctl_call(ctx, "POST", path, body, &result);
+    rc = ssoctl_call_show(ctx, "POST", path, body, s_columns, NCOLUMNS);
     free(path);
     json_decref(body);
-    if (rc == 0)
-        rc = ssoctl_show_object(ctx, result, s_columns, NCOLUMNS);
-    json_decref(result);
     return rc;
 }
 

@@ -10,16 +10,6 @@ static const ssoctl_column_t s_columns[] = {
 };
 #define NCOLUMNS (sizeof s_columns / sizeof s_columns[0])
 
-static int s_show(ssoctl_ctx_t *ctx, const char *method, const char *path, const json_t *body)
-{
-    json_t *result = NULL;
-    int rc = ssoctl_call(ctx, method, path, body, &result);
-    if (rc == 0)
-        rc = ssoctl_show_object(ctx, result, s_columns, NCOLUMNS);
-    json_decref(result);
-    return rc;
-}
-
 static int s_create(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
     const char *name = ssoctl_args_get(args, "name");
@@ -39,7 +29,7 @@ static int s_create(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
     }
     if (!body)
         return ssoctl_fail(ctx, "--name and --external-id must be UTF-8 text");
-    rc = s_show(ctx, "POST", "/organizations", body);
+    rc = ssoctl_call_show(ctx, "POST", "/organizations", body, s_columns, NCOLUMNS);
     json_decref(body);
     return rc;
 }
@@ -68,24 +58,12 @@ static int s_list(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 
 static int s_get(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
-    int rc = ssoctl_nonempty(ctx, "ORG_ID", args->pos[0]);
-    if (rc != 0)
-        return rc;
-    char *path = ssoctl_path("/organizations/", args->pos[0], NULL);
-    rc = s_show(ctx, "GET", path, NULL);
-    free(path);
-    return rc;
+    return ssoctl_get_id(ctx, "ORG_ID", "/organizations/", args->pos[0], s_columns, NCOLUMNS);
 }
 
 static int s_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
-    int rc = ssoctl_nonempty(ctx, "ORG_ID", args->pos[0]);
-    if (rc != 0)
-        return rc;
-    char *path = ssoctl_path("/organizations/", args->pos[0], NULL);
-    rc = ssoctl_delete(ctx, path, "organization", args->pos[0]);
-    free(path);
-    return rc;
+    return ssoctl_delete_id(ctx, "ORG_ID", "/organizations/", args->pos[0], "organization");
 }
 
 static const char *const s_create_opts[] = {"name", "external-id", NULL};

@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# Login benchmarks (see bench/README.md): complete SAML logins end to end at several
+# concurrencies, the ACS alone, the token endpoint alone, the RSA-2048 signing limit of this
+# machine, the peer (@boxyhq/saml-jackson embedded in Node) driven by the same kind of login,
+# and each service's resident memory over a long run. Everything on 127.0.0.1, ephemeral ports.
+#   bench/login.sh [BUILD_DIR]
+# Knobs (environment): CONCURRENCY="1 8 32"  N_LOGIN=300 (logins per concurrency)
+#   N_SINGLE=300 + SINGLE_C=8 (ACS alone / token alone)  PEER=1  N_PEER=300
+#   MEM_SECONDS=300 + MEM_BATCH=1000 + MEM_C=8 (memory run; 0 skips it)  SPEED_SECONDS=5
+# Each SAML response is signed for its own transaction (InResponseTo = its AuthnRequest ID)
+# before any timing starts; only HTTP legs are timed. Numbers are printed, never asserted.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+build="${1:-build}" bin="${1:-build}/bin"
+CONCURRENCY="${CONCURRENCY:-1 8 32}" N_LOGIN="${N_LOGIN:-300}" N_SINGLE="${N_SINGLE:-300}"
+SINGLE_C="${SINGLE_C:-8}" PEER="${PEER:-1}" N_PEER="${N_PEER:-300}" MEM_SECONDS="${MEM_SECONDS:-300}"
+MEM_BATCH="${MEM_BATCH:-1000}" MEM_C="${MEM_C:-8}" SPEED_SECONDS="${SPEED_SECONDS:-5}"
+PY=/usr/bin/python3
+for tool in cc openssl curl; do command -v $tool >/dev/null || { echo "bench: $tool is missing"; exit 2; }; done
+$PY -c 'import xmlsec, lxml, requests' 2>/dev/null || { echo "bench: needs python3-xmlsec python3-lxml python3-requests (make deps)"; exit 2; }
+[ -x "$bin/sso-gateway" ] || { echo "bench: build first (make build)"; exit 2; }
+
+work="$(mktemp -d /tmp/sso-login-bench.XXXXXX)"
+declare -A pids
+peer_pid=""
+cleanup() {
+  for p in "${pids[@]}" $peer_pid; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cc -std=c11 -O2 -Wall -Wextra -pthread -o "$work/driver" "$here/login_driver.c"
+driver="$work/driver"
+port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; } # kv NAME "driver output line"
+
+# ---- keys: the IdP's (we hold it, so we can pre-sign) and the peer's ID token key --------------
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench-idp -keyout "$work/idp.key" \
+  -out "$work/idp.crt" 2>/dev/null
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/jwt.key" 2>/dev/null
+openssl pkey -in "$work/jwt.key" -pubout -out "$work/jwt.pub"
+IDP_ENTITY=urn:bench:idp DOMAIN=bench.example EMAIL=ada@bench.example
+REDIRECT=https://app.bench.example/callback
+redir_enc=https%3A%2F%2Fapp.bench.example%2Fcallback
+verifier=bench-verifier-0123456789abcdefghijklmnopqrstuvwxyz
+challenge=$(printf %s "$verifier" | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '=')
+query="response_type=code&redirect_uri=$redir_enc&scope=openid%20email%20profile&state=st-bench&nonce=n-bench&code_challenge=$challenge&code_challenge_method=S256&login_hint=ada%40bench.example"
+token_body="grant_type=authorization_code&redirect_uri=$redir_enc&code_verifier=$verifier"
+
+# ---- the RSA-2048 signing limit of one core of this machine ---------------------------------------
+echo "login benchmarks: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+echo "openssl speed -seconds $SPEED_SECONDS rsa2048 ..."
+speed_out=$(openssl speed -seconds "$SPEED_SECONDS" rsa2048 2>/dev/null)
+rsa_sign=$(awk '/^rsa 2048 bits/ {print $(NF-1)}' <<<"$speed_out")
+rsa_verify=$(awk '/^rsa 2048 bits/ {print $NF}' <<<"$speed_out")
+echo "  RSA-2048 sign/s per core: $rsa_sign   verify/s: $rsa_verify"
+
+# ---- the broker ---------------------------------------------------------------------------------
+http_port=$(port) bus_port=$(port)
+mkdir -p "$work/data"
+export SSO_HTTP_ADDR="127.0.0.1:$http_port" SSO_BROKER_ENDPOINT="tcp://127.0.0.1:$bus_port" \
+       SSO_PUBLIC_URL="http://127.0.0.1:$http_port" SSO_DATA_DIR="$work/data" SSO_ACCESS_LOG=0 \
+       SSO_ADMIN_CLIENT_ID=bench-admin SSO_ADMIN_CLIENT_SECRET="bench-$(openssl rand -hex 12)"
+services=(gateway directory token saml oidc)
+for s in "${services[@]}"; do
+  "$bin/sso-$s" >>"$work/$s.log" 2>&1 &
+  pids[$s]=$!
+done
+url="http://127.0.0.1:$http_port"
+for _ in $(seq 1 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ] && break; sleep 0.1; done
+eval "$($PY "$here/login_setup.py" "$url" "$SSO_ADMIN_CLIENT_ID" "$SSO_ADMIN_CLIENT_SECRET" \
+  "$work/idp.crt" "$IDP_ENTITY" "$DOMAIN" "$REDIRECT")"
+basic="Basic $(printf %s "$client_id:$client_secret" | base64 -w0)"
+authorize_path="/oauth/authorize?client_id=$client_id&$query"
+acs_path="/sso/saml/$conn_id/acs"
+echo "  token service: ${#pids[@]} processes started, 1 token instance (one request loop = 1 core)"
+
+rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo exited; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cpu_all() { for s in "${services[@]}"; do printf '%s=%s ' "$s" "$(cpu_ticks "${pids[$s]}")"; done; }
+busy_ticks() { awk '/^cpu / {print $2+$3+$4+$7+$8}' /proc/stat; }
+
+# prepare TARGET N C OUT: N transactions (timed authorize at concurrency C), then N responses
+# signed for them (not timed). TARGET is "broker" or "peer". Leaves the authorize stats line in
+# $auth_line.
+prepare() {
+  local target=$1 n=$2 c=$3 out=$4
+  if [ "$target" = broker ]; then
+    auth_line=$("$driver" authorize -p "$http_port" -c "$c" -n "$n" --authorize "$authorize_path" -o "$work/auth.tsv")
+    $PY "$here/login_sign.py" "$work/auth.tsv" "$out" --key "$work/idp.key" --cert "$work/idp.crt" \
+      --issuer "$IDP_ENTITY" --audience "$sp_entity" --acs "$acs_url" --email "$EMAIL"
+  else
+    auth_line=$("$driver" authorize -p "$p_port" -c "$c" -n "$n" --authorize "$p_authorize_path" -o "$work/auth.tsv")
+    $PY "$here/login_sign.py" "$work/auth.tsv" "$out" --key "$work/idp.key" --cert "$work/idp.crt" \
+      --issuer "$IDP_ENTITY" --audience "$p_audience" --acs "$p_acs_url" --email "$EMAIL"
+  fi
+}
+login_broker() { "$driver" login -p "$http_port" -c "$1" -i "$2" --acs "$acs_path" --token-body "$token_body" --auth "$basic"; }
+login_peer() { "$driver" login -p "$p_port" -c "$1" -i "$2" --acs /api/oauth/saml --token /api/oauth/token \
+  --userinfo /api/oauth/userinfo --token-body "$token_body" --auth "$p_basic"; }
+
+# One row of the login table from the authorize and the rest-of-login stats lines: logins/s is
+# N over the wall time of both timed phases; e2e latency is, per login, its authorize latency
+# plus its ACS + token + userinfo latency (the IdP's own time is not in it).
+row() { # label auth_line login_line
+  $PY - "$@" <<'PY'
+import sys, re
+label, a, l = sys.argv[1:4]
+def kv(s): return dict(re.findall(r"(\w+)=([\d.]+)", s))
+a, l = kv(a), kv(l)
+ok = float(l["ok"]); secs = float(a["seconds"]) + float(l["seconds"])
+rate = ok / secs if secs else 0
+errs = int(float(a["errors"])) + int(float(l["errors"]))
+print(f"{label:<22} {int(ok):>6} {rate:>9.1f} {float(l.get('e2e_p50_us',0))/1000:>9.1f} {float(l.get('e2e_p99_us',0))/1000:>9.1f}"
+      f" {float(a['rate']):>10.1f} {float(l['rate']):>10.1f} {errs:>6}")
+PY
+}
+header() { printf '%-22s %6s %9s %9s %9s %10s %10s %6s\n' "" logins "logins/s" "p50 ms" "p99 ms" "authz/s" "rest/s" errors; }
+
+declare -A broker_rate peer_rate
+rate_of() { $PY -c 'import sys,re; a,l=[dict(re.findall(r"(\w+)=([\d.]+)",s)) for s in sys.argv[1:3]]; print("%.2f" % (float(l["ok"])/(float(a["seconds"])+float(l["seconds"]))))' "$1" "$2"; }
+
+# ---- 1. complete logins --------------------------------------------------------------------------
+echo
+echo "== 1. complete logins (authorize -> ACS with a pre-signed response -> token -> userinfo), $N_LOGIN per concurrency"
+declare -A rss0
+for s in "${services[@]}"; do rss0[$s]=$(rss "${pids[$s]}"); done
+header
+for c in $CONCURRENCY; do
+  prepare broker "$N_LOGIN" "$c" "$work/signed.tsv"
+  cpu_before=$(cpu_all); busy_before=$(busy_ticks)
+  line=$(login_broker "$c" "$work/signed.tsv")
+  cpu_after=$(cpu_all); busy_after=$(busy_ticks)
+  row "broker c=$c" "$auth_line" "$line"
+  broker_rate[$c]=$(rate_of "$auth_line" "$line")
+  ok=$(kv ok "$line")
+  # CPU per login (ACS + token + userinfo phase only) per service, and what else used the CPUs.
+  $PY - "$cpu_before" "$cpu_after" "$busy_before" "$busy_after" "$ok" "$(getconf CLK_TCK)" <<'PY'
+import sys
+b, a = [dict(kv.split("=") for kv in s.split()) for s in sys.argv[1:3]]
+busy = int(sys.argv[4]) - int(sys.argv[3]); ok = max(int(sys.argv[5]), 1); hz = int(sys.argv[6])
+ours = sum(int(a[k]) - int(b[k]) for k in a)
+per = "  ".join(f"{k} {(int(a[k]) - int(b[k])) * 1000 / hz / ok:.1f}" for k in a)
+print(f"    cpu ms/login (ACS+token+userinfo): {per}   | other processes on the machine: {(busy - ours) / hz:.1f} cpu-s")
+PY
+done
+
+# ---- 2. the ACS alone and the token endpoint alone -----------------------------------------------
+echo
+echo "== 2. single endpoints, $N_SINGLE requests at concurrency $SINGLE_C"
+prepare broker "$N_SINGLE" "$SINGLE_C" "$work/signed.tsv"
+acs_line=$("$driver" acs -p "$http_port" -c "$SINGLE_C" -i "$work/signed.tsv" --acs "$acs_path" -o "$work/codes.txt")
+tok_line=$("$driver" token -p "$http_port" -c "$SINGLE_C" -i "$work/codes.txt" --token-body "$token_body" --auth "$basic")
+printf '%-34s %8s %9s %9s %9s %6s\n' "" requests "req/s" "p50 ms" "p99 ms" errors
+for pair in "authorize|$auth_line" "ACS POST (pre-signed)|$acs_line" "POST /oauth/token (fresh codes)|$tok_line"; do
+  label=${pair%%|*} l=${pair#*|}
+  printf '%-34s %8s %9s %9.1f %9.1f %6s\n' "$label" "$(kv ok "$l")" "$(kv rate "$l")" \
+    "$($PY -c "print($(kv p50_us "$l")/1000)")" "$($PY -c "print($(kv p99_us "$l")/1000)")" "$(kv errors "$l")"
+done
+token_rate=$(kv rate "$tok_line")
+$PY - "$token_rate" "$rsa_sign" <<'PY'
+import sys
+t, s = map(float, sys.argv[1:])
+pct = 100 * t / s if s else 0
+print(f"token endpoint: {t:.1f} req/s = {pct:.1f}% of the RSA-2048 signing limit of its 1 core ({s:.0f} sign/s)"
+      f"  (target >= 70%: {'met' if pct >= 70 else 'NOT met'})")
+PY
+
+# ---- 3. the peer: @boxyhq/saml-jackson --------------------------------------------------------------
+echo
+if [ "$PEER" = 1 ]; then
+  echo "== 3. peer: @boxyhq/saml-jackson $(node -p 'require("'"$here"'/peer/node_modules/@boxyhq/saml-jackson/package.json").version' 2>/dev/null || echo '?') (Node $(node --version 2>/dev/null || echo '?'), mem store), $N_PEER logins per concurrency"
+  if [ ! -d "$here/peer/node_modules/@boxyhq/saml-jackson" ]; then
+    (cd "$here/peer" && npm install --no-audit --no-fund >"$work/npm.log" 2>&1) || true
+  fi
+  if [ -d "$here/peer/node_modules/@boxyhq/saml-jackson" ]; then
+    node "$here/peer/server.js" "$work/idp.crt" "$IDP_ENTITY" "$DOMAIN" "$REDIRECT" "$work/jwt.key" "$work/jwt.pub" \
+      >"$work/peer.out" 2>"$work/peer.err" &
+    peer_pid=$!
+    for _ in $(seq 1 150); do grep -q '"port"' "$work/peer.out" 2>/dev/null && break; sleep 0.1; done
+    if grep -q '"port"' "$work/peer.out"; then
+      eval "$(grep '"port"' "$work/peer.out" | $PY -c 'import json,sys,shlex; d=json.load(sys.stdin); [print(f"p_{k}={shlex.quote(str(v))}") for k,v in d.items()]')"
+      p_basic="Basic $(printf %s "$p_client_id:$p_client_secret" | base64 -w0)"
+      p_authorize_path="/api/oauth/authorize?client_id=$p_client_id&$query"
+      # Warm the JIT with a few logins first, as a long-running server would be.
+      prepare peer 100 4 "$work/psigned.tsv"; login_peer 4 "$work/psigned.tsv" >/dev/null
+      header
+      for c in $CONCURRENCY; do
+        prepare peer "$N_PEER" "$c" "$work/psigned.tsv"
+        line=$(login_peer "$c" "$work/psigned.tsv")
+        row "peer c=$c" "$auth_line" "$line"
+        peer_rate[$c]=$(rate_of "$auth_line" "$line")
+      done
+      echo "  peer resident memory: $(rss "$peer_pid") KiB"
+    else
+      echo "  the peer did not start: $(head -c 600 "$work/peer.err")"
+    fi
+  else
+    echo "  @boxyhq/saml-jackson could not be installed: $(tail -c 600 "$work/npm.log" 2>/dev/null)"
+  fi
+  echo
+  echo "complete logins, broker / peer (target >= 10x):"
+  for c in $CONCURRENCY; do
+    $PY - "$c" "${broker_rate[$c]:-0}" "${peer_rate[$c]:-0}" <<'PY'
+import sys
+c, b, p = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+if p:
+    r = b / p
+    print(f"  c={c:<3} broker {b:8.1f}/s  peer {p:8.1f}/s  ratio {r:6.2f}x  ({'met' if r >= 10 else 'NOT met'})")
+else:
+    print(f"  c={c:<3} broker {b:8.1f}/s  peer: no number")
+PY
+  done
+  [ -n "$peer_pid" ] && kill "$peer_pid" 2>/dev/null && wait "$peer_pid" 2>/dev/null || true
+  peer_pid=""
+else
+  echo "== 3. peer skipped (PEER=0)"
+fi
+
+# ---- 4. memory over a long run ----------------------------------------------------------------------
+echo
+if [ "$MEM_SECONDS" -gt 0 ]; then
+  echo "== 4. memory: complete logins in batches of $MEM_BATCH at concurrency $MEM_C for ~${MEM_SECONDS}s (signing between batches)"
+  declare -A rss_start
+  for s in "${services[@]}"; do rss_start[$s]=$(rss "${pids[$s]}"); done
+  : >"$work/mem.tsv"
+  total=0 start=$(date +%s)
+  while [ $(( $(date +%s) - start )) -lt "$MEM_SECONDS" ]; do
+    prepare broker "$MEM_BATCH" "$MEM_C" "$work/signed.tsv"
+    line=$(login_broker "$MEM_C" "$work/signed.tsv")
+    total=$(( total + $(kv ok "$line") ))
+    printf '%s' "$total" >>"$work/mem.tsv"
+    for s in "${services[@]}"; do printf '\t%s' "$(rss "${pids[$s]}")" >>"$work/mem.tsv"; done
+    echo >>"$work/mem.tsv"
+    echo "  $total logins after $(( $(date +%s) - start ))s (last batch: $(kv rate "$line") logins/s, errors $(kv errors "$line"))"
+  done
+  $PY - "$work/mem.tsv" "${services[*]}" "${rss0[gateway]} ${rss0[directory]} ${rss0[token]} ${rss0[saml]} ${rss0[oidc]}" \
+    "${rss_start[gateway]} ${rss_start[directory]} ${rss_start[token]} ${rss_start[saml]} ${rss_start[oidc]}" <<'PY'
+import sys
+rows = [list(map(int, l.split("\t"))) for l in open(sys.argv[1]) if l.strip()]
+names = sys.argv[2].split(); idle = list(map(int, sys.argv[3].split())); start = list(map(int, sys.argv[4].split()))
+total = rows[-1][0]
+half = min(rows, key=lambda r: abs(r[0] - total / 2))
+print(f"resident memory (KiB); logins counted from the start of the memory run ({total} in all):")
+print(f"  {'service':<10} {'idle':>8} {'at 0':>8} {'at ' + str(half[0]):>10} {'at ' + str(total):>10} {'half->end':>10}")
+for i, n in enumerate(names):
+    print(f"  {n:<10} {idle[i]:>8} {start[i]:>8} {half[i + 1]:>10} {rows[-1][i + 1]:>10} {rows[-1][i + 1] - half[i + 1]:>+10}")
+print("  (idle = before section 1; 'at 0' = before the memory run, after sections 1-3 warmed every cache)")
+PY
+else
+  echo "== 4. memory run skipped (MEM_SECONDS=0)"
+fi
+echo
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,554 @@
+/* Load driver for bench/login.sh: the HTTP legs of a login over keep-alive connections, one
+ * thread per connection, every request's latency kept and sorted at the end. Loopback only.
+ *
+ *   login_driver MODE -p PORT -c CONNECTIONS [options]
+ *
+ * MODE
+ *   authorize  -n N: GET --authorize PATH N times; each answer must be a 302 whose Location
+ *              carries SAMLRequest and RelayState. Writes "RelayState<TAB>SAMLRequest<TAB>ns"
+ *              lines to -o (values as they were in the Location, still URL-encoded; ns is that
+ *              request's latency).
+ *   acs        -i FILE of "RelayState<TAB>SAMLResponse(url-encoded)[<TAB>ns]" lines: POST each to
+ *              --acs PATH; the answer must be a 302 whose Location carries code=. Writes one code
+ *              a line to -o.
+ *   token      -i FILE of codes: POST --token PATH with --token-body + "&code=CODE" and
+ *              --auth "Basic ..."; the answer must be a 200 with an access_token and an id_token.
+ *   login      -i FILE as for acs: ACS POST, then the token POST, then GET --userinfo with the
+ *              access token: one latency per login. With the third column (the authorize
+ *              latency of the same transaction) it also reports the sum of both per login.
+ *
+ * Prints one line: "mode=M n=N ok=K errors=E seconds=S rate=R p50_us=A p90_us=B p99_us=C max_us=D"
+ * (and "e2e_p50_us=.. e2e_p99_us=.." in login mode when authorize latencies were given).
+ * Errors are counted, and the first few are shown on stderr; nothing is asserted.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { M_AUTHORIZE, M_ACS, M_TOKEN, M_LOGIN };
+
+static struct {
+    int mode, port, conns;
+    long n;
+    const char *authorize, *acs, *token, *userinfo, *token_body, *auth, *in, *out;
+} opt = {.conns = 1, .acs = NULL, .token = "/oauth/token", .userinfo = "/userinfo"};
+
+typedef struct {
+    char *a, *b; /* relay + response, or code */
+    uint64_t prior_ns;
+} item_t;
+
+static item_t *items;
+static long n_items;
+static uint64_t *lat; /* per item, ns; 0 = failed */
+static char **out_lines;
+static atomic_long next_item;
+static atomic_long errors;
+static atomic_int shown;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;
+}
+
+/* ---- a minimal HTTP/1.1 client over one keep-alive connection ---------------------------- */
+
+typedef struct {
+    int fd;
+    char *buf;
+    size_t cap, len; /* bytes read and not consumed */
+    int status;
+    char *headers;   /* points into hdr copy */
+    char hdr[16384];
+    char *body;
+    size_t body_len, body_cap;
+    bool close_after;
+} conn_t;
+
+static int conn_open(conn_t *c)
+{
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (c->fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t) opt.port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK); /* never anything but 127.0.0.1 */
+    if (connect(c->fd, (struct sockaddr *) &sa, sizeof sa) != 0) {
+        close(c->fd);
+        c->fd = -1;
+        return -1;
+    }
+    c->len = 0;
+    return 0;
+}
+
+static void conn_close(conn_t *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    c->len = 0;
+}
+
+static int fill(conn_t *c)
+{
+    if (c->len == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 65536;
+        c->buf = realloc(c->buf, c->cap);
+    }
+    ssize_t r = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+    if (r <= 0)
+        return -1;
+    c->len += (size_t) r;
+    return 0;
+}
+
+static void consume(conn_t *c, size_t n)
+{
+    memmove(c->buf, c->buf + n, c->len - n);
+    c->len -= n;
+}
+
+static void body_add(conn_t *c, const char *p, size_t n)
+{
+    if (c->body_len + n + 1 > c->body_cap) {
+        c->body_cap = (c->body_len + n + 1) * 2;
+        c->body = realloc(c->body, c->body_cap);
+    }
+    memcpy(c->body + c->body_len, p, n);
+    c->body_len += n;
+    c->body[c->body_len] = 0;
+}
+
+/* A header's value (into out), case-insensitive name; false when absent. */
+static bool header(const conn_t *c, const char *name, char *out, size_t size)
+{
+    size_t nl = strlen(name);
+    for (const char *p = strstr(c->hdr, "\r\n"); p; p = strstr(p + 2, "\r\n")) {
+        const char *line = p + 2;
+        if (!strncasecmp(line, name, nl) && line[nl] == ':') {
+            const char *v = line + nl + 1;
+            while (*v == ' ')
+                v++;
+            const char *e = strstr(v, "\r\n");
+            size_t n = e ? (size_t) (e - v) : strlen(v);
+            if (n >= size)
+                n = size - 1;
+            memcpy(out, v, n);
+            out[n] = 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int read_response(conn_t *c)
+{
+    char *end;
+    for (;;) {
+        if (c->len && (end = memmem(c->buf, c->len, "\r\n\r\n", 4)))
+            break;
+        if (fill(c))
+            return -1;
+    }
+    size_t hlen = (size_t) (end - c->buf) + 4;
+    size_t copy = hlen < sizeof c->hdr ? hlen : sizeof c->hdr - 1;
+    memcpy(c->hdr, c->buf, copy);
+    c->hdr[copy] = 0;
+    consume(c, hlen);
+    c->status = atoi(c->hdr + 9);
+    c->body_len = 0;
+    body_add(c, "", 0);
+    char v[256];
+    c->close_after = header(c, "Connection", v, sizeof v) && !strcasecmp(v, "close");
+    if (header(c, "Transfer-Encoding", v, sizeof v) && strcasestr(v, "chunked")) {
+        for (;;) {
+            char *crlf;
+            while (!(c->len && (crlf = memmem(c->buf, c->len, "\r\n", 2))))
+                if (fill(c))
+                    return -1;
+            size_t size = strtoul(c->buf, NULL, 16);
+            consume(c, (size_t) (crlf - c->buf) + 2);
+            while (c->len < size + 2)
+                if (fill(c))
+                    return -1;
+            body_add(c, c->buf, size);
+            consume(c, size + 2);
+            if (size == 0)
+                break; /* no trailers expected */
+        }
+    }
+    else {
+        size_t n = header(c, "Content-Length", v, sizeof v) ? strtoul(v, NULL, 10) : 0;
+        while (c->len < n)
+            if (fill(c))
+                return -1;
+        body_add(c, c->buf, n);
+        consume(c, n);
+    }
+    return 0;
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0) {
+            if (w < 0 && errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t) w;
+    }
+    return 0;
+}
+
+/* One request; reconnects once when a kept-alive connection turns out closed. */
+static int request(conn_t *c, const char *method, const char *path, const char *extra_headers,
+                   const char *body, size_t body_len)
+{
+    static __thread char *req;
+    static __thread size_t req_cap;
+    size_t need = strlen(path) + (extra_headers ? strlen(extra_headers) : 0) + body_len + 256;
+    if (need > req_cap) {
+        req_cap = need * 2;
+        req = realloc(req, req_cap);
+    }
+    int n;
+    if (body)
+        n = snprintf(req, req_cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s"
+                     "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n\r\n",
+                     method, path, opt.port, extra_headers ? extra_headers : "", body_len);
+    else
+        n = snprintf(req, req_cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n", method, path,
+                     opt.port, extra_headers ? extra_headers : "");
+    if (body) {
+        memcpy(req + n, body, body_len);
+        n += (int) body_len;
+    }
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (c->fd < 0 && conn_open(c))
+            return -1;
+        if (send_all(c->fd, req, (size_t) n) == 0 && read_response(c) == 0) {
+            if (c->close_after)
+                conn_close(c);
+            return 0;
+        }
+        conn_close(c);
+    }
+    return -1;
+}
+
+/* A query parameter's raw (still URL-encoded) value from a URL. */
+static bool query_param(const char *url, const char *name, char *out, size_t size)
+{
+    size_t nl = strlen(name);
+    const char *q = strchr(url, '?');
+    for (const char *p = q; p && *p; p = strchr(p + 1, '&')) {
+        if (!strncmp(p + 1, name, nl) && p[1 + nl] == '=') {
+            const char *v = p + 2 + nl;
+            size_t n = strcspn(v, "&#");
+            if (n >= size)
+                return false;
+            memcpy(out, v, n);
+            out[n] = 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void fail(long i, const char *leg, const conn_t *c)
+{
+    atomic_fetch_add(&errors, 1);
+    if (atomic_fetch_add(&shown, 1) < 5)
+        fprintf(stderr, "login_driver: item %ld: %s: status %d %.300s\n%.300s\n", i, leg,
+                c ? c->status : -1, c ? c->hdr : "", c && c->body ? c->body : "");
+}
+
+/* ---- the legs ------------------------------------------------------------------------------ */
+
+static bool leg_authorize(conn_t *c, long i)
+{
+    if (request(c, "GET", opt.authorize, NULL, NULL, 0) || c->status != 302)
+        return fail(i, "authorize", c), false;
+    static __thread char loc[32768];
+    static __thread char saml[32768];
+    char relay[512];
+    if (!header(c, "Location", loc, sizeof loc) || !query_param(loc, "RelayState", relay, sizeof relay)
+        || !query_param(loc, "SAMLRequest", saml, sizeof saml))
+        return fail(i, "authorize: Location without SAMLRequest/RelayState", c), false;
+    items[i].a = strdup(relay);
+    items[i].b = strdup(saml);
+    return true;
+}
+
+static bool leg_acs(conn_t *c, long i, char *code, size_t size)
+{
+    static __thread char *body;
+    static __thread size_t cap;
+    size_t need = strlen(items[i].a) + strlen(items[i].b) + 64;
+    if (need > cap) {
+        cap = need * 2;
+        body = realloc(body, cap);
+    }
+    int n = snprintf(body, cap, "SAMLResponse=%s&RelayState=%s", items[i].b, items[i].a);
+    if (request(c, "POST", opt.acs, NULL, body, (size_t) n) || c->status != 302)
+        return fail(i, "acs", c), false;
+    char loc[4096];
+    if (!header(c, "Location", loc, sizeof loc) || !query_param(loc, "code", code, size))
+        return fail(i, "acs: no code in Location", c), false;
+    return true;
+}
+
+static bool leg_token(conn_t *c, long i, const char *code, char *access, size_t size)
+{
+    char body[4096], hdrs[1024];
+    int n = snprintf(body, sizeof body, "%s&code=%s", opt.token_body, code);
+    snprintf(hdrs, sizeof hdrs, "Authorization: %s\r\n", opt.auth);
+    if (request(c, "POST", opt.token, hdrs, body, (size_t) n) || c->status != 200)
+        return fail(i, "token", c), false;
+    const char *a = strstr(c->body, "\"access_token\"");
+    if (!a || !strstr(c->body, "\"id_token\""))
+        return fail(i, "token: no access_token or no id_token", c), false;
+    a = strchr(a + 14, '"');
+    if (!a)
+        return fail(i, "token: access_token", c), false;
+    a++;
+    size_t len = strcspn(a, "\"");
+    if (len >= size)
+        return fail(i, "token: access_token too long", c), false;
+    memcpy(access, a, len);
+    access[len] = 0;
+    return true;
+}
+
+static bool leg_userinfo(conn_t *c, long i, const char *access)
+{
+    char hdrs[4096];
+    snprintf(hdrs, sizeof hdrs, "Authorization: Bearer %s\r\n", access);
+    if (request(c, "GET", opt.userinfo, hdrs, NULL, 0) || c->status != 200
+        || !strstr(c->body, "\"sub\""))
+        return fail(i, "userinfo", c), false;
+    return true;
+}
+
+static void *worker(void *arg)
+{
+    (void) arg;
+    conn_t c = {.fd = -1};
+    char code[1024], access[2048];
+    for (;;) {
+        long i = atomic_fetch_add(&next_item, 1);
+        if (i >= n_items)
+            break;
+        uint64_t t0 = now_ns();
+        bool ok = false;
+        switch (opt.mode) {
+        case M_AUTHORIZE:
+            ok = leg_authorize(&c, i);
+            break;
+        case M_ACS:
+            ok = leg_acs(&c, i, code, sizeof code);
+            if (ok)
+                out_lines[i] = strdup(code);
+            break;
+        case M_TOKEN:
+            ok = leg_token(&c, i, items[i].a, access, sizeof access);
+            break;
+        case M_LOGIN:
+            ok = leg_acs(&c, i, code, sizeof code) && leg_token(&c, i, code, access, sizeof access)
+                 && leg_userinfo(&c, i, access);
+            break;
+        }
+        uint64_t t = now_ns() - t0;
+        lat[i] = ok ? (t ? t : 1) : 0;
+    }
+    conn_close(&c);
+    free(c.buf);
+    free(c.body);
+    return NULL;
+}
+
+/* ---- input, statistics --------------------------------------------------------------------- */
+
+static void read_items(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
+    size_t cap = 1024;
+    items = calloc(cap, sizeof *items);
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &lcap, f)) > 0) {
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = 0;
+        if (!len)
+            continue;
+        if ((size_t) n_items == cap) {
+            cap *= 2;
+            items = realloc(items, cap * sizeof *items);
+        }
+        item_t *it = &items[n_items++];
+        memset(it, 0, sizeof *it);
+        char *save = NULL, *f1 = strtok_r(line, "\t", &save), *f2 = strtok_r(NULL, "\t", &save),
+             *f3 = strtok_r(NULL, "\t", &save);
+        it->a = strdup(f1);
+        it->b = f2 ? strdup(f2) : NULL;
+        it->prior_ns = f3 ? strtoull(f3, NULL, 10) : 0;
+    }
+    free(line);
+    fclose(f);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(const uint64_t *sorted, long n, double p)
+{
+    if (!n)
+        return 0;
+    long k = (long) (p / 100.0 * (double) n + 0.5) - 1;
+    if (k < 0)
+        k = 0;
+    if (k >= n)
+        k = n - 1;
+    return (double) sorted[k] / 1000.0;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: login_driver authorize|acs|token|login -p PORT [-c CONNS] [-n N] [-i IN] "
+                    "[-o OUT] [--authorize PATH] [--acs PATH] [--token PATH] [--userinfo PATH] "
+                    "[--token-body FORM] [--auth 'Basic ...']\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        usage();
+    const char *modes[] = {"authorize", "acs", "token", "login"};
+    opt.mode = -1;
+    for (int m = 0; m < 4; m++)
+        if (!strcmp(argv[1], modes[m]))
+            opt.mode = m;
+    if (opt.mode < 0)
+        usage();
+    for (int i = 2; i < argc; i++) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v)
+            usage();
+        i++;
+        if (!strcmp(k, "-p"))
+            opt.port = atoi(v);
+        else if (!strcmp(k, "-c"))
+            opt.conns = atoi(v);
+        else if (!strcmp(k, "-n"))
+            opt.n = atol(v);
+        else if (!strcmp(k, "-i"))
+            opt.in = v;
+        else if (!strcmp(k, "-o"))
+            opt.out = v;
+        else if (!strcmp(k, "--authorize"))
+            opt.authorize = v;
+        else if (!strcmp(k, "--acs"))
+            opt.acs = v;
+        else if (!strcmp(k, "--token"))
+            opt.token = v;
+        else if (!strcmp(k, "--userinfo"))
+            opt.userinfo = v;
+        else if (!strcmp(k, "--token-body"))
+            opt.token_body = v;
+        else if (!strcmp(k, "--auth"))
+            opt.auth = v;
+        else
+            usage();
+    }
+    if (!opt.port || opt.conns < 1)
+        usage();
+    if (opt.mode == M_AUTHORIZE) {
+        if (!opt.authorize || opt.n < 1)
+            usage();
+        n_items = opt.n;
+        items = calloc((size_t) n_items, sizeof *items);
+    }
+    else {
+        if (!opt.in)
+            usage();
+        read_items(opt.in);
+        if (opt.mode != M_TOKEN && !opt.acs)
+            usage();
+        if (opt.mode != M_ACS && (!opt.token_body || !opt.auth))
+            usage();
+    }
+    lat = calloc((size_t) n_items + 1, sizeof *lat);
+    out_lines = calloc((size_t) n_items + 1, sizeof *out_lines);
+    pthread_t *threads = calloc((size_t) opt.conns, sizeof *threads);
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < opt.conns; i++)
+        pthread_create(&threads[i], NULL, worker, NULL);
+    for (int i = 0; i < opt.conns; i++)
+        pthread_join(threads[i], NULL);
+    double seconds = (double) (now_ns() - t0) / 1e9;
+
+    if (opt.out) {
+        FILE *f = fopen(opt.out, "w");
+        if (!f) {
+            perror(opt.out);
+            return 2;
+        }
+        for (long i = 0; i < n_items; i++) {
+            if (!lat[i])
+                continue;
+            if (opt.mode == M_AUTHORIZE)
+                fprintf(f, "%s\t%s\t%llu\n", items[i].a, items[i].b, (unsigned long long) lat[i]);
+            else if (opt.mode == M_ACS)
+                fprintf(f, "%s\n", out_lines[i]);
+        }
+        fclose(f);
+    }
+    uint64_t *ok = malloc(((size_t) n_items + 1) * sizeof *ok), *e2e = malloc(((size_t) n_items + 1) * sizeof *e2e);
+    long k = 0, ke = 0;
+    for (long i = 0; i < n_items; i++)
+        if (lat[i]) {
+            ok[k++] = lat[i];
+            if (items[i].prior_ns)
+                e2e[ke++] = lat[i] + items[i].prior_ns;
+        }
+    qsort(ok, (size_t) k, sizeof *ok, cmp_u64);
+    qsort(e2e, (size_t) ke, sizeof *e2e, cmp_u64);
+    printf("mode=%s n=%ld ok=%ld errors=%ld seconds=%.3f rate=%.1f p50_us=%.0f p90_us=%.0f "
+           "p99_us=%.0f max_us=%.0f",
+           modes[opt.mode], n_items, k, (long) atomic_load(&errors), seconds,
+           seconds > 0 ? (double) k / seconds : 0, pct(ok, k, 50), pct(ok, k, 90), pct(ok, k, 99),
+           pct(ok, k, 100));
+    if (opt.mode == M_LOGIN && ke)
+        printf(" e2e_p50_us=%.0f e2e_p99_us=%.0f", pct(e2e, ke, 50), pct(e2e, ke, 99));
+    printf("\n");
+    return 0;
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/python3
+"""Creates, through the management API, what bench/login.sh logs in with: a client, an
+organization with a domain, and an enabled SAML connection whose IdP certificate is the
+benchmark's own (so it can pre-sign responses). Prints the facts as shell assignments.
+
+  login_setup.py URL ADMIN_ID ADMIN_SECRET IDP_CERT IDP_ENTITY DOMAIN REDIRECT_URI
+"""
+import json
+import shlex
+import sys
+
+import requests
+
+
+def main():
+    url, admin_id, admin_secret, cert, idp_entity, domain, redirect_uri = sys.argv[1:8]
+    r = requests.post(url + "/oauth/token", data={"grant_type": "client_credentials"},
+                      auth=(admin_id, admin_secret), timeout=10)
+    r.raise_for_status()
+    h = {"Authorization": "Bearer " + r.json()["access_token"], "Content-Type": "application/json"}
+
+    def api(method, path, body=None):
+        resp = requests.request(method, url + "/api/v1" + path, headers=h, timeout=10,
+                                data=json.dumps(body) if body is not None else None)
+        if resp.status_code >= 300:
+            sys.exit(f"login_setup: {method} {path}: {resp.status_code} {resp.text}")
+        return resp.json() if resp.text else {}
+
+    client = api("POST", "/clients", {"name": "bench-rp", "redirect_uris": [redirect_uri]})
+    org = api("POST", "/organizations", {"display_name": "Bench Corp"})
+    api("POST", f"/organizations/{org['id']}/domains", {"domain": domain})
+    conn = api("POST", f"/organizations/{org['id']}/connections", {
+        "type": "saml",
+        "saml": {"idp_entity_id": idp_entity, "idp_sso_url": "https://idp.bench.example/sso",
+                 "idp_certificates": [open(cert).read()]}})
+    api("POST", f"/connections/{conn['id']}/enable")
+    facts = {"client_id": client["client_id"], "client_secret": client["client_secret"],
+             "conn_id": conn["id"], "sp_entity": conn["sp"]["entity_id"],
+             "acs_url": conn["sp"]["acs_url"]}
+    for k, v in facts.items():
+        print(f"{k}={shlex.quote(v)}")
+
+
+if __name__ == "__main__":
+    main()
