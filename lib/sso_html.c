@@ -127,11 +127,16 @@ char *sso_html_escape(const char *text)
 
 sso_response_t *sso_html_response(sso_html_t **self_p, uint32_t status)
 {
+    return sso_html_response_csp(self_p, status, HTML_CSP);
+}
+
+sso_response_t *sso_html_response_csp(sso_html_t **self_p, uint32_t status, const char *csp)
+{
     sso_html_t *self = *self_p;
     sso_response_t *response = NULL;
     if (self && !self->failed && self->data && (response = sso_response_new(status))) {
         sso_response_body(response, self->data, self->size, "text/html; charset=utf-8");
-        sso_response_header(response, "Content-Security-Policy", HTML_CSP);
+        sso_response_header(response, "Content-Security-Policy", csp);
         sso_response_header(response, "X-Frame-Options", "DENY");
         sso_response_header(response, "X-Content-Type-Options", "nosniff");
         sso_response_header(response, "Referrer-Policy", "no-referrer");

@@ -28,6 +28,10 @@ char *sso_html_escape(const char *text);
    caching, nosniff, no referrer), destroying the builder. The caller may add headers (cookies)
    and packs it. NULL when the builder failed or memory ran out. */
 sso_response_t *sso_html_response(sso_html_t **self_p, uint32_t status);
+/* The same with a page-specific Content-Security-Policy, for the rare page whose form must
+   lead elsewhere (a SAML HTTP-POST page: the ACS redirects the browser on to the client, and
+   browsers apply form-action to the redirects that follow a form submission). */
+sso_response_t *sso_html_response_csp(sso_html_t **self_p, uint32_t status, const char *csp);
 
 /* A whole page that says what went wrong, with no link anywhere (for errors that must not
    redirect). Always returns a frame. */

@@ -234,8 +234,12 @@ Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const 
     static char *dummy;
     if (!dummy)
         dummy = sso_secret_hash("dummy secret for unknown clients");
-    bool ok = step == SQLITE_ROW ? sso_secret_verify(secret, dir_db_text(stmt, 0))
-                                 : (sso_secret_verify(secret, dummy ? dummy : ""), false);
+    /* A known client goes through the cache: the same secret against the same stored hash
+       verified less than DIR_SECRET_CACHE_TTL ago skips PBKDF2 (a rotated secret misses). */
+    bool ok = step == SQLITE_ROW
+                  ? dir_secret_cache_verify(dir->secret_cache, client_id, dir_db_text(stmt, 0),
+                                            secret, dir_now())
+                  : (sso_secret_verify(secret, dummy ? dummy : ""), false);
     if (ok) {
         reply->ok = true;
         reply->is_admin = sqlite3_column_int(stmt, 1) != 0;

@@ -99,7 +99,12 @@ dir_t *dir_new(const sso_config_t *config, char *why, size_t why_size)
     self->allow_private_upstreams = config->allow_private_upstreams;
     char path[1100];
     snprintf(path, sizeof path, "%s/sso.db", self->data_dir);
-    if (s_mkdirs(self->data_dir, why, why_size) != 0
+    self->secret_cache = dir_secret_cache_new(DIR_SECRET_CACHE_SIZE, DIR_SECRET_CACHE_TTL);
+    if (!self->secret_cache) {
+        snprintf(why, why_size, "out of memory");
+        dir_destroy(&self);
+    }
+    else if (s_mkdirs(self->data_dir, why, why_size) != 0
         || !(self->keys = dir_keys_new(getenv("SSO_MASTER_KEY"), self->data_dir, why, why_size))
         || !(self->db = dir_db_open(path, why, why_size)) || s_check_key(self, why, why_size) != 0
         || dir_admin_bootstrap(self, getenv("SSO_ADMIN_CLIENT_ID"),
@@ -115,6 +120,7 @@ void dir_destroy(dir_t **self_p)
         return;
     dir_db_destroy(&(*self_p)->db);
     dir_keys_destroy(&(*self_p)->keys);
+    dir_secret_cache_destroy(&(*self_p)->secret_cache);
     free(*self_p);
     *self_p = NULL;
 }

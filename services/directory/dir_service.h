@@ -4,6 +4,7 @@
 #define DIR_SERVICE_H
 #include "dir_db.h"
 #include "dir_keys.h"
+#include "dir_secret_cache.h"
 #include "sso_service.h"
 
 typedef struct {
@@ -13,6 +14,7 @@ typedef struct {
     char data_dir[1024];
     bool allow_private_upstreams;  /* SSO_ALLOW_PRIVATE_UPSTREAMS */
     int64_t housekeeping_at;       /* when expired login state was last purged */
+    dir_secret_cache_t *secret_cache; /* recent client_auth successes (skips PBKDF2) */
 } dir_t;
 
 /* Creates the data dir (0700) if missing, loads or makes the master key, opens and migrates

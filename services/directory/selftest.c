@@ -15,6 +15,7 @@
 #include "dir_portal.h"
 #include "dir_replay.h"
 #include "dir_rpc.h"
+#include "dir_secret_cache.h"
 #include "dir_seed.h"
 #include "dir_service.h"
 #include "dir_signing.h"
@@ -36,6 +37,7 @@ int main(int argc, char **argv)
     unsetenv("SSO_ADMIN_CLIENT_SECRET");
     SSO_RUN(dir_db_test, verbose);
     SSO_RUN(dir_keys_test, verbose);
+    SSO_RUN(dir_secret_cache_test, verbose);
     SSO_RUN(dir_json_test, verbose);
     SSO_RUN(dir_valid_test, verbose);
     SSO_RUN(dir_pki_test, verbose);

@@ -74,7 +74,8 @@ static enum MHD_Result s_send(request_t *request, unsigned status, const char *c
                 continue;
             MHD_add_response_header(response, name, value);
         }
-    MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+    if (!MHD_get_response_header(response, "X-Content-Type-Options"))
+        MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(response, "X-Request-Id", request->request_id);
     if (request->http->tls_cert)
         MHD_add_response_header(response, "Strict-Transport-Security", "max-age=31536000");

@@ -252,7 +252,9 @@ static zframe_t *s_post_page(const char *acs, const char *response_b64, const ch
     sso_html_hidden(html, "RelayState", relay_state);
     sso_html_add(html, "<button type=\"submit\">Continue</button></form>");
     sso_html_end(html);
-    sso_response_t *response = sso_html_response(&html, 200);
+    /* No form-action: the ACS answers this post with a redirect to the client's own origin. */
+    sso_response_t *response = sso_html_response_csp(
+        &html, 200, "default-src 'none'; style-src 'self'; frame-ancestors 'none'");
     return response ? sso_response_pack(&response)
                     : sso_http_error(500, "server_error", "could not render the page");
 }
