@@ -42,7 +42,7 @@ help:
 	@echo "make run    install missing packages, build, start every service (Ctrl-C stops)"
 	@echo "make test   install missing packages, build, run every test (also under ASan/UBSan)"
 	@echo "make fuzz   run every libFuzzer target for FUZZ_SECONDS (60) each"
-	@echo "make bench  run the benchmarks under bench/"
+	@echo "make bench  run the benchmarks under bench/ (bus, then logins; see bench/README.md)"
 
 deps:
 	@scripts/deps.sh
@@ -123,6 +123,7 @@ fuzz: deps
 bench: deps
 	@$(MAKE) --no-print-directory build
 	@bench/bus.sh $(BUILD)
+	@bench/login.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan build-fuzz
