@@ -118,6 +118,12 @@ static void s_stats_update(sso_broker_t *self, service_t *service)
     pthread_mutex_unlock(&self->lock);
 }
 
+static void s_free_counts(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
 static service_t *s_service_require(sso_broker_t *self, const char *name)
 {
     service_t *service = zhashx_lookup(self->services, name);
@@ -610,7 +616,7 @@ sso_broker_t *sso_broker_new(const char *endpoint)
     self->pending = zlistx_new();
     self->inbox = zlist_new();
     self->stats = zhashx_new();
-    zhashx_set_destructor(self->stats, (zhashx_destructor_fn *) zstr_free);
+    zhashx_set_destructor(self->stats, s_free_counts);
     pthread_mutex_init(&self->lock, NULL);
     if (pipe(self->wake) != 0) {
         sso_broker_destroy(&self);

@@ -100,12 +100,16 @@ char *sso_url_with_params(const char *base, size_t count, const char *const *nam
     char *url = malloc(size);
     if (url) {
         size_t len = (size_t) snprintf(url, size, "%s", base);
-        bool has_query = strchr(base, '?') != NULL;
+        /* A base that already ends its query ("…?" or "…&") needs no separator before the
+           first pair. */
+        char last = len ? base[len - 1] : '\0';
+        const char *separator = last == '?' || last == '&' ? ""
+                              : strchr(base, '?') ? "&" : "?";
         for (size_t i = 0; i < count; i++)
             if (encoded[i]) {
-                len += (size_t) snprintf(url + len, size - len, "%c%s=%s", has_query ? '&' : '?',
-                                         names[i], encoded[i]);
-                has_query = true;
+                len += (size_t) snprintf(url + len, size - len, "%s%s=%s", separator, names[i],
+                                         encoded[i]);
+                separator = "&";
             }
     }
     for (size_t i = 0; i < count; i++)
@@ -305,6 +309,12 @@ void sso_http_test(bool verbose)
     SSO_CHECK(url && !strcmp(url, "https://app.test/cb?code=c%201&state=s%26t"));
     free(url);
     url = sso_url_with_params("https://app.test/cb?x=1", 1, names, values);
+    SSO_CHECK(url && !strcmp(url, "https://app.test/cb?x=1&code=c%201"));
+    free(url);
+    url = sso_url_with_params("https://app.test/cb?", 2, names, values);
+    SSO_CHECK(url && !strcmp(url, "https://app.test/cb?code=c%201&state=s%26t"));
+    free(url);
+    url = sso_url_with_params("https://app.test/cb?x=1&", 1, names, values);
     SSO_CHECK(url && !strcmp(url, "https://app.test/cb?x=1&code=c%201"));
     free(url);
 
