@@ -1,6 +1,8 @@
 /* dir_codes: issuing and redeeming authorization codes. */
 #include "dir_codes.h"
+#include "dir_clients.h"
 #include "dir_testkit.h"
+#include "dir_tokens.h"
 #include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_test.h"
@@ -100,6 +102,11 @@ static bool s_pkce_ok(const char *verifier, const char *challenge)
     return ok;
 }
 
+#define S_GRANT_SELECT                                                                         \
+    "SELECT client_id, redirect_uri, scope, nonce, code_challenge, organization_id, "           \
+    "connection_id, connection_type, auth_time, claims_json, expires_at, used_at "             \
+    "FROM authorization_codes WHERE code_hash = ?"
+
 static int s_grant(sqlite3_stmt *stmt, const char *hash, Sso__DirReply *reply, dir_error_t *err)
 {
     Sso__CodeGrant *grant = malloc(sizeof *grant);
@@ -124,6 +131,31 @@ static int s_grant(sqlite3_stmt *stmt, const char *hash, Sso__DirReply *reply, d
     return 0;
 }
 
+/* The access token of a redeem that asked for one, inside its write transaction. Its userinfo
+   claims are read through the code (dir_codes_grant), so it stores none of its own. */
+static int s_issue_access_token(dir_t *dir, const Sso__CodeRedeemRequest *r, const char *hash,
+                                Sso__CodeGrant *grant, dir_error_t *err)
+{
+    char *token = NULL;
+    if (dir_tokens_issue(dir, r->client_id, grant->scope, r->access_token_ttl, NULL, hash, &token,
+                         err) != 0)
+        return -1;
+    grant->access_token = token; /* it held the shared "" of init */
+    grant->expires_in = r->access_token_ttl;
+    return 0;
+}
+
+Sso__CodeGrant *dir_codes_grant(dir_t *dir, const char *code_hash)
+{
+    sqlite3_stmt *stmt = dir_db_query(dir->db, S_GRANT_SELECT, "s", code_hash);
+    Sso__DirReply reply = SSO__DIR_REPLY__INIT;
+    dir_error_t err = {0};
+    if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
+        (void) s_grant(stmt, code_hash, &reply, &err);
+    sqlite3_finalize(stmt);
+    return reply.grant;
+}
+
 int dir_codes_redeem(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
                      dir_error_t *err)
 {
@@ -140,6 +172,26 @@ int dir_codes_redeem(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *
         dir_rpc_error(err, "invalid_grant", "unknown code");
         return -1;
     }
+    if (r->access_token_ttl < 0 || r->access_token_ttl > DIR_TOKEN_TTL_MAX) {
+        dir_rpc_error(err, "invalid_request", "access_token_ttl must be from 0 to %d",
+                      DIR_TOKEN_TTL_MAX);
+        return -1;
+    }
+    if (*r->client_secret) {
+        /* Before the code is looked at: a wrong secret learns nothing about the code. */
+        Sso__ClientAuthReply *auth = dir_clients_auth(dir, r->client_id, r->client_secret);
+        bool ok = auth && auth->ok;
+        if (auth)
+            sso__client_auth_reply__free_unpacked(auth, NULL);
+        if (!auth) {
+            dir_server_error(err);
+            return -1;
+        }
+        if (!ok) {
+            dir_rpc_error(err, "invalid_client", "client authentication failed");
+            return -1;
+        }
+    }
     char hash[65];
     sso_sha256_hex(r->code, strlen(r->code), hash);
     if (dir_db_begin(dir->db) != 0) {
@@ -147,10 +199,7 @@ int dir_codes_redeem(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *
         return -1;
     }
     int rc = -1;
-    sqlite3_stmt *stmt = dir_db_query(
-        dir->db, "SELECT client_id, redirect_uri, scope, nonce, code_challenge, organization_id, "
-                 "connection_id, connection_type, auth_time, claims_json, expires_at, used_at "
-                 "FROM authorization_codes WHERE code_hash = ?", "s", hash);
+    sqlite3_stmt *stmt = dir_db_query(dir->db, S_GRANT_SELECT, "s", hash);
     int step = stmt ? sqlite3_step(stmt) : SQLITE_ERROR;
     if (step == SQLITE_DONE)
         dir_rpc_error(err, "invalid_grant", "unknown code");
@@ -195,6 +244,12 @@ int dir_codes_redeem(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *
                        hash) != DIR_DB_OK
             || changes != 1 || s_grant(stmt, hash, reply, err) != 0)
             dir_server_error(err);
+        else if (r->access_token_ttl > 0
+                 && s_issue_access_token(dir, r, hash, reply->grant, err) != 0) {
+            protobuf_c_message_free_unpacked(&reply->grant->base, NULL);
+            reply->grant = NULL;
+            reply->result_case = SSO__DIR_REPLY__RESULT__NOT_SET;
+        }
         else if (dir_db_commit(dir->db) != 0) {
             dir_server_error(err);
             protobuf_c_message_free_unpacked(&reply->grant->base, NULL);
@@ -434,8 +489,65 @@ static void s_test(dir_testkit_t *kit)
     free(token);
 }
 
+/* code_redeem as the token endpoint sends it: client authenticated and access token issued in
+   the same call; /userinfo reads the grant through that token. */
+static void s_test_exchange(dir_testkit_t *kit)
+{
+    json_t *json = NULL;
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/clients",
+                               "{\"name\":\"app\",\"redirect_uris\":[\"" S_REDIRECT "\"]}", &json)
+              == 201);
+    char *client = strdup(dir_testkit_str(json, "client_id"));
+    char *secret = strdup(dir_testkit_str(json, "client_secret"));
+    json_decref(json);
+    SSO_CHECK(client && *client && secret && *secret);
+    char *code = s_issue(kit, client, S_CHALLENGE);
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__CodeRedeemRequest redeem = SSO__CODE_REDEEM_REQUEST__INIT;
+    redeem.code = code ? code : "";
+    redeem.client_id = client ? client : "";
+    redeem.redirect_uri = S_REDIRECT;
+    redeem.code_verifier = S_VERIFIER;
+    redeem.client_secret = "wrong-secret";
+    redeem.access_token_ttl = 600;
+    request.op_case = SSO__DIR_REQUEST__OP_CODE_REDEEM;
+    request.code_redeem = &redeem;
+    /* A wrong secret: invalid_client, and the code is not spent. */
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_client", "authentication"));
+    redeem.access_token_ttl = DIR_TOKEN_TTL_MAX + 1;
+    redeem.client_secret = secret ? secret : "";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "access_token_ttl"));
+    redeem.access_token_ttl = 600;
+    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
+    char *token = reply && reply->grant && !strncmp(reply->grant->access_token, "at_", 3)
+                      ? strdup(reply->grant->access_token)
+                      : NULL;
+    SSO_CHECK(token && reply->grant->expires_in == 600
+              && !strcmp(reply->grant->profile->subject, "u-1"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    /* The token reads the grant back, profile and all; it stores no claims of its own. */
+    reply = s_check_token(kit, token ? token : "");
+    SSO_CHECK(reply && !*reply->error && reply->claims && !*reply->claims->claims_json
+              && reply->claims->grant && !strcmp(reply->claims->grant->profile->email,
+                                                 "u1@example.com")
+              && !strcmp(reply->claims->grant->connection_id, "conn_simulator")
+              && !strcmp(reply->claims->scope, "openid profile"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    /* The code again: refused, and the token issued with it is revoked. */
+    SSO_CHECK(s_refused(kit, code, client, S_REDIRECT, S_VERIFIER, "code already used"));
+    reply = s_check_token(kit, token ? token : "");
+    SSO_CHECK(reply && !strcmp(reply->error, "invalid_token")
+              && strstr(reply->error_description, "revoked"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    free(token);
+    free(code);
+    free(client);
+    free(secret);
+}
+
 void dir_codes_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run_seeded(s_test);
+    dir_testkit_run_seeded(s_test_exchange);
 }

@@ -28,8 +28,14 @@ int dir_codes_issue(dir_t *dir, const dir_code_t *code, char **value);
 /* A PKCE code_verifier (RFC 7636 4.1): 43 to 128 characters of [A-Za-z0-9-._~]. */
 bool dir_codes_verifier_ok(const char *verifier);
 
-/* code_redeem: CodeGrant (with code_hash), or invalid_grant saying why. */
+/* code_redeem: CodeGrant (with code_hash), or invalid_grant saying why. With client_secret the
+   client is authenticated first (invalid_client); with access_token_ttl an access token is
+   issued from the code in the same write (CodeGrant.access_token). */
 dir_rpc_fn dir_codes_redeem;
+
+/* The grant code_hash was redeemed as, for /userinfo through an access token issued from it;
+   NULL when there is none (or out of memory). Free with sso__code_grant__free_unpacked. */
+Sso__CodeGrant *dir_codes_grant(dir_t *dir, const char *code_hash);
 
 void dir_codes_test(bool verbose);
 #endif

@@ -6,11 +6,8 @@
 
 #define S_KIND "saml_assertion"
 
-int dir_replay_record(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                      dir_error_t *err)
+int dir_replay_note(dir_t *dir, const Sso__ReplayRecordRequest *r, dir_error_t *err)
 {
-    (void) reply;
-    const Sso__ReplayRecordRequest *r = request->replay_record;
     if (!dir_rpc_text(r->connection_id, 1, 128) || !dir_rpc_text(r->assertion_id, 1, 256)) {
         dir_rpc_error(err, "invalid_request", "connection_id (at most 128 bytes) and "
                                               "assertion_id (at most 256 bytes) are required");
@@ -28,29 +25,42 @@ int dir_replay_record(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply 
         keep = now + DIR_REPLAY_MIN_KEEP;
     if (keep > now + DIR_REPLAY_MAX_KEEP)
         keep = now + DIR_REPLAY_MAX_KEEP;
+    int64_t seen = dir_db_int(dir->db, "SELECT count(*) FROM replay_cache WHERE kind = ? AND "
+                                       "connection_id = ? AND item_id = ? AND expires_at > ?",
+                              "sssi", S_KIND, r->connection_id, r->assertion_id, now);
+    if (seen < 0) {
+        dir_server_error(err);
+        return -1;
+    }
+    if (seen > 0) {
+        sso_warn("assertion %.256s for %s replayed", r->assertion_id, r->connection_id);
+        dir_rpc_error(err, "replayed", "assertion %.256s was already used at connection %s",
+                      r->assertion_id, r->connection_id);
+        return -1;
+    }
+    if (dir_db_run(dir->db, NULL, "INSERT OR REPLACE INTO replay_cache (kind, connection_id, "
+                                  "item_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                   "sssii", S_KIND, r->connection_id, r->assertion_id, now, keep)
+        != DIR_DB_OK) {
+        dir_server_error(err);
+        return -1;
+    }
+    return 0;
+}
+
+int dir_replay_record(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                      dir_error_t *err)
+{
+    (void) reply;
     if (dir_db_begin(dir->db) != 0) {
         dir_server_error(err);
         return -1;
     }
-    int rc = -1;
-    int64_t seen = dir_db_int(dir->db, "SELECT count(*) FROM replay_cache WHERE kind = ? AND "
-                                       "connection_id = ? AND item_id = ? AND expires_at > ?",
-                              "sssi", S_KIND, r->connection_id, r->assertion_id, now);
-    if (seen < 0)
+    int rc = dir_replay_note(dir, request->replay_record, err);
+    if (rc == 0 && dir_db_commit(dir->db) != 0) {
         dir_server_error(err);
-    else if (seen > 0) {
-        sso_warn("assertion %.256s for %s replayed", r->assertion_id, r->connection_id);
-        dir_rpc_error(err, "replayed", "assertion %.256s was already used at connection %s",
-                      r->assertion_id, r->connection_id);
+        rc = -1;
     }
-    else if (dir_db_run(dir->db, NULL, "INSERT OR REPLACE INTO replay_cache (kind, "
-                                       "connection_id, item_id, created_at, expires_at) VALUES "
-                                       "(?, ?, ?, ?, ?)", "sssii", S_KIND, r->connection_id,
-                        r->assertion_id, now, keep) != DIR_DB_OK
-             || dir_db_commit(dir->db) != 0)
-        dir_server_error(err);
-    else
-        rc = 0;
     dir_db_rollback(dir->db);
     return rc;
 }

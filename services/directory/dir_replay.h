@@ -8,6 +8,9 @@
 #define DIR_REPLAY_MIN_KEEP 300
 #define DIR_REPLAY_MAX_KEEP (7 * 86400)
 
+/* Checks and records r inside the caller's write transaction: 0, or -1 with err ("replayed",
+   "invalid_request" or a server error). */
+int dir_replay_note(dir_t *dir, const Sso__ReplayRecordRequest *r, dir_error_t *err);
 /* replay_record. No result on success. */
 dir_rpc_fn dir_replay_record;
 

@@ -7,6 +7,7 @@
 #include "dir_replay.h"
 #include "dir_seed.h"
 #include "dir_signing.h"
+#include "dir_steps.h"
 #include "dir_testkit.h"
 #include "dir_tokens.h"
 #include "dir_txn.h"
@@ -155,6 +156,9 @@ static const struct {
     [SSO__DIR_REQUEST__OP_EVENT_RECORD] = {"event_record", dir_events_record, true},
     [SSO__DIR_REQUEST__OP_SIMULATOR_KEY] = {"simulator_key", dir_seed_simulator_key, false},
     [SSO__DIR_REQUEST__OP_BEARER_CHECK] = {"bearer_check", dir_tokens_bearer_check, false},
+    [SSO__DIR_REQUEST__OP_AUTHORIZE_LOOKUP] = {"authorize_lookup", dir_steps_authorize_lookup,
+                                               false},
+    [SSO__DIR_REQUEST__OP_LOGIN_CONTEXT] = {"login_context", dir_steps_login_context, false},
 };
 
 static zframe_t *s_error(const char *code, const char *description)

@@ -1,5 +1,6 @@
 /* dir_tokens: issuing and checking opaque access tokens. */
 #include "dir_tokens.h"
+#include "dir_codes.h"
 #include "dir_testkit.h"
 #include "sso_crypto.h"
 #include "sso_log.h"
@@ -139,8 +140,9 @@ int dir_tokens_access_check(dir_t *dir, const Sso__DirRequest *request, Sso__Dir
     if (dir_rpc_text(token, 1, DIR_TOKEN_MAX)) {
         char hash[65];
         sso_sha256_hex(token, strlen(token), hash);
-        stmt = dir_db_query(dir->db, "SELECT client_id, scope, claims_json, expires_at, revoked "
-                                     "FROM access_tokens WHERE token_hash = ?", "s", hash);
+        stmt = dir_db_query(dir->db, "SELECT client_id, scope, claims_json, expires_at, revoked, "
+                                     "code_hash FROM access_tokens WHERE token_hash = ?", "s",
+                            hash);
         if (!stmt) {
             dir_server_error(err);
             return -1;
@@ -154,13 +156,22 @@ int dir_tokens_access_check(dir_t *dir, const Sso__DirRequest *request, Sso__Dir
                 why = NULL;
         }
     }
+    /* A token code_redeem issued carries no claims of its own: they are the grant's. */
+    Sso__CodeGrant *grant = NULL;
+    if (!why && !*dir_db_text(stmt, 2) && sqlite3_column_type(stmt, 5) != SQLITE_NULL
+        && !(grant = dir_codes_grant(dir, dir_db_text(stmt, 5))))
+        why = "the access token is not valid (its code is gone)";
     Sso__AccessTokenClaims *claims = why ? NULL : malloc(sizeof *claims);
     if (claims) {
         sso__access_token_claims__init(claims);
         claims->client_id = dir_rpc_dup(dir_db_text(stmt, 0));
         claims->scope = dir_rpc_dup(dir_db_text(stmt, 1));
         claims->claims_json = dir_rpc_dup(dir_db_text(stmt, 2));
+        claims->grant = grant;
+        grant = NULL;
     }
+    if (grant)
+        sso__code_grant__free_unpacked(grant, NULL);
     sqlite3_finalize(stmt);
     if (!claims) {
         if (why)

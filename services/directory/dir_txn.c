@@ -3,6 +3,7 @@
 #include "dir_codes.h"
 #include "dir_events.h"
 #include "dir_login.h"
+#include "dir_replay.h"
 #include "dir_testkit.h"
 #include "sso_crypto.h"
 #include "sso_log.h"
@@ -441,6 +442,9 @@ int dir_txn_login_complete(dir_t *dir, const Sso__DirRequest *request, Sso__DirR
     bool consumed = false;
     int found = s_lock_load(dir, r->txn_id, &txn, &consumed);
     if (s_usable(r->txn_id, found, txn, consumed, err) != 0)
+        goto done;
+    /* The assertion is recorded against replay in the same write: no code without it. */
+    if (r->replay && dir_replay_note(dir, r->replay, err) != 0)
         goto done;
     char type[8];
     if (dir_login_connection_type(dir, txn->connection_id, type) != 0
@@ -957,6 +961,42 @@ static void s_test_expiry(dir_testkit_t *kit)
                                        "'%had expired%'", "s", t.id) == 1);
 }
 
+/* login_complete with the assertion id: recorded in the same write; a replay completes
+   nothing and leaves the transaction for login_fail. */
+static void s_test_complete_replay(dir_testkit_t *kit)
+{
+    Sso__Transaction t;
+    s_txn(&t, "txn-replay-000000000001");
+    SSO_CHECK(s_created(kit, &t));
+    Sso__DirRequest request;
+    Sso__LoginCompleteRequest complete;
+    Sso__Profile profile;
+    s_complete_request(&request, &complete, &profile, t.id);
+    Sso__ReplayRecordRequest replay = SSO__REPLAY_RECORD_REQUEST__INIT;
+    replay.connection_id = "conn_simulator";
+    replay.assertion_id = "_assertion-replay-1";
+    replay.expires_at = dir_now() + 300;
+    complete.replay = &replay;
+    int64_t codes = s_count(kit, "authorization_codes");
+    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && !*reply->error && reply->redirect && *reply->redirect->code);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM replay_cache WHERE item_id = ?",
+                         "s", replay.assertion_id) == 1);
+    /* The same assertion for another transaction: replayed, no code, transaction still live. */
+    s_txn(&t, "txn-replay-000000000002");
+    SSO_CHECK(s_created(kit, &t));
+    complete.txn_id = t.id;
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "replayed", "_assertion-replay-1"));
+    SSO_CHECK(s_count(kit, "authorization_codes") == codes + 1);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_transactions WHERE id = ? AND "
+                                       "completed_at IS NULL", "s", t.id) == 1);
+    /* A bad replay record refuses the whole completion. */
+    replay.assertion_id = "";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "assertion_id"));
+    SSO_CHECK(s_count(kit, "authorization_codes") == codes + 1);
+}
+
 static void s_test(dir_testkit_t *kit)
 {
     SSO_CHECK(dir_testkit_client(kit, S_REDIRECT, s_client, sizeof s_client) == 0);
@@ -965,6 +1005,7 @@ static void s_test(dir_testkit_t *kit)
     s_test_complete(kit);
     s_test_fail(kit);
     s_test_expiry(kit);
+    s_test_complete_replay(kit);
 }
 
 void dir_txn_test(bool verbose)

@@ -19,6 +19,7 @@
 #include "dir_seed.h"
 #include "dir_service.h"
 #include "dir_signing.h"
+#include "dir_steps.h"
 #include "dir_tokens.h"
 #include "dir_txn.h"
 #include "dir_valid.h"
@@ -56,6 +57,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_seed_test, verbose);
     SSO_RUN(dir_login_test, verbose);
     SSO_RUN(dir_txn_test, verbose);
+    SSO_RUN(dir_steps_test, verbose);
     SSO_RUN(dir_codes_test, verbose);
     SSO_RUN(dir_replay_test, verbose);
     return sso_test_summary();

@@ -28,6 +28,7 @@ zframe_t *saml_login_start(sso_service_t *service, zframe_t *payload)
 {
     Sso__SamlStartRequest *start = sso__saml_start_request__unpack(NULL, zframe_size(payload),
                                                                     zframe_data(payload));
+    (void) service; /* a pure step: it calls no one */
     if (!start || !start->connection || !*start->txn_id) {
         if (start)
             sso__saml_start_request__free_unpacked(start, NULL);
@@ -49,27 +50,11 @@ zframe_t *saml_login_start(sso_service_t *service, zframe_t *payload)
     saml_authn_request_t *authn = saml_authn_request_new(&config, why, sizeof why);
     if (!authn)
         reply = s_start_reply("server_error", why, NULL, NULL);
-    else {
-        /* Remember the request id on the transaction: the ACS expects it as InResponseTo. */
-        Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-        Sso__TxnUpdateRequest update = SSO__TXN_UPDATE_REQUEST__INIT;
-        update.id = start->txn_id;
-        update.saml_request_id = (char *) saml_authn_request_id(authn);
-        request.op_case = SSO__DIR_REQUEST__OP_TXN_UPDATE;
-        request.txn_update = &update;
-        Sso__DirReply *dir = NULL;
-        int status = sso_directory_call(service, "txn_update", false, &request, &dir);
-        if (status != 0)
-            reply = s_start_reply("temporarily_unavailable", "the directory is not available",
-                                  NULL, NULL);
-        else if (*dir->error)
-            reply = s_start_reply(dir->error, dir->error_description, NULL, NULL);
-        else
-            reply = s_start_reply(NULL, NULL, saml_authn_request_url(authn),
-                                  saml_authn_request_id(authn));
-        if (dir)
-            sso__dir_reply__free_unpacked(dir, NULL);
-    }
+    else
+        /* The token service records the request id on the transaction it creates next: the
+           ACS expects it as InResponseTo. */
+        reply = s_start_reply(NULL, NULL, saml_authn_request_url(authn),
+                              saml_authn_request_id(authn));
     saml_authn_request_destroy(&authn);
     sso__saml_start_request__free_unpacked(start, NULL);
     return reply;
@@ -88,6 +73,18 @@ char *saml_login_email_domain(const char *email)
     return domain;
 }
 
+/* The browser's redirect back to the client for a LoginRedirect. */
+static zframe_t *s_redirect_frame(const Sso__LoginRedirect *r)
+{
+    const char *names[] = {"code", "error", "error_description", "state"};
+    const char *values[] = {r->code, r->error, r->error_description, r->state};
+    char *url = sso_url_with_params(r->redirect_uri, 4, names, values);
+    zframe_t *frame = url ? sso_http_redirect(url)
+                          : sso_http_error(500, "server_error", "out of memory");
+    free(url);
+    return frame;
+}
+
 /* Directory calls that return a LoginRedirect: turn it into the browser's redirect. */
 static zframe_t *s_redirect_from(sso_service_t *service, Sso__DirRequest *request, const char *rpc)
 {
@@ -104,14 +101,8 @@ static zframe_t *s_redirect_from(sso_service_t *service, Sso__DirRequest *reques
                                     "The sign-in expired or was already used. Start the sign-in "
                                     "again from the application.");
     }
-    else {
-        const Sso__LoginRedirect *r = reply->redirect;
-        const char *names[] = {"code", "error", "error_description", "state"};
-        const char *values[] = {r->code, r->error, r->error_description, r->state};
-        char *url = sso_url_with_params(r->redirect_uri, 4, names, values);
-        frame = url ? sso_http_redirect(url) : sso_http_error(500, "server_error", "out of memory");
-        free(url);
-    }
+    else
+        frame = s_redirect_frame(reply->redirect);
     sso__dir_reply__free_unpacked(reply, NULL);
     return frame;
 }
@@ -144,6 +135,46 @@ static void s_event(sso_service_t *service, const char *connection_id, const cha
     Sso__DirReply *reply = NULL;
     if (sso_directory_call(service, "event_record", false, &request, &reply) == 0)
         sso__dir_reply__free_unpacked(reply, NULL);
+}
+
+/* login_complete; a replay (or a replay cache that could not record) fails the login instead,
+   with its reason in the event log. Fails closed: only a redirect with a code is success. */
+static zframe_t *s_complete(sso_service_t *service, const char *txn_id, Sso__DirRequest *request,
+                            const char *assertion_id)
+{
+    Sso__DirReply *reply = NULL;
+    int status = sso_directory_call(service, "login_complete", false, request, &reply);
+    if (status != 0)
+        return sso_html_error_page(503, "Sign-in is temporarily unavailable",
+                                   "The sign-in service is busy. Start the sign-in again from "
+                                   "the application in a moment.");
+    char reason[1200];
+    zframe_t *frame = NULL;
+    if (!strcmp(reply->error, "replayed")) {
+        snprintf(reason, sizeof reason, "replay: assertion %.300s was already used",
+                 assertion_id);
+        frame = s_fail(service, txn_id, "access_denied", "the assertion was already used",
+                       reason);
+    }
+    else if (reply->result_case == SSO__DIR_REPLY__RESULT_REDIRECT
+             && *reply->redirect->redirect_uri)
+        frame = s_redirect_frame(reply->redirect);
+    else {
+        snprintf(reason, sizeof reason, "login_complete refused: %.100s: %.400s", reply->error,
+                 reply->error_description);
+        sso_info("%s", reason);
+        /* A transaction that is gone or used cannot be failed either; say so to the browser. */
+        if (!strcmp(reply->error, "not_found") || !strcmp(reply->error, "consumed")
+            || !strcmp(reply->error, "expired"))
+            frame = sso_html_error_page(400, "This sign-in cannot continue",
+                                        "The sign-in expired or was already used. Start the "
+                                        "sign-in again from the application.");
+        else
+            frame = s_fail(service, txn_id, "server_error",
+                           "the login could not be completed", reason);
+    }
+    sso__dir_reply__free_unpacked(reply, NULL);
+    return frame;
 }
 
 static Sso__DirReply *s_dir_get(sso_service_t *service, const char *rpc, Sso__DirRequest *request,
@@ -184,42 +215,6 @@ static zframe_t *s_acs_validate(sso_service_t *service, const Sso__Transaction *
     }
     const saml_profile_t *profile = saml_response_profile(validator);
 
-    /* Replay: an assertion id is good once per connection. */
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    Sso__ReplayRecordRequest replay = SSO__REPLAY_RECORD_REQUEST__INIT;
-    replay.connection_id = connection->id;
-    replay.assertion_id = profile->assertion_id;
-    replay.expires_at = (int64_t) saml_response_replay_until(validator);
-    request.op_case = SSO__DIR_REQUEST__OP_REPLAY_RECORD;
-    request.replay_record = &replay;
-    Sso__DirReply *reply = NULL;
-    int status = sso_directory_call(service, "replay_record", false, &request, &reply);
-    /* Fail closed: an assertion the cache did not record is never let through. Only the
-       directory's "replayed" answer is reported as a replay. */
-    bool refused = status == 0 && *reply->error;
-    bool replayed = refused && strcmp(reply->error, "replayed") == 0;
-    if (refused && !replayed)
-        snprintf(reason, sizeof reason, "replay: the replay cache did not record assertion "
-                 "%.300s: %s: %.400s", profile->assertion_id, reply->error,
-                 reply->error_description);
-    if (reply)
-        sso__dir_reply__free_unpacked(reply, NULL);
-    if (status != 0)
-        frame = s_fail(service, txn->id, "temporarily_unavailable",
-                       "the directory is not available", "replay cache unavailable");
-    else if (replayed) {
-        snprintf(reason, sizeof reason, "replay: assertion %s was already used",
-                 profile->assertion_id);
-        frame = s_fail(service, txn->id, "access_denied", "the assertion was already used", reason);
-    }
-    else if (refused)
-        frame = s_fail(service, txn->id, "access_denied",
-                       "the assertion could not be recorded against replay", reason);
-    if (frame) {
-        saml_response_destroy(&validator);
-        return frame;
-    }
-
     /* The email domain guard. */
     char *domain = saml_login_email_domain(profile->email);
     bool domain_ok = connection->allow_any_domain;
@@ -252,10 +247,18 @@ static zframe_t *s_acs_validate(sso_service_t *service, const Sso__Transaction *
     complete.profile = &normalized;
     complete.auth_time = profile->authn_instant ? (int64_t) profile->authn_instant
                                                 : (int64_t) time(NULL);
+    /* Replay: an assertion id is good once per connection; the directory records it in the
+       same write that issues the code, so no code leaves without it recorded. */
+    Sso__ReplayRecordRequest replay = SSO__REPLAY_RECORD_REQUEST__INIT;
+    replay.connection_id = connection->id;
+    replay.assertion_id = profile->assertion_id;
+    replay.expires_at = (int64_t) saml_response_replay_until(validator);
+    complete.replay = &replay;
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     request.op_case = SSO__DIR_REQUEST__OP_LOGIN_COMPLETE;
     request.login_complete = &complete;
     sso_info("login %.8s… validated for %s at %s", txn->id, profile->subject, connection->id);
-    frame = s_redirect_from(service, &request, "login_complete");
+    frame = s_complete(service, txn->id, &request, profile->assertion_id);
     saml_response_destroy(&validator);
     return frame;
 }
@@ -279,48 +282,42 @@ zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request
     }
     zframe_t *frame = NULL;
     int status = 0;
+    /* The transaction and its connection in one read. */
     Sso__DirRequest dir = SSO__DIR_REQUEST__INIT;
-    Sso__TxnGetRequest get = SSO__TXN_GET_REQUEST__INIT;
-    get.id = (char *) relay_state;
-    dir.op_case = SSO__DIR_REQUEST__OP_TXN_GET;
-    dir.txn_get = &get;
-    Sso__DirReply *txn_reply = s_dir_get(service, "txn_get", &dir, &status);
-    Sso__DirReply *conn_reply = NULL;
+    Sso__LoginContextRequest get = SSO__LOGIN_CONTEXT_REQUEST__INIT;
+    get.txn_id = (char *) relay_state;
+    dir.op_case = SSO__DIR_REQUEST__OP_LOGIN_CONTEXT;
+    dir.login_context = &get;
+    Sso__DirReply *reply = s_dir_get(service, "login_context", &dir, &status);
+    char reason[300];
     if (status != 0)
         frame = sso_html_error_page(503, "Sign-in is temporarily unavailable",
                                     "Start the sign-in again from the application in a moment.");
-    else if (*txn_reply->error || txn_reply->result_case != SSO__DIR_REPLY__RESULT_TXN) {
-        char reason[300];
-        snprintf(reason, sizeof reason, "acs: login transaction %s", txn_reply->error_description);
+    else if (!strcmp(reply->error, "server_error")) {
+        snprintf(reason, sizeof reason, "acs: connection could not be read: %.200s",
+                 reply->error_description);
+        frame = s_fail(service, relay_state, "server_error", "the connection could not be read",
+                       reason);
+    }
+    else if (*reply->error || reply->result_case != SSO__DIR_REPLY__RESULT_LOGIN_CONTEXT
+             || !reply->login_context->txn || !reply->login_context->connection) {
+        snprintf(reason, sizeof reason, "acs: login transaction %s", reply->error_description);
         s_event(service, connection_id, reason);
         frame = sso_html_error_page(400, "This sign-in cannot continue",
                                     "The sign-in expired or was already used. Start the sign-in "
                                     "again from the application.");
     }
-    else if (strcmp(txn_reply->txn->connection_id, connection_id) != 0) {
-        char reason[300];
+    else if (strcmp(reply->login_context->txn->connection_id, connection_id) != 0) {
         snprintf(reason, sizeof reason, "acs: connection: expected %s, got %s",
-                 txn_reply->txn->connection_id, connection_id);
+                 reply->login_context->txn->connection_id, connection_id);
         frame = s_fail(service, relay_state, "access_denied",
                        "the response arrived at another connection's ACS", reason);
     }
-    else {
-        Sso__ConnectionGetRequest conn_get = SSO__CONNECTION_GET_REQUEST__INIT;
-        conn_get.connection_id = (char *) connection_id;
-        dir.op_case = SSO__DIR_REQUEST__OP_CONNECTION_GET;
-        dir.connection_get = &conn_get;
-        conn_reply = s_dir_get(service, "connection_get", &dir, &status);
-        if (status != 0 || *conn_reply->error
-            || conn_reply->result_case != SSO__DIR_REPLY__RESULT_CONNECTION)
-            frame = s_fail(service, relay_state, "server_error", "the connection could not be read",
-                           "acs: connection could not be read");
-        else
-            frame = s_acs_validate(service, txn_reply->txn, conn_reply->connection, saml_response);
-    }
-    if (txn_reply)
-        sso__dir_reply__free_unpacked(txn_reply, NULL);
-    if (conn_reply)
-        sso__dir_reply__free_unpacked(conn_reply, NULL);
+    else
+        frame = s_acs_validate(service, reply->login_context->txn,
+                               reply->login_context->connection, saml_response);
+    if (reply)
+        sso__dir_reply__free_unpacked(reply, NULL);
     zhashx_destroy(&params);
     return frame;
 }

@@ -26,6 +26,7 @@ typedef struct {
     bool secure;              /* public URL is https: cookies get Secure */
     char base_path[512];      /* path of the public URL, "" at the root */
     char *last_domain;        /* a Set-Cookie for sso_last_domain to send, or NULL */
+    Sso__DirReply *lookup;    /* authorize_lookup's answer: the client and the connection */
 } s_ctx_t;
 
 /* ---- parameters ------------------------------------------------------------------------ */
@@ -290,34 +291,50 @@ static zframe_t *s_check_client(s_ctx_t *ctx)
     if (!req->client_id || !req->redirect_uri)
         return sso_html_error_page(400, "Invalid sign-in request", req->client_message);
 
+    /* The client and, when a selector is given, its connection: one round trip. */
     Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__AuthorizeLookupRequest lookup = SSO__AUTHORIZE_LOOKUP_REQUEST__INIT;
     Sso__ClientGetRequest get = SSO__CLIENT_GET_REQUEST__INIT;
+    Sso__ConnectionResolveRequest resolve = SSO__CONNECTION_RESOLVE_REQUEST__INIT;
     get.client_id = (char *) req->client_id;
-    request.op_case = SSO__DIR_REQUEST__OP_CLIENT_GET;
-    request.client_get = &get;
-    Sso__DirReply *reply = NULL;
-    int status = token_dir_call(ctx->service, "client_get", true, &request, &reply);
+    lookup.client = &get;
+    if (req->selector && !req->error) {
+        resolve.connection_id = (char *) (req->connection_id ? req->connection_id : "");
+        resolve.organization_id = (char *) (req->organization_id ? req->organization_id : "");
+        resolve.domain = (char *) (req->domain ? req->domain : "");
+        resolve.email = (char *) req->email;
+        lookup.resolve = &resolve;
+    }
+    request.op_case = SSO__DIR_REQUEST__OP_AUTHORIZE_LOOKUP;
+    request.authorize_lookup = &lookup;
+    int status = token_dir_call(ctx->service, "authorize_lookup", true, &request, &ctx->lookup);
     if (status != 0)
         return sso_html_error_page(503, "Sign-in is unavailable",
                                      "The directory service is not available. Try again in a "
                                      "moment.");
+    const Sso__DirReply *reply = ctx->lookup;
+    const Sso__AuthorizeLookupReply *found =
+        reply->result_case == SSO__DIR_REPLY__RESULT_LOOKUP ? reply->lookup : NULL;
+    const char *client_error = found ? found->client_error : reply->error;
     zframe_t *page = NULL;
     char message[600];
-    if (!strcmp(reply->error, "invalid_client") || !strcmp(reply->error, "not_found")) {
+    if (!strcmp(client_error, "invalid_client") || !strcmp(client_error, "not_found")) {
         snprintf(message, sizeof message, "client_id %s is not a registered application.",
                  req->client_id);
         page = sso_html_error_page(400, "Unknown application", message);
     }
-    else if (*reply->error || reply->result_case != SSO__DIR_REPLY__RESULT_CLIENT) {
+    else if (*client_error || !found || !found->client) {
+        const char *description = found ? found->client_error_description
+                                        : reply->error_description;
         snprintf(message, sizeof message, "The application could not be checked: %s",
-                 *reply->error_description ? reply->error_description : "unexpected reply");
-        page = sso_html_error_page(*reply->error ? 400 : 502, "Invalid sign-in request",
+                 *description ? description : "unexpected reply");
+        page = sso_html_error_page(*client_error ? 400 : 502, "Invalid sign-in request",
                                      message);
     }
     else {
         bool registered = false;
-        for (size_t i = 0; i < reply->client->n_redirect_uris; i++)
-            registered |= !strcmp(reply->client->redirect_uris[i], req->redirect_uri);
+        for (size_t i = 0; i < found->client->n_redirect_uris; i++)
+            registered |= !strcmp(found->client->redirect_uris[i], req->redirect_uri);
         if (!registered) {
             /* Saying which URI is refused helps the developer; it is not a link. */
             snprintf(message, sizeof message,
@@ -327,16 +344,13 @@ static zframe_t *s_check_client(s_ctx_t *ctx)
             page = sso_html_error_page(400, "Invalid redirect URI", message);
         }
     }
-    sso__dir_reply__free_unpacked(reply, NULL);
     return page;
 }
 
 /* The description for a connection_resolve error, from what the request selected. */
-static void s_resolve_error(const Sso__DirReply *reply, const char *kind,
+static void s_resolve_error(const char *code, const char *given, const char *kind,
                             const char *value, char *out, size_t size, const char **error)
 {
-    const char *given = reply->error_description;
-    const char *code = reply->error;
     *error = "invalid_request";
     bool by_domain = !strcmp(kind, "domain");
     if (!strcmp(code, "no_organization") && by_domain)
@@ -363,40 +377,36 @@ static void s_resolve_error(const Sso__DirReply *reply, const char *kind,
     }
 }
 
-/* Records why an upstream start failed, so the event log says it; best effort. */
-static void s_login_fail(s_ctx_t *ctx, const char *txn_id, const char *error,
-                         const char *description)
+/* Records why an upstream start failed, so the event log says it; best effort. No transaction
+   exists yet (it is created once the upstream request is made), so it is a plain event. */
+static void s_start_failed(s_ctx_t *ctx, const Sso__Connection *conn, const char *description)
 {
     Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    Sso__LoginFailRequest fail = SSO__LOGIN_FAIL_REQUEST__INIT;
-    fail.txn_id = (char *) txn_id;
-    fail.error = (char *) error;
-    fail.error_description = (char *) description;
-    fail.reason = (char *) description;
-    request.op_case = SSO__DIR_REQUEST__OP_LOGIN_FAIL;
-    request.login_fail = &fail;
+    Sso__Event event = SSO__EVENT__INIT;
+    char reason[400];
+    snprintf(reason, sizeof reason, "authorize: the upstream login could not be started: %.300s",
+             description);
+    event.organization_id = conn->organization_id;
+    event.connection_id = conn->id;
+    event.client_id = (char *) ctx->req.client_id;
+    event.outcome = "failure";
+    event.reason = reason;
+    request.op_case = SSO__DIR_REQUEST__OP_EVENT_RECORD;
+    request.event_record = &event;
     Sso__DirReply *reply = NULL;
-    if (token_dir_call(ctx->service, "login_fail", false, &request, &reply) == 0)
+    if (token_dir_call(ctx->service, "event_record", false, &request, &reply) == 0)
         sso__dir_reply__free_unpacked(reply, NULL);
 }
 
-/* txn_create, then the upstream service's start. */
-static zframe_t *s_start(s_ctx_t *ctx, const Sso__Connection *conn, const char *scope,
-                         bool force, int64_t max_age, const char *email)
+/* txn_create for the upstream request started: its request id is what the answer must refer
+   to (InResponseTo, state). NULL when it is stored, else the error redirect. */
+static zframe_t *s_record(s_ctx_t *ctx, const char *txn_id, const Sso__Connection *conn,
+                          const char *scope, bool force, int64_t max_age, const char *email,
+                          const char *request_id)
 {
-    const char *target = !strcmp(conn->type, "oidc") ? "oidc" : "saml";
-    if (strcmp(conn->type, "saml") != 0 && strcmp(conn->type, "oidc") != 0) {
-        char description[200];
-        snprintf(description, sizeof description, "connection %.100s has an unknown type",
-                 conn->id);
-        return s_error(ctx, "server_error", description);
-    }
-    char *txn_id = sso_random_token(24);
-    if (!txn_id)
-        return s_error(ctx, "server_error", "out of memory");
     int64_t now = sso_now_ms() / 1000;
     Sso__Transaction txn = SSO__TRANSACTION__INIT;
-    txn.id = txn_id;
+    txn.id = (char *) txn_id;
     const token_authorize_req_t *req = &ctx->req;
     txn.client_id = (char *) req->client_id;
     txn.redirect_uri = (char *) req->redirect_uri;
@@ -411,6 +421,11 @@ static zframe_t *s_start(s_ctx_t *ctx, const Sso__Connection *conn, const char *
     txn.force_login = force;
     txn.max_age = max_age;
     txn.login_hint = (char *) (email ? email : "");
+    /* The upstream request's handle: SAML's AuthnRequest ID, OIDC's state. */
+    if (!strcmp(conn->type, "oidc"))
+        txn.oidc_state = (char *) request_id;
+    else
+        txn.saml_request_id = (char *) request_id;
     Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     request.op_case = SSO__DIR_REQUEST__OP_TXN_CREATE;
     request.txn_create = &txn;
@@ -424,12 +439,27 @@ static zframe_t *s_start(s_ctx_t *ctx, const Sso__Connection *conn, const char *
                                                                        : "server_error",
                         *reply->error_description ? reply->error_description
                                                   : "the login could not be recorded");
-    sso__dir_reply__free_unpacked(reply, NULL);
-    if (frame) {
-        free(txn_id);
-        return frame;
-    }
+    if (reply)
+        sso__dir_reply__free_unpacked(reply, NULL);
+    return frame;
+}
 
+/* The upstream service's start (it only builds the request), then txn_create with what it
+   returned: two round trips, one write. */
+static zframe_t *s_start(s_ctx_t *ctx, const Sso__Connection *conn, const char *scope,
+                         bool force, int64_t max_age, const char *email)
+{
+    const char *target = !strcmp(conn->type, "oidc") ? "oidc" : "saml";
+    if (strcmp(conn->type, "saml") != 0 && strcmp(conn->type, "oidc") != 0) {
+        char description[200];
+        snprintf(description, sizeof description, "connection %.100s has an unknown type",
+                 conn->id);
+        return s_error(ctx, "server_error", description);
+    }
+    char *txn_id = sso_random_token(24);
+    if (!txn_id)
+        return s_error(ctx, "server_error", "out of memory");
+    const token_authorize_req_t *req = &ctx->req;
     Sso__SamlStartRequest start = SSO__SAML_START_REQUEST__INIT;
     start.txn_id = txn_id;
     start.connection = (Sso__Connection *) conn;
@@ -437,13 +467,13 @@ static zframe_t *s_start(s_ctx_t *ctx, const Sso__Connection *conn, const char *
     char rpc[16];
     snprintf(rpc, sizeof rpc, "%s_start", target);
     Sso__SamlStartReply *started = NULL;
-    status = token_dir_start(ctx->service, target, rpc, &start, &started);
+    zframe_t *frame = NULL;
+    int status = token_dir_start(ctx->service, target, rpc, &start, &started);
     if (status != 0) {
         frame = s_bus_error(ctx, target, status);
-        s_login_fail(ctx, txn_id, "temporarily_unavailable", "the upstream service did not "
-                                                             "answer");
+        s_start_failed(ctx, conn, "the upstream service did not answer");
     }
-    else if (*started->error || !*started->redirect_url) {
+    else if (*started->error || !*started->redirect_url || !*started->request_id) {
         /* Only codes a client understands go back; anything else is our failure. */
         static const char *const passed[] = {"access_denied", "server_error",
                                              "temporarily_unavailable", "invalid_request",
@@ -455,10 +485,11 @@ static zframe_t *s_start(s_ctx_t *ctx, const Sso__Connection *conn, const char *
         const char *description = *started->error_description
                                       ? started->error_description
                                       : "the upstream login could not be started";
-        s_login_fail(ctx, txn_id, error, description);
+        s_start_failed(ctx, conn, description);
         frame = s_error(ctx, error, description);
     }
-    else {
+    else if (!(frame = s_record(ctx, txn_id, conn, scope, force, max_age, email,
+                                started->request_id))) {
         sso_info("login %.8s… for %s via %s %s", txn_id, req->client_id, target, conn->id);
         frame = s_redirect(ctx, started->redirect_url);
     }
@@ -663,42 +694,31 @@ static zframe_t *s_authorize(s_ctx_t *ctx)
     if (!req->selector)
         return s_page(ctx, 200, NULL, NULL);
 
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    Sso__ConnectionResolveRequest resolve = SSO__CONNECTION_RESOLVE_REQUEST__INIT;
-    resolve.connection_id = (char *) (req->connection_id ? req->connection_id : "");
-    resolve.organization_id = (char *) (req->organization_id ? req->organization_id : "");
-    resolve.domain = (char *) (req->domain ? req->domain : "");
-    resolve.email = (char *) req->email;
-    request.op_case = SSO__DIR_REQUEST__OP_CONNECTION_RESOLVE;
-    request.connection_resolve = &resolve;
-    Sso__DirReply *reply = NULL;
-    int status = token_dir_call(ctx->service, "connection_resolve", true, &request, &reply);
-    if (status != 0)
-        return s_bus_error(ctx, "directory", status);
+    /* s_check_client asked for the connection with the client (a known client has a lookup). */
+    const Sso__AuthorizeLookupReply *found = ctx->lookup->lookup;
     zframe_t *frame;
     char description[400];
-    if (*reply->error) {
+    if (*found->resolve_error) {
         const char *error = NULL;
-        s_resolve_error(reply, req->selector, req->selector_value, description,
-                        sizeof description, &error);
+        s_resolve_error(found->resolve_error, found->resolve_error_description, req->selector,
+                        req->selector_value, description, sizeof description, &error);
         /* A person typed that email: let them correct it rather than bounce to the app. */
-        if (ctx->from_form
-            && (!strcmp(reply->error, "no_organization") || !strcmp(reply->error, "not_found")))
+        if (ctx->from_form && (!strcmp(found->resolve_error, "no_organization")
+                               || !strcmp(found->resolve_error, "not_found")))
             frame = s_page(ctx, 400, description, req->login_hint);
         else
             frame = s_error(ctx, error, description);
     }
-    else if (reply->result_case != SSO__DIR_REPLY__RESULT_CONNECTION)
+    else if (!found->connection)
         frame = s_error(ctx, "server_error", "the directory sent no connection");
-    else if (strcmp(reply->connection->status, "active") != 0) {
+    else if (strcmp(found->connection->status, "active") != 0) {
         snprintf(description, sizeof description, "connection %.200s is not active",
-                 reply->connection->id);
+                 found->connection->id);
         frame = s_error(ctx, "invalid_request", description);
     }
     else
-        frame = s_start(ctx, reply->connection, req->scope, req->force_login, req->max_age,
+        frame = s_start(ctx, found->connection, req->scope, req->force_login, req->max_age,
                         req->hint_email ? req->email : NULL);
-    sso__dir_reply__free_unpacked(reply, NULL);
     return frame;
 }
 
@@ -722,6 +742,8 @@ zframe_t *token_authorize_http(sso_service_t *service, const Sso__HttpRequest *r
     zframe_t *frame = s_check_client(&ctx);
     if (!frame)
         frame = s_authorize(&ctx);
+    if (ctx.lookup)
+        sso__dir_reply__free_unpacked(ctx.lookup, NULL);
     free(ctx.last_domain);
     token_authorize_req_free(&ctx.req);
     return frame;
@@ -842,12 +864,10 @@ static void s_test_errors(token_fake_t *fake)
     sso__http_response__free_unpacked(response, NULL);
 
     /* Bus failures where a redirect is allowed: temporarily_unavailable. */
-    const char *failing[][2] = {{"connection_resolve", "directory"},
-                                {"txn_create", "directory"},
-                                {"saml_start", "saml"}};
-    for (size_t i = 0; i < 3; i++) {
+    const char *failing[][2] = {{"txn_create", "directory"}, {"saml_start", "saml"}};
+    for (size_t i = 0; i < 2; i++) {
         fake->fail_rpc = failing[i][0];
-        fake->fail_status = i == 1 ? 504 : 503;
+        fake->fail_status = i == 0 ? 504 : 503;
         response = s_test_get(fake, T_BASE "&domain=example.com");
         SSO_CHECK(s_test_error(response, base, "temporarily_unavailable", failing[i][1], "s1"));
         sso__http_response__free_unpacked(response, NULL);
@@ -900,9 +920,13 @@ static void s_test_pages(token_fake_t *fake)
         SSO_CHECK(ok);
         sso__http_response__free_unpacked(response, NULL);
     }
-    fake->fail_rpc = "client_get";
+    /* The directory down: the client cannot be checked, so nothing may redirect. */
+    fake->fail_rpc = "authorize_lookup";
     fake->fail_status = 503;
     Sso__HttpResponse *response = s_test_get(fake, T_BASE);
+    SSO_CHECK(response && response->status == 503 && !token_fake_header(response, "Location"));
+    sso__http_response__free_unpacked(response, NULL);
+    response = s_test_get(fake, T_BASE "&domain=example.com");
     SSO_CHECK(response && response->status == 503 && !token_fake_header(response, "Location"));
     sso__http_response__free_unpacked(response, NULL);
     fake->fail_rpc = NULL;
@@ -939,7 +963,9 @@ static void s_test_success(token_fake_t *fake)
     SSO_CHECK(txn->expires_at - txn->created_at == TOKEN_TXN_TTL);
     SSO_CHECK(txn->force_login && txn->max_age == -1);
     SSO_CHECK(!strcmp(txn->login_hint, "jane@example.com"));
-    SSO_CHECK(!strcmp(fake->start_target, "saml") && !strcmp(fake->last_rpc, "saml_start"));
+    /* The upstream request first, then the transaction with its id. */
+    SSO_CHECK(!strcmp(fake->start_target, "saml") && !strcmp(fake->last_rpc, "txn_create"));
+    SSO_CHECK(!strcmp(txn->saml_request_id, "_req1") && !*txn->oidc_state);
     SSO_CHECK(!strcmp(fake->start->txn_id, txn->id) && fake->start->force_authn);
     SSO_CHECK(fake->start->connection && !strcmp(fake->start->connection->id, "conn_saml"));
     sso__http_response__free_unpacked(response, NULL);
@@ -953,7 +979,8 @@ static void s_test_success(token_fake_t *fake)
     response = s_test_get(fake, T_BASE "&domain=oidc.example&max_age=0");
     location = token_fake_header(response, "Location");
     SSO_CHECK(location && !strncmp(location, "https://idp.test/oidc?", 22));
-    SSO_CHECK(!strcmp(fake->last_rpc, "oidc_start") && !strcmp(fake->start_target, "oidc"));
+    SSO_CHECK(!strcmp(fake->last_rpc, "txn_create") && !strcmp(fake->start_target, "oidc"));
+    SSO_CHECK(!strcmp(fake->txn->oidc_state, "_req1") && !*fake->txn->saml_request_id);
     SSO_CHECK(fake->txn->force_login && fake->txn->max_age == 0);
     SSO_CHECK(!strcmp(fake->txn->connection_id, "conn_oidc"));
     sso__http_response__free_unpacked(response, NULL);

@@ -52,6 +52,52 @@ static void s_error(Sso__DirReply *reply, const char *error, const char *descrip
     reply->error_description = (char *) description;
 }
 
+/* The grant of one of the fake's codes (see token_fake.h). */
+static void s_grant(const char *code, Sso__CodeGrant *grant, Sso__Profile *profile)
+{
+    bool full = !strcmp(code, "code-full");
+    profile->subject = "user-42@idp";
+    if (!strcmp(code, "code-long")) {
+        static char long_subject[260];
+        memset(long_subject, 'x', sizeof long_subject - 1);
+        profile->subject = long_subject;
+    }
+    else if (!strcmp(code, "code-ascii"))
+        profile->subject = "zo\xc3\xab";
+    profile->email = "jane@example.com";
+    profile->email_verified = true;
+    profile->name = "Jane Doe";
+    profile->given_name = "Jane";
+    profile->family_name = full ? "Doe" : "";
+    profile->groups = full ? (char **) s_groups : NULL;
+    profile->n_groups = full ? 2 : 0;
+    grant->client_id = "cli_app";
+    grant->nonce = full ? "n-123" : "";
+    grant->scope = "openid profile";
+    grant->auth_time = 1700000000;
+    grant->connection_id = "conn_saml";
+    grant->connection_type = "saml";
+    grant->organization_id = "org_1";
+    grant->profile = profile;
+    grant->code_hash = "hash-of-code";
+}
+
+/* Hands out at_<n> for a code's grant (code) or for stored claims; NULL when full. */
+static const char *s_token_add(const char *code, const char *claims_json, const char *scope)
+{
+    size_t n = s_fake->n_tokens;
+    if (n == TOKEN_FAKE_MAX)
+        return NULL;
+    char name[32];
+    snprintf(name, sizeof name, "at_%zu", n);
+    s_fake->tokens[n] = strdup(name);
+    s_fake->token_code[n] = code ? strdup(code) : NULL;
+    s_fake->token_claims[n] = strdup(claims_json ? claims_json : "");
+    s_fake->token_scope[n] = strdup(scope);
+    s_fake->n_tokens++;
+    return s_fake->tokens[n];
+}
+
 /* Fills reply for request; strings it points to live in static storage or in request. */
 static void s_dispatch(const Sso__DirRequest *request, Sso__DirReply *reply,
                        Sso__Connection *conn, Sso__ClientGetReply *client,
@@ -132,6 +178,11 @@ static void s_dispatch(const Sso__DirRequest *request, Sso__DirReply *reply,
         const Sso__CodeRedeemRequest *redeem = request->code_redeem;
         sso__code_redeem_request__free_unpacked(s_fake->redeem, NULL);
         s_fake->redeem = S_ROUNDTRIP(Sso__CodeRedeemRequest, sso__code_redeem_request, redeem);
+        /* As the directory: the client first, then the code. */
+        if (*redeem->client_secret && strcmp(redeem->client_secret, "app-secret") != 0) {
+            s_error(reply, "invalid_client", "client authentication failed");
+            break;
+        }
         bool known = !strcmp(redeem->code, "code-full") || !strcmp(redeem->code, "code-bare")
                      || !strcmp(redeem->code, "code-long")
                      || !strcmp(redeem->code, "code-ascii");
@@ -147,31 +198,16 @@ static void s_dispatch(const Sso__DirRequest *request, Sso__DirReply *reply,
                                             "redirect_uri");
             break;
         }
-        bool full = !strcmp(redeem->code, "code-full");
-        profile->subject = "user-42@idp";
-        if (!strcmp(redeem->code, "code-long")) {
-            static char long_subject[260];
-            memset(long_subject, 'x', sizeof long_subject - 1);
-            profile->subject = long_subject;
+        s_grant(redeem->code, grant, profile);
+        if (redeem->access_token_ttl > 0) {
+            const char *token = s_token_add(redeem->code, NULL, grant->scope);
+            if (!token) {
+                s_error(reply, "server_error", "full");
+                break;
+            }
+            grant->access_token = (char *) token;
+            grant->expires_in = redeem->access_token_ttl;
         }
-        else if (!strcmp(redeem->code, "code-ascii"))
-            profile->subject = "zo\xc3\xab";
-        profile->email = "jane@example.com";
-        profile->email_verified = true;
-        profile->name = "Jane Doe";
-        profile->given_name = "Jane";
-        profile->family_name = full ? "Doe" : "";
-        profile->groups = full ? (char **) s_groups : NULL;
-        profile->n_groups = full ? 2 : 0;
-        grant->client_id = "cli_app";
-        grant->nonce = full ? "n-123" : "";
-        grant->scope = "openid profile";
-        grant->auth_time = 1700000000;
-        grant->connection_id = "conn_saml";
-        grant->connection_type = "saml";
-        grant->organization_id = "org_1";
-        grant->profile = profile;
-        grant->code_hash = "hash-of-code";
         reply->result_case = SSO__DIR_REPLY__RESULT_GRANT;
         reply->grant = grant;
         break;
@@ -180,18 +216,13 @@ static void s_dispatch(const Sso__DirRequest *request, Sso__DirReply *reply,
         sso__token_issue_request__free_unpacked(s_fake->issue, NULL);
         s_fake->issue = S_ROUNDTRIP(Sso__TokenIssueRequest, sso__token_issue_request,
                                     request->token_issue);
-        size_t n = s_fake->n_tokens;
-        if (n == TOKEN_FAKE_MAX) {
+        const char *token = s_token_add(NULL, request->token_issue->claims_json,
+                                        request->token_issue->scope);
+        if (!token) {
             s_error(reply, "server_error", "full");
             break;
         }
-        char name[32];
-        snprintf(name, sizeof name, "at_%zu", n);
-        s_fake->tokens[n] = strdup(name);
-        s_fake->token_claims[n] = strdup(request->token_issue->claims_json);
-        s_fake->token_scope[n] = strdup(request->token_issue->scope);
-        s_fake->n_tokens++;
-        issued->access_token = s_fake->tokens[n];
+        issued->access_token = (char *) token;
         issued->expires_in = request->token_issue->ttl_seconds;
         reply->result_case = SSO__DIR_REPLY__RESULT_TOKEN_ISSUE;
         reply->token_issue = issued;
@@ -205,6 +236,10 @@ static void s_dispatch(const Sso__DirRequest *request, Sso__DirReply *reply,
                 claims->client_id = "cli_app";
                 claims->scope = s_fake->token_scope[i];
                 claims->claims_json = s_fake->token_claims[i];
+                if (s_fake->token_code[i]) {
+                    s_grant(s_fake->token_code[i], grant, profile);
+                    claims->grant = grant;
+                }
                 reply->result_case = SSO__DIR_REPLY__RESULT_CLAIMS;
                 reply->claims = claims;
             }
@@ -250,6 +285,33 @@ static void s_dispatch(const Sso__DirRequest *request, Sso__DirReply *reply,
         reply->result_case = SSO__DIR_REPLY__RESULT_KEYS_LIST;
         reply->keys_list = keys;
         break;
+    case SSO__DIR_REQUEST__OP_AUTHORIZE_LOOKUP: {
+        /* As the directory: each part through the single operation, its error kept apart. */
+        static Sso__AuthorizeLookupReply lookup;
+        sso__authorize_lookup_reply__init(&lookup);
+        Sso__DirRequest part = SSO__DIR_REQUEST__INIT;
+        Sso__DirReply got = SSO__DIR_REPLY__INIT;
+        part.op_case = SSO__DIR_REQUEST__OP_CLIENT_GET;
+        part.client_get = request->authorize_lookup->client;
+        s_dispatch(&part, &got, conn, client, auth, grant, profile, issued, claims, bearer, keys);
+        lookup.client = got.result_case == SSO__DIR_REPLY__RESULT_CLIENT ? got.client : NULL;
+        lookup.client_error = got.error;
+        lookup.client_error_description = got.error_description;
+        if (lookup.client && request->authorize_lookup->resolve) {
+            sso__dir_reply__init(&got);
+            part.op_case = SSO__DIR_REQUEST__OP_CONNECTION_RESOLVE;
+            part.connection_resolve = request->authorize_lookup->resolve;
+            s_dispatch(&part, &got, conn, client, auth, grant, profile, issued, claims, bearer,
+                       keys);
+            lookup.connection =
+                got.result_case == SSO__DIR_REPLY__RESULT_CONNECTION ? got.connection : NULL;
+            lookup.resolve_error = got.error;
+            lookup.resolve_error_description = got.error_description;
+        }
+        reply->result_case = SSO__DIR_REPLY__RESULT_LOOKUP;
+        reply->lookup = &lookup;
+        break;
+    }
     default:
         s_error(reply, "invalid_request", "the fake does not know this operation");
         break;
@@ -360,6 +422,7 @@ void token_fake_close(token_fake_t *self)
         free(self->tokens[i]);
         free(self->token_claims[i]);
         free(self->token_scope[i]);
+        free(self->token_code[i]);
     }
     for (size_t i = 0; i < self->n_keys; i++)
         sso__signing_key__free_unpacked(self->keys[i], NULL);

@@ -13,7 +13,9 @@
                   code-long (sub over 255), code-ascii (non-ASCII subject); bound to cli_app
                   and https://app.test/callback; a redeemed code is invalid_grant
    tokens         token_issue hands out at_<n> and remembers its claims for
-                  access_token_check; mgmt-token passes bearer_check
+                  access_token_check; code_redeem with access_token_ttl hands one out for the
+                  code's grant (access_token_check returns the grant); mgmt-token passes
+                  bearer_check
    keys           one active RSA key; key_put appends */
 #ifndef TOKEN_FAKE_H
 #define TOKEN_FAKE_H
@@ -45,6 +47,7 @@ typedef struct {
     size_t n_redeemed;
     char *tokens[TOKEN_FAKE_MAX];       /* at_<n> -> claims_json, scope */
     char *token_claims[TOKEN_FAKE_MAX];
+    char *token_code[TOKEN_FAKE_MAX];   /* issued by code_redeem: the grant's code, else NULL */
     char *token_scope[TOKEN_FAKE_MAX];
     size_t n_tokens;
     Sso__SigningKey *keys[TOKEN_FAKE_MAX];

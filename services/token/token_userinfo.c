@@ -1,6 +1,7 @@
 #include "token_userinfo.h"
 #include "sso_log.h"
 #include "sso_test.h"
+#include "token_code.h"
 #include "token_dir.h"
 #include "token_fake.h"
 #include <strings.h>
@@ -70,10 +71,17 @@ zframe_t *token_userinfo_http(sso_service_t *service, const Sso__HttpRequest *re
     if (status != 0)
         return token_dir_unavailable(status);
     json_t *claims = NULL;
+    const char *why = NULL;
     if (*reply->error || reply->result_case != SSO__DIR_REPLY__RESULT_CLAIMS)
         frame = s_challenge(401, "invalid_token", "the access token is not valid or expired");
-    else if (!(claims = json_loads(reply->claims->claims_json, JSON_REJECT_DUPLICATES, NULL))
-             || !json_is_object(claims) || !json_object_get(claims, "sub"))
+    else if (reply->claims->grant && !(claims = token_code_identity(reply->claims->grant, &why))) {
+        /* The same identity the ID token carried; one that cannot be minted never was. */
+        sso_error("userinfo: %s", why ? why : "no identity");
+        frame = s_challenge(401, "invalid_token", "the access token is not valid or expired");
+    }
+    else if (!claims
+             && (!(claims = json_loads(reply->claims->claims_json, JSON_REJECT_DUPLICATES, NULL))
+                 || !json_is_object(claims) || !json_object_get(claims, "sub")))
         /* A management token, say: valid, but it carries no user. */
         frame = s_challenge(403, "insufficient_scope", "the access token is not for a user");
     else {
@@ -126,8 +134,13 @@ void token_userinfo_test(bool verbose)
     char *token = s_test_access_token(&fake, "grant_type=authorization_code&client_id=cli_app&"
                                              "client_secret=app-secret&code=code-full&redirect_"
                                              "uri=https%3A%2F%2Fapp.test%2Fcallback");
-    char *stored = fake.issue ? strdup(fake.issue->claims_json) : NULL;
-    SSO_CHECK(token && stored && strstr(stored, "\"sub\":\"conn_saml;user-42@idp\""));
+    /* The identity of the ID token, read through the grant the token was issued from. */
+    char *stored = strdup("{\"sub\":\"conn_saml;user-42@idp\",\"email\":\"jane@example.com\","
+                          "\"email_verified\":true,\"name\":\"Jane Doe\",\"given_name\":\"Jane\","
+                          "\"family_name\":\"Doe\",\"groups\":[\"engineering\",\"admins\"],"
+                          "\"oid\":\"org_1\",\"connection_id\":\"conn_saml\","
+                          "\"connection_type\":\"saml\"}");
+    SSO_CHECK(token && stored);
     if (!token || !stored) {
         free(token);
         free(stored);
