@@ -7,6 +7,8 @@
 # Knobs (environment): CONCURRENCY="1 8 32"  N_LOGIN=300 (logins per concurrency)
 #   N_SINGLE=300 + SINGLE_C=8 (ACS alone / token alone)  PEER=1  N_PEER=300
 #   MEM_SECONDS=300 + MEM_BATCH=1000 + MEM_C=8 (memory run; 0 skips it)  SPEED_SECONDS=5
+#   TOKEN_INSTANCES=4 SAML_INSTANCES=2 (instances, as an operator scales them)
+#   TOKEN_CPUS=1 (taskset CPU list the token instances share; "" leaves them unpinned)
 # Each SAML response is signed for its own transaction (InResponseTo = its AuthnRequest ID)
 # before any timing starts; only HTTP legs are timed. Numbers are printed, never asserted.
 set -euo pipefail
@@ -15,6 +17,7 @@ build="${1:-build}" bin="${1:-build}/bin"
 CONCURRENCY="${CONCURRENCY:-1 8 32}" N_LOGIN="${N_LOGIN:-300}" N_SINGLE="${N_SINGLE:-300}"
 SINGLE_C="${SINGLE_C:-8}" PEER="${PEER:-1}" N_PEER="${N_PEER:-300}" MEM_SECONDS="${MEM_SECONDS:-300}"
 MEM_BATCH="${MEM_BATCH:-1000}" MEM_C="${MEM_C:-8}" SPEED_SECONDS="${SPEED_SECONDS:-5}"
+TOKEN_INSTANCES="${TOKEN_INSTANCES:-4}" SAML_INSTANCES="${SAML_INSTANCES:-2}" TOKEN_CPUS="${TOKEN_CPUS-1}"
 PY=/usr/bin/python3
 for tool in cc openssl curl; do command -v $tool >/dev/null || { echo "bench: $tool is missing"; exit 2; }; done
 $PY -c 'import xmlsec, lxml, requests' 2>/dev/null || { echo "bench: needs python3-xmlsec python3-lxml python3-requests (make deps)"; exit 2; }
@@ -60,13 +63,27 @@ echo "  RSA-2048 sign/s per core: $rsa_sign   verify/s: $rsa_verify"
 http_port=$(port) bus_port=$(port)
 mkdir -p "$work/data"
 export SSO_HTTP_ADDR="127.0.0.1:$http_port" SSO_BROKER_ENDPOINT="tcp://127.0.0.1:$bus_port" \
-       SSO_PUBLIC_URL="http://127.0.0.1:$http_port" SSO_DATA_DIR="$work/data" SSO_ACCESS_LOG=0 \
+       SSO_PUBLIC_URL="http://127.0.0.1:$http_port" SSO_DATA_DIR="$work/data" SSO_ACCESS_LOG=0 SSO_LOG_LEVEL=warn \
        SSO_ADMIN_CLIENT_ID=bench-admin SSO_ADMIN_CLIENT_SECRET="bench-$(openssl rand -hex 12)"
-services=(gateway directory token saml oidc)
+# Every instance is a process of its own (token, token2, ...); the token instances share the
+# CPUs of TOKEN_CPUS, so the token endpoint's cores are those, whatever the instance count.
+services=(gateway directory oidc)
+for i in $(seq 1 "$TOKEN_INSTANCES"); do services+=("token$([ "$i" = 1 ] || echo "$i")"); done
+for i in $(seq 1 "$SAML_INSTANCES"); do services+=("saml$([ "$i" = 1 ] || echo "$i")"); done
+pin=()
+[ -n "$TOKEN_CPUS" ] && command -v taskset >/dev/null && pin=(taskset -c "$TOKEN_CPUS")
 for s in "${services[@]}"; do
-  "$bin/sso-$s" >>"$work/$s.log" 2>&1 &
+  base=${s%%[0-9]*}
+  if [ "$base" = token ]; then "${pin[@]}" "$bin/sso-$base" >>"$work/$s.log" 2>&1 &
+  else "$bin/sso-$base" >>"$work/$s.log" 2>&1 &
+  fi
   pids[$s]=$!
 done
+if [ ${#pin[@]} -gt 0 ]; then
+  token_cores=$(taskset -c "$TOKEN_CPUS" nproc)
+else
+  token_cores=$(( TOKEN_INSTANCES < $(nproc) ? TOKEN_INSTANCES : $(nproc) ))
+fi
 url="http://127.0.0.1:$http_port"
 for _ in $(seq 1 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ] && break; sleep 0.1; done
 eval "$($PY "$here/login_setup.py" "$url" "$SSO_ADMIN_CLIENT_ID" "$SSO_ADMIN_CLIENT_SECRET" \
@@ -74,7 +91,7 @@ eval "$($PY "$here/login_setup.py" "$url" "$SSO_ADMIN_CLIENT_ID" "$SSO_ADMIN_CLI
 basic="Basic $(printf %s "$client_id:$client_secret" | base64 -w0)"
 authorize_path="/oauth/authorize?client_id=$client_id&$query"
 acs_path="/sso/saml/$conn_id/acs"
-echo "  token service: ${#pids[@]} processes started, 1 token instance (one request loop = 1 core)"
+echo "  ${#pids[@]} processes: ${services[*]}; token instances on CPU(s) ${TOKEN_CPUS:-any}, so the token endpoint's cores = $token_cores"
 
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo exited; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -141,7 +158,12 @@ import sys
 b, a = [dict(kv.split("=") for kv in s.split()) for s in sys.argv[1:3]]
 busy = int(sys.argv[4]) - int(sys.argv[3]); ok = max(int(sys.argv[5]), 1); hz = int(sys.argv[6])
 ours = sum(int(a[k]) - int(b[k]) for k in a)
-per = "  ".join(f"{k} {(int(a[k]) - int(b[k])) * 1000 / hz / ok:.1f}" for k in a)
+import re
+by = {}  # instances summed per service: token, token2, ... -> token
+for k in a:
+    base = re.sub(r"\d+$", "", k)
+    by[base] = by.get(base, 0) + int(a[k]) - int(b[k])
+per = "  ".join(f"{k} {v * 1000 / hz / ok:.1f}" for k, v in by.items())
 print(f"    cpu ms/login (ACS+token+userinfo): {per}   | other processes on the machine: {(busy - ours) / hz:.1f} cpu-s")
 PY
 done
@@ -159,11 +181,12 @@ for pair in "authorize|$auth_line" "ACS POST (pre-signed)|$acs_line" "POST /oaut
     "$($PY -c "print($(kv p50_us "$l")/1000)")" "$($PY -c "print($(kv p99_us "$l")/1000)")" "$(kv errors "$l")"
 done
 token_rate=$(kv rate "$tok_line")
-$PY - "$token_rate" "$rsa_sign" <<'PY'
+$PY - "$token_rate" "$rsa_sign" "$token_cores" <<'PY'
 import sys
-t, s = map(float, sys.argv[1:])
-pct = 100 * t / s if s else 0
-print(f"token endpoint: {t:.1f} req/s = {pct:.1f}% of the RSA-2048 signing limit of its 1 core ({s:.0f} sign/s)"
+t, s, cores = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+limit = s * cores
+pct = 100 * t / limit if limit else 0
+print(f"token endpoint: {t:.1f} req/s = {pct:.1f}% of the RSA-2048 signing limit of its {cores} core(s) ({limit:.0f} sign/s)"
       f"  (target >= 70%: {'met' if pct >= 70 else 'NOT met'})")
 PY
 
@@ -235,8 +258,9 @@ if [ "$MEM_SECONDS" -gt 0 ]; then
     echo >>"$work/mem.tsv"
     echo "  $total logins after $(( $(date +%s) - start ))s (last batch: $(kv rate "$line") logins/s, errors $(kv errors "$line"))"
   done
-  $PY - "$work/mem.tsv" "${services[*]}" "${rss0[gateway]} ${rss0[directory]} ${rss0[token]} ${rss0[saml]} ${rss0[oidc]}" \
-    "${rss_start[gateway]} ${rss_start[directory]} ${rss_start[token]} ${rss_start[saml]} ${rss_start[oidc]}" <<'PY'
+  idle_list="" start_list=""
+  for s in "${services[@]}"; do idle_list+="${rss0[$s]} " start_list+="${rss_start[$s]} "; done
+  $PY - "$work/mem.tsv" "${services[*]}" "$idle_list" "$start_list" <<'PY'
 import sys
 rows = [list(map(int, l.split("\t"))) for l in open(sys.argv[1]) if l.strip()]
 names = sys.argv[2].split(); idle = list(map(int, sys.argv[3].split())); start = list(map(int, sys.argv[4].split()))

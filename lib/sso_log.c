@@ -13,11 +13,29 @@ static char s_process[32] = "sso";
 static bool s_json = false;
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *s_level_names[] = {"debug", "info", "warn", "error"};
+static sso_log_level_t s_min_level = SSO_LOG_INFO;
+
+int sso_log_level_parse(const char *name, sso_log_level_t *level)
+{
+    for (int i = 0; name && i < (int) (sizeof s_level_names / sizeof *s_level_names); i++)
+        if (strcmp(name, s_level_names[i]) == 0) {
+            *level = (sso_log_level_t) i;
+            return 0;
+        }
+    return -1;
+}
 
 void sso_log_init(const char *process, const char *format)
 {
     snprintf(s_process, sizeof s_process, "%s", process ? process : "sso");
     s_json = format && strcmp(format, "json") == 0;
+    /* SSO_DEBUG=1 is the old spelling of SSO_LOG_LEVEL=debug; an unknown level is said once
+       and ignored, never fatal: logging must not stop a service. */
+    const char *wanted = getenv("SSO_LOG_LEVEL");
+    s_min_level = getenv("SSO_DEBUG") ? SSO_LOG_DEBUG : SSO_LOG_INFO;
+    if (wanted && *wanted && sso_log_level_parse(wanted, &s_min_level) != 0)
+        sso_log(SSO_LOG_WARN, "SSO_LOG_LEVEL=%.40s is not debug, info, warn or error; using %s",
+                wanted, s_level_names[s_min_level]);
 }
 
 bool sso_log_json(void) { return s_json; }
@@ -44,7 +62,7 @@ void sso_log_raw(const char *line)
 
 void sso_log(sso_log_level_t level, const char *fmt, ...)
 {
-    if (level == SSO_LOG_DEBUG && !getenv("SSO_DEBUG"))
+    if (level < s_min_level)
         return;
     char message[2048];
     va_list args;
@@ -79,4 +97,17 @@ void sso_log_test(bool verbose)
     char ts[40];
     s_timestamp(ts, sizeof ts);
     SSO_CHECK(strlen(ts) == 24 && ts[10] == 'T' && ts[23] == 'Z');
+    sso_log_level_t level = SSO_LOG_DEBUG;
+    SSO_CHECK(sso_log_level_parse("warn", &level) == 0 && level == SSO_LOG_WARN);
+    SSO_CHECK(sso_log_level_parse("error", &level) == 0 && level == SSO_LOG_ERROR);
+    SSO_CHECK(sso_log_level_parse("WARN", &level) == -1 && level == SSO_LOG_ERROR);
+    SSO_CHECK(sso_log_level_parse("verbose", &level) == -1);
+    SSO_CHECK(sso_log_level_parse(NULL, &level) == -1);
+    /* The threshold is read at init. */
+    setenv("SSO_LOG_LEVEL", "error", 1);
+    sso_log_init("selftest", "text");
+    SSO_CHECK(s_min_level == SSO_LOG_ERROR);
+    unsetenv("SSO_LOG_LEVEL");
+    sso_log_init("selftest", "text");
+    SSO_CHECK(s_min_level == (getenv("SSO_DEBUG") ? SSO_LOG_DEBUG : SSO_LOG_INFO));
 }

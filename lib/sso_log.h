@@ -5,8 +5,12 @@
 
 typedef enum { SSO_LOG_DEBUG, SSO_LOG_INFO, SSO_LOG_WARN, SSO_LOG_ERROR } sso_log_level_t;
 
-/* Sets the process name printed on every line and the format ("text" or "json"). */
+/* Sets the process name printed on every line and the format ("text" or "json"), and reads
+   the threshold from SSO_LOG_LEVEL (debug, info, warn, error; default info; SSO_DEBUG=1 means
+   debug). Lines below the threshold are not written. */
 void sso_log_init(const char *process, const char *format);
+/* "debug".."error" to a level: 0, or -1 (level unchanged) for anything else. */
+int sso_log_level_parse(const char *name, sso_log_level_t *level);
 bool sso_log_json(void);
 void sso_log(sso_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Writes a prepared line verbatim (access logs that build their own JSON). */
