@@ -214,7 +214,33 @@ static int s_config(sso_service_t *service, sim_config_t *config)
     return 0;
 }
 
-static zframe_t *s_page(const char *saml_request, const char *relay_state, const char *message)
+/* The login_hint of the transaction behind relay_state, when it is an email and the
+   transaction is the simulator's own connection's; else NULL. Caller frees. It only fills the
+   form in: whoever holds the RelayState already holds that login. */
+static char *s_login_hint(sso_service_t *service, const char *relay_state,
+                          const char *connection_id)
+{
+    if (!*relay_state)
+        return NULL;
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__TxnGetRequest get = SSO__TXN_GET_REQUEST__INIT;
+    get.id = (char *) relay_state;
+    request.op_case = SSO__DIR_REQUEST__OP_TXN_GET;
+    request.txn_get = &get;
+    Sso__DirReply *reply = NULL;
+    char *hint = NULL;
+    if (sso_directory_call(service, "txn_get", true, &request, &reply) == 0 && !*reply->error
+        && reply->result_case == SSO__DIR_REPLY__RESULT_TXN
+        && !strcmp(reply->txn->connection_id, connection_id) && strchr(reply->txn->login_hint, '@')
+        && strlen(reply->txn->login_hint) <= FIELD_MAX)
+        hint = strdup(reply->txn->login_hint);
+    if (reply)
+        sso__dir_reply__free_unpacked(reply, NULL);
+    return hint;
+}
+
+static zframe_t *s_page(const char *saml_request, const char *relay_state, const char *message,
+                        const char *email)
 {
     sso_html_t *html = sso_html_new();
     sso_html_begin(html, "IdP simulator");
@@ -232,7 +258,7 @@ static zframe_t *s_page(const char *saml_request, const char *relay_state, const
                  "<label>Last name <input name=\"family_name\" value=\"{}\"></label>"
                  "<label>Groups (comma-separated) <input name=\"groups\" value=\"{}\"></label>"
                  "<label>Scenario <select name=\"scenario\">",
-                 "someone@example.com", "Test", "User", "");
+                 email ? email : "someone@example.com", "Test", "User", "");
     for (size_t i = 0; i < sizeof s_scenarios / sizeof *s_scenarios; i++)
         sso_html_add(html, "<option value=\"{}\">{}</option>", s_scenarios[i], s_scenario_labels[i]);
     sso_html_add(html, "</select></label><button type=\"submit\">Sign in</button></form>");
@@ -296,8 +322,11 @@ zframe_t *saml_simulator_http(sso_service_t *service, const Sso__HttpRequest *re
             /* Never sign for anyone but the simulator's own connection. */
             frame = sso_html_error_page(400, "IdP simulator",
                                         "The simulator only answers its own connection's ACS.");
-        else if (!post)
-            frame = s_page(saml_request, relay_state, NULL);
+        else if (!post) {
+            char *hint = s_login_hint(service, relay_state, connection->id);
+            frame = s_page(saml_request, relay_state, NULL, hint);
+            free(hint);
+        }
         else {
             const char *email = s_field(params, "email", NULL);
             int scenario = saml_simulator_scenario(s_field(params, "scenario", "success"));
@@ -308,7 +337,8 @@ zframe_t *saml_simulator_http(sso_service_t *service, const Sso__HttpRequest *re
             if (!email || !strchr(email, '@') || scenario < 0 || too_long)
                 frame = s_page(saml_request, relay_state,
                                "Give an email address, a known scenario, and values of at most "
-                               "256 characters.");
+                               "256 characters.",
+                               NULL);
             else {
                 sim_response_t spec = {
                     .idp_entity_id = connection->idp_entity_id,

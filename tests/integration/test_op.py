@@ -385,6 +385,22 @@ def test_each_selector_reaches_the_simulator(broker, op, selector):
             "RelayState"} <= set(form.fields), form.fields
 
 
+def test_simulator_fills_in_the_login_hint(broker, op):
+    r, _ = simulator_page(broker, base_params(op, login_hint="Grace.Hopper@example.org"))
+    assert r.status_code == 200
+    assert form_of(r.text).fields["email"] == "Grace.Hopper@example.org"
+    # No hint (a selector without an email): the page's own example address.
+    r, _ = simulator_page(broker, base_params(op, domain="example.com"))
+    assert form_of(r.text).fields["email"] == "someone@example.com"
+    # A RelayState that names no transaction is not an error: the form just has no hint.
+    _, url = simulator_page(broker, base_params(op, login_hint="x@example.com"))
+    parts = urllib.parse.urlsplit(url)
+    q = dict(urllib.parse.parse_qsl(parts.query))
+    q["RelayState"] = "no-such-transaction-0123456789"
+    r = broker.get(parts.path + "?" + urllib.parse.urlencode(q))
+    assert r.status_code == 200 and form_of(r.text).fields["email"] == "someone@example.com"
+
+
 def test_stronger_selector_wins(broker, op):
     # connection_id beats a domain that has no organization.
     r, url = simulator_page(broker, base_params(op, connection_id=op["conn"]["id"],
