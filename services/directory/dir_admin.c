@@ -78,7 +78,7 @@ static int s_from_env(dir_t *dir, const char *id, const char *secret, char *why,
     bool exists = step == SQLITE_ROW;
     bool same = exists && sso_secret_verify(secret, dir_db_text(stmt, 0));
     bool admin = exists && sqlite3_column_int(stmt, 1);
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     if (step != SQLITE_ROW && step != SQLITE_DONE)
         goto fail;
     int64_t now = dir_now();
@@ -213,7 +213,7 @@ static bool s_verifies(dir_t *dir, const char *id, const char *secret)
                                                "AND is_admin = 1", "s", id);
     bool ok = stmt && sqlite3_step(stmt) == SQLITE_ROW
               && sso_secret_verify(secret, dir_db_text(stmt, 0));
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     return ok;
 }
 

@@ -91,7 +91,7 @@ json_t *dir_api_row(dir_t *dir, dir_api_row_fn *row, const char *sql, const char
     sqlite3_stmt *stmt = dir_db_vquery(dir->db, sql, types, args);
     va_end(args);
     json_t *json = stmt && sqlite3_step(stmt) == SQLITE_ROW ? row(dir, stmt) : NULL;
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     return json;
 }
 
@@ -104,7 +104,7 @@ json_t *dir_api_column(dir_t *dir, const char *sql, const char *types, ...)
     json_t *list = json_array();
     while (stmt && sqlite3_step(stmt) == SQLITE_ROW)
         json_array_append_new(list, json_string(dir_db_text(stmt, 0)));
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     return list;
 }
 
@@ -143,7 +143,7 @@ zframe_t *dir_api_list(dir_api_req_t *req, const char *org_id, dir_api_row_fn *r
     int last_param = stmt ? sqlite3_bind_parameter_count(stmt) : 0;
     if (last_param < 2 || sqlite3_bind_int64(stmt, last_param - 1, after) != SQLITE_OK
         || sqlite3_bind_int64(stmt, last_param, (int64_t) size + 1) != SQLITE_OK) {
-        sqlite3_finalize(stmt);
+        dir_db_release(stmt);
         return dir_api_db_error();
     }
     int position = sqlite3_column_count(stmt) - 1;
@@ -157,7 +157,7 @@ zframe_t *dir_api_list(dir_api_req_t *req, const char *org_id, dir_api_row_fn *r
         json_array_append_new(data, row(req->dir, stmt));
         last = sqlite3_column_int64(stmt, position);
     }
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     return sso_http_json(200, dir_page_envelope(data, next));
 }
 

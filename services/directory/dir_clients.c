@@ -252,12 +252,12 @@ Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const 
                 strdup(json_string_value(json_array_get(uris, i)));
         json_decref(uris);
         if (!reply->client_id || !reply->name || !reply->redirect_uris) {
-            sqlite3_finalize(stmt);
+            dir_db_release(stmt);
             sso__client_auth_reply__free_unpacked(reply, NULL);
             return NULL;
         }
     }
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     return reply;
 }
 
@@ -280,7 +280,7 @@ int dir_clients_get(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *r
         client->redirect_uris = dir_rpc_strings(uris, &client->n_redirect_uris);
         json_decref(uris);
     }
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     if (!client) {
         if (step == SQLITE_DONE)
             dir_rpc_error(err, "invalid_client", "client_id %s is not a registered client", id);

@@ -152,7 +152,7 @@ Sso__CodeGrant *dir_codes_grant(dir_t *dir, const char *code_hash)
     dir_error_t err = {0};
     if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
         (void) s_grant(stmt, code_hash, &reply, &err);
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     return reply.grant;
 }
 
@@ -259,7 +259,7 @@ int dir_codes_redeem(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *
         else
             rc = 0;
     }
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     dir_db_rollback(dir->db);
     return rc;
 }

@@ -166,7 +166,7 @@ static int s_load(dir_t *dir, const char *id, s_conf_t *conf)
         conf->oidc_scopes = s_dup_column(stmt, C_OIDC_SCOPES);
         conf->oidc_has_secret = sqlite3_column_int(stmt, C_OIDC_HAS_SECRET) != 0;
     }
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     return step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -1;
 }
 
@@ -724,7 +724,7 @@ static void s_test(dir_testkit_t *kit)
     }
     else
         SSO_CHECK(!"sealed key row");
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
 
     /* Status: draft cannot be disabled; enable; disable; enable again. */
     char action[200];
@@ -862,7 +862,7 @@ static void s_test(dir_testkit_t *kit)
         SSO_CHECK(secret && !strcmp(secret, "NEW"));
         free(secret);
     }
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     SSO_CHECK(dir_testkit_call(kit, "PATCH", oidc_path, "{\"type\":\"saml\"}", NULL) == 400);
     SSO_CHECK(dir_testkit_call(kit, "PATCH", oidc_path, "{\"status\":\"active\"}", NULL) == 400);
     SSO_CHECK(dir_testkit_call(kit, "PATCH", oidc_path, "{\"status\":\"draft\"}", NULL) == 200);

@@ -26,10 +26,21 @@ int dir_db_schema_version(void);
 
 /* Prepares sql and binds its parameters from types, one character per parameter:
    's' const char * (NULL binds NULL), 'i' int64_t, 'b' const void *, size_t (a blob; NULL
-   binds NULL). NULL on failure (logged). */
+   binds NULL). NULL on failure (logged). Give the statement back with dir_db_release (or
+   sqlite3_finalize, which means the same here; see below).
+   Statements come from a bounded cache keyed by the SQL text, prepared once (persistent) after
+   the migrations: a cached statement is handed to one caller at a time, and a query whose
+   cached statement is still out (a caller iterating it while running the same SQL again) gets
+   a fresh statement of its own. Either way the caller sees a newly bound statement, every
+   parameter not bound by types being NULL. */
 sqlite3_stmt *dir_db_query(dir_db_t *self, const char *sql, const char *types, ...);
 /* The same with the arguments in a va_list, for helpers that take a query of their caller's. */
 sqlite3_stmt *dir_db_vquery(dir_db_t *self, const char *sql, const char *types, va_list args);
+/* Gives back a statement from dir_db_query / dir_db_vquery: a cached one is reset, its
+   bindings cleared, and kept for the next query of the same SQL; any other statement (also one
+   not from dir_db, and one whose database was destroyed since) is finalized. NULL is a no-op.
+   Returns what sqlite3_finalize would: the error of the statement's last step, or SQLITE_OK. */
+int dir_db_release(sqlite3_stmt *stmt);
 /* Prepares, binds as above and steps to completion: DIR_DB_OK, DIR_DB_CONFLICT or
    DIR_DB_ERROR. *changes (may be NULL) is the number of rows changed. */
 int dir_db_run(dir_db_t *self, int *changes, const char *sql, const char *types, ...);

@@ -72,7 +72,7 @@ static Sso__Connection *s_connection(dir_t *dir, const char *id, dir_error_t *er
         "ON o.id = c.organization_id WHERE c.id = ?", "s", id);
     int step = stmt ? sqlite3_step(stmt) : SQLITE_ERROR;
     if (step != SQLITE_ROW) {
-        sqlite3_finalize(stmt);
+        dir_db_release(stmt);
         if (step == SQLITE_DONE)
             dir_rpc_error(err, "not_found", "no connection %.*s", S_ID_MAX, id);
         else
@@ -81,7 +81,7 @@ static Sso__Connection *s_connection(dir_t *dir, const char *id, dir_error_t *er
     }
     Sso__Connection *conn = malloc(sizeof *conn);
     if (!conn) {
-        sqlite3_finalize(stmt);
+        dir_db_release(stmt);
         dir_server_error(err);
         return NULL;
     }
@@ -120,7 +120,7 @@ static Sso__Connection *s_connection(dir_t *dir, const char *id, dir_error_t *er
         if (secret)
             conn->oidc_client_secret = secret;
     }
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     if (failed) {
         sso__connection__free_unpacked(conn, NULL);
         dir_rpc_error(err, "server_error", "the secrets of connection %.*s do not open with this "
@@ -139,7 +139,7 @@ int dir_login_connection_type(dir_t *dir, const char *id, char out[8])
         snprintf(out, 8, "%s", dir_db_text(stmt, 0));
         rc = 0;
     }
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     return rc;
 }
 
@@ -180,7 +180,7 @@ static int s_by_organization(dir_t *dir, const char *org_id, Sso__DirReply *repl
     while (stmt && sqlite3_step(stmt) == SQLITE_ROW)
         if (found++ == 0)
             snprintf(id, sizeof id, "%s", dir_db_text(stmt, 0));
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     if (!stmt) {
         dir_server_error(err);
         return -1;
@@ -216,7 +216,7 @@ static int s_by_domain(dir_t *dir, const char *input, Sso__DirReply *reply, dir_
     int step = stmt ? sqlite3_step(stmt) : SQLITE_ERROR;
     if (step == SQLITE_ROW)
         snprintf(org_id, sizeof org_id, "%s", dir_db_text(stmt, 0));
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     if (step == SQLITE_DONE) {
         dir_rpc_error(err, "no_organization", "no organization for domain %s", domain);
         return -1;

@@ -53,7 +53,7 @@ static char *s_meta_get(dir_t *dir, const char *name, bool sealed)
             text[len] = '\0';
         }
     }
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     return text;
 }
 
@@ -250,7 +250,7 @@ static void s_test(dir_testkit_t *kit)
                                           NULL);
         if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
             stored = strdup(dir_db_text(stmt, 0));
-        sqlite3_finalize(stmt);
+        dir_db_release(stmt);
         json_t *certs = stored ? json_loads(stored, 0, NULL) : NULL;
         SSO_CHECK(certs && !strcmp(json_string_value(json_array_get(certs, 0)),
                                    reply->simulator_key->certificate_pem));

@@ -57,7 +57,7 @@ static int s_check_key(dir_t *self, char *why, size_t why_size)
         char *plain = dir_keys_open(self->keys, sqlite3_column_blob(stmt, 0),
                                     (size_t) sqlite3_column_bytes(stmt, 0), "meta:master_key_check",
                                     NULL);
-        sqlite3_finalize(stmt);
+        dir_db_release(stmt);
         bool ok = plain && strcmp(plain, DIR_KEY_CHECK) == 0;
         free(plain);
         if (!ok)
@@ -65,7 +65,7 @@ static int s_check_key(dir_t *self, char *why, size_t why_size)
                                     "one this database was created with");
         return ok ? 0 : -1;
     }
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     uint8_t *sealed = NULL;
     size_t sealed_len = 0;
     if (dir_keys_seal(self->keys, DIR_KEY_CHECK, strlen(DIR_KEY_CHECK), "meta:master_key_check",

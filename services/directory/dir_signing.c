@@ -72,7 +72,7 @@ Sso__KeysListReply *dir_signing_list(dir_t *dir, bool with_private)
         reply->keys[reply->n_keys++] = key;
         failed = !key->kid || !key->public_jwk_json;
     }
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     if (failed) {
         sso__keys_list_reply__free_unpacked(reply, NULL);
         return NULL;
@@ -222,14 +222,14 @@ int dir_signing_put(dir_t *dir, const Sso__SigningKey *key, bool only_if_none, d
             goto done;
         }
     }
-    sqlite3_finalize(stored);
+    dir_db_release(stored);
     stored = NULL;
     if (dir_db_commit(dir->db) != 0)
         dir_server_error(err);
     else
         rc = 0;
 done:
-    sqlite3_finalize(stored);
+    dir_db_release(stored);
     dir_db_rollback(dir->db);
     if (sealed)
         OPENSSL_cleanse(sealed, sealed_len);

@@ -46,7 +46,7 @@ static int s_open(dir_testkit_t *kit, bool seeded)
                                       NULL);
     if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
         snprintf(kit->admin_id, sizeof kit->admin_id, "%s", dir_db_text(stmt, 0));
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     dir_error_t err;
     if (dir_tokens_issue(kit->dir, kit->admin_id, "management", 3600, NULL, NULL, &kit->token,
                          &err) != 0) {

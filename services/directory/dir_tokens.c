@@ -127,7 +127,7 @@ bool dir_tokens_check(dir_t *dir, const char *token, const char *scope, const ch
         else
             ok = true;
     }
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     return ok;
 }
 
@@ -172,7 +172,7 @@ int dir_tokens_access_check(dir_t *dir, const Sso__DirRequest *request, Sso__Dir
     }
     if (grant)
         sso__code_grant__free_unpacked(grant, NULL);
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     if (!claims) {
         if (why)
             dir_rpc_error(err, "invalid_token", "%s", why);
@@ -205,7 +205,7 @@ int dir_tokens_bearer_check(dir_t *dir, const Sso__DirRequest *request, Sso__Dir
             bearer->ok = true;
             bearer->client_id = dir_rpc_dup(dir_db_text(stmt, 0));
         }
-        sqlite3_finalize(stmt);
+        dir_db_release(stmt);
     }
     reply->result_case = SSO__DIR_REPLY__RESULT_BEARER;
     reply->bearer = bearer;

@@ -80,7 +80,7 @@ static int s_load(dir_t *dir, const char *id, Sso__Transaction **out, bool *cons
         }
         *consumed = sqlite3_column_type(stmt, T_COMPLETED) != SQLITE_NULL;
     }
-    sqlite3_finalize(stmt);
+    dir_db_release(stmt);
     *out = txn;
     if (step == SQLITE_DONE)
         return 0;
