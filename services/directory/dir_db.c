@@ -501,6 +501,11 @@ int dir_db_begin(dir_db_t *self)
     return s_step(self, "BEGIN IMMEDIATE", true);
 }
 
+int dir_db_begin_read(dir_db_t *self)
+{
+    return s_step(self, "BEGIN", true);
+}
+
 int dir_db_commit(dir_db_t *self)
 {
     if (s_step(self, "COMMIT", true) != 0) {

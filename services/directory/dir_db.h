@@ -50,6 +50,8 @@ int64_t dir_db_int(dir_db_t *self, const char *sql, const char *types, ...);
 /* Write transactions take the write lock at BEGIN (IMMEDIATE) so two instances never
    deadlock upgrading read locks. Each returns 0 or -1. */
 int dir_db_begin(dir_db_t *self);
+/* A read transaction (BEGIN DEFERRED): its queries share one snapshot and one read lock. */
+int dir_db_begin_read(dir_db_t *self);
 int dir_db_commit(dir_db_t *self);
 /* Safe to call after a failed statement or commit; never fails from the caller's view. */
 void dir_db_rollback(dir_db_t *self);

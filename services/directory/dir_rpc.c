@@ -202,7 +202,14 @@ zframe_t *dir_rpc_handle(dir_t *dir, const char *rpc, zframe_t *payload)
     Sso__DirReply reply = SSO__DIR_REPLY__INIT;
     dir_error_t err = {0};
     zframe_t *frame;
-    if (s_ops[op].fn(dir, request, &reply, &err) != 0) {
+    /* A read operation runs in one read transaction: one snapshot for its several queries, and
+       one round of WAL locking instead of one per statement. Writes take their own. */
+    bool read_txn = !s_ops[op].write && dir_db_begin_read(dir->db) == 0;
+    int rc = s_ops[op].fn(dir, request, &reply, &err);
+    /* Committed, not rolled back: should a read operation ever write, nothing is lost. */
+    if (read_txn && dir_db_commit(dir->db) != 0)
+        sso_warn("rpc %s: the read transaction did not commit", s_ops[op].name);
+    if (rc != 0) {
         s_free_result(&reply);
         frame = s_error(err.code ? err.code : "server_error",
                         *err.description ? err.description : "internal error");
