@@ -1,6 +1,7 @@
 /* saml_authn_request: AuthnRequest for the HTTP-Redirect binding. */
 #include "saml_authn_request.h"
 #include "saml_codec.h"
+#include "saml_keycache.h"
 #include "sso_http.h"
 #include "saml_xml.h"
 #include "sso_crypto.h"
@@ -64,8 +65,8 @@ static char *s_build_xml(const saml_authn_request_config_t *c, const char *id)
 /* Base64 of an RSA-SHA256 signature over text with the PEM private key. Caller frees. */
 static char *s_sign(const char *key_pem, const char *text)
 {
-    BIO *bio = BIO_new_mem_buf(key_pem, -1);
-    EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    /* Parsed once per key text, not once per request (saml_keycache). */
+    EVP_PKEY *key = saml_keycache_sp_pkey(key_pem);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char *sig = NULL;
     size_t sig_len = 0;
@@ -79,7 +80,6 @@ static char *s_sign(const char *key_pem, const char *text)
     free(sig);
     EVP_MD_CTX_free(md);
     EVP_PKEY_free(key);
-    BIO_free(bio);
     ERR_clear_error();
     return out;
 }
@@ -178,10 +178,14 @@ saml_authn_request_t *saml_authn_request_new(const saml_authn_request_config_t *
         snprintf(why, why_size, "authn request: out of memory or randomness");
         return NULL;
     }
+    static const char hex[] = "0123456789abcdef";
     /* IDs are xs:ID (an NCName), so they may not start with a digit: hence "_". */
     self->id[0] = '_';
-    for (size_t i = 0; i < sizeof random; i++)
-        snprintf(self->id + 1 + 2 * i, 3, "%02x", random[i]);
+    for (size_t i = 0; i < sizeof random; i++) {
+        self->id[1 + 2 * i] = hex[random[i] >> 4];
+        self->id[2 + 2 * i] = hex[random[i] & 15];
+    }
+    self->id[1 + 2 * sizeof random] = '\0';
     self->xml = s_build_xml(config, self->id);
     if (!self->xml || s_encode(self, config) != 0) {
         snprintf(why, why_size, "authn request: could not encode%s",

@@ -4,6 +4,7 @@
 #include "saml_authn_request.h"
 #include "saml_cases.h"
 #include "saml_codec.h"
+#include "saml_keycache.h"
 #include "saml_login.h"
 #include "saml_service.h"
 #include "saml_simulator.h"
@@ -36,6 +37,7 @@ int main(int argc, char **argv)
     }
     SSO_RUN(saml_xml_test, verbose);
     SSO_RUN(saml_codec_test, verbose);
+    SSO_RUN(saml_keycache_test, verbose);
     SSO_RUN(saml_attributes_test, verbose);
     SSO_RUN(saml_response_test, verbose);
     SSO_RUN(saml_authn_request_test, verbose);
