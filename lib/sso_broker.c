@@ -4,12 +4,18 @@
 #include "sso_test.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 /* A deadline further out than this is clamped: no request may pin broker memory for long. */
 #define MAX_DEADLINE_MS 600000
 #define DEFAULT_DEADLINE_MS 10000
+/* Messages taken from the router in one go, so submissions and timers are never starved. */
+#define RECV_BATCH 1000
+/* How long a stopping broker lets its hook flush the answers it just gave. */
+#define STOP_FLUSH_MS 1000
 
 typedef struct service_t service_t;
 typedef struct worker_t worker_t;
@@ -59,22 +65,33 @@ typedef struct {
 
 struct sso_broker_t {
     zsock_t *router;
+    void *socket;               /* the router's libzmq handle */
+    int bus_fd;                 /* its ZMQ_FD (see s_drain) */
     char *endpoint;
     zhashx_t *services;
     zhashx_t *workers;
     zlistx_t *pending;          /* every live request, for deadline scans */
     uint64_t next_seq;
     int64_t heartbeat_at;
+    int64_t expire_at;          /* no deadline passes before this: no scan needed until then */
+    bool sent;                  /* sent on the router since its last empty read (see s_drain) */
+    bool answered;              /* answered an internal request since the hook last ran */
     pthread_t thread;
     bool started;
-    int wake[2];                /* pipe: submissions and stop wake the loop */
+    int wake[2];                /* pipe: submissions from other threads and stop wake the loop */
     pthread_mutex_t lock;       /* guards inbox, stopping and the stats snapshot */
     zlist_t *inbox;
-    bool stopping;
+    atomic_bool stopping;
+    int hook_fd;                /* sso_broker_attach; -1 when none */
+    sso_broker_hook_fn *hook_fn;
+    void *hook_arg;
     zhashx_t *stats;            /* service name -> int[2] {instances, queued} */
     uint64_t dropped;
     int64_t dropped_logged_at;
 };
+
+/* The broker whose loop runs on this thread, if any: its own submissions skip the inbox. */
+static _Thread_local sso_broker_t *s_loop_broker;
 
 static int s_parse_credit(const char *text, long *credit)
 {
@@ -150,22 +167,23 @@ static void s_service_destroy(void **item)
     *item = NULL;
 }
 
-/* Sends msg on the router without blocking; -1 when the peer is gone or its queue is full. */
-static int s_send(sso_broker_t *self, zmsg_t **msg_p)
+typedef struct {
+    const void *data;
+    size_t size;
+} part_t;
+
+/* Sends parts as one message on the router without blocking; -1 when the peer is gone or its
+   queue is full (ROUTER_MANDATORY refuses the first frame then, so nothing half-sent). No zmsg:
+   each frame is copied once, into libzmq. */
+static int s_sendv(sso_broker_t *self, const part_t *parts, size_t count)
 {
-    zmsg_t *msg = *msg_p;
-    void *socket = zsock_resolve(self->router);
-    size_t count = zmsg_size(msg), index = 0;
-    int rc = 0;
-    for (zframe_t *frame = zmsg_first(msg); frame; frame = zmsg_next(msg), index++) {
-        int flags = ZMQ_DONTWAIT | (index + 1 < count ? ZMQ_SNDMORE : 0);
-        if (zmq_send(socket, zframe_data(frame), zframe_size(frame), flags) == -1) {
-            rc = -1;
-            break;
-        }
+    self->sent = true;
+    for (size_t i = 0; i < count; i++) {
+        int flags = ZMQ_DONTWAIT | (i + 1 < count ? ZMQ_SNDMORE : 0);
+        if (zmq_send(self->socket, parts[i].data, parts[i].size, flags) == -1)
+            return -1;
     }
-    zmsg_destroy(msg_p);
-    return rc;
+    return 0;
 }
 
 /* Answers a request's originator and frees the request. */
@@ -177,6 +195,7 @@ static void s_answer(sso_broker_t *self, request_t *request, uint32_t bus_status
     if (!request->client) {
         request->reply_fn(request->arg, bus_status, payload);
         payload = NULL;
+        self->answered = self->hook_fn != NULL;
     }
     else {
         Sso__Meta meta = SSO__META__INIT;
@@ -184,18 +203,20 @@ static void s_answer(sso_broker_t *self, request_t *request, uint32_t bus_status
         meta.bus_status = bus_status;
         meta.bus_error = bus_status == 503 ? "no instance of the service is available"
                        : bus_status == 504 ? "deadline passed" : "";
-        zmsg_t *msg = zmsg_new();
-        zmsg_append(msg, &request->client);
-        zmsg_addstr(msg, MDPC_CLIENT);
-        uint8_t command = MDPC_FINAL;
-        zmsg_addmem(msg, &command, 1);
-        zmsg_addstr(msg, request->service ? request->service->name : "");
         zframe_t *meta_frame = sso_frame_pack(&meta.base);
-        zmsg_append(msg, &meta_frame);
-        if (payload)
-            zmsg_append(msg, &payload);
-        if (s_send(self, &msg) != 0)
+        uint8_t command = MDPC_FINAL;
+        const char *service = request->service ? request->service->name : "";
+        part_t parts[] = {{zframe_data(request->client), zframe_size(request->client)},
+                          {MDPC_CLIENT, strlen(MDPC_CLIENT)},
+                          {&command, 1},
+                          {service, strlen(service)},
+                          {meta_frame ? zframe_data(meta_frame) : NULL,
+                           meta_frame ? zframe_size(meta_frame) : 0},
+                          {payload ? zframe_data(payload) : NULL,
+                           payload ? zframe_size(payload) : 0}};
+        if (!meta_frame || s_sendv(self, parts, payload ? 6 : 5) != 0)
             sso_debug("broker: client went away before its answer");
+        zframe_destroy(&meta_frame);
     }
     zframe_destroy(&payload);
     s_request_destroy(&request);
@@ -203,20 +224,16 @@ static void s_answer(sso_broker_t *self, request_t *request, uint32_t bus_status
 
 static void s_worker_send(sso_broker_t *self, worker_t *worker, uint8_t command, request_t *request)
 {
-    zmsg_t *msg = zmsg_new();
-    zframe_t *identity = zframe_dup(worker->identity);
-    zmsg_append(msg, &identity);
-    zmsg_addstr(msg, MDPW_WORKER);
-    zmsg_addmem(msg, &command, 1);
-    if (request) {
-        zmsg_addmem(msg, &request->seq, sizeof request->seq);
-        zmsg_addmem(msg, NULL, 0);
-        zframe_t *meta = zframe_dup(request->meta_frame);
-        zframe_t *payload = zframe_dup(request->payload);
-        zmsg_append(msg, &meta);
-        zmsg_append(msg, &payload);
-    }
-    if (s_send(self, &msg) != 0 && request)
+    part_t parts[] = {{zframe_data(worker->identity), zframe_size(worker->identity)},
+                      {MDPW_WORKER, strlen(MDPW_WORKER)},
+                      {&command, 1},
+                      {request ? &request->seq : NULL, request ? sizeof request->seq : 0},
+                      {NULL, 0},
+                      {request ? zframe_data(request->meta_frame) : NULL,
+                       request ? zframe_size(request->meta_frame) : 0},
+                      {request ? zframe_data(request->payload) : NULL,
+                       request ? zframe_size(request->payload) : 0}};
+    if (s_sendv(self, parts, request ? 7 : 3) != 0 && request)
         worker->expiry = 0; /* unreachable: the next purge removes it */
 }
 
@@ -322,6 +339,8 @@ static void s_request_new(sso_broker_t *self, const char *service_name, const ch
         request->deadline = now + DEFAULT_DEADLINE_MS;
     if (request->deadline > now + MAX_DEADLINE_MS)
         request->deadline = now + MAX_DEADLINE_MS;
+    if (request->deadline < self->expire_at)
+        self->expire_at = request->deadline;
     zlistx_add_end(self->pending, request);
     service_t *service = zhashx_lookup(self->services, service_name);
     if (!service || service->workers == 0) {
@@ -503,9 +522,10 @@ static void s_heartbeat(sso_broker_t *self)
         s_stats_update(self, service);
 }
 
-static int64_t s_expire(sso_broker_t *self)
+/* Answers 504 for every request whose deadline has passed; remembers the next deadline. */
+static void s_expire(sso_broker_t *self, int64_t now)
 {
-    int64_t now = sso_now_ms(), next = now + SSO_HEARTBEAT_MS;
+    int64_t next = now + MAX_DEADLINE_MS;
     request_t *request = zlistx_first(self->pending);
     while (request) {
         request_t *following = zlistx_next(self->pending);
@@ -520,7 +540,7 @@ static int64_t s_expire(sso_broker_t *self)
             next = request->deadline;
         request = following;
     }
-    return next;
+    self->expire_at = next;
 }
 
 static void s_take_inbox(sso_broker_t *self)
@@ -544,39 +564,83 @@ static void s_take_inbox(sso_broker_t *self)
     zlist_destroy(&inbox);
 }
 
+/* Reads the router until it is empty or a batch is done; true when it stopped at the batch
+   limit (more may be waiting, and the socket's fd will not say so).
+   The socket's fd only signals new activity, and any send may consume that signal (libzmq
+   processes its commands then), so the socket must be read until empty before the loop blocks
+   on the fd again: that empty read is what clears `sent`. */
+static bool s_drain(sso_broker_t *self)
+{
+    for (int i = 0; i < RECV_BATCH; i++) {
+        zmsg_t *msg = zmsg_recv_nowait(self->router);
+        if (!msg) {
+            self->sent = false;
+            return false;
+        }
+        s_router_message(self, msg);
+        zmsg_destroy(&msg);
+    }
+    return true;
+}
+
+static int64_t s_min_timer(int64_t a, int64_t b)
+{
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
 static void *s_run(void *arg)
 {
     sso_broker_t *self = arg;
+    s_loop_broker = self;
+    struct pollfd fds[3] = {{self->bus_fd, POLLIN, 0}, {self->wake[0], POLLIN, 0},
+                            {self->hook_fd, POLLIN, 0}};
+    nfds_t nfds = self->hook_fn ? 3 : 2;
     self->heartbeat_at = sso_now_ms() + SSO_HEARTBEAT_MS;
-    while (true) {
-        pthread_mutex_lock(&self->lock);
-        bool stopping = self->stopping;
-        pthread_mutex_unlock(&self->lock);
-        if (stopping)
-            break;
-        int64_t next = s_expire(self);
-        if (self->heartbeat_at < next)
-            next = self->heartbeat_at;
-        long wait = (long) (next - sso_now_ms());
-        zmq_pollitem_t items[] = {{zsock_resolve(self->router), 0, ZMQ_POLLIN, 0},
-                                  {NULL, self->wake[0], ZMQ_POLLIN, 0}};
-        int rc = zmq_poll(items, 2, wait < 0 ? 0 : wait);
-        if (rc == -1 && errno != EINTR)
-            break;
-        /* Bounded batch so submissions and timers are never starved by a flood. */
-        for (int i = 0; i < 1000 && (items[0].revents & ZMQ_POLLIN); i++) {
-            zmsg_t *msg = zmsg_recv_nowait(self->router);
-            if (!msg)
-                break;
-            s_router_message(self, msg);
-            zmsg_destroy(&msg);
-        }
-        if (items[1].revents & ZMQ_POLLIN)
+    bool bus_due = true, hook_due = self->hook_fn != NULL;
+    int64_t hook_at = -1;       /* when the hook asked to run again; -1: only on its fd */
+    int hook_again = 0;         /* immediate re-runs in a row, without a poll between */
+    while (!atomic_load_explicit(&self->stopping, memory_order_relaxed)) {
+        if (fds[1].revents & POLLIN)
             s_take_inbox(self);
-        if (sso_now_ms() >= self->heartbeat_at) {
+        if (bus_due)
+            bus_due = s_drain(self);
+        int64_t now = sso_now_ms();
+        if (now >= self->expire_at)
+            s_expire(self, now);
+        if (now >= self->heartbeat_at) {
             s_heartbeat(self);
-            self->heartbeat_at = sso_now_ms() + SSO_HEARTBEAT_MS;
+            self->heartbeat_at = now + SSO_HEARTBEAT_MS;
         }
+        /* The hook runs after the bus so the answers just given reach it at once. */
+        long hook_wait = -1;
+        if (self->hook_fn && (hook_due || self->answered || (hook_at >= 0 && now >= hook_at))) {
+            self->answered = false;
+            hook_wait = self->hook_fn(self->hook_arg, false);
+            hook_at = hook_wait < 0 ? -1 : sso_now_ms() + hook_wait;
+        }
+        hook_due = false;
+        /* A hook with more to do at once (MHD takes a few turns to finish a resumed
+           connection) runs again without a poll between, a few times at most. */
+        bool again = hook_wait == 0 && hook_again < 8;
+        hook_again = again ? hook_again + 1 : 0;
+        if (self->sent || self->answered || again) {
+            /* Work made since the bus was last read: read it again before blocking. */
+            bus_due = bus_due || self->sent;
+            hook_due = self->answered || again;
+            fds[0].revents = fds[1].revents = fds[2].revents = 0;
+            continue;
+        }
+        int64_t next = s_min_timer(s_min_timer(self->expire_at, self->heartbeat_at), hook_at);
+        long wait = bus_due ? 0 : (long) (next - sso_now_ms());
+        int rc = poll(fds, nfds, wait < 0 ? 0 : (int) (wait > 60000 ? 60000 : wait));
+        if (rc == -1 && errno != EINTR) {
+            sso_error("broker: poll failed: %s", strerror(errno));
+            break;
+        }
+        if (rc <= 0)
+            fds[0].revents = fds[1].revents = fds[2].revents = 0;
+        bus_due = bus_due || (fds[0].revents & POLLIN);
+        hook_due = fds[2].revents != 0;
     }
     /* Stopping: take what was submitted, then answer everything still pending. */
     s_take_inbox(self);
@@ -588,6 +652,18 @@ static void *s_run(void *arg)
             zlist_remove(request->service->requests, request);
         s_answer(self, request, 503, NULL);
     }
+    /* Let the hook deliver those answers before the thread goes. */
+    int64_t until = sso_now_ms() + STOP_FLUSH_MS;
+    while (self->hook_fn) {
+        long wait = self->hook_fn(self->hook_arg, true);
+        int64_t left = until - sso_now_ms();
+        if (wait < 0 || left <= 0)
+            break;
+        struct pollfd hook = {self->hook_fd, POLLIN, 0};
+        if (poll(&hook, 1, (int) (wait < left ? wait : left)) == -1 && errno != EINTR)
+            break;
+    }
+    s_loop_broker = NULL;
     return NULL;
 }
 
@@ -608,6 +684,9 @@ sso_broker_t *sso_broker_new(const char *endpoint)
         free(self);
         return NULL;
     }
+    self->socket = zsock_resolve(self->router);
+    self->hook_fd = -1;
+    self->expire_at = INT64_MAX;
     self->endpoint = strdup(endpoint);
     self->services = zhashx_new();
     zhashx_set_destructor(self->services, s_service_destroy);
@@ -629,8 +708,23 @@ sso_broker_t *sso_broker_new(const char *endpoint)
     return self;
 }
 
+int sso_broker_attach(sso_broker_t *self, int fd, sso_broker_hook_fn *fn, void *arg)
+{
+    if (self->started || self->hook_fn || fd < 0 || !fn)
+        return -1;
+    self->hook_fd = fd;
+    self->hook_fn = fn;
+    self->hook_arg = arg;
+    return 0;
+}
+
 int sso_broker_start(sso_broker_t *self)
 {
+    size_t size = sizeof self->bus_fd;
+    if (zmq_getsockopt(self->socket, ZMQ_FD, &self->bus_fd, &size) != 0) {
+        sso_error("broker: no file descriptor for the router: %s", zmq_strerror(zmq_errno()));
+        return -1;
+    }
     if (pthread_create(&self->thread, NULL, s_run, self) != 0)
         return -1;
     self->started = true;
@@ -651,8 +745,10 @@ void sso_broker_destroy(sso_broker_t **self_p)
         return;
     sso_broker_t *self = *self_p;
     if (self->started) {
+        /* Under the lock, so a submission either lands in the inbox the loop takes last or
+           is refused. */
         pthread_mutex_lock(&self->lock);
-        self->stopping = true;
+        atomic_store(&self->stopping, true);
         pthread_mutex_unlock(&self->lock);
         s_wake(self);
         pthread_join(self->thread, NULL);
@@ -676,8 +772,19 @@ void sso_broker_destroy(sso_broker_t **self_p)
 int sso_broker_submit(sso_broker_t *self, const char *service, Sso__Meta *meta,
                       zframe_t **payload_p, sso_broker_reply_fn *reply_fn, void *arg)
 {
-    if (strlen(service) > SSO_SERVICE_NAME_MAX)
+    if (strlen(service) > SSO_SERVICE_NAME_MAX || !*payload_p || !meta->request_id)
         return -1;
+    if (s_loop_broker == self) {
+        /* From the broker's own thread (its hook): straight in, no inbox, no wake-up. */
+        if (atomic_load_explicit(&self->stopping, memory_order_relaxed))
+            return -1;
+        zframe_t *meta_frame = sso_frame_pack(&meta->base), *no_client = NULL;
+        if (!meta_frame)
+            return -1;
+        s_request_new(self, service, meta->request_id, meta->deadline_ms, meta->idempotent,
+                      &meta_frame, payload_p, &no_client, reply_fn, arg);
+        return 0;
+    }
     submission_t *submission = calloc(1, sizeof *submission);
     if (!submission)
         return -1;
@@ -730,10 +837,15 @@ void sso_broker_stats(sso_broker_t *self, sso_broker_stat_fn *fn, void *arg)
 #include "sso_client.h"
 #include "sso_worker.h"
 
+typedef struct {
+    const char *endpoint;
+    int credit;
+} s_echo_args_t;
+
 static void *s_echo_worker(void *arg)
 {
-    const char *endpoint = arg;
-    sso_worker_t *worker = sso_worker_new(endpoint, "echo", 1);
+    s_echo_args_t *args = arg;
+    sso_worker_t *worker = sso_worker_new(args->endpoint, "echo", args->credit);
     sso_job_t job;
     while (sso_worker_recv(worker, &job) == 0) {
         bool stop = zframe_streq(job.payload, "stop");
@@ -761,9 +873,153 @@ static void s_capture(void *arg, uint32_t status, zframe_t *payload)
     zframe_destroy(&payload);
 }
 
+/* A hook that submits from the broker's thread what the test writes to its pipe: 'n' to a
+   service nobody serves, 'e' to echo, 'h' to a worker that never answers. */
+typedef struct {
+    sso_broker_t *broker;
+    int fd;
+    atomic_long wait_ms;        /* what it returns */
+    atomic_int calls;
+    atomic_int seen;            /* answers given when it last ran */
+    atomic_int stopping_calls;
+    atomic_int submitted;
+    atomic_int answered;
+    atomic_int echoed;          /* status 0 with the payload sent */
+    atomic_int unavailable;     /* 503 */
+    atomic_int sync_answers;    /* answered before sso_broker_submit returned */
+} s_hook_t;
+
+static void s_hook_reply(void *arg, uint32_t status, zframe_t *payload)
+{
+    s_hook_t *hook = arg;
+    if (status == 0 && payload && zframe_streq(payload, "ping"))
+        atomic_fetch_add(&hook->echoed, 1);
+    else if (status == 503 && !payload)
+        atomic_fetch_add(&hook->unavailable, 1);
+    atomic_fetch_add(&hook->answered, 1);
+    zframe_destroy(&payload);
+}
+
+static long s_hook_fn(void *arg, bool stopping)
+{
+    s_hook_t *hook = arg;
+    atomic_fetch_add(&hook->calls, 1);
+    atomic_store(&hook->seen, atomic_load(&hook->answered));
+    if (stopping) {
+        atomic_fetch_add(&hook->stopping_calls, 1);
+        return atomic_load(&hook->answered) == atomic_load(&hook->submitted) ? -1 : 0;
+    }
+    char commands[64];
+    ssize_t n;
+    while ((n = read(hook->fd, commands, sizeof commands)) > 0)
+        for (ssize_t i = 0; i < n; i++) {
+            char id[32];
+            snprintf(id, sizeof id, "hook-%d", atomic_load(&hook->submitted));
+            Sso__Meta meta = SSO__META__INIT;
+            meta.request_id = id;
+            meta.deadline_ms = sso_now_ms() + 5000;
+            zframe_t *payload = zframe_from("ping");
+            int before = atomic_load(&hook->answered);
+            if (sso_broker_submit(hook->broker, commands[i] == 'n' ? "nobody"
+                                  : commands[i] == 'h' ? "hang" : "echo",
+                                  &meta, &payload, s_hook_reply, hook) == 0) {
+                atomic_fetch_add(&hook->submitted, 1);
+                if (atomic_load(&hook->answered) > before)
+                    atomic_fetch_add(&hook->sync_answers, 1);
+            }
+            zframe_destroy(&payload);
+        }
+    return atomic_load(&hook->wait_ms);
+}
+
+static void s_wait_for(atomic_int *value, int expected)
+{
+    for (int i = 0; i < 300 && atomic_load(value) < expected; i++)
+        zclock_sleep(10);
+}
+
+static void s_hook_test(void)
+{
+    const char *endpoint = "inproc://sso-broker-hook-test";
+    sso_broker_t *broker = sso_broker_new(endpoint);
+    int fds[2] = {-1, -1};
+    SSO_CHECK(broker && pipe(fds) == 0);
+    if (!broker || fds[0] < 0) {
+        sso_broker_destroy(&broker);
+        return;
+    }
+    SSO_CHECK(fcntl(fds[0], F_SETFL, O_NONBLOCK) == 0);
+    s_hook_t hook = {.broker = broker, .fd = fds[0]};
+    atomic_store(&hook.wait_ms, 20);
+    SSO_CHECK(sso_broker_attach(broker, -1, s_hook_fn, &hook) == -1);
+    SSO_CHECK(sso_broker_attach(broker, fds[0], s_hook_fn, &hook) == 0);
+    SSO_CHECK(sso_broker_attach(broker, fds[0], s_hook_fn, &hook) == -1); /* one per broker */
+    SSO_CHECK(sso_broker_start(broker) == 0);
+
+    /* It asked to run again in 20 ms: it does, with nothing else going on. */
+    zclock_sleep(200);
+    SSO_CHECK(atomic_load(&hook.calls) >= 5);
+    atomic_store(&hook.wait_ms, -1); /* from now on, only its fd and answers run it */
+
+    /* From the broker's thread, a request nobody serves is answered before submit returns. */
+    SSO_CHECK(write(fds[1], "n", 1) == 1);
+    s_wait_for(&hook.answered, 1);
+    SSO_CHECK(atomic_load(&hook.unavailable) == 1 && atomic_load(&hook.sync_answers) == 1);
+
+    /* A burst through a worker taking 8 at once: every answer comes back to the hook. */
+    pthread_t thread;
+    s_echo_args_t echo_args = {endpoint, 8};
+    SSO_CHECK(pthread_create(&thread, NULL, s_echo_worker, &echo_args) == 0);
+    for (int i = 0; i < 100 && sso_broker_instances(broker, "echo") == 0; i++)
+        zclock_sleep(10);
+    char burst[40];
+    memset(burst, 'e', sizeof burst);
+    SSO_CHECK(write(fds[1], burst, sizeof burst) == (ssize_t) sizeof burst);
+    s_wait_for(&hook.answered, 41);
+    SSO_CHECK(atomic_load(&hook.echoed) == 40 && atomic_load(&hook.submitted) == 41);
+    /* It ran after the last answer, with nothing on its fd: answers wake it. */
+    s_wait_for(&hook.seen, 41);
+    SSO_CHECK(atomic_load(&hook.seen) == 41);
+    sso_client_t *client = sso_client_new(endpoint, NULL);
+    zframe_t *payload = zframe_from("stop"), *reply = NULL;
+    SSO_CHECK(sso_client_call(client, "echo", "x", false, 1000, &payload, &reply) == SSO_CALL_OK);
+    zframe_destroy(&reply);
+    sso_client_destroy(&client);
+    pthread_join(thread, NULL);
+
+    /* Stopping: a request a worker still holds is answered 503, and the hook is run until it
+       says that answer is out. */
+    zsock_t *hang = zsock_new_dealer(endpoint);
+    zsock_set_rcvtimeo(hang, 3000);
+    SSO_CHECK(zsock_send(hang, "sbs", MDPW_WORKER, "\x01", (size_t) 1, "hang") == 0);
+    for (int i = 0; i < 100 && sso_broker_instances(broker, "hang") == 0; i++)
+        zclock_sleep(10);
+    SSO_CHECK(write(fds[1], "h", 1) == 1);
+    bool held = false; /* the request reached the worker (heartbeats may come first) */
+    for (int i = 0; i < 5 && !held; i++) {
+        zmsg_t *msg = zmsg_recv(hang);
+        if (!msg)
+            break;
+        zframe_t *command = zmsg_first(msg) ? zmsg_next(msg) : NULL;
+        uint8_t code = 0;
+        held = sso_frame_is_command(command, &code) && code == MDPW_REQUEST;
+        zmsg_destroy(&msg);
+    }
+    SSO_CHECK(held);
+    int before = atomic_load(&hook.unavailable);
+    sso_broker_destroy(&broker);
+    SSO_CHECK(atomic_load(&hook.unavailable) == before + 1);
+    SSO_CHECK(atomic_load(&hook.stopping_calls) >= 1);
+    SSO_CHECK(atomic_load(&hook.answered) == atomic_load(&hook.submitted));
+    zsock_destroy(&hang);
+    close(fds[0]);
+    close(fds[1]);
+}
+
 void sso_broker_test(bool verbose)
 {
     (void) verbose;
+    s_hook_test();
     const char *endpoint = "inproc://sso-broker-test";
     sso_broker_t *broker = sso_broker_new(endpoint);
     SSO_CHECK(broker);
@@ -777,7 +1033,8 @@ void sso_broker_test(bool verbose)
     SSO_CHECK(sso_client_call(client, "echo", "x", true, 1000, &payload, &reply) == SSO_CALL_NO_SERVICE);
 
     pthread_t thread;
-    pthread_create(&thread, NULL, s_echo_worker, (void *) endpoint);
+    s_echo_args_t echo_args = {endpoint, 1};
+    pthread_create(&thread, NULL, s_echo_worker, &echo_args);
     for (int i = 0; i < 100 && sso_broker_instances(broker, "echo") == 0; i++)
         zclock_sleep(10);
     SSO_CHECK(sso_broker_instances(broker, "echo") == 1);

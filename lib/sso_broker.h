@@ -1,4 +1,5 @@
-/* sso_broker: the MDP/0.2 broker, embedded in the gateway and run on its own thread.
+/* sso_broker: the MDP/0.2 broker, embedded in the gateway and run on its own thread, which
+   can also serve one more event source (the gateway's HTTP server, see sso_broker_attach).
    Workers register per service; external clients (services calling each other) and the
    gateway's own requests are queued per service and handed to ready instances. Every request
    has a deadline (504 when it passes) and a worker that dies mid-request costs a 503, unless
@@ -13,14 +14,27 @@ typedef struct sso_broker_t sso_broker_t;
    payload (the callee takes it), or 503/504 with payload NULL. */
 typedef void(sso_broker_reply_fn)(void *arg, uint32_t bus_status, zframe_t *payload);
 
+/* A second event source served by the broker's own thread (the gateway's HTTP server), so
+   that what it submits goes straight to the broker and the answers come straight back, with
+   no hand-off between threads. Called when its fd is readable, when the time it last asked
+   for has come, and after the broker answered a request (the reply callbacks have run).
+   Returns the milliseconds until it must run again, or -1 for "only when the fd is readable".
+   While the broker stops (stopping true) it is called until it returns -1, for at most a
+   second, so the last answers (503) can be delivered. */
+typedef long(sso_broker_hook_fn)(void *arg, bool stopping);
+
 /* Binds endpoint; NULL when the bind fails. */
 sso_broker_t *sso_broker_new(const char *endpoint);
-/* Stops the thread; every request still pending is answered 503 first. */
+/* Stops the thread; every request still pending is answered 503 first, and the hook (if
+   any) is given the chance to deliver those answers. */
 void sso_broker_destroy(sso_broker_t **self_p);
+/* Before sso_broker_start; one hook per broker. 0, or -1. */
+int sso_broker_attach(sso_broker_t *self, int fd, sso_broker_hook_fn *fn, void *arg);
 int sso_broker_start(sso_broker_t *self);
 
 /* Thread-safe. Queues a request from inside the process. Returns 0, or -1 when the broker
-   is stopping (the callback is then not called). */
+   is stopping (the callback is then not called). Called on the broker's thread (from its
+   hook), the request is handled at once, and the callback may run before this returns. */
 int sso_broker_submit(sso_broker_t *self, const char *service, Sso__Meta *meta,
                       zframe_t **payload_p, sso_broker_reply_fn *reply_fn, void *arg);
 

@@ -2,7 +2,45 @@
 #include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_test.h"
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* libzmq calls getpid() each time it checks a signaler (to notice a fork): several times per
+   message in every thread that touches a socket. glibc no longer caches the pid, so each is a
+   system call, and system calls are what costs on a paravirtualised VM. This definition
+   replaces glibc's for the whole process (libzmq and OpenSSL included) with a cached one,
+   forgotten in the child of a fork() so a child still sees its own pid. If the fork handler
+   cannot be registered, every call goes to the kernel as before. */
+static atomic_int s_pid;        /* 0: not cached */
+static bool s_pid_cacheable;    /* set before main, never changed after */
+
+static void s_pid_forget(void)
+{
+    atomic_store_explicit(&s_pid, 0, memory_order_relaxed);
+}
+
+__attribute__((constructor)) static void s_pid_setup(void)
+{
+    s_pid_cacheable = pthread_atfork(NULL, NULL, s_pid_forget) == 0;
+}
+
+pid_t getpid(void)
+{
+    pid_t pid = (pid_t) atomic_load_explicit(&s_pid, memory_order_relaxed);
+    if (pid)
+        return pid;
+    pid = (pid_t) syscall(SYS_getpid);
+    if (s_pid_cacheable)
+        atomic_store_explicit(&s_pid, (int) pid, memory_order_relaxed);
+    return pid;
+}
 
 zframe_t *sso_frame_pack(const ProtobufCMessage *message)
 {
@@ -74,6 +112,42 @@ int sso_bus_dealer_connect(zsock_t **socket_p, const char *endpoint)
     return zsock_connect(*socket_p, "%s", endpoint) == 0 ? 0 : -1;
 }
 
+void sso_bus_setup(void)
+{
+    /* SCHED_BATCH for libzmq's I/O threads: woken for every message, as normal threads they
+       preempt the thread that just queued the message (and is about to queue more), which
+       costs a context switch per message on a busy machine. As batch threads they wait for a
+       free CPU and then take the whole queue in one go. libzmq aborts if it cannot apply the
+       policy, so it is only asked for when this thread can take it (and give it back). */
+    struct sched_param param = {0};
+    int policy = 0;
+    if (pthread_getschedparam(pthread_self(), &policy, &param) != 0 || policy != SCHED_OTHER)
+        return;
+    struct sched_param batch = {0};
+    if (pthread_setschedparam(pthread_self(), SCHED_BATCH, &batch) != 0)
+        return;
+    if (pthread_setschedparam(pthread_self(), policy, &param) != 0)
+        sso_warn("bus: could not restore this thread's scheduling policy");
+    zsys_set_thread_sched_policy(SCHED_BATCH);
+}
+
+int sso_bus_fd(zsock_t *socket)
+{
+    int fd = -1;
+    size_t size = sizeof fd;
+    if (!socket || zmq_getsockopt(zsock_resolve(socket), ZMQ_FD, &fd, &size) != 0)
+        return -1;
+    return fd;
+}
+
+int sso_bus_wait(int fd, int64_t until_ms)
+{
+    long wait = (long) (until_ms - sso_now_ms());
+    struct pollfd item = {fd, POLLIN, 0};
+    int rc = poll(&item, 1, wait < 0 ? 0 : (int) (wait > 60000 ? 60000 : wait));
+    return rc == -1 && errno != EINTR ? -1 : 0;
+}
+
 void sso_bus_test(bool verbose)
 {
     (void) verbose;
@@ -98,6 +172,23 @@ void sso_bus_test(bool verbose)
     SSO_CHECK(id && strlen(id) == 16);
     free(id);
     SSO_CHECK(sso_now_ms() > 1600000000000LL);
+    /* The cached pid is the kernel's, and a child of fork() sees its own. */
+    SSO_CHECK(getpid() == (pid_t) syscall(SYS_getpid) && getpid() == getpid());
+    int pipe_fds[2];
+    SSO_CHECK(pipe(pipe_fds) == 0);
+    pid_t child = fork();
+    if (child == 0) {
+        pid_t seen[2] = {getpid(), (pid_t) syscall(SYS_getpid)};
+        ssize_t written = write(pipe_fds[1], seen, sizeof seen);
+        _exit(written == (ssize_t) sizeof seen ? 0 : 1);
+    }
+    pid_t seen[2] = {0, 1};
+    SSO_CHECK(child > 0 && read(pipe_fds[0], seen, sizeof seen) == (ssize_t) sizeof seen);
+    SSO_CHECK(seen[0] == seen[1] && seen[0] == child && seen[0] != getpid());
+    if (child > 0)
+        waitpid(child, NULL, 0);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
     /* A reconnect replaces the socket; a malformed endpoint is refused but leaves one. */
     zsock_t *dealer = NULL;
     SSO_CHECK(sso_bus_dealer_connect(&dealer, "inproc://sso-bus-test") == 0 && dealer);

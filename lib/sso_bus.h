@@ -45,6 +45,16 @@ bool sso_frame_is_command(zframe_t *frame, uint8_t *command);
    SSO_BUS_MAX_FRAME) and connects it to endpoint, the way clients and workers both reach the
    broker. 0, or -1 when ZeroMQ refuses the endpoint (the socket exists either way). */
 int sso_bus_dealer_connect(zsock_t **socket_p, const char *endpoint);
+/* Process-wide bus settings: once, after zsys_init and before the first socket. */
+void sso_bus_setup(void);
+/* A socket's ZMQ_FD, or -1. It only signals news since libzmq last looked at the socket, and
+   any send or receive may look, so wait on it (sso_bus_wait) only right after a receive found
+   the socket empty: that read leaves libzmq bound to signal the next message. One poll() per
+   wait, where zmq_poll does two polls and asks ZMQ_EVENTS twice. */
+int sso_bus_fd(zsock_t *socket);
+/* Waits until fd is readable, until_ms (sso_now_ms time) passes or a signal arrives. 0, or -1
+   when poll fails otherwise. */
+int sso_bus_wait(int fd, int64_t until_ms);
 
 void sso_bus_test(bool verbose);
 #endif

@@ -1,9 +1,12 @@
 #include "sso_client.h"
 #include "sso_log.h"
+#include <errno.h>
 
 struct sso_client_t {
     char *endpoint;
     zsock_t *socket;
+    void *handle;               /* the socket's libzmq handle */
+    int fd;                     /* its ZMQ_FD (see sso_bus_wait) */
     sso_worker_t *heartbeat_for;
 };
 
@@ -12,6 +15,8 @@ static void s_connect(sso_client_t *self)
     /* Not reported here: the endpoint is the broker's, which the service's worker (or the
        broker itself) has already checked and logged. */
     (void) sso_bus_dealer_connect(&self->socket, self->endpoint);
+    self->handle = zsock_resolve(self->socket);
+    self->fd = sso_bus_fd(self->socket);
 }
 
 sso_client_t *sso_client_new(const char *endpoint, sso_worker_t *heartbeat_for)
@@ -86,17 +91,19 @@ sso_call_status_t sso_client_call(sso_client_t *self, const char *service, const
     meta.idempotent = idempotent;
     meta.kind = SSO__META__KIND__RPC;
     meta.rpc = (char *) rpc;
-    zmsg_t *msg = zmsg_new();
     uint8_t command = MDPC_REQUEST;
-    zmsg_addstr(msg, MDPC_CLIENT);
-    zmsg_addmem(msg, &command, 1);
-    zmsg_addstr(msg, service);
     zframe_t *meta_frame = sso_frame_pack(&meta.base);
-    zmsg_append(msg, &meta_frame);
-    zmsg_append(msg, payload_p);
     sso_call_status_t status = SSO_CALL_TIMEOUT;
-    if (zmsg_send(&msg, self->socket) != 0) {
-        zmsg_destroy(&msg);
+    /* Frame by frame, no zmsg: meta and payload go to libzmq as they are. */
+    bool sent = request_id && meta_frame && *payload_p
+                && zmq_send(self->handle, MDPC_CLIENT, strlen(MDPC_CLIENT), ZMQ_SNDMORE) != -1
+                && zmq_send(self->handle, &command, 1, ZMQ_SNDMORE) != -1
+                && zmq_send(self->handle, service, strlen(service), ZMQ_SNDMORE) != -1
+                && zframe_send(&meta_frame, self->socket, ZFRAME_MORE) == 0
+                && zframe_send(payload_p, self->socket, 0) == 0;
+    zframe_destroy(&meta_frame);
+    zframe_destroy(payload_p);
+    if (!sent) {
         free(request_id);
         return SSO_CALL_NO_SERVICE;
     }
@@ -104,28 +111,27 @@ sso_call_status_t sso_client_call(sso_client_t *self, const char *service, const
        ourselves. */
     int64_t give_up = deadline + 500;
     while (!zsys_interrupted) {
-        int64_t now = sso_now_ms();
-        if (now >= give_up)
-            break;
-        long wait = (long) (give_up - now);
-        if (self->heartbeat_for && wait > SSO_HEARTBEAT_MS / 2)
-            wait = SSO_HEARTBEAT_MS / 2;
-        zmq_pollitem_t items[] = {{zsock_resolve(self->socket), 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 1, wait) == -1)
-            break;
         if (self->heartbeat_for)
             sso_worker_heartbeat_if_due(self->heartbeat_for);
-        if (items[0].revents & ZMQ_POLLIN) {
-            zmsg_t *reply = zmsg_recv(self->socket);
-            if (!reply)
-                break;
+        zmsg_t *reply = zmsg_recv_nowait(self->socket);
+        if (reply) {
             int done = s_take_reply(reply, request_id, &status, reply_p);
             zmsg_destroy(&reply);
             if (done) {
                 free(request_id);
                 return status;
             }
+            continue;
         }
+        if (zmq_errno() != EAGAIN && zmq_errno() != EINTR)
+            break; /* the context is gone */
+        int64_t now = sso_now_ms(), until = give_up;
+        if (now >= give_up)
+            break;
+        if (self->heartbeat_for && until > now + SSO_HEARTBEAT_MS / 2)
+            until = now + SSO_HEARTBEAT_MS / 2;
+        if (sso_bus_wait(self->fd, until) != 0)
+            break;
     }
     /* No answer at all: the broker itself is gone. A fresh socket drops any late reply. */
     sso_warn("client: no answer from the broker for %s.%s", service, rpc);

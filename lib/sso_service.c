@@ -80,6 +80,7 @@ int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
     sso_log_init(def->name, config.log_format);
     zsys_init();
     zsys_set_logstream(NULL);
+    sso_bus_setup();
 
     zsys_catch_interrupts();
 

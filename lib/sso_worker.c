@@ -1,5 +1,6 @@
 #include "sso_worker.h"
 #include "sso_log.h"
+#include <errno.h>
 
 #define RECONNECT_MIN_MS 100
 #define RECONNECT_MAX_MS 2000
@@ -8,7 +9,9 @@ struct sso_worker_t {
     char *endpoint;
     char *service;
     zsock_t *socket;
-    int liveness;            /* broker heartbeats we may still miss */
+    void *handle;            /* the socket's libzmq handle */
+    int fd;                  /* the socket's ZMQ_FD: readable when libzmq has news for it */
+    int64_t broker_expiry;   /* silent until then, the broker counts as gone */
     int64_t heartbeat_at;    /* when we send our next heartbeat */
     int reconnect_ms;        /* current backoff */
     int connects;
@@ -31,8 +34,10 @@ static void s_connect(sso_worker_t *self)
 {
     if (sso_bus_dealer_connect(&self->socket, self->endpoint) != 0)
         sso_error("worker %s: cannot connect to %s", self->service, self->endpoint);
+    self->handle = zsock_resolve(self->socket);
+    self->fd = sso_bus_fd(self->socket); /* -1: poll() skips it, the loop runs on its timers */
     s_send_command(self, MDPW_READY, self->service);
-    self->liveness = SSO_HEARTBEAT_LIVENESS;
+    self->broker_expiry = sso_now_ms() + SSO_HEARTBEAT_MS * SSO_HEARTBEAT_LIVENESS;
     self->heartbeat_at = sso_now_ms() + SSO_HEARTBEAT_MS;
     self->connects++;
     if (self->connects > 1)
@@ -89,7 +94,7 @@ void sso_worker_heartbeat_if_due(sso_worker_t *self)
 static int s_handle(sso_worker_t *self, zmsg_t *msg, sso_job_t *job)
 {
     int rc = 0;
-    self->liveness = SSO_HEARTBEAT_LIVENESS;
+    self->broker_expiry = sso_now_ms() + SSO_HEARTBEAT_MS * SSO_HEARTBEAT_LIVENESS;
     self->reconnect_ms = RECONNECT_MIN_MS;
     char *header = zmsg_popstr(msg);
     zframe_t *command_frame = zmsg_pop(msg);
@@ -129,31 +134,31 @@ int sso_worker_recv(sso_worker_t *self, sso_job_t *job)
 {
     memset(job, 0, sizeof *job);
     while (!zsys_interrupted) {
-        zmq_pollitem_t items[] = {{zsock_resolve(self->socket), 0, ZMQ_POLLIN, 0}};
-        long wait = (long) (self->heartbeat_at - sso_now_ms());
-        if (wait < 0)
-            wait = 0;
-        int rc = zmq_poll(items, 1, wait);
-        if (rc == -1)
-            break; /* interrupted */
-        if (items[0].revents & ZMQ_POLLIN) {
-            zmsg_t *msg = zmsg_recv(self->socket);
-            if (!msg)
-                break;
+        /* Before the read: a heartbeat's send may take the fd's signal, the read makes up. */
+        sso_worker_heartbeat_if_due(self);
+        zmsg_t *msg = zmsg_recv_nowait(self->socket);
+        if (msg) {
             int got = s_handle(self, msg, job);
             zmsg_destroy(&msg);
             if (got)
                 return 0;
+            continue;
         }
-        else if (sso_now_ms() >= self->heartbeat_at && --self->liveness <= 0) {
+        if (zmq_errno() != EAGAIN && zmq_errno() != EINTR)
+            break; /* the context is gone */
+        if (sso_now_ms() >= self->broker_expiry) {
             sso_warn("worker %s: broker silent, reconnecting in %d ms", self->service,
                      self->reconnect_ms);
             zclock_sleep(self->reconnect_ms);
             self->reconnect_ms = self->reconnect_ms * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS
                                                                            : self->reconnect_ms * 2;
             s_connect(self);
+            continue;
         }
-        sso_worker_heartbeat_if_due(self);
+        int64_t until = self->heartbeat_at < self->broker_expiry ? self->heartbeat_at
+                                                                 : self->broker_expiry;
+        if (sso_bus_wait(self->fd, until) != 0)
+            break;
     }
     return -1;
 }
@@ -162,16 +167,21 @@ int sso_worker_reply(sso_worker_t *self, sso_job_t *job, zframe_t **payload_p)
 {
     Sso__Meta meta = SSO__META__INIT;
     meta.request_id = job->meta ? job->meta->request_id : "";
-    zmsg_t *msg = zmsg_new();
     uint8_t command = MDPW_FINAL;
-    zmsg_addstr(msg, MDPW_WORKER);
-    zmsg_addmem(msg, &command, 1);
-    zmsg_append(msg, &job->reply_to);
-    zmsg_addmem(msg, NULL, 0);
     zframe_t *meta_frame = sso_frame_pack(&meta.base);
-    zmsg_append(msg, &meta_frame);
-    zmsg_append(msg, payload_p);
-    int rc = zmsg_send(&msg, self->socket);
+    if (!*payload_p)
+        *payload_p = zframe_new(NULL, 0);
+    /* Frame by frame, no zmsg: the reply address, meta and payload go to libzmq as they are. */
+    int rc = -1;
+    if (meta_frame && *payload_p && job->reply_to
+        && zmq_send(self->handle, MDPW_WORKER, strlen(MDPW_WORKER), ZMQ_SNDMORE) != -1
+        && zmq_send(self->handle, &command, 1, ZMQ_SNDMORE) != -1
+        && zframe_send(&job->reply_to, self->socket, ZFRAME_MORE) == 0
+        && zmq_send(self->handle, "", 0, ZMQ_SNDMORE) != -1
+        && zframe_send(&meta_frame, self->socket, ZFRAME_MORE) == 0)
+        rc = zframe_send(payload_p, self->socket, 0);
+    zframe_destroy(&meta_frame);
+    zframe_destroy(payload_p);
     sso_job_release(job);
     return rc;
 }

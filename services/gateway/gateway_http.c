@@ -15,7 +15,16 @@
 #define MAX_HEADERS 100
 #define HEADER_MEMORY_LIMIT (64 * 1024)   /* bounds the request line and headers */
 #define CONNECTION_TIMEOUT_S 30
+/* While the broker stops, how often the last answers are pushed out at most. */
+#define STOP_POLL_MS 10
 
+/* Two ways to run MHD (SSO_GATEWAY_THREADS):
+   - 0, the default without TLS: no MHD thread. The broker's loop drives MHD in "external
+     polling" mode (s_hook), so a request goes to the bus and its answer comes back on one
+     thread, with no hand-off, no wake-up pipe and no lock.
+   - N > 0, the default with TLS (2): MHD's own pool of N threads, which hand requests to the
+     broker's thread through its inbox and are resumed from it. TLS handshakes cost about a
+     millisecond of CPU each, which must not stall the bus. */
 struct gateway_http_t {
     struct MHD_Daemon *daemon;
     const sso_config_t *config;
@@ -24,6 +33,9 @@ struct gateway_http_t {
     char *web_dir;
     char *tls_cert;
     char *tls_key;
+    atomic_size_t on_bus;       /* requests handed to the broker and not yet completed */
+    bool access_log;            /* SSO_ACCESS_LOG is not 0 (read once, not per request) */
+    long threads;               /* SSO_GATEWAY_THREADS */
 };
 
 typedef enum { REQ_READING, REQ_WAITING, REQ_ANSWERED } request_state_t;
@@ -32,7 +44,8 @@ typedef enum { REQ_READING, REQ_WAITING, REQ_ANSWERED } request_state_t;
 typedef struct {
     gateway_http_t *http;
     struct MHD_Connection *connection;
-    atomic_int state;
+    atomic_int state;           /* request_state_t; the broker's thread sets ANSWERED */
+    bool on_bus;                /* counted in http->on_bus */
     char request_id[17];
     route_t route;
     int64_t started_us;
@@ -113,7 +126,6 @@ static enum MHD_Result s_send_error(request_t *request, unsigned status, const c
 
 /* ---- the bus side ---------------------------------------------------------------------- */
 
-/* Runs on the broker's thread. */
 static void s_on_reply(void *arg, uint32_t bus_status, zframe_t *payload)
 {
     request_t *request = arg;
@@ -239,7 +251,10 @@ static enum MHD_Result s_forward(request_t *request, const char *method, const c
     meta.idempotent = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     meta.kind = SSO__META__KIND__HTTP;
 
+    /* Suspended first: the broker may answer (503) before submit returns. */
     atomic_store(&request->state, REQ_WAITING);
+    request->on_bus = true;
+    atomic_fetch_add(&http->on_bus, 1);
     MHD_suspend_connection(request->connection);
     if (sso_broker_submit(http->broker, request->route.service, &meta, &payload, s_on_reply,
                           request) != 0) {
@@ -354,8 +369,12 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, co
         request->started_us = s_now_us();
         uint8_t raw[8];
         sso_random_bytes(raw, sizeof raw);
-        for (int i = 0; i < 8; i++)
-            snprintf(request->request_id + 2 * i, 3, "%02x", raw[i]);
+        static const char hex[] = "0123456789abcdef";
+        for (int i = 0; i < 8; i++) {
+            request->request_id[2 * i] = hex[raw[i] >> 4];
+            request->request_id[2 * i + 1] = hex[raw[i] & 15];
+        }
+        request->request_id[16] = '\0';
         snprintf(request->method, sizeof request->method, "%s", method);
         snprintf(request->path, sizeof request->path, "%s", url);
         request->route = gateway_route(url);
@@ -418,14 +437,31 @@ static void s_completed(void *cls, struct MHD_Connection *connection, void **con
         free(text);
         json_decref(line);
     }
-    else if (getenv("SSO_ACCESS_LOG") == NULL || strcmp(getenv("SSO_ACCESS_LOG"), "0") != 0)
+    else if (http->access_log)
         sso_info("%s %s %u %.2fms %zu %s", request->method, request->path, status,
                  seconds * 1000.0, request->bytes_sent, request->request_id);
     if (request->response)
         sso__http_response__free_unpacked(request->response, NULL);
+    if (request->on_bus)
+        atomic_fetch_sub(&http->on_bus, 1);
     free(request->body);
     free(request);
     *con_cls = NULL;
+}
+
+/* The broker's hook (SSO_GATEWAY_THREADS=0): one turn of MHD, then how long it may wait. */
+static long s_hook(void *arg, bool stopping)
+{
+    gateway_http_t *self = arg;
+    MHD_run(self->daemon);
+    if (stopping && atomic_load(&self->on_bus) == 0)
+        return -1; /* every answer the broker gave is out */
+    MHD_UNSIGNED_LONG_LONG timeout = 0;
+    long wait = MHD_get_timeout(self->daemon, &timeout) == MHD_YES
+              ? (timeout > 3600000 ? 3600000 : (long) timeout) : -1;
+    if (stopping && (wait < 0 || wait > STOP_POLL_MS))
+        wait = STOP_POLL_MS;
+    return wait;
 }
 
 int gateway_parse_addr(const char *addr, char *host, size_t host_size, unsigned *port)
@@ -489,8 +525,9 @@ gateway_http_t *gateway_http_new(const sso_config_t *config, sso_broker_t *broke
     self->broker = broker;
     self->metrics = metrics;
     self->web_dir = strdup(web_dir);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME
-                     | MHD_USE_ERROR_LOG;
+    const char *access_log = getenv("SSO_ACCESS_LOG");
+    self->access_log = !access_log || strcmp(access_log, "0") != 0;
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (found->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (*config->tls_cert) {
@@ -504,22 +541,36 @@ gateway_http_t *gateway_http_new(const sso_config_t *config, sso_broker_t *broke
         }
         flags |= MHD_USE_TLS;
     }
-    long threads = 2;
+    long threads = self->tls_cert ? 2 : 0;
     const char *threads_text = getenv("SSO_GATEWAY_THREADS");
-    if (threads_text && sso_parse_int(threads_text, 1, 64, &threads) != 0)
-        threads = 2;
-    struct MHD_OptionItem tls_options[] = {
-        {MHD_OPTION_HTTPS_MEM_CERT, 0, self->tls_cert},
-        {MHD_OPTION_HTTPS_MEM_KEY, 0, self->tls_key},
-        {MHD_OPTION_END, 0, NULL},
-    };
+    if (threads_text && *threads_text && sso_parse_int(threads_text, 0, 64, &threads) != 0) {
+        sso_error("SSO_GATEWAY_THREADS must be an integer from 0 to 64, got %s", threads_text);
+        freeaddrinfo(found);
+        gateway_http_destroy(&self);
+        return NULL;
+    }
+    self->threads = threads;
+    if (threads > 0)
+        flags |= MHD_USE_INTERNAL_POLLING_THREAD;
+    /* Optional ones: a pool only above one thread (MHD warns otherwise), TLS when set. */
+    struct MHD_OptionItem options[4];
+    size_t n_options = 0;
+    if (threads > 1)
+        options[n_options++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
+                                                       (intptr_t) threads, NULL};
+    if (self->tls_cert) {
+        options[n_options++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, self->tls_cert};
+        options[n_options++] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, self->tls_key};
+    }
+    options[n_options] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     self->daemon = MHD_start_daemon(
         flags, (uint16_t) port, NULL, NULL, s_access, self, MHD_OPTION_SOCK_ADDR, found->ai_addr,
         MHD_OPTION_NOTIFY_COMPLETED, s_completed, self, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t) HEADER_MEMORY_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned) CONNECTION_TIMEOUT_S, MHD_OPTION_THREAD_POOL_SIZE, (unsigned) threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned) 4000, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        (unsigned) 1, MHD_OPTION_ARRAY, self->tls_cert ? tls_options : tls_options + 2,
+        (unsigned) CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, (unsigned) 4000,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned) 1, MHD_OPTION_ARRAY, options,
         MHD_OPTION_END);
     freeaddrinfo(found);
     if (!self->daemon) {
@@ -527,7 +578,15 @@ gateway_http_t *gateway_http_new(const sso_config_t *config, sso_broker_t *broke
         gateway_http_destroy(&self);
         return NULL;
     }
-    sso_info("listening on %s%s", config->http_addr, self->tls_cert ? " (TLS)" : "");
+    const union MHD_DaemonInfo *info =
+        threads > 0 ? NULL : MHD_get_daemon_info(self->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    if (threads == 0 && (!info || sso_broker_attach(broker, info->epoll_fd, s_hook, self) != 0)) {
+        sso_error("cannot attach the HTTP server to the broker");
+        gateway_http_destroy(&self);
+        return NULL;
+    }
+    sso_info("listening on %s%s, %s", config->http_addr, self->tls_cert ? " (TLS)" : "",
+             threads > 0 ? "own HTTP threads" : "HTTP on the broker's thread");
     return self;
 }
 
@@ -536,6 +595,10 @@ void gateway_http_destroy(gateway_http_t **self_p)
     if (!self_p || !*self_p)
         return;
     gateway_http_t *self = *self_p;
+    /* MHD's own threads may still be writing the broker's last answers (503): give them a
+       moment. On the broker's thread (threads == 0) they were written before it ended. */
+    for (int i = 0; self->daemon && self->threads > 0 && i < 100 && atomic_load(&self->on_bus); i++)
+        zclock_sleep(10);
     if (self->daemon)
         MHD_stop_daemon(self->daemon);
     free(self->web_dir);

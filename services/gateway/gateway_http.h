@@ -1,6 +1,8 @@
 /* gateway_http: the libmicrohttpd edge. Requests are read in full (with limits), turned into
    an HttpRequest and handed to the broker; the connection is suspended until the broker
-   answers, so no thread ever blocks waiting on the bus. */
+   answers, so no thread ever blocks waiting on the bus. By default MHD has no thread of its
+   own: the broker's thread runs it (sso_broker_attach), so requests and answers never change
+   thread; SSO_GATEWAY_THREADS (2 with TLS) gives it a pool that hands off to the broker. */
 #ifndef GATEWAY_HTTP_H
 #define GATEWAY_HTTP_H
 #include "gateway_metrics.h"
@@ -9,7 +11,9 @@
 
 typedef struct gateway_http_t gateway_http_t;
 
-/* Starts listening on config->http_addr; NULL (and a log line) on failure. */
+/* Starts listening on config->http_addr and attaches to broker, which must not be started
+   yet (its thread may serve HTTP from then on); NULL (and a log line) on failure. Destroy
+   it only after the broker, whose stop answers what is pending. */
 gateway_http_t *gateway_http_new(const sso_config_t *config, sso_broker_t *broker,
                                  gateway_metrics_t *metrics, const char *web_dir);
 void gateway_http_destroy(gateway_http_t **self_p);

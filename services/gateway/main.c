@@ -19,7 +19,8 @@ int main(int argc, char **argv)
             sso_service_print_env_help(stdout);
             printf("  SSO_TLS_CERT / SSO_TLS_KEY   PEM files to serve HTTPS (both or neither)\n"
                    "  SSO_MAX_BODY_BYTES      request body limit (1048576)\n"
-                   "  SSO_GATEWAY_THREADS     HTTP threads (2)\n"
+                   "  SSO_GATEWAY_THREADS     HTTP threads; 0 serves HTTP on the bus broker's\n"
+                   "                          own thread (0 without TLS, 2 with TLS)\n"
                    "  SSO_WEB_DIR             static files for /static/ (./web/static)\n");
             return 0;
         }
@@ -32,6 +33,7 @@ int main(int argc, char **argv)
     sso_log_init("gateway", config.log_format);
     zsys_init();
     zsys_set_logstream(NULL);
+    sso_bus_setup();
     signal(SIGPIPE, SIG_IGN);
     sigset_t signals;
     sigemptyset(&signals);
@@ -41,13 +43,15 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
 
     sso_broker_t *broker = sso_broker_new(config.broker_endpoint);
-    if (!broker || sso_broker_start(broker) != 0)
+    if (!broker)
         return 1;
     gateway_metrics_t *metrics = gateway_metrics_new();
     const char *web_dir = getenv("SSO_WEB_DIR") ? getenv("SSO_WEB_DIR") : "web/static";
-    gateway_http_t *http = gateway_http_new(&config, broker, metrics, web_dir);
-    if (!http) {
+    /* Before the broker starts: its thread runs the HTTP server too. */
+    gateway_http_t *http = metrics ? gateway_http_new(&config, broker, metrics, web_dir) : NULL;
+    if (!http || sso_broker_start(broker) != 0) {
         sso_broker_destroy(&broker);
+        gateway_http_destroy(&http);
         gateway_metrics_destroy(&metrics);
         return 1;
     }
@@ -55,7 +59,8 @@ int main(int argc, char **argv)
     int signal_number = 0;
     sigwait(&signals, &signal_number);
     sso_info("stopping (%s)", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
-    /* The broker answers what is pending first, so no connection stays suspended. */
+    /* The broker answers what is pending first and lets the HTTP server deliver it, so no
+       connection stays suspended; then its thread is gone and MHD can stop. */
     sso_broker_destroy(&broker);
     gateway_http_destroy(&http);
     gateway_metrics_destroy(&metrics);
