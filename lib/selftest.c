@@ -3,6 +3,7 @@
 #include "sso_bus.h"
 #include "sso_config.h"
 #include "sso_crypto.h"
+#include "sso_email.h"
 #include "sso_fetch.h"
 #include "sso_html.h"
 #include "sso_http.h"
@@ -20,6 +21,7 @@ int main(int argc, char **argv)
     SSO_RUN(sso_crypto_test, verbose);
     SSO_RUN(sso_bus_test, verbose);
     SSO_RUN(sso_http_test, verbose);
+    SSO_RUN(sso_email_test, verbose);
     SSO_RUN(sso_html_test, verbose);
     SSO_RUN(sso_broker_test, verbose);
     SSO_RUN(sso_saml_metadata_test, verbose);

@@ -132,11 +132,10 @@ static void s_free_string(void **item)
     *item = NULL;
 }
 
-static int s_form_add(zhashx_t *hash, const char *data, size_t len)
+int sso_form_each(const char *data, size_t len, sso_form_pair_fn *fn, void *arg)
 {
     const char *end = data + len;
-    const char *p = data;
-    while (p < end) {
+    for (const char *p = data; p < end;) {
         const char *amp = memchr(p, '&', (size_t) (end - p));
         const char *pair_end = amp ? amp : end;
         if (pair_end > p) {
@@ -144,16 +143,25 @@ static int s_form_add(zhashx_t *hash, const char *data, size_t len)
             const char *name_end = eq ? eq : pair_end;
             char *name = sso_url_decode(p, (size_t) (name_end - p));
             char *value = eq ? sso_url_decode(eq + 1, (size_t) (pair_end - eq - 1)) : strdup("");
-            if (!name || !value || !*name || zhashx_lookup(hash, name)) {
-                free(name);
-                free(value);
+            if (fn(arg, name, value) != 0)
                 return -1;
-            }
-            zhashx_insert(hash, name, value);
-            free(name);
         }
         p = pair_end + 1;
     }
+    return 0;
+}
+
+/* sso_form_parse's rule: every pair decodes and no name repeats. */
+static int s_form_pair(void *arg, char *name, char *value)
+{
+    zhashx_t *hash = arg;
+    if (!name || !value || !*name || zhashx_lookup(hash, name)) {
+        free(name);
+        free(value);
+        return -1;
+    }
+    zhashx_insert(hash, name, value);
+    free(name);
     return 0;
 }
 
@@ -161,7 +169,7 @@ zhashx_t *sso_form_parse(const char *data, size_t len)
 {
     zhashx_t *hash = zhashx_new();
     zhashx_set_destructor(hash, s_free_string);
-    if (data && s_form_add(hash, data, len) != 0)
+    if (data && sso_form_each(data, len, s_form_pair, hash) != 0)
         zhashx_destroy(&hash);
     return hash;
 }
@@ -171,7 +179,8 @@ zhashx_t *sso_http_params(const Sso__HttpRequest *request)
     zhashx_t *hash = sso_form_parse(request->query, strlen(request->query));
     const char *type = sso_http_header(request, "content-type");
     if (hash && type && strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0
-        && s_form_add(hash, (const char *) request->body.data, request->body.len) != 0)
+        && sso_form_each((const char *) request->body.data, request->body.len, s_form_pair,
+                         hash) != 0)
         zhashx_destroy(&hash);
     return hash;
 }

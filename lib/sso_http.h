@@ -25,6 +25,12 @@ zframe_t *sso_http_redirect(const char *location);
 /* Parses application/x-www-form-urlencoded (or a query string) into name -> value, both
    decoded. Returns NULL when malformed or when a name repeats (OAuth forbids repeats). */
 zhashx_t *sso_form_parse(const char *data, size_t len);
+/* The one splitter of application/x-www-form-urlencoded text: calls fn with each pair's
+   percent-decoded name and value (fn owns both; either is NULL when it does not decode; a pair
+   with no '=' has the value ""). fn returns 0 to go on or -1 to stop; 0, or -1 when fn
+   stopped. Empty pairs ("a=1&&b=2") are skipped. */
+typedef int(sso_form_pair_fn)(void *arg, char *name, char *value);
+int sso_form_each(const char *data, size_t len, sso_form_pair_fn *fn, void *arg);
 
 /* The request's parameters: the query string, plus the body when it is a form. NULL as for
    sso_form_parse, or when a name appears in both. */

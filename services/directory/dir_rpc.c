@@ -169,8 +169,7 @@ static zframe_t *s_error(const char *code, const char *description)
     return sso_frame_pack(&reply.base);
 }
 
-/* Frees the result a handler set (all results are heap messages). */
-static void s_free_result(Sso__DirReply *reply)
+void dir_rpc_free_result(Sso__DirReply *reply)
 {
     /* Every member of the result oneof is a message pointer at the same place. */
     ProtobufCMessage *result = (ProtobufCMessage *) reply->client;
@@ -210,7 +209,7 @@ zframe_t *dir_rpc_handle(dir_t *dir, const char *rpc, zframe_t *payload)
     if (read_txn && dir_db_commit(dir->db) != 0)
         sso_warn("rpc %s: the read transaction did not commit", s_ops[op].name);
     if (rc != 0) {
-        s_free_result(&reply);
+        dir_rpc_free_result(&reply);
         frame = s_error(err.code ? err.code : "server_error",
                         *err.description ? err.description : "internal error");
     }
@@ -218,7 +217,7 @@ zframe_t *dir_rpc_handle(dir_t *dir, const char *rpc, zframe_t *payload)
         frame = s_error("server_error", "out of memory");
     else {
         frame = sso_frame_pack(&reply.base);
-        s_free_result(&reply);
+        dir_rpc_free_result(&reply);
     }
     sso__dir_request__free_unpacked(request, NULL);
     return frame;

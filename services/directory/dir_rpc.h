@@ -15,6 +15,8 @@ zframe_t *dir_rpc_handle(dir_t *dir, const char *rpc, zframe_t *payload);
    operation handles. */
 typedef int(dir_rpc_fn)(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
                         dir_error_t *err);
+/* Frees the result an operation set in reply (every result is a heap message) and unsets it. */
+void dir_rpc_free_result(Sso__DirReply *reply);
 /* err for a DirReply: its code and description (the HTTP status is not used on the bus). */
 #define dir_rpc_error(err, code, ...) dir_error_set(err, 400, code, __VA_ARGS__)
 

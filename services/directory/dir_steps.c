@@ -13,12 +13,11 @@ static int s_step(dir_t *dir, dir_rpc_fn *fn, const Sso__DirRequest *request, vo
 {
     Sso__DirReply reply = SSO__DIR_REPLY__INIT;
     *result = NULL;
-    /* Every member of the result oneof is a message pointer at the same place. */
     if (fn(dir, request, &reply, err) != 0) {
-        if (reply.result_case != SSO__DIR_REPLY__RESULT__NOT_SET && reply.client)
-            protobuf_c_message_free_unpacked(&reply.client->base, NULL);
+        dir_rpc_free_result(&reply);
         return -1;
     }
+    /* Every member of the result oneof is a message pointer at the same place. */
     *result = reply.client;
     if (!*result) {
         dir_server_error(err);

@@ -5,10 +5,10 @@
 #include "saml_sp_metadata.h"
 #include "sso_crypto.h"
 #include "sso_directory_client.h"
+#include "sso_email.h"
 #include "sso_html.h"
 #include "sso_log.h"
 #include "sso_test.h"
-#include <ctype.h>
 #include <strings.h>
 
 /* ---- saml_start ---------------------------------------------------------------------------- */
@@ -61,17 +61,6 @@ zframe_t *saml_login_start(sso_service_t *service, zframe_t *payload)
 }
 
 /* ---- the ACS ------------------------------------------------------------------------------- */
-
-char *saml_login_email_domain(const char *email)
-{
-    const char *at = email ? strrchr(email, '@') : NULL;
-    if (!at || at == email || !at[1])
-        return NULL;
-    char *domain = strdup(at + 1);
-    for (char *p = domain; p && *p; p++)
-        *p = (char) tolower((unsigned char) *p);
-    return domain;
-}
 
 /* The browser's redirect back to the client for a LoginRedirect. */
 static zframe_t *s_redirect_frame(const Sso__LoginRedirect *r)
@@ -216,22 +205,25 @@ static zframe_t *s_acs_validate(sso_service_t *service, const Sso__Transaction *
     const saml_profile_t *profile = saml_response_profile(validator);
 
     /* The email domain guard. */
-    char *domain = saml_login_email_domain(profile->email);
+    /* Read as strictly as home realm discovery reads a login_hint: an address with a second
+       '@' or a malformed domain has no domain, so it matches none of the organization's. */
+    char domain_buf[256];
+    const char *domain = sso_email_domain(profile->email, domain_buf, sizeof domain_buf) == 0
+                             ? domain_buf
+                             : NULL;
     bool domain_ok = connection->allow_any_domain;
     for (size_t i = 0; domain && !domain_ok && i < connection->n_organization_domains; i++)
         domain_ok = strcasecmp(domain, connection->organization_domains[i]) == 0;
     if (!domain_ok) {
         snprintf(description, sizeof description,
-                 "email domain %s is not one of the organization's domains",
+                 "email domain %.200s is not one of the organization's domains",
                  domain ? domain : "(none)");
         snprintf(reason, sizeof reason, "invalid_user_domain: %s (email %s)", description,
                  profile->email ? profile->email : "absent");
-        free(domain);
         frame = s_fail(service, txn->id, "access_denied", description, reason);
         saml_response_destroy(&validator);
         return frame;
     }
-    free(domain);
 
     Sso__Profile normalized = SSO__PROFILE__INIT;
     normalized.subject = profile->subject;
@@ -365,13 +357,15 @@ zframe_t *saml_login_metadata(sso_service_t *service, const char *connection_id)
 void saml_login_test(bool verbose)
 {
     (void) verbose;
-    char *domain = saml_login_email_domain("Jo@Example.COM");
-    SSO_CHECK(domain && !strcmp(domain, "example.com"));
-    free(domain);
-    SSO_CHECK(saml_login_email_domain("nobody") == NULL);
-    SSO_CHECK(saml_login_email_domain("@example.com") == NULL);
-    SSO_CHECK(saml_login_email_domain("jo@") == NULL);
-    SSO_CHECK(saml_login_email_domain(NULL) == NULL);
+    /* The domain guard reads the IdP's email with sso_email_domain. */
+    char domain[256];
+    SSO_CHECK(sso_email_domain("Jo@Example.COM", domain, sizeof domain) == 0
+              && !strcmp(domain, "example.com"));
+    SSO_CHECK(sso_email_domain("nobody", domain, sizeof domain) == -1);
+    SSO_CHECK(sso_email_domain("@example.com", domain, sizeof domain) == -1);
+    SSO_CHECK(sso_email_domain("jo@", domain, sizeof domain) == -1);
+    SSO_CHECK(sso_email_domain(NULL, domain, sizeof domain) == -1);
+    SSO_CHECK(sso_email_domain("x@attacker.test@example.com", domain, sizeof domain) == -1);
     /* Malformed saml_start payloads are answered, not crashed on. */
     zframe_t *junk = zframe_new("\xff\xff", 2);
     zframe_t *reply = saml_login_start(NULL, junk);

@@ -14,8 +14,5 @@ zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request
 /* GET /sso/saml/{connection_id}/metadata */
 zframe_t *saml_login_metadata(sso_service_t *service, const char *connection_id);
 
-/* The domain part of an email, lower-cased, or NULL. Caller frees. */
-char *saml_login_email_domain(const char *email);
-
 void saml_login_test(bool verbose);
 #endif

@@ -65,9 +65,5 @@ void token_authorize_req_free(token_authorize_req_t *req);
 /* The value of a parameter given once and well-formed; NULL when absent, empty or not. */
 const char *token_authorize_param(const token_authorize_req_t *req, const char *name);
 
-/* The lower-cased domain of a plausible email address (one '@', a dotted domain of
-   [a-z0-9-] labels), in out; 0, or -1 when it is not one. */
-int token_authorize_email_domain(const char *email, char *out, size_t size);
-
 void token_authorize_test(bool verbose);
 #endif
