@@ -7,7 +7,7 @@
 # Knobs (environment): CONCURRENCY="1 8 32"  N_LOGIN=300 (logins per concurrency)
 #   N_SINGLE=300 + SINGLE_C=8 (ACS alone / token alone)  PEER=1  N_PEER=300
 #   MEM_SECONDS=300 + MEM_BATCH=1000 + MEM_C=8 (memory run; 0 skips it)  SPEED_SECONDS=5
-#   TOKEN_INSTANCES=4 SAML_INSTANCES=2 (instances, as an operator scales them)
+#   TOKEN_INSTANCES=1 SAML_INSTANCES=1 (instances, as an operator scales them)
 #   TOKEN_CPUS=1 (taskset CPU list the token instances share; "" leaves them unpinned)
 # Each SAML response is signed for its own transaction (InResponseTo = its AuthnRequest ID)
 # before any timing starts; only HTTP legs are timed. Numbers are printed, never asserted.
@@ -17,7 +17,7 @@ build="${1:-build}" bin="${1:-build}/bin"
 CONCURRENCY="${CONCURRENCY:-1 8 32}" N_LOGIN="${N_LOGIN:-300}" N_SINGLE="${N_SINGLE:-300}"
 SINGLE_C="${SINGLE_C:-8}" PEER="${PEER:-1}" N_PEER="${N_PEER:-300}" MEM_SECONDS="${MEM_SECONDS:-300}"
 MEM_BATCH="${MEM_BATCH:-1000}" MEM_C="${MEM_C:-8}" SPEED_SECONDS="${SPEED_SECONDS:-5}"
-TOKEN_INSTANCES="${TOKEN_INSTANCES:-4}" SAML_INSTANCES="${SAML_INSTANCES:-2}" TOKEN_CPUS="${TOKEN_CPUS-1}"
+TOKEN_INSTANCES="${TOKEN_INSTANCES:-1}" SAML_INSTANCES="${SAML_INSTANCES:-1}" TOKEN_CPUS="${TOKEN_CPUS-1}"
 PY=/usr/bin/python3
 for tool in cc openssl curl; do command -v $tool >/dev/null || { echo "bench: $tool is missing"; exit 2; }; done
 $PY -c 'import xmlsec, lxml, requests' 2>/dev/null || { echo "bench: needs python3-xmlsec python3-lxml python3-requests (make deps)"; exit 2; }

@@ -5,6 +5,7 @@
 #include "sso_crypto.h"
 #include "sso_email.h"
 #include "sso_fetch.h"
+#include "sso_fiber.h"
 #include "sso_html.h"
 #include "sso_http.h"
 #include "sso_log.h"
@@ -20,6 +21,7 @@ int main(int argc, char **argv)
     SSO_RUN(sso_config_test, verbose);
     SSO_RUN(sso_crypto_test, verbose);
     SSO_RUN(sso_bus_test, verbose);
+    SSO_RUN(sso_fiber_test, verbose);
     SSO_RUN(sso_http_test, verbose);
     SSO_RUN(sso_email_test, verbose);
     SSO_RUN(sso_html_test, verbose);

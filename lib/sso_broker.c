@@ -835,6 +835,7 @@ void sso_broker_stats(sso_broker_t *self, sso_broker_stat_fn *fn, void *arg)
 
 /* The broker, a worker on a thread and a client, in one process over inproc. */
 #include "sso_client.h"
+#include "sso_fiber.h"
 #include "sso_worker.h"
 
 typedef struct {
@@ -1016,10 +1017,101 @@ static void s_hook_test(void)
     close(fds[1]);
 }
 
+/* A worker that answers nothing until it holds 3 requests (or 3 s passed), then answers them
+   last first: only a client that has all 3 calls out at once gets its answers in time. */
+static void *s_gather_worker(void *arg)
+{
+    const char *endpoint = arg;
+    sso_worker_t *worker = sso_worker_new(endpoint, "gather", 3);
+    sso_job_t jobs[3];
+    int held = 0;
+    int64_t until = sso_now_ms() + 3000;
+    while (held < 3 && sso_now_ms() < until) {
+        int got = sso_worker_try_recv(worker, &jobs[held]);
+        if (got == 1)
+            held++;
+        else if (got == -1 || sso_bus_wait(sso_worker_fd(worker), sso_now_ms() + 20) != 0)
+            break;
+    }
+    while (held > 0) {
+        held--;
+        zframe_t *reply = zframe_dup(jobs[held].payload);
+        sso_worker_reply(worker, &jobs[held], &reply);
+    }
+    sso_worker_destroy(&worker);
+    return NULL;
+}
+
+typedef struct {
+    sso_client_t *client;
+    char sent[16];
+    sso_call_status_t status;
+    char *answer;
+} s_fiber_call_t;
+
+static void s_fiber_call(void *arg)
+{
+    s_fiber_call_t *call = arg;
+    zframe_t *payload = zframe_from(call->sent), *reply = NULL;
+    call->status = sso_client_call(call->client, "gather", "x", false, 2000, &payload, &reply);
+    call->answer = reply ? zframe_strdup(reply) : NULL;
+    zframe_destroy(&reply);
+}
+
+/* Calls from fibers wait together and each gets its own answer, whatever their order. */
+static void s_fiber_client_test(void)
+{
+    const char *endpoint = "inproc://sso-broker-fiber-test";
+    sso_broker_t *broker = sso_broker_new(endpoint);
+    SSO_CHECK(broker && sso_broker_start(broker) == 0);
+    pthread_t thread;
+    SSO_CHECK(pthread_create(&thread, NULL, s_gather_worker, (void *) endpoint) == 0);
+    for (int i = 0; i < 100 && sso_broker_instances(broker, "gather") == 0; i++)
+        zclock_sleep(10);
+    sso_client_t *client = sso_client_new(endpoint, NULL);
+    sso_client_set_async(client, true);
+    SSO_CHECK(sso_client_pending(client) == 0 && sso_client_dispatch(client) == INT64_MAX);
+    sso_fiber_t *fibers[3] = {NULL};
+    s_fiber_call_t calls[3];
+    for (int i = 0; i < 3; i++) {
+        calls[i] = (s_fiber_call_t){.client = client, .status = SSO_CALL_BAD};
+        snprintf(calls[i].sent, sizeof calls[i].sent, "call-%d", i);
+        fibers[i] = sso_fiber_new(256 * 1024);
+        SSO_CHECK(fibers[i] && sso_fiber_start(fibers[i], s_fiber_call, &calls[i]) == 0);
+    }
+    SSO_CHECK(sso_client_pending(client) == 3);
+    bool running = true;
+    for (int64_t stop = sso_now_ms() + 5000; running && sso_now_ms() < stop;) {
+        int64_t until = sso_client_dispatch(client);
+        running = false;
+        for (int i = 0; i < 3; i++)
+            running |= sso_fiber_running(fibers[i]);
+        if (running)
+            sso_bus_wait(sso_client_fd(client), until < stop ? until : stop);
+    }
+    SSO_CHECK(!running && sso_client_pending(client) == 0);
+    for (int i = 0; i < 3; i++) {
+        SSO_CHECK(calls[i].status == SSO_CALL_OK && calls[i].answer
+                  && !strcmp(calls[i].answer, calls[i].sent));
+        free(calls[i].answer);
+        sso_fiber_destroy(&fibers[i]);
+    }
+    pthread_join(thread, NULL);
+    /* Outside a fiber the same client still calls synchronously: no instance now, 503. */
+    for (int i = 0; i < 100 && sso_broker_instances(broker, "gather") > 0; i++)
+        zclock_sleep(10);
+    zframe_t *payload = zframe_from("sync"), *reply = NULL;
+    SSO_CHECK(sso_client_call(client, "gather", "x", false, 1000, &payload, &reply)
+              == SSO_CALL_NO_SERVICE && !reply);
+    sso_client_destroy(&client);
+    sso_broker_destroy(&broker);
+}
+
 void sso_broker_test(bool verbose)
 {
     (void) verbose;
     s_hook_test();
+    s_fiber_client_test();
     const char *endpoint = "inproc://sso-broker-test";
     sso_broker_t *broker = sso_broker_new(endpoint);
     SSO_CHECK(broker);

@@ -26,4 +26,16 @@ sso_call_status_t sso_client_call(sso_client_t *self, const char *service, const
                                   bool idempotent, int timeout_ms, zframe_t **payload_p,
                                   zframe_t **reply_p);
 
+/* Async mode, for a loop that runs requests in fibers (sso_service): a call made from inside
+   a fiber sends its request and yields; sso_client_dispatch, run by the loop when the fd is
+   readable or the earliest deadline it returned has passed, resumes each fiber with its
+   answer. Calls from outside a fiber stay synchronous. */
+void sso_client_set_async(sso_client_t *self, bool async);
+int sso_client_fd(const sso_client_t *self);
+/* Reads every answer there is, resumes the fibers they are for and those whose deadline
+   passed; returns the earliest deadline still waited on (INT64_MAX when none). */
+int64_t sso_client_dispatch(sso_client_t *self);
+/* Calls waiting in fibers. */
+size_t sso_client_pending(const sso_client_t *self);
+
 #endif

@@ -76,7 +76,7 @@ int sso_config_load(sso_config_t *config)
     if (s_int("SSO_REQUEST_TIMEOUT_MS", 10000, 100, 600000, &config->request_timeout_ms)
         || s_int("SSO_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024,
                  &config->max_body_bytes)
-        || s_int("SSO_WORKER_CREDIT", 8, 1, 64, &config->worker_credit))
+        || s_int("SSO_WORKER_CREDIT", 32, 1, 64, &config->worker_credit))
         return -1;
     if ((*config->tls_cert != '\0') != (*config->tls_key != '\0')) {
         fprintf(stderr, "config: set both SSO_TLS_CERT and SSO_TLS_KEY, or neither\n");

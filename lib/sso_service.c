@@ -1,5 +1,8 @@
 #include "sso_service.h"
+#include "sso_fiber.h"
 #include "sso_log.h"
+#include <errno.h>
+#include <poll.h>
 #include <unistd.h>
 
 void sso_service_print_env_help(FILE *out)
@@ -63,6 +66,130 @@ sso_call_status_t sso_service_call(sso_service_t *service, const char *target, c
                            service->config->request_timeout_ms, &frame, reply_p);
 }
 
+/* ---- the loop: one request at a time, or several in fibers ------------------------------ */
+
+static void s_serve_one(sso_service_t *service, const sso_service_def_t *def, sso_job_t *job)
+{
+    zframe_t *reply = s_handle(service, def, job);
+    if (reply)
+        sso_worker_reply(service->worker, job, &reply);
+    else
+        sso_job_release(job);
+}
+
+static void s_serve_sequential(sso_service_t *service, const sso_service_def_t *def)
+{
+    sso_job_t job;
+    while (sso_worker_recv(service->worker, &job) == 0)
+        s_serve_one(service, def, &job);
+}
+
+#define S_DRAIN_MS 2000 /* how long requests in progress may take to finish at a stop */
+
+typedef struct {
+    sso_fiber_t *fiber;
+    sso_job_t job;
+    sso_service_t *service;
+    const sso_service_def_t *def;
+} s_slot_t;
+
+static void s_slot_run(void *arg)
+{
+    s_slot_t *slot = arg;
+    s_serve_one(slot->service, slot->def, &slot->job);
+}
+
+/* A free slot, or NULL when every fiber is busy. */
+static s_slot_t *s_free_slot(s_slot_t *slots, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!sso_fiber_running(slots[i].fiber))
+            return &slots[i];
+    return NULL;
+}
+
+static bool s_busy(s_slot_t *slots, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sso_fiber_running(slots[i].fiber))
+            return true;
+    return false;
+}
+
+/* Starts a fiber for each request waiting, while fibers are free. 0, or -1 when the context
+   is gone. */
+static int s_take_jobs(sso_worker_t *worker, s_slot_t *slots, size_t n)
+{
+    s_slot_t *slot;
+    while ((slot = s_free_slot(slots, n)) != NULL) {
+        int got = sso_worker_try_recv(worker, &slot->job);
+        if (got != 1)
+            return got;
+        sso_fiber_start(slot->fiber, s_slot_run, slot);
+    }
+    return 0;
+}
+
+static void s_serve_concurrent(sso_service_t *service, const sso_service_def_t *def)
+{
+    size_t n = (size_t) service->config->worker_credit;
+    s_slot_t *slots = calloc(n, sizeof *slots);
+    bool ready = slots != NULL;
+    for (size_t i = 0; ready && i < n; i++) {
+        slots[i] = (s_slot_t){.fiber = sso_fiber_new(SSO_FIBER_STACK_SIZE), .service = service,
+                              .def = def};
+        ready = slots[i].fiber != NULL;
+    }
+    if (!ready) {
+        sso_warn("no memory for %zu fibers: serving one request at a time", n);
+        for (size_t i = 0; slots && i < n; i++)
+            sso_fiber_destroy(&slots[i].fiber);
+        free(slots);
+        s_serve_sequential(service, def);
+        return;
+    }
+    sso_client_set_async(service->client, true);
+    /* At SIGINT/SIGTERM no new request is taken, and those in progress get a moment to
+       finish: their callers are waiting for them. */
+    int64_t drain_until = 0;
+    for (;;) {
+        if (zsys_interrupted && !drain_until)
+            drain_until = sso_now_ms() + S_DRAIN_MS;
+        if (drain_until && (!s_busy(slots, n) || sso_now_ms() >= drain_until))
+            break;
+        if (!drain_until && s_take_jobs(service->worker, slots, n) != 0)
+            break; /* the context is gone */
+        sso_worker_heartbeat_if_due(service->worker); /* also while every fiber is busy */
+        int64_t until = sso_client_dispatch(service->client);
+        /* Dispatching ran fibers, which sent on both sockets, and a send may take a socket's
+           fd signal: look at the worker's again before waiting. */
+        if (!drain_until && s_take_jobs(service->worker, slots, n) != 0)
+            break;
+        int64_t wake = drain_until ? drain_until : sso_worker_wake_at(service->worker);
+        until = wake < until ? wake : until;
+        long wait = (long) (until - sso_now_ms());
+        /* Without a free fiber only answers matter: new requests wait in their socket. The
+           broker hands an instance at most its credit of requests, so that is rare (a broker
+           that restarted and counts afresh). */
+        bool take = !drain_until && s_free_slot(slots, n);
+        struct pollfd items[2] = {{take ? sso_worker_fd(service->worker) : -1, POLLIN, 0},
+                                  {sso_client_fd(service->client), POLLIN, 0}};
+        if (poll(items, 2, wait < 0 ? 0 : (int) (wait > 60000 ? 60000 : wait)) == -1
+            && errno != EINTR)
+            break;
+    }
+    /* Requests still waiting for an answer after the drain: their fibers are never resumed,
+       and the broker answers their callers when this worker disconnects (see sso_broker).
+       Their stacks are left to the exit. */
+    for (size_t i = 0; i < n; i++) {
+        if (sso_fiber_running(slots[i].fiber))
+            sso_warn("stopping with a request in progress");
+        else
+            sso_fiber_destroy(&slots[i].fiber);
+    }
+    free(slots);
+}
+
 int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
 {
     for (int i = 1; i < argc; i++) {
@@ -106,14 +233,10 @@ int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
         return 1;
     }
     sso_info("serving as %s via %s", instance, config.broker_endpoint);
-    sso_job_t job;
-    while (sso_worker_recv(service.worker, &job) == 0) {
-        zframe_t *reply = s_handle(&service, def, &job);
-        if (reply)
-            sso_worker_reply(service.worker, &job, &reply);
-        else
-            sso_job_release(&job);
-    }
+    if (def->concurrent && config.worker_credit > 1)
+        s_serve_concurrent(&service, def);
+    else
+        s_serve_sequential(&service, def);
     sso_info("stopping");
     if (def->fini)
         def->fini(&service);

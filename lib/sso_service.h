@@ -32,6 +32,10 @@ typedef struct {
     void (*fini)(sso_service_t *service);
     sso_http_fn *http;
     sso_rpc_fn *rpc;
+    /* Requests run in fibers, up to SSO_WORKER_CREDIT at once: while one waits for another
+       service's answer the next one runs. For services whose handlers call the bus; their
+       handlers keep no pointer into shared state across a bus call (see sso_fiber.h). */
+    bool concurrent;
 } sso_service_def_t;
 
 int sso_service_main(int argc, char **argv, const sso_service_def_t *def);

@@ -130,10 +130,10 @@ static int s_handle(sso_worker_t *self, zmsg_t *msg, sso_job_t *job)
     return rc;
 }
 
-int sso_worker_recv(sso_worker_t *self, sso_job_t *job)
+int sso_worker_try_recv(sso_worker_t *self, sso_job_t *job)
 {
     memset(job, 0, sizeof *job);
-    while (!zsys_interrupted) {
+    for (;;) {
         /* Before the read: a heartbeat's send may take the fd's signal, the read makes up. */
         sso_worker_heartbeat_if_due(self);
         zmsg_t *msg = zmsg_recv_nowait(self->socket);
@@ -141,23 +141,36 @@ int sso_worker_recv(sso_worker_t *self, sso_job_t *job)
             int got = s_handle(self, msg, job);
             zmsg_destroy(&msg);
             if (got)
-                return 0;
+                return 1;
             continue;
         }
         if (zmq_errno() != EAGAIN && zmq_errno() != EINTR)
-            break; /* the context is gone */
-        if (sso_now_ms() >= self->broker_expiry) {
-            sso_warn("worker %s: broker silent, reconnecting in %d ms", self->service,
-                     self->reconnect_ms);
-            zclock_sleep(self->reconnect_ms);
-            self->reconnect_ms = self->reconnect_ms * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS
-                                                                           : self->reconnect_ms * 2;
-            s_connect(self);
-            continue;
-        }
-        int64_t until = self->heartbeat_at < self->broker_expiry ? self->heartbeat_at
-                                                                 : self->broker_expiry;
-        if (sso_bus_wait(self->fd, until) != 0)
+            return -1; /* the context is gone */
+        if (sso_now_ms() < self->broker_expiry)
+            return 0;
+        sso_warn("worker %s: broker silent, reconnecting in %d ms", self->service,
+                 self->reconnect_ms);
+        zclock_sleep(self->reconnect_ms);
+        self->reconnect_ms = self->reconnect_ms * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS
+                                                                       : self->reconnect_ms * 2;
+        s_connect(self);
+    }
+}
+
+int64_t sso_worker_wake_at(const sso_worker_t *self)
+{
+    return self->heartbeat_at < self->broker_expiry ? self->heartbeat_at : self->broker_expiry;
+}
+
+int sso_worker_fd(const sso_worker_t *self) { return self->fd; }
+
+int sso_worker_recv(sso_worker_t *self, sso_job_t *job)
+{
+    while (!zsys_interrupted) {
+        int got = sso_worker_try_recv(self, job);
+        if (got != 0)
+            return got == 1 ? 0 : -1;
+        if (sso_bus_wait(self->fd, sso_worker_wake_at(self)) != 0)
             break;
     }
     return -1;

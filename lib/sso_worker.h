@@ -22,6 +22,14 @@ void sso_worker_destroy(sso_worker_t **self_p);
 /* Waits for the next request. Returns 0 with job filled, or -1 when interrupted (SIGINT or
    SIGTERM: time to exit). A body that fails to unpack is dropped and logged here. */
 int sso_worker_recv(sso_worker_t *self, sso_job_t *job);
+/* One look without waiting, for a loop that waits on several sockets: 1 with job filled, 0
+   when nothing is there now, -1 when the context is gone. Heartbeats and reconnects as
+   sso_worker_recv does; after a reconnect the fd is another one. */
+int sso_worker_try_recv(sso_worker_t *self, sso_job_t *job);
+/* The socket's ZMQ_FD (see sso_bus_wait), and when the worker next needs a look even if
+   nothing arrives (heartbeat, broker expiry), in sso_now_ms time. */
+int sso_worker_fd(const sso_worker_t *self);
+int64_t sso_worker_wake_at(const sso_worker_t *self);
 /* Sends the final reply for job (takes the payload frame) and frees the job. */
 int sso_worker_reply(sso_worker_t *self, sso_job_t *job, zframe_t **payload_p);
 /* Frees a job without replying (the broker will time the request out). */

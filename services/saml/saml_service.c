@@ -69,6 +69,7 @@ const sso_service_def_t saml_service = {
                "SSO_BROKER_ENDPOINT.",
     .init = s_init,
     .http = s_http,
+    .concurrent = true, /* requests run in fibers; see sso_service.h */
     .rpc = s_rpc,
 };
 

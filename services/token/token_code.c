@@ -222,7 +222,7 @@ zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const clien
         return token_client_auth_error(auth, "client authentication is required");
 
     /* Keys first: a code redeemed with nothing to sign the ID token with would be lost. */
-    const char *kid = NULL;
+    char *kid = NULL;
     int status = token_keys_ensure(state->keys, service);
     EVP_PKEY *key = status == 0 ? token_keys_signing(state->keys, &kid) : NULL;
     if (!key)
@@ -231,8 +231,11 @@ zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const clien
 
     Sso__DirReply *reply = NULL;
     zframe_t *frame = NULL;
-    if (s_redeem(service, params, auth, &reply, &frame) != 0)
+    if (s_redeem(service, params, auth, &reply, &frame) != 0) {
+        EVP_PKEY_free(key);
+        free(kid);
         return frame;
+    }
     const Sso__CodeGrant *grant = reply->grant;
     const char *why = NULL;
     char *id_token = NULL;
@@ -258,6 +261,8 @@ zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const clien
     }
     json_decref(claims);
     free(id_token);
+    EVP_PKEY_free(key);
+    free(kid);
     sso__dir_reply__free_unpacked(reply, NULL);
     return frame;
 }

@@ -261,8 +261,9 @@ char *token_keys_jwks(token_keys_t *self)
     return text;
 }
 
-EVP_PKEY *token_keys_signing(token_keys_t *self, const char **kid)
+EVP_PKEY *token_keys_signing(token_keys_t *self, char **kid_p)
 {
+    *kid_p = NULL;
     /* The newest key that is already active: a freshly rotated key is published first and
        used only once relying parties have had time to fetch it. */
     int64_t now = sso_now_ms() / 1000;
@@ -271,9 +272,13 @@ EVP_PKEY *token_keys_signing(token_keys_t *self, const char **kid)
         if (self->keys[i].active_from <= now
             && (!best || self->keys[i].active_from > best->active_from))
             best = &self->keys[i];
-    if (!best)
+    if (!best || !(*kid_p = strdup(best->kid)))
         return NULL;
-    *kid = best->kid;
+    if (EVP_PKEY_up_ref(best->pkey) != 1) {
+        free(*kid_p);
+        *kid_p = NULL;
+        return NULL;
+    }
     return best->pkey;
 }
 
@@ -306,8 +311,11 @@ void token_keys_test(bool verbose)
     list.keys = list_keys;
     list.n_keys = 2;
     SSO_CHECK(s_load(keys, &list) == 0 && keys->count == 2);
-    const char *signing_kid = NULL;
-    SSO_CHECK(token_keys_signing(keys, &signing_kid) && !strcmp(signing_kid, kid));
+    char *signing_kid = NULL;
+    EVP_PKEY *signing = token_keys_signing(keys, &signing_kid);
+    SSO_CHECK(signing && signing_kid && !strcmp(signing_kid, kid));
+    EVP_PKEY_free(signing);
+    free(signing_kid);
     char *jwks = token_keys_jwks(keys);
     SSO_CHECK(jwks && strstr(jwks, "\"keys\":[") && !strstr(jwks, "PRIVATE"));
     free(jwks);

@@ -21,8 +21,10 @@ void token_keys_destroy(token_keys_t **self_p);
 int token_keys_ensure(token_keys_t *self, sso_service_t *service);
 /* The JWKS document (public keys only). Caller frees. */
 char *token_keys_jwks(token_keys_t *self);
-/* The key to sign with now, or NULL; lent. */
-EVP_PKEY *token_keys_signing(token_keys_t *self, const char **kid);
+/* The key to sign with now, or NULL: a reference of the caller's own (EVP_PKEY_free it), with
+   its kid in *kid_p (caller frees). Owned, not lent, because a request keeps it across a bus
+   call while another request may reload the set. */
+EVP_PKEY *token_keys_signing(token_keys_t *self, char **kid_p);
 
 /* Makes a new key that is published now and signs from now + delay_s, stores it with the
    directory and reloads the set. 0 with *kid_p (caller frees) and *active_from_p, or 500 when

@@ -42,4 +42,5 @@ const sso_service_def_t token_service = {
     .init = s_init,
     .fini = s_fini,
     .http = token_http,
+    .concurrent = true, /* requests run in fibers; see sso_service.h */
 };
