@@ -181,11 +181,15 @@ for pair in "authorize|$auth_line" "ACS POST (pre-signed)|$acs_line" "POST /oaut
     "$($PY -c "print($(kv p50_us "$l")/1000)")" "$($PY -c "print($(kv p99_us "$l")/1000)")" "$(kv errors "$l")"
 done
 token_rate=$(kv rate "$tok_line")
-$PY - "$token_rate" "$rsa_sign" "$token_cores" <<'PY'
+# This machine's signing rate drifts by 10-15 % from minute to minute: measure it again right
+# after the token run and hold the token endpoint to the higher of the two.
+rsa_sign_after=$(openssl speed -seconds "$SPEED_SECONDS" rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $(NF-1)}')
+$PY - "$token_rate" "$rsa_sign" "$rsa_sign_after" "$token_cores" <<'PY'
 import sys
-t, s, cores = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
-limit = s * cores
+t, before, after, cores = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3] or 0), int(sys.argv[4])
+limit = max(before, after) * cores
 pct = 100 * t / limit if limit else 0
+print(f"RSA-2048 sign/s per core: {before:.0f} at start, {after:.0f} right after the token run; the higher counts")
 print(f"token endpoint: {t:.1f} req/s = {pct:.1f}% of the RSA-2048 signing limit of its {cores} core(s) ({limit:.0f} sign/s)"
       f"  (target >= 70%: {'met' if pct >= 70 else 'NOT met'})")
 PY

@@ -222,6 +222,11 @@ int sso_client_fd(const sso_client_t *self) { return self->fd; }
 
 size_t sso_client_pending(const sso_client_t *self) { return self->n_pending; }
 
+bool sso_client_readable(const sso_client_t *self)
+{
+    return self->socket && (zsock_events(self->socket) & ZMQ_POLLIN) != 0;
+}
+
 /* Hands entry its outcome and lets its fiber run on. The list may change while it runs, so
    callers look it up again afterwards. */
 static void s_answer(s_pending_t *entry, sso_call_status_t status, zframe_t *reply)

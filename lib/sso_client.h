@@ -1,5 +1,6 @@
 /* sso_client: the MDP/0.2 client side, for a service that calls another through the broker.
-   Synchronous: one call at a time, each with a request id and a deadline. */
+   Each call has a request id and a deadline. A call waits for its answer; from inside a fiber
+   (async mode, below) it waits by yielding, so other requests run meanwhile. */
 #ifndef SSO_CLIENT_H
 #define SSO_CLIENT_H
 #include "sso_bus.h"
@@ -35,6 +36,9 @@ int sso_client_fd(const sso_client_t *self);
 /* Reads every answer there is, resumes the fibers they are for and those whose deadline
    passed; returns the earliest deadline still waited on (INT64_MAX when none). */
 int64_t sso_client_dispatch(sso_client_t *self);
+/* An answer is waiting to be dispatched (a send on the socket may have taken the fd's
+   signal for it). */
+bool sso_client_readable(const sso_client_t *self);
 /* Calls waiting in fibers. */
 size_t sso_client_pending(const sso_client_t *self);
 

@@ -18,7 +18,7 @@ void sso_service_print_env_help(FILE *out)
             "  SSO_ALLOW_PRIVATE_UPSTREAMS  1 to allow loopback/private upstream URLs (0)\n"
             "  SSO_LOG_FORMAT          text or json (text)\n"
             "  SSO_REQUEST_TIMEOUT_MS  deadline of each bus request (10000)\n"
-            "  SSO_WORKER_CREDIT       requests a service instance takes at once (8)\n");
+            "  SSO_WORKER_CREDIT       requests a service instance takes at once (32)\n");
 }
 
 static zframe_t *s_ping(sso_service_t *service, const char *name)
@@ -84,6 +84,9 @@ static void s_serve_sequential(sso_service_t *service, const sso_service_def_t *
         s_serve_one(service, def, &job);
 }
 
+/* Slots whose fibers were still waiting at stop: kept reachable until the exit. */
+static void *s_abandoned;
+
 #define S_DRAIN_MS 2000 /* how long requests in progress may take to finish at a stop */
 
 typedef struct {
@@ -125,7 +128,8 @@ static int s_take_jobs(sso_worker_t *worker, s_slot_t *slots, size_t n)
         int got = sso_worker_try_recv(worker, &slot->job);
         if (got != 1)
             return got;
-        sso_fiber_start(slot->fiber, s_slot_run, slot);
+        if (sso_fiber_start(slot->fiber, s_slot_run, slot) != 0)
+            s_serve_one(slot->service, slot->def, &slot->job); /* cannot happen; still answered */
     }
     return 0;
 }
@@ -165,13 +169,20 @@ static void s_serve_concurrent(sso_service_t *service, const sso_service_def_t *
            fd signal: look at the worker's again before waiting. */
         if (!drain_until && s_take_jobs(service->worker, slots, n) != 0)
             break;
-        int64_t wake = drain_until ? drain_until : sso_worker_wake_at(service->worker);
-        until = wake < until ? wake : until;
-        long wait = (long) (until - sso_now_ms());
+        /* Fibers started just now may have sent on the client socket after dispatch read it,
+           taking the fd's signal for an answer that came meanwhile. */
+        if (sso_client_readable(service->client))
+            continue;
         /* Without a free fiber only answers matter: new requests wait in their socket. The
            broker hands an instance at most its credit of requests, so that is rare (a broker
-           that restarted and counts afresh). */
+           that restarted and counts afresh). Not reading it, the loop wakes only to heartbeat:
+           the broker's own heartbeats wait unread, so its expiry is not a reason to wake. */
         bool take = !drain_until && s_free_slot(slots, n);
+        int64_t wake = drain_until            ? drain_until
+                       : take                 ? sso_worker_wake_at(service->worker)
+                                              : sso_worker_heartbeat_at(service->worker);
+        until = wake < until ? wake : until;
+        long wait = (long) (until - sso_now_ms());
         struct pollfd items[2] = {{take ? sso_worker_fd(service->worker) : -1, POLLIN, 0},
                                   {sso_client_fd(service->client), POLLIN, 0}};
         if (poll(items, 2, wait < 0 ? 0 : (int) (wait > 60000 ? 60000 : wait)) == -1
@@ -180,14 +191,22 @@ static void s_serve_concurrent(sso_service_t *service, const sso_service_def_t *
     }
     /* Requests still waiting for an answer after the drain: their fibers are never resumed,
        and the broker answers their callers when this worker disconnects (see sso_broker).
-       Their stacks are left to the exit. */
+       Their stacks stay mapped, reachable from here, until the exit. */
+    bool abandoned = false;
     for (size_t i = 0; i < n; i++) {
-        if (sso_fiber_running(slots[i].fiber))
-            sso_warn("stopping with a request in progress");
+        if (sso_fiber_running(slots[i].fiber)) {
+            sso_warn("stopping with request %s in progress",
+                     slots[i].job.meta ? slots[i].job.meta->request_id : "?");
+            sso_job_release(&slots[i].job);
+            abandoned = true;
+        }
         else
             sso_fiber_destroy(&slots[i].fiber);
     }
-    free(slots);
+    if (abandoned)
+        s_abandoned = slots;
+    else
+        free(slots);
 }
 
 int sso_service_main(int argc, char **argv, const sso_service_def_t *def)

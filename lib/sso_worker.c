@@ -162,6 +162,8 @@ int64_t sso_worker_wake_at(const sso_worker_t *self)
     return self->heartbeat_at < self->broker_expiry ? self->heartbeat_at : self->broker_expiry;
 }
 
+int64_t sso_worker_heartbeat_at(const sso_worker_t *self) { return self->heartbeat_at; }
+
 int sso_worker_fd(const sso_worker_t *self) { return self->fd; }
 
 int sso_worker_recv(sso_worker_t *self, sso_job_t *job)

@@ -15,7 +15,8 @@ typedef struct {
 } sso_job_t;
 
 /* credit: how many requests the broker may hand this worker before it answers the first;
-   above 1, round trips overlap (a worker still handles them one at a time, in order). */
+   above 1, round trips overlap, and a service that runs requests in fibers (sso_service)
+   works on that many at once. */
 sso_worker_t *sso_worker_new(const char *endpoint, const char *service, int credit);
 void sso_worker_destroy(sso_worker_t **self_p);
 
@@ -30,6 +31,8 @@ int sso_worker_try_recv(sso_worker_t *self, sso_job_t *job);
    nothing arrives (heartbeat, broker expiry), in sso_now_ms time. */
 int sso_worker_fd(const sso_worker_t *self);
 int64_t sso_worker_wake_at(const sso_worker_t *self);
+/* When the next heartbeat is due: all a loop that is not reading the socket must wake for. */
+int64_t sso_worker_heartbeat_at(const sso_worker_t *self);
 /* Sends the final reply for job (takes the payload frame) and frees the job. */
 int sso_worker_reply(sso_worker_t *self, sso_job_t *job, zframe_t **payload_p);
 /* Frees a job without replying (the broker will time the request out). */

@@ -24,7 +24,8 @@ typedef struct {
     char fingerprint[96];      /* S_IDP_CERT */
 } s_entry_t;
 
-/* The saml service handles one request at a time; the mutex only keeps the cache correct if a
+/* The saml service runs its requests in fibers of one thread, and no cache call reaches the
+   bus, so the mutex is never held across a switch; it only keeps the cache correct if a
    future caller runs validations on several threads (it is never contended today). */
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
 static s_entry_t s_entries[SAML_KEYCACHE_CAPACITY];

@@ -22,6 +22,11 @@ struct token_keys_t {
     key_t_ *keys;
     size_t count;
     int64_t loaded_at;
+    /* Requests run concurrently (fibers), so answers can come back in another order than
+       their calls went out: each call takes a ticket, and a key list older than the one
+       applied is dropped. */
+    uint64_t tickets, applied;
+    bool refreshing;          /* a keys_list is out: the others serve the current set */
 };
 
 token_keys_t *token_keys_new(void)
@@ -132,14 +137,19 @@ static int s_call(sso_service_t *service, const char *rpc, Sso__DirRequest *requ
                   token_keys_t *self)
 {
     Sso__DirReply *reply = NULL;
+    uint64_t ticket = ++self->tickets;
     int status = token_dir_call(service, rpc, !strcmp(rpc, "keys_list"), request, &reply);
     if (status != 0)
         return status;
     int rc = 502;
     if (*reply->error)
         sso_warn("directory refused %s: %s", rpc, reply->error_description);
-    else if (reply->result_case == SSO__DIR_REPLY__RESULT_KEYS_LIST)
+    else if (reply->result_case == SSO__DIR_REPLY__RESULT_KEYS_LIST && ticket < self->applied)
+        rc = 0; /* a newer list is in place already */
+    else if (reply->result_case == SSO__DIR_REPLY__RESULT_KEYS_LIST) {
+        self->applied = ticket;
         rc = s_load(self, reply->keys_list) == 0 || reply->keys_list->n_keys == 0 ? 0 : 502;
+    }
     sso__dir_reply__free_unpacked(reply, NULL);
     return rc;
 }
@@ -167,14 +177,16 @@ static void s_key_free(Sso__SigningKey *key)
 
 int token_keys_ensure(token_keys_t *self, sso_service_t *service)
 {
-    if (self->count && sso_now_ms() - self->loaded_at < REFRESH_MS)
+    if (self->count && (self->refreshing || sso_now_ms() - self->loaded_at < REFRESH_MS))
         return 0;
     Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__KeysListRequest list = SSO__KEYS_LIST_REQUEST__INIT;
     list.with_private = true;
     request.op_case = SSO__DIR_REQUEST__OP_KEYS_LIST;
     request.keys_list = &list;
+    self->refreshing = true;
     int status = s_call(service, "keys_list", &request, self);
+    self->refreshing = false;
     if (status != 0 && self->count) {
         /* Keep serving the keys we have; try again on the next request. */
         self->loaded_at = sso_now_ms() - REFRESH_MS + 5000;
