@@ -2,6 +2,7 @@
 #include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_test.h"
+#include "sso_fiber.h"
 #include "token_dir.h"
 #include <openssl/core_names.h>
 #include <openssl/pem.h>
@@ -294,6 +295,85 @@ EVP_PKEY *token_keys_signing(token_keys_t *self, char **kid_p)
     return best->pkey;
 }
 
+/* A directory whose answers come back in the order the test chooses: a call made in a fiber
+   yields, and is answered with s_answer_next when the test resumes it. */
+static int s_calls;
+static const Sso__KeysListReply *s_answer_next;
+
+static int s_yielding_directory(sso_service_t *service, const char *rpc, bool idempotent,
+                                const Sso__DirRequest *request, Sso__DirReply **reply_p)
+{
+    (void) service, (void) rpc, (void) idempotent, (void) request;
+    s_calls++;
+    sso_fiber_yield();
+    Sso__DirReply reply = SSO__DIR_REPLY__INIT;
+    reply.result_case = SSO__DIR_REPLY__RESULT_KEYS_LIST;
+    reply.keys_list = (Sso__KeysListReply *) s_answer_next;
+    size_t size = sso__dir_reply__get_packed_size(&reply);
+    uint8_t *packed = malloc(size ? size : 1);
+    sso__dir_reply__pack(&reply, packed);
+    *reply_p = sso__dir_reply__unpack(NULL, size, packed);
+    free(packed);
+    return *reply_p ? 0 : 502;
+}
+
+typedef struct {
+    token_keys_t *keys;
+    int status;
+} s_keys_call_t;
+
+static void s_fiber_ensure(void *arg)
+{
+    s_keys_call_t *call = arg;
+    call->status = token_keys_ensure(call->keys, NULL);
+}
+
+static void s_fiber_rotate(void *arg)
+{
+    s_keys_call_t *call = arg;
+    char *kid = NULL;
+    int64_t active_from = 0;
+    call->status = token_keys_rotate(call->keys, NULL, 0, &kid, &active_from);
+    free(kid);
+}
+
+/* Requests that overlap (fibers): a refresh answered after a rotation does not bring the old
+   set back, and while one refresh is out the others serve the set they have. */
+static void s_overlap_test(const Sso__KeysListReply *old_list, const Sso__KeysListReply *new_list)
+{
+    static const token_dir_ops_t ops = {s_yielding_directory, NULL};
+    token_keys_t *keys = token_keys_new();
+    sso_fiber_t *a = sso_fiber_new(SSO_FIBER_STACK_SIZE), *b = sso_fiber_new(SSO_FIBER_STACK_SIZE),
+                *c = sso_fiber_new(SSO_FIBER_STACK_SIZE);
+    SSO_CHECK(keys && a && b && c && s_load(keys, old_list) == 0 && keys->count == 1);
+    if (!keys || !a || !b || !c) {
+        token_keys_destroy(&keys);
+        sso_fiber_destroy(&a), sso_fiber_destroy(&b), sso_fiber_destroy(&c);
+        return;
+    }
+    token_dir_set(&ops);
+    s_calls = 0;
+    keys->loaded_at = 0; /* stale: the next request refreshes */
+    s_keys_call_t refresh = {keys, -1}, other = {keys, -1}, rotate = {keys, -1};
+    sso_fiber_start(a, s_fiber_ensure, &refresh);        /* keys_list out, waiting */
+    SSO_CHECK(s_calls == 1 && sso_fiber_running(a));
+    sso_fiber_start(b, s_fiber_ensure, &other);          /* serves the current set */
+    SSO_CHECK(s_calls == 1 && !sso_fiber_running(b) && other.status == 0);
+    sso_fiber_start(c, s_fiber_rotate, &rotate);         /* key_put out, waiting */
+    SSO_CHECK(s_calls == 2);
+    s_answer_next = new_list;
+    sso_fiber_resume(c);                                 /* the new set; then the retire put */
+    SSO_CHECK(keys->count == 2 && s_calls == 3);
+    sso_fiber_resume(c);
+    SSO_CHECK(!sso_fiber_running(c) && rotate.status == 0);
+    s_answer_next = old_list;                            /* the refresh's late, older answer */
+    sso_fiber_resume(a);
+    SSO_CHECK(!sso_fiber_running(a) && refresh.status == 0 && keys->count == 2);
+    token_dir_set(NULL);
+    token_keys_destroy(&keys);
+    sso_fiber_destroy(&a), sso_fiber_destroy(&b), sso_fiber_destroy(&c);
+}
+
 void token_keys_test(bool verbose)
 {
     (void) verbose;
@@ -332,6 +412,9 @@ void token_keys_test(bool verbose)
     SSO_CHECK(jwks && strstr(jwks, "\"keys\":[") && !strstr(jwks, "PRIVATE"));
     free(jwks);
     token_keys_destroy(&keys);
+    Sso__KeysListReply old_list = list;
+    old_list.n_keys = 1;
+    s_overlap_test(&old_list, &list);
     SSO_CHECK(keys == NULL);
     free(pem);
     free(jwk);
