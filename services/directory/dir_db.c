@@ -1,5 +1,6 @@
 /* dir_db: SQLite open, pragmas, migrations, the statement cache and statement helpers. */
 #include "dir_db.h"
+#include "dir_checkpoint.h"
 #include "sso_log.h"
 #include "sso_test.h"
 #include <errno.h>
@@ -33,6 +34,7 @@ typedef struct {
 
 struct dir_db_t {
     sqlite3 *handle;
+    dir_checkpoint_t *checkpoint; /* the log copied back off the request thread */
     bool caching; /* on once the schema is migrated */
     s_entry_t cache[DIR_DB_CACHE_SIZE];
     size_t count; /* cache[0 .. count - 1] are in use */
@@ -600,6 +602,7 @@ dir_db_t *dir_db_open(const char *path, char *why, size_t why_size)
     /* Statements are cached from here on, so none was prepared against an older schema (and
        SQLite re-prepares a cached one by itself if another instance changes the schema). */
     self->caching = true;
+    self->checkpoint = dir_checkpoint_new(self->handle, path, DIR_CHECKPOINT_PAGES);
     return self;
 }
 
@@ -608,6 +611,7 @@ void dir_db_destroy(dir_db_t **self_p)
     if (!self_p || !*self_p)
         return;
     dir_db_t *self = *self_p;
+    dir_checkpoint_destroy(&self->checkpoint);
     /* Statements still out with callers are theirs now: sqlite3_close_v2 keeps the connection
        until they are finalized, which their release does once they are off the table. */
     pthread_mutex_lock(&s_lent_lock);

@@ -4,6 +4,7 @@
 #include "dir_clients.h"
 #include "dir_codes.h"
 #include "dir_connections.h"
+#include "dir_checkpoint.h"
 #include "dir_db.h"
 #include "dir_domains.h"
 #include "dir_events.h"
@@ -37,6 +38,7 @@ int main(int argc, char **argv)
     unsetenv("SSO_ADMIN_CLIENT_ID");
     unsetenv("SSO_ADMIN_CLIENT_SECRET");
     SSO_RUN(dir_db_test, verbose);
+    SSO_RUN(dir_checkpoint_test, verbose);
     SSO_RUN(dir_keys_test, verbose);
     SSO_RUN(dir_secret_cache_test, verbose);
     SSO_RUN(dir_json_test, verbose);

@@ -1,0 +1,175 @@
+#include "dir_checkpoint.h"
+#include "sso_log.h"
+#include "sso_test.h"
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#define S_LOOK_EVERY_S 1
+
+struct dir_checkpoint_t {
+    sqlite3 *writer;        /* the request thread's connection (its hook is ours) */
+    sqlite3 *db;            /* ours */
+    int pages;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool due, stop;         /* under lock */
+    atomic_uint_fast64_t checkpoints;
+};
+
+/* Runs on the request thread after each commit, with the write lock already released. */
+static int s_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    dir_checkpoint_t *self = arg;
+    if (pages >= DIR_CHECKPOINT_BACKSTOP) {
+        /* The thread fell behind (or a long read holds the log): do what SQLite would. */
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        return SQLITE_OK;
+    }
+    if (pages >= self->pages) {
+        pthread_mutex_lock(&self->lock);
+        if (!self->due) {
+            self->due = true;
+            pthread_cond_signal(&self->wake);
+        }
+        pthread_mutex_unlock(&self->lock);
+    }
+    return SQLITE_OK;
+}
+
+static void *s_run(void *arg)
+{
+    dir_checkpoint_t *self = arg;
+    pthread_mutex_lock(&self->lock);
+    while (!self->stop) {
+        if (!self->due) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += S_LOOK_EVERY_S;
+            pthread_cond_timedwait(&self->wake, &self->lock, &until);
+            if (self->stop)
+                break;
+        }
+        self->due = false;
+        pthread_mutex_unlock(&self->lock);
+        int log = 0, copied = 0;
+        int rc = sqlite3_wal_checkpoint_v2(self->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                           &copied);
+        if (rc == SQLITE_OK && copied > 0)
+            atomic_fetch_add(&self->checkpoints, 1);
+        else if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            sso_warn("db: checkpoint failed: %s", sqlite3_errmsg(self->db));
+        pthread_mutex_lock(&self->lock);
+    }
+    pthread_mutex_unlock(&self->lock);
+    return NULL;
+}
+
+dir_checkpoint_t *dir_checkpoint_new(sqlite3 *writer, const char *path, int pages)
+{
+    if (!writer || !path || pages < 1)
+        return NULL;
+    dir_checkpoint_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->writer = writer;
+    self->pages = pages;
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_cond_init(&self->wake, NULL);
+    /* A first read puts the connection in WAL mode; until then a checkpoint does nothing. */
+    if (sqlite3_open_v2(path, &self->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK
+        || sqlite3_exec(self->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL)
+               != SQLITE_OK
+        || pthread_create(&self->thread, NULL, s_run, self) != 0) {
+        sso_warn("db: no checkpoint thread (%s); checkpoints stay on the request thread",
+                 self->db ? sqlite3_errmsg(self->db) : "out of memory");
+        sqlite3_close_v2(self->db);
+        pthread_cond_destroy(&self->wake);
+        pthread_mutex_destroy(&self->lock);
+        free(self);
+        return NULL;
+    }
+    sqlite3_wal_hook(writer, s_wal_hook, self);
+    return self;
+}
+
+void dir_checkpoint_destroy(dir_checkpoint_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    dir_checkpoint_t *self = *self_p;
+    /* SQLite's own again: a commit after this must not call into freed memory. */
+    sqlite3_wal_autocheckpoint(self->writer, 1000); /* SQLite's default */
+    pthread_mutex_lock(&self->lock);
+    self->stop = true;
+    pthread_cond_signal(&self->wake);
+    pthread_mutex_unlock(&self->lock);
+    pthread_join(self->thread, NULL);
+    sqlite3_close_v2(self->db);
+    pthread_cond_destroy(&self->wake);
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+    *self_p = NULL;
+}
+
+uint64_t dir_checkpoint_count(dir_checkpoint_t *self)
+{
+    return self ? atomic_load(&self->checkpoints) : 0;
+}
+
+/* ---- self-test ------------------------------------------------------------------------- */
+
+static int64_t s_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t value = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+        value = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return value;
+}
+
+void dir_checkpoint_test(bool verbose)
+{
+    (void) verbose;
+    char dir[] = "/tmp/dir-checkpoint-XXXXXX";
+    SSO_CHECK(mkdtemp(dir) != NULL);
+    char path[64];
+    snprintf(path, sizeof path, "%s/test.db", dir);
+    sqlite3 *writer = NULL;
+    SSO_CHECK(sqlite3_open(path, &writer) == SQLITE_OK);
+    SSO_CHECK(sqlite3_exec(writer, "PRAGMA journal_mode = WAL; CREATE TABLE t (v BLOB);", NULL,
+                           NULL, NULL) == SQLITE_OK);
+    SSO_CHECK(dir_checkpoint_new(NULL, path, 8) == NULL && dir_checkpoint_new(writer, path, 0) == NULL);
+    dir_checkpoint_t *checkpoint = dir_checkpoint_new(writer, path, 8);
+    SSO_CHECK(checkpoint && dir_checkpoint_count(checkpoint) == 0);
+    /* Commits that grow the log past 8 pages wake the thread, which copies it back. */
+    for (int i = 0; i < 200; i++)
+        sqlite3_exec(writer, "INSERT INTO t VALUES (randomblob(3000))", NULL, NULL, NULL);
+    for (int i = 0; i < 300 && dir_checkpoint_count(checkpoint) == 0; i++)
+        usleep(10 * 1000);
+    SSO_CHECK(dir_checkpoint_count(checkpoint) > 0);
+    /* Everything committed is there, from either connection. */
+    SSO_CHECK(s_int(writer, "SELECT count(*) FROM t") == 200);
+    dir_checkpoint_destroy(&checkpoint);
+    SSO_CHECK(checkpoint == NULL);
+    dir_checkpoint_destroy(&checkpoint); /* NULL is a no-op */
+    /* The writer has SQLite's auto-checkpoint back and goes on committing. */
+    SSO_CHECK(sqlite3_exec(writer, "INSERT INTO t VALUES (1)", NULL, NULL, NULL) == SQLITE_OK);
+    SSO_CHECK(sqlite3_close(writer) == SQLITE_OK);
+    sqlite3 *reader = NULL;
+    SSO_CHECK(sqlite3_open(path, &reader) == SQLITE_OK && s_int(reader, "SELECT count(*) FROM t") == 201);
+    sqlite3_close(reader);
+    char wal[80], shm[80];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    snprintf(shm, sizeof shm, "%s-shm", path);
+    unlink(wal);
+    unlink(shm);
+    unlink(path);
+    rmdir(dir);
+}

@@ -1,0 +1,33 @@
+/* dir_checkpoint: copies the write-ahead log back into the database file on a thread of its
+   own, through a connection of its own, so the directory's request thread never stops for a
+   checkpoint or its fsync. A commit on the request thread only reports the log's length
+   (sqlite3_wal_hook); once it passes `pages`, the thread is woken, and it also looks once a
+   second. Its checkpoints are passive: they never block a writer, and a reader's snapshot is
+   never copied over. Should the thread fall behind, the request thread checkpoints itself at
+   DIR_CHECKPOINT_BACKSTOP pages, as SQLite's own auto-checkpoint would.
+   Why not SQLite's auto-checkpoint (every 1,000 pages, on the committing connection): at a
+   few pages per write that was a checkpoint every ~50 logins on the request thread, each
+   rewriting pages that the next ones changed again. */
+#ifndef DIR_CHECKPOINT_H
+#define DIR_CHECKPOINT_H
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DIR_CHECKPOINT_PAGES 4096     /* 16 MiB of log at 4 KiB pages */
+#define DIR_CHECKPOINT_BACKSTOP 65536
+
+typedef struct dir_checkpoint_t dir_checkpoint_t;
+
+/* Starts the thread with its own connection to path, and installs the commit hook on writer
+   (a connection to the same file, in WAL mode, used by one thread). NULL when the connection
+   or the thread cannot be made; writer then keeps SQLite's auto-checkpoint. */
+dir_checkpoint_t *dir_checkpoint_new(sqlite3 *writer, const char *path, int pages);
+/* Stops the thread (after its checkpoint in progress) and closes its connection; writer goes
+   back to SQLite's auto-checkpoint. Call before closing writer. */
+void dir_checkpoint_destroy(dir_checkpoint_t **self_p);
+/* Checkpoints the thread has run that copied pages (for tests and logs). */
+uint64_t dir_checkpoint_count(dir_checkpoint_t *self);
+
+void dir_checkpoint_test(bool verbose);
+#endif
