@@ -3,8 +3,11 @@
    checkpoint or its fsync. A commit on the request thread only reports the log's length
    (sqlite3_wal_hook); once it passes `pages`, the thread is woken, and it also looks once a
    second. Its checkpoints are passive: they never block a writer, and a reader's snapshot is
-   never copied over. Should the thread fall behind, the request thread checkpoints itself at
-   DIR_CHECKPOINT_BACKSTOP pages, as SQLite's own auto-checkpoint would.
+   never copied over. Under steady writes they never catch up with the end of the log, and
+   only a checkpoint by the writer itself lets the log start over: so at
+   DIR_CHECKPOINT_BACKSTOP pages the request thread checkpoints (the thread has copied most
+   pages by then, so little is left to do), and the next write starts the log from its
+   beginning. The log file stays at most about that size (journal_size_limit, dir_db).
    Why not SQLite's auto-checkpoint (every 1,000 pages, on the committing connection): at a
    few pages per write that was a checkpoint every ~50 logins on the request thread, each
    rewriting pages that the next ones changed again. */
@@ -15,7 +18,7 @@
 #include <stdint.h>
 
 #define DIR_CHECKPOINT_PAGES 4096     /* 16 MiB of log at 4 KiB pages */
-#define DIR_CHECKPOINT_BACKSTOP 65536
+#define DIR_CHECKPOINT_BACKSTOP 16384  /* 64 MiB: see dir_checkpoint_new */
 
 typedef struct dir_checkpoint_t dir_checkpoint_t;
 

@@ -589,7 +589,7 @@ dir_db_t *dir_db_open(const char *path, char *why, size_t why_size)
        larger cache changed neither that nor the CPU per login, only the memory held. */
     if (!wal
         || s_exec(self, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; "
-                        "PRAGMA temp_store = MEMORY;")
+                        "PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 67108864;")
                != 0) {
         snprintf(why, why_size, "cannot set up %s (WAL mode, foreign keys)", path);
         dir_db_destroy(&self);
