@@ -1,13 +1,15 @@
 /* dir_checkpoint: copies the write-ahead log back into the database file on a thread of its
    own, through a connection of its own, so the directory's request thread never stops for a
    checkpoint or its fsync. A commit on the request thread only reports the log's length
-   (sqlite3_wal_hook); once it passes `pages`, the thread is woken, and it also looks once a
-   second. Its checkpoints are passive: they never block a writer, and a reader's snapshot is
-   never copied over. Under steady writes they never catch up with the end of the log, and
-   only a checkpoint by the writer itself lets the log start over: so at
-   DIR_CHECKPOINT_BACKSTOP pages the request thread checkpoints (the thread has copied most
-   pages by then, so little is left to do), and the next write starts the log from its
-   beginning. The log file stays at most about that size (journal_size_limit, dir_db).
+   (sqlite3_wal_hook); once `pages` of it are not copied yet, the thread is woken, and it
+   also looks once a second. Its checkpoints are passive: they never block a writer, and a reader's snapshot is
+   never copied over. The next write starts the log over once every frame is copied; under
+   steady writes the thread's checkpoints rarely get there (frames keep coming while they
+   run), so at DIR_CHECKPOINT_BACKSTOP pages the request thread checkpoints itself, after
+   the thread's checkpoint in progress if any (the thread has copied most pages by then, so
+   little is left to do): nothing writes meanwhile, the whole log is copied, and the next
+   write starts it over. The log file stays at most about that size (journal_size_limit,
+   dir_db).
    Why not SQLite's auto-checkpoint (every 1,000 pages, on the committing connection): at a
    few pages per write that was a checkpoint every ~50 logins on the request thread, each
    rewriting pages that the next ones changed again. */
