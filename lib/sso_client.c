@@ -22,7 +22,6 @@ struct sso_client_t {
     sso_worker_t *heartbeat_for;
     bool async;                 /* calls from fibers yield (sso_client_set_async) */
     s_pending_t *pending;       /* those calls, waiting */
-    size_t n_pending;
 };
 
 static void s_connect(sso_client_t *self)
@@ -151,7 +150,6 @@ static sso_call_status_t s_call_in_fiber(sso_client_t *self, const char *request
     if (self->pending)
         self->pending->prev = &entry;
     self->pending = &entry;
-    self->n_pending++;
     while (!entry.answered)
         sso_fiber_yield();
     if (entry.prev)
@@ -160,7 +158,6 @@ static sso_call_status_t s_call_in_fiber(sso_client_t *self, const char *request
         self->pending = entry.next;
     if (entry.next)
         entry.next->prev = entry.prev;
-    self->n_pending--;
     *reply_p = entry.reply;
     return entry.status;
 }
@@ -220,7 +217,13 @@ void sso_client_set_async(sso_client_t *self, bool async) { self->async = async;
 
 int sso_client_fd(const sso_client_t *self) { return self->fd; }
 
-size_t sso_client_pending(const sso_client_t *self) { return self->n_pending; }
+size_t sso_client_pending(const sso_client_t *self)
+{
+    size_t count = 0;
+    for (const s_pending_t *entry = self->pending; entry; entry = entry->next)
+        count++;
+    return count;
+}
 
 bool sso_client_readable(const sso_client_t *self)
 {
