@@ -10,12 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define S_LOOK_EVERY_S 1
-
 struct dir_checkpoint_t {
     sqlite3 *writer;        /* the request thread's connection (its hook is ours) */
     sqlite3 *db;            /* ours */
-    int pages;
+    int pages, backstop, look_ms;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -31,7 +29,7 @@ struct dir_checkpoint_t {
 static int s_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
     dir_checkpoint_t *self = arg;
-    if (pages >= DIR_CHECKPOINT_BACKSTOP) {
+    if (pages >= self->backstop) {
         /* Nothing writes while this runs, so it copies the whole log and the next write
            starts it over. */
         pthread_mutex_lock(&self->checkpointing);
@@ -66,8 +64,14 @@ static void *s_run(void *arg)
         if (!self->due) {
             struct timespec until;
             clock_gettime(CLOCK_MONOTONIC, &until);
-            until.tv_sec += S_LOOK_EVERY_S;
-            pthread_cond_timedwait(&self->wake, &self->lock, &until);
+            long ns = until.tv_nsec + (long) (self->look_ms % 1000) * 1000000L;
+            until.tv_sec += self->look_ms / 1000 + ns / 1000000000L;
+            until.tv_nsec = ns % 1000000000L;
+            /* Woken, stopped, or the time to look has come; nothing else (a spurious wakeup
+               is not a reason). */
+            while (!self->due && !self->stop
+                   && pthread_cond_timedwait(&self->wake, &self->lock, &until) != ETIMEDOUT)
+                ;
             if (self->stop)
                 break;
         }
@@ -90,15 +94,18 @@ static void *s_run(void *arg)
     return NULL;
 }
 
-dir_checkpoint_t *dir_checkpoint_new(sqlite3 *writer, const char *path, int pages)
+dir_checkpoint_t *dir_checkpoint_new(sqlite3 *writer, const char *path, int pages, int backstop,
+                                     int look_ms)
 {
-    if (!writer || !path || pages < 1)
+    if (!writer || !path || pages < 1 || backstop < 1 || look_ms < 1)
         return NULL;
     dir_checkpoint_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->writer = writer;
     self->pages = pages;
+    self->backstop = backstop;
+    self->look_ms = look_ms;
     pthread_mutex_init(&self->lock, NULL);
     pthread_mutex_init(&self->checkpointing, NULL);
     pthread_condattr_t attr;
@@ -155,7 +162,8 @@ static int64_t s_int(sqlite3 *db, const char *sql)
 {
     sqlite3_stmt *stmt = NULL;
     int64_t value = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK
+        && sqlite3_step(stmt) == SQLITE_ROW)
         value = sqlite3_column_int64(stmt, 0);
     sqlite3_finalize(stmt);
     return value;
@@ -176,6 +184,51 @@ static int s_copy_file(const char *from, const char *to)
     return rc;
 }
 
+static sqlite3 *s_test_writer(const char *path)
+{
+    sqlite3 *writer = NULL;
+    SSO_CHECK(sqlite3_open(path, &writer) == SQLITE_OK);
+    SSO_CHECK(sqlite3_exec(writer, "PRAGMA journal_mode = WAL; CREATE TABLE t (v BLOB);", NULL,
+                           NULL, NULL) == SQLITE_OK);
+    return writer;
+}
+
+/* count inserts of a 3,000-byte row: about a page of log each. */
+static void s_test_insert(sqlite3 *writer, int count)
+{
+    for (int i = 0; i < count; i++)
+        SSO_CHECK(sqlite3_exec(writer, "INSERT INTO t VALUES (randomblob(3000))", NULL, NULL,
+                               NULL) == SQLITE_OK);
+}
+
+static bool s_test_wait_checkpoint(dir_checkpoint_t *checkpoint)
+{
+    for (int i = 0; i < 500 && dir_checkpoint_count(checkpoint) == 0; i++)
+        usleep(10 * 1000);
+    return dir_checkpoint_count(checkpoint) > 0;
+}
+
+static long s_test_file_size(const char *path, const char *suffix)
+{
+    char name[96];
+    snprintf(name, sizeof name, "%s%s", path, suffix);
+    FILE *file = fopen(name, "rb");
+    long size = file && fseek(file, 0, SEEK_END) == 0 ? ftell(file) : -1;
+    if (file)
+        fclose(file);
+    return size;
+}
+
+static void s_test_remove(const char *path)
+{
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "%s%s", path, suffixes[i]);
+        unlink(name);
+    }
+}
+
 void dir_checkpoint_test(bool verbose)
 {
     (void) verbose;
@@ -183,19 +236,21 @@ void dir_checkpoint_test(bool verbose)
     SSO_CHECK(mkdtemp(dir) != NULL);
     char path[64];
     snprintf(path, sizeof path, "%s/test.db", dir);
-    sqlite3 *writer = NULL;
-    SSO_CHECK(sqlite3_open(path, &writer) == SQLITE_OK);
-    SSO_CHECK(sqlite3_exec(writer, "PRAGMA journal_mode = WAL; CREATE TABLE t (v BLOB);", NULL,
-                           NULL, NULL) == SQLITE_OK);
-    SSO_CHECK(dir_checkpoint_new(NULL, path, 8) == NULL && dir_checkpoint_new(writer, path, 0) == NULL);
-    dir_checkpoint_t *checkpoint = dir_checkpoint_new(writer, path, 8);
+    sqlite3 *writer = s_test_writer(path);
+    SSO_CHECK(dir_checkpoint_new(NULL, path, 8, 64, 1000) == NULL);
+    SSO_CHECK(dir_checkpoint_new(writer, path, 0, 64, 1000) == NULL);
+    SSO_CHECK(dir_checkpoint_new(writer, path, 8, 0, 1000) == NULL);
+    SSO_CHECK(dir_checkpoint_new(writer, path, 8, 64, 0) == NULL);
+
+    /* The commit hook wakes the thread: it would look only after a minute by itself. Below
+       the threshold it is not woken. */
+    dir_checkpoint_t *checkpoint = dir_checkpoint_new(writer, path, 8, 1 << 30, 60000);
     SSO_CHECK(checkpoint && dir_checkpoint_count(checkpoint) == 0);
-    /* Commits that grow the log past 8 pages wake the thread, which copies it back. */
-    for (int i = 0; i < 200; i++)
-        sqlite3_exec(writer, "INSERT INTO t VALUES (randomblob(3000))", NULL, NULL, NULL);
-    for (int i = 0; i < 300 && dir_checkpoint_count(checkpoint) == 0; i++)
-        usleep(10 * 1000);
-    SSO_CHECK(dir_checkpoint_count(checkpoint) > 0);
+    s_test_insert(writer, 2);
+    usleep(200 * 1000);
+    SSO_CHECK(dir_checkpoint_count(checkpoint) == 0);
+    s_test_insert(writer, 198);
+    SSO_CHECK(s_test_wait_checkpoint(checkpoint));
     /* Everything committed is there for the writer. */
     SSO_CHECK(s_int(writer, "SELECT count(*) FROM t") == 200);
     dir_checkpoint_destroy(&checkpoint);
@@ -220,13 +275,35 @@ void dir_checkpoint_test(bool verbose)
     SSO_CHECK(sqlite3_exec(writer, "INSERT INTO t VALUES (1)", NULL, NULL, NULL) == SQLITE_OK);
     SSO_CHECK(sqlite3_close(writer) == SQLITE_OK);
     sqlite3 *reader = NULL;
-    SSO_CHECK(sqlite3_open(path, &reader) == SQLITE_OK && s_int(reader, "SELECT count(*) FROM t") == 201);
+    SSO_CHECK(sqlite3_open(path, &reader) == SQLITE_OK
+              && s_int(reader, "SELECT count(*) FROM t") == 201);
     sqlite3_close(reader);
-    char wal[80], shm[80];
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    snprintf(shm, sizeof shm, "%s-shm", path);
-    unlink(wal);
-    unlink(shm);
-    unlink(path);
+    s_test_remove(path);
+
+    /* Never woken (the threshold is out of reach), the thread still looks every look_ms. */
+    writer = s_test_writer(path);
+    checkpoint = dir_checkpoint_new(writer, path, 1 << 29, 1 << 30, 50);
+    SSO_CHECK(checkpoint != NULL);
+    s_test_insert(writer, 20);
+    SSO_CHECK(s_test_wait_checkpoint(checkpoint));
+    dir_checkpoint_destroy(&checkpoint);
+    SSO_CHECK(sqlite3_close(writer) == SQLITE_OK);
+    s_test_remove(path);
+
+    /* The backstop: the thread never runs here (not woken, looks after a minute), so only the
+       request thread's own checkpoint at 16 pages keeps the log short. Without it, 200 pages
+       of log would stay in the file (~800 KB; the hook replaced SQLite's auto-checkpoint). */
+    writer = s_test_writer(path);
+    checkpoint = dir_checkpoint_new(writer, path, 1 << 30, 16, 60000);
+    SSO_CHECK(checkpoint != NULL);
+    s_test_insert(writer, 200);
+    long wal = s_test_file_size(path, "-wal");
+    SSO_CHECK(wal > 0 && wal < 40 * (4096 + 24));
+    SSO_CHECK(dir_checkpoint_count(checkpoint) == 0);
+    SSO_CHECK(s_test_file_size(path, "") > 150 * 3000); /* the rows are in the file itself */
+    SSO_CHECK(s_int(writer, "SELECT count(*) FROM t") == 200);
+    dir_checkpoint_destroy(&checkpoint);
+    SSO_CHECK(sqlite3_close(writer) == SQLITE_OK);
+    s_test_remove(path);
     rmdir(dir);
 }

@@ -602,7 +602,8 @@ dir_db_t *dir_db_open(const char *path, char *why, size_t why_size)
     /* Statements are cached from here on, so none was prepared against an older schema (and
        SQLite re-prepares a cached one by itself if another instance changes the schema). */
     self->caching = true;
-    self->checkpoint = dir_checkpoint_new(self->handle, path, DIR_CHECKPOINT_PAGES);
+    self->checkpoint = dir_checkpoint_new(self->handle, path, DIR_CHECKPOINT_PAGES,
+                                           DIR_CHECKPOINT_BACKSTOP, DIR_CHECKPOINT_LOOK_MS);
     return self;
 }
 
