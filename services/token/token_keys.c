@@ -28,6 +28,10 @@ struct token_keys_t {
        applied is dropped. */
     uint64_t tickets, applied;
     bool refreshing;          /* a keys_list is out: the others serve the current set */
+    /* At first start, the key pair offered to the directory until one is stored: requests
+       that overlap there offer the same one, so a process makes one pair, not one per
+       request (each takes a tenth of a second or more, and nothing else runs meanwhile). */
+    Sso__SigningKey first;
 };
 
 token_keys_t *token_keys_new(void)
@@ -47,11 +51,14 @@ static void s_clear(token_keys_t *self)
     self->count = 0;
 }
 
+static void s_key_free(Sso__SigningKey *key);
+
 void token_keys_destroy(token_keys_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     s_clear(*self_p);
+    s_key_free(&(*self_p)->first);
     free(*self_p);
     *self_p = NULL;
 }
@@ -174,6 +181,7 @@ static void s_key_free(Sso__SigningKey *key)
     free(key->private_key_pem);
     free(key->public_jwk_json);
     free(key->kid);
+    key->private_key_pem = key->public_jwk_json = key->kid = NULL;
 }
 
 int token_keys_ensure(token_keys_t *self, sso_service_t *service)
@@ -197,18 +205,28 @@ int token_keys_ensure(token_keys_t *self, sso_service_t *service)
         return status;
 
     /* First start: make a key and store it unless another instance won the race. */
-    Sso__SigningKey key = SSO__SIGNING_KEY__INIT;
-    if (s_key_new(&key) != 0)
+    if (!self->first.kid && s_key_new(&self->first) != 0)
         return 500;
-    key.active_from = key.created_at;
+    /* A copy: another request may drop self->first while this one waits for the directory. */
+    Sso__SigningKey key = SSO__SIGNING_KEY__INIT;
+    key.kid = strdup(self->first.kid);
+    key.private_key_pem = strdup(self->first.private_key_pem);
+    key.public_jwk_json = strdup(self->first.public_jwk_json);
+    key.created_at = key.active_from = self->first.created_at;
+    if (!key.kid || !key.private_key_pem || !key.public_jwk_json) {
+        s_key_free(&key);
+        return 500;
+    }
     Sso__KeyPutRequest put = SSO__KEY_PUT_REQUEST__INIT;
     put.key = &key;
     put.only_if_none = true;
     request.op_case = SSO__DIR_REQUEST__OP_KEY_PUT;
     request.key_put = &put;
     status = s_call(service, "key_put", &request, self);
-    if (status == 0 && self->count)
+    if (status == 0 && self->count && self->first.kid) {
         sso_info("signing keys ready (%zu)", self->count);
+        s_key_free(&self->first);
+    }
     s_key_free(&key);
     return status == 0 && !self->count ? 502 : status;
 }
@@ -299,12 +317,28 @@ EVP_PKEY *token_keys_signing(token_keys_t *self, char **kid_p)
    yields, and is answered with s_answer_next when the test resumes it. */
 static int s_calls;
 static const Sso__KeysListReply *s_answer_next;
+/* The first key put (a copy; kid NULL until then), and how many puts offered another kid. */
+static Sso__SigningKey s_put;
+static int s_other_puts;
 
 static int s_yielding_directory(sso_service_t *service, const char *rpc, bool idempotent,
                                 const Sso__DirRequest *request, Sso__DirReply **reply_p)
 {
-    (void) service, (void) rpc, (void) idempotent, (void) request;
+    (void) service, (void) rpc, (void) idempotent;
     s_calls++;
+    if (request->op_case == SSO__DIR_REQUEST__OP_KEY_PUT && request->key_put->key->private_key_pem
+        && *request->key_put->key->private_key_pem) {
+        const Sso__SigningKey *key = request->key_put->key;
+        if (!s_put.kid) {
+            s_put.kid = strdup(key->kid);
+            s_put.private_key_pem = strdup(key->private_key_pem);
+            s_put.public_jwk_json = strdup(key->public_jwk_json);
+            s_put.active_from = key->active_from;
+            s_put.created_at = key->created_at;
+        }
+        else if (strcmp(s_put.kid, key->kid) != 0)
+            s_other_puts++;
+    }
     sso_fiber_yield();
     Sso__DirReply reply = SSO__DIR_REPLY__INIT;
     reply.result_case = SSO__DIR_REPLY__RESULT_KEYS_LIST;
@@ -370,8 +404,58 @@ static void s_overlap_test(const Sso__KeysListReply *old_list, const Sso__KeysLi
     sso_fiber_resume(a);
     SSO_CHECK(!sso_fiber_running(a) && refresh.status == 0 && keys->count == 2);
     token_dir_set(NULL);
+    s_key_free(&s_put); /* the rotation's, recorded by the directory */
     token_keys_destroy(&keys);
     sso_fiber_destroy(&a), sso_fiber_destroy(&b), sso_fiber_destroy(&c);
+}
+
+/* First start, requests overlapping: each finds no key, and all offer the same one pair. */
+static void s_first_start_test(void)
+{
+    static const token_dir_ops_t ops = {s_yielding_directory, NULL};
+    enum { N = 3 };
+    token_keys_t *keys = token_keys_new();
+    sso_fiber_t *fibers[N];
+    s_keys_call_t calls[N];
+    bool ready = keys != NULL;
+    for (int i = 0; i < N; i++) {
+        fibers[i] = sso_fiber_new(SSO_FIBER_STACK_SIZE);
+        calls[i] = (s_keys_call_t){keys, -1};
+        ready = ready && fibers[i];
+    }
+    SSO_CHECK(ready);
+    token_dir_set(&ops);
+    s_calls = 0;
+    s_other_puts = 0;
+    s_key_free(&s_put);
+    s_put = (Sso__SigningKey) SSO__SIGNING_KEY__INIT;
+    s_put.kid = s_put.private_key_pem = s_put.public_jwk_json = NULL;
+    Sso__KeysListReply empty = SSO__KEYS_LIST_REPLY__INIT;
+    s_answer_next = &empty;
+    for (int i = 0; ready && i < N; i++)
+        sso_fiber_start(fibers[i], s_fiber_ensure, &calls[i]); /* keys_list out, each */
+    for (int i = 0; ready && i < N; i++)
+        sso_fiber_resume(fibers[i]);                             /* none: key_put out, each */
+    SSO_CHECK(s_calls == 2 * N && s_put.kid && s_other_puts == 0);
+    /* The directory stored the first put; every put is answered with the list holding it. */
+    Sso__SigningKey *stored[] = {&s_put};
+    Sso__KeysListReply list = SSO__KEYS_LIST_REPLY__INIT;
+    list.keys = stored;
+    list.n_keys = s_put.kid ? 1 : 0;
+    s_answer_next = &list;
+    for (int i = 0; ready && i < N; i++) {
+        sso_fiber_resume(fibers[i]);
+        SSO_CHECK(!sso_fiber_running(fibers[i]) && calls[i].status == 0);
+    }
+    SSO_CHECK(keys && keys->count == 1 && !keys->first.kid);
+    if (keys && keys->count == 1 && s_put.kid)
+        SSO_CHECK(!strcmp(keys->keys[0].kid, s_put.kid));
+    token_dir_set(NULL);
+    s_answer_next = NULL;
+    s_key_free(&s_put);
+    token_keys_destroy(&keys);
+    for (int i = 0; i < N; i++)
+        sso_fiber_destroy(&fibers[i]);
 }
 
 void token_keys_test(bool verbose)
@@ -415,6 +499,7 @@ void token_keys_test(bool verbose)
     Sso__KeysListReply old_list = list;
     old_list.n_keys = 1;
     s_overlap_test(&old_list, &list);
+    s_first_start_test();
     SSO_CHECK(keys == NULL);
     free(pem);
     free(jwk);
