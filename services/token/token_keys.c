@@ -17,6 +17,7 @@ typedef struct {
     EVP_PKEY *pkey;
     int64_t active_from;
     int64_t created_at;
+    int64_t retire_after; /* 0: not retiring */
 } key_t_;
 
 struct token_keys_t {
@@ -33,6 +34,14 @@ struct token_keys_t {
        request (each takes a tenth of a second or more, and nothing else runs meanwhile). */
     Sso__SigningKey first;
 };
+
+/* Whether key a was made before key b: by creation time, and within a second by kid
+   (random), so every instance orders two keys the same way. */
+static bool s_made_before(int64_t a_created, const char *a_kid, int64_t b_created,
+                          const char *b_kid)
+{
+    return a_created < b_created || (a_created == b_created && strcmp(a_kid, b_kid) < 0);
+}
 
 token_keys_t *token_keys_new(void)
 {
@@ -117,6 +126,8 @@ done:
 static int s_load(token_keys_t *self, const Sso__KeysListReply *list)
 {
     key_t_ *keys = calloc(list->n_keys ? list->n_keys : 1, sizeof *keys);
+    if (!keys)
+        return -1;
     size_t count = 0;
     for (size_t i = 0; i < list->n_keys; i++) {
         const Sso__SigningKey *key = list->keys[i];
@@ -129,10 +140,22 @@ static int s_load(token_keys_t *self, const Sso__KeysListReply *list)
         }
         keys[count].kid = strdup(key->kid);
         keys[count].public_jwk = strdup(key->public_jwk_json);
+        if (!keys[count].kid || !keys[count].public_jwk) {
+            free(keys[count].kid);
+            free(keys[count].public_jwk);
+            EVP_PKEY_free(pkey);
+            continue;
+        }
         keys[count].pkey = pkey;
         keys[count].active_from = key->active_from;
         keys[count].created_at = key->created_at;
+        keys[count].retire_after = key->retire_after;
         count++;
+    }
+    if (!count && list->n_keys) {
+        /* Keys listed, none usable: keep serving the set held (the warnings say why). */
+        free(keys);
+        return -1;
     }
     s_clear(self);
     self->keys = keys;
@@ -242,29 +265,47 @@ int token_keys_rotate(token_keys_t *self, sso_service_t *service, int64_t delay_
        relying parties that cache the JWKS have fetched it by then. A delay of 0 would need
        at least 1 second: active_from 0 means "now" to the directory. */
     key.active_from = key.created_at + (delay_s > 0 ? delay_s : 0);
-    /* The keys in use now stay published until every token they sign before the new key
-       takes over has expired. */
-    size_t n_old = self->count;
-    char **old_kids = calloc(n_old ? n_old : 1, sizeof *old_kids);
-    for (size_t i = 0; old_kids && i < n_old; i++)
-        old_kids[i] = strdup(self->keys[i].kid);
     Sso__KeyPutRequest put = SSO__KEY_PUT_REQUEST__INIT;
     put.key = &key;
     put.only_if_none = false;
     Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     request.op_case = SSO__DIR_REQUEST__OP_KEY_PUT;
     request.key_put = &put;
-    /* The reply is the new list, so this instance publishes the new key at once. */
+    /* The reply is the directory's whole list, which this instance publishes at once. */
     int status = s_call(service, "key_put", &request, self);
-    for (size_t i = 0; status == 0 && old_kids && i < n_old; i++) {
+    /* Every key older than the new one stays published until the tokens it signs before the
+       new key takes over have expired, and no longer. Older in the list the put returned,
+       not the one held before: a key that another rotation (here or in another instance)
+       put meanwhile is in it, and rotations that overlap agree on which key is the newest,
+       so none of theirs stays published for good. Kids copied: the calls below reload the
+       list. */
+    size_t n_old = 0;
+    char **old_kids = status == 0 ? calloc(self->count ? self->count : 1, sizeof *old_kids)
+                                  : NULL;
+    if (status == 0 && !old_kids)
+        status = 500;
+    int64_t retire_after = key.active_from + TOKEN_KEYS_TOKEN_LIFETIME_S;
+    for (size_t i = 0; old_kids && i < self->count; i++) {
+        const key_t_ *held = &self->keys[i];
+        bool retiring_sooner = held->retire_after && held->retire_after <= retire_after;
+        if (!s_made_before(held->created_at, held->kid, key.created_at, key.kid)
+            || retiring_sooner)
+            continue;
+        if (!(old_kids[n_old] = strdup(self->keys[i].kid))) {
+            status = 500;
+            break;
+        }
+        n_old++;
+    }
+    for (size_t i = 0; status == 0 && i < n_old; i++) {
         /* A put with an existing kid and no key material only sets its retire_after. */
         Sso__SigningKey retire = SSO__SIGNING_KEY__INIT;
         retire.kid = old_kids[i];
-        retire.retire_after = key.active_from + TOKEN_KEYS_TOKEN_LIFETIME_S;
+        retire.retire_after = retire_after;
         put.key = &retire;
         status = s_call(service, "key_put", &request, self);
     }
-    for (size_t i = 0; old_kids && i < n_old; i++)
+    for (size_t i = 0; i < n_old; i++)
         free(old_kids[i]);
     free(old_kids);
     if (status == 0) {
@@ -296,13 +337,18 @@ EVP_PKEY *token_keys_signing(token_keys_t *self, char **kid_p)
 {
     *kid_p = NULL;
     /* The newest key that is already active: a freshly rotated key is published first and
-       used only once relying parties have had time to fetch it. */
+       used only once relying parties have had time to fetch it. Of two that became active
+       together (rotations that overlapped), the one made last: the other is retiring. */
     int64_t now = sso_now_ms() / 1000;
     key_t_ *best = NULL;
-    for (size_t i = 0; i < self->count; i++)
-        if (self->keys[i].active_from <= now
-            && (!best || self->keys[i].active_from > best->active_from))
-            best = &self->keys[i];
+    for (size_t i = 0; i < self->count; i++) {
+        key_t_ *key = &self->keys[i];
+        if (key->active_from <= now
+            && (!best || key->active_from > best->active_from
+                || (key->active_from == best->active_from
+                    && s_made_before(best->created_at, best->kid, key->created_at, key->kid))))
+            best = key;
+    }
     if (!best || !(*kid_p = strdup(best->kid)))
         return NULL;
     if (EVP_PKEY_up_ref(best->pkey) != 1) {
@@ -317,28 +363,58 @@ EVP_PKEY *token_keys_signing(token_keys_t *self, char **kid_p)
    yields, and is answered with s_answer_next when the test resumes it. */
 static int s_calls;
 static const Sso__KeysListReply *s_answer_next;
-/* The first key put (a copy; kid NULL until then), and how many puts offered another kid. */
-static Sso__SigningKey s_put;
-static int s_other_puts;
+/* What the directory was sent: the distinct keys put with their material (copies), and the
+   kids put to retire. */
+#define S_MAX_PUTS 4
+static Sso__SigningKey s_puts[S_MAX_PUTS];
+static size_t s_n_puts, s_n_retired;
+static char *s_retired[8];
+
+static void s_forget_puts(void)
+{
+    for (size_t i = 0; i < s_n_puts; i++)
+        s_key_free(&s_puts[i]);
+    for (size_t i = 0; i < s_n_retired; i++)
+        free(s_retired[i]);
+    s_n_puts = s_n_retired = 0;
+}
+
+static bool s_was_retired(const char *kid)
+{
+    for (size_t i = 0; i < s_n_retired; i++)
+        if (!strcmp(s_retired[i], kid))
+            return true;
+    return false;
+}
+
+static void s_record_put(const Sso__SigningKey *key)
+{
+    if (!*key->private_key_pem) {
+        if (key->retire_after && s_n_retired < sizeof s_retired / sizeof *s_retired)
+            s_retired[s_n_retired++] = strdup(key->kid);
+        return;
+    }
+    for (size_t i = 0; i < s_n_puts; i++)
+        if (!strcmp(s_puts[i].kid, key->kid))
+            return;
+    if (s_n_puts == S_MAX_PUTS)
+        return;
+    Sso__SigningKey *copy = &s_puts[s_n_puts++];
+    *copy = (Sso__SigningKey) SSO__SIGNING_KEY__INIT;
+    copy->kid = strdup(key->kid);
+    copy->private_key_pem = strdup(key->private_key_pem);
+    copy->public_jwk_json = strdup(key->public_jwk_json);
+    copy->active_from = key->active_from;
+    copy->created_at = key->created_at;
+}
 
 static int s_yielding_directory(sso_service_t *service, const char *rpc, bool idempotent,
                                 const Sso__DirRequest *request, Sso__DirReply **reply_p)
 {
     (void) service, (void) rpc, (void) idempotent;
     s_calls++;
-    if (request->op_case == SSO__DIR_REQUEST__OP_KEY_PUT && request->key_put->key->private_key_pem
-        && *request->key_put->key->private_key_pem) {
-        const Sso__SigningKey *key = request->key_put->key;
-        if (!s_put.kid) {
-            s_put.kid = strdup(key->kid);
-            s_put.private_key_pem = strdup(key->private_key_pem);
-            s_put.public_jwk_json = strdup(key->public_jwk_json);
-            s_put.active_from = key->active_from;
-            s_put.created_at = key->created_at;
-        }
-        else if (strcmp(s_put.kid, key->kid) != 0)
-            s_other_puts++;
-    }
+    if (request->op_case == SSO__DIR_REQUEST__OP_KEY_PUT)
+        s_record_put(request->key_put->key);
     sso_fiber_yield();
     Sso__DirReply reply = SSO__DIR_REPLY__INIT;
     reply.result_case = SSO__DIR_REPLY__RESULT_KEYS_LIST;
@@ -396,15 +472,18 @@ static void s_overlap_test(const Sso__KeysListReply *old_list, const Sso__KeysLi
     sso_fiber_start(c, s_fiber_rotate, &rotate);         /* key_put out, waiting */
     SSO_CHECK(s_calls == 2);
     s_answer_next = new_list;
-    sso_fiber_resume(c);                                 /* the new set; then the retire put */
+    sso_fiber_resume(c);                                 /* the new set; then retire puts */
     SSO_CHECK(keys->count == 2 && s_calls == 3);
-    sso_fiber_resume(c);
-    SSO_CHECK(!sso_fiber_running(c) && rotate.status == 0);
+    while (sso_fiber_running(c))
+        sso_fiber_resume(c);
+    /* Both keys listed were made before the rotation's: both retire. */
+    SSO_CHECK(rotate.status == 0 && s_calls == 4 && s_n_retired == 2);
+    SSO_CHECK(s_was_retired(new_list->keys[0]->kid) && s_was_retired(new_list->keys[1]->kid));
     s_answer_next = old_list;                            /* the refresh's late, older answer */
     sso_fiber_resume(a);
     SSO_CHECK(!sso_fiber_running(a) && refresh.status == 0 && keys->count == 2);
     token_dir_set(NULL);
-    s_key_free(&s_put); /* the rotation's, recorded by the directory */
+    s_forget_puts();
     token_keys_destroy(&keys);
     sso_fiber_destroy(&a), sso_fiber_destroy(&b), sso_fiber_destroy(&c);
 }
@@ -426,36 +505,82 @@ static void s_first_start_test(void)
     SSO_CHECK(ready);
     token_dir_set(&ops);
     s_calls = 0;
-    s_other_puts = 0;
-    s_key_free(&s_put);
-    s_put = (Sso__SigningKey) SSO__SIGNING_KEY__INIT;
-    s_put.kid = s_put.private_key_pem = s_put.public_jwk_json = NULL;
+    s_forget_puts();
     Sso__KeysListReply empty = SSO__KEYS_LIST_REPLY__INIT;
     s_answer_next = &empty;
     for (int i = 0; ready && i < N; i++)
         sso_fiber_start(fibers[i], s_fiber_ensure, &calls[i]); /* keys_list out, each */
     for (int i = 0; ready && i < N; i++)
         sso_fiber_resume(fibers[i]);                             /* none: key_put out, each */
-    SSO_CHECK(s_calls == 2 * N && s_put.kid && s_other_puts == 0);
+    SSO_CHECK(s_calls == 2 * N && s_n_puts == 1);
     /* The directory stored the first put; every put is answered with the list holding it. */
-    Sso__SigningKey *stored[] = {&s_put};
+    Sso__SigningKey *stored[] = {&s_puts[0]};
     Sso__KeysListReply list = SSO__KEYS_LIST_REPLY__INIT;
     list.keys = stored;
-    list.n_keys = s_put.kid ? 1 : 0;
+    list.n_keys = s_n_puts;
     s_answer_next = &list;
     for (int i = 0; ready && i < N; i++) {
         sso_fiber_resume(fibers[i]);
         SSO_CHECK(!sso_fiber_running(fibers[i]) && calls[i].status == 0);
     }
     SSO_CHECK(keys && keys->count == 1 && !keys->first.kid);
-    if (keys && keys->count == 1 && s_put.kid)
-        SSO_CHECK(!strcmp(keys->keys[0].kid, s_put.kid));
+    if (keys && keys->count == 1 && s_n_puts)
+        SSO_CHECK(!strcmp(keys->keys[0].kid, s_puts[0].kid));
     token_dir_set(NULL);
     s_answer_next = NULL;
-    s_key_free(&s_put);
+    s_forget_puts();
     token_keys_destroy(&keys);
     for (int i = 0; i < N; i++)
         sso_fiber_destroy(&fibers[i]);
+}
+
+/* Two rotations overlap: each puts its key, then both see both in the directory's list.
+   They agree on the newest, so the older of the two new keys retires as well as the key
+   before them, and the newest never does; it is the one that signs. */
+static void s_rotations_test(const Sso__KeysListReply *old_list)
+{
+    static const token_dir_ops_t ops = {s_yielding_directory, NULL};
+    token_keys_t *keys = token_keys_new();
+    sso_fiber_t *a = sso_fiber_new(SSO_FIBER_STACK_SIZE), *b = sso_fiber_new(SSO_FIBER_STACK_SIZE);
+    bool ready = keys && a && b && s_load(keys, old_list) == 0 && keys->count == 1;
+    SSO_CHECK(ready);
+    token_dir_set(&ops);
+    s_calls = 0;
+    s_forget_puts();
+    s_keys_call_t first = {keys, -1}, second = {keys, -1};
+    if (ready) {
+        sso_fiber_start(a, s_fiber_rotate, &first);  /* key_put out */
+        sso_fiber_start(b, s_fiber_rotate, &second); /* key_put out */
+    }
+    SSO_CHECK(s_n_puts == 2);
+    if (ready && s_n_puts == 2) {
+        bool zero_first = s_made_before(s_puts[0].created_at, s_puts[0].kid,
+                                        s_puts[1].created_at, s_puts[1].kid);
+        Sso__SigningKey *newest = &s_puts[zero_first ? 1 : 0], *older = &s_puts[zero_first ? 0 : 1];
+        /* The older first: signing must not take the first of two equally active keys. */
+        Sso__SigningKey *all[] = {old_list->keys[0], older, newest};
+        Sso__KeysListReply list = SSO__KEYS_LIST_REPLY__INIT;
+        list.keys = all;
+        list.n_keys = 3;
+        s_answer_next = &list;
+        while (sso_fiber_running(a))
+            sso_fiber_resume(a);
+        while (sso_fiber_running(b))
+            sso_fiber_resume(b);
+        SSO_CHECK(first.status == 0 && second.status == 0 && keys->count == 3);
+        SSO_CHECK(s_was_retired(old_list->keys[0]->kid) && s_was_retired(older->kid));
+        SSO_CHECK(!s_was_retired(newest->kid));
+        char *kid = NULL;
+        EVP_PKEY *signing = token_keys_signing(keys, &kid);
+        SSO_CHECK(signing && kid && !strcmp(kid, newest->kid));
+        EVP_PKEY_free(signing);
+        free(kid);
+    }
+    token_dir_set(NULL);
+    s_answer_next = NULL;
+    s_forget_puts();
+    token_keys_destroy(&keys);
+    sso_fiber_destroy(&a), sso_fiber_destroy(&b);
 }
 
 void token_keys_test(bool verbose)
@@ -487,6 +612,15 @@ void token_keys_test(bool verbose)
     list.keys = list_keys;
     list.n_keys = 2;
     SSO_CHECK(s_load(keys, &list) == 0 && keys->count == 2);
+    /* A list whose keys all fail to parse leaves the set in use as it is. */
+    Sso__SigningKey broken = key;
+    broken.kid = "broken";
+    broken.private_key_pem = "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n";
+    Sso__SigningKey *broken_keys[] = {&broken};
+    Sso__KeysListReply broken_list = SSO__KEYS_LIST_REPLY__INIT;
+    broken_list.keys = broken_keys;
+    broken_list.n_keys = 1;
+    SSO_CHECK(s_load(keys, &broken_list) == -1 && keys->count == 2);
     char *signing_kid = NULL;
     EVP_PKEY *signing = token_keys_signing(keys, &signing_kid);
     SSO_CHECK(signing && signing_kid && !strcmp(signing_kid, kid));
@@ -500,6 +634,7 @@ void token_keys_test(bool verbose)
     old_list.n_keys = 1;
     s_overlap_test(&old_list, &list);
     s_first_start_test();
+    s_rotations_test(&old_list);
     SSO_CHECK(keys == NULL);
     free(pem);
     free(jwk);
