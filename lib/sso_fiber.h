@@ -1,9 +1,10 @@
-/* sso_fiber: cooperative fibers (ucontext) so one service instance can work on several bus
+/* sso_fiber: cooperative fibers so one service instance can work on several bus
    requests at once. A fiber runs until it yields (in sso_client_call, waiting for another
    service's answer) or returns; nothing preempts it, so code between two bus calls runs as a
    whole. What a handler may not do is keep a pointer into state another request can change
    across a bus call: it takes a copy or a reference instead.
-   Stacks are mapped with a guard page below them; fibers are reused from request to request. */
+   Stacks are mapped with a guard page below them; fibers are reused from request to request.
+   Switches are a few lines of assembly on x86-64 (no system call) and ucontext elsewhere. */
 #ifndef SSO_FIBER_H
 #define SSO_FIBER_H
 #include <stdbool.h>
