@@ -3,7 +3,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 /* AddressSanitizer must be told when the stack changes under it, or it takes the other
@@ -55,7 +54,17 @@ __asm__(".text\n"
         ".size sso_fiber_switch_, .-sso_fiber_switch_\n");
 void sso_fiber_switch_(void **save, void *load);
 typedef void *s_context_t;
+
+static uint32_t s_mxcsr(void)
+{
+    uint32_t value = 0;
+    __asm__ volatile("stmxcsr %0" : "=m"(value));
+    return value;
+}
 #else
+/* Under AddressSanitizer its swapcontext wrapper warns that it cannot follow the switch,
+   which the annotations below already tell it about. */
+#include <ucontext.h>
 typedef ucontext_t s_context_t;
 #endif
 
@@ -182,11 +191,9 @@ int sso_fiber_start(sso_fiber_t *self, sso_fiber_fn *fn, void *arg)
     *--sp = (uint64_t) (uintptr_t) s_entry;
     for (int i = 0; i < 6; i++)
         *--sp = 0;
-    uint32_t mxcsr = 0;
     uint16_t fpu_control = 0;
-    __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
     __asm__ volatile("fnstcw %0" : "=m"(fpu_control));
-    *--sp = (uint64_t) mxcsr | (uint64_t) fpu_control << 32;
+    *--sp = (uint64_t) s_mxcsr() | (uint64_t) fpu_control << 32;
     self->context = sp;
 #else
     if (getcontext(&self->context) != 0)
@@ -261,13 +268,6 @@ static void s_deep(void *arg)
 }
 
 #if defined(__x86_64__)
-static uint32_t s_mxcsr(void)
-{
-    uint32_t value = 0;
-    __asm__ volatile("stmxcsr %0" : "=m"(value));
-    return value;
-}
-
 static void s_set_mxcsr(uint32_t value)
 {
     __asm__ volatile("ldmxcsr %0" : : "m"(value));

@@ -1,4 +1,5 @@
 #include "dir_checkpoint.h"
+#include "dir_testkit.h"
 #include "sso_log.h"
 #include "sso_test.h"
 #include <errno.h>
@@ -219,16 +220,6 @@ static long s_test_file_size(const char *path, const char *suffix)
     return size;
 }
 
-static void s_test_remove(const char *path)
-{
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char name[96];
-        snprintf(name, sizeof name, "%s%s", path, suffixes[i]);
-        unlink(name);
-    }
-}
-
 void dir_checkpoint_test(bool verbose)
 {
     (void) verbose;
@@ -268,7 +259,6 @@ void dir_checkpoint_test(bool verbose)
               && !strcmp((const char *) sqlite3_column_text(stmt, 0), "ok"));
     sqlite3_finalize(stmt);
     sqlite3_close(copied);
-    unlink(copy);
     SSO_CHECK(checkpoint == NULL);
     dir_checkpoint_destroy(&checkpoint); /* NULL is a no-op */
     /* The writer has SQLite's auto-checkpoint back and goes on committing. */
@@ -278,9 +268,9 @@ void dir_checkpoint_test(bool verbose)
     SSO_CHECK(sqlite3_open(path, &reader) == SQLITE_OK
               && s_int(reader, "SELECT count(*) FROM t") == 201);
     sqlite3_close(reader);
-    s_test_remove(path);
 
     /* Never woken (the threshold is out of reach), the thread still looks every look_ms. */
+    snprintf(path, sizeof path, "%s/look.db", dir);
     writer = s_test_writer(path);
     checkpoint = dir_checkpoint_new(writer, path, 1 << 29, 1 << 30, 50);
     SSO_CHECK(checkpoint != NULL);
@@ -288,11 +278,11 @@ void dir_checkpoint_test(bool verbose)
     SSO_CHECK(s_test_wait_checkpoint(checkpoint));
     dir_checkpoint_destroy(&checkpoint);
     SSO_CHECK(sqlite3_close(writer) == SQLITE_OK);
-    s_test_remove(path);
 
     /* The backstop: the thread never runs here (not woken, looks after a minute), so only the
        request thread's own checkpoint at 16 pages keeps the log short. Without it, 200 pages
        of log would stay in the file (~800 KB; the hook replaced SQLite's auto-checkpoint). */
+    snprintf(path, sizeof path, "%s/backstop.db", dir);
     writer = s_test_writer(path);
     checkpoint = dir_checkpoint_new(writer, path, 1 << 30, 16, 60000);
     SSO_CHECK(checkpoint != NULL);
@@ -304,6 +294,5 @@ void dir_checkpoint_test(bool verbose)
     SSO_CHECK(s_int(writer, "SELECT count(*) FROM t") == 200);
     dir_checkpoint_destroy(&checkpoint);
     SSO_CHECK(sqlite3_close(writer) == SQLITE_OK);
-    s_test_remove(path);
-    rmdir(dir);
+    dir_testkit_remove_dir(dir);
 }

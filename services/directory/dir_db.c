@@ -1,6 +1,7 @@
 /* dir_db: SQLite open, pragmas, migrations, the statement cache and statement helpers. */
 #include "dir_db.h"
 #include "dir_checkpoint.h"
+#include "dir_testkit.h"
 #include "sso_log.h"
 #include "sso_test.h"
 #include <errno.h>
@@ -839,17 +840,7 @@ void dir_db_test(bool verbose)
     db = dir_db_open(path, why, sizeof why);
     SSO_CHECK(db == NULL && strstr(why, "newer"));
 
-    char file[300];
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
-        unlink(file);
-    }
     snprintf(path, sizeof path, "%s/cache.db", dir);
     s_test_cache(path);
-    for (int i = 0; i < 3; i++) {
-        snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
-        unlink(file);
-    }
-    rmdir(dir);
+    dir_testkit_remove_dir(dir);
 }

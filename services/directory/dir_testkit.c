@@ -98,8 +98,13 @@ void dir_testkit_close(dir_testkit_t *kit)
     char *slash = strrchr(kit->data_dir, '/');
     if (slash && strcmp(slash, "/var") == 0)
         *slash = '\0';
-    if (strncmp(kit->data_dir, "/tmp/dir-test-", 14) == 0)
-        nftw(kit->data_dir, s_remove, 8, FTW_DEPTH | FTW_PHYS);
+    dir_testkit_remove_dir(kit->data_dir);
+}
+
+void dir_testkit_remove_dir(const char *dir)
+{
+    if (strncmp(dir, "/tmp/dir-", 9) == 0 && !strstr(dir, ".."))
+        nftw(dir, s_remove, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 int dir_testkit_call(dir_testkit_t *kit, const char *method, const char *target,

@@ -29,6 +29,9 @@ void dir_testkit_run_seeded(void (*test)(dir_testkit_t *kit));
 int dir_testkit_reopen(dir_testkit_t *kit);
 /* Closes the directory and deletes the data dir. */
 void dir_testkit_close(dir_testkit_t *kit);
+/* Deletes a test's temporary directory (made by mkdtemp under /tmp/dir-…) with everything in
+   it, such as a database with its -wal and -shm files. Anything else is left alone. */
+void dir_testkit_remove_dir(const char *dir);
 
 /* Sends method target (path with optional ?query) with body (may be NULL) and the kit's token
    to the management API. Returns the HTTP status; *json (may be NULL) is the parsed body or

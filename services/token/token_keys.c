@@ -199,6 +199,23 @@ static int s_key_new(Sso__SigningKey *key)
     return 0;
 }
 
+/* A copy of from's kid, key material and times in *to (strings owned, free with s_key_free);
+   -1 when memory ran out. */
+static int s_key_copy(const Sso__SigningKey *from, Sso__SigningKey *to)
+{
+    *to = (Sso__SigningKey) SSO__SIGNING_KEY__INIT;
+    to->kid = strdup(from->kid);
+    to->private_key_pem = strdup(from->private_key_pem);
+    to->public_jwk_json = strdup(from->public_jwk_json);
+    to->created_at = from->created_at;
+    to->active_from = from->active_from;
+    to->retire_after = from->retire_after;
+    if (to->kid && to->private_key_pem && to->public_jwk_json)
+        return 0;
+    s_key_free(to);
+    return -1;
+}
+
 static void s_key_free(Sso__SigningKey *key)
 {
     free(key->private_key_pem);
@@ -231,15 +248,10 @@ int token_keys_ensure(token_keys_t *self, sso_service_t *service)
     if (!self->first.kid && s_key_new(&self->first) != 0)
         return 500;
     /* A copy: another request may drop self->first while this one waits for the directory. */
-    Sso__SigningKey key = SSO__SIGNING_KEY__INIT;
-    key.kid = strdup(self->first.kid);
-    key.private_key_pem = strdup(self->first.private_key_pem);
-    key.public_jwk_json = strdup(self->first.public_jwk_json);
-    key.created_at = key.active_from = self->first.created_at;
-    if (!key.kid || !key.private_key_pem || !key.public_jwk_json) {
-        s_key_free(&key);
+    Sso__SigningKey key;
+    if (s_key_copy(&self->first, &key) != 0)
         return 500;
-    }
+    key.active_from = key.created_at;
     Sso__KeyPutRequest put = SSO__KEY_PUT_REQUEST__INIT;
     put.key = &key;
     put.only_if_none = true;
@@ -399,13 +411,8 @@ static void s_record_put(const Sso__SigningKey *key)
             return;
     if (s_n_puts == S_MAX_PUTS)
         return;
-    Sso__SigningKey *copy = &s_puts[s_n_puts++];
-    *copy = (Sso__SigningKey) SSO__SIGNING_KEY__INIT;
-    copy->kid = strdup(key->kid);
-    copy->private_key_pem = strdup(key->private_key_pem);
-    copy->public_jwk_json = strdup(key->public_jwk_json);
-    copy->active_from = key->active_from;
-    copy->created_at = key->created_at;
+    if (s_key_copy(key, &s_puts[s_n_puts]) == 0)
+        s_n_puts++;
 }
 
 static int s_yielding_directory(sso_service_t *service, const char *rpc, bool idempotent,
