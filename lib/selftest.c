@@ -10,6 +10,7 @@
 #include "sso_http.h"
 #include "sso_log.h"
 #include "sso_saml_metadata.h"
+#include "sso_service.h"
 #include "sso_test.h"
 #include <string.h>
 
@@ -26,6 +27,7 @@ int main(int argc, char **argv)
     SSO_RUN(sso_email_test, verbose);
     SSO_RUN(sso_html_test, verbose);
     SSO_RUN(sso_broker_test, verbose);
+    SSO_RUN(sso_service_test, verbose);
     SSO_RUN(sso_saml_metadata_test, verbose);
     SSO_RUN(sso_fetch_test, verbose);
     return sso_test_summary();

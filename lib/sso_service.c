@@ -77,11 +77,50 @@ static void s_serve_one(sso_service_t *service, const sso_service_def_t *def, ss
         sso_job_release(job);
 }
 
+/* One batch: the job in hand and those already waiting, replies held until the batch ends. */
+static void s_serve_batch(sso_service_t *service, const sso_service_def_t *def, sso_job_t *first)
+{
+    const sso_batch_def_t *batch = def->batch;
+    if (batch->begin(service) != 0) {
+        s_serve_one(service, def, first);
+        return;
+    }
+    sso_job_t jobs[SSO_SERVICE_BATCH_MAX];
+    zframe_t *replies[SSO_SERVICE_BATCH_MAX];
+    size_t n = 0;
+    jobs[n] = *first;
+    replies[n] = s_handle(service, def, &jobs[n]);
+    n++;
+    while (n < SSO_SERVICE_BATCH_MAX && batch->intact(service)
+           && sso_worker_try_recv(service->worker, &jobs[n]) == 1) {
+        replies[n] = s_handle(service, def, &jobs[n]);
+        n++;
+    }
+    bool lost = batch->end(service) != 0;
+    if (lost)
+        sso_warn("%s: a batch of %zu request(s) was not saved; each is answered with an error",
+                 def->name, n);
+    for (size_t i = 0; i < n; i++) {
+        if (lost) {
+            zframe_destroy(&replies[i]);
+            replies[i] = batch->failed(service, &jobs[i]);
+        }
+        if (replies[i])
+            sso_worker_reply(service->worker, &jobs[i], &replies[i]);
+        else
+            sso_job_release(&jobs[i]);
+    }
+}
+
 static void s_serve_sequential(sso_service_t *service, const sso_service_def_t *def)
 {
     sso_job_t job;
-    while (sso_worker_recv(service->worker, &job) == 0)
-        s_serve_one(service, def, &job);
+    while (sso_worker_recv(service->worker, &job) == 0) {
+        if (def->batch)
+            s_serve_batch(service, def, &job);
+        else
+            s_serve_one(service, def, &job);
+    }
 }
 
 /* Slots whose fibers were still waiting at stop: kept reachable until the exit. */
@@ -262,4 +301,179 @@ int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
     sso_client_destroy(&service.client);
     sso_worker_destroy(&service.worker);
     return 0;
+}
+
+/* ---- self-test: the batch loop over a real broker --------------------------------------- */
+#include "sso_broker.h"
+#include "sso_test.h"
+#include <pthread.h>
+
+#define S_TEST_JOBS 5
+
+typedef struct {
+    pthread_mutex_t lock;
+    int replies;               /* answers the broker delivered */
+    char text[S_TEST_JOBS][16];
+    int batches, ends;         /* begin and end calls */
+    int replies_at_end;        /* answers delivered when the last end ran */
+    int begin_result, end_result;
+    int intact_for;            /* intact says yes while the batch holds fewer requests */
+    int in_batch;              /* requests handled in the batch in progress */
+} s_batch_probe_t;
+
+static s_batch_probe_t s_probe;
+
+static void s_probe_reply(void *arg, uint32_t status, zframe_t *payload)
+{
+    (void) arg;
+    pthread_mutex_lock(&s_probe.lock);
+    if (s_probe.replies < S_TEST_JOBS)
+        snprintf(s_probe.text[s_probe.replies], sizeof s_probe.text[0], "%u:%.*s", status,
+                 payload ? (int) zframe_size(payload) : 0,
+                 payload ? (const char *) zframe_data(payload) : "");
+    s_probe.replies++;
+    pthread_mutex_unlock(&s_probe.lock);
+    zframe_destroy(&payload);
+}
+
+static int s_probe_replies(void)
+{
+    pthread_mutex_lock(&s_probe.lock);
+    int n = s_probe.replies;
+    pthread_mutex_unlock(&s_probe.lock);
+    return n;
+}
+
+static zframe_t *s_probe_rpc(sso_service_t *service, const char *rpc, zframe_t *payload,
+                             const Sso__Meta *meta)
+{
+    (void) service, (void) rpc, (void) payload, (void) meta;
+    s_probe.in_batch++;
+    char text[16];
+    snprintf(text, sizeof text, "b%d", s_probe.batches);
+    return zframe_from(text);
+}
+
+static int s_probe_begin(sso_service_t *service)
+{
+    (void) service;
+    if (s_probe.begin_result == 0) {
+        s_probe.batches++;
+        s_probe.in_batch = 0;
+    }
+    return s_probe.begin_result;
+}
+
+static bool s_probe_intact(sso_service_t *service)
+{
+    (void) service;
+    return s_probe.in_batch < s_probe.intact_for;
+}
+
+static int s_probe_end(sso_service_t *service)
+{
+    (void) service;
+    s_probe.ends++;
+    /* Time for any answer already sent to reach the broker and come back: none may. */
+    zclock_sleep(30);
+    s_probe.replies_at_end = s_probe_replies();
+    return s_probe.end_result;
+}
+
+static zframe_t *s_probe_failed(sso_service_t *service, const sso_job_t *job)
+{
+    (void) service, (void) job;
+    return zframe_from("lost");
+}
+
+static const sso_batch_def_t s_probe_batch = {s_probe_begin, s_probe_intact, s_probe_end,
+                                              s_probe_failed};
+
+/* Submits S_TEST_JOBS requests at once, waits until the worker has them all waiting, then
+   serves until each is answered. */
+static void s_probe_round(sso_broker_t *broker, sso_service_t *service,
+                          const sso_service_def_t *def, int begin_result, int end_result,
+                          int intact_for)
+{
+    pthread_mutex_lock(&s_probe.lock);
+    s_probe.replies = 0;
+    memset(s_probe.text, 0, sizeof s_probe.text);
+    pthread_mutex_unlock(&s_probe.lock);
+    s_probe.batches = s_probe.ends = 0;
+    s_probe.begin_result = begin_result;
+    s_probe.end_result = end_result;
+    s_probe.intact_for = intact_for;
+    for (int i = 0; i < S_TEST_JOBS; i++) {
+        Sso__Meta meta = SSO__META__INIT;
+        char id[16];
+        snprintf(id, sizeof id, "batch-%d", i);
+        meta.request_id = id;
+        meta.kind = SSO__META__KIND__RPC;
+        meta.rpc = "probe";
+        meta.deadline_ms = sso_now_ms() + 5000;
+        zframe_t *payload = zframe_from("x");
+        SSO_CHECK(sso_broker_submit(broker, "batcher", &meta, &payload, s_probe_reply, NULL)
+                  == 0);
+    }
+    /* The broker hands them to the worker (credit 8) at once; let them all arrive. */
+    zclock_sleep(100);
+    for (int guard = 0; guard < 20 && s_probe_replies() < S_TEST_JOBS; guard++) {
+        sso_job_t job;
+        int got = sso_worker_try_recv(service->worker, &job);
+        if (got == 1)
+            s_serve_batch(service, def, &job);
+        else
+            zclock_sleep(20);
+    }
+    for (int i = 0; i < 100 && s_probe_replies() < S_TEST_JOBS; i++)
+        zclock_sleep(10);
+}
+
+void sso_service_test(bool verbose)
+{
+    (void) verbose;
+    pthread_mutex_init(&s_probe.lock, NULL);
+    const char *endpoint = "inproc://sso-service-test";
+    sso_broker_t *broker = sso_broker_new(endpoint);
+    SSO_CHECK(broker && sso_broker_start(broker) == 0);
+    sso_service_def_t def = {.name = "batcher", .rpc = s_probe_rpc, .batch = &s_probe_batch};
+    sso_service_t service = {.instance = "test", .worker = sso_worker_new(endpoint, "batcher", 8)};
+    SSO_CHECK(service.worker);
+    for (int i = 0; i < 100 && broker && sso_broker_instances(broker, "batcher") == 0; i++)
+        zclock_sleep(10);
+    if (!broker || !service.worker || sso_broker_instances(broker, "batcher") != 1) {
+        SSO_CHECK(false);
+        sso_worker_destroy(&service.worker);
+        sso_broker_destroy(&broker);
+        return;
+    }
+
+    /* Requests waiting together share one batch, and no answer leaves before its end. */
+    s_probe_round(broker, &service, &def, 0, 0, 64);
+    SSO_CHECK(s_probe.batches == 1 && s_probe.ends == 1);
+    SSO_CHECK(s_probe.replies_at_end == 0);
+    SSO_CHECK(s_probe.replies == S_TEST_JOBS);
+    for (int i = 0; i < S_TEST_JOBS; i++)
+        SSO_CHECK(strcmp(s_probe.text[i], "0:b1") == 0);
+
+    /* A batch that says it can take no more: one request each. */
+    s_probe_round(broker, &service, &def, 0, 0, 1);
+    SSO_CHECK(s_probe.batches == S_TEST_JOBS && s_probe.ends == S_TEST_JOBS);
+    SSO_CHECK(s_probe.replies == S_TEST_JOBS);
+
+    /* A lost batch: every request of it gets the failure reply, none its own. */
+    s_probe_round(broker, &service, &def, 0, -1, 64);
+    SSO_CHECK(s_probe.batches == 1 && s_probe.replies == S_TEST_JOBS);
+    for (int i = 0; i < S_TEST_JOBS; i++)
+        SSO_CHECK(strcmp(s_probe.text[i], "0:lost") == 0);
+
+    /* No batch could start: each request is still answered, alone, and no end runs. */
+    s_probe_round(broker, &service, &def, -1, 0, 64);
+    SSO_CHECK(s_probe.ends == 0 && s_probe.replies == S_TEST_JOBS);
+    for (int i = 0; i < S_TEST_JOBS; i++)
+        SSO_CHECK(strcmp(s_probe.text[i], "0:b0") == 0);
+
+    sso_worker_destroy(&service.worker);
+    sso_broker_destroy(&broker);
+    pthread_mutex_destroy(&s_probe.lock);
 }

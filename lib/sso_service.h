@@ -24,6 +24,19 @@ typedef zframe_t *(sso_http_fn)(sso_service_t *service, const Sso__HttpRequest *
 typedef zframe_t *(sso_rpc_fn)(sso_service_t *service, const char *rpc, zframe_t *payload,
                                const Sso__Meta *meta);
 
+/* Group commit for a sequential service (the directory): the requests already waiting, up to
+   SSO_SERVICE_BATCH_MAX, are handled between begin and end, and their replies are sent after
+   end, so one commit serves them all and no reply tells of work not yet durable. */
+typedef struct {
+    int (*begin)(sso_service_t *service);   /* 0, or -1: the request is handled alone */
+    bool (*intact)(sso_service_t *service); /* after each request: may the batch take another */
+    int (*end)(sso_service_t *service);     /* 0, or -1 when the batch's work was lost */
+    /* The reply for each request of a lost batch, in place of its own. */
+    zframe_t *(*failed)(sso_service_t *service, const sso_job_t *job);
+} sso_batch_def_t;
+
+#define SSO_SERVICE_BATCH_MAX 64
+
 typedef struct {
     const char *name;         /* service name on the bus */
     const char *summary;      /* one paragraph for --help */
@@ -36,6 +49,7 @@ typedef struct {
        service's answer the next one runs. For services whose handlers call the bus; their
        handlers keep no pointer into shared state across a bus call (see sso_fiber.h). */
     bool concurrent;
+    const sso_batch_def_t *batch; /* sequential services only; NULL: one request at a time */
 } sso_service_def_t;
 
 int sso_service_main(int argc, char **argv, const sso_service_def_t *def);
@@ -48,4 +62,6 @@ sso_call_status_t sso_service_call(sso_service_t *service, const char *target, c
 
 /* Prints the environment table shared by every binary's --help. */
 void sso_service_print_env_help(FILE *out);
+
+void sso_service_test(bool verbose);
 #endif

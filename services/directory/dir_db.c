@@ -37,6 +37,8 @@ struct dir_db_t {
     sqlite3 *handle;
     dir_checkpoint_t *checkpoint; /* the log copied back off the request thread */
     bool caching; /* on once the schema is migrated */
+    bool batch;   /* between dir_db_batch_begin and dir_db_batch_end */
+    int depth;    /* savepoints open inside the batch (dir_db_begin without its commit yet) */
     s_entry_t cache[DIR_DB_CACHE_SIZE];
     size_t count; /* cache[0 .. count - 1] are in use */
     uint64_t tick;
@@ -499,18 +501,45 @@ static int s_step(dir_db_t *self, const char *sql, bool log)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Inside a batch a transaction is a savepoint of the batch's own. One whose batch
+   transaction SQLite has already rolled back (after an I/O error, a full disk) is refused: it
+   would otherwise start a transaction of its own and commit outside the batch. */
+static int s_savepoint(dir_db_t *self)
+{
+    if (sqlite3_get_autocommit(self->handle)) {
+        sso_error("db: the batch's transaction was rolled back; refusing a new one inside it");
+        return -1;
+    }
+    if (s_step(self, "SAVEPOINT dir_txn", true) != 0)
+        return -1;
+    self->depth++;
+    return 0;
+}
+
 int dir_db_begin(dir_db_t *self)
 {
-    return s_step(self, "BEGIN IMMEDIATE", true);
+    return self->batch ? s_savepoint(self) : s_step(self, "BEGIN IMMEDIATE", true);
 }
 
 int dir_db_begin_read(dir_db_t *self)
 {
-    return s_step(self, "BEGIN", true);
+    return self->batch ? s_savepoint(self) : s_step(self, "BEGIN", true);
 }
 
 int dir_db_commit(dir_db_t *self)
 {
+    if (self->batch) {
+        if (self->depth == 0) {
+            sso_error("db: commit without a transaction");
+            return -1;
+        }
+        if (s_step(self, "RELEASE dir_txn", true) != 0) {
+            dir_db_rollback(self);
+            return -1;
+        }
+        self->depth--;
+        return 0;
+    }
     if (s_step(self, "COMMIT", true) != 0) {
         dir_db_rollback(self);
         return -1;
@@ -520,8 +549,56 @@ int dir_db_commit(dir_db_t *self)
 
 void dir_db_rollback(dir_db_t *self)
 {
+    if (self->batch) {
+        /* Only the caller's savepoint: the other requests' work in the batch stays. Without
+           one open (a failed dir_db_begin), there is nothing of the caller's to undo. */
+        if (self->depth == 0)
+            return;
+        s_step(self, "ROLLBACK TO dir_txn", false);
+        s_step(self, "RELEASE dir_txn", false);
+        self->depth--;
+        return;
+    }
     if (!sqlite3_get_autocommit(self->handle))
         s_step(self, "ROLLBACK", false);
+}
+
+int dir_db_batch_begin(dir_db_t *self)
+{
+    if (self->batch || !sqlite3_get_autocommit(self->handle)) {
+        sso_error("db: a batch cannot start inside a transaction");
+        return -1;
+    }
+    if (s_step(self, "BEGIN IMMEDIATE", true) != 0)
+        return -1;
+    self->batch = true;
+    self->depth = 0;
+    return 0;
+}
+
+bool dir_db_batch_intact(dir_db_t *self)
+{
+    return self->batch && self->depth == 0 && !sqlite3_get_autocommit(self->handle);
+}
+
+int dir_db_batch_end(dir_db_t *self)
+{
+    if (!self->batch)
+        return -1;
+    if (self->depth > 0)
+        sso_error("db: a request left %d transaction(s) open; rolled back", self->depth);
+    while (self->depth > 0)
+        dir_db_rollback(self);
+    self->batch = false;
+    if (sqlite3_get_autocommit(self->handle)) {
+        sso_error("db: the batch's transaction was rolled back before its commit");
+        return -1;
+    }
+    if (s_step(self, "COMMIT", true) != 0) {
+        dir_db_rollback(self);
+        return -1;
+    }
+    return 0;
 }
 
 static int s_migrate(dir_db_t *self, char *why, size_t why_size)
@@ -775,6 +852,102 @@ static void s_test_cache(const char *path)
     dir_db_destroy(&db);
 }
 
+/* Group commit: savepoints inside the batch, nothing visible to another connection before the
+   batch's commit, and a batch whose transaction SQLite dropped reports the loss. */
+static int64_t s_count_orgs(sqlite3 *other)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(other, "SELECT count(*) FROM organizations", -1, &stmt, NULL)
+            == SQLITE_OK
+        && sqlite3_step(stmt) == SQLITE_ROW)
+        n = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return n;
+}
+
+static int s_add_org(dir_db_t *db, const char *id)
+{
+    return dir_db_run(db, NULL, "INSERT INTO organizations (id, display_name, created_at, "
+                                "updated_at) VALUES (?, ?, 1, 1)", "ss", id, id);
+}
+
+static void s_test_batch(const char *path)
+{
+    char why[256] = "";
+    dir_db_t *db = dir_db_open(path, why, sizeof why);
+    sqlite3 *other = NULL;
+    SSO_CHECK(db && sqlite3_open(path, &other) == SQLITE_OK);
+    if (!db || !other) {
+        dir_db_destroy(&db);
+        sqlite3_close(other);
+        return;
+    }
+    SSO_CHECK(!dir_db_batch_intact(db));
+    SSO_CHECK(dir_db_batch_end(db) == -1); /* no batch */
+    SSO_CHECK(dir_db_batch_begin(db) == 0);
+    SSO_CHECK(dir_db_batch_begin(db) == -1); /* not twice */
+    SSO_CHECK(dir_db_batch_intact(db));
+    /* Request 1 commits its transaction, request 2 rolls its own back, request 3 writes
+       without one, request 4 fails to begin and rolls back: nothing of the others goes. */
+    SSO_CHECK(dir_db_begin(db) == 0);
+    SSO_CHECK(!dir_db_batch_intact(db)); /* a transaction is open */
+    SSO_CHECK(s_add_org(db, "org_b1") == DIR_DB_OK);
+    SSO_CHECK(dir_db_commit(db) == 0);
+    SSO_CHECK(dir_db_batch_intact(db));
+    SSO_CHECK(dir_db_begin(db) == 0);
+    SSO_CHECK(s_add_org(db, "org_b2") == DIR_DB_OK);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM organizations", NULL) == 2);
+    dir_db_rollback(db);
+    SSO_CHECK(s_add_org(db, "org_b3") == DIR_DB_OK);
+    SSO_CHECK(s_add_org(db, "org_b3") == DIR_DB_CONFLICT); /* only the statement fails */
+    dir_db_rollback(db);
+    SSO_CHECK(dir_db_commit(db) == -1); /* commit without a transaction */
+    SSO_CHECK(dir_db_begin_read(db) == 0);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM organizations", NULL) == 2);
+    SSO_CHECK(dir_db_commit(db) == 0);
+    /* The batch sees its own work; another connection sees none of it before the commit. */
+    SSO_CHECK(s_count_orgs(other) == 0);
+    SSO_CHECK(dir_db_batch_intact(db));
+    SSO_CHECK(dir_db_batch_end(db) == 0);
+    SSO_CHECK(s_count_orgs(other) == 2);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM organizations WHERE id IN "
+                             "('org_b1', 'org_b3')", NULL) == 2);
+    /* Outside a batch, transactions are real ones again. */
+    SSO_CHECK(dir_db_begin(db) == 0);
+    SSO_CHECK(s_add_org(db, "org_b4") == DIR_DB_OK);
+    SSO_CHECK(dir_db_commit(db) == 0);
+    SSO_CHECK(s_count_orgs(other) == 3);
+
+    /* A request that leaves its transaction open: the batch takes no more, its savepoint is
+       rolled back at the end and the rest is kept. */
+    SSO_CHECK(dir_db_batch_begin(db) == 0);
+    SSO_CHECK(s_add_org(db, "org_b5") == DIR_DB_OK);
+    SSO_CHECK(dir_db_begin(db) == 0);
+    SSO_CHECK(s_add_org(db, "org_b6") == DIR_DB_OK);
+    SSO_CHECK(!dir_db_batch_intact(db));
+    SSO_CHECK(dir_db_batch_end(db) == 0);
+    SSO_CHECK(s_count_orgs(other) == 4);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM organizations WHERE id = 'org_b6'", NULL) == 0);
+
+    /* SQLite dropped the batch's transaction (as after an I/O error): no new transaction
+       starts inside it, and the end reports the batch lost. */
+    SSO_CHECK(dir_db_batch_begin(db) == 0);
+    SSO_CHECK(s_add_org(db, "org_b7") == DIR_DB_OK);
+    SSO_CHECK(sqlite3_exec(dir_db_handle(db), "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
+    SSO_CHECK(!dir_db_batch_intact(db));
+    SSO_CHECK(dir_db_begin(db) == -1);
+    SSO_CHECK(dir_db_batch_end(db) == -1);
+    SSO_CHECK(s_count_orgs(other) == 4);
+    /* And the next batch works. */
+    SSO_CHECK(dir_db_batch_begin(db) == 0);
+    SSO_CHECK(s_add_org(db, "org_b8") == DIR_DB_OK);
+    SSO_CHECK(dir_db_batch_end(db) == 0);
+    SSO_CHECK(s_count_orgs(other) == 5);
+    sqlite3_close(other);
+    dir_db_destroy(&db);
+}
+
 void dir_db_test(bool verbose)
 {
     (void) verbose;
@@ -842,5 +1015,7 @@ void dir_db_test(bool verbose)
 
     snprintf(path, sizeof path, "%s/cache.db", dir);
     s_test_cache(path);
+    snprintf(path, sizeof path, "%s/batch.db", dir);
+    s_test_batch(path);
     dir_testkit_remove_dir(dir);
 }

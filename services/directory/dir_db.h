@@ -56,6 +56,19 @@ int dir_db_commit(dir_db_t *self);
 /* Safe to call after a failed statement or commit; never fails from the caller's view. */
 void dir_db_rollback(dir_db_t *self);
 
+/* Group commit: the work of several requests in one write transaction, so their changes to
+   the same pages reach the log once (the request loop takes the requests already waiting
+   together and answers them after the batch's commit). Between dir_db_batch_begin and
+   dir_db_batch_end, dir_db_begin and dir_db_begin_read open a savepoint, dir_db_commit
+   releases it and dir_db_rollback undoes only it; statements outside them join the batch.
+   batch_begin takes the write lock (BEGIN IMMEDIATE): 0 or -1. batch_intact says the batch
+   can take another request: its transaction is still there and no savepoint was left open.
+   batch_end commits: 0, or -1 when nothing of the batch was kept (commit failed, or SQLite
+   had already rolled the transaction back). */
+int dir_db_batch_begin(dir_db_t *self);
+bool dir_db_batch_intact(dir_db_t *self);
+int dir_db_batch_end(dir_db_t *self);
+
 /* Column helpers: text as a C string ("" for NULL). */
 const char *dir_db_text(sqlite3_stmt *stmt, int column);
 

@@ -161,7 +161,7 @@ static const struct {
     [SSO__DIR_REQUEST__OP_LOGIN_CONTEXT] = {"login_context", dir_steps_login_context, false},
 };
 
-static zframe_t *s_error(const char *code, const char *description)
+zframe_t *dir_rpc_error_frame(const char *code, const char *description)
 {
     Sso__DirReply reply = SSO__DIR_REPLY__INIT;
     reply.error = (char *) code;
@@ -186,13 +186,13 @@ zframe_t *dir_rpc_handle(dir_t *dir, const char *rpc, zframe_t *payload)
                 : NULL;
     if (!request) {
         sso_warn("rpc %s: the DirRequest does not unpack; refused", rpc ? rpc : "?");
-        return s_error("invalid_request", "the request is not a DirRequest");
+        return dir_rpc_error_frame("invalid_request", "the request is not a DirRequest");
     }
     size_t op = (size_t) request->op_case;
     /* Every op of the oneof is a message pointer at the same place. */
     if (op == 0 || op >= sizeof s_ops / sizeof *s_ops || !s_ops[op].fn || !request->client_auth) {
         sso__dir_request__free_unpacked(request, NULL);
-        return s_error("invalid_request", "the DirRequest names no known operation");
+        return dir_rpc_error_frame("invalid_request", "the DirRequest names no known operation");
     }
     if (rpc && *rpc && strcmp(rpc, s_ops[op].name) != 0)
         sso_warn("rpc named %s carries %s; doing %s", rpc, s_ops[op].name, s_ops[op].name);
@@ -210,11 +210,11 @@ zframe_t *dir_rpc_handle(dir_t *dir, const char *rpc, zframe_t *payload)
         sso_warn("rpc %s: the read transaction did not commit", s_ops[op].name);
     if (rc != 0) {
         dir_rpc_free_result(&reply);
-        frame = s_error(err.code ? err.code : "server_error",
+        frame = dir_rpc_error_frame(err.code ? err.code : "server_error",
                         *err.description ? err.description : "internal error");
     }
     else if (reply.result_case != SSO__DIR_REPLY__RESULT__NOT_SET && !reply.client)
-        frame = s_error("server_error", "out of memory");
+        frame = dir_rpc_error_frame("server_error", "out of memory");
     else {
         frame = sso_frame_pack(&reply.base);
         dir_rpc_free_result(&reply);

@@ -9,6 +9,8 @@
 /* Handles one DirRequest frame; returns the packed DirReply frame (never NULL unless out of
    memory). */
 zframe_t *dir_rpc_handle(dir_t *dir, const char *rpc, zframe_t *payload);
+/* A packed DirReply that carries only an error. */
+zframe_t *dir_rpc_error_frame(const char *code, const char *description);
 
 /* One operation: 0 with reply's result set (a heap message, or none), or -1 with err, whose
    code becomes DirReply.error (and any result set is freed). The request's op is the one the

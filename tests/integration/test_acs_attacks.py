@@ -319,6 +319,48 @@ def test_the_replayed_assertion_is_refused_on_a_signed_response_too(broker, setu
     assert "replay: assertion" in new_event(broker, setup, before)["reason"]
 
 
+def test_one_assertion_posted_many_times_at_once_logs_in_once(broker, setup):
+    """Requests that reach the directory together share one write transaction there (group
+    commit): each still sees what the ones before it wrote, so a replay in the same batch is
+    refused as one a minute later is."""
+    suffix = "_" + secrets.token_hex(8)
+    logins = [start_login(broker, setup) for _ in range(8)]
+    # The same response 8 times for one transaction, and 8 transactions each answered with a
+    # response of its own that reuses one assertion ID.
+    jobs = [(logins[0], make(setup, logins[0], "valid_signed_assertion").b64)] * 8
+    jobs += [(login, make(setup, login, "valid_signed_assertion", id_suffix=suffix).b64)
+             for login in logins[1:]]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(lambda job: (job[0], post_acs(setup, job[1],
+                                                               job[0]["relay_state"])), jobs))
+    coded = [(login, r) for login, r in results
+             if r.status_code == 302 and "code" in query_of(r.headers["Location"])]
+    first_wave = [x for x in coded if x[0] is logins[0]]
+    second_wave = [x for x in coded if x[0] is not logins[0]]
+    assert len(first_wave) == 1 and len(second_wave) == 1, [r.headers.get("Location")
+                                                             for _, r in coded]
+    for login, r in results:
+        if any(r is c for _, c in coded):
+            continue
+        if login is logins[0]:  # its transaction is consumed: an error page, no redirect
+            assert r.status_code == 400 and "code=" not in r.headers.get("Location", ""), r
+        else:
+            assert_refused(r, login)
+    # Each code redeemed 4 times at once: one token each.
+    for login, r in coded:
+        query = query_of(r.headers["Location"])
+        form = {"grant_type": "authorization_code", "code": query["code"],
+                "redirect_uri": REDIRECT_URI, "client_id": setup["client"]["client_id"],
+                "client_secret": setup["client"]["client_secret"],
+                "code_verifier": login["verifier"]}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(lambda _: broker.post("/oauth/token", data=form), range(4)))
+        assert sorted(a.status_code for a in answers) == [200, 400, 400, 400], \
+            [(a.status_code, a.text[:200]) for a in answers]
+        assert all(a.json()["error"] == "invalid_grant" for a in answers if a.status_code == 400)
+    assert_saml_alive(broker, setup)
+
+
 # ---------------------------------------------------------------------------------- a burst
 
 def _garbage(rng, i):
