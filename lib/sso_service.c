@@ -303,46 +303,24 @@ int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
     return 0;
 }
 
-/* ---- self-test: the batch loop over a real broker --------------------------------------- */
-#include "sso_broker.h"
+/* ---- self-test: the batch loop, with the test as the broker ------------------------------ */
+/* The test binds the ROUTER itself and speaks MDP to the worker over inproc, where a send
+   lands in the peer's pipe before it returns: what the worker can read and what it has sent
+   are known exactly, with no sleeps. */
 #include "sso_test.h"
-#include <pthread.h>
 
 #define S_TEST_JOBS 5
 
 typedef struct {
-    pthread_mutex_t lock;
-    int replies;               /* answers the broker delivered */
-    char text[S_TEST_JOBS][16];
-    int batches, ends;         /* begin and end calls */
-    int replies_at_end;        /* answers delivered when the last end ran */
+    zsock_t *router;
+    int batches, ends;
     int begin_result, end_result;
-    int intact_for;            /* intact says yes while the batch holds fewer requests */
-    int in_batch;              /* requests handled in the batch in progress */
-} s_batch_probe_t;
+    int intact_for;      /* intact says yes while the batch holds fewer requests */
+    int in_batch;        /* requests handled in the batch in progress */
+    bool sent_before_end; /* a reply had reached the router when an end ran */
+} s_probe_t;
 
-static s_batch_probe_t s_probe;
-
-static void s_probe_reply(void *arg, uint32_t status, zframe_t *payload)
-{
-    (void) arg;
-    pthread_mutex_lock(&s_probe.lock);
-    if (s_probe.replies < S_TEST_JOBS)
-        snprintf(s_probe.text[s_probe.replies], sizeof s_probe.text[0], "%u:%.*s", status,
-                 payload ? (int) zframe_size(payload) : 0,
-                 payload ? (const char *) zframe_data(payload) : "");
-    s_probe.replies++;
-    pthread_mutex_unlock(&s_probe.lock);
-    zframe_destroy(&payload);
-}
-
-static int s_probe_replies(void)
-{
-    pthread_mutex_lock(&s_probe.lock);
-    int n = s_probe.replies;
-    pthread_mutex_unlock(&s_probe.lock);
-    return n;
-}
+static s_probe_t s_probe;
 
 static zframe_t *s_probe_rpc(sso_service_t *service, const char *rpc, zframe_t *payload,
                              const Sso__Meta *meta)
@@ -374,9 +352,8 @@ static int s_probe_end(sso_service_t *service)
 {
     (void) service;
     s_probe.ends++;
-    /* Time for any answer already sent to reach the broker and come back: none may. */
-    zclock_sleep(30);
-    s_probe.replies_at_end = s_probe_replies();
+    if (zsock_events(s_probe.router) & ZMQ_POLLIN)
+        s_probe.sent_before_end = true;
     return s_probe.end_result;
 }
 
@@ -389,91 +366,127 @@ static zframe_t *s_probe_failed(sso_service_t *service, const sso_job_t *job)
 static const sso_batch_def_t s_probe_batch = {s_probe_begin, s_probe_intact, s_probe_end,
                                               s_probe_failed};
 
-/* Submits S_TEST_JOBS requests at once, waits until the worker has them all waiting, then
-   serves until each is answered. */
-static void s_probe_round(sso_broker_t *broker, sso_service_t *service,
-                          const sso_service_def_t *def, int begin_result, int end_result,
-                          int intact_for)
+/* Sends the worker at identity a REQUEST for RPC "probe" with sequence number seq. */
+static void s_probe_request(zframe_t *identity, uint64_t seq)
 {
-    pthread_mutex_lock(&s_probe.lock);
-    s_probe.replies = 0;
-    memset(s_probe.text, 0, sizeof s_probe.text);
-    pthread_mutex_unlock(&s_probe.lock);
+    Sso__Meta meta = SSO__META__INIT;
+    char id[32];
+    snprintf(id, sizeof id, "batch-%llu", (unsigned long long) seq);
+    meta.request_id = id;
+    meta.kind = SSO__META__KIND__RPC;
+    meta.rpc = "probe";
+    meta.deadline_ms = sso_now_ms() + 5000;
+    uint8_t command = MDPW_REQUEST;
+    zmsg_t *msg = zmsg_new();
+    zmsg_append(msg, &(zframe_t *){zframe_dup(identity)});
+    zmsg_addstr(msg, MDPW_WORKER);
+    zmsg_addmem(msg, &command, 1);
+    zmsg_addmem(msg, &seq, sizeof seq);
+    zmsg_addmem(msg, NULL, 0);
+    zmsg_append(msg, &(zframe_t *){sso_frame_pack(&meta.base)});
+    zmsg_addstr(msg, "x");
+    SSO_CHECK(zmsg_send(&msg, s_probe.router) == 0);
+}
+
+/* The next message the worker sent: its identity in *identity_p (replaced), its command, and
+   for a reply the payload's text in text. -1 when nothing is there. */
+static int s_probe_read(zframe_t **identity_p, char *text, size_t size)
+{
+    if (!(zsock_events(s_probe.router) & ZMQ_POLLIN))
+        return -1;
+    zmsg_t *msg = zmsg_recv(s_probe.router);
+    if (!msg)
+        return -1;
+    zframe_destroy(identity_p);
+    *identity_p = zmsg_pop(msg);
+    free(zmsg_popstr(msg)); /* MDPW02 */
+    zframe_t *command = zmsg_pop(msg);
+    int code = command && zframe_size(command) == 1 ? zframe_data(command)[0] : -1;
+    zframe_destroy(&command);
+    zframe_t *payload = zmsg_last(msg);
+    if (text)
+        snprintf(text, size, "%.*s", payload ? (int) zframe_size(payload) : 0,
+                 payload ? (const char *) zframe_data(payload) : "");
+    zmsg_destroy(&msg);
+    return code;
+}
+
+/* S_TEST_JOBS requests at once, then the loop's turns until none waits; each of the
+   S_TEST_JOBS answers must read expect (NULL: anything). */
+static void s_probe_round(sso_service_t *service, const sso_service_def_t *def,
+                          zframe_t **identity_p, int begin_result, int end_result,
+                          int intact_for, const char *expect)
+{
     s_probe.batches = s_probe.ends = 0;
     s_probe.begin_result = begin_result;
     s_probe.end_result = end_result;
     s_probe.intact_for = intact_for;
-    for (int i = 0; i < S_TEST_JOBS; i++) {
-        Sso__Meta meta = SSO__META__INIT;
-        char id[16];
-        snprintf(id, sizeof id, "batch-%d", i);
-        meta.request_id = id;
-        meta.kind = SSO__META__KIND__RPC;
-        meta.rpc = "probe";
-        meta.deadline_ms = sso_now_ms() + 5000;
-        zframe_t *payload = zframe_from("x");
-        SSO_CHECK(sso_broker_submit(broker, "batcher", &meta, &payload, s_probe_reply, NULL)
-                  == 0);
+    s_probe.sent_before_end = false;
+    for (uint64_t seq = 1; seq <= S_TEST_JOBS; seq++)
+        s_probe_request(*identity_p, seq);
+    sso_job_t job;
+    while (sso_worker_try_recv(service->worker, &job) == 1)
+        s_serve_batch(service, def, &job);
+    int replies = 0;
+    char text[32];
+    int code;
+    while ((code = s_probe_read(identity_p, text, sizeof text)) != -1) {
+        SSO_CHECK(code == MDPW_FINAL);
+        SSO_CHECK(!expect || strcmp(text, expect) == 0);
+        replies++;
     }
-    /* The broker hands them to the worker (credit 8) at once; let them all arrive. */
-    zclock_sleep(100);
-    for (int guard = 0; guard < 20 && s_probe_replies() < S_TEST_JOBS; guard++) {
-        sso_job_t job;
-        int got = sso_worker_try_recv(service->worker, &job);
-        if (got == 1)
-            s_serve_batch(service, def, &job);
-        else
-            zclock_sleep(20);
-    }
-    for (int i = 0; i < 100 && s_probe_replies() < S_TEST_JOBS; i++)
-        zclock_sleep(10);
+    SSO_CHECK(replies == S_TEST_JOBS);
 }
 
 void sso_service_test(bool verbose)
 {
     (void) verbose;
-    pthread_mutex_init(&s_probe.lock, NULL);
     const char *endpoint = "inproc://sso-service-test";
-    sso_broker_t *broker = sso_broker_new(endpoint);
-    SSO_CHECK(broker && sso_broker_start(broker) == 0);
+    memset(&s_probe, 0, sizeof s_probe);
+    s_probe.router = zsock_new_router(endpoint);
+    SSO_CHECK(s_probe.router);
+    if (!s_probe.router)
+        return;
     sso_service_def_t def = {.name = "batcher", .rpc = s_probe_rpc, .batch = &s_probe_batch};
     sso_service_t service = {.instance = "test", .worker = sso_worker_new(endpoint, "batcher", 8)};
-    SSO_CHECK(service.worker);
-    for (int i = 0; i < 100 && broker && sso_broker_instances(broker, "batcher") == 0; i++)
-        zclock_sleep(10);
-    if (!broker || !service.worker || sso_broker_instances(broker, "batcher") != 1) {
-        SSO_CHECK(false);
-        sso_worker_destroy(&service.worker);
-        sso_broker_destroy(&broker);
-        return;
-    }
+    zframe_t *identity = NULL;
+    SSO_CHECK(service.worker && s_probe_read(&identity, NULL, 0) == MDPW_READY);
 
     /* Requests waiting together share one batch, and no answer leaves before its end. */
-    s_probe_round(broker, &service, &def, 0, 0, 64);
-    SSO_CHECK(s_probe.batches == 1 && s_probe.ends == 1);
-    SSO_CHECK(s_probe.replies_at_end == 0);
-    SSO_CHECK(s_probe.replies == S_TEST_JOBS);
-    for (int i = 0; i < S_TEST_JOBS; i++)
-        SSO_CHECK(strcmp(s_probe.text[i], "0:b1") == 0);
-
-    /* A batch that says it can take no more: one request each. */
-    s_probe_round(broker, &service, &def, 0, 0, 1);
+    s_probe_round(&service, &def, &identity, 0, 0, 64, "b1");
+    SSO_CHECK(s_probe.batches == 1 && s_probe.ends == 1 && !s_probe.sent_before_end);
+    /* A batch that can take no more after one request: one batch each. */
+    s_probe_round(&service, &def, &identity, 0, 0, 1, NULL);
     SSO_CHECK(s_probe.batches == S_TEST_JOBS && s_probe.ends == S_TEST_JOBS);
-    SSO_CHECK(s_probe.replies == S_TEST_JOBS);
-
     /* A lost batch: every request of it gets the failure reply, none its own. */
-    s_probe_round(broker, &service, &def, 0, -1, 64);
-    SSO_CHECK(s_probe.batches == 1 && s_probe.replies == S_TEST_JOBS);
-    for (int i = 0; i < S_TEST_JOBS; i++)
-        SSO_CHECK(strcmp(s_probe.text[i], "0:lost") == 0);
-
+    s_probe_round(&service, &def, &identity, 0, -1, 64, "lost");
+    SSO_CHECK(s_probe.batches == 1 && !s_probe.sent_before_end);
     /* No batch could start: each request is still answered, alone, and no end runs. */
-    s_probe_round(broker, &service, &def, -1, 0, 64);
-    SSO_CHECK(s_probe.ends == 0 && s_probe.replies == S_TEST_JOBS);
-    for (int i = 0; i < S_TEST_JOBS; i++)
-        SSO_CHECK(strcmp(s_probe.text[i], "0:b0") == 0);
+    s_probe_round(&service, &def, &identity, -1, 0, 64, "b0");
+    SSO_CHECK(s_probe.ends == 0);
 
+    /* A job taken before the worker reconnected (the broker said DISCONNECT) gets no reply on
+       the new connection: that broker no longer knows it. */
+    s_probe_request(identity, 99);
+    sso_job_t job;
+    SSO_CHECK(sso_worker_try_recv(service.worker, &job) == 1);
+    uint8_t disconnect = MDPW_DISCONNECT;
+    zmsg_t *msg = zmsg_new();
+    zmsg_append(msg, &(zframe_t *){zframe_dup(identity)});
+    zmsg_addstr(msg, MDPW_WORKER);
+    zmsg_addmem(msg, &disconnect, 1);
+    SSO_CHECK(zmsg_send(&msg, s_probe.router) == 0);
+    sso_job_t none;
+    SSO_CHECK(sso_worker_try_recv(service.worker, &none) == 0);
+    SSO_CHECK(sso_worker_connects(service.worker) == 2);
+    SSO_CHECK(s_probe_read(&identity, NULL, 0) == MDPW_READY);
+    zframe_t *reply = zframe_from("late");
+    SSO_CHECK(sso_worker_reply(service.worker, &job, &reply) == -1 && reply == NULL);
+    SSO_CHECK(s_probe_read(&identity, NULL, 0) == -1);
+    /* A job of the new connection is answered. */
+    s_probe_round(&service, &def, &identity, 0, 0, 64, "b1");
+
+    zframe_destroy(&identity);
     sso_worker_destroy(&service.worker);
-    sso_broker_destroy(&broker);
-    pthread_mutex_destroy(&s_probe.lock);
+    zsock_destroy(&s_probe.router);
 }

@@ -113,6 +113,7 @@ static int s_handle(sso_worker_t *self, zmsg_t *msg, sso_job_t *job)
             job->reply_to = reply_to;
             job->meta = meta;
             job->payload = payload;
+            job->connection = self->connects;
             reply_to = payload = NULL;
             rc = 1;
         }
@@ -180,6 +181,13 @@ int sso_worker_recv(sso_worker_t *self, sso_job_t *job)
 
 int sso_worker_reply(sso_worker_t *self, sso_job_t *job, zframe_t **payload_p)
 {
+    if (job->connection != self->connects) {
+        sso_debug("worker %s: reply to %s dropped: it came before a reconnect", self->service,
+                  job->meta ? job->meta->request_id : "?");
+        zframe_destroy(payload_p);
+        sso_job_release(job);
+        return -1;
+    }
     Sso__Meta meta = SSO__META__INIT;
     meta.request_id = job->meta ? job->meta->request_id : "";
     uint8_t command = MDPW_FINAL;

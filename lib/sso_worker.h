@@ -12,6 +12,7 @@ typedef struct {
     zframe_t *reply_to;
     Sso__Meta *meta;
     zframe_t *payload;
+    int connection;  /* sso_worker_connects when it came: a reply after a reconnect is dropped */
 } sso_job_t;
 
 /* credit: how many requests the broker may hand this worker before it answers the first;
@@ -33,7 +34,9 @@ int sso_worker_fd(const sso_worker_t *self);
 int64_t sso_worker_wake_at(const sso_worker_t *self);
 /* When the next heartbeat is due: all a loop that is not reading the socket must wake for. */
 int64_t sso_worker_heartbeat_at(const sso_worker_t *self);
-/* Sends the final reply for job (takes the payload frame) and frees the job. */
+/* Sends the final reply for job (takes the payload frame) and frees the job. A job that came
+   before the worker reconnected is freed without a reply: the broker it came through has
+   forgotten it (or answered it), and would count the reply against the new connection. */
 int sso_worker_reply(sso_worker_t *self, sso_job_t *job, zframe_t **payload_p);
 /* Frees a job without replying (the broker will time the request out). */
 void sso_job_release(sso_job_t *job);

@@ -565,11 +565,25 @@ void dir_db_rollback(dir_db_t *self)
 
 int dir_db_batch_begin(dir_db_t *self)
 {
-    if (self->batch || !sqlite3_get_autocommit(self->handle)) {
-        sso_error("db: a batch cannot start inside a transaction");
+    if (self->batch) {
+        sso_error("db: a batch cannot start inside a batch");
         return -1;
     }
-    if (s_step(self, "BEGIN IMMEDIATE", true) != 0)
+    /* A transaction left over from a batch whose COMMIT and ROLLBACK both failed: end it, or
+       every later batch would be refused and requests would run inside it. */
+    if (!sqlite3_get_autocommit(self->handle)) {
+        sso_error("db: a transaction was still open before a batch; rolled back");
+        s_step(self, "ROLLBACK", false);
+        if (!sqlite3_get_autocommit(self->handle))
+            return -1;
+    }
+    /* Only when the write lock is free now: held by another instance, waiting for it (up to
+       the busy timeout) would hold up reads that need no lock, and the heartbeats. The loop
+       then serves the request on its own, as before batches. */
+    sqlite3_busy_timeout(self->handle, 0);
+    int rc = s_step(self, "BEGIN IMMEDIATE", false);
+    sqlite3_busy_timeout(self->handle, DIR_DB_BUSY_MS);
+    if (rc != 0)
         return -1;
     self->batch = true;
     self->depth = 0;
@@ -585,11 +599,16 @@ int dir_db_batch_end(dir_db_t *self)
 {
     if (!self->batch)
         return -1;
-    if (self->depth > 0)
-        sso_error("db: a request left %d transaction(s) open; rolled back", self->depth);
-    while (self->depth > 0)
-        dir_db_rollback(self);
     self->batch = false;
+    if (self->depth > 0) {
+        /* A handler that returned with its transaction open has answered as if it were done;
+           keeping the rest while dropping its work would make that answer a lie. */
+        sso_error("db: a request left %d transaction(s) open; the batch is rolled back",
+                  self->depth);
+        self->depth = 0;
+        dir_db_rollback(self);
+        return -1;
+    }
     if (sqlite3_get_autocommit(self->handle)) {
         sso_error("db: the batch's transaction was rolled back before its commit");
         return -1;
@@ -878,6 +897,7 @@ static void s_test_batch(const char *path)
     dir_db_t *db = dir_db_open(path, why, sizeof why);
     sqlite3 *other = NULL;
     SSO_CHECK(db && sqlite3_open(path, &other) == SQLITE_OK);
+    sqlite3_busy_timeout(other, DIR_DB_BUSY_MS);
     if (!db || !other) {
         dir_db_destroy(&db);
         sqlite3_close(other);
@@ -889,7 +909,8 @@ static void s_test_batch(const char *path)
     SSO_CHECK(dir_db_batch_begin(db) == -1); /* not twice */
     SSO_CHECK(dir_db_batch_intact(db));
     /* Request 1 commits its transaction, request 2 rolls its own back, request 3 writes
-       without one, request 4 fails to begin and rolls back: nothing of the others goes. */
+       without one (a failing statement undoes only itself) and then calls rollback and commit
+       with no transaction of its own: none of that touches the others' work. */
     SSO_CHECK(dir_db_begin(db) == 0);
     SSO_CHECK(!dir_db_batch_intact(db)); /* a transaction is open */
     SSO_CHECK(s_add_org(db, "org_b1") == DIR_DB_OK);
@@ -919,16 +940,27 @@ static void s_test_batch(const char *path)
     SSO_CHECK(dir_db_commit(db) == 0);
     SSO_CHECK(s_count_orgs(other) == 3);
 
-    /* A request that leaves its transaction open: the batch takes no more, its savepoint is
-       rolled back at the end and the rest is kept. */
+    /* A request that leaves its transaction open: the batch takes no more, and since that
+       request has answered as if done, the whole batch is rolled back and reported lost. */
     SSO_CHECK(dir_db_batch_begin(db) == 0);
     SSO_CHECK(s_add_org(db, "org_b5") == DIR_DB_OK);
     SSO_CHECK(dir_db_begin(db) == 0);
     SSO_CHECK(s_add_org(db, "org_b6") == DIR_DB_OK);
     SSO_CHECK(!dir_db_batch_intact(db));
-    SSO_CHECK(dir_db_batch_end(db) == 0);
-    SSO_CHECK(s_count_orgs(other) == 4);
-    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM organizations WHERE id = 'org_b6'", NULL) == 0);
+    SSO_CHECK(dir_db_batch_end(db) == -1);
+    SSO_CHECK(s_count_orgs(other) == 3);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM organizations WHERE id IN "
+                             "('org_b5', 'org_b6')", NULL) == 0);
+    SSO_CHECK(sqlite3_get_autocommit(dir_db_handle(db)));
+
+    /* The write lock held elsewhere: no batch (the request is served alone), and reads go on. */
+    SSO_CHECK(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    SSO_CHECK(dir_db_batch_begin(db) == -1);
+    SSO_CHECK(!dir_db_batch_intact(db));
+    SSO_CHECK(dir_db_begin_read(db) == 0);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM organizations", NULL) == 3);
+    SSO_CHECK(dir_db_commit(db) == 0);
+    SSO_CHECK(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
 
     /* SQLite dropped the batch's transaction (as after an I/O error): no new transaction
        starts inside it, and the end reports the batch lost. */
@@ -938,12 +970,24 @@ static void s_test_batch(const char *path)
     SSO_CHECK(!dir_db_batch_intact(db));
     SSO_CHECK(dir_db_begin(db) == -1);
     SSO_CHECK(dir_db_batch_end(db) == -1);
-    SSO_CHECK(s_count_orgs(other) == 4);
+    SSO_CHECK(s_count_orgs(other) == 3);
+    /* The same with a request's savepoint open when it happens. */
+    SSO_CHECK(dir_db_batch_begin(db) == 0);
+    SSO_CHECK(dir_db_begin(db) == 0);
+    SSO_CHECK(s_add_org(db, "org_b9") == DIR_DB_OK);
+    SSO_CHECK(sqlite3_exec(dir_db_handle(db), "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
+    dir_db_rollback(db);
+    SSO_CHECK(!dir_db_batch_intact(db));
+    SSO_CHECK(dir_db_batch_end(db) == -1);
+    SSO_CHECK(s_count_orgs(other) == 3);
+    /* A transaction left open (as when COMMIT and ROLLBACK both failed) does not block the
+       next batch forever. */
+    SSO_CHECK(sqlite3_exec(dir_db_handle(db), "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
     /* And the next batch works. */
     SSO_CHECK(dir_db_batch_begin(db) == 0);
     SSO_CHECK(s_add_org(db, "org_b8") == DIR_DB_OK);
     SSO_CHECK(dir_db_batch_end(db) == 0);
-    SSO_CHECK(s_count_orgs(other) == 5);
+    SSO_CHECK(s_count_orgs(other) == 4);
     sqlite3_close(other);
     dir_db_destroy(&db);
 }

@@ -61,10 +61,14 @@ void dir_db_rollback(dir_db_t *self);
    together and answers them after the batch's commit). Between dir_db_batch_begin and
    dir_db_batch_end, dir_db_begin and dir_db_begin_read open a savepoint, dir_db_commit
    releases it and dir_db_rollback undoes only it; statements outside them join the batch.
-   batch_begin takes the write lock (BEGIN IMMEDIATE): 0 or -1. batch_intact says the batch
+   batch_begin takes the write lock (BEGIN IMMEDIATE) only if it is free now: 0, or -1 (also
+   when another instance holds it; serve the request alone then). batch_intact says the batch
    can take another request: its transaction is still there and no savepoint was left open.
-   batch_end commits: 0, or -1 when nothing of the batch was kept (commit failed, or SQLite
-   had already rolled the transaction back). */
+   batch_end commits: 0, or -1 when nothing of the batch was kept (commit failed, SQLite had
+   already rolled the transaction back, or a request left its savepoint open).
+   A dir_db_rollback after a successful dir_db_commit does nothing at the outermost level, in a
+   batch or not; nested inside another transaction it would undo the outer one's work, so
+   handlers that are called from inside one must not do that. */
 int dir_db_batch_begin(dir_db_t *self);
 bool dir_db_batch_intact(dir_db_t *self);
 int dir_db_batch_end(dir_db_t *self);

@@ -107,6 +107,24 @@ void dir_testkit_remove_dir(const char *dir)
         nftw(dir, s_remove, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Every other call runs inside a batch of its own, as the live loop runs requests (group
+   commit, dir_db_batch_begin), and the others outside one, as when another instance holds the
+   write lock: every handler the tests reach is run both ways. */
+static bool s_batch_open(dir_testkit_t *kit)
+{
+    if (kit->calls++ % 2 == 0)
+        return false;
+    bool open = dir_db_batch_begin(kit->dir->db) == 0;
+    SSO_CHECK(open);
+    return open;
+}
+
+static void s_batch_close(dir_testkit_t *kit, bool open)
+{
+    if (open)
+        SSO_CHECK(dir_db_batch_end(kit->dir->db) == 0);
+}
+
 int dir_testkit_call(dir_testkit_t *kit, const char *method, const char *target,
                      const char *body, json_t **json)
 {
@@ -135,7 +153,9 @@ int dir_testkit_call(dir_testkit_t *kit, const char *method, const char *target,
         request.body.data = (uint8_t *) body;
         request.body.len = strlen(body);
     }
+    bool batch = s_batch_open(kit);
     zframe_t *frame = dir_api_handle(kit->dir, &request);
+    s_batch_close(kit, batch);
     Sso__HttpResponse *response =
         frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
     zframe_destroy(&frame);
@@ -212,7 +232,9 @@ int dir_testkit_signing_key(Sso__SigningKey *key, const char *kid, const char *j
 Sso__DirReply *dir_testkit_rpc(dir_testkit_t *kit, const Sso__DirRequest *request)
 {
     zframe_t *payload = sso_frame_pack(&request->base);
+    bool batch = s_batch_open(kit);
     zframe_t *frame = dir_rpc_handle(kit->dir, "", payload);
+    s_batch_close(kit, batch);
     zframe_destroy(&payload);
     Sso__DirReply *reply =
         frame ? sso__dir_reply__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;

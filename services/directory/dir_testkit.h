@@ -13,6 +13,7 @@ typedef struct {
     char admin_id[256];
     char *token;                 /* a management bearer token; tests may swap it */
     char www_authenticate[256];  /* of the last response, "" when none */
+    unsigned calls;              /* every other call runs inside a batch (dir_db_batch_begin) */
 } dir_testkit_t;
 
 /* A new temporary data dir (SSO_PUBLIC_URL https://sso.test), the directory on it and a
