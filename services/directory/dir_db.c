@@ -405,6 +405,13 @@ int dir_db_release(sqlite3_stmt *stmt)
 static sqlite3_stmt *s_query(dir_db_t *self, const char *sql, const char *types, va_list args,
                              sqlite3_destructor_type lifetime)
 {
+    /* In a batch whose transaction SQLite has rolled back (an I/O error, a full disk), a
+       statement would run on its own and commit at once: outside the batch that every caller
+       will be told was lost. Nothing runs until the batch ends. */
+    if (self->batch && sqlite3_get_autocommit(self->handle)) {
+        sso_error("db: the batch's transaction was rolled back; statement refused");
+        return NULL;
+    }
     sqlite3_stmt *stmt = s_acquire(self, sql);
     if (stmt && s_bind(self->handle, stmt, types, args, lifetime) != 0) {
         dir_db_release(stmt);
@@ -969,6 +976,8 @@ static void s_test_batch(const char *path)
     SSO_CHECK(sqlite3_exec(dir_db_handle(db), "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
     SSO_CHECK(!dir_db_batch_intact(db));
     SSO_CHECK(dir_db_begin(db) == -1);
+    SSO_CHECK(s_add_org(db, "org_b10") == DIR_DB_ERROR); /* would commit on its own */
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM organizations", NULL) == -1);
     SSO_CHECK(dir_db_batch_end(db) == -1);
     SSO_CHECK(s_count_orgs(other) == 3);
     /* The same with a request's savepoint open when it happens. */

@@ -61,6 +61,8 @@ void dir_db_rollback(dir_db_t *self);
    together and answers them after the batch's commit). Between dir_db_batch_begin and
    dir_db_batch_end, dir_db_begin and dir_db_begin_read open a savepoint, dir_db_commit
    releases it and dir_db_rollback undoes only it; statements outside them join the batch.
+   Once SQLite has rolled the batch's transaction back (I/O error, full disk), every new
+   statement and savepoint is refused until dir_db_batch_end, so nothing commits on its own.
    batch_begin takes the write lock (BEGIN IMMEDIATE) only if it is free now: 0, or -1 (also
    when another instance holds it; serve the request alone then). batch_intact says the batch
    can take another request: its transaction is still there and no savepoint was left open.
