@@ -66,9 +66,11 @@ for part in sys.argv[1].split(","):
     out += range(int(lo), int(hi or lo) + 1)
 print(" ".join(map(str, out)))' "$1"; }
 all_cpus=$(cpu_list "$(taskset -pc $$ | sed 's/.*: //')")
+token_pinned=0
+[ -n "$TOKEN_CPUS" ] && command -v taskset >/dev/null && token_pinned=1
 sign_rate() {
   local cpus rates=""
-  if [ -n "$TOKEN_CPUS" ] && command -v taskset >/dev/null; then cpus=$(cpu_list "$TOKEN_CPUS"); else cpus=$all_cpus; fi
+  if [ "$token_pinned" = 1 ]; then cpus=$(cpu_list "$TOKEN_CPUS"); else cpus=$all_cpus; fi
   for c in $cpus; do
     rates+=" $(taskset -c "$c" openssl speed -seconds "$SPEED_SECONDS" rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $(NF-1)}')"
   done
@@ -77,7 +79,7 @@ sign_rate() {
   $PY -c 'import sys
 cpus, rates, pinned = sys.argv[1].split(), [float(r) for r in sys.argv[2].split()], sys.argv[3] == "1"
 for c, r in zip(cpus, rates): print(f"    CPU {c}: {r:.0f} sign/s", file=sys.stderr)
-print(f"{(sum(rates) / len(rates)) if pinned else max(rates):.1f}")' "$cpus" "$rates" "$([ -n "$TOKEN_CPUS" ] && echo 1 || echo 0)"
+print(f"{(sum(rates) / len(rates)) if pinned else max(rates):.1f}")' "$cpus" "$rates" "$token_pinned"
 }
 echo "openssl speed -seconds $SPEED_SECONDS rsa2048 on the token's CPU(s) (${TOKEN_CPUS:-any}) ..."
 rsa_sign=$(sign_rate)
@@ -96,7 +98,7 @@ services=(gateway directory oidc)
 for i in $(seq 1 "$TOKEN_INSTANCES"); do services+=("token$([ "$i" = 1 ] || echo "$i")"); done
 for i in $(seq 1 "$SAML_INSTANCES"); do services+=("saml$([ "$i" = 1 ] || echo "$i")"); done
 pin=()
-[ -n "$TOKEN_CPUS" ] && command -v taskset >/dev/null && pin=(taskset -c "$TOKEN_CPUS")
+[ "$token_pinned" = 1 ] && pin=(taskset -c "$TOKEN_CPUS")
 for s in "${services[@]}"; do
   base=${s%%[0-9]*}
   if [ "$base" = token ]; then "${pin[@]}" "$bin/sso-$base" >>"$work/$s.log" 2>&1 &

@@ -68,13 +68,19 @@ sso_call_status_t sso_service_call(sso_service_t *service, const char *target, c
 
 /* ---- the loop: one request at a time, or several in fibers ------------------------------ */
 
+/* Sends reply for job, or frees the job without one when there is none (a dropped request). */
+static void s_reply(sso_service_t *service, sso_job_t *job, zframe_t **reply_p)
+{
+    if (*reply_p)
+        sso_worker_reply(service->worker, job, reply_p);
+    else
+        sso_job_release(job);
+}
+
 static void s_serve_one(sso_service_t *service, const sso_service_def_t *def, sso_job_t *job)
 {
     zframe_t *reply = s_handle(service, def, job);
-    if (reply)
-        sso_worker_reply(service->worker, job, &reply);
-    else
-        sso_job_release(job);
+    s_reply(service, job, &reply);
 }
 
 /* One batch: the job in hand and those already waiting, replies held until the batch ends. */
@@ -105,10 +111,7 @@ static void s_serve_batch(sso_service_t *service, const sso_service_def_t *def, 
             zframe_destroy(&replies[i]);
             replies[i] = batch->failed(service, &jobs[i]);
         }
-        if (replies[i])
-            sso_worker_reply(service->worker, &jobs[i], &replies[i]);
-        else
-            sso_job_release(&jobs[i]);
+        s_reply(service, &jobs[i], &replies[i]);
     }
 }
 
@@ -366,25 +369,27 @@ static zframe_t *s_probe_failed(sso_service_t *service, const sso_job_t *job)
 static const sso_batch_def_t s_probe_batch = {s_probe_begin, s_probe_intact, s_probe_end,
                                               s_probe_failed};
 
-/* Sends the worker at identity a REQUEST for RPC "probe" with sequence number seq. */
-static void s_probe_request(zframe_t *identity, uint64_t seq)
+/* Sends the worker at identity an MDP command; a REQUEST (seq > 0) carries RPC "probe" with
+   sequence number seq. */
+static void s_probe_send(zframe_t *identity, uint8_t command, uint64_t seq)
 {
-    Sso__Meta meta = SSO__META__INIT;
-    char id[32];
-    snprintf(id, sizeof id, "batch-%llu", (unsigned long long) seq);
-    meta.request_id = id;
-    meta.kind = SSO__META__KIND__RPC;
-    meta.rpc = "probe";
-    meta.deadline_ms = sso_now_ms() + 5000;
-    uint8_t command = MDPW_REQUEST;
     zmsg_t *msg = zmsg_new();
     zmsg_append(msg, &(zframe_t *){zframe_dup(identity)});
     zmsg_addstr(msg, MDPW_WORKER);
     zmsg_addmem(msg, &command, 1);
-    zmsg_addmem(msg, &seq, sizeof seq);
-    zmsg_addmem(msg, NULL, 0);
-    zmsg_append(msg, &(zframe_t *){sso_frame_pack(&meta.base)});
-    zmsg_addstr(msg, "x");
+    if (seq) {
+        Sso__Meta meta = SSO__META__INIT;
+        char id[32];
+        snprintf(id, sizeof id, "batch-%llu", (unsigned long long) seq);
+        meta.request_id = id;
+        meta.kind = SSO__META__KIND__RPC;
+        meta.rpc = "probe";
+        meta.deadline_ms = sso_now_ms() + 5000;
+        zmsg_addmem(msg, &seq, sizeof seq);
+        zmsg_addmem(msg, NULL, 0);
+        zmsg_append(msg, &(zframe_t *){sso_frame_pack(&meta.base)});
+        zmsg_addstr(msg, "x");
+    }
     SSO_CHECK(zmsg_send(&msg, s_probe.router) == 0);
 }
 
@@ -423,7 +428,7 @@ static void s_probe_round(sso_service_t *service, const sso_service_def_t *def,
     s_probe.intact_for = intact_for;
     s_probe.sent_before_end = false;
     for (uint64_t seq = 1; seq <= S_TEST_JOBS; seq++)
-        s_probe_request(*identity_p, seq);
+        s_probe_send(*identity_p, MDPW_REQUEST, seq);
     sso_job_t job;
     while (sso_worker_try_recv(service->worker, &job) == 1)
         s_serve_batch(service, def, &job);
@@ -467,15 +472,10 @@ void sso_service_test(bool verbose)
 
     /* A job taken before the worker reconnected (the broker said DISCONNECT) gets no reply on
        the new connection: that broker no longer knows it. */
-    s_probe_request(identity, 99);
+    s_probe_send(identity, MDPW_REQUEST, 99);
     sso_job_t job;
     SSO_CHECK(sso_worker_try_recv(service.worker, &job) == 1);
-    uint8_t disconnect = MDPW_DISCONNECT;
-    zmsg_t *msg = zmsg_new();
-    zmsg_append(msg, &(zframe_t *){zframe_dup(identity)});
-    zmsg_addstr(msg, MDPW_WORKER);
-    zmsg_addmem(msg, &disconnect, 1);
-    SSO_CHECK(zmsg_send(&msg, s_probe.router) == 0);
+    s_probe_send(identity, MDPW_DISCONNECT, 0);
     sso_job_t none;
     SSO_CHECK(sso_worker_try_recv(service.worker, &none) == 0);
     SSO_CHECK(sso_worker_connects(service.worker) == 2);

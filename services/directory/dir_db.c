@@ -402,16 +402,22 @@ int dir_db_release(sqlite3_stmt *stmt)
     return rc;
 }
 
+/* In a batch whose transaction SQLite has rolled back (an I/O error, a full disk), a statement
+   or a savepoint would run on its own and commit at once: outside the batch that every caller
+   will be told was lost. So nothing runs until the batch ends. */
+static bool s_batch_lost(dir_db_t *self)
+{
+    if (!self->batch || !sqlite3_get_autocommit(self->handle))
+        return false;
+    sso_error("db: the batch's transaction was rolled back; nothing more runs in it");
+    return true;
+}
+
 static sqlite3_stmt *s_query(dir_db_t *self, const char *sql, const char *types, va_list args,
                              sqlite3_destructor_type lifetime)
 {
-    /* In a batch whose transaction SQLite has rolled back (an I/O error, a full disk), a
-       statement would run on its own and commit at once: outside the batch that every caller
-       will be told was lost. Nothing runs until the batch ends. */
-    if (self->batch && sqlite3_get_autocommit(self->handle)) {
-        sso_error("db: the batch's transaction was rolled back; statement refused");
+    if (s_batch_lost(self))
         return NULL;
-    }
     sqlite3_stmt *stmt = s_acquire(self, sql);
     if (stmt && s_bind(self->handle, stmt, types, args, lifetime) != 0) {
         dir_db_release(stmt);
@@ -508,16 +514,10 @@ static int s_step(dir_db_t *self, const char *sql, bool log)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Inside a batch a transaction is a savepoint of the batch's own. One whose batch
-   transaction SQLite has already rolled back (after an I/O error, a full disk) is refused: it
-   would otherwise start a transaction of its own and commit outside the batch. */
+/* Inside a batch a transaction is a savepoint of the batch's own. */
 static int s_savepoint(dir_db_t *self)
 {
-    if (sqlite3_get_autocommit(self->handle)) {
-        sso_error("db: the batch's transaction was rolled back; refusing a new one inside it");
-        return -1;
-    }
-    if (s_step(self, "SAVEPOINT dir_txn", true) != 0)
+    if (s_batch_lost(self) || s_step(self, "SAVEPOINT dir_txn", true) != 0)
         return -1;
     self->depth++;
     return 0;
@@ -880,18 +880,6 @@ static void s_test_cache(const char *path)
 
 /* Group commit: savepoints inside the batch, nothing visible to another connection before the
    batch's commit, and a batch whose transaction SQLite dropped reports the loss. */
-static int64_t s_count_orgs(sqlite3 *other)
-{
-    sqlite3_stmt *stmt = NULL;
-    int64_t n = -1;
-    if (sqlite3_prepare_v2(other, "SELECT count(*) FROM organizations", -1, &stmt, NULL)
-            == SQLITE_OK
-        && sqlite3_step(stmt) == SQLITE_ROW)
-        n = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    return n;
-}
-
 static int s_add_org(dir_db_t *db, const char *id)
 {
     return dir_db_run(db, NULL, "INSERT INTO organizations (id, display_name, created_at, "
@@ -935,17 +923,17 @@ static void s_test_batch(const char *path)
     SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM organizations", NULL) == 2);
     SSO_CHECK(dir_db_commit(db) == 0);
     /* The batch sees its own work; another connection sees none of it before the commit. */
-    SSO_CHECK(s_count_orgs(other) == 0);
+    SSO_CHECK(dir_testkit_int(other, "SELECT count(*) FROM organizations") == 0);
     SSO_CHECK(dir_db_batch_intact(db));
     SSO_CHECK(dir_db_batch_end(db) == 0);
-    SSO_CHECK(s_count_orgs(other) == 2);
+    SSO_CHECK(dir_testkit_int(other, "SELECT count(*) FROM organizations") == 2);
     SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM organizations WHERE id IN "
                              "('org_b1', 'org_b3')", NULL) == 2);
     /* Outside a batch, transactions are real ones again. */
     SSO_CHECK(dir_db_begin(db) == 0);
     SSO_CHECK(s_add_org(db, "org_b4") == DIR_DB_OK);
     SSO_CHECK(dir_db_commit(db) == 0);
-    SSO_CHECK(s_count_orgs(other) == 3);
+    SSO_CHECK(dir_testkit_int(other, "SELECT count(*) FROM organizations") == 3);
 
     /* A request that leaves its transaction open: the batch takes no more, and since that
        request has answered as if done, the whole batch is rolled back and reported lost. */
@@ -955,7 +943,7 @@ static void s_test_batch(const char *path)
     SSO_CHECK(s_add_org(db, "org_b6") == DIR_DB_OK);
     SSO_CHECK(!dir_db_batch_intact(db));
     SSO_CHECK(dir_db_batch_end(db) == -1);
-    SSO_CHECK(s_count_orgs(other) == 3);
+    SSO_CHECK(dir_testkit_int(other, "SELECT count(*) FROM organizations") == 3);
     SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM organizations WHERE id IN "
                              "('org_b5', 'org_b6')", NULL) == 0);
     SSO_CHECK(sqlite3_get_autocommit(dir_db_handle(db)));
@@ -979,7 +967,7 @@ static void s_test_batch(const char *path)
     SSO_CHECK(s_add_org(db, "org_b10") == DIR_DB_ERROR); /* would commit on its own */
     SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM organizations", NULL) == -1);
     SSO_CHECK(dir_db_batch_end(db) == -1);
-    SSO_CHECK(s_count_orgs(other) == 3);
+    SSO_CHECK(dir_testkit_int(other, "SELECT count(*) FROM organizations") == 3);
     /* The same with a request's savepoint open when it happens. */
     SSO_CHECK(dir_db_batch_begin(db) == 0);
     SSO_CHECK(dir_db_begin(db) == 0);
@@ -988,7 +976,7 @@ static void s_test_batch(const char *path)
     dir_db_rollback(db);
     SSO_CHECK(!dir_db_batch_intact(db));
     SSO_CHECK(dir_db_batch_end(db) == -1);
-    SSO_CHECK(s_count_orgs(other) == 3);
+    SSO_CHECK(dir_testkit_int(other, "SELECT count(*) FROM organizations") == 3);
     /* A transaction left open (as when COMMIT and ROLLBACK both failed) does not block the
        next batch forever. */
     SSO_CHECK(sqlite3_exec(dir_db_handle(db), "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
@@ -996,7 +984,7 @@ static void s_test_batch(const char *path)
     SSO_CHECK(dir_db_batch_begin(db) == 0);
     SSO_CHECK(s_add_org(db, "org_b8") == DIR_DB_OK);
     SSO_CHECK(dir_db_batch_end(db) == 0);
-    SSO_CHECK(s_count_orgs(other) == 4);
+    SSO_CHECK(dir_testkit_int(other, "SELECT count(*) FROM organizations") == 4);
     sqlite3_close(other);
     dir_db_destroy(&db);
 }

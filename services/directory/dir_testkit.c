@@ -107,6 +107,17 @@ void dir_testkit_remove_dir(const char *dir)
         nftw(dir, s_remove, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+int64_t dir_testkit_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t value = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK
+        && sqlite3_step(stmt) == SQLITE_ROW)
+        value = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return value;
+}
+
 /* Every other call runs inside a batch of its own, as the live loop runs requests (group
    commit, dir_db_batch_begin), and the others outside one, as when another instance holds the
    write lock: every handler the tests reach is run both ways. */

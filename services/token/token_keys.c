@@ -303,7 +303,7 @@ int token_keys_rotate(token_keys_t *self, sso_service_t *service, int64_t delay_
         if (!s_made_before(held->created_at, held->kid, key.created_at, key.kid)
             || retiring_sooner)
             continue;
-        if (!(old_kids[n_old] = strdup(self->keys[i].kid))) {
+        if (!(old_kids[n_old] = strdup(held->kid))) {
             status = 500;
             break;
         }

@@ -188,13 +188,17 @@ def assert_refused(r, login):
     return query
 
 
+def token_form(setup, code, login):
+    """The token request that redeems code for login, as the client would send it."""
+    return {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+            "client_id": setup["client"]["client_id"],
+            "client_secret": setup["client"]["client_secret"], "code_verifier": login["verifier"]}
+
+
 def redeem(broker, setup, location, login):
     query = query_of(location)
     assert "code" in query and query.get("state") == login["state"], query
-    r = broker.post("/oauth/token", data={
-        "grant_type": "authorization_code", "code": query["code"], "redirect_uri": REDIRECT_URI,
-        "client_id": setup["client"]["client_id"],
-        "client_secret": setup["client"]["client_secret"], "code_verifier": login["verifier"]})
+    r = broker.post("/oauth/token", data=token_form(setup, query["code"], login))
     assert r.status_code == 200, r.text
     import jwt
     return jwt.decode(r.json()["id_token"], options={"verify_signature": False})
@@ -325,8 +329,8 @@ def test_one_assertion_posted_many_times_at_once_logs_in_once(broker, setup):
     refused as one a minute later is."""
     suffix = "_" + secrets.token_hex(8)
     logins = [start_login(broker, setup) for _ in range(8)]
-    # The same response 8 times for one transaction, and 8 transactions each answered with a
-    # response of its own that reuses one assertion ID.
+    # The same response 8 times for one transaction, and 7 more transactions each answered
+    # with a response of its own that reuses one assertion ID.
     jobs = [(logins[0], make(setup, logins[0], "valid_signed_assertion").b64)] * 8
     jobs += [(login, make(setup, login, "valid_signed_assertion", id_suffix=suffix).b64)
              for login in logins[1:]]
@@ -348,11 +352,7 @@ def test_one_assertion_posted_many_times_at_once_logs_in_once(broker, setup):
             assert_refused(r, login)
     # Each code redeemed 4 times at once: one token each.
     for login, r in coded:
-        query = query_of(r.headers["Location"])
-        form = {"grant_type": "authorization_code", "code": query["code"],
-                "redirect_uri": REDIRECT_URI, "client_id": setup["client"]["client_id"],
-                "client_secret": setup["client"]["client_secret"],
-                "code_verifier": login["verifier"]}
+        form = token_form(setup, query_of(r.headers["Location"])["code"], login)
         with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
             answers = list(pool.map(lambda _: broker.post("/oauth/token", data=form), range(4)))
         assert sorted(a.status_code for a in answers) == [200, 400, 400, 400], \
