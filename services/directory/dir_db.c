@@ -620,11 +620,8 @@ int dir_db_batch_end(dir_db_t *self)
         sso_error("db: the batch's transaction was rolled back before its commit");
         return -1;
     }
-    if (s_step(self, "COMMIT", true) != 0) {
-        dir_db_rollback(self);
-        return -1;
-    }
-    return 0;
+    /* Outside the batch now: the real COMMIT, rolled back when it fails. */
+    return dir_db_commit(self);
 }
 
 static int s_migrate(dir_db_t *self, char *why, size_t why_size)
