@@ -243,7 +243,8 @@ char *sso_secret_hash(const char *secret)
 bool sso_secret_verify(const char *secret, const char *encoded)
 {
     char copy[160];
-    if (!secret || !encoded || strlen(encoded) >= sizeof copy)
+    /* An empty secret is no secret, whatever hash it is held against. */
+    if (!secret || !*secret || !encoded || strlen(encoded) >= sizeof copy)
         return false;
     snprintf(copy, sizeof copy, "%s", encoded);
     char *save = NULL;
@@ -317,5 +318,8 @@ void sso_crypto_test(bool verbose)
     SSO_CHECK(sso_secret_verify("s3cret", hash));
     SSO_CHECK(!sso_secret_verify("s3cre", hash));
     SSO_CHECK(!sso_secret_verify("s3cret", "plain"));
+    char *empty_hash = sso_secret_hash("");
+    SSO_CHECK(empty_hash && !sso_secret_verify("", empty_hash));
+    free(empty_hash);
     free(hash);
 }

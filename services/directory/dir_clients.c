@@ -219,7 +219,7 @@ Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const 
     if (!reply)
         return NULL;
     sso__client_auth_reply__init(reply);
-    if (!client_id || !secret || !*client_id || strlen(client_id) > DIR_API_ID_MAX
+    if (!client_id || !secret || !*client_id || !*secret || strlen(client_id) > DIR_API_ID_MAX
         || strlen(secret) > DIR_SECRET_MAX)
         return reply;
     sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT secret_hash, is_admin, name FROM clients "

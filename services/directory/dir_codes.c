@@ -177,20 +177,19 @@ int dir_codes_redeem(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *
                       DIR_TOKEN_TTL_MAX);
         return -1;
     }
-    if (*r->client_secret) {
-        /* Before the code is looked at: a wrong secret learns nothing about the code. */
-        Sso__ClientAuthReply *auth = dir_clients_auth(dir, r->client_id, r->client_secret);
-        bool ok = auth && auth->ok;
-        if (auth)
-            sso__client_auth_reply__free_unpacked(auth, NULL);
-        if (!auth) {
-            dir_server_error(err);
-            return -1;
-        }
-        if (!ok) {
-            dir_rpc_error(err, "invalid_client", "client authentication failed");
-            return -1;
-        }
+    /* Every redemption authenticates the client (an empty secret fails), before the code is
+       looked at: a wrong secret learns nothing about the code and does not spend it. */
+    Sso__ClientAuthReply *auth = dir_clients_auth(dir, r->client_id, r->client_secret);
+    bool authenticated = auth && auth->ok;
+    if (auth)
+        sso__client_auth_reply__free_unpacked(auth, NULL);
+    if (!auth) {
+        dir_server_error(err);
+        return -1;
+    }
+    if (!authenticated) {
+        dir_rpc_error(err, "invalid_client", "client authentication failed");
+        return -1;
     }
     char hash[65];
     sso_sha256_hex(r->code, strlen(r->code), hash);
@@ -297,12 +296,14 @@ static char *s_issue(dir_testkit_t *kit, const char *client_id, const char *chal
 }
 
 static Sso__DirReply *s_redeem(dir_testkit_t *kit, const char *code, const char *client_id,
-                               const char *redirect_uri, const char *verifier)
+                               const char *secret, const char *redirect_uri,
+                               const char *verifier)
 {
     Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__CodeRedeemRequest redeem = SSO__CODE_REDEEM_REQUEST__INIT;
     redeem.code = (char *) code;
     redeem.client_id = (char *) client_id;
+    redeem.client_secret = (char *) secret;
     redeem.redirect_uri = (char *) redirect_uri;
     redeem.code_verifier = (char *) verifier;
     request.op_case = SSO__DIR_REQUEST__OP_CODE_REDEEM;
@@ -311,9 +312,10 @@ static Sso__DirReply *s_redeem(dir_testkit_t *kit, const char *code, const char 
 }
 
 static bool s_refused(dir_testkit_t *kit, const char *code, const char *client_id,
-                      const char *redirect_uri, const char *verifier, const char *description)
+                      const char *secret, const char *redirect_uri, const char *verifier,
+                      const char *description)
 {
-    Sso__DirReply *reply = s_redeem(kit, code, client_id, redirect_uri, verifier);
+    Sso__DirReply *reply = s_redeem(kit, code, client_id, secret, redirect_uri, verifier);
     bool ok = reply && !strcmp(reply->error, "invalid_grant") && !reply->grant
               && strstr(reply->error_description, description);
     if (!ok)
@@ -350,9 +352,11 @@ static Sso__DirReply *s_token_issue(dir_testkit_t *kit, const char *client_id,
 
 static void s_test(dir_testkit_t *kit)
 {
-    char client[64] = "", other[64] = "";
-    SSO_CHECK(dir_testkit_client(kit, S_REDIRECT, client, sizeof client) == 0);
-    SSO_CHECK(dir_testkit_client(kit, S_REDIRECT, other, sizeof other) == 0);
+    char client[64] = "", other[64] = "", secret[128] = "", other_secret[128] = "";
+    SSO_CHECK(dir_testkit_client_secret(kit, S_REDIRECT, client, sizeof client, secret,
+                                        sizeof secret) == 0);
+    SSO_CHECK(dir_testkit_client_secret(kit, S_REDIRECT, other, sizeof other, other_secret,
+                                        sizeof other_secret) == 0);
 
     /* PKCE right: the grant carries everything the code was bound to. */
     char *code = s_issue(kit, client, S_CHALLENGE);
@@ -365,17 +369,19 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM authorization_codes WHERE "
                                        "code_hash = ?", "s", code ? code : "") == 0);
     /* Refusals first; none of them spends the code. */
-    SSO_CHECK(s_refused(kit, "nope", client, S_REDIRECT, S_VERIFIER, "unknown code"));
-    SSO_CHECK(s_refused(kit, code, other, S_REDIRECT, S_VERIFIER, "client_id"));
-    SSO_CHECK(s_refused(kit, code, client, "https://app.test/cb/", S_VERIFIER, "redirect_uri"));
-    SSO_CHECK(s_refused(kit, code, client, S_REDIRECT, "", "PKCE verification failed"));
-    SSO_CHECK(s_refused(kit, code, client, S_REDIRECT,
+    SSO_CHECK(s_refused(kit, "nope", client, secret, S_REDIRECT, S_VERIFIER, "unknown code"));
+    SSO_CHECK(s_refused(kit, code, other, other_secret, S_REDIRECT, S_VERIFIER, "client_id"));
+    SSO_CHECK(s_refused(kit, code, client, secret, "https://app.test/cb/", S_VERIFIER,
+                        "redirect_uri"));
+    SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT, "", "PKCE verification failed"));
+    SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT,
                         "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK", "PKCE verification failed"));
-    SSO_CHECK(s_refused(kit, code, client, S_REDIRECT, "short", "PKCE verification failed"));
-    SSO_CHECK(s_refused(kit, code, client, S_REDIRECT,
+    SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT, "short",
+                        "PKCE verification failed"));
+    SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT,
                         "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk!", "PKCE verification "
                                                                         "failed"));
-    Sso__DirReply *reply = s_redeem(kit, code, client, S_REDIRECT, S_VERIFIER);
+    Sso__DirReply *reply = s_redeem(kit, code, client, secret, S_REDIRECT, S_VERIFIER);
     Sso__CodeGrant *grant = reply ? reply->grant : NULL;
     SSO_CHECK(grant && !*reply->error && !strcmp(grant->client_id, client)
               && !strcmp(grant->nonce, "n-1") && !strcmp(grant->scope, "openid profile")
@@ -408,7 +414,7 @@ static void s_test(dir_testkit_t *kit)
     sso__dir_reply__free_unpacked(reply, NULL);
 
     /* The code a second time: refused, and the token from it is revoked. */
-    SSO_CHECK(s_refused(kit, code, client, S_REDIRECT, S_VERIFIER, "code already used"));
+    SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT, S_VERIFIER, "code already used"));
     reply = s_check_token(kit, token ? token : "");
     SSO_CHECK(reply && !strcmp(reply->error, "invalid_token") && !reply->claims
               && strstr(reply->error_description, "revoked"));
@@ -417,14 +423,14 @@ static void s_test(dir_testkit_t *kit)
     reply = s_token_issue(kit, client, hash);
     SSO_CHECK(reply && !strcmp(reply->error, "invalid_grant"));
     sso__dir_reply__free_unpacked(reply, NULL);
-    SSO_CHECK(s_refused(kit, code, client, S_REDIRECT, S_VERIFIER, "code already used"));
+    SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT, S_VERIFIER, "code already used"));
     free(token);
     free(code);
 
     /* No PKCE: no verifier needed, and one sent is refused. */
     code = s_issue(kit, client, "");
-    SSO_CHECK(s_refused(kit, code, client, S_REDIRECT, S_VERIFIER, "no code_challenge"));
-    reply = s_redeem(kit, code, client, S_REDIRECT, "");
+    SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT, S_VERIFIER, "no code_challenge"));
+    reply = s_redeem(kit, code, client, secret, S_REDIRECT, "");
     SSO_CHECK(reply && !*reply->error && reply->grant && !strcmp(reply->grant->nonce, "n-1"));
     sso__dir_reply__free_unpacked(reply, NULL);
     free(code);
@@ -436,14 +442,14 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE authorization_codes SET expires_at = ? "
                                              "WHERE code_hash = ?", "is", dir_now() - 1, hash)
               == DIR_DB_OK);
-    SSO_CHECK(s_refused(kit, code, client, S_REDIRECT, "", "code expired"));
+    SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT, "", "code expired"));
     free(code);
 
     /* Missing fields. */
-    reply = s_redeem(kit, "", client, S_REDIRECT, "");
+    reply = s_redeem(kit, "", client, secret, S_REDIRECT, "");
     SSO_CHECK(reply && !strcmp(reply->error, "invalid_request"));
     sso__dir_reply__free_unpacked(reply, NULL);
-    reply = s_redeem(kit, "abc", "", S_REDIRECT, "");
+    reply = s_redeem(kit, "abc", "", secret, S_REDIRECT, "");
     SSO_CHECK(reply && !strcmp(reply->error, "invalid_request"));
     sso__dir_reply__free_unpacked(reply, NULL);
 
@@ -514,6 +520,9 @@ static void s_test_exchange(dir_testkit_t *kit)
     request.code_redeem = &redeem;
     /* A wrong secret: invalid_client, and the code is not spent. */
     SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_client", "authentication"));
+    /* An empty secret is no secret: never "no secret, so skip the check". */
+    redeem.client_secret = "";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_client", "authentication"));
     redeem.access_token_ttl = DIR_TOKEN_TTL_MAX + 1;
     redeem.client_secret = secret ? secret : "";
     SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "access_token_ttl"));
@@ -534,7 +543,7 @@ static void s_test_exchange(dir_testkit_t *kit)
               && !strcmp(reply->claims->scope, "openid profile"));
     sso__dir_reply__free_unpacked(reply, NULL);
     /* The code again: refused, and the token issued with it is revoked. */
-    SSO_CHECK(s_refused(kit, code, client, S_REDIRECT, S_VERIFIER, "code already used"));
+    SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT, S_VERIFIER, "code already used"));
     reply = s_check_token(kit, token ? token : "");
     SSO_CHECK(reply && !strcmp(reply->error, "invalid_token")
               && strstr(reply->error_description, "revoked"));
@@ -545,9 +554,35 @@ static void s_test_exchange(dir_testkit_t *kit)
     free(secret);
 }
 
+/* Defense in depth: even a client whose stored hash is that of "" (which the API never
+   makes) cannot redeem, or authenticate at all, with an empty secret; the code stays unspent. */
+static void s_test_empty_secret(dir_testkit_t *kit)
+{
+    char client[64] = "", secret[128] = "";
+    SSO_CHECK(dir_testkit_client_secret(kit, S_REDIRECT, client, sizeof client, secret,
+                                        sizeof secret) == 0);
+    char *empty_hash = sso_secret_hash("");
+    SSO_CHECK(empty_hash && dir_db_run(kit->dir->db, NULL, "UPDATE clients SET secret_hash = ? "
+                                                           "WHERE id = ?", "ss", empty_hash,
+                                       client) == DIR_DB_OK);
+    free(empty_hash);
+    Sso__ClientAuthReply *auth = dir_clients_auth(kit->dir, client, "");
+    SSO_CHECK(auth && !auth->ok);
+    if (auth)
+        sso__client_auth_reply__free_unpacked(auth, NULL);
+    char *code = s_issue(kit, client, "");
+    Sso__DirReply *reply = s_redeem(kit, code ? code : "", client, "", S_REDIRECT, "");
+    SSO_CHECK(reply && !strcmp(reply->error, "invalid_client") && !reply->grant);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM authorization_codes WHERE "
+                                       "client_id = ? AND used_at IS NULL", "s", client) == 1);
+    free(code);
+}
+
 void dir_codes_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run_seeded(s_test);
     dir_testkit_run_seeded(s_test_exchange);
+    dir_testkit_run_seeded(s_test_empty_secret);
 }

@@ -28,8 +28,9 @@ int dir_codes_issue(dir_t *dir, const dir_code_t *code, char **value);
 /* A PKCE code_verifier (RFC 7636 4.1): 43 to 128 characters of [A-Za-z0-9-._~]. */
 bool dir_codes_verifier_ok(const char *verifier);
 
-/* code_redeem: CodeGrant (with code_hash), or invalid_grant saying why. With client_secret the
-   client is authenticated first (invalid_client); with access_token_ttl an access token is
+/* code_redeem: CodeGrant (with code_hash), or invalid_grant saying why. The client is always
+   authenticated first by client_id and client_secret (a wrong, empty or missing secret is
+   invalid_client and leaves the code unspent); with access_token_ttl an access token is
    issued from the code in the same write (CodeGrant.access_token). */
 dir_rpc_fn dir_codes_redeem;
 

@@ -270,10 +270,19 @@ bool dir_testkit_rpc_error(dir_testkit_t *kit, const Sso__DirRequest *request, c
 int dir_testkit_client(dir_testkit_t *kit, const char *redirect_uri, char *client_id,
                        size_t size)
 {
+    return dir_testkit_client_secret(kit, redirect_uri, client_id, size, NULL, 0);
+}
+
+int dir_testkit_client_secret(dir_testkit_t *kit, const char *redirect_uri, char *client_id,
+                              size_t size, char *secret, size_t secret_size)
+{
     char body[600];
     snprintf(body, sizeof body, "{\"name\":\"app\",\"redirect_uris\":[\"%s\"]}", redirect_uri);
-    return dir_testkit_field(kit, "POST", "/api/v1/clients", body, "client_id", client_id, size)
-                   == 201
-               ? 0
-               : -1;
+    json_t *json = NULL;
+    int status = dir_testkit_call(kit, "POST", "/api/v1/clients", body, &json);
+    snprintf(client_id, size, "%s", dir_testkit_str(json, "client_id"));
+    if (secret)
+        snprintf(secret, secret_size, "%s", dir_testkit_str(json, "client_secret"));
+    json_decref(json);
+    return status == 201 ? 0 : -1;
 }

@@ -64,4 +64,7 @@ bool dir_testkit_rpc_error(dir_testkit_t *kit, const Sso__DirRequest *request, c
 /* Registers a client with one redirect URI through the API; its id in client_id. 0 or -1. */
 int dir_testkit_client(dir_testkit_t *kit, const char *redirect_uri, char *client_id,
                        size_t size);
+/* As dir_testkit_client, with the client's secret (shown once) copied into secret. */
+int dir_testkit_client_secret(dir_testkit_t *kit, const char *redirect_uri, char *client_id,
+                              size_t size, char *secret, size_t secret_size);
 #endif

@@ -575,6 +575,7 @@ done:
 #define S_CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 static char s_client[64];
+static char s_client_secret[128];
 
 static void s_txn(Sso__Transaction *t, const char *id)
 {
@@ -852,6 +853,7 @@ static void s_test_complete(dir_testkit_t *kit)
     redeem_request.code_redeem = &redeem;
     redeem.code = code ? code : "";
     redeem.client_id = s_client;
+    redeem.client_secret = s_client_secret;
     redeem.redirect_uri = S_REDIRECT;
     SSO_CHECK(dir_testkit_rpc_error(kit, &redeem_request, "invalid_grant", "PKCE"));
     redeem.code_verifier = S_VERIFIER;
@@ -999,7 +1001,8 @@ static void s_test_complete_replay(dir_testkit_t *kit)
 
 static void s_test(dir_testkit_t *kit)
 {
-    SSO_CHECK(dir_testkit_client(kit, S_REDIRECT, s_client, sizeof s_client) == 0);
+    SSO_CHECK(dir_testkit_client_secret(kit, S_REDIRECT, s_client, sizeof s_client,
+                                        s_client_secret, sizeof s_client_secret) == 0);
     s_test_create(kit);
     s_test_get_update(kit);
     s_test_complete(kit);

@@ -71,9 +71,18 @@ void token_client_auth_free(client_auth_t *auth)
     auth->client_id = auth->client_secret = NULL;
 }
 
+bool token_client_auth_has_secret(const client_auth_t *auth)
+{
+    return auth->client_id && *auth->client_id && auth->client_secret && *auth->client_secret;
+}
+
 int token_client_auth_check(sso_service_t *service, const client_auth_t *auth, bool *is_admin)
 {
     *is_admin = false;
+    /* An empty secret is no secret: refused here without asking (the directory refuses it
+       too). */
+    if (!token_client_auth_has_secret(auth))
+        return 401;
     Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__ClientAuthRequest check = SSO__CLIENT_AUTH_REQUEST__INIT;
     check.client_id = auth->client_id;
@@ -140,6 +149,14 @@ void token_client_auth_test(bool verbose)
               && !strcmp(auth.client_secret, "c%d"));
     token_client_auth_free(&auth);
 
+    /* "cli_app:" reads as Basic with an empty secret, which is no secret. */
+    header.value = "Basic Y2xpX2FwcDo=";
+    token_client_auth_read(&request, NULL, &auth);
+    SSO_CHECK(auth.method == CLIENT_AUTH_BASIC && !strcmp(auth.client_id, "cli_app")
+              && !*auth.client_secret && !token_client_auth_has_secret(&auth));
+    token_client_auth_free(&auth);
+    SSO_CHECK(!token_client_auth_has_secret(&auth));
+
     header.value = "Basic !!!";
     token_client_auth_read(&request, NULL, &auth);
     SSO_CHECK(auth.method == CLIENT_AUTH_INVALID);
@@ -153,7 +170,8 @@ void token_client_auth_test(bool verbose)
     SSO_CHECK(auth.method == CLIENT_AUTH_INVALID && !auth.client_id);
     request.n_headers = 0;
     token_client_auth_read(&request, params, &auth);
-    SSO_CHECK(auth.method == CLIENT_AUTH_POST && !strcmp(auth.client_id, "x"));
+    SSO_CHECK(auth.method == CLIENT_AUTH_POST && !strcmp(auth.client_id, "x")
+              && token_client_auth_has_secret(&auth));
     token_client_auth_free(&auth);
     zhashx_destroy(&params);
 

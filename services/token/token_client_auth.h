@@ -22,6 +22,9 @@ void token_client_auth_read(const Sso__HttpRequest *request, zhashx_t *params,
                             client_auth_t *auth);
 void token_client_auth_free(client_auth_t *auth);
 
+/* True when auth holds a non-empty client id and a non-empty secret: an empty secret
+   (client_secret= in the form, "id:" by Basic) is no authentication at all. */
+bool token_client_auth_has_secret(const client_auth_t *auth);
 /* Checks auth's credentials with the directory (client_auth). 0 when they are right, with
    *is_admin set; 401 when they are wrong; or the bus status (503, 504, 502). */
 int token_client_auth_check(sso_service_t *service, const client_auth_t *auth, bool *is_admin);

@@ -218,7 +218,7 @@ zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const clien
     const char *error = token_code_check_params(params, auth->client_id, &description);
     if (error)
         return s_error(400, error, description);
-    if (!auth->client_id || !auth->client_secret)
+    if (!token_client_auth_has_secret(auth))
         return token_client_auth_error(auth, "client authentication is required");
 
     /* Keys first: a code redeemed with nothing to sign the ID token with would be lost. */
@@ -374,6 +374,62 @@ void token_code_test(bool verbose)
         SSO_CHECK(!"fake");
         return;
     }
+    /* An empty secret is no secret, by form and by Basic ("cli_app:"): 401 with the Basic
+       challenge, and the directory is not even asked, so code-full stays unspent. */
+    struct {
+        const char *body;
+        const char *authorization;
+    } empty[] = {
+        {"grant_type=authorization_code&client_id=cli_app&client_secret=&code=code-full&"
+         T_REDIRECT, NULL},
+        {"grant_type=authorization_code&client_id=cli_app&client_secret&code=code-full&"
+         T_REDIRECT, NULL},
+        {"grant_type=authorization_code&code=code-full&" T_REDIRECT, "Basic Y2xpX2FwcDo="},
+        {"grant_type=authorization_code&client_id=cli_app&code=code-full&" T_REDIRECT,
+         "Basic Y2xpX2FwcDo="},
+        {"grant_type=authorization_code&client_id=cli_app&code=code-full&" T_REDIRECT, NULL},
+    };
+    for (size_t i = 0; i < sizeof empty / sizeof *empty; i++) {
+        int calls = fake.calls;
+        Sso__HttpResponse *refused = s_test_token(&fake, empty[i].body, empty[i].authorization);
+        bool ok = s_test_status(refused, 401, "invalid_client")
+                  && token_fake_header(refused, "WWW-Authenticate")
+                  && !strncmp(token_fake_header(refused, "WWW-Authenticate"), "Basic ", 6)
+                  && fake.calls == calls;
+        if (!ok)
+            fprintf(stderr, "  empty secret case %zu\n", i);
+        SSO_CHECK(ok);
+        sso__http_response__free_unpacked(refused, NULL);
+    }
+    /* Credentials and the code come from the body only: any parameter in the URL query is
+       invalid_request, whether the body also has it or not. */
+    struct {
+        const char *query;
+        const char *body;
+    } queries[] = {
+        {"client_secret=app-secret",
+         "grant_type=authorization_code&client_id=cli_app&code=code-full&" T_REDIRECT},
+        {"client_secret=app-secret", T_POST "code=code-full&" T_REDIRECT},
+        {"code=code-full", T_POST T_REDIRECT},
+        {"client_id=cli_app&client_secret=app-secret",
+         "grant_type=authorization_code&code=code-full&" T_REDIRECT},
+        {"code_verifier=" T_VERIFIER, T_POST "code=code-full&" T_REDIRECT},
+        {"grant_type=authorization_code",
+         "client_id=cli_app&client_secret=app-secret&code=code-full&" T_REDIRECT},
+        {"x", T_POST "code=code-full&" T_REDIRECT},
+    };
+    for (size_t i = 0; i < sizeof queries / sizeof *queries; i++) {
+        int calls = fake.calls;
+        Sso__HttpResponse *refused =
+            token_fake_http(&fake, "POST", "/oauth/token", queries[i].query, queries[i].body,
+                            "content-type", "application/x-www-form-urlencoded", NULL);
+        bool ok = s_test_status(refused, 400, "invalid_request") && fake.calls == calls;
+        if (!ok)
+            fprintf(stderr, "  query case %zu\n", i);
+        SSO_CHECK(ok);
+        sso__http_response__free_unpacked(refused, NULL);
+    }
+
     /* client_secret_post, with PKCE. */
     Sso__HttpResponse *response = s_test_token(
         &fake, T_POST "code=code-full&" T_REDIRECT "&code_verifier=" T_VERIFIER, NULL);

@@ -98,6 +98,13 @@ static const char *s_token_add(const char *code, const char *claims_json, const 
     return s_fake->tokens[n];
 }
 
+/* The fake's two clients and their secrets. */
+static bool s_client_ok(const char *client_id, const char *secret)
+{
+    return (!strcmp(client_id, "cli_app") && !strcmp(secret, "app-secret"))
+           || (!strcmp(client_id, "admin") && !strcmp(secret, "admin-secret"));
+}
+
 /* Fills reply for request; strings it points to live in static storage or in request. */
 static void s_dispatch(const Sso__DirRequest *request, Sso__DirReply *reply,
                        Sso__Connection *conn, Sso__ClientGetReply *client,
@@ -121,10 +128,7 @@ static void s_dispatch(const Sso__DirRequest *request, Sso__DirReply *reply,
         break;
     case SSO__DIR_REQUEST__OP_CLIENT_AUTH: {
         const Sso__ClientAuthRequest *check = request->client_auth;
-        auth->ok = (!strcmp(check->client_id, "cli_app")
-                    && !strcmp(check->client_secret, "app-secret"))
-                   || (!strcmp(check->client_id, "admin")
-                       && !strcmp(check->client_secret, "admin-secret"));
+        auth->ok = s_client_ok(check->client_id, check->client_secret);
         auth->is_admin = auth->ok && !strcmp(check->client_id, "admin");
         auth->client_id = check->client_id;
         reply->result_case = SSO__DIR_REPLY__RESULT_CLIENT_AUTH;
@@ -178,8 +182,9 @@ static void s_dispatch(const Sso__DirRequest *request, Sso__DirReply *reply,
         const Sso__CodeRedeemRequest *redeem = request->code_redeem;
         sso__code_redeem_request__free_unpacked(s_fake->redeem, NULL);
         s_fake->redeem = S_ROUNDTRIP(Sso__CodeRedeemRequest, sso__code_redeem_request, redeem);
-        /* As the directory: the client first, then the code. */
-        if (*redeem->client_secret && strcmp(redeem->client_secret, "app-secret") != 0) {
+        /* As the directory: the client first, always (an empty secret fails), then the
+           code. */
+        if (!s_client_ok(redeem->client_id, redeem->client_secret)) {
             s_error(reply, "invalid_client", "client authentication failed");
             break;
         }

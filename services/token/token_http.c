@@ -94,11 +94,20 @@ static zframe_t *s_token(sso_service_t *service, const Sso__HttpRequest *request
 {
     if (strcmp(request->method, "POST") != 0)
         return sso_http_method_not_allowed("POST");
+    /* RFC 6749 2.3.1 and 3.2: credentials, the code and the other parameters travel in the
+       body only; a URL ends up in logs and histories, so anything in the query is refused
+       rather than ignored. */
+    if (request->query && *request->query) {
+        sso_info("token request refused: parameters in the URL query");
+        return sso_http_error(400, "invalid_request",
+                              "the token endpoint takes its parameters in the form body only, "
+                              "never in the URL query");
+    }
     const char *type = sso_http_header(request, "content-type");
     if (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0)
         return sso_http_error(400, "invalid_request",
                               "the body must be application/x-www-form-urlencoded");
-    zhashx_t *params = sso_http_params(request);
+    zhashx_t *params = sso_form_parse((const char *) request->body.data, request->body.len);
     if (!params)
         return sso_http_error(400, "invalid_request",
                               "malformed parameters, or a parameter given twice");
@@ -114,6 +123,8 @@ static zframe_t *s_token(sso_service_t *service, const Sso__HttpRequest *request
     else if (auth.method == CLIENT_AUTH_NONE)
         reply = token_client_auth_error(&auth, "client authentication is required "
                                                "(client_secret_basic or client_secret_post)");
+    else if (!token_client_auth_has_secret(&auth))
+        reply = token_client_auth_error(&auth, "the client_secret is empty");
     else if (!strcmp(grant, "client_credentials"))
         reply = s_client_credentials(service, &auth);
     else if (!strcmp(grant, "authorization_code"))
@@ -196,6 +207,10 @@ void token_http_test(bool verbose)
         {"grant_type=client_credentials&grant_type=x", 400, "invalid_request"},
         {"grant_type=password&client_id=a&client_secret=b", 400, "unsupported_grant_type"},
         {"grant_type=client_credentials&client_secret=b", 400, "invalid_request"},
+        /* An empty secret is refused before the directory is asked, for every grant. */
+        {"grant_type=client_credentials&client_id=admin&client_secret=", 401, "invalid_client"},
+        {"grant_type=authorization_code&client_id=a&client_secret=&code=c&redirect_uri=x", 401,
+         "invalid_client"},
         {"grant_type=%zz", 400, "invalid_request"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

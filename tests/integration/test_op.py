@@ -604,6 +604,79 @@ def test_wrong_client_secret(broker, op):
     assert redeem(broker, op["client"], code).status_code == 200
 
 
+def _empty_secret_form(client, data):
+    data.update(client_id=client["client_id"], client_secret="")
+    return {"data": data}
+
+
+def _empty_secret_basic(client, data):
+    return {"data": data, "auth": (client["client_id"], "")}
+
+
+def _no_secret(client, data):
+    data.update(client_id=client["client_id"])
+    return {"data": data}
+
+
+def _secret_in_query_only(client, data):
+    data.update(client_id=client["client_id"])
+    return {"data": data, "params": {"client_secret": client["client_secret"]}}
+
+
+def _secret_in_query_and_body(client, data):
+    data.update(client_id=client["client_id"], client_secret=client["client_secret"])
+    return {"data": data, "params": {"client_secret": client["client_secret"]}}
+
+
+def _credentials_in_query_basic_in_header(client, data):
+    return {"data": data, "auth": (client["client_id"], client["client_secret"]),
+            "params": {"client_id": client["client_id"],
+                       "client_secret": client["client_secret"]}}
+
+
+def _code_in_query(client, data):
+    data.update(client_id=client["client_id"], client_secret=client["client_secret"])
+    return {"data": {k: v for k, v in data.items() if k != "code"},
+            "params": {"code": data["code"]}}
+
+
+@pytest.mark.parametrize("attempt, status, error", [
+    (_empty_secret_form, 401, "invalid_client"),
+    (_empty_secret_basic, 401, "invalid_client"),
+    (_no_secret, 401, "invalid_client"),
+    (_secret_in_query_only, 400, "invalid_request"),
+    (_secret_in_query_and_body, 400, "invalid_request"),
+    (_credentials_in_query_basic_in_header, 400, "invalid_request"),
+    (_code_in_query, 400, "invalid_request"),
+])
+def test_code_needs_the_client_secret_in_the_body_or_header(broker, op, attempt, status, error):
+    """An empty secret is no secret (by form or Basic "id:"), and credentials or the code in
+    the URL query are refused (RFC 6749 2.3.1); none of it spends the code."""
+    code, _ = login_code(broker, op)
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+    r = broker.post("/oauth/token", **attempt(op["client"], data))
+    token_error(r, status, error)
+    if status == 401:
+        assert r.headers.get("WWW-Authenticate", "").startswith("Basic"), r.headers
+    assert "access_token" not in r.text and "id_token" not in r.text
+    # The refused attempt left the code for its client, once.
+    first = redeem(broker, op["client"], code)
+    assert first.status_code == 200, first.text
+    token_error(redeem(broker, op["client"], code), 400, "invalid_grant")
+
+
+def test_client_credentials_with_an_empty_secret_is_invalid_client(broker):
+    for kw in ({"data": {"grant_type": "client_credentials", "client_id": broker.admin_id,
+                         "client_secret": ""}},
+               {"data": {"grant_type": "client_credentials"}, "auth": (broker.admin_id, "")}):
+        r = broker.post("/oauth/token", **kw)
+        token_error(r, 401, "invalid_client")
+        assert r.headers.get("WWW-Authenticate", "").startswith("Basic"), r.headers
+    r = broker.post("/oauth/token", data={"grant_type": "client_credentials"},
+                    params={"client_id": broker.admin_id, "client_secret": broker.admin_secret})
+    token_error(r, 400, "invalid_request")
+
+
 def test_another_clients_code(broker, op):
     code, _ = login_code(broker, op)
     token_error(redeem(broker, op["other"], code), 400, "invalid_grant")
