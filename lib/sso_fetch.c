@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -130,16 +131,57 @@ static size_t s_write(char *data, size_t size, size_t count, void *arg)
     return len;
 }
 
+/* A host as written in a URL (curl's form: IPv6 in brackets) that names this machine. */
+static bool s_loopback_host(const char *host)
+{
+    struct in_addr v4;
+    if (!strcasecmp(host, "localhost") || !strcmp(host, "[::1]"))
+        return true;
+    return inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
+
+int sso_fetch_url_check(const char *url, bool allow_private, bool *plain_http, char *why,
+                        size_t why_size)
+{
+    *plain_http = false;
+    pthread_once(&s_once, s_global_init);
+    CURLU *parsed = curl_url();
+    char *scheme = NULL, *host = NULL;
+    int rc = -1;
+    if (!url || !*url)
+        snprintf(why, why_size, "no URL given");
+    else if (!parsed)
+        snprintf(why, why_size, "out of memory");
+    else if (curl_url_set(parsed, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK
+             || curl_url_get(parsed, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+        snprintf(why, why_size, "the URL is not a valid absolute URL");
+    else if (strcasecmp(scheme, "https") != 0 && strcasecmp(scheme, "http") != 0)
+        snprintf(why, why_size, "the URL must use https, not %.16s", scheme);
+    else if (curl_url_get(parsed, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        snprintf(why, why_size, "the URL has no host");
+    else if (!strcasecmp(scheme, "https"))
+        rc = 0;
+    else if (allow_private && s_loopback_host(host)) {
+        *plain_http = true;
+        rc = 0;
+    }
+    else
+        snprintf(why, why_size, "the URL must use https (plain http only to a loopback host, "
+                                "with SSO_ALLOW_PRIVATE_UPSTREAMS=1)");
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(parsed);
+    return rc;
+}
+
 int sso_fetch(const sso_fetch_request_t *request, sso_fetch_response_t *response, char *why,
               size_t why_size)
 {
     memset(response, 0, sizeof *response);
     const char *url = request->url ? request->url : "";
-    if (strncasecmp(url, "https://", 8) != 0 && strncasecmp(url, "http://", 7) != 0) {
-        snprintf(why, why_size, "only http and https URLs can be fetched");
+    bool plain_http = false;
+    if (sso_fetch_url_check(url, request->allow_private, &plain_http, why, why_size) != 0)
         return -1;
-    }
-    pthread_once(&s_once, s_global_init);
     bool post = request->method && strcmp(request->method, "POST") == 0;
     s_transfer_t transfer = {.allow_private = request->allow_private,
                              .max = request->max_bytes ? request->max_bytes
@@ -165,8 +207,10 @@ int sso_fetch(const sso_fetch_request_t *request, sso_fetch_response_t *response
         return -1;
     }
     curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    /* A trust anchor never travels in the clear: redirects go to https only, whatever the
+       first hop was. */
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, plain_http ? "http,https" : "https");
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "https");
     /* Redirects only for GET: a POST carries credentials that must not wander. */
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, post ? 0L : 1L);
     curl_easy_setopt(curl, CURLOPT_MAXREDIRS, (long) SSO_FETCH_MAX_REDIRECTS);
@@ -199,6 +243,9 @@ int sso_fetch(const sso_fetch_request_t *request, sso_fetch_response_t *response
                  transfer.refused_addr);
     else if (transfer.too_big || code == CURLE_FILESIZE_EXCEEDED)
         snprintf(why, why_size, "the response is larger than %zu bytes", transfer.max);
+    else if (code == CURLE_UNSUPPORTED_PROTOCOL)
+        /* The first URL passed sso_fetch_url_check, so a redirect asked for this. */
+        snprintf(why, why_size, "the upstream redirected to a URL that is not https");
     else if (code == CURLE_OPERATION_TIMEDOUT)
         snprintf(why, why_size, "the upstream did not answer within %ld ms", timeout);
     else if (code != CURLE_OK)
@@ -261,6 +308,26 @@ static void *s_serve(void *arg)
     return NULL;
 }
 
+/* A loopback listener in *fd; its port, or -1. */
+static int s_listen(int *fd)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (*fd < 0 || bind(*fd, (struct sockaddr *) &addr, sizeof addr) != 0 || listen(*fd, 4) != 0
+        || getsockname(*fd, (struct sockaddr *) &addr, &len) != 0)
+        return -1;
+    return ntohs(addr.sin_port);
+}
+
+/* True when a connection waits on the listener fd. */
+static bool s_pending(int fd)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    return poll(&pfd, 1, 0) > 0;
+}
+
 void sso_fetch_test(bool verbose)
 {
     (void) verbose;
@@ -295,10 +362,61 @@ void sso_fetch_test(bool verbose)
         SSO_CHECK(sso_fetch_address_allowed((struct sockaddr *) &v6, false));
     }
 
+    /* The scheme rule, on its own: https, or http to loopback only with the flag. */
+    struct {
+        const char *url;
+        bool allow_private;
+        bool ok;
+        bool plain_http;
+    } schemes[] = {
+        {"https://idp.example.com/metadata", false, true, false},
+        {"HTTPS://idp.example.com/metadata", false, true, false},
+        {"https://127.0.0.1/md", false, true, false}, /* the address check refuses it later */
+        {"http://idp.example.com/metadata", false, false, false},
+        {"http://idp.example.com/metadata", true, false, false},
+        {"HTTP://idp.example.com/metadata", true, false, false},
+        {"http://10.0.0.1/metadata", true, false, false},
+        {"http://127.0.0.1.example.com/md", true, false, false},
+        {"http://127.0.0.1:8080/md", false, false, false},
+        {"http://127.0.0.1:8080/md", true, true, true},
+        {"HTTP://127.0.0.1:8080/md", true, true, true},
+        {"http://127.9.8.7/md", true, true, true},
+        {"http://localhost:8080/md", false, false, false},
+        {"http://localhost:8080/md", true, true, true},
+        {"http://[::1]:8080/md", false, false, false},
+        {"http://[::1]:8080/md", true, true, true},
+        {"file:///etc/passwd", true, false, false},
+        {"ftp://127.0.0.1/md", true, false, false},
+        {"ftps://idp.example.com/md", true, false, false},
+        {"gopher://127.0.0.1/", true, false, false},
+        {"dict://127.0.0.1:11211/stat", true, false, false},
+        {"ws://127.0.0.1/", true, false, false},
+        {"idp.example.com/metadata", true, false, false},
+        {"//idp.example.com/metadata", true, false, false},
+        {"https:/idp.example.com", false, true, false}, /* curl reads it as https://idp... */
+        {"", true, false, false},
+        {NULL, true, false, false},
+    };
     char why[256];
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        bool plain_http = !schemes[i].plain_http;
+        why[0] = '\0';
+        int rc = sso_fetch_url_check(schemes[i].url, schemes[i].allow_private, &plain_http, why,
+                                     sizeof why);
+        bool ok = (rc == 0) == schemes[i].ok && plain_http == schemes[i].plain_http
+                  && (rc == 0 || *why);
+        if (!ok)
+            fprintf(stderr, "url check %s (private %d): %d %s\n",
+                    schemes[i].url ? schemes[i].url : "(null)", schemes[i].allow_private, rc, why);
+        SSO_CHECK(ok);
+    }
+    sso_fetch_url_check("http://idp.example.com/", true, &(bool){false}, why, sizeof why);
+    SSO_CHECK(strstr(why, "must use https"));
+
     sso_fetch_response_t response;
-    sso_fetch_request_t request = {.url = "file:///etc/passwd"};
-    SSO_CHECK(sso_fetch(&request, &response, why, sizeof why) == -1 && strstr(why, "http"));
+    sso_fetch_request_t request = {.url = "file:///etc/passwd", .allow_private = true};
+    SSO_CHECK(sso_fetch(&request, &response, why, sizeof why) == -1
+              && strstr(why, "must use https"));
     sso_fetch_response_free(&response);
     request.url = "gopher://example.com/";
     SSO_CHECK(sso_fetch(&request, &response, why, sizeof why) == -1);
@@ -309,30 +427,38 @@ void sso_fetch_test(bool verbose)
     s_server_t server = {.connections = 2,
                          .reply = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                                   "Content-Length: 11\r\nConnection: close\r\n\r\nhello world"};
-    server.listener = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in bind_addr = {.sin_family = AF_INET};
-    bind_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t addr_len = sizeof bind_addr;
-    bool listening = server.listener >= 0
-                     && bind(server.listener, (struct sockaddr *) &bind_addr, sizeof bind_addr) == 0
-                     && listen(server.listener, 4) == 0
-                     && getsockname(server.listener, (struct sockaddr *) &bind_addr, &addr_len) == 0;
-    SSO_CHECK(listening);
-    if (!listening) {
+    int port = s_listen(&server.listener);
+    /* A second listener that no fetch may reach: plain http never leaves through a
+       redirect. */
+    int bystander = -1;
+    int bystander_port = s_listen(&bystander);
+    SSO_CHECK(port > 0 && bystander_port > 0);
+    if (port <= 0 || bystander_port <= 0) {
         if (server.listener >= 0)
             close(server.listener);
+        if (bystander >= 0)
+            close(bystander);
         return;
     }
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/metadata", ntohs(bind_addr.sin_port));
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metadata", port);
     request.url = url;
     request.allow_private = false;
     SSO_CHECK(sso_fetch(&request, &response, why, sizeof why) == -1
+              && strstr(why, "must use https") && strstr(why, "SSO_ALLOW_PRIVATE_UPSTREAMS"));
+    sso_fetch_response_free(&response);
+    /* https to loopback: refused by the address check, before any connection. */
+    char https_url[64];
+    snprintf(https_url, sizeof https_url, "https://127.0.0.1:%d/metadata", port);
+    request.url = https_url;
+    SSO_CHECK(sso_fetch(&request, &response, why, sizeof why) == -1
               && strstr(why, "127.0.0.1") && strstr(why, "SSO_ALLOW_PRIVATE_UPSTREAMS"));
     sso_fetch_response_free(&response);
+    SSO_CHECK(!s_pending(server.listener));
 
     pthread_t thread;
     SSO_CHECK(pthread_create(&thread, NULL, s_serve, &server) == 0);
+    request.url = url;
     request.allow_private = true;
     request.accept = "text/plain";
     SSO_CHECK(sso_fetch(&request, &response, why, sizeof why) == 0);
@@ -344,5 +470,33 @@ void sso_fetch_test(bool verbose)
     SSO_CHECK(sso_fetch(&request, &response, why, sizeof why) == -1 && strstr(why, "larger"));
     sso_fetch_response_free(&response);
     pthread_join(thread, NULL);
+    request.max_bytes = 0;
+
+    /* Redirects go to https only, even from an allowed plain-http loopback URL: to plain http
+       (the bystander, which sees nothing), to file:, gopher: and dict:. */
+    char locations[4][96];
+    snprintf(locations[0], sizeof locations[0], "http://127.0.0.1:%d/metadata", bystander_port);
+    snprintf(locations[1], sizeof locations[1], "file:///etc/passwd");
+    snprintf(locations[2], sizeof locations[2], "gopher://127.0.0.1:%d/", bystander_port);
+    snprintf(locations[3], sizeof locations[3], "dict://127.0.0.1:%d/info", bystander_port);
+    for (size_t i = 0; i < 4; i++) {
+        char reply[512];
+        snprintf(reply, sizeof reply, "HTTP/1.1 302 Found\r\nLocation: %s\r\n"
+                                      "Content-Length: 0\r\nConnection: close\r\n\r\n",
+                 locations[i]);
+        server.reply = reply;
+        server.connections = 1;
+        SSO_CHECK(pthread_create(&thread, NULL, s_serve, &server) == 0);
+        int rc = sso_fetch(&request, &response, why, sizeof why);
+        bool ok = rc == -1 && strstr(why, "redirected") && strstr(why, "https");
+        if (!ok)
+            fprintf(stderr, "redirect to %s: %d %s\n", locations[i], rc,
+                    rc == 0 ? response.body : why);
+        SSO_CHECK(ok);
+        sso_fetch_response_free(&response);
+        pthread_join(thread, NULL);
+    }
+    SSO_CHECK(!s_pending(bystander));
+    close(bystander);
     close(server.listener);
 }

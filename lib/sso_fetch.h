@@ -1,6 +1,7 @@
 /* sso_fetch: outbound HTTP(S) for metadata, discovery and JWKS (libcurl), under the rules of
-   DESIGN.md section 6: TLS verified, a timeout, a size cap, http/https only, and no loopback,
-   link-local, private or otherwise special addresses unless allowed
+   DESIGN.md section 6: TLS verified, a timeout, a size cap, https only (plain http only to a
+   loopback host when allowed, for tests; redirects to https only, so no downgrade), and no
+   loopback, link-local, private or otherwise special addresses unless allowed
    (SSO_ALLOW_PRIVATE_UPSTREAMS=1). The address check runs on the address actually connected
    to (after DNS, for every redirect hop), so DNS rebinding cannot slip past it. */
 #ifndef SSO_FETCH_H
@@ -32,6 +33,12 @@ typedef struct {
     size_t len;
     char *content_type;  /* may be NULL */
 } sso_fetch_response_t;
+
+/* The scheme rule every fetch obeys: 0 for an absolute https URL, or an http one whose host
+   is loopback (localhost, 127.0.0.0/8, [::1]) when allow_private (then *plain_http is set);
+   else -1 with the reason in why. */
+int sso_fetch_url_check(const char *url, bool allow_private, bool *plain_http, char *why,
+                        size_t why_size);
 
 /* Performs the request. 0 with response filled (any HTTP status), or -1 with a reason in why
    (safe to show: it never includes URL credentials). Free the response with

@@ -787,7 +787,8 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(dir_testkit_call(kit, "POST", path,
                                "{\"type\":\"saml\",\"saml\":{\"idp_metadata_url\":"
                                "\"http://127.0.0.1:1/md\"}}", &body) == 400);
-    SSO_CHECK(strstr(dir_testkit_str(body, "error_description"), "SSO_ALLOW_PRIVATE_UPSTREAMS"));
+    SSO_CHECK(strstr(dir_testkit_str(body, "error_description"), "must use https")
+              && strstr(dir_testkit_str(body, "error_description"), "SSO_ALLOW_PRIVATE_UPSTREAMS"));
     json_decref(body);
     SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/organizations/org_none/connections",
                                "{\"type\":\"oidc\"}", NULL) == 404);

@@ -639,8 +639,10 @@ def test_loopback_metadata_url_is_refused_unless_private_upstreams_are_allowed(f
     url = upstream(f"/metadata-{suffix()}.xml",
                    idp_metadata("https://idp.example.com/saml", "https://idp.example.com/sso", cert))
     before = state(b)
-    for target in [url, "http://[::1]:9/metadata.xml", "http://169.254.169.254/latest/meta-data",
-                   "http://2130706433:9/metadata.xml", "http://localhost:9/metadata.xml"]:
+    # https, so that the address check (not the scheme rule) is what refuses them.
+    for target in [url.replace("http:", "https:", 1), "https://[::1]:9/metadata.xml",
+                   "https://169.254.169.254/latest/meta-data",
+                   "https://2130706433:9/metadata.xml", "https://localhost:9/metadata.xml"]:
         r = b.api("POST", f"/organizations/{org['id']}/connections",
                   {"type": "saml", "saml": {"idp_metadata_url": target}})
         body = assert_json_error(r, 400)
