@@ -133,7 +133,7 @@ def start_login(broker, setup, email=None):
             "state": state, "verifier": verifier}
 
 
-def config(setup, login, id_suffix=None, now=None):
+def config(setup, login, id_suffix=None, now=None, fetch_url=make_cases.FETCH_URL):
     conn = setup["conn"]
     return make_cases.Config(
         idp_entity_id=IDP_ENTITY, sp_entity_id=conn["sp"]["entity_id"],
@@ -141,7 +141,8 @@ def config(setup, login, id_suffix=None, now=None):
         now=now if now is not None else time.time(), idp_key=setup["idp_key"],
         idp_cert=setup["idp_cert"], attacker_key=setup["evil_key"],
         attacker_cert=setup["evil_cert"], sp_cert=setup["sp_cert"], email_domain=DOMAIN,
-        id_suffix=id_suffix or "_" + secrets.token_hex(8), key_dir=setup["tmp"])
+        id_suffix=id_suffix or "_" + secrets.token_hex(8), key_dir=setup["tmp"],
+        fetch_url=fetch_url)
 
 
 def make(setup, login, name, **kw):
