@@ -75,6 +75,7 @@ struct saml_response_t {
     char config_error[S_REASON];
     /* result of the last validate */
     saml_error_t error;
+    bool authenticated;           /* it got past every signature and the decryption */
     char reason[S_REASON];
     saml_profile_t *profile;
     time_t replay_until;
@@ -104,6 +105,11 @@ static saml_error_t s_fail(saml_response_t *self, saml_error_t code, const char 
     va_start(ap, fmt);
     vsnprintf(self->reason, sizeof self->reason, fmt, ap);
     va_end(ap);
+    /* Reasons quote the document; the event log takes no control characters, and a reason it
+       refused would change the answer the browser gets. */
+    for (char *p = self->reason; *p; p++)
+        if ((unsigned char) *p < 0x20 || *p == 0x7f)
+            *p = '?';
     self->error = code;
     return code;
 }
@@ -260,6 +266,11 @@ const char *saml_response_reason(const saml_response_t *self)
 saml_error_t saml_response_error(const saml_response_t *self)
 {
     return self->error;
+}
+
+bool saml_response_authenticated(const saml_response_t *self)
+{
+    return self->authenticated;
 }
 
 time_t saml_response_replay_until(const saml_response_t *self)
@@ -1286,6 +1297,8 @@ static saml_error_t s_validate_doc(saml_response_t *self, xmlDocPtr doc)
     if (rc == SAML_OK && !response_sig && !assertion_sig)
         rc = s_fail(self, SAML_ERR_SIGNATURE, "signature: neither the Response nor the Assertion "
                     "is signed");
+    /* From here on a failure is about content the IdP vouched for. */
+    self->authenticated = rc == SAML_OK;
     if (rc == SAML_OK)
         rc = s_response_checks(self, root, response_sig != NULL);
     if (rc == SAML_OK)
@@ -1298,6 +1311,7 @@ saml_error_t saml_response_validate(saml_response_t *self, const char *saml_resp
     saml_profile_destroy(&self->profile);
     self->reason[0] = '\0';
     self->error = SAML_OK;
+    self->authenticated = false;
     self->replay_until = 0;
     if (self->config_error[0])
         return s_fail(self, strncmp(self->config_error, "internal", 8) == 0 ? SAML_ERR_INTERNAL
@@ -1511,7 +1525,7 @@ void saml_response_test(bool verbose)
         char *b64 = s_test_response(&c, key, cert);
         SSO_CHECK(b64 != NULL);
         saml_error_t rc = b64 ? saml_response_validate(v, b64) : SAML_ERR_INTERNAL;
-        SSO_CHECK(rc == SAML_OK);
+        SSO_CHECK(rc == SAML_OK && saml_response_authenticated(v));
         if (rc != SAML_OK)
             fprintf(stderr, "  mode %d: %s\n", mode, saml_response_reason(v));
         const saml_profile_t *p = saml_response_profile(v);
@@ -1566,6 +1580,11 @@ void saml_response_test(bool verbose)
         char *b64 = s_test_response(&bad[i].c, key, cert);
         SSO_CHECK(b64 && s_refused(v, b64, bad[i].code, bad[i].text));
         SSO_CHECK(saml_response_profile(v) == NULL);
+        /* Status and structure are read before any signature is checked. */
+        bool before_signature = bad[i].code == SAML_ERR_SIGNATURE
+                                || bad[i].code == SAML_ERR_STRUCTURE
+                                || bad[i].code == SAML_ERR_STATUS;
+        SSO_CHECK(saml_response_authenticated(v) == !before_signature);
         free(b64);
     }
 
@@ -1602,7 +1621,15 @@ void saml_response_test(bool verbose)
     s_decode_test(v);
     SSO_CHECK(s_refused(v, "", SAML_ERR_INPUT, "empty"));
     SSO_CHECK(s_refused(v, "PD94b-Ww", SAML_ERR_INPUT, "not base64"));
-    SSO_CHECK(s_refused(v, "PGE+", SAML_ERR_XML, "xml: "));
+    SSO_CHECK(s_refused(v, "PGE+", SAML_ERR_XML, "xml: ") && !saml_response_authenticated(v));
+    /* A control character from the document never reaches the reason (the event log refuses
+       them, and the browser would get another answer). */
+    const char *status = "<samlp:Response xmlns:samlp=\"" SAML_NS_PROTOCOL "\" Version=\"2.0\">"
+                         "<samlp:Status><samlp:StatusCode Value=\"urn:x&#10;y&#127;\"/>"
+                         "</samlp:Status></samlp:Response>";
+    char *controlled = sso_base64_encode((const uint8_t *) status, strlen(status));
+    SSO_CHECK(controlled && s_refused(v, controlled, SAML_ERR_STATUS, "status: urn:x?y?"));
+    free(controlled);
     char *doctype = sso_base64_encode((const uint8_t *) "<!DOCTYPE x><x/>", 16);
     SSO_CHECK(doctype && s_refused(v, doctype, SAML_ERR_XML, "DOCTYPE"));
     free(doctype);

@@ -913,6 +913,30 @@ def _(cfg, h):
     _enc_key(r).set("{http://www.w3.org/XML/1998/namespace}base", cfg.fetch_url)
     return 'xenc:EncryptedKey xml:base="%s" in the EncryptedData\'s KeyInfo' % cfg.fetch_url, r
 
+# --- AES-CBC: a failed decryption and a later failure must look alike (no padding oracle)
+
+
+@case("encrypted_cbc_bad_padding", "refused")
+def _(cfg, h):
+    # The last byte of the next-to-last cipher block flipped by 0x80: the last plaintext byte
+    # (the XML Encryption pad length, 1..16) becomes 0x81..0x90, which no padding allows.
+    r = _encrypted(cfg, h, C.TransformAes128Cbc)
+    value = _enc_data(r).find(XENC + "CipherData").find(XENC + "CipherValue")
+    raw = bytearray(base64.b64decode("".join(value.text.split())))
+    raw[-17] ^= 0x80
+    value.text = base64.b64encode(bytes(raw)).decode()
+    return "decryption: the EncryptedAssertion could not be decrypted", r
+
+
+@case("encrypted_cbc_bad_signature", "refused")
+def _(cfg, h):
+    # Decrypts fine; the assertion inside is signed but its SignatureValue is broken.
+    r = h.signed_assertion()
+    assertion_of(r).find(".//" + DS + "SignatureValue").text = base64.b64encode(b"\0" * 256).decode()
+    encrypt_assertion(r, cfg.sp_cert, C.TransformAes128Cbc, C.TransformRsaOaep)
+    return "signature: the Assertion's signature does not verify", r
+
+
 def names():
     return list(CASES)
 
