@@ -721,14 +721,20 @@ static int s_subtree_depth(xmlNodePtr node, int depth)
     return deepest;
 }
 
+static bool s_is_xinclude(xmlNodePtr node)
+{
+    const char *ns = node->ns && node->ns->href ? (const char *) node->ns->href : "";
+    return !strcmp(ns, S_NS_XINCLUDE) || !strcmp(ns, S_NS_XINCLUDE_2003);
+}
+
 /* "xenc:CipherReference": node's name with the prefix its namespace is known by here. */
 static void s_qname(xmlNodePtr node, char *out, size_t size)
 {
     const char *ns = node->ns && node->ns->href ? (const char *) node->ns->href : "";
     const char *prefix = !strcmp(ns, SAML_NS_XENC) ? "xenc:" : !strcmp(ns, SAML_NS_DSIG) ? "ds:"
-                         : !strcmp(ns, SAML_NS_ASSERTION)                            ? "saml:"
-                         : !strcmp(ns, S_NS_XINCLUDE) || !strcmp(ns, S_NS_XINCLUDE_2003) ? "xi:"
-                                                                                       : "";
+                         : !strcmp(ns, SAML_NS_ASSERTION) ? "saml:"
+                         : s_is_xinclude(node)            ? "xi:"
+                                                          : "";
     snprintf(out, size, "%s%.100s", prefix, (const char *) node->name);
 }
 
@@ -738,7 +744,8 @@ static void s_encrypted_part(xmlNodePtr node, char *out, size_t size)
     bool in_key_info = false;
     const char *owner = "Response";
     for (xmlNodePtr p = node->parent; p && p->type == XML_ELEMENT_NODE; p = p->parent) {
-        if (saml_xml_is(p, SAML_NS_XENC, "EncryptedKey") || saml_xml_is(p, SAML_NS_XENC, "EncryptedData")
+        if (saml_xml_is(p, SAML_NS_XENC, "EncryptedKey")
+            || saml_xml_is(p, SAML_NS_XENC, "EncryptedData")
             || saml_xml_is(p, SAML_NS_ASSERTION, "EncryptedAssertion")) {
             owner = (const char *) p->name;
             break;
@@ -764,8 +771,7 @@ static saml_error_t s_check_no_fetch(saml_response_t *self, xmlNodePtr node)
         why = "the cipher text must be inline";
     else if (saml_xml_is(node, SAML_NS_DSIG, "RetrievalMethod"))
         why = "key material must be inline";
-    else if (node->ns && (!strcmp((const char *) node->ns->href, S_NS_XINCLUDE)
-                          || !strcmp((const char *) node->ns->href, S_NS_XINCLUDE_2003))) {
+    else if (s_is_xinclude(node)) {
         why = "XInclude is never processed";
         attr_name = "href";
     }

@@ -852,6 +852,13 @@ def _(cfg, h):
     return _cipher_reference(cfg, h, "EncryptedKey", "file:///dev/zero")
 
 
+@case("cipher_reference_without_uri", "refused")
+def _(cfg, h):
+    substring, r = _cipher_reference(cfg, h, "EncryptedData", "")
+    del _enc_data(r).find(XENC + "CipherData").find(XENC + "CipherReference").attrib["URI"]
+    return substring, r
+
+
 @case("cipher_reference_same_document", "refused")
 def _(cfg, h):
     # Even "#id" is refused: the cipher text is inline or there is none.
@@ -890,13 +897,23 @@ def _(cfg, h):
                 ("Type", "http://www.w3.org/2001/04/xmlenc#EncryptedKey")]))
 
 
-@case("data_reference_outside_document", "refused")
-def _(cfg, h):
+def _data_reference(cfg, h, uri):
     r = _encrypted(cfg, h)
     refs = etree.SubElement(_enc_key(r), XENC + "ReferenceList")
-    etree.SubElement(refs, XENC + "DataReference").set("URI", cfg.fetch_url)
+    etree.SubElement(refs, XENC + "DataReference").set("URI", uri)
     return ('xenc:DataReference URI="%s" in the EncryptedKey: refused before decryption; only '
-            'same-document references' % cfg.fetch_url), r
+            'same-document references' % uri), r
+
+
+@case("data_reference_outside_document", "refused")
+def _(cfg, h):
+    return _data_reference(cfg, h, cfg.fetch_url)
+
+
+@case("data_reference_empty_uri", "refused")
+def _(cfg, h):
+    # "" is the whole document: still not an "#id" reference.
+    return _data_reference(cfg, h, "")
 
 
 @case("xinclude_in_encrypted_data", "refused")
