@@ -101,8 +101,8 @@ static xmlParserInputPtr s_no_entity(const char *url, const char *id, xmlParserC
     return NULL;
 }
 
-/* After xmlInitParser and xmlSecInit, which register the default handlers (once: both run
-   under s_once, and a second xmlInitParser is a no-op). */
+/* Last in s_init, after xmlInitParser and xmlSecInit, which register the default handlers
+   (once: s_init runs under s_once, and a second xmlInitParser is a no-op). */
 static int s_lock_io(void)
 {
     xmlCleanupInputCallbacks();
@@ -122,9 +122,9 @@ static void s_init(void)
     xmlInitParser();
     if (xmlSecInit() < 0)
         return;
-    if (xmlSecCheckVersion() != 1 || s_lock_io() != 0)
+    if (xmlSecCheckVersion() != 1)
         return;
-    if (xmlSecCryptoAppInit(NULL) < 0 || xmlSecCryptoInit() < 0)
+    if (xmlSecCryptoAppInit(NULL) < 0 || xmlSecCryptoInit() < 0 || s_lock_io() != 0)
         return;
     xmlSecErrorsSetCallback(s_xmlsec_error);
     s_init_rc = 0;
