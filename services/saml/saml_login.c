@@ -174,6 +174,10 @@ static Sso__DirReply *s_dir_get(sso_service_t *service, const char *rpc, Sso__Di
     return reply;
 }
 
+/* The one error_description of every refusal before the assertion is authenticated; the
+   event log has the precise reason. */
+#define SAML_LOGIN_UNVALIDATED "the identity provider's response could not be validated"
+
 /* Everything after the transaction and the connection are known. */
 static zframe_t *s_acs_validate(sso_service_t *service, const Sso__Transaction *txn,
                                 const Sso__Connection *connection, const char *saml_response)
@@ -195,9 +199,14 @@ static zframe_t *s_acs_validate(sso_service_t *service, const Sso__Transaction *
     char reason[1200], description[300];
     if (saml_response_validate(validator, saml_response) != SAML_OK) {
         snprintf(reason, sizeof reason, "%s", saml_response_reason(validator));
-        snprintf(description, sizeof description,
-                 "the identity provider's response was refused (%s); the event log has details",
-                 saml_error_name(saml_response_error(validator)));
+        /* Until the assertion is authenticated every refusal reads the same: naming the class
+           (decryption, signature...) would be a padding or signature oracle. */
+        if (!saml_response_authenticated(validator))
+            snprintf(description, sizeof description, "%s", SAML_LOGIN_UNVALIDATED);
+        else
+            snprintf(description, sizeof description, "the identity provider's response was "
+                     "refused (%s); the event log has details",
+                     saml_error_name(saml_response_error(validator)));
         frame = s_fail(service, txn->id, "access_denied", description, reason);
         saml_response_destroy(&validator);
         return frame;

@@ -37,6 +37,10 @@
 #define S_STATUS_SUCCESS "urn:oasis:names:tc:SAML:2.0:status:Success"
 #define S_CM_BEARER "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 #define S_NAMEID_ENTITY "urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
+#define S_NS_XML "http://www.w3.org/XML/1998/namespace"
+#define S_NS_XLINK "http://www.w3.org/1999/xlink"
+#define S_NS_XINCLUDE "http://www.w3.org/2001/XInclude"
+#define S_NS_XINCLUDE_2003 "http://www.w3.org/2003/XInclude"
 
 static const char *const s_sign_methods[] = {
     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
@@ -71,6 +75,7 @@ struct saml_response_t {
     char config_error[S_REASON];
     /* result of the last validate */
     saml_error_t error;
+    bool authenticated;           /* it got past every signature and the decryption */
     char reason[S_REASON];
     saml_profile_t *profile;
     time_t replay_until;
@@ -100,6 +105,11 @@ static saml_error_t s_fail(saml_response_t *self, saml_error_t code, const char 
     va_start(ap, fmt);
     vsnprintf(self->reason, sizeof self->reason, fmt, ap);
     va_end(ap);
+    /* Reasons quote the document; the event log takes no control characters, and a reason it
+       refused would change the answer the browser gets. */
+    for (char *p = self->reason; *p; p++)
+        if ((unsigned char) *p < 0x20 || *p == 0x7f)
+            *p = '?';
     self->error = code;
     return code;
 }
@@ -256,6 +266,11 @@ const char *saml_response_reason(const saml_response_t *self)
 saml_error_t saml_response_error(const saml_response_t *self)
 {
     return self->error;
+}
+
+bool saml_response_authenticated(const saml_response_t *self)
+{
+    return self->authenticated;
 }
 
 time_t saml_response_replay_until(const saml_response_t *self)
@@ -624,9 +639,8 @@ static saml_error_t s_verify(saml_response_t *self, xmlDocPtr doc, xmlNodePtr no
             rc = s_fail(self, SAML_ERR_INTERNAL, "internal: out of memory");
             break;
         }
-        ctx->flags = XMLSEC_DSIG_FLAGS_STORE_SIGNEDINFO_REFERENCES
-                     | XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS;
-        ctx->enabledReferenceUris = xmlSecTransformUriTypeSameDocument;
+        ctx->flags = XMLSEC_DSIG_FLAGS_STORE_SIGNEDINFO_REFERENCES;
+        saml_xmlsec_restrict_dsig(ctx);
         ctx->signKey = xmlSecKeyDuplicate(self->idp_keys[k]);
         saml_xmlsec_reset_error();
         if (!ctx->signKey || s_enable_transforms(self, ctx) != 0)
@@ -707,6 +721,101 @@ static int s_subtree_depth(xmlNodePtr node, int depth)
     return deepest;
 }
 
+static bool s_is_xinclude(xmlNodePtr node)
+{
+    const char *ns = node->ns && node->ns->href ? (const char *) node->ns->href : "";
+    return !strcmp(ns, S_NS_XINCLUDE) || !strcmp(ns, S_NS_XINCLUDE_2003);
+}
+
+/* "xenc:CipherReference": node's name with the prefix its namespace is known by here. */
+static void s_qname(xmlNodePtr node, char *out, size_t size)
+{
+    const char *ns = node->ns && node->ns->href ? (const char *) node->ns->href : "";
+    const char *prefix = !strcmp(ns, SAML_NS_XENC) ? "xenc:" : !strcmp(ns, SAML_NS_DSIG) ? "ds:"
+                         : !strcmp(ns, SAML_NS_ASSERTION) ? "saml:"
+                         : s_is_xinclude(node)            ? "xi:"
+                                                          : "";
+    snprintf(out, size, "%s%.100s", prefix, (const char *) node->name);
+}
+
+/* "the EncryptedKey's KeyInfo": the encrypted part node sits in, for the reason. */
+static void s_encrypted_part(xmlNodePtr node, char *out, size_t size)
+{
+    bool in_key_info = false;
+    const char *owner = "Response";
+    for (xmlNodePtr p = node->parent; p && p->type == XML_ELEMENT_NODE; p = p->parent) {
+        if (saml_xml_is(p, SAML_NS_XENC, "EncryptedKey")
+            || saml_xml_is(p, SAML_NS_XENC, "EncryptedData")
+            || saml_xml_is(p, SAML_NS_ASSERTION, "EncryptedAssertion")) {
+            owner = (const char *) p->name;
+            break;
+        }
+        in_key_info |= saml_xml_is(p, SAML_NS_DSIG, "KeyInfo");
+    }
+    snprintf(out, size, "the %s%s", owner, in_key_info ? "'s KeyInfo" : "");
+}
+
+/* Refuses, before any decryption, whatever under the EncryptedAssertion (EncryptedData,
+   EncryptedKey, their KeyInfo) would have a URI dereferenced: CipherReference and
+   RetrievalMethod whatever they point at, XInclude, xml:base, xlink:href, and any other URI
+   that is not "#id" in this document. The SP's encryption certificate is public, so anyone can
+   send these; the service fetches nothing, and its I/O handlers are gone as well
+   (saml_xmlsec_init). */
+static saml_error_t s_check_no_fetch(saml_response_t *self, xmlNodePtr node)
+{
+    if (node->type != XML_ELEMENT_NODE)
+        return SAML_OK;
+    const char *why = NULL, *attr_name = "URI";
+    char *value = NULL;
+    if (saml_xml_is(node, SAML_NS_XENC, "CipherReference"))
+        why = "the cipher text must be inline";
+    else if (saml_xml_is(node, SAML_NS_DSIG, "RetrievalMethod"))
+        why = "key material must be inline";
+    else if (s_is_xinclude(node)) {
+        why = "XInclude is never processed";
+        attr_name = "href";
+    }
+    if (why)
+        value = saml_xml_attr(node, attr_name);
+    for (xmlAttrPtr attr = node->properties; !why && attr; attr = attr->next) {
+        const char *name = (const char *) attr->name;
+        const char *ns = attr->ns && attr->ns->href ? (const char *) attr->ns->href : NULL;
+        bool base = ns && ((!strcmp(ns, S_NS_XML) && !strcmp(name, "base"))
+                           || (!strcmp(ns, S_NS_XLINK) && !strcmp(name, "href")));
+        if (!base && (ns || strcmp(name, "URI") != 0))
+            continue;
+        xmlChar *text = xmlNodeListGetString(node->doc, attr->children, 1);
+        value = strdup(text ? (const char *) text : "");
+        xmlFree(text);
+        if (!value)
+            return s_fail(self, SAML_ERR_INTERNAL, "internal: out of memory");
+        if (base || value[0] != '#') {
+            why = "only same-document references (\"#id\") are allowed";
+            attr_name = base ? (!strcmp(name, "base") ? "xml:base" : "xlink:href") : "URI";
+        }
+        else {
+            free(value);
+            value = NULL;
+        }
+    }
+    if (why) {
+        char what[128], where[64];
+        s_qname(node, what, sizeof what);
+        s_encrypted_part(node, where, sizeof where);
+        s_fail(self, SAML_ERR_DECRYPTION, "decryption: %s %s=\"%.200s\" in %s: refused before "
+               "decryption; %s, and nothing is fetched", what, attr_name, value ? value : "",
+               where, why);
+        free(value);
+        return SAML_ERR_DECRYPTION;
+    }
+    for (xmlNodePtr child = node->children; child; child = child->next) {
+        saml_error_t rc = s_check_no_fetch(self, child);
+        if (rc)
+            return rc;
+    }
+    return SAML_OK;
+}
+
 /* Every algorithm under EncryptedAssertion is checked before xmlsec runs: data ciphers
    AES-GCM/CBC, key transport RSA-OAEP, and no key material other than EncryptedKey. */
 static saml_error_t s_check_encryption(saml_response_t *self, xmlNodePtr enc_data)
@@ -749,6 +858,9 @@ static saml_error_t s_check_encryption(saml_response_t *self, xmlNodePtr enc_dat
    document: no DTD, no entities, bounded depth. */
 static saml_error_t s_decrypt(saml_response_t *self, xmlNodePtr root, xmlNodePtr enc_assertion)
 {
+    saml_error_t rc = s_check_no_fetch(self, enc_assertion);
+    if (rc)
+        return rc;
     if (!self->sp_key)
         return s_fail(self, SAML_ERR_DECRYPTION, "decryption: the Response carries an "
                       "EncryptedAssertion but no SP private key is configured");
@@ -783,14 +895,15 @@ static saml_error_t s_decrypt(saml_response_t *self, xmlNodePtr root, xmlNodePtr
         xmlUnlinkNode(sibling_key);
         xmlAddChild(info, sibling_key);
     }
-    saml_error_t rc = s_check_encryption(self, enc_data);
+    rc = s_check_encryption(self, enc_data);
     if (rc)
         return rc;
     xmlSecEncCtxPtr ctx = xmlSecEncCtxCreate(self->sp_mngr);
     if (!ctx)
         return s_fail(self, SAML_ERR_INTERNAL, "internal: out of memory");
     xmlSecPtrListPtr enabled = &ctx->transformCtx.enabledTransforms;
-    if (xmlSecPtrListAdd(enabled, (void *) xmlSecTransformAes128CbcId) < 0
+    if (saml_xmlsec_restrict_enc(ctx) != 0
+        || xmlSecPtrListAdd(enabled, (void *) xmlSecTransformAes128CbcId) < 0
         || xmlSecPtrListAdd(enabled, (void *) xmlSecTransformAes256CbcId) < 0
         || xmlSecPtrListAdd(enabled, (void *) xmlSecTransformAes128GcmId) < 0
         || xmlSecPtrListAdd(enabled, (void *) xmlSecTransformAes256GcmId) < 0
@@ -1190,6 +1303,8 @@ static saml_error_t s_validate_doc(saml_response_t *self, xmlDocPtr doc)
     if (rc == SAML_OK && !response_sig && !assertion_sig)
         rc = s_fail(self, SAML_ERR_SIGNATURE, "signature: neither the Response nor the Assertion "
                     "is signed");
+    /* From here on a failure is about content the IdP vouched for. */
+    self->authenticated = rc == SAML_OK;
     if (rc == SAML_OK)
         rc = s_response_checks(self, root, response_sig != NULL);
     if (rc == SAML_OK)
@@ -1202,6 +1317,7 @@ saml_error_t saml_response_validate(saml_response_t *self, const char *saml_resp
     saml_profile_destroy(&self->profile);
     self->reason[0] = '\0';
     self->error = SAML_OK;
+    self->authenticated = false;
     self->replay_until = 0;
     if (self->config_error[0])
         return s_fail(self, strncmp(self->config_error, "internal", 8) == 0 ? SAML_ERR_INTERNAL
@@ -1415,7 +1531,7 @@ void saml_response_test(bool verbose)
         char *b64 = s_test_response(&c, key, cert);
         SSO_CHECK(b64 != NULL);
         saml_error_t rc = b64 ? saml_response_validate(v, b64) : SAML_ERR_INTERNAL;
-        SSO_CHECK(rc == SAML_OK);
+        SSO_CHECK(rc == SAML_OK && saml_response_authenticated(v));
         if (rc != SAML_OK)
             fprintf(stderr, "  mode %d: %s\n", mode, saml_response_reason(v));
         const saml_profile_t *p = saml_response_profile(v);
@@ -1470,6 +1586,11 @@ void saml_response_test(bool verbose)
         char *b64 = s_test_response(&bad[i].c, key, cert);
         SSO_CHECK(b64 && s_refused(v, b64, bad[i].code, bad[i].text));
         SSO_CHECK(saml_response_profile(v) == NULL);
+        /* Status and structure are read before any signature is checked. */
+        bool before_signature = bad[i].code == SAML_ERR_SIGNATURE
+                                || bad[i].code == SAML_ERR_STRUCTURE
+                                || bad[i].code == SAML_ERR_STATUS;
+        SSO_CHECK(saml_response_authenticated(v) == !before_signature);
         free(b64);
     }
 
@@ -1506,7 +1627,15 @@ void saml_response_test(bool verbose)
     s_decode_test(v);
     SSO_CHECK(s_refused(v, "", SAML_ERR_INPUT, "empty"));
     SSO_CHECK(s_refused(v, "PD94b-Ww", SAML_ERR_INPUT, "not base64"));
-    SSO_CHECK(s_refused(v, "PGE+", SAML_ERR_XML, "xml: "));
+    SSO_CHECK(s_refused(v, "PGE+", SAML_ERR_XML, "xml: ") && !saml_response_authenticated(v));
+    /* A control character from the document never reaches the reason (the event log refuses
+       them, and the browser would get another answer). */
+    const char *status = "<samlp:Response xmlns:samlp=\"" SAML_NS_PROTOCOL "\" Version=\"2.0\">"
+                         "<samlp:Status><samlp:StatusCode Value=\"urn:x&#10;y&#127;\"/>"
+                         "</samlp:Status></samlp:Response>";
+    char *controlled = sso_base64_encode((const uint8_t *) status, strlen(status));
+    SSO_CHECK(controlled && s_refused(v, controlled, SAML_ERR_STATUS, "status: urn:x?y?"));
+    free(controlled);
     char *doctype = sso_base64_encode((const uint8_t *) "<!DOCTYPE x><x/>", 16);
     SSO_CHECK(doctype && s_refused(v, doctype, SAML_ERR_XML, "DOCTYPE"));
     free(doctype);

@@ -73,6 +73,11 @@ const saml_profile_t *saml_response_profile(const saml_response_t *self);
 saml_profile_t *saml_response_take_profile(saml_response_t *self);
 const char *saml_response_reason(const saml_response_t *self);
 saml_error_t saml_response_error(const saml_response_t *self);
+/* True when the last validate got past every signature check and the decryption, so a
+   failure is about content the IdP vouched for (audience, time window, ...). A failure before
+   that point (decoding, parsing, shape, decryption, signature) must look the same to the
+   outside whatever its class: telling them apart would be a padding or signature oracle. */
+bool saml_response_authenticated(const saml_response_t *self);
 /* Until when the replay cache must remember the assertion id (NotOnOrAfter + skew). */
 time_t saml_response_replay_until(const saml_response_t *self);
 

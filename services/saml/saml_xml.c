@@ -6,14 +6,24 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/x509.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/errors.h>
+#include <xmlsec/io.h>
+#include <xmlsec/keyinfo.h>
+#include <xmlsec/keysmngr.h>
+#include <xmlsec/transforms.h>
 #include <xmlsec/xmlsec.h>
 
 static pthread_once_t s_once = PTHREAD_ONCE_INIT;
@@ -44,6 +54,69 @@ static void s_xmlsec_error(const char *file, int line, const char *func, const c
         snprintf(s_last_error + used, sizeof s_last_error - used, ": %s", msg);
 }
 
+/* The I/O of libxml2 and xmlsec, refused. Every document the saml service reads comes from
+   memory; a callback that claims every URI and opens none means that no parser, entity,
+   XInclude or xmlsec URI transform can reach a file, HTTP or FTP (libxml2's nanohttp/nanoftp
+   are only reached through these callbacks). It is registered rather than leaving the table
+   empty because libxml2 registers its defaults again on the next open of an empty table. */
+static int s_io_match(const char *uri)
+{
+    (void) uri;
+    return 1;
+}
+
+static void *s_io_open(const char *uri)
+{
+    (void) uri;
+    return NULL;
+}
+
+static int s_io_read(void *context, char *buffer, int len)
+{
+    (void) context;
+    (void) buffer;
+    (void) len;
+    return -1;
+}
+
+static int s_io_write(void *context, const char *buffer, int len)
+{
+    (void) context;
+    (void) buffer;
+    (void) len;
+    return -1;
+}
+
+static int s_io_close(void *context)
+{
+    (void) context;
+    return -1;
+}
+
+static xmlParserInputPtr s_no_entity(const char *url, const char *id, xmlParserCtxtPtr ctxt)
+{
+    (void) url;
+    (void) id;
+    (void) ctxt;
+    return NULL;
+}
+
+/* Last in s_init, after xmlInitParser and xmlSecInit, which register the default handlers
+   (once: s_init runs under s_once, and a second xmlInitParser is a no-op). */
+static int s_lock_io(void)
+{
+    xmlCleanupInputCallbacks();
+    xmlCleanupOutputCallbacks();
+    if (xmlRegisterInputCallbacks(s_io_match, s_io_open, s_io_read, s_io_close) < 0
+        || xmlRegisterOutputCallbacks(s_io_match, s_io_open, s_io_write, s_io_close) < 0)
+        return -1;
+    xmlSetExternalEntityLoader(s_no_entity);
+    /* xmlsec keeps its own list (file, HTTP, FTP) for URI transforms; an empty one opens
+       nothing. */
+    xmlSecIOCleanupCallbacks();
+    return 0;
+}
+
 static void s_init(void)
 {
     xmlInitParser();
@@ -51,7 +124,7 @@ static void s_init(void)
         return;
     if (xmlSecCheckVersion() != 1)
         return;
-    if (xmlSecCryptoAppInit(NULL) < 0 || xmlSecCryptoInit() < 0)
+    if (xmlSecCryptoAppInit(NULL) < 0 || xmlSecCryptoInit() < 0 || s_lock_io() != 0)
         return;
     xmlSecErrorsSetCallback(s_xmlsec_error);
     s_init_rc = 0;
@@ -61,6 +134,39 @@ int saml_xmlsec_init(void)
 {
     pthread_once(&s_once, s_init);
     return s_init_rc;
+}
+
+/* Key material is inline or configured: RetrievalMethod is never followed, and any
+   transform it would run may only read the document itself. */
+static void s_restrict_key_info(xmlSecKeyInfoCtxPtr info)
+{
+    info->retrievalMethodCtx.enabledUris = xmlSecTransformUriTypeSameDocument;
+    info->maxRetrievalMethodLevel = 0;
+}
+
+void saml_xmlsec_restrict_dsig(xmlSecDSigCtxPtr ctx)
+{
+    ctx->enabledReferenceUris = xmlSecTransformUriTypeSameDocument;
+    ctx->transformCtx.enabledUris = xmlSecTransformUriTypeSameDocument;
+    ctx->flags |= XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS;
+    s_restrict_key_info(&ctx->keyInfoReadCtx);
+}
+
+int saml_xmlsec_restrict_enc(xmlSecEncCtxPtr ctx)
+{
+    ctx->transformCtx.enabledUris = xmlSecTransformUriTypeSameDocument;
+    s_restrict_key_info(&ctx->keyInfoReadCtx);
+    /* The context xmlsec decrypts an EncryptedKey with is made on demand with the default
+       "any URI"; made here, it carries these limits (xmlsec copies the KeyInfo preferences
+       into it and keeps them across resets), and it may not nest a further EncryptedKey,
+       whose context would again be made on demand. */
+    if (!ctx->keyInfoReadCtx.encCtx && xmlSecKeyInfoCtxCreateEncCtx(&ctx->keyInfoReadCtx) < 0)
+        return -1;
+    xmlSecEncCtxPtr key_ctx = ctx->keyInfoReadCtx.encCtx;
+    key_ctx->transformCtx.enabledUris = xmlSecTransformUriTypeSameDocument;
+    s_restrict_key_info(&key_ctx->keyInfoReadCtx);
+    key_ctx->keyInfoReadCtx.maxEncryptedKeyLevel = 0;
+    return 0;
 }
 
 const char *saml_xmlsec_last_error(void)
@@ -291,10 +397,200 @@ int saml_test_keypair(const char *cn, char **key_pem, char **cert_pem)
     return rc;
 }
 
+/* ---- self-test: nothing reaches the disk or the network ---------------------------------- */
+
+/* A loopback TCP listener that counts the connections made to it and closes each at once
+   (so a client that got through fails fast instead of waiting for an answer). */
+typedef struct {
+    int fd, port;
+    _Atomic int connections;
+    _Atomic bool stop;
+    pthread_t thread;
+} s_listener_t;
+
+static void *s_listener_run(void *arg)
+{
+    s_listener_t *self = arg;
+    while (!self->stop) {
+        struct pollfd p = {.fd = self->fd, .events = POLLIN};
+        if (poll(&p, 1, 20) > 0) {
+            int conn = accept(self->fd, NULL, NULL);
+            if (conn >= 0) {
+                self->connections++;
+                close(conn);
+            }
+        }
+    }
+    return NULL;
+}
+
+static int s_listener_start(s_listener_t *self)
+{
+    *self = (s_listener_t) {.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof addr;
+    if (self->fd < 0 || bind(self->fd, (struct sockaddr *) &addr, sizeof addr) != 0
+        || listen(self->fd, 8) != 0 || getsockname(self->fd, (struct sockaddr *) &addr, &len) != 0
+        || pthread_create(&self->thread, NULL, s_listener_run, self) != 0) {
+        if (self->fd >= 0)
+            close(self->fd);
+        self->fd = -1;
+        return -1;
+    }
+    self->port = ntohs(addr.sin_port);
+    return 0;
+}
+
+/* Stops the listener; the number of connections it saw. */
+static int s_listener_stop(s_listener_t *self)
+{
+    if (self->fd < 0)
+        return -1;
+    usleep(50 * 1000); /* a connection still in flight */
+    self->stop = true;
+    pthread_join(self->thread, NULL);
+    close(self->fd);
+    return self->connections;
+}
+
+/* Decrypts xml's root (an EncryptedData) with ctx; the first xmlsec error into why. */
+static int s_try_decrypt(xmlSecEncCtxPtr ctx, const char *xml, char *why, size_t why_size)
+{
+    xmlDocPtr doc = xmlReadMemory(xml, (int) strlen(xml), "t.xml", NULL, XML_PARSE_NONET);
+    saml_xmlsec_reset_error();
+    xmlSecBufferPtr plain = doc ? xmlSecEncCtxDecryptToBuffer(ctx, xmlDocGetRootElement(doc))
+                                : NULL;
+    snprintf(why, why_size, "%s", saml_xmlsec_last_error());
+    xmlFreeDoc(doc);
+    return plain ? 0 : -1;
+}
+
+#define S_ENC_DATA "<xenc:EncryptedData xmlns:xenc=\"" SAML_NS_XENC "\" xmlns:ds=\"" \
+                   SAML_NS_DSIG "\"><xenc:EncryptionMethod Algorithm=\"" \
+                   "http://www.w3.org/2001/04/xmlenc#aes128-cbc\"/>"
+#define S_OAEP "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"
+
+static void s_no_io_test(void)
+{
+    char path[] = "/tmp/saml-xml-test-XXXXXX", url[128], file_url[64], why[256], xml[2048];
+    int fd = mkstemp(path);
+    SSO_CHECK(fd >= 0 && write(fd, "<a>on disk</a>", 14) == 14);
+    if (fd >= 0)
+        close(fd);
+    s_listener_t listener;
+    SSO_CHECK(s_listener_start(&listener) == 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/fetched", listener.port);
+    snprintf(file_url, sizeof file_url, "file://%s", path);
+
+    /* libxml2: no file, no HTTP, no external entity (xmlSecInit installs a refusing entity
+       loader of its own as well); initializing again changes nothing. */
+    xmlInitParser();
+    xmlDocPtr doc = xmlReadFile(path, NULL, 0);
+    SSO_CHECK(doc == NULL);
+    xmlFreeDoc(doc);
+    SSO_CHECK((doc = xmlReadFile(file_url, NULL, 0)) == NULL);
+    xmlFreeDoc(doc);
+    SSO_CHECK((doc = xmlReadFile(url, NULL, 0)) == NULL);
+    xmlFreeDoc(doc);
+    snprintf(xml, sizeof xml, "<!DOCTYPE a [<!ENTITY e SYSTEM \"%s\">]><a>&e;</a>", file_url);
+    doc = xmlReadMemory(xml, (int) strlen(xml), "t.xml", NULL,
+                        XML_PARSE_NOENT | XML_PARSE_DTDLOAD | XML_PARSE_NOERROR
+                        | XML_PARSE_NOWARNING);
+    xmlChar *text = doc ? xmlNodeGetContent(xmlDocGetRootElement(doc)) : NULL;
+    SSO_CHECK(!text || !strstr((const char *) text, "on disk"));
+    xmlFree(text);
+    xmlFreeDoc(doc);
+
+    /* xmlsec's URI transforms, even in a context that allows every URI type. */
+    xmlSecTransformCtxPtr transforms = xmlSecTransformCtxCreate();
+    SSO_CHECK(transforms && transforms->enabledUris == xmlSecTransformUriTypeAny);
+    SSO_CHECK(transforms && xmlSecTransformCtxUriExecute(transforms, BAD_CAST file_url) < 0);
+    if (transforms)
+        xmlSecTransformCtxReset(transforms);
+    SSO_CHECK(transforms && xmlSecTransformCtxUriExecute(transforms, BAD_CAST url) < 0);
+    if (transforms)
+        xmlSecTransformCtxDestroy(transforms);
+
+    /* The restricted contexts refuse the URI itself (a layer of its own, independent of the
+       handlers above): a CipherReference in EncryptedData and in EncryptedKey. */
+    char *key_pem = NULL, *cert_pem = NULL;
+    SSO_CHECK(saml_test_keypair("sp.test", &key_pem, &cert_pem) == 0);
+    xmlSecKeyPtr sp_key = key_pem ? xmlSecCryptoAppKeyLoadMemory(
+        (const xmlSecByte *) key_pem, (xmlSecSize) strlen(key_pem), xmlSecKeyDataFormatPem,
+        NULL, NULL, NULL) : NULL;
+    xmlSecKeysMngrPtr mngr = xmlSecKeysMngrCreate();
+    SSO_CHECK(sp_key && mngr && xmlSecCryptoAppDefaultKeysMngrInit(mngr) == 0
+              && xmlSecCryptoAppDefaultKeysMngrAdoptKey(mngr, sp_key) == 0);
+    const char *where[] = {"data", "key"};
+    for (int i = 0; mngr && i < 2; i++) {
+        const char *target[] = {url, file_url};
+        for (int t = 0; t < 2; t++) {
+            if (i == 0)
+                snprintf(xml, sizeof xml, S_ENC_DATA "<xenc:CipherData><xenc:CipherReference "
+                         "URI=\"%s\"/></xenc:CipherData></xenc:EncryptedData>", target[t]);
+            else
+                snprintf(xml, sizeof xml, S_ENC_DATA "<ds:KeyInfo><xenc:EncryptedKey>"
+                         "<xenc:EncryptionMethod Algorithm=\"" S_OAEP "\"/><xenc:CipherData>"
+                         "<xenc:CipherReference URI=\"%s\"/></xenc:CipherData>"
+                         "</xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>"
+                         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=</xenc:CipherValue>"
+                         "</xenc:CipherData></xenc:EncryptedData>", target[t]);
+            for (int restricted = 0; restricted < 2; restricted++) {
+                xmlSecEncCtxPtr ctx = xmlSecEncCtxCreate(mngr);
+                if (ctx && i == 0)
+                    ctx->encKey = xmlSecKeyGenerate(xmlSecKeyDataAesId, 128,
+                                                    xmlSecKeyDataTypeSession);
+                SSO_CHECK(ctx && (!restricted || saml_xmlsec_restrict_enc(ctx) == 0));
+                bool refused = ctx && s_try_decrypt(ctx, xml, why, sizeof why) == -1;
+                /* Restricted: the URI type is refused before any handler is asked. */
+                bool by_type = strstr(why, "invalid URI type") != NULL;
+                SSO_CHECK(refused && by_type == (restricted == 1));
+                if (!refused || by_type != (restricted == 1))
+                    fprintf(stderr, "  %s %s restricted=%d: %s\n", where[i], target[t],
+                            restricted, why);
+                if (ctx)
+                    xmlSecEncCtxDestroy(ctx);
+            }
+        }
+    }
+    /* A signature whose Reference points outside the document. */
+    snprintf(xml, sizeof xml, "<ds:Signature xmlns:ds=\"" SAML_NS_DSIG "\"><ds:SignedInfo>"
+             "<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>"
+             "<ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/>"
+             "<ds:Reference URI=\"%s\"><ds:DigestMethod Algorithm=\""
+             "http://www.w3.org/2001/04/xmlenc#sha256\"/><ds:DigestValue>AAAA</ds:DigestValue>"
+             "</ds:Reference></ds:SignedInfo><ds:SignatureValue>AAAA</ds:SignatureValue>"
+             "</ds:Signature>", url);
+    doc = xmlReadMemory(xml, (int) strlen(xml), "t.xml", NULL, XML_PARSE_NONET);
+    xmlSecDSigCtxPtr dsig = mngr ? xmlSecDSigCtxCreate(mngr) : NULL;
+    if (dsig) {
+        saml_xmlsec_restrict_dsig(dsig);
+        dsig->signKey = xmlSecCryptoAppKeyLoadMemory((const xmlSecByte *) cert_pem,
+                                                     (xmlSecSize) strlen(cert_pem),
+                                                     xmlSecKeyDataFormatCertPem, NULL, NULL, NULL);
+    }
+    saml_xmlsec_reset_error();
+    SSO_CHECK(doc && dsig && dsig->signKey
+              && xmlSecDSigCtxVerify(dsig, xmlDocGetRootElement(doc)) < 0
+              && strstr(saml_xmlsec_last_error(), "invalid URI type"));
+    if (dsig)
+        xmlSecDSigCtxDestroy(dsig);
+    xmlFreeDoc(doc);
+    if (mngr)
+        xmlSecKeysMngrDestroy(mngr);
+    free(key_pem);
+    free(cert_pem);
+
+    SSO_CHECK(s_listener_stop(&listener) == 0);
+    unlink(path);
+    saml_xmlsec_reset_error();
+}
+
 void saml_xml_test(bool verbose)
 {
     (void) verbose;
     SSO_CHECK(saml_xmlsec_init() == 0);
+    s_no_io_test();
     time_t t = 0;
     SSO_CHECK(saml_time_parse("2026-01-02T03:04:05Z", &t) == 0 && t == 1767323045);
     SSO_CHECK(saml_time_parse("2026-01-02T03:04:05.123Z", &t) == 0 && t == 1767323045);

@@ -43,16 +43,20 @@ NS = {
     "saml": "urn:oasis:names:tc:SAML:2.0:assertion",
     "ds": "http://www.w3.org/2000/09/xmldsig#",
     "xenc": "http://www.w3.org/2001/04/xmlenc#",
+    "xi": "http://www.w3.org/2001/XInclude",
 }
 SAMLP = "{%s}" % NS["samlp"]
 SAML = "{%s}" % NS["saml"]
 DS = "{%s}" % NS["ds"]
+XENC = "{%s}" % NS["xenc"]
 IDP = "https://idp.example.test/metadata"
 SP = "https://sso.example.test/sso/saml/conn_test1"
 ACS = SP + "/acs"
 REQ = "_req_8f3c2a"
 NOW = 1767323045  # 2026-01-02T03:04:05Z, the validator's "now" for every case by default
 EMAIL_FMT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+# Where the URI-dereferencing cases point: nothing listens there, and nothing may ever try.
+FETCH_URL = "http://127.0.0.1:9/saml-must-not-fetch"
 
 
 def openssl_keypair(out, name, cn):
@@ -76,7 +80,7 @@ class Config:
     def __init__(self, idp_entity_id=IDP, sp_entity_id=SP, acs_url=None, in_response_to=REQ,
                  now=NOW, idp_key=None, idp_cert=None, sp_cert=None, sp_key=None,
                  attacker_key=None, attacker_cert=None, email_domain="example.com",
-                 id_suffix="_1", key_dir=None):
+                 id_suffix="_1", key_dir=None, fetch_url=FETCH_URL):
         self.idp_entity_id = idp_entity_id
         self.sp_entity_id = sp_entity_id
         self.acs_url = acs_url or sp_entity_id + "/acs"
@@ -88,6 +92,7 @@ class Config:
         self.email_domain = email_domain
         self.id_suffix = id_suffix
         self.key_dir = key_dir
+        self.fetch_url = fetch_url
 
     def ensure_keys(self):
         """Generates (once) every key the configuration lacks."""
@@ -796,6 +801,157 @@ def _(cfg, h):
     r = h.response()
     encrypt_assertion(r, cfg.sp_cert, C.TransformAes256Gcm, C.TransformRsaOaep)
     return "neither the Response nor the Assertion is signed", r
+
+# --- URI dereferences inside the encrypted parts: refused before decryption, nothing fetched.
+# The SP's encryption certificate is public (its metadata), so these need no credentials.
+
+
+def _encrypted(cfg, h, data_alg=C.TransformAes256Gcm):
+    r = h.signed_assertion()
+    encrypt_assertion(r, cfg.sp_cert, data_alg, C.TransformRsaOaep)
+    return reparse(r)
+
+
+def _enc_data(r):
+    return r.find(SAML + "EncryptedAssertion").find(XENC + "EncryptedData")
+
+
+def _enc_key(r):
+    return _enc_data(r).find(DS + "KeyInfo").find(XENC + "EncryptedKey")
+
+
+def _cipher_reference(cfg, h, holder, uri):
+    """holder's CipherValue replaced by a CipherReference to uri."""
+    r = _encrypted(cfg, h)
+    node = _enc_data(r) if holder == "EncryptedData" else _enc_key(r)
+    cipher_data = node.find(XENC + "CipherData")
+    for child in list(cipher_data):
+        cipher_data.remove(child)
+    etree.SubElement(cipher_data, XENC + "CipherReference").set("URI", uri)
+    return 'xenc:CipherReference URI="%s" in the %s: refused before decryption' % (uri, holder), r
+
+
+@case("cipher_reference_http_in_encrypted_data", "refused")
+def _(cfg, h):
+    return _cipher_reference(cfg, h, "EncryptedData", cfg.fetch_url)
+
+
+@case("cipher_reference_http_in_encrypted_key", "refused")
+def _(cfg, h):
+    return _cipher_reference(cfg, h, "EncryptedKey", cfg.fetch_url)
+
+
+@case("cipher_reference_file_etc_passwd", "refused")
+def _(cfg, h):
+    return _cipher_reference(cfg, h, "EncryptedData", "file:///etc/passwd")
+
+
+@case("cipher_reference_file_dev_zero", "refused")
+def _(cfg, h):
+    # Read without end if it were ever opened.
+    return _cipher_reference(cfg, h, "EncryptedKey", "file:///dev/zero")
+
+
+@case("cipher_reference_without_uri", "refused")
+def _(cfg, h):
+    substring, r = _cipher_reference(cfg, h, "EncryptedData", "")
+    del _enc_data(r).find(XENC + "CipherData").find(XENC + "CipherReference").attrib["URI"]
+    return substring, r
+
+
+@case("cipher_reference_same_document", "refused")
+def _(cfg, h):
+    # Even "#id" is refused: the cipher text is inline or there is none.
+    return _cipher_reference(cfg, h, "EncryptedData", "#" + h.A)
+
+
+@case("retrieval_method_in_encrypted_key", "refused")
+def _(cfg, h):
+    # xmlsec reads the EncryptedKey's KeyInfo to find the key that decrypts it.
+    r = _encrypted(cfg, h)
+    key = _enc_key(r)
+    info = etree.Element(DS + "KeyInfo")
+    key.find(XENC + "EncryptionMethod").addnext(info)
+    rm = etree.SubElement(info, DS + "RetrievalMethod")
+    rm.set("URI", cfg.fetch_url)
+    rm.set("Type", "http://www.w3.org/2000/09/xmldsig#X509Data")
+    return ('ds:RetrievalMethod URI="%s" in the EncryptedKey\'s KeyInfo: refused before '
+            'decryption' % cfg.fetch_url), r
+
+
+def _in_data_key_info(cfg, h, tag, attributes):
+    """An encrypted response with one more child in its EncryptedData's KeyInfo."""
+    r = _encrypted(cfg, h)
+    child = etree.SubElement(_enc_data(r).find(DS + "KeyInfo"), tag)
+    for name, value in attributes:
+        child.set(name, value)
+    return r
+
+
+@case("retrieval_method_in_encrypted_data", "refused")
+def _(cfg, h):
+    return ('ds:RetrievalMethod URI="file:///etc/passwd" in the EncryptedData\'s KeyInfo: '
+            'refused before decryption',
+            _in_data_key_info(cfg, h, DS + "RetrievalMethod", [
+                ("URI", "file:///etc/passwd"),
+                ("Type", "http://www.w3.org/2001/04/xmlenc#EncryptedKey")]))
+
+
+def _data_reference(cfg, h, uri):
+    r = _encrypted(cfg, h)
+    refs = etree.SubElement(_enc_key(r), XENC + "ReferenceList")
+    etree.SubElement(refs, XENC + "DataReference").set("URI", uri)
+    return ('xenc:DataReference URI="%s" in the EncryptedKey: refused before decryption; only '
+            'same-document references' % uri), r
+
+
+@case("data_reference_outside_document", "refused")
+def _(cfg, h):
+    return _data_reference(cfg, h, cfg.fetch_url)
+
+
+@case("data_reference_empty_uri", "refused")
+def _(cfg, h):
+    # "" is the whole document: still not an "#id" reference.
+    return _data_reference(cfg, h, "")
+
+
+@case("xinclude_in_encrypted_data", "refused")
+def _(cfg, h):
+    return ('xi:include href="file:///etc/passwd" in the EncryptedData\'s KeyInfo: refused '
+            'before decryption',
+            _in_data_key_info(cfg, h, "{%s}include" % NS["xi"],
+                              [("href", "file:///etc/passwd"), ("parse", "text")]))
+
+
+@case("xml_base_in_encrypted_key", "refused")
+def _(cfg, h):
+    r = _encrypted(cfg, h)
+    _enc_key(r).set("{http://www.w3.org/XML/1998/namespace}base", cfg.fetch_url)
+    return 'xenc:EncryptedKey xml:base="%s" in the EncryptedData\'s KeyInfo' % cfg.fetch_url, r
+
+# --- AES-CBC: a failed decryption and a later failure must look alike (no padding oracle)
+
+
+@case("encrypted_cbc_bad_padding", "refused")
+def _(cfg, h):
+    # The last byte of the next-to-last cipher block flipped by 0x80: the last plaintext byte
+    # (the XML Encryption pad length, 1..16) becomes 0x81..0x90, which no padding allows.
+    r = _encrypted(cfg, h, C.TransformAes128Cbc)
+    value = _enc_data(r).find(XENC + "CipherData").find(XENC + "CipherValue")
+    raw = bytearray(base64.b64decode("".join(value.text.split())))
+    raw[-17] ^= 0x80
+    value.text = base64.b64encode(bytes(raw)).decode()
+    return "decryption: the EncryptedAssertion could not be decrypted", r
+
+
+@case("encrypted_cbc_bad_signature", "refused")
+def _(cfg, h):
+    # Decrypts fine; the assertion inside is signed but its SignatureValue is broken.
+    r = h.signed_assertion()
+    assertion_of(r).find(".//" + DS + "SignatureValue").text = base64.b64encode(b"\0" * 256).decode()
+    encrypt_assertion(r, cfg.sp_cert, C.TransformAes128Cbc, C.TransformRsaOaep)
+    return "signature: the Assertion's signature does not verify", r
 
 
 def names():
