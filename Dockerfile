@@ -37,7 +37,9 @@ COPY --from=build /out/web/ /app/web/
 # Fail the build here, not at run time, if a shared library is missing.
 RUN if ldd /app/bin/* | grep 'not found'; then exit 1; fi
 
+# Production: no IdP simulator and no Test Organization unless SSO_SIMULATOR=1.
 ENV PATH=/app/bin:$PATH \
+    SSO_ENVIRONMENT=production \
     SSO_DATA_DIR=/data \
     SSO_WEB_DIR=/app/web/static \
     SSO_HTTP_ADDR=0.0.0.0:8080

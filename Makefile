@@ -99,7 +99,7 @@ $(BUILD)/bin/sso-supervisor: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/su
 
 run: deps
 	@$(MAKE) --no-print-directory build
-	@exec $(BUILD)/bin/sso-supervisor --bin-dir $(BUILD)/bin
+	@SSO_ENVIRONMENT="$${SSO_ENVIRONMENT:-development}" exec $(BUILD)/bin/sso-supervisor --bin-dir $(BUILD)/bin
 
 unit: build
 	@scripts/unit.sh $(BUILD)

@@ -2,6 +2,7 @@
 #include "sso_broker.h"
 #include "sso_bus.h"
 #include "sso_config.h"
+#include "sso_cookie.h"
 #include "sso_crypto.h"
 #include "sso_email.h"
 #include "sso_fetch.h"
@@ -24,6 +25,7 @@ int main(int argc, char **argv)
     SSO_RUN(sso_bus_test, verbose);
     SSO_RUN(sso_fiber_test, verbose);
     SSO_RUN(sso_http_test, verbose);
+    SSO_RUN(sso_cookie_test, verbose);
     SSO_RUN(sso_email_test, verbose);
     SSO_RUN(sso_html_test, verbose);
     SSO_RUN(sso_broker_test, verbose);

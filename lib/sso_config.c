@@ -82,6 +82,20 @@ int sso_config_load(sso_config_t *config)
         fprintf(stderr, "config: set both SSO_TLS_CERT and SSO_TLS_KEY, or neither\n");
         return -1;
     }
+    /* Production unless told otherwise: a binary started by hand must not sign test logins
+       for anyone. make run says development. */
+    const char *environment = s_env("SSO_ENVIRONMENT", "production");
+    if (strcmp(environment, "production") != 0 && strcmp(environment, "development") != 0) {
+        fprintf(stderr, "config: SSO_ENVIRONMENT must be development or production\n");
+        return -1;
+    }
+    config->production = strcmp(environment, "production") == 0;
+    const char *simulator = s_env("SSO_SIMULATOR", config->production ? "0" : "1");
+    if (strcmp(simulator, "0") != 0 && strcmp(simulator, "1") != 0) {
+        fprintf(stderr, "config: SSO_SIMULATOR must be 0 or 1\n");
+        return -1;
+    }
+    config->simulator = simulator[0] == '1';
     return 0;
 }
 
@@ -105,4 +119,28 @@ void sso_config_test(bool verbose)
     SSO_CHECK(sso_config_load(&config) == -1);
     unsetenv("SSO_REQUEST_TIMEOUT_MS");
     SSO_CHECK(sso_config_load(&config) == 0 && config.request_timeout_ms == 10000);
+    /* SSO_ENVIRONMENT: production and no simulator unless said; anything else refused. */
+    unsetenv("SSO_ENVIRONMENT");
+    unsetenv("SSO_SIMULATOR");
+    SSO_CHECK(sso_config_load(&config) == 0 && config.production && !config.simulator);
+    setenv("SSO_SIMULATOR", "1", 1);
+    SSO_CHECK(sso_config_load(&config) == 0 && config.production && config.simulator);
+    setenv("SSO_ENVIRONMENT", "development", 1);
+    setenv("SSO_SIMULATOR", "0", 1);
+    SSO_CHECK(sso_config_load(&config) == 0 && !config.production && !config.simulator);
+    unsetenv("SSO_SIMULATOR");
+    SSO_CHECK(sso_config_load(&config) == 0 && !config.production && config.simulator);
+    const char *bad_environments[] = {"Production", "dev", "production ", "staging"};
+    for (size_t i = 0; i < sizeof bad_environments / sizeof *bad_environments; i++) {
+        setenv("SSO_ENVIRONMENT", bad_environments[i], 1);
+        SSO_CHECK(sso_config_load(&config) == -1);
+    }
+    setenv("SSO_ENVIRONMENT", "production", 1);
+    const char *bad_switches[] = {"yes", "true", "2", " 1"};
+    for (size_t i = 0; i < sizeof bad_switches / sizeof *bad_switches; i++) {
+        setenv("SSO_SIMULATOR", bad_switches[i], 1);
+        SSO_CHECK(sso_config_load(&config) == -1);
+    }
+    unsetenv("SSO_ENVIRONMENT");
+    unsetenv("SSO_SIMULATOR");
 }

@@ -16,6 +16,9 @@ typedef struct {
     int request_timeout_ms;     /* SSO_REQUEST_TIMEOUT_MS: deadline put on every bus request */
     int max_body_bytes;         /* SSO_MAX_BODY_BYTES */
     int worker_credit;          /* SSO_WORKER_CREDIT: requests one instance takes at once */
+    bool production;            /* SSO_ENVIRONMENT: production (the default) or development */
+    bool simulator;             /* the IdP simulator and its Test Organization are on:
+                                   SSO_SIMULATOR (0 or 1), by default on only in development */
 } sso_config_t;
 
 /* Fills config from the environment; returns 0, or -1 with a message on stderr when a value

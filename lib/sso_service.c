@@ -18,7 +18,11 @@ void sso_service_print_env_help(FILE *out)
             "  SSO_ALLOW_PRIVATE_UPSTREAMS  1 to allow loopback/private upstream URLs (0)\n"
             "  SSO_LOG_FORMAT          text or json (text)\n"
             "  SSO_REQUEST_TIMEOUT_MS  deadline of each bus request (10000)\n"
-            "  SSO_WORKER_CREDIT       requests a service instance takes at once (32)\n");
+            "  SSO_WORKER_CREDIT       requests a service instance takes at once (32)\n"
+            "  SSO_ENVIRONMENT         development or production (production; make run:\n"
+            "                          development)\n"
+            "  SSO_SIMULATOR           1 or 0: the IdP simulator and its Test Organization\n"
+            "                          (1 in development, 0 in production)\n");
 }
 
 static zframe_t *s_ping(sso_service_t *service, const char *name)

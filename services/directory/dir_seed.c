@@ -9,6 +9,8 @@
 #define S_SEEDED "seed:test_organization"
 #define S_SIM_KEY "simulator:private_key"   /* sealed, AAD "meta:simulator:private_key" */
 #define S_SIM_CERT "simulator:certificate"  /* PEM */
+#define S_SWITCHED_OFF "simulator:switched_off" /* the seed's connection was made inactive
+                                                   because the simulator was off */
 
 static void s_free_secret(char *text)
 {
@@ -131,8 +133,57 @@ static int s_follow_public_url(dir_t *dir)
     return rc == DIR_DB_OK ? 0 : -1;
 }
 
+/* The simulator is off: its connection must not take logins, whatever the database says
+   (a database seeded in development, then started in production). Made inactive and
+   remembered, so a start with the simulator on again restores only what was switched off here,
+   never a connection an admin disabled. */
+static int s_switch_off(dir_t *dir)
+{
+    int changes = 0;
+    if (dir_db_begin(dir->db) != 0)
+        return -1;
+    int rc = dir_db_run(dir->db, &changes, "UPDATE connections SET status = 'inactive', "
+                                           "updated_at = ? WHERE id = ? AND status = 'active'",
+                        "is", dir_now(), DIR_SEED_CONN_ID);
+    if (rc == DIR_DB_OK && changes)
+        rc = dir_db_run(dir->db, NULL, "INSERT OR REPLACE INTO meta (name, value) VALUES (?, '1')",
+                        "s", S_SWITCHED_OFF);
+    rc = rc == DIR_DB_OK ? dir_db_commit(dir->db) : -1;
+    dir_db_rollback(dir->db);
+    if (rc == 0 && changes)
+        sso_warn("the IdP simulator is off (SSO_ENVIRONMENT=production without SSO_SIMULATOR=1): "
+                 "its connection %s is now inactive", DIR_SEED_CONN_ID);
+    return rc;
+}
+
+/* The simulator is on again: its connection back as the last start with it off found it. */
+static int s_switch_back_on(dir_t *dir)
+{
+    if (dir_db_int(dir->db, "SELECT count(*) FROM meta WHERE name = ?", "s", S_SWITCHED_OFF) != 1)
+        return 0;
+    if (dir_db_begin(dir->db) != 0)
+        return -1;
+    int rc = dir_db_run(dir->db, NULL, "UPDATE connections SET status = 'active', updated_at = ? "
+                                       "WHERE id = ? AND status = 'inactive'",
+                        "is", dir_now(), DIR_SEED_CONN_ID);
+    if (rc == DIR_DB_OK)
+        rc = dir_db_run(dir->db, NULL, "DELETE FROM meta WHERE name = ?", "s", S_SWITCHED_OFF);
+    rc = rc == DIR_DB_OK ? dir_db_commit(dir->db) : -1;
+    dir_db_rollback(dir->db);
+    if (rc == 0)
+        sso_info("the IdP simulator is on: its connection %s is active again", DIR_SEED_CONN_ID);
+    return rc;
+}
+
 int dir_seed_ensure(dir_t *dir, char *why, size_t why_size)
 {
+    if (!dir->simulator) {
+        if (s_switch_off(dir) != 0) {
+            snprintf(why, why_size, "cannot switch the IdP simulator's connection off");
+            return -1;
+        }
+        return 0;
+    }
     if (!s_seeded(dir)) {
         /* The slow part (two RSA keys) before taking the write lock. */
         char *sim_key = NULL, *sim_cert = NULL, *sp_key = NULL, *sp_cert = NULL;
@@ -160,7 +211,7 @@ int dir_seed_ensure(dir_t *dir, char *why, size_t why_size)
         if (rc != 0)
             return -1;
     }
-    if (s_follow_public_url(dir) != 0) {
+    if (s_switch_back_on(dir) != 0 || s_follow_public_url(dir) != 0) {
         snprintf(why, why_size, "cannot update the IdP simulator's connection");
         return -1;
     }
@@ -171,6 +222,12 @@ int dir_seed_simulator_key(dir_t *dir, const Sso__DirRequest *request, Sso__DirR
                            dir_error_t *err)
 {
     (void) request;
+    if (!dir->simulator) {
+        /* Its key signs logins as anyone of the Test Organization: never out while it is off. */
+        dir_rpc_error(err, "not_found", "the IdP simulator is off (SSO_ENVIRONMENT=production "
+                                        "without SSO_SIMULATOR=1)");
+        return -1;
+    }
     char *key = s_meta_get(dir, S_SIM_KEY, true);
     char *cert = key ? s_meta_get(dir, S_SIM_CERT, false) : NULL;
     Sso__SimulatorKeyReply *sim = cert ? malloc(sizeof *sim) : NULL;
@@ -282,8 +339,68 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(dir_db_int(kit->dir->db, counts[0], NULL) == 0);
 }
 
+/* The simulator off (SSO_ENVIRONMENT=production): nothing seeded in a new database, an
+   existing seed's connection switched off and back on, an admin's own choice kept. */
+static void s_test_off(dir_testkit_t *kit)
+{
+    const char *conn_status = "SELECT count(*) FROM connections WHERE id = 'conn_simulator' AND "
+                              "status = ?";
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__SimulatorKeyRequest sim = SSO__SIMULATOR_KEY_REQUEST__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_SIMULATOR_KEY;
+    request.simulator_key = &sim;
+
+    /* A seeded database started with the simulator off: the connection is not usable and
+       the key does not leave the directory. */
+    kit->config.simulator = false;
+    SSO_CHECK(dir_testkit_reopen(kit) == 0);
+    SSO_CHECK(dir_db_int(kit->dir->db, conn_status, "s", "inactive") == 1);
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "not_found", "the IdP simulator is off"));
+    SSO_CHECK(dir_testkit_reopen(kit) == 0); /* again: still off, nothing else changes */
+    SSO_CHECK(dir_db_int(kit->dir->db, conn_status, "s", "inactive") == 1);
+    /* On again: the connection the seed switched off is back. */
+    kit->config.simulator = true;
+    SSO_CHECK(dir_testkit_reopen(kit) == 0);
+    SSO_CHECK(dir_db_int(kit->dir->db, conn_status, "s", "active") == 1);
+    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && !*reply->error && reply->simulator_key);
+    sso__dir_reply__free_unpacked(reply, NULL);
+
+    /* Disabled by an admin, it stays disabled through an off and an on start. */
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/connections/conn_simulator/disable", NULL,
+                               NULL) == 200);
+    for (int round = 0; round < 2; round++) {
+        kit->config.simulator = round == 1;
+        SSO_CHECK(dir_testkit_reopen(kit) == 0);
+        SSO_CHECK(dir_db_int(kit->dir->db, conn_status, "s", "inactive") == 1);
+    }
+
+    /* A database never seeded, started with the simulator off: no Test Organization, no
+       example.com, no simulator connection or key. Seeded at the first start with it on. */
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", "/api/v1/organizations/org_test", NULL, NULL)
+              == 204);
+    SSO_CHECK(dir_db_run(kit->dir->db, NULL, "DELETE FROM meta WHERE name IN (?, ?, ?)", "sss",
+                         S_SEEDED, S_SIM_KEY, S_SIM_CERT) == DIR_DB_OK);
+    kit->config.simulator = false;
+    SSO_CHECK(dir_testkit_reopen(kit) == 0);
+    const char *absent[] = {
+        "SELECT count(*) FROM organizations WHERE id = 'org_test'",
+        "SELECT count(*) FROM domains WHERE domain IN ('example.com', 'example.org')",
+        "SELECT count(*) FROM connections WHERE id = 'conn_simulator'",
+        "SELECT count(*) FROM meta WHERE name LIKE 'simulator:%' OR name LIKE 'seed:%'",
+    };
+    for (size_t i = 0; i < sizeof absent / sizeof *absent; i++)
+        SSO_CHECK(dir_db_int(kit->dir->db, absent[i], NULL) == 0);
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "not_found", NULL));
+    kit->config.simulator = true;
+    SSO_CHECK(dir_testkit_reopen(kit) == 0);
+    SSO_CHECK(dir_db_int(kit->dir->db, conn_status, "s", "active") == 1);
+    SSO_CHECK(dir_db_int(kit->dir->db, absent[1], NULL) == 2);
+}
+
 void dir_seed_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run_seeded(s_test);
+    dir_testkit_run_seeded(s_test_off);
 }

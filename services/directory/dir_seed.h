@@ -1,7 +1,10 @@
 /* dir_seed: the pre-seeded "Test Organization" (DESIGN 5): domains example.com and
    example.org and an active SAML connection whose IdP is the built-in simulator of the saml
    service. Created once per database (recorded in meta), with the simulator's own RSA key
-   (sealed) and self-signed certificate; its IdP URLs follow SSO_PUBLIC_URL at every start. */
+   (sealed) and self-signed certificate; its IdP URLs follow SSO_PUBLIC_URL at every start.
+   With the simulator off (SSO_ENVIRONMENT=production without SSO_SIMULATOR=1) nothing is
+   seeded, the key is not handed out, and an existing seeded connection is made inactive
+   (active again at the first start with the simulator on, unless an admin disabled it). */
 #ifndef DIR_SEED_H
 #define DIR_SEED_H
 #include "dir_rpc.h"
@@ -10,8 +13,9 @@
 #define DIR_SEED_ORG_NAME "Test Organization"
 #define DIR_SEED_CONN_ID "conn_simulator"
 
-/* Seeds once, then points the simulator connection at <public_url>/simulator. 0, or -1 with
-   a message. Safe with several instances starting at once. */
+/* With the simulator on: seeds once, then points the simulator connection at
+   <public_url>/simulator; off: switches that connection off. 0, or -1 with a message. Safe with
+   several instances starting at once. */
 int dir_seed_ensure(dir_t *dir, char *why, size_t why_size);
 
 /* The simulator_key RPC: SimulatorKeyReply with the key, certificate and connection id. */

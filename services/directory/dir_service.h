@@ -13,6 +13,7 @@ typedef struct {
     char public_url[512];          /* SSO_PUBLIC_URL, no trailing slash */
     char data_dir[1024];
     bool allow_private_upstreams;  /* SSO_ALLOW_PRIVATE_UPSTREAMS */
+    bool simulator;                /* the IdP simulator is on (SSO_ENVIRONMENT, SSO_SIMULATOR) */
     int64_t housekeeping_at;       /* when expired login state was last purged */
     dir_secret_cache_t *secret_cache; /* recent client_auth successes (skips PBKDF2) */
 } dir_t;
@@ -20,7 +21,7 @@ typedef struct {
 /* Creates the data dir (0700) if missing, loads or makes the master key, opens and migrates
    the database, checks the key matches it and bootstraps the admin client. Reads
    SSO_MASTER_KEY and SSO_ADMIN_CLIENT_ID/SECRET from the environment, and seeds the Test
-   Organization once (dir_seed). NULL with a message. */
+   Organization once, or switches its connection off when the simulator is off (dir_seed). NULL with a message. */
 dir_t *dir_new(const sso_config_t *config, char *why, size_t why_size);
 void dir_destroy(dir_t **self_p);
 

@@ -32,6 +32,7 @@ static int s_open(dir_testkit_t *kit, bool seeded)
     /* A data dir one level down checks that the service creates it. */
     snprintf(kit->config.data_dir, sizeof kit->config.data_dir, "%s/var", kit->data_dir);
     snprintf(kit->config.public_url, sizeof kit->config.public_url, "https://sso.test");
+    kit->config.simulator = true; /* the tests' databases start with the Test Organization */
     unsetenv("SSO_MASTER_KEY");
     if (s_open_dir(kit) != 0)
         return -1;

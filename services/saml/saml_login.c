@@ -314,6 +314,12 @@ zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request
         frame = s_fail(service, relay_state, "access_denied",
                        "the response arrived at another connection's ACS", reason);
     }
+    else if (strcmp(reply->login_context->connection->status, "active") != 0) {
+        /* Disabled (or switched off with the simulator) since the login started. */
+        snprintf(reason, sizeof reason, "connection %.100s is not active",
+                 reply->login_context->connection->id);
+        frame = s_fail(service, relay_state, "access_denied", reason, reason);
+    }
     else
         frame = s_acs_validate(service, reply->login_context->txn,
                                reply->login_context->connection, saml_response);

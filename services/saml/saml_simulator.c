@@ -3,6 +3,7 @@
 #include "saml_response.h"
 #include "saml_sign.h"
 #include "saml_xml.h"
+#include "sso_cookie.h"
 #include "sso_crypto.h"
 #include "sso_directory_client.h"
 #include "sso_html.h"
@@ -13,6 +14,8 @@
 
 #define AUTHN_REQUEST_MAX (64 * 1024)
 #define FIELD_MAX 256
+#define CSRF_COOKIE "sso_sim_csrf"
+#define CSRF_FIELD "sso_csrf"
 
 static const char *const s_scenarios[] = {"success", "idp_error", "expired", "wrong_audience",
                                           "bad_signature"};
@@ -180,68 +183,92 @@ static int s_read_request(const char *encoded, char **id, char **acs, char *why,
     return rc;
 }
 
+/* What the simulator may sign for: its key and the open login transaction it was asked about,
+   with that transaction's connection (its own). */
 typedef struct {
     Sso__DirReply *key;          /* simulator_key */
-    Sso__DirReply *connection;   /* connection_get of the simulator's connection */
-} sim_config_t;
+    Sso__DirReply *context;      /* login_context of the RelayState's transaction */
+} sim_login_t;
 
-static void s_config_free(sim_config_t *config)
+static void s_login_free(sim_login_t *login)
 {
-    if (config->key)
-        sso__dir_reply__free_unpacked(config->key, NULL);
-    if (config->connection)
-        sso__dir_reply__free_unpacked(config->connection, NULL);
+    if (login->key)
+        sso__dir_reply__free_unpacked(login->key, NULL);
+    if (login->context)
+        sso__dir_reply__free_unpacked(login->context, NULL);
 }
 
-static int s_config(sso_service_t *service, sim_config_t *config)
+/* Signs only for a login the broker itself started, that is still open and is its own
+   connection's, and only for the AuthnRequest the broker sent for it: the RelayState names an
+   open transaction of the simulator's connection, whose recorded request ID is the
+   AuthnRequest's and whose ACS is the AuthnRequest's. 0, or the HTTP status to refuse with and
+   why. */
+static int s_login(sso_service_t *service, const char *relay_state, const char *request_id,
+                   const char *acs, sim_login_t *login, char *why, size_t why_size)
 {
-    memset(config, 0, sizeof *config);
+    memset(login, 0, sizeof *login);
     Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__SimulatorKeyRequest key = SSO__SIMULATOR_KEY_REQUEST__INIT;
     request.op_case = SSO__DIR_REQUEST__OP_SIMULATOR_KEY;
     request.simulator_key = &key;
-    if (sso_directory_call(service, "simulator_key", true, &request, &config->key) != 0
-        || *config->key->error || config->key->result_case != SSO__DIR_REPLY__RESULT_SIMULATOR_KEY)
-        return -1;
-    Sso__ConnectionGetRequest get = SSO__CONNECTION_GET_REQUEST__INIT;
-    get.connection_id = config->key->simulator_key->connection_id;
-    request.op_case = SSO__DIR_REQUEST__OP_CONNECTION_GET;
-    request.connection_get = &get;
-    if (sso_directory_call(service, "connection_get", true, &request, &config->connection) != 0
-        || *config->connection->error
-        || config->connection->result_case != SSO__DIR_REPLY__RESULT_CONNECTION)
-        return -1;
-    return 0;
+    if (sso_directory_call(service, "simulator_key", true, &request, &login->key) != 0
+        || *login->key->error || login->key->result_case != SSO__DIR_REPLY__RESULT_SIMULATOR_KEY) {
+        snprintf(why, why_size, "The simulator's connection is not available.");
+        return 503;
+    }
+    Sso__LoginContextRequest get = SSO__LOGIN_CONTEXT_REQUEST__INIT;
+    get.txn_id = (char *) relay_state;
+    request.op_case = SSO__DIR_REQUEST__OP_LOGIN_CONTEXT;
+    request.login_context = &get;
+    if (sso_directory_call(service, "login_context", true, &request, &login->context) != 0) {
+        snprintf(why, why_size, "The sign-in service is busy; try again in a moment.");
+        return 503;
+    }
+    const Sso__DirReply *reply = login->context;
+    if (*reply->error || reply->result_case != SSO__DIR_REPLY__RESULT_LOGIN_CONTEXT
+        || !reply->login_context->txn || !reply->login_context->connection) {
+        snprintf(why, why_size, "The simulator signs only for a sign-in the broker started and "
+                                "that is still open: %.200s",
+                 *reply->error_description ? reply->error_description : "no such sign-in");
+        return 400;
+    }
+    const Sso__Transaction *txn = reply->login_context->txn;
+    const Sso__Connection *connection = reply->login_context->connection;
+    if (strcmp(txn->connection_id, login->key->simulator_key->connection_id) != 0
+        || strcmp(connection->id, login->key->simulator_key->connection_id) != 0)
+        snprintf(why, why_size, "The simulator signs only for its own connection's sign-ins.");
+    else if (strcmp(acs, connection->sp_acs_url) != 0)
+        /* Never sign for anyone but the simulator's own connection. */
+        snprintf(why, why_size, "The simulator only answers its own connection's ACS.");
+    else if (!*txn->saml_request_id || strcmp(request_id, txn->saml_request_id) != 0)
+        snprintf(why, why_size, "The SAMLRequest is not the one the broker sent for this "
+                                "sign-in.");
+    else
+        return 0;
+    return 400;
 }
 
-/* The login_hint of the transaction behind relay_state, when it is an email and the
-   transaction is the simulator's own connection's; else NULL. Caller frees. It only fills the
-   form in: whoever holds the RelayState already holds that login. */
-static char *s_login_hint(sso_service_t *service, const char *relay_state,
-                          const char *connection_id)
+/* The login_hint of the transaction when it is an email; else NULL. It only fills the form in:
+   whoever holds the RelayState already holds that login. */
+static const char *s_login_hint(const Sso__Transaction *txn)
 {
-    if (!*relay_state)
-        return NULL;
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    Sso__TxnGetRequest get = SSO__TXN_GET_REQUEST__INIT;
-    get.id = (char *) relay_state;
-    request.op_case = SSO__DIR_REQUEST__OP_TXN_GET;
-    request.txn_get = &get;
-    Sso__DirReply *reply = NULL;
-    char *hint = NULL;
-    if (sso_directory_call(service, "txn_get", true, &request, &reply) == 0 && !*reply->error
-        && reply->result_case == SSO__DIR_REPLY__RESULT_TXN
-        && !strcmp(reply->txn->connection_id, connection_id) && strchr(reply->txn->login_hint, '@')
-        && strlen(reply->txn->login_hint) <= FIELD_MAX)
-        hint = strdup(reply->txn->login_hint);
-    if (reply)
-        sso__dir_reply__free_unpacked(reply, NULL);
-    return hint;
+    const char *hint = txn->login_hint;
+    return strchr(hint, '@') && strlen(hint) <= FIELD_MAX ? hint : NULL;
 }
 
-static zframe_t *s_page(const char *saml_request, const char *relay_state, const char *message,
+static zframe_t *s_page(sso_service_t *service, const Sso__HttpRequest *request, uint32_t status,
+                        const char *saml_request, const char *relay_state, const char *message,
                         const char *email)
 {
+    /* The form's CSRF token: a double submit, the cookie scoped to this page. */
+    char *token = sso_cookie_csrf_token(request, CSRF_COOKIE);
+    char cookie[1024];
+    if (!token
+        || sso_cookie_header(cookie, sizeof cookie, service->config->public_url,
+                             "/simulator/sso", CSRF_COOKIE, token, 3600) != 0) {
+        free(token);
+        return sso_html_error_page(500, "IdP simulator", "Could not make the form's token.");
+    }
     sso_html_t *html = sso_html_new();
     sso_html_begin(html, "IdP simulator");
     sso_html_add(html, "<h1>IdP simulator</h1><p>This is the broker's built-in test identity "
@@ -251,6 +278,8 @@ static zframe_t *s_page(const char *saml_request, const char *relay_state, const
     sso_html_add(html, "<form method=\"post\" action=\"/simulator/sso\">");
     sso_html_hidden(html, "SAMLRequest", saml_request);
     sso_html_hidden(html, "RelayState", relay_state);
+    sso_html_hidden(html, CSRF_FIELD, token);
+    free(token);
     sso_html_add(html,
                  "<label>Email <input name=\"email\" type=\"email\" required "
                  "value=\"{}\"></label>"
@@ -263,9 +292,11 @@ static zframe_t *s_page(const char *saml_request, const char *relay_state, const
         sso_html_add(html, "<option value=\"{}\">{}</option>", s_scenarios[i], s_scenario_labels[i]);
     sso_html_add(html, "</select></label><button type=\"submit\">Sign in</button></form>");
     sso_html_end(html);
-    sso_response_t *response = sso_html_response(&html, 200);
-    return response ? sso_response_pack(&response)
-                    : sso_http_error(500, "server_error", "could not render the page");
+    sso_response_t *response = sso_html_response(&html, status);
+    if (!response)
+        return sso_http_error(500, "server_error", "could not render the page");
+    sso_response_header(response, "Set-Cookie", cookie);
+    return sso_response_pack(&response);
 }
 
 /* The HTTP-POST binding's page: a form that carries the Response to the ACS. */
@@ -291,79 +322,95 @@ static const char *s_field(zhashx_t *params, const char *name, const char *fallb
     return value && *value ? value : fallback;
 }
 
+/* The form's POST, for a login s_login accepted: a signed Response, or the form again. */
+static zframe_t *s_sign(sso_service_t *service, const Sso__HttpRequest *request,
+                        zhashx_t *params, const sim_login_t *login)
+{
+    const Sso__Connection *connection = login->context->login_context->connection;
+    const Sso__Transaction *txn = login->context->login_context->txn;
+    const char *email = s_field(params, "email", NULL);
+    int scenario = saml_simulator_scenario(s_field(params, "scenario", "success"));
+    bool too_long = false;
+    const char *fields[] = {"email", "given_name", "family_name", "groups"};
+    for (size_t i = 0; i < 4; i++)
+        too_long |= strlen(s_field(params, fields[i], "")) > FIELD_MAX;
+    if (!email || !strchr(email, '@') || scenario < 0 || too_long)
+        return s_page(service, request, 400, s_field(params, "SAMLRequest", ""), txn->id,
+                      "Give an email address, a known scenario, and values of at most 256 "
+                      "characters.",
+                      NULL);
+    sim_response_t spec = {
+        .idp_entity_id = connection->idp_entity_id,
+        .sp_entity_id = connection->sp_entity_id,
+        .acs_url = connection->sp_acs_url,
+        .in_response_to = txn->saml_request_id, /* the broker's own, never the form's */
+        .email = email,
+        .given_name = s_field(params, "given_name", ""),
+        .family_name = s_field(params, "family_name", ""),
+        .groups = s_field(params, "groups", ""),
+        .scenario = (sim_scenario_t) scenario,
+        .now = time(NULL),
+        .key_pem = login->key->simulator_key->private_key_pem,
+        .cert_pem = login->key->simulator_key->certificate_pem,
+    };
+    char *xml = saml_simulator_response(&spec);
+    char *b64 = xml ? sso_base64_encode((const uint8_t *) xml, strlen(xml)) : NULL;
+    zframe_t *frame = b64 ? s_post_page(connection->sp_acs_url, b64, txn->id)
+                          : sso_html_error_page(500, "IdP simulator", "Could not sign.");
+    free(xml);
+    free(b64);
+    return frame;
+}
+
+static zframe_t *s_refuse(const Sso__HttpRequest *request, const char *relay_state,
+                          uint32_t status, const char *message)
+{
+    /* The RelayState goes to the log only when it is shaped like a transaction id. */
+    bool loggable = relay_state && *relay_state
+                    && strspn(relay_state, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                           "0123456789-._~") == strlen(relay_state);
+    sso_info("simulator: %s for sign-in %.8s… refused (%u): %s",
+             !strcmp(request->method, "POST") ? "POST" : "GET",
+             loggable ? relay_state : "(none or malformed)", status, message);
+    return sso_html_error_page(status, "IdP simulator", message);
+}
+
 zframe_t *saml_simulator_http(sso_service_t *service, const Sso__HttpRequest *request)
 {
-    if (strcmp(request->path, "/simulator/sso") != 0)
+    /* Off (production without SSO_SIMULATOR=1): as if there were no simulator at all. */
+    if (!service->config->simulator || strcmp(request->path, "/simulator/sso") != 0)
         return sso_http_error(404, "not_found", "no such path");
     bool post = !strcmp(request->method, "POST");
     if (!post && strcmp(request->method, "GET"))
         return sso_http_method_not_allowed("GET, POST");
     zhashx_t *params = sso_http_params(request);
     const char *saml_request = s_field(params, "SAMLRequest", NULL);
-    const char *relay_state = s_field(params, "RelayState", "");
+    const char *relay_state = s_field(params, "RelayState", NULL);
     zframe_t *frame = NULL;
-    char why[256] = "";
+    char why[400] = "";
     char *request_id = NULL, *acs = NULL;
-    sim_config_t config;
-    if (!params || !saml_request || strlen(relay_state) > 80)
-        frame = sso_html_error_page(400, "IdP simulator",
-                                    "Open this page through a sign-in: it needs the broker's "
-                                    "SAMLRequest and RelayState.");
+    sim_login_t login = {0};
+    int status = 0;
+    if (!params || !saml_request || !relay_state || strlen(relay_state) > 80)
+        frame = s_refuse(request, relay_state, 400,
+                         "Open this page through a sign-in: it needs the broker's SAMLRequest "
+                         "and RelayState.");
+    else if (post && !sso_cookie_csrf_matches(request, CSRF_COOKIE,
+                                              s_field(params, CSRF_FIELD, NULL)))
+        frame = s_refuse(request, relay_state, 403,
+                         "This form expired or did not come from this page. Start the sign-in "
+                         "again from the application.");
     else if (s_read_request(saml_request, &request_id, &acs, why, sizeof why) != 0)
-        frame = sso_html_error_page(400, "IdP simulator", why);
-    else if (s_config(service, &config) != 0) {
-        s_config_free(&config);
-        frame = sso_html_error_page(503, "IdP simulator",
-                                    "The simulator's connection is not available.");
-    }
-    else {
-        const Sso__Connection *connection = config.connection->connection;
-        if (strcmp(acs, connection->sp_acs_url) != 0)
-            /* Never sign for anyone but the simulator's own connection. */
-            frame = sso_html_error_page(400, "IdP simulator",
-                                        "The simulator only answers its own connection's ACS.");
-        else if (!post) {
-            char *hint = s_login_hint(service, relay_state, connection->id);
-            frame = s_page(saml_request, relay_state, NULL, hint);
-            free(hint);
-        }
-        else {
-            const char *email = s_field(params, "email", NULL);
-            int scenario = saml_simulator_scenario(s_field(params, "scenario", "success"));
-            bool too_long = false;
-            const char *fields[] = {"email", "given_name", "family_name", "groups"};
-            for (size_t i = 0; i < 4; i++)
-                too_long |= strlen(s_field(params, fields[i], "")) > FIELD_MAX;
-            if (!email || !strchr(email, '@') || scenario < 0 || too_long)
-                frame = s_page(saml_request, relay_state,
-                               "Give an email address, a known scenario, and values of at most "
-                               "256 characters.",
-                               NULL);
-            else {
-                sim_response_t spec = {
-                    .idp_entity_id = connection->idp_entity_id,
-                    .sp_entity_id = connection->sp_entity_id,
-                    .acs_url = connection->sp_acs_url,
-                    .in_response_to = request_id,
-                    .email = email,
-                    .given_name = s_field(params, "given_name", ""),
-                    .family_name = s_field(params, "family_name", ""),
-                    .groups = s_field(params, "groups", ""),
-                    .scenario = (sim_scenario_t) scenario,
-                    .now = time(NULL),
-                    .key_pem = config.key->simulator_key->private_key_pem,
-                    .cert_pem = config.key->simulator_key->certificate_pem,
-                };
-                char *xml = saml_simulator_response(&spec);
-                char *b64 = xml ? sso_base64_encode((const uint8_t *) xml, strlen(xml)) : NULL;
-                frame = b64 ? s_post_page(connection->sp_acs_url, b64, relay_state)
-                            : sso_html_error_page(500, "IdP simulator", "Could not sign.");
-                free(xml);
-                free(b64);
-            }
-        }
-        s_config_free(&config);
-    }
+        frame = s_refuse(request, relay_state, 400, why);
+    else if ((status = s_login(service, relay_state, request_id, acs, &login, why, sizeof why))
+             != 0)
+        frame = s_refuse(request, relay_state, (uint32_t) status, why);
+    else if (!post)
+        frame = s_page(service, request, 200, saml_request, relay_state, NULL,
+                       s_login_hint(login.context->login_context->txn));
+    else
+        frame = s_sign(service, request, params, &login);
+    s_login_free(&login);
     free(request_id);
     free(acs);
     zhashx_destroy(&params);

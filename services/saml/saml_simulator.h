@@ -1,8 +1,10 @@
 /* saml_simulator: the built-in IdP simulator (DESIGN.md section 5). A real SAML IdP with its
    own key: it reads the broker's AuthnRequest, shows a plain HTML page with the named fields
    email, given_name, family_name, groups and scenario, and answers with a signed Response that
-   goes through the same ACS validation as any customer IdP. It only ever answers the seeded
-   simulator connection's ACS, so it cannot be used to post assertions anywhere else. */
+   goes through the same ACS validation as any customer IdP. It signs only for a login the
+   broker started and that is still open, of its own seeded connection, for the AuthnRequest
+   the broker recorded on it; its form is CSRF-protected (double submit). Off (404) unless
+   the configuration's simulator switch is on (SSO_ENVIRONMENT, SSO_SIMULATOR). */
 #ifndef SAML_SIMULATOR_H
 #define SAML_SIMULATOR_H
 #include "sso_service.h"

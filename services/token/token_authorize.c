@@ -1,5 +1,6 @@
 #include "token_authorize.h"
 #include "sso_bus.h"
+#include "sso_cookie.h"
 #include "sso_crypto.h"
 #include "sso_email.h"
 #include "sso_log.h"
@@ -13,7 +14,6 @@
 #define ID_MAX 255             /* client_id, connection_id, organization_id, domain */
 #define REDIRECT_URI_MAX 2048
 #define NONCE_MAX 1024
-#define CSRF_BYTES 24          /* 32 base64url characters */
 #define CSRF_COOKIE "sso_csrf"
 #define CSRF_FIELD "sso_csrf"
 #define DOMAIN_COOKIE "sso_last_domain"
@@ -23,8 +23,6 @@ typedef struct {
     const Sso__HttpRequest *request;
     token_authorize_req_t req;
     bool from_form;           /* posted by the hosted page */
-    bool secure;              /* public URL is https: cookies get Secure */
-    char base_path[512];      /* path of the public URL, "" at the root */
     char *last_domain;        /* a Set-Cookie for sso_last_domain to send, or NULL */
     Sso__DirReply *lookup;    /* authorize_lookup's answer: the client and the connection */
 } s_ctx_t;
@@ -99,31 +97,14 @@ static bool s_scope_has(const char *scope, const char *wanted)
     return false;
 }
 
-/* The value of a cookie, or NULL; caller frees. */
-static char *s_cookie(const Sso__HttpRequest *request, const char *name)
-{
-    const char *header = sso_http_header(request, "cookie");
-    size_t name_len = strlen(name);
-    for (const char *p = header; p && *p;) {
-        p += strspn(p, " ;");
-        size_t len = strcspn(p, ";");
-        if (len > name_len && !strncmp(p, name, name_len) && p[name_len] == '=')
-            return strndup(p + name_len + 1, len - name_len - 1);
-        p += len;
-    }
-    return NULL;
-}
-
 /* ---- responses ------------------------------------------------------------------------- */
 
 /* A Set-Cookie value scoped to this endpoint. 0, or -1 when it does not fit. */
 static int s_cookie_header(s_ctx_t *ctx, char *out, size_t size, const char *name,
                            const char *value, long max_age)
 {
-    int len = snprintf(out, size,
-                       "%s=%s; Path=%s/oauth/authorize; Max-Age=%ld; HttpOnly; SameSite=Lax%s",
-                       name, value, ctx->base_path, max_age, ctx->secure ? "; Secure" : "");
-    return len > 0 && (size_t) len < size ? 0 : -1;
+    return sso_cookie_header(out, size, ctx->service->config->public_url, "/oauth/authorize",
+                             name, value, max_age);
 }
 
 /* Sends the browser to url: a 302, except after the hosted page's form, whose CSP
@@ -184,15 +165,8 @@ static zframe_t *s_bus_error(s_ctx_t *ctx, const char *what, int status)
    cookie and a hidden field must match). */
 static zframe_t *s_page(s_ctx_t *ctx, uint32_t status, const char *message, const char *email)
 {
-    char *token = s_cookie(ctx->request, CSRF_COOKIE);
-    size_t token_len = token ? strlen(token) : 0;
-    /* Keep a well-formed existing token so a second tab does not invalidate the first. */
-    if (token_len != 32 || strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                         "0123456789-_") != 32) {
-        free(token);
-        token = sso_random_token(CSRF_BYTES);
-    }
-    char *last = s_cookie(ctx->request, DOMAIN_COOKIE);
+    char *token = sso_cookie_csrf_token(ctx->request, CSRF_COOKIE);
+    char *last = sso_cookie_get(ctx->request, DOMAIN_COOKIE);
     char domain[256], prefill[260] = "";
     if (email)
         snprintf(prefill, sizeof prefill, "%s", email);
@@ -638,11 +612,8 @@ static zframe_t *s_authorize(s_ctx_t *ctx)
         return s_error(ctx, req->error, req->error_description);
 
     if (ctx->from_form) {
-        char *cookie = s_cookie(ctx->request, CSRF_COOKIE);
-        const char *field = token_authorize_param(req, CSRF_FIELD);
-        bool match = cookie && field && sso_secure_equals(cookie, field);
-        free(cookie);
-        if (!match)
+        if (!sso_cookie_csrf_matches(ctx->request, CSRF_COOKIE,
+                                     token_authorize_param(req, CSRF_FIELD)))
             return s_page(ctx, 403, "This form expired or did not come from this site. Please "
                                     "enter your email again.",
                           NULL);
@@ -695,11 +666,6 @@ zframe_t *token_authorize_http(sso_service_t *service, const Sso__HttpRequest *r
     if (!post && strcmp(request->method, "GET") != 0 && strcmp(request->method, "HEAD") != 0)
         return sso_http_method_not_allowed("GET, HEAD, POST");
     s_ctx_t ctx = {.service = service, .request = request};
-    const char *public_url = service->config->public_url;
-    ctx.secure = !strncasecmp(public_url, "https://", 8);
-    const char *host = strstr(public_url, "://");
-    const char *path = host ? strchr(host + 3, '/') : NULL;
-    snprintf(ctx.base_path, sizeof ctx.base_path, "%s", path ? path : "");
     const char *type = sso_http_header(request, "content-type");
     bool form = post && type && !strncasecmp(type, "application/x-www-form-urlencoded", 33);
     token_authorize_parse(&ctx.req, request->query, strlen(request->query),

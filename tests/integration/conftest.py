@@ -51,6 +51,8 @@ class Broker:
             "SSO_ALLOW_PRIVATE_UPSTREAMS": "1",
             "SSO_WEB_DIR": os.path.join(ROOT, "web", "static"),
             "SSO_REQUEST_TIMEOUT_MS": "5000",
+            # As `make run`: the IdP simulator and its Test Organization are on.
+            "SSO_ENVIRONMENT": "development",
         })
         self.env.update(extra_env or {})
         self.scale = scale or {}

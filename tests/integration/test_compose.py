@@ -161,6 +161,16 @@ def test_public_url_defaults_to_localhost_and_follows_the_environment(config):
         assert env_of(service).get("SSO_PUBLIC_URL") == "https://sso.example.com", name
 
 
+def test_every_service_runs_in_production_without_the_simulator(config):
+    for name, service in config["services"].items():
+        env = env_of(service)
+        assert env.get("SSO_ENVIRONMENT") == "production", name
+        assert env.get("SSO_SIMULATOR") == "0", name
+    trial = resolved_config({"SSO_SIMULATOR": "1"})
+    for name, service in trial["services"].items():
+        assert env_of(service).get("SSO_SIMULATOR") == "1", name
+
+
 # ---- the Dockerfile (read, not built: no engine here) -------------------------------------
 
 def dockerfile_stages():
@@ -192,6 +202,11 @@ def test_the_runtime_image_runs_as_a_user_with_data_in_a_volume():
     assert users and users[-1].split(":")[0] not in ("root", "0"), users
     assert any(line.upper().startswith("VOLUME") and "/data" in line for line in runtime)
     assert any("SSO_DATA_DIR=/data" in line for line in runtime)
+
+
+def test_the_image_runs_in_production():
+    runtime = dockerfile_stages()[-1]
+    assert any("SSO_ENVIRONMENT=production" in line for line in runtime), runtime
 
 
 def test_host_build_outputs_stay_out_of_the_image():

@@ -392,13 +392,13 @@ def test_simulator_fills_in_the_login_hint(broker, op):
     # No hint (a selector without an email): the page's own example address.
     r, _ = simulator_page(broker, base_params(op, domain="example.com"))
     assert form_of(r.text).fields["email"] == "someone@example.com"
-    # A RelayState that names no transaction is not an error: the form just has no hint.
+    # A RelayState that names no transaction: no form at all (test_simulator.py has the rest).
     _, url = simulator_page(broker, base_params(op, login_hint="x@example.com"))
     parts = urllib.parse.urlsplit(url)
     q = dict(urllib.parse.parse_qsl(parts.query))
     q["RelayState"] = "no-such-transaction-0123456789"
     r = broker.get(parts.path + "?" + urllib.parse.urlencode(q))
-    assert r.status_code == 200 and form_of(r.text).fields["email"] == "someone@example.com"
+    assert r.status_code == 400 and "<form" not in r.text, (r.status_code, r.text[:300])
 
 
 def test_stronger_selector_wins(broker, op):

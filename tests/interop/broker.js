@@ -37,6 +37,7 @@ async function startBroker(extraEnv = {}) {
     SSO_ADMIN_CLIENT_ID: admin.id,
     SSO_ADMIN_CLIENT_SECRET: admin.secret,
     SSO_ALLOW_PRIVATE_UPSTREAMS: '1',
+    SSO_ENVIRONMENT: 'development', // as `make run`: the IdP simulator is on
     ...extraEnv,
   };
   const bin = path.join(BUILD, 'bin');

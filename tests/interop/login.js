@@ -37,13 +37,21 @@ async function follow(brokerUrl, url, init = {}) {
   throw new Error('too many redirects');
 }
 
-async function postForm(url, fields) {
+async function postForm(url, fields, cookie) {
+  const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (cookie) headers.cookie = cookie;
   return fetch(url, {
     method: 'POST',
     redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers,
     body: new URLSearchParams(fields).toString(),
   });
+}
+
+// The name=value of a response's Set-Cookie (its attributes dropped), as a browser sends it back.
+function cookieOf(response) {
+  const set = response.headers.get('set-cookie');
+  return set ? set.split(';')[0] : undefined;
 }
 
 // From /oauth/authorize to the client's redirect URI through the simulator's page.
@@ -52,7 +60,8 @@ async function simulatorLogin(brokerUrl, authorizeUrl, person) {
   if (page.status !== 200) throw new Error(`simulator page: ${page.status} ${page.body || page.location}`);
   const form = formOf(page.body);
   const fields = { ...form.fields, ...person };
-  const posted = await postForm(new URL(form.action, page.url).toString(), fields);
+  // The simulator's form is CSRF-protected: its cookie goes back with the post.
+  const posted = await postForm(new URL(form.action, page.url).toString(), fields, cookieOf(page.response));
   const postPage = await posted.text();
   if (posted.status !== 200) throw new Error(`simulator post: ${posted.status} ${postPage}`);
   const acs = formOf(postPage);
@@ -60,4 +69,4 @@ async function simulatorLogin(brokerUrl, authorizeUrl, person) {
   return { status: answered.status, location: answered.headers.get('location'), body: await answered.text() };
 }
 
-module.exports = { formOf, follow, postForm, simulatorLogin };
+module.exports = { formOf, follow, postForm, cookieOf, simulatorLogin };

@@ -1,0 +1,119 @@
+#include "sso_cookie.h"
+#include "sso_crypto.h"
+#include "sso_test.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CSRF_BYTES 24 /* 32 base64url characters */
+#define CSRF_LEN 32
+
+char *sso_cookie_get(const Sso__HttpRequest *request, const char *name)
+{
+    const char *header = sso_http_header(request, "cookie");
+    size_t name_len = strlen(name);
+    for (const char *p = header; p && *p;) {
+        p += strspn(p, " ;");
+        size_t len = strcspn(p, ";");
+        if (len > name_len && !strncmp(p, name, name_len) && p[name_len] == '=')
+            return strndup(p + name_len + 1, len - name_len - 1);
+        p += len;
+    }
+    return NULL;
+}
+
+int sso_cookie_header(char *out, size_t size, const char *public_url, const char *path,
+                      const char *name, const char *value, long max_age)
+{
+    /* The public URL may carry a path of its own (a broker behind a prefix). */
+    const char *host = strstr(public_url, "://");
+    const char *base = host ? strchr(host + 3, '/') : NULL;
+    bool secure = !strncasecmp(public_url, "https://", 8);
+    int len = snprintf(out, size, "%s=%s; Path=%s%s; Max-Age=%ld; HttpOnly; SameSite=Lax%s",
+                       name, value, base ? base : "", path, max_age, secure ? "; Secure" : "");
+    return len > 0 && (size_t) len < size ? 0 : -1;
+}
+
+static bool s_well_formed(const char *token)
+{
+    return token && strlen(token) == CSRF_LEN
+           && strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+                  == CSRF_LEN;
+}
+
+char *sso_cookie_csrf_token(const Sso__HttpRequest *request, const char *cookie_name)
+{
+    char *token = sso_cookie_get(request, cookie_name);
+    if (s_well_formed(token))
+        return token;
+    free(token);
+    return sso_random_token(CSRF_BYTES);
+}
+
+bool sso_cookie_csrf_matches(const Sso__HttpRequest *request, const char *cookie_name,
+                             const char *field)
+{
+    char *cookie = sso_cookie_get(request, cookie_name);
+    bool match = cookie && *cookie && field && *field && sso_secure_equals(cookie, field);
+    free(cookie);
+    return match;
+}
+
+/* ---- self-test ------------------------------------------------------------------------- */
+
+void sso_cookie_test(bool verbose)
+{
+    (void) verbose;
+    Sso__Header header = SSO__HEADER__INIT;
+    Sso__Header *headers[] = {&header};
+    Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
+    request.headers = headers;
+    request.n_headers = 1;
+    header.name = "cookie";
+    header.value = "a=1; sso_csrfx=no;sso_csrf=abc; b=";
+    char *value = sso_cookie_get(&request, "sso_csrf");
+    SSO_CHECK(value && !strcmp(value, "abc"));
+    free(value);
+    value = sso_cookie_get(&request, "b");
+    SSO_CHECK(value && !*value);
+    free(value);
+    SSO_CHECK(!sso_cookie_get(&request, "sso"));    /* a prefix is not the name */
+    SSO_CHECK(!sso_cookie_get(&request, "c"));
+
+    char out[200];
+    SSO_CHECK(sso_cookie_header(out, sizeof out, "https://sso.test/base", "/oauth/authorize",
+                                "n", "v", 60) == 0
+              && !strcmp(out, "n=v; Path=/base/oauth/authorize; Max-Age=60; HttpOnly; "
+                              "SameSite=Lax; Secure"));
+    SSO_CHECK(sso_cookie_header(out, sizeof out, "http://127.0.0.1:8080", "/simulator/sso", "n",
+                                "v", 60) == 0
+              && !strcmp(out, "n=v; Path=/simulator/sso; Max-Age=60; HttpOnly; SameSite=Lax"));
+    SSO_CHECK(sso_cookie_header(out, 20, "http://127.0.0.1:8080", "/simulator/sso", "n", "v",
+                                60) == -1);
+
+    /* A well-formed token is kept, anything else replaced by a fresh one. */
+    header.value = "t=abcdefghijklmnopqrstuvwxyz012345";
+    char *token = sso_cookie_csrf_token(&request, "t");
+    SSO_CHECK(token && !strcmp(token, "abcdefghijklmnopqrstuvwxyz012345"));
+    free(token);
+    const char *bad[] = {"t=short", "t=abcdefghijklmnopqrstuvwxyz01234<", "x=1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        header.value = (char *) bad[i];
+        token = sso_cookie_csrf_token(&request, "t");
+        SSO_CHECK(s_well_formed(token) && strcmp(token, "abcdefghijklmnopqrstuvwxyz012345"));
+        free(token);
+    }
+
+    /* The double submit: both present and equal, nothing else. */
+    header.value = "t=abcdefghijklmnopqrstuvwxyz012345";
+    SSO_CHECK(sso_cookie_csrf_matches(&request, "t", "abcdefghijklmnopqrstuvwxyz012345"));
+    SSO_CHECK(!sso_cookie_csrf_matches(&request, "t", "abcdefghijklmnopqrstuvwxyz012346"));
+    SSO_CHECK(!sso_cookie_csrf_matches(&request, "t", ""));
+    SSO_CHECK(!sso_cookie_csrf_matches(&request, "t", NULL));
+    SSO_CHECK(!sso_cookie_csrf_matches(&request, "u", "abcdefghijklmnopqrstuvwxyz012345"));
+    header.value = "t=";
+    SSO_CHECK(!sso_cookie_csrf_matches(&request, "t", ""));
+    request.n_headers = 0;
+    SSO_CHECK(!sso_cookie_csrf_matches(&request, "t", "abcdefghijklmnopqrstuvwxyz012345"));
+}
