@@ -16,6 +16,10 @@ typedef struct {
     int request_timeout_ms;     /* SSO_REQUEST_TIMEOUT_MS: deadline put on every bus request */
     int max_body_bytes;         /* SSO_MAX_BODY_BYTES */
     int worker_credit;          /* SSO_WORKER_CREDIT: requests one instance takes at once */
+    char ops_addr[128];         /* SSO_OPS_ADDR: /metrics, /healthz, /readyz apart; "" when unset */
+    int max_connections_per_ip; /* SSO_MAX_CONNECTIONS_PER_IP */
+    int request_read_timeout_ms;    /* SSO_REQUEST_READ_TIMEOUT_MS: headers and body */
+    int max_body_bytes_in_flight;   /* SSO_MAX_BODY_BYTES_IN_FLIGHT: all connections together */
 } sso_config_t;
 
 /* Fills config from the environment; returns 0, or -1 with a message on stderr when a value
