@@ -579,7 +579,9 @@ static void s_limits_key(const listener_t *listener, const struct sockaddr *addr
 
 /* MHD's accept policy: SSO_MAX_CONNECTIONS_PER_IP. Refused at accept, before a byte is read:
    accepting the connection to answer 429 would hand the address the very slot it may not
-   have, for as long as it takes to send its headers. */
+   have, for as long as it takes to send its headers. The count grows when MHD reports the
+   connection started (s_connection), so with MHD's threads two accepting at once may each
+   admit one more. */
 static enum MHD_Result s_admit(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
     (void) addrlen;
