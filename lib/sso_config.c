@@ -78,6 +78,17 @@ int sso_config_load(sso_config_t *config)
                  &config->max_body_bytes)
         || s_int("SSO_WORKER_CREDIT", 32, 1, 64, &config->worker_credit))
         return -1;
+    if (s_copy(config->ops_addr, sizeof config->ops_addr, "SSO_OPS_ADDR", "")
+        || s_int("SSO_MAX_CONNECTIONS_PER_IP", 64, 1, 4000, &config->max_connections_per_ip)
+        || s_int("SSO_REQUEST_READ_TIMEOUT_MS", 10000, 100, 600000,
+                 &config->request_read_timeout_ms)
+        || s_int("SSO_MAX_BODY_BYTES_IN_FLIGHT", 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024,
+                 &config->max_body_bytes_in_flight))
+        return -1;
+    if (config->max_body_bytes_in_flight < config->max_body_bytes) {
+        fprintf(stderr, "config: SSO_MAX_BODY_BYTES_IN_FLIGHT must be at least SSO_MAX_BODY_BYTES\n");
+        return -1;
+    }
     if ((*config->tls_cert != '\0') != (*config->tls_key != '\0')) {
         fprintf(stderr, "config: set both SSO_TLS_CERT and SSO_TLS_KEY, or neither\n");
         return -1;
@@ -143,4 +154,12 @@ void sso_config_test(bool verbose)
     }
     unsetenv("SSO_ENVIRONMENT");
     unsetenv("SSO_SIMULATOR");
+    SSO_CHECK(config.max_connections_per_ip == 64 && config.request_read_timeout_ms == 10000
+              && config.max_body_bytes_in_flight == 64 * 1024 * 1024 && !*config.ops_addr);
+    setenv("SSO_MAX_CONNECTIONS_PER_IP", "0", 1);
+    SSO_CHECK(sso_config_load(&config) == -1);
+    unsetenv("SSO_MAX_CONNECTIONS_PER_IP");
+    setenv("SSO_MAX_BODY_BYTES_IN_FLIGHT", "2048", 1); /* below SSO_MAX_BODY_BYTES */
+    SSO_CHECK(sso_config_load(&config) == -1);
+    unsetenv("SSO_MAX_BODY_BYTES_IN_FLIGHT");
 }

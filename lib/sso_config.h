@@ -19,6 +19,10 @@ typedef struct {
     bool production;            /* SSO_ENVIRONMENT: production (the default) or development */
     bool simulator;             /* the IdP simulator and its Test Organization are on:
                                    SSO_SIMULATOR (0 or 1), by default on only in development */
+    char ops_addr[128];         /* SSO_OPS_ADDR: /metrics, /healthz, /readyz apart; "" when unset */
+    int max_connections_per_ip; /* SSO_MAX_CONNECTIONS_PER_IP */
+    int request_read_timeout_ms;    /* SSO_REQUEST_READ_TIMEOUT_MS: headers and body */
+    int max_body_bytes_in_flight;   /* SSO_MAX_BODY_BYTES_IN_FLIGHT: all connections together */
 } sso_config_t;
 
 /* Fills config from the environment; returns 0, or -1 with a message on stderr when a value

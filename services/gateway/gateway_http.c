@@ -1,4 +1,5 @@
 #include "gateway_http.h"
+#include "gateway_limits.h"
 #include "gateway_routes.h"
 #include "gateway_static.h"
 #include "sso_bus.h"
@@ -10,6 +11,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdatomic.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #define MAX_HEADERS 100
@@ -17,6 +19,11 @@
 #define CONNECTION_TIMEOUT_S 30
 /* While the broker stops, how often the last answers are pushed out at most. */
 #define STOP_POLL_MS 10
+/* With MHD's own threads, connections are accepted off the broker's thread, which therefore
+   sweeps the read deadlines at least this often. */
+#define SWEEP_TICK_MS 250
+#define READ_TIMEOUT_ERROR "{\"error\":\"request_timeout\",\"error_description\":" \
+                           "\"the request was not received in time\"}"
 
 /* Two ways to run MHD (SSO_GATEWAY_THREADS):
    - 0, the default without TLS: no MHD thread. The broker's loop drives MHD in "external
@@ -24,9 +31,22 @@
      thread, with no hand-off, no wake-up pipe and no lock.
    - N > 0, the default with TLS (2): MHD's own pool of N threads, which hand requests to the
      broker's thread through its inbox and are resumed from it. TLS handshakes cost about a
-     millisecond of CPU each, which must not stall the bus. */
-struct gateway_http_t {
+     millisecond of CPU each, which must not stall the bus.
+   SSO_OPS_ADDR adds a second daemon for the operations endpoints, plain HTTP, always run by
+   the broker's loop. */
+typedef struct {
+    gateway_http_t *http;
     struct MHD_Daemon *daemon;
+    bool ops;                   /* the SSO_OPS_ADDR listener: operations endpoints only */
+} listener_t;
+
+struct gateway_http_t {
+    listener_t public_side;
+    listener_t ops_side;        /* daemon NULL without SSO_OPS_ADDR */
+    int loop_fd;                /* epoll of both daemons for the broker's loop; -1 if not ours */
+    gateway_limits_t *limits;
+    char cut_answer[256];       /* the 408 the sweep writes itself (s_cut) */
+    size_t cut_answer_len;
     const sso_config_t *config;
     sso_broker_t *broker;
     gateway_metrics_t *metrics;
@@ -43,6 +63,8 @@ typedef enum { REQ_READING, REQ_WAITING, REQ_ANSWERED } request_state_t;
 /* One per HTTP request; lives from the first callback to MHD's completion callback. */
 typedef struct {
     gateway_http_t *http;
+    listener_t *listener;
+    gateway_peer_t *peer;       /* its connection's limits; NULL when untracked */
     struct MHD_Connection *connection;
     atomic_int state;           /* request_state_t; the broker's thread sets ANSWERED */
     bool on_bus;                /* counted in http->on_bus */
@@ -50,6 +72,8 @@ typedef struct {
     route_t route;
     int64_t started_us;
     bool too_large;
+    bool over_budget;           /* SSO_MAX_BODY_BYTES_IN_FLIGHT was reached: body dropped */
+    size_t reserved;            /* bytes taken from the body budget */
     uint8_t *body;
     size_t body_len;
     /* Set by the broker thread before it resumes the connection. */
@@ -99,29 +123,56 @@ static enum MHD_Result s_send(request_t *request, unsigned status, const char *c
     return rc;
 }
 
-static enum MHD_Result s_send_405(request_t *request, const char *allow)
+/* A JSON error; header (NULL for none) and value add one response header. */
+static enum MHD_Result s_send_error_with(request_t *request, unsigned status, const char *error,
+                                         const char *description, const char *header,
+                                         const char *value)
 {
-    static const char body[] =
-        "{\"error\":\"method_not_allowed\",\"error_description\":\"this path takes GET\"}";
-    Sso__Header header = SSO__HEADER__INIT;
-    Sso__Header *headers[] = {&header};
-    header.name = "Allow";
-    header.value = (char *) allow;
+    json_t *json = json_pack("{s:s, s:s}", "error", error, "error_description", description);
+    char *text = json_dumps(json, JSON_COMPACT);
+    json_decref(json);
+    if (!text)
+        return MHD_NO;
+    Sso__Header extra_header = SSO__HEADER__INIT;
+    Sso__Header *headers[] = {&extra_header};
+    extra_header.name = (char *) header;
+    extra_header.value = (char *) value;
     Sso__HttpResponse extra = SSO__HTTP_RESPONSE__INIT;
     extra.headers = headers;
     extra.n_headers = 1;
-    return s_send(request, 405, "application/json", body, sizeof body - 1, &extra);
+    enum MHD_Result rc = s_send(request, status, "application/json", text, strlen(text),
+                                header ? &extra : NULL);
+    free(text);
+    return rc;
 }
 
 static enum MHD_Result s_send_error(request_t *request, unsigned status, const char *error,
                                     const char *description)
 {
-    json_t *json = json_pack("{s:s, s:s}", "error", error, "error_description", description);
-    char *text = json_dumps(json, JSON_COMPACT);
-    json_decref(json);
-    enum MHD_Result rc = s_send(request, status, "application/json", text, strlen(text), NULL);
-    free(text);
-    return rc;
+    return s_send_error_with(request, status, error, description, NULL, NULL);
+}
+
+static enum MHD_Result s_send_405(request_t *request, const char *allow)
+{
+    return s_send_error_with(request, 405, "method_not_allowed", "this path takes GET", "Allow",
+                             allow);
+}
+
+/* SSO_MAX_BODY_BYTES_IN_FLIGHT: other clients' bodies fill the budget; soon they will not. */
+static enum MHD_Result s_send_over_budget(request_t *request)
+{
+    gateway_metrics_refused(request->http->metrics, GATEWAY_REFUSED_BODY_BYTES_IN_FLIGHT);
+    return s_send_error_with(request, 503, "temporarily_unavailable",
+                             "the gateway holds too many request bodies; try again shortly",
+                             "Retry-After", "1");
+}
+
+static void s_drop_body(request_t *request)
+{
+    free(request->body);
+    request->body = NULL;
+    gateway_limits_release(request->http->limits, request->reserved);
+    request->reserved = 0;
 }
 
 /* ---- the bus side ---------------------------------------------------------------------- */
@@ -200,6 +251,17 @@ static enum MHD_Result s_collect_arg(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
+/* The client's address as text; "" when it is not IP. */
+static void s_address_text(const struct sockaddr *addr, char *text, size_t size)
+{
+    text[0] = '\0';
+    if (addr && addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *) addr)->sin_addr, text, (socklen_t) size);
+    else if (addr && addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) addr)->sin6_addr, text,
+                  (socklen_t) size);
+}
+
 static enum MHD_Result s_forward(request_t *request, const char *method, const char *path)
 {
     gateway_http_t *http = request->http;
@@ -221,16 +283,10 @@ static enum MHD_Result s_forward(request_t *request, const char *method, const c
     message.body.len = request->body_len;
     message.tls = http->tls_cert != NULL;
 
-    char remote[INET6_ADDRSTRLEN] = "";
+    char remote[INET6_ADDRSTRLEN];
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(request->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (info && info->client_addr) {
-        const struct sockaddr *addr = info->client_addr;
-        if (addr->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *) addr)->sin_addr, remote, sizeof remote);
-        else if (addr->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) addr)->sin6_addr, remote, sizeof remote);
-    }
+    s_address_text(info ? info->client_addr : NULL, remote, sizeof remote);
     message.remote_addr = remote;
 
     zframe_t *payload = query.failed ? NULL : sso_frame_pack(&message.base);
@@ -336,6 +392,15 @@ static enum MHD_Result s_dispatch(request_t *request, const char *method, const 
                  request->http->config->max_body_bytes);
         return s_send_error(request, 413, "invalid_request", text);
     }
+    if (request->over_budget)
+        return s_send_over_budget(request);
+    /* The ops listener has the operations endpoints only; with it, /metrics leaves the public
+       one (which keeps the probes, for load balancers). */
+    bool ops_here = request->route.kind == ROUTE_OPS
+                 && (request->listener->ops || !request->http->ops_side.daemon
+                     || strcmp(path, "/metrics") != 0);
+    if (!ops_here && (request->listener->ops || request->route.kind == ROUTE_OPS))
+        return s_send_error(request, 404, "not_found", "no such path");
     switch (request->route.kind) {
     case ROUTE_OPS:
         if (strcmp(method, "GET") && strcmp(method, "HEAD"))
@@ -353,62 +418,112 @@ static enum MHD_Result s_dispatch(request_t *request, const char *method, const 
     }
 }
 
+static gateway_peer_t *s_peer(struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+/* A first call: the request line and headers are in. */
+static enum MHD_Result s_begin(listener_t *listener, struct MHD_Connection *connection,
+                               const char *url, const char *method, void **con_cls)
+{
+    gateway_http_t *http = listener->http;
+    request_t *request = calloc(1, sizeof *request);
+    if (!request)
+        return MHD_NO;
+    request->http = http;
+    request->listener = listener;
+    request->peer = s_peer(connection);
+    request->connection = connection;
+    request->started_us = s_now_us();
+    uint8_t raw[8];
+    sso_random_bytes(raw, sizeof raw);
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 8; i++) {
+        request->request_id[2 * i] = hex[raw[i] >> 4];
+        request->request_id[2 * i + 1] = hex[raw[i] & 15];
+    }
+    request->request_id[16] = '\0';
+    snprintf(request->method, sizeof request->method, "%s", method);
+    snprintf(request->path, sizeof request->path, "%s", url);
+    request->route = gateway_route(url);
+    *con_cls = request;
+    /* Headers in after the deadline, before the sweep got to the connection. */
+    if (gateway_limits_late(http->limits, request->peer, sso_now_ms())) {
+        gateway_limits_received(http->limits, request->peer);
+        gateway_metrics_refused(http->metrics, GATEWAY_REFUSED_READ_TIMEOUT);
+        return s_send(request, 408, "application/json", READ_TIMEOUT_ERROR,
+                      sizeof READ_TIMEOUT_ERROR - 1, NULL);
+    }
+    gateway_limits_headers(http->limits, request->peer);
+    const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+    long declared = 0;
+    if (length && (sso_parse_int(length, 0, 1L << 40, &declared) != 0
+                   || declared > http->config->max_body_bytes))
+        request->too_large = true;
+    /* A declared body takes its share of the budget now, so it is refused before it is read. */
+    else if (declared > 0) {
+        if (gateway_limits_reserve(http->limits, (size_t) declared) != 0) {
+            gateway_limits_received(http->limits, request->peer);
+            return s_send_over_budget(request);
+        }
+        request->reserved = (size_t) declared;
+    }
+    return MHD_YES;
+}
+
+/* A piece of the body. */
+static enum MHD_Result s_take_body(request_t *request, const char *data, size_t size)
+{
+    gateway_http_t *http = request->http;
+    if (request->too_large || request->over_budget)
+        return MHD_YES; /* dropped; answered once the body is over */
+    size_t len = request->body_len + size;
+    if (len > (size_t) http->config->max_body_bytes) {
+        request->too_large = true;
+        s_drop_body(request);
+        return MHD_YES;
+    }
+    if (len > request->reserved) {
+        if (gateway_limits_reserve(http->limits, len - request->reserved) != 0) {
+            request->over_budget = true;
+            s_drop_body(request);
+            return MHD_YES;
+        }
+        request->reserved = len;
+    }
+    uint8_t *grown = realloc(request->body, len);
+    if (!grown)
+        return MHD_NO;
+    memcpy(grown + request->body_len, data, size);
+    request->body = grown;
+    request->body_len = len;
+    return MHD_YES;
+}
+
 static enum MHD_Result s_access(void *cls, struct MHD_Connection *connection, const char *url,
                                 const char *method, const char *version, const char *upload_data,
                                 size_t *upload_data_size, void **con_cls)
 {
     (void) version;
-    gateway_http_t *http = cls;
+    listener_t *listener = cls;
     request_t *request = *con_cls;
-    if (!request) {
-        request = calloc(1, sizeof *request);
-        if (!request)
-            return MHD_NO;
-        request->http = http;
-        request->connection = connection;
-        request->started_us = s_now_us();
-        uint8_t raw[8];
-        sso_random_bytes(raw, sizeof raw);
-        static const char hex[] = "0123456789abcdef";
-        for (int i = 0; i < 8; i++) {
-            request->request_id[2 * i] = hex[raw[i] >> 4];
-            request->request_id[2 * i + 1] = hex[raw[i] & 15];
-        }
-        request->request_id[16] = '\0';
-        snprintf(request->method, sizeof request->method, "%s", method);
-        snprintf(request->path, sizeof request->path, "%s", url);
-        request->route = gateway_route(url);
-        const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
-        long declared = 0;
-        if (length && (sso_parse_int(length, 0, 1L << 40, &declared) != 0
-                       || declared > http->config->max_body_bytes))
-            request->too_large = true;
-        *con_cls = request;
-        return MHD_YES;
-    }
+    if (!request)
+        return s_begin(listener, connection, url, method, con_cls);
     int state = atomic_load(&request->state);
     if (state == REQ_ANSWERED)
         return s_answer_from_bus(request);
     if (state == REQ_WAITING)
         return MHD_YES; /* spurious call while suspended */
     if (*upload_data_size) {
-        size_t chunk = *upload_data_size;
+        size_t size = *upload_data_size;
         *upload_data_size = 0;
-        if (request->too_large || request->body_len + chunk > (size_t) http->config->max_body_bytes) {
-            request->too_large = true;
-            free(request->body);
-            request->body = NULL;
-            return MHD_YES;
-        }
-        uint8_t *grown = realloc(request->body, request->body_len + chunk);
-        if (!grown)
-            return MHD_NO;
-        memcpy(grown + request->body_len, upload_data, chunk);
-        request->body = grown;
-        request->body_len += chunk;
-        return MHD_YES;
+        return s_take_body(request, upload_data, size);
     }
+    gateway_limits_received(listener->http->limits, request->peer);
     return s_dispatch(request, method, url);
 }
 
@@ -444,21 +559,113 @@ static void s_completed(void *cls, struct MHD_Connection *connection, void **con
         sso__http_response__free_unpacked(request->response, NULL);
     if (request->on_bus)
         atomic_fetch_sub(&http->on_bus, 1);
-    free(request->body);
+    s_drop_body(request);
+    gateway_limits_next(http->limits, request->peer, sso_now_ms());
     free(request);
     *con_cls = NULL;
 }
 
-/* The broker's hook (SSO_GATEWAY_THREADS=0): one turn of MHD, then how long it may wait. */
+/* ---- connection limits (gateway_limits) --------------------------------------------------- */
+
+/* The key a connection is counted under: its address, apart on the ops listener so that
+   public clients cannot take the scraper's places. */
+static void s_limits_key(const listener_t *listener, const struct sockaddr *addr, char *key,
+                         size_t size)
+{
+    size_t prefix = listener->ops ? 4 : 0;
+    memcpy(key, "ops ", prefix);
+    s_address_text(addr, key + prefix, size - prefix);
+}
+
+/* MHD's accept policy: SSO_MAX_CONNECTIONS_PER_IP. Refused at accept, before a byte is read:
+   accepting the connection to answer 429 would hand the address the very slot it may not
+   have, for as long as it takes to send its headers. The count grows when MHD reports the
+   connection started (s_connection), so with MHD's threads two accepting at once may each
+   admit one more. */
+static enum MHD_Result s_admit(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void) addrlen;
+    listener_t *listener = cls;
+    char key[INET6_ADDRSTRLEN + 4];
+    s_limits_key(listener, addr, key, sizeof key);
+    if (gateway_limits_admit(listener->http->limits, key) == 0)
+        return MHD_YES;
+    gateway_metrics_refused(listener->http->metrics, GATEWAY_REFUSED_PER_IP_LIMIT);
+    return MHD_NO;
+}
+
+static void s_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                         enum MHD_ConnectionNotificationCode code)
+{
+    listener_t *listener = cls;
+    gateway_limits_t *limits = listener->http->limits;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        gateway_limits_close(limits, (gateway_peer_t **) socket_context);
+        return;
+    }
+    const union MHD_ConnectionInfo *addr =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    char key[INET6_ADDRSTRLEN + 4];
+    s_limits_key(listener, addr ? addr->client_addr : NULL, key, sizeof key);
+    if (fd)
+        *socket_context = gateway_limits_open(limits, key, fd->connect_fd, sso_now_ms());
+}
+
+/* MHD's URI logger, called once a request line is in: the client is sending a request. */
+static void *s_request_line(void *cls, const char *uri, struct MHD_Connection *connection)
+{
+    (void) uri;
+    gateway_http_t *http = cls;
+    gateway_limits_started(http->limits, s_peer(connection));
+    return NULL;
+}
+
+/* The sweep's cut: past SSO_REQUEST_READ_TIMEOUT_MS. A connection still sending its headers
+   has had no word from MHD, which cannot answer before it has them: on plain HTTP the 408 is
+   written here (MHD writes nothing to a connection reading a request). Then both directions
+   are shut, so MHD reads the end and closes it. An idle kept-alive connection is just closed,
+   as MHD's idle timeout would. */
+static void s_cut(void *arg, int fd, gateway_cut_phase_t phase)
+{
+    gateway_http_t *http = arg;
+    if (phase == GATEWAY_CUT_HEADERS && !http->tls_cert)
+        (void) send(fd, http->cut_answer, http->cut_answer_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    shutdown(fd, SHUT_RDWR);
+    if (phase != GATEWAY_CUT_IDLE)
+        gateway_metrics_refused(http->metrics, GATEWAY_REFUSED_READ_TIMEOUT);
+}
+
+static long s_min_wait(long a, long b)
+{
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
+/* The broker's hook: one turn of each daemon it runs (the public one without MHD threads, the
+   ops one) and the read-deadline sweep; then how long it may wait. */
 static long s_hook(void *arg, bool stopping)
 {
     gateway_http_t *self = arg;
-    MHD_run(self->daemon);
-    if (stopping && atomic_load(&self->on_bus) == 0)
-        return -1; /* every answer the broker gave is out */
-    MHD_UNSIGNED_LONG_LONG timeout = 0;
-    long wait = MHD_get_timeout(self->daemon, &timeout) == MHD_YES
-              ? (timeout > 3600000 ? 3600000 : (long) timeout) : -1;
+    long wait = -1;
+    listener_t *listeners[] = {&self->public_side, &self->ops_side};
+    for (size_t i = 0; i < 2; i++) {
+        struct MHD_Daemon *daemon = listeners[i]->daemon;
+        if (!daemon || (listeners[i] == &self->public_side && self->threads > 0))
+            continue;
+        MHD_run(daemon);
+        MHD_UNSIGNED_LONG_LONG timeout = 0;
+        if (MHD_get_timeout(daemon, &timeout) == MHD_YES)
+            wait = s_min_wait(wait, timeout > 3600000 ? 3600000 : (long) timeout);
+    }
+    /* With MHD's threads, every answer the broker gave is theirs to write. */
+    if (stopping && (self->threads > 0 || atomic_load(&self->on_bus) == 0))
+        return -1;
+    long next_deadline = -1;
+    gateway_limits_sweep(self->limits, sso_now_ms(), s_cut, self, &next_deadline);
+    wait = s_min_wait(wait, next_deadline);
+    if (self->threads > 0)
+        wait = s_min_wait(wait, SWEEP_TICK_MS);
     if (stopping && (wait < 0 || wait > STOP_POLL_MS))
         wait = STOP_POLL_MS;
     return wait;
@@ -503,14 +710,15 @@ static char *s_read_file(const char *path)
     return data;
 }
 
-gateway_http_t *gateway_http_new(const sso_config_t *config, sso_broker_t *broker,
-                                 gateway_metrics_t *metrics, const char *web_dir)
+/* Starts listener's daemon on addr (host:port) with flags and the extra options. */
+static int s_listen(gateway_http_t *self, listener_t *listener, const char *name,
+                    const char *addr, unsigned flags, struct MHD_OptionItem *options)
 {
     char host[256];
     unsigned port = 0;
-    if (gateway_parse_addr(config->http_addr, host, sizeof host, &port) != 0) {
-        sso_error("SSO_HTTP_ADDR must be host:port, got %s", config->http_addr);
-        return NULL;
+    if (gateway_parse_addr(addr, host, sizeof host, &port) != 0) {
+        sso_error("%s must be host:port, got %s", name, addr);
+        return -1;
     }
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICSERV}, *found = NULL;
@@ -518,24 +726,94 @@ gateway_http_t *gateway_http_new(const sso_config_t *config, sso_broker_t *broke
     snprintf(port_text, sizeof port_text, "%u", port);
     if (getaddrinfo(host, port_text, &hints, &found) != 0 || !found) {
         sso_error("cannot resolve %s", host);
-        return NULL;
+        return -1;
     }
+    if (found->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    listener->http = self;
+    listener->daemon = MHD_start_daemon(
+        flags, (uint16_t) port, s_admit, listener, s_access, listener, MHD_OPTION_SOCK_ADDR,
+        found->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
+        MHD_OPTION_NOTIFY_CONNECTION, s_connection, listener, MHD_OPTION_URI_LOG_CALLBACK,
+        s_request_line, self, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HEADER_MEMORY_LIMIT,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) CONNECTION_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned) 4000, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned) 1, MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+    freeaddrinfo(found);
+    if (!listener->daemon) {
+        sso_error("cannot listen on %s", addr);
+        return -1;
+    }
+    return 0;
+}
+
+static int s_epoll_fd(struct MHD_Daemon *daemon)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    return info ? info->epoll_fd : -1;
+}
+
+/* The fd the broker's loop waits on: the one daemon it runs, or an epoll of both. With MHD's
+   own threads and no ops listener, an epoll of nothing: the hook then runs on its timer only,
+   for the sweep. */
+static int s_attach(gateway_http_t *self)
+{
+    int fds[2];
+    size_t n_fds = 0;
+    if (self->threads == 0)
+        fds[n_fds++] = s_epoll_fd(self->public_side.daemon);
+    if (self->ops_side.daemon)
+        fds[n_fds++] = s_epoll_fd(self->ops_side.daemon);
+    int fd = n_fds == 1 ? fds[0] : -1;
+    if (n_fds != 1) {
+        self->loop_fd = fd = epoll_create1(EPOLL_CLOEXEC);
+        for (size_t i = 0; fd >= 0 && i < n_fds; i++) {
+            struct epoll_event event = {.events = EPOLLIN, .data.fd = fds[i]};
+            if (fds[i] < 0 || epoll_ctl(fd, EPOLL_CTL_ADD, fds[i], &event) != 0)
+                fd = -1;
+        }
+    }
+    return fd < 0 ? -1 : sso_broker_attach(self->broker, fd, s_hook, self);
+}
+
+gateway_http_t *gateway_http_new(const sso_config_t *config, sso_broker_t *broker,
+                                 gateway_metrics_t *metrics, const char *web_dir)
+{
     gateway_http_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->loop_fd = -1;
     self->config = config;
     self->broker = broker;
     self->metrics = metrics;
     self->web_dir = strdup(web_dir);
+    self->limits = gateway_limits_new(config->max_connections_per_ip,
+                                      config->request_read_timeout_ms,
+                                      (size_t) config->max_body_bytes_in_flight);
+    if (!self->web_dir || !self->limits) {
+        gateway_http_destroy(&self);
+        return NULL;
+    }
     const char *access_log = getenv("SSO_ACCESS_LOG");
     self->access_log = !access_log || strcmp(access_log, "0") != 0;
+    int len = snprintf(self->cut_answer, sizeof self->cut_answer,
+                       "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
+                       "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                       sizeof READ_TIMEOUT_ERROR - 1, READ_TIMEOUT_ERROR);
+    self->cut_answer_len = len > 0 && (size_t) len < sizeof self->cut_answer ? (size_t) len : 0;
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    if (found->ai_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
+    struct MHD_OptionItem none[] = {{MHD_OPTION_END, 0, NULL}};
+    self->ops_side.ops = true;
+    if (*config->ops_addr
+        && s_listen(self, &self->ops_side, "SSO_OPS_ADDR", config->ops_addr, flags, none) != 0) {
+        gateway_http_destroy(&self);
+        return NULL;
+    }
     if (*config->tls_cert) {
         self->tls_cert = s_read_file(config->tls_cert);
         self->tls_key = s_read_file(config->tls_key);
         if (!self->tls_cert || !self->tls_key) {
             sso_error("cannot read SSO_TLS_CERT or SSO_TLS_KEY");
-            freeaddrinfo(found);
             gateway_http_destroy(&self);
             return NULL;
         }
@@ -545,7 +823,6 @@ gateway_http_t *gateway_http_new(const sso_config_t *config, sso_broker_t *broke
     const char *threads_text = getenv("SSO_GATEWAY_THREADS");
     if (threads_text && *threads_text && sso_parse_int(threads_text, 0, 64, &threads) != 0) {
         sso_error("SSO_GATEWAY_THREADS must be an integer from 0 to 64, got %s", threads_text);
-        freeaddrinfo(found);
         gateway_http_destroy(&self);
         return NULL;
     }
@@ -565,28 +842,20 @@ gateway_http_t *gateway_http_new(const sso_config_t *config, sso_broker_t *broke
             (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, self->tls_key};
     }
     options[n_options] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    self->daemon = MHD_start_daemon(
-        flags, (uint16_t) port, NULL, NULL, s_access, self, MHD_OPTION_SOCK_ADDR, found->ai_addr,
-        MHD_OPTION_NOTIFY_COMPLETED, s_completed, self, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t) HEADER_MEMORY_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned) CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, (unsigned) 4000,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned) 1, MHD_OPTION_ARRAY, options,
-        MHD_OPTION_END);
-    freeaddrinfo(found);
-    if (!self->daemon) {
-        sso_error("cannot listen on %s", config->http_addr);
+    if (s_listen(self, &self->public_side, "SSO_HTTP_ADDR", config->http_addr, flags, options)
+        != 0) {
         gateway_http_destroy(&self);
         return NULL;
     }
-    const union MHD_DaemonInfo *info =
-        threads > 0 ? NULL : MHD_get_daemon_info(self->daemon, MHD_DAEMON_INFO_EPOLL_FD);
-    if (threads == 0 && (!info || sso_broker_attach(broker, info->epoll_fd, s_hook, self) != 0)) {
+    if (s_attach(self) != 0) {
         sso_error("cannot attach the HTTP server to the broker");
         gateway_http_destroy(&self);
         return NULL;
     }
     sso_info("listening on %s%s, %s", config->http_addr, self->tls_cert ? " (TLS)" : "",
              threads > 0 ? "own HTTP threads" : "HTTP on the broker's thread");
+    if (self->ops_side.daemon)
+        sso_info("operations endpoints on %s", config->ops_addr);
     return self;
 }
 
@@ -597,10 +866,16 @@ void gateway_http_destroy(gateway_http_t **self_p)
     gateway_http_t *self = *self_p;
     /* MHD's own threads may still be writing the broker's last answers (503): give them a
        moment. On the broker's thread (threads == 0) they were written before it ended. */
-    for (int i = 0; self->daemon && self->threads > 0 && i < 100 && atomic_load(&self->on_bus); i++)
+    for (int i = 0; self->public_side.daemon && self->threads > 0 && i < 100
+                    && atomic_load(&self->on_bus); i++)
         zclock_sleep(10);
-    if (self->daemon)
-        MHD_stop_daemon(self->daemon);
+    if (self->public_side.daemon)
+        MHD_stop_daemon(self->public_side.daemon);
+    if (self->ops_side.daemon)
+        MHD_stop_daemon(self->ops_side.daemon);
+    if (self->loop_fd >= 0)
+        close(self->loop_fd);
+    gateway_limits_destroy(&self->limits);
     free(self->web_dir);
     free(self->tls_cert);
     free(self->tls_key);

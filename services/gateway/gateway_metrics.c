@@ -32,7 +32,11 @@ struct gateway_metrics_t {
     size_t n_series;
     histogram_t histograms[64];
     size_t n_histograms;
+    unsigned long long refused[GATEWAY_REFUSED_REASONS];
 };
+
+static const char *const s_refused_labels[GATEWAY_REFUSED_REASONS] = {
+    "per_ip_limit", "read_timeout", "body_bytes_in_flight"};
 
 gateway_metrics_t *gateway_metrics_new(void)
 {
@@ -82,6 +86,15 @@ void gateway_metrics_observe(gateway_metrics_t *self, const char *label, unsigne
         histogram->count++;
         histogram->sum += seconds;
     }
+    pthread_mutex_unlock(&self->lock);
+}
+
+void gateway_metrics_refused(gateway_metrics_t *self, gateway_refused_t reason)
+{
+    if (reason >= GATEWAY_REFUSED_REASONS)
+        return;
+    pthread_mutex_lock(&self->lock);
+    self->refused[reason]++;
     pthread_mutex_unlock(&self->lock);
 }
 
@@ -136,6 +149,12 @@ char *gateway_metrics_render(gateway_metrics_t *self, sso_broker_t *broker)
         s_append(&out, "sso_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
                  histogram->label, histogram->count);
     }
+    s_append(&out, "# HELP sso_gateway_refused_total Connections and requests the gateway "
+                   "refused or cut by its own limits.\n");
+    s_append(&out, "# TYPE sso_gateway_refused_total counter\n");
+    for (size_t r = 0; r < GATEWAY_REFUSED_REASONS; r++)
+        s_append(&out, "sso_gateway_refused_total{reason=\"%s\"} %llu\n", s_refused_labels[r],
+                 self->refused[r]);
     pthread_mutex_unlock(&self->lock);
     s_append(&out, "# HELP sso_bus_instances Live instances per service on the bus.\n");
     s_append(&out, "# TYPE sso_bus_instances gauge\n");
@@ -153,12 +172,18 @@ void gateway_metrics_test(bool verbose)
     gateway_metrics_observe(metrics, "token", 200, 0.0007);
     gateway_metrics_observe(metrics, "token", 200, 0.2);
     gateway_metrics_observe(metrics, "token", 503, 0.001);
+    gateway_metrics_refused(metrics, GATEWAY_REFUSED_READ_TIMEOUT);
+    gateway_metrics_refused(metrics, GATEWAY_REFUSED_READ_TIMEOUT);
+    gateway_metrics_refused(metrics, GATEWAY_REFUSED_REASONS); /* not a reason: ignored */
     char *text = gateway_metrics_render(metrics, NULL);
     SSO_CHECK(text && strstr(text, "sso_http_requests_total{route=\"token\",status=\"200\"} 2\n"));
     SSO_CHECK(text && strstr(text, "sso_http_requests_total{route=\"token\",status=\"503\"} 1\n"));
     SSO_CHECK(text && strstr(text, "le=\"0.001\"} 2\n"));
     SSO_CHECK(text && strstr(text, "le=\"+Inf\"} 3\n"));
     SSO_CHECK(text && strstr(text, "# TYPE sso_bus_instances gauge"));
+    SSO_CHECK(text && strstr(text, "sso_gateway_refused_total{reason=\"read_timeout\"} 2\n"));
+    SSO_CHECK(text && strstr(text, "sso_gateway_refused_total{reason=\"per_ip_limit\"} 0\n"));
+    SSO_CHECK(text && strstr(text, "sso_gateway_refused_total{reason=\"body_bytes_in_flight\"} 0\n"));
     free(text);
     gateway_metrics_destroy(&metrics);
     SSO_CHECK(metrics == NULL);

@@ -7,11 +7,20 @@
 
 typedef struct gateway_metrics_t gateway_metrics_t;
 
+/* Why the gateway itself refused or cut a connection (sso_gateway_refused_total). */
+typedef enum {
+    GATEWAY_REFUSED_PER_IP_LIMIT,       /* SSO_MAX_CONNECTIONS_PER_IP */
+    GATEWAY_REFUSED_READ_TIMEOUT,       /* SSO_REQUEST_READ_TIMEOUT_MS */
+    GATEWAY_REFUSED_BODY_BYTES_IN_FLIGHT, /* SSO_MAX_BODY_BYTES_IN_FLIGHT */
+    GATEWAY_REFUSED_REASONS
+} gateway_refused_t;
+
 gateway_metrics_t *gateway_metrics_new(void);
 void gateway_metrics_destroy(gateway_metrics_t **self_p);
 /* label must be one of a bounded set (route labels), so series stay bounded. */
 void gateway_metrics_observe(gateway_metrics_t *self, const char *label, unsigned status,
                              double seconds);
+void gateway_metrics_refused(gateway_metrics_t *self, gateway_refused_t reason);
 /* Returns the exposition text; caller frees. broker may be NULL. */
 char *gateway_metrics_render(gateway_metrics_t *self, sso_broker_t *broker);
 

@@ -21,7 +21,12 @@ int main(int argc, char **argv)
                    "  SSO_MAX_BODY_BYTES      request body limit (1048576)\n"
                    "  SSO_GATEWAY_THREADS     HTTP threads; 0 serves HTTP on the bus broker's\n"
                    "                          own thread (0 without TLS, 2 with TLS)\n"
-                   "  SSO_WEB_DIR             static files for /static/ (./web/static)\n");
+                   "  SSO_WEB_DIR             static files for /static/ (./web/static)\n"
+                   "  SSO_OPS_ADDR            host:port for /metrics, /healthz, /readyz apart;\n"
+                   "                          /metrics then leaves SSO_HTTP_ADDR (unset)\n"
+                   "  SSO_MAX_CONNECTIONS_PER_IP    connections per client address (64)\n"
+                   "  SSO_REQUEST_READ_TIMEOUT_MS   time to receive a whole request (10000)\n"
+                   "  SSO_MAX_BODY_BYTES_IN_FLIGHT  request body bytes held at once (67108864)\n");
             return 0;
         }
         fprintf(stderr, "sso-gateway: unknown argument %s (try --help)\n", argv[i]);
