@@ -235,6 +235,7 @@ static void s_test(dir_testkit_t *kit)
     Sso__SimulatorKeyRequest sim = SSO__SIMULATOR_KEY_REQUEST__INIT;
     request.op_case = SSO__DIR_REQUEST__OP_SIMULATOR_KEY;
     request.simulator_key = &sim;
+    kit->caller = "saml";
     Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
     SSO_CHECK(reply && !*reply->error && reply->simulator_key
               && strstr(reply->simulator_key->private_key_pem, "BEGIN PRIVATE KEY")
