@@ -887,6 +887,10 @@ void sso_broker_destroy(sso_broker_t **self_p)
     zhashx_destroy(&self->stats);
     zsock_destroy(&self->router);
     zactor_destroy(&self->zap);
+    /* Unbound at once (a closing socket frees its inproc endpoint only later), so another
+       broker in this process may take over. */
+    if (self->zap_handler)
+        zsock_unbind(self->zap_handler, ZAP_ENDPOINT);
     zsock_destroy(&self->zap_handler);
     if (self->wake[0] > 0) {
         close(self->wake[0]);
@@ -1423,6 +1427,7 @@ static void s_private_bus_test(void)
     sso_client_destroy(&client);
     sso_broker_destroy(&broker);
     /* A second broker in the process after the first is gone: the ZAP endpoint is free. */
+    snprintf(endpoint, sizeof endpoint, "ipc://%s/bus2.sock", base);
     broker = sso_broker_new(endpoint, keys);
     SSO_CHECK(broker);
     sso_broker_destroy(&broker);
@@ -1437,8 +1442,11 @@ static void s_private_bus_test(void)
         unlink(path);
     }
     rmdir(dir);
-    snprintf(path, sizeof path, "%s/bus.sock", base);
-    unlink(path);
+    const char *sockets[] = {"bus.sock", "bus2.sock"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", base, sockets[i]);
+        unlink(path);
+    }
     SSO_CHECK(rmdir(base) == 0);
 }
 
