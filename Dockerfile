@@ -31,7 +31,7 @@ RUN apt-get update \
  && groupadd --system --gid 10001 sso \
  && useradd --system --uid 10001 --gid sso --home-dir /data --no-create-home \
       --shell /usr/sbin/nologin sso \
- && install -d -o sso -g sso -m 0700 /data
+ && install -d -o sso -g sso -m 0700 /data /keys
 COPY --from=build /out/bin/ /app/bin/
 COPY --from=build /out/web/ /app/web/
 # Fail the build here, not at run time, if a shared library is missing.
@@ -46,7 +46,8 @@ ENV PATH=/app/bin:$PATH \
 WORKDIR /app
 USER sso:sso
 VOLUME ["/data"]
-# 8080: the gateway's HTTP; 5555: the gateway's bus broker (workers connect to it).
+# 8080: the gateway's HTTP; 5555: the gateway's bus broker (workers connect to it with their
+# CURVE keys from SSO_BUS_KEYS_DIR; compose shares them in a volume at /keys). Never publish 5555.
 EXPOSE 8080 5555
 STOPSIGNAL SIGTERM
 CMD ["sso-gateway"]

@@ -1,6 +1,7 @@
 /* Runs the self-test of every shared-library module. */
 #include "sso_broker.h"
 #include "sso_bus.h"
+#include "sso_bus_keys.h"
 #include "sso_config.h"
 #include "sso_cookie.h"
 #include "sso_crypto.h"
@@ -23,6 +24,7 @@ int main(int argc, char **argv)
     SSO_RUN(sso_config_test, verbose);
     SSO_RUN(sso_crypto_test, verbose);
     SSO_RUN(sso_bus_test, verbose);
+    SSO_RUN(sso_bus_keys_test, verbose);
     SSO_RUN(sso_fiber_test, verbose);
     SSO_RUN(sso_http_test, verbose);
     SSO_RUN(sso_cookie_test, verbose);

@@ -65,6 +65,9 @@ typedef struct {
 
 struct sso_broker_t {
     zsock_t *router;
+    const sso_bus_keys_t *keys; /* NULL: an inproc bus in the clear (tests) */
+    zsock_t *zap_handler;       /* ZAP requests from libzmq, answered by the zap actor */
+    zactor_t *zap;
     void *socket;               /* the router's libzmq handle */
     int bus_fd;                 /* its ZMQ_FD (see s_drain) */
     char *endpoint;
@@ -352,7 +355,8 @@ static void s_request_new(sso_broker_t *self, const char *service_name, const ch
     s_dispatch(self, service);
 }
 
-static void s_client_message(sso_broker_t *self, zframe_t **sender_p, zmsg_t *msg)
+static void s_client_message(sso_broker_t *self, zframe_t **sender_p, const char *role,
+                             zmsg_t *msg)
 {
     zframe_t *command_frame = zmsg_pop(msg);
     zframe_t *service_frame = zmsg_pop(msg);
@@ -370,9 +374,15 @@ static void s_client_message(sso_broker_t *self, zframe_t **sender_p, zmsg_t *ms
     else if ((meta = sso_meta_unpack(meta_frame)) == NULL || !*meta->request_id)
         s_dropped(self, "client request meta does not unpack");
     else {
+        /* The worker learns who calls from the broker only, never from the caller. */
+        char *claimed = meta->caller;
+        meta->caller = (char *) (role ? role : "");
+        zframe_t *stamped = sso_frame_pack(&meta->base);
+        meta->caller = claimed; /* freed with the meta */
         char *name = zframe_strdup(service_frame);
-        s_request_new(self, name, meta->request_id, meta->deadline_ms, meta->idempotent,
-                      &meta_frame, &payload, sender_p, NULL, NULL);
+        if (stamped)
+            s_request_new(self, name, meta->request_id, meta->deadline_ms, meta->idempotent,
+                          &stamped, &payload, sender_p, NULL, NULL);
         free(name);
     }
     if (meta)
@@ -383,7 +393,8 @@ static void s_client_message(sso_broker_t *self, zframe_t **sender_p, zmsg_t *ms
     zframe_destroy(&payload);
 }
 
-static void s_worker_message(sso_broker_t *self, zframe_t *sender, zmsg_t *msg)
+static void s_worker_message(sso_broker_t *self, zframe_t *sender, const char *role,
+                             zmsg_t *msg)
 {
     char *key = zframe_strhex(sender);
     worker_t *worker = zhashx_lookup(self->workers, key);
@@ -402,9 +413,12 @@ static void s_worker_message(sso_broker_t *self, zframe_t *sender, zmsg_t *msg)
         if (credit_text && s_parse_credit(credit_text, &credit) != 0)
             credit = 0;
         free(credit_text);
-        if (worker || !service_frame || zmsg_size(msg) != 0 || credit < 1
+        /* A key serves only the service named like its role: a saml key cannot stand in for
+           the token service or the directory. */
+        bool allowed = !role || (service_frame && zframe_streq(service_frame, role));
+        if (worker || !service_frame || zmsg_size(msg) != 0 || credit < 1 || !allowed
             || !sso_service_name_valid((char *) zframe_data(service_frame), zframe_size(service_frame))) {
-            s_dropped(self, "bad READY");
+            s_dropped(self, allowed ? "bad READY" : "READY for a service its key is not for");
             if (worker)
                 s_worker_delete(self, worker, true);
             else {
@@ -489,13 +503,22 @@ done:
 static void s_router_message(sso_broker_t *self, zmsg_t *msg)
 {
     zframe_t *sender = zmsg_pop(msg);
+    /* With keys, every message carries the role ZAP gave its connection ("User-Id"); one
+       without came by no handshake of ours and is dropped. */
+    const char *user_id = self->keys && zmsg_first(msg)
+                              ? zframe_meta(zmsg_first(msg), "User-Id") : NULL;
+    char role_buf[SSO_SERVICE_NAME_MAX + 1]; /* the frame holding user_id goes next */
+    snprintf(role_buf, sizeof role_buf, "%s", user_id ? user_id : "");
+    const char *role = user_id ? role_buf : NULL;
     char *header = zmsg_popstr(msg);
     if (!sender || !header)
         s_dropped(self, "too few frames");
+    else if (self->keys && (!role || !*role))
+        s_dropped(self, "message from an unauthenticated peer");
     else if (strcmp(header, MDPC_CLIENT) == 0)
-        s_client_message(self, &sender, msg);
+        s_client_message(self, &sender, role, msg);
     else if (strcmp(header, MDPW_WORKER) == 0)
-        s_worker_message(self, sender, msg);
+        s_worker_message(self, sender, role, msg);
     else
         s_dropped(self, "unknown protocol header");
     free(header);
@@ -667,19 +690,123 @@ static void *s_run(void *arg)
     return NULL;
 }
 
-sso_broker_t *sso_broker_new(const char *endpoint)
+/* ---- ZAP (RFC 27): who may connect ---------------------------------------------------- */
+
+#define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+
+/* Answers one ZAP request: 200 with the key's role as user id when the client's CURVE public
+   key is one of the roles', else 400. libzmq then attaches the role to every message of that
+   connection, or closes it. */
+static void s_zap_answer(const sso_bus_keys_t *keys, zsock_t *handler, uint64_t *denied,
+                         int64_t *logged_at)
 {
+    zmsg_t *request = zmsg_recv(handler);
+    if (!request)
+        return;
+    char *version = zmsg_popstr(request);
+    char *sequence = zmsg_popstr(request);
+    char *domain = zmsg_popstr(request);
+    char *address = zmsg_popstr(request);
+    zframe_t *identity = zmsg_pop(request);
+    char *mechanism = zmsg_popstr(request);
+    zframe_t *key = zmsg_pop(request);
+    const char *role = NULL;
+    if (version && !strcmp(version, "1.0") && mechanism && !strcmp(mechanism, "CURVE") && key
+        && zmsg_size(request) == 0)
+        role = sso_bus_keys_role(keys, zframe_data(key), zframe_size(key));
+    zmsg_t *reply = zmsg_new();
+    zmsg_addstr(reply, "1.0");
+    zmsg_addstr(reply, sequence ? sequence : "");
+    zmsg_addstr(reply, role ? "200" : "400");
+    zmsg_addstr(reply, role ? "OK" : "not a key of this bus");
+    zmsg_addstr(reply, role ? role : "");
+    zmsg_addmem(reply, NULL, 0);
+    if (zmsg_send(&reply, handler) != 0)
+        zmsg_destroy(&reply);
+    if (!role) {
+        (*denied)++;
+        int64_t now = sso_now_ms();
+        if (now - *logged_at >= 1000) {
+            char text[41] = "?";
+            if (key && zframe_size(key) == 32)
+                zmq_z85_encode(text, zframe_data(key), 32);
+            sso_warn("broker: refused a bus connection from %s with an unknown key %s (%llu "
+                     "refused so far)", address ? address : "?", text,
+                     (unsigned long long) *denied);
+            *logged_at = now;
+        }
+    }
+    free(version);
+    free(sequence);
+    free(domain);
+    free(address);
+    free(mechanism);
+    zframe_destroy(&identity);
+    zframe_destroy(&key);
+    zmsg_destroy(&request);
+}
+
+/* The ZAP handler's own thread, so a handshake never waits for the broker's loop. */
+static void s_zap_actor(zsock_t *pipe, void *arg)
+{
+    sso_broker_t *self = arg;
+    zpoller_t *poller = zpoller_new(pipe, self->zap_handler, NULL);
+    zpoller_set_nonstop(poller, true); /* SIGINT is for the process to handle, not this */
+    zsock_signal(pipe, 0);
+    uint64_t denied = 0;
+    int64_t logged_at = 0;
+    while (poller) {
+        void *which = zpoller_wait(poller, -1);
+        if (which == self->zap_handler)
+            s_zap_answer(self->keys, self->zap_handler, &denied, &logged_at);
+        else if (which == pipe) {
+            char *command = zstr_recv(pipe);
+            bool stop = !command || !strcmp(command, "$TERM");
+            free(command);
+            if (stop)
+                break;
+        }
+        else if (zpoller_terminated(poller))
+            break;
+    }
+    zpoller_destroy(&poller);
+}
+
+sso_broker_t *sso_broker_new(const char *endpoint, const sso_bus_keys_t *keys)
+{
+    if (!keys && strncmp(endpoint, "inproc://", 9) != 0) {
+        sso_error("broker: %s needs the bus keys: only inproc:// runs without CURVE", endpoint);
+        return NULL;
+    }
     sso_broker_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
+    self->keys = keys;
     self->router = zsock_new(ZMQ_ROUTER);
     zsock_set_router_mandatory(self->router, 1);
     zsock_set_maxmsgsize(self->router, SSO_BUS_MAX_FRAME);
     zsock_set_linger(self->router, 0);
     zsock_set_sndhwm(self->router, 100000);
     zsock_set_rcvhwm(self->router, 100000);
-    if (zsock_bind(self->router, "%s", endpoint) == -1) {
-        sso_error("broker: cannot bind %s: %s", endpoint, zmq_strerror(zmq_errno()));
+    /* The ZAP handler is bound before the router: no handshake may ever find none. */
+    const char *failure = NULL;
+    if (keys) {
+        self->zap_handler = zsock_new(ZMQ_REP);
+        if (!self->zap_handler || zsock_bind(self->zap_handler, ZAP_ENDPOINT) != 0)
+            failure = "cannot bind the ZAP handler (another broker in this process?)";
+        else if (sso_bus_keys_serve(keys, self->router) != 0)
+            failure = "the bus keys dir has no broker.key_secret";
+        else if (!(self->zap = zactor_new(s_zap_actor, self)))
+            failure = "cannot start the ZAP handler";
+        else
+            zsock_set_zap_domain(self->router, "sso-bus");
+    }
+    if (!failure && zsock_bind(self->router, "%s", endpoint) == -1)
+        failure = zmq_strerror(zmq_errno());
+    if (failure) {
+        sso_error("broker: cannot bind %s: %s", endpoint, failure);
+        zactor_destroy(&self->zap);
+        zsock_destroy(&self->zap_handler);
         zsock_destroy(&self->router);
         free(self);
         return NULL;
@@ -759,6 +886,12 @@ void sso_broker_destroy(sso_broker_t **self_p)
     zlist_destroy(&self->inbox);
     zhashx_destroy(&self->stats);
     zsock_destroy(&self->router);
+    zactor_destroy(&self->zap);
+    /* Unbound at once (a closing socket frees its inproc endpoint only later), so another
+       broker in this process may take over. */
+    if (self->zap_handler)
+        zsock_unbind(self->zap_handler, ZAP_ENDPOINT);
+    zsock_destroy(&self->zap_handler);
     if (self->wake[0] > 0) {
         close(self->wake[0]);
         close(self->wake[1]);
@@ -774,6 +907,10 @@ int sso_broker_submit(sso_broker_t *self, const char *service, Sso__Meta *meta,
 {
     if (strlen(service) > SSO_SERVICE_NAME_MAX || !*payload_p || !meta->request_id)
         return -1;
+    /* The process the broker runs in is the gateway; whatever meta said, that is the caller. */
+    Sso__Meta stamped = *meta;
+    stamped.caller = "gateway";
+    meta = &stamped;
     if (s_loop_broker == self) {
         /* From the broker's own thread (its hook): straight in, no inbox, no wake-up. */
         if (atomic_load_explicit(&self->stopping, memory_order_relaxed))
@@ -846,7 +983,7 @@ typedef struct {
 static void *s_echo_worker(void *arg)
 {
     s_echo_args_t *args = arg;
-    sso_worker_t *worker = sso_worker_new(args->endpoint, "echo", args->credit);
+    sso_worker_t *worker = sso_worker_new(args->endpoint, NULL, "echo", args->credit);
     sso_job_t job;
     while (sso_worker_recv(worker, &job) == 0) {
         bool stop = zframe_streq(job.payload, "stop");
@@ -872,6 +1009,13 @@ static void s_capture(void *arg, uint32_t status, zframe_t *payload)
     capture->calls++;
     capture->status = status;
     zframe_destroy(&payload);
+}
+
+/* Keeps the payload of an internal request's answer (arg: an _Atomic(zframe_t *)). */
+static void s_keep(void *arg, uint32_t status, zframe_t *payload)
+{
+    (void) status;
+    atomic_store((_Atomic(zframe_t *) *) arg, payload);
 }
 
 /* A hook that submits from the broker's thread what the test writes to its pipe: 'n' to a
@@ -942,7 +1086,7 @@ static void s_wait_for(atomic_int *value, int expected)
 static void s_hook_test(void)
 {
     const char *endpoint = "inproc://sso-broker-hook-test";
-    sso_broker_t *broker = sso_broker_new(endpoint);
+    sso_broker_t *broker = sso_broker_new(endpoint, NULL);
     int fds[2] = {-1, -1};
     SSO_CHECK(broker && pipe(fds) == 0);
     if (!broker || fds[0] < 0) {
@@ -981,7 +1125,7 @@ static void s_hook_test(void)
     /* It ran after the last answer, with nothing on its fd: answers wake it. */
     s_wait_for(&hook.seen, 41);
     SSO_CHECK(atomic_load(&hook.seen) == 41);
-    sso_client_t *client = sso_client_new(endpoint, NULL);
+    sso_client_t *client = sso_client_new(endpoint, NULL, NULL, NULL);
     zframe_t *payload = zframe_from("stop"), *reply = NULL;
     SSO_CHECK(sso_client_call(client, "echo", "x", false, 1000, &payload, &reply) == SSO_CALL_OK);
     zframe_destroy(&reply);
@@ -1022,7 +1166,7 @@ static void s_hook_test(void)
 static void *s_gather_worker(void *arg)
 {
     const char *endpoint = arg;
-    sso_worker_t *worker = sso_worker_new(endpoint, "gather", 3);
+    sso_worker_t *worker = sso_worker_new(endpoint, NULL, "gather", 3);
     sso_job_t jobs[3];
     int held = 0;
     int64_t until = sso_now_ms() + 3000;
@@ -1062,13 +1206,13 @@ static void s_fiber_call(void *arg)
 static void s_fiber_client_test(void)
 {
     const char *endpoint = "inproc://sso-broker-fiber-test";
-    sso_broker_t *broker = sso_broker_new(endpoint);
+    sso_broker_t *broker = sso_broker_new(endpoint, NULL);
     SSO_CHECK(broker && sso_broker_start(broker) == 0);
     pthread_t thread;
     SSO_CHECK(pthread_create(&thread, NULL, s_gather_worker, (void *) endpoint) == 0);
     for (int i = 0; i < 100 && sso_broker_instances(broker, "gather") == 0; i++)
         zclock_sleep(10);
-    sso_client_t *client = sso_client_new(endpoint, NULL);
+    sso_client_t *client = sso_client_new(endpoint, NULL, NULL, NULL);
     sso_client_set_async(client, true);
     SSO_CHECK(sso_client_pending(client) == 0 && sso_client_dispatch(client) == INT64_MAX);
     sso_fiber_t *fibers[3] = {NULL};
@@ -1107,18 +1251,218 @@ static void s_fiber_client_test(void)
     sso_broker_destroy(&broker);
 }
 
+/* ---- the private bus: CURVE keys, ZAP, roles ------------------------------------------- */
+
+typedef struct {
+    const char *endpoint;
+    const sso_bus_keys_t *keys;
+    const char *service;
+} s_whoami_args_t;
+
+/* A worker that answers every request with the caller the broker named in its meta. */
+static void *s_whoami_worker(void *arg)
+{
+    s_whoami_args_t *args = arg;
+    sso_worker_t *worker = sso_worker_new(args->endpoint, args->keys, args->service, 1);
+    sso_job_t job;
+    while (sso_worker_recv(worker, &job) == 0) {
+        bool stop = zframe_streq(job.payload, "stop");
+        zframe_t *reply = zframe_from(job.meta->caller);
+        sso_worker_reply(worker, &job, &reply);
+        if (stop)
+            break;
+    }
+    sso_worker_destroy(&worker);
+    return NULL;
+}
+
+/* True when a message arrives on socket within wait_ms. */
+static bool s_readable(zsock_t *socket, int wait_ms)
+{
+    zpoller_t *poller = zpoller_new(socket, NULL);
+    bool readable = poller && zpoller_wait(poller, wait_ms) == socket;
+    zpoller_destroy(&poller);
+    return readable;
+}
+
+/* Sends a READY for service and a request to it on socket; true when anything at all came
+   back within wait_ms (a DISCONNECT, an answer). */
+static bool s_rogue_heard(zsock_t *socket, const char *service, int wait_ms)
+{
+    zsock_send(socket, "sbs", MDPW_WORKER, "\x01", (size_t) 1, service);
+    Sso__Meta meta = SSO__META__INIT;
+    meta.request_id = "rogue";
+    meta.deadline_ms = sso_now_ms() + 2000;
+    meta.caller = (char *) service;
+    zframe_t *meta_frame = sso_frame_pack(&meta.base);
+    zmsg_t *msg = zmsg_new();
+    zmsg_addstr(msg, MDPC_CLIENT);
+    zmsg_addmem(msg, "\x01", 1);
+    zmsg_addstr(msg, service);
+    zmsg_append(msg, &meta_frame);
+    zmsg_addstr(msg, "hello");
+    zmsg_send(&msg, socket);
+    return s_readable(socket, wait_ms);
+}
+
+/* A DEALER to endpoint that speaks CURVE with the keypair public/secret (NULL: in the clear)
+   to the broker's public key. */
+static zsock_t *s_rogue(const char *endpoint, zcert_t *cert, zcert_t *broker)
+{
+    zsock_t *socket = zsock_new(ZMQ_DEALER);
+    zsock_set_linger(socket, 0);
+    if (cert) {
+        zcert_apply(cert, socket);
+        zsock_set_curve_serverkey(socket, zcert_public_txt(broker));
+    }
+    zsock_connect(socket, "%s", endpoint);
+    return socket;
+}
+
+static void s_private_bus_test(void)
+{
+    /* Without keys, nothing but inproc is bound. */
+    SSO_CHECK(sso_broker_new("tcp://127.0.0.1:*", NULL) == NULL);
+    char base[] = "/tmp/sso-broker-test-XXXXXX";
+    SSO_CHECK(mkdtemp(base) != NULL);
+    char dir[96], endpoint[128], why[300], path[160];
+    snprintf(dir, sizeof dir, "%s/bus", base);
+    snprintf(endpoint, sizeof endpoint, "ipc://%s/bus.sock", base);
+    const char *const roles[] = {"echo", "caller", NULL};
+    sso_bus_keys_t *keys = sso_bus_keys_open(dir, roles, why, sizeof why);
+    sso_broker_t *broker = keys ? sso_broker_new(endpoint, keys) : NULL;
+    SSO_CHECK(broker && sso_broker_start(broker) == 0);
+    snprintf(path, sizeof path, "%s/broker.key", dir);
+    zcert_t *broker_cert = zcert_load(path);
+    snprintf(path, sizeof path, "%s/echo.key", dir);
+    zcert_t *echo_public = zcert_load(path);
+    SSO_CHECK(broker_cert && echo_public);
+    if (!broker || !broker_cert || !echo_public) {
+        zcert_destroy(&broker_cert);
+        zcert_destroy(&echo_public);
+        sso_broker_destroy(&broker);
+        sso_bus_keys_destroy(&keys);
+        return;
+    }
+    /* The real echo worker, with its own key. */
+    pthread_t thread;
+    s_whoami_args_t args = {endpoint, keys, "echo"};
+    SSO_CHECK(pthread_create(&thread, NULL, s_whoami_worker, &args) == 0);
+    for (int i = 0; i < 200 && sso_broker_instances(broker, "echo") == 0; i++)
+        zclock_sleep(10);
+    SSO_CHECK(sso_broker_instances(broker, "echo") == 1);
+
+    /* A caller with its key is served, and the worker is told who calls. */
+    sso_client_t *client = sso_client_new(endpoint, keys, "caller", NULL);
+    zframe_t *payload = zframe_from("hi"), *reply = NULL;
+    SSO_CHECK(sso_client_call(client, "echo", "x", false, 2000, &payload, &reply) == SSO_CALL_OK
+              && reply && zframe_streq(reply, "caller"));
+    zframe_destroy(&reply);
+    /* Whatever a caller claims in its meta, the broker's word is what the worker gets. */
+    zsock_t *liar = NULL;
+    SSO_CHECK(sso_bus_dealer_connect(&liar, endpoint, keys, "caller") == 0);
+    SSO_CHECK(s_rogue_heard(liar, "echo", 2000)); /* READY refused: DISCONNECT */
+    bool told_caller = false;
+    for (int i = 0; i < 5 && !told_caller; i++) {
+        zmsg_t *msg = zmsg_recv(liar);
+        told_caller = msg && zmsg_size(msg) == 5 && zframe_streq(zmsg_last(msg), "caller");
+        zmsg_destroy(&msg);
+        if (!told_caller && !s_readable(liar, 2000))
+            break;
+    }
+    SSO_CHECK(told_caller);
+    zsock_destroy(&liar);
+    /* The gateway's own requests are the gateway's. */
+    Sso__Meta meta = SSO__META__INIT;
+    meta.request_id = "internal-caller";
+    meta.deadline_ms = sso_now_ms() + 2000;
+    meta.caller = "echo";
+    payload = zframe_from("inside");
+    _Atomic(zframe_t *) kept = NULL;
+    SSO_CHECK(sso_broker_submit(broker, "echo", &meta, &payload, s_keep, &kept) == 0);
+    for (int i = 0; i < 200 && !atomic_load(&kept); i++)
+        zclock_sleep(10);
+    zframe_t *seen = atomic_load(&kept);
+    SSO_CHECK(seen && zframe_streq(seen, "gateway"));
+    zframe_destroy(&seen);
+
+    /* Rogues: in the clear, with a key of their own, with the echo worker's public key but
+       not its secret, and with the caller's real key trying to serve echo. None is heard,
+       none is registered. */
+    zcert_t *own = zcert_new();
+    zcert_t *stolen = zcert_new_from(zcert_public_key(echo_public), zcert_secret_key(own));
+    zsock_t *clear = s_rogue(endpoint, NULL, broker_cert);
+    zsock_t *stranger = s_rogue(endpoint, own, broker_cert);
+    zsock_t *thief = s_rogue(endpoint, stolen, broker_cert);
+    SSO_CHECK(!s_rogue_heard(clear, "echo", 500));
+    SSO_CHECK(!s_rogue_heard(stranger, "echo", 500));
+    SSO_CHECK(!s_rogue_heard(thief, "echo", 500));
+    zsock_t *impostor = NULL;
+    SSO_CHECK(sso_bus_dealer_connect(&impostor, endpoint, keys, "caller") == 0);
+    zsock_send(impostor, "sbs", MDPW_WORKER, "\x01", (size_t) 1, "echo");
+    zmsg_t *answer = s_readable(impostor, 2000) ? zmsg_recv(impostor) : NULL;
+    zframe_t *command = answer && zmsg_size(answer) == 2 ? zmsg_last(answer) : NULL;
+    SSO_CHECK(command && zframe_size(command) == 1 && zframe_data(command)[0] == MDPW_DISCONNECT);
+    zmsg_destroy(&answer);
+    zclock_sleep(100);
+    SSO_CHECK(sso_broker_instances(broker, "echo") == 1);
+    /* Every request still reaches the real worker. */
+    for (int i = 0; i < 5; i++) {
+        payload = zframe_from("again");
+        SSO_CHECK(sso_client_call(client, "echo", "x", false, 2000, &payload, &reply)
+                  == SSO_CALL_OK && reply && zframe_streq(reply, "caller"));
+        zframe_destroy(&reply);
+    }
+    zsock_destroy(&clear);
+    zsock_destroy(&stranger);
+    zsock_destroy(&thief);
+    zsock_destroy(&impostor);
+    zcert_destroy(&own);
+    zcert_destroy(&stolen);
+
+    payload = zframe_from("stop");
+    SSO_CHECK(sso_client_call(client, "echo", "x", false, 2000, &payload, &reply) == SSO_CALL_OK);
+    zframe_destroy(&reply);
+    pthread_join(thread, NULL);
+    sso_client_destroy(&client);
+    sso_broker_destroy(&broker);
+    /* A second broker in the process after the first is gone: the ZAP endpoint is free. */
+    snprintf(endpoint, sizeof endpoint, "ipc://%s/bus2.sock", base);
+    broker = sso_broker_new(endpoint, keys);
+    SSO_CHECK(broker);
+    sso_broker_destroy(&broker);
+    zcert_destroy(&broker_cert);
+    zcert_destroy(&echo_public);
+    sso_bus_keys_destroy(&keys);
+    const char *files[] = {"broker", "echo", "caller"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s.key", dir, files[i]);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/%s.key_secret", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    const char *sockets[] = {"bus.sock", "bus2.sock"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", base, sockets[i]);
+        unlink(path);
+    }
+    SSO_CHECK(rmdir(base) == 0);
+}
+
 void sso_broker_test(bool verbose)
 {
     (void) verbose;
+    s_private_bus_test();
     s_hook_test();
     s_fiber_client_test();
     const char *endpoint = "inproc://sso-broker-test";
-    sso_broker_t *broker = sso_broker_new(endpoint);
+    sso_broker_t *broker = sso_broker_new(endpoint, NULL);
     SSO_CHECK(broker);
     if (!broker)
         return;
     SSO_CHECK(sso_broker_start(broker) == 0);
-    sso_client_t *client = sso_client_new(endpoint, NULL);
+    sso_client_t *client = sso_client_new(endpoint, NULL, NULL, NULL);
     zframe_t *payload = zframe_from("hi"), *reply = NULL;
 
     /* No instance yet: 503 at once. */

@@ -3,7 +3,8 @@
    Workers register per service; external clients (services calling each other) and the
    gateway's own requests are queued per service and handed to ready instances. Every request
    has a deadline (504 when it passes) and a worker that dies mid-request costs a 503, unless
-   the request is idempotent, in which case it goes to another instance. */
+   the request is idempotent, in which case it goes to another instance. The bus is private:
+   see sso_broker_new. */
 #ifndef SSO_BROKER_H
 #define SSO_BROKER_H
 #include "sso_bus.h"
@@ -23,8 +24,12 @@ typedef void(sso_broker_reply_fn)(void *arg, uint32_t bus_status, zframe_t *payl
    second, so the last answers (503) can be delivered. */
 typedef long(sso_broker_hook_fn)(void *arg, bool stopping);
 
-/* Binds endpoint; NULL when the bind fails. */
-sso_broker_t *sso_broker_new(const char *endpoint);
+/* Binds endpoint; NULL when the bind fails. keys (kept, not owned) make the bus private: the
+   router is a CURVE server that admits only the keys of keys' roles (ZAP, RFC 27), a worker
+   may say READY only for the service named like its key's role, and every request reaches
+   its worker with Meta.caller set to the caller's role ("gateway" for sso_broker_submit).
+   Without keys only an inproc:// endpoint is bound (tests), and callers are "". */
+sso_broker_t *sso_broker_new(const char *endpoint, const sso_bus_keys_t *keys);
 /* Stops the thread; every request still pending is answered 503 first, and the hook (if
    any) is given the chance to deliver those answers. */
 void sso_broker_destroy(sso_broker_t **self_p);

@@ -102,13 +102,16 @@ bool sso_frame_is_command(zframe_t *frame, uint8_t *command)
     return true;
 }
 
-int sso_bus_dealer_connect(zsock_t **socket_p, const char *endpoint)
+int sso_bus_dealer_connect(zsock_t **socket_p, const char *endpoint, const sso_bus_keys_t *keys,
+                           const char *role)
 {
     zsock_destroy(socket_p);
     *socket_p = zsock_new(ZMQ_DEALER);
     assert(*socket_p);
     zsock_set_linger(*socket_p, 0);
     zsock_set_maxmsgsize(*socket_p, SSO_BUS_MAX_FRAME);
+    if (keys && sso_bus_keys_connect_as(keys, role, *socket_p) != 0)
+        return -1;
     return zsock_connect(*socket_p, "%s", endpoint) == 0 ? 0 : -1;
 }
 
@@ -191,7 +194,7 @@ void sso_bus_test(bool verbose)
     close(pipe_fds[1]);
     /* A reconnect replaces the socket; a malformed endpoint is refused but leaves one. */
     zsock_t *dealer = NULL;
-    SSO_CHECK(sso_bus_dealer_connect(&dealer, "inproc://sso-bus-test") == 0 && dealer);
-    SSO_CHECK(sso_bus_dealer_connect(&dealer, "no-such-transport") == -1 && dealer);
+    SSO_CHECK(sso_bus_dealer_connect(&dealer, "inproc://sso-bus-test", NULL, NULL) == 0 && dealer);
+    SSO_CHECK(sso_bus_dealer_connect(&dealer, "no-such-transport", NULL, NULL) == -1 && dealer);
     zsock_destroy(&dealer);
 }

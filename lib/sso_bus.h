@@ -4,6 +4,7 @@
 #ifndef SSO_BUS_H
 #define SSO_BUS_H
 #include "bus.pb-c.h"
+#include "sso_bus_keys.h"
 #include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,8 +44,11 @@ bool sso_service_name_valid(const char *name, size_t len);
 bool sso_frame_is_command(zframe_t *frame, uint8_t *command);
 /* (Re)makes *socket_p a DEALER with the bus's socket options (no linger, frames capped at
    SSO_BUS_MAX_FRAME) and connects it to endpoint, the way clients and workers both reach the
-   broker. 0, or -1 when ZeroMQ refuses the endpoint (the socket exists either way). */
-int sso_bus_dealer_connect(zsock_t **socket_p, const char *endpoint);
+   broker: with keys, as a CURVE client with role's keys (see sso_bus_keys); without, in the
+   clear, which only an inproc broker answers. 0, or -1 when ZeroMQ refuses the endpoint or
+   keys has no secret key for role (the socket exists either way). */
+int sso_bus_dealer_connect(zsock_t **socket_p, const char *endpoint, const sso_bus_keys_t *keys,
+                           const char *role);
 /* Process-wide bus settings: once, after zsys_init and before the first socket. */
 void sso_bus_setup(void);
 /* A socket's ZMQ_FD, or -1. It only signals news since libzmq last looked at the socket, and

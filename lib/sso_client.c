@@ -16,6 +16,8 @@ typedef struct s_pending_t {
 
 struct sso_client_t {
     char *endpoint;
+    const sso_bus_keys_t *keys;
+    char *role;
     zsock_t *socket;
     void *handle;               /* the socket's libzmq handle */
     int fd;                     /* its ZMQ_FD (see sso_bus_wait) */
@@ -28,17 +30,20 @@ static void s_connect(sso_client_t *self)
 {
     /* Not reported here: the endpoint is the broker's, which the service's worker (or the
        broker itself) has already checked and logged. */
-    (void) sso_bus_dealer_connect(&self->socket, self->endpoint);
+    (void) sso_bus_dealer_connect(&self->socket, self->endpoint, self->keys, self->role);
     self->handle = zsock_resolve(self->socket);
     self->fd = sso_bus_fd(self->socket);
 }
 
-sso_client_t *sso_client_new(const char *endpoint, sso_worker_t *heartbeat_for)
+sso_client_t *sso_client_new(const char *endpoint, const sso_bus_keys_t *keys, const char *role,
+                             sso_worker_t *heartbeat_for)
 {
     sso_client_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->endpoint = strdup(endpoint);
+    self->keys = keys;
+    self->role = strdup(role ? role : "");
     self->heartbeat_for = heartbeat_for;
     s_connect(self);
     return self;
@@ -51,6 +56,7 @@ void sso_client_destroy(sso_client_t **self_p)
     sso_client_t *self = *self_p;
     zsock_destroy(&self->socket);
     free(self->endpoint);
+    free(self->role);
     free(self);
     *self_p = NULL;
 }

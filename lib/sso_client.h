@@ -15,9 +15,11 @@ typedef enum {
     SSO_CALL_BAD = 400,         /* the broker refused the request as malformed */
 } sso_call_status_t;
 
-/* heartbeat_for: the worker this client's owner also runs, kept alive while a call waits;
-   may be NULL. */
-sso_client_t *sso_client_new(const char *endpoint, sso_worker_t *heartbeat_for);
+/* keys (kept, not owned; NULL only for an inproc broker) and role: the client connects with
+   role's keys, and the services it calls see role as Meta.caller. heartbeat_for: the worker
+   this client's owner also runs, kept alive while a call waits; may be NULL. */
+sso_client_t *sso_client_new(const char *endpoint, const sso_bus_keys_t *keys, const char *role,
+                             sso_worker_t *heartbeat_for);
 void sso_client_destroy(sso_client_t **self_p);
 
 /* Calls rpc on service with payload (taken). On SSO_CALL_OK, *reply_p is the reply payload

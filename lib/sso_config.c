@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *s_env(const char *name, const char *fallback)
 {
@@ -35,6 +37,33 @@ int sso_parse_int(const char *text, long min, long max, long *out)
     return 0;
 }
 
+int sso_mkdirs(const char *path, unsigned mode)
+{
+    char buf[1024];
+    if (!path || !*path || snprintf(buf, sizeof buf, "%s", path) >= (int) sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, (mode_t) mode) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, (mode_t) mode) != 0 && errno != EEXIST)
+        return -1;
+    struct stat st;
+    if (stat(buf, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
 static int s_int(const char *name, long fallback, long min, long max, int *out)
 {
     const char *text = getenv(name);
@@ -56,10 +85,17 @@ int sso_config_load(sso_config_t *config)
         || s_copy(config->broker_endpoint, sizeof config->broker_endpoint, "SSO_BROKER_ENDPOINT",
                   "tcp://127.0.0.1:5555")
         || s_copy(config->data_dir, sizeof config->data_dir, "SSO_DATA_DIR", "./var")
+        || s_copy(config->bus_keys_dir, sizeof config->bus_keys_dir, "SSO_BUS_KEYS_DIR", "")
         || s_copy(config->log_format, sizeof config->log_format, "SSO_LOG_FORMAT", "text")
         || s_copy(config->tls_cert, sizeof config->tls_cert, "SSO_TLS_CERT", "")
         || s_copy(config->tls_key, sizeof config->tls_key, "SSO_TLS_KEY", ""))
         return -1;
+    if (!*config->bus_keys_dir
+        && snprintf(config->bus_keys_dir, sizeof config->bus_keys_dir, "%s/bus", config->data_dir)
+               >= (int) sizeof config->bus_keys_dir) {
+        fprintf(stderr, "config: SSO_DATA_DIR is too long for the bus keys dir under it\n");
+        return -1;
+    }
     size_t len = strlen(config->public_url);
     while (len > 0 && config->public_url[len - 1] == '/')
         config->public_url[--len] = '\0';
@@ -162,4 +198,32 @@ void sso_config_test(bool verbose)
     setenv("SSO_MAX_BODY_BYTES_IN_FLIGHT", "2048", 1); /* below SSO_MAX_BODY_BYTES */
     SSO_CHECK(sso_config_load(&config) == -1);
     unsetenv("SSO_MAX_BODY_BYTES_IN_FLIGHT");
+    /* The bus keys live under the data dir unless SSO_BUS_KEYS_DIR says otherwise. */
+    setenv("SSO_DATA_DIR", "/srv/sso", 1);
+    SSO_CHECK(sso_config_load(&config) == 0 && !strcmp(config.bus_keys_dir, "/srv/sso/bus"));
+    setenv("SSO_BUS_KEYS_DIR", "/run/secrets/bus", 1);
+    SSO_CHECK(sso_config_load(&config) == 0 && !strcmp(config.bus_keys_dir, "/run/secrets/bus"));
+    unsetenv("SSO_BUS_KEYS_DIR");
+    unsetenv("SSO_DATA_DIR");
+    /* mkdir -p: parents made, an existing dir is fine, a file in the way or "" is not. */
+    char dir[] = "/tmp/sso-config-test-XXXXXX";
+    SSO_CHECK(mkdtemp(dir) != NULL);
+    char path[128];
+    snprintf(path, sizeof path, "%s/a/b/c", dir);
+    SSO_CHECK(sso_mkdirs(path, 0700) == 0 && sso_mkdirs(path, 0700) == 0);
+    struct stat st;
+    SSO_CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0700);
+    snprintf(path, sizeof path, "%s/file", dir);
+    FILE *file = fopen(path, "w");
+    SSO_CHECK(file != NULL);
+    if (file)
+        fclose(file);
+    SSO_CHECK(sso_mkdirs(path, 0700) == -1 && sso_mkdirs("", 0700) == -1);
+    unlink(path);
+    const char *made[] = {"a/b/c", "a/b", "a"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, made[i]);
+        rmdir(path);
+    }
+    SSO_CHECK(rmdir(dir) == 0);
 }

@@ -9,6 +9,7 @@ typedef struct {
     char http_addr[128];        /* SSO_HTTP_ADDR */
     char broker_endpoint[256];  /* SSO_BROKER_ENDPOINT */
     char data_dir[1024];        /* SSO_DATA_DIR */
+    char bus_keys_dir[1024];    /* SSO_BUS_KEYS_DIR: the bus's CURVE keys (<data dir>/bus) */
     char log_format[16];        /* SSO_LOG_FORMAT */
     bool allow_private_upstreams;
     char tls_cert[1024];        /* SSO_TLS_CERT, optional */
@@ -28,6 +29,10 @@ typedef struct {
 /* Fills config from the environment; returns 0, or -1 with a message on stderr when a value
    is invalid. */
 int sso_config_load(sso_config_t *config);
+
+/* mkdir -p: creates path and its missing parents with mode. 0, or -1 (errno set) when one
+   cannot be created or path is not a directory. */
+int sso_mkdirs(const char *path, unsigned mode);
 
 /* Reads a positive integer in [min, max] from a string; returns -1 when it is not one. */
 int sso_parse_int(const char *text, long min, long max, long *out);

@@ -11,8 +11,11 @@ void sso_service_print_env_help(FILE *out)
             "Environment:\n"
             "  SSO_PUBLIC_URL          issuer and base of printed URLs (http://localhost:8080)\n"
             "  SSO_HTTP_ADDR           gateway listen address (127.0.0.1:8080)\n"
-            "  SSO_BROKER_ENDPOINT     bus broker address (tcp://127.0.0.1:5555)\n"
+            "  SSO_BROKER_ENDPOINT     bus broker address (tcp://127.0.0.1:5555; tcp:// or ipc://,\n"
+            "                          always with CURVE keys)\n"
             "  SSO_DATA_DIR            database, master key, admin credentials (./var)\n"
+            "  SSO_BUS_KEYS_DIR        the bus's CURVE keys, generated on first start\n"
+            "                          (<data dir>/bus)\n"
             "  SSO_MASTER_KEY          base64 32-byte key for secrets at rest (generated)\n"
             "  SSO_ADMIN_CLIENT_ID / SSO_ADMIN_CLIENT_SECRET   management API client (generated)\n"
             "  SSO_ALLOW_PRIVATE_UPSTREAMS  1 to allow loopback/private upstream URLs (0)\n"
@@ -288,13 +291,25 @@ int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
         sso_error("could not start");
         return 1;
     }
-    service.worker = sso_worker_new(config.broker_endpoint, def->name, config.worker_credit);
-    service.client = sso_client_new(config.broker_endpoint, service.worker);
+    /* The service's own bus key: the broker admits only the product's keys, and takes this
+       one's READY only for this service. */
+    char why[1200] = "out of memory";
+    sso_bus_keys_t *keys = sso_bus_keys_open(config.bus_keys_dir, NULL, why, sizeof why);
+    if (keys && !sso_bus_keys_can_connect(keys, def->name))
+        snprintf(why, sizeof why, "%.1000s lacks %.32s.key_secret or broker.key",
+                 config.bus_keys_dir, def->name);
+    else if (keys) {
+        service.worker = sso_worker_new(config.broker_endpoint, keys, def->name,
+                                        config.worker_credit);
+        service.client = sso_client_new(config.broker_endpoint, keys, def->name, service.worker);
+    }
     if (!service.worker || !service.client) {
+        sso_error("cannot join the bus: %s", why);
         if (def->fini)
             def->fini(&service);
         sso_client_destroy(&service.client);
         sso_worker_destroy(&service.worker);
+        sso_bus_keys_destroy(&keys);
         return 1;
     }
     sso_info("serving as %s via %s", instance, config.broker_endpoint);
@@ -307,6 +322,7 @@ int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
         def->fini(&service);
     sso_client_destroy(&service.client);
     sso_worker_destroy(&service.worker);
+    sso_bus_keys_destroy(&keys);
     return 0;
 }
 
@@ -457,7 +473,7 @@ void sso_service_test(bool verbose)
     if (!s_probe.router)
         return;
     sso_service_def_t def = {.name = "batcher", .rpc = s_probe_rpc, .batch = &s_probe_batch};
-    sso_service_t service = {.instance = "test", .worker = sso_worker_new(endpoint, "batcher", 8)};
+    sso_service_t service = {.instance = "test", .worker = sso_worker_new(endpoint, NULL, "batcher", 8)};
     zframe_t *identity = NULL;
     SSO_CHECK(service.worker && s_probe_read(&identity, NULL, 0) == MDPW_READY);
 

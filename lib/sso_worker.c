@@ -7,6 +7,7 @@
 
 struct sso_worker_t {
     char *endpoint;
+    const sso_bus_keys_t *keys;
     char *service;
     zsock_t *socket;
     void *handle;            /* the socket's libzmq handle */
@@ -32,8 +33,10 @@ static void s_send_command(sso_worker_t *self, uint8_t command, const char *serv
 
 static void s_connect(sso_worker_t *self)
 {
-    if (sso_bus_dealer_connect(&self->socket, self->endpoint) != 0)
-        sso_error("worker %s: cannot connect to %s", self->service, self->endpoint);
+    if (sso_bus_dealer_connect(&self->socket, self->endpoint, self->keys, self->service) != 0)
+        sso_error("worker %s: cannot connect to %s%s", self->service, self->endpoint,
+                  self->keys && !sso_bus_keys_can_connect(self->keys, self->service)
+                      ? " (no bus key for this service)" : "");
     self->handle = zsock_resolve(self->socket);
     self->fd = sso_bus_fd(self->socket); /* -1: poll() skips it, the loop runs on its timers */
     s_send_command(self, MDPW_READY, self->service);
@@ -44,13 +47,15 @@ static void s_connect(sso_worker_t *self)
         sso_info("worker %s: reconnected to %s", self->service, self->endpoint);
 }
 
-sso_worker_t *sso_worker_new(const char *endpoint, const char *service, int credit)
+sso_worker_t *sso_worker_new(const char *endpoint, const sso_bus_keys_t *keys,
+                             const char *service, int credit)
 {
     sso_worker_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->credit = credit < 1 ? 1 : credit > SSO_WORKER_CREDIT_MAX ? SSO_WORKER_CREDIT_MAX : credit;
     self->endpoint = strdup(endpoint);
+    self->keys = keys;
     self->service = strdup(service);
     self->reconnect_ms = RECONNECT_MIN_MS;
     s_connect(self);

@@ -17,8 +17,11 @@ typedef struct {
 
 /* credit: how many requests the broker may hand this worker before it answers the first;
    above 1, round trips overlap, and a service that runs requests in fibers (sso_service)
-   works on that many at once. */
-sso_worker_t *sso_worker_new(const char *endpoint, const char *service, int credit);
+   works on that many at once. keys (kept, not owned; NULL only for an inproc broker): the
+   worker connects with the keys of the role named like its service, the only role whose
+   READY for that service the broker accepts. */
+sso_worker_t *sso_worker_new(const char *endpoint, const sso_bus_keys_t *keys,
+                             const char *service, int credit);
 void sso_worker_destroy(sso_worker_t **self_p);
 
 /* Waits for the next request. Returns 0 with job filled, or -1 when interrupted (SIGINT or

@@ -59,9 +59,11 @@ static char **s_domains(dir_t *dir, const char *org_id, size_t *n_out)
     return domains;
 }
 
-/* The Connection for id (heap; free with sso__connection__free_unpacked), or NULL with err:
-   not_found "no connection <id>", or server_error. */
-static Sso__Connection *s_connection(dir_t *dir, const char *id, dir_error_t *err)
+/* The Connection for id (heap; free with sso__connection__free_unpacked), with its secrets
+   unsealed or without them, or NULL with err: not_found "no connection <id>", or
+   server_error. */
+static Sso__Connection *s_connection(dir_t *dir, const char *id, bool with_secrets,
+                                     dir_error_t *err)
 {
     sqlite3_stmt *stmt = dir_db_query(
         dir->db,
@@ -108,7 +110,7 @@ static Sso__Connection *s_connection(dir_t *dir, const char *id, dir_error_t *er
         snprintf(entity + len, sizeof entity - len, "/acs");
         conn->sp_acs_url = dir_rpc_dup(entity);
         conn->sp_certificate_pem = dir_rpc_dup(dir_db_text(stmt, C_SP_CERT));
-        char *key = s_unseal(dir, stmt, C_SP_KEY, id, "sp_key", &failed);
+        char *key = with_secrets ? s_unseal(dir, stmt, C_SP_KEY, id, "sp_key", &failed) : NULL;
         if (key)
             conn->sp_private_key_pem = key;
     }
@@ -116,7 +118,9 @@ static Sso__Connection *s_connection(dir_t *dir, const char *id, dir_error_t *er
         conn->oidc_issuer = dir_rpc_dup(dir_db_text(stmt, C_OIDC_ISSUER));
         conn->oidc_client_id = dir_rpc_dup(dir_db_text(stmt, C_OIDC_CLIENT));
         conn->oidc_scopes = s_words(dir_db_text(stmt, C_OIDC_SCOPES), &conn->n_oidc_scopes);
-        char *secret = s_unseal(dir, stmt, C_OIDC_SECRET, id, "oidc_client_secret", &failed);
+        char *secret = with_secrets
+                           ? s_unseal(dir, stmt, C_OIDC_SECRET, id, "oidc_client_secret", &failed)
+                           : NULL;
         if (secret)
             conn->oidc_client_secret = secret;
     }
@@ -155,8 +159,8 @@ static bool s_id_ok(const char *id)
     return dir_rpc_text(id, 1, S_ID_MAX);
 }
 
-int dir_login_connection_get(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                             dir_error_t *err)
+static int s_get(dir_t *dir, const Sso__DirRequest *request, bool with_secrets,
+                 Sso__DirReply *reply, dir_error_t *err)
 {
     const char *id = request->connection_get->connection_id;
     if (!s_id_ok(id)) {
@@ -164,8 +168,20 @@ int dir_login_connection_get(dir_t *dir, const Sso__DirRequest *request, Sso__Di
                       S_ID_MAX);
         return -1;
     }
-    Sso__Connection *conn = s_connection(dir, id, err);
+    Sso__Connection *conn = s_connection(dir, id, with_secrets, err);
     return conn ? s_reply(reply, conn) : -1;
+}
+
+int dir_login_connection_get(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                             dir_error_t *err)
+{
+    return s_get(dir, request, false, reply, err);
+}
+
+int dir_login_connection_for_login(dir_t *dir, const Sso__DirRequest *request,
+                                   Sso__DirReply *reply, dir_error_t *err)
+{
+    return s_get(dir, request, true, reply, err);
 }
 
 /* The one active connection of organization org_id. */
@@ -194,7 +210,7 @@ static int s_by_organization(dir_t *dir, const char *org_id, Sso__DirReply *repl
         dir_rpc_error(err, "no_connection", "organization %s has no active connection", org_id);
         return -1;
     }
-    Sso__Connection *conn = s_connection(dir, id, err);
+    Sso__Connection *conn = s_connection(dir, id, true, err);
     return conn ? s_reply(reply, conn) : -1;
 }
 
@@ -237,7 +253,7 @@ int dir_login_resolve(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply 
             dir_rpc_error(err, "invalid_request", "connection_id is malformed");
             return -1;
         }
-        Sso__Connection *conn = s_connection(dir, r->connection_id, err);
+        Sso__Connection *conn = s_connection(dir, r->connection_id, true, err);
         if (!conn)
             return -1;
         if (strcmp(conn->status, "active") != 0) {
@@ -435,7 +451,8 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(s_expect(kit, saml, "", "", "", NULL, "connection_inactive"));
     SSO_CHECK(s_expect(kit, "", org, "", "", oidc, NULL));
 
-    /* connection_get: whatever the status. */
+    /* connection_get: whatever the status, and never with a secret (it serves the public SP
+       metadata): no SP private key, no upstream client secret. */
     Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__ConnectionGetRequest get = SSO__CONNECTION_GET_REQUEST__INIT;
     request.op_case = SSO__DIR_REQUEST__OP_CONNECTION_GET;
@@ -444,9 +461,22 @@ static void s_test(dir_testkit_t *kit)
     reply = dir_testkit_rpc(kit, &request);
     SSO_CHECK(reply && !*reply->error && reply->connection
               && !strcmp(reply->connection->status, "inactive")
-              && strstr(reply->connection->sp_private_key_pem, "PRIVATE KEY")
+              && !*reply->connection->sp_private_key_pem
+              && strstr(reply->connection->sp_certificate_pem, "BEGIN CERTIFICATE")
               && reply->connection->n_idp_certificates == 1);
     sso__dir_reply__free_unpacked(reply, NULL);
+    get.connection_id = oidc;
+    reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && reply->connection && !strcmp(reply->connection->oidc_client_id, "abc")
+              && !*reply->connection->oidc_client_secret);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    /* The login steps' variant (login_context) has them. */
+    Sso__DirReply with = SSO__DIR_REPLY__INIT;
+    dir_error_t err = {0};
+    get.connection_id = saml;
+    SSO_CHECK(dir_login_connection_for_login(kit->dir, &request, &with, &err) == 0
+              && with.connection && strstr(with.connection->sp_private_key_pem, "PRIVATE KEY"));
+    dir_rpc_free_result(&with);
     get.connection_id = "conn_none";
     SSO_CHECK(dir_testkit_rpc_error(kit, &request, "not_found", "no connection conn_none"));
     get.connection_id = "";

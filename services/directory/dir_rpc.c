@@ -179,7 +179,24 @@ void dir_rpc_free_result(Sso__DirReply *reply)
     reply->client = NULL;
 }
 
-zframe_t *dir_rpc_handle(dir_t *dir, const char *rpc, zframe_t *payload)
+/* The one service an operation's answer is for, when it carries secrets: the signing keys
+   (key_put answers with them too, and a key put is one tokens are signed with) and the IdP
+   simulator's key. NULL: any service. */
+static const char *s_only_for(const Sso__DirRequest *request)
+{
+    switch (request->op_case) {
+    case SSO__DIR_REQUEST__OP_KEYS_LIST:
+        return request->keys_list->with_private ? "token" : NULL;
+    case SSO__DIR_REQUEST__OP_KEY_PUT:
+        return "token";
+    case SSO__DIR_REQUEST__OP_SIMULATOR_KEY:
+        return "saml";
+    default:
+        return NULL;
+    }
+}
+
+zframe_t *dir_rpc_handle(dir_t *dir, const char *caller, const char *rpc, zframe_t *payload)
 {
     Sso__DirRequest *request =
         payload ? sso__dir_request__unpack(NULL, zframe_size(payload), zframe_data(payload))
@@ -193,6 +210,16 @@ zframe_t *dir_rpc_handle(dir_t *dir, const char *rpc, zframe_t *payload)
     if (op == 0 || op >= sizeof s_ops / sizeof *s_ops || !s_ops[op].fn || !request->client_auth) {
         sso__dir_request__free_unpacked(request, NULL);
         return dir_rpc_error_frame("invalid_request", "the DirRequest names no known operation");
+    }
+    const char *only_for = s_only_for(request);
+    if (only_for && (!caller || strcmp(caller, only_for) != 0)) {
+        sso_warn("rpc %s refused: only the %s service may call it, not %.32s", s_ops[op].name,
+                 only_for, caller && *caller ? caller : "an unidentified caller");
+        sso__dir_request__free_unpacked(request, NULL);
+        char description[96];
+        snprintf(description, sizeof description, "%s is only for the %s service",
+                 s_ops[op].name, only_for);
+        return dir_rpc_error_frame("access_denied", description);
     }
     if (rpc && *rpc && strcmp(rpc, s_ops[op].name) != 0)
         sso_warn("rpc named %s carries %s; doing %s", rpc, s_ops[op].name, s_ops[op].name);
@@ -287,6 +314,16 @@ void dir_rpc_test(bool verbose)
     put.only_if_none = true;
     request.op_case = SSO__DIR_REQUEST__OP_KEY_PUT;
     request.key_put = &put;
+    /* Only the token service may store a signing key: the answer lists the private keys. */
+    const char *not_token[] = {NULL, "", "saml", "directory", "oidc", "gateway", "tokenx"};
+    for (size_t i = 0; i < sizeof not_token / sizeof *not_token; i++) {
+        kit.caller = not_token[i];
+        reply = dir_testkit_rpc(&kit, &request);
+        SSO_CHECK(reply && !strcmp(reply->error, "access_denied") && !reply->keys_list
+                  && strstr(reply->error_description, "token"));
+        sso__dir_reply__free_unpacked(reply, NULL);
+    }
+    kit.caller = "token";
     reply = dir_testkit_rpc(&kit, &request);
     SSO_CHECK(reply && !*reply->error && reply->keys_list && reply->keys_list->n_keys == 1
               && pem && !strcmp(reply->keys_list->keys[0]->private_key_pem, pem));
@@ -301,18 +338,38 @@ void dir_rpc_test(bool verbose)
     SSO_CHECK(reply && !strcmp(reply->error, "invalid_request"));
     sso__dir_reply__free_unpacked(reply, NULL);
 
-    /* keys_list: public only unless asked. */
+    /* keys_list: public only unless asked, for anyone; private keys only for token. */
     Sso__KeysListRequest list = SSO__KEYS_LIST_REQUEST__INIT;
     request.op_case = SSO__DIR_REQUEST__OP_KEYS_LIST;
     request.keys_list = &list;
+    kit.caller = "saml";
     reply = dir_testkit_rpc(&kit, &request);
     SSO_CHECK(reply && reply->keys_list && reply->keys_list->n_keys == 1
               && !*reply->keys_list->keys[0]->private_key_pem);
     sso__dir_reply__free_unpacked(reply, NULL);
+    list.with_private = true;
+    for (size_t i = 0; i < sizeof not_token / sizeof *not_token; i++) {
+        kit.caller = not_token[i];
+        reply = dir_testkit_rpc(&kit, &request);
+        SSO_CHECK(reply && !strcmp(reply->error, "access_denied") && !reply->keys_list);
+        sso__dir_reply__free_unpacked(reply, NULL);
+    }
+    kit.caller = "token";
+    reply = dir_testkit_rpc(&kit, &request);
+    SSO_CHECK(reply && reply->keys_list && reply->keys_list->n_keys == 1 && pem
+              && !strcmp(reply->keys_list->keys[0]->private_key_pem, pem));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    /* The simulator's key is the saml service's alone. */
+    Sso__SimulatorKeyRequest sim = SSO__SIMULATOR_KEY_REQUEST__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_SIMULATOR_KEY;
+    request.simulator_key = &sim;
+    reply = dir_testkit_rpc(&kit, &request);
+    SSO_CHECK(reply && !strcmp(reply->error, "access_denied") && !reply->simulator_key);
+    sso__dir_reply__free_unpacked(reply, NULL);
 
     /* Junk and empty requests get invalid_request, not a crash. */
     zframe_t *junk = zframe_new("\xff\xff\xff", 3);
-    zframe_t *frame = dir_rpc_handle(kit.dir, "keys_list", junk);
+    zframe_t *frame = dir_rpc_handle(kit.dir, "token", "keys_list", junk);
     reply = frame ? sso__dir_reply__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
     SSO_CHECK(reply && !strcmp(reply->error, "invalid_request"));
     sso__dir_reply__free_unpacked(reply, NULL);

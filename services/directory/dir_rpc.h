@@ -6,9 +6,11 @@
 #include "dir_service.h"
 #include "directory.pb-c.h"
 
-/* Handles one DirRequest frame; returns the packed DirReply frame (never NULL unless out of
-   memory). */
-zframe_t *dir_rpc_handle(dir_t *dir, const char *rpc, zframe_t *payload);
+/* Handles one DirRequest frame from caller (Meta.caller: the role the broker authenticated;
+   NULL or "" for none); returns the packed DirReply frame (never NULL unless out of memory).
+   Secrets go only to the service that uses them: keys_list with private keys and key_put
+   only to token, simulator_key only to saml; any other caller gets access_denied. */
+zframe_t *dir_rpc_handle(dir_t *dir, const char *caller, const char *rpc, zframe_t *payload);
 /* A packed DirReply that carries only an error. */
 zframe_t *dir_rpc_error_frame(const char *code, const char *description);
 

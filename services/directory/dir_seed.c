@@ -292,6 +292,7 @@ static void s_test(dir_testkit_t *kit)
     Sso__SimulatorKeyRequest sim = SSO__SIMULATOR_KEY_REQUEST__INIT;
     request.op_case = SSO__DIR_REQUEST__OP_SIMULATOR_KEY;
     request.simulator_key = &sim;
+    kit->caller = "saml";
     Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
     SSO_CHECK(reply && !*reply->error && reply->simulator_key
               && strstr(reply->simulator_key->private_key_pem, "BEGIN PRIVATE KEY")
@@ -349,6 +350,7 @@ static void s_test_off(dir_testkit_t *kit)
     Sso__SimulatorKeyRequest sim = SSO__SIMULATOR_KEY_REQUEST__INIT;
     request.op_case = SSO__DIR_REQUEST__OP_SIMULATOR_KEY;
     request.simulator_key = &sim;
+    kit->caller = "saml"; /* the one service the directory gives the simulator's key to */
 
     /* A seeded database started with the simulator off: the connection is not usable and
        the key does not leave the directory. */

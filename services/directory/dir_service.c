@@ -156,8 +156,7 @@ static zframe_t *s_http(sso_service_t *service, const Sso__HttpRequest *request,
 static zframe_t *s_rpc(sso_service_t *service, const char *rpc, zframe_t *payload,
                        const Sso__Meta *meta)
 {
-    (void) meta;
-    return dir_rpc_handle(service->state, rpc, payload);
+    return dir_rpc_handle(service->state, meta ? meta->caller : NULL, rpc, payload);
 }
 
 /* Group commit (see dir_db_batch_begin): the requests waiting together share one write

@@ -89,7 +89,7 @@ int dir_steps_login_context(dir_t *dir, const Sso__DirRequest *request, Sso__Dir
     step.op_case = SSO__DIR_REQUEST__OP_CONNECTION_GET;
     step.connection_get = &conn_get;
     Sso__LoginContext *context = NULL;
-    if (s_step(dir, dir_login_connection_get, &step, &connection, err) != 0
+    if (s_step(dir, dir_login_connection_for_login, &step, &connection, err) != 0
         || !(context = malloc(sizeof *context))) {
         if (!*err->description)
             dir_server_error(err);
@@ -192,7 +192,9 @@ static void s_test_context(dir_testkit_t *kit)
               && !strcmp(reply->login_context->txn->saml_request_id, "_steps-request")
               && reply->login_context->connection
               && !strcmp(reply->login_context->connection->id, "conn_simulator")
-              && reply->login_context->connection->n_idp_certificates >= 1);
+              && reply->login_context->connection->n_idp_certificates >= 1
+              /* the ACS decrypts with it */
+              && strstr(reply->login_context->connection->sp_private_key_pem, "PRIVATE KEY"));
     sso__dir_reply__free_unpacked(reply, NULL);
 
     /* The errors of txn_get, as txn_get says them. */

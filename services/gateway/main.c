@@ -15,7 +15,9 @@ int main(int argc, char **argv)
                    "The HTTP edge of the SSO broker. Binds SSO_HTTP_ADDR for HTTP(S) and\n"
                    "SSO_BROKER_ENDPOINT for the bus broker that the token, saml, oidc and\n"
                    "directory services connect to; forwards each request to the service that\n"
-                   "owns its path and answers /healthz, /readyz and /metrics itself.\n\n");
+                   "owns its path and answers /healthz, /readyz and /metrics itself. The bus\n"
+                   "admits only the services' CURVE keys from SSO_BUS_KEYS_DIR (generated there\n"
+                   "on first start).\n\n");
             sso_service_print_env_help(stdout);
             printf("  SSO_TLS_CERT / SSO_TLS_KEY   PEM files to serve HTTPS (both or neither)\n"
                    "  SSO_MAX_BODY_BYTES      request body limit (1048576)\n"
@@ -47,9 +49,15 @@ int main(int argc, char **argv)
     /* Block before any thread starts so only sigwait below sees them. */
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
 
-    sso_broker_t *broker = sso_broker_new(config.broker_endpoint);
-    if (!broker)
+    char why[600];
+    sso_bus_keys_t *keys = sso_bus_keys_open(config.bus_keys_dir, NULL, why, sizeof why);
+    if (!keys)
+        sso_error("bus keys: %s", why);
+    sso_broker_t *broker = keys ? sso_broker_new(config.broker_endpoint, keys) : NULL;
+    if (!broker) {
+        sso_bus_keys_destroy(&keys);
         return 1;
+    }
     gateway_metrics_t *metrics = gateway_metrics_new();
     const char *web_dir = getenv("SSO_WEB_DIR") ? getenv("SSO_WEB_DIR") : "web/static";
     /* Before the broker starts: its thread runs the HTTP server too. */
@@ -58,9 +66,11 @@ int main(int argc, char **argv)
         sso_broker_destroy(&broker);
         gateway_http_destroy(&http);
         gateway_metrics_destroy(&metrics);
+        sso_bus_keys_destroy(&keys);
         return 1;
     }
-    sso_info("broker on %s, public URL %s", config.broker_endpoint, config.public_url);
+    sso_info("broker on %s (CURVE keys in %s), public URL %s", config.broker_endpoint,
+             config.bus_keys_dir, config.public_url);
     int signal_number = 0;
     sigwait(&signals, &signal_number);
     sso_info("stopping (%s)", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
@@ -69,5 +79,6 @@ int main(int argc, char **argv)
     sso_broker_destroy(&broker);
     gateway_http_destroy(&http);
     gateway_metrics_destroy(&metrics);
+    sso_bus_keys_destroy(&keys);
     return 0;
 }

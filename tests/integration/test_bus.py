@@ -1,14 +1,18 @@
 """The bus end to end: every service reachable through the gateway, load shared between
 instances, failures contained (kill -9 of a service or of the gateway), malformed traffic
-sent straight to the broker dropped."""
+sent straight to the broker dropped, and the bus private: only the services' own CURVE keys
+are admitted, each only as itself, and secrets go only to the service that uses them."""
 import os
 import signal
+import stat
+import subprocess
 import threading
 import time
 
 import pytest
 import requests
 import zmq
+import zmq.auth
 
 from conftest import SERVICES
 
@@ -128,10 +132,7 @@ def test_kill_9_of_a_service_fails_fast_and_it_comes_back(fresh_broker):
 def test_no_instance_means_503_at_once(broker):
     b = broker
     # A service name that no worker serves: the broker answers 503 without waiting.
-    ctx = zmq.Context.instance()
-    sock = ctx.socket(zmq.DEALER)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.connect(b.bus_endpoint)
+    sock = keyed_dealer(b, "oidc")
     meta = meta_frame("rid-1", int(time.time() * 1000) + 5000)
     sock.send_multipart([b"MDPC02", b"\x01", b"nosuchservice", meta, b"payload"])
     assert sock.poll(3000), "no answer from the broker"
@@ -173,33 +174,30 @@ def meta_frame(request_id, deadline_ms, idempotent=False):
     return out
 
 
+def read_varint(data, i):
+    """The varint at data[i:] and the index after it."""
+    value, shift = 0, 0
+    while True:
+        b = data[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return value, i
+
+
 def bus_status(meta):
     """Reads field 6 (bus_status) from a packed Meta."""
     i = 0
     while i < len(meta):
-        key = meta[i]
-        i += 1
-        field, wire = key >> 3, key & 7
+        key, i = read_varint(meta, i)
+        number, wire = key >> 3, key & 7
         if wire == 0:
-            value, shift = 0, 0
-            while True:
-                b = meta[i]
-                i += 1
-                value |= (b & 0x7F) << shift
-                shift += 7
-                if not b & 0x80:
-                    break
-            if field == 6:
+            value, i = read_varint(meta, i)
+            if number == 6:
                 return value
         elif wire == 2:
-            length, shift = 0, 0
-            while True:
-                b = meta[i]
-                i += 1
-                length |= (b & 0x7F) << shift
-                shift += 7
-                if not b & 0x80:
-                    break
+            length, i = read_varint(meta, i)
             i += length
         else:
             return None
@@ -236,21 +234,19 @@ MALFORMED = [
 def test_malformed_frames_are_dropped_and_nothing_crashes(broker):
     ctx = zmq.Context.instance()
     before = {s: broker.pids(s) for s in SERVICES + ["gateway"]}
-    for frames in MALFORMED:
-        sock = ctx.socket(zmq.DEALER)
-        sock.setsockopt(zmq.LINGER, 100)
-        sock.connect(broker.bus_endpoint)
-        sock.send_multipart(frames)
-        sock.close()
-    # A fake worker that registers and then answers garbage to whatever it gets.
-    fake = ctx.socket(zmq.DEALER)
-    fake.setsockopt(zmq.LINGER, 0)
-    fake.connect(broker.bus_endpoint)
-    fake.send_multipart([b"MDPW02", b"\x01", b"fuzzsvc"])
-    client = ctx.socket(zmq.DEALER)
-    client.setsockopt(zmq.LINGER, 0)
-    client.connect(broker.bus_endpoint)
-    client.send_multipart([b"MDPC02", b"\x01", b"fuzzsvc", meta_frame("fz", int(time.time() * 1000) + 2000), b"x"])
+    # From an authenticated peer (a service's own key) and from one in the clear.
+    for keyed in (True, False):
+        for frames in MALFORMED:
+            sock = keyed_dealer(broker, "oidc", linger=100) if keyed else dealer(broker, linger=100)
+            sock.send_multipart(frames)
+            sock.close()
+    # A fake worker (with the oidc key, so it may serve oidc) that registers and then answers
+    # garbage to whatever it gets.
+    fake = keyed_dealer(broker, "oidc")
+    fake.send_multipart([b"MDPW02", b"\x01", b"oidc"])
+    time.sleep(0.2)
+    client = keyed_dealer(broker, "saml")
+    client.send_multipart([b"MDPC02", b"\x01", b"oidc", meta_frame("fz", int(time.time() * 1000) + 2000), b"x"])
     if fake.poll(3000):
         request = fake.recv_multipart()
         while request[1] == b"\x05" and fake.poll(3000):  # skip heartbeats
@@ -261,9 +257,7 @@ def test_malformed_frames_are_dropped_and_nothing_crashes(broker):
     fake.close()
     client.close()
     # A frame over the broker's size limit: the broker drops the peer, not itself.
-    big = ctx.socket(zmq.DEALER)
-    big.setsockopt(zmq.LINGER, 1000)
-    big.connect(broker.bus_endpoint)
+    big = keyed_dealer(broker, "oidc", linger=1000)
     big.send_multipart([b"MDPC02", b"\x01", b"token", b"", b"\0" * (17 * 1024 * 1024)])
     big.close()
     time.sleep(0.5)
@@ -279,10 +273,7 @@ def test_malformed_frames_are_dropped_and_nothing_crashes(broker):
 def test_http_body_that_does_not_unpack_at_a_worker_is_dropped(broker):
     """A client on the bus sends an HTTP-kind request whose payload is not an HttpRequest: the
     worker drops it (logged), the client gets 504 at its deadline, and the worker lives on."""
-    ctx = zmq.Context.instance()
-    sock = ctx.socket(zmq.DEALER)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.connect(broker.bus_endpoint)
+    sock = keyed_dealer(broker, "oidc")
     sock.send_multipart([b"MDPC02", b"\x01", b"saml", meta_frame("bad-body", int(time.time() * 1000) + 800), b"\xff\xff\xff"])
     assert sock.poll(5000)
     frames = sock.recv_multipart()
@@ -290,3 +281,202 @@ def test_http_body_that_does_not_unpack_at_a_worker_is_dropped(broker):
     sock.close()
     assert ping(broker, "saml").status_code == 200
     assert "does not unpack" in broker.log_text()
+
+
+# ---- the private bus ----------------------------------------------------------------------------
+
+def keys_dir(broker):
+    """Where every process of the broker found its CURVE keys: generated on first start."""
+    return os.path.join(broker.data_dir, "bus")
+
+
+def dealer(broker, public=None, secret=None, server=None, linger=0):
+    """A DEALER on the bus endpoint: a CURVE client with the given keys, or in the clear."""
+    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, linger)
+    if public:
+        sock.curve_publickey = public
+        sock.curve_secretkey = secret
+        sock.curve_serverkey = server
+    sock.connect(broker.bus_endpoint)
+    return sock
+
+
+def broker_public_key(broker):
+    return zmq.auth.load_certificate(os.path.join(keys_dir(broker), "broker.key"))[0]
+
+
+def keyed_dealer(broker, role, linger=0):
+    """A DEALER with a service's real keys, as that service connects."""
+    public, secret = zmq.auth.load_certificate(os.path.join(keys_dir(broker), f"{role}.key_secret"))
+    return dealer(broker, public, secret, broker_public_key(broker), linger)
+
+
+def field(number, value):
+    """One protobuf field: bytes as length-delimited, bool/int as a varint."""
+    if isinstance(value, (bytes, str)):
+        value = value.encode() if isinstance(value, str) else value
+        return varint(number << 3 | 2) + varint(len(value)) + value
+    return varint(number << 3) + varint(int(value))
+
+
+def rpc_meta(request_id, rpc, caller=None):
+    """A Meta for an RPC; caller is what a sender claims (the broker must overwrite it)."""
+    out = (field(1, request_id) + field(2, int(time.time() * 1000) + 3000) + field(4, 1)
+           + field(5, rpc))
+    return out + (field(8, caller) if caller else b"")
+
+
+def keys_list(with_private):
+    """DirRequest{keys_list: {with_private}}."""
+    return field(2, field(1, True) if with_private else b"")
+
+
+def dir_call(sock, rpc, payload, caller=None, wait_ms=5000):
+    """Sends an RPC to the directory and returns the reply payload, or None when nothing
+    answers."""
+    sock.send_multipart([b"MDPC02", b"\x01", b"directory", rpc_meta("it-" + rpc, rpc, caller),
+                         payload])
+    if not sock.poll(wait_ms):
+        return None
+    frames = sock.recv_multipart()
+    assert frames[:2] == [b"MDPC02", b"\x03"] and bus_status(frames[3]) == 0, frames[:4]
+    return frames[4]
+
+
+def dir_error(reply):
+    """DirReply.error (field 1), "" when absent."""
+    if reply and reply[0] == 0x0A:
+        length, i = read_varint(reply, 1)
+        return reply[i:i + length].decode()
+    return ""
+
+
+def instances(broker, service):
+    return broker.get("/readyz").json()["instances"].get(service, 0)
+
+
+def keys_requests_all_served(broker, count=10):
+    """count GETs of /keys, each answered 200 by a real token instance."""
+    statuses = [broker.get("/keys", timeout=15).status_code for _ in range(count)]
+    return statuses == [200] * count, statuses
+
+
+def rogue_heard(sock, service="token", broker=None):
+    """A rogue's attempt: READY as service, then a directory keys_list with private keys.
+    While it waits, the real /keys traffic flows. Returns (what the rogue heard within 2 s,
+    whether every /keys request was served, token instances the gateway counted)."""
+    sock.send_multipart([b"MDPW02", b"\x01", service.encode()])
+    sock.send_multipart([b"MDPC02", b"\x01", b"directory", rpc_meta("rogue", "keys_list"),
+                         keys_list(True)])
+    time.sleep(0.3)
+    counted = instances(broker, "token")
+    served = keys_requests_all_served(broker)
+    heard = []
+    deadline = time.time() + 2
+    while sock.poll(max(0, int((deadline - time.time()) * 1000))):
+        heard.append(sock.recv_multipart())
+    return heard, served, counted
+
+
+def test_the_bus_keys_are_generated_private(broker):
+    d = keys_dir(broker)
+    assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
+    names = sorted(os.listdir(d))
+    expected = sorted(f"{n}.key{s}" for n in ["broker"] + SERVICES for s in ("", "_secret"))
+    assert names == expected, names
+    for name in names:
+        assert stat.S_IMODE(os.stat(os.path.join(d, name)).st_mode) == 0o600, name
+
+
+@pytest.mark.parametrize("kind", ["no keys", "its own keys", "a stolen public key"])
+def test_a_rogue_is_neither_registered_nor_answered(broker, kind):
+    """A process that reaches the broker's port without a service's secret key: its READY as
+    token registers nothing (every /keys request is served by the real token instance), and
+    its keys_list to the directory gets no answer."""
+    if kind == "no keys":
+        sock = dealer(broker)
+    elif kind == "its own keys":
+        public, secret = zmq.curve_keypair()
+        sock = dealer(broker, public, secret, broker_public_key(broker))
+    else:
+        stolen, _ = zmq.auth.load_certificate(os.path.join(keys_dir(broker), "token.key"))
+        _, secret = zmq.curve_keypair()
+        sock = dealer(broker, stolen, secret, broker_public_key(broker))
+    try:
+        heard, (served, statuses), counted = rogue_heard(sock, broker=broker)
+    finally:
+        sock.close()
+    assert heard == [], f"the rogue heard {heard[:3]}"
+    assert counted == 1, f"the gateway counts {counted} token instances"
+    assert served, statuses
+    for service in SERVICES:
+        assert ping(broker, service).status_code == 200
+
+
+def test_a_service_key_serves_only_its_own_service(broker):
+    """The saml service's real key cannot register as token (nor as the directory): the broker
+    answers the READY with DISCONNECT and keeps sending every request to the real ones."""
+    for service in ("token", "directory"):
+        sock = keyed_dealer(broker, "saml")
+        try:
+            heard, (served, statuses), counted = rogue_heard(sock, service, broker=broker)
+        finally:
+            sock.close()
+        commands = [frames[1] for frames in heard if frames[0] == b"MDPW02"]
+        assert commands == [b"\x06"], heard[:3]  # DISCONNECT, and no request
+        assert counted == 1 and served, (counted, statuses)
+    assert "READY for a service its key is not for" in broker.log_text()
+
+
+def test_private_signing_keys_go_to_the_token_service_only(broker):
+    """keys_list with private keys: refused to the saml key (even when it claims to be token
+    in its meta), answered to the token key; the public list is anyone's."""
+    saml = keyed_dealer(broker, "saml")
+    token = keyed_dealer(broker, "token")
+    try:
+        refused = dir_call(saml, "keys_list", keys_list(True))
+        assert dir_error(refused) == "access_denied", refused
+        assert b"PRIVATE KEY" not in refused
+        forged = dir_call(saml, "keys_list", keys_list(True), caller="token")
+        assert dir_error(forged) == "access_denied", forged
+        public = dir_call(saml, "keys_list", keys_list(False))
+        assert dir_error(public) == "" and b"kid" in public and b"PRIVATE KEY" not in public
+        private = dir_call(token, "keys_list", keys_list(True))
+        assert dir_error(private) == "" and b"PRIVATE KEY" in private
+    finally:
+        saml.close()
+        token.close()
+    assert "keys_list refused: only the token service may call it, not saml" in broker.log_text()
+
+
+@pytest.fixture(scope="module")
+def saml_connection(broker, tmp_path_factory):
+    """The id of a new SAML connection (of a new organization)."""
+    d = tmp_path_factory.mktemp("idp")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(d / "key.pem"), "-out", str(d / "cert.pem"), "-days", "1", "-subj",
+                    "/CN=Bus Test IdP"], check=True, capture_output=True)
+    r = broker.api("POST", "/organizations", {"display_name": "Bus Test"})
+    assert r.status_code == 201, r.text
+    r = broker.api("POST", f"/organizations/{r.json()['id']}/connections", {
+        "type": "saml", "saml": {"idp_entity_id": "https://idp.bus.example.com/saml",
+                                 "idp_sso_url": "https://idp.bus.example.com/sso",
+                                 "idp_certificates": [(d / "cert.pem").read_text()]}})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def test_the_sp_metadata_path_carries_no_private_key(broker, saml_connection):
+    """connection_get (what the SP metadata is built from) answers the SP certificate but
+    never the SP private key; the metadata is still served."""
+    sock = keyed_dealer(broker, "saml")
+    try:
+        get = field(7, field(1, saml_connection))
+        reply = dir_call(sock, "connection_get", get)
+    finally:
+        sock.close()
+    assert dir_error(reply) == "" and b"BEGIN CERTIFICATE" in reply, reply
+    assert b"PRIVATE KEY" not in reply
+    r = broker.get(f"/sso/saml/{saml_connection}/metadata")
+    assert r.status_code == 200 and "X509Certificate" in r.text

@@ -118,6 +118,39 @@ def test_the_gateway_binds_the_broker_on_every_interface(config):
     assert host in ("*", "0.0.0.0"), f"the gateway binds SSO_BROKER_ENDPOINT; {host} is not bindable"
 
 
+def mounts(config, service):
+    """(source, target) of every volume of a service."""
+    found = []
+    for v in service.get("volumes") or []:
+        if isinstance(v, dict):
+            found.append((v.get("source"), v.get("target")))
+        else:
+            found.append(tuple(str(v).split(":")[:2]))
+    return found
+
+
+def test_the_bus_is_never_published_beyond_the_compose_network(config):
+    _, bus_port = endpoint(env_of(config["services"]["gateway"]).get("SSO_BROKER_ENDPOINT"))
+    for name, service in config["services"].items():
+        published = [target for _, target in port_targets(service)]
+        assert str(bus_port) not in published, f"{name} publishes the bus port {bus_port}"
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_every_service_has_the_bus_keys_from_one_shared_volume(config, name):
+    """The CURVE keys the broker admits: one named volume, mounted by every service, with
+    SSO_BUS_KEYS_DIR inside it (a directory of the volume, so the first container can make
+    the set there atomically)."""
+    keys_dir = env_of(config["services"][name]).get("SSO_BUS_KEYS_DIR")
+    assert keys_dir and keys_dir.startswith("/"), (name, keys_dir)
+    named = set(config.get("volumes") or {})
+    holders = [(source, target) for source, target in mounts(config, config["services"][name])
+               if source in named and keys_dir.startswith(target.rstrip("/") + "/")]
+    assert holders, f"{name}: no named volume holds {keys_dir}: {mounts(config, config['services'][name])}"
+    gateway_dir = env_of(config["services"]["gateway"]).get("SSO_BUS_KEYS_DIR")
+    assert keys_dir == gateway_dir, (name, keys_dir, gateway_dir)
+
+
 def test_the_gateway_publishes_http_on_8080(config):
     gateway = config["services"]["gateway"]
     assert ("8080", "8080") in port_targets(gateway), gateway.get("ports")

@@ -1,4 +1,5 @@
 #include "supervisor.h"
+#include "sso_bus_keys.h"
 #include "sso_config.h"
 #include "sso_log.h"
 #include "sso_test.h"
@@ -201,8 +202,14 @@ void sup_print_usage(FILE *out)
             "  --scale NAME=N     run N instances of NAME (1 to %d; repeatable), e.g. token=2\n"
             "  --help             this text\n"
             "\n"
+            "The bus is private: before starting anything it makes sure the CURVE keys of\n"
+            "the broker and of each service are in $SSO_BUS_KEYS_DIR (default\n"
+            "$SSO_DATA_DIR/bus; generated on first start, directory 0700, files 0600). The\n"
+            "gateway's broker admits only those keys, and each service only as itself.\n"
+            "\n"
             "Environment: every child gets the supervisor's environment (SSO_PUBLIC_URL,\n"
-            "SSO_HTTP_ADDR, SSO_BROKER_ENDPOINT, SSO_DATA_DIR, SSO_LOG_FORMAT, ...).\n",
+            "SSO_HTTP_ADDR, SSO_BROKER_ENDPOINT, SSO_DATA_DIR, SSO_BUS_KEYS_DIR,\n"
+            "SSO_LOG_FORMAT, ...).\n",
             SUP_BACKOFF_MIN_MS, SUP_BACKOFF_MAX_MS, SUP_BACKOFF_MIN_MS,
             SUP_BACKOFF_RESET_UPTIME_MS / 1000, SUP_STOP_GRACE_MS / 1000, SUP_DEFAULT_SERVICES,
             SUP_MAX_SCALE);
@@ -296,26 +303,6 @@ static int64_t s_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* mkdir -p with mode for the directories it creates. */
-static int s_mkdirs(const char *path, mode_t mode)
-{
-    char buf[SUP_PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int) sizeof buf)
-        return -1;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, mode) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, mode) != 0 && errno != EEXIST)
-        return -1;
-    struct stat st;
-    return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
 }
 
 static int s_write_pid_file(const sup_state_t *state, const sup_instance_t *inst)
@@ -517,6 +504,7 @@ static void s_print_banner(sup_state_t *state)
            "\n"
            "  Discovery URL:      %s/.well-known/openid-configuration\n"
            "  Admin credentials:  %s\n"
+           "  Bus:                %s (CURVE keys in %s)\n"
            "\n"
            "  Try:\n"
            "    %s/ssoctl orgs create --name \"Acme\"\n"
@@ -528,7 +516,7 @@ static void s_print_banner(sup_state_t *state)
            "==============================================================================\n"
            "\n",
            state->options->service_count, state->count, state->config.public_url, credentials,
-           bin, bin, bin, bin);
+           state->config.broker_endpoint, state->config.bus_keys_dir, bin, bin, bin, bin);
     fflush(stdout);
 }
 
@@ -579,12 +567,20 @@ static int s_prepare(sup_state_t *state)
         return -1;
     }
     /* The data dir holds the master key and the admin credentials: private by default. */
-    if (s_mkdirs(state->config.data_dir, 0700) != 0 || s_mkdirs(state->run_dir, 0700) != 0) {
+    if (sso_mkdirs(state->config.data_dir, 0700) != 0 || sso_mkdirs(state->run_dir, 0700) != 0) {
         sso_error("cannot create %s: %s", state->run_dir, strerror(errno));
         return -1;
     }
     if (s_lock_run_dir(state) != 0)
         return -1;
+    /* The bus keys, before any child starts: made once here, read by every child. */
+    char why[600];
+    sso_bus_keys_t *keys = sso_bus_keys_open(state->config.bus_keys_dir, NULL, why, sizeof why);
+    if (!keys) {
+        sso_error("bus keys: %s", why);
+        return -1;
+    }
+    sso_bus_keys_destroy(&keys);
     state->count = s_instance_total(options);
     state->instances = calloc(state->count, sizeof *state->instances);
     if (!state->instances) {

@@ -1,0 +1,419 @@
+#include "sso_bus_keys.h"
+#include "sso_config.h"
+#include "sso_test.h"
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define S_ROLES_MAX 16
+#define S_NAME_MAX 32
+/* czmq reads "<file>_secret" through a 256-byte buffer: longer paths would be cut. */
+#define S_PATH_MAX 240
+#define S_BROKER "broker"
+
+const char *const sso_bus_roles[] = {"directory", "token", "saml", "oidc", NULL};
+
+typedef struct {
+    char name[S_NAME_MAX + 1];
+    zcert_t *cert;              /* NULL when the directory has neither file */
+    bool secret;                /* the secret key was loaded too */
+} s_entry_t;
+
+struct sso_bus_keys_t {
+    char dir[S_PATH_MAX];
+    s_entry_t broker;
+    s_entry_t roles[S_ROLES_MAX];
+    size_t n_roles;
+};
+
+static int s_why(char *why, size_t why_size, const char *fmt, const char *a, const char *b)
+{
+    snprintf(why, why_size, fmt, a, b);
+    return -1;
+}
+
+static bool s_zero(const byte *key)
+{
+    byte any = 0;
+    for (size_t i = 0; i < 32; i++)
+        any |= key[i];
+    return any == 0;
+}
+
+/* Loads <dir>/<name>.key (and its _secret when there is one) into entry. 0 (entry->cert NULL
+   when neither file exists), or -1 with why. */
+static int s_load(const char *dir, s_entry_t *entry, char *why, size_t why_size)
+{
+    char public_path[S_PATH_MAX + 48], secret_path[S_PATH_MAX + 64];
+    snprintf(public_path, sizeof public_path, "%s/%s.key", dir, entry->name);
+    snprintf(secret_path, sizeof secret_path, "%s_secret", public_path);
+    struct stat st;
+    bool has_secret = stat(secret_path, &st) == 0;
+    if (has_secret && (st.st_mode & 077))
+        return s_why(why, why_size, "%s may be read by others than its owner (chmod 600 it)%s",
+                     secret_path, "");
+    if (!has_secret && stat(public_path, &st) != 0)
+        return 0;
+    zcert_t *cert = zcert_load(public_path); /* reads the _secret file first when present */
+    if (!cert || s_zero(zcert_public_key(cert))
+        || (has_secret && s_zero(zcert_secret_key(cert)))) {
+        zcert_destroy(&cert);
+        return s_why(why, why_size, "%s is not a CURVE certificate%s",
+                     has_secret ? secret_path : public_path, "");
+    }
+    if (has_secret) {
+        /* The public key must be the secret key's own, or the peers would never agree. */
+        char derived[41];
+        if (zmq_curve_public(derived, zcert_secret_txt(cert)) != 0
+            || strcmp(derived, zcert_public_txt(cert)) != 0) {
+            zcert_destroy(&cert);
+            return s_why(why, why_size, "%s: the public key is not the secret key's%s",
+                         secret_path, "");
+        }
+    }
+    entry->cert = cert;
+    entry->secret = has_secret;
+    return 0;
+}
+
+static void s_remove_set(const char *dir, const char *const *roles)
+{
+    char path[S_PATH_MAX + 64];
+    for (size_t i = 0; i == 0 || roles[i - 1]; i++) {
+        const char *name = i == 0 ? S_BROKER : roles[i - 1];
+        snprintf(path, sizeof path, "%s/%s.key", dir, name);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/%s.key_secret", dir, name);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* Generates the broker's and every role's keypair into a new directory beside dir and renames
+   it to dir: whoever renames first wins, and the others read the winner's set. */
+static int s_generate(const char *dir, const char *const *roles, char *why, size_t why_size)
+{
+    char parent[S_PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", dir);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+        *slash = '\0';
+        if (sso_mkdirs(parent, 0700) != 0)
+            return s_why(why, why_size, "cannot create %s: %s", parent, strerror(errno));
+    }
+    char tmp[S_PATH_MAX + 16];
+    snprintf(tmp, sizeof tmp, "%s.new-XXXXXX", dir);
+    if (!mkdtemp(tmp)) /* mode 0700 */
+        return s_why(why, why_size, "cannot create a directory beside %s: %s", dir,
+                     strerror(errno));
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && (i == 0 || roles[i - 1]); i++) {
+        const char *name = i == 0 ? S_BROKER : roles[i - 1];
+        char path[S_PATH_MAX + 64], secret[S_PATH_MAX + 80];
+        snprintf(path, sizeof path, "%s/%s.key", tmp, name);
+        snprintf(secret, sizeof secret, "%s_secret", path);
+        zcert_t *cert = zcert_new();
+        if (cert)
+            zcert_set_meta(cert, "role", "%s", name);
+        if (!cert || zcert_save(cert, path) != 0 || chmod(path, 0600) != 0
+            || chmod(secret, 0600) != 0)
+            rc = s_why(why, why_size, "cannot write the bus keys into %s: %s", tmp,
+                       strerror(errno));
+        zcert_destroy(&cert);
+    }
+    if (rc == 0 && rename(tmp, dir) != 0) {
+        if (errno != EEXIST && errno != ENOTEMPTY)
+            rc = s_why(why, why_size, "cannot create %s: %s", dir, strerror(errno));
+        /* else another process made the set first: that one is used */
+    }
+    else if (rc == 0)
+        tmp[0] = '\0';
+    if (tmp[0])
+        s_remove_set(tmp, roles);
+    return rc;
+}
+
+static bool s_broker_files(const char *dir)
+{
+    char path[S_PATH_MAX + 48];
+    snprintf(path, sizeof path, "%s/%s.key", dir, S_BROKER);
+    bool found = access(path, F_OK) == 0;
+    snprintf(path, sizeof path, "%s/%s.key_secret", dir, S_BROKER);
+    return found || access(path, F_OK) == 0;
+}
+
+sso_bus_keys_t *sso_bus_keys_open(const char *dir, const char *const *roles, char *why,
+                                  size_t why_size)
+{
+    roles = roles ? roles : sso_bus_roles;
+    size_t n = 0;
+    while (roles[n])
+        n++;
+    if (!dir || !*dir || strlen(dir) >= S_PATH_MAX - 32) {
+        s_why(why, why_size, "the bus keys dir must be 1 to %s bytes%s", "200", "");
+        return NULL;
+    }
+    if (n > S_ROLES_MAX) {
+        s_why(why, why_size, "too many bus roles%s%s", "", "");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!*roles[i] || strlen(roles[i]) > S_NAME_MAX || !strcmp(roles[i], S_BROKER)
+            || strchr(roles[i], '/')) {
+            s_why(why, why_size, "not a bus role: %s%s", roles[i], "");
+            return NULL;
+        }
+    if (!s_broker_files(dir) && s_generate(dir, roles, why, why_size) != 0)
+        return NULL;
+    sso_bus_keys_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        s_why(why, why_size, "out of memory%s%s", "", "");
+        return NULL;
+    }
+    snprintf(self->dir, sizeof self->dir, "%s", dir);
+    snprintf(self->broker.name, sizeof self->broker.name, "%s", S_BROKER);
+    self->n_roles = n;
+    int rc = s_load(dir, &self->broker, why, why_size);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        snprintf(self->roles[i].name, sizeof self->roles[i].name, "%s", roles[i]);
+        rc = s_load(dir, &self->roles[i], why, why_size);
+    }
+    if (rc == 0 && !self->broker.cert)
+        rc = s_why(why, why_size, "%s has no broker.key: give every process the broker's "
+                                  "public key (or remove the directory to have a set generated)",
+                   dir, "");
+    if (rc != 0)
+        sso_bus_keys_destroy(&self);
+    return self;
+}
+
+void sso_bus_keys_destroy(sso_bus_keys_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sso_bus_keys_t *self = *self_p;
+    zcert_destroy(&self->broker.cert);
+    for (size_t i = 0; i < self->n_roles; i++)
+        zcert_destroy(&self->roles[i].cert);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *sso_bus_keys_dir(const sso_bus_keys_t *self) { return self->dir; }
+
+static const s_entry_t *s_role(const sso_bus_keys_t *self, const char *role)
+{
+    for (size_t i = 0; role && i < self->n_roles; i++)
+        if (!strcmp(self->roles[i].name, role))
+            return &self->roles[i];
+    return NULL;
+}
+
+int sso_bus_keys_serve(const sso_bus_keys_t *self, zsock_t *socket)
+{
+    if (!self->broker.secret)
+        return -1;
+    zcert_apply(self->broker.cert, socket);
+    zsock_set_curve_server(socket, 1);
+    return 0;
+}
+
+const char *sso_bus_keys_role(const sso_bus_keys_t *self, const uint8_t *public_key,
+                              size_t size)
+{
+    if (!public_key || size != 32)
+        return NULL;
+    for (size_t i = 0; i < self->n_roles; i++)
+        if (self->roles[i].cert && !memcmp(zcert_public_key(self->roles[i].cert), public_key, 32))
+            return self->roles[i].name;
+    return NULL;
+}
+
+bool sso_bus_keys_can_connect(const sso_bus_keys_t *self, const char *role)
+{
+    const s_entry_t *entry = s_role(self, role);
+    return entry && entry->secret && self->broker.cert;
+}
+
+int sso_bus_keys_connect_as(const sso_bus_keys_t *self, const char *role, zsock_t *socket)
+{
+    if (!sso_bus_keys_can_connect(self, role))
+        return -1;
+    zcert_apply(s_role(self, role)->cert, socket);
+    zsock_set_curve_serverkey(socket, zcert_public_txt(self->broker.cert));
+    return 0;
+}
+
+/* ---- self-test ---------------------------------------------------------------------------- */
+
+static int s_mode(const char *dir, const char *file)
+{
+    char path[S_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    struct stat st;
+    return stat(path, &st) == 0 ? (int) (st.st_mode & 0777) : -1;
+}
+
+static void s_copy_file(const char *from_dir, const char *to_dir, const char *file)
+{
+    char from[S_PATH_MAX + 64], to[S_PATH_MAX + 64];
+    snprintf(from, sizeof from, "%s/%s", from_dir, file);
+    snprintf(to, sizeof to, "%s/%s", to_dir, file);
+    zchunk_t *chunk = NULL;
+    FILE *in = fopen(from, "rb");
+    if (in) {
+        chunk = zchunk_read(in, 4096);
+        fclose(in);
+    }
+    FILE *out = chunk ? fopen(to, "wb") : NULL;
+    SSO_CHECK(out && zchunk_write(chunk, out) == 0);
+    if (out)
+        fclose(out);
+    zchunk_destroy(&chunk);
+    chmod(to, 0600);
+}
+
+void sso_bus_keys_test(bool verbose)
+{
+    (void) verbose;
+    char base[] = "/tmp/sso-bus-keys-test-XXXXXX";
+    SSO_CHECK(mkdtemp(base) != NULL);
+    char dir[128], why[512];
+    snprintf(dir, sizeof dir, "%s/data/bus", base);
+    const char *const roles[] = {"token", "saml", NULL};
+
+    /* First open: the set is generated, the directory 0700 and every file 0600. */
+    sso_bus_keys_t *keys = sso_bus_keys_open(dir, roles, why, sizeof why);
+    SSO_CHECK(keys && !strcmp(sso_bus_keys_dir(keys), dir));
+    SSO_CHECK(s_mode(dir, "") == 0700 && s_mode(dir, "broker.key_secret") == 0600
+              && s_mode(dir, "broker.key") == 0600 && s_mode(dir, "token.key_secret") == 0600
+              && s_mode(dir, "saml.key") == 0600);
+    if (!keys)
+        return;
+    /* Each role knows itself by its public key; other keys are nobody. */
+    char path[160];
+    snprintf(path, sizeof path, "%s/token.key", dir);
+    zcert_t *token = zcert_load(path);
+    zcert_t *stranger = zcert_new();
+    SSO_CHECK(token && stranger);
+    SSO_CHECK(!strcmp(sso_bus_keys_role(keys, zcert_public_key(token), 32), "token"));
+    SSO_CHECK(sso_bus_keys_role(keys, zcert_public_key(stranger), 32) == NULL);
+    SSO_CHECK(sso_bus_keys_role(keys, zcert_public_key(token), 31) == NULL);
+    SSO_CHECK(sso_bus_keys_role(keys, NULL, 32) == NULL);
+    SSO_CHECK(sso_bus_keys_can_connect(keys, "token") && sso_bus_keys_can_connect(keys, "saml"));
+    SSO_CHECK(!sso_bus_keys_can_connect(keys, "oidc") && !sso_bus_keys_can_connect(keys, NULL)
+              && !sso_bus_keys_can_connect(keys, "broker"));
+    zsock_t *socket = zsock_new(ZMQ_DEALER);
+    SSO_CHECK(sso_bus_keys_serve(keys, socket) == 0);
+    SSO_CHECK(sso_bus_keys_connect_as(keys, "oidc", socket) == -1);
+    zsock_destroy(&socket);
+
+    /* Opened again (another process, a restart): the same keys, nothing regenerated. */
+    sso_bus_keys_t *again = sso_bus_keys_open(dir, roles, why, sizeof why);
+    SSO_CHECK(again && !strcmp(sso_bus_keys_role(again, zcert_public_key(token), 32), "token"));
+    sso_bus_keys_destroy(&again);
+
+    /* A directory with only a service's part: it connects as its role and nothing else, and
+       cannot serve. */
+    char part[128];
+    snprintf(part, sizeof part, "%s/token-only", base);
+    SSO_CHECK(mkdir(part, 0700) == 0);
+    s_copy_file(dir, part, "broker.key");
+    s_copy_file(dir, part, "token.key_secret");
+    sso_bus_keys_t *partial = sso_bus_keys_open(part, roles, why, sizeof why);
+    SSO_CHECK(partial && sso_bus_keys_can_connect(partial, "token")
+              && !sso_bus_keys_can_connect(partial, "saml"));
+    socket = zsock_new(ZMQ_DEALER);
+    SSO_CHECK(partial && sso_bus_keys_serve(partial, socket) == -1
+              && sso_bus_keys_connect_as(partial, "token", socket) == 0);
+    zsock_destroy(&socket);
+    sso_bus_keys_destroy(&partial);
+
+    /* Hostile and broken sets are refused with a reason. A secret others may read: */
+    snprintf(path, sizeof path, "%s/token.key_secret", part);
+    SSO_CHECK(chmod(path, 0640) == 0);
+    SSO_CHECK(!sso_bus_keys_open(part, roles, why, sizeof why) && strstr(why, "chmod 600"));
+    /* A secret file whose public key is another's: */
+    zcert_t *mixed = zcert_new_from(zcert_public_key(stranger), zcert_secret_key(token));
+    unlink(path);
+    snprintf(path, sizeof path, "%s/token.key", part);
+    SSO_CHECK(mixed && zcert_save(mixed, path) == 0);
+    snprintf(path, sizeof path, "%s/token.key_secret", part);
+    chmod(path, 0600);
+    SSO_CHECK(!sso_bus_keys_open(part, roles, why, sizeof why) && strstr(why, "not the secret"));
+    zcert_destroy(&mixed);
+    /* Not a certificate at all: */
+    FILE *junk = fopen(path, "w");
+    if (junk) {
+        fputs("curve\n    secret-key = \"short\"\n", junk);
+        fclose(junk);
+    }
+    SSO_CHECK(!sso_bus_keys_open(part, roles, why, sizeof why)
+              && strstr(why, "not a CURVE certificate"));
+    s_remove_set(part, roles);
+    /* Files but no broker key: nothing is generated over them. */
+    SSO_CHECK(mkdir(part, 0700) == 0);
+    s_copy_file(dir, part, "token.key_secret");
+    SSO_CHECK(!sso_bus_keys_open(part, roles, why, sizeof why) && strstr(why, "no broker.key"));
+    s_remove_set(part, roles);
+    /* Bad arguments. */
+    SSO_CHECK(!sso_bus_keys_open("", roles, why, sizeof why));
+    SSO_CHECK(!sso_bus_keys_open(NULL, roles, why, sizeof why));
+    const char *const bad_roles[] = {"broker", NULL};
+    SSO_CHECK(!sso_bus_keys_open(dir, bad_roles, why, sizeof why) && strstr(why, "not a bus role"));
+    char long_dir[300];
+    memset(long_dir, 'a', sizeof long_dir - 1);
+    long_dir[sizeof long_dir - 1] = '\0';
+    SSO_CHECK(!sso_bus_keys_open(long_dir, roles, why, sizeof why));
+
+    /* Processes that start together on an empty data dir all end up with one set. */
+    char race[128];
+    snprintf(race, sizeof race, "%s/race/bus", base);
+    int fds[2];
+    SSO_CHECK(pipe(fds) == 0);
+    enum { RACERS = 4 };
+    for (int i = 0; i < RACERS; i++)
+        if (fork() == 0) {
+            sso_bus_keys_t *mine = sso_bus_keys_open(race, roles, why, sizeof why);
+            char text[41] = "";
+            if (mine)
+                snprintf(text, sizeof text, "%s", zcert_public_txt(mine->broker.cert));
+            ssize_t written = write(fds[1], text, sizeof text);
+            _exit(mine && written == (ssize_t) sizeof text ? 0 : 1);
+        }
+    char first[41] = "", seen[41];
+    bool same = true;
+    for (int i = 0; i < RACERS; i++) {
+        int status = 1;
+        wait(&status);
+        same = same && status == 0 && read(fds[0], seen, sizeof seen) == (ssize_t) sizeof seen;
+        if (i == 0)
+            memcpy(first, seen, sizeof first);
+        same = same && !strcmp(first, seen) && strlen(first) == 40;
+    }
+    SSO_CHECK(same);
+    close(fds[0]);
+    close(fds[1]);
+    DIR *left = NULL;
+    snprintf(path, sizeof path, "%s/race", base);
+    left = opendir(path);
+    int entries = 0;
+    for (struct dirent *entry; left && (entry = readdir(left));)
+        entries += entry->d_name[0] != '.';
+    if (left)
+        closedir(left);
+    SSO_CHECK(entries == 1); /* no temporary directory left behind */
+    s_remove_set(race, roles);
+    rmdir(path);
+
+    zcert_destroy(&token);
+    zcert_destroy(&stranger);
+    sso_bus_keys_destroy(&keys);
+    SSO_CHECK(keys == NULL);
+    s_remove_set(dir, roles);
+    snprintf(path, sizeof path, "%s/data", base);
+    rmdir(path);
+    SSO_CHECK(rmdir(base) == 0);
+}
