@@ -179,12 +179,18 @@ int dir_codes_redeem(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *
     }
     if (*r->client_secret) {
         /* Before the code is looked at: a wrong secret learns nothing about the code. */
-        Sso__ClientAuthReply *auth = dir_clients_auth(dir, r->client_id, r->client_secret);
+        int64_t retry_after = 0;
+        Sso__ClientAuthReply *auth = dir_clients_auth(dir, r->client_id, r->client_secret,
+                                                      r->client_address, &retry_after);
         bool ok = auth && auth->ok;
         if (auth)
             sso__client_auth_reply__free_unpacked(auth, NULL);
         if (!auth) {
             dir_server_error(err);
+            return -1;
+        }
+        if (retry_after > 0) {
+            dir_clients_limited(err, retry_after);
             return -1;
         }
         if (!ok) {
