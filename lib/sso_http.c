@@ -318,7 +318,8 @@ int sso_http_count(zframe_t *frame, const char *name)
     if (counters) {
         /* The unpacked message keeps its own array; this one only lends its strings. */
         char **own = response->counters;
-        memcpy(counters, own, response->n_counters * sizeof *counters);
+        if (response->n_counters)
+            memcpy(counters, own, response->n_counters * sizeof *counters);
         counters[response->n_counters++] = (char *) name;
         response->counters = counters;
         packed = sso_frame_pack(&response->base);

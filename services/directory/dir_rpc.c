@@ -82,16 +82,18 @@ static int s_client_auth(dir_t *dir, const Sso__DirRequest *request, Sso__DirRep
 {
     const Sso__ClientAuthRequest *r = request->client_auth;
     int64_t retry_after = 0;
-    reply->client_auth = dir_clients_auth(dir, r->client_id, r->client_secret, r->client_address,
-                                          &retry_after);
-    if (!reply->client_auth) {
+    Sso__ClientAuthReply *auth = dir_clients_auth(dir, r->client_id, r->client_secret,
+                                                  r->client_address, &retry_after);
+    if (!auth) {
         dir_rpc_error(err, "server_error", "cannot read the clients");
         return -1;
     }
     if (retry_after > 0) {
+        sso__client_auth_reply__free_unpacked(auth, NULL);
         dir_clients_limited(err, retry_after);
         return -1;
     }
+    reply->client_auth = auth;
     reply->result_case = SSO__DIR_REPLY__RESULT_CLIENT_AUTH;
     return 0;
 }
