@@ -298,6 +298,43 @@ zframe_t *sso_http_method_not_allowed(const char *allow)
     return sso_response_pack(&response);
 }
 
+bool sso_http_counter_name_ok(const char *name)
+{
+    size_t len = name ? strlen(name) : 0;
+    return len >= 1 && len <= SSO_COUNTER_NAME_MAX
+           && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == len;
+}
+
+int sso_http_count(zframe_t *frame, const char *name)
+{
+    if (!frame || !sso_http_counter_name_ok(name))
+        return -1;
+    Sso__HttpResponse *response =
+        sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame));
+    if (!response)
+        return -1;
+    char **counters = calloc(response->n_counters + 1, sizeof *counters);
+    zframe_t *packed = NULL;
+    if (counters) {
+        /* The unpacked message keeps its own array; this one only lends its strings. */
+        char **own = response->counters;
+        if (response->n_counters)
+            memcpy(counters, own, response->n_counters * sizeof *counters);
+        counters[response->n_counters++] = (char *) name;
+        response->counters = counters;
+        packed = sso_frame_pack(&response->base);
+        response->counters = own;
+        response->n_counters--;
+        free(counters);
+    }
+    sso__http_response__free_unpacked(response, NULL);
+    if (!packed)
+        return -1;
+    zframe_reset(frame, zframe_data(packed), zframe_size(packed));
+    zframe_destroy(&packed);
+    return 0;
+}
+
 void sso_http_test(bool verbose)
 {
     (void) verbose;
@@ -370,5 +407,24 @@ void sso_http_test(bool verbose)
     SSO_CHECK(response && response->status == 400 && response->n_headers == 2);
     SSO_CHECK(response && memmem(response->body.data, response->body.len, "invalid_request", 15));
     sso__http_response__free_unpacked(response, NULL);
+
+    /* Counters: appended to the packed response, which keeps everything else. */
+    SSO_CHECK(sso_http_count(frame, "acs_anonymous") == 0 && sso_http_count(frame, "x_1") == 0);
+    const char *bad_names[] = {NULL, "", "Upper", "a-b", "a b", "a\"", "quote\n",
+                               "name_of_forty_nine_bytes_aaaaaaaaaaaaaaaaaaaaaaaa"};
+    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++)
+        SSO_CHECK(!sso_http_counter_name_ok(bad_names[i])
+                  && sso_http_count(frame, bad_names[i]) == -1);
+    SSO_CHECK(sso_http_counter_name_ok("name_of_forty_eight_bytes_aaaaaaaaaaaaaaaaaaaaaa"));
+    response = sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame));
+    SSO_CHECK(response && response->status == 400 && response->n_headers == 2
+              && response->n_counters == 2 && !strcmp(response->counters[0], "acs_anonymous")
+              && !strcmp(response->counters[1], "x_1")
+              && memmem(response->body.data, response->body.len, "invalid_request", 15));
+    sso__http_response__free_unpacked(response, NULL);
     zframe_destroy(&frame);
+    zframe_t *junk = zframe_new("\xff\xff", 2);
+    SSO_CHECK(sso_http_count(junk, "x") == -1 && zframe_size(junk) == 2);
+    zframe_destroy(&junk);
+    SSO_CHECK(sso_http_count(NULL, "x") == -1);
 }

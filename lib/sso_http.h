@@ -59,5 +59,14 @@ zframe_t *sso_http_error(uint32_t status, const char *error, const char *descrip
 /* 405 with the Allow header RFC 9110 requires, e.g. allow = "GET, HEAD". */
 zframe_t *sso_http_method_not_allowed(const char *allow);
 
+/* Counters a service reports to the gateway's /metrics (HttpResponse.counters): what it
+   refuses without storing anything, say. A name is 1..SSO_COUNTER_NAME_MAX bytes of
+   [a-z0-9_]. */
+#define SSO_COUNTER_NAME_MAX 48
+bool sso_http_counter_name_ok(const char *name);
+/* Adds one increment of name to a packed HttpResponse frame. 0, or -1 (frame unchanged) when
+   name is not a counter name or the frame is not an HttpResponse. */
+int sso_http_count(zframe_t *frame, const char *name);
+
 void sso_http_test(bool verbose);
 #endif

@@ -2,6 +2,7 @@
 #include "dir_clients.h"
 #include "dir_testkit.h"
 #include "dir_valid.h"
+#include "sso_bus.h"
 #include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_test.h"
@@ -213,8 +214,28 @@ zframe_t *dir_clients_http(dir_api_req_t *req)
     return dir_api_dispatch(req, &item, req->segments[1]);
 }
 
-Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const char *secret)
+void dir_clients_limited(dir_error_t *err, int64_t retry_after)
 {
+    dir_rpc_error(err, "too_many_requests",
+                  "too many failed client authentications; retry after %lld s",
+                  (long long) retry_after);
+    err->retry_after = retry_after;
+}
+
+/* The longest wait of the keys that apply, in whole seconds rounded up; 0 when none waits. */
+static int64_t s_wait_s(const dir_auth_limit_t *limit, const char *client_key,
+                        const char *address_key, int64_t now_ms)
+{
+    int64_t client_ms = *client_key ? dir_auth_limit_wait_ms(limit, client_key, now_ms) : 0;
+    int64_t address_ms = *address_key ? dir_auth_limit_wait_ms(limit, address_key, now_ms) : 0;
+    int64_t ms = client_ms > address_ms ? client_ms : address_ms;
+    return (ms + 999) / 1000;
+}
+
+Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const char *secret,
+                                       const char *client_address, int64_t *retry_after)
+{
+    *retry_after = 0;
     Sso__ClientAuthReply *reply = malloc(sizeof *reply);
     if (!reply)
         return NULL;
@@ -229,6 +250,24 @@ Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const 
         return NULL;
     }
     int step = sqlite3_step(stmt);
+    bool known = step == SQLITE_ROW;
+    /* Failures count per address, and per client id only for a registered client: random
+       ids take no entries of their own. */
+    char client_key[DIR_AUTH_LIMIT_KEY_MAX] = "", address_key[DIR_AUTH_LIMIT_KEY_MAX] = "";
+    if (known && dir_auth_limit_client_key(client_id, client_key) != 0)
+        *client_key = '\0';
+    if (dir_auth_limit_address_key(client_address, address_key) != 0)
+        *address_key = '\0';
+    int64_t now_ms = sso_now_ms();
+    /* A secret verified a moment ago passes without PBKDF2, lockout or not: a guesser cannot
+       lock the client out of what it already proved. Anything else waits out a lockout
+       before any hashing. */
+    bool ok = known && dir_secret_cache_known(dir->secret_cache, client_id,
+                                              dir_db_text(stmt, 0), secret, dir_now());
+    if (!ok && (*retry_after = s_wait_s(dir->auth_limit, client_key, address_key, now_ms)) > 0) {
+        dir_db_release(stmt);
+        return reply;
+    }
     /* An unknown client costs the same hash as a known one, so timing does not tell them
        apart. */
     static char *dummy;
@@ -236,11 +275,16 @@ Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const 
         dummy = sso_secret_hash("dummy secret for unknown clients");
     /* A known client goes through the cache: the same secret against the same stored hash
        verified less than DIR_SECRET_CACHE_TTL ago skips PBKDF2 (a rotated secret misses). */
-    bool ok = step == SQLITE_ROW
-                  ? dir_secret_cache_verify(dir->secret_cache, client_id, dir_db_text(stmt, 0),
-                                            secret, dir_now())
-                  : (sso_secret_verify(secret, dummy ? dummy : ""), false);
-    if (ok) {
+    if (!ok)
+        ok = known ? dir_secret_cache_verify(dir->secret_cache, client_id, dir_db_text(stmt, 0),
+                                             secret, dir_now())
+                   : (sso_secret_verify(secret, dummy ? dummy : ""), false);
+    if (!ok) {
+        dir_auth_limit_failure(dir->auth_limit, client_key, now_ms);
+        dir_auth_limit_failure(dir->auth_limit, address_key, now_ms);
+    }
+    else {
+        dir_auth_limit_success(dir->auth_limit, client_key);
         reply->ok = true;
         reply->is_admin = sqlite3_column_int(stmt, 1) != 0;
         reply->client_id = strdup(client_id);
@@ -338,15 +382,17 @@ static void s_test(dir_testkit_t *kit)
               == 0);
 
     /* Authentication: right secret, wrong secret, unknown client. */
-    Sso__ClientAuthReply *auth = dir_clients_auth(kit->dir, id, secret);
+    int64_t retry_after = -1;
+    Sso__ClientAuthReply *auth = dir_clients_auth(kit->dir, id, secret, "", &retry_after);
     SSO_CHECK(auth && auth->ok && !auth->is_admin && auth->n_redirect_uris == 2
               && !strcmp(auth->redirect_uris[0], "https://t.auth0.com/login/callback")
               && !strcmp(auth->name, "Auth0 tenant"));
     sso__client_auth_reply__free_unpacked(auth, NULL);
-    auth = dir_clients_auth(kit->dir, id, "wrong");
-    SSO_CHECK(auth && !auth->ok && !*auth->name && auth->n_redirect_uris == 0);
+    SSO_CHECK(retry_after == 0);
+    auth = dir_clients_auth(kit->dir, id, "wrong", "", &retry_after);
+    SSO_CHECK(auth && !auth->ok && !*auth->name && auth->n_redirect_uris == 0 && retry_after == 0);
     sso__client_auth_reply__free_unpacked(auth, NULL);
-    auth = dir_clients_auth(kit->dir, "cli_nobody", secret);
+    auth = dir_clients_auth(kit->dir, "cli_nobody", secret, "", &retry_after);
     SSO_CHECK(auth && !auth->ok);
     sso__client_auth_reply__free_unpacked(auth, NULL);
 
@@ -400,9 +446,94 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(dir_testkit_call(kit, "GET", path, NULL, NULL) == 404);
     SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM client_redirect_uris WHERE client_id = ?", "s",
                          id) == 0);
-    auth = dir_clients_auth(kit->dir, id, secret);
+    auth = dir_clients_auth(kit->dir, id, secret, "", &retry_after);
     SSO_CHECK(auth && !auth->ok);
     sso__client_auth_reply__free_unpacked(auth, NULL);
+}
+
+/* dir_clients_auth once: ok, and *retry_after. */
+static bool s_auth(dir_testkit_t *kit, const char *id, const char *secret, const char *address,
+                   int64_t *retry_after)
+{
+    Sso__ClientAuthReply *auth = dir_clients_auth(kit->dir, id, secret, address, retry_after);
+    SSO_CHECK(auth != NULL);
+    bool ok = auth && auth->ok;
+    if (auth)
+        sso__client_auth_reply__free_unpacked(auth, NULL);
+    return ok;
+}
+
+/* The limit on failures: a client id locked after DIR_AUTH_LIMIT_FAILURES, refused without
+   hashing while locked (even with its secret), cleared by a success; an address locked after
+   many unknown ids, which take no entries. Lockouts of 500 ms here. */
+static void s_test_limit(dir_testkit_t *kit)
+{
+    const int base_ms = 500;
+    dir_auth_limit_destroy(&kit->dir->auth_limit);
+    kit->dir->auth_limit = dir_auth_limit_new(DIR_AUTH_LIMIT_SIZE, DIR_AUTH_LIMIT_FAILURES,
+                                              base_ms);
+    char id[64] = "", secret[128] = "", path[128];
+    json_t *body = NULL;
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/clients", "{\"name\":\"limited\"}", &body)
+              == 201);
+    snprintf(id, sizeof id, "%s", dir_testkit_str(body, "id"));
+    snprintf(secret, sizeof secret, "%s", dir_testkit_str(body, "client_secret"));
+    json_decref(body);
+    int64_t retry_after = -1;
+    int64_t started = sso_now_ms();
+    for (int i = 0; i < DIR_AUTH_LIMIT_FAILURES; i++)
+        SSO_CHECK(!s_auth(kit, id, "wrong", "192.0.2.1", &retry_after) && retry_after == 0);
+    int64_t hashing_ms = sso_now_ms() - started;
+    /* Locked: from any address, with the right secret too, and with no PBKDF2: ten times the
+       attempts take less time than the failures that ran it. */
+    SSO_CHECK(!s_auth(kit, id, "wrong", "192.0.2.2", &retry_after) && retry_after == 1);
+    started = sso_now_ms();
+    for (int i = 0; i < 10 * DIR_AUTH_LIMIT_FAILURES; i++)
+        SSO_CHECK(!s_auth(kit, id, secret, "192.0.2.3", &retry_after) && retry_after == 1);
+    SSO_CHECK(sso_now_ms() - started < hashing_ms);
+    /* Over the RPC: too_many_requests with retry_after. */
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__ClientAuthRequest check = SSO__CLIENT_AUTH_REQUEST__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_CLIENT_AUTH;
+    request.client_auth = &check;
+    check.client_id = id;
+    check.client_secret = secret;
+    check.client_address = "192.0.2.4";
+    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && !strcmp(reply->error, "too_many_requests") && reply->retry_after == 1
+              && strstr(reply->error_description, "retry after 1 s"));
+    if (reply)
+        sso__dir_reply__free_unpacked(reply, NULL);
+    /* After the lockout the secret works, and the success clears the count: four more
+       failures do not lock, the fifth does. */
+    zclock_sleep(base_ms + 10);
+    SSO_CHECK(s_auth(kit, id, secret, "192.0.2.1", &retry_after) && retry_after == 0);
+    for (int i = 0; i < DIR_AUTH_LIMIT_FAILURES; i++)
+        SSO_CHECK(!s_auth(kit, id, "wrong", "192.0.2.5", &retry_after) && retry_after == 0);
+    SSO_CHECK(!s_auth(kit, id, "wrong", "192.0.2.5", &retry_after) && retry_after == 1);
+    /* A secret verified a moment ago passes even while the client is locked. */
+    SSO_CHECK(s_auth(kit, id, secret, "192.0.2.6", &retry_after) && retry_after == 0);
+
+    /* Random client ids from one address: limited by the address (4 times the client limit),
+       and none takes an entry of its own. */
+    size_t entries = dir_auth_limit_size(kit->dir->auth_limit);
+    for (int i = 0; i < 4 * DIR_AUTH_LIMIT_FAILURES; i++) {
+        char random_id[32];
+        snprintf(random_id, sizeof random_id, "cli_random%d", i);
+        SSO_CHECK(!s_auth(kit, random_id, "guess", "2001:db8::1", &retry_after)
+                  && retry_after == 0);
+    }
+    SSO_CHECK(dir_auth_limit_size(kit->dir->auth_limit) == entries + 1);
+    SSO_CHECK(!s_auth(kit, "cli_random_next", "guess", "2001:db8::2", &retry_after)
+              && retry_after == 1);
+    /* The address's lock holds for a registered client from it too; not from elsewhere. */
+    SSO_CHECK(!s_auth(kit, id, "wrong", "2001:db8::3", &retry_after) && retry_after == 1);
+    SSO_CHECK(!s_auth(kit, id, "wrong", "198.51.100.1", &retry_after) && retry_after == 0);
+    /* No address (an internal caller): nothing to count but a registered id. */
+    SSO_CHECK(!s_auth(kit, "cli_random_x", "guess", "", &retry_after) && retry_after == 0);
+    SSO_CHECK(dir_auth_limit_size(kit->dir->auth_limit) == entries + 3);
+    snprintf(path, sizeof path, "/api/v1/clients/%s", id);
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", path, NULL, NULL) == 204);
 }
 
 void dir_clients_test(bool verbose)
@@ -410,4 +541,5 @@ void dir_clients_test(bool verbose)
     (void) verbose;
     dir_testkit_run(s_test);
     dir_testkit_run(s_test_client_get);
+    dir_testkit_run(s_test_limit);
 }

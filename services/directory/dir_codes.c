@@ -179,12 +179,18 @@ int dir_codes_redeem(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *
     }
     /* Every redemption authenticates the client (an empty secret fails), before the code is
        looked at: a wrong secret learns nothing about the code and does not spend it. */
-    Sso__ClientAuthReply *auth = dir_clients_auth(dir, r->client_id, r->client_secret);
+    int64_t retry_after = 0;
+    Sso__ClientAuthReply *auth = dir_clients_auth(dir, r->client_id, r->client_secret,
+                                                  r->client_address, &retry_after);
     bool authenticated = auth && auth->ok;
     if (auth)
         sso__client_auth_reply__free_unpacked(auth, NULL);
     if (!auth) {
         dir_server_error(err);
+        return -1;
+    }
+    if (retry_after > 0) {
+        dir_clients_limited(err, retry_after);
         return -1;
     }
     if (!authenticated) {
@@ -566,8 +572,9 @@ static void s_test_empty_secret(dir_testkit_t *kit)
                                                            "WHERE id = ?", "ss", empty_hash,
                                        client) == DIR_DB_OK);
     free(empty_hash);
-    Sso__ClientAuthReply *auth = dir_clients_auth(kit->dir, client, "");
-    SSO_CHECK(auth && !auth->ok);
+    int64_t retry_after = 0;
+    Sso__ClientAuthReply *auth = dir_clients_auth(kit->dir, client, "", "", &retry_after);
+    SSO_CHECK(auth && !auth->ok && retry_after == 0);
     if (auth)
         sso__client_auth_reply__free_unpacked(auth, NULL);
     char *code = s_issue(kit, client, "");

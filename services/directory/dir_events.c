@@ -84,6 +84,18 @@ int dir_events_record(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply 
     return 0;
 }
 
+int dir_events_prune(dir_t *dir, int64_t cutoff, int limit)
+{
+    int changes = 0;
+    /* The subquery walks the primary key from its start and stops after limit rows. */
+    if (dir_db_run(dir->db, &changes,
+                   "DELETE FROM login_events WHERE seq IN (SELECT seq FROM login_events ORDER BY "
+                   "seq LIMIT ?) AND created_at < ?",
+                   "ii", (int64_t) limit, cutoff) != DIR_DB_OK)
+        return -1;
+    return changes;
+}
+
 static json_t *s_text(sqlite3_stmt *stmt, int column)
 {
     return sqlite3_column_type(stmt, column) == SQLITE_NULL ? json_null()
@@ -235,9 +247,63 @@ static void s_test_record(dir_testkit_t *kit)
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events", NULL) == before);
 }
 
+/* Events a retention old go, a batch at a time; the one at the boundary and newer stay. */
+static void s_test_prune(dir_testkit_t *kit)
+{
+    dir_db_t *db = kit->dir->db;
+    const int64_t now = dir_now(), day = 86400;
+    const int64_t cutoff = now - (int64_t) kit->dir->event_retention_days * day;
+    SSO_CHECK(kit->dir->event_retention_days == DIR_EVENT_RETENTION_DAYS);
+    /* Recorded oldest first: 5 past the retention, one at the boundary, one just inside, 2 of
+       today. */
+    const int64_t ages[] = {cutoff - 400 * day, cutoff - day, cutoff - 60, cutoff - 2, cutoff - 1,
+                            cutoff, cutoff + 1, now - 5, now};
+    const size_t n = sizeof ages / sizeof ages[0];
+    for (size_t i = 0; i < n; i++) {
+        char reason[32], *id = NULL;
+        snprintf(reason, sizeof reason, "prune %zu", i);
+        dir_event_t event = {.connection_id = "conn_p", .reason = reason};
+        SSO_CHECK(dir_events_add(kit->dir, &event, &id) == 0 && id);
+        SSO_CHECK(dir_db_run(db, NULL, "UPDATE login_events SET created_at = ? WHERE id = ?", "is",
+                             ages[i], id) == DIR_DB_OK);
+        free(id);
+    }
+    /* Batches of 2: 2, 2, 1, then nothing; the boundary (created_at == cutoff) is kept. */
+    SSO_CHECK(dir_events_prune(kit->dir, cutoff, 2) == 2);
+    SSO_CHECK(dir_events_prune(kit->dir, cutoff, 2) == 2);
+    SSO_CHECK(dir_events_prune(kit->dir, cutoff, 2) == 1);
+    SSO_CHECK(dir_events_prune(kit->dir, cutoff, 2) == 0);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM login_events", NULL) == 4);
+    SSO_CHECK(dir_db_int(db, "SELECT min(created_at) FROM login_events", NULL) == cutoff);
+
+    /* Housekeeping prunes with the configured retention: 3 days keeps only today's. */
+    kit->dir->event_retention_days = 3;
+    dir_rpc_housekeeping(kit->dir, true);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM login_events", NULL) == 2);
+    /* A backlog larger than a batch goes a batch per write, not all in one. */
+    SSO_CHECK(dir_db_run(db, NULL, "DELETE FROM login_events", NULL) == DIR_DB_OK);
+    for (int i = 0; i < DIR_EVENTS_PRUNE_BATCH + 12; i++) {
+        dir_event_t event = {.connection_id = i < DIR_EVENTS_PRUNE_BATCH + 10 ? "conn_q" : "new",
+                             .reason = "r"};
+        SSO_CHECK(dir_events_add(kit->dir, &event, NULL) == 0);
+    }
+    SSO_CHECK(dir_db_run(db, NULL, "UPDATE login_events SET created_at = ? WHERE connection_id = "
+                                   "'conn_q'", "i", now - 10 * day) == DIR_DB_OK);
+    dir_rpc_housekeeping(kit->dir, true);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM login_events WHERE connection_id = 'conn_q'",
+                         NULL) == 10);
+    dir_rpc_housekeeping(kit->dir, false); /* the backlog is worked off before the minute */
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM login_events", NULL) == 2);
+    dir_rpc_housekeeping(kit->dir, false); /* no backlog: nothing to do, nothing goes */
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM login_events WHERE connection_id = 'new'",
+                         NULL) == 2);
+    kit->dir->event_retention_days = DIR_EVENT_RETENTION_DAYS;
+}
+
 void dir_events_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run(s_test);
     dir_testkit_run(s_test_record);
+    dir_testkit_run(s_test_prune);
 }

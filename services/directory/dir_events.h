@@ -26,6 +26,19 @@ int dir_events_add(dir_t *dir, const dir_event_t *event, char **id_out);
    DIR_EVENT_TEXT_MAX bytes (a longer reason is kept cut). No result. */
 dir_rpc_fn dir_events_record;
 
+/* Retention: SSO_EVENT_RETENTION_DAYS (1..DIR_EVENT_RETENTION_MAX_DAYS, 90 by default). */
+#define DIR_EVENT_RETENTION_DAYS 90
+#define DIR_EVENT_RETENTION_MAX_DAYS 36500
+/* Prunes at most DIR_EVENTS_PRUNE_BATCH events per call, so a backlog (a first start with a
+   shorter retention, say) holds the single writer a few milliseconds at a time. */
+#define DIR_EVENTS_PRUNE_BATCH 500
+
+/* Deletes events created before cutoff (Unix seconds) among the limit oldest, in the order
+   they were recorded (seq): bounded work whatever the table's size. The number deleted, or -1
+   when the database fails. Fewer than limit: nothing older is left (unless the clock went
+   back while events were recorded). */
+int dir_events_prune(dir_t *dir, int64_t cutoff, int limit);
+
 /* GET /api/v1/events?organization_id=&connection_id=, newest first, paginated. */
 zframe_t *dir_events_http(dir_api_req_t *req);
 

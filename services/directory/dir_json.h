@@ -11,6 +11,7 @@ typedef struct {
     uint32_t status;      /* HTTP status */
     const char *code;     /* "invalid_request", "not_found", "conflict", ... */
     char description[320];
+    int64_t retry_after;  /* seconds, with code "too_many_requests" (DirReply.retry_after) */
 } dir_error_t;
 
 void dir_error_set(dir_error_t *err, uint32_t status, const char *code, const char *fmt, ...)

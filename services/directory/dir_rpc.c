@@ -57,7 +57,14 @@ char **dir_rpc_strings(const json_t *array, size_t *n_out)
 void dir_rpc_housekeeping(dir_t *dir, bool force)
 {
     int64_t now = dir_now();
-    if (!force && now - dir->housekeeping_at < S_HOUSEKEEPING_EVERY)
+    bool due = force || now - dir->housekeeping_at >= S_HOUSEKEEPING_EVERY;
+    /* Events past the retention, a batch per write while a backlog lasts. */
+    if (due || dir->events_backlog) {
+        int64_t cutoff = now - (int64_t) dir->event_retention_days * 86400;
+        dir->events_backlog = dir_events_prune(dir, cutoff, DIR_EVENTS_PRUNE_BATCH)
+                              == DIR_EVENTS_PRUNE_BATCH;
+    }
+    if (!due)
         return;
     dir->housekeeping_at = now;
     /* Transactions stay an hour past expiry so a late browser hears "expired", not "unknown";
@@ -73,12 +80,20 @@ void dir_rpc_housekeeping(dir_t *dir, bool force)
 static int s_client_auth(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
                          dir_error_t *err)
 {
-    reply->client_auth = dir_clients_auth(dir, request->client_auth->client_id,
-                                          request->client_auth->client_secret);
-    if (!reply->client_auth) {
+    const Sso__ClientAuthRequest *r = request->client_auth;
+    int64_t retry_after = 0;
+    Sso__ClientAuthReply *auth = dir_clients_auth(dir, r->client_id, r->client_secret,
+                                                  r->client_address, &retry_after);
+    if (!auth) {
         dir_rpc_error(err, "server_error", "cannot read the clients");
         return -1;
     }
+    if (retry_after > 0) {
+        sso__client_auth_reply__free_unpacked(auth, NULL);
+        dir_clients_limited(err, retry_after);
+        return -1;
+    }
+    reply->client_auth = auth;
     reply->result_case = SSO__DIR_REPLY__RESULT_CLIENT_AUTH;
     return 0;
 }
@@ -161,12 +176,18 @@ static const struct {
     [SSO__DIR_REQUEST__OP_LOGIN_CONTEXT] = {"login_context", dir_steps_login_context, false},
 };
 
-zframe_t *dir_rpc_error_frame(const char *code, const char *description)
+static zframe_t *s_error_frame(const char *code, const char *description, int64_t retry_after)
 {
     Sso__DirReply reply = SSO__DIR_REPLY__INIT;
     reply.error = (char *) code;
     reply.error_description = (char *) description;
+    reply.retry_after = retry_after;
     return sso_frame_pack(&reply.base);
+}
+
+zframe_t *dir_rpc_error_frame(const char *code, const char *description)
+{
+    return s_error_frame(code, description, 0);
 }
 
 void dir_rpc_free_result(Sso__DirReply *reply)
@@ -237,8 +258,9 @@ zframe_t *dir_rpc_handle(dir_t *dir, const char *caller, const char *rpc, zframe
         sso_warn("rpc %s: the read transaction did not commit", s_ops[op].name);
     if (rc != 0) {
         dir_rpc_free_result(&reply);
-        frame = dir_rpc_error_frame(err.code ? err.code : "server_error",
-                        *err.description ? err.description : "internal error");
+        frame = s_error_frame(err.code ? err.code : "server_error",
+                              *err.description ? err.description : "internal error",
+                              err.retry_after);
     }
     else if (reply.result_case != SSO__DIR_REPLY__RESULT__NOT_SET && !reply.client)
         frame = dir_rpc_error_frame("server_error", "out of memory");

@@ -35,8 +35,9 @@ char *dir_rpc_dup(const char *text);
 char **dir_rpc_strings(const json_t *array, size_t *n_out);
 
 /* Purges expired login state (transactions an hour past expiry, codes and access tokens a day
-   past, replay ids at expiry). Runs with write operations, at most once a minute unless
-   forced. */
+   past, replay ids at expiry) and login events past the retention. Runs with write
+   operations, at most once a minute unless forced; events one batch at a time (while a
+   backlog lasts, one batch with every write). */
 void dir_rpc_housekeeping(dir_t *dir, bool force);
 
 void dir_rpc_test(bool verbose);

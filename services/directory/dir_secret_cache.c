@@ -121,6 +121,16 @@ void dir_secret_cache_add(dir_secret_cache_t *self, const uint8_t key[32], int64
     slot->used = true;
 }
 
+bool dir_secret_cache_known(const dir_secret_cache_t *self, const char *client_id,
+                            const char *stored_hash, const char *secret, int64_t now)
+{
+    uint8_t key[32];
+    bool known = self && dir_secret_cache_key(self, client_id, stored_hash, secret, key) == 0
+                 && dir_secret_cache_hit(self, key, now);
+    OPENSSL_cleanse(key, sizeof key);
+    return known;
+}
+
 bool dir_secret_cache_verify(dir_secret_cache_t *self, const char *client_id,
                              const char *stored_hash, const char *secret, int64_t now)
 {
@@ -163,6 +173,10 @@ void dir_secret_cache_test(bool verbose)
     SSO_CHECK(!dir_secret_cache_hit(cache, key, t0));
     SSO_CHECK(dir_secret_cache_verify(cache, "cli_a", hash, "s3cret", t0));
     SSO_CHECK(dir_secret_cache_hit(cache, key, t0 + 1));
+    SSO_CHECK(dir_secret_cache_known(cache, "cli_a", hash, "s3cret", t0 + 1)
+              && !dir_secret_cache_known(cache, "cli_a", hash, "s3cre", t0 + 1)
+              && !dir_secret_cache_known(cache, "cli_a", rehash, "s3cret", t0 + 1)
+              && !dir_secret_cache_known(NULL, "cli_a", hash, "s3cret", t0 + 1));
     SSO_CHECK(!dir_secret_cache_verify(cache, "cli_a", hash, "s3cre", t0 + 1));
     SSO_CHECK(!dir_secret_cache_hit(cache, wrong, t0 + 1));
     /* The stored hash changed (rotation) or another client: misses. */

@@ -28,6 +28,10 @@ bool dir_secret_cache_hit(const dir_secret_cache_t *self, const uint8_t key[32],
 /* Remembers key as verified at now (evicting the oldest entry when full). */
 void dir_secret_cache_add(dir_secret_cache_t *self, const uint8_t key[32], int64_t now);
 
+/* True when (client_id, stored_hash, secret) verified less than ttl seconds before now: the
+   secret is right, known without PBKDF2. False for a NULL self. */
+bool dir_secret_cache_known(const dir_secret_cache_t *self, const char *client_id,
+                            const char *stored_hash, const char *secret, int64_t now);
 /* sso_secret_verify(secret, stored_hash) through the cache: a hit skips PBKDF2, a success is
    added, a failure is never remembered. A NULL self verifies without a cache. */
 bool dir_secret_cache_verify(dir_secret_cache_t *self, const char *client_id,

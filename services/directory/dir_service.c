@@ -2,6 +2,7 @@
 #include "dir_service.h"
 #include "dir_admin.h"
 #include "dir_api.h"
+#include "dir_events.h"
 #include "dir_json.h"
 #include "dir_rpc.h"
 #include "dir_seed.h"
@@ -87,6 +88,39 @@ static int s_check_key(dir_t *self, char *why, size_t why_size)
                : -1;
 }
 
+/* An integer setting from the environment: fallback when unset or empty, else a whole number
+   in [min, max]; -1 with why naming it otherwise. */
+static int s_setting(const char *name, long fallback, long min, long max, long *out, char *why,
+                     size_t why_size)
+{
+    const char *text = getenv(name);
+    *out = fallback;
+    if (text && *text && sso_parse_int(text, min, max, out) != 0) {
+        snprintf(why, why_size, "%s must be a whole number from %ld to %ld (got \"%.40s\")",
+                 name, min, max, text);
+        return -1;
+    }
+    return 0;
+}
+
+/* The limits of SSO_EVENT_RETENTION_DAYS and SSO_CLIENT_AUTH_LOCKOUT_BASE_MS. */
+static int s_limits(dir_t *self, char *why, size_t why_size)
+{
+    long days = 0, base_ms = 0;
+    if (s_setting("SSO_EVENT_RETENTION_DAYS", DIR_EVENT_RETENTION_DAYS, 1,
+                  DIR_EVENT_RETENTION_MAX_DAYS, &days, why, why_size) != 0
+        || s_setting("SSO_CLIENT_AUTH_LOCKOUT_BASE_MS", DIR_AUTH_LIMIT_BASE_MS, 100, 3600000,
+                     &base_ms, why, why_size) != 0)
+        return -1;
+    self->event_retention_days = (int) days;
+    self->auth_limit = dir_auth_limit_new(DIR_AUTH_LIMIT_SIZE, DIR_AUTH_LIMIT_FAILURES, base_ms);
+    if (!self->auth_limit) {
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 dir_t *dir_new(const sso_config_t *config, char *why, size_t why_size)
 {
     dir_t *self = calloc(1, sizeof *self);
@@ -105,7 +139,7 @@ dir_t *dir_new(const sso_config_t *config, char *why, size_t why_size)
         snprintf(why, why_size, "out of memory");
         dir_destroy(&self);
     }
-    else if (s_mkdirs(self->data_dir, why, why_size) != 0
+    else if (s_limits(self, why, why_size) != 0 || s_mkdirs(self->data_dir, why, why_size) != 0
         || !(self->keys = dir_keys_new(getenv("SSO_MASTER_KEY"), self->data_dir, why, why_size))
         || !(self->db = dir_db_open(path, why, why_size)) || s_check_key(self, why, why_size) != 0
         || dir_admin_bootstrap(self, getenv("SSO_ADMIN_CLIENT_ID"),
@@ -122,6 +156,7 @@ void dir_destroy(dir_t **self_p)
     dir_db_destroy(&(*self_p)->db);
     dir_keys_destroy(&(*self_p)->keys);
     dir_secret_cache_destroy(&(*self_p)->secret_cache);
+    dir_auth_limit_destroy(&(*self_p)->auth_limit);
     free(*self_p);
     *self_p = NULL;
 }
@@ -255,7 +290,29 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(!other && strstr(why, "SSO_MASTER_KEY"));
     dir_destroy(&other);
     unsetenv("SSO_MASTER_KEY");
+    /* SSO_EVENT_RETENTION_DAYS and SSO_CLIENT_AUTH_LOCKOUT_BASE_MS: whole numbers in range. */
+    const char *names[] = {"SSO_EVENT_RETENTION_DAYS", "SSO_CLIENT_AUTH_LOCKOUT_BASE_MS"};
+    const char *bad[] = {"0", "-1", "x", "7d", "1.5", "99999999999999999999"};
+    for (size_t n = 0; n < 2; n++) {
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            setenv(names[n], bad[i], 1);
+            other = dir_new(&kit->config, why, sizeof why);
+            SSO_CHECK(!other && strstr(why, names[n]));
+            dir_destroy(&other);
+        }
+        unsetenv(names[n]);
+    }
+    setenv("SSO_EVENT_RETENTION_DAYS", "36501", 1);
+    other = dir_new(&kit->config, why, sizeof why);
+    SSO_CHECK(!other && strstr(why, "SSO_EVENT_RETENTION_DAYS"));
+    dir_destroy(&other);
+    setenv("SSO_EVENT_RETENTION_DAYS", "7", 1);
+    other = dir_new(&kit->config, why, sizeof why);
+    SSO_CHECK(other && other->event_retention_days == 7);
+    dir_destroy(&other);
+    unsetenv("SSO_EVENT_RETENTION_DAYS");
     SSO_CHECK(dir_testkit_reopen(kit) == 0);
+    SSO_CHECK(kit->dir->event_retention_days == DIR_EVENT_RETENTION_DAYS);
 
     /* The service definition. */
     SSO_CHECK(!strcmp(directory_service.name, "directory") && directory_service.http

@@ -2,6 +2,7 @@
    configuration the handlers need) and its definition on the bus. */
 #ifndef DIR_SERVICE_H
 #define DIR_SERVICE_H
+#include "dir_auth_limit.h"
 #include "dir_db.h"
 #include "dir_keys.h"
 #include "dir_secret_cache.h"
@@ -16,12 +17,17 @@ typedef struct {
     bool simulator;                /* the IdP simulator is on (SSO_ENVIRONMENT, SSO_SIMULATOR) */
     int64_t housekeeping_at;       /* when expired login state was last purged */
     dir_secret_cache_t *secret_cache; /* recent client_auth successes (skips PBKDF2) */
+    dir_auth_limit_t *auth_limit;  /* failed client authentications (SSO_CLIENT_AUTH_*) */
+    int event_retention_days;      /* SSO_EVENT_RETENTION_DAYS */
+    bool events_backlog;           /* the last prune was a full batch: more may be due */
 } dir_t;
 
 /* Creates the data dir (0700) if missing, loads or makes the master key, opens and migrates
    the database, checks the key matches it and bootstraps the admin client. Reads
-   SSO_MASTER_KEY and SSO_ADMIN_CLIENT_ID/SECRET from the environment, and seeds the Test
-   Organization once, or switches its connection off when the simulator is off (dir_seed). NULL with a message. */
+   SSO_MASTER_KEY, SSO_ADMIN_CLIENT_ID/SECRET, SSO_EVENT_RETENTION_DAYS and
+   SSO_CLIENT_AUTH_LOCKOUT_BASE_MS from the environment (a bad value is an error), and seeds
+   the Test Organization once, or switches its connection off when the simulator is off
+   (dir_seed). NULL with a message. */
 dir_t *dir_new(const sso_config_t *config, char *why, size_t why_size);
 void dir_destroy(dir_t **self_p);
 

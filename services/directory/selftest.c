@@ -1,6 +1,7 @@
 /* Runs the directory service modules' self-tests. */
 #include "dir_admin.h"
 #include "dir_api.h"
+#include "dir_auth_limit.h"
 #include "dir_clients.h"
 #include "dir_codes.h"
 #include "dir_connections.h"
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_checkpoint_test, verbose);
     SSO_RUN(dir_keys_test, verbose);
     SSO_RUN(dir_secret_cache_test, verbose);
+    SSO_RUN(dir_auth_limit_test, verbose);
     SSO_RUN(dir_json_test, verbose);
     SSO_RUN(dir_valid_test, verbose);
     SSO_RUN(dir_pki_test, verbose);

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #define MAX_HEADERS 100
+#define MAX_COUNTERS_PER_RESPONSE 8       /* more are counted as refused */
 #define HEADER_MEMORY_LIMIT (64 * 1024)   /* bounds the request line and headers */
 #define CONNECTION_TIMEOUT_S 30
 /* While the broker stops, how often the last answers are pushed out at most. */
@@ -333,6 +334,10 @@ static enum MHD_Result s_answer_from_bus(request_t *request)
     Sso__HttpResponse *response = request->response;
     if (request->bus_status != 0 || !response || response->status < 100 || response->status > 599)
         return s_send_error(request, 502, "server_error", "the service gave a malformed answer");
+    /* The counters go to /metrics only; s_send passes on the status, headers and body. */
+    for (size_t i = 0; i < response->n_counters; i++)
+        gateway_metrics_count(request->http->metrics, request->route.service,
+                              i < MAX_COUNTERS_PER_RESPONSE ? response->counters[i] : NULL);
     return s_send(request, response->status, NULL, response->body.data, response->body.len,
                   response);
 }

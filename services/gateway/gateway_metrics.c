@@ -1,4 +1,5 @@
 #include "gateway_metrics.h"
+#include "sso_http.h"
 #include "sso_test.h"
 #include <pthread.h>
 #include <stdarg.h>
@@ -19,6 +20,13 @@ typedef struct {
     unsigned long long count;
 } series_t;
 
+/* A counter a service reported (HttpResponse.counters). */
+typedef struct {
+    char service[32];
+    char name[SSO_COUNTER_NAME_MAX + 1];
+    unsigned long long count;
+} service_counter_t;
+
 typedef struct {
     char label[32];
     unsigned long long buckets[BUCKETS];
@@ -33,6 +41,10 @@ struct gateway_metrics_t {
     histogram_t histograms[64];
     size_t n_histograms;
     unsigned long long refused[GATEWAY_REFUSED_REASONS];
+    /* Bounded: a service that reports ever new names cannot grow the gateway. */
+    service_counter_t counters[GATEWAY_METRICS_MAX_COUNTERS];
+    size_t n_counters;
+    unsigned long long counters_refused;
 };
 
 static const char *const s_refused_labels[GATEWAY_REFUSED_REASONS] = {
@@ -98,6 +110,27 @@ void gateway_metrics_refused(gateway_metrics_t *self, gateway_refused_t reason)
     pthread_mutex_unlock(&self->lock);
 }
 
+void gateway_metrics_count(gateway_metrics_t *self, const char *service, const char *name)
+{
+    bool ok = sso_http_counter_name_ok(service) && strlen(service) < sizeof self->counters[0].service
+              && sso_http_counter_name_ok(name);
+    pthread_mutex_lock(&self->lock);
+    size_t i = 0;
+    for (; ok && i < self->n_counters; i++)
+        if (!strcmp(self->counters[i].name, name) && !strcmp(self->counters[i].service, service))
+            break;
+    if (ok && i == self->n_counters && i < GATEWAY_METRICS_MAX_COUNTERS) {
+        snprintf(self->counters[i].service, sizeof self->counters[i].service, "%s", service);
+        snprintf(self->counters[i].name, sizeof self->counters[i].name, "%s", name);
+        self->n_counters++;
+    }
+    if (ok && i < self->n_counters)
+        self->counters[i].count++;
+    else
+        self->counters_refused++;
+    pthread_mutex_unlock(&self->lock);
+}
+
 typedef struct {
     char *text;
     size_t len;
@@ -155,6 +188,17 @@ char *gateway_metrics_render(gateway_metrics_t *self, sso_broker_t *broker)
     for (size_t r = 0; r < GATEWAY_REFUSED_REASONS; r++)
         s_append(&out, "sso_gateway_refused_total{reason=\"%s\"} %llu\n", s_refused_labels[r],
                  self->refused[r]);
+    s_append(&out, "# HELP sso_service_events_total Events the services counted (refusals that "
+                   "store nothing, say), by service and name.\n");
+    s_append(&out, "# TYPE sso_service_events_total counter\n");
+    for (size_t i = 0; i < self->n_counters; i++)
+        s_append(&out, "sso_service_events_total{service=\"%s\",name=\"%s\"} %llu\n",
+                 self->counters[i].service, self->counters[i].name, self->counters[i].count);
+    s_append(&out, "# HELP sso_service_events_refused_total Service counter increments not "
+                   "counted: a malformed name, or more than %d names.\n",
+             GATEWAY_METRICS_MAX_COUNTERS);
+    s_append(&out, "# TYPE sso_service_events_refused_total counter\n");
+    s_append(&out, "sso_service_events_refused_total %llu\n", self->counters_refused);
     pthread_mutex_unlock(&self->lock);
     s_append(&out, "# HELP sso_bus_instances Live instances per service on the bus.\n");
     s_append(&out, "# TYPE sso_bus_instances gauge\n");
@@ -184,6 +228,28 @@ void gateway_metrics_test(bool verbose)
     SSO_CHECK(text && strstr(text, "sso_gateway_refused_total{reason=\"read_timeout\"} 2\n"));
     SSO_CHECK(text && strstr(text, "sso_gateway_refused_total{reason=\"per_ip_limit\"} 0\n"));
     SSO_CHECK(text && strstr(text, "sso_gateway_refused_total{reason=\"body_bytes_in_flight\"} 0\n"));
+    SSO_CHECK(text && strstr(text, "sso_service_events_refused_total 0\n")
+              && !strstr(text, "sso_service_events_total{"));
+    free(text);
+    /* Service counters: counted by (service, name); malformed names and names past the cap
+       are refused and counted as such. */
+    gateway_metrics_count(metrics, "saml", "acs_anonymous");
+    gateway_metrics_count(metrics, "saml", "acs_anonymous");
+    gateway_metrics_count(metrics, "token", "acs_anonymous");
+    gateway_metrics_count(metrics, "saml", "bad\"} 1\nx{a=\"");
+    gateway_metrics_count(metrics, "saml", NULL);
+    gateway_metrics_count(metrics, NULL, "x");
+    gateway_metrics_count(metrics, "saml", "");
+    for (int i = 0; i < GATEWAY_METRICS_MAX_COUNTERS + 10; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "n%d", i);
+        gateway_metrics_count(metrics, "oidc", name);
+    }
+    text = gateway_metrics_render(metrics, NULL);
+    SSO_CHECK(text && strstr(text, "sso_service_events_total{service=\"saml\",name=\"acs_anonymous\"} 2\n"));
+    SSO_CHECK(text && strstr(text, "sso_service_events_total{service=\"token\",name=\"acs_anonymous\"} 1\n"));
+    SSO_CHECK(text && strstr(text, "sso_service_events_refused_total 16\n") && !strstr(text, "bad"));
+    SSO_CHECK(text && strstr(text, "name=\"n61\"") && !strstr(text, "name=\"n62\""));
     free(text);
     gateway_metrics_destroy(&metrics);
     SSO_CHECK(metrics == NULL);

@@ -21,6 +21,12 @@ void gateway_metrics_destroy(gateway_metrics_t **self_p);
 void gateway_metrics_observe(gateway_metrics_t *self, const char *label, unsigned status,
                              double seconds);
 void gateway_metrics_refused(gateway_metrics_t *self, gateway_refused_t reason);
+/* Counts one event a service reported in its answer (HttpResponse.counters), rendered as
+   sso_service_events_total{service, name}. A malformed name (see sso_http_counter_name_ok),
+   or one past GATEWAY_METRICS_MAX_COUNTERS distinct (service, name) pairs, is counted in
+   sso_service_events_refused_total instead. */
+#define GATEWAY_METRICS_MAX_COUNTERS 64
+void gateway_metrics_count(gateway_metrics_t *self, const char *service, const char *name);
 /* Returns the exposition text; caller frees. broker may be NULL. */
 char *gateway_metrics_render(gateway_metrics_t *self, sso_broker_t *broker);
 

@@ -111,19 +111,31 @@ static zframe_t *s_fail(sso_service_t *service, const char *txn_id, const char *
     return s_redirect_from(service, &request, "login_fail");
 }
 
-/* Records an attempt that has no transaction to fail (so no client to send it back to). */
-static void s_event(sso_service_t *service, const char *connection_id, const char *reason)
+/* A POST to an ACS that belongs to no open login transaction (no or an unknown RelayState, a
+   used or expired one, any connection id in the path) is anyone's junk: it is answered, counted
+   in the gateway's /metrics (acs_anonymous) and logged at most once per S_ANONYMOUS_LOG_S with
+   how many went unlogged, but stores nothing, so it cannot grow the event log. */
+#define S_ANONYMOUS_LOG_S 10
+
+static zframe_t *s_anonymous(const char *connection_id, const char *reason,
+                             const char *description)
 {
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    Sso__Event event = SSO__EVENT__INIT;
-    event.connection_id = (char *) connection_id;
-    event.outcome = "failure";
-    event.reason = (char *) reason;
-    request.op_case = SSO__DIR_REQUEST__OP_EVENT_RECORD;
-    request.event_record = &event;
-    Sso__DirReply *reply = NULL;
-    if (sso_directory_call(service, "event_record", false, &request, &reply) == 0)
-        sso__dir_reply__free_unpacked(reply, NULL);
+    /* One request at a time runs (fibers are not preempted), so no lock. */
+    static int64_t logged_at;
+    static unsigned long long unlogged;
+    int64_t now = (int64_t) time(NULL);
+    if (now - logged_at >= S_ANONYMOUS_LOG_S) {
+        sso_info("acs %.64s: refused a POST that has no open login transaction: %s (%llu more "
+                 "such POSTs since the last line)", connection_id, reason, unlogged);
+        logged_at = now;
+        unlogged = 0;
+    }
+    else
+        unlogged++;
+    zframe_t *frame = sso_html_error_page(400, "This sign-in cannot continue", description);
+    if (frame && sso_http_count(frame, "acs_anonymous") != 0)
+        sso_warn("acs: could not count a refused POST in the metrics");
+    return frame;
 }
 
 /* login_complete; a replay (or a replay cache that could not record) fails the login instead,
@@ -274,12 +286,11 @@ zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request
     const char *relay_state = params ? zhashx_lookup(params, "RelayState") : NULL;
     if (!saml_response || !*saml_response || !relay_state || !*relay_state
         || strlen(relay_state) > 80) {
-        s_event(service, connection_id, "acs: the POST carries no SAMLResponse or no valid RelayState "
-                                        "(IdP-initiated logins are not accepted)");
         zhashx_destroy(&params);
-        return sso_html_error_page(400, "This sign-in cannot continue",
-                                   "The identity provider's answer is incomplete. Start the "
-                                   "sign-in again from the application.");
+        return s_anonymous(connection_id, "no SAMLResponse or no valid RelayState (IdP-initiated "
+                                          "logins are not accepted)",
+                           "The identity provider's answer is incomplete. Start the sign-in "
+                           "again from the application.");
     }
     zframe_t *frame = NULL;
     int status = 0;
@@ -302,11 +313,10 @@ zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request
     }
     else if (*reply->error || reply->result_case != SSO__DIR_REPLY__RESULT_LOGIN_CONTEXT
              || !reply->login_context->txn || !reply->login_context->connection) {
-        snprintf(reason, sizeof reason, "acs: login transaction %s", reply->error_description);
-        s_event(service, connection_id, reason);
-        frame = sso_html_error_page(400, "This sign-in cannot continue",
-                                    "The sign-in expired or was already used. Start the sign-in "
-                                    "again from the application.");
+        snprintf(reason, sizeof reason, "login transaction %s", reply->error_description);
+        frame = s_anonymous(connection_id, reason,
+                            "The sign-in expired or was already used. Start the sign-in again "
+                            "from the application.");
     }
     else if (strcmp(reply->login_context->txn->connection_id, connection_id) != 0) {
         snprintf(reason, sizeof reason, "acs: connection: expected %s, got %s",
@@ -391,4 +401,31 @@ void saml_login_test(bool verbose)
         sso__saml_start_reply__free_unpacked(start, NULL);
     zframe_destroy(&reply);
     zframe_destroy(&junk);
+    /* An ACS POST with no RelayState or no SAMLResponse: refused without a directory call
+       (service is NULL here) and counted for the gateway's /metrics. */
+    const char *bodies[] = {"SAMLResponse=PHg%2B", "RelayState=txn_x", "",
+                            "SAMLResponse=PHg%2B&RelayState="};
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
+        Sso__Header type = SSO__HEADER__INIT;
+        Sso__Header *headers[] = {&type};
+        type.name = "content-type";
+        type.value = "application/x-www-form-urlencoded";
+        request.method = "POST";
+        request.path = "/sso/saml/conn_x/acs";
+        request.query = "";
+        request.headers = headers;
+        request.n_headers = 1;
+        request.body.data = (uint8_t *) bodies[i];
+        request.body.len = strlen(bodies[i]);
+        reply = saml_login_acs(NULL, &request, "conn_x");
+        Sso__HttpResponse *response =
+            reply ? sso__http_response__unpack(NULL, zframe_size(reply), zframe_data(reply))
+                  : NULL;
+        SSO_CHECK(response && response->status == 400 && response->n_counters == 1
+                  && !strcmp(response->counters[0], "acs_anonymous"));
+        if (response)
+            sso__http_response__free_unpacked(response, NULL);
+        zframe_destroy(&reply);
+    }
 }

@@ -40,6 +40,7 @@ void token_client_auth_read(const Sso__HttpRequest *request, zhashx_t *params,
                             client_auth_t *auth)
 {
     memset(auth, 0, sizeof *auth);
+    auth->client_address = request->remote_addr;
     const char *header = sso_http_header(request, "authorization");
     const char *post_id = params ? zhashx_lookup(params, "client_id") : NULL;
     const char *post_secret = params ? zhashx_lookup(params, "client_secret") : NULL;
@@ -76,9 +77,11 @@ bool token_client_auth_has_secret(const client_auth_t *auth)
     return auth->client_id && *auth->client_id && auth->client_secret && *auth->client_secret;
 }
 
-int token_client_auth_check(sso_service_t *service, const client_auth_t *auth, bool *is_admin)
+int token_client_auth_check(sso_service_t *service, const client_auth_t *auth, bool *is_admin,
+                            int64_t *retry_after)
 {
     *is_admin = false;
+    *retry_after = 0;
     /* An empty secret is no secret: refused here without asking (the directory refuses it
        too). */
     if (!token_client_auth_has_secret(auth))
@@ -87,6 +90,7 @@ int token_client_auth_check(sso_service_t *service, const client_auth_t *auth, b
     Sso__ClientAuthRequest check = SSO__CLIENT_AUTH_REQUEST__INIT;
     check.client_id = auth->client_id;
     check.client_secret = auth->client_secret;
+    check.client_address = (char *) (auth->client_address ? auth->client_address : "");
     request.op_case = SSO__DIR_REQUEST__OP_CLIENT_AUTH;
     request.client_auth = &check;
     Sso__DirReply *reply = NULL;
@@ -95,20 +99,31 @@ int token_client_auth_check(sso_service_t *service, const client_auth_t *auth, b
         return status;
     bool ok = !*reply->error && reply->result_case == SSO__DIR_REPLY__RESULT_CLIENT_AUTH
               && reply->client_auth->ok;
+    bool limited = !strcmp(reply->error, "too_many_requests");
     *is_admin = ok && reply->client_auth->is_admin;
+    *retry_after = limited ? reply->retry_after : 0;
     sso__dir_reply__free_unpacked(reply, NULL);
     if (!ok)
-        sso_info("client authentication failed (%s)",
-                 auth->method == CLIENT_AUTH_BASIC ? "client_secret_basic" : "client_secret_post");
-    return ok ? 0 : 401;
+        token_client_auth_log_failure(auth, limited);
+    return ok ? 0 : limited ? 429 : 401;
+}
+
+void token_client_auth_log_failure(const client_auth_t *auth, bool limited)
+{
+    sso_info("client authentication %s (%s)",
+             limited ? "refused: too many failures" : "failed",
+             auth->method == CLIENT_AUTH_BASIC ? "client_secret_basic" : "client_secret_post");
 }
 
 zframe_t *token_client_auth_require(sso_service_t *service, const client_auth_t *auth,
                                     bool *is_admin)
 {
-    int status = token_client_auth_check(service, auth, is_admin);
+    int64_t retry_after = 0;
+    int status = token_client_auth_check(service, auth, is_admin, &retry_after);
     if (status == 401)
         return token_client_auth_error(auth, "client authentication failed");
+    if (status == 429)
+        return token_client_auth_too_many(retry_after);
     return status != 0 ? token_dir_unavailable(status) : NULL;
 }
 
@@ -121,6 +136,22 @@ zframe_t *token_client_auth_error(const client_auth_t *auth, const char *descrip
        401, so the other cases get it too. */
     (void) auth;
     sso_response_header(response, "WWW-Authenticate", "Basic realm=\"sso\"");
+    sso_response_json(response, json_pack("{s:s, s:s}", "error", "invalid_client",
+                                          "error_description", description));
+    return sso_response_pack(&response);
+}
+
+zframe_t *token_client_auth_too_many(int64_t retry_after)
+{
+    int64_t seconds = retry_after < 1 ? 1 : retry_after > 86400 ? 86400 : retry_after;
+    char value[24], description[96];
+    snprintf(value, sizeof value, "%lld", (long long) seconds);
+    snprintf(description, sizeof description,
+             "too many failed client authentications; retry after %lld s", (long long) seconds);
+    sso_response_t *response = sso_response_new(429);
+    sso_response_header(response, "Retry-After", value);
+    sso_response_header(response, "Cache-Control", "no-store");
+    sso_response_header(response, "Pragma", "no-cache");
     sso_response_json(response, json_pack("{s:s, s:s}", "error", "invalid_client",
                                           "error_description", description));
     return sso_response_pack(&response);

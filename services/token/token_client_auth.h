@@ -15,6 +15,8 @@ typedef struct {
     client_auth_method_t method;
     char *client_id;
     char *client_secret;
+    const char *client_address;  /* the request's remote_addr (lent): the directory limits
+                                    failed authentications per address too */
 } client_auth_t;
 
 /* Fills auth from the request and its parsed params. Always succeeds; look at method. */
@@ -26,14 +28,21 @@ void token_client_auth_free(client_auth_t *auth);
    (client_secret= in the form, "id:" by Basic) is no authentication at all. */
 bool token_client_auth_has_secret(const client_auth_t *auth);
 /* Checks auth's credentials with the directory (client_auth). 0 when they are right, with
-   *is_admin set; 401 when they are wrong; or the bus status (503, 504, 502). */
-int token_client_auth_check(sso_service_t *service, const client_auth_t *auth, bool *is_admin);
+   *is_admin set; 401 when they are wrong; 429 with *retry_after (seconds) when the directory
+   refuses to check them after too many failures; or the bus status (503, 504, 502). */
+int token_client_auth_check(sso_service_t *service, const client_auth_t *auth, bool *is_admin,
+                            int64_t *retry_after);
 /* token_client_auth_check as a response: NULL when the credentials are right (with
-   *is_admin set), else the 401 invalid_client or the bus error to send. */
+   *is_admin set), else the 401 invalid_client, the 429 or the bus error to send. */
 zframe_t *token_client_auth_require(sso_service_t *service, const client_auth_t *auth,
                                     bool *is_admin);
+/* Logs a refused client authentication (never its credentials). */
+void token_client_auth_log_failure(const client_auth_t *auth, bool limited);
 /* 401 invalid_client (RFC 6749 5.2), with WWW-Authenticate: Basic. */
 zframe_t *token_client_auth_error(const client_auth_t *auth, const char *description);
+/* The directory's too_many_requests (DirReply.retry_after): 429 with Retry-After and
+   invalid_client, "too many failed client authentications; retry after N s". */
+zframe_t *token_client_auth_too_many(int64_t retry_after);
 
 void token_client_auth_test(bool verbose);
 #endif

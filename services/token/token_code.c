@@ -175,6 +175,7 @@ static int s_redeem(sso_service_t *service, zhashx_t *params, const client_auth_
     redeem.redirect_uri = zhashx_lookup(params, "redirect_uri");
     redeem.code_verifier = (char *) (verifier ? verifier : "");
     redeem.access_token_ttl = TOKEN_USER_TTL;
+    redeem.client_address = (char *) (auth->client_address ? auth->client_address : "");
     request.op_case = SSO__DIR_REQUEST__OP_CODE_REDEEM;
     request.code_redeem = &redeem;
     /* Single use: never re-sent by the broker. */
@@ -189,10 +190,12 @@ static int s_redeem(sso_service_t *service, zhashx_t *params, const client_auth_
     if (!strcmp(reply->error, "invalid_request"))
         *frame_p = s_error(400, "invalid_request", description);
     else if (!strcmp(reply->error, "invalid_client")) {
-        sso_info("client authentication failed (%s)", auth->method == CLIENT_AUTH_BASIC
-                                                           ? "client_secret_basic"
-                                                           : "client_secret_post");
+        token_client_auth_log_failure(auth, false);
         *frame_p = token_client_auth_error(auth, "client authentication failed");
+    }
+    else if (!strcmp(reply->error, "too_many_requests")) {
+        token_client_auth_log_failure(auth, true);
+        *frame_p = token_client_auth_too_many(reply->retry_after);
     }
     else if (!strcmp(reply->error, "server_error"))
         *frame_p = s_error(500, "server_error", "the code could not be redeemed");
@@ -471,6 +474,27 @@ void token_code_test(bool verbose)
     response = s_test_token(&fake, "grant_type=authorization_code&code=x&" T_REDIRECT, NULL);
     SSO_CHECK(s_test_status(response, 401, "invalid_client"));
     sso__http_response__free_unpacked(response, NULL);
+    /* Locked out by the directory after failed authentications: 429 with Retry-After, by
+       either grant; the directory was given the caller's address to count them by. */
+    const char *locked[] = {"grant_type=authorization_code&client_id=cli_locked&client_secret=s"
+                            "&code=code-full&" T_REDIRECT,
+                            "grant_type=client_credentials&client_id=cli_locked&client_secret=s"};
+    for (size_t i = 0; i < 2; i++) {
+        response = s_test_token(&fake, locked[i], NULL);
+        SSO_CHECK(s_test_status(response, 429, "invalid_client")
+                  && token_fake_body_has(response, "retry after 7 s"));
+        SSO_CHECK(token_fake_header(response, "Retry-After")
+                  && !strcmp(token_fake_header(response, "Retry-After"), "7"));
+        sso__http_response__free_unpacked(response, NULL);
+    }
+    SSO_CHECK(fake.redeem && !strcmp(fake.redeem->client_address, "127.0.0.1"));
+    zframe_t *too_many = token_client_auth_too_many(0);
+    Sso__HttpResponse *clamped = sso__http_response__unpack(NULL, zframe_size(too_many),
+                                                             zframe_data(too_many));
+    SSO_CHECK(clamped && clamped->status == 429 && token_fake_header(clamped, "Retry-After")
+              && !strcmp(token_fake_header(clamped, "Retry-After"), "1"));
+    sso__http_response__free_unpacked(clamped, NULL);
+    zframe_destroy(&too_many);
 
     struct {
         const char *body;

@@ -52,6 +52,16 @@ static void s_error(Sso__DirReply *reply, const char *error, const char *descrip
     reply->error_description = (char *) description;
 }
 
+/* cli_locked is locked out after failed authentications, for 7 s more (see token_fake.h). */
+static bool s_locked(const char *client_id, Sso__DirReply *reply)
+{
+    if (strcmp(client_id, "cli_locked") != 0)
+        return false;
+    s_error(reply, "too_many_requests", "too many failed client authentications; retry after 7 s");
+    reply->retry_after = 7;
+    return true;
+}
+
 /* The grant of one of the fake's codes (see token_fake.h). */
 static void s_grant(const char *code, Sso__CodeGrant *grant, Sso__Profile *profile)
 {
@@ -128,6 +138,8 @@ static void s_dispatch(const Sso__DirRequest *request, Sso__DirReply *reply,
         break;
     case SSO__DIR_REQUEST__OP_CLIENT_AUTH: {
         const Sso__ClientAuthRequest *check = request->client_auth;
+        if (s_locked(check->client_id, reply))
+            break;
         auth->ok = s_client_ok(check->client_id, check->client_secret);
         auth->is_admin = auth->ok && !strcmp(check->client_id, "admin");
         auth->client_id = check->client_id;
@@ -184,6 +196,8 @@ static void s_dispatch(const Sso__DirRequest *request, Sso__DirReply *reply,
         s_fake->redeem = S_ROUNDTRIP(Sso__CodeRedeemRequest, sso__code_redeem_request, redeem);
         /* As the directory: the client first, always (an empty secret fails), then the
            code. */
+        if (s_locked(redeem->client_id, reply))
+            break;
         if (!s_client_ok(redeem->client_id, redeem->client_secret)) {
             s_error(reply, "invalid_client", "client authentication failed");
             break;

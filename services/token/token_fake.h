@@ -3,7 +3,8 @@
    message that would not survive the trip fails here too. Its data:
 
    clients        cli_app / app-secret, redirect URIs https://app.test/callback and
-                  https://app.test/cb?x=1; admin / admin-secret is the management client
+                  https://app.test/cb?x=1; admin / admin-secret is the management client;
+                  cli_locked is refused as locked out (too_many_requests, retry_after 7)
    connections    conn_saml (org_1, domains example.com, active, saml), conn_oidc (org_oidc,
                   oidc), conn_off (inactive), conn_long (a subject too long for sub)
    selectors      organization org_1 -> conn_saml, org_two -> ambiguous_connection,

@@ -1,6 +1,7 @@
 """Helpers shared by the management API suites: error shapes, listings, database snapshots."""
 import json
 import os
+import re
 import sqlite3
 import uuid
 
@@ -95,3 +96,13 @@ def state(broker):
         orgs[org["id"]] = (json.dumps(org, sort_keys=True),
                            sorted(json.dumps(d, sort_keys=True) for d in domains))
     return {"organizations": orgs, "db": db_counts(broker)}
+
+
+def service_counter(broker, service, name):
+    """A counter a service reported to the gateway's /metrics (sso_service_events_total); 0
+    before its first increment."""
+    r = broker.get("/metrics")
+    assert r.status_code == 200, r.text
+    found = re.search(r'^sso_service_events_total\{service="%s",name="%s"\} (\d+)$'
+                      % (re.escape(service), re.escape(name)), r.text, re.M)
+    return int(found.group(1)) if found else 0
