@@ -9,6 +9,7 @@ nothing, the saml service stays the same process, its memory does not grow over 
 posts, and a normal login still works afterwards.
 
 Needs python3-lxml and python3-xmlsec for /usr/bin/python3 (Debian packages)."""
+import os
 import socket
 import threading
 import time
@@ -147,8 +148,12 @@ def test_many_such_posts_leave_the_service_up_small_and_working(broker, setup, l
     burst(cases, 200)
     rss_after, peak_after = _memory_kib(pid)
     print(f"saml service: RSS {rss} -> {rss_after} KiB, peak {peak} -> {peak_after} KiB")
-    assert rss_after - rss < 2048, f"the saml service grew by {rss_after - rss} KiB"
-    assert peak_after - peak < 2048, f"the saml service's peak grew by {peak_after - peak} KiB"
+    # Under AddressSanitizer freed memory waits in its quarantine (256 MiB by default) before
+    # reuse, so RSS grows by design there; a leak is LeakSanitizer's to report, and a read of
+    # /dev/zero (gigabytes) still shows in the wider bound.
+    bound = 128 * 1024 if os.environ.get("SSO_SAN") == "1" else 2048
+    assert rss_after - rss < bound, f"the saml service grew by {rss_after - rss} KiB"
+    assert peak_after - peak < bound, f"the saml service's peak grew by {peak_after - peak} KiB"
     assert listener.connections == [], listener.connections
     assert_saml_alive(broker, setup)
     # And it still logs people in.
