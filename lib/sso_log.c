@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 static char s_process[32] = "sso";
 static bool s_json = false;
@@ -51,6 +52,37 @@ static void s_timestamp(char *out, size_t size)
     snprintf(out, size, "%.20s.%03dZ", base, (int) (tv.tv_usec / 1000) % 1000);
 }
 
+/* The length of the well-formed UTF-8 sequence at p (RFC 3629 section 4), or 0. */
+static size_t s_utf8_sequence(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+                 : c >= 0xf0 && c <= 0xf4                           ? 4
+                                                                    : 0;
+    /* The second byte's range excludes overlong forms, surrogates and code points past
+       U+10FFFF. */
+    unsigned char low = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+    unsigned char high = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+    for (size_t i = 1; i < len; i++)
+        if (p[i] < (i == 1 ? low : 0x80) || p[i] > (i == 1 ? high : 0xbf))
+            return 0;
+    return len;
+}
+
+void sso_log_scrub_utf8(char *text)
+{
+    unsigned char *p = (unsigned char *) text;
+    while (p && *p) {
+        size_t len = s_utf8_sequence(p);
+        if (len == 0)
+            *p++ = '?';
+        else
+            p += len;
+    }
+}
+
 void sso_log_raw(const char *line)
 {
     pthread_mutex_lock(&s_lock);
@@ -69,6 +101,7 @@ void sso_log(sso_log_level_t level, const char *fmt, ...)
     va_start(args, fmt);
     vsnprintf(message, sizeof message, fmt, args);
     va_end(args);
+    sso_log_scrub_utf8(message);
     char ts[40];
     s_timestamp(ts, sizeof ts);
     if (s_json) {
@@ -110,4 +143,48 @@ void sso_log_test(bool verbose)
     unsetenv("SSO_LOG_LEVEL");
     sso_log_init("selftest", "text");
     SSO_CHECK(s_min_level == (getenv("SSO_DEBUG") ? SSO_LOG_DEBUG : SSO_LOG_INFO));
+
+    /* Only well-formed UTF-8 stays; every other byte becomes '?'. */
+    struct {
+        const char *in, *out;
+    } texts[] = {
+        {"plain \xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91", "plain \xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91"},
+        {"cut \xc3", "cut ?"},                    /* a sequence cut at a byte count */
+        {"cut \xe2\x82", "cut ??"},
+        {"\xff\xfe", "??"},
+        {"\xc0\xaf", "??"},                      /* overlong "/" */
+        {"\xe0\x80\xaf", "???"},                /* overlong */
+        {"\xed\xa0\x80", "???"},                /* a UTF-16 surrogate */
+        {"\xf4\x90\x80\x80", "????"},          /* past U+10FFFF */
+        {"\x80x", "?x"},                         /* a continuation byte alone */
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        char buffer[32];
+        snprintf(buffer, sizeof buffer, "%s", texts[i].in);
+        sso_log_scrub_utf8(buffer);
+        SSO_CHECK(!strcmp(buffer, texts[i].out));
+    }
+    sso_log_scrub_utf8(NULL);
+
+    /* A JSON line whose message was cut inside a character (or quotes a peer's bytes) is
+       still written, not dropped because jansson refused the string. */
+    int pipe_fds[2], saved = -1;
+    fflush(stderr);
+    if (pipe(pipe_fds) == 0 && (saved = dup(2)) >= 0 && dup2(pipe_fds[1], 2) == 2) {
+        close(pipe_fds[1]);
+        sso_log_init("selftest", "json");
+        sso_info("refused: %s", "status: aaa\xc3");
+        fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+        char line[512] = "";
+        ssize_t got = read(pipe_fds[0], line, sizeof line - 1);
+        line[got > 0 ? got : 0] = '\0';
+        close(pipe_fds[0]);
+        SSO_CHECK(strstr(line, "\"msg\":\"refused: status: aaa?\""));
+    }
+    else
+        SSO_CHECK(!"stderr could not be captured");
+    sso_log_init("selftest", "text");
 }

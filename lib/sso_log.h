@@ -13,6 +13,11 @@ void sso_log_init(const char *process, const char *format);
 int sso_log_level_parse(const char *name, sso_log_level_t *level);
 bool sso_log_json(void);
 void sso_log(sso_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Replaces, in place, every byte of text that is not part of a well-formed UTF-8 sequence
+   with '?'. A message cut at a byte count, or quoting a peer's bytes, then stays text that
+   JSON can carry: jansson refuses anything else, and a line or an event it refused would
+   vanish. Every line sso_log writes goes through it. */
+void sso_log_scrub_utf8(char *text);
 /* Writes a prepared line verbatim (access logs that build their own JSON). */
 void sso_log_raw(const char *line);
 

@@ -2,6 +2,7 @@
 #include "dir_events.h"
 #include "dir_testkit.h"
 #include "sso_crypto.h"
+#include "sso_log.h"
 #include "sso_test.h"
 
 
@@ -96,20 +97,28 @@ int dir_events_prune(dir_t *dir, int64_t cutoff, int limit)
     return changes;
 }
 
+/* A column as JSON text. Reasons quote what peers sent and are cut at byte counts, so a stored
+   value may not be UTF-8: shown with '?' for the bad bytes, since jansson refuses such a
+   string and the whole row would drop out of the list unseen. */
 static json_t *s_text(sqlite3_stmt *stmt, int column)
 {
-    return sqlite3_column_type(stmt, column) == SQLITE_NULL ? json_null()
-                                                           : json_string(dir_db_text(stmt, column));
+    if (sqlite3_column_type(stmt, column) == SQLITE_NULL)
+        return json_null();
+    char *text = strdup(dir_db_text(stmt, column));
+    sso_log_scrub_utf8(text);
+    json_t *json = text ? json_string(text) : NULL;
+    free(text);
+    return json;
 }
 
 static json_t *s_row_json(dir_t *dir, sqlite3_stmt *stmt)
 {
     (void) dir;
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o}", "id", dir_db_text(stmt, 0),
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "id", dir_db_text(stmt, 0),
                      "created_at", dir_json_time(sqlite3_column_int64(stmt, 1)),
                      "organization_id", s_text(stmt, 2), "connection_id", s_text(stmt, 3),
                      "client_id", s_text(stmt, 4), "outcome", dir_db_text(stmt, 5), "reason",
-                     dir_db_text(stmt, 6), "subject", s_text(stmt, 7), "email", s_text(stmt, 8));
+                     s_text(stmt, 6), "subject", s_text(stmt, 7), "email", s_text(stmt, 8));
 }
 
 static zframe_t *s_list(dir_api_req_t *req, const char *unused)
@@ -237,6 +246,21 @@ static void s_test_record(dir_testkit_t *kit)
                   == DIR_EVENT_TEXT_MAX);
         free(longer);
     }
+    /* A reason cut inside a UTF-8 character (the ACS quotes what an anonymous sender wrote,
+       at most so many bytes of it), and a connection id that is not UTF-8: the event is still
+       listed, with '?' for the bad bytes, never left out of the list unseen. */
+    event.outcome = "failure";
+    event.connection_id = "conn_\xc3";
+    event.reason = "status: aaa\xc3";
+    reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && !*reply->error);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/events", NULL, &body) == 200);
+    first = json_array_get(json_object_get(body, "data"), 0);
+    SSO_CHECK(!strcmp(dir_testkit_str(first, "reason"), "status: aaa?")
+              && !strcmp(dir_testkit_str(first, "connection_id"), "conn_?"));
+    json_decref(body);
+    event.connection_id = "conn_1";
     int64_t before = dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events", NULL);
     event.reason = "r";
     event.outcome = "maybe";
