@@ -134,13 +134,14 @@ static Sso__Connection *s_connection(dir_t *dir, const char *id, bool with_secre
     return conn;
 }
 
-int dir_login_connection_type(dir_t *dir, const char *id, char out[8])
+int dir_login_connection_type(dir_t *dir, const char *id, char out[8], bool *active)
 {
-    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT type FROM connections WHERE id = ?", "s",
-                                      id);
+    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT type, status FROM connections WHERE id = ?",
+                                      "s", id);
     int rc = -1;
     if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
         snprintf(out, 8, "%s", dir_db_text(stmt, 0));
+        *active = !strcmp(dir_db_text(stmt, 1), "active");
         rc = 0;
     }
     dir_db_release(stmt);
@@ -482,8 +483,14 @@ static void s_test(dir_testkit_t *kit)
     get.connection_id = "";
     SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", NULL));
     char type[8];
-    SSO_CHECK(dir_login_connection_type(kit->dir, oidc, type) == 0 && !strcmp(type, "oidc"));
-    SSO_CHECK(dir_login_connection_type(kit->dir, "conn_none", type) == -1);
+    bool active = true;
+    SSO_CHECK(dir_login_connection_type(kit->dir, oidc, type, &active) == 0
+              && !strcmp(type, "oidc"));
+    SSO_CHECK(dir_login_connection_type(kit->dir, saml, type, &active) == 0
+              && !strcmp(type, "saml") && !active); /* made inactive above */
+    SSO_CHECK(dir_login_connection_type(kit->dir, "conn_simulator", type, &active) == 0
+              && !strcmp(type, "saml") && active);
+    SSO_CHECK(dir_login_connection_type(kit->dir, "conn_none", type, &active) == -1);
 }
 
 void dir_login_test(bool verbose)

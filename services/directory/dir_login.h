@@ -14,8 +14,9 @@ dir_rpc_fn dir_login_connection_get;
    ACS decrypts with the SP key). Not an RPC of its own. */
 dir_rpc_fn dir_login_connection_for_login;
 
-/* A connection's type ("saml" or "oidc") into out; 0, or -1 when there is no such connection. */
-int dir_login_connection_type(dir_t *dir, const char *id, char out[8]);
+/* A connection's type ("saml" or "oidc") into out and whether it is active; 0, or -1 when
+   there is no such connection. */
+int dir_login_connection_type(dir_t *dir, const char *id, char out[8], bool *active);
 
 void dir_login_test(bool verbose);
 #endif

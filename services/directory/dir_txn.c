@@ -447,8 +447,18 @@ int dir_txn_login_complete(dir_t *dir, const Sso__DirRequest *request, Sso__DirR
     if (r->replay && dir_replay_note(dir, r->replay, err) != 0)
         goto done;
     char type[8];
-    if (dir_login_connection_type(dir, txn->connection_id, type) != 0
-        || s_consume(dir, txn) != 0) {
+    bool active = false;
+    if (dir_login_connection_type(dir, txn->connection_id, type, &active) != 0) {
+        dir_server_error(err);
+        goto done;
+    }
+    /* Checked in the write that issues the code: a connection disabled while the response was
+       being validated issues none. The caller fails the login (login_fail) with this reason. */
+    if (!active) {
+        dir_rpc_error(err, "inactive", "connection %s is not active", txn->connection_id);
+        goto done;
+    }
+    if (s_consume(dir, txn) != 0) {
         dir_server_error(err);
         goto done;
     }
@@ -821,6 +831,15 @@ static void s_test_complete(dir_testkit_t *kit)
     SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "auth_time"));
     complete.auth_time = dir_now() - 5;
     SSO_CHECK(s_count(kit, "login_events") == events && s_count(kit, "authorization_codes") == 0);
+    /* A connection disabled while the response was validated: no code, the transaction is
+       left for login_fail, and the same login completes once it is active again. */
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/connections/conn_simulator/disable", NULL,
+                               NULL) == 200);
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "inactive",
+                                    "connection conn_simulator is not active"));
+    SSO_CHECK(s_count(kit, "authorization_codes") == 0);
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/connections/conn_simulator/enable", NULL,
+                               NULL) == 200);
 
     Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
     Sso__LoginRedirect *r = reply ? reply->redirect : NULL;

@@ -157,6 +157,12 @@ static zframe_t *s_complete(sso_service_t *service, const char *txn_id, Sso__Dir
         frame = s_fail(service, txn_id, "access_denied", "the assertion was already used",
                        reason);
     }
+    else if (!strcmp(reply->error, "inactive")) {
+        /* Disabled while the response was validated: the directory issued no code. */
+        snprintf(reason, sizeof reason, "%.400s (disabled while the response was checked)",
+                 reply->error_description);
+        frame = s_fail(service, txn_id, "access_denied", reply->error_description, reason);
+    }
     else if (reply->result_case == SSO__DIR_REPLY__RESULT_REDIRECT
              && *reply->redirect->redirect_uri)
         frame = s_redirect_frame(reply->redirect);
