@@ -3,6 +3,7 @@
 #include "sso_crypto.h"
 #include "sso_test.h"
 #include <libxml/parser.h>
+#include <libxml/xmlIO.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -39,6 +40,64 @@ static void s_silent(void *ctx, const char *msg, ...)
 {
     (void) ctx;
     (void) msg;
+}
+
+/* The I/O of libxml2, refused. Every document the broker reads comes from memory; a callback that claims every URI and opens none means that no parser, entity,
+   XInclude or xmlsec URI transform can reach a file, HTTP or FTP (libxml2's nanohttp/nanoftp
+   are only reached through these callbacks). It is registered rather than leaving the table
+   empty because libxml2 registers its defaults again on the next open of an empty table. */
+static int s_io_match(const char *uri)
+{
+    (void) uri;
+    return 1;
+}
+
+static void *s_io_open(const char *uri)
+{
+    (void) uri;
+    return NULL;
+}
+
+static int s_io_read(void *context, char *buffer, int len)
+{
+    (void) context;
+    (void) buffer;
+    (void) len;
+    return -1;
+}
+
+static int s_io_write(void *context, const char *buffer, int len)
+{
+    (void) context;
+    (void) buffer;
+    (void) len;
+    return -1;
+}
+
+static int s_io_close(void *context)
+{
+    (void) context;
+    return -1;
+}
+
+static xmlParserInputPtr s_no_entity(const char *url, const char *id, xmlParserCtxtPtr ctxt)
+{
+    (void) url;
+    (void) id;
+    (void) ctxt;
+    return NULL;
+}
+
+int sso_xml_forbid_io(void)
+{
+    xmlInitParser(); /* registers the defaults first, once, so they are not added after */
+    xmlCleanupInputCallbacks();
+    xmlCleanupOutputCallbacks();
+    if (xmlRegisterInputCallbacks(s_io_match, s_io_open, s_io_read, s_io_close) < 0
+        || xmlRegisterOutputCallbacks(s_io_match, s_io_open, s_io_write, s_io_close) < 0)
+        return -1;
+    xmlSetExternalEntityLoader(s_no_entity);
+    return 0;
 }
 
 xmlDocPtr sso_xml_read_safe(const char *data, size_t len, char *why, size_t why_size)

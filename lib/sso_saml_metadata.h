@@ -15,6 +15,11 @@
 #define SSO_SAML_BINDING_REDIRECT "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 #define SSO_SAML_BINDING_POST "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
 
+/* Takes libxml2's file, HTTP and FTP input and output handlers and its external entity loader
+   out of the process, for good: every later open of a URI fails, whatever a document asks
+   for. For processes that read XML from peers (saml, directory); call once at start. 0 or -1. */
+int sso_xml_forbid_io(void);
+
 /* Parses len bytes of XML under the rules above. Returns the document (xmlFreeDoc it) or
    NULL with a reason in why. */
 xmlDocPtr sso_xml_read_safe(const char *data, size_t len, char *why, size_t why_size);

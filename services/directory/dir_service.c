@@ -8,8 +8,10 @@
 #include "dir_seed.h"
 #include "dir_testkit.h"
 #include "sso_log.h"
+#include "sso_saml_metadata.h"
 #include "sso_test.h"
 #include <errno.h>
+#include <libxml/parser.h>
 #include <openssl/crypto.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -121,6 +123,16 @@ static int s_limits(dir_t *self, char *why, size_t why_size)
     return 0;
 }
 
+/* The directory parses IdP metadata that administrators upload or name by URL: like the saml
+   service, no XML it reads may reach a file or the network. */
+static int s_xml_no_io(char *why, size_t why_size)
+{
+    if (sso_xml_forbid_io() == 0)
+        return 0;
+    snprintf(why, why_size, "could not take libxml2's file and network I/O out of the process");
+    return -1;
+}
+
 dir_t *dir_new(const sso_config_t *config, char *why, size_t why_size)
 {
     dir_t *self = calloc(1, sizeof *self);
@@ -139,7 +151,7 @@ dir_t *dir_new(const sso_config_t *config, char *why, size_t why_size)
         snprintf(why, why_size, "out of memory");
         dir_destroy(&self);
     }
-    else if (s_limits(self, why, why_size) != 0 || s_mkdirs(self->data_dir, why, why_size) != 0
+    else if (s_xml_no_io(why, why_size) != 0 || s_limits(self, why, why_size) != 0 || s_mkdirs(self->data_dir, why, why_size) != 0
         || !(self->keys = dir_keys_new(getenv("SSO_MASTER_KEY"), self->data_dir, why, why_size))
         || !(self->db = dir_db_open(path, why, why_size)) || s_check_key(self, why, why_size) != 0
         || dir_admin_bootstrap(self, getenv("SSO_ADMIN_CLIENT_ID"),
@@ -261,6 +273,21 @@ static void s_test(dir_testkit_t *kit)
     }
     snprintf(path, sizeof path, "%s/admin-credentials", kit->data_dir);
     SSO_CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    /* Once the directory runs, no XML reaches a file (nor, the same way, the network). */
+    char xml_path[1100], file_url[1200];
+    snprintf(xml_path, sizeof xml_path, "%s/probe.xml", kit->data_dir);
+    snprintf(file_url, sizeof file_url, "file://%s", xml_path);
+    file = fopen(xml_path, "w");
+    SSO_CHECK(file && fputs("<a>on disk</a>", file) >= 0);
+    if (file)
+        fclose(file);
+    xmlDocPtr doc = xmlReadFile(xml_path, NULL, XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    SSO_CHECK(doc == NULL);
+    xmlFreeDoc(doc);
+    SSO_CHECK((doc = xmlReadFile(file_url, NULL, XML_PARSE_NOERROR | XML_PARSE_NOWARNING))
+              == NULL);
+    xmlFreeDoc(doc);
+    unlink(xml_path);
 
     /* A restart reuses the key file (and the token issued before it still works). */
     SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/organizations",

@@ -1,6 +1,7 @@
 /* saml_xml: helpers shared by the SAML modules. */
 #include "saml_xml.h"
 #include "sso_crypto.h"
+#include "sso_saml_metadata.h"
 #include "sso_test.h"
 #include <libxml/parser.h>
 #include <openssl/err.h>
@@ -54,63 +55,12 @@ static void s_xmlsec_error(const char *file, int line, const char *func, const c
         snprintf(s_last_error + used, sizeof s_last_error - used, ": %s", msg);
 }
 
-/* The I/O of libxml2 and xmlsec, refused. Every document the saml service reads comes from
-   memory; a callback that claims every URI and opens none means that no parser, entity,
-   XInclude or xmlsec URI transform can reach a file, HTTP or FTP (libxml2's nanohttp/nanoftp
-   are only reached through these callbacks). It is registered rather than leaving the table
-   empty because libxml2 registers its defaults again on the next open of an empty table. */
-static int s_io_match(const char *uri)
-{
-    (void) uri;
-    return 1;
-}
-
-static void *s_io_open(const char *uri)
-{
-    (void) uri;
-    return NULL;
-}
-
-static int s_io_read(void *context, char *buffer, int len)
-{
-    (void) context;
-    (void) buffer;
-    (void) len;
-    return -1;
-}
-
-static int s_io_write(void *context, const char *buffer, int len)
-{
-    (void) context;
-    (void) buffer;
-    (void) len;
-    return -1;
-}
-
-static int s_io_close(void *context)
-{
-    (void) context;
-    return -1;
-}
-
-static xmlParserInputPtr s_no_entity(const char *url, const char *id, xmlParserCtxtPtr ctxt)
-{
-    (void) url;
-    (void) id;
-    (void) ctxt;
-    return NULL;
-}
-
 /* Last in s_init, after xmlInitParser and xmlSecInit, which register the default handlers
    (once: s_init runs under s_once, and a second xmlInitParser is a no-op). */
 static int s_lock_io(void)
 {
-    xmlCleanupInputCallbacks();
-    xmlCleanupOutputCallbacks();
-    if (xmlRegisterInputCallbacks(s_io_match, s_io_open, s_io_read, s_io_close) < 0
-        || xmlRegisterOutputCallbacks(s_io_match, s_io_open, s_io_write, s_io_close) < 0)
+    if (sso_xml_forbid_io() != 0)
         return -1;
-    xmlSetExternalEntityLoader(s_no_entity);
     /* xmlsec keeps its own list (file, HTTP, FTP) for URI transforms; an empty one opens
        nothing. */
     xmlSecIOCleanupCallbacks();
