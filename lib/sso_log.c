@@ -120,6 +120,19 @@ void sso_log(sso_log_level_t level, const char *fmt, ...)
     }
 }
 
+bool sso_log_limit_due(sso_log_limit_t *limit, int64_t now_ms, int64_t interval_ms,
+                       unsigned long long *skipped_out)
+{
+    if (limit->logged_at_ms && now_ms - limit->logged_at_ms < interval_ms) {
+        limit->skipped++;
+        return false;
+    }
+    *skipped_out = limit->skipped;
+    limit->logged_at_ms = now_ms ? now_ms : 1;
+    limit->skipped = 0;
+    return true;
+}
+
 void sso_log_test(bool verbose)
 {
     (void) verbose;
@@ -187,4 +200,12 @@ void sso_log_test(bool verbose)
     else
         SSO_CHECK(!"stderr could not be captured");
     sso_log_init("selftest", "text");
+    /* The limit: the first line, none within the interval (counted), then one with the count. */
+    sso_log_limit_t limit = {0};
+    unsigned long long skipped = 99;
+    SSO_CHECK(sso_log_limit_due(&limit, 5000, 1000, &skipped) && skipped == 0);
+    SSO_CHECK(!sso_log_limit_due(&limit, 5000, 1000, &skipped));
+    SSO_CHECK(!sso_log_limit_due(&limit, 5999, 1000, &skipped));
+    SSO_CHECK(sso_log_limit_due(&limit, 6000, 1000, &skipped) && skipped == 2);
+    SSO_CHECK(!sso_log_limit_due(&limit, 6001, 1000, &skipped) && limit.skipped == 1);
 }

@@ -2,6 +2,7 @@
 #ifndef SSO_LOG_H
 #define SSO_LOG_H
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef enum { SSO_LOG_DEBUG, SSO_LOG_INFO, SSO_LOG_WARN, SSO_LOG_ERROR } sso_log_level_t;
 
@@ -25,6 +26,18 @@ void sso_log_raw(const char *line);
 #define sso_info(...) sso_log(SSO_LOG_INFO, __VA_ARGS__)
 #define sso_warn(...) sso_log(SSO_LOG_WARN, __VA_ARGS__)
 #define sso_error(...) sso_log(SSO_LOG_ERROR, __VA_ARGS__)
+
+/* A line anyone may provoke again and again (a refusal): written at most once per interval.
+   One per call site, used from one thread. */
+typedef struct {
+    int64_t logged_at_ms;       /* 0: never */
+    unsigned long long skipped; /* lines not written since */
+} sso_log_limit_t;
+
+/* true when the line may be written at now_ms, with *skipped_out how many were not since the
+   last one (the count starts over); false, counted, when it came too soon. */
+bool sso_log_limit_due(sso_log_limit_t *limit, int64_t now_ms, int64_t interval_ms,
+                       unsigned long long *skipped_out);
 
 void sso_log_test(bool verbose);
 #endif

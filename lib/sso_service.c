@@ -34,8 +34,54 @@ static zframe_t *s_ping(sso_service_t *service, const char *name)
                                         service->instance));
 }
 
+bool sso_service_serves(const sso_service_def_t *def, const Sso__Meta *meta)
+{
+    const char *caller = meta->caller ? meta->caller : "";
+    if (meta->kind == SSO__META__KIND__HTTP)
+        return strcmp(caller, "gateway") == 0;
+    if (meta->kind != SSO__META__KIND__RPC)
+        return false;
+    for (const char *const *role = def->rpc_callers; role && *role; role++)
+        if (strcmp(caller, *role) == 0)
+            return true;
+    return false;
+}
+
+#define S_REFUSED_LOG_MS 1000 /* at most one log line per this many ms about refused callers */
+
+/* The answer to a request from a caller the service does not serve, logged at most once per
+   S_REFUSED_LOG_MS (with how many went unlogged): a role that keeps trying cannot flood the
+   log. */
+static zframe_t *s_refusal(const sso_service_def_t *def, const Sso__Meta *meta)
+{
+    static sso_log_limit_t limit; /* the loop is one thread: no lock */
+    const char *caller = meta->caller && *meta->caller ? meta->caller : "an unidentified caller";
+    bool http = meta->kind == SSO__META__KIND__HTTP;
+    char description[200];
+    if (http)
+        snprintf(description, sizeof description,
+                 "the %s service takes HTTP requests only from the gateway, not from %.32s",
+                 def->name, caller);
+    else
+        snprintf(description, sizeof description, "the %s service serves no %s from %.32s",
+                 def->name, meta->kind == SSO__META__KIND__RPC ? "RPC" : "request of that kind",
+                 caller);
+    unsigned long long skipped;
+    if (sso_log_limit_due(&limit, sso_now_ms(), S_REFUSED_LOG_MS, &skipped))
+        sso_warn("refused request %.64s (rpc %.48s): %s (%llu more refused since the last line)",
+                 meta->request_id, meta->rpc, description, skipped);
+    if (http)
+        return sso_http_error(403, "access_denied", description);
+    Sso__RpcRefusal refusal = SSO__RPC_REFUSAL__INIT;
+    refusal.error = "access_denied";
+    refusal.error_description = description;
+    return sso_frame_pack(&refusal.base);
+}
+
 static zframe_t *s_handle(sso_service_t *service, const sso_service_def_t *def, sso_job_t *job)
 {
+    if (!sso_service_serves(def, job->meta))
+        return s_refusal(def, job->meta);
     if (job->meta->kind == SSO__META__KIND__RPC) {
         if (!def->rpc) {
             sso_warn("%s: RPC %s sent to a service that has none", def->name, job->meta->rpc);
@@ -330,6 +376,7 @@ int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
 /* The test binds the ROUTER itself and speaks MDP to the worker over inproc, where a send
    lands in the peer's pipe before it returns: what the worker can read and what it has sent
    are known exactly, with no sleeps. */
+#include "directory.pb-c.h"
 #include "sso_test.h"
 
 #define S_TEST_JOBS 5
@@ -404,6 +451,7 @@ static void s_probe_send(zframe_t *identity, uint8_t command, uint64_t seq)
         meta.request_id = id;
         meta.kind = SSO__META__KIND__RPC;
         meta.rpc = "probe";
+        meta.caller = "token"; /* as the broker stamps it */
         meta.deadline_ms = sso_now_ms() + 5000;
         zmsg_addmem(msg, &seq, sizeof seq);
         zmsg_addmem(msg, NULL, 0);
@@ -463,16 +511,88 @@ static void s_probe_round(sso_service_t *service, const sso_service_def_t *def,
     SSO_CHECK(replies == S_TEST_JOBS);
 }
 
+/* HTTP only from the gateway, RPCs only from the listed roles; the refusal unpacks as an
+   HttpResponse 403 or as any RPC reply (the directory's here) with error access_denied. */
+static void s_test_callers(void)
+{
+    static const char *const callers[] = {"token", "saml", NULL};
+    sso_service_def_t def = {.name = "probe", .rpc = s_probe_rpc, .rpc_callers = callers};
+    sso_service_def_t closed = {.name = "closed", .rpc = s_probe_rpc};
+    struct {
+        Sso__Meta__Kind kind;
+        const char *caller;
+        bool served, served_closed;
+    } cases[] = {
+        {SSO__META__KIND__HTTP, "gateway", true, true},
+        {SSO__META__KIND__HTTP, "saml", false, false},
+        {SSO__META__KIND__HTTP, "", false, false},
+        {SSO__META__KIND__HTTP, NULL, false, false},
+        {SSO__META__KIND__HTTP, "gatewayx", false, false},
+        {SSO__META__KIND__RPC, "token", true, false},
+        {SSO__META__KIND__RPC, "saml", true, false},
+        {SSO__META__KIND__RPC, "oidc", false, false},
+        {SSO__META__KIND__RPC, "gateway", false, false},
+        {SSO__META__KIND__RPC, "", false, false},
+        {SSO__META__KIND__RPC, NULL, false, false},
+        {(Sso__Meta__Kind) 7, "gateway", false, false},
+        {(Sso__Meta__Kind) 7, "token", false, false},
+    };
+    sso_service_t service = {.instance = "test"};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        Sso__Meta meta = SSO__META__INIT;
+        meta.request_id = "callers";
+        meta.kind = cases[i].kind;
+        meta.rpc = "probe";
+        meta.caller = (char *) cases[i].caller;
+        SSO_CHECK(sso_service_serves(&def, &meta) == cases[i].served);
+        SSO_CHECK(sso_service_serves(&closed, &meta) == cases[i].served_closed);
+        if (cases[i].served)
+            continue;
+        s_probe.in_batch = 0;
+        sso_job_t job = {.meta = &meta, .payload = zframe_from("x")};
+        zframe_t *reply = s_handle(&service, &def, &job);
+        SSO_CHECK(reply && s_probe.in_batch == 0); /* answered, never handled */
+        if (meta.kind == SSO__META__KIND__HTTP) {
+            Sso__HttpResponse *response =
+                reply ? sso__http_response__unpack(NULL, zframe_size(reply), zframe_data(reply))
+                      : NULL;
+            char body[512] = "";
+            if (response)
+                snprintf(body, sizeof body, "%.*s", (int) response->body.len,
+                         (const char *) response->body.data);
+            SSO_CHECK(response && response->status == 403 && strstr(body, "access_denied")
+                      && strstr(body, "only from the gateway"));
+            if (response)
+                sso__http_response__free_unpacked(response, NULL);
+        }
+        else {
+            Sso__DirReply *dir =
+                reply ? sso__dir_reply__unpack(NULL, zframe_size(reply), zframe_data(reply))
+                      : NULL;
+            SSO_CHECK(dir && !strcmp(dir->error, "access_denied")
+                      && strstr(dir->error_description, "the probe service serves no")
+                      && dir->result_case == SSO__DIR_REPLY__RESULT__NOT_SET);
+            if (dir)
+                sso__dir_reply__free_unpacked(dir, NULL);
+        }
+        zframe_destroy(&reply);
+        zframe_destroy(&job.payload);
+    }
+}
+
 void sso_service_test(bool verbose)
 {
     (void) verbose;
+    s_test_callers();
     const char *endpoint = "inproc://sso-service-test";
     memset(&s_probe, 0, sizeof s_probe);
     s_probe.router = zsock_new_router(endpoint);
     SSO_CHECK(s_probe.router);
     if (!s_probe.router)
         return;
-    sso_service_def_t def = {.name = "batcher", .rpc = s_probe_rpc, .batch = &s_probe_batch};
+    static const char *const callers[] = {"token", NULL};
+    sso_service_def_t def = {.name = "batcher", .rpc = s_probe_rpc, .rpc_callers = callers,
+                             .batch = &s_probe_batch};
     sso_service_t service = {.instance = "test", .worker = sso_worker_new(endpoint, NULL, "batcher", 8)};
     zframe_t *identity = NULL;
     SSO_CHECK(service.worker && s_probe_read(&identity, NULL, 0) == MDPW_READY);

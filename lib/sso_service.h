@@ -43,8 +43,12 @@ typedef struct {
     int (*init)(sso_service_t *service);     /* 0, or -1 to exit; runs before the service
                                                 joins the bus, so it may not call the bus */
     void (*fini)(sso_service_t *service);
+    /* HTTP-kind requests are served only when the gateway sends them (Meta.caller
+       "gateway"); RPCs only from the roles in rpc_callers (NULL-terminated; NULL: none). Any
+       other request is answered with a refusal and never reaches http or rpc. */
     sso_http_fn *http;
     sso_rpc_fn *rpc;
+    const char *const *rpc_callers;
     /* Requests run in fibers, up to SSO_WORKER_CREDIT at once: while one waits for another
        service's answer the next one runs. For services whose handlers call the bus; their
        handlers keep no pointer into shared state across a bus call (see sso_fiber.h). */
@@ -59,6 +63,10 @@ int sso_service_main(int argc, char **argv, const sso_service_def_t *def);
 sso_call_status_t sso_service_call(sso_service_t *service, const char *target, const char *rpc,
                                    bool idempotent, const ProtobufCMessage *payload,
                                    zframe_t **reply_p);
+
+/* Whether a service of def serves a request of meta's kind from meta's caller (see
+   sso_service_def_t). */
+bool sso_service_serves(const sso_service_def_t *def, const Sso__Meta *meta);
 
 /* Prints the environment table shared by every binary's --help. */
 void sso_service_print_env_help(FILE *out);

@@ -176,7 +176,7 @@ static int s_get(dir_t *dir, const Sso__DirRequest *request, bool with_secrets,
 int dir_login_connection_get(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
                              dir_error_t *err)
 {
-    return s_get(dir, request, false, reply, err);
+    return s_get(dir, request, request->connection_get->with_secrets, reply, err);
 }
 
 int dir_login_connection_for_login(dir_t *dir, const Sso__DirRequest *request,
@@ -211,7 +211,7 @@ static int s_by_organization(dir_t *dir, const char *org_id, Sso__DirReply *repl
         dir_rpc_error(err, "no_connection", "organization %s has no active connection", org_id);
         return -1;
     }
-    Sso__Connection *conn = s_connection(dir, id, true, err);
+    Sso__Connection *conn = s_connection(dir, id, false, err);
     return conn ? s_reply(reply, conn) : -1;
 }
 
@@ -254,7 +254,7 @@ int dir_login_resolve(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply 
             dir_rpc_error(err, "invalid_request", "connection_id is malformed");
             return -1;
         }
-        Sso__Connection *conn = s_connection(dir, r->connection_id, true, err);
+        Sso__Connection *conn = s_connection(dir, r->connection_id, false, err);
         if (!conn)
             return -1;
         if (strcmp(conn->status, "active") != 0) {
@@ -376,7 +376,7 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(s_expect(kit, "", "", "", "@example.com", NULL, "invalid_request"));
     SSO_CHECK(s_expect(kit, "", "", "bad\ndomain.com", "", NULL, "invalid_request"));
 
-    /* The full connection, secrets unsealed. */
+    /* The full connection, without its secrets: they are not the token service's. */
     Sso__DirReply *reply = s_resolve(kit, "", "", "example.com", "");
     Sso__Connection *c = reply ? reply->connection : NULL;
     SSO_CHECK(c && !strcmp(c->organization_id, "org_test")
@@ -388,7 +388,7 @@ static void s_test(dir_testkit_t *kit)
               && c->n_idp_certificates == 1 && strstr(c->idp_certificates[0], "CERTIFICATE")
               && !strcmp(c->sp_entity_id, "https://sso.test/sso/saml/conn_simulator")
               && !strcmp(c->sp_acs_url, "https://sso.test/sso/saml/conn_simulator/acs")
-              && strstr(c->sp_private_key_pem, "BEGIN PRIVATE KEY")
+              && !*c->sp_private_key_pem
               && strstr(c->sp_certificate_pem, "BEGIN CERTIFICATE"));
     sso__dir_reply__free_unpacked(reply, NULL);
 
@@ -420,7 +420,7 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(s_expect(kit, "", "", "", "x@ACME.test", oidc, NULL));
     reply = s_resolve(kit, oidc, "", "", "");
     c = reply ? reply->connection : NULL;
-    SSO_CHECK(c && !strcmp(c->type, "oidc") && !strcmp(c->oidc_client_secret, "S3CRET")
+    SSO_CHECK(c && !strcmp(c->type, "oidc") && !*c->oidc_client_secret
               && !strcmp(c->oidc_issuer, "https://idp.acme.test")
               && !strcmp(c->oidc_client_id, "abc") && c->n_oidc_scopes == 2
               && !strcmp(c->oidc_scopes[1], "email") && !*c->sp_private_key_pem
@@ -471,6 +471,31 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(reply && reply->connection && !strcmp(reply->connection->oidc_client_id, "abc")
               && !*reply->connection->oidc_client_secret);
     sso__dir_reply__free_unpacked(reply, NULL);
+    /* with_secrets: the SP key for the saml service, the client secret for the oidc service,
+       and to no other caller (dir_rpc refuses them). */
+    get.with_secrets = true;
+    struct {
+        const char *id, *caller, *secret;
+    } secrets[] = {{saml, "saml", "PRIVATE KEY"}, {oidc, "oidc", "S3CRET"},
+                   {saml, "oidc", NULL},          {oidc, "saml", NULL},
+                   {saml, "token", NULL},         {oidc, "token", NULL},
+                   {saml, "", NULL},              {saml, "gateway", NULL}};
+    for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
+        get.connection_id = (char *) secrets[i].id;
+        kit->caller = secrets[i].caller;
+        reply = dir_testkit_rpc(kit, &request);
+        const Sso__Connection *got = reply ? reply->connection : NULL;
+        if (secrets[i].secret)
+            SSO_CHECK(got && !*reply->error
+                      && strstr(!strcmp(got->type, "saml") ? got->sp_private_key_pem
+                                                           : got->oidc_client_secret,
+                                secrets[i].secret));
+        else
+            SSO_CHECK(reply && !strcmp(reply->error, "access_denied") && !got);
+        sso__dir_reply__free_unpacked(reply, NULL);
+    }
+    kit->caller = NULL;
+    get.with_secrets = false;
     /* The login steps' variant (login_context) has them. */
     Sso__DirReply with = SSO__DIR_REPLY__INIT;
     dir_error_t err = {0};

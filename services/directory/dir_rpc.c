@@ -145,35 +145,64 @@ static int s_token_issue(dir_t *dir, const Sso__DirRequest *request, Sso__DirRep
     return 0;
 }
 
+/* The roles that call the directory, as bits of an operation's callers. */
+enum { S_TOKEN = 1, S_SAML = 2, S_OIDC = 4, S_UPSTREAM = S_SAML | S_OIDC };
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} s_roles[] = {{"token", S_TOKEN}, {"saml", S_SAML}, {"oidc", S_OIDC}};
+
+static unsigned s_role_bit(const char *caller)
+{
+    for (size_t i = 0; caller && i < sizeof s_roles / sizeof *s_roles; i++)
+        if (!strcmp(caller, s_roles[i].name))
+            return s_roles[i].bit;
+    return 0;
+}
+
 /* The operations, by DirRequest op case; write says it changes state (housekeeping runs
-   alongside those). */
+   alongside those); callers, the roles that may call it: what each role's code calls (the
+   oidc service: the upstream login's steps, as saml's), so a stolen key of one service cannot
+   use another's operations (the saml key cannot issue a management token, the token key
+   cannot complete a login). The table in docs/ARCHITECTURE.md ("Who may call what") says
+   the same. */
 static const struct {
     const char *name;
     dir_rpc_fn *fn;
     bool write;
+    unsigned callers;
 } s_ops[] = {
-    [SSO__DIR_REQUEST__OP_CLIENT_AUTH] = {"client_auth", s_client_auth, false},
-    [SSO__DIR_REQUEST__OP_KEYS_LIST] = {"keys_list", s_keys_list, false},
-    [SSO__DIR_REQUEST__OP_KEY_PUT] = {"key_put", s_key_put, true},
-    [SSO__DIR_REQUEST__OP_TOKEN_ISSUE] = {"token_issue", s_token_issue, true},
-    [SSO__DIR_REQUEST__OP_CLIENT_GET] = {"client_get", dir_clients_get, false},
-    [SSO__DIR_REQUEST__OP_CONNECTION_RESOLVE] = {"connection_resolve", dir_login_resolve, false},
-    [SSO__DIR_REQUEST__OP_CONNECTION_GET] = {"connection_get", dir_login_connection_get, false},
-    [SSO__DIR_REQUEST__OP_TXN_CREATE] = {"txn_create", dir_txn_create, true},
-    [SSO__DIR_REQUEST__OP_TXN_GET] = {"txn_get", dir_txn_get, false},
-    [SSO__DIR_REQUEST__OP_TXN_UPDATE] = {"txn_update", dir_txn_update, true},
-    [SSO__DIR_REQUEST__OP_LOGIN_COMPLETE] = {"login_complete", dir_txn_login_complete, true},
-    [SSO__DIR_REQUEST__OP_LOGIN_FAIL] = {"login_fail", dir_txn_login_fail, true},
-    [SSO__DIR_REQUEST__OP_CODE_REDEEM] = {"code_redeem", dir_codes_redeem, true},
+    [SSO__DIR_REQUEST__OP_CLIENT_AUTH] = {"client_auth", s_client_auth, false, S_TOKEN},
+    [SSO__DIR_REQUEST__OP_KEYS_LIST] = {"keys_list", s_keys_list, false, S_TOKEN},
+    [SSO__DIR_REQUEST__OP_KEY_PUT] = {"key_put", s_key_put, true, S_TOKEN},
+    [SSO__DIR_REQUEST__OP_TOKEN_ISSUE] = {"token_issue", s_token_issue, true, S_TOKEN},
+    [SSO__DIR_REQUEST__OP_CLIENT_GET] = {"client_get", dir_clients_get, false, S_TOKEN},
+    [SSO__DIR_REQUEST__OP_CONNECTION_RESOLVE] = {"connection_resolve", dir_login_resolve, false,
+                                                 S_TOKEN},
+    [SSO__DIR_REQUEST__OP_CONNECTION_GET] = {"connection_get", dir_login_connection_get, false,
+                                             S_UPSTREAM},
+    [SSO__DIR_REQUEST__OP_TXN_CREATE] = {"txn_create", dir_txn_create, true, S_TOKEN},
+    [SSO__DIR_REQUEST__OP_TXN_GET] = {"txn_get", dir_txn_get, false, S_UPSTREAM},
+    [SSO__DIR_REQUEST__OP_TXN_UPDATE] = {"txn_update", dir_txn_update, true, S_UPSTREAM},
+    [SSO__DIR_REQUEST__OP_LOGIN_COMPLETE] = {"login_complete", dir_txn_login_complete, true,
+                                             S_UPSTREAM},
+    [SSO__DIR_REQUEST__OP_LOGIN_FAIL] = {"login_fail", dir_txn_login_fail, true, S_UPSTREAM},
+    [SSO__DIR_REQUEST__OP_CODE_REDEEM] = {"code_redeem", dir_codes_redeem, true, S_TOKEN},
     [SSO__DIR_REQUEST__OP_ACCESS_TOKEN_CHECK] = {"access_token_check", dir_tokens_access_check,
-                                                 false},
-    [SSO__DIR_REQUEST__OP_REPLAY_RECORD] = {"replay_record", dir_replay_record, true},
-    [SSO__DIR_REQUEST__OP_EVENT_RECORD] = {"event_record", dir_events_record, true},
-    [SSO__DIR_REQUEST__OP_SIMULATOR_KEY] = {"simulator_key", dir_seed_simulator_key, false},
-    [SSO__DIR_REQUEST__OP_BEARER_CHECK] = {"bearer_check", dir_tokens_bearer_check, false},
+                                                 false, S_TOKEN},
+    [SSO__DIR_REQUEST__OP_REPLAY_RECORD] = {"replay_record", dir_replay_record, true,
+                                            S_UPSTREAM},
+    [SSO__DIR_REQUEST__OP_EVENT_RECORD] = {"event_record", dir_events_record, true,
+                                           S_TOKEN | S_UPSTREAM},
+    [SSO__DIR_REQUEST__OP_SIMULATOR_KEY] = {"simulator_key", dir_seed_simulator_key, false,
+                                            S_SAML},
+    [SSO__DIR_REQUEST__OP_BEARER_CHECK] = {"bearer_check", dir_tokens_bearer_check, false,
+                                           S_TOKEN},
     [SSO__DIR_REQUEST__OP_AUTHORIZE_LOOKUP] = {"authorize_lookup", dir_steps_authorize_lookup,
-                                               false},
-    [SSO__DIR_REQUEST__OP_LOGIN_CONTEXT] = {"login_context", dir_steps_login_context, false},
+                                               false, S_TOKEN},
+    [SSO__DIR_REQUEST__OP_LOGIN_CONTEXT] = {"login_context", dir_steps_login_context, false,
+                                            S_UPSTREAM},
 };
 
 static zframe_t *s_error_frame(const char *code, const char *description, int64_t retry_after)
@@ -200,21 +229,73 @@ void dir_rpc_free_result(Sso__DirReply *reply)
     reply->client = NULL;
 }
 
-/* The one service an operation's answer is for, when it carries secrets: the signing keys
-   (key_put answers with them too, and a key put is one tokens are signed with) and the IdP
-   simulator's key. NULL: any service. */
-static const char *s_only_for(const Sso__DirRequest *request)
+const char *dir_rpc_caller_of(const Sso__DirRequest *request)
 {
-    switch (request->op_case) {
-    case SSO__DIR_REQUEST__OP_KEYS_LIST:
-        return request->keys_list->with_private ? "token" : NULL;
-    case SSO__DIR_REQUEST__OP_KEY_PUT:
-        return "token";
-    case SSO__DIR_REQUEST__OP_SIMULATOR_KEY:
-        return "saml";
+    size_t op = (size_t) request->op_case;
+    for (size_t i = 0; op < sizeof s_ops / sizeof *s_ops && i < sizeof s_roles / sizeof *s_roles;
+         i++)
+        if (s_ops[op].callers & s_roles[i].bit)
+            return s_roles[i].name;
+    return NULL;
+}
+
+#define S_REFUSED_LOG_MS 1000
+
+/* The log line of a refused caller, at most one per S_REFUSED_LOG_MS: any service's key may
+   keep trying. */
+static void s_refused(const char *op, const char *allowed, const char *caller)
+{
+    static sso_log_limit_t limit; /* the directory handles one request at a time */
+    unsigned long long skipped;
+    if (sso_log_limit_due(&limit, sso_now_ms(), S_REFUSED_LOG_MS, &skipped))
+        sso_warn("rpc %s refused: only the %s may call it, not %.32s (%llu more refused since "
+                 "the last line)", op, allowed, caller && *caller ? caller : "an unidentified "
+                 "caller", skipped);
+}
+
+/* "the token service", "the saml and oidc services", ... for callers. */
+static void s_callers_text(unsigned callers, char *out, size_t size)
+{
+    size_t n = 0, count = 0, total = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof s_roles / sizeof *s_roles; i++)
+        total += (callers & s_roles[i].bit) != 0;
+    for (size_t i = 0; i < sizeof s_roles / sizeof *s_roles && n < size; i++) {
+        if (!(callers & s_roles[i].bit))
+            continue;
+        count++;
+        const char *sep = count == 1 ? "" : count == total ? " and " : ", ";
+        n += (size_t) snprintf(out + n, size - n, "%s%s", sep, s_roles[i].name);
+    }
+    if (n < size)
+        snprintf(out + n, size - n, " service%s", total > 1 ? "s" : "");
+}
+
+/* The connection a reply carries, if any. */
+static const Sso__Connection *s_reply_connection(const Sso__DirReply *reply)
+{
+    switch (reply->result_case) {
+    case SSO__DIR_REPLY__RESULT_CONNECTION:
+        return reply->connection;
+    case SSO__DIR_REPLY__RESULT_LOOKUP:
+        return reply->lookup ? reply->lookup->connection : NULL;
+    case SSO__DIR_REPLY__RESULT_LOGIN_CONTEXT:
+        return reply->login_context ? reply->login_context->connection : NULL;
     default:
         return NULL;
     }
+}
+
+/* A connection's secrets go only to the service of its type, which uses them: the saml
+   service signs AuthnRequests and decrypts assertions with the SP key, the oidc service
+   redeems upstream codes with the client secret. Checked on every answer, whichever
+   operation made it, so no composite can carry them elsewhere. */
+static bool s_secrets_allowed(const Sso__DirReply *reply, const char *caller)
+{
+    const Sso__Connection *c = s_reply_connection(reply);
+    bool secrets = c && ((c->sp_private_key_pem && *c->sp_private_key_pem)
+                         || (c->oidc_client_secret && *c->oidc_client_secret));
+    return !secrets || (caller && c->type && !strcmp(caller, c->type));
 }
 
 zframe_t *dir_rpc_handle(dir_t *dir, const char *caller, const char *rpc, zframe_t *payload)
@@ -232,14 +313,13 @@ zframe_t *dir_rpc_handle(dir_t *dir, const char *caller, const char *rpc, zframe
         sso__dir_request__free_unpacked(request, NULL);
         return dir_rpc_error_frame("invalid_request", "the DirRequest names no known operation");
     }
-    const char *only_for = s_only_for(request);
-    if (only_for && (!caller || strcmp(caller, only_for) != 0)) {
-        sso_warn("rpc %s refused: only the %s service may call it, not %.32s", s_ops[op].name,
-                 only_for, caller && *caller ? caller : "an unidentified caller");
+    if (!(s_role_bit(caller) & s_ops[op].callers)) {
+        char callers[64], description[128];
+        s_callers_text(s_ops[op].callers, callers, sizeof callers);
+        s_refused(s_ops[op].name, callers, caller);
         sso__dir_request__free_unpacked(request, NULL);
-        char description[96];
-        snprintf(description, sizeof description, "%s is only for the %s service",
-                 s_ops[op].name, only_for);
+        snprintf(description, sizeof description, "%s is only for the %s", s_ops[op].name,
+                 callers);
         return dir_rpc_error_frame("access_denied", description);
     }
     if (rpc && *rpc && strcmp(rpc, s_ops[op].name) != 0)
@@ -264,12 +344,78 @@ zframe_t *dir_rpc_handle(dir_t *dir, const char *caller, const char *rpc, zframe
     }
     else if (reply.result_case != SSO__DIR_REPLY__RESULT__NOT_SET && !reply.client)
         frame = dir_rpc_error_frame("server_error", "out of memory");
+    else if (!s_secrets_allowed(&reply, caller)) {
+        char owner[32], description[200];
+        const Sso__Connection *c = s_reply_connection(&reply);
+        snprintf(owner, sizeof owner, "%.16s service", c->type);
+        snprintf(description, sizeof description, "the secrets of connection %.100s are only "
+                 "for the %s", c->id, owner);
+        s_refused(s_ops[op].name, owner, caller);
+        dir_rpc_free_result(&reply);
+        frame = dir_rpc_error_frame("access_denied", description);
+    }
     else {
         frame = sso_frame_pack(&reply.base);
         dir_rpc_free_result(&reply);
     }
     sso__dir_request__free_unpacked(request, NULL);
     return frame;
+}
+
+/* Every operation answers only its roles: any other role, no role, a name like a role's, all
+   get access_denied before the operation runs (an empty request of each kind: the check
+   comes before any reading of it). */
+static void s_test_callers(dir_testkit_t *kit)
+{
+    const char *const others[] = {"gateway", "directory", "", "Token", "saml ", NULL};
+    const ProtobufCMessageDescriptor *desc = &sso__dir_request__descriptor;
+    for (unsigned f = 0; f < desc->n_fields; f++) {
+        const ProtobufCFieldDescriptor *field = &desc->fields[f];
+        const ProtobufCMessageDescriptor *op_desc = field->descriptor;
+        ProtobufCMessage *op = calloc(1, op_desc->sizeof_message);
+        if (!op) {
+            SSO_CHECK(op);
+            return;
+        }
+        protobuf_c_message_init(op_desc, op);
+        Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+        request.op_case = (Sso__DirRequest__OpCase) field->id;
+        request.client_auth = (Sso__ClientAuthRequest *) op; /* the oneof's one pointer */
+        zframe_t *payload = sso_frame_pack(&request.base);
+        SSO_CHECK(field->id < sizeof s_ops / sizeof *s_ops && s_ops[field->id].callers);
+        size_t n_others = sizeof others / sizeof *others;
+        for (size_t i = 0; i < sizeof s_roles / sizeof *s_roles + n_others; i++) {
+            const char *caller = i < n_others ? others[i] : s_roles[i - n_others].name;
+            bool allowed = s_role_bit(caller) & s_ops[field->id].callers;
+            zframe_t *frame = dir_rpc_handle(kit->dir, caller, "", payload);
+            Sso__DirReply *reply =
+                frame ? sso__dir_reply__unpack(NULL, zframe_size(frame), zframe_data(frame))
+                      : NULL;
+            bool refused = reply && !strcmp(reply->error, "access_denied")
+                           && strstr(reply->error_description, " is only for the ")
+                           && reply->result_case == SSO__DIR_REPLY__RESULT__NOT_SET;
+            SSO_CHECK(reply && refused == !allowed);
+            if (!reply || refused == allowed)
+                fprintf(stderr, "%s from %s: %s\n", field->name, caller ? caller : "(none)",
+                        reply ? reply->error : "no reply");
+            sso__dir_reply__free_unpacked(reply, NULL);
+            zframe_destroy(&frame);
+        }
+        zframe_destroy(&payload);
+        protobuf_c_message_free_unpacked(op, NULL);
+    }
+    /* What the token service's code calls, and nothing the upstream services' calls do. */
+    SSO_CHECK(s_ops[SSO__DIR_REQUEST__OP_TOKEN_ISSUE].callers == S_TOKEN
+              && s_ops[SSO__DIR_REQUEST__OP_LOGIN_COMPLETE].callers == S_UPSTREAM
+              && s_ops[SSO__DIR_REQUEST__OP_AUTHORIZE_LOOKUP].callers == S_TOKEN
+              && s_ops[SSO__DIR_REQUEST__OP_LOGIN_CONTEXT].callers == S_UPSTREAM);
+    char text[64];
+    s_callers_text(S_TOKEN | S_UPSTREAM, text, sizeof text);
+    SSO_CHECK(!strcmp(text, "token, saml and oidc services"));
+    s_callers_text(S_UPSTREAM, text, sizeof text);
+    SSO_CHECK(!strcmp(text, "saml and oidc services"));
+    s_callers_text(S_TOKEN, text, sizeof text);
+    SSO_CHECK(!strcmp(text, "token service"));
 }
 
 void dir_rpc_test(bool verbose)
@@ -337,7 +483,7 @@ void dir_rpc_test(bool verbose)
     request.op_case = SSO__DIR_REQUEST__OP_KEY_PUT;
     request.key_put = &put;
     /* Only the token service may store a signing key: the answer lists the private keys. */
-    const char *not_token[] = {NULL, "", "saml", "directory", "oidc", "gateway", "tokenx"};
+    const char *not_token[] = {"", "saml", "directory", "oidc", "gateway", "tokenx", "Token"};
     for (size_t i = 0; i < sizeof not_token / sizeof *not_token; i++) {
         kit.caller = not_token[i];
         reply = dir_testkit_rpc(&kit, &request);
@@ -360,14 +506,19 @@ void dir_rpc_test(bool verbose)
     SSO_CHECK(reply && !strcmp(reply->error, "invalid_request"));
     sso__dir_reply__free_unpacked(reply, NULL);
 
-    /* keys_list: public only unless asked, for anyone; private keys only for token. */
+    /* keys_list: public only unless asked; the token service's alone either way (it serves
+       /keys), so the private keys are only ever the token service's. */
     Sso__KeysListRequest list = SSO__KEYS_LIST_REQUEST__INIT;
     request.op_case = SSO__DIR_REQUEST__OP_KEYS_LIST;
     request.keys_list = &list;
-    kit.caller = "saml";
+    kit.caller = "token";
     reply = dir_testkit_rpc(&kit, &request);
     SSO_CHECK(reply && reply->keys_list && reply->keys_list->n_keys == 1
               && !*reply->keys_list->keys[0]->private_key_pem);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    kit.caller = "saml";
+    reply = dir_testkit_rpc(&kit, &request);
+    SSO_CHECK(reply && !strcmp(reply->error, "access_denied") && !reply->keys_list);
     sso__dir_reply__free_unpacked(reply, NULL);
     list.with_private = true;
     for (size_t i = 0; i < sizeof not_token / sizeof *not_token; i++) {
@@ -388,6 +539,8 @@ void dir_rpc_test(bool verbose)
     reply = dir_testkit_rpc(&kit, &request);
     SSO_CHECK(reply && !strcmp(reply->error, "access_denied") && !reply->simulator_key);
     sso__dir_reply__free_unpacked(reply, NULL);
+
+    s_test_callers(&kit);
 
     /* Junk and empty requests get invalid_request, not a crash. */
     zframe_t *junk = zframe_new("\xff\xff\xff", 3);

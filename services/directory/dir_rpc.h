@@ -8,9 +8,13 @@
 
 /* Handles one DirRequest frame from caller (Meta.caller: the role the broker authenticated;
    NULL or "" for none); returns the packed DirReply frame (never NULL unless out of memory).
-   Secrets go only to the service that uses them: keys_list with private keys and key_put
-   only to token, simulator_key only to saml; any other caller gets access_denied. */
+   Each operation serves only the roles whose code calls it, and secrets go only to the
+   service that uses them: the signing keys to token, the simulator's key to saml, a
+   connection's secrets to the service of its type. Anyone else gets access_denied. */
 zframe_t *dir_rpc_handle(dir_t *dir, const char *caller, const char *rpc, zframe_t *payload);
+/* The first role request's operation serves ("token", "saml", ...; NULL for none), as which
+   the test kit calls unless told otherwise. */
+const char *dir_rpc_caller_of(const Sso__DirRequest *request);
 /* A packed DirReply that carries only an error. */
 zframe_t *dir_rpc_error_frame(const char *code, const char *description);
 

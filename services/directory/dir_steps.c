@@ -131,7 +131,10 @@ static void s_test_lookup(dir_testkit_t *kit)
               && reply->lookup->client->n_redirect_uris == 1 && !*reply->lookup->client_error
               && reply->lookup->connection
               && !strcmp(reply->lookup->connection->id, "conn_simulator")
-              && !*reply->lookup->resolve_error);
+              && !*reply->lookup->resolve_error
+              /* the token service uses no secret of a connection: it gets none */
+              && !*reply->lookup->connection->sp_private_key_pem
+              && strstr(reply->lookup->connection->sp_certificate_pem, "CERTIFICATE"));
     sso__dir_reply__free_unpacked(reply, NULL);
 
     /* The resolve error comes as connection_resolve says it; the client is still there. */
@@ -196,6 +199,20 @@ static void s_test_context(dir_testkit_t *kit)
               /* the ACS decrypts with it */
               && strstr(reply->login_context->connection->sp_private_key_pem, "PRIVATE KEY"));
     sso__dir_reply__free_unpacked(reply, NULL);
+
+    /* The SP key is the saml service's: the oidc service (whose role login_context serves)
+       and the token service (whose it is not) are refused. */
+    const char *refused[] = {"oidc", "token"};
+    for (size_t i = 0; i < 2; i++) {
+        kit->caller = refused[i];
+        reply = dir_testkit_rpc(kit, &request);
+        SSO_CHECK(reply && !strcmp(reply->error, "access_denied") && !reply->login_context
+                  && strstr(reply->error_description, i == 0 ? "conn_simulator are only for "
+                                                               "the saml service"
+                                                             : "is only for the saml and oidc"));
+        sso__dir_reply__free_unpacked(reply, NULL);
+    }
+    kit->caller = NULL;
 
     /* The errors of txn_get, as txn_get says them. */
     context.txn_id = "txn-unknown-0123456789abcdef";

@@ -245,7 +245,8 @@ Sso__DirReply *dir_testkit_rpc(dir_testkit_t *kit, const Sso__DirRequest *reques
 {
     zframe_t *payload = sso_frame_pack(&request->base);
     bool batch = s_batch_open(kit);
-    zframe_t *frame = dir_rpc_handle(kit->dir, kit->caller, "", payload);
+    const char *caller = kit->caller ? kit->caller : dir_rpc_caller_of(request);
+    zframe_t *frame = dir_rpc_handle(kit->dir, caller, "", payload);
     s_batch_close(kit, batch);
     zframe_destroy(&payload);
     Sso__DirReply *reply =

@@ -14,7 +14,8 @@ typedef struct {
     char *token;                 /* a management bearer token; tests may swap it */
     char www_authenticate[256];  /* of the last response, "" when none */
     unsigned calls;              /* every other call runs inside a batch (dir_db_batch_begin) */
-    const char *caller;          /* Meta.caller of dir_testkit_rpc's requests; NULL at open */
+    const char *caller;          /* Meta.caller of dir_testkit_rpc's requests; NULL (as at
+                                    open): a role the operation serves */
 } dir_testkit_t;
 
 /* A new temporary data dir (SSO_PUBLIC_URL https://sso.test), the directory on it and a

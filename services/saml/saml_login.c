@@ -24,26 +24,70 @@ static zframe_t *s_start_reply(const char *error, const char *description, const
     return sso_frame_pack(&reply.base);
 }
 
+/* The connection with its SP key, read from the directory for signing: the one the token
+   service sent came from authorize_lookup, which carries no secret to it. Only connections
+   that sign their AuthnRequests pay this round trip. NULL with a reply frame in *refusal. */
+static Sso__DirReply *s_signing_connection(sso_service_t *service, const Sso__Connection *sent,
+                                           zframe_t **refusal)
+{
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__ConnectionGetRequest get = SSO__CONNECTION_GET_REQUEST__INIT;
+    get.connection_id = sent->id;
+    get.with_secrets = true;
+    request.op_case = SSO__DIR_REQUEST__OP_CONNECTION_GET;
+    request.connection_get = &get;
+    Sso__DirReply *reply = NULL;
+    if (sso_directory_call(service, "connection_get", true, &request, &reply) != 0) {
+        *refusal = s_start_reply("temporarily_unavailable", "the directory is not available",
+                                 NULL, NULL);
+        return NULL;
+    }
+    const Sso__Connection *c = reply->connection;
+    char why[400] = "";
+    if (*reply->error || reply->result_case != SSO__DIR_REPLY__RESULT_CONNECTION)
+        snprintf(why, sizeof why, "the SP key of connection %.64s could not be read: %.100s: "
+                 "%.100s", sent->id, reply->error, reply->error_description);
+    else if (strcmp(c->id, sent->id) != 0 || strcmp(c->type, "saml") != 0
+             || !*c->sp_private_key_pem)
+        snprintf(why, sizeof why, "connection %.64s has no SP key to sign with", sent->id);
+    if (!*why)
+        return reply;
+    sso_warn("saml_start: %s", why);
+    *refusal = s_start_reply("server_error", why, NULL, NULL);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    return NULL;
+}
+
 zframe_t *saml_login_start(sso_service_t *service, zframe_t *payload)
 {
     Sso__SamlStartRequest *start = sso__saml_start_request__unpack(NULL, zframe_size(payload),
                                                                     zframe_data(payload));
-    (void) service; /* a pure step: it calls no one */
-    if (!start || !start->connection || !*start->txn_id) {
+    if (!start || !start->connection || !*start->txn_id || !*start->connection->id) {
         if (start)
             sso__saml_start_request__free_unpacked(start, NULL);
         return s_start_reply("invalid_request", "saml_start needs a transaction and a connection",
                              NULL, NULL);
     }
+    /* Unsigned, a pure step that calls no one, with the connection as sent; signed, with the
+       connection as the directory holds it, key and all. A key in the request is never used. */
     const Sso__Connection *connection = start->connection;
     zframe_t *reply = NULL;
+    Sso__DirReply *signing = connection->sign_authn_requests
+                                 ? s_signing_connection(service, connection, &reply)
+                                 : NULL;
+    if (reply) {
+        sso__saml_start_request__free_unpacked(start, NULL);
+        return reply;
+    }
+    if (signing)
+        connection = signing->connection;
     char why[256] = "";
     saml_authn_request_config_t config = {
         .sp_entity_id = connection->sp_entity_id,
         .acs_url = connection->sp_acs_url,
         .idp_sso_url = connection->idp_sso_url,
         .relay_state = start->txn_id,
-        .sp_private_key_pem = connection->sign_authn_requests ? connection->sp_private_key_pem : NULL,
+        .sp_private_key_pem = signing ? connection->sp_private_key_pem : NULL,
         .now = time(NULL),
         .force_authn = start->force_authn,
     };
@@ -56,6 +100,8 @@ zframe_t *saml_login_start(sso_service_t *service, zframe_t *payload)
         reply = s_start_reply(NULL, NULL, saml_authn_request_url(authn),
                               saml_authn_request_id(authn));
     saml_authn_request_destroy(&authn);
+    if (signing)
+        sso__dir_reply__free_unpacked(signing, NULL);
     sso__saml_start_request__free_unpacked(start, NULL);
     return reply;
 }
@@ -385,6 +431,18 @@ zframe_t *saml_login_metadata(sso_service_t *service, const char *connection_id)
     return frame;
 }
 
+/* saml_start without a service (no bus) on payload (taken): its reply, unpacked. */
+static Sso__SamlStartReply *s_test_start(zframe_t **payload_p)
+{
+    zframe_t *reply = saml_login_start(NULL, *payload_p);
+    Sso__SamlStartReply *start =
+        reply ? sso__saml_start_reply__unpack(NULL, zframe_size(reply), zframe_data(reply))
+              : NULL;
+    zframe_destroy(&reply);
+    zframe_destroy(payload_p);
+    return start;
+}
+
 void saml_login_test(bool verbose)
 {
     (void) verbose;
@@ -399,14 +457,33 @@ void saml_login_test(bool verbose)
     SSO_CHECK(sso_email_domain("x@attacker.test@example.com", domain, sizeof domain) == -1);
     /* Malformed saml_start payloads are answered, not crashed on. */
     zframe_t *junk = zframe_new("\xff\xff", 2);
-    zframe_t *reply = saml_login_start(NULL, junk);
-    Sso__SamlStartReply *start = sso__saml_start_reply__unpack(NULL, zframe_size(reply),
-                                                                zframe_data(reply));
+    Sso__SamlStartReply *start = s_test_start(&junk);
     SSO_CHECK(start && !strcmp(start->error, "invalid_request"));
-    if (start)
-        sso__saml_start_reply__free_unpacked(start, NULL);
-    zframe_destroy(&reply);
-    zframe_destroy(&junk);
+    sso__saml_start_reply__free_unpacked(start, NULL);
+    /* Unsigned: built from the connection as sent, with no call (service is NULL here), and
+       a key the caller put in it is not used. */
+    Sso__Connection sent = SSO__CONNECTION__INIT;
+    sent.id = "conn_x";
+    sent.type = "saml";
+    sent.sp_entity_id = "https://sso.test/sso/saml/conn_x";
+    sent.sp_acs_url = "https://sso.test/sso/saml/conn_x/acs";
+    sent.idp_sso_url = "https://idp.test/sso";
+    sent.sp_private_key_pem = "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----";
+    Sso__SamlStartRequest start_request = SSO__SAML_START_REQUEST__INIT;
+    start_request.txn_id = "txn_x";
+    start_request.connection = &sent;
+    junk = sso_frame_pack(&start_request.base);
+    start = s_test_start(&junk);
+    SSO_CHECK(start && !*start->error && !strncmp(start->redirect_url, "https://idp.test/sso?", 21)
+              && strstr(start->redirect_url, "SAMLRequest=")
+              && !strstr(start->redirect_url, "Signature=") && *start->request_id);
+    sso__saml_start_reply__free_unpacked(start, NULL);
+    /* A connection without an id is no connection. */
+    sent.id = "";
+    junk = sso_frame_pack(&start_request.base);
+    start = s_test_start(&junk);
+    SSO_CHECK(start && !strcmp(start->error, "invalid_request"));
+    sso__saml_start_reply__free_unpacked(start, NULL);
     /* An ACS POST with no RelayState or no SAMLResponse: refused without a directory call
        (service is NULL here) and counted for the gateway's /metrics. */
     const char *bodies[] = {"SAMLResponse=PHg%2B", "RelayState=txn_x", "",
@@ -424,7 +501,7 @@ void saml_login_test(bool verbose)
         request.n_headers = 1;
         request.body.data = (uint8_t *) bodies[i];
         request.body.len = strlen(bodies[i]);
-        reply = saml_login_acs(NULL, &request, "conn_x");
+        zframe_t *reply = saml_login_acs(NULL, &request, "conn_x");
         Sso__HttpResponse *response =
             reply ? sso__http_response__unpack(NULL, zframe_size(reply), zframe_data(reply))
                   : NULL;

@@ -62,6 +62,9 @@ static int s_init(sso_service_t *service)
     return saml_xmlsec_init();
 }
 
+/* saml_start comes from the token service's /oauth/authorize; nothing else calls saml. */
+static const char *const s_rpc_callers[] = {"token", NULL};
+
 const sso_service_def_t saml_service = {
     .name = "saml",
     .summary = "The SAML 2.0 service provider of the SSO broker (AuthnRequest, ACS validation,\n"
@@ -71,6 +74,7 @@ const sso_service_def_t saml_service = {
     .http = s_http,
     .concurrent = true, /* requests run in fibers; see sso_service.h */
     .rpc = s_rpc,
+    .rpc_callers = s_rpc_callers,
 };
 
 void saml_service_test(bool verbose)

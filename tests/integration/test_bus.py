@@ -186,22 +186,26 @@ def read_varint(data, i):
             return value, i
 
 
-def bus_status(meta):
-    """Reads field 6 (bus_status) from a packed Meta."""
-    i = 0
-    while i < len(meta):
-        key, i = read_varint(meta, i)
+def fields_of(message):
+    """The varint and length-delimited fields of a packed message: {number: [values]}."""
+    out, i = {}, 0
+    while i < len(message):
+        key, i = read_varint(message, i)
         number, wire = key >> 3, key & 7
         if wire == 0:
-            value, i = read_varint(meta, i)
-            if number == 6:
-                return value
+            value, i = read_varint(message, i)
         elif wire == 2:
-            length, i = read_varint(meta, i)
-            i += length
+            length, i = read_varint(message, i)
+            value, i = message[i:i + length], i + length
         else:
-            return None
-    return 0
+            raise AssertionError(f"wire type {wire} in {message[:40]!r}")
+        out.setdefault(number, []).append(value)
+    return out
+
+
+def bus_status(meta):
+    """Reads field 6 (bus_status) from a packed Meta."""
+    return fields_of(meta).get(6, [0])[0]
 
 
 MALFORMED = [
@@ -270,17 +274,18 @@ def test_malformed_frames_are_dropped_and_nothing_crashes(broker):
     assert "dropped" in broker.log_text()
 
 
-def test_http_body_that_does_not_unpack_at_a_worker_is_dropped(broker):
-    """A client on the bus sends an HTTP-kind request whose payload is not an HttpRequest: the
-    worker drops it (logged), the client gets 504 at its deadline, and the worker lives on."""
+def test_http_kind_junk_from_a_service_is_refused_unread(broker):
+    """A client on the bus sends an HTTP-kind request whose payload is not an HttpRequest: only
+    the gateway's HTTP requests are served, so the worker answers 403 without reading it, and
+    lives on."""
     sock = keyed_dealer(broker, "oidc")
     sock.send_multipart([b"MDPC02", b"\x01", b"saml", meta_frame("bad-body", int(time.time() * 1000) + 800), b"\xff\xff\xff"])
     assert sock.poll(5000)
     frames = sock.recv_multipart()
-    assert bus_status(frames[3]) == 504
+    assert bus_status(frames[3]) == 0 and frames[4][:3] == b"\x08\x93\x03", frames[3:]  # 403
     sock.close()
     assert ping(broker, "saml").status_code == 200
-    assert "does not unpack" in broker.log_text()
+    assert "takes HTTP requests only from the gateway, not from oidc" in broker.log_text()
 
 
 # ---- the private bus ----------------------------------------------------------------------------
@@ -431,7 +436,8 @@ def test_a_service_key_serves_only_its_own_service(broker):
 
 def test_private_signing_keys_go_to_the_token_service_only(broker):
     """keys_list with private keys: refused to the saml key (even when it claims to be token
-    in its meta), answered to the token key; the public list is anyone's."""
+    in its meta), answered to the token key; the public list is the token service's too (it
+    serves /keys; no other service calls keys_list)."""
     saml = keyed_dealer(broker, "saml")
     token = keyed_dealer(broker, "token")
     try:
@@ -440,8 +446,9 @@ def test_private_signing_keys_go_to_the_token_service_only(broker):
         assert b"PRIVATE KEY" not in refused
         forged = dir_call(saml, "keys_list", keys_list(True), caller="token")
         assert dir_error(forged) == "access_denied", forged
-        public = dir_call(saml, "keys_list", keys_list(False))
+        public = dir_call(token, "keys_list", keys_list(False))
         assert dir_error(public) == "" and b"kid" in public and b"PRIVATE KEY" not in public
+        assert dir_error(dir_call(saml, "keys_list", keys_list(False))) == "access_denied"
         private = dir_call(token, "keys_list", keys_list(True))
         assert dir_error(private) == "" and b"PRIVATE KEY" in private
     finally:

@@ -1,0 +1,203 @@
+"""Who may call what on the bus (issue 16, item 4): a service serves HTTP requests only from
+the gateway and RPCs only from the roles that call them; a connection's secrets travel only to
+the service of its type (the SP key to saml, the upstream client secret to oidc), never to the
+token service, which uses neither. Each test acts as a rogue with a real service's keys from
+the data dir, and the real login still works."""
+import base64
+import subprocess
+import time
+import urllib.parse
+
+import pytest
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from test_bus import dir_call, dir_error, field, fields_of, keyed_dealer
+from test_op import REDIRECT_URI, base_params, login_code, make_client, query_of, redeem
+
+SIMULATOR = "conn_simulator"
+OIDC_SECRET = "oidc-client-secret-that-stays-in-the-directory"
+
+
+@pytest.fixture(scope="module")
+def setup(broker):
+    client = make_client(broker, "callers-rp", [REDIRECT_URI])
+    org = broker.api("POST", "/organizations", {"display_name": "Callers OIDC"}).json()
+    assert broker.api("POST", f"/organizations/{org['id']}/domains",
+                      {"domain": "callers-oidc.example"}).status_code == 201
+    r = broker.api("POST", f"/organizations/{org['id']}/connections", {
+        "type": "oidc", "oidc": {"issuer": "https://idp.callers-oidc.example",
+                                 "client_id": "callers", "client_secret": OIDC_SECRET}})
+    assert r.status_code == 201, r.text
+    oidc = r.json()["id"]
+    assert broker.api("POST", f"/connections/{oidc}/enable").status_code == 200
+    return {"client": client, "oidc": oidc}
+
+
+def call(broker, role, service, rpc, payload, kind_rpc=True):
+    """Sends a request to service with role's keys; returns (bus_status, reply payload)."""
+    sock = keyed_dealer(broker, role)
+    try:
+        meta = (field(1, f"it-{rpc}") + field(2, int(time.time() * 1000) + 3000)
+                + (field(4, 1) + field(5, rpc) if kind_rpc else b""))
+        sock.send_multipart([b"MDPC02", b"\x01", service.encode(), meta, payload])
+        assert sock.poll(5000), f"no answer to {rpc} from {service}"
+        frames = sock.recv_multipart()
+    finally:
+        sock.close()
+    assert frames[:2] == [b"MDPC02", b"\x03"], frames[:3]
+    return frames[3], frames[4] if len(frames) > 4 else b""
+
+
+def directory(broker, role, rpc, number, request):
+    """A directory RPC (DirRequest field number = request) as role: the DirReply payload."""
+    sock = keyed_dealer(broker, role)
+    try:
+        reply = dir_call(sock, rpc, field(number, request))
+    finally:
+        sock.close()
+    assert reply is not None, f"no answer to {rpc}"
+    return reply
+
+
+def login_context(broker, role, txn_id):
+    return directory(broker, role, "login_context", 20, field(1, txn_id))
+
+
+def connection_get(broker, role, connection_id, with_secrets):
+    request = field(1, connection_id) + (field(2, True) if with_secrets else b"")
+    return directory(broker, role, "connection_get", 7, request)
+
+
+def open_login(broker, setup):
+    """An open login transaction of the simulator's connection: its id (the RelayState)."""
+    params = base_params(setup, login_hint="ada@example.com")
+    r = requests.get(broker.url + "/oauth/authorize?" + urllib.parse.urlencode(params),
+                     allow_redirects=False, timeout=10)
+    assert r.status_code == 302, (r.status_code, r.text[:300])
+    return query_of(r.headers["Location"])["RelayState"]
+
+
+def test_authorize_lookup_carries_no_connection_secret(broker, setup):
+    """The token service's /oauth/authorize read: the client and the connection, with the SP
+    certificate but neither the SP private key nor the upstream client secret."""
+    client = field(1, field(1, setup["client"]["client_id"]))
+    for resolve, expect in ((field(3, "example.com"), SIMULATOR.encode()),
+                            (field(1, setup["oidc"]), b"idp.callers-oidc.example")):
+        reply = directory(broker, "token", "authorize_lookup", 19, client + field(2, resolve))
+        assert dir_error(reply) == "" and expect in reply, reply[:300]
+        lookup = fields_of(fields_of(reply)[21][0])
+        assert 6 in lookup and 4 not in lookup, lookup.keys()  # a connection, no resolve error
+        assert b"PRIVATE KEY" not in reply and OIDC_SECRET.encode() not in reply
+    assert b"BEGIN CERTIFICATE" in directory(broker, "token", "authorize_lookup", 19,
+                                             client + field(2, field(3, "example.com")))
+
+
+def test_login_context_and_its_sp_key_are_the_saml_services(broker, setup):
+    """login_context of an open SAML login: refused to the token service (not its operation)
+    and to the oidc service (not its connection's secrets); the saml service gets the SP key it
+    decrypts with. Then a whole login still works."""
+    txn = open_login(broker, setup)
+    for role, says in (("token", "login_context is only for the saml and oidc services"),
+                       ("oidc", f"the secrets of connection {SIMULATOR} are only for the saml")):
+        reply = login_context(broker, role, txn)
+        assert dir_error(reply) == "access_denied", reply[:300]
+        assert says.encode() in reply and b"PRIVATE KEY" not in reply
+    reply = login_context(broker, "saml", txn)
+    assert dir_error(reply) == "" and b"PRIVATE KEY" in reply
+    assert "rpc login_context refused: only the saml and oidc services may call it, not token" \
+        in broker.log_text()
+    code, _ = login_code(broker, setup)
+    r = redeem(broker, setup["client"], code)
+    assert r.status_code == 200 and r.json()["id_token"], r.text
+
+
+def test_connection_secrets_go_only_to_the_service_of_their_type(broker, setup):
+    """connection_get with_secrets: the SP key to saml, the client secret to oidc, and to no
+    other role; without, the connection for saml and oidc only (not the token service's)."""
+    for role, connection, secret in (("saml", SIMULATOR, b"PRIVATE KEY"),
+                                     ("oidc", setup["oidc"], OIDC_SECRET.encode())):
+        reply = connection_get(broker, role, connection, True)
+        assert dir_error(reply) == "" and secret in reply, reply[:300]
+    for role, connection in (("token", SIMULATOR), ("token", setup["oidc"]), ("oidc", SIMULATOR),
+                             ("saml", setup["oidc"])):
+        reply = connection_get(broker, role, connection, True)
+        assert dir_error(reply) == "access_denied", (role, connection, reply[:300])
+        assert b"PRIVATE KEY" not in reply and OIDC_SECRET.encode() not in reply
+    public = connection_get(broker, "saml", SIMULATOR, False)
+    assert dir_error(public) == "" and b"PRIVATE KEY" not in public
+    assert dir_error(connection_get(broker, "token", SIMULATOR, False)) == "access_denied"
+
+
+def test_http_requests_are_served_only_from_the_gateway(broker):
+    """A well-formed HTTP-kind request from a service's key (saml → token's /keys, oidc →
+    saml's metadata) is answered 403, never handled; the same through the gateway works."""
+    for role, service, path in (("saml", "token", "/keys"),
+                                ("oidc", "saml", f"/sso/saml/{SIMULATOR}/metadata"),
+                                ("token", "directory", "/api/v1/organizations")):
+        status, reply = call(broker, role, service, "http",
+                             field(1, "GET") + field(2, path), kind_rpc=False)
+        response = fields_of(reply)
+        assert response.get(1) == [403], (service, response)
+        body = response[3][0]
+        assert b"access_denied" in body and b"only from the gateway" in body, body
+        assert b"kid" not in body and b"EntityDescriptor" not in body
+    assert broker.get("/keys").status_code == 200
+    assert broker.get(f"/sso/saml/{SIMULATOR}/metadata").status_code == 200
+    assert "takes HTTP requests only from the gateway" in broker.log_text()
+
+
+def test_rpcs_are_served_only_to_the_roles_that_call_them(broker):
+    """A stolen saml key cannot have a management token issued, nor call saml_start (the token
+    service's), nor the directory's code redemption; the token key cannot complete a login; a
+    service with no RPCs refuses every one."""
+    admin = broker.admin_id
+    issue = field(1, admin) + field(2, "management") + field(3, 600)
+    reply = directory(broker, "saml", "token_issue", 4, issue)
+    assert dir_error(reply) == "access_denied" and b"at_" not in reply, reply[:200]
+    reply = directory(broker, "token", "login_complete", 11, field(1, "txn-none"))
+    assert dir_error(reply) == "access_denied", reply[:200]
+    reply = directory(broker, "saml", "code_redeem", 13, field(1, "code") + field(2, admin))
+    assert dir_error(reply) == "access_denied", reply[:200]
+    start = field(1, "txn-rogue") + field(2, field(1, SIMULATOR) + field(4, "saml"))
+    for role, service in (("saml", "saml"), ("oidc", "saml"), ("saml", "token")):
+        _, reply = call(broker, role, service, "saml_start", start)
+        refusal = fields_of(reply)
+        assert refusal.get(1) == [b"access_denied"], (role, service, refusal)
+        assert b"serves no RPC from " + role.encode() in refusal[2][0]
+
+
+def test_a_signed_authn_request_is_signed_with_the_directorys_sp_key(broker, tmp_path):
+    """saml_start for a connection that signs its AuthnRequests: the connection comes without
+    secrets (as authorize_lookup gave it to the token service), so the saml service reads the
+    connection as the directory holds it, SP key and all; a key or an IdP URL put in the
+    request is not used."""
+    metadata = broker.get(f"/sso/saml/{SIMULATOR}/metadata").text
+    certificate = metadata.split("X509Certificate>")[1].split("<")[0]
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                    "-out", str(tmp_path / "other.pem")], check=True, capture_output=True)
+    other_key = (tmp_path / "other.pem").read_text()
+    entity = f"{broker.url}/sso/saml/{SIMULATOR}"
+    connection = (field(1, SIMULATOR) + field(4, "saml") + field(5, "active")
+                  + field(11, "https://idp.signing.example/sso") + field(13, entity)
+                  + field(14, entity + "/acs") + field(15, other_key) + field(17, True))
+    status, reply = call(broker, "token", "saml", "saml_start",
+                         field(1, "txn-signed") + field(2, connection))
+    started = fields_of(reply)
+    assert 1 not in started, started  # no error
+    url = started[3][0].decode()
+    query = urllib.parse.urlsplit(url).query
+    assert url.startswith(broker.url + "/simulator/sso?") and "&SigAlg=" in query, url
+    signed, signature = query.split("&Signature=")
+    der = base64.b64decode(certificate)
+    x509.load_der_x509_certificate(der).public_key().verify(
+        base64.b64decode(urllib.parse.unquote(signature)), signed.encode(), padding.PKCS1v15(),
+        hashes.SHA256())
+    # Unsigned: no directory call, no signature, whatever key the request carries.
+    unsigned = connection[:-len(field(17, True))]
+    _, reply = call(broker, "token", "saml", "saml_start",
+                    field(1, "txn-unsigned") + field(2, unsigned))
+    url = fields_of(reply)[3][0].decode()
+    assert "SAMLRequest=" in url and "Signature=" not in url, url
