@@ -447,6 +447,13 @@ static void s_worker_message(sso_broker_t *self, zframe_t *sender, const char *r
         zframe_destroy(&service_frame);
         goto done;
     }
+    if (worker && role && strcmp(role, worker->service->name) != 0) {
+        /* Its routing id, taken over by a peer with another service's key after the worker
+           left: that peer may not answer, nor keep the worker alive to be sent requests. */
+        s_dropped(self, "worker message from a key other than its READY's");
+        s_worker_delete(self, worker, false);
+        goto done;
+    }
     if (!worker) {
         /* Not registered (we restarted, or it never said READY): make it start over. */
         worker_t stray = {.identity = sender};

@@ -42,6 +42,19 @@ static bool s_zero(const byte *key)
     return any == 0;
 }
 
+/* Who may change a key file, or the directory that holds them, may add a key of their own to
+   a role: only this process's user (or root), and nobody through group or world write. */
+static int s_guarded(const char *path, const struct stat *st, char *why, size_t why_size)
+{
+    if (st->st_uid != geteuid() && st->st_uid != 0)
+        return s_why(why, why_size, "%s belongs to another user (chown it to this one)%s", path,
+                     "");
+    if (st->st_mode & 022)
+        return s_why(why, why_size, "%s may be changed by others than its owner (chmod go-w "
+                                    "it)%s", path, "");
+    return 0;
+}
+
 /* Loads <dir>/<name>.key (and its _secret when there is one) into entry. 0 (entry->cert NULL
    when neither file exists), or -1 with why. */
 static int s_load(const char *dir, s_entry_t *entry, char *why, size_t why_size)
@@ -54,7 +67,12 @@ static int s_load(const char *dir, s_entry_t *entry, char *why, size_t why_size)
     if (has_secret && (st.st_mode & 077))
         return s_why(why, why_size, "%s may be read by others than its owner (chmod 600 it)%s",
                      secret_path, "");
-    if (!has_secret && stat(public_path, &st) != 0)
+    if (has_secret && s_guarded(secret_path, &st, why, why_size) != 0)
+        return -1;
+    bool has_public = stat(public_path, &st) == 0;
+    if (has_public && s_guarded(public_path, &st, why, why_size) != 0)
+        return -1;
+    if (!has_secret && !has_public)
         return 0;
     zcert_t *cert = zcert_load(public_path); /* reads the _secret file first when present */
     if (!cert || s_zero(zcert_public_key(cert))
@@ -175,7 +193,12 @@ sso_bus_keys_t *sso_bus_keys_open(const char *dir, const char *const *roles, cha
     snprintf(self->dir, sizeof self->dir, "%s", dir);
     snprintf(self->broker.name, sizeof self->broker.name, "%s", S_BROKER);
     self->n_roles = n;
-    int rc = s_load(dir, &self->broker, why, why_size);
+    struct stat st;
+    int rc = stat(dir, &st) != 0 ? s_why(why, why_size, "cannot read %s: %s", dir, strerror(errno))
+           : !S_ISDIR(st.st_mode) ? s_why(why, why_size, "%s is not a directory%s", dir, "")
+                                  : s_guarded(dir, &st, why, why_size);
+    if (rc == 0)
+        rc = s_load(dir, &self->broker, why, why_size);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         snprintf(self->roles[i].name, sizeof self->roles[i].name, "%s", roles[i]);
         rc = s_load(dir, &self->roles[i], why, why_size);
@@ -357,6 +380,31 @@ void sso_bus_keys_test(bool verbose)
     SSO_CHECK(mkdir(part, 0700) == 0);
     s_copy_file(dir, part, "token.key_secret");
     SSO_CHECK(!sso_bus_keys_open(part, roles, why, sizeof why) && strstr(why, "no broker.key"));
+    s_remove_set(part, roles);
+    /* A directory or a key file others may change (a local user could add a key of their
+       own as a role), or that belongs to another user: refused. */
+    SSO_CHECK(mkdir(part, 0700) == 0);
+    s_copy_file(dir, part, "broker.key");
+    s_copy_file(dir, part, "token.key");
+    sso_bus_keys_t *clean = sso_bus_keys_open(part, roles, why, sizeof why);
+    SSO_CHECK(clean != NULL);
+    sso_bus_keys_destroy(&clean);
+    SSO_CHECK(chmod(part, 0777) == 0);
+    SSO_CHECK(!sso_bus_keys_open(part, roles, why, sizeof why) && strstr(why, "chmod go-w"));
+    SSO_CHECK(chmod(part, 0755) == 0);
+    snprintf(path, sizeof path, "%s/token.key", part);
+    SSO_CHECK(chmod(path, 0646) == 0);
+    SSO_CHECK(!sso_bus_keys_open(part, roles, why, sizeof why) && strstr(why, "chmod go-w")
+              && strstr(why, "token.key"));
+    SSO_CHECK(chmod(path, 0644) == 0);
+    if (geteuid() == 0) { /* only root can give a file away */
+        SSO_CHECK(chown(path, 65534, 65534) == 0);
+        SSO_CHECK(!sso_bus_keys_open(part, roles, why, sizeof why)
+                  && strstr(why, "another user"));
+        SSO_CHECK(chown(path, 0, 0) == 0 && chown(part, 65534, 65534) == 0);
+        SSO_CHECK(!sso_bus_keys_open(part, roles, why, sizeof why)
+                  && strstr(why, "another user"));
+    }
     s_remove_set(part, roles);
     /* Bad arguments. */
     SSO_CHECK(!sso_bus_keys_open("", roles, why, sizeof why));

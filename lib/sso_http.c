@@ -1,6 +1,7 @@
 #include "sso_http.h"
 #include "sso_bus.h"
 #include "sso_test.h"
+#include <arpa/inet.h>
 #include <strings.h>
 
 #define SSO_RESPONSE_MAX_HEADERS 16
@@ -335,6 +336,34 @@ int sso_http_count(zframe_t *frame, const char *name)
     return 0;
 }
 
+int sso_http_address_group(const char *address, char *out, size_t size)
+{
+    struct in6_addr v6;
+    struct in_addr v4;
+    char text[INET6_ADDRSTRLEN + 4];
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (!address || !*address)
+        return -1;
+    if (inet_pton(AF_INET6, address, &v6) == 1) {
+        if (memcmp(v6.s6_addr, mapped, sizeof mapped) == 0) {
+            memcpy(&v4, v6.s6_addr + 12, 4);
+            if (!inet_ntop(AF_INET, &v4, text, sizeof text))
+                return -1;
+        }
+        else {
+            memset(v6.s6_addr + 8, 0, 8);
+            if (!inet_ntop(AF_INET6, &v6, text, sizeof text - 3))
+                return -1;
+            strncat(text, "/64", sizeof text - strlen(text) - 1);
+        }
+        address = text;
+    }
+    else if (inet_pton(AF_INET, address, &v4) == 1 && inet_ntop(AF_INET, &v4, text, sizeof text))
+        address = text;
+    int n = snprintf(out, size, "%s", address);
+    return n > 0 && (size_t) n < size ? 0 : -1;
+}
+
 void sso_http_test(bool verbose)
 {
     (void) verbose;
@@ -427,4 +456,21 @@ void sso_http_test(bool verbose)
     SSO_CHECK(sso_http_count(junk, "x") == -1 && zframe_size(junk) == 2);
     zframe_destroy(&junk);
     SSO_CHECK(sso_http_count(NULL, "x") == -1);
+
+    /* Address groups: IPv4 as is, IPv4-mapped as IPv4, IPv6 by /64, the rest as given. */
+    char group[64], other[64];
+    SSO_CHECK(sso_http_address_group("192.0.2.7", group, sizeof group) == 0
+              && !strcmp(group, "192.0.2.7"));
+    SSO_CHECK(sso_http_address_group("::ffff:192.0.2.7", other, sizeof other) == 0
+              && !strcmp(group, other));
+    SSO_CHECK(sso_http_address_group("2001:db8:1:2:aaaa::1", group, sizeof group) == 0
+              && sso_http_address_group("2001:DB8:1:2:bbbb::9", other, sizeof other) == 0
+              && !strcmp(group, other) && !strcmp(group, "2001:db8:1:2::/64"));
+    SSO_CHECK(sso_http_address_group("2001:db8:1:3::1", other, sizeof other) == 0
+              && strcmp(group, other));
+    SSO_CHECK(sso_http_address_group("/run/sock", group, sizeof group) == 0
+              && !strcmp(group, "/run/sock"));
+    SSO_CHECK(sso_http_address_group(NULL, group, sizeof group) == -1
+              && sso_http_address_group("", group, sizeof group) == -1
+              && sso_http_address_group("2001:db8:1:2::1", group, 10) == -1);
 }

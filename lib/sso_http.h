@@ -68,5 +68,11 @@ bool sso_http_counter_name_ok(const char *name);
    name is not a counter name or the frame is not an HttpResponse. */
 int sso_http_count(zframe_t *frame, const char *name);
 
+/* The group a client address is limited as: a.b.c.d for IPv4 and IPv4-mapped IPv6
+   (::ffff:a.b.c.d), the /64 for other IPv6 ("2001:db8:1:2::/64": a host usually holds a whole
+   /64, so one key for it, not 2^64), anything else (a socket path, a test's name) as given.
+   0, or -1 when address is absent or empty or the group does not fit in size. */
+int sso_http_address_group(const char *address, char *out, size_t size);
+
 void sso_http_test(bool verbose);
 #endif

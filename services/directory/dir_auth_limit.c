@@ -1,7 +1,7 @@
 /* dir_auth_limit: failed client authentications per client id and per address. */
 #include "dir_auth_limit.h"
+#include "sso_http.h"
 #include "sso_test.h"
-#include <arpa/inet.h>
 #include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,31 +83,10 @@ int dir_auth_limit_client_key(const char *client_id, char key[DIR_AUTH_LIMIT_KEY
 
 int dir_auth_limit_address_key(const char *address, char key[DIR_AUTH_LIMIT_KEY_MAX])
 {
-    struct in6_addr v6;
-    struct in_addr v4;
-    char text[INET6_ADDRSTRLEN + 4];
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (address && inet_pton(AF_INET6, address, &v6) == 1) {
-        if (memcmp(v6.s6_addr, mapped, sizeof mapped) == 0) {
-            /* ::ffff:a.b.c.d is the IPv4 address a.b.c.d */
-            memcpy(&v4, v6.s6_addr + 12, 4);
-            if (!inet_ntop(AF_INET, &v4, text, sizeof text))
-                return -1;
-        }
-        else {
-            /* A host usually holds a whole /64: one key for it, not 2^64. */
-            memset(v6.s6_addr + 8, 0, 8);
-            if (!inet_ntop(AF_INET6, &v6, text, sizeof text - 3))
-                return -1;
-            strncat(text, "/64", sizeof text - strlen(text) - 1);
-        }
-        return s_key("a:", text, key);
-    }
-    if (address && inet_pton(AF_INET, address, &v4) == 1
-        && inet_ntop(AF_INET, &v4, text, sizeof text))
-        return s_key("a:", text, key);
-    /* Not an IP address (a socket path, a test's name): counted as given. */
-    return s_key("a:", address, key);
+    char group[DIR_AUTH_LIMIT_KEY_MAX];
+    if (sso_http_address_group(address, group, sizeof group) != 0)
+        return -1;
+    return s_key("a:", group, key);
 }
 
 static bool s_is_address(const char *key)

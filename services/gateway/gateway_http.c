@@ -572,14 +572,17 @@ static void s_completed(void *cls, struct MHD_Connection *connection, void **con
 
 /* ---- connection limits (gateway_limits) --------------------------------------------------- */
 
-/* The key a connection is counted under: its address, apart on the ops listener so that
-   public clients cannot take the scraper's places. */
+/* The key a connection is counted under: its address group (an IPv6 client's /64, which it
+   may fill with connections otherwise), apart on the ops listener so that public clients
+   cannot take the scraper's places. */
 static void s_limits_key(const listener_t *listener, const struct sockaddr *addr, char *key,
                          size_t size)
 {
-    size_t prefix = listener->ops ? 4 : 0;
-    memcpy(key, "ops ", prefix);
-    s_address_text(addr, key + prefix, size - prefix);
+    char text[INET6_ADDRSTRLEN], group[INET6_ADDRSTRLEN + 4] = "";
+    s_address_text(addr, text, sizeof text);
+    if (*text && sso_http_address_group(text, group, sizeof group) != 0)
+        group[0] = '\0';
+    snprintf(key, size, "%s%s", listener->ops ? "ops " : "", group);
 }
 
 /* MHD's accept policy: SSO_MAX_CONNECTIONS_PER_IP. Refused at accept, before a byte is read:
@@ -901,4 +904,28 @@ void gateway_http_test(bool verbose)
     SSO_CHECK(gateway_parse_addr("host:0", host, sizeof host, &port) == -1);
     SSO_CHECK(gateway_parse_addr("host:70000", host, sizeof host, &port) == -1);
     SSO_CHECK(gateway_parse_addr(":80", host, sizeof host, &port) == -1);
+
+    /* SSO_MAX_CONNECTIONS_PER_IP counts an IPv6 client by its /64 (it may hold all 2^64 of
+       them) and an IPv4-mapped one as its IPv4 address; the ops listener apart. */
+    listener_t public_side = {.ops = false}, ops_side = {.ops = true};
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6}, b6 = a6, c6 = a6, m6 = a6;
+    struct sockaddr_in a4 = {.sin_family = AF_INET};
+    inet_pton(AF_INET6, "2001:db8:1:2::1", &a6.sin6_addr);
+    inet_pton(AF_INET6, "2001:db8:1:2:ffff:ffff:ffff:fffe", &b6.sin6_addr);
+    inet_pton(AF_INET6, "2001:db8:1:3::1", &c6.sin6_addr);
+    inet_pton(AF_INET6, "::ffff:192.0.2.1", &m6.sin6_addr);
+    inet_pton(AF_INET, "192.0.2.1", &a4.sin_addr);
+    char a[INET6_ADDRSTRLEN + 4], b[INET6_ADDRSTRLEN + 4];
+    s_limits_key(&public_side, (struct sockaddr *) &a6, a, sizeof a);
+    s_limits_key(&public_side, (struct sockaddr *) &b6, b, sizeof b);
+    SSO_CHECK(!strcmp(a, b) && !strcmp(a, "2001:db8:1:2::/64"));
+    s_limits_key(&public_side, (struct sockaddr *) &c6, b, sizeof b);
+    SSO_CHECK(strcmp(a, b) != 0);
+    s_limits_key(&public_side, (struct sockaddr *) &m6, a, sizeof a);
+    s_limits_key(&public_side, (struct sockaddr *) &a4, b, sizeof b);
+    SSO_CHECK(!strcmp(a, b) && !strcmp(a, "192.0.2.1"));
+    s_limits_key(&ops_side, (struct sockaddr *) &a4, b, sizeof b);
+    SSO_CHECK(!strcmp(b, "ops 192.0.2.1"));
+    s_limits_key(&public_side, NULL, b, sizeof b);
+    SSO_CHECK(!strcmp(b, ""));
 }

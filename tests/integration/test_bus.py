@@ -295,10 +295,12 @@ def keys_dir(broker):
     return os.path.join(broker.data_dir, "bus")
 
 
-def dealer(broker, public=None, secret=None, server=None, linger=0):
+def dealer(broker, public=None, secret=None, server=None, linger=0, routing_id=None):
     """A DEALER on the bus endpoint: a CURVE client with the given keys, or in the clear."""
     sock = zmq.Context.instance().socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, linger)
+    if routing_id:
+        sock.setsockopt(zmq.ROUTING_ID, routing_id)
     if public:
         sock.curve_publickey = public
         sock.curve_secretkey = secret
@@ -311,10 +313,10 @@ def broker_public_key(broker):
     return zmq.auth.load_certificate(os.path.join(keys_dir(broker), "broker.key"))[0]
 
 
-def keyed_dealer(broker, role, linger=0):
+def keyed_dealer(broker, role, linger=0, routing_id=None):
     """A DEALER with a service's real keys, as that service connects."""
     public, secret = zmq.auth.load_certificate(os.path.join(keys_dir(broker), f"{role}.key_secret"))
-    return dealer(broker, public, secret, broker_public_key(broker), linger)
+    return dealer(broker, public, secret, broker_public_key(broker), linger, routing_id)
 
 
 def field(number, value):
@@ -432,6 +434,34 @@ def test_a_service_key_serves_only_its_own_service(broker):
         assert commands == [b"\x06"], heard[:3]  # DISCONNECT, and no request
         assert counted == 1 and served, (counted, statuses)
     assert "READY for a service its key is not for" in broker.log_text()
+
+
+def test_a_worker_routing_id_taken_over_by_another_key_is_dropped(broker):
+    """A token worker leaves; a peer with the saml key reconnects under its routing id (ZeroMQ
+    lets a peer choose it) and heartbeats. The broker must not keep the token worker alive for
+    it nor send it token requests: every /keys request is served by the real token instance."""
+    routing_id = b"\x00" + os.urandom(4)
+    worker = keyed_dealer(broker, "token", routing_id=routing_id)
+    worker.send_multipart([b"MDPW02", b"\x01", b"token"])
+    deadline = time.time() + 5
+    while instances(broker, "token") != 2 and time.time() < deadline:
+        time.sleep(0.05)
+    assert instances(broker, "token") == 2
+    worker.close()
+    rogue = keyed_dealer(broker, "saml", routing_id=routing_id)
+    try:
+        rogue.send_multipart([b"MDPW02", b"\x04"])  # HEARTBEAT, as the token worker would
+        time.sleep(0.3)
+        served, statuses = keys_requests_all_served(broker)
+        heard = []
+        while rogue.poll(500):
+            heard.append(rogue.recv_multipart())
+    finally:
+        rogue.close()
+    requests_heard = [frames for frames in heard if frames[:2] == [b"MDPW02", b"\x02"]]
+    assert requests_heard == [], requests_heard[:2]
+    assert served and instances(broker, "token") == 1, (statuses, instances(broker, "token"))
+    assert "worker message from a key other than its READY's" in broker.log_text()
 
 
 def test_private_signing_keys_go_to_the_token_service_only(broker):
