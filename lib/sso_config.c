@@ -1,5 +1,6 @@
 #include "sso_config.h"
 #include "sso_test.h"
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,9 @@ static int s_copy(char *dest, size_t size, const char *name, const char *fallbac
 
 int sso_parse_int(const char *text, long min, long max, long *out)
 {
-    if (!text || !*text)
+    /* Digits, with a minus sign at most: strtol alone would also take leading blanks and '+'. */
+    if (!text || !*text || !(isdigit((unsigned char) *text)
+                             || (*text == '-' && isdigit((unsigned char) text[1]))))
         return -1;
     char *end = NULL;
     errno = 0;
@@ -155,6 +158,10 @@ void sso_config_test(bool verbose)
     SSO_CHECK(sso_parse_int("", 0, 100, &value) == -1);
     SSO_CHECK(sso_parse_int("101", 0, 100, &value) == -1);
     SSO_CHECK(sso_parse_int("-1", 0, 100, &value) == -1);
+    SSO_CHECK(sso_parse_int(" 9", 0, 100, &value) == -1 && sso_parse_int("+9", 0, 100, &value) == -1
+              && sso_parse_int("\t9", 0, 100, &value) == -1 && sso_parse_int("-", -5, 5, &value) == -1
+              && sso_parse_int(NULL, 0, 100, &value) == -1);
+    SSO_CHECK(sso_parse_int("-3", -5, 5, &value) == 0 && value == -3);
     setenv("SSO_PUBLIC_URL", "https://sso.example.com//", 1);
     sso_config_t config;
     SSO_CHECK(sso_config_load(&config) == 0);
