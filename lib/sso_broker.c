@@ -1336,7 +1336,7 @@ static void s_private_bus_test(void)
     snprintf(dir, sizeof dir, "%s/bus", base);
     snprintf(endpoint, sizeof endpoint, "ipc://%s/bus.sock", base);
     const char *const roles[] = {"echo", "caller", NULL};
-    sso_bus_keys_t *keys = sso_bus_keys_open(dir, roles, why, sizeof why);
+    sso_bus_keys_t *keys = sso_bus_keys_make(dir, roles, true, why, sizeof why);
     sso_broker_t *broker = keys ? sso_broker_new(endpoint, keys) : NULL;
     SSO_CHECK(broker && sso_broker_start(broker) == 0);
     snprintf(path, sizeof path, "%s/broker.key", dir);

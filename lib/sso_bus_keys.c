@@ -1,5 +1,6 @@
 #include "sso_bus_keys.h"
 #include "sso_config.h"
+#include "sso_log.h"
 #include "sso_test.h"
 #include <dirent.h>
 #include <errno.h>
@@ -12,6 +13,9 @@
 /* czmq reads "<file>_secret" through a 256-byte buffer: longer paths would be cut. */
 #define S_PATH_MAX 240
 #define S_BROKER "broker"
+/* A waiting service looks for its keys this often, and says so at most this often. */
+#define S_WAIT_POLL_MS 100
+#define S_WAIT_LOG_MS 10000
 
 const char *const sso_bus_roles[] = {"directory", "token", "saml", "oidc", NULL};
 
@@ -153,37 +157,80 @@ static int s_generate(const char *dir, const char *const *roles, char *why, size
     return rc;
 }
 
-static bool s_broker_files(const char *dir)
+/* Whether <dir>/<file> exists: 1 or 0, or -1 with why when that cannot be told (dir is a
+   file, or may not be searched). */
+static int s_exists(const char *dir, const char *file, char *why, size_t why_size)
 {
-    char path[S_PATH_MAX + 48];
-    snprintf(path, sizeof path, "%s/%s.key", dir, S_BROKER);
-    bool found = access(path, F_OK) == 0;
-    snprintf(path, sizeof path, "%s/%s.key_secret", dir, S_BROKER);
-    return found || access(path, F_OK) == 0;
+    char path[S_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return 1;
+    if (errno == ENOENT)
+        return 0;
+    return s_why(why, why_size, "cannot read %s: %s", path, strerror(errno));
+}
+
+/* Whether dir holds name's secret key (<name>.key_secret) or, unless secret, at least its public
+   key (the secret file holds it too): 1 or 0, or -1 with why. */
+static int s_has_key(const char *dir, const char *name, bool secret, char *why, size_t why_size)
+{
+    char file[S_NAME_MAX + 16];
+    snprintf(file, sizeof file, "%s.key_secret", name);
+    int found = s_exists(dir, file, why, why_size);
+    if (found == 0 && !secret) {
+        snprintf(file, sizeof file, "%s.key", name);
+        found = s_exists(dir, file, why, why_size);
+    }
+    return found;
+}
+
+/* Appends to list (", "-separated) each file of the set that dir lacks for its owner: the
+   broker's secret, every role's public key and, with every_secret, every role's secret; *any
+   tells whether it holds a file of the set at all. 0 or -1 with why. */
+static int s_missing(const char *dir, const char *const *roles, bool every_secret, char *list,
+                     size_t list_size, bool *any, char *why, size_t why_size)
+{
+    list[0] = '\0';
+    *any = false;
+    for (size_t i = 0; i == 0 || roles[i - 1]; i++) {
+        const char *name = i == 0 ? S_BROKER : roles[i - 1];
+        bool secret = i == 0 || every_secret;
+        int has_secret = s_has_key(dir, name, true, why, why_size);
+        int has_any = has_secret == 0 ? s_has_key(dir, name, false, why, why_size) : has_secret;
+        if (has_secret < 0 || has_any < 0)
+            return -1;
+        *any = *any || has_any;
+        if (secret ? !has_secret : !has_any) {
+            size_t used = strlen(list);
+            snprintf(list + used, list_size - used, "%s%s.key%s", used ? ", " : "", name,
+                     secret ? "_secret" : "");
+        }
+    }
+    return 0;
+}
+
+static int s_check_args(const char *dir, const char *const *roles, char *why, size_t why_size)
+{
+    size_t n = 0;
+    while (roles[n])
+        n++;
+    if (!dir || !*dir || strlen(dir) >= S_PATH_MAX - 32)
+        return s_why(why, why_size, "the bus keys dir must be 1 to %s bytes%s", "200", "");
+    if (n > S_ROLES_MAX)
+        return s_why(why, why_size, "too many bus roles%s%s", "", "");
+    for (size_t i = 0; i < n; i++)
+        if (!*roles[i] || strlen(roles[i]) > S_NAME_MAX || !strcmp(roles[i], S_BROKER)
+            || strchr(roles[i], '/'))
+            return s_why(why, why_size, "not a bus role: %s%s", roles[i], "");
+    return 0;
 }
 
 sso_bus_keys_t *sso_bus_keys_open(const char *dir, const char *const *roles, char *why,
                                   size_t why_size)
 {
     roles = roles ? roles : sso_bus_roles;
-    size_t n = 0;
-    while (roles[n])
-        n++;
-    if (!dir || !*dir || strlen(dir) >= S_PATH_MAX - 32) {
-        s_why(why, why_size, "the bus keys dir must be 1 to %s bytes%s", "200", "");
-        return NULL;
-    }
-    if (n > S_ROLES_MAX) {
-        s_why(why, why_size, "too many bus roles%s%s", "", "");
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (!*roles[i] || strlen(roles[i]) > S_NAME_MAX || !strcmp(roles[i], S_BROKER)
-            || strchr(roles[i], '/')) {
-            s_why(why, why_size, "not a bus role: %s%s", roles[i], "");
-            return NULL;
-        }
-    if (!s_broker_files(dir) && s_generate(dir, roles, why, why_size) != 0)
+    if (s_check_args(dir, roles, why, why_size) != 0)
         return NULL;
     sso_bus_keys_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -192,23 +239,98 @@ sso_bus_keys_t *sso_bus_keys_open(const char *dir, const char *const *roles, cha
     }
     snprintf(self->dir, sizeof self->dir, "%s", dir);
     snprintf(self->broker.name, sizeof self->broker.name, "%s", S_BROKER);
-    self->n_roles = n;
+    while (roles[self->n_roles])
+        self->n_roles++;
     struct stat st;
     int rc = stat(dir, &st) != 0 ? s_why(why, why_size, "cannot read %s: %s", dir, strerror(errno))
            : !S_ISDIR(st.st_mode) ? s_why(why, why_size, "%s is not a directory%s", dir, "")
                                   : s_guarded(dir, &st, why, why_size);
     if (rc == 0)
         rc = s_load(dir, &self->broker, why, why_size);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
+    for (size_t i = 0; rc == 0 && i < self->n_roles; i++) {
         snprintf(self->roles[i].name, sizeof self->roles[i].name, "%s", roles[i]);
         rc = s_load(dir, &self->roles[i], why, why_size);
     }
     if (rc == 0 && !self->broker.cert)
         rc = s_why(why, why_size, "%s has no broker.key: give every process the broker's "
-                                  "public key (or remove the directory to have a set generated)",
+                                  "public key (or remove the directory and start the gateway to have a new set made)",
                    dir, "");
     if (rc != 0)
         sso_bus_keys_destroy(&self);
+    return self;
+}
+
+sso_bus_keys_t *sso_bus_keys_make(const char *dir, const char *const *roles, bool every_secret,
+                                  char *why, size_t why_size)
+{
+    roles = roles ? roles : sso_bus_roles;
+    if (s_check_args(dir, roles, why, why_size) != 0)
+        return NULL;
+    char missing[(S_NAME_MAX + 16) * (S_ROLES_MAX + 1)];
+    bool any = false;
+    if (s_missing(dir, roles, every_secret, missing, sizeof missing, &any, why, why_size) != 0
+        || (!any && (s_generate(dir, roles, why, why_size) != 0
+                     || s_missing(dir, roles, every_secret, missing, sizeof missing, &any, why,
+                                  why_size) != 0)))
+        return NULL;
+    if (*missing) {
+        /* A set made anew over it would lock out every process that holds the old one. */
+        snprintf(why, why_size, "%.300s holds part of a set of bus keys, missing %.600s: "
+                 "complete it, or remove the directory (with everything stopped) to have a "
+                 "new set generated", dir, missing);
+        return NULL;
+    }
+    return sso_bus_keys_open(dir, roles, why, why_size);
+}
+
+sso_bus_keys_t *sso_bus_keys_wait(const char *dir, const char *const *roles, const char *role,
+                                  int64_t deadline, char *why, size_t why_size)
+{
+    roles = roles ? roles : sso_bus_roles;
+    if (s_check_args(dir, roles, why, why_size) != 0)
+        return NULL;
+    bool known = false;
+    for (size_t i = 0; role && roles[i]; i++)
+        known = known || !strcmp(roles[i], role);
+    if (!known) {
+        s_why(why, why_size, "not a bus role: %s%s", role ? role : "(none)", "");
+        return NULL;
+    }
+    char secret[S_NAME_MAX + 16];
+    snprintf(secret, sizeof secret, "%s.key_secret", role);
+    int64_t logged = -1;
+    while (true) {
+        /* The broker's public key, in either of its files, and the role's secret. */
+        const char *lacking = NULL;
+        int found = s_has_key(dir, S_BROKER, false, why, why_size);
+        if (found == 0)
+            lacking = "broker.key";
+        else if (found == 1 && (found = s_has_key(dir, role, true, why, why_size)) == 0)
+            lacking = secret;
+        if (found < 0)
+            return NULL;
+        if (!lacking)
+            break;
+        int64_t now = zclock_mono();
+        if (zsys_interrupted || (deadline >= 0 && now >= deadline)) {
+            snprintf(why, why_size, "%s in %.300s: %s is missing",
+                     zsys_interrupted ? "interrupted while waiting for the bus keys"
+                                      : "no bus keys in time",
+                     dir, lacking);
+            return NULL;
+        }
+        if (logged < 0 || now - logged >= S_WAIT_LOG_MS) {
+            sso_info("waiting for the bus keys in %s: %s is missing; the gateway (or `make "
+                     "run`'s supervisor) generates them", dir, lacking);
+            logged = now;
+        }
+        zclock_sleep(S_WAIT_POLL_MS);
+    }
+    sso_bus_keys_t *self = sso_bus_keys_open(dir, roles, why, why_size);
+    if (self && !sso_bus_keys_can_connect(self, role)) {
+        snprintf(why, why_size, "%.300s: %s does not hold %s's secret key", dir, secret, role);
+        sso_bus_keys_destroy(&self);
+    }
     return self;
 }
 
@@ -307,8 +429,17 @@ void sso_bus_keys_test(bool verbose)
     snprintf(dir, sizeof dir, "%s/data/bus", base);
     const char *const roles[] = {"token", "saml", NULL};
 
-    /* First open: the set is generated, the directory 0700 and every file 0600. */
-    sso_bus_keys_t *keys = sso_bus_keys_open(dir, roles, why, sizeof why);
+    /* A service's open never makes keys: nothing is created. */
+    SSO_CHECK(!sso_bus_keys_open(dir, roles, why, sizeof why) && strstr(why, "cannot read"));
+    SSO_CHECK(s_mode(dir, "") == -1);
+    /* Nor does a service's wait: it gives up at its deadline, naming what is missing. */
+    int64_t started = zclock_mono();
+    SSO_CHECK(!sso_bus_keys_wait(dir, roles, "token", started + 200, why, sizeof why));
+    SSO_CHECK(strstr(why, "no bus keys in time") && strstr(why, "broker.key is missing"));
+    SSO_CHECK(zclock_mono() - started >= 200 && s_mode(dir, "") == -1);
+
+    /* The owner's open: the set is generated, the directory 0700 and every file 0600. */
+    sso_bus_keys_t *keys = sso_bus_keys_make(dir, roles, true, why, sizeof why);
     SSO_CHECK(keys && !strcmp(sso_bus_keys_dir(keys), dir));
     SSO_CHECK(s_mode(dir, "") == 0700 && s_mode(dir, "broker.key_secret") == 0600
               && s_mode(dir, "broker.key") == 0600 && s_mode(dir, "token.key_secret") == 0600
@@ -334,9 +465,17 @@ void sso_bus_keys_test(bool verbose)
     zsock_destroy(&socket);
 
     /* Opened again (another process, a restart): the same keys, nothing regenerated. */
-    sso_bus_keys_t *again = sso_bus_keys_open(dir, roles, why, sizeof why);
+    sso_bus_keys_t *again = sso_bus_keys_make(dir, roles, false, why, sizeof why);
     SSO_CHECK(again && !strcmp(sso_bus_keys_role(again, zcert_public_key(token), 32), "token"));
     sso_bus_keys_destroy(&again);
+    /* A service finds them at once, and waits for no more than its own. */
+    again = sso_bus_keys_wait(dir, roles, "saml", zclock_mono(), why, sizeof why);
+    SSO_CHECK(again && sso_bus_keys_can_connect(again, "saml"));
+    sso_bus_keys_destroy(&again);
+    SSO_CHECK(!sso_bus_keys_wait(dir, roles, "oidc", -1, why, sizeof why)
+              && strstr(why, "not a bus role: oidc"));
+    SSO_CHECK(!sso_bus_keys_wait(dir, roles, "broker", -1, why, sizeof why));
+    SSO_CHECK(!sso_bus_keys_wait(dir, roles, NULL, -1, why, sizeof why));
 
     /* A directory with only a service's part: it connects as its role and nothing else, and
        cannot serve. */
@@ -376,11 +515,50 @@ void sso_bus_keys_test(bool verbose)
     SSO_CHECK(!sso_bus_keys_open(part, roles, why, sizeof why)
               && strstr(why, "not a CURVE certificate"));
     s_remove_set(part, roles);
-    /* Files but no broker key: nothing is generated over them. */
+    /* Files but no broker key: nothing is generated over them, by the owner either. */
     SSO_CHECK(mkdir(part, 0700) == 0);
     s_copy_file(dir, part, "token.key_secret");
     SSO_CHECK(!sso_bus_keys_open(part, roles, why, sizeof why) && strstr(why, "no broker.key"));
+    SSO_CHECK(!sso_bus_keys_make(part, roles, false, why, sizeof why)
+              && strstr(why, "missing broker.key_secret, saml.key:"));
+    SSO_CHECK(s_mode(part, "broker.key") == -1 && s_mode(part, "saml.key") == -1);
+    /* The broker's public key but not its secret: the gateway cannot serve with it. */
+    s_copy_file(dir, part, "broker.key");
+    s_copy_file(dir, part, "saml.key");
+    SSO_CHECK(!sso_bus_keys_make(part, roles, false, why, sizeof why)
+              && strstr(why, "missing broker.key_secret:"));
+    /* The broker's part, short of a role's secret: enough for the gateway, not for the
+       supervisor that starts every service on it. */
+    s_copy_file(dir, part, "broker.key_secret");
+    sso_bus_keys_t *owned = sso_bus_keys_make(part, roles, false, why, sizeof why);
+    SSO_CHECK(owned != NULL);
+    sso_bus_keys_destroy(&owned);
+    SSO_CHECK(!sso_bus_keys_make(part, roles, true, why, sizeof why)
+              && strstr(why, "missing saml.key_secret:"));
+    /* A service whose own secret is not there waits for it, naming it. */
+    SSO_CHECK(!sso_bus_keys_wait(part, roles, "saml", zclock_mono() + 50, why, sizeof why)
+              && strstr(why, "saml.key_secret is missing"));
     s_remove_set(part, roles);
+    /* A service finding keys that are there but broken fails at once, without waiting. */
+    SSO_CHECK(mkdir(part, 0700) == 0);
+    s_copy_file(dir, part, "broker.key");
+    s_copy_file(dir, part, "token.key_secret");
+    snprintf(path, sizeof path, "%s/token.key_secret", part);
+    SSO_CHECK(chmod(path, 0644) == 0);
+    started = zclock_mono();
+    SSO_CHECK(!sso_bus_keys_wait(part, roles, "token", started + 5000, why, sizeof why)
+              && strstr(why, "chmod 600") && zclock_mono() - started < 2000);
+    s_remove_set(part, roles);
+    /* ... and so does one pointed at a file instead of a directory. */
+    FILE *file = fopen(part, "w");
+    SSO_CHECK(file != NULL);
+    if (file)
+        fclose(file);
+    SSO_CHECK(!sso_bus_keys_wait(part, roles, "token", -1, why, sizeof why)
+              && strstr(why, "Not a directory"));
+    SSO_CHECK(!sso_bus_keys_make(part, roles, false, why, sizeof why)
+              && strstr(why, "Not a directory"));
+    unlink(part);
     /* A directory or a key file others may change (a local user could add a key of their
        own as a role), or that belongs to another user: refused. */
     SSO_CHECK(mkdir(part, 0700) == 0);
@@ -424,7 +602,7 @@ void sso_bus_keys_test(bool verbose)
     enum { RACERS = 4 };
     for (int i = 0; i < RACERS; i++)
         if (fork() == 0) {
-            sso_bus_keys_t *mine = sso_bus_keys_open(race, roles, why, sizeof why);
+            sso_bus_keys_t *mine = sso_bus_keys_make(race, roles, true, why, sizeof why);
             char text[41] = "";
             if (mine)
                 snprintf(text, sizeof text, "%s", zcert_public_txt(mine->broker.cert));
@@ -453,6 +631,24 @@ void sso_bus_keys_test(bool verbose)
     if (left)
         closedir(left);
     SSO_CHECK(entries == 1); /* no temporary directory left behind */
+    s_remove_set(race, roles);
+    rmdir(path);
+
+    /* A service that starts first waits, and has its keys as soon as the owner makes them. */
+    pid_t owner = fork();
+    if (owner == 0) {
+        zclock_sleep(300);
+        sso_bus_keys_t *made = sso_bus_keys_make(race, roles, false, why, sizeof why);
+        _exit(made ? 0 : 1);
+    }
+    started = zclock_mono();
+    sso_bus_keys_t *waited = sso_bus_keys_wait(race, roles, "token", started + 20000, why,
+                                               sizeof why);
+    SSO_CHECK(waited && sso_bus_keys_can_connect(waited, "token")
+              && zclock_mono() - started >= 250);
+    int status = 1;
+    SSO_CHECK(owner > 0 && waitpid(owner, &status, 0) == owner && status == 0);
+    sso_bus_keys_destroy(&waited);
     s_remove_set(race, roles);
     rmdir(path);
 

@@ -3,12 +3,13 @@
    keys and knows every caller by the role of the key it authenticated with.
 
    The keys are czmq certificates in one directory (SSO_BUS_KEYS_DIR, <data dir>/bus): for the
-   broker and for each role, <name>.key (public) and <name>.key_secret (both keys). When the
-   directory holds no broker key, the whole set is generated there first (directory 0700,
-   files 0600), atomically, so processes that start together agree on one set. A process needs
-   only its own part: the broker broker.key_secret and every <role>.key, a service broker.key
-   and its <role>.key_secret; a directory holding just that works too. A secret file that
-   others than its owner may read is refused. */
+   broker and for each role, <name>.key (public) and <name>.key_secret (both keys). Only their
+   owners make them: the gateway (it holds the broker's secret) and `make run`'s supervisor
+   generate the whole set when the directory holds none of it (directory 0700, files 0600),
+   atomically, so processes that start together agree on one set; a service never does, it
+   waits for its files. A process needs only its own part: the broker broker.key_secret and
+   every <role>.key, a service broker.key and its <role>.key_secret; a directory holding just
+   that works too. A secret file that others than its owner may read is refused. */
 #ifndef SSO_BUS_KEYS_H
 #define SSO_BUS_KEYS_H
 #include <czmq.h>
@@ -21,11 +22,22 @@ typedef struct sso_bus_keys_t sso_bus_keys_t;
 /* The roles of the product's services, NULL-terminated. */
 extern const char *const sso_bus_roles[];
 
-/* Opens the keys in dir for roles (NULL-terminated; NULL: sso_bus_roles), generating the set
-   first when dir has no broker key. NULL with a reason in why when they cannot be read or
-   made. */
+/* Opens the keys in dir for roles (NULL-terminated; NULL: sso_bus_roles); never generates.
+   NULL with a reason in why when they cannot be read. */
 sso_bus_keys_t *sso_bus_keys_open(const char *dir, const char *const *roles, char *why,
                                   size_t why_size);
+/* The owners' open (the gateway; with every_secret, make run's supervisor, which starts every
+   process on this directory): generates the set first when dir holds none of its files, and
+   refuses, naming the files, a directory that lacks broker.key_secret, a role's public key
+   or (every_secret) a role's secret key, rather than make a new set over it. */
+sso_bus_keys_t *sso_bus_keys_make(const char *dir, const char *const *roles, bool every_secret,
+                                  char *why, size_t why_size);
+/* A service's open, as role: while dir lacks broker.key or <role>.key_secret, waits for them
+   (an info line at once, then every 10 s, naming the missing file) until deadline (zclock_mono
+   ms; negative: forever) or an interrupt (zsys_interrupted), then NULL with why. Keys that are
+   there but broken (modes, mismatched pairs) are refused at once, as by sso_bus_keys_open. */
+sso_bus_keys_t *sso_bus_keys_wait(const char *dir, const char *const *roles, const char *role,
+                                  int64_t deadline, char *why, size_t why_size);
 void sso_bus_keys_destroy(sso_bus_keys_t **self_p);
 const char *sso_bus_keys_dir(const sso_bus_keys_t *self);
 

@@ -14,8 +14,9 @@ void sso_service_print_env_help(FILE *out)
             "  SSO_BROKER_ENDPOINT     bus broker address (tcp://127.0.0.1:5555; tcp:// or ipc://,\n"
             "                          always with CURVE keys)\n"
             "  SSO_DATA_DIR            database, master key, admin credentials (./var)\n"
-            "  SSO_BUS_KEYS_DIR        the bus's CURVE keys, generated on first start\n"
-            "                          (<data dir>/bus)\n"
+            "  SSO_BUS_KEYS_DIR        the bus's CURVE keys (<data dir>/bus); the gateway or\n"
+            "                          make run's supervisor generates them, a service waits\n"
+            "                          for its own\n"
             "  SSO_MASTER_KEY          base64 32-byte key for secrets at rest (generated)\n"
             "  SSO_ADMIN_CLIENT_ID / SSO_ADMIN_CLIENT_SECRET   management API client (generated)\n"
             "  SSO_ALLOW_PRIVATE_UPSTREAMS  1 to allow loopback/private upstream URLs (0)\n"
@@ -338,13 +339,18 @@ int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
         return 1;
     }
     /* The service's own bus key: the broker admits only the product's keys, and takes this
-       one's READY only for this service. */
+       one's READY only for this service. Only the gateway makes them (a set of the service's
+       own would be one the broker does not know): wait for them. */
     char why[1200] = "out of memory";
-    sso_bus_keys_t *keys = sso_bus_keys_open(config.bus_keys_dir, NULL, why, sizeof why);
-    if (keys && !sso_bus_keys_can_connect(keys, def->name))
-        snprintf(why, sizeof why, "%.1000s lacks %.32s.key_secret or broker.key",
-                 config.bus_keys_dir, def->name);
-    else if (keys) {
+    sso_bus_keys_t *keys = sso_bus_keys_wait(config.bus_keys_dir, NULL, def->name, -1, why,
+                                             sizeof why);
+    if (!keys && zsys_interrupted) {
+        sso_info("stopping (%s)", why);
+        if (def->fini)
+            def->fini(&service);
+        return 0;
+    }
+    if (keys) {
         service.worker = sso_worker_new(config.broker_endpoint, keys, def->name,
                                         config.worker_credit);
         service.client = sso_client_new(config.broker_endpoint, keys, def->name, service.worker);

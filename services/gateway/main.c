@@ -16,8 +16,9 @@ int main(int argc, char **argv)
                    "SSO_BROKER_ENDPOINT for the bus broker that the token, saml, oidc and\n"
                    "directory services connect to; forwards each request to the service that\n"
                    "owns its path and answers /healthz, /readyz and /metrics itself. The bus\n"
-                   "admits only the services' CURVE keys from SSO_BUS_KEYS_DIR (generated there\n"
-                   "on first start).\n\n");
+                   "admits only the services' CURVE keys from SSO_BUS_KEYS_DIR: the gateway\n"
+                   "generates the whole set there when the directory holds none of it, and\n"
+                   "refuses one that lacks a file it needs.\n\n");
             sso_service_print_env_help(stdout);
             printf("  SSO_TLS_CERT / SSO_TLS_KEY   PEM files to serve HTTPS (both or neither)\n"
                    "  SSO_MAX_BODY_BYTES      request body limit (1048576)\n"
@@ -49,8 +50,8 @@ int main(int argc, char **argv)
     /* Block before any thread starts so only sigwait below sees them. */
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
 
-    char why[600];
-    sso_bus_keys_t *keys = sso_bus_keys_open(config.bus_keys_dir, NULL, why, sizeof why);
+    char why[1200];
+    sso_bus_keys_t *keys = sso_bus_keys_make(config.bus_keys_dir, NULL, false, why, sizeof why);
     if (!keys)
         sso_error("bus keys: %s", why);
     sso_broker_t *broker = keys ? sso_broker_new(config.broker_endpoint, keys) : NULL;

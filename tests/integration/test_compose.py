@@ -139,7 +139,7 @@ def test_the_bus_is_never_published_beyond_the_compose_network(config):
 @pytest.mark.parametrize("name", sorted(SERVICES))
 def test_every_service_has_the_bus_keys_from_one_shared_volume(config, name):
     """The CURVE keys the broker admits: one named volume, mounted by every service, with
-    SSO_BUS_KEYS_DIR inside it (a directory of the volume, so the first container can make
+    SSO_BUS_KEYS_DIR inside it (a directory of the volume, so the gateway can make
     the set there atomically)."""
     keys_dir = env_of(config["services"][name]).get("SSO_BUS_KEYS_DIR")
     assert keys_dir and keys_dir.startswith("/"), (name, keys_dir)

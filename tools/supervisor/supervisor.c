@@ -204,8 +204,9 @@ void sup_print_usage(FILE *out)
             "\n"
             "The bus is private: before starting anything it makes sure the CURVE keys of\n"
             "the broker and of each service are in $SSO_BUS_KEYS_DIR (default\n"
-            "$SSO_DATA_DIR/bus; generated on first start, directory 0700, files 0600). The\n"
-            "gateway's broker admits only those keys, and each service only as itself.\n"
+            "$SSO_DATA_DIR/bus; generated when it holds none of them, directory 0700, files\n"
+            "0600; a partial set is refused, naming what is missing). The gateway's broker\n"
+            "admits only those keys, and each service only as itself.\n"
             "\n"
             "Environment: every child gets the supervisor's environment (SSO_PUBLIC_URL,\n"
             "SSO_HTTP_ADDR, SSO_BROKER_ENDPOINT, SSO_DATA_DIR, SSO_BUS_KEYS_DIR,\n"
@@ -573,9 +574,11 @@ static int s_prepare(sup_state_t *state)
     }
     if (s_lock_run_dir(state) != 0)
         return -1;
-    /* The bus keys, before any child starts: made once here, read by every child. */
-    char why[600];
-    sso_bus_keys_t *keys = sso_bus_keys_open(state->config.bus_keys_dir, NULL, why, sizeof why);
+    /* The bus keys, before any child starts: made once here, read by every child, so every
+       child's part must be there. */
+    char why[1200];
+    sso_bus_keys_t *keys = sso_bus_keys_make(state->config.bus_keys_dir, NULL, true, why,
+                                             sizeof why);
     if (!keys) {
         sso_error("bus keys: %s", why);
         return -1;

@@ -1,0 +1,117 @@
+"""Who makes the bus keys: only the gateway (which holds the broker's secret) and `make run`'s
+supervisor. A service started on an empty keys dir generates nothing: it waits, says so in
+its log, and joins the bus as soon as the gateway has made the set, whichever starts first.
+A gateway given a partial set refuses it, naming what is missing, instead of making another."""
+import os
+import subprocess
+import time
+
+import pytest
+import requests
+import zmq.auth
+
+from conftest import BIN, Broker
+
+WAITING = "waiting for the bus keys in"
+
+
+@pytest.fixture
+def processes():
+    started = []
+
+    def start(name, env, log_path):
+        log = open(log_path, "ab")
+        proc = subprocess.Popen([os.path.join(BIN, f"sso-{name}")], env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        started.append((proc, log))
+        return proc
+
+    yield start
+    for proc, log in started:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log.close()
+
+
+def read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def wait_for(predicate, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def token_instances(url):
+    try:
+        return requests.get(url + "/readyz", timeout=2).json()["instances"]["token"]
+    except (requests.RequestException, ValueError, KeyError):
+        return None
+
+
+@pytest.fixture
+def setup():
+    """The environment of a broker on ephemeral ports, its keys dir not yet created."""
+    b = Broker()
+    b.keys_dir = os.path.join(b.data_dir, "bus")
+    b.env["SSO_BUS_KEYS_DIR"] = b.keys_dir
+    try:
+        yield b
+    finally:
+        b.cleanup()
+
+
+def test_a_service_first_waits_for_the_gateways_keys_and_then_joins(setup, processes):
+    b = setup
+    token_log = os.path.join(b.data_dir, "token.log")
+    token = processes("token", b.env, token_log)
+    assert wait_for(lambda: WAITING in read(token_log), 20), read(token_log)
+    time.sleep(1)  # it keeps waiting: nothing appears, it does not exit
+    assert token.poll() is None, read(token_log)
+    assert not os.path.exists(b.keys_dir), os.listdir(b.keys_dir)
+    assert not [n for n in os.listdir(b.data_dir) if n.startswith("bus")], os.listdir(b.data_dir)
+    line = [l for l in read(token_log).splitlines() if WAITING in l][0]
+    assert f"{b.keys_dir}: broker.key is missing" in line and "the gateway" in line, line
+    assert read(token_log).count(WAITING) == 1  # one line at start, then one per ~10 s
+
+    gateway_log = os.path.join(b.data_dir, "gateway.log")
+    processes("gateway", b.env, gateway_log)
+    assert wait_for(lambda: token_instances(b.url) == 1, 20), \
+        (token_instances(b.url), read(token_log), read(gateway_log))
+    assert token.poll() is None
+    assert sorted(os.listdir(b.keys_dir))[:2] == ["broker.key", "broker.key_secret"]
+    assert "unknown key" not in read(gateway_log)
+
+
+@pytest.mark.parametrize("removed", [["oidc.key", "oidc.key_secret"], ["broker.key_secret"]])
+def test_the_gateway_refuses_a_partial_set_naming_what_is_missing(setup, processes, removed):
+    """A set made elsewhere, with one file lost on the way: the gateway exits with an error
+    that names the file, and generates nothing over the rest (a new set would lock out every
+    service that holds the old one)."""
+    b = setup
+    os.mkdir(b.keys_dir, 0o700)
+    for name in ["broker", "directory", "token", "saml", "oidc"]:
+        zmq.auth.create_certificates(b.keys_dir, name)
+    for name in os.listdir(b.keys_dir):
+        os.chmod(os.path.join(b.keys_dir, name), 0o600)
+    for name in removed:
+        os.unlink(os.path.join(b.keys_dir, name))
+    before = sorted(os.listdir(b.keys_dir))
+    log = os.path.join(b.data_dir, "gateway.log")
+    gateway = processes("gateway", b.env, log)
+    assert gateway.wait(timeout=30) != 0, read(log)
+    assert f"missing {removed[0]}" in read(log), read(log)
+    assert sorted(os.listdir(b.keys_dir)) == before
