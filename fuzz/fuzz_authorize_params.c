@@ -3,7 +3,7 @@
    a first newline, a form body. Checks the invariants the handler relies on, and that the
    error redirect built from the result gives the state back intact. */
 #include "sso_http.h"
-#include "token_authorize.h"
+#include "token_authorize_params.h"
 #include "token_code.h"
 #include <stdint.h>
 #include <stdlib.h>

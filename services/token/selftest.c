@@ -1,6 +1,9 @@
 /* Runs the token service modules' self-tests. */
 #include "sso_test.h"
 #include "token_authorize.h"
+#include "token_authorize_login.h"
+#include "token_authorize_page.h"
+#include "token_authorize_params.h"
 #include "token_client_auth.h"
 #include "token_code.h"
 #include "token_dir.h"
@@ -21,6 +24,9 @@ int main(int argc, char **argv)
     SSO_RUN(token_client_auth_test, verbose);
     SSO_RUN(token_fake_test, verbose);
     SSO_RUN(token_http_test, verbose);
+    SSO_RUN(token_authorize_params_test, verbose);
+    SSO_RUN(token_authorize_page_test, verbose);
+    SSO_RUN(token_authorize_login_test, verbose);
     SSO_RUN(token_authorize_test, verbose);
     SSO_RUN(token_code_test, verbose);
     SSO_RUN(token_userinfo_test, verbose);

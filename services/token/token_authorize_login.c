@@ -1,0 +1,606 @@
+#include "token_authorize_login.h"
+#include "sso_bus.h"
+#include "sso_crypto.h"
+#include "sso_html.h"
+#include "sso_log.h"
+#include "sso_test.h"
+#include "token_dir.h"
+#include "token_fake.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- responses ------------------------------------------------------------------------- */
+
+/* Sends the browser to url: a 302, except after the hosted page's form, whose CSP
+   (form-action 'self') browsers also apply to the redirects that follow a submission. There
+   a tiny page navigates instead. */
+static zframe_t *s_redirect(token_authorize_login_t *self, const char *url)
+{
+    sso_response_t *response = NULL;
+    bool web = !strncasecmp(url, "https://", 8) || !strncasecmp(url, "http://", 7);
+    if (self->from_form && web) {
+        sso_html_t *html = sso_html_new();
+        if (html) {
+            sso_html_begin(html, "Continuing to sign in");
+            sso_html_add(html,
+                           "<meta http-equiv=\"refresh\" content=\"0;url={}\">\n"
+                           "<p>Continuing to sign in&hellip; "
+                           "<a href=\"{}\">Continue</a></p>\n",
+                           url, url);
+            sso_html_end(html);
+            response = sso_html_response(&html, 200);
+        }
+    }
+    else if ((response = sso_response_new(302)) != NULL) {
+        sso_response_header(response, "Location", url);
+        sso_response_header(response, "Cache-Control", "no-store");
+    }
+    if (!response)
+        return sso_html_error_page(500, "Something went wrong", "out of memory");
+    if (self->last_domain)
+        sso_response_header(response, "Set-Cookie", self->last_domain);
+    return sso_response_pack(&response);
+}
+
+zframe_t *token_authorize_login_error(token_authorize_login_t *self, const char *error,
+                                      const char *description)
+{
+    sso_info("authorize for %s refused: %s (%s)", self->req.client_id, error, description);
+    /* A registered redirect_uri has no fragment (the directory refuses one). */
+    const char *names[] = {"error", "error_description", "state"};
+    const char *values[] = {error, description, self->req.state};
+    char *url = sso_url_with_params(self->req.redirect_uri, 3, names, values);
+    if (!url)
+        return sso_html_error_page(500, "Something went wrong", "out of memory");
+    zframe_t *frame = s_redirect(self, url);
+    free(url);
+    return frame;
+}
+
+static zframe_t *s_bus_error(token_authorize_login_t *self, const char *what, int status)
+{
+    char description[160];
+    snprintf(description, sizeof description, "the %s service is %s; try again shortly", what,
+             status == 504 ? "not answering in time" : "not available");
+    return token_authorize_login_error(self, "temporarily_unavailable", description);
+}
+
+/* ---- the steps ------------------------------------------------------------------------- */
+
+/* Client and redirect_uri, before anything may redirect. NULL when both are fine. */
+zframe_t *token_authorize_login_check_client(token_authorize_login_t *self)
+{
+    const token_authorize_req_t *req = &self->req;
+    if (!req->client_id || !req->redirect_uri)
+        return sso_html_error_page(400, "Invalid sign-in request", req->client_message);
+
+    /* The client and, when a selector is given, its connection: one round trip. */
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__AuthorizeLookupRequest lookup = SSO__AUTHORIZE_LOOKUP_REQUEST__INIT;
+    Sso__ClientGetRequest get = SSO__CLIENT_GET_REQUEST__INIT;
+    Sso__ConnectionResolveRequest resolve = SSO__CONNECTION_RESOLVE_REQUEST__INIT;
+    get.client_id = (char *) req->client_id;
+    lookup.client = &get;
+    if (req->selector && !req->error) {
+        resolve.connection_id = (char *) (req->connection_id ? req->connection_id : "");
+        resolve.organization_id = (char *) (req->organization_id ? req->organization_id : "");
+        resolve.domain = (char *) (req->domain ? req->domain : "");
+        resolve.email = (char *) req->email;
+        lookup.resolve = &resolve;
+    }
+    request.op_case = SSO__DIR_REQUEST__OP_AUTHORIZE_LOOKUP;
+    request.authorize_lookup = &lookup;
+    int status = token_dir_call(self->service, "authorize_lookup", true, &request, &self->lookup);
+    if (status != 0)
+        return sso_html_error_page(503, "Sign-in is unavailable",
+                                     "The directory service is not available. Try again in a "
+                                     "moment.");
+    const Sso__DirReply *reply = self->lookup;
+    const Sso__AuthorizeLookupReply *found =
+        reply->result_case == SSO__DIR_REPLY__RESULT_LOOKUP ? reply->lookup : NULL;
+    const char *client_error = found ? found->client_error : reply->error;
+    zframe_t *page = NULL;
+    char message[600];
+    if (!strcmp(client_error, "invalid_client") || !strcmp(client_error, "not_found")) {
+        snprintf(message, sizeof message, "client_id %s is not a registered application.",
+                 req->client_id);
+        page = sso_html_error_page(400, "Unknown application", message);
+    }
+    else if (*client_error || !found || !found->client) {
+        const char *description = found ? found->client_error_description
+                                        : reply->error_description;
+        snprintf(message, sizeof message, "The application could not be checked: %s",
+                 *description ? description : "unexpected reply");
+        page = sso_html_error_page(*client_error ? 400 : 502, "Invalid sign-in request",
+                                     message);
+    }
+    else {
+        bool registered = false;
+        for (size_t i = 0; i < found->client->n_redirect_uris; i++)
+            registered |= !strcmp(found->client->redirect_uris[i], req->redirect_uri);
+        if (!registered) {
+            /* Saying which URI is refused helps the developer; it is not a link. */
+            snprintf(message, sizeof message,
+                     "redirect_uri %.400s is not registered for client_id %s (the match is "
+                     "exact).",
+                     req->redirect_uri, req->client_id);
+            page = sso_html_error_page(400, "Invalid redirect URI", message);
+        }
+    }
+    return page;
+}
+
+/* The description for a connection_resolve error, from what the request selected. */
+static void s_resolve_error(const char *code, const char *given, const char *kind,
+                            const char *value, char *out, size_t size, const char **error)
+{
+    *error = "invalid_request";
+    bool by_domain = !strcmp(kind, "domain");
+    if (!strcmp(code, "no_organization") && by_domain)
+        snprintf(out, size, "no organization for domain %s", value);
+    else if (!strcmp(code, "ambiguous_connection"))
+        snprintf(out, size, "several active connections; pass connection_id");
+    else if (!strcmp(code, "connection_inactive") && !strcmp(kind, "connection_id"))
+        snprintf(out, size, "connection %s is not active", value);
+    else if (*given)
+        snprintf(out, size, "%s", given);
+    else if (!strcmp(code, "connection_inactive"))
+        snprintf(out, size, "the %s %s has no active connection", kind, value);
+    else if (!strcmp(code, "not_found") || !strcmp(code, "no_organization"))
+        snprintf(out, size, "%s %s was not found",
+                 !strcmp(kind, "connection_id")     ? "connection"
+                 : !strcmp(kind, "organization_id") ? "organization"
+                                                    : "domain",
+                 value);
+    else if (!strcmp(code, "no_connection"))
+        snprintf(out, size, "the organization for %s %s has no connection", kind, value);
+    else {
+        *error = "server_error";
+        snprintf(out, size, "the connection could not be resolved");
+    }
+}
+
+/* Records why an upstream start failed, so the event log says it; best effort. No transaction
+   exists yet (it is created once the upstream request is made), so it is a plain event. */
+static void s_start_failed(token_authorize_login_t *self, const Sso__Connection *conn, const char *description)
+{
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__Event event = SSO__EVENT__INIT;
+    char reason[400];
+    snprintf(reason, sizeof reason, "authorize: the upstream login could not be started: %.300s",
+             description);
+    event.organization_id = conn->organization_id;
+    event.connection_id = conn->id;
+    event.client_id = (char *) self->req.client_id;
+    event.outcome = "failure";
+    event.reason = reason;
+    request.op_case = SSO__DIR_REQUEST__OP_EVENT_RECORD;
+    request.event_record = &event;
+    Sso__DirReply *reply = NULL;
+    if (token_dir_call(self->service, "event_record", false, &request, &reply) == 0)
+        sso__dir_reply__free_unpacked(reply, NULL);
+}
+
+/* txn_create for the upstream request started: its request id is what the answer must refer
+   to (InResponseTo, state). NULL when it is stored, else the error redirect. */
+static zframe_t *s_record(token_authorize_login_t *self, const char *txn_id, const Sso__Connection *conn,
+                          const char *scope, bool force, int64_t max_age, const char *email,
+                          const char *request_id)
+{
+    int64_t now = sso_now_ms() / 1000;
+    Sso__Transaction txn = SSO__TRANSACTION__INIT;
+    txn.id = (char *) txn_id;
+    const token_authorize_req_t *req = &self->req;
+    txn.client_id = (char *) req->client_id;
+    txn.redirect_uri = (char *) req->redirect_uri;
+    txn.state = (char *) (req->state ? req->state : "");
+    txn.nonce = (char *) (req->nonce ? req->nonce : "");
+    txn.code_challenge = (char *) (req->code_challenge ? req->code_challenge : "");
+    txn.scope = (char *) scope;
+    txn.connection_id = conn->id;
+    txn.organization_id = conn->organization_id;
+    txn.created_at = now;
+    txn.expires_at = now + TOKEN_TXN_TTL;
+    txn.force_login = force;
+    txn.max_age = max_age;
+    txn.login_hint = (char *) (email ? email : "");
+    /* The upstream request's handle: SAML's AuthnRequest ID, OIDC's state. */
+    if (!strcmp(conn->type, "oidc"))
+        txn.oidc_state = (char *) request_id;
+    else
+        txn.saml_request_id = (char *) request_id;
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_TXN_CREATE;
+    request.txn_create = &txn;
+    Sso__DirReply *reply = NULL;
+    int status = token_dir_call(self->service, "txn_create", false, &request, &reply);
+    zframe_t *frame = NULL;
+    if (status != 0)
+        frame = s_bus_error(self, "directory", status);
+    else if (*reply->error)
+        frame = token_authorize_login_error(self, !strcmp(reply->error, "invalid_request") ? "invalid_request"
+                                                                       : "server_error",
+                        *reply->error_description ? reply->error_description
+                                                  : "the login could not be recorded");
+    if (reply)
+        sso__dir_reply__free_unpacked(reply, NULL);
+    return frame;
+}
+
+/* The upstream service's start (it only builds the request), then txn_create with what it
+   returned: two round trips, one write. */
+static zframe_t *s_start(token_authorize_login_t *self, const Sso__Connection *conn, const char *scope,
+                         bool force, int64_t max_age, const char *email)
+{
+    const char *target = !strcmp(conn->type, "oidc") ? "oidc" : "saml";
+    if (strcmp(conn->type, "saml") != 0 && strcmp(conn->type, "oidc") != 0) {
+        char description[200];
+        snprintf(description, sizeof description, "connection %.100s has an unknown type",
+                 conn->id);
+        return token_authorize_login_error(self, "server_error", description);
+    }
+    char *txn_id = sso_random_token(24);
+    if (!txn_id)
+        return token_authorize_login_error(self, "server_error", "out of memory");
+    const token_authorize_req_t *req = &self->req;
+    Sso__SamlStartRequest start = SSO__SAML_START_REQUEST__INIT;
+    start.txn_id = txn_id;
+    start.connection = (Sso__Connection *) conn;
+    start.force_authn = force;
+    char rpc[16];
+    snprintf(rpc, sizeof rpc, "%s_start", target);
+    Sso__SamlStartReply *started = NULL;
+    zframe_t *frame = NULL;
+    int status = token_dir_start(self->service, target, rpc, &start, &started);
+    if (status != 0) {
+        frame = s_bus_error(self, target, status);
+        s_start_failed(self, conn, "the upstream service did not answer");
+    }
+    else if (*started->error || !*started->redirect_url || !*started->request_id) {
+        /* Only codes a client understands go back; anything else is our failure. */
+        static const char *const passed[] = {"access_denied", "server_error",
+                                             "temporarily_unavailable", "invalid_request",
+                                             "login_required"};
+        const char *error = "server_error";
+        for (size_t i = 0; i < sizeof passed / sizeof *passed; i++)
+            if (!strcmp(started->error, passed[i]))
+                error = passed[i];
+        const char *description = *started->error_description
+                                      ? started->error_description
+                                      : "the upstream login could not be started";
+        s_start_failed(self, conn, description);
+        frame = token_authorize_login_error(self, error, description);
+    }
+    else if (!(frame = s_record(self, txn_id, conn, scope, force, max_age, email,
+                                started->request_id))) {
+        sso_info("login %.8s… for %s via %s %s", txn_id, req->client_id, target, conn->id);
+        frame = s_redirect(self, started->redirect_url);
+    }
+    sso__saml_start_reply__free_unpacked(started, NULL);
+    free(txn_id);
+    return frame;
+}
+
+/* ---- the steps the handler runs -------------------------------------------------------- */
+
+const char *token_authorize_login_resolve_error(const token_authorize_login_t *self, char *out,
+                                                size_t size, bool *typed)
+{
+    /* check_client asked for the connection with the client (a known client has a lookup). */
+    const Sso__AuthorizeLookupReply *found = self->lookup->lookup;
+    *typed = false;
+    if (!*found->resolve_error)
+        return NULL;
+    const char *error = NULL;
+    s_resolve_error(found->resolve_error, found->resolve_error_description, self->req.selector,
+                    self->req.selector_value, out, size, &error);
+    *typed = !strcmp(found->resolve_error, "no_organization")
+             || !strcmp(found->resolve_error, "not_found");
+    return error;
+}
+
+zframe_t *token_authorize_login_start(token_authorize_login_t *self)
+{
+    const token_authorize_req_t *req = &self->req;
+    const Sso__Connection *conn = self->lookup->lookup->connection;
+    if (!conn)
+        return token_authorize_login_error(self, "server_error",
+                                           "the directory sent no connection");
+    if (strcmp(conn->status, "active") != 0) {
+        char description[400];
+        snprintf(description, sizeof description, "connection %.200s is not active", conn->id);
+        return token_authorize_login_error(self, "invalid_request", description);
+    }
+    return s_start(self, conn, req->scope, req->force_login, req->max_age,
+                   req->hint_email ? req->email : NULL);
+}
+
+void token_authorize_login_clear(token_authorize_login_t *self)
+{
+    if (self->lookup)
+        sso__dir_reply__free_unpacked(self->lookup, NULL);
+    self->lookup = NULL;
+    free(self->last_domain);
+    self->last_domain = NULL;
+    token_authorize_req_free(&self->req);
+}
+
+/* ---- self-test ------------------------------------------------------------------------- */
+
+#define T_CLIENT "client_id=cli_app&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback"
+#define T_BASE T_CLIENT "&response_type=code&scope=openid%20profile&state=s1"
+#define T_CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" /* RFC 7636 B */
+
+static Sso__HttpResponse *s_test_get(token_fake_t *fake, const char *query)
+{
+    return token_fake_http(fake, "GET", "/oauth/authorize", query, NULL, NULL);
+}
+
+/* A redirect to the client with this error, a description containing text, and state. */
+static bool s_test_error(Sso__HttpResponse *response, const char *base, const char *error,
+                         const char *text, const char *state)
+{
+    const char *location = token_fake_header(response, "Location");
+    zhashx_t *query = token_fake_location(response);
+    const char *got_state = query ? zhashx_lookup(query, "state") : NULL;
+    const char *description = query ? zhashx_lookup(query, "error_description") : NULL;
+    bool ok = response && response->status == 302 && location
+              && !strncmp(location, base, strlen(base)) && location[strlen(base)] == '?'
+              && !strcmp(zhashx_lookup(query, "error"), error) && description
+              && strstr(description, text)
+              && (state ? got_state && !strcmp(got_state, state) : !got_state);
+    if (!ok)
+        fprintf(stderr, "  got %u %s\n", response ? response->status : 0,
+                location ? location : "(no Location)");
+    zhashx_destroy(&query);
+    return ok;
+}
+
+static void s_test_errors(token_fake_t *fake)
+{
+    static const char base[] = "https://app.test/callback";
+    struct {
+        const char *query;
+        const char *error;
+        const char *text;
+    } cases[] = {
+        {T_CLIENT "&scope=openid&state=s1", "invalid_request", "response_type is missing"},
+        {T_CLIENT "&response_type=token&scope=openid&state=s1", "unsupported_response_type",
+         "response_type=code"},
+        {T_CLIENT "&response_type=code%20id_token&scope=openid&state=s1",
+         "unsupported_response_type", "code"},
+        {T_CLIENT "&response_type=code&scope=profile%20email&state=s1", "invalid_scope",
+         "openid"},
+        {T_CLIENT "&response_type=code&state=s1", "invalid_scope", "openid"},
+        {T_BASE "&code_challenge=" T_CHALLENGE "&code_challenge_method=plain", "invalid_request",
+         "S256"},
+        {T_BASE "&code_challenge=" T_CHALLENGE, "invalid_request",
+         "code_challenge_method=S256 is required"},
+        {T_BASE "&code_challenge_method=S256", "invalid_request", "without code_challenge"},
+        {T_BASE "&code_challenge=short&code_challenge_method=S256", "invalid_request",
+         "43 to 128"},
+        {T_BASE "&code_challenge=" T_CHALLENGE "%21&code_challenge_method=S256",
+         "invalid_request", "43 to 128"},
+        {T_BASE "&prompt=none&domain=example.com", "login_required", "interactive"},
+        {T_BASE "&prompt=none%20login", "invalid_request", "prompt=none"},
+        {T_BASE "&scope=openid", "invalid_request", "scope is given more than once"},
+        {T_BASE "&nonce=a&nonce=b", "invalid_request", "nonce is given more than once"},
+        {T_BASE "&nonce=%zz", "invalid_request", "nonce is not properly encoded"},
+        {T_BASE "&max_age=soon", "invalid_request", "max_age"},
+        {T_BASE "&max_age=-1", "invalid_request", "max_age"},
+        {T_BASE "&response_mode=form_post", "invalid_request", "response_mode"},
+        {T_BASE "&connection_id=conn_off", "invalid_request", "connection conn_off is not active"},
+        {T_BASE "&connection_id=conn_nope&domain=example.com", "invalid_request",
+         "connection conn_nope was not found"},
+        {T_BASE "&organization_id=org_two", "invalid_request",
+         "several active connections; pass connection_id"},
+        {T_BASE "&organization_id=org_nope", "invalid_request", "organization org_nope was not "
+                                                                "found"},
+        {T_BASE "&domain=example.net", "invalid_request", "no organization for domain "
+                                                          "example.net"},
+        {T_BASE "&login_hint=jane%40Example.NET", "invalid_request",
+         "no organization for domain example.net"},
+        /* The directory's own words pass through when it gives some. */
+        {T_BASE "&domain=inactive.example", "invalid_request", "connection conn_dir is not "
+                                                               "active"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        fake->calls = 0;
+        Sso__HttpResponse *response = s_test_get(fake, cases[i].query);
+        bool ok = s_test_error(response, base, cases[i].error, cases[i].text, "s1");
+        if (!ok)
+            fprintf(stderr, "  case %zu: %s\n", i, cases[i].query);
+        SSO_CHECK(ok);
+        /* Nothing is recorded for a refused request. */
+        SSO_CHECK(fake->txn == NULL);
+        sso__http_response__free_unpacked(response, NULL);
+    }
+
+    /* A repeated state is not echoed; a state over 8 KB is refused, not echoed. */
+    Sso__HttpResponse *response = s_test_get(fake, T_BASE "&state=s2");
+    SSO_CHECK(s_test_error(response, base, "invalid_request", "state is given more", NULL));
+    sso__http_response__free_unpacked(response, NULL);
+    char *query = malloc(TOKEN_STATE_MAX + 200);
+    snprintf(query, TOKEN_STATE_MAX + 200, "%s",
+             T_CLIENT "&response_type=code&scope=openid&state=");
+    size_t len = strlen(query);
+    memset(query + len, 'a', TOKEN_STATE_MAX + 1);
+    query[len + TOKEN_STATE_MAX + 1] = '\0';
+    response = s_test_get(fake, query);
+    SSO_CHECK(s_test_error(response, base, "invalid_request", "8192", NULL));
+    sso__http_response__free_unpacked(response, NULL);
+    free(query);
+
+    /* A redirect_uri with a query keeps it and gets '&'. */
+    response = s_test_get(fake, "client_id=cli_app&redirect_uri=https%3A%2F%2Fapp.test%2Fcb%3Fx%3D1"
+                                "&response_type=token&scope=openid&state=s1");
+    const char *location = token_fake_header(response, "Location");
+    SSO_CHECK(location && !strncmp(location, "https://app.test/cb?x=1&error=unsupported_"
+                                             "response_type&error_description=", 72));
+    sso__http_response__free_unpacked(response, NULL);
+
+    /* Bus failures where a redirect is allowed: temporarily_unavailable. */
+    const char *failing[][2] = {{"txn_create", "directory"}, {"saml_start", "saml"}};
+    for (size_t i = 0; i < 2; i++) {
+        fake->fail_rpc = failing[i][0];
+        fake->fail_status = i == 0 ? 504 : 503;
+        response = s_test_get(fake, T_BASE "&domain=example.com");
+        SSO_CHECK(s_test_error(response, base, "temporarily_unavailable", failing[i][1], "s1"));
+        sso__http_response__free_unpacked(response, NULL);
+    }
+    fake->fail_rpc = NULL;
+    fake->start_error = "invalid_metadata";
+    response = s_test_get(fake, T_BASE "&domain=example.com");
+    SSO_CHECK(s_test_error(response, base, "server_error", "metadata could not be used", "s1"));
+    sso__http_response__free_unpacked(response, NULL);
+    fake->start_error = NULL;
+    sso__transaction__free_unpacked(fake->txn, NULL);
+    fake->txn = NULL;
+}
+
+/* Errors that must not redirect: a 400 page that says why and links nowhere. */
+static void s_test_pages(token_fake_t *fake)
+{
+    struct {
+        const char *query;
+        unsigned status;
+        const char *text;
+    } cases[] = {
+        {"response_type=code&scope=openid&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback", 400,
+         "no client_id"},
+        {"client_id=cli_app&response_type=code&scope=openid", 400, "no redirect_uri"},
+        {"client_id=cli_nope&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback&response_type=code",
+         400, "client_id cli_nope is not a registered application"},
+        {"client_id=cli_app&redirect_uri=https%3A%2F%2Fevil.test%2Fcb&response_type=code", 400,
+         "redirect_uri https://evil.test/cb is not registered for client_id cli_app"},
+        {"client_id=cli_app&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback%2F&response_type=code",
+         400, "is not registered"},
+        {"client_id=cli_app&redirect_uri=https%3A%2F%2FAPP.test%2Fcallback", 400,
+         "is not registered"},
+        {T_CLIENT "&client_id=cli_app", 400, "client_id more than once"},
+        {T_CLIENT "&redirect_uri=https%3A%2F%2Fevil.test%2Fcb", 400, "redirect_uri more than once"},
+        {"client_id=cli_app&redirect_uri=%zz", 400, "not properly encoded"},
+        {"client_id=%3Cb%3Ecli%3C%2Fb%3E&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback", 400,
+         "client_id &lt;b&gt;cli&lt;/b&gt; is not"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        Sso__HttpResponse *response = s_test_get(fake, cases[i].query);
+        bool ok = response && response->status == cases[i].status
+                  && !token_fake_header(response, "Location")
+                  && token_fake_body_has(response, cases[i].text)
+                  && !token_fake_body_has(response, "href=\"http")
+                  && !token_fake_body_has(response, "<b>")
+                  && !strncmp(token_fake_header(response, "Content-Type"), "text/html", 9);
+        if (!ok)
+            fprintf(stderr, "  page case %zu: %u\n", i, response ? response->status : 0);
+        SSO_CHECK(ok);
+        sso__http_response__free_unpacked(response, NULL);
+    }
+    /* The directory down: the client cannot be checked, so nothing may redirect. */
+    fake->fail_rpc = "authorize_lookup";
+    fake->fail_status = 503;
+    Sso__HttpResponse *response = s_test_get(fake, T_BASE);
+    SSO_CHECK(response && response->status == 503 && !token_fake_header(response, "Location"));
+    sso__http_response__free_unpacked(response, NULL);
+    response = s_test_get(fake, T_BASE "&domain=example.com");
+    SSO_CHECK(response && response->status == 503 && !token_fake_header(response, "Location"));
+    sso__http_response__free_unpacked(response, NULL);
+    fake->fail_rpc = NULL;
+}
+
+static void s_test_success(token_fake_t *fake)
+{
+    /* Every value reaches the transaction, and the browser goes to the IdP. */
+    Sso__HttpResponse *response = s_test_get(
+        fake, T_BASE "&connection_id=conn_saml&organization_id=org_two&domain=example.net"
+                     "&login_hint=jane%40example.com&nonce=n-1&code_challenge=" T_CHALLENGE
+                     "&code_challenge_method=S256&prompt=login&scope_extra=1&claims=%7B%7D");
+    const Sso__Transaction *txn = fake->txn;
+    const char *location = token_fake_header(response, "Location");
+    SSO_CHECK(response && response->status == 302 && txn && fake->start);
+    if (!txn || !fake->start || !location) {
+        sso__http_response__free_unpacked(response, NULL);
+        return;
+    }
+    char expected[200];
+    snprintf(expected, sizeof expected, "https://idp.test/saml?RelayState=%s", txn->id);
+    SSO_CHECK(!strcmp(location, expected));
+    SSO_CHECK(strlen(txn->id) == 32);
+    SSO_CHECK(!strcmp(txn->client_id, "cli_app"));
+    SSO_CHECK(!strcmp(txn->redirect_uri, "https://app.test/callback"));
+    SSO_CHECK(!strcmp(txn->state, "s1") && !strcmp(txn->nonce, "n-1"));
+    SSO_CHECK(!strcmp(txn->code_challenge, T_CHALLENGE));
+    SSO_CHECK(!strcmp(txn->scope, "openid profile"));
+    SSO_CHECK(!strcmp(txn->connection_id, "conn_saml"));
+    SSO_CHECK(!strcmp(txn->organization_id, "org_1"));
+    SSO_CHECK(txn->expires_at - txn->created_at == TOKEN_TXN_TTL);
+    SSO_CHECK(txn->force_login && txn->max_age == -1);
+    SSO_CHECK(!strcmp(txn->login_hint, "jane@example.com"));
+    /* The upstream request first, then the transaction with its id. */
+    SSO_CHECK(!strcmp(fake->start_target, "saml") && !strcmp(fake->last_rpc, "txn_create"));
+    SSO_CHECK(!strcmp(txn->saml_request_id, "_req1") && !*txn->oidc_state);
+    SSO_CHECK(!strcmp(fake->start->txn_id, txn->id) && fake->start->force_authn);
+    SSO_CHECK(fake->start->connection && !strcmp(fake->start->connection->id, "conn_saml"));
+    sso__http_response__free_unpacked(response, NULL);
+
+    /* login_hint's domain, case-insensitively; an OIDC connection goes to the oidc service;
+       max_age forces a login; no prompt means none forced. */
+    response = s_test_get(fake, T_BASE "&login_hint=Jane%40Example.COM");
+    SSO_CHECK(response && response->status == 302 && !fake->txn->force_login);
+    SSO_CHECK(!strcmp(fake->txn->connection_id, "conn_saml") && !fake->start->force_authn);
+    sso__http_response__free_unpacked(response, NULL);
+    response = s_test_get(fake, T_BASE "&domain=oidc.example&max_age=0");
+    location = token_fake_header(response, "Location");
+    SSO_CHECK(location && !strncmp(location, "https://idp.test/oidc?", 22));
+    SSO_CHECK(!strcmp(fake->last_rpc, "txn_create") && !strcmp(fake->start_target, "oidc"));
+    SSO_CHECK(!strcmp(fake->txn->oidc_state, "_req1") && !*fake->txn->saml_request_id);
+    SSO_CHECK(fake->txn->force_login && fake->txn->max_age == 0);
+    SSO_CHECK(!strcmp(fake->txn->connection_id, "conn_oidc"));
+    sso__http_response__free_unpacked(response, NULL);
+
+    /* POST with a form body works like GET. */
+    response = token_fake_http(fake, "POST", "/oauth/authorize", NULL,
+                               T_BASE "&organization_id=org_1", "content-type",
+                               "application/x-www-form-urlencoded", NULL);
+    SSO_CHECK(response && response->status == 302 && !strcmp(fake->txn->organization_id, "org_1"));
+    sso__http_response__free_unpacked(response, NULL);
+
+    /* A state of 8 KB of every kind of character comes back intact, and is stored intact. */
+    char *state = malloc(TOKEN_STATE_MAX + 1);
+    for (size_t i = 0; i < TOKEN_STATE_MAX; i++)
+        state[i] = "aZ09 -._~!*'();:@&=+$,/?#[]%\"<>"[i % 31];
+    state[TOKEN_STATE_MAX] = '\0';
+    char *encoded = sso_url_encode(state);
+    size_t size = strlen(encoded) + 300;
+    char *query = malloc(size);
+    snprintf(query, size, "%s&state=%s",
+             T_CLIENT "&response_type=code&scope=openid&domain=example.com", encoded);
+    response = s_test_get(fake, query);
+    SSO_CHECK(response && response->status == 302 && !strcmp(fake->txn->state, state));
+    sso__http_response__free_unpacked(response, NULL);
+    snprintf(query, size, "%s&state=%s", T_CLIENT "&response_type=code&scope=openid&prompt=none",
+             encoded);
+    response = s_test_get(fake, query);
+    SSO_CHECK(s_test_error(response, "https://app.test/callback", "login_required", "session",
+                           state));
+    sso__http_response__free_unpacked(response, NULL);
+    free(query);
+    free(encoded);
+    free(state);
+}
+
+void token_authorize_login_test(bool verbose)
+{
+    (void) verbose;
+    token_fake_t fake;
+    if (token_fake_open(&fake) != 0) {
+        SSO_CHECK(!"fake");
+        return;
+    }
+    s_test_pages(&fake);
+    s_test_errors(&fake);
+    s_test_success(&fake);
+    token_fake_close(&fake);
+}
