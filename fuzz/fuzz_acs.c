@@ -33,17 +33,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (!b64)
         return 0;
-    const char *certs[] = {s_cert};
+    /* A connection as the directory gives it, through the ACS's own mapping. */
+    char *certs[] = {s_cert};
+    Sso__Connection connection = SSO__CONNECTION__INIT;
+    connection.idp_entity_id = "https://idp.test/metadata";
+    connection.idp_certificates = certs;
+    connection.n_idp_certificates = 1;
+    connection.sp_entity_id = "https://sso.test/sso/saml/conn_1";
+    connection.sp_acs_url = "https://sso.test/sso/saml/conn_1/acs";
+    connection.sp_private_key_pem = s_key;
     saml_response_config_t config;
-    saml_response_config_init(&config);
-    config.idp_entity_id = "https://idp.test/metadata";
-    config.idp_certificates = certs;
-    config.n_idp_certificates = 1;
-    config.sp_entity_id = "https://sso.test/sso/saml/conn_1";
-    config.acs_url = "https://sso.test/sso/saml/conn_1/acs";
-    config.in_response_to = "_req1";
+    saml_response_config_from_connection(&config, &connection, "_req1");
     config.now = 1767323045;
-    config.sp_private_key_pem = s_key;
     saml_response_t *validator = saml_response_new(&config);
     if (validator) {
         saml_error_t rc = saml_response_validate(validator, b64);

@@ -135,17 +135,18 @@ int saml_cases_run(const char *dir, bool verbose)
             break;
         }
         if (!v) {
-            const char *certs[] = {config.idp_cert ? config.idp_cert : ""};
+            /* The manifest's connection, through the ACS's own mapping. */
+            char *certs[] = {config.idp_cert ? config.idp_cert : ""};
+            Sso__Connection connection = SSO__CONNECTION__INIT;
+            connection.idp_entity_id = config.idp_entity_id;
+            connection.idp_certificates = certs;
+            connection.n_idp_certificates = 1;
+            connection.sp_entity_id = config.sp_entity_id;
+            connection.sp_acs_url = config.acs_url;
+            connection.sp_private_key_pem = config.sp_key;
             saml_response_config_t c;
-            saml_response_config_init(&c);
-            c.idp_entity_id = config.idp_entity_id;
-            c.idp_certificates = certs;
-            c.n_idp_certificates = 1;
-            c.sp_entity_id = config.sp_entity_id;
-            c.acs_url = config.acs_url;
-            c.in_response_to = config.in_response_to;
+            saml_response_config_from_connection(&c, &connection, config.in_response_to);
             c.now = config.now;
-            c.sp_private_key_pem = config.sp_key;
             v = saml_response_new(&c);
             if (!v) {
                 rc = -1;

@@ -247,15 +247,7 @@ static zframe_t *s_acs_validate(sso_service_t *service, const Sso__Transaction *
                                 const Sso__Connection *connection, const char *saml_response)
 {
     saml_response_config_t config;
-    saml_response_config_init(&config);
-    config.idp_entity_id = connection->idp_entity_id;
-    config.idp_certificates = (const char *const *) connection->idp_certificates;
-    config.n_idp_certificates = connection->n_idp_certificates;
-    config.sp_entity_id = connection->sp_entity_id;
-    config.acs_url = connection->sp_acs_url;
-    config.in_response_to = txn->saml_request_id;
-    config.sp_private_key_pem = *connection->sp_private_key_pem ? connection->sp_private_key_pem
-                                                                : NULL;
+    saml_response_config_from_connection(&config, connection, txn->saml_request_id);
     saml_response_t *validator = saml_response_new(&config);
     if (!validator)
         return s_fail(service, txn->id, "server_error", "out of memory", "out of memory");

@@ -4,39 +4,15 @@
    records profile->assertion_id until saml_response_replay_until()). */
 #ifndef SAML_RESPONSE_H
 #define SAML_RESPONSE_H
+#include "directory.pb-c.h"
 #include "saml_attributes.h"
+#include "saml_response_decode.h" /* SAML_RESPONSE_MAX_BYTES */
+#include "saml_result.h"        /* saml_error_t, saml_error_name */
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
 #define SAML_DEFAULT_CLOCK_SKEW 120
-/* Decoded size cap for a SAMLResponse (the encoded form may be a third larger). */
-#define SAML_RESPONSE_MAX_BYTES (1024 * 1024)
-
-typedef enum {
-    SAML_OK = 0,
-    SAML_ERR_CONFIG,          /* the connection's configuration is unusable */
-    SAML_ERR_INPUT,           /* not strict base64, or too large */
-    SAML_ERR_XML,             /* not well-formed, DOCTYPE, too deep */
-    SAML_ERR_STRUCTURE,       /* not a Response, not exactly one assertion, duplicate IDs */
-    SAML_ERR_STATUS,          /* the IdP answered something other than Success */
-    SAML_ERR_SIGNATURE,
-    SAML_ERR_DECRYPTION,
-    SAML_ERR_ISSUER,
-    SAML_ERR_DESTINATION,
-    SAML_ERR_IN_RESPONSE_TO,
-    SAML_ERR_SUBJECT,
-    SAML_ERR_RECIPIENT,
-    SAML_ERR_AUDIENCE,
-    SAML_ERR_EXPIRED,
-    SAML_ERR_NOT_YET_VALID,
-    SAML_ERR_AUTHN_STATEMENT,
-    SAML_ERR_ATTRIBUTES,
-    SAML_ERR_INTERNAL
-} saml_error_t;
-
-/* A short stable name for the code ("audience", "signature", ...). */
-const char *saml_error_name(saml_error_t code);
 
 typedef struct {
     const char *idp_entity_id;
@@ -55,6 +31,13 @@ typedef struct {
 
 /* Defaults: skew 120 s, SHA-1 off, IdP-initiated off, now = time(NULL). */
 void saml_response_config_init(saml_response_config_t *config);
+/* The one mapping from a connection (as the directory gives it, with its SP key when it has
+   one) to the rules its responses are validated under: the defaults, plus the connection's
+   IdP, certificates, SP entity id, ACS URL and SP key, and in_response_to (the pending
+   AuthnRequest's ID; NULL or "" = IdP-initiated). config points into connection. */
+void saml_response_config_from_connection(saml_response_config_t *config,
+                                          const Sso__Connection *connection,
+                                          const char *in_response_to);
 
 typedef struct saml_response_t saml_response_t;
 

@@ -440,15 +440,16 @@ void saml_simulator_test(bool verbose)
         .key_pem = key,
         .cert_pem = cert,
     };
-    const char *certs[] = {cert};
+    /* The simulator's connection as the directory seeds it, through the ACS's own mapping. */
+    char *certs[] = {cert};
+    Sso__Connection connection = SSO__CONNECTION__INIT;
+    connection.idp_entity_id = (char *) spec.idp_entity_id;
+    connection.idp_certificates = certs;
+    connection.n_idp_certificates = 1;
+    connection.sp_entity_id = (char *) spec.sp_entity_id;
+    connection.sp_acs_url = (char *) spec.acs_url;
     saml_response_config_t config;
-    saml_response_config_init(&config);
-    config.idp_entity_id = spec.idp_entity_id;
-    config.idp_certificates = certs;
-    config.n_idp_certificates = 1;
-    config.sp_entity_id = spec.sp_entity_id;
-    config.acs_url = spec.acs_url;
-    config.in_response_to = "_req1";
+    saml_response_config_from_connection(&config, &connection, "_req1");
     /* Each scenario through the real validator: only success passes, each failure for its
        own reason. */
     saml_error_t expected[] = {SAML_OK, SAML_ERR_STATUS, SAML_ERR_EXPIRED, SAML_ERR_AUDIENCE,

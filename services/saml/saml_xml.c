@@ -152,6 +152,14 @@ size_t saml_xml_count_children(xmlNodePtr node, const char *ns, const char *name
     return count;
 }
 
+bool saml_xml_in_list(const char *value, const char *const *list)
+{
+    for (size_t i = 0; value && list[i]; i++)
+        if (strcmp(value, list[i]) == 0)
+            return true;
+    return false;
+}
+
 char *saml_xml_attr(xmlNodePtr node, const char *name)
 {
     xmlChar *value = xmlGetNoNsProp(node, (const xmlChar *) name);
@@ -541,6 +549,9 @@ void saml_xml_test(bool verbose)
     (void) verbose;
     SSO_CHECK(saml_xmlsec_init() == 0);
     s_no_io_test();
+    const char *const algs[] = {"a", "b", NULL};
+    SSO_CHECK(saml_xml_in_list("b", algs) && !saml_xml_in_list("c", algs)
+              && !saml_xml_in_list(NULL, algs) && !saml_xml_in_list("", algs));
     time_t t = 0;
     SSO_CHECK(saml_time_parse("2026-01-02T03:04:05Z", &t) == 0 && t == 1767323045);
     SSO_CHECK(saml_time_parse("2026-01-02T03:04:05.123Z", &t) == 0 && t == 1767323045);

@@ -43,6 +43,8 @@ bool saml_xml_is(xmlNodePtr node, const char *ns, const char *name);
 xmlNodePtr saml_xml_child(xmlNodePtr node, const char *ns, const char *name);
 /* Number of element children of node named ns:name. */
 size_t saml_xml_count_children(xmlNodePtr node, const char *ns, const char *name);
+/* True when value (may be NULL) is one of the NULL-terminated list (algorithm allow-lists). */
+bool saml_xml_in_list(const char *value, const char *const *list);
 /* Attribute without namespace as a malloc'd string, NULL when absent. */
 char *saml_xml_attr(xmlNodePtr node, const char *name);
 /* Text of an element: every text and CDATA child concatenated (comments are skipped, as

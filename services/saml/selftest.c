@@ -9,6 +9,11 @@
 #include "saml_service.h"
 #include "saml_simulator.h"
 #include "saml_response.h"
+#include "saml_response_conditions.h"
+#include "saml_response_decode.h"
+#include "saml_response_decrypt.h"
+#include "saml_response_signature.h"
+#include "saml_result.h"
 #include "saml_sp_metadata.h"
 #include "saml_xml.h"
 #include "sso_test.h"
@@ -39,6 +44,11 @@ int main(int argc, char **argv)
     SSO_RUN(saml_codec_test, verbose);
     SSO_RUN(saml_keycache_test, verbose);
     SSO_RUN(saml_attributes_test, verbose);
+    SSO_RUN(saml_result_test, verbose);
+    SSO_RUN(saml_response_decode_test, verbose);
+    SSO_RUN(saml_response_signature_test, verbose);
+    SSO_RUN(saml_response_decrypt_test, verbose);
+    SSO_RUN(saml_response_conditions_test, verbose);
     SSO_RUN(saml_response_test, verbose);
     SSO_RUN(saml_authn_request_test, verbose);
     SSO_RUN(saml_sp_metadata_test, verbose);
