@@ -35,7 +35,7 @@ TESTBINS := $(BUILD)/bin/test-lib $(addprefix $(BUILD)/bin/test-,$(SERVICES))
 
 .SECONDARY: $(GEN_C) $(GEN_H)
 .DELETE_ON_ERROR:
-.PHONY: all deps build run test unit integration asan fuzz bench clean help
+.PHONY: all deps build run test unit integration asan check fuzz bench clean help
 all: build
 
 help:
@@ -115,6 +115,10 @@ asan: deps
 test: deps
 	@$(MAKE) --no-print-directory build
 	@scripts/test.sh
+
+# The conventions of docs/ARCHITECTURE.md that a machine can check (no build needed).
+check:
+	@scripts/checksrc.py
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

@@ -32,7 +32,7 @@
 int main(int argc, char **argv)
 {
     bool verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
-    sso_log_init("test-directory", "text");
+    sso_log_init("test-directory", "text", NULL, false);
     zsys_init();
     /* The tests must not pick up the caller's deployment settings. */
     unsetenv("SSO_MASTER_KEY");
