@@ -41,6 +41,10 @@ all: build
 help:
 	@echo "make run    install missing packages, build, start every service (Ctrl-C stops)"
 	@echo "make test   install missing packages, build, run every test (also under ASan/UBSan)"
+	@echo "make check  the source conventions of docs/ARCHITECTURE.md (no build; under a second)"
+	@echo "make unit   build, run the module self-tests; one alone: build/bin/test-directory dir_codes"
+	@echo "make integration  build, run the pytest integration suites against the real processes"
+	@echo "make asan   build with clang+ASan/UBSan into build-asan, run unit and integration there"
 	@echo "make fuzz   run every libFuzzer target for FUZZ_SECONDS (60) each"
 	@echo "make bench  run the benchmarks under bench/ (bus, then logins; see bench/README.md)"
 

@@ -473,8 +473,13 @@ int ssoctl_run(int argc, char **argv, FILE *out, FILE *err)
         return help ? SSOCTL_EXIT_OK : SSOCTL_EXIT_USAGE;
     }
     const char *word = args.pos[first];
-    if (strcmp(word, "selftest") == 0 && first == 0 && args.npos == 1 && !help)
+    if (strcmp(word, "selftest") == 0 && first == 0 && !help) {
+        /* `ssoctl selftest [MODULE...]`: every module's self-test, or those named. */
+        for (size_t i = 1; i < args.npos; i++)
+            if (sso_test_select(args.pos[i]) != 0)
+                return ssoctl_usage_error(&ctx, "too many modules for selftest");
         return ssoctl_selftest(false);
+    }
     const ssoctl_cmd_t *group = s_find_group(word);
     if (!group)
         return ssoctl_usage_error(&ctx, "unknown command '%s'", word);
