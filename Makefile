@@ -35,12 +35,16 @@ TESTBINS := $(BUILD)/bin/test-lib $(addprefix $(BUILD)/bin/test-,$(SERVICES))
 
 .SECONDARY: $(GEN_C) $(GEN_H)
 .DELETE_ON_ERROR:
-.PHONY: all deps build run test unit integration asan fuzz bench clean help
+.PHONY: all deps build run test unit integration asan check fuzz bench clean help
 all: build
 
 help:
 	@echo "make run    install missing packages, build, start every service (Ctrl-C stops)"
 	@echo "make test   install missing packages, build, run every test (also under ASan/UBSan)"
+	@echo "make check  the source conventions of docs/ARCHITECTURE.md (no build; under a second)"
+	@echo "make unit   build, run the module self-tests; one alone: build/bin/test-directory dir_codes"
+	@echo "make integration  build, run the pytest integration suites against the real processes"
+	@echo "make asan   build with clang+ASan/UBSan into build-asan, run unit and integration there"
 	@echo "make fuzz   run every libFuzzer target for FUZZ_SECONDS (60) each"
 	@echo "make bench  run the benchmarks under bench/ (bus, then logins; see bench/README.md)"
 
@@ -115,6 +119,10 @@ asan: deps
 test: deps
 	@$(MAKE) --no-print-directory build
 	@scripts/test.sh
+
+# The conventions of docs/ARCHITECTURE.md that a machine can check (no build needed).
+check:
+	@scripts/checksrc.py
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

@@ -172,7 +172,7 @@ static int read_response(conn_t *c)
     memcpy(c->hdr, c->buf, copy);
     c->hdr[copy] = 0;
     consume(c, hlen);
-    c->status = atoi(c->hdr + 9);
+    c->status = (int) strtol(c->hdr + 9, NULL, 10); /* "HTTP/1.1 200": 0 when not a number */
     c->body_len = 0;
     body_add(c, "", 0);
     char v[256];
@@ -448,6 +448,17 @@ static void usage(void)
     exit(2);
 }
 
+/* A whole number in [min, max] from an option's value, or usage. */
+static long number(const char *v, long min, long max)
+{
+    char *end = NULL;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < min || x > max)
+        usage();
+    return x;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -465,11 +476,11 @@ int main(int argc, char **argv)
             usage();
         i++;
         if (!strcmp(k, "-p"))
-            opt.port = atoi(v);
+            opt.port = (int) number(v, 1, 65535);
         else if (!strcmp(k, "-c"))
-            opt.conns = atoi(v);
+            opt.conns = (int) number(v, 1, 100000);
         else if (!strcmp(k, "-n"))
-            opt.n = atol(v);
+            opt.n = number(v, 0, 1000000000L);
         else if (!strcmp(k, "-i"))
             opt.in = v;
         else if (!strcmp(k, "-o"))

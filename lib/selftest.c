@@ -18,8 +18,11 @@
 
 int main(int argc, char **argv)
 {
-    bool verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
+    bool verbose = false;
+    if (sso_test_args(argc, argv, &verbose) != 0)
+        return 2;
     zsys_init();
+    SSO_RUN(sso_test_test, verbose);
     SSO_RUN(sso_log_test, verbose);
     SSO_RUN(sso_config_test, verbose);
     SSO_RUN(sso_crypto_test, verbose);

@@ -79,9 +79,26 @@ static int s_int(const char *name, long fallback, long min, long max, int *out)
     return 0;
 }
 
+void sso_config_load_settings(sso_config_t *config)
+{
+    config->log_level = getenv("SSO_LOG_LEVEL");
+    config->log_debug = getenv("SSO_DEBUG") != NULL;
+    const char *access_log = getenv("SSO_ACCESS_LOG");
+    config->access_log = !access_log || strcmp(access_log, "0") != 0;
+    config->web_dir = getenv("SSO_WEB_DIR");
+    config->gateway_threads = getenv("SSO_GATEWAY_THREADS");
+    config->key_rotation_delay_s = getenv("SSO_KEY_ROTATION_DELAY_S");
+    config->event_retention_days = getenv("SSO_EVENT_RETENTION_DAYS");
+    config->client_auth_lockout_base_ms = getenv("SSO_CLIENT_AUTH_LOCKOUT_BASE_MS");
+    config->master_key = getenv("SSO_MASTER_KEY");
+    config->admin_client_id = getenv("SSO_ADMIN_CLIENT_ID");
+    config->admin_client_secret = getenv("SSO_ADMIN_CLIENT_SECRET");
+}
+
 int sso_config_load(sso_config_t *config)
 {
     memset(config, 0, sizeof *config);
+    sso_config_load_settings(config);
     if (s_copy(config->public_url, sizeof config->public_url, "SSO_PUBLIC_URL",
                "http://localhost:8080")
         || s_copy(config->http_addr, sizeof config->http_addr, "SSO_HTTP_ADDR", "127.0.0.1:8080")
@@ -212,6 +229,36 @@ void sso_config_test(bool verbose)
     SSO_CHECK(sso_config_load(&config) == 0 && !strcmp(config.bus_keys_dir, "/run/secrets/bus"));
     unsetenv("SSO_BUS_KEYS_DIR");
     unsetenv("SSO_DATA_DIR");
+    /* The settings modules check themselves: the environment's text as it is, NULL unset. */
+    const char *settings[] = {"SSO_LOG_LEVEL", "SSO_WEB_DIR", "SSO_GATEWAY_THREADS",
+                              "SSO_KEY_ROTATION_DELAY_S", "SSO_EVENT_RETENTION_DAYS",
+                              "SSO_CLIENT_AUTH_LOCKOUT_BASE_MS", "SSO_MASTER_KEY",
+                              "SSO_ADMIN_CLIENT_ID", "SSO_ADMIN_CLIENT_SECRET", "SSO_DEBUG",
+                              "SSO_ACCESS_LOG"};
+    for (size_t i = 0; i < sizeof settings / sizeof *settings; i++)
+        unsetenv(settings[i]);
+    SSO_CHECK(sso_config_load(&config) == 0 && !config.log_level && !config.log_debug
+              && config.access_log && !config.web_dir && !config.gateway_threads
+              && !config.key_rotation_delay_s && !config.event_retention_days
+              && !config.client_auth_lockout_base_ms && !config.master_key
+              && !config.admin_client_id && !config.admin_client_secret);
+    for (size_t i = 0; i < sizeof settings / sizeof *settings; i++)
+        setenv(settings[i], i == 10 ? "0" : "not checked here", 1);
+    SSO_CHECK(sso_config_load(&config) == 0 && !strcmp(config.log_level, "not checked here")
+              && config.log_debug && !config.access_log
+              && !strcmp(config.web_dir, "not checked here")
+              && !strcmp(config.gateway_threads, "not checked here")
+              && !strcmp(config.key_rotation_delay_s, "not checked here")
+              && !strcmp(config.event_retention_days, "not checked here")
+              && !strcmp(config.client_auth_lockout_base_ms, "not checked here")
+              && !strcmp(config.master_key, "not checked here")
+              && !strcmp(config.admin_client_id, "not checked here")
+              && !strcmp(config.admin_client_secret, "not checked here"));
+    setenv("SSO_ACCESS_LOG", "1", 1);
+    setenv("SSO_DEBUG", "", 1); /* set, even empty, means debug, as before */
+    SSO_CHECK(sso_config_load(&config) == 0 && config.access_log && config.log_debug);
+    for (size_t i = 0; i < sizeof settings / sizeof *settings; i++)
+        unsetenv(settings[i]);
     /* mkdir -p: parents made, an existing dir is fine, a file in the way or "" is not. */
     char dir[] = "/tmp/sso-config-test-XXXXXX";
     SSO_CHECK(mkdtemp(dir) != NULL);

@@ -24,11 +24,31 @@ typedef struct {
     int max_connections_per_ip; /* SSO_MAX_CONNECTIONS_PER_IP */
     int request_read_timeout_ms;    /* SSO_REQUEST_READ_TIMEOUT_MS: headers and body */
     int max_body_bytes_in_flight;   /* SSO_MAX_BODY_BYTES_IN_FLIGHT: all connections together */
+
+    /* Settings one module checks itself, so that a bad value stops only the process that uses
+       it, with that module's message. Read here like the rest; the environment's own text, NULL
+       when unset (not copied, so no length cap is added; no process changes its environment
+       after start). */
+    const char *log_level;          /* SSO_LOG_LEVEL: sso_log_init */
+    bool log_debug;                 /* SSO_DEBUG is set: the old spelling of SSO_LOG_LEVEL=debug */
+    bool access_log;                /* SSO_ACCESS_LOG is not 0: the gateway's access log */
+    const char *web_dir;            /* SSO_WEB_DIR: the gateway's static files */
+    const char *gateway_threads;    /* SSO_GATEWAY_THREADS */
+    const char *key_rotation_delay_s;           /* SSO_KEY_ROTATION_DELAY_S: token service */
+    const char *event_retention_days;           /* SSO_EVENT_RETENTION_DAYS: directory */
+    const char *client_auth_lockout_base_ms;    /* SSO_CLIENT_AUTH_LOCKOUT_BASE_MS: directory */
+    const char *master_key;                     /* SSO_MASTER_KEY: directory */
+    const char *admin_client_id;                /* SSO_ADMIN_CLIENT_ID: directory, supervisor */
+    const char *admin_client_secret;            /* SSO_ADMIN_CLIENT_SECRET: directory */
 } sso_config_t;
 
 /* Fills config from the environment; returns 0, or -1 with a message on stderr when a value
    is invalid. */
 int sso_config_load(sso_config_t *config);
+
+/* Fills only the settings modules check themselves (the last group above) from the
+   environment; sso_config_load does it too. For a config made by hand (tests). */
+void sso_config_load_settings(sso_config_t *config);
 
 /* mkdir -p: creates path and its missing parents with mode. 0, or -1 (errno set) when one
    cannot be created or path is not a directory. */

@@ -26,14 +26,13 @@ int sso_log_level_parse(const char *name, sso_log_level_t *level)
     return -1;
 }
 
-void sso_log_init(const char *process, const char *format)
+void sso_log_init(const char *process, const char *format, const char *wanted, bool debug)
 {
     snprintf(s_process, sizeof s_process, "%s", process ? process : "sso");
     s_json = format && strcmp(format, "json") == 0;
     /* SSO_DEBUG=1 is the old spelling of SSO_LOG_LEVEL=debug; an unknown level is said once
        and ignored, never fatal: logging must not stop a service. */
-    const char *wanted = getenv("SSO_LOG_LEVEL");
-    s_min_level = getenv("SSO_DEBUG") ? SSO_LOG_DEBUG : SSO_LOG_INFO;
+    s_min_level = debug ? SSO_LOG_DEBUG : SSO_LOG_INFO;
     if (wanted && *wanted && sso_log_level_parse(wanted, &s_min_level) != 0)
         sso_log(SSO_LOG_WARN, "SSO_LOG_LEVEL=%.40s is not debug, info, warn or error; using %s",
                 wanted, s_level_names[s_min_level]);
@@ -136,9 +135,9 @@ bool sso_log_limit_due(sso_log_limit_t *limit, int64_t now_ms, int64_t interval_
 void sso_log_test(bool verbose)
 {
     (void) verbose;
-    sso_log_init("selftest", "json");
+    sso_log_init("selftest", "json", NULL, false);
     SSO_CHECK(sso_log_json());
-    sso_log_init("selftest", "text");
+    sso_log_init("selftest", "text", NULL, false);
     SSO_CHECK(!sso_log_json());
     char ts[40];
     s_timestamp(ts, sizeof ts);
@@ -149,13 +148,21 @@ void sso_log_test(bool verbose)
     SSO_CHECK(sso_log_level_parse("WARN", &level) == -1 && level == SSO_LOG_ERROR);
     SSO_CHECK(sso_log_level_parse("verbose", &level) == -1);
     SSO_CHECK(sso_log_level_parse(NULL, &level) == -1);
-    /* The threshold is read at init. */
-    setenv("SSO_LOG_LEVEL", "error", 1);
-    sso_log_init("selftest", "text");
+    /* The threshold is set at init: the level named, else debug or info; a bad name is
+       ignored. */
+    sso_log_init("selftest", "text", "error", false);
     SSO_CHECK(s_min_level == SSO_LOG_ERROR);
-    unsetenv("SSO_LOG_LEVEL");
-    sso_log_init("selftest", "text");
-    SSO_CHECK(s_min_level == (getenv("SSO_DEBUG") ? SSO_LOG_DEBUG : SSO_LOG_INFO));
+    sso_log_init("selftest", "text", "error", true);
+    SSO_CHECK(s_min_level == SSO_LOG_ERROR);
+    sso_log_init("selftest", "text", NULL, false);
+    SSO_CHECK(s_min_level == SSO_LOG_INFO);
+    sso_log_init("selftest", "text", "", true);
+    SSO_CHECK(s_min_level == SSO_LOG_DEBUG);
+    sso_log_init("selftest", "text", "loud", false);
+    SSO_CHECK(s_min_level == SSO_LOG_INFO);
+    sso_log_init("selftest", "text", "loud", true);
+    SSO_CHECK(s_min_level == SSO_LOG_DEBUG);
+    sso_log_init("selftest", "text", NULL, false);
 
     /* Only well-formed UTF-8 stays; every other byte becomes '?'. */
     struct {
@@ -186,7 +193,7 @@ void sso_log_test(bool verbose)
     fflush(stderr);
     if (pipe(pipe_fds) == 0 && (saved = dup(2)) >= 0 && dup2(pipe_fds[1], 2) == 2) {
         close(pipe_fds[1]);
-        sso_log_init("selftest", "json");
+        sso_log_init("selftest", "json", NULL, false);
         sso_info("refused: %s", "status: aaa\xc3");
         fflush(stderr);
         dup2(saved, 2);
@@ -199,7 +206,7 @@ void sso_log_test(bool verbose)
     }
     else
         SSO_CHECK(!"stderr could not be captured");
-    sso_log_init("selftest", "text");
+    sso_log_init("selftest", "text", NULL, false);
     /* The limit: the first line, none within the interval (counted), then one with the count. */
     sso_log_limit_t limit = {0};
     unsigned long long skipped = 99;

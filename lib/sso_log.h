@@ -6,10 +6,11 @@
 
 typedef enum { SSO_LOG_DEBUG, SSO_LOG_INFO, SSO_LOG_WARN, SSO_LOG_ERROR } sso_log_level_t;
 
-/* Sets the process name printed on every line and the format ("text" or "json"), and reads
-   the threshold from SSO_LOG_LEVEL (debug, info, warn, error; default info; SSO_DEBUG=1 means
-   debug). Lines below the threshold are not written. */
-void sso_log_init(const char *process, const char *format);
+/* Sets the process name printed on every line, the format ("text" or "json") and the
+   threshold: level names it (debug, info, warn, error: SSO_LOG_LEVEL), else it is debug when
+   debug (SSO_DEBUG is set), info otherwise; an unknown level is logged once and ignored. Lines
+   below the threshold are not written. */
+void sso_log_init(const char *process, const char *format, const char *level, bool debug);
 /* "debug".."error" to a level: 0, or -1 (level unchanged) for anything else. */
 int sso_log_level_parse(const char *name, sso_log_level_t *level);
 bool sso_log_json(void);

@@ -319,7 +319,7 @@ int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
     sso_config_t config;
     if (sso_config_load(&config) != 0)
         return 2;
-    sso_log_init(def->name, config.log_format);
+    sso_log_init(def->name, config.log_format, config.log_level, config.log_debug);
     zsys_init();
     zsys_set_logstream(NULL);
     sso_bus_setup();

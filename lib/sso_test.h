@@ -1,6 +1,8 @@
-/* sso_test: the tiny harness behind every module's self-test. */
+/* sso_test: the tiny harness behind every module's self-test, and the runner every test-*
+   binary shares: `test-directory [-v] [MODULE...]` runs every module, or only those named. */
 #ifndef SSO_TEST_H
 #define SSO_TEST_H
+#include <stdbool.h>
 #include <stdio.h>
 
 extern int sso_test_passed;
@@ -16,14 +18,30 @@ extern int sso_test_failed;
         }                                                                                      \
     } while (0)
 
-/* Runs one module's self-test and says which. */
+/* Runs one module's self-test and says which; skipped when the command line named other
+   modules (see sso_test_args). */
 #define SSO_RUN(test, verbose)                                                                 \
     do {                                                                                       \
-        int before_ = sso_test_failed;                                                         \
-        test(verbose);                                                                         \
-        printf("%s %s\n", sso_test_failed == before_ ? "ok  " : "FAIL", #test);                \
+        if (sso_test_selected(#test)) {                                                        \
+            int before_ = sso_test_failed;                                                     \
+            test(verbose);                                                                     \
+            printf("%s %s\n", sso_test_failed == before_ ? "ok  " : "FAIL", #test);            \
+        }                                                                                      \
     } while (0)
 
-/* Prints "N passed, N failed" and gives the process exit status. */
+/* Reads a runner's command line: -v sets *verbose; any other word names a module to run
+   alone ("dir_codes" or "dir_codes_test"; several may be named). 0, or -1 with a usage line
+   on stderr for an unknown option. */
+int sso_test_args(int argc, char **argv, bool *verbose);
+/* Names one module to run alone (for runners that read their own options). 0, or -1 when
+   too many are named. */
+int sso_test_select(const char *module);
+/* Whether the self-test function test (its name, "dir_codes_test") runs: true when no module
+   was named or it was; remembered, so that a name that matches none can be reported. */
+bool sso_test_selected(const char *test);
+/* Prints "N passed, N failed" and gives the process exit status: 0 or 1; 2, printing the
+   known modules, when a module named on the command line is not one of them. */
 int sso_test_summary(void);
+
+void sso_test_test(bool verbose);
 #endif

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: unit self-tests, the integration tests against the real processes, then both
-# again under AddressSanitizer + UndefinedBehaviorSanitizer, and the fuzz corpora replayed.
+# `make test`: the source conventions (scripts/checksrc.py), unit self-tests, the integration
+# tests against the real processes, then both again under AddressSanitizer +
+# UndefinedBehaviorSanitizer, and the fuzz corpora replayed.
 # Ends with one "N passed, N failed" line totalling every step.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,7 @@ step() { # NAME COMMAND...
   tally
   if [ "$rc" != 0 ]; then echo "==== $name FAILED (exit $rc)"; status=1; [ "$failed" = 0 ] && failed=1; fi
 }
+step "check (conventions)" scripts/checksrc.py
 step "unit" scripts/unit.sh build
 step "integration" scripts/integration.sh build
 step "interop" scripts/interop.sh build

@@ -2,7 +2,7 @@
 # Runs every module self-test binary in BUILD/bin (test-*) and prints one summary line.
 set -uo pipefail
 build="${1:-build}"
-passed=0 failed=0 status=0
+passed=0 failed=0 status=0 firsts=()
 # Module self-tests: the test-* runners, plus the tools' hidden self-test commands.
 tests=("$build"/bin/test-* "$build/bin/ssoctl selftest" "$build/bin/sso-supervisor --selftest")
 for t in "${tests[@]}"; do
@@ -15,6 +15,26 @@ for t in "${tests[@]}"; do
   p="${line%% passed*}"; f="${line#*, }"; f="${f%% failed*}"
   passed=$((passed + p)); failed=$((failed + f))
   if [ "$rc" != 0 ]; then status=1; tail -n 20 "$build/$name.log"; fi
+  first="$(echo "$out" | sed -nE 's/^(ok  |FAIL) ([a-z0-9_]+)_test$/\2/p' | head -n 1)"
+  [ -n "$first" ] && firsts+=("$t|$first")
 done
+# One module alone (`test-directory dir_codes`): its self-test runs and no other, -v too; an
+# unknown name is an error (exit 2) that lists the modules.
+echo "== one module alone"
+expect() { # WHAT CONDITION...
+  local what="$1"; shift
+  if "$@"; then passed=$((passed + 1)); else echo "FAIL $what"; failed=$((failed + 1)); status=1; fi
+}
+for entry in "${firsts[@]}"; do
+  t="${entry%%|*}"; module="${entry#*|}"
+  vs=("" "-v"); [ "${t%% *}" = "${t}" ] || vs=("") # the tools' selftest commands take no -v
+  for v in "${vs[@]}"; do
+    ran="$($t $v "$module" 2>/dev/null | grep -E '^(ok  |FAIL) ')"; rc=$?
+    expect "$t $v $module runs ${module}_test alone" test "$ran" = "ok   ${module}_test"
+  done
+  err="$($t no_such_module 2>&1 >/dev/null)"; rc=$?
+  expect "$t no_such_module is refused with the list" test "$rc" = 2 -a -n "$(echo "$err" | grep -w "$module")"
+done
+echo "one module alone: ${#firsts[@]} runners"
 echo "unit: $passed passed, $failed failed"
 exit $status

@@ -90,12 +90,11 @@ static int s_check_key(dir_t *self, char *why, size_t why_size)
                : -1;
 }
 
-/* An integer setting from the environment: fallback when unset or empty, else a whole number
-   in [min, max]; -1 with why naming it otherwise. */
-static int s_setting(const char *name, long fallback, long min, long max, long *out, char *why,
-                     size_t why_size)
+/* An integer setting, text as the environment gave it (NULL when unset): fallback when unset
+   or empty, else a whole number in [min, max]; -1 with why naming it otherwise. */
+static int s_setting(const char *name, const char *text, long fallback, long min, long max,
+                     long *out, char *why, size_t why_size)
 {
-    const char *text = getenv(name);
     *out = fallback;
     if (text && *text && sso_parse_int(text, min, max, out) != 0) {
         snprintf(why, why_size, "%s must be a whole number from %ld to %ld (got \"%.40s\")",
@@ -106,13 +105,14 @@ static int s_setting(const char *name, long fallback, long min, long max, long *
 }
 
 /* The limits of SSO_EVENT_RETENTION_DAYS and SSO_CLIENT_AUTH_LOCKOUT_BASE_MS. */
-static int s_limits(dir_t *self, char *why, size_t why_size)
+static int s_limits(dir_t *self, const sso_config_t *config, char *why, size_t why_size)
 {
     long days = 0, base_ms = 0;
-    if (s_setting("SSO_EVENT_RETENTION_DAYS", DIR_EVENT_RETENTION_DAYS, 1,
-                  DIR_EVENT_RETENTION_MAX_DAYS, &days, why, why_size) != 0
-        || s_setting("SSO_CLIENT_AUTH_LOCKOUT_BASE_MS", DIR_AUTH_LIMIT_BASE_MS, 100, 3600000,
-                     &base_ms, why, why_size) != 0)
+    if (s_setting("SSO_EVENT_RETENTION_DAYS", config->event_retention_days,
+                  DIR_EVENT_RETENTION_DAYS, 1, DIR_EVENT_RETENTION_MAX_DAYS, &days, why, why_size)
+            != 0
+        || s_setting("SSO_CLIENT_AUTH_LOCKOUT_BASE_MS", config->client_auth_lockout_base_ms,
+                     DIR_AUTH_LIMIT_BASE_MS, 100, 3600000, &base_ms, why, why_size) != 0)
         return -1;
     self->event_retention_days = (int) days;
     self->auth_limit = dir_auth_limit_new(DIR_AUTH_LIMIT_SIZE, DIR_AUTH_LIMIT_FAILURES, base_ms);
@@ -151,11 +151,12 @@ dir_t *dir_new(const sso_config_t *config, char *why, size_t why_size)
         snprintf(why, why_size, "out of memory");
         dir_destroy(&self);
     }
-    else if (s_xml_no_io(why, why_size) != 0 || s_limits(self, why, why_size) != 0 || s_mkdirs(self->data_dir, why, why_size) != 0
-        || !(self->keys = dir_keys_new(getenv("SSO_MASTER_KEY"), self->data_dir, why, why_size))
+    else if (s_xml_no_io(why, why_size) != 0 || s_limits(self, config, why, why_size) != 0
+        || s_mkdirs(self->data_dir, why, why_size) != 0
+        || !(self->keys = dir_keys_new(config->master_key, self->data_dir, why, why_size))
         || !(self->db = dir_db_open(path, why, why_size)) || s_check_key(self, why, why_size) != 0
-        || dir_admin_bootstrap(self, getenv("SSO_ADMIN_CLIENT_ID"),
-                               getenv("SSO_ADMIN_CLIENT_SECRET"), why, why_size) != 0
+        || dir_admin_bootstrap(self, config->admin_client_id, config->admin_client_secret, why,
+                               why_size) != 0
         || dir_seed_ensure(self, why, why_size) != 0)
         dir_destroy(&self);
     return self;
@@ -313,36 +314,38 @@ static void s_test(dir_testkit_t *kit)
     /* A different master key for the same database is a startup error; a malformed one too. */
     dir_destroy(&kit->dir);
     char why[512];
-    setenv("SSO_MASTER_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", 1);
+    kit->config.master_key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
     dir_t *other = dir_new(&kit->config, why, sizeof why);
     SSO_CHECK(!other && strstr(why, "master key"));
     dir_destroy(&other);
-    setenv("SSO_MASTER_KEY", "too-short", 1);
+    kit->config.master_key = "too-short";
     other = dir_new(&kit->config, why, sizeof why);
     SSO_CHECK(!other && strstr(why, "SSO_MASTER_KEY"));
     dir_destroy(&other);
-    unsetenv("SSO_MASTER_KEY");
+    kit->config.master_key = NULL;
     /* SSO_EVENT_RETENTION_DAYS and SSO_CLIENT_AUTH_LOCKOUT_BASE_MS: whole numbers in range. */
     const char *names[] = {"SSO_EVENT_RETENTION_DAYS", "SSO_CLIENT_AUTH_LOCKOUT_BASE_MS"};
+    const char **settings[] = {&kit->config.event_retention_days,
+                               &kit->config.client_auth_lockout_base_ms};
     const char *bad[] = {"0", "-1", "x", "7d", "1.5", "99999999999999999999"};
     for (size_t n = 0; n < 2; n++) {
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-            setenv(names[n], bad[i], 1);
+            *settings[n] = bad[i];
             other = dir_new(&kit->config, why, sizeof why);
             SSO_CHECK(!other && strstr(why, names[n]));
             dir_destroy(&other);
         }
-        unsetenv(names[n]);
+        *settings[n] = NULL;
     }
-    setenv("SSO_EVENT_RETENTION_DAYS", "36501", 1);
+    kit->config.event_retention_days = "36501";
     other = dir_new(&kit->config, why, sizeof why);
     SSO_CHECK(!other && strstr(why, "SSO_EVENT_RETENTION_DAYS"));
     dir_destroy(&other);
-    setenv("SSO_EVENT_RETENTION_DAYS", "7", 1);
+    kit->config.event_retention_days = "7";
     other = dir_new(&kit->config, why, sizeof why);
     SSO_CHECK(other && other->event_retention_days == 7);
     dir_destroy(&other);
-    unsetenv("SSO_EVENT_RETENTION_DAYS");
+    kit->config.event_retention_days = NULL;
     SSO_CHECK(dir_testkit_reopen(kit) == 0);
     SSO_CHECK(kit->dir->event_retention_days == DIR_EVENT_RETENTION_DAYS);
 

@@ -34,6 +34,7 @@ static int s_open(dir_testkit_t *kit, bool seeded)
     snprintf(kit->config.public_url, sizeof kit->config.public_url, "https://sso.test");
     kit->config.simulator = true; /* the tests' databases start with the Test Organization */
     unsetenv("SSO_MASTER_KEY");
+    sso_config_load_settings(&kit->config);
     if (s_open_dir(kit) != 0)
         return -1;
     snprintf(kit->data_dir + strlen(kit->data_dir), sizeof kit->data_dir - strlen(kit->data_dir),

@@ -31,8 +31,10 @@
 
 int main(int argc, char **argv)
 {
-    bool verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
-    sso_log_init("test-directory", "text");
+    bool verbose = false;
+    if (sso_test_args(argc, argv, &verbose) != 0)
+        return 2;
+    sso_log_init("test-directory", "text", NULL, false);
     zsys_init();
     /* The tests must not pick up the caller's deployment settings. */
     unsetenv("SSO_MASTER_KEY");

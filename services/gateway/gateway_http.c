@@ -802,8 +802,7 @@ gateway_http_t *gateway_http_new(const sso_config_t *config, sso_broker_t *broke
         gateway_http_destroy(&self);
         return NULL;
     }
-    const char *access_log = getenv("SSO_ACCESS_LOG");
-    self->access_log = !access_log || strcmp(access_log, "0") != 0;
+    self->access_log = config->access_log;
     int len = snprintf(self->cut_answer, sizeof self->cut_answer,
                        "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
                        "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
@@ -828,7 +827,7 @@ gateway_http_t *gateway_http_new(const sso_config_t *config, sso_broker_t *broke
         flags |= MHD_USE_TLS;
     }
     long threads = self->tls_cert ? 2 : 0;
-    const char *threads_text = getenv("SSO_GATEWAY_THREADS");
+    const char *threads_text = config->gateway_threads;
     if (threads_text && *threads_text && sso_parse_int(threads_text, 0, 64, &threads) != 0) {
         sso_error("SSO_GATEWAY_THREADS must be an integer from 0 to 64, got %s", threads_text);
         gateway_http_destroy(&self);

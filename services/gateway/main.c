@@ -38,7 +38,7 @@ int main(int argc, char **argv)
     sso_config_t config;
     if (sso_config_load(&config) != 0)
         return 2;
-    sso_log_init("gateway", config.log_format);
+    sso_log_init("gateway", config.log_format, config.log_level, config.log_debug);
     zsys_init();
     zsys_set_logstream(NULL);
     sso_bus_setup();
@@ -60,7 +60,7 @@ int main(int argc, char **argv)
         return 1;
     }
     gateway_metrics_t *metrics = gateway_metrics_new();
-    const char *web_dir = getenv("SSO_WEB_DIR") ? getenv("SSO_WEB_DIR") : "web/static";
+    const char *web_dir = config.web_dir ? config.web_dir : "web/static";
     /* Before the broker starts: its thread runs the HTTP server too. */
     gateway_http_t *http = metrics ? gateway_http_new(&config, broker, metrics, web_dir) : NULL;
     if (!http || sso_broker_start(broker) != 0) {

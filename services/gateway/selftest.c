@@ -9,7 +9,9 @@
 
 int main(int argc, char **argv)
 {
-    bool verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
+    bool verbose = false;
+    if (sso_test_args(argc, argv, &verbose) != 0)
+        return 2;
     SSO_RUN(gateway_routes_test, verbose);
     SSO_RUN(gateway_metrics_test, verbose);
     SSO_RUN(gateway_limits_test, verbose);

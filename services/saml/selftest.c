@@ -1,5 +1,6 @@
-/* test-saml: the SAML modules' self-tests. With --cases DIR it instead validates the corpus
-   written by tests/saml/make_cases.py against the expectations in DIR/manifest.tsv. */
+/* test-saml: the SAML modules' self-tests (or only the MODULEs named). With --cases DIR it
+   instead validates the corpus written by tests/saml/make_cases.py against the expectations in
+   DIR/manifest.tsv. */
 #include "saml_attributes.h"
 #include "saml_authn_request.h"
 #include "saml_cases.h"
@@ -30,8 +31,8 @@ int main(int argc, char **argv)
             verbose = true;
         else if (strcmp(argv[i], "--cases") == 0 && i + 1 < argc)
             cases = argv[++i];
-        else {
-            fprintf(stderr, "usage: %s [-v] [--cases DIR]\n", argv[0]);
+        else if (argv[i][0] == '-' || sso_test_select(argv[i]) != 0) {
+            fprintf(stderr, "usage: %s [-v] [--cases DIR | MODULE...]\n", argv[0]);
             return 2;
         }
     }

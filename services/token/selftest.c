@@ -17,7 +17,9 @@
 
 int main(int argc, char **argv)
 {
-    bool verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
+    bool verbose = false;
+    if (sso_test_args(argc, argv, &verbose) != 0)
+        return 2;
     SSO_RUN(token_dir_test, verbose);
     SSO_RUN(token_keys_test, verbose);
     SSO_RUN(token_jwt_test, verbose);

@@ -7,9 +7,8 @@
 #include "token_http.h"
 #include <time.h>
 
-int64_t token_rotate_delay_from_env(void)
+int64_t token_rotate_delay_parse(const char *text)
 {
-    const char *text = getenv("SSO_KEY_ROTATION_DELAY_S");
     long value = TOKEN_ROTATION_DELAY_DEFAULT;
     if (text && *text
         && (strspn(text, "0123456789") != strlen(text)
@@ -126,15 +125,11 @@ static Sso__HttpResponse *s_test_rotate(token_fake_t *fake, const char *method,
 void token_rotate_test(bool verbose)
 {
     (void) verbose;
-    unsetenv("SSO_KEY_ROTATION_DELAY_S");
-    SSO_CHECK(token_rotate_delay_from_env() == 3600);
-    setenv("SSO_KEY_ROTATION_DELAY_S", "120", 1);
-    SSO_CHECK(token_rotate_delay_from_env() == 120);
-    setenv("SSO_KEY_ROTATION_DELAY_S", " 1", 1);
-    SSO_CHECK(token_rotate_delay_from_env() == -1);
-    setenv("SSO_KEY_ROTATION_DELAY_S", "-5", 1);
-    SSO_CHECK(token_rotate_delay_from_env() == -1);
-    unsetenv("SSO_KEY_ROTATION_DELAY_S");
+    SSO_CHECK(token_rotate_delay_parse(NULL) == 3600);
+    SSO_CHECK(token_rotate_delay_parse("") == 3600);
+    SSO_CHECK(token_rotate_delay_parse("120") == 120);
+    SSO_CHECK(token_rotate_delay_parse(" 1") == -1);
+    SSO_CHECK(token_rotate_delay_parse("-5") == -1);
 
     token_fake_t fake;
     if (token_fake_open(&fake) != 0) {

@@ -8,8 +8,9 @@
 #define TOKEN_ROTATION_DELAY_DEFAULT 3600
 #define TOKEN_ROTATION_DELAY_MAX (30L * 86400)
 
-/* SSO_KEY_ROTATION_DELAY_S, or the default when unset; -1 (and a message) when invalid. */
-int64_t token_rotate_delay_from_env(void);
+/* The delay from SSO_KEY_ROTATION_DELAY_S's text (config->key_rotation_delay_s), or the
+   default when it is NULL or empty; -1 (and a message) when invalid. */
+int64_t token_rotate_delay_parse(const char *text);
 
 zframe_t *token_rotate_http(sso_service_t *service, const Sso__HttpRequest *request);
 

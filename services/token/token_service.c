@@ -11,7 +11,7 @@ static int s_init(sso_service_t *service)
         free(state);
         return -1;
     }
-    state->rotation_delay_s = token_rotate_delay_from_env();
+    state->rotation_delay_s = token_rotate_delay_parse(service->config->key_rotation_delay_s);
     if (state->rotation_delay_s < 0) {
         token_keys_destroy(&state->keys);
         free(state);

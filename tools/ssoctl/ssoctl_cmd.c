@@ -87,7 +87,7 @@ static int s_connect(ssoctl_ctx_t *ctx)
         return 0;
     ssoctl_creds_t creds;
     char err[1536];
-    if (ssoctl_creds_load(ctx->data_dir, &creds, err, sizeof err) != 0)
+    if (ssoctl_creds_load(&ctx->env, ctx->data_dir, &creds, err, sizeof err) != 0)
         return ssoctl_fail(ctx, "%s", err);
     snprintf(ctx->creds_source, sizeof ctx->creds_source, "%s", creds.source);
     if (ssoctl_http_new(ctx->url, &creds, &ctx->http, err, sizeof err) != 0) {
@@ -448,6 +448,7 @@ static void s_list_names(const ssoctl_cmd_t *group, char *out, size_t len)
 int ssoctl_run(int argc, char **argv, FILE *out, FILE *err)
 {
     ssoctl_ctx_t ctx = {.out = out, .err = err};
+    ssoctl_env_read(&ctx.env);
     ssoctl_args_t args;
     char why[512];
     if (ssoctl_args_parse(argc, argv, &args, why, sizeof why) != 0) {
@@ -472,8 +473,13 @@ int ssoctl_run(int argc, char **argv, FILE *out, FILE *err)
         return help ? SSOCTL_EXIT_OK : SSOCTL_EXIT_USAGE;
     }
     const char *word = args.pos[first];
-    if (strcmp(word, "selftest") == 0 && first == 0 && args.npos == 1 && !help)
+    if (strcmp(word, "selftest") == 0 && first == 0 && !help) {
+        /* `ssoctl selftest [MODULE...]`: every module's self-test, or those named. */
+        for (size_t i = 1; i < args.npos; i++)
+            if (sso_test_select(args.pos[i]) != 0)
+                return ssoctl_usage_error(&ctx, "too many modules for selftest");
         return ssoctl_selftest(false);
+    }
     const ssoctl_cmd_t *group = s_find_group(word);
     if (!group)
         return ssoctl_usage_error(&ctx, "unknown command '%s'", word);
@@ -514,10 +520,10 @@ int ssoctl_run(int argc, char **argv, FILE *out, FILE *err)
         return ssoctl_usage_error(&ctx, "%s (usage: ssoctl %s)", why, cmd->usage);
 
     const char *url = ssoctl_args_get(&args, "url");
-    const char *env_url = getenv("SSO_PUBLIC_URL");
+    const char *env_url = ctx.env.public_url;
     ctx.url = url ? url : env_url && *env_url ? env_url : SSOCTL_DEFAULT_URL;
     const char *dir = ssoctl_args_get(&args, "data-dir");
-    const char *env_dir = getenv("SSO_DATA_DIR");
+    const char *env_dir = ctx.env.data_dir;
     ctx.data_dir = dir ? dir : env_dir && *env_dir ? env_dir : SSOCTL_DEFAULT_DATA_DIR;
     if (!*ctx.data_dir)
         return ssoctl_usage_error(&ctx, "--data-dir must not be empty");

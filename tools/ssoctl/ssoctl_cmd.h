@@ -3,6 +3,7 @@
 #ifndef SSOCTL_CMD_H
 #define SSOCTL_CMD_H
 #include "ssoctl_args.h"
+#include "ssoctl_env.h"
 #include "ssoctl_http.h"
 #include "ssoctl_table.h"
 #include <jansson.h>
@@ -17,6 +18,7 @@ enum { SSOCTL_EXIT_OK = 0, SSOCTL_EXIT_FAIL = 1, SSOCTL_EXIT_USAGE = 2 };
 typedef struct ssoctl_cmd ssoctl_cmd_t;
 
 typedef struct {
+    ssoctl_env_t env;     /* the environment, read once at the start */
     const char *url;      /* --url, SSO_PUBLIC_URL, or the default */
     const char *data_dir; /* --data-dir, SSO_DATA_DIR, or the default */
     bool json;            /* --json: print the raw response */

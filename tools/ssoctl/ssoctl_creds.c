@@ -99,11 +99,12 @@ fail:
     return -1;
 }
 
-int ssoctl_creds_load(const char *data_dir, ssoctl_creds_t *creds, char *err, size_t errlen)
+int ssoctl_creds_load(const ssoctl_env_t *env, const char *data_dir, ssoctl_creds_t *creds,
+                      char *err, size_t errlen)
 {
     memset(creds, 0, sizeof *creds);
-    const char *id = getenv("SSO_ADMIN_CLIENT_ID");
-    const char *secret = getenv("SSO_ADMIN_CLIENT_SECRET");
+    const char *id = env->admin_client_id;
+    const char *secret = env->admin_client_secret;
     bool have_id = id && *id, have_secret = secret && *secret;
     if (have_id && have_secret) {
         creds->client_id = strdup(id);

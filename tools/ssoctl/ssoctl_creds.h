@@ -2,6 +2,7 @@
    `<data dir>/admin-credentials` file the broker writes on first start. */
 #ifndef SSOCTL_CREDS_H
 #define SSOCTL_CREDS_H
+#include "ssoctl_env.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -17,8 +18,10 @@ typedef struct {
 int ssoctl_creds_parse(const char *text, size_t len, ssoctl_creds_t *creds, char *err,
                        size_t errlen);
 
-/* Environment first (both variables), else the file in data_dir. 0, or -1 with err. */
-int ssoctl_creds_load(const char *data_dir, ssoctl_creds_t *creds, char *err, size_t errlen);
+/* Environment first (both variables, from env), else the file in data_dir. 0, or -1 with
+   err. */
+int ssoctl_creds_load(const ssoctl_env_t *env, const char *data_dir, ssoctl_creds_t *creds,
+                      char *err, size_t errlen);
 
 void ssoctl_creds_free(ssoctl_creds_t *creds);
 

@@ -20,9 +20,9 @@
 
 /* ---- options ------------------------------------------------------------------------------ */
 
-static int s_fail(char *err, size_t err_size, const char *fmt, const char *arg)
+static int s_fail(char *err, size_t errlen, const char *fmt, const char *arg)
 {
-    snprintf(err, err_size, fmt, arg);
+    snprintf(err, errlen, fmt, arg);
     return -1;
 }
 
@@ -48,7 +48,7 @@ static int s_find_service(const sup_options_t *options, const char *name)
     return -1;
 }
 
-int sup_set_services(sup_options_t *options, const char *list, char *err, size_t err_size)
+int sup_set_services(sup_options_t *options, const char *list, char *err, size_t errlen)
 {
     options->service_count = 0;
     const char *p = list;
@@ -57,20 +57,20 @@ int sup_set_services(sup_options_t *options, const char *list, char *err, size_t
         size_t len = comma ? (size_t) (comma - p) : strlen(p);
         char name[SUP_NAME_MAX];
         if (len == 0)
-            return s_fail(err, err_size, "--services: empty service name in \"%s\"", list);
+            return s_fail(err, errlen, "--services: empty service name in \"%s\"", list);
         if (len >= sizeof name)
-            return s_fail(err, err_size, "--services: service name too long in \"%s\"", list);
+            return s_fail(err, errlen, "--services: service name too long in \"%s\"", list);
         memcpy(name, p, len);
         name[len] = '\0';
         if (!s_valid_name(name))
-            return s_fail(err, err_size,
+            return s_fail(err, errlen,
                           "--services: invalid service name \"%s\" (use lower-case letters, "
                           "digits, - and _)",
                           name);
         if (s_find_service(options, name) >= 0)
-            return s_fail(err, err_size, "--services: %s is listed twice", name);
+            return s_fail(err, errlen, "--services: %s is listed twice", name);
         if (options->service_count == SUP_MAX_SERVICES)
-            return s_fail(err, err_size, "--services: too many services in \"%s\"", list);
+            return s_fail(err, errlen, "--services: too many services in \"%s\"", list);
         sup_service_t *service = &options->services[options->service_count++];
         memcpy(service->name, name, len + 1);
         service->count = 1;
@@ -80,28 +80,28 @@ int sup_set_services(sup_options_t *options, const char *list, char *err, size_t
     }
 }
 
-int sup_apply_scale(sup_options_t *options, const char *spec, char *err, size_t err_size)
+int sup_apply_scale(sup_options_t *options, const char *spec, char *err, size_t errlen)
 {
     const char *eq = strchr(spec, '=');
     if (!eq || eq == spec)
-        return s_fail(err, err_size, "--scale %s: expected NAME=N, e.g. token=2", spec);
+        return s_fail(err, errlen, "--scale %s: expected NAME=N, e.g. token=2", spec);
     size_t len = (size_t) (eq - spec);
     char name[SUP_NAME_MAX];
     if (len >= sizeof name)
-        return s_fail(err, err_size, "--scale %s: service name too long", spec);
+        return s_fail(err, errlen, "--scale %s: service name too long", spec);
     memcpy(name, spec, len);
     name[len] = '\0';
     int index = s_find_service(options, name);
     if (index < 0)
-        return s_fail(err, err_size, "--scale %s: that service is not in --services", spec);
+        return s_fail(err, errlen, "--scale %s: that service is not in --services", spec);
     long count = 0;
     if (sso_parse_int(eq + 1, 1, SUP_MAX_SCALE, &count) != 0) {
-        snprintf(err, err_size, "--scale %s: N must be an integer from 1 to %d", spec,
+        snprintf(err, errlen, "--scale %s: N must be an integer from 1 to %d", spec,
                  SUP_MAX_SCALE);
         return -1;
     }
     if (count > 1 && strcmp(name, "gateway") == 0)
-        return s_fail(err, err_size,
+        return s_fail(err, errlen,
                       "--scale %s: the gateway binds SSO_HTTP_ADDR and SSO_BROKER_ENDPOINT, so "
                       "only one instance can run",
                       spec);
@@ -127,7 +127,7 @@ static int s_option(int argc, char **argv, int *i, const char *name, const char 
     return 1;
 }
 
-int sup_parse_args(int argc, char **argv, sup_options_t *options, char *err, size_t err_size)
+int sup_parse_args(int argc, char **argv, sup_options_t *options, char *err, size_t errlen)
 {
     memset(options, 0, sizeof *options);
     const char *services = NULL;
@@ -142,34 +142,34 @@ int sup_parse_args(int argc, char **argv, sup_options_t *options, char *err, siz
             options->selftest = true;
         else if (s_option(argc, argv, &i, "--bin-dir", &value)) {
             if (!value || !*value)
-                return s_fail(err, err_size, "%s needs a directory", "--bin-dir");
+                return s_fail(err, errlen, "%s needs a directory", "--bin-dir");
             if (strlen(value) >= sizeof options->bin_dir - 16)
-                return s_fail(err, err_size, "%s: path too long", "--bin-dir");
+                return s_fail(err, errlen, "%s: path too long", "--bin-dir");
             snprintf(options->bin_dir, sizeof options->bin_dir, "%s", value);
         }
         else if (s_option(argc, argv, &i, "--services", &value)) {
             if (!value || !*value)
-                return s_fail(err, err_size, "%s needs a comma-separated list", "--services");
+                return s_fail(err, errlen, "%s needs a comma-separated list", "--services");
             services = value;
         }
         else if (s_option(argc, argv, &i, "--scale", &value)) {
             if (!value || !*value)
-                return s_fail(err, err_size, "%s needs NAME=N", "--scale");
+                return s_fail(err, errlen, "%s needs NAME=N", "--scale");
             if (scale_count == sizeof scales / sizeof scales[0])
-                return s_fail(err, err_size, "too many %s options", "--scale");
+                return s_fail(err, errlen, "too many %s options", "--scale");
             scales[scale_count++] = value;
         }
         else
-            return s_fail(err, err_size, "unknown argument %s", arg);
+            return s_fail(err, errlen, "unknown argument %s", arg);
     }
     if (options->help || options->selftest)
         return 0;
     if (!*options->bin_dir)
-        return s_fail(err, err_size, "%s is required", "--bin-dir DIR");
-    if (sup_set_services(options, services ? services : SUP_DEFAULT_SERVICES, err, err_size))
+        return s_fail(err, errlen, "%s is required", "--bin-dir DIR");
+    if (sup_set_services(options, services ? services : SUP_DEFAULT_SERVICES, err, errlen))
         return -1;
     for (size_t i = 0; i < scale_count; i++)
-        if (sup_apply_scale(options, scales[i], err, err_size))
+        if (sup_apply_scale(options, scales[i], err, errlen))
             return -1;
     return 0;
 }
@@ -485,7 +485,7 @@ static void s_print_banner(sup_state_t *state)
     state->banner_pending = false;
     const char *bin = state->options->bin_dir;
     char credentials[SUP_PATH_MAX + 128];
-    const char *env_id = getenv("SSO_ADMIN_CLIENT_ID");
+    const char *env_id = state->config.admin_client_id;
     if (access(state->credentials_path, F_OK) == 0)
         snprintf(credentials, sizeof credentials, "%s", state->credentials_path);
     else if (env_id && *env_id)
@@ -607,7 +607,8 @@ int sup_run(const sup_options_t *options)
     state.lock_fd = -1;
     if (sso_config_load(&state.config) != 0)
         return 2;
-    sso_log_init("supervisor", state.config.log_format);
+    sso_log_init("supervisor", state.config.log_format, state.config.log_level,
+                 state.config.log_debug);
     int status = 1;
     if (s_prepare(&state) != 0)
         goto done;
@@ -686,7 +687,7 @@ done:
 
 /* ---- self-test ---------------------------------------------------------------------------- */
 
-static int s_parse(sup_options_t *options, char *err, size_t err_size, int argc, ...)
+static int s_parse(sup_options_t *options, char *err, size_t errlen, int argc, ...)
 {
     char *argv[32] = {"sso-supervisor"};
     va_list args;
@@ -694,7 +695,7 @@ static int s_parse(sup_options_t *options, char *err, size_t err_size, int argc,
     for (int i = 1; i < argc && i < 32; i++)
         argv[i] = va_arg(args, char *);
     va_end(args);
-    return sup_parse_args(argc, argv, options, err, err_size);
+    return sup_parse_args(argc, argv, options, err, errlen);
 }
 
 void sup_selftest(bool verbose)

@@ -44,13 +44,13 @@ typedef struct {
 
 /* Parses argv (argv[0] is skipped). Returns 0, or -1 with a one-line reason in err. With
    --help or --selftest nothing else is required. */
-int sup_parse_args(int argc, char **argv, sup_options_t *options, char *err, size_t err_size);
+int sup_parse_args(int argc, char **argv, sup_options_t *options, char *err, size_t errlen);
 
 /* Fills the service table from a comma list (every count 1). Returns 0 or -1 with err. */
-int sup_set_services(sup_options_t *options, const char *list, char *err, size_t err_size);
+int sup_set_services(sup_options_t *options, const char *list, char *err, size_t errlen);
 
 /* Applies one NAME=N to the table. Returns 0 or -1 with err. */
-int sup_apply_scale(sup_options_t *options, const char *spec, char *err, size_t err_size);
+int sup_apply_scale(sup_options_t *options, const char *spec, char *err, size_t errlen);
 
 /* The delay before restarting an instance that just exited after uptime_ms, given its current
    backoff state (SUP_BACKOFF_MIN_MS initially); updates the state for the next death. An
