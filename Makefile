@@ -19,6 +19,7 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) $(SANFLAGS) -MMD -MP \
+          -ffunction-sections -fdata-sections \
           -Ilib -I$(BUILD)/gen $(PKG_CFLAGS)
 LDFLAGS += $(SANFLAGS) -Wl,--as-needed
 LDLIBS := $(PKG_LIBS) -lpthread
@@ -77,14 +78,20 @@ $(BUILD)/bin/test-lib: $(BUILD)/obj/lib/selftest.o $(LIBSSO)
 
 # One rule set per service: sso-<svc> from its sources minus selftest.c, test-<svc> from its
 # sources minus main.c.
+# Test kits and fakes (*_testkit.c, *_fake.c) are linked into test-<svc> only. The service
+# binary is linked with --gc-sections: the modules' self-tests, which nothing in it calls, are
+# dropped with their calls into the kits, so a production path that reached a kit would not
+# link (scripts/unit.sh also checks the binaries' symbols).
+TESTKIT_SRCS := %_testkit.c %_fake.c
 define SERVICE_RULES
 $(1)_SRCS := $$(wildcard services/$(1)/*.c)
-$(1)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(filter-out %/main.c %/selftest.c,$$($(1)_SRCS)))
+$(1)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(filter-out %/main.c %/selftest.c $(TESTKIT_SRCS),$$($(1)_SRCS)))
+$(1)_KIT_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(filter $(TESTKIT_SRCS),$$($(1)_SRCS)))
 $(BUILD)/bin/sso-$(1): $$($(1)_OBJS) $(BUILD)/obj/services/$(1)/main.o $(LIBSSO)
 	@mkdir -p $$(dir $$@)
 	@echo "  LINK    $$@"
-	@$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
-$(BUILD)/bin/test-$(1): $$($(1)_OBJS) $(BUILD)/obj/services/$(1)/selftest.o $(LIBSSO)
+	@$$(CC) $$(LDFLAGS) -Wl,--gc-sections -o $$@ $$^ $$(LDLIBS)
+$(BUILD)/bin/test-$(1): $$($(1)_OBJS) $$($(1)_KIT_OBJS) $(BUILD)/obj/services/$(1)/selftest.o $(LIBSSO)
 	@mkdir -p $$(dir $$@)
 	@echo "  LINK    $$@"
 	@$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)

@@ -36,5 +36,19 @@ for entry in "${firsts[@]}"; do
   expect "$t no_such_module is refused with the list" test "$rc" = 2 -a -n "$(echo "$err" | grep -w "$module")"
 done
 echo "one module alone: ${#firsts[@]} runners"
+# Test kits and fakes stay out of the service binaries (the Makefile links them into test-*
+# only): no function a kit defines may be in sso-<service>.
+for kit in "$build"/obj/services/*/*_testkit.o "$build"/obj/services/*/*_fake.o; do
+  [ -e "$kit" ] || continue
+  svc="$(basename "$(dirname "$kit")")"
+  leaked="$(comm -12 <(nm --defined-only -g "$kit" | awk '$2 == "T" {print $3}' | sort -u) \
+                     <(nm --defined-only "$build/bin/sso-$svc" | awk '{print $3}' | sort -u))"
+  if [ -n "$leaked" ]; then
+    echo "FAIL sso-$svc links test code from $(basename "$kit"): $(echo $leaked | head -c 200)"
+    failed=$((failed + 1)); status=1
+  else
+    passed=$((passed + 1))
+  fi
+done
 echo "unit: $passed passed, $failed failed"
 exit $status
