@@ -2,7 +2,10 @@
 #include "sso_fiber.h"
 #include "sso_log.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 void sso_service_print_env_help(FILE *out)
@@ -137,26 +140,163 @@ static void s_serve_one(sso_service_t *service, const sso_service_def_t *def, ss
     s_reply(service, job, &reply);
 }
 
-/* One batch: the job in hand and those already waiting, replies held until the batch ends. */
-static void s_serve_batch(sso_service_t *service, const sso_service_def_t *def, sso_job_t *first)
+/* A request's fiber: in the concurrent loop it runs one request and answers it; in a
+   sequential loop with offloads it keeps the reply for the batch (s_serve_batch). */
+typedef struct {
+    sso_fiber_t *fiber;
+    sso_job_t job;
+    sso_service_t *service;
+    const sso_service_def_t *def;
+    zframe_t *reply;
+    int waits_on; /* while it waits in sso_service_offload: the fd that tells it is done */
+} s_slot_t;
+
+typedef struct {
+    s_slot_t *slots;
+    size_t n;
+} s_pool_t;
+
+/* ---- offloads: slow work on a thread while the sequential loop goes on -------------------- */
+
+static bool s_offloads_served; /* the loop running now resumes requests that offload */
+static int s_offload_fd = -1;  /* what the fiber that just yielded waits on */
+
+typedef struct {
+    sso_service_offload_fn *fn;
+    void *arg;
+    int done[2]; /* a pipe: the thread writes one byte when fn has returned */
+} s_offload_t;
+
+static void *s_offload_run(void *arg)
+{
+    s_offload_t *offload = arg;
+    offload->fn(offload->arg);
+    while (write(offload->done[1], "", 1) == -1 && errno == EINTR)
+        ;
+    return NULL;
+}
+
+void sso_service_offload(sso_service_offload_fn *fn, void *arg)
+{
+    s_offload_t offload = {.fn = fn, .arg = arg, .done = {-1, -1}};
+    pthread_t thread;
+    bool started = false;
+    if (s_offloads_served && sso_fiber_current() && pipe2(offload.done, O_CLOEXEC) == 0) {
+        /* Signals stay with the loop's thread: a stop interrupts its wait, not a fetch. */
+        sigset_t all, before;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &before);
+        started = pthread_create(&thread, NULL, s_offload_run, &offload) == 0;
+        pthread_sigmask(SIG_SETMASK, &before, NULL);
+    }
+    if (started) {
+        s_offload_fd = offload.done[0];
+        sso_fiber_yield(); /* the loop resumes this request once the pipe is readable */
+        char byte;
+        while (read(offload.done[0], &byte, 1) == -1 && errno == EINTR)
+            ;
+        pthread_join(thread, NULL);
+    }
+    else
+        fn(arg);
+    if (offload.done[0] != -1) {
+        close(offload.done[0]);
+        close(offload.done[1]);
+    }
+}
+
+static void s_slot_hold(void *arg)
+{
+    s_slot_t *slot = arg;
+    slot->reply = s_handle(slot->service, slot->def, &slot->job);
+}
+
+/* After a slot's fiber started or resumed: true with its job and reply when the request is
+   done, false when it waits in an offload. */
+static bool s_slot_done(s_slot_t *slot, sso_job_t *job, zframe_t **reply_p)
+{
+    if (sso_fiber_running(slot->fiber)) {
+        slot->waits_on = s_offload_fd;
+        s_offload_fd = -1;
+        return false;
+    }
+    *job = slot->job;
+    *reply_p = slot->reply;
+    slot->reply = NULL;
+    return true;
+}
+
+static bool s_readable(int fd)
+{
+    struct pollfd item = {fd, POLLIN, 0};
+    return fd >= 0 && poll(&item, 1, 0) == 1;
+}
+
+/* A request that waits in an offload that has finished, or NULL. */
+static s_slot_t *s_slot_ready(const s_pool_t *pool)
+{
+    for (size_t i = 0; pool && i < pool->n; i++)
+        if (s_readable(pool->slots[i].waits_on))
+            return &pool->slots[i];
+    return NULL;
+}
+
+/* Handles *job, in a free fiber when there is one (so it may offload): true with its reply
+   when it is done, false when it waits in an offload (the slot holds the job then). */
+static bool s_run(sso_service_t *service, const sso_service_def_t *def, s_pool_t *pool,
+                  sso_job_t *job, zframe_t **reply_p)
+{
+    for (size_t i = 0; pool && i < pool->n; i++) {
+        s_slot_t *slot = &pool->slots[i];
+        if (sso_fiber_running(slot->fiber))
+            continue;
+        slot->job = *job;
+        slot->waits_on = -1;
+        if (sso_fiber_start(slot->fiber, s_slot_hold, slot) == 0)
+            return s_slot_done(slot, job, reply_p);
+        break; /* cannot happen; still answered, below */
+    }
+    *reply_p = s_handle(service, def, job);
+    return true;
+}
+
+/* The next request that gets done: one whose offload has finished, else the next one waiting
+   on the socket (those that start an offload are left waiting). False when none is left. */
+static bool s_next(sso_service_t *service, const sso_service_def_t *def, s_pool_t *pool,
+                   sso_job_t *job, zframe_t **reply_p)
+{
+    s_slot_t *slot;
+    while ((slot = s_slot_ready(pool)) != NULL) {
+        slot->waits_on = -1;
+        sso_fiber_resume(slot->fiber);
+        if (s_slot_done(slot, job, reply_p))
+            return true;
+    }
+    while (sso_worker_try_recv(service->worker, job) == 1)
+        if (s_run(service, def, pool, job, reply_p))
+            return true;
+    return false;
+}
+
+/* One batch: first (when given), the requests whose offloads have finished and those already
+   waiting, replies held until the batch ends. Without a batch (none defined, or it could not
+   begin), one request is handled and answered alone. */
+static void s_serve_batch(sso_service_t *service, const sso_service_def_t *def, s_pool_t *pool,
+                          sso_job_t *first)
 {
     const sso_batch_def_t *batch = def->batch;
-    if (batch->begin(service) != 0) {
-        s_serve_one(service, def, first);
-        return;
-    }
+    bool grouped = batch && batch->begin(service) == 0;
     sso_job_t jobs[SSO_SERVICE_BATCH_MAX];
     zframe_t *replies[SSO_SERVICE_BATCH_MAX];
     size_t n = 0;
-    jobs[n] = *first;
-    replies[n] = s_handle(service, def, &jobs[n]);
-    n++;
-    while (n < SSO_SERVICE_BATCH_MAX && batch->intact(service)
-           && sso_worker_try_recv(service->worker, &jobs[n]) == 1) {
-        replies[n] = s_handle(service, def, &jobs[n]);
-        n++;
+    if (first) {
+        jobs[0] = *first;
+        n = s_run(service, def, pool, &jobs[0], &replies[0]) ? 1 : 0;
     }
-    bool lost = batch->end(service) != 0;
+    while (n < SSO_SERVICE_BATCH_MAX && (grouped ? batch->intact(service) : n == 0)
+           && s_next(service, def, pool, &jobs[n], &replies[n]))
+        n++;
+    bool lost = grouped && batch->end(service) != 0;
     if (lost)
         sso_warn("%s: a batch of %zu request(s) was not saved; each is answered with an error",
                  def->name, n);
@@ -174,23 +314,98 @@ static void s_serve_sequential(sso_service_t *service, const sso_service_def_t *
     sso_job_t job;
     while (sso_worker_recv(service->worker, &job) == 0) {
         if (def->batch)
-            s_serve_batch(service, def, &job);
+            s_serve_batch(service, def, NULL, &job);
         else
             s_serve_one(service, def, &job);
     }
 }
 
+/* Fibers for a loop's requests, or false (none made) when there is no memory for them. */
+static bool s_pool_new(s_pool_t *pool, size_t n, sso_service_t *service,
+                       const sso_service_def_t *def)
+{
+    pool->n = n;
+    pool->slots = calloc(n, sizeof *pool->slots);
+    bool ready = pool->slots != NULL;
+    for (size_t i = 0; ready && i < n; i++) {
+        pool->slots[i] = (s_slot_t){.fiber = sso_fiber_new(SSO_FIBER_STACK_SIZE),
+                                    .service = service, .def = def, .waits_on = -1};
+        ready = pool->slots[i].fiber != NULL;
+    }
+    if (!ready) {
+        sso_warn("no memory for %zu fibers: serving one request at a time", n);
+        for (size_t i = 0; pool->slots && i < n; i++)
+            sso_fiber_destroy(&pool->slots[i].fiber);
+        free(pool->slots);
+        pool->slots = NULL;
+    }
+    return ready;
+}
+
 /* Slots whose fibers were still waiting at stop: kept reachable until the exit. */
 static void *s_abandoned;
 
-#define S_DRAIN_MS 2000 /* how long requests in progress may take to finish at a stop */
+/* At a stop: requests still in progress get no reply from here (the broker answers their
+   callers when this worker disconnects, see sso_broker); their fibers are never resumed and
+   their stacks stay mapped, reachable from here, until the exit. */
+static void s_pool_destroy(s_pool_t *pool)
+{
+    bool abandoned = false;
+    for (size_t i = 0; i < pool->n; i++) {
+        if (sso_fiber_running(pool->slots[i].fiber)) {
+            sso_warn("stopping with request %s in progress",
+                     pool->slots[i].job.meta ? pool->slots[i].job.meta->request_id : "?");
+            sso_job_release(&pool->slots[i].job);
+            abandoned = true;
+        }
+        else
+            sso_fiber_destroy(&pool->slots[i].fiber);
+    }
+    if (abandoned)
+        s_abandoned = pool->slots;
+    else
+        free(pool->slots);
+    pool->slots = NULL;
+}
 
-typedef struct {
-    sso_fiber_t *fiber;
-    sso_job_t job;
-    sso_service_t *service;
-    const sso_service_def_t *def;
-} s_slot_t;
+/* A sequential loop whose requests may offload: a fiber for each request that may wait (with
+   all of them waiting, requests run on the loop's own stack and their slow work with them).
+   It waits on the worker's socket and on the offloads' pipes. */
+static void s_serve_offloading(sso_service_t *service, const sso_service_def_t *def)
+{
+    int offloads = def->offloads > SSO_SERVICE_OFFLOADS_MAX ? SSO_SERVICE_OFFLOADS_MAX
+                                                            : def->offloads;
+    s_pool_t pool;
+    if (!s_pool_new(&pool, (size_t) offloads, service, def)) {
+        s_serve_sequential(service, def);
+        return;
+    }
+    s_offloads_served = true;
+    while (!zsys_interrupted) {
+        sso_job_t job;
+        int got = sso_worker_try_recv(service->worker, &job);
+        if (got == -1)
+            break; /* the context is gone */
+        if (got == 1 || s_slot_ready(&pool)) {
+            s_serve_batch(service, def, &pool, got == 1 ? &job : NULL);
+            continue;
+        }
+        struct pollfd items[1 + SSO_SERVICE_OFFLOADS_MAX];
+        nfds_t n = 0;
+        items[n++] = (struct pollfd){sso_worker_fd(service->worker), POLLIN, 0};
+        for (size_t i = 0; i < pool.n; i++)
+            if (pool.slots[i].waits_on >= 0)
+                items[n++] = (struct pollfd){pool.slots[i].waits_on, POLLIN, 0};
+        long wait = (long) (sso_worker_wake_at(service->worker) - sso_now_ms());
+        if (poll(items, n, wait < 0 ? 0 : (int) (wait > 60000 ? 60000 : wait)) == -1
+            && errno != EINTR)
+            break;
+    }
+    s_offloads_served = false;
+    s_pool_destroy(&pool);
+}
+
+#define S_DRAIN_MS 2000 /* how long requests in progress may take to finish at a stop */
 
 static void s_slot_run(void *arg)
 {
@@ -232,22 +447,13 @@ static int s_take_jobs(sso_worker_t *worker, s_slot_t *slots, size_t n)
 
 static void s_serve_concurrent(sso_service_t *service, const sso_service_def_t *def)
 {
-    size_t n = (size_t) service->config->worker_credit;
-    s_slot_t *slots = calloc(n, sizeof *slots);
-    bool ready = slots != NULL;
-    for (size_t i = 0; ready && i < n; i++) {
-        slots[i] = (s_slot_t){.fiber = sso_fiber_new(SSO_FIBER_STACK_SIZE), .service = service,
-                              .def = def};
-        ready = slots[i].fiber != NULL;
-    }
-    if (!ready) {
-        sso_warn("no memory for %zu fibers: serving one request at a time", n);
-        for (size_t i = 0; slots && i < n; i++)
-            sso_fiber_destroy(&slots[i].fiber);
-        free(slots);
+    s_pool_t pool;
+    if (!s_pool_new(&pool, (size_t) service->config->worker_credit, service, def)) {
         s_serve_sequential(service, def);
         return;
     }
+    s_slot_t *slots = pool.slots;
+    size_t n = pool.n;
     sso_client_set_async(service->client, true);
     /* At SIGINT/SIGTERM no new request is taken, and those in progress get a moment to
        finish: their callers are waiting for them. */
@@ -285,24 +491,8 @@ static void s_serve_concurrent(sso_service_t *service, const sso_service_def_t *
             && errno != EINTR)
             break;
     }
-    /* Requests still waiting for an answer after the drain: their fibers are never resumed,
-       and the broker answers their callers when this worker disconnects (see sso_broker).
-       Their stacks stay mapped, reachable from here, until the exit. */
-    bool abandoned = false;
-    for (size_t i = 0; i < n; i++) {
-        if (sso_fiber_running(slots[i].fiber)) {
-            sso_warn("stopping with request %s in progress",
-                     slots[i].job.meta ? slots[i].job.meta->request_id : "?");
-            sso_job_release(&slots[i].job);
-            abandoned = true;
-        }
-        else
-            sso_fiber_destroy(&slots[i].fiber);
-    }
-    if (abandoned)
-        s_abandoned = slots;
-    else
-        free(slots);
+    /* Requests still waiting for an answer after the drain. */
+    s_pool_destroy(&pool);
 }
 
 int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
@@ -367,6 +557,8 @@ int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
     sso_info("serving as %s via %s", instance, config.broker_endpoint);
     if (def->concurrent && config.worker_credit > 1)
         s_serve_concurrent(&service, def);
+    else if (def->offloads > 0)
+        s_serve_offloading(&service, def);
     else
         s_serve_sequential(&service, def);
     sso_info("stopping");
@@ -394,17 +586,38 @@ typedef struct {
     int intact_for;      /* intact says yes while the batch holds fewer requests */
     int in_batch;        /* requests handled in the batch in progress */
     bool sent_before_end; /* a reply had reached the router when an end ran */
+    int release[2];       /* RPC "park" offloads work that waits for a byte on this pipe */
+    pthread_t offload_thread; /* where that work ran */
 } s_probe_t;
 
 static s_probe_t s_probe;
 
+static void s_probe_slow(void *arg)
+{
+    (void) arg;
+    s_probe.offload_thread = pthread_self();
+    char byte;
+    struct pollfd item = {s_probe.release[0], POLLIN, 0};
+    if (poll(&item, 1, 10000) == 1) /* bounded: a broken test fails, it does not hang */
+        SSO_CHECK(read(s_probe.release[0], &byte, 1) == 1);
+}
+
+static void s_probe_slow_inline(void *arg)
+{
+    (void) arg;
+    s_probe.offload_thread = pthread_self();
+}
+
 static zframe_t *s_probe_rpc(sso_service_t *service, const char *rpc, zframe_t *payload,
                              const Sso__Meta *meta)
 {
-    (void) service, (void) rpc, (void) payload, (void) meta;
+    (void) service, (void) payload, (void) meta;
+    bool park = strcmp(rpc, "park") == 0;
+    if (park)
+        sso_service_offload(s_probe_slow, NULL);
     s_probe.in_batch++;
     char text[16];
-    snprintf(text, sizeof text, "b%d", s_probe.batches);
+    snprintf(text, sizeof text, "%c%d", park ? 'p' : 'b', s_probe.batches);
     return zframe_from(text);
 }
 
@@ -442,9 +655,9 @@ static zframe_t *s_probe_failed(sso_service_t *service, const sso_job_t *job)
 static const sso_batch_def_t s_probe_batch = {s_probe_begin, s_probe_intact, s_probe_end,
                                               s_probe_failed};
 
-/* Sends the worker at identity an MDP command; a REQUEST (seq > 0) carries RPC "probe" with
+/* Sends the worker at identity an MDP command; a REQUEST (seq > 0) carries RPC rpc with
    sequence number seq. */
-static void s_probe_send(zframe_t *identity, uint8_t command, uint64_t seq)
+static void s_probe_send(zframe_t *identity, uint8_t command, uint64_t seq, const char *rpc)
 {
     zmsg_t *msg = zmsg_new();
     zmsg_append(msg, &(zframe_t *){zframe_dup(identity)});
@@ -456,7 +669,7 @@ static void s_probe_send(zframe_t *identity, uint8_t command, uint64_t seq)
         snprintf(id, sizeof id, "batch-%llu", (unsigned long long) seq);
         meta.request_id = id;
         meta.kind = SSO__META__KIND__RPC;
-        meta.rpc = "probe";
+        meta.rpc = (char *) rpc;
         meta.caller = "token"; /* as the broker stamps it */
         meta.deadline_ms = sso_now_ms() + 5000;
         zmsg_addmem(msg, &seq, sizeof seq);
@@ -502,10 +715,10 @@ static void s_probe_round(sso_service_t *service, const sso_service_def_t *def,
     s_probe.intact_for = intact_for;
     s_probe.sent_before_end = false;
     for (uint64_t seq = 1; seq <= S_TEST_JOBS; seq++)
-        s_probe_send(*identity_p, MDPW_REQUEST, seq);
+        s_probe_send(*identity_p, MDPW_REQUEST, seq, "probe");
     sso_job_t job;
     while (sso_worker_try_recv(service->worker, &job) == 1)
-        s_serve_batch(service, def, &job);
+        s_serve_batch(service, def, NULL, &job);
     int replies = 0;
     char text[32];
     int code;
@@ -586,6 +799,61 @@ static void s_test_callers(void)
     }
 }
 
+/* The next reply's text in text; -1 when none is there. */
+static int s_probe_reply(zframe_t **identity_p, char *text, size_t size)
+{
+    int code = s_probe_read(identity_p, text, size);
+    SSO_CHECK(code == -1 || code == MDPW_FINAL);
+    return code == -1 ? -1 : 0;
+}
+
+/* A request that offloads waits, in a fiber, while the loop answers others in batches of
+   their own; its work runs on another thread; once that is done the request goes on in the
+   next batch, and its reply leaves after that batch's end. Outside such a loop the work runs
+   where it is called. */
+static void s_test_offload(sso_service_t *service, const sso_service_def_t *def,
+                           zframe_t **identity_p)
+{
+    s_probe.offload_thread = 0;
+    sso_service_offload(s_probe_slow_inline, NULL);
+    SSO_CHECK(s_probe.offload_thread && pthread_equal(s_probe.offload_thread, pthread_self()));
+
+    s_pool_t pool;
+    SSO_CHECK(pipe(s_probe.release) == 0);
+    if (!s_pool_new(&pool, 2, service, def))
+        return;
+    s_offloads_served = true;
+    s_probe.batches = s_probe.ends = 0;
+    s_probe.begin_result = s_probe.end_result = 0;
+    s_probe.intact_for = 64;
+    s_probe.sent_before_end = false;
+    s_probe.offload_thread = pthread_self();
+    char text[32];
+    s_probe_send(*identity_p, MDPW_REQUEST, 1, "park");
+    s_probe_send(*identity_p, MDPW_REQUEST, 2, "probe");
+    s_serve_batch(service, def, &pool, NULL);
+    SSO_CHECK(s_probe_reply(identity_p, text, sizeof text) == 0 && !strcmp(text, "b1"));
+    SSO_CHECK(s_probe_reply(identity_p, text, sizeof text) == -1); /* park waits */
+    SSO_CHECK(pool.slots[0].waits_on >= 0 && !s_slot_ready(&pool));
+    /* Still waiting: the next request is answered all the same. */
+    s_probe_send(*identity_p, MDPW_REQUEST, 3, "probe");
+    s_serve_batch(service, def, &pool, NULL);
+    SSO_CHECK(s_probe_reply(identity_p, text, sizeof text) == 0 && !strcmp(text, "b2"));
+    SSO_CHECK(s_probe_reply(identity_p, text, sizeof text) == -1);
+    SSO_CHECK(write(s_probe.release[1], "x", 1) == 1);
+    struct pollfd item = {pool.slots[0].waits_on, POLLIN, 0};
+    SSO_CHECK(poll(&item, 1, 10000) == 1);
+    s_serve_batch(service, def, &pool, NULL);
+    SSO_CHECK(s_probe_reply(identity_p, text, sizeof text) == 0 && !strcmp(text, "p3"));
+    SSO_CHECK(s_probe.ends == 3 && !s_probe.sent_before_end);
+    SSO_CHECK(!pthread_equal(s_probe.offload_thread, pthread_self()));
+    SSO_CHECK(!sso_fiber_running(pool.slots[0].fiber) && pool.slots[0].waits_on == -1);
+    s_offloads_served = false;
+    s_pool_destroy(&pool);
+    close(s_probe.release[0]);
+    close(s_probe.release[1]);
+}
+
 void sso_service_test(bool verbose)
 {
     (void) verbose;
@@ -618,10 +886,10 @@ void sso_service_test(bool verbose)
 
     /* A job taken before the worker reconnected (the broker said DISCONNECT) gets no reply on
        the new connection: that broker no longer knows it. */
-    s_probe_send(identity, MDPW_REQUEST, 99);
+    s_probe_send(identity, MDPW_REQUEST, 99, "probe");
     sso_job_t job;
     SSO_CHECK(sso_worker_try_recv(service.worker, &job) == 1);
-    s_probe_send(identity, MDPW_DISCONNECT, 0);
+    s_probe_send(identity, MDPW_DISCONNECT, 0, NULL);
     sso_job_t none;
     SSO_CHECK(sso_worker_try_recv(service.worker, &none) == 0);
     SSO_CHECK(sso_worker_connects(service.worker) == 2);
@@ -631,6 +899,7 @@ void sso_service_test(bool verbose)
     SSO_CHECK(s_probe_read(&identity, NULL, 0) == -1);
     /* A job of the new connection is answered. */
     s_probe_round(&service, &def, &identity, 0, 0, 64, "b1");
+    s_test_offload(&service, &def, &identity);
 
     zframe_destroy(&identity);
     sso_worker_destroy(&service.worker);

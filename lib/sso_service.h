@@ -54,7 +54,22 @@ typedef struct {
        handlers keep no pointer into shared state across a bus call (see sso_fiber.h). */
     bool concurrent;
     const sso_batch_def_t *batch; /* sequential services only; NULL: one request at a time */
+    /* Sequential services only: how many requests may wait in sso_service_offload at once
+       while the loop serves the others (each runs in a fiber of its own); 0: none, the slow
+       work runs on the loop. */
+    int offloads;
 } sso_service_def_t;
+
+#define SSO_SERVICE_OFFLOADS_MAX 16
+
+typedef void(sso_service_offload_fn)(void *arg);
+
+/* Runs fn(arg), which must touch nothing the loop uses (no database, no bus: a fetch, a key
+   generation), and returns when it has returned. From a request of a service with offloads,
+   fn runs on a thread of its own while the request waits and the loop serves other requests;
+   the request then goes on in whichever batch the loop is in, and its reply waits for that
+   batch's commit. Anywhere else (no offloads, every one taken, the self-tests) fn runs here. */
+void sso_service_offload(sso_service_offload_fn *fn, void *arg);
 
 int sso_service_main(int argc, char **argv, const sso_service_def_t *def);
 

@@ -181,25 +181,104 @@ static void s_apply_metadata(s_conf_t *conf, const sso_saml_metadata_t *md)
         json_array_append_new(conf->saml_certs, json_string(md->certificates[i]));
 }
 
-static int s_fetch_metadata(dir_t *dir, const char *url, s_conf_t *conf, dir_error_t *err)
+/* The slow steps of a create or a change: the metadata fetch (up to SSO_FETCH_TIMEOUT_MS) and
+   the SP key pair (RSA-2048). They run off the directory's loop (sso_service_offload) between
+   passes of the handler (s_in_passes): a pass stops, before it writes anything, where it needs
+   a step not done yet; the next pass starts over with that step's result, so it checks and
+   writes the state as it is then, in whichever batch the loop is in. */
+typedef struct {
+    enum { S_NONE, S_FETCH, S_KEY_PAIR } want; /* the step the last pass stopped for */
+    bool allow_private;
+    char *url; /* the metadata URL fetched */
+    bool fetched;
+    int fetch_rc;
+    sso_fetch_response_t response;
+    char fetch_why[300];
+    char *id; /* a new connection's id, the same in every pass */
+    bool keyed;
+    int key_rc;
+    char *key_pem, *cert_pem;
+} s_slow_t;
+
+static void s_slow_run(void *arg)
+{
+    s_slow_t *slow = arg;
+    if (slow->want == S_FETCH) {
+        sso_fetch_request_t request = {.url = slow->url,
+                                       .accept = "application/samlmetadata+xml, "
+                                                 "application/xml, text/xml",
+                                       .allow_private = slow->allow_private};
+        slow->fetch_rc = sso_fetch(&request, &slow->response, slow->fetch_why,
+                                   sizeof slow->fetch_why);
+        slow->fetched = true;
+    }
+    else if (slow->want == S_KEY_PAIR) {
+        slow->key_rc = dir_pki_sp_keypair(slow->id, &slow->key_pem, &slow->cert_pem);
+        slow->keyed = true;
+    }
+}
+
+static void s_slow_free(s_slow_t *slow)
+{
+    free(slow->url);
+    sso_fetch_response_free(&slow->response);
+    free(slow->id);
+    if (slow->key_pem) {
+        OPENSSL_cleanse(slow->key_pem, strlen(slow->key_pem));
+        free(slow->key_pem);
+    }
+    free(slow->cert_pem);
+    memset(slow, 0, sizeof *slow);
+}
+
+/* A handler's pass: its reply, or NULL when it stopped for slow->want. */
+typedef zframe_t *(s_pass_fn)(dir_api_req_t *req, const char *id, s_slow_t *slow);
+
+#define S_PASSES_MAX 3 /* one stop per slow step (fetch, key pair), then the one that writes */
+
+static zframe_t *s_in_passes(s_pass_fn *pass, dir_api_req_t *req, const char *id)
+{
+    s_slow_t slow = {.allow_private = req->dir->allow_private_upstreams};
+    zframe_t *reply;
+    int passes = 0;
+    while (!(reply = pass(req, id, &slow)) && ++passes < S_PASSES_MAX) {
+        sso_service_offload(s_slow_run, &slow);
+        slow.want = S_NONE;
+    }
+    s_slow_free(&slow);
+    if (reply)
+        return reply;
+    dir_error_t err;
+    dir_server_error(&err); /* a pass that stops again for a step done: cannot happen */
+    return dir_error_reply(&err);
+}
+
+/* The metadata at url, from slow once fetched; -1 with err set, or -1 with slow->want set
+   when it is still to be fetched. */
+static int s_fetch_metadata(const char *url, s_conf_t *conf, s_slow_t *slow, dir_error_t *err)
 {
     char why[300];
     if (dir_url_check(url, why, sizeof why) != 0) {
         dir_bad_request(err, "saml.idp_metadata_url %s", why);
         return -1;
     }
-    sso_fetch_request_t request = {.url = url,
-                                   .accept = "application/samlmetadata+xml, application/xml, "
-                                             "text/xml",
-                                   .allow_private = dir->allow_private_upstreams};
-    sso_fetch_response_t response;
-    int rc = -1;
-    if (sso_fetch(&request, &response, why, sizeof why) != 0)
-        dir_bad_request(err, "saml.idp_metadata_url could not be fetched: %s", why);
-    else if (response.status != 200)
-        dir_bad_request(err, "saml.idp_metadata_url answered HTTP %ld", response.status);
+    if (!slow->fetched || strcmp(slow->url, url) != 0) {
+        free(slow->url);
+        sso_fetch_response_free(&slow->response);
+        slow->fetched = false;
+        if (!(slow->url = strdup(url)))
+            dir_server_error(err);
+        else
+            slow->want = S_FETCH;
+        return -1;
+    }
+    const sso_fetch_response_t *response = &slow->response;
+    if (slow->fetch_rc != 0)
+        dir_bad_request(err, "saml.idp_metadata_url could not be fetched: %s", slow->fetch_why);
+    else if (response->status != 200)
+        dir_bad_request(err, "saml.idp_metadata_url answered HTTP %ld", response->status);
     else {
-        sso_saml_metadata_t *md = sso_saml_metadata_parse(response.body, response.len, why,
+        sso_saml_metadata_t *md = sso_saml_metadata_parse(response->body, response->len, why,
                                                           sizeof why);
         if (!md)
             dir_bad_request(err, "saml.idp_metadata_url: %s", why);
@@ -207,14 +286,13 @@ static int s_fetch_metadata(dir_t *dir, const char *url, s_conf_t *conf, dir_err
             s_apply_metadata(conf, md);
             s_set(&conf->saml_metadata_url, url);
             sso_saml_metadata_destroy(&md);
-            rc = 0;
+            return 0;
         }
     }
-    sso_fetch_response_free(&response);
-    return rc;
+    return -1;
 }
 
-static int s_read_saml(dir_t *dir, json_t *saml, s_conf_t *conf, dir_error_t *err)
+static int s_read_saml(json_t *saml, s_conf_t *conf, s_slow_t *slow, dir_error_t *err)
 {
     const char *xml = NULL, *url = NULL, *entity = NULL, *sso_url = NULL;
     json_t *certs = NULL;
@@ -246,7 +324,7 @@ static int s_read_saml(dir_t *dir, json_t *saml, s_conf_t *conf, dir_error_t *er
         s_set(&conf->saml_metadata_url, NULL);
         sso_saml_metadata_destroy(&md);
     }
-    else if (url && s_fetch_metadata(dir, url, conf, err) != 0)
+    else if (url && s_fetch_metadata(url, conf, slow, err) != 0)
         return -1;
     /* Explicit fields win over metadata: an admin may correct one value. */
     if (entity)
@@ -348,7 +426,7 @@ static int s_read_oidc(json_t *oidc, s_conf_t *conf, dir_error_t *err)
 }
 
 /* Reads the type-specific object of body into conf and checks the result is complete. */
-static int s_read_settings(dir_t *dir, json_t *body, s_conf_t *conf, bool create,
+static int s_read_settings(json_t *body, s_conf_t *conf, bool create, s_slow_t *slow,
                            dir_error_t *err)
 {
     bool saml = strcmp(conf->type, "saml") == 0;
@@ -361,7 +439,7 @@ static int s_read_settings(dir_t *dir, json_t *body, s_conf_t *conf, bool create
     if (dir_json_object(body, own, own, (create ? DIR_REQUIRED : 0) | DIR_NULLABLE, &settings,
                         err) < 0)
         return -1;
-    if (settings && (saml ? s_read_saml(dir, settings, conf, err)
+    if (settings && (saml ? s_read_saml(settings, conf, slow, err)
                           : s_read_oidc(settings, conf, err)) != 0)
         return -1;
     if (saml) {
@@ -415,13 +493,13 @@ static int s_seal_secret(dir_t *dir, const char *id, const s_conf_t *conf, uint8
                          sealed_len);
 }
 
-static zframe_t *s_create(dir_api_req_t *req, const char *org_id)
+static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, s_slow_t *slow)
 {
     dir_error_t err = {0};
     s_conf_t conf = {0};
     json_t *body = dir_api_body(req, &err);
-    const char *type = NULL;
-    char *id = NULL, *sp_key = NULL, *sp_cert = NULL, *certs_text = NULL;
+    const char *type = NULL, *id = NULL;
+    char *certs_text = NULL;
     uint8_t *sealed_key = NULL, *sealed_secret = NULL;
     size_t sealed_key_len = 0, sealed_secret_len = 0;
     zframe_t *reply = NULL;
@@ -437,10 +515,12 @@ static zframe_t *s_create(dir_api_req_t *req, const char *org_id)
         goto done;
     }
     conf.type = strdup(type);
-    if (s_read_name(body, &conf, &err) != 0 || s_read_settings(req->dir, body, &conf, true, &err)
-        != 0)
+    if (s_read_name(body, &conf, &err) != 0
+        || s_read_settings(body, &conf, true, slow, &err) != 0)
         goto done;
-    id = sso_random_id("conn_", 10);
+    if (!slow->id)
+        slow->id = sso_random_id("conn_", 10);
+    id = slow->id;
     if (!id) {
         dir_server_error(&err);
         goto done;
@@ -450,9 +530,13 @@ static zframe_t *s_create(dir_api_req_t *req, const char *org_id)
         char aad[200];
         snprintf(aad, sizeof aad, "connection:%s:sp_key", id);
         certs_text = json_dumps(conf.saml_certs, JSON_COMPACT);
-        if (!certs_text || dir_pki_sp_keypair(id, &sp_key, &sp_cert) != 0
-            || dir_keys_seal(req->dir->keys, sp_key, strlen(sp_key), aad, &sealed_key,
-                             &sealed_key_len) != 0) {
+        if (certs_text && !slow->keyed) {
+            slow->want = S_KEY_PAIR;
+            goto done;
+        }
+        if (!certs_text || slow->key_rc != 0
+            || dir_keys_seal(req->dir->keys, slow->key_pem, strlen(slow->key_pem), aad,
+                             &sealed_key, &sealed_key_len) != 0) {
             dir_server_error(&err);
             goto done;
         }
@@ -473,7 +557,7 @@ static zframe_t *s_create(dir_api_req_t *req, const char *org_id)
                         "SELECT ?, id, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
                         "FROM organizations WHERE id = ?",
                         "sssiisssssbssbss", id, type, conf.name, now, now, conf.saml_entity_id,
-                        conf.saml_sso_url, certs_text, conf.saml_metadata_url, sp_cert, sealed_key,
+                        conf.saml_sso_url, certs_text, conf.saml_metadata_url, slow->cert_pem, sealed_key,
                         sealed_key_len, conf.oidc_issuer, conf.oidc_client_id, sealed_secret,
                         sealed_secret_len, conf.oidc_scopes, org_id);
     if (rc != DIR_DB_OK) {
@@ -490,21 +574,20 @@ static zframe_t *s_create(dir_api_req_t *req, const char *org_id)
         dir_server_error(&err);
     sso_info("%s connection %s created for %s", type, id, org_id);
 done:
-    if (sp_key) {
-        OPENSSL_cleanse(sp_key, strlen(sp_key));
-        free(sp_key);
-    }
-    free(sp_cert);
     free(sealed_key);
     free(sealed_secret);
     free(certs_text);
-    free(id);
     s_conf_free(&conf);
     json_decref(body);
-    return reply ? reply : dir_error_reply(&err);
+    return reply ? reply : slow->want != S_NONE ? NULL : dir_error_reply(&err);
 }
 
-static zframe_t *s_patch(dir_api_req_t *req, const char *id)
+static zframe_t *s_create(dir_api_req_t *req, const char *org_id)
+{
+    return s_in_passes(s_create_pass, req, org_id);
+}
+
+static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, s_slow_t *slow)
 {
     dir_error_t err = {0};
     s_conf_t conf = {0};
@@ -544,7 +627,7 @@ static zframe_t *s_patch(dir_api_req_t *req, const char *id)
         }
     }
     if (s_read_name(body, &conf, &err) != 0
-        || s_read_settings(req->dir, body, &conf, false, &err) != 0)
+        || s_read_settings(body, &conf, false, slow, &err) != 0)
         goto done;
     certs_text = conf.saml_certs ? json_dumps(conf.saml_certs, JSON_COMPACT) : NULL;
     if (s_seal_secret(req->dir, id, &conf, &sealed_secret, &sealed_secret_len) != 0) {
@@ -579,7 +662,12 @@ done:
     free(certs_text);
     s_conf_free(&conf);
     json_decref(body);
-    return reply ? reply : dir_error_reply(&err);
+    return reply ? reply : slow->want != S_NONE ? NULL : dir_error_reply(&err);
+}
+
+static zframe_t *s_patch(dir_api_req_t *req, const char *id)
+{
+    return s_in_passes(s_patch_pass, req, id);
 }
 
 /* draft -> active, inactive -> active, active -> inactive; the same state again is a no-op. */

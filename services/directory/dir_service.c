@@ -261,6 +261,9 @@ const sso_service_def_t directory_service = {
     .rpc = s_rpc,
     .rpc_callers = s_rpc_callers,
     .batch = &s_batch,
+    /* Creating a connection fetches metadata and makes a key pair: admin work that must not
+       hold up logins (dir_connections). */
+    .offloads = 8,
 };
 
 static void s_test(dir_testkit_t *kit)
@@ -351,7 +354,8 @@ static void s_test(dir_testkit_t *kit)
 
     /* The service definition. */
     SSO_CHECK(!strcmp(directory_service.name, "directory") && directory_service.http
-              && directory_service.rpc && directory_service.init && directory_service.fini);
+              && directory_service.rpc && directory_service.init && directory_service.fini
+              && directory_service.batch && directory_service.offloads > 0);
 }
 
 /* What each request of a lost batch is told: a DirReply error on the bus, a 503 over HTTP. */

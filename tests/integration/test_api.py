@@ -133,12 +133,16 @@ def cert(idp_cert):
 @pytest.fixture(scope="module")
 def upstream():
     """A loopback HTTP server standing in for an IdP: `serve(path, body, status)` publishes a
-    document and returns its URL."""
+    document and returns its URL; with `hold`, the answer comes that many seconds after the
+    request, and the event `asked` is set when the request arrives."""
     documents = {}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            status, body = documents.get(self.path, (404, "not found"))
+            status, body, hold, asked = documents.get(self.path, (404, "not found", 0, None))
+            if asked:
+                asked.set()
+            time.sleep(hold)
             data = body.encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/samlmetadata+xml")
@@ -153,8 +157,8 @@ def upstream():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
 
-    def serve(path, body, status=200):
-        documents[path] = (status, body)
+    def serve(path, body, status=200, hold=0, asked=None):
+        documents[path] = (status, body, hold, asked)
         return f"http://127.0.0.1:{server.server_address[1]}{path}"
 
     yield serve
@@ -648,6 +652,90 @@ def test_loopback_metadata_url_is_refused_unless_private_upstreams_are_allowed(f
         body = assert_json_error(r, 400)
         assert re.search(r"loopback|private|link-local", body["error_description"]), (target, body)
     assert state(b) == before
+
+
+# The metadata fetch and the SP key pair run off the directory's one writer (sso_service_offload):
+# logins and other API calls are answered while they take, the admin call only after its write.
+HOLD_S = 3.0   # how long the IdP holds its metadata answer
+QUICK_S = 1.0  # generous bound for a call that must not wait behind the fetch
+
+
+def in_background(call):
+    """Runs call() on a thread; returns (thread, result dict with 'response' and 'seconds')."""
+    result = {}
+
+    def run():
+        started = time.monotonic()
+        result["response"] = call()
+        result["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, result
+
+
+def assert_served_while_fetching(broker, asked, admin_call):
+    """While admin_call's metadata fetch is held, directory-backed calls (a client-credentials
+    token, whose client authentication is the directory's, and an API read) come back quickly;
+    then admin_call's answer comes, after the fetch."""
+    broker.token()  # before: the admin's token
+    thread, result = in_background(admin_call)
+    assert asked.wait(10), "the directory never fetched the metadata"
+    for call in [lambda: broker.token(fresh=True),
+                 lambda: broker.api("GET", "/organizations").raise_for_status()]:
+        started = time.monotonic()
+        call()
+        seconds = time.monotonic() - started
+        assert seconds < QUICK_S, f"a directory call waited {seconds:.2f} s behind a metadata fetch"
+    assert thread.is_alive(), "the admin request was answered before its metadata came"
+    thread.join(HOLD_S + 10)
+    assert not thread.is_alive()
+    return result["response"], result["seconds"]
+
+
+def slow_metadata(upstream, cert):
+    """(URL, entity id, event set when fetched) of IdP metadata answered HOLD_S late."""
+    entity = f"https://idp-{suffix()}.example.com/saml"
+    asked = threading.Event()
+    url = upstream(f"/metadata-{suffix()}.xml", idp_metadata(entity, entity + "/sso", cert),
+                   hold=HOLD_S, asked=asked)
+    return url, entity, asked
+
+
+def test_logins_are_served_while_a_connection_fetches_its_metadata(broker, cert, upstream):
+    org = create_org(broker)
+    url, entity, asked = slow_metadata(upstream, cert)
+    body = {"type": "saml", "saml": {"idp_metadata_url": url}}
+    r, seconds = assert_served_while_fetching(
+        broker, asked, lambda: broker.api("POST", f"/organizations/{org['id']}/connections", body))
+    conn = created(r)
+    assert seconds >= HOLD_S - 0.5
+    assert conn["saml"]["idp_entity_id"] == entity
+    assert "BEGIN CERTIFICATE" in conn["sp"]["certificate"]
+    # Answered after its write: it is there for the next reader.
+    got = broker.api("GET", f"/connections/{conn['id']}")
+    assert got.status_code == 200 and got.json()["saml"]["idp_metadata_url"] == url
+
+
+def test_a_change_made_while_a_metadata_fetch_waits_is_kept(broker, cert, upstream):
+    org = create_org(broker)
+    conn = created(broker.api("POST", f"/organizations/{org['id']}/connections", saml_body(cert)))
+    conn_path = f"/connections/{conn['id']}"
+    url, entity, asked = slow_metadata(upstream, cert)
+    thread, result = in_background(
+        lambda: broker.api("PATCH", conn_path, {"saml": {"idp_metadata_url": url}}))
+    assert asked.wait(10), "the directory never fetched the metadata"
+    started = time.monotonic()
+    renamed = broker.api("PATCH", conn_path, {"name": "Renamed meanwhile"})
+    assert renamed.status_code == 200, renamed.text[:300]
+    assert time.monotonic() - started < QUICK_S
+    assert thread.is_alive()
+    thread.join(HOLD_S + 10)
+    r = result["response"]
+    assert r.status_code == 200, r.text[:500]
+    # The change by URL applies to the connection as it is when it is written.
+    assert r.json()["name"] == "Renamed meanwhile"
+    assert r.json()["saml"]["idp_entity_id"] == entity
 
 
 def test_oidc_connection_never_returns_its_client_secret(broker):
