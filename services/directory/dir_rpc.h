@@ -2,7 +2,7 @@
    the Meta rpc name is only logged when it disagrees. */
 #ifndef DIR_RPC_H
 #define DIR_RPC_H
-#include "dir_json.h"
+#include "api/dir_json.h"
 #include "dir_service.h"
 #include "directory.pb-c.h"
 

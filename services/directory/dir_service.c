@@ -1,9 +1,9 @@
 /* dir_service: the directory's state and its definition on the bus. */
 #include "dir_service.h"
 #include "dir_admin.h"
-#include "dir_api.h"
-#include "dir_events.h"
-#include "dir_json.h"
+#include "api/dir_api.h"
+#include "login/dir_events.h"
+#include "api/dir_json.h"
 #include "dir_rpc.h"
 #include "dir_seed.h"
 #include "dir_testkit.h"

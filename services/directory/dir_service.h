@@ -2,10 +2,10 @@
    configuration the handlers need) and its definition on the bus. */
 #ifndef DIR_SERVICE_H
 #define DIR_SERVICE_H
-#include "dir_auth_limit.h"
-#include "dir_db.h"
-#include "dir_keys.h"
-#include "dir_secret_cache.h"
+#include "login/dir_auth_limit.h"
+#include "store/dir_db.h"
+#include "vault/dir_keys.h"
+#include "login/dir_secret_cache.h"
 #include "sso_service.h"
 
 typedef struct {

@@ -1,11 +1,11 @@
 /* dir_testkit: shared scaffolding of the directory self-tests. */
 #include "dir_testkit.h"
-#include "dir_api.h"
-#include "dir_json.h"
-#include "dir_pki.h"
+#include "api/dir_api.h"
+#include "api/dir_json.h"
+#include "vault/dir_pki.h"
 #include "dir_rpc.h"
 #include "dir_seed.h"
-#include "dir_tokens.h"
+#include "login/dir_tokens.h"
 #include "sso_bus.h"
 #include "sso_test.h"
 #include <ftw.h>
