@@ -1,9 +1,11 @@
-/* dir_api: the management API under /api/v1: bearer authentication, path routing to the
-   resource modules, and the small helpers they share. */
+/* dir_api: what the resource modules of the management API (/api/v1) share: the request as
+   they see it, dispatch by method, rows, lists with pages, and the common answers. The router
+   that authenticates and picks a resource is dir_api_router. */
 #ifndef DIR_API_H
 #define DIR_API_H
 #include "api/dir_json.h"
-#include "dir_service.h"
+#include "dir.h"
+#include "sso_http.h"
 
 #define DIR_API_MAX_SEGMENTS 6
 #define DIR_API_ID_MAX 128
@@ -17,9 +19,6 @@ typedef struct {
     size_t n_segments;
     zhashx_t *query;  /* decoded query parameters */
 } dir_api_req_t;
-
-/* Handles any HTTP request that reached the directory. Never NULL. */
-zframe_t *dir_api_handle(dir_t *dir, const Sso__HttpRequest *request);
 
 /* Answers one method of a path; id is the path's id (the item's, the parent organization's
    for a nested collection, or NULL). */

@@ -299,29 +299,6 @@ static void s_test_prune(dir_testkit_t *kit)
     SSO_CHECK(dir_events_prune(kit->dir, cutoff, 2) == 0);
     SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM login_events", NULL) == 4);
     SSO_CHECK(dir_db_int(db, "SELECT min(created_at) FROM login_events", NULL) == cutoff);
-
-    /* Housekeeping prunes with the configured retention: 3 days keeps only today's. */
-    kit->dir->event_retention_days = 3;
-    dir_rpc_housekeeping(kit->dir, true);
-    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM login_events", NULL) == 2);
-    /* A backlog larger than a batch goes a batch per write, not all in one. */
-    SSO_CHECK(dir_db_run(db, NULL, "DELETE FROM login_events", NULL) == DIR_DB_OK);
-    for (int i = 0; i < DIR_EVENTS_PRUNE_BATCH + 12; i++) {
-        dir_event_t event = {.connection_id = i < DIR_EVENTS_PRUNE_BATCH + 10 ? "conn_q" : "new",
-                             .reason = "r"};
-        SSO_CHECK(dir_events_add(kit->dir, &event, NULL) == 0);
-    }
-    SSO_CHECK(dir_db_run(db, NULL, "UPDATE login_events SET created_at = ? WHERE connection_id = "
-                                   "'conn_q'", "i", now - 10 * day) == DIR_DB_OK);
-    dir_rpc_housekeeping(kit->dir, true);
-    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM login_events WHERE connection_id = 'conn_q'",
-                         NULL) == 10);
-    dir_rpc_housekeeping(kit->dir, false); /* the backlog is worked off before the minute */
-    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM login_events", NULL) == 2);
-    dir_rpc_housekeeping(kit->dir, false); /* no backlog: nothing to do, nothing goes */
-    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM login_events WHERE connection_id = 'new'",
-                         NULL) == 2);
-    kit->dir->event_retention_days = DIR_EVENT_RETENTION_DAYS;
 }
 
 void dir_events_test(bool verbose)

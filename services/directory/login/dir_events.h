@@ -26,9 +26,8 @@ int dir_events_add(dir_t *dir, const dir_event_t *event, char **id_out);
    DIR_EVENT_TEXT_MAX bytes (a longer reason is kept cut). No result. */
 dir_rpc_fn dir_events_record;
 
-/* Retention: SSO_EVENT_RETENTION_DAYS (1..DIR_EVENT_RETENTION_MAX_DAYS, 90 by default). */
-#define DIR_EVENT_RETENTION_DAYS 90
-#define DIR_EVENT_RETENTION_MAX_DAYS 36500
+/* Retention: SSO_EVENT_RETENTION_DAYS (DIR_EVENT_RETENTION_DAYS in dir.h); housekeeping
+   prunes by it. */
 /* Prunes at most DIR_EVENTS_PRUNE_BATCH events per call, so a backlog (a first start with a
    shorter retention, say) holds the single writer a few milliseconds at a time. */
 #define DIR_EVENTS_PRUNE_BATCH 500

@@ -1,6 +1,7 @@
 /* dir_replay: SAML assertion replay cache. */
 #include "login/dir_replay.h"
 #include "dir_testkit.h"
+#include "login/dir_housekeeping.h"
 #include "sso_log.h"
 #include "sso_test.h"
 
@@ -98,7 +99,7 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE replay_cache SET expires_at = ? WHERE "
                                              "connection_id = 'conn_b'", "i", dir_now() - 1)
               == DIR_DB_OK);
-    dir_rpc_housekeeping(kit->dir, true);
+    dir_housekeeping_run(kit->dir, true);
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM replay_cache", NULL) == 1);
     /* Bad input writes nothing. */
     record.assertion_id = "";

@@ -4,7 +4,7 @@
 #define DIR_TOKENS_H
 #include "api/dir_json.h"
 #include "dir_rpc.h"
-#include "dir_service.h"
+#include "dir.h"
 
 #define DIR_TOKEN_TTL_MAX 86400
 #define DIR_CLAIMS_MAX 65536

@@ -3,7 +3,7 @@
 #ifndef DIR_SIGNING_H
 #define DIR_SIGNING_H
 #include "api/dir_json.h"
-#include "dir_service.h"
+#include "dir.h"
 #include "directory.pb-c.h"
 
 /* The keys still published (retire_after unset or in the future), newest first. With
