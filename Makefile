@@ -76,15 +76,17 @@ $(BUILD)/bin/test-lib: $(BUILD)/obj/lib/selftest.o $(LIBSSO)
 	@echo "  LINK    $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# One rule set per service: sso-<svc> from its sources minus selftest.c, test-<svc> from its
-# sources minus main.c.
+# One rule set per service: sso-<svc> from its sources (in its folder and one level of
+# sub-folders) minus selftest.c, test-<svc> from its sources minus main.c. A service's
+# includes name its headers from the service's folder ("store/dir_db.h").
 # Test kits and fakes (*_testkit.c, *_fake.c) are linked into test-<svc> only. The service
 # binary is linked with --gc-sections: the modules' self-tests, which nothing in it calls, are
 # dropped with their calls into the kits, so a production path that reached a kit would not
 # link (scripts/unit.sh also checks the binaries' symbols).
 TESTKIT_SRCS := %_testkit.c %_fake.c
 define SERVICE_RULES
-$(1)_SRCS := $$(wildcard services/$(1)/*.c)
+$(1)_SRCS := $$(wildcard services/$(1)/*.c services/$(1)/*/*.c)
+$(BUILD)/obj/services/$(1)/%.o: CFLAGS += -Iservices/$(1)
 $(1)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(filter-out %/main.c %/selftest.c $(TESTKIT_SRCS),$$($(1)_SRCS)))
 $(1)_KIT_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(filter $(TESTKIT_SRCS),$$($(1)_SRCS)))
 $(BUILD)/bin/sso-$(1): $$($(1)_OBJS) $(BUILD)/obj/services/$(1)/main.o $(LIBSSO)

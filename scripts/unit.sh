@@ -38,9 +38,9 @@ done
 echo "one module alone: ${#firsts[@]} runners"
 # Test kits and fakes stay out of the service binaries (the Makefile links them into test-*
 # only): no function a kit defines may be in sso-<service>.
-for kit in "$build"/obj/services/*/*_testkit.o "$build"/obj/services/*/*_fake.o; do
+for kit in "$build"/obj/services/*/{,*/}*_{testkit,fake}.o; do
   [ -e "$kit" ] || continue
-  svc="$(basename "$(dirname "$kit")")"
+  svc="${kit#"$build"/obj/services/}"; svc="${svc%%/*}"
   leaked="$(comm -12 <(nm --defined-only -g "$kit" | awk '$2 == "T" {print $3}' | sort -u) \
                      <(nm --defined-only "$build/bin/sso-$svc" | awk '{print $3}' | sort -u))"
   if [ -n "$leaked" ]; then

@@ -1,6 +1,6 @@
 /* dir_admin: bootstrap admin client and its credentials file. */
 #include "dir_admin.h"
-#include "dir_json.h"
+#include "api/dir_json.h"
 #include "dir_testkit.h"
 #include "sso_crypto.h"
 #include "sso_log.h"

@@ -4,7 +4,7 @@
    credentials the CLI and supervisor need are in <data dir>/admin-credentials (0600). */
 #ifndef DIR_ADMIN_H
 #define DIR_ADMIN_H
-#include "dir_service.h"
+#include "dir.h"
 
 #define DIR_ADMIN_FILE "admin-credentials"
 

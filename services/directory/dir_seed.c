@@ -1,6 +1,6 @@
 /* dir_seed: the Test Organization and the IdP simulator's key. */
 #include "dir_seed.h"
-#include "dir_pki.h"
+#include "vault/dir_pki.h"
 #include "dir_testkit.h"
 #include "sso_log.h"
 #include "sso_test.h"

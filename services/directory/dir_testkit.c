@@ -1,11 +1,12 @@
 /* dir_testkit: shared scaffolding of the directory self-tests. */
 #include "dir_testkit.h"
-#include "dir_api.h"
-#include "dir_json.h"
-#include "dir_pki.h"
-#include "dir_rpc.h"
+#include "api/dir_api_router.h"
+#include "api/dir_json.h"
+#include "dir_rpc_router.h"
 #include "dir_seed.h"
-#include "dir_tokens.h"
+#include "dir_service.h"
+#include "login/dir_tokens.h"
+#include "vault/dir_pki.h"
 #include "sso_bus.h"
 #include "sso_test.h"
 #include <ftw.h>
@@ -15,7 +16,7 @@
 static int s_open_dir(dir_testkit_t *kit)
 {
     char why[256] = "";
-    kit->dir = dir_new(&kit->config, why, sizeof why);
+    kit->dir = dir_service_open(&kit->config, why, sizeof why);
     if (!kit->dir) {
         fprintf(stderr, "testkit: %s\n", why);
         return -1;
@@ -167,7 +168,7 @@ int dir_testkit_call(dir_testkit_t *kit, const char *method, const char *target,
         request.body.len = strlen(body);
     }
     bool batch = s_batch_open(kit);
-    zframe_t *frame = dir_api_handle(kit->dir, &request);
+    zframe_t *frame = dir_api_router_handle(kit->dir, &request);
     s_batch_close(kit, batch);
     Sso__HttpResponse *response =
         frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
@@ -246,8 +247,8 @@ Sso__DirReply *dir_testkit_rpc(dir_testkit_t *kit, const Sso__DirRequest *reques
 {
     zframe_t *payload = sso_frame_pack(&request->base);
     bool batch = s_batch_open(kit);
-    const char *caller = kit->caller ? kit->caller : dir_rpc_caller_of(request);
-    zframe_t *frame = dir_rpc_handle(kit->dir, caller, "", payload);
+    const char *caller = kit->caller ? kit->caller : dir_rpc_router_caller_of(request);
+    zframe_t *frame = dir_rpc_router_handle(kit->dir, caller, "", payload);
     s_batch_close(kit, batch);
     zframe_destroy(&payload);
     Sso__DirReply *reply =

@@ -2,7 +2,7 @@
    dir with a management token, and calling the HTTP handler with hand-built requests. */
 #ifndef DIR_TESTKIT_H
 #define DIR_TESTKIT_H
-#include "dir_service.h"
+#include "dir.h"
 #include "directory.pb-c.h"
 #include <jansson.h>
 
@@ -56,7 +56,7 @@ int dir_testkit_signing_key(Sso__SigningKey *key, const char *kid, const char *j
 /* For walking a list: false on its last page, else true with target set to the page after
    json, as first (the first page's target, with a query) plus its page_token. */
 bool dir_testkit_next_page(const json_t *json, const char *first, char *target, size_t size);
-/* Packs request, hands it to dir_rpc_handle and unpacks the reply (NULL when it does not
+/* Packs request, hands it to dir_rpc_router_handle and unpacks the reply (NULL when it does not
    unpack); free with sso__dir_reply__free_unpacked. */
 Sso__DirReply *dir_testkit_rpc(dir_testkit_t *kit, const Sso__DirRequest *request);
 /* True when request gets error code with a description containing description (any when

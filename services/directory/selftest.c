@@ -1,30 +1,34 @@
 /* Runs the directory service modules' self-tests. */
+#include "api/dir_api.h"
+#include "api/dir_api_router.h"
+#include "api/dir_clients.h"
+#include "api/dir_connections.h"
+#include "api/dir_domains.h"
+#include "api/dir_json.h"
+#include "api/dir_orgs.h"
+#include "api/dir_portal.h"
+#include "api/dir_valid.h"
+#include "dir.h"
 #include "dir_admin.h"
-#include "dir_api.h"
-#include "dir_auth_limit.h"
-#include "dir_clients.h"
-#include "dir_codes.h"
-#include "dir_connections.h"
-#include "dir_checkpoint.h"
-#include "dir_db.h"
-#include "dir_domains.h"
-#include "dir_events.h"
-#include "dir_json.h"
-#include "dir_keys.h"
-#include "dir_login.h"
-#include "dir_orgs.h"
-#include "dir_pki.h"
-#include "dir_portal.h"
-#include "dir_replay.h"
 #include "dir_rpc.h"
-#include "dir_secret_cache.h"
+#include "dir_rpc_router.h"
 #include "dir_seed.h"
 #include "dir_service.h"
-#include "dir_signing.h"
-#include "dir_steps.h"
-#include "dir_tokens.h"
-#include "dir_txn.h"
-#include "dir_valid.h"
+#include "login/dir_auth_limit.h"
+#include "login/dir_codes.h"
+#include "login/dir_events.h"
+#include "login/dir_housekeeping.h"
+#include "login/dir_login.h"
+#include "login/dir_replay.h"
+#include "login/dir_secret_cache.h"
+#include "login/dir_steps.h"
+#include "login/dir_tokens.h"
+#include "login/dir_txn.h"
+#include "store/dir_checkpoint.h"
+#include "store/dir_db.h"
+#include "vault/dir_keys.h"
+#include "vault/dir_pki.h"
+#include "vault/dir_signing.h"
 #include "sso_log.h"
 #include "sso_test.h"
 #include <string.h>
@@ -47,19 +51,23 @@ int main(int argc, char **argv)
     SSO_RUN(dir_auth_limit_test, verbose);
     SSO_RUN(dir_json_test, verbose);
     SSO_RUN(dir_valid_test, verbose);
+    SSO_RUN(dir_rpc_test, verbose);
     SSO_RUN(dir_pki_test, verbose);
+    SSO_RUN(dir_test, verbose);
     SSO_RUN(dir_service_test, verbose);
     SSO_RUN(dir_admin_test, verbose);
     SSO_RUN(dir_tokens_test, verbose);
     SSO_RUN(dir_signing_test, verbose);
-    SSO_RUN(dir_rpc_test, verbose);
+    SSO_RUN(dir_rpc_router_test, verbose);
     SSO_RUN(dir_api_test, verbose);
+    SSO_RUN(dir_api_router_test, verbose);
     SSO_RUN(dir_clients_test, verbose);
     SSO_RUN(dir_orgs_test, verbose);
     SSO_RUN(dir_domains_test, verbose);
     SSO_RUN(dir_connections_test, verbose);
     SSO_RUN(dir_portal_test, verbose);
     SSO_RUN(dir_events_test, verbose);
+    SSO_RUN(dir_housekeeping_test, verbose);
     SSO_RUN(dir_seed_test, verbose);
     SSO_RUN(dir_login_test, verbose);
     SSO_RUN(dir_txn_test, verbose);

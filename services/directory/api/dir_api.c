@@ -1,0 +1,176 @@
+/* dir_api: what the resources of /api/v1 share: dispatch by method, rows, pages, answers. */
+#include "api/dir_api.h"
+#include "api/dir_orgs.h"
+#include "dir_testkit.h"
+#include "sso_log.h"
+#include "sso_test.h"
+#include <stdarg.h>
+
+bool dir_api_is(const dir_api_req_t *req, const char *method)
+{
+    return strcmp(req->method, method) == 0;
+}
+
+json_t *dir_api_body(const dir_api_req_t *req, dir_error_t *err)
+{
+    const char *why = NULL;
+    json_t *json = sso_http_json_body(req->http, &why);
+    if (!json)
+        dir_bad_request(err, "%s", why ? why : "the body must be a JSON object");
+    return json;
+}
+
+zframe_t *dir_api_method_not_allowed(const char *allow)
+{
+    sso_response_t *response = sso_response_new(405);
+    sso_response_header(response, "Allow", allow);
+    sso_response_header(response, "Cache-Control", "no-store");
+    char text[160];
+    snprintf(text, sizeof text, "this resource accepts %s", allow);
+    sso_response_json(response, json_pack("{s:s, s:s}", "error", "method_not_allowed",
+                                          "error_description", text));
+    return sso_response_pack(&response);
+}
+
+zframe_t *dir_api_no_content(void)
+{
+    sso_response_t *response = sso_response_new(204);
+    sso_response_header(response, "Cache-Control", "no-store");
+    return sso_response_pack(&response);
+}
+
+zframe_t *dir_api_not_found(const char *what, const char *id)
+{
+    dir_error_t err;
+    dir_not_found(&err, "no %s %.*s", what, DIR_API_ID_MAX, id);
+    return dir_error_reply(&err);
+}
+
+zframe_t *dir_api_db_error(void)
+{
+    return sso_http_error(500, "server_error", "database error");
+}
+
+zframe_t *dir_api_dispatch(dir_api_req_t *req, const dir_api_methods_t *methods, const char *id)
+{
+    /* In the order Allow lists them. */
+    const struct {
+        const char *name;
+        dir_api_handler_fn *handler;
+    } table[] = {{"GET", methods->get},
+                 {"POST", methods->post},
+                 {"PATCH", methods->patch},
+                 {"DELETE", methods->del}};
+    char allow[40] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        if (!table[i].handler)
+            continue;
+        if (dir_api_is(req, table[i].name))
+            return table[i].handler(req, id);
+        int n = snprintf(allow + len, sizeof allow - len, "%s%s", len ? ", " : "", table[i].name);
+        if (n > 0 && (size_t) n < sizeof allow - len)
+            len += (size_t) n;
+    }
+    return dir_api_method_not_allowed(allow);
+}
+
+json_t *dir_api_row(dir_t *dir, dir_api_row_fn *row, const char *sql, const char *types, ...)
+{
+    va_list args;
+    va_start(args, types);
+    sqlite3_stmt *stmt = dir_db_vquery(dir->db, sql, types, args);
+    va_end(args);
+    json_t *json = stmt && sqlite3_step(stmt) == SQLITE_ROW ? row(dir, stmt) : NULL;
+    dir_db_release(stmt);
+    return json;
+}
+
+json_t *dir_api_column(dir_t *dir, const char *sql, const char *types, ...)
+{
+    va_list args;
+    va_start(args, types);
+    sqlite3_stmt *stmt = dir_db_vquery(dir->db, sql, types, args);
+    va_end(args);
+    json_t *list = json_array();
+    while (stmt && sqlite3_step(stmt) == SQLITE_ROW)
+        json_array_append_new(list, json_string(dir_db_text(stmt, 0)));
+    dir_db_release(stmt);
+    return list;
+}
+
+zframe_t *dir_api_found(json_t *json, const char *what, const char *id)
+{
+    return json ? sso_http_json(200, json) : dir_api_not_found(what, id);
+}
+
+zframe_t *dir_api_delete(dir_t *dir, const char *sql, const char *what, const char *id,
+                         const char *aftermath)
+{
+    int changes = 0;
+    if (dir_db_run(dir->db, &changes, sql, "s", id) != DIR_DB_OK)
+        return dir_api_db_error();
+    if (changes == 0)
+        return dir_api_not_found(what, id);
+    sso_info("%s %s deleted%s", what, id, aftermath);
+    return dir_api_no_content();
+}
+
+zframe_t *dir_api_list(dir_api_req_t *req, const char *org_id, dir_api_row_fn *row,
+                       const char *sql, const char *types, ...)
+{
+    dir_error_t err = {0};
+    long size;
+    int64_t after;
+    if (dir_page_params(req->query, &size, &after, &err) != 0)
+        return dir_error_reply(&err);
+    if (org_id && !dir_orgs_exists(req->dir, org_id))
+        return dir_api_not_found("organization", org_id);
+    va_list args;
+    va_start(args, types);
+    sqlite3_stmt *stmt = dir_db_vquery(req->dir->db, sql, types, args);
+    va_end(args);
+    /* One row beyond the page says there is a next page. */
+    int last_param = stmt ? sqlite3_bind_parameter_count(stmt) : 0;
+    if (last_param < 2 || sqlite3_bind_int64(stmt, last_param - 1, after) != SQLITE_OK
+        || sqlite3_bind_int64(stmt, last_param, (int64_t) size + 1) != SQLITE_OK) {
+        dir_db_release(stmt);
+        return dir_api_db_error();
+    }
+    int position = sqlite3_column_count(stmt) - 1;
+    json_t *data = json_array();
+    int64_t next = -1, last = -1;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        if ((long) json_array_size(data) == size) {
+            next = last;
+            break;
+        }
+        json_array_append_new(data, row(req->dir, stmt));
+        last = sqlite3_column_int64(stmt, position);
+    }
+    dir_db_release(stmt);
+    return sso_http_json(200, dir_page_envelope(data, next));
+}
+
+/* What the helpers answer, through a resource that uses them: 405 with Allow
+   (dir_api_dispatch), and 400 for a body that is not a JSON object (dir_api_body). */
+static void s_test(dir_testkit_t *kit)
+{
+    json_t *body = NULL;
+    SSO_CHECK(dir_testkit_call(kit, "PUT", "/api/v1/organizations", "{}", &body) == 405);
+    SSO_CHECK(!strcmp(dir_testkit_str(body, "error"), "method_not_allowed"));
+    json_decref(body);
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/organizations?a=%zz", NULL, NULL) == 400);
+    /* Malformed JSON bodies. */
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/organizations", "{", &body) == 400);
+    SSO_CHECK(!strcmp(dir_testkit_str(body, "error"), "invalid_request"));
+    json_decref(body);
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/organizations", "[]", NULL) == 400);
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/organizations", NULL, NULL) == 400);
+}
+
+void dir_api_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run(s_test);
+}

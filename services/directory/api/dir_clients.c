@@ -1,0 +1,545 @@
+/* dir_clients: client registration and authentication. */
+#include "api/dir_clients.h"
+#include "dir_testkit.h"
+#include "api/dir_valid.h"
+#include "sso_bus.h"
+#include "sso_crypto.h"
+#include "sso_log.h"
+#include "sso_test.h"
+#include <openssl/crypto.h>
+
+#define DIR_CLIENT_NAME_MAX 200
+#define DIR_REDIRECT_URIS_MAX 50
+#define DIR_REDIRECT_URI_MAX 2048
+#define DIR_SECRET_MAX 512
+
+/* The redirect URIs of a client, in registration order (new reference). */
+static json_t *s_redirect_uris(dir_t *dir, const char *id)
+{
+    return dir_api_column(dir, "SELECT uri FROM client_redirect_uris WHERE client_id = ? "
+                               "ORDER BY position", "s", id);
+}
+
+#define S_COLUMNS "id, name, is_admin, created_at, updated_at"
+
+static json_t *s_row_json(dir_t *dir, sqlite3_stmt *stmt)
+{
+    const char *id = dir_db_text(stmt, 0);
+    return json_pack("{s:s, s:s, s:s, s:o, s:b, s:o, s:o}", "id", id, "client_id", id, "name",
+                     dir_db_text(stmt, 1), "redirect_uris", s_redirect_uris(dir, id), "is_admin",
+                     sqlite3_column_int(stmt, 2), "created_at",
+                     dir_json_time(sqlite3_column_int64(stmt, 3)), "updated_at",
+                     dir_json_time(sqlite3_column_int64(stmt, 4)));
+}
+
+/* The client as JSON, or NULL when there is none. */
+static json_t *s_get(dir_t *dir, const char *id)
+{
+    return dir_api_row(dir, s_row_json, "SELECT " S_COLUMNS " FROM clients WHERE id = ?", "s", id);
+}
+
+/* Validates redirect_uris (if present) into a de-duplicated array (new reference) in
+   *out; 0 when absent (out NULL), 1 when present, -1 with err. */
+static int s_read_uris(json_t *body, json_t **out, dir_error_t *err)
+{
+    *out = NULL;
+    json_t *list = NULL;
+    int rc = dir_json_strings(body, "redirect_uris", "redirect_uris", 0, DIR_REDIRECT_URIS_MAX,
+                              DIR_REDIRECT_URI_MAX, &list, err);
+    if (rc <= 0)
+        return rc;
+    json_t *clean = json_array();
+    size_t index;
+    json_t *item;
+    json_array_foreach(list, index, item) {
+        const char *uri = json_string_value(item);
+        char why[160];
+        if (dir_redirect_uri_check(uri, why, sizeof why) != 0) {
+            dir_bad_request(err, "redirect_uris[%zu] %s", index, why);
+            json_decref(clean);
+            return -1;
+        }
+        bool seen = false;
+        for (size_t j = 0; j < json_array_size(clean); j++)
+            seen |= strcmp(json_string_value(json_array_get(clean, j)), uri) == 0;
+        if (!seen)
+            json_array_append(clean, item);
+    }
+    *out = clean;
+    return 1;
+}
+
+static int s_store_uris(dir_t *dir, const char *id, json_t *uris)
+{
+    if (dir_db_run(dir->db, NULL, "DELETE FROM client_redirect_uris WHERE client_id = ?", "s", id)
+        != DIR_DB_OK)
+        return -1;
+    size_t index;
+    json_t *item;
+    json_array_foreach(uris, index, item) {
+        if (dir_db_run(dir->db, NULL, "INSERT INTO client_redirect_uris (client_id, position, "
+                                      "uri) VALUES (?, ?, ?)", "sis", id, (int64_t) index,
+                       json_string_value(item)) != DIR_DB_OK)
+            return -1;
+    }
+    return 0;
+}
+
+static zframe_t *s_create(dir_api_req_t *req, const char *unused)
+{
+    (void) unused;
+    dir_error_t err = {0};
+    json_t *body = dir_api_body(req, &err), *uris = NULL;
+    const char *name = NULL;
+    zframe_t *reply = NULL;
+    char *id = NULL, *secret = NULL, *hash = NULL;
+    if (!body
+        || dir_json_string(body, "name", "name", DIR_REQUIRED | DIR_NONEMPTY, DIR_CLIENT_NAME_MAX,
+                           &name, &err) < 0
+        || s_read_uris(body, &uris, &err) < 0)
+        goto done;
+    if (!uris)
+        uris = json_array();
+    id = sso_random_id("cli_", 10);
+    secret = sso_random_token(32);
+    hash = secret ? sso_secret_hash(secret) : NULL;
+    int64_t now = dir_now();
+    if (!id || !hash || dir_db_begin(req->dir->db) != 0) {
+        dir_server_error(&err);
+        goto done;
+    }
+    if (dir_db_run(req->dir->db, NULL, "INSERT INTO clients (id, name, secret_hash, is_admin, "
+                                       "created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?)",
+                   "sssii", id, name, hash, now, now) != DIR_DB_OK
+        || s_store_uris(req->dir, id, uris) != 0 || dir_db_commit(req->dir->db) != 0) {
+        dir_db_rollback(req->dir->db);
+        dir_server_error(&err);
+        goto done;
+    }
+    json_t *json = s_get(req->dir, id);
+    if (!json) {
+        dir_server_error(&err);
+        goto done;
+    }
+    /* The only time the secret leaves the directory. */
+    json_object_set_new(json, "client_secret", json_string(secret));
+    reply = sso_http_json(201, json);
+    sso_info("client %s created", id);
+done:
+    json_decref(body);
+    json_decref(uris);
+    if (secret) {
+        OPENSSL_cleanse(secret, strlen(secret));
+        free(secret);
+    }
+    free(hash);
+    free(id);
+    return reply ? reply : dir_error_reply(&err);
+}
+
+static zframe_t *s_list(dir_api_req_t *req, const char *unused)
+{
+    (void) unused;
+    return dir_api_list(req, NULL, s_row_json, "SELECT " S_COLUMNS ", seq FROM clients WHERE "
+                                               "seq > ? ORDER BY seq LIMIT ?", NULL);
+}
+
+static zframe_t *s_show(dir_api_req_t *req, const char *id)
+{
+    return dir_api_found(s_get(req->dir, id), "client", id);
+}
+
+static zframe_t *s_patch(dir_api_req_t *req, const char *id)
+{
+    dir_error_t err = {0};
+    json_t *body = dir_api_body(req, &err), *uris = NULL;
+    const char *name = NULL;
+    zframe_t *reply = NULL;
+    if (!body
+        || dir_json_string(body, "name", "name", DIR_NONEMPTY, DIR_CLIENT_NAME_MAX, &name, &err)
+               < 0
+        || s_read_uris(body, &uris, &err) < 0)
+        goto done;
+    if (dir_db_begin(req->dir->db) != 0) {
+        dir_server_error(&err);
+        goto done;
+    }
+    int changes = 0;
+    if (dir_db_run(req->dir->db, &changes, "UPDATE clients SET name = coalesce(?, name), "
+                                           "updated_at = ? WHERE id = ?",
+                   "sis", name, dir_now(), id) != DIR_DB_OK
+        || (changes == 1 && uris && s_store_uris(req->dir, id, uris) != 0)) {
+        dir_db_rollback(req->dir->db);
+        dir_server_error(&err);
+        goto done;
+    }
+    if (changes == 0) {
+        dir_db_rollback(req->dir->db);
+        dir_not_found(&err, "no client %s", id);
+        goto done;
+    }
+    if (dir_db_commit(req->dir->db) != 0) {
+        dir_server_error(&err);
+        goto done;
+    }
+    json_t *json = s_get(req->dir, id);
+    reply = json ? sso_http_json(200, json) : NULL;
+    if (!json)
+        dir_server_error(&err);
+done:
+    json_decref(body);
+    json_decref(uris);
+    return reply ? reply : dir_error_reply(&err);
+}
+
+static zframe_t *s_delete(dir_api_req_t *req, const char *id)
+{
+    int64_t admin = dir_db_int(req->dir->db, "SELECT is_admin FROM clients WHERE id = ?", "s", id);
+    if (admin < 0)
+        return dir_api_not_found("client", id);
+    if (admin == 1)
+        return sso_http_error(409, "conflict", "the bootstrap admin client cannot be deleted; "
+                                               "change SSO_ADMIN_CLIENT_ID instead");
+    /* Its redirect URIs, tokens and pending logins go with it (ON DELETE CASCADE). */
+    return dir_api_delete(req->dir, "DELETE FROM clients WHERE id = ? AND is_admin = 0", "client",
+                          id, "");
+}
+
+zframe_t *dir_clients_http(dir_api_req_t *req)
+{
+    static const dir_api_methods_t collection = {.get = s_list, .post = s_create};
+    static const dir_api_methods_t item = {.get = s_show, .patch = s_patch, .del = s_delete};
+    if (req->n_segments == 1)
+        return dir_api_dispatch(req, &collection, NULL);
+    return dir_api_dispatch(req, &item, req->segments[1]);
+}
+
+void dir_clients_limited(dir_error_t *err, int64_t retry_after)
+{
+    dir_rpc_error(err, "too_many_requests",
+                  "too many failed client authentications; retry after %lld s",
+                  (long long) retry_after);
+    err->retry_after = retry_after;
+}
+
+/* The longest wait of the keys that apply, in whole seconds rounded up; 0 when none waits. */
+static int64_t s_wait_s(const dir_auth_limit_t *limit, const char *client_key,
+                        const char *address_key, int64_t now_ms)
+{
+    int64_t client_ms = *client_key ? dir_auth_limit_wait_ms(limit, client_key, now_ms) : 0;
+    int64_t address_ms = *address_key ? dir_auth_limit_wait_ms(limit, address_key, now_ms) : 0;
+    int64_t ms = client_ms > address_ms ? client_ms : address_ms;
+    return (ms + 999) / 1000;
+}
+
+Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const char *secret,
+                                       const char *client_address, int64_t *retry_after)
+{
+    *retry_after = 0;
+    Sso__ClientAuthReply *reply = malloc(sizeof *reply);
+    if (!reply)
+        return NULL;
+    sso__client_auth_reply__init(reply);
+    if (!client_id || !secret || !*client_id || !*secret || strlen(client_id) > DIR_API_ID_MAX
+        || strlen(secret) > DIR_SECRET_MAX)
+        return reply;
+    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT secret_hash, is_admin, name FROM clients "
+                                               "WHERE id = ?", "s", client_id);
+    if (!stmt) {
+        free(reply);
+        return NULL;
+    }
+    int step = sqlite3_step(stmt);
+    bool known = step == SQLITE_ROW;
+    /* Failures count per address, and per client id only for a registered client: random
+       ids take no entries of their own. */
+    char client_key[DIR_AUTH_LIMIT_KEY_MAX] = "", address_key[DIR_AUTH_LIMIT_KEY_MAX] = "";
+    if (known && dir_auth_limit_client_key(client_id, client_key) != 0)
+        *client_key = '\0';
+    if (dir_auth_limit_address_key(client_address, address_key) != 0)
+        *address_key = '\0';
+    int64_t now_ms = sso_now_ms();
+    /* A secret verified a moment ago passes without PBKDF2, lockout or not: a guesser cannot
+       lock the client out of what it already proved. Anything else waits out a lockout
+       before any hashing. */
+    bool ok = known && dir_secret_cache_known(dir->secret_cache, client_id,
+                                              dir_db_text(stmt, 0), secret, dir_now());
+    if (!ok && (*retry_after = s_wait_s(dir->auth_limit, client_key, address_key, now_ms)) > 0) {
+        dir_db_release(stmt);
+        return reply;
+    }
+    /* An unknown client costs the same hash as a known one, so timing does not tell them
+       apart. */
+    static char *dummy;
+    if (!dummy)
+        dummy = sso_secret_hash("dummy secret for unknown clients");
+    /* A known client goes through the cache: the same secret against the same stored hash
+       verified less than DIR_SECRET_CACHE_TTL ago skips PBKDF2 (a rotated secret misses). */
+    if (!ok)
+        ok = known ? dir_secret_cache_verify(dir->secret_cache, client_id, dir_db_text(stmt, 0),
+                                             secret, dir_now())
+                   : (sso_secret_verify(secret, dummy ? dummy : ""), false);
+    if (!ok) {
+        dir_auth_limit_failure(dir->auth_limit, client_key, now_ms);
+        dir_auth_limit_failure(dir->auth_limit, address_key, now_ms);
+    }
+    else {
+        dir_auth_limit_success(dir->auth_limit, client_key);
+        reply->ok = true;
+        reply->is_admin = sqlite3_column_int(stmt, 1) != 0;
+        reply->client_id = strdup(client_id);
+        reply->name = strdup(dir_db_text(stmt, 2));
+        json_t *uris = s_redirect_uris(dir, client_id);
+        reply->redirect_uris = calloc(json_array_size(uris) + 1, sizeof(char *));
+        for (size_t i = 0; reply->redirect_uris && i < json_array_size(uris); i++)
+            reply->redirect_uris[reply->n_redirect_uris++] =
+                strdup(json_string_value(json_array_get(uris, i)));
+        json_decref(uris);
+        if (!reply->client_id || !reply->name || !reply->redirect_uris) {
+            dir_db_release(stmt);
+            sso__client_auth_reply__free_unpacked(reply, NULL);
+            return NULL;
+        }
+    }
+    dir_db_release(stmt);
+    return reply;
+}
+
+int dir_clients_get(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                    dir_error_t *err)
+{
+    const char *id = request->client_get->client_id;
+    if (!dir_rpc_text(id, 1, DIR_API_ID_MAX)) {
+        dir_rpc_error(err, "invalid_client", "client_id is missing or malformed");
+        return -1;
+    }
+    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT name FROM clients WHERE id = ?", "s", id);
+    int step = stmt ? sqlite3_step(stmt) : SQLITE_ERROR;
+    Sso__ClientGetReply *client = step == SQLITE_ROW ? malloc(sizeof *client) : NULL;
+    if (client) {
+        sso__client_get_reply__init(client);
+        client->client_id = dir_rpc_dup(id);
+        client->name = dir_rpc_dup(dir_db_text(stmt, 0));
+        json_t *uris = s_redirect_uris(dir, id);
+        client->redirect_uris = dir_rpc_strings(uris, &client->n_redirect_uris);
+        json_decref(uris);
+    }
+    dir_db_release(stmt);
+    if (!client) {
+        if (step == SQLITE_DONE)
+            dir_rpc_error(err, "invalid_client", "client_id %s is not a registered client", id);
+        else
+            dir_server_error(err);
+        return -1;
+    }
+    reply->result_case = SSO__DIR_REPLY__RESULT_CLIENT;
+    reply->client = client;
+    return 0;
+}
+
+static void s_test_client_get(dir_testkit_t *kit)
+{
+    char id[64] = "";
+    SSO_CHECK(dir_testkit_client(kit, "https://app.test/login/callback?x=1", id, sizeof id) == 0);
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__ClientGetRequest get = SSO__CLIENT_GET_REQUEST__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_CLIENT_GET;
+    request.client_get = &get;
+    get.client_id = id;
+    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && !*reply->error && reply->client && !strcmp(reply->client->client_id, id)
+              && !strcmp(reply->client->name, "app") && reply->client->n_redirect_uris == 1
+              && !strcmp(reply->client->redirect_uris[0], "https://app.test/login/callback?x=1"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    get.client_id = "cli_unknown";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_client", "cli_unknown"));
+    get.client_id = "";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_client", NULL));
+    get.client_id = "bad\x01id";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_client", NULL));
+}
+
+static void s_test(dir_testkit_t *kit)
+{
+    dir_db_t *db = kit->dir->db;
+    json_t *body = NULL;
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/clients",
+                               "{\"name\":\"Auth0 tenant\",\"redirect_uris\":"
+                               "[\"https://t.auth0.com/login/callback\","
+                               "\"http://localhost:3000/cb\","
+                               "\"https://t.auth0.com/login/callback\"],\"extra\":1}",
+                               &body) == 201);
+    char id[64] = "", secret[128] = "";
+    snprintf(id, sizeof id, "%s", dir_testkit_str(body, "id"));
+    snprintf(secret, sizeof secret, "%s", dir_testkit_str(body, "client_secret"));
+    SSO_CHECK(!strncmp(id, "cli_", 4) && !strcmp(dir_testkit_str(body, "client_id"), id));
+    SSO_CHECK(strlen(secret) >= 40 && !strcmp(dir_testkit_str(body, "name"), "Auth0 tenant"));
+    SSO_CHECK(json_array_size(json_object_get(body, "redirect_uris")) == 2);
+    SSO_CHECK(strlen(dir_testkit_str(body, "created_at")) == 20);
+    json_decref(body);
+    /* Stored hashed only. */
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM clients WHERE secret_hash = ?", "s", secret)
+              == 0);
+
+    /* Authentication: right secret, wrong secret, unknown client. */
+    int64_t retry_after = -1;
+    Sso__ClientAuthReply *auth = dir_clients_auth(kit->dir, id, secret, "", &retry_after);
+    SSO_CHECK(auth && auth->ok && !auth->is_admin && auth->n_redirect_uris == 2
+              && !strcmp(auth->redirect_uris[0], "https://t.auth0.com/login/callback")
+              && !strcmp(auth->name, "Auth0 tenant"));
+    sso__client_auth_reply__free_unpacked(auth, NULL);
+    SSO_CHECK(retry_after == 0);
+    auth = dir_clients_auth(kit->dir, id, "wrong", "", &retry_after);
+    SSO_CHECK(auth && !auth->ok && !*auth->name && auth->n_redirect_uris == 0 && retry_after == 0);
+    sso__client_auth_reply__free_unpacked(auth, NULL);
+    auth = dir_clients_auth(kit->dir, "cli_nobody", secret, "", &retry_after);
+    SSO_CHECK(auth && !auth->ok);
+    sso__client_auth_reply__free_unpacked(auth, NULL);
+
+    /* Refused input changes nothing. */
+    int64_t before = dir_db_int(db, "SELECT count(*) FROM clients", NULL);
+    const char *bad[] = {
+        "{\"redirect_uris\":[]}",
+        "{\"name\":5}",
+        "{\"name\":\"x\",\"redirect_uris\":\"https://a.example.com/cb\"}",
+        "{\"name\":\"x\",\"redirect_uris\":[\"http://a.example.com/cb\"]}",
+        "{\"name\":\"x\",\"redirect_uris\":[\"https://a.example.com/cb#f\"]}",
+        "{\"name\":\"x\",\"redirect_uris\":[\"/cb\"]}",
+        "{\"name\":\"x\",\"redirect_uris\":[7]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/clients", bad[i], &body) == 400);
+        SSO_CHECK(!strcmp(dir_testkit_str(body, "error"), "invalid_request"));
+        json_decref(body);
+    }
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/clients", "{\"name\":5}", &body) == 400);
+    SSO_CHECK(strstr(dir_testkit_str(body, "error_description"), "name"));
+    json_decref(body);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM clients", NULL) == before);
+
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/clients/%s", id);
+    SSO_CHECK(dir_testkit_call(kit, "GET", path, NULL, &body) == 200);
+    SSO_CHECK(!json_object_get(body, "client_secret") && !json_object_get(body, "secret_hash"));
+    json_decref(body);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", path, "{\"redirect_uris\":[\"http://x.com/\"]}",
+                               NULL) == 400);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", path,
+                               "{\"name\":\"Renamed\",\"redirect_uris\":[\"https://n.example.com/cb\"]}",
+                               &body) == 200);
+    SSO_CHECK(!strcmp(dir_testkit_str(body, "name"), "Renamed")
+              && json_array_size(json_object_get(body, "redirect_uris")) == 1);
+    json_decref(body);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", "/api/v1/clients/cli_none", "{\"name\":\"a\"}",
+                               NULL) == 404);
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/clients?page_size=1", NULL, &body) == 200);
+    SSO_CHECK(json_array_size(json_object_get(body, "data")) == 1
+              && *dir_testkit_str(body, "next_page_token"));
+    json_decref(body);
+
+    /* The admin client cannot be deleted; others can, and then no longer authenticate. */
+    char admin_path[400];
+    snprintf(admin_path, sizeof admin_path, "/api/v1/clients/%s", kit->admin_id);
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", admin_path, NULL, NULL) == 409);
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", path, NULL, NULL) == 204);
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", path, NULL, NULL) == 404);
+    SSO_CHECK(dir_testkit_call(kit, "GET", path, NULL, NULL) == 404);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM client_redirect_uris WHERE client_id = ?", "s",
+                         id) == 0);
+    auth = dir_clients_auth(kit->dir, id, secret, "", &retry_after);
+    SSO_CHECK(auth && !auth->ok);
+    sso__client_auth_reply__free_unpacked(auth, NULL);
+}
+
+/* dir_clients_auth once: ok, and *retry_after. */
+static bool s_auth(dir_testkit_t *kit, const char *id, const char *secret, const char *address,
+                   int64_t *retry_after)
+{
+    Sso__ClientAuthReply *auth = dir_clients_auth(kit->dir, id, secret, address, retry_after);
+    SSO_CHECK(auth != NULL);
+    bool ok = auth && auth->ok;
+    if (auth)
+        sso__client_auth_reply__free_unpacked(auth, NULL);
+    return ok;
+}
+
+/* The limit on failures: a client id locked after DIR_AUTH_LIMIT_FAILURES, refused without
+   hashing while locked (even with its secret), cleared by a success; an address locked after
+   many unknown ids, which take no entries. Lockouts of 500 ms here. */
+static void s_test_limit(dir_testkit_t *kit)
+{
+    const int base_ms = 500;
+    dir_auth_limit_destroy(&kit->dir->auth_limit);
+    kit->dir->auth_limit = dir_auth_limit_new(DIR_AUTH_LIMIT_SIZE, DIR_AUTH_LIMIT_FAILURES,
+                                              base_ms);
+    char id[64] = "", secret[128] = "", path[128];
+    json_t *body = NULL;
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/clients", "{\"name\":\"limited\"}", &body)
+              == 201);
+    snprintf(id, sizeof id, "%s", dir_testkit_str(body, "id"));
+    snprintf(secret, sizeof secret, "%s", dir_testkit_str(body, "client_secret"));
+    json_decref(body);
+    int64_t retry_after = -1;
+    int64_t started = sso_now_ms();
+    for (int i = 0; i < DIR_AUTH_LIMIT_FAILURES; i++)
+        SSO_CHECK(!s_auth(kit, id, "wrong", "192.0.2.1", &retry_after) && retry_after == 0);
+    int64_t hashing_ms = sso_now_ms() - started;
+    /* Locked: from any address, with the right secret too, and with no PBKDF2: ten times the
+       attempts take less time than the failures that ran it. */
+    SSO_CHECK(!s_auth(kit, id, "wrong", "192.0.2.2", &retry_after) && retry_after == 1);
+    started = sso_now_ms();
+    for (int i = 0; i < 10 * DIR_AUTH_LIMIT_FAILURES; i++)
+        SSO_CHECK(!s_auth(kit, id, secret, "192.0.2.3", &retry_after) && retry_after == 1);
+    SSO_CHECK(sso_now_ms() - started < hashing_ms);
+    /* Over the RPC: too_many_requests with retry_after. */
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__ClientAuthRequest check = SSO__CLIENT_AUTH_REQUEST__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_CLIENT_AUTH;
+    request.client_auth = &check;
+    check.client_id = id;
+    check.client_secret = secret;
+    check.client_address = "192.0.2.4";
+    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && !strcmp(reply->error, "too_many_requests") && reply->retry_after == 1
+              && strstr(reply->error_description, "retry after 1 s"));
+    if (reply)
+        sso__dir_reply__free_unpacked(reply, NULL);
+    /* After the lockout the secret works, and the success clears the count: four more
+       failures do not lock, the fifth does. */
+    zclock_sleep(base_ms + 10);
+    SSO_CHECK(s_auth(kit, id, secret, "192.0.2.1", &retry_after) && retry_after == 0);
+    for (int i = 0; i < DIR_AUTH_LIMIT_FAILURES; i++)
+        SSO_CHECK(!s_auth(kit, id, "wrong", "192.0.2.5", &retry_after) && retry_after == 0);
+    SSO_CHECK(!s_auth(kit, id, "wrong", "192.0.2.5", &retry_after) && retry_after == 1);
+    /* A secret verified a moment ago passes even while the client is locked. */
+    SSO_CHECK(s_auth(kit, id, secret, "192.0.2.6", &retry_after) && retry_after == 0);
+
+    /* Random client ids from one address: limited by the address (4 times the client limit),
+       and none takes an entry of its own. */
+    size_t entries = dir_auth_limit_size(kit->dir->auth_limit);
+    for (int i = 0; i < 4 * DIR_AUTH_LIMIT_FAILURES; i++) {
+        char random_id[32];
+        snprintf(random_id, sizeof random_id, "cli_random%d", i);
+        SSO_CHECK(!s_auth(kit, random_id, "guess", "2001:db8::1", &retry_after)
+                  && retry_after == 0);
+    }
+    SSO_CHECK(dir_auth_limit_size(kit->dir->auth_limit) == entries + 1);
+    SSO_CHECK(!s_auth(kit, "cli_random_next", "guess", "2001:db8::2", &retry_after)
+              && retry_after == 1);
+    /* The address's lock holds for a registered client from it too; not from elsewhere. */
+    SSO_CHECK(!s_auth(kit, id, "wrong", "2001:db8::3", &retry_after) && retry_after == 1);
+    SSO_CHECK(!s_auth(kit, id, "wrong", "198.51.100.1", &retry_after) && retry_after == 0);
+    /* No address (an internal caller): nothing to count but a registered id. */
+    SSO_CHECK(!s_auth(kit, "cli_random_x", "guess", "", &retry_after) && retry_after == 0);
+    SSO_CHECK(dir_auth_limit_size(kit->dir->auth_limit) == entries + 3);
+    snprintf(path, sizeof path, "/api/v1/clients/%s", id);
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", path, NULL, NULL) == 204);
+}
+
+void dir_clients_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run(s_test);
+    dir_testkit_run(s_test_client_get);
+    dir_testkit_run(s_test_limit);
+}

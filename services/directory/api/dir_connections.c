@@ -1,0 +1,1000 @@
+/* dir_connections: connection configuration, validation and status. */
+#include "api/dir_connections.h"
+#include "api/dir_orgs.h"
+#include "vault/dir_pki.h"
+#include "dir_testkit.h"
+#include "api/dir_valid.h"
+#include "sso_crypto.h"
+#include "sso_fetch.h"
+#include "sso_log.h"
+#include "sso_saml_metadata.h"
+#include "sso_service.h"
+#include "sso_test.h"
+#include <openssl/crypto.h>
+
+#define DIR_CONN_NAME_MAX 200
+#define DIR_ENTITY_ID_MAX 1024
+#define DIR_URL_MAX 2048
+#define DIR_CERTS_MAX 10
+#define DIR_CERT_PEM_MAX 16384
+#define DIR_OIDC_CLIENT_ID_MAX 256
+#define DIR_OIDC_SECRET_MAX 1024
+#define DIR_SCOPES_MAX 20
+#define DIR_SCOPE_MAX 128
+
+#define S_COLUMNS                                                                              \
+    "id, organization_id, type, status, name, created_at, updated_at, saml_idp_entity_id, "    \
+    "saml_idp_sso_url, saml_idp_certificates, saml_idp_metadata_url, saml_sp_certificate, "    \
+    "oidc_issuer, oidc_client_id, oidc_client_secret_sealed IS NOT NULL, oidc_scopes, seq"
+
+enum {
+    C_ID, C_ORG, C_TYPE, C_STATUS, C_NAME, C_CREATED, C_UPDATED, C_SAML_ENTITY, C_SAML_SSO,
+    C_SAML_CERTS, C_SAML_MD_URL, C_SP_CERT, C_OIDC_ISSUER, C_OIDC_CLIENT, C_OIDC_HAS_SECRET,
+    C_OIDC_SCOPES, C_SEQ
+};
+
+/* A connection's settings while they are being built or changed. Owned strings. */
+typedef struct {
+    char *type;
+    char *name;
+    char *saml_entity_id;
+    char *saml_sso_url;
+    char *saml_metadata_url;
+    json_t *saml_certs;   /* array of canonical PEM strings */
+    char *oidc_issuer;
+    char *oidc_client_id;
+    char *oidc_scopes;    /* space-separated */
+    char *oidc_secret;    /* a new plaintext secret from this request, else NULL */
+    bool oidc_has_secret; /* one is stored already */
+} s_conf_t;
+
+static void s_conf_free(s_conf_t *conf)
+{
+    free(conf->type);
+    free(conf->name);
+    free(conf->saml_entity_id);
+    free(conf->saml_sso_url);
+    free(conf->saml_metadata_url);
+    json_decref(conf->saml_certs);
+    free(conf->oidc_issuer);
+    free(conf->oidc_client_id);
+    free(conf->oidc_scopes);
+    if (conf->oidc_secret) {
+        OPENSSL_cleanse(conf->oidc_secret, strlen(conf->oidc_secret));
+        free(conf->oidc_secret);
+    }
+    memset(conf, 0, sizeof *conf);
+}
+
+static void s_set(char **field, const char *value)
+{
+    free(*field);
+    *field = value ? strdup(value) : NULL;
+}
+
+static char *s_dup_column(sqlite3_stmt *stmt, int column)
+{
+    return sqlite3_column_type(stmt, column) == SQLITE_NULL ? NULL
+                                                           : strdup(dir_db_text(stmt, column));
+}
+
+static json_t *s_str_or_null(const char *text)
+{
+    return text ? json_string(text) : json_null();
+}
+
+static json_t *s_scopes_json(const char *scopes)
+{
+    json_t *list = json_array();
+    for (const char *p = scopes ? scopes : ""; *p;) {
+        size_t len = strcspn(p, " ");
+        if (len)
+            json_array_append_new(list, json_stringn(p, len));
+        p += len;
+        while (*p == ' ')
+            p++;
+    }
+    return list;
+}
+
+static json_t *s_row_json(dir_t *dir, sqlite3_stmt *stmt)
+{
+    const char *id = dir_db_text(stmt, C_ID);
+    const char *type = dir_db_text(stmt, C_TYPE);
+    json_t *json = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "id", id, "organization_id",
+                             dir_db_text(stmt, C_ORG), "type", type, "status",
+                             dir_db_text(stmt, C_STATUS), "name",
+                             s_str_or_null(sqlite3_column_type(stmt, C_NAME) == SQLITE_NULL
+                                               ? NULL
+                                               : dir_db_text(stmt, C_NAME)),
+                             "created_at", dir_json_time(sqlite3_column_int64(stmt, C_CREATED)),
+                             "updated_at", dir_json_time(sqlite3_column_int64(stmt, C_UPDATED)));
+    if (strcmp(type, "saml") == 0) {
+        char entity[1200];
+        snprintf(entity, sizeof entity, "%s/sso/saml/%s", dir->public_url, id);
+        json_t *certs = json_loads(dir_db_text(stmt, C_SAML_CERTS), 0, NULL);
+        json_t *sp = json_pack("{s:s, s:s+, s:s+, s:s}", "entity_id", entity, "acs_url",
+                               entity, "/acs", "metadata_url", entity, "/metadata",
+                               "certificate", dir_db_text(stmt, C_SP_CERT));
+        json_t *saml = json_pack(
+            "{s:s, s:s, s:o, s:o}", "idp_entity_id", dir_db_text(stmt, C_SAML_ENTITY),
+            "idp_sso_url", dir_db_text(stmt, C_SAML_SSO), "idp_certificates",
+            json_is_array(certs) ? certs : json_array(), "idp_metadata_url",
+            s_str_or_null(sqlite3_column_type(stmt, C_SAML_MD_URL) == SQLITE_NULL
+                              ? NULL
+                              : dir_db_text(stmt, C_SAML_MD_URL)));
+        if (!json_is_array(certs))
+            json_decref(certs);
+        json_object_set_new(json, "sp", sp);
+        json_object_set_new(json, "saml", saml);
+    }
+    else {
+        char redirect[600];
+        snprintf(redirect, sizeof redirect, "%s/sso/oidc/callback", dir->public_url);
+        json_object_set_new(
+            json, "oidc",
+            json_pack("{s:s, s:s, s:o, s:b, s:s}", "issuer", dir_db_text(stmt, C_OIDC_ISSUER),
+                      "client_id", dir_db_text(stmt, C_OIDC_CLIENT), "scopes",
+                      s_scopes_json(dir_db_text(stmt, C_OIDC_SCOPES)), "client_secret_set",
+                      sqlite3_column_int(stmt, C_OIDC_HAS_SECRET), "redirect_uri", redirect));
+    }
+    return json;
+}
+
+static json_t *s_get(dir_t *dir, const char *id)
+{
+    return dir_api_row(dir, s_row_json, "SELECT " S_COLUMNS " FROM connections WHERE id = ?", "s",
+                       id);
+}
+
+/* Loads a stored connection's settings into conf; 1 found, 0 not found, -1 error. */
+static int s_load(dir_t *dir, const char *id, s_conf_t *conf)
+{
+    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT " S_COLUMNS " FROM connections "
+                                               "WHERE id = ?", "s", id);
+    if (!stmt)
+        return -1;
+    int step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW) {
+        conf->type = strdup(dir_db_text(stmt, C_TYPE));
+        conf->name = s_dup_column(stmt, C_NAME);
+        conf->saml_entity_id = s_dup_column(stmt, C_SAML_ENTITY);
+        conf->saml_sso_url = s_dup_column(stmt, C_SAML_SSO);
+        conf->saml_metadata_url = s_dup_column(stmt, C_SAML_MD_URL);
+        conf->saml_certs = json_loads(dir_db_text(stmt, C_SAML_CERTS), 0, NULL);
+        conf->oidc_issuer = s_dup_column(stmt, C_OIDC_ISSUER);
+        conf->oidc_client_id = s_dup_column(stmt, C_OIDC_CLIENT);
+        conf->oidc_scopes = s_dup_column(stmt, C_OIDC_SCOPES);
+        conf->oidc_has_secret = sqlite3_column_int(stmt, C_OIDC_HAS_SECRET) != 0;
+    }
+    dir_db_release(stmt);
+    return step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -1;
+}
+
+/* Applies parsed metadata to conf. */
+static void s_apply_metadata(s_conf_t *conf, const sso_saml_metadata_t *md)
+{
+    s_set(&conf->saml_entity_id, md->entity_id);
+    s_set(&conf->saml_sso_url, md->sso_url);
+    json_decref(conf->saml_certs);
+    conf->saml_certs = json_array();
+    for (size_t i = 0; i < md->n_certificates; i++)
+        json_array_append_new(conf->saml_certs, json_string(md->certificates[i]));
+}
+
+/* The slow steps of a create or a change: the metadata fetch (up to SSO_FETCH_TIMEOUT_MS) and
+   the SP key pair (RSA-2048). They run off the directory's loop (sso_service_offload) between
+   passes of the handler (s_in_passes): a pass stops, before it writes anything, where it needs
+   a step not done yet; the next pass starts over with that step's result, so it checks and
+   writes the state as it is then, in whichever batch the loop is in. */
+typedef struct {
+    enum { S_NONE, S_FETCH, S_KEY_PAIR } want; /* the step the last pass stopped for */
+    bool allow_private;
+    char *url; /* the metadata URL fetched */
+    bool fetched;
+    int fetch_rc;
+    sso_fetch_response_t response;
+    char fetch_why[300];
+    char *id; /* a new connection's id, the same in every pass */
+    bool keyed;
+    int key_rc;
+    char *key_pem, *cert_pem;
+} s_slow_t;
+
+static void s_slow_run(void *arg)
+{
+    s_slow_t *slow = arg;
+    if (slow->want == S_FETCH) {
+        sso_fetch_request_t request = {.url = slow->url,
+                                       .accept = "application/samlmetadata+xml, "
+                                                 "application/xml, text/xml",
+                                       .allow_private = slow->allow_private};
+        slow->fetch_rc = sso_fetch(&request, &slow->response, slow->fetch_why,
+                                   sizeof slow->fetch_why);
+        slow->fetched = true;
+    }
+    else if (slow->want == S_KEY_PAIR) {
+        slow->key_rc = dir_pki_sp_keypair(slow->id, &slow->key_pem, &slow->cert_pem);
+        slow->keyed = true;
+    }
+}
+
+static void s_slow_free(s_slow_t *slow)
+{
+    free(slow->url);
+    sso_fetch_response_free(&slow->response);
+    free(slow->id);
+    if (slow->key_pem) {
+        OPENSSL_cleanse(slow->key_pem, strlen(slow->key_pem));
+        free(slow->key_pem);
+    }
+    free(slow->cert_pem);
+    memset(slow, 0, sizeof *slow);
+}
+
+/* A handler's pass: its reply, or NULL when it stopped for slow->want. */
+typedef zframe_t *(s_pass_fn)(dir_api_req_t *req, const char *id, s_slow_t *slow);
+
+#define S_PASSES_MAX 3 /* one stop per slow step (fetch, key pair), then the one that writes */
+
+static zframe_t *s_in_passes(s_pass_fn *pass, dir_api_req_t *req, const char *id)
+{
+    s_slow_t slow = {.allow_private = req->dir->allow_private_upstreams};
+    zframe_t *reply;
+    int passes = 0;
+    while (!(reply = pass(req, id, &slow)) && ++passes < S_PASSES_MAX) {
+        sso_service_offload(s_slow_run, &slow);
+        slow.want = S_NONE;
+    }
+    s_slow_free(&slow);
+    if (reply)
+        return reply;
+    dir_error_t err;
+    dir_server_error(&err); /* a pass that stops again for a step done: cannot happen */
+    return dir_error_reply(&err);
+}
+
+/* The metadata at url, from slow once fetched; -1 with err set, or -1 with slow->want set
+   when it is still to be fetched. */
+static int s_fetch_metadata(const char *url, s_conf_t *conf, s_slow_t *slow, dir_error_t *err)
+{
+    char why[300];
+    if (dir_url_check(url, why, sizeof why) != 0) {
+        dir_bad_request(err, "saml.idp_metadata_url %s", why);
+        return -1;
+    }
+    if (!slow->fetched || strcmp(slow->url, url) != 0) {
+        free(slow->url);
+        sso_fetch_response_free(&slow->response);
+        slow->fetched = false;
+        if (!(slow->url = strdup(url)))
+            dir_server_error(err);
+        else
+            slow->want = S_FETCH;
+        return -1;
+    }
+    const sso_fetch_response_t *response = &slow->response;
+    if (slow->fetch_rc != 0)
+        dir_bad_request(err, "saml.idp_metadata_url could not be fetched: %s", slow->fetch_why);
+    else if (response->status != 200)
+        dir_bad_request(err, "saml.idp_metadata_url answered HTTP %ld", response->status);
+    else {
+        sso_saml_metadata_t *md = sso_saml_metadata_parse(response->body, response->len, why,
+                                                          sizeof why);
+        if (!md)
+            dir_bad_request(err, "saml.idp_metadata_url: %s", why);
+        else {
+            s_apply_metadata(conf, md);
+            s_set(&conf->saml_metadata_url, url);
+            sso_saml_metadata_destroy(&md);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int s_read_saml(json_t *saml, s_conf_t *conf, s_slow_t *slow, dir_error_t *err)
+{
+    const char *xml = NULL, *url = NULL, *entity = NULL, *sso_url = NULL;
+    json_t *certs = NULL;
+    if (dir_json_string(saml, "idp_metadata_xml", "saml.idp_metadata_xml",
+                        DIR_NULLABLE | DIR_MULTILINE | DIR_NONEMPTY, SSO_XML_MAX_BYTES, &xml,
+                        err) < 0
+        || dir_json_string(saml, "idp_metadata_url", "saml.idp_metadata_url",
+                           DIR_NULLABLE | DIR_NONEMPTY, DIR_URL_MAX, &url, err) < 0
+        || dir_json_string(saml, "idp_entity_id", "saml.idp_entity_id", DIR_NONEMPTY,
+                           DIR_ENTITY_ID_MAX, &entity, err) < 0
+        || dir_json_string(saml, "idp_sso_url", "saml.idp_sso_url", DIR_NONEMPTY, DIR_URL_MAX,
+                           &sso_url, err) < 0
+        || dir_json_strings(saml, "idp_certificates", "saml.idp_certificates",
+                            DIR_MULTILINE | DIR_NONEMPTY, DIR_CERTS_MAX, DIR_CERT_PEM_MAX, &certs,
+                            err) < 0)
+        return -1;
+    if (xml && url) {
+        dir_bad_request(err, "give saml.idp_metadata_xml or saml.idp_metadata_url, not both");
+        return -1;
+    }
+    if (xml) {
+        char why[300];
+        sso_saml_metadata_t *md = sso_saml_metadata_parse(xml, strlen(xml), why, sizeof why);
+        if (!md) {
+            dir_bad_request(err, "saml.idp_metadata_xml: %s", why);
+            return -1;
+        }
+        s_apply_metadata(conf, md);
+        s_set(&conf->saml_metadata_url, NULL);
+        sso_saml_metadata_destroy(&md);
+    }
+    else if (url && s_fetch_metadata(url, conf, slow, err) != 0)
+        return -1;
+    /* Explicit fields win over metadata: an admin may correct one value. */
+    if (entity)
+        s_set(&conf->saml_entity_id, entity);
+    if (sso_url) {
+        char why[160];
+        if (dir_url_check(sso_url, why, sizeof why) != 0) {
+            dir_bad_request(err, "saml.idp_sso_url %s", why);
+            return -1;
+        }
+        s_set(&conf->saml_sso_url, sso_url);
+    }
+    if (certs) {
+        json_t *clean = json_array();
+        size_t index;
+        json_t *item;
+        json_array_foreach(certs, index, item) {
+            char *pem = dir_pki_cert_normalize(json_string_value(item));
+            if (!pem) {
+                json_decref(clean);
+                dir_bad_request(err, "saml.idp_certificates[%zu] is not an X.509 certificate in "
+                                     "PEM form", index);
+                return -1;
+            }
+            json_array_append_new(clean, json_string(pem));
+            free(pem);
+        }
+        json_decref(conf->saml_certs);
+        conf->saml_certs = clean;
+    }
+    return 0;
+}
+
+/* Scopes: an array of strings or one space-separated string; openid is always included. */
+static int s_read_scopes(json_t *oidc, s_conf_t *conf, dir_error_t *err)
+{
+    json_t *value = json_object_get(oidc, "scopes");
+    if (!value || json_is_null(value))
+        return 0;
+    json_t *list = NULL;
+    if (json_is_string(value)) {
+        const char *text;
+        if (dir_json_string(oidc, "scopes", "oidc.scopes", 0, DIR_SCOPE_MAX * 4, &text, err) < 0)
+            return -1;
+        list = s_scopes_json(text);
+    }
+    else {
+        json_t *items;
+        if (dir_json_strings(oidc, "scopes", "oidc.scopes", DIR_NONEMPTY, DIR_SCOPES_MAX,
+                             DIR_SCOPE_MAX, &items, err) < 0)
+            return -1;
+        list = json_incref(items);
+    }
+    char joined[DIR_SCOPES_MAX * (DIR_SCOPE_MAX + 1) + 16] = "openid";
+    size_t index;
+    json_t *item;
+    json_array_foreach(list, index, item) {
+        const char *scope = json_string_value(item);
+        /* Scope tokens are printable ASCII without spaces or quotes (RFC 6749 3.3). */
+        for (const unsigned char *p = (const unsigned char *) scope; *p; p++)
+            if (*p <= 0x20 || *p >= 0x7f || *p == '"' || *p == '\\') {
+                json_decref(list);
+                dir_bad_request(err, "oidc.scopes[%zu] is not a valid scope token", index);
+                return -1;
+            }
+        if (strcmp(scope, "openid") == 0)
+            continue;
+        size_t len = strlen(joined);
+        snprintf(joined + len, sizeof joined - len, " %s", scope);
+    }
+    json_decref(list);
+    s_set(&conf->oidc_scopes, joined);
+    return 0;
+}
+
+static int s_read_oidc(json_t *oidc, s_conf_t *conf, dir_error_t *err)
+{
+    const char *issuer = NULL, *client_id = NULL, *secret = NULL;
+    if (dir_json_string(oidc, "issuer", "oidc.issuer", DIR_NONEMPTY, DIR_URL_MAX, &issuer, err) < 0
+        || dir_json_string(oidc, "client_id", "oidc.client_id", DIR_NONEMPTY,
+                           DIR_OIDC_CLIENT_ID_MAX, &client_id, err) < 0
+        || dir_json_string(oidc, "client_secret", "oidc.client_secret", DIR_NONEMPTY,
+                           DIR_OIDC_SECRET_MAX, &secret, err) < 0
+        || s_read_scopes(oidc, conf, err) < 0)
+        return -1;
+    if (issuer) {
+        char why[160];
+        if (dir_url_check(issuer, why, sizeof why) != 0) {
+            dir_bad_request(err, "oidc.issuer %s", why);
+            return -1;
+        }
+        s_set(&conf->oidc_issuer, issuer);
+    }
+    if (client_id)
+        s_set(&conf->oidc_client_id, client_id);
+    if (secret)
+        s_set(&conf->oidc_secret, secret);
+    return 0;
+}
+
+/* Reads the type-specific object of body into conf and checks the result is complete. */
+static int s_read_settings(json_t *body, s_conf_t *conf, bool create, s_slow_t *slow,
+                           dir_error_t *err)
+{
+    bool saml = strcmp(conf->type, "saml") == 0;
+    const char *own = saml ? "saml" : "oidc", *other = saml ? "oidc" : "saml";
+    json_t *settings = NULL;
+    if (json_object_get(body, other) && !json_is_null(json_object_get(body, other))) {
+        dir_bad_request(err, "%s settings do not apply to a %s connection", other, own);
+        return -1;
+    }
+    if (dir_json_object(body, own, own, (create ? DIR_REQUIRED : 0) | DIR_NULLABLE, &settings,
+                        err) < 0)
+        return -1;
+    if (settings && (saml ? s_read_saml(settings, conf, slow, err)
+                          : s_read_oidc(settings, conf, err)) != 0)
+        return -1;
+    if (saml) {
+        if (!conf->saml_entity_id || !conf->saml_sso_url || json_array_size(conf->saml_certs) == 0) {
+            dir_bad_request(err, "saml needs idp_entity_id, idp_sso_url and idp_certificates, or "
+                                 "idp_metadata_xml, or idp_metadata_url (missing: %s)",
+                            !conf->saml_entity_id ? "idp_entity_id"
+                            : !conf->saml_sso_url ? "idp_sso_url"
+                                                  : "idp_certificates");
+            return -1;
+        }
+    }
+    else {
+        if (!conf->oidc_issuer || !conf->oidc_client_id
+            || (!conf->oidc_secret && !conf->oidc_has_secret)) {
+            dir_bad_request(err, "oidc.%s is required",
+                            !conf->oidc_issuer      ? "issuer"
+                            : !conf->oidc_client_id ? "client_id"
+                                                    : "client_secret");
+            return -1;
+        }
+        if (!conf->oidc_scopes)
+            s_set(&conf->oidc_scopes, "openid email profile");
+    }
+    return 0;
+}
+
+static int s_read_name(json_t *body, s_conf_t *conf, dir_error_t *err)
+{
+    json_t *value = json_object_get(body, "name");
+    const char *name = NULL;
+    if (dir_json_string(body, "name", "name", DIR_NULLABLE | DIR_NONEMPTY, DIR_CONN_NAME_MAX,
+                        &name, err) < 0)
+        return -1;
+    if (value)
+        s_set(&conf->name, name);
+    return 0;
+}
+
+/* Seals the OIDC secret for connection id; *sealed NULL when there is no new secret. */
+static int s_seal_secret(dir_t *dir, const char *id, const s_conf_t *conf, uint8_t **sealed,
+                         size_t *sealed_len)
+{
+    *sealed = NULL;
+    *sealed_len = 0;
+    if (!conf->oidc_secret)
+        return 0;
+    char aad[200];
+    snprintf(aad, sizeof aad, "connection:%s:oidc_client_secret", id);
+    return dir_keys_seal(dir->keys, conf->oidc_secret, strlen(conf->oidc_secret), aad, sealed,
+                         sealed_len);
+}
+
+static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, s_slow_t *slow)
+{
+    dir_error_t err = {0};
+    s_conf_t conf = {0};
+    json_t *body = dir_api_body(req, &err);
+    const char *type = NULL, *id = NULL;
+    char *certs_text = NULL;
+    uint8_t *sealed_key = NULL, *sealed_secret = NULL;
+    size_t sealed_key_len = 0, sealed_secret_len = 0;
+    zframe_t *reply = NULL;
+    if (!body || dir_json_string(body, "type", "type", DIR_REQUIRED, 16, &type, &err) < 0)
+        goto done;
+    if (strcmp(type, "saml") != 0 && strcmp(type, "oidc") != 0) {
+        dir_bad_request(&err, "type must be \"saml\" or \"oidc\"");
+        goto done;
+    }
+    /* Check the organization before any slow work (metadata fetch, key generation). */
+    if (!dir_orgs_exists(req->dir, org_id)) {
+        dir_not_found(&err, "no organization %s", org_id);
+        goto done;
+    }
+    conf.type = strdup(type);
+    if (s_read_name(body, &conf, &err) != 0
+        || s_read_settings(body, &conf, true, slow, &err) != 0)
+        goto done;
+    if (!slow->id)
+        slow->id = sso_random_id("conn_", 10);
+    id = slow->id;
+    if (!id) {
+        dir_server_error(&err);
+        goto done;
+    }
+    bool saml = strcmp(type, "saml") == 0;
+    if (saml) {
+        char aad[200];
+        snprintf(aad, sizeof aad, "connection:%s:sp_key", id);
+        certs_text = json_dumps(conf.saml_certs, JSON_COMPACT);
+        if (certs_text && !slow->keyed) {
+            slow->want = S_KEY_PAIR;
+            goto done;
+        }
+        if (!certs_text || slow->key_rc != 0
+            || dir_keys_seal(req->dir->keys, slow->key_pem, strlen(slow->key_pem), aad,
+                             &sealed_key, &sealed_key_len) != 0) {
+            dir_server_error(&err);
+            goto done;
+        }
+    }
+    else if (s_seal_secret(req->dir, id, &conf, &sealed_secret, &sealed_secret_len) != 0) {
+        dir_server_error(&err);
+        goto done;
+    }
+    int64_t now = dir_now();
+    int changes = 0;
+    /* INSERT ... SELECT: the organization may have been deleted since the check above. */
+    int rc = dir_db_run(req->dir->db, &changes,
+                        "INSERT INTO connections (id, organization_id, type, status, name, "
+                        "created_at, updated_at, saml_idp_entity_id, saml_idp_sso_url, "
+                        "saml_idp_certificates, saml_idp_metadata_url, saml_sp_certificate, "
+                        "saml_sp_key_sealed, oidc_issuer, oidc_client_id, "
+                        "oidc_client_secret_sealed, oidc_scopes) "
+                        "SELECT ?, id, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
+                        "FROM organizations WHERE id = ?",
+                        "sssiisssssbssbss", id, type, conf.name, now, now, conf.saml_entity_id,
+                        conf.saml_sso_url, certs_text, conf.saml_metadata_url, slow->cert_pem, sealed_key,
+                        sealed_key_len, conf.oidc_issuer, conf.oidc_client_id, sealed_secret,
+                        sealed_secret_len, conf.oidc_scopes, org_id);
+    if (rc != DIR_DB_OK) {
+        dir_server_error(&err);
+        goto done;
+    }
+    if (changes == 0) {
+        dir_not_found(&err, "no organization %s", org_id);
+        goto done;
+    }
+    json_t *json = s_get(req->dir, id);
+    reply = json ? sso_http_json(201, json) : NULL;
+    if (!json)
+        dir_server_error(&err);
+    sso_info("%s connection %s created for %s", type, id, org_id);
+done:
+    free(sealed_key);
+    free(sealed_secret);
+    free(certs_text);
+    s_conf_free(&conf);
+    json_decref(body);
+    return reply ? reply : slow->want != S_NONE ? NULL : dir_error_reply(&err);
+}
+
+static zframe_t *s_create(dir_api_req_t *req, const char *org_id)
+{
+    return s_in_passes(s_create_pass, req, org_id);
+}
+
+static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, s_slow_t *slow)
+{
+    dir_error_t err = {0};
+    s_conf_t conf = {0};
+    json_t *body = dir_api_body(req, &err);
+    const char *type = NULL, *status = NULL;
+    char *certs_text = NULL;
+    uint8_t *sealed_secret = NULL;
+    size_t sealed_secret_len = 0;
+    zframe_t *reply = NULL;
+    if (!body)
+        goto done;
+    int found = s_load(req->dir, id, &conf);
+    if (found <= 0) {
+        if (found == 0)
+            dir_not_found(&err, "no connection %s", id);
+        else
+            dir_server_error(&err);
+        goto done;
+    }
+    /* Read-only fields may be sent back as they were; changing them is refused. */
+    if (dir_json_string(body, "type", "type", 0, 16, &type, &err) < 0
+        || dir_json_string(body, "status", "status", 0, 16, &status, &err) < 0)
+        goto done;
+    if (type && strcmp(type, conf.type) != 0) {
+        dir_bad_request(&err, "type cannot change; create a new connection instead");
+        goto done;
+    }
+    if (status) {
+        json_t *current = s_get(req->dir, id);
+        const char *now_status = json_string_value(json_object_get(current, "status"));
+        bool same = now_status && strcmp(now_status, status) == 0;
+        json_decref(current);
+        if (!same) {
+            dir_bad_request(&err, "status changes through POST /api/v1/connections/%s/enable "
+                                  "or /disable", id);
+            goto done;
+        }
+    }
+    if (s_read_name(body, &conf, &err) != 0
+        || s_read_settings(body, &conf, false, slow, &err) != 0)
+        goto done;
+    certs_text = conf.saml_certs ? json_dumps(conf.saml_certs, JSON_COMPACT) : NULL;
+    if (s_seal_secret(req->dir, id, &conf, &sealed_secret, &sealed_secret_len) != 0) {
+        dir_server_error(&err);
+        goto done;
+    }
+    int changes = 0;
+    int rc = dir_db_run(req->dir->db, &changes,
+                        "UPDATE connections SET name = ?, updated_at = ?, saml_idp_entity_id = ?, "
+                        "saml_idp_sso_url = ?, saml_idp_certificates = ?, "
+                        "saml_idp_metadata_url = ?, oidc_issuer = ?, oidc_client_id = ?, "
+                        "oidc_client_secret_sealed = coalesce(?, oidc_client_secret_sealed), "
+                        "oidc_scopes = ? WHERE id = ?",
+                        "sissssssbss", conf.name, dir_now(), conf.saml_entity_id,
+                        conf.saml_sso_url, certs_text, conf.saml_metadata_url, conf.oidc_issuer,
+                        conf.oidc_client_id, sealed_secret, sealed_secret_len, conf.oidc_scopes,
+                        id);
+    if (rc != DIR_DB_OK) {
+        dir_server_error(&err);
+        goto done;
+    }
+    if (changes == 0) {
+        dir_not_found(&err, "no connection %s", id);
+        goto done;
+    }
+    json_t *json = s_get(req->dir, id);
+    reply = json ? sso_http_json(200, json) : NULL;
+    if (!json)
+        dir_not_found(&err, "no connection %s", id);
+done:
+    free(sealed_secret);
+    free(certs_text);
+    s_conf_free(&conf);
+    json_decref(body);
+    return reply ? reply : slow->want != S_NONE ? NULL : dir_error_reply(&err);
+}
+
+static zframe_t *s_patch(dir_api_req_t *req, const char *id)
+{
+    return s_in_passes(s_patch_pass, req, id);
+}
+
+/* draft -> active, inactive -> active, active -> inactive; the same state again is a no-op. */
+static zframe_t *s_set_status(dir_api_req_t *req, const char *id, bool enable)
+{
+    int changes = 0;
+    int rc = enable ? dir_db_run(req->dir->db, &changes,
+                                 "UPDATE connections SET status = 'active', updated_at = "
+                                 "CASE WHEN status = 'active' THEN updated_at ELSE ? END "
+                                 "WHERE id = ?", "is", dir_now(), id)
+                    : dir_db_run(req->dir->db, &changes,
+                                 "UPDATE connections SET status = 'inactive', updated_at = "
+                                 "CASE WHEN status = 'inactive' THEN updated_at ELSE ? END "
+                                 "WHERE id = ? AND status IN ('active', 'inactive')",
+                                 "is", dir_now(), id);
+    if (rc != DIR_DB_OK)
+        return dir_api_db_error();
+    json_t *json = s_get(req->dir, id);
+    if (!json)
+        return dir_api_not_found("connection", id);
+    if (changes == 0) {
+        json_decref(json);
+        dir_error_t err;
+        dir_conflict(&err, "connection %s is a draft; enable it first", id);
+        return dir_error_reply(&err);
+    }
+    sso_info("connection %s %s", id, enable ? "enabled" : "disabled");
+    return sso_http_json(200, json);
+}
+
+static zframe_t *s_enable(dir_api_req_t *req, const char *id)
+{
+    return s_set_status(req, id, true);
+}
+
+static zframe_t *s_disable(dir_api_req_t *req, const char *id)
+{
+    return s_set_status(req, id, false);
+}
+
+static zframe_t *s_list(dir_api_req_t *req, const char *org_id)
+{
+    return dir_api_list(req, org_id, s_row_json,
+                        "SELECT " S_COLUMNS " FROM connections WHERE organization_id = ? AND "
+                        "seq > ? ORDER BY seq LIMIT ?", "s", org_id);
+}
+
+static zframe_t *s_show(dir_api_req_t *req, const char *id)
+{
+    return dir_api_found(s_get(req->dir, id), "connection", id);
+}
+
+static zframe_t *s_delete(dir_api_req_t *req, const char *id)
+{
+    return dir_api_delete(req->dir, "DELETE FROM connections WHERE id = ?", "connection", id, "");
+}
+
+zframe_t *dir_connections_org_http(dir_api_req_t *req)
+{
+    static const dir_api_methods_t methods = {.get = s_list, .post = s_create};
+    return dir_api_dispatch(req, &methods, req->segments[1]);
+}
+
+zframe_t *dir_connections_http(dir_api_req_t *req)
+{
+    static const dir_api_methods_t item = {.get = s_show, .patch = s_patch, .del = s_delete};
+    static const dir_api_methods_t enable = {.post = s_enable}, disable = {.post = s_disable};
+    const char *id = req->segments[1];
+    if (req->n_segments == 2)
+        return dir_api_dispatch(req, &item, id);
+    if (strcmp(req->segments[2], "enable") == 0)
+        return dir_api_dispatch(req, &enable, id);
+    if (strcmp(req->segments[2], "disable") == 0)
+        return dir_api_dispatch(req, &disable, id);
+    return sso_http_error(404, "not_found", "no such path under /api/v1");
+}
+
+/* ---- self-test ------------------------------------------------------------------------- */
+
+static char *s_json_text(const char *pem)
+{
+    json_t *string = json_string(pem);
+    char *text = json_dumps(string, JSON_ENCODE_ANY);
+    json_decref(string);
+    return text;
+}
+
+static int64_t s_count(dir_testkit_t *kit)
+{
+    return dir_db_int(kit->dir->db, "SELECT count(*) FROM connections", NULL);
+}
+
+static void s_test(dir_testkit_t *kit)
+{
+    json_t *body = NULL;
+    char org[64] = "", path[160], buffer[16384];
+    SSO_CHECK(dir_testkit_field(kit, "POST", "/api/v1/organizations",
+                                "{\"display_name\":\"A\"}", "id", org, sizeof org) == 201);
+    snprintf(path, sizeof path, "/api/v1/organizations/%s/connections", org);
+
+    /* An IdP certificate to paste. */
+    char *idp_key = NULL, *idp_cert = NULL;
+    SSO_CHECK(dir_pki_sp_keypair("idp.example.com", &idp_key, &idp_cert) == 0);
+    char *cert_json = s_json_text(idp_cert ? idp_cert : "");
+
+    /* SAML with explicit settings. */
+    snprintf(buffer, sizeof buffer,
+             "{\"type\":\"saml\",\"saml\":{\"idp_entity_id\":\"https://idp.example.com/e\","
+             "\"idp_sso_url\":\"https://idp.example.com/sso\",\"idp_certificates\":[%s]}}",
+             cert_json);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, buffer, &body) == 201);
+    char conn[64] = "", conn_path[160];
+    snprintf(conn, sizeof conn, "%s", dir_testkit_str(body, "id"));
+    snprintf(conn_path, sizeof conn_path, "/api/v1/connections/%s", conn);
+    SSO_CHECK(!strncmp(conn, "conn_", 5) && !strcmp(dir_testkit_str(body, "status"), "draft")
+              && !strcmp(dir_testkit_str(body, "type"), "saml")
+              && !strcmp(dir_testkit_str(body, "organization_id"), org));
+    json_t *sp = json_object_get(body, "sp");
+    char expect[200];
+    snprintf(expect, sizeof expect, "https://sso.test/sso/saml/%s", conn);
+    SSO_CHECK(!strcmp(dir_testkit_str(sp, "entity_id"), expect));
+    snprintf(expect, sizeof expect, "https://sso.test/sso/saml/%s/acs", conn);
+    SSO_CHECK(!strcmp(dir_testkit_str(sp, "acs_url"), expect));
+    snprintf(expect, sizeof expect, "https://sso.test/sso/saml/%s/metadata", conn);
+    SSO_CHECK(!strcmp(dir_testkit_str(sp, "metadata_url"), expect));
+    SSO_CHECK(strstr(dir_testkit_str(sp, "certificate"), "BEGIN CERTIFICATE"));
+    SSO_CHECK(strlen(dir_testkit_str(body, "created_at")) == 20);
+    json_decref(body);
+    /* The SP key is sealed at rest, bound to this connection. */
+    sqlite3_stmt *stmt = dir_db_query(kit->dir->db, "SELECT saml_sp_key_sealed FROM connections "
+                                                    "WHERE id = ?", "s", conn);
+    if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+        char aad[200];
+        snprintf(aad, sizeof aad, "connection:%s:sp_key", conn);
+        const void *blob = sqlite3_column_blob(stmt, 0);
+        size_t len = (size_t) sqlite3_column_bytes(stmt, 0);
+        SSO_CHECK(!memmem(blob, len, "PRIVATE", 7));
+        char *key = dir_keys_open(kit->dir->keys, blob, len, aad, NULL);
+        SSO_CHECK(key && strstr(key, "BEGIN PRIVATE KEY"));
+        free(key);
+        SSO_CHECK(!dir_keys_open(kit->dir->keys, blob, len, "connection:other:sp_key", NULL));
+    }
+    else
+        SSO_CHECK(!"sealed key row");
+    dir_db_release(stmt);
+
+    /* Status: draft cannot be disabled; enable; disable; enable again. */
+    char action[200];
+    snprintf(action, sizeof action, "%s/disable", conn_path);
+    SSO_CHECK(dir_testkit_call(kit, "POST", action, NULL, &body) == 409);
+    json_decref(body);
+    snprintf(action, sizeof action, "%s/enable", conn_path);
+    SSO_CHECK(dir_testkit_call(kit, "GET", action, NULL, NULL) == 405);
+    SSO_CHECK(dir_testkit_call(kit, "POST", action, NULL, &body) == 200);
+    SSO_CHECK(!strcmp(dir_testkit_str(body, "status"), "active"));
+    json_decref(body);
+    snprintf(action, sizeof action, "%s/disable", conn_path);
+    SSO_CHECK(dir_testkit_call(kit, "POST", action, NULL, &body) == 200);
+    SSO_CHECK(!strcmp(dir_testkit_str(body, "status"), "inactive"));
+    json_decref(body);
+    snprintf(action, sizeof action, "%s/enable", conn_path);
+    SSO_CHECK(dir_testkit_call(kit, "POST", action, NULL, &body) == 200);
+    SSO_CHECK(!strcmp(dir_testkit_str(body, "status"), "active"));
+    json_decref(body);
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/connections/conn_none/enable", NULL, NULL)
+              == 404);
+
+    /* Refusals change nothing. */
+    int64_t before = s_count(kit);
+    const char *bad[] = {
+        "{}",
+        "{\"type\":\"ldap\"}",
+        "{\"type\":5}",
+        "{\"type\":\"saml\"}",
+        "{\"type\":\"saml\",\"saml\":[]}",
+        "{\"type\":\"saml\",\"saml\":{\"idp_entity_id\":\"x\",\"idp_sso_url\":\"https://i/s\"}}",
+        "{\"type\":\"saml\",\"saml\":{\"idp_entity_id\":\"x\",\"idp_sso_url\":\"ftp://i/s\","
+        "\"idp_certificates\":[\"x\"]}}",
+        "{\"type\":\"saml\",\"saml\":{\"idp_entity_id\":\"x\",\"idp_sso_url\":\"https://i/s\","
+        "\"idp_certificates\":[\"-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----\"]}}",
+        "{\"type\":\"saml\",\"saml\":{\"idp_metadata_xml\":\"<!DOCTYPE x><x/>\"}}",
+        "{\"type\":\"saml\",\"saml\":{\"idp_metadata_xml\":\"<x\"}}",
+        "{\"type\":\"saml\",\"saml\":{\"idp_metadata_url\":\"file:///etc/passwd\"}}",
+        "{\"type\":\"saml\",\"saml\":{\"idp_metadata_url\":\"http://127.0.0.1:1/md\"}}",
+        "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"https://idp.example.com\",\"client_id\":\"c\"}}",
+        "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"not a url\",\"client_id\":\"c\","
+        "\"client_secret\":\"s\"}}",
+        "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"https://i\",\"client_id\":\"c\","
+        "\"client_secret\":\"s\",\"scopes\":[1]}}",
+        "{\"type\":\"oidc\",\"saml\":{},\"oidc\":{\"issuer\":\"https://i\",\"client_id\":\"c\","
+        "\"client_secret\":\"s\"}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int status = dir_testkit_call(kit, "POST", path, bad[i], &body);
+        SSO_CHECK(status == 400 && !strcmp(dir_testkit_str(body, "error"), "invalid_request"));
+        if (status != 400)
+            fprintf(stderr, "case %zu: %d\n", i, status);
+        json_decref(body);
+    }
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, "{\"type\":\"saml\",\"saml\":{\"idp_entity_id\""
+                                                  ":\"x\",\"idp_sso_url\":\"https://i/s\"}}",
+                               &body) == 400);
+    SSO_CHECK(strstr(dir_testkit_str(body, "error_description"), "idp_certificates"));
+    json_decref(body);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path,
+                               "{\"type\":\"saml\",\"saml\":{\"idp_metadata_url\":"
+                               "\"http://127.0.0.1:1/md\"}}", &body) == 400);
+    SSO_CHECK(strstr(dir_testkit_str(body, "error_description"), "must use https")
+              && strstr(dir_testkit_str(body, "error_description"), "SSO_ALLOW_PRIVATE_UPSTREAMS"));
+    json_decref(body);
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/organizations/org_none/connections",
+                               "{\"type\":\"oidc\"}", NULL) == 404);
+    SSO_CHECK(s_count(kit) == before);
+
+    /* SAML from metadata XML. */
+    if (idp_cert) {
+        const char *begin = strchr(idp_cert, '\n') + 1;
+        const char *end = strstr(idp_cert, "-----END");
+        char md[8192];
+        snprintf(md, sizeof md,
+                 "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
+                 "xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"https://okta.test/x\">"
+                 "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:"
+                 "protocol\"><md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data>"
+                 "<ds:X509Certificate>%.*s</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
+                 "</md:KeyDescriptor><md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:"
+                 "2.0:bindings:HTTP-Redirect\" Location=\"https://okta.test/sso\"/>"
+                 "</md:IDPSSODescriptor></md:EntityDescriptor>",
+                 (int) (end - begin), begin);
+        json_t *request = json_pack("{s:s, s:{s:s}}", "type", "saml", "saml", "idp_metadata_xml",
+                                    md);
+        char *text = json_dumps(request, JSON_COMPACT);
+        SSO_CHECK(dir_testkit_call(kit, "POST", path, text, &body) == 201);
+        json_t *saml = json_object_get(body, "saml");
+        SSO_CHECK(!strcmp(dir_testkit_str(saml, "idp_entity_id"), "https://okta.test/x")
+                  && !strcmp(dir_testkit_str(saml, "idp_sso_url"), "https://okta.test/sso")
+                  && json_array_size(json_object_get(saml, "idp_certificates")) == 1);
+        json_decref(body);
+        free(text);
+        json_decref(request);
+    }
+
+    /* OIDC: the secret is sealed and never returned; scopes always include openid. */
+    SSO_CHECK(dir_testkit_call(kit, "POST", path,
+                               "{\"type\":\"oidc\",\"name\":\"Google\",\"oidc\":{\"issuer\":"
+                               "\"https://accounts.example.com\",\"client_id\":\"abc\","
+                               "\"client_secret\":\"TOPSECRET-123\",\"scopes\":[\"email\","
+                               "\"profile\"]}}", &body) == 201);
+    char oidc[64] = "", oidc_path[160];
+    snprintf(oidc, sizeof oidc, "%s", dir_testkit_str(body, "id"));
+    snprintf(oidc_path, sizeof oidc_path, "/api/v1/connections/%s", oidc);
+    char *dump = json_dumps(body, 0);
+    SSO_CHECK(dump && !strstr(dump, "TOPSECRET"));
+    free(dump);
+    json_t *o = json_object_get(body, "oidc");
+    SSO_CHECK(json_is_true(json_object_get(o, "client_secret_set"))
+              && json_array_size(json_object_get(o, "scopes")) == 3
+              && !strcmp(json_string_value(json_array_get(json_object_get(o, "scopes"), 0)),
+                         "openid")
+              && !json_object_get(body, "sp"));
+    json_decref(body);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM connections WHERE "
+                                       "instr(oidc_client_secret_sealed, 'TOPSECRET') > 0", NULL)
+              == 0);
+
+    /* PATCH: settings change, read-only fields guarded, bad input changes nothing. */
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", oidc_path,
+                               "{\"oidc\":{\"client_id\":\"def\",\"client_secret\":\"NEW\"}}",
+                               &body) == 200);
+    SSO_CHECK(!strcmp(dir_testkit_str(json_object_get(body, "oidc"), "client_id"), "def")
+              && !strcmp(dir_testkit_str(json_object_get(body, "oidc"), "issuer"),
+                         "https://accounts.example.com"));
+    json_decref(body);
+    stmt = dir_db_query(kit->dir->db, "SELECT oidc_client_secret_sealed FROM connections WHERE "
+                                      "id = ?", "s", oidc);
+    if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+        char aad[200];
+        snprintf(aad, sizeof aad, "connection:%s:oidc_client_secret", oidc);
+        char *secret = dir_keys_open(kit->dir->keys, sqlite3_column_blob(stmt, 0),
+                                     (size_t) sqlite3_column_bytes(stmt, 0), aad, NULL);
+        SSO_CHECK(secret && !strcmp(secret, "NEW"));
+        free(secret);
+    }
+    dir_db_release(stmt);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", oidc_path, "{\"type\":\"saml\"}", NULL) == 400);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", oidc_path, "{\"status\":\"active\"}", NULL) == 400);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", oidc_path, "{\"status\":\"draft\"}", NULL) == 200);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", oidc_path, "{\"oidc\":{\"issuer\":\"nope\"}}", NULL)
+              == 400);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", oidc_path, "{\"saml\":{}}", NULL) == 400);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", conn_path,
+                               "{\"saml\":{\"idp_certificates\":[\"junk\"]}}", NULL) == 400);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", conn_path,
+                               "{\"saml\":{\"idp_sso_url\":\"https://idp.example.com/new\"}}",
+                               &body) == 200);
+    SSO_CHECK(!strcmp(dir_testkit_str(json_object_get(body, "saml"), "idp_sso_url"),
+                      "https://idp.example.com/new")
+              && !strcmp(dir_testkit_str(body, "status"), "active"));
+    json_decref(body);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", "/api/v1/connections/conn_none", "{}", NULL) == 404);
+    SSO_CHECK(dir_testkit_call(kit, "GET", path, NULL, &body) == 200);
+    SSO_CHECK(json_array_size(json_object_get(body, "data")) == 3);
+    json_decref(body);
+
+    /* Survives a restart (sealed values open with the reused master key). */
+    SSO_CHECK(dir_testkit_reopen(kit) == 0);
+    char status[32];
+    SSO_CHECK(dir_testkit_field(kit, "GET", conn_path, NULL, "status", status, sizeof status)
+              == 200);
+    SSO_CHECK(!strcmp(status, "active"));
+
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", oidc_path, NULL, NULL) == 204);
+    SSO_CHECK(dir_testkit_call(kit, "GET", oidc_path, NULL, NULL) == 404);
+    /* Deleting the organization deletes its connections. */
+    char org_path[160];
+    snprintf(org_path, sizeof org_path, "/api/v1/organizations/%s", org);
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", org_path, NULL, NULL) == 204);
+    SSO_CHECK(s_count(kit) == 0);
+    SSO_CHECK(dir_testkit_call(kit, "GET", conn_path, NULL, NULL) == 404);
+    free(cert_json);
+    free(idp_key);
+    free(idp_cert);
+}
+
+void dir_connections_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run(s_test);
+}

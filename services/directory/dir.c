@@ -1,0 +1,215 @@
+/* dir: the directory's state; opening it and its refusals. */
+#include "dir.h"
+#include "dir_testkit.h"
+#include "sso_log.h"
+#include "sso_saml_metadata.h"
+#include "sso_test.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DIR_KEY_CHECK "sso-directory master key check"
+
+/* mkdir -p with mode 0700 for what it creates. */
+static int s_mkdirs(const char *path, char *why, size_t why_size)
+{
+    char copy[1024];
+    snprintf(copy, sizeof copy, "%s", path);
+    for (char *p = copy + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
+            snprintf(why, why_size, "cannot create %s: %s", copy, strerror(errno));
+            return -1;
+        }
+        *p = '/';
+    }
+    if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
+        snprintf(why, why_size, "cannot create %s: %s", copy, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (stat(copy, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(why, why_size, "%s is not a directory", copy);
+        return -1;
+    }
+    return 0;
+}
+
+/* The database remembers a value sealed with the first master key it saw, so starting with a
+   different key fails at once with a clear message instead of failing later, per secret. */
+static int s_check_key(dir_t *self, char *why, size_t why_size)
+{
+    sqlite3_stmt *stmt = dir_db_query(self->db, "SELECT value FROM meta WHERE name = "
+                                                "'master_key_check'", NULL);
+    if (!stmt) {
+        snprintf(why, why_size, "cannot read the database");
+        return -1;
+    }
+    int step = sqlite3_step(stmt);
+    if (step == SQLITE_ROW) {
+        char *plain = dir_keys_open(self->keys, sqlite3_column_blob(stmt, 0),
+                                    (size_t) sqlite3_column_bytes(stmt, 0), "meta:master_key_check",
+                                    NULL);
+        dir_db_release(stmt);
+        bool ok = plain && strcmp(plain, DIR_KEY_CHECK) == 0;
+        free(plain);
+        if (!ok)
+            snprintf(why, why_size, "the master key (SSO_MASTER_KEY or master.key) is not the "
+                                    "one this database was created with");
+        return ok ? 0 : -1;
+    }
+    dir_db_release(stmt);
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    if (dir_keys_seal(self->keys, DIR_KEY_CHECK, strlen(DIR_KEY_CHECK), "meta:master_key_check",
+                      &sealed, &sealed_len) != 0) {
+        snprintf(why, why_size, "cannot seal with the master key");
+        return -1;
+    }
+    /* OR IGNORE: another instance may have written its check first; re-check it then. */
+    int rc = dir_db_run(self->db, NULL, "INSERT OR IGNORE INTO meta (name, value) VALUES "
+                                        "('master_key_check', ?)", "b", sealed, sealed_len);
+    free(sealed);
+    if (rc != DIR_DB_OK) {
+        snprintf(why, why_size, "cannot write to the database");
+        return -1;
+    }
+    return dir_db_int(self->db, "SELECT count(*) FROM meta WHERE name = 'master_key_check'", NULL)
+                   == 1
+               ? 0
+               : -1;
+}
+
+/* An integer setting, text as the environment gave it (NULL when unset): fallback when unset
+   or empty, else a whole number in [min, max]; -1 with why naming it otherwise. */
+static int s_setting(const char *name, const char *text, long fallback, long min, long max,
+                     long *out, char *why, size_t why_size)
+{
+    *out = fallback;
+    if (text && *text && sso_parse_int(text, min, max, out) != 0) {
+        snprintf(why, why_size, "%s must be a whole number from %ld to %ld (got \"%.40s\")",
+                 name, min, max, text);
+        return -1;
+    }
+    return 0;
+}
+
+/* The limits of SSO_EVENT_RETENTION_DAYS and SSO_CLIENT_AUTH_LOCKOUT_BASE_MS. */
+static int s_limits(dir_t *self, const sso_config_t *config, char *why, size_t why_size)
+{
+    long days = 0, base_ms = 0;
+    if (s_setting("SSO_EVENT_RETENTION_DAYS", config->event_retention_days,
+                  DIR_EVENT_RETENTION_DAYS, 1, DIR_EVENT_RETENTION_MAX_DAYS, &days, why, why_size)
+            != 0
+        || s_setting("SSO_CLIENT_AUTH_LOCKOUT_BASE_MS", config->client_auth_lockout_base_ms,
+                     DIR_AUTH_LIMIT_BASE_MS, 100, 3600000, &base_ms, why, why_size) != 0)
+        return -1;
+    self->event_retention_days = (int) days;
+    self->auth_limit = dir_auth_limit_new(DIR_AUTH_LIMIT_SIZE, DIR_AUTH_LIMIT_FAILURES, base_ms);
+    if (!self->auth_limit) {
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* The directory parses IdP metadata that administrators upload or name by URL: like the saml
+   service, no XML it reads may reach a file or the network. */
+static int s_xml_no_io(char *why, size_t why_size)
+{
+    if (sso_xml_forbid_io() == 0)
+        return 0;
+    snprintf(why, why_size, "could not take libxml2's file and network I/O out of the process");
+    return -1;
+}
+
+dir_t *dir_new(const sso_config_t *config, char *why, size_t why_size)
+{
+    dir_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(why, why_size, "out of memory");
+        return NULL;
+    }
+    snprintf(self->public_url, sizeof self->public_url, "%s", config->public_url);
+    snprintf(self->data_dir, sizeof self->data_dir, "%s", config->data_dir);
+    self->allow_private_upstreams = config->allow_private_upstreams;
+    self->simulator = config->simulator;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/sso.db", self->data_dir);
+    self->secret_cache = dir_secret_cache_new(DIR_SECRET_CACHE_SIZE, DIR_SECRET_CACHE_TTL);
+    if (!self->secret_cache) {
+        snprintf(why, why_size, "out of memory");
+        dir_destroy(&self);
+    }
+    else if (s_xml_no_io(why, why_size) != 0 || s_limits(self, config, why, why_size) != 0
+        || s_mkdirs(self->data_dir, why, why_size) != 0
+        || !(self->keys = dir_keys_new(config->master_key, self->data_dir, why, why_size))
+        || !(self->db = dir_db_open(path, why, why_size)) || s_check_key(self, why, why_size) != 0)
+        dir_destroy(&self);
+    return self;
+}
+
+void dir_destroy(dir_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    dir_db_destroy(&(*self_p)->db);
+    dir_keys_destroy(&(*self_p)->keys);
+    dir_secret_cache_destroy(&(*self_p)->secret_cache);
+    dir_auth_limit_destroy(&(*self_p)->auth_limit);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+/* A master key or setting the directory cannot use stops it at start, with a message naming
+   it. */
+static void s_test(dir_testkit_t *kit)
+{
+    dir_destroy(&kit->dir);
+    /* A different master key for the same database is a startup error; a malformed one too. */
+    char why[512];
+    kit->config.master_key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    dir_t *other = dir_new(&kit->config, why, sizeof why);
+    SSO_CHECK(!other && strstr(why, "master key"));
+    dir_destroy(&other);
+    kit->config.master_key = "too-short";
+    other = dir_new(&kit->config, why, sizeof why);
+    SSO_CHECK(!other && strstr(why, "SSO_MASTER_KEY"));
+    dir_destroy(&other);
+    kit->config.master_key = NULL;
+    /* SSO_EVENT_RETENTION_DAYS and SSO_CLIENT_AUTH_LOCKOUT_BASE_MS: whole numbers in range. */
+    const char *names[] = {"SSO_EVENT_RETENTION_DAYS", "SSO_CLIENT_AUTH_LOCKOUT_BASE_MS"};
+    const char **settings[] = {&kit->config.event_retention_days,
+                               &kit->config.client_auth_lockout_base_ms};
+    const char *bad[] = {"0", "-1", "x", "7d", "1.5", "99999999999999999999"};
+    for (size_t n = 0; n < 2; n++) {
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            *settings[n] = bad[i];
+            other = dir_new(&kit->config, why, sizeof why);
+            SSO_CHECK(!other && strstr(why, names[n]));
+            dir_destroy(&other);
+        }
+        *settings[n] = NULL;
+    }
+    kit->config.event_retention_days = "36501";
+    other = dir_new(&kit->config, why, sizeof why);
+    SSO_CHECK(!other && strstr(why, "SSO_EVENT_RETENTION_DAYS"));
+    dir_destroy(&other);
+    kit->config.event_retention_days = "7";
+    other = dir_new(&kit->config, why, sizeof why);
+    SSO_CHECK(other && other->event_retention_days == 7);
+    dir_destroy(&other);
+    kit->config.event_retention_days = NULL;
+    SSO_CHECK(dir_testkit_reopen(kit) == 0);
+    SSO_CHECK(kit->dir->event_retention_days == DIR_EVENT_RETENTION_DAYS);
+}
+
+void dir_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run(s_test);
+}

@@ -1,0 +1,37 @@
+/* dir: the directory's state: the database, the master key, the caches and limits, and the
+   bits of configuration the handlers need. Every handler takes it; it knows none of them. */
+#ifndef DIR_H
+#define DIR_H
+#include "login/dir_auth_limit.h"
+#include "login/dir_secret_cache.h"
+#include "store/dir_db.h"
+#include "vault/dir_keys.h"
+#include "sso_config.h"
+
+/* SSO_EVENT_RETENTION_DAYS: 1..DIR_EVENT_RETENTION_MAX_DAYS, 90 by default. */
+#define DIR_EVENT_RETENTION_DAYS 90
+#define DIR_EVENT_RETENTION_MAX_DAYS 36500
+
+typedef struct {
+    dir_db_t *db;
+    dir_keys_t *keys;
+    char public_url[512];          /* SSO_PUBLIC_URL, no trailing slash */
+    char data_dir[1024];
+    bool allow_private_upstreams;  /* SSO_ALLOW_PRIVATE_UPSTREAMS */
+    bool simulator;                /* the IdP simulator is on (SSO_ENVIRONMENT, SSO_SIMULATOR) */
+    int64_t housekeeping_at;       /* when expired login state was last purged */
+    dir_secret_cache_t *secret_cache; /* recent client_auth successes (skips PBKDF2) */
+    dir_auth_limit_t *auth_limit;  /* failed client authentications (SSO_CLIENT_AUTH_*) */
+    int event_retention_days;      /* SSO_EVENT_RETENTION_DAYS */
+    bool events_backlog;           /* the last prune was a full batch: more may be due */
+} dir_t;
+
+/* Creates the data dir (0700) if missing, loads or makes the master key, opens and migrates
+   the database and checks the key matches it. Takes SSO_MASTER_KEY, SSO_EVENT_RETENTION_DAYS
+   and SSO_CLIENT_AUTH_LOCKOUT_BASE_MS from config (a bad value is an error). The admin client
+   and the seed come after (dir_service_open). NULL with a message. */
+dir_t *dir_new(const sso_config_t *config, char *why, size_t why_size);
+void dir_destroy(dir_t **self_p);
+
+void dir_test(bool verbose);
+#endif

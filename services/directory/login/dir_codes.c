@@ -1,0 +1,595 @@
+/* dir_codes: issuing and redeeming authorization codes. */
+#include "login/dir_codes.h"
+#include "api/dir_clients.h"
+#include "dir_testkit.h"
+#include "login/dir_tokens.h"
+#include "sso_crypto.h"
+#include "sso_log.h"
+#include "sso_test.h"
+#include <openssl/crypto.h>
+
+#define S_CODE_MAX 512
+
+static char *s_profile_json(const Sso__Profile *profile)
+{
+    json_t *groups = json_array();
+    for (size_t i = 0; i < profile->n_groups; i++)
+        json_array_append_new(groups, json_string(profile->groups[i]));
+    json_t *json = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:o}", "subject", profile->subject,
+                             "email", profile->email, "email_verified", profile->email_verified,
+                             "name", profile->name, "given_name", profile->given_name,
+                             "family_name", profile->family_name, "groups", groups);
+    char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
+    json_decref(json);
+    return text;
+}
+
+static char *s_member(const json_t *json, const char *key)
+{
+    const char *text = json_string_value(json_object_get(json, key));
+    return dir_rpc_dup(text ? text : "");
+}
+
+static Sso__Profile *s_profile_parse(const char *text)
+{
+    json_t *json = json_loads(text, 0, NULL);
+    Sso__Profile *profile = json_is_object(json) ? malloc(sizeof *profile) : NULL;
+    if (profile) {
+        sso__profile__init(profile);
+        profile->subject = s_member(json, "subject");
+        profile->email = s_member(json, "email");
+        profile->email_verified = json_is_true(json_object_get(json, "email_verified"));
+        profile->name = s_member(json, "name");
+        profile->given_name = s_member(json, "given_name");
+        profile->family_name = s_member(json, "family_name");
+        profile->groups = dir_rpc_strings(json_object_get(json, "groups"), &profile->n_groups);
+    }
+    json_decref(json);
+    return profile;
+}
+
+int dir_codes_issue(dir_t *dir, const dir_code_t *code, char **value)
+{
+    *value = NULL;
+    char *secret = sso_random_token(32);
+    char *claims = s_profile_json(code->profile);
+    int rc = -1;
+    if (secret && claims) {
+        char hash[65];
+        sso_sha256_hex(secret, strlen(secret), hash);
+        int64_t now = dir_now();
+        if (dir_db_run(dir->db, NULL,
+                       "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, "
+                       "scope, nonce, code_challenge, code_challenge_method, organization_id, "
+                       "connection_id, connection_type, claims_json, auth_time, created_at, "
+                       "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       "sssssssssssiii", hash, code->client_id, code->redirect_uri, code->scope,
+                       dir_rpc_or_null(code->nonce), dir_rpc_or_null(code->code_challenge),
+                       *code->code_challenge ? "S256" : NULL, code->organization_id,
+                       code->connection_id, code->connection_type, claims, code->auth_time, now,
+                       now + DIR_CODE_TTL) == DIR_DB_OK) {
+            *value = secret;
+            secret = NULL;
+            rc = 0;
+        }
+    }
+    if (secret) {
+        OPENSSL_cleanse(secret, strlen(secret));
+        free(secret);
+    }
+    free(claims);
+    return rc;
+}
+
+bool dir_codes_verifier_ok(const char *verifier)
+{
+    size_t len = strlen(verifier);
+    return len >= 43 && len <= 128
+           && strspn(verifier, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                               "0123456789-._~") == len;
+}
+
+/* base64url(SHA-256(verifier)) == challenge, compared in constant time. */
+static bool s_pkce_ok(const char *verifier, const char *challenge)
+{
+    if (!dir_codes_verifier_ok(verifier))
+        return false;
+    uint8_t digest[32];
+    sso_sha256(verifier, strlen(verifier), digest);
+    char *computed = sso_base64url_encode(digest, sizeof digest);
+    bool ok = computed && sso_secure_equals(computed, challenge);
+    free(computed);
+    return ok;
+}
+
+#define S_GRANT_SELECT                                                                         \
+    "SELECT client_id, redirect_uri, scope, nonce, code_challenge, organization_id, "           \
+    "connection_id, connection_type, auth_time, claims_json, expires_at, used_at "             \
+    "FROM authorization_codes WHERE code_hash = ?"
+
+static int s_grant(sqlite3_stmt *stmt, const char *hash, Sso__DirReply *reply, dir_error_t *err)
+{
+    Sso__CodeGrant *grant = malloc(sizeof *grant);
+    Sso__Profile *profile = grant ? s_profile_parse(dir_db_text(stmt, 9)) : NULL;
+    if (!profile) {
+        free(grant);
+        dir_server_error(err);
+        return -1;
+    }
+    sso__code_grant__init(grant);
+    grant->client_id = dir_rpc_dup(dir_db_text(stmt, 0));
+    grant->scope = dir_rpc_dup(dir_db_text(stmt, 2));
+    grant->nonce = dir_rpc_dup(dir_db_text(stmt, 3));
+    grant->organization_id = dir_rpc_dup(dir_db_text(stmt, 5));
+    grant->connection_id = dir_rpc_dup(dir_db_text(stmt, 6));
+    grant->connection_type = dir_rpc_dup(dir_db_text(stmt, 7));
+    grant->auth_time = sqlite3_column_int64(stmt, 8);
+    grant->profile = profile;
+    grant->code_hash = dir_rpc_dup(hash);
+    reply->result_case = SSO__DIR_REPLY__RESULT_GRANT;
+    reply->grant = grant;
+    return 0;
+}
+
+/* The access token of a redeem that asked for one, inside its write transaction. Its userinfo
+   claims are read through the code (dir_codes_grant), so it stores none of its own. */
+static int s_issue_access_token(dir_t *dir, const Sso__CodeRedeemRequest *r, const char *hash,
+                                Sso__CodeGrant *grant, dir_error_t *err)
+{
+    char *token = NULL;
+    if (dir_tokens_issue(dir, r->client_id, grant->scope, r->access_token_ttl, NULL, hash, &token,
+                         err) != 0)
+        return -1;
+    grant->access_token = token; /* it held the shared "" of init */
+    grant->expires_in = r->access_token_ttl;
+    return 0;
+}
+
+Sso__CodeGrant *dir_codes_grant(dir_t *dir, const char *code_hash)
+{
+    sqlite3_stmt *stmt = dir_db_query(dir->db, S_GRANT_SELECT, "s", code_hash);
+    Sso__DirReply reply = SSO__DIR_REPLY__INIT;
+    dir_error_t err = {0};
+    if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
+        (void) s_grant(stmt, code_hash, &reply, &err);
+    dir_db_release(stmt);
+    return reply.grant;
+}
+
+int dir_codes_redeem(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                     dir_error_t *err)
+{
+    const Sso__CodeRedeemRequest *r = request->code_redeem;
+    if (!*r->code) {
+        dir_rpc_error(err, "invalid_request", "code is required");
+        return -1;
+    }
+    if (!*r->client_id) {
+        dir_rpc_error(err, "invalid_request", "client_id is required");
+        return -1;
+    }
+    if (strlen(r->code) > S_CODE_MAX) {
+        dir_rpc_error(err, "invalid_grant", "unknown code");
+        return -1;
+    }
+    if (r->access_token_ttl < 0 || r->access_token_ttl > DIR_TOKEN_TTL_MAX) {
+        dir_rpc_error(err, "invalid_request", "access_token_ttl must be from 0 to %d",
+                      DIR_TOKEN_TTL_MAX);
+        return -1;
+    }
+    /* Every redemption authenticates the client (an empty secret fails), before the code is
+       looked at: a wrong secret learns nothing about the code and does not spend it. */
+    int64_t retry_after = 0;
+    Sso__ClientAuthReply *auth = dir_clients_auth(dir, r->client_id, r->client_secret,
+                                                  r->client_address, &retry_after);
+    bool authenticated = auth && auth->ok;
+    if (auth)
+        sso__client_auth_reply__free_unpacked(auth, NULL);
+    if (!auth) {
+        dir_server_error(err);
+        return -1;
+    }
+    if (retry_after > 0) {
+        dir_clients_limited(err, retry_after);
+        return -1;
+    }
+    if (!authenticated) {
+        dir_rpc_error(err, "invalid_client", "client authentication failed");
+        return -1;
+    }
+    char hash[65];
+    sso_sha256_hex(r->code, strlen(r->code), hash);
+    if (dir_db_begin(dir->db) != 0) {
+        dir_server_error(err);
+        return -1;
+    }
+    int rc = -1;
+    sqlite3_stmt *stmt = dir_db_query(dir->db, S_GRANT_SELECT, "s", hash);
+    int step = stmt ? sqlite3_step(stmt) : SQLITE_ERROR;
+    if (step == SQLITE_DONE)
+        dir_rpc_error(err, "invalid_grant", "unknown code");
+    else if (step != SQLITE_ROW)
+        dir_server_error(err);
+    else if (sqlite3_column_type(stmt, 11) != SQLITE_NULL) {
+        /* Presented again: whoever holds it now, nothing issued from it stays valid. */
+        int revoked = 0;
+        if (dir_db_run(dir->db, NULL, "UPDATE authorization_codes SET reused = 1 WHERE "
+                                      "code_hash = ?", "s", hash) != DIR_DB_OK
+            || dir_db_run(dir->db, &revoked, "UPDATE access_tokens SET revoked = 1 WHERE "
+                                             "code_hash = ? AND revoked = 0", "s", hash)
+                   != DIR_DB_OK
+            || dir_db_commit(dir->db) != 0)
+            dir_server_error(err);
+        else {
+            sso_warn("authorization code for %s presented again; %d access token(s) revoked",
+                     dir_db_text(stmt, 0), revoked);
+            dir_rpc_error(err, "invalid_grant", "code already used; the tokens issued from it "
+                                                "are revoked");
+        }
+    }
+    else if (sqlite3_column_int64(stmt, 10) <= dir_now())
+        dir_rpc_error(err, "invalid_grant", "code expired");
+    else if (strcmp(dir_db_text(stmt, 0), r->client_id) != 0)
+        dir_rpc_error(err, "invalid_grant", "the code was issued to another client_id");
+    else if (strcmp(dir_db_text(stmt, 1), r->redirect_uri) != 0)
+        dir_rpc_error(err, "invalid_grant", "redirect_uri does not match the one of the "
+                                            "authorization request");
+    else if (*dir_db_text(stmt, 4) && !*r->code_verifier)
+        dir_rpc_error(err, "invalid_grant", "PKCE verification failed: code_verifier is "
+                                            "required");
+    else if (*dir_db_text(stmt, 4) && !s_pkce_ok(r->code_verifier, dir_db_text(stmt, 4)))
+        dir_rpc_error(err, "invalid_grant", "PKCE verification failed");
+    else if (!*dir_db_text(stmt, 4) && *r->code_verifier)
+        dir_rpc_error(err, "invalid_grant", "code_verifier sent, but the authorization request "
+                                            "had no code_challenge");
+    else {
+        int changes = 0;
+        if (dir_db_run(dir->db, &changes, "UPDATE authorization_codes SET used_at = ? WHERE "
+                                          "code_hash = ? AND used_at IS NULL", "is", dir_now(),
+                       hash) != DIR_DB_OK
+            || changes != 1 || s_grant(stmt, hash, reply, err) != 0)
+            dir_server_error(err);
+        else if (r->access_token_ttl > 0
+                 && s_issue_access_token(dir, r, hash, reply->grant, err) != 0) {
+            protobuf_c_message_free_unpacked(&reply->grant->base, NULL);
+            reply->grant = NULL;
+            reply->result_case = SSO__DIR_REPLY__RESULT__NOT_SET;
+        }
+        else if (dir_db_commit(dir->db) != 0) {
+            dir_server_error(err);
+            protobuf_c_message_free_unpacked(&reply->grant->base, NULL);
+            reply->grant = NULL;
+            reply->result_case = SSO__DIR_REPLY__RESULT__NOT_SET;
+        }
+        else
+            rc = 0;
+    }
+    dir_db_release(stmt);
+    dir_db_rollback(dir->db);
+    return rc;
+}
+
+/* ---- self-test ------------------------------------------------------------------------- */
+
+#define S_REDIRECT "https://app.test/cb"
+/* RFC 7636 appendix B. */
+#define S_VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+#define S_CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+static char *s_issue(dir_testkit_t *kit, const char *client_id, const char *challenge)
+{
+    Sso__Profile profile = SSO__PROFILE__INIT;
+    char *groups[] = {"admins", "staff"};
+    profile.subject = "u-1";
+    profile.email = "u1@example.com";
+    profile.email_verified = true;
+    profile.given_name = "Ada";
+    profile.groups = groups;
+    profile.n_groups = 2;
+    dir_code_t code = {.client_id = client_id,
+                       .redirect_uri = S_REDIRECT,
+                       .scope = "openid profile",
+                       .nonce = "n-1",
+                       .code_challenge = challenge,
+                       .organization_id = "org_test",
+                       .connection_id = "conn_simulator",
+                       .connection_type = "saml",
+                       .profile = &profile,
+                       .auth_time = 1700000000};
+    char *value = NULL;
+    SSO_CHECK(dir_codes_issue(kit->dir, &code, &value) == 0 && value && strlen(value) >= 43);
+    return value;
+}
+
+static Sso__DirReply *s_redeem(dir_testkit_t *kit, const char *code, const char *client_id,
+                               const char *secret, const char *redirect_uri,
+                               const char *verifier)
+{
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__CodeRedeemRequest redeem = SSO__CODE_REDEEM_REQUEST__INIT;
+    redeem.code = (char *) code;
+    redeem.client_id = (char *) client_id;
+    redeem.client_secret = (char *) secret;
+    redeem.redirect_uri = (char *) redirect_uri;
+    redeem.code_verifier = (char *) verifier;
+    request.op_case = SSO__DIR_REQUEST__OP_CODE_REDEEM;
+    request.code_redeem = &redeem;
+    return dir_testkit_rpc(kit, &request);
+}
+
+static bool s_refused(dir_testkit_t *kit, const char *code, const char *client_id,
+                      const char *secret, const char *redirect_uri, const char *verifier,
+                      const char *description)
+{
+    Sso__DirReply *reply = s_redeem(kit, code, client_id, secret, redirect_uri, verifier);
+    bool ok = reply && !strcmp(reply->error, "invalid_grant") && !reply->grant
+              && strstr(reply->error_description, description);
+    if (!ok)
+        fprintf(stderr, "redeem: wanted invalid_grant \"%s\", got %s \"%s\"\n", description,
+                reply ? reply->error : "-", reply ? reply->error_description : "-");
+    sso__dir_reply__free_unpacked(reply, NULL);
+    return ok;
+}
+
+static Sso__DirReply *s_check_token(dir_testkit_t *kit, const char *token)
+{
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__AccessTokenCheckRequest check = SSO__ACCESS_TOKEN_CHECK_REQUEST__INIT;
+    check.access_token = (char *) token;
+    request.op_case = SSO__DIR_REQUEST__OP_ACCESS_TOKEN_CHECK;
+    request.access_token_check = &check;
+    return dir_testkit_rpc(kit, &request);
+}
+
+static Sso__DirReply *s_token_issue(dir_testkit_t *kit, const char *client_id,
+                                    const char *code_hash)
+{
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__TokenIssueRequest issue = SSO__TOKEN_ISSUE_REQUEST__INIT;
+    issue.client_id = (char *) client_id;
+    issue.scope = "openid profile";
+    issue.ttl_seconds = 600;
+    issue.claims_json = "{\"sub\":\"conn_simulator;u-1\",\"email\":\"u1@example.com\"}";
+    issue.code_hash = (char *) code_hash;
+    request.op_case = SSO__DIR_REQUEST__OP_TOKEN_ISSUE;
+    request.token_issue = &issue;
+    return dir_testkit_rpc(kit, &request);
+}
+
+static void s_test(dir_testkit_t *kit)
+{
+    char client[64] = "", other[64] = "", secret[128] = "", other_secret[128] = "";
+    SSO_CHECK(dir_testkit_client_secret(kit, S_REDIRECT, client, sizeof client, secret,
+                                        sizeof secret) == 0);
+    SSO_CHECK(dir_testkit_client_secret(kit, S_REDIRECT, other, sizeof other, other_secret,
+                                        sizeof other_secret) == 0);
+
+    /* PKCE right: the grant carries everything the code was bound to. */
+    char *code = s_issue(kit, client, S_CHALLENGE);
+    char hash[65] = "";
+    if (code)
+        sso_sha256_hex(code, strlen(code), hash);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM authorization_codes WHERE "
+                                       "code_hash = ? AND expires_at - created_at = 300", "s",
+                         hash) == 1);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM authorization_codes WHERE "
+                                       "code_hash = ?", "s", code ? code : "") == 0);
+    /* Refusals first; none of them spends the code. */
+    SSO_CHECK(s_refused(kit, "nope", client, secret, S_REDIRECT, S_VERIFIER, "unknown code"));
+    SSO_CHECK(s_refused(kit, code, other, other_secret, S_REDIRECT, S_VERIFIER, "client_id"));
+    SSO_CHECK(s_refused(kit, code, client, secret, "https://app.test/cb/", S_VERIFIER,
+                        "redirect_uri"));
+    SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT, "", "PKCE verification failed"));
+    SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT,
+                        "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK", "PKCE verification failed"));
+    SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT, "short",
+                        "PKCE verification failed"));
+    SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT,
+                        "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk!", "PKCE verification "
+                                                                        "failed"));
+    Sso__DirReply *reply = s_redeem(kit, code, client, secret, S_REDIRECT, S_VERIFIER);
+    Sso__CodeGrant *grant = reply ? reply->grant : NULL;
+    SSO_CHECK(grant && !*reply->error && !strcmp(grant->client_id, client)
+              && !strcmp(grant->nonce, "n-1") && !strcmp(grant->scope, "openid profile")
+              && grant->auth_time == 1700000000 && !strcmp(grant->connection_id, "conn_simulator")
+              && !strcmp(grant->connection_type, "saml")
+              && !strcmp(grant->organization_id, "org_test") && !strcmp(grant->code_hash, hash)
+              && grant->profile && !strcmp(grant->profile->subject, "u-1")
+              && !strcmp(grant->profile->email, "u1@example.com")
+              && grant->profile->email_verified && !strcmp(grant->profile->given_name, "Ada")
+              && !*grant->profile->family_name && grant->profile->n_groups == 2
+              && !strcmp(grant->profile->groups[1], "staff"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+
+    /* token_issue from the code (claims kept), then access_token_check. */
+    reply = s_token_issue(kit, client, hash);
+    char *token = reply && reply->token_issue ? strdup(reply->token_issue->access_token) : NULL;
+    SSO_CHECK(token != NULL);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    reply = s_check_token(kit, token ? token : "");
+    SSO_CHECK(reply && !*reply->error && reply->claims && !strcmp(reply->claims->client_id, client)
+              && !strcmp(reply->claims->scope, "openid profile")
+              && strstr(reply->claims->claims_json, "u1@example.com"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    /* A token from someone else's code, or a code never redeemed, is refused. */
+    reply = s_token_issue(kit, other, hash);
+    SSO_CHECK(reply && !strcmp(reply->error, "invalid_grant"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    reply = s_token_issue(kit, client, "zz");
+    SSO_CHECK(reply && !strcmp(reply->error, "invalid_request"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+
+    /* The code a second time: refused, and the token from it is revoked. */
+    SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT, S_VERIFIER, "code already used"));
+    reply = s_check_token(kit, token ? token : "");
+    SSO_CHECK(reply && !strcmp(reply->error, "invalid_token") && !reply->claims
+              && strstr(reply->error_description, "revoked"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    /* And no new token can come from it. */
+    reply = s_token_issue(kit, client, hash);
+    SSO_CHECK(reply && !strcmp(reply->error, "invalid_grant"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT, S_VERIFIER, "code already used"));
+    free(token);
+    free(code);
+
+    /* No PKCE: no verifier needed, and one sent is refused. */
+    code = s_issue(kit, client, "");
+    SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT, S_VERIFIER, "no code_challenge"));
+    reply = s_redeem(kit, code, client, secret, S_REDIRECT, "");
+    SSO_CHECK(reply && !*reply->error && reply->grant && !strcmp(reply->grant->nonce, "n-1"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    free(code);
+
+    /* Expired. */
+    code = s_issue(kit, client, "");
+    if (code)
+        sso_sha256_hex(code, strlen(code), hash);
+    SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE authorization_codes SET expires_at = ? "
+                                             "WHERE code_hash = ?", "is", dir_now() - 1, hash)
+              == DIR_DB_OK);
+    SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT, "", "code expired"));
+    free(code);
+
+    /* Missing fields. */
+    reply = s_redeem(kit, "", client, secret, S_REDIRECT, "");
+    SSO_CHECK(reply && !strcmp(reply->error, "invalid_request"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    reply = s_redeem(kit, "abc", "", secret, S_REDIRECT, "");
+    SSO_CHECK(reply && !strcmp(reply->error, "invalid_request"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+
+    /* access_token_check: unknown, expired; bearer_check: only management tokens. */
+    reply = s_check_token(kit, "at_unknown");
+    SSO_CHECK(reply && !strcmp(reply->error, "invalid_token"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    reply = s_check_token(kit, "");
+    SSO_CHECK(reply && !strcmp(reply->error, "invalid_token"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    reply = s_token_issue(kit, client, "");
+    token = reply && reply->token_issue ? strdup(reply->token_issue->access_token) : NULL;
+    sso__dir_reply__free_unpacked(reply, NULL);
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__BearerCheckRequest bearer = SSO__BEARER_CHECK_REQUEST__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_BEARER_CHECK;
+    request.bearer_check = &bearer;
+    bearer.access_token = token ? token : "";
+    reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && !*reply->error && reply->bearer && !reply->bearer->ok
+              && !*reply->bearer->client_id);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    bearer.access_token = kit->token;
+    reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && reply->bearer && reply->bearer->ok
+              && !strcmp(reply->bearer->client_id, kit->admin_id));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    bearer.access_token = "";
+    reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && reply->bearer && !reply->bearer->ok);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    if (token) {
+        char token_hash[65];
+        sso_sha256_hex(token, strlen(token), token_hash);
+        SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE access_tokens SET expires_at = ? WHERE "
+                                                 "token_hash = ?", "is", dir_now(), token_hash)
+                  == DIR_DB_OK);
+        reply = s_check_token(kit, token);
+        SSO_CHECK(reply && !strcmp(reply->error, "invalid_token")
+                  && strstr(reply->error_description, "expired"));
+        sso__dir_reply__free_unpacked(reply, NULL);
+    }
+    free(token);
+}
+
+/* code_redeem as the token endpoint sends it: client authenticated and access token issued in
+   the same call; /userinfo reads the grant through that token. */
+static void s_test_exchange(dir_testkit_t *kit)
+{
+    json_t *json = NULL;
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/clients",
+                               "{\"name\":\"app\",\"redirect_uris\":[\"" S_REDIRECT "\"]}", &json)
+              == 201);
+    char *client = strdup(dir_testkit_str(json, "client_id"));
+    char *secret = strdup(dir_testkit_str(json, "client_secret"));
+    json_decref(json);
+    SSO_CHECK(client && *client && secret && *secret);
+    char *code = s_issue(kit, client, S_CHALLENGE);
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__CodeRedeemRequest redeem = SSO__CODE_REDEEM_REQUEST__INIT;
+    redeem.code = code ? code : "";
+    redeem.client_id = client ? client : "";
+    redeem.redirect_uri = S_REDIRECT;
+    redeem.code_verifier = S_VERIFIER;
+    redeem.client_secret = "wrong-secret";
+    redeem.access_token_ttl = 600;
+    request.op_case = SSO__DIR_REQUEST__OP_CODE_REDEEM;
+    request.code_redeem = &redeem;
+    /* A wrong secret: invalid_client, and the code is not spent. */
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_client", "authentication"));
+    /* An empty secret is no secret: never "no secret, so skip the check". */
+    redeem.client_secret = "";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_client", "authentication"));
+    redeem.access_token_ttl = DIR_TOKEN_TTL_MAX + 1;
+    redeem.client_secret = secret ? secret : "";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "access_token_ttl"));
+    redeem.access_token_ttl = 600;
+    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
+    char *token = reply && reply->grant && !strncmp(reply->grant->access_token, "at_", 3)
+                      ? strdup(reply->grant->access_token)
+                      : NULL;
+    SSO_CHECK(token && reply->grant->expires_in == 600
+              && !strcmp(reply->grant->profile->subject, "u-1"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    /* The token reads the grant back, profile and all; it stores no claims of its own. */
+    reply = s_check_token(kit, token ? token : "");
+    SSO_CHECK(reply && !*reply->error && reply->claims && !*reply->claims->claims_json
+              && reply->claims->grant && !strcmp(reply->claims->grant->profile->email,
+                                                 "u1@example.com")
+              && !strcmp(reply->claims->grant->connection_id, "conn_simulator")
+              && !strcmp(reply->claims->scope, "openid profile"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    /* The code again: refused, and the token issued with it is revoked. */
+    SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT, S_VERIFIER, "code already used"));
+    reply = s_check_token(kit, token ? token : "");
+    SSO_CHECK(reply && !strcmp(reply->error, "invalid_token")
+              && strstr(reply->error_description, "revoked"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    free(token);
+    free(code);
+    free(client);
+    free(secret);
+}
+
+/* Defense in depth: even a client whose stored hash is that of "" (which the API never
+   makes) cannot redeem, or authenticate at all, with an empty secret; the code stays unspent. */
+static void s_test_empty_secret(dir_testkit_t *kit)
+{
+    char client[64] = "", secret[128] = "";
+    SSO_CHECK(dir_testkit_client_secret(kit, S_REDIRECT, client, sizeof client, secret,
+                                        sizeof secret) == 0);
+    char *empty_hash = sso_secret_hash("");
+    SSO_CHECK(empty_hash && dir_db_run(kit->dir->db, NULL, "UPDATE clients SET secret_hash = ? "
+                                                           "WHERE id = ?", "ss", empty_hash,
+                                       client) == DIR_DB_OK);
+    free(empty_hash);
+    int64_t retry_after = 0;
+    Sso__ClientAuthReply *auth = dir_clients_auth(kit->dir, client, "", "", &retry_after);
+    SSO_CHECK(auth && !auth->ok && retry_after == 0);
+    if (auth)
+        sso__client_auth_reply__free_unpacked(auth, NULL);
+    char *code = s_issue(kit, client, "");
+    Sso__DirReply *reply = s_redeem(kit, code ? code : "", client, "", S_REDIRECT, "");
+    SSO_CHECK(reply && !strcmp(reply->error, "invalid_client") && !reply->grant);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM authorization_codes WHERE "
+                                       "client_id = ? AND used_at IS NULL", "s", client) == 1);
+    free(code);
+}
+
+void dir_codes_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run_seeded(s_test);
+    dir_testkit_run_seeded(s_test_exchange);
+    dir_testkit_run_seeded(s_test_empty_secret);
+}

@@ -1,0 +1,310 @@
+/* dir_events: recording and listing login events. */
+#include "login/dir_events.h"
+#include "dir_testkit.h"
+#include "sso_crypto.h"
+#include "sso_log.h"
+#include "sso_test.h"
+
+
+static const char *s_clip(const char *text)
+{
+    return text && strlen(text) <= DIR_EVENT_TEXT_MAX ? text : text ? "(too long)" : NULL;
+}
+
+/* reason cut to DIR_EVENT_TEXT_MAX bytes at a UTF-8 boundary, marked with "...": the reason is
+   the one field worth keeping in part. */
+static void s_cut(const char *text, char *out, size_t size)
+{
+    size_t len = strlen(text);
+    if (len <= DIR_EVENT_TEXT_MAX) {
+        snprintf(out, size, "%s", text);
+        return;
+    }
+    len = DIR_EVENT_TEXT_MAX - 3;
+    while (len && ((unsigned char) text[len] & 0xc0) == 0x80)
+        len--;
+    snprintf(out, size, "%.*s...", (int) len, text);
+}
+
+int dir_events_add(dir_t *dir, const dir_event_t *event, char **id_out)
+{
+    char *id = sso_random_id("evt_", 10);
+    if (!id)
+        return -1;
+    char reason[DIR_EVENT_TEXT_MAX + 1];
+    s_cut(event->reason ? event->reason : "", reason, sizeof reason);
+    int rc = dir_db_run(dir->db, NULL,
+                        "INSERT INTO login_events (id, created_at, organization_id, "
+                        "connection_id, client_id, outcome, reason, subject, email, request_id, "
+                        "txn_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "sisssssssss", id, dir_now(), s_clip(event->organization_id),
+                        s_clip(event->connection_id), s_clip(event->client_id),
+                        event->success ? "success" : "failure", reason, s_clip(event->subject),
+                        s_clip(event->email), s_clip(event->request_id), s_clip(event->txn_id));
+    if (rc != DIR_DB_OK || !id_out)
+        free(id);
+    else
+        *id_out = id;
+    return rc == DIR_DB_OK ? 0 : -1;
+}
+
+int dir_events_record(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                      dir_error_t *err)
+{
+    (void) reply;
+    const Sso__Event *e = request->event_record;
+    bool success = !strcmp(e->outcome, "success");
+    if (!success && strcmp(e->outcome, "failure") != 0) {
+        dir_rpc_error(err, "invalid_request", "outcome must be success or failure");
+        return -1;
+    }
+    const char *fields[] = {e->organization_id, e->connection_id, e->client_id, e->subject,
+                            e->email, e->txn_id};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (!dir_rpc_text(fields[i], 0, DIR_EVENT_TEXT_MAX)) {
+            dir_rpc_error(err, "invalid_request", "event fields are text of at most %d bytes",
+                          DIR_EVENT_TEXT_MAX);
+            return -1;
+        }
+    if (!dir_rpc_text(e->reason, 0, 64 * 1024)) {
+        dir_rpc_error(err, "invalid_request", "reason must be text without control characters");
+        return -1;
+    }
+    dir_event_t event = {.organization_id = dir_rpc_or_null(e->organization_id),
+                         .connection_id = dir_rpc_or_null(e->connection_id),
+                         .client_id = dir_rpc_or_null(e->client_id),
+                         .success = success,
+                         .reason = e->reason,
+                         .subject = dir_rpc_or_null(e->subject),
+                         .email = dir_rpc_or_null(e->email),
+                         .txn_id = dir_rpc_or_null(e->txn_id)};
+    if (dir_events_add(dir, &event, NULL) != 0) {
+        dir_server_error(err);
+        return -1;
+    }
+    return 0;
+}
+
+int dir_events_prune(dir_t *dir, int64_t cutoff, int limit)
+{
+    int changes = 0;
+    /* The subquery walks the primary key from its start and stops after limit rows. */
+    if (dir_db_run(dir->db, &changes,
+                   "DELETE FROM login_events WHERE seq IN (SELECT seq FROM login_events ORDER BY "
+                   "seq LIMIT ?) AND created_at < ?",
+                   "ii", (int64_t) limit, cutoff) != DIR_DB_OK)
+        return -1;
+    return changes;
+}
+
+/* A column as JSON text. Reasons quote what peers sent and are cut at byte counts, so a stored
+   value may not be UTF-8: shown with '?' for the bad bytes, since jansson refuses such a
+   string and the whole row would drop out of the list unseen. */
+static json_t *s_text(sqlite3_stmt *stmt, int column)
+{
+    if (sqlite3_column_type(stmt, column) == SQLITE_NULL)
+        return json_null();
+    char *text = strdup(dir_db_text(stmt, column));
+    sso_log_scrub_utf8(text);
+    json_t *json = text ? json_string(text) : NULL;
+    free(text);
+    return json;
+}
+
+static json_t *s_row_json(dir_t *dir, sqlite3_stmt *stmt)
+{
+    (void) dir;
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "id", dir_db_text(stmt, 0),
+                     "created_at", dir_json_time(sqlite3_column_int64(stmt, 1)),
+                     "organization_id", s_text(stmt, 2), "connection_id", s_text(stmt, 3),
+                     "client_id", s_text(stmt, 4), "outcome", dir_db_text(stmt, 5), "reason",
+                     s_text(stmt, 6), "subject", s_text(stmt, 7), "email", s_text(stmt, 8));
+}
+
+static zframe_t *s_list(dir_api_req_t *req, const char *unused)
+{
+    (void) unused;
+    const char *org = zhashx_lookup(req->query, "organization_id");
+    const char *conn = zhashx_lookup(req->query, "connection_id");
+    /* Empty filters mean "any"; newest first, so the page token is an upper bound. */
+    return dir_api_list(
+        req, NULL, s_row_json,
+        "SELECT id, created_at, organization_id, connection_id, client_id, outcome, reason, "
+        "subject, email, seq FROM login_events WHERE (?1 = '' OR organization_id = ?1) AND "
+        "(?2 = '' OR connection_id = ?2) AND (?3 < 0 OR seq < ?3) ORDER BY seq DESC LIMIT ?4",
+        "ss", org ? org : "", conn ? conn : "");
+}
+
+zframe_t *dir_events_http(dir_api_req_t *req)
+{
+    static const dir_api_methods_t methods = {.get = s_list};
+    return dir_api_dispatch(req, &methods, NULL);
+}
+
+static void s_test(dir_testkit_t *kit)
+{
+    for (int i = 0; i < 5; i++) {
+        char reason[64];
+        snprintf(reason, sizeof reason, "reason %d", i);
+        dir_event_t event = {.organization_id = i < 3 ? "org_a" : "org_b",
+                             .connection_id = i % 2 ? "conn_1" : "conn_2",
+                             .success = i == 4,
+                             .reason = reason,
+                             .subject = "u1",
+                             .email = "u1@example.com"};
+        char *id = NULL;
+        SSO_CHECK(dir_events_add(kit->dir, &event, &id) == 0 && id && !strncmp(id, "evt_", 4));
+        free(id);
+    }
+    json_t *body = NULL;
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/events", NULL, &body) == 200);
+    json_t *data = json_object_get(body, "data");
+    SSO_CHECK(json_array_size(data) == 5);
+    /* Newest first. */
+    SSO_CHECK(!strcmp(dir_testkit_str(json_array_get(data, 0), "reason"), "reason 4")
+              && !strcmp(dir_testkit_str(json_array_get(data, 0), "outcome"), "success")
+              && !strcmp(dir_testkit_str(json_array_get(data, 4), "outcome"), "failure")
+              && !strcmp(dir_testkit_str(json_array_get(data, 0), "email"), "u1@example.com")
+              && strlen(dir_testkit_str(json_array_get(data, 0), "created_at")) == 20);
+    json_decref(body);
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/events?organization_id=org_a", NULL, &body)
+              == 200);
+    SSO_CHECK(json_array_size(json_object_get(body, "data")) == 3);
+    json_decref(body);
+    SSO_CHECK(dir_testkit_call(kit, "GET",
+                               "/api/v1/events?organization_id=org_a&connection_id=conn_1", NULL,
+                               &body) == 200);
+    SSO_CHECK(json_array_size(json_object_get(body, "data")) == 1);
+    json_decref(body);
+    /* Pages of two: 2 + 2 + 1, no overlap. */
+    const char *start = "/api/v1/events?page_size=2";
+    char target[256], previous[64] = "";
+    snprintf(target, sizeof target, "%s", start);
+    int seen = 0, pages = 0;
+    bool more = true;
+    while (more && pages <= 4) {
+        SSO_CHECK(dir_testkit_call(kit, "GET", target, NULL, &body) == 200);
+        json_t *items = json_object_get(body, "data");
+        seen += (int) json_array_size(items);
+        pages++;
+        const char *first = dir_testkit_str(json_array_get(items, 0), "id");
+        SSO_CHECK(strcmp(first, previous) != 0);
+        snprintf(previous, sizeof previous, "%s", first);
+        more = dir_testkit_next_page(body, start, target, sizeof target);
+        json_decref(body);
+    }
+    SSO_CHECK(seen == 5 && pages == 3);
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/events", "{}", NULL) == 405);
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/events?page_size=x", NULL, NULL) == 400);
+}
+
+static void s_test_record(dir_testkit_t *kit)
+{
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__Event event = SSO__EVENT__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_EVENT_RECORD;
+    request.event_record = &event;
+    event.organization_id = "org_1";
+    event.connection_id = "conn_1";
+    event.client_id = "cli_1";
+    event.outcome = "failure";
+    event.reason = "Audience: expected https://sso.test/sso/saml/conn_1, received https://x";
+    event.subject = "u1";
+    event.email = "u1@example.com";
+    event.txn_id = "txn-1";
+    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && !*reply->error && reply->result_case == SSO__DIR_REPLY__RESULT__NOT_SET);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    json_t *body = NULL;
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/events?connection_id=conn_1", NULL, &body)
+              == 200);
+    json_t *first = json_array_get(json_object_get(body, "data"), 0);
+    SSO_CHECK(json_array_size(json_object_get(body, "data")) == 1
+              && !strncmp(dir_testkit_str(first, "id"), "evt_", 4)
+              && strlen(dir_testkit_str(first, "created_at")) == 20
+              && !strcmp(dir_testkit_str(first, "organization_id"), "org_1")
+              && !strcmp(dir_testkit_str(first, "connection_id"), "conn_1")
+              && !strcmp(dir_testkit_str(first, "client_id"), "cli_1")
+              && !strcmp(dir_testkit_str(first, "outcome"), "failure")
+              && !strcmp(dir_testkit_str(first, "reason"), event.reason)
+              && !strcmp(dir_testkit_str(first, "subject"), "u1")
+              && !strcmp(dir_testkit_str(first, "email"), "u1@example.com"));
+    json_decref(body);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events WHERE txn_id = "
+                                       "'txn-1'", NULL) == 1);
+    /* A long reason is kept in part; bad input writes nothing. */
+    char *longer = malloc(5000);
+    if (longer) {
+        memset(longer, 'r', 4999);
+        longer[4999] = '\0';
+        event.reason = longer;
+        event.outcome = "success";
+        reply = dir_testkit_rpc(kit, &request);
+        SSO_CHECK(reply && !*reply->error);
+        sso__dir_reply__free_unpacked(reply, NULL);
+        SSO_CHECK(dir_db_int(kit->dir->db, "SELECT max(length(reason)) FROM login_events", NULL)
+                  == DIR_EVENT_TEXT_MAX);
+        free(longer);
+    }
+    /* A reason cut inside a UTF-8 character (the ACS quotes what an anonymous sender wrote,
+       at most so many bytes of it), and a connection id that is not UTF-8: the event is still
+       listed, with '?' for the bad bytes, never left out of the list unseen. */
+    event.outcome = "failure";
+    event.connection_id = "conn_\xc3";
+    event.reason = "status: aaa\xc3";
+    reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && !*reply->error);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/events", NULL, &body) == 200);
+    first = json_array_get(json_object_get(body, "data"), 0);
+    SSO_CHECK(!strcmp(dir_testkit_str(first, "reason"), "status: aaa?")
+              && !strcmp(dir_testkit_str(first, "connection_id"), "conn_?"));
+    json_decref(body);
+    event.connection_id = "conn_1";
+    int64_t before = dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events", NULL);
+    event.reason = "r";
+    event.outcome = "maybe";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "outcome"));
+    event.outcome = "failure";
+    event.email = "a\x01b";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", NULL));
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events", NULL) == before);
+}
+
+/* Events a retention old go, a batch at a time; the one at the boundary and newer stay. */
+static void s_test_prune(dir_testkit_t *kit)
+{
+    dir_db_t *db = kit->dir->db;
+    const int64_t now = dir_now(), day = 86400;
+    const int64_t cutoff = now - (int64_t) kit->dir->event_retention_days * day;
+    SSO_CHECK(kit->dir->event_retention_days == DIR_EVENT_RETENTION_DAYS);
+    /* Recorded oldest first: 5 past the retention, one at the boundary, one just inside, 2 of
+       today. */
+    const int64_t ages[] = {cutoff - 400 * day, cutoff - day, cutoff - 60, cutoff - 2, cutoff - 1,
+                            cutoff, cutoff + 1, now - 5, now};
+    const size_t n = sizeof ages / sizeof ages[0];
+    for (size_t i = 0; i < n; i++) {
+        char reason[32], *id = NULL;
+        snprintf(reason, sizeof reason, "prune %zu", i);
+        dir_event_t event = {.connection_id = "conn_p", .reason = reason};
+        SSO_CHECK(dir_events_add(kit->dir, &event, &id) == 0 && id);
+        SSO_CHECK(dir_db_run(db, NULL, "UPDATE login_events SET created_at = ? WHERE id = ?", "is",
+                             ages[i], id) == DIR_DB_OK);
+        free(id);
+    }
+    /* Batches of 2: 2, 2, 1, then nothing; the boundary (created_at == cutoff) is kept. */
+    SSO_CHECK(dir_events_prune(kit->dir, cutoff, 2) == 2);
+    SSO_CHECK(dir_events_prune(kit->dir, cutoff, 2) == 2);
+    SSO_CHECK(dir_events_prune(kit->dir, cutoff, 2) == 1);
+    SSO_CHECK(dir_events_prune(kit->dir, cutoff, 2) == 0);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM login_events", NULL) == 4);
+    SSO_CHECK(dir_db_int(db, "SELECT min(created_at) FROM login_events", NULL) == cutoff);
+}
+
+void dir_events_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run(s_test);
+    dir_testkit_run(s_test_record);
+    dir_testkit_run(s_test_prune);
+}

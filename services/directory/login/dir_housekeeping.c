@@ -1,0 +1,81 @@
+/* dir_housekeeping: the purge of expired login state and of events past the retention. */
+#include "login/dir_housekeeping.h"
+#include "api/dir_json.h"
+#include "dir_testkit.h"
+#include "login/dir_events.h"
+#include "login/dir_tokens.h"
+#include "sso_test.h"
+
+#define S_HOUSEKEEPING_EVERY 60
+
+void dir_housekeeping_run(dir_t *dir, bool force)
+{
+    int64_t now = dir_now();
+    bool due = force || now - dir->housekeeping_at >= S_HOUSEKEEPING_EVERY;
+    /* Events past the retention, a batch per write while a backlog lasts. */
+    if (due || dir->events_backlog) {
+        int64_t cutoff = now - (int64_t) dir->event_retention_days * 86400;
+        dir->events_backlog = dir_events_prune(dir, cutoff, DIR_EVENTS_PRUNE_BATCH)
+                              == DIR_EVENTS_PRUNE_BATCH;
+    }
+    if (!due)
+        return;
+    dir->housekeeping_at = now;
+    /* Transactions stay an hour past expiry so a late browser hears "expired", not "unknown";
+       codes stay as long as a token issued from them can live, so a reuse still revokes it. */
+    dir_db_run(dir->db, NULL, "DELETE FROM login_transactions WHERE expires_at < ?", "i",
+               now - 3600);
+    dir_db_run(dir->db, NULL, "DELETE FROM authorization_codes WHERE expires_at < ?", "i",
+               now - DIR_TOKEN_TTL_MAX);
+    dir_db_run(dir->db, NULL, "DELETE FROM replay_cache WHERE expires_at <= ?", "i", now);
+    dir_db_run(dir->db, NULL, "DELETE FROM access_tokens WHERE expires_at < ?", "i", now - 86400);
+}
+
+
+/* Events: with the configured retention, a batch per write while a backlog lasts. */
+static void s_test_events(dir_testkit_t *kit)
+{
+    dir_db_t *db = kit->dir->db;
+    const int64_t now = dir_now(), day = 86400;
+    const int64_t cutoff = now - (int64_t) kit->dir->event_retention_days * day;
+    /* At the default retention's boundary, just inside it, and 2 of today. */
+    const int64_t ages[] = {cutoff, cutoff + 1, now - 5, now};
+    for (size_t i = 0; i < sizeof ages / sizeof ages[0]; i++) {
+        char *id = NULL;
+        dir_event_t event = {.connection_id = "conn_p", .reason = "prune"};
+        SSO_CHECK(dir_events_add(kit->dir, &event, &id) == 0 && id);
+        SSO_CHECK(dir_db_run(db, NULL, "UPDATE login_events SET created_at = ? WHERE id = ?", "is",
+                             ages[i], id) == DIR_DB_OK);
+        free(id);
+    }
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM login_events", NULL) == 4);
+
+    /* Housekeeping prunes with the configured retention: 3 days keeps only today's. */
+    kit->dir->event_retention_days = 3;
+    dir_housekeeping_run(kit->dir, true);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM login_events", NULL) == 2);
+    /* A backlog larger than a batch goes a batch per write, not all in one. */
+    SSO_CHECK(dir_db_run(db, NULL, "DELETE FROM login_events", NULL) == DIR_DB_OK);
+    for (int i = 0; i < DIR_EVENTS_PRUNE_BATCH + 12; i++) {
+        dir_event_t event = {.connection_id = i < DIR_EVENTS_PRUNE_BATCH + 10 ? "conn_q" : "new",
+                             .reason = "r"};
+        SSO_CHECK(dir_events_add(kit->dir, &event, NULL) == 0);
+    }
+    SSO_CHECK(dir_db_run(db, NULL, "UPDATE login_events SET created_at = ? WHERE connection_id = "
+                                   "'conn_q'", "i", now - 10 * day) == DIR_DB_OK);
+    dir_housekeeping_run(kit->dir, true);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM login_events WHERE connection_id = 'conn_q'",
+                         NULL) == 10);
+    dir_housekeeping_run(kit->dir, false); /* the backlog is worked off before the minute */
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM login_events", NULL) == 2);
+    dir_housekeeping_run(kit->dir, false); /* no backlog: nothing to do, nothing goes */
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM login_events WHERE connection_id = 'new'",
+                         NULL) == 2);
+    kit->dir->event_retention_days = DIR_EVENT_RETENTION_DAYS;
+}
+
+void dir_housekeeping_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run(s_test_events);
+}

@@ -1,0 +1,525 @@
+/* dir_login: connection_resolve and connection_get. */
+#include "login/dir_login.h"
+#include "api/dir_api.h"
+#include "vault/dir_pki.h"
+#include "dir_seed.h"
+#include "dir_testkit.h"
+#include "api/dir_valid.h"
+#include "sso_log.h"
+#include "sso_test.h"
+
+#define S_ID_MAX 128
+#define S_EMAIL_MAX 320
+
+enum {
+    C_ID, C_ORG, C_ORG_NAME, C_TYPE, C_STATUS, C_ANY_DOMAIN, C_SAML_ENTITY, C_SAML_SSO,
+    C_SAML_CERTS, C_SP_CERT, C_SP_KEY, C_OIDC_ISSUER, C_OIDC_CLIENT, C_OIDC_SECRET, C_OIDC_SCOPES
+};
+
+/* Opens a sealed column of connection id, or NULL (with *failed set when there was a value
+   that does not open). */
+static char *s_unseal(dir_t *dir, sqlite3_stmt *stmt, int column, const char *id,
+                      const char *what, bool *failed)
+{
+    if (sqlite3_column_type(stmt, column) == SQLITE_NULL)
+        return NULL;
+    char aad[200];
+    snprintf(aad, sizeof aad, "connection:%s:%s", id, what);
+    char *plain = dir_keys_open(dir->keys, sqlite3_column_blob(stmt, column),
+                                (size_t) sqlite3_column_bytes(stmt, column), aad, NULL);
+    if (!plain) {
+        sso_error("the %s of connection %s does not open with this master key", what, id);
+        *failed = true;
+    }
+    return plain;
+}
+
+/* The words of a space-separated list. */
+static char **s_words(const char *text, size_t *n_out)
+{
+    json_t *list = json_array();
+    for (const char *p = text; *p;) {
+        size_t len = strcspn(p, " ");
+        if (len)
+            json_array_append_new(list, json_stringn(p, len));
+        p += len;
+        p += strspn(p, " ");
+    }
+    char **words = dir_rpc_strings(list, n_out);
+    json_decref(list);
+    return words;
+}
+
+static char **s_domains(dir_t *dir, const char *org_id, size_t *n_out)
+{
+    json_t *list = dir_api_column(dir, "SELECT domain FROM domains WHERE organization_id = ? "
+                                       "ORDER BY seq", "s", org_id);
+    char **domains = dir_rpc_strings(list, n_out);
+    json_decref(list);
+    return domains;
+}
+
+/* The Connection for id (heap; free with sso__connection__free_unpacked), with its secrets
+   unsealed or without them, or NULL with err: not_found "no connection <id>", or
+   server_error. */
+static Sso__Connection *s_connection(dir_t *dir, const char *id, bool with_secrets,
+                                     dir_error_t *err)
+{
+    sqlite3_stmt *stmt = dir_db_query(
+        dir->db,
+        "SELECT c.id, c.organization_id, o.display_name, c.type, c.status, o.allow_any_domain, "
+        "c.saml_idp_entity_id, c.saml_idp_sso_url, c.saml_idp_certificates, "
+        "c.saml_sp_certificate, c.saml_sp_key_sealed, c.oidc_issuer, c.oidc_client_id, "
+        "c.oidc_client_secret_sealed, c.oidc_scopes FROM connections c JOIN organizations o "
+        "ON o.id = c.organization_id WHERE c.id = ?", "s", id);
+    int step = stmt ? sqlite3_step(stmt) : SQLITE_ERROR;
+    if (step != SQLITE_ROW) {
+        dir_db_release(stmt);
+        if (step == SQLITE_DONE)
+            dir_rpc_error(err, "not_found", "no connection %.*s", S_ID_MAX, id);
+        else
+            dir_server_error(err);
+        return NULL;
+    }
+    Sso__Connection *conn = malloc(sizeof *conn);
+    if (!conn) {
+        dir_db_release(stmt);
+        dir_server_error(err);
+        return NULL;
+    }
+    sso__connection__init(conn);
+    conn->id = dir_rpc_dup(dir_db_text(stmt, C_ID));
+    conn->organization_id = dir_rpc_dup(dir_db_text(stmt, C_ORG));
+    conn->organization_name = dir_rpc_dup(dir_db_text(stmt, C_ORG_NAME));
+    conn->type = dir_rpc_dup(dir_db_text(stmt, C_TYPE));
+    conn->status = dir_rpc_dup(dir_db_text(stmt, C_STATUS));
+    conn->allow_any_domain = sqlite3_column_int(stmt, C_ANY_DOMAIN) != 0;
+    conn->organization_domains = s_domains(dir, dir_db_text(stmt, C_ORG),
+                                           &conn->n_organization_domains);
+    bool failed = false;
+    if (!strcmp(dir_db_text(stmt, C_TYPE), "saml")) {
+        char entity[1200];
+        snprintf(entity, sizeof entity, "%s/sso/saml/%s", dir->public_url, id);
+        conn->idp_entity_id = dir_rpc_dup(dir_db_text(stmt, C_SAML_ENTITY));
+        conn->idp_sso_url = dir_rpc_dup(dir_db_text(stmt, C_SAML_SSO));
+        json_t *certs = json_loads(dir_db_text(stmt, C_SAML_CERTS), 0, NULL);
+        conn->idp_certificates = dir_rpc_strings(certs, &conn->n_idp_certificates);
+        json_decref(certs);
+        conn->sp_entity_id = dir_rpc_dup(entity);
+        size_t len = strlen(entity);
+        snprintf(entity + len, sizeof entity - len, "/acs");
+        conn->sp_acs_url = dir_rpc_dup(entity);
+        conn->sp_certificate_pem = dir_rpc_dup(dir_db_text(stmt, C_SP_CERT));
+        char *key = with_secrets ? s_unseal(dir, stmt, C_SP_KEY, id, "sp_key", &failed) : NULL;
+        if (key)
+            conn->sp_private_key_pem = key;
+    }
+    else {
+        conn->oidc_issuer = dir_rpc_dup(dir_db_text(stmt, C_OIDC_ISSUER));
+        conn->oidc_client_id = dir_rpc_dup(dir_db_text(stmt, C_OIDC_CLIENT));
+        conn->oidc_scopes = s_words(dir_db_text(stmt, C_OIDC_SCOPES), &conn->n_oidc_scopes);
+        char *secret = with_secrets
+                           ? s_unseal(dir, stmt, C_OIDC_SECRET, id, "oidc_client_secret", &failed)
+                           : NULL;
+        if (secret)
+            conn->oidc_client_secret = secret;
+    }
+    dir_db_release(stmt);
+    if (failed) {
+        sso__connection__free_unpacked(conn, NULL);
+        dir_rpc_error(err, "server_error", "the secrets of connection %.*s do not open with this "
+                                           "directory's master key", S_ID_MAX, id);
+        return NULL;
+    }
+    return conn;
+}
+
+int dir_login_connection_type(dir_t *dir, const char *id, char out[8], bool *active)
+{
+    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT type, status FROM connections WHERE id = ?",
+                                      "s", id);
+    int rc = -1;
+    if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+        snprintf(out, 8, "%s", dir_db_text(stmt, 0));
+        *active = !strcmp(dir_db_text(stmt, 1), "active");
+        rc = 0;
+    }
+    dir_db_release(stmt);
+    return rc;
+}
+
+static int s_reply(Sso__DirReply *reply, Sso__Connection *conn)
+{
+    reply->result_case = SSO__DIR_REPLY__RESULT_CONNECTION;
+    reply->connection = conn;
+    return 0;
+}
+
+static bool s_id_ok(const char *id)
+{
+    return dir_rpc_text(id, 1, S_ID_MAX);
+}
+
+static int s_get(dir_t *dir, const Sso__DirRequest *request, bool with_secrets,
+                 Sso__DirReply *reply, dir_error_t *err)
+{
+    const char *id = request->connection_get->connection_id;
+    if (!s_id_ok(id)) {
+        dir_rpc_error(err, "invalid_request", "connection_id is required (at most %d bytes)",
+                      S_ID_MAX);
+        return -1;
+    }
+    Sso__Connection *conn = s_connection(dir, id, with_secrets, err);
+    return conn ? s_reply(reply, conn) : -1;
+}
+
+int dir_login_connection_get(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                             dir_error_t *err)
+{
+    return s_get(dir, request, request->connection_get->with_secrets, reply, err);
+}
+
+int dir_login_connection_for_login(dir_t *dir, const Sso__DirRequest *request,
+                                   Sso__DirReply *reply, dir_error_t *err)
+{
+    return s_get(dir, request, true, reply, err);
+}
+
+/* The one active connection of organization org_id. */
+static int s_by_organization(dir_t *dir, const char *org_id, Sso__DirReply *reply,
+                             dir_error_t *err)
+{
+    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT id FROM connections WHERE organization_id "
+                                               "= ? AND status = 'active' ORDER BY seq LIMIT 2",
+                                      "s", org_id);
+    char id[S_ID_MAX + 1] = "";
+    int found = 0;
+    while (stmt && sqlite3_step(stmt) == SQLITE_ROW)
+        if (found++ == 0)
+            snprintf(id, sizeof id, "%s", dir_db_text(stmt, 0));
+    dir_db_release(stmt);
+    if (!stmt) {
+        dir_server_error(err);
+        return -1;
+    }
+    if (found > 1) {
+        dir_rpc_error(err, "ambiguous_connection", "several active connections; pass "
+                                                   "connection_id (organization %s)", org_id);
+        return -1;
+    }
+    if (found == 0) {
+        dir_rpc_error(err, "no_connection", "organization %s has no active connection", org_id);
+        return -1;
+    }
+    Sso__Connection *conn = s_connection(dir, id, false, err);
+    return conn ? s_reply(reply, conn) : -1;
+}
+
+static int s_by_domain(dir_t *dir, const char *input, Sso__DirReply *reply, dir_error_t *err)
+{
+    char domain[254], why[200];
+    if (dir_domain_normalize(input, domain, why, sizeof why) != 0) {
+        /* Not a domain any organization can own; said as for any unknown domain, lower-case,
+           so a person who mistyped an email can correct it. */
+        snprintf(domain, sizeof domain, "%s", input);
+        for (char *p = domain; *p; p++)
+            *p = (char) (*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+        dir_rpc_error(err, "no_organization", "no organization for domain %s (%s)", domain, why);
+        return -1;
+    }
+    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT organization_id FROM domains WHERE "
+                                               "domain = ?", "s", domain);
+    char org_id[S_ID_MAX + 1] = "";
+    int step = stmt ? sqlite3_step(stmt) : SQLITE_ERROR;
+    if (step == SQLITE_ROW)
+        snprintf(org_id, sizeof org_id, "%s", dir_db_text(stmt, 0));
+    dir_db_release(stmt);
+    if (step == SQLITE_DONE) {
+        dir_rpc_error(err, "no_organization", "no organization for domain %s", domain);
+        return -1;
+    }
+    if (step != SQLITE_ROW) {
+        dir_server_error(err);
+        return -1;
+    }
+    return s_by_organization(dir, org_id, reply, err);
+}
+
+int dir_login_resolve(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                      dir_error_t *err)
+{
+    const Sso__ConnectionResolveRequest *r = request->connection_resolve;
+    if (*r->connection_id) {
+        if (!s_id_ok(r->connection_id)) {
+            dir_rpc_error(err, "invalid_request", "connection_id is malformed");
+            return -1;
+        }
+        Sso__Connection *conn = s_connection(dir, r->connection_id, false, err);
+        if (!conn)
+            return -1;
+        if (strcmp(conn->status, "active") != 0) {
+            dir_rpc_error(err, "connection_inactive", "connection %s is not active (it is %s)",
+                          conn->id, conn->status);
+            sso__connection__free_unpacked(conn, NULL);
+            return -1;
+        }
+        return s_reply(reply, conn);
+    }
+    if (*r->organization_id) {
+        if (!s_id_ok(r->organization_id)) {
+            dir_rpc_error(err, "invalid_request", "organization_id is malformed");
+            return -1;
+        }
+        int64_t exists = dir_db_int(dir->db, "SELECT count(*) FROM organizations WHERE id = ?",
+                                    "s", r->organization_id);
+        if (exists < 0) {
+            dir_server_error(err);
+            return -1;
+        }
+        if (exists == 0) {
+            dir_rpc_error(err, "not_found", "no organization %s", r->organization_id);
+            return -1;
+        }
+        return s_by_organization(dir, r->organization_id, reply, err);
+    }
+    if (*r->domain) {
+        if (!dir_rpc_text(r->domain, 1, 253)) {
+            dir_rpc_error(err, "invalid_request", "domain is malformed (at most 253 bytes)");
+            return -1;
+        }
+        return s_by_domain(dir, r->domain, reply, err);
+    }
+    if (*r->email) {
+        const char *at = strrchr(r->email, '@');
+        if (!dir_rpc_text(r->email, 1, S_EMAIL_MAX) || !at || at == r->email || !at[1]) {
+            dir_rpc_error(err, "invalid_request", "email %.*s has no domain; give an address "
+                                                  "like name@company.com",
+                          dir_rpc_text(r->email, 1, S_EMAIL_MAX) ? S_EMAIL_MAX : 0, r->email);
+            return -1;
+        }
+        return s_by_domain(dir, at + 1, reply, err);
+    }
+    dir_rpc_error(err, "invalid_request", "give connection_id, organization_id, domain or email");
+    return -1;
+}
+
+/* ---- self-test ------------------------------------------------------------------------- */
+
+static Sso__DirReply *s_resolve(dir_testkit_t *kit, const char *conn, const char *org,
+                                const char *domain, const char *email)
+{
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__ConnectionResolveRequest resolve = SSO__CONNECTION_RESOLVE_REQUEST__INIT;
+    resolve.connection_id = (char *) conn;
+    resolve.organization_id = (char *) org;
+    resolve.domain = (char *) domain;
+    resolve.email = (char *) email;
+    request.op_case = SSO__DIR_REQUEST__OP_CONNECTION_RESOLVE;
+    request.connection_resolve = &resolve;
+    return dir_testkit_rpc(kit, &request);
+}
+
+/* Resolves to connection want (NULL: expects error code whose description has text). */
+static bool s_expect(dir_testkit_t *kit, const char *conn, const char *org, const char *domain,
+                     const char *email, const char *want, const char *text)
+{
+    Sso__DirReply *reply = s_resolve(kit, conn, org, domain, email);
+    bool ok = reply
+              && (want ? !*reply->error && reply->connection && !strcmp(reply->connection->id, want)
+                       : !strcmp(reply->error, text ? text : "") && !reply->connection);
+    if (!ok)
+        fprintf(stderr, "resolve %s|%s|%s|%s: %s %s\n", conn, org, domain, email,
+                reply ? reply->error : "-", reply ? reply->error_description : "-");
+    sso__dir_reply__free_unpacked(reply, NULL);
+    return ok;
+}
+
+static bool s_described(dir_testkit_t *kit, const char *conn, const char *org, const char *domain,
+                        const char *email, const char *description)
+{
+    Sso__DirReply *reply = s_resolve(kit, conn, org, domain, email);
+    bool ok = reply && strstr(reply->error_description, description);
+    if (!ok)
+        fprintf(stderr, "resolve: wanted \"%s\", got \"%s\"\n", description,
+                reply ? reply->error_description : "-");
+    sso__dir_reply__free_unpacked(reply, NULL);
+    return ok;
+}
+
+static void s_test(dir_testkit_t *kit)
+{
+    /* The seeded organization: by every selector. */
+    SSO_CHECK(s_expect(kit, "conn_simulator", "", "", "", "conn_simulator", NULL));
+    SSO_CHECK(s_expect(kit, "", "org_test", "", "", "conn_simulator", NULL));
+    SSO_CHECK(s_expect(kit, "", "", "example.com", "", "conn_simulator", NULL));
+    SSO_CHECK(s_expect(kit, "", "", " EXAMPLE.org ", "", "conn_simulator", NULL));
+    SSO_CHECK(s_expect(kit, "", "", "", "Someone@Example.COM", "conn_simulator", NULL));
+    /* The first non-empty selector decides, even when a weaker one would work. */
+    SSO_CHECK(s_expect(kit, "conn_nope", "org_test", "example.com", "a@example.com", NULL,
+                       "not_found"));
+    SSO_CHECK(s_expect(kit, "", "org_nope", "example.com", "", NULL, "not_found"));
+    SSO_CHECK(s_expect(kit, "", "", "example.net", "a@example.com", NULL, "no_organization"));
+    /* No suffix matching. */
+    SSO_CHECK(s_expect(kit, "", "", "a.example.com", "", NULL, "no_organization"));
+    SSO_CHECK(s_expect(kit, "", "", "", "a@mail.example.com", NULL, "no_organization"));
+    SSO_CHECK(s_expect(kit, "", "", "com", "", NULL, "no_organization"));
+    /* Descriptions say what to do. */
+    SSO_CHECK(s_described(kit, "conn_x", "", "", "", "no connection conn_x"));
+    SSO_CHECK(s_described(kit, "", "org_x", "", "", "no organization org_x"));
+    SSO_CHECK(s_described(kit, "", "", "Example.NET", "", "no organization for domain "
+                                                           "example.net"));
+    SSO_CHECK(s_described(kit, "", "", "", "bob@example.net", "no organization for domain "
+                                                               "example.net"));
+    SSO_CHECK(s_expect(kit, "", "", "", "", NULL, "invalid_request"));
+    SSO_CHECK(s_expect(kit, "", "", "", "bob", NULL, "invalid_request"));
+    SSO_CHECK(s_expect(kit, "", "", "", "bob@", NULL, "invalid_request"));
+    SSO_CHECK(s_expect(kit, "", "", "", "@example.com", NULL, "invalid_request"));
+    SSO_CHECK(s_expect(kit, "", "", "bad\ndomain.com", "", NULL, "invalid_request"));
+
+    /* The full connection, without its secrets: they are not the token service's. */
+    Sso__DirReply *reply = s_resolve(kit, "", "", "example.com", "");
+    Sso__Connection *c = reply ? reply->connection : NULL;
+    SSO_CHECK(c && !strcmp(c->organization_id, "org_test")
+              && !strcmp(c->organization_name, "Test Organization") && !strcmp(c->type, "saml")
+              && !strcmp(c->status, "active") && c->n_organization_domains == 2
+              && !strcmp(c->organization_domains[0], "example.com") && !c->allow_any_domain
+              && !strcmp(c->idp_entity_id, "https://sso.test/simulator")
+              && !strcmp(c->idp_sso_url, "https://sso.test/simulator/sso")
+              && c->n_idp_certificates == 1 && strstr(c->idp_certificates[0], "CERTIFICATE")
+              && !strcmp(c->sp_entity_id, "https://sso.test/sso/saml/conn_simulator")
+              && !strcmp(c->sp_acs_url, "https://sso.test/sso/saml/conn_simulator/acs")
+              && !*c->sp_private_key_pem
+              && strstr(c->sp_certificate_pem, "BEGIN CERTIFICATE"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+
+    /* An organization with an OIDC connection (draft), then a second one. */
+    char org[64] = "", path[200], oidc[64] = "", saml[64] = "";
+    SSO_CHECK(dir_testkit_field(kit, "POST", "/api/v1/organizations",
+                                "{\"display_name\":\"Acme\"}", "id", org, sizeof org) == 201);
+    snprintf(path, sizeof path, "/api/v1/organizations/%s/domains", org);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, "{\"domain\":\"acme.test\"}", NULL) == 201);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, "{\"domain\":\"sub.example.com\"}", NULL)
+              == 201);
+    SSO_CHECK(s_expect(kit, "", "", "acme.test", "", NULL, "no_connection"));
+    char expect[200];
+    snprintf(expect, sizeof expect, "organization %s has no active connection", org);
+    SSO_CHECK(s_described(kit, "", org, "", "", expect));
+    snprintf(path, sizeof path, "/api/v1/organizations/%s/connections", org);
+    SSO_CHECK(dir_testkit_field(kit, "POST", path,
+                                "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"https://idp.acme.test"
+                                "\",\"client_id\":\"abc\",\"client_secret\":\"S3CRET\","
+                                "\"scopes\":[\"email\"]}}", "id", oidc, sizeof oidc) == 201);
+    /* A draft connection is not used, even when named. */
+    SSO_CHECK(s_expect(kit, oidc, "", "", "", NULL, "connection_inactive"));
+    snprintf(expect, sizeof expect, "connection %s is not active", oidc);
+    SSO_CHECK(s_described(kit, oidc, "", "", "", expect));
+    SSO_CHECK(s_expect(kit, "", org, "", "", NULL, "no_connection"));
+    snprintf(path, sizeof path, "/api/v1/connections/%s/enable", oidc);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, NULL, NULL) == 200);
+    SSO_CHECK(s_expect(kit, "", "", "sub.example.com", "", oidc, NULL));
+    SSO_CHECK(s_expect(kit, "", "", "", "x@ACME.test", oidc, NULL));
+    reply = s_resolve(kit, oidc, "", "", "");
+    c = reply ? reply->connection : NULL;
+    SSO_CHECK(c && !strcmp(c->type, "oidc") && !*c->oidc_client_secret
+              && !strcmp(c->oidc_issuer, "https://idp.acme.test")
+              && !strcmp(c->oidc_client_id, "abc") && c->n_oidc_scopes == 2
+              && !strcmp(c->oidc_scopes[1], "email") && !*c->sp_private_key_pem
+              && c->n_organization_domains == 2);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    /* Two active connections: the caller must choose. */
+    char *idp_key = NULL, *idp_cert = NULL;
+    SSO_CHECK(dir_pki_sp_keypair("idp.acme.test", &idp_key, &idp_cert) == 0);
+    json_t *body = json_pack("{s:s, s:{s:s, s:s, s:[s]}}", "type", "saml", "saml",
+                             "idp_entity_id", "https://idp.acme.test/saml", "idp_sso_url",
+                             "https://idp.acme.test/sso", "idp_certificates",
+                             idp_cert ? idp_cert : "");
+    char *text = json_dumps(body, JSON_COMPACT);
+    snprintf(path, sizeof path, "/api/v1/organizations/%s/connections", org);
+    SSO_CHECK(dir_testkit_field(kit, "POST", path, text, "id", saml, sizeof saml) == 201);
+    free(text);
+    json_decref(body);
+    free(idp_key);
+    free(idp_cert);
+    snprintf(path, sizeof path, "/api/v1/connections/%s/enable", saml);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, NULL, NULL) == 200);
+    SSO_CHECK(s_expect(kit, "", "", "acme.test", "", NULL, "ambiguous_connection"));
+    SSO_CHECK(s_described(kit, "", org, "", "", "several active connections; pass "
+                                                "connection_id"));
+    SSO_CHECK(s_expect(kit, saml, org, "acme.test", "", saml, NULL));
+    /* Disabled: inactive by id, and the other one is the organization's only one again. */
+    snprintf(path, sizeof path, "/api/v1/connections/%s/disable", saml);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, NULL, NULL) == 200);
+    SSO_CHECK(s_expect(kit, saml, "", "", "", NULL, "connection_inactive"));
+    SSO_CHECK(s_expect(kit, "", org, "", "", oidc, NULL));
+
+    /* connection_get: whatever the status, and never with a secret (it serves the public SP
+       metadata): no SP private key, no upstream client secret. */
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__ConnectionGetRequest get = SSO__CONNECTION_GET_REQUEST__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_CONNECTION_GET;
+    request.connection_get = &get;
+    get.connection_id = saml;
+    reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && !*reply->error && reply->connection
+              && !strcmp(reply->connection->status, "inactive")
+              && !*reply->connection->sp_private_key_pem
+              && strstr(reply->connection->sp_certificate_pem, "BEGIN CERTIFICATE")
+              && reply->connection->n_idp_certificates == 1);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    get.connection_id = oidc;
+    reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && reply->connection && !strcmp(reply->connection->oidc_client_id, "abc")
+              && !*reply->connection->oidc_client_secret);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    /* with_secrets: the SP key for the saml service, the client secret for the oidc service,
+       and to no other caller (dir_rpc refuses them). */
+    get.with_secrets = true;
+    struct {
+        const char *id, *caller, *secret;
+    } secrets[] = {{saml, "saml", "PRIVATE KEY"}, {oidc, "oidc", "S3CRET"},
+                   {saml, "oidc", NULL},          {oidc, "saml", NULL},
+                   {saml, "token", NULL},         {oidc, "token", NULL},
+                   {saml, "", NULL},              {saml, "gateway", NULL}};
+    for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
+        get.connection_id = (char *) secrets[i].id;
+        kit->caller = secrets[i].caller;
+        reply = dir_testkit_rpc(kit, &request);
+        const Sso__Connection *got = reply ? reply->connection : NULL;
+        if (secrets[i].secret)
+            SSO_CHECK(got && !*reply->error
+                      && strstr(!strcmp(got->type, "saml") ? got->sp_private_key_pem
+                                                           : got->oidc_client_secret,
+                                secrets[i].secret));
+        else
+            SSO_CHECK(reply && !strcmp(reply->error, "access_denied") && !got);
+        sso__dir_reply__free_unpacked(reply, NULL);
+    }
+    kit->caller = NULL;
+    get.with_secrets = false;
+    /* The login steps' variant (login_context) has them. */
+    Sso__DirReply with = SSO__DIR_REPLY__INIT;
+    dir_error_t err = {0};
+    get.connection_id = saml;
+    SSO_CHECK(dir_login_connection_for_login(kit->dir, &request, &with, &err) == 0
+              && with.connection && strstr(with.connection->sp_private_key_pem, "PRIVATE KEY"));
+    dir_rpc_free_result(&with);
+    get.connection_id = "conn_none";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "not_found", "no connection conn_none"));
+    get.connection_id = "";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", NULL));
+    char type[8];
+    bool active = true;
+    SSO_CHECK(dir_login_connection_type(kit->dir, oidc, type, &active) == 0
+              && !strcmp(type, "oidc"));
+    SSO_CHECK(dir_login_connection_type(kit->dir, saml, type, &active) == 0
+              && !strcmp(type, "saml") && !active); /* made inactive above */
+    SSO_CHECK(dir_login_connection_type(kit->dir, "conn_simulator", type, &active) == 0
+              && !strcmp(type, "saml") && active);
+    SSO_CHECK(dir_login_connection_type(kit->dir, "conn_none", type, &active) == -1);
+}
+
+void dir_login_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run_seeded(s_test);
+}

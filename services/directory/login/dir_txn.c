@@ -1,0 +1,1037 @@
+/* dir_txn: login transactions, login_complete and login_fail. */
+#include "login/dir_txn.h"
+#include "login/dir_codes.h"
+#include "login/dir_events.h"
+#include "login/dir_login.h"
+#include "login/dir_replay.h"
+#include "dir_testkit.h"
+#include "sso_crypto.h"
+#include "sso_log.h"
+#include "sso_test.h"
+#include <openssl/crypto.h>
+
+#define S_ID_MIN 16
+#define S_ID_MAX 80   /* the SAML RelayState limit */
+#define S_REF_MAX 128 /* client, connection and organization ids */
+#define S_URI_MAX 2048
+#define S_STATE_MAX 8192
+#define S_NONCE_MAX 1024
+#define S_SCOPE_MAX 1024
+#define S_HINT_MAX 320
+#define S_UPSTREAM_MAX 512
+#define S_SKEW 60
+
+#define S_COLUMNS                                                                              \
+    "id, client_id, redirect_uri, state, nonce, scope, code_challenge, login_hint, max_age, "  \
+    "organization_id, connection_id, upstream_request_id, upstream_nonce, "                   \
+    "upstream_code_verifier_sealed, created_at, expires_at, completed_at, force_login, "       \
+    "oidc_state"
+
+enum {
+    T_ID, T_CLIENT, T_REDIRECT, T_STATE, T_NONCE, T_SCOPE, T_CHALLENGE, T_HINT, T_MAX_AGE, T_ORG,
+    T_CONN, T_SAML_ID, T_OIDC_NONCE, T_VERIFIER, T_CREATED, T_EXPIRES, T_COMPLETED, T_FORCE,
+    T_OIDC_STATE
+};
+
+static void s_verifier_aad(char *out, size_t size, const char *id)
+{
+    snprintf(out, size, "login_transaction:%s:oidc_code_verifier", id);
+}
+
+/* Loads transaction id: 1 with *out (heap) and *consumed, 0 when there is none, -1 on error. */
+static int s_load(dir_t *dir, const char *id, Sso__Transaction **out, bool *consumed)
+{
+    *out = NULL;
+    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT " S_COLUMNS " FROM login_transactions "
+                                               "WHERE id = ?", "s", id);
+    int step = stmt ? sqlite3_step(stmt) : SQLITE_ERROR;
+    Sso__Transaction *txn = step == SQLITE_ROW ? malloc(sizeof *txn) : NULL;
+    if (txn) {
+        sso__transaction__init(txn);
+        txn->id = dir_rpc_dup(dir_db_text(stmt, T_ID));
+        txn->client_id = dir_rpc_dup(dir_db_text(stmt, T_CLIENT));
+        txn->redirect_uri = dir_rpc_dup(dir_db_text(stmt, T_REDIRECT));
+        txn->state = dir_rpc_dup(dir_db_text(stmt, T_STATE));
+        txn->nonce = dir_rpc_dup(dir_db_text(stmt, T_NONCE));
+        txn->code_challenge = dir_rpc_dup(dir_db_text(stmt, T_CHALLENGE));
+        txn->scope = dir_rpc_dup(dir_db_text(stmt, T_SCOPE));
+        txn->connection_id = dir_rpc_dup(dir_db_text(stmt, T_CONN));
+        txn->organization_id = dir_rpc_dup(dir_db_text(stmt, T_ORG));
+        txn->created_at = sqlite3_column_int64(stmt, T_CREATED);
+        txn->expires_at = sqlite3_column_int64(stmt, T_EXPIRES);
+        txn->force_login = sqlite3_column_int(stmt, T_FORCE) != 0;
+        txn->max_age = sqlite3_column_type(stmt, T_MAX_AGE) == SQLITE_NULL
+                           ? -1
+                           : sqlite3_column_int64(stmt, T_MAX_AGE);
+        txn->login_hint = dir_rpc_dup(dir_db_text(stmt, T_HINT));
+        txn->saml_request_id = dir_rpc_dup(dir_db_text(stmt, T_SAML_ID));
+        txn->oidc_state = dir_rpc_dup(dir_db_text(stmt, T_OIDC_STATE));
+        txn->oidc_nonce = dir_rpc_dup(dir_db_text(stmt, T_OIDC_NONCE));
+        if (sqlite3_column_type(stmt, T_VERIFIER) != SQLITE_NULL) {
+            char aad[160];
+            s_verifier_aad(aad, sizeof aad, id);
+            char *verifier = dir_keys_open(dir->keys, sqlite3_column_blob(stmt, T_VERIFIER),
+                                           (size_t) sqlite3_column_bytes(stmt, T_VERIFIER), aad,
+                                           NULL);
+            if (verifier)
+                txn->oidc_code_verifier = verifier;
+            else
+                sso_error("the code verifier of login transaction %s does not open", id);
+        }
+        *consumed = sqlite3_column_type(stmt, T_COMPLETED) != SQLITE_NULL;
+    }
+    dir_db_release(stmt);
+    *out = txn;
+    if (step == SQLITE_DONE)
+        return 0;
+    return txn ? 1 : -1;
+}
+
+/* Takes the write lock, then loads transaction id as s_load does ("" is none); -1 also when
+   the lock cannot be taken. */
+static int s_lock_load(dir_t *dir, const char *id, Sso__Transaction **txn, bool *consumed)
+{
+    *txn = NULL;
+    *consumed = false;
+    if (dir_db_begin(dir->db) != 0)
+        return -1;
+    return *id ? s_load(dir, id, txn, consumed) : 0;
+}
+
+/* not_found / consumed / expired for a transaction that cannot be used; 0 when it can. */
+static int s_usable(const char *id, int found, const Sso__Transaction *txn, bool consumed,
+                    dir_error_t *err)
+{
+    if (found < 0)
+        dir_server_error(err);
+    else if (found == 0)
+        dir_rpc_error(err, "not_found", "no login transaction %.*s; start the login again",
+                      S_ID_MAX, id);
+    else if (consumed)
+        dir_rpc_error(err, "consumed", "login transaction %s was already used; start the login "
+                                       "again", txn->id);
+    else if (txn->expires_at <= dir_now())
+        dir_rpc_error(err, "expired", "login transaction %s expired (logins must finish within "
+                                      "%d minutes); start the login again", txn->id,
+                      DIR_TXN_TTL_MAX / 60);
+    else
+        return 0;
+    return -1;
+}
+
+static bool s_id_ok(const char *id)
+{
+    size_t len = strlen(id);
+    return len >= S_ID_MIN && len <= S_ID_MAX
+           && strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+                  == len;
+}
+
+static int s_check_id(const char *id, dir_error_t *err)
+{
+    if (s_id_ok(id))
+        return 0;
+    dir_rpc_error(err, "invalid_request", "the transaction id must be %d to %d characters of "
+                                          "[A-Za-z0-9-._~]", S_ID_MIN, S_ID_MAX);
+    return -1;
+}
+
+/* An S256 code challenge: 43 characters of base64url. */
+static bool s_challenge_ok(const char *challenge)
+{
+    return strlen(challenge) == 43
+           && strspn(challenge, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                "0123456789-_") == 43;
+}
+
+/* The upstream fields of txn_create and txn_update. */
+static int s_check_upstream(const char *saml_request_id, const char *oidc_state,
+                            const char *oidc_nonce, const char *verifier, dir_error_t *err)
+{
+    if (!dir_rpc_text(saml_request_id, 0, 256) || !dir_rpc_text(oidc_state, 0, S_UPSTREAM_MAX)
+        || !dir_rpc_text(oidc_nonce, 0, S_UPSTREAM_MAX)) {
+        dir_rpc_error(err, "invalid_request", "saml_request_id, oidc_state and oidc_nonce are "
+                                              "text of at most 256, %d and %d bytes",
+                      S_UPSTREAM_MAX, S_UPSTREAM_MAX);
+        return -1;
+    }
+    if (*verifier && !dir_codes_verifier_ok(verifier)) {
+        dir_rpc_error(err, "invalid_request", "oidc_code_verifier must be 43 to 128 characters "
+                                              "of [A-Za-z0-9-._~]");
+        return -1;
+    }
+    return 0;
+}
+
+static int s_check_create(dir_t *dir, const Sso__Transaction *t, dir_error_t *err)
+{
+    int64_t now = dir_now();
+    if (s_check_id(t->id, err) != 0)
+        return -1;
+    const char *problem = NULL;
+    if (!dir_rpc_text(t->client_id, 1, S_REF_MAX))
+        problem = "client_id is required";
+    else if (!dir_rpc_text(t->redirect_uri, 1, S_URI_MAX))
+        problem = "redirect_uri is required";
+    else if (!dir_rpc_text(t->scope, 1, S_SCOPE_MAX))
+        problem = "scope is required";
+    else if (strlen(t->state) > S_STATE_MAX)
+        problem = "state is longer than 8192 bytes";
+    else if (!dir_rpc_text(t->nonce, 0, S_NONCE_MAX))
+        problem = "nonce is malformed or longer than 1024 bytes";
+    else if (*t->code_challenge && !s_challenge_ok(t->code_challenge))
+        problem = "code_challenge must be an S256 challenge (43 characters of base64url)";
+    else if (!dir_rpc_text(t->connection_id, 1, S_REF_MAX)
+             || !dir_rpc_text(t->organization_id, 1, S_REF_MAX))
+        problem = "connection_id and organization_id are required";
+    else if (t->max_age < -1)
+        problem = "max_age must be -1 (absent) or a number of seconds";
+    else if (!dir_rpc_text(t->login_hint, 0, S_HINT_MAX))
+        problem = "login_hint is malformed or longer than 320 bytes";
+    else if (t->created_at <= 0 || t->created_at > now + S_SKEW)
+        problem = "created_at must be the current time (Unix seconds)";
+    else if (t->expires_at <= t->created_at || t->expires_at > t->created_at + DIR_TXN_TTL_MAX)
+        problem = "expires_at must be after created_at, by at most 600 seconds";
+    if (problem) {
+        dir_rpc_error(err, "invalid_request", "%s", problem);
+        return -1;
+    }
+    if (s_check_upstream(t->saml_request_id, t->oidc_state, t->oidc_nonce, t->oidc_code_verifier,
+                         err) != 0)
+        return -1;
+    /* What /oauth/authorize checked, checked again where it is stored. */
+    int64_t registered = dir_db_int(dir->db, "SELECT count(*) FROM client_redirect_uris WHERE "
+                                             "client_id = ? AND uri = ?", "ss", t->client_id,
+                                    t->redirect_uri);
+    if (registered < 0) {
+        dir_server_error(err);
+        return -1;
+    }
+    if (registered == 0) {
+        if (dir_db_int(dir->db, "SELECT count(*) FROM clients WHERE id = ?", "s", t->client_id)
+            != 1)
+            dir_rpc_error(err, "invalid_request", "unknown client_id %s", t->client_id);
+        else
+            dir_rpc_error(err, "invalid_request", "redirect_uri is not registered for client %s",
+                          t->client_id);
+        return -1;
+    }
+    if (dir_db_int(dir->db, "SELECT count(*) FROM connections WHERE id = ? AND "
+                            "organization_id = ?", "ss", t->connection_id, t->organization_id)
+        != 1) {
+        dir_rpc_error(err, "invalid_request", "no connection %s in organization %s",
+                      t->connection_id, t->organization_id);
+        return -1;
+    }
+    return 0;
+}
+
+/* Seals a code verifier for transaction id; *sealed NULL for "". -1 with a server error. */
+static int s_seal_verifier(dir_t *dir, const char *id, const char *verifier, uint8_t **sealed,
+                           size_t *len, dir_error_t *err)
+{
+    *sealed = NULL;
+    *len = 0;
+    if (!*verifier)
+        return 0;
+    char aad[160];
+    s_verifier_aad(aad, sizeof aad, id);
+    if (dir_keys_seal(dir->keys, verifier, strlen(verifier), aad, sealed, len) == 0)
+        return 0;
+    dir_server_error(err);
+    return -1;
+}
+
+/* The common end of every write below: undoes what was not committed and frees what was not
+   handed to the reply (either may be NULL). */
+static void s_end(dir_t *dir, Sso__Transaction *txn, Sso__LoginRedirect *redirect)
+{
+    dir_db_rollback(dir->db);
+    if (txn)
+        sso__transaction__free_unpacked(txn, NULL);
+    if (redirect)
+        sso__login_redirect__free_unpacked(redirect, NULL);
+}
+
+/* The reply: transaction id as stored, when it is usable (else its error). */
+static int s_reply_txn(dir_t *dir, const char *id, Sso__DirReply *reply, dir_error_t *err)
+{
+    Sso__Transaction *txn = NULL;
+    bool consumed = false;
+    int found = s_load(dir, id, &txn, &consumed);
+    if (s_usable(id, found, txn, consumed, err) != 0) {
+        if (txn)
+            sso__transaction__free_unpacked(txn, NULL);
+        return -1;
+    }
+    reply->result_case = SSO__DIR_REPLY__RESULT_TXN;
+    reply->txn = txn;
+    return 0;
+}
+
+/* After txn_create's or txn_update's write (run: its dir_db_run result): commits and replies
+   the transaction, or says why not. */
+static int s_finish_write(dir_t *dir, int run, const char *id, Sso__DirReply *reply,
+                          dir_error_t *err)
+{
+    if (run == DIR_DB_CONFLICT)
+        dir_rpc_error(err, "invalid_request", "saml_request_id or oidc_state is already used by "
+                                              "another login transaction");
+    else if (run != DIR_DB_OK || dir_db_commit(dir->db) != 0)
+        dir_server_error(err);
+    else
+        return s_reply_txn(dir, id, reply, err);
+    return -1;
+}
+
+int dir_txn_create(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                   dir_error_t *err)
+{
+    const Sso__Transaction *t = request->txn_create;
+    if (s_check_create(dir, t, err) != 0)
+        return -1;
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    if (s_seal_verifier(dir, t->id, t->oidc_code_verifier, &sealed, &sealed_len, err) != 0)
+        return -1;
+    int rc = -1;
+    if (dir_db_begin(dir->db) != 0) {
+        dir_server_error(err);
+        goto done;
+    }
+    int64_t exists = dir_db_int(dir->db, "SELECT count(*) FROM login_transactions WHERE id = ?",
+                                "s", t->id);
+    if (exists != 0) {
+        if (exists > 0)
+            dir_rpc_error(err, "invalid_request", "a login transaction with this id exists");
+        else
+            dir_server_error(err);
+        goto done;
+    }
+    int run = dir_db_run(
+        dir->db, NULL,
+        "INSERT INTO login_transactions (id, client_id, redirect_uri, state, nonce, scope, "
+        "code_challenge, code_challenge_method, login_hint, max_age, organization_id, "
+        "connection_id, upstream_request_id, upstream_nonce, upstream_code_verifier_sealed, "
+        "created_at, expires_at, force_login, oidc_state) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, -1), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "sssssssssissssbiiis", t->id, t->client_id, t->redirect_uri, t->state, t->nonce,
+        t->scope, dir_rpc_or_null(t->code_challenge), *t->code_challenge ? "S256" : NULL,
+        dir_rpc_or_null(t->login_hint), t->max_age, t->organization_id, t->connection_id,
+        dir_rpc_or_null(t->saml_request_id), dir_rpc_or_null(t->oidc_nonce), sealed, sealed_len,
+        t->created_at, t->expires_at, (int64_t) t->force_login, dir_rpc_or_null(t->oidc_state));
+    rc = s_finish_write(dir, run, t->id, reply, err);
+done:
+    dir_db_rollback(dir->db);
+    free(sealed);
+    return rc;
+}
+
+int dir_txn_get(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                dir_error_t *err)
+{
+    const char *id = request->txn_get->id;
+    if (s_check_id(id, err) != 0)
+        return -1;
+    return s_reply_txn(dir, id, reply, err);
+}
+
+int dir_txn_update(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                   dir_error_t *err)
+{
+    const Sso__TxnUpdateRequest *u = request->txn_update;
+    if (s_check_id(u->id, err) != 0
+        || s_check_upstream(u->saml_request_id, u->oidc_state, u->oidc_nonce,
+                            u->oidc_code_verifier, err) != 0)
+        return -1;
+    if (!*u->saml_request_id && !*u->oidc_state && !*u->oidc_nonce && !*u->oidc_code_verifier) {
+        dir_rpc_error(err, "invalid_request", "nothing to update: give saml_request_id, "
+                                              "oidc_state, oidc_nonce or oidc_code_verifier");
+        return -1;
+    }
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    if (s_seal_verifier(dir, u->id, u->oidc_code_verifier, &sealed, &sealed_len, err) != 0)
+        return -1;
+    int rc = -1;
+    Sso__Transaction *txn = NULL;
+    bool consumed = false;
+    int found = s_lock_load(dir, u->id, &txn, &consumed);
+    if (s_usable(u->id, found, txn, consumed, err) != 0)
+        goto done;
+    int run = dir_db_run(dir->db, NULL,
+                         "UPDATE login_transactions SET "
+                         "upstream_request_id = coalesce(?, upstream_request_id), "
+                         "oidc_state = coalesce(?, oidc_state), "
+                         "upstream_nonce = coalesce(?, upstream_nonce), "
+                         "upstream_code_verifier_sealed = coalesce(?, "
+                         "upstream_code_verifier_sealed) WHERE id = ?",
+                         "sssbs", dir_rpc_or_null(u->saml_request_id),
+                         dir_rpc_or_null(u->oidc_state), dir_rpc_or_null(u->oidc_nonce), sealed,
+                         sealed_len, u->id);
+    rc = s_finish_write(dir, run, u->id, reply, err);
+done:
+    s_end(dir, txn, NULL);
+    free(sealed);
+    return rc;
+}
+
+static int s_check_profile(const Sso__Profile *p, dir_error_t *err)
+{
+    const char *problem = NULL;
+    if (!p)
+        problem = "profile is required";
+    else if (!dir_rpc_text(p->subject, 1, 1024))
+        problem = "profile.subject is required (at most 1024 bytes, no control characters)";
+    else if (!dir_rpc_text(p->email, 0, 320))
+        problem = "profile.email is malformed or longer than 320 bytes";
+    else if (!dir_rpc_text(p->name, 0, 512) || !dir_rpc_text(p->given_name, 0, 512)
+             || !dir_rpc_text(p->family_name, 0, 512))
+        problem = "profile names are text of at most 512 bytes";
+    else if (p->n_groups > 256)
+        problem = "profile.groups has more than 256 entries";
+    for (size_t i = 0; !problem && i < p->n_groups; i++)
+        if (!dir_rpc_text(p->groups[i], 1, 512))
+            problem = "profile.groups entries are text of 1 to 512 bytes";
+    if (problem) {
+        dir_rpc_error(err, "invalid_request", "%s", problem);
+        return -1;
+    }
+    return 0;
+}
+
+/* Marks a live transaction used (inside the caller's transaction); 0, or -1 when it was not
+   live any more or the write failed. */
+static int s_consume(dir_t *dir, const Sso__Transaction *txn)
+{
+    int changes = 0;
+    return dir_db_run(dir->db, &changes, "UPDATE login_transactions SET completed_at = ? WHERE "
+                                         "id = ? AND completed_at IS NULL", "is", dir_now(),
+                      txn->id) == DIR_DB_OK && changes == 1
+               ? 0
+               : -1;
+}
+
+static Sso__LoginRedirect *s_redirect(const Sso__Transaction *txn)
+{
+    Sso__LoginRedirect *redirect = malloc(sizeof *redirect);
+    if (redirect) {
+        sso__login_redirect__init(redirect);
+        redirect->redirect_uri = dir_rpc_dup(txn->redirect_uri);
+        redirect->state = dir_rpc_dup(txn->state);
+    }
+    return redirect;
+}
+
+int dir_txn_login_complete(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                           dir_error_t *err)
+{
+    const Sso__LoginCompleteRequest *r = request->login_complete;
+    int64_t now = dir_now();
+    if (s_check_id(r->txn_id, err) != 0 || s_check_profile(r->profile, err) != 0)
+        return -1;
+    if (r->auth_time < 0 || r->auth_time > now + S_SKEW) {
+        dir_rpc_error(err, "invalid_request", "auth_time must be the time of the login (Unix "
+                                              "seconds) or 0 for now");
+        return -1;
+    }
+    int rc = -1;
+    Sso__Transaction *txn = NULL;
+    Sso__LoginRedirect *redirect = NULL;
+    char *code = NULL;
+    bool consumed = false;
+    int found = s_lock_load(dir, r->txn_id, &txn, &consumed);
+    if (s_usable(r->txn_id, found, txn, consumed, err) != 0)
+        goto done;
+    /* The assertion is recorded against replay in the same write: no code without it. */
+    if (r->replay && dir_replay_note(dir, r->replay, err) != 0)
+        goto done;
+    char type[8];
+    bool active = false;
+    if (dir_login_connection_type(dir, txn->connection_id, type, &active) != 0) {
+        dir_server_error(err);
+        goto done;
+    }
+    /* Checked in the write that issues the code: a connection disabled while the response was
+       being validated issues none. The caller fails the login (login_fail) with this reason. */
+    if (!active) {
+        dir_rpc_error(err, "inactive", "connection %s is not active", txn->connection_id);
+        goto done;
+    }
+    if (s_consume(dir, txn) != 0) {
+        dir_server_error(err);
+        goto done;
+    }
+    dir_code_t spec = {.client_id = txn->client_id,
+                       .redirect_uri = txn->redirect_uri,
+                       .scope = txn->scope,
+                       .nonce = txn->nonce,
+                       .code_challenge = txn->code_challenge,
+                       .organization_id = txn->organization_id,
+                       .connection_id = txn->connection_id,
+                       .connection_type = type,
+                       .profile = r->profile,
+                       .auth_time = r->auth_time ? r->auth_time : now};
+    dir_event_t event = {.organization_id = txn->organization_id,
+                         .connection_id = txn->connection_id,
+                         .client_id = txn->client_id,
+                         .success = true,
+                         .reason = "",
+                         .subject = r->profile->subject,
+                         .email = dir_rpc_or_null(r->profile->email),
+                         .txn_id = txn->id};
+    if (dir_codes_issue(dir, &spec, &code) != 0 || dir_events_add(dir, &event, NULL) != 0
+        || !(redirect = s_redirect(txn)) || dir_db_commit(dir->db) != 0) {
+        dir_server_error(err);
+        goto done;
+    }
+    redirect->code = code;
+    code = NULL;
+    reply->result_case = SSO__DIR_REPLY__RESULT_REDIRECT;
+    reply->redirect = redirect;
+    redirect = NULL;
+    rc = 0;
+    sso_info("login to %s through %s completed for client %s", txn->organization_id,
+             txn->connection_id, txn->client_id);
+done:
+    s_end(dir, txn, redirect);
+    if (code) {
+        OPENSSL_cleanse(code, strlen(code));
+        free(code);
+    }
+    return rc;
+}
+
+static int s_check_fail(const Sso__LoginFailRequest *r, dir_error_t *err)
+{
+    size_t error_len = strlen(r->error);
+    if (*r->txn_id && !s_id_ok(r->txn_id))
+        return s_check_id(r->txn_id, err);
+    if (error_len == 0 || error_len > 64 || strspn(r->error, "abcdefghijklmnopqrstuvwxyz_")
+                                                != error_len) {
+        dir_rpc_error(err, "invalid_request", "error must be an OAuth error code such as "
+                                              "access_denied");
+        return -1;
+    }
+    if (!dir_rpc_text(r->error_description, 0, 1024) || !dir_rpc_text(r->reason, 0, 64 * 1024)) {
+        dir_rpc_error(err, "invalid_request", "error_description (at most 1024 bytes) and "
+                                              "reason must be text without control characters");
+        return -1;
+    }
+    return 0;
+}
+
+int dir_txn_login_fail(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
+                       dir_error_t *err)
+{
+    const Sso__LoginFailRequest *r = request->login_fail;
+    if (s_check_fail(r, err) != 0)
+        return -1;
+    int rc = -1;
+    Sso__Transaction *txn = NULL;
+    Sso__LoginRedirect *redirect = NULL;
+    char *reason = NULL;
+    bool consumed = false;
+    int found = s_lock_load(dir, r->txn_id, &txn, &consumed);
+    bool usable = s_usable(r->txn_id, found, txn, consumed, err) == 0;
+    if (found < 0)
+        goto done;
+    const char *given = *r->reason ? r->reason : *r->error_description ? r->error_description
+                                                                       : r->error;
+    /* The log says when the failure could not be tied to a live transaction. */
+    const char *context = usable ? "" : found == 0 ? " (the login transaction was unknown)"
+                                    : consumed     ? " (the login transaction was already used)"
+                                                   : " (the login transaction had expired)";
+    size_t len = strlen(given) + strlen(context) + 1;
+    if (!(reason = malloc(len))) {
+        dir_server_error(err);
+        goto done;
+    }
+    snprintf(reason, len, "%s%s", given, context);
+    if (usable && (s_consume(dir, txn) != 0 || !(redirect = s_redirect(txn)))) {
+        dir_server_error(err);
+        goto done;
+    }
+    dir_event_t event = {.organization_id = txn ? txn->organization_id : NULL,
+                         .connection_id = txn ? txn->connection_id : NULL,
+                         .client_id = txn ? txn->client_id : NULL,
+                         .success = false,
+                         .reason = reason,
+                         .txn_id = dir_rpc_or_null(r->txn_id)};
+    if (dir_events_add(dir, &event, NULL) != 0 || dir_db_commit(dir->db) != 0) {
+        dir_server_error(err);
+        goto done;
+    }
+    if (!usable)
+        goto done; /* err says why; the event is recorded */
+    redirect->error = dir_rpc_dup(r->error);
+    redirect->error_description = dir_rpc_dup(r->error_description);
+    reply->result_case = SSO__DIR_REPLY__RESULT_REDIRECT;
+    reply->redirect = redirect;
+    redirect = NULL;
+    rc = 0;
+    sso_info("login to %s through %s failed: %s", txn->organization_id, txn->connection_id,
+             reason);
+done:
+    s_end(dir, txn, redirect);
+    free(reason);
+    return rc;
+}
+
+/* ---- self-test ------------------------------------------------------------------------- */
+
+#define S_REDIRECT "https://app.test/login/callback"
+#define S_VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+#define S_CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+static char s_client[64];
+static char s_client_secret[128];
+
+static void s_txn(Sso__Transaction *t, const char *id)
+{
+    sso__transaction__init(t);
+    t->id = (char *) id;
+    t->client_id = s_client;
+    t->redirect_uri = S_REDIRECT;
+    t->state = "st&=1";
+    t->nonce = "nonce-1";
+    t->code_challenge = S_CHALLENGE;
+    t->scope = "openid profile";
+    t->connection_id = "conn_simulator";
+    t->organization_id = "org_test";
+    t->created_at = dir_now();
+    t->expires_at = t->created_at + 600;
+    t->max_age = -1;
+    t->login_hint = "ada@example.com";
+}
+
+static Sso__DirReply *s_create(dir_testkit_t *kit, Sso__Transaction *t)
+{
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_TXN_CREATE;
+    request.txn_create = t;
+    return dir_testkit_rpc(kit, &request);
+}
+
+static bool s_created(dir_testkit_t *kit, Sso__Transaction *t)
+{
+    Sso__DirReply *reply = s_create(kit, t);
+    bool ok = reply && !*reply->error && reply->txn && !strcmp(reply->txn->id, t->id);
+    if (!ok)
+        fprintf(stderr, "txn_create: %s %s\n", reply ? reply->error : "-",
+                reply ? reply->error_description : "-");
+    sso__dir_reply__free_unpacked(reply, NULL);
+    return ok;
+}
+
+/* s_txn, then txn_create: true when it was stored. */
+static bool s_new(dir_testkit_t *kit, Sso__Transaction *t, const char *id)
+{
+    s_txn(t, id);
+    return s_created(kit, t);
+}
+
+static void s_get_request(Sso__DirRequest *request, Sso__TxnGetRequest *get, const char *id)
+{
+    sso__dir_request__init(request);
+    sso__txn_get_request__init(get);
+    get->id = (char *) id;
+    request->op_case = SSO__DIR_REQUEST__OP_TXN_GET;
+    request->txn_get = get;
+}
+
+static void s_update_request(Sso__DirRequest *request, Sso__TxnUpdateRequest *update,
+                             const char *id)
+{
+    sso__dir_request__init(request);
+    sso__txn_update_request__init(update);
+    update->id = (char *) id;
+    request->op_case = SSO__DIR_REQUEST__OP_TXN_UPDATE;
+    request->txn_update = update;
+}
+
+static void s_complete_request(Sso__DirRequest *request, Sso__LoginCompleteRequest *complete,
+                               Sso__Profile *profile, const char *id)
+{
+    sso__dir_request__init(request);
+    sso__login_complete_request__init(complete);
+    sso__profile__init(profile);
+    profile->subject = "00u1";
+    profile->email = "ada@example.com";
+    profile->email_verified = true;
+    profile->name = "Ada Lovelace";
+    complete->txn_id = (char *) id;
+    complete->profile = profile;
+    complete->auth_time = dir_now() - 5;
+    request->op_case = SSO__DIR_REQUEST__OP_LOGIN_COMPLETE;
+    request->login_complete = complete;
+}
+
+static void s_fail_request(Sso__DirRequest *request, Sso__LoginFailRequest *fail, const char *id)
+{
+    sso__dir_request__init(request);
+    sso__login_fail_request__init(fail);
+    fail->txn_id = (char *) id;
+    fail->error = "access_denied";
+    fail->error_description = "the identity provider's answer failed validation";
+    fail->reason = "Audience: expected https://sso.test/sso/saml/conn_simulator, received "
+                   "https://other";
+    request->op_case = SSO__DIR_REQUEST__OP_LOGIN_FAIL;
+    request->login_fail = fail;
+}
+
+static int64_t s_count(dir_testkit_t *kit, const char *table)
+{
+    char sql[100];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    return dir_db_int(kit->dir->db, sql, NULL);
+}
+
+static void s_test_create(dir_testkit_t *kit)
+{
+    Sso__Transaction t;
+    s_txn(&t, "txn-create-0000000001");
+    t.force_login = true;
+    t.max_age = 30;
+    Sso__DirReply *reply = s_create(kit, &t);
+    Sso__Transaction *got = reply ? reply->txn : NULL;
+    SSO_CHECK(got && !*reply->error && !strcmp(got->client_id, s_client)
+              && !strcmp(got->redirect_uri, S_REDIRECT) && !strcmp(got->state, "st&=1")
+              && !strcmp(got->nonce, "nonce-1") && !strcmp(got->code_challenge, S_CHALLENGE)
+              && !strcmp(got->scope, "openid profile") && got->force_login && got->max_age == 30
+              && !strcmp(got->login_hint, "ada@example.com") && got->expires_at == t.expires_at
+              && !*got->saml_request_id && !*got->oidc_code_verifier);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    /* The same id again, and every kind of bad input: refused, nothing written. */
+    int64_t before = s_count(kit, "login_transactions");
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_TXN_CREATE;
+    request.txn_create = &t;
+    t.max_age = -1;
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "exists"));
+    /* Each case sets one field of a fresh transaction (the field addresses stay put). */
+    struct {
+        char **field;
+        const char *value;
+        const char *says;
+    } bad[] = {
+        {&t.id, "short", "transaction id"},
+        {&t.id, "txn with spaces 0000001", "transaction id"},
+        {&t.client_id, "cli_unknown", "unknown client_id"},
+        {&t.redirect_uri, "https://app.test/login/callback/", "not registered"},
+        {&t.redirect_uri, "", "redirect_uri"},
+        {&t.scope, "", "scope"},
+        {&t.code_challenge, "plain-challenge", "S256"},
+        {&t.connection_id, "conn_none", "no connection"},
+        {&t.organization_id, "org_other", "no connection"},
+        {&t.organization_id, "", "organization_id"},
+        {&t.oidc_code_verifier, "short", "oidc_code_verifier"},
+        {&t.login_hint, "a\nb", "login_hint"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        s_txn(&t, "txn-create-bad-0000001");
+        *bad[i].field = (char *) bad[i].value;
+        SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", bad[i].says));
+    }
+    s_txn(&t, "txn-create-bad-0000001");
+    t.expires_at = t.created_at + 601;
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "600"));
+    t.expires_at = t.created_at;
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "expires_at"));
+    t.created_at = dir_now() + 3600;
+    t.expires_at = t.created_at + 60;
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "created_at"));
+    s_txn(&t, "txn-create-bad-0000001");
+    t.max_age = -2;
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "max_age"));
+    SSO_CHECK(s_count(kit, "login_transactions") == before);
+}
+
+static void s_test_get_update(dir_testkit_t *kit)
+{
+    Sso__Transaction t;
+    s_txn(&t, "txn-update-00000000001");
+    t.code_challenge = "";
+    SSO_CHECK(s_created(kit, &t));
+    Sso__DirRequest request;
+    Sso__TxnGetRequest get;
+    s_get_request(&request, &get, t.id);
+    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && reply->txn && !strcmp(reply->txn->connection_id, "conn_simulator")
+              && !strcmp(reply->txn->organization_id, "org_test") && reply->txn->max_age == -1
+              && !reply->txn->force_login && !*reply->txn->code_challenge);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    get.id = "txn-unknown-000000001";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "not_found", "txn-unknown-000000001"));
+    get.id = "bad id";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", NULL));
+
+    /* txn_update: the non-empty fields only; the verifier is sealed at rest. */
+    Sso__DirRequest update_request;
+    Sso__TxnUpdateRequest update;
+    s_update_request(&update_request, &update, t.id);
+    update.saml_request_id = "_a1b2c3";
+    reply = dir_testkit_rpc(kit, &update_request);
+    SSO_CHECK(reply && !*reply->error && reply->txn
+              && !strcmp(reply->txn->saml_request_id, "_a1b2c3"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    update.saml_request_id = "";
+    update.oidc_state = "ostate";
+    update.oidc_nonce = "onoce";
+    update.oidc_code_verifier = S_VERIFIER;
+    reply = dir_testkit_rpc(kit, &update_request);
+    SSO_CHECK(reply && reply->txn && !strcmp(reply->txn->saml_request_id, "_a1b2c3")
+              && !strcmp(reply->txn->oidc_state, "ostate")
+              && !strcmp(reply->txn->oidc_nonce, "onoce")
+              && !strcmp(reply->txn->oidc_code_verifier, S_VERIFIER));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT instr(upstream_code_verifier_sealed, ?) FROM "
+                                       "login_transactions WHERE id = ?", "ss", S_VERIFIER, t.id)
+              == 0);
+    s_get_request(&request, &get, t.id);
+    reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && reply->txn && !strcmp(reply->txn->oidc_code_verifier, S_VERIFIER));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    /* Nothing to set, bad values, an upstream id another transaction has, unknown id. */
+    update.oidc_state = update.oidc_nonce = update.oidc_code_verifier = "";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &update_request, "invalid_request", "nothing"));
+    update.oidc_code_verifier = "x";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &update_request, "invalid_request", "verifier"));
+    update.oidc_code_verifier = "";
+    Sso__Transaction other;
+    SSO_CHECK(s_new(kit, &other, "txn-update-00000000002"));
+    update.id = (char *) other.id;
+    update.saml_request_id = "_a1b2c3";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &update_request, "invalid_request", "already used"));
+    update.id = "txn-unknown-000000001";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &update_request, "not_found", NULL));
+    s_get_request(&request, &get, other.id);
+    reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && reply->txn && !*reply->txn->saml_request_id);
+    sso__dir_reply__free_unpacked(reply, NULL);
+}
+
+static void s_test_complete(dir_testkit_t *kit)
+{
+    Sso__Transaction t;
+    SSO_CHECK(s_new(kit, &t, "txn-complete-000000001"));
+    Sso__DirRequest request;
+    Sso__LoginCompleteRequest complete;
+    Sso__Profile profile;
+    s_complete_request(&request, &complete, &profile, t.id);
+    /* A bad profile is refused and does not consume the transaction. */
+    profile.subject = "";
+    int64_t events = s_count(kit, "login_events");
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "subject"));
+    complete.profile = NULL;
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "profile"));
+    complete.profile = &profile;
+    profile.subject = "00u1";
+    complete.auth_time = dir_now() + 3600;
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "auth_time"));
+    complete.auth_time = dir_now() - 5;
+    SSO_CHECK(s_count(kit, "login_events") == events && s_count(kit, "authorization_codes") == 0);
+    /* A connection disabled while the response was validated: no code, the transaction is
+       left for login_fail, and the same login completes once it is active again. */
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/connections/conn_simulator/disable", NULL,
+                               NULL) == 200);
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "inactive",
+                                    "connection conn_simulator is not active"));
+    SSO_CHECK(s_count(kit, "authorization_codes") == 0);
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/connections/conn_simulator/enable", NULL,
+                               NULL) == 200);
+
+    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
+    Sso__LoginRedirect *r = reply ? reply->redirect : NULL;
+    SSO_CHECK(r && !*reply->error && !strcmp(r->redirect_uri, S_REDIRECT)
+              && !strcmp(r->state, "st&=1") && strlen(r->code) >= 43 && !*r->error);
+    char *code = r ? strdup(r->code) : NULL;
+    sso__dir_reply__free_unpacked(reply, NULL);
+    /* Single use. */
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "consumed", NULL));
+    Sso__DirRequest get_request;
+    Sso__TxnGetRequest get;
+    s_get_request(&get_request, &get, t.id);
+    SSO_CHECK(dir_testkit_rpc_error(kit, &get_request, "consumed", NULL));
+    SSO_CHECK(s_count(kit, "authorization_codes") == 1);
+    /* The success event. */
+    json_t *body = NULL;
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/events?connection_id=conn_simulator", NULL,
+                               &body) == 200);
+    json_t *event = json_array_get(json_object_get(body, "data"), 0);
+    SSO_CHECK(!strcmp(dir_testkit_str(event, "outcome"), "success")
+              && !strcmp(dir_testkit_str(event, "organization_id"), "org_test")
+              && !strcmp(dir_testkit_str(event, "client_id"), s_client)
+              && !strcmp(dir_testkit_str(event, "subject"), "00u1")
+              && !strcmp(dir_testkit_str(event, "email"), "ada@example.com"));
+    json_decref(body);
+    /* The code is bound to the transaction's client, redirect_uri and PKCE challenge. */
+    Sso__DirRequest redeem_request = SSO__DIR_REQUEST__INIT;
+    Sso__CodeRedeemRequest redeem = SSO__CODE_REDEEM_REQUEST__INIT;
+    redeem_request.op_case = SSO__DIR_REQUEST__OP_CODE_REDEEM;
+    redeem_request.code_redeem = &redeem;
+    redeem.code = code ? code : "";
+    redeem.client_id = s_client;
+    redeem.client_secret = s_client_secret;
+    redeem.redirect_uri = S_REDIRECT;
+    SSO_CHECK(dir_testkit_rpc_error(kit, &redeem_request, "invalid_grant", "PKCE"));
+    redeem.code_verifier = S_VERIFIER;
+    reply = dir_testkit_rpc(kit, &redeem_request);
+    SSO_CHECK(reply && reply->grant && !strcmp(reply->grant->nonce, "nonce-1")
+              && !strcmp(reply->grant->connection_type, "saml")
+              && reply->grant->auth_time == complete.auth_time
+              && !strcmp(reply->grant->profile->name, "Ada Lovelace"));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    free(code);
+
+    /* auth_time 0 means now; unknown transaction. */
+    SSO_CHECK(s_new(kit, &t, "txn-complete-000000002"));
+    s_complete_request(&request, &complete, &profile, t.id);
+    complete.auth_time = 0;
+    reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && reply->redirect && *reply->redirect->code);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM authorization_codes WHERE "
+                                       "auth_time > ?", "i", dir_now() - 4) == 1);
+    complete.txn_id = "txn-unknown-000000001";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "not_found", NULL));
+}
+
+static void s_test_fail(dir_testkit_t *kit)
+{
+    Sso__Transaction t;
+    SSO_CHECK(s_new(kit, &t, "txn-fail-00000000000001"));
+    Sso__DirRequest request;
+    Sso__LoginFailRequest fail;
+    s_fail_request(&request, &fail, t.id);
+    int64_t codes = s_count(kit, "authorization_codes");
+    /* Bad input writes nothing. */
+    int64_t events = s_count(kit, "login_events");
+    fail.error = "";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "error"));
+    fail.error = "Access Denied";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "error"));
+    fail.error = "access_denied";
+    fail.txn_id = "bad id";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", NULL));
+    fail.txn_id = (char *) t.id;
+    SSO_CHECK(s_count(kit, "login_events") == events);
+
+    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
+    Sso__LoginRedirect *r = reply ? reply->redirect : NULL;
+    SSO_CHECK(r && !*reply->error && !strcmp(r->redirect_uri, S_REDIRECT)
+              && !strcmp(r->state, "st&=1") && !*r->code && !strcmp(r->error, "access_denied")
+              && !strcmp(r->error_description, fail.error_description));
+    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events WHERE outcome = "
+                                       "'failure' AND reason = ? AND organization_id = "
+                                       "'org_test' AND connection_id = 'conn_simulator' AND "
+                                       "client_id = ? AND txn_id = ?", "sss", fail.reason,
+                         s_client, t.id) == 1);
+    /* Consumed: a second failure, or a late success, is refused; the second is still logged. */
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "consumed", NULL));
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events WHERE reason LIKE "
+                                       "'%already used%' AND organization_id = 'org_test'",
+                         NULL) == 1);
+    Sso__DirRequest complete_request;
+    Sso__LoginCompleteRequest complete;
+    Sso__Profile profile;
+    s_complete_request(&complete_request, &complete, &profile, t.id);
+    SSO_CHECK(dir_testkit_rpc_error(kit, &complete_request, "consumed", NULL));
+    SSO_CHECK(s_count(kit, "authorization_codes") == codes);
+    /* Unknown: recorded with what is known. */
+    fail.txn_id = "txn-unknown-000000001";
+    fail.reason = "";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "not_found", NULL));
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events WHERE txn_id = "
+                                       "'txn-unknown-000000001' AND organization_id IS NULL AND "
+                                       "reason LIKE 'the identity provider''s answer failed "
+                                       "validation (the login transaction was unknown)'", NULL)
+              == 1);
+    fail.txn_id = "";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "not_found", NULL));
+}
+
+static void s_test_expiry(dir_testkit_t *kit)
+{
+    Sso__Transaction t;
+    SSO_CHECK(s_new(kit, &t, "txn-expired-0000000001"));
+    int64_t codes = s_count(kit, "authorization_codes");
+    SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE login_transactions SET expires_at = ? "
+                                             "WHERE id = ?", "is", dir_now(), t.id)
+              == DIR_DB_OK);
+    Sso__DirRequest request;
+    Sso__TxnGetRequest get;
+    s_get_request(&request, &get, t.id);
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "expired", "expired"));
+    Sso__DirRequest update_request;
+    Sso__TxnUpdateRequest update;
+    s_update_request(&update_request, &update, t.id);
+    update.saml_request_id = "_late";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &update_request, "expired", NULL));
+    Sso__LoginCompleteRequest complete;
+    Sso__Profile profile;
+    s_complete_request(&request, &complete, &profile, t.id);
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "expired", NULL));
+    SSO_CHECK(s_count(kit, "authorization_codes") == codes);
+    Sso__LoginFailRequest fail;
+    s_fail_request(&request, &fail, t.id);
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "expired", NULL));
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events WHERE txn_id = ? AND "
+                                       "organization_id = 'org_test' AND reason LIKE "
+                                       "'%had expired%'", "s", t.id) == 1);
+}
+
+/* login_complete with the assertion id: recorded in the same write; a replay completes
+   nothing and leaves the transaction for login_fail. */
+static void s_test_complete_replay(dir_testkit_t *kit)
+{
+    Sso__Transaction t;
+    s_txn(&t, "txn-replay-000000000001");
+    SSO_CHECK(s_created(kit, &t));
+    Sso__DirRequest request;
+    Sso__LoginCompleteRequest complete;
+    Sso__Profile profile;
+    s_complete_request(&request, &complete, &profile, t.id);
+    Sso__ReplayRecordRequest replay = SSO__REPLAY_RECORD_REQUEST__INIT;
+    replay.connection_id = "conn_simulator";
+    replay.assertion_id = "_assertion-replay-1";
+    replay.expires_at = dir_now() + 300;
+    complete.replay = &replay;
+    int64_t codes = s_count(kit, "authorization_codes");
+    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
+    SSO_CHECK(reply && !*reply->error && reply->redirect && *reply->redirect->code);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM replay_cache WHERE item_id = ?",
+                         "s", replay.assertion_id) == 1);
+    /* The same assertion for another transaction: replayed, no code, transaction still live. */
+    s_txn(&t, "txn-replay-000000000002");
+    SSO_CHECK(s_created(kit, &t));
+    complete.txn_id = t.id;
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "replayed", "_assertion-replay-1"));
+    SSO_CHECK(s_count(kit, "authorization_codes") == codes + 1);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_transactions WHERE id = ? AND "
+                                       "completed_at IS NULL", "s", t.id) == 1);
+    /* A bad replay record refuses the whole completion. */
+    replay.assertion_id = "";
+    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "assertion_id"));
+    SSO_CHECK(s_count(kit, "authorization_codes") == codes + 1);
+}
+
+static void s_test(dir_testkit_t *kit)
+{
+    SSO_CHECK(dir_testkit_client_secret(kit, S_REDIRECT, s_client, sizeof s_client,
+                                        s_client_secret, sizeof s_client_secret) == 0);
+    s_test_create(kit);
+    s_test_get_update(kit);
+    s_test_complete(kit);
+    s_test_fail(kit);
+    s_test_expiry(kit);
+    s_test_complete_replay(kit);
+}
+
+void dir_txn_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run_seeded(s_test);
+}

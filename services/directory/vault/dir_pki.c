@@ -1,0 +1,134 @@
+/* dir_pki: certificate parsing and SP key pairs on OpenSSL. */
+#include "vault/dir_pki.h"
+#include "sso_crypto.h"
+#include "sso_saml_metadata.h"
+#include "sso_test.h"
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DIR_SP_CERT_DAYS 3650
+
+static char *s_bio_string(BIO *bio)
+{
+    char *data = NULL;
+    long len = BIO_get_mem_data(bio, &data);
+    return len > 0 ? strndup(data, (size_t) len) : NULL;
+}
+
+static char *s_cert_pem(X509 *cert)
+{
+    BIO *out = BIO_new(BIO_s_mem());
+    char *pem = out && PEM_write_bio_X509(out, cert) == 1 ? s_bio_string(out) : NULL;
+    BIO_free(out);
+    return pem;
+}
+
+char *dir_pki_cert_normalize(const char *pem)
+{
+    BIO *in = BIO_new_mem_buf(pem, -1);
+    X509 *cert = in ? PEM_read_bio_X509(in, NULL, NULL, NULL) : NULL;
+    char *out = NULL;
+    if (cert) {
+        /* Exactly one certificate: anything after it other than whitespace is refused. */
+        char rest[64];
+        int n;
+        bool trailing = false;
+        while ((n = BIO_read(in, rest, sizeof rest)) > 0)
+            for (int i = 0; i < n; i++)
+                if (!strchr(" \t\r\n", rest[i]))
+                    trailing = true;
+        if (!trailing)
+            out = s_cert_pem(cert);
+    }
+    ERR_clear_error();
+    X509_free(cert);
+    BIO_free(in);
+    return out;
+}
+
+int dir_pki_sp_keypair(const char *common_name, char **key_pem, char **cert_pem)
+{
+    *key_pem = *cert_pem = NULL;
+    int rc = -1;
+    EVP_PKEY *pkey = EVP_RSA_gen(2048);
+    X509 *cert = X509_new();
+    BIO *key_out = BIO_new(BIO_s_mem());
+    uint8_t serial[16];
+    BIGNUM *bn = NULL;
+    if (!pkey || !cert || !key_out || sso_random_bytes(serial, sizeof serial) != 0)
+        goto done;
+    serial[0] &= 0x7f; /* a positive serial */
+    bn = BN_bin2bn(serial, sizeof serial, NULL);
+    X509_NAME *name = X509_get_subject_name(cert);
+    if (!bn || X509_set_version(cert, 2) != 1
+        || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert))
+        || !X509_gmtime_adj(X509_getm_notBefore(cert), -3600)
+        || !X509_gmtime_adj(X509_getm_notAfter(cert), (long) DIR_SP_CERT_DAYS * 86400)
+        || X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                      (const unsigned char *) common_name, -1, -1, 0) != 1
+        || X509_set_issuer_name(cert, name) != 1 || X509_set_pubkey(cert, pkey) != 1
+        || X509_sign(cert, pkey, EVP_sha256()) <= 0)
+        goto done;
+    if (PEM_write_bio_PrivateKey(key_out, pkey, NULL, NULL, 0, NULL, NULL) != 1)
+        goto done;
+    *key_pem = s_bio_string(key_out);
+    *cert_pem = s_cert_pem(cert);
+    rc = *key_pem && *cert_pem ? 0 : -1;
+done:
+    if (rc != 0) {
+        free(*key_pem);
+        free(*cert_pem);
+        *key_pem = *cert_pem = NULL;
+    }
+    ERR_clear_error();
+    BN_free(bn);
+    BIO_free(key_out);
+    X509_free(cert);
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
+void dir_pki_test(bool verbose)
+{
+    (void) verbose;
+    char *key = NULL, *cert = NULL;
+    SSO_CHECK(dir_pki_sp_keypair("conn_test", &key, &cert) == 0);
+    SSO_CHECK(key && strstr(key, "BEGIN PRIVATE KEY"));
+    SSO_CHECK(cert && strstr(cert, "BEGIN CERTIFICATE"));
+    char *again = cert ? dir_pki_cert_normalize(cert) : NULL;
+    SSO_CHECK(again && strcmp(again, cert) == 0);
+    free(again);
+
+    /* Strip the armour to get the base64 DER, the metadata form. */
+    if (cert) {
+        const char *begin = strchr(cert, '\n') + 1;
+        const char *end = strstr(cert, "-----END");
+        char *b64 = strndup(begin, (size_t) (end - begin));
+        char *from_der = sso_saml_metadata_cert_pem(b64);
+        SSO_CHECK(from_der && strcmp(from_der, cert) == 0);
+        free(from_der);
+        free(b64);
+        /* Two certificates in one string are refused. */
+        size_t len = strlen(cert);
+        char *two = malloc(2 * len + 1);
+        memcpy(two, cert, len);
+        memcpy(two + len, cert, len + 1);
+        SSO_CHECK(dir_pki_cert_normalize(two) == NULL);
+        free(two);
+        /* Tampered bytes do not parse. */
+        char *bad = strdup(cert);
+        bad[40] = bad[40] == 'A' ? 'B' : 'A';
+        bad[41] = '!';
+        SSO_CHECK(dir_pki_cert_normalize(bad) == NULL);
+        free(bad);
+    }
+    SSO_CHECK(dir_pki_cert_normalize("not a certificate") == NULL);
+    SSO_CHECK(dir_pki_cert_normalize("") == NULL);
+    SSO_CHECK(sso_saml_metadata_cert_pem("AAAA") == NULL);
+    free(key);
+    free(cert);
+}

@@ -1,0 +1,337 @@
+/* dir_signing: signing key storage. */
+#include "vault/dir_signing.h"
+#include "vault/dir_pki.h"
+#include "dir_testkit.h"
+#include "sso_crypto.h"
+#include "sso_log.h"
+#include "sso_test.h"
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#define DIR_KID_MAX 128
+#define DIR_KEY_PEM_MAX 16384
+#define DIR_JWK_MAX 8192
+#define DIR_KEYS_MAX 64
+
+static void s_aad(char *out, size_t size, const char *kid)
+{
+    snprintf(out, size, "signing_key:%s", kid);
+}
+
+Sso__KeysListReply *dir_signing_list(dir_t *dir, bool with_private)
+{
+    Sso__KeysListReply *reply = malloc(sizeof *reply);
+    Sso__SigningKey **keys = calloc(DIR_KEYS_MAX, sizeof *keys);
+    if (!reply || !keys) {
+        free(reply);
+        free(keys);
+        return NULL;
+    }
+    sso__keys_list_reply__init(reply);
+    reply->keys = keys;
+    sqlite3_stmt *stmt = dir_db_query(dir->db,
+                                      "SELECT kid, private_key_sealed, public_jwk_json, "
+                                      "created_at, active_from, retire_after FROM signing_keys "
+                                      "WHERE retire_after = 0 OR retire_after > ? "
+                                      "ORDER BY active_from DESC, created_at DESC, kid LIMIT ?",
+                                      "ii", dir_now(), (int64_t) DIR_KEYS_MAX);
+    if (!stmt) {
+        sso__keys_list_reply__free_unpacked(reply, NULL);
+        return NULL;
+    }
+    bool failed = false;
+    int rc;
+    while (!failed && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *kid = dir_db_text(stmt, 0);
+        char *private_pem = NULL;
+        if (with_private) {
+            char aad[DIR_KID_MAX + 16];
+            s_aad(aad, sizeof aad, kid);
+            private_pem = dir_keys_open(dir->keys, sqlite3_column_blob(stmt, 1),
+                                        (size_t) sqlite3_column_bytes(stmt, 1), aad, NULL);
+            if (!private_pem) {
+                sso_warn("signing key %s does not decrypt with this master key; skipped", kid);
+                continue;
+            }
+        }
+        Sso__SigningKey *key = malloc(sizeof *key);
+        if (!key) {
+            free(private_pem);
+            failed = true;
+            break;
+        }
+        sso__signing_key__init(key);
+        key->kid = strdup(kid);
+        key->public_jwk_json = strdup(dir_db_text(stmt, 2));
+        if (private_pem)
+            key->private_key_pem = private_pem;
+        key->created_at = sqlite3_column_int64(stmt, 3);
+        key->active_from = sqlite3_column_int64(stmt, 4);
+        key->retire_after = sqlite3_column_int64(stmt, 5);
+        reply->keys[reply->n_keys++] = key;
+        failed = !key->kid || !key->public_jwk_json;
+    }
+    dir_db_release(stmt);
+    if (failed) {
+        sso__keys_list_reply__free_unpacked(reply, NULL);
+        return NULL;
+    }
+    return reply;
+}
+
+static int s_validate_kid(const Sso__SigningKey *key, dir_error_t *err)
+{
+    if (!key) {
+        dir_bad_request(err, "key is required");
+        return -1;
+    }
+    size_t kid_len = strlen(key->kid);
+    if (kid_len == 0 || kid_len > DIR_KID_MAX) {
+        dir_bad_request(err, "key.kid must be 1 to %d characters", DIR_KID_MAX);
+        return -1;
+    }
+    for (const unsigned char *p = (const unsigned char *) key->kid; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7f) {
+            dir_bad_request(err, "key.kid must be printable ASCII");
+            return -1;
+        }
+    if (key->created_at < 0 || key->active_from < 0 || key->retire_after < 0) {
+        dir_bad_request(err, "key times must not be negative");
+        return -1;
+    }
+    return 0;
+}
+
+static int s_validate_material(const Sso__SigningKey *key, dir_error_t *err)
+{
+    size_t pem_len = strlen(key->private_key_pem);
+    BIO *bio = pem_len && pem_len <= DIR_KEY_PEM_MAX ? BIO_new_mem_buf(key->private_key_pem, -1)
+                                                     : NULL;
+    EVP_PKEY *pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    ERR_clear_error();
+    bool pem_ok = pkey != NULL;
+    EVP_PKEY_free(pkey);
+    if (!pem_ok) {
+        dir_bad_request(err, "key.private_key_pem is not a PEM private key");
+        return -1;
+    }
+    json_t *jwk = strlen(key->public_jwk_json) <= DIR_JWK_MAX
+                      ? json_loads(key->public_jwk_json, JSON_REJECT_DUPLICATES, NULL)
+                      : NULL;
+    bool jwk_ok = json_is_object(jwk);
+    json_decref(jwk);
+    if (!jwk_ok) {
+        dir_bad_request(err, "key.public_jwk_json is not a JSON object");
+        return -1;
+    }
+    return 0;
+}
+
+/* A key sent again under its kid: only retire_after changes, and only when whatever key
+   material came with it is the stored one. Inside the caller's transaction. */
+static int s_update_existing(dir_t *dir, const Sso__SigningKey *key, sqlite3_stmt *stored,
+                             const char *aad, dir_error_t *err)
+{
+    bool same = !*key->public_jwk_json
+                || strcmp(key->public_jwk_json, dir_db_text(stored, 1)) == 0;
+    if (same && *key->private_key_pem) {
+        char *pem = dir_keys_open(dir->keys, sqlite3_column_blob(stored, 0),
+                                  (size_t) sqlite3_column_bytes(stored, 0), aad, NULL);
+        same = pem && sso_secure_equals(pem, key->private_key_pem);
+        if (pem) {
+            OPENSSL_cleanse(pem, strlen(pem));
+            free(pem);
+        }
+    }
+    if (!same) {
+        dir_bad_request(err, "a different signing key with kid %s exists", key->kid);
+        return -1;
+    }
+    if (dir_db_run(dir->db, NULL, "UPDATE signing_keys SET retire_after = ? WHERE kid = ?", "is",
+                   key->retire_after, key->kid) != DIR_DB_OK) {
+        dir_server_error(err);
+        return -1;
+    }
+    if (key->retire_after)
+        sso_info("signing key %s is published until %lld", key->kid,
+                 (long long) key->retire_after);
+    return 0;
+}
+
+int dir_signing_put(dir_t *dir, const Sso__SigningKey *key, bool only_if_none, dir_error_t *err)
+{
+    if (s_validate_kid(key, err) != 0)
+        return -1;
+    bool material = *key->private_key_pem || *key->public_jwk_json;
+    if (material && s_validate_material(key, err) != 0)
+        return -1;
+    char aad[DIR_KID_MAX + 16];
+    s_aad(aad, sizeof aad, key->kid);
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    if (material && dir_keys_seal(dir->keys, key->private_key_pem, strlen(key->private_key_pem),
+                                  aad, &sealed, &sealed_len) != 0) {
+        dir_server_error(err);
+        return -1;
+    }
+    int64_t now = dir_now();
+    int64_t created = key->created_at ? key->created_at : now;
+    int64_t active = key->active_from ? key->active_from : created;
+    int rc = -1;
+    sqlite3_stmt *stored = NULL;
+    if (dir_db_begin(dir->db) != 0) {
+        dir_server_error(err);
+        goto done;
+    }
+    int64_t existing = dir_db_int(dir->db, "SELECT count(*) FROM signing_keys", NULL);
+    if (existing < 0) {
+        dir_server_error(err);
+        goto done;
+    }
+    if (only_if_none && existing > 0) {
+        rc = 0; /* another instance won the race; its key stands */
+        goto done;
+    }
+    stored = dir_db_query(dir->db, "SELECT private_key_sealed, public_jwk_json FROM "
+                                   "signing_keys WHERE kid = ?", "s", key->kid);
+    int step = stored ? sqlite3_step(stored) : SQLITE_ERROR;
+    if (step == SQLITE_ROW) {
+        if (s_update_existing(dir, key, stored, aad, err) != 0)
+            goto done;
+    }
+    else if (step != SQLITE_DONE) {
+        dir_server_error(err);
+        goto done;
+    }
+    else if (!material) {
+        dir_bad_request(err, "no signing key with kid %s; a new key needs private_key_pem and "
+                             "public_jwk_json", key->kid);
+        goto done;
+    }
+    else {
+        int run = dir_db_run(dir->db, NULL,
+                             "INSERT INTO signing_keys (kid, private_key_sealed, "
+                             "public_jwk_json, created_at, active_from, retire_after) "
+                             "VALUES (?, ?, ?, ?, ?, ?)",
+                             "sbsiii", key->kid, sealed, sealed_len, key->public_jwk_json,
+                             created, active, key->retire_after);
+        if (run != DIR_DB_OK) {
+            dir_server_error(err);
+            goto done;
+        }
+    }
+    dir_db_release(stored);
+    stored = NULL;
+    if (dir_db_commit(dir->db) != 0)
+        dir_server_error(err);
+    else
+        rc = 0;
+done:
+    dir_db_release(stored);
+    dir_db_rollback(dir->db);
+    if (sealed)
+        OPENSSL_cleanse(sealed, sealed_len);
+    free(sealed);
+    return rc;
+}
+
+static void s_test(dir_testkit_t *kit)
+{
+    char *pem = NULL;
+    Sso__SigningKey key;
+    SSO_CHECK(dir_testkit_signing_key(&key, "k1", "{\"kty\":\"RSA\",\"kid\":\"k1\"}", &pem) == 0);
+    key.created_at = 1000;
+    dir_error_t err = {0};
+    SSO_CHECK(dir_signing_put(kit->dir, &key, true, &err) == 0);
+    /* only_if_none with a key present stores nothing. */
+    key.kid = "k2";
+    SSO_CHECK(dir_signing_put(kit->dir, &key, true, &err) == 0);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM signing_keys", NULL) == 1);
+    /* The private key is sealed, bound to its kid. */
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT instr(private_key_sealed, 'PRIVATE') FROM "
+                                       "signing_keys", NULL) == 0);
+    SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == 0);
+    /* k1 again: the same key is a no-op (a retried put); other key material is refused. */
+    key.kid = "k1";
+    SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == 0);
+    key.public_jwk_json = "{\"kty\":\"RSA\",\"kid\":\"x\"}";
+    SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == -1 && err.status == 400
+              && strstr(err.description, "different"));
+    char *other_pem = NULL;
+    Sso__SigningKey other;
+    SSO_CHECK(dir_testkit_signing_key(&other, "k1", "{\"kty\":\"RSA\",\"kid\":\"k1\"}",
+                                      &other_pem) == 0);
+    SSO_CHECK(dir_signing_put(kit->dir, &other, false, &err) == -1
+              && strstr(err.description, "different"));
+    free(other_pem);
+    key.public_jwk_json = "{\"kty\":\"RSA\",\"kid\":\"k1\"}";
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT retire_after FROM signing_keys WHERE kid = 'k1'",
+                         NULL) == 0);
+    key.private_key_pem = "nope";
+    key.kid = "k3";
+    SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == -1
+              && strstr(err.description, "private_key_pem"));
+    key.private_key_pem = pem ? pem : "";
+    key.public_jwk_json = "[1]";
+    SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == -1);
+    key.kid = "";
+    SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == -1);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM signing_keys", NULL) == 2);
+
+    Sso__KeysListReply *list = dir_signing_list(kit->dir, true);
+    SSO_CHECK(list && list->n_keys == 2 && pem && !strcmp(list->keys[0]->private_key_pem, pem));
+    sso__keys_list_reply__free_unpacked(list, NULL);
+    list = dir_signing_list(kit->dir, false);
+    SSO_CHECK(list && list->n_keys == 2 && !*list->keys[0]->private_key_pem
+              && strstr(list->keys[0]->public_jwk_json, "RSA"));
+    sso__keys_list_reply__free_unpacked(list, NULL);
+
+    /* Rotation: a key sent again under its kid (with its own material, or none) only sets
+       retire_after, so the previous key stays published until its tokens expire. */
+    Sso__SigningKey retire = SSO__SIGNING_KEY__INIT;
+    retire.kid = "k2";
+    retire.retire_after = dir_now() + 3600;
+    SSO_CHECK(dir_signing_put(kit->dir, &retire, false, &err) == 0);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT retire_after FROM signing_keys WHERE kid = 'k2'",
+                         NULL) == retire.retire_after);
+    list = dir_signing_list(kit->dir, false);
+    SSO_CHECK(list && list->n_keys == 2);
+    sso__keys_list_reply__free_unpacked(list, NULL);
+    key.kid = "k2";
+    key.public_jwk_json = "{\"kty\":\"RSA\",\"kid\":\"k1\"}";
+    key.retire_after = 0;
+    SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == 0);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT retire_after FROM signing_keys WHERE kid = 'k2'",
+                         NULL) == 0);
+    key.public_jwk_json = "{\"kty\":\"RSA\",\"kid\":\"other\"}";
+    SSO_CHECK(dir_signing_put(kit->dir, &key, false, &err) == -1);
+    retire.kid = "k9";
+    SSO_CHECK(dir_signing_put(kit->dir, &retire, false, &err) == -1
+              && strstr(err.description, "no signing key"));
+    retire.kid = "k2";
+    retire.retire_after = -1;
+    SSO_CHECK(dir_signing_put(kit->dir, &retire, false, &err) == -1);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM signing_keys", NULL) == 2);
+
+    /* Retired keys are not listed; a value moved to another row does not open. */
+    SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE signing_keys SET retire_after = 5 WHERE "
+                                             "kid = 'k1'", NULL) == DIR_DB_OK);
+    SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE signing_keys SET private_key_sealed = "
+                                             "(SELECT private_key_sealed FROM signing_keys WHERE "
+                                             "kid = 'k1') WHERE kid = 'k2'", NULL) == DIR_DB_OK);
+    list = dir_signing_list(kit->dir, true);
+    SSO_CHECK(list && list->n_keys == 0);
+    sso__keys_list_reply__free_unpacked(list, NULL);
+    list = dir_signing_list(kit->dir, false);
+    SSO_CHECK(list && list->n_keys == 1 && !strcmp(list->keys[0]->kid, "k2"));
+    sso__keys_list_reply__free_unpacked(list, NULL);
+    free(pem);
+}
+
+void dir_signing_test(bool verbose)
+{
+    (void) verbose;
+    dir_testkit_run(s_test);
+}
