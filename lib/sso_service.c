@@ -154,6 +154,7 @@ typedef struct {
 typedef struct {
     s_slot_t *slots;
     size_t n;
+    bool closed; /* at a stop: only requests already taken go on, no new one is taken */
 } s_pool_t;
 
 /* ---- offloads: slow work on a thread while the sequential loop goes on -------------------- */
@@ -272,7 +273,7 @@ static bool s_next(sso_service_t *service, const sso_service_def_t *def, s_pool_
         if (s_slot_done(slot, job, reply_p))
             return true;
     }
-    while (sso_worker_try_recv(service->worker, job) == 1)
+    while (!(pool && pool->closed) && sso_worker_try_recv(service->worker, job) == 1)
         if (s_run(service, def, pool, job, reply_p))
             return true;
     return false;
@@ -368,6 +369,37 @@ static void s_pool_destroy(s_pool_t *pool)
     pool->slots = NULL;
 }
 
+static bool s_waiting(const s_pool_t *pool)
+{
+    for (size_t i = 0; i < pool->n; i++)
+        if (pool->slots[i].waits_on >= 0)
+            return true;
+    return false;
+}
+
+/* At a stop: the requests waiting in offloads are finished, in batches, and answered (their
+   callers wait for them), and no new one is taken. Their threads must be over before the
+   exit, whose cleanup of OpenSSL under a key generation crashes the process; the wait is
+   bounded by the offloaded work itself (a fetch's timeout, a key pair). */
+static void s_pool_drain(sso_service_t *service, const sso_service_def_t *def, s_pool_t *pool)
+{
+    pool->closed = true;
+    while (s_waiting(pool)) {
+        if (s_slot_ready(pool)) {
+            s_serve_batch(service, def, pool, NULL);
+            continue;
+        }
+        struct pollfd items[SSO_SERVICE_OFFLOADS_MAX];
+        nfds_t n = 0;
+        for (size_t i = 0; i < pool->n; i++)
+            if (pool->slots[i].waits_on >= 0)
+                items[n++] = (struct pollfd){pool->slots[i].waits_on, POLLIN, 0};
+        sso_worker_heartbeat_if_due(service->worker);
+        long wait = (long) (sso_worker_heartbeat_at(service->worker) - sso_now_ms());
+        poll(items, n, wait < 0 ? 0 : (int) (wait > 60000 ? 60000 : wait));
+    }
+}
+
 /* A sequential loop whose requests may offload: a fiber for each request that may wait (with
    all of them waiting, requests run on the loop's own stack and their slow work with them).
    It waits on the worker's socket and on the offloads' pipes. */
@@ -401,6 +433,7 @@ static void s_serve_offloading(sso_service_t *service, const sso_service_def_t *
             && errno != EINTR)
             break;
     }
+    s_pool_drain(service, def, &pool);
     s_offloads_served = false;
     s_pool_destroy(&pool);
 }
@@ -848,6 +881,18 @@ static void s_test_offload(sso_service_t *service, const sso_service_def_t *def,
     SSO_CHECK(s_probe.ends == 3 && !s_probe.sent_before_end);
     SSO_CHECK(!pthread_equal(s_probe.offload_thread, pthread_self()));
     SSO_CHECK(!sso_fiber_running(pool.slots[0].fiber) && pool.slots[0].waits_on == -1);
+
+    /* At a stop, a request waiting in an offload is finished and answered (its thread is over
+       before the exit), and a request not taken yet stays untaken. */
+    s_probe_send(*identity_p, MDPW_REQUEST, 4, "park");
+    s_serve_batch(service, def, &pool, NULL);
+    SSO_CHECK(s_probe_reply(identity_p, text, sizeof text) == -1);
+    s_probe_send(*identity_p, MDPW_REQUEST, 5, "probe");
+    SSO_CHECK(write(s_probe.release[1], "x", 1) == 1);
+    s_pool_drain(service, def, &pool);
+    SSO_CHECK(s_probe_reply(identity_p, text, sizeof text) == 0 && !strcmp(text, "p5"));
+    SSO_CHECK(s_probe_reply(identity_p, text, sizeof text) == -1);
+    SSO_CHECK(!sso_fiber_running(pool.slots[0].fiber) && !s_waiting(&pool));
     s_offloads_served = false;
     s_pool_destroy(&pool);
     close(s_probe.release[0]);

@@ -738,6 +738,40 @@ def test_a_change_made_while_a_metadata_fetch_waits_is_kept(broker, cert, upstre
     assert r.json()["saml"]["idp_entity_id"] == entity
 
 
+def test_a_stopping_directory_finishes_a_connection_whose_metadata_fetch_waits(fresh_broker, cert,
+                                                                              upstream):
+    """SIGTERM while a create waits for its metadata: the directory finishes it (the fetch, then
+    the key pair, then the write) and answers it before it exits, and it exits cleanly. Before,
+    the request was dropped (an error for the admin) and a key generation still running on its
+    thread when the exit cleaned up OpenSSL crashed the process (SIGSEGV)."""
+    b = fresh_broker()
+    org = create_org(b)
+    entity = f"https://idp-{suffix()}.example.com/saml"
+    asked = threading.Event()
+    url = upstream(f"/metadata-{suffix()}.xml", idp_metadata(entity, entity + "/sso", cert),
+                   hold=1.5, asked=asked)
+    b.token()
+    thread, result = in_background(
+        lambda: b.api("POST", f"/organizations/{org['id']}/connections",
+                      {"type": "saml", "saml": {"idp_metadata_url": url}}))
+    assert asked.wait(10), "the directory never fetched the metadata"
+    pid = b.wait_pid("directory")
+    os.kill(pid, signal.SIGTERM)
+    thread.join(15)
+    assert not thread.is_alive()
+    conn = created(result["response"])
+    assert conn["saml"]["idp_entity_id"] == entity
+    b.wait_pid("directory", other_than=pid)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        got = b.api("GET", f"/connections/{conn['id']}")
+        if got.status_code == 200:
+            break
+        time.sleep(0.1)
+    assert got.status_code == 200 and got.json()["saml"]["idp_metadata_url"] == url
+    assert f"directory-1 (pid {pid}) exited with status 0" in b.log_text()
+
+
 def test_oidc_connection_never_returns_its_client_secret(broker):
     org = create_org(broker)
     secret = "upstream-secret-" + suffix()
