@@ -738,6 +738,52 @@ def test_a_change_made_while_a_metadata_fetch_waits_is_kept(broker, cert, upstre
     assert r.json()["saml"]["idp_entity_id"] == entity
 
 
+def test_concurrent_creates_by_slow_metadata_url_with_other_calls_all_land(broker, cert, upstream):
+    """More creates by a slow metadata URL than the directory has offloads (8: the rest run on
+    its loop), a failing one, and token, read and write calls meanwhile: every call gets its
+    own right answer and every connection holds its own IdP's metadata and an SP key of its
+    own."""
+    org = create_org(broker)
+    broker.token()
+    entities, calls = [], []
+    for i in range(10):
+        entity = f"https://idp-{suffix()}.example.com/saml"
+        url = upstream(f"/metadata-{suffix()}.xml", idp_metadata(entity, entity + "/sso", cert),
+                       hold=1.0)
+        entities.append((entity, url))
+        calls.append(lambda url=url: broker.api("POST", f"/organizations/{org['id']}/connections",
+                                                {"type": "saml", "saml": {"idp_metadata_url": url}}))
+    missing = upstream(f"/gone-{suffix()}.xml", "not found", status=404, hold=1.0)
+    failing = in_background(lambda: broker.api("POST", f"/organizations/{org['id']}/connections",
+                                               {"type": "saml",
+                                                "saml": {"idp_metadata_url": missing}}))
+    creates = [in_background(call) for call in calls]
+    names = [f"Meanwhile {i} {suffix()}" for i in range(6)]
+    others = [in_background(lambda: broker.token(fresh=True)) for _ in range(4)]
+    others += [in_background(lambda: broker.api("GET", "/organizations")) for _ in range(4)]
+    writes = [in_background(lambda name=name: broker.api("POST", "/organizations",
+                                                         {"display_name": name}))
+              for name in names]
+    for thread, _ in [failing] + creates + others + writes:
+        thread.join(30)
+        assert not thread.is_alive()
+    r = failing[1]["response"]
+    assert r.status_code == 400 and "HTTP 404" in r.json()["error_description"], r.text[:300]
+    for _, result in others[4:]:
+        assert result["response"].status_code == 200
+    made = [created(result["response"]) for _, result in writes]
+    assert sorted(o["display_name"] for o in made) == sorted(names)
+    conns = [created(result["response"]) for _, result in creates]
+    assert [(c["saml"]["idp_entity_id"], c["saml"]["idp_metadata_url"]) for c in conns] == entities
+    assert len({c["id"] for c in conns}) == len(conns)
+    assert len({c["sp"]["certificate"] for c in conns}) == len(conns)
+    listed = list_all(broker, f"/organizations/{org['id']}/connections")
+    assert sorted(c["id"] for c in listed) == sorted(c["id"] for c in conns)
+    for c in conns:
+        got = broker.api("GET", f"/connections/{c['id']}").json()
+        assert got["saml"]["idp_entity_id"] == c["saml"]["idp_entity_id"]
+
+
 def test_a_stopping_directory_finishes_a_connection_whose_metadata_fetch_waits(fresh_broker, cert,
                                                                               upstream):
     """SIGTERM while a create waits for its metadata: the directory finishes it (the fetch, then
