@@ -76,6 +76,20 @@ $(BUILD)/bin/test-lib: $(BUILD)/obj/lib/selftest.o $(LIBSSO)
 	@echo "  LINK    $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The directory's schema migrations, one SQL file each (store/migrations/NNNN_<what>.sql),
+# compiled in by a generated C file. The folder is a prerequisite too, so that adding, removing
+# or renaming a file regenerates it.
+MIGRATIONS_DIR := services/directory/store/migrations
+MIGRATIONS := $(sort $(wildcard $(MIGRATIONS_DIR)/*.sql))
+directory_GEN_OBJS := $(BUILD)/gen/dir_migrations.o
+$(BUILD)/gen/dir_migrations.c: scripts/gen_migrations.py $(MIGRATIONS_DIR) $(MIGRATIONS)
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	@scripts/gen_migrations.py $@ $(MIGRATIONS)
+$(BUILD)/gen/dir_migrations.o: $(BUILD)/gen/dir_migrations.c services/directory/store/dir_migrations.h
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -Iservices/directory -c $< -o $@
+
 # One rule set per service: sso-<svc> from its sources (in its folder and one level of
 # sub-folders) minus selftest.c, test-<svc> from its sources minus main.c. A service's
 # includes name its headers from the service's folder ("store/dir_db.h").
@@ -87,7 +101,7 @@ TESTKIT_SRCS := %_testkit.c %_fake.c
 define SERVICE_RULES
 $(1)_SRCS := $$(wildcard services/$(1)/*.c services/$(1)/*/*.c)
 $(BUILD)/obj/services/$(1)/%.o: CFLAGS += -Iservices/$(1)
-$(1)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(filter-out %/main.c %/selftest.c $(TESTKIT_SRCS),$$($(1)_SRCS)))
+$(1)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(filter-out %/main.c %/selftest.c $(TESTKIT_SRCS),$$($(1)_SRCS))) $$($(1)_GEN_OBJS)
 $(1)_KIT_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(filter $(TESTKIT_SRCS),$$($(1)_SRCS)))
 $(BUILD)/bin/sso-$(1): $$($(1)_OBJS) $(BUILD)/obj/services/$(1)/main.o $(LIBSSO)
 	@mkdir -p $$(dir $$@)

@@ -1,7 +1,9 @@
 /* dir_db: SQLite open, pragmas, migrations, the statement cache and statement helpers. */
 #include "store/dir_db.h"
 #include "store/dir_checkpoint.h"
+#include "store/dir_migrations.h"
 #include "dir_testkit.h"
+#include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_test.h"
 #include <errno.h>
@@ -57,183 +59,9 @@ static struct {
 static size_t s_lent_count;
 static pthread_mutex_t s_lent_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Migration n (1-based) is s_migrations[n - 1]. Append only: never edit a shipped one. */
-static const char *s_migrations[] = {
-    /* 1: every table of the directory. Times are Unix seconds (UTC). Ids are TEXT with a
-       type prefix; seq gives a stable order for keyset pagination. */
-    "CREATE TABLE meta ("
-    "  name TEXT PRIMARY KEY,"
-    "  value BLOB NOT NULL);"
-
-    "CREATE TABLE organizations ("
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  id TEXT NOT NULL UNIQUE,"
-    "  display_name TEXT NOT NULL,"
-    "  external_id TEXT UNIQUE,"
-    "  created_at INTEGER NOT NULL,"
-    "  updated_at INTEGER NOT NULL);"
-
-    "CREATE TABLE domains ("
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  id TEXT NOT NULL UNIQUE,"
-    "  organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
-    "  domain TEXT NOT NULL UNIQUE,"
-    "  created_at INTEGER NOT NULL);"
-    "CREATE INDEX domains_org ON domains(organization_id);"
-
-    "CREATE TABLE connections ("
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  id TEXT NOT NULL UNIQUE,"
-    "  organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
-    "  type TEXT NOT NULL CHECK (type IN ('saml', 'oidc')),"
-    "  status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'active', 'inactive')),"
-    "  name TEXT,"
-    "  created_at INTEGER NOT NULL,"
-    "  updated_at INTEGER NOT NULL,"
-    /* SAML: the IdP's settings, and this SP's own key pair (the key sealed). */
-    "  saml_idp_entity_id TEXT,"
-    "  saml_idp_sso_url TEXT,"
-    "  saml_idp_certificates TEXT," /* JSON array of PEM strings */
-    "  saml_idp_metadata_url TEXT,"
-    "  saml_sp_certificate TEXT,"
-    "  saml_sp_key_sealed BLOB,"    /* AAD 'connection:<id>:sp_key' */
-    "  attribute_mapping TEXT NOT NULL DEFAULT '{}',"
-    /* OIDC: the upstream IdP and our client registration there (secret sealed). */
-    "  oidc_issuer TEXT,"
-    "  oidc_client_id TEXT,"
-    "  oidc_client_secret_sealed BLOB," /* AAD 'connection:<id>:oidc_client_secret' */
-    "  oidc_scopes TEXT);"
-    "CREATE INDEX connections_org ON connections(organization_id);"
-
-    "CREATE TABLE clients ("
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  id TEXT NOT NULL UNIQUE," /* the OAuth client_id */
-    "  name TEXT NOT NULL,"
-    "  secret_hash TEXT NOT NULL," /* sso_secret_hash */
-    "  is_admin INTEGER NOT NULL DEFAULT 0,"
-    "  created_at INTEGER NOT NULL,"
-    "  updated_at INTEGER NOT NULL);"
-
-    "CREATE TABLE client_redirect_uris ("
-    "  client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,"
-    "  position INTEGER NOT NULL,"
-    "  uri TEXT NOT NULL,"
-    "  PRIMARY KEY (client_id, uri));"
-
-    "CREATE TABLE portal_links ("
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  id TEXT NOT NULL UNIQUE,"
-    "  organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
-    "  token_hash TEXT NOT NULL UNIQUE," /* sha256 hex of the token in the URL */
-    "  created_at INTEGER NOT NULL,"
-    "  expires_at INTEGER NOT NULL,"
-    "  revoked INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX portal_links_org ON portal_links(organization_id);"
-
-    /* One login in flight: what the client asked for at /oauth/authorize and what we sent
-       upstream. Single-use; expires quickly. */
-    "CREATE TABLE login_transactions ("
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  id TEXT NOT NULL UNIQUE,"
-    "  client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,"
-    "  redirect_uri TEXT NOT NULL,"
-    "  state TEXT,"
-    "  nonce TEXT,"
-    "  scope TEXT NOT NULL,"
-    "  code_challenge TEXT,"
-    "  code_challenge_method TEXT,"
-    "  login_hint TEXT,"
-    "  prompt TEXT,"
-    "  max_age INTEGER,"
-    "  organization_id TEXT REFERENCES organizations(id) ON DELETE CASCADE,"
-    "  connection_id TEXT REFERENCES connections(id) ON DELETE CASCADE,"
-    "  upstream_request_id TEXT UNIQUE," /* SAML AuthnRequest ID or OIDC state */
-    "  upstream_nonce TEXT,"
-    "  upstream_code_verifier_sealed BLOB,"
-    "  csrf_token_hash TEXT,"
-    "  created_at INTEGER NOT NULL,"
-    "  expires_at INTEGER NOT NULL,"
-    "  completed_at INTEGER);"
-    "CREATE INDEX login_transactions_expiry ON login_transactions(expires_at);"
-
-    /* Codes handed to the client; only their hash is kept. Single-use (used_at). */
-    "CREATE TABLE authorization_codes ("
-    "  code_hash TEXT PRIMARY KEY,"
-    "  client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,"
-    "  redirect_uri TEXT NOT NULL,"
-    "  scope TEXT NOT NULL,"
-    "  nonce TEXT,"
-    "  code_challenge TEXT,"
-    "  code_challenge_method TEXT,"
-    "  organization_id TEXT,"
-    "  connection_id TEXT,"
-    "  claims_json TEXT NOT NULL," /* the normalized identity for the ID token */
-    "  auth_time INTEGER NOT NULL,"
-    "  created_at INTEGER NOT NULL,"
-    "  expires_at INTEGER NOT NULL,"
-    "  used_at INTEGER);"
-    "CREATE INDEX authorization_codes_expiry ON authorization_codes(expires_at);"
-
-    /* Replay caches: SAML assertion IDs (kind 'saml_assertion'), per connection. */
-    "CREATE TABLE replay_cache ("
-    "  kind TEXT NOT NULL,"
-    "  connection_id TEXT NOT NULL,"
-    "  item_id TEXT NOT NULL,"
-    "  created_at INTEGER NOT NULL,"
-    "  expires_at INTEGER NOT NULL,"
-    "  PRIMARY KEY (kind, connection_id, item_id));"
-    "CREATE INDEX replay_cache_expiry ON replay_cache(expires_at);"
-
-    /* The login log. No foreign keys: history outlives deleted organizations. */
-    "CREATE TABLE login_events ("
-    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  id TEXT NOT NULL UNIQUE,"
-    "  created_at INTEGER NOT NULL,"
-    "  organization_id TEXT,"
-    "  connection_id TEXT,"
-    "  client_id TEXT,"
-    "  outcome TEXT NOT NULL CHECK (outcome IN ('success', 'failure')),"
-    "  reason TEXT NOT NULL DEFAULT '',"
-    "  subject TEXT,"
-    "  email TEXT,"
-    "  request_id TEXT);"
-    "CREATE INDEX login_events_org ON login_events(organization_id, seq);"
-    "CREATE INDEX login_events_conn ON login_events(connection_id, seq);"
-
-    "CREATE TABLE signing_keys ("
-    "  kid TEXT PRIMARY KEY,"
-    "  private_key_sealed BLOB NOT NULL," /* AAD 'signing_key:<kid>' */
-    "  public_jwk_json TEXT NOT NULL,"
-    "  created_at INTEGER NOT NULL,"
-    "  active_from INTEGER NOT NULL,"
-    "  retire_after INTEGER NOT NULL DEFAULT 0);"
-
-    "CREATE TABLE access_tokens ("
-    "  token_hash TEXT PRIMARY KEY," /* sha256 hex of the opaque token */
-    "  client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,"
-    "  scope TEXT NOT NULL,"
-    "  created_at INTEGER NOT NULL,"
-    "  expires_at INTEGER NOT NULL,"
-    "  revoked INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX access_tokens_expiry ON access_tokens(expires_at);",
-
-    /* 2: the login flow (proto/directory.proto). Organizations may accept any email domain;
-       transactions keep what the OIDC upstream needs; codes keep their connection type and
-       whether they were presented twice; access tokens keep their identity claims and the
-       code they came from (a reused code revokes them); events name their transaction. */
-    "ALTER TABLE organizations ADD COLUMN allow_any_domain INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE login_transactions ADD COLUMN force_login INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE login_transactions ADD COLUMN oidc_state TEXT;"
-    "CREATE UNIQUE INDEX login_transactions_oidc_state ON login_transactions(oidc_state);"
-    "ALTER TABLE authorization_codes ADD COLUMN connection_type TEXT NOT NULL DEFAULT '';"
-    "ALTER TABLE authorization_codes ADD COLUMN reused INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE access_tokens ADD COLUMN claims_json TEXT NOT NULL DEFAULT '';"
-    "ALTER TABLE access_tokens ADD COLUMN code_hash TEXT;"
-    "CREATE INDEX access_tokens_code ON access_tokens(code_hash);"
-    "ALTER TABLE login_events ADD COLUMN txn_id TEXT;",
-};
-
-#define DIR_DB_VERSION ((int) (sizeof s_migrations / sizeof s_migrations[0]))
+/* The migrations, compiled in from the files under store/migrations (store/dir_migrations.h).
+   Append only: never edit a shipped one. */
+#define DIR_DB_VERSION ((int) dir_migrations_count)
 
 int dir_db_schema_version(void)
 {
@@ -647,7 +475,7 @@ static int s_migrate(dir_db_t *self, char *why, size_t why_size)
         /* PRAGMA takes no bound parameters; the number comes from our own table. */
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", version + 1);
-        if (s_exec(self, s_migrations[version]) != 0 || s_exec(self, pragma) != 0
+        if (s_exec(self, dir_migrations[version]) != 0 || s_exec(self, pragma) != 0
             || dir_db_commit(self) != 0) {
             dir_db_rollback(self);
             snprintf(why, why_size, "migration %d failed", version + 1);
@@ -986,6 +814,50 @@ static void s_test_batch(const char *path)
     dir_db_destroy(&db);
 }
 
+/* The compiled-in migrations are the files, and the shipped ones are as they shipped: a
+   database made by an older binary ran exactly these texts under these numbers. */
+static void s_test_migrations(const char *path)
+{
+    /* sha256 of each shipped migration's SQL; a new file ships with its line added here. */
+    static const char *shipped[] = {
+        "f8b9460dae676740d8dce33eb391b307d4462d7063ecffd09024754b5453123d", /* 0001_tables */
+        "e4c3c443fb76723114bbf795b4fe7f6a518222605335ffee00468c5604d816ca", /* 0002_login_flow */
+    };
+    size_t count = sizeof shipped / sizeof shipped[0];
+    SSO_CHECK(dir_migrations_count >= count && DIR_DB_VERSION == (int) dir_migrations_count);
+    for (size_t i = 0; i < dir_migrations_count; i++) {
+        char number[32];
+        snprintf(number, sizeof number, "%04zu_", i + 1);
+        SSO_CHECK(strncmp(dir_migration_files[i], number, 5) == 0);
+        char hex[65];
+        sso_sha256_hex(dir_migrations[i], strlen(dir_migrations[i]), hex);
+        SSO_CHECK(i >= count || strcmp(hex, shipped[i]) == 0);
+    }
+    SSO_CHECK(strcmp(dir_migration_files[0], "0001_tables.sql") == 0);
+    SSO_CHECK(strncmp(dir_migrations[0], "CREATE TABLE meta (  name TEXT PRIMARY KEY,", 43) == 0);
+
+    /* A database left at schema 1 by an older binary is brought up to date, and the tables
+       the first migration made keep their text. */
+    sqlite3 *old = NULL;
+    SSO_CHECK(sqlite3_open(path, &old) == SQLITE_OK);
+    SSO_CHECK(sqlite3_exec(old, dir_migrations[0], NULL, NULL, NULL) == SQLITE_OK);
+    SSO_CHECK(sqlite3_exec(old, "PRAGMA user_version = 1", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(old);
+    char why[256] = "";
+    dir_db_t *db = dir_db_open(path, why, sizeof why);
+    SSO_CHECK(db && dir_db_int(db, "PRAGMA user_version", NULL) == DIR_DB_VERSION);
+    sqlite3_stmt *stmt = db ? dir_db_query(db, "SELECT sql FROM sqlite_master WHERE name = ?",
+                                           "s", "meta")
+                            : NULL;
+    SSO_CHECK(stmt && sqlite3_step(stmt) == SQLITE_ROW
+              && strcmp(dir_db_text(stmt, 0), "CREATE TABLE meta (  name TEXT PRIMARY KEY,  "
+                                              "value BLOB NOT NULL)") == 0);
+    dir_db_release(stmt);
+    SSO_CHECK(db && dir_db_int(db, "SELECT count(*) FROM pragma_table_info('organizations') "
+                                   "WHERE name = 'allow_any_domain'", NULL) == 1);
+    dir_db_destroy(&db);
+}
+
 void dir_db_test(bool verbose)
 {
     (void) verbose;
@@ -1051,6 +923,8 @@ void dir_db_test(bool verbose)
     db = dir_db_open(path, why, sizeof why);
     SSO_CHECK(db == NULL && strstr(why, "newer"));
 
+    snprintf(path, sizeof path, "%s/old.db", dir);
+    s_test_migrations(path);
     snprintf(path, sizeof path, "%s/cache.db", dir);
     s_test_cache(path);
     snprintf(path, sizeof path, "%s/batch.db", dir);
