@@ -1,6 +1,5 @@
 /* dir_api: what the resources of /api/v1 share: dispatch by method, rows, pages, answers. */
 #include "api/dir_api.h"
-#include "api/dir_orgs.h"
 #include "dir_testkit.h"
 #include "sso_log.h"
 #include "sso_test.h"
@@ -116,16 +115,17 @@ zframe_t *dir_api_delete(dir_t *dir, const char *sql, const char *what, const ch
     return dir_api_no_content();
 }
 
-zframe_t *dir_api_list(dir_api_req_t *req, const char *org_id, dir_api_row_fn *row,
-                       const char *sql, const char *types, ...)
+zframe_t *dir_api_list(dir_api_req_t *req, dir_api_check_fn *check, const char *id,
+                       dir_api_row_fn *row, const char *sql, const char *types, ...)
 {
     dir_error_t err = {0};
     long size;
     int64_t after;
     if (dir_page_params(req->query, &size, &after, &err) != 0)
         return dir_error_reply(&err);
-    if (org_id && !dir_orgs_exists(req->dir, org_id))
-        return dir_api_not_found("organization", org_id);
+    zframe_t *refused = check ? check(req->dir, id) : NULL;
+    if (refused)
+        return refused;
     va_list args;
     va_start(args, types);
     sqlite3_stmt *stmt = dir_db_vquery(req->dir->db, sql, types, args);
@@ -167,6 +167,14 @@ static void s_test(dir_testkit_t *kit)
     json_decref(body);
     SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/organizations", "[]", NULL) == 400);
     SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/organizations", NULL, NULL) == 400);
+    /* A list under an organization reads its page first (400), then finds the organization
+       (404), then lists. */
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/organizations/org_nope/domains?page_size=x",
+                               NULL, NULL) == 400);
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/organizations/org_nope/connections", NULL,
+                               &body) == 404);
+    SSO_CHECK(strstr(dir_testkit_str(body, "error_description"), "no organization org_nope"));
+    json_decref(body);
 }
 
 void dir_api_test(bool verbose)

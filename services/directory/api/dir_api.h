@@ -47,13 +47,17 @@ zframe_t *dir_api_found(json_t *json, const char *what, const char *id);
    "<what> <id> deleted<aftermath>". */
 zframe_t *dir_api_delete(dir_t *dir, const char *sql, const char *what, const char *id,
                          const char *aftermath);
+/* What a list checks of the resource a collection belongs to, once the page is read: NULL to
+   go on, or the reply (404) that ends the list. */
+typedef zframe_t *dir_api_check_fn(dir_t *dir, const char *id);
 /* A page of a collection as {"data": [...], "next_page_token": ...}. Reads page_size and
-   page_token (400), then with org_id (may be NULL) checks the organization exists (404), then
+   page_token (400), then, when check is not NULL, answers what check(id) answers if not NULL
+   (the caller's: the organization a collection belongs to exists, dir_orgs_check), then
    runs sql bound by types and the arguments after it. Its last two parameters are left for
    the page: the position the token encodes (-1 on the first page) and the row limit; its
    last column is each row's position. */
-zframe_t *dir_api_list(dir_api_req_t *req, const char *org_id, dir_api_row_fn *row,
-                       const char *sql, const char *types, ...);
+zframe_t *dir_api_list(dir_api_req_t *req, dir_api_check_fn *check, const char *id,
+                       dir_api_row_fn *row, const char *sql, const char *types, ...);
 /* 500 for a database failure. */
 zframe_t *dir_api_db_error(void);
 

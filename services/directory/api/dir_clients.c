@@ -140,8 +140,9 @@ done:
 static zframe_t *s_list(dir_api_req_t *req, const char *unused)
 {
     (void) unused;
-    return dir_api_list(req, NULL, s_row_json, "SELECT " S_COLUMNS ", seq FROM clients WHERE "
-                                               "seq > ? ORDER BY seq LIMIT ?", NULL);
+    return dir_api_list(req, NULL, NULL, s_row_json,
+                        "SELECT " S_COLUMNS ", seq FROM clients WHERE seq > ? ORDER BY seq LIMIT ?",
+                        NULL);
 }
 
 static zframe_t *s_show(dir_api_req_t *req, const char *id)

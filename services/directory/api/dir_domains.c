@@ -67,7 +67,7 @@ static zframe_t *s_create(dir_api_req_t *req, const char *org_id)
 
 static zframe_t *s_list(dir_api_req_t *req, const char *org_id)
 {
-    return dir_api_list(req, org_id, s_row_json,
+    return dir_api_list(req, dir_orgs_check, org_id, s_row_json,
                         "SELECT " S_COLUMNS ", seq FROM domains WHERE organization_id = ? AND "
                         "seq > ? ORDER BY seq LIMIT ?", "s", org_id);
 }

@@ -14,6 +14,11 @@ bool dir_orgs_exists(dir_t *dir, const char *id)
     return dir_db_int(dir->db, "SELECT count(*) FROM organizations WHERE id = ?", "s", id) == 1;
 }
 
+zframe_t *dir_orgs_check(dir_t *dir, const char *id)
+{
+    return dir_orgs_exists(dir, id) ? NULL : dir_api_not_found("organization", id);
+}
+
 static json_t *s_row_json(dir_t *dir, sqlite3_stmt *stmt)
 {
     (void) dir;
@@ -91,8 +96,9 @@ static zframe_t *s_create(dir_api_req_t *req, const char *unused)
 static zframe_t *s_list(dir_api_req_t *req, const char *unused)
 {
     (void) unused;
-    return dir_api_list(req, NULL, s_row_json, "SELECT " S_COLUMNS " FROM organizations WHERE "
-                                               "seq > ? ORDER BY seq LIMIT ?", NULL);
+    return dir_api_list(req, NULL, NULL, s_row_json,
+                        "SELECT " S_COLUMNS " FROM organizations WHERE seq > ? ORDER BY seq LIMIT ?",
+                        NULL);
 }
 
 static zframe_t *s_show(dir_api_req_t *req, const char *id)

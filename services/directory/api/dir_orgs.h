@@ -8,6 +8,8 @@
 zframe_t *dir_orgs_http(dir_api_req_t *req);
 /* True when the organization exists. */
 bool dir_orgs_exists(dir_t *dir, const char *id);
+/* dir_api_list's check of a collection under an organization: NULL when it exists, else 404. */
+zframe_t *dir_orgs_check(dir_t *dir, const char *id);
 
 void dir_orgs_test(bool verbose);
 #endif

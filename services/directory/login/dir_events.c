@@ -128,7 +128,7 @@ static zframe_t *s_list(dir_api_req_t *req, const char *unused)
     const char *conn = zhashx_lookup(req->query, "connection_id");
     /* Empty filters mean "any"; newest first, so the page token is an upper bound. */
     return dir_api_list(
-        req, NULL, s_row_json,
+        req, NULL, NULL, s_row_json,
         "SELECT id, created_at, organization_id, connection_id, client_id, outcome, reason, "
         "subject, email, seq FROM login_events WHERE (?1 = '' OR organization_id = ?1) AND "
         "(?2 = '' OR connection_id = ?2) AND (?3 < 0 OR seq < ?3) ORDER BY seq DESC LIMIT ?4",
