@@ -700,12 +700,13 @@ static void *s_run(void *arg)
 /* ---- ZAP (RFC 27): who may connect ---------------------------------------------------- */
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define ZAP_DOMAIN "sso-bus" /* only the bus's own socket is judged by the bus's keys */
 
 /* Answers one ZAP request: 200 with the key's role as user id when the client's CURVE public
    key is one of the roles', else 400. libzmq then attaches the role to every message of that
    connection, or closes it. */
 static void s_zap_answer(const sso_bus_keys_t *keys, zsock_t *handler, uint64_t *denied,
-                         int64_t *logged_at)
+                         sso_log_limit_t *limit)
 {
     zmsg_t *request = zmsg_recv(handler);
     if (!request)
@@ -718,7 +719,8 @@ static void s_zap_answer(const sso_bus_keys_t *keys, zsock_t *handler, uint64_t 
     char *mechanism = zmsg_popstr(request);
     zframe_t *key = zmsg_pop(request);
     const char *role = NULL;
-    if (version && !strcmp(version, "1.0") && mechanism && !strcmp(mechanism, "CURVE") && key
+    if (version && !strcmp(version, "1.0") && domain && !strcmp(domain, ZAP_DOMAIN) && mechanism
+        && !strcmp(mechanism, "CURVE") && key
         && zmsg_size(request) == 0)
         role = sso_bus_keys_role(keys, zframe_data(key), zframe_size(key));
     zmsg_t *reply = zmsg_new();
@@ -732,15 +734,14 @@ static void s_zap_answer(const sso_bus_keys_t *keys, zsock_t *handler, uint64_t 
         zmsg_destroy(&reply);
     if (!role) {
         (*denied)++;
-        int64_t now = sso_now_ms();
-        if (now - *logged_at >= 1000) {
+        unsigned long long unlogged = 0;
+        if (sso_log_limit_due(limit, sso_now_ms(), 1000, &unlogged)) {
             char text[41] = "?";
             if (key && zframe_size(key) == 32)
                 zmq_z85_encode(text, zframe_data(key), 32);
             sso_warn("broker: refused a bus connection from %s with an unknown key %s (%llu "
                      "refused so far)", address ? address : "?", text,
                      (unsigned long long) *denied);
-            *logged_at = now;
         }
     }
     free(version);
@@ -761,11 +762,11 @@ static void s_zap_actor(zsock_t *pipe, void *arg)
     zpoller_set_nonstop(poller, true); /* SIGINT is for the process to handle, not this */
     zsock_signal(pipe, 0);
     uint64_t denied = 0;
-    int64_t logged_at = 0;
+    sso_log_limit_t limit = {0};
     while (poller) {
         void *which = zpoller_wait(poller, -1);
         if (which == self->zap_handler)
-            s_zap_answer(self->keys, self->zap_handler, &denied, &logged_at);
+            s_zap_answer(self->keys, self->zap_handler, &denied, &limit);
         else if (which == pipe) {
             char *command = zstr_recv(pipe);
             bool stop = !command || !strcmp(command, "$TERM");
@@ -806,7 +807,7 @@ sso_broker_t *sso_broker_new(const char *endpoint, const sso_bus_keys_t *keys)
         else if (!(self->zap = zactor_new(s_zap_actor, self)))
             failure = "cannot start the ZAP handler";
         else
-            zsock_set_zap_domain(self->router, "sso-bus");
+            zsock_set_zap_domain(self->router, ZAP_DOMAIN);
     }
     if (!failure && zsock_bind(self->router, "%s", endpoint) == -1)
         failure = zmq_strerror(zmq_errno());

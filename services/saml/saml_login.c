@@ -159,25 +159,19 @@ static zframe_t *s_fail(sso_service_t *service, const char *txn_id, const char *
 
 /* A POST to an ACS that belongs to no open login transaction (no or an unknown RelayState, a
    used or expired one, any connection id in the path) is anyone's junk: it is answered, counted
-   in the gateway's /metrics (acs_anonymous) and logged at most once per S_ANONYMOUS_LOG_S with
+   in the gateway's /metrics (acs_anonymous) and logged at most once per S_ANONYMOUS_LOG_MS with
    how many went unlogged, but stores nothing, so it cannot grow the event log. */
-#define S_ANONYMOUS_LOG_S 10
+#define S_ANONYMOUS_LOG_MS 10000
 
 static zframe_t *s_anonymous(const char *connection_id, const char *reason,
                              const char *description)
 {
     /* One request at a time runs (fibers are not preempted), so no lock. */
-    static int64_t logged_at;
-    static unsigned long long unlogged;
-    int64_t now = (int64_t) time(NULL);
-    if (now - logged_at >= S_ANONYMOUS_LOG_S) {
+    static sso_log_limit_t limit;
+    unsigned long long unlogged = 0;
+    if (sso_log_limit_due(&limit, sso_now_ms(), S_ANONYMOUS_LOG_MS, &unlogged))
         sso_info("acs %.64s: refused a POST that has no open login transaction: %s (%llu more "
                  "such POSTs since the last line)", connection_id, reason, unlogged);
-        logged_at = now;
-        unlogged = 0;
-    }
-    else
-        unlogged++;
     zframe_t *frame = sso_html_error_page(400, "This sign-in cannot continue", description);
     if (frame && sso_http_count(frame, "acs_anonymous") != 0)
         sso_warn("acs: could not count a refused POST in the metrics");

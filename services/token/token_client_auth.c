@@ -82,10 +82,6 @@ int token_client_auth_check(sso_service_t *service, const client_auth_t *auth, b
 {
     *is_admin = false;
     *retry_after = 0;
-    /* An empty secret is no secret: refused here without asking (the directory refuses it
-       too). */
-    if (!token_client_auth_has_secret(auth))
-        return 401;
     Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__ClientAuthRequest check = SSO__CLIENT_AUTH_REQUEST__INIT;
     check.client_id = auth->client_id;

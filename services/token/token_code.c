@@ -221,8 +221,6 @@ zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const clien
     const char *error = token_code_check_params(params, auth->client_id, &description);
     if (error)
         return s_error(400, error, description);
-    if (!token_client_auth_has_secret(auth))
-        return token_client_auth_error(auth, "client authentication is required");
 
     /* Keys first: a code redeemed with nothing to sign the ID token with would be lost. */
     char *kid = NULL;

@@ -255,7 +255,7 @@ Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const 
     /* Failures count per address, and per client id only for a registered client: random
        ids take no entries of their own. */
     char client_key[DIR_AUTH_LIMIT_KEY_MAX] = "", address_key[DIR_AUTH_LIMIT_KEY_MAX] = "";
-    if (known && dir_auth_limit_client_key(client_id, client_key) != 0)
+    if (known && dir_auth_limit_client_key(client_id, client_address, client_key) != 0)
         *client_key = '\0';
     if (dir_auth_limit_address_key(client_address, address_key) != 0)
         *address_key = '\0';
@@ -485,12 +485,12 @@ static void s_test_limit(dir_testkit_t *kit)
     for (int i = 0; i < DIR_AUTH_LIMIT_FAILURES; i++)
         SSO_CHECK(!s_auth(kit, id, "wrong", "192.0.2.1", &retry_after) && retry_after == 0);
     int64_t hashing_ms = sso_now_ms() - started;
-    /* Locked: from any address, with the right secret too, and with no PBKDF2: ten times the
+    /* Locked: from that address, with the right secret too, and with no PBKDF2: ten times the
        attempts take less time than the failures that ran it. */
-    SSO_CHECK(!s_auth(kit, id, "wrong", "192.0.2.2", &retry_after) && retry_after == 1);
+    SSO_CHECK(!s_auth(kit, id, "wrong", "192.0.2.1", &retry_after) && retry_after == 1);
     started = sso_now_ms();
     for (int i = 0; i < 10 * DIR_AUTH_LIMIT_FAILURES; i++)
-        SSO_CHECK(!s_auth(kit, id, secret, "192.0.2.3", &retry_after) && retry_after == 1);
+        SSO_CHECK(!s_auth(kit, id, secret, "192.0.2.1", &retry_after) && retry_after == 1);
     SSO_CHECK(sso_now_ms() - started < hashing_ms);
     /* Over the RPC: too_many_requests with retry_after. */
     Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
@@ -499,12 +499,15 @@ static void s_test_limit(dir_testkit_t *kit)
     request.client_auth = &check;
     check.client_id = id;
     check.client_secret = secret;
-    check.client_address = "192.0.2.4";
+    check.client_address = "192.0.2.1";
     Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
     SSO_CHECK(reply && !strcmp(reply->error, "too_many_requests") && reply->retry_after == 1
               && strstr(reply->error_description, "retry after 1 s"));
     if (reply)
         sso__dir_reply__free_unpacked(reply, NULL);
+    /* Client ids are public: the guesses at 192.0.2.1 do not lock the client out where it
+       runs. */
+    SSO_CHECK(s_auth(kit, id, secret, "192.0.2.3", &retry_after) && retry_after == 0);
     /* After the lockout the secret works, and the success clears the count: four more
        failures do not lock, the fifth does. */
     zclock_sleep(base_ms + 10);

@@ -76,9 +76,18 @@ static int s_key(const char *prefix, const char *text, char key[DIR_AUTH_LIMIT_K
     return n > 0 && n < DIR_AUTH_LIMIT_KEY_MAX ? 0 : -1;
 }
 
-int dir_auth_limit_client_key(const char *client_id, char key[DIR_AUTH_LIMIT_KEY_MAX])
+int dir_auth_limit_client_key(const char *client_id, const char *address,
+                              char key[DIR_AUTH_LIMIT_KEY_MAX])
 {
-    return s_key("c:", client_id, key);
+    char group[DIR_AUTH_LIMIT_KEY_MAX] = "", scoped[DIR_AUTH_LIMIT_KEY_MAX];
+    if (!client_id || !*client_id)
+        return -1;
+    if (address && *address && sso_http_address_group(address, group, sizeof group) != 0)
+        *group = '\0';
+    int n = snprintf(scoped, sizeof scoped, "%s@%s", client_id, group);
+    if (n < 0 || n >= (int) sizeof scoped)
+        return -1;
+    return s_key("c:", scoped, key);
 }
 
 int dir_auth_limit_address_key(const char *address, char key[DIR_AUTH_LIMIT_KEY_MAX])
@@ -192,19 +201,26 @@ void dir_auth_limit_test(bool verbose)
     if (!limit)
         return;
     char client[DIR_AUTH_LIMIT_KEY_MAX], address[DIR_AUTH_LIMIT_KEY_MAX];
-    SSO_CHECK(dir_auth_limit_client_key("cli_a", client) == 0 && !strcmp(client, "c:cli_a"));
+    SSO_CHECK(dir_auth_limit_client_key("cli_a", "192.0.2.7", client) == 0
+              && !strcmp(client, "c:cli_a@192.0.2.7"));
     SSO_CHECK(dir_auth_limit_address_key("192.0.2.7", address) == 0
               && !strcmp(address, "a:192.0.2.7"));
 
     /* Keys: absent, empty and too long give none; IPv6 by /64; mapped IPv4 as IPv4. */
     char key[DIR_AUTH_LIMIT_KEY_MAX], other[DIR_AUTH_LIMIT_KEY_MAX];
-    SSO_CHECK(dir_auth_limit_client_key(NULL, key) == -1 && dir_auth_limit_client_key("", key) == -1
+    SSO_CHECK(dir_auth_limit_client_key(NULL, "192.0.2.7", key) == -1
+              && dir_auth_limit_client_key("", "192.0.2.7", key) == -1
               && dir_auth_limit_address_key(NULL, key) == -1
               && dir_auth_limit_address_key("", key) == -1);
     char long_id[DIR_AUTH_LIMIT_KEY_MAX + 8];
     memset(long_id, 'x', sizeof long_id - 1);
     long_id[sizeof long_id - 1] = '\0';
-    SSO_CHECK(dir_auth_limit_client_key(long_id, key) == -1);
+    SSO_CHECK(dir_auth_limit_client_key(long_id, "192.0.2.7", key) == -1);
+    /* The same client from two addresses counts apart; from one /64 together. */
+    SSO_CHECK(dir_auth_limit_client_key("cli_a", "192.0.2.8", other) == 0 && strcmp(client, other));
+    SSO_CHECK(dir_auth_limit_client_key("cli_a", "2001:db8:1:2:aaaa::1", key) == 0
+              && dir_auth_limit_client_key("cli_a", "2001:db8:1:2:bbbb::9", other) == 0
+              && !strcmp(key, other));
     SSO_CHECK(dir_auth_limit_address_key("2001:db8:1:2:aaaa::1", key) == 0
               && dir_auth_limit_address_key("2001:db8:1:2:bbbb::9", other) == 0
               && !strcmp(key, other) && !strcmp(key, "a:2001:db8:1:2::/64"));

@@ -30,10 +30,13 @@ typedef struct _dir_auth_limit_t dir_auth_limit_t;
 dir_auth_limit_t *dir_auth_limit_new(size_t capacity, int max_failures, int64_t base_ms);
 void dir_auth_limit_destroy(dir_auth_limit_t **self_p);
 
-/* The keys: a registered client id, and an address (an IPv6 address stands for its /64, which
-   one host usually holds whole). Write key (DIR_AUTH_LIMIT_KEY_MAX bytes); -1 when the input
-   is empty or too long (then there is no key to count). */
-int dir_auth_limit_client_key(const char *client_id, char key[DIR_AUTH_LIMIT_KEY_MAX]);
+/* The keys: a registered client id as tried from one address, and an address (an IPv6 address
+   stands for its /64, which one host usually holds whole). The client key includes the address
+   because client ids are public: failures from elsewhere must not lock the client out where it
+   really runs. Write key (DIR_AUTH_LIMIT_KEY_MAX bytes); -1 when the client id is empty or the
+   key too long (then there is no key to count). */
+int dir_auth_limit_client_key(const char *client_id, const char *address,
+                              char key[DIR_AUTH_LIMIT_KEY_MAX]);
 int dir_auth_limit_address_key(const char *address, char key[DIR_AUTH_LIMIT_KEY_MAX]);
 
 /* 0 when key may try now; otherwise the milliseconds its lockout has left. */
