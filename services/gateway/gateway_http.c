@@ -75,6 +75,7 @@ typedef struct {
     bool too_large;
     bool over_budget;           /* SSO_MAX_BODY_BYTES_IN_FLIGHT was reached: body dropped */
     size_t reserved;            /* bytes taken from the body budget */
+    char budget_address[INET6_ADDRSTRLEN + 8]; /* whose share they count in ("" for none) */
     uint8_t *body;
     size_t body_len;
     /* Set by the broker thread before it resumes the connection. */
@@ -172,7 +173,9 @@ static void s_drop_body(request_t *request)
 {
     free(request->body);
     request->body = NULL;
-    gateway_limits_release(request->http->limits, request->reserved);
+    gateway_limits_release(request->http->limits,
+                           *request->budget_address ? request->budget_address : NULL,
+                           request->reserved);
     request->reserved = 0;
 }
 
@@ -430,6 +433,18 @@ static gateway_peer_t *s_peer(struct MHD_Connection *connection)
     return info ? info->socket_context : NULL;
 }
 
+/* The address whose share of the body budget the request's bytes count in, kept with the
+   request since its bytes may be given back after the connection is gone. */
+static const char *s_budget_address(request_t *request)
+{
+    if (!*request->budget_address) {
+        const char *address = gateway_limits_peer_address(request->peer);
+        snprintf(request->budget_address, sizeof request->budget_address, "%s",
+                 address ? address : "");
+    }
+    return *request->budget_address ? request->budget_address : NULL;
+}
+
 /* A first call: the request line and headers are in. */
 static enum MHD_Result s_begin(listener_t *listener, struct MHD_Connection *connection,
                                const char *url, const char *method, void **con_cls)
@@ -471,7 +486,8 @@ static enum MHD_Result s_begin(listener_t *listener, struct MHD_Connection *conn
         request->too_large = true;
     /* A declared body takes its share of the budget now, so it is refused before it is read. */
     else if (declared > 0) {
-        if (gateway_limits_reserve(http->limits, (size_t) declared) != 0) {
+        if (gateway_limits_reserve(http->limits, s_budget_address(request), (size_t) declared)
+            != 0) {
             gateway_limits_received(http->limits, request->peer);
             return s_send_over_budget(request);
         }
@@ -493,7 +509,8 @@ static enum MHD_Result s_take_body(request_t *request, const char *data, size_t 
         return MHD_YES;
     }
     if (len > request->reserved) {
-        if (gateway_limits_reserve(http->limits, len - request->reserved) != 0) {
+        if (gateway_limits_reserve(http->limits, s_budget_address(request),
+                                   len - request->reserved) != 0) {
             request->over_budget = true;
             s_drop_body(request);
             return MHD_YES;
@@ -797,7 +814,8 @@ gateway_http_t *gateway_http_new(const sso_config_t *config, sso_broker_t *broke
     self->web_dir = strdup(web_dir);
     self->limits = gateway_limits_new(config->max_connections_per_ip,
                                       config->request_read_timeout_ms,
-                                      (size_t) config->max_body_bytes_in_flight);
+                                      (size_t) config->max_body_bytes_in_flight,
+                                      (size_t) config->max_body_bytes);
     if (!self->web_dir || !self->limits) {
         gateway_http_destroy(&self);
         return NULL;

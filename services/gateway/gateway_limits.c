@@ -21,12 +21,19 @@ struct gateway_limits_t {
     int64_t read_timeout_ms;
     size_t max_in_flight;
     size_t in_flight;
-    zhashx_t *per_address;          /* address → size_t * connections */
+    size_t max_in_flight_per_address; /* one address's share of max_in_flight */
+    zhashx_t *per_address;          /* address → s_address_t */
     /* Connections reading a request, oldest deadline first: every deadline is the same span
        after a time read just before, so appending keeps the order (to a few microseconds
        between threads), and the sweep only looks at the head. */
     gateway_peer_t *head, *tail;
 };
+
+/* An address's connections and the body bytes its requests hold; kept while either is not 0. */
+typedef struct {
+    size_t connections;
+    size_t reserved;
+} s_address_t;
 
 static void s_free_count(void **item)
 {
@@ -35,7 +42,7 @@ static void s_free_count(void **item)
 }
 
 gateway_limits_t *gateway_limits_new(int max_per_address, int read_timeout_ms,
-                                     size_t max_body_bytes_in_flight)
+                                     size_t max_body_bytes_in_flight, size_t max_body_bytes)
 {
     gateway_limits_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -50,6 +57,11 @@ gateway_limits_t *gateway_limits_new(int max_per_address, int read_timeout_ms,
     self->max_per_address = (size_t) max_per_address;
     self->read_timeout_ms = read_timeout_ms;
     self->max_in_flight = max_body_bytes_in_flight;
+    /* An eighth, so one address with its connections full of declared bodies cannot take the
+       whole budget from everyone else; at least one largest body, so it can send one. */
+    self->max_in_flight_per_address = max_body_bytes_in_flight / 8 > max_body_bytes
+                                          ? max_body_bytes_in_flight / 8
+                                          : max_body_bytes;
     return self;
 }
 
@@ -67,8 +79,8 @@ void gateway_limits_destroy(gateway_limits_t **self_p)
 int gateway_limits_admit(gateway_limits_t *self, const char *address)
 {
     pthread_mutex_lock(&self->lock);
-    const size_t *count = zhashx_lookup(self->per_address, address);
-    int rc = count && *count >= self->max_per_address ? -1 : 0;
+    const s_address_t *entry = zhashx_lookup(self->per_address, address);
+    int rc = entry && entry->connections >= self->max_per_address ? -1 : 0;
     pthread_mutex_unlock(&self->lock);
     return rc;
 }
@@ -111,17 +123,17 @@ gateway_peer_t *gateway_limits_open(gateway_limits_t *self, const char *address,
     snprintf(peer->address, sizeof peer->address, "%s", address);
     peer->fd = fd;
     pthread_mutex_lock(&self->lock);
-    size_t *count = zhashx_lookup(self->per_address, peer->address);
-    if (!count) {
-        count = calloc(1, sizeof *count);
-        if (!count || zhashx_insert(self->per_address, peer->address, count) != 0) {
+    s_address_t *entry = zhashx_lookup(self->per_address, peer->address);
+    if (!entry) {
+        entry = calloc(1, sizeof *entry);
+        if (!entry || zhashx_insert(self->per_address, peer->address, entry) != 0) {
             pthread_mutex_unlock(&self->lock);
-            free(count);
+            free(entry);
             free(peer);
             return NULL;
         }
     }
-    (*count)++;
+    entry->connections++;
     s_append(self, peer, now_ms);
     pthread_mutex_unlock(&self->lock);
     return peer;
@@ -134,8 +146,8 @@ void gateway_limits_close(gateway_limits_t *self, gateway_peer_t **peer_p)
     gateway_peer_t *peer = *peer_p;
     pthread_mutex_lock(&self->lock);
     s_unlink(self, peer);
-    size_t *count = zhashx_lookup(self->per_address, peer->address);
-    if (count && --*count == 0)
+    s_address_t *entry = zhashx_lookup(self->per_address, peer->address);
+    if (entry && entry->connections > 0 && --entry->connections == 0 && entry->reserved == 0)
         zhashx_delete(self->per_address, peer->address);
     pthread_mutex_unlock(&self->lock);
     free(peer);
@@ -212,20 +224,37 @@ size_t gateway_limits_sweep(gateway_limits_t *self, int64_t now_ms, gateway_cut_
     return cuts;
 }
 
-int gateway_limits_reserve(gateway_limits_t *self, size_t bytes)
+const char *gateway_limits_peer_address(const gateway_peer_t *peer)
+{
+    return peer ? peer->address : NULL;
+}
+
+int gateway_limits_reserve(gateway_limits_t *self, const char *address, size_t bytes)
 {
     pthread_mutex_lock(&self->lock);
+    s_address_t *entry = address ? zhashx_lookup(self->per_address, address) : NULL;
     int rc = bytes > self->max_in_flight - self->in_flight ? -1 : 0;
-    if (rc == 0)
+    if (rc == 0 && entry && bytes > self->max_in_flight_per_address - entry->reserved)
+        rc = -1;
+    if (rc == 0) {
         self->in_flight += bytes;
+        if (entry)
+            entry->reserved += bytes;
+    }
     pthread_mutex_unlock(&self->lock);
     return rc;
 }
 
-void gateway_limits_release(gateway_limits_t *self, size_t bytes)
+void gateway_limits_release(gateway_limits_t *self, const char *address, size_t bytes)
 {
     pthread_mutex_lock(&self->lock);
     self->in_flight -= bytes < self->in_flight ? bytes : self->in_flight;
+    s_address_t *entry = address ? zhashx_lookup(self->per_address, address) : NULL;
+    if (entry) {
+        entry->reserved -= bytes < entry->reserved ? bytes : entry->reserved;
+        if (entry->connections == 0 && entry->reserved == 0)
+            zhashx_delete(self->per_address, address);
+    }
     pthread_mutex_unlock(&self->lock);
 }
 
@@ -250,7 +279,7 @@ static void s_record_cut(void *arg, int fd, gateway_cut_phase_t phase)
 void gateway_limits_test(bool verbose)
 {
     (void) verbose;
-    gateway_limits_t *limits = gateway_limits_new(2, 1000, 100);
+    gateway_limits_t *limits = gateway_limits_new(2, 1000, 100, 10);
     SSO_CHECK(limits != NULL);
 
     /* Two connections per address; the other addresses are not affected; a closed one frees
@@ -306,16 +335,36 @@ void gateway_limits_test(bool verbose)
 
     /* The body budget: 100 bytes in all; a refusal takes nothing; releasing more than was
        taken does not wrap. */
-    SSO_CHECK(gateway_limits_reserve(limits, 60) == 0);
-    SSO_CHECK(gateway_limits_reserve(limits, 41) == -1);
-    SSO_CHECK(gateway_limits_reserve(limits, 40) == 0);
-    SSO_CHECK(gateway_limits_reserve(limits, 1) == -1);
-    gateway_limits_release(limits, 60);
-    SSO_CHECK(gateway_limits_reserve(limits, 60) == 0);
-    gateway_limits_release(limits, 1000);
+    SSO_CHECK(gateway_limits_reserve(limits, NULL, 60) == 0);
+    SSO_CHECK(gateway_limits_reserve(limits, NULL, 41) == -1);
+    SSO_CHECK(gateway_limits_reserve(limits, NULL, 40) == 0);
+    SSO_CHECK(gateway_limits_reserve(limits, NULL, 1) == -1);
+    gateway_limits_release(limits, NULL, 60);
+    SSO_CHECK(gateway_limits_reserve(limits, NULL, 60) == 0);
+    gateway_limits_release(limits, NULL, 1000);
     SSO_CHECK(limits->in_flight == 0);
-    SSO_CHECK(gateway_limits_reserve(limits, (size_t) -1) == -1);
-    SSO_CHECK(gateway_limits_reserve(limits, 0) == 0);
+    SSO_CHECK(gateway_limits_reserve(limits, NULL, (size_t) -1) == -1);
+    SSO_CHECK(gateway_limits_reserve(limits, NULL, 0) == 0);
+
+    /* One address holds at most its share (here the largest body, 12 of 100 being under it):
+       another address still gets its bytes; the share comes back on release, and the
+       address is forgotten once it has neither connections nor bytes. */
+    gateway_peer_t *p = gateway_limits_open(limits, "192.0.2.9", 21, 0);
+    gateway_peer_t *q = gateway_limits_open(limits, "192.0.2.10", 22, 0);
+    const char *pa = gateway_limits_peer_address(p), *qa = gateway_limits_peer_address(q);
+    SSO_CHECK(pa && qa && !gateway_limits_peer_address(NULL));
+    SSO_CHECK(gateway_limits_reserve(limits, pa, 12) == 0);
+    SSO_CHECK(gateway_limits_reserve(limits, pa, 1) == -1 && limits->in_flight == 12);
+    SSO_CHECK(gateway_limits_reserve(limits, qa, 12) == 0 && limits->in_flight == 24);
+    gateway_limits_close(limits, &q); /* its bytes outlive the connection until released */
+    SSO_CHECK(zhashx_size(limits->per_address) == 2);
+    gateway_limits_release(limits, "192.0.2.10", 12);
+    SSO_CHECK(zhashx_size(limits->per_address) == 1);
+    gateway_limits_release(limits, pa, 5);
+    SSO_CHECK(gateway_limits_reserve(limits, pa, 5) == 0);
+    gateway_limits_release(limits, pa, 12);
+    gateway_limits_close(limits, &p);
+    SSO_CHECK(zhashx_size(limits->per_address) == 0 && limits->in_flight == 0);
 
     gateway_limits_destroy(&limits);
     SSO_CHECK(limits == NULL);

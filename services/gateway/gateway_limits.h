@@ -27,8 +27,10 @@ typedef enum {
 /* Closes fd's connection (the sweep holds the lock, so fd is still open). */
 typedef void(gateway_cut_fn)(void *arg, int fd, gateway_cut_phase_t phase);
 
+/* max_body_bytes (one request's largest body) is the least share of the budget one address
+   may hold; its share is an eighth of max_body_bytes_in_flight when that is more. */
 gateway_limits_t *gateway_limits_new(int max_per_address, int read_timeout_ms,
-                                     size_t max_body_bytes_in_flight);
+                                     size_t max_body_bytes_in_flight, size_t max_body_bytes);
 void gateway_limits_destroy(gateway_limits_t **self_p);
 
 /* Whether address may open one more connection: 0, or -1 when it holds its limit. */
@@ -55,9 +57,12 @@ bool gateway_limits_late(gateway_limits_t *self, gateway_peer_t *peer, int64_t n
 size_t gateway_limits_sweep(gateway_limits_t *self, int64_t now_ms, gateway_cut_fn *cut,
                             void *arg, long *wait_ms);
 
-/* Takes bytes from the body budget: 0, or -1 (nothing taken) when that would pass the cap. */
-int gateway_limits_reserve(gateway_limits_t *self, size_t bytes);
-void gateway_limits_release(gateway_limits_t *self, size_t bytes);
+/* The key of peer's address (lent; NULL for a NULL peer), for the budget calls below. */
+const char *gateway_limits_peer_address(const gateway_peer_t *peer);
+/* Takes bytes from the body budget for a request from address (NULL: counted in the total
+   only): 0, or -1 (nothing taken) when that would pass the cap or the address's share. */
+int gateway_limits_reserve(gateway_limits_t *self, const char *address, size_t bytes);
+void gateway_limits_release(gateway_limits_t *self, const char *address, size_t bytes);
 
 void gateway_limits_test(bool verbose);
 #endif

@@ -313,6 +313,32 @@ def test_bodies_past_the_in_flight_budget_are_503_with_retry_after_and_counted(g
     assert refused(gateway, "body_bytes_in_flight") >= before + 5
 
 
+def test_one_address_holds_at_most_its_share_of_the_body_budget(gateway):
+    """Declared bodies that are never sent must not let one address take the whole budget from
+    everyone else: its share is an eighth of it, or one largest body when that is more."""
+    before = refused(gateway, "body_bytes_in_flight")
+    first, second = connect(gateway, "127.0.0.30"), connect(gateway, "127.0.0.30")
+    other = connect(gateway, "127.0.0.31")
+    try:
+        first.sendall(post_head(MAX_BODY))
+        time.sleep(0.3)  # its share is taken before the second asks
+        second.sendall(post_head(MAX_BODY))
+        data = read_response(second)
+        assert status_of(data) == 503, data[:200]
+        # Another address still gets the rest of the budget, and both bodies are served.
+        other.sendall(post_head(MAX_BODY))
+        readable, _, _ = select.select([other], [], [], 0.5)
+        assert readable == [], "the other address was refused"
+        for s in (first, other):
+            s.sendall(b"a" * MAX_BODY)
+            status = status_of(read_response(s))
+            assert status is not None and status != 503, status
+    finally:
+        for s in (first, second, other):
+            s.close()
+    assert refused(gateway, "body_bytes_in_flight") >= before + 1
+
+
 # ---- SSO_OPS_ADDR -----------------------------------------------------------------------------
 
 
