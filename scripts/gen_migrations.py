@@ -26,7 +26,17 @@ def sql_of(text):
     would not survive (NUL, carriage return)."""
     if "\0" in text or "\r" in text:
         raise ValueError("a NUL or carriage return byte")
-    sql = "".join(line for line in text.split("\n") if not line.lstrip().startswith("--"))
+    kept = [line for line in text.split("\n") if not line.lstrip().startswith("--")]
+    # The lines are joined without their newlines (the strings SQLite stored must not change),
+    # so a comment after SQL would swallow the rest of the file, and two words on either side
+    # of a line break would run together: both refused here, not at the directory's start.
+    for prev, line in zip([""] + kept, kept):
+        if "--" in line:
+            raise ValueError("a '--' comment after SQL on a line: put it on a line of its own")
+        if prev and line and not prev[-1].isspace() and prev[-1] not in "(,;" \
+                and not line[0].isspace():
+            raise ValueError("line %r would run into the one before it: indent it" % line[:40])
+    sql = "".join(kept)
     if not sql.strip():
         raise ValueError("no SQL")
     return sql
@@ -120,6 +130,8 @@ def self_test():
         expect("comments out, lines joined", '"CREATE TABLE t (  x TEXT);"' in text)
         expect("count", "dir_migrations_count = 1;" in text)
         refused("no file", [])
+        refused("a comment after SQL", [put("0001_b.sql", b"CREATE TABLE t (x INT, -- n\n y INT);\n")])
+        refused("words run together", [put("0001_c.sql", b"SELECT x\nFROM t;\n")])
         refused("an empty file", [put("0002_empty.sql", b""), one])
         refused("a comment-only file", [one, put("0002_c.sql", b"-- only\n  --\n")])
         refused("a gap", [one, put("0003_b.sql", b"SELECT 1;")])
