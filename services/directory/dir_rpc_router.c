@@ -85,19 +85,17 @@ static int s_token_issue(dir_t *dir, const Sso__DirRequest *request, Sso__DirRep
     return 0;
 }
 
-/* The roles that call the directory, as bits of an operation's callers. */
+/* The roles that call the directory; an operation's callers are bits, role i being 1 << i.
+   The service loop takes the same list (directory_service.rpc_callers). */
+const char *const dir_rpc_router_callers[] = {"token", "saml", "oidc", NULL};
 enum { S_TOKEN = 1, S_SAML = 2, S_OIDC = 4, S_UPSTREAM = S_SAML | S_OIDC };
-
-static const struct {
-    const char *name;
-    unsigned bit;
-} s_roles[] = {{"token", S_TOKEN}, {"saml", S_SAML}, {"oidc", S_OIDC}};
+#define S_ROLES 3 /* in dir_rpc_router_callers */
 
 static unsigned s_role_bit(const char *caller)
 {
-    for (size_t i = 0; caller && i < sizeof s_roles / sizeof *s_roles; i++)
-        if (!strcmp(caller, s_roles[i].name))
-            return s_roles[i].bit;
+    for (size_t i = 0; caller && i < S_ROLES; i++)
+        if (!strcmp(caller, dir_rpc_router_callers[i]))
+            return (1u << i);
     return 0;
 }
 
@@ -148,10 +146,10 @@ static const struct {
 const char *dir_rpc_router_caller_of(const Sso__DirRequest *request)
 {
     size_t op = (size_t) request->op_case;
-    for (size_t i = 0; op < sizeof s_ops / sizeof *s_ops && i < sizeof s_roles / sizeof *s_roles;
+    for (size_t i = 0; op < sizeof s_ops / sizeof *s_ops && i < S_ROLES;
          i++)
-        if (s_ops[op].callers & s_roles[i].bit)
-            return s_roles[i].name;
+        if (s_ops[op].callers & (1u << i))
+            return dir_rpc_router_callers[i];
     return NULL;
 }
 
@@ -174,14 +172,14 @@ static void s_callers_text(unsigned callers, char *out, size_t size)
 {
     size_t n = 0, count = 0, total = 0;
     out[0] = '\0';
-    for (size_t i = 0; i < sizeof s_roles / sizeof *s_roles; i++)
-        total += (callers & s_roles[i].bit) != 0;
-    for (size_t i = 0; i < sizeof s_roles / sizeof *s_roles && n < size; i++) {
-        if (!(callers & s_roles[i].bit))
+    for (size_t i = 0; i < S_ROLES; i++)
+        total += (callers & (1u << i)) != 0;
+    for (size_t i = 0; i < S_ROLES && n < size; i++) {
+        if (!(callers & (1u << i)))
             continue;
         count++;
         const char *sep = count == 1 ? "" : count == total ? " and " : ", ";
-        n += (size_t) snprintf(out + n, size - n, "%s%s", sep, s_roles[i].name);
+        n += (size_t) snprintf(out + n, size - n, "%s%s", sep, dir_rpc_router_callers[i]);
     }
     if (n < size)
         snprintf(out + n, size - n, " service%s", total > 1 ? "s" : "");
@@ -298,8 +296,8 @@ static void s_test_callers(dir_testkit_t *kit)
         zframe_t *payload = sso_frame_pack(&request.base);
         SSO_CHECK(field->id < sizeof s_ops / sizeof *s_ops && s_ops[field->id].callers);
         size_t n_others = sizeof others / sizeof *others;
-        for (size_t i = 0; i < sizeof s_roles / sizeof *s_roles + n_others; i++) {
-            const char *caller = i < n_others ? others[i] : s_roles[i - n_others].name;
+        for (size_t i = 0; i < S_ROLES + n_others; i++) {
+            const char *caller = i < n_others ? others[i] : dir_rpc_router_callers[i - n_others];
             bool allowed = s_role_bit(caller) & s_ops[field->id].callers;
             zframe_t *frame = dir_rpc_router_handle(kit->dir, caller, "", payload);
             Sso__DirReply *reply =

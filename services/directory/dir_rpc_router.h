@@ -19,5 +19,8 @@ zframe_t *dir_rpc_router_handle(dir_t *dir, const char *caller, const char *rpc,
    the test kit calls unless told otherwise. */
 const char *dir_rpc_router_caller_of(const Sso__DirRequest *request);
 
+/* The roles that may call the directory at all (NULL-terminated), for the service loop. */
+extern const char *const dir_rpc_router_callers[];
+
 void dir_rpc_router_test(bool verbose);
 #endif

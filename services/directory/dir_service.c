@@ -95,8 +95,6 @@ static const sso_batch_def_t s_batch = {
 
 /* Every service that keeps or reads login state calls the directory; the gateway only sends
    it HTTP (the management API, the portal). Which role may call which RPC: dir_rpc_router. */
-static const char *const s_rpc_callers[] = {"token", "saml", "oidc", NULL};
-
 const sso_service_def_t directory_service = {
     .name = "directory",
     .summary = "The directory of the SSO broker: the only writer of state (SQLite in\n"
@@ -108,7 +106,7 @@ const sso_service_def_t directory_service = {
     .fini = s_fini,
     .http = s_http,
     .rpc = s_rpc,
-    .rpc_callers = s_rpc_callers,
+    .rpc_callers = dir_rpc_router_callers,
     .batch = &s_batch,
     /* Creating a connection fetches metadata and makes a key pair: admin work that must not
        hold up logins (dir_connections). */
