@@ -325,8 +325,7 @@ static void s_serve_sequential(sso_service_t *service, const sso_service_def_t *
 static bool s_pool_new(s_pool_t *pool, size_t n, sso_service_t *service,
                        const sso_service_def_t *def)
 {
-    pool->n = n;
-    pool->slots = calloc(n, sizeof *pool->slots);
+    *pool = (s_pool_t){.n = n, .slots = calloc(n, sizeof *pool->slots)};
     bool ready = pool->slots != NULL;
     for (size_t i = 0; ready && i < n; i++) {
         pool->slots[i] = (s_slot_t){.fiber = sso_fiber_new(SSO_FIBER_STACK_SIZE),
