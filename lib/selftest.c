@@ -1,5 +1,6 @@
 /* Runs the self-test of every shared-library module. */
 #include "sso_broker.h"
+#include "sso_clients.h"
 #include "sso_bus.h"
 #include "sso_bus_keys.h"
 #include "sso_config.h"
@@ -11,6 +12,7 @@
 #include "sso_html.h"
 #include "sso_http.h"
 #include "sso_log.h"
+#include "sso_rpc.h"
 #include "sso_saml_metadata.h"
 #include "sso_service.h"
 #include "sso_test.h"
@@ -35,6 +37,8 @@ int main(int argc, char **argv)
     SSO_RUN(sso_html_test, verbose);
     SSO_RUN(sso_broker_test, verbose);
     SSO_RUN(sso_service_test, verbose);
+    SSO_RUN(sso_rpc_test, verbose);
+    SSO_RUN(sso_clients_test, verbose);
     SSO_RUN(sso_saml_metadata_test, verbose);
     SSO_RUN(sso_fetch_test, verbose);
     return sso_test_summary();

@@ -77,7 +77,7 @@ static zframe_t *s_refusal(const sso_service_def_t *def, const Sso__Meta *meta)
     if (http)
         return sso_http_error(403, "access_denied", description);
     Sso__RpcRefusal refusal = SSO__RPC_REFUSAL__INIT;
-    refusal.error = "access_denied";
+    refusal.error = SSO__RPC_ERROR__ACCESS_DENIED;
     refusal.error_description = description;
     return sso_frame_pack(&refusal.base);
 }
@@ -118,6 +118,8 @@ sso_call_status_t sso_service_call(sso_service_t *service, const char *target, c
                                    bool idempotent, const ProtobufCMessage *payload,
                                    zframe_t **reply_p)
 {
+    if (!service || !service->client)
+        return SSO_CALL_NO_SERVICE; /* not connected (a self-test without a bus) */
     zframe_t *frame = sso_frame_pack(payload);
     return sso_client_call(service->client, target, rpc, idempotent,
                            service->config->request_timeout_ms, &frame, reply_p);
@@ -817,14 +819,15 @@ static void s_test_callers(void)
                 sso__http_response__free_unpacked(response, NULL);
         }
         else {
-            Sso__DirReply *dir =
-                reply ? sso__dir_reply__unpack(NULL, zframe_size(reply), zframe_data(reply))
+            Sso__LoginContextReply *dir =
+                reply ? sso__login_context_reply__unpack(NULL, zframe_size(reply),
+                                                         zframe_data(reply))
                       : NULL;
-            SSO_CHECK(dir && !strcmp(dir->error, "access_denied")
+            SSO_CHECK(dir && dir->error == SSO__RPC_ERROR__ACCESS_DENIED
                       && strstr(dir->error_description, "the probe service serves no")
-                      && dir->result_case == SSO__DIR_REPLY__RESULT__NOT_SET);
+                      && !dir->txn && !dir->connection);
             if (dir)
-                sso__dir_reply__free_unpacked(dir, NULL);
+                sso__login_context_reply__free_unpacked(dir, NULL);
         }
         zframe_destroy(&reply);
         zframe_destroy(&job.payload);

@@ -1,6 +1,7 @@
 /* dir_rpc: the operations' shared checks, copies and error frames. */
 #include "dir_rpc.h"
 #include "sso_bus.h"
+#include "sso_rpc.h"
 #include "sso_test.h"
 
 bool dir_rpc_text(const char *text, size_t min_len, size_t max_len)
@@ -39,42 +40,18 @@ char **dir_rpc_strings(const json_t *array, size_t *n_out)
     return strings;
 }
 
-static zframe_t *s_error_frame(const char *code, const char *description, int64_t retry_after)
+zframe_t *dir_rpc_error_frame(const ProtobufCMessageDescriptor *desc, const dir_error_t *err)
 {
-    Sso__DirReply reply = SSO__DIR_REPLY__INIT;
-    reply.error = (char *) code;
-    reply.error_description = (char *) description;
-    reply.retry_after = retry_after;
-    return sso_frame_pack(&reply.base);
+    return sso_rpc_error_frame(desc, sso_rpc_error_of(err->code ? err->code : "server_error"),
+                               *err->description ? err->description : "internal error",
+                               err->retry_after);
 }
 
-zframe_t *dir_rpc_error_frame(const char *code, const char *description)
+static Sso__CodeRedeemReply *s_unpack(zframe_t **frame)
 {
-    return s_error_frame(code, description, 0);
-}
-
-zframe_t *dir_rpc_refusal_frame(const dir_error_t *err)
-{
-    return s_error_frame(err->code ? err->code : "server_error",
-                         *err->description ? err->description : "internal error",
-                         err->retry_after);
-}
-
-void dir_rpc_free_result(Sso__DirReply *reply)
-{
-    /* Every member of the result oneof is a message pointer at the same place. */
-    ProtobufCMessage *result = (ProtobufCMessage *) reply->client;
-    if (reply->result_case != SSO__DIR_REPLY__RESULT__NOT_SET && result)
-        protobuf_c_message_free_unpacked(result, NULL);
-    reply->result_case = SSO__DIR_REPLY__RESULT__NOT_SET;
-    reply->client = NULL;
-}
-
-
-static Sso__DirReply *s_unpack(zframe_t **frame)
-{
-    Sso__DirReply *reply =
-        *frame ? sso__dir_reply__unpack(NULL, zframe_size(*frame), zframe_data(*frame)) : NULL;
+    Sso__CodeRedeemReply *reply =
+        *frame ? sso__code_redeem_reply__unpack(NULL, zframe_size(*frame), zframe_data(*frame))
+               : NULL;
     zframe_destroy(frame);
     return reply;
 }
@@ -110,40 +87,33 @@ void dir_rpc_test(bool verbose)
     json_decref(array);
     SSO_CHECK(dir_rpc_strings(NULL, &n) == NULL && n == 0);
 
-    /* Error frames: the code and description; a refusal with no code is a server error. */
-    zframe_t *frame = dir_rpc_error_frame("replayed", "seen before");
-    Sso__DirReply *reply = s_unpack(&frame);
-    SSO_CHECK(reply && !strcmp(reply->error, "replayed")
-              && !strcmp(reply->error_description, "seen before") && reply->retry_after == 0
-              && reply->result_case == SSO__DIR_REPLY__RESULT__NOT_SET);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    /* Error frames: the code, description and retry_after; an error with no code is a server
+       error, a code the enum does not have too. */
     dir_error_t err = {0};
+    dir_rpc_error(&err, "replayed", "seen before");
+    zframe_t *frame = dir_rpc_error_frame(&sso__code_redeem_reply__descriptor, &err);
+    Sso__CodeRedeemReply *reply = s_unpack(&frame);
+    SSO_CHECK(reply && reply->error == SSO__RPC_ERROR__REPLAYED
+              && !strcmp(reply->error_description, "seen before") && reply->retry_after == 0
+              && !reply->grant);
+    sso__code_redeem_reply__free_unpacked(reply, NULL);
     dir_rpc_error(&err, "too_many_requests", "wait %d s", 30);
     err.retry_after = 30;
-    frame = dir_rpc_refusal_frame(&err);
+    frame = dir_rpc_error_frame(&sso__code_redeem_reply__descriptor, &err);
     reply = s_unpack(&frame);
-    SSO_CHECK(reply && !strcmp(reply->error, "too_many_requests")
+    SSO_CHECK(reply && reply->error == SSO__RPC_ERROR__TOO_MANY_REQUESTS
               && !strcmp(reply->error_description, "wait 30 s") && reply->retry_after == 30);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso__code_redeem_reply__free_unpacked(reply, NULL);
     dir_error_t none = {0};
-    frame = dir_rpc_refusal_frame(&none);
+    frame = dir_rpc_error_frame(&sso__code_redeem_reply__descriptor, &none);
     reply = s_unpack(&frame);
-    SSO_CHECK(reply && !strcmp(reply->error, "server_error")
+    SSO_CHECK(reply && reply->error == SSO__RPC_ERROR__SERVER_ERROR
               && !strcmp(reply->error_description, "internal error"));
-    sso__dir_reply__free_unpacked(reply, NULL);
-
-    /* free_result frees any result and leaves none; on none it does nothing. */
-    Sso__DirReply out = SSO__DIR_REPLY__INIT;
-    Sso__ClientAuthReply *auth = calloc(1, sizeof *auth);
-    SSO_CHECK(auth);
-    if (auth) {
-        sso__client_auth_reply__init(auth);
-        auth->client_id = strdup("c");
-        out.result_case = SSO__DIR_REPLY__RESULT_CLIENT_AUTH;
-        out.client_auth = auth;
-    }
-    dir_rpc_free_result(&out);
-    SSO_CHECK(out.result_case == SSO__DIR_REPLY__RESULT__NOT_SET && !out.client_auth);
-    dir_rpc_free_result(&out);
-    SSO_CHECK(out.result_case == SSO__DIR_REPLY__RESULT__NOT_SET);
+    sso__code_redeem_reply__free_unpacked(reply, NULL);
+    dir_rpc_error(&err, "no_such_code", "odd");
+    err.retry_after = 0;
+    frame = dir_rpc_error_frame(&sso__code_redeem_reply__descriptor, &err);
+    reply = s_unpack(&frame);
+    SSO_CHECK(reply && reply->error == SSO__RPC_ERROR__SERVER_ERROR);
+    sso__code_redeem_reply__free_unpacked(reply, NULL);
 }

@@ -1,5 +1,5 @@
-/* dir_rpc: what the directory's RPC operations share: their signature, their refusals, the
-   DirReply frames of an error, and the input checks and copies between protobuf and the
+/* dir_rpc: what the directory's RPC operations share: their signature, the reply frame of an
+   error, and the input checks and copies between protobuf and the
    database. The router that picks an operation is dir_rpc_router. */
 #ifndef DIR_RPC_H
 #define DIR_RPC_H
@@ -7,21 +7,20 @@
 #include "dir.h"
 #include "directory.pb-c.h"
 
-/* One operation: 0 with reply's result set (a heap message, or none), or -1 with err, whose
-   code becomes DirReply.error (and any result set is freed). The request's op is the one the
-   operation handles. */
-typedef int(dir_rpc_fn)(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                        dir_error_t *err);
-/* Frees the result an operation set in reply (every result is a heap message) and unsets it. */
-void dir_rpc_free_result(Sso__DirReply *reply);
-/* err for a DirReply: its code and description (the HTTP status is not used on the bus). */
+/* One operation of proto/directory.proto, typed as its .proto declares it: 0 with out (an
+   initialized reply of the operation's type) filled, every field a heap copy freed with out;
+   or -1 with err, whose code and description become out's error (out is then discarded).
+   dir_rpc_router calls it with the request already checked to come from a caller the
+   operation serves. */
+#define DIR_RPC_FN(name, Request, Reply)                                                     \
+    int name(dir_t *dir, const Request *in, Reply *out, dir_error_t *err)
+/* err for a reply: its code (a name of sso.RpcError in lower case) and description (the HTTP
+   status is not used on the bus). */
 #define dir_rpc_error(err, code, ...) dir_error_set(err, 400, code, __VA_ARGS__)
 
-/* A packed DirReply that carries only an error. */
-zframe_t *dir_rpc_error_frame(const char *code, const char *description);
-/* The same for an operation's refusal: err's code, description and retry_after
+/* A packed reply of type desc carrying err's code, description and retry_after
    ("server_error", "internal error" where err has none). */
-zframe_t *dir_rpc_refusal_frame(const dir_error_t *err);
+zframe_t *dir_rpc_error_frame(const ProtobufCMessageDescriptor *desc, const dir_error_t *err);
 
 /* Input checks shared by the operations: text of 1..max bytes (min_len 0 allows "") with no
    control characters. */

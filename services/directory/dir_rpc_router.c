@@ -1,4 +1,4 @@
-/* dir_rpc_router: DirRequest in, DirReply out. */
+/* dir_rpc_router: an RPC's bus name in, its typed handler run, the packed reply out. */
 #include "dir_rpc_router.h"
 #include "api/dir_clients.h"
 #include "dir_rpc.h"
@@ -8,22 +8,20 @@
 #include "login/dir_events.h"
 #include "login/dir_housekeeping.h"
 #include "login/dir_login.h"
-#include "login/dir_replay.h"
 #include "login/dir_steps.h"
 #include "login/dir_tokens.h"
 #include "login/dir_txn.h"
 #include "vault/dir_signing.h"
 #include "sso_bus.h"
 #include "sso_log.h"
+#include "sso_rpc.h"
 #include "sso_test.h"
 
-static int s_client_auth(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                         dir_error_t *err)
+static DIR_RPC_FN(s_client_auth, Sso__ClientAuthRequest, Sso__ClientAuthReply)
 {
-    const Sso__ClientAuthRequest *r = request->client_auth;
     int64_t retry_after = 0;
-    Sso__ClientAuthReply *auth = dir_clients_auth(dir, r->client_id, r->client_secret,
-                                                  r->client_address, &retry_after);
+    Sso__ClientAuthReply *auth = dir_clients_auth(dir, in->client_id, in->client_secret,
+                                                  in->client_address, &retry_after);
     if (!auth) {
         dir_rpc_error(err, "server_error", "cannot read the clients");
         return -1;
@@ -33,63 +31,126 @@ static int s_client_auth(dir_t *dir, const Sso__DirRequest *request, Sso__DirRep
         dir_clients_limited(err, retry_after);
         return -1;
     }
-    reply->client_auth = auth;
-    reply->result_case = SSO__DIR_REPLY__RESULT_CLIENT_AUTH;
+    *out = *auth; /* its fields move to out */
+    free(auth);
     return 0;
 }
 
-static int s_keys(dir_t *dir, bool with_private, Sso__DirReply *reply, dir_error_t *err)
+/* The signing keys into out (public only unless with_private). */
+static int s_keys(dir_t *dir, bool with_private, Sso__KeysListReply *out, dir_error_t *err)
 {
-    reply->keys_list = dir_signing_list(dir, with_private);
-    if (!reply->keys_list) {
+    Sso__KeysListReply *keys = dir_signing_list(dir, with_private);
+    if (!keys) {
         dir_rpc_error(err, "server_error", "cannot read the signing keys");
         return -1;
     }
-    reply->result_case = SSO__DIR_REPLY__RESULT_KEYS_LIST;
+    *out = *keys;
+    free(keys);
     return 0;
 }
 
-static int s_keys_list(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                       dir_error_t *err)
+static DIR_RPC_FN(s_keys_list, Sso__KeysListRequest, Sso__KeysListReply)
 {
-    return s_keys(dir, request->keys_list->with_private, reply, err);
+    return s_keys(dir, in->with_private, out, err);
 }
 
-static int s_key_put(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                     dir_error_t *err)
+static DIR_RPC_FN(s_key_put, Sso__KeyPutRequest, Sso__KeysListReply)
 {
-    if (dir_signing_put(dir, request->key_put->key, request->key_put->only_if_none, err) != 0)
+    if (dir_signing_put(dir, in->key, in->only_if_none, err) != 0)
         return -1;
-    return s_keys(dir, true, reply, err);
+    return s_keys(dir, true, out, err);
 }
 
-static int s_token_issue(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                         dir_error_t *err)
+static DIR_RPC_FN(s_token_issue, Sso__TokenIssueRequest, Sso__TokenIssueReply)
 {
-    const Sso__TokenIssueRequest *r = request->token_issue;
-    char *token = NULL;
-    if (dir_tokens_issue(dir, r->client_id, r->scope, r->ttl_seconds, r->claims_json,
-                         r->code_hash, &token, err) != 0)
+    if (dir_tokens_issue(dir, in->client_id, in->scope, in->ttl_seconds, in->claims_json,
+                         in->code_hash, &out->access_token, err) != 0)
         return -1;
-    Sso__TokenIssueReply *issued = malloc(sizeof *issued);
-    if (!issued) {
-        free(token);
-        dir_server_error(err);
-        return -1;
+    out->expires_in = in->ttl_seconds;
+    return 0;
+}
+
+/* ---- the operations, by proto service -------------------------------------------------- */
+
+/* What a handler runs with: the generated service structs call handlers with this as their
+   closure data. */
+typedef struct {
+    dir_t *dir;
+    ProtobufCMessage *out;
+    dir_error_t *err;
+    int rc;
+} s_call_t;
+
+/* The function the generated service struct SSO__<GROUP>__INIT(prefix) wants for one method:
+   it runs fn on the call's reply (the closure is not used: the router packs the reply). */
+#define S_HANDLER(prefix, method, fn, Service, Request, Reply)                                \
+    static void prefix##method(Service *service, const Request *in, Reply##_Closure done,      \
+                               void *data)                                                    \
+    {                                                                                         \
+        (void) service;                                                                       \
+        (void) done;                                                                          \
+        s_call_t *call = data;                                                                \
+        call->rc = fn(call->dir, in, (Reply *) call->out, call->err);                         \
     }
-    sso__token_issue_reply__init(issued);
-    issued->access_token = token;
-    issued->expires_in = r->ttl_seconds;
-    reply->result_case = SSO__DIR_REPLY__RESULT_TOKEN_ISSUE;
-    reply->token_issue = issued;
-    return 0;
-}
 
-/* The roles that call the directory; an operation's callers are bits, role i being 1 << i.
+S_HANDLER(s_token_reads_, client_auth, s_client_auth, Sso__TokenReads_Service,
+          Sso__ClientAuthRequest, Sso__ClientAuthReply)
+S_HANDLER(s_token_reads_, bearer_check, dir_tokens_bearer_check, Sso__TokenReads_Service,
+          Sso__BearerCheckRequest, Sso__BearerCheckReply)
+S_HANDLER(s_token_reads_, access_token_check, dir_tokens_access_check, Sso__TokenReads_Service,
+          Sso__AccessTokenCheckRequest, Sso__AccessTokenCheckReply)
+S_HANDLER(s_token_reads_, keys_list, s_keys_list, Sso__TokenReads_Service, Sso__KeysListRequest,
+          Sso__KeysListReply)
+S_HANDLER(s_token_writes_, authorize_begin, dir_steps_authorize_begin, Sso__TokenWrites_Service,
+          Sso__AuthorizeBeginRequest, Sso__AuthorizeBeginReply)
+S_HANDLER(s_token_writes_, code_redeem, dir_codes_redeem, Sso__TokenWrites_Service,
+          Sso__CodeRedeemRequest, Sso__CodeRedeemReply)
+S_HANDLER(s_token_writes_, token_issue, s_token_issue, Sso__TokenWrites_Service,
+          Sso__TokenIssueRequest, Sso__TokenIssueReply)
+S_HANDLER(s_token_writes_, key_put, s_key_put, Sso__TokenWrites_Service, Sso__KeyPutRequest,
+          Sso__KeysListReply)
+S_HANDLER(s_upstream_reads_, login_context, dir_steps_login_context, Sso__UpstreamReads_Service,
+          Sso__LoginContextRequest, Sso__LoginContextReply)
+S_HANDLER(s_upstream_reads_, connection_get, dir_login_connection_get,
+          Sso__UpstreamReads_Service, Sso__ConnectionGetRequest, Sso__ConnectionReply)
+S_HANDLER(s_upstream_writes_, login_complete, dir_txn_login_complete,
+          Sso__UpstreamWrites_Service, Sso__LoginCompleteRequest, Sso__LoginRedirectReply)
+S_HANDLER(s_upstream_writes_, login_fail, dir_txn_login_fail, Sso__UpstreamWrites_Service,
+          Sso__LoginFailRequest, Sso__LoginRedirectReply)
+S_HANDLER(s_event_writes_, event_record, dir_events_record, Sso__EventWrites_Service, Sso__Event,
+          Sso__EventReply)
+S_HANDLER(s_simulator_reads_, simulator_key, dir_seed_simulator_key,
+          Sso__SimulatorReads_Service, Sso__SimulatorKeyRequest, Sso__SimulatorKeyReply)
+
+/* A method missing here does not compile: the INIT macros name every one. */
+static Sso__TokenReads_Service s_token_reads = SSO__TOKEN_READS__INIT(s_token_reads_);
+static Sso__TokenWrites_Service s_token_writes = SSO__TOKEN_WRITES__INIT(s_token_writes_);
+static Sso__UpstreamReads_Service s_upstream_reads = SSO__UPSTREAM_READS__INIT(s_upstream_reads_);
+static Sso__UpstreamWrites_Service s_upstream_writes =
+    SSO__UPSTREAM_WRITES__INIT(s_upstream_writes_);
+static Sso__EventWrites_Service s_event_writes = SSO__EVENT_WRITES__INIT(s_event_writes_);
+static Sso__SimulatorReads_Service s_simulator_reads =
+    SSO__SIMULATOR_READS__INIT(s_simulator_reads_);
+
+/* The roles that call the directory; a group's callers are bits, role i being 1 << i.
    The service loop takes the same list (directory_service.rpc_callers). */
 const char *const dir_rpc_router_callers[] = {"token", "saml", "oidc", NULL};
 enum { S_TOKEN = 1, S_SAML = 2, S_OIDC = 4, S_UPSTREAM = S_SAML | S_OIDC };
 #define S_ROLES 3 /* in dir_rpc_router_callers */
+
+/* The proto services and the roles that may call each: what each role's code calls (the
+   oidc service: the upstream login's steps, as saml's), so that a stolen key of one service
+   cannot use another's operations (the saml key cannot issue a management token, the token
+   key cannot complete a login). A Reads group runs in one read transaction; the others write
+   (housekeeping runs alongside). docs/ARCHITECTURE.md ("Who may call what") says the same. */
+static ProtobufCService *const s_services[] = {
+    &s_token_reads.base,    &s_token_writes.base, &s_upstream_reads.base,
+    &s_upstream_writes.base, &s_event_writes.base, &s_simulator_reads.base,
+};
+static const unsigned s_callers[] = {S_TOKEN,    S_TOKEN,
+                                     S_UPSTREAM, S_UPSTREAM,
+                                     S_TOKEN | S_UPSTREAM, S_SAML};
+#define S_SERVICES (sizeof s_services / sizeof *s_services)
 
 static unsigned s_role_bit(const char *caller)
 {
@@ -99,58 +160,25 @@ static unsigned s_role_bit(const char *caller)
     return 0;
 }
 
-/* The operations, by DirRequest op case; write says it changes state (housekeeping runs
-   alongside those); callers, the roles that may call it: what each role's code calls (the
-   oidc service: the upstream login's steps, as saml's), so a stolen key of one service cannot
-   use another's operations (the saml key cannot issue a management token, the token key
-   cannot complete a login). The table in docs/ARCHITECTURE.md ("Who may call what") says
-   the same. */
-static const struct {
-    const char *name;
-    dir_rpc_fn *fn;
-    bool write;
-    unsigned callers;
-} s_ops[] = {
-    [SSO__DIR_REQUEST__OP_CLIENT_AUTH] = {"client_auth", s_client_auth, false, S_TOKEN},
-    [SSO__DIR_REQUEST__OP_KEYS_LIST] = {"keys_list", s_keys_list, false, S_TOKEN},
-    [SSO__DIR_REQUEST__OP_KEY_PUT] = {"key_put", s_key_put, true, S_TOKEN},
-    [SSO__DIR_REQUEST__OP_TOKEN_ISSUE] = {"token_issue", s_token_issue, true, S_TOKEN},
-    [SSO__DIR_REQUEST__OP_CLIENT_GET] = {"client_get", dir_clients_get, false, S_TOKEN},
-    [SSO__DIR_REQUEST__OP_CONNECTION_RESOLVE] = {"connection_resolve", dir_login_resolve, false,
-                                                 S_TOKEN},
-    [SSO__DIR_REQUEST__OP_CONNECTION_GET] = {"connection_get", dir_login_connection_get, false,
-                                             S_UPSTREAM},
-    [SSO__DIR_REQUEST__OP_TXN_CREATE] = {"txn_create", dir_txn_create, true, S_TOKEN},
-    [SSO__DIR_REQUEST__OP_TXN_GET] = {"txn_get", dir_txn_get, false, S_UPSTREAM},
-    [SSO__DIR_REQUEST__OP_TXN_UPDATE] = {"txn_update", dir_txn_update, true, S_UPSTREAM},
-    [SSO__DIR_REQUEST__OP_LOGIN_COMPLETE] = {"login_complete", dir_txn_login_complete, true,
-                                             S_UPSTREAM},
-    [SSO__DIR_REQUEST__OP_LOGIN_FAIL] = {"login_fail", dir_txn_login_fail, true, S_UPSTREAM},
-    [SSO__DIR_REQUEST__OP_CODE_REDEEM] = {"code_redeem", dir_codes_redeem, true, S_TOKEN},
-    [SSO__DIR_REQUEST__OP_ACCESS_TOKEN_CHECK] = {"access_token_check", dir_tokens_access_check,
-                                                 false, S_TOKEN},
-    [SSO__DIR_REQUEST__OP_REPLAY_RECORD] = {"replay_record", dir_replay_record, true,
-                                            S_UPSTREAM},
-    [SSO__DIR_REQUEST__OP_EVENT_RECORD] = {"event_record", dir_events_record, true,
-                                           S_TOKEN | S_UPSTREAM},
-    [SSO__DIR_REQUEST__OP_SIMULATOR_KEY] = {"simulator_key", dir_seed_simulator_key, false,
-                                            S_SAML},
-    [SSO__DIR_REQUEST__OP_BEARER_CHECK] = {"bearer_check", dir_tokens_bearer_check, false,
-                                           S_TOKEN},
-    [SSO__DIR_REQUEST__OP_AUTHORIZE_LOOKUP] = {"authorize_lookup", dir_steps_authorize_lookup,
-                                               false, S_TOKEN},
-    [SSO__DIR_REQUEST__OP_LOGIN_CONTEXT] = {"login_context", dir_steps_login_context, false,
-                                            S_UPSTREAM},
-};
-
-const char *dir_rpc_router_caller_of(const Sso__DirRequest *request)
+const char *dir_rpc_router_caller_of(const char *rpc)
 {
-    size_t op = (size_t) request->op_case;
-    for (size_t i = 0; op < sizeof s_ops / sizeof *s_ops && i < S_ROLES;
-         i++)
-        if (s_ops[op].callers & (1u << i))
+    size_t g;
+    unsigned m;
+    if (sso_rpc_find(s_services, S_SERVICES, rpc, &g, &m) != 0)
+        return NULL;
+    for (size_t i = 0; i < S_ROLES; i++)
+        if (s_callers[g] & (1u << i))
             return dir_rpc_router_callers[i];
     return NULL;
+}
+
+const ProtobufCMethodDescriptor *dir_rpc_router_method(const char *rpc)
+{
+    size_t g;
+    unsigned m;
+    if (sso_rpc_find(s_services, S_SERVICES, rpc, &g, &m) != 0)
+        return NULL;
+    return &s_services[g]->descriptor->methods[m];
 }
 
 #define S_REFUSED_LOG_MS 1000
@@ -185,26 +213,24 @@ static void s_callers_text(unsigned callers, char *out, size_t size)
         snprintf(out + n, size - n, " service%s", total > 1 ? "s" : "");
 }
 
-/* The connection a reply carries, if any. */
-static const Sso__Connection *s_reply_connection(const Sso__DirReply *reply)
+/* The connection a reply carries, if any: any field of type sso.Connection. */
+static const Sso__Connection *s_reply_connection(const ProtobufCMessage *reply)
 {
-    switch (reply->result_case) {
-    case SSO__DIR_REPLY__RESULT_CONNECTION:
-        return reply->connection;
-    case SSO__DIR_REPLY__RESULT_LOOKUP:
-        return reply->lookup ? reply->lookup->connection : NULL;
-    case SSO__DIR_REPLY__RESULT_LOGIN_CONTEXT:
-        return reply->login_context ? reply->login_context->connection : NULL;
-    default:
-        return NULL;
+    const ProtobufCMessageDescriptor *desc = reply->descriptor;
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &desc->fields[i];
+        if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->descriptor == &sso__connection__descriptor
+            && f->label == PROTOBUF_C_LABEL_NONE)
+            return *(const Sso__Connection *const *) ((const char *) reply + f->offset);
     }
+    return NULL;
 }
 
 /* A connection's secrets go only to the service of its type, which uses them: the saml
    service signs AuthnRequests and decrypts assertions with the SP key, the oidc service
    redeems upstream codes with the client secret. Checked on every answer, whichever
    operation made it, so no composite can carry them elsewhere. */
-static bool s_secrets_allowed(const Sso__DirReply *reply, const char *caller)
+static bool s_secrets_allowed(const ProtobufCMessage *reply, const char *caller)
 {
     const Sso__Connection *c = s_reply_connection(reply);
     bool secrets = c && ((c->sp_private_key_pem && *c->sp_private_key_pem)
@@ -212,65 +238,87 @@ static bool s_secrets_allowed(const Sso__DirReply *reply, const char *caller)
     return !secrets || (caller && c->type && !strcmp(caller, c->type));
 }
 
-zframe_t *dir_rpc_router_handle(dir_t *dir, const char *caller, const char *rpc, zframe_t *payload)
+/* An answer that carries only an error. */
+static zframe_t *s_error(const ProtobufCMessageDescriptor *desc, const char *code,
+                         const char *description)
 {
-    Sso__DirRequest *request =
-        payload ? sso__dir_request__unpack(NULL, zframe_size(payload), zframe_data(payload))
-                : NULL;
-    if (!request) {
-        sso_warn("rpc %s: the DirRequest does not unpack; refused", rpc ? rpc : "?");
-        return dir_rpc_error_frame("invalid_request", "the request is not a DirRequest");
-    }
-    size_t op = (size_t) request->op_case;
-    /* Every op of the oneof is a message pointer at the same place. */
-    if (op == 0 || op >= sizeof s_ops / sizeof *s_ops || !s_ops[op].fn || !request->client_auth) {
-        sso__dir_request__free_unpacked(request, NULL);
-        return dir_rpc_error_frame("invalid_request", "the DirRequest names no known operation");
-    }
-    if (!(s_role_bit(caller) & s_ops[op].callers)) {
-        char callers[64], description[128];
-        s_callers_text(s_ops[op].callers, callers, sizeof callers);
-        s_refused(s_ops[op].name, callers, caller);
-        sso__dir_request__free_unpacked(request, NULL);
-        snprintf(description, sizeof description, "%s is only for the %s", s_ops[op].name,
-                 callers);
-        return dir_rpc_error_frame("access_denied", description);
-    }
-    if (rpc && *rpc && strcmp(rpc, s_ops[op].name) != 0)
-        sso_warn("rpc named %s carries %s; doing %s", rpc, s_ops[op].name, s_ops[op].name);
-    if (s_ops[op].write)
-        dir_housekeeping_run(dir, false);
-    Sso__DirReply reply = SSO__DIR_REPLY__INIT;
     dir_error_t err = {0};
-    zframe_t *frame;
+    dir_rpc_error(&err, code, "%s", description);
+    return dir_rpc_error_frame(desc, &err);
+}
+
+/* Runs method m of group g on request (unpacked); the packed reply. */
+static zframe_t *s_run(dir_t *dir, size_t g, unsigned m, const char *rpc,
+                       const ProtobufCMessage *request, const char *caller)
+{
+    ProtobufCService *service = s_services[g];
+    const ProtobufCMethodDescriptor *method = &service->descriptor->methods[m];
+    bool write = !sso_rpc_idempotent(service->descriptor);
+    if (write)
+        dir_housekeeping_run(dir, false);
+    ProtobufCMessage *out = calloc(1, method->output->sizeof_message);
+    if (!out)
+        return s_error(method->output, "server_error", "out of memory");
+    protobuf_c_message_init(method->output, out);
+    dir_error_t err = {0};
+    s_call_t call = {dir, out, &err, -1};
     /* A read operation runs in one read transaction: one snapshot for its several queries, and
        one round of WAL locking instead of one per statement. Writes take their own. */
-    bool read_txn = !s_ops[op].write && dir_db_begin_read(dir->db) == 0;
-    int rc = s_ops[op].fn(dir, request, &reply, &err);
+    bool read_txn = !write && dir_db_begin_read(dir->db) == 0;
+    service->invoke(service, m, request, NULL, &call);
     /* Committed, not rolled back: should a read operation ever write, nothing is lost. */
     if (read_txn && dir_db_commit(dir->db) != 0)
-        sso_warn("rpc %s: the read transaction did not commit", s_ops[op].name);
-    if (rc != 0) {
-        dir_rpc_free_result(&reply);
-        frame = dir_rpc_refusal_frame(&err);
-    }
-    else if (reply.result_case != SSO__DIR_REPLY__RESULT__NOT_SET && !reply.client)
-        frame = dir_rpc_error_frame("server_error", "out of memory");
-    else if (!s_secrets_allowed(&reply, caller)) {
+        sso_warn("rpc %s: the read transaction did not commit", rpc);
+    zframe_t *frame;
+    if (call.rc != 0)
+        frame = dir_rpc_error_frame(method->output, &err);
+    else if (!s_secrets_allowed(out, caller)) {
         char owner[32], description[200];
-        const Sso__Connection *c = s_reply_connection(&reply);
+        const Sso__Connection *c = s_reply_connection(out);
         snprintf(owner, sizeof owner, "%.16s service", c->type);
         snprintf(description, sizeof description, "the secrets of connection %.100s are only "
                  "for the %s", c->id, owner);
-        s_refused(s_ops[op].name, owner, caller);
-        dir_rpc_free_result(&reply);
-        frame = dir_rpc_error_frame("access_denied", description);
+        s_refused(rpc, owner, caller);
+        frame = s_error(method->output, "access_denied", description);
     }
-    else {
-        frame = sso_frame_pack(&reply.base);
-        dir_rpc_free_result(&reply);
+    else
+        frame = sso_frame_pack(out);
+    protobuf_c_message_free_unpacked(out, NULL);
+    return frame;
+}
+
+zframe_t *dir_rpc_router_handle(dir_t *dir, const char *caller, const char *rpc, zframe_t *payload)
+{
+    size_t g;
+    unsigned m;
+    if (sso_rpc_find(s_services, S_SERVICES, rpc, &g, &m) != 0) {
+        sso_warn("rpc %.64s: no such operation; refused", rpc ? rpc : "(none)");
+        Sso__RpcRefusal refusal = SSO__RPC_REFUSAL__INIT;
+        refusal.error = SSO__RPC_ERROR__INVALID_REQUEST;
+        refusal.error_description = "the directory has no such operation";
+        return sso_frame_pack(&refusal.base);
     }
-    sso__dir_request__free_unpacked(request, NULL);
+    const ProtobufCMethodDescriptor *method = &s_services[g]->descriptor->methods[m];
+    if (!(s_role_bit(caller) & s_callers[g])) {
+        char callers[64], description[128];
+        s_callers_text(s_callers[g], callers, sizeof callers);
+        s_refused(rpc, callers, caller);
+        snprintf(description, sizeof description, "%s is only for the %s", rpc, callers);
+        return s_error(method->output, "access_denied", description);
+    }
+    ProtobufCMessage *request =
+        payload ? protobuf_c_message_unpack(method->input, NULL, zframe_size(payload),
+                                            zframe_data(payload))
+                : NULL;
+    if (!request) {
+        char description[128];
+        snprintf(description, sizeof description, "the request is not a %s",
+                 method->input->name);
+        sso_warn("rpc %s: %s; refused", rpc, description);
+        return s_error(method->output, "invalid_request", description);
+    }
+    zframe_t *frame = s_run(dir, g, m, rpc, request, caller);
+    protobuf_c_message_free_unpacked(request, NULL);
     return frame;
 }
 
@@ -280,47 +328,45 @@ zframe_t *dir_rpc_router_handle(dir_t *dir, const char *caller, const char *rpc,
 static void s_test_callers(dir_testkit_t *kit)
 {
     const char *const others[] = {"gateway", "directory", "", "Token", "saml ", NULL};
-    const ProtobufCMessageDescriptor *desc = &sso__dir_request__descriptor;
-    for (unsigned f = 0; f < desc->n_fields; f++) {
-        const ProtobufCFieldDescriptor *field = &desc->fields[f];
-        const ProtobufCMessageDescriptor *op_desc = field->descriptor;
-        ProtobufCMessage *op = calloc(1, op_desc->sizeof_message);
-        if (!op) {
-            SSO_CHECK(op);
-            return;
+    size_t n_others = sizeof others / sizeof *others;
+    for (size_t g = 0; g < S_SERVICES; g++) {
+        const ProtobufCServiceDescriptor *sd = s_services[g]->descriptor;
+        SSO_CHECK(s_callers[g] != 0);
+        for (unsigned m = 0; m < sd->n_methods; m++) {
+            char rpc[SSO_RPC_NAME_MAX];
+            SSO_CHECK(sso_rpc_name(sd, m, rpc, sizeof rpc) == 0);
+            ProtobufCMessage *op = calloc(1, sd->methods[m].input->sizeof_message);
+            if (!op) {
+                SSO_CHECK(op);
+                return;
+            }
+            protobuf_c_message_init(sd->methods[m].input, op);
+            for (size_t i = 0; i < S_ROLES + n_others; i++) {
+                const char *caller =
+                    i < n_others ? others[i] : dir_rpc_router_callers[i - n_others];
+                bool allowed = s_role_bit(caller) & s_callers[g];
+                kit->caller = caller ? caller : "";
+                ProtobufCMessage *reply = dir_testkit_rpc(kit, rpc, op);
+                bool refused = reply && !strcmp(dir_testkit_error(reply), "access_denied")
+                               && strstr(dir_testkit_error_description(reply),
+                                         " is only for the ");
+                SSO_CHECK(reply && refused == !allowed);
+                if (!reply || refused == allowed)
+                    fprintf(stderr, "%s from %s: %s\n", rpc, caller ? caller : "(none)",
+                            dir_testkit_error(reply));
+                protobuf_c_message_free_unpacked(reply, NULL);
+            }
+            free(op);
         }
-        protobuf_c_message_init(op_desc, op);
-        Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-        request.op_case = (Sso__DirRequest__OpCase) field->id;
-        request.client_auth = (Sso__ClientAuthRequest *) op; /* the oneof's one pointer */
-        zframe_t *payload = sso_frame_pack(&request.base);
-        SSO_CHECK(field->id < sizeof s_ops / sizeof *s_ops && s_ops[field->id].callers);
-        size_t n_others = sizeof others / sizeof *others;
-        for (size_t i = 0; i < S_ROLES + n_others; i++) {
-            const char *caller = i < n_others ? others[i] : dir_rpc_router_callers[i - n_others];
-            bool allowed = s_role_bit(caller) & s_ops[field->id].callers;
-            zframe_t *frame = dir_rpc_router_handle(kit->dir, caller, "", payload);
-            Sso__DirReply *reply =
-                frame ? sso__dir_reply__unpack(NULL, zframe_size(frame), zframe_data(frame))
-                      : NULL;
-            bool refused = reply && !strcmp(reply->error, "access_denied")
-                           && strstr(reply->error_description, " is only for the ")
-                           && reply->result_case == SSO__DIR_REPLY__RESULT__NOT_SET;
-            SSO_CHECK(reply && refused == !allowed);
-            if (!reply || refused == allowed)
-                fprintf(stderr, "%s from %s: %s\n", field->name, caller ? caller : "(none)",
-                        reply ? reply->error : "no reply");
-            sso__dir_reply__free_unpacked(reply, NULL);
-            zframe_destroy(&frame);
-        }
-        zframe_destroy(&payload);
-        protobuf_c_message_free_unpacked(op, NULL);
     }
+    kit->caller = NULL;
     /* What the token service's code calls, and nothing the upstream services' calls do. */
-    SSO_CHECK(s_ops[SSO__DIR_REQUEST__OP_TOKEN_ISSUE].callers == S_TOKEN
-              && s_ops[SSO__DIR_REQUEST__OP_LOGIN_COMPLETE].callers == S_UPSTREAM
-              && s_ops[SSO__DIR_REQUEST__OP_AUTHORIZE_LOOKUP].callers == S_TOKEN
-              && s_ops[SSO__DIR_REQUEST__OP_LOGIN_CONTEXT].callers == S_UPSTREAM);
+    SSO_CHECK(!strcmp(dir_rpc_router_caller_of("TokenWrites.TokenIssue"), "token")
+              && !strcmp(dir_rpc_router_caller_of("UpstreamWrites.LoginComplete"), "saml")
+              && !strcmp(dir_rpc_router_caller_of("TokenWrites.AuthorizeBegin"), "token")
+              && !strcmp(dir_rpc_router_caller_of("SimulatorReads.SimulatorKey"), "saml")
+              && !dir_rpc_router_caller_of("TokenWrites.Nothing")
+              && !dir_rpc_router_caller_of(NULL));
     char text[64];
     s_callers_text(S_TOKEN | S_UPSTREAM, text, sizeof text);
     SSO_CHECK(!strcmp(text, "token, saml and oidc services"));
@@ -341,131 +387,124 @@ void dir_rpc_router_test(bool verbose)
     unsetenv("SSO_ADMIN_CLIENT_SECRET");
     if (opened != 0)
         return;
-    /* client_auth: right, wrong, unknown. */
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    /* ClientAuth: right, wrong, unknown. */
+    const char *rpc = "TokenReads.ClientAuth";
     Sso__ClientAuthRequest auth = SSO__CLIENT_AUTH_REQUEST__INIT;
     auth.client_id = "rpc-admin";
     auth.client_secret = "rpc-admin-secret-0123456789";
-    request.op_case = SSO__DIR_REQUEST__OP_CLIENT_AUTH;
-    request.client_auth = &auth;
-    Sso__DirReply *reply = dir_testkit_rpc(&kit, &request);
-    SSO_CHECK(reply && !*reply->error && reply->result_case == SSO__DIR_REPLY__RESULT_CLIENT_AUTH
-              && reply->client_auth->ok && reply->client_auth->is_admin
-              && !strcmp(reply->client_auth->client_id, "rpc-admin"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    Sso__ClientAuthReply *authed = dir_testkit_rpc(&kit, rpc, &auth.base);
+    SSO_CHECK(authed && !authed->error && authed->ok && authed->is_admin
+              && !strcmp(authed->client_id, "rpc-admin"));
+    sso__client_auth_reply__free_unpacked(authed, NULL);
     auth.client_secret = "wrong";
-    reply = dir_testkit_rpc(&kit, &request);
-    SSO_CHECK(reply && !*reply->error && reply->client_auth && !reply->client_auth->ok
-              && !reply->client_auth->is_admin);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    authed = dir_testkit_rpc(&kit, rpc, &auth.base);
+    SSO_CHECK(authed && !authed->error && !authed->ok && !authed->is_admin);
+    sso__client_auth_reply__free_unpacked(authed, NULL);
     auth.client_id = "nobody";
-    reply = dir_testkit_rpc(&kit, &request);
-    SSO_CHECK(reply && reply->client_auth && !reply->client_auth->ok);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    authed = dir_testkit_rpc(&kit, rpc, &auth.base);
+    SSO_CHECK(authed && !authed->ok);
+    sso__client_auth_reply__free_unpacked(authed, NULL);
 
-    /* token_issue, then the token works on the management API. */
+    /* TokenIssue, then the token works on the management API. */
+    rpc = "TokenWrites.TokenIssue";
     Sso__TokenIssueRequest issue = SSO__TOKEN_ISSUE_REQUEST__INIT;
     issue.client_id = "rpc-admin";
     issue.scope = "management";
     issue.ttl_seconds = 600;
-    request.op_case = SSO__DIR_REQUEST__OP_TOKEN_ISSUE;
-    request.token_issue = &issue;
-    reply = dir_testkit_rpc(&kit, &request);
-    SSO_CHECK(reply && !*reply->error && reply->token_issue
-              && !strncmp(reply->token_issue->access_token, "at_", 3)
-              && reply->token_issue->expires_in == 600);
-    if (reply && reply->token_issue) {
+    Sso__TokenIssueReply *issued = dir_testkit_rpc(&kit, rpc, &issue.base);
+    SSO_CHECK(issued && !issued->error && !strncmp(issued->access_token, "at_", 3)
+              && issued->expires_in == 600);
+    if (issued && !issued->error) {
         free(kit.token);
-        kit.token = strdup(reply->token_issue->access_token);
+        kit.token = strdup(issued->access_token);
         SSO_CHECK(dir_testkit_call(&kit, "GET", "/api/v1/organizations", NULL, NULL) == 200);
     }
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso__token_issue_reply__free_unpacked(issued, NULL);
     issue.ttl_seconds = -5;
-    reply = dir_testkit_rpc(&kit, &request);
-    SSO_CHECK(reply && !strcmp(reply->error, "invalid_request") && *reply->error_description);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(dir_testkit_rpc_error(&kit, rpc, &issue.base, "invalid_request", NULL));
 
-    /* key_put with only_if_none, twice: the first key wins; the reply lists it privately. */
+    /* KeyPut with only_if_none, twice: the first key wins; the reply lists it privately. */
     char *pem = NULL;
     Sso__SigningKey key;
     SSO_CHECK(dir_testkit_signing_key(&key, "kid-1", "{\"kty\":\"RSA\"}", &pem) == 0);
+    rpc = "TokenWrites.KeyPut";
     Sso__KeyPutRequest put = SSO__KEY_PUT_REQUEST__INIT;
     put.key = &key;
     put.only_if_none = true;
-    request.op_case = SSO__DIR_REQUEST__OP_KEY_PUT;
-    request.key_put = &put;
     /* Only the token service may store a signing key: the answer lists the private keys. */
     const char *not_token[] = {"", "saml", "directory", "oidc", "gateway", "tokenx", "Token"};
     for (size_t i = 0; i < sizeof not_token / sizeof *not_token; i++) {
         kit.caller = not_token[i];
-        reply = dir_testkit_rpc(&kit, &request);
-        SSO_CHECK(reply && !strcmp(reply->error, "access_denied") && !reply->keys_list
-                  && strstr(reply->error_description, "token"));
-        sso__dir_reply__free_unpacked(reply, NULL);
+        SSO_CHECK(dir_testkit_rpc_error(&kit, rpc, &put.base, "access_denied", "token"));
     }
     kit.caller = "token";
-    reply = dir_testkit_rpc(&kit, &request);
-    SSO_CHECK(reply && !*reply->error && reply->keys_list && reply->keys_list->n_keys == 1
-              && pem && !strcmp(reply->keys_list->keys[0]->private_key_pem, pem));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    Sso__KeysListReply *keys = dir_testkit_rpc(&kit, rpc, &put.base);
+    SSO_CHECK(keys && !keys->error && keys->n_keys == 1 && pem
+              && !strcmp(keys->keys[0]->private_key_pem, pem));
+    sso__keys_list_reply__free_unpacked(keys, NULL);
     key.kid = "kid-2";
-    reply = dir_testkit_rpc(&kit, &request);
-    SSO_CHECK(reply && reply->keys_list && reply->keys_list->n_keys == 1
-              && !strcmp(reply->keys_list->keys[0]->kid, "kid-1"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    keys = dir_testkit_rpc(&kit, rpc, &put.base);
+    SSO_CHECK(keys && keys->n_keys == 1 && !strcmp(keys->keys[0]->kid, "kid-1"));
+    sso__keys_list_reply__free_unpacked(keys, NULL);
     put.key = NULL;
-    reply = dir_testkit_rpc(&kit, &request);
-    SSO_CHECK(reply && !strcmp(reply->error, "invalid_request"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(dir_testkit_rpc_error(&kit, rpc, &put.base, "invalid_request", NULL));
 
-    /* keys_list: public only unless asked; the token service's alone either way (it serves
+    /* KeysList: public only unless asked; the token service's alone either way (it serves
        /keys), so the private keys are only ever the token service's. */
+    rpc = "TokenReads.KeysList";
     Sso__KeysListRequest list = SSO__KEYS_LIST_REQUEST__INIT;
-    request.op_case = SSO__DIR_REQUEST__OP_KEYS_LIST;
-    request.keys_list = &list;
     kit.caller = "token";
-    reply = dir_testkit_rpc(&kit, &request);
-    SSO_CHECK(reply && reply->keys_list && reply->keys_list->n_keys == 1
-              && !*reply->keys_list->keys[0]->private_key_pem);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    keys = dir_testkit_rpc(&kit, rpc, &list.base);
+    SSO_CHECK(keys && keys->n_keys == 1 && !*keys->keys[0]->private_key_pem);
+    sso__keys_list_reply__free_unpacked(keys, NULL);
     kit.caller = "saml";
-    reply = dir_testkit_rpc(&kit, &request);
-    SSO_CHECK(reply && !strcmp(reply->error, "access_denied") && !reply->keys_list);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(dir_testkit_rpc_error(&kit, rpc, &list.base, "access_denied", NULL));
     list.with_private = true;
     for (size_t i = 0; i < sizeof not_token / sizeof *not_token; i++) {
         kit.caller = not_token[i];
-        reply = dir_testkit_rpc(&kit, &request);
-        SSO_CHECK(reply && !strcmp(reply->error, "access_denied") && !reply->keys_list);
-        sso__dir_reply__free_unpacked(reply, NULL);
+        SSO_CHECK(dir_testkit_rpc_error(&kit, rpc, &list.base, "access_denied", NULL));
     }
     kit.caller = "token";
-    reply = dir_testkit_rpc(&kit, &request);
-    SSO_CHECK(reply && reply->keys_list && reply->keys_list->n_keys == 1 && pem
-              && !strcmp(reply->keys_list->keys[0]->private_key_pem, pem));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    keys = dir_testkit_rpc(&kit, rpc, &list.base);
+    SSO_CHECK(keys && keys->n_keys == 1 && pem && !strcmp(keys->keys[0]->private_key_pem, pem));
+    sso__keys_list_reply__free_unpacked(keys, NULL);
     /* The simulator's key is the saml service's alone. */
     Sso__SimulatorKeyRequest sim = SSO__SIMULATOR_KEY_REQUEST__INIT;
-    request.op_case = SSO__DIR_REQUEST__OP_SIMULATOR_KEY;
-    request.simulator_key = &sim;
-    reply = dir_testkit_rpc(&kit, &request);
-    SSO_CHECK(reply && !strcmp(reply->error, "access_denied") && !reply->simulator_key);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(dir_testkit_rpc_error(&kit, "SimulatorReads.SimulatorKey", &sim.base,
+                                    "access_denied", NULL));
 
     s_test_callers(&kit);
 
-    /* Junk and empty requests get invalid_request, not a crash. */
+    /* Junk payloads get invalid_request as the operation's reply; unknown operations (the
+       old names too) an RpcRefusal; no crash. */
     zframe_t *junk = zframe_new("\xff\xff\xff", 3);
-    zframe_t *frame = dir_rpc_router_handle(kit.dir, "token", "keys_list", junk);
-    reply = frame ? sso__dir_reply__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
-    SSO_CHECK(reply && !strcmp(reply->error, "invalid_request"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    zframe_t *frame = dir_rpc_router_handle(kit.dir, "token", "TokenReads.KeysList", junk);
+    keys = frame ? sso__keys_list_reply__unpack(NULL, zframe_size(frame), zframe_data(frame))
+                 : NULL;
+    SSO_CHECK(keys && keys->error == SSO__RPC_ERROR__INVALID_REQUEST
+              && strstr(keys->error_description, "sso.KeysListRequest"));
+    sso__keys_list_reply__free_unpacked(keys, NULL);
     zframe_destroy(&frame);
+    const char *unknown[] = {"keys_list", "", NULL, "TokenReads.", "TokenReads.Nope",
+                             "TokenWrites.KeysList", "txn_create", "UpstreamReads.TxnGet"};
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++) {
+        frame = dir_rpc_router_handle(kit.dir, "token", unknown[i], junk);
+        Sso__RpcRefusal *refusal =
+            frame ? sso__rpc_refusal__unpack(NULL, zframe_size(frame), zframe_data(frame))
+                  : NULL;
+        SSO_CHECK(refusal && refusal->error == SSO__RPC_ERROR__INVALID_REQUEST
+                  && strstr(refusal->error_description, "no such operation"));
+        sso__rpc_refusal__free_unpacked(refusal, NULL);
+        zframe_destroy(&frame);
+    }
     zframe_destroy(&junk);
-    Sso__DirRequest empty = SSO__DIR_REQUEST__INIT;
-    reply = dir_testkit_rpc(&kit, &empty);
-    SSO_CHECK(reply && !strcmp(reply->error, "invalid_request"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    /* An empty payload is an empty request: answered by the operation's own checks. */
+    frame = dir_rpc_router_handle(kit.dir, "token", "TokenWrites.KeyPut", NULL);
+    keys = frame ? sso__keys_list_reply__unpack(NULL, zframe_size(frame), zframe_data(frame))
+                 : NULL;
+    SSO_CHECK(keys && keys->error == SSO__RPC_ERROR__INVALID_REQUEST);
+    sso__keys_list_reply__free_unpacked(keys, NULL);
+    zframe_destroy(&frame);
     free(pem);
     dir_testkit_close(&kit);
 }

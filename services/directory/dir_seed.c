@@ -218,10 +218,9 @@ int dir_seed_ensure(dir_t *dir, char *why, size_t why_size)
     return 0;
 }
 
-int dir_seed_simulator_key(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                           dir_error_t *err)
+DIR_RPC_FN(dir_seed_simulator_key, Sso__SimulatorKeyRequest, Sso__SimulatorKeyReply)
 {
-    (void) request;
+    (void) in;
     if (!dir->simulator) {
         /* Its key signs logins as anyone of the Test Organization: never out while it is off. */
         dir_rpc_error(err, "not_found", "the IdP simulator is off (SSO_ENVIRONMENT=production "
@@ -230,19 +229,15 @@ int dir_seed_simulator_key(dir_t *dir, const Sso__DirRequest *request, Sso__DirR
     }
     char *key = s_meta_get(dir, S_SIM_KEY, true);
     char *cert = key ? s_meta_get(dir, S_SIM_CERT, false) : NULL;
-    Sso__SimulatorKeyReply *sim = cert ? malloc(sizeof *sim) : NULL;
-    if (!sim) {
+    if (!cert) {
         s_free_secret(key);
         free(cert);
         dir_rpc_error(err, "not_found", "the IdP simulator has no key in this directory");
         return -1;
     }
-    sso__simulator_key_reply__init(sim);
-    sim->private_key_pem = key;
-    sim->certificate_pem = cert;
-    sim->connection_id = dir_rpc_dup(DIR_SEED_CONN_ID);
-    reply->result_case = SSO__DIR_REPLY__RESULT_SIMULATOR_KEY;
-    reply->simulator_key = sim;
+    out->private_key_pem = key;
+    out->certificate_pem = cert;
+    out->connection_id = dir_rpc_dup(DIR_SEED_CONN_ID);
     return 0;
 }
 
@@ -288,20 +283,17 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(dir_testkit_call(kit, "POST", path, "{\"domain\":\"Example.COM\"}", NULL) == 409);
 
     /* simulator_key: the key is sealed at rest and matches the connection's certificate. */
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__SimulatorKeyRequest sim = SSO__SIMULATOR_KEY_REQUEST__INIT;
-    request.op_case = SSO__DIR_REQUEST__OP_SIMULATOR_KEY;
-    request.simulator_key = &sim;
+    const char *rpc = "SimulatorReads.SimulatorKey";
     kit->caller = "saml";
-    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && !*reply->error && reply->simulator_key
-              && strstr(reply->simulator_key->private_key_pem, "BEGIN PRIVATE KEY")
-              && strstr(reply->simulator_key->certificate_pem, "BEGIN CERTIFICATE")
-              && !strcmp(reply->simulator_key->connection_id, "conn_simulator"));
-    char *first_key = reply && reply->simulator_key
-                          ? strdup(reply->simulator_key->private_key_pem)
+    Sso__SimulatorKeyReply *reply = dir_testkit_rpc(kit, rpc, &sim.base);
+    SSO_CHECK(reply && !reply->error
+              && strstr(reply->private_key_pem, "BEGIN PRIVATE KEY")
+              && strstr(reply->certificate_pem, "BEGIN CERTIFICATE")
+              && !strcmp(reply->connection_id, "conn_simulator"));
+    char *first_key = reply && !reply->error ? strdup(reply->private_key_pem)
                           : NULL;
-    if (reply && reply->simulator_key) {
+    if (reply && !reply->error) {
         char *stored = NULL;
         sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT saml_idp_certificates FROM "
                                                    "connections WHERE id = 'conn_simulator'",
@@ -311,11 +303,11 @@ static void s_test(dir_testkit_t *kit)
         dir_db_release(stmt);
         json_t *certs = stored ? json_loads(stored, 0, NULL) : NULL;
         SSO_CHECK(certs && !strcmp(json_string_value(json_array_get(certs, 0)),
-                                   reply->simulator_key->certificate_pem));
+                                   reply->certificate_pem));
         json_decref(certs);
         free(stored);
     }
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso__simulator_key_reply__free_unpacked(reply, NULL);
     SSO_CHECK(dir_db_int(dir->db, "SELECT instr(value, 'PRIVATE') FROM meta WHERE name = ?", "s",
                          S_SIM_KEY) == 0);
 
@@ -327,10 +319,10 @@ static void s_test(dir_testkit_t *kit)
                                        "'http://127.0.0.1:9999/base/simulator' AND "
                                        "saml_idp_sso_url = "
                                        "'http://127.0.0.1:9999/base/simulator/sso'", NULL) == 1);
-    reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && reply->simulator_key && first_key
-              && !strcmp(reply->simulator_key->private_key_pem, first_key));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    reply = dir_testkit_rpc(kit, rpc, &sim.base);
+    SSO_CHECK(reply && !reply->error && first_key
+              && !strcmp(reply->private_key_pem, first_key));
+    sso__simulator_key_reply__free_unpacked(reply, NULL);
     free(first_key);
 
     /* Deleted by an admin, it stays deleted: the seed runs once per database. */
@@ -346,10 +338,8 @@ static void s_test_off(dir_testkit_t *kit)
 {
     const char *conn_status = "SELECT count(*) FROM connections WHERE id = 'conn_simulator' AND "
                               "status = ?";
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__SimulatorKeyRequest sim = SSO__SIMULATOR_KEY_REQUEST__INIT;
-    request.op_case = SSO__DIR_REQUEST__OP_SIMULATOR_KEY;
-    request.simulator_key = &sim;
+    const char *rpc = "SimulatorReads.SimulatorKey";
     kit->caller = "saml"; /* the one service the directory gives the simulator's key to */
 
     /* A seeded database started with the simulator off: the connection is not usable and
@@ -357,16 +347,16 @@ static void s_test_off(dir_testkit_t *kit)
     kit->config.simulator = false;
     SSO_CHECK(dir_testkit_reopen(kit) == 0);
     SSO_CHECK(dir_db_int(kit->dir->db, conn_status, "s", "inactive") == 1);
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "not_found", "the IdP simulator is off"));
+    SSO_CHECK(dir_testkit_rpc_error(kit, rpc, &sim.base, "not_found", "the IdP simulator is off"));
     SSO_CHECK(dir_testkit_reopen(kit) == 0); /* again: still off, nothing else changes */
     SSO_CHECK(dir_db_int(kit->dir->db, conn_status, "s", "inactive") == 1);
     /* On again: the connection the seed switched off is back. */
     kit->config.simulator = true;
     SSO_CHECK(dir_testkit_reopen(kit) == 0);
     SSO_CHECK(dir_db_int(kit->dir->db, conn_status, "s", "active") == 1);
-    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && !*reply->error && reply->simulator_key);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    Sso__SimulatorKeyReply *reply = dir_testkit_rpc(kit, rpc, &sim.base);
+    SSO_CHECK(reply && !reply->error && strstr(reply->private_key_pem, "PRIVATE KEY"));
+    sso__simulator_key_reply__free_unpacked(reply, NULL);
 
     /* Disabled by an admin, it stays disabled through an off and an on start. */
     SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/connections/conn_simulator/disable", NULL,
@@ -393,7 +383,7 @@ static void s_test_off(dir_testkit_t *kit)
     };
     for (size_t i = 0; i < sizeof absent / sizeof *absent; i++)
         SSO_CHECK(dir_db_int(kit->dir->db, absent[i], NULL) == 0);
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "not_found", NULL));
+    SSO_CHECK(dir_testkit_rpc_error(kit, rpc, &sim.base, "not_found", NULL));
     kit->config.simulator = true;
     SSO_CHECK(dir_testkit_reopen(kit) == 0);
     SSO_CHECK(dir_db_int(kit->dir->db, conn_status, "s", "active") == 1);

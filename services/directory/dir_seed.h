@@ -19,7 +19,7 @@
 int dir_seed_ensure(dir_t *dir, char *why, size_t why_size);
 
 /* The simulator_key RPC: SimulatorKeyReply with the key, certificate and connection id. */
-dir_rpc_fn dir_seed_simulator_key;
+DIR_RPC_FN(dir_seed_simulator_key, Sso__SimulatorKeyRequest, Sso__SimulatorKeyReply);
 
 void dir_seed_test(bool verbose);
 #endif

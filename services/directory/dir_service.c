@@ -7,6 +7,7 @@
 #include "dir_seed.h"
 #include "dir_testkit.h"
 #include "sso_log.h"
+#include "sso_rpc.h"
 #include "sso_test.h"
 #include <libxml/parser.h>
 #include <sys/stat.h>
@@ -81,8 +82,11 @@ static zframe_t *s_batch_failed(sso_service_t *service, const sso_job_t *job)
 {
     (void) service;
     const char *what = "the directory could not save its changes (see its log); try again";
-    if (job->meta && job->meta->kind == SSO__META__KIND__RPC)
-        return dir_rpc_error_frame("server_error", what);
+    if (job->meta && job->meta->kind == SSO__META__KIND__RPC) {
+        const ProtobufCMethodDescriptor *method = dir_rpc_router_method(job->meta->rpc);
+        return sso_rpc_error_frame(method ? method->output : &sso__rpc_refusal__descriptor,
+                                   SSO__RPC_ERROR__SERVER_ERROR, what, 0);
+    }
     return sso_http_error(503, "temporarily_unavailable", what);
 }
 
@@ -167,18 +171,28 @@ static void s_test(dir_testkit_t *kit)
               && directory_service.batch && directory_service.offloads > 0);
 }
 
-/* What each request of a lost batch is told: a DirReply error on the bus, a 503 over HTTP. */
+/* What each request of a lost batch is told: the operation's reply with SERVER_ERROR on the
+   bus (an RpcRefusal for an operation the directory does not have), a 503 over HTTP. */
 static void s_batch_failed_test(void)
 {
     Sso__Meta meta = SSO__META__INIT;
     sso_job_t job = {.meta = &meta};
     meta.kind = SSO__META__KIND__RPC;
+    meta.rpc = "TokenWrites.CodeRedeem";
     zframe_t *frame = s_batch_failed(NULL, &job);
-    Sso__DirReply *reply =
-        frame ? sso__dir_reply__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
-    SSO_CHECK(reply && strcmp(reply->error, "server_error") == 0
+    Sso__CodeRedeemReply *reply =
+        frame ? sso__code_redeem_reply__unpack(NULL, zframe_size(frame), zframe_data(frame))
+              : NULL;
+    SSO_CHECK(reply && reply->error == SSO__RPC_ERROR__SERVER_ERROR && !reply->grant
               && strstr(reply->error_description, "could not save"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso__code_redeem_reply__free_unpacked(reply, NULL);
+    zframe_destroy(&frame);
+    meta.rpc = "no_such_operation";
+    frame = s_batch_failed(NULL, &job);
+    Sso__RpcRefusal *refusal =
+        frame ? sso__rpc_refusal__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
+    SSO_CHECK(refusal && refusal->error == SSO__RPC_ERROR__SERVER_ERROR);
+    sso__rpc_refusal__free_unpacked(refusal, NULL);
     zframe_destroy(&frame);
     meta.kind = SSO__META__KIND__HTTP;
     frame = s_batch_failed(NULL, &job);

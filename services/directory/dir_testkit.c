@@ -8,6 +8,7 @@
 #include "login/dir_tokens.h"
 #include "vault/dir_pki.h"
 #include "sso_bus.h"
+#include "sso_rpc.h"
 #include "sso_test.h"
 #include <ftw.h>
 #include <stdlib.h>
@@ -243,31 +244,56 @@ int dir_testkit_signing_key(Sso__SigningKey *key, const char *kid, const char *j
     return rc;
 }
 
-Sso__DirReply *dir_testkit_rpc(dir_testkit_t *kit, const Sso__DirRequest *request)
+void *dir_testkit_rpc(dir_testkit_t *kit, const char *rpc, const ProtobufCMessage *request)
 {
-    zframe_t *payload = sso_frame_pack(&request->base);
+    const ProtobufCMethodDescriptor *method = dir_rpc_router_method(rpc);
+    zframe_t *payload = sso_frame_pack(request);
     bool batch = s_batch_open(kit);
-    const char *caller = kit->caller ? kit->caller : dir_rpc_router_caller_of(request);
-    zframe_t *frame = dir_rpc_router_handle(kit->dir, caller, "", payload);
+    const char *caller = kit->caller ? kit->caller : dir_rpc_router_caller_of(rpc);
+    zframe_t *frame = dir_rpc_router_handle(kit->dir, caller, rpc, payload);
     s_batch_close(kit, batch);
     zframe_destroy(&payload);
-    Sso__DirReply *reply =
-        frame ? sso__dir_reply__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
+    const ProtobufCMessageDescriptor *type =
+        method ? method->output : &sso__rpc_refusal__descriptor;
+    ProtobufCMessage *reply =
+        frame ? protobuf_c_message_unpack(type, NULL, zframe_size(frame), zframe_data(frame))
+              : NULL;
     zframe_destroy(&frame);
     return reply;
 }
 
-bool dir_testkit_rpc_error(dir_testkit_t *kit, const Sso__DirRequest *request, const char *code,
-                           const char *description)
+/* Every reply begins with these fields (as sso.RpcRefusal does). */
+const char *dir_testkit_error(const void *reply)
 {
-    Sso__DirReply *reply = dir_testkit_rpc(kit, request);
-    bool ok = reply && !strcmp(reply->error, code) && *reply->error_description
-              && (!description || strstr(reply->error_description, description))
-              && reply->result_case == SSO__DIR_REPLY__RESULT__NOT_SET;
+    if (!reply)
+        return "(no reply)";
+    const ProtobufCMessage *message = reply;
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(message->descriptor, "error");
+    int code = f ? *(const int *) ((const char *) reply + f->offset) : 0;
+    return code == 0 ? "" : sso_rpc_error_name((Sso__RpcError) code);
+}
+
+const char *dir_testkit_error_description(const void *reply)
+{
+    if (!reply)
+        return "";
+    const ProtobufCMessage *message = reply;
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(message->descriptor, "error_description");
+    return f ? *(const char *const *) ((const char *) reply + f->offset) : "";
+}
+
+bool dir_testkit_rpc_error(dir_testkit_t *kit, const char *rpc, const ProtobufCMessage *request,
+                           const char *code, const char *description)
+{
+    ProtobufCMessage *reply = dir_testkit_rpc(kit, rpc, request);
+    const char *got = dir_testkit_error(reply), *said = dir_testkit_error_description(reply);
+    bool ok = reply && !strcmp(got, code) && *said && (!description || strstr(said, description));
     if (!ok)
-        fprintf(stderr, "expected %s (%s), got %s (%s)\n", code, description ? description : "",
-                reply ? reply->error : "no reply", reply ? reply->error_description : "");
-    sso__dir_reply__free_unpacked(reply, NULL);
+        fprintf(stderr, "%s: expected %s (%s), got %s (%s)\n", rpc, code,
+                description ? description : "", got, said);
+    protobuf_c_message_free_unpacked(reply, NULL);
     return ok;
 }
 

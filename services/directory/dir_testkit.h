@@ -56,13 +56,18 @@ int dir_testkit_signing_key(Sso__SigningKey *key, const char *kid, const char *j
 /* For walking a list: false on its last page, else true with target set to the page after
    json, as first (the first page's target, with a query) plus its page_token. */
 bool dir_testkit_next_page(const json_t *json, const char *first, char *target, size_t size);
-/* Packs request, hands it to dir_rpc_router_handle and unpacks the reply (NULL when it does not
-   unpack); free with sso__dir_reply__free_unpacked. */
-Sso__DirReply *dir_testkit_rpc(dir_testkit_t *kit, const Sso__DirRequest *request);
-/* True when request gets error code with a description containing description (any when
-   NULL) and no result; says what came instead on stderr. */
-bool dir_testkit_rpc_error(dir_testkit_t *kit, const Sso__DirRequest *request, const char *code,
-                           const char *description);
+/* Packs request, hands it to dir_rpc_router_handle as operation rpc ("TokenWrites.CodeRedeem",
+   as kit->caller or else a role the operation serves) and unpacks the reply as the
+   operation's type (an sso.RpcRefusal for an unknown rpc); NULL when it does not unpack. Free
+   with the type's free_unpacked (or protobuf_c_message_free_unpacked). */
+void *dir_testkit_rpc(dir_testkit_t *kit, const char *rpc, const ProtobufCMessage *request);
+/* A reply's error ("" for none, else its lower-case name) and description. */
+const char *dir_testkit_error(const void *reply);
+const char *dir_testkit_error_description(const void *reply);
+/* True when rpc answers request with error code (a lower-case name) and a description that
+   contains description (when given). Otherwise prints what it got. */
+bool dir_testkit_rpc_error(dir_testkit_t *kit, const char *rpc, const ProtobufCMessage *request,
+                           const char *code, const char *description);
 /* Registers a client with one redirect URI through the API; its id in client_id. 0 or -1. */
 int dir_testkit_client(dir_testkit_t *kit, const char *redirect_uri, char *client_id,
                        size_t size);

@@ -17,7 +17,7 @@
 #define S_SIG_ALG "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 
 struct saml_authn_request_t {
-    char id[34];
+    char id[66];
     char *xml;
     char *url;
 };
@@ -171,9 +171,17 @@ saml_authn_request_t *saml_authn_request_new(const saml_authn_request_config_t *
         snprintf(why, why_size, "authn request: RelayState must be at most 80 bytes");
         return NULL;
     }
+    size_t id_len = config->id ? strlen(config->id) : 0;
+    if (config->id && (id_len < 17 || id_len > 65 || config->id[0] != '_'
+                       || strspn(config->id + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                 "0123456789_-") != id_len - 1)) {
+        snprintf(why, why_size, "authn request: the request ID must be \"_\" and 16 to 64 "
+                 "characters of [A-Za-z0-9_-]");
+        return NULL;
+    }
     saml_authn_request_t *self = calloc(1, sizeof *self);
     uint8_t random[16];
-    if (!self || sso_random_bytes(random, sizeof random) != 0) {
+    if (!self || (!config->id && sso_random_bytes(random, sizeof random) != 0)) {
         free(self);
         snprintf(why, why_size, "authn request: out of memory or randomness");
         return NULL;
@@ -181,11 +189,13 @@ saml_authn_request_t *saml_authn_request_new(const saml_authn_request_config_t *
     static const char hex[] = "0123456789abcdef";
     /* IDs are xs:ID (an NCName), so they may not start with a digit: hence "_". */
     self->id[0] = '_';
-    for (size_t i = 0; i < sizeof random; i++) {
+    for (size_t i = 0; !config->id && i < sizeof random; i++) {
         self->id[1 + 2 * i] = hex[random[i] >> 4];
         self->id[2 + 2 * i] = hex[random[i] & 15];
     }
     self->id[1 + 2 * sizeof random] = '\0';
+    if (config->id)
+        snprintf(self->id, sizeof self->id, "%s", config->id);
     self->xml = s_build_xml(config, self->id);
     if (!self->xml || s_encode(self, config) != 0) {
         snprintf(why, why_size, "authn request: could not encode%s",
@@ -343,6 +353,21 @@ void saml_authn_request_test(bool verbose)
               && !strstr(saml_authn_request_url(r), "Signature")
               && strstr(saml_authn_request_xml(r), "x\"&gt;&lt;evil/&gt;"));
     saml_authn_request_destroy(&r);
+    /* The transaction's own ID is used as given; one that is no xs:ID of ours is refused. */
+    c.id = "_Abc-def_0123456789xyz";
+    r = saml_authn_request_new(&c, why, sizeof why);
+    SSO_CHECK(r && !strcmp(saml_authn_request_id(r), c.id)
+              && strstr(saml_authn_request_xml(r), "ID=\"_Abc-def_0123456789xyz\""));
+    saml_authn_request_destroy(&r);
+    const char *bad_ids[] = {"", "_", "_short", "0123456789abcdefghij", "_abc\"def0123456789",
+                             "_abc def0123456789xx", "_abc<def0123456789xx",
+                             "_0123456789012345678901234567890123456789012345678901234567890123X"};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof *bad_ids; i++) {
+        c.id = bad_ids[i];
+        SSO_CHECK(saml_authn_request_new(&c, why, sizeof why) == NULL
+                  && strstr(why, "request ID"));
+    }
+    c.id = NULL;
     c.idp_sso_url = "javascript:alert(1)";
     SSO_CHECK(saml_authn_request_new(&c, why, sizeof why) == NULL && strstr(why, "SSO URL"));
     free(key);

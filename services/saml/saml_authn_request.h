@@ -16,6 +16,9 @@ typedef struct {
     const char *sp_private_key_pem; /* optional: sign the redirect with RSA-SHA256 */
     time_t now;                     /* IssueInstant */
     bool force_authn;               /* ForceAuthn="true" */
+    /* The request's ID as the login transaction holds it (an xs:ID: "_" and 16 to 64 of
+       [A-Za-z0-9_-]); NULL makes a fresh one ("_" and 32 hex digits). */
+    const char *id;
 } saml_authn_request_config_t;
 
 typedef struct saml_authn_request_t saml_authn_request_t;
@@ -24,7 +27,7 @@ typedef struct saml_authn_request_t saml_authn_request_t;
 saml_authn_request_t *saml_authn_request_new(const saml_authn_request_config_t *config,
                                              char *why, size_t why_size);
 void saml_authn_request_destroy(saml_authn_request_t **self_p);
-/* "_" + 32 hex digits: the InResponseTo the ACS must expect. */
+/* The request's ID: the InResponseTo the ACS must expect. */
 const char *saml_authn_request_id(const saml_authn_request_t *self);
 /* The full redirect URL for the browser. */
 const char *saml_authn_request_url(const saml_authn_request_t *self);

@@ -4,115 +4,112 @@
 #include "saml_response.h"
 #include "saml_sp_metadata.h"
 #include "sso_crypto.h"
-#include "sso_directory_client.h"
+#include "sso_clients.h"
 #include "sso_email.h"
 #include "sso_html.h"
 #include "sso_log.h"
+#include "sso_rpc.h"
 #include "sso_test.h"
 #include <strings.h>
 
-/* ---- saml_start ---------------------------------------------------------------------------- */
+/* ---- UpstreamStart.Start ------------------------------------------------------------------- */
 
-static zframe_t *s_start_reply(const char *error, const char *description, const char *url,
-                               const char *request_id)
+static zframe_t *s_start_reply(Sso__RpcError error, const char *description, const char *url)
 {
-    Sso__SamlStartReply reply = SSO__SAML_START_REPLY__INIT;
-    reply.error = (char *) (error ? error : "");
+    Sso__UpstreamStartReply reply = SSO__UPSTREAM_START_REPLY__INIT;
+    reply.error = error;
     reply.error_description = (char *) (description ? description : "");
     reply.redirect_url = (char *) (url ? url : "");
-    reply.request_id = (char *) (request_id ? request_id : "");
     return sso_frame_pack(&reply.base);
 }
 
 /* The connection with its SP key, read from the directory for signing: the one the token
-   service sent came from authorize_lookup, which carries no secret to it. Only connections
+   service sent came from AuthorizeBegin, which carries no secret to it. Only connections
    that sign their AuthnRequests pay this round trip. NULL with a reply frame in *refusal. */
-static Sso__DirReply *s_signing_connection(sso_service_t *service, const Sso__Connection *sent,
-                                           zframe_t **refusal)
+static Sso__ConnectionReply *s_signing_connection(sso_service_t *service,
+                                                  const Sso__Connection *sent, zframe_t **refusal)
 {
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__ConnectionGetRequest get = SSO__CONNECTION_GET_REQUEST__INIT;
     get.connection_id = sent->id;
     get.with_secrets = true;
-    request.op_case = SSO__DIR_REQUEST__OP_CONNECTION_GET;
-    request.connection_get = &get;
-    Sso__DirReply *reply = NULL;
-    if (sso_directory_call(service, "connection_get", true, &request, &reply) != 0) {
-        *refusal = s_start_reply("temporarily_unavailable", "the directory is not available",
-                                 NULL, NULL);
+    Sso__ConnectionReply *reply = NULL;
+    if (sso_dir_connection_get(service, &get, &reply) != 0) {
+        *refusal = s_start_reply(SSO__RPC_ERROR__SERVER_ERROR, "the directory is not available",
+                                 NULL);
         return NULL;
     }
     const Sso__Connection *c = reply->connection;
     char why[400] = "";
-    if (*reply->error || reply->result_case != SSO__DIR_REPLY__RESULT_CONNECTION)
+    if (reply->error || !c)
         snprintf(why, sizeof why, "the SP key of connection %.64s could not be read: %.100s: "
-                 "%.100s", sent->id, reply->error, reply->error_description);
+                 "%.100s", sent->id, sso_rpc_error_name(reply->error), reply->error_description);
     else if (strcmp(c->id, sent->id) != 0 || strcmp(c->type, "saml") != 0
              || !*c->sp_private_key_pem)
         snprintf(why, sizeof why, "connection %.64s has no SP key to sign with", sent->id);
     if (!*why)
         return reply;
-    sso_warn("saml_start: %s", why);
-    *refusal = s_start_reply("server_error", why, NULL, NULL);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso_warn("start: %s", why);
+    *refusal = s_start_reply(SSO__RPC_ERROR__SERVER_ERROR, why, NULL);
+    sso__connection_reply__free_unpacked(reply, NULL);
     return NULL;
 }
 
 zframe_t *saml_login_start(sso_service_t *service, zframe_t *payload)
 {
-    Sso__SamlStartRequest *start = sso__saml_start_request__unpack(NULL, zframe_size(payload),
-                                                                    zframe_data(payload));
-    if (!start || !start->connection || !*start->txn_id || !*start->connection->id) {
+    Sso__UpstreamStartRequest *start =
+        sso__upstream_start_request__unpack(NULL, zframe_size(payload), zframe_data(payload));
+    if (!start || !start->connection || !start->txn || !*start->txn->id
+        || !*start->txn->saml_request_id || !*start->connection->id) {
         if (start)
-            sso__saml_start_request__free_unpacked(start, NULL);
-        return s_start_reply("invalid_request", "saml_start needs a transaction and a connection",
-                             NULL, NULL);
+            sso__upstream_start_request__free_unpacked(start, NULL);
+        return s_start_reply(SSO__RPC_ERROR__INVALID_REQUEST,
+                             "the start needs a transaction with its request id and a "
+                             "connection", NULL);
     }
     /* Unsigned, a pure step that calls no one, with the connection as sent; signed, with the
        connection as the directory holds it, key and all. A key in the request is never used. */
     const Sso__Connection *connection = start->connection;
     zframe_t *reply = NULL;
-    Sso__DirReply *signing = connection->sign_authn_requests
-                                 ? s_signing_connection(service, connection, &reply)
-                                 : NULL;
+    Sso__ConnectionReply *signing = connection->sign_authn_requests
+                                        ? s_signing_connection(service, connection, &reply)
+                                        : NULL;
     if (reply) {
-        sso__saml_start_request__free_unpacked(start, NULL);
+        sso__upstream_start_request__free_unpacked(start, NULL);
         return reply;
     }
     if (signing)
         connection = signing->connection;
     char why[256] = "";
+    /* The transaction holds the request's ID (AuthorizeBegin made it): the ACS expects it as
+       InResponseTo. */
     saml_authn_request_config_t config = {
         .sp_entity_id = connection->sp_entity_id,
         .acs_url = connection->sp_acs_url,
         .idp_sso_url = connection->idp_sso_url,
-        .relay_state = start->txn_id,
+        .relay_state = start->txn->id,
         .sp_private_key_pem = signing ? connection->sp_private_key_pem : NULL,
         .now = time(NULL),
-        .force_authn = start->force_authn,
+        .force_authn = start->txn->force_login,
+        .id = start->txn->saml_request_id,
     };
     saml_authn_request_t *authn = saml_authn_request_new(&config, why, sizeof why);
     if (!authn)
-        reply = s_start_reply("server_error", why, NULL, NULL);
+        reply = s_start_reply(SSO__RPC_ERROR__SERVER_ERROR, why, NULL);
     else
-        /* The token service records the request id on the transaction it creates next: the
-           ACS expects it as InResponseTo. */
-        reply = s_start_reply(NULL, NULL, saml_authn_request_url(authn),
-                              saml_authn_request_id(authn));
+        reply = s_start_reply(SSO__RPC_ERROR__OK, NULL, saml_authn_request_url(authn));
     saml_authn_request_destroy(&authn);
-    if (signing)
-        sso__dir_reply__free_unpacked(signing, NULL);
-    sso__saml_start_request__free_unpacked(start, NULL);
+    sso__connection_reply__free_unpacked(signing, NULL);
+    sso__upstream_start_request__free_unpacked(start, NULL);
     return reply;
 }
 
 /* ---- the ACS ------------------------------------------------------------------------------- */
 
-/* The browser's redirect back to the client for a LoginRedirect. */
-static zframe_t *s_redirect_frame(const Sso__LoginRedirect *r)
+/* The browser's redirect back to the client for a LoginRedirectReply. */
+static zframe_t *s_redirect_frame(const Sso__LoginRedirectReply *r)
 {
     const char *names[] = {"code", "error", "error_description", "state"};
-    const char *values[] = {r->code, r->error, r->error_description, r->state};
+    const char *values[] = {r->code, r->redirect_error, r->redirect_error_description, r->state};
     char *url = sso_url_with_params(r->redirect_uri, 4, names, values);
     zframe_t *frame = url ? sso_http_redirect(url)
                           : sso_http_error(500, "server_error", "out of memory");
@@ -120,25 +117,26 @@ static zframe_t *s_redirect_frame(const Sso__LoginRedirect *r)
     return frame;
 }
 
-/* Directory calls that return a LoginRedirect: turn it into the browser's redirect. */
-static zframe_t *s_redirect_from(sso_service_t *service, Sso__DirRequest *request, const char *rpc)
+/* LoginFail, turned into the browser's redirect. */
+static zframe_t *s_fail_redirect(sso_service_t *service, const Sso__LoginFailRequest *fail)
 {
-    Sso__DirReply *reply = NULL;
-    int status = sso_directory_call(service, rpc, false, request, &reply);
+    Sso__LoginRedirectReply *reply = NULL;
+    int status = sso_dir_login_fail(service, fail, &reply);
     if (status != 0)
         return sso_html_error_page(503, "Sign-in is temporarily unavailable",
                                    "The sign-in service is busy. Start the sign-in again from "
                                    "the application in a moment.");
     zframe_t *frame;
-    if (reply->result_case != SSO__DIR_REPLY__RESULT_REDIRECT || !*reply->redirect->redirect_uri) {
-        sso_info("%s refused: %s: %s", rpc, reply->error, reply->error_description);
+    if (reply->error || !*reply->redirect_uri) {
+        sso_info("LoginFail refused: %s: %s", sso_rpc_error_name(reply->error),
+                 reply->error_description);
         frame = sso_html_error_page(400, "This sign-in cannot continue",
                                     "The sign-in expired or was already used. Start the sign-in "
                                     "again from the application.");
     }
     else
-        frame = s_redirect_frame(reply->redirect);
-    sso__dir_reply__free_unpacked(reply, NULL);
+        frame = s_redirect_frame(reply);
+    sso__login_redirect_reply__free_unpacked(reply, NULL);
     return frame;
 }
 
@@ -146,15 +144,12 @@ static zframe_t *s_fail(sso_service_t *service, const char *txn_id, const char *
                         const char *description, const char *reason)
 {
     sso_info("login %.8s… refused: %s", txn_id, reason);
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__LoginFailRequest fail = SSO__LOGIN_FAIL_REQUEST__INIT;
     fail.txn_id = (char *) txn_id;
     fail.error = (char *) error;
     fail.error_description = (char *) description;
     fail.reason = (char *) reason;
-    request.op_case = SSO__DIR_REQUEST__OP_LOGIN_FAIL;
-    request.login_fail = &fail;
-    return s_redirect_from(service, &request, "login_fail");
+    return s_fail_redirect(service, &fail);
 }
 
 /* A POST to an ACS that belongs to no open login transaction (no or an unknown RelayState, a
@@ -178,41 +173,40 @@ static zframe_t *s_anonymous(const char *connection_id, const char *reason,
     return frame;
 }
 
-/* login_complete; a replay (or a replay cache that could not record) fails the login instead,
+/* LoginComplete; a replay (or a replay cache that could not record) fails the login instead,
    with its reason in the event log. Fails closed: only a redirect with a code is success. */
-static zframe_t *s_complete(sso_service_t *service, const char *txn_id, Sso__DirRequest *request,
-                            const char *assertion_id)
+static zframe_t *s_complete(sso_service_t *service, const char *txn_id,
+                            const Sso__LoginCompleteRequest *request, const char *assertion_id)
 {
-    Sso__DirReply *reply = NULL;
-    int status = sso_directory_call(service, "login_complete", false, request, &reply);
+    Sso__LoginRedirectReply *reply = NULL;
+    int status = sso_dir_login_complete(service, request, &reply);
     if (status != 0)
         return sso_html_error_page(503, "Sign-in is temporarily unavailable",
                                    "The sign-in service is busy. Start the sign-in again from "
                                    "the application in a moment.");
     char reason[1200];
     zframe_t *frame = NULL;
-    if (!strcmp(reply->error, "replayed")) {
+    if (reply->error == SSO__RPC_ERROR__REPLAYED) {
         snprintf(reason, sizeof reason, "replay: assertion %.300s was already used",
                  assertion_id);
         frame = s_fail(service, txn_id, "access_denied", "the assertion was already used",
                        reason);
     }
-    else if (!strcmp(reply->error, "inactive")) {
+    else if (reply->error == SSO__RPC_ERROR__INACTIVE) {
         /* Disabled while the response was validated: the directory issued no code. */
         snprintf(reason, sizeof reason, "%.400s (disabled while the response was checked)",
                  reply->error_description);
         frame = s_fail(service, txn_id, "access_denied", reply->error_description, reason);
     }
-    else if (reply->result_case == SSO__DIR_REPLY__RESULT_REDIRECT
-             && *reply->redirect->redirect_uri)
-        frame = s_redirect_frame(reply->redirect);
+    else if (!reply->error && *reply->redirect_uri && *reply->code)
+        frame = s_redirect_frame(reply);
     else {
-        snprintf(reason, sizeof reason, "login_complete refused: %.100s: %.400s", reply->error,
-                 reply->error_description);
+        snprintf(reason, sizeof reason, "LoginComplete refused: %.100s: %.400s",
+                 sso_rpc_error_name(reply->error), reply->error_description);
         sso_info("%s", reason);
         /* A transaction that is gone or used cannot be failed either; say so to the browser. */
-        if (!strcmp(reply->error, "not_found") || !strcmp(reply->error, "consumed")
-            || !strcmp(reply->error, "expired"))
+        if (reply->error == SSO__RPC_ERROR__NOT_FOUND || reply->error == SSO__RPC_ERROR__CONSUMED
+            || reply->error == SSO__RPC_ERROR__EXPIRED)
             frame = sso_html_error_page(400, "This sign-in cannot continue",
                                         "The sign-in expired or was already used. Start the "
                                         "sign-in again from the application.");
@@ -220,16 +214,8 @@ static zframe_t *s_complete(sso_service_t *service, const char *txn_id, Sso__Dir
             frame = s_fail(service, txn_id, "server_error",
                            "the login could not be completed", reason);
     }
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso__login_redirect_reply__free_unpacked(reply, NULL);
     return frame;
-}
-
-static Sso__DirReply *s_dir_get(sso_service_t *service, const char *rpc, Sso__DirRequest *request,
-                                int *status)
-{
-    Sso__DirReply *reply = NULL;
-    *status = sso_directory_call(service, rpc, true, request, &reply);
-    return reply;
 }
 
 /* The one error_description of every refusal before the assertion is authenticated; the
@@ -300,16 +286,13 @@ static zframe_t *s_acs_validate(sso_service_t *service, const Sso__Transaction *
                                                 : (int64_t) time(NULL);
     /* Replay: an assertion id is good once per connection; the directory records it in the
        same write that issues the code, so no code leaves without it recorded. */
-    Sso__ReplayRecordRequest replay = SSO__REPLAY_RECORD_REQUEST__INIT;
+    Sso__ReplayRecord replay = SSO__REPLAY_RECORD__INIT;
     replay.connection_id = connection->id;
     replay.assertion_id = profile->assertion_id;
     replay.expires_at = (int64_t) saml_response_replay_until(validator);
     complete.replay = &replay;
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    request.op_case = SSO__DIR_REQUEST__OP_LOGIN_COMPLETE;
-    request.login_complete = &complete;
     sso_info("login %.8s… validated for %s at %s", txn->id, profile->subject, connection->id);
-    frame = s_complete(service, txn->id, &request, profile->assertion_id);
+    frame = s_complete(service, txn->id, &complete, profile->assertion_id);
     saml_response_destroy(&validator);
     return frame;
 }
@@ -331,66 +314,57 @@ zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request
                            "again from the application.");
     }
     zframe_t *frame = NULL;
-    int status = 0;
     /* The transaction and its connection in one read. */
-    Sso__DirRequest dir = SSO__DIR_REQUEST__INIT;
     Sso__LoginContextRequest get = SSO__LOGIN_CONTEXT_REQUEST__INIT;
     get.txn_id = (char *) relay_state;
-    dir.op_case = SSO__DIR_REQUEST__OP_LOGIN_CONTEXT;
-    dir.login_context = &get;
-    Sso__DirReply *reply = s_dir_get(service, "login_context", &dir, &status);
+    Sso__LoginContextReply *reply = NULL;
+    int status = sso_dir_login_context(service, &get, &reply);
     char reason[300];
     if (status != 0)
         frame = sso_html_error_page(503, "Sign-in is temporarily unavailable",
                                     "Start the sign-in again from the application in a moment.");
-    else if (!strcmp(reply->error, "server_error")) {
+    else if (reply->error == SSO__RPC_ERROR__SERVER_ERROR) {
         snprintf(reason, sizeof reason, "acs: connection could not be read: %.200s",
                  reply->error_description);
         frame = s_fail(service, relay_state, "server_error", "the connection could not be read",
                        reason);
     }
-    else if (*reply->error || reply->result_case != SSO__DIR_REPLY__RESULT_LOGIN_CONTEXT
-             || !reply->login_context->txn || !reply->login_context->connection) {
+    else if (reply->error || !reply->txn || !reply->connection) {
         snprintf(reason, sizeof reason, "login transaction %s", reply->error_description);
         frame = s_anonymous(connection_id, reason,
                             "The sign-in expired or was already used. Start the sign-in again "
                             "from the application.");
     }
-    else if (strcmp(reply->login_context->txn->connection_id, connection_id) != 0) {
+    else if (strcmp(reply->txn->connection_id, connection_id) != 0) {
         snprintf(reason, sizeof reason, "acs: connection: expected %s, got %s",
-                 reply->login_context->txn->connection_id, connection_id);
+                 reply->txn->connection_id, connection_id);
         frame = s_fail(service, relay_state, "access_denied",
                        "the response arrived at another connection's ACS", reason);
     }
-    else if (strcmp(reply->login_context->connection->status, "active") != 0) {
+    else if (strcmp(reply->connection->status, "active") != 0) {
         /* Disabled (or switched off with the simulator) since the login started. */
         snprintf(reason, sizeof reason, "connection %.100s is not active",
-                 reply->login_context->connection->id);
+                 reply->connection->id);
         frame = s_fail(service, relay_state, "access_denied", reason, reason);
     }
     else
-        frame = s_acs_validate(service, reply->login_context->txn,
-                               reply->login_context->connection, saml_response);
-    if (reply)
-        sso__dir_reply__free_unpacked(reply, NULL);
+        frame = s_acs_validate(service, reply->txn,
+                               reply->connection, saml_response);
+    sso__login_context_reply__free_unpacked(reply, NULL);
     zhashx_destroy(&params);
     return frame;
 }
 
 zframe_t *saml_login_metadata(sso_service_t *service, const char *connection_id)
 {
-    Sso__DirRequest dir = SSO__DIR_REQUEST__INIT;
     Sso__ConnectionGetRequest get = SSO__CONNECTION_GET_REQUEST__INIT;
     get.connection_id = (char *) connection_id;
-    dir.op_case = SSO__DIR_REQUEST__OP_CONNECTION_GET;
-    dir.connection_get = &get;
-    int status = 0;
-    Sso__DirReply *reply = s_dir_get(service, "connection_get", &dir, &status);
+    Sso__ConnectionReply *reply = NULL;
+    int status = sso_dir_connection_get(service, &get, &reply);
     zframe_t *frame;
     if (status != 0)
         frame = sso_http_error(503, "temporarily_unavailable", "the directory is not available");
-    else if (*reply->error || reply->result_case != SSO__DIR_REPLY__RESULT_CONNECTION
-             || strcmp(reply->connection->type, "saml") != 0)
+    else if (reply->error || !reply->connection || strcmp(reply->connection->type, "saml") != 0)
         frame = sso_http_error(404, "not_found", "no such SAML connection");
     else {
         const Sso__Connection *c = reply->connection;
@@ -412,17 +386,16 @@ zframe_t *saml_login_metadata(sso_service_t *service, const char *connection_id)
         }
         free(xml);
     }
-    if (reply)
-        sso__dir_reply__free_unpacked(reply, NULL);
+    sso__connection_reply__free_unpacked(reply, NULL);
     return frame;
 }
 
-/* saml_start without a service (no bus) on payload (taken): its reply, unpacked. */
-static Sso__SamlStartReply *s_test_start(zframe_t **payload_p)
+/* UpstreamStart.Start without a service (no bus) on payload (taken): its reply, unpacked. */
+static Sso__UpstreamStartReply *s_test_start(zframe_t **payload_p)
 {
     zframe_t *reply = saml_login_start(NULL, *payload_p);
-    Sso__SamlStartReply *start =
-        reply ? sso__saml_start_reply__unpack(NULL, zframe_size(reply), zframe_data(reply))
+    Sso__UpstreamStartReply *start =
+        reply ? sso__upstream_start_reply__unpack(NULL, zframe_size(reply), zframe_data(reply))
               : NULL;
     zframe_destroy(&reply);
     zframe_destroy(payload_p);
@@ -441,13 +414,14 @@ void saml_login_test(bool verbose)
     SSO_CHECK(sso_email_domain("jo@", domain, sizeof domain) == -1);
     SSO_CHECK(sso_email_domain(NULL, domain, sizeof domain) == -1);
     SSO_CHECK(sso_email_domain("x@attacker.test@example.com", domain, sizeof domain) == -1);
-    /* Malformed saml_start payloads are answered, not crashed on. */
+    /* Malformed start payloads are answered, not crashed on. */
     zframe_t *junk = zframe_new("\xff\xff", 2);
-    Sso__SamlStartReply *start = s_test_start(&junk);
-    SSO_CHECK(start && !strcmp(start->error, "invalid_request"));
-    sso__saml_start_reply__free_unpacked(start, NULL);
+    Sso__UpstreamStartReply *start = s_test_start(&junk);
+    SSO_CHECK(start && start->error == SSO__RPC_ERROR__INVALID_REQUEST);
+    sso__upstream_start_reply__free_unpacked(start, NULL);
     /* Unsigned: built from the connection as sent, with no call (service is NULL here), and
-       a key the caller put in it is not used. */
+       a key the caller put in it is not used. The AuthnRequest carries the transaction's
+       request ID, its RelayState the transaction's id, ForceAuthn its force_login. */
     Sso__Connection sent = SSO__CONNECTION__INIT;
     sent.id = "conn_x";
     sent.type = "saml";
@@ -455,21 +429,38 @@ void saml_login_test(bool verbose)
     sent.sp_acs_url = "https://sso.test/sso/saml/conn_x/acs";
     sent.idp_sso_url = "https://idp.test/sso";
     sent.sp_private_key_pem = "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----";
-    Sso__SamlStartRequest start_request = SSO__SAML_START_REQUEST__INIT;
-    start_request.txn_id = "txn_x";
+    Sso__Transaction txn = SSO__TRANSACTION__INIT;
+    txn.id = "txn_x";
+    txn.saml_request_id = "_request-0123456789abcdef";
+    Sso__UpstreamStartRequest start_request = SSO__UPSTREAM_START_REQUEST__INIT;
+    start_request.txn = &txn;
     start_request.connection = &sent;
     junk = sso_frame_pack(&start_request.base);
     start = s_test_start(&junk);
-    SSO_CHECK(start && !*start->error && !strncmp(start->redirect_url, "https://idp.test/sso?", 21)
+    SSO_CHECK(start && !start->error && !strncmp(start->redirect_url, "https://idp.test/sso?", 21)
               && strstr(start->redirect_url, "SAMLRequest=")
-              && !strstr(start->redirect_url, "Signature=") && *start->request_id);
-    sso__saml_start_reply__free_unpacked(start, NULL);
-    /* A connection without an id is no connection. */
-    sent.id = "";
+              && strstr(start->redirect_url, "&RelayState=txn_x")
+              && !strstr(start->redirect_url, "Signature="));
+    sso__upstream_start_reply__free_unpacked(start, NULL);
+    /* A request id that is no xs:ID of ours: refused, as saml_authn_request refuses it. */
+    txn.saml_request_id = "_bad id\"";
     junk = sso_frame_pack(&start_request.base);
     start = s_test_start(&junk);
-    SSO_CHECK(start && !strcmp(start->error, "invalid_request"));
-    sso__saml_start_reply__free_unpacked(start, NULL);
+    SSO_CHECK(start && start->error == SSO__RPC_ERROR__SERVER_ERROR
+              && strstr(start->error_description, "request ID") && !*start->redirect_url);
+    sso__upstream_start_reply__free_unpacked(start, NULL);
+    txn.saml_request_id = "_request-0123456789abcdef";
+    /* A connection without an id is no connection; a transaction without a request id or
+       none at all is no transaction. */
+    for (int i = 0; i < 3; i++) {
+        sent.id = i == 0 ? "" : "conn_x";
+        txn.saml_request_id = i == 1 ? "" : "_request-0123456789abcdef";
+        start_request.txn = i == 2 ? NULL : &txn;
+        junk = sso_frame_pack(&start_request.base);
+        start = s_test_start(&junk);
+        SSO_CHECK(start && start->error == SSO__RPC_ERROR__INVALID_REQUEST);
+        sso__upstream_start_reply__free_unpacked(start, NULL);
+    }
     /* An ACS POST with no RelayState or no SAMLResponse: refused without a directory call
        (service is NULL here) and counted for the gateway's /metrics. */
     const char *bodies[] = {"SAMLResponse=PHg%2B", "RelayState=txn_x", "",

@@ -3,6 +3,8 @@
 #include "saml_simulator.h"
 #include "saml_xml.h"
 #include "sso_log.h"
+#include "sso_rpc.h"
+#include "saml.pb-c.h"
 #include "sso_test.h"
 #include <ctype.h>
 
@@ -50,7 +52,12 @@ static zframe_t *s_rpc(sso_service_t *service, const char *rpc, zframe_t *payloa
                        const Sso__Meta *meta)
 {
     (void) meta;
-    if (!strcmp(rpc, "saml_start"))
+    /* proto/saml.proto's one operation (the generated descriptor names it). */
+    static ProtobufCService start = {&sso__upstream_start__descriptor, NULL, NULL};
+    ProtobufCService *const served[] = {&start};
+    size_t index;
+    unsigned method;
+    if (sso_rpc_find(served, 1, rpc, &index, &method) == 0)
         return saml_login_start(service, payload);
     sso_warn("unknown rpc %s", rpc);
     return NULL;
@@ -62,7 +69,8 @@ static int s_init(sso_service_t *service)
     return saml_xmlsec_init();
 }
 
-/* saml_start comes from the token service's /oauth/authorize; nothing else calls saml. */
+/* UpstreamStart.Start comes from the token service's /oauth/authorize; nothing else calls
+   saml. */
 static const char *const s_rpc_callers[] = {"token", NULL};
 
 const sso_service_def_t saml_service = {

@@ -5,7 +5,7 @@
 #include "saml_xml.h"
 #include "sso_cookie.h"
 #include "sso_crypto.h"
-#include "sso_directory_client.h"
+#include "sso_clients.h"
 #include "sso_html.h"
 #include "sso_log.h"
 #include "sso_saml_metadata.h"
@@ -186,16 +186,14 @@ static int s_read_request(const char *encoded, char **id, char **acs, char *why,
 /* What the simulator may sign for: its key and the open login transaction it was asked about,
    with that transaction's connection (its own). */
 typedef struct {
-    Sso__DirReply *key;          /* simulator_key */
-    Sso__DirReply *context;      /* login_context of the RelayState's transaction */
+    Sso__SimulatorKeyReply *key;     /* SimulatorKey */
+    Sso__LoginContextReply *context; /* LoginContext of the RelayState's transaction */
 } sim_login_t;
 
 static void s_login_free(sim_login_t *login)
 {
-    if (login->key)
-        sso__dir_reply__free_unpacked(login->key, NULL);
-    if (login->context)
-        sso__dir_reply__free_unpacked(login->context, NULL);
+    sso__simulator_key_reply__free_unpacked(login->key, NULL);
+    sso__login_context_reply__free_unpacked(login->context, NULL);
 }
 
 /* Signs only for a login the broker itself started, that is still open and is its own
@@ -207,35 +205,28 @@ static int s_login(sso_service_t *service, const char *relay_state, const char *
                    const char *acs, sim_login_t *login, char *why, size_t why_size)
 {
     memset(login, 0, sizeof *login);
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__SimulatorKeyRequest key = SSO__SIMULATOR_KEY_REQUEST__INIT;
-    request.op_case = SSO__DIR_REQUEST__OP_SIMULATOR_KEY;
-    request.simulator_key = &key;
-    if (sso_directory_call(service, "simulator_key", true, &request, &login->key) != 0
-        || *login->key->error || login->key->result_case != SSO__DIR_REPLY__RESULT_SIMULATOR_KEY) {
+    if (sso_dir_simulator_key(service, &key, &login->key) != 0 || login->key->error) {
         snprintf(why, why_size, "The simulator's connection is not available.");
         return 503;
     }
     Sso__LoginContextRequest get = SSO__LOGIN_CONTEXT_REQUEST__INIT;
     get.txn_id = (char *) relay_state;
-    request.op_case = SSO__DIR_REQUEST__OP_LOGIN_CONTEXT;
-    request.login_context = &get;
-    if (sso_directory_call(service, "login_context", true, &request, &login->context) != 0) {
+    if (sso_dir_login_context(service, &get, &login->context) != 0) {
         snprintf(why, why_size, "The sign-in service is busy; try again in a moment.");
         return 503;
     }
-    const Sso__DirReply *reply = login->context;
-    if (*reply->error || reply->result_case != SSO__DIR_REPLY__RESULT_LOGIN_CONTEXT
-        || !reply->login_context->txn || !reply->login_context->connection) {
+    const Sso__LoginContextReply *reply = login->context;
+    if (reply->error || !reply->txn || !reply->connection) {
         snprintf(why, why_size, "The simulator signs only for a sign-in the broker started and "
                                 "that is still open: %.200s",
                  *reply->error_description ? reply->error_description : "no such sign-in");
         return 400;
     }
-    const Sso__Transaction *txn = reply->login_context->txn;
-    const Sso__Connection *connection = reply->login_context->connection;
-    if (strcmp(txn->connection_id, login->key->simulator_key->connection_id) != 0
-        || strcmp(connection->id, login->key->simulator_key->connection_id) != 0)
+    const Sso__Transaction *txn = reply->txn;
+    const Sso__Connection *connection = reply->connection;
+    if (strcmp(txn->connection_id, login->key->connection_id) != 0
+        || strcmp(connection->id, login->key->connection_id) != 0)
         snprintf(why, why_size, "The simulator signs only for its own connection's sign-ins.");
     else if (strcmp(acs, connection->sp_acs_url) != 0)
         /* Never sign for anyone but the simulator's own connection. */
@@ -326,8 +317,8 @@ static const char *s_field(zhashx_t *params, const char *name, const char *fallb
 static zframe_t *s_sign(sso_service_t *service, const Sso__HttpRequest *request,
                         zhashx_t *params, const sim_login_t *login)
 {
-    const Sso__Connection *connection = login->context->login_context->connection;
-    const Sso__Transaction *txn = login->context->login_context->txn;
+    const Sso__Connection *connection = login->context->connection;
+    const Sso__Transaction *txn = login->context->txn;
     const char *email = s_field(params, "email", NULL);
     int scenario = saml_simulator_scenario(s_field(params, "scenario", "success"));
     bool too_long = false;
@@ -350,8 +341,8 @@ static zframe_t *s_sign(sso_service_t *service, const Sso__HttpRequest *request,
         .groups = s_field(params, "groups", ""),
         .scenario = (sim_scenario_t) scenario,
         .now = time(NULL),
-        .key_pem = login->key->simulator_key->private_key_pem,
-        .cert_pem = login->key->simulator_key->certificate_pem,
+        .key_pem = login->key->private_key_pem,
+        .cert_pem = login->key->certificate_pem,
     };
     char *xml = saml_simulator_response(&spec);
     char *b64 = xml ? sso_base64_encode((const uint8_t *) xml, strlen(xml)) : NULL;
@@ -407,7 +398,7 @@ zframe_t *saml_simulator_http(sso_service_t *service, const Sso__HttpRequest *re
         frame = s_refuse(request, relay_state, (uint32_t) status, why);
     else if (!post)
         frame = s_page(service, request, 200, saml_request, relay_state, NULL,
-                       s_login_hint(login.context->login_context->txn));
+                       s_login_hint(login.context->txn));
     else
         frame = s_sign(service, request, params, &login);
     s_login_free(&login);

@@ -6,18 +6,16 @@
 #include "token_fake.h"
 #include <strings.h>
 
-/* Everything after the client is known. */
-static zframe_t *s_authorize(token_authorize_login_t *login)
+/* Everything after the client is known; form_page (taken) is the hosted form's refusal. */
+static zframe_t *s_authorize(token_authorize_login_t *login, zframe_t *form_page)
 {
     const token_authorize_req_t *req = &login->req;
-    if (req->error)
+    if (req->error) {
+        zframe_destroy(&form_page);
         return token_authorize_login_error(login, req->error, req->error_description);
-    if (login->from_form) {
-        zframe_t *page = token_authorize_page_check_form(login->service, login->request, req,
-                                                         &login->last_domain);
-        if (page)
-            return page;
     }
+    if (form_page)
+        return form_page;
     if (!req->selector)
         return token_authorize_page(login->service, login->request, req, 200, NULL, NULL);
 
@@ -46,9 +44,18 @@ zframe_t *token_authorize_http(sso_service_t *service, const Sso__HttpRequest *r
                           form ? (const char *) request->body.data : NULL,
                           form ? request->body.len : 0);
     login.from_form = token_authorize_page_posted(request, &login.req);
+    /* The hosted form is checked before the directory is asked, so that a refused form makes
+       no transaction; its page is answered only once the client is known good. */
+    zframe_t *form_page = login.from_form
+                              ? token_authorize_page_check_form(service, request, &login.req,
+                                                                &login.last_domain)
+                              : NULL;
+    login.begin_txn = !form_page;
     zframe_t *frame = token_authorize_login_check_client(&login);
     if (!frame)
-        frame = s_authorize(&login);
+        frame = s_authorize(&login, form_page);
+    else
+        zframe_destroy(&form_page);
     token_authorize_login_clear(&login);
     return frame;
 }

@@ -4,6 +4,8 @@
 #include "sso_html.h"
 #include "sso_log.h"
 #include "sso_test.h"
+#include "sso_clients.h"
+#include "sso_rpc.h"
 #include "token_dir.h"
 #include "token_fake.h"
 #include <stdio.h>
@@ -76,44 +78,54 @@ zframe_t *token_authorize_login_check_client(token_authorize_login_t *self)
     if (!req->client_id || !req->redirect_uri)
         return sso_html_error_page(400, "Invalid sign-in request", req->client_message);
 
-    /* The client and, when a selector is given, its connection: one round trip. */
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    Sso__AuthorizeLookupRequest lookup = SSO__AUTHORIZE_LOOKUP_REQUEST__INIT;
-    Sso__ClientGetRequest get = SSO__CLIENT_GET_REQUEST__INIT;
-    Sso__ConnectionResolveRequest resolve = SSO__CONNECTION_RESOLVE_REQUEST__INIT;
-    get.client_id = (char *) req->client_id;
-    lookup.client = &get;
+    /* The client, the connection a selector names and, when the request may go on to the
+       IdP, the transaction: one round trip, one write. */
+    Sso__AuthorizeBeginRequest begin = SSO__AUTHORIZE_BEGIN_REQUEST__INIT;
+    Sso__ConnectionSelector selector = SSO__CONNECTION_SELECTOR__INIT;
+    Sso__Transaction txn = SSO__TRANSACTION__INIT;
+    begin.client_id = (char *) req->client_id;
     if (req->selector && !req->error) {
-        resolve.connection_id = (char *) (req->connection_id ? req->connection_id : "");
-        resolve.organization_id = (char *) (req->organization_id ? req->organization_id : "");
-        resolve.domain = (char *) (req->domain ? req->domain : "");
-        resolve.email = (char *) req->email;
-        lookup.resolve = &resolve;
+        selector.connection_id = (char *) (req->connection_id ? req->connection_id : "");
+        selector.organization_id = (char *) (req->organization_id ? req->organization_id : "");
+        selector.domain = (char *) (req->domain ? req->domain : "");
+        selector.email = (char *) req->email;
+        begin.selector = &selector;
     }
-    request.op_case = SSO__DIR_REQUEST__OP_AUTHORIZE_LOOKUP;
-    request.authorize_lookup = &lookup;
-    int status = token_dir_call(self->service, "authorize_lookup", true, &request, &self->lookup);
+    if (begin.selector && self->begin_txn) {
+        int64_t now = sso_now_ms() / 1000;
+        txn.redirect_uri = (char *) req->redirect_uri;
+        txn.state = (char *) (req->state ? req->state : "");
+        txn.nonce = (char *) (req->nonce ? req->nonce : "");
+        txn.code_challenge = (char *) (req->code_challenge ? req->code_challenge : "");
+        txn.scope = (char *) req->scope;
+        txn.created_at = now;
+        txn.expires_at = now + TOKEN_TXN_TTL;
+        txn.force_login = req->force_login;
+        txn.max_age = req->max_age;
+        txn.login_hint = (char *) (req->hint_email ? req->email : "");
+        begin.txn = &txn;
+    }
+    int status = sso_dir_authorize_begin(self->service, &begin, &self->begun);
     if (status != 0)
         return sso_html_error_page(503, "Sign-in is unavailable",
                                      "The directory service is not available. Try again in a "
                                      "moment.");
-    const Sso__DirReply *reply = self->lookup;
-    const Sso__AuthorizeLookupReply *found =
-        reply->result_case == SSO__DIR_REPLY__RESULT_LOOKUP ? reply->lookup : NULL;
-    const char *client_error = found ? found->client_error : reply->error;
+    const Sso__AuthorizeBeginReply *found = self->begun;
+    Sso__RpcError client_error = found->error ? found->error : found->client_error;
+    const char *client_description = found->error ? found->error_description
+                                                  : found->client_error_description;
     zframe_t *page = NULL;
     char message[600];
-    if (!strcmp(client_error, "invalid_client") || !strcmp(client_error, "not_found")) {
+    if (client_error == SSO__RPC_ERROR__INVALID_CLIENT
+        || client_error == SSO__RPC_ERROR__NOT_FOUND) {
         snprintf(message, sizeof message, "client_id %s is not a registered application.",
                  req->client_id);
         page = sso_html_error_page(400, "Unknown application", message);
     }
-    else if (*client_error || !found || !found->client) {
-        const char *description = found ? found->client_error_description
-                                        : reply->error_description;
+    else if (client_error || !found->client) {
         snprintf(message, sizeof message, "The application could not be checked: %s",
-                 *description ? description : "unexpected reply");
-        page = sso_html_error_page(*client_error ? 400 : 502, "Invalid sign-in request",
+                 *client_description ? client_description : "unexpected reply");
+        page = sso_html_error_page(client_error ? 400 : 502, "Invalid sign-in request",
                                      message);
     }
     else {
@@ -132,7 +144,8 @@ zframe_t *token_authorize_login_check_client(token_authorize_login_t *self)
     return page;
 }
 
-/* The description for a connection_resolve error, from what the request selected. */
+/* The description for a selector's error (code: its lower-case name), from what the request
+   selected. */
 static void s_resolve_error(const char *code, const char *given, const char *kind,
                             const char *value, char *out, size_t size, const char **error)
 {
@@ -162,11 +175,11 @@ static void s_resolve_error(const char *code, const char *given, const char *kin
     }
 }
 
-/* Records why an upstream start failed, so the event log says it; best effort. No transaction
-   exists yet (it is created once the upstream request is made), so it is a plain event. */
-static void s_start_failed(token_authorize_login_t *self, const Sso__Connection *conn, const char *description)
+/* Records why an upstream start failed, so the event log says it; best effort. The
+   transaction stays unconsumed: its id never reached the browser, and it expires. */
+static void s_start_failed(token_authorize_login_t *self, const Sso__Connection *conn,
+                           const char *description)
 {
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__Event event = SSO__EVENT__INIT;
     char reason[400];
     snprintf(reason, sizeof reason, "authorize: the upstream login could not be started: %.300s",
@@ -176,63 +189,15 @@ static void s_start_failed(token_authorize_login_t *self, const Sso__Connection 
     event.client_id = (char *) self->req.client_id;
     event.outcome = "failure";
     event.reason = reason;
-    request.op_case = SSO__DIR_REQUEST__OP_EVENT_RECORD;
-    request.event_record = &event;
-    Sso__DirReply *reply = NULL;
-    if (token_dir_call(self->service, "event_record", false, &request, &reply) == 0)
-        sso__dir_reply__free_unpacked(reply, NULL);
+    event.txn_id = self->begun->txn ? self->begun->txn->id : "";
+    Sso__EventReply *reply = NULL;
+    if (sso_dir_event_record(self->service, &event, &reply) == 0)
+        sso__event_reply__free_unpacked(reply, NULL);
 }
 
-/* txn_create for the upstream request started: its request id is what the answer must refer
-   to (InResponseTo, state). NULL when it is stored, else the error redirect. */
-static zframe_t *s_record(token_authorize_login_t *self, const char *txn_id, const Sso__Connection *conn,
-                          const char *scope, bool force, int64_t max_age, const char *email,
-                          const char *request_id)
-{
-    int64_t now = sso_now_ms() / 1000;
-    Sso__Transaction txn = SSO__TRANSACTION__INIT;
-    txn.id = (char *) txn_id;
-    const token_authorize_req_t *req = &self->req;
-    txn.client_id = (char *) req->client_id;
-    txn.redirect_uri = (char *) req->redirect_uri;
-    txn.state = (char *) (req->state ? req->state : "");
-    txn.nonce = (char *) (req->nonce ? req->nonce : "");
-    txn.code_challenge = (char *) (req->code_challenge ? req->code_challenge : "");
-    txn.scope = (char *) scope;
-    txn.connection_id = conn->id;
-    txn.organization_id = conn->organization_id;
-    txn.created_at = now;
-    txn.expires_at = now + TOKEN_TXN_TTL;
-    txn.force_login = force;
-    txn.max_age = max_age;
-    txn.login_hint = (char *) (email ? email : "");
-    /* The upstream request's handle: SAML's AuthnRequest ID, OIDC's state. */
-    if (!strcmp(conn->type, "oidc"))
-        txn.oidc_state = (char *) request_id;
-    else
-        txn.saml_request_id = (char *) request_id;
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    request.op_case = SSO__DIR_REQUEST__OP_TXN_CREATE;
-    request.txn_create = &txn;
-    Sso__DirReply *reply = NULL;
-    int status = token_dir_call(self->service, "txn_create", false, &request, &reply);
-    zframe_t *frame = NULL;
-    if (status != 0)
-        frame = s_bus_error(self, "directory", status);
-    else if (*reply->error)
-        frame = token_authorize_login_error(self, !strcmp(reply->error, "invalid_request") ? "invalid_request"
-                                                                       : "server_error",
-                        *reply->error_description ? reply->error_description
-                                                  : "the login could not be recorded");
-    if (reply)
-        sso__dir_reply__free_unpacked(reply, NULL);
-    return frame;
-}
-
-/* The upstream service's start (it only builds the request), then txn_create with what it
-   returned: two round trips, one write. */
-static zframe_t *s_start(token_authorize_login_t *self, const Sso__Connection *conn, const char *scope,
-                         bool force, int64_t max_age, const char *email)
+/* The upstream service's start (it only builds the request to the IdP): one round trip. */
+static zframe_t *s_start(token_authorize_login_t *self, const Sso__Connection *conn,
+                         const Sso__Transaction *txn)
 {
     const char *target = !strcmp(conn->type, "oidc") ? "oidc" : "saml";
     if (strcmp(conn->type, "saml") != 0 && strcmp(conn->type, "oidc") != 0) {
@@ -241,45 +206,35 @@ static zframe_t *s_start(token_authorize_login_t *self, const Sso__Connection *c
                  conn->id);
         return token_authorize_login_error(self, "server_error", description);
     }
-    char *txn_id = sso_random_token(24);
-    if (!txn_id)
-        return token_authorize_login_error(self, "server_error", "out of memory");
-    const token_authorize_req_t *req = &self->req;
-    Sso__SamlStartRequest start = SSO__SAML_START_REQUEST__INIT;
-    start.txn_id = txn_id;
+    Sso__UpstreamStartRequest start = SSO__UPSTREAM_START_REQUEST__INIT;
+    start.txn = (Sso__Transaction *) txn;
     start.connection = (Sso__Connection *) conn;
-    start.force_authn = force;
-    char rpc[16];
-    snprintf(rpc, sizeof rpc, "%s_start", target);
-    Sso__SamlStartReply *started = NULL;
+    Sso__UpstreamStartReply *started = NULL;
     zframe_t *frame = NULL;
-    int status = token_dir_start(self->service, target, rpc, &start, &started);
+    int status = sso_upstream_start(self->service, target, &start, &started);
     if (status != 0) {
         frame = s_bus_error(self, target, status);
         s_start_failed(self, conn, "the upstream service did not answer");
     }
-    else if (*started->error || !*started->redirect_url || !*started->request_id) {
+    else if (started->error || !*started->redirect_url) {
         /* Only codes a client understands go back; anything else is our failure. */
-        static const char *const passed[] = {"access_denied", "server_error",
-                                             "temporarily_unavailable", "invalid_request",
-                                             "login_required"};
+        static const Sso__RpcError passed[] = {SSO__RPC_ERROR__ACCESS_DENIED,
+                                               SSO__RPC_ERROR__INVALID_REQUEST};
         const char *error = "server_error";
         for (size_t i = 0; i < sizeof passed / sizeof *passed; i++)
-            if (!strcmp(started->error, passed[i]))
-                error = passed[i];
+            if (started->error == passed[i])
+                error = sso_rpc_error_name(passed[i]);
         const char *description = *started->error_description
                                       ? started->error_description
                                       : "the upstream login could not be started";
         s_start_failed(self, conn, description);
         frame = token_authorize_login_error(self, error, description);
     }
-    else if (!(frame = s_record(self, txn_id, conn, scope, force, max_age, email,
-                                started->request_id))) {
-        sso_info("login %.8s… for %s via %s %s", txn_id, req->client_id, target, conn->id);
+    else {
+        sso_info("login %.8s… for %s via %s %s", txn->id, self->req.client_id, target, conn->id);
         frame = s_redirect(self, started->redirect_url);
     }
-    sso__saml_start_reply__free_unpacked(started, NULL);
-    free(txn_id);
+    sso__upstream_start_reply__free_unpacked(started, NULL);
     return frame;
 }
 
@@ -288,23 +243,23 @@ static zframe_t *s_start(token_authorize_login_t *self, const Sso__Connection *c
 const char *token_authorize_login_resolve_error(const token_authorize_login_t *self, char *out,
                                                 size_t size, bool *typed)
 {
-    /* check_client asked for the connection with the client (a known client has a lookup). */
-    const Sso__AuthorizeLookupReply *found = self->lookup->lookup;
+    /* check_client asked for the connection with the client (a known client has a reply). */
+    const Sso__AuthorizeBeginReply *found = self->begun;
     *typed = false;
-    if (!*found->resolve_error)
+    if (!found->selector_error)
         return NULL;
     const char *error = NULL;
-    s_resolve_error(found->resolve_error, found->resolve_error_description, self->req.selector,
-                    self->req.selector_value, out, size, &error);
-    *typed = !strcmp(found->resolve_error, "no_organization")
-             || !strcmp(found->resolve_error, "not_found");
+    s_resolve_error(sso_rpc_error_name(found->selector_error), found->selector_error_description,
+                    self->req.selector, self->req.selector_value, out, size, &error);
+    *typed = found->selector_error == SSO__RPC_ERROR__NO_ORGANIZATION
+             || found->selector_error == SSO__RPC_ERROR__NOT_FOUND;
     return error;
 }
 
 zframe_t *token_authorize_login_start(token_authorize_login_t *self)
 {
-    const token_authorize_req_t *req = &self->req;
-    const Sso__Connection *conn = self->lookup->lookup->connection;
+    const Sso__AuthorizeBeginReply *found = self->begun;
+    const Sso__Connection *conn = found->connection;
     if (!conn)
         return token_authorize_login_error(self, "server_error",
                                            "the directory sent no connection");
@@ -313,15 +268,19 @@ zframe_t *token_authorize_login_start(token_authorize_login_t *self)
         snprintf(description, sizeof description, "connection %.200s is not active", conn->id);
         return token_authorize_login_error(self, "invalid_request", description);
     }
-    return s_start(self, conn, req->scope, req->force_login, req->max_age,
-                   req->hint_email ? req->email : NULL);
+    if (found->txn_error || !found->txn)
+        return token_authorize_login_error(
+            self, found->txn_error == SSO__RPC_ERROR__INVALID_REQUEST ? "invalid_request"
+                                                                      : "server_error",
+            *found->txn_error_description ? found->txn_error_description
+                                          : "the login could not be recorded");
+    return s_start(self, conn, found->txn);
 }
 
 void token_authorize_login_clear(token_authorize_login_t *self)
 {
-    if (self->lookup)
-        sso__dir_reply__free_unpacked(self->lookup, NULL);
-    self->lookup = NULL;
+    sso__authorize_begin_reply__free_unpacked(self->begun, NULL);
+    self->begun = NULL;
     free(self->last_domain);
     self->last_domain = NULL;
     token_authorize_req_free(&self->req);

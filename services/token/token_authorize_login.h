@@ -1,7 +1,8 @@
-/* token_authorize_login: the login steps of /oauth/authorize, with the bus: authorize_lookup
-   at the directory (the client, its exact redirect_uri and, when a selector is given, the
-   connection, in one round trip), then saml_start / oidc_start at the upstream service (it only
-   builds the request), txn_create with the request id it returned, and the browser sent on.
+/* token_authorize_login: the login steps of /oauth/authorize, with the bus: AuthorizeBegin at
+   the directory (the client, its exact redirect_uri, when a selector is given the connection
+   and, when the request may go on, the transaction with its upstream request id: one round
+   trip, one write), then UpstreamStart.Start at the saml or oidc service (it only builds the
+   request to the IdP), and the browser sent on.
    Also the responses every step shares: the error redirect to the client (error,
    error_description, state) and the redirect itself (a 302, or a page after the hosted form). */
 #ifndef TOKEN_AUTHORIZE_LOGIN_H
@@ -20,13 +21,15 @@ typedef struct {
     const Sso__HttpRequest *request;
     token_authorize_req_t req;
     bool from_form;           /* posted by the hosted page */
+    bool begin_txn;           /* check_client may make the transaction (nothing refused it) */
     char *last_domain;        /* a Set-Cookie for sso_last_domain to send, or NULL */
-    Sso__DirReply *lookup;    /* authorize_lookup's answer: the client and the connection */
+    Sso__AuthorizeBeginReply *begun; /* the client, the connection, the transaction */
 } token_authorize_login_t;
 
 /* Client and redirect_uri, before anything may redirect: an HTML page (never a redirect) when
    either is missing, unknown or not registered, or the directory cannot say. NULL when both are
-   fine; then the connection the selector names (if any) has been looked up too. */
+   fine; then the connection the selector names (if any) has been looked up too, and, with
+   begin_txn and no error in req, the transaction made. */
 zframe_t *token_authorize_login_check_client(token_authorize_login_t *self);
 
 /* The error redirect to the client's redirect_uri, with error, description and state. */
@@ -40,8 +43,8 @@ zframe_t *token_authorize_login_error(token_authorize_login_t *self, const char 
 const char *token_authorize_login_resolve_error(const token_authorize_login_t *self, char *out,
                                                 size_t size, bool *typed);
 
-/* The connection resolved: checks it is active, starts the upstream login, records the
-   transaction and sends the browser to the IdP. Always returns a response frame. */
+/* The connection resolved: checks it is active and that the transaction was made, starts the
+   upstream login and sends the browser to the IdP. Always returns a response frame. */
 zframe_t *token_authorize_login_start(token_authorize_login_t *self);
 
 /* Frees what the steps and token_authorize_parse allocated. */

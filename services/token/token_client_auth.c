@@ -2,6 +2,7 @@
 #include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_test.h"
+#include "sso_clients.h"
 #include "token_dir.h"
 #include <strings.h>
 
@@ -82,23 +83,19 @@ int token_client_auth_check(sso_service_t *service, const client_auth_t *auth, b
 {
     *is_admin = false;
     *retry_after = 0;
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__ClientAuthRequest check = SSO__CLIENT_AUTH_REQUEST__INIT;
     check.client_id = auth->client_id;
     check.client_secret = auth->client_secret;
     check.client_address = (char *) (auth->client_address ? auth->client_address : "");
-    request.op_case = SSO__DIR_REQUEST__OP_CLIENT_AUTH;
-    request.client_auth = &check;
-    Sso__DirReply *reply = NULL;
-    int status = token_dir_call(service, "client_auth", true, &request, &reply);
+    Sso__ClientAuthReply *reply = NULL;
+    int status = sso_dir_client_auth(service, &check, &reply);
     if (status != 0)
         return status;
-    bool ok = !*reply->error && reply->result_case == SSO__DIR_REPLY__RESULT_CLIENT_AUTH
-              && reply->client_auth->ok;
-    bool limited = !strcmp(reply->error, "too_many_requests");
-    *is_admin = ok && reply->client_auth->is_admin;
+    bool ok = !reply->error && reply->ok;
+    bool limited = reply->error == SSO__RPC_ERROR__TOO_MANY_REQUESTS;
+    *is_admin = ok && reply->is_admin;
     *retry_after = limited ? reply->retry_after : 0;
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso__client_auth_reply__free_unpacked(reply, NULL);
     if (!ok)
         token_client_auth_log_failure(auth, limited);
     return ok ? 0 : limited ? 429 : 401;

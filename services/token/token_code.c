@@ -3,6 +3,7 @@
 #include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_test.h"
+#include "sso_clients.h"
 #include "token_dir.h"
 #include "token_fake.h"
 #include "token_http.h"
@@ -164,10 +165,9 @@ json_t *token_code_id_claims(const char *issuer, const Sso__CodeGrant *grant,
    round trip and one write. 0 with the grant (owned by *reply_p), or a response frame in
    *frame_p. */
 static int s_redeem(sso_service_t *service, zhashx_t *params, const client_auth_t *auth,
-                    Sso__DirReply **reply_p, zframe_t **frame_p)
+                    Sso__CodeRedeemReply **reply_p, zframe_t **frame_p)
 {
     const char *verifier = zhashx_lookup(params, "code_verifier");
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__CodeRedeemRequest redeem = SSO__CODE_REDEEM_REQUEST__INIT;
     redeem.code = zhashx_lookup(params, "code");
     redeem.client_id = auth->client_id;
@@ -176,40 +176,37 @@ static int s_redeem(sso_service_t *service, zhashx_t *params, const client_auth_
     redeem.code_verifier = (char *) (verifier ? verifier : "");
     redeem.access_token_ttl = TOKEN_USER_TTL;
     redeem.client_address = (char *) (auth->client_address ? auth->client_address : "");
-    request.op_case = SSO__DIR_REQUEST__OP_CODE_REDEEM;
-    request.code_redeem = &redeem;
-    /* Single use: never re-sent by the broker. */
-    int status = token_dir_call(service, "code_redeem", false, &request, reply_p);
+    /* Single use: never re-sent by the broker (a TokenWrites operation). */
+    int status = sso_dir_code_redeem(service, &redeem, reply_p);
     if (status != 0) {
         *frame_p = token_dir_unavailable(status);
         return -1;
     }
-    Sso__DirReply *reply = *reply_p;
+    Sso__CodeRedeemReply *reply = *reply_p;
     const char *description = *reply->error_description ? reply->error_description
                                                          : "the code is not valid";
-    if (!strcmp(reply->error, "invalid_request"))
+    if (reply->error == SSO__RPC_ERROR__INVALID_REQUEST)
         *frame_p = s_error(400, "invalid_request", description);
-    else if (!strcmp(reply->error, "invalid_client")) {
+    else if (reply->error == SSO__RPC_ERROR__INVALID_CLIENT) {
         token_client_auth_log_failure(auth, false);
         *frame_p = token_client_auth_error(auth, "client authentication failed");
     }
-    else if (!strcmp(reply->error, "too_many_requests")) {
+    else if (reply->error == SSO__RPC_ERROR__TOO_MANY_REQUESTS) {
         token_client_auth_log_failure(auth, true);
         *frame_p = token_client_auth_too_many(reply->retry_after);
     }
-    else if (!strcmp(reply->error, "server_error"))
+    else if (reply->error == SSO__RPC_ERROR__SERVER_ERROR)
         *frame_p = s_error(500, "server_error", "the code could not be redeemed");
-    else if (*reply->error)
+    else if (reply->error)
         /* invalid_grant, and the finer codes (not_found, expired, consumed) it stands for. */
         *frame_p = s_error(400, "invalid_grant", description);
-    else if (reply->result_case != SSO__DIR_REPLY__RESULT_GRANT || !reply->grant->profile
-             || !*reply->grant->access_token)
+    else if (!reply->grant || !reply->grant->profile || !*reply->grant->access_token)
         *frame_p = s_error(500, "server_error", "the directory sent no grant");
     else if (strcmp(reply->grant->client_id, auth->client_id) != 0)
         *frame_p = s_error(400, "invalid_grant", "the code was issued to another client");
     else
         return 0;
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso__code_redeem_reply__free_unpacked(reply, NULL);
     *reply_p = NULL;
     return -1;
 }
@@ -230,7 +227,7 @@ zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const clien
         return status != 0 ? token_dir_unavailable(status)
                            : s_error(503, "temporarily_unavailable", "no signing key is active");
 
-    Sso__DirReply *reply = NULL;
+    Sso__CodeRedeemReply *reply = NULL;
     zframe_t *frame = NULL;
     if (s_redeem(service, params, auth, &reply, &frame) != 0) {
         EVP_PKEY_free(key);
@@ -264,7 +261,7 @@ zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const clien
     free(id_token);
     EVP_PKEY_free(key);
     free(kid);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso__code_redeem_reply__free_unpacked(reply, NULL);
     return frame;
 }
 

@@ -4,6 +4,7 @@
 #include "token_authorize.h"
 #include "token_client_auth.h"
 #include "token_code.h"
+#include "sso_clients.h"
 #include "token_dir.h"
 #include "token_rotate.h"
 #include "token_userinfo.h"
@@ -66,27 +67,24 @@ static zframe_t *s_client_credentials(sso_service_t *service, const client_auth_
         return sso_http_error(400, "unauthorized_client",
                               "client_credentials is only for the management client");
 
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    Sso__DirReply *reply = NULL;
+    Sso__TokenIssueReply *reply = NULL;
     Sso__TokenIssueRequest issue = SSO__TOKEN_ISSUE_REQUEST__INIT;
     issue.client_id = auth->client_id;
     issue.scope = "management";
     issue.ttl_seconds = MANAGEMENT_TOKEN_TTL;
-    request.op_case = SSO__DIR_REQUEST__OP_TOKEN_ISSUE;
-    request.token_issue = &issue;
-    int status = token_dir_call(service, "token_issue", false, &request, &reply);
+    int status = sso_dir_token_issue(service, &issue, &reply);
     if (status != 0)
         return token_dir_unavailable(status);
     zframe_t *frame;
-    if (reply->result_case != SSO__DIR_REPLY__RESULT_TOKEN_ISSUE || *reply->error)
+    if (reply->error || !*reply->access_token)
         frame = sso_http_error(500, "server_error", "could not issue a token");
     else
         frame = token_json(200, json_pack("{s:s, s:s, s:I, s:s}", "access_token",
-                                          reply->token_issue->access_token, "token_type",
+                                          reply->access_token, "token_type",
                                           "Bearer", "expires_in",
-                                          (json_int_t) reply->token_issue->expires_in, "scope",
+                                          (json_int_t) reply->expires_in, "scope",
                                           "management"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso__token_issue_reply__free_unpacked(reply, NULL);
     return frame;
 }
 

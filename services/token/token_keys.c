@@ -3,6 +3,7 @@
 #include "sso_log.h"
 #include "sso_test.h"
 #include "sso_fiber.h"
+#include "sso_clients.h"
 #include "token_dir.h"
 #include <openssl/core_names.h>
 #include <openssl/pem.h>
@@ -164,24 +165,28 @@ static int s_load(token_keys_t *self, const Sso__KeysListReply *list)
     return count ? 0 : -1;
 }
 
-static int s_call(sso_service_t *service, const char *rpc, Sso__DirRequest *request,
-                  token_keys_t *self)
+/* KeysList, or KeyPut when put is given: either answers the directory's whole list, which
+   this instance then publishes (unless a newer answer is in place already). */
+static int s_call(sso_service_t *service, const Sso__KeysListRequest *list,
+                  const Sso__KeyPutRequest *put, token_keys_t *self)
 {
-    Sso__DirReply *reply = NULL;
+    Sso__KeysListReply *reply = NULL;
     uint64_t ticket = ++self->tickets;
-    int status = token_dir_call(service, rpc, !strcmp(rpc, "keys_list"), request, &reply);
+    int status = put ? sso_dir_key_put(service, put, &reply)
+                     : sso_dir_keys_list(service, list, &reply);
     if (status != 0)
         return status;
     int rc = 502;
-    if (*reply->error)
-        sso_warn("directory refused %s: %s", rpc, reply->error_description);
-    else if (reply->result_case == SSO__DIR_REPLY__RESULT_KEYS_LIST && ticket < self->applied)
+    if (reply->error)
+        sso_warn("directory refused %s: %s", put ? "KeyPut" : "KeysList",
+                 reply->error_description);
+    else if (ticket < self->applied)
         rc = 0; /* a newer list is in place already */
-    else if (reply->result_case == SSO__DIR_REPLY__RESULT_KEYS_LIST) {
+    else {
         self->applied = ticket;
-        rc = s_load(self, reply->keys_list) == 0 || reply->keys_list->n_keys == 0 ? 0 : 502;
+        rc = s_load(self, reply) == 0 || reply->n_keys == 0 ? 0 : 502;
     }
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso__keys_list_reply__free_unpacked(reply, NULL);
     return rc;
 }
 
@@ -228,13 +233,10 @@ int token_keys_ensure(token_keys_t *self, sso_service_t *service)
 {
     if (self->count && (self->refreshing || sso_now_ms() - self->loaded_at < REFRESH_MS))
         return 0;
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__KeysListRequest list = SSO__KEYS_LIST_REQUEST__INIT;
     list.with_private = true;
-    request.op_case = SSO__DIR_REQUEST__OP_KEYS_LIST;
-    request.keys_list = &list;
     self->refreshing = true;
-    int status = s_call(service, "keys_list", &request, self);
+    int status = s_call(service, &list, NULL, self);
     self->refreshing = false;
     if (status != 0 && self->count) {
         /* Keep serving the keys we have; try again on the next request. */
@@ -255,9 +257,7 @@ int token_keys_ensure(token_keys_t *self, sso_service_t *service)
     Sso__KeyPutRequest put = SSO__KEY_PUT_REQUEST__INIT;
     put.key = &key;
     put.only_if_none = true;
-    request.op_case = SSO__DIR_REQUEST__OP_KEY_PUT;
-    request.key_put = &put;
-    status = s_call(service, "key_put", &request, self);
+    status = s_call(service, NULL, &put, self);
     if (status == 0 && self->count && self->first.kid) {
         sso_info("signing keys ready (%zu)", self->count);
         s_key_free(&self->first);
@@ -280,11 +280,8 @@ int token_keys_rotate(token_keys_t *self, sso_service_t *service, int64_t delay_
     Sso__KeyPutRequest put = SSO__KEY_PUT_REQUEST__INIT;
     put.key = &key;
     put.only_if_none = false;
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    request.op_case = SSO__DIR_REQUEST__OP_KEY_PUT;
-    request.key_put = &put;
     /* The reply is the directory's whole list, which this instance publishes at once. */
-    int status = s_call(service, "key_put", &request, self);
+    int status = s_call(service, NULL, &put, self);
     /* Every key older than the new one stays published until the tokens it signs before the
        new key takes over have expired, and no longer. Older in the list the put returned,
        not the one held before: a key that another rotation (here or in another instance)
@@ -315,7 +312,7 @@ int token_keys_rotate(token_keys_t *self, sso_service_t *service, int64_t delay_
         retire.kid = old_kids[i];
         retire.retire_after = retire_after;
         put.key = &retire;
-        status = s_call(service, "key_put", &request, self);
+        status = s_call(service, NULL, &put, self);
     }
     for (size_t i = 0; i < n_old; i++)
         free(old_kids[i]);

@@ -2,6 +2,7 @@
 #include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_test.h"
+#include "sso_clients.h"
 #include "token_dir.h"
 #include "token_fake.h"
 #include "token_http.h"
@@ -40,20 +41,16 @@ zframe_t *token_rotate_http(sso_service_t *service, const Sso__HttpRequest *requ
     const char *token = sso_http_bearer(request);
     if (!token)
         return s_unauthorized(NULL, "a management access token is required");
-    Sso__DirRequest dir_request = SSO__DIR_REQUEST__INIT;
     Sso__BearerCheckRequest check = SSO__BEARER_CHECK_REQUEST__INIT;
     check.access_token = (char *) token;
-    dir_request.op_case = SSO__DIR_REQUEST__OP_BEARER_CHECK;
-    dir_request.bearer_check = &check;
-    Sso__DirReply *reply = NULL;
-    int status = token_dir_call(service, "bearer_check", true, &dir_request, &reply);
+    Sso__BearerCheckReply *reply = NULL;
+    int status = sso_dir_bearer_check(service, &check, &reply);
     if (status != 0)
         return token_dir_unavailable(status);
-    bool ok = !*reply->error && reply->result_case == SSO__DIR_REPLY__RESULT_BEARER
-              && reply->bearer->ok;
+    bool ok = !reply->error && reply->ok;
     char who[130];
-    snprintf(who, sizeof who, "%s", ok ? reply->bearer->client_id : "");
-    sso__dir_reply__free_unpacked(reply, NULL);
+    snprintf(who, sizeof who, "%s", ok ? reply->client_id : "");
+    sso__bearer_check_reply__free_unpacked(reply, NULL);
     if (!ok)
         return s_unauthorized("invalid_token", "the access token is not valid");
 

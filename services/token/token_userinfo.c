@@ -2,6 +2,7 @@
 #include "sso_log.h"
 #include "sso_test.h"
 #include "token_code.h"
+#include "sso_clients.h"
 #include "token_dir.h"
 #include "token_fake.h"
 #include <strings.h>
@@ -60,27 +61,24 @@ zframe_t *token_userinfo_http(sso_service_t *service, const Sso__HttpRequest *re
         zhashx_destroy(&form);
         return s_challenge(401, "invalid_token", "the access token is not valid");
     }
-    Sso__DirRequest dir_request = SSO__DIR_REQUEST__INIT;
     Sso__AccessTokenCheckRequest check = SSO__ACCESS_TOKEN_CHECK_REQUEST__INIT;
     check.access_token = (char *) token;
-    dir_request.op_case = SSO__DIR_REQUEST__OP_ACCESS_TOKEN_CHECK;
-    dir_request.access_token_check = &check;
-    Sso__DirReply *reply = NULL;
-    int status = token_dir_call(service, "access_token_check", true, &dir_request, &reply);
+    Sso__AccessTokenCheckReply *reply = NULL;
+    int status = sso_dir_access_token_check(service, &check, &reply);
     zhashx_destroy(&form);
     if (status != 0)
         return token_dir_unavailable(status);
     json_t *claims = NULL;
     const char *why = NULL;
-    if (*reply->error || reply->result_case != SSO__DIR_REPLY__RESULT_CLAIMS)
+    if (reply->error)
         frame = s_challenge(401, "invalid_token", "the access token is not valid or expired");
-    else if (reply->claims->grant && !(claims = token_code_identity(reply->claims->grant, &why))) {
+    else if (reply->grant && !(claims = token_code_identity(reply->grant, &why))) {
         /* The same identity the ID token carried; one that cannot be minted never was. */
         sso_error("userinfo: %s", why ? why : "no identity");
         frame = s_challenge(401, "invalid_token", "the access token is not valid or expired");
     }
     else if (!claims
-             && (!(claims = json_loads(reply->claims->claims_json, JSON_REJECT_DUPLICATES, NULL))
+             && (!(claims = json_loads(reply->claims_json, JSON_REJECT_DUPLICATES, NULL))
                  || !json_is_object(claims) || !json_object_get(claims, "sub")))
         /* A management token, say: valid, but it carries no user. */
         frame = s_challenge(403, "insufficient_scope", "the access token is not for a user");
@@ -92,7 +90,7 @@ zframe_t *token_userinfo_http(sso_service_t *service, const Sso__HttpRequest *re
         frame = sso_response_pack(&response);
     }
     json_decref(claims);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso__access_token_check_reply__free_unpacked(reply, NULL);
     return frame;
 }
 

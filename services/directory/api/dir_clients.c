@@ -306,19 +306,17 @@ Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const 
     return reply;
 }
 
-int dir_clients_get(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                    dir_error_t *err)
+Sso__ClientInfo *dir_clients_info(dir_t *dir, const char *id, dir_error_t *err)
 {
-    const char *id = request->client_get->client_id;
     if (!dir_rpc_text(id, 1, DIR_API_ID_MAX)) {
         dir_rpc_error(err, "invalid_client", "client_id is missing or malformed");
-        return -1;
+        return NULL;
     }
     sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT name FROM clients WHERE id = ?", "s", id);
     int step = stmt ? sqlite3_step(stmt) : SQLITE_ERROR;
-    Sso__ClientGetReply *client = step == SQLITE_ROW ? malloc(sizeof *client) : NULL;
+    Sso__ClientInfo *client = step == SQLITE_ROW ? malloc(sizeof *client) : NULL;
     if (client) {
-        sso__client_get_reply__init(client);
+        sso__client_info__init(client);
         client->client_id = dir_rpc_dup(id);
         client->name = dir_rpc_dup(dir_db_text(stmt, 0));
         json_t *uris = s_redirect_uris(dir, id);
@@ -331,33 +329,30 @@ int dir_clients_get(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *r
             dir_rpc_error(err, "invalid_client", "client_id %s is not a registered client", id);
         else
             dir_server_error(err);
-        return -1;
     }
-    reply->result_case = SSO__DIR_REPLY__RESULT_CLIENT;
-    reply->client = client;
-    return 0;
+    return client;
 }
 
-static void s_test_client_get(dir_testkit_t *kit)
+static void s_test_client_info(dir_testkit_t *kit)
 {
     char id[64] = "";
     SSO_CHECK(dir_testkit_client(kit, "https://app.test/login/callback?x=1", id, sizeof id) == 0);
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    Sso__ClientGetRequest get = SSO__CLIENT_GET_REQUEST__INIT;
-    request.op_case = SSO__DIR_REQUEST__OP_CLIENT_GET;
-    request.client_get = &get;
-    get.client_id = id;
-    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && !*reply->error && reply->client && !strcmp(reply->client->client_id, id)
-              && !strcmp(reply->client->name, "app") && reply->client->n_redirect_uris == 1
-              && !strcmp(reply->client->redirect_uris[0], "https://app.test/login/callback?x=1"));
-    sso__dir_reply__free_unpacked(reply, NULL);
-    get.client_id = "cli_unknown";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_client", "cli_unknown"));
-    get.client_id = "";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_client", NULL));
-    get.client_id = "bad\x01id";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_client", NULL));
+    dir_error_t err = {0};
+    Sso__ClientInfo *client = dir_clients_info(kit->dir, id, &err);
+    SSO_CHECK(client && !strcmp(client->client_id, id) && !strcmp(client->name, "app")
+              && client->n_redirect_uris == 1
+              && !strcmp(client->redirect_uris[0], "https://app.test/login/callback?x=1"));
+    if (client)
+        sso__client_info__free_unpacked(client, NULL);
+    const char *unknown[] = {"cli_unknown", "", "bad\x01id", NULL};
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++) {
+        memset(&err, 0, sizeof err);
+        SSO_CHECK(!dir_clients_info(kit->dir, unknown[i], &err) && err.code
+                  && !strcmp(err.code, "invalid_client") && *err.description);
+    }
+    memset(&err, 0, sizeof err);
+    SSO_CHECK(!dir_clients_info(kit->dir, "cli_unknown", &err)
+              && strstr(err.description, "cli_unknown"));
 }
 
 static void s_test(dir_testkit_t *kit)
@@ -493,18 +488,14 @@ static void s_test_limit(dir_testkit_t *kit)
         SSO_CHECK(!s_auth(kit, id, secret, "192.0.2.1", &retry_after) && retry_after == 1);
     SSO_CHECK(sso_now_ms() - started < hashing_ms);
     /* Over the RPC: too_many_requests with retry_after. */
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__ClientAuthRequest check = SSO__CLIENT_AUTH_REQUEST__INIT;
-    request.op_case = SSO__DIR_REQUEST__OP_CLIENT_AUTH;
-    request.client_auth = &check;
     check.client_id = id;
     check.client_secret = secret;
     check.client_address = "192.0.2.1";
-    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && !strcmp(reply->error, "too_many_requests") && reply->retry_after == 1
-              && strstr(reply->error_description, "retry after 1 s"));
-    if (reply)
-        sso__dir_reply__free_unpacked(reply, NULL);
+    Sso__ClientAuthReply *reply = dir_testkit_rpc(kit, "TokenReads.ClientAuth", &check.base);
+    SSO_CHECK(reply && reply->error == SSO__RPC_ERROR__TOO_MANY_REQUESTS && reply->retry_after == 1
+              && strstr(reply->error_description, "retry after 1 s") && !reply->ok);
+    sso__client_auth_reply__free_unpacked(reply, NULL);
     /* Client ids are public: the guesses at 192.0.2.1 do not lock the client out where it
        runs. */
     SSO_CHECK(s_auth(kit, id, secret, "192.0.2.3", &retry_after) && retry_after == 0);
@@ -544,6 +535,6 @@ void dir_clients_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run(s_test);
-    dir_testkit_run(s_test_client_get);
+    dir_testkit_run(s_test_client_info);
     dir_testkit_run(s_test_limit);
 }

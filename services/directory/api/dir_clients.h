@@ -21,9 +21,9 @@ Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const 
 /* err for an attempt dir_clients_auth refused with *retry_after: too_many_requests. */
 void dir_clients_limited(dir_error_t *err, int64_t retry_after);
 
-/* The client_get RPC: ClientGetReply (redirect URIs as registered, exact strings); an unknown
-   client_id is error invalid_client. */
-dir_rpc_fn dir_clients_get;
+/* A registered client as /oauth/authorize needs it (redirect URIs as registered, exact
+   strings); NULL with err invalid_client for an unknown or malformed client_id. */
+Sso__ClientInfo *dir_clients_info(dir_t *dir, const char *client_id, dir_error_t *err);
 
 void dir_clients_test(bool verbose);
 #endif

@@ -107,14 +107,14 @@ static bool s_pkce_ok(const char *verifier, const char *challenge)
     "connection_id, connection_type, auth_time, claims_json, expires_at, used_at "             \
     "FROM authorization_codes WHERE code_hash = ?"
 
-static int s_grant(sqlite3_stmt *stmt, const char *hash, Sso__DirReply *reply, dir_error_t *err)
+/* The grant a code's row says; NULL when out of memory. */
+static Sso__CodeGrant *s_grant(sqlite3_stmt *stmt, const char *hash)
 {
     Sso__CodeGrant *grant = malloc(sizeof *grant);
     Sso__Profile *profile = grant ? s_profile_parse(dir_db_text(stmt, 9)) : NULL;
     if (!profile) {
         free(grant);
-        dir_server_error(err);
-        return -1;
+        return NULL;
     }
     sso__code_grant__init(grant);
     grant->client_id = dir_rpc_dup(dir_db_text(stmt, 0));
@@ -126,9 +126,7 @@ static int s_grant(sqlite3_stmt *stmt, const char *hash, Sso__DirReply *reply, d
     grant->auth_time = sqlite3_column_int64(stmt, 8);
     grant->profile = profile;
     grant->code_hash = dir_rpc_dup(hash);
-    reply->result_case = SSO__DIR_REPLY__RESULT_GRANT;
-    reply->grant = grant;
-    return 0;
+    return grant;
 }
 
 /* The access token of a redeem that asked for one, inside its write transaction. Its userinfo
@@ -148,18 +146,16 @@ static int s_issue_access_token(dir_t *dir, const Sso__CodeRedeemRequest *r, con
 Sso__CodeGrant *dir_codes_grant(dir_t *dir, const char *code_hash)
 {
     sqlite3_stmt *stmt = dir_db_query(dir->db, S_GRANT_SELECT, "s", code_hash);
-    Sso__DirReply reply = SSO__DIR_REPLY__INIT;
-    dir_error_t err = {0};
+    Sso__CodeGrant *grant = NULL;
     if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
-        (void) s_grant(stmt, code_hash, &reply, &err);
+        grant = s_grant(stmt, code_hash);
     dir_db_release(stmt);
-    return reply.grant;
+    return grant;
 }
 
-int dir_codes_redeem(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                     dir_error_t *err)
+DIR_RPC_FN(dir_codes_redeem, Sso__CodeRedeemRequest, Sso__CodeRedeemReply)
 {
-    const Sso__CodeRedeemRequest *r = request->code_redeem;
+    const Sso__CodeRedeemRequest *r = in;
     if (!*r->code) {
         dir_rpc_error(err, "invalid_request", "code is required");
         return -1;
@@ -247,20 +243,13 @@ int dir_codes_redeem(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *
         if (dir_db_run(dir->db, &changes, "UPDATE authorization_codes SET used_at = ? WHERE "
                                           "code_hash = ? AND used_at IS NULL", "is", dir_now(),
                        hash) != DIR_DB_OK
-            || changes != 1 || s_grant(stmt, hash, reply, err) != 0)
+            || changes != 1 || !(out->grant = s_grant(stmt, hash)))
             dir_server_error(err);
         else if (r->access_token_ttl > 0
-                 && s_issue_access_token(dir, r, hash, reply->grant, err) != 0) {
-            protobuf_c_message_free_unpacked(&reply->grant->base, NULL);
-            reply->grant = NULL;
-            reply->result_case = SSO__DIR_REPLY__RESULT__NOT_SET;
-        }
-        else if (dir_db_commit(dir->db) != 0) {
+                 && s_issue_access_token(dir, r, hash, out->grant, err) != 0)
+            ; /* err says why; the router discards out */
+        else if (dir_db_commit(dir->db) != 0)
             dir_server_error(err);
-            protobuf_c_message_free_unpacked(&reply->grant->base, NULL);
-            reply->grant = NULL;
-            reply->result_case = SSO__DIR_REPLY__RESULT__NOT_SET;
-        }
         else
             rc = 0;
     }
@@ -275,6 +264,7 @@ int dir_codes_redeem(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *
 /* RFC 7636 appendix B. */
 #define S_VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 #define S_CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+#define S_REDEEM "TokenWrites.CodeRedeem"
 
 static char *s_issue(dir_testkit_t *kit, const char *client_id, const char *challenge)
 {
@@ -301,59 +291,82 @@ static char *s_issue(dir_testkit_t *kit, const char *client_id, const char *chal
     return value;
 }
 
-static Sso__DirReply *s_redeem(dir_testkit_t *kit, const char *code, const char *client_id,
-                               const char *secret, const char *redirect_uri,
-                               const char *verifier)
+static Sso__CodeRedeemReply *s_redeem(dir_testkit_t *kit, const char *code,
+                                      const char *client_id, const char *secret,
+                                      const char *redirect_uri, const char *verifier)
 {
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__CodeRedeemRequest redeem = SSO__CODE_REDEEM_REQUEST__INIT;
     redeem.code = (char *) code;
     redeem.client_id = (char *) client_id;
     redeem.client_secret = (char *) secret;
     redeem.redirect_uri = (char *) redirect_uri;
     redeem.code_verifier = (char *) verifier;
-    request.op_case = SSO__DIR_REQUEST__OP_CODE_REDEEM;
-    request.code_redeem = &redeem;
-    return dir_testkit_rpc(kit, &request);
+    return dir_testkit_rpc(kit, S_REDEEM, &redeem.base);
 }
 
 static bool s_refused(dir_testkit_t *kit, const char *code, const char *client_id,
                       const char *secret, const char *redirect_uri, const char *verifier,
                       const char *description)
 {
-    Sso__DirReply *reply = s_redeem(kit, code, client_id, secret, redirect_uri, verifier);
-    bool ok = reply && !strcmp(reply->error, "invalid_grant") && !reply->grant
+    Sso__CodeRedeemReply *reply = s_redeem(kit, code, client_id, secret, redirect_uri, verifier);
+    bool ok = reply && reply->error == SSO__RPC_ERROR__INVALID_GRANT && !reply->grant
               && strstr(reply->error_description, description);
     if (!ok)
         fprintf(stderr, "redeem: wanted invalid_grant \"%s\", got %s \"%s\"\n", description,
-                reply ? reply->error : "-", reply ? reply->error_description : "-");
-    sso__dir_reply__free_unpacked(reply, NULL);
+                dir_testkit_error(reply), dir_testkit_error_description(reply));
+    sso__code_redeem_reply__free_unpacked(reply, NULL);
     return ok;
 }
 
-static Sso__DirReply *s_check_token(dir_testkit_t *kit, const char *token)
+static Sso__AccessTokenCheckReply *s_check_token(dir_testkit_t *kit, const char *token)
 {
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__AccessTokenCheckRequest check = SSO__ACCESS_TOKEN_CHECK_REQUEST__INIT;
     check.access_token = (char *) token;
-    request.op_case = SSO__DIR_REQUEST__OP_ACCESS_TOKEN_CHECK;
-    request.access_token_check = &check;
-    return dir_testkit_rpc(kit, &request);
+    return dir_testkit_rpc(kit, "TokenReads.AccessTokenCheck", &check.base);
 }
 
-static Sso__DirReply *s_token_issue(dir_testkit_t *kit, const char *client_id,
-                                    const char *code_hash)
+static Sso__TokenIssueReply *s_token_issue(dir_testkit_t *kit, const char *client_id,
+                                           const char *code_hash)
 {
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__TokenIssueRequest issue = SSO__TOKEN_ISSUE_REQUEST__INIT;
     issue.client_id = (char *) client_id;
     issue.scope = "openid profile";
     issue.ttl_seconds = 600;
     issue.claims_json = "{\"sub\":\"conn_simulator;u-1\",\"email\":\"u1@example.com\"}";
     issue.code_hash = (char *) code_hash;
-    request.op_case = SSO__DIR_REQUEST__OP_TOKEN_ISSUE;
-    request.token_issue = &issue;
-    return dir_testkit_rpc(kit, &request);
+    return dir_testkit_rpc(kit, "TokenWrites.TokenIssue", &issue.base);
+}
+
+/* The access token a token_issue reply carries (a copy to free), or NULL when it has none. */
+static char *s_token_of(const Sso__TokenIssueReply *reply)
+{
+    return reply && !reply->error && *reply->access_token ? strdup(reply->access_token) : NULL;
+}
+
+/* True when a token_issue for client_id from code_hash is refused with error. */
+static bool s_token_refused(dir_testkit_t *kit, const char *client_id, const char *code_hash,
+                            Sso__RpcError error)
+{
+    Sso__TokenIssueReply *reply = s_token_issue(kit, client_id, code_hash);
+    bool ok = reply && reply->error == error && !*reply->access_token;
+    if (!ok)
+        fprintf(stderr, "token_issue: wanted error %d, got %s \"%s\"\n", (int) error,
+                dir_testkit_error(reply), dir_testkit_error_description(reply));
+    sso__token_issue_reply__free_unpacked(reply, NULL);
+    return ok;
+}
+
+/* True when access_token_check refuses token as invalid_token, saying says (when given). */
+static bool s_token_invalid(dir_testkit_t *kit, const char *token, const char *says)
+{
+    Sso__AccessTokenCheckReply *reply = s_check_token(kit, token);
+    bool ok = reply && reply->error == SSO__RPC_ERROR__INVALID_TOKEN && !*reply->client_id
+              && !reply->grant && (!says || strstr(reply->error_description, says));
+    if (!ok)
+        fprintf(stderr, "access_token_check: wanted invalid_token \"%s\", got %s \"%s\"\n",
+                says ? says : "", dir_testkit_error(reply), dir_testkit_error_description(reply));
+    sso__access_token_check_reply__free_unpacked(reply, NULL);
+    return ok;
 }
 
 static void s_test(dir_testkit_t *kit)
@@ -387,9 +400,9 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT,
                         "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk!", "PKCE verification "
                                                                         "failed"));
-    Sso__DirReply *reply = s_redeem(kit, code, client, secret, S_REDIRECT, S_VERIFIER);
-    Sso__CodeGrant *grant = reply ? reply->grant : NULL;
-    SSO_CHECK(grant && !*reply->error && !strcmp(grant->client_id, client)
+    Sso__CodeRedeemReply *redeemed = s_redeem(kit, code, client, secret, S_REDIRECT, S_VERIFIER);
+    Sso__CodeGrant *grant = redeemed ? redeemed->grant : NULL;
+    SSO_CHECK(grant && !redeemed->error && !strcmp(grant->client_id, client)
               && !strcmp(grant->nonce, "n-1") && !strcmp(grant->scope, "openid profile")
               && grant->auth_time == 1700000000 && !strcmp(grant->connection_id, "conn_simulator")
               && !strcmp(grant->connection_type, "saml")
@@ -399,36 +412,27 @@ static void s_test(dir_testkit_t *kit)
               && grant->profile->email_verified && !strcmp(grant->profile->given_name, "Ada")
               && !*grant->profile->family_name && grant->profile->n_groups == 2
               && !strcmp(grant->profile->groups[1], "staff"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso__code_redeem_reply__free_unpacked(redeemed, NULL);
 
     /* token_issue from the code (claims kept), then access_token_check. */
-    reply = s_token_issue(kit, client, hash);
-    char *token = reply && reply->token_issue ? strdup(reply->token_issue->access_token) : NULL;
+    Sso__TokenIssueReply *issued = s_token_issue(kit, client, hash);
+    char *token = s_token_of(issued);
     SSO_CHECK(token != NULL);
-    sso__dir_reply__free_unpacked(reply, NULL);
-    reply = s_check_token(kit, token ? token : "");
-    SSO_CHECK(reply && !*reply->error && reply->claims && !strcmp(reply->claims->client_id, client)
-              && !strcmp(reply->claims->scope, "openid profile")
-              && strstr(reply->claims->claims_json, "u1@example.com"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso__token_issue_reply__free_unpacked(issued, NULL);
+    Sso__AccessTokenCheckReply *checked = s_check_token(kit, token ? token : "");
+    SSO_CHECK(checked && !checked->error && !strcmp(checked->client_id, client)
+              && !strcmp(checked->scope, "openid profile")
+              && strstr(checked->claims_json, "u1@example.com"));
+    sso__access_token_check_reply__free_unpacked(checked, NULL);
     /* A token from someone else's code, or a code never redeemed, is refused. */
-    reply = s_token_issue(kit, other, hash);
-    SSO_CHECK(reply && !strcmp(reply->error, "invalid_grant"));
-    sso__dir_reply__free_unpacked(reply, NULL);
-    reply = s_token_issue(kit, client, "zz");
-    SSO_CHECK(reply && !strcmp(reply->error, "invalid_request"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(s_token_refused(kit, other, hash, SSO__RPC_ERROR__INVALID_GRANT));
+    SSO_CHECK(s_token_refused(kit, client, "zz", SSO__RPC_ERROR__INVALID_REQUEST));
 
     /* The code a second time: refused, and the token from it is revoked. */
     SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT, S_VERIFIER, "code already used"));
-    reply = s_check_token(kit, token ? token : "");
-    SSO_CHECK(reply && !strcmp(reply->error, "invalid_token") && !reply->claims
-              && strstr(reply->error_description, "revoked"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(s_token_invalid(kit, token ? token : "", "revoked"));
     /* And no new token can come from it. */
-    reply = s_token_issue(kit, client, hash);
-    SSO_CHECK(reply && !strcmp(reply->error, "invalid_grant"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(s_token_refused(kit, client, hash, SSO__RPC_ERROR__INVALID_GRANT));
     SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT, S_VERIFIER, "code already used"));
     free(token);
     free(code);
@@ -436,9 +440,10 @@ static void s_test(dir_testkit_t *kit)
     /* No PKCE: no verifier needed, and one sent is refused. */
     code = s_issue(kit, client, "");
     SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT, S_VERIFIER, "no code_challenge"));
-    reply = s_redeem(kit, code, client, secret, S_REDIRECT, "");
-    SSO_CHECK(reply && !*reply->error && reply->grant && !strcmp(reply->grant->nonce, "n-1"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    redeemed = s_redeem(kit, code, client, secret, S_REDIRECT, "");
+    SSO_CHECK(redeemed && !redeemed->error && redeemed->grant
+              && !strcmp(redeemed->grant->nonce, "n-1"));
+    sso__code_redeem_reply__free_unpacked(redeemed, NULL);
     free(code);
 
     /* Expired. */
@@ -452,51 +457,42 @@ static void s_test(dir_testkit_t *kit)
     free(code);
 
     /* Missing fields. */
-    reply = s_redeem(kit, "", client, secret, S_REDIRECT, "");
-    SSO_CHECK(reply && !strcmp(reply->error, "invalid_request"));
-    sso__dir_reply__free_unpacked(reply, NULL);
-    reply = s_redeem(kit, "abc", "", secret, S_REDIRECT, "");
-    SSO_CHECK(reply && !strcmp(reply->error, "invalid_request"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    redeemed = s_redeem(kit, "", client, secret, S_REDIRECT, "");
+    SSO_CHECK(redeemed && redeemed->error == SSO__RPC_ERROR__INVALID_REQUEST && !redeemed->grant);
+    sso__code_redeem_reply__free_unpacked(redeemed, NULL);
+    redeemed = s_redeem(kit, "abc", "", secret, S_REDIRECT, "");
+    SSO_CHECK(redeemed && redeemed->error == SSO__RPC_ERROR__INVALID_REQUEST && !redeemed->grant);
+    sso__code_redeem_reply__free_unpacked(redeemed, NULL);
 
     /* access_token_check: unknown, expired; bearer_check: only management tokens. */
-    reply = s_check_token(kit, "at_unknown");
-    SSO_CHECK(reply && !strcmp(reply->error, "invalid_token"));
-    sso__dir_reply__free_unpacked(reply, NULL);
-    reply = s_check_token(kit, "");
-    SSO_CHECK(reply && !strcmp(reply->error, "invalid_token"));
-    sso__dir_reply__free_unpacked(reply, NULL);
-    reply = s_token_issue(kit, client, "");
-    token = reply && reply->token_issue ? strdup(reply->token_issue->access_token) : NULL;
-    sso__dir_reply__free_unpacked(reply, NULL);
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    SSO_CHECK(s_token_invalid(kit, "at_unknown", NULL));
+    SSO_CHECK(s_token_invalid(kit, "", NULL));
+    issued = s_token_issue(kit, client, "");
+    token = s_token_of(issued);
+    sso__token_issue_reply__free_unpacked(issued, NULL);
+    const char *rpc = "TokenReads.BearerCheck";
     Sso__BearerCheckRequest bearer = SSO__BEARER_CHECK_REQUEST__INIT;
-    request.op_case = SSO__DIR_REQUEST__OP_BEARER_CHECK;
-    request.bearer_check = &bearer;
     bearer.access_token = token ? token : "";
-    reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && !*reply->error && reply->bearer && !reply->bearer->ok
-              && !*reply->bearer->client_id);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    Sso__BearerCheckReply *bearer_reply = dir_testkit_rpc(kit, rpc, &bearer.base);
+    SSO_CHECK(bearer_reply && !bearer_reply->error && !bearer_reply->ok
+              && !*bearer_reply->client_id);
+    sso__bearer_check_reply__free_unpacked(bearer_reply, NULL);
     bearer.access_token = kit->token;
-    reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && reply->bearer && reply->bearer->ok
-              && !strcmp(reply->bearer->client_id, kit->admin_id));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    bearer_reply = dir_testkit_rpc(kit, rpc, &bearer.base);
+    SSO_CHECK(bearer_reply && !bearer_reply->error && bearer_reply->ok
+              && !strcmp(bearer_reply->client_id, kit->admin_id));
+    sso__bearer_check_reply__free_unpacked(bearer_reply, NULL);
     bearer.access_token = "";
-    reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && reply->bearer && !reply->bearer->ok);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    bearer_reply = dir_testkit_rpc(kit, rpc, &bearer.base);
+    SSO_CHECK(bearer_reply && !bearer_reply->error && !bearer_reply->ok);
+    sso__bearer_check_reply__free_unpacked(bearer_reply, NULL);
     if (token) {
         char token_hash[65];
         sso_sha256_hex(token, strlen(token), token_hash);
         SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE access_tokens SET expires_at = ? WHERE "
                                                  "token_hash = ?", "is", dir_now(), token_hash)
                   == DIR_DB_OK);
-        reply = s_check_token(kit, token);
-        SSO_CHECK(reply && !strcmp(reply->error, "invalid_token")
-                  && strstr(reply->error_description, "expired"));
-        sso__dir_reply__free_unpacked(reply, NULL);
+        SSO_CHECK(s_token_invalid(kit, token, "expired"));
     }
     free(token);
 }
@@ -514,7 +510,6 @@ static void s_test_exchange(dir_testkit_t *kit)
     json_decref(json);
     SSO_CHECK(client && *client && secret && *secret);
     char *code = s_issue(kit, client, S_CHALLENGE);
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__CodeRedeemRequest redeem = SSO__CODE_REDEEM_REQUEST__INIT;
     redeem.code = code ? code : "";
     redeem.client_id = client ? client : "";
@@ -522,38 +517,35 @@ static void s_test_exchange(dir_testkit_t *kit)
     redeem.code_verifier = S_VERIFIER;
     redeem.client_secret = "wrong-secret";
     redeem.access_token_ttl = 600;
-    request.op_case = SSO__DIR_REQUEST__OP_CODE_REDEEM;
-    request.code_redeem = &redeem;
     /* A wrong secret: invalid_client, and the code is not spent. */
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_client", "authentication"));
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_REDEEM, &redeem.base, "invalid_client",
+                                    "authentication"));
     /* An empty secret is no secret: never "no secret, so skip the check". */
     redeem.client_secret = "";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_client", "authentication"));
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_REDEEM, &redeem.base, "invalid_client",
+                                    "authentication"));
     redeem.access_token_ttl = DIR_TOKEN_TTL_MAX + 1;
     redeem.client_secret = secret ? secret : "";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "access_token_ttl"));
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_REDEEM, &redeem.base, "invalid_request",
+                                    "access_token_ttl"));
     redeem.access_token_ttl = 600;
-    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
-    char *token = reply && reply->grant && !strncmp(reply->grant->access_token, "at_", 3)
-                      ? strdup(reply->grant->access_token)
+    Sso__CodeRedeemReply *redeemed = dir_testkit_rpc(kit, S_REDEEM, &redeem.base);
+    char *token = redeemed && redeemed->grant && !strncmp(redeemed->grant->access_token, "at_", 3)
+                      ? strdup(redeemed->grant->access_token)
                       : NULL;
-    SSO_CHECK(token && reply->grant->expires_in == 600
-              && !strcmp(reply->grant->profile->subject, "u-1"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(token && !redeemed->error && redeemed->grant->expires_in == 600
+              && !strcmp(redeemed->grant->profile->subject, "u-1"));
+    sso__code_redeem_reply__free_unpacked(redeemed, NULL);
     /* The token reads the grant back, profile and all; it stores no claims of its own. */
-    reply = s_check_token(kit, token ? token : "");
-    SSO_CHECK(reply && !*reply->error && reply->claims && !*reply->claims->claims_json
-              && reply->claims->grant && !strcmp(reply->claims->grant->profile->email,
-                                                 "u1@example.com")
-              && !strcmp(reply->claims->grant->connection_id, "conn_simulator")
-              && !strcmp(reply->claims->scope, "openid profile"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    Sso__AccessTokenCheckReply *checked = s_check_token(kit, token ? token : "");
+    SSO_CHECK(checked && !checked->error && !*checked->claims_json && checked->grant
+              && !strcmp(checked->grant->profile->email, "u1@example.com")
+              && !strcmp(checked->grant->connection_id, "conn_simulator")
+              && !strcmp(checked->scope, "openid profile"));
+    sso__access_token_check_reply__free_unpacked(checked, NULL);
     /* The code again: refused, and the token issued with it is revoked. */
     SSO_CHECK(s_refused(kit, code, client, secret, S_REDIRECT, S_VERIFIER, "code already used"));
-    reply = s_check_token(kit, token ? token : "");
-    SSO_CHECK(reply && !strcmp(reply->error, "invalid_token")
-              && strstr(reply->error_description, "revoked"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(s_token_invalid(kit, token ? token : "", "revoked"));
     free(token);
     free(code);
     free(client);
@@ -578,9 +570,9 @@ static void s_test_empty_secret(dir_testkit_t *kit)
     if (auth)
         sso__client_auth_reply__free_unpacked(auth, NULL);
     char *code = s_issue(kit, client, "");
-    Sso__DirReply *reply = s_redeem(kit, code ? code : "", client, "", S_REDIRECT, "");
-    SSO_CHECK(reply && !strcmp(reply->error, "invalid_client") && !reply->grant);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    Sso__CodeRedeemReply *redeemed = s_redeem(kit, code ? code : "", client, "", S_REDIRECT, "");
+    SSO_CHECK(redeemed && redeemed->error == SSO__RPC_ERROR__INVALID_CLIENT && !redeemed->grant);
+    sso__code_redeem_reply__free_unpacked(redeemed, NULL);
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM authorization_codes WHERE "
                                        "client_id = ? AND used_at IS NULL", "s", client) == 1);
     free(code);

@@ -32,7 +32,7 @@ bool dir_codes_verifier_ok(const char *verifier);
    authenticated first by client_id and client_secret (a wrong, empty or missing secret is
    invalid_client and leaves the code unspent); with access_token_ttl an access token is
    issued from the code in the same write (CodeGrant.access_token). */
-dir_rpc_fn dir_codes_redeem;
+DIR_RPC_FN(dir_codes_redeem, Sso__CodeRedeemRequest, Sso__CodeRedeemReply);
 
 /* The grant code_hash was redeemed as, for /userinfo through an access token issued from it;
    NULL when there is none (or out of memory). Free with sso__code_grant__free_unpacked. */

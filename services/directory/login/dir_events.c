@@ -48,11 +48,10 @@ int dir_events_add(dir_t *dir, const dir_event_t *event, char **id_out)
     return rc == DIR_DB_OK ? 0 : -1;
 }
 
-int dir_events_record(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                      dir_error_t *err)
+DIR_RPC_FN(dir_events_record, Sso__Event, Sso__EventReply)
 {
-    (void) reply;
-    const Sso__Event *e = request->event_record;
+    (void) out;
+    const Sso__Event *e = in;
     bool success = !strcmp(e->outcome, "success");
     if (!success && strcmp(e->outcome, "failure") != 0) {
         dir_rpc_error(err, "invalid_request", "outcome must be success or failure");
@@ -200,10 +199,8 @@ static void s_test(dir_testkit_t *kit)
 
 static void s_test_record(dir_testkit_t *kit)
 {
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    const char *rpc = "EventWrites.EventRecord";
     Sso__Event event = SSO__EVENT__INIT;
-    request.op_case = SSO__DIR_REQUEST__OP_EVENT_RECORD;
-    request.event_record = &event;
     event.organization_id = "org_1";
     event.connection_id = "conn_1";
     event.client_id = "cli_1";
@@ -212,9 +209,9 @@ static void s_test_record(dir_testkit_t *kit)
     event.subject = "u1";
     event.email = "u1@example.com";
     event.txn_id = "txn-1";
-    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && !*reply->error && reply->result_case == SSO__DIR_REPLY__RESULT__NOT_SET);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    Sso__EventReply *reply = dir_testkit_rpc(kit, rpc, &event.base);
+    SSO_CHECK(reply && !reply->error && !*reply->error_description);
+    sso__event_reply__free_unpacked(reply, NULL);
     json_t *body = NULL;
     SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/events?connection_id=conn_1", NULL, &body)
               == 200);
@@ -239,9 +236,9 @@ static void s_test_record(dir_testkit_t *kit)
         longer[4999] = '\0';
         event.reason = longer;
         event.outcome = "success";
-        reply = dir_testkit_rpc(kit, &request);
-        SSO_CHECK(reply && !*reply->error);
-        sso__dir_reply__free_unpacked(reply, NULL);
+        reply = dir_testkit_rpc(kit, rpc, &event.base);
+        SSO_CHECK(reply && !reply->error);
+        sso__event_reply__free_unpacked(reply, NULL);
         SSO_CHECK(dir_db_int(kit->dir->db, "SELECT max(length(reason)) FROM login_events", NULL)
                   == DIR_EVENT_TEXT_MAX);
         free(longer);
@@ -252,9 +249,9 @@ static void s_test_record(dir_testkit_t *kit)
     event.outcome = "failure";
     event.connection_id = "conn_\xc3";
     event.reason = "status: aaa\xc3";
-    reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && !*reply->error);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    reply = dir_testkit_rpc(kit, rpc, &event.base);
+    SSO_CHECK(reply && !reply->error);
+    sso__event_reply__free_unpacked(reply, NULL);
     SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/events", NULL, &body) == 200);
     first = json_array_get(json_object_get(body, "data"), 0);
     SSO_CHECK(!strcmp(dir_testkit_str(first, "reason"), "status: aaa?")
@@ -264,10 +261,10 @@ static void s_test_record(dir_testkit_t *kit)
     int64_t before = dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events", NULL);
     event.reason = "r";
     event.outcome = "maybe";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "outcome"));
+    SSO_CHECK(dir_testkit_rpc_error(kit, rpc, &event.base, "invalid_request", "outcome"));
     event.outcome = "failure";
     event.email = "a\x01b";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", NULL));
+    SSO_CHECK(dir_testkit_rpc_error(kit, rpc, &event.base, "invalid_request", NULL));
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events", NULL) == before);
 }
 

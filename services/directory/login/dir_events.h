@@ -24,7 +24,7 @@ int dir_events_add(dir_t *dir, const dir_event_t *event, char **id_out);
 
 /* The event_record RPC: an Event with outcome success or failure; texts of at most
    DIR_EVENT_TEXT_MAX bytes (a longer reason is kept cut). No result. */
-dir_rpc_fn dir_events_record;
+DIR_RPC_FN(dir_events_record, Sso__Event, Sso__EventReply);
 
 /* Retention: SSO_EVENT_RETENTION_DAYS (DIR_EVENT_RETENTION_DAYS in dir.h); housekeeping
    prunes by it. */

@@ -148,46 +148,35 @@ int dir_login_connection_type(dir_t *dir, const char *id, char out[8], bool *act
     return rc;
 }
 
-static int s_reply(Sso__DirReply *reply, Sso__Connection *conn)
-{
-    reply->result_case = SSO__DIR_REPLY__RESULT_CONNECTION;
-    reply->connection = conn;
-    return 0;
-}
-
 static bool s_id_ok(const char *id)
 {
     return dir_rpc_text(id, 1, S_ID_MAX);
 }
 
-static int s_get(dir_t *dir, const Sso__DirRequest *request, bool with_secrets,
-                 Sso__DirReply *reply, dir_error_t *err)
+/* The connection by id, whatever its status; NULL with err. */
+static Sso__Connection *s_get(dir_t *dir, const char *id, bool with_secrets, dir_error_t *err)
 {
-    const char *id = request->connection_get->connection_id;
     if (!s_id_ok(id)) {
         dir_rpc_error(err, "invalid_request", "connection_id is required (at most %d bytes)",
                       S_ID_MAX);
-        return -1;
+        return NULL;
     }
-    Sso__Connection *conn = s_connection(dir, id, with_secrets, err);
-    return conn ? s_reply(reply, conn) : -1;
+    return s_connection(dir, id, with_secrets, err);
 }
 
-int dir_login_connection_get(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                             dir_error_t *err)
+DIR_RPC_FN(dir_login_connection_get, Sso__ConnectionGetRequest, Sso__ConnectionReply)
 {
-    return s_get(dir, request, request->connection_get->with_secrets, reply, err);
+    out->connection = s_get(dir, in->connection_id, in->with_secrets, err);
+    return out->connection ? 0 : -1;
 }
 
-int dir_login_connection_for_login(dir_t *dir, const Sso__DirRequest *request,
-                                   Sso__DirReply *reply, dir_error_t *err)
+Sso__Connection *dir_login_connection_for_login(dir_t *dir, const char *id, dir_error_t *err)
 {
-    return s_get(dir, request, true, reply, err);
+    return s_get(dir, id, true, err);
 }
 
 /* The one active connection of organization org_id. */
-static int s_by_organization(dir_t *dir, const char *org_id, Sso__DirReply *reply,
-                             dir_error_t *err)
+static Sso__Connection *s_by_organization(dir_t *dir, const char *org_id, dir_error_t *err)
 {
     sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT id FROM connections WHERE organization_id "
                                                "= ? AND status = 'active' ORDER BY seq LIMIT 2",
@@ -200,22 +189,21 @@ static int s_by_organization(dir_t *dir, const char *org_id, Sso__DirReply *repl
     dir_db_release(stmt);
     if (!stmt) {
         dir_server_error(err);
-        return -1;
+        return NULL;
     }
     if (found > 1) {
         dir_rpc_error(err, "ambiguous_connection", "several active connections; pass "
                                                    "connection_id (organization %s)", org_id);
-        return -1;
+        return NULL;
     }
     if (found == 0) {
         dir_rpc_error(err, "no_connection", "organization %s has no active connection", org_id);
-        return -1;
+        return NULL;
     }
-    Sso__Connection *conn = s_connection(dir, id, false, err);
-    return conn ? s_reply(reply, conn) : -1;
+    return s_connection(dir, id, false, err);
 }
 
-static int s_by_domain(dir_t *dir, const char *input, Sso__DirReply *reply, dir_error_t *err)
+static Sso__Connection *s_by_domain(dir_t *dir, const char *input, dir_error_t *err)
 {
     char domain[254], why[200];
     if (dir_domain_normalize(input, domain, why, sizeof why) != 0) {
@@ -225,7 +213,7 @@ static int s_by_domain(dir_t *dir, const char *input, Sso__DirReply *reply, dir_
         for (char *p = domain; *p; p++)
             *p = (char) (*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
         dir_rpc_error(err, "no_organization", "no organization for domain %s (%s)", domain, why);
-        return -1;
+        return NULL;
     }
     sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT organization_id FROM domains WHERE "
                                                "domain = ?", "s", domain);
@@ -236,58 +224,56 @@ static int s_by_domain(dir_t *dir, const char *input, Sso__DirReply *reply, dir_
     dir_db_release(stmt);
     if (step == SQLITE_DONE) {
         dir_rpc_error(err, "no_organization", "no organization for domain %s", domain);
-        return -1;
+        return NULL;
     }
     if (step != SQLITE_ROW) {
         dir_server_error(err);
-        return -1;
+        return NULL;
     }
-    return s_by_organization(dir, org_id, reply, err);
+    return s_by_organization(dir, org_id, err);
 }
 
-int dir_login_resolve(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                      dir_error_t *err)
+Sso__Connection *dir_login_resolve(dir_t *dir, const Sso__ConnectionSelector *r, dir_error_t *err)
 {
-    const Sso__ConnectionResolveRequest *r = request->connection_resolve;
     if (*r->connection_id) {
         if (!s_id_ok(r->connection_id)) {
             dir_rpc_error(err, "invalid_request", "connection_id is malformed");
-            return -1;
+            return NULL;
         }
         Sso__Connection *conn = s_connection(dir, r->connection_id, false, err);
         if (!conn)
-            return -1;
+            return NULL;
         if (strcmp(conn->status, "active") != 0) {
             dir_rpc_error(err, "connection_inactive", "connection %s is not active (it is %s)",
                           conn->id, conn->status);
             sso__connection__free_unpacked(conn, NULL);
-            return -1;
+            return NULL;
         }
-        return s_reply(reply, conn);
+        return conn;
     }
     if (*r->organization_id) {
         if (!s_id_ok(r->organization_id)) {
             dir_rpc_error(err, "invalid_request", "organization_id is malformed");
-            return -1;
+            return NULL;
         }
         int64_t exists = dir_db_int(dir->db, "SELECT count(*) FROM organizations WHERE id = ?",
                                     "s", r->organization_id);
         if (exists < 0) {
             dir_server_error(err);
-            return -1;
+            return NULL;
         }
         if (exists == 0) {
             dir_rpc_error(err, "not_found", "no organization %s", r->organization_id);
-            return -1;
+            return NULL;
         }
-        return s_by_organization(dir, r->organization_id, reply, err);
+        return s_by_organization(dir, r->organization_id, err);
     }
     if (*r->domain) {
         if (!dir_rpc_text(r->domain, 1, 253)) {
             dir_rpc_error(err, "invalid_request", "domain is malformed (at most 253 bytes)");
-            return -1;
+            return NULL;
         }
-        return s_by_domain(dir, r->domain, reply, err);
+        return s_by_domain(dir, r->domain, err);
     }
     if (*r->email) {
         const char *at = strrchr(r->email, '@');
@@ -295,54 +281,55 @@ int dir_login_resolve(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply 
             dir_rpc_error(err, "invalid_request", "email %.*s has no domain; give an address "
                                                   "like name@company.com",
                           dir_rpc_text(r->email, 1, S_EMAIL_MAX) ? S_EMAIL_MAX : 0, r->email);
-            return -1;
+            return NULL;
         }
-        return s_by_domain(dir, at + 1, reply, err);
+        return s_by_domain(dir, at + 1, err);
     }
     dir_rpc_error(err, "invalid_request", "give connection_id, organization_id, domain or email");
-    return -1;
+    return NULL;
 }
 
 /* ---- self-test ------------------------------------------------------------------------- */
 
-static Sso__DirReply *s_resolve(dir_testkit_t *kit, const char *conn, const char *org,
-                                const char *domain, const char *email)
+/* Resolves a selector; the connection, or NULL with *err. */
+static Sso__Connection *s_resolve(dir_testkit_t *kit, const char *conn, const char *org,
+                                  const char *domain, const char *email, dir_error_t *err)
 {
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    Sso__ConnectionResolveRequest resolve = SSO__CONNECTION_RESOLVE_REQUEST__INIT;
-    resolve.connection_id = (char *) conn;
-    resolve.organization_id = (char *) org;
-    resolve.domain = (char *) domain;
-    resolve.email = (char *) email;
-    request.op_case = SSO__DIR_REQUEST__OP_CONNECTION_RESOLVE;
-    request.connection_resolve = &resolve;
-    return dir_testkit_rpc(kit, &request);
+    Sso__ConnectionSelector selector = SSO__CONNECTION_SELECTOR__INIT;
+    selector.connection_id = (char *) conn;
+    selector.organization_id = (char *) org;
+    selector.domain = (char *) domain;
+    selector.email = (char *) email;
+    *err = (dir_error_t){0};
+    return dir_login_resolve(kit->dir, &selector, err);
 }
 
 /* Resolves to connection want (NULL: expects error code whose description has text). */
 static bool s_expect(dir_testkit_t *kit, const char *conn, const char *org, const char *domain,
                      const char *email, const char *want, const char *text)
 {
-    Sso__DirReply *reply = s_resolve(kit, conn, org, domain, email);
-    bool ok = reply
-              && (want ? !*reply->error && reply->connection && !strcmp(reply->connection->id, want)
-                       : !strcmp(reply->error, text ? text : "") && !reply->connection);
+    dir_error_t err;
+    Sso__Connection *got = s_resolve(kit, conn, org, domain, email, &err);
+    bool ok = want ? got && !strcmp(got->id, want)
+                   : !got && err.code && !strcmp(err.code, text ? text : "");
     if (!ok)
         fprintf(stderr, "resolve %s|%s|%s|%s: %s %s\n", conn, org, domain, email,
-                reply ? reply->error : "-", reply ? reply->error_description : "-");
-    sso__dir_reply__free_unpacked(reply, NULL);
+                err.code ? err.code : "-", err.description);
+    if (got)
+        sso__connection__free_unpacked(got, NULL);
     return ok;
 }
 
 static bool s_described(dir_testkit_t *kit, const char *conn, const char *org, const char *domain,
                         const char *email, const char *description)
 {
-    Sso__DirReply *reply = s_resolve(kit, conn, org, domain, email);
-    bool ok = reply && strstr(reply->error_description, description);
+    dir_error_t err;
+    Sso__Connection *got = s_resolve(kit, conn, org, domain, email, &err);
+    bool ok = !got && strstr(err.description, description);
     if (!ok)
-        fprintf(stderr, "resolve: wanted \"%s\", got \"%s\"\n", description,
-                reply ? reply->error_description : "-");
-    sso__dir_reply__free_unpacked(reply, NULL);
+        fprintf(stderr, "resolve: wanted \"%s\", got \"%s\"\n", description, err.description);
+    if (got)
+        sso__connection__free_unpacked(got, NULL);
     return ok;
 }
 
@@ -377,8 +364,8 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(s_expect(kit, "", "", "bad\ndomain.com", "", NULL, "invalid_request"));
 
     /* The full connection, without its secrets: they are not the token service's. */
-    Sso__DirReply *reply = s_resolve(kit, "", "", "example.com", "");
-    Sso__Connection *c = reply ? reply->connection : NULL;
+    dir_error_t err;
+    Sso__Connection *c = s_resolve(kit, "", "", "example.com", "", &err);
     SSO_CHECK(c && !strcmp(c->organization_id, "org_test")
               && !strcmp(c->organization_name, "Test Organization") && !strcmp(c->type, "saml")
               && !strcmp(c->status, "active") && c->n_organization_domains == 2
@@ -390,7 +377,8 @@ static void s_test(dir_testkit_t *kit)
               && !strcmp(c->sp_acs_url, "https://sso.test/sso/saml/conn_simulator/acs")
               && !*c->sp_private_key_pem
               && strstr(c->sp_certificate_pem, "BEGIN CERTIFICATE"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    if (c)
+        sso__connection__free_unpacked(c, NULL);
 
     /* An organization with an OIDC connection (draft), then a second one. */
     char org[64] = "", path[200], oidc[64] = "", saml[64] = "";
@@ -418,14 +406,14 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(dir_testkit_call(kit, "POST", path, NULL, NULL) == 200);
     SSO_CHECK(s_expect(kit, "", "", "sub.example.com", "", oidc, NULL));
     SSO_CHECK(s_expect(kit, "", "", "", "x@ACME.test", oidc, NULL));
-    reply = s_resolve(kit, oidc, "", "", "");
-    c = reply ? reply->connection : NULL;
+    c = s_resolve(kit, oidc, "", "", "", &err);
     SSO_CHECK(c && !strcmp(c->type, "oidc") && !*c->oidc_client_secret
               && !strcmp(c->oidc_issuer, "https://idp.acme.test")
               && !strcmp(c->oidc_client_id, "abc") && c->n_oidc_scopes == 2
               && !strcmp(c->oidc_scopes[1], "email") && !*c->sp_private_key_pem
               && c->n_organization_domains == 2);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    if (c)
+        sso__connection__free_unpacked(c, NULL);
     /* Two active connections: the caller must choose. */
     char *idp_key = NULL, *idp_cert = NULL;
     SSO_CHECK(dir_pki_sp_keypair("idp.acme.test", &idp_key, &idp_cert) == 0);
@@ -454,23 +442,21 @@ static void s_test(dir_testkit_t *kit)
 
     /* connection_get: whatever the status, and never with a secret (it serves the public SP
        metadata): no SP private key, no upstream client secret. */
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    const char *rpc = "UpstreamReads.ConnectionGet";
     Sso__ConnectionGetRequest get = SSO__CONNECTION_GET_REQUEST__INIT;
-    request.op_case = SSO__DIR_REQUEST__OP_CONNECTION_GET;
-    request.connection_get = &get;
     get.connection_id = saml;
-    reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && !*reply->error && reply->connection
+    Sso__ConnectionReply *reply = dir_testkit_rpc(kit, rpc, &get.base);
+    SSO_CHECK(reply && !reply->error && reply->connection
               && !strcmp(reply->connection->status, "inactive")
               && !*reply->connection->sp_private_key_pem
               && strstr(reply->connection->sp_certificate_pem, "BEGIN CERTIFICATE")
               && reply->connection->n_idp_certificates == 1);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso__connection_reply__free_unpacked(reply, NULL);
     get.connection_id = oidc;
-    reply = dir_testkit_rpc(kit, &request);
+    reply = dir_testkit_rpc(kit, rpc, &get.base);
     SSO_CHECK(reply && reply->connection && !strcmp(reply->connection->oidc_client_id, "abc")
               && !*reply->connection->oidc_client_secret);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso__connection_reply__free_unpacked(reply, NULL);
     /* with_secrets: the SP key for the saml service, the client secret for the oidc service,
        and to no other caller (dir_rpc refuses them). */
     get.with_secrets = true;
@@ -483,30 +469,29 @@ static void s_test(dir_testkit_t *kit)
     for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
         get.connection_id = (char *) secrets[i].id;
         kit->caller = secrets[i].caller;
-        reply = dir_testkit_rpc(kit, &request);
+        reply = dir_testkit_rpc(kit, rpc, &get.base);
         const Sso__Connection *got = reply ? reply->connection : NULL;
         if (secrets[i].secret)
-            SSO_CHECK(got && !*reply->error
+            SSO_CHECK(got && !reply->error
                       && strstr(!strcmp(got->type, "saml") ? got->sp_private_key_pem
                                                            : got->oidc_client_secret,
                                 secrets[i].secret));
         else
-            SSO_CHECK(reply && !strcmp(reply->error, "access_denied") && !got);
-        sso__dir_reply__free_unpacked(reply, NULL);
+            SSO_CHECK(reply && reply->error == SSO__RPC_ERROR__ACCESS_DENIED && !got);
+        sso__connection_reply__free_unpacked(reply, NULL);
     }
     kit->caller = NULL;
     get.with_secrets = false;
     /* The login steps' variant (login_context) has them. */
-    Sso__DirReply with = SSO__DIR_REPLY__INIT;
-    dir_error_t err = {0};
-    get.connection_id = saml;
-    SSO_CHECK(dir_login_connection_for_login(kit->dir, &request, &with, &err) == 0
-              && with.connection && strstr(with.connection->sp_private_key_pem, "PRIVATE KEY"));
-    dir_rpc_free_result(&with);
+    err = (dir_error_t){0};
+    Sso__Connection *with = dir_login_connection_for_login(kit->dir, saml, &err);
+    SSO_CHECK(with && strstr(with->sp_private_key_pem, "PRIVATE KEY"));
+    if (with)
+        sso__connection__free_unpacked(with, NULL);
     get.connection_id = "conn_none";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "not_found", "no connection conn_none"));
+    SSO_CHECK(dir_testkit_rpc_error(kit, rpc, &get.base, "not_found", "no connection conn_none"));
     get.connection_id = "";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", NULL));
+    SSO_CHECK(dir_testkit_rpc_error(kit, rpc, &get.base, "invalid_request", NULL));
     char type[8];
     bool active = true;
     SSO_CHECK(dir_login_connection_type(kit->dir, oidc, type, &active) == 0

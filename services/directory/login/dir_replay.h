@@ -10,9 +10,7 @@
 
 /* Checks and records r inside the caller's write transaction: 0, or -1 with err ("replayed",
    "invalid_request" or a server error). */
-int dir_replay_note(dir_t *dir, const Sso__ReplayRecordRequest *r, dir_error_t *err);
-/* replay_record. No result on success. */
-dir_rpc_fn dir_replay_record;
+int dir_replay_note(dir_t *dir, const Sso__ReplayRecord *r, dir_error_t *err);
 
 void dir_replay_test(bool verbose);
 #endif

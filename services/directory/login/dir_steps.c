@@ -1,229 +1,276 @@
-/* dir_steps: composite reads, one round trip for several steps of a login leg. */
+/* dir_steps: composite operations, one round trip for several steps of a login leg. */
 #include "login/dir_steps.h"
 #include "api/dir_clients.h"
-#include "login/dir_login.h"
 #include "dir_testkit.h"
+#include "login/dir_login.h"
 #include "login/dir_txn.h"
+#include "sso_crypto.h"
+#include "sso_rpc.h"
 #include "sso_test.h"
 
-/* Runs one single operation as the bus would; 0 with its result moved into *result (a heap
-   message of the type the operation returns), or -1 with its error in err. */
-static int s_step(dir_t *dir, dir_rpc_fn *fn, const Sso__DirRequest *request, void **result,
-                  dir_error_t *err)
+/* A part's error into its reply fields. */
+static void s_error_into(const dir_error_t *err, Sso__RpcError *code, char **description)
 {
-    Sso__DirReply reply = SSO__DIR_REPLY__INIT;
-    *result = NULL;
-    if (fn(dir, request, &reply, err) != 0) {
-        dir_rpc_free_result(&reply);
-        return -1;
-    }
-    /* Every member of the result oneof is a message pointer at the same place. */
-    *result = reply.client;
-    if (!*result) {
-        dir_server_error(err);
-        return -1;
-    }
-    return 0;
-}
-
-static void s_error_into(const dir_error_t *err, char **code, char **description)
-{
-    *code = dir_rpc_dup(err->code ? err->code : "server_error");
+    *code = sso_rpc_error_of(err->code ? err->code : "server_error");
     *description = dir_rpc_dup(*err->description ? err->description : "internal error");
 }
 
-int dir_steps_authorize_lookup(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                               dir_error_t *err)
+/* The transaction of an AuthorizeBegin: the caller's fields, with what is the directory's to
+   say set here. NULL with err. */
+static Sso__Transaction *s_begin_txn(dir_t *dir, const Sso__AuthorizeBeginRequest *in,
+                                     const Sso__Connection *conn, dir_error_t *err)
 {
-    const Sso__AuthorizeLookupRequest *r = request->authorize_lookup;
-    if (!r->client) {
-        dir_rpc_error(err, "invalid_request", "authorize_lookup needs a client");
-        return -1;
-    }
-    Sso__AuthorizeLookupReply *lookup = malloc(sizeof *lookup);
-    if (!lookup) {
+    Sso__Transaction t = *in->txn; /* borrowed fields, some replaced below */
+    char *id = sso_random_token(24), *handle = sso_random_token(24);
+    char request_id[64] = "";
+    Sso__Transaction *stored = NULL;
+    if (!id || !handle)
         dir_server_error(err);
+    else {
+        t.id = id;
+        t.client_id = in->client_id;
+        t.connection_id = conn->id;
+        t.organization_id = conn->organization_id;
+        t.saml_request_id = t.oidc_state = t.oidc_nonce = t.oidc_code_verifier = "";
+        /* The upstream request's handle: SAML's AuthnRequest ID (an xs:ID, so not starting
+           with a digit or '-'), OIDC's state. */
+        if (!strcmp(conn->type, "saml")) {
+            snprintf(request_id, sizeof request_id, "_%s", handle);
+            t.saml_request_id = request_id;
+        }
+        else
+            t.oidc_state = handle;
+        stored = dir_txn_create(dir, &t, err);
+    }
+    free(id);
+    free(handle);
+    return stored;
+}
+
+DIR_RPC_FN(dir_steps_authorize_begin, Sso__AuthorizeBeginRequest, Sso__AuthorizeBeginReply)
+{
+    if (in->txn && !in->selector) {
+        dir_rpc_error(err, "invalid_request", "a transaction needs a selector");
         return -1;
     }
-    sso__authorize_lookup_reply__init(lookup);
-    Sso__DirRequest step = SSO__DIR_REQUEST__INIT;
-    step.op_case = SSO__DIR_REQUEST__OP_CLIENT_GET;
-    step.client_get = r->client;
-    dir_error_t step_err = {0};
-    void *result = NULL;
-    if (s_step(dir, dir_clients_get, &step, &result, &step_err) == 0)
-        lookup->client = result;
-    else
-        s_error_into(&step_err, &lookup->client_error, &lookup->client_error_description);
-    /* The connection only matters for a known client; resolving it anyway keeps this one
-       round trip, and the caller decides in its own order. */
-    if (r->resolve && lookup->client) {
-        Sso__DirRequest resolve = SSO__DIR_REQUEST__INIT;
-        resolve.op_case = SSO__DIR_REQUEST__OP_CONNECTION_RESOLVE;
-        resolve.connection_resolve = r->resolve;
-        memset(&step_err, 0, sizeof step_err);
-        if (s_step(dir, dir_login_resolve, &resolve, &result, &step_err) == 0)
-            lookup->connection = result;
-        else
-            s_error_into(&step_err, &lookup->resolve_error,
-                         &lookup->resolve_error_description);
+    dir_error_t part = {0};
+    out->client = dir_clients_info(dir, in->client_id, &part);
+    if (!out->client) {
+        s_error_into(&part, &out->client_error, &out->client_error_description);
+        return 0;
     }
-    reply->result_case = SSO__DIR_REPLY__RESULT_LOOKUP;
-    reply->lookup = lookup;
+    if (!in->selector)
+        return 0;
+    part = (dir_error_t){0};
+    out->connection = dir_login_resolve(dir, in->selector, &part);
+    if (!out->connection) {
+        s_error_into(&part, &out->selector_error, &out->selector_error_description);
+        return 0;
+    }
+    if (!in->txn)
+        return 0;
+    part = (dir_error_t){0};
+    out->txn = s_begin_txn(dir, in, out->connection, &part);
+    if (!out->txn)
+        s_error_into(&part, &out->txn_error, &out->txn_error_description);
     return 0;
 }
 
-int dir_steps_login_context(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                            dir_error_t *err)
+DIR_RPC_FN(dir_steps_login_context, Sso__LoginContextRequest, Sso__LoginContextReply)
 {
-    Sso__TxnGetRequest get = SSO__TXN_GET_REQUEST__INIT;
-    get.id = request->login_context->txn_id;
-    Sso__DirRequest step = SSO__DIR_REQUEST__INIT;
-    step.op_case = SSO__DIR_REQUEST__OP_TXN_GET;
-    step.txn_get = &get;
-    void *txn = NULL, *connection = NULL;
-    if (s_step(dir, dir_txn_get, &step, &txn, err) != 0)
+    out->txn = dir_txn_get(dir, in->txn_id, err);
+    if (!out->txn)
         return -1;
-    Sso__ConnectionGetRequest conn_get = SSO__CONNECTION_GET_REQUEST__INIT;
-    conn_get.connection_id = ((Sso__Transaction *) txn)->connection_id;
-    step.op_case = SSO__DIR_REQUEST__OP_CONNECTION_GET;
-    step.connection_get = &conn_get;
-    Sso__LoginContext *context = NULL;
-    if (s_step(dir, dir_login_connection_for_login, &step, &connection, err) != 0
-        || !(context = malloc(sizeof *context))) {
-        if (!*err->description)
-            dir_server_error(err);
-        sso__transaction__free_unpacked(txn, NULL);
-        if (connection)
-            sso__connection__free_unpacked(connection, NULL);
-        return -1;
-    }
-    sso__login_context__init(context);
-    context->txn = txn;
-    context->connection = connection;
-    reply->result_case = SSO__DIR_REPLY__RESULT_LOGIN_CONTEXT;
-    reply->login_context = context;
-    return 0;
+    out->connection = dir_login_connection_for_login(dir, out->txn->connection_id, err);
+    return out->connection ? 0 : -1;
 }
 
 /* ---- self-test ------------------------------------------------------------------------- */
 
-static void s_test_lookup(dir_testkit_t *kit)
+#define S_BEGIN "TokenWrites.AuthorizeBegin"
+
+static void s_txn_template(Sso__Transaction *txn)
+{
+    int64_t now = dir_now();
+    sso__transaction__init(txn);
+    txn->id = "ignored-0123456789abcdef";
+    txn->client_id = "cli_ignored";
+    txn->redirect_uri = "https://app.test/cb";
+    txn->state = "st-1";
+    txn->scope = "openid";
+    txn->connection_id = "conn_ignored";
+    txn->organization_id = "org_ignored";
+    txn->created_at = now;
+    txn->expires_at = now + 600;
+    txn->max_age = -1;
+    txn->saml_request_id = "_ignored";
+}
+
+static void s_test_begin(dir_testkit_t *kit)
 {
     char client_id[64] = "";
     SSO_CHECK(dir_testkit_client(kit, "https://app.test/cb", client_id, sizeof client_id) == 0);
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    Sso__AuthorizeLookupRequest lookup = SSO__AUTHORIZE_LOOKUP_REQUEST__INIT;
-    Sso__ClientGetRequest client = SSO__CLIENT_GET_REQUEST__INIT;
-    Sso__ConnectionResolveRequest resolve = SSO__CONNECTION_RESOLVE_REQUEST__INIT;
-    request.op_case = SSO__DIR_REQUEST__OP_AUTHORIZE_LOOKUP;
-    request.authorize_lookup = &lookup;
-    /* No client at all: invalid_request for the whole call. */
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "needs a client"));
+    Sso__AuthorizeBeginRequest begin = SSO__AUTHORIZE_BEGIN_REQUEST__INIT;
+    Sso__ConnectionSelector selector = SSO__CONNECTION_SELECTOR__INIT;
+    Sso__Transaction txn;
+    s_txn_template(&txn);
 
-    /* Known client, the seeded connection by domain. */
-    client.client_id = client_id;
-    resolve.domain = "example.com";
-    lookup.client = &client;
-    lookup.resolve = &resolve;
-    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && !*reply->error && reply->lookup && reply->lookup->client
-              && reply->lookup->client->n_redirect_uris == 1 && !*reply->lookup->client_error
-              && reply->lookup->connection
-              && !strcmp(reply->lookup->connection->id, "conn_simulator")
-              && !*reply->lookup->resolve_error
+    /* Known client, the seeded connection by domain, no transaction asked: a read. */
+    begin.client_id = client_id;
+    selector.domain = "example.com";
+    begin.selector = &selector;
+    Sso__AuthorizeBeginReply *reply = dir_testkit_rpc(kit, S_BEGIN, &begin.base);
+    SSO_CHECK(reply && !reply->error && reply->client && reply->client->n_redirect_uris == 1
+              && !reply->client_error && reply->connection
+              && !strcmp(reply->connection->id, "conn_simulator") && !reply->selector_error
+              && !reply->txn && !reply->txn_error
               /* the token service uses no secret of a connection: it gets none */
-              && !*reply->lookup->connection->sp_private_key_pem
-              && strstr(reply->lookup->connection->sp_certificate_pem, "CERTIFICATE"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+              && !*reply->connection->sp_private_key_pem
+              && strstr(reply->connection->sp_certificate_pem, "CERTIFICATE"));
+    sso__authorize_begin_reply__free_unpacked(reply, NULL);
+    int64_t before = dir_db_int(kit->dir->db, "SELECT count(*) FROM login_transactions", NULL);
 
-    /* The resolve error comes as connection_resolve says it; the client is still there. */
-    resolve.domain = "example.net";
-    reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && reply->lookup && reply->lookup->client && !reply->lookup->connection
-              && !strcmp(reply->lookup->resolve_error, "no_organization")
-              && strstr(reply->lookup->resolve_error_description, "example.net"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    /* With a transaction: stored under a fresh id, with the directory's own client,
+       connection, organization and SAML request id, whatever the caller said. */
+    begin.txn = &txn;
+    reply = dir_testkit_rpc(kit, S_BEGIN, &begin.base);
+    const Sso__Transaction *t = reply ? reply->txn : NULL;
+    SSO_CHECK(reply && !reply->error && !reply->txn_error && t && strlen(t->id) == 32
+              && strcmp(t->id, txn.id) != 0 && !strcmp(t->client_id, client_id)
+              && !strcmp(t->connection_id, "conn_simulator")
+              && !strcmp(t->organization_id, "org_test") && t->saml_request_id[0] == '_'
+              && strlen(t->saml_request_id) == 33 && !*t->oidc_state
+              && !strcmp(t->state, "st-1") && !strcmp(t->redirect_uri, "https://app.test/cb"));
+    char first[64] = "";
+    if (t)
+        snprintf(first, sizeof first, "%s", t->saml_request_id);
+    sso__authorize_begin_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_transactions", NULL)
+              == before + 1);
+    /* Another one: another id and request id. */
+    reply = dir_testkit_rpc(kit, S_BEGIN, &begin.base);
+    SSO_CHECK(reply && reply->txn && strcmp(reply->txn->saml_request_id, first) != 0);
+    sso__authorize_begin_reply__free_unpacked(reply, NULL);
+    before += 2;
 
-    /* No selector: the client only. */
-    lookup.resolve = NULL;
-    reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && reply->lookup && reply->lookup->client && !reply->lookup->connection
-              && !*reply->lookup->resolve_error);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    /* A redirect_uri the client does not have: the transaction's error, none stored. */
+    txn.redirect_uri = "https://evil.test/cb";
+    reply = dir_testkit_rpc(kit, S_BEGIN, &begin.base);
+    SSO_CHECK(reply && !reply->error && reply->client && reply->connection && !reply->txn
+              && reply->txn_error == SSO__RPC_ERROR__INVALID_REQUEST
+              && strstr(reply->txn_error_description, "redirect_uri is not registered"));
+    sso__authorize_begin_reply__free_unpacked(reply, NULL);
+    txn.redirect_uri = "https://app.test/cb";
+    /* Hostile fields of the caller's part are refused as txn_create refuses them. */
+    txn.code_challenge = "short";
+    reply = dir_testkit_rpc(kit, S_BEGIN, &begin.base);
+    SSO_CHECK(reply && !reply->txn && reply->txn_error == SSO__RPC_ERROR__INVALID_REQUEST
+              && strstr(reply->txn_error_description, "code_challenge"));
+    sso__authorize_begin_reply__free_unpacked(reply, NULL);
+    txn.code_challenge = "";
 
-    /* Unknown client: its error, and no resolution is attempted. */
-    client.client_id = "cli_nobody";
-    lookup.resolve = &resolve;
-    resolve.domain = "example.com";
-    reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && reply->lookup && !reply->lookup->client && !reply->lookup->connection
-              && !strcmp(reply->lookup->client_error, "invalid_client")
-              && strstr(reply->lookup->client_error_description, "cli_nobody"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    /* The selector's error comes as resolving says it; the client is still there; no
+       transaction. */
+    selector.domain = "example.net";
+    reply = dir_testkit_rpc(kit, S_BEGIN, &begin.base);
+    SSO_CHECK(reply && reply->client && !reply->connection && !reply->txn
+              && reply->selector_error == SSO__RPC_ERROR__NO_ORGANIZATION
+              && strstr(reply->selector_error_description, "example.net"));
+    sso__authorize_begin_reply__free_unpacked(reply, NULL);
+
+    /* Unknown client: its error, and nothing else is tried. */
+    begin.client_id = "cli_nobody";
+    selector.domain = "example.com";
+    reply = dir_testkit_rpc(kit, S_BEGIN, &begin.base);
+    SSO_CHECK(reply && !reply->client && !reply->connection && !reply->txn
+              && reply->client_error == SSO__RPC_ERROR__INVALID_CLIENT
+              && strstr(reply->client_error_description, "cli_nobody"));
+    sso__authorize_begin_reply__free_unpacked(reply, NULL);
+    begin.client_id = "";
+    reply = dir_testkit_rpc(kit, S_BEGIN, &begin.base);
+    SSO_CHECK(reply && !reply->client && reply->client_error == SSO__RPC_ERROR__INVALID_CLIENT);
+    sso__authorize_begin_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_transactions", NULL)
+              == before);
+
+    /* No selector: the client only; a transaction without one is refused. */
+    begin.client_id = client_id;
+    begin.selector = NULL;
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_BEGIN, &begin.base, "invalid_request",
+                                    "needs a selector"));
+    begin.txn = NULL;
+    reply = dir_testkit_rpc(kit, S_BEGIN, &begin.base);
+    SSO_CHECK(reply && !reply->error && reply->client && !reply->connection && !reply->txn
+              && !reply->selector_error);
+    sso__authorize_begin_reply__free_unpacked(reply, NULL);
+
+    /* Only the token service begins a login. */
+    const char *others[] = {"saml", "oidc", "gateway", ""};
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
+        kit->caller = others[i];
+        SSO_CHECK(dir_testkit_rpc_error(kit, S_BEGIN, &begin.base, "access_denied",
+                                        "only for the token service"));
+    }
+    kit->caller = NULL;
 }
 
 static void s_test_context(dir_testkit_t *kit)
 {
     char client_id[64] = "";
     SSO_CHECK(dir_testkit_client(kit, "https://app.test/cb", client_id, sizeof client_id) == 0);
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    Sso__Transaction txn = SSO__TRANSACTION__INIT;
-    int64_t now = dir_now();
-    txn.id = "txn-steps-0123456789abcdef";
-    txn.client_id = client_id;
-    txn.redirect_uri = "https://app.test/cb";
-    txn.scope = "openid";
-    txn.connection_id = "conn_simulator";
-    txn.organization_id = "org_test";
-    txn.created_at = now;
-    txn.expires_at = now + 600;
-    txn.max_age = -1;
-    txn.saml_request_id = "_steps-request";
-    request.op_case = SSO__DIR_REQUEST__OP_TXN_CREATE;
-    request.txn_create = &txn;
-    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && !*reply->error);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    Sso__AuthorizeBeginRequest begin = SSO__AUTHORIZE_BEGIN_REQUEST__INIT;
+    Sso__ConnectionSelector selector = SSO__CONNECTION_SELECTOR__INIT;
+    Sso__Transaction txn;
+    s_txn_template(&txn);
+    begin.client_id = client_id;
+    selector.connection_id = "conn_simulator";
+    begin.selector = &selector;
+    begin.txn = &txn;
+    Sso__AuthorizeBeginReply *begun = dir_testkit_rpc(kit, S_BEGIN, &begin.base);
+    SSO_CHECK(begun && begun->txn);
+    if (!begun || !begun->txn) {
+        sso__authorize_begin_reply__free_unpacked(begun, NULL);
+        return;
+    }
 
+    const char *rpc = "UpstreamReads.LoginContext";
     Sso__LoginContextRequest context = SSO__LOGIN_CONTEXT_REQUEST__INIT;
-    context.txn_id = txn.id;
-    request.op_case = SSO__DIR_REQUEST__OP_LOGIN_CONTEXT;
-    request.login_context = &context;
-    reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && !*reply->error && reply->login_context && reply->login_context->txn
-              && !strcmp(reply->login_context->txn->saml_request_id, "_steps-request")
-              && reply->login_context->connection
-              && !strcmp(reply->login_context->connection->id, "conn_simulator")
-              && reply->login_context->connection->n_idp_certificates >= 1
+    context.txn_id = begun->txn->id;
+    Sso__LoginContextReply *reply = dir_testkit_rpc(kit, rpc, &context.base);
+    SSO_CHECK(reply && !reply->error && reply->txn
+              && !strcmp(reply->txn->saml_request_id, begun->txn->saml_request_id)
+              && reply->connection && !strcmp(reply->connection->id, "conn_simulator")
+              && reply->connection->n_idp_certificates >= 1
               /* the ACS decrypts with it */
-              && strstr(reply->login_context->connection->sp_private_key_pem, "PRIVATE KEY"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+              && strstr(reply->connection->sp_private_key_pem, "PRIVATE KEY"));
+    sso__login_context_reply__free_unpacked(reply, NULL);
 
-    /* The SP key is the saml service's: the oidc service (whose role login_context serves)
+    /* The SP key is the saml service's: the oidc service (whose role LoginContext serves)
        and the token service (whose it is not) are refused. */
     const char *refused[] = {"oidc", "token"};
     for (size_t i = 0; i < 2; i++) {
         kit->caller = refused[i];
-        reply = dir_testkit_rpc(kit, &request);
-        SSO_CHECK(reply && !strcmp(reply->error, "access_denied") && !reply->login_context
+        reply = dir_testkit_rpc(kit, rpc, &context.base);
+        SSO_CHECK(reply && reply->error == SSO__RPC_ERROR__ACCESS_DENIED && !reply->txn
+                  && !reply->connection
                   && strstr(reply->error_description, i == 0 ? "conn_simulator are only for "
                                                                "the saml service"
                                                              : "is only for the saml and oidc"));
-        sso__dir_reply__free_unpacked(reply, NULL);
+        sso__login_context_reply__free_unpacked(reply, NULL);
     }
     kit->caller = NULL;
+    sso__authorize_begin_reply__free_unpacked(begun, NULL);
 
-    /* The errors of txn_get, as txn_get says them. */
+    /* The errors of a transaction that cannot be used, as dir_txn says them. */
     context.txn_id = "txn-unknown-0123456789abcdef";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "not_found", NULL));
+    SSO_CHECK(dir_testkit_rpc_error(kit, rpc, &context.base, "not_found", NULL));
     context.txn_id = "";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", NULL));
+    SSO_CHECK(dir_testkit_rpc_error(kit, rpc, &context.base, "invalid_request", NULL));
 }
 
 void dir_steps_test(bool verbose)
 {
     (void) verbose;
-    dir_testkit_run_seeded(s_test_lookup);
+    dir_testkit_run_seeded(s_test_begin);
     dir_testkit_run_seeded(s_test_context);
 }

@@ -131,10 +131,9 @@ bool dir_tokens_check(dir_t *dir, const char *token, const char *scope, const ch
     return ok;
 }
 
-int dir_tokens_access_check(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                            dir_error_t *err)
+DIR_RPC_FN(dir_tokens_access_check, Sso__AccessTokenCheckRequest, Sso__AccessTokenCheckReply)
 {
-    const char *token = request->access_token_check->access_token;
+    const char *token = in->access_token;
     const char *why = "the access token is not valid";
     sqlite3_stmt *stmt = NULL;
     if (dir_rpc_text(token, 1, DIR_TOKEN_MAX)) {
@@ -161,41 +160,26 @@ int dir_tokens_access_check(dir_t *dir, const Sso__DirRequest *request, Sso__Dir
     if (!why && !*dir_db_text(stmt, 2) && sqlite3_column_type(stmt, 5) != SQLITE_NULL
         && !(grant = dir_codes_grant(dir, dir_db_text(stmt, 5))))
         why = "the access token is not valid (its code is gone)";
-    Sso__AccessTokenClaims *claims = why ? NULL : malloc(sizeof *claims);
-    if (claims) {
-        sso__access_token_claims__init(claims);
-        claims->client_id = dir_rpc_dup(dir_db_text(stmt, 0));
-        claims->scope = dir_rpc_dup(dir_db_text(stmt, 1));
-        claims->claims_json = dir_rpc_dup(dir_db_text(stmt, 2));
-        claims->grant = grant;
-        grant = NULL;
+    if (!why) {
+        out->client_id = dir_rpc_dup(dir_db_text(stmt, 0));
+        out->scope = dir_rpc_dup(dir_db_text(stmt, 1));
+        out->claims_json = dir_rpc_dup(dir_db_text(stmt, 2));
+        out->grant = grant;
     }
-    if (grant)
-        sso__code_grant__free_unpacked(grant, NULL);
     dir_db_release(stmt);
-    if (!claims) {
-        if (why)
-            dir_rpc_error(err, "invalid_token", "%s", why);
-        else
-            dir_server_error(err);
+    if (why) {
+        dir_rpc_error(err, "invalid_token", "%s", why);
         return -1;
     }
-    reply->result_case = SSO__DIR_REPLY__RESULT_CLAIMS;
-    reply->claims = claims;
     return 0;
 }
 
-int dir_tokens_bearer_check(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                            dir_error_t *err)
+DIR_RPC_FN(dir_tokens_bearer_check, Sso__BearerCheckRequest, Sso__BearerCheckReply)
 {
-    const char *token = request->bearer_check->access_token;
+    (void) err;
+    const char *token = in->access_token;
     const char *why = NULL;
-    Sso__BearerCheckReply *bearer = malloc(sizeof *bearer);
-    if (!bearer) {
-        dir_server_error(err);
-        return -1;
-    }
-    sso__bearer_check_reply__init(bearer);
+    Sso__BearerCheckReply *bearer = out;
     if (dir_rpc_text(token, 1, DIR_TOKEN_MAX) && dir_tokens_check(dir, token, "management", &why)) {
         char hash[65];
         sso_sha256_hex(token, strlen(token), hash);
@@ -207,8 +191,6 @@ int dir_tokens_bearer_check(dir_t *dir, const Sso__DirRequest *request, Sso__Dir
         }
         dir_db_release(stmt);
     }
-    reply->result_case = SSO__DIR_REPLY__RESULT_BEARER;
-    reply->bearer = bearer;
     return 0;
 }
 

@@ -22,9 +22,9 @@ int dir_tokens_issue(dir_t *dir, const char *client_id, const char *scope, int64
 bool dir_tokens_check(dir_t *dir, const char *token, const char *scope, const char **why);
 
 /* access_token_check: an unexpired, unrevoked token's AccessTokenClaims; else invalid_token. */
-dir_rpc_fn dir_tokens_access_check;
+DIR_RPC_FN(dir_tokens_access_check, Sso__AccessTokenCheckRequest, Sso__AccessTokenCheckReply);
 /* bearer_check: ok and client_id for a management token (as the API checks it), else ok=false. */
-dir_rpc_fn dir_tokens_bearer_check;
+DIR_RPC_FN(dir_tokens_bearer_check, Sso__BearerCheckRequest, Sso__BearerCheckReply);
 
 void dir_tokens_test(bool verbose);
 #endif

@@ -7,6 +7,7 @@
 #include "dir_testkit.h"
 #include "sso_crypto.h"
 #include "sso_log.h"
+#include "sso_rpc.h"
 #include "sso_test.h"
 #include <openssl/crypto.h>
 
@@ -144,7 +145,7 @@ static bool s_challenge_ok(const char *challenge)
                                 "0123456789-_") == 43;
 }
 
-/* The upstream fields of txn_create and txn_update. */
+/* The upstream fields of a new transaction. */
 static int s_check_upstream(const char *saml_request_id, const char *oidc_state,
                             const char *oidc_nonce, const char *verifier, dir_error_t *err)
 {
@@ -242,59 +243,39 @@ static int s_seal_verifier(dir_t *dir, const char *id, const char *verifier, uin
     return -1;
 }
 
-/* The common end of every write below: undoes what was not committed and frees what was not
-   handed to the reply (either may be NULL). */
-static void s_end(dir_t *dir, Sso__Transaction *txn, Sso__LoginRedirect *redirect)
+/* The common end of every write below: undoes what was not committed and frees the
+   transaction (may be NULL). */
+static void s_end(dir_t *dir, Sso__Transaction *txn)
 {
     dir_db_rollback(dir->db);
     if (txn)
         sso__transaction__free_unpacked(txn, NULL);
-    if (redirect)
-        sso__login_redirect__free_unpacked(redirect, NULL);
 }
 
-/* The reply: transaction id as stored, when it is usable (else its error). */
-static int s_reply_txn(dir_t *dir, const char *id, Sso__DirReply *reply, dir_error_t *err)
+Sso__Transaction *dir_txn_get(dir_t *dir, const char *id, dir_error_t *err)
 {
+    if (s_check_id(id, err) != 0)
+        return NULL;
     Sso__Transaction *txn = NULL;
     bool consumed = false;
     int found = s_load(dir, id, &txn, &consumed);
     if (s_usable(id, found, txn, consumed, err) != 0) {
         if (txn)
             sso__transaction__free_unpacked(txn, NULL);
-        return -1;
+        return NULL;
     }
-    reply->result_case = SSO__DIR_REPLY__RESULT_TXN;
-    reply->txn = txn;
-    return 0;
+    return txn;
 }
 
-/* After txn_create's or txn_update's write (run: its dir_db_run result): commits and replies
-   the transaction, or says why not. */
-static int s_finish_write(dir_t *dir, int run, const char *id, Sso__DirReply *reply,
-                          dir_error_t *err)
+Sso__Transaction *dir_txn_create(dir_t *dir, const Sso__Transaction *t, dir_error_t *err)
 {
-    if (run == DIR_DB_CONFLICT)
-        dir_rpc_error(err, "invalid_request", "saml_request_id or oidc_state is already used by "
-                                              "another login transaction");
-    else if (run != DIR_DB_OK || dir_db_commit(dir->db) != 0)
-        dir_server_error(err);
-    else
-        return s_reply_txn(dir, id, reply, err);
-    return -1;
-}
-
-int dir_txn_create(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                   dir_error_t *err)
-{
-    const Sso__Transaction *t = request->txn_create;
     if (s_check_create(dir, t, err) != 0)
-        return -1;
+        return NULL;
     uint8_t *sealed = NULL;
     size_t sealed_len = 0;
     if (s_seal_verifier(dir, t->id, t->oidc_code_verifier, &sealed, &sealed_len, err) != 0)
-        return -1;
-    int rc = -1;
+        return NULL;
+    Sso__Transaction *stored = NULL;
     if (dir_db_begin(dir->db) != 0) {
         dir_server_error(err);
         goto done;
@@ -320,60 +301,17 @@ int dir_txn_create(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *re
         dir_rpc_or_null(t->login_hint), t->max_age, t->organization_id, t->connection_id,
         dir_rpc_or_null(t->saml_request_id), dir_rpc_or_null(t->oidc_nonce), sealed, sealed_len,
         t->created_at, t->expires_at, (int64_t) t->force_login, dir_rpc_or_null(t->oidc_state));
-    rc = s_finish_write(dir, run, t->id, reply, err);
+    if (run == DIR_DB_CONFLICT)
+        dir_rpc_error(err, "invalid_request", "saml_request_id or oidc_state is already used by "
+                                              "another login transaction");
+    else if (run != DIR_DB_OK || dir_db_commit(dir->db) != 0)
+        dir_server_error(err);
+    else
+        stored = dir_txn_get(dir, t->id, err);
 done:
     dir_db_rollback(dir->db);
     free(sealed);
-    return rc;
-}
-
-int dir_txn_get(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                dir_error_t *err)
-{
-    const char *id = request->txn_get->id;
-    if (s_check_id(id, err) != 0)
-        return -1;
-    return s_reply_txn(dir, id, reply, err);
-}
-
-int dir_txn_update(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                   dir_error_t *err)
-{
-    const Sso__TxnUpdateRequest *u = request->txn_update;
-    if (s_check_id(u->id, err) != 0
-        || s_check_upstream(u->saml_request_id, u->oidc_state, u->oidc_nonce,
-                            u->oidc_code_verifier, err) != 0)
-        return -1;
-    if (!*u->saml_request_id && !*u->oidc_state && !*u->oidc_nonce && !*u->oidc_code_verifier) {
-        dir_rpc_error(err, "invalid_request", "nothing to update: give saml_request_id, "
-                                              "oidc_state, oidc_nonce or oidc_code_verifier");
-        return -1;
-    }
-    uint8_t *sealed = NULL;
-    size_t sealed_len = 0;
-    if (s_seal_verifier(dir, u->id, u->oidc_code_verifier, &sealed, &sealed_len, err) != 0)
-        return -1;
-    int rc = -1;
-    Sso__Transaction *txn = NULL;
-    bool consumed = false;
-    int found = s_lock_load(dir, u->id, &txn, &consumed);
-    if (s_usable(u->id, found, txn, consumed, err) != 0)
-        goto done;
-    int run = dir_db_run(dir->db, NULL,
-                         "UPDATE login_transactions SET "
-                         "upstream_request_id = coalesce(?, upstream_request_id), "
-                         "oidc_state = coalesce(?, oidc_state), "
-                         "upstream_nonce = coalesce(?, upstream_nonce), "
-                         "upstream_code_verifier_sealed = coalesce(?, "
-                         "upstream_code_verifier_sealed) WHERE id = ?",
-                         "sssbs", dir_rpc_or_null(u->saml_request_id),
-                         dir_rpc_or_null(u->oidc_state), dir_rpc_or_null(u->oidc_nonce), sealed,
-                         sealed_len, u->id);
-    rc = s_finish_write(dir, run, u->id, reply, err);
-done:
-    s_end(dir, txn, NULL);
-    free(sealed);
-    return rc;
+    return stored;
 }
 
 static int s_check_profile(const Sso__Profile *p, dir_error_t *err)
@@ -412,21 +350,16 @@ static int s_consume(dir_t *dir, const Sso__Transaction *txn)
                : -1;
 }
 
-static Sso__LoginRedirect *s_redirect(const Sso__Transaction *txn)
+/* Where the client is sent back: its redirect_uri and state, into out. */
+static void s_redirect(const Sso__Transaction *txn, Sso__LoginRedirectReply *out)
 {
-    Sso__LoginRedirect *redirect = malloc(sizeof *redirect);
-    if (redirect) {
-        sso__login_redirect__init(redirect);
-        redirect->redirect_uri = dir_rpc_dup(txn->redirect_uri);
-        redirect->state = dir_rpc_dup(txn->state);
-    }
-    return redirect;
+    out->redirect_uri = dir_rpc_dup(txn->redirect_uri);
+    out->state = dir_rpc_dup(txn->state);
 }
 
-int dir_txn_login_complete(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                           dir_error_t *err)
+DIR_RPC_FN(dir_txn_login_complete, Sso__LoginCompleteRequest, Sso__LoginRedirectReply)
 {
-    const Sso__LoginCompleteRequest *r = request->login_complete;
+    const Sso__LoginCompleteRequest *r = in;
     int64_t now = dir_now();
     if (s_check_id(r->txn_id, err) != 0 || s_check_profile(r->profile, err) != 0)
         return -1;
@@ -437,7 +370,6 @@ int dir_txn_login_complete(dir_t *dir, const Sso__DirRequest *request, Sso__DirR
     }
     int rc = -1;
     Sso__Transaction *txn = NULL;
-    Sso__LoginRedirect *redirect = NULL;
     char *code = NULL;
     bool consumed = false;
     int found = s_lock_load(dir, r->txn_id, &txn, &consumed);
@@ -481,20 +413,18 @@ int dir_txn_login_complete(dir_t *dir, const Sso__DirRequest *request, Sso__DirR
                          .email = dir_rpc_or_null(r->profile->email),
                          .txn_id = txn->id};
     if (dir_codes_issue(dir, &spec, &code) != 0 || dir_events_add(dir, &event, NULL) != 0
-        || !(redirect = s_redirect(txn)) || dir_db_commit(dir->db) != 0) {
+        || dir_db_commit(dir->db) != 0) {
         dir_server_error(err);
         goto done;
     }
-    redirect->code = code;
+    s_redirect(txn, out);
+    out->code = code;
     code = NULL;
-    reply->result_case = SSO__DIR_REPLY__RESULT_REDIRECT;
-    reply->redirect = redirect;
-    redirect = NULL;
     rc = 0;
     sso_info("login to %s through %s completed for client %s", txn->organization_id,
              txn->connection_id, txn->client_id);
 done:
-    s_end(dir, txn, redirect);
+    s_end(dir, txn);
     if (code) {
         OPENSSL_cleanse(code, strlen(code));
         free(code);
@@ -521,15 +451,13 @@ static int s_check_fail(const Sso__LoginFailRequest *r, dir_error_t *err)
     return 0;
 }
 
-int dir_txn_login_fail(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply *reply,
-                       dir_error_t *err)
+DIR_RPC_FN(dir_txn_login_fail, Sso__LoginFailRequest, Sso__LoginRedirectReply)
 {
-    const Sso__LoginFailRequest *r = request->login_fail;
+    const Sso__LoginFailRequest *r = in;
     if (s_check_fail(r, err) != 0)
         return -1;
     int rc = -1;
     Sso__Transaction *txn = NULL;
-    Sso__LoginRedirect *redirect = NULL;
     char *reason = NULL;
     bool consumed = false;
     int found = s_lock_load(dir, r->txn_id, &txn, &consumed);
@@ -548,7 +476,7 @@ int dir_txn_login_fail(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply
         goto done;
     }
     snprintf(reason, len, "%s%s", given, context);
-    if (usable && (s_consume(dir, txn) != 0 || !(redirect = s_redirect(txn)))) {
+    if (usable && s_consume(dir, txn) != 0) {
         dir_server_error(err);
         goto done;
     }
@@ -564,16 +492,14 @@ int dir_txn_login_fail(dir_t *dir, const Sso__DirRequest *request, Sso__DirReply
     }
     if (!usable)
         goto done; /* err says why; the event is recorded */
-    redirect->error = dir_rpc_dup(r->error);
-    redirect->error_description = dir_rpc_dup(r->error_description);
-    reply->result_case = SSO__DIR_REPLY__RESULT_REDIRECT;
-    reply->redirect = redirect;
-    redirect = NULL;
+    s_redirect(txn, out);
+    out->redirect_error = dir_rpc_dup(r->error);
+    out->redirect_error_description = dir_rpc_dup(r->error_description);
     rc = 0;
     sso_info("login to %s through %s failed: %s", txn->organization_id, txn->connection_id,
              reason);
 done:
-    s_end(dir, txn, redirect);
+    s_end(dir, txn);
     free(reason);
     return rc;
 }
@@ -583,6 +509,9 @@ done:
 #define S_REDIRECT "https://app.test/login/callback"
 #define S_VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 #define S_CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+#define S_COMPLETE "UpstreamWrites.LoginComplete"
+#define S_FAIL "UpstreamWrites.LoginFail"
+#define S_REDEEM "TokenWrites.CodeRedeem"
 
 static char s_client[64];
 static char s_client_secret[128];
@@ -605,55 +534,70 @@ static void s_txn(Sso__Transaction *t, const char *id)
     t->login_hint = "ada@example.com";
 }
 
-static Sso__DirReply *s_create(dir_testkit_t *kit, Sso__Transaction *t)
+/* err names code (a sso.RpcError) and says says (when given); otherwise prints what it got. */
+static bool s_err_is(const char *op, const dir_error_t *err, Sso__RpcError code,
+                     const char *says)
 {
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    request.op_case = SSO__DIR_REQUEST__OP_TXN_CREATE;
-    request.txn_create = t;
-    return dir_testkit_rpc(kit, &request);
-}
-
-static bool s_created(dir_testkit_t *kit, Sso__Transaction *t)
-{
-    Sso__DirReply *reply = s_create(kit, t);
-    bool ok = reply && !*reply->error && reply->txn && !strcmp(reply->txn->id, t->id);
+    bool ok = err->code && sso_rpc_error_of(err->code) == code && *err->description
+              && (!says || strstr(err->description, says));
     if (!ok)
-        fprintf(stderr, "txn_create: %s %s\n", reply ? reply->error : "-",
-                reply ? reply->error_description : "-");
-    sso__dir_reply__free_unpacked(reply, NULL);
+        fprintf(stderr, "%s: expected %s (%s), got %s (%s)\n", op, sso_rpc_error_name(code),
+                says ? says : "", err->code ? err->code : "no error", err->description);
     return ok;
 }
 
-/* s_txn, then txn_create: true when it was stored. */
+/* dir_txn_create: true when t was stored. */
+static bool s_created(dir_testkit_t *kit, const Sso__Transaction *t)
+{
+    dir_error_t err = {0};
+    Sso__Transaction *stored = dir_txn_create(kit->dir, t, &err);
+    bool ok = stored && !strcmp(stored->id, t->id);
+    if (!ok)
+        fprintf(stderr, "dir_txn_create: %s %s\n", err.code ? err.code : "-", err.description);
+    if (stored)
+        sso__transaction__free_unpacked(stored, NULL);
+    return ok;
+}
+
+/* s_txn, then dir_txn_create: true when it was stored. */
 static bool s_new(dir_testkit_t *kit, Sso__Transaction *t, const char *id)
 {
     s_txn(t, id);
     return s_created(kit, t);
 }
 
-static void s_get_request(Sso__DirRequest *request, Sso__TxnGetRequest *get, const char *id)
+/* True when dir_txn_create refuses t with code, saying says (when given), and stores
+   nothing. */
+static bool s_create_refused(dir_testkit_t *kit, const Sso__Transaction *t, Sso__RpcError code,
+                             const char *says)
 {
-    sso__dir_request__init(request);
-    sso__txn_get_request__init(get);
-    get->id = (char *) id;
-    request->op_case = SSO__DIR_REQUEST__OP_TXN_GET;
-    request->txn_get = get;
+    dir_error_t err = {0};
+    Sso__Transaction *stored = dir_txn_create(kit->dir, t, &err);
+    if (stored) {
+        fprintf(stderr, "dir_txn_create: %s stored, expected a refusal\n", t->id);
+        sso__transaction__free_unpacked(stored, NULL);
+        return false;
+    }
+    return s_err_is("dir_txn_create", &err, code, says);
 }
 
-static void s_update_request(Sso__DirRequest *request, Sso__TxnUpdateRequest *update,
-                             const char *id)
+/* True when dir_txn_get refuses id with code, saying says (when given). */
+static bool s_get_refused(dir_testkit_t *kit, const char *id, Sso__RpcError code,
+                          const char *says)
 {
-    sso__dir_request__init(request);
-    sso__txn_update_request__init(update);
-    update->id = (char *) id;
-    request->op_case = SSO__DIR_REQUEST__OP_TXN_UPDATE;
-    request->txn_update = update;
+    dir_error_t err = {0};
+    Sso__Transaction *got = dir_txn_get(kit->dir, id, &err);
+    if (got) {
+        fprintf(stderr, "dir_txn_get: %s found, expected a refusal\n", id);
+        sso__transaction__free_unpacked(got, NULL);
+        return false;
+    }
+    return s_err_is("dir_txn_get", &err, code, says);
 }
 
-static void s_complete_request(Sso__DirRequest *request, Sso__LoginCompleteRequest *complete,
-                               Sso__Profile *profile, const char *id)
+static void s_complete_request(Sso__LoginCompleteRequest *complete, Sso__Profile *profile,
+                               const char *id)
 {
-    sso__dir_request__init(request);
     sso__login_complete_request__init(complete);
     sso__profile__init(profile);
     profile->subject = "00u1";
@@ -663,21 +607,16 @@ static void s_complete_request(Sso__DirRequest *request, Sso__LoginCompleteReque
     complete->txn_id = (char *) id;
     complete->profile = profile;
     complete->auth_time = dir_now() - 5;
-    request->op_case = SSO__DIR_REQUEST__OP_LOGIN_COMPLETE;
-    request->login_complete = complete;
 }
 
-static void s_fail_request(Sso__DirRequest *request, Sso__LoginFailRequest *fail, const char *id)
+static void s_fail_request(Sso__LoginFailRequest *fail, const char *id)
 {
-    sso__dir_request__init(request);
     sso__login_fail_request__init(fail);
     fail->txn_id = (char *) id;
     fail->error = "access_denied";
     fail->error_description = "the identity provider's answer failed validation";
     fail->reason = "Audience: expected https://sso.test/sso/saml/conn_simulator, received "
                    "https://other";
-    request->op_case = SSO__DIR_REQUEST__OP_LOGIN_FAIL;
-    request->login_fail = fail;
 }
 
 static int64_t s_count(dir_testkit_t *kit, const char *table)
@@ -693,22 +632,20 @@ static void s_test_create(dir_testkit_t *kit)
     s_txn(&t, "txn-create-0000000001");
     t.force_login = true;
     t.max_age = 30;
-    Sso__DirReply *reply = s_create(kit, &t);
-    Sso__Transaction *got = reply ? reply->txn : NULL;
-    SSO_CHECK(got && !*reply->error && !strcmp(got->client_id, s_client)
+    dir_error_t err = {0};
+    Sso__Transaction *got = dir_txn_create(kit->dir, &t, &err);
+    SSO_CHECK(got && !err.code && !strcmp(got->client_id, s_client)
               && !strcmp(got->redirect_uri, S_REDIRECT) && !strcmp(got->state, "st&=1")
               && !strcmp(got->nonce, "nonce-1") && !strcmp(got->code_challenge, S_CHALLENGE)
               && !strcmp(got->scope, "openid profile") && got->force_login && got->max_age == 30
               && !strcmp(got->login_hint, "ada@example.com") && got->expires_at == t.expires_at
               && !*got->saml_request_id && !*got->oidc_code_verifier);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    if (got)
+        sso__transaction__free_unpacked(got, NULL);
     /* The same id again, and every kind of bad input: refused, nothing written. */
     int64_t before = s_count(kit, "login_transactions");
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    request.op_case = SSO__DIR_REQUEST__OP_TXN_CREATE;
-    request.txn_create = &t;
     t.max_age = -1;
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "exists"));
+    SSO_CHECK(s_create_refused(kit, &t, SSO__RPC_ERROR__INVALID_REQUEST, "exists"));
     /* Each case sets one field of a fresh transaction (the field addresses stay put). */
     struct {
         char **field;
@@ -731,128 +668,133 @@ static void s_test_create(dir_testkit_t *kit)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         s_txn(&t, "txn-create-bad-0000001");
         *bad[i].field = (char *) bad[i].value;
-        SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", bad[i].says));
+        SSO_CHECK(s_create_refused(kit, &t, SSO__RPC_ERROR__INVALID_REQUEST, bad[i].says));
     }
     s_txn(&t, "txn-create-bad-0000001");
     t.expires_at = t.created_at + 601;
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "600"));
+    SSO_CHECK(s_create_refused(kit, &t, SSO__RPC_ERROR__INVALID_REQUEST, "600"));
     t.expires_at = t.created_at;
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "expires_at"));
+    SSO_CHECK(s_create_refused(kit, &t, SSO__RPC_ERROR__INVALID_REQUEST, "expires_at"));
     t.created_at = dir_now() + 3600;
     t.expires_at = t.created_at + 60;
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "created_at"));
+    SSO_CHECK(s_create_refused(kit, &t, SSO__RPC_ERROR__INVALID_REQUEST, "created_at"));
     s_txn(&t, "txn-create-bad-0000001");
     t.max_age = -2;
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "max_age"));
+    SSO_CHECK(s_create_refused(kit, &t, SSO__RPC_ERROR__INVALID_REQUEST, "max_age"));
     SSO_CHECK(s_count(kit, "login_transactions") == before);
 }
 
-static void s_test_get_update(dir_testkit_t *kit)
+static void s_test_get(dir_testkit_t *kit)
 {
     Sso__Transaction t;
-    s_txn(&t, "txn-update-00000000001");
+    s_txn(&t, "txn-get-0000000000001");
     t.code_challenge = "";
     SSO_CHECK(s_created(kit, &t));
-    Sso__DirRequest request;
-    Sso__TxnGetRequest get;
-    s_get_request(&request, &get, t.id);
-    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && reply->txn && !strcmp(reply->txn->connection_id, "conn_simulator")
-              && !strcmp(reply->txn->organization_id, "org_test") && reply->txn->max_age == -1
-              && !reply->txn->force_login && !*reply->txn->code_challenge);
-    sso__dir_reply__free_unpacked(reply, NULL);
-    get.id = "txn-unknown-000000001";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "not_found", "txn-unknown-000000001"));
-    get.id = "bad id";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", NULL));
+    dir_error_t err = {0};
+    Sso__Transaction *got = dir_txn_get(kit->dir, t.id, &err);
+    SSO_CHECK(got && !err.code && !strcmp(got->connection_id, "conn_simulator")
+              && !strcmp(got->organization_id, "org_test") && got->max_age == -1
+              && !got->force_login && !*got->code_challenge);
+    if (got)
+        sso__transaction__free_unpacked(got, NULL);
+    SSO_CHECK(s_get_refused(kit, "txn-unknown-000000001", SSO__RPC_ERROR__NOT_FOUND,
+                            "txn-unknown-000000001"));
+    SSO_CHECK(s_get_refused(kit, "bad id", SSO__RPC_ERROR__INVALID_REQUEST, NULL));
+    SSO_CHECK(s_get_refused(kit, "", SSO__RPC_ERROR__INVALID_REQUEST, NULL));
+}
 
-    /* txn_update: the non-empty fields only; the verifier is sealed at rest. */
-    Sso__DirRequest update_request;
-    Sso__TxnUpdateRequest update;
-    s_update_request(&update_request, &update, t.id);
-    update.saml_request_id = "_a1b2c3";
-    reply = dir_testkit_rpc(kit, &update_request);
-    SSO_CHECK(reply && !*reply->error && reply->txn
-              && !strcmp(reply->txn->saml_request_id, "_a1b2c3"));
-    sso__dir_reply__free_unpacked(reply, NULL);
-    update.saml_request_id = "";
-    update.oidc_state = "ostate";
-    update.oidc_nonce = "onoce";
-    update.oidc_code_verifier = S_VERIFIER;
-    reply = dir_testkit_rpc(kit, &update_request);
-    SSO_CHECK(reply && reply->txn && !strcmp(reply->txn->saml_request_id, "_a1b2c3")
-              && !strcmp(reply->txn->oidc_state, "ostate")
-              && !strcmp(reply->txn->oidc_nonce, "onoce")
-              && !strcmp(reply->txn->oidc_code_verifier, S_VERIFIER));
-    sso__dir_reply__free_unpacked(reply, NULL);
+/* The upstream fields are stored as given, the code verifier sealed at rest; an upstream
+   request id or state another transaction has is refused and stores nothing. */
+static void s_test_upstream(dir_testkit_t *kit)
+{
+    Sso__Transaction t;
+    s_txn(&t, "txn-upstream-000000001");
+    t.saml_request_id = "_a1b2c3";
+    t.oidc_state = "ostate";
+    t.oidc_nonce = "onoce";
+    t.oidc_code_verifier = S_VERIFIER;
+    dir_error_t err = {0};
+    Sso__Transaction *got = dir_txn_create(kit->dir, &t, &err);
+    SSO_CHECK(got && !err.code && !strcmp(got->saml_request_id, "_a1b2c3")
+              && !strcmp(got->oidc_state, "ostate") && !strcmp(got->oidc_nonce, "onoce")
+              && !strcmp(got->oidc_code_verifier, S_VERIFIER));
+    if (got)
+        sso__transaction__free_unpacked(got, NULL);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_transactions WHERE id = ? "
+                                       "AND upstream_code_verifier_sealed IS NOT NULL", "s", t.id)
+              == 1);
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT instr(upstream_code_verifier_sealed, ?) FROM "
                                        "login_transactions WHERE id = ?", "ss", S_VERIFIER, t.id)
               == 0);
-    s_get_request(&request, &get, t.id);
-    reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && reply->txn && !strcmp(reply->txn->oidc_code_verifier, S_VERIFIER));
-    sso__dir_reply__free_unpacked(reply, NULL);
-    /* Nothing to set, bad values, an upstream id another transaction has, unknown id. */
-    update.oidc_state = update.oidc_nonce = update.oidc_code_verifier = "";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &update_request, "invalid_request", "nothing"));
-    update.oidc_code_verifier = "x";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &update_request, "invalid_request", "verifier"));
-    update.oidc_code_verifier = "";
+    got = dir_txn_get(kit->dir, t.id, &err);
+    SSO_CHECK(got && !strcmp(got->oidc_code_verifier, S_VERIFIER)
+              && !strcmp(got->saml_request_id, "_a1b2c3") && !strcmp(got->oidc_state, "ostate")
+              && !strcmp(got->oidc_nonce, "onoce"));
+    if (got)
+        sso__transaction__free_unpacked(got, NULL);
+    /* Another transaction with the same saml_request_id, or oidc_state: refused. */
+    int64_t before = s_count(kit, "login_transactions");
     Sso__Transaction other;
-    SSO_CHECK(s_new(kit, &other, "txn-update-00000000002"));
-    update.id = (char *) other.id;
-    update.saml_request_id = "_a1b2c3";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &update_request, "invalid_request", "already used"));
-    update.id = "txn-unknown-000000001";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &update_request, "not_found", NULL));
-    s_get_request(&request, &get, other.id);
-    reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && reply->txn && !*reply->txn->saml_request_id);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    s_txn(&other, "txn-upstream-000000002");
+    other.saml_request_id = "_a1b2c3";
+    SSO_CHECK(s_create_refused(kit, &other, SSO__RPC_ERROR__INVALID_REQUEST, "already used"));
+    s_txn(&other, "txn-upstream-000000002");
+    other.oidc_state = "ostate";
+    SSO_CHECK(s_create_refused(kit, &other, SSO__RPC_ERROR__INVALID_REQUEST, "already used"));
+    SSO_CHECK(s_count(kit, "login_transactions") == before);
+    SSO_CHECK(s_get_refused(kit, other.id, SSO__RPC_ERROR__NOT_FOUND, NULL));
+    /* Without them, stored empty. */
+    SSO_CHECK(s_new(kit, &other, "txn-upstream-000000002"));
+    got = dir_txn_get(kit->dir, other.id, &err);
+    SSO_CHECK(got && !*got->saml_request_id && !*got->oidc_state && !*got->oidc_nonce
+              && !*got->oidc_code_verifier);
+    if (got)
+        sso__transaction__free_unpacked(got, NULL);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_transactions WHERE id = ? "
+                                       "AND upstream_code_verifier_sealed IS NULL", "s", other.id)
+              == 1);
 }
 
 static void s_test_complete(dir_testkit_t *kit)
 {
     Sso__Transaction t;
     SSO_CHECK(s_new(kit, &t, "txn-complete-000000001"));
-    Sso__DirRequest request;
     Sso__LoginCompleteRequest complete;
     Sso__Profile profile;
-    s_complete_request(&request, &complete, &profile, t.id);
+    s_complete_request(&complete, &profile, t.id);
     /* A bad profile is refused and does not consume the transaction. */
     profile.subject = "";
     int64_t events = s_count(kit, "login_events");
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "subject"));
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_COMPLETE, &complete.base, "invalid_request",
+                                    "subject"));
     complete.profile = NULL;
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "profile"));
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_COMPLETE, &complete.base, "invalid_request",
+                                    "profile"));
     complete.profile = &profile;
     profile.subject = "00u1";
     complete.auth_time = dir_now() + 3600;
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "auth_time"));
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_COMPLETE, &complete.base, "invalid_request",
+                                    "auth_time"));
     complete.auth_time = dir_now() - 5;
     SSO_CHECK(s_count(kit, "login_events") == events && s_count(kit, "authorization_codes") == 0);
     /* A connection disabled while the response was validated: no code, the transaction is
        left for login_fail, and the same login completes once it is active again. */
     SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/connections/conn_simulator/disable", NULL,
                                NULL) == 200);
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "inactive",
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_COMPLETE, &complete.base, "inactive",
                                     "connection conn_simulator is not active"));
     SSO_CHECK(s_count(kit, "authorization_codes") == 0);
     SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/connections/conn_simulator/enable", NULL,
                                NULL) == 200);
 
-    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
-    Sso__LoginRedirect *r = reply ? reply->redirect : NULL;
-    SSO_CHECK(r && !*reply->error && !strcmp(r->redirect_uri, S_REDIRECT)
-              && !strcmp(r->state, "st&=1") && strlen(r->code) >= 43 && !*r->error);
+    Sso__LoginRedirectReply *r = dir_testkit_rpc(kit, S_COMPLETE, &complete.base);
+    SSO_CHECK(r && !r->error && !strcmp(r->redirect_uri, S_REDIRECT)
+              && !strcmp(r->state, "st&=1") && strlen(r->code) >= 43 && !*r->redirect_error);
     char *code = r ? strdup(r->code) : NULL;
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso__login_redirect_reply__free_unpacked(r, NULL);
     /* Single use. */
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "consumed", NULL));
-    Sso__DirRequest get_request;
-    Sso__TxnGetRequest get;
-    s_get_request(&get_request, &get, t.id);
-    SSO_CHECK(dir_testkit_rpc_error(kit, &get_request, "consumed", NULL));
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_COMPLETE, &complete.base, "consumed", NULL));
+    SSO_CHECK(s_get_refused(kit, t.id, SSO__RPC_ERROR__CONSUMED, NULL));
     SSO_CHECK(s_count(kit, "authorization_codes") == 1);
     /* The success event. */
     json_t *body = NULL;
@@ -866,90 +808,86 @@ static void s_test_complete(dir_testkit_t *kit)
               && !strcmp(dir_testkit_str(event, "email"), "ada@example.com"));
     json_decref(body);
     /* The code is bound to the transaction's client, redirect_uri and PKCE challenge. */
-    Sso__DirRequest redeem_request = SSO__DIR_REQUEST__INIT;
     Sso__CodeRedeemRequest redeem = SSO__CODE_REDEEM_REQUEST__INIT;
-    redeem_request.op_case = SSO__DIR_REQUEST__OP_CODE_REDEEM;
-    redeem_request.code_redeem = &redeem;
     redeem.code = code ? code : "";
     redeem.client_id = s_client;
     redeem.client_secret = s_client_secret;
     redeem.redirect_uri = S_REDIRECT;
-    SSO_CHECK(dir_testkit_rpc_error(kit, &redeem_request, "invalid_grant", "PKCE"));
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_REDEEM, &redeem.base, "invalid_grant", "PKCE"));
     redeem.code_verifier = S_VERIFIER;
-    reply = dir_testkit_rpc(kit, &redeem_request);
-    SSO_CHECK(reply && reply->grant && !strcmp(reply->grant->nonce, "nonce-1")
-              && !strcmp(reply->grant->connection_type, "saml")
-              && reply->grant->auth_time == complete.auth_time
-              && !strcmp(reply->grant->profile->name, "Ada Lovelace"));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    Sso__CodeRedeemReply *redeemed = dir_testkit_rpc(kit, S_REDEEM, &redeem.base);
+    SSO_CHECK(redeemed && !redeemed->error && redeemed->grant
+              && !strcmp(redeemed->grant->nonce, "nonce-1")
+              && !strcmp(redeemed->grant->connection_type, "saml")
+              && redeemed->grant->auth_time == complete.auth_time
+              && !strcmp(redeemed->grant->profile->name, "Ada Lovelace"));
+    sso__code_redeem_reply__free_unpacked(redeemed, NULL);
     free(code);
 
     /* auth_time 0 means now; unknown transaction. */
     SSO_CHECK(s_new(kit, &t, "txn-complete-000000002"));
-    s_complete_request(&request, &complete, &profile, t.id);
+    s_complete_request(&complete, &profile, t.id);
     complete.auth_time = 0;
-    reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && reply->redirect && *reply->redirect->code);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    r = dir_testkit_rpc(kit, S_COMPLETE, &complete.base);
+    SSO_CHECK(r && !r->error && *r->code);
+    sso__login_redirect_reply__free_unpacked(r, NULL);
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM authorization_codes WHERE "
                                        "auth_time > ?", "i", dir_now() - 4) == 1);
     complete.txn_id = "txn-unknown-000000001";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "not_found", NULL));
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_COMPLETE, &complete.base, "not_found", NULL));
 }
 
 static void s_test_fail(dir_testkit_t *kit)
 {
     Sso__Transaction t;
     SSO_CHECK(s_new(kit, &t, "txn-fail-00000000000001"));
-    Sso__DirRequest request;
     Sso__LoginFailRequest fail;
-    s_fail_request(&request, &fail, t.id);
+    s_fail_request(&fail, t.id);
     int64_t codes = s_count(kit, "authorization_codes");
     /* Bad input writes nothing. */
     int64_t events = s_count(kit, "login_events");
     fail.error = "";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "error"));
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_FAIL, &fail.base, "invalid_request", "error"));
     fail.error = "Access Denied";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "error"));
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_FAIL, &fail.base, "invalid_request", "error"));
     fail.error = "access_denied";
     fail.txn_id = "bad id";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", NULL));
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_FAIL, &fail.base, "invalid_request", NULL));
     fail.txn_id = (char *) t.id;
     SSO_CHECK(s_count(kit, "login_events") == events);
 
-    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
-    Sso__LoginRedirect *r = reply ? reply->redirect : NULL;
-    SSO_CHECK(r && !*reply->error && !strcmp(r->redirect_uri, S_REDIRECT)
-              && !strcmp(r->state, "st&=1") && !*r->code && !strcmp(r->error, "access_denied")
-              && !strcmp(r->error_description, fail.error_description));
-    sso__dir_reply__free_unpacked(reply, NULL);
+    Sso__LoginRedirectReply *r = dir_testkit_rpc(kit, S_FAIL, &fail.base);
+    SSO_CHECK(r && !r->error && !strcmp(r->redirect_uri, S_REDIRECT)
+              && !strcmp(r->state, "st&=1") && !*r->code
+              && !strcmp(r->redirect_error, "access_denied")
+              && !strcmp(r->redirect_error_description, fail.error_description));
+    sso__login_redirect_reply__free_unpacked(r, NULL);
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events WHERE outcome = "
                                        "'failure' AND reason = ? AND organization_id = "
                                        "'org_test' AND connection_id = 'conn_simulator' AND "
                                        "client_id = ? AND txn_id = ?", "sss", fail.reason,
                          s_client, t.id) == 1);
     /* Consumed: a second failure, or a late success, is refused; the second is still logged. */
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "consumed", NULL));
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_FAIL, &fail.base, "consumed", NULL));
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events WHERE reason LIKE "
                                        "'%already used%' AND organization_id = 'org_test'",
                          NULL) == 1);
-    Sso__DirRequest complete_request;
     Sso__LoginCompleteRequest complete;
     Sso__Profile profile;
-    s_complete_request(&complete_request, &complete, &profile, t.id);
-    SSO_CHECK(dir_testkit_rpc_error(kit, &complete_request, "consumed", NULL));
+    s_complete_request(&complete, &profile, t.id);
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_COMPLETE, &complete.base, "consumed", NULL));
     SSO_CHECK(s_count(kit, "authorization_codes") == codes);
     /* Unknown: recorded with what is known. */
     fail.txn_id = "txn-unknown-000000001";
     fail.reason = "";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "not_found", NULL));
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_FAIL, &fail.base, "not_found", NULL));
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events WHERE txn_id = "
                                        "'txn-unknown-000000001' AND organization_id IS NULL AND "
                                        "reason LIKE 'the identity provider''s answer failed "
                                        "validation (the login transaction was unknown)'", NULL)
               == 1);
     fail.txn_id = "";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "not_found", NULL));
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_FAIL, &fail.base, "not_found", NULL));
 }
 
 static void s_test_expiry(dir_testkit_t *kit)
@@ -960,23 +898,15 @@ static void s_test_expiry(dir_testkit_t *kit)
     SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE login_transactions SET expires_at = ? "
                                              "WHERE id = ?", "is", dir_now(), t.id)
               == DIR_DB_OK);
-    Sso__DirRequest request;
-    Sso__TxnGetRequest get;
-    s_get_request(&request, &get, t.id);
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "expired", "expired"));
-    Sso__DirRequest update_request;
-    Sso__TxnUpdateRequest update;
-    s_update_request(&update_request, &update, t.id);
-    update.saml_request_id = "_late";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &update_request, "expired", NULL));
+    SSO_CHECK(s_get_refused(kit, t.id, SSO__RPC_ERROR__EXPIRED, "expired"));
     Sso__LoginCompleteRequest complete;
     Sso__Profile profile;
-    s_complete_request(&request, &complete, &profile, t.id);
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "expired", NULL));
+    s_complete_request(&complete, &profile, t.id);
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_COMPLETE, &complete.base, "expired", NULL));
     SSO_CHECK(s_count(kit, "authorization_codes") == codes);
     Sso__LoginFailRequest fail;
-    s_fail_request(&request, &fail, t.id);
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "expired", NULL));
+    s_fail_request(&fail, t.id);
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_FAIL, &fail.base, "expired", NULL));
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events WHERE txn_id = ? AND "
                                        "organization_id = 'org_test' AND reason LIKE "
                                        "'%had expired%'", "s", t.id) == 1);
@@ -989,32 +919,35 @@ static void s_test_complete_replay(dir_testkit_t *kit)
     Sso__Transaction t;
     s_txn(&t, "txn-replay-000000000001");
     SSO_CHECK(s_created(kit, &t));
-    Sso__DirRequest request;
     Sso__LoginCompleteRequest complete;
     Sso__Profile profile;
-    s_complete_request(&request, &complete, &profile, t.id);
-    Sso__ReplayRecordRequest replay = SSO__REPLAY_RECORD_REQUEST__INIT;
+    s_complete_request(&complete, &profile, t.id);
+    Sso__ReplayRecord replay = SSO__REPLAY_RECORD__INIT;
     replay.connection_id = "conn_simulator";
     replay.assertion_id = "_assertion-replay-1";
     replay.expires_at = dir_now() + 300;
     complete.replay = &replay;
     int64_t codes = s_count(kit, "authorization_codes");
-    Sso__DirReply *reply = dir_testkit_rpc(kit, &request);
-    SSO_CHECK(reply && !*reply->error && reply->redirect && *reply->redirect->code);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    Sso__LoginRedirectReply *r = dir_testkit_rpc(kit, S_COMPLETE, &complete.base);
+    SSO_CHECK(r && !r->error && *r->code);
+    sso__login_redirect_reply__free_unpacked(r, NULL);
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM replay_cache WHERE item_id = ?",
                          "s", replay.assertion_id) == 1);
     /* The same assertion for another transaction: replayed, no code, transaction still live. */
     s_txn(&t, "txn-replay-000000000002");
     SSO_CHECK(s_created(kit, &t));
     complete.txn_id = t.id;
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "replayed", "_assertion-replay-1"));
+    r = dir_testkit_rpc(kit, S_COMPLETE, &complete.base);
+    SSO_CHECK(r && r->error == SSO__RPC_ERROR__REPLAYED && !*r->code
+              && strstr(r->error_description, "_assertion-replay-1"));
+    sso__login_redirect_reply__free_unpacked(r, NULL);
     SSO_CHECK(s_count(kit, "authorization_codes") == codes + 1);
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_transactions WHERE id = ? AND "
                                        "completed_at IS NULL", "s", t.id) == 1);
     /* A bad replay record refuses the whole completion. */
     replay.assertion_id = "";
-    SSO_CHECK(dir_testkit_rpc_error(kit, &request, "invalid_request", "assertion_id"));
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_COMPLETE, &complete.base, "invalid_request",
+                                    "assertion_id"));
     SSO_CHECK(s_count(kit, "authorization_codes") == codes + 1);
 }
 
@@ -1023,7 +956,8 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(dir_testkit_client_secret(kit, S_REDIRECT, s_client, sizeof s_client,
                                         s_client_secret, sizeof s_client_secret) == 0);
     s_test_create(kit);
-    s_test_get_update(kit);
+    s_test_get(kit);
+    s_test_upstream(kit);
     s_test_complete(kit);
     s_test_fail(kit);
     s_test_expiry(kit);

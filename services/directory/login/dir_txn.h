@@ -1,5 +1,5 @@
 /* dir_txn: login transactions, from /oauth/authorize to the code. A transaction lives at most
-   10 minutes and is consumed once, by login_complete (which issues the code) or login_fail;
+   10 minutes and is consumed once, by LoginComplete (which issues the code) or LoginFail;
    both record a login event. Every consume-once step runs under BEGIN IMMEDIATE. */
 #ifndef DIR_TXN_H
 #define DIR_TXN_H
@@ -7,20 +7,19 @@
 
 #define DIR_TXN_TTL_MAX 600
 
-/* txn_create: stores a Transaction (the caller sets id, created_at, expires_at); refuses an
-   id that exists. The reply is the stored Transaction. */
-dir_rpc_fn dir_txn_create;
-/* txn_get: the Transaction, or not_found / expired / consumed. */
-dir_rpc_fn dir_txn_get;
-/* txn_update: sets the non-empty upstream fields of a live transaction. */
-dir_rpc_fn dir_txn_update;
-/* login_complete: consumes the transaction, issues a code, records a success event;
-   LoginRedirect{redirect_uri, state, code}. */
-dir_rpc_fn dir_txn_login_complete;
-/* login_fail: consumes the transaction, records a failure event with the reason;
-   LoginRedirect{redirect_uri, state, error, error_description}. For an unknown, expired or
-   used transaction the event is still recorded and the reply is that error. */
-dir_rpc_fn dir_txn_login_fail;
+/* Stores a Transaction (the caller sets every field, id, created_at and expires_at too);
+   refuses an id that exists, and a client, redirect_uri or connection that does not fit.
+   The stored Transaction, or NULL with err. */
+Sso__Transaction *dir_txn_create(dir_t *dir, const Sso__Transaction *txn, dir_error_t *err);
+/* The Transaction, or NULL with err not_found / expired / consumed / invalid_request. */
+Sso__Transaction *dir_txn_get(dir_t *dir, const char *id, dir_error_t *err);
+/* UpstreamWrites.LoginComplete: consumes the transaction, issues a code, records a success
+   event; {redirect_uri, state, code}. */
+DIR_RPC_FN(dir_txn_login_complete, Sso__LoginCompleteRequest, Sso__LoginRedirectReply);
+/* UpstreamWrites.LoginFail: consumes the transaction, records a failure event with the
+   reason; {redirect_uri, state, redirect_error, redirect_error_description}. For an unknown,
+   expired or used transaction the event is still recorded and the reply is that error. */
+DIR_RPC_FN(dir_txn_login_fail, Sso__LoginFailRequest, Sso__LoginRedirectReply);
 
 void dir_txn_test(bool verbose);
 #endif
