@@ -5,17 +5,19 @@
 # and each service's resident memory over a long run. Everything on 127.0.0.1, ephemeral ports.
 #   bench/login.sh [BUILD_DIR]
 # Knobs (environment): CONCURRENCY="1 8 32"  N_LOGIN=300 (logins per concurrency)
-#   N_SINGLE=300 + SINGLE_C=8 (ACS alone / token alone)  PEER=1  N_PEER=300
+#   N_SINGLE=300 + SINGLE_C=8 (ACS alone / token alone; SINGLE=0 skips them and the RSA rate)
+#   PEER=1  N_PEER=300
 #   MEM_SECONDS=300 + MEM_BATCH=1000 + MEM_C=8 (memory run; 0 skips it)  SPEED_SECONDS=5
 #   TOKEN_INSTANCES=1 SAML_INSTANCES=1 (instances, as an operator scales them)
 #   TOKEN_CPUS=1 (taskset CPU list the token instances share; "" leaves them unpinned)
 # Each SAML response is signed for its own transaction (InResponseTo = its AuthnRequest ID)
 # before any timing starts; only HTTP legs are timed. Numbers are printed, never asserted.
+# A quick before/after of issue 17's figures: N_LOGIN=300 CONCURRENCY="1 32" SINGLE=0 PEER=0 MEM_SECONDS=0
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-build}" bin="${1:-build}/bin"
 CONCURRENCY="${CONCURRENCY:-1 8 32}" N_LOGIN="${N_LOGIN:-300}" N_SINGLE="${N_SINGLE:-300}"
-SINGLE_C="${SINGLE_C:-8}" PEER="${PEER:-1}" N_PEER="${N_PEER:-300}" MEM_SECONDS="${MEM_SECONDS:-300}"
+SINGLE_C="${SINGLE_C:-8}" SINGLE="${SINGLE:-1}" PEER="${PEER:-1}" N_PEER="${N_PEER:-300}" MEM_SECONDS="${MEM_SECONDS:-300}"
 MEM_BATCH="${MEM_BATCH:-1000}" MEM_C="${MEM_C:-8}" SPEED_SECONDS="${SPEED_SECONDS:-5}"
 TOKEN_INSTANCES="${TOKEN_INSTANCES:-1}" SAML_INSTANCES="${SAML_INSTANCES:-1}" TOKEN_CPUS="${TOKEN_CPUS-1}"
 PY=/usr/bin/python3
@@ -81,10 +83,12 @@ cpus, rates, pinned = sys.argv[1].split(), [float(r) for r in sys.argv[2].split(
 for c, r in zip(cpus, rates): print(f"    CPU {c}: {r:.0f} sign/s", file=sys.stderr)
 print(f"{(sum(rates) / len(rates)) if pinned else max(rates):.1f}")' "$cpus" "$rates" "$token_pinned"
 }
-echo "openssl speed -seconds $SPEED_SECONDS rsa2048 on the token's CPU(s) (${TOKEN_CPUS:-any}) ..."
-rsa_sign=$(sign_rate)
-rsa_verify=$(openssl speed -seconds 1 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $NF}')
-echo "  RSA-2048 sign/s per core of the token's: $rsa_sign   verify/s: $rsa_verify"
+if [ "$SINGLE" = 1 ]; then
+  echo "openssl speed -seconds $SPEED_SECONDS rsa2048 on the token's CPU(s) (${TOKEN_CPUS:-any}) ..."
+  rsa_sign=$(sign_rate)
+  rsa_verify=$(openssl speed -seconds 1 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $NF}')
+  echo "  RSA-2048 sign/s per core of the token's: $rsa_sign   verify/s: $rsa_verify"
+fi
 
 # ---- the broker ---------------------------------------------------------------------------------
 http_port=$(port) bus_port=$(port)
@@ -163,6 +167,44 @@ PY
 header() { printf '%-22s %6s %9s %9s %9s %10s %10s %6s\n' "" logins "logins/s" "p50 ms" "p99 ms" "authz/s" "rest/s" errors; }
 
 declare -A broker_rate peer_rate
+# The gateway's /metrics (the bus requests the broker routed, the directory's write
+# transactions), kept in a file per snapshot.
+metrics_to() { curl -s -o "$1" "$url/metrics"; }
+# per_login BEFORE AFTER CPU_BEFORE CPU_AFTER LOGINS C: what the logins between two snapshots
+# cost each: bus round trips by service and in all, directory write transactions, and the
+# CPU of every sso-* process over authorize + ACS + token + userinfo. Appends "c=C trips=..
+# writes=.. cpu_ms=.." to $work/figures.
+per_login() {
+  $PY - "$@" "$(getconf CLK_TCK)" "$work/figures" <<'PY'
+import re, sys
+before, after, cb, ca, logins, c, hz, figures = sys.argv[1:9]
+def read(path):
+    trips, writes, batched = {}, 0, 0
+    for line in open(path):
+        m = re.match(r'sso_bus_requests_total\{service="([^"]*)",caller="[^"]*",rpc="[^"]*"\} (\d+)', line)
+        if m:
+            trips[m.group(1)] = trips.get(m.group(1), 0) + int(m.group(2))
+        m = re.match(r"sso_directory_(write_transactions|batched_requests)_total (\d+)", line)
+        if m and m.group(1) == "write_transactions":
+            writes = int(m.group(2))
+        elif m:
+            batched = int(m.group(2))
+    return trips, writes, batched
+(t0, w0, b0), (t1, w1, b1) = read(before), read(after)
+n = max(int(logins), 1)
+by = {k: (v - t0.get(k, 0)) / n for k, v in t1.items() if v != t0.get(k, 0)}
+b, a = [dict(kv.split("=") for kv in s.split()) for s in (cb, ca)]
+cpu_ms = sum(int(a[k]) - int(b[k]) for k in a) * 1000 / int(hz) / n
+writes, batched = w1 - w0, b1 - b0
+share = f", {batched / writes:.1f} requests per write transaction" if writes else ""
+print(f"    per login: bus round trips {sum(by.values()):.2f} ("
+      + ", ".join(f"{k} {v:.2f}" for k, v in sorted(by.items())) + f"); directory write "
+      f"transactions {writes / n:.2f}{share}; server CPU {cpu_ms:.2f} ms (every sso-* process, "
+      "authorize + ACS + token + userinfo)")
+with open(figures, "a") as f:
+    f.write(f"c={c} trips={sum(by.values()):.2f} writes={writes / n:.2f} cpu_ms={cpu_ms:.3f}\n")
+PY
+}
 rate_of() { $PY -c 'import sys,re; a,l=[dict(re.findall(r"(\w+)=([\d.]+)",s)) for s in sys.argv[1:3]]; print("%.2f" % (float(l["ok"])/(float(a["seconds"])+float(l["seconds"]))))' "$1" "$2"; }
 
 # ---- 1. complete logins --------------------------------------------------------------------------
@@ -171,12 +213,18 @@ echo "== 1. complete logins (authorize -> ACS with a pre-signed response -> toke
 declare -A rss0
 for s in "${services[@]}"; do rss0[$s]=$(rss "${pids[$s]}"); done
 header
+# Warm-up, not reported: the first login makes the token's signing key and fills caches.
+prepare broker 10 1 "$work/signed.tsv"; login_broker 1 "$work/signed.tsv" >/dev/null
+: >"$work/figures"
 for c in $CONCURRENCY; do
+  metrics_to "$work/metrics.before"; login_cpu_before=$(cpu_all)
   prepare broker "$N_LOGIN" "$c" "$work/signed.tsv"
   cpu_before=$(cpu_all); busy_before=$(busy_ticks)
   line=$(login_broker "$c" "$work/signed.tsv")
   cpu_after=$(cpu_all); busy_after=$(busy_ticks)
+  metrics_to "$work/metrics.after"
   row "broker c=$c" "$auth_line" "$line"
+  echo "c=$c p50_ms=$($PY -c "print($(kv e2e_p50_us "$line")/1000)")" >>"$work/figures"
   broker_rate[$c]=$(rate_of "$auth_line" "$line")
   ok=$(kv ok "$line")
   # CPU per login (ACS + token + userinfo phase only) per service, and what else used the CPUs.
@@ -193,10 +241,28 @@ for k in a:
 per = "  ".join(f"{k} {v * 1000 / hz / ok:.1f}" for k, v in by.items())
 print(f"    cpu ms/login (ACS+token+userinfo): {per}   | other processes on the machine: {(busy - ours) / hz:.1f} cpu-s")
 PY
+  per_login "$work/metrics.before" "$work/metrics.after" "$login_cpu_before" "$cpu_after" "$ok" "$c"
 done
+# Issue 17's figures: bus round trips and write transactions per login (from /metrics), server
+# CPU per complete login at c=32, p50 of a complete login at c=1.
+$PY - "$work/figures" <<'PY'
+import re, sys
+got = {}
+for line in open(sys.argv[1]):
+    c = re.match(r"c=(\d+)", line).group(1)
+    got.setdefault(c, {}).update(dict(re.findall(r"(\w+)=([\d.]+)", line)))
+def fig(c, key, unit=""):
+    return f"{float(got[c][key]):.2f}{unit}" if c in got and key in got[c] else "n/a (not run)"
+low = min(got, key=int) if got else None
+print("issue 17 figures, per complete SAML login:")
+print(f"  bus round trips {fig(low, 'trips')} and directory write transactions {fig(low, 'writes')}"
+      f" (at c={low}: batching merges writes at higher concurrency)")
+print(f"  server CPU at c=32: {fig('32', 'cpu_ms', ' ms')}   p50 at c=1: {fig('1', 'p50_ms', ' ms')}")
+PY
 
 # ---- 2. the ACS alone and the token endpoint alone -----------------------------------------------
 echo
+if [ "$SINGLE" = 1 ]; then
 echo "== 2. single endpoints, $N_SINGLE requests at concurrency $SINGLE_C"
 prepare broker "$N_SINGLE" "$SINGLE_C" "$work/signed.tsv"
 acs_line=$("$driver" acs -p "$http_port" -c "$SINGLE_C" -i "$work/signed.tsv" --acs "$acs_path" -o "$work/codes.txt")
@@ -230,6 +296,9 @@ print(f"token instances used {used:.2f} core(s) of CPU time during the run; the 
 print(f"token endpoint: {t:.1f} req/s = {pct:.1f}% of the RSA-2048 signing limit of its {limit_cores:.2f} core(s) ({limit:.0f} sign/s)"
       f"  (target >= 70%: {'met' if pct >= 70 else 'NOT met'})")
 PY
+else
+  echo "== 2. single endpoints skipped (SINGLE=0)"
+fi
 
 # ---- 3. the peer: @boxyhq/saml-jackson --------------------------------------------------------------
 echo

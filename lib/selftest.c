@@ -16,6 +16,7 @@
 #include "sso_saml_metadata.h"
 #include "sso_service.h"
 #include "sso_test.h"
+#include "sso_worker.h"
 #include <string.h>
 
 int main(int argc, char **argv)
@@ -35,6 +36,7 @@ int main(int argc, char **argv)
     SSO_RUN(sso_cookie_test, verbose);
     SSO_RUN(sso_email_test, verbose);
     SSO_RUN(sso_html_test, verbose);
+    SSO_RUN(sso_worker_test, verbose);
     SSO_RUN(sso_broker_test, verbose);
     SSO_RUN(sso_service_test, verbose);
     SSO_RUN(sso_rpc_test, verbose);

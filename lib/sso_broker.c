@@ -1,5 +1,6 @@
 #include "sso_broker.h"
 #include "sso_config.h"
+#include "sso_http.h"
 #include "sso_log.h"
 #include "sso_test.h"
 #include <errno.h>
@@ -32,6 +33,7 @@ typedef struct {
     int64_t deadline;
     bool idempotent;
     worker_t *worker;           /* while in flight */
+    size_t series;              /* its sso_broker_requests series */
 } request_t;
 
 struct service_t {
@@ -54,6 +56,7 @@ struct worker_t {
 
 typedef struct {
     char service[SSO_SERVICE_NAME_MAX + 1];
+    char rpc[SSO_COUNTER_NAME_MAX + 1]; /* its series label (s_series) */
     char *request_id;
     int64_t deadline;
     bool idempotent;
@@ -91,6 +94,18 @@ struct sso_broker_t {
     zhashx_t *stats;            /* service name -> int[2] {instances, queued} */
     uint64_t dropped;
     int64_t dropped_logged_at;
+    /* sso_broker_requests. Series are added on the loop's thread only, their labels written
+       under series_lock before n_series counts them; the last one is every "other". */
+    pthread_mutex_t series_lock;
+    struct {
+        char service[SSO_SERVICE_NAME_MAX + 1];
+        char caller[SSO_SERVICE_NAME_MAX + 1];
+        char rpc[SSO_COUNTER_NAME_MAX + 1];
+        atomic_ullong count;
+    } series[SSO_BROKER_REQUEST_SERIES + 1];
+    size_t n_series;
+    sso_broker_counter_fn *counter_fn; /* sso_broker_on_counters */
+    void *counter_arg;
 };
 
 /* The broker whose loop runs on this thread, if any: its own submissions skip the inbox. */
@@ -99,6 +114,87 @@ static _Thread_local sso_broker_t *s_loop_broker;
 static int s_parse_credit(const char *text, long *credit)
 {
     return sso_parse_int(text, 1, SSO_WORKER_CREDIT_MAX, credit);
+}
+
+/* The series a request routed to service counts in (see sso_broker_requests). */
+static size_t s_series(sso_broker_t *self, const char *service, const char *caller,
+                       const char *rpc)
+{
+    if (!sso_http_counter_name_ok(rpc))
+        rpc = "other";
+    size_t rpcs = 0, other = SSO_BROKER_REQUEST_SERIES;
+    for (size_t i = 0; i < self->n_series; i++) {
+        if (strcmp(self->series[i].service, service) || strcmp(self->series[i].caller, caller))
+            continue;
+        if (!strcmp(self->series[i].rpc, rpc))
+            return i;
+        if (!strcmp(self->series[i].rpc, "other"))
+            other = i;
+        rpcs++;
+    }
+    if (rpcs >= SSO_BROKER_RPCS_PER_CALLER) {
+        if (other < SSO_BROKER_REQUEST_SERIES)
+            return other;
+        rpc = "other";
+    }
+    if (self->n_series == SSO_BROKER_REQUEST_SERIES || strlen(service) >= sizeof self->series[0].service
+        || strlen(caller) >= sizeof self->series[0].caller)
+        return SSO_BROKER_REQUEST_SERIES;
+    size_t i = self->n_series;
+    pthread_mutex_lock(&self->series_lock);
+    snprintf(self->series[i].service, sizeof self->series[i].service, "%s", service);
+    snprintf(self->series[i].caller, sizeof self->series[i].caller, "%s", caller);
+    snprintf(self->series[i].rpc, sizeof self->series[i].rpc, "%s", rpc);
+    self->n_series++;
+    pthread_mutex_unlock(&self->series_lock);
+    return i;
+}
+
+/* The rpc label of a request described by meta: "http" for HTTP, else its rpc name. */
+static const char *s_rpc_label(const Sso__Meta *meta)
+{
+    return meta->kind == SSO__META__KIND__HTTP ? "http" : meta->rpc ? meta->rpc : "";
+}
+
+void sso_broker_requests(sso_broker_t *self, sso_broker_request_fn *fn, void *arg)
+{
+    pthread_mutex_lock(&self->series_lock);
+    for (size_t i = 0; i < self->n_series; i++)
+        fn(arg, self->series[i].service, self->series[i].caller, self->series[i].rpc,
+           atomic_load_explicit(&self->series[i].count, memory_order_relaxed));
+    uint64_t folded = atomic_load_explicit(&self->series[SSO_BROKER_REQUEST_SERIES].count,
+                                           memory_order_relaxed);
+    if (folded)
+        fn(arg, "other", "other", "other", folded);
+    pthread_mutex_unlock(&self->series_lock);
+}
+
+int sso_broker_on_counters(sso_broker_t *self, sso_broker_counter_fn *fn, void *arg)
+{
+    if (self->started)
+        return -1;
+    self->counter_fn = fn;
+    self->counter_arg = arg;
+    return 0;
+}
+
+/* Hands what the worker counted (Meta.counters of its reply) to the counter callback. A reply
+   meta with nothing but a request id shorter than 128 bytes (all but a few) is not unpacked. */
+static void s_reply_counters(sso_broker_t *self, worker_t *worker, zframe_t *meta_frame)
+{
+    const byte *data = zframe_data(meta_frame);
+    size_t size = zframe_size(meta_frame);
+    if (!self->counter_fn || size == 0
+        || (size >= 2 && data[0] == 0x0a && data[1] < 0x80 && size == 2u + data[1]))
+        return;
+    Sso__Meta *meta = sso_meta_unpack(meta_frame);
+    if (meta && meta->n_counters <= SSO_WORKER_COUNTERS_MAX)
+        for (size_t i = 0; i < meta->n_counters; i++)
+            if (sso_http_counter_name_ok(meta->counters[i]->name))
+                self->counter_fn(self->counter_arg, worker->service->name,
+                                 meta->counters[i]->name, meta->counters[i]->increment);
+    if (meta)
+        sso__meta__free_unpacked(meta, NULL);
 }
 
 static void s_request_destroy(request_t **request_p)
@@ -309,6 +405,7 @@ static void s_dispatch(sso_broker_t *self, service_t *service)
             return;
         }
         request->worker = worker;
+        atomic_fetch_add_explicit(&self->series[request->series].count, 1, memory_order_relaxed);
         zlist_append(worker->inflight, request);
         worker->outstanding++;
         if (worker->outstanding < worker->credit) {
@@ -319,10 +416,12 @@ static void s_dispatch(sso_broker_t *self, service_t *service)
     s_stats_update(self, service);
 }
 
-/* Queues a new request; takes meta_frame and payload. */
-static void s_request_new(sso_broker_t *self, const char *service_name, const char *request_id,
-                          int64_t deadline, bool idempotent, zframe_t **meta_frame_p, zframe_t **payload_p, zframe_t **client_p,
-                          sso_broker_reply_fn *reply_fn, void *arg)
+/* Queues a new request from caller (its series labels: caller, rpc); takes meta_frame and
+   payload. */
+static void s_request_new(sso_broker_t *self, const char *service_name, const char *caller,
+                          const char *rpc, const char *request_id, int64_t deadline,
+                          bool idempotent, zframe_t **meta_frame_p, zframe_t **payload_p,
+                          zframe_t **client_p, sso_broker_reply_fn *reply_fn, void *arg)
 {
     request_t *request = calloc(1, sizeof *request);
     request->seq = ++self->next_seq;
@@ -351,6 +450,7 @@ static void s_request_new(sso_broker_t *self, const char *service_name, const ch
         return;
     }
     request->service = service;
+    request->series = s_series(self, service->name, caller, rpc);
     zlist_append(service->requests, request);
     s_dispatch(self, service);
 }
@@ -381,8 +481,9 @@ static void s_client_message(sso_broker_t *self, zframe_t **sender_p, const char
         meta->caller = claimed; /* freed with the meta */
         char *name = zframe_strdup(service_frame);
         if (stamped)
-            s_request_new(self, name, meta->request_id, meta->deadline_ms, meta->idempotent,
-                          &stamped, &payload, sender_p, NULL, NULL);
+            s_request_new(self, name, role ? role : "", s_rpc_label(meta), meta->request_id,
+                          meta->deadline_ms, meta->idempotent, &stamped, &payload, sender_p,
+                          NULL, NULL);
         free(name);
     }
     if (meta)
@@ -473,6 +574,7 @@ static void s_worker_message(sso_broker_t *self, zframe_t *sender, const char *r
         else if (worker->outstanding == 0)
             s_dropped(self, "reply from an idle worker");
         else {
+            s_reply_counters(self, worker, meta_frame);
             uint64_t seq;
             memcpy(&seq, zframe_data(address), sizeof seq);
             request_t *request = zlist_first(worker->inflight);
@@ -585,9 +687,10 @@ static void s_take_inbox(sso_broker_t *self)
     submission_t *submission;
     while ((submission = zlist_pop(inbox))) {
         zframe_t *no_client = NULL;
-        s_request_new(self, submission->service, submission->request_id, submission->deadline,
-                      submission->idempotent, &submission->meta_frame, &submission->payload,
-                      &no_client, submission->reply_fn, submission->arg);
+        s_request_new(self, submission->service, "gateway", submission->rpc,
+                      submission->request_id, submission->deadline, submission->idempotent,
+                      &submission->meta_frame, &submission->payload, &no_client,
+                      submission->reply_fn, submission->arg);
         free(submission->request_id);
         free(submission);
     }
@@ -832,6 +935,7 @@ sso_broker_t *sso_broker_new(const char *endpoint, const sso_bus_keys_t *keys)
     self->stats = zhashx_new();
     zhashx_set_destructor(self->stats, s_free_counts);
     pthread_mutex_init(&self->lock, NULL);
+    pthread_mutex_init(&self->series_lock, NULL);
     if (pipe(self->wake) != 0) {
         sso_broker_destroy(&self);
         return NULL;
@@ -905,6 +1009,7 @@ void sso_broker_destroy(sso_broker_t **self_p)
         close(self->wake[1]);
     }
     pthread_mutex_destroy(&self->lock);
+    pthread_mutex_destroy(&self->series_lock);
     free(self->endpoint);
     free(self);
     *self_p = NULL;
@@ -926,14 +1031,19 @@ int sso_broker_submit(sso_broker_t *self, const char *service, Sso__Meta *meta,
         zframe_t *meta_frame = sso_frame_pack(&meta->base), *no_client = NULL;
         if (!meta_frame)
             return -1;
-        s_request_new(self, service, meta->request_id, meta->deadline_ms, meta->idempotent,
-                      &meta_frame, payload_p, &no_client, reply_fn, arg);
+        s_request_new(self, service, "gateway", s_rpc_label(meta), meta->request_id,
+                      meta->deadline_ms, meta->idempotent, &meta_frame, payload_p, &no_client,
+                      reply_fn, arg);
         return 0;
     }
     submission_t *submission = calloc(1, sizeof *submission);
     if (!submission)
         return -1;
     snprintf(submission->service, sizeof submission->service, "%s", service);
+    /* Whole or not at all: a cut rpc name would be a well-formed label of its own. */
+    const char *rpc = s_rpc_label(meta);
+    snprintf(submission->rpc, sizeof submission->rpc, "%s",
+             strlen(rpc) < sizeof submission->rpc ? rpc : "");
     submission->request_id = strdup(meta->request_id);
     submission->deadline = meta->deadline_ms;
     submission->idempotent = meta->idempotent;
@@ -997,6 +1107,8 @@ static void *s_echo_worker(void *arg)
         bool stop = zframe_streq(job.payload, "stop");
         if (zframe_streq(job.payload, "slow"))
             zclock_sleep(300);
+        if (zframe_streq(job.payload, "count"))
+            sso_worker_count(worker, "write_transactions", 2);
         zframe_t *reply = zframe_dup(job.payload);
         sso_worker_reply(worker, &job, &reply);
         if (stop)
@@ -1458,9 +1570,148 @@ static void s_private_bus_test(void)
     SSO_CHECK(rmdir(base) == 0);
 }
 
+/* sso_broker_requests, flattened: "service/caller/rpc=count " per series. */
+static void s_series_text(void *arg, const char *service, const char *caller, const char *rpc,
+                          uint64_t count)
+{
+    char *text = arg;
+    size_t len = strlen(text);
+    snprintf(text + len, 16384 - len, "%s/%s/%s=%llu ", service, caller, rpc,
+             (unsigned long long) count);
+}
+
+/* Whether series is listed, within a second (the loop counts a request once it has sent it,
+   so the instance may hold it a moment before). */
+static bool s_series_has(sso_broker_t *broker, const char *series)
+{
+    static char text[16384];
+    bool found = false;
+    for (int i = 0; i < 100 && !found; i++) {
+        if (i)
+            zclock_sleep(10);
+        text[0] = '\0';
+        sso_broker_requests(broker, s_series_text, text);
+        found = strstr(text, series) != NULL;
+    }
+    if (!found)
+        sso_warn("broker test: no \"%s\" in \"%s\"", series, text);
+    return found;
+}
+
+static void s_add_counter(void *arg, const char *service, const char *name, uint64_t increment)
+{
+    if (!strcmp(service, "echo") && !strcmp(name, "write_transactions"))
+        atomic_fetch_add((atomic_ullong *) arg, increment);
+}
+
+/* Requests are counted by service, caller and rpc each time they reach an instance, with
+   bounded labels; what a worker counts reaches the counter callback with its reply. */
+static void s_counting_test(void)
+{
+    const char *endpoint = "inproc://sso-broker-counting";
+    sso_broker_t *broker = sso_broker_new(endpoint, NULL);
+    SSO_CHECK(broker);
+    if (!broker)
+        return;
+    atomic_ullong counted = 0;
+    SSO_CHECK(sso_broker_on_counters(broker, s_add_counter, &counted) == 0);
+    SSO_CHECK(sso_broker_start(broker) == 0);
+    SSO_CHECK(sso_broker_on_counters(broker, s_add_counter, &counted) == -1); /* too late */
+    sso_client_t *client = sso_client_new(endpoint, NULL, NULL, NULL);
+    zframe_t *payload = zframe_from("hi"), *reply = NULL;
+    /* No instance: answered 503, routed nowhere, counted nowhere. */
+    SSO_CHECK(sso_client_call(client, "echo", "lookup", true, 500, &payload, &reply)
+              == SSO_CALL_NO_SERVICE);
+
+    /* An instance that takes a request and leaves without answering. */
+    zsock_t *flaky = zsock_new_dealer(endpoint);
+    zsock_set_rcvtimeo(flaky, 3000);
+    SSO_CHECK(zsock_send(flaky, "sbs", MDPW_WORKER, "\x01", (size_t) 1, "echo") == 0);
+    for (int i = 0; i < 100 && sso_broker_instances(broker, "echo") == 0; i++)
+        zclock_sleep(10);
+    s_capture_t capture = {0};
+    Sso__Meta meta = SSO__META__INIT;
+    meta.request_id = "counted-1";
+    meta.deadline_ms = sso_now_ms() + 3000;
+    meta.idempotent = true;
+    meta.kind = SSO__META__KIND__HTTP;
+    meta.rpc = "ignored for http";
+    payload = zframe_from("again");
+    SSO_CHECK(sso_broker_submit(broker, "echo", &meta, &payload, s_capture, &capture) == 0);
+    zmsg_t *taken = zmsg_recv(flaky);
+    SSO_CHECK(taken != NULL);
+    zmsg_destroy(&taken);
+    SSO_CHECK(s_series_has(broker, "echo/gateway/http=1 "));
+    /* A real instance joins, the flaky one leaves: the idempotent request goes to the real
+       one and counts again. */
+    pthread_t thread;
+    s_echo_args_t echo_args = {endpoint, 1};
+    pthread_create(&thread, NULL, s_echo_worker, &echo_args);
+    for (int i = 0; i < 100 && sso_broker_instances(broker, "echo") < 2; i++)
+        zclock_sleep(10);
+    SSO_CHECK(zsock_send(flaky, "sb", MDPW_WORKER, "\x06", (size_t) 1) == 0); /* DISCONNECT */
+    for (int i = 0; i < 200 && capture.calls == 0; i++)
+        zclock_sleep(10);
+    SSO_CHECK(capture.calls == 1 && capture.status == 0);
+    SSO_CHECK(s_series_has(broker, "echo/gateway/http=2 "));
+    zsock_destroy(&flaky);
+
+    /* Clients' RPCs, by name (a caller without a key is ""); a name that is no label is
+       "other"; and what the worker counted came with its answer. */
+    payload = zframe_from("count");
+    SSO_CHECK(sso_client_call(client, "echo", "lookup", true, 1000, &payload, &reply) == SSO_CALL_OK);
+    zframe_destroy(&reply);
+    SSO_CHECK(atomic_load(&counted) == 2);
+    payload = zframe_from("count");
+    SSO_CHECK(sso_client_call(client, "echo", "lookup", true, 1000, &payload, &reply) == SSO_CALL_OK);
+    zframe_destroy(&reply);
+    SSO_CHECK(atomic_load(&counted) == 4);
+    payload = zframe_from("hi");
+    SSO_CHECK(sso_client_call(client, "echo", "Bad\"} 9", true, 1000, &payload, &reply) == SSO_CALL_OK);
+    zframe_destroy(&reply);
+    payload = zframe_from("hi");
+    SSO_CHECK(sso_client_call(client, "echo", "", true, 1000, &payload, &reply) == SSO_CALL_OK);
+    zframe_destroy(&reply);
+    SSO_CHECK(s_series_has(broker, "echo//lookup=2 ") && s_series_has(broker, "echo//other=2 "));
+    /* A 504 was routed: it counts. */
+    payload = zframe_from("slow");
+    SSO_CHECK(sso_client_call(client, "echo", "lookup", false, 100, &payload, &reply) == SSO_CALL_TIMEOUT);
+    SSO_CHECK(s_series_has(broker, "echo//lookup=3 "));
+    zclock_sleep(300);
+    payload = zframe_from("stop");
+    SSO_CHECK(sso_client_call(client, "echo", "lookup", false, 1000, &payload, &reply) == SSO_CALL_OK);
+    zframe_destroy(&reply);
+    pthread_join(thread, NULL);
+    sso_client_destroy(&client);
+
+    /* Hostile labels stay bounded (called on this thread: the loop adds series only for
+       requests, and none is in flight now). */
+    char rpc[40], service[40];
+    size_t first = s_series(broker, "svc", "caller", "rpc0");
+    SSO_CHECK(s_series(broker, "svc", "caller", "rpc0") == first);
+    for (int i = 1; i < SSO_BROKER_RPCS_PER_CALLER + 10; i++) {
+        snprintf(rpc, sizeof rpc, "rpc%d", i);
+        s_series(broker, "svc", "caller", rpc);
+    }
+    size_t other = s_series(broker, "svc", "caller", "rpc_past_the_cap");
+    SSO_CHECK(other < SSO_BROKER_REQUEST_SERIES && !strcmp(broker->series[other].rpc, "other"));
+    SSO_CHECK(s_series(broker, "svc", "caller", "rpc1") == first + 1); /* known ones stay */
+    SSO_CHECK(s_series(broker, "svc", "other_caller", "rpc_past_the_cap") != other);
+    for (int i = 0; i < SSO_BROKER_REQUEST_SERIES; i++) {
+        snprintf(service, sizeof service, "svc%d", i);
+        s_series(broker, service, "caller", "x");
+    }
+    SSO_CHECK(broker->n_series == SSO_BROKER_REQUEST_SERIES);
+    SSO_CHECK(s_series(broker, "one_more", "caller", "x") == SSO_BROKER_REQUEST_SERIES);
+    atomic_fetch_add(&broker->series[SSO_BROKER_REQUEST_SERIES].count, 1);
+    SSO_CHECK(s_series_has(broker, "other/other/other=1 "));
+    sso_broker_destroy(&broker);
+}
+
 void sso_broker_test(bool verbose)
 {
     (void) verbose;
+    s_counting_test();
     s_private_bus_test();
     s_hook_test();
     s_fiber_client_test();

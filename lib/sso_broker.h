@@ -8,6 +8,7 @@
 #ifndef SSO_BROKER_H
 #define SSO_BROKER_H
 #include "sso_bus.h"
+#include "sso_worker.h"
 
 typedef struct sso_broker_t sso_broker_t;
 
@@ -48,6 +49,28 @@ int sso_broker_instances(sso_broker_t *self, const char *service);
 /* Thread-safe. Calls fn for every service the broker has seen. */
 typedef void(sso_broker_stat_fn)(void *arg, const char *service, int instances, int queued);
 void sso_broker_stats(sso_broker_t *self, sso_broker_stat_fn *fn, void *arg);
+
+/* Requests the broker routed, by (service, caller, rpc): each time one is sent to an instance,
+   so an idempotent request re-sent after its instance died counts again; one answered 503 or
+   504 without reaching an instance does not. caller is the caller's role ("gateway" for
+   sso_broker_submit; "" on a bus without keys), rpc is Meta.rpc, "http" for an HTTP request.
+   Labels stay bounded whatever callers send: an rpc that is not a counter name
+   (sso_http_counter_name_ok), or past SSO_BROKER_RPCS_PER_CALLER of one (service, caller),
+   is "other", and past SSO_BROKER_REQUEST_SERIES series every label is "other". */
+#define SSO_BROKER_REQUEST_SERIES 128
+#define SSO_BROKER_RPCS_PER_CALLER 32
+typedef void(sso_broker_request_fn)(void *arg, const char *service, const char *caller,
+                                    const char *rpc, uint64_t count);
+/* Thread-safe. Calls fn for every series, in the order first seen. */
+void sso_broker_requests(sso_broker_t *self, sso_broker_request_fn *fn, void *arg);
+
+/* Called, on the broker's thread, with what a worker counted (Meta.counters of its replies,
+   see sso_worker_count): the worker's service, a well-formed name, the increment. At most
+   SSO_WORKER_COUNTERS_MAX per reply; a reply with more gives none. Set before
+   sso_broker_start; without one the counts are dropped. */
+typedef void(sso_broker_counter_fn)(void *arg, const char *service, const char *name,
+                                    uint64_t increment);
+int sso_broker_on_counters(sso_broker_t *self, sso_broker_counter_fn *fn, void *arg);
 
 void sso_broker_test(bool verbose);
 #endif

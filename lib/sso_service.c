@@ -299,7 +299,7 @@ static void s_serve_batch(sso_service_t *service, const sso_service_def_t *def, 
     while (n < SSO_SERVICE_BATCH_MAX && (grouped ? batch->intact(service) : n == 0)
            && s_next(service, def, pool, &jobs[n], &replies[n]))
         n++;
-    bool lost = grouped && batch->end(service) != 0;
+    bool lost = grouped && batch->end(service, n) != 0;
     if (lost)
         sso_warn("%s: a batch of %zu request(s) was not saved; each is answered with an error",
                  def->name, n);
@@ -616,6 +616,7 @@ int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
 typedef struct {
     zsock_t *router;
     int batches, ends;
+    size_t ended_with;   /* the requests the last end was told its batch served */
     int begin_result, end_result;
     int intact_for;      /* intact says yes while the batch holds fewer requests */
     int in_batch;        /* requests handled in the batch in progress */
@@ -671,10 +672,11 @@ static bool s_probe_intact(sso_service_t *service)
     return s_probe.in_batch < s_probe.intact_for;
 }
 
-static int s_probe_end(sso_service_t *service)
+static int s_probe_end(sso_service_t *service, size_t requests)
 {
     (void) service;
     s_probe.ends++;
+    s_probe.ended_with = requests;
     if (zsock_events(s_probe.router) & ZMQ_POLLIN)
         s_probe.sent_before_end = true;
     return s_probe.end_result;
@@ -921,9 +923,11 @@ void sso_service_test(bool verbose)
     /* Requests waiting together share one batch, and no answer leaves before its end. */
     s_probe_round(&service, &def, &identity, 0, 0, 64, "b1");
     SSO_CHECK(s_probe.batches == 1 && s_probe.ends == 1 && !s_probe.sent_before_end);
+    SSO_CHECK(s_probe.ended_with == S_TEST_JOBS);
     /* A batch that can take no more after one request: one batch each. */
     s_probe_round(&service, &def, &identity, 0, 0, 1, NULL);
     SSO_CHECK(s_probe.batches == S_TEST_JOBS && s_probe.ends == S_TEST_JOBS);
+    SSO_CHECK(s_probe.ended_with == 1);
     /* A lost batch: every request of it gets the failure reply, none its own. */
     s_probe_round(&service, &def, &identity, 0, -1, 64, "lost");
     SSO_CHECK(s_probe.batches == 1 && !s_probe.sent_before_end);

@@ -30,7 +30,8 @@ typedef zframe_t *(sso_rpc_fn)(sso_service_t *service, const char *rpc, zframe_t
 typedef struct {
     int (*begin)(sso_service_t *service);   /* 0, or -1: the request is handled alone */
     bool (*intact)(sso_service_t *service); /* after each request: may the batch take another */
-    int (*end)(sso_service_t *service);     /* 0, or -1 when the batch's work was lost */
+    /* 0, or -1 when the batch's work was lost; requests: how many it served */
+    int (*end)(sso_service_t *service, size_t requests);
     /* The reply for each request of a lost batch, in place of its own. */
     zframe_t *(*failed)(sso_service_t *service, const sso_job_t *job);
 } sso_batch_def_t;

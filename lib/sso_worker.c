@@ -1,5 +1,7 @@
 #include "sso_worker.h"
+#include "sso_http.h"
 #include "sso_log.h"
+#include "sso_test.h"
 #include <errno.h>
 
 #define RECONNECT_MIN_MS 100
@@ -17,6 +19,12 @@ struct sso_worker_t {
     int reconnect_ms;        /* current backoff */
     int connects;
     int credit;
+    /* Counted since the last reply sent (sso_worker_count). */
+    struct {
+        char name[SSO_COUNTER_NAME_MAX + 1];
+        uint64_t increment;
+    } counters[SSO_WORKER_COUNTERS_MAX];
+    size_t n_counters;
 };
 
 static void s_send_command(sso_worker_t *self, uint8_t command, const char *service)
@@ -195,6 +203,16 @@ int sso_worker_reply(sso_worker_t *self, sso_job_t *job, zframe_t **payload_p)
     }
     Sso__Meta meta = SSO__META__INIT;
     meta.request_id = job->meta ? job->meta->request_id : "";
+    Sso__CounterIncrement items[SSO_WORKER_COUNTERS_MAX];
+    Sso__CounterIncrement *ptrs[SSO_WORKER_COUNTERS_MAX];
+    for (size_t i = 0; i < self->n_counters; i++) {
+        sso__counter_increment__init(&items[i]);
+        items[i].name = self->counters[i].name;
+        items[i].increment = self->counters[i].increment;
+        ptrs[i] = &items[i];
+    }
+    meta.counters = ptrs;
+    meta.n_counters = self->n_counters;
     uint8_t command = MDPW_FINAL;
     zframe_t *meta_frame = sso_frame_pack(&meta.base);
     if (!*payload_p)
@@ -208,8 +226,60 @@ int sso_worker_reply(sso_worker_t *self, sso_job_t *job, zframe_t **payload_p)
         && zmq_send(self->handle, "", 0, ZMQ_SNDMORE) != -1
         && zframe_send(&meta_frame, self->socket, ZFRAME_MORE) == 0)
         rc = zframe_send(payload_p, self->socket, 0);
+    if (rc == 0)
+        self->n_counters = 0; /* they left with this reply */
     zframe_destroy(&meta_frame);
     zframe_destroy(payload_p);
     sso_job_release(job);
     return rc;
+}
+
+int sso_worker_count(sso_worker_t *self, const char *name, uint64_t increment)
+{
+    if (!self || !sso_http_counter_name_ok(name))
+        return -1;
+    size_t i = 0;
+    while (i < self->n_counters && strcmp(self->counters[i].name, name) != 0)
+        i++;
+    if (i == self->n_counters) {
+        if (i == SSO_WORKER_COUNTERS_MAX)
+            return -1;
+        snprintf(self->counters[i].name, sizeof self->counters[i].name, "%s", name);
+        self->counters[i].increment = 0;
+        self->n_counters++;
+    }
+    self->counters[i].increment += increment;
+    return 0;
+}
+
+/* The counts themselves; that they reach the broker is sso_broker_test's. */
+void sso_worker_test(bool verbose)
+{
+    (void) verbose;
+    sso_worker_t *worker = sso_worker_new("inproc://worker-test-nobody", NULL, "counting", 1);
+    SSO_CHECK(worker != NULL);
+    if (!worker)
+        return;
+    SSO_CHECK(sso_worker_count(NULL, "x", 1) == -1);
+    SSO_CHECK(sso_worker_count(worker, NULL, 1) == -1);
+    SSO_CHECK(sso_worker_count(worker, "", 1) == -1);
+    SSO_CHECK(sso_worker_count(worker, "Bad Name", 1) == -1);
+    SSO_CHECK(sso_worker_count(worker, "write_transactions", 1) == 0);
+    SSO_CHECK(sso_worker_count(worker, "write_transactions", 2) == 0);
+    SSO_CHECK(worker->n_counters == 1 && worker->counters[0].increment == 3);
+    for (int i = 1; i < SSO_WORKER_COUNTERS_MAX; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "n%d", i);
+        SSO_CHECK(sso_worker_count(worker, name, 1) == 0);
+    }
+    SSO_CHECK(sso_worker_count(worker, "one_too_many", 1) == -1);
+    SSO_CHECK(sso_worker_count(worker, "write_transactions", 1) == 0); /* a known one still */
+    SSO_CHECK(worker->n_counters == SSO_WORKER_COUNTERS_MAX && worker->counters[0].increment == 4);
+    /* A reply not sent (the job came before a reconnect) keeps them for the next. */
+    sso_job_t job = {.connection = -1};
+    zframe_t *payload = zframe_new("x", 1);
+    SSO_CHECK(sso_worker_reply(worker, &job, &payload) == -1 && !payload);
+    SSO_CHECK(worker->n_counters == SSO_WORKER_COUNTERS_MAX);
+    sso_worker_destroy(&worker);
+    SSO_CHECK(worker == NULL);
 }

@@ -41,6 +41,12 @@ int64_t sso_worker_heartbeat_at(const sso_worker_t *self);
    before the worker reconnected is freed without a reply: the broker it came through has
    forgotten it (or answered it), and would count the reply against the new connection. */
 int sso_worker_reply(sso_worker_t *self, sso_job_t *job, zframe_t **payload_p);
+/* Counts increment under name (see sso_http_counter_name_ok) for the gateway's /metrics: work
+   that no single request owns, such as the directory's commits. The counts ride on the next
+   reply this worker sends (Meta.counters); a reply that is not sent leaves them for the next.
+   Up to SSO_WORKER_COUNTERS_MAX names; -1 (nothing counted) for a bad name or one past them. */
+#define SSO_WORKER_COUNTERS_MAX 8
+int sso_worker_count(sso_worker_t *self, const char *name, uint64_t increment);
 /* Frees a job without replying (the broker will time the request out). */
 void sso_job_release(sso_job_t *job);
 /* Sends a heartbeat now if one is due: lets a worker that waits on another service while
@@ -48,5 +54,7 @@ void sso_job_release(sso_job_t *job);
 void sso_worker_heartbeat_if_due(sso_worker_t *self);
 /* How many times this worker has (re)connected; for tests and logs. */
 int sso_worker_connects(sso_worker_t *self);
+
+void sso_worker_test(bool verbose);
 
 #endif

@@ -60,9 +60,23 @@ static zframe_t *s_rpc(sso_service_t *service, const char *rpc, zframe_t *payloa
 /* Group commit (see dir_db_batch_begin): the requests waiting together share one write
    transaction. Under load most commits then carry several requests' rows, so the pages they
    share (a table's last leaf, an index's) go to the log once per batch, not once per request. */
+/* The directory's write transactions, for the gateway's /metrics: they ride on its next
+   reply (sso_worker_count). Taken at each batch's start and end, so a commit made outside a
+   batch (another instance held the write lock) is reported with the batch after it. */
+static void s_report_writes(sso_service_t *service, size_t batched_requests)
+{
+    dir_t *dir = service->state;
+    uint64_t writes = dir_db_writes_take(dir->db);
+    if ((writes && sso_worker_count(service->worker, "write_transactions", writes) != 0)
+        || (batched_requests
+            && sso_worker_count(service->worker, "batched_requests", batched_requests) != 0))
+        sso_debug("directory: write counts not reported (no worker)");
+}
+
 static int s_batch_begin(sso_service_t *service)
 {
     dir_t *dir = service->state;
+    s_report_writes(service, 0);
     return dir_db_batch_begin(dir->db);
 }
 
@@ -72,10 +86,12 @@ static bool s_batch_intact(sso_service_t *service)
     return dir_db_batch_intact(dir->db);
 }
 
-static int s_batch_end(sso_service_t *service)
+static int s_batch_end(sso_service_t *service, size_t requests)
 {
     dir_t *dir = service->state;
-    return dir_db_batch_end(dir->db);
+    int rc = dir_db_batch_end(dir->db);
+    s_report_writes(service, rc == 0 && dir_db_last_commit_wrote(dir->db) ? requests : 0);
+    return rc;
 }
 
 static zframe_t *s_batch_failed(sso_service_t *service, const sso_job_t *job)

@@ -45,6 +45,18 @@ struct gateway_metrics_t {
     service_counter_t counters[GATEWAY_METRICS_MAX_COUNTERS];
     size_t n_counters;
     unsigned long long counters_refused;
+    unsigned long long directory[2]; /* s_directory_counters */
+};
+
+/* The directory's counts that have metrics of their own (gateway_metrics_reported). */
+static const struct {
+    const char *name, *metric, *help;
+} s_directory_counters[2] = {
+    {"write_transactions", "sso_directory_write_transactions_total",
+     "Write transactions the directory committed that changed rows (a group-commit batch is "
+     "one; reported with the directory's replies, so current once the last reply is in)."},
+    {"batched_requests", "sso_directory_batched_requests_total",
+     "Requests served inside the directory's group-commit batches whose commit changed rows."},
 };
 
 static const char *const s_refused_labels[GATEWAY_REFUSED_REASONS] = {
@@ -110,7 +122,8 @@ void gateway_metrics_refused(gateway_metrics_t *self, gateway_refused_t reason)
     pthread_mutex_unlock(&self->lock);
 }
 
-void gateway_metrics_count(gateway_metrics_t *self, const char *service, const char *name)
+static void s_count(gateway_metrics_t *self, const char *service, const char *name,
+                    unsigned long long increment)
 {
     bool ok = sso_http_counter_name_ok(service) && strlen(service) < sizeof self->counters[0].service
               && sso_http_counter_name_ok(name);
@@ -125,10 +138,29 @@ void gateway_metrics_count(gateway_metrics_t *self, const char *service, const c
         self->n_counters++;
     }
     if (ok && i < self->n_counters)
-        self->counters[i].count++;
+        self->counters[i].count += increment;
     else
-        self->counters_refused++;
+        self->counters_refused += increment;
     pthread_mutex_unlock(&self->lock);
+}
+
+void gateway_metrics_count(gateway_metrics_t *self, const char *service, const char *name)
+{
+    s_count(self, service, name, 1);
+}
+
+void gateway_metrics_reported(void *arg, const char *service, const char *name,
+                              uint64_t increment)
+{
+    gateway_metrics_t *self = arg;
+    for (size_t i = 0; service && name && !strcmp(service, "directory") && i < 2; i++)
+        if (!strcmp(name, s_directory_counters[i].name)) {
+            pthread_mutex_lock(&self->lock);
+            self->directory[i] += increment;
+            pthread_mutex_unlock(&self->lock);
+            return;
+        }
+    s_count(self, service, name, increment);
 }
 
 typedef struct {
@@ -147,6 +179,13 @@ static void s_append(text_t *out, const char *fmt, ...)
     va_end(args);
     if (n > 0)
         out->len += (size_t) n < METRICS_TEXT_MAX - out->len ? (size_t) n : METRICS_TEXT_MAX - out->len - 1;
+}
+
+static void s_bus_requests(void *arg, const char *service, const char *caller, const char *rpc,
+                           uint64_t count)
+{
+    s_append(arg, "sso_bus_requests_total{service=\"%s\",caller=\"%s\",rpc=\"%s\"} %llu\n",
+             service, caller, rpc, (unsigned long long) count);
 }
 
 static void s_instances(void *arg, const char *service, int instances, int queued)
@@ -199,7 +238,22 @@ char *gateway_metrics_render(gateway_metrics_t *self, sso_broker_t *broker)
              GATEWAY_METRICS_MAX_COUNTERS);
     s_append(&out, "# TYPE sso_service_events_refused_total counter\n");
     s_append(&out, "sso_service_events_refused_total %llu\n", self->counters_refused);
+    for (size_t i = 0; i < 2; i++) {
+        s_append(&out, "# HELP %s %s\n", s_directory_counters[i].metric,
+                 s_directory_counters[i].help);
+        s_append(&out, "# TYPE %s counter\n", s_directory_counters[i].metric);
+        s_append(&out, "%s %llu\n", s_directory_counters[i].metric, self->directory[i]);
+    }
     pthread_mutex_unlock(&self->lock);
+    s_append(&out, "# HELP sso_bus_requests_total Requests the broker sent to a service "
+                   "instance: by service, caller (its key's role; gateway for HTTP) and rpc "
+                   "(http for HTTP; other past %d names per caller or when not a name). An "
+                   "idempotent request re-sent after its instance died counts again; one "
+                   "answered 503 or 504 before reaching an instance does not.\n",
+             SSO_BROKER_RPCS_PER_CALLER);
+    s_append(&out, "# TYPE sso_bus_requests_total counter\n");
+    if (broker)
+        sso_broker_requests(broker, s_bus_requests, &out);
     s_append(&out, "# HELP sso_bus_instances Live instances per service on the bus.\n");
     s_append(&out, "# TYPE sso_bus_instances gauge\n");
     s_append(&out, "# HELP sso_bus_queued_requests Requests waiting for an instance.\n");
@@ -251,6 +305,38 @@ void gateway_metrics_test(bool verbose)
     SSO_CHECK(text && strstr(text, "sso_service_events_refused_total 16\n") && !strstr(text, "bad"));
     SSO_CHECK(text && strstr(text, "name=\"n61\"") && !strstr(text, "name=\"n62\""));
     free(text);
+    /* What the directory reported with its replies: its two counts have metrics of their
+       own, from 0; anything else lands with the service events, bounded as they are. */
+    gateway_metrics_t *fresh = gateway_metrics_new();
+    text = gateway_metrics_render(fresh, NULL);
+    SSO_CHECK(text && strstr(text, "\nsso_directory_write_transactions_total 0\n")
+              && strstr(text, "\nsso_directory_batched_requests_total 0\n")
+              && strstr(text, "# TYPE sso_directory_write_transactions_total counter\n")
+              && strstr(text, "# TYPE sso_bus_requests_total counter\n")
+              && !strstr(text, "sso_bus_requests_total{"));
+    free(text);
+    gateway_metrics_reported(fresh, "directory", "write_transactions", 3);
+    gateway_metrics_reported(fresh, "directory", "write_transactions", 1);
+    gateway_metrics_reported(fresh, "directory", "batched_requests", 7);
+    gateway_metrics_reported(fresh, "saml", "write_transactions", 2); /* not the directory's */
+    gateway_metrics_reported(fresh, "directory", "cache_misses", 5);
+    gateway_metrics_reported(fresh, "directory", "Bad Name", 4);
+    gateway_metrics_reported(fresh, NULL, "write_transactions", 6);
+    text = gateway_metrics_render(fresh, NULL);
+    SSO_CHECK(text && strstr(text, "\nsso_directory_write_transactions_total 4\n")
+              && strstr(text, "\nsso_directory_batched_requests_total 7\n"));
+    SSO_CHECK(text && strstr(text, "sso_service_events_total{service=\"saml\",name=\"write_transactions\"} 2\n")
+              && strstr(text, "sso_service_events_total{service=\"directory\",name=\"cache_misses\"} 5\n")
+              && strstr(text, "sso_service_events_refused_total 10\n"));
+    free(text);
+    gateway_metrics_destroy(&fresh);
+    /* The requests the broker routed, from the broker. */
+    sso_broker_t *broker = sso_broker_new("inproc://gateway-metrics-test", NULL);
+    SSO_CHECK(broker != NULL);
+    text = broker ? gateway_metrics_render(metrics, broker) : NULL;
+    SSO_CHECK(text && strstr(text, "# TYPE sso_bus_requests_total counter\n"));
+    free(text);
+    sso_broker_destroy(&broker);
     gateway_metrics_destroy(&metrics);
     SSO_CHECK(metrics == NULL);
 }

@@ -1,5 +1,6 @@
-/* gateway_metrics: request counters by route and status, a latency histogram, and the
-   broker's live instances, rendered in the Prometheus text format. Thread-safe. */
+/* gateway_metrics: request counters by route and status, a latency histogram, the broker's
+   live instances and the requests it routed, and what the services counted, rendered in the
+   Prometheus text format. Thread-safe. */
 #ifndef GATEWAY_METRICS_H
 #define GATEWAY_METRICS_H
 #include "sso_broker.h"
@@ -27,7 +28,13 @@ void gateway_metrics_refused(gateway_metrics_t *self, gateway_refused_t reason);
    sso_service_events_refused_total instead. */
 #define GATEWAY_METRICS_MAX_COUNTERS 64
 void gateway_metrics_count(gateway_metrics_t *self, const char *service, const char *name);
-/* Returns the exposition text; caller frees. broker may be NULL. */
+/* What a worker counted with its replies (sso_broker_on_counters; arg is the
+   gateway_metrics_t): the directory's write_transactions and batched_requests become
+   sso_directory_write_transactions_total and sso_directory_batched_requests_total; any other
+   name is counted as gateway_metrics_count counts, increment times. */
+sso_broker_counter_fn gateway_metrics_reported;
+/* Returns the exposition text; caller frees. broker may be NULL. With a broker it lists the
+   requests it routed (sso_broker_requests) as sso_bus_requests_total{service,caller,rpc}. */
 char *gateway_metrics_render(gateway_metrics_t *self, sso_broker_t *broker);
 
 void gateway_metrics_test(bool verbose);

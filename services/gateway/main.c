@@ -61,8 +61,11 @@ int main(int argc, char **argv)
     }
     gateway_metrics_t *metrics = gateway_metrics_new();
     const char *web_dir = config.web_dir ? config.web_dir : "web/static";
-    /* Before the broker starts: its thread runs the HTTP server too. */
-    gateway_http_t *http = metrics ? gateway_http_new(&config, broker, metrics, web_dir) : NULL;
+    /* Before the broker starts: its thread runs the HTTP server too, and hands the metrics
+       what the services count with their replies. */
+    gateway_http_t *http =
+        metrics && sso_broker_on_counters(broker, gateway_metrics_reported, metrics) == 0
+            ? gateway_http_new(&config, broker, metrics, web_dir) : NULL;
     if (!http || sso_broker_start(broker) != 0) {
         sso_broker_destroy(&broker);
         gateway_http_destroy(&http);

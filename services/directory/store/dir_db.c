@@ -41,6 +41,11 @@ struct dir_db_t {
     bool caching; /* on once the schema is migrated */
     bool batch;   /* between dir_db_batch_begin and dir_db_batch_end */
     int depth;    /* savepoints open inside the batch (dir_db_begin without its commit yet) */
+    /* Write transactions (dir_db_writes_take): rows changed on the connection when the
+       outermost transaction began, commits since the last take, and the last commit's. */
+    sqlite3_int64 changes_at_begin;
+    uint64_t writes;
+    bool last_commit_wrote;
     s_entry_t cache[DIR_DB_CACHE_SIZE];
     size_t count; /* cache[0 .. count - 1] are in use */
     uint64_t tick;
@@ -280,9 +285,13 @@ int dir_db_run(dir_db_t *self, int *changes, const char *sql, const char *types,
         *changes = 0;
     if (!stmt)
         return DIR_DB_ERROR;
+    sqlite3_int64 before = sqlite3_total_changes64(self->handle);
     int rc = sqlite3_step(stmt);
     while (rc == SQLITE_ROW)
         rc = sqlite3_step(stmt);
+    /* Outside any transaction the statement was one of its own, committed now. */
+    if (sqlite3_get_autocommit(self->handle) && sqlite3_total_changes64(self->handle) != before)
+        self->writes++;
     int result = DIR_DB_OK;
     if (rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT)
         result = DIR_DB_CONFLICT;
@@ -353,12 +362,18 @@ static int s_savepoint(dir_db_t *self)
 
 int dir_db_begin(dir_db_t *self)
 {
-    return self->batch ? s_savepoint(self) : s_step(self, "BEGIN IMMEDIATE", true);
+    if (self->batch)
+        return s_savepoint(self);
+    self->changes_at_begin = sqlite3_total_changes64(self->handle);
+    return s_step(self, "BEGIN IMMEDIATE", true);
 }
 
 int dir_db_begin_read(dir_db_t *self)
 {
-    return self->batch ? s_savepoint(self) : s_step(self, "BEGIN", true);
+    if (self->batch)
+        return s_savepoint(self);
+    self->changes_at_begin = sqlite3_total_changes64(self->handle);
+    return s_step(self, "BEGIN", true);
 }
 
 int dir_db_commit(dir_db_t *self)
@@ -379,7 +394,22 @@ int dir_db_commit(dir_db_t *self)
         dir_db_rollback(self);
         return -1;
     }
+    self->last_commit_wrote = sqlite3_total_changes64(self->handle) != self->changes_at_begin;
+    if (self->last_commit_wrote)
+        self->writes++;
     return 0;
+}
+
+uint64_t dir_db_writes_take(dir_db_t *self)
+{
+    uint64_t writes = self->writes;
+    self->writes = 0;
+    return writes;
+}
+
+bool dir_db_last_commit_wrote(const dir_db_t *self)
+{
+    return self->last_commit_wrote;
 }
 
 void dir_db_rollback(dir_db_t *self)
@@ -416,6 +446,7 @@ int dir_db_batch_begin(dir_db_t *self)
        the busy timeout) would hold up reads that need no lock, and the heartbeats. The loop
        then serves the request on its own, as before batches. */
     sqlite3_busy_timeout(self->handle, 0);
+    self->changes_at_begin = sqlite3_total_changes64(self->handle);
     int rc = s_step(self, "BEGIN IMMEDIATE", false);
     sqlite3_busy_timeout(self->handle, DIR_DB_BUSY_MS);
     if (rc != 0)
@@ -711,6 +742,50 @@ static int s_add_org(dir_db_t *db, const char *id)
                                 "updated_at) VALUES (?, ?, 1, 1)", "ss", id, id);
 }
 
+/* Write transactions are counted once per commit that changed rows, a batch's included,
+   whatever it served; reads and lost work are not. */
+static void s_test_writes(const char *path)
+{
+    char why[256] = "";
+    dir_db_t *db = dir_db_open(path, why, sizeof why);
+    SSO_CHECK(db != NULL);
+    if (!db)
+        return;
+    dir_db_writes_take(db); /* the migrations' */
+    SSO_CHECK(dir_db_writes_take(db) == 0);
+    /* A batch of two requests that each write: one. */
+    SSO_CHECK(dir_db_batch_begin(db) == 0);
+    SSO_CHECK(dir_db_begin(db) == 0 && s_add_org(db, "w1") == DIR_DB_OK && dir_db_commit(db) == 0);
+    SSO_CHECK(dir_db_begin(db) == 0 && s_add_org(db, "w2") == DIR_DB_OK && dir_db_commit(db) == 0);
+    SSO_CHECK(dir_db_writes_take(db) == 0); /* not before its commit */
+    SSO_CHECK(dir_db_batch_end(db) == 0 && dir_db_last_commit_wrote(db));
+    SSO_CHECK(dir_db_writes_take(db) == 1 && dir_db_writes_take(db) == 0);
+    /* A batch that only reads (it holds the write lock all the same): none. */
+    SSO_CHECK(dir_db_batch_begin(db) == 0);
+    SSO_CHECK(dir_db_begin_read(db) == 0
+              && dir_db_int(db, "SELECT count(*) FROM organizations WHERE id LIKE 'w%'", NULL) == 2
+              && dir_db_commit(db) == 0);
+    SSO_CHECK(dir_db_batch_end(db) == 0 && !dir_db_last_commit_wrote(db));
+    SSO_CHECK(dir_db_writes_take(db) == 0);
+    /* Outside a batch: a write transaction, a read one, a statement on its own that writes,
+       one that reads after it, one that is refused. */
+    SSO_CHECK(dir_db_begin(db) == 0 && s_add_org(db, "w3") == DIR_DB_OK && dir_db_commit(db) == 0);
+    SSO_CHECK(dir_db_last_commit_wrote(db));
+    SSO_CHECK(dir_db_begin_read(db) == 0 && dir_db_commit(db) == 0 && !dir_db_last_commit_wrote(db));
+    SSO_CHECK(s_add_org(db, "w4") == DIR_DB_OK);
+    SSO_CHECK(dir_db_run(db, NULL, "SELECT count(*) FROM organizations", NULL) == DIR_DB_OK);
+    SSO_CHECK(s_add_org(db, "w4") == DIR_DB_CONFLICT);
+    SSO_CHECK(dir_db_writes_take(db) == 2);
+    /* Work rolled back, in a batch that is lost: none. */
+    SSO_CHECK(dir_db_batch_begin(db) == 0);
+    SSO_CHECK(dir_db_begin(db) == 0 && s_add_org(db, "w5") == DIR_DB_OK); /* left open */
+    SSO_CHECK(dir_db_batch_end(db) == -1);
+    SSO_CHECK(dir_db_begin(db) == 0 && s_add_org(db, "w6") == DIR_DB_OK);
+    dir_db_rollback(db);
+    SSO_CHECK(dir_db_writes_take(db) == 0);
+    dir_db_destroy(&db);
+}
+
 static void s_test_batch(const char *path)
 {
     char why[256] = "";
@@ -929,5 +1004,7 @@ void dir_db_test(bool verbose)
     s_test_cache(path);
     snprintf(path, sizeof path, "%s/batch.db", dir);
     s_test_batch(path);
+    snprintf(path, sizeof path, "%s/writes.db", dir);
+    s_test_writes(path);
     dir_testkit_remove_dir(dir);
 }

@@ -75,6 +75,15 @@ int dir_db_batch_begin(dir_db_t *self);
 bool dir_db_batch_intact(dir_db_t *self);
 int dir_db_batch_end(dir_db_t *self);
 
+/* Write transactions, for the gateway's /metrics: how many committed since the last call (the
+   count then starts over). One is an outermost commit (a batch's is one, whatever it
+   served) of a transaction that changed rows (sqlite3_total_changes: rows inserted, updated
+   or deleted, also in a savepoint rolled back since), or a dir_db_run statement that changed
+   rows outside any transaction. */
+uint64_t dir_db_writes_take(dir_db_t *self);
+/* Whether the last outermost commit (dir_db_batch_end's, say) was of one that changed rows. */
+bool dir_db_last_commit_wrote(const dir_db_t *self);
+
 /* Column helpers: text as a C string ("" for NULL). */
 const char *dir_db_text(sqlite3_stmt *stmt, int column);
 
