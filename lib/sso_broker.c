@@ -1,4 +1,5 @@
 #include "sso_broker.h"
+#include "sso_rpc.h"
 #include "sso_config.h"
 #include "sso_http.h"
 #include "sso_log.h"
@@ -120,7 +121,7 @@ static int s_parse_credit(const char *text, long *credit)
 static size_t s_series(sso_broker_t *self, const char *service, const char *caller,
                        const char *rpc)
 {
-    if (!sso_http_counter_name_ok(rpc))
+    if (!sso_rpc_label_ok(rpc))
         rpc = "other";
     size_t rpcs = 0, other = SSO_BROKER_REQUEST_SERIES;
     for (size_t i = 0; i < self->n_series; i++) {

@@ -15,6 +15,14 @@ int sso_rpc_name(const ProtobufCServiceDescriptor *sd, unsigned m, char *out, si
     return n > 0 && (size_t) n < size ? 0 : -1;
 }
 
+bool sso_rpc_label_ok(const char *name)
+{
+    size_t len = name ? strlen(name) : 0;
+    return len > 0 && len <= 48
+           && strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.")
+                  == len;
+}
+
 bool sso_rpc_idempotent(const ProtobufCServiceDescriptor *sd)
 {
     size_t n = strlen(sd->short_name);
@@ -181,6 +189,10 @@ void sso_rpc_test(bool verbose)
     SSO_CHECK(!strcmp(name, "TokenWrites.CodeRedeem"));
     SSO_CHECK(sso_rpc_name(&sso__token_writes__descriptor, 99, name, sizeof name) == -1);
     SSO_CHECK(sso_rpc_name(&sso__token_writes__descriptor, 1, name, 10) == -1);
+    SSO_CHECK(sso_rpc_label_ok(name) && sso_rpc_label_ok("http") && !sso_rpc_label_ok("")
+              && !sso_rpc_label_ok(NULL) && !sso_rpc_label_ok("a\"b") && !sso_rpc_label_ok("a b")
+              && !sso_rpc_label_ok("a}") && !sso_rpc_label_ok("x\n")
+              && !sso_rpc_label_ok("TokenWrites.CodeRedeemTokenWrites.CodeRedeem_abcd"));
     SSO_CHECK(sso_rpc_idempotent(&sso__token_reads__descriptor)
               && sso_rpc_idempotent(&sso__upstream_reads__descriptor)
               && !sso_rpc_idempotent(&sso__token_writes__descriptor)

@@ -10,6 +10,9 @@
 #define SSO_RPC_NAME_MAX 64
 
 /* "<Service>.<Method>" of method index m of sd into out; -1 when it does not fit. */
+/* Whether name could be an RPC's bus name, as a metrics label: 1..48 bytes of
+   [A-Za-z0-9_.] (whatever a caller sends, the label stays plain text). */
+bool sso_rpc_label_ok(const char *name);
 int sso_rpc_name(const ProtobufCServiceDescriptor *sd, unsigned m, char *out, size_t size);
 
 /* A caller's handle on one proto service served on the bus under target ("directory",

@@ -13,12 +13,13 @@ from test_op import (PERSON, REDIRECT_URI, base_params, form_of, make_client, pk
 # Per step of a login: (bus round trips, directory write transactions). A round trip is one
 # request the broker sent to a service instance: the gateway's HTTP request to the service
 # that owns the path counts as one, and so does every RPC a service makes to another.
-# Before issue 17's round-trip work: 11 round trips and 3 write transactions in all.
+# Before issue 17's round-trip work: 11 round trips and 3 write transactions in all
+# (authorize was 4: gateway->token, authorize_lookup, saml_start, txn_create).
 LOGIN_COST = {
-    "authorize": (4, 1),   # gateway->token, authorize_lookup, saml_start, txn_create
-    "acs": (3, 1),         # gateway->saml, login_context, login_complete
-    "token": (2, 1),       # gateway->token, code_redeem
-    "userinfo": (2, 0),    # gateway->token, access_token_check
+    "authorize": (3, 1),   # gateway->token, TokenWrites.AuthorizeBegin, UpstreamStart.Start
+    "acs": (3, 1),         # gateway->saml, UpstreamReads.LoginContext, UpstreamWrites.LoginComplete
+    "token": (2, 1),       # gateway->token, TokenWrites.CodeRedeem
+    "userinfo": (2, 0),    # gateway->token, TokenReads.AccessTokenCheck
 }
 
 _SERIES = re.compile(r'^(sso_bus_requests_total|sso_directory_write_transactions_total)'
