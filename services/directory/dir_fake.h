@@ -1,0 +1,66 @@
+/* dir_fake: the real directory service inside another service's self-test. A temporary data
+   dir and database (dir_testkit), the bus's CURVE keys for every role and a broker on an
+   ipc:// endpoint in that dir, and the directory's own service definition (its RPC router
+   with its callers' roles, group commit) serving on a thread of its own. The service under
+   test joins the same bus with its role's keys (dir_fake_endpoint, dir_fake_keys) and calls
+   the directory exactly as in production; tests read what the directory stored through the
+   directory's own functions, on its thread (dir_fake_txn, dir_fake_run). The header names no
+   directory type, so a test includes it without the directory's headers.
+
+   Seeded through the management API (ids generated, so read from the struct):
+   client         redirect URIs https://app.test/callback and https://app.test/cb?x=1
+   org_saml       the seeded Test Organization: domains example.com and example.org, its one
+                  active SAML connection conn_saml (the simulator's)
+   org_two        two active SAML connections: ambiguous_connection
+   org_oidc       domain oidc.example, one active OIDC connection conn_oidc
+   org_off        domain inactive.example, one inactive SAML connection conn_off */
+#ifndef DIR_FAKE_H
+#define DIR_FAKE_H
+#include "directory.pb-c.h"
+#include "sso_bus_keys.h"
+#include <stdbool.h>
+
+#define DIR_FAKE_ID_MAX 64
+
+typedef struct dir_fake_inner_t dir_fake_inner_t;
+
+typedef struct {
+    char client_id[DIR_FAKE_ID_MAX];
+    char client_secret[128];
+    char org_saml[DIR_FAKE_ID_MAX], conn_saml[DIR_FAKE_ID_MAX];
+    char org_two[DIR_FAKE_ID_MAX];
+    char org_oidc[DIR_FAKE_ID_MAX], conn_oidc[DIR_FAKE_ID_MAX];
+    char org_off[DIR_FAKE_ID_MAX], conn_off[DIR_FAKE_ID_MAX];
+    dir_fake_inner_t *inner;
+} dir_fake_t;
+
+/* The data dir, keys, broker, seed and the directory's thread. NULL (counted as a failed
+   check, with why on stderr) when any of it fails. */
+dir_fake_t *dir_fake_new(void);
+/* Stops the thread and the broker and removes the temporary dir. */
+void dir_fake_destroy(dir_fake_t **self_p);
+
+const char *dir_fake_endpoint(const dir_fake_t *self);
+const sso_bus_keys_t *dir_fake_keys(const dir_fake_t *self);
+
+/* Takes the directory off the bus (its calls get 503 from the broker) and puts it back. 0 or
+   -1. */
+int dir_fake_stop(dir_fake_t *self);
+int dir_fake_start(dir_fake_t *self);
+/* From any thread, without waiting: the directory's thread sleeps for ms before its next
+   request (a request sent meanwhile passes its deadline: 504). */
+void dir_fake_hold(dir_fake_t *self, int ms);
+
+/* Runs fn(dir, arg) on the directory's thread between two requests (dir is the directory's
+   dir_t), or here while it is stopped. 0, or -1 when it could not run. */
+typedef void(dir_fake_fn)(void *dir, void *arg);
+int dir_fake_run(dir_fake_t *self, dir_fake_fn *fn, void *arg);
+
+/* The transaction the directory stores under id, or NULL (none, or it failed). Free with
+   sso__transaction__free_unpacked. */
+Sso__Transaction *dir_fake_txn(dir_fake_t *self, const char *id);
+/* How many events the directory holds whose reason contains text. -1 on error. */
+int dir_fake_events(dir_fake_t *self, const char *text);
+
+void dir_fake_test(bool verbose);
+#endif
