@@ -4,6 +4,8 @@
 #include "dir_seed.h"
 #include "dir_service.h"
 #include "dir_testkit.h"
+#include "login/dir_codes.h"
+#include "vault/dir_signing.h"
 #include "sso_broker.h"
 #include "sso_log.h"
 #include "sso_service.h"
@@ -223,6 +225,92 @@ int dir_fake_events(dir_fake_t *self, const char *text)
     return (int) read.count;
 }
 
+static void s_txns_read(void *dir, void *arg)
+{
+    *(int64_t *) arg = dir_db_int(((dir_t *) dir)->db, "SELECT count(*) FROM login_transactions",
+                                  NULL);
+}
+
+int dir_fake_txns(dir_fake_t *self)
+{
+    int64_t count = -1;
+    if (dir_fake_run(self, s_txns_read, &count) != 0)
+        return -1;
+    return (int) count;
+}
+
+static void s_keys_read(void *dir, void *arg)
+{
+    *(Sso__KeysListReply **) arg = dir_signing_list(dir, true);
+}
+
+Sso__KeysListReply *dir_fake_signing_keys(dir_fake_t *self)
+{
+    Sso__KeysListReply *keys = NULL;
+    if (dir_fake_run(self, s_keys_read, &keys) != 0)
+        return NULL;
+    return keys;
+}
+
+typedef struct {
+    const char *client_id;
+    const char *address;
+    bool locked;
+} s_lock_read_t;
+
+static void s_lock_read(void *dir, void *arg)
+{
+    s_lock_read_t *read = arg;
+    char key[DIR_AUTH_LIMIT_KEY_MAX];
+    read->locked = dir_auth_limit_client_key(read->client_id, read->address, key) == 0
+                   && dir_auth_limit_wait_ms(((dir_t *) dir)->auth_limit, key, sso_now_ms()) > 0;
+}
+
+bool dir_fake_locked_out(dir_fake_t *self, const char *client_id, const char *address)
+{
+    s_lock_read_t read = {client_id, address, false};
+    return dir_fake_run(self, s_lock_read, &read) == 0 && read.locked;
+}
+
+typedef struct {
+    dir_code_t code;
+    char *value;
+} s_code_make_t;
+
+/* Inside a write of its own, as the login that issues a code would be. */
+static void s_code_make(void *dir, void *arg)
+{
+    s_code_make_t *make = arg;
+    dir_db_t *db = ((dir_t *) dir)->db;
+    if (dir_db_begin(db) != 0)
+        return;
+    if (dir_codes_issue(dir, &make->code, &make->value) != 0 || dir_db_commit(db) != 0) {
+        dir_db_rollback(db);
+        free(make->value);
+        make->value = NULL;
+    }
+}
+
+char *dir_fake_code(dir_fake_t *self, const char *nonce, const char *code_challenge,
+                    const Sso__Profile *profile)
+{
+    s_code_make_t make = {.code = {.client_id = self->client_id,
+                                   .redirect_uri = "https://app.test/callback",
+                                   .scope = "openid profile",
+                                   .nonce = nonce,
+                                   .code_challenge = code_challenge,
+                                   .organization_id = self->org_saml,
+                                   .connection_id = self->conn_saml,
+                                   .connection_type = "saml",
+                                   .profile = profile,
+                                   .auth_time = 1700000000}};
+    if (dir_fake_run(self, s_code_make, &make) != 0) {
+        free(make.value);
+        return NULL;
+    }
+    return make.value;
+}
+
 /* ---- setting up ------------------------------------------------------------------------ */
 
 /* POSTs body to target through the management API; the id of what was made into id. */
@@ -268,22 +356,49 @@ static int s_connection(dir_fake_t *self, const char *org, const char *body, con
                : -1;
 }
 
-static int s_seed(dir_fake_t *self)
+/* A client with the fake's redirect URIs: its id, and its secret when secret is given. */
+static int s_client(dir_fake_t *self, char *id, char *secret, size_t secret_size)
 {
-    snprintf(self->org_saml, sizeof self->org_saml, "%s", DIR_SEED_ORG_ID);
-    snprintf(self->conn_saml, sizeof self->conn_saml, "%s", DIR_SEED_CONN_ID);
     json_t *json = NULL;
     int status = dir_testkit_call(&self->inner->kit, "POST", "/api/v1/clients",
                                   "{\"name\":\"App\",\"redirect_uris\":["
                                   "\"https://app.test/callback\",\"https://app.test/cb?x=1\"]}",
                                   &json);
-    snprintf(self->client_id, sizeof self->client_id, "%s", dir_testkit_str(json, "client_id"));
-    snprintf(self->client_secret, sizeof self->client_secret, "%s",
-             dir_testkit_str(json, "client_secret"));
+    snprintf(id, DIR_FAKE_ID_MAX, "%s", dir_testkit_str(json, "client_id"));
+    if (secret)
+        snprintf(secret, secret_size, "%s", dir_testkit_str(json, "client_secret"));
     json_decref(json);
-    if (status != 201)
+    return status == 201 && *id ? 0 : -1;
+}
+
+/* The bootstrap admin client's secret, from the credentials file the directory wrote. */
+static int s_admin(dir_fake_t *self)
+{
+    dir_testkit_t *kit = &self->inner->kit;
+    char path[sizeof kit->data_dir + 32], line[256];
+    snprintf(path, sizeof path, "%s/admin-credentials", kit->data_dir);
+    snprintf(self->admin_id, sizeof self->admin_id, "%s", kit->admin_id);
+    snprintf(self->mgmt_token, sizeof self->mgmt_token, "%s", kit->token);
+    FILE *file = fopen(path, "r");
+    while (file && fgets(line, sizeof line, file))
+        if (!strncmp(line, "SSO_ADMIN_CLIENT_SECRET=", 24))
+            snprintf(self->admin_secret, sizeof self->admin_secret, "%.*s",
+                     (int) strcspn(line + 24, "\n"), line + 24);
+    if (file)
+        fclose(file);
+    return *self->admin_secret && *self->admin_id && *self->mgmt_token ? 0 : -1;
+}
+
+static int s_seed(dir_fake_t *self)
+{
+    snprintf(self->org_saml, sizeof self->org_saml, "%s", DIR_SEED_ORG_ID);
+    snprintf(self->conn_saml, sizeof self->conn_saml, "%s", DIR_SEED_CONN_ID);
+    if (s_admin(self) != 0
+        || s_client(self, self->client_id, self->client_secret, sizeof self->client_secret) != 0
+        || s_client(self, self->locked_id, NULL, 0) != 0)
         return -1;
-    /* IdP settings to paste: an IdP certificate of a key of its own. */
+    /* IdP settings to paste: an IdP certificate of a key of its own. The other connections
+       are OIDC ones, which need no key pair of their own (each SAML one makes an RSA key). */
     char *idp_key = NULL, *idp_cert = NULL;
     if (dir_pki_sp_keypair("idp.test", &idp_key, &idp_cert) != 0)
         return -1;
@@ -300,7 +415,7 @@ static int s_seed(dir_fake_t *self)
     int rc = saml_body && s_org(self, "Two", NULL, self->org_two, sizeof self->org_two) == 0
                      && s_connection(self, self->org_two, saml_body, "active", unused,
                                      sizeof unused) == 0
-                     && s_connection(self, self->org_two, saml_body, "active", unused,
+                     && s_connection(self, self->org_two, oidc_body, "active", unused,
                                      sizeof unused) == 0
                      && s_org(self, "OIDC", "oidc.example", self->org_oidc,
                               sizeof self->org_oidc) == 0
@@ -308,7 +423,7 @@ static int s_seed(dir_fake_t *self)
                                      sizeof self->conn_oidc) == 0
                      && s_org(self, "Off", "inactive.example", self->org_off,
                               sizeof self->org_off) == 0
-                     && s_connection(self, self->org_off, saml_body, "inactive", self->conn_off,
+                     && s_connection(self, self->org_off, oidc_body, "inactive", self->conn_off,
                                      sizeof self->conn_off) == 0
                  ? 0
                  : -1;
@@ -381,6 +496,11 @@ void dir_fake_destroy(dir_fake_t **self_p)
 const char *dir_fake_endpoint(const dir_fake_t *self)
 {
     return self->inner->endpoint;
+}
+
+int dir_fake_instances(const dir_fake_t *self, const char *service)
+{
+    return sso_broker_instances(self->inner->broker, service);
 }
 
 const sso_bus_keys_t *dir_fake_keys(const dir_fake_t *self)

@@ -8,12 +8,14 @@
    directory type, so a test includes it without the directory's headers.
 
    Seeded through the management API (ids generated, so read from the struct):
-   client         redirect URIs https://app.test/callback and https://app.test/cb?x=1
+   client         redirect URIs https://app.test/callback and https://app.test/cb?x=1;
+                  locked: another client, for tests that lock it out; admin: the management
+                  client (its secret), mgmt_token: a management bearer token
    org_saml       the seeded Test Organization: domains example.com and example.org, its one
                   active SAML connection conn_saml (the simulator's)
-   org_two        two active SAML connections: ambiguous_connection
+   org_two        two active connections: ambiguous_connection
    org_oidc       domain oidc.example, one active OIDC connection conn_oidc
-   org_off        domain inactive.example, one inactive SAML connection conn_off */
+   org_off        domain inactive.example, one inactive connection conn_off */
 #ifndef DIR_FAKE_H
 #define DIR_FAKE_H
 #include "directory.pb-c.h"
@@ -27,6 +29,10 @@ typedef struct dir_fake_inner_t dir_fake_inner_t;
 typedef struct {
     char client_id[DIR_FAKE_ID_MAX];
     char client_secret[128];
+    char locked_id[DIR_FAKE_ID_MAX];
+    char admin_id[256];
+    char admin_secret[128];
+    char mgmt_token[128];
     char org_saml[DIR_FAKE_ID_MAX], conn_saml[DIR_FAKE_ID_MAX];
     char org_two[DIR_FAKE_ID_MAX];
     char org_oidc[DIR_FAKE_ID_MAX], conn_oidc[DIR_FAKE_ID_MAX];
@@ -43,6 +49,8 @@ void dir_fake_destroy(dir_fake_t **self_p);
 const char *dir_fake_endpoint(const dir_fake_t *self);
 const sso_bus_keys_t *dir_fake_keys(const dir_fake_t *self);
 
+/* Live instances of service on the fake's broker (the directory's, or a test's own workers). */
+int dir_fake_instances(const dir_fake_t *self, const char *service);
 /* Takes the directory off the bus (its calls get 503 from the broker) and puts it back. 0 or
    -1. */
 int dir_fake_stop(dir_fake_t *self);
@@ -59,6 +67,19 @@ int dir_fake_run(dir_fake_t *self, dir_fake_fn *fn, void *arg);
 /* The transaction the directory stores under id, or NULL (none, or it failed). Free with
    sso__transaction__free_unpacked. */
 Sso__Transaction *dir_fake_txn(dir_fake_t *self, const char *id);
+/* How many login transactions the directory holds. -1 on error. */
+int dir_fake_txns(dir_fake_t *self);
+/* The signing keys the directory holds, with their private keys, or NULL. Free with
+   sso__keys_list_reply__free_unpacked. */
+Sso__KeysListReply *dir_fake_signing_keys(dir_fake_t *self);
+/* True when the directory locks client_id out when it authenticates from address. */
+bool dir_fake_locked_out(dir_fake_t *self, const char *client_id, const char *address);
+/* A new code as a completed login leaves it, through the directory's own issuing: for the
+   client and https://app.test/callback, scope "openid profile", conn_saml, auth_time
+   1700000000, with nonce and code_challenge ("" for none) and profile. The code (caller
+   frees) or NULL. */
+char *dir_fake_code(dir_fake_t *self, const char *nonce, const char *code_challenge,
+                    const Sso__Profile *profile);
 /* How many events the directory holds whose reason contains text. -1 on error. */
 int dir_fake_events(dir_fake_t *self, const char *text);
 
