@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 /* What the test's thread asks of the directory's: run fn (then say so, unless quiet), or stop
@@ -34,6 +35,9 @@ struct dir_fake_inner_t {
     sso_broker_t *broker;
     pthread_t thread;
     bool serving;
+    int answers_next;            /* dir_fake_stop_after's, for the thread to take */
+    int answers_left;            /* when it reaches 0, the thread leaves the bus; -1: never */
+    _Atomic bool left;           /* the thread left by itself (answers_left) */
     int commands[2];             /* a pipe of s_command_t */
     int done[2];                 /* one byte per command run */
 };
@@ -73,18 +77,35 @@ static void s_handle(dir_fake_inner_t *inner, sso_worker_t *worker, sso_job_t *j
     sso_worker_reply(worker, job, &reply);
 }
 
+/* Runs the command waiting on the pipe, if any: false when it says to stop. */
+static bool s_command(dir_fake_inner_t *inner)
+{
+    struct pollfd item = {inner->commands[0], POLLIN, 0};
+    s_command_t command;
+    if (poll(&item, 1, 0) != 1
+        || read(inner->commands[0], &command, sizeof command) != sizeof command)
+        return true;
+    if (command.fn)
+        command.fn(inner->kit.dir, command.arg);
+    return (command.quiet || write(inner->done[1], "", 1) == 1) && command.fn;
+}
+
 static void *s_serve(void *arg)
 {
     dir_fake_inner_t *inner = arg;
     sso_worker_t *worker = sso_worker_new(inner->endpoint, inner->keys, "directory", 1);
-    bool stop = worker == NULL;
-    while (!stop) {
+    /* Commands first: a hold sent before a request is in force when the request comes. */
+    while (worker && s_command(inner)) {
         sso_job_t job;
         int got = sso_worker_try_recv(worker, &job);
         if (got == -1)
             break;
         if (got == 1) {
+            /* Again: a command written before this request was sent is in force for it. */
+            bool go_on = s_command(inner);
             s_handle(inner, worker, &job);
+            if (!go_on || (inner->answers_left > 0 && --inner->answers_left == 0))
+                break;
             continue;
         }
         struct pollfd items[2] = {{sso_worker_fd(worker), POLLIN, 0},
@@ -93,18 +114,9 @@ static void *s_serve(void *arg)
         if (poll(items, 2, wait < 0 ? 0 : (int) (wait > 1000 ? 1000 : wait)) == -1
             && errno != EINTR)
             break;
-        s_command_t command;
-        if (!(items[1].revents & POLLIN)
-            || read(inner->commands[0], &command, sizeof command) != sizeof command)
-            continue;
-        if (!command.fn)
-            stop = true;
-        else
-            command.fn(inner->kit.dir, command.arg);
-        if (!command.quiet && write(inner->done[1], "", 1) != 1)
-            stop = true;
     }
     sso_worker_destroy(&worker);
+    atomic_store(&inner->left, true);
     return NULL;
 }
 
@@ -126,6 +138,8 @@ int dir_fake_start(dir_fake_t *self)
     dir_fake_inner_t *inner = self->inner;
     if (inner->serving)
         return 0;
+    inner->answers_left = -1;
+    atomic_store(&inner->left, false);
     if (pthread_create(&inner->thread, NULL, s_serve, inner) != 0)
         return -1;
     inner->serving = true;
@@ -139,7 +153,7 @@ int dir_fake_stop(dir_fake_t *self)
     dir_fake_inner_t *inner = self->inner;
     if (!inner->serving)
         return 0;
-    int rc = s_send(inner, NULL, NULL, false);
+    int rc = atomic_load(&inner->left) ? 0 : s_send(inner, NULL, NULL, false);
     pthread_join(inner->thread, NULL);
     inner->serving = false;
     /* The worker said DISCONNECT; the broker forgets it before the next call is made. */
@@ -152,6 +166,21 @@ static void s_sleep(void *dir, void *arg)
 {
     (void) dir;
     zclock_sleep((int) (intptr_t) arg);
+}
+
+static void s_answers(void *dir, void *arg)
+{
+    (void) dir;
+    dir_fake_inner_t *inner = arg;
+    inner->answers_left = inner->answers_next;
+}
+
+int dir_fake_stop_after(dir_fake_t *self, int answers)
+{
+    if (!self->inner->serving || answers < 1)
+        return -1;
+    self->inner->answers_next = answers;
+    return s_send(self->inner, s_answers, self->inner, false);
 }
 
 void dir_fake_hold(dir_fake_t *self, int ms)
@@ -250,6 +279,24 @@ Sso__KeysListReply *dir_fake_signing_keys(dir_fake_t *self)
     if (dir_fake_run(self, s_keys_read, &keys) != 0)
         return NULL;
     return keys;
+}
+
+typedef struct {
+    const Sso__SigningKey *key;
+    int rc;
+} s_key_write_t;
+
+static void s_key_write(void *dir, void *arg)
+{
+    s_key_write_t *write = arg;
+    dir_error_t err;
+    write->rc = dir_signing_put(dir, write->key, false, &err); /* a write of its own */
+}
+
+int dir_fake_signing_key_put(dir_fake_t *self, const Sso__SigningKey *key)
+{
+    s_key_write_t write = {key, -1};
+    return dir_fake_run(self, s_key_write, &write) == 0 ? write.rc : -1;
 }
 
 typedef struct {
@@ -555,6 +602,12 @@ void dir_fake_test(bool verbose)
     SSO_CHECK(dir_fake_start(fake) == 0);
     SSO_CHECK(s_test_call(fake, "saml", &reply) == 0 && reply);
     sso__dir_reply__free_unpacked(reply, NULL);
+    /* Leaving after one more answer: that one is served, the next is not. */
+    SSO_CHECK(dir_fake_stop_after(fake, 1) == 0);
+    SSO_CHECK(s_test_call(fake, "saml", &reply) == 0 && reply);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(s_test_call(fake, "saml", &reply) == SSO_CALL_NO_SERVICE && !reply);
+    SSO_CHECK(dir_fake_stop(fake) == 0 && dir_fake_start(fake) == 0);
     /* Held past the deadline: 504. */
     dir_fake_hold(fake, 1300);
     SSO_CHECK(s_test_call(fake, "saml", &reply) == SSO_CALL_TIMEOUT && !reply);

@@ -55,6 +55,10 @@ int dir_fake_instances(const dir_fake_t *self, const char *service);
    -1. */
 int dir_fake_stop(dir_fake_t *self);
 int dir_fake_start(dir_fake_t *self);
+/* The directory leaves the bus by itself once it has answered that many more requests (a
+   service that dies between two calls of one request). dir_fake_stop, then dir_fake_start,
+   put it back. 0 or -1. */
+int dir_fake_stop_after(dir_fake_t *self, int answers);
 /* From any thread, without waiting: the directory's thread sleeps for ms before its next
    request (a request sent meanwhile passes its deadline: 504). */
 void dir_fake_hold(dir_fake_t *self, int ms);
@@ -72,6 +76,9 @@ int dir_fake_txns(dir_fake_t *self);
 /* The signing keys the directory holds, with their private keys, or NULL. Free with
    sso__keys_list_reply__free_unpacked. */
 Sso__KeysListReply *dir_fake_signing_keys(dir_fake_t *self);
+/* Stores key as the directory's key_put does (the state a running deployment is in). 0 or
+   -1. */
+int dir_fake_signing_key_put(dir_fake_t *self, const Sso__SigningKey *key);
 /* True when the directory locks client_id out when it authenticates from address. */
 bool dir_fake_locked_out(dir_fake_t *self, const char *client_id, const char *address);
 /* A new code as a completed login leaves it, through the directory's own issuing: for the

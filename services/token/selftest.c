@@ -7,7 +7,6 @@
 #include "token_client_auth.h"
 #include "token_code.h"
 #include "token_dir.h"
-#include "token_fake.h"
 #include "token_testkit.h"
 #include "token_http.h"
 #include "token_jwt.h"

@@ -3,6 +3,7 @@
 #include "sso_http.h"
 #include "sso_log.h"
 #include "sso_test.h"
+#include "token_testkit.h"
 
 zframe_t *token_dir_unavailable(int status)
 {
@@ -52,22 +53,52 @@ int token_dir_start(sso_service_t *service, const char *target, const char *rpc,
 static int s_fake_call(sso_service_t *service, const char *rpc, bool idempotent,
                        const Sso__DirRequest *request, Sso__DirReply **reply_p)
 {
-    (void) service;
-    (void) idempotent;
-    (void) request;
+    (void) service, (void) rpc, (void) idempotent, (void) request;
     *reply_p = NULL;
-    return !strcmp(rpc, "slow") ? 504 : 503;
+    return 504;
 }
 
+/* Against the real directory: its answer, then the bus's statuses when it is off the bus
+   (503) or past the deadline (504), with the reply left unset. */
 void token_dir_test(bool verbose)
 {
     (void) verbose;
-    static const token_dir_ops_t fake = {s_fake_call, NULL};
+    token_testkit_t kit;
+    if (token_testkit_open(&kit) != 0)
+        return;
     Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    Sso__DirReply *reply = (Sso__DirReply *) &request; /* must be reset to NULL */
+    Sso__KeysListRequest list = SSO__KEYS_LIST_REQUEST__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_KEYS_LIST;
+    request.keys_list = &list;
+    Sso__DirReply *reply = NULL;
+    SSO_CHECK(token_dir_call(&kit.service, "keys_list", true, &request, &reply) == 0 && reply
+              && reply->result_case == SSO__DIR_REPLY__RESULT_KEYS_LIST);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(dir_fake_stop(kit.dir) == 0);
+    reply = (Sso__DirReply *) &request; /* must be reset to NULL */
+    SSO_CHECK(token_dir_call(&kit.service, "keys_list", true, &request, &reply) == 503 && !reply);
+    SSO_CHECK(dir_fake_start(kit.dir) == 0);
+    dir_fake_hold(kit.dir, kit.config.request_timeout_ms + 300);
+    reply = (Sso__DirReply *) &request;
+    SSO_CHECK(token_dir_call(&kit.service, "keys_list", true, &request, &reply) == 504 && !reply);
+    /* The upstream start, and the same statuses. */
+    Sso__SamlStartRequest start = SSO__SAML_START_REQUEST__INIT;
+    start.txn_id = "txn-1";
+    Sso__SamlStartReply *started = NULL;
+    SSO_CHECK(token_dir_start(&kit.service, "saml", "saml_start", &start, &started) == 0
+              && started && !strcmp(started->redirect_url, "https://idp.test/saml?RelayState=txn-1"));
+    sso__saml_start_reply__free_unpacked(started, NULL);
+    SSO_CHECK(token_testkit_upstreams(&kit, false) == 0);
+    started = (Sso__SamlStartReply *) &start;
+    SSO_CHECK(token_dir_start(&kit.service, "oidc", "oidc_start", &start, &started) == 503
+              && !started);
+    /* A replaced bus is used until it is put back. */
+    static const token_dir_ops_t fake = {s_fake_call, NULL};
     token_dir_set(&fake);
-    SSO_CHECK(token_dir_call(NULL, "slow", true, &request, &reply) == 504 && !reply);
-    SSO_CHECK(token_dir_call(NULL, "x", true, &request, &reply) == 503);
+    SSO_CHECK(token_dir_call(&kit.service, "keys_list", true, &request, &reply) == 504);
     token_dir_set(NULL);
     SSO_CHECK(s_ops == &s_real);
+    SSO_CHECK(token_dir_call(&kit.service, "keys_list", true, &request, &reply) == 0 && reply);
+    sso__dir_reply__free_unpacked(reply, NULL);
+    token_testkit_close(&kit);
 }

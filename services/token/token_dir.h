@@ -1,6 +1,7 @@
-/* token_dir: every call the token service makes on the bus goes through here, so the
-   self-tests can swap the bus for an in-process fake (token_fake) and run a whole login's
-   token-side steps without a broker. */
+/* token_dir: every call the token service makes on the bus goes through here. The self-tests
+   run them against the real directory (token_testkit); token_keys' tests of overlapping
+   requests replace the bus (token_dir_set) with scripted answers that come in the order they
+   need. */
 #ifndef TOKEN_DIR_H
 #define TOKEN_DIR_H
 #include "directory.pb-c.h"

@@ -33,8 +33,9 @@ static zframe_t *s_start_answer(token_testkit_t *self, const char *target, sso_j
         reply.error_description = "the IdP metadata could not be used";
     }
     else {
+        snprintf(self->start_request_id, sizeof self->start_request_id, "_req%d", self->starts);
         reply.redirect_url = url;
-        reply.request_id = "_req1";
+        reply.request_id = self->start_request_id;
     }
     int hold = self->hold_directory_ms;
     pthread_mutex_unlock(&self->lock);
@@ -111,16 +112,20 @@ int token_testkit_upstreams(token_testkit_t *self, bool serving)
 
 const char *token_testkit_expand(token_testkit_t *self, const char *text)
 {
-    if (!text || !strchr(text, '{') || self->n_expanded == TOKEN_TESTKIT_EXPANDED_MAX)
+    if (!text || !strchr(text, '{'))
         return text;
+    if (self->n_expanded == TOKEN_TESTKIT_EXPANDED_MAX) {
+        SSO_CHECK(!"token_testkit: too many placeholders expanded; raise the limit");
+        return text;
+    }
     const dir_fake_t *dir = self->dir;
     const char *names[] = {"{client}", "{secret}", "{locked}", "{admin}", "{admin_secret}",
                            "{mgmt}", "{org_saml}", "{conn_saml}", "{org_two}", "{org_oidc}",
-                           "{conn_oidc}", "{conn_off}", "{code_full}", "{code_pkce}",
+                           "{conn_oidc}", "{org_off}", "{conn_off}", "{code_full}", "{code_pkce}",
                            "{code_bare}", "{code_long}", "{code_ascii}"};
     const char *values[] = {dir->client_id, dir->client_secret, dir->locked_id, dir->admin_id,
                             dir->admin_secret, dir->mgmt_token, dir->org_saml, dir->conn_saml,
-                            dir->org_two, dir->org_oidc, dir->conn_oidc, dir->conn_off,
+                            dir->org_two, dir->org_oidc, dir->conn_oidc, dir->org_off, dir->conn_off,
                             self->codes[0], self->codes[1], self->codes[2], self->codes[3],
                             self->codes[4]};
     size_t size = strlen(text) * 4 + 1024, len = 0;
@@ -147,6 +152,26 @@ const char *token_testkit_expand(token_testkit_t *self, const char *text)
 }
 
 /* ---- opening ----------------------------------------------------------------------------- */
+
+/* A signing key made a minute ago, as a deployment that has run for a while holds one (a
+   rotation then orders the keys by when they were made). */
+static int s_first_key(token_testkit_t *self)
+{
+    char *pem = NULL, *jwk = NULL, *kid = NULL;
+    int rc = token_keys_generate(&pem, &jwk, &kid);
+    if (rc == 0) {
+        Sso__SigningKey key = SSO__SIGNING_KEY__INIT;
+        key.kid = kid;
+        key.private_key_pem = pem;
+        key.public_jwk_json = jwk;
+        key.created_at = key.active_from = sso_now_ms() / 1000 - 60;
+        rc = dir_fake_signing_key_put(self->dir, &key);
+    }
+    free(pem);
+    free(jwk);
+    free(kid);
+    return rc;
+}
 
 /* The codes of token_testkit.h, through the directory. */
 static int s_codes(token_testkit_t *self)
@@ -192,7 +217,8 @@ int token_testkit_open(token_testkit_t *self)
     self->service.client = sso_client_new(dir_fake_endpoint(self->dir),
                                           dir_fake_keys(self->dir), "token", NULL);
     bool ready = self->service.client && (self->state.keys = token_keys_new()) != NULL
-                 && s_codes(self) == 0 && pipe2(self->upstream_stop, O_CLOEXEC | O_NONBLOCK) == 0
+                 && s_first_key(self) == 0 && s_codes(self) == 0
+                 && pipe2(self->upstream_stop, O_CLOEXEC | O_NONBLOCK) == 0
                  && token_testkit_upstreams(self, true) == 0;
     if (!ready) {
         SSO_CHECK(!"token_testkit");
@@ -321,7 +347,7 @@ void token_testkit_test(bool verbose)
     token_testkit_t kit;
     if (token_testkit_open(&kit) != 0)
         return;
-    /* The service publishes the key it stored in the directory at its first request. */
+    /* The service publishes the key the directory holds. */
     char *jwks = token_testkit_jwks(&kit);
     Sso__KeysListReply *keys = dir_fake_signing_keys(kit.dir);
     SSO_CHECK(jwks && keys && keys->n_keys == 1 && strstr(jwks, keys->keys[0]->kid));

@@ -5,9 +5,11 @@
 
    The saml and oidc services' saml_start/oidc_start (their contract, not the directory's)
    are answered by a small worker on the same bus that records what it was asked: a redirect
-   https://idp.test/<saml|oidc>?RelayState=<txn_id> with request id _req1, or start_error.
+   https://idp.test/<saml|oidc>?RelayState=<txn_id> with a request id of its own (_req<n>,
+   unique, as the directory requires), or start_error.
 
-   What the directory holds is the dir_fake's seed (see dir_fake.h) plus four codes, issued
+   What the directory holds is the dir_fake's seed (see dir_fake.h), one signing key made a
+   minute before, and five codes, issued
    through the directory as a completed login would leave them, for the client and
    https://app.test/callback, connection conn_saml, subject user-42@idp, Jane Doe:
    {code_full} nonce n-123, family_name Doe, groups engineering and admins; {code_pkce} the
@@ -17,7 +19,7 @@
    Tests write the generated ids as placeholders, expanded in every request (query, body,
    header values) and in expected texts (token_testkit_expand): {client} {secret} {locked}
    {admin} {admin_secret} {mgmt} {org_saml} {conn_saml} {org_two} {org_oidc} {conn_oidc}
-   {conn_off} and the codes above. */
+   {org_off} {conn_off} and the codes above. */
 #ifndef TOKEN_TESTKIT_H
 #define TOKEN_TESTKIT_H
 #include "../directory/dir_fake.h"
@@ -26,7 +28,7 @@
 #include "token_http.h"
 #include <pthread.h>
 
-#define TOKEN_TESTKIT_EXPANDED_MAX 256
+#define TOKEN_TESTKIT_EXPANDED_MAX 4096 /* expansions per kit */
 
 typedef struct {
     dir_fake_t *dir;
@@ -38,6 +40,7 @@ typedef struct {
     int hold_directory_ms;            /* at a start, hold the directory this long first */
     Sso__SamlStartRequest *start;     /* the last start asked */
     char start_target[16];            /* "saml" or "oidc" */
+    char start_request_id[32];        /* the request id the last start answered */
     int starts;                       /* how many were asked */
     /* Private. */
     char *codes[5];
