@@ -7,10 +7,10 @@
 #include "login/dir_codes.h"
 #include "vault/dir_signing.h"
 #include "sso_broker.h"
+#include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_service.h"
 #include "sso_test.h"
-#include "vault/dir_pki.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -358,6 +358,94 @@ char *dir_fake_code(dir_fake_t *self, const char *nonce, const char *code_challe
     return make.value;
 }
 
+typedef struct {
+    dir_testkit_t *kit;
+    Sso__DirRequest *request;
+    Sso__DirReply *reply;
+} s_rpc_t;
+
+static void s_rpc(void *dir, void *arg)
+{
+    (void) dir;
+    s_rpc_t *rpc = arg;
+    rpc->reply = dir_testkit_rpc(rpc->kit, rpc->request);
+}
+
+/* request through the directory's router on its thread, from a role that may send it; the
+   reply (NULL when there is none) if it has no error, else NULL. */
+static Sso__DirReply *s_call(dir_fake_t *self, Sso__DirRequest *request)
+{
+    s_rpc_t rpc = {&self->inner->kit, request, NULL};
+    if (dir_fake_run(self, s_rpc, &rpc) != 0 || (rpc.reply && *rpc.reply->error)) {
+        if (rpc.reply)
+            fprintf(stderr, "dir_fake: %s (%s)\n", rpc.reply->error,
+                    rpc.reply->error_description);
+        sso__dir_reply__free_unpacked(rpc.reply, NULL);
+        return NULL;
+    }
+    return rpc.reply;
+}
+
+int dir_fake_login(dir_fake_t *self, const char *request_id, char *txn_id, size_t size)
+{
+    char *id = sso_random_token(24);
+    int64_t now = sso_now_ms() / 1000;
+    Sso__Transaction txn = SSO__TRANSACTION__INIT;
+    txn.id = id;
+    txn.client_id = self->client_id;
+    txn.redirect_uri = "https://app.test/callback";
+    txn.state = "s1";
+    txn.scope = "openid";
+    txn.connection_id = self->conn_saml;
+    txn.organization_id = self->org_saml;
+    txn.created_at = now;
+    txn.expires_at = now + 300;
+    txn.max_age = -1;
+    txn.saml_request_id = (char *) request_id;
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_TXN_CREATE;
+    request.txn_create = &txn;
+    Sso__DirReply *reply = id ? s_call(self, &request) : NULL;
+    snprintf(txn_id, size, "%s", reply ? id : "");
+    sso__dir_reply__free_unpacked(reply, NULL);
+    free(id);
+    return *txn_id ? 0 : -1;
+}
+
+int dir_fake_simulator_key(dir_fake_t *self, char **key_pem, char **cert_pem)
+{
+    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
+    Sso__SimulatorKeyRequest get = SSO__SIMULATOR_KEY_REQUEST__INIT;
+    request.op_case = SSO__DIR_REQUEST__OP_SIMULATOR_KEY;
+    request.simulator_key = &get;
+    Sso__DirReply *reply = s_call(self, &request);
+    bool found = reply && reply->result_case == SSO__DIR_REPLY__RESULT_SIMULATOR_KEY;
+    *key_pem = found ? strdup(reply->simulator_key->private_key_pem) : NULL;
+    *cert_pem = found ? strdup(reply->simulator_key->certificate_pem) : NULL;
+    sso__dir_reply__free_unpacked(reply, NULL);
+    return *key_pem && *cert_pem ? 0 : -1;
+}
+
+typedef struct {
+    char hash[65];
+    Sso__CodeGrant *grant;
+} s_grant_read_t;
+
+static void s_grant_read(void *dir, void *arg)
+{
+    s_grant_read_t *read = arg;
+    read->grant = dir_codes_grant(dir, read->hash);
+}
+
+Sso__CodeGrant *dir_fake_code_grant(dir_fake_t *self, const char *code)
+{
+    s_grant_read_t read = {.grant = NULL};
+    if (!code)
+        return NULL;
+    sso_sha256_hex(code, strlen(code), read.hash);
+    return dir_fake_run(self, s_grant_read, &read) == 0 ? read.grant : NULL;
+}
+
 /* ---- setting up ------------------------------------------------------------------------ */
 
 /* POSTs body to target through the management API; the id of what was made into id. */
@@ -444,23 +532,13 @@ static int s_seed(dir_fake_t *self)
         || s_client(self, self->client_id, self->client_secret, sizeof self->client_secret) != 0
         || s_client(self, self->locked_id, NULL, 0) != 0)
         return -1;
-    /* IdP settings to paste: an IdP certificate of a key of its own. The other connections
-       are OIDC ones, which need no key pair of their own (each SAML one makes an RSA key). */
-    char *idp_key = NULL, *idp_cert = NULL;
-    if (dir_pki_sp_keypair("idp.test", &idp_key, &idp_cert) != 0)
-        return -1;
-    json_t *saml = json_pack("{s:s, s:{s:s, s:s, s:[s]}}", "type", "saml", "saml",
-                             "idp_entity_id", "https://idp.test/e", "idp_sso_url",
-                             "https://idp.test/sso", "idp_certificates", idp_cert);
-    char *saml_body = saml ? json_dumps(saml, JSON_COMPACT) : NULL;
-    json_decref(saml);
-    free(idp_key);
-    free(idp_cert);
+    /* The connections made here are OIDC ones: they need no key pair of their own (a SAML
+       one makes an RSA key, which would make every test that opens a fake slow). */
     const char *oidc_body = "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"https://idp.test\","
                             "\"client_id\":\"c\",\"client_secret\":\"s\"}}";
     char unused[DIR_FAKE_ID_MAX];
-    int rc = saml_body && s_org(self, "Two", NULL, self->org_two, sizeof self->org_two) == 0
-                     && s_connection(self, self->org_two, saml_body, "active", unused,
+    int rc = s_org(self, "Two", NULL, self->org_two, sizeof self->org_two) == 0
+                     && s_connection(self, self->org_two, oidc_body, "active", unused,
                                      sizeof unused) == 0
                      && s_connection(self, self->org_two, oidc_body, "active", unused,
                                      sizeof unused) == 0
@@ -474,7 +552,6 @@ static int s_seed(dir_fake_t *self)
                                      sizeof self->conn_off) == 0
                  ? 0
                  : -1;
-    free(saml_body);
     return rc;
 }
 

@@ -87,6 +87,16 @@ bool dir_fake_locked_out(dir_fake_t *self, const char *client_id, const char *ad
    frees) or NULL. */
 char *dir_fake_code(dir_fake_t *self, const char *nonce, const char *code_challenge,
                     const Sso__Profile *profile);
+/* A login started at conn_saml (the seeded simulator's connection) for the client, as the
+   token service records one: the transaction with request_id as its SAML AuthnRequest's ID.
+   Its id into txn_id. 0 or -1. */
+int dir_fake_login(dir_fake_t *self, const char *request_id, char *txn_id, size_t size);
+/* The IdP simulator's key and certificate, whose signatures conn_saml trusts (caller frees
+   both). 0 or -1. */
+int dir_fake_simulator_key(dir_fake_t *self, char **key_pem, char **cert_pem);
+/* The grant the directory holds for code (used or not), or NULL. Free with
+   sso__code_grant__free_unpacked. */
+Sso__CodeGrant *dir_fake_code_grant(dir_fake_t *self, const char *code);
 /* How many events the directory holds whose reason contains text. -1 on error. */
 int dir_fake_events(dir_fake_t *self, const char *text);
 
