@@ -116,7 +116,8 @@ $(foreach s,$(SERVICES),$(eval $(call SERVICE_RULES,$(s))))
 # The services that call the directory test against the real one, run in the test process
 # by its kit (services/directory/dir_fake.h): their test binaries link the directory too.
 DIR_FAKE_USERS := token saml oidc
-$(foreach s,$(DIR_FAKE_USERS),$(eval $(BUILD)/bin/test-$(s): $(directory_OBJS) $(directory_KIT_OBJS)))
+$(foreach s,$(DIR_FAKE_USERS),\
+  $(eval $(BUILD)/bin/test-$(s): $(directory_OBJS) $(directory_KIT_OBJS)))
 
 $(BUILD)/bin/ssoctl: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/ssoctl/*.c)) $(LIBSSO)
 	@mkdir -p $(dir $@)

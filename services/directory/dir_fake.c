@@ -302,21 +302,21 @@ int dir_fake_signing_key_put(dir_fake_t *self, const Sso__SigningKey *key)
 typedef struct {
     const char *client_id;
     const char *address;
-    bool locked;
+    int64_t wait_ms;
 } s_lock_read_t;
 
 static void s_lock_read(void *dir, void *arg)
 {
     s_lock_read_t *read = arg;
     char key[DIR_AUTH_LIMIT_KEY_MAX];
-    read->locked = dir_auth_limit_client_key(read->client_id, read->address, key) == 0
-                   && dir_auth_limit_wait_ms(((dir_t *) dir)->auth_limit, key, sso_now_ms()) > 0;
+    if (dir_auth_limit_client_key(read->client_id, read->address, key) == 0)
+        read->wait_ms = dir_auth_limit_wait_ms(((dir_t *) dir)->auth_limit, key, sso_now_ms());
 }
 
-bool dir_fake_locked_out(dir_fake_t *self, const char *client_id, const char *address)
+int64_t dir_fake_lockout_ms(dir_fake_t *self, const char *client_id, const char *address)
 {
-    s_lock_read_t read = {client_id, address, false};
-    return dir_fake_run(self, s_lock_read, &read) == 0 && read.locked;
+    s_lock_read_t read = {client_id, address, -1};
+    return dir_fake_run(self, s_lock_read, &read) == 0 ? read.wait_ms : -1;
 }
 
 typedef struct {

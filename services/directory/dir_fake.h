@@ -79,8 +79,9 @@ Sso__KeysListReply *dir_fake_signing_keys(dir_fake_t *self);
 /* Stores key as the directory's key_put does (the state a running deployment is in). 0 or
    -1. */
 int dir_fake_signing_key_put(dir_fake_t *self, const Sso__SigningKey *key);
-/* True when the directory locks client_id out when it authenticates from address. */
-bool dir_fake_locked_out(dir_fake_t *self, const char *client_id, const char *address);
+/* How long (ms) the directory still locks client_id out when it authenticates from address:
+   0 when it does not, -1 on error. */
+int64_t dir_fake_lockout_ms(dir_fake_t *self, const char *client_id, const char *address);
 /* A new code as a completed login leaves it, through the directory's own issuing: for the
    client and https://app.test/callback, scope "openid profile", conn_saml, auth_time
    1700000000, with nonce and code_challenge ("" for none) and profile. The code (caller

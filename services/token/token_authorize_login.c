@@ -452,7 +452,8 @@ static void s_test_errors(token_testkit_t *fake)
     free(query);
 
     /* A redirect_uri with a query keeps it and gets '&'. */
-    response = s_test_get(fake, "client_id={client}&redirect_uri=https%3A%2F%2Fapp.test%2Fcb%3Fx%3D1"
+    response = s_test_get(fake, "client_id={client}&redirect_uri="
+                                "https%3A%2F%2Fapp.test%2Fcb%3Fx%3D1"
                                 "&response_type=token&scope=openid&state=s1");
     const char *location = token_testkit_header(response, "Location");
     SSO_CHECK(location && !strncmp(location, "https://app.test/cb?x=1&error=unsupported_"
@@ -467,6 +468,7 @@ static void s_test_errors(token_testkit_t *fake)
                                                                             "not answering", "s1"));
     sso__http_response__free_unpacked(response, NULL);
     fake->hold_directory_ms = 0;
+    SSO_CHECK(dir_fake_txns(fake->dir) >= 0); /* runs on the directory's thread: after the hold */
     SSO_CHECK(token_testkit_upstreams(fake, false) == 0);
     response = s_test_get(fake, T_BASE "&domain=example.com");
     SSO_CHECK(s_test_error(fake, response, base, "temporarily_unavailable", "saml service is not "
@@ -478,7 +480,8 @@ static void s_test_errors(token_testkit_t *fake)
     fake->start_error = "invalid_metadata";
     txns = dir_fake_txns(fake->dir);
     response = s_test_get(fake, T_BASE "&domain=example.com");
-    SSO_CHECK(s_test_error(fake, response, base, "server_error", "metadata could not be used", "s1"));
+    SSO_CHECK(s_test_error(fake, response, base, "server_error", "metadata could not be used",
+                           "s1"));
     SSO_CHECK(dir_fake_txns(fake->dir) == txns);
     SSO_CHECK(dir_fake_events(fake->dir, "metadata could not be used") == 1);
     sso__http_response__free_unpacked(response, NULL);

@@ -147,7 +147,8 @@ static void s_test_hosted(token_testkit_t *fake)
               && !strncmp(cookie + 9, csrf, 32));
     SSO_CHECK(cookie && strstr(cookie, "; HttpOnly") && strstr(cookie, "; SameSite=Lax")
               && strstr(cookie, "; Secure") && strstr(cookie, "Path=/oauth/authorize"));
-    SSO_CHECK(token_testkit_body_has(fake, response, "action=\"https://sso.test/oauth/authorize\""));
+    SSO_CHECK(
+        token_testkit_body_has(fake, response, "action=\"https://sso.test/oauth/authorize\""));
     SSO_CHECK(token_testkit_body_has(fake, response, "method=\"post\""));
     SSO_CHECK(token_testkit_body_has(fake, response, "name=\"client_id\" value=\"{client}\""));
     SSO_CHECK(token_testkit_body_has(fake, response, "name=\"redirect_uri\" "

@@ -86,7 +86,8 @@ void token_dir_test(bool verbose)
     start.txn_id = "txn-1";
     Sso__SamlStartReply *started = NULL;
     SSO_CHECK(token_dir_start(&kit.service, "saml", "saml_start", &start, &started) == 0
-              && started && !strcmp(started->redirect_url, "https://idp.test/saml?RelayState=txn-1"));
+              && started
+              && !strcmp(started->redirect_url, "https://idp.test/saml?RelayState=txn-1"));
     sso__saml_start_reply__free_unpacked(started, NULL);
     SSO_CHECK(token_testkit_upstreams(&kit, false) == 0);
     started = (Sso__SamlStartReply *) &start;

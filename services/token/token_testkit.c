@@ -125,7 +125,8 @@ const char *token_testkit_expand(token_testkit_t *self, const char *text)
                            "{code_bare}", "{code_long}", "{code_ascii}"};
     const char *values[] = {dir->client_id, dir->client_secret, dir->locked_id, dir->admin_id,
                             dir->admin_secret, dir->mgmt_token, dir->org_saml, dir->conn_saml,
-                            dir->org_two, dir->org_oidc, dir->conn_oidc, dir->org_off, dir->conn_off,
+                            dir->org_two, dir->org_oidc, dir->conn_oidc, dir->org_off,
+                            dir->conn_off,
                             self->codes[0], self->codes[1], self->codes[2], self->codes[3],
                             self->codes[4]};
     size_t size = strlen(text) * 4 + 1024, len = 0;

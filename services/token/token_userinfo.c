@@ -133,11 +133,12 @@ void token_userinfo_test(bool verbose)
                                              "client_secret={secret}&code={code_full}&redirect_"
                                              "uri=https%3A%2F%2Fapp.test%2Fcallback");
     /* The identity of the ID token, read through the grant the token was issued from. */
-    char *stored = strdup(token_testkit_expand(&fake, "{\"sub\":\"{conn_saml};user-42@idp\",\"email\":\"jane@example.com\","
-                          "\"email_verified\":true,\"name\":\"Jane Doe\",\"given_name\":\"Jane\","
-                          "\"family_name\":\"Doe\",\"groups\":[\"engineering\",\"admins\"],"
-                          "\"oid\":\"{org_saml}\",\"connection_id\":\"{conn_saml}\","
-                          "\"connection_type\":\"saml\"}"));
+    char *stored = strdup(token_testkit_expand(
+        &fake, "{\"sub\":\"{conn_saml};user-42@idp\",\"email\":\"jane@example.com\","
+               "\"email_verified\":true,\"name\":\"Jane Doe\",\"given_name\":\"Jane\","
+               "\"family_name\":\"Doe\",\"groups\":[\"engineering\",\"admins\"],"
+               "\"oid\":\"{org_saml}\",\"connection_id\":\"{conn_saml}\","
+               "\"connection_type\":\"saml\"}"));
     SSO_CHECK(token && stored);
     if (!token || !stored) {
         free(token);
