@@ -462,12 +462,14 @@ static void s_test_errors(token_testkit_t *fake)
 
     /* Bus failures where a redirect is allowed: temporarily_unavailable. The directory
        held past txn_create's deadline (504), the saml service off the bus (503). */
-    fake->hold_directory_ms = fake->config.request_timeout_ms + 500;
+    fake->config.request_timeout_ms = TOKEN_TESTKIT_SHORT_DEADLINE_MS;
+    fake->hold_directory_ms = 2 * TOKEN_TESTKIT_SHORT_DEADLINE_MS;
     response = s_test_get(fake, T_BASE "&domain=example.com");
     SSO_CHECK(s_test_error(fake, response, base, "temporarily_unavailable", "directory service is "
                                                                             "not answering", "s1"));
     sso__http_response__free_unpacked(response, NULL);
     fake->hold_directory_ms = 0;
+    fake->config.request_timeout_ms = TOKEN_TESTKIT_DEADLINE_MS;
     SSO_CHECK(dir_fake_txns(fake->dir) >= 0); /* runs on the directory's thread: after the hold */
     SSO_CHECK(token_testkit_upstreams(fake, false) == 0);
     response = s_test_get(fake, T_BASE "&domain=example.com");

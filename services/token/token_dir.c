@@ -78,9 +78,11 @@ void token_dir_test(bool verbose)
     reply = (Sso__DirReply *) &request; /* must be reset to NULL */
     SSO_CHECK(token_dir_call(&kit.service, "keys_list", true, &request, &reply) == 503 && !reply);
     SSO_CHECK(dir_fake_start(kit.dir) == 0);
-    dir_fake_hold(kit.dir, kit.config.request_timeout_ms + 300);
+    kit.config.request_timeout_ms = TOKEN_TESTKIT_SHORT_DEADLINE_MS;
+    dir_fake_hold(kit.dir, 2 * TOKEN_TESTKIT_SHORT_DEADLINE_MS);
     reply = (Sso__DirReply *) &request;
     SSO_CHECK(token_dir_call(&kit.service, "keys_list", true, &request, &reply) == 504 && !reply);
+    kit.config.request_timeout_ms = TOKEN_TESTKIT_DEADLINE_MS;
     /* The upstream start, and the same statuses. */
     Sso__SamlStartRequest start = SSO__SAML_START_REQUEST__INIT;
     start.txn_id = "txn-1";

@@ -204,7 +204,7 @@ int token_testkit_open(token_testkit_t *self)
     self->upstream_stop[0] = self->upstream_stop[1] = -1;
     pthread_mutex_init(&self->lock, NULL);
     snprintf(self->config.public_url, sizeof self->config.public_url, "https://sso.test");
-    self->config.request_timeout_ms = 500;
+    self->config.request_timeout_ms = TOKEN_TESTKIT_DEADLINE_MS;
     self->state.rotation_delay_s = 3600;
     self->service.config = &self->config;
     self->service.state = &self->state;
