@@ -110,9 +110,14 @@ $(BUILD)/bin/sso-$(1): $$($(1)_OBJS) $(BUILD)/obj/services/$(1)/main.o $(LIBSSO)
 $(BUILD)/bin/test-$(1): $$($(1)_OBJS) $$($(1)_KIT_OBJS) $(BUILD)/obj/services/$(1)/selftest.o $(LIBSSO)
 	@mkdir -p $$(dir $$@)
 	@echo "  LINK    $$@"
-	@$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	@$$(CC) $$(LDFLAGS) -o $$@ $$(filter-out $(LIBSSO),$$^) $(LIBSSO) $$(LDLIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call SERVICE_RULES,$(s))))
+# The services that call the directory test against the real one, run in the test process
+# by its kit (services/directory/dir_fake.h): their test binaries link the directory too.
+DIR_FAKE_USERS := token saml oidc
+$(foreach s,$(DIR_FAKE_USERS),\
+  $(eval $(BUILD)/bin/test-$(s): $(directory_OBJS) $(directory_KIT_OBJS)))
 
 $(BUILD)/bin/ssoctl: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/ssoctl/*.c)) $(LIBSSO)
 	@mkdir -p $(dir $@)

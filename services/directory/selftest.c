@@ -1,5 +1,6 @@
 /* Runs the directory service modules' self-tests. */
 #include "api/dir_api.h"
+#include "dir_fake.h"
 #include "api/dir_api_router.h"
 #include "api/dir_clients.h"
 #include "api/dir_connections.h"
@@ -74,5 +75,6 @@ int main(int argc, char **argv)
     SSO_RUN(dir_steps_test, verbose);
     SSO_RUN(dir_codes_test, verbose);
     SSO_RUN(dir_replay_test, verbose);
+    SSO_RUN(dir_fake_test, verbose);
     return sso_test_summary();
 }

@@ -1,8 +1,11 @@
 #include "saml_login.h"
 #include "saml.pb-c.h"
+#include "../directory/dir_fake.h"
 #include "saml_authn_request.h"
 #include "saml_response.h"
+#include "saml_response_testkit.h"
 #include "saml_sp_metadata.h"
+#include "saml_xml.h"
 #include "sso_crypto.h"
 #include "sso_clients.h"
 #include "sso_email.h"
@@ -402,6 +405,140 @@ static Sso__UpstreamStartReply *s_test_start(zframe_t **payload_p)
     return start;
 }
 
+/* A form POST of body to connection_id's ACS; the response, unpacked (NULL when none). */
+static Sso__HttpResponse *s_test_post(sso_service_t *service, const char *connection_id,
+                                      const char *body)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/sso/saml/%s/acs", connection_id);
+    Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
+    Sso__Header type = SSO__HEADER__INIT;
+    Sso__Header *headers[] = {&type};
+    type.name = "content-type";
+    type.value = "application/x-www-form-urlencoded";
+    request.method = "POST";
+    request.path = path;
+    request.query = "";
+    request.headers = headers;
+    request.n_headers = 1;
+    request.body.data = (uint8_t *) body;
+    request.body.len = strlen(body);
+    zframe_t *reply = saml_login_acs(service, &request, connection_id);
+    Sso__HttpResponse *response =
+        reply ? sso__http_response__unpack(NULL, zframe_size(reply), zframe_data(reply)) : NULL;
+    zframe_destroy(&reply);
+    return response;
+}
+
+/* The ACS through the real directory (dir_fake): a login of the seeded simulator connection
+   completed with a Response its IdP key signs, and the same assertion replayed at a second
+   login of that connection. */
+static Sso__HttpResponse *s_test_acs(sso_service_t *service, const char *connection_id,
+                                     const char *txn_id, const char *response_b64)
+{
+    char *encoded = sso_url_encode(response_b64);
+    size_t size = (encoded ? strlen(encoded) : 0) + 200;
+    char *body = malloc(size);
+    Sso__HttpResponse *response = NULL;
+    if (encoded && body) {
+        snprintf(body, size, "SAMLResponse=%s&RelayState=%s", encoded, txn_id);
+        response = s_test_post(service, connection_id, body);
+    }
+    free(body);
+    free(encoded);
+    return response;
+}
+
+/* The value of parameter name in the response's Location, copied into out ("" when none). */
+static void s_test_location_param(const Sso__HttpResponse *response, const char *name, char *out,
+                                  size_t size)
+{
+    *out = '\0';
+    for (size_t i = 0; response && i < response->n_headers; i++) {
+        const char *query = strchr(response->headers[i]->value, '?');
+        if (strcasecmp(response->headers[i]->name, "Location") != 0 || !query)
+            continue;
+        zhashx_t *params = sso_form_parse(query + 1, strlen(query + 1));
+        const char *value = params ? zhashx_lookup(params, name) : NULL;
+        snprintf(out, size, "%s", value ? value : "");
+        zhashx_destroy(&params);
+    }
+}
+
+static void s_acs_test(void)
+{
+    SSO_CHECK(saml_xmlsec_init() == 0);
+    dir_fake_t *dir = dir_fake_new();
+    if (!dir)
+        return;
+    sso_config_t config = {.request_timeout_ms = 2000};
+    snprintf(config.public_url, sizeof config.public_url, "https://sso.test");
+    sso_service_t service = {.config = &config, .instance = "test:1"};
+    service.client = sso_client_new(dir_fake_endpoint(dir), dir_fake_keys(dir), "saml", NULL);
+    char *key = NULL, *cert = NULL, first[128] = "", second[128] = "";
+    bool ready = service.client && dir_fake_simulator_key(dir, &key, &cert) == 0
+                 && dir_fake_login(dir, "_req-acs-1", first, sizeof first) == 0
+                 && dir_fake_login(dir, "_req-acs-2", second, sizeof second) == 0;
+    SSO_CHECK(ready);
+    /* Signed by the simulator's IdP key, for the connection's SP, valid now: the test
+       Response's times are offsets from SAML_TEST_NOW. */
+    long now = (long) (sso_now_ms() / 1000) - SAML_TEST_NOW;
+    char sp[200], acs[220];
+    snprintf(sp, sizeof sp, "https://sso.test/sso/saml/%s", dir->conn_saml);
+    snprintf(acs, sizeof acs, "%s/acs", sp);
+    saml_test_case_t c = {.issuer = "https://sso.test/simulator",
+                          .audience = sp,
+                          .destination = acs,
+                          .recipient = acs,
+                          .in_response_to = "_req-acs-1",
+                          .name_id = "jane@example.com",
+                          .not_before = now - 60,
+                          .not_on_or_after = now + 300,
+                          .sign_assertion = true};
+    char *signed_first = ready ? saml_test_response(&c, key, cert) : NULL;
+    c.in_response_to = "_req-acs-2";
+    char *signed_second = ready ? saml_test_response(&c, key, cert) : NULL;
+    SSO_CHECK(!ready || (signed_first && signed_second));
+
+    /* The login completes: back to the client with a code the directory issued for it. */
+    Sso__HttpResponse *response =
+        signed_first ? s_test_acs(&service, dir->conn_saml, first, signed_first) : NULL;
+    char code[128], state[64];
+    s_test_location_param(response, "code", code, sizeof code);
+    s_test_location_param(response, "state", state, sizeof state);
+    SSO_CHECK(response && response->status == 302 && *code && !strcmp(state, "s1"));
+    Sso__CodeGrant *grant = *code ? dir_fake_code_grant(dir, code) : NULL;
+    SSO_CHECK(grant && grant->profile && !strcmp(grant->profile->subject, "jane@example.com")
+              && !strcmp(grant->client_id, dir->client_id)
+              && !strcmp(grant->connection_id, dir->conn_saml));
+    sso__code_grant__free_unpacked(grant, NULL);
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    /* Its transaction is used: the same POST again is anyone's junk, and stores nothing. */
+    int events = dir_fake_events(dir, "");
+    response = signed_first ? s_test_acs(&service, dir->conn_saml, first, signed_first) : NULL;
+    SSO_CHECK(response && response->status == 400 && dir_fake_events(dir, "") == events);
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+
+    /* The same assertion (its ID) at another login of the connection: refused as a replay,
+       back to the client with access_denied and no code, and the event recorded. */
+    response = signed_second ? s_test_acs(&service, dir->conn_saml, second, signed_second) : NULL;
+    char error[64];
+    s_test_location_param(response, "code", code, sizeof code);
+    s_test_location_param(response, "error", error, sizeof error);
+    SSO_CHECK(response && response->status == 302 && !*code && !strcmp(error, "access_denied"));
+    SSO_CHECK(dir_fake_events(dir, "replay: assertion _assert1 was already used") == 1);
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    free(signed_first);
+    free(signed_second);
+    free(key);
+    free(cert);
+    sso_client_destroy(&service.client);
+    dir_fake_destroy(&dir);
+}
+
 void saml_login_test(bool verbose)
 {
     (void) verbose;
@@ -466,26 +603,11 @@ void saml_login_test(bool verbose)
     const char *bodies[] = {"SAMLResponse=PHg%2B", "RelayState=txn_x", "",
                             "SAMLResponse=PHg%2B&RelayState="};
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
-        Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
-        Sso__Header type = SSO__HEADER__INIT;
-        Sso__Header *headers[] = {&type};
-        type.name = "content-type";
-        type.value = "application/x-www-form-urlencoded";
-        request.method = "POST";
-        request.path = "/sso/saml/conn_x/acs";
-        request.query = "";
-        request.headers = headers;
-        request.n_headers = 1;
-        request.body.data = (uint8_t *) bodies[i];
-        request.body.len = strlen(bodies[i]);
-        zframe_t *reply = saml_login_acs(NULL, &request, "conn_x");
-        Sso__HttpResponse *response =
-            reply ? sso__http_response__unpack(NULL, zframe_size(reply), zframe_data(reply))
-                  : NULL;
+        Sso__HttpResponse *response = s_test_post(NULL, "conn_x", bodies[i]);
         SSO_CHECK(response && response->status == 400 && response->n_counters == 1
                   && !strcmp(response->counters[0], "acs_anonymous"));
         if (response)
             sso__http_response__free_unpacked(response, NULL);
-        zframe_destroy(&reply);
     }
+    s_acs_test();
 }

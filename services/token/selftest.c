@@ -7,7 +7,7 @@
 #include "token_client_auth.h"
 #include "token_code.h"
 #include "token_dir.h"
-#include "token_fake.h"
+#include "token_testkit.h"
 #include "token_http.h"
 #include "token_jwt.h"
 #include "token_keys.h"
@@ -24,7 +24,7 @@ int main(int argc, char **argv)
     SSO_RUN(token_keys_test, verbose);
     SSO_RUN(token_jwt_test, verbose);
     SSO_RUN(token_client_auth_test, verbose);
-    SSO_RUN(token_fake_test, verbose);
+    SSO_RUN(token_testkit_test, verbose);
     SSO_RUN(token_http_test, verbose);
     SSO_RUN(token_authorize_params_test, verbose);
     SSO_RUN(token_authorize_page_test, verbose);

@@ -3,7 +3,7 @@
 #include "token_authorize_login.h"
 #include "token_authorize_page.h"
 #include "token_authorize_params.h"
-#include "token_fake.h"
+#include "token_testkit.h"
 #include <strings.h>
 
 /* Everything after the client is known; form_page (taken) is the hosted form's refusal. */
@@ -67,17 +67,15 @@ zframe_t *token_authorize_http(sso_service_t *service, const Sso__HttpRequest *r
 void token_authorize_test(bool verbose)
 {
     (void) verbose;
-    token_fake_t fake;
-    if (token_fake_open(&fake) != 0) {
-        SSO_CHECK(!"fake");
+    token_testkit_t fake;
+    if (token_testkit_open(&fake) != 0)
         return;
-    }
-    Sso__HttpResponse *response = token_fake_http(
+    Sso__HttpResponse *response = token_testkit_http(
         &fake, "PUT", "/oauth/authorize",
-        "client_id=cli_app&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback"
+        "client_id={client}&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback"
         "&response_type=code&scope=openid%20profile&state=s1",
         NULL, NULL);
     SSO_CHECK(response && response->status == 405);
     sso__http_response__free_unpacked(response, NULL);
-    token_fake_close(&fake);
+    token_testkit_close(&fake);
 }

@@ -7,7 +7,7 @@
 #include "sso_clients.h"
 #include "sso_rpc.h"
 #include "token_dir.h"
-#include "token_fake.h"
+#include "token_testkit.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,21 +288,22 @@ void token_authorize_login_clear(token_authorize_login_t *self)
 
 /* ---- self-test ------------------------------------------------------------------------- */
 
-#define T_CLIENT "client_id=cli_app&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback"
+#define T_CLIENT "client_id={client}&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback"
 #define T_BASE T_CLIENT "&response_type=code&scope=openid%20profile&state=s1"
 #define T_CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" /* RFC 7636 B */
 
-static Sso__HttpResponse *s_test_get(token_fake_t *fake, const char *query)
+static Sso__HttpResponse *s_test_get(token_testkit_t *fake, const char *query)
 {
-    return token_fake_http(fake, "GET", "/oauth/authorize", query, NULL, NULL);
+    return token_testkit_http(fake, "GET", "/oauth/authorize", query, NULL, NULL);
 }
 
 /* A redirect to the client with this error, a description containing text, and state. */
-static bool s_test_error(Sso__HttpResponse *response, const char *base, const char *error,
-                         const char *text, const char *state)
+static bool s_test_error(token_testkit_t *fake, Sso__HttpResponse *response, const char *base,
+                         const char *error, const char *text, const char *state)
 {
-    const char *location = token_fake_header(response, "Location");
-    zhashx_t *query = token_fake_location(response);
+    text = token_testkit_expand(fake, text);
+    const char *location = token_testkit_header(response, "Location");
+    zhashx_t *query = token_testkit_location(response);
     const char *got_state = query ? zhashx_lookup(query, "state") : NULL;
     const char *description = query ? zhashx_lookup(query, "error_description") : NULL;
     bool ok = response && response->status == 302 && location
@@ -317,7 +318,7 @@ static bool s_test_error(Sso__HttpResponse *response, const char *base, const ch
     return ok;
 }
 
-static void s_test_errors(token_fake_t *fake)
+static void s_test_errors(token_testkit_t *fake)
 {
     static const char base[] = "https://app.test/callback";
     struct {
@@ -350,36 +351,53 @@ static void s_test_errors(token_fake_t *fake)
         {T_BASE "&max_age=soon", "invalid_request", "max_age"},
         {T_BASE "&max_age=-1", "invalid_request", "max_age"},
         {T_BASE "&response_mode=form_post", "invalid_request", "response_mode"},
-        {T_BASE "&connection_id=conn_off", "invalid_request", "connection conn_off is not active"},
+        {T_BASE "&connection_id={conn_off}", "invalid_request",
+         "connection {conn_off} is not active"},
+        /* The directory's own words pass through when it gives some. */
         {T_BASE "&connection_id=conn_nope&domain=example.com", "invalid_request",
-         "connection conn_nope was not found"},
-        {T_BASE "&organization_id=org_two", "invalid_request",
+         "no connection conn_nope"},
+        {T_BASE "&organization_id={org_two}", "invalid_request",
          "several active connections; pass connection_id"},
-        {T_BASE "&organization_id=org_nope", "invalid_request", "organization org_nope was not "
-                                                                "found"},
+        {T_BASE "&organization_id=org_nope", "invalid_request", "no organization org_nope"},
         {T_BASE "&domain=example.net", "invalid_request", "no organization for domain "
                                                           "example.net"},
         {T_BASE "&login_hint=jane%40Example.NET", "invalid_request",
          "no organization for domain example.net"},
-        /* The directory's own words pass through when it gives some. */
-        {T_BASE "&domain=inactive.example", "invalid_request", "connection conn_dir is not "
-                                                               "active"},
+        {T_BASE "&domain=inactive.example", "invalid_request",
+         "organization {org_off} has no active connection"},
     };
+    int txns = dir_fake_txns(fake->dir), starts = fake->starts;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        fake->calls = 0;
         Sso__HttpResponse *response = s_test_get(fake, cases[i].query);
-        bool ok = s_test_error(response, base, cases[i].error, cases[i].text, "s1");
+        bool ok = s_test_error(fake, response, base, cases[i].error, cases[i].text, "s1");
         if (!ok)
             fprintf(stderr, "  case %zu: %s\n", i, cases[i].query);
         SSO_CHECK(ok);
-        /* Nothing is recorded for a refused request. */
-        SSO_CHECK(fake->txn == NULL);
+        /* Nothing is recorded for a refused request, nothing is started upstream. */
+        SSO_CHECK(txns >= 0 && dir_fake_txns(fake->dir) == txns && fake->starts == starts);
         sso__http_response__free_unpacked(response, NULL);
     }
 
+    /* Without the directory's words, the refusal says what was not found. */
+    char said[200];
+    const char *code = NULL;
+    s_resolve_error("not_found", "", "connection_id", "conn_nope", said, sizeof said, &code);
+    SSO_CHECK(!strcmp(said, "connection conn_nope was not found")
+              && !strcmp(code, "invalid_request"));
+    s_resolve_error("no_organization", "", "organization_id", "org_nope", said, sizeof said,
+                    &code);
+    SSO_CHECK(!strcmp(said, "organization org_nope was not found")
+              && !strcmp(code, "invalid_request"));
+    s_resolve_error("connection_inactive", "", "domain", "x.example", said, sizeof said, &code);
+    SSO_CHECK(!strcmp(said, "the domain x.example has no active connection"));
+    s_resolve_error("connection_inactive", "connection conn_dir is not active", "domain",
+                    "x.example", said, sizeof said, &code);
+    SSO_CHECK(!strcmp(said, "connection conn_dir is not active")
+              && !strcmp(code, "invalid_request"));
+
     /* A repeated state is not echoed; a state over 8 KB is refused, not echoed. */
     Sso__HttpResponse *response = s_test_get(fake, T_BASE "&state=s2");
-    SSO_CHECK(s_test_error(response, base, "invalid_request", "state is given more", NULL));
+    SSO_CHECK(s_test_error(fake, response, base, "invalid_request", "state is given more", NULL));
     sso__http_response__free_unpacked(response, NULL);
     char *query = malloc(TOKEN_STATE_MAX + 200);
     snprintf(query, TOKEN_STATE_MAX + 200, "%s",
@@ -388,39 +406,51 @@ static void s_test_errors(token_fake_t *fake)
     memset(query + len, 'a', TOKEN_STATE_MAX + 1);
     query[len + TOKEN_STATE_MAX + 1] = '\0';
     response = s_test_get(fake, query);
-    SSO_CHECK(s_test_error(response, base, "invalid_request", "8192", NULL));
+    SSO_CHECK(s_test_error(fake, response, base, "invalid_request", "8192", NULL));
     sso__http_response__free_unpacked(response, NULL);
     free(query);
 
     /* A redirect_uri with a query keeps it and gets '&'. */
-    response = s_test_get(fake, "client_id=cli_app&redirect_uri=https%3A%2F%2Fapp.test%2Fcb%3Fx%3D1"
+    response = s_test_get(fake, "client_id={client}&redirect_uri="
+                                "https%3A%2F%2Fapp.test%2Fcb%3Fx%3D1"
                                 "&response_type=token&scope=openid&state=s1");
-    const char *location = token_fake_header(response, "Location");
+    const char *location = token_testkit_header(response, "Location");
     SSO_CHECK(location && !strncmp(location, "https://app.test/cb?x=1&error=unsupported_"
                                              "response_type&error_description=", 72));
     sso__http_response__free_unpacked(response, NULL);
 
-    /* Bus failures where a redirect is allowed: temporarily_unavailable. */
-    const char *failing[][2] = {{"txn_create", "directory"}, {"saml_start", "saml"}};
-    for (size_t i = 0; i < 2; i++) {
-        fake->fail_rpc = failing[i][0];
-        fake->fail_status = i == 0 ? 504 : 503;
-        response = s_test_get(fake, T_BASE "&domain=example.com");
-        SSO_CHECK(s_test_error(response, base, "temporarily_unavailable", failing[i][1], "s1"));
-        sso__http_response__free_unpacked(response, NULL);
-    }
-    fake->fail_rpc = NULL;
-    fake->start_error = "invalid_metadata";
+    /* Bus failures where a redirect is allowed: temporarily_unavailable. The directory
+       held past txn_create's deadline (504), the saml service off the bus (503). */
+    fake->config.request_timeout_ms = TOKEN_TESTKIT_SHORT_DEADLINE_MS;
+    fake->hold_directory_ms = 2 * TOKEN_TESTKIT_SHORT_DEADLINE_MS;
     response = s_test_get(fake, T_BASE "&domain=example.com");
-    SSO_CHECK(s_test_error(response, base, "server_error", "metadata could not be used", "s1"));
+    SSO_CHECK(s_test_error(fake, response, base, "temporarily_unavailable", "directory service is "
+                                                                            "not answering", "s1"));
+    sso__http_response__free_unpacked(response, NULL);
+    fake->hold_directory_ms = 0;
+    fake->config.request_timeout_ms = TOKEN_TESTKIT_DEADLINE_MS;
+    SSO_CHECK(dir_fake_txns(fake->dir) >= 0); /* runs on the directory's thread: after the hold */
+    SSO_CHECK(token_testkit_upstreams(fake, false) == 0);
+    response = s_test_get(fake, T_BASE "&domain=example.com");
+    SSO_CHECK(s_test_error(fake, response, base, "temporarily_unavailable", "saml service is not "
+                                                                            "available", "s1"));
+    sso__http_response__free_unpacked(response, NULL);
+    SSO_CHECK(token_testkit_upstreams(fake, true) == 0);
+    /* Each failed start is in the directory's event log. */
+    SSO_CHECK(dir_fake_events(fake->dir, "the upstream service did not answer") == 1);
+    fake->start_error = "invalid_metadata";
+    txns = dir_fake_txns(fake->dir);
+    response = s_test_get(fake, T_BASE "&domain=example.com");
+    SSO_CHECK(s_test_error(fake, response, base, "server_error", "metadata could not be used",
+                           "s1"));
+    SSO_CHECK(dir_fake_txns(fake->dir) == txns);
+    SSO_CHECK(dir_fake_events(fake->dir, "metadata could not be used") == 1);
     sso__http_response__free_unpacked(response, NULL);
     fake->start_error = NULL;
-    sso__transaction__free_unpacked(fake->txn, NULL);
-    fake->txn = NULL;
 }
 
 /* Errors that must not redirect: a 400 page that says why and links nowhere. */
-static void s_test_pages(token_fake_t *fake)
+static void s_test_pages(token_testkit_t *fake)
 {
     struct {
         const char *query;
@@ -429,57 +459,59 @@ static void s_test_pages(token_fake_t *fake)
     } cases[] = {
         {"response_type=code&scope=openid&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback", 400,
          "no client_id"},
-        {"client_id=cli_app&response_type=code&scope=openid", 400, "no redirect_uri"},
+        {"client_id={client}&response_type=code&scope=openid", 400, "no redirect_uri"},
         {"client_id=cli_nope&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback&response_type=code",
          400, "client_id cli_nope is not a registered application"},
-        {"client_id=cli_app&redirect_uri=https%3A%2F%2Fevil.test%2Fcb&response_type=code", 400,
-         "redirect_uri https://evil.test/cb is not registered for client_id cli_app"},
-        {"client_id=cli_app&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback%2F&response_type=code",
+        {"client_id={client}&redirect_uri=https%3A%2F%2Fevil.test%2Fcb&response_type=code", 400,
+         "redirect_uri https://evil.test/cb is not registered for client_id {client}"},
+        {"client_id={client}&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback%2F&response_type=code",
          400, "is not registered"},
-        {"client_id=cli_app&redirect_uri=https%3A%2F%2FAPP.test%2Fcallback", 400,
+        {"client_id={client}&redirect_uri=https%3A%2F%2FAPP.test%2Fcallback", 400,
          "is not registered"},
-        {T_CLIENT "&client_id=cli_app", 400, "client_id more than once"},
+        {T_CLIENT "&client_id={client}", 400, "client_id more than once"},
         {T_CLIENT "&redirect_uri=https%3A%2F%2Fevil.test%2Fcb", 400, "redirect_uri more than once"},
-        {"client_id=cli_app&redirect_uri=%zz", 400, "not properly encoded"},
+        {"client_id={client}&redirect_uri=%zz", 400, "not properly encoded"},
         {"client_id=%3Cb%3Ecli%3C%2Fb%3E&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback", 400,
          "client_id &lt;b&gt;cli&lt;/b&gt; is not"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         Sso__HttpResponse *response = s_test_get(fake, cases[i].query);
         bool ok = response && response->status == cases[i].status
-                  && !token_fake_header(response, "Location")
-                  && token_fake_body_has(response, cases[i].text)
-                  && !token_fake_body_has(response, "href=\"http")
-                  && !token_fake_body_has(response, "<b>")
-                  && !strncmp(token_fake_header(response, "Content-Type"), "text/html", 9);
+                  && !token_testkit_header(response, "Location")
+                  && token_testkit_body_has(fake, response, cases[i].text)
+                  && !token_testkit_body_has(fake, response, "href=\"http")
+                  && !token_testkit_body_has(fake, response, "<b>")
+                  && !strncmp(token_testkit_header(response, "Content-Type"), "text/html", 9);
         if (!ok)
             fprintf(stderr, "  page case %zu: %u\n", i, response ? response->status : 0);
         SSO_CHECK(ok);
         sso__http_response__free_unpacked(response, NULL);
     }
     /* The directory down: the client cannot be checked, so nothing may redirect. */
-    fake->fail_rpc = "authorize_lookup";
-    fake->fail_status = 503;
+    SSO_CHECK(dir_fake_stop(fake->dir) == 0);
     Sso__HttpResponse *response = s_test_get(fake, T_BASE);
-    SSO_CHECK(response && response->status == 503 && !token_fake_header(response, "Location"));
+    SSO_CHECK(response && response->status == 503 && !token_testkit_header(response, "Location"));
     sso__http_response__free_unpacked(response, NULL);
     response = s_test_get(fake, T_BASE "&domain=example.com");
-    SSO_CHECK(response && response->status == 503 && !token_fake_header(response, "Location"));
+    SSO_CHECK(response && response->status == 503 && !token_testkit_header(response, "Location"));
     sso__http_response__free_unpacked(response, NULL);
-    fake->fail_rpc = NULL;
+    SSO_CHECK(dir_fake_start(fake->dir) == 0);
 }
 
-static void s_test_success(token_fake_t *fake)
+static void s_test_success(token_testkit_t *fake)
 {
-    /* Every value reaches the transaction, and the browser goes to the IdP. */
+    /* Every value reaches the transaction the directory stores, and the browser goes to the
+       IdP. */
+    const dir_fake_t *dir = fake->dir;
     Sso__HttpResponse *response = s_test_get(
-        fake, T_BASE "&connection_id=conn_saml&organization_id=org_two&domain=example.net"
+        fake, T_BASE "&connection_id={conn_saml}&organization_id={org_two}&domain=example.net"
                      "&login_hint=jane%40example.com&nonce=n-1&code_challenge=" T_CHALLENGE
                      "&code_challenge_method=S256&prompt=login&scope_extra=1&claims=%7B%7D");
-    const Sso__Transaction *txn = fake->txn;
-    const char *location = token_fake_header(response, "Location");
+    Sso__Transaction *txn = token_testkit_txn(fake);
+    const char *location = token_testkit_header(response, "Location");
     SSO_CHECK(response && response->status == 302 && txn && fake->start);
     if (!txn || !fake->start || !location) {
+        sso__transaction__free_unpacked(txn, NULL);
         sso__http_response__free_unpacked(response, NULL);
         return;
     }
@@ -487,43 +519,53 @@ static void s_test_success(token_fake_t *fake)
     snprintf(expected, sizeof expected, "https://idp.test/saml?RelayState=%s", txn->id);
     SSO_CHECK(!strcmp(location, expected));
     SSO_CHECK(strlen(txn->id) == 32);
-    SSO_CHECK(!strcmp(txn->client_id, "cli_app"));
+    SSO_CHECK(!strcmp(txn->client_id, dir->client_id));
     SSO_CHECK(!strcmp(txn->redirect_uri, "https://app.test/callback"));
     SSO_CHECK(!strcmp(txn->state, "s1") && !strcmp(txn->nonce, "n-1"));
     SSO_CHECK(!strcmp(txn->code_challenge, T_CHALLENGE));
     SSO_CHECK(!strcmp(txn->scope, "openid profile"));
-    SSO_CHECK(!strcmp(txn->connection_id, "conn_saml"));
-    SSO_CHECK(!strcmp(txn->organization_id, "org_1"));
+    SSO_CHECK(!strcmp(txn->connection_id, dir->conn_saml));
+    SSO_CHECK(!strcmp(txn->organization_id, dir->org_saml));
     SSO_CHECK(txn->expires_at - txn->created_at == TOKEN_TXN_TTL);
     SSO_CHECK(txn->force_login && txn->max_age == -1);
     SSO_CHECK(!strcmp(txn->login_hint, "jane@example.com"));
-    /* The upstream request first, then the transaction with its id. */
-    SSO_CHECK(!strcmp(fake->start_target, "saml") && !strcmp(fake->last_rpc, "txn_create"));
-    SSO_CHECK(!strcmp(txn->saml_request_id, "_req1") && !*txn->oidc_state);
+    /* The upstream request first, then the transaction with its id (the directory stored
+       the request id the start answered). */
+    SSO_CHECK(!strcmp(fake->start_target, "saml"));
+    SSO_CHECK(!strcmp(txn->saml_request_id, fake->start_request_id) && !*txn->oidc_state);
     SSO_CHECK(!strcmp(fake->start->txn_id, txn->id) && fake->start->force_authn);
-    SSO_CHECK(fake->start->connection && !strcmp(fake->start->connection->id, "conn_saml"));
+    SSO_CHECK(fake->start->connection && !strcmp(fake->start->connection->id, dir->conn_saml));
+    sso__transaction__free_unpacked(txn, NULL);
     sso__http_response__free_unpacked(response, NULL);
 
     /* login_hint's domain, case-insensitively; an OIDC connection goes to the oidc service;
        max_age forces a login; no prompt means none forced. */
     response = s_test_get(fake, T_BASE "&login_hint=Jane%40Example.COM");
-    SSO_CHECK(response && response->status == 302 && !fake->txn->force_login);
-    SSO_CHECK(!strcmp(fake->txn->connection_id, "conn_saml") && !fake->start->force_authn);
+    txn = token_testkit_txn(fake);
+    SSO_CHECK(response && response->status == 302 && txn && !txn->force_login);
+    SSO_CHECK(txn && !strcmp(txn->connection_id, dir->conn_saml) && !fake->start->force_authn);
+    sso__transaction__free_unpacked(txn, NULL);
     sso__http_response__free_unpacked(response, NULL);
     response = s_test_get(fake, T_BASE "&domain=oidc.example&max_age=0");
-    location = token_fake_header(response, "Location");
+    location = token_testkit_header(response, "Location");
+    txn = token_testkit_txn(fake);
     SSO_CHECK(location && !strncmp(location, "https://idp.test/oidc?", 22));
-    SSO_CHECK(!strcmp(fake->last_rpc, "txn_create") && !strcmp(fake->start_target, "oidc"));
-    SSO_CHECK(!strcmp(fake->txn->oidc_state, "_req1") && !*fake->txn->saml_request_id);
-    SSO_CHECK(fake->txn->force_login && fake->txn->max_age == 0);
-    SSO_CHECK(!strcmp(fake->txn->connection_id, "conn_oidc"));
+    SSO_CHECK(!strcmp(fake->start_target, "oidc") && txn);
+    SSO_CHECK(txn && !strcmp(txn->oidc_state, fake->start_request_id)
+              && !*txn->saml_request_id);
+    SSO_CHECK(txn && txn->force_login && txn->max_age == 0);
+    SSO_CHECK(txn && !strcmp(txn->connection_id, dir->conn_oidc));
+    sso__transaction__free_unpacked(txn, NULL);
     sso__http_response__free_unpacked(response, NULL);
 
     /* POST with a form body works like GET. */
-    response = token_fake_http(fake, "POST", "/oauth/authorize", NULL,
-                               T_BASE "&organization_id=org_1", "content-type",
-                               "application/x-www-form-urlencoded", NULL);
-    SSO_CHECK(response && response->status == 302 && !strcmp(fake->txn->organization_id, "org_1"));
+    response = token_testkit_http(fake, "POST", "/oauth/authorize", NULL,
+                                  T_BASE "&organization_id={org_saml}", "content-type",
+                                  "application/x-www-form-urlencoded", NULL);
+    txn = token_testkit_txn(fake);
+    SSO_CHECK(response && response->status == 302 && txn
+              && !strcmp(txn->organization_id, dir->org_saml));
+    sso__transaction__free_unpacked(txn, NULL);
     sso__http_response__free_unpacked(response, NULL);
 
     /* A state of 8 KB of every kind of character comes back intact, and is stored intact. */
@@ -537,12 +579,14 @@ static void s_test_success(token_fake_t *fake)
     snprintf(query, size, "%s&state=%s",
              T_CLIENT "&response_type=code&scope=openid&domain=example.com", encoded);
     response = s_test_get(fake, query);
-    SSO_CHECK(response && response->status == 302 && !strcmp(fake->txn->state, state));
+    txn = token_testkit_txn(fake);
+    SSO_CHECK(response && response->status == 302 && txn && !strcmp(txn->state, state));
+    sso__transaction__free_unpacked(txn, NULL);
     sso__http_response__free_unpacked(response, NULL);
     snprintf(query, size, "%s&state=%s", T_CLIENT "&response_type=code&scope=openid&prompt=none",
              encoded);
     response = s_test_get(fake, query);
-    SSO_CHECK(s_test_error(response, "https://app.test/callback", "login_required", "session",
+    SSO_CHECK(s_test_error(fake, response, "https://app.test/callback", "login_required", "session",
                            state));
     sso__http_response__free_unpacked(response, NULL);
     free(query);
@@ -553,13 +597,11 @@ static void s_test_success(token_fake_t *fake)
 void token_authorize_login_test(bool verbose)
 {
     (void) verbose;
-    token_fake_t fake;
-    if (token_fake_open(&fake) != 0) {
-        SSO_CHECK(!"fake");
+    token_testkit_t fake;
+    if (token_testkit_open(&fake) != 0)
         return;
-    }
     s_test_pages(&fake);
     s_test_errors(&fake);
     s_test_success(&fake);
-    token_fake_close(&fake);
+    token_testkit_close(&fake);
 }

@@ -3,7 +3,7 @@
 #include "sso_email.h"
 #include "sso_html.h"
 #include "sso_test.h"
-#include "token_fake.h"
+#include "token_testkit.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,12 +113,12 @@ zframe_t *token_authorize_page_check_form(sso_service_t *service,
 
 /* ---- self-test ------------------------------------------------------------------------- */
 
-#define T_BASE "client_id=cli_app&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback" \
+#define T_BASE "client_id={client}&redirect_uri=https%3A%2F%2Fapp.test%2Fcallback" \
                "&response_type=code&scope=openid%20profile&state=s1"
 
-static Sso__HttpResponse *s_test_get(token_fake_t *fake, const char *query)
+static Sso__HttpResponse *s_test_get(token_testkit_t *fake, const char *query)
 {
-    return token_fake_http(fake, "GET", "/oauth/authorize", query, NULL, NULL);
+    return token_testkit_http(fake, "GET", "/oauth/authorize", query, NULL, NULL);
 }
 
 /* The body's hidden sso_csrf value; caller frees. */
@@ -131,34 +131,34 @@ static char *s_test_csrf(const Sso__HttpResponse *response)
     return at ? strndup(at + strlen(marker), 32) : NULL;
 }
 
-static void s_test_hosted(token_fake_t *fake)
+static void s_test_hosted(token_testkit_t *fake)
 {
-    sso__transaction__free_unpacked(fake->txn, NULL);
-    fake->txn = NULL;
+    int txns = dir_fake_txns(fake->dir);
     /* No selector: the page, with its headers, cookie and every parameter carried along. */
     Sso__HttpResponse *response = s_test_get(fake, T_BASE "&nonce=%22%3E%3Cscript%3E&foo=bar");
-    const char *cookie = token_fake_header(response, "Set-Cookie");
+    const char *cookie = token_testkit_header(response, "Set-Cookie");
     char *csrf = s_test_csrf(response);
-    SSO_CHECK(response && response->status == 200 && !token_fake_header(response, "Location"));
-    SSO_CHECK(!strcmp(token_fake_header(response, "Content-Security-Policy"),
+    SSO_CHECK(response && response->status == 200 && !token_testkit_header(response, "Location"));
+    SSO_CHECK(!strcmp(token_testkit_header(response, "Content-Security-Policy"),
                       "default-src 'none'; style-src 'self'; form-action 'self'; "
                       "frame-ancestors 'none'"));
-    SSO_CHECK(!strcmp(token_fake_header(response, "X-Frame-Options"), "DENY"));
+    SSO_CHECK(!strcmp(token_testkit_header(response, "X-Frame-Options"), "DENY"));
     SSO_CHECK(csrf && strlen(csrf) == 32 && cookie && !strncmp(cookie, "sso_csrf=", 9)
               && !strncmp(cookie + 9, csrf, 32));
     SSO_CHECK(cookie && strstr(cookie, "; HttpOnly") && strstr(cookie, "; SameSite=Lax")
               && strstr(cookie, "; Secure") && strstr(cookie, "Path=/oauth/authorize"));
-    SSO_CHECK(token_fake_body_has(response, "action=\"https://sso.test/oauth/authorize\""));
-    SSO_CHECK(token_fake_body_has(response, "method=\"post\""));
-    SSO_CHECK(token_fake_body_has(response, "name=\"client_id\" value=\"cli_app\""));
-    SSO_CHECK(token_fake_body_has(response, "name=\"redirect_uri\" "
+    SSO_CHECK(
+        token_testkit_body_has(fake, response, "action=\"https://sso.test/oauth/authorize\""));
+    SSO_CHECK(token_testkit_body_has(fake, response, "method=\"post\""));
+    SSO_CHECK(token_testkit_body_has(fake, response, "name=\"client_id\" value=\"{client}\""));
+    SSO_CHECK(token_testkit_body_has(fake, response, "name=\"redirect_uri\" "
                                             "value=\"https://app.test/callback\""));
-    SSO_CHECK(token_fake_body_has(response, "name=\"state\" value=\"s1\""));
-    SSO_CHECK(token_fake_body_has(response, "name=\"foo\" value=\"bar\""));
-    SSO_CHECK(token_fake_body_has(response, "value=\"&quot;&gt;&lt;script&gt;\""));
-    SSO_CHECK(!token_fake_body_has(response, "<script>"));
-    SSO_CHECK(token_fake_body_has(response, "name=\"login_hint\""));
-    SSO_CHECK(fake->txn == NULL);
+    SSO_CHECK(token_testkit_body_has(fake, response, "name=\"state\" value=\"s1\""));
+    SSO_CHECK(token_testkit_body_has(fake, response, "name=\"foo\" value=\"bar\""));
+    SSO_CHECK(token_testkit_body_has(fake, response, "value=\"&quot;&gt;&lt;script&gt;\""));
+    SSO_CHECK(!token_testkit_body_has(fake, response, "<script>"));
+    SSO_CHECK(token_testkit_body_has(fake, response, "name=\"login_hint\""));
+    SSO_CHECK(txns >= 0 && dir_fake_txns(fake->dir) == txns);
     sso__http_response__free_unpacked(response, NULL);
     if (!csrf)
         return;
@@ -169,41 +169,41 @@ static void s_test_hosted(token_fake_t *fake)
     snprintf(body, sizeof body, "%s&foo=bar&sso_csrf=%s&login_hint=jane%%40example.com", T_BASE,
              csrf);
     snprintf(cookies, sizeof cookies, "other=1; sso_csrf=%s", csrf);
-    response = token_fake_http(fake, "POST", "/oauth/authorize", NULL, body, "content-type",
+    response = token_testkit_http(fake, "POST", "/oauth/authorize", NULL, body, "content-type",
                                "application/x-www-form-urlencoded", "cookie", cookies, NULL);
-    SSO_CHECK(response && response->status == 200 && fake->txn);
+    Sso__Transaction *txn = token_testkit_txn(fake);
+    SSO_CHECK(response && response->status == 200 && txn);
     char expected[200];
     snprintf(expected, sizeof expected,
-             "content=\"0;url=https://idp.test/saml?RelayState=%s\"", fake->txn ? fake->txn->id
-                                                                              : "");
-    SSO_CHECK(token_fake_body_has(response, expected));
-    cookie = token_fake_header(response, "Set-Cookie");
+             "content=\"0;url=https://idp.test/saml?RelayState=%s\"", txn ? txn->id : "");
+    SSO_CHECK(token_testkit_body_has(fake, response, expected));
+    cookie = token_testkit_header(response, "Set-Cookie");
     SSO_CHECK(cookie && !strncmp(cookie, "sso_last_domain=example.com;", 28)
               && strstr(cookie, "HttpOnly"));
-    SSO_CHECK(fake->txn && !strcmp(fake->txn->login_hint, "jane@example.com"));
+    SSO_CHECK(txn && !strcmp(txn->login_hint, "jane@example.com"));
     sso__http_response__free_unpacked(response, NULL);
-    sso__transaction__free_unpacked(fake->txn, NULL);
-    fake->txn = NULL;
+    sso__transaction__free_unpacked(txn, NULL);
+    txns = dir_fake_txns(fake->dir);
 
     /* A wrong or missing cookie: the page again (403), nothing started. */
     snprintf(cookies, sizeof cookies, "sso_csrf=%.31s%c", csrf, csrf[31] == 'X' ? 'Y' : 'X');
     const char *jars[] = {cookies, "x=1"};
     for (size_t i = 0; i < 2; i++) {
-        response = token_fake_http(fake, "POST", "/oauth/authorize", NULL, body, "content-type",
+        response = token_testkit_http(fake, "POST", "/oauth/authorize", NULL, body, "content-type",
                                    "application/x-www-form-urlencoded", "cookie", jars[i], NULL);
-        SSO_CHECK(response && response->status == 403 && !fake->txn);
-        SSO_CHECK(token_fake_body_has(response, "expired"));
+        SSO_CHECK(response && response->status == 403 && dir_fake_txns(fake->dir) == txns);
+        SSO_CHECK(token_testkit_body_has(fake, response, "expired"));
         sso__http_response__free_unpacked(response, NULL);
     }
 
     /* An invalid email: the page again with a message and what was typed. */
     snprintf(cookies, sizeof cookies, "sso_csrf=%s", csrf);
     snprintf(body, sizeof body, "%s&sso_csrf=%s&login_hint=jane%%3Cat%%3Eexample", T_BASE, csrf);
-    response = token_fake_http(fake, "POST", "/oauth/authorize", NULL, body, "content-type",
+    response = token_testkit_http(fake, "POST", "/oauth/authorize", NULL, body, "content-type",
                                "application/x-www-form-urlencoded", "cookie", cookies, NULL);
-    SSO_CHECK(response && response->status == 400 && !fake->txn);
-    SSO_CHECK(token_fake_body_has(response, "Enter a valid work email"));
-    SSO_CHECK(token_fake_body_has(response, "value=\"jane&lt;at&gt;example\""));
+    SSO_CHECK(response && response->status == 400 && dir_fake_txns(fake->dir) == txns);
+    SSO_CHECK(token_testkit_body_has(fake, response, "Enter a valid work email"));
+    SSO_CHECK(token_testkit_body_has(fake, response, "value=\"jane&lt;at&gt;example\""));
     /* The same token is kept, so the re-rendered form works. */
     char *again = s_test_csrf(response);
     SSO_CHECK(again && !strcmp(again, csrf));
@@ -211,28 +211,28 @@ static void s_test_hosted(token_fake_t *fake)
     sso__http_response__free_unpacked(response, NULL);
     /* An email whose domain has no organization: the page again, saying so. */
     snprintf(body, sizeof body, "%s&sso_csrf=%s&login_hint=jane%%40gmail.com", T_BASE, csrf);
-    response = token_fake_http(fake, "POST", "/oauth/authorize", NULL, body, "content-type",
+    response = token_testkit_http(fake, "POST", "/oauth/authorize", NULL, body, "content-type",
                                "application/x-www-form-urlencoded", "cookie", cookies, NULL);
-    SSO_CHECK(response && response->status == 400 && !fake->txn);
-    SSO_CHECK(token_fake_body_has(response, "no organization for domain gmail.com"));
+    SSO_CHECK(response && response->status == 400 && dir_fake_txns(fake->dir) == txns);
+    SSO_CHECK(token_testkit_body_has(fake, response, "no organization for domain gmail.com"));
     sso__http_response__free_unpacked(response, NULL);
     free(csrf);
 
     /* The remembered domain pre-fills the field; a junk cookie does not. */
-    response = token_fake_http(fake, "GET", "/oauth/authorize", T_BASE, NULL, "cookie",
+    response = token_testkit_http(fake, "GET", "/oauth/authorize", T_BASE, NULL, "cookie",
                                "sso_last_domain=example.com", NULL);
-    SSO_CHECK(token_fake_body_has(response, "value=\"@example.com\""));
+    SSO_CHECK(token_testkit_body_has(fake, response, "value=\"@example.com\""));
     sso__http_response__free_unpacked(response, NULL);
-    response = token_fake_http(fake, "GET", "/oauth/authorize", T_BASE, NULL, "cookie",
+    response = token_testkit_http(fake, "GET", "/oauth/authorize", T_BASE, NULL, "cookie",
                                "sso_last_domain=\"><b>", NULL);
-    SSO_CHECK(response && response->status == 200 && !token_fake_body_has(response, "<b>")
-              && token_fake_body_has(response, "autofocus value=\"\""));
+    SSO_CHECK(response && response->status == 200 && !token_testkit_body_has(fake, response, "<b>")
+              && token_testkit_body_has(fake, response, "autofocus value=\"\""));
     sso__http_response__free_unpacked(response, NULL);
 
     /* Over plain http the cookie is not Secure. */
     snprintf(fake->config.public_url, sizeof fake->config.public_url, "http://localhost:8080");
     response = s_test_get(fake, T_BASE);
-    cookie = token_fake_header(response, "Set-Cookie");
+    cookie = token_testkit_header(response, "Set-Cookie");
     SSO_CHECK(cookie && !strstr(cookie, "Secure"));
     sso__http_response__free_unpacked(response, NULL);
     snprintf(fake->config.public_url, sizeof fake->config.public_url, "https://sso.test");
@@ -241,11 +241,9 @@ static void s_test_hosted(token_fake_t *fake)
 void token_authorize_page_test(bool verbose)
 {
     (void) verbose;
-    token_fake_t fake;
-    if (token_fake_open(&fake) != 0) {
-        SSO_CHECK(!"fake");
+    token_testkit_t fake;
+    if (token_testkit_open(&fake) != 0)
         return;
-    }
     s_test_hosted(&fake);
-    token_fake_close(&fake);
+    token_testkit_close(&fake);
 }

@@ -5,7 +5,7 @@
 #include "sso_test.h"
 #include "sso_clients.h"
 #include "token_dir.h"
-#include "token_fake.h"
+#include "token_testkit.h"
 #include "token_http.h"
 #include "token_jwt.h"
 #include <ctype.h>
@@ -268,23 +268,33 @@ zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const clien
 /* ---- self-test ------------------------------------------------------------------------- */
 
 #define T_REDIRECT "redirect_uri=https%3A%2F%2Fapp.test%2Fcallback"
-#define T_POST "grant_type=authorization_code&client_id=cli_app&client_secret=app-secret&"
+#define T_POST "grant_type=authorization_code&client_id={client}&client_secret={secret}&"
 #define T_VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" /* RFC 7636 B */
 
-static Sso__HttpResponse *s_test_token(token_fake_t *fake, const char *body,
+/* "Basic " and base64 of "<client>:<secret>" into out. */
+static void s_test_basic(token_testkit_t *fake, const char *secret, char *out, size_t size)
+{
+    char pair[200];
+    snprintf(pair, sizeof pair, "%s:%s", fake->dir->client_id, secret);
+    char *encoded = sso_base64_encode((const uint8_t *) pair, strlen(pair));
+    snprintf(out, size, "Basic %s", encoded ? encoded : "");
+    free(encoded);
+}
+
+static Sso__HttpResponse *s_test_token(token_testkit_t *fake, const char *body,
                                        const char *authorization)
 {
     if (authorization)
-        return token_fake_http(fake, "POST", "/oauth/token", NULL, body, "content-type",
+        return token_testkit_http(fake, "POST", "/oauth/token", NULL, body, "content-type",
                                "application/x-www-form-urlencoded", "authorization",
                                authorization, NULL);
-    return token_fake_http(fake, "POST", "/oauth/token", NULL, body, "content-type",
+    return token_testkit_http(fake, "POST", "/oauth/token", NULL, body, "content-type",
                            "application/x-www-form-urlencoded", NULL);
 }
 
 static bool s_test_status(Sso__HttpResponse *response, unsigned status, const char *error)
 {
-    json_t *json = token_fake_json(response);
+    json_t *json = token_testkit_json(response);
     const char *got = json_string_value(json_object_get(json, "error"));
     bool ok = response && response->status == status && got && !strcmp(got, error)
               && json_string_value(json_object_get(json, "error_description"));
@@ -295,12 +305,12 @@ static bool s_test_status(Sso__HttpResponse *response, unsigned status, const ch
 }
 
 /* The exchange that worked: response, ID token claims and stored claims checked. */
-static void s_test_success(token_fake_t *fake, Sso__HttpResponse *response, bool full)
+static void s_test_success(token_testkit_t *fake, Sso__HttpResponse *response, bool full)
 {
-    json_t *json = token_fake_json(response);
+    json_t *json = token_testkit_json(response);
     SSO_CHECK(response && response->status == 200 && json);
-    SSO_CHECK(!strcmp(token_fake_header(response, "Cache-Control"), "no-store"));
-    SSO_CHECK(!strcmp(token_fake_header(response, "Pragma"), "no-cache"));
+    SSO_CHECK(!strcmp(token_testkit_header(response, "Cache-Control"), "no-store"));
+    SSO_CHECK(!strcmp(token_testkit_header(response, "Pragma"), "no-cache"));
     const char *access_token = json_string_value(json_object_get(json, "access_token"));
     const char *id_token = json_string_value(json_object_get(json, "id_token"));
     SSO_CHECK(access_token && id_token && json_object_size(json) == 5);
@@ -312,31 +322,39 @@ static void s_test_success(token_fake_t *fake, Sso__HttpResponse *response, bool
         return;
     }
 
-    /* The directory was asked to authenticate the client and issue the access token with the
-       redemption; /userinfo reads the grant back through it (token_userinfo's tests). */
-    const Sso__CodeRedeemRequest *redeem = fake->redeem;
-    SSO_CHECK(redeem && !strcmp(redeem->client_id, "cli_app")
-              && !strcmp(redeem->client_secret, "app-secret") && redeem->access_token_ttl == 3600);
+    /* The directory authenticated the client and stored the access token with the
+       redemption, bound to the code's grant: /userinfo reads the identity back through it. */
+    const dir_fake_t *dir = fake->dir;
+    char bearer[200];
+    snprintf(bearer, sizeof bearer, "Bearer %s", access_token);
+    Sso__HttpResponse *userinfo = token_testkit_http(fake, "GET", "/userinfo", NULL, NULL,
+                                                     "authorization", bearer, NULL);
+    json_t *user = token_testkit_json(userinfo);
+    SSO_CHECK(userinfo && userinfo->status == 200
+              && !strcmp(json_string_value(json_object_get(user, "sub")) ?: "",
+                         token_testkit_expand(fake, "{conn_saml};user-42@idp")));
+    json_decref(user);
+    sso__http_response__free_unpacked(userinfo, NULL);
     json_t *identity = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:s}", "sub",
-                                 "conn_saml;user-42@idp", "email", "jane@example.com",
-                                 "email_verified", 1, "name", "Jane Doe", "given_name", "Jane",
-                                 "oid", "org_1", "connection_id", "conn_saml", "connection_type",
-                                 "saml");
+                                 token_testkit_expand(fake, "{conn_saml};user-42@idp"), "email",
+                                 "jane@example.com", "email_verified", 1, "name", "Jane Doe",
+                                 "given_name", "Jane", "oid", dir->org_saml, "connection_id",
+                                 dir->conn_saml, "connection_type", "saml");
     if (full) {
         json_object_set_new(identity, "family_name", json_string("Doe"));
         json_object_set_new(identity, "groups", json_pack("[s,s]", "engineering", "admins"));
     }
 
     /* The ID token verifies with the published key and carries exactly the claims. */
-    char *jwks = token_fake_jwks(fake);
+    char *jwks = token_testkit_jwks(fake);
     json_t *claims = NULL;
     const char *why = NULL;
     SSO_CHECK(token_jwt_verify(id_token, jwks, &claims, &why) == 0);
     free(jwks);
     json_t *expected = json_deep_copy(identity);
     json_t *fixed = json_pack("{s:s, s:s, s:s, s:i, s:[s]}", "iss", "https://sso.test", "aud",
-                              "cli_app", "azp", "cli_app", "auth_time", 1700000000, "amr",
-                              "conn_saml");
+                              dir->client_id, "azp", dir->client_id, "auth_time", 1700000000,
+                              "amr", dir->conn_saml);
     json_object_update(expected, fixed);
     json_decref(fixed);
     if (full)
@@ -367,127 +385,139 @@ static void s_test_success(token_fake_t *fake, Sso__HttpResponse *response, bool
 void token_code_test(bool verbose)
 {
     (void) verbose;
-    token_fake_t fake;
-    if (token_fake_open(&fake) != 0) {
-        SSO_CHECK(!"fake");
+    token_testkit_t fake;
+    if (token_testkit_open(&fake) != 0)
         return;
-    }
-    /* An empty secret is no secret, by form and by Basic ("cli_app:"): 401 with the Basic
-       challenge, and the directory is not even asked, so code-full stays unspent. */
+    /* Basic credentials of the client: with no secret, a wrong one, the right one. */
+    char basic_empty[128], basic_wrong[128], basic[256];
+    s_test_basic(&fake, "", basic_empty, sizeof basic_empty);
+    s_test_basic(&fake, "wrong", basic_wrong, sizeof basic_wrong);
+    s_test_basic(&fake, fake.dir->client_secret, basic, sizeof basic);
+    /* An empty secret is no secret, by form and by Basic ("<client>:"): 401 with the Basic
+       challenge, and the directory is not even asked (it is off the bus: asking would be
+       503), so {code_pkce} stays unspent (it is redeemed below). */
     struct {
         const char *body;
         const char *authorization;
     } empty[] = {
-        {"grant_type=authorization_code&client_id=cli_app&client_secret=&code=code-full&"
+        {"grant_type=authorization_code&client_id={client}&client_secret=&code={code_pkce}&"
          T_REDIRECT, NULL},
-        {"grant_type=authorization_code&client_id=cli_app&client_secret&code=code-full&"
+        {"grant_type=authorization_code&client_id={client}&client_secret&code={code_pkce}&"
          T_REDIRECT, NULL},
-        {"grant_type=authorization_code&code=code-full&" T_REDIRECT, "Basic Y2xpX2FwcDo="},
-        {"grant_type=authorization_code&client_id=cli_app&code=code-full&" T_REDIRECT,
-         "Basic Y2xpX2FwcDo="},
-        {"grant_type=authorization_code&client_id=cli_app&code=code-full&" T_REDIRECT, NULL},
+        {"grant_type=authorization_code&code={code_pkce}&" T_REDIRECT, basic_empty},
+        {"grant_type=authorization_code&client_id={client}&code={code_pkce}&" T_REDIRECT,
+         basic_empty},
+        {"grant_type=authorization_code&client_id={client}&code={code_pkce}&" T_REDIRECT, NULL},
     };
+    SSO_CHECK(dir_fake_stop(fake.dir) == 0);
     for (size_t i = 0; i < sizeof empty / sizeof *empty; i++) {
-        int calls = fake.calls;
         Sso__HttpResponse *refused = s_test_token(&fake, empty[i].body, empty[i].authorization);
         bool ok = s_test_status(refused, 401, "invalid_client")
-                  && token_fake_header(refused, "WWW-Authenticate")
-                  && !strncmp(token_fake_header(refused, "WWW-Authenticate"), "Basic ", 6)
-                  && fake.calls == calls;
+                  && token_testkit_header(refused, "WWW-Authenticate")
+                  && !strncmp(token_testkit_header(refused, "WWW-Authenticate"), "Basic ", 6);
         if (!ok)
             fprintf(stderr, "  empty secret case %zu\n", i);
         SSO_CHECK(ok);
         sso__http_response__free_unpacked(refused, NULL);
     }
     /* Credentials and the code come from the body only: any parameter in the URL query is
-       invalid_request, whether the body also has it or not. */
+       invalid_request, whether the body also has it or not (the directory still off). */
     struct {
         const char *query;
         const char *body;
     } queries[] = {
-        {"client_secret=app-secret",
-         "grant_type=authorization_code&client_id=cli_app&code=code-full&" T_REDIRECT},
-        {"client_secret=app-secret", T_POST "code=code-full&" T_REDIRECT},
-        {"code=code-full", T_POST T_REDIRECT},
-        {"client_id=cli_app&client_secret=app-secret",
-         "grant_type=authorization_code&code=code-full&" T_REDIRECT},
-        {"code_verifier=" T_VERIFIER, T_POST "code=code-full&" T_REDIRECT},
+        {"client_secret={secret}",
+         "grant_type=authorization_code&client_id={client}&code={code_pkce}&" T_REDIRECT},
+        {"client_secret={secret}", T_POST "code={code_pkce}&" T_REDIRECT},
+        {"code={code_pkce}", T_POST T_REDIRECT},
+        {"client_id={client}&client_secret={secret}",
+         "grant_type=authorization_code&code={code_pkce}&" T_REDIRECT},
+        {"code_verifier=" T_VERIFIER, T_POST "code={code_pkce}&" T_REDIRECT},
         {"grant_type=authorization_code",
-         "client_id=cli_app&client_secret=app-secret&code=code-full&" T_REDIRECT},
-        {"x", T_POST "code=code-full&" T_REDIRECT},
+         "client_id={client}&client_secret={secret}&code={code_pkce}&" T_REDIRECT},
+        {"x", T_POST "code={code_pkce}&" T_REDIRECT},
     };
     for (size_t i = 0; i < sizeof queries / sizeof *queries; i++) {
-        int calls = fake.calls;
         Sso__HttpResponse *refused =
-            token_fake_http(&fake, "POST", "/oauth/token", queries[i].query, queries[i].body,
-                            "content-type", "application/x-www-form-urlencoded", NULL);
-        bool ok = s_test_status(refused, 400, "invalid_request") && fake.calls == calls;
+            token_testkit_http(&fake, "POST", "/oauth/token", queries[i].query, queries[i].body,
+                               "content-type", "application/x-www-form-urlencoded", NULL);
+        bool ok = s_test_status(refused, 400, "invalid_request");
         if (!ok)
             fprintf(stderr, "  query case %zu\n", i);
         SSO_CHECK(ok);
         sso__http_response__free_unpacked(refused, NULL);
     }
+    SSO_CHECK(dir_fake_start(fake.dir) == 0);
 
-    /* client_secret_post, with PKCE. */
+    /* client_secret_post, with PKCE: the code is bound to the RFC's challenge, so only the
+       verifier passed on redeems it. */
     Sso__HttpResponse *response = s_test_token(
-        &fake, T_POST "code=code-full&" T_REDIRECT "&code_verifier=" T_VERIFIER, NULL);
+        &fake, T_POST "code={code_pkce}&" T_REDIRECT "&code_verifier=" T_VERIFIER, NULL);
     s_test_success(&fake, response, true);
-    SSO_CHECK(fake.redeem && !strcmp(fake.redeem->code, "code-full")
-              && !strcmp(fake.redeem->client_id, "cli_app")
-              && !strcmp(fake.redeem->redirect_uri, "https://app.test/callback")
-              && !strcmp(fake.redeem->code_verifier, T_VERIFIER));
     sso__http_response__free_unpacked(response, NULL);
 
     /* The same code again: the directory's invalid_grant, its words passed on. */
-    response = s_test_token(&fake, T_POST "code=code-full&" T_REDIRECT, NULL);
+    response = s_test_token(&fake, T_POST "code={code_pkce}&" T_REDIRECT, NULL);
     SSO_CHECK(s_test_status(response, 400, "invalid_grant"));
-    SSO_CHECK(token_fake_body_has(response, "already used"));
+    SSO_CHECK(token_testkit_body_has(&fake, response, "already used"));
     sso__http_response__free_unpacked(response, NULL);
 
     /* client_secret_basic, no nonce in the request, no groups from the IdP. */
-    char *basic_raw = sso_base64_encode((const uint8_t *) "cli_app:app-secret", 18);
-    char basic[100];
-    snprintf(basic, sizeof basic, "Basic %s", basic_raw);
-    free(basic_raw);
-    response = s_test_token(&fake, "grant_type=authorization_code&code=code-bare&" T_REDIRECT,
+    response = s_test_token(&fake, "grant_type=authorization_code&code={code_bare}&" T_REDIRECT,
                             basic);
     s_test_success(&fake, response, false);
     sso__http_response__free_unpacked(response, NULL);
 
     /* Client authentication failures: 401, with the Basic challenge. */
     response = s_test_token(&fake, "grant_type=authorization_code&code=x&" T_REDIRECT,
-                            "Basic Y2xpX2FwcDp3cm9uZw=="); /* cli_app:wrong */
+                            basic_wrong);
     SSO_CHECK(s_test_status(response, 401, "invalid_client"));
-    SSO_CHECK(token_fake_header(response, "WWW-Authenticate")
-              && !strncmp(token_fake_header(response, "WWW-Authenticate"), "Basic", 5));
+    SSO_CHECK(token_testkit_header(response, "WWW-Authenticate")
+              && !strncmp(token_testkit_header(response, "WWW-Authenticate"), "Basic", 5));
     sso__http_response__free_unpacked(response, NULL);
-    response = s_test_token(&fake, "grant_type=authorization_code&client_id=cli_app&client_secret"
-                                   "=wrong&code=x&" T_REDIRECT,
+    response = s_test_token(&fake, "grant_type=authorization_code&client_id={client}&"
+                                   "client_secret=wrong&code=x&" T_REDIRECT,
                             NULL);
     SSO_CHECK(s_test_status(response, 401, "invalid_client"));
     sso__http_response__free_unpacked(response, NULL);
     response = s_test_token(&fake, "grant_type=authorization_code&code=x&" T_REDIRECT, NULL);
     SSO_CHECK(s_test_status(response, 401, "invalid_client"));
     sso__http_response__free_unpacked(response, NULL);
-    /* Locked out by the directory after failed authentications: 429 with Retry-After, by
-       either grant; the directory was given the caller's address to count them by. */
-    const char *locked[] = {"grant_type=authorization_code&client_id=cli_locked&client_secret=s"
-                            "&code=code-full&" T_REDIRECT,
-                            "grant_type=client_credentials&client_id=cli_locked&client_secret=s"};
+    /* Locked out by the directory after failed authentications (made here, for real): 429
+       with the directory's Retry-After, by either grant; the directory counted them by the
+       caller's address. */
+    int failures = 0;
+    for (; failures < 10; failures++) {
+        response = s_test_token(&fake, "grant_type=client_credentials&client_id={locked}&"
+                                       "client_secret=wrong", NULL);
+        bool limited = response && response->status == 429;
+        sso__http_response__free_unpacked(response, NULL);
+        if (limited)
+            break;
+    }
+    SSO_CHECK(failures > 1 && failures < 10);
+    int64_t lockout_ms = dir_fake_lockout_ms(fake.dir, fake.dir->locked_id, "127.0.0.1");
+    SSO_CHECK(lockout_ms > 1000);
+    const char *locked[] = {"grant_type=authorization_code&client_id={locked}&client_secret=s"
+                            "&code={code_full}&" T_REDIRECT,
+                            "grant_type=client_credentials&client_id={locked}&client_secret=s"};
     for (size_t i = 0; i < 2; i++) {
         response = s_test_token(&fake, locked[i], NULL);
+        const char *retry = token_testkit_header(response, "Retry-After");
+        char said[64];
+        snprintf(said, sizeof said, "retry after %s s", retry ? retry : "?");
+        /* The directory's time left, in whole seconds rounded up (a second may pass). */
+        long seconds = retry ? strtol(retry, NULL, 10) : 0;
         SSO_CHECK(s_test_status(response, 429, "invalid_client")
-                  && token_fake_body_has(response, "retry after 7 s"));
-        SSO_CHECK(token_fake_header(response, "Retry-After")
-                  && !strcmp(token_fake_header(response, "Retry-After"), "7"));
+                  && seconds * 1000 >= lockout_ms - 1000 && (seconds - 1) * 1000 <= lockout_ms
+                  && token_testkit_body_has(&fake, response, said));
         sso__http_response__free_unpacked(response, NULL);
     }
-    SSO_CHECK(fake.redeem && !strcmp(fake.redeem->client_address, "127.0.0.1"));
     zframe_t *too_many = token_client_auth_too_many(0);
     Sso__HttpResponse *clamped = sso__http_response__unpack(NULL, zframe_size(too_many),
                                                              zframe_data(too_many));
-    SSO_CHECK(clamped && clamped->status == 429 && token_fake_header(clamped, "Retry-After")
-              && !strcmp(token_fake_header(clamped, "Retry-After"), "1"));
+    SSO_CHECK(clamped && clamped->status == 429 && token_testkit_header(clamped, "Retry-After")
+              && !strcmp(token_testkit_header(clamped, "Retry-After"), "1"));
     sso__http_response__free_unpacked(clamped, NULL);
     zframe_destroy(&too_many);
 
@@ -497,14 +527,14 @@ void token_code_test(bool verbose)
         const char *error;
     } cases[] = {
         {T_POST T_REDIRECT, 400, "invalid_request"},                        /* no code */
-        {T_POST "code=code-bare", 400, "invalid_request"},                  /* no redirect_uri */
-        {T_POST "code=code-bare&" T_REDIRECT "&code_verifier=short", 400, "invalid_request"},
+        {T_POST "code={code_bare}", 400, "invalid_request"},                /* no redirect_uri */
+        {T_POST "code={code_bare}&" T_REDIRECT "&code_verifier=short", 400, "invalid_request"},
         {T_POST "code=nope&" T_REDIRECT, 400, "invalid_grant"},
-        /* Bound to its redirect_uri (the fake checks as the directory does). */
-        {T_POST "code=code-ascii&redirect_uri=https%3A%2F%2Fapp.test%2Fcb%3Fx%3D1", 400,
+        /* Bound to its redirect_uri. */
+        {T_POST "code={code_ascii}&redirect_uri=https%3A%2F%2Fapp.test%2Fcb%3Fx%3D1", 400,
          "invalid_grant"},
         /* A sub that would break the contract is never minted. */
-        {T_POST "code=code-long&" T_REDIRECT, 500, "server_error"},
+        {T_POST "code={code_long}&" T_REDIRECT, 500, "server_error"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         response = s_test_token(&fake, cases[i].body, NULL);
@@ -520,7 +550,8 @@ void token_code_test(bool verbose)
     SSO_CHECK(s_test_status(response, 400, "invalid_request"));
     sso__http_response__free_unpacked(response, NULL);
 
-    /* A non-ASCII subject is refused too (a fresh code: code-ascii was used above). */
+    /* A non-ASCII subject is refused too (the module's check; {code_ascii} was refused above for
+       its redirect_uri). */
     Sso__CodeGrant grant = SSO__CODE_GRANT__INIT;
     Sso__Profile profile = SSO__PROFILE__INIT;
     grant.profile = &profile;
@@ -533,12 +564,14 @@ void token_code_test(bool verbose)
     why = NULL;
     SSO_CHECK(token_code_identity(&grant, &why) == NULL && why);
 
-    /* The bus down: 503, nothing minted. */
-    fake.fail_rpc = "code_redeem";
-    fake.fail_status = 503;
-    response = s_test_token(&fake, T_POST "code=code-x&" T_REDIRECT, NULL);
+    /* The bus down: 503, nothing minted ({code_full} is still there to redeem after). */
+    SSO_CHECK(dir_fake_stop(fake.dir) == 0);
+    response = s_test_token(&fake, T_POST "code={code_full}&" T_REDIRECT, NULL);
     SSO_CHECK(s_test_status(response, 503, "temporarily_unavailable"));
     sso__http_response__free_unpacked(response, NULL);
-    fake.fail_rpc = NULL;
-    token_fake_close(&fake);
+    SSO_CHECK(dir_fake_start(fake.dir) == 0);
+    response = s_test_token(&fake, T_POST "code={code_full}&" T_REDIRECT, NULL);
+    s_test_success(&fake, response, true);
+    sso__http_response__free_unpacked(response, NULL);
+    token_testkit_close(&fake);
 }

@@ -4,7 +4,7 @@
 #include "sso_test.h"
 #include "sso_clients.h"
 #include "token_dir.h"
-#include "token_fake.h"
+#include "token_testkit.h"
 #include "token_http.h"
 #include <time.h>
 
@@ -81,17 +81,17 @@ zframe_t *token_rotate_http(sso_service_t *service, const Sso__HttpRequest *requ
 /* ---- self-test ------------------------------------------------------------------------- */
 
 /* The kid in the header of the ID token a fresh code exchange mints; caller frees. */
-static char *s_test_signing_kid(token_fake_t *fake, const char *code)
+static char *s_test_signing_kid(token_testkit_t *fake, const char *code)
 {
     char body[300];
-    snprintf(body, sizeof body, "grant_type=authorization_code&client_id=cli_app&client_secret="
-                                "app-secret&code=%s&redirect_uri=https%%3A%%2F%%2Fapp.test%%2F"
+    snprintf(body, sizeof body, "grant_type=authorization_code&client_id={client}&client_secret="
+                                "{secret}&code=%s&redirect_uri=https%%3A%%2F%%2Fapp.test%%2F"
                                 "callback",
              code);
-    Sso__HttpResponse *response = token_fake_http(fake, "POST", "/oauth/token", NULL, body,
+    Sso__HttpResponse *response = token_testkit_http(fake, "POST", "/oauth/token", NULL, body,
                                                   "content-type",
                                                   "application/x-www-form-urlencoded", NULL);
-    json_t *json = token_fake_json(response);
+    json_t *json = token_testkit_json(response);
     const char *id_token = json_string_value(json_object_get(json, "id_token"));
     char *kid = NULL;
     if (id_token) {
@@ -110,12 +110,12 @@ static char *s_test_signing_kid(token_fake_t *fake, const char *code)
     return kid;
 }
 
-static Sso__HttpResponse *s_test_rotate(token_fake_t *fake, const char *method,
+static Sso__HttpResponse *s_test_rotate(token_testkit_t *fake, const char *method,
                                         const char *authorization)
 {
     if (!authorization)
-        return token_fake_http(fake, method, "/api/v1/keys/rotate", NULL, NULL, NULL);
-    return token_fake_http(fake, method, "/api/v1/keys/rotate", NULL, NULL, "authorization",
+        return token_testkit_http(fake, method, "/api/v1/keys/rotate", NULL, NULL, NULL);
+    return token_testkit_http(fake, method, "/api/v1/keys/rotate", NULL, NULL, "authorization",
                            authorization, NULL);
 }
 
@@ -128,45 +128,63 @@ void token_rotate_test(bool verbose)
     SSO_CHECK(token_rotate_delay_parse(" 1") == -1);
     SSO_CHECK(token_rotate_delay_parse("-5") == -1);
 
-    token_fake_t fake;
-    if (token_fake_open(&fake) != 0) {
-        SSO_CHECK(!"fake");
+    token_testkit_t fake;
+    if (token_testkit_open(&fake) != 0)
+        return;
+    /* The first key: the one the directory holds, and the service publishes. */
+    char *jwks = token_testkit_jwks(&fake);
+    Sso__KeysListReply *stored = dir_fake_signing_keys(fake.dir);
+    SSO_CHECK(jwks && stored && stored->n_keys == 1);
+    free(jwks);
+    if (!stored || stored->n_keys != 1) {
+        sso__keys_list_reply__free_unpacked(stored, NULL);
+        token_testkit_close(&fake);
         return;
     }
-    char *old_kid = strdup(fake.keys[0]->kid);
+    char *old_kid = strdup(stored->keys[0]->kid);
+    sso__keys_list_reply__free_unpacked(stored, NULL);
     Sso__HttpResponse *response = s_test_rotate(&fake, "POST", NULL);
     SSO_CHECK(response && response->status == 401
-              && !strcmp(token_fake_header(response, "WWW-Authenticate"), "Bearer"));
+              && !strcmp(token_testkit_header(response, "WWW-Authenticate"), "Bearer"));
     sso__http_response__free_unpacked(response, NULL);
     response = s_test_rotate(&fake, "POST", "Bearer wrong");
     SSO_CHECK(response && response->status == 401
-              && !strcmp(token_fake_header(response, "WWW-Authenticate"),
+              && !strcmp(token_testkit_header(response, "WWW-Authenticate"),
                          "Bearer error=\"invalid_token\""));
     sso__http_response__free_unpacked(response, NULL);
-    response = s_test_rotate(&fake, "GET", "Bearer mgmt-token");
+    response = s_test_rotate(&fake, "GET", "Bearer {mgmt}");
     SSO_CHECK(response && response->status == 405);
     sso__http_response__free_unpacked(response, NULL);
-    SSO_CHECK(fake.put == NULL && fake.n_keys == 1);
+    stored = dir_fake_signing_keys(fake.dir);
+    SSO_CHECK(stored && stored->n_keys == 1);
+    sso__keys_list_reply__free_unpacked(stored, NULL);
 
     /* A rotation: stored with key_put, published at once, signing only after the delay. */
-    response = s_test_rotate(&fake, "POST", "Bearer mgmt-token");
-    json_t *json = token_fake_json(response);
+    response = s_test_rotate(&fake, "POST", "Bearer {mgmt}");
+    json_t *json = token_testkit_json(response);
     const char *kid = json_string_value(json_object_get(json, "kid"));
     const char *active_from = json_string_value(json_object_get(json, "active_from"));
     SSO_CHECK(response && response->status == 201 && kid && strcmp(kid, old_kid) != 0);
     SSO_CHECK(active_from && strlen(active_from) == 20 && active_from[19] == 'Z');
-    const Sso__SigningKey *put = fake.put;
-    SSO_CHECK(put && kid && !strcmp(put->kid, kid) && put->active_from - put->created_at == 3600);
+    stored = dir_fake_signing_keys(fake.dir);
+    const Sso__SigningKey *put = NULL, *old = NULL;
+    for (size_t i = 0; stored && i < stored->n_keys; i++) {
+        if (kid && !strcmp(stored->keys[i]->kid, kid))
+            put = stored->keys[i];
+        if (!strcmp(stored->keys[i]->kid, old_kid))
+            old = stored->keys[i];
+    }
+    SSO_CHECK(put && put->active_from - put->created_at == 3600);
     SSO_CHECK(put && strstr(put->private_key_pem, "PRIVATE KEY") && put->retire_after == 0);
-    SSO_CHECK(fake.n_keys == 2);
+    SSO_CHECK(stored && stored->n_keys == 2);
     /* The old key stays published until tokens it signs before the switch have expired. */
-    SSO_CHECK(put && !strcmp(fake.keys[0]->kid, old_kid)
-              && fake.keys[0]->retire_after == put->active_from + TOKEN_KEYS_TOKEN_LIFETIME_S);
-    char *jwks = token_fake_jwks(&fake);
+    SSO_CHECK(put && old && old->retire_after == put->active_from + TOKEN_KEYS_TOKEN_LIFETIME_S);
+    sso__keys_list_reply__free_unpacked(stored, NULL);
+    jwks = token_testkit_jwks(&fake);
     SSO_CHECK(jwks && kid && strstr(jwks, kid) && strstr(jwks, old_kid));
     SSO_CHECK(jwks && !strstr(jwks, "PRIVATE") && !strstr(jwks, "\"d\""));
     free(jwks);
-    char *signing = s_test_signing_kid(&fake, "code-full");
+    char *signing = s_test_signing_kid(&fake, "{code_full}");
     SSO_CHECK(signing && !strcmp(signing, old_kid));
     free(signing);
     json_decref(json);
@@ -174,22 +192,27 @@ void token_rotate_test(bool verbose)
 
     /* With no delay the new key signs at once. */
     fake.state.rotation_delay_s = 0;
-    response = s_test_rotate(&fake, "POST", "Bearer mgmt-token");
-    json = token_fake_json(response);
+    response = s_test_rotate(&fake, "POST", "Bearer {mgmt}");
+    json = token_testkit_json(response);
     kid = json_string_value(json_object_get(json, "kid"));
-    signing = s_test_signing_kid(&fake, "code-bare");
+    signing = s_test_signing_kid(&fake, "{code_bare}");
     SSO_CHECK(response && response->status == 201 && kid && signing && !strcmp(signing, kid));
     free(signing);
     json_decref(json);
     sso__http_response__free_unpacked(response, NULL);
 
-    /* The directory unreachable: 503, nothing stored. */
-    fake.fail_rpc = "key_put";
-    fake.fail_status = 503;
-    size_t keys = fake.n_keys;
-    response = s_test_rotate(&fake, "POST", "Bearer mgmt-token");
-    SSO_CHECK(response && response->status == 503 && fake.n_keys == keys);
+    /* The directory gone after the bearer check, before key_put: 503, nothing stored. */
+    stored = dir_fake_signing_keys(fake.dir);
+    size_t keys = stored ? stored->n_keys : 0;
+    sso__keys_list_reply__free_unpacked(stored, NULL);
+    SSO_CHECK(dir_fake_stop_after(fake.dir, 1) == 0);
+    response = s_test_rotate(&fake, "POST", "Bearer {mgmt}");
+    SSO_CHECK(response && response->status == 503);
     sso__http_response__free_unpacked(response, NULL);
+    SSO_CHECK(dir_fake_stop(fake.dir) == 0 && dir_fake_start(fake.dir) == 0);
+    stored = dir_fake_signing_keys(fake.dir);
+    SSO_CHECK(stored && keys == 3 && stored->n_keys == keys);
+    sso__keys_list_reply__free_unpacked(stored, NULL);
     free(old_kid);
-    token_fake_close(&fake);
+    token_testkit_close(&fake);
 }

@@ -4,7 +4,7 @@
 #include "token_code.h"
 #include "sso_clients.h"
 #include "token_dir.h"
-#include "token_fake.h"
+#include "token_testkit.h"
 #include <strings.h>
 
 #define ACCESS_TOKEN_MAX 512
@@ -97,12 +97,12 @@ zframe_t *token_userinfo_http(sso_service_t *service, const Sso__HttpRequest *re
 /* ---- self-test ------------------------------------------------------------------------- */
 
 /* An access token from a real code exchange; caller frees. */
-static char *s_test_access_token(token_fake_t *fake, const char *body)
+static char *s_test_access_token(token_testkit_t *fake, const char *body)
 {
-    Sso__HttpResponse *response = token_fake_http(fake, "POST", "/oauth/token", NULL, body,
+    Sso__HttpResponse *response = token_testkit_http(fake, "POST", "/oauth/token", NULL, body,
                                                   "content-type",
                                                   "application/x-www-form-urlencoded", NULL);
-    json_t *json = token_fake_json(response);
+    json_t *json = token_testkit_json(response);
     const char *token = json_string_value(json_object_get(json, "access_token"));
     char *copy = token ? strdup(token) : NULL;
     json_decref(json);
@@ -112,10 +112,10 @@ static char *s_test_access_token(token_fake_t *fake, const char *body)
 
 static bool s_test_claims(Sso__HttpResponse *response, const char *expected_json)
 {
-    json_t *json = token_fake_json(response);
+    json_t *json = token_testkit_json(response);
     json_t *expected = json_loads(expected_json, 0, NULL);
     bool ok = response && response->status == 200 && json && json_equal(json, expected)
-              && !strcmp(token_fake_header(response, "Cache-Control"), "no-store");
+              && !strcmp(token_testkit_header(response, "Cache-Control"), "no-store");
     json_decref(json);
     json_decref(expected);
     return ok;
@@ -124,25 +124,24 @@ static bool s_test_claims(Sso__HttpResponse *response, const char *expected_json
 void token_userinfo_test(bool verbose)
 {
     (void) verbose;
-    token_fake_t fake;
-    if (token_fake_open(&fake) != 0) {
-        SSO_CHECK(!"fake");
+    token_testkit_t fake;
+    if (token_testkit_open(&fake) != 0)
         return;
-    }
-    char *token = s_test_access_token(&fake, "grant_type=authorization_code&client_id=cli_app&"
-                                             "client_secret=app-secret&code=code-full&redirect_"
+    char *token = s_test_access_token(&fake, "grant_type=authorization_code&client_id={client}&"
+                                             "client_secret={secret}&code={code_full}&redirect_"
                                              "uri=https%3A%2F%2Fapp.test%2Fcallback");
     /* The identity of the ID token, read through the grant the token was issued from. */
-    char *stored = strdup("{\"sub\":\"conn_saml;user-42@idp\",\"email\":\"jane@example.com\","
-                          "\"email_verified\":true,\"name\":\"Jane Doe\",\"given_name\":\"Jane\","
-                          "\"family_name\":\"Doe\",\"groups\":[\"engineering\",\"admins\"],"
-                          "\"oid\":\"org_1\",\"connection_id\":\"conn_saml\","
-                          "\"connection_type\":\"saml\"}");
+    char *stored = strdup(token_testkit_expand(
+        &fake, "{\"sub\":\"{conn_saml};user-42@idp\",\"email\":\"jane@example.com\","
+               "\"email_verified\":true,\"name\":\"Jane Doe\",\"given_name\":\"Jane\","
+               "\"family_name\":\"Doe\",\"groups\":[\"engineering\",\"admins\"],"
+               "\"oid\":\"{org_saml}\",\"connection_id\":\"{conn_saml}\","
+               "\"connection_type\":\"saml\"}"));
     SSO_CHECK(token && stored);
     if (!token || !stored) {
         free(token);
         free(stored);
-        token_fake_close(&fake);
+        token_testkit_close(&fake);
         return;
     }
     char bearer[200], body[200];
@@ -150,15 +149,15 @@ void token_userinfo_test(bool verbose)
     snprintf(body, sizeof body, "access_token=%s", token);
 
     /* GET with the header, POST with the header, POST with a form body. */
-    Sso__HttpResponse *response = token_fake_http(&fake, "GET", "/userinfo", NULL, NULL,
+    Sso__HttpResponse *response = token_testkit_http(&fake, "GET", "/userinfo", NULL, NULL,
                                                   "authorization", bearer, NULL);
     SSO_CHECK(s_test_claims(response, stored));
     sso__http_response__free_unpacked(response, NULL);
-    response = token_fake_http(&fake, "POST", "/userinfo", NULL, NULL, "authorization", bearer,
+    response = token_testkit_http(&fake, "POST", "/userinfo", NULL, NULL, "authorization", bearer,
                                NULL);
     SSO_CHECK(s_test_claims(response, stored));
     sso__http_response__free_unpacked(response, NULL);
-    response = token_fake_http(&fake, "POST", "/userinfo", NULL, body, "content-type",
+    response = token_testkit_http(&fake, "POST", "/userinfo", NULL, body, "content-type",
                                "application/x-www-form-urlencoded", NULL);
     SSO_CHECK(s_test_claims(response, stored));
     sso__http_response__free_unpacked(response, NULL);
@@ -181,20 +180,20 @@ void token_userinfo_test(bool verbose)
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         if (cases[i].authorization)
-            response = token_fake_http(&fake, cases[i].method, "/userinfo", NULL, cases[i].body,
+            response = token_testkit_http(&fake, cases[i].method, "/userinfo", NULL, cases[i].body,
                                        "content-type", "application/x-www-form-urlencoded",
                                        "authorization", cases[i].authorization, NULL);
         else
-            response = token_fake_http(&fake, cases[i].method, "/userinfo", NULL, cases[i].body,
+            response = token_testkit_http(&fake, cases[i].method, "/userinfo", NULL, cases[i].body,
                                        "content-type", "application/x-www-form-urlencoded",
                                        NULL);
-        const char *challenge = token_fake_header(response, "WWW-Authenticate");
-        json_t *json = token_fake_json(response);
+        const char *challenge = token_testkit_header(response, "WWW-Authenticate");
+        json_t *json = token_testkit_json(response);
         bool ok = response && response->status == cases[i].status
                   && (cases[i].challenge ? challenge && !strcmp(challenge, cases[i].challenge)
                                          : !challenge)
                   && json_string_value(json_object_get(json, "error"))
-                  && !token_fake_body_has(response, "sub");
+                  && !token_testkit_body_has(&fake, response, "sub");
         if (!ok)
             fprintf(stderr, "  userinfo case %zu: %u %s\n", i, response ? response->status : 0,
                     challenge ? challenge : "-");
@@ -204,23 +203,24 @@ void token_userinfo_test(bool verbose)
     }
 
     /* A management token is valid but has no user. */
-    char *management = s_test_access_token(&fake, "grant_type=client_credentials&client_id=admin&"
-                                                  "client_secret=admin-secret");
+    char *management = s_test_access_token(&fake, "grant_type=client_credentials&client_id={admin}&"
+                                                  "client_secret={admin_secret}");
     snprintf(bearer, sizeof bearer, "Bearer %s", management ? management : "-");
-    response = token_fake_http(&fake, "GET", "/userinfo", NULL, NULL, "authorization", bearer,
+    response = token_testkit_http(&fake, "GET", "/userinfo", NULL, NULL, "authorization", bearer,
                                NULL);
     SSO_CHECK(management && response && response->status == 403);
     sso__http_response__free_unpacked(response, NULL);
     free(management);
 
-    fake.fail_rpc = "access_token_check";
-    fake.fail_status = 504;
+    /* The directory past the deadline: 504. */
+    fake.config.request_timeout_ms = TOKEN_TESTKIT_SHORT_DEADLINE_MS;
+    dir_fake_hold(fake.dir, 2 * TOKEN_TESTKIT_SHORT_DEADLINE_MS);
     snprintf(bearer, sizeof bearer, "Bearer %s", token);
-    response = token_fake_http(&fake, "GET", "/userinfo", NULL, NULL, "authorization", bearer,
+    response = token_testkit_http(&fake, "GET", "/userinfo", NULL, NULL, "authorization", bearer,
                                NULL);
     SSO_CHECK(response && response->status == 504);
     sso__http_response__free_unpacked(response, NULL);
     free(token);
     free(stored);
-    token_fake_close(&fake);
+    token_testkit_close(&fake);
 }
