@@ -5,11 +5,13 @@
 #include "dir_service.h"
 #include "dir_testkit.h"
 #include "login/dir_codes.h"
+#include "login/dir_txn.h"
 #include "vault/dir_signing.h"
 #include "sso_broker.h"
 #include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_service.h"
+#include "sso_rpc.h"
 #include "sso_test.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -48,14 +50,12 @@ struct dir_fake_inner_t {
    operation on top. */
 static zframe_t *s_refusal(const Sso__Meta *meta)
 {
-    Sso__RpcRefusal refusal = SSO__RPC_REFUSAL__INIT;
     char description[160];
     snprintf(description, sizeof description, "the directory service serves no request of "
                                               "that kind from %.32s",
              meta->caller && *meta->caller ? meta->caller : "an unidentified caller");
-    refusal.error = "access_denied";
-    refusal.error_description = description;
-    return sso_frame_pack(&refusal.base);
+    return sso_rpc_error_frame(&sso__rpc_refusal__descriptor, SSO__RPC_ERROR__ACCESS_DENIED,
+                               description, 0);
 }
 
 /* One request through the directory's own definition: its callers, its router, its batch. */
@@ -69,7 +69,7 @@ static void s_handle(dir_fake_inner_t *inner, sso_worker_t *worker, sso_job_t *j
     else {
         bool grouped = def->batch->begin(service) == 0;
         reply = def->rpc(service, job->meta->rpc, job->payload, job->meta);
-        if (grouped && def->batch->end(service) != 0) {
+        if (grouped && def->batch->end(service, 1) != 0) {
             zframe_destroy(&reply);
             reply = def->batch->failed(service, job);
         }
@@ -211,18 +211,8 @@ static void s_txn_read(void *dir, void *arg)
 {
     (void) dir;
     s_txn_read_t *read = arg;
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    Sso__TxnGetRequest get = SSO__TXN_GET_REQUEST__INIT;
-    get.id = (char *) read->id;
-    request.op_case = SSO__DIR_REQUEST__OP_TXN_GET;
-    request.txn_get = &get;
-    Sso__DirReply *reply = dir_testkit_rpc(read->kit, &request);
-    if (reply && reply->result_case == SSO__DIR_REPLY__RESULT_TXN) {
-        read->txn = reply->txn;
-        reply->txn = NULL;
-        reply->result_case = SSO__DIR_REPLY__RESULT__NOT_SET;
-    }
-    sso__dir_reply__free_unpacked(reply, NULL);
+    dir_error_t err = {0};
+    read->txn = dir_txn_get(read->kit->dir, read->id, &err);
 }
 
 Sso__Transaction *dir_fake_txn(dir_fake_t *self, const char *id)
@@ -360,30 +350,47 @@ char *dir_fake_code(dir_fake_t *self, const char *nonce, const char *code_challe
 
 typedef struct {
     dir_testkit_t *kit;
-    Sso__DirRequest *request;
-    Sso__DirReply *reply;
+    const char *rpc;
+    const ProtobufCMessage *request;
+    ProtobufCMessage *reply;
 } s_rpc_t;
 
 static void s_rpc(void *dir, void *arg)
 {
     (void) dir;
     s_rpc_t *rpc = arg;
-    rpc->reply = dir_testkit_rpc(rpc->kit, rpc->request);
+    rpc->reply = dir_testkit_rpc(rpc->kit, rpc->rpc, rpc->request);
 }
 
-/* request through the directory's router on its thread, from a role that may send it; the
-   reply (NULL when there is none) if it has no error, else NULL. */
-static Sso__DirReply *s_call(dir_fake_t *self, Sso__DirRequest *request)
+/* request through the directory's router on its thread, as operation rpc from a role that may
+   send it; the reply if it has no error, else NULL. */
+static void *s_call(dir_fake_t *self, const char *rpc, const ProtobufCMessage *request)
 {
-    s_rpc_t rpc = {&self->inner->kit, request, NULL};
-    if (dir_fake_run(self, s_rpc, &rpc) != 0 || (rpc.reply && *rpc.reply->error)) {
-        if (rpc.reply)
-            fprintf(stderr, "dir_fake: %s (%s)\n", rpc.reply->error,
-                    rpc.reply->error_description);
-        sso__dir_reply__free_unpacked(rpc.reply, NULL);
+    s_rpc_t call = {&self->inner->kit, rpc, request, NULL};
+    if (dir_fake_run(self, s_rpc, &call) != 0 || (call.reply && *dir_testkit_error(call.reply))) {
+        if (call.reply)
+            fprintf(stderr, "dir_fake: %s (%s)\n", dir_testkit_error(call.reply),
+                    dir_testkit_error_description(call.reply));
+        protobuf_c_message_free_unpacked(call.reply, NULL);
         return NULL;
     }
-    return rpc.reply;
+    return call.reply;
+}
+
+typedef struct {
+    dir_testkit_t *kit;
+    const Sso__Transaction *txn;
+    Sso__Transaction *stored;
+} s_txn_make_t;
+
+static void s_txn_make(void *dir, void *arg)
+{
+    (void) dir;
+    s_txn_make_t *make = arg;
+    dir_error_t err = {0};
+    make->stored = dir_txn_create(make->kit->dir, make->txn, &err);
+    if (!make->stored)
+        fprintf(stderr, "dir_fake: %s (%s)\n", err.code ? err.code : "?", err.description);
 }
 
 int dir_fake_login(dir_fake_t *self, const char *request_id, char *txn_id, size_t size)
@@ -402,27 +409,21 @@ int dir_fake_login(dir_fake_t *self, const char *request_id, char *txn_id, size_
     txn.expires_at = now + 300;
     txn.max_age = -1;
     txn.saml_request_id = (char *) request_id;
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    request.op_case = SSO__DIR_REQUEST__OP_TXN_CREATE;
-    request.txn_create = &txn;
-    Sso__DirReply *reply = id ? s_call(self, &request) : NULL;
-    snprintf(txn_id, size, "%s", reply ? id : "");
-    sso__dir_reply__free_unpacked(reply, NULL);
+    s_txn_make_t make = {&self->inner->kit, &txn, NULL};
+    bool made = id && dir_fake_run(self, s_txn_make, &make) == 0 && make.stored;
+    snprintf(txn_id, size, "%s", made ? id : "");
+    sso__transaction__free_unpacked(make.stored, NULL);
     free(id);
     return *txn_id ? 0 : -1;
 }
 
 int dir_fake_simulator_key(dir_fake_t *self, char **key_pem, char **cert_pem)
 {
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
     Sso__SimulatorKeyRequest get = SSO__SIMULATOR_KEY_REQUEST__INIT;
-    request.op_case = SSO__DIR_REQUEST__OP_SIMULATOR_KEY;
-    request.simulator_key = &get;
-    Sso__DirReply *reply = s_call(self, &request);
-    bool found = reply && reply->result_case == SSO__DIR_REPLY__RESULT_SIMULATOR_KEY;
-    *key_pem = found ? strdup(reply->simulator_key->private_key_pem) : NULL;
-    *cert_pem = found ? strdup(reply->simulator_key->certificate_pem) : NULL;
-    sso__dir_reply__free_unpacked(reply, NULL);
+    Sso__SimulatorKeyReply *reply = s_call(self, "SimulatorReads.SimulatorKey", &get.base);
+    *key_pem = reply ? strdup(reply->private_key_pem) : NULL;
+    *cert_pem = reply ? strdup(reply->certificate_pem) : NULL;
+    sso__simulator_key_reply__free_unpacked(reply, NULL);
     return *key_pem && *cert_pem ? 0 : -1;
 }
 
@@ -634,22 +635,21 @@ const sso_bus_keys_t *dir_fake_keys(const dir_fake_t *self)
 
 /* ---- self-test ------------------------------------------------------------------------- */
 
-/* A client of the bus as role; the directory's answer to txn_get for id (an unknown one). */
-static int s_test_call(dir_fake_t *fake, const char *role, Sso__DirReply **reply_p)
+/* A client of the bus as role; the directory's answer to LoginContext for an unknown
+   transaction. */
+static int s_test_call(dir_fake_t *fake, const char *role, Sso__LoginContextReply **reply_p)
 {
     sso_client_t *client = sso_client_new(dir_fake_endpoint(fake), dir_fake_keys(fake), role,
                                           NULL);
-    Sso__DirRequest request = SSO__DIR_REQUEST__INIT;
-    Sso__TxnGetRequest get = SSO__TXN_GET_REQUEST__INIT;
-    get.id = "txn-unknown-000000001";
-    request.op_case = SSO__DIR_REQUEST__OP_TXN_GET;
-    request.txn_get = &get;
-    zframe_t *payload = sso_frame_pack(&request.base), *reply = NULL;
-    int status = client ? (int) sso_client_call(client, "directory", "txn_get", true, 1000,
-                                                &payload, &reply)
+    Sso__LoginContextRequest get = SSO__LOGIN_CONTEXT_REQUEST__INIT;
+    get.txn_id = "txn-unknown-000000001";
+    zframe_t *payload = sso_frame_pack(&get.base), *reply = NULL;
+    int status = client ? (int) sso_client_call(client, "directory", "UpstreamReads.LoginContext",
+                                                true, 1000, &payload, &reply)
                         : -1;
     zframe_destroy(&payload);
-    *reply_p = reply ? sso__dir_reply__unpack(NULL, zframe_size(reply), zframe_data(reply))
+    *reply_p = reply ? sso__login_context_reply__unpack(NULL, zframe_size(reply),
+                                                         zframe_data(reply))
                      : NULL;
     zframe_destroy(&reply);
     sso_client_destroy(&client);
@@ -662,15 +662,15 @@ void dir_fake_test(bool verbose)
     dir_fake_t *fake = dir_fake_new();
     if (!fake)
         return;
-    /* The broker stamps the caller's role: the router answers the saml service's txn_get, and
+    /* The broker stamps the caller's role: the router answers the saml service's LoginContext, and
        refuses the same request from the token service (it does not serve that role). */
-    Sso__DirReply *reply = NULL;
+    Sso__LoginContextReply *reply = NULL;
     SSO_CHECK(s_test_call(fake, "saml", &reply) == 0 && reply
-              && !strcmp(reply->error, "not_found"));
-    sso__dir_reply__free_unpacked(reply, NULL);
-    SSO_CHECK(s_test_call(fake, "token", &reply) == 0 && reply && *reply->error
-              && strcmp(reply->error, "not_found") != 0);
-    sso__dir_reply__free_unpacked(reply, NULL);
+              && reply->error == SSO__RPC_ERROR__NOT_FOUND);
+    sso__login_context_reply__free_unpacked(reply, NULL);
+    SSO_CHECK(s_test_call(fake, "token", &reply) == 0 && reply
+              && reply->error == SSO__RPC_ERROR__ACCESS_DENIED);
+    sso__login_context_reply__free_unpacked(reply, NULL);
     SSO_CHECK(dir_fake_txn(fake, "txn-unknown-000000001") == NULL);
     SSO_CHECK(*fake->client_id && *fake->conn_oidc && *fake->conn_off && *fake->org_two);
     /* Stopped, the directory is off the bus; started again, it serves again. */
@@ -678,11 +678,11 @@ void dir_fake_test(bool verbose)
     SSO_CHECK(s_test_call(fake, "saml", &reply) == SSO_CALL_NO_SERVICE && !reply);
     SSO_CHECK(dir_fake_start(fake) == 0);
     SSO_CHECK(s_test_call(fake, "saml", &reply) == 0 && reply);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso__login_context_reply__free_unpacked(reply, NULL);
     /* Leaving after one more answer: that one is served, the next is not. */
     SSO_CHECK(dir_fake_stop_after(fake, 1) == 0);
     SSO_CHECK(s_test_call(fake, "saml", &reply) == 0 && reply);
-    sso__dir_reply__free_unpacked(reply, NULL);
+    sso__login_context_reply__free_unpacked(reply, NULL);
     SSO_CHECK(s_test_call(fake, "saml", &reply) == SSO_CALL_NO_SERVICE && !reply);
     SSO_CHECK(dir_fake_stop(fake) == 0 && dir_fake_start(fake) == 0);
     /* Held past the deadline: 504. */

@@ -2,6 +2,7 @@
 #include "token_testkit.h"
 #include "saml.pb-c.h"
 #include "sso_bus.h"
+#include "sso_rpc.h"
 #include "sso_test.h"
 #include "token_keys.h"
 #include <errno.h>
@@ -17,30 +18,27 @@
 
 static zframe_t *s_start_answer(token_testkit_t *self, const char *target, sso_job_t *job)
 {
-    Sso__SamlStartRequest *request = sso__saml_start_request__unpack(
+    Sso__UpstreamStartRequest *request = sso__upstream_start_request__unpack(
         NULL, zframe_size(job->payload), zframe_data(job->payload));
-    Sso__SamlStartReply reply = SSO__SAML_START_REPLY__INIT;
+    Sso__UpstreamStartReply reply = SSO__UPSTREAM_START_REPLY__INIT;
+    const Sso__Transaction *txn = request ? request->txn : NULL;
     char url[256];
     pthread_mutex_lock(&self->lock);
     self->starts++;
     snprintf(self->start_target, sizeof self->start_target, "%s", target);
-    sso__saml_start_request__free_unpacked(self->start, NULL);
+    sso__upstream_start_request__free_unpacked(self->start, NULL);
     self->start = request;
-    snprintf(url, sizeof url, "https://idp.test/%s?RelayState=%s", target,
-             request ? request->txn_id : "");
+    snprintf(url, sizeof url, "https://idp.test/%s?RelayState=%s", target, txn ? txn->id : "");
+    /* The request's handle the directory made with the transaction. */
+    snprintf(self->start_request_id, sizeof self->start_request_id, "%s",
+             !txn ? "" : !strcmp(target, "oidc") ? txn->oidc_state : txn->saml_request_id);
     if (self->start_error) {
-        reply.error = (char *) self->start_error;
+        reply.error = sso_rpc_error_of(self->start_error);
         reply.error_description = "the IdP metadata could not be used";
     }
-    else {
-        snprintf(self->start_request_id, sizeof self->start_request_id, "_req%d", self->starts);
+    else
         reply.redirect_url = url;
-        reply.request_id = self->start_request_id;
-    }
-    int hold = self->hold_directory_ms;
     pthread_mutex_unlock(&self->lock);
-    if (hold > 0)
-        dir_fake_hold(self->dir, hold);
     return sso_frame_pack(&reply.base);
 }
 
@@ -235,7 +233,7 @@ void token_testkit_close(token_testkit_t *self)
     sso_client_destroy(&self->service.client);
     dir_fake_destroy(&self->dir);
     token_keys_destroy(&self->state.keys);
-    sso__saml_start_request__free_unpacked(self->start, NULL);
+    sso__upstream_start_request__free_unpacked(self->start, NULL);
     for (size_t i = 0; i < sizeof self->codes / sizeof *self->codes; i++)
         free(self->codes[i]);
     for (size_t i = 0; i < self->n_expanded; i++)
@@ -331,7 +329,7 @@ Sso__Transaction *token_testkit_txn(token_testkit_t *self)
     pthread_mutex_lock(&self->lock);
     char id[128] = "";
     if (self->start)
-        snprintf(id, sizeof id, "%s", self->start->txn_id);
+        snprintf(id, sizeof id, "%s", self->start->txn ? self->start->txn->id : "");
     pthread_mutex_unlock(&self->lock);
     return *id ? dir_fake_txn(self->dir, id) : NULL;
 }

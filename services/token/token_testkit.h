@@ -3,10 +3,10 @@
    service joined to that bus with the token role's keys; its handlers run here, on the test's
    thread, and call the directory over the bus exactly as in production.
 
-   The saml and oidc services' saml_start/oidc_start (their contract, not the directory's)
+   The saml and oidc services' UpstreamStart.Start (their contract, not the directory's)
    are answered by a small worker on the same bus that records what it was asked: a redirect
-   https://idp.test/<saml|oidc>?RelayState=<txn_id> with a request id of its own (_req<n>,
-   unique, as the directory requires), or start_error.
+   https://idp.test/<saml|oidc>?RelayState=<txn id>, or start_error (a lower-case
+   sso.RpcError name; one the enum does not have is SERVER_ERROR).
 
    What the directory holds is the dir_fake's seed (see dir_fake.h), one signing key made a
    minute before, and five codes, issued
@@ -41,10 +41,9 @@ typedef struct {
     sso_service_t service;
     /* The upstream starts. */
     const char *start_error;          /* answer this error */
-    int hold_directory_ms;            /* at a start, hold the directory this long first */
-    Sso__SamlStartRequest *start;     /* the last start asked */
+    Sso__UpstreamStartRequest *start; /* the last start asked */
     char start_target[16];            /* "saml" or "oidc" */
-    char start_request_id[32];        /* the request id the last start answered */
+    char start_request_id[72];        /* the last start's transaction's request handle */
     int starts;                       /* how many were asked */
     /* Private. */
     char *codes[5];
