@@ -3,6 +3,7 @@ instances, failures contained (kill -9 of a service or of the gateway), malforme
 sent straight to the broker dropped, and the bus private: only the services' own CURVE keys
 are admitted, each only as itself, and secrets go only to the service that uses them."""
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -334,9 +335,12 @@ def rpc_meta(request_id, rpc, caller=None):
     return out + (field(8, caller) if caller else b"")
 
 
+KEYS_LIST = "TokenReads.KeysList"
+
+
 def keys_list(with_private):
-    """DirRequest{keys_list: {with_private}}."""
-    return field(2, field(1, True) if with_private else b"")
+    """KeysListRequest{with_private}."""
+    return field(1, True) if with_private else b""
 
 
 def dir_call(sock, rpc, payload, caller=None, wait_ms=5000):
@@ -351,12 +355,31 @@ def dir_call(sock, rpc, payload, caller=None, wait_ms=5000):
     return frames[4]
 
 
+def rpc_error_names():
+    """The sso.RpcError names in lower case by number, as proto/bus.proto declares them."""
+    proto = os.path.join(os.path.dirname(__file__), "..", "..", "proto", "bus.proto")
+    with open(proto, encoding="utf-8") as f:
+        body = re.search(r"enum RpcError \{(.*?)\}", f.read(), re.S).group(1)
+    names = {int(number): name.lower()
+             for name, number in re.findall(r"^\s*([A-Z_]+) = (\d+);", body, re.M)}
+    assert names.get(0) == "ok" and names.get(1) == "access_denied", names
+    return names
+
+
+RPC_ERRORS = rpc_error_names()
+
+
 def dir_error(reply):
-    """DirReply.error (field 1), "" when absent."""
-    if reply and reply[0] == 0x0A:
-        length, i = read_varint(reply, 1)
-        return reply[i:i + length].decode()
-    return ""
+    """The reply's error (field 1, an sso.RpcError varint) in lower case: "" when absent (OK),
+    "rpc_error_<n>" for a number bus.proto does not name."""
+    error = fields_of(reply or b"").get(1, [0])[0]
+    assert isinstance(error, int), f"field 1 is not a varint: {reply[:40]!r}"
+    return "" if error == 0 else RPC_ERRORS.get(error, f"rpc_error_{error}")
+
+
+def dir_error_description(reply):
+    """The reply's error_description (field 2), "" when absent."""
+    return fields_of(reply or b"").get(2, [b""])[0].decode()
 
 
 def instances(broker, service):
@@ -370,11 +393,11 @@ def keys_requests_all_served(broker, count=10):
 
 
 def rogue_heard(sock, service="token", broker=None):
-    """A rogue's attempt: READY as service, then a directory keys_list with private keys.
+    """A rogue's attempt: READY as service, then a directory KeysList with private keys.
     While it waits, the real /keys traffic flows. Returns (what the rogue heard within 2 s,
     whether every /keys request was served, token instances the gateway counted)."""
     sock.send_multipart([b"MDPW02", b"\x01", service.encode()])
-    sock.send_multipart([b"MDPC02", b"\x01", b"directory", rpc_meta("rogue", "keys_list"),
+    sock.send_multipart([b"MDPC02", b"\x01", b"directory", rpc_meta("rogue", KEYS_LIST),
                          keys_list(True)])
     time.sleep(0.3)
     counted = instances(broker, "token")
@@ -400,7 +423,7 @@ def test_the_bus_keys_are_generated_private(broker):
 def test_a_rogue_is_neither_registered_nor_answered(broker, kind):
     """A process that reaches the broker's port without a service's secret key: its READY as
     token registers nothing (every /keys request is served by the real token instance), and
-    its keys_list to the directory gets no answer."""
+    its KeysList to the directory gets no answer."""
     if kind == "no keys":
         sock = dealer(broker)
     elif kind == "its own keys":
@@ -476,26 +499,35 @@ def test_a_worker_routing_id_taken_over_by_another_key_is_dropped(broker):
 
 
 def test_private_signing_keys_go_to_the_token_service_only(broker):
-    """keys_list with private keys: refused to the saml key (even when it claims to be token
-    in its meta), answered to the token key; the public list is the token service's too (it
-    serves /keys; no other service calls keys_list)."""
+    """TokenReads.KeysList with private keys: refused to the saml key (even when it claims to
+    be token in its meta), answered to the token key; the public list is the token service's
+    too (it serves /keys; no other service calls KeysList). The old name "keys_list" is no
+    operation any more: refused as unknown, to the token key too, with no key in it."""
     saml = keyed_dealer(broker, "saml")
     token = keyed_dealer(broker, "token")
     try:
-        refused = dir_call(saml, "keys_list", keys_list(True))
+        refused = dir_call(saml, KEYS_LIST, keys_list(True))
         assert dir_error(refused) == "access_denied", refused
+        assert dir_error_description(refused) == f"{KEYS_LIST} is only for the token service"
         assert b"PRIVATE KEY" not in refused
-        forged = dir_call(saml, "keys_list", keys_list(True), caller="token")
+        forged = dir_call(saml, KEYS_LIST, keys_list(True), caller="token")
         assert dir_error(forged) == "access_denied", forged
-        public = dir_call(token, "keys_list", keys_list(False))
+        assert b"PRIVATE KEY" not in forged
+        public = dir_call(token, KEYS_LIST, keys_list(False))
         assert dir_error(public) == "" and b"kid" in public and b"PRIVATE KEY" not in public
-        assert dir_error(dir_call(saml, "keys_list", keys_list(False))) == "access_denied"
-        private = dir_call(token, "keys_list", keys_list(True))
+        assert dir_error(dir_call(saml, KEYS_LIST, keys_list(False))) == "access_denied"
+        private = dir_call(token, KEYS_LIST, keys_list(True))
         assert dir_error(private) == "" and b"PRIVATE KEY" in private
+        for sock in (token, saml):
+            old = dir_call(sock, "keys_list", field(2, keys_list(True)))
+            assert dir_error(old) == "invalid_request", old
+            assert dir_error_description(old) == "the directory has no such operation", old
+            assert b"PRIVATE KEY" not in old and b"kid" not in old
     finally:
         saml.close()
         token.close()
-    assert "keys_list refused: only the token service may call it, not saml" in broker.log_text()
+    assert f"{KEYS_LIST} refused: only the token service may call it, not saml" \
+        in broker.log_text()
 
 
 @pytest.fixture(scope="module")
@@ -516,12 +548,12 @@ def saml_connection(broker, tmp_path_factory):
 
 
 def test_the_sp_metadata_path_carries_no_private_key(broker, saml_connection):
-    """connection_get (what the SP metadata is built from) answers the SP certificate but
-    never the SP private key; the metadata is still served."""
+    """UpstreamReads.ConnectionGet without secrets (what the SP metadata is built from)
+    answers the SP certificate but never the SP private key; the metadata is still served."""
     sock = keyed_dealer(broker, "saml")
     try:
-        get = field(7, field(1, saml_connection))
-        reply = dir_call(sock, "connection_get", get)
+        get = field(1, saml_connection)  # ConnectionGetRequest{connection_id}
+        reply = dir_call(sock, "UpstreamReads.ConnectionGet", get)
     finally:
         sock.close()
     assert dir_error(reply) == "" and b"BEGIN CERTIFICATE" in reply, reply

@@ -4,9 +4,11 @@ the service of its type (the SP key to saml, the upstream client secret to oidc)
 token service, which uses neither. Each test acts as a rogue with a real service's keys from
 the data dir, and the real login still works."""
 import base64
+import re
 import subprocess
 import time
 import urllib.parse
+import zlib
 
 import pytest
 import requests
@@ -14,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from test_bus import dir_call, dir_error, field, fields_of, keyed_dealer
+from test_bus import dir_call, dir_error, dir_error_description, field, fields_of, keyed_dealer
 from test_op import REDIRECT_URI, base_params, login_code, make_client, query_of, redeem
 
 SIMULATOR = "conn_simulator"
@@ -51,11 +53,12 @@ def call(broker, role, service, rpc, payload, kind_rpc=True):
     return frames[3], frames[4] if len(frames) > 4 else b""
 
 
-def directory(broker, role, rpc, number, request):
-    """A directory RPC (DirRequest field number = request) as role: the DirReply payload."""
+def directory(broker, role, rpc, request):
+    """A directory RPC ("<Service>.<Method>", its request message packed) as role: the reply
+    payload."""
     sock = keyed_dealer(broker, role)
     try:
-        reply = dir_call(sock, rpc, field(number, request))
+        reply = dir_call(sock, rpc, request)
     finally:
         sock.close()
     assert reply is not None, f"no answer to {rpc}"
@@ -63,12 +66,12 @@ def directory(broker, role, rpc, number, request):
 
 
 def login_context(broker, role, txn_id):
-    return directory(broker, role, "login_context", 20, field(1, txn_id))
+    return directory(broker, role, "UpstreamReads.LoginContext", field(1, txn_id))
 
 
 def connection_get(broker, role, connection_id, with_secrets):
     request = field(1, connection_id) + (field(2, True) if with_secrets else b"")
-    return directory(broker, role, "connection_get", 7, request)
+    return directory(broker, role, "UpstreamReads.ConnectionGet", request)
 
 
 def open_login(broker, setup):
@@ -80,42 +83,57 @@ def open_login(broker, setup):
     return query_of(r.headers["Location"])["RelayState"]
 
 
-def test_authorize_lookup_carries_no_connection_secret(broker, setup):
-    """The token service's /oauth/authorize read: the client and the connection, with the SP
-    certificate but neither the SP private key nor the upstream client secret."""
-    client = field(1, field(1, setup["client"]["client_id"]))
-    for resolve, expect in ((field(3, "example.com"), SIMULATOR.encode()),
-                            (field(1, setup["oidc"]), b"idp.callers-oidc.example")):
-        reply = directory(broker, "token", "authorize_lookup", 19, client + field(2, resolve))
-        assert dir_error(reply) == "" and expect in reply, reply[:300]
-        lookup = fields_of(fields_of(reply)[21][0])
-        assert 6 in lookup and 4 not in lookup, lookup.keys()  # a connection, no resolve error
-        assert b"PRIVATE KEY" not in reply and OIDC_SECRET.encode() not in reply
-    assert b"BEGIN CERTIFICATE" in directory(broker, "token", "authorize_lookup", 19,
-                                             client + field(2, field(3, "example.com")))
+def authorize_begin(broker, client_id, selector, txn=None):
+    """TokenWrites.AuthorizeBegin as the token service (client_id, a packed
+    ConnectionSelector and, when given, a packed Transaction): the AuthorizeBeginReply."""
+    request = field(1, client_id) + field(2, selector) + (field(3, txn) if txn else b"")
+    return directory(broker, "token", "TokenWrites.AuthorizeBegin", request)
+
+
+def test_authorize_begin_carries_no_connection_secret(broker, setup):
+    """The token service's /oauth/authorize call: the client and the connection, with the SP
+    certificate but neither the SP private key nor the upstream client secret; without a
+    transaction (the lookup) and with one (the login begun, as /oauth/authorize asks)."""
+    client_id = setup["client"]["client_id"]
+    now = int(time.time())
+    txn = (field(3, REDIRECT_URI) + field(4, "st-callers") + field(7, "openid")
+           + field(10, now) + field(11, now + 300))
+    for selector, expect in ((field(3, "example.com"), SIMULATOR.encode()),
+                             (field(1, setup["oidc"]), b"idp.callers-oidc.example")):
+        for with_txn in (False, True):
+            reply = authorize_begin(broker, client_id, selector, txn if with_txn else None)
+            assert dir_error(reply) == "" and expect in reply, reply[:300]
+            begun = fields_of(reply)
+            # The client and a connection, with no client or selector error.
+            assert 5 in begun and 8 in begun and not {3, 6} & begun.keys(), begun.keys()
+            # The transaction exactly when one was asked for, with no error of its own.
+            assert (11 in begun) == with_txn and 9 not in begun, (with_txn, begun.keys())
+            assert b"PRIVATE KEY" not in reply and OIDC_SECRET.encode() not in reply
+    assert b"BEGIN CERTIFICATE" in authorize_begin(broker, client_id, field(3, "example.com"))
 
 
 def test_login_context_and_its_sp_key_are_the_saml_services(broker, setup):
-    """login_context of an open SAML login: refused to the token service (not its operation)
+    """LoginContext of an open SAML login: refused to the token service (not its operation)
     and to the oidc service (not its connection's secrets); the saml service gets the SP key it
     decrypts with. Then a whole login still works."""
     txn = open_login(broker, setup)
-    for role, says in (("token", "login_context is only for the saml and oidc services"),
+    for role, says in (("token", "UpstreamReads.LoginContext is only for the saml and oidc "
+                                 "services"),
                        ("oidc", f"the secrets of connection {SIMULATOR} are only for the saml")):
         reply = login_context(broker, role, txn)
         assert dir_error(reply) == "access_denied", reply[:300]
         assert says.encode() in reply and b"PRIVATE KEY" not in reply
     reply = login_context(broker, "saml", txn)
     assert dir_error(reply) == "" and b"PRIVATE KEY" in reply
-    assert "rpc login_context refused: only the saml and oidc services may call it, not token" \
-        in broker.log_text()
+    assert "rpc UpstreamReads.LoginContext refused: only the saml and oidc services may call it, " \
+        "not token" in broker.log_text()
     code, _ = login_code(broker, setup)
     r = redeem(broker, setup["client"], code)
     assert r.status_code == 200 and r.json()["id_token"], r.text
 
 
 def test_connection_secrets_go_only_to_the_service_of_their_type(broker, setup):
-    """connection_get with_secrets: the SP key to saml, the client secret to oidc, and to no
+    """ConnectionGet with_secrets: the SP key to saml, the client secret to oidc, and to no
     other role; without, the connection for saml and oidc only (not the token service's)."""
     for role, connection, secret in (("saml", SIMULATOR, b"PRIVATE KEY"),
                                      ("oidc", setup["oidc"], OIDC_SECRET.encode())):
@@ -149,31 +167,66 @@ def test_http_requests_are_served_only_from_the_gateway(broker):
     assert "takes HTTP requests only from the gateway" in broker.log_text()
 
 
+def start_request(txn_id, saml_request_id, connection):
+    """UpstreamStartRequest{txn: {id, saml_request_id}, connection} (connection packed)."""
+    txn = field(1, txn_id) + (field(15, saml_request_id) if saml_request_id is not None else b"")
+    return field(1, txn) + field(2, connection)
+
+
+# The directory's operations that were fields of the one DirRequest before, by their old names.
+OLD_DIRECTORY_NAMES = ("client_auth", "keys_list", "key_put", "token_issue", "client_get",
+                       "connection_resolve", "connection_get", "txn_create", "txn_get",
+                       "txn_update", "login_complete", "login_fail", "code_redeem",
+                       "access_token_check", "replay_record", "event_record", "simulator_key",
+                       "bearer_check", "authorize_lookup", "login_context")
+
+
 def test_rpcs_are_served_only_to_the_roles_that_call_them(broker):
-    """A stolen saml key cannot have a management token issued, nor call saml_start (the token
-    service's), nor the directory's code redemption; the token key cannot complete a login; a
-    service with no RPCs refuses every one."""
+    """A stolen saml key cannot have a management token issued, nor call UpstreamStart.Start
+    (the token service's), nor the directory's code redemption; the token key cannot complete
+    a login; a service with no RPCs refuses every one. The old operation names reach nothing:
+    the directory refuses them as unknown, the saml service answers no redirect to them."""
     admin = broker.admin_id
     issue = field(1, admin) + field(2, "management") + field(3, 600)
-    reply = directory(broker, "saml", "token_issue", 4, issue)
-    assert dir_error(reply) == "access_denied" and b"at_" not in reply, reply[:200]
-    reply = directory(broker, "token", "login_complete", 11, field(1, "txn-none"))
-    assert dir_error(reply) == "access_denied", reply[:200]
-    reply = directory(broker, "saml", "code_redeem", 13, field(1, "code") + field(2, admin))
-    assert dir_error(reply) == "access_denied", reply[:200]
-    start = field(1, "txn-rogue") + field(2, field(1, SIMULATOR) + field(4, "saml"))
+    for role, rpc, request, callers in (
+            ("saml", "TokenWrites.TokenIssue", issue, "token service"),
+            ("token", "UpstreamWrites.LoginComplete", field(1, "txn-none"),
+             "saml and oidc services"),
+            ("saml", "TokenWrites.CodeRedeem", field(1, "code") + field(2, admin),
+             "token service")):
+        reply = directory(broker, role, rpc, request)
+        assert dir_error(reply) == "access_denied" and b"at_" not in reply, (rpc, reply[:200])
+        assert dir_error_description(reply) == f"{rpc} is only for the {callers}", reply[:200]
+    start = start_request("txn-rogue", "_" + "a" * 32, field(1, SIMULATOR) + field(4, "saml"))
     for role, service in (("saml", "saml"), ("oidc", "saml"), ("saml", "token")):
-        _, reply = call(broker, role, service, "saml_start", start)
+        _, reply = call(broker, role, service, "UpstreamStart.Start", start)
         refusal = fields_of(reply)
-        assert refusal.get(1) == [b"access_denied"], (role, service, refusal)
-        assert b"serves no RPC from " + role.encode() in refusal[2][0]
+        assert dir_error(reply) == "access_denied", (role, service, refusal)
+        assert b"serves no RPC from " + role.encode() in refusal[2][0], refusal
+        assert 3 not in refusal, refusal  # no redirect_url
+    for role in ("token", "saml", "oidc"):
+        for old in OLD_DIRECTORY_NAMES:
+            reply = directory(broker, role, old, field(1, admin))
+            assert dir_error(reply) == "invalid_request", (role, old, reply[:200])
+            assert dir_error_description(reply) == "the directory has no such operation", \
+                (role, old, reply[:200])
+    _, reply = call(broker, "token", "saml", "saml_start", start)
+    assert 3 not in fields_of(reply) and b"SAMLRequest" not in reply, reply[:200]
+
+
+def authn_request_id(url):
+    """The ID of the AuthnRequest in a redirect URL's SAMLRequest (base64 of raw DEFLATE)."""
+    saml_request = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["SAMLRequest"][0]
+    xml = zlib.decompress(base64.b64decode(saml_request), -15).decode()
+    return re.search(r'<(?:\w+:)?AuthnRequest\b[^>]*\sID="([^"]*)"', xml).group(1)
 
 
 def test_a_signed_authn_request_is_signed_with_the_directorys_sp_key(broker, tmp_path):
-    """saml_start for a connection that signs its AuthnRequests: the connection comes without
-    secrets (as authorize_lookup gave it to the token service), so the saml service reads the
-    connection as the directory holds it, SP key and all; a key or an IdP URL put in the
-    request is not used."""
+    """UpstreamStart.Start for a connection that signs its AuthnRequests: the connection comes
+    without secrets (as AuthorizeBegin gave it to the token service), so the saml service reads
+    the connection as the directory holds it, SP key and all; a key or an IdP URL put in the
+    request is not used. The AuthnRequest's ID is the transaction's saml_request_id (what the
+    ACS expects as InResponseTo); an absent one or one that is no xs:ID of ours is refused."""
     metadata = broker.get(f"/sso/saml/{SIMULATOR}/metadata").text
     certificate = metadata.split("X509Certificate>")[1].split("<")[0]
     subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
@@ -183,11 +236,13 @@ def test_a_signed_authn_request_is_signed_with_the_directorys_sp_key(broker, tmp
     connection = (field(1, SIMULATOR) + field(4, "saml") + field(5, "active")
                   + field(11, "https://idp.signing.example/sso") + field(13, entity)
                   + field(14, entity + "/acs") + field(15, other_key) + field(17, True))
-    status, reply = call(broker, "token", "saml", "saml_start",
-                         field(1, "txn-signed") + field(2, connection))
+    request_id = "_Signed-request_0123456789abcdef"
+    status, reply = call(broker, "token", "saml", "UpstreamStart.Start",
+                         start_request("txn-signed", request_id, connection))
     started = fields_of(reply)
-    assert 1 not in started, started  # no error
+    assert dir_error(reply) == "", started
     url = started[3][0].decode()
+    assert authn_request_id(url) == request_id, url
     query = urllib.parse.urlsplit(url).query
     assert url.startswith(broker.url + "/simulator/sso?") and "&SigAlg=" in query, url
     signed, signature = query.split("&Signature=")
@@ -197,7 +252,20 @@ def test_a_signed_authn_request_is_signed_with_the_directorys_sp_key(broker, tmp
         hashes.SHA256())
     # Unsigned: no directory call, no signature, whatever key the request carries.
     unsigned = connection[:-len(field(17, True))]
-    _, reply = call(broker, "token", "saml", "saml_start",
-                    field(1, "txn-unsigned") + field(2, unsigned))
+    request_id = "_unsigned-" + "b" * 54  # the longest: "_" and 64
+    _, reply = call(broker, "token", "saml", "UpstreamStart.Start",
+                    start_request("txn-unsigned", request_id, unsigned))
+    assert dir_error(reply) == "", fields_of(reply)
     url = fields_of(reply)[3][0].decode()
     assert "SAMLRequest=" in url and "Signature=" not in url, url
+    assert authn_request_id(url) == request_id, url
+    # No request ID (absent, empty) or one that is no xs:ID of ours: no AuthnRequest.
+    for request_id, error in ((None, "invalid_request"), ("", "invalid_request"),
+                              ('_bad" ID="_0123456789abcdef', "server_error"),
+                              ("_short", "server_error"), ("_" + "c" * 65, "server_error"),
+                              ("0123456789abcdef0123", "server_error")):
+        for conn in (unsigned, connection):
+            _, reply = call(broker, "token", "saml", "UpstreamStart.Start",
+                            start_request("txn-bad-id", request_id, conn))
+            refused = fields_of(reply)
+            assert dir_error(reply) == error and 3 not in refused, (request_id, refused)
