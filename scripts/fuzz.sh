@@ -6,24 +6,33 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-replay}"
 if [ "$mode" = run ]; then seconds="${2:-60}"; build="${3:-build-fuzz}"; else build="${2:-build-fuzz}"; fi
-# The generated protobuf code comes from the normal build.
-make --no-print-directory build/libsso.a >/dev/null
-mkdir -p "$build"
+# The generated code (protobuf, the directory's migrations) comes from the normal build.
+make --no-print-directory build/libsso.a build/gen/dir_migrations.c >/dev/null
+mkdir -p "$build/obj"
 flags=(-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -Ilib -Ibuild/gen -Iservices/token -Iservices/saml
-       $(pkg-config --cflags libczmq jansson libprotobuf-c openssl libxml-2.0 libcurl xmlsec1-openssl zlib))
-libs=($(pkg-config --libs libczmq libzmq jansson libprotobuf-c openssl libxml-2.0 libcurl xmlsec1-openssl zlib) -lpthread)
-lib_srcs=($(ls lib/*.c | grep -v selftest.c) build/gen/*.pb-c.c)
-saml_srcs="$(ls services/saml/*.c | grep -v -e /main.c -e /selftest.c | tr '\n' ' ')"
-token_srcs="$(ls services/token/*.c | grep -v -e /main.c -e /selftest.c | tr '\n' ' ')"
-declare -A extra=([token_params]="$token_srcs" [authorize_params]="$token_srcs"
-                  [acs]="$saml_srcs")
+       -Ilib -Ibuild/gen -Iservices/token -Iservices/saml -Iservices/directory
+       $(pkg-config --cflags libczmq jansson libprotobuf-c openssl libxml-2.0 libcurl xmlsec1-openssl zlib sqlite3))
+libs=($(pkg-config --libs libczmq libzmq jansson libprotobuf-c openssl libxml-2.0 libcurl xmlsec1-openssl zlib sqlite3) -lpthread)
+# Everything a target may reach, in one archive: the linker takes only the objects a target
+# needs (a module brings its self-test along, and with it the test kits it calls, the
+# directory's in-process dir_fake among them).
+srcs=($(ls lib/*.c services/saml/*.c services/token/*.c services/directory/*.c services/directory/*/*.c \
+        | grep -v -e /main.c -e /selftest.c) build/gen/*.pb-c.c build/gen/dir_migrations.c)
+archive="$build/libfuzz.a" stale=0
+for src in "${srcs[@]}"; do
+  obj="$build/obj/$(echo "${src%.c}" | tr / _).o"
+  if [ ! -e "$obj" ] || [ -n "$(find "$src" $(dirname "$src") lib build/gen -maxdepth 1 -newer "$obj" -name '*.h' | head -n 1)" ] \
+     || [ "$src" -nt "$obj" ]; then
+    clang "${flags[@]}" -c -o "$obj" "$src"; stale=1
+  fi
+done
+if [ "$stale" = 1 ] || [ ! -e "$archive" ]; then rm -f "$archive"; ar rcs "$archive" "$build"/obj/*.o; fi
 passed=0 failed=0
 for src in fuzz/fuzz_*.c; do
   name="$(basename "$src" .c)"; name="${name#fuzz_}"
   bin="$build/fuzz_$name"
-  if [ ! -x "$bin" ] || [ -n "$(find "$src" lib services/token services/saml -newer "$bin" -name '*.[ch]' | head -n 1)" ]; then
-    clang "${flags[@]}" -o "$bin" "$src" ${extra[$name]:-} "${lib_srcs[@]}" "${libs[@]}"
+  if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ] || [ "$archive" -nt "$bin" ]; then
+    clang "${flags[@]}" -o "$bin" "$src" "$archive" "${libs[@]}"
   fi
   corpus="fuzz/corpus/$name"; mkdir -p "$corpus"
   if [ "$mode" = run ]; then
