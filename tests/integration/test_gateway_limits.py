@@ -149,6 +149,7 @@ def test_connections_past_the_per_address_limit_are_closed_and_counted(gateway):
     before = refused(gateway, "per_ip_limit")
     held = [connect(gateway) for _ in range(PER_IP)]
     # The held ones started a request, so nothing else of theirs is pending.
+    started = time.monotonic()
     for s in held:
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
     extra = [connect(gateway) for _ in range(3)]
@@ -161,7 +162,11 @@ def test_connections_past_the_per_address_limit_are_closed_and_counted(gateway):
         if gateway.ops_url:
             assert requests.get(gateway.ops_url + "/healthz", timeout=10).status_code == 200
         held[0].sendall(b"\r\n")
-        assert status_of(read_response(held[0])) == 200
+        # Answered: 200, or, on a machine too slow to check the extras within the module's
+        # short read timeout, the 408 of that timeout; never closed unanswered.
+        status = status_of(read_response(held[0]))
+        assert status == 200 or (status == 408
+                                 and time.monotonic() - started >= READ_TIMEOUT_S), status
     finally:
         for s in held + extra:
             s.close()
