@@ -10,7 +10,8 @@
    What a second engine must provide (one more dir_db_engine_t; the dialect work belongs to
    the scale-out issue): positional parameters written `?` in the SQL text (an engine whose
    server wants $1.. rewrites them); the SQL the migrations and handlers use (SQLite's dialect
-   today: INSERT ... ON CONFLICT, RETURNING, integer seconds for times, BLOB columns);
+   today: INTEGER PRIMARY KEY AUTOINCREMENT, INSERT OR IGNORE / OR REPLACE, BLOB columns,
+   integer seconds for times, PRAGMA in the self-tests);
    SAVEPOINT / RELEASE / ROLLBACK TO for the batch; a write transaction that holds the write
    lock from its start and a way to fail at once when another connection holds it; a constraint
    failure reported apart from other errors (DIR_DB_CONFLICT); a count of rows changed; a
