@@ -12,6 +12,10 @@ Rules (comments and string literals are blanked first, so prose may name what co
   header-purpose  a header's first line is "/* <its name>: <what it is for>"
   reason-buffer   a reason buffer is `char *why, size_t why_size` in lib/ and services/,
                   `char *err, size_t errlen` in tools/
+  sqlite          <sqlite3.h>, sqlite3* or SQLITE_* outside the directory's SQLite engine
+                  (services/directory/store/dir_db_sqlite.c and dir_checkpoint): the rest of
+                  the tree reaches the database through dir_db.h, so a second engine is one
+                  more table (store/dir_db_engine.h)
 Ends with one "checksrc: N passed, N failed" line; exits 1 on any finding.
 """
 import os
@@ -22,10 +26,15 @@ import tempfile
 DIRS = ("lib", "services", "tools", "fuzz", "bench")
 BANNED = ("sprintf", "vsprintf", "strcpy", "strcat", "atoi", "atol", "gets", "rand", "srand")
 GETENV_ALLOWED = ("lib/sso_config.c", "tools/ssoctl/ssoctl_env.c")
+SQLITE_ALLOWED = ("services/directory/store/dir_db_sqlite.c",
+                  "services/directory/store/dir_checkpoint.c",
+                  "services/directory/store/dir_checkpoint.h")
 # Not after a letter, digit, '_', '.' or '->': a member or a longer name is something else.
 CALL = r"(?<![\w.>])(%s)\s*\("
 BANNED_RE = re.compile(CALL % "|".join(BANNED))
 GETENV_RE = re.compile(CALL % "getenv|secure_getenv")
+SQLITE_RE = re.compile(r"(?<![\w.>])(sqlite3\w*|SQLITE_\w+)")
+SQLITE_INCLUDE_RE = re.compile(r"^\s*#\s*include\s*[<\"]sqlite3(ext)?\.h[>\"]")
 REASON_RE = re.compile(
     r"char\s*\*\s*(err|errbuf|errmsg|error|why|reason|msg|message)\s*,\s*size_t\s+(\w+)")
 REASON_PAIRS = {"lib": ("why", "why_size"), "services": ("why", "why_size"),
@@ -68,6 +77,7 @@ def check_file(root, rel):
         text = f.read()
     code = blank(text)
     found = []
+    raw_lines = text.split("\n")
     for number, line in enumerate(code.split("\n"), 1):
         for m in BANNED_RE.finditer(line):
             found.append((rel, number, "banned-call",
@@ -76,6 +86,14 @@ def check_file(root, rel):
             for m in GETENV_RE.finditer(line):
                 found.append((rel, number, "getenv",
                               "%s() outside sso_config: add a field to sso_config_t" % m.group(1)))
+        if rel not in SQLITE_ALLOWED:
+            if SQLITE_INCLUDE_RE.match(raw_lines[number - 1]):
+                found.append((rel, number, "sqlite",
+                              "includes SQLite outside its engine: use store/dir_db.h"))
+            else:
+                for m in SQLITE_RE.finditer(line):
+                    found.append((rel, number, "sqlite",
+                                  "%s outside the SQLite engine: use store/dir_db.h" % m.group(1)))
     want = REASON_PAIRS.get(rel.split("/")[0])
     for m in REASON_RE.finditer(code):  # the whole text: a parameter list may wrap
         if want and (m.group(1), m.group(2)) != want:
@@ -142,6 +160,23 @@ SELF_TEST = [
      "const char c = '\"'; int n = snprintf(b, 1, \"%s\", \"\\\" sprintf(\");\n"
      "int m = x.rand(1) + p->gets(2) + my_atoi(3) + strncpy_s(4); fgets(b, 1, f);\n"
      "const char *t = \"a /* b\"; int k = atol_checked(1);\n",
+     []),
+    # SQLite only in its engine: the include, a call, a type, a constant, each one finding;
+    # dir_db.c is the engine-neutral front, in store/ but not the engine.
+    ("services/directory/api/bad_db.c",
+     "#include <sqlite3.h>\n"
+     "int f(sqlite3_stmt *s) { return sqlite3_step(s) == SQLITE_ROW; }\n"
+     "sqlite3 *g(void);\n"
+     "#include \"sqlite3.h\"\n",
+     [(1, "sqlite"), (2, "sqlite"), (2, "sqlite"), (2, "sqlite"), (3, "sqlite"), (4, "sqlite")]),
+    ("services/directory/store/dir_db.c", "int n = SQLITE_OK;\n", [(1, "sqlite")]),
+    ("services/directory/store/dir_db_sqlite.c",
+     "#include <sqlite3.h>\nint f(sqlite3_stmt *s) { return sqlite3_step(s) == SQLITE_ROW; }\n",
+     []),
+    ("services/directory/store/dir_checkpoint.h", "/* dir_checkpoint: x. */\n"
+     "#include <sqlite3.h>\nvoid f(sqlite3 *db);\n", []),
+    ("services/x/prose.c", "/* sqlite3_step returns SQLITE_ROW */\n"
+     "const char *q = \"SELECT sql FROM sqlite_master\"; int my_sqlite3_x; int s.sqlite3;\n",
      []),
     ("README.txt", "sprintf( getenv(\n", []),  # not C: not read
 ]

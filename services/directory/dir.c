@@ -43,17 +43,17 @@ static int s_mkdirs(const char *path, char *why, size_t why_size)
    different key fails at once with a clear message instead of failing later, per secret. */
 static int s_check_key(dir_t *self, char *why, size_t why_size)
 {
-    sqlite3_stmt *stmt = dir_db_query(self->db, "SELECT value FROM meta WHERE name = "
-                                                "'master_key_check'", NULL);
+    dir_db_stmt_t *stmt = dir_db_query(self->db, "SELECT value FROM meta WHERE name = "
+                                                 "'master_key_check'", NULL);
     if (!stmt) {
         snprintf(why, why_size, "cannot read the database");
         return -1;
     }
-    int step = sqlite3_step(stmt);
-    if (step == SQLITE_ROW) {
-        char *plain = dir_keys_open(self->keys, sqlite3_column_blob(stmt, 0),
-                                    (size_t) sqlite3_column_bytes(stmt, 0), "meta:master_key_check",
-                                    NULL);
+    int step = dir_db_step(stmt);
+    if (step == DIR_DB_ROW) {
+        size_t sealed_len;
+        const void *sealed = dir_db_blob(stmt, 0, &sealed_len);
+        char *plain = dir_keys_open(self->keys, sealed, sealed_len, "meta:master_key_check", NULL);
         dir_db_release(stmt);
         bool ok = plain && strcmp(plain, DIR_KEY_CHECK) == 0;
         free(plain);

@@ -70,16 +70,16 @@ static int s_from_env(dir_t *dir, const char *id, const char *secret, char *why,
     }
     if (dir_db_begin(dir->db) != 0)
         goto fail;
-    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT secret_hash, is_admin FROM clients "
-                                               "WHERE id = ?", "s", id);
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT secret_hash, is_admin FROM clients "
+                                                "WHERE id = ?", "s", id);
     if (!stmt)
         goto fail;
-    int step = sqlite3_step(stmt);
-    bool exists = step == SQLITE_ROW;
+    int step = dir_db_step(stmt);
+    bool exists = step == DIR_DB_ROW;
     bool same = exists && sso_secret_verify(secret, dir_db_text(stmt, 0));
-    bool admin = exists && sqlite3_column_int(stmt, 1);
+    bool admin = exists && dir_db_int64(stmt, 1);
     dir_db_release(stmt);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
+    if (step != DIR_DB_ROW && step != DIR_DB_DONE)
         goto fail;
     int64_t now = dir_now();
     if (!exists || !same) {
@@ -209,9 +209,9 @@ static int s_read_credentials(const char *data_dir, char *id, char *secret, size
 
 static bool s_verifies(dir_t *dir, const char *id, const char *secret)
 {
-    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT secret_hash FROM clients WHERE id = ? "
-                                               "AND is_admin = 1", "s", id);
-    bool ok = stmt && sqlite3_step(stmt) == SQLITE_ROW
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT secret_hash FROM clients WHERE id = ? "
+                                                "AND is_admin = 1", "s", id);
+    bool ok = stmt && dir_db_step(stmt) == DIR_DB_ROW
               && sso_secret_verify(secret, dir_db_text(stmt, 0));
     dir_db_release(stmt);
     return ok;

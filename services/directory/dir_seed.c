@@ -40,11 +40,11 @@ static int s_meta_put(dir_t *dir, const char *name, const char *text, bool seal)
 /* A meta value as text, opened when sealed; NULL when absent or it does not open. */
 static char *s_meta_get(dir_t *dir, const char *name, bool sealed)
 {
-    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT value FROM meta WHERE name = ?", "s", name);
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT value FROM meta WHERE name = ?", "s", name);
     char *text = NULL;
-    if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
-        const void *blob = sqlite3_column_blob(stmt, 0);
-        size_t len = (size_t) sqlite3_column_bytes(stmt, 0);
+    if (stmt && dir_db_step(stmt) == DIR_DB_ROW) {
+        size_t len;
+        const void *blob = dir_db_blob(stmt, 0, &len);
         if (sealed) {
             char aad[96];
             snprintf(aad, sizeof aad, "meta:%s", name);
@@ -295,10 +295,10 @@ static void s_test(dir_testkit_t *kit)
                           : NULL;
     if (reply && !reply->error) {
         char *stored = NULL;
-        sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT saml_idp_certificates FROM "
-                                                   "connections WHERE id = 'conn_simulator'",
-                                          NULL);
-        if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
+        dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT saml_idp_certificates FROM "
+                                                    "connections WHERE id = 'conn_simulator'",
+                                           NULL);
+        if (stmt && dir_db_step(stmt) == DIR_DB_ROW)
             stored = strdup(dir_db_text(stmt, 0));
         dir_db_release(stmt);
         json_t *certs = stored ? json_loads(stored, 0, NULL) : NULL;

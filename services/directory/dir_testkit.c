@@ -46,9 +46,9 @@ static int s_open(dir_testkit_t *kit, bool seeded)
     if (!seeded && dir_db_run(kit->dir->db, NULL, "DELETE FROM organizations WHERE id = ?", "s",
                               DIR_SEED_ORG_ID) != DIR_DB_OK)
         return -1;
-    sqlite3_stmt *stmt = dir_db_query(kit->dir->db, "SELECT id FROM clients WHERE is_admin = 1",
-                                      NULL);
-    if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
+    dir_db_stmt_t *stmt = dir_db_query(kit->dir->db, "SELECT id FROM clients WHERE is_admin = 1",
+                                       NULL);
+    if (stmt && dir_db_step(stmt) == DIR_DB_ROW)
         snprintf(kit->admin_id, sizeof kit->admin_id, "%s", dir_db_text(stmt, 0));
     dir_db_release(stmt);
     dir_error_t err;
@@ -109,17 +109,6 @@ void dir_testkit_remove_dir(const char *dir)
 {
     if (strncmp(dir, "/tmp/dir-", 9) == 0 && !strstr(dir, ".."))
         nftw(dir, s_remove, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-int64_t dir_testkit_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *stmt = NULL;
-    int64_t value = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK
-        && sqlite3_step(stmt) == SQLITE_ROW)
-        value = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    return value;
 }
 
 /* Every other call runs inside a batch of its own, as the live loop runs requests (group

@@ -35,9 +35,6 @@ void dir_testkit_close(dir_testkit_t *kit);
 /* Deletes a test's temporary directory (made by mkdtemp under /tmp/dir-…) with everything in
    it, such as a database with its -wal and -shm files. Anything else is left alone. */
 void dir_testkit_remove_dir(const char *dir);
-/* One integer from a single-row query on a connection of the test's own (not a dir_db): -1
-   on error. */
-int64_t dir_testkit_int(sqlite3 *db, const char *sql);
 
 /* Sends method target (path with optional ?query) with body (may be NULL) and the kit's token
    to the management API. Returns the HTTP status; *json (may be NULL) is the parsed body or

@@ -27,6 +27,7 @@
 #include "login/dir_txn.h"
 #include "store/dir_checkpoint.h"
 #include "store/dir_db.h"
+#include "store/dir_db_sqlite.h"
 #include "vault/dir_keys.h"
 #include "vault/dir_pki.h"
 #include "vault/dir_signing.h"
@@ -46,6 +47,7 @@ int main(int argc, char **argv)
     unsetenv("SSO_ADMIN_CLIENT_ID");
     unsetenv("SSO_ADMIN_CLIENT_SECRET");
     SSO_RUN(dir_db_test, verbose);
+    SSO_RUN(dir_db_sqlite_test, verbose);
     SSO_RUN(dir_checkpoint_test, verbose);
     SSO_RUN(dir_keys_test, verbose);
     SSO_RUN(dir_secret_cache_test, verbose);

@@ -78,9 +78,9 @@ json_t *dir_api_row(dir_t *dir, dir_api_row_fn *row, const char *sql, const char
 {
     va_list args;
     va_start(args, types);
-    sqlite3_stmt *stmt = dir_db_vquery(dir->db, sql, types, args);
+    dir_db_stmt_t *stmt = dir_db_vquery(dir->db, sql, types, args);
     va_end(args);
-    json_t *json = stmt && sqlite3_step(stmt) == SQLITE_ROW ? row(dir, stmt) : NULL;
+    json_t *json = stmt && dir_db_step(stmt) == DIR_DB_ROW ? row(dir, stmt) : NULL;
     dir_db_release(stmt);
     return json;
 }
@@ -89,10 +89,10 @@ json_t *dir_api_column(dir_t *dir, const char *sql, const char *types, ...)
 {
     va_list args;
     va_start(args, types);
-    sqlite3_stmt *stmt = dir_db_vquery(dir->db, sql, types, args);
+    dir_db_stmt_t *stmt = dir_db_vquery(dir->db, sql, types, args);
     va_end(args);
     json_t *list = json_array();
-    while (stmt && sqlite3_step(stmt) == SQLITE_ROW)
+    while (stmt && dir_db_step(stmt) == DIR_DB_ROW)
         json_array_append_new(list, json_string(dir_db_text(stmt, 0)));
     dir_db_release(stmt);
     return list;
@@ -128,25 +128,25 @@ zframe_t *dir_api_list(dir_api_req_t *req, dir_api_check_fn *check, const char *
         return refused;
     va_list args;
     va_start(args, types);
-    sqlite3_stmt *stmt = dir_db_vquery(req->dir->db, sql, types, args);
+    dir_db_stmt_t *stmt = dir_db_vquery(req->dir->db, sql, types, args);
     va_end(args);
     /* One row beyond the page says there is a next page. */
-    int last_param = stmt ? sqlite3_bind_parameter_count(stmt) : 0;
-    if (last_param < 2 || sqlite3_bind_int64(stmt, last_param - 1, after) != SQLITE_OK
-        || sqlite3_bind_int64(stmt, last_param, (int64_t) size + 1) != SQLITE_OK) {
+    int last_param = stmt ? dir_db_param_count(stmt) : 0;
+    if (last_param < 2 || dir_db_bind_int64(stmt, last_param - 1, after) != 0
+        || dir_db_bind_int64(stmt, last_param, (int64_t) size + 1) != 0) {
         dir_db_release(stmt);
         return dir_api_db_error();
     }
-    int position = sqlite3_column_count(stmt) - 1;
+    int position = dir_db_column_count(stmt) - 1;
     json_t *data = json_array();
     int64_t next = -1, last = -1;
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
+    while (dir_db_step(stmt) == DIR_DB_ROW) {
         if ((long) json_array_size(data) == size) {
             next = last;
             break;
         }
         json_array_append_new(data, row(req->dir, stmt));
-        last = sqlite3_column_int64(stmt, position);
+        last = dir_db_int64(stmt, position);
     }
     dir_db_release(stmt);
     return sso_http_json(200, dir_page_envelope(data, next));

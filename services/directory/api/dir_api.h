@@ -34,7 +34,7 @@ typedef struct {
 zframe_t *dir_api_dispatch(dir_api_req_t *req, const dir_api_methods_t *methods, const char *id);
 
 /* One row of a query as a resource's JSON (new reference). */
-typedef json_t *(dir_api_row_fn)(dir_t *dir, sqlite3_stmt *stmt);
+typedef json_t *(dir_api_row_fn)(dir_t *dir, dir_db_stmt_t *stmt);
 /* The first row of sql (bound as by dir_db_query) through row, or NULL when there is none or
    the query fails. */
 json_t *dir_api_row(dir_t *dir, dir_api_row_fn *row, const char *sql, const char *types, ...);

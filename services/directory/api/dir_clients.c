@@ -22,14 +22,14 @@ static json_t *s_redirect_uris(dir_t *dir, const char *id)
 
 #define S_COLUMNS "id, name, is_admin, created_at, updated_at"
 
-static json_t *s_row_json(dir_t *dir, sqlite3_stmt *stmt)
+static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
 {
     const char *id = dir_db_text(stmt, 0);
     return json_pack("{s:s, s:s, s:s, s:o, s:b, s:o, s:o}", "id", id, "client_id", id, "name",
                      dir_db_text(stmt, 1), "redirect_uris", s_redirect_uris(dir, id), "is_admin",
-                     sqlite3_column_int(stmt, 2), "created_at",
-                     dir_json_time(sqlite3_column_int64(stmt, 3)), "updated_at",
-                     dir_json_time(sqlite3_column_int64(stmt, 4)));
+                     dir_db_int64(stmt, 2) != 0, "created_at",
+                     dir_json_time(dir_db_int64(stmt, 3)), "updated_at",
+                     dir_json_time(dir_db_int64(stmt, 4)));
 }
 
 /* The client as JSON, or NULL when there is none. */
@@ -244,14 +244,14 @@ Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const 
     if (!client_id || !secret || !*client_id || !*secret || strlen(client_id) > DIR_API_ID_MAX
         || strlen(secret) > DIR_SECRET_MAX)
         return reply;
-    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT secret_hash, is_admin, name FROM clients "
-                                               "WHERE id = ?", "s", client_id);
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT secret_hash, is_admin, name FROM clients "
+                                                "WHERE id = ?", "s", client_id);
     if (!stmt) {
         free(reply);
         return NULL;
     }
-    int step = sqlite3_step(stmt);
-    bool known = step == SQLITE_ROW;
+    int step = dir_db_step(stmt);
+    bool known = step == DIR_DB_ROW;
     /* Failures count per address, and per client id only for a registered client: random
        ids take no entries of their own. */
     char client_key[DIR_AUTH_LIMIT_KEY_MAX] = "", address_key[DIR_AUTH_LIMIT_KEY_MAX] = "";
@@ -287,7 +287,7 @@ Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const 
     else {
         dir_auth_limit_success(dir->auth_limit, client_key);
         reply->ok = true;
-        reply->is_admin = sqlite3_column_int(stmt, 1) != 0;
+        reply->is_admin = dir_db_int64(stmt, 1) != 0;
         reply->client_id = strdup(client_id);
         reply->name = strdup(dir_db_text(stmt, 2));
         json_t *uris = s_redirect_uris(dir, client_id);
@@ -312,9 +312,9 @@ Sso__ClientInfo *dir_clients_info(dir_t *dir, const char *id, dir_error_t *err)
         dir_rpc_error(err, "invalid_client", "client_id is missing or malformed");
         return NULL;
     }
-    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT name FROM clients WHERE id = ?", "s", id);
-    int step = stmt ? sqlite3_step(stmt) : SQLITE_ERROR;
-    Sso__ClientInfo *client = step == SQLITE_ROW ? malloc(sizeof *client) : NULL;
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT name FROM clients WHERE id = ?", "s", id);
+    int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
+    Sso__ClientInfo *client = step == DIR_DB_ROW ? malloc(sizeof *client) : NULL;
     if (client) {
         sso__client_info__init(client);
         client->client_id = dir_rpc_dup(id);
@@ -325,7 +325,7 @@ Sso__ClientInfo *dir_clients_info(dir_t *dir, const char *id, dir_error_t *err)
     }
     dir_db_release(stmt);
     if (!client) {
-        if (step == SQLITE_DONE)
+        if (step == DIR_DB_DONE)
             dir_rpc_error(err, "invalid_client", "client_id %s is not a registered client", id);
         else
             dir_server_error(err);

@@ -72,9 +72,9 @@ static void s_set(char **field, const char *value)
     *field = value ? strdup(value) : NULL;
 }
 
-static char *s_dup_column(sqlite3_stmt *stmt, int column)
+static char *s_dup_column(dir_db_stmt_t *stmt, int column)
 {
-    return sqlite3_column_type(stmt, column) == SQLITE_NULL ? NULL
+    return dir_db_is_null(stmt, column) ? NULL
                                                            : strdup(dir_db_text(stmt, column));
 }
 
@@ -97,18 +97,18 @@ static json_t *s_scopes_json(const char *scopes)
     return list;
 }
 
-static json_t *s_row_json(dir_t *dir, sqlite3_stmt *stmt)
+static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
 {
     const char *id = dir_db_text(stmt, C_ID);
     const char *type = dir_db_text(stmt, C_TYPE);
     json_t *json = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "id", id, "organization_id",
                              dir_db_text(stmt, C_ORG), "type", type, "status",
                              dir_db_text(stmt, C_STATUS), "name",
-                             s_str_or_null(sqlite3_column_type(stmt, C_NAME) == SQLITE_NULL
+                             s_str_or_null(dir_db_is_null(stmt, C_NAME)
                                                ? NULL
                                                : dir_db_text(stmt, C_NAME)),
-                             "created_at", dir_json_time(sqlite3_column_int64(stmt, C_CREATED)),
-                             "updated_at", dir_json_time(sqlite3_column_int64(stmt, C_UPDATED)));
+                             "created_at", dir_json_time(dir_db_int64(stmt, C_CREATED)),
+                             "updated_at", dir_json_time(dir_db_int64(stmt, C_UPDATED)));
     if (strcmp(type, "saml") == 0) {
         char entity[1200];
         snprintf(entity, sizeof entity, "%s/sso/saml/%s", dir->public_url, id);
@@ -120,7 +120,7 @@ static json_t *s_row_json(dir_t *dir, sqlite3_stmt *stmt)
             "{s:s, s:s, s:o, s:o}", "idp_entity_id", dir_db_text(stmt, C_SAML_ENTITY),
             "idp_sso_url", dir_db_text(stmt, C_SAML_SSO), "idp_certificates",
             json_is_array(certs) ? certs : json_array(), "idp_metadata_url",
-            s_str_or_null(sqlite3_column_type(stmt, C_SAML_MD_URL) == SQLITE_NULL
+            s_str_or_null(dir_db_is_null(stmt, C_SAML_MD_URL)
                               ? NULL
                               : dir_db_text(stmt, C_SAML_MD_URL)));
         if (!json_is_array(certs))
@@ -136,7 +136,7 @@ static json_t *s_row_json(dir_t *dir, sqlite3_stmt *stmt)
             json_pack("{s:s, s:s, s:o, s:b, s:s}", "issuer", dir_db_text(stmt, C_OIDC_ISSUER),
                       "client_id", dir_db_text(stmt, C_OIDC_CLIENT), "scopes",
                       s_scopes_json(dir_db_text(stmt, C_OIDC_SCOPES)), "client_secret_set",
-                      sqlite3_column_int(stmt, C_OIDC_HAS_SECRET), "redirect_uri", redirect));
+                      dir_db_int64(stmt, C_OIDC_HAS_SECRET) != 0, "redirect_uri", redirect));
     }
     return json;
 }
@@ -150,12 +150,12 @@ static json_t *s_get(dir_t *dir, const char *id)
 /* Loads a stored connection's settings into conf; 1 found, 0 not found, -1 error. */
 static int s_load(dir_t *dir, const char *id, s_conf_t *conf)
 {
-    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT " S_COLUMNS " FROM connections "
-                                               "WHERE id = ?", "s", id);
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT " S_COLUMNS " FROM connections "
+                                                "WHERE id = ?", "s", id);
     if (!stmt)
         return -1;
-    int step = sqlite3_step(stmt);
-    if (step == SQLITE_ROW) {
+    int step = dir_db_step(stmt);
+    if (step == DIR_DB_ROW) {
         conf->type = strdup(dir_db_text(stmt, C_TYPE));
         conf->name = s_dup_column(stmt, C_NAME);
         conf->saml_entity_id = s_dup_column(stmt, C_SAML_ENTITY);
@@ -165,10 +165,10 @@ static int s_load(dir_t *dir, const char *id, s_conf_t *conf)
         conf->oidc_issuer = s_dup_column(stmt, C_OIDC_ISSUER);
         conf->oidc_client_id = s_dup_column(stmt, C_OIDC_CLIENT);
         conf->oidc_scopes = s_dup_column(stmt, C_OIDC_SCOPES);
-        conf->oidc_has_secret = sqlite3_column_int(stmt, C_OIDC_HAS_SECRET) != 0;
+        conf->oidc_has_secret = dir_db_int64(stmt, C_OIDC_HAS_SECRET) != 0;
     }
     dir_db_release(stmt);
-    return step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -1;
+    return step == DIR_DB_ROW ? 1 : step == DIR_DB_DONE ? 0 : -1;
 }
 
 /* Applies parsed metadata to conf. */
@@ -798,13 +798,13 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(strlen(dir_testkit_str(body, "created_at")) == 20);
     json_decref(body);
     /* The SP key is sealed at rest, bound to this connection. */
-    sqlite3_stmt *stmt = dir_db_query(kit->dir->db, "SELECT saml_sp_key_sealed FROM connections "
-                                                    "WHERE id = ?", "s", conn);
-    if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+    dir_db_stmt_t *stmt = dir_db_query(kit->dir->db, "SELECT saml_sp_key_sealed FROM connections "
+                                                     "WHERE id = ?", "s", conn);
+    if (stmt && dir_db_step(stmt) == DIR_DB_ROW) {
         char aad[200];
         snprintf(aad, sizeof aad, "connection:%s:sp_key", conn);
-        const void *blob = sqlite3_column_blob(stmt, 0);
-        size_t len = (size_t) sqlite3_column_bytes(stmt, 0);
+        size_t len;
+        const void *blob = dir_db_blob(stmt, 0, &len);
         SSO_CHECK(!memmem(blob, len, "PRIVATE", 7));
         char *key = dir_keys_open(kit->dir->keys, blob, len, aad, NULL);
         SSO_CHECK(key && strstr(key, "BEGIN PRIVATE KEY"));
@@ -944,11 +944,12 @@ static void s_test(dir_testkit_t *kit)
     json_decref(body);
     stmt = dir_db_query(kit->dir->db, "SELECT oidc_client_secret_sealed FROM connections WHERE "
                                       "id = ?", "s", oidc);
-    if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+    if (stmt && dir_db_step(stmt) == DIR_DB_ROW) {
         char aad[200];
         snprintf(aad, sizeof aad, "connection:%s:oidc_client_secret", oidc);
-        char *secret = dir_keys_open(kit->dir->keys, sqlite3_column_blob(stmt, 0),
-                                     (size_t) sqlite3_column_bytes(stmt, 0), aad, NULL);
+        size_t sealed_len;
+        const void *sealed = dir_db_blob(stmt, 0, &sealed_len);
+        char *secret = dir_keys_open(kit->dir->keys, sealed, sealed_len, aad, NULL);
         SSO_CHECK(secret && !strcmp(secret, "NEW"));
         free(secret);
     }

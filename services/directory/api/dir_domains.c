@@ -9,12 +9,12 @@
 
 #define S_COLUMNS "id, domain, organization_id, created_at"
 
-static json_t *s_row_json(dir_t *dir, sqlite3_stmt *stmt)
+static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
 {
     (void) dir;
     return json_pack("{s:s, s:s, s:s, s:o}", "id", dir_db_text(stmt, 0), "domain",
                      dir_db_text(stmt, 1), "organization_id", dir_db_text(stmt, 2), "created_at",
-                     dir_json_time(sqlite3_column_int64(stmt, 3)));
+                     dir_json_time(dir_db_int64(stmt, 3)));
 }
 
 static zframe_t *s_create(dir_api_req_t *req, const char *org_id)

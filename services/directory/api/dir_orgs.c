@@ -19,16 +19,16 @@ zframe_t *dir_orgs_check(dir_t *dir, const char *id)
     return dir_orgs_exists(dir, id) ? NULL : dir_api_not_found("organization", id);
 }
 
-static json_t *s_row_json(dir_t *dir, sqlite3_stmt *stmt)
+static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
 {
     (void) dir;
-    json_t *external = sqlite3_column_type(stmt, 2) == SQLITE_NULL
+    json_t *external = dir_db_is_null(stmt, 2)
                            ? json_null()
                            : json_string(dir_db_text(stmt, 2));
     return json_pack("{s:s, s:s, s:o, s:o, s:o}", "id", dir_db_text(stmt, 0), "display_name",
                      dir_db_text(stmt, 1), "external_id", external, "created_at",
-                     dir_json_time(sqlite3_column_int64(stmt, 3)), "updated_at",
-                     dir_json_time(sqlite3_column_int64(stmt, 4)));
+                     dir_json_time(dir_db_int64(stmt, 3)), "updated_at",
+                     dir_json_time(dir_db_int64(stmt, 4)));
 }
 
 static json_t *s_get(dir_t *dir, const char *id)

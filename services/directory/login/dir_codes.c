@@ -108,7 +108,7 @@ static bool s_pkce_ok(const char *verifier, const char *challenge)
     "FROM authorization_codes WHERE code_hash = ?"
 
 /* The grant a code's row says; NULL when out of memory. */
-static Sso__CodeGrant *s_grant(sqlite3_stmt *stmt, const char *hash)
+static Sso__CodeGrant *s_grant(dir_db_stmt_t *stmt, const char *hash)
 {
     Sso__CodeGrant *grant = malloc(sizeof *grant);
     Sso__Profile *profile = grant ? s_profile_parse(dir_db_text(stmt, 9)) : NULL;
@@ -123,7 +123,7 @@ static Sso__CodeGrant *s_grant(sqlite3_stmt *stmt, const char *hash)
     grant->organization_id = dir_rpc_dup(dir_db_text(stmt, 5));
     grant->connection_id = dir_rpc_dup(dir_db_text(stmt, 6));
     grant->connection_type = dir_rpc_dup(dir_db_text(stmt, 7));
-    grant->auth_time = sqlite3_column_int64(stmt, 8);
+    grant->auth_time = dir_db_int64(stmt, 8);
     grant->profile = profile;
     grant->code_hash = dir_rpc_dup(hash);
     return grant;
@@ -145,9 +145,9 @@ static int s_issue_access_token(dir_t *dir, const Sso__CodeRedeemRequest *r, con
 
 Sso__CodeGrant *dir_codes_grant(dir_t *dir, const char *code_hash)
 {
-    sqlite3_stmt *stmt = dir_db_query(dir->db, S_GRANT_SELECT, "s", code_hash);
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, S_GRANT_SELECT, "s", code_hash);
     Sso__CodeGrant *grant = NULL;
-    if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
+    if (stmt && dir_db_step(stmt) == DIR_DB_ROW)
         grant = s_grant(stmt, code_hash);
     dir_db_release(stmt);
     return grant;
@@ -200,13 +200,13 @@ DIR_RPC_FN(dir_codes_redeem, Sso__CodeRedeemRequest, Sso__CodeRedeemReply)
         return -1;
     }
     int rc = -1;
-    sqlite3_stmt *stmt = dir_db_query(dir->db, S_GRANT_SELECT, "s", hash);
-    int step = stmt ? sqlite3_step(stmt) : SQLITE_ERROR;
-    if (step == SQLITE_DONE)
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, S_GRANT_SELECT, "s", hash);
+    int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
+    if (step == DIR_DB_DONE)
         dir_rpc_error(err, "invalid_grant", "unknown code");
-    else if (step != SQLITE_ROW)
+    else if (step != DIR_DB_ROW)
         dir_server_error(err);
-    else if (sqlite3_column_type(stmt, 11) != SQLITE_NULL) {
+    else if (!dir_db_is_null(stmt, 11)) {
         /* Presented again: whoever holds it now, nothing issued from it stays valid. */
         int revoked = 0;
         if (dir_db_run(dir->db, NULL, "UPDATE authorization_codes SET reused = 1 WHERE "
@@ -223,7 +223,7 @@ DIR_RPC_FN(dir_codes_redeem, Sso__CodeRedeemRequest, Sso__CodeRedeemReply)
                                                 "are revoked");
         }
     }
-    else if (sqlite3_column_int64(stmt, 10) <= dir_now())
+    else if (dir_db_int64(stmt, 10) <= dir_now())
         dir_rpc_error(err, "invalid_grant", "code expired");
     else if (strcmp(dir_db_text(stmt, 0), r->client_id) != 0)
         dir_rpc_error(err, "invalid_grant", "the code was issued to another client_id");

@@ -99,9 +99,9 @@ int dir_events_prune(dir_t *dir, int64_t cutoff, int limit)
 /* A column as JSON text. Reasons quote what peers sent and are cut at byte counts, so a stored
    value may not be UTF-8: shown with '?' for the bad bytes, since jansson refuses such a
    string and the whole row would drop out of the list unseen. */
-static json_t *s_text(sqlite3_stmt *stmt, int column)
+static json_t *s_text(dir_db_stmt_t *stmt, int column)
 {
-    if (sqlite3_column_type(stmt, column) == SQLITE_NULL)
+    if (dir_db_is_null(stmt, column))
         return json_null();
     char *text = strdup(dir_db_text(stmt, column));
     sso_log_scrub_utf8(text);
@@ -110,11 +110,11 @@ static json_t *s_text(sqlite3_stmt *stmt, int column)
     return json;
 }
 
-static json_t *s_row_json(dir_t *dir, sqlite3_stmt *stmt)
+static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
 {
     (void) dir;
     return json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "id", dir_db_text(stmt, 0),
-                     "created_at", dir_json_time(sqlite3_column_int64(stmt, 1)),
+                     "created_at", dir_json_time(dir_db_int64(stmt, 1)),
                      "organization_id", s_text(stmt, 2), "connection_id", s_text(stmt, 3),
                      "client_id", s_text(stmt, 4), "outcome", dir_db_text(stmt, 5), "reason",
                      s_text(stmt, 6), "subject", s_text(stmt, 7), "email", s_text(stmt, 8));

@@ -18,15 +18,16 @@ enum {
 
 /* Opens a sealed column of connection id, or NULL (with *failed set when there was a value
    that does not open). */
-static char *s_unseal(dir_t *dir, sqlite3_stmt *stmt, int column, const char *id,
+static char *s_unseal(dir_t *dir, dir_db_stmt_t *stmt, int column, const char *id,
                       const char *what, bool *failed)
 {
-    if (sqlite3_column_type(stmt, column) == SQLITE_NULL)
+    if (dir_db_is_null(stmt, column))
         return NULL;
     char aad[200];
     snprintf(aad, sizeof aad, "connection:%s:%s", id, what);
-    char *plain = dir_keys_open(dir->keys, sqlite3_column_blob(stmt, column),
-                                (size_t) sqlite3_column_bytes(stmt, column), aad, NULL);
+    size_t sealed_len;
+    const void *sealed = dir_db_blob(stmt, column, &sealed_len);
+    char *plain = dir_keys_open(dir->keys, sealed, sealed_len, aad, NULL);
     if (!plain) {
         sso_error("the %s of connection %s does not open with this master key", what, id);
         *failed = true;
@@ -65,17 +66,17 @@ static char **s_domains(dir_t *dir, const char *org_id, size_t *n_out)
 static Sso__Connection *s_connection(dir_t *dir, const char *id, bool with_secrets,
                                      dir_error_t *err)
 {
-    sqlite3_stmt *stmt = dir_db_query(
+    dir_db_stmt_t *stmt = dir_db_query(
         dir->db,
         "SELECT c.id, c.organization_id, o.display_name, c.type, c.status, o.allow_any_domain, "
         "c.saml_idp_entity_id, c.saml_idp_sso_url, c.saml_idp_certificates, "
         "c.saml_sp_certificate, c.saml_sp_key_sealed, c.oidc_issuer, c.oidc_client_id, "
         "c.oidc_client_secret_sealed, c.oidc_scopes FROM connections c JOIN organizations o "
         "ON o.id = c.organization_id WHERE c.id = ?", "s", id);
-    int step = stmt ? sqlite3_step(stmt) : SQLITE_ERROR;
-    if (step != SQLITE_ROW) {
+    int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
+    if (step != DIR_DB_ROW) {
         dir_db_release(stmt);
-        if (step == SQLITE_DONE)
+        if (step == DIR_DB_DONE)
             dir_rpc_error(err, "not_found", "no connection %.*s", S_ID_MAX, id);
         else
             dir_server_error(err);
@@ -93,7 +94,7 @@ static Sso__Connection *s_connection(dir_t *dir, const char *id, bool with_secre
     conn->organization_name = dir_rpc_dup(dir_db_text(stmt, C_ORG_NAME));
     conn->type = dir_rpc_dup(dir_db_text(stmt, C_TYPE));
     conn->status = dir_rpc_dup(dir_db_text(stmt, C_STATUS));
-    conn->allow_any_domain = sqlite3_column_int(stmt, C_ANY_DOMAIN) != 0;
+    conn->allow_any_domain = dir_db_int64(stmt, C_ANY_DOMAIN) != 0;
     conn->organization_domains = s_domains(dir, dir_db_text(stmt, C_ORG),
                                            &conn->n_organization_domains);
     bool failed = false;
@@ -136,10 +137,10 @@ static Sso__Connection *s_connection(dir_t *dir, const char *id, bool with_secre
 
 int dir_login_connection_type(dir_t *dir, const char *id, char out[8], bool *active)
 {
-    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT type, status FROM connections WHERE id = ?",
-                                      "s", id);
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT type, status FROM connections WHERE id = ?",
+                                       "s", id);
     int rc = -1;
-    if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+    if (stmt && dir_db_step(stmt) == DIR_DB_ROW) {
         snprintf(out, 8, "%s", dir_db_text(stmt, 0));
         *active = !strcmp(dir_db_text(stmt, 1), "active");
         rc = 0;
@@ -178,12 +179,12 @@ Sso__Connection *dir_login_connection_for_login(dir_t *dir, const char *id, dir_
 /* The one active connection of organization org_id. */
 static Sso__Connection *s_by_organization(dir_t *dir, const char *org_id, dir_error_t *err)
 {
-    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT id FROM connections WHERE organization_id "
-                                               "= ? AND status = 'active' ORDER BY seq LIMIT 2",
-                                      "s", org_id);
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT id FROM connections WHERE organization_id "
+                                                "= ? AND status = 'active' ORDER BY seq LIMIT 2",
+                                       "s", org_id);
     char id[S_ID_MAX + 1] = "";
     int found = 0;
-    while (stmt && sqlite3_step(stmt) == SQLITE_ROW)
+    while (stmt && dir_db_step(stmt) == DIR_DB_ROW)
         if (found++ == 0)
             snprintf(id, sizeof id, "%s", dir_db_text(stmt, 0));
     dir_db_release(stmt);
@@ -215,18 +216,18 @@ static Sso__Connection *s_by_domain(dir_t *dir, const char *input, dir_error_t *
         dir_rpc_error(err, "no_organization", "no organization for domain %s (%s)", domain, why);
         return NULL;
     }
-    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT organization_id FROM domains WHERE "
-                                               "domain = ?", "s", domain);
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT organization_id FROM domains WHERE "
+                                                "domain = ?", "s", domain);
     char org_id[S_ID_MAX + 1] = "";
-    int step = stmt ? sqlite3_step(stmt) : SQLITE_ERROR;
-    if (step == SQLITE_ROW)
+    int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
+    if (step == DIR_DB_ROW)
         snprintf(org_id, sizeof org_id, "%s", dir_db_text(stmt, 0));
     dir_db_release(stmt);
-    if (step == SQLITE_DONE) {
+    if (step == DIR_DB_DONE) {
         dir_rpc_error(err, "no_organization", "no organization for domain %s", domain);
         return NULL;
     }
-    if (step != SQLITE_ROW) {
+    if (step != DIR_DB_ROW) {
         dir_server_error(err);
         return NULL;
     }

@@ -111,18 +111,18 @@ bool dir_tokens_check(dir_t *dir, const char *token, const char *scope, const ch
         return false;
     char hash[65];
     sso_sha256_hex(token, strlen(token), hash);
-    sqlite3_stmt *stmt = dir_db_query(dir->db,
-                                      "SELECT t.scope, t.expires_at, t.revoked, c.is_admin "
-                                      "FROM access_tokens t JOIN clients c ON c.id = t.client_id "
-                                      "WHERE t.token_hash = ?", "s", hash);
+    dir_db_stmt_t *stmt = dir_db_query(dir->db,
+                                       "SELECT t.scope, t.expires_at, t.revoked, c.is_admin "
+                                       "FROM access_tokens t JOIN clients c ON c.id = t.client_id "
+                                       "WHERE t.token_hash = ?", "s", hash);
     bool ok = false;
-    if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
-        if (sqlite3_column_int(stmt, 2))
+    if (stmt && dir_db_step(stmt) == DIR_DB_ROW) {
+        if (dir_db_int64(stmt, 2))
             *why = "the access token was revoked";
-        else if (sqlite3_column_int64(stmt, 1) <= dir_now())
+        else if (dir_db_int64(stmt, 1) <= dir_now())
             *why = "the access token expired";
         else if (!s_scope_has(dir_db_text(stmt, 0), scope)
-                 || (strcmp(scope, "management") == 0 && !sqlite3_column_int(stmt, 3)))
+                 || (strcmp(scope, "management") == 0 && !dir_db_int64(stmt, 3)))
             *why = "the access token does not grant management access";
         else
             ok = true;
@@ -135,7 +135,7 @@ DIR_RPC_FN(dir_tokens_access_check, Sso__AccessTokenCheckRequest, Sso__AccessTok
 {
     const char *token = in->access_token;
     const char *why = "the access token is not valid";
-    sqlite3_stmt *stmt = NULL;
+    dir_db_stmt_t *stmt = NULL;
     if (dir_rpc_text(token, 1, DIR_TOKEN_MAX)) {
         char hash[65];
         sso_sha256_hex(token, strlen(token), hash);
@@ -146,10 +146,10 @@ DIR_RPC_FN(dir_tokens_access_check, Sso__AccessTokenCheckRequest, Sso__AccessTok
             dir_server_error(err);
             return -1;
         }
-        if (sqlite3_step(stmt) == SQLITE_ROW) {
-            if (sqlite3_column_int(stmt, 4))
+        if (dir_db_step(stmt) == DIR_DB_ROW) {
+            if (dir_db_int64(stmt, 4))
                 why = "the access token was revoked";
-            else if (sqlite3_column_int64(stmt, 3) <= dir_now())
+            else if (dir_db_int64(stmt, 3) <= dir_now())
                 why = "the access token expired";
             else
                 why = NULL;
@@ -157,7 +157,7 @@ DIR_RPC_FN(dir_tokens_access_check, Sso__AccessTokenCheckRequest, Sso__AccessTok
     }
     /* A token code_redeem issued carries no claims of its own: they are the grant's. */
     Sso__CodeGrant *grant = NULL;
-    if (!why && !*dir_db_text(stmt, 2) && sqlite3_column_type(stmt, 5) != SQLITE_NULL
+    if (!why && !*dir_db_text(stmt, 2) && !dir_db_is_null(stmt, 5)
         && !(grant = dir_codes_grant(dir, dir_db_text(stmt, 5))))
         why = "the access token is not valid (its code is gone)";
     if (!why) {
@@ -183,9 +183,9 @@ DIR_RPC_FN(dir_tokens_bearer_check, Sso__BearerCheckRequest, Sso__BearerCheckRep
     if (dir_rpc_text(token, 1, DIR_TOKEN_MAX) && dir_tokens_check(dir, token, "management", &why)) {
         char hash[65];
         sso_sha256_hex(token, strlen(token), hash);
-        sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT client_id FROM access_tokens WHERE "
-                                                   "token_hash = ?", "s", hash);
-        if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+        dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT client_id FROM access_tokens WHERE "
+                                                    "token_hash = ?", "s", hash);
+        if (stmt && dir_db_step(stmt) == DIR_DB_ROW) {
             bearer->ok = true;
             bearer->client_id = dir_rpc_dup(dir_db_text(stmt, 0));
         }

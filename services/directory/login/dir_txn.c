@@ -43,10 +43,10 @@ static void s_verifier_aad(char *out, size_t size, const char *id)
 static int s_load(dir_t *dir, const char *id, Sso__Transaction **out, bool *consumed)
 {
     *out = NULL;
-    sqlite3_stmt *stmt = dir_db_query(dir->db, "SELECT " S_COLUMNS " FROM login_transactions "
-                                               "WHERE id = ?", "s", id);
-    int step = stmt ? sqlite3_step(stmt) : SQLITE_ERROR;
-    Sso__Transaction *txn = step == SQLITE_ROW ? malloc(sizeof *txn) : NULL;
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT " S_COLUMNS " FROM login_transactions "
+                                                "WHERE id = ?", "s", id);
+    int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
+    Sso__Transaction *txn = step == DIR_DB_ROW ? malloc(sizeof *txn) : NULL;
     if (txn) {
         sso__transaction__init(txn);
         txn->id = dir_rpc_dup(dir_db_text(stmt, T_ID));
@@ -58,32 +58,32 @@ static int s_load(dir_t *dir, const char *id, Sso__Transaction **out, bool *cons
         txn->scope = dir_rpc_dup(dir_db_text(stmt, T_SCOPE));
         txn->connection_id = dir_rpc_dup(dir_db_text(stmt, T_CONN));
         txn->organization_id = dir_rpc_dup(dir_db_text(stmt, T_ORG));
-        txn->created_at = sqlite3_column_int64(stmt, T_CREATED);
-        txn->expires_at = sqlite3_column_int64(stmt, T_EXPIRES);
-        txn->force_login = sqlite3_column_int(stmt, T_FORCE) != 0;
-        txn->max_age = sqlite3_column_type(stmt, T_MAX_AGE) == SQLITE_NULL
+        txn->created_at = dir_db_int64(stmt, T_CREATED);
+        txn->expires_at = dir_db_int64(stmt, T_EXPIRES);
+        txn->force_login = dir_db_int64(stmt, T_FORCE) != 0;
+        txn->max_age = dir_db_is_null(stmt, T_MAX_AGE)
                            ? -1
-                           : sqlite3_column_int64(stmt, T_MAX_AGE);
+                           : dir_db_int64(stmt, T_MAX_AGE);
         txn->login_hint = dir_rpc_dup(dir_db_text(stmt, T_HINT));
         txn->saml_request_id = dir_rpc_dup(dir_db_text(stmt, T_SAML_ID));
         txn->oidc_state = dir_rpc_dup(dir_db_text(stmt, T_OIDC_STATE));
         txn->oidc_nonce = dir_rpc_dup(dir_db_text(stmt, T_OIDC_NONCE));
-        if (sqlite3_column_type(stmt, T_VERIFIER) != SQLITE_NULL) {
+        if (!dir_db_is_null(stmt, T_VERIFIER)) {
             char aad[160];
             s_verifier_aad(aad, sizeof aad, id);
-            char *verifier = dir_keys_open(dir->keys, sqlite3_column_blob(stmt, T_VERIFIER),
-                                           (size_t) sqlite3_column_bytes(stmt, T_VERIFIER), aad,
-                                           NULL);
+            size_t sealed_len;
+            const void *sealed = dir_db_blob(stmt, T_VERIFIER, &sealed_len);
+            char *verifier = dir_keys_open(dir->keys, sealed, sealed_len, aad, NULL);
             if (verifier)
                 txn->oidc_code_verifier = verifier;
             else
                 sso_error("the code verifier of login transaction %s does not open", id);
         }
-        *consumed = sqlite3_column_type(stmt, T_COMPLETED) != SQLITE_NULL;
+        *consumed = !dir_db_is_null(stmt, T_COMPLETED);
     }
     dir_db_release(stmt);
     *out = txn;
-    if (step == SQLITE_DONE)
+    if (step == DIR_DB_DONE)
         return 0;
     return txn ? 1 : -1;
 }

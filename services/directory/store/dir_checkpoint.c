@@ -198,6 +198,18 @@ static bool s_test_wait_checkpoint(dir_checkpoint_t *checkpoint)
     return dir_checkpoint_count(checkpoint) > 0;
 }
 
+/* One integer from a single-row query on a connection of the test's own: -1 on error. */
+static int64_t s_test_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t value = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK
+        && sqlite3_step(stmt) == SQLITE_ROW)
+        value = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return value;
+}
+
 static long s_test_file_size(const char *path, const char *suffix)
 {
     char name[96];
@@ -232,7 +244,7 @@ void dir_checkpoint_test(bool verbose)
     s_test_insert(writer, 198);
     SSO_CHECK(s_test_wait_checkpoint(checkpoint));
     /* Everything committed is there for the writer. */
-    SSO_CHECK(dir_testkit_int(writer, "SELECT count(*) FROM t") == 200);
+    SSO_CHECK(s_test_int(writer, "SELECT count(*) FROM t") == 200);
     dir_checkpoint_destroy(&checkpoint);
     /* The database file itself (without its log, which the writer still has open) holds what
        the thread copied: a consistent database with the table and rows in it. */
@@ -241,7 +253,7 @@ void dir_checkpoint_test(bool verbose)
     SSO_CHECK(s_copy_file(path, copy) == 0);
     sqlite3 *copied = NULL;
     SSO_CHECK(sqlite3_open(copy, &copied) == SQLITE_OK);
-    SSO_CHECK(dir_testkit_int(copied, "SELECT count(*) FROM t") > 0);
+    SSO_CHECK(s_test_int(copied, "SELECT count(*) FROM t") > 0);
     sqlite3_stmt *stmt = NULL;
     SSO_CHECK(sqlite3_prepare_v2(copied, "PRAGMA integrity_check", -1, &stmt, NULL) == SQLITE_OK
               && sqlite3_step(stmt) == SQLITE_ROW
@@ -255,7 +267,7 @@ void dir_checkpoint_test(bool verbose)
     SSO_CHECK(sqlite3_close(writer) == SQLITE_OK);
     sqlite3 *reader = NULL;
     SSO_CHECK(sqlite3_open(path, &reader) == SQLITE_OK
-              && dir_testkit_int(reader, "SELECT count(*) FROM t") == 201);
+              && s_test_int(reader, "SELECT count(*) FROM t") == 201);
     sqlite3_close(reader);
 
     /* Never woken (the threshold is out of reach), the thread still looks every look_ms. */
@@ -280,7 +292,7 @@ void dir_checkpoint_test(bool verbose)
     SSO_CHECK(wal > 0 && wal < 40 * (4096 + 24));
     SSO_CHECK(dir_checkpoint_count(checkpoint) == 0);
     SSO_CHECK(s_test_file_size(path, "") > 150 * 3000); /* the rows are in the file itself */
-    SSO_CHECK(dir_testkit_int(writer, "SELECT count(*) FROM t") == 200);
+    SSO_CHECK(s_test_int(writer, "SELECT count(*) FROM t") == 200);
     dir_checkpoint_destroy(&checkpoint);
     SSO_CHECK(sqlite3_close(writer) == SQLITE_OK);
     dir_testkit_remove_dir(dir);

@@ -30,26 +30,27 @@ Sso__KeysListReply *dir_signing_list(dir_t *dir, bool with_private)
     }
     sso__keys_list_reply__init(reply);
     reply->keys = keys;
-    sqlite3_stmt *stmt = dir_db_query(dir->db,
-                                      "SELECT kid, private_key_sealed, public_jwk_json, "
-                                      "created_at, active_from, retire_after FROM signing_keys "
-                                      "WHERE retire_after = 0 OR retire_after > ? "
-                                      "ORDER BY active_from DESC, created_at DESC, kid LIMIT ?",
-                                      "ii", dir_now(), (int64_t) DIR_KEYS_MAX);
+    dir_db_stmt_t *stmt = dir_db_query(dir->db,
+                                       "SELECT kid, private_key_sealed, public_jwk_json, "
+                                       "created_at, active_from, retire_after FROM signing_keys "
+                                       "WHERE retire_after = 0 OR retire_after > ? "
+                                       "ORDER BY active_from DESC, created_at DESC, kid LIMIT ?",
+                                       "ii", dir_now(), (int64_t) DIR_KEYS_MAX);
     if (!stmt) {
         sso__keys_list_reply__free_unpacked(reply, NULL);
         return NULL;
     }
     bool failed = false;
     int rc;
-    while (!failed && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (!failed && (rc = dir_db_step(stmt)) == DIR_DB_ROW) {
         const char *kid = dir_db_text(stmt, 0);
         char *private_pem = NULL;
         if (with_private) {
             char aad[DIR_KID_MAX + 16];
             s_aad(aad, sizeof aad, kid);
-            private_pem = dir_keys_open(dir->keys, sqlite3_column_blob(stmt, 1),
-                                        (size_t) sqlite3_column_bytes(stmt, 1), aad, NULL);
+            size_t sealed_len;
+            const void *sealed = dir_db_blob(stmt, 1, &sealed_len);
+            private_pem = dir_keys_open(dir->keys, sealed, sealed_len, aad, NULL);
             if (!private_pem) {
                 sso_warn("signing key %s does not decrypt with this master key; skipped", kid);
                 continue;
@@ -66,9 +67,9 @@ Sso__KeysListReply *dir_signing_list(dir_t *dir, bool with_private)
         key->public_jwk_json = strdup(dir_db_text(stmt, 2));
         if (private_pem)
             key->private_key_pem = private_pem;
-        key->created_at = sqlite3_column_int64(stmt, 3);
-        key->active_from = sqlite3_column_int64(stmt, 4);
-        key->retire_after = sqlite3_column_int64(stmt, 5);
+        key->created_at = dir_db_int64(stmt, 3);
+        key->active_from = dir_db_int64(stmt, 4);
+        key->retire_after = dir_db_int64(stmt, 5);
         reply->keys[reply->n_keys++] = key;
         failed = !key->kid || !key->public_jwk_json;
     }
@@ -131,14 +132,15 @@ static int s_validate_material(const Sso__SigningKey *key, dir_error_t *err)
 
 /* A key sent again under its kid: only retire_after changes, and only when whatever key
    material came with it is the stored one. Inside the caller's transaction. */
-static int s_update_existing(dir_t *dir, const Sso__SigningKey *key, sqlite3_stmt *stored,
+static int s_update_existing(dir_t *dir, const Sso__SigningKey *key, dir_db_stmt_t *stored,
                              const char *aad, dir_error_t *err)
 {
     bool same = !*key->public_jwk_json
                 || strcmp(key->public_jwk_json, dir_db_text(stored, 1)) == 0;
     if (same && *key->private_key_pem) {
-        char *pem = dir_keys_open(dir->keys, sqlite3_column_blob(stored, 0),
-                                  (size_t) sqlite3_column_bytes(stored, 0), aad, NULL);
+        size_t sealed_len;
+        const void *sealed = dir_db_blob(stored, 0, &sealed_len);
+        char *pem = dir_keys_open(dir->keys, sealed, sealed_len, aad, NULL);
         same = pem && sso_secure_equals(pem, key->private_key_pem);
         if (pem) {
             OPENSSL_cleanse(pem, strlen(pem));
@@ -180,7 +182,7 @@ int dir_signing_put(dir_t *dir, const Sso__SigningKey *key, bool only_if_none, d
     int64_t created = key->created_at ? key->created_at : now;
     int64_t active = key->active_from ? key->active_from : created;
     int rc = -1;
-    sqlite3_stmt *stored = NULL;
+    dir_db_stmt_t *stored = NULL;
     if (dir_db_begin(dir->db) != 0) {
         dir_server_error(err);
         goto done;
@@ -196,12 +198,12 @@ int dir_signing_put(dir_t *dir, const Sso__SigningKey *key, bool only_if_none, d
     }
     stored = dir_db_query(dir->db, "SELECT private_key_sealed, public_jwk_json FROM "
                                    "signing_keys WHERE kid = ?", "s", key->kid);
-    int step = stored ? sqlite3_step(stored) : SQLITE_ERROR;
-    if (step == SQLITE_ROW) {
+    int step = stored ? dir_db_step(stored) : DIR_DB_ERROR;
+    if (step == DIR_DB_ROW) {
         if (s_update_existing(dir, key, stored, aad, err) != 0)
             goto done;
     }
-    else if (step != SQLITE_DONE) {
+    else if (step != DIR_DB_DONE) {
         dir_server_error(err);
         goto done;
     }
