@@ -1,5 +1,6 @@
 /* dir_connections: connection configuration, validation and status. */
 #include "api/dir_connections.h"
+#include "dir_connection_columns.h"
 #include "api/dir_orgs.h"
 #include "vault/dir_pki.h"
 #include "dir_testkit.h"
@@ -22,16 +23,6 @@
 #define DIR_SCOPES_MAX 20
 #define DIR_SCOPE_MAX 128
 
-#define S_COLUMNS                                                                              \
-    "id, organization_id, type, status, name, created_at, updated_at, saml_idp_entity_id, "    \
-    "saml_idp_sso_url, saml_idp_certificates, saml_idp_metadata_url, saml_sp_certificate, "    \
-    "oidc_issuer, oidc_client_id, oidc_client_secret_sealed IS NOT NULL, oidc_scopes, seq"
-
-enum {
-    C_ID, C_ORG, C_TYPE, C_STATUS, C_NAME, C_CREATED, C_UPDATED, C_SAML_ENTITY, C_SAML_SSO,
-    C_SAML_CERTS, C_SAML_MD_URL, C_SP_CERT, C_OIDC_ISSUER, C_OIDC_CLIENT, C_OIDC_HAS_SECRET,
-    C_OIDC_SCOPES, C_SEQ
-};
 
 /* A connection's settings while they are being built or changed. Owned strings. */
 typedef struct {
@@ -99,30 +90,30 @@ static json_t *s_scopes_json(const char *scopes)
 
 static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
 {
-    const char *id = dir_db_text(stmt, C_ID);
-    const char *type = dir_db_text(stmt, C_TYPE);
+    const char *id = dir_db_text(stmt, DIR_CONN_ID);
+    const char *type = dir_db_text(stmt, DIR_CONN_TYPE);
     json_t *json = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "id", id, "organization_id",
-                             dir_db_text(stmt, C_ORG), "type", type, "status",
-                             dir_db_text(stmt, C_STATUS), "name",
-                             s_str_or_null(dir_db_is_null(stmt, C_NAME)
+                             dir_db_text(stmt, DIR_CONN_ORG), "type", type, "status",
+                             dir_db_text(stmt, DIR_CONN_STATUS), "name",
+                             s_str_or_null(dir_db_is_null(stmt, DIR_CONN_NAME)
                                                ? NULL
-                                               : dir_db_text(stmt, C_NAME)),
-                             "created_at", dir_json_time(dir_db_int64(stmt, C_CREATED)),
-                             "updated_at", dir_json_time(dir_db_int64(stmt, C_UPDATED)));
+                                               : dir_db_text(stmt, DIR_CONN_NAME)),
+                             "created_at", dir_json_time(dir_db_int64(stmt, DIR_CONN_CREATED)),
+                             "updated_at", dir_json_time(dir_db_int64(stmt, DIR_CONN_UPDATED)));
     if (strcmp(type, "saml") == 0) {
         char entity[1200];
         snprintf(entity, sizeof entity, "%s/sso/saml/%s", dir->public_url, id);
-        json_t *certs = json_loads(dir_db_text(stmt, C_SAML_CERTS), 0, NULL);
+        json_t *certs = json_loads(dir_db_text(stmt, DIR_CONN_SAML_CERTS), 0, NULL);
         json_t *sp = json_pack("{s:s, s:s+, s:s+, s:s}", "entity_id", entity, "acs_url",
                                entity, "/acs", "metadata_url", entity, "/metadata",
-                               "certificate", dir_db_text(stmt, C_SP_CERT));
+                               "certificate", dir_db_text(stmt, DIR_CONN_SP_CERT));
         json_t *saml = json_pack(
-            "{s:s, s:s, s:o, s:o}", "idp_entity_id", dir_db_text(stmt, C_SAML_ENTITY),
-            "idp_sso_url", dir_db_text(stmt, C_SAML_SSO), "idp_certificates",
+            "{s:s, s:s, s:o, s:o}", "idp_entity_id", dir_db_text(stmt, DIR_CONN_SAML_ENTITY),
+            "idp_sso_url", dir_db_text(stmt, DIR_CONN_SAML_SSO), "idp_certificates",
             json_is_array(certs) ? certs : json_array(), "idp_metadata_url",
-            s_str_or_null(dir_db_is_null(stmt, C_SAML_MD_URL)
+            s_str_or_null(dir_db_is_null(stmt, DIR_CONN_SAML_MD_URL)
                               ? NULL
-                              : dir_db_text(stmt, C_SAML_MD_URL)));
+                              : dir_db_text(stmt, DIR_CONN_SAML_MD_URL)));
         if (!json_is_array(certs))
             json_decref(certs);
         json_object_set_new(json, "sp", sp);
@@ -133,39 +124,39 @@ static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
         snprintf(redirect, sizeof redirect, "%s/sso/oidc/callback", dir->public_url);
         json_object_set_new(
             json, "oidc",
-            json_pack("{s:s, s:s, s:o, s:b, s:s}", "issuer", dir_db_text(stmt, C_OIDC_ISSUER),
-                      "client_id", dir_db_text(stmt, C_OIDC_CLIENT), "scopes",
-                      s_scopes_json(dir_db_text(stmt, C_OIDC_SCOPES)), "client_secret_set",
-                      dir_db_int64(stmt, C_OIDC_HAS_SECRET) != 0, "redirect_uri", redirect));
+            json_pack("{s:s, s:s, s:o, s:b, s:s}", "issuer", dir_db_text(stmt, DIR_CONN_OIDC_ISSUER),
+                      "client_id", dir_db_text(stmt, DIR_CONN_OIDC_CLIENT), "scopes",
+                      s_scopes_json(dir_db_text(stmt, DIR_CONN_OIDC_SCOPES)), "client_secret_set",
+                      !dir_db_is_null(stmt, DIR_CONN_OIDC_SECRET_SEALED), "redirect_uri", redirect));
     }
     return json;
 }
 
 static json_t *s_get(dir_t *dir, const char *id)
 {
-    return dir_api_row(dir, s_row_json, "SELECT " S_COLUMNS " FROM connections WHERE id = ?", "s",
-                       id);
+    return dir_api_row(dir, s_row_json, "SELECT " DIR_CONN_COLUMNS DIR_CONN_FROM "WHERE c.id = ?",
+                       "s", id);
 }
 
 /* Loads a stored connection's settings into conf; 1 found, 0 not found, -1 error. */
 static int s_load(dir_t *dir, const char *id, s_conf_t *conf)
 {
-    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT " S_COLUMNS " FROM connections "
-                                                "WHERE id = ?", "s", id);
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT " DIR_CONN_COLUMNS DIR_CONN_FROM
+                                                "WHERE c.id = ?", "s", id);
     if (!stmt)
         return -1;
     int step = dir_db_step(stmt);
     if (step == DIR_DB_ROW) {
-        conf->type = strdup(dir_db_text(stmt, C_TYPE));
-        conf->name = s_dup_column(stmt, C_NAME);
-        conf->saml_entity_id = s_dup_column(stmt, C_SAML_ENTITY);
-        conf->saml_sso_url = s_dup_column(stmt, C_SAML_SSO);
-        conf->saml_metadata_url = s_dup_column(stmt, C_SAML_MD_URL);
-        conf->saml_certs = json_loads(dir_db_text(stmt, C_SAML_CERTS), 0, NULL);
-        conf->oidc_issuer = s_dup_column(stmt, C_OIDC_ISSUER);
-        conf->oidc_client_id = s_dup_column(stmt, C_OIDC_CLIENT);
-        conf->oidc_scopes = s_dup_column(stmt, C_OIDC_SCOPES);
-        conf->oidc_has_secret = dir_db_int64(stmt, C_OIDC_HAS_SECRET) != 0;
+        conf->type = strdup(dir_db_text(stmt, DIR_CONN_TYPE));
+        conf->name = s_dup_column(stmt, DIR_CONN_NAME);
+        conf->saml_entity_id = s_dup_column(stmt, DIR_CONN_SAML_ENTITY);
+        conf->saml_sso_url = s_dup_column(stmt, DIR_CONN_SAML_SSO);
+        conf->saml_metadata_url = s_dup_column(stmt, DIR_CONN_SAML_MD_URL);
+        conf->saml_certs = json_loads(dir_db_text(stmt, DIR_CONN_SAML_CERTS), 0, NULL);
+        conf->oidc_issuer = s_dup_column(stmt, DIR_CONN_OIDC_ISSUER);
+        conf->oidc_client_id = s_dup_column(stmt, DIR_CONN_OIDC_CLIENT);
+        conf->oidc_scopes = s_dup_column(stmt, DIR_CONN_OIDC_SCOPES);
+        conf->oidc_has_secret = !dir_db_is_null(stmt, DIR_CONN_OIDC_SECRET_SEALED);
     }
     dir_db_release(stmt);
     return step == DIR_DB_ROW ? 1 : step == DIR_DB_DONE ? 0 : -1;
@@ -712,8 +703,8 @@ static zframe_t *s_disable(dir_api_req_t *req, const char *id)
 static zframe_t *s_list(dir_api_req_t *req, const char *org_id)
 {
     return dir_api_list(req, dir_orgs_check, org_id, s_row_json,
-                        "SELECT " S_COLUMNS " FROM connections WHERE organization_id = ? AND "
-                        "seq > ? ORDER BY seq LIMIT ?", "s", org_id);
+                        "SELECT " DIR_CONN_COLUMNS DIR_CONN_FROM "WHERE c.organization_id = ? "
+                        "AND c.seq > ? ORDER BY c.seq LIMIT ?", "s", org_id);
 }
 
 static zframe_t *s_show(dir_api_req_t *req, const char *id)

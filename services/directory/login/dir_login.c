@@ -1,5 +1,6 @@
-/* dir_login: connection_resolve and connection_get. */
+/* dir_login: resolving a selector to a connection, and ConnectionGet. */
 #include "login/dir_login.h"
+#include "dir_connection_columns.h"
 #include "api/dir_api.h"
 #include "vault/dir_pki.h"
 #include "dir_seed.h"
@@ -11,10 +12,6 @@
 #define S_ID_MAX 128
 #define S_EMAIL_MAX 320
 
-enum {
-    C_ID, C_ORG, C_ORG_NAME, C_TYPE, C_STATUS, C_ANY_DOMAIN, C_SAML_ENTITY, C_SAML_SSO,
-    C_SAML_CERTS, C_SP_CERT, C_SP_KEY, C_OIDC_ISSUER, C_OIDC_CLIENT, C_OIDC_SECRET, C_OIDC_SCOPES
-};
 
 /* Opens a sealed column of connection id, or NULL (with *failed set when there was a value
    that does not open). */
@@ -68,11 +65,7 @@ static Sso__Connection *s_connection(dir_t *dir, const char *id, bool with_secre
 {
     dir_db_stmt_t *stmt = dir_db_query(
         dir->db,
-        "SELECT c.id, c.organization_id, o.display_name, c.type, c.status, o.allow_any_domain, "
-        "c.saml_idp_entity_id, c.saml_idp_sso_url, c.saml_idp_certificates, "
-        "c.saml_sp_certificate, c.saml_sp_key_sealed, c.oidc_issuer, c.oidc_client_id, "
-        "c.oidc_client_secret_sealed, c.oidc_scopes FROM connections c JOIN organizations o "
-        "ON o.id = c.organization_id WHERE c.id = ?", "s", id);
+        "SELECT " DIR_CONN_COLUMNS DIR_CONN_FROM "WHERE c.id = ?", "s", id);
     int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
     if (step != DIR_DB_ROW) {
         dir_db_release(stmt);
@@ -89,38 +82,38 @@ static Sso__Connection *s_connection(dir_t *dir, const char *id, bool with_secre
         return NULL;
     }
     sso__connection__init(conn);
-    conn->id = dir_rpc_dup(dir_db_text(stmt, C_ID));
-    conn->organization_id = dir_rpc_dup(dir_db_text(stmt, C_ORG));
-    conn->organization_name = dir_rpc_dup(dir_db_text(stmt, C_ORG_NAME));
-    conn->type = dir_rpc_dup(dir_db_text(stmt, C_TYPE));
-    conn->status = dir_rpc_dup(dir_db_text(stmt, C_STATUS));
-    conn->allow_any_domain = dir_db_int64(stmt, C_ANY_DOMAIN) != 0;
-    conn->organization_domains = s_domains(dir, dir_db_text(stmt, C_ORG),
+    conn->id = dir_rpc_dup(dir_db_text(stmt, DIR_CONN_ID));
+    conn->organization_id = dir_rpc_dup(dir_db_text(stmt, DIR_CONN_ORG));
+    conn->organization_name = dir_rpc_dup(dir_db_text(stmt, DIR_CONN_ORG_NAME));
+    conn->type = dir_rpc_dup(dir_db_text(stmt, DIR_CONN_TYPE));
+    conn->status = dir_rpc_dup(dir_db_text(stmt, DIR_CONN_STATUS));
+    conn->allow_any_domain = dir_db_int64(stmt, DIR_CONN_ANY_DOMAIN) != 0;
+    conn->organization_domains = s_domains(dir, dir_db_text(stmt, DIR_CONN_ORG),
                                            &conn->n_organization_domains);
     bool failed = false;
-    if (!strcmp(dir_db_text(stmt, C_TYPE), "saml")) {
+    if (!strcmp(dir_db_text(stmt, DIR_CONN_TYPE), "saml")) {
         char entity[1200];
         snprintf(entity, sizeof entity, "%s/sso/saml/%s", dir->public_url, id);
-        conn->idp_entity_id = dir_rpc_dup(dir_db_text(stmt, C_SAML_ENTITY));
-        conn->idp_sso_url = dir_rpc_dup(dir_db_text(stmt, C_SAML_SSO));
-        json_t *certs = json_loads(dir_db_text(stmt, C_SAML_CERTS), 0, NULL);
+        conn->idp_entity_id = dir_rpc_dup(dir_db_text(stmt, DIR_CONN_SAML_ENTITY));
+        conn->idp_sso_url = dir_rpc_dup(dir_db_text(stmt, DIR_CONN_SAML_SSO));
+        json_t *certs = json_loads(dir_db_text(stmt, DIR_CONN_SAML_CERTS), 0, NULL);
         conn->idp_certificates = dir_rpc_strings(certs, &conn->n_idp_certificates);
         json_decref(certs);
         conn->sp_entity_id = dir_rpc_dup(entity);
         size_t len = strlen(entity);
         snprintf(entity + len, sizeof entity - len, "/acs");
         conn->sp_acs_url = dir_rpc_dup(entity);
-        conn->sp_certificate_pem = dir_rpc_dup(dir_db_text(stmt, C_SP_CERT));
-        char *key = with_secrets ? s_unseal(dir, stmt, C_SP_KEY, id, "sp_key", &failed) : NULL;
+        conn->sp_certificate_pem = dir_rpc_dup(dir_db_text(stmt, DIR_CONN_SP_CERT));
+        char *key = with_secrets ? s_unseal(dir, stmt, DIR_CONN_SP_KEY_SEALED, id, "sp_key", &failed) : NULL;
         if (key)
             conn->sp_private_key_pem = key;
     }
     else {
-        conn->oidc_issuer = dir_rpc_dup(dir_db_text(stmt, C_OIDC_ISSUER));
-        conn->oidc_client_id = dir_rpc_dup(dir_db_text(stmt, C_OIDC_CLIENT));
-        conn->oidc_scopes = s_words(dir_db_text(stmt, C_OIDC_SCOPES), &conn->n_oidc_scopes);
+        conn->oidc_issuer = dir_rpc_dup(dir_db_text(stmt, DIR_CONN_OIDC_ISSUER));
+        conn->oidc_client_id = dir_rpc_dup(dir_db_text(stmt, DIR_CONN_OIDC_CLIENT));
+        conn->oidc_scopes = s_words(dir_db_text(stmt, DIR_CONN_OIDC_SCOPES), &conn->n_oidc_scopes);
         char *secret = with_secrets
-                           ? s_unseal(dir, stmt, C_OIDC_SECRET, id, "oidc_client_secret", &failed)
+                           ? s_unseal(dir, stmt, DIR_CONN_OIDC_SECRET_SEALED, id, "oidc_client_secret", &failed)
                            : NULL;
         if (secret)
             conn->oidc_client_secret = secret;
