@@ -393,7 +393,7 @@ static void s_txn_make(void *dir, void *arg)
         fprintf(stderr, "dir_fake: %s (%s)\n", err.code ? err.code : "?", err.description);
 }
 
-int dir_fake_login(dir_fake_t *self, const char *request_id, char *txn_id, size_t size)
+int dir_fake_login(dir_fake_t *self, char *txn_id, size_t size)
 {
     char *id = sso_random_token(24);
     int64_t now = sso_now_ms() / 1000;
@@ -408,13 +408,35 @@ int dir_fake_login(dir_fake_t *self, const char *request_id, char *txn_id, size_
     txn.created_at = now;
     txn.expires_at = now + 300;
     txn.max_age = -1;
-    txn.saml_request_id = (char *) request_id;
+    char request_id[64] = "";
+    snprintf(request_id, sizeof request_id, "_%s", id ? id : "");
+    txn.saml_request_id = request_id;
     s_txn_make_t make = {&self->inner->kit, &txn, NULL};
     bool made = id && dir_fake_run(self, s_txn_make, &make) == 0 && make.stored;
     snprintf(txn_id, size, "%s", made ? id : "");
     sso__transaction__free_unpacked(make.stored, NULL);
     free(id);
     return *txn_id ? 0 : -1;
+}
+
+typedef struct {
+    const char *id, *name;
+    int rc;
+} s_rename_t;
+
+static void s_rename(void *dir, void *arg)
+{
+    s_rename_t *rename = arg;
+    int changes = 0;
+    rename->rc = dir_db_run(((dir_t *) dir)->db, &changes, "UPDATE connections SET name = ?, "
+                            "updated_at = updated_at + 1 WHERE id = ?", "ss", rename->name,
+                            rename->id) == DIR_DB_OK && changes == 1 ? 0 : -1;
+}
+
+int dir_fake_rename_connection(dir_fake_t *self, const char *id, const char *name)
+{
+    s_rename_t rename = {id, name, -1};
+    return dir_fake_run(self, s_rename, &rename) == 0 ? rename.rc : -1;
 }
 
 int dir_fake_simulator_key(dir_fake_t *self, char **key_pem, char **cert_pem)

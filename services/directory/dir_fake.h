@@ -88,10 +88,12 @@ int64_t dir_fake_lockout_ms(dir_fake_t *self, const char *client_id, const char 
    frees) or NULL. */
 char *dir_fake_code(dir_fake_t *self, const char *nonce, const char *code_challenge,
                     const Sso__Profile *profile);
-/* A login started at conn_saml (the seeded simulator's connection) for the client, as the
-   token service records one: the transaction with request_id as its SAML AuthnRequest's ID.
-   Its id into txn_id. 0 or -1. */
-int dir_fake_login(dir_fake_t *self, const char *request_id, char *txn_id, size_t size);
+/* A login started at conn_saml (the seeded simulator's connection) for the client, as
+   AuthorizeBegin records one: its SAML AuthnRequest's ID is "_" and its id. Its id into
+   txn_id. 0 or -1. */
+int dir_fake_login(dir_fake_t *self, char *txn_id, size_t size);
+/* Renames connection id (which changes its version, Connection.version). 0 or -1. */
+int dir_fake_rename_connection(dir_fake_t *self, const char *id, const char *name);
 /* The IdP simulator's key and certificate, whose signatures conn_saml trusts (caller frees
    both). 0 or -1. */
 int dir_fake_simulator_key(dir_fake_t *self, char **key_pem, char **cert_pem);

@@ -2,6 +2,7 @@
 #include "saml.pb-c.h"
 #include "../directory/dir_fake.h"
 #include "saml_authn_request.h"
+#include "saml_conncache.h"
 #include "saml_response.h"
 #include "saml_response_testkit.h"
 #include "saml_sp_metadata.h"
@@ -26,12 +27,18 @@ static zframe_t *s_start_reply(Sso__RpcError error, const char *description, con
     return sso_frame_pack(&reply.base);
 }
 
-/* The connection with its SP key, read from the directory for signing: the one the token
-   service sent came from AuthorizeBegin, which carries no secret to it. Only connections
-   that sign their AuthnRequests pay this round trip. NULL with a reply frame in *refusal. */
-static Sso__ConnectionReply *s_signing_connection(sso_service_t *service,
-                                                  const Sso__Connection *sent, zframe_t **refusal)
+/* The connection with its SP key, for signing: the one the token service sent came from
+   AuthorizeBegin, which carries no secret to it. Kept by this instance at that version (the
+   cache), else read from the directory and kept: only connections that sign their
+   AuthnRequests need it. NULL with a reply frame in *refusal. */
+static Sso__Connection *s_signing_connection(sso_service_t *service, const Sso__Connection *sent,
+                                             zframe_t **refusal)
 {
+    saml_conncache_t *cache = service ? service->state : NULL;
+    Sso__Connection *c = saml_conncache_get(cache, sent->id);
+    if (c && *sent->version && !strcmp(c->version, sent->version) && *c->sp_private_key_pem)
+        return c;
+    sso__connection__free_unpacked(c, NULL);
     Sso__ConnectionGetRequest get = SSO__CONNECTION_GET_REQUEST__INIT;
     get.connection_id = sent->id;
     get.with_secrets = true;
@@ -41,7 +48,7 @@ static Sso__ConnectionReply *s_signing_connection(sso_service_t *service,
                                  NULL);
         return NULL;
     }
-    const Sso__Connection *c = reply->connection;
+    c = reply->connection;
     char why[400] = "";
     if (reply->error || !c)
         snprintf(why, sizeof why, "the SP key of connection %.64s could not be read: %.100s: "
@@ -49,8 +56,13 @@ static Sso__ConnectionReply *s_signing_connection(sso_service_t *service,
     else if (strcmp(c->id, sent->id) != 0 || strcmp(c->type, "saml") != 0
              || !*c->sp_private_key_pem)
         snprintf(why, sizeof why, "connection %.64s has no SP key to sign with", sent->id);
-    if (!*why)
-        return reply;
+    if (!*why) {
+        reply->connection = NULL;
+        sso__connection_reply__free_unpacked(reply, NULL);
+        if (cache && saml_conncache_put(cache, c) != 0)
+            sso_warn("start: could not keep connection %s (out of memory)", c->id);
+        return c;
+    }
     sso_warn("start: %s", why);
     *refusal = s_start_reply(SSO__RPC_ERROR__SERVER_ERROR, why, NULL);
     sso__connection_reply__free_unpacked(reply, NULL);
@@ -73,15 +85,15 @@ zframe_t *saml_login_start(sso_service_t *service, zframe_t *payload)
        connection as the directory holds it, key and all. A key in the request is never used. */
     const Sso__Connection *connection = start->connection;
     zframe_t *reply = NULL;
-    Sso__ConnectionReply *signing = connection->sign_authn_requests
-                                        ? s_signing_connection(service, connection, &reply)
-                                        : NULL;
+    Sso__Connection *signing = connection->sign_authn_requests
+                                   ? s_signing_connection(service, connection, &reply)
+                                   : NULL;
     if (reply) {
         sso__upstream_start_request__free_unpacked(start, NULL);
         return reply;
     }
     if (signing)
-        connection = signing->connection;
+        connection = signing;
     char why[256] = "";
     /* The transaction holds the request's ID (AuthorizeBegin made it): the ACS expects it as
        InResponseTo. */
@@ -101,7 +113,7 @@ zframe_t *saml_login_start(sso_service_t *service, zframe_t *payload)
     else
         reply = s_start_reply(SSO__RPC_ERROR__OK, NULL, saml_authn_request_url(authn));
     saml_authn_request_destroy(&authn);
-    sso__connection_reply__free_unpacked(signing, NULL);
+    sso__connection__free_unpacked(signing, NULL);
     sso__upstream_start_request__free_unpacked(start, NULL);
     return reply;
 }
@@ -120,46 +132,22 @@ static zframe_t *s_redirect_frame(const Sso__LoginRedirectReply *r)
     return frame;
 }
 
-/* LoginFail, turned into the browser's redirect. */
-static zframe_t *s_fail_redirect(sso_service_t *service, const Sso__LoginFailRequest *fail)
-{
-    Sso__LoginRedirectReply *reply = NULL;
-    int status = sso_dir_login_fail(service, fail, &reply);
-    if (status != 0)
-        return sso_html_error_page(503, "Sign-in is temporarily unavailable",
-                                   "The sign-in service is busy. Start the sign-in again from "
-                                   "the application in a moment.");
-    zframe_t *frame;
-    if (reply->error || !*reply->redirect_uri) {
-        sso_info("LoginFail refused: %s: %s", sso_rpc_error_name(reply->error),
-                 reply->error_description);
-        frame = sso_html_error_page(400, "This sign-in cannot continue",
-                                    "The sign-in expired or was already used. Start the sign-in "
-                                    "again from the application.");
-    }
-    else
-        frame = s_redirect_frame(reply);
-    sso__login_redirect_reply__free_unpacked(reply, NULL);
-    return frame;
-}
-
-static zframe_t *s_fail(sso_service_t *service, const char *txn_id, const char *error,
-                        const char *description, const char *reason)
-{
-    sso_info("login %.8s… refused: %s", txn_id, reason);
-    Sso__LoginFailRequest fail = SSO__LOGIN_FAIL_REQUEST__INIT;
-    fail.txn_id = (char *) txn_id;
-    fail.error = (char *) error;
-    fail.error_description = (char *) description;
-    fail.reason = (char *) reason;
-    return s_fail_redirect(service, &fail);
-}
+/* One POST at the ACS: the connection whose ACS it is (from the path) and the RelayState,
+   the only handle on the login transaction until the directory is asked. */
+typedef struct {
+    sso_service_t *service;
+    const char *connection_id;
+    const char *txn_id;
+    bool stale; /* LoginComplete said the connection changed since it was read */
+} s_acs_t;
 
 /* A POST to an ACS that belongs to no open login transaction (no or an unknown RelayState, a
    used or expired one, any connection id in the path) is anyone's junk: it is answered, counted
    in the gateway's /metrics (acs_anonymous) and logged at most once per S_ANONYMOUS_LOG_MS with
    how many went unlogged, but stores nothing, so it cannot grow the event log. */
 #define S_ANONYMOUS_LOG_MS 10000
+#define S_GONE "The sign-in expired or was already used. Start the sign-in again from the " \
+               "application."
 
 static zframe_t *s_anonymous(const char *connection_id, const char *reason,
                              const char *description)
@@ -176,46 +164,96 @@ static zframe_t *s_anonymous(const char *connection_id, const char *reason,
     return frame;
 }
 
+static bool s_gone(Sso__RpcError error)
+{
+    return error == SSO__RPC_ERROR__NOT_FOUND || error == SSO__RPC_ERROR__CONSUMED
+           || error == SSO__RPC_ERROR__EXPIRED;
+}
+
+/* Fails the RelayState's login (LoginFail) when it is open: the browser goes back to the
+   client with the error, the event log keeps reason. One that is not open records nothing
+   and is answered as anyone's junk (s_anonymous): the ACS validates before it knows. */
+static zframe_t *s_fail(s_acs_t *acs, const char *error, const char *description,
+                        const char *reason)
+{
+    Sso__LoginFailRequest fail = SSO__LOGIN_FAIL_REQUEST__INIT;
+    fail.txn_id = (char *) acs->txn_id;
+    fail.error = (char *) error;
+    fail.error_description = (char *) description;
+    fail.reason = (char *) reason;
+    fail.only_if_open = true;
+    Sso__LoginRedirectReply *reply = NULL;
+    int status = sso_dir_login_fail(acs->service, &fail, &reply);
+    if (status != 0)
+        return sso_html_error_page(503, "Sign-in is temporarily unavailable",
+                                   "The sign-in service is busy. Start the sign-in again from "
+                                   "the application in a moment.");
+    zframe_t *frame;
+    char said[1400];
+    /* Not open, or a RelayState no transaction can have (INVALID_REQUEST: its id). */
+    if (s_gone(reply->error) || reply->error == SSO__RPC_ERROR__INVALID_REQUEST) {
+        snprintf(said, sizeof said, "login transaction %.300s (and: %.900s)",
+                 reply->error_description, reason);
+        frame = s_anonymous(acs->connection_id, said, S_GONE);
+    }
+    else if (reply->error || !*reply->redirect_uri) {
+        sso_info("LoginFail refused: %s: %s", sso_rpc_error_name(reply->error),
+                 reply->error_description);
+        frame = sso_html_error_page(400, "This sign-in cannot continue", S_GONE);
+    }
+    else {
+        sso_info("login %.8s… refused: %s", acs->txn_id, reason);
+        frame = s_redirect_frame(reply);
+    }
+    sso__login_redirect_reply__free_unpacked(reply, NULL);
+    return frame;
+}
+
 /* LoginComplete; a replay (or a replay cache that could not record) fails the login instead,
-   with its reason in the event log. Fails closed: only a redirect with a code is success. */
-static zframe_t *s_complete(sso_service_t *service, const char *txn_id,
-                            const Sso__LoginCompleteRequest *request, const char *assertion_id)
+   with its reason in the event log. Fails closed: only a redirect with a code is success.
+   NULL with acs->stale set when the connection changed since it was read. */
+static zframe_t *s_complete(s_acs_t *acs, const Sso__LoginCompleteRequest *request,
+                            const char *assertion_id)
 {
     Sso__LoginRedirectReply *reply = NULL;
-    int status = sso_dir_login_complete(service, request, &reply);
+    int status = sso_dir_login_complete(acs->service, request, &reply);
     if (status != 0)
         return sso_html_error_page(503, "Sign-in is temporarily unavailable",
                                    "The sign-in service is busy. Start the sign-in again from "
                                    "the application in a moment.");
     char reason[1200];
     zframe_t *frame = NULL;
-    if (reply->error == SSO__RPC_ERROR__REPLAYED) {
+    if (reply->error == SSO__RPC_ERROR__STALE)
+        acs->stale = true;
+    else if (reply->error == SSO__RPC_ERROR__REPLAYED) {
         snprintf(reason, sizeof reason, "replay: assertion %.300s was already used",
                  assertion_id);
-        frame = s_fail(service, txn_id, "access_denied", "the assertion was already used",
-                       reason);
+        frame = s_fail(acs, "access_denied", "the assertion was already used", reason);
     }
     else if (reply->error == SSO__RPC_ERROR__INACTIVE) {
         /* Disabled while the response was validated: the directory issued no code. */
         snprintf(reason, sizeof reason, "%.400s (disabled while the response was checked)",
                  reply->error_description);
-        frame = s_fail(service, txn_id, "access_denied", reply->error_description, reason);
+        frame = s_fail(acs, "access_denied", reply->error_description, reason);
     }
+    else if (reply->error == SSO__RPC_ERROR__MISMATCH)
+        /* Not this login's: another connection's ACS, or another request's response. */
+        frame = s_fail(acs, "access_denied",
+                       strstr(reply->error_description, "acs: connection")
+                           ? "the response arrived at another connection's ACS"
+                           : "the identity provider's response is not for this sign-in",
+                       reply->error_description);
     else if (!reply->error && *reply->redirect_uri && *reply->code)
         frame = s_redirect_frame(reply);
+    else if (s_gone(reply->error)) {
+        snprintf(reason, sizeof reason, "login transaction %.400s", reply->error_description);
+        frame = s_anonymous(acs->connection_id, reason, S_GONE);
+    }
     else {
         snprintf(reason, sizeof reason, "LoginComplete refused: %.100s: %.400s",
                  sso_rpc_error_name(reply->error), reply->error_description);
         sso_info("%s", reason);
-        /* A transaction that is gone or used cannot be failed either; say so to the browser. */
-        if (reply->error == SSO__RPC_ERROR__NOT_FOUND || reply->error == SSO__RPC_ERROR__CONSUMED
-            || reply->error == SSO__RPC_ERROR__EXPIRED)
-            frame = sso_html_error_page(400, "This sign-in cannot continue",
-                                        "The sign-in expired or was already used. Start the "
-                                        "sign-in again from the application.");
-        else
-            frame = s_fail(service, txn_id, "server_error",
-                           "the login could not be completed", reason);
+        frame = s_fail(acs, "server_error", "the login could not be completed", reason);
     }
     sso__login_redirect_reply__free_unpacked(reply, NULL);
     return frame;
@@ -225,17 +263,65 @@ static zframe_t *s_complete(sso_service_t *service, const char *txn_id,
    event log has the precise reason. */
 #define SAML_LOGIN_UNVALIDATED "the identity provider's response could not be validated"
 
-/* Everything after the transaction and the connection are known. */
-static zframe_t *s_acs_validate(sso_service_t *service, const Sso__Transaction *txn,
-                                const Sso__Connection *connection, const char *saml_response)
+/* The connection of the ACS, with its SP key, read from the directory into *connection and
+   kept in the cache (may be NULL). NULL, or the answer when it cannot be read. */
+static zframe_t *s_read_connection(s_acs_t *acs, saml_conncache_t *cache,
+                                   Sso__Connection **connection)
 {
+    Sso__ConnectionGetRequest get = SSO__CONNECTION_GET_REQUEST__INIT;
+    get.connection_id = (char *) acs->connection_id;
+    get.with_secrets = true;
+    Sso__ConnectionReply *reply = NULL;
+    int status = sso_dir_connection_get(acs->service, &get, &reply);
+    if (status != 0)
+        return sso_html_error_page(503, "Sign-in is temporarily unavailable",
+                                   "Start the sign-in again from the application in a moment.");
+    zframe_t *frame = NULL;
+    char reason[400];
+    if (reply->error == SSO__RPC_ERROR__NOT_FOUND || reply->error == SSO__RPC_ERROR__INVALID_REQUEST
+        || (!reply->error && (!reply->connection || strcmp(reply->connection->type, "saml")))) {
+        snprintf(reason, sizeof reason, "acs: connection: got %.128s, which is no SAML "
+                 "connection", acs->connection_id);
+        frame = s_fail(acs, "access_denied", "the response arrived at another connection's ACS",
+                       reason);
+    }
+    else if (reply->error) {
+        snprintf(reason, sizeof reason, "acs: connection could not be read: %.200s",
+                 reply->error_description);
+        frame = s_fail(acs, "server_error", "the connection could not be read", reason);
+    }
+    else {
+        *connection = reply->connection;
+        reply->connection = NULL;
+        if (cache && saml_conncache_put(cache, *connection) != 0)
+            sso_warn("acs: could not keep connection %s (out of memory)", (*connection)->id);
+    }
+    sso__connection_reply__free_unpacked(reply, NULL);
+    return frame;
+}
+
+/* Everything after the connection is known: the response validated against it, then one
+   call that checks the transaction and completes the login. NULL with acs->stale set when
+   the connection changed since it was read. */
+static zframe_t *s_acs_validate(s_acs_t *acs, const Sso__Connection *connection,
+                                const char *saml_response)
+{
+    char reason[1200], description[300];
+    if (strcmp(connection->status, "active") != 0) {
+        /* Disabled (or switched off with the simulator) since the login started. */
+        snprintf(reason, sizeof reason, "connection %.100s is not active", connection->id);
+        return s_fail(acs, "access_denied", reason, reason);
+    }
+    /* The AuthnRequest's ID is "_" and the transaction's id (AuthorizeBegin); LoginComplete
+       checks it again against the transaction. */
+    char expected[100];
+    snprintf(expected, sizeof expected, "_%s", acs->txn_id);
     saml_response_config_t config;
-    saml_response_config_from_connection(&config, connection, txn->saml_request_id);
+    saml_response_config_from_connection(&config, connection, expected);
     saml_response_t *validator = saml_response_new(&config);
     if (!validator)
-        return s_fail(service, txn->id, "server_error", "out of memory", "out of memory");
+        return s_fail(acs, "server_error", "out of memory", "out of memory");
     zframe_t *frame = NULL;
-    char reason[1200], description[300];
     if (saml_response_validate(validator, saml_response) != SAML_OK) {
         snprintf(reason, sizeof reason, "%s", saml_response_reason(validator));
         /* Until the assertion is authenticated every refusal reads the same: naming the class
@@ -246,7 +332,7 @@ static zframe_t *s_acs_validate(sso_service_t *service, const Sso__Transaction *
             snprintf(description, sizeof description, "the identity provider's response was "
                      "refused (%s); the event log has details",
                      saml_error_name(saml_response_error(validator)));
-        frame = s_fail(service, txn->id, "access_denied", description, reason);
+        frame = s_fail(acs, "access_denied", description, reason);
         saml_response_destroy(&validator);
         return frame;
     }
@@ -268,7 +354,7 @@ static zframe_t *s_acs_validate(sso_service_t *service, const Sso__Transaction *
                  domain ? domain : "(none)");
         snprintf(reason, sizeof reason, "invalid_user_domain: %s (email %s)", description,
                  profile->email ? profile->email : "absent");
-        frame = s_fail(service, txn->id, "access_denied", description, reason);
+        frame = s_fail(acs, "access_denied", description, reason);
         saml_response_destroy(&validator);
         return frame;
     }
@@ -283,10 +369,15 @@ static zframe_t *s_acs_validate(sso_service_t *service, const Sso__Transaction *
     normalized.groups = profile->groups;
     normalized.n_groups = profile->n_groups;
     Sso__LoginCompleteRequest complete = SSO__LOGIN_COMPLETE_REQUEST__INIT;
-    complete.txn_id = txn->id;
+    complete.txn_id = (char *) acs->txn_id;
     complete.profile = &normalized;
     complete.auth_time = profile->authn_instant ? (int64_t) profile->authn_instant
                                                 : (int64_t) time(NULL);
+    /* What this validation assumed, checked by the directory in the write that completes:
+       the transaction is this connection's and this request's, the connection unchanged. */
+    complete.connection_id = (char *) acs->connection_id;
+    complete.connection_version = connection->version;
+    complete.in_response_to = expected;
     /* Replay: an assertion id is good once per connection; the directory records it in the
        same write that issues the code, so no code leaves without it recorded. */
     Sso__ReplayRecord replay = SSO__REPLAY_RECORD__INIT;
@@ -294,8 +385,9 @@ static zframe_t *s_acs_validate(sso_service_t *service, const Sso__Transaction *
     replay.assertion_id = profile->assertion_id;
     replay.expires_at = (int64_t) saml_response_replay_until(validator);
     complete.replay = &replay;
-    sso_info("login %.8s… validated for %s at %s", txn->id, profile->subject, connection->id);
-    frame = s_complete(service, txn->id, &complete, profile->assertion_id);
+    sso_info("login %.8s… validated for %s at %s", acs->txn_id, profile->subject,
+             connection->id);
+    frame = s_complete(acs, &complete, profile->assertion_id);
     saml_response_destroy(&validator);
     return frame;
 }
@@ -316,44 +408,30 @@ zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request
                            "The identity provider's answer is incomplete. Start the sign-in "
                            "again from the application.");
     }
+    /* The connection as this instance kept it (one read of the directory fewer: the directory
+       checks its version when the login completes), else as the directory has it now. A kept
+       one that is not active, or that turned out stale, is read again once. */
+    s_acs_t acs = {service, connection_id, relay_state, false};
+    saml_conncache_t *cache = service ? service->state : NULL;
     zframe_t *frame = NULL;
-    /* The transaction and its connection in one read. */
-    Sso__LoginContextRequest get = SSO__LOGIN_CONTEXT_REQUEST__INIT;
-    get.txn_id = (char *) relay_state;
-    Sso__LoginContextReply *reply = NULL;
-    int status = sso_dir_login_context(service, &get, &reply);
-    char reason[300];
-    if (status != 0)
-        frame = sso_html_error_page(503, "Sign-in is temporarily unavailable",
-                                    "Start the sign-in again from the application in a moment.");
-    else if (reply->error == SSO__RPC_ERROR__SERVER_ERROR) {
-        snprintf(reason, sizeof reason, "acs: connection could not be read: %.200s",
-                 reply->error_description);
-        frame = s_fail(service, relay_state, "server_error", "the connection could not be read",
-                       reason);
+    for (int round = 0; !frame && round < 2; round++) {
+        Sso__Connection *connection = round == 0 ? saml_conncache_get(cache, connection_id)
+                                                 : NULL;
+        if (connection && strcmp(connection->status, "active") != 0) {
+            sso__connection__free_unpacked(connection, NULL);
+            connection = NULL;
+        }
+        if (!connection && (frame = s_read_connection(&acs, cache, &connection)) != NULL)
+            break;
+        acs.stale = false;
+        frame = s_acs_validate(&acs, connection, saml_response);
+        sso__connection__free_unpacked(connection, NULL);
+        if (acs.stale)
+            saml_conncache_drop(cache, connection_id);
     }
-    else if (reply->error || !reply->txn || !reply->connection) {
-        snprintf(reason, sizeof reason, "login transaction %s", reply->error_description);
-        frame = s_anonymous(connection_id, reason,
-                            "The sign-in expired or was already used. Start the sign-in again "
-                            "from the application.");
-    }
-    else if (strcmp(reply->txn->connection_id, connection_id) != 0) {
-        snprintf(reason, sizeof reason, "acs: connection: expected %s, got %s",
-                 reply->txn->connection_id, connection_id);
-        frame = s_fail(service, relay_state, "access_denied",
-                       "the response arrived at another connection's ACS", reason);
-    }
-    else if (strcmp(reply->connection->status, "active") != 0) {
-        /* Disabled (or switched off with the simulator) since the login started. */
-        snprintf(reason, sizeof reason, "connection %.100s is not active",
-                 reply->connection->id);
-        frame = s_fail(service, relay_state, "access_denied", reason, reason);
-    }
-    else
-        frame = s_acs_validate(service, reply->txn,
-                               reply->connection, saml_response);
-    sso__login_context_reply__free_unpacked(reply, NULL);
+    if (!frame)
+        frame = s_fail(&acs, "server_error", "the login could not be completed",
+                       "acs: the connection changed while the response was checked, twice");
     zhashx_destroy(&params);
     return frame;
 }
@@ -477,9 +555,13 @@ static void s_acs_test(void)
     service.client = sso_client_new(dir_fake_endpoint(dir), dir_fake_keys(dir), "saml", NULL);
     char *key = NULL, *cert = NULL, first[128] = "", second[128] = "";
     bool ready = service.client && dir_fake_simulator_key(dir, &key, &cert) == 0
-                 && dir_fake_login(dir, "_req-acs-1", first, sizeof first) == 0
-                 && dir_fake_login(dir, "_req-acs-2", second, sizeof second) == 0;
+                 && dir_fake_login(dir, first, sizeof first) == 0
+                 && dir_fake_login(dir, second, sizeof second) == 0;
     SSO_CHECK(ready);
+    /* The AuthnRequest IDs the ACS expects: "_" and the transaction's id. */
+    char request_first[140], request_second[140];
+    snprintf(request_first, sizeof request_first, "_%s", first);
+    snprintf(request_second, sizeof request_second, "_%s", second);
     /* Signed by the simulator's IdP key, for the connection's SP, valid now: the test
        Response's times are offsets from SAML_TEST_NOW. */
     long now = (long) (sso_now_ms() / 1000) - SAML_TEST_NOW;
@@ -490,13 +572,13 @@ static void s_acs_test(void)
                           .audience = sp,
                           .destination = acs,
                           .recipient = acs,
-                          .in_response_to = "_req-acs-1",
+                          .in_response_to = request_first,
                           .name_id = "jane@example.com",
                           .not_before = now - 60,
                           .not_on_or_after = now + 300,
                           .sign_assertion = true};
     char *signed_first = ready ? saml_test_response(&c, key, cert) : NULL;
-    c.in_response_to = "_req-acs-2";
+    c.in_response_to = request_second;
     char *signed_second = ready ? saml_test_response(&c, key, cert) : NULL;
     SSO_CHECK(!ready || (signed_first && signed_second));
 
@@ -533,6 +615,38 @@ static void s_acs_test(void)
         sso__http_response__free_unpacked(response, NULL);
     free(signed_first);
     free(signed_second);
+
+    /* With the service's connections kept (saml_conncache): the first login reads the
+       connection and keeps it; the next uses the kept one; a change of the connection in the
+       directory meanwhile makes LoginComplete answer STALE, nothing is consumed, and the ACS
+       reads the connection again, validates again and completes. */
+    service.state = saml_conncache_new();
+    char txns[3][128] = {"", "", ""}, request[140], assertion[32];
+    char version[3][80] = {"", "", ""};
+    for (int i = 0; i < 3; i++) {
+        if (i == 2)
+            SSO_CHECK(dir_fake_rename_connection(dir, dir->conn_saml, "renamed") == 0);
+        SSO_CHECK(dir_fake_login(dir, txns[i], sizeof txns[i]) == 0);
+        snprintf(request, sizeof request, "_%s", txns[i]);
+        snprintf(assertion, sizeof assertion, "_assert-kept-%d", i);
+        c.in_response_to = request;
+        c.assertion_id = assertion;
+        char *signed_kept = ready ? saml_test_response(&c, key, cert) : NULL;
+        response = signed_kept ? s_test_acs(&service, dir->conn_saml, txns[i], signed_kept) : NULL;
+        s_test_location_param(response, "code", code, sizeof code);
+        SSO_CHECK(response && response->status == 302 && *code);
+        if (response)
+            sso__http_response__free_unpacked(response, NULL);
+        free(signed_kept);
+        Sso__Connection *kept = saml_conncache_get(service.state, dir->conn_saml);
+        SSO_CHECK(kept && strlen(kept->version) == 64 && strstr(kept->sp_private_key_pem, "KEY"));
+        snprintf(version[i], sizeof version[i], "%s", kept ? kept->version : "");
+        sso__connection__free_unpacked(kept, NULL);
+    }
+    SSO_CHECK(!strcmp(version[0], version[1]) && strcmp(version[1], version[2]) != 0);
+    SSO_CHECK(saml_conncache_size(service.state) == 1);
+    saml_conncache_t *cache = service.state;
+    saml_conncache_destroy(&cache);
     free(key);
     free(cert);
     sso_client_destroy(&service.client);

@@ -25,7 +25,7 @@ char *saml_test_response(const saml_test_case_t *c, const char *key, const char 
         "IssueInstant=\"%s\" Destination=\"%s\" InResponseTo=\"%s\">"
         "<saml:Issuer>%s</saml:Issuer>"
         "<samlp:Status><samlp:StatusCode Value=\"%s\"/></samlp:Status>%s"
-        "<saml:Assertion ID=\"_assert1\" Version=\"2.0\" IssueInstant=\"%s\">"
+        "<saml:Assertion ID=\"%s\" Version=\"2.0\" IssueInstant=\"%s\">"
         "<saml:Issuer>%s</saml:Issuer>"
         "<saml:Subject><saml:NameID Format=\"%s\">%s</saml:NameID>"
         "<saml:SubjectConfirmation Method=\"urn:oasis:names:tc:SAML:2.0:cm:bearer\">"
@@ -41,7 +41,8 @@ char *saml_test_response(const saml_test_case_t *c, const char *key, const char 
         now, c->destination ? c->destination : SAML_TEST_ACS,
         c->in_response_to ? c->in_response_to : "_req1", c->issuer ? c->issuer : SAML_TEST_IDP,
         c->status ? c->status : "urn:oasis:names:tc:SAML:2.0:status:Success",
-        c->extra_response ? c->extra_response : "", now, c->issuer ? c->issuer : SAML_TEST_IDP,
+        c->extra_response ? c->extra_response : "",
+        c->assertion_id ? c->assertion_id : "_assert1", now, c->issuer ? c->issuer : SAML_TEST_IDP,
         SAML_NAMEID_EMAIL, c->name_id ? c->name_id : "ann@example.com",
         c->recipient ? c->recipient : SAML_TEST_ACS, after,
         c->in_response_to ? c->in_response_to : "_req1", before, after,

@@ -15,13 +15,15 @@
 typedef struct {
     const char *issuer, *audience, *destination, *recipient, *in_response_to, *status, *name_id;
     const char *extra_response;   /* raw XML inserted after the Response's Status */
+    const char *assertion_id;     /* NULL: "_assert1" */
     long not_on_or_after;         /* offset from now */
     long not_before;
     bool sign_response, sign_assertion, no_authn;
 } saml_test_case_t;
 
 /* The Response as base64 (malloc'd), signed with key/cert (PEM) as the case asks; NULL on
-   failure. The assertion's ID is "_assert1", the Response's "_resp1". */
+   failure. The assertion's ID is c->assertion_id ("_assert1" when NULL), the Response's
+   "_resp1". */
 char *saml_test_response(const saml_test_case_t *c, const char *key, const char *cert);
 /* A test Response (base64, may be NULL) parsed as a plain document; NULL when it is not one. */
 xmlDocPtr saml_test_response_doc(const char *b64);

@@ -1,4 +1,5 @@
 #include "saml_service.h"
+#include "saml_conncache.h"
 #include "saml_login.h"
 #include "saml_simulator.h"
 #include "saml_xml.h"
@@ -63,10 +64,18 @@ static zframe_t *s_rpc(sso_service_t *service, const char *rpc, zframe_t *payloa
     return NULL;
 }
 
+/* The service's state is its cache of connections (saml_conncache). */
 static int s_init(sso_service_t *service)
 {
-    (void) service;
-    return saml_xmlsec_init();
+    service->state = saml_conncache_new();
+    return service->state ? saml_xmlsec_init() : -1;
+}
+
+static void s_fini(sso_service_t *service)
+{
+    saml_conncache_t *cache = service->state;
+    saml_conncache_destroy(&cache);
+    service->state = NULL;
 }
 
 /* UpstreamStart.Start comes from the token service's /oauth/authorize; nothing else calls
@@ -79,6 +88,7 @@ const sso_service_def_t saml_service = {
                "SP metadata) and its IdP simulator. A bus worker that connects to\n"
                "SSO_BROKER_ENDPOINT.",
     .init = s_init,
+    .fini = s_fini,
     .http = s_http,
     .concurrent = true, /* requests run in fibers; see sso_service.h */
     .rpc = s_rpc,

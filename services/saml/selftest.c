@@ -5,6 +5,7 @@
 #include "saml_authn_request.h"
 #include "saml_cases.h"
 #include "saml_codec.h"
+#include "saml_conncache.h"
 #include "saml_keycache.h"
 #include "saml_login.h"
 #include "saml_service.h"
@@ -44,6 +45,7 @@ int main(int argc, char **argv)
     SSO_RUN(saml_xml_test, verbose);
     SSO_RUN(saml_codec_test, verbose);
     SSO_RUN(saml_keycache_test, verbose);
+    SSO_RUN(saml_conncache_test, verbose);
     SSO_RUN(saml_attributes_test, verbose);
     SSO_RUN(saml_result_test, verbose);
     SSO_RUN(saml_response_decode_test, verbose);

@@ -17,7 +17,8 @@ from test_op import (PERSON, REDIRECT_URI, base_params, form_of, make_client, pk
 # (authorize was 4: gateway->token, authorize_lookup, saml_start, txn_create).
 LOGIN_COST = {
     "authorize": (3, 1),   # gateway->token, TokenWrites.AuthorizeBegin, UpstreamStart.Start
-    "acs": (3, 1),         # gateway->saml, UpstreamReads.LoginContext, UpstreamWrites.LoginComplete
+    "acs": (2, 1),         # gateway->saml, UpstreamWrites.LoginComplete (the saml service
+                           # keeps the connection; the directory checks its version)
     "token": (2, 1),       # gateway->token, TokenWrites.CodeRedeem
     "userinfo": (2, 0),    # gateway->token, TokenReads.AccessTokenCheck
 }

@@ -8,6 +8,7 @@
 #include "api/dir_valid.h"
 #include "sso_log.h"
 #include "sso_test.h"
+#include <openssl/evp.h>
 
 #define S_ID_MAX 128
 #define S_EMAIL_MAX 320
@@ -48,6 +49,37 @@ static char **s_words(const char *text, size_t *n_out)
     return words;
 }
 
+/* The connection's version (Connection.version) into out: SHA-256, hex, over the row as read
+   (every column before c.seq, NULLs told apart from "", the secrets sealed) and its
+   organization's domains in order. Call it right after the step, before any other read of
+   the row's columns. -1 when the digest fails. */
+static int s_version(dir_db_stmt_t *stmt, char *const *domains, size_t n_domains, char out[65])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+    for (int c = DIR_CONN_ID; ok && c < DIR_CONN_SEQ; c++) {
+        size_t len = 0;
+        bool null = dir_db_is_null(stmt, c);
+        const void *bytes = null ? NULL : dir_db_blob(stmt, c, &len);
+        uint64_t framed = null ? UINT64_MAX : (uint64_t) len;
+        ok = EVP_DigestUpdate(md, &framed, sizeof framed) == 1
+             && (!len || EVP_DigestUpdate(md, bytes, len) == 1);
+    }
+    for (size_t i = 0; ok && i < n_domains; i++)
+        ok = EVP_DigestUpdate(md, domains[i], strlen(domains[i]) + 1) == 1;
+    uint8_t digest[32];
+    unsigned int size = 0;
+    ok = ok && EVP_DigestFinal_ex(md, digest, &size) == 1 && size == sizeof digest;
+    EVP_MD_CTX_free(md);
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; ok && i < sizeof digest; i++) {
+        out[2 * i] = hex[digest[i] >> 4];
+        out[2 * i + 1] = hex[digest[i] & 15];
+    }
+    out[ok ? 64 : 0] = '\0';
+    return ok ? 0 : -1;
+}
+
 static char **s_domains(dir_t *dir, const char *org_id, size_t *n_out)
 {
     json_t *list = dir_api_column(dir, "SELECT domain FROM domains WHERE organization_id = ? "
@@ -82,14 +114,28 @@ static Sso__Connection *s_connection(dir_t *dir, const char *id, bool with_secre
         return NULL;
     }
     sso__connection__init(conn);
+    /* The version before any other read of the row (see s_version); the domains it covers
+       are read by the organization id, copied first. */
+    char org_id[S_ID_MAX + 1], version[65] = "";
+    size_t org_len = 0;
+    const void *org_bytes = dir_db_blob(stmt, DIR_CONN_ORG, &org_len);
+    snprintf(org_id, sizeof org_id, "%.*s", (int) (org_len < S_ID_MAX ? org_len : S_ID_MAX),
+             org_bytes ? (const char *) org_bytes : "");
+    conn->organization_domains = s_domains(dir, org_id, &conn->n_organization_domains);
+    if (s_version(stmt, conn->organization_domains, conn->n_organization_domains, version)
+        != 0) {
+        dir_db_release(stmt);
+        sso__connection__free_unpacked(conn, NULL);
+        dir_server_error(err);
+        return NULL;
+    }
+    conn->version = dir_rpc_dup(version);
     conn->id = dir_rpc_dup(dir_db_text(stmt, DIR_CONN_ID));
     conn->organization_id = dir_rpc_dup(dir_db_text(stmt, DIR_CONN_ORG));
     conn->organization_name = dir_rpc_dup(dir_db_text(stmt, DIR_CONN_ORG_NAME));
     conn->type = dir_rpc_dup(dir_db_text(stmt, DIR_CONN_TYPE));
     conn->status = dir_rpc_dup(dir_db_text(stmt, DIR_CONN_STATUS));
     conn->allow_any_domain = dir_db_int64(stmt, DIR_CONN_ANY_DOMAIN) != 0;
-    conn->organization_domains = s_domains(dir, dir_db_text(stmt, DIR_CONN_ORG),
-                                           &conn->n_organization_domains);
     bool failed = false;
     if (!strcmp(dir_db_text(stmt, DIR_CONN_TYPE), "saml")) {
         char entity[1200];
@@ -126,6 +172,16 @@ static Sso__Connection *s_connection(dir_t *dir, const char *id, bool with_secre
         return NULL;
     }
     return conn;
+}
+
+int dir_login_connection_version(dir_t *dir, const char *id, char out[65], dir_error_t *err)
+{
+    Sso__Connection *conn = s_connection(dir, id, false, err);
+    if (!conn)
+        return -1;
+    snprintf(out, 65, "%s", conn->version);
+    sso__connection__free_unpacked(conn, NULL);
+    return 0;
 }
 
 int dir_login_connection_type(dir_t *dir, const char *id, char out[8], bool *active)

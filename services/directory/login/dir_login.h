@@ -20,6 +20,8 @@ DIR_RPC_FN(dir_login_connection_get, Sso__ConnectionGetRequest, Sso__ConnectionR
    key). NULL with err. */
 Sso__Connection *dir_login_connection_for_login(dir_t *dir, const char *id, dir_error_t *err);
 
+/* A connection's current version (Connection.version) into out; 0, or -1 with err. */
+int dir_login_connection_version(dir_t *dir, const char *id, char out[65], dir_error_t *err);
 /* A connection's type ("saml" or "oidc") into out and whether it is active; 0, or -1 when
    there is no such connection. */
 int dir_login_connection_type(dir_t *dir, const char *id, char out[8], bool *active);

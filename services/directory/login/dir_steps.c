@@ -32,10 +32,13 @@ static Sso__Transaction *s_begin_txn(dir_t *dir, const Sso__AuthorizeBeginReques
         t.connection_id = conn->id;
         t.organization_id = conn->organization_id;
         t.saml_request_id = t.oidc_state = t.oidc_nonce = t.oidc_code_verifier = "";
-        /* The upstream request's handle: SAML's AuthnRequest ID (an xs:ID, so not starting
-           with a digit or '-'), OIDC's state. */
+        /* The upstream request's handle: SAML's AuthnRequest ID is "_" and the transaction's
+           id (an xs:ID may not start with a digit or '-'), so that the ACS knows what
+           InResponseTo to expect from the RelayState alone, before it asks the directory
+           (which checks it again against the transaction). Both travel in the same redirect,
+           so one tells no more than the other. OIDC's state is a random handle of its own. */
         if (!strcmp(conn->type, "saml")) {
-            snprintf(request_id, sizeof request_id, "_%s", handle);
+            snprintf(request_id, sizeof request_id, "_%s", id);
             t.saml_request_id = request_id;
         }
         else
@@ -139,7 +142,7 @@ static void s_test_begin(dir_testkit_t *kit)
               && strcmp(t->id, txn.id) != 0 && !strcmp(t->client_id, client_id)
               && !strcmp(t->connection_id, "conn_simulator")
               && !strcmp(t->organization_id, "org_test") && t->saml_request_id[0] == '_'
-              && strlen(t->saml_request_id) == 33 && !*t->oidc_state
+              && !strcmp(t->saml_request_id + 1, t->id) && !*t->oidc_state
               && !strcmp(t->state, "st-1") && !strcmp(t->redirect_uri, "https://app.test/cb"));
     char first[64] = "";
     if (t)

@@ -10,7 +10,8 @@
 /* TokenWrites.AuthorizeBegin. Each part's error is its own (client_error, selector_error,
    txn_error), the later parts are not tried after one fails; the call itself fails only for
    a transaction asked without a selector. The transaction gets a fresh id and its upstream
-   request's handle here (saml_request_id "_<random>" for SAML, oidc_state for OIDC); its
+   request's handle here (saml_request_id "_<its id>" for SAML, a random oidc_state for
+   OIDC); its
    client_id, connection_id and organization_id are those just checked, whatever the request
    said. */
 DIR_RPC_FN(dir_steps_authorize_begin, Sso__AuthorizeBeginRequest, Sso__AuthorizeBeginReply);

@@ -357,6 +357,33 @@ static void s_redirect(const Sso__Transaction *txn, Sso__LoginRedirectReply *out
     out->state = dir_rpc_dup(txn->state);
 }
 
+/* What the caller validated against: the transaction's connection, its upstream request,
+   the connection as it is now. 0, or -1 with MISMATCH / STALE (nothing is consumed). */
+static int s_caller_view(dir_t *dir, const Sso__LoginCompleteRequest *r,
+                         const Sso__Transaction *txn, dir_error_t *err)
+{
+    if (*r->connection_id && strcmp(r->connection_id, txn->connection_id) != 0) {
+        dir_rpc_error(err, "mismatch", "acs: connection: expected %.128s, got %.128s",
+                      txn->connection_id, r->connection_id);
+        return -1;
+    }
+    if (*r->in_response_to && strcmp(r->in_response_to, txn->saml_request_id) != 0) {
+        dir_rpc_error(err, "mismatch", "in_response_to: expected %.128s, got %.200s",
+                      txn->saml_request_id, r->in_response_to);
+        return -1;
+    }
+    char version[65];
+    if (*r->connection_version
+        && (dir_login_connection_version(dir, txn->connection_id, version, err) != 0
+            || strcmp(version, r->connection_version) != 0)) {
+        if (!err->code)
+            dir_rpc_error(err, "stale", "connection %.128s changed since it was read; read it "
+                                        "again", txn->connection_id);
+        return -1;
+    }
+    return 0;
+}
+
 DIR_RPC_FN(dir_txn_login_complete, Sso__LoginCompleteRequest, Sso__LoginRedirectReply)
 {
     const Sso__LoginCompleteRequest *r = in;
@@ -373,7 +400,8 @@ DIR_RPC_FN(dir_txn_login_complete, Sso__LoginCompleteRequest, Sso__LoginRedirect
     char *code = NULL;
     bool consumed = false;
     int found = s_lock_load(dir, r->txn_id, &txn, &consumed);
-    if (s_usable(r->txn_id, found, txn, consumed, err) != 0)
+    if (s_usable(r->txn_id, found, txn, consumed, err) != 0
+        || s_caller_view(dir, r, txn, err) != 0)
         goto done;
     /* The assertion is recorded against replay in the same write: no code without it. */
     if (r->replay && dir_replay_note(dir, r->replay, err) != 0)
@@ -462,8 +490,8 @@ DIR_RPC_FN(dir_txn_login_fail, Sso__LoginFailRequest, Sso__LoginRedirectReply)
     bool consumed = false;
     int found = s_lock_load(dir, r->txn_id, &txn, &consumed);
     bool usable = s_usable(r->txn_id, found, txn, consumed, err) == 0;
-    if (found < 0)
-        goto done;
+    if (found < 0 || (!usable && r->only_if_open))
+        goto done; /* err says why; with only_if_open nothing is recorded */
     const char *given = *r->reason ? r->reason : *r->error_description ? r->error_description
                                                                        : r->error;
     /* The log says when the failure could not be tied to a live transaction. */
@@ -951,6 +979,80 @@ static void s_test_complete_replay(dir_testkit_t *kit)
     SSO_CHECK(s_count(kit, "authorization_codes") == codes + 1);
 }
 
+/* What the caller validated against, checked in the write that completes: another
+   connection's ACS, another request's response and a connection changed since the caller
+   read it are each refused without consuming anything; the right view completes. A failure
+   only_if_open records nothing for a transaction that is not open. */
+static void s_test_caller_view(dir_testkit_t *kit)
+{
+    Sso__Transaction t;
+    SSO_CHECK(s_new(kit, &t, "txn-view-00000000001"));
+    t.saml_request_id = "_request-view-0000000001"; /* s_txn's is empty: store one */
+    t.id = "txn-view-00000000002";
+    SSO_CHECK(s_created(kit, &t));
+    dir_error_t err = {0};
+    char version[65] = "";
+    SSO_CHECK(dir_login_connection_version(kit->dir, "conn_simulator", version, &err) == 0
+              && strlen(version) == 64);
+    Sso__LoginCompleteRequest complete;
+    Sso__Profile profile;
+    s_complete_request(&complete, &profile, t.id);
+    complete.connection_id = "conn_other";
+    int64_t events = s_count(kit, "login_events"), codes = s_count(kit, "authorization_codes");
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_COMPLETE, &complete.base, "mismatch",
+                                    "acs: connection: expected conn_simulator, got conn_other"));
+    complete.connection_id = "conn_simulator";
+    complete.in_response_to = "_request-view-other";
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_COMPLETE, &complete.base, "mismatch",
+                                    "in_response_to: expected _request-view-0000000001, got "
+                                    "_request-view-other"));
+    complete.in_response_to = "_request-view-0000000001";
+    complete.connection_version = "00000000000000000000000000000000"
+                                  "00000000000000000000000000000000";
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_COMPLETE, &complete.base, "stale",
+                                    "connection conn_simulator changed"));
+    SSO_CHECK(s_count(kit, "login_events") == events
+              && s_count(kit, "authorization_codes") == codes);
+    /* A change of the connection's organization (a domain) changes its version too. */
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/organizations/org_test/domains",
+                               "{\"domain\":\"view.example\"}", NULL) == 201);
+    char changed[65] = "";
+    SSO_CHECK(dir_login_connection_version(kit->dir, "conn_simulator", changed, &err) == 0
+              && strcmp(changed, version) != 0);
+    complete.connection_version = version;
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_COMPLETE, &complete.base, "stale", NULL));
+    complete.connection_version = changed;
+    Sso__LoginRedirectReply *r = dir_testkit_rpc(kit, S_COMPLETE, &complete.base);
+    SSO_CHECK(r && !r->error && *r->code);
+    sso__login_redirect_reply__free_unpacked(r, NULL);
+    /* The version read with and without the secrets is the same. */
+    Sso__ConnectionGetRequest get = SSO__CONNECTION_GET_REQUEST__INIT;
+    get.connection_id = "conn_simulator";
+    kit->caller = "saml";
+    for (int with = 0; with < 2; with++) {
+        get.with_secrets = with;
+        Sso__ConnectionReply *c = dir_testkit_rpc(kit, "UpstreamReads.ConnectionGet", &get.base);
+        SSO_CHECK(c && c->connection && !strcmp(c->connection->version, changed));
+        sso__connection_reply__free_unpacked(c, NULL);
+    }
+    kit->caller = NULL;
+
+    /* only_if_open: nothing recorded for the used, the unknown; the open one is failed. */
+    Sso__LoginFailRequest fail;
+    s_fail_request(&fail, t.id);
+    fail.only_if_open = true;
+    events = s_count(kit, "login_events");
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_FAIL, &fail.base, "consumed", NULL));
+    fail.txn_id = "txn-unknown-view-00001";
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_FAIL, &fail.base, "not_found", NULL));
+    SSO_CHECK(s_count(kit, "login_events") == events);
+    fail.txn_id = "txn-view-00000000001";
+    r = dir_testkit_rpc(kit, S_FAIL, &fail.base);
+    SSO_CHECK(r && !r->error && !strcmp(r->redirect_error, "access_denied"));
+    sso__login_redirect_reply__free_unpacked(r, NULL);
+    SSO_CHECK(s_count(kit, "login_events") == events + 1);
+}
+
 static void s_test(dir_testkit_t *kit)
 {
     SSO_CHECK(dir_testkit_client_secret(kit, S_REDIRECT, s_client, sizeof s_client,
@@ -962,6 +1064,7 @@ static void s_test(dir_testkit_t *kit)
     s_test_fail(kit);
     s_test_expiry(kit);
     s_test_complete_replay(kit);
+    s_test_caller_view(kit);
 }
 
 void dir_txn_test(bool verbose)
