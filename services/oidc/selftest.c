@@ -1,11 +1,14 @@
-/* Runs the oidc service modules' self-tests (none yet; the runner takes the same arguments). */
+/* Runs the oidc service modules' self-tests (the runner takes the same arguments). */
+#include "oidc_authorize.h"
 #include "sso_test.h"
+#include <czmq.h>
 
 int main(int argc, char **argv)
 {
     bool verbose = false;
     if (sso_test_args(argc, argv, &verbose) != 0)
         return 2;
-    (void) verbose;
+    zsys_init();
+    SSO_RUN(oidc_authorize_test, verbose);
     return sso_test_summary();
 }

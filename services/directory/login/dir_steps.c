@@ -7,6 +7,7 @@
 #include "sso_crypto.h"
 #include "sso_rpc.h"
 #include "sso_test.h"
+#include <openssl/crypto.h>
 
 /* A part's error into its reply fields. */
 static void s_error_into(const dir_error_t *err, Sso__RpcError *code, char **description)
@@ -22,9 +23,13 @@ static Sso__Transaction *s_begin_txn(dir_t *dir, const Sso__AuthorizeBeginReques
 {
     Sso__Transaction t = *in->txn; /* borrowed fields, some replaced below */
     char *id = sso_random_token(24), *handle = sso_random_token(24);
+    /* OIDC's nonce and PKCE code verifier (RFC 7636: 43 characters of base64url from 32
+       random bytes; stored sealed), for the oidc service's authorization request and code
+       exchange. */
+    char *nonce = sso_random_token(24), *verifier = sso_random_token(32);
     char request_id[64] = "";
     Sso__Transaction *stored = NULL;
-    if (!id || !handle)
+    if (!id || !handle || !nonce || !verifier)
         dir_server_error(err);
     else {
         t.id = id;
@@ -41,12 +46,19 @@ static Sso__Transaction *s_begin_txn(dir_t *dir, const Sso__AuthorizeBeginReques
             snprintf(request_id, sizeof request_id, "_%s", id);
             t.saml_request_id = request_id;
         }
-        else
+        else {
             t.oidc_state = handle;
+            t.oidc_nonce = nonce;
+            t.oidc_code_verifier = verifier;
+        }
         stored = dir_txn_create(dir, &t, err);
     }
     free(id);
     free(handle);
+    free(nonce);
+    if (verifier)
+        OPENSSL_cleanse(verifier, strlen(verifier));
+    free(verifier);
     return stored;
 }
 
@@ -154,6 +166,38 @@ static void s_test_begin(dir_testkit_t *kit)
     reply = dir_testkit_rpc(kit, S_BEGIN, &begin.base);
     SSO_CHECK(reply && reply->txn && strcmp(reply->txn->saml_request_id, first) != 0);
     sso__authorize_begin_reply__free_unpacked(reply, NULL);
+    before += 2;
+
+    /* An OIDC connection: the state, nonce and PKCE verifier are the directory's, fresh for
+       each login; no SAML request id. */
+    char org[64] = "", oidc[64] = "", path[200];
+    SSO_CHECK(dir_testkit_field(kit, "POST", "/api/v1/organizations", "{\"display_name\":\"O\"}",
+                                "id", org, sizeof org) == 201);
+    snprintf(path, sizeof path, "/api/v1/organizations/%s/connections", org);
+    SSO_CHECK(dir_testkit_field(kit, "POST", path,
+                                "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"https://idp.o.test"
+                                "\",\"client_id\":\"c\",\"client_secret\":\"s\"}}", "id", oidc,
+                                sizeof oidc) == 201);
+    SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE connections SET status = 'active' WHERE "
+                         "id = ?", "s", oidc) == DIR_DB_OK);
+    Sso__ConnectionSelector by_id = SSO__CONNECTION_SELECTOR__INIT;
+    by_id.connection_id = oidc;
+    begin.selector = &by_id;
+    char states[2][64] = {"", ""};
+    for (int i = 0; i < 2; i++) {
+        reply = dir_testkit_rpc(kit, S_BEGIN, &begin.base);
+        t = reply ? reply->txn : NULL;
+        SSO_CHECK(t && !*t->saml_request_id && strlen(t->oidc_state) == 32
+                  && strlen(t->oidc_nonce) == 32 && strlen(t->oidc_code_verifier) == 43
+                  && !strcmp(t->connection_id, oidc));
+        snprintf(states[i], sizeof states[i], "%s", t ? t->oidc_state : "");
+        sso__authorize_begin_reply__free_unpacked(reply, NULL);
+    }
+    SSO_CHECK(*states[0] && strcmp(states[0], states[1]) != 0);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_transactions WHERE "
+                         "upstream_code_verifier_sealed IS NOT NULL AND connection_id = ?", "s",
+                         oidc) == 2);
+    begin.selector = &selector;
     before += 2;
 
     /* A redirect_uri the client does not have: the transaction's error, none stored. */
