@@ -1,0 +1,400 @@
+#include "oidc_claims.h"
+#include "sso_email.h"
+#include "sso_test.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The claim as shown in a reason: its text, its number, or what kind it is. */
+static void s_shown(const json_t *value, char *out, size_t size)
+{
+    if (!value)
+        snprintf(out, size, "none");
+    else if (json_is_string(value))
+        snprintf(out, size, "%.200s", json_string_value(value));
+    else if (json_is_integer(value))
+        snprintf(out, size, "%lld", (long long) json_integer_value(value));
+    else
+        snprintf(out, size, "a JSON %s", json_is_array(value)    ? "array"
+                                         : json_is_object(value) ? "object"
+                                         : json_is_real(value)   ? "number with a fraction"
+                                                                 : "literal");
+}
+
+/* A NumericDate claim: 0 with *out, 1 when absent, -1 when not an integer. */
+static int s_date(const json_t *claims, const char *name, int64_t *out)
+{
+    const json_t *value = json_object_get(claims, name);
+    if (!value)
+        return 1;
+    if (!json_is_integer(value))
+        return -1;
+    *out = (int64_t) json_integer_value(value);
+    return 0;
+}
+
+static int s_fail(char *why, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int s_fail(char *why, size_t size, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(why, size, fmt, args);
+    va_end(args);
+    return -1;
+}
+
+/* aud as a list check: contains client_id; *count the number of audiences. -1 when aud is
+   neither a string nor an array of strings. */
+static int s_audience(const json_t *aud, const char *client_id, bool *ours, size_t *count)
+{
+    *ours = false;
+    *count = 0;
+    if (json_is_string(aud)) {
+        *count = 1;
+        *ours = !strcmp(json_string_value(aud), client_id);
+        return 0;
+    }
+    if (!json_is_array(aud) || json_array_size(aud) == 0)
+        return -1;
+    size_t i;
+    const json_t *item;
+    json_array_foreach(aud, i, item)
+    {
+        if (!json_is_string(item))
+            return -1;
+        *ours |= !strcmp(json_string_value(item), client_id);
+        (*count)++;
+    }
+    return 0;
+}
+
+int oidc_claims_check(const json_t *claims, const oidc_claims_expect_t *expect, char *why,
+                      size_t why_size)
+{
+    char got[256];
+    if (!json_is_object(claims))
+        return s_fail(why, why_size, "id_token: the claims are not a JSON object");
+    const json_t *iss = json_object_get(claims, "iss");
+    if (!json_is_string(iss) || strcmp(json_string_value(iss), expect->issuer) != 0) {
+        s_shown(iss, got, sizeof got);
+        return s_fail(why, why_size, "id_token iss: expected %.300s, got %s", expect->issuer,
+                      got);
+    }
+    const json_t *aud = json_object_get(claims, "aud");
+    bool ours = false;
+    size_t audiences = 0;
+    if (s_audience(aud, expect->client_id, &ours, &audiences) != 0 || !ours) {
+        s_shown(aud, got, sizeof got);
+        return s_fail(why, why_size, "id_token aud: expected %.200s among the audiences, got %s",
+                      expect->client_id, got);
+    }
+    const json_t *azp = json_object_get(claims, "azp");
+    if (azp && (!json_is_string(azp) || strcmp(json_string_value(azp), expect->client_id))) {
+        s_shown(azp, got, sizeof got);
+        return s_fail(why, why_size, "id_token azp: expected %.200s, got %s", expect->client_id,
+                      got);
+    }
+    if (!azp && audiences > 1)
+        return s_fail(why, why_size, "id_token azp: expected %.200s (the token has %zu "
+                      "audiences), got none", expect->client_id, audiences);
+    int64_t exp = 0, iat = 0, nbf = 0, auth_time = 0;
+    int has = s_date(claims, "exp", &exp);
+    if (has != 0)
+        return s_fail(why, why_size, "id_token exp: expected a NumericDate, got %s",
+                      has > 0 ? "none" : "another type");
+    if (exp + OIDC_CLAIMS_SKEW <= expect->now)
+        return s_fail(why, why_size, "id_token exp: expired at %lld, now %lld", (long long) exp,
+                      (long long) expect->now);
+    has = s_date(claims, "iat", &iat);
+    if (has != 0)
+        return s_fail(why, why_size, "id_token iat: expected a NumericDate, got %s",
+                      has > 0 ? "none" : "another type");
+    if (iat > expect->now + OIDC_CLAIMS_IAT_FUTURE)
+        return s_fail(why, why_size, "id_token iat: issued at %lld, in the future (now %lld)",
+                      (long long) iat, (long long) expect->now);
+    has = s_date(claims, "nbf", &nbf);
+    if (has < 0)
+        return s_fail(why, why_size, "id_token nbf: expected a NumericDate, got another type");
+    if (has == 0 && nbf > expect->now + OIDC_CLAIMS_SKEW)
+        return s_fail(why, why_size, "id_token nbf: not valid before %lld, now %lld",
+                      (long long) nbf, (long long) expect->now);
+    const json_t *nonce = json_object_get(claims, "nonce");
+    if (!json_is_string(nonce) || strcmp(json_string_value(nonce), expect->nonce) != 0) {
+        s_shown(nonce, got, sizeof got);
+        return s_fail(why, why_size, "id_token nonce: expected %.200s, got %s", expect->nonce,
+                      got);
+    }
+    if (expect->max_age >= 0) {
+        has = s_date(claims, "auth_time", &auth_time);
+        if (has != 0)
+            return s_fail(why, why_size, "id_token auth_time: expected one (max_age was "
+                          "asked), got %s", has > 0 ? "none" : "another type");
+        if (auth_time + expect->max_age + OIDC_CLAIMS_SKEW < expect->now)
+            return s_fail(why, why_size, "id_token auth_time: expected after %lld (max_age "
+                          "%lld), got %lld", (long long) (expect->now - expect->max_age),
+                          (long long) expect->max_age, (long long) auth_time);
+    }
+    return 0;
+}
+
+/* A copy of the string claim name ("" when absent); NULL (with why) when it is there but
+   not text or too long. */
+static char *s_text(const json_t *claims, const char *name, char *why, size_t why_size)
+{
+    const json_t *value = json_object_get(claims, name);
+    if (!value || json_is_null(value))
+        return strdup("");
+    if (!json_is_string(value) || json_string_length(value) > OIDC_CLAIMS_TEXT_MAX
+        || strlen(json_string_value(value)) != json_string_length(value)) {
+        snprintf(why, why_size, "id_token %s: expected text of at most %d bytes", name,
+                 OIDC_CLAIMS_TEXT_MAX);
+        return NULL;
+    }
+    return strdup(json_string_value(value));
+}
+
+/* The groups of claims: "groups", else "roles"; strings (numbers as text). -1 with why. */
+static int s_groups(const json_t *claims, Sso__Profile *profile, char *why, size_t why_size)
+{
+    const json_t *list = json_object_get(claims, "groups");
+    if (!list)
+        list = json_object_get(claims, "roles");
+    if (!list || json_is_null(list))
+        return 0;
+    if (!json_is_array(list) || json_array_size(list) > OIDC_CLAIMS_GROUPS_MAX) {
+        snprintf(why, why_size, "id_token groups: expected a list of at most %d, got %s",
+                 OIDC_CLAIMS_GROUPS_MAX, json_is_array(list) ? "more" : "another type");
+        return -1;
+    }
+    profile->groups = calloc(json_array_size(list) + 1, sizeof *profile->groups);
+    if (!profile->groups)
+        return -1;
+    size_t i;
+    const json_t *item;
+    json_array_foreach(list, i, item)
+    {
+        char text[64];
+        const char *value = json_is_string(item) ? json_string_value(item) : NULL;
+        if (json_is_integer(item)) {
+            snprintf(text, sizeof text, "%lld", (long long) json_integer_value(item));
+            value = text;
+        }
+        if (!value || !*value || strlen(value) > 512) {
+            snprintf(why, why_size, "id_token groups: expected names or ids of 1 to 512 bytes");
+            return -1;
+        }
+        if (!(profile->groups[profile->n_groups] = strdup(value)))
+            return -1;
+        profile->n_groups++;
+    }
+    return 0;
+}
+
+Sso__Profile *oidc_claims_profile(const json_t *claims, char *why, size_t why_size)
+{
+    Sso__Profile *profile = calloc(1, sizeof *profile);
+    if (!profile) {
+        snprintf(why, why_size, "out of memory");
+        return NULL;
+    }
+    sso__profile__init(profile);
+    profile->subject = profile->email = profile->name = NULL;
+    profile->given_name = profile->family_name = NULL;
+    bool ok = (profile->subject = s_text(claims, "sub", why, why_size)) != NULL
+              && (profile->email = s_text(claims, "email", why, why_size)) != NULL
+              && (profile->name = s_text(claims, "name", why, why_size)) != NULL
+              && (profile->given_name = s_text(claims, "given_name", why, why_size)) != NULL
+              && (profile->family_name = s_text(claims, "family_name", why, why_size)) != NULL;
+    if (ok && !*profile->subject) {
+        snprintf(why, why_size, "id_token sub: expected the user's identifier, got none");
+        ok = false;
+    }
+    /* No email claim (Entra ID without the optional claim): upn, else preferred_username,
+       when it reads as an address; never verified by that alone. */
+    const char *alternatives[] = {"upn", "preferred_username"};
+    for (size_t i = 0; ok && !*profile->email && i < 2; i++) {
+        char *alt = s_text(claims, alternatives[i], why, why_size);
+        char domain[256];
+        if (!alt)
+            ok = false;
+        else if (sso_email_domain(alt, domain, sizeof domain) == 0) {
+            free(profile->email);
+            profile->email = alt;
+            alt = NULL;
+        }
+        free(alt);
+    }
+    if (ok) {
+        const json_t *verified = json_object_get(claims, "email_verified");
+        profile->email_verified = *profile->email && json_object_get(claims, "email")
+                                  && (json_is_true(verified)
+                                      || (json_is_string(verified)
+                                          && !strcmp(json_string_value(verified), "true")));
+        ok = s_groups(claims, profile, why, why_size) == 0;
+    }
+    if (!ok) {
+        /* init left the shared "" in the fields not set yet; free_unpacked skips those. */
+        const char **fields[] = {(const char **) &profile->subject, (const char **) &profile->email,
+                                 (const char **) &profile->name,
+                                 (const char **) &profile->given_name,
+                                 (const char **) &profile->family_name};
+        for (size_t i = 0; i < 5; i++)
+            if (!*fields[i])
+                *fields[i] = protobuf_c_empty_string;
+        sso__profile__free_unpacked(profile, NULL);
+        return NULL;
+    }
+    return profile;
+}
+
+/* ---- self-test ------------------------------------------------------------------------- */
+
+static bool s_refused(const char *claims_json, const oidc_claims_expect_t *expect,
+                      const char *reason)
+{
+    json_t *claims = json_loads(claims_json, 0, NULL);
+    char why[400] = "";
+    bool ok = claims && oidc_claims_check(claims, expect, why, sizeof why) == -1
+              && strstr(why, reason);
+    if (!ok)
+        fprintf(stderr, "claims %s: wanted \"%s\", got \"%s\"\n", claims_json, reason, why);
+    json_decref(claims);
+    return ok;
+}
+
+void oidc_claims_test(bool verbose)
+{
+    (void) verbose;
+    oidc_claims_expect_t expect = {"https://idp.test", "cli-1", "n-1", -1, 1700000000};
+    json_t *good = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", "https://idp.test", "sub",
+                             "u1", "aud", "cli-1", "exp", (json_int_t) 1700000300, "iat",
+                             (json_int_t) 1700000000, "nonce", "n-1");
+    char why[400] = "";
+    SSO_CHECK(good && oidc_claims_check(good, &expect, why, sizeof why) == 0);
+    json_decref(good);
+    const char *base = "\"sub\":\"u1\",\"exp\":1700000300,\"iat\":1700000000,\"nonce\":\"n-1\"";
+    char text[600];
+#define S_CASE(extra, reason)                                                                  \
+    snprintf(text, sizeof text, "{%s,%s}", base, extra);                                       \
+    SSO_CHECK(s_refused(text, &expect, reason))
+    S_CASE("\"iss\":\"https://evil\",\"aud\":\"cli-1\"",
+           "id_token iss: expected https://idp.test, got https://evil");
+    S_CASE("\"iss\":\"https://idp.test/\",\"aud\":\"cli-1\"", "got https://idp.test/");
+    S_CASE("\"iss\":\"https://IDP.test\",\"aud\":\"cli-1\"", "id_token iss");
+    S_CASE("\"aud\":\"cli-1\"", "id_token iss: expected https://idp.test, got none");
+    S_CASE("\"iss\":5,\"aud\":\"cli-1\"", "got 5");
+    S_CASE("\"iss\":\"https://idp.test\",\"aud\":\"other\"",
+           "id_token aud: expected cli-1 among the audiences, got other");
+    S_CASE("\"iss\":\"https://idp.test\"", "id_token aud");
+    S_CASE("\"iss\":\"https://idp.test\",\"aud\":[]", "id_token aud");
+    S_CASE("\"iss\":\"https://idp.test\",\"aud\":[\"cli-1\",5]", "id_token aud");
+    S_CASE("\"iss\":\"https://idp.test\",\"aud\":[\"cli-1\",\"other\"]",
+           "id_token azp: expected cli-1 (the token has 2 audiences), got none");
+    S_CASE("\"iss\":\"https://idp.test\",\"aud\":[\"cli-1\",\"other\"],\"azp\":\"other\"",
+           "id_token azp: expected cli-1, got other");
+    S_CASE("\"iss\":\"https://idp.test\",\"aud\":\"cli-1\",\"azp\":\"x\"", "id_token azp");
+#undef S_CASE
+    /* Dates, nonce, auth_time. */
+    const char *dated[][2] = {
+        {"{\"iss\":\"https://idp.test\",\"aud\":\"cli-1\",\"nonce\":\"n-1\",\"iat\":1700000000}",
+         "id_token exp: expected a NumericDate, got none"},
+        {"{\"iss\":\"https://idp.test\",\"aud\":\"cli-1\",\"nonce\":\"n-1\",\"iat\":1700000000,"
+         "\"exp\":\"soon\"}", "id_token exp: expected a NumericDate, got another type"},
+        {"{\"iss\":\"https://idp.test\",\"aud\":\"cli-1\",\"nonce\":\"n-1\",\"iat\":1699990000,"
+         "\"exp\":1699999800}", "id_token exp: expired at 1699999800, now 1700000000"},
+        {"{\"iss\":\"https://idp.test\",\"aud\":\"cli-1\",\"nonce\":\"n-1\","
+         "\"exp\":1700000300}", "id_token iat: expected a NumericDate, got none"},
+        {"{\"iss\":\"https://idp.test\",\"aud\":\"cli-1\",\"nonce\":\"n-1\",\"iat\":1700003600,"
+         "\"exp\":1700007200}", "id_token iat: issued at 1700003600, in the future"},
+        {"{\"iss\":\"https://idp.test\",\"aud\":\"cli-1\",\"nonce\":\"n-1\",\"iat\":1700000000,"
+         "\"exp\":1700007200,\"nbf\":1700003600}", "id_token nbf: not valid before 1700003600"},
+        {"{\"iss\":\"https://idp.test\",\"aud\":\"cli-1\",\"iat\":1700000000,"
+         "\"exp\":1700000300}", "id_token nonce: expected n-1, got none"},
+        {"{\"iss\":\"https://idp.test\",\"aud\":\"cli-1\",\"nonce\":\"n-2\",\"iat\":1700000000,"
+         "\"exp\":1700000300}", "id_token nonce: expected n-1, got n-2"},
+        {"[1]", "not a JSON object"},
+    };
+    for (size_t i = 0; i < sizeof dated / sizeof *dated; i++)
+        SSO_CHECK(s_refused(dated[i][0], &expect, dated[i][1]));
+    /* Within the skew: an exp just past, an nbf just ahead pass. */
+    json_t *skewed = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "iss", "https://idp.test",
+                               "sub", "u1", "aud", "cli-1", "exp", (json_int_t) 1699999950,
+                               "iat", (json_int_t) 1699999000, "nbf", (json_int_t) 1700000060,
+                               "nonce", "n-1");
+    SSO_CHECK(oidc_claims_check(skewed, &expect, why, sizeof why) == 0);
+    /* max_age asked: auth_time must be there and recent enough. */
+    expect.max_age = 300;
+    SSO_CHECK(oidc_claims_check(skewed, &expect, why, sizeof why) == -1
+              && strstr(why, "id_token auth_time: expected one (max_age was asked), got none"));
+    json_object_set_new(skewed, "auth_time", json_integer(1699999000));
+    SSO_CHECK(oidc_claims_check(skewed, &expect, why, sizeof why) == -1
+              && strstr(why, "id_token auth_time: expected after 1699999700 (max_age 300), got "
+                             "1699999000"));
+    json_object_set_new(skewed, "auth_time", json_integer(1699999800));
+    SSO_CHECK(oidc_claims_check(skewed, &expect, why, sizeof why) == 0);
+    json_decref(skewed);
+
+    /* Profiles: Keycloak-style, Entra-style (no email: upn; groups as ids), hostile. */
+    json_t *keycloak = json_loads("{\"sub\":\"kc-1\",\"email\":\"ann@example.com\","
+                                  "\"email_verified\":true,\"name\":\"Ann Lee\",\"given_name\":"
+                                  "\"Ann\",\"family_name\":\"Lee\",\"preferred_username\":\"ann\","
+                                  "\"groups\":[\"admins\",\"staff\"]}", 0, NULL);
+    Sso__Profile *p = oidc_claims_profile(keycloak, why, sizeof why);
+    SSO_CHECK(p && !strcmp(p->subject, "kc-1") && !strcmp(p->email, "ann@example.com")
+              && p->email_verified && !strcmp(p->given_name, "Ann")
+              && !strcmp(p->family_name, "Lee") && p->n_groups == 2
+              && !strcmp(p->groups[1], "staff"));
+    sso__profile__free_unpacked(p, NULL);
+    json_decref(keycloak);
+    json_t *entra = json_loads("{\"sub\":\"AAAA-sub\",\"oid\":\"0000\",\"upn\":\"bo@contoso.com\","
+                               "\"preferred_username\":\"bo@contoso.com\",\"name\":\"Bo\","
+                               "\"groups\":[\"6d6e1e4d-0000\",42]}", 0, NULL);
+    p = oidc_claims_profile(entra, why, sizeof why);
+    SSO_CHECK(p && !strcmp(p->email, "bo@contoso.com") && !p->email_verified && p->n_groups == 2
+              && !strcmp(p->groups[0], "6d6e1e4d-0000") && !strcmp(p->groups[1], "42"));
+    sso__profile__free_unpacked(p, NULL);
+    json_decref(entra);
+    json_t *roles = json_loads("{\"sub\":\"s\",\"preferred_username\":\"bo\",\"email_verified\":"
+                               "\"true\",\"roles\":[\"r1\"]}", 0, NULL);
+    p = oidc_claims_profile(roles, why, sizeof why);
+    SSO_CHECK(p && !*p->email && !p->email_verified && p->n_groups == 1);
+    sso__profile__free_unpacked(p, NULL);
+    json_decref(roles);
+    json_t *string_true = json_loads("{\"sub\":\"s\",\"email\":\"a@b.test\",\"email_verified\":"
+                                     "\"true\"}", 0, NULL);
+    p = oidc_claims_profile(string_true, why, sizeof why);
+    SSO_CHECK(p && p->email_verified);
+    sso__profile__free_unpacked(p, NULL);
+    json_decref(string_true);
+    const char *hostile[][2] = {
+        {"{\"email\":\"a@b.test\"}", "id_token sub: expected the user's identifier, got none"},
+        {"{\"sub\":\"\"}", "id_token sub"},
+        {"{\"sub\":5}", "id_token sub: expected text"},
+        {"{\"sub\":\"s\",\"email\":[\"a@b.test\"]}", "id_token email: expected text"},
+        {"{\"sub\":\"s\",\"name\":\"a\\u0000b\"}", "id_token name: expected text"},
+        {"{\"sub\":\"s\",\"groups\":\"admins\"}", "id_token groups"},
+        {"{\"sub\":\"s\",\"groups\":[\"\"]}", "id_token groups"},
+        {"{\"sub\":\"s\",\"groups\":[{}]}", "id_token groups"},
+    };
+    for (size_t i = 0; i < sizeof hostile / sizeof *hostile; i++) {
+        json_t *claims = json_loads(hostile[i][0], JSON_ALLOW_NUL, NULL);
+        p = claims ? oidc_claims_profile(claims, why, sizeof why) : NULL;
+        SSO_CHECK(claims && !p && strstr(why, hostile[i][1]));
+        if (!claims || p || !strstr(why, hostile[i][1]))
+            fprintf(stderr, "profile %s: got \"%s\"\n", hostile[i][0], why);
+        sso__profile__free_unpacked(p, NULL);
+        json_decref(claims);
+    }
+    char *longer = malloc(OIDC_CLAIMS_TEXT_MAX + 20);
+    if (longer) {
+        memset(longer, 'x', OIDC_CLAIMS_TEXT_MAX + 1);
+        longer[OIDC_CLAIMS_TEXT_MAX + 1] = '\0';
+        json_t *claims = json_pack("{s:s}", "sub", longer);
+        p = oidc_claims_profile(claims, why, sizeof why);
+        SSO_CHECK(!p && strstr(why, "id_token sub: expected text of at most"));
+        json_decref(claims);
+        free(longer);
+    }
+}
