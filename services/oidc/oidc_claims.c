@@ -34,13 +34,13 @@ static int s_date(const json_t *claims, const char *name, int64_t *out)
     return 0;
 }
 
-static int s_fail(char *why, size_t size, const char *fmt, ...)
+static int s_fail(char *why, size_t why_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int s_fail(char *why, size_t size, const char *fmt, ...)
+static int s_fail(char *why, size_t why_size, const char *fmt, ...)
 {
     va_list args;
     va_start(args, fmt);
-    vsnprintf(why, size, fmt, args);
+    vsnprintf(why, why_size, fmt, args);
     va_end(args);
     return -1;
 }
