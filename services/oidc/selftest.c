@@ -1,5 +1,6 @@
 /* Runs the oidc service modules' self-tests (the runner takes the same arguments). */
 #include "oidc_authorize.h"
+#include "oidc_callback.h"
 #include "oidc_claims.h"
 #include "sso_test.h"
 #include <czmq.h>
@@ -12,5 +13,6 @@ int main(int argc, char **argv)
     zsys_init();
     SSO_RUN(oidc_authorize_test, verbose);
     SSO_RUN(oidc_claims_test, verbose);
+    SSO_RUN(oidc_callback_test, verbose);
     return sso_test_summary();
 }
