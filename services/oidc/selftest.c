@@ -2,6 +2,7 @@
 #include "oidc_authorize.h"
 #include "oidc_callback.h"
 #include "oidc_claims.h"
+#include "oidc_exchange.h"
 #include "sso_test.h"
 #include <czmq.h>
 
@@ -14,5 +15,6 @@ int main(int argc, char **argv)
     SSO_RUN(oidc_authorize_test, verbose);
     SSO_RUN(oidc_claims_test, verbose);
     SSO_RUN(oidc_callback_test, verbose);
+    SSO_RUN(oidc_exchange_test, verbose);
     return sso_test_summary();
 }

@@ -1,0 +1,186 @@
+#include "oidc_exchange.h"
+#include "sso_crypto.h"
+#include "sso_http.h"
+#include "sso_test.h"
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Frees text that held a secret, overwritten first. */
+static void s_wipe(char *text)
+{
+    if (text)
+        OPENSSL_cleanse(text, strlen(text));
+    free(text);
+}
+
+int oidc_exchange_request(const oidc_exchange_t *in, char **body, char **authorization,
+                          char *why, size_t why_size)
+{
+    *body = NULL;
+    *authorization = NULL;
+    if (!in->client_id || !*in->client_id || !in->client_secret || !*in->client_secret
+        || !in->code || !*in->code || !in->redirect_uri || !*in->redirect_uri) {
+        snprintf(why, why_size, "token request: the client id, its secret, the code and the "
+                 "redirect_uri are all required");
+        return -1;
+    }
+    const char *names[] = {"grant_type", "code", "redirect_uri", "code_verifier", "client_id",
+                           "client_secret"};
+    const char *values[] = {"authorization_code", in->code, in->redirect_uri,
+                            in->code_verifier, in->basic ? NULL : in->client_id,
+                            in->basic ? NULL : in->client_secret};
+    /* sso_url_with_params makes "?a=1&b=2": the body is what follows the '?'. */
+    char *query = sso_url_with_params("", sizeof names / sizeof *names, names, values);
+    if (!query) {
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
+    *body = strdup(query + 1);
+    free(query);
+    if (in->basic) {
+        char *id = sso_url_encode(in->client_id), *secret = sso_url_encode(in->client_secret);
+        size_t size = (id ? strlen(id) : 0) + (secret ? strlen(secret) : 0) + 2;
+        char *pair = id && secret ? malloc(size) : NULL;
+        char *b64 = NULL;
+        if (pair) {
+            snprintf(pair, size, "%s:%s", id, secret);
+            b64 = sso_base64_encode((const uint8_t *) pair, strlen(pair));
+            s_wipe(pair);
+        }
+        free(id);
+        s_wipe(secret);
+        size_t header_size = b64 ? strlen(b64) + 7 : 0;
+        *authorization = b64 ? malloc(header_size) : NULL;
+        if (*authorization)
+            snprintf(*authorization, header_size, "Basic %s", b64);
+        s_wipe(b64);
+    }
+    if (!*body || (in->basic && !*authorization)) {
+        s_wipe(*body);
+        s_wipe(*authorization);
+        *body = *authorization = NULL;
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int oidc_exchange_response(long status, const char *body, size_t len, char **id_token,
+                           char *why, size_t why_size)
+{
+    *id_token = NULL;
+    json_error_t error;
+    json_t *json = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &error) : NULL;
+    int rc = -1;
+    if (!json_is_object(json))
+        snprintf(why, why_size, "token endpoint: expected HTTP 200 with a JSON object, got HTTP "
+                 "%ld with %s", status, json ? "another JSON value" : "no JSON");
+    else if (status != 200 || json_object_get(json, "error")) {
+        const json_t *code = json_object_get(json, "error");
+        const json_t *words = json_object_get(json, "error_description");
+        char said[200] = "";
+        const char *text = json_string_value(words);
+        for (size_t i = 0; text && text[i] && i + 1 < sizeof said; i++)
+            said[i] = text[i] < 0x20 || text[i] > 0x7e ? '?' : text[i];
+        snprintf(why, why_size, "token endpoint error: %.64s (%s) with HTTP %ld",
+                 json_is_string(code) ? json_string_value(code) : "none given", said, status);
+    }
+    else {
+        const json_t *token = json_object_get(json, "id_token");
+        if (!json_is_string(token) || !json_string_length(token))
+            snprintf(why, why_size, "token endpoint: no id_token in the answer");
+        else if (json_string_length(token) > OIDC_EXCHANGE_ID_TOKEN_MAX)
+            snprintf(why, why_size, "token endpoint: the id_token is longer than %d bytes",
+                     OIDC_EXCHANGE_ID_TOKEN_MAX);
+        else if (!(*id_token = strdup(json_string_value(token))))
+            snprintf(why, why_size, "out of memory");
+        else
+            rc = 0;
+    }
+    json_decref(json);
+    return rc;
+}
+
+/* ---- self-test ------------------------------------------------------------------------- */
+
+void oidc_exchange_test(bool verbose)
+{
+    (void) verbose;
+    oidc_exchange_t in = {"client:1", "s3cr&t", true, "https://sso.test/sso/oidc/callback",
+                          "code/1", "verifier-0123456789012345678901234567890123"};
+    char *body = NULL, *authorization = NULL, why[300] = "";
+    SSO_CHECK(oidc_exchange_request(&in, &body, &authorization, why, sizeof why) == 0);
+    zhashx_t *form = body ? sso_form_parse(body, strlen(body)) : NULL;
+    SSO_CHECK(form && !strcmp(zhashx_lookup(form, "grant_type"), "authorization_code")
+              && !strcmp(zhashx_lookup(form, "code"), "code/1")
+              && !strcmp(zhashx_lookup(form, "redirect_uri"), "https://sso.test/sso/oidc/callback")
+              && !strcmp(zhashx_lookup(form, "code_verifier"),
+                         "verifier-0123456789012345678901234567890123")
+              && !zhashx_lookup(form, "client_secret") && !zhashx_lookup(form, "client_id"));
+    zhashx_destroy(&form);
+    /* RFC 6749 2.3.1: each form-encoded, then base64 of "id:secret". */
+    SSO_CHECK(authorization && !strcmp(authorization, "Basic Y2xpZW50JTNBMTpzM2NyJTI2dA=="));
+    s_wipe(body);
+    s_wipe(authorization);
+    /* client_secret_post; no PKCE. */
+    in.basic = false;
+    in.code_verifier = "";
+    SSO_CHECK(oidc_exchange_request(&in, &body, &authorization, why, sizeof why) == 0
+              && !authorization);
+    form = body ? sso_form_parse(body, strlen(body)) : NULL;
+    SSO_CHECK(form && !strcmp(zhashx_lookup(form, "client_id"), "client:1")
+              && !strcmp(zhashx_lookup(form, "client_secret"), "s3cr&t")
+              && !zhashx_lookup(form, "code_verifier"));
+    zhashx_destroy(&form);
+    s_wipe(body);
+    /* Absent or empty: never a request without the secret. */
+    in.client_secret = "";
+    SSO_CHECK(oidc_exchange_request(&in, &body, &authorization, why, sizeof why) == -1 && !body
+              && strstr(why, "secret"));
+    in.client_secret = "s";
+    in.code = NULL;
+    SSO_CHECK(oidc_exchange_request(&in, &body, &authorization, why, sizeof why) == -1);
+
+    /* Answers. */
+    char *id_token = NULL;
+    const char *ok = "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"id_token\":\"h.p.s\"}";
+    SSO_CHECK(oidc_exchange_response(200, ok, strlen(ok), &id_token, why, sizeof why) == 0
+              && id_token && !strcmp(id_token, "h.p.s"));
+    free(id_token);
+    const char *answers[][3] = {
+        {"500", "<html>oops</html>", "expected HTTP 200 with a JSON object, got HTTP 500 with no JSON"},
+        {"200", "[1]", "got HTTP 200 with another JSON value"},
+        {"200", "", "with no JSON"},
+        {"400", "{\"error\":\"invalid_grant\",\"error_description\":\"code\\nexpired\"}",
+         "token endpoint error: invalid_grant (code?expired) with HTTP 400"},
+        {"200", "{\"error\":\"server_error\"}", "token endpoint error: server_error () with HTTP 200"},
+        {"400", "{}", "token endpoint error: none given () with HTTP 400"},
+        {"200", "{\"access_token\":\"a\"}", "no id_token"},
+        {"200", "{\"id_token\":5}", "no id_token"},
+        {"200", "{\"id_token\":\"\"}", "no id_token"},
+        {"200", "{\"id_token\":\"a\",\"id_token\":\"b\"}", "no JSON"},
+    };
+    for (size_t i = 0; i < sizeof answers / sizeof *answers; i++) {
+        long status = strtol(answers[i][0], NULL, 10);
+        int rc = oidc_exchange_response(status, answers[i][1], strlen(answers[i][1]), &id_token,
+                                        why, sizeof why);
+        SSO_CHECK(rc == -1 && !id_token && strstr(why, answers[i][2]));
+        if (rc != -1 || !strstr(why, answers[i][2]))
+            fprintf(stderr, "answer %zu: %s\n", i, why);
+    }
+    SSO_CHECK(oidc_exchange_response(200, NULL, 0, &id_token, why, sizeof why) == -1);
+    size_t big = OIDC_EXCHANGE_ID_TOKEN_MAX + 100;
+    char *huge = malloc(big + 40);
+    if (huge) {
+        int n = snprintf(huge, big + 40, "{\"id_token\":\"");
+        memset(huge + n, 'a', big);
+        snprintf(huge + n + big, 40, "\"}");
+        SSO_CHECK(oidc_exchange_response(200, huge, strlen(huge), &id_token, why, sizeof why)
+                      == -1
+                  && strstr(why, "longer than"));
+        free(huge);
+    }
+}
