@@ -93,7 +93,9 @@ DIR_RPC_FN(dir_steps_authorize_begin, Sso__AuthorizeBeginRequest, Sso__Authorize
 
 DIR_RPC_FN(dir_steps_login_context, Sso__LoginContextRequest, Sso__LoginContextReply)
 {
-    out->txn = dir_txn_get(dir, in->txn_id, err);
+    out->txn = *in->txn_id || !*in->oidc_state
+                   ? dir_txn_get(dir, in->txn_id, err)
+                   : dir_txn_get_by_oidc_state(dir, in->oidc_state, err);
     if (!out->txn)
         return -1;
     out->connection = dir_login_connection_for_login(dir, out->txn->connection_id, err);
@@ -194,6 +196,25 @@ static void s_test_begin(dir_testkit_t *kit)
         sso__authorize_begin_reply__free_unpacked(reply, NULL);
     }
     SSO_CHECK(*states[0] && strcmp(states[0], states[1]) != 0);
+    /* The oidc service's callback finds the login by its state, with the connection's client
+       secret and the PKCE verifier; a state no login has is not_found. */
+    Sso__LoginContextRequest by_state = SSO__LOGIN_CONTEXT_REQUEST__INIT;
+    by_state.oidc_state = states[1];
+    kit->caller = "oidc";
+    Sso__LoginContextReply *context =
+        dir_testkit_rpc(kit, "UpstreamReads.LoginContext", &by_state.base);
+    SSO_CHECK(context && !context->error && context->txn
+              && !strcmp(context->txn->oidc_state, states[1])
+              && strlen(context->txn->oidc_code_verifier) == 43 && context->connection
+              && !strcmp(context->connection->oidc_client_secret, "s"));
+    sso__login_context_reply__free_unpacked(context, NULL);
+    by_state.oidc_state = "no-such-state";
+    SSO_CHECK(dir_testkit_rpc_error(kit, "UpstreamReads.LoginContext", &by_state.base,
+                                    "not_found", "OIDC state"));
+    by_state.oidc_state = "";
+    SSO_CHECK(dir_testkit_rpc_error(kit, "UpstreamReads.LoginContext", &by_state.base,
+                                    "invalid_request", NULL));
+    kit->caller = NULL;
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_transactions WHERE "
                          "upstream_code_verifier_sealed IS NOT NULL AND connection_id = ?", "s",
                          oidc) == 2);

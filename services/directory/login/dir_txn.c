@@ -267,6 +267,32 @@ Sso__Transaction *dir_txn_get(dir_t *dir, const char *id, dir_error_t *err)
     return txn;
 }
 
+Sso__Transaction *dir_txn_get_by_oidc_state(dir_t *dir, const char *state, dir_error_t *err)
+{
+    if (!dir_rpc_text(state, 1, S_UPSTREAM_MAX)) {
+        dir_rpc_error(err, "invalid_request", "the OIDC state must be text of 1 to %d bytes",
+                      S_UPSTREAM_MAX);
+        return NULL;
+    }
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT id FROM login_transactions WHERE "
+                                                "oidc_state = ?", "s", state);
+    int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
+    char id[S_ID_MAX + 1] = "";
+    if (step == DIR_DB_ROW)
+        snprintf(id, sizeof id, "%s", dir_db_text(stmt, 0));
+    dir_db_release(stmt);
+    if (step == DIR_DB_DONE) {
+        dir_rpc_error(err, "not_found", "no login transaction has this OIDC state; start the "
+                                        "login again");
+        return NULL;
+    }
+    if (step != DIR_DB_ROW) {
+        dir_server_error(err);
+        return NULL;
+    }
+    return dir_txn_get(dir, id, err);
+}
+
 Sso__Transaction *dir_txn_create(dir_t *dir, const Sso__Transaction *t, dir_error_t *err)
 {
     if (s_check_create(dir, t, err) != 0)

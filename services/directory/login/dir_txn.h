@@ -13,6 +13,8 @@
 Sso__Transaction *dir_txn_create(dir_t *dir, const Sso__Transaction *txn, dir_error_t *err);
 /* The Transaction, or NULL with err not_found / expired / consumed / invalid_request. */
 Sso__Transaction *dir_txn_get(dir_t *dir, const char *id, dir_error_t *err);
+/* The same, found by its OIDC state (the oidc service's callback knows only that). */
+Sso__Transaction *dir_txn_get_by_oidc_state(dir_t *dir, const char *state, dir_error_t *err);
 /* UpstreamWrites.LoginComplete: consumes the transaction, issues a code, records a success
    event; {redirect_uri, state, code}. */
 DIR_RPC_FN(dir_txn_login_complete, Sso__LoginCompleteRequest, Sso__LoginRedirectReply);
