@@ -164,6 +164,16 @@ typedef struct {
 static bool s_offloads_served; /* the loop running now resumes requests that offload */
 static int s_offload_fd = -1;  /* what the fiber that just yielded waits on */
 
+/* In the concurrent loop a request's fiber that offloads is resumed by the loop itself when
+   its work is done: the fibers waiting so, with the fd that says it. */
+#define S_OFFLOAD_WAITS_MAX 64
+static bool s_concurrent_offloads;
+static struct {
+    int fd;
+    sso_fiber_t *fiber;
+} s_offload_waits[S_OFFLOAD_WAITS_MAX];
+static size_t s_n_offload_waits;
+
 typedef struct {
     sso_service_offload_fn *fn;
     void *arg;
@@ -184,7 +194,9 @@ void sso_service_offload(sso_service_offload_fn *fn, void *arg)
     s_offload_t offload = {.fn = fn, .arg = arg, .done = {-1, -1}};
     pthread_t thread;
     bool started = false;
-    if (s_offloads_served && sso_fiber_current() && pipe2(offload.done, O_CLOEXEC) == 0) {
+    bool room = !s_concurrent_offloads || s_n_offload_waits < S_OFFLOAD_WAITS_MAX;
+    if (s_offloads_served && room && sso_fiber_current()
+        && pipe2(offload.done, O_CLOEXEC) == 0) {
         /* Signals stay with the loop's thread: a stop interrupts its wait, not a fetch. */
         sigset_t all, before;
         sigfillset(&all);
@@ -193,7 +205,12 @@ void sso_service_offload(sso_service_offload_fn *fn, void *arg)
         pthread_sigmask(SIG_SETMASK, &before, NULL);
     }
     if (started) {
-        s_offload_fd = offload.done[0];
+        if (s_concurrent_offloads) {
+            s_offload_waits[s_n_offload_waits].fd = offload.done[0];
+            s_offload_waits[s_n_offload_waits++].fiber = sso_fiber_current();
+        }
+        else
+            s_offload_fd = offload.done[0];
         sso_fiber_yield(); /* the loop resumes this request once the pipe is readable */
         char byte;
         while (read(offload.done[0], &byte, 1) == -1 && errno == EINTR)
@@ -479,6 +496,30 @@ static int s_take_jobs(sso_worker_t *worker, s_slot_t *slots, size_t n)
     return 0;
 }
 
+/* The concurrent loop's part of the offloads: the fds to wait on (up to max into items), and
+   resuming the fibers whose work is done (each answers its own request when it ends). */
+static size_t s_offload_poll_items(struct pollfd *items, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s_n_offload_waits && n < max; i++)
+        items[n++] = (struct pollfd){s_offload_waits[i].fd, POLLIN, 0};
+    return n;
+}
+
+static void s_offload_resume_done(void)
+{
+    for (size_t i = 0; i < s_n_offload_waits;) {
+        struct pollfd item = {s_offload_waits[i].fd, POLLIN, 0};
+        if (poll(&item, 1, 0) != 1) {
+            i++;
+            continue;
+        }
+        sso_fiber_t *fiber = s_offload_waits[i].fiber;
+        s_offload_waits[i] = s_offload_waits[--s_n_offload_waits]; /* before: it may offload */
+        sso_fiber_resume(fiber);
+    }
+}
+
 static void s_serve_concurrent(sso_service_t *service, const sso_service_def_t *def)
 {
     s_pool_t pool;
@@ -489,6 +530,7 @@ static void s_serve_concurrent(sso_service_t *service, const sso_service_def_t *
     s_slot_t *slots = pool.slots;
     size_t n = pool.n;
     sso_client_set_async(service->client, true);
+    s_offloads_served = s_concurrent_offloads = true;
     /* At SIGINT/SIGTERM no new request is taken, and those in progress get a moment to
        finish: their callers are waiting for them. */
     int64_t drain_until = 0;
@@ -501,6 +543,7 @@ static void s_serve_concurrent(sso_service_t *service, const sso_service_def_t *
             break; /* the context is gone */
         sso_worker_heartbeat_if_due(service->worker); /* also while every fiber is busy */
         int64_t until = sso_client_dispatch(service->client);
+        s_offload_resume_done();
         /* Dispatching ran fibers, which sent on both sockets, and a send may take a socket's
            fd signal: look at the worker's again before waiting. */
         if (!drain_until && s_take_jobs(service->worker, slots, n) != 0)
@@ -519,9 +562,11 @@ static void s_serve_concurrent(sso_service_t *service, const sso_service_def_t *
                                               : sso_worker_heartbeat_at(service->worker);
         until = wake < until ? wake : until;
         long wait = (long) (until - sso_now_ms());
-        struct pollfd items[2] = {{take ? sso_worker_fd(service->worker) : -1, POLLIN, 0},
-                                  {sso_client_fd(service->client), POLLIN, 0}};
-        if (poll(items, 2, wait < 0 ? 0 : (int) (wait > 60000 ? 60000 : wait)) == -1
+        struct pollfd items[2 + S_OFFLOAD_WAITS_MAX] = {
+            {take ? sso_worker_fd(service->worker) : -1, POLLIN, 0},
+            {sso_client_fd(service->client), POLLIN, 0}};
+        nfds_t n_items = 2 + (nfds_t) s_offload_poll_items(items + 2, S_OFFLOAD_WAITS_MAX);
+        if (poll(items, n_items, wait < 0 ? 0 : (int) (wait > 60000 ? 60000 : wait)) == -1
             && errno != EINTR)
             break;
     }
@@ -903,6 +948,42 @@ static void s_test_offload(sso_service_t *service, const sso_service_def_t *def,
     close(s_probe.release[1]);
 }
 
+static void s_concurrent_offload_fiber(void *arg)
+{
+    sso_service_offload(s_probe_slow, arg);
+    s_probe.batches++; /* here: the request went on after its work */
+}
+
+/* In the concurrent loop: a fiber that offloads yields, its work runs on a thread, and the
+   loop's resume step (s_offload_resume_done) runs it on once that work is done, not before;
+   the fds to wait on are the loop's to poll. */
+static void s_test_concurrent_offload(void)
+{
+    SSO_CHECK(pipe(s_probe.release) == 0);
+    sso_fiber_t *fiber = sso_fiber_new(SSO_FIBER_STACK_SIZE);
+    SSO_CHECK(fiber);
+    if (!fiber)
+        return;
+    s_offloads_served = s_concurrent_offloads = true;
+    s_probe.batches = 0;
+    s_probe.offload_thread = pthread_self();
+    SSO_CHECK(sso_fiber_start(fiber, s_concurrent_offload_fiber, NULL) == 0);
+    SSO_CHECK(sso_fiber_running(fiber) && s_n_offload_waits == 1 && s_probe.batches == 0);
+    struct pollfd items[S_OFFLOAD_WAITS_MAX];
+    SSO_CHECK(s_offload_poll_items(items, S_OFFLOAD_WAITS_MAX) == 1);
+    s_offload_resume_done(); /* not done yet: stays */
+    SSO_CHECK(sso_fiber_running(fiber) && s_n_offload_waits == 1);
+    SSO_CHECK(write(s_probe.release[1], "x", 1) == 1);
+    SSO_CHECK(poll(items, 1, 10000) == 1);
+    s_offload_resume_done();
+    SSO_CHECK(!sso_fiber_running(fiber) && s_n_offload_waits == 0 && s_probe.batches == 1);
+    SSO_CHECK(!pthread_equal(s_probe.offload_thread, pthread_self()));
+    s_offloads_served = s_concurrent_offloads = false;
+    sso_fiber_destroy(&fiber);
+    close(s_probe.release[0]);
+    close(s_probe.release[1]);
+}
+
 void sso_service_test(bool verbose)
 {
     (void) verbose;
@@ -951,6 +1032,7 @@ void sso_service_test(bool verbose)
     /* A job of the new connection is answered. */
     s_probe_round(&service, &def, &identity, 0, 0, 64, "b1");
     s_test_offload(&service, &def, &identity);
+    s_test_concurrent_offload();
 
     zframe_destroy(&identity);
     sso_worker_destroy(&service.worker);

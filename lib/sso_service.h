@@ -69,7 +69,9 @@ typedef void(sso_service_offload_fn)(void *arg);
    generation), and returns when it has returned. From a request of a service with offloads,
    fn runs on a thread of its own while the request waits and the loop serves other requests;
    the request then goes on in whichever batch the loop is in, and its reply waits for that
-   batch's commit. Anywhere else (no offloads, every one taken, the self-tests) fn runs here. */
+   batch's commit. From a request of a concurrent service the same, and the request goes on
+   as soon as fn is done (up to 64 at once). Anywhere else (no offloads, every one taken, the
+   self-tests) fn runs here. */
 void sso_service_offload(sso_service_offload_fn *fn, void *arg);
 
 int sso_service_main(int argc, char **argv, const sso_service_def_t *def);
