@@ -16,6 +16,7 @@
 #include "sso_saml_metadata.h"
 #include "sso_service.h"
 #include "sso_test.h"
+#include "sso_upstream.h"
 #include "sso_worker.h"
 #include <string.h>
 
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
     SSO_RUN(sso_service_test, verbose);
     SSO_RUN(sso_rpc_test, verbose);
     SSO_RUN(sso_clients_test, verbose);
+    SSO_RUN(sso_upstream_test, verbose);
     SSO_RUN(sso_saml_metadata_test, verbose);
     SSO_RUN(sso_fetch_test, verbose);
     return sso_test_summary();

@@ -14,6 +14,7 @@
 #include "sso_log.h"
 #include "sso_rpc.h"
 #include "sso_test.h"
+#include "sso_upstream.h"
 #include <strings.h>
 
 /* ---- UpstreamStart.Start ------------------------------------------------------------------- */
@@ -120,17 +121,6 @@ zframe_t *saml_login_start(sso_service_t *service, zframe_t *payload)
 
 /* ---- the ACS ------------------------------------------------------------------------------- */
 
-/* The browser's redirect back to the client for a LoginRedirectReply. */
-static zframe_t *s_redirect_frame(const Sso__LoginRedirectReply *r)
-{
-    const char *names[] = {"code", "error", "error_description", "state"};
-    const char *values[] = {r->code, r->redirect_error, r->redirect_error_description, r->state};
-    char *url = sso_url_with_params(r->redirect_uri, 4, names, values);
-    zframe_t *frame = url ? sso_http_redirect(url)
-                          : sso_http_error(500, "server_error", "out of memory");
-    free(url);
-    return frame;
-}
 
 /* One POST at the ACS: the connection whose ACS it is (from the path) and the RelayState,
    the only handle on the login transaction until the directory is asked. */
@@ -203,7 +193,7 @@ static zframe_t *s_fail(s_acs_t *acs, const char *error, const char *description
     }
     else {
         sso_info("login %.8s… refused: %s", acs->txn_id, reason);
-        frame = s_redirect_frame(reply);
+        frame = sso_upstream_redirect(reply);
     }
     sso__login_redirect_reply__free_unpacked(reply, NULL);
     return frame;
@@ -244,7 +234,7 @@ static zframe_t *s_complete(s_acs_t *acs, const Sso__LoginCompleteRequest *reque
                            : "the identity provider's response is not for this sign-in",
                        reply->error_description);
     else if (!reply->error && *reply->redirect_uri && *reply->code)
-        frame = s_redirect_frame(reply);
+        frame = sso_upstream_redirect(reply);
     else if (s_gone(reply->error)) {
         snprintf(reason, sizeof reason, "login transaction %.400s", reply->error_description);
         frame = s_anonymous(acs->connection_id, reason, S_GONE);
@@ -339,21 +329,8 @@ static zframe_t *s_acs_validate(s_acs_t *acs, const Sso__Connection *connection,
     const saml_profile_t *profile = saml_response_profile(validator);
 
     /* The email domain guard. */
-    /* Read as strictly as home realm discovery reads a login_hint: an address with a second
-       '@' or a malformed domain has no domain, so it matches none of the organization's. */
-    char domain_buf[256];
-    const char *domain = sso_email_domain(profile->email, domain_buf, sizeof domain_buf) == 0
-                             ? domain_buf
-                             : NULL;
-    bool domain_ok = connection->allow_any_domain;
-    for (size_t i = 0; domain && !domain_ok && i < connection->n_organization_domains; i++)
-        domain_ok = strcasecmp(domain, connection->organization_domains[i]) == 0;
-    if (!domain_ok) {
-        snprintf(description, sizeof description,
-                 "email domain %.200s is not one of the organization's domains",
-                 domain ? domain : "(none)");
-        snprintf(reason, sizeof reason, "invalid_user_domain: %s (email %s)", description,
-                 profile->email ? profile->email : "absent");
+    if (sso_upstream_domain_check(connection, profile->email, description, sizeof description,
+                                  reason, sizeof reason) != 0) {
         frame = s_fail(acs, "access_denied", description, reason);
         saml_response_destroy(&validator);
         return frame;

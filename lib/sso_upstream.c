@@ -1,0 +1,78 @@
+#include "sso_upstream.h"
+#include "sso_email.h"
+#include "sso_http.h"
+#include "sso_test.h"
+#include <strings.h>
+
+zframe_t *sso_upstream_redirect(const Sso__LoginRedirectReply *r)
+{
+    const char *names[] = {"code", "error", "error_description", "state"};
+    const char *values[] = {r->code, r->redirect_error, r->redirect_error_description, r->state};
+    char *url = sso_url_with_params(r->redirect_uri, 4, names, values);
+    zframe_t *frame = url ? sso_http_redirect(url)
+                          : sso_http_error(500, "server_error", "out of memory");
+    free(url);
+    return frame;
+}
+
+int sso_upstream_domain_check(const Sso__Connection *connection, const char *email,
+                              char *description, size_t description_size, char *reason,
+                              size_t reason_size)
+{
+    char domain_buf[256];
+    const char *domain = email && sso_email_domain(email, domain_buf, sizeof domain_buf) == 0
+                             ? domain_buf
+                             : NULL;
+    bool ok = connection->allow_any_domain;
+    for (size_t i = 0; domain && !ok && i < connection->n_organization_domains; i++)
+        ok = strcasecmp(domain, connection->organization_domains[i]) == 0;
+    if (ok)
+        return 0;
+    snprintf(description, description_size,
+             "email domain %.200s is not one of the organization's domains",
+             domain ? domain : "(none)");
+    snprintf(reason, reason_size, "invalid_user_domain: %s (email %.320s)", description,
+             email && *email ? email : "absent");
+    return -1;
+}
+
+void sso_upstream_test(bool verbose)
+{
+    (void) verbose;
+    Sso__LoginRedirectReply r = SSO__LOGIN_REDIRECT_REPLY__INIT;
+    r.redirect_uri = "https://app.test/cb?x=1";
+    r.state = "s&1";
+    r.code = "c1";
+    zframe_t *frame = sso_upstream_redirect(&r);
+    Sso__HttpResponse *response =
+        frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
+    bool found = false;
+    for (size_t i = 0; response && i < response->n_headers; i++)
+        found |= !strcasecmp(response->headers[i]->name, "Location")
+                 && !strcmp(response->headers[i]->value, "https://app.test/cb?x=1&code=c1&state=s%261");
+    SSO_CHECK(response && response->status == 302 && found);
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    zframe_destroy(&frame);
+
+    Sso__Connection c = SSO__CONNECTION__INIT;
+    char *domains[] = {"example.com", "example.org"};
+    c.organization_domains = domains;
+    c.n_organization_domains = 2;
+    char description[300], reason[600];
+    SSO_CHECK(sso_upstream_domain_check(&c, "Jo@Example.COM", description, sizeof description,
+                                        reason, sizeof reason) == 0);
+    const char *refused[] = {"jo@example.net", "x@attacker.test@example.com", "nobody", "",
+                             NULL, "jo@sub.example.com"};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        SSO_CHECK(sso_upstream_domain_check(&c, refused[i], description, sizeof description,
+                                            reason, sizeof reason) == -1
+                  && strstr(description, "is not one of the organization's domains")
+                  && !strncmp(reason, "invalid_user_domain: ", 21));
+    SSO_CHECK(sso_upstream_domain_check(&c, NULL, description, sizeof description, reason,
+                                        sizeof reason) == -1
+              && strstr(description, "email domain (none)") && strstr(reason, "(email absent)"));
+    c.allow_any_domain = true;
+    SSO_CHECK(sso_upstream_domain_check(&c, "jo@example.net", description, sizeof description,
+                                        reason, sizeof reason) == 0);
+}
