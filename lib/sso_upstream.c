@@ -16,8 +16,8 @@ zframe_t *sso_upstream_redirect(const Sso__LoginRedirectReply *r)
 }
 
 int sso_upstream_domain_check(const Sso__Connection *connection, const char *email,
-                              char *description, size_t description_size, char *reason,
-                              size_t reason_size)
+                              char *description, size_t description_size, char *why,
+                              size_t why_size)
 {
     char domain_buf[256];
     const char *domain = email && sso_email_domain(email, domain_buf, sizeof domain_buf) == 0
@@ -31,7 +31,7 @@ int sso_upstream_domain_check(const Sso__Connection *connection, const char *ema
     snprintf(description, description_size,
              "email domain %.200s is not one of the organization's domains",
              domain ? domain : "(none)");
-    snprintf(reason, reason_size, "invalid_user_domain: %s (email %.320s)", description,
+    snprintf(why, why_size, "invalid_user_domain: %s (email %.320s)", description,
              email && *email ? email : "absent");
     return -1;
 }

@@ -14,11 +14,11 @@ zframe_t *sso_upstream_redirect(const Sso__LoginRedirectReply *r);
 
 /* 0 when email's domain is one of connection's organization's (case-insensitively), or the
    organization allows any; else -1 with description (for the client: "email domain X is not
-   one of the organization's domains") and reason (for the event log, with the email). An
+   one of the organization's domains") and why (for the event log, with the email). An
    address with a second '@' or a malformed domain has no domain, so it matches none. */
 int sso_upstream_domain_check(const Sso__Connection *connection, const char *email,
-                              char *description, size_t description_size, char *reason,
-                              size_t reason_size);
+                              char *description, size_t description_size, char *why,
+                              size_t why_size);
 
 void sso_upstream_test(bool verbose);
 #endif
