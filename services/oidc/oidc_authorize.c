@@ -1,5 +1,4 @@
 #include "oidc_authorize.h"
-#include "sso_crypto.h"
 #include "sso_fetch.h"
 #include "sso_http.h"
 #include "sso_test.h"
@@ -8,13 +7,6 @@
 #include <string.h>
 
 #define S_SCOPES_MAX 1024
-
-char *oidc_authorize_challenge(const char *verifier)
-{
-    uint8_t digest[32];
-    sso_sha256(verifier, strlen(verifier), digest);
-    return sso_base64url_encode(digest, sizeof digest);
-}
 
 /* "openid" and the connection's scopes, each once, space-separated, into out; -1 when they
    do not fit or one is not a scope token (RFC 6749 3.3: %x21 / %x23-5B / %x5D-7E). */
@@ -64,8 +56,8 @@ char *oidc_authorize_url(const oidc_authorize_provider_t *provider, const Sso__C
         snprintf(why, why_size, "the login transaction has no state or nonce");
         return NULL;
     }
-    if (provider->pkce && strlen(txn->oidc_code_verifier) < 43) {
-        snprintf(why, why_size, "the login transaction has no PKCE code verifier");
+    if (provider->pkce && strlen(txn->oidc_code_challenge) != 43) {
+        snprintf(why, why_size, "the login transaction has no PKCE code challenge");
         return NULL;
     }
     char scope[S_SCOPES_MAX], redirect_uri[1200], max_age[24] = "";
@@ -81,11 +73,7 @@ char *oidc_authorize_url(const oidc_authorize_provider_t *provider, const Sso__C
     }
     if (txn->max_age >= 0)
         snprintf(max_age, sizeof max_age, "%lld", (long long) txn->max_age);
-    char *challenge = provider->pkce ? oidc_authorize_challenge(txn->oidc_code_verifier) : NULL;
-    if (provider->pkce && !challenge) {
-        snprintf(why, why_size, "out of memory");
-        return NULL;
-    }
+    const char *challenge = provider->pkce ? txn->oidc_code_challenge : NULL;
     const char *names[] = {"response_type", "client_id", "redirect_uri", "scope", "state",
                            "nonce", "code_challenge", "code_challenge_method", "login_hint",
                            "prompt", "max_age"};
@@ -94,7 +82,6 @@ char *oidc_authorize_url(const oidc_authorize_provider_t *provider, const Sso__C
                             txn->login_hint, txn->force_login ? "login" : NULL, max_age};
     char *url = sso_url_with_params(provider->authorization_endpoint,
                                     sizeof names / sizeof *names, names, values);
-    free(challenge);
     if (!url)
         snprintf(why, why_size, "out of memory");
     return url;
@@ -127,11 +114,6 @@ static bool s_param_is(const char *url, const char *name, const char *want)
 void oidc_authorize_test(bool verbose)
 {
     (void) verbose;
-    /* RFC 7636 appendix B. */
-    char *challenge = oidc_authorize_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
-    SSO_CHECK(challenge && !strcmp(challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
-    free(challenge);
-
     oidc_authorize_provider_t provider = {"https://idp.test/authorize?tenant=a", true,
                                           "https://sso.test"};
     Sso__Connection conn = SSO__CONNECTION__INIT;
@@ -142,7 +124,7 @@ void oidc_authorize_test(bool verbose)
     Sso__Transaction txn = SSO__TRANSACTION__INIT;
     txn.oidc_state = "state-1";
     txn.oidc_nonce = "nonce-1";
-    txn.oidc_code_verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    txn.oidc_code_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
     txn.login_hint = "jane@example.com";
     txn.force_login = true;
     txn.max_age = 0;
@@ -164,7 +146,7 @@ void oidc_authorize_test(bool verbose)
     txn.force_login = false;
     txn.max_age = -1;
     txn.login_hint = "";
-    txn.oidc_code_verifier = "";
+    txn.oidc_code_challenge = "";
     conn.n_oidc_scopes = 0;
     url = oidc_authorize_url(&provider, &conn, &txn, why, sizeof why);
     SSO_CHECK(url && s_param_is(url, "scope", "openid") && s_param_is(url, "code_challenge", NULL)
@@ -176,7 +158,7 @@ void oidc_authorize_test(bool verbose)
        endpoint that is no URL or carries a fragment. */
     provider.pkce = true;
     SSO_CHECK(!oidc_authorize_url(&provider, &conn, &txn, why, sizeof why)
-              && strstr(why, "verifier"));
+              && strstr(why, "challenge"));
     provider.pkce = false;
     txn.oidc_state = "";
     SSO_CHECK(!oidc_authorize_url(&provider, &conn, &txn, why, sizeof why) && strstr(why, "state"));

@@ -1,7 +1,7 @@
 /* oidc_authorize: the authorization request to a customer's OpenID Provider (OIDC Core 3.1.2.1)
    for one login transaction: response_type=code, the connection's client_id and scopes (openid
-   always first), our callback as redirect_uri, the transaction's state and nonce, PKCE S256
-   from its code verifier when the provider supports it, and login_hint, prompt=login and
+   always first), our callback as redirect_uri, the transaction's state and nonce, its PKCE
+   S256 challenge when the provider supports it, and login_hint, prompt=login and
    max_age passed on. Pure: no bus, no clock. */
 #ifndef OIDC_AUTHORIZE_H
 #define OIDC_AUTHORIZE_H
@@ -17,14 +17,11 @@ typedef struct {
     const char *public_url;             /* SSO_PUBLIC_URL: the callback is public_url + path */
 } oidc_authorize_provider_t;
 
-/* The URL to send the browser to, for txn (its oidc_state, oidc_nonce, oidc_code_verifier,
-   login_hint, force_login, max_age) at connection conn (its oidc_client_id, oidc_scopes).
+/* The URL to send the browser to, for txn (its oidc_state, oidc_nonce, oidc_code_challenge
+   as AuthorizeBegin gave it, login_hint, force_login, max_age) at connection conn (its oidc_client_id, oidc_scopes).
    Caller frees; NULL with the reason in why when an input is missing or malformed. */
 char *oidc_authorize_url(const oidc_authorize_provider_t *provider, const Sso__Connection *conn,
                          const Sso__Transaction *txn, char *why, size_t why_size);
-
-/* The PKCE S256 challenge of verifier (base64url of its SHA-256). Caller frees. */
-char *oidc_authorize_challenge(const char *verifier);
 
 void oidc_authorize_test(bool verbose);
 #endif

@@ -53,6 +53,21 @@ static Sso__Transaction *s_begin_txn(dir_t *dir, const Sso__AuthorizeBeginReques
         }
         stored = dir_txn_create(dir, &t, err);
     }
+    /* The verifier stays in the directory until the code exchange: the answer (to the token
+       service, and on to the upstream start) carries its challenge. */
+    if (stored && *stored->oidc_code_verifier) {
+        uint8_t digest[32];
+        sso_sha256(stored->oidc_code_verifier, strlen(stored->oidc_code_verifier), digest);
+        stored->oidc_code_challenge = sso_base64url_encode(digest, sizeof digest);
+        OPENSSL_cleanse(stored->oidc_code_verifier, strlen(stored->oidc_code_verifier));
+        free(stored->oidc_code_verifier);
+        stored->oidc_code_verifier = dir_rpc_dup("");
+        if (!stored->oidc_code_challenge || !stored->oidc_code_verifier) {
+            sso__transaction__free_unpacked(stored, NULL);
+            stored = NULL;
+            dir_server_error(err);
+        }
+    }
     free(id);
     free(handle);
     free(nonce);
@@ -185,14 +200,15 @@ static void s_test_begin(dir_testkit_t *kit)
     Sso__ConnectionSelector by_id = SSO__CONNECTION_SELECTOR__INIT;
     by_id.connection_id = oidc;
     begin.selector = &by_id;
-    char states[2][64] = {"", ""};
+    char states[2][64] = {"", ""}, challenges[2][64] = {"", ""};
     for (int i = 0; i < 2; i++) {
         reply = dir_testkit_rpc(kit, S_BEGIN, &begin.base);
         t = reply ? reply->txn : NULL;
         SSO_CHECK(t && !*t->saml_request_id && strlen(t->oidc_state) == 32
-                  && strlen(t->oidc_nonce) == 32 && strlen(t->oidc_code_verifier) == 43
-                  && !strcmp(t->connection_id, oidc));
+                  && strlen(t->oidc_nonce) == 32 && !*t->oidc_code_verifier
+                  && strlen(t->oidc_code_challenge) == 43 && !strcmp(t->connection_id, oidc));
         snprintf(states[i], sizeof states[i], "%s", t ? t->oidc_state : "");
+        snprintf(challenges[i], sizeof challenges[i], "%s", t ? t->oidc_code_challenge : "");
         sso__authorize_begin_reply__free_unpacked(reply, NULL);
     }
     SSO_CHECK(*states[0] && strcmp(states[0], states[1]) != 0);
@@ -207,6 +223,15 @@ static void s_test_begin(dir_testkit_t *kit)
               && !strcmp(context->txn->oidc_state, states[1])
               && strlen(context->txn->oidc_code_verifier) == 43 && context->connection
               && !strcmp(context->connection->oidc_client_secret, "s"));
+    /* The challenge AuthorizeBegin gave is the verifier's (RFC 7636 S256). */
+    if (context && context->txn) {
+        uint8_t digest[32];
+        sso_sha256(context->txn->oidc_code_verifier, strlen(context->txn->oidc_code_verifier),
+                   digest);
+        char *challenge = sso_base64url_encode(digest, sizeof digest);
+        SSO_CHECK(challenge && !strcmp(challenge, challenges[1]));
+        free(challenge);
+    }
     sso__login_context_reply__free_unpacked(context, NULL);
     by_state.oidc_state = "no-such-state";
     SSO_CHECK(dir_testkit_rpc_error(kit, "UpstreamReads.LoginContext", &by_state.base,
