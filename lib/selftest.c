@@ -10,6 +10,7 @@
 #include "sso_fetch.h"
 #include "sso_fiber.h"
 #include "sso_html.h"
+#include "sso_jose.h"
 #include "sso_http.h"
 #include "sso_log.h"
 #include "sso_rpc.h"
@@ -45,5 +46,6 @@ int main(int argc, char **argv)
     SSO_RUN(sso_upstream_test, verbose);
     SSO_RUN(sso_saml_metadata_test, verbose);
     SSO_RUN(sso_fetch_test, verbose);
+    SSO_RUN(sso_jose_test, verbose);
     return sso_test_summary();
 }

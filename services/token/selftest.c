@@ -9,7 +9,6 @@
 #include "token_dir.h"
 #include "token_testkit.h"
 #include "token_http.h"
-#include "token_jwt.h"
 #include "token_keys.h"
 #include "token_rotate.h"
 #include "token_userinfo.h"
@@ -22,7 +21,6 @@ int main(int argc, char **argv)
         return 2;
     SSO_RUN(token_dir_test, verbose);
     SSO_RUN(token_keys_test, verbose);
-    SSO_RUN(token_jwt_test, verbose);
     SSO_RUN(token_client_auth_test, verbose);
     SSO_RUN(token_testkit_test, verbose);
     SSO_RUN(token_http_test, verbose);

@@ -1,11 +1,11 @@
 #include "token_keys.h"
 #include "sso_crypto.h"
+#include "sso_jose.h"
 #include "sso_log.h"
 #include "sso_test.h"
 #include "sso_fiber.h"
 #include "sso_clients.h"
 #include "token_dir.h"
-#include <openssl/core_names.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
@@ -73,55 +73,29 @@ void token_keys_destroy(token_keys_t **self_p)
     *self_p = NULL;
 }
 
-static char *s_bn_b64url(EVP_PKEY *pkey, const char *param)
-{
-    BIGNUM *bn = NULL;
-    if (EVP_PKEY_get_bn_param(pkey, param, &bn) != 1)
-        return NULL;
-    int len = BN_num_bytes(bn);
-    uint8_t *raw = malloc((size_t) len);
-    char *out = NULL;
-    if (raw && BN_bn2bin(bn, raw) == len)
-        out = sso_base64url_encode(raw, (size_t) len);
-    free(raw);
-    BN_free(bn);
-    return out;
-}
-
 int token_keys_generate(char **private_pem, char **public_jwk, char **kid)
 {
-    int rc = -1;
+    *private_pem = *public_jwk = *kid = NULL;
     EVP_PKEY *pkey = EVP_RSA_gen(2048);
     BIO *bio = BIO_new(BIO_s_mem());
-    char *n = NULL, *e = NULL;
-    if (!pkey || !bio || PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1)
-        goto done;
     char *pem_data = NULL;
-    long pem_len = BIO_get_mem_data(bio, &pem_data);
-    n = s_bn_b64url(pkey, OSSL_PKEY_PARAM_RSA_N);
-    e = s_bn_b64url(pkey, OSSL_PKEY_PARAM_RSA_E);
-    if (!n || !e || pem_len <= 0)
-        goto done;
-    /* RFC 7638: the thumbprint hashes the required members in lexicographic order. */
-    json_t *canonical = json_pack("{s:s, s:s, s:s}", "e", e, "kty", "RSA", "n", n);
-    char *canonical_text = json_dumps(canonical, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(canonical);
-    uint8_t digest[32];
-    sso_sha256(canonical_text, strlen(canonical_text), digest);
-    free(canonical_text);
-    *kid = sso_base64url_encode(digest, sizeof digest);
-    json_t *jwk = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "RSA", "kid", *kid, "use",
-                            "sig", "alg", "RS256", "n", n, "e", e);
-    *public_jwk = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
+    long pem_len = 0;
+    if (pkey && bio && PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) == 1)
+        pem_len = BIO_get_mem_data(bio, &pem_data);
+    /* The kid is the key's RFC 7638 thumbprint. */
+    *kid = pem_len > 0 ? sso_jose_thumbprint(pkey) : NULL;
+    json_t *jwk = *kid ? sso_jose_public_jwk(pkey, *kid, "RS256") : NULL;
+    *public_jwk = jwk ? json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(jwk);
-    *private_pem = strndup(pem_data, (size_t) pem_len);
-    rc = *kid && *public_jwk && *private_pem ? 0 : -1;
-done:
-    free(n);
-    free(e);
+    *private_pem = *public_jwk ? strndup(pem_data, (size_t) pem_len) : NULL;
     BIO_free(bio);
     EVP_PKEY_free(pkey);
-    return rc;
+    if (*private_pem)
+        return 0;
+    free(*kid);
+    free(*public_jwk);
+    *kid = *public_jwk = NULL;
+    return -1;
 }
 
 static int s_load(token_keys_t *self, const Sso__KeysListReply *list)
