@@ -14,7 +14,6 @@
 #include <stdint.h>
 
 #define OIDC_CLAIMS_SKEW 120        /* seconds of clock difference tolerated */
-#define OIDC_CLAIMS_IAT_FUTURE 120  /* an iat further ahead than this is refused */
 #define OIDC_CLAIMS_TEXT_MAX 1024   /* longest subject, email, name kept */
 #define OIDC_CLAIMS_GROUPS_MAX 256
 
