@@ -1168,14 +1168,14 @@ static void s_test_discovery(dir_testkit_t *kit)
     SSO_CHECK(s_create_oidc(kit, path, good, &body) == 201);
     json_t *discovered = json_object_get(json_object_get(body, "oidc"), "discovered");
     char expect[300];
-    snprintf(expect, sizeof expect, "%s/jwks", good);
-    SSO_CHECK(!strcmp(dir_testkit_str(discovered, "jwks_uri"), expect));
-    snprintf(expect, sizeof expect, "%s/authorize", good);
-    SSO_CHECK(!strcmp(dir_testkit_str(discovered, "authorization_endpoint"), expect));
-    snprintf(expect, sizeof expect, "%s/token", good);
-    SSO_CHECK(!strcmp(dir_testkit_str(discovered, "token_endpoint"), expect));
-    snprintf(expect, sizeof expect, "%s/userinfo", good);
-    SSO_CHECK(!strcmp(dir_testkit_str(discovered, "userinfo_endpoint"), expect));
+    static const char *endpoints[][2] = {{"authorization_endpoint", "/authorize"},
+                                         {"token_endpoint", "/token"},
+                                         {"jwks_uri", "/jwks"},
+                                         {"userinfo_endpoint", "/userinfo"}};
+    for (size_t i = 0; i < sizeof endpoints / sizeof endpoints[0]; i++) {
+        snprintf(expect, sizeof expect, "%s%s", good, endpoints[i][1]);
+        SSO_CHECK(!strcmp(dir_testkit_str(discovered, endpoints[i][0]), expect));
+    }
     snprintf(conn_path, sizeof conn_path, "/api/v1/connections/%s", dir_testkit_str(body, "id"));
     json_decref(body);
     SSO_CHECK(s_count(kit) == before + 1);
