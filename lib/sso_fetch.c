@@ -174,6 +174,33 @@ int sso_fetch_url_check(const char *url, bool allow_private, bool *plain_http, c
     return rc;
 }
 
+/* Every value of the named header in the last answer (after redirects), joined by ", ";
+   NULL when there is none. */
+static char *s_header_values(CURL *curl, const char *name)
+{
+    struct curl_header *header = NULL;
+    if (curl_easy_header(curl, name, 0, CURLH_HEADER, -1, &header) != CURLHE_OK)
+        return NULL;
+    size_t count = header->amount, total = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (curl_easy_header(curl, name, i, CURLH_HEADER, -1, &header) != CURLHE_OK)
+            return NULL;
+        total += strlen(header->value) + 2;
+    }
+    char *joined = malloc(total + 1);
+    if (!joined)
+        return NULL;
+    joined[0] = '\0';
+    size_t len = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (curl_easy_header(curl, name, i, CURLH_HEADER, -1, &header) != CURLHE_OK)
+            break;
+        len += (size_t) snprintf(joined + len, total + 1 - len, "%s%s", i ? ", " : "",
+                                 header->value);
+    }
+    return joined;
+}
+
 int sso_fetch(const sso_fetch_request_t *request, sso_fetch_response_t *response, char *why,
               size_t why_size)
 {
@@ -255,6 +282,7 @@ int sso_fetch(const sso_fetch_request_t *request, sso_fetch_response_t *response
         char *type = NULL;
         curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &type);
         response->content_type = type ? strdup(type) : NULL;
+        response->cache_control = s_header_values(curl, "Cache-Control");
         response->body = transfer.data ? transfer.data : strdup("");
         response->len = transfer.len;
         transfer.data = NULL;
@@ -270,6 +298,7 @@ void sso_fetch_response_free(sso_fetch_response_t *response)
 {
     free(response->body);
     free(response->content_type);
+    free(response->cache_control);
     memset(response, 0, sizeof *response);
 }
 
@@ -289,36 +318,14 @@ static void *s_serve(void *arg)
         if (fd < 0)
             break;
         char buffer[4096];
-        size_t got = 0;
-        /* Read until the end of the headers (and ignore any body). */
-        while (got < sizeof buffer - 1) {
-            ssize_t n = read(fd, buffer + got, sizeof buffer - 1 - got);
-            if (n <= 0)
-                break;
-            got += (size_t) n;
-            buffer[got] = '\0';
-            if (strstr(buffer, "\r\n\r\n"))
-                break;
-        }
+        /* Read the headers (and ignore any body). */
+        sso_test_read_head(fd, buffer, sizeof buffer, 2000);
         size_t len = strlen(server->reply);
         if (write(fd, server->reply, len) != (ssize_t) len)
             break;
         close(fd);
     }
     return NULL;
-}
-
-/* A loopback listener in *fd; its port, or -1. */
-static int s_listen(int *fd)
-{
-    struct sockaddr_in addr = {.sin_family = AF_INET};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    *fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (*fd < 0 || bind(*fd, (struct sockaddr *) &addr, sizeof addr) != 0 || listen(*fd, 4) != 0
-        || getsockname(*fd, (struct sockaddr *) &addr, &len) != 0)
-        return -1;
-    return ntohs(addr.sin_port);
 }
 
 /* True when a connection waits on the listener fd. */
@@ -427,11 +434,11 @@ void sso_fetch_test(bool verbose)
     s_server_t server = {.connections = 2,
                          .reply = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                                   "Content-Length: 11\r\nConnection: close\r\n\r\nhello world"};
-    int port = s_listen(&server.listener);
+    int port = sso_test_listen(&server.listener);
     /* A second listener that no fetch may reach: plain http never leaves through a
        redirect. */
     int bystander = -1;
-    int bystander_port = s_listen(&bystander);
+    int bystander_port = sso_test_listen(&bystander);
     SSO_CHECK(port > 0 && bystander_port > 0);
     if (port <= 0 || bystander_port <= 0) {
         if (server.listener >= 0)

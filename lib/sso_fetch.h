@@ -32,6 +32,7 @@ typedef struct {
     char *body;          /* NUL-terminated (the body itself may contain NULs) */
     size_t len;
     char *content_type;  /* may be NULL */
+    char *cache_control; /* the final answer's Cache-Control (several joined by ", "); may be NULL */
 } sso_fetch_response_t;
 
 /* The scheme rule every fetch obeys: 0 for an absolute https URL, or an http one whose host

@@ -1,5 +1,10 @@
 #include "sso_test.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 int sso_test_passed = 0;
 int sso_test_failed = 0;
@@ -76,6 +81,35 @@ int sso_test_summary(void)
         return 2;
     printf("%d passed, %d failed\n", sso_test_passed, sso_test_failed);
     return sso_test_failed == 0 ? 0 : 1;
+}
+
+int sso_test_listen(int *fd)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (*fd < 0 || bind(*fd, (struct sockaddr *) &addr, sizeof addr) != 0 || listen(*fd, 16) != 0
+        || getsockname(*fd, (struct sockaddr *) &addr, &len) != 0)
+        return -1;
+    return ntohs(addr.sin_port);
+}
+
+size_t sso_test_read_head(int fd, char *buffer, size_t size, int timeout_ms)
+{
+    size_t got = 0;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    buffer[0] = '\0';
+    while (got < size - 1 && poll(&pfd, 1, timeout_ms) > 0) {
+        ssize_t n = read(fd, buffer + got, size - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t) n;
+        buffer[got] = '\0';
+        if (strstr(buffer, "\r\n\r\n"))
+            break;
+    }
+    return got;
 }
 
 void sso_test_test(bool verbose)

@@ -43,5 +43,12 @@ bool sso_test_selected(const char *test);
    known modules, when a module named on the command line is not one of them. */
 int sso_test_summary(void);
 
+/* For self-tests that stand in for an upstream server: a listening TCP socket on 127.0.0.1
+   (an ephemeral port) in *fd; its port, or -1. */
+int sso_test_listen(int *fd);
+/* Reads a request's head (up to the blank line, at most size - 1 bytes, waiting up to
+   timeout_ms for each read) from fd into buffer, NUL-terminated; the bytes read. */
+size_t sso_test_read_head(int fd, char *buffer, size_t size, int timeout_ms);
+
 void sso_test_test(bool verbose);
 #endif

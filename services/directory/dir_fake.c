@@ -10,6 +10,7 @@
 #include "sso_broker.h"
 #include "sso_crypto.h"
 #include "sso_log.h"
+#include "sso_oidc_discovery.h"
 #include "sso_service.h"
 #include "sso_rpc.h"
 #include "sso_test.h"
@@ -556,9 +557,17 @@ static int s_seed(dir_fake_t *self)
         || s_client(self, self->locked_id, NULL, 0) != 0)
         return -1;
     /* The connections made here are OIDC ones: they need no key pair of their own (a SAML
-       one makes an RSA key, which would make every test that opens a fake slow). */
-    const char *oidc_body = "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"https://idp.test\","
-                            "\"client_id\":\"c\",\"client_secret\":\"s\"}}";
+       one makes an RSA key, which would make every test that opens a fake slow). Their
+       discovery, checked when they are made, comes from a stand-in provider on loopback. */
+    sso_oidc_test_idp_t *idp = sso_oidc_test_idp_new();
+    char issuer[128], oidc_body[300];
+    if (!idp || sso_oidc_test_idp_provider(idp, "/idp", issuer, sizeof issuer) != 0) {
+        sso_oidc_test_idp_destroy(&idp);
+        return -1;
+    }
+    snprintf(oidc_body, sizeof oidc_body, "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"%s\","
+                                          "\"client_id\":\"c\",\"client_secret\":\"s\"}}", issuer);
+    self->inner->kit.dir->allow_private_upstreams = true;
     char unused[DIR_FAKE_ID_MAX];
     int rc = s_org(self, "Two", NULL, self->org_two, sizeof self->org_two) == 0
                      && s_connection(self, self->org_two, oidc_body, "active", unused,
@@ -575,6 +584,8 @@ static int s_seed(dir_fake_t *self)
                                      sizeof self->conn_off) == 0
                  ? 0
                  : -1;
+    self->inner->kit.dir->allow_private_upstreams = false;
+    sso_oidc_test_idp_destroy(&idp);
     return rc;
 }
 

@@ -3,12 +3,14 @@
 `Broker` starts `sso-supervisor` (which starts the gateway and every service) in a fresh data
 dir, waits for /readyz, and tears everything down. Tests talk to it over HTTP like any client.
 """
+import http.server
 import json
 import os
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -186,3 +188,89 @@ def fresh_broker():
     yield make
     for b in created:
         b.cleanup()
+
+
+class Recorder:
+    """A loopback HTTP server that answers `routes` (path -> (status, headers, body)) and
+    counts every connection it accepts."""
+
+    def __init__(self, routes):
+        recorder = self
+        self.connections = 0
+        self.paths = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                recorder.paths.append(self.path)
+                status, headers, body = routes.get(self.path, (404, {}, "not found"))
+                data = body.encode()
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        class Server(http.server.ThreadingHTTPServer):
+            def get_request(self):
+                accepted = super().get_request()
+                recorder.connections += 1
+                return accepted
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path, scheme="http"):
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class OidcProvider(Recorder):
+    """A stand-in upstream OpenID Provider on loopback (plain http: the broker reaches it with
+    SSO_ALLOW_PRIVATE_UPSTREAMS=1). `issuer(prefix)` publishes a discovery document every
+    check accepts, and an empty JWKS, under the path prefix and returns the issuer;
+    `serve(path, body, ...)` publishes any answer; `hits(path)` counts the requests."""
+
+    def __init__(self):
+        self.routes = {}
+        super().__init__(self.routes)
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def serve(self, path, body, status=200, content_type="application/json", headers=None):
+        if not isinstance(body, str):
+            body = json.dumps(body)
+        self.routes[path] = (status, {"Content-Type": content_type, **(headers or {})}, body)
+
+    def discovery(self, issuer):
+        return {
+            "issuer": issuer, "authorization_endpoint": issuer + "/authorize",
+            "token_endpoint": issuer + "/token", "jwks_uri": issuer + "/jwks",
+            "userinfo_endpoint": issuer + "/userinfo", "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "code_challenge_methods_supported": ["S256"],
+        }
+
+    def issuer(self, prefix, document=None):
+        issuer = self.base + prefix
+        self.serve(prefix + "/.well-known/openid-configuration", document or self.discovery(issuer))
+        self.serve(prefix + "/jwks", {"keys": []})
+        return issuer
+
+    def hits(self, path):
+        return self.paths.count(path)
+
+
+@pytest.fixture(scope="module")
+def oidc_provider():
+    provider = OidcProvider()
+    yield provider
+    provider.close()

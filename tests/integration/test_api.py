@@ -88,8 +88,8 @@ def saml_body(cert, entity_id=None, sso_url=None):
         "idp_certificates": [cert]}}
 
 
-def oidc_body(secret):
-    return {"type": "oidc", "oidc": {"issuer": f"https://login-{suffix()}.example.com",
+def oidc_body(secret, issuer):
+    return {"type": "oidc", "oidc": {"issuer": issuer,
                                      "client_id": "cid-" + suffix(), "client_secret": secret,
                                      "scopes": ["openid", "email", "profile"]}}
 
@@ -818,10 +818,10 @@ def test_a_stopping_directory_finishes_a_connection_whose_metadata_fetch_waits(f
     assert f"directory-1 (pid {pid}) exited with status 0" in b.log_text()
 
 
-def test_oidc_connection_never_returns_its_client_secret(broker):
+def test_oidc_connection_never_returns_its_client_secret(broker, oidc_provider):
     org = create_org(broker)
     secret = "upstream-secret-" + suffix()
-    body = oidc_body(secret)
+    body = oidc_body(secret, oidc_provider.issuer("/login-" + suffix()))
     r = broker.api("POST", f"/organizations/{org['id']}/connections", body)
     conn = created(r)
     assert secret not in r.text
@@ -834,11 +834,127 @@ def test_oidc_connection_never_returns_its_client_secret(broker):
     assert got["oidc"]["client_id"] == body["oidc"]["client_id"]
 
 
-def test_oidc_client_secret_is_encrypted_at_rest(broker):
+def test_oidc_client_secret_is_encrypted_at_rest(broker, oidc_provider):
     org = create_org(broker)
     secret = "at-rest-secret-" + suffix()
-    created(broker.api("POST", f"/organizations/{org['id']}/connections", oidc_body(secret)))
+    issuer = oidc_provider.issuer("/rest-" + suffix())
+    created(broker.api("POST", f"/organizations/{org['id']}/connections", oidc_body(secret, issuer)))
     assert files_containing(broker.data_dir, secret) == []
+
+
+def test_oidc_connection_shows_the_endpoints_its_discovery_gave(broker, oidc_provider):
+    org = create_org(broker)
+    issuer = oidc_provider.issuer("/shown-" + suffix())
+    conn = created(broker.api("POST", f"/organizations/{org['id']}/connections",
+                              oidc_body("s", issuer)))
+    assert conn["oidc"]["discovered"] == {
+        "authorization_endpoint": issuer + "/authorize", "token_endpoint": issuer + "/token",
+        "jwks_uri": issuer + "/jwks", "userinfo_endpoint": issuer + "/userinfo"}
+    assert conn["oidc"]["redirect_uri"] == broker.url + "/sso/oidc/callback"
+
+
+def _discovery_failures(provider, prefix):
+    """(issuer, the reason expected in the 400) for providers whose discovery must be refused."""
+    issuer = provider.base + prefix
+    good = provider.discovery(issuer)
+    cases = {
+        "other-issuer": ({**good, "issuer": "https://evil.example"},
+                         f"discovery issuer: expected {issuer}, got https://evil.example"),
+        "trailing-slash": ({**good, "issuer": issuer + "/"},
+                           f"discovery issuer: expected {issuer}, got {issuer}/"),
+        "alg-none": ({**good, "id_token_signing_alg_values_supported": ["none"]},
+                     "offers none of RS256/384/512, PS256/384/512, ES256/384/512 (got none)"),
+        "hmac-only": ({**good, "id_token_signing_alg_values_supported": ["HS256"]},
+                      "(got HS256)"),
+        "no-secret-auth": ({**good, "token_endpoint_auth_methods_supported": ["private_key_jwt"]},
+                           "offers neither client_secret_basic nor client_secret_post"),
+        "http-endpoint": ({**good, "token_endpoint": "http://idp.example.com/token"},
+                          "discovery token_endpoint http://idp.example.com/token: the URL must use https"),
+        "no-jwks": ({k: v for k, v in good.items() if k != "jwks_uri"}, "discovery has no jwks_uri"),
+        "implicit-only": ({**good, "response_types_supported": ["id_token"]},
+                          'does not list "code"'),
+    }
+    return issuer, cases
+
+
+@pytest.mark.parametrize("case", ["other-issuer", "trailing-slash", "alg-none", "hmac-only",
+                                  "no-secret-auth", "http-endpoint", "no-jwks", "implicit-only",
+                                  "http-500", "not-json", "html", "missing"])
+def test_oidc_connection_whose_discovery_fails_is_400_with_the_reason_and_writes_nothing(
+        broker, oidc_provider, case):
+    prefix = f"/{case}-{suffix()}"
+    issuer, cases = _discovery_failures(oidc_provider, prefix)
+    path = prefix + "/.well-known/openid-configuration"
+    if case in cases:
+        document, reason = cases[case]
+        oidc_provider.serve(path, document)
+    elif case == "http-500":
+        oidc_provider.serve(path, {"error": "down"}, status=500)
+        reason = f"discovery at {oidc_provider.base}{path} answered HTTP 500"
+    elif case == "not-json":
+        oidc_provider.serve(path, "{\"issuer\": ")
+        reason = "the discovery document is not JSON"
+    elif case == "html":
+        oidc_provider.serve(path, "<html></html>", content_type="text/html")
+        reason = "answered Content-Type text/html, not JSON"
+    else:
+        reason = f"discovery at {oidc_provider.base}{path} answered HTTP 404"
+    org = create_org(broker)
+    before = state(broker)
+    r = broker.api("POST", f"/organizations/{org['id']}/connections", oidc_body("s", issuer))
+    assert_json_error(r, 400, "invalid_request")
+    assert r.json()["error_description"].startswith("oidc.issuer: "), r.text
+    assert reason in r.json()["error_description"], (reason, r.text)
+    assert oidc_provider.hits(path) == 1
+    assert state(broker) == before
+
+
+def test_changing_or_enabling_an_oidc_connection_checks_its_discovery_again(broker, oidc_provider):
+    org = create_org(broker)
+    prefix = "/again-" + suffix()
+    issuer = oidc_provider.issuer(prefix)
+    conn = created(broker.api("POST", f"/organizations/{org['id']}/connections",
+                              oidc_body("s", issuer)))
+    path = f"/connections/{conn['id']}"
+    # A change to a provider whose discovery fails is refused, and changes nothing.
+    broken = oidc_provider.base + "/broken-" + suffix()
+    r = broker.api("PATCH", path, {"oidc": {"issuer": broken}})
+    assert_json_error(r, 400, "invalid_request")
+    assert "answered HTTP 404" in r.json()["error_description"]
+    assert broker.api("GET", path).json()["oidc"]["issuer"] == issuer
+    # The provider breaks: enabling is refused, the connection stays a draft.
+    well_known = prefix + "/.well-known/openid-configuration"
+    oidc_provider.serve(well_known, {"error": "maintenance"}, status=503)
+    r = broker.api("POST", f"{path}/enable")
+    assert_json_error(r, 400, "invalid_request")
+    assert "answered HTTP 503" in r.json()["error_description"]
+    assert broker.api("GET", path).json()["status"] == "draft"
+    # Repaired: enabled, with the endpoints it offers now.
+    oidc_provider.issuer(prefix)
+    r = broker.api("POST", f"{path}/enable")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "active"
+    assert r.json()["oidc"]["discovered"]["token_endpoint"] == issuer + "/token"
+    # Disabling fetches nothing.
+    hits = oidc_provider.hits(well_known)
+    assert broker.api("POST", f"{path}/disable").json()["status"] == "inactive"
+    assert oidc_provider.hits(well_known) == hits
+
+
+def test_loopback_issuer_is_refused_unless_private_upstreams_are_allowed(fresh_broker,
+                                                                         oidc_provider):
+    b = fresh_broker(extra_env={"SSO_ALLOW_PRIVATE_UPSTREAMS": "0"})
+    prefix = "/guarded-" + suffix()
+    issuer = oidc_provider.issuer(prefix)
+    org = created(b.api("POST", "/organizations", {"display_name": "Guarded " + suffix()}))
+    before = state(b)
+    connections = oidc_provider.connections
+    r = b.api("POST", f"/organizations/{org['id']}/connections", oidc_body("s", issuer))
+    assert_json_error(r, 400, "invalid_request")
+    assert "SSO_ALLOW_PRIVATE_UPSTREAMS" in r.json()["error_description"], r.text
+    # Refused before any connection to the provider.
+    assert oidc_provider.connections == connections
+    assert state(b) == before
 
 
 def test_enable_and_disable_move_the_connection_status(broker, cert):

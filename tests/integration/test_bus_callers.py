@@ -24,18 +24,20 @@ OIDC_SECRET = "oidc-client-secret-that-stays-in-the-directory"
 
 
 @pytest.fixture(scope="module")
-def setup(broker):
+def setup(broker, oidc_provider):
     client = make_client(broker, "callers-rp", [REDIRECT_URI])
+    # The OIDC connection's discovery is checked at create and enable: a stand-in provider.
+    issuer = oidc_provider.issuer("/callers-oidc")
     org = broker.api("POST", "/organizations", {"display_name": "Callers OIDC"}).json()
     assert broker.api("POST", f"/organizations/{org['id']}/domains",
                       {"domain": "callers-oidc.example"}).status_code == 201
     r = broker.api("POST", f"/organizations/{org['id']}/connections", {
-        "type": "oidc", "oidc": {"issuer": "https://idp.callers-oidc.example",
+        "type": "oidc", "oidc": {"issuer": issuer,
                                  "client_id": "callers", "client_secret": OIDC_SECRET}})
     assert r.status_code == 201, r.text
     oidc = r.json()["id"]
     assert broker.api("POST", f"/connections/{oidc}/enable").status_code == 200
-    return {"client": client, "oidc": oidc}
+    return {"client": client, "oidc": oidc, "issuer": issuer}
 
 
 def call(broker, role, service, rpc, payload, kind_rpc=True):
@@ -99,7 +101,7 @@ def test_authorize_begin_carries_no_connection_secret(broker, setup):
     txn = (field(3, REDIRECT_URI) + field(4, "st-callers") + field(7, "openid")
            + field(10, now) + field(11, now + 300))
     for selector, expect in ((field(3, "example.com"), SIMULATOR.encode()),
-                             (field(1, setup["oidc"]), b"idp.callers-oidc.example")):
+                             (field(1, setup["oidc"]), setup["issuer"].encode())):
         for with_txn in (False, True):
             reply = authorize_begin(broker, client_id, selector, txn if with_txn else None)
             assert dir_error(reply) == "" and expect in reply, reply[:300]

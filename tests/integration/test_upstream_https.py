@@ -2,12 +2,10 @@
 https; plain http is possible only to a loopback host with SSO_ALLOW_PRIVATE_UPSTREAMS=1 (for
 tests), and no redirect ever leads to anything but https. A refused URL is never contacted:
 the recording servers below count every TCP connection they accept, not only requests."""
-import http.server
-import threading
-
 import pytest
 
 from apihelpers import assert_json_error, state, suffix
+from conftest import Recorder
 from test_api import idp_cert, idp_metadata  # noqa: F401 (idp_cert is a fixture)
 
 
@@ -18,46 +16,6 @@ def metadata(idp_cert):
                         idp_cert[0])
 
 
-class Recorder:
-    """A loopback HTTP server that answers `routes` (path -> (status, headers, body)) and
-    counts every connection it accepts."""
-
-    def __init__(self, routes):
-        recorder = self
-        self.connections = 0
-        self.paths = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                recorder.paths.append(self.path)
-                status, headers, body = routes.get(self.path, (404, {}, "not found"))
-                data = body.encode()
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        class Server(http.server.ThreadingHTTPServer):
-            def get_request(self):
-                accepted = super().get_request()
-                recorder.connections += 1
-                return accepted
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, path, scheme="http"):
-        return f"{scheme}://127.0.0.1:{self.port}{path}"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

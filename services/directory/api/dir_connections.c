@@ -8,6 +8,7 @@
 #include "sso_crypto.h"
 #include "sso_fetch.h"
 #include "sso_log.h"
+#include "sso_oidc_discovery.h"
 #include "sso_saml_metadata.h"
 #include "sso_service.h"
 #include "sso_test.h"
@@ -173,19 +174,25 @@ static void s_apply_metadata(s_conf_t *conf, const sso_saml_metadata_t *md)
         json_array_append_new(conf->saml_certs, json_string(md->certificates[i]));
 }
 
-/* The slow steps of a create or a change: the metadata fetch (up to SSO_FETCH_TIMEOUT_MS) and
-   the SP key pair (RSA-2048). They run off the directory's loop (sso_service_offload) between
+/* The slow steps of a create, a change or an enable: the metadata fetch (up to
+   SSO_FETCH_TIMEOUT_MS), the OIDC discovery fetch and check (up to SSO_OIDC_FETCH_TIMEOUT_MS)
+   and the SP key pair (RSA-2048). They run off the directory's loop (sso_service_offload) between
    passes of the handler (s_in_passes): a pass stops, before it writes anything, where it needs
    a step not done yet; the next pass starts over with that step's result, so it checks and
    writes the state as it is then, in whichever batch the loop is in. */
 typedef struct {
-    enum { S_NONE, S_FETCH, S_KEY_PAIR } want; /* the step the last pass stopped for */
+    enum { S_NONE, S_FETCH, S_DISCOVERY, S_KEY_PAIR } want; /* what the last pass stopped for */
     bool allow_private;
     char *url; /* the metadata URL fetched */
     bool fetched;
     int fetch_rc;
     sso_fetch_response_t response;
     char fetch_why[300];
+    char *issuer; /* the OIDC issuer whose discovery was fetched */
+    bool discovered;
+    int discovery_rc;
+    sso_oidc_discovery_t discovery;
+    char discovery_why[300];
     char *id; /* a new connection's id, the same in every pass */
     bool keyed;
     int key_rc;
@@ -204,6 +211,12 @@ static void s_slow_run(void *arg)
                                    sizeof slow->fetch_why);
         slow->fetched = true;
     }
+    else if (slow->want == S_DISCOVERY) {
+        slow->discovery_rc = sso_oidc_discovery_fetch(slow->issuer, slow->allow_private,
+                                                      &slow->discovery, slow->discovery_why,
+                                                      sizeof slow->discovery_why);
+        slow->discovered = true;
+    }
     else if (slow->want == S_KEY_PAIR) {
         slow->key_rc = dir_pki_sp_keypair(slow->id, &slow->key_pem, &slow->cert_pem);
         slow->keyed = true;
@@ -214,6 +227,8 @@ static void s_slow_free(s_slow_t *slow)
 {
     free(slow->url);
     sso_fetch_response_free(&slow->response);
+    free(slow->issuer);
+    sso_oidc_discovery_free(&slow->discovery);
     free(slow->id);
     if (slow->key_pem) {
         OPENSSL_cleanse(slow->key_pem, strlen(slow->key_pem));
@@ -226,7 +241,7 @@ static void s_slow_free(s_slow_t *slow)
 /* A handler's pass: its reply, or NULL when it stopped for slow->want. */
 typedef zframe_t *(s_pass_fn)(dir_api_req_t *req, const char *id, s_slow_t *slow);
 
-#define S_PASSES_MAX 3 /* one stop per slow step (fetch, key pair), then the one that writes */
+#define S_PASSES_MAX 3 /* one stop per slow step (a fetch, the key pair), then the one that writes */
 
 static zframe_t *s_in_passes(s_pass_fn *pass, dir_api_req_t *req, const char *id)
 {
@@ -245,6 +260,29 @@ static zframe_t *s_in_passes(s_pass_fn *pass, dir_api_req_t *req, const char *id
     return dir_error_reply(&err);
 }
 
+/* Whether slow holds the result of fetch step (S_FETCH or S_DISCOVERY) for key (the URL or
+   the issuer); if not, drops any result for another key and asks for it (slow->want, or err
+   when out of memory). */
+static bool s_slow_has(s_slow_t *slow, int step, const char *key, dir_error_t *err)
+{
+    bool metadata = step == S_FETCH;
+    char **held = metadata ? &slow->url : &slow->issuer;
+    bool *done = metadata ? &slow->fetched : &slow->discovered;
+    if (*done && strcmp(*held, key) == 0)
+        return true;
+    if (metadata)
+        sso_fetch_response_free(&slow->response);
+    else
+        sso_oidc_discovery_free(&slow->discovery);
+    free(*held);
+    *done = false;
+    if (!(*held = strdup(key)))
+        dir_server_error(err);
+    else
+        slow->want = step;
+    return false;
+}
+
 /* The metadata at url, from slow once fetched; -1 with err set, or -1 with slow->want set
    when it is still to be fetched. */
 static int s_fetch_metadata(const char *url, s_conf_t *conf, s_slow_t *slow, dir_error_t *err)
@@ -254,16 +292,8 @@ static int s_fetch_metadata(const char *url, s_conf_t *conf, s_slow_t *slow, dir
         dir_bad_request(err, "saml.idp_metadata_url %s", why);
         return -1;
     }
-    if (!slow->fetched || strcmp(slow->url, url) != 0) {
-        free(slow->url);
-        sso_fetch_response_free(&slow->response);
-        slow->fetched = false;
-        if (!(slow->url = strdup(url)))
-            dir_server_error(err);
-        else
-            slow->want = S_FETCH;
+    if (!s_slow_has(slow, S_FETCH, url, err))
         return -1;
-    }
     const sso_fetch_response_t *response = &slow->response;
     if (slow->fetch_rc != 0)
         dir_bad_request(err, "saml.idp_metadata_url could not be fetched: %s", slow->fetch_why);
@@ -282,6 +312,33 @@ static int s_fetch_metadata(const char *url, s_conf_t *conf, s_slow_t *slow, dir
         }
     }
     return -1;
+}
+
+/* The discovery of issuer, checked (sso_oidc_discovery), from slow once fetched: 0, -1 with
+   err set, or -1 with slow->want set when it is still to be fetched. */
+static int s_check_discovery(const char *issuer, s_slow_t *slow, dir_error_t *err)
+{
+    if (!s_slow_has(slow, S_DISCOVERY, issuer, err))
+        return -1;
+    if (slow->discovery_rc != 0) {
+        dir_bad_request(err, "oidc.issuer: %s", slow->discovery_why);
+        return -1;
+    }
+    return 0;
+}
+
+/* The endpoints a checked discovery gave, as oidc.discovered of a connection's JSON. */
+static void s_add_discovered(json_t *json, const s_slow_t *slow)
+{
+    const sso_oidc_discovery_t *d = &slow->discovery;
+    json_t *oidc = json_object_get(json, "oidc");
+    if (!oidc || !slow->discovered || slow->discovery_rc != 0)
+        return;
+    json_object_set_new(oidc, "discovered",
+                        json_pack("{s:s, s:s, s:s, s:o}", "authorization_endpoint",
+                                  d->authorization_endpoint, "token_endpoint", d->token_endpoint,
+                                  "jwks_uri", d->jwks_uri, "userinfo_endpoint",
+                                  s_str_or_null(d->userinfo_endpoint)));
 }
 
 static int s_read_saml(json_t *saml, s_conf_t *conf, s_slow_t *slow, dir_error_t *err)
@@ -455,6 +512,9 @@ static int s_read_settings(json_t *body, s_conf_t *conf, bool create, s_slow_t *
         }
         if (!conf->oidc_scopes)
             s_set(&conf->oidc_scopes, "openid email profile");
+        /* A new or changed connection must work with its provider as it is now. */
+        if ((create || settings) && s_check_discovery(conf->oidc_issuer, slow, err) != 0)
+            return -1;
     }
     return 0;
 }
@@ -561,6 +621,7 @@ static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, s_slow_t 
         goto done;
     }
     json_t *json = s_get(req->dir, id);
+    s_add_discovered(json, slow);
     reply = json ? sso_http_json(201, json) : NULL;
     if (!json)
         dir_server_error(&err);
@@ -646,6 +707,7 @@ static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, s_slow_t *slow
         goto done;
     }
     json_t *json = s_get(req->dir, id);
+    s_add_discovered(json, slow);
     reply = json ? sso_http_json(200, json) : NULL;
     if (!json)
         dir_not_found(&err, "no connection %s", id);
@@ -662,8 +724,10 @@ static zframe_t *s_patch(dir_api_req_t *req, const char *id)
     return s_in_passes(s_patch_pass, req, id);
 }
 
-/* draft -> active, inactive -> active, active -> inactive; the same state again is a no-op. */
-static zframe_t *s_set_status(dir_api_req_t *req, const char *id, bool enable)
+/* draft -> active, inactive -> active, active -> inactive; the same state again is a no-op.
+   slow: an enable's checked discovery, shown in the reply (NULL for a disable). */
+static zframe_t *s_set_status(dir_api_req_t *req, const char *id, bool enable,
+                              const s_slow_t *slow)
 {
     int changes = 0;
     int rc = enable ? dir_db_run(req->dir->db, &changes,
@@ -687,17 +751,38 @@ static zframe_t *s_set_status(dir_api_req_t *req, const char *id, bool enable)
         return dir_error_reply(&err);
     }
     sso_info("connection %s %s", id, enable ? "enabled" : "disabled");
+    if (slow)
+        s_add_discovered(json, slow);
     return sso_http_json(200, json);
+}
+
+/* Enabling an OIDC connection checks its provider's discovery first. */
+static zframe_t *s_enable_pass(dir_api_req_t *req, const char *id, s_slow_t *slow)
+{
+    dir_error_t err = {0};
+    s_conf_t conf = {0};
+    int found = s_load(req->dir, id, &conf);
+    int checked = found == 1 && strcmp(conf.type, "oidc") == 0
+                      ? s_check_discovery(conf.oidc_issuer ? conf.oidc_issuer : "", slow, &err)
+                      : 0;
+    s_conf_free(&conf);
+    if (found == 0)
+        return dir_api_not_found("connection", id);
+    if (found < 0)
+        return dir_api_db_error();
+    if (checked != 0)
+        return slow->want != S_NONE ? NULL : dir_error_reply(&err);
+    return s_set_status(req, id, true, slow);
 }
 
 static zframe_t *s_enable(dir_api_req_t *req, const char *id)
 {
-    return s_set_status(req, id, true);
+    return s_in_passes(s_enable_pass, req, id);
 }
 
 static zframe_t *s_disable(dir_api_req_t *req, const char *id)
 {
-    return s_set_status(req, id, false);
+    return s_set_status(req, id, false, NULL);
 }
 
 static zframe_t *s_list(dir_api_req_t *req, const char *org_id)
@@ -902,12 +987,18 @@ static void s_test(dir_testkit_t *kit)
         json_decref(request);
     }
 
-    /* OIDC: the secret is sealed and never returned; scopes always include openid. */
-    SSO_CHECK(dir_testkit_call(kit, "POST", path,
-                               "{\"type\":\"oidc\",\"name\":\"Google\",\"oidc\":{\"issuer\":"
-                               "\"https://accounts.example.com\",\"client_id\":\"abc\","
-                               "\"client_secret\":\"TOPSECRET-123\",\"scopes\":[\"email\","
-                               "\"profile\"]}}", &body) == 201);
+    /* OIDC: discovery is checked at create, change and enable (s_test_discovery); here a
+       provider that passes. */
+    sso_oidc_test_idp_t *idp = sso_oidc_test_idp_new();
+    char issuer[200] = "";
+    SSO_CHECK(idp && sso_oidc_test_idp_provider(idp, "/accounts", issuer, sizeof issuer) == 0);
+    kit->dir->allow_private_upstreams = true;
+    /* The secret is sealed and never returned; scopes always include openid. */
+    snprintf(buffer, sizeof buffer,
+             "{\"type\":\"oidc\",\"name\":\"Google\",\"oidc\":{\"issuer\":\"%s\","
+             "\"client_id\":\"abc\",\"client_secret\":\"TOPSECRET-123\",\"scopes\":[\"email\","
+             "\"profile\"]}}", issuer);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, buffer, &body) == 201);
     char oidc[64] = "", oidc_path[160];
     snprintf(oidc, sizeof oidc, "%s", dir_testkit_str(body, "id"));
     snprintf(oidc_path, sizeof oidc_path, "/api/v1/connections/%s", oidc);
@@ -930,8 +1021,7 @@ static void s_test(dir_testkit_t *kit)
                                "{\"oidc\":{\"client_id\":\"def\",\"client_secret\":\"NEW\"}}",
                                &body) == 200);
     SSO_CHECK(!strcmp(dir_testkit_str(json_object_get(body, "oidc"), "client_id"), "def")
-              && !strcmp(dir_testkit_str(json_object_get(body, "oidc"), "issuer"),
-                         "https://accounts.example.com"));
+              && !strcmp(dir_testkit_str(json_object_get(body, "oidc"), "issuer"), issuer));
     json_decref(body);
     stmt = dir_db_query(kit->dir->db, "SELECT oidc_client_secret_sealed FROM connections WHERE "
                                       "id = ?", "s", oidc);
@@ -983,10 +1073,162 @@ static void s_test(dir_testkit_t *kit)
     free(cert_json);
     free(idp_key);
     free(idp_cert);
+    sso_oidc_test_idp_destroy(&idp);
+}
+
+/* POSTs an OIDC connection of issuer; the HTTP status, the reply in *body. */
+static int s_create_oidc(dir_testkit_t *kit, const char *path, const char *issuer,
+                         json_t **body)
+{
+    char request[600];
+    snprintf(request, sizeof request,
+             "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"%s\",\"client_id\":\"c\","
+             "\"client_secret\":\"s\"}}", issuer);
+    return dir_testkit_call(kit, "POST", path, request, body);
+}
+
+/* True when the reply (*body, taken) is a 400 invalid_request whose description has want. */
+static bool s_refused(int status, json_t **body_p, const char *want)
+{
+    json_t *body = *body_p;
+    *body_p = NULL;
+    const char *description = dir_testkit_str(body, "error_description");
+    bool ok = status == 400 && !strcmp(dir_testkit_str(body, "error"), "invalid_request")
+              && strstr(description, want);
+    if (!ok)
+        fprintf(stderr, "wanted 400 with \"%s\", got %d %s\n", want, status, description);
+    json_decref(body);
+    return ok;
+}
+
+/* An OIDC connection's discovery decides its create, change and enable. */
+static void s_test_discovery(dir_testkit_t *kit)
+{
+    char org[64] = "", path[160], issuer[200], good[200], conn_path[200], action[240];
+    SSO_CHECK(dir_testkit_field(kit, "POST", "/api/v1/organizations",
+                                "{\"display_name\":\"D\"}", "id", org, sizeof org) == 201);
+    snprintf(path, sizeof path, "/api/v1/organizations/%s/connections", org);
+    sso_oidc_test_idp_t *idp = sso_oidc_test_idp_new();
+    SSO_CHECK(idp && sso_oidc_test_idp_provider(idp, "/good", good, sizeof good) == 0);
+    if (!idp)
+        return;
+    const char *base = sso_oidc_test_idp_url(idp), *json_type = "Content-Type: application/json\r\n";
+    json_t *body = NULL;
+
+    /* Loopback needs SSO_ALLOW_PRIVATE_UPSTREAMS: refused without a request. */
+    kit->dir->allow_private_upstreams = false;
+    SSO_CHECK(s_refused(s_create_oidc(kit, path, good, &body), &body, "oidc.issuer: discovery at "));
+    SSO_CHECK(sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration") == 0);
+    kit->dir->allow_private_upstreams = true;
+
+    /* Providers whose discovery fails, each with its reason; nothing is written. */
+    int64_t before = s_count(kit);
+    sso_oidc_test_idp_route(idp, "/down/.well-known/openid-configuration", 500, json_type,
+                            "{}", 0);
+    char doc[1200];
+    snprintf(doc, sizeof doc, "{\"issuer\":\"https://evil.example\",\"authorization_endpoint\":"
+                              "\"%s/a\",\"token_endpoint\":\"%s/t\",\"jwks_uri\":\"%s/j\","
+                              "\"response_types_supported\":[\"code\"]}", base, base, base);
+    sso_oidc_test_idp_route(idp, "/other/.well-known/openid-configuration", 200, json_type, doc,
+                            0);
+    snprintf(doc, sizeof doc, "{\"issuer\":\"%s/none\",\"authorization_endpoint\":\"%s/a\","
+                              "\"token_endpoint\":\"%s/t\",\"jwks_uri\":\"%s/j\","
+                              "\"response_types_supported\":[\"code\"],"
+                              "\"id_token_signing_alg_values_supported\":[\"none\",\"HS256\"]}",
+             base, base, base, base);
+    sso_oidc_test_idp_route(idp, "/none/.well-known/openid-configuration", 200, json_type, doc,
+                            0);
+    snprintf(doc, sizeof doc, "{\"issuer\":\"%s/plain\",\"authorization_endpoint\":\"%s/a\","
+                              "\"token_endpoint\":\"http://idp.example.com/t\",\"jwks_uri\":"
+                              "\"%s/j\",\"response_types_supported\":[\"code\"]}",
+             base, base, base);
+    sso_oidc_test_idp_route(idp, "/plain/.well-known/openid-configuration", 200, json_type, doc,
+                            0);
+    sso_oidc_test_idp_route(idp, "/junk/.well-known/openid-configuration", 200, json_type,
+                            "<html>", 0);
+    struct {
+        const char *prefix, *want;
+    } bad[] = {
+        {"/down", "answered HTTP 500"},
+        {"/other", "discovery issuer: expected http://127.0.0.1"},
+        {"/none", "offers none of RS256/384/512, PS256/384/512, ES256/384/512 (got none, HS256)"},
+        {"/plain", "discovery token_endpoint http://idp.example.com/t: the URL must use https"},
+        {"/junk", "the discovery document is not JSON"},
+        {"/missing", "answered HTTP 404"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(issuer, sizeof issuer, "%s%s", base, bad[i].prefix);
+        SSO_CHECK(s_refused(s_create_oidc(kit, path, issuer, &body), &body, bad[i].want));
+    }
+    snprintf(issuer, sizeof issuer, "%s/other", base);
+    SSO_CHECK(s_refused(s_create_oidc(kit, path, issuer, &body), &body, "got https://evil.example"));
+    SSO_CHECK(s_count(kit) == before);
+
+    /* A provider that passes: created, its endpoints shown. */
+    SSO_CHECK(s_create_oidc(kit, path, good, &body) == 201);
+    json_t *discovered = json_object_get(json_object_get(body, "oidc"), "discovered");
+    char expect[300];
+    static const char *endpoints[][2] = {{"authorization_endpoint", "/authorize"},
+                                         {"token_endpoint", "/token"},
+                                         {"jwks_uri", "/jwks"},
+                                         {"userinfo_endpoint", "/userinfo"}};
+    for (size_t i = 0; i < sizeof endpoints / sizeof endpoints[0]; i++) {
+        snprintf(expect, sizeof expect, "%s%s", good, endpoints[i][1]);
+        SSO_CHECK(!strcmp(dir_testkit_str(discovered, endpoints[i][0]), expect));
+    }
+    snprintf(conn_path, sizeof conn_path, "/api/v1/connections/%s", dir_testkit_str(body, "id"));
+    json_decref(body);
+    SSO_CHECK(s_count(kit) == before + 1);
+
+    /* A change of its settings checks again: to a failing provider, refused, unchanged. */
+    snprintf(issuer, sizeof issuer, "{\"oidc\":{\"issuer\":\"%s/down\"}}", base);
+    SSO_CHECK(s_refused(dir_testkit_call(kit, "PATCH", conn_path, issuer, &body), &body,
+                        "answered HTTP 500"));
+    SSO_CHECK(dir_testkit_call(kit, "GET", conn_path, NULL, &body) == 200);
+    SSO_CHECK(!strcmp(dir_testkit_str(json_object_get(body, "oidc"), "issuer"), good));
+    json_decref(body);
+    /* A rename alone fetches nothing. */
+    int hits = sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration");
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", conn_path, "{\"name\":\"N\"}", NULL) == 200);
+    SSO_CHECK(sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration") == hits);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", conn_path, "{\"oidc\":{\"client_id\":\"d\"}}",
+                               &body) == 200);
+    SSO_CHECK(json_object_get(json_object_get(body, "oidc"), "discovered"));
+    json_decref(body);
+    SSO_CHECK(sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration") == hits + 1);
+
+    /* Enable checks too: the provider breaks, enabling is refused and the draft stays. */
+    snprintf(action, sizeof action, "%s/enable", conn_path);
+    sso_oidc_test_idp_route(idp, "/good/.well-known/openid-configuration", 503, json_type, "{}",
+                            0);
+    SSO_CHECK(s_refused(dir_testkit_call(kit, "POST", action, NULL, &body), &body,
+                        "answered HTTP 503"));
+    SSO_CHECK(dir_testkit_call(kit, "GET", conn_path, NULL, &body) == 200);
+    SSO_CHECK(!strcmp(dir_testkit_str(body, "status"), "draft"));
+    json_decref(body);
+    SSO_CHECK(sso_oidc_test_idp_provider(idp, "/good", good, sizeof good) == 0);
+    SSO_CHECK(dir_testkit_call(kit, "POST", action, NULL, &body) == 200);
+    SSO_CHECK(!strcmp(dir_testkit_str(body, "status"), "active")
+              && json_object_get(json_object_get(body, "oidc"), "discovered"));
+    json_decref(body);
+    /* Disable fetches nothing; the broken provider blocks a re-enable. */
+    hits = sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration");
+    snprintf(action, sizeof action, "%s/disable", conn_path);
+    SSO_CHECK(dir_testkit_call(kit, "POST", action, NULL, NULL) == 200);
+    SSO_CHECK(sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration") == hits);
+    sso_oidc_test_idp_route(idp, "/good/.well-known/openid-configuration", 200, json_type,
+                            "{\"issuer\":\"x\"}", 0);
+    snprintf(action, sizeof action, "%s/enable", conn_path);
+    SSO_CHECK(s_refused(dir_testkit_call(kit, "POST", action, NULL, &body), &body,
+                        "discovery issuer: expected"));
+    SSO_CHECK(dir_testkit_field(kit, "GET", conn_path, NULL, "status", expect, sizeof expect)
+              == 200 && !strcmp(expect, "inactive"));
+    sso_oidc_test_idp_destroy(&idp);
 }
 
 void dir_connections_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run(s_test);
+    dir_testkit_run(s_test_discovery);
 }

@@ -7,6 +7,7 @@
 #include "dir_testkit.h"
 #include "api/dir_valid.h"
 #include "sso_log.h"
+#include "sso_oidc_discovery.h"
 #include "sso_test.h"
 #include <openssl/evp.h>
 
@@ -443,10 +444,15 @@ static void s_test(dir_testkit_t *kit)
     snprintf(expect, sizeof expect, "organization %s has no active connection", org);
     SSO_CHECK(s_described(kit, "", org, "", "", expect));
     snprintf(path, sizeof path, "/api/v1/organizations/%s/connections", org);
-    SSO_CHECK(dir_testkit_field(kit, "POST", path,
-                                "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"https://idp.acme.test"
-                                "\",\"client_id\":\"abc\",\"client_secret\":\"S3CRET\","
-                                "\"scopes\":[\"email\"]}}", "id", oidc, sizeof oidc) == 201);
+    /* Its provider's discovery is checked at create and enable: a stand-in on loopback. */
+    sso_oidc_test_idp_t *idp = sso_oidc_test_idp_new();
+    char issuer[128] = "", body_text[400];
+    SSO_CHECK(idp && sso_oidc_test_idp_provider(idp, "/acme", issuer, sizeof issuer) == 0);
+    kit->dir->allow_private_upstreams = true;
+    snprintf(body_text, sizeof body_text,
+             "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"%s\",\"client_id\":\"abc\","
+             "\"client_secret\":\"S3CRET\",\"scopes\":[\"email\"]}}", issuer);
+    SSO_CHECK(dir_testkit_field(kit, "POST", path, body_text, "id", oidc, sizeof oidc) == 201);
     /* A draft connection is not used, even when named. */
     SSO_CHECK(s_expect(kit, oidc, "", "", "", NULL, "connection_inactive"));
     snprintf(expect, sizeof expect, "connection %s is not active", oidc);
@@ -458,7 +464,7 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(s_expect(kit, "", "", "", "x@ACME.test", oidc, NULL));
     c = s_resolve(kit, oidc, "", "", "", &err);
     SSO_CHECK(c && !strcmp(c->type, "oidc") && !*c->oidc_client_secret
-              && !strcmp(c->oidc_issuer, "https://idp.acme.test")
+              && !strcmp(c->oidc_issuer, issuer)
               && !strcmp(c->oidc_client_id, "abc") && c->n_oidc_scopes == 2
               && !strcmp(c->oidc_scopes[1], "email") && !*c->sp_private_key_pem
               && c->n_organization_domains == 2);
@@ -551,6 +557,7 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(dir_login_connection_type(kit->dir, "conn_simulator", type, &active) == 0
               && !strcmp(type, "saml") && active);
     SSO_CHECK(dir_login_connection_type(kit->dir, "conn_none", type, &active) == -1);
+    sso_oidc_test_idp_destroy(&idp);
 }
 
 void dir_login_test(bool verbose)

@@ -5,6 +5,7 @@
 #include "login/dir_login.h"
 #include "login/dir_txn.h"
 #include "sso_crypto.h"
+#include "sso_oidc_discovery.h"
 #include "sso_rpc.h"
 #include "sso_test.h"
 #include <openssl/crypto.h>
@@ -187,14 +188,17 @@ static void s_test_begin(dir_testkit_t *kit)
 
     /* An OIDC connection: the state, nonce and PKCE verifier are the directory's, fresh for
        each login; no SAML request id. */
-    char org[64] = "", oidc[64] = "", path[200];
+    char org[64] = "", oidc[64] = "", path[200], issuer[200] = "", body[400];
+    sso_oidc_test_idp_t *idp = sso_oidc_test_idp_new(); /* its discovery is checked */
+    SSO_CHECK(idp && sso_oidc_test_idp_provider(idp, "/o", issuer, sizeof issuer) == 0);
+    kit->dir->allow_private_upstreams = true;
     SSO_CHECK(dir_testkit_field(kit, "POST", "/api/v1/organizations", "{\"display_name\":\"O\"}",
                                 "id", org, sizeof org) == 201);
     snprintf(path, sizeof path, "/api/v1/organizations/%s/connections", org);
-    SSO_CHECK(dir_testkit_field(kit, "POST", path,
-                                "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"https://idp.o.test"
-                                "\",\"client_id\":\"c\",\"client_secret\":\"s\"}}", "id", oidc,
-                                sizeof oidc) == 201);
+    snprintf(body, sizeof body, "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"%s\",\"client_id\":"
+             "\"c\",\"client_secret\":\"s\"}}", issuer);
+    SSO_CHECK(dir_testkit_field(kit, "POST", path, body, "id", oidc, sizeof oidc) == 201);
+    sso_oidc_test_idp_destroy(&idp);
     SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE connections SET status = 'active' WHERE "
                          "id = ?", "s", oidc) == DIR_DB_OK);
     Sso__ConnectionSelector by_id = SSO__CONNECTION_SELECTOR__INIT;

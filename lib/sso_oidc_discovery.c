@@ -1,0 +1,1324 @@
+/* sso_oidc_discovery: upstream OIDC discovery and JWKS, checked and cached. */
+#include "sso_oidc_discovery.h"
+#include "sso_fetch.h"
+#include "sso_test.h"
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define S_QUOTE_MAX 160 /* bytes of a document's value quoted in a reason */
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} s_algs[] = {
+    {"RS256", SSO_OIDC_ALG_RS256}, {"RS384", SSO_OIDC_ALG_RS384}, {"RS512", SSO_OIDC_ALG_RS512},
+    {"PS256", SSO_OIDC_ALG_PS256}, {"PS384", SSO_OIDC_ALG_PS384}, {"PS512", SSO_OIDC_ALG_PS512},
+    {"ES256", SSO_OIDC_ALG_ES256}, {"ES384", SSO_OIDC_ALG_ES384}, {"ES512", SSO_OIDC_ALG_ES512},
+};
+
+/* text as printable ASCII (anything else becomes '?'), cut to S_QUOTE_MAX bytes with "...":
+   what a document says may be shown in a reason, but not as it is. */
+static const char *s_quote(char *out, size_t size, const char *text)
+{
+    size_t len = 0;
+    for (const unsigned char *p = (const unsigned char *) (text ? text : ""); *p; p++) {
+        if (len + 4 >= size || len >= S_QUOTE_MAX) {
+            snprintf(out + len, size - len, "...");
+            return out;
+        }
+        out[len++] = *p >= 0x20 && *p < 0x7f ? (char) *p : '?';
+    }
+    out[len] = '\0';
+    return out;
+}
+
+void sso_oidc_discovery_free(sso_oidc_discovery_t *discovery)
+{
+    if (!discovery)
+        return;
+    free(discovery->issuer);
+    free(discovery->authorization_endpoint);
+    free(discovery->token_endpoint);
+    free(discovery->jwks_uri);
+    free(discovery->userinfo_endpoint);
+    memset(discovery, 0, sizeof *discovery);
+}
+
+static int s_dup(char **field, const char *value)
+{
+    *field = value ? strdup(value) : NULL;
+    return value && !*field ? -1 : 0;
+}
+
+int sso_oidc_discovery_copy(sso_oidc_discovery_t *dst, const sso_oidc_discovery_t *src)
+{
+    *dst = *src;
+    if (s_dup(&dst->issuer, src->issuer) != 0
+        || s_dup(&dst->authorization_endpoint, src->authorization_endpoint) != 0
+        || s_dup(&dst->token_endpoint, src->token_endpoint) != 0
+        || s_dup(&dst->jwks_uri, src->jwks_uri) != 0
+        || s_dup(&dst->userinfo_endpoint, src->userinfo_endpoint) != 0) {
+        sso_oidc_discovery_free(dst);
+        return -1;
+    }
+    return 0;
+}
+
+bool sso_oidc_discovery_alg_ok(const sso_oidc_discovery_t *discovery, const char *alg)
+{
+    for (size_t i = 0; alg && i < sizeof s_algs / sizeof s_algs[0]; i++)
+        if (strcmp(alg, s_algs[i].name) == 0)
+            return (discovery->algs & s_algs[i].bit) != 0;
+    return false;
+}
+
+/* The list named name: 1 with *list an array of strings, 0 when absent (or null), -1 when it
+   is something else. */
+static int s_list(json_t *doc, const char *name, json_t **list, char *why, size_t why_size)
+{
+    json_t *value = json_object_get(doc, name);
+    *list = NULL;
+    if (!value || json_is_null(value))
+        return 0;
+    size_t index;
+    json_t *item;
+    bool strings = json_is_array(value);
+    json_array_foreach(value, index, item) strings = strings && json_is_string(item);
+    if (!strings) {
+        snprintf(why, why_size, "discovery %s is not an array of strings", name);
+        return -1;
+    }
+    *list = value;
+    return 1;
+}
+
+static bool s_lists(json_t *list, const char *value)
+{
+    size_t index;
+    json_t *item;
+    json_array_foreach(list, index, item) if (strcmp(json_string_value(item), value) == 0)
+        return true;
+    return false;
+}
+
+/* The list's values, quoted and comma-separated, for a reason. */
+static const char *s_list_text(json_t *list, char *out, size_t size)
+{
+    char joined[S_QUOTE_MAX * 2] = "";
+    size_t len = 0, index;
+    json_t *item;
+    json_array_foreach(list, index, item) {
+        int n = snprintf(joined + len, sizeof joined - len, "%s%s", index ? ", " : "",
+                         json_string_value(item));
+        if (n < 0 || (size_t) n >= sizeof joined - len)
+            break;
+        len += (size_t) n;
+    }
+    return s_quote(out, size, len ? joined : "nothing");
+}
+
+/* The string field name: 0 with *value (NULL when absent and optional), or -1. */
+static int s_string(json_t *doc, const char *name, bool required, const char **value,
+                    char *why, size_t why_size)
+{
+    json_t *field = json_object_get(doc, name);
+    *value = json_string_value(field);
+    if (*value || (!required && (!field || json_is_null(field))))
+        return 0;
+    snprintf(why, why_size, field ? "discovery %s is not a string" : "discovery has no %s", name);
+    return -1;
+}
+
+/* An endpoint the broker will call or send browsers to: the fetch rule's scheme (https; http
+   to loopback only when private upstreams are allowed), no fragment, printable, bounded. */
+static int s_endpoint(json_t *doc, const char *name, bool required, bool allow_private,
+                      char **out, char *why, size_t why_size)
+{
+    const char *url;
+    if (s_string(doc, name, required, &url, why, why_size) != 0)
+        return -1;
+    if (!url)
+        return 0;
+    char quoted[S_QUOTE_MAX + 8], reason[300];
+    bool plain_http, clean = strlen(url) <= SSO_OIDC_URL_MAX && !strchr(url, '#');
+    for (const unsigned char *p = (const unsigned char *) url; clean && *p; p++)
+        clean = *p > 0x20 && *p < 0x7f;
+    if (!clean) {
+        snprintf(why, why_size, "discovery %s is not a URL without fragment (%s)", name,
+                 s_quote(quoted, sizeof quoted, url));
+        return -1;
+    }
+    if (sso_fetch_url_check(url, allow_private, &plain_http, reason, sizeof reason) != 0) {
+        snprintf(why, why_size, "discovery %s %s: %s", name, s_quote(quoted, sizeof quoted, url),
+                 reason);
+        return -1;
+    }
+    if (!(*out = strdup(url))) {
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int s_read(json_t *doc, const char *expected_issuer, bool allow_private,
+                  sso_oidc_discovery_t *out, char *why, size_t why_size)
+{
+    const char *issuer;
+    char quoted[S_QUOTE_MAX + 8], quoted2[S_QUOTE_MAX + 8];
+    if (s_string(doc, "issuer", true, &issuer, why, why_size) != 0)
+        return -1;
+    if (!expected_issuer || strcmp(issuer, expected_issuer) != 0) {
+        snprintf(why, why_size, "discovery issuer: expected %s, got %s",
+                 s_quote(quoted, sizeof quoted, expected_issuer),
+                 s_quote(quoted2, sizeof quoted2, issuer));
+        return -1;
+    }
+    if (s_dup(&out->issuer, issuer) != 0) {
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
+    if (s_endpoint(doc, "authorization_endpoint", true, allow_private,
+                   &out->authorization_endpoint, why, why_size) != 0
+        || s_endpoint(doc, "token_endpoint", true, allow_private, &out->token_endpoint, why,
+                      why_size) != 0
+        || s_endpoint(doc, "jwks_uri", true, allow_private, &out->jwks_uri, why, why_size) != 0
+        || s_endpoint(doc, "userinfo_endpoint", false, allow_private, &out->userinfo_endpoint,
+                      why, why_size) != 0)
+        return -1;
+
+    json_t *list;
+    int found = s_list(doc, "response_types_supported", &list, why, why_size);
+    if (found < 0)
+        return -1;
+    if (found == 0 || !s_lists(list, "code")) {
+        snprintf(why, why_size, "discovery response_types_supported does not list \"code\" "
+                                "(got %s)", found ? s_list_text(list, quoted, sizeof quoted)
+                                                  : "nothing");
+        return -1;
+    }
+
+    /* Absent: RS256 (OIDC Discovery section 3). */
+    if ((found = s_list(doc, "id_token_signing_alg_values_supported", &list, why,
+                        why_size)) < 0)
+        return -1;
+    out->algs = found ? 0 : SSO_OIDC_ALG_RS256;
+    for (size_t i = 0; found && i < sizeof s_algs / sizeof s_algs[0]; i++)
+        if (s_lists(list, s_algs[i].name))
+            out->algs |= s_algs[i].bit;
+    if (!out->algs) {
+        snprintf(why, why_size, "discovery id_token_signing_alg_values_supported offers none "
+                                "of RS256/384/512, PS256/384/512, ES256/384/512 (got %s)",
+                 s_list_text(list, quoted, sizeof quoted));
+        return -1;
+    }
+
+    /* Absent: client_secret_basic (OIDC Discovery section 3). */
+    if ((found = s_list(doc, "token_endpoint_auth_methods_supported", &list, why,
+                        why_size)) < 0)
+        return -1;
+    if (!found || s_lists(list, "client_secret_basic"))
+        out->token_auth = SSO_OIDC_AUTH_CLIENT_SECRET_BASIC;
+    else if (s_lists(list, "client_secret_post"))
+        out->token_auth = SSO_OIDC_AUTH_CLIENT_SECRET_POST;
+    else {
+        snprintf(why, why_size, "discovery token_endpoint_auth_methods_supported offers neither "
+                                "client_secret_basic nor client_secret_post (got %s)",
+                 s_list_text(list, quoted, sizeof quoted));
+        return -1;
+    }
+
+    if ((found = s_list(doc, "code_challenge_methods_supported", &list, why, why_size)) < 0)
+        return -1;
+    out->pkce_s256 = found && s_lists(list, "S256");
+    if ((found = s_list(doc, "response_modes_supported", &list, why, why_size)) < 0)
+        return -1;
+    out->form_post = found && s_lists(list, "form_post");
+    out->max_age_s = SSO_OIDC_MAX_AGE_DEFAULT_S;
+    return 0;
+}
+
+/* A JSON document of at most max bytes that must be an object: it, or NULL with why. */
+static json_t *s_load_object(const char *what, const char *text, size_t len, size_t max,
+                             char *why, size_t why_size)
+{
+    if (!text || len == 0) {
+        snprintf(why, why_size, "%s is empty", what);
+        return NULL;
+    }
+    if (len > max) {
+        snprintf(why, why_size, "%s is larger than %zu bytes", what, max);
+        return NULL;
+    }
+    json_error_t error;
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &error);
+    char quoted[S_QUOTE_MAX + 8];
+    if (!doc)
+        snprintf(why, why_size, "%s is not JSON: %s (line %d)", what,
+                 s_quote(quoted, sizeof quoted, error.text), error.line);
+    else if (!json_is_object(doc)) {
+        snprintf(why, why_size, "%s is not a JSON object", what);
+        json_decref(doc);
+        doc = NULL;
+    }
+    return doc;
+}
+
+int sso_oidc_discovery_parse(const char *json, size_t len, const char *expected_issuer,
+                             bool allow_private, sso_oidc_discovery_t *out, char *why,
+                             size_t why_size)
+{
+    memset(out, 0, sizeof *out);
+    json_t *doc = s_load_object("the discovery document", json, len,
+                                SSO_OIDC_DISCOVERY_MAX_BYTES, why, why_size);
+    if (!doc)
+        return -1;
+    int rc = s_read(doc, expected_issuer, allow_private, out, why, why_size);
+    json_decref(doc);
+    if (rc != 0)
+        sso_oidc_discovery_free(out);
+    return rc;
+}
+
+/* ---- Cache-Control ----------------------------------------------------------------------- */
+
+/* Digits (optionally quoted) as seconds, capped; -1 when not a number. */
+static int64_t s_seconds(const char *value, size_t len)
+{
+    if (len >= 2 && value[0] == '"' && value[len - 1] == '"') {
+        value++;
+        len -= 2;
+    }
+    if (len == 0)
+        return -1;
+    int64_t seconds = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (value[i] < '0' || value[i] > '9')
+            return -1;
+        if (seconds < SSO_OIDC_MAX_AGE_MAX_S * 10LL)
+            seconds = seconds * 10 + (value[i] - '0');
+    }
+    return seconds;
+}
+
+int64_t sso_oidc_max_age(const char *cache_control)
+{
+    int64_t age = -1;
+    const char *p = cache_control ? cache_control : "";
+    while (*p) {
+        /* One directive: name[=value], the value a token or a quoted string. */
+        p += strspn(p, " \t,");
+        size_t name_len = strcspn(p, "=, \t");
+        const char *name = p, *value = NULL;
+        size_t value_len = 0;
+        p += name_len;
+        p += strspn(p, " \t");
+        if (*p == '=') {
+            p++;
+            p += strspn(p, " \t");
+            value = p;
+            if (*p == '"') {
+                const char *end = strchr(p + 1, '"');
+                p = end ? end + 1 : p + strlen(p);
+            }
+            else
+                p += strcspn(p, ", \t");
+            value_len = (size_t) (p - value);
+        }
+        p += strcspn(p, ","); /* anything else up to the next directive is junk */
+        if ((name_len == 8 && !strncasecmp(name, "no-store", 8))
+            || (name_len == 8 && !strncasecmp(name, "no-cache", 8)))
+            return SSO_OIDC_MAX_AGE_MIN_S;
+        if (name_len == 7 && !strncasecmp(name, "max-age", 7)) {
+            /* A max-age that is no number makes the answer stale at once (RFC 9111 4.2.1);
+               several: the shortest. */
+            int64_t seconds = value ? s_seconds(value, value_len) : -1;
+            if (seconds < 0)
+                seconds = 0;
+            age = age < 0 || seconds < age ? seconds : age;
+        }
+    }
+    if (age < 0)
+        return SSO_OIDC_MAX_AGE_DEFAULT_S;
+    return age < SSO_OIDC_MAX_AGE_MIN_S   ? SSO_OIDC_MAX_AGE_MIN_S
+           : age > SSO_OIDC_MAX_AGE_MAX_S ? SSO_OIDC_MAX_AGE_MAX_S
+                                          : age;
+}
+
+/* ---- fetching ---------------------------------------------------------------------------- */
+
+/* application/json or application/<something>+json, with any parameters. */
+static bool s_json_type(const char *content_type)
+{
+    if (!content_type)
+        return false;
+    size_t len = strcspn(content_type, "; \t");
+    if (len == 16 && !strncasecmp(content_type, "application/json", 16))
+        return true;
+    return len > 17 && !strncasecmp(content_type, "application/", 12)
+           && !strncasecmp(content_type + len - 5, "+json", 5);
+}
+
+/* GETs what (for reasons) at url: 0 with a 200 JSON answer in response, or -1 with why. */
+static int s_get_json(const char *what, const char *url, bool allow_private, long timeout_ms,
+                      size_t max_bytes, sso_fetch_response_t *response, char *why,
+                      size_t why_size)
+{
+    sso_fetch_request_t request = {.url = url,
+                                   .accept = "application/json",
+                                   .allow_private = allow_private,
+                                   .timeout_ms = timeout_ms,
+                                   .max_bytes = max_bytes};
+    char reason[300], quoted[S_QUOTE_MAX + 8];
+    s_quote(quoted, sizeof quoted, url);
+    if (sso_fetch(&request, response, reason, sizeof reason) != 0)
+        snprintf(why, why_size, "%s at %s could not be fetched: %s", what, quoted, reason);
+    else if (response->status != 200)
+        snprintf(why, why_size, "%s at %s answered HTTP %ld", what, quoted, response->status);
+    else if (!s_json_type(response->content_type)) {
+        char type[S_QUOTE_MAX + 8];
+        snprintf(why, why_size, "%s at %s answered Content-Type %s, not JSON", what, quoted,
+                 response->content_type ? s_quote(type, sizeof type, response->content_type)
+                                        : "(none)");
+    }
+    else
+        return 0;
+    sso_fetch_response_free(response);
+    return -1;
+}
+
+static int s_discovery_fetch(const char *issuer, bool allow_private, long timeout_ms,
+                             sso_oidc_discovery_t *out, char *why, size_t why_size)
+{
+    static const char well_known[] = "/.well-known/openid-configuration";
+    memset(out, 0, sizeof *out);
+    size_t len = issuer ? strlen(issuer) : 0;
+    if (len == 0 || len > SSO_OIDC_URL_MAX || strpbrk(issuer, "?#")) {
+        snprintf(why, why_size, "the issuer must be a URL of at most %d bytes without query or "
+                                "fragment", SSO_OIDC_URL_MAX);
+        return -1;
+    }
+    /* OIDC Discovery section 4: a terminating "/" of the issuer is removed first. */
+    while (len > 0 && issuer[len - 1] == '/')
+        len--;
+    char url[SSO_OIDC_URL_MAX + sizeof well_known];
+    snprintf(url, sizeof url, "%.*s%s", (int) len, issuer, well_known);
+    sso_fetch_response_t response;
+    if (s_get_json("discovery", url, allow_private, timeout_ms, SSO_OIDC_DISCOVERY_MAX_BYTES,
+                   &response, why, why_size) != 0)
+        return -1;
+    int rc = sso_oidc_discovery_parse(response.body, response.len, issuer, allow_private, out,
+                                      why, why_size);
+    if (rc == 0)
+        out->max_age_s = sso_oidc_max_age(response.cache_control);
+    sso_fetch_response_free(&response);
+    return rc;
+}
+
+int sso_oidc_discovery_fetch(const char *issuer, bool allow_private, sso_oidc_discovery_t *out,
+                             char *why, size_t why_size)
+{
+    return s_discovery_fetch(issuer, allow_private, SSO_OIDC_FETCH_TIMEOUT_MS, out, why,
+                             why_size);
+}
+
+static int s_jwks_fetch(const char *jwks_uri, bool allow_private, long timeout_ms, char **json,
+                        int64_t *max_age_s, char *why, size_t why_size)
+{
+    *json = NULL;
+    *max_age_s = 0;
+    sso_fetch_response_t response;
+    if (s_get_json("the JWKS", jwks_uri, allow_private, timeout_ms, SSO_OIDC_JWKS_MAX_BYTES,
+                   &response, why, why_size) != 0)
+        return -1;
+    json_t *doc = s_load_object("the JWKS", response.body, response.len,
+                                SSO_OIDC_JWKS_MAX_BYTES, why, why_size);
+    int rc = -1;
+    if (doc && !json_is_array(json_object_get(doc, "keys")))
+        snprintf(why, why_size, "the JWKS has no \"keys\" array");
+    else if (doc) {
+        *max_age_s = sso_oidc_max_age(response.cache_control);
+        *json = response.body;
+        response.body = NULL;
+        rc = 0;
+    }
+    json_decref(doc);
+    sso_fetch_response_free(&response);
+    return rc;
+}
+
+int sso_oidc_jwks_fetch(const char *jwks_uri, bool allow_private, char **json,
+                        int64_t *max_age_s, char *why, size_t why_size)
+{
+    return s_jwks_fetch(jwks_uri, allow_private, SSO_OIDC_FETCH_TIMEOUT_MS, json, max_age_s,
+                        why, why_size);
+}
+
+/* ---- the cache --------------------------------------------------------------------------- */
+
+typedef struct {
+    char *issuer;
+    bool has_discovery;
+    sso_oidc_discovery_t discovery;
+    int64_t discovery_expires;
+    char *jwks;
+    int64_t jwks_expires;
+    bool refreshed;          /* a forced JWKS refetch happened, at jwks_refreshed */
+    int64_t jwks_refreshed;
+} s_entry_t;
+
+struct _sso_oidc_cache_t {
+    s_entry_t *entries;
+    size_t count;
+    size_t max;
+};
+
+sso_oidc_cache_t *sso_oidc_cache_new(size_t max_entries)
+{
+    sso_oidc_cache_t *self = calloc(1, sizeof *self);
+    if (!self || max_entries == 0)
+        goto fail;
+    self->entries = calloc(max_entries, sizeof *self->entries);
+    if (!self->entries)
+        goto fail;
+    self->max = max_entries;
+    return self;
+fail:
+    free(self);
+    return NULL;
+}
+
+static void s_entry_clear(s_entry_t *entry)
+{
+    free(entry->issuer);
+    sso_oidc_discovery_free(&entry->discovery);
+    free(entry->jwks);
+    memset(entry, 0, sizeof *entry);
+}
+
+void sso_oidc_cache_destroy(sso_oidc_cache_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sso_oidc_cache_t *self = *self_p;
+    for (size_t i = 0; i < self->count; i++)
+        s_entry_clear(&self->entries[i]);
+    free(self->entries);
+    free(self);
+    *self_p = NULL;
+}
+
+/* The last moment an entry is worth anything: its latest expiry, or the end of its refetch
+   pause. */
+static int64_t s_entry_worth(const s_entry_t *entry)
+{
+    int64_t worth = entry->has_discovery ? entry->discovery_expires : INT64_MIN;
+    if (entry->jwks && entry->jwks_expires > worth)
+        worth = entry->jwks_expires;
+    if (entry->refreshed && entry->jwks_refreshed + SSO_OIDC_JWKS_REFRESH_S > worth)
+        worth = entry->jwks_refreshed + SSO_OIDC_JWKS_REFRESH_S;
+    return worth;
+}
+
+/* issuer's entry; with create, a new one when there is none (making room by dropping the
+   entry worth least); NULL when absent or out of memory. */
+static s_entry_t *s_entry(sso_oidc_cache_t *self, const char *issuer, bool create)
+{
+    if (!issuer)
+        return NULL;
+    for (size_t i = 0; i < self->count; i++)
+        if (strcmp(self->entries[i].issuer, issuer) == 0)
+            return &self->entries[i];
+    if (!create)
+        return NULL;
+    char *key = strdup(issuer);
+    if (!key)
+        return NULL;
+    s_entry_t *entry = &self->entries[self->count];
+    if (self->count == self->max) {
+        entry = &self->entries[0];
+        for (size_t i = 1; i < self->count; i++)
+            if (s_entry_worth(&self->entries[i]) < s_entry_worth(entry))
+                entry = &self->entries[i];
+        s_entry_clear(entry);
+    }
+    else
+        self->count++;
+    entry->issuer = key;
+    return entry;
+}
+
+int sso_oidc_cache_discovery_put(sso_oidc_cache_t *self, const sso_oidc_discovery_t *discovery,
+                                 int64_t now)
+{
+    sso_oidc_discovery_t copy;
+    if (!discovery->issuer || sso_oidc_discovery_copy(&copy, discovery) != 0)
+        return -1;
+    s_entry_t *entry = s_entry(self, discovery->issuer, true);
+    if (!entry) {
+        sso_oidc_discovery_free(&copy);
+        return -1;
+    }
+    sso_oidc_discovery_free(&entry->discovery);
+    entry->discovery = copy;
+    entry->has_discovery = true;
+    entry->discovery_expires = now + discovery->max_age_s;
+    return 0;
+}
+
+int sso_oidc_cache_discovery_get(sso_oidc_cache_t *self, const char *issuer, int64_t now,
+                                 sso_oidc_discovery_t *out)
+{
+    memset(out, 0, sizeof *out);
+    s_entry_t *entry = s_entry(self, issuer, false);
+    if (!entry || !entry->has_discovery || now >= entry->discovery_expires)
+        return 0;
+    return sso_oidc_discovery_copy(out, &entry->discovery) == 0 ? 1 : -1;
+}
+
+int sso_oidc_cache_jwks_put(sso_oidc_cache_t *self, const char *issuer, const char *jwks,
+                            int64_t now, int64_t max_age_s)
+{
+    char *copy = jwks ? strdup(jwks) : NULL;
+    s_entry_t *entry = copy ? s_entry(self, issuer, true) : NULL;
+    if (!entry) {
+        free(copy);
+        return -1;
+    }
+    free(entry->jwks);
+    entry->jwks = copy;
+    entry->jwks_expires = now + max_age_s;
+    return 0;
+}
+
+char *sso_oidc_cache_jwks_get(sso_oidc_cache_t *self, const char *issuer, int64_t now)
+{
+    s_entry_t *entry = s_entry(self, issuer, false);
+    if (!entry || !entry->jwks || now >= entry->jwks_expires)
+        return NULL;
+    return strdup(entry->jwks);
+}
+
+bool sso_oidc_cache_jwks_refresh_allowed(sso_oidc_cache_t *self, const char *issuer,
+                                         int64_t now)
+{
+    s_entry_t *entry = s_entry(self, issuer, true);
+    if (!entry)
+        return false;
+    if (entry->refreshed && now - entry->jwks_refreshed < SSO_OIDC_JWKS_REFRESH_S)
+        return false;
+    entry->refreshed = true;
+    entry->jwks_refreshed = now;
+    return true;
+}
+
+/* ---- the stand-in provider for self-tests ------------------------------------------------ */
+
+#define S_ROUTES_MAX 48
+
+typedef struct {
+    char *path;
+    char *reply; /* the whole HTTP answer */
+    int delay_ms;
+    int hits;
+} s_route_t;
+
+struct _sso_oidc_test_idp_t {
+    int listener;
+    char url[64];
+    pthread_t thread;
+    bool running;
+    pthread_mutex_t lock;
+    bool stop;
+    s_route_t routes[S_ROUTES_MAX];
+    size_t n_routes;
+};
+
+static bool s_idp_stopping(sso_oidc_test_idp_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    bool stop = self->stop;
+    pthread_mutex_unlock(&self->lock);
+    return stop;
+}
+
+/* Reads a request's head from fd and answers it from the routes. */
+static void s_idp_answer(sso_oidc_test_idp_t *self, int fd)
+{
+    char head[8192];
+    sso_test_read_head(fd, head, sizeof head, 2000);
+    char path[1024] = "";
+    if (!strncmp(head, "GET ", 4))
+        snprintf(path, sizeof path, "%.*s", (int) strcspn(head + 4, " \r\n"), head + 4);
+    char *reply = NULL;
+    int delay_ms = 0;
+    pthread_mutex_lock(&self->lock);
+    for (size_t i = 0; i < self->n_routes; i++)
+        if (!strcmp(self->routes[i].path, path)) {
+            self->routes[i].hits++;
+            reply = strdup(self->routes[i].reply);
+            delay_ms = self->routes[i].delay_ms;
+        }
+    pthread_mutex_unlock(&self->lock);
+    for (int waited = 0; waited < delay_ms && !s_idp_stopping(self); waited += 10)
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    const char *text = reply ? reply
+                             : "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+                               "Connection: close\r\n\r\n";
+    /* MSG_NOSIGNAL: a client that gave up must not kill the test with SIGPIPE. */
+    for (size_t sent = 0, len = strlen(text); sent < len;) {
+        ssize_t n = send(fd, text + sent, len - sent, MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        sent += (size_t) n;
+    }
+    free(reply);
+}
+
+static void *s_idp_serve(void *arg)
+{
+    sso_oidc_test_idp_t *self = arg;
+    while (!s_idp_stopping(self)) {
+        struct pollfd pfd = {.fd = self->listener, .events = POLLIN};
+        if (poll(&pfd, 1, 50) <= 0)
+            continue;
+        int fd = accept(self->listener, NULL, NULL);
+        if (fd < 0)
+            continue;
+        s_idp_answer(self, fd);
+        close(fd);
+    }
+    return NULL;
+}
+
+sso_oidc_test_idp_t *sso_oidc_test_idp_new(void)
+{
+    sso_oidc_test_idp_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    pthread_mutex_init(&self->lock, NULL);
+    int port = sso_test_listen(&self->listener);
+    if (port < 0) {
+        sso_oidc_test_idp_destroy(&self);
+        return NULL;
+    }
+    snprintf(self->url, sizeof self->url, "http://127.0.0.1:%d", port);
+    if (pthread_create(&self->thread, NULL, s_idp_serve, self) != 0) {
+        sso_oidc_test_idp_destroy(&self);
+        return NULL;
+    }
+    self->running = true;
+    return self;
+}
+
+void sso_oidc_test_idp_destroy(sso_oidc_test_idp_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sso_oidc_test_idp_t *self = *self_p;
+    pthread_mutex_lock(&self->lock);
+    self->stop = true;
+    pthread_mutex_unlock(&self->lock);
+    if (self->running)
+        pthread_join(self->thread, NULL);
+    if (self->listener >= 0)
+        close(self->listener);
+    for (size_t i = 0; i < self->n_routes; i++) {
+        free(self->routes[i].path);
+        free(self->routes[i].reply);
+    }
+    pthread_mutex_destroy(&self->lock);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *sso_oidc_test_idp_url(const sso_oidc_test_idp_t *self)
+{
+    return self->url;
+}
+
+int sso_oidc_test_idp_route(sso_oidc_test_idp_t *self, const char *path, int status,
+                            const char *headers, const char *body, int delay_ms)
+{
+    size_t size = strlen(body) + (headers ? strlen(headers) : 0) + 128;
+    char *reply = malloc(size), *key = strdup(path);
+    if (!reply || !key) {
+        free(reply);
+        free(key);
+        return -1;
+    }
+    snprintf(reply, size, "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n%s",
+             status, strlen(body), headers ? headers : "", body);
+    pthread_mutex_lock(&self->lock);
+    s_route_t *route = NULL;
+    for (size_t i = 0; i < self->n_routes && !route; i++)
+        if (!strcmp(self->routes[i].path, path))
+            route = &self->routes[i];
+    if (!route && self->n_routes < S_ROUTES_MAX)
+        route = &self->routes[self->n_routes++];
+    if (route) {
+        free(route->path);
+        free(route->reply);
+        *route = (s_route_t){.path = key, .reply = reply, .delay_ms = delay_ms};
+    }
+    pthread_mutex_unlock(&self->lock);
+    if (!route) {
+        free(reply);
+        free(key);
+        return -1;
+    }
+    return 0;
+}
+
+int sso_oidc_test_idp_hits(sso_oidc_test_idp_t *self, const char *path)
+{
+    int hits = 0;
+    pthread_mutex_lock(&self->lock);
+    for (size_t i = 0; i < self->n_routes; i++)
+        if (!strcmp(self->routes[i].path, path))
+            hits = self->routes[i].hits;
+    pthread_mutex_unlock(&self->lock);
+    return hits;
+}
+
+/* A discovery document every check accepts, for issuer. */
+static char *s_test_discovery(const char *issuer)
+{
+    json_t *doc = json_pack(
+        "{s:s, s:s+, s:s+, s:s+, s:s+, s:[s], s:[s], s:[s, s], s:[s], s:[s, s], s:[s]}",
+        "issuer", issuer, "authorization_endpoint", issuer, "/authorize", "token_endpoint",
+        issuer, "/token", "jwks_uri", issuer, "/jwks", "userinfo_endpoint", issuer, "/userinfo",
+        "response_types_supported", "code", "id_token_signing_alg_values_supported", "RS256",
+        "token_endpoint_auth_methods_supported", "client_secret_basic", "client_secret_post",
+        "code_challenge_methods_supported", "S256", "response_modes_supported", "query",
+        "form_post", "subject_types_supported", "public");
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    return text;
+}
+
+int sso_oidc_test_idp_provider(sso_oidc_test_idp_t *self, const char *prefix, char *issuer,
+                               size_t issuer_size)
+{
+    char path[512];
+    snprintf(issuer, issuer_size, "%s%s", self->url, prefix);
+    char *doc = s_test_discovery(issuer);
+    snprintf(path, sizeof path, "%s/.well-known/openid-configuration", prefix);
+    int rc = doc ? sso_oidc_test_idp_route(self, path, 200, "Content-Type: application/json\r\n",
+                                           doc, 0)
+                 : -1;
+    snprintf(path, sizeof path, "%s/jwks", prefix);
+    if (rc == 0)
+        rc = sso_oidc_test_idp_route(self, path, 200, "Content-Type: application/json\r\n",
+                                     "{\"keys\":[]}", 0);
+    free(doc);
+    return rc;
+}
+
+/* ---- self-test --------------------------------------------------------------------------- */
+
+#define S_ISSUER "https://idp.example.com"
+
+/* The test document with field set to value (JSON text; NULL removes the field). */
+static char *s_mutated(const char *field, const char *value)
+{
+    char *base = s_test_discovery(S_ISSUER);
+    json_t *doc = base ? json_loads(base, 0, NULL) : NULL;
+    free(base);
+    if (doc && field && value)
+        json_object_set_new(doc, field, json_loads(value, JSON_DECODE_ANY, NULL));
+    else if (doc && field)
+        json_object_del(doc, field);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    return text;
+}
+
+static bool s_printable(const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
+        if (*p < 0x20 || *p >= 0x7f)
+            return false;
+    return true;
+}
+
+/* Parses text; true when the outcome is ok (or, when not, why contains want). */
+static bool s_parses(const char *text, size_t len, bool allow_private, bool ok,
+                     const char *want, sso_oidc_discovery_t *out)
+{
+    char why[400] = "";
+    int rc = sso_oidc_discovery_parse(text, len, S_ISSUER, allow_private, out, why, sizeof why);
+    bool good = ok ? rc == 0 : rc == -1 && strstr(why, want) && s_printable(why)
+                                   && !out->issuer && !out->token_endpoint;
+    if (!good)
+        fprintf(stderr, "parse %.80s: rc %d, why %s (wanted %s)\n", text ? text : "(null)", rc,
+                why, ok ? "success" : want);
+    return good;
+}
+
+static void s_test_parse(void)
+{
+    static const struct {
+        const char *field, *value;
+        bool allow_private, ok;
+        const char *why;
+    } cases[] = {
+        {NULL, NULL, false, true, NULL},
+        {"issuer", "\"https://idp.example.com/\"", false, false,
+         "discovery issuer: expected https://idp.example.com, got https://idp.example.com/"},
+        {"issuer", "\"https://IDP.example.com\"", false, false, "got https://IDP.example.com"},
+        {"issuer", "\"https://evil\\u0001\\u00e9\"", false, false, "got https://evil??"},
+        {"issuer", "7", false, false, "discovery issuer is not a string"},
+        {"issuer", NULL, false, false, "discovery has no issuer"},
+        {"authorization_endpoint", NULL, false, false, "has no authorization_endpoint"},
+        {"token_endpoint", NULL, false, false, "has no token_endpoint"},
+        {"jwks_uri", NULL, false, false, "has no jwks_uri"},
+        {"jwks_uri", "[\"https://idp.example.com/jwks\"]", false, false,
+         "jwks_uri is not a string"},
+        {"token_endpoint", "\"http://127.0.0.1:9/token\"", false, false, "must use https"},
+        {"token_endpoint", "\"http://127.0.0.1:9/token\"", true, true, NULL},
+        {"token_endpoint", "\"http://idp.example.com/token\"", true, false, "must use https"},
+        {"authorization_endpoint", "\"javascript:alert(1)\"", true, false,
+         "authorization_endpoint javascript:alert(1): the URL"},
+        {"jwks_uri", "\"https://idp.example.com/jwks#k\"", false, false, "without fragment"},
+        {"jwks_uri", "\"https://idp.example.com/j\\nwks\"", false, false, "without fragment"},
+        {"jwks_uri", "\"\"", false, false, "jwks_uri"},
+        {"userinfo_endpoint", NULL, false, true, NULL},
+        {"userinfo_endpoint", "\"file:///etc/passwd\"", true, false, "userinfo_endpoint"},
+        {"userinfo_endpoint", "\"http://127.0.0.1/userinfo\"", false, false, "must use https"},
+        {"response_types_supported", NULL, false, false, "does not list \"code\""},
+        {"response_types_supported", "[\"id_token\", \"code id_token\"]", false, false,
+         "does not list \"code\" (got id_token, code id_token)"},
+        {"response_types_supported", "\"code\"", false, false, "not an array of strings"},
+        {"id_token_signing_alg_values_supported", NULL, false, true, NULL},
+        {"id_token_signing_alg_values_supported", "[\"none\"]", false, false,
+         "offers none of RS256/384/512, PS256/384/512, ES256/384/512 (got none)"},
+        {"id_token_signing_alg_values_supported", "[\"HS256\", \"none\", \"rs256\"]", false,
+         false, "(got HS256, none, rs256)"},
+        {"id_token_signing_alg_values_supported", "[]", false, false, "(got nothing)"},
+        {"id_token_signing_alg_values_supported", "[\"RS256\", 5]", false, false,
+         "not an array of strings"},
+        {"id_token_signing_alg_values_supported", "[\"HS256\", \"ES384\"]", false, true, NULL},
+        {"token_endpoint_auth_methods_supported", NULL, false, true, NULL},
+        {"token_endpoint_auth_methods_supported", "[\"private_key_jwt\", \"none\"]", false,
+         false, "neither client_secret_basic nor client_secret_post (got private_key_jwt, none)"},
+        {"token_endpoint_auth_methods_supported", "[\"client_secret_post\"]", false, true, NULL},
+        {"code_challenge_methods_supported", "[\"plain\"]", false, true, NULL},
+        {"code_challenge_methods_supported", "{}", false, false, "not an array"},
+        {"response_modes_supported", NULL, false, true, NULL},
+    };
+    sso_oidc_discovery_t d;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *text = s_mutated(cases[i].field, cases[i].value);
+        SSO_CHECK(text && s_parses(text, strlen(text), cases[i].allow_private, cases[i].ok,
+                                   cases[i].why, &d));
+        free(text);
+        sso_oidc_discovery_free(&d);
+    }
+
+    /* What a valid document gives. */
+    char *text = s_mutated(NULL, NULL);
+    SSO_CHECK(s_parses(text, strlen(text), false, true, NULL, &d));
+    SSO_CHECK(d.issuer && !strcmp(d.issuer, S_ISSUER)
+              && !strcmp(d.authorization_endpoint, S_ISSUER "/authorize")
+              && !strcmp(d.token_endpoint, S_ISSUER "/token")
+              && !strcmp(d.jwks_uri, S_ISSUER "/jwks")
+              && !strcmp(d.userinfo_endpoint, S_ISSUER "/userinfo")
+              && d.algs == SSO_OIDC_ALG_RS256
+              && d.token_auth == SSO_OIDC_AUTH_CLIENT_SECRET_BASIC && d.pkce_s256 && d.form_post
+              && d.max_age_s == SSO_OIDC_MAX_AGE_DEFAULT_S);
+    SSO_CHECK(sso_oidc_discovery_alg_ok(&d, "RS256") && !sso_oidc_discovery_alg_ok(&d, "ES256")
+              && !sso_oidc_discovery_alg_ok(&d, "none") && !sso_oidc_discovery_alg_ok(&d, "HS256")
+              && !sso_oidc_discovery_alg_ok(&d, NULL));
+    sso_oidc_discovery_t copy;
+    SSO_CHECK(sso_oidc_discovery_copy(&copy, &d) == 0 && copy.issuer != d.issuer
+              && !strcmp(copy.jwks_uri, d.jwks_uri) && copy.pkce_s256);
+    sso_oidc_discovery_free(&copy);
+    sso_oidc_discovery_free(&d);
+    SSO_CHECK(!d.issuer && !d.algs);
+    free(text);
+    /* Defaults and choices of the optional lists. */
+    struct {
+        const char *field, *value;
+        unsigned algs;
+        sso_oidc_token_auth_t auth;
+        bool pkce, form_post, userinfo;
+    } picks[] = {
+        {"id_token_signing_alg_values_supported", NULL, SSO_OIDC_ALG_RS256,
+         SSO_OIDC_AUTH_CLIENT_SECRET_BASIC, true, true, true},
+        {"id_token_signing_alg_values_supported", "[\"HS256\", \"ES384\", \"PS512\"]",
+         SSO_OIDC_ALG_ES384 | SSO_OIDC_ALG_PS512, SSO_OIDC_AUTH_CLIENT_SECRET_BASIC, true, true,
+         true},
+        {"token_endpoint_auth_methods_supported", NULL, SSO_OIDC_ALG_RS256,
+         SSO_OIDC_AUTH_CLIENT_SECRET_BASIC, true, true, true},
+        {"token_endpoint_auth_methods_supported", "[\"private_key_jwt\", \"client_secret_post\"]",
+         SSO_OIDC_ALG_RS256, SSO_OIDC_AUTH_CLIENT_SECRET_POST, true, true, true},
+        {"code_challenge_methods_supported", "[\"plain\"]", SSO_OIDC_ALG_RS256,
+         SSO_OIDC_AUTH_CLIENT_SECRET_BASIC, false, true, true},
+        {"code_challenge_methods_supported", NULL, SSO_OIDC_ALG_RS256,
+         SSO_OIDC_AUTH_CLIENT_SECRET_BASIC, false, true, true},
+        {"response_modes_supported", NULL, SSO_OIDC_ALG_RS256, SSO_OIDC_AUTH_CLIENT_SECRET_BASIC,
+         true, false, true},
+        {"userinfo_endpoint", NULL, SSO_OIDC_ALG_RS256, SSO_OIDC_AUTH_CLIENT_SECRET_BASIC, true,
+         true, false},
+    };
+    for (size_t i = 0; i < sizeof picks / sizeof picks[0]; i++) {
+        text = s_mutated(picks[i].field, picks[i].value);
+        SSO_CHECK(s_parses(text, strlen(text), false, true, NULL, &d) && d.algs == picks[i].algs
+                  && d.token_auth == picks[i].auth && d.pkce_s256 == picks[i].pkce
+                  && d.form_post == picks[i].form_post
+                  && (d.userinfo_endpoint != NULL) == picks[i].userinfo);
+        sso_oidc_discovery_free(&d);
+        free(text);
+    }
+
+    /* Not a document at all. */
+    SSO_CHECK(s_parses("", 0, false, false, "is empty", &d));
+    SSO_CHECK(s_parses(NULL, 0, false, false, "is empty", &d));
+    SSO_CHECK(s_parses("{\"issuer\":", 10, false, false, "is not JSON", &d));
+    SSO_CHECK(s_parses("<html>\x01\xff</html>", 15, false, false, "is not JSON", &d));
+    SSO_CHECK(s_parses("[]", 2, false, false, "is not a JSON object", &d));
+    SSO_CHECK(s_parses("\"" S_ISSUER "\"", strlen(S_ISSUER) + 2, false, false,
+                       "is not a JSON object", &d));
+    SSO_CHECK(s_parses("{\"issuer\":\"" S_ISSUER "\",\"issuer\":\"https://evil\"}", 61, false,
+                       false, "is not JSON", &d));
+    SSO_CHECK(s_parses("{\"issuer\":\"https://idp.example.com\\u0000x\"}", 44, false, false,
+                       "is not JSON", &d));
+    const char nul[] = "{\"issuer\":\"https://idp.example.com\"}\0{}";
+    SSO_CHECK(s_parses(nul, sizeof nul - 1, false, false, "is not JSON", &d));
+    /* Deep nesting and the size cap. */
+    size_t deep = 60000;
+    char *nest = malloc(deep * 2 + 1);
+    if (nest) {
+        memset(nest, '[', deep);
+        memset(nest + deep, ']', deep);
+        nest[deep * 2] = '\0';
+        SSO_CHECK(s_parses(nest, deep * 2, false, false, "is not JSON", &d));
+        free(nest);
+    }
+    size_t huge_len = SSO_OIDC_DISCOVERY_MAX_BYTES + 64;
+    char *huge = malloc(huge_len + 1);
+    char *valid = s_mutated(NULL, NULL);
+    if (huge && valid) {
+        /* The valid document, padded past the cap with one long string field. */
+        size_t len = strlen(valid);
+        memcpy(huge, valid, len - 1);
+        memcpy(huge + len - 1, ",\"x\":\"", 6);
+        memset(huge + len + 5, 'a', huge_len - len - 7);
+        memcpy(huge + huge_len - 2, "\"}", 3);
+        SSO_CHECK(strlen(huge) == huge_len);
+        SSO_CHECK(s_parses(huge, huge_len, false, false, "larger than 131072 bytes", &d));
+        /* Just under the cap it is fine. */
+        size_t cut = SSO_OIDC_DISCOVERY_MAX_BYTES;
+        memcpy(huge + cut - 2, "\"}", 3);
+        SSO_CHECK(s_parses(huge, cut, false, true, NULL, &d));
+        sso_oidc_discovery_free(&d);
+    }
+    free(huge);
+    free(valid);
+    SSO_CHECK(sso_oidc_discovery_parse("{}", 2, NULL, false, &d, (char[64]){0}, 64) == -1);
+}
+
+static void s_test_max_age(void)
+{
+    static const struct {
+        const char *value;
+        int64_t seconds;
+    } cases[] = {
+        {NULL, 3600},
+        {"", 3600},
+        {"public", 3600},
+        {"public, max-age=300", 300},
+        {"MAX-AGE=200, must-revalidate", 200},
+        {"max-age=\"120\"", 120},
+        {"max-age = 150", 150},
+        {"max-age=5", 60},
+        {"max-age=0", 60},
+        {"max-age=99999999999999999999999", 86400},
+        {"max-age=86401", 86400},
+        {"max-age=abc", 60},
+        {"max-age=", 60},
+        {"max-age", 60},
+        {"max-age=-5", 60},
+        {"max-age=100, max-age=80", 80},
+        {"s-maxage=10, max-age=500", 500},
+        {"no-store", 60},
+        {"max-age=900, No-Cache", 60},
+        {"no-cache=\"set-cookie\"", 60},
+        {"private=\"a, no-store\", max-age=100", 100},
+        {"x-no-store, max-age=400", 400},
+        {"private=\"unterminated, max-age=100", 3600},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t got = sso_oidc_max_age(cases[i].value);
+        if (got != cases[i].seconds)
+            fprintf(stderr, "max-age of %s: %lld\n", cases[i].value ? cases[i].value : "(null)",
+                    (long long) got);
+        SSO_CHECK(got == cases[i].seconds);
+    }
+}
+
+static void s_test_fetch(void)
+{
+    sso_oidc_test_idp_t *idp = sso_oidc_test_idp_new();
+    SSO_CHECK(idp);
+    if (!idp)
+        return;
+    const char *base = sso_oidc_test_idp_url(idp);
+    char issuer[256], why[600], url[300];
+    sso_oidc_discovery_t d;
+    const char *json_type = "Content-Type: application/json\r\n";
+
+    /* A good provider; Cache-Control gives the lifetime. */
+    SSO_CHECK(sso_oidc_test_idp_provider(idp, "/good", issuer, sizeof issuer) == 0);
+    SSO_CHECK(sso_oidc_discovery_fetch(issuer, true, &d, why, sizeof why) == 0);
+    snprintf(url, sizeof url, "%s/good/jwks", base);
+    SSO_CHECK(d.issuer && !strcmp(d.issuer, issuer) && !strcmp(d.jwks_uri, url)
+              && d.max_age_s == 3600 && d.pkce_s256);
+    sso_oidc_discovery_free(&d);
+    /* Loopback is refused without allow_private, before any connection. */
+    int hits = sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration");
+    SSO_CHECK(sso_oidc_discovery_fetch(issuer, false, &d, why, sizeof why) == -1
+              && strstr(why, "could not be fetched") && strstr(why, "must use https")
+              && !d.issuer);
+    SSO_CHECK(sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration") == hits);
+
+    char *doc = s_test_discovery(issuer);
+    char headers[200];
+    snprintf(headers, sizeof headers, "%sCache-Control: public, max-age=600\r\n", json_type);
+    sso_oidc_test_idp_route(idp, "/good/.well-known/openid-configuration", 200, headers, doc, 0);
+    SSO_CHECK(sso_oidc_discovery_fetch(issuer, true, &d, why, sizeof why) == 0
+              && d.max_age_s == 600);
+    sso_oidc_discovery_free(&d);
+    free(doc);
+
+    /* A trailing slash of the issuer is not doubled in the URL, and the document must say
+       the issuer as configured, slash included. */
+    snprintf(issuer, sizeof issuer, "%s/slash/", base);
+    doc = s_test_discovery(issuer);
+    sso_oidc_test_idp_route(idp, "/slash/.well-known/openid-configuration", 200, json_type, doc,
+                            0);
+    free(doc);
+    SSO_CHECK(sso_oidc_discovery_fetch(issuer, true, &d, why, sizeof why) == 0
+              && !strcmp(d.issuer, issuer));
+    sso_oidc_discovery_free(&d);
+    snprintf(issuer, sizeof issuer, "%s/slash", base);
+    SSO_CHECK(sso_oidc_discovery_fetch(issuer, true, &d, why, sizeof why) == -1
+              && strstr(why, "discovery issuer: expected"));
+
+    /* Another provider's document. */
+    snprintf(issuer, sizeof issuer, "%s/other", base);
+    doc = s_test_discovery("https://evil.example.com");
+    sso_oidc_test_idp_route(idp, "/other/.well-known/openid-configuration", 200, json_type, doc,
+                            0);
+    free(doc);
+    SSO_CHECK(sso_oidc_discovery_fetch(issuer, true, &d, why, sizeof why) == -1
+              && strstr(why, "expected http://127.0.0.1") && strstr(why, "got https://evil"));
+
+    /* HTTP 500, invalid JSON, HTML, a redirect to plain http, no such document. */
+    sso_oidc_test_idp_route(idp, "/down/.well-known/openid-configuration", 500, json_type,
+                            "{\"error\":\"x\"}", 0);
+    sso_oidc_test_idp_route(idp, "/junk/.well-known/openid-configuration", 200, json_type,
+                            "{\"issuer\": oops", 0);
+    sso_oidc_test_idp_route(idp, "/html/.well-known/openid-configuration", 200,
+                            "Content-Type: text/html\r\n", "{}", 0);
+    sso_oidc_test_idp_route(idp, "/untyped/.well-known/openid-configuration", 200, NULL, "{}",
+                            0);
+    snprintf(headers, sizeof headers, "Location: %s/good/.well-known/openid-configuration\r\n",
+             base);
+    sso_oidc_test_idp_route(idp, "/moved/.well-known/openid-configuration", 302, headers, "", 0);
+    struct {
+        const char *prefix, *want;
+        bool names_url; /* the fetch failed (not the document) */
+    } failures[] = {
+        {"/down", "answered HTTP 500", true},
+        {"/junk", "the discovery document is not JSON: invalid token near 'oops'", false},
+        {"/html", "answered Content-Type text/html, not JSON", true},
+        {"/untyped", "answered Content-Type (none), not JSON", true},
+        {"/moved", "redirected to a URL that is not https", true},
+        {"/missing", "answered HTTP 404", true},
+    };
+    for (size_t i = 0; i < sizeof failures / sizeof failures[0]; i++) {
+        snprintf(issuer, sizeof issuer, "%s%s", base, failures[i].prefix);
+        int rc = sso_oidc_discovery_fetch(issuer, true, &d, why, sizeof why);
+        bool ok = rc == -1 && strstr(why, failures[i].want) && !d.issuer
+                  && (!failures[i].names_url || strstr(why, issuer));
+        if (!ok)
+            fprintf(stderr, "discovery %s: %d %s\n", failures[i].prefix, rc, why);
+        SSO_CHECK(ok);
+    }
+    SSO_CHECK(sso_oidc_test_idp_hits(idp, "/moved/.well-known/openid-configuration") == 1);
+    /* Issuers that are no base for discovery. */
+    const char *bad_issuers[] = {"", "https://idp.example.com/?tenant=a",
+                                 "https://idp.example.com/#x"};
+    for (size_t i = 0; i < sizeof bad_issuers / sizeof bad_issuers[0]; i++)
+        SSO_CHECK(sso_oidc_discovery_fetch(bad_issuers[i], true, &d, why, sizeof why) == -1
+                  && strstr(why, "without query or fragment"));
+    SSO_CHECK(sso_oidc_discovery_fetch(NULL, true, &d, why, sizeof why) == -1);
+
+    /* JWKS: the raw text and a lifetime within bounds. */
+    struct {
+        const char *path, *headers;
+        int status;
+        const char *body;
+        int64_t max_age;
+        const char *want;
+    } jwks[] = {
+        {"/jwks/plain", "Content-Type: application/json\r\n", 200, "{\"keys\":[]}", 3600, NULL},
+        {"/jwks/typed", "Content-Type: application/jwk-set+json; charset=utf-8\r\n"
+                        "Cache-Control: public, max-age=300\r\n", 200, "{\"keys\":[{}]}", 300,
+         NULL},
+        {"/jwks/nostore", "Content-Type: application/json\r\nCache-Control: no-store\r\n", 200,
+         "{\"keys\":[]}", 60, NULL},
+        {"/jwks/two", "Content-Type: application/json\r\nCache-Control: public\r\n"
+                      "Cache-Control: no-cache\r\n", 200, "{\"keys\":[]}", 60, NULL},
+        {"/jwks/short", "Content-Type: application/json\r\nCache-Control: max-age=5\r\n", 200,
+         "{\"keys\":[]}", 60, NULL},
+        {"/jwks/long", "Content-Type: application/json\r\nCache-Control: max-age=9999999\r\n",
+         200, "{\"keys\":[]}", 86400, NULL},
+        {"/jwks/nokeys", "Content-Type: application/json\r\n", 200, "{\"key\":[]}", 0,
+         "no \"keys\" array"},
+        {"/jwks/keysobject", "Content-Type: application/json\r\n", 200, "{\"keys\":{}}", 0,
+         "no \"keys\" array"},
+        {"/jwks/array", "Content-Type: application/json\r\n", 200, "[]", 0,
+         "not a JSON object"},
+        {"/jwks/junk", "Content-Type: application/json\r\n", 200, "keys", 0, "not JSON"},
+        {"/jwks/down", "Content-Type: application/json\r\n", 503, "{\"keys\":[]}", 0,
+         "answered HTTP 503"},
+        {"/jwks/xml", "Content-Type: application/xml\r\n", 200, "{\"keys\":[]}", 0,
+         "not JSON"},
+    };
+    for (size_t i = 0; i < sizeof jwks / sizeof jwks[0]; i++) {
+        sso_oidc_test_idp_route(idp, jwks[i].path, jwks[i].status, jwks[i].headers,
+                                jwks[i].body, 0);
+        snprintf(url, sizeof url, "%s%s", base, jwks[i].path);
+        char *text = (char *) "unset";
+        int64_t max_age = -1;
+        int rc = sso_oidc_jwks_fetch(url, true, &text, &max_age, why, sizeof why);
+        bool ok = jwks[i].want ? rc == -1 && !text && strstr(why, jwks[i].want)
+                               : rc == 0 && text && !strcmp(text, jwks[i].body)
+                                     && max_age == jwks[i].max_age;
+        if (!ok)
+            fprintf(stderr, "jwks %s: %d %lld %s\n", jwks[i].path, rc, (long long) max_age,
+                    rc ? why : text);
+        SSO_CHECK(ok);
+        free(rc == 0 ? text : NULL);
+    }
+    snprintf(url, sizeof url, "%s/jwks/plain", base);
+    char *text = NULL;
+    int64_t max_age = 0;
+    SSO_CHECK(sso_oidc_jwks_fetch(url, false, &text, &max_age, why, sizeof why) == -1 && !text
+              && strstr(why, "must use https"));
+    /* Redirected to plain http: refused. */
+    snprintf(headers, sizeof headers, "Location: %s/jwks/plain\r\n", base);
+    sso_oidc_test_idp_route(idp, "/jwks/moved", 301, headers, "", 0);
+    snprintf(url, sizeof url, "%s/jwks/moved", base);
+    SSO_CHECK(sso_oidc_jwks_fetch(url, true, &text, &max_age, why, sizeof why) == -1 && !text
+              && strstr(why, "redirected to a URL that is not https"));
+
+    /* A provider slower than the timeout: a clear error in bounded time. */
+    snprintf(issuer, sizeof issuer, "%s/slow", base);
+    doc = s_test_discovery(issuer);
+    sso_oidc_test_idp_route(idp, "/slow/.well-known/openid-configuration", 200, json_type, doc,
+                            1500);
+    sso_oidc_test_idp_route(idp, "/slow/jwks", 200, json_type, "{\"keys\":[]}", 1500);
+    free(doc);
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    SSO_CHECK(s_discovery_fetch(issuer, true, 300, &d, why, sizeof why) == -1
+              && strstr(why, "did not answer within 300 ms"));
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    int64_t ms = (end.tv_sec - start.tv_sec) * 1000 + (end.tv_nsec - start.tv_nsec) / 1000000;
+    SSO_CHECK(ms < 1200);
+    snprintf(url, sizeof url, "%s/slow/jwks", base);
+    SSO_CHECK(s_jwks_fetch(url, true, 300, &text, &max_age, why, sizeof why) == -1
+              && strstr(why, "did not answer within 300 ms"));
+    sso_oidc_test_idp_destroy(&idp);
+    SSO_CHECK(!idp);
+}
+
+static void s_test_cache(void)
+{
+    SSO_CHECK(!sso_oidc_cache_new(0));
+    sso_oidc_cache_t *cache = sso_oidc_cache_new(2);
+    SSO_CHECK(cache);
+    if (!cache)
+        return;
+    char *text = s_mutated(NULL, NULL);
+    sso_oidc_discovery_t d, got;
+    char why[300];
+    SSO_CHECK(sso_oidc_discovery_parse(text, strlen(text), S_ISSUER, false, &d, why, sizeof why)
+              == 0);
+    free(text);
+    d.max_age_s = 100;
+    SSO_CHECK(sso_oidc_cache_discovery_get(cache, S_ISSUER, 1000, &got) == 0 && !got.issuer);
+    SSO_CHECK(sso_oidc_cache_discovery_put(cache, &d, 1000) == 0);
+    SSO_CHECK(sso_oidc_cache_discovery_get(cache, S_ISSUER, 1099, &got) == 1
+              && got.issuer != d.issuer && !strcmp(got.token_endpoint, d.token_endpoint)
+              && got.max_age_s == 100);
+    sso_oidc_discovery_free(&got);
+    SSO_CHECK(sso_oidc_cache_discovery_get(cache, S_ISSUER, 1100, &got) == 0);
+    SSO_CHECK(sso_oidc_cache_discovery_get(cache, "https://idp.example.com/", 1050, &got) == 0);
+    SSO_CHECK(sso_oidc_cache_discovery_get(cache, NULL, 1050, &got) == 0);
+
+    SSO_CHECK(!sso_oidc_cache_jwks_get(cache, S_ISSUER, 1000));
+    SSO_CHECK(sso_oidc_cache_jwks_put(cache, S_ISSUER, "{\"keys\":[1]}", 1000, 60) == 0);
+    SSO_CHECK(sso_oidc_cache_jwks_put(cache, S_ISSUER, NULL, 1000, 60) == -1);
+    char *jwks = sso_oidc_cache_jwks_get(cache, S_ISSUER, 1059);
+    SSO_CHECK(jwks && !strcmp(jwks, "{\"keys\":[1]}"));
+    free(jwks);
+    SSO_CHECK(!sso_oidc_cache_jwks_get(cache, S_ISSUER, 1060));
+    /* A newer JWKS replaces the old one. */
+    SSO_CHECK(sso_oidc_cache_jwks_put(cache, S_ISSUER, "{\"keys\":[2]}", 1060, 60) == 0);
+    jwks = sso_oidc_cache_jwks_get(cache, S_ISSUER, 1061);
+    SSO_CHECK(jwks && !strcmp(jwks, "{\"keys\":[2]}"));
+    free(jwks);
+
+    /* Unknown kid: one refetch per 30 s per issuer. */
+    SSO_CHECK(sso_oidc_cache_jwks_refresh_allowed(cache, S_ISSUER, 2000));
+    SSO_CHECK(!sso_oidc_cache_jwks_refresh_allowed(cache, S_ISSUER, 2000));
+    SSO_CHECK(!sso_oidc_cache_jwks_refresh_allowed(cache, S_ISSUER, 2029));
+    SSO_CHECK(sso_oidc_cache_jwks_refresh_allowed(cache, "https://b.example.com", 2029));
+    SSO_CHECK(sso_oidc_cache_jwks_refresh_allowed(cache, S_ISSUER, 2030));
+    SSO_CHECK(!sso_oidc_cache_jwks_refresh_allowed(cache, S_ISSUER, 2059));
+    SSO_CHECK(!sso_oidc_cache_jwks_refresh_allowed(cache, NULL, 2059));
+
+    /* Bounded: a third issuer replaces the entry worth least (b's, whose pause ended at
+       2059), not the one still fresh. */
+    SSO_CHECK(sso_oidc_cache_discovery_put(cache, &d, 3000) == 0);
+    SSO_CHECK(sso_oidc_cache_jwks_put(cache, "https://c.example.com", "{\"keys\":[]}", 3000, 60)
+              == 0);
+    SSO_CHECK(sso_oidc_cache_discovery_get(cache, S_ISSUER, 3001, &got) == 1);
+    sso_oidc_discovery_free(&got);
+    jwks = sso_oidc_cache_jwks_get(cache, "https://c.example.com", 3001);
+    SSO_CHECK(jwks);
+    free(jwks);
+    /* b's refetch record went with it: its next unknown kid may refetch at once. */
+    SSO_CHECK(sso_oidc_cache_jwks_refresh_allowed(cache, "https://b.example.com", 3001));
+    /* ...which made room by dropping c's (expiring at 3060, before S_ISSUER's 3100). */
+    SSO_CHECK(!sso_oidc_cache_jwks_get(cache, "https://c.example.com", 3001));
+    SSO_CHECK(sso_oidc_cache_discovery_get(cache, S_ISSUER, 3001, &got) == 1);
+    sso_oidc_discovery_free(&got);
+    sso_oidc_discovery_free(&d);
+    sso_oidc_cache_destroy(&cache);
+    SSO_CHECK(!cache);
+    sso_oidc_cache_destroy(&cache);
+}
+
+void sso_oidc_discovery_test(bool verbose)
+{
+    (void) verbose;
+    s_test_parse();
+    s_test_max_age();
+    s_test_fetch();
+    s_test_cache();
+}

@@ -1,0 +1,135 @@
+/* sso_oidc_discovery: an upstream OpenID Provider's discovery document (OpenID Connect
+   Discovery 1.0) and its JWKS, fetched through sso_fetch's guard and checked against what the
+   broker accepts, and a small cache of both per issuer. The directory checks a connection's
+   discovery when it is created, changed or enabled; the oidc service uses the endpoints and the
+   raw JWKS at login (parsing the keys is sso_jose's job). */
+#ifndef SSO_OIDC_DISCOVERY_H
+#define SSO_OIDC_DISCOVERY_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SSO_OIDC_DISCOVERY_MAX_BYTES (128 * 1024)
+#define SSO_OIDC_JWKS_MAX_BYTES (256 * 1024)
+#define SSO_OIDC_URL_MAX 2048
+#define SSO_OIDC_FETCH_TIMEOUT_MS 4000
+/* Lifetimes of a fetched document: Cache-Control max-age clamped to these bounds; the
+   default when the answer has none; no-store or no-cache mean the minimum. */
+#define SSO_OIDC_MAX_AGE_MIN_S 60
+#define SSO_OIDC_MAX_AGE_MAX_S (24 * 3600)
+#define SSO_OIDC_MAX_AGE_DEFAULT_S 3600
+/* A token naming an unknown kid refetches its issuer's JWKS at most this often. */
+#define SSO_OIDC_JWKS_REFRESH_S 30
+
+/* The ID token signature algorithms the broker accepts, one bit each. */
+enum {
+    SSO_OIDC_ALG_RS256 = 1 << 0,
+    SSO_OIDC_ALG_RS384 = 1 << 1,
+    SSO_OIDC_ALG_RS512 = 1 << 2,
+    SSO_OIDC_ALG_PS256 = 1 << 3,
+    SSO_OIDC_ALG_PS384 = 1 << 4,
+    SSO_OIDC_ALG_PS512 = 1 << 5,
+    SSO_OIDC_ALG_ES256 = 1 << 6,
+    SSO_OIDC_ALG_ES384 = 1 << 7,
+    SSO_OIDC_ALG_ES512 = 1 << 8,
+};
+
+typedef enum {
+    SSO_OIDC_AUTH_CLIENT_SECRET_BASIC = 1,
+    SSO_OIDC_AUTH_CLIENT_SECRET_POST = 2,
+} sso_oidc_token_auth_t;
+
+/* A checked discovery document. Owned strings; sso_oidc_discovery_free releases them. */
+typedef struct {
+    char *issuer;                 /* equal to the configured issuer, byte for byte */
+    char *authorization_endpoint; /* https (loopback http only when private upstreams allowed) */
+    char *token_endpoint;
+    char *jwks_uri;
+    char *userinfo_endpoint;      /* NULL when the provider lists none */
+    unsigned algs;                /* SSO_OIDC_ALG_* bits offered and accepted; never 0 */
+    sso_oidc_token_auth_t token_auth; /* client_secret_basic when offered, else _post */
+    bool pkce_s256;               /* code_challenge_methods_supported lists S256 */
+    bool form_post;               /* response_modes_supported lists form_post */
+    int64_t max_age_s;            /* lifetime from the answer's Cache-Control (fetch only) */
+} sso_oidc_discovery_t;
+
+/* Checks a discovery document (len bytes of json, at most SSO_OIDC_DISCOVERY_MAX_BYTES)
+   against expected_issuer and fills out. 0, or -1 with the precise reason in why (printable
+   ASCII, values from the document quoted and cut short) and out zeroed. */
+int sso_oidc_discovery_parse(const char *json, size_t len, const char *expected_issuer,
+                             bool allow_private, sso_oidc_discovery_t *out, char *why,
+                             size_t why_size);
+
+/* GETs <issuer>/.well-known/openid-configuration (a trailing slash of the issuer removed
+   first, OIDC Discovery section 4) through sso_fetch, requires HTTP 200 and a JSON content
+   type, and parses it as above. Blocks for up to SSO_OIDC_FETCH_TIMEOUT_MS: call it off any
+   event loop. 0, or -1 with the reason in why. */
+int sso_oidc_discovery_fetch(const char *issuer, bool allow_private, sso_oidc_discovery_t *out,
+                             char *why, size_t why_size);
+
+/* GETs a JWKS: HTTP 200, a JSON content type, a JSON object with a "keys" array (the keys
+   themselves are sso_jose's to read). *json gets the raw text (caller frees), *max_age_s its
+   lifetime from Cache-Control. 0, or -1 with the reason in why and *json NULL. */
+int sso_oidc_jwks_fetch(const char *jwks_uri, bool allow_private, char **json,
+                        int64_t *max_age_s, char *why, size_t why_size);
+
+/* A deep copy of src into dst; 0, or -1 (out of memory) with dst zeroed. */
+int sso_oidc_discovery_copy(sso_oidc_discovery_t *dst, const sso_oidc_discovery_t *src);
+void sso_oidc_discovery_free(sso_oidc_discovery_t *discovery);
+
+/* "RS256" and the like: whether alg is one the discovery offered and the broker accepts
+   (never "none", never an HMAC). */
+bool sso_oidc_discovery_alg_ok(const sso_oidc_discovery_t *discovery, const char *alg);
+
+/* The lifetime in seconds a Cache-Control value (NULL: absent) gives a document. */
+int64_t sso_oidc_max_age(const char *cache_control);
+
+/* Discovery documents and raw JWKS by issuer, each with its expiry, at most max_entries
+   issuers (the entry expiring first makes room). Times are seconds on one clock the caller
+   chooses. Not thread-safe: one owner (the oidc service's loop). */
+typedef struct _sso_oidc_cache_t sso_oidc_cache_t;
+
+sso_oidc_cache_t *sso_oidc_cache_new(size_t max_entries);
+void sso_oidc_cache_destroy(sso_oidc_cache_t **self_p);
+
+/* Stores a copy of discovery for its issuer until now + discovery->max_age_s. 0 or -1. */
+int sso_oidc_cache_discovery_put(sso_oidc_cache_t *self, const sso_oidc_discovery_t *discovery,
+                                 int64_t now);
+/* 1 with a copy in out (free it) while the issuer's discovery is fresh; 0 when absent or
+   expired; -1 out of memory. */
+int sso_oidc_cache_discovery_get(sso_oidc_cache_t *self, const char *issuer, int64_t now,
+                                 sso_oidc_discovery_t *out);
+
+/* Stores a copy of the raw JWKS text of issuer until now + max_age_s. 0 or -1. */
+int sso_oidc_cache_jwks_put(sso_oidc_cache_t *self, const char *issuer, const char *jwks,
+                            int64_t now, int64_t max_age_s);
+/* A copy of the issuer's raw JWKS while fresh (caller frees), else NULL. */
+char *sso_oidc_cache_jwks_get(sso_oidc_cache_t *self, const char *issuer, int64_t now);
+
+/* For a token that names a kid the cached JWKS lacks: true (and the time recorded) when the
+   issuer's JWKS was not force-refetched in the last SSO_OIDC_JWKS_REFRESH_S seconds, else
+   false (refuse the token without fetching). */
+bool sso_oidc_cache_jwks_refresh_allowed(sso_oidc_cache_t *self, const char *issuer,
+                                         int64_t now);
+
+/* For self-tests, here and in the services: a stand-in provider, a loopback HTTP server on a
+   thread of its own that answers each GET from a table of routes, one connection at a time. */
+typedef struct _sso_oidc_test_idp_t sso_oidc_test_idp_t;
+
+sso_oidc_test_idp_t *sso_oidc_test_idp_new(void);
+void sso_oidc_test_idp_destroy(sso_oidc_test_idp_t **self_p);
+/* "http://127.0.0.1:<port>" */
+const char *sso_oidc_test_idp_url(const sso_oidc_test_idp_t *self);
+/* GET path answers status with headers (whole lines, each ending "\r\n"; may be NULL) and
+   body, after delay_ms; replaces an earlier route of path. 0, or -1 when the table is full. */
+int sso_oidc_test_idp_route(sso_oidc_test_idp_t *self, const char *path, int status,
+                            const char *headers, const char *body, int delay_ms);
+/* Publishes, under path prefix ("/acme"), a discovery document every check accepts and an
+   empty JWKS; its issuer (the server's URL and prefix) in issuer. 0 or -1. */
+int sso_oidc_test_idp_provider(sso_oidc_test_idp_t *self, const char *prefix, char *issuer,
+                               size_t issuer_size);
+/* How many requests for path arrived. */
+int sso_oidc_test_idp_hits(sso_oidc_test_idp_t *self, const char *path);
+
+void sso_oidc_discovery_test(bool verbose);
+#endif
