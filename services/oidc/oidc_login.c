@@ -1,0 +1,517 @@
+#include "oidc_login.h"
+#include "oidc_authorize.h"
+#include "oidc_callback.h"
+#include "oidc_claims.h"
+#include "oidc_exchange.h"
+#include "sso_clients.h"
+#include "sso_fetch.h"
+#include "sso_html.h"
+#include "sso_http.h"
+#include "sso_jose.h"
+#include "sso_log.h"
+#include "sso_rpc.h"
+#include "sso_test.h"
+#include "sso_upstream.h"
+#include <string.h>
+#include <time.h>
+
+#define S_WHY 600
+
+static int64_t s_now(void)
+{
+    return (int64_t) time(NULL);
+}
+
+static oidc_state_t *s_state(sso_service_t *service)
+{
+    return service ? service->state : NULL;
+}
+
+/* ---- the provider's documents, off the loop ------------------------------------------- */
+
+typedef struct {
+    const char *issuer, *url;
+    bool allow_private;
+    sso_oidc_discovery_t discovery;
+    char *jwks;
+    int64_t max_age_s;
+    int rc;
+    char why[S_WHY];
+} s_fetch_t;
+
+static void s_fetch_discovery(void *arg)
+{
+    s_fetch_t *f = arg;
+    f->rc = sso_oidc_discovery_fetch(f->issuer, f->allow_private, &f->discovery, f->why,
+                                     sizeof f->why);
+}
+
+static void s_fetch_jwks(void *arg)
+{
+    s_fetch_t *f = arg;
+    f->rc = sso_oidc_jwks_fetch(f->url, f->allow_private, &f->jwks, &f->max_age_s, f->why,
+                                sizeof f->why);
+}
+
+/* The issuer's discovery into out (free it): the cached one while fresh, else fetched and
+   cached. 0, or -1 with why. */
+static int s_discovery(sso_service_t *service, const char *issuer, sso_oidc_discovery_t *out,
+                       char *why, size_t why_size)
+{
+    oidc_state_t *state = s_state(service);
+    if (state && sso_oidc_cache_discovery_get(state->cache, issuer, s_now(), out) == 1)
+        return 0;
+    s_fetch_t f = {.issuer = issuer,
+                   .allow_private = service && service->config->allow_private_upstreams};
+    sso_service_offload(s_fetch_discovery, &f);
+    if (f.rc != 0) {
+        snprintf(why, why_size, "discovery: %.500s", f.why);
+        return -1;
+    }
+    if (state)
+        (void) sso_oidc_cache_discovery_put(state->cache, &f.discovery, s_now());
+    *out = f.discovery;
+    return 0;
+}
+
+/* The provider's keys: the cached JWKS, else (or with refresh) fetched and cached. NULL with
+   why. */
+static sso_jose_keys_t *s_keys(sso_service_t *service, const sso_oidc_discovery_t *discovery,
+                               bool refresh, char *why, size_t why_size)
+{
+    oidc_state_t *state = s_state(service);
+    char *jwks = !refresh && state
+                     ? sso_oidc_cache_jwks_get(state->cache, discovery->issuer, s_now())
+                     : NULL;
+    if (!jwks) {
+        s_fetch_t f = {.url = discovery->jwks_uri,
+                       .allow_private = service && service->config->allow_private_upstreams};
+        sso_service_offload(s_fetch_jwks, &f);
+        if (f.rc != 0) {
+            snprintf(why, why_size, "jwks: %.500s", f.why);
+            return NULL;
+        }
+        if (state)
+            (void) sso_oidc_cache_jwks_put(state->cache, discovery->issuer, f.jwks, s_now(),
+                                           f.max_age_s);
+        jwks = f.jwks;
+    }
+    sso_jose_keys_t *keys = NULL;
+    char parse_why[SSO_JOSE_WHY_SIZE];
+    if (sso_jose_keys_parse(jwks, strlen(jwks), &keys, parse_why, sizeof parse_why) != 0)
+        snprintf(why, why_size, "jwks: %s", parse_why);
+    free(jwks);
+    return keys;
+}
+
+/* ---- UpstreamStart.Start -------------------------------------------------------------- */
+
+static zframe_t *s_start_reply(Sso__RpcError error, const char *description, const char *url)
+{
+    Sso__UpstreamStartReply reply = SSO__UPSTREAM_START_REPLY__INIT;
+    reply.error = error;
+    reply.error_description = (char *) (description ? description : "");
+    reply.redirect_url = (char *) (url ? url : "");
+    return sso_frame_pack(&reply.base);
+}
+
+zframe_t *oidc_login_start(sso_service_t *service, zframe_t *payload)
+{
+    Sso__UpstreamStartRequest *start =
+        sso__upstream_start_request__unpack(NULL, zframe_size(payload), zframe_data(payload));
+    const Sso__Connection *conn = start ? start->connection : NULL;
+    if (!start || !conn || !start->txn || !*start->txn->id || strcmp(conn->type, "oidc") != 0
+        || !*conn->oidc_issuer) {
+        sso__upstream_start_request__free_unpacked(start, NULL);
+        return s_start_reply(SSO__RPC_ERROR__INVALID_REQUEST,
+                             "the start needs a transaction and an OIDC connection", NULL);
+    }
+    char why[S_WHY] = "";
+    sso_oidc_discovery_t discovery = {0};
+    zframe_t *reply;
+    if (s_discovery(service, conn->oidc_issuer, &discovery, why, sizeof why) != 0) {
+        sso_warn("start %.100s: %s", conn->id, why);
+        reply = s_start_reply(SSO__RPC_ERROR__SERVER_ERROR, why, NULL);
+    }
+    else {
+        oidc_authorize_provider_t provider = {discovery.authorization_endpoint,
+                                              discovery.pkce_s256,
+                                              service ? service->config->public_url : ""};
+        char *url = oidc_authorize_url(&provider, conn, start->txn, why, sizeof why);
+        reply = url ? s_start_reply(SSO__RPC_ERROR__OK, NULL, url)
+                    : s_start_reply(SSO__RPC_ERROR__SERVER_ERROR, why, NULL);
+        free(url);
+    }
+    sso_oidc_discovery_free(&discovery);
+    sso__upstream_start_request__free_unpacked(start, NULL);
+    return reply;
+}
+
+/* ---- the callback --------------------------------------------------------------------- */
+
+#define S_GONE "The sign-in expired or was already used. Start the sign-in again from the " \
+               "application."
+
+/* A callback that names no open login: answered, counted for /metrics
+   (oidc_callback_anonymous), logged at most every 10 s, and nothing stored. */
+static zframe_t *s_anonymous(const char *reason)
+{
+    static sso_log_limit_t limit; /* fibers are not preempted: no lock */
+    unsigned long long unlogged = 0;
+    if (sso_log_limit_due(&limit, sso_now_ms(), 10000, &unlogged))
+        sso_info("callback: refused one that names no open login: %s (%llu more since the "
+                 "last line)", reason, unlogged);
+    zframe_t *frame = sso_html_error_page(400, "This sign-in cannot continue", S_GONE);
+    if (frame && sso_http_count(frame, "callback_anonymous") != 0)
+        sso_warn("callback: could not count a refused callback in the metrics");
+    return frame;
+}
+
+static zframe_t *s_busy(void)
+{
+    return sso_html_error_page(503, "Sign-in is temporarily unavailable",
+                               "The sign-in service is busy. Start the sign-in again from the "
+                               "application in a moment.");
+}
+
+/* Fails the login (LoginFail): the client gets error and description, the event log reason. */
+static zframe_t *s_fail(sso_service_t *service, const Sso__Transaction *txn, const char *error,
+                        const char *description, const char *reason)
+{
+    Sso__LoginFailRequest fail = SSO__LOGIN_FAIL_REQUEST__INIT;
+    fail.txn_id = txn->id;
+    fail.error = (char *) error;
+    fail.error_description = (char *) description;
+    fail.reason = (char *) reason;
+    fail.only_if_open = true;
+    Sso__LoginRedirectReply *reply = NULL;
+    if (sso_dir_login_fail(service, &fail, &reply) != 0)
+        return s_busy();
+    zframe_t *frame;
+    if (reply->error || !*reply->redirect_uri)
+        frame = s_anonymous(reply->error_description);
+    else {
+        sso_info("login %.8s… refused: %s", txn->id, reason);
+        frame = sso_upstream_redirect(reply);
+    }
+    sso__login_redirect_reply__free_unpacked(reply, NULL);
+    return frame;
+}
+
+/* The token request at the provider, off the loop. */
+typedef struct {
+    sso_fetch_request_t request;
+    sso_fetch_response_t response;
+    int rc;
+    char why[S_WHY];
+} s_exchange_t;
+
+static void s_exchange_run(void *arg)
+{
+    s_exchange_t *x = arg;
+    x->rc = sso_fetch(&x->request, &x->response, x->why, sizeof x->why);
+}
+
+/* The code exchanged for an ID token: 0 with *id_token, or -1 with why. */
+static int s_exchange(sso_service_t *service, const sso_oidc_discovery_t *discovery,
+                      const Sso__Connection *conn, const Sso__Transaction *txn, const char *code,
+                      char **id_token, char *why, size_t why_size)
+{
+    char redirect_uri[1200];
+    snprintf(redirect_uri, sizeof redirect_uri, "%s%s",
+             service ? service->config->public_url : "", OIDC_CALLBACK_PATH);
+    oidc_exchange_t in = {conn->oidc_client_id, conn->oidc_client_secret,
+                          discovery->token_auth == SSO_OIDC_AUTH_CLIENT_SECRET_BASIC,
+                          redirect_uri, code,
+                          discovery->pkce_s256 ? txn->oidc_code_verifier : ""};
+    char *body = NULL, *authorization = NULL;
+    if (oidc_exchange_request(&in, &body, &authorization, why, why_size) != 0)
+        return -1;
+    s_exchange_t x = {.request = {.url = discovery->token_endpoint, .method = "POST",
+                                  .body = body, .body_len = strlen(body),
+                                  .content_type = "application/x-www-form-urlencoded",
+                                  .accept = "application/json",
+                                  .authorization = authorization,
+                                  .allow_private = service
+                                                   && service->config->allow_private_upstreams,
+                                  .timeout_ms = SSO_OIDC_FETCH_TIMEOUT_MS}};
+    sso_service_offload(s_exchange_run, &x);
+    OPENSSL_cleanse(body, strlen(body));
+    free(body);
+    if (authorization)
+        OPENSSL_cleanse(authorization, strlen(authorization));
+    free(authorization);
+    int rc = -1;
+    if (x.rc != 0)
+        snprintf(why, why_size, "token endpoint: %.500s", x.why);
+    else
+        rc = oidc_exchange_response(x.response.status, x.response.body, x.response.len,
+                                    id_token, why, why_size);
+    sso_fetch_response_free(&x.response);
+    return rc;
+}
+
+/* The algorithms the provider offered that we accept, NULL-ended, into algs. */
+static void s_algs(const sso_oidc_discovery_t *discovery, const char *algs[10])
+{
+    static const char *const all[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
+                                      "PS512", "ES256", "ES384", "ES512"};
+    size_t n = 0;
+    for (size_t i = 0; i < 9; i++)
+        if (sso_oidc_discovery_alg_ok(discovery, all[i]))
+            algs[n++] = all[i];
+    algs[n] = NULL;
+}
+
+/* The ID token verified against the provider's keys (an unknown kid refetches them, at most
+   once per 30 s per issuer) and its claims checked: 0 with *claims, or -1 with why. */
+static int s_id_token(sso_service_t *service, const sso_oidc_discovery_t *discovery,
+                      const Sso__Connection *conn, const Sso__Transaction *txn,
+                      const char *id_token, json_t **claims, char *why, size_t why_size)
+{
+    const char *algs[10];
+    s_algs(discovery, algs);
+    *claims = NULL;
+    sso_jose_status_t status = SSO_JOSE_REFUSED;
+    char jose_why[SSO_JOSE_WHY_SIZE] = "";
+    for (int round = 0; round < 2; round++) {
+        sso_jose_keys_t *keys = s_keys(service, discovery, round == 1, why, why_size);
+        if (!keys)
+            return -1;
+        status = sso_jose_verify(id_token, keys, algs, NULL, claims, jose_why, sizeof jose_why);
+        sso_jose_keys_destroy(&keys);
+        oidc_state_t *state = s_state(service);
+        if (status != SSO_JOSE_UNKNOWN_KID || round == 1 || !state
+            || !sso_oidc_cache_jwks_refresh_allowed(state->cache, discovery->issuer, s_now()))
+            break;
+    }
+    if (status != SSO_JOSE_OK) {
+        snprintf(why, why_size, "id_token %s", jose_why);
+        return -1;
+    }
+    oidc_claims_expect_t expect = {conn->oidc_issuer, conn->oidc_client_id, txn->oidc_nonce,
+                                   txn->max_age, s_now()};
+    if (oidc_claims_check(*claims, &expect, why, why_size) != 0) {
+        json_decref(*claims);
+        *claims = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* The callback once its login is known. */
+static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
+                            const Sso__Transaction *txn, const Sso__Connection *conn)
+{
+    char why[S_WHY] = "", description[300];
+    if (strcmp(conn->type, "oidc") != 0 || strcmp(conn->status, "active") != 0) {
+        snprintf(why, sizeof why, "connection %.100s is not an active OIDC connection",
+                 conn->id);
+        return s_fail(service, txn, "access_denied", why, why);
+    }
+    if (cb->error) {
+        snprintf(why, sizeof why, "provider error: %s: %s", cb->error, cb->error_description);
+        snprintf(description, sizeof description, "the identity provider refused the sign-in "
+                 "(%s)", cb->error);
+        return s_fail(service, txn, strcmp(cb->error, "access_denied") ? "server_error"
+                                                                       : "access_denied",
+                      description, why);
+    }
+    if (cb->iss && strcmp(cb->iss, conn->oidc_issuer) != 0) {
+        snprintf(why, sizeof why, "callback iss: expected %.300s, got %.200s", conn->oidc_issuer,
+                 cb->iss);
+        return s_fail(service, txn, "access_denied", "the answer is not from the connection's "
+                      "identity provider", why);
+    }
+    sso_oidc_discovery_t discovery = {0};
+    char *id_token = NULL;
+    json_t *claims = NULL;
+    Sso__Profile *profile = NULL;
+    zframe_t *frame = NULL;
+    if (s_discovery(service, conn->oidc_issuer, &discovery, why, sizeof why) != 0
+        || s_exchange(service, &discovery, conn, txn, cb->code, &id_token, why, sizeof why) != 0)
+        frame = s_fail(service, txn, "server_error", "the identity provider's answer could not "
+                       "be used", why);
+    else if (s_id_token(service, &discovery, conn, txn, id_token, &claims, why, sizeof why) != 0)
+        frame = s_fail(service, txn, "access_denied", "the identity provider's ID token was "
+                       "refused; the event log has details", why);
+    else if (!(profile = oidc_claims_profile(claims, why, sizeof why)))
+        frame = s_fail(service, txn, "access_denied", "the identity provider's ID token was "
+                       "refused; the event log has details", why);
+    else if (sso_upstream_domain_check(conn, profile->email, description, sizeof description,
+                                       why, sizeof why) != 0)
+        frame = s_fail(service, txn, "access_denied", description, why);
+    else {
+        const json_t *auth_time = json_object_get(claims, "auth_time");
+        Sso__LoginCompleteRequest complete = SSO__LOGIN_COMPLETE_REQUEST__INIT;
+        complete.txn_id = txn->id;
+        complete.profile = profile;
+        complete.auth_time = json_is_integer(auth_time) ? json_integer_value(auth_time) : 0;
+        complete.connection_id = conn->id;
+        complete.connection_version = conn->version;
+        Sso__LoginRedirectReply *reply = NULL;
+        if (sso_dir_login_complete(service, &complete, &reply) != 0)
+            frame = s_busy();
+        else if (!reply->error && *reply->code)
+            frame = sso_upstream_redirect(reply);
+        else {
+            snprintf(why, sizeof why, "LoginComplete refused: %s: %.400s",
+                     sso_rpc_error_name(reply->error), reply->error_description);
+            frame = s_fail(service, txn, reply->error == SSO__RPC_ERROR__INACTIVE
+                                             ? "access_denied"
+                                             : "server_error",
+                           "the login could not be completed", why);
+        }
+        sso__login_redirect_reply__free_unpacked(reply, NULL);
+        sso_info("login %.8s… via %s for %s", txn->id, conn->id, profile->subject);
+    }
+    sso__profile__free_unpacked(profile, NULL);
+    json_decref(claims);
+    if (id_token)
+        OPENSSL_cleanse(id_token, strlen(id_token));
+    free(id_token);
+    sso_oidc_discovery_free(&discovery);
+    return frame;
+}
+
+zframe_t *oidc_login_callback(sso_service_t *service, const Sso__HttpRequest *request)
+{
+    if (strcmp(request->method, "GET") != 0 && strcmp(request->method, "POST") != 0)
+        return sso_http_method_not_allowed("GET, POST");
+    oidc_callback_t cb;
+    char why[S_WHY] = "";
+    int parsed = oidc_callback_parse(request, &cb, why, sizeof why);
+    if (parsed == 1)
+        return s_anonymous(why);
+    Sso__LoginContextRequest get = SSO__LOGIN_CONTEXT_REQUEST__INIT;
+    get.oidc_state = cb.state;
+    Sso__LoginContextReply *context = NULL;
+    zframe_t *frame;
+    if (sso_dir_login_context(service, &get, &context) != 0)
+        frame = s_busy();
+    else if (context->error || !context->txn || !context->connection)
+        frame = s_anonymous(context->error_description);
+    else if (parsed != 0)
+        frame = s_fail(service, context->txn, "invalid_request",
+                       "the identity provider's answer is malformed", why);
+    else
+        frame = s_callback(service, &cb, context->txn, context->connection);
+    sso__login_context_reply__free_unpacked(context, NULL);
+    oidc_callback_free(&cb);
+    return frame;
+}
+
+/* ---- self-test ------------------------------------------------------------------------- */
+
+/* The start for conn at txn, without a bus; its reply, unpacked. */
+static Sso__UpstreamStartReply *s_test_start(sso_service_t *service, Sso__Connection *conn,
+                                             Sso__Transaction *txn)
+{
+    Sso__UpstreamStartRequest request = SSO__UPSTREAM_START_REQUEST__INIT;
+    request.connection = conn;
+    request.txn = txn;
+    zframe_t *payload = sso_frame_pack(&request.base);
+    zframe_t *frame = payload ? oidc_login_start(service, payload) : NULL;
+    zframe_destroy(&payload);
+    Sso__UpstreamStartReply *reply =
+        frame ? sso__upstream_start_reply__unpack(NULL, zframe_size(frame), zframe_data(frame))
+              : NULL;
+    zframe_destroy(&frame);
+    return reply;
+}
+
+static Sso__HttpResponse *s_test_callback(sso_service_t *service, const char *query)
+{
+    Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
+    request.method = "GET";
+    request.path = OIDC_CALLBACK_PATH;
+    request.query = (char *) query;
+    zframe_t *frame = oidc_login_callback(service, &request);
+    Sso__HttpResponse *response =
+        frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
+    zframe_destroy(&frame);
+    return response;
+}
+
+void oidc_login_test(bool verbose)
+{
+    (void) verbose;
+    sso_oidc_test_idp_t *idp = sso_oidc_test_idp_new();
+    char issuer[200] = "", path[300];
+    SSO_CHECK(idp && sso_oidc_test_idp_provider(idp, "/acme", issuer, sizeof issuer) == 0);
+    if (!idp)
+        return;
+    sso_config_t config = {.allow_private_upstreams = true};
+    snprintf(config.public_url, sizeof config.public_url, "https://sso.test");
+    oidc_state_t state = {sso_oidc_cache_new(4)};
+    sso_service_t service = {.config = &config, .state = &state};
+
+    /* The start: the authorization request from the provider's discovery (fetched once, then
+       cached) and the transaction. */
+    Sso__Connection conn = SSO__CONNECTION__INIT;
+    conn.id = "conn_o";
+    conn.type = "oidc";
+    conn.oidc_issuer = issuer;
+    conn.oidc_client_id = "client-1";
+    Sso__Transaction txn = SSO__TRANSACTION__INIT;
+    txn.id = "txn-o-0000000000000001";
+    txn.oidc_state = "state-o-1";
+    txn.oidc_nonce = "nonce-o-1";
+    txn.oidc_code_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    txn.max_age = -1;
+    char authorize[300];
+    snprintf(authorize, sizeof authorize, "%s/authorize?response_type=code&client_id=client-1&",
+             issuer);
+    snprintf(path, sizeof path, "/acme/.well-known/openid-configuration");
+    for (int i = 0; i < 2; i++) {
+        Sso__UpstreamStartReply *reply = s_test_start(&service, &conn, &txn);
+        SSO_CHECK(reply && !reply->error
+                  && !strncmp(reply->redirect_url, authorize, strlen(authorize))
+                  && strstr(reply->redirect_url, "&state=state-o-1&nonce=nonce-o-1&")
+                  && strstr(reply->redirect_url, "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URW"
+                                                 "buGJSstw-cM&code_challenge_method=S256")
+                  && strstr(reply->redirect_url,
+                            "&redirect_uri=https%3A%2F%2Fsso.test%2Fsso%2Foidc%2Fcallback"));
+        sso__upstream_start_reply__free_unpacked(reply, NULL);
+        SSO_CHECK(sso_oidc_test_idp_hits(idp, path) == 1);
+    }
+    /* A provider whose discovery fails: a server error saying why; a connection that is not
+       an OIDC one, or no transaction: invalid_request. */
+    char broken[200] = "";
+    SSO_CHECK(sso_oidc_test_idp_provider(idp, "/broken", broken, sizeof broken) == 0
+              && sso_oidc_test_idp_route(idp, "/broken/.well-known/openid-configuration", 500,
+                                         NULL, "oops", 0) == 0);
+    conn.oidc_issuer = broken;
+    Sso__UpstreamStartReply *reply = s_test_start(&service, &conn, &txn);
+    SSO_CHECK(reply && reply->error == SSO__RPC_ERROR__SERVER_ERROR
+              && strstr(reply->error_description, "discovery:") && !*reply->redirect_url);
+    sso__upstream_start_reply__free_unpacked(reply, NULL);
+    conn.oidc_issuer = issuer;
+    conn.type = "saml";
+    reply = s_test_start(&service, &conn, &txn);
+    SSO_CHECK(reply && reply->error == SSO__RPC_ERROR__INVALID_REQUEST);
+    sso__upstream_start_reply__free_unpacked(reply, NULL);
+    conn.type = "oidc";
+    reply = s_test_start(&service, &conn, NULL);
+    SSO_CHECK(reply && reply->error == SSO__RPC_ERROR__INVALID_REQUEST);
+    sso__upstream_start_reply__free_unpacked(reply, NULL);
+
+    /* The callback: one that names no login is answered 400 and counted, without a bus call
+       (there is none here); one that names a login asks the directory (503 without it). */
+    const char *anonymous[] = {"", "code=c1", "state=&code=c1", "state=a%20b&code=c1",
+                               "state=s&state=t&code=c"};
+    for (size_t i = 0; i < sizeof anonymous / sizeof *anonymous; i++) {
+        Sso__HttpResponse *response = s_test_callback(&service, anonymous[i]);
+        SSO_CHECK(response && response->status == 400 && response->n_counters == 1
+                  && !strcmp(response->counters[0], "callback_anonymous"));
+        if (response)
+            sso__http_response__free_unpacked(response, NULL);
+    }
+    Sso__HttpResponse *response = s_test_callback(&service, "state=state-o-1&code=c1");
+    SSO_CHECK(response && response->status == 503);
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+
+    sso_oidc_cache_destroy(&state.cache);
+    sso_oidc_test_idp_destroy(&idp);
+}

@@ -1,0 +1,96 @@
+#include "oidc_service.h"
+#include "oidc_authorize.h"
+#include "oidc_login.h"
+#include "saml.pb-c.h"
+#include "sso_http.h"
+#include "sso_log.h"
+#include "sso_rpc.h"
+#include "sso_test.h"
+
+/* Issuers whose documents are kept at once. */
+#define S_CACHE_ISSUERS 256
+
+static zframe_t *s_http(sso_service_t *service, const Sso__HttpRequest *request,
+                        const Sso__Meta *meta)
+{
+    (void) meta;
+    if (!strcmp(request->path, OIDC_CALLBACK_PATH))
+        return oidc_login_callback(service, request);
+    return sso_http_error(404, "not_found", "no such path");
+}
+
+static zframe_t *s_rpc(sso_service_t *service, const char *rpc, zframe_t *payload,
+                       const Sso__Meta *meta)
+{
+    (void) meta;
+    /* proto/saml.proto's UpstreamStart, which the oidc service serves under its own name. */
+    static ProtobufCService start = {&sso__upstream_start__descriptor, NULL, NULL};
+    ProtobufCService *const served[] = {&start};
+    size_t index;
+    unsigned method;
+    if (sso_rpc_find(served, 1, rpc, &index, &method) == 0)
+        return oidc_login_start(service, payload);
+    sso_warn("unknown rpc %.64s", rpc);
+    return NULL;
+}
+
+static int s_init(sso_service_t *service)
+{
+    oidc_state_t *state = calloc(1, sizeof *state);
+    if (state)
+        state->cache = sso_oidc_cache_new(S_CACHE_ISSUERS);
+    if (!state || !state->cache) {
+        free(state);
+        return -1;
+    }
+    service->state = state;
+    return 0;
+}
+
+static void s_fini(sso_service_t *service)
+{
+    oidc_state_t *state = service->state;
+    if (state)
+        sso_oidc_cache_destroy(&state->cache);
+    free(state);
+    service->state = NULL;
+}
+
+/* UpstreamStart.Start comes from the token service's /oauth/authorize; nothing else calls
+   oidc. */
+static const char *const s_rpc_callers[] = {"token", NULL};
+
+const sso_service_def_t oidc_service = {
+    .name = "oidc",
+    .summary = "The upstream OpenID Connect relying party of the SSO broker (the authorization\n"
+               "request, the callback, the code exchange and the ID token's checks): a bus\n"
+               "worker that connects to SSO_BROKER_ENDPOINT.",
+    .init = s_init,
+    .fini = s_fini,
+    .http = s_http,
+    .rpc = s_rpc,
+    .rpc_callers = s_rpc_callers,
+    .concurrent = true, /* logins wait on providers in fibers and offloads, see oidc_login */
+};
+
+void oidc_service_test(bool verbose)
+{
+    (void) verbose;
+    SSO_CHECK(!strcmp(oidc_service.name, "oidc") && oidc_service.http && oidc_service.rpc
+              && oidc_service.init && oidc_service.fini && oidc_service.concurrent);
+    sso_service_t service = {0};
+    SSO_CHECK(s_init(&service) == 0 && service.state);
+    s_fini(&service);
+    SSO_CHECK(!service.state);
+    Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
+    request.method = "GET";
+    request.path = "/sso/oidc/other";
+    zframe_t *frame = s_http(NULL, &request, NULL);
+    Sso__HttpResponse *response =
+        frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
+    SSO_CHECK(response && response->status == 404);
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    zframe_destroy(&frame);
+    SSO_CHECK(!s_rpc(NULL, "saml_start", NULL, NULL) && !s_rpc(NULL, "UpstreamStart.", NULL, NULL));
+}
