@@ -129,7 +129,7 @@ test('Keycloak-style claims: the ID token carries the upstream email, names, gro
 test('Entra-style claims (client_secret_post): the email comes from upn, unverified; groups are the ids', async () => {
   const groupIds = ['6f2c1a5e-0b7d-4c8e-9a1f-3d4e5f607182', 'b3a9d8c7-1e2f-4a5b-8c6d-7e8f9a0b1c2d'];
   const upstreamOid = '00000000-0000-0000-66f3-3332eca7ea81';
-  const { org, connection } = await customer({
+  const { op, org, connection } = await customer({
     name: 'Entra Corp', domain: 'entra.example', authMethod: 'client_secret_post',
     accounts: {
       // Entra's sub is pairwise and opaque; no email claim; the address is the UPN.
@@ -140,6 +140,8 @@ test('Entra-style claims (client_secret_post): the email comes from upn, unverif
       },
     },
   });
+  const discovery = await (await fetch(`${op.issuer}/.well-known/openid-configuration`)).json();
+  assert.deepEqual(discovery.token_endpoint_auth_methods_supported, ['client_secret_post']);
   const result = await login({ loginHint: 'ada@entra.example', account: 'AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ' });
   const claims = (await redeem(result)).claims();
   assert.equal(claims.sub, `${connection.id};AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ`);
@@ -192,7 +194,11 @@ test('the IdP rotates its signing keys between two logins: the second login stil
   assert.deepEqual(jwks.keys.map((k) => k.kid), op.kids);
   assert.ok(!op.kids.includes(oldKid), 'the old key is gone from the JWKS');
 
+  const mark = op.requests.length;
   const second = await login({ loginHint: 'rey@rotate.example', account });
+  // The broker fetched the new JWKS from the restarted IdP for the token with the new kid.
+  const jwksPath = new URL(discovery.jwks_uri).pathname;
+  assert.ok(op.requests.slice(mark).includes(`GET ${jwksPath}`), op.requests.slice(mark).join('\n'));
   const claims = (await redeem(second)).claims();
   assert.equal(claims.email, 'rey@rotate.example');
   assert.equal(claims.sub, `${connection.id};${account}`);

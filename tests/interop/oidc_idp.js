@@ -29,7 +29,8 @@ function listen(server, port) {
 async function startOidcProvider({ accounts, client, port = 0 }) {
   const { default: Provider } = await import('oidc-provider');
   const cookieKeys = [crypto.randomBytes(32).toString('hex')];
-  const state = { keys: [signingKey()], server: null, port, issuer: null };
+  // requests: "METHOD /path" of every request served, across restarts.
+  const state = { keys: [signingKey()], server: null, port, issuer: null, requests: [] };
 
   function configuration() {
     return {
@@ -61,7 +62,11 @@ async function startOidcProvider({ accounts, client, port = 0 }) {
     state.port = await listen(server, state.port);
     state.issuer = `http://127.0.0.1:${state.port}`;
     const provider = new Provider(state.issuer, configuration());
-    server.on('request', provider.callback());
+    const serve = provider.callback();
+    server.on('request', (req, res) => {
+      state.requests.push(`${req.method} ${new URL(req.url, state.issuer).pathname}`);
+      serve(req, res);
+    });
     state.server = server;
   }
 
@@ -83,6 +88,7 @@ async function startOidcProvider({ accounts, client, port = 0 }) {
     get issuer() { return state.issuer; },
     // The public keys the OP signs with now.
     get kids() { return state.keys.map((k) => k.kid); },
+    get requests() { return state.requests; },
     // Stops and starts again on the same port (same issuer), with new signing keys when
     // rotateKeys: the old keys are gone from its JWKS.
     async restart({ rotateKeys = false } = {}) {
