@@ -89,6 +89,19 @@ async function startBroker(extraEnv = {}) {
       const text = await r.text();
       return { status: r.status, json: text ? JSON.parse(text) : null };
     },
+    // Registers a client as Auth0 registers itself, and returns it as an openid-client Client
+    // (client_secret_post) built from the broker's discovery.
+    async auth0Client(redirectUri) {
+      const { Issuer } = require('openid-client');
+      const created = await broker.api('POST', '/clients', { name: 'Auth0 stand-in', redirect_uris: [redirectUri] });
+      if (created.status !== 201) throw new Error(`client: ${created.status} ${JSON.stringify(created.json)}`);
+      const issuer = await Issuer.discover(url);
+      return new issuer.Client({
+        client_id: created.json.client_id, client_secret: created.json.client_secret,
+        redirect_uris: [redirectUri], response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_post',
+      });
+    },
   };
   return broker;
 }

@@ -69,4 +69,4 @@ async function simulatorLogin(brokerUrl, authorizeUrl, person) {
   return { status: answered.status, location: answered.headers.get('location'), body: await answered.text() };
 }
 
-module.exports = { formOf, follow, postForm, cookieOf, simulatorLogin };
+module.exports = { formOf, unescape, follow, postForm, cookieOf, simulatorLogin };

@@ -3,7 +3,7 @@
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { Issuer, generators } = require('openid-client');
+const { generators } = require('openid-client');
 const { startBroker } = require('./broker');
 const { startSamlp } = require('./idp');
 const { formOf, postForm } = require('./login');
@@ -13,13 +13,7 @@ let broker, client, idp, connection, org;
 
 before(async () => {
   broker = await startBroker();
-  const created = await broker.api('POST', '/clients', { name: 'Auth0 stand-in', redirect_uris: [REDIRECT_URI] });
-  assert.equal(created.status, 201);
-  const issuer = await Issuer.discover(broker.url);
-  client = new issuer.Client({
-    client_id: created.json.client_id, client_secret: created.json.client_secret,
-    redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'client_secret_post',
-  });
+  client = await broker.auth0Client(REDIRECT_URI);
   org = (await broker.api('POST', '/organizations', { display_name: 'Samlp Inc' })).json;
   assert.equal((await broker.api('POST', `/organizations/${org.id}/domains`, { domain: 'samlp.example' })).status, 201);
   idp = await startSamlp({

@@ -4,7 +4,7 @@
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { Issuer, generators } = require('openid-client');
+const { generators } = require('openid-client');
 const { startBroker } = require('./broker');
 const { simulatorLogin } = require('./login');
 
@@ -14,16 +14,7 @@ let client;
 
 before(async () => {
   broker = await startBroker();
-  const created = await broker.api('POST', '/clients', { name: 'Auth0 stand-in', redirect_uris: [REDIRECT_URI] });
-  assert.equal(created.status, 201, JSON.stringify(created.json));
-  const issuer = await Issuer.discover(broker.url);
-  client = new issuer.Client({
-    client_id: created.json.client_id,
-    client_secret: created.json.client_secret,
-    redirect_uris: [REDIRECT_URI],
-    response_types: ['code'],
-    token_endpoint_auth_method: 'client_secret_post',
-  });
+  client = await broker.auth0Client(REDIRECT_URI);
 });
 after(async () => { await broker.stop(); });
 
