@@ -1,4 +1,6 @@
 #include "sso_upstream.h"
+#include "sso_cookie.h"
+#include "sso_crypto.h"
 #include "sso_email.h"
 #include "sso_http.h"
 #include "sso_test.h"
@@ -34,6 +36,30 @@ int sso_upstream_domain_check(const Sso__Connection *connection, const char *ema
     snprintf(why, why_size, "invalid_user_domain: %s (email %.320s)", description,
              email && *email ? email : "absent");
     return -1;
+}
+
+void sso_upstream_binding_name(const char *state, char out[SSO_UPSTREAM_BINDING_NAME_SIZE])
+{
+    char hex[65];
+    sso_sha256_hex(state, strlen(state), hex);
+    snprintf(out, SSO_UPSTREAM_BINDING_NAME_SIZE, "sso_oidc_%.16s", hex);
+}
+
+bool sso_upstream_binding_ok(const Sso__HttpRequest *request, const char *state,
+                             const char *binding_hash)
+{
+    if (!state || !*state || !binding_hash || strlen(binding_hash) != 64)
+        return false;
+    char name[SSO_UPSTREAM_BINDING_NAME_SIZE], hex[65];
+    sso_upstream_binding_name(state, name);
+    char *value = sso_cookie_get(request, name);
+    bool ok = value && *value;
+    if (ok) {
+        sso_sha256_hex(value, strlen(value), hex);
+        ok = sso_secure_equals(hex, binding_hash);
+    }
+    free(value);
+    return ok;
 }
 
 void sso_upstream_test(bool verbose)
@@ -75,4 +101,32 @@ void sso_upstream_test(bool verbose)
     c.allow_any_domain = true;
     SSO_CHECK(sso_upstream_domain_check(&c, "jo@example.net", description, sizeof description,
                                         reason, sizeof reason) == 0);
+
+    /* The binding cookie: named by the state, checked against the stored hash. */
+    char name[SSO_UPSTREAM_BINDING_NAME_SIZE], other[SSO_UPSTREAM_BINDING_NAME_SIZE], hash[65];
+    sso_upstream_binding_name("state-1", name);
+    sso_upstream_binding_name("state-2", other);
+    SSO_CHECK(!strncmp(name, "sso_oidc_", 9) && strlen(name) == 25 && strcmp(name, other) != 0);
+    sso_sha256_hex("binder-1", 8, hash);
+    char cookie[200];
+    Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
+    Sso__Header header = SSO__HEADER__INIT;
+    Sso__Header *headers[] = {&header};
+    header.name = "cookie";
+    header.value = cookie;
+    request.headers = headers;
+    request.n_headers = 1;
+    snprintf(cookie, sizeof cookie, "a=1; %s=binder-1", name);
+    SSO_CHECK(sso_upstream_binding_ok(&request, "state-1", hash));
+    SSO_CHECK(!sso_upstream_binding_ok(&request, "state-2", hash)); /* another login's */
+    snprintf(cookie, sizeof cookie, "%s=binder-2", name);
+    SSO_CHECK(!sso_upstream_binding_ok(&request, "state-1", hash));
+    snprintf(cookie, sizeof cookie, "%s=", name);
+    SSO_CHECK(!sso_upstream_binding_ok(&request, "state-1", hash));
+    snprintf(cookie, sizeof cookie, "%s=binder-1", name);
+    SSO_CHECK(!sso_upstream_binding_ok(&request, "state-1", "")
+              && !sso_upstream_binding_ok(&request, "", hash)
+              && !sso_upstream_binding_ok(&request, NULL, hash));
+    request.n_headers = 0;
+    SSO_CHECK(!sso_upstream_binding_ok(&request, "state-1", hash));
 }

@@ -1,7 +1,8 @@
-/* sso_upstream: what the upstream login services (saml, oidc) share at the end of a login:
-   the browser's redirect back to the client from the directory's LoginRedirectReply, and the
-   email domain guard (the user's email must be in one of the organization's domains unless
-   it allows any). */
+/* sso_upstream: what the services share about an upstream login: the browser's redirect back
+   to the client from the directory's LoginRedirectReply, the email domain guard (the user's
+   email must be in one of the organization's domains unless it allows any), and the cookie
+   that binds an OIDC login to the browser that started it (the token service sets it with the
+   redirect to the provider, the oidc service's callback requires it). */
 #ifndef SSO_UPSTREAM_H
 #define SSO_UPSTREAM_H
 #include "directory.pb-c.h"
@@ -19,6 +20,17 @@ zframe_t *sso_upstream_redirect(const Sso__LoginRedirectReply *r);
 int sso_upstream_domain_check(const Sso__Connection *connection, const char *email,
                               char *description, size_t description_size, char *why,
                               size_t why_size);
+
+/* The binding cookie of the OIDC login whose state is state: its name ("sso_oidc_" and 16 hex
+   digits of SHA-256(state), so that logins in several tabs do not overwrite each other), and
+   its path. */
+#define SSO_UPSTREAM_BINDING_PATH "/sso/oidc/callback"
+#define SSO_UPSTREAM_BINDING_NAME_SIZE 32
+void sso_upstream_binding_name(const char *state, char out[SSO_UPSTREAM_BINDING_NAME_SIZE]);
+/* True when request brings state's binding cookie and its SHA-256 (hex) is binding_hash,
+   compared in constant time; false when either is absent or empty. */
+bool sso_upstream_binding_ok(const Sso__HttpRequest *request, const char *state,
+                             const char *binding_hash);
 
 void sso_upstream_test(bool verbose);
 #endif

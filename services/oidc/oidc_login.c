@@ -391,6 +391,13 @@ zframe_t *oidc_login_callback(sso_service_t *service, const Sso__HttpRequest *re
         frame = s_busy();
     else if (context->error || !context->txn || !context->connection)
         frame = s_anonymous(context->error_description);
+    else if (!sso_upstream_binding_ok(request, cb.state, context->txn->browser_binding_hash))
+        /* Not the browser that started this login (a login CSRF, or a link sent on): the
+           login fails, whatever the rest says. */
+        frame = s_fail(service, context->txn, "access_denied",
+                       "the sign-in was not started in this browser",
+                       "callback: the login's browser cookie is missing or different (not the "
+                       "browser that started it)");
     else if (parsed != 0)
         frame = s_fail(service, context->txn, "invalid_request",
                        "the identity provider's answer is malformed", why);

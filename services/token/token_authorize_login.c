@@ -5,7 +5,9 @@
 #include "sso_log.h"
 #include "sso_test.h"
 #include "sso_clients.h"
+#include "sso_cookie.h"
 #include "sso_rpc.h"
+#include "sso_upstream.h"
 #include "token_dir.h"
 #include "token_testkit.h"
 #include <stdio.h>
@@ -43,6 +45,8 @@ static zframe_t *s_redirect(token_authorize_login_t *self, const char *url)
         return sso_html_error_page(500, "Something went wrong", "out of memory");
     if (self->last_domain)
         sso_response_header(response, "Set-Cookie", self->last_domain);
+    if (self->binding)
+        sso_response_header(response, "Set-Cookie", self->binding);
     return sso_response_pack(&response);
 }
 
@@ -195,6 +199,26 @@ static void s_start_failed(token_authorize_login_t *self, const Sso__Connection 
         sso__event_reply__free_unpacked(reply, NULL);
 }
 
+/* An OIDC login's browser binding (sso_upstream): the cookie the callback requires, set
+   with the redirect to the provider. 0, or -1 when it cannot be made. */
+static int s_bind(token_authorize_login_t *self, const Sso__Connection *conn,
+                  const Sso__Transaction *txn)
+{
+    if (strcmp(conn->type, "oidc") != 0)
+        return 0;
+    if (!*txn->browser_binder || !*txn->oidc_state)
+        return -1;
+    char name[SSO_UPSTREAM_BINDING_NAME_SIZE], cookie[512];
+    sso_upstream_binding_name(txn->oidc_state, name);
+    if (sso_cookie_header(cookie, sizeof cookie, self->service->config->public_url,
+                          SSO_UPSTREAM_BINDING_PATH, name, txn->browser_binder,
+                          TOKEN_TXN_TTL) != 0)
+        return -1;
+    free(self->binding);
+    self->binding = strdup(cookie);
+    return self->binding ? 0 : -1;
+}
+
 /* The upstream service's start (it only builds the request to the IdP): one round trip. */
 static zframe_t *s_start(token_authorize_login_t *self, const Sso__Connection *conn,
                          const Sso__Transaction *txn)
@@ -230,6 +254,8 @@ static zframe_t *s_start(token_authorize_login_t *self, const Sso__Connection *c
         s_start_failed(self, conn, description);
         frame = token_authorize_login_error(self, error, description);
     }
+    else if (s_bind(self, conn, txn) != 0)
+        frame = token_authorize_login_error(self, "server_error", "out of memory");
     else {
         sso_info("login %.8s… for %s via %s %s", txn->id, self->req.client_id, target, conn->id);
         frame = s_redirect(self, started->redirect_url);
@@ -283,6 +309,8 @@ void token_authorize_login_clear(token_authorize_login_t *self)
     self->begun = NULL;
     free(self->last_domain);
     self->last_domain = NULL;
+    free(self->binding);
+    self->binding = NULL;
     token_authorize_req_free(&self->req);
 }
 
@@ -561,7 +589,30 @@ static void s_test_success(token_testkit_t *fake)
               && !*txn->saml_request_id);
     SSO_CHECK(txn && txn->force_login && txn->max_age == 0);
     SSO_CHECK(txn && !strcmp(txn->connection_id, dir->conn_oidc));
+    /* The OIDC login is bound to this browser: a cookie for the callback's path, named by the
+       state, whose SHA-256 is what the directory stored. A SAML login sets none. */
+    char binding_name[SSO_UPSTREAM_BINDING_NAME_SIZE], want[160], binder[80] = "", hash[65];
+    sso_upstream_binding_name(txn ? txn->oidc_state : "", binding_name);
+    snprintf(want, sizeof want, "%s=", binding_name);
+    const char *set_cookie = NULL;
+    for (size_t i = 0; response && i < response->n_headers; i++)
+        if (!strcasecmp(response->headers[i]->name, "Set-Cookie")
+            && !strncmp(response->headers[i]->value, want, strlen(want)))
+            set_cookie = response->headers[i]->value;
+    SSO_CHECK(set_cookie && strstr(set_cookie, "Path=/sso/oidc/callback")
+              && strstr(set_cookie, "HttpOnly") && strstr(set_cookie, "SameSite=Lax")
+              && strstr(set_cookie, "Max-Age=600"));
+    if (set_cookie)
+        snprintf(binder, sizeof binder, "%.*s", (int) strcspn(set_cookie + strlen(want), ";"),
+                 set_cookie + strlen(want));
+    sso_sha256_hex(binder, strlen(binder), hash);
+    SSO_CHECK(txn && strlen(binder) == 32 && !strcmp(hash, txn->browser_binding_hash));
     sso__transaction__free_unpacked(txn, NULL);
+    sso__http_response__free_unpacked(response, NULL);
+    response = s_test_get(fake, T_BASE "&domain=example.com");
+    for (size_t i = 0; response && i < response->n_headers; i++)
+        SSO_CHECK(strcasecmp(response->headers[i]->name, "Set-Cookie")
+                  || strncmp(response->headers[i]->value, "sso_oidc_", 9));
     sso__http_response__free_unpacked(response, NULL);
 
     /* POST with a form body works like GET. */

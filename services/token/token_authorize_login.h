@@ -23,6 +23,7 @@ typedef struct {
     bool from_form;           /* posted by the hosted page */
     bool begin_txn;           /* check_client may make the transaction (nothing refused it) */
     char *last_domain;        /* a Set-Cookie for sso_last_domain to send, or NULL */
+    char *binding;            /* an OIDC login's binding cookie to send, or NULL */
     Sso__AuthorizeBeginReply *begun; /* the client, the connection, the transaction */
 } token_authorize_login_t;
 

@@ -28,9 +28,13 @@ static Sso__Transaction *s_begin_txn(dir_t *dir, const Sso__AuthorizeBeginReques
        random bytes; stored sealed), for the oidc service's authorization request and code
        exchange. */
     char *nonce = sso_random_token(24), *verifier = sso_random_token(32);
+    /* The OIDC login's browser binding: the token service sets it as a cookie, the callback
+       must bring it back; only its hash is stored. */
+    char *binder = sso_random_token(24);
+    char binding_hash[65] = "";
     char request_id[64] = "";
     Sso__Transaction *stored = NULL;
-    if (!id || !handle || !nonce || !verifier)
+    if (!id || !handle || !nonce || !verifier || !binder)
         dir_server_error(err);
     else {
         t.id = id;
@@ -46,11 +50,14 @@ static Sso__Transaction *s_begin_txn(dir_t *dir, const Sso__AuthorizeBeginReques
         if (!strcmp(conn->type, "saml")) {
             snprintf(request_id, sizeof request_id, "_%s", id);
             t.saml_request_id = request_id;
+            t.browser_binding_hash = "";
         }
         else {
             t.oidc_state = handle;
             t.oidc_nonce = nonce;
             t.oidc_code_verifier = verifier;
+            sso_sha256_hex(binder, strlen(binder), binding_hash);
+            t.browser_binding_hash = binding_hash;
         }
         stored = dir_txn_create(dir, &t, err);
     }
@@ -63,6 +70,8 @@ static Sso__Transaction *s_begin_txn(dir_t *dir, const Sso__AuthorizeBeginReques
         OPENSSL_cleanse(stored->oidc_code_verifier, strlen(stored->oidc_code_verifier));
         free(stored->oidc_code_verifier);
         stored->oidc_code_verifier = dir_rpc_dup("");
+        stored->browser_binder = binder;
+        binder = NULL;
         if (!stored->oidc_code_challenge || !stored->oidc_code_verifier) {
             sso__transaction__free_unpacked(stored, NULL);
             stored = NULL;
@@ -72,6 +81,7 @@ static Sso__Transaction *s_begin_txn(dir_t *dir, const Sso__AuthorizeBeginReques
     free(id);
     free(handle);
     free(nonce);
+    free(binder);
     if (verifier)
         OPENSSL_cleanse(verifier, strlen(verifier));
     free(verifier);
@@ -210,7 +220,15 @@ static void s_test_begin(dir_testkit_t *kit)
         t = reply ? reply->txn : NULL;
         SSO_CHECK(t && !*t->saml_request_id && strlen(t->oidc_state) == 32
                   && strlen(t->oidc_nonce) == 32 && !*t->oidc_code_verifier
-                  && strlen(t->oidc_code_challenge) == 43 && !strcmp(t->connection_id, oidc));
+                  && strlen(t->oidc_code_challenge) == 43 && !strcmp(t->connection_id, oidc)
+                  && strlen(t->browser_binder) == 32 && strlen(t->browser_binding_hash) == 64);
+        if (t) {
+            char hash[65];
+            sso_sha256_hex(t->browser_binder, strlen(t->browser_binder), hash);
+            SSO_CHECK(!strcmp(hash, t->browser_binding_hash)
+                      && dir_db_int(kit->dir->db, "SELECT count(*) FROM login_transactions WHERE "
+                                    "browser_binding_hash = ?", "s", hash) == 1);
+        }
         snprintf(states[i], sizeof states[i], "%s", t ? t->oidc_state : "");
         snprintf(challenges[i], sizeof challenges[i], "%s", t ? t->oidc_code_challenge : "");
         sso__authorize_begin_reply__free_unpacked(reply, NULL);

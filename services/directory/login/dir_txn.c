@@ -26,12 +26,12 @@
     "id, client_id, redirect_uri, state, nonce, scope, code_challenge, login_hint, max_age, "  \
     "organization_id, connection_id, upstream_request_id, upstream_nonce, "                   \
     "upstream_code_verifier_sealed, created_at, expires_at, completed_at, force_login, "       \
-    "oidc_state"
+    "oidc_state, browser_binding_hash"
 
 enum {
     T_ID, T_CLIENT, T_REDIRECT, T_STATE, T_NONCE, T_SCOPE, T_CHALLENGE, T_HINT, T_MAX_AGE, T_ORG,
     T_CONN, T_SAML_ID, T_OIDC_NONCE, T_VERIFIER, T_CREATED, T_EXPIRES, T_COMPLETED, T_FORCE,
-    T_OIDC_STATE
+    T_OIDC_STATE, T_BINDING
 };
 
 static void s_verifier_aad(char *out, size_t size, const char *id)
@@ -68,6 +68,7 @@ static int s_load(dir_t *dir, const char *id, Sso__Transaction **out, bool *cons
         txn->saml_request_id = dir_rpc_dup(dir_db_text(stmt, T_SAML_ID));
         txn->oidc_state = dir_rpc_dup(dir_db_text(stmt, T_OIDC_STATE));
         txn->oidc_nonce = dir_rpc_dup(dir_db_text(stmt, T_OIDC_NONCE));
+        txn->browser_binding_hash = dir_rpc_dup(dir_db_text(stmt, T_BINDING));
         if (!dir_db_is_null(stmt, T_VERIFIER)) {
             char aad[160];
             s_verifier_aad(aad, sizeof aad, id);
@@ -320,13 +321,14 @@ Sso__Transaction *dir_txn_create(dir_t *dir, const Sso__Transaction *t, dir_erro
         "INSERT INTO login_transactions (id, client_id, redirect_uri, state, nonce, scope, "
         "code_challenge, code_challenge_method, login_hint, max_age, organization_id, "
         "connection_id, upstream_request_id, upstream_nonce, upstream_code_verifier_sealed, "
-        "created_at, expires_at, force_login, oidc_state) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, -1), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        "sssssssssissssbiiis", t->id, t->client_id, t->redirect_uri, t->state, t->nonce,
+        "created_at, expires_at, force_login, oidc_state, browser_binding_hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, -1), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "sssssssssissssbiiiss", t->id, t->client_id, t->redirect_uri, t->state, t->nonce,
         t->scope, dir_rpc_or_null(t->code_challenge), *t->code_challenge ? "S256" : NULL,
         dir_rpc_or_null(t->login_hint), t->max_age, t->organization_id, t->connection_id,
         dir_rpc_or_null(t->saml_request_id), dir_rpc_or_null(t->oidc_nonce), sealed, sealed_len,
-        t->created_at, t->expires_at, (int64_t) t->force_login, dir_rpc_or_null(t->oidc_state));
+        t->created_at, t->expires_at, (int64_t) t->force_login, dir_rpc_or_null(t->oidc_state),
+        dir_rpc_or_null(t->browser_binding_hash));
     if (run == DIR_DB_CONFLICT)
         dir_rpc_error(err, "invalid_request", "saml_request_id or oidc_state is already used by "
                                               "another login transaction");
