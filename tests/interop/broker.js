@@ -61,7 +61,9 @@ async function startBroker(extraEnv = {}) {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         process.kill(-child.pid, 'SIGINT');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 10000))]);
+        let timer;
+        await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, 10000); })]);
+        clearTimeout(timer); // a pending timer would keep the test file alive for 10 s
         if (child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
       }
       fs.closeSync(log);

@@ -298,6 +298,24 @@ test('a callback with a state no login has: 400, no event; the real login still 
   assert.ok(new URL(real.location).searchParams.get('code'), real.location);
 });
 
+test('a callback from another browser (without the login\'s cookie): access_denied, no exchange', async () => {
+  const { tenant, connectionId } = await setup();
+  const started = await startLogin(connectionId);
+  assert.ok([...started.jar.keys()].some((name) => name.startsWith('sso_oidc_')), [...started.jar.keys()]);
+  // The victim's browser follows a callback URL an attacker started: it has no cookie of it.
+  const answer = await callback(started.callbackUrl, new Map([['sso_oidc_x', 'y']]));
+  await assertRefused(connectionId, { answer, state: started.state },
+    'callback: the login\'s browser cookie is missing or different');
+  assert.equal(tenant.hits.token, 0);
+  // A wrong value is no better; the login is used up either way.
+  const other = await startLogin(connectionId);
+  const jar = new Map([...other.jar].map(([name]) => [name, 'not-the-binder']));
+  const wrong = await callback(other.callbackUrl, jar);
+  await assertRefused(connectionId, { answer: wrong, state: other.state },
+    'browser cookie is missing or different');
+  assert.equal(tenant.hits.token, 0);
+});
+
 test('a reused state (the same callback twice): the second gives no code and no exchange', async () => {
   const { tenant, connectionId } = await setup();
   const { callbackUrl, answer, jar } = await login(connectionId);
