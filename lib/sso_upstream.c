@@ -1,10 +1,32 @@
 #include "sso_upstream.h"
 #include "sso_cookie.h"
 #include "sso_crypto.h"
+#include "sso_bus.h"
 #include "sso_email.h"
+#include "sso_rpc.h"
 #include "sso_http.h"
 #include "sso_test.h"
 #include <strings.h>
+
+bool sso_upstream_is_start(const char *rpc)
+{
+    /* The generated descriptor names it. */
+    static ProtobufCService start = {&sso__upstream_start__descriptor, NULL, NULL};
+    ProtobufCService *const served[] = {&start};
+    size_t index;
+    unsigned method;
+    return sso_rpc_find(served, 1, rpc, &index, &method) == 0;
+}
+
+zframe_t *sso_upstream_start_reply(Sso__RpcError error, const char *description,
+                                   const char *url)
+{
+    Sso__UpstreamStartReply reply = SSO__UPSTREAM_START_REPLY__INIT;
+    reply.error = error;
+    reply.error_description = (char *) (description ? description : "");
+    reply.redirect_url = (char *) (url ? url : "");
+    return sso_frame_pack(&reply.base);
+}
 
 zframe_t *sso_upstream_redirect(const Sso__LoginRedirectReply *r)
 {
@@ -101,6 +123,17 @@ void sso_upstream_test(bool verbose)
     c.allow_any_domain = true;
     SSO_CHECK(sso_upstream_domain_check(&c, "jo@example.net", description, sizeof description,
                                         reason, sizeof reason) == 0);
+
+    SSO_CHECK(sso_upstream_is_start("UpstreamStart.Start") && !sso_upstream_is_start("saml_start")
+              && !sso_upstream_is_start("UpstreamStart.") && !sso_upstream_is_start(NULL));
+    frame = sso_upstream_start_reply(SSO__RPC_ERROR__SERVER_ERROR, "why", NULL);
+    Sso__UpstreamStartReply *start =
+        frame ? sso__upstream_start_reply__unpack(NULL, zframe_size(frame), zframe_data(frame))
+              : NULL;
+    SSO_CHECK(start && start->error == SSO__RPC_ERROR__SERVER_ERROR
+              && !strcmp(start->error_description, "why") && !*start->redirect_url);
+    sso__upstream_start_reply__free_unpacked(start, NULL);
+    zframe_destroy(&frame);
 
     /* The binding cookie: named by the state, checked against the stored hash. */
     char name[SSO_UPSTREAM_BINDING_NAME_SIZE], other[SSO_UPSTREAM_BINDING_NAME_SIZE], hash[65];

@@ -6,9 +6,18 @@
 #ifndef SSO_UPSTREAM_H
 #define SSO_UPSTREAM_H
 #include "directory.pb-c.h"
+#include "saml.pb-c.h"
 #include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+/* Whether rpc is the bus name of UpstreamStart.Start (proto/saml.proto's one operation, which
+   the saml and oidc services serve under their own names). */
+bool sso_upstream_is_start(const char *rpc);
+/* The packed UpstreamStartReply with error (OK: none), description and redirect URL (each may
+   be NULL). */
+zframe_t *sso_upstream_start_reply(Sso__RpcError error, const char *description,
+                                   const char *url);
 
 /* A 302 to r's redirect_uri with code or error, error_description and state. */
 zframe_t *sso_upstream_redirect(const Sso__LoginRedirectReply *r);

@@ -106,15 +106,6 @@ static sso_jose_keys_t *s_keys(sso_service_t *service, const sso_oidc_discovery_
 
 /* ---- UpstreamStart.Start -------------------------------------------------------------- */
 
-static zframe_t *s_start_reply(Sso__RpcError error, const char *description, const char *url)
-{
-    Sso__UpstreamStartReply reply = SSO__UPSTREAM_START_REPLY__INIT;
-    reply.error = error;
-    reply.error_description = (char *) (description ? description : "");
-    reply.redirect_url = (char *) (url ? url : "");
-    return sso_frame_pack(&reply.base);
-}
-
 zframe_t *oidc_login_start(sso_service_t *service, zframe_t *payload)
 {
     Sso__UpstreamStartRequest *start =
@@ -123,7 +114,7 @@ zframe_t *oidc_login_start(sso_service_t *service, zframe_t *payload)
     if (!start || !conn || !start->txn || !*start->txn->id || strcmp(conn->type, "oidc") != 0
         || !*conn->oidc_issuer) {
         sso__upstream_start_request__free_unpacked(start, NULL);
-        return s_start_reply(SSO__RPC_ERROR__INVALID_REQUEST,
+        return sso_upstream_start_reply(SSO__RPC_ERROR__INVALID_REQUEST,
                              "the start needs a transaction and an OIDC connection", NULL);
     }
     char why[S_WHY] = "";
@@ -131,15 +122,15 @@ zframe_t *oidc_login_start(sso_service_t *service, zframe_t *payload)
     zframe_t *reply;
     if (s_discovery(service, conn->oidc_issuer, &discovery, why, sizeof why) != 0) {
         sso_warn("start %.100s: %s", conn->id, why);
-        reply = s_start_reply(SSO__RPC_ERROR__SERVER_ERROR, why, NULL);
+        reply = sso_upstream_start_reply(SSO__RPC_ERROR__SERVER_ERROR, why, NULL);
     }
     else {
         oidc_authorize_provider_t provider = {discovery.authorization_endpoint,
                                               discovery.pkce_s256,
                                               service ? service->config->public_url : ""};
         char *url = oidc_authorize_url(&provider, conn, start->txn, why, sizeof why);
-        reply = url ? s_start_reply(SSO__RPC_ERROR__OK, NULL, url)
-                    : s_start_reply(SSO__RPC_ERROR__SERVER_ERROR, why, NULL);
+        reply = url ? sso_upstream_start_reply(SSO__RPC_ERROR__OK, NULL, url)
+                    : sso_upstream_start_reply(SSO__RPC_ERROR__SERVER_ERROR, why, NULL);
         free(url);
     }
     sso_oidc_discovery_free(&discovery);

@@ -1,11 +1,10 @@
 #include "oidc_service.h"
 #include "oidc_authorize.h"
 #include "oidc_login.h"
-#include "saml.pb-c.h"
 #include "sso_http.h"
 #include "sso_log.h"
-#include "sso_rpc.h"
 #include "sso_test.h"
+#include "sso_upstream.h"
 
 /* Issuers whose documents are kept at once. */
 #define S_CACHE_ISSUERS 256
@@ -23,12 +22,7 @@ static zframe_t *s_rpc(sso_service_t *service, const char *rpc, zframe_t *payloa
                        const Sso__Meta *meta)
 {
     (void) meta;
-    /* proto/saml.proto's UpstreamStart, which the oidc service serves under its own name. */
-    static ProtobufCService start = {&sso__upstream_start__descriptor, NULL, NULL};
-    ProtobufCService *const served[] = {&start};
-    size_t index;
-    unsigned method;
-    if (sso_rpc_find(served, 1, rpc, &index, &method) == 0)
+    if (sso_upstream_is_start(rpc))
         return oidc_login_start(service, payload);
     sso_warn("unknown rpc %.64s", rpc);
     return NULL;

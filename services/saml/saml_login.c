@@ -19,15 +19,6 @@
 
 /* ---- UpstreamStart.Start ------------------------------------------------------------------- */
 
-static zframe_t *s_start_reply(Sso__RpcError error, const char *description, const char *url)
-{
-    Sso__UpstreamStartReply reply = SSO__UPSTREAM_START_REPLY__INIT;
-    reply.error = error;
-    reply.error_description = (char *) (description ? description : "");
-    reply.redirect_url = (char *) (url ? url : "");
-    return sso_frame_pack(&reply.base);
-}
-
 /* The connection with its SP key, for signing: the one the token service sent came from
    AuthorizeBegin, which carries no secret to it. Kept by this instance at that version (the
    cache), else read from the directory and kept: only connections that sign their
@@ -45,7 +36,7 @@ static Sso__Connection *s_signing_connection(sso_service_t *service, const Sso__
     get.with_secrets = true;
     Sso__ConnectionReply *reply = NULL;
     if (sso_dir_connection_get(service, &get, &reply) != 0) {
-        *refusal = s_start_reply(SSO__RPC_ERROR__SERVER_ERROR, "the directory is not available",
+        *refusal = sso_upstream_start_reply(SSO__RPC_ERROR__SERVER_ERROR, "the directory is not available",
                                  NULL);
         return NULL;
     }
@@ -65,7 +56,7 @@ static Sso__Connection *s_signing_connection(sso_service_t *service, const Sso__
         return c;
     }
     sso_warn("start: %s", why);
-    *refusal = s_start_reply(SSO__RPC_ERROR__SERVER_ERROR, why, NULL);
+    *refusal = sso_upstream_start_reply(SSO__RPC_ERROR__SERVER_ERROR, why, NULL);
     sso__connection_reply__free_unpacked(reply, NULL);
     return NULL;
 }
@@ -78,7 +69,7 @@ zframe_t *saml_login_start(sso_service_t *service, zframe_t *payload)
         || !*start->txn->saml_request_id || !*start->connection->id) {
         if (start)
             sso__upstream_start_request__free_unpacked(start, NULL);
-        return s_start_reply(SSO__RPC_ERROR__INVALID_REQUEST,
+        return sso_upstream_start_reply(SSO__RPC_ERROR__INVALID_REQUEST,
                              "the start needs a transaction with its request id and a "
                              "connection", NULL);
     }
@@ -110,9 +101,9 @@ zframe_t *saml_login_start(sso_service_t *service, zframe_t *payload)
     };
     saml_authn_request_t *authn = saml_authn_request_new(&config, why, sizeof why);
     if (!authn)
-        reply = s_start_reply(SSO__RPC_ERROR__SERVER_ERROR, why, NULL);
+        reply = sso_upstream_start_reply(SSO__RPC_ERROR__SERVER_ERROR, why, NULL);
     else
-        reply = s_start_reply(SSO__RPC_ERROR__OK, NULL, saml_authn_request_url(authn));
+        reply = sso_upstream_start_reply(SSO__RPC_ERROR__OK, NULL, saml_authn_request_url(authn));
     saml_authn_request_destroy(&authn);
     sso__connection__free_unpacked(signing, NULL);
     sso__upstream_start_request__free_unpacked(start, NULL);

@@ -4,9 +4,8 @@
 #include "saml_simulator.h"
 #include "saml_xml.h"
 #include "sso_log.h"
-#include "sso_rpc.h"
-#include "saml.pb-c.h"
 #include "sso_test.h"
+#include "sso_upstream.h"
 #include <ctype.h>
 
 int saml_service_parse_path(const char *path, char *id, size_t id_size, char *action,
@@ -53,12 +52,7 @@ static zframe_t *s_rpc(sso_service_t *service, const char *rpc, zframe_t *payloa
                        const Sso__Meta *meta)
 {
     (void) meta;
-    /* proto/saml.proto's one operation (the generated descriptor names it). */
-    static ProtobufCService start = {&sso__upstream_start__descriptor, NULL, NULL};
-    ProtobufCService *const served[] = {&start};
-    size_t index;
-    unsigned method;
-    if (sso_rpc_find(served, 1, rpc, &index, &method) == 0)
+    if (sso_upstream_is_start(rpc))
         return saml_login_start(service, payload);
     sso_warn("unknown rpc %s", rpc);
     return NULL;
