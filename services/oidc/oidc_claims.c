@@ -234,6 +234,34 @@ Sso__Profile *oidc_claims_profile(const json_t *claims, char *why, size_t why_si
     return profile;
 }
 
+int oidc_claims_merge(json_t *claims, const json_t *userinfo, char *why, size_t why_size)
+{
+    char got[256];
+    if (!json_is_object(claims) || !json_is_object(userinfo))
+        return s_fail(why, why_size, "userinfo: expected a JSON object, got another value");
+    const json_t *sub = json_object_get(userinfo, "sub"), *ours = json_object_get(claims, "sub");
+    if (!json_is_string(sub) || !json_is_string(ours)
+        || strcmp(json_string_value(sub), json_string_value(ours)) != 0) {
+        s_shown(sub, got, sizeof got);
+        return s_fail(why, why_size, "userinfo sub: expected %.200s, got %s",
+                      json_is_string(ours) ? json_string_value(ours) : "none", got);
+    }
+    static const char *const id_token_only[] = {"iss",   "aud",       "azp",     "exp",
+                                                "iat",   "nbf",       "nonce",   "auth_time",
+                                                "at_hash", "c_hash"};
+    const char *name;
+    json_t *value;
+    json_object_foreach((json_t *) userinfo, name, value)
+    {
+        bool skip = json_object_get(claims, name) != NULL;
+        for (size_t i = 0; !skip && i < sizeof id_token_only / sizeof *id_token_only; i++)
+            skip = !strcmp(name, id_token_only[i]);
+        if (!skip && json_object_set(claims, name, value) != 0)
+            return s_fail(why, why_size, "out of memory");
+    }
+    return 0;
+}
+
 /* ---- self-test ------------------------------------------------------------------------- */
 
 static bool s_refused(const char *claims_json, const oidc_claims_expect_t *expect,
@@ -382,4 +410,29 @@ void oidc_claims_test(bool verbose)
         json_decref(claims);
         free(longer);
     }
+
+    /* userinfo merged: what the ID token lacks, never over it, never the ID token's own. */
+    json_t *claims = json_loads("{\"sub\":\"u1\",\"name\":\"From token\",\"iss\":\"https://idp.test\"}",
+                                0, NULL);
+    json_t *info = json_loads("{\"sub\":\"u1\",\"name\":\"From userinfo\",\"email\":\"u@x.test\","
+                              "\"groups\":[\"g\"],\"iss\":\"https://evil\",\"nonce\":\"n\"}", 0, NULL);
+    SSO_CHECK(oidc_claims_merge(claims, info, why, sizeof why) == 0
+              && !strcmp(json_string_value(json_object_get(claims, "name")), "From token")
+              && !strcmp(json_string_value(json_object_get(claims, "email")), "u@x.test")
+              && json_array_size(json_object_get(claims, "groups")) == 1
+              && !strcmp(json_string_value(json_object_get(claims, "iss")), "https://idp.test")
+              && !json_object_get(claims, "nonce"));
+    json_decref(info);
+    const char *mismatched[][2] = {{"{\"sub\":\"u2\",\"email\":\"a@b.test\"}",
+                                    "userinfo sub: expected u1, got u2"},
+                                   {"{\"email\":\"a@b.test\"}", "userinfo sub: expected u1, got none"},
+                                   {"{\"sub\":1}", "userinfo sub: expected u1, got 1"},
+                                   {"[1]", "userinfo: expected a JSON object"}};
+    for (size_t i = 0; i < sizeof mismatched / sizeof *mismatched; i++) {
+        info = json_loads(mismatched[i][0], 0, NULL);
+        SSO_CHECK(info && oidc_claims_merge(claims, info, why, sizeof why) == -1
+                  && strstr(why, mismatched[i][1]));
+        json_decref(info);
+    }
+    json_decref(claims);
 }

@@ -36,5 +36,12 @@ int oidc_claims_check(const json_t *claims, const oidc_claims_expect_t *expect, 
    NULL with why when sub is missing or a value is too long or not text. */
 Sso__Profile *oidc_claims_profile(const json_t *claims, char *why, size_t why_size);
 
+/* The userinfo endpoint's claims merged into claims (the ID token's, which win): 0, or -1 with
+   why when userinfo is not an object or its sub is not the ID token's ("userinfo sub: expected
+   X, got Y"; OIDC Core 5.3.2: the answer must then not be used). The claims that only an ID
+   token may carry (iss, aud, azp, exp, iat, nbf, nonce, auth_time, at_hash, c_hash) are never
+   taken from userinfo. */
+int oidc_claims_merge(json_t *claims, const json_t *userinfo, char *why, size_t why_size);
+
 void oidc_claims_test(bool verbose);
 #endif

@@ -104,6 +104,19 @@ int oidc_exchange_response(long status, const char *body, size_t len, char **id_
     return rc;
 }
 
+char *oidc_exchange_access_token(const char *body, size_t len)
+{
+    json_t *json = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    const json_t *token = json_object_get(json, "access_token");
+    char *copy = json_is_string(token) && json_string_length(token) > 0
+                         && json_string_length(token) <= 8192
+                         && strlen(json_string_value(token)) == json_string_length(token)
+                     ? strdup(json_string_value(token))
+                     : NULL;
+    json_decref(json);
+    return copy;
+}
+
 /* ---- self-test ------------------------------------------------------------------------- */
 
 void oidc_exchange_test(bool verbose)
@@ -150,6 +163,14 @@ void oidc_exchange_test(bool verbose)
     SSO_CHECK(oidc_exchange_response(200, ok, strlen(ok), &id_token, why, sizeof why) == 0
               && id_token && !strcmp(id_token, "h.p.s"));
     free(id_token);
+    char *access = oidc_exchange_access_token(ok, strlen(ok));
+    SSO_CHECK(access && !strcmp(access, "a"));
+    free(access);
+    const char *no_access[] = {"{\"id_token\":\"x\"}", "{\"access_token\":5}",
+                               "{\"access_token\":\"\"}", "{\"access_token\":\"a\\u0000b\"}", "[]",
+                               ""};
+    for (size_t i = 0; i < sizeof no_access / sizeof *no_access; i++)
+        SSO_CHECK(!oidc_exchange_access_token(no_access[i], strlen(no_access[i])));
     const char *answers[][3] = {
         {"500", "<html>oops</html>", "expected HTTP 200 with a JSON object, got HTTP 500 with no JSON"},
         {"200", "[1]", "got HTTP 200 with another JSON value"},

@@ -32,5 +32,9 @@ int oidc_exchange_request(const oidc_exchange_t *in, char **body, char **authori
 int oidc_exchange_response(long status, const char *body, size_t len, char **id_token,
                            char *why, size_t why_size);
 
+/* The access token of an answer oidc_exchange_response took (for the userinfo endpoint):
+   caller frees; NULL when there is none (or it is not text of 1..8192 bytes). */
+char *oidc_exchange_access_token(const char *body, size_t len);
+
 void oidc_exchange_test(bool verbose);
 #endif

@@ -203,10 +203,11 @@ static void s_exchange_run(void *arg)
     x->rc = sso_fetch(&x->request, &x->response, x->why, sizeof x->why);
 }
 
-/* The code exchanged for an ID token: 0 with *id_token, or -1 with why. */
+/* The code exchanged for an ID token: 0 with *id_token and *access_token (NULL when the
+   provider gave none), or -1 with why. */
 static int s_exchange(sso_service_t *service, const sso_oidc_discovery_t *discovery,
                       const Sso__Connection *conn, const Sso__Transaction *txn, const char *code,
-                      char **id_token, char *why, size_t why_size)
+                      char **id_token, char **access_token, char *why, size_t why_size)
 {
     char redirect_uri[1200];
     snprintf(redirect_uri, sizeof redirect_uri, "%s%s",
@@ -238,6 +239,7 @@ static int s_exchange(sso_service_t *service, const sso_oidc_discovery_t *discov
     else
         rc = oidc_exchange_response(x.response.status, x.response.body, x.response.len,
                                     id_token, why, why_size);
+    *access_token = rc == 0 ? oidc_exchange_access_token(x.response.body, x.response.len) : NULL;
     sso_fetch_response_free(&x.response);
     return rc;
 }
@@ -290,6 +292,37 @@ static int s_id_token(sso_service_t *service, const sso_oidc_discovery_t *discov
     return 0;
 }
 
+/* The userinfo endpoint's claims merged into claims when the ID token has no email (OIDC
+   Core 5.3): 0, also when the endpoint could not be read (the ID token alone is used, and the
+   log says why); -1 with why when the answer must not be used (another sub). */
+static int s_userinfo(sso_service_t *service, const sso_oidc_discovery_t *discovery,
+                      const char *access_token, json_t *claims, char *why, size_t why_size)
+{
+    if (json_object_get(claims, "email") || !discovery->userinfo_endpoint || !access_token)
+        return 0;
+    char authorization[8300];
+    snprintf(authorization, sizeof authorization, "Bearer %s", access_token);
+    s_exchange_t x = {.request = {.url = discovery->userinfo_endpoint, .method = "GET",
+                                  .accept = "application/json", .authorization = authorization,
+                                  .allow_private = service
+                                                   && service->config->allow_private_upstreams,
+                                  .timeout_ms = SSO_OIDC_FETCH_TIMEOUT_MS}};
+    sso_service_offload(s_exchange_run, &x);
+    OPENSSL_cleanse(authorization, sizeof authorization);
+    json_t *info = x.rc == 0 && x.response.status == 200
+                       ? json_loadb(x.response.body, x.response.len, JSON_REJECT_DUPLICATES, NULL)
+                       : NULL;
+    int rc = 0;
+    if (!info)
+        sso_warn("userinfo at %.200s not used: %s", discovery->userinfo_endpoint,
+                 x.rc != 0 ? x.why : "not HTTP 200 with a JSON object");
+    else
+        rc = oidc_claims_merge(claims, info, why, why_size);
+    json_decref(info);
+    sso_fetch_response_free(&x.response);
+    return rc;
+}
+
 /* The callback once its login is known. */
 static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
                             const Sso__Transaction *txn, const Sso__Connection *conn)
@@ -315,15 +348,17 @@ static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
                       "identity provider", why);
     }
     sso_oidc_discovery_t discovery = {0};
-    char *id_token = NULL;
+    char *id_token = NULL, *access_token = NULL;
     json_t *claims = NULL;
     Sso__Profile *profile = NULL;
     zframe_t *frame = NULL;
     if (s_discovery(service, conn->oidc_issuer, &discovery, why, sizeof why) != 0
-        || s_exchange(service, &discovery, conn, txn, cb->code, &id_token, why, sizeof why) != 0)
+        || s_exchange(service, &discovery, conn, txn, cb->code, &id_token, &access_token, why,
+                      sizeof why) != 0)
         frame = s_fail(service, txn, "server_error", "the identity provider's answer could not "
                        "be used", why);
-    else if (s_id_token(service, &discovery, conn, txn, id_token, &claims, why, sizeof why) != 0)
+    else if (s_id_token(service, &discovery, conn, txn, id_token, &claims, why, sizeof why) != 0
+             || s_userinfo(service, &discovery, access_token, claims, why, sizeof why) != 0)
         frame = s_fail(service, txn, "access_denied", "the identity provider's ID token was "
                        "refused; the event log has details", why);
     else if (!(profile = oidc_claims_profile(claims, why, sizeof why)))
@@ -361,6 +396,9 @@ static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
     if (id_token)
         OPENSSL_cleanse(id_token, strlen(id_token));
     free(id_token);
+    if (access_token)
+        OPENSSL_cleanse(access_token, strlen(access_token));
+    free(access_token);
     sso_oidc_discovery_free(&discovery);
     return frame;
 }

@@ -86,7 +86,18 @@ async function startForgerIdp() {
       token_endpoint_auth_methods_supported: ['client_secret_basic'],
       code_challenge_methods_supported: ['S256'],
       scopes_supported: ['openid', 'email', 'profile'],
+      ...(tenant.userinfo ? { userinfo_endpoint: `${tenant.issuer}/userinfo` } : {}),
     });
+  });
+
+  // The userinfo endpoint, when the tenant has one: tenant.userinfo(login's sub) is its answer.
+  app.get('/:tenant/userinfo', (req, res) => {
+    const tenant = tenantOf(req, res);
+    if (!tenant || !tenant.userinfo) return res.status(404).end();
+    tenant.hits.userinfo = (tenant.hits.userinfo || 0) + 1;
+    const sub = tenant.accessTokens.get((req.headers.authorization || '').replace(/^Bearer /, ''));
+    if (!sub) return res.status(401).json({ error: 'invalid_token' });
+    res.json(tenant.userinfo(sub));
   });
 
   app.get('/:tenant/jwks', (req, res) => {
@@ -135,6 +146,8 @@ async function startForgerIdp() {
     }
     tenant.logins.delete(req.body.code);
     const answer = await tenant.answer(tenant, login);
+    // The access token names the login's user, for the userinfo endpoint.
+    if (answer.json && answer.json.access_token) tenant.accessTokens.set(answer.json.access_token, `user-${login.code.slice(0, 8)}`);
     if (answer.hang) {
       // Never answered: the broker must give up on its own. Ended when the IdP closes.
       hanging.add(res);
@@ -167,6 +180,8 @@ async function startForgerIdp() {
         user,
         keys: [await signingKey('RS256', `${name}-k1`), await signingKey('ES256', `${name}-k2`)],
         logins: new Map(),
+        accessTokens: new Map(),
+        userinfo: undefined,
         hits: { discovery: 0, jwks: 0, authorize: 0, token: 0 },
         answer: async (t, login) => tokenAnswer(await forge.good(t, login, goodClaims(t, login))),
         discoveryIssuer: undefined,

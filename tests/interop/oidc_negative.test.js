@@ -147,6 +147,27 @@ test('a good OIDC login: the broker\'s ID token carries the upstream email and c
   assert.equal(tenant.hits.token, 1);
 });
 
+test('userinfo: an ID token without email gets it from the userinfo endpoint; another sub there is refused', async () => {
+  const { tenant, connectionId } = await setup();
+  const withoutEmail = async (t, l) => {
+    const claims = goodClaims(t, l);
+    delete claims.email;
+    delete claims.email_verified;
+    return tokenAnswer(await forge.good(t, l, claims));
+  };
+  tenant.answer = withoutEmail;
+  tenant.userinfo = (sub) => ({ sub, email: tenant.user.email, email_verified: true, nonce: 'not-taken' });
+  const { answer, state, nonce, verifier } = await login(connectionId);
+  assert.equal(answer.status, 302, answer.body);
+  const tokens = await client.callback(REDIRECT_URI, client.callbackParams(answer.location), { state, nonce, code_verifier: verifier });
+  assert.equal(tokens.claims().email, tenant.user.email);
+  assert.equal(tenant.hits.userinfo, 1);
+  // A userinfo answer about someone else must not be used: the login fails.
+  tenant.userinfo = (sub) => ({ sub: `${sub}-other`, email: 'mallory@evil.example' });
+  const second = await login(connectionId);
+  await assertRefused(connectionId, second, /userinfo sub: expected user-\w+, got user-\w+-other/);
+});
+
 // ---- forged ID tokens --------------------------------------------------------------------
 // Each: how the claims differ from a good token, how it is signed, and the reason the event log
 // must give (a function of the tenant, the login and the claims sent).
