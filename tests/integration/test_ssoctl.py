@@ -235,6 +235,29 @@ def test_saml_connection_from_settings(broker, org, idp_cert):
     assert run(broker, "connections", "get", conn).returncode == 1
 
 
+def test_oidc_connection_shows_the_discovered_endpoints_and_the_redirect_uri(
+        broker, org, oidc_provider, tmp_path):
+    issuer = oidc_provider.issuer("/" + unique("ssoctl"))
+    secret = tmp_path / "secret.txt"
+    secret.write_text("s3cret\n")
+    proc = ok(broker, "connections", "create-oidc", org, "--issuer", issuer, "--client-id", "c1",
+              "--client-secret-file", str(secret))
+    fields = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1)
+                  for line in proc.stdout.splitlines() if line.strip())
+    assert fields["TYPE"] == "oidc" and fields["ISSUER"] == issuer
+    assert fields["REDIRECT URI"] == f"{broker.url}/sso/oidc/callback"
+    assert fields["AUTHORIZATION ENDPOINT"] == issuer + "/authorize"
+    assert fields["TOKEN ENDPOINT"] == issuer + "/token"
+    assert fields["JWKS URI"] == issuer + "/jwks"
+    assert fields["USERINFO ENDPOINT"] == issuer + "/userinfo"
+    assert "s3cret" not in proc.stdout
+    # A provider whose discovery names another issuer: refused, with the reason.
+    other = oidc_provider.issuer("/" + unique("other"), document=oidc_provider.discovery("https://evil.example"))
+    refused = run(broker, "connections", "create-oidc", org, "--issuer", other, "--client-id", "c1",
+                  "--client-secret-file", str(secret))
+    assert refused.returncode == 1 and "discovery issuer: expected" in refused.stderr, refused.stderr
+
+
 def test_saml_connection_from_metadata_file(broker, org, idp_cert, tmp_path):
     pem = idp_cert.read_text()
     der_b64 = "".join(l for l in pem.splitlines() if l and not l.startswith("-----"))

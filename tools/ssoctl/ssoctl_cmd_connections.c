@@ -28,6 +28,12 @@ static const ssoctl_column_t s_rows[] = {
     {"CLIENT ID", "oidc.client_id"},
     {"SCOPES", "oidc.scopes"},
     {"REDIRECT URI", "oidc.redirect_uri"},
+    /* What the provider's discovery gave, in the replies that checked it (create, change,
+       enable). */
+    {"AUTHORIZATION ENDPOINT", "oidc.discovered.authorization_endpoint"},
+    {"TOKEN ENDPOINT", "oidc.discovered.token_endpoint"},
+    {"JWKS URI", "oidc.discovered.jwks_uri"},
+    {"USERINFO ENDPOINT", "oidc.discovered.userinfo_endpoint"},
     {"CREATED", "created_at"},
 };
 #define NROWS (sizeof s_rows / sizeof s_rows[0])
