@@ -56,12 +56,16 @@ n = max(int(logins), 1)
 by = {k: (v - t0.get(k, 0)) / n for k, v in t1.items() if v != t0.get(k, 0)}
 b, a = [dict(kv.split("=") for kv in s.split()) for s in (cb, ca)]
 cpu_ms = sum(int(a[k]) - int(b[k]) for k in a) * 1000 / int(hz) / n
+per_service = {}  # instances summed per service: token, token2, ... -> token
+for k in a:
+    base = re.sub(r"\d+$", "", k)
+    per_service[base] = per_service.get(base, 0) + (int(a[k]) - int(b[k])) * 1000 / int(hz) / n
 writes, batched = w1 - w0, b1 - b0
 share = f", {batched / writes:.1f} requests per write transaction" if writes else ""
 print(f"    per login: bus round trips {sum(by.values()):.2f} ("
       + ", ".join(f"{k} {v:.2f}" for k, v in sorted(by.items())) + f"); directory write "
       f"transactions {writes / n:.2f}{share}; server CPU {cpu_ms:.2f} ms (every sso-* process, "
-      "the whole login)")
+      "the whole login: " + ", ".join(f"{k} {v:.2f}" for k, v in per_service.items()) + ")")
 with open(figures, "a") as f:
     f.write(f"c={c} trips={sum(by.values()):.2f} writes={writes / n:.2f} cpu_ms={cpu_ms:.3f}\n")
 PY

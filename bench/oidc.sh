@@ -78,17 +78,12 @@ busy, hz = int(sys.argv[6]) - int(sys.argv[5]), int(sys.argv[7])
 ok = max(int(line["ok"]), 1)
 print(f"{'broker c=' + c:<14} {int(line['ok']):>6} {float(line['rate']):>9.1f} {float(line['p50_us']) / 1000:>8.2f}"
       f" {float(line['p99_us']) / 1000:>8.2f} {float(line['idp_mean_us']) / 1000:>11.2f} {line['errors']:>6}")
-by = {}  # instances summed per service: token, token2, ... -> token
-for k in a:
-    base = re.sub(r"\d+$", "", k)
-    by[base] = by.get(base, 0) + int(a[k]) - int(b[k])
-idp = by.pop("idp")
-ours = sum(by.values())
+idp = int(a.pop("idp")) - int(b.pop("idp"))
+ours = sum(int(a[k]) - int(b[k]) for k in a)
 driver_ms = float(line["cpu_ms"])
-others = busy / hz - (ours + idp) / hz - driver_ms / 1000
-print("    cpu ms/login: " + "  ".join(f"{k} {v * 1000 / hz / ok:.2f}" for k, v in by.items())
-      + f"  = sso-* {ours * 1000 / hz / ok:.2f}   | IdP (node) {idp * 1000 / hz / ok:.2f}"
-      f"  driver {driver_ms / ok:.2f}  other processes {others:.1f} cpu-s")
+others = (busy - ours - idp) / hz - driver_ms / 1000
+print(f"    cpu ms/login outside the broker: IdP (node) {idp * 1000 / hz / ok:.2f}  driver {driver_ms / ok:.2f}"
+      f"   | other processes on the machine: {others:.1f} cpu-s")
 PY
   per_login "$work/metrics.before" "$work/metrics.after" "$cpu_before" "$cpu_after" "$ok" "$c"
 done
