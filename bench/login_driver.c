@@ -16,8 +16,16 @@
  *   login      -i FILE as for acs: ACS POST, then the token POST, then GET --userinfo with the
  *              access token: one latency per login. With the third column (the authorize
  *              latency of the same transaction) it also reports the sum of both per login.
+ *   oidc       -n N logins through an OIDC connection, each timed whole: GET --authorize PATH
+ *              (a 302 to the upstream IdP at 127.0.0.1:--idp-port, setting the login's
+ *              sso_oidc_* cookie), GET that URL at the IdP (a 302 back to the broker's
+ *              /sso/oidc/callback), GET the callback with the cookie (a 302 with code=), then
+ *              the token POST and GET --userinfo as in login. Each thread keeps one keep-alive
+ *              connection to the broker and one to the IdP. Also reports idp_mean_us, the mean
+ *              time of the IdP's leg (its answer to the authorization request) per login.
  *
- * Prints one line: "mode=M n=N ok=K errors=E seconds=S rate=R p50_us=A p90_us=B p99_us=C max_us=D"
+ * Prints one line: "mode=M n=N ok=K errors=E seconds=S rate=R p50_us=A p90_us=B p99_us=C max_us=D
+ * cpu_ms=U" (U: the driver's own CPU time, user + system, all threads)
  * (and "e2e_p50_us=.. e2e_p99_us=.." in login mode when authorize latencies were given).
  * Errors are counted, and the first few are shown on stderr; nothing is asserted.
  */
@@ -34,14 +42,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-enum { M_AUTHORIZE, M_ACS, M_TOKEN, M_LOGIN };
+enum { M_AUTHORIZE, M_ACS, M_TOKEN, M_LOGIN, M_OIDC };
 
 static struct {
-    int mode, port, conns;
+    int mode, port, idp_port, conns;
     long n;
     const char *authorize, *acs, *token, *userinfo, *token_body, *auth, *in, *out;
 } opt = {.conns = 1, .acs = NULL, .token = "/oauth/token", .userinfo = "/userinfo"};
@@ -58,6 +67,8 @@ static char **out_lines;
 static atomic_long next_item;
 static atomic_long errors;
 static atomic_int shown;
+static atomic_ullong idp_ns; /* oidc: the IdP legs' time, summed, and their count */
+static atomic_long idp_n;
 
 static uint64_t now_ns(void)
 {
@@ -69,7 +80,7 @@ static uint64_t now_ns(void)
 /* ---- a minimal HTTP/1.1 client over one keep-alive connection ---------------------------- */
 
 typedef struct {
-    int fd;
+    int fd, port; /* port on 127.0.0.1 */
     char *buf;
     size_t cap, len; /* bytes read and not consumed */
     int status;
@@ -87,7 +98,7 @@ static int conn_open(conn_t *c)
         return -1;
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t) opt.port)};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t) c->port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK); /* never anything but 127.0.0.1 */
     if (connect(c->fd, (struct sockaddr *) &sa, sizeof sa) != 0) {
         close(c->fd);
@@ -136,8 +147,9 @@ static void body_add(conn_t *c, const char *p, size_t n)
     c->body[c->body_len] = 0;
 }
 
-/* A header's value (into out), case-insensitive name; false when absent. */
-static bool header(const conn_t *c, const char *name, char *out, size_t size)
+/* The value (into out) of the first header named name (case-insensitive) whose value starts
+ * with prefix (any value when prefix is NULL); false when there is none. */
+static bool header_with(const conn_t *c, const char *name, const char *prefix, char *out, size_t size)
 {
     size_t nl = strlen(name);
     for (const char *p = strstr(c->hdr, "\r\n"); p; p = strstr(p + 2, "\r\n")) {
@@ -146,6 +158,8 @@ static bool header(const conn_t *c, const char *name, char *out, size_t size)
             const char *v = line + nl + 1;
             while (*v == ' ')
                 v++;
+            if (prefix && strncmp(v, prefix, strlen(prefix)))
+                continue;
             const char *e = strstr(v, "\r\n");
             size_t n = e ? (size_t) (e - v) : strlen(v);
             if (n >= size)
@@ -156,6 +170,11 @@ static bool header(const conn_t *c, const char *name, char *out, size_t size)
         }
     }
     return false;
+}
+
+static bool header(const conn_t *c, const char *name, char *out, size_t size)
+{
+    return header_with(c, name, NULL, out, size);
 }
 
 static int read_response(conn_t *c)
@@ -235,10 +254,10 @@ static int request(conn_t *c, const char *method, const char *path, const char *
     if (body)
         n = snprintf(req, req_cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s"
                      "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n\r\n",
-                     method, path, opt.port, extra_headers ? extra_headers : "", body_len);
+                     method, path, c->port, extra_headers ? extra_headers : "", body_len);
     else
         n = snprintf(req, req_cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n", method, path,
-                     opt.port, extra_headers ? extra_headers : "");
+                     c->port, extra_headers ? extra_headers : "");
     if (body) {
         memcpy(req + n, body, body_len);
         n += (int) body_len;
@@ -350,10 +369,48 @@ static bool leg_userinfo(conn_t *c, long i, const char *access)
     return true;
 }
 
+/* The path of an absolute "http://127.0.0.1:PORT/..." URL on the given port (NULL otherwise). */
+static const char *local_path(const char *url, int port)
+{
+    char prefix[64];
+    int n = snprintf(prefix, sizeof prefix, "http://127.0.0.1:%d/", port);
+    return strncmp(url, prefix, (size_t) n) ? NULL : url + n - 1;
+}
+
+/* authorize at the broker -> the IdP's authorization endpoint -> the broker's callback, with
+ * the login's cookie: the client's code into code. */
+static bool leg_oidc_upstream(conn_t *c, conn_t *idp, long i, char *code, size_t size)
+{
+    static __thread char loc[32768];
+    char cookie[1024], hdrs[1100];
+    if (request(c, "GET", opt.authorize, NULL, NULL, 0) || c->status != 302)
+        return fail(i, "authorize", c), false;
+    const char *path;
+    if (!header(c, "Location", loc, sizeof loc) || !(path = local_path(loc, idp->port)))
+        return fail(i, "authorize: Location is not the IdP's", c), false;
+    if (!header_with(c, "Set-Cookie", "sso_oidc_", cookie, sizeof cookie))
+        return fail(i, "authorize: no sso_oidc_ cookie", c), false;
+    cookie[strcspn(cookie, ";")] = 0;
+    snprintf(hdrs, sizeof hdrs, "Cookie: %s\r\n", cookie);
+    uint64_t t0 = now_ns();
+    if (request(idp, "GET", path, NULL, NULL, 0) || idp->status != 302)
+        return fail(i, "IdP authorize", idp), false;
+    atomic_fetch_add(&idp_ns, now_ns() - t0);
+    atomic_fetch_add(&idp_n, 1);
+    if (!header(idp, "Location", loc, sizeof loc) || !(path = local_path(loc, c->port))
+        || strncmp(path, "/sso/oidc/callback?", 19))
+        return fail(i, "IdP authorize: Location is not the broker's callback", idp), false;
+    if (request(c, "GET", path, hdrs, NULL, 0) || c->status != 302)
+        return fail(i, "callback", c), false;
+    if (!header(c, "Location", loc, sizeof loc) || !query_param(loc, "code", code, size))
+        return fail(i, "callback: no code in Location", c), false;
+    return true;
+}
+
 static void *worker(void *arg)
 {
     (void) arg;
-    conn_t c = {.fd = -1};
+    conn_t c = {.fd = -1, .port = opt.port}, idp = {.fd = -1, .port = opt.idp_port};
     char code[1024], access[2048];
     for (;;) {
         long i = atomic_fetch_add(&next_item, 1);
@@ -377,13 +434,20 @@ static void *worker(void *arg)
             ok = leg_acs(&c, i, code, sizeof code) && leg_token(&c, i, code, access, sizeof access)
                  && leg_userinfo(&c, i, access);
             break;
+        case M_OIDC:
+            ok = leg_oidc_upstream(&c, &idp, i, code, sizeof code)
+                 && leg_token(&c, i, code, access, sizeof access) && leg_userinfo(&c, i, access);
+            break;
         }
         uint64_t t = now_ns() - t0;
         lat[i] = ok ? (t ? t : 1) : 0;
     }
     conn_close(&c);
+    conn_close(&idp);
     free(c.buf);
     free(c.body);
+    free(idp.buf);
+    free(idp.body);
     return NULL;
 }
 
@@ -442,9 +506,9 @@ static double pct(const uint64_t *sorted, long n, double p)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: login_driver authorize|acs|token|login -p PORT [-c CONNS] [-n N] [-i IN] "
-                    "[-o OUT] [--authorize PATH] [--acs PATH] [--token PATH] [--userinfo PATH] "
-                    "[--token-body FORM] [--auth 'Basic ...']\n");
+    fprintf(stderr, "usage: login_driver authorize|acs|token|login|oidc -p PORT [-c CONNS] [-n N] "
+                    "[-i IN] [-o OUT] [--authorize PATH] [--acs PATH] [--token PATH] [--userinfo PATH] "
+                    "[--token-body FORM] [--auth 'Basic ...'] [--idp-port PORT]\n");
     exit(2);
 }
 
@@ -463,9 +527,9 @@ int main(int argc, char **argv)
 {
     if (argc < 2)
         usage();
-    const char *modes[] = {"authorize", "acs", "token", "login"};
+    const char *modes[] = {"authorize", "acs", "token", "login", "oidc"};
     opt.mode = -1;
-    for (int m = 0; m < 4; m++)
+    for (int m = 0; m < 5; m++)
         if (!strcmp(argv[1], modes[m]))
             opt.mode = m;
     if (opt.mode < 0)
@@ -497,6 +561,8 @@ int main(int argc, char **argv)
             opt.token_body = v;
         else if (!strcmp(k, "--auth"))
             opt.auth = v;
+        else if (!strcmp(k, "--idp-port"))
+            opt.idp_port = (int) number(v, 1, 65535);
         else
             usage();
     }
@@ -504,6 +570,12 @@ int main(int argc, char **argv)
         usage();
     if (opt.mode == M_AUTHORIZE) {
         if (!opt.authorize || opt.n < 1)
+            usage();
+        n_items = opt.n;
+        items = calloc((size_t) n_items, sizeof *items);
+    }
+    else if (opt.mode == M_OIDC) {
+        if (!opt.authorize || opt.n < 1 || !opt.idp_port || !opt.token_body || !opt.auth)
             usage();
         n_items = opt.n;
         items = calloc((size_t) n_items, sizeof *items);
@@ -560,6 +632,13 @@ int main(int argc, char **argv)
            pct(ok, k, 100));
     if (opt.mode == M_LOGIN && ke)
         printf(" e2e_p50_us=%.0f e2e_p99_us=%.0f", pct(e2e, ke, 50), pct(e2e, ke, 99));
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) /* the driver's own CPU, all threads */
+        printf(" cpu_ms=%.1f", (double) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0
+                                   + (double) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0);
+    if (opt.mode == M_OIDC)
+        printf(" idp_mean_us=%.0f", atomic_load(&idp_n) ? (double) atomic_load(&idp_ns) / 1000.0
+                                                              / (double) atomic_load(&idp_n) : 0);
     printf("\n");
     return 0;
 }

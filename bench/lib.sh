@@ -1,0 +1,104 @@
+# Shared by bench/login.sh and bench/oidc.sh (sourced, never run): the broker's processes on
+# ephemeral loopback ports with a fresh data directory, and what the scripts read off them
+# (/proc CPU ticks and memory, the gateway's /metrics). Expects PY, here and bin; start_broker
+# also TOKEN_INSTANCES, SAML_INSTANCES, TOKEN_CPUS and token_pinned (1 = pin the token instances
+# to TOKEN_CPUS).
+
+# bench_begin NAME: a build to run, a fresh work directory (removed at exit, with every process
+# in pids and the peer's or IdP's, peer_pid / idp_pid, killed), and the driver built into it.
+bench_begin() {
+  [ -x "$bin/sso-gateway" ] || { echo "bench: build first (make build)"; exit 2; }
+  work="$(mktemp -d "/tmp/sso-$1-bench.XXXXXX")"
+  declare -gA pids=()
+  trap bench_cleanup EXIT
+  cc -std=c11 -O2 -Wall -Wextra -pthread -o "$work/driver" "$here/login_driver.c"
+  driver="$work/driver"
+}
+bench_cleanup() {
+  for p in "${pids[@]}" ${peer_pid:-} ${idp_pid:-}; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+
+port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; } # kv NAME "driver output line"
+
+rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo exited; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cpu_all() { for s in "${services[@]}"; do printf '%s=%s ' "$s" "$(cpu_ticks "${pids[$s]}")"; done; }
+busy_ticks() { awk '/^cpu / {print $2+$3+$4+$7+$8}' /proc/stat; }
+
+# The gateway's /metrics (the bus requests the broker routed, the directory's write
+# transactions), kept in a file per snapshot.
+metrics_to() { curl -s -o "$1" "$url/metrics"; }
+# per_login BEFORE AFTER CPU_BEFORE CPU_AFTER LOGINS C: what the logins between two snapshots
+# cost each: bus round trips by service and in all, directory write transactions, and the
+# CPU of every sso-* process over the whole login. Appends "c=C trips=..
+# writes=.. cpu_ms=.." to $work/figures.
+per_login() {
+  $PY - "$@" "$(getconf CLK_TCK)" "$work/figures" <<'PY'
+import re, sys
+before, after, cb, ca, logins, c, hz, figures = sys.argv[1:9]
+def read(path):
+    trips, writes, batched = {}, 0, 0
+    for line in open(path):
+        m = re.match(r'sso_bus_requests_total\{service="([^"]*)",caller="[^"]*",rpc="[^"]*"\} (\d+)', line)
+        if m:
+            trips[m.group(1)] = trips.get(m.group(1), 0) + int(m.group(2))
+        m = re.match(r"sso_directory_(write_transactions|batched_requests)_total (\d+)", line)
+        if m and m.group(1) == "write_transactions":
+            writes = int(m.group(2))
+        elif m:
+            batched = int(m.group(2))
+    return trips, writes, batched
+(t0, w0, b0), (t1, w1, b1) = read(before), read(after)
+n = max(int(logins), 1)
+by = {k: (v - t0.get(k, 0)) / n for k, v in t1.items() if v != t0.get(k, 0)}
+b, a = [dict(kv.split("=") for kv in s.split()) for s in (cb, ca)]
+cpu_ms = sum(int(a[k]) - int(b[k]) for k in a) * 1000 / int(hz) / n
+per_service = {}  # instances summed per service: token, token2, ... -> token
+for k in a:
+    base = re.sub(r"\d+$", "", k)
+    per_service[base] = per_service.get(base, 0) + (int(a[k]) - int(b[k])) * 1000 / int(hz) / n
+writes, batched = w1 - w0, b1 - b0
+share = f", {batched / writes:.1f} requests per write transaction" if writes else ""
+print(f"    per login: bus round trips {sum(by.values()):.2f} ("
+      + ", ".join(f"{k} {v:.2f}" for k, v in sorted(by.items())) + f"); directory write "
+      f"transactions {writes / n:.2f}{share}; server CPU {cpu_ms:.2f} ms (every sso-* process, "
+      "the whole login: " + ", ".join(f"{k} {v:.2f}" for k, v in per_service.items()) + ")")
+with open(figures, "a") as f:
+    f.write(f"c={c} trips={sum(by.values()):.2f} writes={writes / n:.2f} cpu_ms={cpu_ms:.3f}\n")
+PY
+}
+
+# start_broker: every service a process of its own, as the operator runs them; sets services,
+# pids, token_cores, http_port and url, and waits for /readyz. Extra environment for the
+# services (e.g. SSO_ALLOW_PRIVATE_UPSTREAMS=1) is the caller's to export first.
+start_broker() {
+  http_port=$(port) bus_port=$(port)
+  mkdir -p "$work/data"
+  export SSO_HTTP_ADDR="127.0.0.1:$http_port" SSO_BROKER_ENDPOINT="tcp://127.0.0.1:$bus_port" \
+         SSO_PUBLIC_URL="http://127.0.0.1:$http_port" SSO_DATA_DIR="$work/data" SSO_ACCESS_LOG=0 SSO_LOG_LEVEL=warn \
+         SSO_ADMIN_CLIENT_ID=bench-admin SSO_ADMIN_CLIENT_SECRET="bench-$(openssl rand -hex 12)"
+  # Every instance is a process of its own (token, token2, ...); the token instances share the
+  # CPUs of TOKEN_CPUS, so the token endpoint's cores are those, whatever the instance count.
+  services=(gateway directory oidc)
+  for i in $(seq 1 "$TOKEN_INSTANCES"); do services+=("token$([ "$i" = 1 ] || echo "$i")"); done
+  for i in $(seq 1 "$SAML_INSTANCES"); do services+=("saml$([ "$i" = 1 ] || echo "$i")"); done
+  pin=()
+  [ "$token_pinned" = 1 ] && pin=(taskset -c "$TOKEN_CPUS")
+  for s in "${services[@]}"; do
+    base=${s%%[0-9]*}
+    if [ "$base" = token ]; then "${pin[@]}" "$bin/sso-$base" >>"$work/$s.log" 2>&1 &
+    else "$bin/sso-$base" >>"$work/$s.log" 2>&1 &
+    fi
+    pids[$s]=$!
+  done
+  if [ ${#pin[@]} -gt 0 ]; then
+    token_cores=$(taskset -c "$TOKEN_CPUS" nproc)
+  else
+    token_cores=$(( TOKEN_INSTANCES < $(nproc) ? TOKEN_INSTANCES : $(nproc) ))
+  fi
+  url="http://127.0.0.1:$http_port"
+  for _ in $(seq 1 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ] && break; sleep 0.1; done
+}
