@@ -160,6 +160,7 @@ bench: deps
 	@$(MAKE) --no-print-directory build
 	@bench/bus.sh $(BUILD)
 	@bench/login.sh $(BUILD)
+	@bench/oidc.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan build-fuzz
