@@ -398,7 +398,7 @@ static bool leg_oidc_upstream(conn_t *c, conn_t *idp, long i, char *code, size_t
     atomic_fetch_add(&idp_ns, now_ns() - t0);
     atomic_fetch_add(&idp_n, 1);
     if (!header(idp, "Location", loc, sizeof loc) || !(path = local_path(loc, c->port))
-        || strncmp(path, "/sso/oidc/callback?", 19))
+        || strncmp(path, "/sso/oidc/callback/", 19))
         return fail(i, "IdP authorize: Location is not the broker's callback", idp), false;
     if (request(c, "GET", path, hdrs, NULL, 0) || c->status != 302)
         return fail(i, "callback", c), false;

@@ -35,6 +35,15 @@ static int s_scope(const Sso__Connection *conn, char *out, size_t size)
     return 0;
 }
 
+void oidc_authorize_redirect_uri(const char *public_url, const char *connection_id, char *out,
+                                 size_t size)
+{
+    int n = snprintf(out, size, "%s%s/%s", public_url ? public_url : "", OIDC_CALLBACK_PATH,
+                     connection_id ? connection_id : "");
+    if (n < 0 || (size_t) n >= size)
+        out[0] = '\0';
+}
+
 char *oidc_authorize_url(const oidc_authorize_provider_t *provider, const Sso__Connection *conn,
                          const Sso__Transaction *txn, char *why, size_t why_size)
 {
@@ -65,10 +74,10 @@ char *oidc_authorize_url(const oidc_authorize_provider_t *provider, const Sso__C
         snprintf(why, why_size, "the connection's scopes are not valid scope tokens or too long");
         return NULL;
     }
-    int n = snprintf(redirect_uri, sizeof redirect_uri, "%s%s", provider->public_url,
-                     OIDC_CALLBACK_PATH);
-    if (n < 0 || (size_t) n >= sizeof redirect_uri) {
-        snprintf(why, why_size, "SSO_PUBLIC_URL is too long");
+    oidc_authorize_redirect_uri(provider->public_url, conn->id, redirect_uri,
+                                sizeof redirect_uri);
+    if (!*redirect_uri || !conn->id || !*conn->id) {
+        snprintf(why, why_size, "the connection has no id, or SSO_PUBLIC_URL is too long");
         return NULL;
     }
     if (txn->max_age >= 0)
@@ -118,6 +127,7 @@ void oidc_authorize_test(bool verbose)
                                           "https://sso.test"};
     Sso__Connection conn = SSO__CONNECTION__INIT;
     char *scopes[] = {"email", "profile", "openid", "email", "groups"};
+    conn.id = "conn_1";
     conn.oidc_client_id = "client 1";
     conn.oidc_scopes = scopes;
     conn.n_oidc_scopes = 5;
@@ -132,7 +142,7 @@ void oidc_authorize_test(bool verbose)
     char *url = oidc_authorize_url(&provider, &conn, &txn, why, sizeof why);
     SSO_CHECK(url && !strncmp(url, "https://idp.test/authorize?tenant=a&response_type=code&", 55));
     SSO_CHECK(s_param_is(url, "client_id", "client 1")
-              && s_param_is(url, "redirect_uri", "https://sso.test/sso/oidc/callback")
+              && s_param_is(url, "redirect_uri", "https://sso.test/sso/oidc/callback/conn_1")
               && s_param_is(url, "scope", "openid email profile groups")
               && s_param_is(url, "state", "state-1") && s_param_is(url, "nonce", "nonce-1")
               && s_param_is(url, "code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")

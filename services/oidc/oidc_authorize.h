@@ -9,7 +9,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Each connection's own callback is OIDC_CALLBACK_PATH "/" and its id: a response that
+   reaches another connection's callback is refused before any code exchange (the mix-up
+   attack, RFC 9700 4.4: a provider of one tenant relaying another provider's code). */
 #define OIDC_CALLBACK_PATH "/sso/oidc/callback"
+
+/* The redirect_uri of connection id into out ("" when it does not fit). */
+void oidc_authorize_redirect_uri(const char *public_url, const char *connection_id, char *out,
+                                 size_t size);
 
 typedef struct {
     const char *authorization_endpoint; /* from the provider's discovery document */

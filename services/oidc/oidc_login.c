@@ -210,8 +210,8 @@ static int s_exchange(sso_service_t *service, const sso_oidc_discovery_t *discov
                       char **id_token, char **access_token, char *why, size_t why_size)
 {
     char redirect_uri[1200];
-    snprintf(redirect_uri, sizeof redirect_uri, "%s%s",
-             service ? service->config->public_url : "", OIDC_CALLBACK_PATH);
+    oidc_authorize_redirect_uri(service ? service->config->public_url : "", conn->id,
+                                redirect_uri, sizeof redirect_uri);
     oidc_exchange_t in = {conn->oidc_client_id, conn->oidc_client_secret,
                           discovery->token_auth == SSO_OIDC_AUTH_CLIENT_SECRET_BASIC,
                           redirect_uri, code,
@@ -403,7 +403,8 @@ static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
     return frame;
 }
 
-zframe_t *oidc_login_callback(sso_service_t *service, const Sso__HttpRequest *request)
+zframe_t *oidc_login_callback(sso_service_t *service, const Sso__HttpRequest *request,
+                              const char *connection_id)
 {
     if (strcmp(request->method, "GET") != 0 && strcmp(request->method, "POST") != 0)
         return sso_http_method_not_allowed("GET, POST");
@@ -420,13 +421,20 @@ zframe_t *oidc_login_callback(sso_service_t *service, const Sso__HttpRequest *re
         frame = s_busy();
     else if (context->error || !context->txn || !context->connection)
         frame = s_anonymous(context->error_description);
+    else if (strcmp(context->txn->connection_id, connection_id) != 0) {
+        /* Another connection's callback: a provider relaying what another sent (the mix-up
+           attack). Refused before any exchange, and the login is left as it was: whoever
+           sends this need not be its browser. */
+        snprintf(why, sizeof why, "callback at connection %.100s's path for a login of %.100s",
+                 connection_id, context->txn->connection_id);
+        frame = s_anonymous(why);
+    }
     else if (!sso_upstream_binding_ok(request, cb.state, context->txn->browser_binding_hash))
-        /* Not the browser that started this login (a login CSRF, or a link sent on): the
-           login fails, whatever the rest says. */
-        frame = s_fail(service, context->txn, "access_denied",
-                       "the sign-in was not started in this browser",
-                       "callback: the login's browser cookie is missing or different (not the "
-                       "browser that started it)");
+        /* Not the browser that started this login (a login CSRF, or a link sent on): refused
+           before any exchange, and the login is left as it was (whoever learned the state
+           cannot end it). */
+        frame = s_anonymous("callback: the login's browser cookie is missing or different (not "
+                            "the browser that started it)");
     else if (parsed != 0)
         frame = s_fail(service, context->txn, "invalid_request",
                        "the identity provider's answer is malformed", why);
@@ -460,9 +468,9 @@ static Sso__HttpResponse *s_test_callback(sso_service_t *service, const char *qu
 {
     Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
     request.method = "GET";
-    request.path = OIDC_CALLBACK_PATH;
+    request.path = OIDC_CALLBACK_PATH "/conn_o";
     request.query = (char *) query;
-    zframe_t *frame = oidc_login_callback(service, &request);
+    zframe_t *frame = oidc_login_callback(service, &request, "conn_o");
     Sso__HttpResponse *response =
         frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
     zframe_destroy(&frame);

@@ -18,7 +18,9 @@ typedef struct {
 } oidc_state_t;
 
 zframe_t *oidc_login_start(sso_service_t *service, zframe_t *payload);
-zframe_t *oidc_login_callback(sso_service_t *service, const Sso__HttpRequest *request);
+/* The callback at OIDC_CALLBACK_PATH/<connection_id>. */
+zframe_t *oidc_login_callback(sso_service_t *service, const Sso__HttpRequest *request,
+                              const char *connection_id);
 
 void oidc_login_test(bool verbose);
 #endif

@@ -13,8 +13,15 @@ static zframe_t *s_http(sso_service_t *service, const Sso__HttpRequest *request,
                         const Sso__Meta *meta)
 {
     (void) meta;
-    if (!strcmp(request->path, OIDC_CALLBACK_PATH))
-        return oidc_login_callback(service, request);
+    /* OIDC_CALLBACK_PATH/<connection id>: the ids the directory makes. */
+    const char *prefix = OIDC_CALLBACK_PATH "/";
+    const char *id = !strncmp(request->path, prefix, strlen(prefix))
+                         ? request->path + strlen(prefix)
+                         : NULL;
+    size_t len = id ? strlen(id) : 0;
+    if (id && len > 0 && len <= 128
+        && strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_") == len)
+        return oidc_login_callback(service, request, id);
     return sso_http_error(404, "not_found", "no such path");
 }
 
@@ -78,7 +85,7 @@ void oidc_service_test(bool verbose)
     SSO_CHECK(!service.state);
     Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
     request.method = "GET";
-    request.path = "/sso/oidc/other";
+    request.path = "/sso/oidc/callback";
     zframe_t *frame = s_http(NULL, &request, NULL);
     Sso__HttpResponse *response =
         frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;

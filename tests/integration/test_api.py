@@ -850,7 +850,8 @@ def test_oidc_connection_shows_the_endpoints_its_discovery_gave(broker, oidc_pro
     assert conn["oidc"]["discovered"] == {
         "authorization_endpoint": issuer + "/authorize", "token_endpoint": issuer + "/token",
         "jwks_uri": issuer + "/jwks", "userinfo_endpoint": issuer + "/userinfo"}
-    assert conn["oidc"]["redirect_uri"] == broker.url + "/sso/oidc/callback"
+    # Each connection's own callback (against the mix-up attack).
+    assert conn["oidc"]["redirect_uri"] == broker.url + "/sso/oidc/callback/" + conn["id"]
 
 
 def _discovery_failures(provider, prefix):

@@ -245,7 +245,7 @@ def test_oidc_connection_shows_the_discovered_endpoints_and_the_redirect_uri(
     fields = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1)
                   for line in proc.stdout.splitlines() if line.strip())
     assert fields["TYPE"] == "oidc" and fields["ISSUER"] == issuer
-    assert fields["REDIRECT URI"] == f"{broker.url}/sso/oidc/callback"
+    assert fields["REDIRECT URI"] == f"{broker.url}/sso/oidc/callback/{fields['ID']}"
     assert fields["AUTHORIZATION ENDPOINT"] == issuer + "/authorize"
     assert fields["TOKEN ENDPOINT"] == issuer + "/token"
     assert fields["JWKS URI"] == issuer + "/jwks"

@@ -28,13 +28,12 @@ after(async () => {
 // registered at it as a client authenticating with `authMethod`) and an enabled OIDC
 // connection of the organization to it.
 async function customer({ name, domain, accounts, authMethod = 'client_secret_basic' }) {
-  const callback = `${broker.url}/sso/oidc/callback`;
   const secret = crypto.randomBytes(24).toString('base64url');
   const clientId = `broker-${crypto.randomBytes(4).toString('hex')}`;
-  const op = await startOidcProvider({
-    accounts,
-    client: { client_id: clientId, client_secret: secret, redirect_uris: [callback], token_endpoint_auth_method: authMethod },
-  });
+  // The broker's redirect URI names the connection, which exists only once the OP answers
+  // discovery: the OP starts with a placeholder and restarts with the real one below.
+  const opClient = { client_id: clientId, client_secret: secret, redirect_uris: [`${broker.url}/placeholder`], token_endpoint_auth_method: authMethod };
+  const op = await startOidcProvider({ accounts, client: opClient });
   providers.push(op);
   const org = await broker.api('POST', '/organizations', { display_name: name });
   assert.equal(org.status, 201, JSON.stringify(org.json));
@@ -45,7 +44,10 @@ async function customer({ name, domain, accounts, authMethod = 'client_secret_ba
   });
   assert.equal(conn.status, 201, JSON.stringify(conn.json));
   assert.equal(conn.json.type, 'oidc');
+  const callback = `${broker.url}/sso/oidc/callback/${conn.json.id}`;
   assert.equal(conn.json.oidc.redirect_uri, callback);
+  opClient.redirect_uris = [callback];
+  await op.restart();
   assert.equal(conn.json.oidc.client_secret, undefined, 'the secret is never shown back');
   const enabled = await broker.api('POST', `/connections/${conn.json.id}/enable`);
   assert.equal(enabled.status, 200, JSON.stringify(enabled.json));
@@ -98,7 +100,7 @@ test('Keycloak-style claims: the ID token carries the upstream email, names, gro
   assert.ok(upstream, result.walk.visited.join('\n'));
   const q = upstream.searchParams;
   assert.equal(q.get('response_type'), 'code');
-  assert.equal(q.get('redirect_uri'), `${broker.url}/sso/oidc/callback`);
+  assert.equal(q.get('redirect_uri'), `${broker.url}/sso/oidc/callback/${connection.id}`);
   assert.equal(q.get('code_challenge_method'), 'S256');
   assert.match(q.get('code_challenge') || '', /^[A-Za-z0-9_-]{43}$/);
   assert.ok(q.get('state') && q.get('nonce'), upstream.toString());
@@ -165,7 +167,7 @@ test('the IdP answers access_denied: the client gets access_denied and no code; 
   const result = await login({ loginHint: 'max@deny.example', abort: true });
   // The walk went through the IdP's login page and its Cancel link to the broker's callback.
   assert.ok(result.walk.visited.some((v) => v.includes('/abort')), result.walk.visited.join('\n'));
-  assert.ok(result.walk.visited.some((v) => v.startsWith(`GET ${broker.url}/sso/oidc/callback?`)
+  assert.ok(result.walk.visited.some((v) => v.startsWith(`GET ${broker.url}/sso/oidc/callback/`)
     && v.includes('error=access_denied')), result.walk.visited.join('\n'));
   assert.equal(result.params.error, 'access_denied', JSON.stringify(result.params));
   assert.equal(result.params.state, result.state);

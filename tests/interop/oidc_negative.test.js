@@ -88,7 +88,7 @@ async function startLogin(connectionId) {
   const atIdp = await fetch(toIdp, { redirect: 'manual' });
   assert.equal(atIdp.status, 302);
   const callbackUrl = atIdp.headers.get('location');
-  assert.ok(callbackUrl.startsWith(`${broker.url}/sso/oidc/callback?`), callbackUrl);
+  assert.ok(callbackUrl.startsWith(`${broker.url}/sso/oidc/callback/${connectionId}?`), callbackUrl);
   return { state, nonce, verifier, callbackUrl, jar, upstream: new URL(toIdp) };
 }
 
@@ -319,22 +319,42 @@ test('a callback with a state no login has: 400, no event; the real login still 
   assert.ok(new URL(real.location).searchParams.get('code'), real.location);
 });
 
-test('a callback from another browser (without the login\'s cookie): access_denied, no exchange', async () => {
+test('a callback from another browser (without the login\'s cookie): 400, no exchange, the login untouched', async () => {
   const { tenant, connectionId } = await setup();
   const started = await startLogin(connectionId);
   assert.ok([...started.jar.keys()].some((name) => name.startsWith('sso_oidc_')), [...started.jar.keys()]);
+  const before = (await events(connectionId)).length;
   // The victim's browser follows a callback URL an attacker started: it has no cookie of it.
   const answer = await callback(started.callbackUrl, new Map([['sso_oidc_x', 'y']]));
-  await assertRefused(connectionId, { answer, state: started.state },
-    'callback: the login\'s browser cookie is missing or different');
+  assert.equal(answer.status, 400);
+  assert.equal(answer.location, null);
+  // A wrong value is no better.
+  const wrongJar = new Map([...started.jar].map(([name]) => [name, 'not-the-binder']));
+  const wrong = await callback(started.callbackUrl, wrongJar);
+  assert.equal(wrong.status, 400);
   assert.equal(tenant.hits.token, 0);
-  // A wrong value is no better; the login is used up either way.
-  const other = await startLogin(connectionId);
-  const jar = new Map([...other.jar].map(([name]) => [name, 'not-the-binder']));
-  const wrong = await callback(other.callbackUrl, jar);
-  await assertRefused(connectionId, { answer: wrong, state: other.state },
-    'browser cookie is missing or different');
-  assert.equal(tenant.hits.token, 0);
+  assert.equal((await events(connectionId)).length, before);
+  // Whoever learned the state cannot end the login: its own browser still completes it.
+  const real = await callback(started.callbackUrl, started.jar);
+  assert.ok(new URL(real.location).searchParams.get('code'), real.location);
+});
+
+test('the mix-up attack: a login\'s answer at another connection\'s callback is refused before any exchange', async () => {
+  const victim = await setup();
+  const attacker = await setup();
+  const started = await startLogin(victim.connectionId);
+  // A malicious provider of another tenant relays the victim provider's answer to its own
+  // connection's callback (or the other way round): the path names the wrong connection.
+  const relayed = new URL(started.callbackUrl);
+  relayed.pathname = `/sso/oidc/callback/${attacker.connectionId}`;
+  const answer = await callback(relayed.toString(), started.jar);
+  assert.equal(answer.status, 400);
+  assert.equal(answer.location, null);
+  assert.equal(victim.tenant.hits.token, 0);
+  assert.equal(attacker.tenant.hits.token, 0);
+  // The victim's own login at its own callback still completes.
+  const real = await callback(started.callbackUrl, started.jar);
+  assert.ok(new URL(real.location).searchParams.get('code'), real.location);
 });
 
 test('a reused state (the same callback twice): the second gives no code and no exchange', async () => {
@@ -354,7 +374,7 @@ test('a reused state (the same callback twice): the second gives no code and no 
 test('a callback with no state at all: 400, no event', async () => {
   const before = (await events()).length;
   for (const query of ['code=abc', 'error=access_denied', '']) {
-    const answer = await callback(`${broker.url}/sso/oidc/callback?${query}`);
+    const answer = await callback(`${broker.url}/sso/oidc/callback/conn_none?${query}`);
     assert.equal(answer.status, 400, query);
     assert.equal(answer.location, null);
   }

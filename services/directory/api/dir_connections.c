@@ -122,7 +122,8 @@ static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
     }
     else {
         char redirect[600];
-        snprintf(redirect, sizeof redirect, "%s/sso/oidc/callback", dir->public_url);
+        /* Each connection's own: see services/oidc (the mix-up attack). */
+        snprintf(redirect, sizeof redirect, "%s/sso/oidc/callback/%s", dir->public_url, id);
         json_object_set_new(
             json, "oidc",
             json_pack("{s:s, s:s, s:o, s:b, s:s}", "issuer", dir_db_text(stmt, DIR_CONN_OIDC_ISSUER),
