@@ -1,5 +1,6 @@
 /* sso_fetch: guarded outbound HTTP on libcurl. */
 #include "sso_fetch.h"
+#include <openssl/crypto.h>
 #include "sso_test.h"
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -221,8 +222,20 @@ int sso_fetch(const sso_fetch_request_t *request, sso_fetch_response_t *response
         headers = curl_slist_append(headers, header);
     }
     if (request->authorization) {
-        snprintf(header, sizeof header, "Authorization: %s", request->authorization);
-        headers = curl_slist_append(headers, header);
+        /* Its own buffer: access tokens (Entra's) are often longer than any fixed size, and a
+           header cut short would be another credential. */
+        size_t size = strlen(request->authorization) + sizeof "Authorization: ";
+        char *authorization = malloc(size);
+        if (!authorization) {
+            curl_slist_free_all(headers);
+            curl_easy_cleanup(curl);
+            snprintf(why, why_size, "out of memory");
+            return -1;
+        }
+        snprintf(authorization, size, "Authorization: %s", request->authorization);
+        headers = curl_slist_append(headers, authorization); /* curl copies it */
+        OPENSSL_cleanse(authorization, size);
+        free(authorization);
     }
     if (post && request->content_type) {
         snprintf(header, sizeof header, "Content-Type: %s", request->content_type);
@@ -308,6 +321,7 @@ typedef struct {
     int listener;
     int connections;
     const char *reply;
+    char head[16384]; /* the last request's head, as it arrived */
 } s_server_t;
 
 static void *s_serve(void *arg)
@@ -317,9 +331,8 @@ static void *s_serve(void *arg)
         int fd = accept(server->listener, NULL, NULL);
         if (fd < 0)
             break;
-        char buffer[4096];
         /* Read the headers (and ignore any body). */
-        sso_test_read_head(fd, buffer, sizeof buffer, 2000);
+        sso_test_read_head(fd, server->head, sizeof server->head, 2000);
         size_t len = strlen(server->reply);
         if (write(fd, server->reply, len) != (ssize_t) len)
             break;
@@ -464,6 +477,7 @@ void sso_fetch_test(bool verbose)
     SSO_CHECK(!s_pending(server.listener));
 
     pthread_t thread;
+    server.connections = 1;
     SSO_CHECK(pthread_create(&thread, NULL, s_serve, &server) == 0);
     request.url = url;
     request.allow_private = true;
@@ -473,6 +487,27 @@ void sso_fetch_test(bool verbose)
               && strcmp(response.body, "hello world") == 0
               && response.content_type && strcmp(response.content_type, "text/plain") == 0);
     sso_fetch_response_free(&response);
+    pthread_join(thread, NULL);
+    /* An Authorization value longer than any fixed buffer (Entra's access tokens) arrives
+       whole. */
+    char *bearer = malloc(6001);
+    if (bearer) {
+        memcpy(bearer, "Bearer ", 7);
+        memset(bearer + 7, 'a', 5992);
+        memcpy(bearer + 5999, "Z", 2);
+        request.authorization = bearer;
+        server.connections = 1;
+        SSO_CHECK(pthread_create(&thread, NULL, s_serve, &server) == 0);
+        SSO_CHECK(sso_fetch(&request, &response, why, sizeof why) == 0);
+        SSO_CHECK(strstr(server.head, "Authorization: Bearer aaaa")
+                  && strstr(server.head, "aaaaZ\r\n"));
+        sso_fetch_response_free(&response);
+        pthread_join(thread, NULL);
+        request.authorization = NULL;
+        free(bearer);
+    }
+    server.connections = 1;
+    SSO_CHECK(pthread_create(&thread, NULL, s_serve, &server) == 0);
     request.max_bytes = 5;
     SSO_CHECK(sso_fetch(&request, &response, why, sizeof why) == -1 && strstr(why, "larger"));
     sso_fetch_response_free(&response);

@@ -372,7 +372,10 @@ static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
         Sso__LoginCompleteRequest complete = SSO__LOGIN_COMPLETE_REQUEST__INIT;
         complete.txn_id = txn->id;
         complete.profile = profile;
-        complete.auth_time = json_is_integer(auth_time) ? json_integer_value(auth_time) : 0;
+        /* The provider's clock may run ahead within the claims' skew; the directory takes
+           no time in the future: never later than now (0 is now). */
+        json_int_t when = json_is_integer(auth_time) ? json_integer_value(auth_time) : 0;
+        complete.auth_time = when > 0 && when < s_now() ? when : 0;
         complete.connection_id = conn->id;
         complete.connection_version = conn->version;
         Sso__LoginRedirectReply *reply = NULL;

@@ -231,7 +231,11 @@ static zframe_t *s_start(token_authorize_login_t *self, const Sso__Connection *c
         return token_authorize_login_error(self, "server_error", description);
     }
     Sso__UpstreamStartRequest start = SSO__UPSTREAM_START_REQUEST__INIT;
-    start.txn = (Sso__Transaction *) txn;
+    /* The transaction as the upstream service needs it: without the browser binder, which is
+       this service's to set as a cookie and no one else's to see. */
+    Sso__Transaction sent = *txn;
+    sent.browser_binder = "";
+    start.txn = &sent;
     start.connection = (Sso__Connection *) conn;
     Sso__UpstreamStartReply *started = NULL;
     zframe_t *frame = NULL;
@@ -248,11 +252,13 @@ static zframe_t *s_start(token_authorize_login_t *self, const Sso__Connection *c
         for (size_t i = 0; i < sizeof passed / sizeof *passed; i++)
             if (started->error == passed[i])
                 error = sso_rpc_error_name(passed[i]);
-        const char *description = *started->error_description
-                                      ? started->error_description
-                                      : "the upstream login could not be started";
-        s_start_failed(self, conn, description);
-        frame = token_authorize_login_error(self, error, description);
+        /* The details (a provider's address, its answer) go to the event log, not to
+           whoever asked. */
+        s_start_failed(self, conn, *started->error_description
+                                       ? started->error_description
+                                       : "no reason given");
+        frame = token_authorize_login_error(self, error,
+                                            "the upstream login could not be started");
     }
     else if (s_bind(self, conn, txn) != 0)
         frame = token_authorize_login_error(self, "server_error", "out of memory");
@@ -471,8 +477,10 @@ static void s_test_errors(token_testkit_t *fake)
     fake->start_error = "invalid_metadata";
     txns = dir_fake_txns(fake->dir);
     response = s_test_get(fake, T_BASE "&domain=example.com");
-    SSO_CHECK(s_test_error(fake, response, base, "server_error", "metadata could not be used",
-                           "s1"));
+    /* The client is told no more than that; the provider's details are in the event log. */
+    SSO_CHECK(s_test_error(fake, response, base, "server_error",
+                           "the upstream login could not be started", "s1"));
+    SSO_CHECK(!token_testkit_body_has(fake, response, "metadata"));
     SSO_CHECK(dir_fake_txns(fake->dir) == txns + 1);
     SSO_CHECK(dir_fake_events(fake->dir, "metadata could not be used") == 1);
     sso__http_response__free_unpacked(response, NULL);
@@ -607,6 +615,9 @@ static void s_test_success(token_testkit_t *fake)
                  set_cookie + strlen(want));
     sso_sha256_hex(binder, strlen(binder), hash);
     SSO_CHECK(txn && strlen(binder) == 32 && !strcmp(hash, txn->browser_binding_hash));
+    /* The oidc service's start never sees the binder. */
+    SSO_CHECK(fake->start && fake->start->txn && !*fake->start->txn->browser_binder
+              && !strcmp(fake->start->txn->oidc_state, txn ? txn->oidc_state : "-"));
     sso__transaction__free_unpacked(txn, NULL);
     sso__http_response__free_unpacked(response, NULL);
     response = s_test_get(fake, T_BASE "&domain=example.com");
