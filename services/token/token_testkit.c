@@ -297,7 +297,9 @@ bool token_testkit_body_has(token_testkit_t *self, const Sso__HttpResponse *resp
                             const char *text)
 {
     text = token_testkit_expand(self, text);
-    return response && memmem(response->body.data, response->body.len, text, strlen(text));
+    /* An empty body has no data pointer, which memmem may not be given. */
+    return response && response->body.len
+           && memmem(response->body.data, response->body.len, text, strlen(text));
 }
 
 zhashx_t *token_testkit_location(const Sso__HttpResponse *response)
