@@ -125,8 +125,9 @@ zframe_t *oidc_login_start(sso_service_t *service, zframe_t *payload)
         reply = sso_upstream_start_reply(SSO__RPC_ERROR__SERVER_ERROR, why, NULL);
     }
     else {
-        oidc_authorize_provider_t provider = {discovery.authorization_endpoint,
-                                              discovery.pkce_s256,
+        /* PKCE S256 always (DESIGN §6): providers that do not list it in their discovery
+           (Entra ID v2) still take it, and one that ignores it loses nothing. */
+        oidc_authorize_provider_t provider = {discovery.authorization_endpoint, true,
                                               service ? service->config->public_url : ""};
         char *url = oidc_authorize_url(&provider, conn, start->txn, why, sizeof why);
         reply = url ? sso_upstream_start_reply(SSO__RPC_ERROR__OK, NULL, url)
@@ -215,7 +216,7 @@ static int s_exchange(sso_service_t *service, const sso_oidc_discovery_t *discov
     oidc_exchange_t in = {conn->oidc_client_id, conn->oidc_client_secret,
                           discovery->token_auth == SSO_OIDC_AUTH_CLIENT_SECRET_BASIC,
                           redirect_uri, code,
-                          discovery->pkce_s256 ? txn->oidc_code_verifier : ""};
+                          txn->oidc_code_verifier}; /* PKCE always, as the start sent it */
     char *body = NULL, *authorization = NULL;
     if (oidc_exchange_request(&in, &body, &authorization, why, why_size) != 0)
         return -1;
@@ -522,6 +523,25 @@ void oidc_login_test(bool verbose)
         sso__upstream_start_reply__free_unpacked(reply, NULL);
         SSO_CHECK(sso_oidc_test_idp_hits(idp, path) == 1);
     }
+    /* A provider whose discovery does not list S256 (Entra ID v2): PKCE all the same. */
+    char plain[200] = "", document[1200];
+    snprintf(plain, sizeof plain, "%s/nopkce", sso_oidc_test_idp_url(idp));
+    snprintf(document, sizeof document,
+             "{\"issuer\":\"%s\",\"authorization_endpoint\":\"%s/authorize\","
+             "\"token_endpoint\":\"%s/token\",\"jwks_uri\":\"%s/jwks\","
+             "\"response_types_supported\":[\"code\"],"
+             "\"id_token_signing_alg_values_supported\":[\"RS256\"]}",
+             plain, plain, plain, plain);
+    SSO_CHECK(sso_oidc_test_idp_route(idp, "/nopkce/.well-known/openid-configuration", 200,
+                                      "Content-Type: application/json\r\n", document, 0) == 0);
+    conn.oidc_issuer = plain;
+    Sso__UpstreamStartReply *unlisted = s_test_start(&service, &conn, &txn);
+    SSO_CHECK(unlisted && !unlisted->error
+              && strstr(unlisted->redirect_url, "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URW"
+                                                "buGJSstw-cM&code_challenge_method=S256"));
+    sso__upstream_start_reply__free_unpacked(unlisted, NULL);
+    conn.oidc_issuer = issuer;
+
     /* A provider whose discovery fails: a server error saying why; a connection that is not
        an OIDC one, or no transaction: invalid_request. */
     char broken[200] = "";
