@@ -13,14 +13,23 @@ char *sso_cookie_get(const Sso__HttpRequest *request, const char *name)
 {
     const char *header = sso_http_header(request, "cookie");
     size_t name_len = strlen(name);
+    const char *found = NULL;
+    size_t found_len = 0;
     for (const char *p = header; p && *p;) {
         p += strspn(p, " ;");
         size_t len = strcspn(p, ";");
-        if (len > name_len && !strncmp(p, name, name_len) && p[name_len] == '=')
-            return strndup(p + name_len + 1, len - name_len - 1);
+        if (len > name_len && !strncmp(p, name, name_len) && p[name_len] == '=') {
+            /* A name sent twice is ambiguous: a sibling subdomain can plant a second cookie
+               of our name (cookie tossing), and which one a browser lists first is not ours to
+               choose, so neither is trusted. */
+            if (found)
+                return NULL;
+            found = p + name_len + 1;
+            found_len = len - name_len - 1;
+        }
         p += len;
     }
-    return NULL;
+    return found ? strndup(found, found_len) : NULL;
 }
 
 int sso_cookie_header(char *out, size_t size, const char *public_url, const char *path,
@@ -80,6 +89,11 @@ void sso_cookie_test(bool verbose)
     free(value);
     SSO_CHECK(!sso_cookie_get(&request, "sso"));    /* a prefix is not the name */
     SSO_CHECK(!sso_cookie_get(&request, "c"));
+    header.value = "a=1; x=mine; y=2; x=planted"; /* a duplicated name is trusted in neither */
+    SSO_CHECK(!sso_cookie_get(&request, "x"));
+    value = sso_cookie_get(&request, "y");
+    SSO_CHECK(value && !strcmp(value, "2"));
+    free(value);
 
     char out[200];
     SSO_CHECK(sso_cookie_header(out, sizeof out, "https://sso.test/base", "/oauth/authorize",

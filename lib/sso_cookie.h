@@ -6,7 +6,8 @@
 #define SSO_COOKIE_H
 #include "sso_http.h"
 
-/* The value of cookie name in the request's Cookie header, or NULL; caller frees. */
+/* The value of cookie name in the request's Cookie header, or NULL when it is absent or sent
+   more than once (an ambiguous cookie is not trusted); caller frees. */
 char *sso_cookie_get(const Sso__HttpRequest *request, const char *name);
 
 /* Writes a Set-Cookie value for name=value into out: Path is path under the public URL's own
