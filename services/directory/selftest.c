@@ -3,6 +3,7 @@
 #include "dir_fake.h"
 #include "api/dir_api_router.h"
 #include "api/dir_clients.h"
+#include "api/dir_conn_options.h"
 #include "api/dir_connections.h"
 #include "api/dir_domains.h"
 #include "api/dir_json.h"
@@ -67,6 +68,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_clients_test, verbose);
     SSO_RUN(dir_orgs_test, verbose);
     SSO_RUN(dir_domains_test, verbose);
+    SSO_RUN(dir_conn_options_test, verbose);
     SSO_RUN(dir_connections_test, verbose);
     SSO_RUN(dir_portal_test, verbose);
     SSO_RUN(dir_events_test, verbose);

@@ -1,7 +1,9 @@
 /* dir_connections: connection configuration, validation and status. */
 #include "api/dir_connections.h"
 #include "dir_connection_columns.h"
+#include "api/dir_conn_options.h"
 #include "api/dir_orgs.h"
+#include "login/dir_login.h"
 #include "vault/dir_pki.h"
 #include "dir_testkit.h"
 #include "api/dir_valid.h"
@@ -38,6 +40,8 @@ typedef struct {
     char *oidc_scopes;    /* space-separated */
     char *oidc_secret;    /* a new plaintext secret from this request, else NULL */
     bool oidc_has_secret; /* one is stored already */
+    json_t *options;      /* the options object as stored (dir_conn_options) */
+    json_t *mapping;      /* the attribute_mapping object as stored */
 } s_conf_t;
 
 static void s_conf_free(s_conf_t *conf)
@@ -55,6 +59,8 @@ static void s_conf_free(s_conf_t *conf)
         OPENSSL_cleanse(conf->oidc_secret, strlen(conf->oidc_secret));
         free(conf->oidc_secret);
     }
+    json_decref(conf->options);
+    json_decref(conf->mapping);
     memset(conf, 0, sizeof *conf);
 }
 
@@ -89,6 +95,17 @@ static json_t *s_scopes_json(const char *scopes)
     return list;
 }
 
+/* A stored JSON object column, or an empty object. */
+static json_t *s_object_column(dir_db_stmt_t *stmt, int column)
+{
+    json_t *value = dir_db_is_null(stmt, column) ? NULL
+                                                 : json_loads(dir_db_text(stmt, column), 0, NULL);
+    if (json_is_object(value))
+        return value;
+    json_decref(value);
+    return json_object();
+}
+
 static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
 {
     const char *id = dir_db_text(stmt, DIR_CONN_ID);
@@ -101,6 +118,8 @@ static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
                                                : dir_db_text(stmt, DIR_CONN_NAME)),
                              "created_at", dir_json_time(dir_db_int64(stmt, DIR_CONN_CREATED)),
                              "updated_at", dir_json_time(dir_db_int64(stmt, DIR_CONN_UPDATED)));
+    json_object_set_new(json, "options", s_object_column(stmt, DIR_CONN_OPTIONS));
+    json_object_set_new(json, "attribute_mapping", s_object_column(stmt, DIR_CONN_MAPPING));
     if (strcmp(type, "saml") == 0) {
         char entity[1200];
         snprintf(entity, sizeof entity, "%s/sso/saml/%s", dir->public_url, id);
@@ -124,12 +143,21 @@ static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
         char redirect[600];
         /* Each connection's own: see services/oidc (the mix-up attack). */
         snprintf(redirect, sizeof redirect, "%s/sso/oidc/callback/%s", dir->public_url, id);
+        /* The endpoints of the last check; null before the first (a connection made before
+           they were kept). */
+        json_t *discovered = s_object_column(stmt, DIR_CONN_OIDC_DISCOVERED);
+        if (json_object_size(discovered) == 0) {
+            json_decref(discovered);
+            discovered = json_null();
+        }
         json_object_set_new(
             json, "oidc",
-            json_pack("{s:s, s:s, s:o, s:b, s:s}", "issuer", dir_db_text(stmt, DIR_CONN_OIDC_ISSUER),
-                      "client_id", dir_db_text(stmt, DIR_CONN_OIDC_CLIENT), "scopes",
+            json_pack("{s:s, s:s, s:o, s:b, s:s, s:o}", "issuer",
+                      dir_db_text(stmt, DIR_CONN_OIDC_ISSUER), "client_id",
+                      dir_db_text(stmt, DIR_CONN_OIDC_CLIENT), "scopes",
                       s_scopes_json(dir_db_text(stmt, DIR_CONN_OIDC_SCOPES)), "client_secret_set",
-                      !dir_db_is_null(stmt, DIR_CONN_OIDC_SECRET_SEALED), "redirect_uri", redirect));
+                      !dir_db_is_null(stmt, DIR_CONN_OIDC_SECRET_SEALED), "redirect_uri", redirect,
+                      "discovered", discovered));
     }
     return json;
 }
@@ -159,6 +187,8 @@ static int s_load(dir_t *dir, const char *id, s_conf_t *conf)
         conf->oidc_client_id = s_dup_column(stmt, DIR_CONN_OIDC_CLIENT);
         conf->oidc_scopes = s_dup_column(stmt, DIR_CONN_OIDC_SCOPES);
         conf->oidc_has_secret = !dir_db_is_null(stmt, DIR_CONN_OIDC_SECRET_SEALED);
+        conf->options = s_object_column(stmt, DIR_CONN_OPTIONS);
+        conf->mapping = s_object_column(stmt, DIR_CONN_MAPPING);
     }
     dir_db_release(stmt);
     return step == DIR_DB_ROW ? 1 : step == DIR_DB_DONE ? 0 : -1;
@@ -328,18 +358,20 @@ static int s_check_discovery(const char *issuer, s_slow_t *slow, dir_error_t *er
     return 0;
 }
 
-/* The endpoints a checked discovery gave, as oidc.discovered of a connection's JSON. */
-static void s_add_discovered(json_t *json, const s_slow_t *slow)
+/* The endpoints a checked discovery gave, as the JSON text stored for oidc.discovered (caller
+   frees); NULL when slow holds no checked discovery. */
+static char *s_discovered_text(const s_slow_t *slow)
 {
     const sso_oidc_discovery_t *d = &slow->discovery;
-    json_t *oidc = json_object_get(json, "oidc");
-    if (!oidc || !slow->discovered || slow->discovery_rc != 0)
-        return;
-    json_object_set_new(oidc, "discovered",
-                        json_pack("{s:s, s:s, s:s, s:o}", "authorization_endpoint",
-                                  d->authorization_endpoint, "token_endpoint", d->token_endpoint,
-                                  "jwks_uri", d->jwks_uri, "userinfo_endpoint",
-                                  s_str_or_null(d->userinfo_endpoint)));
+    if (!slow->discovered || slow->discovery_rc != 0)
+        return NULL;
+    json_t *json = json_pack("{s:s, s:s, s:s, s:o}", "authorization_endpoint",
+                             d->authorization_endpoint, "token_endpoint", d->token_endpoint,
+                             "jwks_uri", d->jwks_uri, "userinfo_endpoint",
+                             s_str_or_null(d->userinfo_endpoint));
+    char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
+    json_decref(json);
+    return text;
 }
 
 static int s_read_saml(json_t *saml, s_conf_t *conf, s_slow_t *slow, dir_error_t *err)
@@ -492,6 +524,8 @@ static int s_read_settings(json_t *body, s_conf_t *conf, bool create, s_slow_t *
     if (settings && (saml ? s_read_saml(settings, conf, slow, err)
                           : s_read_oidc(settings, conf, err)) != 0)
         return -1;
+    if (dir_conn_options_merge(body, conf->type, &conf->options, &conf->mapping, err) != 0)
+        return -1;
     if (saml) {
         if (!conf->saml_entity_id || !conf->saml_sso_url || json_array_size(conf->saml_certs) == 0) {
             dir_bad_request(err, "saml needs idp_entity_id, idp_sso_url and idp_certificates, or "
@@ -552,7 +586,7 @@ static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, s_slow_t 
     s_conf_t conf = {0};
     json_t *body = dir_api_body(req, &err);
     const char *type = NULL, *id = NULL;
-    char *certs_text = NULL;
+    char *certs_text = NULL, *options_text = NULL, *mapping_text = NULL, *discovered = NULL;
     uint8_t *sealed_key = NULL, *sealed_secret = NULL;
     size_t sealed_key_len = 0, sealed_secret_len = 0;
     zframe_t *reply = NULL;
@@ -598,6 +632,13 @@ static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, s_slow_t 
         dir_server_error(&err);
         goto done;
     }
+    options_text = json_dumps(conf.options, JSON_COMPACT);
+    mapping_text = json_dumps(conf.mapping, JSON_COMPACT);
+    discovered = s_discovered_text(slow);
+    if (!options_text || !mapping_text) {
+        dir_server_error(&err);
+        goto done;
+    }
     int64_t now = dir_now();
     int changes = 0;
     /* INSERT ... SELECT: the organization may have been deleted since the check above. */
@@ -606,13 +647,15 @@ static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, s_slow_t 
                         "created_at, updated_at, saml_idp_entity_id, saml_idp_sso_url, "
                         "saml_idp_certificates, saml_idp_metadata_url, saml_sp_certificate, "
                         "saml_sp_key_sealed, oidc_issuer, oidc_client_id, "
-                        "oidc_client_secret_sealed, oidc_scopes) "
-                        "SELECT ?, id, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
+                        "oidc_client_secret_sealed, oidc_scopes, options, attribute_mapping, "
+                        "oidc_discovered) "
+                        "SELECT ?, id, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
                         "FROM organizations WHERE id = ?",
-                        "sssiisssssbssbss", id, type, conf.name, now, now, conf.saml_entity_id,
-                        conf.saml_sso_url, certs_text, conf.saml_metadata_url, slow->cert_pem, sealed_key,
-                        sealed_key_len, conf.oidc_issuer, conf.oidc_client_id, sealed_secret,
-                        sealed_secret_len, conf.oidc_scopes, org_id);
+                        "sssiisssssbssbsssss", id, type, conf.name, now, now, conf.saml_entity_id,
+                        conf.saml_sso_url, certs_text, conf.saml_metadata_url, slow->cert_pem,
+                        sealed_key, sealed_key_len, conf.oidc_issuer, conf.oidc_client_id,
+                        sealed_secret, sealed_secret_len, conf.oidc_scopes, options_text,
+                        mapping_text, discovered, org_id);
     if (rc != DIR_DB_OK) {
         dir_server_error(&err);
         goto done;
@@ -622,7 +665,6 @@ static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, s_slow_t 
         goto done;
     }
     json_t *json = s_get(req->dir, id);
-    s_add_discovered(json, slow);
     reply = json ? sso_http_json(201, json) : NULL;
     if (!json)
         dir_server_error(&err);
@@ -631,6 +673,9 @@ done:
     free(sealed_key);
     free(sealed_secret);
     free(certs_text);
+    free(options_text);
+    free(mapping_text);
+    free(discovered);
     s_conf_free(&conf);
     json_decref(body);
     return reply ? reply : slow->want != S_NONE ? NULL : dir_error_reply(&err);
@@ -647,7 +692,7 @@ static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, s_slow_t *slow
     s_conf_t conf = {0};
     json_t *body = dir_api_body(req, &err);
     const char *type = NULL, *status = NULL;
-    char *certs_text = NULL;
+    char *certs_text = NULL, *options_text = NULL, *mapping_text = NULL, *discovered = NULL;
     uint8_t *sealed_secret = NULL;
     size_t sealed_secret_len = 0;
     zframe_t *reply = NULL;
@@ -684,7 +729,11 @@ static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, s_slow_t *slow
         || s_read_settings(body, &conf, false, slow, &err) != 0)
         goto done;
     certs_text = conf.saml_certs ? json_dumps(conf.saml_certs, JSON_COMPACT) : NULL;
-    if (s_seal_secret(req->dir, id, &conf, &sealed_secret, &sealed_secret_len) != 0) {
+    options_text = json_dumps(conf.options, JSON_COMPACT);
+    mapping_text = json_dumps(conf.mapping, JSON_COMPACT);
+    discovered = s_discovered_text(slow);
+    if (!options_text || !mapping_text
+        || s_seal_secret(req->dir, id, &conf, &sealed_secret, &sealed_secret_len) != 0) {
         dir_server_error(&err);
         goto done;
     }
@@ -694,11 +743,12 @@ static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, s_slow_t *slow
                         "saml_idp_sso_url = ?, saml_idp_certificates = ?, "
                         "saml_idp_metadata_url = ?, oidc_issuer = ?, oidc_client_id = ?, "
                         "oidc_client_secret_sealed = coalesce(?, oidc_client_secret_sealed), "
-                        "oidc_scopes = ? WHERE id = ?",
-                        "sissssssbss", conf.name, dir_now(), conf.saml_entity_id,
+                        "oidc_scopes = ?, options = ?, attribute_mapping = ?, "
+                        "oidc_discovered = coalesce(?, oidc_discovered) WHERE id = ?",
+                        "sissssssbsssss", conf.name, dir_now(), conf.saml_entity_id,
                         conf.saml_sso_url, certs_text, conf.saml_metadata_url, conf.oidc_issuer,
                         conf.oidc_client_id, sealed_secret, sealed_secret_len, conf.oidc_scopes,
-                        id);
+                        options_text, mapping_text, discovered, id);
     if (rc != DIR_DB_OK) {
         dir_server_error(&err);
         goto done;
@@ -708,13 +758,15 @@ static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, s_slow_t *slow
         goto done;
     }
     json_t *json = s_get(req->dir, id);
-    s_add_discovered(json, slow);
     reply = json ? sso_http_json(200, json) : NULL;
     if (!json)
         dir_not_found(&err, "no connection %s", id);
 done:
     free(sealed_secret);
     free(certs_text);
+    free(options_text);
+    free(mapping_text);
+    free(discovered);
     s_conf_free(&conf);
     json_decref(body);
     return reply ? reply : slow->want != S_NONE ? NULL : dir_error_reply(&err);
@@ -731,15 +783,18 @@ static zframe_t *s_set_status(dir_api_req_t *req, const char *id, bool enable,
                               const s_slow_t *slow)
 {
     int changes = 0;
+    char *discovered = slow ? s_discovered_text(slow) : NULL;
     int rc = enable ? dir_db_run(req->dir->db, &changes,
                                  "UPDATE connections SET status = 'active', updated_at = "
-                                 "CASE WHEN status = 'active' THEN updated_at ELSE ? END "
-                                 "WHERE id = ?", "is", dir_now(), id)
+                                 "CASE WHEN status = 'active' THEN updated_at ELSE ? END, "
+                                 "oidc_discovered = coalesce(?, oidc_discovered) "
+                                 "WHERE id = ?", "iss", dir_now(), discovered, id)
                     : dir_db_run(req->dir->db, &changes,
                                  "UPDATE connections SET status = 'inactive', updated_at = "
                                  "CASE WHEN status = 'inactive' THEN updated_at ELSE ? END "
                                  "WHERE id = ? AND status IN ('active', 'inactive')",
                                  "is", dir_now(), id);
+    free(discovered);
     if (rc != DIR_DB_OK)
         return dir_api_db_error();
     json_t *json = s_get(req->dir, id);
@@ -752,8 +807,6 @@ static zframe_t *s_set_status(dir_api_req_t *req, const char *id, bool enable,
         return dir_error_reply(&err);
     }
     sso_info("connection %s %s", id, enable ? "enabled" : "disabled");
-    if (slow)
-        s_add_discovered(json, slow);
     return sso_http_json(200, json);
 }
 
@@ -1180,6 +1233,14 @@ static void s_test_discovery(dir_testkit_t *kit)
     snprintf(conn_path, sizeof conn_path, "/api/v1/connections/%s", dir_testkit_str(body, "id"));
     json_decref(body);
     SSO_CHECK(s_count(kit) == before + 1);
+    /* They are kept: reading the connection shows them without a fetch. */
+    int hits = sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration");
+    SSO_CHECK(dir_testkit_call(kit, "GET", conn_path, NULL, &body) == 200);
+    discovered = json_object_get(json_object_get(body, "oidc"), "discovered");
+    snprintf(expect, sizeof expect, "%s/token", good);
+    SSO_CHECK(!strcmp(dir_testkit_str(discovered, "token_endpoint"), expect));
+    json_decref(body);
+    SSO_CHECK(sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration") == hits);
 
     /* A change of its settings checks again: to a failing provider, refused, unchanged. */
     snprintf(issuer, sizeof issuer, "{\"oidc\":{\"issuer\":\"%s/down\"}}", base);
@@ -1189,7 +1250,7 @@ static void s_test_discovery(dir_testkit_t *kit)
     SSO_CHECK(!strcmp(dir_testkit_str(json_object_get(body, "oidc"), "issuer"), good));
     json_decref(body);
     /* A rename alone fetches nothing. */
-    int hits = sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration");
+    hits = sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration");
     SSO_CHECK(dir_testkit_call(kit, "PATCH", conn_path, "{\"name\":\"N\"}", NULL) == 200);
     SSO_CHECK(sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration") == hits);
     SSO_CHECK(dir_testkit_call(kit, "PATCH", conn_path, "{\"oidc\":{\"client_id\":\"d\"}}",
@@ -1227,9 +1288,76 @@ static void s_test_discovery(dir_testkit_t *kit)
     sso_oidc_test_idp_destroy(&idp);
 }
 
+/* Options and attribute mapping through the API: created with them, merged by a change,
+   refused with the field's name and nothing changed, and in the Connection the login steps
+   read. */
+static void s_test_options(dir_testkit_t *kit)
+{
+    char org[64] = "", path[160], issuer[200], body_text[600], conn_path[200];
+    SSO_CHECK(dir_testkit_field(kit, "POST", "/api/v1/organizations",
+                                "{\"display_name\":\"O\"}", "id", org, sizeof org) == 201);
+    snprintf(path, sizeof path, "/api/v1/organizations/%s/connections", org);
+    sso_oidc_test_idp_t *idp = sso_oidc_test_idp_new();
+    SSO_CHECK(idp && sso_oidc_test_idp_provider(idp, "/o", issuer, sizeof issuer) == 0);
+    if (!idp)
+        return;
+    kit->dir->allow_private_upstreams = true;
+    json_t *body = NULL;
+    snprintf(body_text, sizeof body_text,
+             "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"%s\",\"client_id\":\"c\","
+             "\"client_secret\":\"s\"},\"options\":{\"response_mode\":\"form_post\"},"
+             "\"attribute_mapping\":{\"email\":\"mail\"}}", issuer);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, body_text, &body) == 201);
+    SSO_CHECK(!strcmp(dir_testkit_str(json_object_get(body, "options"), "response_mode"),
+                      "form_post"));
+    SSO_CHECK(!strcmp(dir_testkit_str(json_object_get(body, "attribute_mapping"), "email"),
+                      "mail"));
+    char id[64];
+    snprintf(id, sizeof id, "%s", dir_testkit_str(body, "id"));
+    snprintf(conn_path, sizeof conn_path, "/api/v1/connections/%s", id);
+    json_decref(body);
+    /* A change merges: one key set, one removed; a wrong one changes nothing. */
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", conn_path,
+                               "{\"options\":{\"allow_unverified_email\":true},"
+                               "\"attribute_mapping\":{\"email\":null,\"groups\":\"roles\"}}",
+                               &body) == 200);
+    json_t *options = json_object_get(body, "options");
+    SSO_CHECK(json_object_size(options) == 2 && json_is_true(json_object_get(
+                                                    options, "allow_unverified_email")));
+    SSO_CHECK(json_object_size(json_object_get(body, "attribute_mapping")) == 1);
+    json_decref(body);
+    SSO_CHECK(s_refused(dir_testkit_call(kit, "PATCH", conn_path,
+                                         "{\"options\":{\"response_mode\":\"query\","
+                                         "\"idp_initiated\":true}}", &body),
+                        &body, "options.idp_initiated is not an option of oidc connections"));
+    SSO_CHECK(s_refused(dir_testkit_call(kit, "PATCH", conn_path,
+                                         "{\"attribute_mapping\":{\"email\":\"\"}}", &body),
+                        &body, "attribute_mapping.email must be"));
+    SSO_CHECK(dir_testkit_call(kit, "GET", conn_path, NULL, &body) == 200);
+    SSO_CHECK(!strcmp(dir_testkit_str(json_object_get(body, "options"), "response_mode"),
+                      "form_post"));
+    json_decref(body);
+    /* What the oidc service reads. */
+    dir_error_t err = {0};
+    Sso__Connection *conn = dir_login_connection_for_login(kit->dir, id, &err);
+    SSO_CHECK(conn && !strcmp(conn->oidc_response_mode, "form_post")
+              && conn->allow_unverified_email && conn->n_attribute_mapping == 1
+              && !strcmp(conn->attribute_mapping[0]->field, "groups")
+              && !strcmp(conn->attribute_mapping[0]->name, "roles"));
+    if (conn)
+        sso__connection__free_unpacked(conn, NULL);
+    /* A SAML connection refuses the OIDC options. */
+    SSO_CHECK(s_refused(dir_testkit_call(kit, "POST", path,
+                                         "{\"type\":\"saml\",\"saml\":{},\"options\":"
+                                         "{\"response_mode\":\"form_post\"}}", &body),
+                        &body, "options.response_mode is not an option of saml connections"));
+    sso_oidc_test_idp_destroy(&idp);
+}
+
 void dir_connections_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run(s_test);
     dir_testkit_run(s_test_discovery);
+    dir_testkit_run(s_test_options);
 }

@@ -2,6 +2,7 @@
 #include "login/dir_login.h"
 #include "dir_connection_columns.h"
 #include "api/dir_api.h"
+#include "api/dir_conn_options.h"
 #include "vault/dir_pki.h"
 #include "dir_seed.h"
 #include "dir_testkit.h"
@@ -165,7 +166,14 @@ static Sso__Connection *s_connection(dir_t *dir, const char *id, bool with_secre
         if (secret)
             conn->oidc_client_secret = secret;
     }
+    int filled = dir_conn_options_fill(conn, dir_db_text(stmt, DIR_CONN_OPTIONS),
+                                       dir_db_text(stmt, DIR_CONN_MAPPING));
     dir_db_release(stmt);
+    if (filled != 0) {
+        sso__connection__free_unpacked(conn, NULL);
+        dir_server_error(err);
+        return NULL;
+    }
     if (failed) {
         sso__connection__free_unpacked(conn, NULL);
         dir_rpc_error(err, "server_error", "the secrets of connection %.*s do not open with this "

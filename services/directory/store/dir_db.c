@@ -586,6 +586,7 @@ static void s_test_migrations(const char *path)
         "f8b9460dae676740d8dce33eb391b307d4462d7063ecffd09024754b5453123d", /* 0001_tables */
         "e4c3c443fb76723114bbf795b4fe7f6a518222605335ffee00468c5604d816ca", /* 0002_login_flow */
         "f63ef793c4aa465949270087e28da62a722aa6a36fc9a4dd5dbe7afc1e7f90ee", /* 0003_browser_binding */
+        "c13e305da690aa0109e67e5a1bd16fe8705f6815e9d157a450d113a00f04cd56", /* 0004_connection_options */
     };
     size_t count = sizeof shipped / sizeof shipped[0];
     SSO_CHECK(dir_migrations_count >= count && DIR_DB_VERSION == (int) dir_migrations_count);

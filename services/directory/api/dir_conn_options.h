@@ -1,0 +1,26 @@
+/* dir_conn_options: a connection's "options" and "attribute_mapping": which keys apply to
+   which connection type, their values, how a change merges into what is stored (RFC 7396:
+   a key set to null goes back to its default), and their typed form in a Connection. */
+#ifndef DIR_CONN_OPTIONS_H
+#define DIR_CONN_OPTIONS_H
+#include "api/dir_json.h"
+#include "directory.pb-c.h"
+
+/* The longest attribute or claim name a mapping may name (SAML names are often URIs). */
+#define DIR_CONN_MAPPING_NAME_MAX 256
+
+/* Merges body's "options" and "attribute_mapping" (either may be absent) into *options and
+   *mapping (JSON objects as stored; replaced by new references), checking each key against
+   the connection type ("saml" or "oidc") and each value. 0, or -1 with err naming the field
+   ("options.response_mode must be one of query, form_post"); nothing changes on -1. */
+int dir_conn_options_merge(const json_t *body, const char *type, json_t **options,
+                           json_t **mapping, dir_error_t *err);
+
+/* Fills conn's option fields from the stored JSON texts (a text that does not parse, or a
+   key no longer known, is skipped: the API checked them when they were written). 0, or -1
+   when out of memory. */
+int dir_conn_options_fill(Sso__Connection *conn, const char *options_text,
+                          const char *mapping_text);
+
+void dir_conn_options_test(bool verbose);
+#endif
