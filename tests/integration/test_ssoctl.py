@@ -15,7 +15,8 @@ COMMANDS = [
     ["clients", "create"], ["clients", "list"], ["clients", "get"], ["clients", "delete"],
     ["orgs", "create"], ["orgs", "list"], ["orgs", "get"], ["orgs", "delete"],
     ["domains", "add"], ["domains", "list"], ["domains", "delete"],
-    ["connections", "create-saml"], ["connections", "create-oidc"], ["connections", "get"],
+    ["connections", "create-saml"], ["connections", "create-oidc"], ["connections", "update"],
+    ["connections", "get"],
     ["connections", "enable"], ["connections", "disable"], ["connections", "delete"],
     ["events"], ["keys", "rotate"],
 ]
@@ -75,6 +76,17 @@ def table(text):
     lines = [line for line in text.splitlines() if line.strip()]
     split = [re.split(r"\s{2,}", line.strip()) for line in lines]
     return split[0], split[1:]
+
+
+def fields_of(text):
+    """A key/value view (`connections get`) as a dict of row label to value."""
+    return dict(re.split(r"\s{2,}", line.strip(), maxsplit=1)
+                for line in text.splitlines() if line.strip())
+
+
+def pairs(cell):
+    """An OPTIONS or ATTRIBUTE MAPPING cell, "k=v, k=v" or "-", as a dict."""
+    return {} if cell == "-" else dict(item.split("=", 1) for item in cell.split(", "))
 
 
 @pytest.fixture(scope="module")
@@ -161,8 +173,7 @@ def test_orgs_create_and_list_as_table_and_json(broker):
     name = unique("Acme ")
     external = unique("ext-")
     proc = ok(broker, "orgs", "create", "--name", name, "--external-id", external)
-    fields = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1)
-                  for line in proc.stdout.splitlines() if line.strip())
+    fields = fields_of(proc.stdout)
     org_id = fields["ID"]
     assert org_id.startswith("org_")
     assert fields["NAME"] == name and fields["EXTERNAL ID"] == external
@@ -215,8 +226,7 @@ def test_saml_connection_from_settings(broker, org, idp_cert):
     entity = "https://idp.example.com/" + unique("e")
     proc = ok(broker, "connections", "create-saml", org, "--entity-id", entity,
               "--sso-url", "https://idp.example.com/sso", "--cert-file", str(idp_cert))
-    fields = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1)
-                  for line in proc.stdout.splitlines() if line.strip())
+    fields = fields_of(proc.stdout)
     conn = fields["ID"]
     assert conn.startswith("conn_") and fields["TYPE"] == "saml"
     assert fields["SP ACS URL"] == f"{broker.url}/sso/saml/{conn}/acs"
@@ -235,6 +245,15 @@ def test_saml_connection_from_settings(broker, org, idp_cert):
     assert run(broker, "connections", "get", conn).returncode == 1
 
 
+def assert_oidc_endpoints(broker, fields, issuer):
+    """The REDIRECT URI and the endpoints the loopback provider's discovery publishes."""
+    assert fields["REDIRECT URI"] == f"{broker.url}/sso/oidc/callback/{fields['ID']}"
+    assert fields["AUTHORIZATION ENDPOINT"] == issuer + "/authorize"
+    assert fields["TOKEN ENDPOINT"] == issuer + "/token"
+    assert fields["JWKS URI"] == issuer + "/jwks"
+    assert fields["USERINFO ENDPOINT"] == issuer + "/userinfo"
+
+
 def test_oidc_connection_shows_the_discovered_endpoints_and_the_redirect_uri(
         broker, org, oidc_provider, tmp_path):
     issuer = oidc_provider.issuer("/" + unique("ssoctl"))
@@ -242,20 +261,141 @@ def test_oidc_connection_shows_the_discovered_endpoints_and_the_redirect_uri(
     secret.write_text("s3cret\n")
     proc = ok(broker, "connections", "create-oidc", org, "--issuer", issuer, "--client-id", "c1",
               "--client-secret-file", str(secret))
-    fields = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1)
-                  for line in proc.stdout.splitlines() if line.strip())
+    fields = fields_of(proc.stdout)
     assert fields["TYPE"] == "oidc" and fields["ISSUER"] == issuer
-    assert fields["REDIRECT URI"] == f"{broker.url}/sso/oidc/callback/{fields['ID']}"
-    assert fields["AUTHORIZATION ENDPOINT"] == issuer + "/authorize"
-    assert fields["TOKEN ENDPOINT"] == issuer + "/token"
-    assert fields["JWKS URI"] == issuer + "/jwks"
-    assert fields["USERINFO ENDPOINT"] == issuer + "/userinfo"
+    assert_oidc_endpoints(broker, fields, issuer)
     assert "s3cret" not in proc.stdout
     # A provider whose discovery names another issuer: refused, with the reason.
     other = oidc_provider.issuer("/" + unique("other"), document=oidc_provider.discovery("https://evil.example"))
     refused = run(broker, "connections", "create-oidc", org, "--issuer", other, "--client-id", "c1",
                   "--client-secret-file", str(secret))
     assert refused.returncode == 1 and "discovery issuer: expected" in refused.stderr, refused.stderr
+
+
+@pytest.mark.parametrize("args,says", [
+    (["create-oidc", "org_x", "--issuer", "https://idp", "--client-id", "c", "--client-secret",
+      "s", "--option", "response_mode="], "--option response_mode=: the value is empty"),
+    (["create-saml", "org_x", "--metadata-url", "https://idp", "--map", "email="],
+     "--map email=: the value is empty"),
+    (["create-oidc", "org_x", "--issuer", "https://idp", "--client-id", "c", "--client-secret",
+      "s", "--map", "email"], "--map email: expected KEY=VALUE"),
+    (["update", "conn_x"], "nothing to change"),
+    (["update", "conn_x", "--option", "=query"], "the key is empty"),
+    (["update", "conn_x", "--map", "email=a", "--map", "email="], "given more than once"),
+], ids=lambda a: " ".join(a) if isinstance(a, list) else "")
+def test_option_and_map_usage_errors_name_the_problem(broker, args, says):
+    # The URL answers nothing: these are refused before any request.
+    proc = run(broker, "--url", "http://127.0.0.1:1", "connections", *args)
+    assert proc.returncode == 2 and says in proc.stderr, proc.stderr
+    assert proc.stdout == ""
+
+
+def test_get_shows_the_discovered_endpoints(broker, org, oidc_provider):
+    issuer = oidc_provider.issuer("/" + unique("get"))
+    conn = ok_json(broker, "connections", "create-oidc", org, "--issuer", issuer,
+                   "--client-id", "c1", "--client-secret", "s")["id"]
+    fields = fields_of(ok(broker, "connections", "get", conn).stdout)
+    assert_oidc_endpoints(broker, fields, issuer)
+    assert fields["OPTIONS"] == "-" and fields["ATTRIBUTE MAPPING"] == "-"
+    ok(broker, "connections", "delete", conn)
+
+
+def test_oidc_connection_options_and_mapping_create_update_get(
+        broker, org, oidc_provider, tmp_path):
+    issuer = oidc_provider.issuer("/" + unique("opts"))
+    secret = tmp_path / "secret.txt"
+    secret.write_text("first-secret\n")
+    proc = ok(broker, "connections", "create-oidc", org, "--issuer", issuer, "--client-id", "c1",
+              "--client-secret-file", str(secret), "--option", "response_mode=form_post",
+              "--option", "allow_unverified_email=true", "--map", "email=upn",
+              "--map", "groups=roles")
+    fields = fields_of(proc.stdout)
+    conn = fields["ID"]
+    assert pairs(fields["OPTIONS"]) == {"response_mode": "form_post",
+                                        "allow_unverified_email": "true"}
+    assert pairs(fields["ATTRIBUTE MAPPING"]) == {"email": "upn", "groups": "roles"}
+    # true went as a JSON boolean, the rest as strings.
+    got = ok_json(broker, "connections", "get", conn)
+    assert got["options"] == {"response_mode": "form_post", "allow_unverified_email": True}
+    assert got["attribute_mapping"] == {"email": "upn", "groups": "roles"}
+
+    fields = fields_of(ok(broker, "connections", "get", conn).stdout)
+    assert pairs(fields["OPTIONS"]) == {"response_mode": "form_post",
+                                        "allow_unverified_email": "true"}
+    assert pairs(fields["ATTRIBUTE MAPPING"]) == {"email": "upn", "groups": "roles"}
+
+    # A change merges key by key; an empty value puts a key back to its default.
+    proc = ok(broker, "connections", "update", conn, "--name", "Entra",
+              "--option", "token_endpoint_auth_method=client_secret_post",
+              "--option", "response_mode=", "--map", "groups=", "--map", "name=displayName")
+    fields = fields_of(proc.stdout)
+    assert fields["ID"] == conn and fields["NAME"] == "Entra"
+    assert pairs(fields["OPTIONS"]) == {"allow_unverified_email": "true",
+                                        "token_endpoint_auth_method": "client_secret_post"}
+    assert pairs(fields["ATTRIBUTE MAPPING"]) == {"email": "upn", "name": "displayName"}
+    got = ok_json(broker, "connections", "get", conn)
+    assert got["options"] == {"allow_unverified_email": True,
+                              "token_endpoint_auth_method": "client_secret_post"}
+    assert got["attribute_mapping"] == {"email": "upn", "name": "displayName"}
+    # --json prints the broker's answer as it is.
+    raw = ok_json(broker, "connections", "update", conn, "--option", "allow_unverified_email=")
+    assert raw["options"] == {"token_endpoint_auth_method": "client_secret_post"}
+    assert raw["oidc"]["discovered"]["jwks_uri"] == issuer + "/jwks"
+
+    # Everything removed: the rows stay, as "-".
+    fields = fields_of(ok(broker, "connections", "update", conn, "--option",
+                          "token_endpoint_auth_method=", "--map", "email=", "--map",
+                          "name=").stdout)
+    assert fields["OPTIONS"] == "-" and fields["ATTRIBUTE MAPPING"] == "-"
+
+    # A new secret and scope: the secret is sent, never shown; discovery is checked again.
+    discovery = f"/{issuer.rsplit('/', 1)[1]}/.well-known/openid-configuration"
+    before = oidc_provider.hits(discovery)
+    secret.write_text("second-secret\n")
+    proc = ok(broker, "connections", "update", conn, "--client-secret-file", str(secret),
+              "--scope", "openid email")
+    assert "second-secret" not in proc.stdout + proc.stderr
+    assert fields_of(proc.stdout)["SCOPES"] == "openid, email"
+    assert oidc_provider.hits(discovery) == before + 1
+
+    # What the broker refuses: its error, exit 1, nothing changed.
+    for args, says in [
+        (["--option", "response_mode=fragment"], "options.response_mode must be one of"),
+        (["--option", "bogus=1"], "options.bogus is not an option of oidc connections"),
+        (["--option", "allow_unverified_email=yes"], "allow_unverified_email must be true or false"),
+        (["--map", "shoe_size=size"], "attribute_mapping.shoe_size is not a profile field"),
+    ]:
+        refused = run(broker, "connections", "update", conn, *args)
+        assert refused.returncode == 1, (args, refused.stdout, refused.stderr)
+        assert refused.stderr.startswith("ssoctl: 400 invalid_request: ") and says in refused.stderr, \
+            refused.stderr
+        assert refused.stdout == ""
+    refused = run(broker, "connections", "create-oidc", org, "--issuer", issuer, "--client-id",
+                  "c2", "--client-secret", "s", "--option", "response_mode=fragment")
+    assert refused.returncode == 1 and "options.response_mode must be one of" in refused.stderr
+    got = ok_json(broker, "connections", "get", conn)
+    assert got["options"] == {} and got["attribute_mapping"] == {}
+    ok(broker, "connections", "delete", conn)
+
+
+def test_saml_connection_takes_a_mapping_and_no_oidc_option(broker, org, idp_cert):
+    entity = "https://idp.example.com/" + unique("m")
+    refused = run(broker, "connections", "create-saml", org, "--entity-id", entity,
+                  "--sso-url", "https://idp.example.com/sso", "--cert-file", str(idp_cert),
+                  "--option", "response_mode=form_post")
+    assert refused.returncode == 1
+    assert "options.response_mode is not an option of saml connections" in refused.stderr
+    proc = ok(broker, "connections", "create-saml", org, "--entity-id", entity,
+              "--sso-url", "https://idp.example.com/sso", "--cert-file", str(idp_cert),
+              "--map", "email=http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn")
+    fields = fields_of(proc.stdout)
+    assert fields["OPTIONS"] == "-"
+    assert fields["ATTRIBUTE MAPPING"] == \
+        "email=http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn"
+    # OIDC settings do not apply to it: the broker says so.
+    refused = run(broker, "connections", "update", fields["ID"], "--client-id", "x")
+    assert refused.returncode == 1 and "oidc settings do not apply" in refused.stderr
+    ok(broker, "connections", "delete", fields["ID"])
 
 
 def test_saml_connection_from_metadata_file(broker, org, idp_cert, tmp_path):

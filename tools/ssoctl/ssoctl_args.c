@@ -34,6 +34,8 @@ static const opt_spec_t s_specs[] = {
     {"client-secret", true, false, false},
     {"client-secret-file", true, false, false},
     {"scope", true, false, false},
+    {"option", true, true, false},
+    {"map", true, true, false},
     {"org", true, false, false},
     {"connection", true, false, false},
     {"limit", true, false, false},
@@ -171,6 +173,37 @@ const char *ssoctl_args_nth(const ssoctl_args_t *args, const char *name, size_t 
     return NULL;
 }
 
+int ssoctl_args_pair(const char *option, const char *text, bool allow_empty, char *key,
+                     size_t keylen, const char **value, char *err, size_t errlen)
+{
+    *value = NULL;
+    if (keylen > 0)
+        key[0] = '\0';
+    const char *eq = strchr(text, '=');
+    if (!eq) {
+        snprintf(err, errlen, "--%s %.64s: expected KEY=VALUE", option, text);
+        return -1;
+    }
+    size_t len = (size_t) (eq - text);
+    if (len == 0) {
+        snprintf(err, errlen, "--%s %.64s: the key is empty", option, text);
+        return -1;
+    }
+    if (len >= keylen) {
+        snprintf(err, errlen, "--%s: the key %.32s... is longer than %zu characters", option,
+                 text, keylen - 1);
+        return -1;
+    }
+    if (!allow_empty && eq[1] == '\0') {
+        snprintf(err, errlen, "--%s %.64s: the value is empty", option, text);
+        return -1;
+    }
+    memcpy(key, text, len);
+    key[len] = '\0';
+    *value = eq + 1;
+    return 0;
+}
+
 /* Builds an argv from a NULL-terminated list so tests read like command lines. */
 /* strcmp that a NULL (a regression in the parser) fails instead of crashing the test. */
 static bool s_eq(const char *a, const char *b)
@@ -243,4 +276,41 @@ void ssoctl_args_test(bool verbose)
     SSO_CHECK(ssoctl_args_check(&args, NULL, 2, 1, 1, err, sizeof err) == 0);
     SSO_CHECK(ssoctl_args_check(&args, NULL, 2, 0, 0, err, sizeof err) == -1);
     SSO_CHECK(strstr(err, "org_1") != NULL);
+
+    /* KEY=VALUE options repeat, in order; the value keeps any further '='. */
+    SSO_CHECK(s_parse(&args, err, sizeof err, "connections", "update", "c", "--option",
+                      "response_mode=form_post", "--option=allow_unverified_email=true", "--map",
+                      "email=upn", "--map", "groups=", NULL) == 0);
+    SSO_CHECK(ssoctl_args_count(&args, "option") == 2 && ssoctl_args_count(&args, "map") == 2);
+    char key[8];
+    const char *value = NULL;
+    SSO_CHECK(ssoctl_args_pair("map", "email=a=b", false, key, sizeof key, &value, err,
+                               sizeof err) == 0);
+    SSO_CHECK(s_eq(key, "email") && s_eq(value, "a=b"));
+    SSO_CHECK(ssoctl_args_pair("option", ssoctl_args_nth(&args, "option", 1), true, key,
+                               sizeof key, &value, err, sizeof err) == -1);
+    SSO_CHECK(strstr(err, "longer than 7") != NULL && value == NULL && key[0] == '\0');
+    /* An empty value: a removal where that is allowed (a change), refused elsewhere. */
+    SSO_CHECK(ssoctl_args_pair("map", "groups=", true, key, sizeof key, &value, err,
+                               sizeof err) == 0);
+    SSO_CHECK(s_eq(key, "groups") && s_eq(value, ""));
+    SSO_CHECK(ssoctl_args_pair("map", "groups=", false, key, sizeof key, &value, err,
+                               sizeof err) == -1);
+    SSO_CHECK(strstr(err, "--map groups=: the value is empty") != NULL && value == NULL);
+    /* No '=', an empty key, the empty text: refused whatever the value rule. */
+    SSO_CHECK(ssoctl_args_pair("option", "form_post", true, key, sizeof key, &value, err,
+                               sizeof err) == -1);
+    SSO_CHECK(strstr(err, "--option form_post: expected KEY=VALUE") != NULL);
+    SSO_CHECK(ssoctl_args_pair("option", "=x", true, key, sizeof key, &value, err,
+                               sizeof err) == -1);
+    SSO_CHECK(strstr(err, "the key is empty") != NULL);
+    SSO_CHECK(ssoctl_args_pair("option", "=", true, key, sizeof key, &value, err,
+                               sizeof err) == -1);
+    SSO_CHECK(ssoctl_args_pair("option", "", true, key, sizeof key, &value, err,
+                               sizeof err) == -1);
+    SSO_CHECK(strstr(err, "expected KEY=VALUE") != NULL);
+    /* "--option" with nothing after it is the parser's error, like any option's. */
+    SSO_CHECK(s_parse(&args, err, sizeof err, "connections", "update", "c", "--option",
+                      NULL) == -1);
+    SSO_CHECK(strstr(err, "--option needs a value") != NULL);
 }

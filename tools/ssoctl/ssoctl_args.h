@@ -35,5 +35,11 @@ size_t ssoctl_args_count(const ssoctl_args_t *args, const char *name);
 /* The index-th value of a repeatable option, or NULL. */
 const char *ssoctl_args_nth(const ssoctl_args_t *args, const char *name, size_t index);
 
+/* Splits text, the value of a KEY=VALUE option (`option` names it in messages), at its first
+   '=': key gets a copy of KEY (keylen with the NUL), *value points into text. An empty key is
+   refused, and so is an empty value unless allow_empty. 0, or -1 with err. */
+int ssoctl_args_pair(const char *option, const char *text, bool allow_empty, char *key,
+                     size_t keylen, const char **value, char *err, size_t errlen);
+
 void ssoctl_args_test(bool verbose);
 #endif

@@ -545,16 +545,8 @@ int ssoctl_run(int argc, char **argv, FILE *out, FILE *err)
 /* ---- self-test ------------------------------------------------------------------------- */
 
 /* Runs the CLI in-process with output captured; only paths that never reach the network. */
-static int s_run(char **out_text, char **err_text, ...)
+static int s_run_argv(int argc, char **argv, char **out_text, char **err_text)
 {
-    char *argv[16] = {"ssoctl"};
-    int argc = 1;
-    va_list ap;
-    va_start(ap, err_text);
-    char *word;
-    while (argc < 15 && (word = va_arg(ap, char *)) != NULL)
-        argv[argc++] = word;
-    va_end(ap);
     size_t out_len = 0, err_len = 0;
     *out_text = *err_text = NULL;
     FILE *out = open_memstream(out_text, &out_len);
@@ -567,6 +559,19 @@ static int s_run(char **out_text, char **err_text, ...)
     if (err)
         fclose(err);
     return rc;
+}
+
+static int s_run(char **out_text, char **err_text, ...)
+{
+    char *argv[16] = {"ssoctl"};
+    int argc = 1;
+    va_list ap;
+    va_start(ap, err_text);
+    char *word;
+    while (argc < 15 && (word = va_arg(ap, char *)) != NULL)
+        argv[argc++] = word;
+    va_end(ap);
+    return s_run_argv(argc, argv, out_text, err_text);
 }
 
 static bool s_has(const char *text, const char *needle)
@@ -656,6 +661,51 @@ void ssoctl_cmd_test(bool verbose)
     SSO_CHECK(s_has(err, "--redirect-uri"));
     free(out);
     free(err);
+
+    /* --option and --map: KEY=VALUE, a key, a value on create, each key once; a change with
+       nothing to change. All refused before any request (the URL would not answer). */
+    static const struct {
+        const char *argv[12];
+        const char *says;
+    } settings_refused[] = {
+        {{"connections", "create-oidc", "org_1", "--issuer", "https://x", "--client-id", "c",
+          "--client-secret", "s", "--option", "response_mode=", NULL},
+         "--option response_mode=: the value is empty"},
+        {{"connections", "create-saml", "org_1", "--metadata-url", "https://x", "--map", "email=",
+          NULL},
+         "--map email=: the value is empty"},
+        {{"connections", "create-saml", "org_1", "--metadata-url", "https://x", "--option",
+          "form_post", NULL},
+         "--option form_post: expected KEY=VALUE"},
+        {{"connections", "update", "conn_1", "--option", "=form_post", NULL},
+         "the key is empty"},
+        {{"connections", "update", "conn_1", "--map", "groups", NULL}, "expected KEY=VALUE"},
+        {{"connections", "update", "conn_1", "--map", "email=upn", "--map", "email=", NULL},
+         "--map email given more than once"},
+        {{"connections", "update", "conn_1", NULL}, "nothing to change"},
+        {{"connections", "update", "conn_1", "--name", "", NULL}, "--name must not be empty"},
+        {{"connections", "update", "conn_1", "--scope", "email", NULL}, "must include openid"},
+        {{"connections", "update", "conn_1", "--client-secret", "a", "--client-secret-file", "b",
+          NULL},
+         "one of --client-secret-file or --client-secret"},
+        {{"connections", "update", "conn_1", "--metadata-url", "https://x", NULL},
+         "--metadata-url does not apply"},
+        {{"orgs", "create", "--name", "x", "--option", "a=b", NULL}, "--option does not apply"},
+    };
+    for (size_t i = 0; i < sizeof settings_refused / sizeof settings_refused[0]; i++) {
+        char *argv[16] = {"ssoctl"};
+        int argc = 1;
+        for (const char *const *word = settings_refused[i].argv; *word; word++)
+            argv[argc++] = (char *) *word;
+        argv[argc++] = "--url";
+        argv[argc++] = "http://127.0.0.1:1";
+        SSO_CHECK(s_run_argv(argc, argv, &out, &err) == SSOCTL_EXIT_USAGE);
+        SSO_CHECK(s_has(err, settings_refused[i].says) && out && !*out);
+        if (verbose || !s_has(err, settings_refused[i].says))
+            fprintf(stderr, "case %zu: %s", i, err ? err : "(none)\n");
+        free(out);
+        free(err);
+    }
 
     char *path = ssoctl_path("/organizations/", "org 1/..", "/domains/", "dom_1", NULL);
     SSO_CHECK(path && !strcmp(path, "/organizations/org%201%2F../domains/dom_1"));

@@ -12,12 +12,15 @@
 #define CERT_MAX (64 * 1024)
 #define SECRET_MAX 4096
 #define DEFAULT_SCOPE "openid email profile"
+/* Longer than any option or profile field name; the broker names the unknown ones. */
+#define SETTING_KEY_MAX 128
 
 static const ssoctl_column_t s_rows[] = {
     {"ID", "id"},
     {"ORGANIZATION", "organization_id"},
     {"TYPE", "type"},
     {"STATUS", "status"},
+    {"NAME", "name"},
     {"SP ENTITY ID", "sp.entity_id"},
     {"SP ACS URL", "sp.acs_url"},
     {"SP METADATA URL", "sp.metadata_url"},
@@ -28,12 +31,14 @@ static const ssoctl_column_t s_rows[] = {
     {"CLIENT ID", "oidc.client_id"},
     {"SCOPES", "oidc.scopes"},
     {"REDIRECT URI", "oidc.redirect_uri"},
-    /* What the provider's discovery gave, in the replies that checked it (create, change,
-       enable). */
+    /* What the provider's discovery gave at its last check (create, change, enable). */
     {"AUTHORIZATION ENDPOINT", "oidc.discovered.authorization_endpoint"},
     {"TOKEN ENDPOINT", "oidc.discovered.token_endpoint"},
     {"JWKS URI", "oidc.discovered.jwks_uri"},
     {"USERINFO ENDPOINT", "oidc.discovered.userinfo_endpoint"},
+    /* Always shown, "-" when empty: that the defaults apply is worth seeing. */
+    {"OPTIONS", "options"},
+    {"ATTRIBUTE MAPPING", "attribute_mapping"},
     {"CREATED", "created_at"},
 };
 #define NROWS (sizeof s_rows / sizeof s_rows[0])
@@ -43,19 +48,84 @@ static int s_show(ssoctl_ctx_t *ctx, const json_t *connection, bool created)
     int rc = ssoctl_show_object(ctx, connection, s_rows, NROWS);
     const char *status = json_string_value(json_object_get(connection, "status"));
     const char *id = json_string_value(json_object_get(connection, "id"));
+    const char *type = json_string_value(json_object_get(connection, "type"));
+    bool oidc = type && strcmp(type, "oidc") == 0;
     if (rc == 0 && created && !ctx->json && id && status && strcmp(status, "draft") == 0)
         fprintf(ctx->err,
-                "The connection is a draft. Give the IdP the SP details above, then run: "
+                "The connection is a draft. Give the IdP the %s above, then run: "
                 "ssoctl connections enable %s\n",
-                id);
+                oidc ? "REDIRECT URI" : "SP details", id);
     return rc;
 }
 
-/* POSTs body (the caller keeps it) to the organization's connections and shows the result. */
-static int s_create(ssoctl_ctx_t *ctx, const char *org_id, const json_t *body)
+/* The --option or --map pairs as an object for body[field]; nothing when none is given.
+   removable (a change): an empty VALUE is null, which puts the key back to its default (RFC
+   7396); on create it is a usage error. typed: true/false become JSON booleans. Which keys
+   and values exist is the broker's to say (it names the ones it knows), not this CLI's. */
+static int s_pairs(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *option,
+                   bool removable, bool typed, json_t *body, const char *field)
+{
+    size_t count = ssoctl_args_count(args, option);
+    if (count == 0)
+        return 0;
+    json_t *object = json_object();
+    if (!object)
+        return ssoctl_fail(ctx, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        const char *text = ssoctl_args_nth(args, option, i);
+        char key[SETTING_KEY_MAX + 1];
+        const char *value = NULL;
+        char why[300];
+        if (ssoctl_args_pair(option, text, removable, key, sizeof key, &value, why, sizeof why)
+            != 0) {
+            rc = ssoctl_usage_error(ctx, "%s", why);
+            break;
+        }
+        if (json_object_get(object, key)) {
+            rc = ssoctl_usage_error(ctx, "--%s %s given more than once", option, key);
+            break;
+        }
+        json_t *json = !*value                                  ? json_null()
+                       : typed && strcmp(value, "true") == 0  ? json_true()
+                       : typed && strcmp(value, "false") == 0 ? json_false()
+                                                              : json_string(value);
+        /* json_object_set_new releases json when it fails (a key that is not UTF-8). */
+        if (!json || json_object_set_new(object, key, json) != 0)
+            rc = ssoctl_fail(ctx, "--%s %.64s must be UTF-8 text", option, text);
+    }
+    if (rc == 0 && json_object_set_new(body, field, object) != 0)
+        return ssoctl_fail(ctx, "out of memory");
+    if (rc != 0)
+        json_decref(object);
+    return rc;
+}
+
+/* A new body holding the connection settings every type takes: --option and --map. */
+static int s_settings(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, bool removable,
+                      json_t **body)
+{
+    *body = json_object();
+    if (!*body)
+        return ssoctl_fail(ctx, "out of memory");
+    int rc = s_pairs(ctx, args, "option", removable, true, *body, "options");
+    if (rc == 0)
+        rc = s_pairs(ctx, args, "map", removable, false, *body, "attribute_mapping");
+    if (rc != 0) {
+        json_decref(*body);
+        *body = NULL;
+    }
+    return rc;
+}
+
+/* POSTs body with settings (both kept by the caller) to the organization's connections and
+   shows the result. */
+static int s_create(ssoctl_ctx_t *ctx, const char *org_id, json_t *body, const json_t *settings)
 {
     if (!body)
         return ssoctl_fail(ctx, "the arguments must be UTF-8 text");
+    if (json_object_update(body, (json_t *) settings) != 0)
+        return ssoctl_fail(ctx, "out of memory");
     char *path = ssoctl_path("/organizations/", org_id, "/connections", NULL);
     json_t *result = NULL;
     int rc = ssoctl_call(ctx, "POST", path, body, &result);
@@ -117,9 +187,15 @@ static int s_create_saml(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
                                        "missing %s",
                                   !entity_id ? "--entity-id" : !sso_url ? "--sso-url"
                                                                         : "--cert-file");
+    json_t *settings = NULL;
+    rc = s_settings(ctx, args, false, &settings);
+    if (rc != 0)
+        return rc;
     json_t *saml = json_object();
-    if (!saml)
+    if (!saml) {
+        json_decref(settings);
         return ssoctl_fail(ctx, "out of memory");
+    }
     if (metadata_file) {
         json_t *xml = NULL;
         rc = s_read_text(ctx, metadata_file, METADATA_MAX, &xml);
@@ -155,10 +231,11 @@ static int s_create_saml(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
     }
     if (rc == 0) {
         json_t *body = json_pack("{s:s, s:O}", "type", "saml", "saml", saml);
-        rc = s_create(ctx, org_id, body);
+        rc = s_create(ctx, org_id, body, settings);
         json_decref(body);
     }
     json_decref(saml);
+    json_decref(settings);
     return rc;
 }
 
@@ -206,21 +283,18 @@ static void s_wipe(char *secret)
     }
 }
 
-static int s_create_oidc(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+/* Scrubs the copy of the secret in a request's "oidc" object, before it is freed. */
+static void s_wipe_oidc(json_t *oidc)
 {
-    const char *org_id = args->pos[0];
-    const char *issuer = ssoctl_args_get(args, "issuer");
-    const char *client_id = ssoctl_args_get(args, "client-id");
-    const char *scope = ssoctl_args_get(args, "scope");
-    if (!scope)
-        scope = DEFAULT_SCOPE;
-    int rc = ssoctl_nonempty(ctx, "ORG_ID", org_id);
-    if (rc == 0)
-        rc = ssoctl_nonempty(ctx, "--issuer", issuer);
-    if (rc == 0)
-        rc = ssoctl_nonempty(ctx, "--client-id", client_id);
-    if (rc != 0)
-        return rc;
+    json_t *secret_json = json_object_get(oidc, "client_secret");
+    if (json_is_string(secret_json))
+        OPENSSL_cleanse((char *) json_string_value(secret_json), json_string_length(secret_json));
+}
+
+/* --scope "S1 S2" as the array the API takes; openid must be among them. */
+static int s_scopes(ssoctl_ctx_t *ctx, const char *scope, json_t **out)
+{
+    *out = NULL;
     json_t *scopes = json_array();
     if (!scopes)
         return ssoctl_fail(ctx, "out of memory");
@@ -241,22 +315,105 @@ static int s_create_oidc(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
         json_decref(scopes);
         return ssoctl_usage_error(ctx, "--scope must include openid");
     }
+    *out = scopes;
+    return 0;
+}
+
+static int s_create_oidc(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+{
+    const char *org_id = args->pos[0];
+    const char *issuer = ssoctl_args_get(args, "issuer");
+    const char *client_id = ssoctl_args_get(args, "client-id");
+    const char *scope = ssoctl_args_get(args, "scope");
+    if (!scope)
+        scope = DEFAULT_SCOPE;
+    int rc = ssoctl_nonempty(ctx, "ORG_ID", org_id);
+    if (rc == 0)
+        rc = ssoctl_nonempty(ctx, "--issuer", issuer);
+    if (rc == 0)
+        rc = ssoctl_nonempty(ctx, "--client-id", client_id);
+    json_t *scopes = NULL, *settings = NULL;
+    if (rc == 0)
+        rc = s_scopes(ctx, scope, &scopes);
+    if (rc == 0)
+        rc = s_settings(ctx, args, false, &settings);
     char *secret = NULL;
-    rc = s_oidc_secret(ctx, args, &secret);
+    if (rc == 0)
+        rc = s_oidc_secret(ctx, args, &secret);
     if (rc != 0) {
         json_decref(scopes);
+        json_decref(settings);
         return rc;
     }
     json_t *body = json_pack("{s:s, s:{s:s, s:s, s:s, s:o}}", "type", "oidc", "oidc", "issuer",
                              issuer, "client_id", client_id, "client_secret", secret, "scopes",
                              scopes);
     s_wipe(secret);
-    rc = s_create(ctx, org_id, body);
-    /* Scrub the copy of the secret inside the request body before it is freed. */
-    json_t *secret_json = json_object_get(json_object_get(body, "oidc"), "client_secret");
-    if (secret_json)
-        OPENSSL_cleanse((char *) json_string_value(secret_json), json_string_length(secret_json));
+    rc = s_create(ctx, org_id, body, settings);
+    s_wipe_oidc(json_object_get(body, "oidc"));
     json_decref(body);
+    json_decref(settings);
+    return rc;
+}
+
+/* PATCH /connections/{id}: only what is given changes; options and the mapping merge key by
+   key at the broker, which also checks them against the connection's type. */
+static int s_update(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+{
+    const char *id = args->pos[0];
+    const char *name = ssoctl_args_get(args, "name");
+    const char *issuer = ssoctl_args_get(args, "issuer");
+    const char *client_id = ssoctl_args_get(args, "client-id");
+    const char *scope = ssoctl_args_get(args, "scope");
+    bool new_secret = ssoctl_args_get(args, "client-secret") != NULL
+                      || ssoctl_args_get(args, "client-secret-file") != NULL;
+    int rc = ssoctl_nonempty(ctx, "ID", id);
+    if (rc == 0 && name)
+        rc = ssoctl_nonempty(ctx, "--name", name);
+    if (rc == 0 && issuer)
+        rc = ssoctl_nonempty(ctx, "--issuer", issuer);
+    if (rc == 0 && client_id)
+        rc = ssoctl_nonempty(ctx, "--client-id", client_id);
+    json_t *body = NULL, *oidc = NULL, *scopes = NULL;
+    if (rc == 0 && scope)
+        rc = s_scopes(ctx, scope, &scopes);
+    if (rc == 0)
+        rc = s_settings(ctx, args, true, &body);
+    if (rc == 0 && !name && !issuer && !client_id && !scope && !new_secret
+        && json_object_size(body) == 0)
+        rc = ssoctl_usage_error(ctx, "nothing to change: give --name, --option, --map, or an "
+                                     "OIDC setting (--issuer, --client-id, --client-secret-file, "
+                                     "--scope)");
+    if (rc == 0 && !(oidc = json_object()))
+        rc = ssoctl_fail(ctx, "out of memory");
+    if (rc == 0
+        && ((name && json_object_set_new(body, "name", json_string(name)) != 0)
+            || (issuer && json_object_set_new(oidc, "issuer", json_string(issuer)) != 0)
+            || (client_id && json_object_set_new(oidc, "client_id", json_string(client_id)) != 0)
+            || (scopes && json_object_set(oidc, "scopes", scopes) != 0)))
+        rc = ssoctl_fail(ctx, "the arguments must be UTF-8 text");
+    char *secret = NULL;
+    if (rc == 0 && new_secret) {
+        rc = s_oidc_secret(ctx, args, &secret);
+        if (rc == 0 && json_object_set_new(oidc, "client_secret", json_string(secret)) != 0)
+            rc = ssoctl_fail(ctx, "the client secret must be UTF-8 text");
+        s_wipe(secret);
+    }
+    if (rc == 0 && json_object_size(oidc) > 0 && json_object_set(body, "oidc", oidc) != 0)
+        rc = ssoctl_fail(ctx, "out of memory");
+    if (rc == 0) {
+        char *path = ssoctl_path("/connections/", id, NULL);
+        json_t *result = NULL;
+        rc = ssoctl_call(ctx, "PATCH", path, body, &result);
+        free(path);
+        if (rc == 0)
+            rc = s_show(ctx, result, false);
+        json_decref(result);
+    }
+    s_wipe_oidc(oidc);
+    json_decref(body);
+    json_decref(oidc);
+    json_decref(scopes);
     return rc;
 }
 
@@ -302,14 +459,27 @@ static int s_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 }
 
 static const char *const s_saml_opts[] = {"metadata-file", "metadata-url", "entity-id",
-                                          "sso-url", "cert-file", NULL};
+                                          "sso-url", "cert-file", "option", "map", NULL};
 static const char *const s_oidc_opts[] = {"issuer", "client-id", "client-secret",
-                                          "client-secret-file", "scope", NULL};
+                                          "client-secret-file", "scope", "option", "map", NULL};
+static const char *const s_update_opts[] = {"name", "option", "map", "issuer", "client-id",
+                                            "client-secret", "client-secret-file", "scope", NULL};
+
+/* The help of --option and --map, the same for every command that takes them. */
+#define SETTINGS_HELP                                                                          \
+    "  --option KEY=VALUE      a connection option, e.g. response_mode=form_post (OIDC); repeat\n" \
+    "                          for more. true and false are booleans, any other VALUE a\n"     \
+    "                          string. The broker checks them and names the options and\n"    \
+    "                          values a connection of its type takes\n"                        \
+    "  --map FIELD=NAME        take the profile field (email, name, given_name, family_name,\n" \
+    "                          groups) from the IdP's attribute or claim NAME, e.g. email=upn;\n" \
+    "                          repeat for more. Unmapped fields use the defaults\n"
 
 const ssoctl_cmd_t ssoctl_connections_cmds[] = {
     {"connections", "create-saml",
      "connections create-saml ORG_ID (--metadata-file F | --metadata-url U | "
-     "--entity-id E --sso-url U --cert-file F [--cert-file F2])",
+     "--entity-id E --sso-url U --cert-file F [--cert-file F2]) [--option KEY=VALUE]... "
+     "[--map FIELD=NAME]...",
      "Create a SAML connection (the broker is the Service Provider).",
      "Give the IdP's settings in one of three ways:\n"
      "  --metadata-file F   the IdP's metadata XML, read from F ('-' for stdin)\n"
@@ -318,6 +488,8 @@ const ssoctl_cmd_t ssoctl_connections_cmds[] = {
      "                      the IdP's entity ID, its HTTP-Redirect/POST SSO URL and its\n"
      "                      signing certificate as PEM; repeat --cert-file while rotating\n"
      "\n"
+     "Options:\n" SETTINGS_HELP
+     "\n"
      "The connection starts as a draft; the output shows the SP entity ID, ACS URL and\n"
      "metadata URL to configure at the IdP. Then: ssoctl connections enable ID.\n"
      "\n"
@@ -325,11 +497,14 @@ const ssoctl_cmd_t ssoctl_connections_cmds[] = {
      "  ssoctl connections create-saml org_123 --metadata-file okta.xml\n"
      "  ssoctl connections create-saml org_123 --metadata-url https://idp.acme.com/metadata\n"
      "  ssoctl connections create-saml org_123 --entity-id http://www.okta.com/exk1 \\\n"
-     "      --sso-url https://acme.okta.com/app/x/sso/saml --cert-file okta.pem\n",
+     "      --sso-url https://acme.okta.com/app/x/sso/saml --cert-file okta.pem\n"
+     "  ssoctl connections create-saml org_123 --metadata-file adfs.xml \\\n"
+     "      --map email=http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn\n",
      s_saml_opts, 1, 1, s_create_saml},
     {"connections", "create-oidc",
      "connections create-oidc ORG_ID --issuer U --client-id C "
-     "(--client-secret-file F | --client-secret S) [--scope \"" DEFAULT_SCOPE "\"]",
+     "(--client-secret-file F | --client-secret S) [--scope \"" DEFAULT_SCOPE "\"] "
+     "[--option KEY=VALUE]... [--map FIELD=NAME]...",
      "Create an OIDC connection (the broker is the Relying Party).",
      "Options:\n"
      "  --issuer U              the IdP's issuer; discovery is at U/.well-known/...\n"
@@ -337,15 +512,41 @@ const ssoctl_cmd_t ssoctl_connections_cmds[] = {
      "  --client-secret-file F  its secret, read from F ('-' for stdin); preferred\n"
      "  --client-secret S       its secret on the command line (visible in ps/history)\n"
      "  --scope \"S1 S2\"         scopes to ask for; must include openid\n"
-     "                          (default: \"" DEFAULT_SCOPE "\")\n"
+     "                          (default: \"" DEFAULT_SCOPE "\")\n" SETTINGS_HELP
      "\n"
-     "Register <broker URL>/sso/oidc/callback as the redirect URI at the IdP.\n"
+     "The broker checks the IdP's discovery document first. Each connection has its own\n"
+     "redirect URI, <broker URL>/sso/oidc/callback/<connection id>: register the REDIRECT URI\n"
+     "the output shows at the IdP, then: ssoctl connections enable ID.\n"
      "\n"
      "Examples:\n"
      "  ssoctl connections create-oidc org_123 --issuer https://acme.okta.com \\\n"
-     "      --client-id 0oa1b2c3 --client-secret-file okta-secret.txt\n",
+     "      --client-id 0oa1b2c3 --client-secret-file okta-secret.txt\n"
+     "  ssoctl connections create-oidc org_123 \\\n"
+     "      --issuer https://login.microsoftonline.com/TENANT_ID/v2.0 \\\n"
+     "      --client-id 9f2c... --client-secret-file entra-secret.txt \\\n"
+     "      --option response_mode=form_post --map email=upn\n",
      s_oidc_opts, 1, 1, s_create_oidc},
-    {"connections", "get", "connections get ID", "Show a connection and its SP details.",
+    {"connections", "update",
+     "connections update ID [--name N] [--option KEY=VALUE|KEY=]... [--map FIELD=NAME|FIELD=]... "
+     "[--issuer U] [--client-id C] [--client-secret-file F | --client-secret S] "
+     "[--scope \"S1 S2\"]",
+     "Change a connection's name, options, attribute mapping or OIDC settings.",
+     "Only what is given changes; give at least one.\n"
+     "  --name N                the connection's display name\n" SETTINGS_HELP
+     "  --option KEY=           put the option back to its default\n"
+     "  --map FIELD=            remove the field's mapping (back to the defaults)\n"
+     "OIDC connections (the broker checks the IdP's discovery again):\n"
+     "  --issuer U, --client-id C, --scope \"S1 S2\"   as for create-oidc\n"
+     "  --client-secret-file F  a new client secret, read from F ('-' for stdin)\n"
+     "  --client-secret S       a new client secret on the command line\n"
+     "\n"
+     "Examples:\n"
+     "  ssoctl connections update conn_123 --option response_mode=form_post --map email=upn\n"
+     "  ssoctl connections update conn_123 --option response_mode= --map groups=\n"
+     "  ssoctl connections update conn_123 --client-secret-file new-secret.txt\n",
+     s_update_opts, 1, 1, s_update},
+    {"connections", "get", "connections get ID",
+     "Show a connection: its settings, options, SP details or discovered endpoints.",
      "Examples:\n"
      "  ssoctl connections get conn_123\n",
      NULL, 1, 1, s_get},

@@ -207,6 +207,22 @@ int ssoctl_json_cell(const json_t *object, const char *fields, char **out)
             s_scalar(&buf, item);
         }
     }
+    else if (json_is_object(value)) {
+        /* "key=value, key=value" (settings such as a connection's options); an empty object
+           is an empty cell, which shows as "-". */
+        const char *key;
+        const json_t *item;
+        bool first = true;
+        json_object_foreach((json_t *) value, key, item)
+        {
+            if (!first)
+                ssoctl_buf_puts(&buf, ", ");
+            first = false;
+            ssoctl_buf_puts(&buf, key);
+            ssoctl_buf_puts(&buf, "=");
+            s_scalar(&buf, item);
+        }
+    }
     else
         s_scalar(&buf, value);
     *out = ssoctl_buf_take(&buf);
@@ -338,8 +354,30 @@ void ssoctl_table_test(bool verbose)
               && !strcmp(cell, "t1"));
     free(cell);
     SSO_CHECK(ssoctl_json_cell(object, "sp", &cell) == 0 && cell
-              && !strcmp(cell, "{\"acs_url\":\"https://acs\"}"));
+              && !strcmp(cell, "acs_url=https://acs"));
     free(cell);
+    /* Objects as key=value pairs in their order, values as other cells show them (a nested
+       value as compact JSON); an empty object is an empty cell, shown as "-". */
+    json_t *settings = json_pack("{s:{s:s, s:b, s:I, s:[s]}, s:{}}", "options", "mode",
+                                 "form_post", "allow", 1, "n", (json_int_t) 3, "list", "a",
+                                 "none");
+    SSO_CHECK(ssoctl_json_cell(settings, "options", &cell) == 0 && cell
+              && !strcmp(cell, "mode=form_post, allow=true, n=3, list=[\"a\"]"));
+    free(cell);
+    SSO_CHECK(ssoctl_json_cell(settings, "none", &cell) == 0 && cell && !strcmp(cell, ""));
+    free(cell);
+    static const ssoctl_column_t settings_rows[] = {{"NONE", "none"}, {"ABSENT", "absent"}};
+    char *shown = NULL;
+    size_t shown_len = 0;
+    FILE *shown_stream = open_memstream(&shown, &shown_len);
+    SSO_CHECK(shown_stream != NULL);
+    if (shown_stream) {
+        SSO_CHECK(ssoctl_print_object(shown_stream, settings_rows, 2, settings) == 0);
+        fclose(shown_stream);
+        SSO_CHECK(shown && !strcmp(shown, "NONE  -\n"));
+    }
+    free(shown);
+    json_decref(settings);
 
     /* The list and object views, rendered through a memory stream. */
     static const ssoctl_column_t columns[] = {{"ID", "id"}, {"EXTERNAL ID", "external_id"},

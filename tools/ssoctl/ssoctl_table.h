@@ -28,7 +28,8 @@ typedef struct {
 } ssoctl_column_t;
 
 /* The value at fields as display text (strings as is, numbers, booleans, arrays joined with
-   ", "); *out is NULL when absent or null. Caller frees. 0, or -1 on allocation failure. */
+   ", ", objects as "key=value, key=value" and "" when empty); *out is NULL when absent or
+   null. Caller frees. 0, or -1 on allocation failure. */
 int ssoctl_json_cell(const json_t *object, const char *fields, char **out);
 
 /* Prints one row per element of array under a header line. */
