@@ -780,7 +780,7 @@ static void s_test_slow_starts(sso_service_t *service, sso_oidc_test_idp_t *idp,
 
     /* Cold and slow, one more than the cap at once: the last is refused at once, the others
        share one fetch. */
-    SSO_CHECK(s_test_slow_provider(slow, "/crowd", 300, issuer, sizeof issuer) == 0);
+    SSO_CHECK(s_test_slow_provider(slow, "/crowd", 600, issuer, sizeof issuer) == 0);
     conn->oidc_issuer = issuer;
     int64_t ended[SSO_OIDC_ISSUER_CALLS_MAX + 1];
     int64_t started = sso_now_ms();
@@ -790,7 +790,7 @@ static void s_test_slow_starts(sso_service_t *service, sso_oidc_test_idp_t *idp,
     snprintf(want, sizeof want, "too many logins waiting on %s (%d at once)", issuer,
              SSO_OIDC_ISSUER_CALLS_MAX);
     SSO_CHECK(strstr(refused, want) && strchr(refused, '\n') == refused + strlen(refused) - 1);
-    SSO_CHECK(ended[SSO_OIDC_ISSUER_CALLS_MAX] - started < 200);
+    SSO_CHECK(ended[SSO_OIDC_ISSUER_CALLS_MAX] - started < 400); /* before the fetch ends */
     SSO_CHECK(sso_oidc_test_idp_hits(slow, "/crowd/.well-known/openid-configuration") == 1);
 
     /* A slow issuer (its discovery takes 1 s) and a quick one at once: the quick one's start
@@ -880,7 +880,7 @@ static void s_test_slow_callback(sso_service_t *service)
     char want[300];
     snprintf(want, sizeof want, "the IdP at %s did not answer within 1.5 s (userinfo)", issuer);
     SSO_CHECK(response && response->status == 302);
-    SSO_CHECK(took >= 1400 && took < 1900);
+    SSO_CHECK(took >= 1400 && took < 2000); /* the LoginFail too, before the deadline */
     SSO_CHECK(dir && dir_fake_events(dir, want) == 1);
     SSO_CHECK(sso_oidc_test_idp_hits(idp, "/b/token") == 1
               && sso_oidc_test_idp_hits(idp, "/b/userinfo") == 1);
