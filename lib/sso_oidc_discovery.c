@@ -396,8 +396,8 @@ static int s_get_json(const char *what, const char *url, bool allow_private, lon
     return -1;
 }
 
-static int s_discovery_fetch(const char *issuer, bool allow_private, long timeout_ms,
-                             sso_oidc_discovery_t *out, char *why, size_t why_size)
+int sso_oidc_discovery_fetch_within(const char *issuer, bool allow_private, long timeout_ms,
+                                    sso_oidc_discovery_t *out, char *why, size_t why_size)
 {
     static const char well_known[] = "/.well-known/openid-configuration";
     memset(out, 0, sizeof *out);
@@ -427,12 +427,12 @@ static int s_discovery_fetch(const char *issuer, bool allow_private, long timeou
 int sso_oidc_discovery_fetch(const char *issuer, bool allow_private, sso_oidc_discovery_t *out,
                              char *why, size_t why_size)
 {
-    return s_discovery_fetch(issuer, allow_private, SSO_OIDC_FETCH_TIMEOUT_MS, out, why,
-                             why_size);
+    return sso_oidc_discovery_fetch_within(issuer, allow_private, SSO_OIDC_FETCH_TIMEOUT_MS,
+                                           out, why, why_size);
 }
 
-static int s_jwks_fetch(const char *jwks_uri, bool allow_private, long timeout_ms, char **json,
-                        int64_t *max_age_s, char *why, size_t why_size)
+int sso_oidc_jwks_fetch_within(const char *jwks_uri, bool allow_private, long timeout_ms,
+                               char **json, int64_t *max_age_s, char *why, size_t why_size)
 {
     *json = NULL;
     *max_age_s = 0;
@@ -459,8 +459,8 @@ static int s_jwks_fetch(const char *jwks_uri, bool allow_private, long timeout_m
 int sso_oidc_jwks_fetch(const char *jwks_uri, bool allow_private, char **json,
                         int64_t *max_age_s, char *why, size_t why_size)
 {
-    return s_jwks_fetch(jwks_uri, allow_private, SSO_OIDC_FETCH_TIMEOUT_MS, json, max_age_s,
-                        why, why_size);
+    return sso_oidc_jwks_fetch_within(jwks_uri, allow_private, SSO_OIDC_FETCH_TIMEOUT_MS, json,
+                                      max_age_s, why, why_size);
 }
 
 /* ---- the cache --------------------------------------------------------------------------- */
@@ -474,6 +474,13 @@ typedef struct {
     int64_t jwks_expires;
     bool refreshed;          /* a forced JWKS refetch happened, at jwks_refreshed */
     int64_t jwks_refreshed;
+    /* Per sso_oidc_doc_t: the last fetch's failure (why NULL: none) and a fetch in flight. */
+    struct {
+        char *why;
+        int64_t at;
+        bool fetching;
+    } docs[2];
+    int calls;               /* calls to the provider in progress */
 } s_entry_t;
 
 struct _sso_oidc_cache_t {
@@ -502,6 +509,8 @@ static void s_entry_clear(s_entry_t *entry)
     free(entry->issuer);
     sso_oidc_discovery_free(&entry->discovery);
     free(entry->jwks);
+    free(entry->docs[SSO_OIDC_DOC_DISCOVERY].why);
+    free(entry->docs[SSO_OIDC_DOC_JWKS].why);
     memset(entry, 0, sizeof *entry);
 }
 
@@ -518,10 +527,15 @@ void sso_oidc_cache_destroy(sso_oidc_cache_t **self_p)
 }
 
 /* The last moment an entry is worth anything: its latest expiry, or the end of its refetch
-   pause. */
+   pause or of a failure's memory; never while logins use it (its counts would be lost). */
 static int64_t s_entry_worth(const s_entry_t *entry)
 {
+    if (entry->calls > 0 || entry->docs[0].fetching || entry->docs[1].fetching)
+        return INT64_MAX;
     int64_t worth = entry->has_discovery ? entry->discovery_expires : INT64_MIN;
+    for (int doc = 0; doc < 2; doc++)
+        if (entry->docs[doc].why && entry->docs[doc].at + SSO_OIDC_FAILURE_S > worth)
+            worth = entry->docs[doc].at + SSO_OIDC_FAILURE_S;
     if (entry->jwks && entry->jwks_expires > worth)
         worth = entry->jwks_expires;
     if (entry->refreshed && entry->jwks_refreshed + SSO_OIDC_JWKS_REFRESH_S > worth)
@@ -549,12 +563,22 @@ static s_entry_t *s_entry(sso_oidc_cache_t *self, const char *issuer, bool creat
         for (size_t i = 1; i < self->count; i++)
             if (s_entry_worth(&self->entries[i]) < s_entry_worth(entry))
                 entry = &self->entries[i];
+        if (s_entry_worth(entry) == INT64_MAX) {
+            free(key); /* every entry in use */
+            return NULL;
+        }
         s_entry_clear(entry);
     }
     else
         self->count++;
     entry->issuer = key;
     return entry;
+}
+
+static void s_forget_failure(s_entry_t *entry, sso_oidc_doc_t doc)
+{
+    free(entry->docs[doc].why);
+    entry->docs[doc].why = NULL;
 }
 
 int sso_oidc_cache_discovery_put(sso_oidc_cache_t *self, const sso_oidc_discovery_t *discovery,
@@ -571,6 +595,7 @@ int sso_oidc_cache_discovery_put(sso_oidc_cache_t *self, const sso_oidc_discover
     sso_oidc_discovery_free(&entry->discovery);
     entry->discovery = copy;
     entry->has_discovery = true;
+    s_forget_failure(entry, SSO_OIDC_DOC_DISCOVERY);
     entry->discovery_expires = now + discovery->max_age_s;
     return 0;
 }
@@ -597,6 +622,7 @@ int sso_oidc_cache_jwks_put(sso_oidc_cache_t *self, const char *issuer, const ch
     free(entry->jwks);
     entry->jwks = copy;
     entry->jwks_expires = now + max_age_s;
+    s_forget_failure(entry, SSO_OIDC_DOC_JWKS);
     return 0;
 }
 
@@ -619,6 +645,77 @@ bool sso_oidc_cache_jwks_refresh_allowed(sso_oidc_cache_t *self, const char *iss
     entry->refreshed = true;
     entry->jwks_refreshed = now;
     return true;
+}
+
+static bool s_doc_ok(sso_oidc_doc_t doc)
+{
+    return doc == SSO_OIDC_DOC_DISCOVERY || doc == SSO_OIDC_DOC_JWKS;
+}
+
+int sso_oidc_cache_failure_put(sso_oidc_cache_t *self, const char *issuer, sso_oidc_doc_t doc,
+                               const char *why, int64_t now)
+{
+    char *copy = why && s_doc_ok(doc) ? strdup(why) : NULL;
+    s_entry_t *entry = copy ? s_entry(self, issuer, true) : NULL;
+    if (!entry) {
+        free(copy);
+        return -1;
+    }
+    free(entry->docs[doc].why);
+    entry->docs[doc].why = copy;
+    entry->docs[doc].at = now;
+    return 0;
+}
+
+int sso_oidc_cache_failure_get(sso_oidc_cache_t *self, const char *issuer, sso_oidc_doc_t doc,
+                               int64_t now, char *why, size_t why_size)
+{
+    s_entry_t *entry = s_doc_ok(doc) ? s_entry(self, issuer, false) : NULL;
+    if (!entry || !entry->docs[doc].why || now - entry->docs[doc].at >= SSO_OIDC_FAILURE_S
+        || now < entry->docs[doc].at)
+        return 0;
+    char when[32] = "?";
+    struct tm tm;
+    time_t at = (time_t) entry->docs[doc].at;
+    if (gmtime_r(&at, &tm))
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(why, why_size, "%s (a failure of the fetch at %s, remembered for %d s)",
+             entry->docs[doc].why, when, SSO_OIDC_FAILURE_S);
+    return 1;
+}
+
+bool sso_oidc_cache_fetch_begin(sso_oidc_cache_t *self, const char *issuer, sso_oidc_doc_t doc)
+{
+    s_entry_t *entry = s_doc_ok(doc) ? s_entry(self, issuer, true) : NULL;
+    if (!entry)
+        return true;
+    if (entry->docs[doc].fetching)
+        return false;
+    entry->docs[doc].fetching = true;
+    return true;
+}
+
+void sso_oidc_cache_fetch_end(sso_oidc_cache_t *self, const char *issuer, sso_oidc_doc_t doc)
+{
+    s_entry_t *entry = s_doc_ok(doc) ? s_entry(self, issuer, false) : NULL;
+    if (entry)
+        entry->docs[doc].fetching = false;
+}
+
+int sso_oidc_cache_call_begin(sso_oidc_cache_t *self, const char *issuer)
+{
+    s_entry_t *entry = s_entry(self, issuer, true);
+    if (!entry || entry->calls >= SSO_OIDC_ISSUER_CALLS_MAX)
+        return -1;
+    entry->calls++;
+    return 0;
+}
+
+void sso_oidc_cache_call_end(sso_oidc_cache_t *self, const char *issuer)
+{
+    s_entry_t *entry = s_entry(self, issuer, false);
+    if (entry && entry->calls > 0)
+        entry->calls--;
 }
 
 /* ---- the stand-in provider for self-tests ------------------------------------------------ */
@@ -657,8 +754,10 @@ static void s_idp_answer(sso_oidc_test_idp_t *self, int fd)
     char head[8192];
     sso_test_read_head(fd, head, sizeof head, 2000);
     char path[1024] = "";
-    if (!strncmp(head, "GET ", 4))
-        snprintf(path, sizeof path, "%.*s", (int) strcspn(head + 4, " \r\n"), head + 4);
+    size_t method = !strncmp(head, "GET ", 4) ? 4 : !strncmp(head, "POST ", 5) ? 5 : 0;
+    if (method)
+        snprintf(path, sizeof path, "%.*s", (int) strcspn(head + method, " \r\n"),
+                 head + method);
     char *reply = NULL;
     int delay_ms = 0;
     pthread_mutex_lock(&self->lock);
@@ -682,6 +781,13 @@ static void s_idp_answer(sso_oidc_test_idp_t *self, int fd)
         sent += (size_t) n;
     }
     free(reply);
+    /* A POST's body is not read: drain it before the close, which would otherwise reset the
+       connection under the answer. */
+    shutdown(fd, SHUT_WR);
+    char sink[4096];
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    while (poll(&pfd, 1, 200) == 1 && recv(fd, sink, sizeof sink, 0) > 0)
+        ;
 }
 
 static void *s_idp_serve(void *arg)
@@ -1234,13 +1340,13 @@ static void s_test_fetch(void)
     free(doc);
     struct timespec start, end;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    SSO_CHECK(s_discovery_fetch(issuer, true, 300, &d, why, sizeof why) == -1
+    SSO_CHECK(sso_oidc_discovery_fetch_within(issuer, true, 300, &d, why, sizeof why) == -1
               && strstr(why, "did not answer within 300 ms"));
     clock_gettime(CLOCK_MONOTONIC, &end);
     int64_t ms = (end.tv_sec - start.tv_sec) * 1000 + (end.tv_nsec - start.tv_nsec) / 1000000;
     SSO_CHECK(ms < 1200);
     snprintf(url, sizeof url, "%s/slow/jwks", base);
-    SSO_CHECK(s_jwks_fetch(url, true, 300, &text, &max_age, why, sizeof why) == -1
+    SSO_CHECK(sso_oidc_jwks_fetch_within(url, true, 300, &text, &max_age, why, sizeof why) == -1
               && strstr(why, "did not answer within 300 ms"));
     sso_oidc_test_idp_destroy(&idp);
     SSO_CHECK(!idp);
@@ -1308,6 +1414,55 @@ static void s_test_cache(void)
     SSO_CHECK(!sso_oidc_cache_jwks_get(cache, "https://c.example.com", 3001));
     SSO_CHECK(sso_oidc_cache_discovery_get(cache, S_ISSUER, 3001, &got) == 1);
     sso_oidc_discovery_free(&got);
+
+    /* A failure is remembered SSO_OIDC_FAILURE_S seconds, per document, with when it was; a
+       put of that document forgets it. */
+    const char *b = "https://b.example.com";
+    SSO_CHECK(sso_oidc_cache_failure_get(cache, b, SSO_OIDC_DOC_DISCOVERY, 3001, why,
+                                         sizeof why) == 0);
+    SSO_CHECK(sso_oidc_cache_failure_put(cache, b, SSO_OIDC_DOC_DISCOVERY, "HTTP 500", 3000)
+              == 0);
+    SSO_CHECK(sso_oidc_cache_failure_put(cache, b, SSO_OIDC_DOC_DISCOVERY, NULL, 3000) == -1);
+    SSO_CHECK(sso_oidc_cache_failure_put(cache, b, (sso_oidc_doc_t) 7, "x", 3000) == -1);
+    SSO_CHECK(sso_oidc_cache_failure_get(cache, b, SSO_OIDC_DOC_DISCOVERY, 3014, why,
+                                         sizeof why) == 1
+              && !strcmp(why, "HTTP 500 (a failure of the fetch at 1970-01-01T00:50:00Z, "
+                              "remembered for 15 s)"));
+    SSO_CHECK(sso_oidc_cache_failure_get(cache, b, SSO_OIDC_DOC_DISCOVERY, 3015, why,
+                                         sizeof why) == 0);
+    SSO_CHECK(sso_oidc_cache_failure_get(cache, b, SSO_OIDC_DOC_JWKS, 3001, why, sizeof why)
+              == 0);
+    SSO_CHECK(sso_oidc_cache_failure_get(cache, NULL, SSO_OIDC_DOC_JWKS, 3001, why, sizeof why)
+              == 0);
+    SSO_CHECK(sso_oidc_cache_failure_put(cache, b, SSO_OIDC_DOC_JWKS, "no keys", 3000) == 0
+              && sso_oidc_cache_jwks_put(cache, b, "{\"keys\":[]}", 3001, 60) == 0
+              && sso_oidc_cache_failure_get(cache, b, SSO_OIDC_DOC_JWKS, 3002, why,
+                                            sizeof why) == 0);
+
+    /* One fetch of a document at a time; at most SSO_OIDC_ISSUER_CALLS_MAX calls. */
+    SSO_CHECK(sso_oidc_cache_fetch_begin(cache, b, SSO_OIDC_DOC_DISCOVERY)
+              && !sso_oidc_cache_fetch_begin(cache, b, SSO_OIDC_DOC_DISCOVERY)
+              && sso_oidc_cache_fetch_begin(cache, b, SSO_OIDC_DOC_JWKS));
+    sso_oidc_cache_fetch_end(cache, b, SSO_OIDC_DOC_DISCOVERY);
+    sso_oidc_cache_fetch_end(cache, b, SSO_OIDC_DOC_JWKS);
+    SSO_CHECK(sso_oidc_cache_fetch_begin(cache, b, SSO_OIDC_DOC_DISCOVERY));
+    for (int i = 0; i < SSO_OIDC_ISSUER_CALLS_MAX; i++)
+        SSO_CHECK(sso_oidc_cache_call_begin(cache, b) == 0);
+    SSO_CHECK(sso_oidc_cache_call_begin(cache, b) == -1);
+    sso_oidc_cache_call_end(cache, b);
+    SSO_CHECK(sso_oidc_cache_call_begin(cache, b) == 0);
+    /* An issuer in use keeps its entry: the other one makes room, and when both are in use
+       a third gets none. */
+    SSO_CHECK(sso_oidc_cache_call_begin(cache, "https://c.example.com") == 0);
+    SSO_CHECK(sso_oidc_cache_discovery_get(cache, S_ISSUER, 3001, &got) == 0);
+    SSO_CHECK(sso_oidc_cache_call_begin(cache, "https://d.example.com") == -1);
+    SSO_CHECK(!sso_oidc_cache_fetch_begin(cache, b, SSO_OIDC_DOC_DISCOVERY));
+    sso_oidc_cache_fetch_end(cache, b, SSO_OIDC_DOC_DISCOVERY);
+    for (int i = 0; i < SSO_OIDC_ISSUER_CALLS_MAX; i++)
+        sso_oidc_cache_call_end(cache, b);
+    sso_oidc_cache_call_end(cache, NULL);
+    SSO_CHECK(sso_oidc_cache_call_begin(cache, "https://d.example.com") == 0);
+
     sso_oidc_discovery_free(&d);
     sso_oidc_cache_destroy(&cache);
     SSO_CHECK(!cache);

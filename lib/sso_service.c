@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 void sso_service_print_env_help(FILE *out)
@@ -168,10 +169,12 @@ static int s_offload_fd = -1;  /* what the fiber that just yielded waits on */
    its work is done: the fibers waiting so, with the fd that says it. */
 #define S_OFFLOAD_WAITS_MAX 64
 static bool s_concurrent_offloads;
-static struct {
-    int fd;
+typedef struct {
+    int fd;          /* -1 for a sleep */
+    int64_t wake_at; /* a sleep's end (sso_now_ms); INT64_MAX for an offload */
     sso_fiber_t *fiber;
-} s_offload_waits[S_OFFLOAD_WAITS_MAX];
+} s_offload_wait_t;
+static s_offload_wait_t s_offload_waits[S_OFFLOAD_WAITS_MAX];
 static size_t s_n_offload_waits;
 
 typedef struct {
@@ -205,10 +208,9 @@ void sso_service_offload(sso_service_offload_fn *fn, void *arg)
         pthread_sigmask(SIG_SETMASK, &before, NULL);
     }
     if (started) {
-        if (s_concurrent_offloads) {
-            s_offload_waits[s_n_offload_waits].fd = offload.done[0];
-            s_offload_waits[s_n_offload_waits++].fiber = sso_fiber_current();
-        }
+        if (s_concurrent_offloads)
+            s_offload_waits[s_n_offload_waits++] =
+                (s_offload_wait_t){offload.done[0], INT64_MAX, sso_fiber_current()};
         else
             s_offload_fd = offload.done[0];
         sso_fiber_yield(); /* the loop resumes this request once the pipe is readable */
@@ -223,6 +225,21 @@ void sso_service_offload(sso_service_offload_fn *fn, void *arg)
         close(offload.done[0]);
         close(offload.done[1]);
     }
+}
+
+void sso_service_sleep(int ms)
+{
+    ms = ms > 0 ? ms : 0;
+    if (s_offloads_served && s_concurrent_offloads && sso_fiber_current()
+        && s_n_offload_waits < S_OFFLOAD_WAITS_MAX) {
+        s_offload_waits[s_n_offload_waits++] =
+            (s_offload_wait_t){-1, sso_now_ms() + ms, sso_fiber_current()};
+        sso_fiber_yield(); /* the loop resumes it at wake_at */
+        return;
+    }
+    struct timespec pause = {ms / 1000, (long) (ms % 1000) * 1000000L};
+    while (nanosleep(&pause, &pause) == -1 && errno == EINTR)
+        ;
 }
 
 static void s_slot_hold(void *arg)
@@ -502,15 +519,27 @@ static size_t s_offload_poll_items(struct pollfd *items, size_t max)
 {
     size_t n = 0;
     for (size_t i = 0; i < s_n_offload_waits && n < max; i++)
-        items[n++] = (struct pollfd){s_offload_waits[i].fd, POLLIN, 0};
+        if (s_offload_waits[i].fd >= 0)
+            items[n++] = (struct pollfd){s_offload_waits[i].fd, POLLIN, 0};
     return n;
+}
+
+/* When the first sleep ends (INT64_MAX: none), for the loop's wait. */
+static int64_t s_offload_wake_at(void)
+{
+    int64_t first = INT64_MAX;
+    for (size_t i = 0; i < s_n_offload_waits; i++)
+        first = s_offload_waits[i].wake_at < first ? s_offload_waits[i].wake_at : first;
+    return first;
 }
 
 static void s_offload_resume_done(void)
 {
     for (size_t i = 0; i < s_n_offload_waits;) {
         struct pollfd item = {s_offload_waits[i].fd, POLLIN, 0};
-        if (poll(&item, 1, 0) != 1) {
+        bool done = item.fd >= 0 ? poll(&item, 1, 0) == 1
+                                 : sso_now_ms() >= s_offload_waits[i].wake_at;
+        if (!done) {
             i++;
             continue;
         }
@@ -561,6 +590,8 @@ static void s_serve_concurrent(sso_service_t *service, const sso_service_def_t *
                        : take                 ? sso_worker_wake_at(service->worker)
                                               : sso_worker_heartbeat_at(service->worker);
         until = wake < until ? wake : until;
+        int64_t sleeper = s_offload_wake_at();
+        until = sleeper < until ? sleeper : until;
         long wait = (long) (until - sso_now_ms());
         struct pollfd items[2 + S_OFFLOAD_WAITS_MAX] = {
             {take ? sso_worker_fd(service->worker) : -1, POLLIN, 0},
@@ -572,6 +603,36 @@ static void s_serve_concurrent(sso_service_t *service, const sso_service_def_t *
     }
     /* Requests still waiting for an answer after the drain. */
     s_pool_destroy(&pool);
+}
+
+int sso_service_run_fibers(void (*fn)(void *arg), void *const *args, size_t n)
+{
+    sso_fiber_t **fibers = calloc(n ? n : 1, sizeof *fibers);
+    bool ready = fibers != NULL;
+    for (size_t i = 0; ready && i < n; i++)
+        ready = (fibers[i] = sso_fiber_new(SSO_FIBER_STACK_SIZE)) != NULL;
+    bool served = s_offloads_served, concurrent = s_concurrent_offloads;
+    s_offloads_served = s_concurrent_offloads = ready;
+    for (size_t i = 0; ready && i < n; i++)
+        if (sso_fiber_start(fibers[i], fn, args[i]) != 0)
+            fn(args[i]); /* cannot happen (fibers do not nest): still run */
+    for (bool running = ready; running;) {
+        running = false;
+        for (size_t i = 0; i < n; i++)
+            running = running || sso_fiber_running(fibers[i]);
+        struct pollfd items[S_OFFLOAD_WAITS_MAX];
+        nfds_t n_items = (nfds_t) s_offload_poll_items(items, S_OFFLOAD_WAITS_MAX);
+        int64_t wait = s_offload_wake_at() - sso_now_ms();
+        if (running)
+            poll(items, n_items, wait < 0 ? 0 : wait > 100 ? 100 : (int) wait);
+        s_offload_resume_done();
+    }
+    s_offloads_served = served;
+    s_concurrent_offloads = concurrent;
+    for (size_t i = 0; fibers && i < n; i++)
+        sso_fiber_destroy(&fibers[i]);
+    free(fibers);
+    return ready ? 0 : -1;
 }
 
 int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
@@ -984,6 +1045,33 @@ static void s_test_concurrent_offload(void)
     close(s_probe.release[1]);
 }
 
+static int s_sleep_order[2];
+static int s_sleepers_done;
+
+static void s_test_sleeper(void *arg)
+{
+    int *ms = arg;
+    sso_service_sleep(*ms);
+    s_sleep_order[s_sleepers_done++] = *ms;
+}
+
+/* Fibers that sleep yield to one another: the shorter sleep, started second, ends first. */
+static void s_test_sleep(void)
+{
+    int long_ms = 150, short_ms = 10;
+    void *args[] = {&long_ms, &short_ms};
+    s_sleepers_done = 0;
+    int64_t start = sso_now_ms();
+    SSO_CHECK(sso_service_run_fibers(s_test_sleeper, args, 2) == 0);
+    int64_t took = sso_now_ms() - start;
+    SSO_CHECK(s_sleepers_done == 2 && s_sleep_order[0] == 10 && s_sleep_order[1] == 150);
+    SSO_CHECK(took >= 150 && took < 1000 && !s_offloads_served && s_n_offload_waits == 0);
+    /* Outside a fiber it sleeps here. */
+    start = sso_now_ms();
+    sso_service_sleep(20);
+    SSO_CHECK(sso_now_ms() - start >= 20);
+}
+
 void sso_service_test(bool verbose)
 {
     (void) verbose;
@@ -1033,6 +1121,7 @@ void sso_service_test(bool verbose)
     s_probe_round(&service, &def, &identity, 0, 0, 64, "b1");
     s_test_offload(&service, &def, &identity);
     s_test_concurrent_offload();
+    s_test_sleep();
 
     zframe_destroy(&identity);
     sso_worker_destroy(&service.worker);

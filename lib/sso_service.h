@@ -74,6 +74,17 @@ typedef void(sso_service_offload_fn)(void *arg);
    self-tests) fn runs here. */
 void sso_service_offload(sso_service_offload_fn *fn, void *arg);
 
+/* Waits about ms: from a request of a concurrent service by yielding (the loop resumes it
+   then and serves other requests meanwhile), anywhere else by sleeping here. For a request
+   that waits for another's work (one fetch for many logins). */
+void sso_service_sleep(int ms);
+
+/* For self-tests of concurrent services: runs fn(args[i]) for each of n in fibers of their
+   own, started in order, as the concurrent loop runs requests (offloads on threads, each
+   fiber resumed when its offload or sleep ends), and returns when all have returned. 0, or
+   -1 (no memory for the fibers: none ran). */
+int sso_service_run_fibers(void (*fn)(void *arg), void *const *args, size_t n);
+
 int sso_service_main(int argc, char **argv, const sso_service_def_t *def);
 
 /* Calls another service's RPC and unpacks nothing: a thin wrapper over sso_client_call that

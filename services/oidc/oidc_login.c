@@ -1,4 +1,5 @@
 #include "oidc_login.h"
+#include "../directory/dir_fake.h"
 #include "oidc_authorize.h"
 #include "oidc_callback.h"
 #include "oidc_claims.h"
@@ -12,6 +13,8 @@
 #include "sso_rpc.h"
 #include "sso_test.h"
 #include "sso_upstream.h"
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <string.h>
 #include <time.h>
 
@@ -27,73 +30,228 @@ static oidc_state_t *s_state(sso_service_t *service)
     return service ? service->state : NULL;
 }
 
-/* ---- the provider's documents, off the loop ------------------------------------------- */
+/* ---- the calls to the provider: off the loop, within the request's budget ------------ */
+
+/* How long a fiber waiting for another login's fetch of the same document sleeps between two
+   looks at the cache. */
+#define S_FLIGHT_POLL_MS 20
+
+oidc_budget_t oidc_budget(int64_t deadline_ms, int64_t now_ms)
+{
+    int64_t left = deadline_ms > 0 ? deadline_ms - now_ms : OIDC_DEADLINE_DEFAULT_MS;
+    int64_t reserve = left / 4 < OIDC_RESERVE_MS ? left / 4 : OIDC_RESERVE_MS;
+    int64_t total = left - reserve > 0 ? left - reserve : 0;
+    return (oidc_budget_t){now_ms + total, total};
+}
+
+/* The reason of a login whose budget ran out at step. */
+static void s_late(const char *issuer, const oidc_budget_t *budget, const char *step, char *why,
+                   size_t why_size)
+{
+    snprintf(why, why_size, "the IdP at %.300s did not answer within %lld.%lld s (%s)", issuer,
+             (long long) (budget->total_ms / 1000), (long long) (budget->total_ms % 1000 / 100),
+             step);
+}
+
+/* What every call to the provider has: its time limit (set by s_call) and its outcome. */
+typedef struct {
+    long timeout_ms;
+    int rc;
+    char why[S_WHY];
+} s_call_t;
+
+/* One call to issuer's provider (step names it for reasons): fn(arg) off the loop, with
+   call->timeout_ms the per-call limit or what is left of the budget, whichever is less. -1
+   with why when the call must end the login: refused at once (SSO_OIDC_ISSUER_CALLS_MAX calls
+   to the issuer in progress, or the budget spent), or failed with the budget spent. Else 0
+   and call->rc says how the call went. */
+static int s_call(sso_service_t *service, const char *issuer, const oidc_budget_t *budget,
+                  const char *step, sso_service_offload_fn *fn, void *arg, s_call_t *call,
+                  char *why, size_t why_size)
+{
+    oidc_state_t *state = s_state(service);
+    int64_t left = budget->until_ms - sso_now_ms();
+    if (left <= 0) {
+        s_late(issuer, budget, step, why, why_size);
+        return -1;
+    }
+    if (state && sso_oidc_cache_call_begin(state->cache, issuer) != 0) {
+        snprintf(why, why_size, "too many logins waiting on %.300s (%d at once); not calling "
+                 "its %s", issuer, SSO_OIDC_ISSUER_CALLS_MAX, step);
+        return -1;
+    }
+    long limit = state && state->fetch_timeout_ms > 0 ? state->fetch_timeout_ms
+                                                      : SSO_OIDC_FETCH_TIMEOUT_MS;
+    call->timeout_ms = left < limit ? (long) left : limit;
+    sso_service_offload(fn, arg);
+    if (state)
+        sso_oidc_cache_call_end(state->cache, issuer);
+    if (call->rc != 0 && sso_now_ms() >= budget->until_ms) {
+        s_late(issuer, budget, step, why, why_size);
+        return -1;
+    }
+    return 0;
+}
+
+/* Waits a moment for another login's fetch from issuer (counted as a call to it). 0, or -1
+   with why as s_call. */
+static int s_wait(sso_service_t *service, const char *issuer, const oidc_budget_t *budget,
+                  const char *step, char *why, size_t why_size)
+{
+    oidc_state_t *state = s_state(service);
+    int64_t left = budget->until_ms - sso_now_ms();
+    if (left <= 0) {
+        s_late(issuer, budget, step, why, why_size);
+        return -1;
+    }
+    if (sso_oidc_cache_call_begin(state->cache, issuer) != 0) {
+        snprintf(why, why_size, "too many logins waiting on %.300s (%d at once); not waiting "
+                 "for its %s", issuer, SSO_OIDC_ISSUER_CALLS_MAX, step);
+        return -1;
+    }
+    sso_service_sleep(left < S_FLIGHT_POLL_MS ? (int) left : S_FLIGHT_POLL_MS);
+    sso_oidc_cache_call_end(state->cache, issuer);
+    return 0;
+}
 
 typedef struct {
+    s_call_t call;
     const char *issuer, *url;
     bool allow_private;
     sso_oidc_discovery_t discovery;
     char *jwks;
     int64_t max_age_s;
-    int rc;
-    char why[S_WHY];
 } s_fetch_t;
 
 static void s_fetch_discovery(void *arg)
 {
     s_fetch_t *f = arg;
-    f->rc = sso_oidc_discovery_fetch(f->issuer, f->allow_private, &f->discovery, f->why,
-                                     sizeof f->why);
+    f->call.rc = sso_oidc_discovery_fetch_within(f->issuer, f->allow_private,
+                                                 f->call.timeout_ms, &f->discovery, f->call.why,
+                                                 sizeof f->call.why);
 }
 
 static void s_fetch_jwks(void *arg)
 {
     s_fetch_t *f = arg;
-    f->rc = sso_oidc_jwks_fetch(f->url, f->allow_private, &f->jwks, &f->max_age_s, f->why,
-                                sizeof f->why);
+    f->call.rc = sso_oidc_jwks_fetch_within(f->url, f->allow_private, f->call.timeout_ms,
+                                            &f->jwks, &f->max_age_s, f->call.why,
+                                            sizeof f->call.why);
 }
 
-/* The issuer's discovery into out (free it): the cached one while fresh, else fetched and
-   cached. 0, or -1 with why. */
-static int s_discovery(sso_service_t *service, const char *issuer, sso_oidc_discovery_t *out,
-                       char *why, size_t why_size)
+/* What a login looks for in the cache: the issuer's discovery (into discovery) or its raw
+   JWKS (into jwks). */
+typedef struct {
+    const char *issuer;
+    sso_oidc_doc_t doc;
+    sso_oidc_discovery_t *discovery;
+    char *jwks;
+} s_look_t;
+
+static bool s_cached(oidc_state_t *state, s_look_t *look)
+{
+    if (look->doc == SSO_OIDC_DOC_DISCOVERY)
+        return sso_oidc_cache_discovery_get(state->cache, look->issuer, s_now(),
+                                            look->discovery) == 1;
+    return (look->jwks = sso_oidc_cache_jwks_get(state->cache, look->issuer, s_now())) != NULL;
+}
+
+/* Whether the document look names is to be fetched here: 1 yes (marked in flight: end it with
+   s_fetched), 0 when the cache has it now (fresh, into look), -1 with why when the login
+   fails (a failure remembered, or no time or room to wait). Waits while another login's fetch
+   of it is in flight. Without the service's state: 1. */
+static int s_fetch_here(sso_service_t *service, s_look_t *look, const oidc_budget_t *budget,
+                        char *why, size_t why_size)
 {
     oidc_state_t *state = s_state(service);
-    if (state && sso_oidc_cache_discovery_get(state->cache, issuer, s_now(), out) == 1)
-        return 0;
+    const char *step = look->doc == SSO_OIDC_DOC_DISCOVERY ? "discovery" : "jwks";
+    char remembered[S_WHY];
+    while (state) {
+        if (s_cached(state, look))
+            return 0;
+        if (sso_oidc_cache_failure_get(state->cache, look->issuer, look->doc, s_now(),
+                                       remembered, sizeof remembered) == 1) {
+            snprintf(why, why_size, "%s: %.500s", step, remembered);
+            return -1;
+        }
+        if (sso_oidc_cache_fetch_begin(state->cache, look->issuer, look->doc))
+            break;
+        if (s_wait(service, look->issuer, budget, step, why, why_size) != 0)
+            return -1;
+    }
+    return 1;
+}
+
+/* After a fetch of the issuer's doc here: the flight ended and a failure remembered (not one
+   of this login's budget running out: the provider may have had little time). */
+static void s_fetched(sso_service_t *service, const char *issuer, sso_oidc_doc_t doc,
+                      const oidc_budget_t *budget, const s_call_t *call)
+{
+    oidc_state_t *state = s_state(service);
+    if (!state)
+        return;
+    sso_oidc_cache_fetch_end(state->cache, issuer, doc);
+    if (call->rc != 0 && sso_now_ms() < budget->until_ms)
+        (void) sso_oidc_cache_failure_put(state->cache, issuer, doc, call->why, s_now());
+}
+
+/* The issuer's discovery into out (free it): the cached one while fresh, else fetched (once
+   for all the logins that want it meanwhile) and cached, a failure too. 0, or -1 with why. */
+static int s_discovery(sso_service_t *service, const char *issuer, const oidc_budget_t *budget,
+                       sso_oidc_discovery_t *out, char *why, size_t why_size)
+{
+    memset(out, 0, sizeof *out);
+    s_look_t look = {issuer, SSO_OIDC_DOC_DISCOVERY, out, NULL};
+    int here = s_fetch_here(service, &look, budget, why, why_size);
+    if (here <= 0)
+        return here;
     s_fetch_t f = {.issuer = issuer,
                    .allow_private = service && service->config->allow_private_upstreams};
-    sso_service_offload(s_fetch_discovery, &f);
-    if (f.rc != 0) {
-        snprintf(why, why_size, "discovery: %.500s", f.why);
+    int rc = s_call(service, issuer, budget, "discovery", s_fetch_discovery, &f, &f.call, why,
+                    why_size);
+    s_fetched(service, issuer, SSO_OIDC_DOC_DISCOVERY, budget, &f.call);
+    if (rc != 0)
+        return -1;
+    if (f.call.rc != 0) {
+        snprintf(why, why_size, "discovery: %.500s", f.call.why);
         return -1;
     }
+    oidc_state_t *state = s_state(service);
     if (state)
         (void) sso_oidc_cache_discovery_put(state->cache, &f.discovery, s_now());
     *out = f.discovery;
     return 0;
 }
 
-/* The provider's keys: the cached JWKS, else (or with refresh) fetched and cached. NULL with
-   why. */
+/* The provider's keys: the cached JWKS, else (or with refresh) fetched and cached (a fetch
+   without refresh once for all the logins that want it meanwhile, and its failure cached; a
+   refresh is limited by SSO_OIDC_JWKS_REFRESH_S instead). NULL with why. */
 static sso_jose_keys_t *s_keys(sso_service_t *service, const sso_oidc_discovery_t *discovery,
-                               bool refresh, char *why, size_t why_size)
+                               bool refresh, const oidc_budget_t *budget, char *why,
+                               size_t why_size)
 {
     oidc_state_t *state = s_state(service);
-    char *jwks = !refresh && state
-                     ? sso_oidc_cache_jwks_get(state->cache, discovery->issuer, s_now())
-                     : NULL;
-    if (!jwks) {
+    const char *issuer = discovery->issuer;
+    s_look_t look = {issuer, SSO_OIDC_DOC_JWKS, NULL, NULL};
+    int here = refresh ? 1 : s_fetch_here(service, &look, budget, why, why_size);
+    if (here < 0)
+        return NULL;
+    char *jwks = look.jwks;
+    if (here == 1) {
         s_fetch_t f = {.url = discovery->jwks_uri,
                        .allow_private = service && service->config->allow_private_upstreams};
-        sso_service_offload(s_fetch_jwks, &f);
-        if (f.rc != 0) {
-            snprintf(why, why_size, "jwks: %.500s", f.why);
+        int rc = s_call(service, issuer, budget, "jwks", s_fetch_jwks, &f, &f.call, why,
+                        why_size);
+        if (!refresh)
+            s_fetched(service, issuer, SSO_OIDC_DOC_JWKS, budget, &f.call);
+        if (rc != 0)
+            return NULL;
+        if (f.call.rc != 0) {
+            snprintf(why, why_size, "jwks: %.500s", f.call.why);
             return NULL;
         }
         if (state)
-            (void) sso_oidc_cache_jwks_put(state->cache, discovery->issuer, f.jwks, s_now(),
-                                           f.max_age_s);
+            (void) sso_oidc_cache_jwks_put(state->cache, issuer, f.jwks, s_now(), f.max_age_s);
         jwks = f.jwks;
     }
     sso_jose_keys_t *keys = NULL;
@@ -106,8 +264,9 @@ static sso_jose_keys_t *s_keys(sso_service_t *service, const sso_oidc_discovery_
 
 /* ---- UpstreamStart.Start -------------------------------------------------------------- */
 
-zframe_t *oidc_login_start(sso_service_t *service, zframe_t *payload)
+zframe_t *oidc_login_start(sso_service_t *service, zframe_t *payload, int64_t deadline_ms)
 {
+    oidc_budget_t budget = oidc_budget(deadline_ms, sso_now_ms());
     Sso__UpstreamStartRequest *start =
         sso__upstream_start_request__unpack(NULL, zframe_size(payload), zframe_data(payload));
     const Sso__Connection *conn = start ? start->connection : NULL;
@@ -120,7 +279,7 @@ zframe_t *oidc_login_start(sso_service_t *service, zframe_t *payload)
     char why[S_WHY] = "";
     sso_oidc_discovery_t discovery = {0};
     zframe_t *reply;
-    if (s_discovery(service, conn->oidc_issuer, &discovery, why, sizeof why) != 0) {
+    if (s_discovery(service, conn->oidc_issuer, &budget, &discovery, why, sizeof why) != 0) {
         sso_warn("start %.100s: %s", conn->id, why);
         reply = sso_upstream_start_reply(SSO__RPC_ERROR__SERVER_ERROR, why, NULL);
     }
@@ -192,24 +351,26 @@ static zframe_t *s_fail(sso_service_t *service, const Sso__Transaction *txn, con
 
 /* The token request at the provider, off the loop. */
 typedef struct {
+    s_call_t call;
     sso_fetch_request_t request;
     sso_fetch_response_t response;
-    int rc;
-    char why[S_WHY];
 } s_exchange_t;
 
 static void s_exchange_run(void *arg)
 {
     s_exchange_t *x = arg;
-    x->rc = sso_fetch(&x->request, &x->response, x->why, sizeof x->why);
+    x->request.timeout_ms = x->call.timeout_ms;
+    x->call.rc = sso_fetch(&x->request, &x->response, x->call.why, sizeof x->call.why);
 }
 
 /* The code exchanged for an ID token: 0 with *id_token and *access_token (NULL when the
    provider gave none), or -1 with why. */
 static int s_exchange(sso_service_t *service, const sso_oidc_discovery_t *discovery,
-                      const Sso__Connection *conn, const Sso__Transaction *txn, const char *code,
-                      char **id_token, char **access_token, char *why, size_t why_size)
+                      const oidc_budget_t *budget, const Sso__Connection *conn,
+                      const Sso__Transaction *txn, const char *code, char **id_token,
+                      char **access_token, char *why, size_t why_size)
 {
+    *id_token = *access_token = NULL;
     char redirect_uri[1200];
     oidc_authorize_redirect_uri(service ? service->config->public_url : "", conn->id,
                                 redirect_uri, sizeof redirect_uri);
@@ -226,17 +387,19 @@ static int s_exchange(sso_service_t *service, const sso_oidc_discovery_t *discov
                                   .accept = "application/json",
                                   .authorization = authorization,
                                   .allow_private = service
-                                                   && service->config->allow_private_upstreams,
-                                  .timeout_ms = SSO_OIDC_FETCH_TIMEOUT_MS}};
-    sso_service_offload(s_exchange_run, &x);
+                                                   && service->config->allow_private_upstreams}};
+    int called = s_call(service, discovery->issuer, budget, "token endpoint", s_exchange_run, &x,
+                        &x.call, why, why_size);
     OPENSSL_cleanse(body, strlen(body));
     free(body);
     if (authorization)
         OPENSSL_cleanse(authorization, strlen(authorization));
     free(authorization);
     int rc = -1;
-    if (x.rc != 0)
-        snprintf(why, why_size, "token endpoint: %.500s", x.why);
+    if (called != 0)
+        ; /* why says it */
+    else if (x.call.rc != 0)
+        snprintf(why, why_size, "token endpoint: %.500s", x.call.why);
     else
         rc = oidc_exchange_response(x.response.status, x.response.body, x.response.len,
                                     id_token, why, why_size);
@@ -260,8 +423,9 @@ static void s_algs(const sso_oidc_discovery_t *discovery, const char *algs[10])
 /* The ID token verified against the provider's keys (an unknown kid refetches them, at most
    once per 30 s per issuer) and its claims checked: 0 with *claims, or -1 with why. */
 static int s_id_token(sso_service_t *service, const sso_oidc_discovery_t *discovery,
-                      const Sso__Connection *conn, const Sso__Transaction *txn,
-                      const char *id_token, json_t **claims, char *why, size_t why_size)
+                      const oidc_budget_t *budget, const Sso__Connection *conn,
+                      const Sso__Transaction *txn, const char *id_token, json_t **claims,
+                      char *why, size_t why_size)
 {
     const char *algs[10];
     s_algs(discovery, algs);
@@ -269,7 +433,7 @@ static int s_id_token(sso_service_t *service, const sso_oidc_discovery_t *discov
     sso_jose_status_t status = SSO_JOSE_REFUSED;
     char jose_why[SSO_JOSE_WHY_SIZE] = "";
     for (int round = 0; round < 2; round++) {
-        sso_jose_keys_t *keys = s_keys(service, discovery, round == 1, why, why_size);
+        sso_jose_keys_t *keys = s_keys(service, discovery, round == 1, budget, why, why_size);
         if (!keys)
             return -1;
         status = sso_jose_verify(id_token, keys, algs, NULL, claims, jose_why, sizeof jose_why);
@@ -295,9 +459,11 @@ static int s_id_token(sso_service_t *service, const sso_oidc_discovery_t *discov
 
 /* The userinfo endpoint's claims merged into claims when the ID token has no email (OIDC
    Core 5.3): 0, also when the endpoint could not be read (the ID token alone is used, and the
-   log says why); -1 with why when the answer must not be used (another sub). */
+   log says why); -1 with why when the answer must not be used (another sub) or the budget ran
+   out. */
 static int s_userinfo(sso_service_t *service, const sso_oidc_discovery_t *discovery,
-                      const char *access_token, json_t *claims, char *why, size_t why_size)
+                      const oidc_budget_t *budget, const char *access_token, json_t *claims,
+                      char *why, size_t why_size)
 {
     if (json_object_get(claims, "email") || !discovery->userinfo_endpoint || !access_token)
         return 0;
@@ -306,17 +472,21 @@ static int s_userinfo(sso_service_t *service, const sso_oidc_discovery_t *discov
     s_exchange_t x = {.request = {.url = discovery->userinfo_endpoint, .method = "GET",
                                   .accept = "application/json", .authorization = authorization,
                                   .allow_private = service
-                                                   && service->config->allow_private_upstreams,
-                                  .timeout_ms = SSO_OIDC_FETCH_TIMEOUT_MS}};
-    sso_service_offload(s_exchange_run, &x);
+                                                   && service->config->allow_private_upstreams}};
+    int called = s_call(service, discovery->issuer, budget, "userinfo", s_exchange_run, &x,
+                        &x.call, why, why_size);
     OPENSSL_cleanse(authorization, sizeof authorization);
-    json_t *info = x.rc == 0 && x.response.status == 200
+    if (called != 0) {
+        sso_fetch_response_free(&x.response);
+        return -1;
+    }
+    json_t *info = x.call.rc == 0 && x.response.status == 200
                        ? json_loadb(x.response.body, x.response.len, JSON_REJECT_DUPLICATES, NULL)
                        : NULL;
     int rc = 0;
     if (!info)
         sso_warn("userinfo at %.200s not used: %s", discovery->userinfo_endpoint,
-                 x.rc != 0 ? x.why : "not HTTP 200 with a JSON object");
+                 x.call.rc != 0 ? x.call.why : "not HTTP 200 with a JSON object");
     else
         rc = oidc_claims_merge(claims, info, why, why_size);
     json_decref(info);
@@ -326,7 +496,8 @@ static int s_userinfo(sso_service_t *service, const sso_oidc_discovery_t *discov
 
 /* The callback once its login is known. */
 static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
-                            const Sso__Transaction *txn, const Sso__Connection *conn)
+                            const Sso__Transaction *txn, const Sso__Connection *conn,
+                            const oidc_budget_t *budget)
 {
     char why[S_WHY] = "", description[300];
     if (strcmp(conn->type, "oidc") != 0 || strcmp(conn->status, "active") != 0) {
@@ -353,13 +524,15 @@ static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
     json_t *claims = NULL;
     Sso__Profile *profile = NULL;
     zframe_t *frame = NULL;
-    if (s_discovery(service, conn->oidc_issuer, &discovery, why, sizeof why) != 0
-        || s_exchange(service, &discovery, conn, txn, cb->code, &id_token, &access_token, why,
-                      sizeof why) != 0)
+    if (s_discovery(service, conn->oidc_issuer, budget, &discovery, why, sizeof why) != 0
+        || s_exchange(service, &discovery, budget, conn, txn, cb->code, &id_token,
+                      &access_token, why, sizeof why) != 0)
         frame = s_fail(service, txn, "server_error", "the identity provider's answer could not "
                        "be used", why);
-    else if (s_id_token(service, &discovery, conn, txn, id_token, &claims, why, sizeof why) != 0
-             || s_userinfo(service, &discovery, access_token, claims, why, sizeof why) != 0)
+    else if (s_id_token(service, &discovery, budget, conn, txn, id_token, &claims, why,
+                        sizeof why) != 0
+             || s_userinfo(service, &discovery, budget, access_token, claims, why,
+                           sizeof why) != 0)
         frame = s_fail(service, txn, "access_denied", "the identity provider's ID token was "
                        "refused; the event log has details", why);
     else if (!(profile = oidc_claims_profile(claims, why, sizeof why)))
@@ -408,8 +581,9 @@ static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
 }
 
 zframe_t *oidc_login_callback(sso_service_t *service, const Sso__HttpRequest *request,
-                              const char *connection_id)
+                              const char *connection_id, int64_t deadline_ms)
 {
+    oidc_budget_t budget = oidc_budget(deadline_ms, sso_now_ms());
     if (strcmp(request->method, "GET") != 0 && strcmp(request->method, "POST") != 0)
         return sso_http_method_not_allowed("GET, POST");
     oidc_callback_t cb;
@@ -443,7 +617,7 @@ zframe_t *oidc_login_callback(sso_service_t *service, const Sso__HttpRequest *re
         frame = s_fail(service, context->txn, "invalid_request",
                        "the identity provider's answer is malformed", why);
     else
-        frame = s_callback(service, &cb, context->txn, context->connection);
+        frame = s_callback(service, &cb, context->txn, context->connection, &budget);
     sso__login_context_reply__free_unpacked(context, NULL);
     oidc_callback_free(&cb);
     return frame;
@@ -459,7 +633,7 @@ static Sso__UpstreamStartReply *s_test_start(sso_service_t *service, Sso__Connec
     request.connection = conn;
     request.txn = txn;
     zframe_t *payload = sso_frame_pack(&request.base);
-    zframe_t *frame = payload ? oidc_login_start(service, payload) : NULL;
+    zframe_t *frame = payload ? oidc_login_start(service, payload, 0) : NULL;
     zframe_destroy(&payload);
     Sso__UpstreamStartReply *reply =
         frame ? sso__upstream_start_reply__unpack(NULL, zframe_size(frame), zframe_data(frame))
@@ -474,11 +648,253 @@ static Sso__HttpResponse *s_test_callback(sso_service_t *service, const char *qu
     request.method = "GET";
     request.path = OIDC_CALLBACK_PATH "/conn_o";
     request.query = (char *) query;
-    zframe_t *frame = oidc_login_callback(service, &request, "conn_o");
+    zframe_t *frame = oidc_login_callback(service, &request, "conn_o", 0);
     Sso__HttpResponse *response =
         frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
     zframe_destroy(&frame);
     return response;
+}
+
+/* ---- self-test: a slow or hostile provider ------------------------------------------- */
+
+/* One start of the tests that run several at once (sso_service_run_fibers). */
+typedef struct {
+    sso_service_t *service;
+    Sso__Connection conn;
+    Sso__Transaction *txn;
+    Sso__UpstreamStartReply *reply;
+    int64_t ended_ms;
+} s_test_run_t;
+
+static void s_test_run(void *arg)
+{
+    s_test_run_t *run = arg;
+    run->reply = s_test_start(run->service, &run->conn, run->txn);
+    run->ended_ms = sso_now_ms();
+}
+
+/* n starts at once through conn's issuer; how many were answered with a redirect, the
+   descriptions of the others into refused (one line each). */
+static int s_test_starts(sso_service_t *service, const Sso__Connection *conn,
+                         Sso__Transaction *txn, size_t n, char *refused, size_t refused_size,
+                         int64_t *last_ms)
+{
+    s_test_run_t runs[SSO_OIDC_ISSUER_CALLS_MAX + 1];
+    void *args[SSO_OIDC_ISSUER_CALLS_MAX + 1];
+    int ok = 0;
+    *refused = '\0';
+    for (size_t i = 0; i < n; i++) {
+        runs[i] = (s_test_run_t){service, *conn, txn, NULL, 0};
+        args[i] = &runs[i];
+    }
+    SSO_CHECK(n <= SSO_OIDC_ISSUER_CALLS_MAX + 1
+              && sso_service_run_fibers(s_test_run, args, n) == 0);
+    for (size_t i = 0; i < n; i++) {
+        Sso__UpstreamStartReply *reply = runs[i].reply;
+        if (reply && !reply->error && *reply->redirect_url)
+            ok++;
+        else if (reply) {
+            size_t len = strlen(refused);
+            snprintf(refused + len, refused_size - len, "%s\n", reply->error_description);
+        }
+        if (last_ms)
+            last_ms[i] = runs[i].ended_ms;
+        sso__upstream_start_reply__free_unpacked(reply, NULL);
+    }
+    return ok;
+}
+
+/* Publishes under prefix a provider whose discovery answers after delay_ms; its issuer into
+   issuer. 0 or -1. */
+static int s_test_slow_provider(sso_oidc_test_idp_t *idp, const char *prefix, int delay_ms,
+                                char *issuer, size_t issuer_size)
+{
+    char document[2000], path[300];
+    snprintf(issuer, issuer_size, "%s%s", sso_oidc_test_idp_url(idp), prefix);
+    snprintf(document, sizeof document,
+             "{\"issuer\":\"%s\",\"authorization_endpoint\":\"%s/authorize\","
+             "\"token_endpoint\":\"%s/token\",\"jwks_uri\":\"%s/jwks\","
+             "\"response_types_supported\":[\"code\"]}", issuer, issuer, issuer, issuer);
+    snprintf(path, sizeof path, "%s/.well-known/openid-configuration", prefix);
+    return sso_oidc_test_idp_route(idp, path, 200, "Content-Type: application/json\r\n",
+                                   document, delay_ms);
+}
+
+/* A failed discovery is remembered (a second start does not ask again and says when it
+   failed); starts that want one issuer's discovery at once share one fetch; beyond
+   SSO_OIDC_ISSUER_CALLS_MAX of them a start is refused at once; and a slow issuer holds up no
+   other's starts. */
+static void s_test_slow_starts(sso_service_t *service, sso_oidc_test_idp_t *idp,
+                               Sso__Connection *conn, Sso__Transaction *txn)
+{
+    oidc_state_t *state = service->state;
+    sso_oidc_test_idp_t *slow = sso_oidc_test_idp_new();
+    SSO_CHECK(slow);
+    if (!slow)
+        return;
+    char issuer[200], path[300], refused[4096];
+    char *saved = conn->oidc_issuer;
+    conn->oidc_issuer = issuer;
+
+    /* Down (HTTP 500), then hanging past the call's limit: each failure is remembered. */
+    struct {
+        sso_oidc_test_idp_t *idp;
+        const char *prefix;
+        int status, delay_ms;
+        const char *want;
+    } down[] = {{idp, "/down", 500, 0, "answered HTTP 500"},
+                {slow, "/hang", 200, 3000, "did not answer within 300 ms"}};
+    state->fetch_timeout_ms = 300;
+    for (size_t i = 0; i < sizeof down / sizeof *down; i++) {
+        SSO_CHECK(sso_oidc_test_idp_provider(down[i].idp, down[i].prefix, issuer,
+                                             sizeof issuer) == 0);
+        snprintf(path, sizeof path, "%s/.well-known/openid-configuration", down[i].prefix);
+        SSO_CHECK(sso_oidc_test_idp_route(down[i].idp, path, down[i].status,
+                                          "Content-Type: application/json\r\n", "{}",
+                                          down[i].delay_ms) == 0);
+        for (int round = 0; round < 2; round++) {
+            int64_t started = sso_now_ms();
+            Sso__UpstreamStartReply *reply = s_test_start(service, conn, txn);
+            int64_t took = sso_now_ms() - started;
+            bool good = reply && reply->error == SSO__RPC_ERROR__SERVER_ERROR
+                        && strstr(reply->error_description, "discovery: ")
+                        && strstr(reply->error_description, down[i].want)
+                        && (round == 0) == !strstr(reply->error_description,
+                                                   "(a failure of the fetch at 20")
+                        && sso_oidc_test_idp_hits(down[i].idp, path) == 1
+                        && (round == 0 || took < 100);
+            if (!good)
+                fprintf(stderr, "%s round %d (%lld ms): %s\n", down[i].prefix, round,
+                        (long long) took, reply ? reply->error_description : "no reply");
+            SSO_CHECK(good);
+            sso__upstream_start_reply__free_unpacked(reply, NULL);
+        }
+    }
+    state->fetch_timeout_ms = 0;
+
+    /* Cold, five at once: one fetch for all. */
+    SSO_CHECK(sso_oidc_test_idp_provider(idp, "/cold", issuer, sizeof issuer) == 0);
+    snprintf(path, sizeof path, "/cold/.well-known/openid-configuration");
+    SSO_CHECK(s_test_starts(service, conn, txn, 5, refused, sizeof refused, NULL) == 5);
+    SSO_CHECK(sso_oidc_test_idp_hits(idp, path) == 1);
+
+    /* Cold and slow, one more than the cap at once: the last is refused at once, the others
+       share one fetch. */
+    SSO_CHECK(s_test_slow_provider(slow, "/crowd", 600, issuer, sizeof issuer) == 0);
+    conn->oidc_issuer = issuer;
+    int64_t ended[SSO_OIDC_ISSUER_CALLS_MAX + 1];
+    int64_t started = sso_now_ms();
+    SSO_CHECK(s_test_starts(service, conn, txn, SSO_OIDC_ISSUER_CALLS_MAX + 1, refused,
+                            sizeof refused, ended) == SSO_OIDC_ISSUER_CALLS_MAX);
+    char want[300];
+    snprintf(want, sizeof want, "too many logins waiting on %s (%d at once)", issuer,
+             SSO_OIDC_ISSUER_CALLS_MAX);
+    SSO_CHECK(strstr(refused, want) && strchr(refused, '\n') == refused + strlen(refused) - 1);
+    SSO_CHECK(ended[SSO_OIDC_ISSUER_CALLS_MAX] - started < 400); /* before the fetch ends */
+    SSO_CHECK(sso_oidc_test_idp_hits(slow, "/crowd/.well-known/openid-configuration") == 1);
+
+    /* A slow issuer (its discovery takes 1 s) and a quick one at once: the quick one's start
+       is answered without waiting for the slow one. */
+    SSO_CHECK(s_test_slow_provider(slow, "/late", 1000, issuer, sizeof issuer) == 0);
+    char quick[200];
+    SSO_CHECK(sso_oidc_test_idp_provider(idp, "/quick", quick, sizeof quick) == 0);
+    s_test_run_t runs[2] = {{service, *conn, txn, NULL, 0}, {service, *conn, txn, NULL, 0}};
+    runs[1].conn.oidc_issuer = quick;
+    void *args[2] = {&runs[0], &runs[1]};
+    started = sso_now_ms();
+    SSO_CHECK(sso_service_run_fibers(s_test_run, args, 2) == 0);
+    SSO_CHECK(runs[0].reply && !runs[0].reply->error && runs[1].reply && !runs[1].reply->error);
+    SSO_CHECK(runs[1].ended_ms - started < 500 && runs[0].ended_ms - started >= 900);
+    for (int i = 0; i < 2; i++)
+        sso__upstream_start_reply__free_unpacked(runs[i].reply, NULL);
+
+    conn->oidc_issuer = saved;
+    sso_oidc_test_idp_destroy(&slow);
+}
+
+/* A callback whose token endpoint answers slowly and whose userinfo endpoint hangs ends within
+   its budget (1.5 s of a 2 s deadline), with the reason naming the step, and its event is
+   written (through the real directory). */
+static void s_test_slow_callback(sso_service_t *service)
+{
+    dir_fake_t *dir = dir_fake_new();
+    sso_oidc_test_idp_t *idp = sso_oidc_test_idp_new();
+    EVP_PKEY *key = EVP_RSA_gen(2048);
+    char issuer[200] = "", txn_id[128] = "";
+    SSO_CHECK(dir && idp && key
+              && sso_oidc_test_idp_provider(idp, "/b", issuer, sizeof issuer) == 0);
+    sso_config_t config = *service->config;
+    config.request_timeout_ms = 2000;
+    sso_service_t bus = *service;
+    bus.config = &config;
+    bus.client = dir ? sso_client_new(dir_fake_endpoint(dir), dir_fake_keys(dir), "oidc", NULL)
+                     : NULL;
+    SSO_CHECK(bus.client && dir_fake_login(dir, txn_id, sizeof txn_id) == 0);
+    json_t *jwk = key ? sso_jose_public_jwk(key, "k1", "RS256") : NULL;
+    json_t *jwks = json_pack("{s:[o]}", "keys", jwk);
+    char *jwks_text = jwks ? json_dumps(jwks, JSON_COMPACT) : NULL;
+    json_decref(jwks);
+    int64_t now = sso_now_ms() / 1000;
+    json_t *claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", issuer, "aud",
+                               "client-1", "sub", "u-1", "nonce", "nonce-b", "iat",
+                               (json_int_t) now, "exp", (json_int_t) now + 300);
+    char *id_token = NULL, body[8192] = "";
+    SSO_CHECK(jwks_text && claims && sso_jose_sign(key, "RS256", "k1", claims, &id_token) == 0);
+    json_decref(claims);
+    snprintf(body, sizeof body, "{\"id_token\":\"%s\",\"access_token\":\"at-1\","
+             "\"token_type\":\"Bearer\"}", id_token ? id_token : "");
+    const char *json_type = "Content-Type: application/json\r\n";
+    SSO_CHECK(sso_oidc_test_idp_route(idp, "/b/jwks", 200, json_type,
+                                      jwks_text ? jwks_text : "", 0) == 0
+              && sso_oidc_test_idp_route(idp, "/b/token", 200, json_type, body, 800) == 0
+              && sso_oidc_test_idp_route(idp, "/b/userinfo", 200, json_type,
+                                         "{\"sub\":\"u-1\",\"email\":\"u@example.com\"}", 5000)
+                     == 0);
+    free(id_token);
+    free(jwks_text);
+
+    Sso__Connection conn = SSO__CONNECTION__INIT;
+    conn.id = "conn_b";
+    conn.type = "oidc";
+    conn.status = "active";
+    conn.oidc_issuer = issuer;
+    conn.oidc_client_id = "client-1";
+    conn.oidc_client_secret = "secret-1";
+    Sso__Transaction txn = SSO__TRANSACTION__INIT;
+    txn.id = txn_id;
+    txn.oidc_nonce = "nonce-b";
+    txn.oidc_code_verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    txn.max_age = -1;
+    oidc_callback_t cb = {.state = "state-b", .code = "code-b"};
+    oidc_state_t *state = service->state;
+    state->fetch_timeout_ms = 1000;
+    int64_t started = sso_now_ms();
+    oidc_budget_t budget = oidc_budget(started + 2000, started);
+    SSO_CHECK(budget.total_ms == 1500 && budget.until_ms == started + 1500);
+    zframe_t *frame = *txn_id ? s_callback(&bus, &cb, &txn, &conn, &budget) : NULL;
+    int64_t took = sso_now_ms() - started;
+    state->fetch_timeout_ms = 0;
+    Sso__HttpResponse *response =
+        frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
+    zframe_destroy(&frame);
+    char want[300];
+    snprintf(want, sizeof want, "the IdP at %s did not answer within 1.5 s (userinfo)", issuer);
+    SSO_CHECK(response && response->status == 302);
+    SSO_CHECK(took >= 1400 && took < 2000); /* the LoginFail too, before the deadline */
+    SSO_CHECK(dir && dir_fake_events(dir, want) == 1);
+    SSO_CHECK(sso_oidc_test_idp_hits(idp, "/b/token") == 1
+              && sso_oidc_test_idp_hits(idp, "/b/userinfo") == 1);
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    /* Budgets: a quarter of the time left is kept, at most OIDC_RESERVE_MS; none: 8 s. */
+    SSO_CHECK(oidc_budget(10000 + 10000, 10000).total_ms == 8000
+              && oidc_budget(0, 10000).total_ms == 8000
+              && oidc_budget(10000 + 400, 10000).total_ms == 300
+              && oidc_budget(10000 - 5, 10000).total_ms == 0);
+    sso_client_destroy(&bus.client);
+    EVP_PKEY_free(key);
+    sso_oidc_test_idp_destroy(&idp);
+    dir_fake_destroy(&dir);
 }
 
 void oidc_login_test(bool verbose)
@@ -491,7 +907,7 @@ void oidc_login_test(bool verbose)
         return;
     sso_config_t config = {.allow_private_upstreams = true};
     snprintf(config.public_url, sizeof config.public_url, "https://sso.test");
-    oidc_state_t state = {sso_oidc_cache_new(4)};
+    oidc_state_t state = {sso_oidc_cache_new(4), 0};
     sso_service_t service = {.config = &config, .state = &state};
 
     /* The start: the authorization request from the provider's discovery (fetched once, then
@@ -578,6 +994,9 @@ void oidc_login_test(bool verbose)
     SSO_CHECK(response && response->status == 503);
     if (response)
         sso__http_response__free_unpacked(response, NULL);
+
+    s_test_slow_starts(&service, idp, &conn, &txn);
+    s_test_slow_callback(&service);
 
     sso_oidc_cache_destroy(&state.cache);
     sso_oidc_test_idp_destroy(&idp);

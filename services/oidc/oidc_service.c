@@ -12,7 +12,6 @@
 static zframe_t *s_http(sso_service_t *service, const Sso__HttpRequest *request,
                         const Sso__Meta *meta)
 {
-    (void) meta;
     /* OIDC_CALLBACK_PATH/<connection id>: the ids the directory makes. */
     const char *prefix = OIDC_CALLBACK_PATH "/";
     const char *id = !strncmp(request->path, prefix, strlen(prefix))
@@ -21,16 +20,15 @@ static zframe_t *s_http(sso_service_t *service, const Sso__HttpRequest *request,
     size_t len = id ? strlen(id) : 0;
     if (id && len > 0 && len <= 128
         && strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_") == len)
-        return oidc_login_callback(service, request, id);
+        return oidc_login_callback(service, request, id, meta ? meta->deadline_ms : 0);
     return sso_http_error(404, "not_found", "no such path");
 }
 
 static zframe_t *s_rpc(sso_service_t *service, const char *rpc, zframe_t *payload,
                        const Sso__Meta *meta)
 {
-    (void) meta;
     if (sso_upstream_is_start(rpc))
-        return oidc_login_start(service, payload);
+        return oidc_login_start(service, payload, meta ? meta->deadline_ms : 0);
     sso_warn("unknown rpc %.64s", rpc);
     return NULL;
 }

@@ -75,6 +75,7 @@ async function startForgerIdp() {
     const tenant = tenantOf(req, res);
     if (!tenant) return;
     tenant.hits.discovery++;
+    if (tenant.discoveryHang) return hanging.add(res);
     res.json({
       issuer: tenant.discoveryIssuer || tenant.issuer,
       authorization_endpoint: `${tenant.issuer}/authorize`,
@@ -185,6 +186,7 @@ async function startForgerIdp() {
         hits: { discovery: 0, jwks: 0, authorize: 0, token: 0 },
         answer: async (t, login) => tokenAnswer(await forge.good(t, login, goodClaims(t, login))),
         discoveryIssuer: undefined,
+        discoveryHang: false, // discovery never answers
         tokenEndpoint,
         refuseWith: undefined,
         // New keys with new kids replace the old ones in the JWKS.

@@ -406,6 +406,32 @@ test('the token endpoint hanging: the callback answers within ~6 s with an error
   await assertRefused(connectionId, { ...started, answer }, 'token endpoint: the upstream did not answer within 4000 ms', 'server_error');
 });
 
+test('a hanging issuer: the first login fails after the fetch timeout, the next at once from the remembered failure', async () => {
+  const { tenant, connectionId } = await setup();
+  tenant.discoveryHang = true;
+  const asked = tenant.hits.discovery;
+  const authorize = async () => {
+    const url = client.authorizationUrl({ scope: 'openid', state: generators.state(), nonce: generators.nonce(), connection_id: connectionId });
+    const t0 = Date.now();
+    const r = await fetch(url, { redirect: 'manual' });
+    const elapsed = Date.now() - t0;
+    assert.equal(r.status, 302, await r.text());
+    const location = new URL(r.headers.get('location'));
+    assert.ok(location.href.startsWith(REDIRECT_URI), location.href);
+    assert.equal(location.searchParams.get('code'), null);
+    assert.equal(location.searchParams.get('error'), 'server_error');
+    return elapsed;
+  };
+  const first = await authorize();
+  assert.ok(first >= 3500 && first < 6000, `the first login took ${first} ms`);
+  assert.equal(tenant.hits.discovery, asked + 1);
+  const second = await authorize();
+  assert.ok(second < 1000, `the second login took ${second} ms: not the remembered failure`);
+  assert.equal(tenant.hits.discovery, asked + 1, 'the second login asked the hanging issuer again');
+  const [newest] = await events(connectionId);
+  assert.match(newest.reason, /did not answer within 4000 ms \(a failure of the fetch at \d{4}-\d\d-\d\dT[\d:]+Z, remembered for 15 s\)/);
+});
+
 const badAnswers = [
   ['HTTP 500', { status: 500, raw: '<html>oops</html>', type: 'text/html' }, 'token endpoint: expected HTTP 200 with a JSON object, got HTTP 500 with no JSON'],
   ['invalid JSON', { status: 200, raw: '{"id_token": ', type: 'application/json' }, 'token endpoint: expected HTTP 200 with a JSON object, got HTTP 200 with no JSON'],
