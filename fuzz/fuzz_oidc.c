@@ -6,6 +6,7 @@
 #include "oidc_exchange.h"
 #include "sso_fetch.h"
 #include "sso_oidc_discovery.h"
+#include "sso_upstream.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +39,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         oidc_claims_expect_t expect = {"https://idp.test", "client-1", "nonce-1", 300,
                                        1700000000};
         (void) oidc_claims_check(claims, &expect, why, sizeof why);
-        Sso__Profile *profile = oidc_claims_profile(claims, why, sizeof why);
-        if (profile && (!profile->subject || !*profile->subject))
-            abort();
-        sso__profile__free_unpacked(profile, NULL);
+        /* With the defaults, and with a mapping of every field (allowing unverified
+           emails). */
+        Sso__AttributeMapping email = SSO__ATTRIBUTE_MAPPING__INIT, name = email,
+                              given = email, family = email, groups = email;
+        email.field = "email", email.name = "mail";
+        name.field = "name", name.name = "upn";
+        given.field = "given_name", given.name = "email";
+        family.field = "family_name", family.name = "sub";
+        groups.field = "groups", groups.name = "roles";
+        Sso__AttributeMapping *mapping[] = {&email, &name, &given, &family, &groups};
+        Sso__Connection defaults = SSO__CONNECTION__INIT, mapped = SSO__CONNECTION__INIT;
+        defaults.id = "conn_fuzz";
+        mapped.id = "conn_fuzz";
+        mapped.attribute_mapping = mapping;
+        mapped.n_attribute_mapping = 5;
+        mapped.allow_unverified_email = true;
+        const Sso__Connection *conns[] = {&defaults, &mapped};
+        for (size_t i = 0; i < 2; i++) {
+            Sso__Profile *profile = oidc_claims_profile(claims, conns[i], why, sizeof why);
+            /* Whatever passes makes a sub the token service can mint. */
+            if (profile && sso_upstream_subject_check(conns[i]->id, profile->subject, why,
+                                                      sizeof why) != 0)
+                abort();
+            sso__profile__free_unpacked(profile, NULL);
+        }
         json_decref(claims);
     }
     return 0;

@@ -60,6 +60,46 @@ int sso_upstream_domain_check(const Sso__Connection *connection, const char *ema
     return -1;
 }
 
+/* The position of the first byte of text outside printable ASCII, or -1. */
+static long s_first_unprintable(const char *text)
+{
+    for (const char *p = text; *p; p++)
+        if ((unsigned char) *p < 0x20 || (unsigned char) *p > 0x7e)
+            return (long) (p - text);
+    return -1;
+}
+
+int sso_upstream_subject_check(const char *connection_id, const char *subject, char *why,
+                               size_t why_size)
+{
+    if (!connection_id || !*connection_id || !subject || !*subject) {
+        snprintf(why, why_size, "sub: expected a connection and a subject, got %s",
+                 subject && *subject ? "no connection" : "no subject");
+        return SSO_UPSTREAM_SUB_NOT_ASCII;
+    }
+    const char *text = connection_id, *where = "the connection id";
+    long at = s_first_unprintable(text);
+    if (at < 0) {
+        text = subject;
+        where = "the subject";
+        at = s_first_unprintable(text);
+    }
+    if (at >= 0) {
+        snprintf(why, why_size, "sub: expected printable ASCII, got the byte 0x%02x at "
+                 "position %ld of %s", (unsigned) (unsigned char) text[at], at + 1, where);
+        return SSO_UPSTREAM_SUB_NOT_ASCII;
+    }
+    /* "<connection_id>;" comes first: what is left is this connection's limit. */
+    size_t prefix = strlen(connection_id) + 1, len = strlen(subject);
+    if (prefix >= SSO_UPSTREAM_SUB_MAX || len > SSO_UPSTREAM_SUB_MAX - prefix) {
+        snprintf(why, why_size, "sub: at most %zu characters for this connection, got %zu",
+                 prefix < SSO_UPSTREAM_SUB_MAX ? SSO_UPSTREAM_SUB_MAX - prefix : (size_t) 0,
+                 len);
+        return SSO_UPSTREAM_SUB_TOO_LONG;
+    }
+    return 0;
+}
+
 void sso_upstream_binding_name(const char *state, char out[SSO_UPSTREAM_BINDING_NAME_SIZE])
 {
     char hex[65];
@@ -123,6 +163,41 @@ void sso_upstream_test(bool verbose)
     c.allow_any_domain = true;
     SSO_CHECK(sso_upstream_domain_check(&c, "jo@example.net", description, sizeof description,
                                         reason, sizeof reason) == 0);
+
+    /* sub = "<connection id>;<subject>": 255 printable ASCII characters at most. */
+    char subject[300], why[200] = "";
+    memset(subject, 'x', 250);
+    subject[250] = '\0';
+    SSO_CHECK(sso_upstream_subject_check("conn", subject, why, sizeof why) == 0);
+    subject[250] = 'x'; /* 251 */
+    subject[251] = '\0';
+    SSO_CHECK(sso_upstream_subject_check("conn", subject, why, sizeof why)
+                  == SSO_UPSTREAM_SUB_TOO_LONG
+              && !strcmp(why, "sub: at most 250 characters for this connection, got 251"));
+    memset(subject, 'y', 299);
+    subject[299] = '\0';
+    SSO_CHECK(sso_upstream_subject_check(subject, "s", why, sizeof why)
+                  == SSO_UPSTREAM_SUB_TOO_LONG
+              && !strcmp(why, "sub: at most 0 characters for this connection, got 1"));
+    SSO_CHECK(sso_upstream_subject_check("conn", "jo ann~", why, sizeof why) == 0);
+    const char *unprintable[][2] = {
+        {"zo\xc3\xab", "got the byte 0xc3 at position 3 of the subject"},
+        {"a\tb", "got the byte 0x09 at position 2 of the subject"},
+        {"a\x7f", "got the byte 0x7f at position 2"},
+        {"", "sub: expected a connection and a subject, got no subject"},
+    };
+    for (size_t i = 0; i < sizeof unprintable / sizeof *unprintable; i++)
+        SSO_CHECK(sso_upstream_subject_check("conn", unprintable[i][0], why, sizeof why)
+                      == SSO_UPSTREAM_SUB_NOT_ASCII
+                  && strstr(why, unprintable[i][1]));
+    SSO_CHECK(sso_upstream_subject_check("co\nn", "s", why, sizeof why)
+                  == SSO_UPSTREAM_SUB_NOT_ASCII
+              && strstr(why, "of the connection id"));
+    SSO_CHECK(sso_upstream_subject_check(NULL, "s", why, sizeof why)
+                  == SSO_UPSTREAM_SUB_NOT_ASCII
+              && strstr(why, "got no connection"));
+    SSO_CHECK(sso_upstream_subject_check("conn", NULL, why, sizeof why)
+              == SSO_UPSTREAM_SUB_NOT_ASCII);
 
     SSO_CHECK(sso_upstream_is_start("UpstreamStart.Start") && !sso_upstream_is_start("saml_start")
               && !sso_upstream_is_start("UpstreamStart.") && !sso_upstream_is_start(NULL));

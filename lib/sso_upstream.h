@@ -30,6 +30,20 @@ int sso_upstream_domain_check(const Sso__Connection *connection, const char *ema
                               char *description, size_t description_size, char *why,
                               size_t why_size);
 
+/* The token service's sub is "<connection_id>;<subject at the IdP>", at most
+   SSO_UPSTREAM_SUB_MAX printable ASCII characters (DESIGN 3): the one rule for it, checked by
+   the services that take a subject from an IdP, before they complete the login, and by the
+   token service before it mints. 0 when connection_id and subject make such a sub; else
+   SSO_UPSTREAM_SUB_TOO_LONG with why ("sub: at most N characters for this connection, got
+   M") or SSO_UPSTREAM_SUB_NOT_ASCII with why ("sub: expected printable ASCII, got the byte
+   0xc3 at position 3"); an empty subject or connection_id is SSO_UPSTREAM_SUB_NOT_ASCII too
+   (no sub can be made). Printable ASCII is 0x20..0x7e, the space included. */
+#define SSO_UPSTREAM_SUB_MAX 255
+#define SSO_UPSTREAM_SUB_TOO_LONG (-1)
+#define SSO_UPSTREAM_SUB_NOT_ASCII (-2)
+int sso_upstream_subject_check(const char *connection_id, const char *subject, char *why,
+                               size_t why_size);
+
 /* The binding cookie of the OIDC login whose state is state: its name ("sso_oidc_" and 16 hex
    digits of SHA-256(state), so that logins in several tabs do not overwrite each other), and
    its path. */

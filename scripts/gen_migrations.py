@@ -86,7 +86,9 @@ def generate(paths):
             sql = sql_of(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as e:
             raise ValueError("%s: %s" % (path, e))
-        out.append("    /* %s */\n%s," % (name, c_literal(sql.encode("utf-8"))))
+        # In parentheses: a literal in pieces is one element on purpose (clang's
+        # -Wstring-concatenation would take it for a missing comma).
+        out.append("    /* %s */\n    (\n%s)," % (name, c_literal(sql.encode("utf-8"))))
         names.append('    "%s",' % name)
     out += ["};", "", "const char *const dir_migration_files[] = {"] + names + ["};", "",
             "const size_t dir_migrations_count = %d;" % len(files), ""]

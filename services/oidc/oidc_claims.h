@@ -4,8 +4,9 @@
    and iat/nbf not in it (with a small skew), the transaction's nonce, and auth_time within
    max_age when the login asked for one. Every refusal's reason says what was expected and
    what came, for the event log. Then the profile in the shape of a SAML login's (subject,
-   email, email_verified as the IdP says it, names, groups), with the defaults that read
-   Keycloak-, Okta- and Entra-style claims. Pure: the caller gives the time. */
+   email, email_verified as the IdP says it, names, groups), with the connection's
+   attribute_mapping or the defaults that read Keycloak-, Okta- and Entra-style claims.
+   Pure: the caller gives the time. */
 #ifndef OIDC_CLAIMS_H
 #define OIDC_CLAIMS_H
 #include "directory.pb-c.h"
@@ -29,12 +30,25 @@ typedef struct {
 int oidc_claims_check(const json_t *claims, const oidc_claims_expect_t *expect, char *why,
                       size_t why_size);
 
-/* The profile of claims (heap, free with sso__profile__free_unpacked): subject = sub; email =
-   email, else (Entra) upn or preferred_username when it looks like an address, with
-   email_verified false unless the IdP says true (a JSON true or the string "true"); name,
-   given_name, family_name; groups from "groups" (strings; numbers as text), else "roles".
-   NULL with why when sub is missing or a value is too long or not text. */
-Sso__Profile *oidc_claims_profile(const json_t *claims, char *why, size_t why_size);
+/* The profile of claims (heap, free with sso__profile__free_unpacked) for a login through
+   conn. A field conn's attribute_mapping names is taken from that top-level claim only (a
+   missing one leaves the field empty); the others keep the defaults: subject = sub; email =
+   email, else (Entra) upn or preferred_username when it looks like an address; name,
+   given_name, family_name; groups from "groups" (a list of strings; numbers as text), else
+   "roles" (a mapped groups claim may also be one string). email_verified is true when the
+   IdP says so (a JSON true or the string "true") of the email used, which its
+   email_verified speaks of when that is its "email" claim's value; anything else it says of
+   it (false, "false", ...) refuses the login unless conn->allow_unverified_email. NULL with
+   why when sub is missing, makes no token service sub with conn->id ("sub: at most N
+   characters for this connection, got M"; printable ASCII), the email is unverified, or a
+   value is too long or not text. */
+Sso__Profile *oidc_claims_profile(const json_t *claims, const Sso__Connection *conn, char *why,
+                                  size_t why_size);
+
+/* Appends to why (the domain guard's reason) which claim conn maps the email to, and whether
+   claims lack it; nothing when the email is not mapped. */
+void oidc_claims_explain_email(const json_t *claims, const Sso__Connection *conn, char *why,
+                               size_t why_size);
 
 /* The userinfo endpoint's claims merged into claims (the ID token's, which win): 0, or -1 with
    why when userinfo is not an object or its sub is not the ID token's ("userinfo sub: expected

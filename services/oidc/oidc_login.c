@@ -535,12 +535,14 @@ static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
                            sizeof why) != 0)
         frame = s_fail(service, txn, "access_denied", "the identity provider's ID token was "
                        "refused; the event log has details", why);
-    else if (!(profile = oidc_claims_profile(claims, why, sizeof why)))
+    else if (!(profile = oidc_claims_profile(claims, conn, why, sizeof why)))
         frame = s_fail(service, txn, "access_denied", "the identity provider's ID token was "
                        "refused; the event log has details", why);
     else if (sso_upstream_domain_check(conn, profile->email, description, sizeof description,
-                                       why, sizeof why) != 0)
+                                       why, sizeof why) != 0) {
+        oidc_claims_explain_email(claims, conn, why, sizeof why);
         frame = s_fail(service, txn, "access_denied", description, why);
+    }
     else {
         const json_t *auth_time = json_object_get(claims, "auth_time");
         Sso__LoginCompleteRequest complete = SSO__LOGIN_COMPLETE_REQUEST__INIT;

@@ -319,6 +319,16 @@ static zframe_t *s_acs_validate(s_acs_t *acs, const Sso__Connection *connection,
     }
     const saml_profile_t *profile = saml_response_profile(validator);
 
+    /* The NameID must make the token service's sub ("<connection id>;<NameID>"): refused
+       here rather than at /oauth/token. */
+    if (sso_upstream_subject_check(connection->id, profile->subject, reason, sizeof reason)
+        != 0) {
+        frame = s_fail(acs, "access_denied", "the identity provider's NameID cannot be used "
+                       "as the user's identifier; the event log has details", reason);
+        saml_response_destroy(&validator);
+        return frame;
+    }
+
     /* The email domain guard. */
     if (sso_upstream_domain_check(connection, profile->email, description, sizeof description,
                                   reason, sizeof reason) != 0) {
@@ -613,6 +623,29 @@ static void s_acs_test(void)
     }
     SSO_CHECK(!strcmp(version[0], version[1]) && strcmp(version[1], version[2]) != 0);
     SSO_CHECK(saml_conncache_size(service.state) == 1);
+
+    /* A NameID that makes no token service sub (over 255 characters with the connection's
+       id): refused at the ACS, with the reason in the event log, no code. */
+    char long_txn[128] = "", long_name_id[301];
+    memset(long_name_id, 'n', 300);
+    long_name_id[300] = '\0';
+    SSO_CHECK(dir_fake_login(dir, long_txn, sizeof long_txn) == 0);
+    snprintf(request, sizeof request, "_%s", long_txn);
+    c.in_response_to = request;
+    c.assertion_id = "_assert-long";
+    c.name_id = long_name_id;
+    char *signed_long = ready ? saml_test_response(&c, key, cert) : NULL;
+    response = signed_long ? s_test_acs(&service, dir->conn_saml, long_txn, signed_long) : NULL;
+    s_test_location_param(response, "code", code, sizeof code);
+    s_test_location_param(response, "error", error, sizeof error);
+    char long_reason[120];
+    snprintf(long_reason, sizeof long_reason, "sub: at most %zu characters for this connection, "
+             "got 300", (size_t) 254 - strlen(dir->conn_saml));
+    SSO_CHECK(response && response->status == 302 && !*code && !strcmp(error, "access_denied")
+              && dir_fake_events(dir, long_reason) == 1);
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    free(signed_long);
     saml_conncache_t *cache = service.state;
     saml_conncache_destroy(&cache);
     free(key);

@@ -4,6 +4,7 @@
 #include "sso_jose.h"
 #include "sso_log.h"
 #include "sso_test.h"
+#include "sso_upstream.h"
 #include "sso_clients.h"
 #include "token_dir.h"
 #include "token_testkit.h"
@@ -54,7 +55,8 @@ const char *token_code_check_params(zhashx_t *params, const char *client_id,
     return *description ? "invalid_request" : NULL;
 }
 
-/* "<connection_id>;<subject>": printable ASCII, at most 255 characters. */
+/* "<connection_id>;<subject>": printable ASCII, at most 255 characters (the one rule,
+   sso_upstream_subject_check, which the upstream services apply before completing a login). */
 static char *s_sub(const Sso__CodeGrant *grant, const char **why)
 {
     const char *subject = grant->profile ? grant->profile->subject : "";
@@ -62,26 +64,22 @@ static char *s_sub(const Sso__CodeGrant *grant, const char **why)
         *why = "the grant has no connection or no subject";
         return NULL;
     }
-    size_t len = strlen(grant->connection_id) + 1 + strlen(subject);
-    if (len > TOKEN_SUB_MAX) {
-        *why = "sub would be longer than 255 characters";
+    char reason[160];
+    int bad = sso_upstream_subject_check(grant->connection_id, subject, reason, sizeof reason);
+    if (bad) {
+        *why = bad == SSO_UPSTREAM_SUB_TOO_LONG ? "sub would be longer than 255 characters"
+                                                : "sub would not be printable ASCII";
         return NULL;
     }
+    size_t id_len = strlen(grant->connection_id), len = id_len + 1 + strlen(subject);
     char *sub = malloc(len + 1);
     if (!sub) {
         *why = "out of memory";
         return NULL;
     }
-    size_t id_len = strlen(grant->connection_id);
     memcpy(sub, grant->connection_id, id_len);
     sub[id_len] = ';';
     memcpy(sub + id_len + 1, subject, strlen(subject) + 1);
-    for (const char *p = sub; *p; p++)
-        if ((unsigned char) *p < 0x20 || (unsigned char) *p > 0x7e) {
-            *why = "sub would not be printable ASCII";
-            free(sub);
-            return NULL;
-        }
     return sub;
 }
 

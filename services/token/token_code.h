@@ -10,8 +10,6 @@
 
 /* Lifetime of the ID token and of the access token. */
 #define TOKEN_USER_TTL 3600
-/* sub is at most this many ASCII characters (DESIGN 3). */
-#define TOKEN_SUB_MAX 255
 
 /* Handles grant_type=authorization_code; auth holds credentials (BASIC or POST) not yet
    checked. Always returns a response frame. */

@@ -26,14 +26,15 @@ after(async () => {
 
 // An organization owning `domain`, a customer IdP (oidc-provider with `accounts`, the broker
 // registered at it as a client authenticating with `authMethod`) and an enabled OIDC
-// connection of the organization to it.
-async function customer({ name, domain, accounts, authMethod = 'client_secret_basic' }) {
+// connection of the organization to it (with `settings`, e.g. its attribute_mapping; the OP
+// releasing `extraClaims` too).
+async function customer({ name, domain, accounts, authMethod = 'client_secret_basic', settings = {}, extraClaims }) {
   const secret = crypto.randomBytes(24).toString('base64url');
   const clientId = `broker-${crypto.randomBytes(4).toString('hex')}`;
   // The broker's redirect URI names the connection, which exists only once the OP answers
   // discovery: the OP starts with a placeholder and restarts with the real one below.
   const opClient = { client_id: clientId, client_secret: secret, redirect_uris: [`${broker.url}/placeholder`], token_endpoint_auth_method: authMethod };
-  const op = await startOidcProvider({ accounts, client: opClient });
+  const op = await startOidcProvider({ accounts, client: opClient, extraClaims });
   providers.push(op);
   const org = await broker.api('POST', '/organizations', { display_name: name });
   assert.equal(org.status, 201, JSON.stringify(org.json));
@@ -41,6 +42,7 @@ async function customer({ name, domain, accounts, authMethod = 'client_secret_ba
   assert.equal(dom.status, 201, JSON.stringify(dom.json));
   const conn = await broker.api('POST', `/organizations/${org.json.id}/connections`, {
     type: 'oidc', oidc: { issuer: op.issuer, client_id: clientId, client_secret: secret, scopes: SCOPES },
+    ...settings,
   });
   assert.equal(conn.status, 201, JSON.stringify(conn.json));
   assert.equal(conn.json.type, 'oidc');
@@ -157,6 +159,35 @@ test('Entra-style claims (client_secret_post): the email comes from upn, unverif
   assert.equal(claims.oid, org.id);
   assert.equal(claims.connection_type, 'oidc');
   assert.equal(claims.connection_id, connection.id);
+});
+
+test('a connection\'s attribute_mapping: email, name and groups from the claims it names, the other fields by default', async () => {
+  const account = 'mapped-user-1';
+  const { connection } = await customer({
+    name: 'Mapped Corp', domain: 'mapped.example',
+    extraClaims: ['work_email', 'display_name', 'teams'],
+    settings: { attribute_mapping: { email: 'work_email', name: 'display_name', groups: 'teams' } },
+    accounts: {
+      [account]: {
+        // The standard claims say something else: the mapping wins for the fields it names.
+        email: 'sam.home@elsewhere.example', email_verified: true, name: 'ignored', groups: ['ignored'],
+        work_email: 'sam@mapped.example', display_name: 'Sam Mapped', teams: ['red-team', 'blue-team'],
+        given_name: 'Sam', family_name: 'Mapped',
+      },
+    },
+  });
+  assert.deepEqual(connection.attribute_mapping, { email: 'work_email', name: 'display_name', groups: 'teams' });
+  const result = await login({ loginHint: 'sam@mapped.example', account });
+  const claims = (await redeem(result)).claims();
+  assert.equal(claims.sub, `${connection.id};${account}`);
+  assert.equal(claims.email, 'sam@mapped.example');
+  // The IdP's email_verified speaks of its email claim, not of work_email.
+  assert.equal(claims.email_verified, false);
+  assert.equal(claims.name, 'Sam Mapped');
+  assert.equal(claims.given_name, 'Sam');
+  assert.equal(claims.family_name, 'Mapped');
+  assert.deepEqual(claims.groups, ['red-team', 'blue-team']);
+  assert.equal((await newestEvent(connection)).outcome, 'success');
 });
 
 test('the IdP answers access_denied: the client gets access_denied and no code; the event log has the reason', async () => {

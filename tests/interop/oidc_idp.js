@@ -25,8 +25,9 @@ function listen(server, port) {
 // `sub`) to the claims the OP asserts for it. `client` is {client_id, client_secret,
 // redirect_uris, token_endpoint_auth_method}; the OP's discovery offers that auth method only,
 // so the broker must use the one the discovery lists. The OP keeps its issuer across restart(), which
-// can give it new signing keys (a key rotation).
-async function startOidcProvider({ accounts, client, port = 0 }) {
+// can give it new signing keys (a key rotation). `extraClaims`: more claim names it releases
+// (with the profile scope), for custom claims.
+async function startOidcProvider({ accounts, client, port = 0, extraClaims = [] }) {
   const { default: Provider } = await import('oidc-provider');
   const cookieKeys = [crypto.randomBytes(32).toString('hex')];
   // requests: "METHOD /path" of every request served, across restarts.
@@ -46,7 +47,7 @@ async function startOidcProvider({ accounts, client, port = 0 }) {
       claims: {
         openid: ['sub'],
         email: ['email', 'email_verified'],
-        profile: ['name', 'given_name', 'family_name', 'preferred_username', 'upn', 'oid', 'tid'],
+        profile: ['name', 'given_name', 'family_name', 'preferred_username', 'upn', 'oid', 'tid', ...extraClaims],
         groups: ['groups'],
       },
       conformIdTokenClaims: false,

@@ -168,6 +168,46 @@ test('userinfo: an ID token without email gets it from the userinfo endpoint; an
   await assertRefused(connectionId, second, /userinfo sub: expected user-\w+, got user-\w+-other/);
 });
 
+// ---- what a genuine ID token may say that the broker does not take ------------------------
+
+// The tenant's ID tokens are good ones with `changes` (a function of the login's claims).
+function answerWith(tenant, changes) {
+  tenant.answer = async (t, l) => {
+    const claims = goodClaims(t, l);
+    return tokenAnswer(await forge.good(t, l, { ...claims, ...changes(claims) }));
+  };
+}
+
+test('email_verified false (also the string "false"): refused unless the connection\'s allow_unverified_email; then email_verified false in the ID token', async () => {
+  const { tenant, connectionId } = await setup();
+  const reason = `email_verified: expected true, got false for ${tenant.user.email} (the connection's options.allow_unverified_email accepts it)`;
+  for (const said of [false, 'false']) {
+    answerWith(tenant, () => ({ email_verified: said }));
+    await assertRefused(connectionId, await login(connectionId), reason);
+  }
+  const patched = await broker.api('PATCH', `/connections/${connectionId}`, { options: { allow_unverified_email: true } });
+  assert.equal(patched.status, 200, JSON.stringify(patched.json));
+  assert.equal(patched.json.options.allow_unverified_email, true);
+  const { answer, state, nonce, verifier } = await login(connectionId);
+  assert.equal(answer.status, 302, answer.body);
+  const tokens = await client.callback(REDIRECT_URI, client.callbackParams(answer.location), { state, nonce, code_verifier: verifier });
+  assert.equal(tokens.claims().email, tenant.user.email);
+  assert.equal(tokens.claims().email_verified, false, 'as the IdP said it');
+  assert.equal((await events(connectionId))[0].outcome, 'success');
+});
+
+test('a 300-character sub: refused at the callback (no code), the limit for this connection in the event log', async () => {
+  const { tenant, connectionId } = await setup();
+  answerWith(tenant, () => ({ sub: 's'.repeat(300) }));
+  const started = await login(connectionId);
+  assert.equal(tenant.hits.token, 1, 'the broker exchanged the code');
+  // The token service's sub is "<connection id>;<sub>", 255 characters at most.
+  await assertRefused(connectionId, started, `sub: at most ${255 - connectionId.length - 1} characters for this connection, got 300`);
+  // Not printable ASCII: refused the same way.
+  answerWith(tenant, () => ({ sub: 'zo\u00eb' }));
+  await assertRefused(connectionId, await login(connectionId), 'sub: expected printable ASCII, got the byte 0xc3 at position 3 of the subject');
+});
+
 // ---- forged ID tokens --------------------------------------------------------------------
 // Each: how the claims differ from a good token, how it is signed, and the reason the event log
 // must give (a function of the tenant, the login and the claims sent).
