@@ -111,10 +111,10 @@ void oidc_jwks_test(bool verbose)
     /* The served set verifies the assertions the exchange signs with the key, by kid. */
     sso_jose_keys_t *keys = NULL;
     char why[300] = "";
-    SSO_CHECK(response && sso_jose_keys_parse((const char *) response->body.data,
-                                              response->body.len, &keys, why, sizeof why) == 0
-              && sso_jose_keys_count(keys) == 1 && !strstr((const char *) response->body.data,
-                                                           "\"d\""));
+    char *served = response ? strndup((const char *) response->body.data, response->body.len)
+                            : NULL;
+    SSO_CHECK(served && sso_jose_keys_parse(served, strlen(served), &keys, why, sizeof why) == 0
+              && sso_jose_keys_count(keys) == 1 && !strstr(served, "\"d\""));
     char *assertion = oidc_exchange_assertion(rsa, "client-k", "https://idp.test/token",
                                               1700000000, why, sizeof why);
     const char *const rs256[] = {"RS256", NULL};
@@ -123,11 +123,11 @@ void oidc_jwks_test(bool verbose)
               && sso_jose_verify(assertion, keys, rs256, &header, &claims, why, sizeof why)
                      == SSO_JOSE_OK
               && json_string_value(json_object_get(header, "kid"))
-              && strstr((const char *) response->body.data,
-                        json_string_value(json_object_get(header, "kid"))));
+              && strstr(served, json_string_value(json_object_get(header, "kid"))));
     json_decref(header);
     json_decref(claims);
     free(assertion);
+    free(served);
     sso_jose_keys_destroy(&keys);
     if (response)
         sso__http_response__free_unpacked(response, NULL);
