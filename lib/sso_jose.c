@@ -3,9 +3,12 @@
 #include "sso_test.h"
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/hmac.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 #include <stdarg.h>
 #include <strings.h>
 #include <string.h>
@@ -1512,6 +1515,26 @@ static void s_dates_test(void)
     json_decref(claims);
 }
 
+EVP_PKEY *sso_jose_private_key_pem(const char *pem)
+{
+    BIO *bio = pem ? BIO_new_mem_buf(pem, -1) : NULL;
+    EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    ERR_clear_error();
+    return key;
+}
+
+EVP_PKEY *sso_jose_certificate_key_pem(const char *pem)
+{
+    BIO *bio = pem ? BIO_new_mem_buf(pem, -1) : NULL;
+    X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *key = cert ? X509_get_pubkey(cert) : NULL;
+    X509_free(cert);
+    BIO_free(bio);
+    ERR_clear_error();
+    return key;
+}
+
 void sso_jose_test(bool verbose)
 {
     s_rfc_vectors_test(verbose);
@@ -1542,6 +1565,24 @@ void sso_jose_test(bool verbose)
         s_forgery_test(rsa, ec[0], keys, verbose);
     }
     s_jwks_test(rsa, ec[0], verbose);
+    /* PEM in: a key written out reads back as itself; absent, empty and junk give none. */
+    BIO *pem_out = BIO_new(BIO_s_mem());
+    char *pem_data = NULL;
+    long pem_len = pem_out && PEM_write_bio_PrivateKey(pem_out, rsa, NULL, NULL, 0, NULL, NULL)
+                       ? BIO_get_mem_data(pem_out, &pem_data)
+                       : 0;
+    char *pem = pem_len > 0 ? strndup(pem_data, (size_t) pem_len) : NULL;
+    EVP_PKEY *back = sso_jose_private_key_pem(pem);
+    SSO_CHECK(back && EVP_PKEY_eq(back, rsa) == 1);
+    EVP_PKEY_free(back);
+    SSO_CHECK(!sso_jose_certificate_key_pem(pem)); /* a key is no certificate */
+    free(pem);
+    BIO_free(pem_out);
+    const char *not_pem[] = {NULL, "", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+                             "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n"};
+    for (size_t i = 0; i < sizeof not_pem / sizeof *not_pem; i++)
+        SSO_CHECK(!sso_jose_private_key_pem(not_pem[i])
+                  && !sso_jose_certificate_key_pem(not_pem[i]));
     sso_jose_keys_destroy(&keys);
 done:
     EVP_PKEY_free(rsa);

@@ -83,5 +83,10 @@ json_t *sso_jose_public_jwk(EVP_PKEY *key, const char *kid, const char *alg);
 /* RFC 7638 thumbprint of key's public JWK: base64url SHA-256. Caller frees; NULL on failure. */
 char *sso_jose_thumbprint(EVP_PKEY *key);
 
+/* The private key in pem (PKCS#8 or traditional PEM), or the public key of the X.509
+   certificate in pem. Caller frees; NULL when pem (may be NULL) holds none. */
+EVP_PKEY *sso_jose_private_key_pem(const char *pem);
+EVP_PKEY *sso_jose_certificate_key_pem(const char *pem);
+
 void sso_jose_test(bool verbose);
 #endif

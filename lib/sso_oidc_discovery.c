@@ -26,6 +26,15 @@ static const struct {
     {"ES256", SSO_OIDC_ALG_ES256}, {"ES384", SSO_OIDC_ALG_ES384}, {"ES512", SSO_OIDC_ALG_ES512},
 };
 
+static const struct {
+    const char *name;
+    unsigned bit;
+} s_auth_methods[] = {
+    {"client_secret_basic", SSO_OIDC_AUTH_CLIENT_SECRET_BASIC},
+    {"client_secret_post", SSO_OIDC_AUTH_CLIENT_SECRET_POST},
+    {"private_key_jwt", SSO_OIDC_AUTH_PRIVATE_KEY_JWT},
+};
+
 /* text as printable ASCII (anything else becomes '?'), cut to S_QUOTE_MAX bytes with "...":
    what a document says may be shown in a reason, but not as it is. */
 static const char *s_quote(char *out, size_t size, const char *text)
@@ -80,6 +89,60 @@ bool sso_oidc_discovery_alg_ok(const sso_oidc_discovery_t *discovery, const char
         if (strcmp(alg, s_algs[i].name) == 0)
             return (discovery->algs & s_algs[i].bit) != 0;
     return false;
+}
+
+const char *sso_oidc_auth_method_name(sso_oidc_token_auth_t method)
+{
+    for (size_t i = 0; i < sizeof s_auth_methods / sizeof s_auth_methods[0]; i++)
+        if (method == s_auth_methods[i].bit)
+            return s_auth_methods[i].name;
+    return "";
+}
+
+int sso_oidc_discovery_auth_method(const sso_oidc_discovery_t *discovery, const char *method,
+                                   sso_oidc_token_auth_t *out, char *why, size_t why_size)
+{
+    unsigned listed = discovery->auth_methods;
+    char names[100] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < sizeof s_auth_methods / sizeof s_auth_methods[0]; i++)
+        if (listed & s_auth_methods[i].bit) {
+            int n = snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "",
+                             s_auth_methods[i].name);
+            len += n > 0 && (size_t) n < sizeof names - len ? (size_t) n : 0;
+        }
+    *out = 0;
+    if (!method || !*method) {
+        *out = listed & SSO_OIDC_AUTH_CLIENT_SECRET_BASIC  ? SSO_OIDC_AUTH_CLIENT_SECRET_BASIC
+               : listed & SSO_OIDC_AUTH_CLIENT_SECRET_POST ? SSO_OIDC_AUTH_CLIENT_SECRET_POST
+                                                           : 0;
+        if (!*out)
+            snprintf(why, why_size, "discovery token_endpoint_auth_methods_supported offers "
+                                    "neither client_secret_basic nor client_secret_post (got "
+                                    "%s): set options.token_endpoint_auth_method to one it "
+                                    "offers", len ? names : "nothing the broker uses");
+        return *out ? 0 : -1;
+    }
+    for (size_t i = 0; i < sizeof s_auth_methods / sizeof s_auth_methods[0]; i++)
+        if (!strcmp(method, s_auth_methods[i].name))
+            *out = s_auth_methods[i].bit;
+    char quoted[S_QUOTE_MAX + 8];
+    if (!*out)
+        snprintf(why, why_size, "token_endpoint_auth_method %s is none of client_secret_basic, "
+                 "client_secret_post, private_key_jwt", s_quote(quoted, sizeof quoted, method));
+    else if (!(listed & *out))
+        snprintf(why, why_size, "discovery token_endpoint_auth_methods_supported does not list "
+                 "%s, the connection's token_endpoint_auth_method (got %s)", method,
+                 len ? names : "nothing the broker uses");
+    else if (*out == SSO_OIDC_AUTH_PRIVATE_KEY_JWT
+             && !(discovery->auth_signing_algs & SSO_OIDC_ALG_RS256))
+        snprintf(why, why_size, "discovery token_endpoint_auth_signing_alg_values_supported "
+                                "does not list RS256, the algorithm of the broker's client "
+                                "assertions");
+    else
+        return 0;
+    *out = 0;
+    return -1;
 }
 
 /* The list named name: 1 with *list an array of strings, 0 when absent (or null), -1 when it
@@ -222,20 +285,29 @@ static int s_read(json_t *doc, const char *expected_issuer, bool allow_private,
         return -1;
     }
 
-    /* Absent: client_secret_basic (OIDC Discovery section 3). */
+    /* Absent: client_secret_basic (OIDC Discovery section 3). Which one a connection uses is
+       sso_oidc_discovery_auth_method's choice. */
     if ((found = s_list(doc, "token_endpoint_auth_methods_supported", &list, why,
                         why_size)) < 0)
         return -1;
-    if (!found || s_lists(list, "client_secret_basic"))
-        out->token_auth = SSO_OIDC_AUTH_CLIENT_SECRET_BASIC;
-    else if (s_lists(list, "client_secret_post"))
-        out->token_auth = SSO_OIDC_AUTH_CLIENT_SECRET_POST;
-    else {
-        snprintf(why, why_size, "discovery token_endpoint_auth_methods_supported offers neither "
-                                "client_secret_basic nor client_secret_post (got %s)",
+    out->auth_methods = found ? 0 : SSO_OIDC_AUTH_CLIENT_SECRET_BASIC;
+    for (size_t i = 0; found && i < sizeof s_auth_methods / sizeof s_auth_methods[0]; i++)
+        if (s_lists(list, s_auth_methods[i].name))
+            out->auth_methods |= s_auth_methods[i].bit;
+    if (!out->auth_methods) {
+        snprintf(why, why_size, "discovery token_endpoint_auth_methods_supported offers none of "
+                                "client_secret_basic, client_secret_post, private_key_jwt (got %s)",
                  s_list_text(list, quoted, sizeof quoted));
         return -1;
     }
+    /* Absent: RS256 assumed, as for the ID token (the one algorithm every provider has). */
+    if ((found = s_list(doc, "token_endpoint_auth_signing_alg_values_supported", &list, why,
+                        why_size)) < 0)
+        return -1;
+    out->auth_signing_algs = found ? 0 : SSO_OIDC_ALG_RS256;
+    for (size_t i = 0; found && i < sizeof s_algs / sizeof s_algs[0]; i++)
+        if (s_lists(list, s_algs[i].name))
+            out->auth_signing_algs |= s_algs[i].bit;
 
     if ((found = s_list(doc, "code_challenge_methods_supported", &list, why, why_size)) < 0)
         return -1;
@@ -1015,8 +1087,14 @@ static void s_test_parse(void)
          "not an array of strings"},
         {"id_token_signing_alg_values_supported", "[\"HS256\", \"ES384\"]", false, true, NULL},
         {"token_endpoint_auth_methods_supported", NULL, false, true, NULL},
-        {"token_endpoint_auth_methods_supported", "[\"private_key_jwt\", \"none\"]", false,
-         false, "neither client_secret_basic nor client_secret_post (got private_key_jwt, none)"},
+        {"token_endpoint_auth_methods_supported", "[\"none\", \"tls_client_auth\"]", false,
+         false, "offers none of client_secret_basic, client_secret_post, private_key_jwt (got "
+                "none, tls_client_auth)"},
+        {"token_endpoint_auth_methods_supported", "[\"private_key_jwt\"]", false, true, NULL},
+        {"token_endpoint_auth_methods_supported", "[]", false, false, "(got nothing)"},
+        {"token_endpoint_auth_signing_alg_values_supported", "[\"RS256\", 5]", false, false,
+         "token_endpoint_auth_signing_alg_values_supported is not an array of strings"},
+        {"token_endpoint_auth_signing_alg_values_supported", "[\"HS256\"]", false, true, NULL},
         {"token_endpoint_auth_methods_supported", "[\"client_secret_post\"]", false, true, NULL},
         {"code_challenge_methods_supported", "[\"plain\"]", false, true, NULL},
         {"code_challenge_methods_supported", "{}", false, false, "not an array"},
@@ -1040,7 +1118,9 @@ static void s_test_parse(void)
               && !strcmp(d.jwks_uri, S_ISSUER "/jwks")
               && !strcmp(d.userinfo_endpoint, S_ISSUER "/userinfo")
               && d.algs == SSO_OIDC_ALG_RS256
-              && d.token_auth == SSO_OIDC_AUTH_CLIENT_SECRET_BASIC && d.pkce_s256 && d.form_post
+              && d.auth_methods
+                     == (SSO_OIDC_AUTH_CLIENT_SECRET_BASIC | SSO_OIDC_AUTH_CLIENT_SECRET_POST)
+              && d.auth_signing_algs == SSO_OIDC_ALG_RS256 && d.pkce_s256 && d.form_post
               && d.max_age_s == SSO_OIDC_MAX_AGE_DEFAULT_S);
     SSO_CHECK(sso_oidc_discovery_alg_ok(&d, "RS256") && !sso_oidc_discovery_alg_ok(&d, "ES256")
               && !sso_oidc_discovery_alg_ok(&d, "none") && !sso_oidc_discovery_alg_ok(&d, "HS256")
@@ -1052,40 +1132,94 @@ static void s_test_parse(void)
     sso_oidc_discovery_free(&d);
     SSO_CHECK(!d.issuer && !d.algs);
     free(text);
+#define S_BASIC_POST (SSO_OIDC_AUTH_CLIENT_SECRET_BASIC | SSO_OIDC_AUTH_CLIENT_SECRET_POST)
     /* Defaults and choices of the optional lists. */
     struct {
         const char *field, *value;
         unsigned algs;
-        sso_oidc_token_auth_t auth;
+        unsigned auth_methods;
         bool pkce, form_post, userinfo;
     } picks[] = {
         {"id_token_signing_alg_values_supported", NULL, SSO_OIDC_ALG_RS256,
-         SSO_OIDC_AUTH_CLIENT_SECRET_BASIC, true, true, true},
+         S_BASIC_POST, true, true, true},
         {"id_token_signing_alg_values_supported", "[\"HS256\", \"ES384\", \"PS512\"]",
-         SSO_OIDC_ALG_ES384 | SSO_OIDC_ALG_PS512, SSO_OIDC_AUTH_CLIENT_SECRET_BASIC, true, true,
+         SSO_OIDC_ALG_ES384 | SSO_OIDC_ALG_PS512, S_BASIC_POST, true, true,
          true},
         {"token_endpoint_auth_methods_supported", NULL, SSO_OIDC_ALG_RS256,
          SSO_OIDC_AUTH_CLIENT_SECRET_BASIC, true, true, true},
+        {"token_endpoint_auth_methods_supported", "[\"private_key_jwt\", \"none\"]",
+         SSO_OIDC_ALG_RS256, SSO_OIDC_AUTH_PRIVATE_KEY_JWT, true, true, true},
         {"token_endpoint_auth_methods_supported", "[\"private_key_jwt\", \"client_secret_post\"]",
-         SSO_OIDC_ALG_RS256, SSO_OIDC_AUTH_CLIENT_SECRET_POST, true, true, true},
+         SSO_OIDC_ALG_RS256, SSO_OIDC_AUTH_CLIENT_SECRET_POST | SSO_OIDC_AUTH_PRIVATE_KEY_JWT, true,
+         true, true},
         {"code_challenge_methods_supported", "[\"plain\"]", SSO_OIDC_ALG_RS256,
-         SSO_OIDC_AUTH_CLIENT_SECRET_BASIC, false, true, true},
+         S_BASIC_POST, false, true, true},
         {"code_challenge_methods_supported", NULL, SSO_OIDC_ALG_RS256,
-         SSO_OIDC_AUTH_CLIENT_SECRET_BASIC, false, true, true},
-        {"response_modes_supported", NULL, SSO_OIDC_ALG_RS256, SSO_OIDC_AUTH_CLIENT_SECRET_BASIC,
+         S_BASIC_POST, false, true, true},
+        {"response_modes_supported", NULL, SSO_OIDC_ALG_RS256, S_BASIC_POST,
          true, false, true},
-        {"userinfo_endpoint", NULL, SSO_OIDC_ALG_RS256, SSO_OIDC_AUTH_CLIENT_SECRET_BASIC, true,
+        {"userinfo_endpoint", NULL, SSO_OIDC_ALG_RS256, S_BASIC_POST, true,
          true, false},
     };
     for (size_t i = 0; i < sizeof picks / sizeof picks[0]; i++) {
         text = s_mutated(picks[i].field, picks[i].value);
         SSO_CHECK(s_parses(text, strlen(text), false, true, NULL, &d) && d.algs == picks[i].algs
-                  && d.token_auth == picks[i].auth && d.pkce_s256 == picks[i].pkce
+                  && d.auth_methods == picks[i].auth_methods && d.pkce_s256 == picks[i].pkce
                   && d.form_post == picks[i].form_post
                   && (d.userinfo_endpoint != NULL) == picks[i].userinfo);
         sso_oidc_discovery_free(&d);
         free(text);
     }
+
+    /* The method a connection uses: configured, or the first of basic and post listed. */
+    static const struct {
+        unsigned listed, signing;
+        const char *configured;
+        sso_oidc_token_auth_t want; /* 0: refused with why */
+        const char *why;
+    } methods[] = {
+        {S_BASIC_POST, SSO_OIDC_ALG_RS256, NULL, SSO_OIDC_AUTH_CLIENT_SECRET_BASIC, NULL},
+        {S_BASIC_POST, SSO_OIDC_ALG_RS256, "", SSO_OIDC_AUTH_CLIENT_SECRET_BASIC, NULL},
+        {SSO_OIDC_AUTH_CLIENT_SECRET_POST | SSO_OIDC_AUTH_PRIVATE_KEY_JWT, 0, "",
+         SSO_OIDC_AUTH_CLIENT_SECRET_POST, NULL},
+        {S_BASIC_POST, 0, "client_secret_post", SSO_OIDC_AUTH_CLIENT_SECRET_POST, NULL},
+        {SSO_OIDC_AUTH_PRIVATE_KEY_JWT, SSO_OIDC_ALG_RS256 | SSO_OIDC_ALG_ES256,
+         "private_key_jwt", SSO_OIDC_AUTH_PRIVATE_KEY_JWT, NULL},
+        {SSO_OIDC_AUTH_PRIVATE_KEY_JWT, SSO_OIDC_ALG_RS256, "", 0,
+         "offers neither client_secret_basic nor client_secret_post (got private_key_jwt): set "
+         "options.token_endpoint_auth_method"},
+        {S_BASIC_POST, SSO_OIDC_ALG_RS256, "private_key_jwt", 0,
+         "discovery token_endpoint_auth_methods_supported does not list private_key_jwt, the "
+         "connection's token_endpoint_auth_method (got client_secret_basic, client_secret_post)"},
+        {SSO_OIDC_AUTH_CLIENT_SECRET_BASIC, SSO_OIDC_ALG_RS256, "client_secret_post", 0,
+         "does not list client_secret_post"},
+        {SSO_OIDC_AUTH_PRIVATE_KEY_JWT, SSO_OIDC_ALG_ES256 | SSO_OIDC_ALG_PS256,
+         "private_key_jwt", 0, "token_endpoint_auth_signing_alg_values_supported does not list "
+                               "RS256"},
+        {SSO_OIDC_AUTH_PRIVATE_KEY_JWT, 0, "private_key_jwt", 0, "does not list RS256"},
+        {S_BASIC_POST, SSO_OIDC_ALG_RS256, "none", 0,
+         "token_endpoint_auth_method none is none of"},
+        {S_BASIC_POST, SSO_OIDC_ALG_RS256, "Client_Secret_Basic", 0, "is none of"},
+        {S_BASIC_POST, SSO_OIDC_ALG_RS256, "client_secret_jwt\x01", 0, "client_secret_jwt?"},
+    };
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        sso_oidc_discovery_t listed = {.auth_methods = methods[i].listed,
+                                       .auth_signing_algs = methods[i].signing};
+        sso_oidc_token_auth_t got = 99;
+        char why[400] = "";
+        int rc = sso_oidc_discovery_auth_method(&listed, methods[i].configured, &got, why,
+                                                sizeof why);
+        bool good = methods[i].want ? rc == 0 && got == methods[i].want
+                                    : rc == -1 && got == 0 && strstr(why, methods[i].why)
+                                          && s_printable(why);
+        SSO_CHECK(good);
+        if (!good)
+            fprintf(stderr, "auth method %zu: rc %d, got %d, why %s\n", i, rc, (int) got, why);
+    }
+    SSO_CHECK(!strcmp(sso_oidc_auth_method_name(SSO_OIDC_AUTH_PRIVATE_KEY_JWT), "private_key_jwt")
+              && !strcmp(sso_oidc_auth_method_name(SSO_OIDC_AUTH_CLIENT_SECRET_BASIC),
+                         "client_secret_basic")
+              && !strcmp(sso_oidc_auth_method_name(S_BASIC_POST), ""));
 
     /* Not a document at all. */
     SSO_CHECK(s_parses("", 0, false, false, "is empty", &d));

@@ -44,9 +44,11 @@ enum {
     SSO_OIDC_ALG_ES512 = 1 << 8,
 };
 
+/* The client authentications at the token endpoint the broker can use, one bit each. */
 typedef enum {
-    SSO_OIDC_AUTH_CLIENT_SECRET_BASIC = 1,
-    SSO_OIDC_AUTH_CLIENT_SECRET_POST = 2,
+    SSO_OIDC_AUTH_CLIENT_SECRET_BASIC = 1 << 0,
+    SSO_OIDC_AUTH_CLIENT_SECRET_POST = 1 << 1,
+    SSO_OIDC_AUTH_PRIVATE_KEY_JWT = 1 << 2, /* RFC 7523 client assertion, RS256 */
 } sso_oidc_token_auth_t;
 
 /* A checked discovery document. Owned strings; sso_oidc_discovery_free releases them. */
@@ -57,7 +59,9 @@ typedef struct {
     char *jwks_uri;
     char *userinfo_endpoint;      /* NULL when the provider lists none */
     unsigned algs;                /* SSO_OIDC_ALG_* bits offered and accepted; never 0 */
-    sso_oidc_token_auth_t token_auth; /* client_secret_basic when offered, else _post */
+    unsigned auth_methods;        /* SSO_OIDC_AUTH_* bits listed (absent: basic); never 0 */
+    unsigned auth_signing_algs;   /* SSO_OIDC_ALG_* bits of token_endpoint_auth_signing_alg_
+                                     values_supported (absent: RS256) */
     bool pkce_s256;               /* code_challenge_methods_supported lists S256 */
     bool form_post;               /* response_modes_supported lists form_post */
     int64_t max_age_s;            /* lifetime from the answer's Cache-Control (fetch only) */
@@ -96,6 +100,16 @@ void sso_oidc_discovery_free(sso_oidc_discovery_t *discovery);
 /* "RS256" and the like: whether alg is one the discovery offered and the broker accepts
    (never "none", never an HMAC). */
 bool sso_oidc_discovery_alg_ok(const sso_oidc_discovery_t *discovery, const char *alg);
+
+/* The client authentication for a connection configured with method (its options'
+   token_endpoint_auth_method: "client_secret_basic", "client_secret_post", "private_key_jwt";
+   NULL or "": client_secret_basic when listed, else client_secret_post), checked against what
+   the discovery lists (private_key_jwt also needs RS256 among the assertion algorithms). 0 with
+   *out, or -1 with the reason in why (what is configured, what the provider lists). */
+int sso_oidc_discovery_auth_method(const sso_oidc_discovery_t *discovery, const char *method,
+                                   sso_oidc_token_auth_t *out, char *why, size_t why_size);
+/* "client_secret_basic" and so on; "" for no single known method. */
+const char *sso_oidc_auth_method_name(sso_oidc_token_auth_t method);
 
 /* The lifetime in seconds a Cache-Control value (NULL: absent) gives a document. */
 int64_t sso_oidc_max_age(const char *cache_control);

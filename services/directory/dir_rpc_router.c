@@ -228,13 +228,15 @@ static const Sso__Connection *s_reply_connection(const ProtobufCMessage *reply)
 
 /* A connection's secrets go only to the service of its type, which uses them: the saml
    service signs AuthnRequests and decrypts assertions with the SP key, the oidc service
-   redeems upstream codes with the client secret. Checked on every answer, whichever
+   redeems upstream codes with the client secret or signs its client assertions with the
+   client key. Checked on every answer, whichever
    operation made it, so no composite can carry them elsewhere. */
 static bool s_secrets_allowed(const ProtobufCMessage *reply, const char *caller)
 {
     const Sso__Connection *c = s_reply_connection(reply);
     bool secrets = c && ((c->sp_private_key_pem && *c->sp_private_key_pem)
-                         || (c->oidc_client_secret && *c->oidc_client_secret));
+                         || (c->oidc_client_secret && *c->oidc_client_secret)
+                         || (c->oidc_client_key_pem && *c->oidc_client_key_pem));
     return !secrets || (caller && c->type && !strcmp(caller, c->type));
 }
 

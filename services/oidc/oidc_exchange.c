@@ -1,9 +1,12 @@
 #include "oidc_exchange.h"
 #include "sso_crypto.h"
 #include "sso_http.h"
+#include "sso_jose.h"
 #include "sso_test.h"
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/rsa.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,31 +19,73 @@ static void s_wipe(char *text)
     free(text);
 }
 
+char *oidc_exchange_assertion(EVP_PKEY *key, const char *client_id, const char *token_endpoint,
+                              int64_t now, char *why, size_t why_size)
+{
+    if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA || !client_id || !*client_id
+        || !token_endpoint || !*token_endpoint) {
+        snprintf(why, why_size, "client assertion: an RSA key, the client id and the token "
+                                "endpoint are all required");
+        return NULL;
+    }
+    char *kid = sso_jose_thumbprint(key);
+    char *jti = sso_random_id("", 16);
+    json_t *claims = kid && jti ? json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", client_id,
+                                            "sub", client_id, "aud", token_endpoint, "jti", jti,
+                                            "iat", (json_int_t) now, "exp",
+                                            (json_int_t) (now + OIDC_EXCHANGE_ASSERTION_TTL_S))
+                                : NULL;
+    char *jws = NULL;
+    if (!claims || sso_jose_sign(key, "RS256", kid, claims, &jws) != 0) {
+        snprintf(why, why_size, "client assertion: could not be signed");
+        jws = NULL;
+    }
+    json_decref(claims);
+    free(jti);
+    free(kid);
+    return jws;
+}
+
 int oidc_exchange_request(const oidc_exchange_t *in, char **body, char **authorization,
                           char *why, size_t why_size)
 {
     *body = NULL;
     *authorization = NULL;
-    if (!in->client_id || !*in->client_id || !in->client_secret || !*in->client_secret
-        || !in->code || !*in->code || !in->redirect_uri || !*in->redirect_uri) {
-        snprintf(why, why_size, "token request: the client id, its secret, the code and the "
-                 "redirect_uri are all required");
+    bool basic = in->method == SSO_OIDC_AUTH_CLIENT_SECRET_BASIC;
+    bool key_jwt = in->method == SSO_OIDC_AUTH_PRIVATE_KEY_JWT;
+    bool has_secret = in->client_secret && *in->client_secret;
+    if (!in->client_id || !*in->client_id || !in->code || !*in->code || !in->redirect_uri
+        || !*in->redirect_uri || (!key_jwt && !has_secret)
+        || (!key_jwt && !basic && in->method != SSO_OIDC_AUTH_CLIENT_SECRET_POST)) {
+        snprintf(why, why_size, "token request: the client id, its secret (or its key, with "
+                 "private_key_jwt), the code and the redirect_uri are all required");
         return -1;
     }
+    char *assertion = key_jwt ? oidc_exchange_assertion(in->client_key, in->client_id,
+                                                        in->token_endpoint, in->now, why,
+                                                        why_size)
+                              : NULL;
+    if (key_jwt && !assertion)
+        return -1;
+    bool post = in->method == SSO_OIDC_AUTH_CLIENT_SECRET_POST;
+    /* private_key_jwt sends client_id too (RFC 7523 section 3: optional, and some providers
+       look the client up by it before they read the assertion); never the secret. */
     const char *names[] = {"grant_type", "code", "redirect_uri", "code_verifier", "client_id",
-                           "client_secret"};
+                           "client_secret", "client_assertion_type", "client_assertion"};
     const char *values[] = {"authorization_code", in->code, in->redirect_uri,
-                            in->code_verifier, in->basic ? NULL : in->client_id,
-                            in->basic ? NULL : in->client_secret};
+                            in->code_verifier, basic ? NULL : in->client_id,
+                            post ? in->client_secret : NULL,
+                            key_jwt ? OIDC_EXCHANGE_ASSERTION_TYPE : NULL, assertion};
     /* sso_url_with_params makes "?a=1&b=2": the body is what follows the '?'. */
     char *query = sso_url_with_params("", sizeof names / sizeof *names, names, values);
+    free(assertion);
     if (!query) {
         snprintf(why, why_size, "out of memory");
         return -1;
     }
     *body = strdup(query + 1);
     free(query);
-    if (in->basic) {
+    if (basic) {
         char *id = sso_url_encode(in->client_id), *secret = sso_url_encode(in->client_secret);
         size_t size = (id ? strlen(id) : 0) + (secret ? strlen(secret) : 0) + 2;
         char *pair = id && secret ? malloc(size) : NULL;
@@ -58,7 +103,7 @@ int oidc_exchange_request(const oidc_exchange_t *in, char **body, char **authori
             snprintf(*authorization, header_size, "Basic %s", b64);
         s_wipe(b64);
     }
-    if (!*body || (in->basic && !*authorization)) {
+    if (!*body || (basic && !*authorization)) {
         s_wipe(*body);
         s_wipe(*authorization);
         *body = *authorization = NULL;
@@ -119,11 +164,91 @@ char *oidc_exchange_access_token(const char *body, size_t len)
 
 /* ---- self-test ------------------------------------------------------------------------- */
 
+/* private_key_jwt: the assertion in the body verifies with the key's public JWK under the
+   thumbprint kid, with the claims RFC 7523 asks; no secret is sent. */
+static void s_test_private_key_jwt(oidc_exchange_t *in)
+{
+    EVP_PKEY *rsa = EVP_RSA_gen(2048), *ec = EVP_EC_gen("P-256");
+    char *kid = rsa ? sso_jose_thumbprint(rsa) : NULL;
+    json_t *set = kid ? json_pack("{s:[o]}", "keys", sso_jose_public_jwk(rsa, kid, "RS256"))
+                      : NULL;
+    char *set_text = set ? json_dumps(set, JSON_COMPACT) : NULL;
+    json_decref(set);
+    sso_jose_keys_t *keys = NULL;
+    char why[300] = "";
+    SSO_CHECK(ec && set_text
+              && sso_jose_keys_parse(set_text, strlen(set_text), &keys, why, sizeof why) == 0);
+    free(set_text);
+    in->method = SSO_OIDC_AUTH_PRIVATE_KEY_JWT;
+    in->client_secret = "s3cr&t"; /* stored from before: never sent with private_key_jwt */
+    in->client_key = rsa;
+    in->token_endpoint = "https://idp.test/oauth2/token";
+    in->now = 1700000000;
+    char *body = NULL, *authorization = NULL, jti[2][80] = {"", ""};
+    for (int round = 0; round < 2 && keys; round++) {
+        SSO_CHECK(oidc_exchange_request(in, &body, &authorization, why, sizeof why) == 0
+                  && body && !authorization);
+        zhashx_t *form = body ? sso_form_parse(body, strlen(body)) : NULL;
+        const char *assertion = form ? zhashx_lookup(form, "client_assertion") : NULL;
+        const char *type = form ? zhashx_lookup(form, "client_assertion_type") : NULL;
+        SSO_CHECK(form && !zhashx_lookup(form, "client_secret")
+                  && !strcmp(zhashx_lookup(form, "client_id"), "client:1")
+                  && !strcmp(zhashx_lookup(form, "code"), "code/1") && type
+                  && !strcmp(type, "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+                  && assertion && !strstr(body, "s3cr"));
+        const char *const rs256[] = {"RS256", NULL};
+        json_t *header = NULL, *claims = NULL;
+        SSO_CHECK(assertion && sso_jose_verify(assertion, keys, rs256, &header, &claims, why,
+                                               sizeof why) == SSO_JOSE_OK);
+        const char *got_jti = json_string_value(json_object_get(claims, "jti"));
+        SSO_CHECK(claims && !strcmp(json_string_value(json_object_get(header, "kid")), kid)
+                  && !strcmp(json_string_value(json_object_get(header, "alg")), "RS256")
+                  && !strcmp(json_string_value(json_object_get(claims, "iss")), "client:1")
+                  && !strcmp(json_string_value(json_object_get(claims, "sub")), "client:1")
+                  && !strcmp(json_string_value(json_object_get(claims, "aud")),
+                             "https://idp.test/oauth2/token")
+                  && json_integer_value(json_object_get(claims, "iat")) == 1700000000
+                  && json_integer_value(json_object_get(claims, "exp")) == 1700000060
+                  && got_jti && strlen(got_jti) >= 32 && json_object_size(claims) == 6);
+        snprintf(jti[round], sizeof jti[round], "%s", got_jti ? got_jti : "");
+        json_decref(header);
+        json_decref(claims);
+        zhashx_destroy(&form);
+        s_wipe(body);
+        body = NULL;
+    }
+    SSO_CHECK(*jti[0] && strcmp(jti[0], jti[1]) != 0); /* fresh each time */
+    /* Without the key, with a key of another type, or without the audience: nothing sent. */
+    EVP_PKEY *bad_keys[] = {NULL, ec, rsa};
+    const char *audiences[] = {"https://idp.test/t", "https://idp.test/t", ""};
+    for (size_t i = 0; i < 3; i++) {
+        in->client_key = bad_keys[i];
+        in->token_endpoint = audiences[i];
+        SSO_CHECK(oidc_exchange_request(in, &body, &authorization, why, sizeof why) == -1
+                  && !body && !authorization && strstr(why, "client assertion"));
+    }
+    /* The secret is not needed with it. */
+    in->client_key = rsa;
+    in->token_endpoint = "https://idp.test/t";
+    in->client_secret = NULL;
+    SSO_CHECK(oidc_exchange_request(in, &body, &authorization, why, sizeof why) == 0 && body);
+    s_wipe(body);
+    sso_jose_keys_destroy(&keys);
+    free(kid);
+    EVP_PKEY_free(rsa);
+    EVP_PKEY_free(ec);
+    memset(in, 0, sizeof *in);
+}
+
 void oidc_exchange_test(bool verbose)
 {
     (void) verbose;
-    oidc_exchange_t in = {"client:1", "s3cr&t", true, "https://sso.test/sso/oidc/callback",
-                          "code/1", "verifier-0123456789012345678901234567890123"};
+    oidc_exchange_t in = {.client_id = "client:1",
+                          .method = SSO_OIDC_AUTH_CLIENT_SECRET_BASIC,
+                          .client_secret = "s3cr&t",
+                          .redirect_uri = "https://sso.test/sso/oidc/callback",
+                          .code = "code/1",
+                          .code_verifier = "verifier-0123456789012345678901234567890123"};
     char *body = NULL, *authorization = NULL, why[300] = "";
     SSO_CHECK(oidc_exchange_request(&in, &body, &authorization, why, sizeof why) == 0);
     zhashx_t *form = body ? sso_form_parse(body, strlen(body)) : NULL;
@@ -139,7 +264,7 @@ void oidc_exchange_test(bool verbose)
     s_wipe(body);
     s_wipe(authorization);
     /* client_secret_post; no PKCE. */
-    in.basic = false;
+    in.method = SSO_OIDC_AUTH_CLIENT_SECRET_POST;
     in.code_verifier = "";
     SSO_CHECK(oidc_exchange_request(&in, &body, &authorization, why, sizeof why) == 0
               && !authorization);
@@ -156,6 +281,10 @@ void oidc_exchange_test(bool verbose)
     in.client_secret = "s";
     in.code = NULL;
     SSO_CHECK(oidc_exchange_request(&in, &body, &authorization, why, sizeof why) == -1);
+    in.code = "code/1";
+    in.method = 0; /* no method agreed: nothing is sent */
+    SSO_CHECK(oidc_exchange_request(&in, &body, &authorization, why, sizeof why) == -1 && !body);
+    s_test_private_key_jwt(&in);
 
     /* Answers. */
     char *id_token = NULL;

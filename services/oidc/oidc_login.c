@@ -374,12 +374,30 @@ static int s_exchange(sso_service_t *service, const sso_oidc_discovery_t *discov
     char redirect_uri[1200];
     oidc_authorize_redirect_uri(service ? service->config->public_url : "", conn->id,
                                 redirect_uri, sizeof redirect_uri);
-    oidc_exchange_t in = {conn->oidc_client_id, conn->oidc_client_secret,
-                          discovery->token_auth == SSO_OIDC_AUTH_CLIENT_SECRET_BASIC,
-                          redirect_uri, code,
-                          txn->oidc_code_verifier}; /* PKCE always, as the start sent it */
+    oidc_exchange_t in = {.client_id = conn->oidc_client_id,
+                          .client_secret = conn->oidc_client_secret,
+                          .token_endpoint = discovery->token_endpoint,
+                          .now = s_now(),
+                          .redirect_uri = redirect_uri,
+                          .code = code,
+                          .code_verifier = txn->oidc_code_verifier}; /* PKCE always */
+    /* The client authentication the connection names, if the provider (still) lists it. */
+    char method_why[400];
+    if (sso_oidc_discovery_auth_method(discovery, conn->oidc_token_auth_method, &in.method,
+                                       method_why, sizeof method_why) != 0) {
+        snprintf(why, why_size, "token request: %s", method_why);
+        return -1;
+    }
+    if (in.method == SSO_OIDC_AUTH_PRIVATE_KEY_JWT
+        && !(in.client_key = sso_jose_private_key_pem(conn->oidc_client_key_pem))) {
+        snprintf(why, why_size, "token request: connection %.64s has no private_key_jwt client "
+                 "key", conn->id);
+        return -1;
+    }
     char *body = NULL, *authorization = NULL;
-    if (oidc_exchange_request(&in, &body, &authorization, why, why_size) != 0)
+    int made = oidc_exchange_request(&in, &body, &authorization, why, why_size);
+    EVP_PKEY_free(in.client_key);
+    if (made != 0)
         return -1;
     s_exchange_t x = {.request = {.url = discovery->token_endpoint, .method = "POST",
                                   .body = body, .body_len = strlen(body),

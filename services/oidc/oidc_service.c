@@ -1,5 +1,6 @@
 #include "oidc_service.h"
 #include "oidc_authorize.h"
+#include "oidc_jwks.h"
 #include "oidc_login.h"
 #include "sso_http.h"
 #include "sso_log.h"
@@ -8,6 +9,9 @@
 
 /* Issuers whose documents are kept at once. */
 #define S_CACHE_ISSUERS 256
+
+#define S_ID_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_"
+#define S_ID_MAX 128
 
 static zframe_t *s_http(sso_service_t *service, const Sso__HttpRequest *request,
                         const Sso__Meta *meta)
@@ -18,9 +22,19 @@ static zframe_t *s_http(sso_service_t *service, const Sso__HttpRequest *request,
                          ? request->path + strlen(prefix)
                          : NULL;
     size_t len = id ? strlen(id) : 0;
-    if (id && len > 0 && len <= 128
-        && strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_") == len)
+    if (id && len > 0 && len <= S_ID_MAX && strspn(id, S_ID_CHARS) == len)
         return oidc_login_callback(service, request, id, meta ? meta->deadline_ms : 0);
+    /* OIDC_JWKS_PATH_PREFIX<connection id>OIDC_JWKS_PATH_SUFFIX, read with GET. */
+    const char *jwks = request->path + strlen(OIDC_JWKS_PATH_PREFIX);
+    len = strspn(jwks, S_ID_CHARS);
+    if (!strncmp(request->path, OIDC_JWKS_PATH_PREFIX, strlen(OIDC_JWKS_PATH_PREFIX))
+        && len > 0 && len <= S_ID_MAX && !strcmp(jwks + len, OIDC_JWKS_PATH_SUFFIX)) {
+        if (strcmp(request->method, "GET") != 0 && strcmp(request->method, "HEAD") != 0)
+            return sso_http_error(405, "invalid_request", "the JWKS is read with GET");
+        char id_copy[S_ID_MAX + 1];
+        snprintf(id_copy, sizeof id_copy, "%.*s", (int) len, jwks);
+        return oidc_jwks_http(service, id_copy);
+    }
     return sso_http_error(404, "not_found", "no such path");
 }
 
@@ -91,5 +105,24 @@ void oidc_service_test(bool verbose)
     if (response)
         sso__http_response__free_unpacked(response, NULL);
     zframe_destroy(&frame);
+    /* Near misses of the JWKS path are no JWKS path (and need no directory); the path
+       itself with another method is refused before any. */
+    const char *paths[] = {"/sso/oidc/jwks", "/sso/oidc//jwks", "/sso/oidc/conn_a/jwks/",
+                           "/sso/oidc/conn_a/jwks.json", "/sso/oidc/Conn_a/jwks",
+                           "/sso/oidc/conn_a/b/jwks", "/sso/oidc/conn_a%2f/jwks",
+                           "/sso/oidc/conn_a"};
+    for (size_t i = 0; i <= sizeof paths / sizeof *paths; i++) {
+        bool post = i == sizeof paths / sizeof *paths;
+        request.method = post ? "POST" : "GET";
+        request.path = post ? "/sso/oidc/conn_a/jwks" : (char *) paths[i];
+        frame = s_http(NULL, &request, NULL);
+        response = frame ? sso__http_response__unpack(NULL, zframe_size(frame),
+                                                       zframe_data(frame))
+                         : NULL;
+        SSO_CHECK(response && response->status == (post ? 405u : 404u));
+        if (response)
+            sso__http_response__free_unpacked(response, NULL);
+        zframe_destroy(&frame);
+    }
     SSO_CHECK(!s_rpc(NULL, "saml_start", NULL, NULL) && !s_rpc(NULL, "UpstreamStart.", NULL, NULL));
 }

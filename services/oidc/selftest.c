@@ -3,6 +3,7 @@
 #include "oidc_callback.h"
 #include "oidc_claims.h"
 #include "oidc_exchange.h"
+#include "oidc_jwks.h"
 #include "oidc_login.h"
 #include "oidc_service.h"
 #include "sso_test.h"
@@ -18,6 +19,7 @@ int main(int argc, char **argv)
     SSO_RUN(oidc_claims_test, verbose);
     SSO_RUN(oidc_callback_test, verbose);
     SSO_RUN(oidc_exchange_test, verbose);
+    SSO_RUN(oidc_jwks_test, verbose);
     SSO_RUN(oidc_login_test, verbose);
     SSO_RUN(oidc_service_test, verbose);
     return sso_test_summary();

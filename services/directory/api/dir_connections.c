@@ -9,6 +9,7 @@
 #include "api/dir_valid.h"
 #include "sso_crypto.h"
 #include "sso_fetch.h"
+#include "sso_jose.h"
 #include "sso_log.h"
 #include "sso_oidc_discovery.h"
 #include "sso_saml_metadata.h"
@@ -40,6 +41,7 @@ typedef struct {
     char *oidc_scopes;    /* space-separated */
     char *oidc_secret;    /* a new plaintext secret from this request, else NULL */
     bool oidc_has_secret; /* one is stored already */
+    bool oidc_has_client_key; /* a private_key_jwt key pair is stored already */
     json_t *options;      /* the options object as stored (dir_conn_options) */
     json_t *mapping;      /* the attribute_mapping object as stored */
 } s_conf_t;
@@ -150,14 +152,23 @@ static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
             json_decref(discovered);
             discovered = json_null();
         }
+        /* private_key_jwt: the public side of the connection's client key, to register at
+           the provider (null until the method is first private_key_jwt). */
+        const char *client_cert = dir_db_is_null(stmt, DIR_CONN_OIDC_CLIENT_CERT)
+                                      ? NULL
+                                      : dir_db_text(stmt, DIR_CONN_OIDC_CLIENT_CERT);
+        char jwks_uri[600];
+        snprintf(jwks_uri, sizeof jwks_uri, "%s/sso/oidc/%s/jwks", dir->public_url, id);
         json_object_set_new(
             json, "oidc",
-            json_pack("{s:s, s:s, s:o, s:b, s:s, s:o}", "issuer",
+            json_pack("{s:s, s:s, s:o, s:b, s:s, s:o, s:o, s:o}", "issuer",
                       dir_db_text(stmt, DIR_CONN_OIDC_ISSUER), "client_id",
                       dir_db_text(stmt, DIR_CONN_OIDC_CLIENT), "scopes",
                       s_scopes_json(dir_db_text(stmt, DIR_CONN_OIDC_SCOPES)), "client_secret_set",
                       !dir_db_is_null(stmt, DIR_CONN_OIDC_SECRET_SEALED), "redirect_uri", redirect,
-                      "discovered", discovered));
+                      "discovered", discovered, "jwks_uri",
+                      s_str_or_null(client_cert ? jwks_uri : NULL), "client_certificate",
+                      s_str_or_null(client_cert)));
     }
     return json;
 }
@@ -187,6 +198,7 @@ static int s_load(dir_t *dir, const char *id, s_conf_t *conf)
         conf->oidc_client_id = s_dup_column(stmt, DIR_CONN_OIDC_CLIENT);
         conf->oidc_scopes = s_dup_column(stmt, DIR_CONN_OIDC_SCOPES);
         conf->oidc_has_secret = !dir_db_is_null(stmt, DIR_CONN_OIDC_SECRET_SEALED);
+        conf->oidc_has_client_key = !dir_db_is_null(stmt, DIR_CONN_OIDC_CLIENT_KEY_SEALED);
         conf->options = s_object_column(stmt, DIR_CONN_OPTIONS);
         conf->mapping = s_object_column(stmt, DIR_CONN_MAPPING);
     }
@@ -345,9 +357,17 @@ static int s_fetch_metadata(const char *url, s_conf_t *conf, s_slow_t *slow, dir
     return -1;
 }
 
-/* The discovery of issuer, checked (sso_oidc_discovery), from slow once fetched: 0, -1 with
-   err set, or -1 with slow->want set when it is still to be fetched. */
-static int s_check_discovery(const char *issuer, s_slow_t *slow, dir_error_t *err)
+/* The connection's options.token_endpoint_auth_method; NULL when absent. */
+static const char *s_auth_method(const json_t *options)
+{
+    return json_string_value(json_object_get(options, "token_endpoint_auth_method"));
+}
+
+/* The discovery of issuer, checked (sso_oidc_discovery) with the client authentication the
+   options configure, from slow once fetched: 0, -1 with err set, or -1 with slow->want set
+   when it is still to be fetched. */
+static int s_check_discovery(const char *issuer, const json_t *options, s_slow_t *slow,
+                             dir_error_t *err)
 {
     if (!s_slow_has(slow, S_DISCOVERY, issuer, err))
         return -1;
@@ -355,6 +375,48 @@ static int s_check_discovery(const char *issuer, s_slow_t *slow, dir_error_t *er
         dir_bad_request(err, "oidc.issuer: %s", slow->discovery_why);
         return -1;
     }
+    const char *method = s_auth_method(options);
+    sso_oidc_token_auth_t chosen;
+    char why[400];
+    if (sso_oidc_discovery_auth_method(&slow->discovery, method, &chosen, why, sizeof why) != 0) {
+        dir_bad_request(err, "%s: %s", method ? "options.token_endpoint_auth_method"
+                                              : "oidc.issuer", why);
+        return -1;
+    }
+    return 0;
+}
+
+/* private_key_jwt: the connection's client key pair, made once (off the loop, like the SAML SP
+   key pair) when its method first is private_key_jwt and kept after. 0 with *sealed and *cert
+   (slow's; both NULL when none is to be stored), -1 with err set, or -1 with slow->want set
+   when the key pair is still to be made. */
+static int s_client_key(dir_t *dir, const char *id, const s_conf_t *conf, s_slow_t *slow,
+                        uint8_t **sealed, size_t *sealed_len, const char **cert,
+                        dir_error_t *err)
+{
+    *sealed = NULL;
+    *sealed_len = 0;
+    *cert = NULL;
+    const char *method = s_auth_method(conf->options);
+    if (conf->oidc_has_client_key || !method || strcmp(method, "private_key_jwt") != 0)
+        return 0;
+    if (!slow->keyed) {
+        if (!slow->id && !(slow->id = strdup(id))) {
+            dir_server_error(err);
+            return -1;
+        }
+        slow->want = S_KEY_PAIR;
+        return -1;
+    }
+    char aad[200];
+    snprintf(aad, sizeof aad, "connection:%s:oidc_client_key", id);
+    if (slow->key_rc != 0
+        || dir_keys_seal(dir->keys, slow->key_pem, strlen(slow->key_pem), aad, sealed,
+                         sealed_len) != 0) {
+        dir_server_error(err);
+        return -1;
+    }
+    *cert = slow->cert_pem;
     return 0;
 }
 
@@ -524,7 +586,18 @@ static int s_read_settings(json_t *body, s_conf_t *conf, bool create, s_slow_t *
     if (settings && (saml ? s_read_saml(settings, conf, slow, err)
                           : s_read_oidc(settings, conf, err)) != 0)
         return -1;
-    if (dir_conn_options_merge(body, conf->type, &conf->options, &conf->mapping, err) != 0)
+    const char *method_was = s_auth_method(conf->options);
+    char *method_before = method_was ? strdup(method_was) : NULL;
+    if (method_was && !method_before) {
+        dir_server_error(err);
+        return -1;
+    }
+    int merged = dir_conn_options_merge(body, conf->type, &conf->options, &conf->mapping, err);
+    const char *method = s_auth_method(conf->options);
+    bool method_changed = (method_before == NULL) != (method == NULL)
+                          || (method && strcmp(method, method_before) != 0);
+    free(method_before);
+    if (merged != 0)
         return -1;
     if (saml) {
         if (!conf->saml_entity_id || !conf->saml_sso_url || json_array_size(conf->saml_certs) == 0) {
@@ -537,8 +610,10 @@ static int s_read_settings(json_t *body, s_conf_t *conf, bool create, s_slow_t *
         }
     }
     else {
+        /* A client assertion signed with the connection's key stands in for the secret. */
+        bool key_jwt = method && strcmp(method, "private_key_jwt") == 0;
         if (!conf->oidc_issuer || !conf->oidc_client_id
-            || (!conf->oidc_secret && !conf->oidc_has_secret)) {
+            || (!key_jwt && !conf->oidc_secret && !conf->oidc_has_secret)) {
             dir_bad_request(err, "oidc.%s is required",
                             !conf->oidc_issuer      ? "issuer"
                             : !conf->oidc_client_id ? "client_id"
@@ -548,7 +623,8 @@ static int s_read_settings(json_t *body, s_conf_t *conf, bool create, s_slow_t *
         if (!conf->oidc_scopes)
             s_set(&conf->oidc_scopes, "openid email profile");
         /* A new or changed connection must work with its provider as it is now. */
-        if ((create || settings) && s_check_discovery(conf->oidc_issuer, slow, err) != 0)
+        if ((create || settings || method_changed)
+            && s_check_discovery(conf->oidc_issuer, conf->options, slow, err) != 0)
             return -1;
     }
     return 0;
@@ -587,8 +663,9 @@ static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, s_slow_t 
     json_t *body = dir_api_body(req, &err);
     const char *type = NULL, *id = NULL;
     char *certs_text = NULL, *options_text = NULL, *mapping_text = NULL, *discovered = NULL;
-    uint8_t *sealed_key = NULL, *sealed_secret = NULL;
-    size_t sealed_key_len = 0, sealed_secret_len = 0;
+    uint8_t *sealed_key = NULL, *sealed_secret = NULL, *sealed_client_key = NULL;
+    size_t sealed_key_len = 0, sealed_secret_len = 0, sealed_client_key_len = 0;
+    const char *client_cert = NULL;
     zframe_t *reply = NULL;
     if (!body || dir_json_string(body, "type", "type", DIR_REQUIRED, 16, &type, &err) < 0)
         goto done;
@@ -628,6 +705,9 @@ static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, s_slow_t 
             goto done;
         }
     }
+    else if (s_client_key(req->dir, id, &conf, slow, &sealed_client_key, &sealed_client_key_len,
+                          &client_cert, &err) != 0)
+        goto done;
     else if (s_seal_secret(req->dir, id, &conf, &sealed_secret, &sealed_secret_len) != 0) {
         dir_server_error(&err);
         goto done;
@@ -648,14 +728,16 @@ static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, s_slow_t 
                         "saml_idp_certificates, saml_idp_metadata_url, saml_sp_certificate, "
                         "saml_sp_key_sealed, oidc_issuer, oidc_client_id, "
                         "oidc_client_secret_sealed, oidc_scopes, options, attribute_mapping, "
-                        "oidc_discovered) "
-                        "SELECT ?, id, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
-                        "FROM organizations WHERE id = ?",
-                        "sssiisssssbssbsssss", id, type, conf.name, now, now, conf.saml_entity_id,
-                        conf.saml_sso_url, certs_text, conf.saml_metadata_url, slow->cert_pem,
-                        sealed_key, sealed_key_len, conf.oidc_issuer, conf.oidc_client_id,
-                        sealed_secret, sealed_secret_len, conf.oidc_scopes, options_text,
-                        mapping_text, discovered, org_id);
+                        "oidc_discovered, oidc_client_key_sealed, oidc_client_certificate) "
+                        "SELECT ?, id, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                        "?, ? FROM organizations WHERE id = ?",
+                        "sssiisssssbssbssssbss", id, type, conf.name, now, now,
+                        conf.saml_entity_id, conf.saml_sso_url, certs_text,
+                        conf.saml_metadata_url, saml ? slow->cert_pem : NULL, sealed_key,
+                        sealed_key_len, conf.oidc_issuer, conf.oidc_client_id, sealed_secret,
+                        sealed_secret_len, conf.oidc_scopes, options_text, mapping_text,
+                        discovered, sealed_client_key, sealed_client_key_len, client_cert,
+                        org_id);
     if (rc != DIR_DB_OK) {
         dir_server_error(&err);
         goto done;
@@ -672,6 +754,7 @@ static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, s_slow_t 
 done:
     free(sealed_key);
     free(sealed_secret);
+    free(sealed_client_key);
     free(certs_text);
     free(options_text);
     free(mapping_text);
@@ -693,8 +776,9 @@ static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, s_slow_t *slow
     json_t *body = dir_api_body(req, &err);
     const char *type = NULL, *status = NULL;
     char *certs_text = NULL, *options_text = NULL, *mapping_text = NULL, *discovered = NULL;
-    uint8_t *sealed_secret = NULL;
-    size_t sealed_secret_len = 0;
+    uint8_t *sealed_secret = NULL, *sealed_client_key = NULL;
+    size_t sealed_secret_len = 0, sealed_client_key_len = 0;
+    const char *client_cert = NULL;
     zframe_t *reply = NULL;
     if (!body)
         goto done;
@@ -726,7 +810,9 @@ static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, s_slow_t *slow
         }
     }
     if (s_read_name(body, &conf, &err) != 0
-        || s_read_settings(body, &conf, false, slow, &err) != 0)
+        || s_read_settings(body, &conf, false, slow, &err) != 0
+        || s_client_key(req->dir, id, &conf, slow, &sealed_client_key, &sealed_client_key_len,
+                        &client_cert, &err) != 0)
         goto done;
     certs_text = conf.saml_certs ? json_dumps(conf.saml_certs, JSON_COMPACT) : NULL;
     options_text = json_dumps(conf.options, JSON_COMPACT);
@@ -744,11 +830,15 @@ static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, s_slow_t *slow
                         "saml_idp_metadata_url = ?, oidc_issuer = ?, oidc_client_id = ?, "
                         "oidc_client_secret_sealed = coalesce(?, oidc_client_secret_sealed), "
                         "oidc_scopes = ?, options = ?, attribute_mapping = ?, "
-                        "oidc_discovered = coalesce(?, oidc_discovered) WHERE id = ?",
-                        "sissssssbsssss", conf.name, dir_now(), conf.saml_entity_id,
+                        "oidc_discovered = coalesce(?, oidc_discovered), "
+                        "oidc_client_key_sealed = coalesce(?, oidc_client_key_sealed), "
+                        "oidc_client_certificate = coalesce(?, oidc_client_certificate) "
+                        "WHERE id = ?",
+                        "sissssssbssssbss", conf.name, dir_now(), conf.saml_entity_id,
                         conf.saml_sso_url, certs_text, conf.saml_metadata_url, conf.oidc_issuer,
                         conf.oidc_client_id, sealed_secret, sealed_secret_len, conf.oidc_scopes,
-                        options_text, mapping_text, discovered, id);
+                        options_text, mapping_text, discovered, sealed_client_key,
+                        sealed_client_key_len, client_cert, id);
     if (rc != DIR_DB_OK) {
         dir_server_error(&err);
         goto done;
@@ -763,6 +853,7 @@ static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, s_slow_t *slow
         dir_not_found(&err, "no connection %s", id);
 done:
     free(sealed_secret);
+    free(sealed_client_key);
     free(certs_text);
     free(options_text);
     free(mapping_text);
@@ -817,7 +908,8 @@ static zframe_t *s_enable_pass(dir_api_req_t *req, const char *id, s_slow_t *slo
     s_conf_t conf = {0};
     int found = s_load(req->dir, id, &conf);
     int checked = found == 1 && strcmp(conf.type, "oidc") == 0
-                      ? s_check_discovery(conf.oidc_issuer ? conf.oidc_issuer : "", slow, &err)
+                      ? s_check_discovery(conf.oidc_issuer ? conf.oidc_issuer : "", conf.options,
+                                          slow, &err)
                       : 0;
     s_conf_free(&conf);
     if (found == 0)
@@ -1354,10 +1446,207 @@ static void s_test_options(dir_testkit_t *kit)
     sso_oidc_test_idp_destroy(&idp);
 }
 
+/* The thumbprint of a PEM's key (private key or certificate), "" when it holds none. */
+static void s_thumbprint(const char *pem, bool certificate, char out[64])
+{
+    EVP_PKEY *key = certificate ? sso_jose_certificate_key_pem(pem) : sso_jose_private_key_pem(pem);
+    char *thumb = key ? sso_jose_thumbprint(key) : NULL;
+    snprintf(out, 64, "%s", thumb ? thumb : "");
+    free(thumb);
+    EVP_PKEY_free(key);
+}
+
+/* A discovery document at prefix listing methods (JSON array text) and signing algs (JSON
+   array text, or NULL for none). */
+static void s_route_methods(sso_oidc_test_idp_t *idp, const char *prefix, const char *methods,
+                            const char *algs)
+{
+    const char *base = sso_oidc_test_idp_url(idp);
+    char doc[1400], path[200];
+    snprintf(doc, sizeof doc, "{\"issuer\":\"%s%s\",\"authorization_endpoint\":\"%s/a\","
+                              "\"token_endpoint\":\"%s/t\",\"jwks_uri\":\"%s/j\","
+                              "\"response_types_supported\":[\"code\"],"
+                              "\"token_endpoint_auth_methods_supported\":%s%s%s}",
+             base, prefix, base, base, base, methods,
+             algs ? ",\"token_endpoint_auth_signing_alg_values_supported\":" : "",
+             algs ? algs : "");
+    snprintf(path, sizeof path, "%s/.well-known/openid-configuration", prefix);
+    sso_oidc_test_idp_route(idp, path, 200, "Content-Type: application/json\r\n", doc, 0);
+}
+
+/* options.token_endpoint_auth_method: checked against the provider's discovery, and
+   private_key_jwt gives the connection a client key pair (made once, sealed, the key only for
+   the oidc service) in place of the secret. */
+static void s_test_client_key(dir_testkit_t *kit)
+{
+    char org[64] = "", path[160], text[900], id[64] = "", conn_path[200];
+    SSO_CHECK(dir_testkit_field(kit, "POST", "/api/v1/organizations",
+                                "{\"display_name\":\"K\"}", "id", org, sizeof org) == 201);
+    snprintf(path, sizeof path, "/api/v1/organizations/%s/connections", org);
+    sso_oidc_test_idp_t *idp = sso_oidc_test_idp_new();
+    char secret_only[200];
+    SSO_CHECK(idp && sso_oidc_test_idp_provider(idp, "/s", secret_only, sizeof secret_only) == 0);
+    if (!idp)
+        return;
+    kit->dir->allow_private_upstreams = true;
+    const char *base = sso_oidc_test_idp_url(idp);
+    s_route_methods(idp, "/pk", "[\"private_key_jwt\"]", "[\"RS256\",\"ES256\"]");
+    s_route_methods(idp, "/all", "[\"client_secret_basic\",\"private_key_jwt\"]", NULL);
+    s_route_methods(idp, "/es", "[\"private_key_jwt\"]", "[\"ES256\"]");
+    json_t *body = NULL;
+    int64_t before = s_count(kit);
+    struct {
+        const char *prefix, *secret, *method, *want;
+    } bad[] = {
+        /* Without private_key_jwt the secret is required, as before. */
+        {"/pk", NULL, NULL, "oidc.client_secret is required"},
+        {"/pk", NULL, "client_secret_post", "oidc.client_secret is required"},
+        /* A provider with only private_key_jwt, and the connection not set for it. */
+        {"/pk", "s", NULL, "oidc.issuer: discovery token_endpoint_auth_methods_supported offers "
+                           "neither client_secret_basic nor client_secret_post (got "
+                           "private_key_jwt): set options.token_endpoint_auth_method"},
+        {"/pk", "s", "client_secret_basic", "options.token_endpoint_auth_method: discovery "
+                                            "token_endpoint_auth_methods_supported does not list "
+                                            "client_secret_basic"},
+        /* A connection set for it, at a provider that does not take it. */
+        {"/s", NULL, "private_key_jwt", "options.token_endpoint_auth_method: discovery "
+                                        "token_endpoint_auth_methods_supported does not list "
+                                        "private_key_jwt, the connection's "
+                                        "token_endpoint_auth_method (got client_secret_basic, "
+                                        "client_secret_post)"},
+        {"/es", NULL, "private_key_jwt", "token_endpoint_auth_signing_alg_values_supported does "
+                                         "not list RS256"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char secret[40] = "", options[120] = "";
+        if (bad[i].secret)
+            snprintf(secret, sizeof secret, ",\"client_secret\":\"%s\"", bad[i].secret);
+        if (bad[i].method)
+            snprintf(options, sizeof options,
+                     ",\"options\":{\"token_endpoint_auth_method\":\"%s\"}", bad[i].method);
+        snprintf(text, sizeof text, "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"%s%s\","
+                                    "\"client_id\":\"c\"%s}%s}", base, bad[i].prefix, secret,
+                 options);
+        SSO_CHECK(s_refused(dir_testkit_call(kit, "POST", path, text, &body), &body,
+                            bad[i].want));
+    }
+    SSO_CHECK(s_count(kit) == before);
+
+    /* private_key_jwt at a provider that lists only it: no secret, a key pair. */
+    snprintf(text, sizeof text, "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"%s/pk\","
+                                "\"client_id\":\"c\"},\"options\":"
+                                "{\"token_endpoint_auth_method\":\"private_key_jwt\"}}", base);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, text, &body) == 201);
+    snprintf(id, sizeof id, "%s", dir_testkit_str(body, "id"));
+    snprintf(conn_path, sizeof conn_path, "/api/v1/connections/%s", id);
+    json_t *o = json_object_get(body, "oidc");
+    char want_jwks[300], cert[4096] = "";
+    snprintf(want_jwks, sizeof want_jwks, "https://sso.test/sso/oidc/%s/jwks", id);
+    snprintf(cert, sizeof cert, "%s", dir_testkit_str(o, "client_certificate"));
+    SSO_CHECK(!strcmp(dir_testkit_str(o, "jwks_uri"), want_jwks)
+              && strstr(cert, "-----BEGIN CERTIFICATE-----")
+              && json_is_false(json_object_get(o, "client_secret_set")));
+    json_decref(body);
+    char cert_thumb[64], key_thumb[64];
+    s_thumbprint(cert, true, cert_thumb);
+    SSO_CHECK(*cert_thumb);
+    /* Sealed under its own name: another AAD does not open it. */
+    dir_db_stmt_t *stmt = dir_db_query(kit->dir->db, "SELECT oidc_client_key_sealed FROM "
+                                                     "connections WHERE id = ?", "s", id);
+    if (stmt && dir_db_step(stmt) == DIR_DB_ROW) {
+        size_t len = 0;
+        const void *blob = dir_db_blob(stmt, 0, &len);
+        char aad[200];
+        snprintf(aad, sizeof aad, "connection:%s:oidc_client_key", id);
+        char *key = dir_keys_open(kit->dir->keys, blob, len, aad, NULL);
+        SSO_CHECK(key && strstr(key, "PRIVATE KEY") && !memmem(blob, len, "PRIVATE", 7));
+        s_thumbprint(key, false, key_thumb);
+        SSO_CHECK(!strcmp(key_thumb, cert_thumb));
+        if (key)
+            OPENSSL_cleanse(key, strlen(key));
+        free(key);
+        snprintf(aad, sizeof aad, "connection:%s:oidc_client_secret", id);
+        SSO_CHECK(!dir_keys_open(kit->dir->keys, blob, len, aad, NULL));
+    }
+    else
+        SSO_CHECK(!"the connection's row");
+    dir_db_release(stmt);
+    /* The key goes to the oidc service only; the certificate to any reader. */
+    Sso__ConnectionGetRequest get = SSO__CONNECTION_GET_REQUEST__INIT;
+    get.connection_id = id;
+    get.with_secrets = true;
+    kit->caller = "oidc";
+    Sso__ConnectionReply *got = dir_testkit_rpc(kit, "UpstreamReads.ConnectionGet", &get.base);
+    SSO_CHECK(got && got->connection && !*got->connection->oidc_client_secret
+              && !strcmp(got->connection->oidc_client_certificate_pem, cert)
+              && !strcmp(got->connection->oidc_token_auth_method, "private_key_jwt"));
+    if (got && got->connection) {
+        s_thumbprint(got->connection->oidc_client_key_pem, false, key_thumb);
+        SSO_CHECK(!strcmp(key_thumb, cert_thumb));
+    }
+    sso__connection_reply__free_unpacked(got, NULL);
+    kit->caller = "saml";
+    got = dir_testkit_rpc(kit, "UpstreamReads.ConnectionGet", &get.base);
+    SSO_CHECK(got && got->error == SSO__RPC_ERROR__ACCESS_DENIED && !got->connection);
+    sso__connection_reply__free_unpacked(got, NULL);
+    get.with_secrets = false;
+    got = dir_testkit_rpc(kit, "UpstreamReads.ConnectionGet", &get.base);
+    SSO_CHECK(got && got->connection && !*got->connection->oidc_client_key_pem
+              && !strcmp(got->connection->oidc_client_certificate_pem, cert));
+    sso__connection_reply__free_unpacked(got, NULL);
+    kit->caller = NULL;
+    /* Made once: a change keeps the key its provider has registered. */
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", conn_path, "{\"oidc\":{\"client_id\":\"d\"}}",
+                               &body) == 200
+              && !strcmp(dir_testkit_str(json_object_get(body, "oidc"), "client_certificate"),
+                         cert));
+    json_decref(body);
+    /* Enabling checks again: the provider dropped private_key_jwt. */
+    s_route_methods(idp, "/pk", "[\"client_secret_post\"]", NULL);
+    snprintf(text, sizeof text, "%s/enable", conn_path);
+    SSO_CHECK(s_refused(dir_testkit_call(kit, "POST", text, NULL, &body), &body,
+                        "does not list private_key_jwt"));
+    s_route_methods(idp, "/pk", "[\"private_key_jwt\"]", NULL);
+    SSO_CHECK(dir_testkit_call(kit, "POST", text, NULL, NULL) == 200);
+
+    /* A connection with a secret switched to private_key_jwt by its options alone: checked,
+       then keyed; switched back, it keeps the key (and its secret). */
+    snprintf(text, sizeof text, "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"%s\","
+                                "\"client_id\":\"c\",\"client_secret\":\"s\"}}", secret_only);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, text, &body) == 201
+              && json_is_null(json_object_get(json_object_get(body, "oidc"), "jwks_uri"))
+              && json_is_null(json_object_get(json_object_get(body, "oidc"),
+                                              "client_certificate")));
+    snprintf(conn_path, sizeof conn_path, "/api/v1/connections/%s", dir_testkit_str(body, "id"));
+    json_decref(body);
+    SSO_CHECK(s_refused(dir_testkit_call(kit, "PATCH", conn_path,
+                                         "{\"options\":{\"token_endpoint_auth_method\":"
+                                         "\"private_key_jwt\"}}", &body),
+                        &body, "does not list private_key_jwt"));
+    snprintf(text, sizeof text, "{\"oidc\":{\"issuer\":\"%s/all\"},\"options\":"
+                                "{\"token_endpoint_auth_method\":\"private_key_jwt\"}}", base);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", conn_path, text, &body) == 200);
+    char cert2[4096];
+    snprintf(cert2, sizeof cert2, "%s",
+             dir_testkit_str(json_object_get(body, "oidc"), "client_certificate"));
+    SSO_CHECK(strstr(cert2, "BEGIN CERTIFICATE") && strcmp(cert2, cert) != 0);
+    json_decref(body);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", conn_path,
+                               "{\"options\":{\"token_endpoint_auth_method\":null}}", &body)
+                  == 200
+              && !strcmp(dir_testkit_str(json_object_get(body, "oidc"), "client_certificate"),
+                         cert2)
+              && json_is_true(json_object_get(json_object_get(body, "oidc"),
+                                              "client_secret_set")));
+    json_decref(body);
+    sso_oidc_test_idp_destroy(&idp);
+}
+
 void dir_connections_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run(s_test);
     dir_testkit_run(s_test_discovery);
     dir_testkit_run(s_test_options);
+    dir_testkit_run(s_test_client_key);
 }

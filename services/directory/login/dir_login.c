@@ -165,6 +165,14 @@ static Sso__Connection *s_connection(dir_t *dir, const char *id, bool with_secre
                            : NULL;
         if (secret)
             conn->oidc_client_secret = secret;
+        if (!dir_db_is_null(stmt, DIR_CONN_OIDC_CLIENT_CERT))
+            conn->oidc_client_certificate_pem =
+                dir_rpc_dup(dir_db_text(stmt, DIR_CONN_OIDC_CLIENT_CERT));
+        char *client_key = with_secrets ? s_unseal(dir, stmt, DIR_CONN_OIDC_CLIENT_KEY_SEALED, id,
+                                                   "oidc_client_key", &failed)
+                                        : NULL;
+        if (client_key)
+            conn->oidc_client_key_pem = client_key;
     }
     int filled = dir_conn_options_fill(conn, dir_db_text(stmt, DIR_CONN_OPTIONS),
                                        dir_db_text(stmt, DIR_CONN_MAPPING));
