@@ -255,7 +255,9 @@ class OidcProvider(Recorder):
             "userinfo_endpoint": issuer + "/userinfo", "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
+                                                      "private_key_jwt"],
+            "response_modes_supported": ["query", "form_post"],
             "code_challenge_methods_supported": ["S256"],
         }
 

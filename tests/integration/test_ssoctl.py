@@ -153,7 +153,8 @@ def test_selftest_passes(broker):
     ["connections", "create-saml", "org_x"],
     ["connections", "create-saml", "org_x", "--metadata-url", "https://idp", "--entity-id", "e"],
     ["connections", "create-saml", "org_x", "--entity-id", "e", "--sso-url", "https://idp"],
-    ["connections", "create-oidc", "org_x", "--issuer", "https://idp", "--client-id", "c"],
+    ["connections", "create-oidc", "org_x", "--issuer", "https://idp", "--client-id", "c",
+     "--client-secret", "s", "--client-secret-file", "f"],
     ["connections", "create-oidc", "org_x", "--issuer", "https://idp", "--client-id", "c",
      "--client-secret", "s", "--scope", "email"],
     ["events", "--limit", "-1"],
@@ -512,3 +513,19 @@ def test_keys_rotate_prints_json_or_the_error(broker):
     else:
         assert proc.returncode == 1
         assert re.match(r"ssoctl: \d{3} \w+", proc.stderr), proc.stderr
+
+
+def test_oidc_connection_with_private_key_jwt_needs_no_secret_and_shows_its_jwks_uri(
+        broker, org, oidc_provider):
+    issuer = oidc_provider.issuer("/" + unique("pkjwt"))
+    # Without a secret, the broker says what is missing.
+    refused = run(broker, "connections", "create-oidc", org, "--issuer", issuer,
+                  "--client-id", "c1")
+    assert refused.returncode == 1 and "oidc.client_secret is required" in refused.stderr
+    proc = ok(broker, "connections", "create-oidc", org, "--issuer", issuer, "--client-id", "c1",
+              "--option", "token_endpoint_auth_method=private_key_jwt")
+    fields = fields_of(proc.stdout)
+    assert fields["CLIENT JWKS URI"] == f"{broker.url}/sso/oidc/{fields['ID']}/jwks"
+    got = ok_json(broker, "connections", "get", fields["ID"])
+    assert got["oidc"]["client_secret_set"] is False
+    assert got["oidc"]["client_certificate"].startswith("-----BEGIN CERTIFICATE-----")

@@ -651,7 +651,8 @@ void ssoctl_cmd_test(bool verbose)
     free(out);
     free(err);
     SSO_CHECK(s_run(&out, &err, "connections", "create-oidc", "org_1", "--issuer", "https://x",
-                    "--client-id", "c", "--url", "http://x", NULL)
+                    "--client-id", "c", "--client-secret", "s", "--client-secret-file", "f",
+                    "--url", "http://x", NULL)
               == SSOCTL_EXIT_USAGE);
     SSO_CHECK(s_has(err, "--client-secret"));
     free(out);

@@ -31,6 +31,9 @@ static const ssoctl_column_t s_rows[] = {
     {"CLIENT ID", "oidc.client_id"},
     {"SCOPES", "oidc.scopes"},
     {"REDIRECT URI", "oidc.redirect_uri"},
+    /* private_key_jwt: where the provider reads the broker's key for this connection (the
+       certificate, for providers that want one, is in --json's oidc.client_certificate). */
+    {"CLIENT JWKS URI", "oidc.jwks_uri"},
     /* What the provider's discovery gave at its last check (create, change, enable). */
     {"AUTHORIZATION ENDPOINT", "oidc.discovered.authorization_endpoint"},
     {"TOKEN ENDPOINT", "oidc.discovered.token_endpoint"},
@@ -247,7 +250,8 @@ static int s_oidc_secret(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, char **ou
     const char *inline_secret = ssoctl_args_get(args, "client-secret");
     const char *file = ssoctl_args_get(args, "client-secret-file");
     if (!!inline_secret + !!file != 1)
-        return ssoctl_usage_error(ctx, "give one of --client-secret-file or --client-secret");
+        return ssoctl_usage_error(ctx, "give one of --client-secret-file or --client-secret, "
+                                       "not both");
     if (inline_secret) {
         *out = strdup(inline_secret);
         if (!*out)
@@ -337,17 +341,26 @@ static int s_create_oidc(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
         rc = s_scopes(ctx, scope, &scopes);
     if (rc == 0)
         rc = s_settings(ctx, args, false, &settings);
+    /* No secret at all is the broker's to judge: a connection that authenticates with
+       private_key_jwt (--option token_endpoint_auth_method=private_key_jwt) needs none. */
+    bool has_secret = ssoctl_args_get(args, "client-secret") || ssoctl_args_get(args,
+                                                                               "client-secret-file");
     char *secret = NULL;
-    if (rc == 0)
+    if (rc == 0 && has_secret)
         rc = s_oidc_secret(ctx, args, &secret);
     if (rc != 0) {
         json_decref(scopes);
         json_decref(settings);
         return rc;
     }
-    json_t *body = json_pack("{s:s, s:{s:s, s:s, s:s, s:o}}", "type", "oidc", "oidc", "issuer",
-                             issuer, "client_id", client_id, "client_secret", secret, "scopes",
-                             scopes);
+    json_t *body = json_pack("{s:s, s:{s:s, s:s, s:o}}", "type", "oidc", "oidc", "issuer",
+                             issuer, "client_id", client_id, "scopes", scopes);
+    if (body && secret
+        && json_object_set_new(json_object_get(body, "oidc"), "client_secret",
+                               json_string(secret)) != 0) {
+        json_decref(body);
+        body = NULL;
+    }
     s_wipe(secret);
     rc = s_create(ctx, org_id, body, settings);
     s_wipe_oidc(json_object_get(body, "oidc"));
@@ -503,14 +516,17 @@ const ssoctl_cmd_t ssoctl_connections_cmds[] = {
      s_saml_opts, 1, 1, s_create_saml},
     {"connections", "create-oidc",
      "connections create-oidc ORG_ID --issuer U --client-id C "
-     "(--client-secret-file F | --client-secret S) [--scope \"" DEFAULT_SCOPE "\"] "
+     "[--client-secret-file F | --client-secret S] [--scope \"" DEFAULT_SCOPE "\"] "
      "[--option KEY=VALUE]... [--map FIELD=NAME]...",
      "Create an OIDC connection (the broker is the Relying Party).",
      "Options:\n"
      "  --issuer U              the IdP's issuer; discovery is at U/.well-known/...\n"
      "  --client-id C           the client registered for the broker at the IdP\n"
      "  --client-secret-file F  its secret, read from F ('-' for stdin); preferred\n"
-     "  --client-secret S       its secret on the command line (visible in ps/history)\n"
+     "  --client-secret S       its secret on the command line (visible in ps/history);\n"
+     "                          none with --option token_endpoint_auth_method=private_key_jwt\n"
+     "                          (the broker signs with a key of its own; give the IdP the\n"
+     "                          CLIENT JWKS URI the output shows)\n"
      "  --scope \"S1 S2\"         scopes to ask for; must include openid\n"
      "                          (default: \"" DEFAULT_SCOPE "\")\n" SETTINGS_HELP
      "\n"
