@@ -44,16 +44,34 @@ int sso_upstream_domain_check(const Sso__Connection *connection, const char *ema
 int sso_upstream_subject_check(const char *connection_id, const char *subject, char *why,
                                size_t why_size);
 
-/* The binding cookie of the OIDC login whose state is state: its name ("sso_oidc_" and 16 hex
-   digits of SHA-256(state), so that logins in several tabs do not overwrite each other), and
-   its path. */
+/* The binding cookie of the OIDC login whose state is state, for a broker at public_url. Its
+   name is "sso_oidc_" and 16 hex digits of SHA-256(state), so that logins in several tabs do
+   not overwrite each other. Over https it is a "__Host-" cookie (Secure, Path=/, no Domain: a
+   sibling subdomain cannot set or shadow it); over plain http (development) it has no prefix
+   and the callback's path, SSO_UPSTREAM_BINDING_PATH under the public URL's own path. */
 #define SSO_UPSTREAM_BINDING_PATH "/sso/oidc/callback"
-#define SSO_UPSTREAM_BINDING_NAME_SIZE 32
-void sso_upstream_binding_name(const char *state, char out[SSO_UPSTREAM_BINDING_NAME_SIZE]);
-/* True when request brings state's binding cookie and its SHA-256 (hex) is binding_hash,
-   compared in constant time; false when either is absent or empty. */
-bool sso_upstream_binding_ok(const Sso__HttpRequest *request, const char *state,
-                             const char *binding_hash);
+#define SSO_UPSTREAM_BINDING_NAME_SIZE 40
+void sso_upstream_binding_name(const char *public_url, const char *state,
+                               char out[SSO_UPSTREAM_BINDING_NAME_SIZE]);
+/* The Set-Cookie value that sets state's binding cookie to binder for max_age seconds, or,
+   with binder NULL, clears it (empty value, Max-Age=0, the same name and attributes). 0, or
+   -1 when it does not fit in size. */
+int sso_upstream_binding_cookie(const char *public_url, const char *state, const char *binder,
+                                long max_age, char *out, size_t size);
+/* Adds to a packed HttpResponse frame the Set-Cookie that clears state's binding cookie (the
+   login has ended: its cookie must not pile up in the browser). 0, or -1 (frame unchanged). */
+int sso_upstream_binding_clear(zframe_t *frame, const char *public_url, const char *state);
+
+typedef enum {
+    SSO_UPSTREAM_BINDING_OK,     /* the cookie is there and its SHA-256 is the stored hash */
+    SSO_UPSTREAM_BINDING_ABSENT, /* no such cookie (or it was sent twice, or empty) */
+    SSO_UPSTREAM_BINDING_WRONG,  /* another value: not the browser that started the login */
+} sso_upstream_binding_t;
+/* Whether request brings state's binding cookie and its SHA-256 (hex) is binding_hash,
+   compared in constant time. A missing state or hash is never OK. */
+sso_upstream_binding_t sso_upstream_binding_check(const Sso__HttpRequest *request,
+                                                  const char *public_url, const char *state,
+                                                  const char *binding_hash);
 
 void sso_upstream_test(bool verbose);
 #endif

@@ -394,21 +394,29 @@ static void s_txn_make(void *dir, void *arg)
         fprintf(stderr, "dir_fake: %s (%s)\n", err.code ? err.code : "?", err.description);
 }
 
-int dir_fake_login(dir_fake_t *self, char *txn_id, size_t size)
+/* A login of the client at connection (of organization), open for five minutes. */
+static Sso__Transaction s_txn_of(dir_fake_t *self, const char *id, const char *connection,
+                                 const char *organization)
 {
-    char *id = sso_random_token(24);
     int64_t now = sso_now_ms() / 1000;
     Sso__Transaction txn = SSO__TRANSACTION__INIT;
-    txn.id = id;
+    txn.id = (char *) id;
     txn.client_id = self->client_id;
     txn.redirect_uri = "https://app.test/callback";
     txn.state = "s1";
     txn.scope = "openid";
-    txn.connection_id = self->conn_saml;
-    txn.organization_id = self->org_saml;
+    txn.connection_id = (char *) connection;
+    txn.organization_id = (char *) organization;
     txn.created_at = now;
     txn.expires_at = now + 300;
     txn.max_age = -1;
+    return txn;
+}
+
+int dir_fake_login(dir_fake_t *self, char *txn_id, size_t size)
+{
+    char *id = sso_random_token(24);
+    Sso__Transaction txn = s_txn_of(self, id, self->conn_saml, self->org_saml);
     char request_id[64] = "";
     snprintf(request_id, sizeof request_id, "_%s", id ? id : "");
     txn.saml_request_id = request_id;
@@ -420,24 +428,61 @@ int dir_fake_login(dir_fake_t *self, char *txn_id, size_t size)
     return *txn_id ? 0 : -1;
 }
 
-typedef struct {
-    const char *id, *name;
-    int rc;
-} s_rename_t;
-
-static void s_rename(void *dir, void *arg)
+int dir_fake_oidc_login(dir_fake_t *self, char *state, size_t state_size, char *binder,
+                        size_t binder_size)
 {
-    s_rename_t *rename = arg;
+    char *id = sso_random_token(24), *handle = sso_random_token(24);
+    char *cookie = sso_random_token(24), *verifier = sso_random_token(32);
+    char hash[65] = "";
+    Sso__Transaction txn = s_txn_of(self, id, self->conn_oidc, self->org_oidc);
+    txn.oidc_state = handle;
+    txn.oidc_nonce = "n-oidc";
+    txn.oidc_code_verifier = verifier;
+    if (cookie)
+        sso_sha256_hex(cookie, strlen(cookie), hash);
+    txn.browser_binding_hash = hash;
+    s_txn_make_t make = {&self->inner->kit, &txn, NULL};
+    bool made = id && handle && cookie && verifier && dir_fake_run(self, s_txn_make, &make) == 0
+                && make.stored;
+    snprintf(state, state_size, "%s", made ? handle : "");
+    snprintf(binder, binder_size, "%s", made ? cookie : "");
+    sso__transaction__free_unpacked(make.stored, NULL);
+    free(id);
+    free(handle);
+    free(cookie);
+    free(verifier);
+    return made ? 0 : -1;
+}
+
+/* Sets one column of connection id (and bumps its version). */
+typedef struct {
+    const char *id, *sql, *value;
+    int rc;
+} s_connection_set_t;
+
+static void s_connection_set(void *dir, void *arg)
+{
+    s_connection_set_t *set = arg;
     int changes = 0;
-    rename->rc = dir_db_run(((dir_t *) dir)->db, &changes, "UPDATE connections SET name = ?, "
-                            "updated_at = updated_at + 1 WHERE id = ?", "ss", rename->name,
-                            rename->id) == DIR_DB_OK && changes == 1 ? 0 : -1;
+    set->rc = dir_db_run(((dir_t *) dir)->db, &changes, set->sql, "ss", set->value, set->id)
+                          == DIR_DB_OK
+                      && changes == 1
+                  ? 0
+                  : -1;
+}
+
+int dir_fake_connection_options(dir_fake_t *self, const char *id, const char *options)
+{
+    s_connection_set_t set = {id, "UPDATE connections SET options = ?, updated_at = "
+                                  "updated_at + 1 WHERE id = ?", options, -1};
+    return dir_fake_run(self, s_connection_set, &set) == 0 ? set.rc : -1;
 }
 
 int dir_fake_rename_connection(dir_fake_t *self, const char *id, const char *name)
 {
-    s_rename_t rename = {id, name, -1};
-    return dir_fake_run(self, s_rename, &rename) == 0 ? rename.rc : -1;
+    s_connection_set_t set = {id, "UPDATE connections SET name = ?, updated_at = updated_at + 1 "
+                                  "WHERE id = ?", name, -1};
+    return dir_fake_run(self, s_connection_set, &set) == 0 ? set.rc : -1;
 }
 
 int dir_fake_simulator_key(dir_fake_t *self, char **key_pem, char **cert_pem)

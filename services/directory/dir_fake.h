@@ -92,6 +92,14 @@ char *dir_fake_code(dir_fake_t *self, const char *nonce, const char *code_challe
    AuthorizeBegin records one: its SAML AuthnRequest's ID is "_" and its id. Its id into
    txn_id. 0 or -1. */
 int dir_fake_login(dir_fake_t *self, char *txn_id, size_t size);
+/* A login started at conn_oidc for the client, as AuthorizeBegin records one: its OIDC state
+   and its browser binder (the binding cookie's value; the stored hash is its SHA-256) into
+   state and binder. 0 or -1. */
+int dir_fake_oidc_login(dir_fake_t *self, char *state, size_t state_size, char *binder,
+                        size_t binder_size);
+/* Stores options (JSON object text, as dir_conn_options keeps it) as connection id's. 0 or
+   -1. */
+int dir_fake_connection_options(dir_fake_t *self, const char *id, const char *options);
 /* Renames connection id (which changes its version, Connection.version). 0 or -1. */
 int dir_fake_rename_connection(dir_fake_t *self, const char *id, const char *name);
 /* The IdP simulator's key and certificate, whose signatures conn_saml trusts (caller frees

@@ -44,6 +44,11 @@ void oidc_authorize_redirect_uri(const char *public_url, const char *connection_
         out[0] = '\0';
 }
 
+bool oidc_authorize_form_post(const Sso__Connection *conn)
+{
+    return conn->oidc_response_mode && !strcmp(conn->oidc_response_mode, "form_post");
+}
+
 char *oidc_authorize_url(const oidc_authorize_provider_t *provider, const Sso__Connection *conn,
                          const Sso__Transaction *txn, char *why, size_t why_size)
 {
@@ -85,10 +90,11 @@ char *oidc_authorize_url(const oidc_authorize_provider_t *provider, const Sso__C
     const char *challenge = provider->pkce ? txn->oidc_code_challenge : NULL;
     const char *names[] = {"response_type", "client_id", "redirect_uri", "scope", "state",
                            "nonce", "code_challenge", "code_challenge_method", "login_hint",
-                           "prompt", "max_age"};
+                           "prompt", "max_age", "response_mode"};
     const char *values[] = {"code", conn->oidc_client_id, redirect_uri, scope, txn->oidc_state,
                             txn->oidc_nonce, challenge, challenge ? "S256" : NULL,
-                            txn->login_hint, txn->force_login ? "login" : NULL, max_age};
+                            txn->login_hint, txn->force_login ? "login" : NULL, max_age,
+                            oidc_authorize_form_post(conn) ? "form_post" : NULL};
     char *url = sso_url_with_params(provider->authorization_endpoint,
                                     sizeof names / sizeof *names, names, values);
     if (!url)
@@ -151,6 +157,17 @@ void oidc_authorize_test(bool verbose)
               && s_param_is(url, "prompt", "login") && s_param_is(url, "max_age", "0")
               && s_param_is(url, "tenant", "a") && s_param_is(url, "response_mode", NULL));
     free(url);
+    /* form_post when the connection asks for it; "query" is the default, not sent. */
+    conn.oidc_response_mode = "form_post";
+    url = oidc_authorize_url(&provider, &conn, &txn, why, sizeof why);
+    SSO_CHECK(url && s_param_is(url, "response_mode", "form_post")
+              && s_param_is(url, "state", "state-1"));
+    free(url);
+    conn.oidc_response_mode = "query";
+    url = oidc_authorize_url(&provider, &conn, &txn, why, sizeof why);
+    SSO_CHECK(url && s_param_is(url, "response_mode", NULL));
+    free(url);
+    conn.oidc_response_mode = "";
     /* No PKCE at the provider, nothing forced, no hint: none of those parameters. */
     provider.pkce = false;
     txn.force_login = false;

@@ -2,7 +2,8 @@
    for one login transaction: response_type=code, the connection's client_id and scopes (openid
    always first), our callback as redirect_uri, the transaction's state and nonce, its PKCE
    S256 challenge when the provider supports it, and login_hint, prompt=login and
-   max_age passed on. Pure: no bus, no clock. */
+   max_age passed on, and response_mode=form_post when the connection asks for it. Pure: no
+   bus, no clock. */
 #ifndef OIDC_AUTHORIZE_H
 #define OIDC_AUTHORIZE_H
 #include "directory.pb-c.h"
@@ -17,6 +18,10 @@
 /* The redirect_uri of connection id into out ("" when it does not fit). */
 void oidc_authorize_redirect_uri(const char *public_url, const char *connection_id, char *out,
                                  size_t size);
+
+/* Whether conn's provider answers by a POSTed form (options.response_mode "form_post");
+   else in the callback's query (options.response_mode "query" or absent). */
+bool oidc_authorize_form_post(const Sso__Connection *conn);
 
 typedef struct {
     const char *authorization_endpoint; /* from the provider's discovery document */

@@ -44,8 +44,21 @@ int oidc_callback_parse(const Sso__HttpRequest *request, oidc_callback_t *out, c
                         size_t why_size)
 {
     *out = (oidc_callback_t){0};
-    zhashx_t *params = sso_http_params(request);
+    bool post = request->method && !strcmp(request->method, "POST");
+    const char *query_text = request->query ? request->query : "";
+    zhashx_t *params = post ? sso_http_params(request)
+                            : sso_form_parse(query_text, strlen(query_text));
     const char *state = params ? zhashx_lookup(params, "state") : NULL;
+    /* Where the answer's fields came from: the query, a POST's form body, or both. */
+    static const char *const answer[] = {"state", "code", "error", "error_description", "iss"};
+    zhashx_t *query = post && params ? sso_form_parse(query_text, strlen(query_text)) : NULL;
+    bool in_query = false, in_body = false;
+    for (size_t i = 0; params && i < sizeof answer / sizeof *answer; i++) {
+        bool here = !post || (query && zhashx_lookup(query, answer[i]));
+        in_query |= here && zhashx_lookup(params, answer[i]);
+        in_body |= !here && zhashx_lookup(params, answer[i]);
+    }
+    zhashx_destroy(&query);
     /* Our states are the directory's random handles: anything else names no login. */
     if (!state || !s_charset(state, OIDC_CALLBACK_STATE_MAX, S_UNRESERVED)) {
         zhashx_destroy(&params);
@@ -58,8 +71,13 @@ int oidc_callback_parse(const Sso__HttpRequest *request, oidc_callback_t *out, c
     const char *description = zhashx_lookup(params, "error_description");
     const char *iss = zhashx_lookup(params, "iss");
     out->state = strdup(state);
+    out->posted = post && !in_query;
+    out->reposted = zhashx_lookup(params, OIDC_CALLBACK_REPOST_FIELD) != NULL;
     int rc = -1;
-    if (error && code)
+    if (in_query && in_body)
+        snprintf(why, why_size, "callback: the answer is split between the query and the "
+                 "POSTed form");
+    else if (error && code)
         snprintf(why, why_size, "callback: both a code and an error");
     else if (error && !s_charset(error, 64, "abcdefghijklmnopqrstuvwxyz_"))
         snprintf(why, why_size, "callback: the error is not an OAuth error code");
@@ -122,12 +140,38 @@ void oidc_callback_test(bool verbose)
     SSO_CHECK(s_parse("GET", "state=s-1_~.&code=abc%2Fdef&iss=https%3A%2F%2Fidp.test", NULL, &cb,
                       why, sizeof why) == 0
               && !strcmp(cb.state, "s-1_~.") && !strcmp(cb.code, "abc/def") && !cb.error
-              && !strcmp(cb.iss, "https://idp.test"));
+              && !strcmp(cb.iss, "https://idp.test") && !cb.posted && !cb.reposted);
     oidc_callback_free(&cb);
     SSO_CHECK(!cb.state);
-    /* form_post. */
+    /* form_post: the answer in a POSTed form; the re-post's mark is seen. */
     SSO_CHECK(s_parse("POST", "", "state=s1&code=c1", &cb, why, sizeof why) == 0
-              && !strcmp(cb.code, "c1"));
+              && !strcmp(cb.code, "c1") && cb.posted && !cb.reposted);
+    oidc_callback_free(&cb);
+    SSO_CHECK(s_parse("POST", "", "state=s1&code=c1&" OIDC_CALLBACK_REPOST_FIELD "=1", &cb, why,
+                      sizeof why) == 0
+              && cb.posted && cb.reposted);
+    oidc_callback_free(&cb);
+    SSO_CHECK(s_parse("POST", "x=1", "state=s1&error=access_denied", &cb, why, sizeof why) == 0
+              && cb.posted && !strcmp(cb.error, "access_denied"));
+    oidc_callback_free(&cb);
+    /* A POST whose answer is all in the query is a query answer; a GET's body is not read. */
+    SSO_CHECK(s_parse("POST", "state=s1&code=c1", "", &cb, why, sizeof why) == 0
+              && !cb.posted && !strcmp(cb.code, "c1"));
+    oidc_callback_free(&cb);
+    SSO_CHECK(s_parse("GET", "", "state=s1&code=c1", &cb, why, sizeof why) == 1 && !cb.state);
+    oidc_callback_free(&cb);
+    SSO_CHECK(s_parse("GET", "state=s1", "code=c1", &cb, why, sizeof why) == -1
+              && strstr(why, "neither a code nor an error"));
+    oidc_callback_free(&cb);
+    /* Split between the query and the body, in either direction: malformed. */
+    SSO_CHECK(s_parse("POST", "state=s1", "code=c1", &cb, why, sizeof why) == -1
+              && !strcmp(cb.state, "s1") && strstr(why, "split between the query"));
+    oidc_callback_free(&cb);
+    SSO_CHECK(s_parse("POST", "code=c1", "state=s1", &cb, why, sizeof why) == -1
+              && strstr(why, "split between the query"));
+    oidc_callback_free(&cb);
+    /* The same field in both: the parameters repeat, so no login is named. */
+    SSO_CHECK(s_parse("POST", "state=s1", "state=s1&code=c1", &cb, why, sizeof why) == 1);
     oidc_callback_free(&cb);
     /* The provider's error reaches us with its words, cleaned and cut. */
     SSO_CHECK(s_parse("GET", "state=s1&error=access_denied&error_description=No%0A%3Cb%3Eway"

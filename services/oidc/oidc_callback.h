@@ -18,9 +18,17 @@ typedef struct {
     char *error;             /* the provider's error code, e.g. access_denied */
     char *error_description; /* the provider's words, control characters replaced, cut */
     char *iss;               /* RFC 9207, when given; the caller compares it */
+    bool posted;             /* the answer came in a POSTed form body (response_mode=form_post),
+                                not in the query */
+    bool reposted;           /* it carries OIDC_CALLBACK_REPOST_FIELD: the broker's own re-post
+                                page sent it (oidc_login), which is never done twice */
 } oidc_callback_t;
 
-/* Reads request (GET with a query, or POST with a form body). 0 with out filled (free with
+/* The field the broker's re-post page adds to the answer it posts again. */
+#define OIDC_CALLBACK_REPOST_FIELD "sso_reposted"
+
+/* Reads request (GET with a query, or POST with a form body; a GET's body is never read, and
+   an answer split between a POST's query and its body is malformed). 0 with out filled (free with
    oidc_callback_free), 1 when it names no login at all (no state, or one no transaction can
    have: anyone's junk, to be answered without a trace), or -1 with why when the state is
    there but the rest is malformed (the login is then failed with why). */

@@ -5,6 +5,7 @@
 #include "oidc_claims.h"
 #include "oidc_exchange.h"
 #include "sso_clients.h"
+#include "sso_crypto.h"
 #include "sso_fetch.h"
 #include "sso_html.h"
 #include "sso_http.h"
@@ -16,6 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define S_WHY 600
@@ -600,6 +602,106 @@ static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
     return frame;
 }
 
+/* The re-post page (form_post). The provider's form POST is cross-site, so the browser does
+   not send the SameSite=Lax binding cookie with it. This page posts the same answer again, to
+   the same callback, from the broker's own origin: that second POST is same-site, carries the
+   cookie, and is then checked like any answer. The first POST changes nothing about the
+   login, and the re-post is marked (OIDC_CALLBACK_REPOST_FIELD): one that still lacks the
+   cookie is refused as before, so it never loops.
+   What an attacker can do with it: make a victim's browser POST a forged answer here from
+   another site. The re-post then gives that answer the cookies a cross-site top-level GET to
+   the callback already gets under Lax (query mode's own exposure), and no more: it is served
+   only for a state that names an open form_post login of this connection; the binding cookie
+   is named by that state, so an attacker's answer for a login of his own finds no cookie in
+   the victim's browser and is refused (the victim's logins are left as they were), and the
+   victim's own state is not his to know. The page echoes only what the request brought (each
+   value HTML-escaped), sets and shows no cookie, cannot be framed (frame-ancestors 'none',
+   X-Frame-Options), cached (no-store) or leak the code by Referer (no-referrer), and runs only
+   its one script (by hash). No form-action: the callback answers the re-post with a redirect
+   to the client, and browsers apply form-action to the redirects after a submission. */
+#define S_REPOST_SCRIPT "document.forms[0].submit();"
+#define S_REPOST_CSP                                                                           \
+    "default-src 'none'; script-src 'sha256-8lDeP0UDwCO6/RhblgeH/ctdBzjVpJxrXizsnIk3cEQ='; "    \
+    "style-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+static zframe_t *s_repost(const char *public_url, const char *connection_id,
+                          const oidc_callback_t *cb)
+{
+    char action[1200];
+    oidc_authorize_redirect_uri(public_url, connection_id, action, sizeof action);
+    sso_html_t *html = sso_html_new();
+    if (html) {
+        sso_html_begin(html, "Signing in");
+        sso_html_add(html, "<h1>Signing in&hellip;</h1>\n<form method=\"post\" action=\"{}\">\n",
+                     action);
+        const char *names[] = {"state", "code", "error", "error_description", "iss"};
+        const char *values[] = {cb->state, cb->code, cb->error, cb->error_description, cb->iss};
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+            if (values[i])
+                sso_html_hidden(html, names[i], values[i]);
+        sso_html_hidden(html, OIDC_CALLBACK_REPOST_FIELD, "1");
+        sso_html_add(html, "<button type=\"submit\">Continue</button>\n</form>\n"
+                           "<script>" S_REPOST_SCRIPT "</script>\n");
+        sso_html_end(html);
+    }
+    sso_response_t *response =
+        html && *action ? sso_html_response_csp(&html, 200, S_REPOST_CSP) : NULL;
+    sso_html_destroy(&html);
+    return response ? sso_response_pack(&response)
+                    : sso_html_error_page(500, "Something went wrong", "out of memory");
+}
+
+/* Whether the answer came the way the connection told the provider to send it: 0, or -1 with
+   why. A code in the other mode is refused: the response mode is part of the contract with
+   the provider, so such an answer is not the provider's (an injected one). An error is taken
+   either way: it grants nothing, and providers send some errors by redirect before they look
+   at response_mode. */
+static int s_mode_check(const oidc_callback_t *cb, const Sso__Connection *conn, char *why,
+                        size_t why_size)
+{
+    bool form_post = oidc_authorize_form_post(conn);
+    if (!cb->code || cb->posted == form_post)
+        return 0;
+    snprintf(why, why_size, "callback: the code came %s, but connection %.100s uses "
+             "response_mode=%s (an answer in the other mode is not the provider's)",
+             cb->posted ? "in a POSTed form" : "in the query", conn->id,
+             form_post ? "form_post" : "query");
+    return -1;
+}
+
+static bool s_busy_frame(zframe_t *frame)
+{
+    Sso__HttpResponse *response =
+        frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
+    bool busy = !response || response->status == 503;
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    return busy;
+}
+
+/* The callback from the login's own browser (its binding cookie checked). Every answer that
+   ends the login clears the cookie; a busy directory's does not (the login is still open). */
+static zframe_t *s_bound(sso_service_t *service, const oidc_callback_t *cb, int parsed,
+                         const char *parse_why, const Sso__LoginContextReply *context,
+                         const oidc_budget_t *budget)
+{
+    char why[S_WHY] = "";
+    zframe_t *frame;
+    if (parsed != 0)
+        frame = s_fail(service, context->txn, "invalid_request",
+                       "the identity provider's answer is malformed", parse_why);
+    else if (s_mode_check(cb, context->connection, why, sizeof why) != 0)
+        frame = s_fail(service, context->txn, "access_denied", "the identity provider's answer "
+                       "did not come the way the connection expects", why);
+    else
+        frame = s_callback(service, cb, context->txn, context->connection, budget);
+    if (!s_busy_frame(frame)
+        && sso_upstream_binding_clear(frame, service ? service->config->public_url : "",
+                                      cb->state) != 0)
+        sso_warn("callback: could not clear the binding cookie of a login that ended");
+    return frame;
+}
+
 zframe_t *oidc_login_callback(sso_service_t *service, const Sso__HttpRequest *request,
                               const char *connection_id, int64_t deadline_ms)
 {
@@ -614,7 +716,9 @@ zframe_t *oidc_login_callback(sso_service_t *service, const Sso__HttpRequest *re
     Sso__LoginContextRequest get = SSO__LOGIN_CONTEXT_REQUEST__INIT;
     get.oidc_state = cb.state;
     Sso__LoginContextReply *context = NULL;
+    const char *public_url = service ? service->config->public_url : "";
     zframe_t *frame;
+    sso_upstream_binding_t binding = SSO_UPSTREAM_BINDING_WRONG;
     if (sso_dir_login_context(service, &get, &context) != 0)
         frame = s_busy();
     else if (context->error || !context->txn || !context->connection)
@@ -627,17 +731,25 @@ zframe_t *oidc_login_callback(sso_service_t *service, const Sso__HttpRequest *re
                  connection_id, context->txn->connection_id);
         frame = s_anonymous(why);
     }
-    else if (!sso_upstream_binding_ok(request, cb.state, context->txn->browser_binding_hash))
+    else if ((binding = sso_upstream_binding_check(request, public_url, cb.state,
+                                                   context->txn->browser_binding_hash))
+                 == SSO_UPSTREAM_BINDING_ABSENT
+             && parsed == 0 && cb.posted && !cb.reposted
+             && oidc_authorize_form_post(context->connection))
+        /* The provider's cross-site form POST, which brings no Lax cookie: posted again from
+           our own origin (s_repost), the login unchanged. */
+        frame = s_repost(public_url, connection_id, &cb);
+    else if (binding != SSO_UPSTREAM_BINDING_OK)
         /* Not the browser that started this login (a login CSRF, or a link sent on): refused
            before any exchange, and the login is left as it was (whoever learned the state
            cannot end it). */
-        frame = s_anonymous("callback: the login's browser cookie is missing or different (not "
-                            "the browser that started it)");
-    else if (parsed != 0)
-        frame = s_fail(service, context->txn, "invalid_request",
-                       "the identity provider's answer is malformed", why);
+        frame = s_anonymous(cb.reposted && binding == SSO_UPSTREAM_BINDING_ABSENT
+                                ? "callback: the re-posted answer still brings no browser "
+                                  "cookie (not the browser that started the login)"
+                                : "callback: the login's browser cookie is missing or "
+                                  "different (not the browser that started it)");
     else
-        frame = s_callback(service, &cb, context->txn, context->connection, &budget);
+        frame = s_bound(service, &cb, parsed, why, context, &budget);
     sso__login_context_reply__free_unpacked(context, NULL);
     oidc_callback_free(&cb);
     return frame;
@@ -917,6 +1029,210 @@ static void s_test_slow_callback(sso_service_t *service)
     dir_fake_destroy(&dir);
 }
 
+/* A callback at conn_oidc's path through the real directory (dir_fake): method, query, a form
+   body (NULL: none) and a Cookie header (NULL: none); the answer unpacked. */
+static Sso__HttpResponse *s_test_answer(sso_service_t *service, const char *connection_id,
+                                        const char *method, const char *query, const char *body,
+                                        const char *cookie)
+{
+    Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
+    Sso__Header type = SSO__HEADER__INIT, jar = SSO__HEADER__INIT;
+    Sso__Header *headers[2];
+    request.method = (char *) method;
+    request.path = OIDC_CALLBACK_PATH;
+    request.query = (char *) query;
+    request.headers = headers;
+    if (body) {
+        type.name = "content-type";
+        type.value = "application/x-www-form-urlencoded";
+        headers[request.n_headers++] = &type;
+        request.body.data = (uint8_t *) body;
+        request.body.len = strlen(body);
+    }
+    if (cookie) {
+        jar.name = "cookie";
+        jar.value = (char *) cookie;
+        headers[request.n_headers++] = &jar;
+    }
+    zframe_t *frame = oidc_login_callback(service, &request, connection_id, 0);
+    Sso__HttpResponse *response =
+        frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
+    zframe_destroy(&frame);
+    return response;
+}
+
+/* The response's header name (the first of them), or NULL; with prefix, the first whose value
+   starts with it. */
+static const char *s_test_header(const Sso__HttpResponse *response, const char *name,
+                                 const char *prefix)
+{
+    for (size_t i = 0; response && i < response->n_headers; i++)
+        if (!strcasecmp(response->headers[i]->name, name)
+            && (!prefix || !strncmp(response->headers[i]->value, prefix, strlen(prefix))))
+            return response->headers[i]->value;
+    return NULL;
+}
+
+static bool s_test_body_has(const Sso__HttpResponse *response, const char *text)
+{
+    return response && response->body.len
+           && memmem(response->body.data, response->body.len, text, strlen(text));
+}
+
+/* The binding cookie's re-post page, the response mode's checks and the cookie's clearing,
+   through the real directory. */
+static void s_test_bound(void)
+{
+    dir_fake_t *dir = dir_fake_new();
+    if (!dir)
+        return;
+    sso_config_t config = {.request_timeout_ms = 3000, .allow_private_upstreams = true};
+    snprintf(config.public_url, sizeof config.public_url, "https://sso.test");
+    oidc_state_t state = {sso_oidc_cache_new(4)};
+    sso_service_t service = {.config = &config, .state = &state, .instance = "test:1"};
+    service.client = sso_client_new(dir_fake_endpoint(dir), dir_fake_keys(dir), "oidc", NULL);
+    char login[64] = "", binder[64] = "", name[SSO_UPSTREAM_BINDING_NAME_SIZE];
+    char cookie[200], body[600], query[300], cleared[200], action[300];
+    snprintf(action, sizeof action, "action=\"https://sso.test/sso/oidc/callback/%s\"",
+             dir->conn_oidc);
+    SSO_CHECK(service.client
+              && dir_fake_connection_options(dir, dir->conn_oidc,
+                                             "{\"response_mode\":\"form_post\"}") == 0
+              && dir_fake_oidc_login(dir, login, sizeof login, binder, sizeof binder) == 0);
+    sso_upstream_binding_name(config.public_url, login, name);
+    snprintf(cookie, sizeof cookie, "other=1; %s=%s", name, binder);
+    snprintf(cleared, sizeof cleared, "%s=; Path=/; Max-Age=0;", name);
+
+    /* form_post: the provider's cross-site POST comes without the Lax cookie: the re-post page,
+       the same fields escaped, marked, to the same callback; nothing stored, no cookie set. */
+    int events = dir_fake_events(dir, "");
+    snprintf(body, sizeof body, "state=%s&code=c%%26%%271&iss=https%%3A%%2F%%2Fidp%%22%%3E%%3Cb"
+             "%%3E", login);
+    Sso__HttpResponse *response =
+        s_test_answer(&service, dir->conn_oidc, "POST", "", body, NULL);
+    const char *csp = s_test_header(response, "Content-Security-Policy", NULL);
+    char script_hash[80] = "";
+    uint8_t digest[32];
+    sso_sha256(S_REPOST_SCRIPT, strlen(S_REPOST_SCRIPT), digest);
+    char *b64 = sso_base64_encode(digest, sizeof digest);
+    snprintf(script_hash, sizeof script_hash, "script-src 'sha256-%s'", b64 ? b64 : "?");
+    free(b64);
+    SSO_CHECK(response && response->status == 200 && csp && strstr(csp, script_hash)
+              && strstr(csp, "frame-ancestors 'none'") && strstr(csp, "default-src 'none'")
+              && !strstr(csp, "unsafe-inline"));
+    SSO_CHECK(response && !strcmp(s_test_header(response, "Cache-Control", NULL), "no-store")
+              && !strcmp(s_test_header(response, "Referrer-Policy", NULL), "no-referrer")
+              && !s_test_header(response, "Set-Cookie", NULL));
+    snprintf(query, sizeof query, "name=\"state\" value=\"%s\"", login);
+    SSO_CHECK(s_test_body_has(response, "<form method=\"post\" ")
+              && s_test_body_has(response, action) && s_test_body_has(response, query)
+              && s_test_body_has(response, "name=\"code\" value=\"c&amp;&#39;1\"")
+              && s_test_body_has(response, "name=\"iss\" value=\"https://idp&quot;&gt;&lt;b&gt;\"")
+              && s_test_body_has(response, "name=\"" OIDC_CALLBACK_REPOST_FIELD "\" value=\"1\"")
+              && s_test_body_has(response, "<script>" S_REPOST_SCRIPT "</script>")
+              && !s_test_body_has(response, "<b>"));
+    SSO_CHECK(dir_fake_events(dir, "") == events);
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    /* The re-post without the cookie (another site's, or a browser that has none): refused
+       as before, never re-posted again, the login left open. */
+    snprintf(body, sizeof body, "state=%s&code=c1&" OIDC_CALLBACK_REPOST_FIELD "=1", login);
+    response = s_test_answer(&service, dir->conn_oidc, "POST", "", body, NULL);
+    SSO_CHECK(response && response->status == 400 && !s_test_header(response, "Set-Cookie", NULL)
+              && !s_test_body_has(response, "<form"));
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    /* A wrong cookie is no absent one: refused, not re-posted. */
+    snprintf(query, sizeof query, "%s=not-the-binder", name);
+    snprintf(body, sizeof body, "state=%s&code=c1", login);
+    response = s_test_answer(&service, dir->conn_oidc, "POST", "", body, query);
+    SSO_CHECK(response && response->status == 400 && !s_test_body_has(response, "<form"));
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    /* A query connection's cross-site POST is not re-posted. */
+    SSO_CHECK(dir_fake_connection_options(dir, dir->conn_oidc, "{}") == 0);
+    response = s_test_answer(&service, dir->conn_oidc, "POST", "", body, NULL);
+    SSO_CHECK(response && response->status == 400 && !s_test_body_has(response, "<form"));
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    SSO_CHECK(dir_fake_connection_options(dir, dir->conn_oidc,
+                                          "{\"response_mode\":\"form_post\"}") == 0);
+    SSO_CHECK(dir_fake_events(dir, "") == events);
+
+    /* A code in the query of a form_post connection, from the login's browser: injected; the
+       login fails with the reason, and its cookie is cleared. */
+    snprintf(query, sizeof query, "state=%s&code=c1", login);
+    response = s_test_answer(&service, dir->conn_oidc, "GET", query, NULL, cookie);
+    SSO_CHECK(response && response->status == 302
+              && strstr(s_test_header(response, "Location", NULL), "error=access_denied")
+              && s_test_header(response, "Set-Cookie", cleared));
+    SSO_CHECK(dir_fake_events(dir, "callback: the code came in the query, but connection ")
+              == 1
+              && dir_fake_events(dir, "uses response_mode=form_post") == 1);
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+
+    /* The re-post with the cookie goes on to the exchange (the seeded provider is gone: the
+       login fails at its discovery) and clears the cookie. */
+    SSO_CHECK(dir_fake_oidc_login(dir, login, sizeof login, binder, sizeof binder) == 0);
+    sso_upstream_binding_name(config.public_url, login, name);
+    snprintf(cookie, sizeof cookie, "%s=%s", name, binder);
+    snprintf(cleared, sizeof cleared, "%s=; Path=/; Max-Age=0;", name);
+    snprintf(body, sizeof body, "state=%s&code=c1&" OIDC_CALLBACK_REPOST_FIELD "=1", login);
+    response = s_test_answer(&service, dir->conn_oidc, "POST", "", body, cookie);
+    SSO_CHECK(response && response->status == 302
+              && strstr(s_test_header(response, "Location", NULL), "error=server_error")
+              && s_test_header(response, "Set-Cookie", cleared));
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    /* Ended: the same again names no open login, and clears nothing. */
+    response = s_test_answer(&service, dir->conn_oidc, "POST", "", body, cookie);
+    SSO_CHECK(response && response->status == 400 && !s_test_header(response, "Set-Cookie", NULL));
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+
+    /* A query connection: a POSTed code from the login's browser is injected; a POSTed or
+       query error is taken either way (it grants nothing), and clears the cookie. */
+    SSO_CHECK(dir_fake_connection_options(dir, dir->conn_oidc, "{\"response_mode\":\"query\"}")
+              == 0);
+    for (int i = 0; i < 3; i++) {
+        SSO_CHECK(dir_fake_oidc_login(dir, login, sizeof login, binder, sizeof binder) == 0);
+        sso_upstream_binding_name(config.public_url, login, name);
+        snprintf(cookie, sizeof cookie, "%s=%s", name, binder);
+        snprintf(cleared, sizeof cleared, "%s=; Path=/; Max-Age=0;", name);
+        snprintf(body, sizeof body, "state=%s&%s", login,
+                 i == 0 ? "code=c1" : "error=access_denied");
+        response = s_test_answer(&service, dir->conn_oidc, i == 2 ? "GET" : "POST",
+                                 i == 2 ? body : "", i == 2 ? NULL : body, cookie);
+        SSO_CHECK(response && response->status == 302
+                  && strstr(s_test_header(response, "Location", NULL), "error=access_denied")
+                  && s_test_header(response, "Set-Cookie", cleared));
+        if (response)
+            sso__http_response__free_unpacked(response, NULL);
+    }
+    SSO_CHECK(dir_fake_events(dir, "callback: the code came in a POSTed form, but connection ")
+              == 1
+              && dir_fake_events(dir, "uses response_mode=query") == 1
+              && dir_fake_events(dir, "provider error: access_denied") == 2);
+
+    /* A busy directory: the login is not ended, so its cookie stays. */
+    SSO_CHECK(dir_fake_oidc_login(dir, login, sizeof login, binder, sizeof binder) == 0);
+    sso_upstream_binding_name(config.public_url, login, name);
+    snprintf(cookie, sizeof cookie, "%s=%s", name, binder);
+    snprintf(query, sizeof query, "state=%s&error=access_denied", login);
+    /* It answers the LoginContext, then leaves: LoginFail gets 503. */
+    SSO_CHECK(dir_fake_stop_after(dir, 1) == 0);
+    response = s_test_answer(&service, dir->conn_oidc, "GET", query, NULL, cookie);
+    SSO_CHECK(response && response->status == 503 && !s_test_header(response, "Set-Cookie", NULL));
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    SSO_CHECK(dir_fake_stop(dir) == 0 && dir_fake_start(dir) == 0);
+
+    sso_client_destroy(&service.client);
+    sso_oidc_cache_destroy(&state.cache);
+    dir_fake_destroy(&dir);
+}
+
 void oidc_login_test(bool verbose)
 {
     (void) verbose;
@@ -1020,4 +1336,5 @@ void oidc_login_test(bool verbose)
 
     sso_oidc_cache_destroy(&state.cache);
     sso_oidc_test_idp_destroy(&idp);
+    s_test_bound();
 }

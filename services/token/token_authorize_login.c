@@ -5,7 +5,6 @@
 #include "sso_log.h"
 #include "sso_test.h"
 #include "sso_clients.h"
-#include "sso_cookie.h"
 #include "sso_rpc.h"
 #include "sso_upstream.h"
 #include "token_dir.h"
@@ -208,11 +207,10 @@ static int s_bind(token_authorize_login_t *self, const Sso__Connection *conn,
         return 0;
     if (!*txn->browser_binder || !*txn->oidc_state)
         return -1;
-    char name[SSO_UPSTREAM_BINDING_NAME_SIZE], cookie[512];
-    sso_upstream_binding_name(txn->oidc_state, name);
-    if (sso_cookie_header(cookie, sizeof cookie, self->service->config->public_url,
-                          SSO_UPSTREAM_BINDING_PATH, name, txn->browser_binder,
-                          TOKEN_TXN_TTL) != 0)
+    char cookie[512];
+    if (sso_upstream_binding_cookie(self->service->config->public_url, txn->oidc_state,
+                                    txn->browser_binder, TOKEN_TXN_TTL, cookie,
+                                    sizeof cookie) != 0)
         return -1;
     free(self->binding);
     self->binding = strdup(cookie);
@@ -597,19 +595,22 @@ static void s_test_success(token_testkit_t *fake)
               && !*txn->saml_request_id);
     SSO_CHECK(txn && txn->force_login && txn->max_age == 0);
     SSO_CHECK(txn && !strcmp(txn->connection_id, dir->conn_oidc));
-    /* The OIDC login is bound to this browser: a cookie for the callback's path, named by the
-       state, whose SHA-256 is what the directory stored. A SAML login sets none. */
+    /* The OIDC login is bound to this browser: a cookie named by the state, whose SHA-256 is
+       what the directory stored; over https a __Host- cookie (Secure, Path=/, no Domain). A
+       SAML login sets none. */
     char binding_name[SSO_UPSTREAM_BINDING_NAME_SIZE], want[160], binder[80] = "", hash[65];
-    sso_upstream_binding_name(txn ? txn->oidc_state : "", binding_name);
+    sso_upstream_binding_name(fake->config.public_url, txn ? txn->oidc_state : "",
+                              binding_name);
     snprintf(want, sizeof want, "%s=", binding_name);
     const char *set_cookie = NULL;
     for (size_t i = 0; response && i < response->n_headers; i++)
         if (!strcasecmp(response->headers[i]->name, "Set-Cookie")
             && !strncmp(response->headers[i]->value, want, strlen(want)))
             set_cookie = response->headers[i]->value;
-    SSO_CHECK(set_cookie && strstr(set_cookie, "Path=/sso/oidc/callback")
+    SSO_CHECK(set_cookie && !strncmp(set_cookie, "__Host-sso_oidc_", 16)
+              && strstr(set_cookie, "; Path=/;") && !strstr(set_cookie, "Domain")
               && strstr(set_cookie, "HttpOnly") && strstr(set_cookie, "SameSite=Lax")
-              && strstr(set_cookie, "Max-Age=600"));
+              && strstr(set_cookie, "Max-Age=600") && strstr(set_cookie, "; Secure"));
     if (set_cookie)
         snprintf(binder, sizeof binder, "%.*s", (int) strcspn(set_cookie + strlen(want), ";"),
                  set_cookie + strlen(want));
@@ -623,8 +624,25 @@ static void s_test_success(token_testkit_t *fake)
     response = s_test_get(fake, T_BASE "&domain=example.com");
     for (size_t i = 0; response && i < response->n_headers; i++)
         SSO_CHECK(strcasecmp(response->headers[i]->name, "Set-Cookie")
-                  || strncmp(response->headers[i]->value, "sso_oidc_", 9));
+                  || !strstr(response->headers[i]->value, "sso_oidc_"));
     sso__http_response__free_unpacked(response, NULL);
+    /* Over plain http (development): no prefix (it needs Secure), the callback's path. */
+    snprintf(fake->config.public_url, sizeof fake->config.public_url, "http://127.0.0.1:8080");
+    response = s_test_get(fake, T_BASE "&domain=oidc.example");
+    txn = token_testkit_txn(fake);
+    sso_upstream_binding_name(fake->config.public_url, txn ? txn->oidc_state : "",
+                              binding_name);
+    snprintf(want, sizeof want, "%s=", binding_name);
+    set_cookie = NULL;
+    for (size_t i = 0; response && i < response->n_headers; i++)
+        if (!strcasecmp(response->headers[i]->name, "Set-Cookie")
+            && !strncmp(response->headers[i]->value, want, strlen(want)))
+            set_cookie = response->headers[i]->value;
+    SSO_CHECK(set_cookie && !strncmp(set_cookie, "sso_oidc_", 9)
+              && strstr(set_cookie, "; Path=/sso/oidc/callback;") && !strstr(set_cookie, "Secure"));
+    sso__transaction__free_unpacked(txn, NULL);
+    sso__http_response__free_unpacked(response, NULL);
+    snprintf(fake->config.public_url, sizeof fake->config.public_url, "https://sso.test");
 
     /* POST with a form body works like GET. */
     response = token_testkit_http(fake, "POST", "/oauth/authorize", NULL,

@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const { generators } = require('openid-client');
 const { startBroker } = require('./broker');
-const { startOidcProvider, providerLogin } = require('./oidc_idp');
+const { startOidcProvider, providerLogin, CookieJar } = require('./oidc_idp');
 
 const REDIRECT_URI = 'https://app.example.net/login/callback';
 const SCOPES = ['openid', 'email', 'profile', 'groups'];
@@ -59,13 +59,13 @@ async function customer({ name, domain, accounts, authMethod = 'client_secret_ba
 // Auth0's side of a login: the authorization request to the broker (selecting the connection
 // by the email domain of login_hint), the browser's walk through the broker and the IdP's
 // pages as `account`, and the client's redirect URI reached at the end.
-async function login({ loginHint, account, abort = false }) {
+async function login({ loginHint, account, abort = false, jar = new CookieJar() }) {
   const state = generators.state(), nonce = generators.nonce(), verifier = generators.codeVerifier();
   const url = client.authorizationUrl({
     scope: 'openid profile email', state, nonce, login_hint: loginHint,
     code_challenge: generators.codeChallenge(verifier), code_challenge_method: 'S256',
   });
-  const walk = await providerLogin(url, { account, redirectUri: REDIRECT_URI, abort });
+  const walk = await providerLogin(url, { account, redirectUri: REDIRECT_URI, abort, jar });
   assert.ok(walk.location, `no redirect to the client: ${walk.status} ${walk.url}\n${(walk.body || '').slice(0, 400)}\n${walk.visited.join('\n')}`);
   return { walk, params: client.callbackParams(walk.location), state, nonce, verifier };
 }
@@ -92,7 +92,21 @@ test('Keycloak-style claims: the ID token carries the upstream email, names, gro
       },
     },
   });
-  const result = await login({ loginHint: 'jo@kc.example', account: 'f81d4fae-7dec-11d0-a765-00a0c91e6bf6' });
+  // The browser's cookies, watched for the login's binding cookie.
+  const jar = new CookieJar();
+  const bindings = [];
+  const store = jar.store.bind(jar);
+  jar.store = (url, response) => {
+    for (const line of response.headers.getSetCookie()) if (line.startsWith('sso_oidc_')) bindings.push(line);
+    store(url, response);
+  };
+  const result = await login({ loginHint: 'jo@kc.example', account: 'f81d4fae-7dec-11d0-a765-00a0c91e6bf6', jar });
+  // Over plain http the binding cookie has no __Host- prefix (it needs Secure) and the
+  // callback's path; the callback that ended the login cleared it (Max-Age=0, same attributes).
+  assert.equal(bindings.length, 2, bindings.join('\n'));
+  assert.match(bindings[0], /^sso_oidc_[0-9a-f]{16}=[^;]+; Path=\/sso\/oidc\/callback; Max-Age=600; HttpOnly; SameSite=Lax$/);
+  assert.equal(bindings[1], `${bindings[0].split('=')[0]}=; Path=/sso/oidc/callback; Max-Age=0; HttpOnly; SameSite=Lax`);
+  assert.deepEqual(jar.cookies.filter((c) => c.name.startsWith('sso_oidc_')), []);
 
   // The broker's authorization request to the IdP: code flow with PKCE S256, a nonce, our
   // callback, the login hint passed on.

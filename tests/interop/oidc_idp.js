@@ -26,8 +26,10 @@ function listen(server, port) {
 // redirect_uris, token_endpoint_auth_method}; the OP's discovery offers that auth method only,
 // so the broker must use the one the discovery lists. The OP keeps its issuer across restart(), which
 // can give it new signing keys (a key rotation). `extraClaims`: more claim names it releases
-// (with the profile scope), for custom claims.
-async function startOidcProvider({ accounts, client, port = 0, extraClaims = [] }) {
+// (with the profile scope), for custom claims. `hostname` names 127.0.0.1 in the issuer:
+// "localhost" makes the OP another site than a broker at 127.0.0.1 (as a real IdP is).
+async function startOidcProvider({ accounts, client, port = 0, extraClaims = [],
+                                   hostname = '127.0.0.1' }) {
   const { default: Provider } = await import('oidc-provider');
   const cookieKeys = [crypto.randomBytes(32).toString('hex')];
   // requests: "METHOD /path" of every request served, across restarts.
@@ -61,7 +63,7 @@ async function startOidcProvider({ accounts, client, port = 0, extraClaims = [] 
   async function start() {
     const server = http.createServer();
     state.port = await listen(server, state.port);
-    state.issuer = `http://127.0.0.1:${state.port}`;
+    state.issuer = `http://${hostname}:${state.port}`;
     const provider = new Provider(state.issuer, configuration());
     const serve = provider.callback();
     server.on('request', (req, res) => {

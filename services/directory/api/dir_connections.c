@@ -363,9 +363,16 @@ static const char *s_auth_method(const json_t *options)
     return json_string_value(json_object_get(options, "token_endpoint_auth_method"));
 }
 
+/* Whether the options ask the provider to answer by a POSTed form. */
+static bool s_form_post(const json_t *options)
+{
+    const char *mode = json_string_value(json_object_get(options, "response_mode"));
+    return mode && !strcmp(mode, "form_post");
+}
+
 /* The discovery of issuer, checked (sso_oidc_discovery) with the client authentication the
-   options configure, from slow once fetched: 0, -1 with err set, or -1 with slow->want set
-   when it is still to be fetched. */
+   options configure, and listing form_post when they ask for it, from slow once fetched: 0,
+   -1 with err set, or -1 with slow->want set when it is still to be fetched. */
 static int s_check_discovery(const char *issuer, const json_t *options, s_slow_t *slow,
                              dir_error_t *err)
 {
@@ -381,6 +388,11 @@ static int s_check_discovery(const char *issuer, const json_t *options, s_slow_t
     if (sso_oidc_discovery_auth_method(&slow->discovery, method, &chosen, why, sizeof why) != 0) {
         dir_bad_request(err, "%s: %s", method ? "options.token_endpoint_auth_method"
                                               : "oidc.issuer", why);
+        return -1;
+    }
+    if (s_form_post(options) && !slow->discovery.form_post) {
+        dir_bad_request(err, "options.response_mode: form_post is not in the "
+                        "response_modes_supported of %.300s's discovery", issuer);
         return -1;
     }
     return 0;
@@ -622,8 +634,10 @@ static int s_read_settings(json_t *body, s_conf_t *conf, bool create, s_slow_t *
         }
         if (!conf->oidc_scopes)
             s_set(&conf->oidc_scopes, "openid email profile");
-        /* A new or changed connection must work with its provider as it is now. */
-        if ((create || settings || method_changed)
+        /* A new or changed connection must work with its provider as it is now (also when
+           only its options change the client authentication or now ask for form_post). */
+        if ((create || settings || method_changed
+             || (s_form_post(conf->options) && json_object_get(body, "options")))
             && s_check_discovery(conf->oidc_issuer, conf->options, slow, err) != 0)
             return -1;
     }
@@ -1380,6 +1394,20 @@ static void s_test_discovery(dir_testkit_t *kit)
     sso_oidc_test_idp_destroy(&idp);
 }
 
+/* Serves at prefix a discovery for issuer that lists only the query response mode. */
+static int s_serve_query_only(sso_oidc_test_idp_t *idp, const char *prefix, const char *issuer)
+{
+    char doc[1200], path[200];
+    const char *base = sso_oidc_test_idp_url(idp);
+    snprintf(doc, sizeof doc, "{\"issuer\":\"%s\",\"authorization_endpoint\":\"%s/a\","
+             "\"token_endpoint\":\"%s/t\",\"jwks_uri\":\"%s/j\","
+             "\"response_types_supported\":[\"code\"],\"response_modes_supported\":[\"query\"],"
+             "\"id_token_signing_alg_values_supported\":[\"RS256\"]}", issuer, base, base, base);
+    snprintf(path, sizeof path, "%s/.well-known/openid-configuration", prefix);
+    return sso_oidc_test_idp_route(idp, path, 200, "Content-Type: application/json\r\n", doc,
+                                   0);
+}
+
 /* Options and attribute mapping through the API: created with them, merged by a change,
    refused with the field's name and nothing changed, and in the Connection the login steps
    read. */
@@ -1438,7 +1466,44 @@ static void s_test_options(dir_testkit_t *kit)
               && !strcmp(conn->attribute_mapping[0]->name, "roles"));
     if (conn)
         sso__connection__free_unpacked(conn, NULL);
-    /* A SAML connection refuses the OIDC options. */
+    /* form_post needs a provider whose discovery lists it: refused at create, at a change
+       of the options alone and at enable, with the reason; nothing changed. */
+    char doc[1200], query_issuer[200], want[400];
+    snprintf(query_issuer, sizeof query_issuer, "%s/q", sso_oidc_test_idp_url(idp));
+    SSO_CHECK(s_serve_query_only(idp, "/q", query_issuer) == 0);
+    snprintf(want, sizeof want, "options.response_mode: form_post is not in the "
+             "response_modes_supported of %s's discovery", query_issuer);
+    snprintf(body_text, sizeof body_text,
+             "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"%s\",\"client_id\":\"c\","
+             "\"client_secret\":\"s\"},\"options\":{\"response_mode\":\"form_post\"}}",
+             query_issuer);
+    int64_t before = s_count(kit);
+    SSO_CHECK(s_refused(dir_testkit_call(kit, "POST", path, body_text, &body), &body, want));
+    SSO_CHECK(s_count(kit) == before);
+    snprintf(body_text, sizeof body_text,
+             "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"%s\",\"client_id\":\"c\","
+             "\"client_secret\":\"s\"}}", query_issuer);
+    char query_path[200];
+    SSO_CHECK(dir_testkit_field(kit, "POST", path, body_text, "id", id, sizeof id) == 201);
+    snprintf(query_path, sizeof query_path, "/api/v1/connections/%s", id);
+    SSO_CHECK(s_refused(dir_testkit_call(kit, "PATCH", query_path,
+                                         "{\"options\":{\"response_mode\":\"form_post\"}}",
+                                         &body), &body, want));
+    SSO_CHECK(dir_testkit_call(kit, "GET", query_path, NULL, &body) == 200
+              && !json_object_get(json_object_get(body, "options"), "response_mode"));
+    json_decref(body);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", query_path,
+                               "{\"options\":{\"response_mode\":\"query\"}}", NULL) == 200);
+    /* The provider stops listing form_post after a form_post connection was made: its
+       enable is refused. */
+    SSO_CHECK(s_serve_query_only(idp, "/o", issuer) == 0);
+    snprintf(want, sizeof want, "options.response_mode: form_post is not in the "
+             "response_modes_supported of %s's discovery", issuer);
+    snprintf(doc, sizeof doc, "%s/enable", conn_path);
+    SSO_CHECK(s_refused(dir_testkit_call(kit, "POST", doc, NULL, &body), &body, want));
+    SSO_CHECK(dir_testkit_field(kit, "GET", conn_path, NULL, "status", doc, sizeof doc) == 200
+              && !strcmp(doc, "draft"));
+
     SSO_CHECK(s_refused(dir_testkit_call(kit, "POST", path,
                                          "{\"type\":\"saml\",\"saml\":{},\"options\":"
                                          "{\"response_mode\":\"form_post\"}}", &body),
