@@ -326,6 +326,17 @@ int oidc_claims_merge(json_t *claims, const json_t *userinfo, char *why, size_t 
     static const char *const id_token_only[] = {"iss",   "aud",       "azp",     "exp",
                                                 "iat",   "nbf",       "nonce",   "auth_time",
                                                 "at_hash", "c_hash"};
+    /* An email and its email_verified are one statement: when the email comes from
+       userinfo, so does what is said of it (the ID token's email_verified: true speaks of no
+       address it gave, and must not vouch for userinfo's). */
+    const json_t *info_email = json_object_get(userinfo, "email");
+    if (!json_object_get(claims, "email") && info_email) {
+        json_t *verified = json_object_get(userinfo, "email_verified");
+        if (verified ? json_object_set(claims, "email_verified", verified) != 0
+                     : json_object_get(claims, "email_verified")
+                           && json_object_del(claims, "email_verified") != 0)
+            return s_fail(why, why_size, "out of memory");
+    }
     const char *name;
     json_t *value;
     json_object_foreach((json_t *) userinfo, name, value)
@@ -691,6 +702,29 @@ void oidc_claims_test(bool verbose)
               && !strcmp(json_string_value(json_object_get(claims, "iss")), "https://idp.test")
               && !json_object_get(claims, "nonce"));
     json_decref(info);
+    /* The email and its email_verified come from one source. */
+    static const char *const pairs[][3] = {
+        /* ID token, userinfo, the email_verified merged ("-": none) */
+        {"{\"sub\":\"u1\",\"email_verified\":true}",
+         "{\"sub\":\"u1\",\"email\":\"x@corp.test\",\"email_verified\":false}", "false"},
+        {"{\"sub\":\"u1\",\"email_verified\":true}", "{\"sub\":\"u1\",\"email\":\"x@corp.test\"}",
+         "-"},
+        {"{\"sub\":\"u1\",\"email\":\"a@corp.test\",\"email_verified\":true}",
+         "{\"sub\":\"u1\",\"email\":\"x@corp.test\",\"email_verified\":false}", "true"},
+        {"{\"sub\":\"u1\"}", "{\"sub\":\"u1\",\"email\":\"x@corp.test\",\"email_verified\":true}",
+         "true"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
+        json_t *token = json_loads(pairs[i][0], 0, NULL), *answer = json_loads(pairs[i][1], 0, NULL);
+        SSO_CHECK(token && answer && oidc_claims_merge(token, answer, why, sizeof why) == 0);
+        json_t *verified = json_object_get(token, "email_verified");
+        SSO_CHECK(!strcmp(pairs[i][2], "-") ? !verified
+                                            : json_is_boolean(verified)
+                                                  && json_is_true(verified)
+                                                         == !strcmp(pairs[i][2], "true"));
+        json_decref(token);
+        json_decref(answer);
+    }
     const char *mismatched[][2] = {{"{\"sub\":\"u2\",\"email\":\"a@b.test\"}",
                                     "userinfo sub: expected u1, got u2"},
                                    {"{\"email\":\"a@b.test\"}", "userinfo sub: expected u1, got none"},

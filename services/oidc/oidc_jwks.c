@@ -34,6 +34,10 @@ zframe_t *oidc_jwks_response(const Sso__Connection *conn)
     if (!text)
         return sso_http_error(404, "not_found", "no such OIDC connection with a client key");
     sso_response_t *response = sso_response_new(200);
+    if (!response) {
+        free(text);
+        return sso_http_error(500, "server_error", "out of memory");
+    }
     char cache[64];
     snprintf(cache, sizeof cache, "public, max-age=%d", OIDC_JWKS_MAX_AGE_S);
     sso_response_header(response, "Cache-Control", cache);

@@ -131,8 +131,20 @@ void saml_attribute_map_destroy(saml_attribute_map_t **self_p)
     *self_p = NULL;
 }
 
-int saml_attribute_map_prefer(saml_attribute_map_t *self, saml_field_t field,
-                              const char *attribute_name)
+int saml_field_of(const char *api_name, saml_field_t *out)
+{
+    static const char *const names[SAML_FIELD_COUNT] = {"email", "given_name", "family_name",
+                                                        "name", "groups"};
+    for (int f = 0; api_name && f < SAML_FIELD_COUNT; f++)
+        if (!strcmp(api_name, names[f])) {
+            *out = (saml_field_t) f;
+            return 0;
+        }
+    return -1;
+}
+
+int saml_attribute_map_set(saml_attribute_map_t *self, saml_field_t field,
+                           const char *attribute_name)
 {
     if (!self || field >= SAML_FIELD_COUNT || !attribute_name || !*attribute_name
         || strlen(attribute_name) > 256 || self->n_preferred[field] == S_MAX_PREFERRED)
@@ -214,13 +226,18 @@ static int s_add_group(const char *value, void *arg)
     return 0;
 }
 
-/* The candidate names of a field in order: the connection's preferred ones, then defaults. */
+/* Whether the connection maps field (its names replace the defaults and the fallbacks). */
+static bool s_mapped(const saml_attribute_map_t *map, saml_field_t field)
+{
+    return map && map->n_preferred[field] > 0;
+}
+
+/* The candidate names of a field in order: the connection's, else the defaults. */
 static const char *s_candidate(const saml_attribute_map_t *map, saml_field_t field, size_t i)
 {
-    size_t n = map ? map->n_preferred[field] : 0;
-    if (i < n)
-        return map->preferred[field][i];
-    return s_defaults[field][i - n];
+    if (s_mapped(map, field))
+        return i < map->n_preferred[field] ? map->preferred[field][i] : NULL;
+    return s_defaults[field][i];
 }
 
 static int s_single(const saml_attribute_map_t *map, xmlNodePtr assertion, saml_field_t field,
@@ -253,12 +270,15 @@ int saml_attributes_apply(const saml_attribute_map_t *map, xmlNodePtr assertion,
                 snprintf(why, why_size, "out of memory reading groups");
             return -1;
         }
-    if (!profile->email && profile->subject && profile->name_id_format
+    if (!profile->email && !s_mapped(map, SAML_FIELD_EMAIL) && profile->subject
+        && profile->name_id_format
         && strcmp(profile->name_id_format, SAML_NAMEID_EMAIL) == 0
         && !(profile->email = strdup(profile->subject))) {
         snprintf(why, why_size, "out of memory");
         return -1;
     }
+    if (s_mapped(map, SAML_FIELD_NAME))
+        return 0;
     if (!profile->name && (profile->given_name || profile->family_name)) {
         const char *g = profile->given_name ? profile->given_name : "";
         const char *f = profile->family_name ? profile->family_name : "";
@@ -370,13 +390,35 @@ void saml_attributes_test(bool verbose)
     SSO_CHECK(p && s_eq(p->email, "fi@evil.com.example.com") && s_eq(p->given_name, "F<i>"));
     saml_profile_destroy(&p);
 
-    /* A connection's own mapping wins over the defaults. */
+    /* A connection's own mapping replaces the defaults of the fields it names. */
     saml_attribute_map_t *map = saml_attribute_map_new();
-    SSO_CHECK(map && saml_attribute_map_prefer(map, SAML_FIELD_EMAIL, "corpMail") == 0);
-    SSO_CHECK(saml_attribute_map_prefer(map, SAML_FIELD_COUNT, "x") == -1);
-    p = s_apply_xml(map, S_ATTR("email", S_VAL("a@x.com")) S_ATTR("corpMail", S_VAL("b@x.com")),
+    saml_field_t field = SAML_FIELD_COUNT;
+    SSO_CHECK(saml_field_of("given_name", &field) == 0 && field == SAML_FIELD_GIVEN_NAME);
+    SSO_CHECK(saml_field_of("subject", &field) == -1 && saml_field_of(NULL, &field) == -1);
+    SSO_CHECK(map && saml_attribute_map_set(map, SAML_FIELD_EMAIL, "corpMail") == 0);
+    SSO_CHECK(saml_attribute_map_set(map, SAML_FIELD_COUNT, "x") == -1);
+    SSO_CHECK(saml_attribute_map_set(map, SAML_FIELD_NAME, "") == -1);
+    p = s_apply_xml(map, S_ATTR("email", S_VAL("a@x.com")) S_ATTR("corpMail", S_VAL("b@x.com"))
+                             S_ATTR("givenName", S_VAL("Ann")),
                     "s", NULL);
-    SSO_CHECK(p && s_eq(p->email, "b@x.com"));
+    SSO_CHECK(p && s_eq(p->email, "b@x.com") && s_eq(p->given_name, "Ann"));
+    saml_profile_destroy(&p);
+    /* The mapped attribute missing: no default (a user-editable email) and no NameID stands
+       in for it. */
+    p = s_apply_xml(map, S_ATTR("email", S_VAL("a@x.com")), "s@x.com", SAML_NAMEID_EMAIL);
+    SSO_CHECK(p && !p->email);
+    saml_profile_destroy(&p);
+    /* A mapped name is not built from the given and family names. */
+    SSO_CHECK(saml_attribute_map_set(map, SAML_FIELD_NAME, "cn") == 0);
+    p = s_apply_xml(map, S_ATTR("givenName", S_VAL("Ann")) S_ATTR("sn", S_VAL("Lee")), "s",
+                    NULL);
+    SSO_CHECK(p && !p->name && s_eq(p->family_name, "Lee"));
+    saml_profile_destroy(&p);
+    /* Mapped groups: only that attribute's values. */
+    SSO_CHECK(saml_attribute_map_set(map, SAML_FIELD_GROUPS, "teams") == 0);
+    p = s_apply_xml(map, S_ATTR("groups", S_VAL("g1")) S_ATTR("teams", S_VAL("t1") S_VAL("t2")),
+                    "s", NULL);
+    SSO_CHECK(p && p->n_groups == 2 && s_eq(p->groups[0], "t1") && s_eq(p->groups[1], "t2"));
     saml_profile_destroy(&p);
     saml_attribute_map_destroy(&map);
     SSO_CHECK(map == NULL);

@@ -24,6 +24,7 @@ struct saml_response_t {
     saml_response_conditions_t conditions; /* views of the copies above */
     saml_response_signature_t *signature;
     saml_response_decrypt_t *decrypt;      /* NULL: no SP key, encrypted responses refused */
+    saml_attribute_map_t *attribute_map;   /* from config->attribute_mapping; NULL: none */
     char config_error[SAML_REASON_MAX];
     /* result of the last validate */
     saml_result_t result;
@@ -53,6 +54,28 @@ void saml_response_config_from_connection(saml_response_config_t *config,
     config->sp_private_key_pem = connection->sp_private_key_pem && *connection->sp_private_key_pem
                                      ? connection->sp_private_key_pem
                                      : NULL;
+    config->attribute_mapping = connection->attribute_mapping;
+    config->n_attribute_mapping = connection->n_attribute_mapping;
+}
+
+/* The map of config's attribute_mapping into *out (NULL when it has no entries). A field
+   name the profile does not have is skipped: the directory checked them when they were
+   written. 0, or -1 when out of memory or a name is refused. */
+static int s_mapping(const saml_response_config_t *config, saml_attribute_map_t **out)
+{
+    *out = NULL;
+    if (!config->n_attribute_mapping)
+        return 0;
+    saml_attribute_map_t *map = saml_attribute_map_new();
+    for (size_t i = 0; map && i < config->n_attribute_mapping; i++) {
+        const Sso__AttributeMapping *entry = config->attribute_mapping[i];
+        saml_field_t field;
+        if (entry && saml_field_of(entry->field, &field) == 0
+            && saml_attribute_map_set(map, field, entry->name) != 0)
+            saml_attribute_map_destroy(&map);
+    }
+    *out = map;
+    return map ? 0 : -1;
 }
 
 static char *s_dup(const char *s)
@@ -111,6 +134,10 @@ saml_response_t *saml_response_new(const saml_response_config_t *config)
         saml_response_destroy(&self);
         return NULL;
     }
+    if (s_mapping(config, &self->attribute_map) != 0) {
+        saml_response_destroy(&self);
+        return NULL;
+    }
     self->allow_idp_initiated = config->allow_idp_initiated;
     self->conditions = (saml_response_conditions_t) {
         .idp_entity_id = self->idp_entity_id,
@@ -119,7 +146,7 @@ saml_response_t *saml_response_new(const saml_response_config_t *config)
         .in_response_to = self->in_response_to,
         .now = config->now,
         .skew = config->clock_skew,
-        .attribute_map = config->attribute_map,
+        .attribute_map = self->attribute_map ? self->attribute_map : config->attribute_map,
     };
     s_load_config(self, config);
     return self;
@@ -136,6 +163,7 @@ void saml_response_destroy(saml_response_t **self_p)
     free(self->in_response_to);
     saml_response_signature_destroy(&self->signature);
     saml_response_decrypt_destroy(&self->decrypt);
+    saml_attribute_map_destroy(&self->attribute_map);
     saml_profile_destroy(&self->profile);
     free(self);
     *self_p = NULL;
@@ -309,6 +337,34 @@ void saml_response_test(bool verbose)
     saml_profile_t *taken = saml_response_take_profile(v);
     SSO_CHECK(taken && saml_response_profile(v) == NULL);
     saml_profile_destroy(&taken);
+
+    /* A connection's attribute_mapping: a mapped field from its attribute only (email from
+       an attribute the response lacks: none, not the emailAddress NameID); given_name from
+       groups; a name the profile does not have is skipped. */
+    {
+        Sso__AttributeMapping email = SSO__ATTRIBUTE_MAPPING__INIT,
+                              given = SSO__ATTRIBUTE_MAPPING__INIT,
+                              other = SSO__ATTRIBUTE_MAPPING__INIT;
+        email.field = "email";
+        email.name = "corpMail";
+        given.field = "given_name";
+        given.name = "groups";
+        other.field = "subject";
+        other.name = "uid";
+        Sso__AttributeMapping *entries[] = {&email, &given, &other};
+        saml_response_config_t mapped = config;
+        mapped.attribute_mapping = entries;
+        mapped.n_attribute_mapping = 3;
+        saml_response_t *m = saml_response_new(&mapped);
+        saml_test_case_t c = {.not_on_or_after = 300, .not_before = -60, .sign_assertion = true};
+        char *b64 = saml_test_response(&c, key, cert);
+        SSO_CHECK(m && b64 && saml_response_validate(m, b64) == SAML_OK);
+        const saml_profile_t *p = m ? saml_response_profile(m) : NULL;
+        SSO_CHECK(p && strcmp(p->subject, "ann@example.com") == 0 && !p->email
+                  && p->given_name && strcmp(p->given_name, "admins") == 0);
+        free(b64);
+        saml_response_destroy(&m);
+    }
 
     /* Refusals with precise reasons. */
     struct {

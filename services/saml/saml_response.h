@@ -27,13 +27,17 @@ typedef struct {
     bool allow_sha1;                     /* RSA-SHA1 / SHA-1 digests (off by default) */
     const char *sp_private_key_pem;      /* for EncryptedAssertion; NULL = none */
     const saml_attribute_map_t *attribute_map; /* NULL = defaults */
+    /* A connection's attribute_mapping (profile field -> attribute name); when it has
+       entries it is used in place of attribute_map (the validator keeps its own copy). */
+    Sso__AttributeMapping *const *attribute_mapping;
+    size_t n_attribute_mapping;
 } saml_response_config_t;
 
 /* Defaults: skew 120 s, SHA-1 off, IdP-initiated off, now = time(NULL). */
 void saml_response_config_init(saml_response_config_t *config);
 /* The one mapping from a connection (as the directory gives it, with its SP key when it has
    one) to the rules its responses are validated under: the defaults, plus the connection's
-   IdP, certificates, SP entity id, ACS URL and SP key, and in_response_to (the pending
+   IdP, certificates, SP entity id, ACS URL, SP key and attribute mapping, and in_response_to (the pending
    AuthnRequest's ID; NULL or "" = IdP-initiated). config points into connection. */
 void saml_response_config_from_connection(saml_response_config_t *config,
                                           const Sso__Connection *connection,
