@@ -193,6 +193,19 @@ int dir_testkit_field(dir_testkit_t *kit, const char *method, const char *target
     return status;
 }
 
+bool dir_testkit_refused(int status, json_t **body_p, const char *want)
+{
+    json_t *body = *body_p;
+    *body_p = NULL;
+    const char *description = dir_testkit_str(body, "error_description");
+    bool ok = status == 400 && !strcmp(dir_testkit_str(body, "error"), "invalid_request")
+              && strstr(description, want);
+    if (!ok)
+        fprintf(stderr, "wanted 400 with \"%s\", got %d %s\n", want, status, description);
+    json_decref(body);
+    return ok;
+}
+
 bool dir_testkit_next_page(const json_t *json, const char *first, char *target, size_t size)
 {
     const char *token = dir_testkit_str(json, "next_page_token");

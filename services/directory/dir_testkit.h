@@ -47,6 +47,9 @@ const char *dir_testkit_str(const json_t *json, const char *key);
    there is none). Returns the HTTP status. */
 int dir_testkit_field(dir_testkit_t *kit, const char *method, const char *target,
                       const char *body, const char *key, char *value, size_t size);
+/* True when an API reply (status, *body: taken) is a 400 invalid_request whose description
+   has want. Otherwise prints what it got. */
+bool dir_testkit_refused(int status, json_t **body, const char *want);
 /* A signing key to store: kid, jwk and a fresh RSA private key, whose PEM is also in *pem
    (caller frees; the key holds "" when making one failed). 0 or -1. */
 int dir_testkit_signing_key(Sso__SigningKey *key, const char *kid, const char *jwk, char **pem);

@@ -3,6 +3,7 @@
 #include "dir_fake.h"
 #include "api/dir_api_router.h"
 #include "api/dir_clients.h"
+#include "api/dir_conn_oidc.h"
 #include "api/dir_conn_options.h"
 #include "api/dir_connections.h"
 #include "api/dir_domains.h"
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_domains_test, verbose);
     SSO_RUN(dir_conn_options_test, verbose);
     SSO_RUN(dir_connections_test, verbose);
+    SSO_RUN(dir_conn_oidc_test, verbose);
     SSO_RUN(dir_portal_test, verbose);
     SSO_RUN(dir_events_test, verbose);
     SSO_RUN(dir_housekeeping_test, verbose);

@@ -1,76 +1,20 @@
 /* dir_connections: connection configuration, validation and status. */
 #include "api/dir_connections.h"
 #include "dir_connection_columns.h"
+#include "api/dir_conn_conf.h"
+#include "api/dir_conn_oidc.h"
 #include "api/dir_conn_options.h"
+#include "api/dir_conn_saml.h"
+#include "api/dir_conn_slow.h"
 #include "api/dir_orgs.h"
 #include "login/dir_login.h"
 #include "vault/dir_pki.h"
 #include "dir_testkit.h"
-#include "api/dir_valid.h"
 #include "sso_crypto.h"
-#include "sso_fetch.h"
-#include "sso_jose.h"
 #include "sso_log.h"
-#include "sso_oidc_discovery.h"
-#include "sso_saml_metadata.h"
-#include "sso_service.h"
 #include "sso_test.h"
-#include <openssl/crypto.h>
 
 #define DIR_CONN_NAME_MAX 200
-#define DIR_ENTITY_ID_MAX 1024
-#define DIR_URL_MAX 2048
-#define DIR_CERTS_MAX 10
-#define DIR_CERT_PEM_MAX 16384
-#define DIR_OIDC_CLIENT_ID_MAX 256
-#define DIR_OIDC_SECRET_MAX 1024
-#define DIR_SCOPES_MAX 20
-#define DIR_SCOPE_MAX 128
-
-
-/* A connection's settings while they are being built or changed. Owned strings. */
-typedef struct {
-    char *type;
-    char *name;
-    char *saml_entity_id;
-    char *saml_sso_url;
-    char *saml_metadata_url;
-    json_t *saml_certs;   /* array of canonical PEM strings */
-    char *oidc_issuer;
-    char *oidc_client_id;
-    char *oidc_scopes;    /* space-separated */
-    char *oidc_secret;    /* a new plaintext secret from this request, else NULL */
-    bool oidc_has_secret; /* one is stored already */
-    bool oidc_has_client_key; /* a private_key_jwt key pair is stored already */
-    json_t *options;      /* the options object as stored (dir_conn_options) */
-    json_t *mapping;      /* the attribute_mapping object as stored */
-} s_conf_t;
-
-static void s_conf_free(s_conf_t *conf)
-{
-    free(conf->type);
-    free(conf->name);
-    free(conf->saml_entity_id);
-    free(conf->saml_sso_url);
-    free(conf->saml_metadata_url);
-    json_decref(conf->saml_certs);
-    free(conf->oidc_issuer);
-    free(conf->oidc_client_id);
-    free(conf->oidc_scopes);
-    if (conf->oidc_secret) {
-        OPENSSL_cleanse(conf->oidc_secret, strlen(conf->oidc_secret));
-        free(conf->oidc_secret);
-    }
-    json_decref(conf->options);
-    json_decref(conf->mapping);
-    memset(conf, 0, sizeof *conf);
-}
-
-static void s_set(char **field, const char *value)
-{
-    free(*field);
-    *field = value ? strdup(value) : NULL;
-}
 
 static char *s_dup_column(dir_db_stmt_t *stmt, int column)
 {
@@ -81,20 +25,6 @@ static char *s_dup_column(dir_db_stmt_t *stmt, int column)
 static json_t *s_str_or_null(const char *text)
 {
     return text ? json_string(text) : json_null();
-}
-
-static json_t *s_scopes_json(const char *scopes)
-{
-    json_t *list = json_array();
-    for (const char *p = scopes ? scopes : ""; *p;) {
-        size_t len = strcspn(p, " ");
-        if (len)
-            json_array_append_new(list, json_stringn(p, len));
-        p += len;
-        while (*p == ' ')
-            p++;
-    }
-    return list;
 }
 
 /* A stored JSON object column, or an empty object. */
@@ -164,7 +94,8 @@ static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
             json_pack("{s:s, s:s, s:o, s:b, s:s, s:o, s:o, s:o}", "issuer",
                       dir_db_text(stmt, DIR_CONN_OIDC_ISSUER), "client_id",
                       dir_db_text(stmt, DIR_CONN_OIDC_CLIENT), "scopes",
-                      s_scopes_json(dir_db_text(stmt, DIR_CONN_OIDC_SCOPES)), "client_secret_set",
+                      dir_conn_oidc_scopes_json(dir_db_text(stmt, DIR_CONN_OIDC_SCOPES)),
+                      "client_secret_set",
                       !dir_db_is_null(stmt, DIR_CONN_OIDC_SECRET_SEALED), "redirect_uri", redirect,
                       "discovered", discovered, "jwks_uri",
                       s_str_or_null(client_cert ? jwks_uri : NULL), "client_certificate",
@@ -180,7 +111,7 @@ static json_t *s_get(dir_t *dir, const char *id)
 }
 
 /* Loads a stored connection's settings into conf; 1 found, 0 not found, -1 error. */
-static int s_load(dir_t *dir, const char *id, s_conf_t *conf)
+static int s_load(dir_t *dir, const char *id, dir_conn_conf_t *conf)
 {
     dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT " DIR_CONN_COLUMNS DIR_CONN_FROM
                                                 "WHERE c.id = ?", "s", id);
@@ -206,235 +137,9 @@ static int s_load(dir_t *dir, const char *id, s_conf_t *conf)
     return step == DIR_DB_ROW ? 1 : step == DIR_DB_DONE ? 0 : -1;
 }
 
-/* Applies parsed metadata to conf. */
-static void s_apply_metadata(s_conf_t *conf, const sso_saml_metadata_t *md)
-{
-    s_set(&conf->saml_entity_id, md->entity_id);
-    s_set(&conf->saml_sso_url, md->sso_url);
-    json_decref(conf->saml_certs);
-    conf->saml_certs = json_array();
-    for (size_t i = 0; i < md->n_certificates; i++)
-        json_array_append_new(conf->saml_certs, json_string(md->certificates[i]));
-}
-
-/* The slow steps of a create, a change or an enable: the metadata fetch (up to
-   SSO_FETCH_TIMEOUT_MS), the OIDC discovery fetch and check (up to SSO_OIDC_FETCH_TIMEOUT_MS)
-   and the SP key pair (RSA-2048). They run off the directory's loop (sso_service_offload) between
-   passes of the handler (s_in_passes): a pass stops, before it writes anything, where it needs
-   a step not done yet; the next pass starts over with that step's result, so it checks and
-   writes the state as it is then, in whichever batch the loop is in. */
-typedef struct {
-    enum { S_NONE, S_FETCH, S_DISCOVERY, S_KEY_PAIR } want; /* what the last pass stopped for */
-    bool allow_private;
-    char *url; /* the metadata URL fetched */
-    bool fetched;
-    int fetch_rc;
-    sso_fetch_response_t response;
-    char fetch_why[300];
-    char *issuer; /* the OIDC issuer whose discovery was fetched */
-    bool discovered;
-    int discovery_rc;
-    sso_oidc_discovery_t discovery;
-    char discovery_why[300];
-    char *id; /* a new connection's id, the same in every pass */
-    bool keyed;
-    int key_rc;
-    char *key_pem, *cert_pem;
-} s_slow_t;
-
-static void s_slow_run(void *arg)
-{
-    s_slow_t *slow = arg;
-    if (slow->want == S_FETCH) {
-        sso_fetch_request_t request = {.url = slow->url,
-                                       .accept = "application/samlmetadata+xml, "
-                                                 "application/xml, text/xml",
-                                       .allow_private = slow->allow_private};
-        slow->fetch_rc = sso_fetch(&request, &slow->response, slow->fetch_why,
-                                   sizeof slow->fetch_why);
-        slow->fetched = true;
-    }
-    else if (slow->want == S_DISCOVERY) {
-        slow->discovery_rc = sso_oidc_discovery_fetch(slow->issuer, slow->allow_private,
-                                                      &slow->discovery, slow->discovery_why,
-                                                      sizeof slow->discovery_why);
-        slow->discovered = true;
-    }
-    else if (slow->want == S_KEY_PAIR) {
-        slow->key_rc = dir_pki_sp_keypair(slow->id, &slow->key_pem, &slow->cert_pem);
-        slow->keyed = true;
-    }
-}
-
-static void s_slow_free(s_slow_t *slow)
-{
-    free(slow->url);
-    sso_fetch_response_free(&slow->response);
-    free(slow->issuer);
-    sso_oidc_discovery_free(&slow->discovery);
-    free(slow->id);
-    if (slow->key_pem) {
-        OPENSSL_cleanse(slow->key_pem, strlen(slow->key_pem));
-        free(slow->key_pem);
-    }
-    free(slow->cert_pem);
-    memset(slow, 0, sizeof *slow);
-}
-
-/* A handler's pass: its reply, or NULL when it stopped for slow->want. */
-typedef zframe_t *(s_pass_fn)(dir_api_req_t *req, const char *id, s_slow_t *slow);
-
-#define S_PASSES_MAX 3 /* one stop per slow step (a fetch, the key pair), then the one that writes */
-
-static zframe_t *s_in_passes(s_pass_fn *pass, dir_api_req_t *req, const char *id)
-{
-    s_slow_t slow = {.allow_private = req->dir->allow_private_upstreams};
-    zframe_t *reply;
-    int passes = 0;
-    while (!(reply = pass(req, id, &slow)) && ++passes < S_PASSES_MAX) {
-        sso_service_offload(s_slow_run, &slow);
-        slow.want = S_NONE;
-    }
-    s_slow_free(&slow);
-    if (reply)
-        return reply;
-    dir_error_t err;
-    dir_server_error(&err); /* a pass that stops again for a step done: cannot happen */
-    return dir_error_reply(&err);
-}
-
-/* Whether slow holds the result of fetch step (S_FETCH or S_DISCOVERY) for key (the URL or
-   the issuer); if not, drops any result for another key and asks for it (slow->want, or err
-   when out of memory). */
-static bool s_slow_has(s_slow_t *slow, int step, const char *key, dir_error_t *err)
-{
-    bool metadata = step == S_FETCH;
-    char **held = metadata ? &slow->url : &slow->issuer;
-    bool *done = metadata ? &slow->fetched : &slow->discovered;
-    if (*done && strcmp(*held, key) == 0)
-        return true;
-    if (metadata)
-        sso_fetch_response_free(&slow->response);
-    else
-        sso_oidc_discovery_free(&slow->discovery);
-    free(*held);
-    *done = false;
-    if (!(*held = strdup(key)))
-        dir_server_error(err);
-    else
-        slow->want = step;
-    return false;
-}
-
-/* The metadata at url, from slow once fetched; -1 with err set, or -1 with slow->want set
-   when it is still to be fetched. */
-static int s_fetch_metadata(const char *url, s_conf_t *conf, s_slow_t *slow, dir_error_t *err)
-{
-    char why[300];
-    if (dir_url_check(url, why, sizeof why) != 0) {
-        dir_bad_request(err, "saml.idp_metadata_url %s", why);
-        return -1;
-    }
-    if (!s_slow_has(slow, S_FETCH, url, err))
-        return -1;
-    const sso_fetch_response_t *response = &slow->response;
-    if (slow->fetch_rc != 0)
-        dir_bad_request(err, "saml.idp_metadata_url could not be fetched: %s", slow->fetch_why);
-    else if (response->status != 200)
-        dir_bad_request(err, "saml.idp_metadata_url answered HTTP %ld", response->status);
-    else {
-        sso_saml_metadata_t *md = sso_saml_metadata_parse(response->body, response->len, why,
-                                                          sizeof why);
-        if (!md)
-            dir_bad_request(err, "saml.idp_metadata_url: %s", why);
-        else {
-            s_apply_metadata(conf, md);
-            s_set(&conf->saml_metadata_url, url);
-            sso_saml_metadata_destroy(&md);
-            return 0;
-        }
-    }
-    return -1;
-}
-
-/* The connection's options.token_endpoint_auth_method; NULL when absent. */
-static const char *s_auth_method(const json_t *options)
-{
-    return json_string_value(json_object_get(options, "token_endpoint_auth_method"));
-}
-
-/* Whether the options ask the provider to answer by a POSTed form. */
-static bool s_form_post(const json_t *options)
-{
-    const char *mode = json_string_value(json_object_get(options, "response_mode"));
-    return mode && !strcmp(mode, "form_post");
-}
-
-/* The discovery of issuer, checked (sso_oidc_discovery) with the client authentication the
-   options configure, and listing form_post when they ask for it, from slow once fetched: 0,
-   -1 with err set, or -1 with slow->want set when it is still to be fetched. */
-static int s_check_discovery(const char *issuer, const json_t *options, s_slow_t *slow,
-                             dir_error_t *err)
-{
-    if (!s_slow_has(slow, S_DISCOVERY, issuer, err))
-        return -1;
-    if (slow->discovery_rc != 0) {
-        dir_bad_request(err, "oidc.issuer: %s", slow->discovery_why);
-        return -1;
-    }
-    const char *method = s_auth_method(options);
-    sso_oidc_token_auth_t chosen;
-    char why[400];
-    if (sso_oidc_discovery_auth_method(&slow->discovery, method, &chosen, why, sizeof why) != 0) {
-        dir_bad_request(err, "%s: %s", method ? "options.token_endpoint_auth_method"
-                                              : "oidc.issuer", why);
-        return -1;
-    }
-    if (s_form_post(options) && !slow->discovery.form_post) {
-        dir_bad_request(err, "options.response_mode: form_post is not in the "
-                        "response_modes_supported of %.300s's discovery", issuer);
-        return -1;
-    }
-    return 0;
-}
-
-/* private_key_jwt: the connection's client key pair, made once (off the loop, like the SAML SP
-   key pair) when its method first is private_key_jwt and kept after. 0 with *sealed and *cert
-   (slow's; both NULL when none is to be stored), -1 with err set, or -1 with slow->want set
-   when the key pair is still to be made. */
-static int s_client_key(dir_t *dir, const char *id, const s_conf_t *conf, s_slow_t *slow,
-                        uint8_t **sealed, size_t *sealed_len, const char **cert,
-                        dir_error_t *err)
-{
-    *sealed = NULL;
-    *sealed_len = 0;
-    *cert = NULL;
-    const char *method = s_auth_method(conf->options);
-    if (conf->oidc_has_client_key || !method || strcmp(method, "private_key_jwt") != 0)
-        return 0;
-    if (!slow->keyed) {
-        if (!slow->id && !(slow->id = strdup(id))) {
-            dir_server_error(err);
-            return -1;
-        }
-        slow->want = S_KEY_PAIR;
-        return -1;
-    }
-    char aad[200];
-    snprintf(aad, sizeof aad, "connection:%s:oidc_client_key", id);
-    if (slow->key_rc != 0
-        || dir_keys_seal(dir->keys, slow->key_pem, strlen(slow->key_pem), aad, sealed,
-                         sealed_len) != 0) {
-        dir_server_error(err);
-        return -1;
-    }
-    *cert = slow->cert_pem;
-    return 0;
-}
-
 /* The endpoints a checked discovery gave, as the JSON text stored for oidc.discovered (caller
    frees); NULL when slow holds no checked discovery. */
-static char *s_discovered_text(const s_slow_t *slow)
+static char *s_discovered_text(const dir_conn_slow_t *slow)
 {
     const sso_oidc_discovery_t *d = &slow->discovery;
     if (!slow->discovered || slow->discovery_rc != 0)
@@ -448,141 +153,8 @@ static char *s_discovered_text(const s_slow_t *slow)
     return text;
 }
 
-static int s_read_saml(json_t *saml, s_conf_t *conf, s_slow_t *slow, dir_error_t *err)
-{
-    const char *xml = NULL, *url = NULL, *entity = NULL, *sso_url = NULL;
-    json_t *certs = NULL;
-    if (dir_json_string(saml, "idp_metadata_xml", "saml.idp_metadata_xml",
-                        DIR_NULLABLE | DIR_MULTILINE | DIR_NONEMPTY, SSO_XML_MAX_BYTES, &xml,
-                        err) < 0
-        || dir_json_string(saml, "idp_metadata_url", "saml.idp_metadata_url",
-                           DIR_NULLABLE | DIR_NONEMPTY, DIR_URL_MAX, &url, err) < 0
-        || dir_json_string(saml, "idp_entity_id", "saml.idp_entity_id", DIR_NONEMPTY,
-                           DIR_ENTITY_ID_MAX, &entity, err) < 0
-        || dir_json_string(saml, "idp_sso_url", "saml.idp_sso_url", DIR_NONEMPTY, DIR_URL_MAX,
-                           &sso_url, err) < 0
-        || dir_json_strings(saml, "idp_certificates", "saml.idp_certificates",
-                            DIR_MULTILINE | DIR_NONEMPTY, DIR_CERTS_MAX, DIR_CERT_PEM_MAX, &certs,
-                            err) < 0)
-        return -1;
-    if (xml && url) {
-        dir_bad_request(err, "give saml.idp_metadata_xml or saml.idp_metadata_url, not both");
-        return -1;
-    }
-    if (xml) {
-        char why[300];
-        sso_saml_metadata_t *md = sso_saml_metadata_parse(xml, strlen(xml), why, sizeof why);
-        if (!md) {
-            dir_bad_request(err, "saml.idp_metadata_xml: %s", why);
-            return -1;
-        }
-        s_apply_metadata(conf, md);
-        s_set(&conf->saml_metadata_url, NULL);
-        sso_saml_metadata_destroy(&md);
-    }
-    else if (url && s_fetch_metadata(url, conf, slow, err) != 0)
-        return -1;
-    /* Explicit fields win over metadata: an admin may correct one value. */
-    if (entity)
-        s_set(&conf->saml_entity_id, entity);
-    if (sso_url) {
-        char why[160];
-        if (dir_url_check(sso_url, why, sizeof why) != 0) {
-            dir_bad_request(err, "saml.idp_sso_url %s", why);
-            return -1;
-        }
-        s_set(&conf->saml_sso_url, sso_url);
-    }
-    if (certs) {
-        json_t *clean = json_array();
-        size_t index;
-        json_t *item;
-        json_array_foreach(certs, index, item) {
-            char *pem = dir_pki_cert_normalize(json_string_value(item));
-            if (!pem) {
-                json_decref(clean);
-                dir_bad_request(err, "saml.idp_certificates[%zu] is not an X.509 certificate in "
-                                     "PEM form", index);
-                return -1;
-            }
-            json_array_append_new(clean, json_string(pem));
-            free(pem);
-        }
-        json_decref(conf->saml_certs);
-        conf->saml_certs = clean;
-    }
-    return 0;
-}
-
-/* Scopes: an array of strings or one space-separated string; openid is always included. */
-static int s_read_scopes(json_t *oidc, s_conf_t *conf, dir_error_t *err)
-{
-    json_t *value = json_object_get(oidc, "scopes");
-    if (!value || json_is_null(value))
-        return 0;
-    json_t *list = NULL;
-    if (json_is_string(value)) {
-        const char *text;
-        if (dir_json_string(oidc, "scopes", "oidc.scopes", 0, DIR_SCOPE_MAX * 4, &text, err) < 0)
-            return -1;
-        list = s_scopes_json(text);
-    }
-    else {
-        json_t *items;
-        if (dir_json_strings(oidc, "scopes", "oidc.scopes", DIR_NONEMPTY, DIR_SCOPES_MAX,
-                             DIR_SCOPE_MAX, &items, err) < 0)
-            return -1;
-        list = json_incref(items);
-    }
-    char joined[DIR_SCOPES_MAX * (DIR_SCOPE_MAX + 1) + 16] = "openid";
-    size_t index;
-    json_t *item;
-    json_array_foreach(list, index, item) {
-        const char *scope = json_string_value(item);
-        /* Scope tokens are printable ASCII without spaces or quotes (RFC 6749 3.3). */
-        for (const unsigned char *p = (const unsigned char *) scope; *p; p++)
-            if (*p <= 0x20 || *p >= 0x7f || *p == '"' || *p == '\\') {
-                json_decref(list);
-                dir_bad_request(err, "oidc.scopes[%zu] is not a valid scope token", index);
-                return -1;
-            }
-        if (strcmp(scope, "openid") == 0)
-            continue;
-        size_t len = strlen(joined);
-        snprintf(joined + len, sizeof joined - len, " %s", scope);
-    }
-    json_decref(list);
-    s_set(&conf->oidc_scopes, joined);
-    return 0;
-}
-
-static int s_read_oidc(json_t *oidc, s_conf_t *conf, dir_error_t *err)
-{
-    const char *issuer = NULL, *client_id = NULL, *secret = NULL;
-    if (dir_json_string(oidc, "issuer", "oidc.issuer", DIR_NONEMPTY, DIR_URL_MAX, &issuer, err) < 0
-        || dir_json_string(oidc, "client_id", "oidc.client_id", DIR_NONEMPTY,
-                           DIR_OIDC_CLIENT_ID_MAX, &client_id, err) < 0
-        || dir_json_string(oidc, "client_secret", "oidc.client_secret", DIR_NONEMPTY,
-                           DIR_OIDC_SECRET_MAX, &secret, err) < 0
-        || s_read_scopes(oidc, conf, err) < 0)
-        return -1;
-    if (issuer) {
-        char why[160];
-        if (dir_url_check(issuer, why, sizeof why) != 0) {
-            dir_bad_request(err, "oidc.issuer %s", why);
-            return -1;
-        }
-        s_set(&conf->oidc_issuer, issuer);
-    }
-    if (client_id)
-        s_set(&conf->oidc_client_id, client_id);
-    if (secret)
-        s_set(&conf->oidc_secret, secret);
-    return 0;
-}
-
 /* Reads the type-specific object of body into conf and checks the result is complete. */
-static int s_read_settings(json_t *body, s_conf_t *conf, bool create, s_slow_t *slow,
+static int s_read_settings(json_t *body, dir_conn_conf_t *conf, bool create, dir_conn_slow_t *slow,
                            dir_error_t *err)
 {
     bool saml = strcmp(conf->type, "saml") == 0;
@@ -595,17 +167,17 @@ static int s_read_settings(json_t *body, s_conf_t *conf, bool create, s_slow_t *
     if (dir_json_object(body, own, own, (create ? DIR_REQUIRED : 0) | DIR_NULLABLE, &settings,
                         err) < 0)
         return -1;
-    if (settings && (saml ? s_read_saml(settings, conf, slow, err)
-                          : s_read_oidc(settings, conf, err)) != 0)
+    if (settings && (saml ? dir_conn_saml_read(settings, conf, slow, err)
+                          : dir_conn_oidc_read(settings, conf, err)) != 0)
         return -1;
-    const char *method_was = s_auth_method(conf->options);
+    const char *method_was = dir_conn_oidc_auth_method(conf->options);
     char *method_before = method_was ? strdup(method_was) : NULL;
     if (method_was && !method_before) {
         dir_server_error(err);
         return -1;
     }
     int merged = dir_conn_options_merge(body, conf->type, &conf->options, &conf->mapping, err);
-    const char *method = s_auth_method(conf->options);
+    const char *method = dir_conn_oidc_auth_method(conf->options);
     bool method_changed = (method_before == NULL) != (method == NULL)
                           || (method && strcmp(method, method_before) != 0);
     free(method_before);
@@ -633,18 +205,18 @@ static int s_read_settings(json_t *body, s_conf_t *conf, bool create, s_slow_t *
             return -1;
         }
         if (!conf->oidc_scopes)
-            s_set(&conf->oidc_scopes, "openid email profile");
+            dir_conn_conf_set(&conf->oidc_scopes, "openid email profile");
         /* A new or changed connection must work with its provider as it is now (also when
            only its options change the client authentication or now ask for form_post). */
         if ((create || settings || method_changed
-             || (s_form_post(conf->options) && json_object_get(body, "options")))
-            && s_check_discovery(conf->oidc_issuer, conf->options, slow, err) != 0)
+             || (dir_conn_oidc_form_post(conf->options) && json_object_get(body, "options")))
+            && dir_conn_oidc_check_discovery(conf->oidc_issuer, conf->options, slow, err) != 0)
             return -1;
     }
     return 0;
 }
 
-static int s_read_name(json_t *body, s_conf_t *conf, dir_error_t *err)
+static int s_read_name(json_t *body, dir_conn_conf_t *conf, dir_error_t *err)
 {
     json_t *value = json_object_get(body, "name");
     const char *name = NULL;
@@ -652,28 +224,14 @@ static int s_read_name(json_t *body, s_conf_t *conf, dir_error_t *err)
                         &name, err) < 0)
         return -1;
     if (value)
-        s_set(&conf->name, name);
+        dir_conn_conf_set(&conf->name, name);
     return 0;
 }
 
-/* Seals the OIDC secret for connection id; *sealed NULL when there is no new secret. */
-static int s_seal_secret(dir_t *dir, const char *id, const s_conf_t *conf, uint8_t **sealed,
-                         size_t *sealed_len)
-{
-    *sealed = NULL;
-    *sealed_len = 0;
-    if (!conf->oidc_secret)
-        return 0;
-    char aad[200];
-    snprintf(aad, sizeof aad, "connection:%s:oidc_client_secret", id);
-    return dir_keys_seal(dir->keys, conf->oidc_secret, strlen(conf->oidc_secret), aad, sealed,
-                         sealed_len);
-}
-
-static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, s_slow_t *slow)
+static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, dir_conn_slow_t *slow)
 {
     dir_error_t err = {0};
-    s_conf_t conf = {0};
+    dir_conn_conf_t conf = {0};
     json_t *body = dir_api_body(req, &err);
     const char *type = NULL, *id = NULL;
     char *certs_text = NULL, *options_text = NULL, *mapping_text = NULL, *discovered = NULL;
@@ -709,7 +267,7 @@ static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, s_slow_t 
         snprintf(aad, sizeof aad, "connection:%s:sp_key", id);
         certs_text = json_dumps(conf.saml_certs, JSON_COMPACT);
         if (certs_text && !slow->keyed) {
-            slow->want = S_KEY_PAIR;
+            slow->want = DIR_CONN_SLOW_KEY_PAIR;
             goto done;
         }
         if (!certs_text || slow->key_rc != 0
@@ -719,10 +277,12 @@ static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, s_slow_t 
             goto done;
         }
     }
-    else if (s_client_key(req->dir, id, &conf, slow, &sealed_client_key, &sealed_client_key_len,
+    else if (dir_conn_oidc_client_key(req->dir, id, &conf, slow, &sealed_client_key,
+                                      &sealed_client_key_len,
                           &client_cert, &err) != 0)
         goto done;
-    else if (s_seal_secret(req->dir, id, &conf, &sealed_secret, &sealed_secret_len) != 0) {
+    else if (dir_conn_oidc_seal_secret(req->dir, id, &conf, &sealed_secret,
+                                       &sealed_secret_len) != 0) {
         dir_server_error(&err);
         goto done;
     }
@@ -773,20 +333,20 @@ done:
     free(options_text);
     free(mapping_text);
     free(discovered);
-    s_conf_free(&conf);
+    dir_conn_conf_free(&conf);
     json_decref(body);
-    return reply ? reply : slow->want != S_NONE ? NULL : dir_error_reply(&err);
+    return reply ? reply : slow->want != DIR_CONN_SLOW_NONE ? NULL : dir_error_reply(&err);
 }
 
 static zframe_t *s_create(dir_api_req_t *req, const char *org_id)
 {
-    return s_in_passes(s_create_pass, req, org_id);
+    return dir_conn_slow_in_passes(s_create_pass, req, org_id);
 }
 
-static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, s_slow_t *slow)
+static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, dir_conn_slow_t *slow)
 {
     dir_error_t err = {0};
-    s_conf_t conf = {0};
+    dir_conn_conf_t conf = {0};
     json_t *body = dir_api_body(req, &err);
     const char *type = NULL, *status = NULL;
     char *certs_text = NULL, *options_text = NULL, *mapping_text = NULL, *discovered = NULL;
@@ -825,7 +385,8 @@ static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, s_slow_t *slow
     }
     if (s_read_name(body, &conf, &err) != 0
         || s_read_settings(body, &conf, false, slow, &err) != 0
-        || s_client_key(req->dir, id, &conf, slow, &sealed_client_key, &sealed_client_key_len,
+        || dir_conn_oidc_client_key(req->dir, id, &conf, slow, &sealed_client_key,
+                                    &sealed_client_key_len,
                         &client_cert, &err) != 0)
         goto done;
     certs_text = conf.saml_certs ? json_dumps(conf.saml_certs, JSON_COMPACT) : NULL;
@@ -833,7 +394,8 @@ static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, s_slow_t *slow
     mapping_text = json_dumps(conf.mapping, JSON_COMPACT);
     discovered = s_discovered_text(slow);
     if (!options_text || !mapping_text
-        || s_seal_secret(req->dir, id, &conf, &sealed_secret, &sealed_secret_len) != 0) {
+        || dir_conn_oidc_seal_secret(req->dir, id, &conf, &sealed_secret,
+                                     &sealed_secret_len) != 0) {
         dir_server_error(&err);
         goto done;
     }
@@ -872,20 +434,20 @@ done:
     free(options_text);
     free(mapping_text);
     free(discovered);
-    s_conf_free(&conf);
+    dir_conn_conf_free(&conf);
     json_decref(body);
-    return reply ? reply : slow->want != S_NONE ? NULL : dir_error_reply(&err);
+    return reply ? reply : slow->want != DIR_CONN_SLOW_NONE ? NULL : dir_error_reply(&err);
 }
 
 static zframe_t *s_patch(dir_api_req_t *req, const char *id)
 {
-    return s_in_passes(s_patch_pass, req, id);
+    return dir_conn_slow_in_passes(s_patch_pass, req, id);
 }
 
 /* draft -> active, inactive -> active, active -> inactive; the same state again is a no-op.
    slow: an enable's checked discovery, shown in the reply (NULL for a disable). */
 static zframe_t *s_set_status(dir_api_req_t *req, const char *id, bool enable,
-                              const s_slow_t *slow)
+                              const dir_conn_slow_t *slow)
 {
     int changes = 0;
     char *discovered = slow ? s_discovered_text(slow) : NULL;
@@ -916,28 +478,29 @@ static zframe_t *s_set_status(dir_api_req_t *req, const char *id, bool enable,
 }
 
 /* Enabling an OIDC connection checks its provider's discovery first. */
-static zframe_t *s_enable_pass(dir_api_req_t *req, const char *id, s_slow_t *slow)
+static zframe_t *s_enable_pass(dir_api_req_t *req, const char *id, dir_conn_slow_t *slow)
 {
     dir_error_t err = {0};
-    s_conf_t conf = {0};
+    dir_conn_conf_t conf = {0};
     int found = s_load(req->dir, id, &conf);
     int checked = found == 1 && strcmp(conf.type, "oidc") == 0
-                      ? s_check_discovery(conf.oidc_issuer ? conf.oidc_issuer : "", conf.options,
+                      ? dir_conn_oidc_check_discovery(conf.oidc_issuer ? conf.oidc_issuer : "",
+                                                      conf.options,
                                           slow, &err)
                       : 0;
-    s_conf_free(&conf);
+    dir_conn_conf_free(&conf);
     if (found == 0)
         return dir_api_not_found("connection", id);
     if (found < 0)
         return dir_api_db_error();
     if (checked != 0)
-        return slow->want != S_NONE ? NULL : dir_error_reply(&err);
+        return slow->want != DIR_CONN_SLOW_NONE ? NULL : dir_error_reply(&err);
     return s_set_status(req, id, true, slow);
 }
 
 static zframe_t *s_enable(dir_api_req_t *req, const char *id)
 {
-    return s_in_passes(s_enable_pass, req, id);
+    return dir_conn_slow_in_passes(s_enable_pass, req, id);
 }
 
 static zframe_t *s_disable(dir_api_req_t *req, const char *id)
@@ -1236,164 +799,6 @@ static void s_test(dir_testkit_t *kit)
     sso_oidc_test_idp_destroy(&idp);
 }
 
-/* POSTs an OIDC connection of issuer; the HTTP status, the reply in *body. */
-static int s_create_oidc(dir_testkit_t *kit, const char *path, const char *issuer,
-                         json_t **body)
-{
-    char request[600];
-    snprintf(request, sizeof request,
-             "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"%s\",\"client_id\":\"c\","
-             "\"client_secret\":\"s\"}}", issuer);
-    return dir_testkit_call(kit, "POST", path, request, body);
-}
-
-/* True when the reply (*body, taken) is a 400 invalid_request whose description has want. */
-static bool s_refused(int status, json_t **body_p, const char *want)
-{
-    json_t *body = *body_p;
-    *body_p = NULL;
-    const char *description = dir_testkit_str(body, "error_description");
-    bool ok = status == 400 && !strcmp(dir_testkit_str(body, "error"), "invalid_request")
-              && strstr(description, want);
-    if (!ok)
-        fprintf(stderr, "wanted 400 with \"%s\", got %d %s\n", want, status, description);
-    json_decref(body);
-    return ok;
-}
-
-/* An OIDC connection's discovery decides its create, change and enable. */
-static void s_test_discovery(dir_testkit_t *kit)
-{
-    char org[64] = "", path[160], issuer[200], good[200], conn_path[200], action[240];
-    SSO_CHECK(dir_testkit_field(kit, "POST", "/api/v1/organizations",
-                                "{\"display_name\":\"D\"}", "id", org, sizeof org) == 201);
-    snprintf(path, sizeof path, "/api/v1/organizations/%s/connections", org);
-    sso_oidc_test_idp_t *idp = sso_oidc_test_idp_new();
-    SSO_CHECK(idp && sso_oidc_test_idp_provider(idp, "/good", good, sizeof good) == 0);
-    if (!idp)
-        return;
-    const char *base = sso_oidc_test_idp_url(idp), *json_type = "Content-Type: application/json\r\n";
-    json_t *body = NULL;
-
-    /* Loopback needs SSO_ALLOW_PRIVATE_UPSTREAMS: refused without a request. */
-    kit->dir->allow_private_upstreams = false;
-    SSO_CHECK(s_refused(s_create_oidc(kit, path, good, &body), &body, "oidc.issuer: discovery at "));
-    SSO_CHECK(sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration") == 0);
-    kit->dir->allow_private_upstreams = true;
-
-    /* Providers whose discovery fails, each with its reason; nothing is written. */
-    int64_t before = s_count(kit);
-    sso_oidc_test_idp_route(idp, "/down/.well-known/openid-configuration", 500, json_type,
-                            "{}", 0);
-    char doc[1200];
-    snprintf(doc, sizeof doc, "{\"issuer\":\"https://evil.example\",\"authorization_endpoint\":"
-                              "\"%s/a\",\"token_endpoint\":\"%s/t\",\"jwks_uri\":\"%s/j\","
-                              "\"response_types_supported\":[\"code\"]}", base, base, base);
-    sso_oidc_test_idp_route(idp, "/other/.well-known/openid-configuration", 200, json_type, doc,
-                            0);
-    snprintf(doc, sizeof doc, "{\"issuer\":\"%s/none\",\"authorization_endpoint\":\"%s/a\","
-                              "\"token_endpoint\":\"%s/t\",\"jwks_uri\":\"%s/j\","
-                              "\"response_types_supported\":[\"code\"],"
-                              "\"id_token_signing_alg_values_supported\":[\"none\",\"HS256\"]}",
-             base, base, base, base);
-    sso_oidc_test_idp_route(idp, "/none/.well-known/openid-configuration", 200, json_type, doc,
-                            0);
-    snprintf(doc, sizeof doc, "{\"issuer\":\"%s/plain\",\"authorization_endpoint\":\"%s/a\","
-                              "\"token_endpoint\":\"http://idp.example.com/t\",\"jwks_uri\":"
-                              "\"%s/j\",\"response_types_supported\":[\"code\"]}",
-             base, base, base);
-    sso_oidc_test_idp_route(idp, "/plain/.well-known/openid-configuration", 200, json_type, doc,
-                            0);
-    sso_oidc_test_idp_route(idp, "/junk/.well-known/openid-configuration", 200, json_type,
-                            "<html>", 0);
-    struct {
-        const char *prefix, *want;
-    } bad[] = {
-        {"/down", "answered HTTP 500"},
-        {"/other", "discovery issuer: expected http://127.0.0.1"},
-        {"/none", "offers none of RS256/384/512, PS256/384/512, ES256/384/512 (got none, HS256)"},
-        {"/plain", "discovery token_endpoint http://idp.example.com/t: the URL must use https"},
-        {"/junk", "the discovery document is not JSON"},
-        {"/missing", "answered HTTP 404"},
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        snprintf(issuer, sizeof issuer, "%s%s", base, bad[i].prefix);
-        SSO_CHECK(s_refused(s_create_oidc(kit, path, issuer, &body), &body, bad[i].want));
-    }
-    snprintf(issuer, sizeof issuer, "%s/other", base);
-    SSO_CHECK(s_refused(s_create_oidc(kit, path, issuer, &body), &body, "got https://evil.example"));
-    SSO_CHECK(s_count(kit) == before);
-
-    /* A provider that passes: created, its endpoints shown. */
-    SSO_CHECK(s_create_oidc(kit, path, good, &body) == 201);
-    json_t *discovered = json_object_get(json_object_get(body, "oidc"), "discovered");
-    char expect[300];
-    static const char *endpoints[][2] = {{"authorization_endpoint", "/authorize"},
-                                         {"token_endpoint", "/token"},
-                                         {"jwks_uri", "/jwks"},
-                                         {"userinfo_endpoint", "/userinfo"}};
-    for (size_t i = 0; i < sizeof endpoints / sizeof endpoints[0]; i++) {
-        snprintf(expect, sizeof expect, "%s%s", good, endpoints[i][1]);
-        SSO_CHECK(!strcmp(dir_testkit_str(discovered, endpoints[i][0]), expect));
-    }
-    snprintf(conn_path, sizeof conn_path, "/api/v1/connections/%s", dir_testkit_str(body, "id"));
-    json_decref(body);
-    SSO_CHECK(s_count(kit) == before + 1);
-    /* They are kept: reading the connection shows them without a fetch. */
-    int hits = sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration");
-    SSO_CHECK(dir_testkit_call(kit, "GET", conn_path, NULL, &body) == 200);
-    discovered = json_object_get(json_object_get(body, "oidc"), "discovered");
-    snprintf(expect, sizeof expect, "%s/token", good);
-    SSO_CHECK(!strcmp(dir_testkit_str(discovered, "token_endpoint"), expect));
-    json_decref(body);
-    SSO_CHECK(sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration") == hits);
-
-    /* A change of its settings checks again: to a failing provider, refused, unchanged. */
-    snprintf(issuer, sizeof issuer, "{\"oidc\":{\"issuer\":\"%s/down\"}}", base);
-    SSO_CHECK(s_refused(dir_testkit_call(kit, "PATCH", conn_path, issuer, &body), &body,
-                        "answered HTTP 500"));
-    SSO_CHECK(dir_testkit_call(kit, "GET", conn_path, NULL, &body) == 200);
-    SSO_CHECK(!strcmp(dir_testkit_str(json_object_get(body, "oidc"), "issuer"), good));
-    json_decref(body);
-    /* A rename alone fetches nothing. */
-    hits = sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration");
-    SSO_CHECK(dir_testkit_call(kit, "PATCH", conn_path, "{\"name\":\"N\"}", NULL) == 200);
-    SSO_CHECK(sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration") == hits);
-    SSO_CHECK(dir_testkit_call(kit, "PATCH", conn_path, "{\"oidc\":{\"client_id\":\"d\"}}",
-                               &body) == 200);
-    SSO_CHECK(json_object_get(json_object_get(body, "oidc"), "discovered"));
-    json_decref(body);
-    SSO_CHECK(sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration") == hits + 1);
-
-    /* Enable checks too: the provider breaks, enabling is refused and the draft stays. */
-    snprintf(action, sizeof action, "%s/enable", conn_path);
-    sso_oidc_test_idp_route(idp, "/good/.well-known/openid-configuration", 503, json_type, "{}",
-                            0);
-    SSO_CHECK(s_refused(dir_testkit_call(kit, "POST", action, NULL, &body), &body,
-                        "answered HTTP 503"));
-    SSO_CHECK(dir_testkit_call(kit, "GET", conn_path, NULL, &body) == 200);
-    SSO_CHECK(!strcmp(dir_testkit_str(body, "status"), "draft"));
-    json_decref(body);
-    SSO_CHECK(sso_oidc_test_idp_provider(idp, "/good", good, sizeof good) == 0);
-    SSO_CHECK(dir_testkit_call(kit, "POST", action, NULL, &body) == 200);
-    SSO_CHECK(!strcmp(dir_testkit_str(body, "status"), "active")
-              && json_object_get(json_object_get(body, "oidc"), "discovered"));
-    json_decref(body);
-    /* Disable fetches nothing; the broken provider blocks a re-enable. */
-    hits = sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration");
-    snprintf(action, sizeof action, "%s/disable", conn_path);
-    SSO_CHECK(dir_testkit_call(kit, "POST", action, NULL, NULL) == 200);
-    SSO_CHECK(sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration") == hits);
-    sso_oidc_test_idp_route(idp, "/good/.well-known/openid-configuration", 200, json_type,
-                            "{\"issuer\":\"x\"}", 0);
-    snprintf(action, sizeof action, "%s/enable", conn_path);
-    SSO_CHECK(s_refused(dir_testkit_call(kit, "POST", action, NULL, &body), &body,
-                        "discovery issuer: expected"));
-    SSO_CHECK(dir_testkit_field(kit, "GET", conn_path, NULL, "status", expect, sizeof expect)
-              == 200 && !strcmp(expect, "inactive"));
-    sso_oidc_test_idp_destroy(&idp);
-}
-
 /* Serves at prefix a discovery for issuer that lists only the query response mode. */
 static int s_serve_query_only(sso_oidc_test_idp_t *idp, const char *prefix, const char *issuer)
 {
@@ -1446,13 +851,15 @@ static void s_test_options(dir_testkit_t *kit)
                                                     options, "allow_unverified_email")));
     SSO_CHECK(json_object_size(json_object_get(body, "attribute_mapping")) == 1);
     json_decref(body);
-    SSO_CHECK(s_refused(dir_testkit_call(kit, "PATCH", conn_path,
-                                         "{\"options\":{\"response_mode\":\"query\","
-                                         "\"idp_initiated\":true}}", &body),
-                        &body, "options.idp_initiated is not an option of oidc connections"));
-    SSO_CHECK(s_refused(dir_testkit_call(kit, "PATCH", conn_path,
-                                         "{\"attribute_mapping\":{\"email\":\"\"}}", &body),
-                        &body, "attribute_mapping.email must be"));
+    SSO_CHECK(dir_testkit_refused(dir_testkit_call(kit, "PATCH", conn_path,
+                                                   "{\"options\":{\"response_mode\":\"query\","
+                                                   "\"idp_initiated\":true}}", &body),
+                                  &body,
+                                  "options.idp_initiated is not an option of oidc connections"));
+    SSO_CHECK(dir_testkit_refused(dir_testkit_call(kit, "PATCH", conn_path,
+                                                   "{\"attribute_mapping\":{\"email\":\"\"}}",
+                                                   &body),
+                                  &body, "attribute_mapping.email must be"));
     SSO_CHECK(dir_testkit_call(kit, "GET", conn_path, NULL, &body) == 200);
     SSO_CHECK(!strcmp(dir_testkit_str(json_object_get(body, "options"), "response_mode"),
                       "form_post"));
@@ -1478,7 +885,8 @@ static void s_test_options(dir_testkit_t *kit)
              "\"client_secret\":\"s\"},\"options\":{\"response_mode\":\"form_post\"}}",
              query_issuer);
     int64_t before = s_count(kit);
-    SSO_CHECK(s_refused(dir_testkit_call(kit, "POST", path, body_text, &body), &body, want));
+    SSO_CHECK(dir_testkit_refused(dir_testkit_call(kit, "POST", path, body_text, &body), &body,
+                                  want));
     SSO_CHECK(s_count(kit) == before);
     snprintf(body_text, sizeof body_text,
              "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"%s\",\"client_id\":\"c\","
@@ -1486,9 +894,10 @@ static void s_test_options(dir_testkit_t *kit)
     char query_path[200];
     SSO_CHECK(dir_testkit_field(kit, "POST", path, body_text, "id", id, sizeof id) == 201);
     snprintf(query_path, sizeof query_path, "/api/v1/connections/%s", id);
-    SSO_CHECK(s_refused(dir_testkit_call(kit, "PATCH", query_path,
-                                         "{\"options\":{\"response_mode\":\"form_post\"}}",
-                                         &body), &body, want));
+    SSO_CHECK(dir_testkit_refused(dir_testkit_call(kit, "PATCH", query_path,
+                                                   "{\"options\":{\"response_mode\":"
+                                                   "\"form_post\"}}", &body),
+                                  &body, want));
     SSO_CHECK(dir_testkit_call(kit, "GET", query_path, NULL, &body) == 200
               && !json_object_get(json_object_get(body, "options"), "response_mode"));
     json_decref(body);
@@ -1500,210 +909,15 @@ static void s_test_options(dir_testkit_t *kit)
     snprintf(want, sizeof want, "options.response_mode: form_post is not in the "
              "response_modes_supported of %s's discovery", issuer);
     snprintf(doc, sizeof doc, "%s/enable", conn_path);
-    SSO_CHECK(s_refused(dir_testkit_call(kit, "POST", doc, NULL, &body), &body, want));
+    SSO_CHECK(dir_testkit_refused(dir_testkit_call(kit, "POST", doc, NULL, &body), &body, want));
     SSO_CHECK(dir_testkit_field(kit, "GET", conn_path, NULL, "status", doc, sizeof doc) == 200
               && !strcmp(doc, "draft"));
 
-    SSO_CHECK(s_refused(dir_testkit_call(kit, "POST", path,
-                                         "{\"type\":\"saml\",\"saml\":{},\"options\":"
-                                         "{\"response_mode\":\"form_post\"}}", &body),
-                        &body, "options.response_mode is not an option of saml connections"));
-    sso_oidc_test_idp_destroy(&idp);
-}
-
-/* The thumbprint of a PEM's key (private key or certificate), "" when it holds none. */
-static void s_thumbprint(const char *pem, bool certificate, char out[64])
-{
-    EVP_PKEY *key = certificate ? sso_jose_certificate_key_pem(pem) : sso_jose_private_key_pem(pem);
-    char *thumb = key ? sso_jose_thumbprint(key) : NULL;
-    snprintf(out, 64, "%s", thumb ? thumb : "");
-    free(thumb);
-    EVP_PKEY_free(key);
-}
-
-/* A discovery document at prefix listing methods (JSON array text) and signing algs (JSON
-   array text, or NULL for none). */
-static void s_route_methods(sso_oidc_test_idp_t *idp, const char *prefix, const char *methods,
-                            const char *algs)
-{
-    const char *base = sso_oidc_test_idp_url(idp);
-    char doc[1400], path[200];
-    snprintf(doc, sizeof doc, "{\"issuer\":\"%s%s\",\"authorization_endpoint\":\"%s/a\","
-                              "\"token_endpoint\":\"%s/t\",\"jwks_uri\":\"%s/j\","
-                              "\"response_types_supported\":[\"code\"],"
-                              "\"token_endpoint_auth_methods_supported\":%s%s%s}",
-             base, prefix, base, base, base, methods,
-             algs ? ",\"token_endpoint_auth_signing_alg_values_supported\":" : "",
-             algs ? algs : "");
-    snprintf(path, sizeof path, "%s/.well-known/openid-configuration", prefix);
-    sso_oidc_test_idp_route(idp, path, 200, "Content-Type: application/json\r\n", doc, 0);
-}
-
-/* options.token_endpoint_auth_method: checked against the provider's discovery, and
-   private_key_jwt gives the connection a client key pair (made once, sealed, the key only for
-   the oidc service) in place of the secret. */
-static void s_test_client_key(dir_testkit_t *kit)
-{
-    char org[64] = "", path[160], text[900], id[64] = "", conn_path[200];
-    SSO_CHECK(dir_testkit_field(kit, "POST", "/api/v1/organizations",
-                                "{\"display_name\":\"K\"}", "id", org, sizeof org) == 201);
-    snprintf(path, sizeof path, "/api/v1/organizations/%s/connections", org);
-    sso_oidc_test_idp_t *idp = sso_oidc_test_idp_new();
-    char secret_only[200];
-    SSO_CHECK(idp && sso_oidc_test_idp_provider(idp, "/s", secret_only, sizeof secret_only) == 0);
-    if (!idp)
-        return;
-    kit->dir->allow_private_upstreams = true;
-    const char *base = sso_oidc_test_idp_url(idp);
-    s_route_methods(idp, "/pk", "[\"private_key_jwt\"]", "[\"RS256\",\"ES256\"]");
-    s_route_methods(idp, "/all", "[\"client_secret_basic\",\"private_key_jwt\"]", NULL);
-    s_route_methods(idp, "/es", "[\"private_key_jwt\"]", "[\"ES256\"]");
-    json_t *body = NULL;
-    int64_t before = s_count(kit);
-    struct {
-        const char *prefix, *secret, *method, *want;
-    } bad[] = {
-        /* Without private_key_jwt the secret is required, as before. */
-        {"/pk", NULL, NULL, "oidc.client_secret is required"},
-        {"/pk", NULL, "client_secret_post", "oidc.client_secret is required"},
-        /* A provider with only private_key_jwt, and the connection not set for it. */
-        {"/pk", "s", NULL, "oidc.issuer: discovery token_endpoint_auth_methods_supported offers "
-                           "neither client_secret_basic nor client_secret_post (got "
-                           "private_key_jwt): set options.token_endpoint_auth_method"},
-        {"/pk", "s", "client_secret_basic", "options.token_endpoint_auth_method: discovery "
-                                            "token_endpoint_auth_methods_supported does not list "
-                                            "client_secret_basic"},
-        /* A connection set for it, at a provider that does not take it. */
-        {"/s", NULL, "private_key_jwt", "options.token_endpoint_auth_method: discovery "
-                                        "token_endpoint_auth_methods_supported does not list "
-                                        "private_key_jwt, the connection's "
-                                        "token_endpoint_auth_method (got client_secret_basic, "
-                                        "client_secret_post)"},
-        {"/es", NULL, "private_key_jwt", "token_endpoint_auth_signing_alg_values_supported does "
-                                         "not list RS256"},
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char secret[40] = "", options[120] = "";
-        if (bad[i].secret)
-            snprintf(secret, sizeof secret, ",\"client_secret\":\"%s\"", bad[i].secret);
-        if (bad[i].method)
-            snprintf(options, sizeof options,
-                     ",\"options\":{\"token_endpoint_auth_method\":\"%s\"}", bad[i].method);
-        snprintf(text, sizeof text, "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"%s%s\","
-                                    "\"client_id\":\"c\"%s}%s}", base, bad[i].prefix, secret,
-                 options);
-        SSO_CHECK(s_refused(dir_testkit_call(kit, "POST", path, text, &body), &body,
-                            bad[i].want));
-    }
-    SSO_CHECK(s_count(kit) == before);
-
-    /* private_key_jwt at a provider that lists only it: no secret, a key pair. */
-    snprintf(text, sizeof text, "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"%s/pk\","
-                                "\"client_id\":\"c\"},\"options\":"
-                                "{\"token_endpoint_auth_method\":\"private_key_jwt\"}}", base);
-    SSO_CHECK(dir_testkit_call(kit, "POST", path, text, &body) == 201);
-    snprintf(id, sizeof id, "%s", dir_testkit_str(body, "id"));
-    snprintf(conn_path, sizeof conn_path, "/api/v1/connections/%s", id);
-    json_t *o = json_object_get(body, "oidc");
-    char want_jwks[300], cert[4096] = "";
-    snprintf(want_jwks, sizeof want_jwks, "https://sso.test/sso/oidc/%s/jwks", id);
-    snprintf(cert, sizeof cert, "%s", dir_testkit_str(o, "client_certificate"));
-    SSO_CHECK(!strcmp(dir_testkit_str(o, "jwks_uri"), want_jwks)
-              && strstr(cert, "-----BEGIN CERTIFICATE-----")
-              && json_is_false(json_object_get(o, "client_secret_set")));
-    json_decref(body);
-    char cert_thumb[64], key_thumb[64];
-    s_thumbprint(cert, true, cert_thumb);
-    SSO_CHECK(*cert_thumb);
-    /* Sealed under its own name: another AAD does not open it. */
-    dir_db_stmt_t *stmt = dir_db_query(kit->dir->db, "SELECT oidc_client_key_sealed FROM "
-                                                     "connections WHERE id = ?", "s", id);
-    if (stmt && dir_db_step(stmt) == DIR_DB_ROW) {
-        size_t len = 0;
-        const void *blob = dir_db_blob(stmt, 0, &len);
-        char aad[200];
-        snprintf(aad, sizeof aad, "connection:%s:oidc_client_key", id);
-        char *key = dir_keys_open(kit->dir->keys, blob, len, aad, NULL);
-        SSO_CHECK(key && strstr(key, "PRIVATE KEY") && !memmem(blob, len, "PRIVATE", 7));
-        s_thumbprint(key, false, key_thumb);
-        SSO_CHECK(!strcmp(key_thumb, cert_thumb));
-        if (key)
-            OPENSSL_cleanse(key, strlen(key));
-        free(key);
-        snprintf(aad, sizeof aad, "connection:%s:oidc_client_secret", id);
-        SSO_CHECK(!dir_keys_open(kit->dir->keys, blob, len, aad, NULL));
-    }
-    else
-        SSO_CHECK(!"the connection's row");
-    dir_db_release(stmt);
-    /* The key goes to the oidc service only; the certificate to any reader. */
-    Sso__ConnectionGetRequest get = SSO__CONNECTION_GET_REQUEST__INIT;
-    get.connection_id = id;
-    get.with_secrets = true;
-    kit->caller = "oidc";
-    Sso__ConnectionReply *got = dir_testkit_rpc(kit, "UpstreamReads.ConnectionGet", &get.base);
-    SSO_CHECK(got && got->connection && !*got->connection->oidc_client_secret
-              && !strcmp(got->connection->oidc_client_certificate_pem, cert)
-              && !strcmp(got->connection->oidc_token_auth_method, "private_key_jwt"));
-    if (got && got->connection) {
-        s_thumbprint(got->connection->oidc_client_key_pem, false, key_thumb);
-        SSO_CHECK(!strcmp(key_thumb, cert_thumb));
-    }
-    sso__connection_reply__free_unpacked(got, NULL);
-    kit->caller = "saml";
-    got = dir_testkit_rpc(kit, "UpstreamReads.ConnectionGet", &get.base);
-    SSO_CHECK(got && got->error == SSO__RPC_ERROR__ACCESS_DENIED && !got->connection);
-    sso__connection_reply__free_unpacked(got, NULL);
-    get.with_secrets = false;
-    got = dir_testkit_rpc(kit, "UpstreamReads.ConnectionGet", &get.base);
-    SSO_CHECK(got && got->connection && !*got->connection->oidc_client_key_pem
-              && !strcmp(got->connection->oidc_client_certificate_pem, cert));
-    sso__connection_reply__free_unpacked(got, NULL);
-    kit->caller = NULL;
-    /* Made once: a change keeps the key its provider has registered. */
-    SSO_CHECK(dir_testkit_call(kit, "PATCH", conn_path, "{\"oidc\":{\"client_id\":\"d\"}}",
-                               &body) == 200
-              && !strcmp(dir_testkit_str(json_object_get(body, "oidc"), "client_certificate"),
-                         cert));
-    json_decref(body);
-    /* Enabling checks again: the provider dropped private_key_jwt. */
-    s_route_methods(idp, "/pk", "[\"client_secret_post\"]", NULL);
-    snprintf(text, sizeof text, "%s/enable", conn_path);
-    SSO_CHECK(s_refused(dir_testkit_call(kit, "POST", text, NULL, &body), &body,
-                        "does not list private_key_jwt"));
-    s_route_methods(idp, "/pk", "[\"private_key_jwt\"]", NULL);
-    SSO_CHECK(dir_testkit_call(kit, "POST", text, NULL, NULL) == 200);
-
-    /* A connection with a secret switched to private_key_jwt by its options alone: checked,
-       then keyed; switched back, it keeps the key (and its secret). */
-    snprintf(text, sizeof text, "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"%s\","
-                                "\"client_id\":\"c\",\"client_secret\":\"s\"}}", secret_only);
-    SSO_CHECK(dir_testkit_call(kit, "POST", path, text, &body) == 201
-              && json_is_null(json_object_get(json_object_get(body, "oidc"), "jwks_uri"))
-              && json_is_null(json_object_get(json_object_get(body, "oidc"),
-                                              "client_certificate")));
-    snprintf(conn_path, sizeof conn_path, "/api/v1/connections/%s", dir_testkit_str(body, "id"));
-    json_decref(body);
-    SSO_CHECK(s_refused(dir_testkit_call(kit, "PATCH", conn_path,
-                                         "{\"options\":{\"token_endpoint_auth_method\":"
-                                         "\"private_key_jwt\"}}", &body),
-                        &body, "does not list private_key_jwt"));
-    snprintf(text, sizeof text, "{\"oidc\":{\"issuer\":\"%s/all\"},\"options\":"
-                                "{\"token_endpoint_auth_method\":\"private_key_jwt\"}}", base);
-    SSO_CHECK(dir_testkit_call(kit, "PATCH", conn_path, text, &body) == 200);
-    char cert2[4096];
-    snprintf(cert2, sizeof cert2, "%s",
-             dir_testkit_str(json_object_get(body, "oidc"), "client_certificate"));
-    SSO_CHECK(strstr(cert2, "BEGIN CERTIFICATE") && strcmp(cert2, cert) != 0);
-    json_decref(body);
-    SSO_CHECK(dir_testkit_call(kit, "PATCH", conn_path,
-                               "{\"options\":{\"token_endpoint_auth_method\":null}}", &body)
-                  == 200
-              && !strcmp(dir_testkit_str(json_object_get(body, "oidc"), "client_certificate"),
-                         cert2)
-              && json_is_true(json_object_get(json_object_get(body, "oidc"),
-                                              "client_secret_set")));
-    json_decref(body);
+    SSO_CHECK(dir_testkit_refused(dir_testkit_call(kit, "POST", path,
+                                                   "{\"type\":\"saml\",\"saml\":{},\"options\":"
+                                                   "{\"response_mode\":\"form_post\"}}", &body),
+                                  &body,
+                                  "options.response_mode is not an option of saml connections"));
     sso_oidc_test_idp_destroy(&idp);
 }
 
@@ -1711,7 +925,5 @@ void dir_connections_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run(s_test);
-    dir_testkit_run(s_test_discovery);
     dir_testkit_run(s_test_options);
-    dir_testkit_run(s_test_client_key);
 }

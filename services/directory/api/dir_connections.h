@@ -1,8 +1,8 @@
-/* dir_connections: an organization's SAML or OIDC connection to its identity provider.
-   SAML connections get their own SP key pair (key sealed under "connection:<id>:sp_key");
-   an OIDC connection's upstream client secret is sealed under
-   "connection:<id>:oidc_client_secret" and never returned. Status: draft -> active <->
-   inactive, changed only through /enable and /disable. */
+/* dir_connections: an organization's SAML or OIDC connection to its identity provider, the
+   management API's resource: its handlers, JSON shape and status. SAML connections get their
+   own SP key pair (key sealed under "connection:<id>:sp_key"); the type's settings are read
+   by dir_conn_saml and dir_conn_oidc, the slow steps run by dir_conn_slow. Status: draft ->
+   active <-> inactive, changed only through /enable and /disable. */
 #ifndef DIR_CONNECTIONS_H
 #define DIR_CONNECTIONS_H
 #include "api/dir_api.h"

@@ -1,0 +1,14 @@
+/* dir_conn_saml: reading and checking a SAML connection's settings (the IdP's entity id, SSO
+   URL and certificates, given or taken from its metadata XML or URL). */
+#ifndef DIR_CONN_SAML_H
+#define DIR_CONN_SAML_H
+#include "api/dir_conn_conf.h"
+#include "api/dir_conn_slow.h"
+
+/* Reads the "saml" object of a request into conf: the metadata (given as XML, or fetched from
+   its URL in a slow step), then the explicit fields, which win over it; certificates are kept
+   in canonical PEM. 0, -1 with err set, or -1 with slow->want set when the metadata is still
+   to be fetched. */
+int dir_conn_saml_read(json_t *saml, dir_conn_conf_t *conf, dir_conn_slow_t *slow,
+                       dir_error_t *err);
+#endif
