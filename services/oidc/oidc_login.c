@@ -11,6 +11,7 @@
 #include "sso_http.h"
 #include "sso_jose.h"
 #include "sso_log.h"
+#include "sso_oidc_test_idp.h"
 #include "sso_rpc.h"
 #include "sso_test.h"
 #include "sso_upstream.h"

@@ -14,7 +14,7 @@
    bus deadline so that its answer and event (LoginFail) always get through. */
 #ifndef OIDC_LOGIN_H
 #define OIDC_LOGIN_H
-#include "sso_oidc_discovery.h"
+#include "sso_oidc_cache.h"
 #include "sso_service.h"
 
 /* The service's state. */
