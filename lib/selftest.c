@@ -13,6 +13,7 @@
 #include "sso_jose.h"
 #include "sso_http.h"
 #include "sso_log.h"
+#include "sso_oidc_cache.h"
 #include "sso_oidc_discovery.h"
 #include "sso_rpc.h"
 #include "sso_saml_metadata.h"
@@ -49,5 +50,6 @@ int main(int argc, char **argv)
     SSO_RUN(sso_fetch_test, verbose);
     SSO_RUN(sso_jose_test, verbose);
     SSO_RUN(sso_oidc_discovery_test, verbose);
+    SSO_RUN(sso_oidc_cache_test, verbose);
     return sso_test_summary();
 }

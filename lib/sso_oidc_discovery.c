@@ -1,19 +1,14 @@
-/* sso_oidc_discovery: upstream OIDC discovery and JWKS, checked and cached. */
+/* sso_oidc_discovery: upstream OIDC discovery and JWKS, checked and fetched. */
 #include "sso_oidc_discovery.h"
 #include "sso_fetch.h"
+#include "sso_oidc_test_idp.h"
 #include "sso_test.h"
-#include <arpa/inet.h>
 #include <jansson.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #define S_QUOTE_MAX 160 /* bytes of a document's value quoted in a reason */
 
@@ -535,473 +530,6 @@ int sso_oidc_jwks_fetch(const char *jwks_uri, bool allow_private, char **json,
                                       max_age_s, why, why_size);
 }
 
-/* ---- the cache --------------------------------------------------------------------------- */
-
-typedef struct {
-    char *issuer;
-    bool has_discovery;
-    sso_oidc_discovery_t discovery;
-    int64_t discovery_expires;
-    char *jwks;
-    int64_t jwks_expires;
-    bool refreshed;          /* a forced JWKS refetch happened, at jwks_refreshed */
-    int64_t jwks_refreshed;
-    /* Per sso_oidc_doc_t: the last fetch's failure (why NULL: none) and a fetch in flight. */
-    struct {
-        char *why;
-        int64_t at;
-        bool fetching;
-    } docs[2];
-    int calls;               /* calls to the provider in progress */
-} s_entry_t;
-
-struct _sso_oidc_cache_t {
-    s_entry_t *entries;
-    size_t count;
-    size_t max;
-};
-
-sso_oidc_cache_t *sso_oidc_cache_new(size_t max_entries)
-{
-    sso_oidc_cache_t *self = calloc(1, sizeof *self);
-    if (!self || max_entries == 0)
-        goto fail;
-    self->entries = calloc(max_entries, sizeof *self->entries);
-    if (!self->entries)
-        goto fail;
-    self->max = max_entries;
-    return self;
-fail:
-    free(self);
-    return NULL;
-}
-
-static void s_entry_clear(s_entry_t *entry)
-{
-    free(entry->issuer);
-    sso_oidc_discovery_free(&entry->discovery);
-    free(entry->jwks);
-    free(entry->docs[SSO_OIDC_DOC_DISCOVERY].why);
-    free(entry->docs[SSO_OIDC_DOC_JWKS].why);
-    memset(entry, 0, sizeof *entry);
-}
-
-void sso_oidc_cache_destroy(sso_oidc_cache_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    sso_oidc_cache_t *self = *self_p;
-    for (size_t i = 0; i < self->count; i++)
-        s_entry_clear(&self->entries[i]);
-    free(self->entries);
-    free(self);
-    *self_p = NULL;
-}
-
-/* The last moment an entry is worth anything: its latest expiry, or the end of its refetch
-   pause or of a failure's memory; never while logins use it (its counts would be lost). */
-static int64_t s_entry_worth(const s_entry_t *entry)
-{
-    if (entry->calls > 0 || entry->docs[0].fetching || entry->docs[1].fetching)
-        return INT64_MAX;
-    int64_t worth = entry->has_discovery ? entry->discovery_expires : INT64_MIN;
-    for (int doc = 0; doc < 2; doc++)
-        if (entry->docs[doc].why && entry->docs[doc].at + SSO_OIDC_FAILURE_S > worth)
-            worth = entry->docs[doc].at + SSO_OIDC_FAILURE_S;
-    if (entry->jwks && entry->jwks_expires > worth)
-        worth = entry->jwks_expires;
-    if (entry->refreshed && entry->jwks_refreshed + SSO_OIDC_JWKS_REFRESH_S > worth)
-        worth = entry->jwks_refreshed + SSO_OIDC_JWKS_REFRESH_S;
-    return worth;
-}
-
-/* issuer's entry; with create, a new one when there is none (making room by dropping the
-   entry worth least); NULL when absent or out of memory. */
-static s_entry_t *s_entry(sso_oidc_cache_t *self, const char *issuer, bool create)
-{
-    if (!issuer)
-        return NULL;
-    for (size_t i = 0; i < self->count; i++)
-        if (strcmp(self->entries[i].issuer, issuer) == 0)
-            return &self->entries[i];
-    if (!create)
-        return NULL;
-    char *key = strdup(issuer);
-    if (!key)
-        return NULL;
-    s_entry_t *entry = &self->entries[self->count];
-    if (self->count == self->max) {
-        entry = &self->entries[0];
-        for (size_t i = 1; i < self->count; i++)
-            if (s_entry_worth(&self->entries[i]) < s_entry_worth(entry))
-                entry = &self->entries[i];
-        if (s_entry_worth(entry) == INT64_MAX) {
-            free(key); /* every entry in use */
-            return NULL;
-        }
-        s_entry_clear(entry);
-    }
-    else
-        self->count++;
-    entry->issuer = key;
-    return entry;
-}
-
-static void s_forget_failure(s_entry_t *entry, sso_oidc_doc_t doc)
-{
-    free(entry->docs[doc].why);
-    entry->docs[doc].why = NULL;
-}
-
-int sso_oidc_cache_discovery_put(sso_oidc_cache_t *self, const sso_oidc_discovery_t *discovery,
-                                 int64_t now)
-{
-    sso_oidc_discovery_t copy;
-    if (!discovery->issuer || sso_oidc_discovery_copy(&copy, discovery) != 0)
-        return -1;
-    s_entry_t *entry = s_entry(self, discovery->issuer, true);
-    if (!entry) {
-        sso_oidc_discovery_free(&copy);
-        return -1;
-    }
-    sso_oidc_discovery_free(&entry->discovery);
-    entry->discovery = copy;
-    entry->has_discovery = true;
-    s_forget_failure(entry, SSO_OIDC_DOC_DISCOVERY);
-    entry->discovery_expires = now + discovery->max_age_s;
-    return 0;
-}
-
-int sso_oidc_cache_discovery_get(sso_oidc_cache_t *self, const char *issuer, int64_t now,
-                                 sso_oidc_discovery_t *out)
-{
-    memset(out, 0, sizeof *out);
-    s_entry_t *entry = s_entry(self, issuer, false);
-    if (!entry || !entry->has_discovery || now >= entry->discovery_expires)
-        return 0;
-    return sso_oidc_discovery_copy(out, &entry->discovery) == 0 ? 1 : -1;
-}
-
-int sso_oidc_cache_jwks_put(sso_oidc_cache_t *self, const char *issuer, const char *jwks,
-                            int64_t now, int64_t max_age_s)
-{
-    char *copy = jwks ? strdup(jwks) : NULL;
-    s_entry_t *entry = copy ? s_entry(self, issuer, true) : NULL;
-    if (!entry) {
-        free(copy);
-        return -1;
-    }
-    free(entry->jwks);
-    entry->jwks = copy;
-    entry->jwks_expires = now + max_age_s;
-    s_forget_failure(entry, SSO_OIDC_DOC_JWKS);
-    return 0;
-}
-
-char *sso_oidc_cache_jwks_get(sso_oidc_cache_t *self, const char *issuer, int64_t now)
-{
-    s_entry_t *entry = s_entry(self, issuer, false);
-    if (!entry || !entry->jwks || now >= entry->jwks_expires)
-        return NULL;
-    return strdup(entry->jwks);
-}
-
-bool sso_oidc_cache_jwks_refresh_allowed(sso_oidc_cache_t *self, const char *issuer,
-                                         int64_t now)
-{
-    s_entry_t *entry = s_entry(self, issuer, true);
-    if (!entry)
-        return false;
-    if (entry->refreshed && now - entry->jwks_refreshed < SSO_OIDC_JWKS_REFRESH_S)
-        return false;
-    entry->refreshed = true;
-    entry->jwks_refreshed = now;
-    return true;
-}
-
-static bool s_doc_ok(sso_oidc_doc_t doc)
-{
-    return doc == SSO_OIDC_DOC_DISCOVERY || doc == SSO_OIDC_DOC_JWKS;
-}
-
-int sso_oidc_cache_failure_put(sso_oidc_cache_t *self, const char *issuer, sso_oidc_doc_t doc,
-                               const char *why, int64_t now)
-{
-    char *copy = why && s_doc_ok(doc) ? strdup(why) : NULL;
-    s_entry_t *entry = copy ? s_entry(self, issuer, true) : NULL;
-    if (!entry) {
-        free(copy);
-        return -1;
-    }
-    free(entry->docs[doc].why);
-    entry->docs[doc].why = copy;
-    entry->docs[doc].at = now;
-    return 0;
-}
-
-int sso_oidc_cache_failure_get(sso_oidc_cache_t *self, const char *issuer, sso_oidc_doc_t doc,
-                               int64_t now, char *why, size_t why_size)
-{
-    s_entry_t *entry = s_doc_ok(doc) ? s_entry(self, issuer, false) : NULL;
-    if (!entry || !entry->docs[doc].why || now - entry->docs[doc].at >= SSO_OIDC_FAILURE_S
-        || now < entry->docs[doc].at)
-        return 0;
-    char when[32] = "?";
-    struct tm tm;
-    time_t at = (time_t) entry->docs[doc].at;
-    if (gmtime_r(&at, &tm))
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf(why, why_size, "%s (a failure of the fetch at %s, remembered for %d s)",
-             entry->docs[doc].why, when, SSO_OIDC_FAILURE_S);
-    return 1;
-}
-
-bool sso_oidc_cache_fetch_begin(sso_oidc_cache_t *self, const char *issuer, sso_oidc_doc_t doc)
-{
-    s_entry_t *entry = s_doc_ok(doc) ? s_entry(self, issuer, true) : NULL;
-    if (!entry)
-        return true;
-    if (entry->docs[doc].fetching)
-        return false;
-    entry->docs[doc].fetching = true;
-    return true;
-}
-
-void sso_oidc_cache_fetch_end(sso_oidc_cache_t *self, const char *issuer, sso_oidc_doc_t doc)
-{
-    s_entry_t *entry = s_doc_ok(doc) ? s_entry(self, issuer, false) : NULL;
-    if (entry)
-        entry->docs[doc].fetching = false;
-}
-
-int sso_oidc_cache_call_begin(sso_oidc_cache_t *self, const char *issuer)
-{
-    s_entry_t *entry = s_entry(self, issuer, true);
-    if (!entry || entry->calls >= SSO_OIDC_ISSUER_CALLS_MAX)
-        return -1;
-    entry->calls++;
-    return 0;
-}
-
-void sso_oidc_cache_call_end(sso_oidc_cache_t *self, const char *issuer)
-{
-    s_entry_t *entry = s_entry(self, issuer, false);
-    if (entry && entry->calls > 0)
-        entry->calls--;
-}
-
-/* ---- the stand-in provider for self-tests ------------------------------------------------ */
-
-#define S_ROUTES_MAX 48
-
-typedef struct {
-    char *path;
-    char *reply; /* the whole HTTP answer */
-    int delay_ms;
-    int hits;
-} s_route_t;
-
-struct _sso_oidc_test_idp_t {
-    int listener;
-    char url[64];
-    pthread_t thread;
-    bool running;
-    pthread_mutex_t lock;
-    bool stop;
-    s_route_t routes[S_ROUTES_MAX];
-    size_t n_routes;
-};
-
-static bool s_idp_stopping(sso_oidc_test_idp_t *self)
-{
-    pthread_mutex_lock(&self->lock);
-    bool stop = self->stop;
-    pthread_mutex_unlock(&self->lock);
-    return stop;
-}
-
-/* Reads a request's head from fd and answers it from the routes. */
-static void s_idp_answer(sso_oidc_test_idp_t *self, int fd)
-{
-    char head[8192];
-    sso_test_read_head(fd, head, sizeof head, 2000);
-    char path[1024] = "";
-    size_t method = !strncmp(head, "GET ", 4) ? 4 : !strncmp(head, "POST ", 5) ? 5 : 0;
-    if (method)
-        snprintf(path, sizeof path, "%.*s", (int) strcspn(head + method, " \r\n"),
-                 head + method);
-    char *reply = NULL;
-    int delay_ms = 0;
-    pthread_mutex_lock(&self->lock);
-    for (size_t i = 0; i < self->n_routes; i++)
-        if (!strcmp(self->routes[i].path, path)) {
-            self->routes[i].hits++;
-            reply = strdup(self->routes[i].reply);
-            delay_ms = self->routes[i].delay_ms;
-        }
-    pthread_mutex_unlock(&self->lock);
-    for (int waited = 0; waited < delay_ms && !s_idp_stopping(self); waited += 10)
-        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
-    const char *text = reply ? reply
-                             : "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
-                               "Connection: close\r\n\r\n";
-    /* MSG_NOSIGNAL: a client that gave up must not kill the test with SIGPIPE. */
-    for (size_t sent = 0, len = strlen(text); sent < len;) {
-        ssize_t n = send(fd, text + sent, len - sent, MSG_NOSIGNAL);
-        if (n <= 0)
-            break;
-        sent += (size_t) n;
-    }
-    free(reply);
-    /* A POST's body is not read: drain it before the close, which would otherwise reset the
-       connection under the answer. */
-    shutdown(fd, SHUT_WR);
-    char sink[4096];
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    while (poll(&pfd, 1, 200) == 1 && recv(fd, sink, sizeof sink, 0) > 0)
-        ;
-}
-
-static void *s_idp_serve(void *arg)
-{
-    sso_oidc_test_idp_t *self = arg;
-    while (!s_idp_stopping(self)) {
-        struct pollfd pfd = {.fd = self->listener, .events = POLLIN};
-        if (poll(&pfd, 1, 50) <= 0)
-            continue;
-        int fd = accept(self->listener, NULL, NULL);
-        if (fd < 0)
-            continue;
-        s_idp_answer(self, fd);
-        close(fd);
-    }
-    return NULL;
-}
-
-sso_oidc_test_idp_t *sso_oidc_test_idp_new(void)
-{
-    sso_oidc_test_idp_t *self = calloc(1, sizeof *self);
-    if (!self)
-        return NULL;
-    pthread_mutex_init(&self->lock, NULL);
-    int port = sso_test_listen(&self->listener);
-    if (port < 0) {
-        sso_oidc_test_idp_destroy(&self);
-        return NULL;
-    }
-    snprintf(self->url, sizeof self->url, "http://127.0.0.1:%d", port);
-    if (pthread_create(&self->thread, NULL, s_idp_serve, self) != 0) {
-        sso_oidc_test_idp_destroy(&self);
-        return NULL;
-    }
-    self->running = true;
-    return self;
-}
-
-void sso_oidc_test_idp_destroy(sso_oidc_test_idp_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    sso_oidc_test_idp_t *self = *self_p;
-    pthread_mutex_lock(&self->lock);
-    self->stop = true;
-    pthread_mutex_unlock(&self->lock);
-    if (self->running)
-        pthread_join(self->thread, NULL);
-    if (self->listener >= 0)
-        close(self->listener);
-    for (size_t i = 0; i < self->n_routes; i++) {
-        free(self->routes[i].path);
-        free(self->routes[i].reply);
-    }
-    pthread_mutex_destroy(&self->lock);
-    free(self);
-    *self_p = NULL;
-}
-
-const char *sso_oidc_test_idp_url(const sso_oidc_test_idp_t *self)
-{
-    return self->url;
-}
-
-int sso_oidc_test_idp_route(sso_oidc_test_idp_t *self, const char *path, int status,
-                            const char *headers, const char *body, int delay_ms)
-{
-    size_t size = strlen(body) + (headers ? strlen(headers) : 0) + 128;
-    char *reply = malloc(size), *key = strdup(path);
-    if (!reply || !key) {
-        free(reply);
-        free(key);
-        return -1;
-    }
-    snprintf(reply, size, "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n%s",
-             status, strlen(body), headers ? headers : "", body);
-    pthread_mutex_lock(&self->lock);
-    s_route_t *route = NULL;
-    for (size_t i = 0; i < self->n_routes && !route; i++)
-        if (!strcmp(self->routes[i].path, path))
-            route = &self->routes[i];
-    if (!route && self->n_routes < S_ROUTES_MAX)
-        route = &self->routes[self->n_routes++];
-    if (route) {
-        free(route->path);
-        free(route->reply);
-        *route = (s_route_t){.path = key, .reply = reply, .delay_ms = delay_ms};
-    }
-    pthread_mutex_unlock(&self->lock);
-    if (!route) {
-        free(reply);
-        free(key);
-        return -1;
-    }
-    return 0;
-}
-
-int sso_oidc_test_idp_hits(sso_oidc_test_idp_t *self, const char *path)
-{
-    int hits = 0;
-    pthread_mutex_lock(&self->lock);
-    for (size_t i = 0; i < self->n_routes; i++)
-        if (!strcmp(self->routes[i].path, path))
-            hits = self->routes[i].hits;
-    pthread_mutex_unlock(&self->lock);
-    return hits;
-}
-
-/* A discovery document every check accepts, for issuer. */
-static char *s_test_discovery(const char *issuer)
-{
-    json_t *doc = json_pack(
-        "{s:s, s:s+, s:s+, s:s+, s:s+, s:[s], s:[s], s:[s, s], s:[s], s:[s, s], s:[s]}",
-        "issuer", issuer, "authorization_endpoint", issuer, "/authorize", "token_endpoint",
-        issuer, "/token", "jwks_uri", issuer, "/jwks", "userinfo_endpoint", issuer, "/userinfo",
-        "response_types_supported", "code", "id_token_signing_alg_values_supported", "RS256",
-        "token_endpoint_auth_methods_supported", "client_secret_basic", "client_secret_post",
-        "code_challenge_methods_supported", "S256", "response_modes_supported", "query",
-        "form_post", "subject_types_supported", "public");
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
-    return text;
-}
-
-int sso_oidc_test_idp_provider(sso_oidc_test_idp_t *self, const char *prefix, char *issuer,
-                               size_t issuer_size)
-{
-    char path[512];
-    snprintf(issuer, issuer_size, "%s%s", self->url, prefix);
-    char *doc = s_test_discovery(issuer);
-    snprintf(path, sizeof path, "%s/.well-known/openid-configuration", prefix);
-    int rc = doc ? sso_oidc_test_idp_route(self, path, 200, "Content-Type: application/json\r\n",
-                                           doc, 0)
-                 : -1;
-    snprintf(path, sizeof path, "%s/jwks", prefix);
-    if (rc == 0)
-        rc = sso_oidc_test_idp_route(self, path, 200, "Content-Type: application/json\r\n",
-                                     "{\"keys\":[]}", 0);
-    free(doc);
-    return rc;
-}
-
 /* ---- self-test --------------------------------------------------------------------------- */
 
 #define S_ISSUER "https://idp.example.com"
@@ -1009,7 +537,7 @@ int sso_oidc_test_idp_provider(sso_oidc_test_idp_t *self, const char *prefix, ch
 /* The test document with field set to value (JSON text; NULL removes the field). */
 static char *s_mutated(const char *field, const char *value)
 {
-    char *base = s_test_discovery(S_ISSUER);
+    char *base = sso_oidc_test_idp_discovery(S_ISSUER);
     json_t *doc = base ? json_loads(base, 0, NULL) : NULL;
     free(base);
     if (doc && field && value)
@@ -1332,7 +860,7 @@ static void s_test_fetch(void)
               && !d.issuer);
     SSO_CHECK(sso_oidc_test_idp_hits(idp, "/good/.well-known/openid-configuration") == hits);
 
-    char *doc = s_test_discovery(issuer);
+    char *doc = sso_oidc_test_idp_discovery(issuer);
     char headers[200];
     snprintf(headers, sizeof headers, "%sCache-Control: public, max-age=600\r\n", json_type);
     sso_oidc_test_idp_route(idp, "/good/.well-known/openid-configuration", 200, headers, doc, 0);
@@ -1344,7 +872,7 @@ static void s_test_fetch(void)
     /* A trailing slash of the issuer is not doubled in the URL, and the document must say
        the issuer as configured, slash included. */
     snprintf(issuer, sizeof issuer, "%s/slash/", base);
-    doc = s_test_discovery(issuer);
+    doc = sso_oidc_test_idp_discovery(issuer);
     sso_oidc_test_idp_route(idp, "/slash/.well-known/openid-configuration", 200, json_type, doc,
                             0);
     free(doc);
@@ -1357,7 +885,7 @@ static void s_test_fetch(void)
 
     /* Another provider's document. */
     snprintf(issuer, sizeof issuer, "%s/other", base);
-    doc = s_test_discovery("https://evil.example.com");
+    doc = sso_oidc_test_idp_discovery("https://evil.example.com");
     sso_oidc_test_idp_route(idp, "/other/.well-known/openid-configuration", 200, json_type, doc,
                             0);
     free(doc);
@@ -1467,7 +995,7 @@ static void s_test_fetch(void)
 
     /* A provider slower than the timeout: a clear error in bounded time. */
     snprintf(issuer, sizeof issuer, "%s/slow", base);
-    doc = s_test_discovery(issuer);
+    doc = sso_oidc_test_idp_discovery(issuer);
     sso_oidc_test_idp_route(idp, "/slow/.well-known/openid-configuration", 200, json_type, doc,
                             1500);
     sso_oidc_test_idp_route(idp, "/slow/jwks", 200, json_type, "{\"keys\":[]}", 1500);
@@ -1486,128 +1014,10 @@ static void s_test_fetch(void)
     SSO_CHECK(!idp);
 }
 
-static void s_test_cache(void)
-{
-    SSO_CHECK(!sso_oidc_cache_new(0));
-    sso_oidc_cache_t *cache = sso_oidc_cache_new(2);
-    SSO_CHECK(cache);
-    if (!cache)
-        return;
-    char *text = s_mutated(NULL, NULL);
-    sso_oidc_discovery_t d, got;
-    char why[300];
-    SSO_CHECK(sso_oidc_discovery_parse(text, strlen(text), S_ISSUER, false, &d, why, sizeof why)
-              == 0);
-    free(text);
-    d.max_age_s = 100;
-    SSO_CHECK(sso_oidc_cache_discovery_get(cache, S_ISSUER, 1000, &got) == 0 && !got.issuer);
-    SSO_CHECK(sso_oidc_cache_discovery_put(cache, &d, 1000) == 0);
-    SSO_CHECK(sso_oidc_cache_discovery_get(cache, S_ISSUER, 1099, &got) == 1
-              && got.issuer != d.issuer && !strcmp(got.token_endpoint, d.token_endpoint)
-              && got.max_age_s == 100);
-    sso_oidc_discovery_free(&got);
-    SSO_CHECK(sso_oidc_cache_discovery_get(cache, S_ISSUER, 1100, &got) == 0);
-    SSO_CHECK(sso_oidc_cache_discovery_get(cache, "https://idp.example.com/", 1050, &got) == 0);
-    SSO_CHECK(sso_oidc_cache_discovery_get(cache, NULL, 1050, &got) == 0);
-
-    SSO_CHECK(!sso_oidc_cache_jwks_get(cache, S_ISSUER, 1000));
-    SSO_CHECK(sso_oidc_cache_jwks_put(cache, S_ISSUER, "{\"keys\":[1]}", 1000, 60) == 0);
-    SSO_CHECK(sso_oidc_cache_jwks_put(cache, S_ISSUER, NULL, 1000, 60) == -1);
-    char *jwks = sso_oidc_cache_jwks_get(cache, S_ISSUER, 1059);
-    SSO_CHECK(jwks && !strcmp(jwks, "{\"keys\":[1]}"));
-    free(jwks);
-    SSO_CHECK(!sso_oidc_cache_jwks_get(cache, S_ISSUER, 1060));
-    /* A newer JWKS replaces the old one. */
-    SSO_CHECK(sso_oidc_cache_jwks_put(cache, S_ISSUER, "{\"keys\":[2]}", 1060, 60) == 0);
-    jwks = sso_oidc_cache_jwks_get(cache, S_ISSUER, 1061);
-    SSO_CHECK(jwks && !strcmp(jwks, "{\"keys\":[2]}"));
-    free(jwks);
-
-    /* Unknown kid: one refetch per 30 s per issuer. */
-    SSO_CHECK(sso_oidc_cache_jwks_refresh_allowed(cache, S_ISSUER, 2000));
-    SSO_CHECK(!sso_oidc_cache_jwks_refresh_allowed(cache, S_ISSUER, 2000));
-    SSO_CHECK(!sso_oidc_cache_jwks_refresh_allowed(cache, S_ISSUER, 2029));
-    SSO_CHECK(sso_oidc_cache_jwks_refresh_allowed(cache, "https://b.example.com", 2029));
-    SSO_CHECK(sso_oidc_cache_jwks_refresh_allowed(cache, S_ISSUER, 2030));
-    SSO_CHECK(!sso_oidc_cache_jwks_refresh_allowed(cache, S_ISSUER, 2059));
-    SSO_CHECK(!sso_oidc_cache_jwks_refresh_allowed(cache, NULL, 2059));
-
-    /* Bounded: a third issuer replaces the entry worth least (b's, whose pause ended at
-       2059), not the one still fresh. */
-    SSO_CHECK(sso_oidc_cache_discovery_put(cache, &d, 3000) == 0);
-    SSO_CHECK(sso_oidc_cache_jwks_put(cache, "https://c.example.com", "{\"keys\":[]}", 3000, 60)
-              == 0);
-    SSO_CHECK(sso_oidc_cache_discovery_get(cache, S_ISSUER, 3001, &got) == 1);
-    sso_oidc_discovery_free(&got);
-    jwks = sso_oidc_cache_jwks_get(cache, "https://c.example.com", 3001);
-    SSO_CHECK(jwks);
-    free(jwks);
-    /* b's refetch record went with it: its next unknown kid may refetch at once. */
-    SSO_CHECK(sso_oidc_cache_jwks_refresh_allowed(cache, "https://b.example.com", 3001));
-    /* ...which made room by dropping c's (expiring at 3060, before S_ISSUER's 3100). */
-    SSO_CHECK(!sso_oidc_cache_jwks_get(cache, "https://c.example.com", 3001));
-    SSO_CHECK(sso_oidc_cache_discovery_get(cache, S_ISSUER, 3001, &got) == 1);
-    sso_oidc_discovery_free(&got);
-
-    /* A failure is remembered SSO_OIDC_FAILURE_S seconds, per document, with when it was; a
-       put of that document forgets it. */
-    const char *b = "https://b.example.com";
-    SSO_CHECK(sso_oidc_cache_failure_get(cache, b, SSO_OIDC_DOC_DISCOVERY, 3001, why,
-                                         sizeof why) == 0);
-    SSO_CHECK(sso_oidc_cache_failure_put(cache, b, SSO_OIDC_DOC_DISCOVERY, "HTTP 500", 3000)
-              == 0);
-    SSO_CHECK(sso_oidc_cache_failure_put(cache, b, SSO_OIDC_DOC_DISCOVERY, NULL, 3000) == -1);
-    SSO_CHECK(sso_oidc_cache_failure_put(cache, b, (sso_oidc_doc_t) 7, "x", 3000) == -1);
-    SSO_CHECK(sso_oidc_cache_failure_get(cache, b, SSO_OIDC_DOC_DISCOVERY, 3014, why,
-                                         sizeof why) == 1
-              && !strcmp(why, "HTTP 500 (a failure of the fetch at 1970-01-01T00:50:00Z, "
-                              "remembered for 15 s)"));
-    SSO_CHECK(sso_oidc_cache_failure_get(cache, b, SSO_OIDC_DOC_DISCOVERY, 3015, why,
-                                         sizeof why) == 0);
-    SSO_CHECK(sso_oidc_cache_failure_get(cache, b, SSO_OIDC_DOC_JWKS, 3001, why, sizeof why)
-              == 0);
-    SSO_CHECK(sso_oidc_cache_failure_get(cache, NULL, SSO_OIDC_DOC_JWKS, 3001, why, sizeof why)
-              == 0);
-    SSO_CHECK(sso_oidc_cache_failure_put(cache, b, SSO_OIDC_DOC_JWKS, "no keys", 3000) == 0
-              && sso_oidc_cache_jwks_put(cache, b, "{\"keys\":[]}", 3001, 60) == 0
-              && sso_oidc_cache_failure_get(cache, b, SSO_OIDC_DOC_JWKS, 3002, why,
-                                            sizeof why) == 0);
-
-    /* One fetch of a document at a time; at most SSO_OIDC_ISSUER_CALLS_MAX calls. */
-    SSO_CHECK(sso_oidc_cache_fetch_begin(cache, b, SSO_OIDC_DOC_DISCOVERY)
-              && !sso_oidc_cache_fetch_begin(cache, b, SSO_OIDC_DOC_DISCOVERY)
-              && sso_oidc_cache_fetch_begin(cache, b, SSO_OIDC_DOC_JWKS));
-    sso_oidc_cache_fetch_end(cache, b, SSO_OIDC_DOC_DISCOVERY);
-    sso_oidc_cache_fetch_end(cache, b, SSO_OIDC_DOC_JWKS);
-    SSO_CHECK(sso_oidc_cache_fetch_begin(cache, b, SSO_OIDC_DOC_DISCOVERY));
-    for (int i = 0; i < SSO_OIDC_ISSUER_CALLS_MAX; i++)
-        SSO_CHECK(sso_oidc_cache_call_begin(cache, b) == 0);
-    SSO_CHECK(sso_oidc_cache_call_begin(cache, b) == -1);
-    sso_oidc_cache_call_end(cache, b);
-    SSO_CHECK(sso_oidc_cache_call_begin(cache, b) == 0);
-    /* An issuer in use keeps its entry: the other one makes room, and when both are in use
-       a third gets none. */
-    SSO_CHECK(sso_oidc_cache_call_begin(cache, "https://c.example.com") == 0);
-    SSO_CHECK(sso_oidc_cache_discovery_get(cache, S_ISSUER, 3001, &got) == 0);
-    SSO_CHECK(sso_oidc_cache_call_begin(cache, "https://d.example.com") == -1);
-    SSO_CHECK(!sso_oidc_cache_fetch_begin(cache, b, SSO_OIDC_DOC_DISCOVERY));
-    sso_oidc_cache_fetch_end(cache, b, SSO_OIDC_DOC_DISCOVERY);
-    for (int i = 0; i < SSO_OIDC_ISSUER_CALLS_MAX; i++)
-        sso_oidc_cache_call_end(cache, b);
-    sso_oidc_cache_call_end(cache, NULL);
-    SSO_CHECK(sso_oidc_cache_call_begin(cache, "https://d.example.com") == 0);
-
-    sso_oidc_discovery_free(&d);
-    sso_oidc_cache_destroy(&cache);
-    SSO_CHECK(!cache);
-    sso_oidc_cache_destroy(&cache);
-}
-
 void sso_oidc_discovery_test(bool verbose)
 {
     (void) verbose;
     s_test_parse();
     s_test_max_age();
     s_test_fetch();
-    s_test_cache();
 }

@@ -21,7 +21,7 @@ typedef struct {
     bool posted;             /* the answer came in a POSTed form body (response_mode=form_post),
                                 not in the query */
     bool reposted;           /* it carries OIDC_CALLBACK_REPOST_FIELD: the broker's own re-post
-                                page sent it (oidc_login), which is never done twice */
+                                page sent it (oidc_repost), which is never done twice */
 } oidc_callback_t;
 
 /* The field the broker's re-post page adds to the answer it posts again. */

@@ -2,22 +2,21 @@
 #include "../directory/dir_fake.h"
 #include "oidc_authorize.h"
 #include "oidc_callback.h"
+#include "oidc_calls.h"
 #include "oidc_claims.h"
-#include "oidc_exchange.h"
+#include "oidc_repost.h"
 #include "sso_clients.h"
-#include "sso_crypto.h"
-#include "sso_fetch.h"
 #include "sso_html.h"
 #include "sso_http.h"
 #include "sso_jose.h"
 #include "sso_log.h"
+#include "sso_oidc_test_idp.h"
 #include "sso_rpc.h"
 #include "sso_test.h"
 #include "sso_upstream.h"
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #define S_WHY 600
@@ -30,238 +29,6 @@ static int64_t s_now(void)
 static oidc_state_t *s_state(sso_service_t *service)
 {
     return service ? service->state : NULL;
-}
-
-/* ---- the calls to the provider: off the loop, within the request's budget ------------ */
-
-/* How long a fiber waiting for another login's fetch of the same document sleeps between two
-   looks at the cache. */
-#define S_FLIGHT_POLL_MS 20
-
-oidc_budget_t oidc_budget(int64_t deadline_ms, int64_t now_ms)
-{
-    int64_t left = deadline_ms > 0 ? deadline_ms - now_ms : OIDC_DEADLINE_DEFAULT_MS;
-    int64_t reserve = left / 4 < OIDC_RESERVE_MS ? left / 4 : OIDC_RESERVE_MS;
-    int64_t total = left - reserve > 0 ? left - reserve : 0;
-    return (oidc_budget_t){now_ms + total, total};
-}
-
-/* The reason of a login whose budget ran out at step. */
-static void s_late(const char *issuer, const oidc_budget_t *budget, const char *step, char *why,
-                   size_t why_size)
-{
-    snprintf(why, why_size, "the IdP at %.300s did not answer within %lld.%lld s (%s)", issuer,
-             (long long) (budget->total_ms / 1000), (long long) (budget->total_ms % 1000 / 100),
-             step);
-}
-
-/* What every call to the provider has: its time limit (set by s_call) and its outcome. */
-typedef struct {
-    long timeout_ms;
-    int rc;
-    char why[S_WHY];
-} s_call_t;
-
-/* One call to issuer's provider (step names it for reasons): fn(arg) off the loop, with
-   call->timeout_ms the per-call limit or what is left of the budget, whichever is less. -1
-   with why when the call must end the login: refused at once (SSO_OIDC_ISSUER_CALLS_MAX calls
-   to the issuer in progress, or the budget spent), or failed with the budget spent. Else 0
-   and call->rc says how the call went. */
-static int s_call(sso_service_t *service, const char *issuer, const oidc_budget_t *budget,
-                  const char *step, sso_service_offload_fn *fn, void *arg, s_call_t *call,
-                  char *why, size_t why_size)
-{
-    oidc_state_t *state = s_state(service);
-    int64_t left = budget->until_ms - sso_now_ms();
-    if (left <= 0) {
-        s_late(issuer, budget, step, why, why_size);
-        return -1;
-    }
-    if (state && sso_oidc_cache_call_begin(state->cache, issuer) != 0) {
-        snprintf(why, why_size, "too many logins waiting on %.300s (%d at once); not calling "
-                 "its %s", issuer, SSO_OIDC_ISSUER_CALLS_MAX, step);
-        return -1;
-    }
-    long limit = state && state->fetch_timeout_ms > 0 ? state->fetch_timeout_ms
-                                                      : SSO_OIDC_FETCH_TIMEOUT_MS;
-    call->timeout_ms = left < limit ? (long) left : limit;
-    sso_service_offload(fn, arg);
-    if (state)
-        sso_oidc_cache_call_end(state->cache, issuer);
-    if (call->rc != 0 && sso_now_ms() >= budget->until_ms) {
-        s_late(issuer, budget, step, why, why_size);
-        return -1;
-    }
-    return 0;
-}
-
-/* Waits a moment for another login's fetch from issuer (counted as a call to it). 0, or -1
-   with why as s_call. */
-static int s_wait(sso_service_t *service, const char *issuer, const oidc_budget_t *budget,
-                  const char *step, char *why, size_t why_size)
-{
-    oidc_state_t *state = s_state(service);
-    int64_t left = budget->until_ms - sso_now_ms();
-    if (left <= 0) {
-        s_late(issuer, budget, step, why, why_size);
-        return -1;
-    }
-    if (sso_oidc_cache_call_begin(state->cache, issuer) != 0) {
-        snprintf(why, why_size, "too many logins waiting on %.300s (%d at once); not waiting "
-                 "for its %s", issuer, SSO_OIDC_ISSUER_CALLS_MAX, step);
-        return -1;
-    }
-    sso_service_sleep(left < S_FLIGHT_POLL_MS ? (int) left : S_FLIGHT_POLL_MS);
-    sso_oidc_cache_call_end(state->cache, issuer);
-    return 0;
-}
-
-typedef struct {
-    s_call_t call;
-    const char *issuer, *url;
-    bool allow_private;
-    sso_oidc_discovery_t discovery;
-    char *jwks;
-    int64_t max_age_s;
-} s_fetch_t;
-
-static void s_fetch_discovery(void *arg)
-{
-    s_fetch_t *f = arg;
-    f->call.rc = sso_oidc_discovery_fetch_within(f->issuer, f->allow_private,
-                                                 f->call.timeout_ms, &f->discovery, f->call.why,
-                                                 sizeof f->call.why);
-}
-
-static void s_fetch_jwks(void *arg)
-{
-    s_fetch_t *f = arg;
-    f->call.rc = sso_oidc_jwks_fetch_within(f->url, f->allow_private, f->call.timeout_ms,
-                                            &f->jwks, &f->max_age_s, f->call.why,
-                                            sizeof f->call.why);
-}
-
-/* What a login looks for in the cache: the issuer's discovery (into discovery) or its raw
-   JWKS (into jwks). */
-typedef struct {
-    const char *issuer;
-    sso_oidc_doc_t doc;
-    sso_oidc_discovery_t *discovery;
-    char *jwks;
-} s_look_t;
-
-static bool s_cached(oidc_state_t *state, s_look_t *look)
-{
-    if (look->doc == SSO_OIDC_DOC_DISCOVERY)
-        return sso_oidc_cache_discovery_get(state->cache, look->issuer, s_now(),
-                                            look->discovery) == 1;
-    return (look->jwks = sso_oidc_cache_jwks_get(state->cache, look->issuer, s_now())) != NULL;
-}
-
-/* Whether the document look names is to be fetched here: 1 yes (marked in flight: end it with
-   s_fetched), 0 when the cache has it now (fresh, into look), -1 with why when the login
-   fails (a failure remembered, or no time or room to wait). Waits while another login's fetch
-   of it is in flight. Without the service's state: 1. */
-static int s_fetch_here(sso_service_t *service, s_look_t *look, const oidc_budget_t *budget,
-                        char *why, size_t why_size)
-{
-    oidc_state_t *state = s_state(service);
-    const char *step = look->doc == SSO_OIDC_DOC_DISCOVERY ? "discovery" : "jwks";
-    char remembered[S_WHY];
-    while (state) {
-        if (s_cached(state, look))
-            return 0;
-        if (sso_oidc_cache_failure_get(state->cache, look->issuer, look->doc, s_now(),
-                                       remembered, sizeof remembered) == 1) {
-            snprintf(why, why_size, "%s: %.500s", step, remembered);
-            return -1;
-        }
-        if (sso_oidc_cache_fetch_begin(state->cache, look->issuer, look->doc))
-            break;
-        if (s_wait(service, look->issuer, budget, step, why, why_size) != 0)
-            return -1;
-    }
-    return 1;
-}
-
-/* After a fetch of the issuer's doc here: the flight ended and a failure remembered (not one
-   of this login's budget running out: the provider may have had little time). */
-static void s_fetched(sso_service_t *service, const char *issuer, sso_oidc_doc_t doc,
-                      const oidc_budget_t *budget, const s_call_t *call)
-{
-    oidc_state_t *state = s_state(service);
-    if (!state)
-        return;
-    sso_oidc_cache_fetch_end(state->cache, issuer, doc);
-    if (call->rc != 0 && sso_now_ms() < budget->until_ms)
-        (void) sso_oidc_cache_failure_put(state->cache, issuer, doc, call->why, s_now());
-}
-
-/* The issuer's discovery into out (free it): the cached one while fresh, else fetched (once
-   for all the logins that want it meanwhile) and cached, a failure too. 0, or -1 with why. */
-static int s_discovery(sso_service_t *service, const char *issuer, const oidc_budget_t *budget,
-                       sso_oidc_discovery_t *out, char *why, size_t why_size)
-{
-    memset(out, 0, sizeof *out);
-    s_look_t look = {issuer, SSO_OIDC_DOC_DISCOVERY, out, NULL};
-    int here = s_fetch_here(service, &look, budget, why, why_size);
-    if (here <= 0)
-        return here;
-    s_fetch_t f = {.issuer = issuer,
-                   .allow_private = service && service->config->allow_private_upstreams};
-    int rc = s_call(service, issuer, budget, "discovery", s_fetch_discovery, &f, &f.call, why,
-                    why_size);
-    s_fetched(service, issuer, SSO_OIDC_DOC_DISCOVERY, budget, &f.call);
-    if (rc != 0)
-        return -1;
-    if (f.call.rc != 0) {
-        snprintf(why, why_size, "discovery: %.500s", f.call.why);
-        return -1;
-    }
-    oidc_state_t *state = s_state(service);
-    if (state)
-        (void) sso_oidc_cache_discovery_put(state->cache, &f.discovery, s_now());
-    *out = f.discovery;
-    return 0;
-}
-
-/* The provider's keys: the cached JWKS, else (or with refresh) fetched and cached (a fetch
-   without refresh once for all the logins that want it meanwhile, and its failure cached; a
-   refresh is limited by SSO_OIDC_JWKS_REFRESH_S instead). NULL with why. */
-static sso_jose_keys_t *s_keys(sso_service_t *service, const sso_oidc_discovery_t *discovery,
-                               bool refresh, const oidc_budget_t *budget, char *why,
-                               size_t why_size)
-{
-    oidc_state_t *state = s_state(service);
-    const char *issuer = discovery->issuer;
-    s_look_t look = {issuer, SSO_OIDC_DOC_JWKS, NULL, NULL};
-    int here = refresh ? 1 : s_fetch_here(service, &look, budget, why, why_size);
-    if (here < 0)
-        return NULL;
-    char *jwks = look.jwks;
-    if (here == 1) {
-        s_fetch_t f = {.url = discovery->jwks_uri,
-                       .allow_private = service && service->config->allow_private_upstreams};
-        int rc = s_call(service, issuer, budget, "jwks", s_fetch_jwks, &f, &f.call, why,
-                        why_size);
-        if (!refresh)
-            s_fetched(service, issuer, SSO_OIDC_DOC_JWKS, budget, &f.call);
-        if (rc != 0)
-            return NULL;
-        if (f.call.rc != 0) {
-            snprintf(why, why_size, "jwks: %.500s", f.call.why);
-            return NULL;
-        }
-        if (state)
-            (void) sso_oidc_cache_jwks_put(state->cache, issuer, f.jwks, s_now(), f.max_age_s);
-        jwks = f.jwks;
-    }
-    sso_jose_keys_t *keys = NULL;
-    char parse_why[SSO_JOSE_WHY_SIZE];
-    if (sso_jose_keys_parse(jwks, strlen(jwks), &keys, parse_why, sizeof parse_why) != 0)
-        snprintf(why, why_size, "jwks: %s", parse_why);
-    free(jwks);
-    return keys;
 }
 
 /* ---- UpstreamStart.Start -------------------------------------------------------------- */
@@ -281,7 +48,8 @@ zframe_t *oidc_login_start(sso_service_t *service, zframe_t *payload, int64_t de
     char why[S_WHY] = "";
     sso_oidc_discovery_t discovery = {0};
     zframe_t *reply;
-    if (s_discovery(service, conn->oidc_issuer, &budget, &discovery, why, sizeof why) != 0) {
+    if (oidc_calls_discovery(service, conn->oidc_issuer, &budget, &discovery, why, sizeof why)
+        != 0) {
         sso_warn("start %.100s: %s", conn->id, why);
         reply = sso_upstream_start_reply(SSO__RPC_ERROR__SERVER_ERROR, why, NULL);
     }
@@ -351,83 +119,6 @@ static zframe_t *s_fail(sso_service_t *service, const Sso__Transaction *txn, con
     return frame;
 }
 
-/* The token request at the provider, off the loop. */
-typedef struct {
-    s_call_t call;
-    sso_fetch_request_t request;
-    sso_fetch_response_t response;
-} s_exchange_t;
-
-static void s_exchange_run(void *arg)
-{
-    s_exchange_t *x = arg;
-    x->request.timeout_ms = x->call.timeout_ms;
-    x->call.rc = sso_fetch(&x->request, &x->response, x->call.why, sizeof x->call.why);
-}
-
-/* The code exchanged for an ID token: 0 with *id_token and *access_token (NULL when the
-   provider gave none), or -1 with why. */
-static int s_exchange(sso_service_t *service, const sso_oidc_discovery_t *discovery,
-                      const oidc_budget_t *budget, const Sso__Connection *conn,
-                      const Sso__Transaction *txn, const char *code, char **id_token,
-                      char **access_token, char *why, size_t why_size)
-{
-    *id_token = *access_token = NULL;
-    char redirect_uri[1200];
-    oidc_authorize_redirect_uri(service ? service->config->public_url : "", conn->id,
-                                redirect_uri, sizeof redirect_uri);
-    oidc_exchange_t in = {.client_id = conn->oidc_client_id,
-                          .client_secret = conn->oidc_client_secret,
-                          .token_endpoint = discovery->token_endpoint,
-                          .now = s_now(),
-                          .redirect_uri = redirect_uri,
-                          .code = code,
-                          .code_verifier = txn->oidc_code_verifier}; /* PKCE always */
-    /* The client authentication the connection names, if the provider (still) lists it. */
-    char method_why[400];
-    if (sso_oidc_discovery_auth_method(discovery, conn->oidc_token_auth_method, &in.method,
-                                       method_why, sizeof method_why) != 0) {
-        snprintf(why, why_size, "token request: %s", method_why);
-        return -1;
-    }
-    if (in.method == SSO_OIDC_AUTH_PRIVATE_KEY_JWT
-        && !(in.client_key = sso_jose_private_key_pem(conn->oidc_client_key_pem))) {
-        snprintf(why, why_size, "token request: connection %.64s has no private_key_jwt client "
-                 "key", conn->id);
-        return -1;
-    }
-    char *body = NULL, *authorization = NULL;
-    int made = oidc_exchange_request(&in, &body, &authorization, why, why_size);
-    EVP_PKEY_free(in.client_key);
-    if (made != 0)
-        return -1;
-    s_exchange_t x = {.request = {.url = discovery->token_endpoint, .method = "POST",
-                                  .body = body, .body_len = strlen(body),
-                                  .content_type = "application/x-www-form-urlencoded",
-                                  .accept = "application/json",
-                                  .authorization = authorization,
-                                  .allow_private = service
-                                                   && service->config->allow_private_upstreams}};
-    int called = s_call(service, discovery->issuer, budget, "token endpoint", s_exchange_run, &x,
-                        &x.call, why, why_size);
-    OPENSSL_cleanse(body, strlen(body));
-    free(body);
-    if (authorization)
-        OPENSSL_cleanse(authorization, strlen(authorization));
-    free(authorization);
-    int rc = -1;
-    if (called != 0)
-        ; /* why says it */
-    else if (x.call.rc != 0)
-        snprintf(why, why_size, "token endpoint: %.500s", x.call.why);
-    else
-        rc = oidc_exchange_response(x.response.status, x.response.body, x.response.len,
-                                    id_token, why, why_size);
-    *access_token = rc == 0 ? oidc_exchange_access_token(x.response.body, x.response.len) : NULL;
-    sso_fetch_response_free(&x.response);
-    return rc;
-}
-
 /* The algorithms the provider offered that we accept, NULL-ended, into algs. */
 static void s_algs(const sso_oidc_discovery_t *discovery, const char *algs[10])
 {
@@ -453,7 +144,8 @@ static int s_id_token(sso_service_t *service, const sso_oidc_discovery_t *discov
     sso_jose_status_t status = SSO_JOSE_REFUSED;
     char jose_why[SSO_JOSE_WHY_SIZE] = "";
     for (int round = 0; round < 2; round++) {
-        sso_jose_keys_t *keys = s_keys(service, discovery, round == 1, budget, why, why_size);
+        sso_jose_keys_t *keys =
+            oidc_calls_keys(service, discovery, round == 1, budget, why, why_size);
         if (!keys)
             return -1;
         status = sso_jose_verify(id_token, keys, algs, NULL, claims, jose_why, sizeof jose_why);
@@ -475,43 +167,6 @@ static int s_id_token(sso_service_t *service, const sso_oidc_discovery_t *discov
         return -1;
     }
     return 0;
-}
-
-/* The userinfo endpoint's claims merged into claims when the ID token has no email (OIDC
-   Core 5.3): 0, also when the endpoint could not be read (the ID token alone is used, and the
-   log says why); -1 with why when the answer must not be used (another sub) or the budget ran
-   out. */
-static int s_userinfo(sso_service_t *service, const sso_oidc_discovery_t *discovery,
-                      const oidc_budget_t *budget, const char *access_token, json_t *claims,
-                      char *why, size_t why_size)
-{
-    if (json_object_get(claims, "email") || !discovery->userinfo_endpoint || !access_token)
-        return 0;
-    char authorization[8300];
-    snprintf(authorization, sizeof authorization, "Bearer %s", access_token);
-    s_exchange_t x = {.request = {.url = discovery->userinfo_endpoint, .method = "GET",
-                                  .accept = "application/json", .authorization = authorization,
-                                  .allow_private = service
-                                                   && service->config->allow_private_upstreams}};
-    int called = s_call(service, discovery->issuer, budget, "userinfo", s_exchange_run, &x,
-                        &x.call, why, why_size);
-    OPENSSL_cleanse(authorization, sizeof authorization);
-    if (called != 0) {
-        sso_fetch_response_free(&x.response);
-        return -1;
-    }
-    json_t *info = x.call.rc == 0 && x.response.status == 200
-                       ? json_loadb(x.response.body, x.response.len, JSON_REJECT_DUPLICATES, NULL)
-                       : NULL;
-    int rc = 0;
-    if (!info)
-        sso_warn("userinfo at %.200s not used: %s", discovery->userinfo_endpoint,
-                 x.call.rc != 0 ? x.call.why : "not HTTP 200 with a JSON object");
-    else
-        rc = oidc_claims_merge(claims, info, why, why_size);
-    json_decref(info);
-    sso_fetch_response_free(&x.response);
-    return rc;
 }
 
 /* The callback once its login is known. */
@@ -544,15 +199,15 @@ static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
     json_t *claims = NULL;
     Sso__Profile *profile = NULL;
     zframe_t *frame = NULL;
-    if (s_discovery(service, conn->oidc_issuer, budget, &discovery, why, sizeof why) != 0
-        || s_exchange(service, &discovery, budget, conn, txn, cb->code, &id_token,
-                      &access_token, why, sizeof why) != 0)
+    if (oidc_calls_discovery(service, conn->oidc_issuer, budget, &discovery, why, sizeof why) != 0
+        || oidc_calls_token(service, &discovery, budget, conn, txn, cb->code, &id_token,
+                            &access_token, why, sizeof why) != 0)
         frame = s_fail(service, txn, "server_error", "the identity provider's answer could not "
                        "be used", why);
     else if (s_id_token(service, &discovery, budget, conn, txn, id_token, &claims, why,
                         sizeof why) != 0
-             || s_userinfo(service, &discovery, budget, access_token, claims, why,
-                           sizeof why) != 0)
+             || oidc_calls_userinfo(service, &discovery, budget, access_token, claims, why,
+                                    sizeof why) != 0)
         frame = s_fail(service, txn, "access_denied", "the identity provider's ID token was "
                        "refused; the event log has details", why);
     else if (!(profile = oidc_claims_profile(claims, conn, why, sizeof why)))
@@ -602,73 +257,6 @@ static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
     return frame;
 }
 
-/* The re-post page (form_post). The provider's form POST is cross-site, so the browser does
-   not send the SameSite=Lax binding cookie with it. This page posts the same answer again, to
-   the same callback, from the broker's own origin: that second POST is same-site, carries the
-   cookie, and is then checked like any answer. The first POST changes nothing about the
-   login, and the re-post is marked (OIDC_CALLBACK_REPOST_FIELD): one that still lacks the
-   cookie is refused as before, so it never loops.
-   What an attacker can do with it: make a victim's browser POST a forged answer here from
-   another site. The re-post then gives that answer the cookies a cross-site top-level GET to
-   the callback already gets under Lax (query mode's own exposure), and no more: it is served
-   only for a state that names an open form_post login of this connection; the binding cookie
-   is named by that state, so an attacker's answer for a login of his own finds no cookie in
-   the victim's browser and is refused (the victim's logins are left as they were), and the
-   victim's own state is not his to know. The page echoes only what the request brought (each
-   value HTML-escaped), sets and shows no cookie, cannot be framed (frame-ancestors 'none',
-   X-Frame-Options), cached (no-store) or leak the code by Referer (no-referrer), and runs only
-   its one script (by hash). No form-action: the callback answers the re-post with a redirect
-   to the client, and browsers apply form-action to the redirects after a submission. */
-#define S_REPOST_SCRIPT "document.forms[0].submit();"
-#define S_REPOST_CSP                                                                           \
-    "default-src 'none'; script-src 'sha256-8lDeP0UDwCO6/RhblgeH/ctdBzjVpJxrXizsnIk3cEQ='; "    \
-    "style-src 'self'; base-uri 'none'; frame-ancestors 'none'"
-
-static zframe_t *s_repost(const char *public_url, const char *connection_id,
-                          const oidc_callback_t *cb)
-{
-    char action[1200];
-    oidc_authorize_redirect_uri(public_url, connection_id, action, sizeof action);
-    sso_html_t *html = sso_html_new();
-    if (html) {
-        sso_html_begin(html, "Signing in");
-        sso_html_add(html, "<h1>Signing in&hellip;</h1>\n<form method=\"post\" action=\"{}\">\n",
-                     action);
-        const char *names[] = {"state", "code", "error", "error_description", "iss"};
-        const char *values[] = {cb->state, cb->code, cb->error, cb->error_description, cb->iss};
-        for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-            if (values[i])
-                sso_html_hidden(html, names[i], values[i]);
-        sso_html_hidden(html, OIDC_CALLBACK_REPOST_FIELD, "1");
-        sso_html_add(html, "<button type=\"submit\">Continue</button>\n</form>\n"
-                           "<script>" S_REPOST_SCRIPT "</script>\n");
-        sso_html_end(html);
-    }
-    sso_response_t *response =
-        html && *action ? sso_html_response_csp(&html, 200, S_REPOST_CSP) : NULL;
-    sso_html_destroy(&html);
-    return response ? sso_response_pack(&response)
-                    : sso_html_error_page(500, "Something went wrong", "out of memory");
-}
-
-/* Whether the answer came the way the connection told the provider to send it: 0, or -1 with
-   why. A code in the other mode is refused: the response mode is part of the contract with
-   the provider, so such an answer is not the provider's (an injected one). An error is taken
-   either way: it grants nothing, and providers send some errors by redirect before they look
-   at response_mode. */
-static int s_mode_check(const oidc_callback_t *cb, const Sso__Connection *conn, char *why,
-                        size_t why_size)
-{
-    bool form_post = oidc_authorize_form_post(conn);
-    if (!cb->code || cb->posted == form_post)
-        return 0;
-    snprintf(why, why_size, "callback: the code came %s, but connection %.100s uses "
-             "response_mode=%s (an answer in the other mode is not the provider's)",
-             cb->posted ? "in a POSTed form" : "in the query", conn->id,
-             form_post ? "form_post" : "query");
-    return -1;
-}
-
 static bool s_busy_frame(zframe_t *frame)
 {
     Sso__HttpResponse *response =
@@ -690,7 +278,7 @@ static zframe_t *s_bound(sso_service_t *service, const oidc_callback_t *cb, int 
     if (parsed != 0)
         frame = s_fail(service, context->txn, "invalid_request",
                        "the identity provider's answer is malformed", parse_why);
-    else if (s_mode_check(cb, context->connection, why, sizeof why) != 0)
+    else if (oidc_repost_mode_check(cb, context->connection, why, sizeof why) != 0)
         frame = s_fail(service, context->txn, "access_denied", "the identity provider's answer "
                        "did not come the way the connection expects", why);
     else
@@ -737,8 +325,8 @@ zframe_t *oidc_login_callback(sso_service_t *service, const Sso__HttpRequest *re
              && parsed == 0 && cb.posted && !cb.reposted
              && oidc_authorize_form_post(context->connection))
         /* The provider's cross-site form POST, which brings no Lax cookie: posted again from
-           our own origin (s_repost), the login unchanged. */
-        frame = s_repost(public_url, connection_id, &cb);
+           our own origin (oidc_repost_page), the login unchanged. */
+        frame = oidc_repost_page(public_url, connection_id, &cb);
     else if (binding != SSO_UPSTREAM_BINDING_OK)
         /* Not the browser that started this login (a login CSRF, or a link sent on): refused
            before any exchange, and the login is left as it was (whoever learned the state
@@ -1018,218 +606,9 @@ static void s_test_slow_callback(sso_service_t *service)
               && sso_oidc_test_idp_hits(idp, "/b/userinfo") == 1);
     if (response)
         sso__http_response__free_unpacked(response, NULL);
-    /* Budgets: a quarter of the time left is kept, at most OIDC_RESERVE_MS; none: 8 s. */
-    SSO_CHECK(oidc_budget(10000 + 10000, 10000).total_ms == 8000
-              && oidc_budget(0, 10000).total_ms == 8000
-              && oidc_budget(10000 + 400, 10000).total_ms == 300
-              && oidc_budget(10000 - 5, 10000).total_ms == 0);
     sso_client_destroy(&bus.client);
     EVP_PKEY_free(key);
     sso_oidc_test_idp_destroy(&idp);
-    dir_fake_destroy(&dir);
-}
-
-/* A callback at conn_oidc's path through the real directory (dir_fake): method, query, a form
-   body (NULL: none) and a Cookie header (NULL: none); the answer unpacked. */
-static Sso__HttpResponse *s_test_answer(sso_service_t *service, const char *connection_id,
-                                        const char *method, const char *query, const char *body,
-                                        const char *cookie)
-{
-    Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
-    Sso__Header type = SSO__HEADER__INIT, jar = SSO__HEADER__INIT;
-    Sso__Header *headers[2];
-    request.method = (char *) method;
-    request.path = OIDC_CALLBACK_PATH;
-    request.query = (char *) query;
-    request.headers = headers;
-    if (body) {
-        type.name = "content-type";
-        type.value = "application/x-www-form-urlencoded";
-        headers[request.n_headers++] = &type;
-        request.body.data = (uint8_t *) body;
-        request.body.len = strlen(body);
-    }
-    if (cookie) {
-        jar.name = "cookie";
-        jar.value = (char *) cookie;
-        headers[request.n_headers++] = &jar;
-    }
-    zframe_t *frame = oidc_login_callback(service, &request, connection_id, 0);
-    Sso__HttpResponse *response =
-        frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
-    zframe_destroy(&frame);
-    return response;
-}
-
-/* The response's header name (the first of them), or NULL; with prefix, the first whose value
-   starts with it. */
-static const char *s_test_header(const Sso__HttpResponse *response, const char *name,
-                                 const char *prefix)
-{
-    for (size_t i = 0; response && i < response->n_headers; i++)
-        if (!strcasecmp(response->headers[i]->name, name)
-            && (!prefix || !strncmp(response->headers[i]->value, prefix, strlen(prefix))))
-            return response->headers[i]->value;
-    return NULL;
-}
-
-static bool s_test_body_has(const Sso__HttpResponse *response, const char *text)
-{
-    return response && response->body.len
-           && memmem(response->body.data, response->body.len, text, strlen(text));
-}
-
-/* The binding cookie's re-post page, the response mode's checks and the cookie's clearing,
-   through the real directory. */
-static void s_test_bound(void)
-{
-    dir_fake_t *dir = dir_fake_new();
-    if (!dir)
-        return;
-    sso_config_t config = {.request_timeout_ms = 3000, .allow_private_upstreams = true};
-    snprintf(config.public_url, sizeof config.public_url, "https://sso.test");
-    oidc_state_t state = {sso_oidc_cache_new(4), 0};
-    sso_service_t service = {.config = &config, .state = &state, .instance = "test:1"};
-    service.client = sso_client_new(dir_fake_endpoint(dir), dir_fake_keys(dir), "oidc", NULL);
-    char login[64] = "", binder[64] = "", name[SSO_UPSTREAM_BINDING_NAME_SIZE];
-    char cookie[200], body[600], query[300], cleared[200], action[300];
-    snprintf(action, sizeof action, "action=\"https://sso.test/sso/oidc/callback/%s\"",
-             dir->conn_oidc);
-    SSO_CHECK(service.client
-              && dir_fake_connection_options(dir, dir->conn_oidc,
-                                             "{\"response_mode\":\"form_post\"}") == 0
-              && dir_fake_oidc_login(dir, login, sizeof login, binder, sizeof binder) == 0);
-    sso_upstream_binding_name(config.public_url, login, name);
-    snprintf(cookie, sizeof cookie, "other=1; %s=%s", name, binder);
-    snprintf(cleared, sizeof cleared, "%s=; Path=/; Max-Age=0;", name);
-
-    /* form_post: the provider's cross-site POST comes without the Lax cookie: the re-post page,
-       the same fields escaped, marked, to the same callback; nothing stored, no cookie set. */
-    int events = dir_fake_events(dir, "");
-    snprintf(body, sizeof body, "state=%s&code=c%%26%%271&iss=https%%3A%%2F%%2Fidp%%22%%3E%%3Cb"
-             "%%3E", login);
-    Sso__HttpResponse *response =
-        s_test_answer(&service, dir->conn_oidc, "POST", "", body, NULL);
-    const char *csp = s_test_header(response, "Content-Security-Policy", NULL);
-    char script_hash[80] = "";
-    uint8_t digest[32];
-    sso_sha256(S_REPOST_SCRIPT, strlen(S_REPOST_SCRIPT), digest);
-    char *b64 = sso_base64_encode(digest, sizeof digest);
-    snprintf(script_hash, sizeof script_hash, "script-src 'sha256-%s'", b64 ? b64 : "?");
-    free(b64);
-    SSO_CHECK(response && response->status == 200 && csp && strstr(csp, script_hash)
-              && strstr(csp, "frame-ancestors 'none'") && strstr(csp, "default-src 'none'")
-              && !strstr(csp, "unsafe-inline"));
-    SSO_CHECK(response && !strcmp(s_test_header(response, "Cache-Control", NULL), "no-store")
-              && !strcmp(s_test_header(response, "Referrer-Policy", NULL), "no-referrer")
-              && !s_test_header(response, "Set-Cookie", NULL));
-    snprintf(query, sizeof query, "name=\"state\" value=\"%s\"", login);
-    SSO_CHECK(s_test_body_has(response, "<form method=\"post\" ")
-              && s_test_body_has(response, action) && s_test_body_has(response, query)
-              && s_test_body_has(response, "name=\"code\" value=\"c&amp;&#39;1\"")
-              && s_test_body_has(response, "name=\"iss\" value=\"https://idp&quot;&gt;&lt;b&gt;\"")
-              && s_test_body_has(response, "name=\"" OIDC_CALLBACK_REPOST_FIELD "\" value=\"1\"")
-              && s_test_body_has(response, "<script>" S_REPOST_SCRIPT "</script>")
-              && !s_test_body_has(response, "<b>"));
-    SSO_CHECK(dir_fake_events(dir, "") == events);
-    if (response)
-        sso__http_response__free_unpacked(response, NULL);
-    /* The re-post without the cookie (another site's, or a browser that has none): refused
-       as before, never re-posted again, the login left open. */
-    snprintf(body, sizeof body, "state=%s&code=c1&" OIDC_CALLBACK_REPOST_FIELD "=1", login);
-    response = s_test_answer(&service, dir->conn_oidc, "POST", "", body, NULL);
-    SSO_CHECK(response && response->status == 400 && !s_test_header(response, "Set-Cookie", NULL)
-              && !s_test_body_has(response, "<form"));
-    if (response)
-        sso__http_response__free_unpacked(response, NULL);
-    /* A wrong cookie is no absent one: refused, not re-posted. */
-    snprintf(query, sizeof query, "%s=not-the-binder", name);
-    snprintf(body, sizeof body, "state=%s&code=c1", login);
-    response = s_test_answer(&service, dir->conn_oidc, "POST", "", body, query);
-    SSO_CHECK(response && response->status == 400 && !s_test_body_has(response, "<form"));
-    if (response)
-        sso__http_response__free_unpacked(response, NULL);
-    /* A query connection's cross-site POST is not re-posted. */
-    SSO_CHECK(dir_fake_connection_options(dir, dir->conn_oidc, "{}") == 0);
-    response = s_test_answer(&service, dir->conn_oidc, "POST", "", body, NULL);
-    SSO_CHECK(response && response->status == 400 && !s_test_body_has(response, "<form"));
-    if (response)
-        sso__http_response__free_unpacked(response, NULL);
-    SSO_CHECK(dir_fake_connection_options(dir, dir->conn_oidc,
-                                          "{\"response_mode\":\"form_post\"}") == 0);
-    SSO_CHECK(dir_fake_events(dir, "") == events);
-
-    /* A code in the query of a form_post connection, from the login's browser: injected; the
-       login fails with the reason, and its cookie is cleared. */
-    snprintf(query, sizeof query, "state=%s&code=c1", login);
-    response = s_test_answer(&service, dir->conn_oidc, "GET", query, NULL, cookie);
-    SSO_CHECK(response && response->status == 302
-              && strstr(s_test_header(response, "Location", NULL), "error=access_denied")
-              && s_test_header(response, "Set-Cookie", cleared));
-    SSO_CHECK(dir_fake_events(dir, "callback: the code came in the query, but connection ")
-              == 1
-              && dir_fake_events(dir, "uses response_mode=form_post") == 1);
-    if (response)
-        sso__http_response__free_unpacked(response, NULL);
-
-    /* The re-post with the cookie goes on to the exchange (the seeded provider is gone: the
-       login fails at its discovery) and clears the cookie. */
-    SSO_CHECK(dir_fake_oidc_login(dir, login, sizeof login, binder, sizeof binder) == 0);
-    sso_upstream_binding_name(config.public_url, login, name);
-    snprintf(cookie, sizeof cookie, "%s=%s", name, binder);
-    snprintf(cleared, sizeof cleared, "%s=; Path=/; Max-Age=0;", name);
-    snprintf(body, sizeof body, "state=%s&code=c1&" OIDC_CALLBACK_REPOST_FIELD "=1", login);
-    response = s_test_answer(&service, dir->conn_oidc, "POST", "", body, cookie);
-    SSO_CHECK(response && response->status == 302
-              && strstr(s_test_header(response, "Location", NULL), "error=server_error")
-              && s_test_header(response, "Set-Cookie", cleared));
-    if (response)
-        sso__http_response__free_unpacked(response, NULL);
-    /* Ended: the same again names no open login, and clears nothing. */
-    response = s_test_answer(&service, dir->conn_oidc, "POST", "", body, cookie);
-    SSO_CHECK(response && response->status == 400 && !s_test_header(response, "Set-Cookie", NULL));
-    if (response)
-        sso__http_response__free_unpacked(response, NULL);
-
-    /* A query connection: a POSTed code from the login's browser is injected; a POSTed or
-       query error is taken either way (it grants nothing), and clears the cookie. */
-    SSO_CHECK(dir_fake_connection_options(dir, dir->conn_oidc, "{\"response_mode\":\"query\"}")
-              == 0);
-    for (int i = 0; i < 3; i++) {
-        SSO_CHECK(dir_fake_oidc_login(dir, login, sizeof login, binder, sizeof binder) == 0);
-        sso_upstream_binding_name(config.public_url, login, name);
-        snprintf(cookie, sizeof cookie, "%s=%s", name, binder);
-        snprintf(cleared, sizeof cleared, "%s=; Path=/; Max-Age=0;", name);
-        snprintf(body, sizeof body, "state=%s&%s", login,
-                 i == 0 ? "code=c1" : "error=access_denied");
-        response = s_test_answer(&service, dir->conn_oidc, i == 2 ? "GET" : "POST",
-                                 i == 2 ? body : "", i == 2 ? NULL : body, cookie);
-        SSO_CHECK(response && response->status == 302
-                  && strstr(s_test_header(response, "Location", NULL), "error=access_denied")
-                  && s_test_header(response, "Set-Cookie", cleared));
-        if (response)
-            sso__http_response__free_unpacked(response, NULL);
-    }
-    SSO_CHECK(dir_fake_events(dir, "callback: the code came in a POSTed form, but connection ")
-              == 1
-              && dir_fake_events(dir, "uses response_mode=query") == 1
-              && dir_fake_events(dir, "provider error: access_denied") == 2);
-
-    /* A busy directory: the login is not ended, so its cookie stays. */
-    SSO_CHECK(dir_fake_oidc_login(dir, login, sizeof login, binder, sizeof binder) == 0);
-    sso_upstream_binding_name(config.public_url, login, name);
-    snprintf(cookie, sizeof cookie, "%s=%s", name, binder);
-    snprintf(query, sizeof query, "state=%s&error=access_denied", login);
-    /* It answers the LoginContext, then leaves: LoginFail gets 503. */
-    SSO_CHECK(dir_fake_stop_after(dir, 1) == 0);
-    response = s_test_answer(&service, dir->conn_oidc, "GET", query, NULL, cookie);
-    SSO_CHECK(response && response->status == 503 && !s_test_header(response, "Set-Cookie", NULL));
-    if (response)
-        sso__http_response__free_unpacked(response, NULL);
-    SSO_CHECK(dir_fake_stop(dir) == 0 && dir_fake_start(dir) == 0);
-
-    sso_client_destroy(&service.client);
-    sso_oidc_cache_destroy(&state.cache);
     dir_fake_destroy(&dir);
 }
 
@@ -1336,5 +715,5 @@ void oidc_login_test(bool verbose)
 
     sso_oidc_cache_destroy(&state.cache);
     sso_oidc_test_idp_destroy(&idp);
-    s_test_bound();
 }
+

@@ -1,5 +1,6 @@
 #include "oidc_service.h"
 #include "oidc_authorize.h"
+#include "oidc_calls.h"
 #include "oidc_jwks.h"
 #include "oidc_login.h"
 #include "sso_http.h"
@@ -83,7 +84,7 @@ const sso_service_def_t oidc_service = {
     .http = s_http,
     .rpc = s_rpc,
     .rpc_callers = s_rpc_callers,
-    .concurrent = true, /* logins wait on providers in fibers and offloads, see oidc_login */
+    .concurrent = true, /* logins wait on providers in fibers and offloads, see oidc_calls */
 };
 
 void oidc_service_test(bool verbose)
