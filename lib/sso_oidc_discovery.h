@@ -102,8 +102,4 @@ const char *sso_oidc_auth_method_name(sso_oidc_token_auth_t method);
 int64_t sso_oidc_max_age(const char *cache_control);
 
 void sso_oidc_discovery_test(bool verbose);
-
-/* The directory's self-tests still name the stand-in provider through this header: until they
-   include sso_oidc_test_idp.h (after the directory's own split, issue 18), it comes with it. */
-#include "sso_oidc_test_idp.h"
 #endif

@@ -14,6 +14,7 @@
 #include "sso_service.h"
 #include "sso_rpc.h"
 #include "sso_test.h"
+#include "sso_oidc_test_idp.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

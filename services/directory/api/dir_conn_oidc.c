@@ -5,6 +5,7 @@
 #include "dir_testkit.h"
 #include "sso_jose.h"
 #include "sso_test.h"
+#include "sso_oidc_test_idp.h"
 #include <openssl/crypto.h>
 
 #define DIR_OIDC_CLIENT_ID_MAX 256

@@ -13,6 +13,7 @@
 #include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_test.h"
+#include "sso_oidc_test_idp.h"
 
 #define DIR_CONN_NAME_MAX 200
 

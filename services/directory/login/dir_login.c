@@ -10,6 +10,7 @@
 #include "sso_log.h"
 #include "sso_oidc_discovery.h"
 #include "sso_test.h"
+#include "sso_oidc_test_idp.h"
 #include <openssl/evp.h>
 
 #define S_ID_MAX 128

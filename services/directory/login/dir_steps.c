@@ -8,6 +8,7 @@
 #include "sso_oidc_discovery.h"
 #include "sso_rpc.h"
 #include "sso_test.h"
+#include "sso_oidc_test_idp.h"
 #include <openssl/crypto.h>
 
 /* A part's error into its reply fields. */
