@@ -4,6 +4,7 @@
 #include "oidc_exchange.h"
 #include "sso_fetch.h"
 #include "sso_log.h"
+#include "sso_oidc_test_idp.h"
 #include "sso_test.h"
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -33,7 +34,80 @@ oidc_budget_t oidc_budget(int64_t deadline_ms, int64_t now_ms)
     int64_t left = deadline_ms > 0 ? deadline_ms - now_ms : OIDC_DEADLINE_DEFAULT_MS;
     int64_t reserve = left / 4 < OIDC_RESERVE_MS ? left / 4 : OIDC_RESERVE_MS;
     int64_t total = left - reserve > 0 ? left - reserve : 0;
-    return (oidc_budget_t){now_ms + total, total};
+    return (oidc_budget_t){now_ms + total, total, NULL};
+}
+
+int oidc_calls_max(int credit)
+{
+    int max = credit - credit / 4;
+    return max < 1 ? 1 : max > OIDC_CALLS_ORGS ? OIDC_CALLS_ORGS : max;
+}
+
+/* The slot of organization id in state (made when make; NULL when absent, or no slot is
+   free: cannot happen while calls_max <= OIDC_CALLS_ORGS, as each slot in use holds a call). */
+static int *s_org_calls(oidc_state_t *state, const char *id, bool make)
+{
+    int free_slot = -1;
+    for (int i = 0; i < OIDC_CALLS_ORGS; i++) {
+        if (state->orgs[i].calls > 0 && !strcmp(state->orgs[i].id, id))
+            return &state->orgs[i].calls;
+        if (free_slot < 0 && state->orgs[i].calls == 0)
+            free_slot = i;
+    }
+    if (!make || free_slot < 0)
+        return NULL;
+    snprintf(state->orgs[free_slot].id, sizeof state->orgs[free_slot].id, "%s", id);
+    return &state->orgs[free_slot].calls;
+}
+
+/* Takes a place for one call of the budget's organization to issuer: 0, or -1 with why
+   (verb says what is not done, "calling its token endpoint"). Every 0 is paired with
+   s_end. */
+static int s_begin(oidc_state_t *state, const char *issuer, const oidc_budget_t *budget,
+                   const char *verb, char *why, size_t why_size)
+{
+    if (!state)
+        return 0;
+    int max = state->calls_max > 0 ? state->calls_max : OIDC_CALLS_MAX_DEFAULT;
+    const char *org = budget->organization_id && *budget->organization_id
+                          ? budget->organization_id
+                          : "-";
+    int *org_calls = NULL;
+    if (state->calls >= max) {
+        snprintf(why, why_size, "the oidc service has %d calls to providers in progress, its "
+                 "limit; not %s", max, verb);
+        return -1;
+    }
+    if (sso_oidc_cache_call_begin(state->cache, issuer) != 0) {
+        snprintf(why, why_size, "too many logins waiting on %.300s (%d at once); not %s",
+                 issuer, SSO_OIDC_ISSUER_CALLS_MAX, verb);
+        return -1;
+    }
+    if (strlen(org) > OIDC_ORG_ID_MAX || !(org_calls = s_org_calls(state, org, true))
+        || *org_calls >= OIDC_ORG_CALLS_MAX) {
+        sso_oidc_cache_call_end(state->cache, issuer);
+        snprintf(why, why_size, "too many logins of organization %.100s waiting on its "
+                 "providers (%d at once); not %s", org, OIDC_ORG_CALLS_MAX, verb);
+        return -1;
+    }
+    (*org_calls)++;
+    state->calls++;
+    return 0;
+}
+
+static void s_end(oidc_state_t *state, const char *issuer, const oidc_budget_t *budget)
+{
+    if (!state)
+        return;
+    const char *org = budget->organization_id && *budget->organization_id
+                          ? budget->organization_id
+                          : "-";
+    int *org_calls = s_org_calls(state, org, false);
+    if (org_calls && *org_calls > 0)
+        (*org_calls)--;
+    if (state->calls > 0)
+        state->calls--;
+    sso_oidc_cache_call_end(state->cache, issuer);
 }
 
 /* The reason of a login whose budget ran out at step. */
@@ -67,17 +141,15 @@ static int s_call(sso_service_t *service, const char *issuer, const oidc_budget_
         s_late(issuer, budget, step, why, why_size);
         return -1;
     }
-    if (state && sso_oidc_cache_call_begin(state->cache, issuer) != 0) {
-        snprintf(why, why_size, "too many logins waiting on %.300s (%d at once); not calling "
-                 "its %s", issuer, SSO_OIDC_ISSUER_CALLS_MAX, step);
+    char verb[80];
+    snprintf(verb, sizeof verb, "calling its %s", step);
+    if (s_begin(state, issuer, budget, verb, why, why_size) != 0)
         return -1;
-    }
     long limit = state && state->fetch_timeout_ms > 0 ? state->fetch_timeout_ms
                                                       : SSO_OIDC_FETCH_TIMEOUT_MS;
     call->timeout_ms = left < limit ? (long) left : limit;
     sso_service_offload(fn, arg);
-    if (state)
-        sso_oidc_cache_call_end(state->cache, issuer);
+    s_end(state, issuer, budget);
     if (call->rc != 0 && sso_now_ms() >= budget->until_ms) {
         s_late(issuer, budget, step, why, why_size);
         return -1;
@@ -96,13 +168,12 @@ static int s_wait(sso_service_t *service, const char *issuer, const oidc_budget_
         s_late(issuer, budget, step, why, why_size);
         return -1;
     }
-    if (sso_oidc_cache_call_begin(state->cache, issuer) != 0) {
-        snprintf(why, why_size, "too many logins waiting on %.300s (%d at once); not waiting "
-                 "for its %s", issuer, SSO_OIDC_ISSUER_CALLS_MAX, step);
+    char verb[80];
+    snprintf(verb, sizeof verb, "waiting for its %s", step);
+    if (s_begin(state, issuer, budget, verb, why, why_size) != 0)
         return -1;
-    }
     sso_service_sleep(left < S_FLIGHT_POLL_MS ? (int) left : S_FLIGHT_POLL_MS);
-    sso_oidc_cache_call_end(state->cache, issuer);
+    s_end(state, issuer, budget);
     return 0;
 }
 
@@ -325,10 +396,10 @@ int oidc_calls_token(sso_service_t *service, const sso_oidc_discovery_t *discove
 }
 
 int oidc_calls_userinfo(sso_service_t *service, const sso_oidc_discovery_t *discovery,
-                        const oidc_budget_t *budget, const char *access_token, json_t *claims,
-                        char *why, size_t why_size)
+                        const oidc_budget_t *budget, const char *access_token,
+                        const char *email_claim, json_t *claims, char *why, size_t why_size)
 {
-    if (json_object_get(claims, "email") || !discovery->userinfo_endpoint || !access_token)
+    if (json_object_get(claims, email_claim) || !discovery->userinfo_endpoint || !access_token)
         return 0;
     char authorization[8300];
     snprintf(authorization, sizeof authorization, "Bearer %s", access_token);
@@ -369,4 +440,36 @@ void oidc_calls_test(bool verbose)
               && oidc_budget(0, 10000).total_ms == 8000
               && oidc_budget(10000 + 400, 10000).total_ms == 300
               && oidc_budget(10000 - 5, 10000).total_ms == 0);
+
+    /* Userinfo is read when the ID token lacks the claim the email comes from: the mapped
+       one, though the token has an "email". */
+    sso_oidc_test_idp_t *idp = sso_oidc_test_idp_new();
+    sso_config_t config = {.allow_private_upstreams = true};
+    oidc_state_t state = {.cache = sso_oidc_cache_new(4)};
+    sso_service_t service = {.config = &config, .state = &state};
+    char endpoint[300] = "";
+    SSO_CHECK(idp && state.cache);
+    if (!idp || !state.cache) {
+        sso_oidc_test_idp_destroy(&idp);
+        sso_oidc_cache_destroy(&state.cache);
+        return;
+    }
+    snprintf(endpoint, sizeof endpoint, "%s/userinfo", sso_oidc_test_idp_url(idp));
+    SSO_CHECK(sso_oidc_test_idp_route(idp, "/userinfo", 200, "Content-Type: application/json\r\n",
+                                      "{\"sub\":\"u1\",\"mail\":\"m@corp.test\"}", 0) == 0);
+    sso_oidc_discovery_t discovery = {.issuer = (char *) sso_oidc_test_idp_url(idp),
+                                      .userinfo_endpoint = endpoint};
+    oidc_budget_t budget = oidc_budget(0, sso_now_ms());
+    char why[S_WHY] = "";
+    json_t *claims = json_pack("{s:s, s:s}", "sub", "u1", "email", "e@corp.test");
+    SSO_CHECK(oidc_calls_userinfo(&service, &discovery, &budget, "at", "email", claims, why,
+                                  sizeof why) == 0
+              && sso_oidc_test_idp_hits(idp, "/userinfo") == 0 && !json_object_get(claims, "mail"));
+    SSO_CHECK(oidc_calls_userinfo(&service, &discovery, &budget, "at", "mail", claims, why,
+                                  sizeof why) == 0
+              && sso_oidc_test_idp_hits(idp, "/userinfo") == 1
+              && !strcmp(json_string_value(json_object_get(claims, "mail")), "m@corp.test"));
+    json_decref(claims);
+    sso_oidc_cache_destroy(&state.cache);
+    sso_oidc_test_idp_destroy(&idp);
 }

@@ -139,6 +139,12 @@ static const char *s_mapped(const Sso__Connection *conn, const char *field)
     return NULL;
 }
 
+const char *oidc_claims_email_claim(const Sso__Connection *conn)
+{
+    const char *mapped = conn ? s_mapped(conn, "email") : NULL;
+    return mapped ? mapped : "email";
+}
+
 /* A copy of the string claim name ("" when absent or null); NULL (with why) when it is there
    but not text or too long. field: the profile field it is mapped to, for the reason (NULL:
    not mapped). */

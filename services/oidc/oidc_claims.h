@@ -57,5 +57,9 @@ void oidc_claims_explain_email(const json_t *claims, const Sso__Connection *conn
    taken from userinfo. */
 int oidc_claims_merge(json_t *claims, const json_t *userinfo, char *why, size_t why_size);
 
+/* The claim conn takes the email from: its attribute_mapping's, else "email". Userinfo is
+   read when the ID token lacks it. */
+const char *oidc_claims_email_claim(const Sso__Connection *conn);
+
 void oidc_claims_test(bool verbose);
 #endif

@@ -34,7 +34,10 @@ zframe_t *oidc_repost_page(const char *public_url, const char *connection_id,
             if (values[i])
                 sso_html_hidden(html, names[i], values[i]);
         sso_html_hidden(html, OIDC_CALLBACK_REPOST_FIELD, "1");
-        sso_html_add(html, "<button type=\"submit\">Continue</button>\n</form>\n"
+        /* The button only without scripts: a click while the script submits would send the
+           code twice, and the second answer (the code already spent) is an error page. */
+        sso_html_add(html, "<noscript><button type=\"submit\">Continue</button></noscript>\n"
+                           "</form>\n"
                            "<script>" S_REPOST_SCRIPT "</script>\n");
         sso_html_end(html);
     }
@@ -119,7 +122,7 @@ static void s_test_bound(void)
         return;
     sso_config_t config = {.request_timeout_ms = 3000, .allow_private_upstreams = true};
     snprintf(config.public_url, sizeof config.public_url, "https://sso.test");
-    oidc_state_t state = {sso_oidc_cache_new(4), 0};
+    oidc_state_t state = {.cache = sso_oidc_cache_new(4)};
     sso_service_t service = {.config = &config, .state = &state, .instance = "test:1"};
     service.client = sso_client_new(dir_fake_endpoint(dir), dir_fake_keys(dir), "oidc", NULL);
     char login[64] = "", binder[64] = "", name[SSO_UPSTREAM_BINDING_NAME_SIZE];
@@ -161,6 +164,8 @@ static void s_test_bound(void)
               && s_test_body_has(response, "name=\"iss\" value=\"https://idp&quot;&gt;&lt;b&gt;\"")
               && s_test_body_has(response, "name=\"" OIDC_CALLBACK_REPOST_FIELD "\" value=\"1\"")
               && s_test_body_has(response, "<script>" S_REPOST_SCRIPT "</script>")
+              && s_test_body_has(response, "<noscript><button type=\"submit\">Continue</button>"
+                                           "</noscript>")
               && !s_test_body_has(response, "<b>"));
     SSO_CHECK(dir_fake_events(dir, "") == events);
     if (response)

@@ -51,8 +51,10 @@ static zframe_t *s_rpc(sso_service_t *service, const char *rpc, zframe_t *payloa
 static int s_init(sso_service_t *service)
 {
     oidc_state_t *state = calloc(1, sizeof *state);
-    if (state)
+    if (state) {
         state->cache = sso_oidc_cache_new(S_CACHE_ISSUERS);
+        state->calls_max = service->config ? oidc_calls_max(service->config->worker_credit) : 0;
+    }
     if (!state || !state->cache) {
         free(state);
         return -1;

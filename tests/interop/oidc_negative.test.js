@@ -434,41 +434,38 @@ test('the token endpoint unreachable: server_error, the reason names the token e
   assert.match(event.reason, new RegExp(`127\\.0\\.0\\.1:${port}|connect|refused`, 'i'));
 });
 
-test('the token endpoint hanging: the callback answers within ~6 s with an error, never hangs', async () => {
+// No timing assertions: the reason names the fetch timeout, and the test's own timeout says
+// the callback never hangs.
+test('the token endpoint hanging: the callback answers with an error, never hangs', { timeout: 60000 }, async () => {
   const { tenant, connectionId } = await setup();
   tenant.answer = async () => ({ hang: true });
   const started = await startLogin(connectionId);
-  const t0 = Date.now();
   const answer = await callback(started.callbackUrl, started.jar);
-  const elapsed = Date.now() - t0;
-  assert.ok(elapsed < 6000, `the callback took ${elapsed} ms`);
-  assert.ok(elapsed >= 3500, `the callback took ${elapsed} ms: not the fetch timeout`);
   await assertRefused(connectionId, { ...started, answer }, 'token endpoint: the upstream did not answer within 4000 ms', 'server_error');
 });
 
-test('a hanging issuer: the first login fails after the fetch timeout, the next at once from the remembered failure', async () => {
+test('a hanging issuer: the first login fails at the fetch timeout, the next from the remembered failure without asking again', { timeout: 60000 }, async () => {
   const { tenant, connectionId } = await setup();
   tenant.discoveryHang = true;
   const asked = tenant.hits.discovery;
   const authorize = async () => {
     const url = client.authorizationUrl({ scope: 'openid', state: generators.state(), nonce: generators.nonce(), connection_id: connectionId });
-    const t0 = Date.now();
     const r = await fetch(url, { redirect: 'manual' });
-    const elapsed = Date.now() - t0;
     assert.equal(r.status, 302, await r.text());
     const location = new URL(r.headers.get('location'));
     assert.ok(location.href.startsWith(REDIRECT_URI), location.href);
     assert.equal(location.searchParams.get('code'), null);
     assert.equal(location.searchParams.get('error'), 'server_error');
-    return elapsed;
   };
-  const first = await authorize();
-  assert.ok(first >= 3500 && first < 6000, `the first login took ${first} ms`);
+  await authorize();
   assert.equal(tenant.hits.discovery, asked + 1);
-  const second = await authorize();
-  assert.ok(second < 1000, `the second login took ${second} ms: not the remembered failure`);
+  let [newest] = await events(connectionId);
+  assert.match(newest.reason, /did not answer within 4000 ms/);
+  assert.doesNotMatch(newest.reason, /remembered/);
+  // The second is answered from the remembered failure: no new fetch, and the reason says so.
+  await authorize();
   assert.equal(tenant.hits.discovery, asked + 1, 'the second login asked the hanging issuer again');
-  const [newest] = await events(connectionId);
+  [newest] = await events(connectionId);
   assert.match(newest.reason, /did not answer within 4000 ms \(a failure of the fetch at \d{4}-\d\d-\d\dT[\d:]+Z, remembered for 15 s\)/);
 });
 
