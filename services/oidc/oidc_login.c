@@ -1088,7 +1088,7 @@ static void s_test_bound(void)
         return;
     sso_config_t config = {.request_timeout_ms = 3000, .allow_private_upstreams = true};
     snprintf(config.public_url, sizeof config.public_url, "https://sso.test");
-    oidc_state_t state = {sso_oidc_cache_new(4)};
+    oidc_state_t state = {sso_oidc_cache_new(4), 0};
     sso_service_t service = {.config = &config, .state = &state, .instance = "test:1"};
     service.client = sso_client_new(dir_fake_endpoint(dir), dir_fake_keys(dir), "oidc", NULL);
     char login[64] = "", binder[64] = "", name[SSO_UPSTREAM_BINDING_NAME_SIZE];
