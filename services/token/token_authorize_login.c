@@ -758,8 +758,9 @@ static void s_test_binding(token_testkit_t *fake)
         "__Host-sso_browser=abcdefghijklmnopqrstuvwxyz-_012",
         "__Host-sso_browser=abcdefghijklmnopqrstuvwxyz-_01234",
         "__Host-sso_browser=abcdefghijklmnopqrstuvwxyz-_01%3",
-        "__Host-sso_browser=", "__Host-sso_browser=abcdefghijklmnopqrstuvwxyz-_0123; "
-        "__Host-sso_browser=abcdefghijklmnopqrstuvwxyz-_0123",
+        "__Host-sso_browser=",
+        ("__Host-sso_browser=abcdefghijklmnopqrstuvwxyz-_0123; "
+         "__Host-sso_browser=abcdefghijklmnopqrstuvwxyz-_0123"),
         /* Over https the unprefixed name does not count (a sibling subdomain can set it). */
         "sso_browser=abcdefghijklmnopqrstuvwxyz-_0123"};
     for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
