@@ -6,9 +6,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define CSRF_BYTES 24 /* 32 base64url characters */
-#define CSRF_LEN 32
-
 char *sso_cookie_get(const Sso__HttpRequest *request, const char *name)
 {
     const char *header = sso_http_header(request, "cookie");
@@ -44,20 +41,26 @@ int sso_cookie_header(char *out, size_t size, const char *public_url, const char
     return len > 0 && (size_t) len < size ? 0 : -1;
 }
 
-static bool s_well_formed(const char *token)
+bool sso_cookie_token_ok(const char *token)
 {
-    return token && strlen(token) == CSRF_LEN
+    return token && strlen(token) == SSO_COOKIE_TOKEN_LEN
            && strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-                  == CSRF_LEN;
+                  == SSO_COOKIE_TOKEN_LEN;
+}
+
+char *sso_cookie_token(const Sso__HttpRequest *request, const char *name)
+{
+    char *token = sso_cookie_get(request, name);
+    if (sso_cookie_token_ok(token))
+        return token;
+    free(token);
+    return NULL;
 }
 
 char *sso_cookie_csrf_token(const Sso__HttpRequest *request, const char *cookie_name)
 {
-    char *token = sso_cookie_get(request, cookie_name);
-    if (s_well_formed(token))
-        return token;
-    free(token);
-    return sso_random_token(CSRF_BYTES);
+    char *token = sso_cookie_token(request, cookie_name);
+    return token ? token : sso_random_token(SSO_COOKIE_TOKEN_BYTES);
 }
 
 bool sso_cookie_csrf_matches(const Sso__HttpRequest *request, const char *cookie_name,
@@ -115,9 +118,25 @@ void sso_cookie_test(bool verbose)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         header.value = (char *) bad[i];
         token = sso_cookie_csrf_token(&request, "t");
-        SSO_CHECK(s_well_formed(token) && strcmp(token, "abcdefghijklmnopqrstuvwxyz012345"));
+        SSO_CHECK(sso_cookie_token_ok(token) && strcmp(token, "abcdefghijklmnopqrstuvwxyz012345"));
         free(token);
     }
+
+    /* sso_cookie_token: the exact length and alphabet or nothing (absent, empty, sent twice,
+       one character too many or too few, a character outside base64url). */
+    header.value = "x=1; t=abcdefghijklmnopqrstuvwxyz-_2345";
+    token = sso_cookie_token(&request, "t");
+    SSO_CHECK(token && !strcmp(token, "abcdefghijklmnopqrstuvwxyz-_2345"));
+    free(token);
+    const char *not_tokens[] = {
+        "x=1", "t=", "t=abcdefghijklmnopqrstuvwxyz01234", "t=abcdefghijklmnopqrstuvwxyz0123456",
+        "t=abcdefghijklmnopqrstuvwxyz01234=", "t=abcdefghijklmnopqrstuvwxyz01234+",
+        "t=abcdefghijklmnopqrstuvwxyz012345; t=abcdefghijklmnopqrstuvwxyz012345"};
+    for (size_t i = 0; i < sizeof not_tokens / sizeof *not_tokens; i++) {
+        header.value = (char *) not_tokens[i];
+        SSO_CHECK(!sso_cookie_token(&request, "t"));
+    }
+    SSO_CHECK(!sso_cookie_token_ok(NULL) && !sso_cookie_token_ok(""));
 
     /* The double submit: both present and equal, nothing else. */
     header.value = "t=abcdefghijklmnopqrstuvwxyz012345";

@@ -16,6 +16,16 @@ char *sso_cookie_get(const Sso__HttpRequest *request, const char *name);
 int sso_cookie_header(char *out, size_t size, const char *public_url, const char *path,
                       const char *name, const char *value, long max_age);
 
+/* The random tokens the broker keeps in cookies (the CSRF token, the OIDC browser binder):
+   SSO_COOKIE_TOKEN_BYTES random bytes as SSO_COOKIE_TOKEN_LEN base64url characters. */
+#define SSO_COOKIE_TOKEN_BYTES 24
+#define SSO_COOKIE_TOKEN_LEN 32
+/* True when token is such a token: exactly SSO_COOKIE_TOKEN_LEN base64url characters. */
+bool sso_cookie_token_ok(const char *token);
+/* The request's cookie name when it holds such a token, else NULL (absent, sent twice or
+   malformed: all the same); caller frees. */
+char *sso_cookie_token(const Sso__HttpRequest *request, const char *name);
+
 /* The CSRF token for a form: the request's own cookie_name token when it is well formed (so a
    second tab does not invalidate the first), else a new random one; caller frees, NULL when
    out of memory. */

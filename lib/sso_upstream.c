@@ -105,57 +105,47 @@ static bool s_https(const char *public_url)
     return public_url && !strncasecmp(public_url, "https://", 8);
 }
 
-void sso_upstream_binding_name(const char *public_url, const char *state,
-                               char out[SSO_UPSTREAM_BINDING_NAME_SIZE])
+const char *sso_upstream_binding_name(const char *public_url)
 {
-    char hex[65];
-    sso_sha256_hex(state, strlen(state), hex);
-    snprintf(out, SSO_UPSTREAM_BINDING_NAME_SIZE, "%ssso_oidc_%.16s",
-             s_https(public_url) ? "__Host-" : "", hex);
+    return s_https(public_url) ? "__Host-sso_browser" : "sso_browser";
 }
 
-int sso_upstream_binding_cookie(const char *public_url, const char *state, const char *binder,
-                                long max_age, char *out, size_t size)
+char *sso_upstream_binder(const Sso__HttpRequest *request, const char *public_url)
 {
-    char name[SSO_UPSTREAM_BINDING_NAME_SIZE];
-    sso_upstream_binding_name(public_url, state, name);
-    if (!binder) {
-        binder = "";
-        max_age = 0;
-    }
+    return sso_cookie_token(request, sso_upstream_binding_name(public_url));
+}
+
+int sso_upstream_binding_cookie(const char *public_url, const char *binder, long max_age,
+                                char *out, size_t size)
+{
+    const char *name = sso_upstream_binding_name(public_url);
+    if (!sso_cookie_token_ok(binder))
+        return -1;
     if (!s_https(public_url))
-        return sso_cookie_header(out, size, public_url ? public_url : "",
-                                 SSO_UPSTREAM_BINDING_PATH, name, binder, max_age);
+        return sso_cookie_header(out, size, public_url ? public_url : "", "/", name, binder,
+                                 max_age);
     /* "__Host-" requires Path=/, so over https the cookie goes with every request to the
-       broker's host, not only to the callback. That is acceptable: it is HttpOnly, lives ten
-       minutes at most (the transaction's life), is cleared by the callback that ends its
-       login, proves only "this browser started login <state>" to the one check that reads
-       it, and no service logs or forwards cookies. What the prefix buys matters more: no
-       sibling subdomain can set it (no Domain) or shadow it with a narrower Path, which a
-       path-scoped cookie (or "__Secure-", which allows Domain) cannot promise. */
+       broker's host, not only to the callback. That is acceptable: it is one short HttpOnly
+       cookie per browser (never one per login, which a provider bouncing the browser back to
+       /oauth/authorize could pile up past header limits), it proves only "this browser
+       started the logins bound to it" to the one check that reads it, and no service logs or
+       forwards cookies. What the prefix buys matters more: no sibling subdomain can set it
+       (no Domain) or shadow it with a narrower Path, which a path-scoped cookie (or
+       "__Secure-", which allows Domain) cannot promise; so no one can fix a browser's binder
+       to a value of his own. */
     int len = snprintf(out, size, "%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax; Secure",
                        name, binder, max_age);
     return len > 0 && (size_t) len < size ? 0 : -1;
 }
 
-int sso_upstream_binding_clear(zframe_t *frame, const char *public_url, const char *state)
-{
-    char cookie[200];
-    if (!frame || !state || !*state
-        || sso_upstream_binding_cookie(public_url, state, NULL, 0, cookie, sizeof cookie) != 0)
-        return -1;
-    return sso_http_add_header(frame, "Set-Cookie", cookie);
-}
-
 sso_upstream_binding_t sso_upstream_binding_check(const Sso__HttpRequest *request,
-                                                  const char *public_url, const char *state,
+                                                  const char *public_url,
                                                   const char *binding_hash)
 {
-    if (!state || !*state || !binding_hash || strlen(binding_hash) != 64)
+    if (!binding_hash || strlen(binding_hash) != 64)
         return SSO_UPSTREAM_BINDING_WRONG;
-    char name[SSO_UPSTREAM_BINDING_NAME_SIZE], hex[65];
-    sso_upstream_binding_name(public_url, state, name);
-    char *value = sso_cookie_get(request, name);
+    char hex[65];
+    char *value = sso_cookie_get(request, sso_upstream_binding_name(public_url));
     sso_upstream_binding_t result = SSO_UPSTREAM_BINDING_ABSENT;
     if (value && *value) {
         sso_sha256_hex(value, strlen(value), hex);
@@ -252,61 +242,35 @@ void sso_upstream_test(bool verbose)
     sso__upstream_start_reply__free_unpacked(start, NULL);
     zframe_destroy(&frame);
 
-    /* The binding cookie: named by the state, checked against the stored hash; over https a
-       __Host- cookie for Path=/, over http the callback's path without a prefix. */
+    /* The binding cookie: one fixed name per browser, checked against the stored hash; over
+       https a __Host- cookie for Path=/, over http the callback's path without a prefix. */
     const char *https = "https://sso.test/base", *http = "http://127.0.0.1:8080";
-    char name[SSO_UPSTREAM_BINDING_NAME_SIZE], other[SSO_UPSTREAM_BINDING_NAME_SIZE], hash[65];
-    char plain[SSO_UPSTREAM_BINDING_NAME_SIZE], set[200];
-    sso_upstream_binding_name(https, "state-1", name);
-    sso_upstream_binding_name(https, "state-2", other);
-    sso_upstream_binding_name(http, "state-1", plain);
-    SSO_CHECK(!strncmp(name, "__Host-sso_oidc_", 16) && strlen(name) == 32
-              && strcmp(name, other) != 0 && !strcmp(name + 7, plain)
-              && !strncmp(plain, "sso_oidc_", 9) && strlen(plain) == 25);
-    char want[300];
-    SSO_CHECK(sso_upstream_binding_cookie(https, "state-1", "b1", 600, set, sizeof set) == 0);
-    snprintf(want, sizeof want, "%s=b1; Path=/; Max-Age=600; HttpOnly; SameSite=Lax; Secure",
-             name);
+    const char *b1 = "binder-1-abcdefghijklmnopqrstuvw", *b2 = "binder-2-abcdefghijklmnopqrstuvw";
+    char hash[65], set[200], want[300];
+    SSO_CHECK(!strcmp(sso_upstream_binding_name(https), "__Host-sso_browser")
+              && !strcmp(sso_upstream_binding_name("HTTPS://sso.test"), "__Host-sso_browser")
+              && !strcmp(sso_upstream_binding_name(http), "sso_browser")
+              && !strcmp(sso_upstream_binding_name(NULL), "sso_browser"));
+    SSO_CHECK(sso_upstream_binding_cookie(https, b1, 600, set, sizeof set) == 0);
+    snprintf(want, sizeof want, "__Host-sso_browser=%s; Path=/; Max-Age=600; HttpOnly; "
+             "SameSite=Lax; Secure", b1);
     SSO_CHECK(!strcmp(set, want));
-    SSO_CHECK(sso_upstream_binding_cookie("HTTPS://sso.test", "state-1", NULL, 600, set,
-                                          sizeof set) == 0);
-    snprintf(want, sizeof want, "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure", name);
+    SSO_CHECK(sso_upstream_binding_cookie(http, b1, 600, set, sizeof set) == 0);
+    snprintf(want, sizeof want, "sso_browser=%s; Path=/; Max-Age=600; HttpOnly; SameSite=Lax",
+             b1);
     SSO_CHECK(!strcmp(set, want));
-    SSO_CHECK(sso_upstream_binding_cookie(http, "state-1", "b1", 600, set, sizeof set) == 0);
-    snprintf(want, sizeof want, "%s=b1; Path=/sso/oidc/callback; Max-Age=600; HttpOnly; "
-             "SameSite=Lax", plain);
-    SSO_CHECK(!strcmp(set, want));
-    SSO_CHECK(sso_upstream_binding_cookie(http, "state-1", NULL, 600, set, sizeof set) == 0);
-    snprintf(want, sizeof want, "%s=; Path=/sso/oidc/callback; Max-Age=0; HttpOnly; "
-             "SameSite=Lax", plain);
-    SSO_CHECK(!strcmp(set, want));
-    SSO_CHECK(sso_upstream_binding_cookie(https, "state-1", "b1", 600, set, 40) == -1);
+    SSO_CHECK(sso_upstream_binding_cookie("http://127.0.0.1:8080/base", b1, 600, set,
+                                          sizeof set) == 0
+              && strstr(set, "; Path=/base/; "));
+    SSO_CHECK(sso_upstream_binding_cookie(https, b1, 600, set, 40) == -1);
+    /* Only a well-formed binder is ever set (no clearing, no value of another shape). */
+    const char *not_binders[] = {NULL, "", "b1", "binder-1-abcdefghijklmnopqrstuv;",
+                                 "binder-1-abcdefghijklmnopqrstuvwx"};
+    for (size_t i = 0; i < sizeof not_binders / sizeof *not_binders; i++)
+        SSO_CHECK(sso_upstream_binding_cookie(https, not_binders[i], 600, set, sizeof set)
+                  == -1);
 
-    /* Clearing adds the Set-Cookie to a packed answer and keeps what it had. */
-    frame = sso_http_redirect("https://app.test/cb");
-    SSO_CHECK(sso_upstream_binding_clear(frame, https, "state-1") == 0);
-    response = frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame))
-                     : NULL;
-    snprintf(want, sizeof want, "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure", name);
-    bool location = false, cleared = false;
-    for (size_t i = 0; response && i < response->n_headers; i++) {
-        location |= !strcasecmp(response->headers[i]->name, "Location")
-                    && !strcmp(response->headers[i]->value, "https://app.test/cb");
-        cleared |= !strcasecmp(response->headers[i]->name, "Set-Cookie")
-                   && !strcmp(response->headers[i]->value, want);
-    }
-    SSO_CHECK(response && response->status == 302 && location && cleared);
-    if (response)
-        sso__http_response__free_unpacked(response, NULL);
-    SSO_CHECK(sso_upstream_binding_clear(frame, https, "") == -1
-              && sso_upstream_binding_clear(NULL, https, "state-1") == -1);
-    zframe_destroy(&frame);
-    frame = zframe_new("junk", 4);
-    SSO_CHECK(sso_upstream_binding_clear(frame, https, "state-1") == -1
-              && zframe_size(frame) == 4);
-    zframe_destroy(&frame);
-
-    sso_sha256_hex("binder-1", 8, hash);
+    sso_sha256_hex(b1, strlen(b1), hash);
     char cookie[200];
     Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
     Sso__Header header = SSO__HEADER__INIT;
@@ -315,34 +279,36 @@ void sso_upstream_test(bool verbose)
     header.value = cookie;
     request.headers = headers;
     request.n_headers = 1;
-    snprintf(cookie, sizeof cookie, "a=1; %s=binder-1", name);
-    SSO_CHECK(sso_upstream_binding_check(&request, https, "state-1", hash)
-              == SSO_UPSTREAM_BINDING_OK);
-    SSO_CHECK(sso_upstream_binding_check(&request, https, "state-2", hash)
-              == SSO_UPSTREAM_BINDING_ABSENT); /* another login's */
-    /* Over https the unprefixed name (which a sibling subdomain could set) does not count. */
-    snprintf(cookie, sizeof cookie, "%s=binder-1", plain);
-    SSO_CHECK(sso_upstream_binding_check(&request, https, "state-1", hash)
-              == SSO_UPSTREAM_BINDING_ABSENT);
-    SSO_CHECK(sso_upstream_binding_check(&request, http, "state-1", hash)
-              == SSO_UPSTREAM_BINDING_OK);
-    snprintf(cookie, sizeof cookie, "%s=binder-2", name);
-    SSO_CHECK(sso_upstream_binding_check(&request, https, "state-1", hash)
-              == SSO_UPSTREAM_BINDING_WRONG);
-    snprintf(cookie, sizeof cookie, "%s=", name);
-    SSO_CHECK(sso_upstream_binding_check(&request, https, "state-1", hash)
-              == SSO_UPSTREAM_BINDING_ABSENT);
-    snprintf(cookie, sizeof cookie, "%s=binder-1; %s=binder-1", name, name);
-    SSO_CHECK(sso_upstream_binding_check(&request, https, "state-1", hash)
-              == SSO_UPSTREAM_BINDING_ABSENT);
-    snprintf(cookie, sizeof cookie, "%s=binder-1", name);
-    SSO_CHECK(sso_upstream_binding_check(&request, https, "state-1", "")
-                  == SSO_UPSTREAM_BINDING_WRONG
-              && sso_upstream_binding_check(&request, https, "", hash)
-                     == SSO_UPSTREAM_BINDING_WRONG
-              && sso_upstream_binding_check(&request, https, NULL, hash)
+    snprintf(cookie, sizeof cookie, "a=1; __Host-sso_browser=%s", b1);
+    SSO_CHECK(sso_upstream_binding_check(&request, https, hash) == SSO_UPSTREAM_BINDING_OK);
+    char *binder = sso_upstream_binder(&request, https);
+    SSO_CHECK(binder && !strcmp(binder, b1));
+    free(binder);
+    /* Over https the unprefixed name (which a sibling subdomain could set) does not count,
+       neither for the check nor as a binder to reuse. */
+    snprintf(cookie, sizeof cookie, "sso_browser=%s", b1);
+    SSO_CHECK(sso_upstream_binding_check(&request, https, hash) == SSO_UPSTREAM_BINDING_ABSENT
+              && !sso_upstream_binder(&request, https));
+    SSO_CHECK(sso_upstream_binding_check(&request, http, hash) == SSO_UPSTREAM_BINDING_OK);
+    binder = sso_upstream_binder(&request, http);
+    SSO_CHECK(binder && !strcmp(binder, b1));
+    free(binder);
+    snprintf(cookie, sizeof cookie, "__Host-sso_browser=%s", b2);
+    SSO_CHECK(sso_upstream_binding_check(&request, https, hash) == SSO_UPSTREAM_BINDING_WRONG);
+    snprintf(cookie, sizeof cookie, "__Host-sso_browser=not-a-binder");
+    SSO_CHECK(sso_upstream_binding_check(&request, https, hash) == SSO_UPSTREAM_BINDING_WRONG
+              && !sso_upstream_binder(&request, https));
+    snprintf(cookie, sizeof cookie, "__Host-sso_browser=");
+    SSO_CHECK(sso_upstream_binding_check(&request, https, hash) == SSO_UPSTREAM_BINDING_ABSENT
+              && !sso_upstream_binder(&request, https));
+    snprintf(cookie, sizeof cookie, "__Host-sso_browser=%s; __Host-sso_browser=%s", b1, b1);
+    SSO_CHECK(sso_upstream_binding_check(&request, https, hash) == SSO_UPSTREAM_BINDING_ABSENT
+              && !sso_upstream_binder(&request, https));
+    snprintf(cookie, sizeof cookie, "__Host-sso_browser=%s", b1);
+    SSO_CHECK(sso_upstream_binding_check(&request, https, "") == SSO_UPSTREAM_BINDING_WRONG
+              && sso_upstream_binding_check(&request, https, NULL)
                      == SSO_UPSTREAM_BINDING_WRONG);
     request.n_headers = 0;
-    SSO_CHECK(sso_upstream_binding_check(&request, https, "state-1", hash)
-              == SSO_UPSTREAM_BINDING_ABSENT);
+    SSO_CHECK(sso_upstream_binding_check(&request, https, hash) == SSO_UPSTREAM_BINDING_ABSENT
+              && !sso_upstream_binder(&request, https));
 }

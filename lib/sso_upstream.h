@@ -44,33 +44,31 @@ int sso_upstream_domain_check(const Sso__Connection *connection, const char *ema
 int sso_upstream_subject_check(const char *connection_id, const char *subject, char *why,
                                size_t why_size);
 
-/* The binding cookie of the OIDC login whose state is state, for a broker at public_url. Its
-   name is "sso_oidc_" and 16 hex digits of SHA-256(state), so that logins in several tabs do
-   not overwrite each other. Over https it is a "__Host-" cookie (Secure, Path=/, no Domain: a
-   sibling subdomain cannot set or shadow it); over plain http (development) it has no prefix
-   and the callback's path, SSO_UPSTREAM_BINDING_PATH under the public URL's own path. */
-#define SSO_UPSTREAM_BINDING_PATH "/sso/oidc/callback"
-#define SSO_UPSTREAM_BINDING_NAME_SIZE 40
-void sso_upstream_binding_name(const char *public_url, const char *state,
-                               char out[SSO_UPSTREAM_BINDING_NAME_SIZE]);
-/* The Set-Cookie value that sets state's binding cookie to binder for max_age seconds, or,
-   with binder NULL, clears it (empty value, Max-Age=0, the same name and attributes). 0, or
-   -1 when it does not fit in size. */
-int sso_upstream_binding_cookie(const char *public_url, const char *state, const char *binder,
-                                long max_age, char *out, size_t size);
-/* Adds to a packed HttpResponse frame the Set-Cookie that clears state's binding cookie (the
-   login has ended: its cookie must not pile up in the browser). 0, or -1 (frame unchanged). */
-int sso_upstream_binding_clear(zframe_t *frame, const char *public_url, const char *state);
+/* The cookie that binds OIDC logins to the browser that started them: one per browser, with a
+   fixed name, so that however many logins a browser starts (tabs, or a hostile provider
+   bouncing it back to /oauth/authorize) it holds one such cookie. Its value, the browser's
+   binder, is an sso_cookie token; each login stores its SHA-256 and its callback requires it.
+   Over https it is "__Host-sso_browser" (Secure, Path=/, no Domain: a sibling subdomain can
+   neither set nor shadow it); over plain http (development) "sso_browser", for the public
+   URL's own path (it must reach /oauth/authorize, to be reused, and the callback). */
+const char *sso_upstream_binding_name(const char *public_url);
+/* The binder the request's binding cookie holds when it is well formed (exact length and
+   alphabet), else NULL (absent, sent twice or malformed: a new one is drawn); caller frees. */
+char *sso_upstream_binder(const Sso__HttpRequest *request, const char *public_url);
+/* The Set-Cookie value that sets the binding cookie to binder for max_age seconds. 0, or -1
+   when binder is not well formed or it does not fit in size. */
+int sso_upstream_binding_cookie(const char *public_url, const char *binder, long max_age,
+                                char *out, size_t size);
 
 typedef enum {
     SSO_UPSTREAM_BINDING_OK,     /* the cookie is there and its SHA-256 is the stored hash */
     SSO_UPSTREAM_BINDING_ABSENT, /* no such cookie (or it was sent twice, or empty) */
     SSO_UPSTREAM_BINDING_WRONG,  /* another value: not the browser that started the login */
 } sso_upstream_binding_t;
-/* Whether request brings state's binding cookie and its SHA-256 (hex) is binding_hash,
-   compared in constant time. A missing state or hash is never OK. */
+/* Whether request brings the binding cookie and its SHA-256 (hex) is binding_hash (the
+   login's), compared in constant time. A missing hash is never OK. */
 sso_upstream_binding_t sso_upstream_binding_check(const Sso__HttpRequest *request,
-                                                  const char *public_url, const char *state,
+                                                  const char *public_url,
                                                   const char *binding_hash);
 
 void sso_upstream_test(bool verbose);

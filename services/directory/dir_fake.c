@@ -8,6 +8,7 @@
 #include "login/dir_txn.h"
 #include "vault/dir_signing.h"
 #include "sso_broker.h"
+#include "sso_cookie.h"
 #include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_oidc_discovery.h"
@@ -433,7 +434,10 @@ int dir_fake_oidc_login(dir_fake_t *self, char *state, size_t state_size, char *
                         size_t binder_size)
 {
     char *id = sso_random_token(24), *handle = sso_random_token(24);
-    char *cookie = sso_random_token(24), *verifier = sso_random_token(32);
+    /* The browser's binder when it has one (its next login reuses it), else a new one. */
+    char *cookie = sso_cookie_token_ok(binder) ? strdup(binder)
+                                               : sso_random_token(SSO_COOKIE_TOKEN_BYTES);
+    char *verifier = sso_random_token(32);
     char hash[65] = "";
     Sso__Transaction txn = s_txn_of(self, id, self->conn_oidc, self->org_oidc);
     txn.oidc_state = handle;

@@ -93,8 +93,9 @@ char *dir_fake_code(dir_fake_t *self, const char *nonce, const char *code_challe
    txn_id. 0 or -1. */
 int dir_fake_login(dir_fake_t *self, char *txn_id, size_t size);
 /* A login started at conn_oidc for the client, as AuthorizeBegin records one: its OIDC state
-   and its browser binder (the binding cookie's value; the stored hash is its SHA-256) into
-   state and binder. 0 or -1. */
+   into state. binder is the browser's binder (the binding cookie's value; the stored hash is
+   its SHA-256): a well-formed one is reused, as AuthorizeBegin reuses the browser's, else a
+   new one is drawn into it. 0 or -1. */
 int dir_fake_oidc_login(dir_fake_t *self, char *state, size_t state_size, char *binder,
                         size_t binder_size);
 /* Stores options (JSON object text, as dir_conn_options keeps it) as connection id's. 0 or

@@ -262,18 +262,8 @@ static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
     return frame;
 }
 
-static bool s_busy_frame(zframe_t *frame)
-{
-    Sso__HttpResponse *response =
-        frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
-    bool busy = !response || response->status == 503;
-    if (response)
-        sso__http_response__free_unpacked(response, NULL);
-    return busy;
-}
-
-/* The callback from the login's own browser (its binding cookie checked). Every answer that
-   ends the login clears the cookie; a busy directory's does not (the login is still open). */
+/* The callback from the login's own browser (its binding cookie checked). The cookie stays:
+   it is the browser's, and binds its other logins too. */
 static zframe_t *s_bound(sso_service_t *service, const oidc_callback_t *cb, int parsed,
                          const char *parse_why, const Sso__LoginContextReply *context,
                          const oidc_budget_t *budget)
@@ -288,10 +278,6 @@ static zframe_t *s_bound(sso_service_t *service, const oidc_callback_t *cb, int 
                        "did not come the way the connection expects", why);
     else
         frame = s_callback(service, cb, context->txn, context->connection, budget);
-    if (!s_busy_frame(frame)
-        && sso_upstream_binding_clear(frame, service ? service->config->public_url : "",
-                                      cb->state) != 0)
-        sso_warn("callback: could not clear the binding cookie of a login that ended");
     return frame;
 }
 
@@ -324,7 +310,7 @@ zframe_t *oidc_login_callback(sso_service_t *service, const Sso__HttpRequest *re
                  connection_id, context->txn->connection_id);
         frame = s_anonymous(why);
     }
-    else if ((binding = sso_upstream_binding_check(request, public_url, cb.state,
+    else if ((binding = sso_upstream_binding_check(request, public_url,
                                                    context->txn->browser_binding_hash))
                  == SSO_UPSTREAM_BINDING_ABSENT
              && parsed == 0 && cb.posted && !cb.reposted

@@ -8,10 +8,10 @@
    What an attacker can do with it: make a victim's browser POST a forged answer here from
    another site. The re-post then gives that answer the cookies a cross-site top-level GET to
    the callback already gets under Lax (query mode's own exposure), and no more: it is served
-   only for a state that names an open form_post login of this connection; the binding cookie
-   is named by that state, so an attacker's answer for a login of his own finds no cookie in
-   the victim's browser and is refused (the victim's logins are left as they were), and the
-   victim's own state is not his to know. The page echoes only what the request brought (each
+   only for a state that names an open form_post login of this connection; an attacker's
+   answer for a login of his own is bound to his browser's binding cookie, not the victim's,
+   so it is refused (the victim's logins are left as they were), and the victim's own state
+   is not his to know. The page echoes only what the request brought (each
    value HTML-escaped), sets and shows no cookie, cannot be framed (frame-ancestors 'none',
    X-Frame-Options), cached (no-store) or leak the code by Referer (no-referrer), and runs only
    its one script (by hash). No form-action: the callback answers the re-post with a redirect

@@ -86,6 +86,7 @@ zframe_t *token_authorize_login_check_client(token_authorize_login_t *self)
     Sso__AuthorizeBeginRequest begin = SSO__AUTHORIZE_BEGIN_REQUEST__INIT;
     Sso__ConnectionSelector selector = SSO__CONNECTION_SELECTOR__INIT;
     Sso__Transaction txn = SSO__TRANSACTION__INIT;
+    char *binder = NULL;
     begin.client_id = (char *) req->client_id;
     if (req->selector && !req->error) {
         selector.connection_id = (char *) (req->connection_id ? req->connection_id : "");
@@ -107,8 +108,13 @@ zframe_t *token_authorize_login_check_client(token_authorize_login_t *self)
         txn.max_age = req->max_age;
         txn.login_hint = (char *) (req->hint_email ? req->email : "");
         begin.txn = &txn;
+        /* The browser's binding cookie, when well formed, binds this login too (one cookie
+           per browser, however many logins it starts); else the directory draws one. */
+        binder = sso_upstream_binder(self->request, self->service->config->public_url);
+        begin.browser_binder = binder ? binder : "";
     }
     int status = sso_dir_authorize_begin(self->service, &begin, &self->begun);
+    free(binder);
     if (status != 0)
         return sso_html_error_page(503, "Sign-in is unavailable",
                                      "The directory service is not available. Try again in a "
@@ -198,19 +204,20 @@ static void s_start_failed(token_authorize_login_t *self, const Sso__Connection 
         sso__event_reply__free_unpacked(reply, NULL);
 }
 
-/* An OIDC login's browser binding (sso_upstream): the cookie the callback requires, set
-   with the redirect to the provider. 0, or -1 when it cannot be made. */
+/* An OIDC login's browser binding (sso_upstream): the browser's one cookie the callback
+   requires, set (a new binder) or refreshed (the same) with the redirect to the provider. It
+   lives as long as a transaction: set after the transaction it binds was made and refreshed
+   by each later login, it outlives every login it binds; living longer would only keep a
+   Path=/ cookie on the broker's requests when no login needs it (a browser without one gets
+   a new one at its next login). 0, or -1 when it cannot be made. */
 static int s_bind(token_authorize_login_t *self, const Sso__Connection *conn,
                   const Sso__Transaction *txn)
 {
     if (strcmp(conn->type, "oidc") != 0)
         return 0;
-    if (!*txn->browser_binder || !*txn->oidc_state)
-        return -1;
     char cookie[512];
-    if (sso_upstream_binding_cookie(self->service->config->public_url, txn->oidc_state,
-                                    txn->browser_binder, TOKEN_TXN_TTL, cookie,
-                                    sizeof cookie) != 0)
+    if (sso_upstream_binding_cookie(self->service->config->public_url, txn->browser_binder,
+                                    TOKEN_TXN_TTL, cookie, sizeof cookie) != 0)
         return -1;
     free(self->binding);
     self->binding = strdup(cookie);
@@ -595,54 +602,12 @@ static void s_test_success(token_testkit_t *fake)
               && !*txn->saml_request_id);
     SSO_CHECK(txn && txn->force_login && txn->max_age == 0);
     SSO_CHECK(txn && !strcmp(txn->connection_id, dir->conn_oidc));
-    /* The OIDC login is bound to this browser: a cookie named by the state, whose SHA-256 is
-       what the directory stored; over https a __Host- cookie (Secure, Path=/, no Domain). A
-       SAML login sets none. */
-    char binding_name[SSO_UPSTREAM_BINDING_NAME_SIZE], want[160], binder[80] = "", hash[65];
-    sso_upstream_binding_name(fake->config.public_url, txn ? txn->oidc_state : "",
-                              binding_name);
-    snprintf(want, sizeof want, "%s=", binding_name);
-    const char *set_cookie = NULL;
-    for (size_t i = 0; response && i < response->n_headers; i++)
-        if (!strcasecmp(response->headers[i]->name, "Set-Cookie")
-            && !strncmp(response->headers[i]->value, want, strlen(want)))
-            set_cookie = response->headers[i]->value;
-    SSO_CHECK(set_cookie && !strncmp(set_cookie, "__Host-sso_oidc_", 16)
-              && strstr(set_cookie, "; Path=/;") && !strstr(set_cookie, "Domain")
-              && strstr(set_cookie, "HttpOnly") && strstr(set_cookie, "SameSite=Lax")
-              && strstr(set_cookie, "Max-Age=600") && strstr(set_cookie, "; Secure"));
-    if (set_cookie)
-        snprintf(binder, sizeof binder, "%.*s", (int) strcspn(set_cookie + strlen(want), ";"),
-                 set_cookie + strlen(want));
-    sso_sha256_hex(binder, strlen(binder), hash);
-    SSO_CHECK(txn && strlen(binder) == 32 && !strcmp(hash, txn->browser_binding_hash));
-    /* The oidc service's start never sees the binder. */
+    /* The oidc service's start never sees the browser's binder (s_test_binding: the
+       cookie). */
     SSO_CHECK(fake->start && fake->start->txn && !*fake->start->txn->browser_binder
               && !strcmp(fake->start->txn->oidc_state, txn ? txn->oidc_state : "-"));
     sso__transaction__free_unpacked(txn, NULL);
     sso__http_response__free_unpacked(response, NULL);
-    response = s_test_get(fake, T_BASE "&domain=example.com");
-    for (size_t i = 0; response && i < response->n_headers; i++)
-        SSO_CHECK(strcasecmp(response->headers[i]->name, "Set-Cookie")
-                  || !strstr(response->headers[i]->value, "sso_oidc_"));
-    sso__http_response__free_unpacked(response, NULL);
-    /* Over plain http (development): no prefix (it needs Secure), the callback's path. */
-    snprintf(fake->config.public_url, sizeof fake->config.public_url, "http://127.0.0.1:8080");
-    response = s_test_get(fake, T_BASE "&domain=oidc.example");
-    txn = token_testkit_txn(fake);
-    sso_upstream_binding_name(fake->config.public_url, txn ? txn->oidc_state : "",
-                              binding_name);
-    snprintf(want, sizeof want, "%s=", binding_name);
-    set_cookie = NULL;
-    for (size_t i = 0; response && i < response->n_headers; i++)
-        if (!strcasecmp(response->headers[i]->name, "Set-Cookie")
-            && !strncmp(response->headers[i]->value, want, strlen(want)))
-            set_cookie = response->headers[i]->value;
-    SSO_CHECK(set_cookie && !strncmp(set_cookie, "sso_oidc_", 9)
-              && strstr(set_cookie, "; Path=/sso/oidc/callback;") && !strstr(set_cookie, "Secure"));
-    sso__transaction__free_unpacked(txn, NULL);
-    sso__http_response__free_unpacked(response, NULL);
-    snprintf(fake->config.public_url, sizeof fake->config.public_url, "https://sso.test");
 
     /* POST with a form body works like GET. */
     response = token_testkit_http(fake, "POST", "/oauth/authorize", NULL,
@@ -680,6 +645,162 @@ static void s_test_success(token_testkit_t *fake)
     free(state);
 }
 
+/* A browser's cookie jar, as far as s_test_binding needs one: name to value. */
+static zhashx_t *s_jar_new(void)
+{
+    zhashx_t *jar = zhashx_new();
+    if (jar) {
+        zhashx_set_duplicator(jar, (czmq_duplicator *) strdup);
+        zhashx_set_destructor(jar, (czmq_destructor *) zstr_free);
+    }
+    return jar;
+}
+
+/* Keeps each Set-Cookie of response in jar as a browser would (the attributes aside):
+   Max-Age=0 or an empty value removes the name. */
+static void s_jar_take(zhashx_t *jar, const Sso__HttpResponse *response)
+{
+    for (size_t i = 0; jar && response && i < response->n_headers; i++) {
+        const char *set = response->headers[i]->value;
+        if (strcasecmp(response->headers[i]->name, "Set-Cookie") != 0 || !strchr(set, '='))
+            continue;
+        char name[128], value[256];
+        snprintf(name, sizeof name, "%.*s", (int) strcspn(set, "="), set);
+        set += strcspn(set, "=") + 1;
+        snprintf(value, sizeof value, "%.*s", (int) strcspn(set, ";"), set);
+        const char *age = strstr(set, "Max-Age=");
+        if (!*value || (age && strtol(age + 8, NULL, 10) <= 0))
+            zhashx_delete(jar, name);
+        else
+            zhashx_update(jar, name, value);
+    }
+}
+
+/* The Cookie header the jar sends; 0, or -1 when it does not fit. */
+static int s_jar_header(zhashx_t *jar, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (const char *value = zhashx_first(jar); value; value = zhashx_next(jar)) {
+        int n = snprintf(out + len, size - len, "%s%s=%s", len ? "; " : "",
+                         (const char *) zhashx_cursor(jar), value);
+        if (n < 0 || (size_t) n >= size - len)
+            return -1;
+        len += (size_t) n;
+    }
+    return 0;
+}
+
+/* One authorization through an OIDC connection with the Cookie header cookie (NULL: none):
+   the binding cookie it sets (name=value, without attributes) into set, the whole Set-Cookie
+   into line, its cookies kept in jar (when not NULL), and whether it set one cookie and the
+   transaction stored the SHA-256 of its value. */
+static bool s_test_bind(token_testkit_t *fake, const char *cookie, zhashx_t *jar, char *set,
+                        size_t set_size, char *line, size_t line_size)
+{
+    const char *query = token_testkit_expand(fake, T_BASE "&domain=oidc.example");
+    Sso__HttpResponse *response =
+        cookie ? token_testkit_http(fake, "GET", "/oauth/authorize", query, NULL, "cookie",
+                                    cookie, NULL)
+               : token_testkit_http(fake, "GET", "/oauth/authorize", query, NULL, NULL);
+    Sso__Transaction *txn = token_testkit_txn(fake);
+    const char *found = NULL;
+    int cookies = 0;
+    for (size_t i = 0; response && i < response->n_headers; i++)
+        if (!strcasecmp(response->headers[i]->name, "Set-Cookie")) {
+            found = response->headers[i]->value;
+            cookies++;
+        }
+    snprintf(line, line_size, "%s", found ? found : "");
+    snprintf(set, set_size, "%.*s", (int) strcspn(line, ";"), line);
+    const char *value = strchr(set, '=');
+    char hash[65] = "";
+    if (value)
+        sso_sha256_hex(value + 1, strlen(value + 1), hash);
+    bool bound = response && response->status == 302 && cookies == 1 && txn
+                 && !strcmp(txn->browser_binding_hash, hash);
+    s_jar_take(jar, response);
+    sso__transaction__free_unpacked(txn, NULL);
+    sso__http_response__free_unpacked(response, NULL);
+    return bound;
+}
+
+/* The browser binding: one cookie per browser, whatever number of logins it starts. */
+static void s_test_binding(token_testkit_t *fake)
+{
+    /* 200 authorizations through one cookie jar (a provider bouncing the browser back, or
+       many tabs): one binding cookie, its value drawn by the first and reused (refreshed)
+       by every other, each login bound to it. */
+    zhashx_t *jar = s_jar_new();
+    char header[16384], set[200], line[300], first[200] = "", want[300] = "";
+    int bound = 0, same = 0;
+    for (int i = 0; jar && i < 200; i++) {
+        if (s_jar_header(jar, header, sizeof header) != 0)
+            break;
+        bound += s_test_bind(fake, *header ? header : NULL, jar, set, sizeof set, line,
+                             sizeof line);
+        if (i == 0) {
+            snprintf(first, sizeof first, "%s", set);
+            snprintf(want, sizeof want, "%s; Path=/; Max-Age=600; HttpOnly; SameSite=Lax; "
+                     "Secure", first);
+        }
+        same += !strcmp(line, want);
+    }
+    SSO_CHECK(jar && zhashx_size(jar) == 1);
+    SSO_CHECK(bound == 200 && same == 200);
+    SSO_CHECK(!strncmp(first, "__Host-sso_browser=", 19) && strlen(first) == 19 + 32);
+    zhashx_destroy(&jar);
+
+    /* A malformed cookie (wrong length or alphabet, empty, sent twice) is ignored as absent:
+       a new binder is drawn and set. */
+    const char *good = "abcdefghijklmnopqrstuvwxyz-_0123";
+    const char *malformed[] = {
+        "__Host-sso_browser=abcdefghijklmnopqrstuvwxyz-_012",
+        "__Host-sso_browser=abcdefghijklmnopqrstuvwxyz-_01234",
+        "__Host-sso_browser=abcdefghijklmnopqrstuvwxyz-_01%3",
+        "__Host-sso_browser=",
+        ("__Host-sso_browser=abcdefghijklmnopqrstuvwxyz-_0123; "
+         "__Host-sso_browser=abcdefghijklmnopqrstuvwxyz-_0123"),
+        /* Over https the unprefixed name does not count (a sibling subdomain can set it). */
+        "sso_browser=abcdefghijklmnopqrstuvwxyz-_0123"};
+    for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
+        SSO_CHECK(s_test_bind(fake, malformed[i], NULL, set, sizeof set, line, sizeof line)
+                  && !strncmp(set, "__Host-sso_browser=", 19) && strlen(set) == 19 + 32
+                  && !strstr(set, good) && strcmp(set, first) != 0);
+    }
+    /* A well-formed one is kept, whoever drew it. */
+    snprintf(header, sizeof header, "a=1; __Host-sso_browser=%s; b=2", good);
+    snprintf(want, sizeof want, "__Host-sso_browser=%s", good);
+    SSO_CHECK(s_test_bind(fake, header, NULL, set, sizeof set, line, sizeof line)
+              && !strcmp(set, want));
+
+    /* A SAML login sets none, and leaves the browser's alone. */
+    Sso__HttpResponse *response = token_testkit_http(fake, "GET", "/oauth/authorize",
+                                                     T_BASE "&domain=example.com", NULL,
+                                                     "cookie", header, NULL);
+    SSO_CHECK(response && response->status == 302);
+    for (size_t i = 0; response && i < response->n_headers; i++)
+        SSO_CHECK(strcasecmp(response->headers[i]->name, "Set-Cookie")
+                  || !strstr(response->headers[i]->value, "sso_"));
+    sso__http_response__free_unpacked(response, NULL);
+
+    /* Over plain http (development): no prefix (it needs Secure), the public URL's path
+       (which /oauth/authorize and the callback share); the prefixed name does not count. */
+    snprintf(fake->config.public_url, sizeof fake->config.public_url, "http://127.0.0.1:8080");
+    SSO_CHECK(s_test_bind(fake, NULL, NULL, set, sizeof set, line, sizeof line)
+              && !strncmp(set, "sso_browser=", 12) && strlen(set) == 12 + 32);
+    snprintf(want, sizeof want, "%s; Path=/; Max-Age=600; HttpOnly; SameSite=Lax", set);
+    SSO_CHECK(!strcmp(line, want));
+    snprintf(header, sizeof header, "sso_browser=%s", good);
+    snprintf(want, sizeof want, "sso_browser=%s", good);
+    SSO_CHECK(s_test_bind(fake, header, NULL, set, sizeof set, line, sizeof line)
+              && !strcmp(set, want));
+    snprintf(header, sizeof header, "__Host-sso_browser=%s", good);
+    SSO_CHECK(s_test_bind(fake, header, NULL, set, sizeof set, line, sizeof line)
+              && !strncmp(set, "sso_browser=", 12) && !strstr(set, good));
+    snprintf(fake->config.public_url, sizeof fake->config.public_url, "https://sso.test");
+}
+
 void token_authorize_login_test(bool verbose)
 {
     (void) verbose;
@@ -689,5 +810,6 @@ void token_authorize_login_test(bool verbose)
     s_test_pages(&fake);
     s_test_errors(&fake);
     s_test_success(&fake);
+    s_test_binding(&fake);
     token_testkit_close(&fake);
 }

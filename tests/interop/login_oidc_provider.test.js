@@ -92,21 +92,26 @@ test('Keycloak-style claims: the ID token carries the upstream email, names, gro
       },
     },
   });
-  // The browser's cookies, watched for the login's binding cookie.
+  // The browser's cookies, watched for its binding cookie.
   const jar = new CookieJar();
   const bindings = [];
   const store = jar.store.bind(jar);
   jar.store = (url, response) => {
-    for (const line of response.headers.getSetCookie()) if (line.startsWith('sso_oidc_')) bindings.push(line);
+    for (const line of response.headers.getSetCookie()) if (line.startsWith('sso_')) bindings.push(line);
     store(url, response);
   };
   const result = await login({ loginHint: 'jo@kc.example', account: 'f81d4fae-7dec-11d0-a765-00a0c91e6bf6', jar });
-  // Over plain http the binding cookie has no __Host- prefix (it needs Secure) and the
-  // callback's path; the callback that ended the login cleared it (Max-Age=0, same attributes).
-  assert.equal(bindings.length, 2, bindings.join('\n'));
-  assert.match(bindings[0], /^sso_oidc_[0-9a-f]{16}=[^;]+; Path=\/sso\/oidc\/callback; Max-Age=600; HttpOnly; SameSite=Lax$/);
-  assert.equal(bindings[1], `${bindings[0].split('=')[0]}=; Path=/sso/oidc/callback; Max-Age=0; HttpOnly; SameSite=Lax`);
-  assert.deepEqual(jar.cookies.filter((c) => c.name.startsWith('sso_oidc_')), []);
+  // Over plain http the binding cookie has no __Host- prefix (it needs Secure) and the public
+  // URL's path; it is the browser's, so the callback that ended the login left it alone.
+  assert.equal(bindings.length, 1, bindings.join('\n'));
+  assert.match(bindings[0], /^sso_browser=[A-Za-z0-9_-]{32}; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax$/);
+  const [binding] = bindings[0].split(';');
+  assert.deepEqual(jar.cookies.filter((c) => c.name.startsWith('sso_')).map((c) => `${c.name}=${c.value}`), [binding]);
+  // The same browser's second login reuses it (the same value, refreshed) and completes.
+  const second = await login({ loginHint: 'jo@kc.example', account: 'f81d4fae-7dec-11d0-a765-00a0c91e6bf6', jar });
+  assert.deepEqual(bindings, [bindings[0], bindings[0]]);
+  assert.equal((await redeem(second)).claims().email, 'jo@kc.example');
+  assert.deepEqual(jar.cookies.filter((c) => c.name.startsWith('sso_')).map((c) => `${c.name}=${c.value}`), [binding]);
 
   // The broker's authorization request to the IdP: code flow with PKCE S256, a nonce, our
   // callback, the login hint passed on.

@@ -5,7 +5,8 @@
 // SameSite=Lax binding cookie. The broker answers it with a page that posts the same answer
 // again from its own origin (same-site: the cookie comes along). Also: an answer in the other
 // response mode refused with its reason, the re-post without the cookie refused, the option
-// refused when discovery lacks form_post, and the binding cookie over https (__Host-, cleared).
+// refused when discovery lacks form_post, and the binding cookie over https (__Host-, one per
+// browser, kept and reused across logins).
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -120,7 +121,7 @@ async function profile() {
     if (!r.url().startsWith(callbackPath)) return;
     callbacks.push(r.request().allHeaders().then((h) => ({
       method: r.request().method(), status: r.status(),
-      cookie: /(^|; )sso_oidc_[0-9a-f]{16}=/.test(h.cookie || ''),
+      cookie: /(^|; )sso_browser=/.test(h.cookie || ''),
     })));
   });
   return { context, page, callbacks: async () => Promise.all(callbacks), authorizations };
@@ -158,7 +159,7 @@ async function startInBrowser(page, authorizations) {
   return state;
 }
 
-test('form_post in Chromium: the IdP\'s cross-site POST brings no Lax cookie, the broker re-posts it same-site, the login completes and the cookie is cleared', async (t) => {
+test('form_post in Chromium: the IdP\'s cross-site POST brings no Lax cookie, the broker re-posts it same-site, the login completes; the browser keeps its one cookie, which its next login reuses', async (t) => {
   if (!HAVE_CHROMIUM) { t.skip(`${CHROMIUM} is missing`); return; }
   const { context, page, callbacks, authorizations } = await profile();
   t.after(() => context.close());
@@ -184,9 +185,19 @@ test('form_post in Chromium: the IdP\'s cross-site POST brings no Lax cookie, th
   assert.equal(claims.sub, `${connection.id};${ACCOUNT}`);
   assert.equal(claims.connection_type, 'oidc');
   assert.equal((await events(connection))[0].outcome, 'success');
-  // The login is over: its binding cookie is gone from the browser.
-  const left = (await context.cookies(broker.url)).filter((c) => c.name.startsWith('sso_oidc_'));
-  assert.deepEqual(left, []);
+  // The login is over; the browser keeps its one binding cookie (it binds its other logins).
+  const bindings = async () => (await context.cookies(broker.url)).filter((c) => c.name.startsWith('sso_'));
+  const kept = await bindings();
+  assert.deepEqual(kept.map((c) => [c.name, c.path, c.httpOnly, c.sameSite]), [['sso_browser', '/', true, 'Lax']]);
+  assert.match(kept[0].value, /^[A-Za-z0-9_-]{32}$/);
+  // The same browser's next logins (here two, through the context's own cookie store) reuse
+  // it: still one cookie, the same value, refreshed.
+  for (let i = 0; i < 2; i++) {
+    const again = await context.request.get(authorizeRequest().url, { maxRedirects: 0 });
+    assert.equal(again.status(), 302);
+    assert.match(again.headers()['set-cookie'] || '', new RegExp(`^sso_browser=${kept[0].value}; Path=/; Max-Age=600; HttpOnly; SameSite=Lax$`));
+  }
+  assert.deepEqual((await bindings()).map((c) => `${c.name}=${c.value}`), [`sso_browser=${kept[0].value}`]);
 });
 
 test('form_post: a code in the callback\'s query (from the login\'s own browser) is refused with the reason', async (t) => {
@@ -202,7 +213,8 @@ test('form_post: a code in the callback\'s query (from the login\'s own browser)
   const event = (await events(connection))[0];
   assert.equal(event.outcome, 'failure');
   assert.match(event.reason, /the code came in the query, but connection \S+ uses response_mode=form_post/, event.reason);
-  assert.deepEqual((await context.cookies(broker.url)).filter((c) => c.name.startsWith('sso_oidc_')), []);
+  // The browser's binding cookie stays (it is the browser's, not this login's).
+  assert.deepEqual((await context.cookies(broker.url)).filter((c) => c.name.startsWith('sso_')).map((c) => c.name), ['sso_browser']);
 });
 
 test('form_post: another site\'s forged POST is re-posted, arrives without the cookie, and is refused; the login is left as it was', async (t) => {
@@ -212,7 +224,7 @@ test('form_post: another site\'s forged POST is re-posted, arrives without the c
   const started = await fetch(authorizeRequest().url, { redirect: 'manual' });
   assert.equal(started.status, 302);
   const state = new URL(started.headers.get('location')).searchParams.get('state');
-  const binding = started.headers.getSetCookie().find((c) => c.startsWith('sso_oidc_'));
+  const binding = started.headers.getSetCookie().find((c) => c.startsWith('sso_browser='));
   assert.ok(state && binding, started.headers.get('location'));
   const before = (await events(connection)).length;
 
@@ -287,7 +299,7 @@ test('form_post is refused at create and at a change when the provider\'s discov
   assert.equal(changed.json.error_description, reason);
 });
 
-test('over https the binding cookie is __Host- (Secure, Path=/) and the callback that ends the login clears it', async () => {
+test('over https the binding cookie is __Host- (Secure, Path=/), one per browser however many logins it starts, kept by the callback and reused by the next login', async () => {
   const secure = await startBroker({ SSO_PUBLIC_URL: 'https://sso.form.test' });
   try {
     const secureClient = await secure.api('POST', '/clients', { name: 'https app', redirect_uris: [redirectUri] });
@@ -305,11 +317,31 @@ test('over https the binding cookie is __Host- (Secure, Path=/) and the callback
       response_type: 'code', client_id: secureClient.json.client_id, redirect_uri: redirectUri,
       scope: 'openid email', state: 'app-state', login_hint: 'hal@host.example',
     }).toString();
+    // The browser's cookies for the broker (name -> value), as it would keep them.
+    const jar = new Map();
+    const keep = (response) => {
+      for (const line of response.headers.getSetCookie()) {
+        const [pair] = line.split(';');
+        const eq = pair.indexOf('=');
+        if (/Max-Age=0(;|$)/.test(line) || eq === pair.length - 1) jar.delete(pair.slice(0, eq));
+        else jar.set(pair.slice(0, eq), pair.slice(eq + 1));
+      }
+    };
+    const cookies = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
     const started = await fetch(authorize, { redirect: 'manual' });
     assert.equal(started.status, 302);
-    const set = started.headers.getSetCookie().find((c) => c.includes('sso_oidc_'));
-    assert.match(set || '', /^__Host-sso_oidc_[0-9a-f]{16}=[^;]+; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax; Secure$/);
-    const [name] = set.split('=');
+    keep(started);
+    const set = started.headers.getSetCookie().find((c) => c.includes('sso_browser='));
+    assert.match(set || '', /^__Host-sso_browser=[A-Za-z0-9_-]{32}; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax; Secure$/);
+    const binding = set.split(';')[0];
+    // A provider bouncing the browser back to /oauth/authorize 50 times: still one cookie,
+    // the same value (refreshed), and the logins it started all bound to it.
+    for (let i = 0; i < 50; i++) {
+      const bounced = await fetch(authorize, { redirect: 'manual', headers: { cookie: cookies() } });
+      assert.equal(bounced.status, 302);
+      keep(bounced);
+    }
+    assert.deepEqual(cookies(), binding);
     // The IdP sends the browser back to the https callback; this test reaches the gateway
     // over plain http at the same path.
     const atIdp = await fetch(started.headers.get('location'), { redirect: 'manual' });
@@ -317,16 +349,30 @@ test('over https the binding cookie is __Host- (Secure, Path=/) and the callback
     assert.equal(`${back.origin}${back.pathname}`, `https://sso.form.test/sso/oidc/callback/${conn.json.id}`);
     // The unprefixed name (which a sibling subdomain could set) is not the binding.
     const unprefixed = await fetch(`${secure.url}${back.pathname}${back.search}`, {
-      redirect: 'manual', headers: { cookie: set.split(';')[0].replace('__Host-', '') },
+      redirect: 'manual', headers: { cookie: binding.replace('__Host-', '') },
     });
     assert.equal(unprefixed.status, 400);
     const done = await fetch(`${secure.url}${back.pathname}${back.search}`, {
-      redirect: 'manual', headers: { cookie: set.split(';')[0] },
+      redirect: 'manual', headers: { cookie: cookies() },
     });
     assert.equal(done.status, 302);
     assert.ok(new URL(done.headers.get('location')).searchParams.get('code'), done.headers.get('location'));
-    assert.ok(done.headers.getSetCookie().includes(`${name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure`),
-      JSON.stringify(done.headers.getSetCookie()));
+    // The login ended; the browser's cookie is not cleared: its next login reuses it.
+    assert.deepEqual(done.headers.getSetCookie(), []);
+    const next = await fetch(authorize, { redirect: 'manual', headers: { cookie: cookies() } });
+    assert.equal(next.status, 302);
+    assert.deepEqual(next.headers.getSetCookie(), [`${binding}; Path=/; Max-Age=600; HttpOnly; SameSite=Lax; Secure`]);
+    const nextBack = new URL((await fetch(next.headers.get('location'), { redirect: 'manual' })).headers.get('location'));
+    const nextDone = await fetch(`${secure.url}${nextBack.pathname}${nextBack.search}`, {
+      redirect: 'manual', headers: { cookie: binding },
+    });
+    assert.equal(nextDone.status, 302);
+    assert.ok(new URL(nextDone.headers.get('location')).searchParams.get('code'), nextDone.headers.get('location'));
+    // An unprefixed cookie at /oauth/authorize over https is not reused either: a new binder.
+    const planted = await fetch(authorize, { redirect: 'manual', headers: { cookie: binding.replace('__Host-', '') } });
+    const fresh = planted.headers.getSetCookie().find((c) => c.startsWith('__Host-sso_browser=')) || '';
+    assert.match(fresh, /^__Host-sso_browser=[A-Za-z0-9_-]{32};/);
+    assert.notEqual(fresh.split(';')[0], binding);
   } finally {
     await secure.stop();
   }

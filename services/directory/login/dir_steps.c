@@ -4,6 +4,7 @@
 #include "dir_testkit.h"
 #include "login/dir_login.h"
 #include "login/dir_txn.h"
+#include "sso_cookie.h"
 #include "sso_crypto.h"
 #include "sso_oidc_discovery.h"
 #include "sso_rpc.h"
@@ -29,9 +30,12 @@ static Sso__Transaction *s_begin_txn(dir_t *dir, const Sso__AuthorizeBeginReques
        random bytes; stored sealed), for the oidc service's authorization request and code
        exchange. */
     char *nonce = sso_random_token(24), *verifier = sso_random_token(32);
-    /* The OIDC login's browser binding: the token service sets it as a cookie, the callback
-       must bring it back; only its hash is stored. */
-    char *binder = sso_random_token(24);
+    /* The OIDC login's browser binding: the binder of the browser's cookie when it brought a
+       well-formed one (one cookie per browser, however many logins it starts), else a new one
+       the token service sets; the callback must bring it back; only its hash is stored. */
+    char *binder = sso_cookie_token_ok(in->browser_binder)
+                       ? strdup(in->browser_binder)
+                       : sso_random_token(SSO_COOKIE_TOKEN_BYTES);
     char binding_hash[65] = "";
     char request_id[64] = "";
     Sso__Transaction *stored = NULL;
@@ -266,8 +270,37 @@ static void s_test_begin(dir_testkit_t *kit)
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_transactions WHERE "
                          "upstream_code_verifier_sealed IS NOT NULL AND connection_id = ?", "s",
                          oidc) == 2);
+    /* The browser's binder, when it brings a well-formed one, binds its next logins too (one
+       cookie per browser): each its own state, the same hash. A malformed one is ignored as
+       absent: a new one is drawn. */
+    const char *kept = "abcdefghijklmnopqrstuvwxyz-_0123";
+    char kept_hash[65];
+    sso_sha256_hex(kept, strlen(kept), kept_hash);
+    begin.browser_binder = (char *) kept;
+    for (int i = 0; i < 2; i++) {
+        reply = dir_testkit_rpc(kit, S_BEGIN, &begin.base);
+        t = reply ? reply->txn : NULL;
+        SSO_CHECK(t && !strcmp(t->browser_binder, kept)
+                  && !strcmp(t->browser_binding_hash, kept_hash)
+                  && strcmp(t->oidc_state, states[0]) && strcmp(t->oidc_state, states[1]));
+        sso__authorize_begin_reply__free_unpacked(reply, NULL);
+    }
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_transactions WHERE "
+                         "browser_binding_hash = ?", "s", kept_hash) == 2);
+    const char *malformed[] = {
+        "abcdefghijklmnopqrstuvwxyz-_012", "abcdefghijklmnopqrstuvwxyz-_01234",
+        "abcdefghijklmnopqrstuvwxyz-_01=3", "abcdefghijklmnopqrstuvwxyz-_01 3"};
+    for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
+        begin.browser_binder = (char *) malformed[i];
+        reply = dir_testkit_rpc(kit, S_BEGIN, &begin.base);
+        t = reply ? reply->txn : NULL;
+        SSO_CHECK(t && strlen(t->browser_binder) == 32 && strcmp(t->browser_binder, kept)
+                  && strncmp(t->browser_binder, malformed[i], 28));
+        sso__authorize_begin_reply__free_unpacked(reply, NULL);
+    }
+    begin.browser_binder = "";
     begin.selector = &selector;
-    before += 2;
+    before += 2 + 2 + (int64_t) (sizeof malformed / sizeof *malformed);
 
     /* A redirect_uri the client does not have: the transaction's error, none stored. */
     txn.redirect_uri = "https://evil.test/cb";
