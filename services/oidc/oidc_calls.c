@@ -119,6 +119,23 @@ static void s_late(const char *issuer, const oidc_budget_t *budget, const char *
              step);
 }
 
+/* The start of a call to issuer's provider or of a wait for one (what: "calling", "waiting
+   for"): *left the time left of the budget and a place taken (s_begin; pair it with s_end),
+   or -1 with why. */
+static int s_enter(oidc_state_t *state, const char *issuer, const oidc_budget_t *budget,
+                   const char *what, const char *step, int64_t *left, char *why,
+                   size_t why_size)
+{
+    *left = budget->until_ms - sso_now_ms();
+    if (*left <= 0) {
+        s_late(issuer, budget, step, why, why_size);
+        return -1;
+    }
+    char verb[80];
+    snprintf(verb, sizeof verb, "%s its %s", what, step);
+    return s_begin(state, issuer, budget, verb, why, why_size);
+}
+
 /* What every call to the provider has: its time limit (set by s_call) and its outcome. */
 typedef struct {
     long timeout_ms;
@@ -136,14 +153,8 @@ static int s_call(sso_service_t *service, const char *issuer, const oidc_budget_
                   char *why, size_t why_size)
 {
     oidc_state_t *state = s_state(service);
-    int64_t left = budget->until_ms - sso_now_ms();
-    if (left <= 0) {
-        s_late(issuer, budget, step, why, why_size);
-        return -1;
-    }
-    char verb[80];
-    snprintf(verb, sizeof verb, "calling its %s", step);
-    if (s_begin(state, issuer, budget, verb, why, why_size) != 0)
+    int64_t left;
+    if (s_enter(state, issuer, budget, "calling", step, &left, why, why_size) != 0)
         return -1;
     long limit = state && state->fetch_timeout_ms > 0 ? state->fetch_timeout_ms
                                                       : SSO_OIDC_FETCH_TIMEOUT_MS;
@@ -163,14 +174,8 @@ static int s_wait(sso_service_t *service, const char *issuer, const oidc_budget_
                   const char *step, char *why, size_t why_size)
 {
     oidc_state_t *state = s_state(service);
-    int64_t left = budget->until_ms - sso_now_ms();
-    if (left <= 0) {
-        s_late(issuer, budget, step, why, why_size);
-        return -1;
-    }
-    char verb[80];
-    snprintf(verb, sizeof verb, "waiting for its %s", step);
-    if (s_begin(state, issuer, budget, verb, why, why_size) != 0)
+    int64_t left;
+    if (s_enter(state, issuer, budget, "waiting for", step, &left, why, why_size) != 0)
         return -1;
     sso_service_sleep(left < S_FLIGHT_POLL_MS ? (int) left : S_FLIGHT_POLL_MS);
     s_end(state, issuer, budget);
