@@ -17,8 +17,8 @@
  *              access token: one latency per login. With the third column (the authorize
  *              latency of the same transaction) it also reports the sum of both per login.
  *   oidc       -n N logins through an OIDC connection, each timed whole: GET --authorize PATH
- *              (a 302 to the upstream IdP at 127.0.0.1:--idp-port, setting the login's
- *              sso_oidc_* cookie), GET that URL at the IdP (a 302 back to the broker's
+ *              (a 302 to the upstream IdP at 127.0.0.1:--idp-port, setting the browser's
+ *              sso_browser cookie: each login is a new browser), GET that URL at the IdP (a 302 back to the broker's
  *              /sso/oidc/callback), GET the callback with the cookie (a 302 with code=), then
  *              the token POST and GET --userinfo as in login. Each thread keeps one keep-alive
  *              connection to the broker and one to the IdP. Also reports idp_mean_us, the mean
@@ -388,8 +388,8 @@ static bool leg_oidc_upstream(conn_t *c, conn_t *idp, long i, char *code, size_t
     const char *path;
     if (!header(c, "Location", loc, sizeof loc) || !(path = local_path(loc, idp->port)))
         return fail(i, "authorize: Location is not the IdP's", c), false;
-    if (!header_with(c, "Set-Cookie", "sso_oidc_", cookie, sizeof cookie))
-        return fail(i, "authorize: no sso_oidc_ cookie", c), false;
+    if (!header_with(c, "Set-Cookie", "sso_browser=", cookie, sizeof cookie))
+        return fail(i, "authorize: no sso_browser cookie", c), false;
     cookie[strcspn(cookie, ";")] = 0;
     snprintf(hdrs, sizeof hdrs, "Cookie: %s\r\n", cookie);
     uint64_t t0 = now_ns();

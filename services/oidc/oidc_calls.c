@@ -28,6 +28,9 @@ static oidc_state_t *s_state(sso_service_t *service)
 /* How long a fiber waiting for another login's fetch of the same document sleeps between two
    looks at the cache. */
 #define S_FLIGHT_POLL_MS 20
+/* How long a call waits for a place at a cap (s_enter), and how often it looks. */
+#define S_CAP_WAIT_MS 250
+#define S_CAP_POLL_MS 5
 
 oidc_budget_t oidc_budget(int64_t deadline_ms, int64_t now_ms)
 {
@@ -133,7 +136,15 @@ static int s_enter(oidc_state_t *state, const char *issuer, const oidc_budget_t 
     }
     char verb[80];
     snprintf(verb, sizeof verb, "%s its %s", what, step);
-    return s_begin(state, issuer, budget, verb, why, why_size);
+    /* At a cap, a moment's wait: a healthy provider frees places within milliseconds (a burst
+       of logins gets through), a slow one does not (the login fails soon, its fiber free). */
+    int64_t until = sso_now_ms()
+                    + (state && state->cap_wait_ms > 0 ? state->cap_wait_ms : S_CAP_WAIT_MS);
+    int rc;
+    while ((rc = s_begin(state, issuer, budget, verb, why, why_size)) != 0
+           && sso_now_ms() < until && sso_now_ms() < budget->until_ms)
+        sso_service_sleep(S_CAP_POLL_MS);
+    return rc;
 }
 
 /* What every call to the provider has: its time limit (set by s_call) and its outcome. */

@@ -32,6 +32,7 @@ typedef struct {
     sso_oidc_cache_t *cache; /* discovery and JWKS per issuer */
     long fetch_timeout_ms;   /* one call's limit; 0: SSO_OIDC_FETCH_TIMEOUT_MS (tests: less) */
     int calls_max;           /* calls in progress at once in all; 0: OIDC_CALLS_MAX_DEFAULT */
+    int cap_wait_ms;         /* a call's wait for a place at a cap; 0: a quarter of a second */
     int calls;               /* in progress now */
     struct {
         char id[OIDC_ORG_ID_MAX + 1]; /* "" for a free slot */
@@ -59,10 +60,12 @@ typedef struct {
    received at now_ms. */
 oidc_budget_t oidc_budget(int64_t deadline_ms, int64_t now_ms);
 
-/* Each call below is refused at once (-1 with why) when the budget is spent, or when
+/* Each call below is refused (-1 with why) when the budget is spent, or when
    SSO_OIDC_ISSUER_CALLS_MAX logins wait on the issuer, OIDC_ORG_CALLS_MAX on the
-   organization's providers, or the state's calls_max on any; each call's timeout is the
-   lesser of the state's limit and what is left of the budget. */
+   organization's providers, or the state's calls_max on any, for longer than a moment (a
+   quarter of a second: a burst of logins to a healthy provider gets through, a slow
+   provider's logins fail soon); each call's timeout is the lesser of the state's limit and
+   what is left of the budget. */
 
 /* The issuer's discovery into out (free it): the cached one while fresh, else fetched (once
    for all the logins that want it meanwhile) and cached, a failure too. 0, or -1 with why. */

@@ -588,6 +588,25 @@ static void s_test_caps(sso_service_t *service, Sso__Connection *conn, Sso__Tran
         sso__upstream_start_reply__free_unpacked(reply, NULL);
     }
     SSO_CHECK(answered == 3 && state->calls == 0);
+    /* A burst to a healthy provider is no hostile one: at the cap, the calls wait a moment
+       for the places the quick fetch frees, and every start is answered. */
+    SSO_CHECK(s_test_slow_provider(slow, "/burst", 20, three, sizeof three) == 0);
+    state->calls_max = 2;
+    state->cap_wait_ms = 5000; /* a quick fetch even on a loaded machine */
+    for (int i = 0; i < 6; i++) {
+        runs[i] = (s_test_run_t){service, *conn, txn, NULL, 0};
+        runs[i].conn.organization_id = (char *) orgs[i % 4];
+        runs[i].conn.oidc_issuer = three;
+        args[i] = &runs[i];
+    }
+    SSO_CHECK(sso_service_run_fibers(s_test_run, args, 6) == 0);
+    answered = 0;
+    for (int i = 0; i < 6; i++) {
+        answered += runs[i].reply && !runs[i].reply->error;
+        sso__upstream_start_reply__free_unpacked(runs[i].reply, NULL);
+    }
+    SSO_CHECK(answered == 6 && state->calls == 0);
+    state->cap_wait_ms = 0;
     state->calls_max = 0;
     SSO_CHECK(oidc_calls_max(32) == 24 && oidc_calls_max(1) == 1 && oidc_calls_max(0) == 1
               && oidc_calls_max(1000) == OIDC_CALLS_ORGS);
