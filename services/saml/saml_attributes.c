@@ -270,8 +270,9 @@ int saml_attributes_apply(const saml_attribute_map_t *map, xmlNodePtr assertion,
                 snprintf(why, why_size, "out of memory reading groups");
             return -1;
         }
-    if (!profile->email && !s_mapped(map, SAML_FIELD_EMAIL) && profile->subject
-        && profile->name_id_format
+    /* DESIGN: the email falls back to an emailAddress NameID, mapped or not (the NameID is
+       the IdP's, not an attribute the user may edit). */
+    if (!profile->email && profile->subject && profile->name_id_format
         && strcmp(profile->name_id_format, SAML_NAMEID_EMAIL) == 0
         && !(profile->email = strdup(profile->subject))) {
         snprintf(why, why_size, "out of memory");
@@ -403,9 +404,12 @@ void saml_attributes_test(bool verbose)
                     "s", NULL);
     SSO_CHECK(p && s_eq(p->email, "b@x.com") && s_eq(p->given_name, "Ann"));
     saml_profile_destroy(&p);
-    /* The mapped attribute missing: no default (a user-editable email) and no NameID stands
-       in for it. */
+    /* The mapped attribute missing: no default (a user-editable email) stands in for it; an
+       emailAddress NameID does (DESIGN), another NameID does not. */
     p = s_apply_xml(map, S_ATTR("email", S_VAL("a@x.com")), "s@x.com", SAML_NAMEID_EMAIL);
+    SSO_CHECK(p && s_eq(p->email, "s@x.com"));
+    saml_profile_destroy(&p);
+    p = s_apply_xml(map, S_ATTR("email", S_VAL("a@x.com")), "s@x.com", NULL);
     SSO_CHECK(p && !p->email);
     saml_profile_destroy(&p);
     /* A mapped name is not built from the given and family names. */

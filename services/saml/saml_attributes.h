@@ -44,9 +44,9 @@ typedef enum {
 
 /* Which attribute names feed which profile field. A new map holds the defaults. A field
    given names with saml_attribute_map_set (a connection's attribute_mapping) is read from
-   those names only, in order: not from the defaults, and not by the fallbacks below (the
-   NameID as email, name from given + family names), so that an attribute the user can edit
-   at the IdP never stands in for the one the connection chose. 0, or -1 for a bad field or
+   those names only, in order: not from the defaults, and a mapped name not from given +
+   family names, so that an attribute the user can edit at the IdP never stands in for the
+   one the connection chose. An emailAddress NameID is still the email's fallback (DESIGN). 0, or -1 for a bad field or
    name, or more than 8 names for one field. */
 typedef struct saml_attribute_map_t saml_attribute_map_t;
 saml_attribute_map_t *saml_attribute_map_new(void);
@@ -59,8 +59,8 @@ int saml_field_of(const char *api_name, saml_field_t *out);
 
 /* Fills email, names and groups of profile from the AttributeStatements that are direct
    children of assertion (map NULL = defaults). profile->subject and name_id_format must
-   already be set: an unmapped email falls back to the NameID when its format is
-   emailAddress, and an unmapped name is built from given + family names when absent. Returns 0, or -1 with why set. */
+   already be set: the email falls back to the NameID when its format is emailAddress, and
+   an unmapped name is built from given + family names when absent. Returns 0, or -1 with why set. */
 int saml_attributes_apply(const saml_attribute_map_t *map, xmlNodePtr assertion,
                           saml_profile_t *profile, char *why, size_t why_size);
 

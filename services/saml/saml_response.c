@@ -339,8 +339,8 @@ void saml_response_test(bool verbose)
     saml_profile_destroy(&taken);
 
     /* A connection's attribute_mapping: a mapped field from its attribute only (email from
-       an attribute the response lacks: none, not the emailAddress NameID); given_name from
-       groups; a name the profile does not have is skipped. */
+       an attribute the response lacks: the emailAddress NameID, as DESIGN says, not a default
+       attribute); given_name from groups; a name the profile does not have is skipped. */
     {
         Sso__AttributeMapping email = SSO__ATTRIBUTE_MAPPING__INIT,
                               given = SSO__ATTRIBUTE_MAPPING__INIT,
@@ -360,8 +360,9 @@ void saml_response_test(bool verbose)
         char *b64 = saml_test_response(&c, key, cert);
         SSO_CHECK(m && b64 && saml_response_validate(m, b64) == SAML_OK);
         const saml_profile_t *p = m ? saml_response_profile(m) : NULL;
-        SSO_CHECK(p && strcmp(p->subject, "ann@example.com") == 0 && !p->email
-                  && p->given_name && strcmp(p->given_name, "admins") == 0);
+        SSO_CHECK(p && strcmp(p->subject, "ann@example.com") == 0 && p->email
+                  && strcmp(p->email, "ann@example.com") == 0 && p->given_name
+                  && strcmp(p->given_name, "admins") == 0);
         free(b64);
         saml_response_destroy(&m);
     }
