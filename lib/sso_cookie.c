@@ -41,6 +41,24 @@ int sso_cookie_header(char *out, size_t size, const char *public_url, const char
     return len > 0 && (size_t) len < size ? 0 : -1;
 }
 
+int sso_cookie_host_name(const char *public_url, const char *name, char *out, size_t size)
+{
+    bool secure = public_url && !strncasecmp(public_url, "https://", 8);
+    int len = snprintf(out, size, "%s%s", secure ? "__Host-" : "", name);
+    return len > 0 && (size_t) len < size ? 0 : -1;
+}
+
+int sso_cookie_host_header(char *out, size_t size, const char *public_url, const char *path,
+                           const char *name, const char *value, long max_age)
+{
+    if (!public_url || strncasecmp(public_url, "https://", 8))
+        return sso_cookie_header(out, size, public_url ? public_url : "", path, name, value,
+                                 max_age);
+    int len = snprintf(out, size, "__Host-%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax; "
+                                  "Secure", name, value, max_age);
+    return len > 0 && (size_t) len < size ? 0 : -1;
+}
+
 bool sso_cookie_token_ok(const char *token)
 {
     return token && strlen(token) == SSO_COOKIE_TOKEN_LEN
@@ -108,6 +126,20 @@ void sso_cookie_test(bool verbose)
               && !strcmp(out, "n=v; Path=/simulator/sso; Max-Age=60; HttpOnly; SameSite=Lax"));
     SSO_CHECK(sso_cookie_header(out, 20, "http://127.0.0.1:8080", "/simulator/sso", "n", "v",
                                 60) == -1);
+
+    /* Host-only cookies: the prefix and Path=/ over https, the path given over http. */
+    SSO_CHECK(sso_cookie_host_header(out, sizeof out, "https://sso.test/base", "/portal/", "n",
+                                     "v", 60) == 0
+              && !strcmp(out, "__Host-n=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure"));
+    SSO_CHECK(sso_cookie_host_header(out, sizeof out, "http://127.0.0.1:8080/b", "/portal/", "n",
+                                     "v", 0) == 0
+              && !strcmp(out, "n=v; Path=/b/portal/; Max-Age=0; HttpOnly; SameSite=Lax"));
+    SSO_CHECK(sso_cookie_host_header(out, 30, "https://sso.test", "/", "n", "v", 60) == -1);
+    SSO_CHECK(sso_cookie_host_name("https://sso.test", "n", out, sizeof out) == 0
+              && !strcmp(out, "__Host-n"));
+    SSO_CHECK(sso_cookie_host_name("http://sso.test", "n", out, sizeof out) == 0
+              && !strcmp(out, "n"));
+    SSO_CHECK(sso_cookie_host_name("https://sso.test", "n", out, 8) == -1);
 
     /* A well-formed token is kept, anything else replaced by a fresh one. */
     header.value = "t=abcdefghijklmnopqrstuvwxyz012345";

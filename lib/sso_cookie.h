@@ -16,6 +16,16 @@ char *sso_cookie_get(const Sso__HttpRequest *request, const char *name);
 int sso_cookie_header(char *out, size_t size, const char *public_url, const char *path,
                       const char *name, const char *value, long max_age);
 
+/* The name of a cookie only the broker's own host may set: over https "__Host-<name>" (which
+   browsers accept only with Secure, Path=/ and no Domain, so a sibling subdomain can neither
+   set nor shadow it), over plain http (development) name itself. 0, or -1 when it does not
+   fit. */
+int sso_cookie_host_name(const char *public_url, const char *name, char *out, size_t size);
+/* The Set-Cookie of such a cookie (name as given to sso_cookie_host_name): over https with
+   the prefix and Path=/, over http as sso_cookie_header makes it for path. 0, or -1. */
+int sso_cookie_host_header(char *out, size_t size, const char *public_url, const char *path,
+                           const char *name, const char *value, long max_age);
+
 /* The random tokens the broker keeps in cookies (the CSRF token, the OIDC browser binder):
    SSO_COOKIE_TOKEN_BYTES random bytes as SSO_COOKIE_TOKEN_LEN base64url characters. */
 #define SSO_COOKIE_TOKEN_BYTES 24

@@ -118,12 +118,8 @@ char *sso_upstream_binder(const Sso__HttpRequest *request, const char *public_ur
 int sso_upstream_binding_cookie(const char *public_url, const char *binder, long max_age,
                                 char *out, size_t size)
 {
-    const char *name = sso_upstream_binding_name(public_url);
     if (!sso_cookie_token_ok(binder))
         return -1;
-    if (!s_https(public_url))
-        return sso_cookie_header(out, size, public_url ? public_url : "", "/", name, binder,
-                                 max_age);
     /* "__Host-" requires Path=/, so over https the cookie goes with every request to the
        broker's host, not only to the callback. That is acceptable: it is one short HttpOnly
        cookie per browser (never one per login, which a provider bouncing the browser back to
@@ -133,9 +129,7 @@ int sso_upstream_binding_cookie(const char *public_url, const char *binder, long
        (no Domain) or shadow it with a narrower Path, which a path-scoped cookie (or
        "__Secure-", which allows Domain) cannot promise; so no one can fix a browser's binder
        to a value of his own. */
-    int len = snprintf(out, size, "%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax; Secure",
-                       name, binder, max_age);
-    return len > 0 && (size_t) len < size ? 0 : -1;
+    return sso_cookie_host_header(out, size, public_url, "/", "sso_browser", binder, max_age);
 }
 
 sso_upstream_binding_t sso_upstream_binding_check(const Sso__HttpRequest *request,

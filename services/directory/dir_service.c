@@ -5,6 +5,7 @@
 #include "dir_rpc.h"
 #include "dir_rpc_router.h"
 #include "dir_seed.h"
+#include "portal/dir_portal_router.h"
 #include "dir_testkit.h"
 #include "sso_log.h"
 #include "sso_rpc.h"
@@ -48,6 +49,8 @@ static zframe_t *s_http(sso_service_t *service, const Sso__HttpRequest *request,
                         const Sso__Meta *meta)
 {
     (void) meta;
+    if (request->path && !strncmp(request->path, DIR_PORTAL_PREFIX, strlen(DIR_PORTAL_PREFIX)))
+        return dir_portal_router_handle(service->state, request);
     return dir_api_router_handle(service->state, request);
 }
 
@@ -120,7 +123,8 @@ const sso_service_def_t directory_service = {
     .summary = "The directory of the SSO broker: the only writer of state (SQLite in\n"
                "SSO_DATA_DIR: organizations, domains, connections, clients, keys, login\n"
                "state and events, secrets sealed with the master key), the management API\n"
-               "/api/v1 and the directory RPCs. A bus worker that connects to\n"
+               "/api/v1, the admin portal's sessions and API /portal/, and the\n"
+               "directory RPCs. A bus worker that connects to\n"
                "SSO_BROKER_ENDPOINT.",
     .init = s_init,
     .fini = s_fini,

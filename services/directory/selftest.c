@@ -10,6 +10,10 @@
 #include "api/dir_json.h"
 #include "api/dir_orgs.h"
 #include "api/dir_portal.h"
+#include "portal/dir_portal_pages.h"
+#include "portal/dir_portal_req.h"
+#include "portal/dir_portal_router.h"
+#include "portal/dir_portal_session.h"
 #include "api/dir_valid.h"
 #include "dir.h"
 #include "dir_admin.h"
@@ -73,6 +77,10 @@ int main(int argc, char **argv)
     SSO_RUN(dir_connections_test, verbose);
     SSO_RUN(dir_conn_oidc_test, verbose);
     SSO_RUN(dir_portal_test, verbose);
+    SSO_RUN(dir_portal_session_test, verbose);
+    SSO_RUN(dir_portal_req_test, verbose);
+    SSO_RUN(dir_portal_pages_test, verbose);
+    SSO_RUN(dir_portal_router_test, verbose);
     SSO_RUN(dir_events_test, verbose);
     SSO_RUN(dir_housekeeping_test, verbose);
     SSO_RUN(dir_seed_test, verbose);

@@ -467,7 +467,8 @@ static enum MHD_Result s_begin(listener_t *listener, struct MHD_Connection *conn
     }
     request->request_id[16] = '\0';
     snprintf(request->method, sizeof request->method, "%s", method);
-    snprintf(request->path, sizeof request->path, "%s", url);
+    /* Only the access log reads request->path: it gets the path with any secret masked. */
+    gateway_route_log_path(url, request->path, sizeof request->path);
     request->route = gateway_route(url);
     *con_cls = request;
     /* Headers in after the deadline, before the sweep got to the connection. */

@@ -1,5 +1,6 @@
 #include "gateway_routes.h"
 #include "sso_test.h"
+#include <stdio.h>
 #include <string.h>
 
 const char *const gateway_services[] = {"token", "saml", "oidc", "directory", NULL};
@@ -9,58 +10,122 @@ typedef struct {
     bool exact;            /* the whole path, not a prefix */
     route_kind_t kind;
     const char *service;
+    bool secret_segments;  /* a path may carry a secret: the access log masks its segments */
 } route_entry_t;
 
 /* First match wins; prefixes end with '/' so "/keysfoo" is not "/keys". */
 static const route_entry_t s_routes[] = {
-    {"/healthz", true, ROUTE_OPS, NULL},
-    {"/readyz", true, ROUTE_OPS, NULL},
-    {"/metrics", true, ROUTE_OPS, NULL},
-    {"/_ping/gateway", true, ROUTE_PING, NULL},
-    {"/static/", false, ROUTE_STATIC, NULL},
-    {"/.well-known/openid-configuration", true, ROUTE_SERVICE, "token"},
-    {"/keys", true, ROUTE_SERVICE, "token"},
-    {"/oauth/", false, ROUTE_SERVICE, "token"},
-    {"/userinfo", true, ROUTE_SERVICE, "token"},
-    {"/_ping/token", true, ROUTE_SERVICE, "token"},
-    {"/sso/saml/", false, ROUTE_SERVICE, "saml"},
-    {"/simulator/", false, ROUTE_SERVICE, "saml"},
-    {"/_ping/saml", true, ROUTE_SERVICE, "saml"},
-    {"/sso/oidc/", false, ROUTE_SERVICE, "oidc"},
-    {"/_ping/oidc", true, ROUTE_SERVICE, "oidc"},
+    {"/healthz", true, ROUTE_OPS, NULL, false},
+    {"/readyz", true, ROUTE_OPS, NULL, false},
+    {"/metrics", true, ROUTE_OPS, NULL, false},
+    {"/_ping/gateway", true, ROUTE_PING, NULL, false},
+    {"/static/", false, ROUTE_STATIC, NULL, false},
+    {"/.well-known/openid-configuration", true, ROUTE_SERVICE, "token", false},
+    {"/keys", true, ROUTE_SERVICE, "token", false},
+    {"/oauth/", false, ROUTE_SERVICE, "token", false},
+    {"/userinfo", true, ROUTE_SERVICE, "token", false},
+    {"/_ping/token", true, ROUTE_SERVICE, "token", false},
+    {"/sso/saml/", false, ROUTE_SERVICE, "saml", false},
+    {"/simulator/", false, ROUTE_SERVICE, "saml", false},
+    {"/_ping/saml", true, ROUTE_SERVICE, "saml", false},
+    {"/sso/oidc/", false, ROUTE_SERVICE, "oidc", false},
+    {"/_ping/oidc", true, ROUTE_SERVICE, "oidc", false},
     /* Signing keys are the token service's, even under the management API. */
-    {"/api/v1/keys/", false, ROUTE_SERVICE, "token"},
-    {"/api/v1/", false, ROUTE_SERVICE, "directory"},
-    {"/portal/", false, ROUTE_SERVICE, "directory"},
-    {"/_ping/directory", true, ROUTE_SERVICE, "directory"},
+    {"/api/v1/keys/", false, ROUTE_SERVICE, "token", false},
+    {"/api/v1/", false, ROUTE_SERVICE, "directory", false},
+    /* A portal link's token belongs after a '#', which never reaches us; one typed into the
+       path must still never reach the access log. */
+    {"/portal/", false, ROUTE_SERVICE, "directory", true},
+    {"/_ping/directory", true, ROUTE_SERVICE, "directory", false},
 };
+
+static const route_entry_t *s_entry(const char *path)
+{
+    for (size_t i = 0; path && i < sizeof s_routes / sizeof s_routes[0]; i++) {
+        const route_entry_t *entry = &s_routes[i];
+        if (entry->exact ? strcmp(path, entry->prefix) == 0
+                         : strncmp(path, entry->prefix, strlen(entry->prefix)) == 0)
+            return entry;
+    }
+    return NULL;
+}
 
 route_t gateway_route(const char *path)
 {
     route_t none = {ROUTE_NONE, NULL, "unknown"};
     if (!path || path[0] != '/')
         return none;
-    for (size_t i = 0; i < sizeof s_routes / sizeof s_routes[0]; i++) {
-        const route_entry_t *entry = &s_routes[i];
-        bool match = entry->exact ? strcmp(path, entry->prefix) == 0
-                                  : strncmp(path, entry->prefix, strlen(entry->prefix)) == 0;
-        if (match) {
-            route_t route = {entry->kind, entry->service, entry->service};
-            if (entry->kind == ROUTE_OPS)
-                route.label = entry->prefix + 1;
-            else if (entry->kind == ROUTE_STATIC)
-                route.label = "static";
-            else if (entry->kind == ROUTE_PING)
-                route.label = "gateway";
-            return route;
-        }
+    const route_entry_t *entry = s_entry(path);
+    if (!entry)
+        return none;
+    route_t route = {entry->kind, entry->service, entry->service};
+    if (entry->kind == ROUTE_OPS)
+        route.label = entry->prefix + 1;
+    else if (entry->kind == ROUTE_STATIC)
+        route.label = "static";
+    else if (entry->kind == ROUTE_PING)
+        route.label = "gateway";
+    return route;
+}
+
+void gateway_route_log_path(const char *path, char *out, size_t size)
+{
+    const route_entry_t *entry = s_entry(path);
+    if (!entry || !entry->secret_segments) {
+        snprintf(out, size, "%s", path ? path : "");
+        return;
     }
-    return none;
+    size_t used = 0;
+    out[0] = '\0';
+    for (const char *p = path; *p && used + 1 < size;) {
+        size_t len = strcspn(p + 1, "/");
+        size_t plain = strspn(p + 1, "abcdefghijklmnopqrstuvwxyz0123456789._-");
+        bool keep = plain == len && len <= GATEWAY_LOG_SEGMENT_MAX;
+        int n = snprintf(out + used, size - used, "/%.*s", keep ? (int) len : 1,
+                         keep ? p + 1 : "~");
+        if (len == 0 && !keep)
+            n = snprintf(out + used, size - used, "/");
+        if (n < 0 || (size_t) n >= size - used)
+            break;
+        used += (size_t) n;
+        p += 1 + len;
+    }
 }
 
 void gateway_routes_test(bool verbose)
 {
     (void) verbose;
+    /* The access log's path: a token typed into a portal path never shows; other paths and
+       the portal's names and ids do. */
+    char out[256];
+    const char *token = "q3Xf_9Kz-Lm2Np8Rt5Vw1Yb4Dc7Gh0Jk3Mn6Pq9St2Uv";
+    char path[200];
+    snprintf(path, sizeof path, "/portal/%s", token);
+    gateway_route_log_path(path, out, sizeof out);
+    SSO_CHECK(!strcmp(out, "/portal/~"));
+    snprintf(path, sizeof path, "/portal/api/%s/x", token);
+    gateway_route_log_path(path, out, sizeof out);
+    SSO_CHECK(!strcmp(out, "/portal/api/~/x"));
+    gateway_route_log_path("/portal/abcdefghijklmnopqrstuvwxyz0123456", out, sizeof out);
+    SSO_CHECK(!strcmp(out, "/portal/~")); /* 33 lower-case characters: too long for a name */
+    gateway_route_log_path("/portal/Start", out, sizeof out);
+    SSO_CHECK(!strcmp(out, "/portal/~"));
+    gateway_route_log_path("/portal/", out, sizeof out);
+    SSO_CHECK(!strcmp(out, "/portal/"));
+    gateway_route_log_path("/portal/api/connections/conn_0a1b/test", out, sizeof out);
+    SSO_CHECK(!strcmp(out, "/portal/api/connections/conn_0a1b/test"));
+    gateway_route_log_path("/portal/start", out, sizeof out);
+    SSO_CHECK(!strcmp(out, "/portal/start"));
+    gateway_route_log_path("/portal//x%41", out, sizeof out);
+    SSO_CHECK(!strcmp(out, "/portal//~"));
+    gateway_route_log_path("/portal/start", out, 8);
+    SSO_CHECK(!strcmp(out, "/portal"));
+    gateway_route_log_path("/api/v1/Organizations", out, sizeof out);
+    SSO_CHECK(!strcmp(out, "/api/v1/Organizations"));
+    gateway_route_log_path(NULL, out, sizeof out);
+    SSO_CHECK(!strcmp(out, ""));
+    SSO_CHECK(!strcmp(gateway_route(path).label, "directory")); /* metrics: the service only */
+
     SSO_CHECK(gateway_route("/healthz").kind == ROUTE_OPS);
     SSO_CHECK(gateway_route("/healthz/x").kind == ROUTE_NONE);
     SSO_CHECK(strcmp(gateway_route("/oauth/token").service, "token") == 0);

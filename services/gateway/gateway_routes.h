@@ -2,6 +2,7 @@
 #ifndef GATEWAY_ROUTES_H
 #define GATEWAY_ROUTES_H
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef enum {
     ROUTE_NONE,      /* no owner: 404 */
@@ -19,6 +20,12 @@ typedef struct {
 
 /* Resolves a decoded request path. Never fails: unknown paths give ROUTE_NONE. */
 route_t gateway_route(const char *path);
+/* The path as the access log may show it: as is, except under a prefix whose paths may carry
+   a secret (/portal/: a link's token pasted into a path), where every segment that is not a
+   plain name (at most GATEWAY_LOG_SEGMENT_MAX characters of [a-z0-9._-]: page names and
+   ids) becomes "~". Always writes a NUL-terminated out. */
+#define GATEWAY_LOG_SEGMENT_MAX 32
+void gateway_route_log_path(const char *path, char *out, size_t size);
 /* The services that must have a live instance for /readyz. NULL-terminated. */
 extern const char *const gateway_services[];
 

@@ -19,6 +19,7 @@ COMMANDS = [
     ["connections", "get"],
     ["connections", "enable"], ["connections", "disable"], ["connections", "delete"],
     ["events"], ["keys", "rotate"],
+    ["portal-links", "create"], ["portal-links", "list"], ["portal-links", "revoke"],
 ]
 
 
@@ -529,3 +530,26 @@ def test_oidc_connection_with_private_key_jwt_needs_no_secret_and_shows_its_jwks
     got = ok_json(broker, "connections", "get", fields["ID"])
     assert got["oidc"]["client_secret_set"] is False
     assert got["oidc"]["client_certificate"].startswith("-----BEGIN CERTIFICATE-----")
+
+
+def test_portal_links_create_list_revoke(broker, org):
+    proc = ok(broker, "portal-links", "create", org)
+    fields = fields_of(proc.stdout)
+    link_id, location = fields["ID"], fields["LOCATION"]
+    assert link_id.startswith("pl_") and "/portal/start#" in location
+    token = location.split("#", 1)[1]
+    short = ok_json(broker, "portal-links", "create", org, "--expires-in", "300")
+    assert short["id"].startswith("pl_") and short["organization_id"] == org
+
+    header, rows = table(ok(broker, "portal-links", "list", org).stdout)
+    assert header == ["ID", "CREATED", "EXPIRES", "USED"]
+    assert {link_id, short["id"]} <= {r[0] for r in rows}
+    listed = ok(broker, "--json", "portal-links", "list", org).stdout
+    assert token not in listed and "location" not in listed
+
+    proc = run(broker, "portal-links", "create", org, "--expires-in", "60")
+    assert proc.returncode == 2 and "--expires-in" in proc.stderr
+    ok(broker, "portal-links", "revoke", org, short["id"])
+    assert short["id"] not in ok(broker, "portal-links", "list", org).stdout
+    proc = run(broker, "portal-links", "revoke", org, short["id"])
+    assert proc.returncode == 1 and "404" in proc.stderr

@@ -39,6 +39,7 @@ static const opt_spec_t s_specs[] = {
     {"org", true, false, false},
     {"connection", true, false, false},
     {"limit", true, false, false},
+    {"expires-in", true, false, false},
 };
 
 static const opt_spec_t *s_spec(const char *name, size_t len)

@@ -11,7 +11,8 @@
 
 static const ssoctl_cmd_t *const s_groups[] = {ssoctl_clients_cmds, ssoctl_orgs_cmds,
                                                ssoctl_domains_cmds, ssoctl_connections_cmds,
-                                               ssoctl_events_cmds, ssoctl_keys_cmds};
+                                               ssoctl_events_cmds, ssoctl_keys_cmds,
+                                               ssoctl_portal_links_cmds};
 #define NGROUPS (sizeof s_groups / sizeof s_groups[0])
 
 int ssoctl_selftest(bool verbose); /* ssoctl_cmd_selftest.c; hidden from help */
@@ -579,6 +580,39 @@ static bool s_has(const char *text, const char *needle)
     return text && strstr(text, needle) != NULL;
 }
 
+int ssoctl_org_list(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *collection,
+                    const ssoctl_column_t *cols, size_t ncols)
+{
+    int rc = ssoctl_nonempty(ctx, "ORG_ID", args->pos[0]);
+    if (rc != 0)
+        return rc;
+    char *path = ssoctl_path("/organizations/", args->pos[0], collection, NULL);
+    if (!path)
+        return ssoctl_fail(ctx, "out of memory");
+    json_t *list = NULL;
+    const char *next = NULL;
+    rc = ssoctl_list(ctx, path, 0, NULL, true, 0, &list, &next);
+    free(path);
+    if (rc == 0)
+        rc = ssoctl_show_list(ctx, list, cols, ncols);
+    json_decref(list);
+    return rc;
+}
+
+int ssoctl_org_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *collection,
+                      const char *label, const char *what)
+{
+    int rc = ssoctl_nonempty(ctx, "ORG_ID", args->pos[0]);
+    if (rc == 0)
+        rc = ssoctl_nonempty(ctx, label, args->pos[1]);
+    if (rc != 0)
+        return rc;
+    char *path = ssoctl_path("/organizations/", args->pos[0], collection, args->pos[1], NULL);
+    rc = ssoctl_delete(ctx, path, what, args->pos[1]);
+    free(path);
+    return rc;
+}
+
 void ssoctl_cmd_test(bool verbose)
 {
     (void) verbose;
@@ -608,6 +642,23 @@ void ssoctl_cmd_test(bool verbose)
     free(out);
     free(err);
     SSO_CHECK(s_run(&out, &err, "domains", "-h", NULL) == 0 && s_has(out, "domains add"));
+    free(out);
+    free(err);
+    SSO_CHECK(s_run(&out, &err, "portal-links", "create", "--help", NULL) == 0
+              && s_has(out, "--expires-in SECONDS") && s_has(out, "works once"));
+    free(out);
+    free(err);
+    /* --expires-in out of the API's bounds or not a number: a usage error before any call. */
+    const char *const lifetimes[] = {"299", "2592001", "0", "-5", "1h", ""};
+    for (size_t i = 0; i < sizeof lifetimes / sizeof *lifetimes; i++) {
+        SSO_CHECK(s_run(&out, &err, "portal-links", "create", "org_1", "--expires-in",
+                        lifetimes[i], NULL) == SSOCTL_EXIT_USAGE
+                  && s_has(err, "--expires-in must be a whole number from 300 to 2592000")
+                  && out && !*out);
+        free(out);
+        free(err);
+    }
+    SSO_CHECK(s_run(&out, &err, "portal-links", "revoke", "org_1", NULL) == SSOCTL_EXIT_USAGE);
     free(out);
     free(err);
 

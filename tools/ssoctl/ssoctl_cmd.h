@@ -48,6 +48,7 @@ extern const ssoctl_cmd_t ssoctl_domains_cmds[];
 extern const ssoctl_cmd_t ssoctl_connections_cmds[];
 extern const ssoctl_cmd_t ssoctl_events_cmds[];
 extern const ssoctl_cmd_t ssoctl_keys_cmds[];
+extern const ssoctl_cmd_t ssoctl_portal_links_cmds[];
 
 /* The whole CLI: parses argv, dispatches, returns the exit status. */
 int ssoctl_run(int argc, char **argv, FILE *out, FILE *err);
@@ -104,6 +105,15 @@ int ssoctl_get_id(ssoctl_ctx_t *ctx, const char *label, const char *prefix, cons
 /* DELETE prefix + id as ssoctl_delete does (label as for ssoctl_get_id). */
 int ssoctl_delete_id(ssoctl_ctx_t *ctx, const char *label, const char *prefix, const char *id,
                      const char *what);
+
+/* The collections under an organization (domains, portal links), written once. */
+/* Lists every page of /organizations/ORG_ID<collection> (ORG_ID: args->pos[0]) as a table. */
+int ssoctl_org_list(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *collection,
+                    const ssoctl_column_t *cols, size_t ncols);
+/* DELETE /organizations/ORG_ID<collection>/ID (args->pos[0], [1]; label names the id in usage
+   errors) as ssoctl_delete does. */
+int ssoctl_org_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *collection,
+                      const char *label, const char *what);
 
 void ssoctl_cmd_test(bool verbose);
 #endif

@@ -28,33 +28,12 @@ static int s_add(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 
 static int s_list(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
-    int rc = ssoctl_nonempty(ctx, "ORG_ID", args->pos[0]);
-    if (rc != 0)
-        return rc;
-    char *path = ssoctl_path("/organizations/", args->pos[0], "/domains", NULL);
-    if (!path)
-        return ssoctl_fail(ctx, "out of memory");
-    json_t *list = NULL;
-    const char *next = NULL;
-    rc = ssoctl_list(ctx, path, 0, NULL, true, 0, &list, &next);
-    free(path);
-    if (rc == 0)
-        rc = ssoctl_show_list(ctx, list, s_columns, NCOLUMNS);
-    json_decref(list);
-    return rc;
+    return ssoctl_org_list(ctx, args, "/domains", s_columns, NCOLUMNS);
 }
 
 static int s_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
-    int rc = ssoctl_nonempty(ctx, "ORG_ID", args->pos[0]);
-    if (rc == 0)
-        rc = ssoctl_nonempty(ctx, "DOMAIN_ID", args->pos[1]);
-    if (rc != 0)
-        return rc;
-    char *path = ssoctl_path("/organizations/", args->pos[0], "/domains/", args->pos[1], NULL);
-    rc = ssoctl_delete(ctx, path, "domain", args->pos[1]);
-    free(path);
-    return rc;
+    return ssoctl_org_delete(ctx, args, "/domains/", "DOMAIN_ID", "domain");
 }
 
 const ssoctl_cmd_t ssoctl_domains_cmds[] = {

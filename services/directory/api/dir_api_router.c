@@ -66,7 +66,7 @@ static zframe_t *s_route(dir_api_req_t *req)
             return dir_domains_http(req);
         if (strcmp(req->segments[2], "connections") == 0 && n == 3)
             return dir_connections_org_http(req);
-        if (strcmp(req->segments[2], "portal_links") == 0 && n == 3)
+        if (strcmp(req->segments[2], "portal_links") == 0 && n <= 4)
             return dir_portal_http(req);
     }
     if (strcmp(top, "connections") == 0 && n >= 2 && n <= 3)

@@ -29,6 +29,11 @@ void dir_housekeeping_run(dir_t *dir, bool force)
                now - DIR_TOKEN_TTL_MAX);
     dir_db_run(dir->db, NULL, "DELETE FROM replay_cache WHERE expires_at <= ?", "i", now);
     dir_db_run(dir->db, NULL, "DELETE FROM access_tokens WHERE expires_at < ?", "i", now - 86400);
+    /* Portal sessions go at their end; links a month after theirs, so that a late click
+       still hears "expired" rather than "not valid". */
+    dir_db_run(dir->db, NULL, "DELETE FROM portal_sessions WHERE expires_at <= ?", "i", now);
+    dir_db_run(dir->db, NULL, "DELETE FROM portal_links WHERE expires_at < ?", "i",
+               now - 30 * 86400);
 }
 
 
