@@ -52,7 +52,9 @@ int dir_portal_testkit_call(dir_testkit_t *kit, const char *method, const char *
         else if (!strcasecmp(name, "Content-Security-Policy"))
             snprintf(reply->csp, sizeof reply->csp, "%s", value);
     }
-    reply->body = strndup((const char *) response->body.data, response->body.len);
+    reply->body = response->body.len ? strndup((const char *) response->body.data,
+                                               response->body.len)
+                                     : strdup("");
     if (reply->body && response->body.len)
         reply->json = json_loads(reply->body, 0, NULL);
     sso__http_response__free_unpacked(response, NULL);
