@@ -23,6 +23,8 @@ static const route_entry_t s_routes[] = {
     {"/oauth/", false, ROUTE_SERVICE, "token"},
     {"/userinfo", true, ROUTE_SERVICE, "token"},
     {"/_ping/token", true, ROUTE_SERVICE, "token"},
+    /* The admin portal's test logins start where every login starts. */
+    {"/sso/test/", false, ROUTE_SERVICE, "token"},
     {"/sso/saml/", false, ROUTE_SERVICE, "saml"},
     {"/simulator/", false, ROUTE_SERVICE, "saml"},
     {"/_ping/saml", true, ROUTE_SERVICE, "saml"},
@@ -71,6 +73,7 @@ void gateway_routes_test(bool verbose)
     SSO_CHECK(gateway_route("/api/v2/organizations").kind == ROUTE_NONE);
     SSO_CHECK(strcmp(gateway_route("/sso/saml/conn_1/acs").service, "saml") == 0);
     SSO_CHECK(strcmp(gateway_route("/sso/oidc/callback").service, "oidc") == 0);
+    SSO_CHECK(strcmp(gateway_route("/sso/test/h").service, "token") == 0);
     SSO_CHECK(gateway_route("/static/app.css").kind == ROUTE_STATIC);
     SSO_CHECK(gateway_route("/_ping/gateway").kind == ROUTE_PING);
     SSO_CHECK(strcmp(gateway_route("/_ping/directory").service, "directory") == 0);

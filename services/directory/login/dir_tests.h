@@ -9,16 +9,17 @@
 #ifndef DIR_TESTS_H
 #define DIR_TESTS_H
 #include "dir_rpc.h"
+#include "sso_upstream.h"
 
 /* A test's start handle is good for the login transaction's life (DIR_TXN_TTL_MAX); its
    result is kept this long after it was made. */
 #define DIR_TESTS_TTL 3600
-/* The raw attributes or claims kept with a result (LoginCompleteRequest.raw_json). */
-#define DIR_TESTS_RAW_MAX (64 * 1024)
-/* A test's transaction id starts with this (the rest is random): the upstream services send
-   the raw attributes or claims only for these. Whether a transaction is a test's is the
-   login_tests table's to say, never the prefix's. */
-#define DIR_TESTS_TXN_PREFIX "test."
+/* The raw attributes or claims kept with a result (LoginCompleteRequest.raw_json), and the
+   start of a test's transaction id (the rest is random), by which the upstream services know
+   to send them: lib/sso_upstream. Whether a transaction is a test's is the login_tests
+   table's to say, never the prefix's. */
+#define DIR_TESTS_RAW_MAX SSO_UPSTREAM_RAW_MAX
+#define DIR_TESTS_TXN_PREFIX SSO_UPSTREAM_TEST_PREFIX
 
 /* For the portal: a test login of connection_id (any status) for organization_id, the
    organization of the caller's portal session; bound to the browser whose binder
