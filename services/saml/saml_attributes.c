@@ -353,12 +353,16 @@ int saml_attributes_apply(const saml_attribute_map_t *map, xmlNodePtr assertion,
 static saml_profile_t *s_apply_xml(const saml_attribute_map_t *map, const char *attrs,
                                    const char *subject, const char *format)
 {
-    char xml[4096];
-    snprintf(xml, sizeof xml,
-             "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\">"
-             "<saml:AttributeStatement>%s</saml:AttributeStatement></saml:Assertion>",
-             attrs);
-    xmlDocPtr doc = xmlReadMemory(xml, (int) strlen(xml), "t.xml", NULL, XML_PARSE_NONET);
+    size_t size = strlen(attrs) + 200;
+    char *xml = malloc(size);
+    if (xml)
+        snprintf(xml, size,
+                 "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\">"
+                 "<saml:AttributeStatement>%s</saml:AttributeStatement></saml:Assertion>",
+                 attrs);
+    xmlDocPtr doc = xml ? xmlReadMemory(xml, (int) strlen(xml), "t.xml", NULL, XML_PARSE_NONET)
+                        : NULL;
+    free(xml);
     saml_profile_t *p = saml_profile_new();
     char why[128];
     if (!doc || !p) {
@@ -404,6 +408,24 @@ void saml_attributes_test(bool verbose)
                                       "[\"ann@example.com\"],\"firstName\":[\"Ann\"],"
                                       "\"lastName\":[\"Lee\"],\"groups\":[\"admins\","
                                       "\"devs\",\"admins\"]}}"));
+    /* Attributes past the cap are left out, and the result says so. */
+    size_t big_size = 40 * 4100 + 100;
+    char *big = malloc(big_size);
+    size_t used = big ? (size_t) snprintf(big, big_size, "<saml:Attribute Name=\"blob\">") : 0;
+    for (int i = 0; big && i < 40; i++) {
+        used += (size_t) snprintf(big + used, big_size - used, "<saml:AttributeValue>");
+        memset(big + used, 'x', 4000);
+        used += 4000;
+        used += (size_t) snprintf(big + used, big_size - used, "</saml:AttributeValue>");
+    }
+    if (big)
+        snprintf(big + used, big_size - used, "</saml:Attribute>");
+    saml_profile_t *capped = big ? s_apply_xml(NULL, big, "00u2", NULL) : NULL;
+    SSO_CHECK(capped && capped->raw_json && strlen(capped->raw_json) <= SSO_UPSTREAM_RAW_MAX
+              && strstr(capped->raw_json, "\"truncated\":true")
+              && strstr(capped->raw_json, "\"blob\":[\"xxxx"));
+    saml_profile_destroy(&capped);
+    free(big);
     free(summary);
     saml_profile_destroy(&p);
     SSO_CHECK(p == NULL);
