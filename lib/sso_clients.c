@@ -34,6 +34,8 @@ S_CLIENT(sso_dir_token_issue, sso__token_writes, token_issue, Sso__TokenIssueReq
          Sso__TokenIssueReply, "directory")
 S_CLIENT(sso_dir_key_put, sso__token_writes, key_put, Sso__KeyPutRequest, Sso__KeysListReply,
          "directory")
+S_CLIENT(sso_dir_test_begin, sso__token_writes, test_begin, Sso__TestBeginRequest,
+         Sso__LoginContextReply, "directory")
 S_CLIENT(sso_dir_login_context, sso__upstream_reads, login_context, Sso__LoginContextRequest,
          Sso__LoginContextReply, "directory")
 S_CLIENT(sso_dir_connection_get, sso__upstream_reads, connection_get, Sso__ConnectionGetRequest,

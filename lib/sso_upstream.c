@@ -28,6 +28,11 @@ zframe_t *sso_upstream_start_reply(Sso__RpcError error, const char *description,
     return sso_frame_pack(&reply.base);
 }
 
+bool sso_upstream_is_test(const char *txn_id)
+{
+    return txn_id && !strncmp(txn_id, SSO_UPSTREAM_TEST_PREFIX, strlen(SSO_UPSTREAM_TEST_PREFIX));
+}
+
 zframe_t *sso_upstream_redirect(const Sso__LoginRedirectReply *r)
 {
     const char *names[] = {"code", "error", "error_description", "state"};
@@ -153,6 +158,9 @@ sso_upstream_binding_t sso_upstream_binding_check(const Sso__HttpRequest *reques
 void sso_upstream_test(bool verbose)
 {
     (void) verbose;
+    SSO_CHECK(sso_upstream_is_test("test.abc") && !sso_upstream_is_test("test")
+              && !sso_upstream_is_test("xtest.abc") && !sso_upstream_is_test("")
+              && !sso_upstream_is_test(NULL));
     Sso__LoginRedirectReply r = SSO__LOGIN_REDIRECT_REPLY__INIT;
     r.redirect_uri = "https://app.test/cb?x=1";
     r.state = "s&1";

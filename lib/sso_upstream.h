@@ -11,6 +11,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* A test login's (the admin portal's test button, the directory's login/dir_tests): its
+   transaction id starts with SSO_UPSTREAM_TEST_PREFIX, so that the upstream services know,
+   from the RelayState or the transaction, to pass on the raw attributes or claims
+   (LoginCompleteRequest.raw_json) and to let a connection that is not active be tried. The
+   directory says what is a test by its own records, never by the prefix: a client's login
+   never gets an id with it, and LoginComplete refuses raw_json for one. At most
+   SSO_UPSTREAM_RAW_MAX bytes of raw_json. */
+#define SSO_UPSTREAM_TEST_PREFIX "test."
+#define SSO_UPSTREAM_RAW_MAX (64 * 1024)
+bool sso_upstream_is_test(const char *txn_id);
+
 /* Whether rpc is the bus name of UpstreamStart.Start (proto/saml.proto's one operation, which
    the saml and oidc services serve under their own names). */
 bool sso_upstream_is_start(const char *rpc);

@@ -5,6 +5,7 @@
 #include "dir_service.h"
 #include "dir_testkit.h"
 #include "login/dir_codes.h"
+#include "login/dir_tests.h"
 #include "login/dir_txn.h"
 #include "vault/dir_signing.h"
 #include "sso_broker.h"
@@ -259,6 +260,92 @@ int dir_fake_txns(dir_fake_t *self)
     if (dir_fake_run(self, s_txns_read, &count) != 0)
         return -1;
     return (int) count;
+}
+
+typedef struct {
+    const char *org, *conn, *binder;
+    char *handle, *test_id, *txn_id;
+    int rc;
+} s_test_login_t;
+
+static void s_test_login(void *dir, void *arg)
+{
+    s_test_login_t *t = arg;
+    dir_error_t err = {0};
+    char *id = NULL, *handle = NULL;
+    t->rc = dir_tests_create(dir, t->org, t->conn, t->binder, &id, &handle, &err);
+    dir_db_stmt_t *stmt = t->rc == 0 ? dir_db_query(((dir_t *) dir)->db, "SELECT txn_id FROM "
+                                                    "login_tests WHERE id = ?", "s", id)
+                                     : NULL;
+    if (stmt && dir_db_step(stmt) == DIR_DB_ROW) {
+        snprintf(t->handle, 64, "%s", handle);
+        snprintf(t->test_id, 64, "%s", id);
+        snprintf(t->txn_id, 80, "%s", dir_db_text(stmt, 0));
+    }
+    else {
+        fprintf(stderr, "dir_tests_create: %s\n", err.description);
+        t->rc = -1;
+    }
+    dir_db_release(stmt);
+    free(id);
+    free(handle);
+}
+
+int dir_fake_test_login(dir_fake_t *self, const char *organization_id,
+                        const char *connection_id, const char *binder, char handle[64],
+                        char test_id[64], char txn_id[80])
+{
+    s_test_login_t t = {organization_id, connection_id, binder, handle, test_id, txn_id, -1};
+    if (dir_fake_run(self, s_test_login, &t) != 0)
+        return -1;
+    return t.rc;
+}
+
+typedef struct {
+    const char *org, *id;
+    char *text;
+} s_test_result_t;
+
+static void s_test_result(void *dir, void *arg)
+{
+    s_test_result_t *r = arg;
+    dir_error_t err = {0};
+    json_t *json = dir_tests_result(dir, r->org, r->id, &err);
+    r->text = json ? json_dumps(json, JSON_COMPACT) : NULL;
+    json_decref(json);
+}
+
+char *dir_fake_test_result(dir_fake_t *self, const char *organization_id, const char *test_id)
+{
+    s_test_result_t r = {organization_id, test_id, NULL};
+    if (dir_fake_run(self, s_test_result, &r) != 0)
+        return NULL;
+    return r.text;
+}
+
+typedef struct {
+    const char *id, *status;
+    int rc;
+} s_status_t;
+
+static void s_status(void *dir, void *arg)
+{
+    s_status_t *s = arg;
+    int changes = 0;
+    s->rc = dir_db_run(((dir_t *) dir)->db, &changes, "UPDATE connections SET status = ? WHERE "
+                                                      "id = ?", "ss", s->status, s->id)
+                        == DIR_DB_OK
+                    && changes == 1
+                ? 0
+                : -1;
+}
+
+int dir_fake_connection_status(dir_fake_t *self, const char *connection_id, const char *status)
+{
+    s_status_t s = {connection_id, status, -1};
+    if (dir_fake_run(self, s_status, &s) != 0)
+        return -1;
+    return s.rc;
 }
 
 static void s_keys_read(void *dir, void *arg)

@@ -73,6 +73,17 @@ int dir_fake_run(dir_fake_t *self, dir_fake_fn *fn, void *arg);
 Sso__Transaction *dir_fake_txn(dir_fake_t *self, const char *id);
 /* How many login transactions the directory holds. -1 on error. */
 int dir_fake_txns(dir_fake_t *self);
+/* A test login of connection_id for organization_id bound to binder, as the admin portal
+   makes one (login/dir_tests): its start handle, id and transaction id (the RelayState)
+   into the buffers. 0 or -1. */
+int dir_fake_test_login(dir_fake_t *self, const char *organization_id,
+                        const char *connection_id, const char *binder, char handle[64],
+                        char test_id[64], char txn_id[80]);
+/* The result of test_id as organization_id's portal reads it (JSON text, caller frees), or
+   NULL (none, or another organization's). */
+char *dir_fake_test_result(dir_fake_t *self, const char *organization_id, const char *test_id);
+/* Sets connection_id's status ("active", "inactive"), as its enable / disable do. 0 or -1. */
+int dir_fake_connection_status(dir_fake_t *self, const char *connection_id, const char *status);
 /* The signing keys the directory holds, with their private keys, or NULL. Free with
    sso__keys_list_reply__free_unpacked. */
 Sso__KeysListReply *dir_fake_signing_keys(dir_fake_t *self);

@@ -9,6 +9,7 @@
 #include "login/dir_housekeeping.h"
 #include "login/dir_login.h"
 #include "login/dir_steps.h"
+#include "login/dir_tests.h"
 #include "login/dir_tokens.h"
 #include "login/dir_txn.h"
 #include "vault/dir_signing.h"
@@ -109,6 +110,8 @@ S_HANDLER(s_token_writes_, token_issue, s_token_issue, Sso__TokenWrites_Service,
           Sso__TokenIssueRequest, Sso__TokenIssueReply)
 S_HANDLER(s_token_writes_, key_put, s_key_put, Sso__TokenWrites_Service, Sso__KeyPutRequest,
           Sso__KeysListReply)
+S_HANDLER(s_token_writes_, test_begin, dir_tests_begin, Sso__TokenWrites_Service,
+          Sso__TestBeginRequest, Sso__LoginContextReply)
 S_HANDLER(s_upstream_reads_, login_context, dir_steps_login_context, Sso__UpstreamReads_Service,
           Sso__LoginContextRequest, Sso__LoginContextReply)
 S_HANDLER(s_upstream_reads_, connection_get, dir_login_connection_get,

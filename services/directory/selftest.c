@@ -29,6 +29,7 @@
 #include "login/dir_replay.h"
 #include "login/dir_secret_cache.h"
 #include "login/dir_steps.h"
+#include "login/dir_tests.h"
 #include "login/dir_tokens.h"
 #include "login/dir_txn.h"
 #include "store/dir_checkpoint.h"
@@ -87,6 +88,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_login_test, verbose);
     SSO_RUN(dir_txn_test, verbose);
     SSO_RUN(dir_steps_test, verbose);
+    SSO_RUN(dir_tests_test, verbose);
     SSO_RUN(dir_codes_test, verbose);
     SSO_RUN(dir_replay_test, verbose);
     SSO_RUN(dir_fake_test, verbose);

@@ -179,7 +179,10 @@ static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
     mine.organization_id = conn->organization_id;
     const oidc_budget_t *budget = &mine;
     char why[S_WHY] = "", description[300];
-    if (strcmp(conn->type, "oidc") != 0 || strcmp(conn->status, "active") != 0) {
+    /* A test login (the admin portal's) may try a connection before it is enabled; the
+       directory, which alone knows what is a test, refuses any other login on it. */
+    bool test = sso_upstream_is_test(txn->id);
+    if (strcmp(conn->type, "oidc") != 0 || (!test && strcmp(conn->status, "active") != 0)) {
         snprintf(why, sizeof why, "connection %.100s is not an active OIDC connection",
                  conn->id);
         return s_fail(service, txn, "access_denied", why, why);
@@ -234,10 +237,19 @@ static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
         complete.auth_time = when > 0 && when < s_now() ? when : 0;
         complete.connection_id = conn->id;
         complete.connection_version = conn->version;
+        /* A test's result shows the claims as the provider sent them (ID token and
+           userinfo), or says they were too many. */
+        char *raw = test ? json_dumps(claims, JSON_COMPACT) : NULL;
+        if (raw && strlen(raw) > SSO_UPSTREAM_RAW_MAX) {
+            free(raw);
+            raw = strdup("{\"truncated\":true}");
+        }
+        complete.raw_json = raw ? raw : "";
         Sso__LoginRedirectReply *reply = NULL;
         if (sso_dir_login_complete(service, &complete, &reply) != 0)
             frame = s_busy();
-        else if (!reply->error && *reply->code)
+        else if (!reply->error && (*reply->code || test))
+            /* A test login issues no code: its redirect is the portal's result page. */
             frame = sso_upstream_redirect(reply);
         else {
             snprintf(why, sizeof why, "LoginComplete refused: %s: %.400s",
@@ -248,6 +260,7 @@ static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
                            "the login could not be completed", why);
         }
         sso__login_redirect_reply__free_unpacked(reply, NULL);
+        free(raw);
         sso_info("login %.8s… via %s for %s", txn->id, conn->id, profile->subject);
     }
     sso__profile__free_unpacked(profile, NULL);
@@ -617,6 +630,48 @@ static void s_test_caps(sso_service_t *service, Sso__Connection *conn, Sso__Tran
 /* A callback whose token endpoint answers slowly and whose userinfo endpoint hangs ends within
    its budget (1.5 s of a 2 s deadline), with the reason naming the step, and its event is
    written (through the real directory). */
+#define S_JSON_TYPE "Content-Type: application/json\r\n"
+
+/* The provider under prefix of the stand-in idp: its JWKS (key's public half, kid k1) and a
+   token endpoint answering, after delay_ms, an ID token of claims (taken) signed by key.
+   0, or -1. */
+static int s_test_provider(sso_oidc_test_idp_t *idp, const char *prefix, EVP_PKEY *key,
+                           json_t *claims, int delay_ms)
+{
+    json_t *jwk = key ? sso_jose_public_jwk(key, "k1", "RS256") : NULL;
+    json_t *jwks = json_pack("{s:[o]}", "keys", jwk);
+    char *jwks_text = jwks ? json_dumps(jwks, JSON_COMPACT) : NULL;
+    json_decref(jwks);
+    char *id_token = NULL, body[8192], path[200];
+    int rc = jwks_text && claims && sso_jose_sign(key, "RS256", "k1", claims, &id_token) == 0
+                 ? 0
+                 : -1;
+    json_decref(claims);
+    snprintf(body, sizeof body, "{\"id_token\":\"%s\",\"access_token\":\"at-1\","
+             "\"token_type\":\"Bearer\"}", id_token ? id_token : "");
+    snprintf(path, sizeof path, "%s/jwks", prefix);
+    if (rc == 0)
+        rc = sso_oidc_test_idp_route(idp, path, 200, S_JSON_TYPE, jwks_text, 0);
+    snprintf(path, sizeof path, "%s/token", prefix);
+    if (rc == 0)
+        rc = sso_oidc_test_idp_route(idp, path, 200, S_JSON_TYPE, body, delay_ms);
+    free(id_token);
+    free(jwks_text);
+    return rc;
+}
+
+/* service as the oidc service on dir's bus, with a 2 s deadline (config is its own). */
+static void s_test_bus(const sso_service_t *service, dir_fake_t *dir, sso_config_t *config,
+                       sso_service_t *bus)
+{
+    *config = *service->config;
+    config->request_timeout_ms = 2000;
+    *bus = *service;
+    bus->config = config;
+    bus->client = dir ? sso_client_new(dir_fake_endpoint(dir), dir_fake_keys(dir), "oidc", NULL)
+                      : NULL;
+}
+
 static void s_test_slow_callback(sso_service_t *service)
 {
     dir_fake_t *dir = dir_fake_new();
@@ -625,35 +680,18 @@ static void s_test_slow_callback(sso_service_t *service)
     char issuer[200] = "", txn_id[128] = "";
     SSO_CHECK(dir && idp && key
               && sso_oidc_test_idp_provider(idp, "/b", issuer, sizeof issuer) == 0);
-    sso_config_t config = *service->config;
-    config.request_timeout_ms = 2000;
-    sso_service_t bus = *service;
-    bus.config = &config;
-    bus.client = dir ? sso_client_new(dir_fake_endpoint(dir), dir_fake_keys(dir), "oidc", NULL)
-                     : NULL;
+    sso_config_t config;
+    sso_service_t bus;
+    s_test_bus(service, dir, &config, &bus);
     SSO_CHECK(bus.client && dir_fake_login(dir, txn_id, sizeof txn_id) == 0);
-    json_t *jwk = key ? sso_jose_public_jwk(key, "k1", "RS256") : NULL;
-    json_t *jwks = json_pack("{s:[o]}", "keys", jwk);
-    char *jwks_text = jwks ? json_dumps(jwks, JSON_COMPACT) : NULL;
-    json_decref(jwks);
     int64_t now = sso_now_ms() / 1000;
     json_t *claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", issuer, "aud",
                                "client-1", "sub", "u-1", "nonce", "nonce-b", "iat",
                                (json_int_t) now, "exp", (json_int_t) now + 300);
-    char *id_token = NULL, body[8192] = "";
-    SSO_CHECK(jwks_text && claims && sso_jose_sign(key, "RS256", "k1", claims, &id_token) == 0);
-    json_decref(claims);
-    snprintf(body, sizeof body, "{\"id_token\":\"%s\",\"access_token\":\"at-1\","
-             "\"token_type\":\"Bearer\"}", id_token ? id_token : "");
-    const char *json_type = "Content-Type: application/json\r\n";
-    SSO_CHECK(sso_oidc_test_idp_route(idp, "/b/jwks", 200, json_type,
-                                      jwks_text ? jwks_text : "", 0) == 0
-              && sso_oidc_test_idp_route(idp, "/b/token", 200, json_type, body, 800) == 0
-              && sso_oidc_test_idp_route(idp, "/b/userinfo", 200, json_type,
+    SSO_CHECK(s_test_provider(idp, "/b", key, claims, 800) == 0
+              && sso_oidc_test_idp_route(idp, "/b/userinfo", 200, S_JSON_TYPE,
                                          "{\"sub\":\"u-1\",\"email\":\"u@example.com\"}", 5000)
                      == 0);
-    free(id_token);
-    free(jwks_text);
 
     Sso__Connection conn = SSO__CONNECTION__INIT;
     conn.id = "conn_b";
@@ -686,6 +724,91 @@ static void s_test_slow_callback(sso_service_t *service)
               && sso_oidc_test_idp_hits(idp, "/b/userinfo") == 1);
     if (response)
         sso__http_response__free_unpacked(response, NULL);
+    sso_client_destroy(&bus.client);
+    EVP_PKEY_free(key);
+    sso_oidc_test_idp_destroy(&idp);
+    dir_fake_destroy(&dir);
+}
+
+/* A test login from the admin portal on the OIDC connection once disabled, through the
+   real directory and the stand-in provider: the claims are the test's result, the browser
+   goes to the result page with no code; a client's login on it is still refused. */
+static void s_test_login_test(sso_service_t *service)
+{
+    dir_fake_t *dir = dir_fake_new();
+    sso_oidc_test_idp_t *idp = sso_oidc_test_idp_new();
+    EVP_PKEY *key = EVP_RSA_gen(2048);
+    char issuer[200] = "", handle[64], test_id[64] = "", txn_id[80] = "";
+    SSO_CHECK(dir && idp && key
+              && sso_oidc_test_idp_provider(idp, "/t", issuer, sizeof issuer) == 0
+              && dir_fake_connection_status(dir, dir->conn_oidc, "inactive") == 0
+              && dir_fake_test_login(dir, dir->org_oidc, dir->conn_oidc,
+                                     "AAAAbbbbCCCCddddEEEEffffGGGGhhhh", handle, test_id, txn_id)
+                     == 0);
+    sso_config_t config;
+    sso_service_t bus;
+    s_test_bus(service, dir, &config, &bus);
+    int64_t now = sso_now_ms() / 1000;
+    json_t *claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:[s]}", "iss", issuer,
+                               "aud", "client-1", "sub", "u-1", "nonce", "nonce-t", "iat",
+                               (json_int_t) now, "exp", (json_int_t) now + 300, "email",
+                               "u@oidc.example", "groups", "<b>ops</b>");
+    SSO_CHECK(bus.client && s_test_provider(idp, "/t", key, claims, 0) == 0);
+
+    char *domains[] = {"oidc.example"};
+    Sso__Connection conn = SSO__CONNECTION__INIT;
+    conn.id = dir ? dir->conn_oidc : "";
+    conn.organization_id = dir ? dir->org_oidc : "";
+    conn.type = "oidc";
+    conn.status = "inactive";
+    conn.oidc_issuer = issuer;
+    conn.oidc_client_id = "client-1";
+    conn.oidc_client_secret = "secret-1";
+    conn.organization_domains = domains;
+    conn.n_organization_domains = 1;
+    Sso__Transaction txn = SSO__TRANSACTION__INIT;
+    txn.id = txn_id;
+    txn.oidc_nonce = "nonce-t";
+    txn.oidc_code_verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    txn.max_age = -1;
+    oidc_callback_t cb = {.state = "state-t", .code = "code-t"};
+    int64_t started = sso_now_ms();
+    oidc_budget_t budget = oidc_budget(started + 2000, started);
+    zframe_t *frame = *txn_id && bus.client ? s_callback(&bus, &cb, &txn, &conn, &budget) : NULL;
+    Sso__HttpResponse *response =
+        frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
+    zframe_destroy(&frame);
+    char url[200];
+    snprintf(url, sizeof url, "https://sso.test/portal/tests/%s", test_id);
+    const char *location = NULL;
+    for (size_t i = 0; response && i < response->n_headers; i++)
+        if (!strcasecmp(response->headers[i]->name, "Location"))
+            location = response->headers[i]->value;
+    SSO_CHECK(response && response->status == 302 && location && !strcmp(location, url));
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    char *result = dir ? dir_fake_test_result(dir, dir->org_oidc, test_id) : NULL;
+    SSO_CHECK(result && strstr(result, "\"status\":\"success\"")
+              && strstr(result, "\"email\":\"u@oidc.example\"")
+              && strstr(result, "\"groups\":[\"<b>ops</b>\"]")
+              && strstr(result, "\"raw\":{") && strstr(result, "\"nonce\":\"nonce-t\""));
+    free(result);
+
+    /* A client's login on the inactive connection: refused, no code. */
+    char client_txn_id[128] = "";
+    SSO_CHECK(dir && dir_fake_login(dir, client_txn_id, sizeof client_txn_id) == 0);
+    Sso__Transaction *client_txn = *client_txn_id ? dir_fake_txn(dir, client_txn_id) : NULL;
+    SSO_CHECK(client_txn);
+    frame = client_txn ? s_callback(&bus, &cb, client_txn, &conn, &budget) : NULL;
+    response = frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame))
+                     : NULL;
+    zframe_destroy(&frame);
+    SSO_CHECK(response && response->status == 302
+              && dir_fake_events(dir, "is not an active OIDC connection") == 1);
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    if (client_txn)
+        sso__transaction__free_unpacked(client_txn, NULL);
     sso_client_destroy(&bus.client);
     EVP_PKEY_free(key);
     sso_oidc_test_idp_destroy(&idp);
@@ -793,6 +916,7 @@ void oidc_login_test(bool verbose)
     s_test_slow_starts(&service, idp, &conn, &txn);
     s_test_caps(&service, &conn, &txn);
     s_test_slow_callback(&service);
+    s_test_login_test(&service);
 
     sso_oidc_cache_destroy(&state.cache);
     sso_oidc_test_idp_destroy(&idp);

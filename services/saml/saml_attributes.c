@@ -1,6 +1,8 @@
 /* saml_attributes: attribute names to the normalized profile. */
 #include "saml_attributes.h"
 #include "saml_xml.h"
+#include "sso_upstream.h"
+#include <jansson.h>
 #include "sso_test.h"
 #include <libxml/parser.h>
 #include <stdio.h>
@@ -60,6 +62,7 @@ void saml_profile_destroy(saml_profile_t **self_p)
     free(self->groups);
     free(self->session_index);
     free(self->assertion_id);
+    free(self->raw_json);
     free(self);
     *self_p = NULL;
 }
@@ -249,9 +252,57 @@ static int s_single(const saml_attribute_map_t *map, xmlNodePtr assertion, saml_
     return 0;
 }
 
+/* profile->raw_json from assertion's attributes (see saml_profile_t). 0, or -1 when out of
+   memory. */
+static int s_raw(xmlNodePtr assertion, saml_profile_t *profile)
+{
+    json_t *attributes = json_object();
+    json_t *raw = json_pack("{s:s?, s:s?, s:o}", "NameID", profile->subject, "NameID Format",
+                            profile->name_id_format, "attributes", attributes);
+    size_t size = 128 + (profile->subject ? strlen(profile->subject) : 0);
+    bool truncated = false;
+    for (xmlNodePtr st = assertion->children; raw && st; st = st->next) {
+        if (!saml_xml_is(st, SAML_NS_ASSERTION, "AttributeStatement"))
+            continue;
+        for (xmlNodePtr attr = st->children; attr; attr = attr->next) {
+            xmlChar *name = saml_xml_is(attr, SAML_NS_ASSERTION, "Attribute")
+                                ? xmlGetProp(attr, BAD_CAST "Name")
+                                : NULL;
+            json_t *values = name ? json_object_get(attributes, (const char *) name) : NULL;
+            if (name && !values && json_object_set_new(attributes, (const char *) name,
+                                                       values = json_array()) != 0)
+                values = NULL;
+            size += name ? strlen((const char *) name) + 8 : 0;
+            for (xmlNodePtr v = values ? attr->children : NULL; v; v = v->next) {
+                char *text = NULL;
+                if (!saml_xml_is(v, SAML_NS_ASSERTION, "AttributeValue")
+                    || saml_xml_text(v, &text) != 0)
+                    continue;
+                /* JSON escaping can grow a value six times over. */
+                size += strlen(text) * 6 + 4;
+                if (size < SSO_UPSTREAM_RAW_MAX)
+                    json_array_append_new(values, json_string(text));
+                else
+                    truncated = true;
+                free(text);
+            }
+            xmlFree(name);
+        }
+    }
+    if (raw && truncated)
+        json_object_set_new(raw, "truncated", json_true());
+    profile->raw_json = raw ? json_dumps(raw, JSON_COMPACT) : NULL;
+    json_decref(raw);
+    return profile->raw_json ? 0 : -1;
+}
+
 int saml_attributes_apply(const saml_attribute_map_t *map, xmlNodePtr assertion,
                           saml_profile_t *profile, char *why, size_t why_size)
 {
+    if (s_raw(assertion, profile) != 0) {
+        snprintf(why, why_size, "out of memory reading attributes");
+        return -1;
+    }
     if (s_single(map, assertion, SAML_FIELD_EMAIL, &profile->email)
         || s_single(map, assertion, SAML_FIELD_GIVEN_NAME, &profile->given_name)
         || s_single(map, assertion, SAML_FIELD_FAMILY_NAME, &profile->family_name)
@@ -302,12 +353,16 @@ int saml_attributes_apply(const saml_attribute_map_t *map, xmlNodePtr assertion,
 static saml_profile_t *s_apply_xml(const saml_attribute_map_t *map, const char *attrs,
                                    const char *subject, const char *format)
 {
-    char xml[4096];
-    snprintf(xml, sizeof xml,
-             "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\">"
-             "<saml:AttributeStatement>%s</saml:AttributeStatement></saml:Assertion>",
-             attrs);
-    xmlDocPtr doc = xmlReadMemory(xml, (int) strlen(xml), "t.xml", NULL, XML_PARSE_NONET);
+    size_t size = strlen(attrs) + 200;
+    char *xml = malloc(size);
+    if (xml)
+        snprintf(xml, size,
+                 "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\">"
+                 "<saml:AttributeStatement>%s</saml:AttributeStatement></saml:Assertion>",
+                 attrs);
+    xmlDocPtr doc = xml ? xmlReadMemory(xml, (int) strlen(xml), "t.xml", NULL, XML_PARSE_NONET)
+                        : NULL;
+    free(xml);
     saml_profile_t *p = saml_profile_new();
     char why[128];
     if (!doc || !p) {
@@ -346,6 +401,31 @@ void saml_attributes_test(bool verbose)
               && s_eq(p->groups[0], "admins") && s_eq(p->groups[1], "devs"));
     char *summary = p ? saml_profile_summary(p) : NULL;
     SSO_CHECK(summary && strstr(summary, "subject=00u1;") && strstr(summary, "group=devs;"));
+    /* The raw attributes, as sent (every value, duplicates too). */
+    SSO_CHECK(p && p->raw_json
+              && !strcmp(p->raw_json, "{\"NameID\":\"00u1\",\"NameID Format\":\""
+                                      SAML_NAMEID_UNSPECIFIED "\",\"attributes\":{\"email\":"
+                                      "[\"ann@example.com\"],\"firstName\":[\"Ann\"],"
+                                      "\"lastName\":[\"Lee\"],\"groups\":[\"admins\","
+                                      "\"devs\",\"admins\"]}}"));
+    /* Attributes past the cap are left out, and the result says so. */
+    size_t big_size = 40 * 4100 + 100;
+    char *big = malloc(big_size);
+    size_t used = big ? (size_t) snprintf(big, big_size, "<saml:Attribute Name=\"blob\">") : 0;
+    for (int i = 0; big && i < 40; i++) {
+        used += (size_t) snprintf(big + used, big_size - used, "<saml:AttributeValue>");
+        memset(big + used, 'x', 4000);
+        used += 4000;
+        used += (size_t) snprintf(big + used, big_size - used, "</saml:AttributeValue>");
+    }
+    if (big)
+        snprintf(big + used, big_size - used, "</saml:Attribute>");
+    saml_profile_t *capped = big ? s_apply_xml(NULL, big, "00u2", NULL) : NULL;
+    SSO_CHECK(capped && capped->raw_json && strlen(capped->raw_json) <= SSO_UPSTREAM_RAW_MAX
+              && strstr(capped->raw_json, "\"truncated\":true")
+              && strstr(capped->raw_json, "\"blob\":[\"xxxx"));
+    saml_profile_destroy(&capped);
+    free(big);
     free(summary);
     saml_profile_destroy(&p);
     SSO_CHECK(p == NULL);

@@ -26,6 +26,10 @@ typedef struct {
     time_t issue_instant;   /* Assertion/@IssueInstant */
     time_t authn_instant;   /* AuthnStatement/@AuthnInstant */
     time_t not_on_or_after; /* how long the replay cache must remember assertion_id */
+    /* The NameID and every attribute as the IdP sent them, for a test login's result: JSON
+       {"NameID", "NameID Format", "attributes": {name: [values]}}, at most
+       SSO_UPSTREAM_RAW_MAX bytes (values past it are left out and "truncated" is true). */
+    char *raw_json;
 } saml_profile_t;
 
 saml_profile_t *saml_profile_new(void);

@@ -224,7 +224,9 @@ static zframe_t *s_complete(s_acs_t *acs, const Sso__LoginCompleteRequest *reque
                            ? "the response arrived at another connection's ACS"
                            : "the identity provider's response is not for this sign-in",
                        reply->error_description);
-    else if (!reply->error && *reply->redirect_uri && *reply->code)
+    else if (!reply->error && *reply->redirect_uri
+             && (*reply->code || sso_upstream_is_test(acs->txn_id)))
+        /* A test login issues no code: its redirect is the portal's result page. */
         frame = sso_upstream_redirect(reply);
     else if (s_gone(reply->error)) {
         snprintf(reason, sizeof reason, "login transaction %.400s", reply->error_description);
@@ -288,7 +290,10 @@ static zframe_t *s_acs_validate(s_acs_t *acs, const Sso__Connection *connection,
                                 const char *saml_response)
 {
     char reason[1200], description[300];
-    if (strcmp(connection->status, "active") != 0) {
+    /* A test login (the admin portal's) may try a connection before it is enabled; the
+       directory, which alone knows what is a test, refuses any other login on it. */
+    bool test = sso_upstream_is_test(acs->txn_id);
+    if (!test && strcmp(connection->status, "active") != 0) {
         /* Disabled (or switched off with the simulator) since the login started. */
         snprintf(reason, sizeof reason, "connection %.100s is not active", connection->id);
         return s_fail(acs, "access_denied", reason, reason);
@@ -356,6 +361,8 @@ static zframe_t *s_acs_validate(s_acs_t *acs, const Sso__Connection *connection,
     complete.connection_id = (char *) acs->connection_id;
     complete.connection_version = connection->version;
     complete.in_response_to = expected;
+    if (test)
+        complete.raw_json = profile->raw_json;
     /* Replay: an assertion id is good once per connection; the directory records it in the
        same write that issues the code, so no code leaves without it recorded. */
     Sso__ReplayRecord replay = SSO__REPLAY_RECORD__INIT;
@@ -395,7 +402,8 @@ zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request
     for (int round = 0; !frame && round < 2; round++) {
         Sso__Connection *connection = round == 0 ? saml_conncache_get(cache, connection_id)
                                                  : NULL;
-        if (connection && strcmp(connection->status, "active") != 0) {
+        if (connection && strcmp(connection->status, "active") != 0
+            && !sso_upstream_is_test(relay_state)) {
             sso__connection__free_unpacked(connection, NULL);
             connection = NULL;
         }
@@ -519,6 +527,87 @@ static void s_test_location_param(const Sso__HttpResponse *response, const char 
         snprintf(out, size, "%s", value ? value : "");
         zhashx_destroy(&params);
     }
+}
+
+/* A test login from the admin portal, on the connection once disabled: the ACS stores the
+   profile and the raw attributes as the test's result and sends the browser to the result
+   page, with no code; a refused response stores the reason; a client's login still fails. */
+static void s_test_login_test(dir_fake_t *dir, sso_service_t *service, saml_test_case_t *c,
+                              const char *key, const char *cert)
+{
+    SSO_CHECK(dir_fake_connection_status(dir, dir->conn_saml, "inactive") == 0);
+    char handle[64], test_id[64], txn_id[80], request_id[140], url[200], code[128];
+    SSO_CHECK(dir_fake_test_login(dir, dir->org_saml, dir->conn_saml,
+                                  "AAAAbbbbCCCCddddEEEEffffGGGGhhhh", handle, test_id, txn_id)
+              == 0);
+    snprintf(request_id, sizeof request_id, "_%s", txn_id);
+    c->in_response_to = request_id;
+    c->name_id = "jane@example.com";
+    c->assertion_id = "_assert-test-1";
+    c->extra_response = NULL;
+    char *signed_test = saml_test_response(c, key, cert);
+    Sso__HttpResponse *response =
+        signed_test ? s_test_acs(service, dir->conn_saml, txn_id, signed_test) : NULL;
+    snprintf(url, sizeof url, "https://sso.test/portal/tests/%s", test_id);
+    s_test_location_param(response, "code", code, sizeof code);
+    const char *location = NULL;
+    for (size_t i = 0; response && i < response->n_headers; i++)
+        if (!strcasecmp(response->headers[i]->name, "Location"))
+            location = response->headers[i]->value;
+    SSO_CHECK(response && response->status == 302 && location && !strcmp(location, url)
+              && !*code);
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    free(signed_test);
+    char *result = dir_fake_test_result(dir, dir->org_saml, test_id);
+    SSO_CHECK(result && strstr(result, "\"status\":\"success\"")
+              && strstr(result, "\"subject\":\"jane@example.com\"")
+              && strstr(result, "\"raw\":{\"NameID\":\"jane@example.com\""));
+    free(result);
+    SSO_CHECK(!dir_fake_test_result(dir, dir->org_two, test_id));
+
+    /* A response for another audience: the reason, expected against received. */
+    SSO_CHECK(dir_fake_test_login(dir, dir->org_saml, dir->conn_saml,
+                                  "AAAAbbbbCCCCddddEEEEffffGGGGhhhh", handle, test_id, txn_id)
+              == 0);
+    snprintf(request_id, sizeof request_id, "_%s", txn_id);
+    c->assertion_id = "_assert-test-2";
+    const char *audience = c->audience;
+    c->audience = "https://elsewhere.test/sp";
+    signed_test = saml_test_response(c, key, cert);
+    c->audience = audience;
+    response = signed_test ? s_test_acs(service, dir->conn_saml, txn_id, signed_test) : NULL;
+    snprintf(url, sizeof url, "https://sso.test/portal/tests/%s?", test_id);
+    location = NULL;
+    for (size_t i = 0; response && i < response->n_headers; i++)
+        if (!strcasecmp(response->headers[i]->name, "Location"))
+            location = response->headers[i]->value;
+    SSO_CHECK(response && response->status == 302 && location
+              && !strncmp(location, url, strlen(url)));
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    free(signed_test);
+    result = dir_fake_test_result(dir, dir->org_saml, test_id);
+    SSO_CHECK(result && strstr(result, "\"status\":\"failure\"")
+              && strstr(result, "got https://elsewhere.test/sp"));
+    free(result);
+
+    /* A client's login on the inactive connection is still refused, with no code. */
+    char txn[128];
+    SSO_CHECK(dir_fake_login(dir, txn, sizeof txn) == 0);
+    snprintf(request_id, sizeof request_id, "_%s", txn);
+    c->assertion_id = "_assert-test-3";
+    signed_test = saml_test_response(c, key, cert);
+    response = signed_test ? s_test_acs(service, dir->conn_saml, txn, signed_test) : NULL;
+    char error[64];
+    s_test_location_param(response, "code", code, sizeof code);
+    s_test_location_param(response, "error", error, sizeof error);
+    SSO_CHECK(response && response->status == 302 && !*code && !strcmp(error, "access_denied")
+              && dir_fake_events(dir, "is not active") >= 1);
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    free(signed_test);
+    SSO_CHECK(dir_fake_connection_status(dir, dir->conn_saml, "active") == 0);
 }
 
 static void s_acs_test(void)
@@ -646,6 +735,8 @@ static void s_acs_test(void)
     if (response)
         sso__http_response__free_unpacked(response, NULL);
     free(signed_long);
+    if (ready)
+        s_test_login_test(dir, &service, &c, key, cert);
     saml_conncache_t *cache = service.state;
     saml_conncache_destroy(&cache);
     free(key);

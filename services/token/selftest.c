@@ -11,6 +11,7 @@
 #include "token_http.h"
 #include "token_keys.h"
 #include "token_rotate.h"
+#include "token_test_login.h"
 #include "token_userinfo.h"
 #include <string.h>
 
@@ -28,6 +29,7 @@ int main(int argc, char **argv)
     SSO_RUN(token_authorize_page_test, verbose);
     SSO_RUN(token_authorize_login_test, verbose);
     SSO_RUN(token_authorize_test, verbose);
+    SSO_RUN(token_test_login_test, verbose);
     SSO_RUN(token_code_test, verbose);
     SSO_RUN(token_userinfo_test, verbose);
     SSO_RUN(token_rotate_test, verbose);

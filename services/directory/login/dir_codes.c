@@ -10,7 +10,7 @@
 
 #define S_CODE_MAX 512
 
-static char *s_profile_json(const Sso__Profile *profile)
+char *dir_codes_profile_json(const Sso__Profile *profile)
 {
     json_t *groups = json_array();
     for (size_t i = 0; i < profile->n_groups; i++)
@@ -52,7 +52,7 @@ int dir_codes_issue(dir_t *dir, const dir_code_t *code, char **value)
 {
     *value = NULL;
     char *secret = sso_random_token(32);
-    char *claims = s_profile_json(code->profile);
+    char *claims = dir_codes_profile_json(code->profile);
     int rc = -1;
     if (secret && claims) {
         char hash[65];

@@ -38,5 +38,9 @@ DIR_RPC_FN(dir_codes_redeem, Sso__CodeRedeemRequest, Sso__CodeRedeemReply);
    NULL when there is none (or out of memory). Free with sso__code_grant__free_unpacked. */
 Sso__CodeGrant *dir_codes_grant(dir_t *dir, const char *code_hash);
 
+/* A profile as the JSON a code keeps (and a test login's result); heap, NULL when out of
+   memory. */
+char *dir_codes_profile_json(const Sso__Profile *profile);
+
 void dir_codes_test(bool verbose);
 #endif

@@ -36,11 +36,12 @@ int dir_events_add(dir_t *dir, const dir_event_t *event, char **id_out)
     int rc = dir_db_run(dir->db, NULL,
                         "INSERT INTO login_events (id, created_at, organization_id, "
                         "connection_id, client_id, outcome, reason, subject, email, request_id, "
-                        "txn_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        "sisssssssss", id, dir_now(), s_clip(event->organization_id),
+                        "txn_id, test) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "sisssssssssi", id, dir_now(), s_clip(event->organization_id),
                         s_clip(event->connection_id), s_clip(event->client_id),
                         event->success ? "success" : "failure", reason, s_clip(event->subject),
-                        s_clip(event->email), s_clip(event->request_id), s_clip(event->txn_id));
+                        s_clip(event->email), s_clip(event->request_id), s_clip(event->txn_id),
+                        (int64_t) event->test);
     if (rc != DIR_DB_OK || !id_out)
         free(id);
     else
@@ -113,11 +114,13 @@ static json_t *s_text(dir_db_stmt_t *stmt, int column)
 static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
 {
     (void) dir;
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o}", "id", dir_db_text(stmt, 0),
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:b}", "id",
+                     dir_db_text(stmt, 0),
                      "created_at", dir_json_time(dir_db_int64(stmt, 1)),
                      "organization_id", s_text(stmt, 2), "connection_id", s_text(stmt, 3),
                      "client_id", s_text(stmt, 4), "outcome", dir_db_text(stmt, 5), "reason",
-                     s_text(stmt, 6), "subject", s_text(stmt, 7), "email", s_text(stmt, 8));
+                     s_text(stmt, 6), "subject", s_text(stmt, 7), "email", s_text(stmt, 8), "test",
+                     dir_db_int64(stmt, 9) != 0);
 }
 
 static zframe_t *s_list(dir_api_req_t *req, const char *unused)
@@ -129,7 +132,7 @@ static zframe_t *s_list(dir_api_req_t *req, const char *unused)
     return dir_api_list(
         req, NULL, NULL, s_row_json,
         "SELECT id, created_at, organization_id, connection_id, client_id, outcome, reason, "
-        "subject, email, seq FROM login_events WHERE (?1 = '' OR organization_id = ?1) AND "
+        "subject, email, test, seq FROM login_events WHERE (?1 = '' OR organization_id = ?1) AND "
         "(?2 = '' OR connection_id = ?2) AND (?3 < 0 OR seq < ?3) ORDER BY seq DESC LIMIT ?4",
         "ss", org ? org : "", conn ? conn : "");
 }

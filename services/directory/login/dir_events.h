@@ -15,6 +15,7 @@ typedef struct {
     const char *email;
     const char *request_id;
     const char *txn_id;           /* the login transaction */
+    bool test;                    /* a test login's (login/dir_tests): no client, no code */
 } dir_event_t;
 
 #define DIR_EVENT_TEXT_MAX 1024

@@ -1,5 +1,6 @@
 /* dir_housekeeping: the purge of expired login state and of events past the retention. */
 #include "login/dir_housekeeping.h"
+#include "login/dir_tests.h"
 #include "api/dir_json.h"
 #include "dir_testkit.h"
 #include "login/dir_events.h"
@@ -28,6 +29,7 @@ void dir_housekeeping_run(dir_t *dir, bool force)
     dir_db_run(dir->db, NULL, "DELETE FROM authorization_codes WHERE expires_at < ?", "i",
                now - DIR_TOKEN_TTL_MAX);
     dir_db_run(dir->db, NULL, "DELETE FROM replay_cache WHERE expires_at <= ?", "i", now);
+    dir_tests_prune(dir, now);
     dir_db_run(dir->db, NULL, "DELETE FROM access_tokens WHERE expires_at < ?", "i", now - 86400);
     /* Portal sessions go at their end; links a month after theirs, so that a late click
        still hears "expired" rather than "not valid". */

@@ -4,6 +4,7 @@
 #include "login/dir_events.h"
 #include "login/dir_login.h"
 #include "login/dir_replay.h"
+#include "login/dir_tests.h"
 #include "dir_testkit.h"
 #include "sso_crypto.h"
 #include "sso_log.h"
@@ -165,15 +166,18 @@ static int s_check_upstream(const char *saml_request_id, const char *oidc_state,
     return 0;
 }
 
-static int s_check_create(dir_t *dir, const Sso__Transaction *t, dir_error_t *err)
+/* A test's transaction (test) has no client and no redirect_uri; every other one has both. */
+static int s_check_create(dir_t *dir, const Sso__Transaction *t, bool test, dir_error_t *err)
 {
     int64_t now = dir_now();
     if (s_check_id(t->id, err) != 0)
         return -1;
     const char *problem = NULL;
-    if (!dir_rpc_text(t->client_id, 1, S_REF_MAX))
+    if (test && (*t->client_id || *t->redirect_uri))
+        problem = "a test login has no client_id and no redirect_uri";
+    else if (!test && !dir_rpc_text(t->client_id, 1, S_REF_MAX))
         problem = "client_id is required";
-    else if (!dir_rpc_text(t->redirect_uri, 1, S_URI_MAX))
+    else if (!test && !dir_rpc_text(t->redirect_uri, 1, S_URI_MAX))
         problem = "redirect_uri is required";
     else if (!dir_rpc_text(t->scope, 1, S_SCOPE_MAX))
         problem = "scope is required";
@@ -202,7 +206,7 @@ static int s_check_create(dir_t *dir, const Sso__Transaction *t, dir_error_t *er
                          err) != 0)
         return -1;
     /* What /oauth/authorize checked, checked again where it is stored. */
-    int64_t registered = dir_db_int(dir->db, "SELECT count(*) FROM client_redirect_uris WHERE "
+    int64_t registered = test ? 1 : dir_db_int(dir->db, "SELECT count(*) FROM client_redirect_uris WHERE "
                                              "client_id = ? AND uri = ?", "ss", t->client_id,
                                     t->redirect_uri);
     if (registered < 0) {
@@ -294,9 +298,10 @@ Sso__Transaction *dir_txn_get_by_oidc_state(dir_t *dir, const char *state, dir_e
     return dir_txn_get(dir, id, err);
 }
 
-Sso__Transaction *dir_txn_create(dir_t *dir, const Sso__Transaction *t, dir_error_t *err)
+static Sso__Transaction *s_create(dir_t *dir, const Sso__Transaction *t, bool test,
+                                  dir_error_t *err)
 {
-    if (s_check_create(dir, t, err) != 0)
+    if (s_check_create(dir, t, test, err) != 0)
         return NULL;
     uint8_t *sealed = NULL;
     size_t sealed_len = 0;
@@ -323,7 +328,7 @@ Sso__Transaction *dir_txn_create(dir_t *dir, const Sso__Transaction *t, dir_erro
         "connection_id, upstream_request_id, upstream_nonce, upstream_code_verifier_sealed, "
         "created_at, expires_at, force_login, oidc_state, browser_binding_hash) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, nullif(?, -1), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        "sssssssssissssbiiiss", t->id, t->client_id, t->redirect_uri, t->state, t->nonce,
+        "sssssssssissssbiiiss", t->id, dir_rpc_or_null(t->client_id), t->redirect_uri, t->state, t->nonce,
         t->scope, dir_rpc_or_null(t->code_challenge), *t->code_challenge ? "S256" : NULL,
         dir_rpc_or_null(t->login_hint), t->max_age, t->organization_id, t->connection_id,
         dir_rpc_or_null(t->saml_request_id), dir_rpc_or_null(t->oidc_nonce), sealed, sealed_len,
@@ -340,6 +345,16 @@ done:
     dir_db_rollback(dir->db);
     free(sealed);
     return stored;
+}
+
+Sso__Transaction *dir_txn_create(dir_t *dir, const Sso__Transaction *t, dir_error_t *err)
+{
+    return s_create(dir, t, false, err);
+}
+
+Sso__Transaction *dir_txn_create_test(dir_t *dir, const Sso__Transaction *t, dir_error_t *err)
+{
+    return s_create(dir, t, true, err);
 }
 
 static int s_check_profile(const Sso__Profile *p, dir_error_t *err)
@@ -412,11 +427,54 @@ static int s_caller_view(dir_t *dir, const Sso__LoginCompleteRequest *r,
     return 0;
 }
 
+/* A test's raw attributes or claims: "" or a JSON object of at most DIR_TESTS_RAW_MAX. */
+static int s_check_raw(const char *raw, dir_error_t *err)
+{
+    if (!*raw)
+        return 0;
+    json_t *json = strlen(raw) <= DIR_TESTS_RAW_MAX ? json_loads(raw, 0, NULL) : NULL;
+    bool ok = json_is_object(json);
+    json_decref(json);
+    if (!ok)
+        dir_rpc_error(err, "invalid_request", "raw_json must be a JSON object of at most %d "
+                                              "bytes", DIR_TESTS_RAW_MAX);
+    return ok ? 0 : -1;
+}
+
+/* A test's transaction (no client): whatever the connection's status, no code; the result
+   and an event marked as a test's are written, and the browser goes to the result page. */
+static int s_complete_test(dir_t *dir, const Sso__LoginCompleteRequest *r,
+                           const Sso__Transaction *txn, const char *test_id,
+                           Sso__LoginRedirectReply *out, dir_error_t *err)
+{
+    dir_event_t event = {.organization_id = txn->organization_id,
+                         .connection_id = txn->connection_id,
+                         .success = true,
+                         .test = true,
+                         .reason = "",
+                         .subject = r->profile->subject,
+                         .email = dir_rpc_or_null(r->profile->email),
+                         .txn_id = txn->id};
+    char *url = dir_tests_result_url(dir, test_id);
+    if (!url || s_consume(dir, txn) != 0
+        || dir_tests_finish(dir, test_id, r->profile, r->raw_json, NULL) != 0
+        || dir_events_add(dir, &event, NULL) != 0 || dir_db_commit(dir->db) != 0) {
+        free(url);
+        dir_server_error(err);
+        return -1;
+    }
+    out->redirect_uri = url;
+    out->state = dir_rpc_dup("");
+    sso_info("test login %s through %s completed", test_id, txn->connection_id);
+    return 0;
+}
+
 DIR_RPC_FN(dir_txn_login_complete, Sso__LoginCompleteRequest, Sso__LoginRedirectReply)
 {
     const Sso__LoginCompleteRequest *r = in;
     int64_t now = dir_now();
-    if (s_check_id(r->txn_id, err) != 0 || s_check_profile(r->profile, err) != 0)
+    if (s_check_id(r->txn_id, err) != 0 || s_check_profile(r->profile, err) != 0
+        || s_check_raw(r->raw_json, err) != 0)
         return -1;
     if (r->auth_time < 0 || r->auth_time > now + S_SKEW) {
         dir_rpc_error(err, "invalid_request", "auth_time must be the time of the login (Unix "
@@ -434,6 +492,20 @@ DIR_RPC_FN(dir_txn_login_complete, Sso__LoginCompleteRequest, Sso__LoginRedirect
     /* The assertion is recorded against replay in the same write: no code without it. */
     if (r->replay && dir_replay_note(dir, r->replay, err) != 0)
         goto done;
+    char test_id[64];
+    int test = dir_tests_of_txn(dir, txn->id, test_id);
+    if (test < 0) {
+        dir_server_error(err);
+        goto done;
+    }
+    if (test == 0 && *r->raw_json) {
+        dir_rpc_error(err, "invalid_request", "raw_json is for test logins only");
+        goto done;
+    }
+    if (test == 1) {
+        rc = s_complete_test(dir, r, txn, test_id, out, err);
+        goto done;
+    }
     char type[8];
     bool active = false;
     if (dir_login_connection_type(dir, txn->connection_id, type, &active) != 0) {
@@ -536,10 +608,19 @@ DIR_RPC_FN(dir_txn_login_fail, Sso__LoginFailRequest, Sso__LoginRedirectReply)
         dir_server_error(err);
         goto done;
     }
+    /* A test's failure is its result: the reason, expected against received. */
+    char test_id[64];
+    int test = txn ? dir_tests_of_txn(dir, txn->id, test_id) : 0;
+    if (test < 0 || (test == 1 && usable
+                     && dir_tests_finish(dir, test_id, NULL, "", reason) != 0)) {
+        dir_server_error(err);
+        goto done;
+    }
     dir_event_t event = {.organization_id = txn ? txn->organization_id : NULL,
                          .connection_id = txn ? txn->connection_id : NULL,
-                         .client_id = txn ? txn->client_id : NULL,
+                         .client_id = txn ? dir_rpc_or_null(txn->client_id) : NULL,
                          .success = false,
+                         .test = test == 1,
                          .reason = reason,
                          .txn_id = dir_rpc_or_null(r->txn_id)};
     if (dir_events_add(dir, &event, NULL) != 0 || dir_db_commit(dir->db) != 0) {
@@ -548,7 +629,16 @@ DIR_RPC_FN(dir_txn_login_fail, Sso__LoginFailRequest, Sso__LoginRedirectReply)
     }
     if (!usable)
         goto done; /* err says why; the event is recorded */
-    s_redirect(txn, out);
+    if (test == 1) {
+        /* The browser goes to the test's result page, which reads the reason itself. */
+        if (!(out->redirect_uri = dir_tests_result_url(dir, test_id))) {
+            dir_server_error(err);
+            goto done;
+        }
+        out->state = dir_rpc_dup("");
+    }
+    else
+        s_redirect(txn, out);
     out->redirect_error = dir_rpc_dup(r->error);
     out->redirect_error_description = dir_rpc_dup(r->error_description);
     rc = 0;

@@ -11,6 +11,9 @@
    refuses an id that exists, and a client, redirect_uri or connection that does not fit.
    The stored Transaction, or NULL with err. */
 Sso__Transaction *dir_txn_create(dir_t *dir, const Sso__Transaction *txn, dir_error_t *err);
+/* The same for a test login's transaction (login/dir_tests): no client_id, no redirect_uri. */
+Sso__Transaction *dir_txn_create_test(dir_t *dir, const Sso__Transaction *txn,
+                                      dir_error_t *err);
 /* The Transaction, or NULL with err not_found / expired / consumed / invalid_request. */
 Sso__Transaction *dir_txn_get(dir_t *dir, const char *id, dir_error_t *err);
 /* The same, found by its OIDC state (the oidc service's callback knows only that). */

@@ -589,6 +589,7 @@ static void s_test_migrations(const char *path)
         "c13e305da690aa0109e67e5a1bd16fe8705f6815e9d157a450d113a00f04cd56", /* 0004_connection_options */
         "c11197b4a84257b19226046fb65c318d3a4f95f530a9910c4236686783073749", /* 0005_oidc_client_key */
         "2675f77a8f93951ecb2c85451561b640d162fd41e4ec495b6bcf4f8609c089ea", /* 0006_portal_sessions */
+        "5c7c50ad95c5c15fee5fab031a97ce5857d2fa9ea9137a10e000843e8f584004", /* 0007_login_tests */
     };
     size_t count = sizeof shipped / sizeof shipped[0];
     SSO_CHECK(dir_migrations_count >= count && DIR_DB_VERSION == (int) dir_migrations_count);
