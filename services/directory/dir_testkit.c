@@ -129,20 +129,26 @@ static void s_batch_close(dir_testkit_t *kit, bool open)
         SSO_CHECK(dir_db_batch_end(kit->dir->db) == 0);
 }
 
+void dir_testkit_target(Sso__HttpRequest *request, const char *method, const char *target,
+                        char path[DIR_TESTKIT_PATH_MAX])
+{
+    snprintf(path, DIR_TESTKIT_PATH_MAX, "%s", target);
+    char *question = strchr(path, '?');
+    if (question)
+        *question = '\0';
+    request->method = (char *) method;
+    request->path = path;
+    request->query = question ? question + 1 : "";
+}
+
 int dir_testkit_call(dir_testkit_t *kit, const char *method, const char *target,
                      const char *body, json_t **json)
 {
     if (json)
         *json = NULL;
     Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
-    char path[1024];
-    snprintf(path, sizeof path, "%s", target);
-    char *question = strchr(path, '?');
-    if (question)
-        *question = '\0';
-    request.method = (char *) method;
-    request.path = path;
-    request.query = question ? question + 1 : "";
+    char path[DIR_TESTKIT_PATH_MAX];
+    dir_testkit_target(&request, method, target, path);
     Sso__Header auth = SSO__HEADER__INIT, type = SSO__HEADER__INIT;
     char bearer[600];
     snprintf(bearer, sizeof bearer, "Bearer %s", kit->token ? kit->token : "");

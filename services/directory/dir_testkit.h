@@ -36,6 +36,11 @@ void dir_testkit_close(dir_testkit_t *kit);
    it, such as a database with its -wal and -shm files. Anything else is left alone. */
 void dir_testkit_remove_dir(const char *dir);
 
+/* request's method, path and query from method and target ("/path?query"); the path is
+   copied into path (request points into it and into target). */
+#define DIR_TESTKIT_PATH_MAX 1024
+void dir_testkit_target(Sso__HttpRequest *request, const char *method, const char *target,
+                        char path[DIR_TESTKIT_PATH_MAX]);
 /* Sends method target (path with optional ?query) with body (may be NULL) and the kit's token
    to the management API. Returns the HTTP status; *json (may be NULL) is the parsed body or
    NULL when it is empty or not JSON. */

@@ -11,14 +11,8 @@ int dir_portal_testkit_call(dir_testkit_t *kit, const char *method, const char *
 {
     memset(reply, 0, sizeof *reply);
     Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
-    char path[1024];
-    snprintf(path, sizeof path, "%s", target);
-    char *question = strchr(path, '?');
-    if (question)
-        *question = '\0';
-    request.method = (char *) method;
-    request.path = path;
-    request.query = question ? question + 1 : "";
+    char path[DIR_TESTKIT_PATH_MAX];
+    dir_testkit_target(&request, method, target, path);
     Sso__Header header[4];
     Sso__Header *headers[4];
     const char *names[4] = {"cookie", "x-csrf-token", "origin", "content-type"};
