@@ -1,11 +1,15 @@
 /* dir_portal_router: the /portal/ paths and the portal API's routes. */
 #include "portal/dir_portal_router.h"
 #include "api/dir_api.h"
+#include "login/dir_tests.h"
 #include "portal/dir_portal_pages.h"
 #include "portal/dir_portal_req.h"
 #include "portal/dir_portal_testkit.h"
+#include "sso_cookie.h"
+#include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_test.h"
+#include "vault/dir_pki.h"
 
 /* GET /portal/api/session: what the pages need to know of their session, its CSRF token
    included (the pages send it back in X-CSRF-Token). */
@@ -52,6 +56,58 @@ static zframe_t *s_logout(dir_portal_req_t *req)
     return sso_response_pack(&response);
 }
 
+/* POST /portal/api/connections/{id}/test: a test login of one of the session's connections,
+   bound to this browser by the binding cookie (its own, or one drawn now), which the reply
+   sets; the page opens start_url in a new window. */
+#define S_TEST_BINDING_AGE 600
+static zframe_t *s_test_start(dir_portal_req_t *req)
+{
+    const char *connection_id = req->segments[1];
+    zframe_t *refused = dir_portal_req_owns(req, DIR_PORTAL_CONNECTION, connection_id);
+    if (refused)
+        return refused;
+    const char *public_url = req->dir->public_url;
+    char *binder = sso_upstream_binder(req->http, public_url);
+    if (!binder)
+        binder = sso_random_token(SSO_COOKIE_TOKEN_BYTES);
+    dir_error_t err = {0};
+    char *test_id = NULL, *handle = NULL, cookie[300], start_url[700];
+    zframe_t *reply = NULL;
+    if (!binder)
+        reply = dir_api_db_error();
+    else if (dir_tests_create(req->dir, req->session.organization_id, connection_id, binder,
+                              &test_id, &handle, &err) != 0)
+        reply = dir_error_reply(&err);
+    else if (sso_upstream_binding_cookie(public_url, binder, S_TEST_BINDING_AGE, cookie,
+                                         sizeof cookie) != 0
+             || (size_t) snprintf(start_url, sizeof start_url, "%s/sso/test/%s", public_url,
+                                  handle) >= sizeof start_url) {
+        sso_error("portal: no binding cookie or start URL for test %s", test_id);
+        reply = dir_api_db_error();
+    }
+    else {
+        sso_response_t *response = sso_response_new(201);
+        sso_response_header(response, "Set-Cookie", cookie);
+        sso_response_header(response, "Cache-Control", "no-store");
+        sso_response_json(response, json_pack("{s:s, s:s}", "test_id", test_id, "start_url",
+                                              start_url));
+        reply = sso_response_pack(&response);
+    }
+    free(binder);
+    free(test_id);
+    free(handle);
+    return reply;
+}
+
+/* GET /portal/api/tests/{id}: a test's result, when it is the session's organization's. */
+static zframe_t *s_test_result(dir_portal_req_t *req)
+{
+    dir_error_t err = {0};
+    json_t *result = dir_tests_result(req->dir, req->session.organization_id,
+                                      req->segments[1], &err);
+    return result ? sso_http_json(200, result) : dir_error_reply(&err);
+}
+
 typedef zframe_t *(dir_portal_route_fn)(dir_portal_req_t *req);
 typedef struct {
     const char *method;
@@ -65,6 +121,8 @@ static const dir_portal_route_t s_routes[] = {
     {"GET", "session", s_session},
     {"GET", "organization", s_organization},
     {"POST", "logout", s_logout},
+    {"POST", "connections/*/test", s_test_start},
+    {"GET", "tests/*", s_test_result},
 };
 
 static bool s_matches(const dir_portal_req_t *req, const char *pattern)
@@ -227,8 +285,128 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(s_call(kit, "POST", "/portal/api/logout", &b, b.csrf, NULL, NULL) == 401);
 }
 
+/* A draft SAML connection of org that trusts cert_pem; its id into id. 0 or -1. */
+static int s_saml_connection(dir_testkit_t *kit, const char *org, const char *cert_pem,
+                             char id[64])
+{
+    char path[200];
+    snprintf(path, sizeof path, "/api/v1/organizations/%s/connections", org);
+    json_t *body = json_pack("{s:s, s:{s:s, s:s, s:[s]}}", "type", "saml", "saml",
+                             "idp_entity_id", "https://idp.example.com/e", "idp_sso_url",
+                             "https://idp.example.com/sso", "idp_certificates", cert_pem);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    int status = text ? dir_testkit_field(kit, "POST", path, text, "id", id, 64) : -1;
+    free(text);
+    return status == 201 ? 0 : -1;
+}
+
+/* POST connections/{id}/test as who with csrf and the extra cookie (NULL for none): the
+   status, the reply kept in reply (free it). */
+static int s_start(dir_testkit_t *kit, const dir_portal_testkit_t *who, const char *csrf,
+                   const char *connection_id, const char *extra_cookie,
+                   dir_portal_testkit_reply_t *reply)
+{
+    char target[200], cookie[400];
+    snprintf(target, sizeof target, "/portal/api/connections/%s/test", connection_id);
+    snprintf(cookie, sizeof cookie, "%s%s%s", who->cookie, extra_cookie ? "; " : "",
+             extra_cookie ? extra_cookie : "");
+    if (dir_portal_testkit_call(kit, "POST", target, cookie, csrf, NULL, NULL, NULL, reply)
+        != 0)
+        return -1;
+    return reply->status;
+}
+
+/* The test button's routes: a session starts a test login of its own connections only, with
+   its CSRF token, and reads its own tests' results only. */
+static void s_test_logins(dir_testkit_t *kit)
+{
+    dir_portal_testkit_t a, b;
+    SSO_CHECK(dir_portal_testkit_session(kit, "A", &a) == 0);
+    SSO_CHECK(dir_portal_testkit_session(kit, "B", &b) == 0);
+    char *idp_key = NULL, *idp_cert = NULL, conn_a[64] = "", conn_b[64] = "";
+    SSO_CHECK(dir_pki_sp_keypair("idp.example.com", &idp_key, &idp_cert) == 0);
+    SSO_CHECK(s_saml_connection(kit, a.org, idp_cert ? idp_cert : "", conn_a) == 0);
+    SSO_CHECK(s_saml_connection(kit, b.org, idp_cert ? idp_cert : "", conn_b) == 0);
+    free(idp_key);
+    free(idp_cert);
+
+    /* A's own draft connection: 201, the start URL, the browser's binding cookie set. */
+    dir_portal_testkit_reply_t reply;
+    SSO_CHECK(s_start(kit, &a, a.csrf, conn_a, NULL, &reply) == 201);
+    char test_a[64] = "", start_prefix[600], binder[64] = "";
+    snprintf(test_a, sizeof test_a, "%s", dir_testkit_str(reply.json, "test_id"));
+    snprintf(start_prefix, sizeof start_prefix, "%s/sso/test/", kit->dir->public_url);
+    const char *start_url = dir_testkit_str(reply.json, "start_url");
+    SSO_CHECK(!strncmp(test_a, "tst_", 4)
+              && !strncmp(start_url, start_prefix, strlen(start_prefix))
+              && sso_cookie_token_ok(start_url + strlen(start_prefix)));
+    const char *name = sso_upstream_binding_name(kit->dir->public_url);
+    SSO_CHECK(!strncmp(reply.set_cookie, name, strlen(name))
+              && reply.set_cookie[strlen(name)] == '=' && strstr(reply.set_cookie, "HttpOnly")
+              && strstr(reply.set_cookie, "Max-Age=600"));
+    const char *value = reply.set_cookie + strlen(name) + 1;
+    snprintf(binder, sizeof binder, "%.*s", (int) strcspn(value, ";"), value);
+    SSO_CHECK(sso_cookie_token_ok(binder));
+    dir_portal_testkit_reply_free(&reply);
+    /* The browser keeps its binder for the next test. */
+    char extra[200];
+    snprintf(extra, sizeof extra, "%s=%s", name, binder);
+    SSO_CHECK(s_start(kit, &a, a.csrf, conn_a, extra, &reply) == 201);
+    SSO_CHECK(strstr(reply.set_cookie, extra) == reply.set_cookie
+              && strcmp(dir_testkit_str(reply.json, "test_id"), test_a) != 0);
+    dir_portal_testkit_reply_free(&reply);
+    int64_t tests = dir_db_int(kit->dir->db, "SELECT count(*) FROM login_tests", NULL);
+    SSO_CHECK(tests == 2);
+
+    /* B's connection (403: dir_portal_req_owns knows it is another organization's), none,
+       empty, hostile, and no or a wrong CSRF token (403): no test made, no cookie set. */
+    const struct {
+        const char *csrf, *conn;
+        int status;
+    } refused[] = {{a.csrf, conn_b, 403},   {a.csrf, "conn_none", 404},
+                   {a.csrf, "%3Cscript%3E", 404}, {NULL, conn_a, 403},
+                   {"", conn_a, 403},       {b.csrf, conn_a, 403}};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        SSO_CHECK(s_start(kit, &a, refused[i].csrf, refused[i].conn, NULL, &reply)
+                  == refused[i].status);
+        SSO_CHECK(!*reply.set_cookie && !strstr(reply.body, "tst_"));
+        dir_portal_testkit_reply_free(&reply);
+    }
+    SSO_CHECK(s_call(kit, "POST", "/portal/api/connections//test", &a, a.csrf, NULL, NULL)
+              == 404);
+    SSO_CHECK(s_call(kit, "GET", "/portal/api/connections/x/test", &a, NULL, NULL, NULL)
+              == 405);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_tests", NULL) == tests);
+
+    /* A's own test reads as pending; B's test, or an unknown one, is a 404 to A. */
+    char target[200];
+    json_t *json = NULL;
+    snprintf(target, sizeof target, "/portal/api/tests/%s", test_a);
+    SSO_CHECK(s_call(kit, "GET", target, &a, NULL, NULL, &json) == 200);
+    SSO_CHECK(!strcmp(dir_testkit_str(json, "id"), test_a)
+              && !strcmp(dir_testkit_str(json, "status"), "pending")
+              && !strcmp(dir_testkit_str(json, "connection_id"), conn_a));
+    json_decref(json);
+    SSO_CHECK(s_call(kit, "GET", target, &b, NULL, NULL, &json) == 404);
+    SSO_CHECK(!strcmp(dir_testkit_str(json, "error"), "not_found")
+              && !json_object_get(json, "connection_id"));
+    json_decref(json);
+    SSO_CHECK(s_start(kit, &b, b.csrf, conn_b, NULL, &reply) == 201);
+    snprintf(target, sizeof target, "/portal/api/tests/%s",
+             dir_testkit_str(reply.json, "test_id"));
+    dir_portal_testkit_reply_free(&reply);
+    SSO_CHECK(s_call(kit, "GET", target, &a, NULL, NULL, NULL) == 404);
+    SSO_CHECK(s_call(kit, "GET", target, &b, NULL, NULL, NULL) == 200);
+    SSO_CHECK(s_call(kit, "GET", "/portal/api/tests/tst_none", &a, NULL, NULL, NULL) == 404);
+    SSO_CHECK(s_call(kit, "GET", "/portal/api/tests/%3Cscript%3E", &a, NULL, NULL, NULL)
+              == 404);
+    SSO_CHECK(s_call(kit, "POST", "/portal/api/tests/x", &a, a.csrf, NULL, NULL) == 405);
+}
+
 void dir_portal_router_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run(s_test);
+    dir_testkit_run(s_test_logins);
 }
