@@ -6,6 +6,7 @@
 #include "saml_xml.h"
 #include "sso_crypto.h"
 #include "sso_test.h"
+#include "sso_upstream.h"
 #include <libxml/tree.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -174,9 +175,11 @@ saml_authn_request_t *saml_authn_request_new(const saml_authn_request_config_t *
     size_t id_len = config->id ? strlen(config->id) : 0;
     if (config->id && (id_len < 17 || id_len > 65 || config->id[0] != '_'
                        || strspn(config->id + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                 "0123456789_-") != id_len - 1)) {
+                                                 "0123456789_.-") != id_len - 1)) {
+        /* An NCName (xs:ID) of ours: '_' then name characters; '.' for a test login's
+           "test." transaction (lib/sso_upstream). */
         snprintf(why, why_size, "authn request: the request ID must be \"_\" and 16 to 64 "
-                 "characters of [A-Za-z0-9_-]");
+                 "characters of [A-Za-z0-9._-]");
         return NULL;
     }
     saml_authn_request_t *self = calloc(1, sizeof *self);
@@ -358,6 +361,11 @@ void saml_authn_request_test(bool verbose)
     r = saml_authn_request_new(&c, why, sizeof why);
     SSO_CHECK(r && !strcmp(saml_authn_request_id(r), c.id)
               && strstr(saml_authn_request_xml(r), "ID=\"_Abc-def_0123456789xyz\""));
+    saml_authn_request_destroy(&r);
+    /* A test login's: "_" and its "test." transaction id. */
+    c.id = "_" SSO_UPSTREAM_TEST_PREFIX "AAAAbbbbCCCCddddEEEEffffGGGGhhhh";
+    r = saml_authn_request_new(&c, why, sizeof why);
+    SSO_CHECK(r && !strcmp(saml_authn_request_id(r), c.id));
     saml_authn_request_destroy(&r);
     const char *bad_ids[] = {"", "_", "_short", "0123456789abcdefghij", "_abc\"def0123456789",
                              "_abc def0123456789xx", "_abc<def0123456789xx",
