@@ -30,7 +30,7 @@ def test_a_test_login_through_the_simulator(broker):
     other, other_csrf, _, _ = portal_session(broker, make_org(broker, "Not The Test Org"))
     assert start_test(broker, other, other_csrf, "conn_simulator").status_code == 403
     assert other.get(f"{broker.url}/portal/api/tests/{test['test_id']}",
-                     timeout=10).status_code == 404
+                     timeout=10).status_code == 403
     assert s.post(f"{broker.url}/portal/api/connections/conn_simulator/test",
                   timeout=10).status_code == 403
 

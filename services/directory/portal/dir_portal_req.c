@@ -105,9 +105,11 @@ zframe_t *dir_portal_req_owns(const dir_portal_req_t *req, dir_portal_kind_t kin
     static const char *const sql[] = {
         [DIR_PORTAL_CONNECTION] = "SELECT organization_id FROM connections WHERE id = ?",
         [DIR_PORTAL_DOMAIN] = "SELECT organization_id FROM domains WHERE id = ?",
+        [DIR_PORTAL_TEST] = "SELECT organization_id FROM login_tests WHERE id = ?",
     };
     static const char *const what[] = {[DIR_PORTAL_CONNECTION] = "connection",
-                                       [DIR_PORTAL_DOMAIN] = "domain"};
+                                       [DIR_PORTAL_DOMAIN] = "domain",
+                                       [DIR_PORTAL_TEST] = "test"};
     dir_db_stmt_t *stmt = dir_db_query(req->dir->db, sql[kind], "s", id ? id : "");
     int rc = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
     bool same = rc == DIR_DB_ROW && !strcmp(dir_db_text(stmt, 0), req->session.organization_id);

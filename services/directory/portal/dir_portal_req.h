@@ -37,7 +37,7 @@ void dir_portal_req_close(dir_portal_req_t *req);
 zframe_t *dir_portal_req_same_org(const dir_portal_req_t *req, const char *organization_id);
 
 /* The kinds of row a portal route may be given the id of. */
-typedef enum { DIR_PORTAL_CONNECTION, DIR_PORTAL_DOMAIN } dir_portal_kind_t;
+typedef enum { DIR_PORTAL_CONNECTION, DIR_PORTAL_DOMAIN, DIR_PORTAL_TEST } dir_portal_kind_t;
 /* NULL when the row of kind with id belongs to the session's organization; else 404 when
    there is no such row, 403 when it is another organization's (or 500). */
 zframe_t *dir_portal_req_owns(const dir_portal_req_t *req, dir_portal_kind_t kind,

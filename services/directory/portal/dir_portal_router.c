@@ -102,6 +102,10 @@ static zframe_t *s_test_start(dir_portal_req_t *req)
 /* GET /portal/api/tests/{id}: a test's result, when it is the session's organization's. */
 static zframe_t *s_test_result(dir_portal_req_t *req)
 {
+    /* Another organization's test is a 403, as every portal route answers (issue 19). */
+    zframe_t *refused = dir_portal_req_owns(req, DIR_PORTAL_TEST, req->segments[1]);
+    if (refused)
+        return refused;
     dir_error_t err = {0};
     json_t *result = dir_tests_result(req->dir, req->session.organization_id,
                                       req->segments[1], &err);
@@ -379,7 +383,7 @@ static void s_test_logins(dir_testkit_t *kit)
               == 405);
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_tests", NULL) == tests);
 
-    /* A's own test reads as pending; B's test, or an unknown one, is a 404 to A. */
+    /* A's own test reads as pending; B's test is a 403 to A, an unknown one a 404. */
     char target[200];
     json_t *json = NULL;
     snprintf(target, sizeof target, "/portal/api/tests/%s", test_a);
@@ -388,15 +392,14 @@ static void s_test_logins(dir_testkit_t *kit)
               && !strcmp(dir_testkit_str(json, "status"), "pending")
               && !strcmp(dir_testkit_str(json, "connection_id"), conn_a));
     json_decref(json);
-    SSO_CHECK(s_call(kit, "GET", target, &b, NULL, NULL, &json) == 404);
-    SSO_CHECK(!strcmp(dir_testkit_str(json, "error"), "not_found")
-              && !json_object_get(json, "connection_id"));
+    SSO_CHECK(s_call(kit, "GET", target, &b, NULL, NULL, &json) == 403);
+    SSO_CHECK(!json_object_get(json, "connection_id") && !json_object_get(json, "profile"));
     json_decref(json);
     SSO_CHECK(s_start(kit, &b, b.csrf, conn_b, NULL, &reply) == 201);
     snprintf(target, sizeof target, "/portal/api/tests/%s",
              dir_testkit_str(reply.json, "test_id"));
     dir_portal_testkit_reply_free(&reply);
-    SSO_CHECK(s_call(kit, "GET", target, &a, NULL, NULL, NULL) == 404);
+    SSO_CHECK(s_call(kit, "GET", target, &a, NULL, NULL, NULL) == 403);
     SSO_CHECK(s_call(kit, "GET", target, &b, NULL, NULL, NULL) == 200);
     SSO_CHECK(s_call(kit, "GET", "/portal/api/tests/tst_none", &a, NULL, NULL, NULL) == 404);
     SSO_CHECK(s_call(kit, "GET", "/portal/api/tests/%3Cscript%3E", &a, NULL, NULL, NULL)
