@@ -156,6 +156,7 @@ def test_connections_past_the_per_address_limit_are_closed_and_counted(gateway):
     try:
         for s in extra:
             assert closed_by_server(s, within=5), "a connection past the limit stayed open"
+        extras_checked = time.monotonic()
         # Another address is served meanwhile, so is the ops listener (its places are its
         # own), and the held connections still work.
         assert healthz_from(gateway, "127.0.0.2") == 200
@@ -172,7 +173,11 @@ def test_connections_past_the_per_address_limit_are_closed_and_counted(gateway):
             s.close()
     # Their places are given back when they close.
     wait_until_served(gateway)
-    assert refused(gateway, "per_ip_limit") >= before + 3
+    # Each extra was refused for the limit while the held ones kept their places; on a machine
+    # so slow that the held ones reached the read timeout before the extras were checked, a
+    # place may have come free and a later extra been closed by that timeout instead.
+    in_time = extras_checked - started < READ_TIMEOUT_S
+    assert refused(gateway, "per_ip_limit") >= before + (3 if in_time else 1)
 
 
 # ---- SSO_REQUEST_READ_TIMEOUT_MS --------------------------------------------------------------
