@@ -132,9 +132,25 @@ bool sso_log_limit_due(sso_log_limit_t *limit, int64_t now_ms, int64_t interval_
     return true;
 }
 
+void sso_log_printable(const char *text, char *out, size_t size)
+{
+    size_t i = 0;
+    for (; text && text[i] && i + 1 < size; i++) {
+        unsigned char c = (unsigned char) text[i];
+        out[i] = c < 0x20 || c > 0x7e ? '?' : (char) c;
+    }
+    if (size)
+        out[i] = '\0';
+}
+
 void sso_log_test(bool verbose)
 {
     (void) verbose;
+    char safe[8];
+    sso_log_printable("a\nb\x1b\xc3\xa9long", safe, sizeof safe);
+    SSO_CHECK(!strcmp(safe, "a?b???l"));
+    sso_log_printable(NULL, safe, sizeof safe);
+    SSO_CHECK(!strcmp(safe, ""));
     sso_log_init("selftest", "json", NULL, false);
     SSO_CHECK(sso_log_json());
     sso_log_init("selftest", "text", NULL, false);

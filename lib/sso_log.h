@@ -2,6 +2,7 @@
 #ifndef SSO_LOG_H
 #define SSO_LOG_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum { SSO_LOG_DEBUG, SSO_LOG_INFO, SSO_LOG_WARN, SSO_LOG_ERROR } sso_log_level_t;
@@ -20,6 +21,10 @@ void sso_log(sso_log_level_t level, const char *fmt, ...) __attribute__((format(
    JSON can carry: jansson refuses anything else, and a line or an event it refused would
    vanish. Every line sso_log writes goes through it. */
 void sso_log_scrub_utf8(char *text);
+/* A peer's words made safe for one log line and an event: text copied into out (at most
+   size - 1 bytes, always terminated) with control characters and anything not printable
+   ASCII replaced by '?', so that an IdP's "\n" cannot forge a line of a text log. */
+void sso_log_printable(const char *text, char *out, size_t size);
 /* Writes a prepared line verbatim (access logs that build their own JSON). */
 void sso_log_raw(const char *line);
 

@@ -1,6 +1,7 @@
 #include "oidc_callback.h"
 #include "sso_http.h"
 #include "sso_test.h"
+#include "sso_log.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +24,8 @@ static char *s_clean(const char *text, size_t max)
     if (len > max)
         len = max;
     char *out = malloc(len + 1);
-    for (size_t i = 0; out && i < len; i++) {
-        unsigned char c = (unsigned char) text[i];
-        out[i] = c < 0x20 || c > 0x7e ? '?' : (char) c;
-    }
     if (out)
-        out[len] = '\0';
+        sso_log_printable(text, out, len + 1);
     return out;
 }
 

@@ -3,6 +3,7 @@
 #include "sso_jose.h"
 #include "sso_test.h"
 #include "sso_upstream.h"
+#include "sso_log.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@ static void s_shown(const json_t *value, char *out, size_t size)
     if (!value)
         snprintf(out, size, "none");
     else if (json_is_string(value))
-        snprintf(out, size, "%.200s", json_string_value(value));
+        sso_log_printable(json_string_value(value), out, size < 201 ? size : 201);
     else if (json_is_integer(value))
         snprintf(out, size, "%lld", (long long) json_integer_value(value));
     else if (json_is_boolean(value) || json_is_null(value))
@@ -120,7 +121,8 @@ int oidc_claims_check(const json_t *claims, const oidc_claims_expect_t *expect, 
         if (has != 0)
             return s_fail(why, why_size, "id_token auth_time: expected one (max_age was "
                           "asked), got %s", has > 0 ? "none" : "another type");
-        if (auth_time + expect->max_age + OIDC_CLAIMS_SKEW < expect->now)
+        /* Subtracted from now: an IdP's auth_time near INT64_MAX must not overflow. */
+        if (auth_time < expect->now - expect->max_age - OIDC_CLAIMS_SKEW)
             return s_fail(why, why_size, "id_token auth_time: expected after %lld (max_age "
                           "%lld), got %lld", (long long) (expect->now - expect->max_age),
                           (long long) expect->max_age, (long long) auth_time);
@@ -626,7 +628,14 @@ void oidc_claims_test(bool verbose)
                              "1699999000"));
     json_object_set_new(skewed, "auth_time", json_integer(1699999800));
     SSO_CHECK(oidc_claims_check(skewed, &expect, why, sizeof why) == 0);
+    /* An auth_time at the end of the range: no overflow (UBSan), and recent enough. */
+    json_object_set_new(skewed, "auth_time", json_integer(INT64_MAX));
+    SSO_CHECK(oidc_claims_check(skewed, &expect, why, sizeof why) == 0);
     json_decref(skewed);
+    /* The IdP's words in a reason are one printable line: no forged log line. */
+    SSO_CHECK(s_refused("{\"iss\":\"https://idp.test\",\"aud\":\"cli-1\",\"nonce\":"
+                        "\"n\\n2026 forged line\",\"iat\":1700000000,\"exp\":1700000300}",
+                        &expect, "id_token nonce: expected n-1, got n?2026 forged line"));
 
     /* Profiles: Keycloak-style, Entra-style (no email: upn; groups as ids), hostile. */
     Sso__Connection conn = SSO__CONNECTION__INIT;

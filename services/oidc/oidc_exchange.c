@@ -3,6 +3,7 @@
 #include "sso_http.h"
 #include "sso_jose.h"
 #include "sso_test.h"
+#include "sso_log.h"
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -126,12 +127,12 @@ int oidc_exchange_response(long status, const char *body, size_t len, char **id_
     else if (status != 200 || json_object_get(json, "error")) {
         const json_t *code = json_object_get(json, "error");
         const json_t *words = json_object_get(json, "error_description");
-        char said[200] = "";
-        const char *text = json_string_value(words);
-        for (size_t i = 0; text && text[i] && i + 1 < sizeof said; i++)
-            said[i] = text[i] < 0x20 || text[i] > 0x7e ? '?' : text[i];
-        snprintf(why, why_size, "token endpoint error: %.64s (%s) with HTTP %ld",
-                 json_is_string(code) ? json_string_value(code) : "none given", said, status);
+        char said[200], error[65];
+        sso_log_printable(json_string_value(words), said, sizeof said);
+        sso_log_printable(json_is_string(code) ? json_string_value(code) : "none given", error,
+                          sizeof error);
+        snprintf(why, why_size, "token endpoint error: %s (%s) with HTTP %ld", error, said,
+                 status);
     }
     else {
         const json_t *token = json_object_get(json, "id_token");

@@ -31,7 +31,7 @@ static zframe_t *s_http(sso_service_t *service, const Sso__HttpRequest *request,
     if (!strncmp(request->path, OIDC_JWKS_PATH_PREFIX, strlen(OIDC_JWKS_PATH_PREFIX))
         && len > 0 && len <= S_ID_MAX && !strcmp(jwks + len, OIDC_JWKS_PATH_SUFFIX)) {
         if (strcmp(request->method, "GET") != 0 && strcmp(request->method, "HEAD") != 0)
-            return sso_http_error(405, "invalid_request", "the JWKS is read with GET");
+            return sso_http_method_not_allowed("GET, HEAD");
         char id_copy[S_ID_MAX + 1];
         snprintf(id_copy, sizeof id_copy, "%.*s", (int) len, jwks);
         return oidc_jwks_http(service, id_copy);
