@@ -69,15 +69,9 @@ static Sso__Transaction *s_begin_txn(dir_t *dir, const Sso__AuthorizeBeginReques
     /* The verifier stays in the directory until the code exchange: the answer (to the token
        service, and on to the upstream start) carries its challenge. */
     if (stored && *stored->oidc_code_verifier) {
-        uint8_t digest[32];
-        sso_sha256(stored->oidc_code_verifier, strlen(stored->oidc_code_verifier), digest);
-        stored->oidc_code_challenge = sso_base64url_encode(digest, sizeof digest);
-        OPENSSL_cleanse(stored->oidc_code_verifier, strlen(stored->oidc_code_verifier));
-        free(stored->oidc_code_verifier);
-        stored->oidc_code_verifier = dir_rpc_dup("");
         stored->browser_binder = binder;
         binder = NULL;
-        if (!stored->oidc_code_challenge || !stored->oidc_code_verifier) {
+        if (dir_txn_challenge_only(stored) != 0) {
             sso__transaction__free_unpacked(stored, NULL);
             stored = NULL;
             dir_server_error(err);

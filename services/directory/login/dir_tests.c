@@ -97,21 +97,20 @@ int dir_tests_create(dir_t *dir, const char *organization_id, const char *connec
     if (handle)
         sso_sha256_hex(handle, strlen(handle), handle_hash);
     int64_t now = dir_now();
-    if (!id || !handle || dir_db_begin(dir->db) != 0
+    /* One statement: its own transaction. Should it fail, the test's login transaction made
+       above is never started and expires like any unused one. */
+    if (!id || !handle
         || dir_db_run(dir->db, NULL, "INSERT INTO login_tests (id, organization_id, "
                                      "connection_id, txn_id, start_hash, created_at, expires_at) "
                                      "VALUES (?, ?, ?, ?, ?, ?, ?)", "sssssii", id,
                       organization_id, connection_id, txn->id, handle_hash, now,
-                      now + DIR_TESTS_TTL) != DIR_DB_OK
-        || dir_db_commit(dir->db) != 0) {
-        dir_db_rollback(dir->db);
+                      now + DIR_TESTS_TTL) != DIR_DB_OK) {
         sso__transaction__free_unpacked(txn, NULL);
         free(id);
         free(handle);
         dir_server_error(err);
         return -1;
     }
-    dir_db_rollback(dir->db);
     sso_info("test login %s of %s made for organization %s", id, connection_id,
              organization_id);
     sso__transaction__free_unpacked(txn, NULL);
@@ -163,15 +162,10 @@ DIR_RPC_FN(dir_tests_begin, Sso__TestBeginRequest, Sso__LoginContextReply)
             if (dir_login_connection_get(dir, &get, &conn, err) == 0) {
                 out->connection = conn.connection;
                 /* Only the challenge leaves, as AuthorizeBegin answers it. */
-                if (*out->txn->oidc_code_verifier) {
-                    uint8_t digest[32];
-                    sso_sha256(out->txn->oidc_code_verifier,
-                               strlen(out->txn->oidc_code_verifier), digest);
-                    out->txn->oidc_code_challenge = sso_base64url_encode(digest, sizeof digest);
-                    free(out->txn->oidc_code_verifier);
-                    out->txn->oidc_code_verifier = dir_rpc_dup("");
-                }
-                rc = out->txn->oidc_code_challenge || !*out->txn->oidc_state ? 0 : -1;
+                rc = dir_txn_challenge_only(out->txn) == 0
+                             && (*out->txn->oidc_code_challenge || !*out->txn->oidc_state)
+                         ? 0
+                         : -1;
                 if (rc != 0)
                     dir_server_error(err);
             }

@@ -257,6 +257,19 @@ static void s_end(dir_t *dir, Sso__Transaction *txn)
         sso__transaction__free_unpacked(txn, NULL);
 }
 
+int dir_txn_challenge_only(Sso__Transaction *t)
+{
+    if (!*t->oidc_code_verifier)
+        return 0;
+    uint8_t digest[32];
+    sso_sha256(t->oidc_code_verifier, strlen(t->oidc_code_verifier), digest);
+    t->oidc_code_challenge = sso_base64url_encode(digest, sizeof digest);
+    OPENSSL_cleanse(t->oidc_code_verifier, strlen(t->oidc_code_verifier));
+    free(t->oidc_code_verifier);
+    t->oidc_code_verifier = dir_rpc_dup("");
+    return t->oidc_code_challenge && t->oidc_code_verifier ? 0 : -1;
+}
+
 Sso__Transaction *dir_txn_get(dir_t *dir, const char *id, dir_error_t *err)
 {
     if (s_check_id(id, err) != 0)

@@ -16,6 +16,10 @@ Sso__Transaction *dir_txn_create_test(dir_t *dir, const Sso__Transaction *txn,
                                       dir_error_t *err);
 /* The Transaction, or NULL with err not_found / expired / consumed / invalid_request. */
 Sso__Transaction *dir_txn_get(dir_t *dir, const char *id, dir_error_t *err);
+/* Replaces t's PKCE code verifier (when it has one) by its S256 challenge, the verifier
+   wiped: what a transaction carries out of the directory before the code exchange. 0, or
+   -1 when out of memory. */
+int dir_txn_challenge_only(Sso__Transaction *t);
 /* The same, found by its OIDC state (the oidc service's callback knows only that). */
 Sso__Transaction *dir_txn_get_by_oidc_state(dir_t *dir, const char *state, dir_error_t *err);
 /* UpstreamWrites.LoginComplete: consumes the transaction, issues a code, records a success

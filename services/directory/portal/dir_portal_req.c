@@ -38,9 +38,14 @@ zframe_t *dir_portal_req_same_org(const dir_portal_req_t *req, const char *organ
 /* Every place a request could name an organization, against the session's. */
 static zframe_t *s_org_guard(const dir_portal_req_t *req)
 {
-    for (size_t i = 0; i < req->n_segments; i++)
-        if (!strncmp(req->segments[i], "org_", 4))
-            return dir_portal_req_same_org(req, req->segments[i]);
+    /* Every such segment: the session's own id first must not let another's through. */
+    for (size_t i = 0; i < req->n_segments; i++) {
+        zframe_t *refused = !strncmp(req->segments[i], "org_", 4)
+                                ? dir_portal_req_same_org(req, req->segments[i])
+                                : NULL;
+        if (refused)
+            return refused;
+    }
     const char *named = zhashx_lookup(req->query, "organization_id");
     if (named)
         return dir_portal_req_same_org(req, named);
@@ -50,7 +55,11 @@ static zframe_t *s_org_guard(const dir_portal_req_t *req)
                               JSON_REJECT_DUPLICATES, NULL);
     json_t *value = json_object_get(body, "organization_id");
     zframe_t *refused = NULL;
-    if (value && !json_is_string(value))
+    /* A body the guard cannot read (not JSON, a name twice) is no body a route may read. */
+    if (!json_is_object(body))
+        refused = sso_http_error(400, "invalid_request", "the body must be a JSON object, "
+                                                         "each name once");
+    else if (value && !json_is_string(value))
         refused = sso_http_error(400, "invalid_request", "organization_id must be a string");
     else if (value)
         refused = dir_portal_req_same_org(req, json_string_value(value));

@@ -235,6 +235,14 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(s_call(kit, "GET", "/portal/api/organization", &a, NULL, body, NULL) == 403);
     SSO_CHECK(s_call(kit, "GET", "/portal/api/organization", &a, NULL,
                      "{\"organization_id\":5}", NULL) == 400);
+    /* A's own id first does not let B's through, in the path or in a body naming it twice;
+       a body the guard cannot read is refused. */
+    snprintf(target, sizeof target, "/portal/api/organization/%s/%s", a.org, b.org);
+    SSO_CHECK(s_call(kit, "GET", target, &a, NULL, NULL, NULL) == 403);
+    snprintf(body, sizeof body, "{\"organization_id\":\"%s\",\"organization_id\":\"%s\"}",
+             a.org, b.org);
+    SSO_CHECK(s_call(kit, "POST", "/portal/api/logout", &a, a.csrf, body, NULL) == 400);
+    SSO_CHECK(s_call(kit, "POST", "/portal/api/logout", &a, a.csrf, "not json", NULL) == 400);
     snprintf(target, sizeof target, "/portal/api/organization?organization_id=%s", a.org);
     SSO_CHECK(s_call(kit, "GET", target, &a, NULL, NULL, NULL) == 200);
     /* B's own session still reads only B. */
