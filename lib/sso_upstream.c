@@ -33,6 +33,16 @@ bool sso_upstream_is_test(const char *txn_id)
     return txn_id && !strncmp(txn_id, SSO_UPSTREAM_TEST_PREFIX, strlen(SSO_UPSTREAM_TEST_PREFIX));
 }
 
+char *sso_upstream_raw_json(const json_t *raw)
+{
+    char *text = raw ? json_dumps(raw, JSON_COMPACT) : NULL;
+    if (text && strlen(text) > SSO_UPSTREAM_RAW_MAX) {
+        free(text);
+        text = strdup("{\"truncated\":true}");
+    }
+    return text;
+}
+
 zframe_t *sso_upstream_redirect(const Sso__LoginRedirectReply *r)
 {
     const char *names[] = {"code", "error", "error_description", "state"};
@@ -158,6 +168,19 @@ sso_upstream_binding_t sso_upstream_binding_check(const Sso__HttpRequest *reques
 void sso_upstream_test(bool verbose)
 {
     (void) verbose;
+    json_t *big = json_pack("{s:s%}", "x", "", (size_t) 0);
+    char *fill = malloc(SSO_UPSTREAM_RAW_MAX + 1);
+    if (fill) {
+        memset(fill, 'a', SSO_UPSTREAM_RAW_MAX);
+        fill[SSO_UPSTREAM_RAW_MAX] = '\0';
+        json_object_set_new(big, "x", json_string(fill));
+    }
+    char *raw = sso_upstream_raw_json(big), *small = sso_upstream_raw_json(json_object_get(
+                                                         big, "none"));
+    SSO_CHECK(raw && !strcmp(raw, "{\"truncated\":true}") && !small);
+    free(raw);
+    free(fill);
+    json_decref(big);
     SSO_CHECK(sso_upstream_is_test("test.abc") && !sso_upstream_is_test("test")
               && !sso_upstream_is_test("xtest.abc") && !sso_upstream_is_test("")
               && !sso_upstream_is_test(NULL));

@@ -8,6 +8,7 @@
 #include "directory.pb-c.h"
 #include "saml.pb-c.h"
 #include <czmq.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -21,6 +22,10 @@
 #define SSO_UPSTREAM_TEST_PREFIX "test."
 #define SSO_UPSTREAM_RAW_MAX (64 * 1024)
 bool sso_upstream_is_test(const char *txn_id);
+/* raw (JSON) as a test's raw_json, compact (caller frees): {"truncated":true} in its place
+   when it would pass SSO_UPSTREAM_RAW_MAX, so the directory never refuses the result for its
+   size. NULL when out of memory. */
+char *sso_upstream_raw_json(const json_t *raw);
 
 /* Whether rpc is the bus name of UpstreamStart.Start (proto/saml.proto's one operation, which
    the saml and oidc services serve under their own names). */

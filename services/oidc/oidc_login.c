@@ -239,11 +239,7 @@ static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
         complete.connection_version = conn->version;
         /* A test's result shows the claims as the provider sent them (ID token and
            userinfo), or says they were too many. */
-        char *raw = test ? json_dumps(claims, JSON_COMPACT) : NULL;
-        if (raw && strlen(raw) > SSO_UPSTREAM_RAW_MAX) {
-            free(raw);
-            raw = strdup("{\"truncated\":true}");
-        }
+        char *raw = test ? sso_upstream_raw_json(claims) : NULL;
         complete.raw_json = raw ? raw : "";
         Sso__LoginRedirectReply *reply = NULL;
         if (sso_dir_login_complete(service, &complete, &reply) != 0)

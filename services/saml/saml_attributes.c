@@ -252,14 +252,14 @@ static int s_single(const saml_attribute_map_t *map, xmlNodePtr assertion, saml_
     return 0;
 }
 
-/* profile->raw_json from assertion's attributes (see saml_profile_t). 0, or -1 when out of
-   memory. */
-static int s_raw(xmlNodePtr assertion, saml_profile_t *profile)
+int saml_attributes_raw(xmlNodePtr assertion, saml_profile_t *profile)
 {
     json_t *attributes = json_object();
     json_t *raw = json_pack("{s:s?, s:s?, s:o}", "NameID", profile->subject, "NameID Format",
                             profile->name_id_format, "attributes", attributes);
-    size_t size = 128 + (profile->subject ? strlen(profile->subject) : 0);
+    /* JSON escaping can grow a text six times over. */
+    size_t size = 128 + (profile->subject ? strlen(profile->subject) * 6 : 0)
+                  + (profile->name_id_format ? strlen(profile->name_id_format) * 6 : 0);
     bool truncated = false;
     for (xmlNodePtr st = assertion->children; raw && st; st = st->next) {
         if (!saml_xml_is(st, SAML_NS_ASSERTION, "AttributeStatement"))
@@ -268,17 +268,21 @@ static int s_raw(xmlNodePtr assertion, saml_profile_t *profile)
             xmlChar *name = saml_xml_is(attr, SAML_NS_ASSERTION, "Attribute")
                                 ? xmlGetProp(attr, BAD_CAST "Name")
                                 : NULL;
+            size += name ? strlen((const char *) name) * 6 + 8 : 0;
+            if (name && size >= SSO_UPSTREAM_RAW_MAX) {
+                truncated = true;
+                xmlFree(name);
+                continue;
+            }
             json_t *values = name ? json_object_get(attributes, (const char *) name) : NULL;
             if (name && !values && json_object_set_new(attributes, (const char *) name,
                                                        values = json_array()) != 0)
                 values = NULL;
-            size += name ? strlen((const char *) name) + 8 : 0;
             for (xmlNodePtr v = values ? attr->children : NULL; v; v = v->next) {
                 char *text = NULL;
                 if (!saml_xml_is(v, SAML_NS_ASSERTION, "AttributeValue")
                     || saml_xml_text(v, &text) != 0)
                     continue;
-                /* JSON escaping can grow a value six times over. */
                 size += strlen(text) * 6 + 4;
                 if (size < SSO_UPSTREAM_RAW_MAX)
                     json_array_append_new(values, json_string(text));
@@ -291,7 +295,7 @@ static int s_raw(xmlNodePtr assertion, saml_profile_t *profile)
     }
     if (raw && truncated)
         json_object_set_new(raw, "truncated", json_true());
-    profile->raw_json = raw ? json_dumps(raw, JSON_COMPACT) : NULL;
+    profile->raw_json = sso_upstream_raw_json(raw);
     json_decref(raw);
     return profile->raw_json ? 0 : -1;
 }
@@ -299,10 +303,6 @@ static int s_raw(xmlNodePtr assertion, saml_profile_t *profile)
 int saml_attributes_apply(const saml_attribute_map_t *map, xmlNodePtr assertion,
                           saml_profile_t *profile, char *why, size_t why_size)
 {
-    if (s_raw(assertion, profile) != 0) {
-        snprintf(why, why_size, "out of memory reading attributes");
-        return -1;
-    }
     if (s_single(map, assertion, SAML_FIELD_EMAIL, &profile->email)
         || s_single(map, assertion, SAML_FIELD_GIVEN_NAME, &profile->given_name)
         || s_single(map, assertion, SAML_FIELD_FAMILY_NAME, &profile->family_name)
@@ -372,7 +372,8 @@ static saml_profile_t *s_apply_xml(const saml_attribute_map_t *map, const char *
     }
     p->subject = strdup(subject);
     p->name_id_format = format ? strdup(format) : NULL;
-    if (saml_attributes_apply(map, xmlDocGetRootElement(doc), p, why, sizeof why) != 0)
+    if (saml_attributes_apply(map, xmlDocGetRootElement(doc), p, why, sizeof why) != 0
+        || saml_attributes_raw(xmlDocGetRootElement(doc), p) != 0)
         saml_profile_destroy(&p);
     xmlFreeDoc(doc);
     return p;

@@ -68,5 +68,10 @@ int saml_field_of(const char *api_name, saml_field_t *out);
 int saml_attributes_apply(const saml_attribute_map_t *map, xmlNodePtr assertion,
                           saml_profile_t *profile, char *why, size_t why_size);
 
+/* profile->raw_json from the AttributeStatements of assertion, for a test login's result
+   (see saml_profile_t; only a test needs it, so a client's login does not pay for it). 0, or
+   -1 when out of memory. */
+int saml_attributes_raw(xmlNodePtr assertion, saml_profile_t *profile);
+
 void saml_attributes_test(bool verbose);
 #endif

@@ -304,6 +304,7 @@ static zframe_t *s_acs_validate(s_acs_t *acs, const Sso__Connection *connection,
     snprintf(expected, sizeof expected, "_%s", acs->txn_id);
     saml_response_config_t config;
     saml_response_config_from_connection(&config, connection, expected);
+    config.keep_raw = sso_upstream_is_test(acs->txn_id);
     saml_response_t *validator = saml_response_new(&config);
     if (!validator)
         return s_fail(acs, "server_error", "out of memory", "out of memory");

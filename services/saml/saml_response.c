@@ -147,6 +147,7 @@ saml_response_t *saml_response_new(const saml_response_config_t *config)
         .now = config->now,
         .skew = config->clock_skew,
         .attribute_map = self->attribute_map ? self->attribute_map : config->attribute_map,
+        .keep_raw = config->keep_raw,
     };
     s_load_config(self, config);
     return self;

@@ -31,6 +31,7 @@ typedef struct {
        entries it is used in place of attribute_map (the validator keeps its own copy). */
     Sso__AttributeMapping *const *attribute_mapping;
     size_t n_attribute_mapping;
+    bool keep_raw; /* a test login: the profile's raw_json (saml_attributes_raw) */
 } saml_response_config_t;
 
 /* Defaults: skew 120 s, SHA-1 off, IdP-initiated off, now = time(NULL). */

@@ -324,6 +324,8 @@ saml_error_t saml_response_conditions_assertion(const saml_response_conditions_t
     if (rc == SAML_OK
         && saml_attributes_apply(self->attribute_map, assertion, p, why, sizeof why) != 0)
         rc = saml_fail(result, SAML_ERR_ATTRIBUTES, "%s", why);
+    if (rc == SAML_OK && self->keep_raw && saml_attributes_raw(assertion, p) != 0)
+        rc = saml_fail(result, SAML_ERR_ATTRIBUTES, "out of memory reading attributes");
     if (rc == SAML_OK) {
         p->not_on_or_after = until;
         *replay_until = until + self->skew;

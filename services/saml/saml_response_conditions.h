@@ -19,6 +19,7 @@ typedef struct {
     time_t now;
     int skew;                                 /* seconds */
     const saml_attribute_map_t *attribute_map; /* NULL = defaults */
+    bool keep_raw;                            /* a test login: the profile's raw_json too */
 } saml_response_conditions_t;
 
 /* Status/StatusCode is Success; otherwise the reason carries the IdP's codes and message. */
