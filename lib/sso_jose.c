@@ -889,6 +889,26 @@ char *sso_jose_thumbprint(EVP_PKEY *key)
     return sso_base64url_encode(digest, sizeof digest);
 }
 
+EVP_PKEY *sso_jose_private_key_pem(const char *pem)
+{
+    BIO *bio = pem ? BIO_new_mem_buf(pem, -1) : NULL;
+    EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    ERR_clear_error();
+    return key;
+}
+
+EVP_PKEY *sso_jose_certificate_key_pem(const char *pem)
+{
+    BIO *bio = pem ? BIO_new_mem_buf(pem, -1) : NULL;
+    X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *key = cert ? X509_get_pubkey(cert) : NULL;
+    X509_free(cert);
+    BIO_free(bio);
+    ERR_clear_error();
+    return key;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Self-test */
 
@@ -1513,26 +1533,6 @@ static void s_dates_test(void)
     SSO_CHECK(sso_jose_check_dates(claims, now, -5, NULL, 0) == 0);
     SSO_CHECK(sso_jose_check_dates(claims, now + 10, 0, why, sizeof why) == -1);
     json_decref(claims);
-}
-
-EVP_PKEY *sso_jose_private_key_pem(const char *pem)
-{
-    BIO *bio = pem ? BIO_new_mem_buf(pem, -1) : NULL;
-    EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
-    BIO_free(bio);
-    ERR_clear_error();
-    return key;
-}
-
-EVP_PKEY *sso_jose_certificate_key_pem(const char *pem)
-{
-    BIO *bio = pem ? BIO_new_mem_buf(pem, -1) : NULL;
-    X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-    EVP_PKEY *key = cert ? X509_get_pubkey(cert) : NULL;
-    X509_free(cert);
-    BIO_free(bio);
-    ERR_clear_error();
-    return key;
 }
 
 void sso_jose_test(bool verbose)

@@ -84,10 +84,9 @@ void gateway_route_log_path(const char *path, char *out, size_t size)
         size_t len = strcspn(p + 1, "/");
         size_t plain = strspn(p + 1, "abcdefghijklmnopqrstuvwxyz0123456789._-");
         bool keep = plain == len && len <= GATEWAY_LOG_SEGMENT_MAX;
-        int n = snprintf(out + used, size - used, "/%.*s", keep ? (int) len : 1,
-                         keep ? p + 1 : "~");
-        if (len == 0 && !keep)
-            n = snprintf(out + used, size - used, "/");
+        /* An empty segment is plain: kept as it is. */
+        int n = keep ? snprintf(out + used, size - used, "/%.*s", (int) len, p + 1)
+                     : snprintf(out + used, size - used, "/~");
         if (n < 0 || (size_t) n >= size - used)
             break;
         used += (size_t) n;

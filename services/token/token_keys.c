@@ -106,9 +106,7 @@ static int s_load(token_keys_t *self, const Sso__KeysListReply *list)
     size_t count = 0;
     for (size_t i = 0; i < list->n_keys; i++) {
         const Sso__SigningKey *key = list->keys[i];
-        BIO *bio = BIO_new_mem_buf(key->private_key_pem, -1);
-        EVP_PKEY *pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
-        BIO_free(bio);
+        EVP_PKEY *pkey = sso_jose_private_key_pem(key->private_key_pem);
         if (!pkey) {
             sso_warn("signing key %s does not parse; skipped", key->kid);
             continue;

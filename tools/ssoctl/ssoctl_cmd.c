@@ -543,6 +543,39 @@ int ssoctl_run(int argc, char **argv, FILE *out, FILE *err)
     return rc;
 }
 
+int ssoctl_org_list(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *collection,
+                    const ssoctl_column_t *cols, size_t ncols)
+{
+    int rc = ssoctl_nonempty(ctx, "ORG_ID", args->pos[0]);
+    if (rc != 0)
+        return rc;
+    char *path = ssoctl_path("/organizations/", args->pos[0], collection, NULL);
+    if (!path)
+        return ssoctl_fail(ctx, "out of memory");
+    json_t *list = NULL;
+    const char *next = NULL;
+    rc = ssoctl_list(ctx, path, 0, NULL, true, 0, &list, &next);
+    free(path);
+    if (rc == 0)
+        rc = ssoctl_show_list(ctx, list, cols, ncols);
+    json_decref(list);
+    return rc;
+}
+
+int ssoctl_org_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *collection,
+                      const char *label, const char *what)
+{
+    int rc = ssoctl_nonempty(ctx, "ORG_ID", args->pos[0]);
+    if (rc == 0)
+        rc = ssoctl_nonempty(ctx, label, args->pos[1]);
+    if (rc != 0)
+        return rc;
+    char *path = ssoctl_path("/organizations/", args->pos[0], collection, args->pos[1], NULL);
+    rc = ssoctl_delete(ctx, path, what, args->pos[1]);
+    free(path);
+    return rc;
+}
+
 /* ---- self-test ------------------------------------------------------------------------- */
 
 /* Runs the CLI in-process with output captured; only paths that never reach the network. */
@@ -578,39 +611,6 @@ static int s_run(char **out_text, char **err_text, ...)
 static bool s_has(const char *text, const char *needle)
 {
     return text && strstr(text, needle) != NULL;
-}
-
-int ssoctl_org_list(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *collection,
-                    const ssoctl_column_t *cols, size_t ncols)
-{
-    int rc = ssoctl_nonempty(ctx, "ORG_ID", args->pos[0]);
-    if (rc != 0)
-        return rc;
-    char *path = ssoctl_path("/organizations/", args->pos[0], collection, NULL);
-    if (!path)
-        return ssoctl_fail(ctx, "out of memory");
-    json_t *list = NULL;
-    const char *next = NULL;
-    rc = ssoctl_list(ctx, path, 0, NULL, true, 0, &list, &next);
-    free(path);
-    if (rc == 0)
-        rc = ssoctl_show_list(ctx, list, cols, ncols);
-    json_decref(list);
-    return rc;
-}
-
-int ssoctl_org_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *collection,
-                      const char *label, const char *what)
-{
-    int rc = ssoctl_nonempty(ctx, "ORG_ID", args->pos[0]);
-    if (rc == 0)
-        rc = ssoctl_nonempty(ctx, label, args->pos[1]);
-    if (rc != 0)
-        return rc;
-    char *path = ssoctl_path("/organizations/", args->pos[0], collection, args->pos[1], NULL);
-    rc = ssoctl_delete(ctx, path, what, args->pos[1]);
-    free(path);
-    return rc;
 }
 
 void ssoctl_cmd_test(bool verbose)
