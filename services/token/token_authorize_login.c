@@ -184,26 +184,6 @@ static void s_resolve_error(const char *code, const char *given, const char *kin
     }
 }
 
-/* Records why an upstream start failed, so the event log says it; best effort. The
-   transaction stays unconsumed: its id never reached the browser, and it expires. */
-static void s_start_failed(token_authorize_login_t *self, const Sso__Connection *conn,
-                           const char *description)
-{
-    Sso__Event event = SSO__EVENT__INIT;
-    char reason[400];
-    snprintf(reason, sizeof reason, "authorize: the upstream login could not be started: %.300s",
-             description);
-    event.organization_id = conn->organization_id;
-    event.connection_id = conn->id;
-    event.client_id = (char *) self->req.client_id;
-    event.outcome = "failure";
-    event.reason = reason;
-    event.txn_id = self->begun->txn ? self->begun->txn->id : "";
-    Sso__EventReply *reply = NULL;
-    if (sso_dir_event_record(self->service, &event, &reply) == 0)
-        sso__event_reply__free_unpacked(reply, NULL);
-}
-
 /* An OIDC login's browser binding (sso_upstream): the browser's one cookie the callback
    requires, set (a new binder) or refreshed (the same) with the redirect to the provider. It
    lives as long as a transaction: set after the transaction it binds was made and refreshed
@@ -247,7 +227,8 @@ static zframe_t *s_start(token_authorize_login_t *self, const Sso__Connection *c
     int status = sso_upstream_start(self->service, target, &start, &started);
     if (status != 0) {
         frame = s_bus_error(self, target, status);
-        s_start_failed(self, conn, "the upstream service did not answer");
+        token_dir_start_failed(self->service, conn, self->req.client_id, txn->id,
+                               "authorize", "the upstream service did not answer");
     }
     else if (started->error || !*started->redirect_url) {
         /* Only codes a client understands go back; anything else is our failure. */
@@ -259,9 +240,8 @@ static zframe_t *s_start(token_authorize_login_t *self, const Sso__Connection *c
                 error = sso_rpc_error_name(passed[i]);
         /* The details (a provider's address, its answer) go to the event log, not to
            whoever asked. */
-        s_start_failed(self, conn, *started->error_description
-                                       ? started->error_description
-                                       : "no reason given");
+        token_dir_start_failed(self->service, conn, self->req.client_id, txn->id,
+                               "authorize", started->error_description);
         frame = token_authorize_login_error(self, error,
                                             "the upstream login could not be started");
     }

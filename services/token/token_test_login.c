@@ -13,6 +13,18 @@
 
 #define S_TITLE "The test sign-in could not start"
 
+/* A 302 to url that keeps the page's address out of the next request. */
+static zframe_t *s_redirect(const char *url)
+{
+    sso_response_t *response = sso_response_new(302);
+    if (!response)
+        return sso_html_error_page(500, S_TITLE, "out of memory");
+    sso_response_header(response, "Location", url);
+    sso_response_header(response, "Cache-Control", "no-store");
+    sso_response_header(response, "Referrer-Policy", "no-referrer");
+    return sso_response_pack(&response);
+}
+
 /* The request to the IdP for the test's transaction, and the browser sent there. */
 static zframe_t *s_to_idp(sso_service_t *service, const Sso__LoginContextReply *begun)
 {
@@ -26,24 +38,21 @@ static zframe_t *s_to_idp(sso_service_t *service, const Sso__LoginContextReply *
     Sso__UpstreamStartReply *started = NULL;
     int status = sso_upstream_start(service, saml ? "saml" : "oidc", &start, &started);
     zframe_t *frame = NULL;
-    if (status != 0)
-        frame = token_dir_unavailable(status);
-    else if (started->error || !*started->redirect_url) {
-        sso_warn("test login %.13s…: the upstream start failed: %.300s", begun->txn->id,
-                 started->error_description);
-        frame = sso_html_error_page(502, S_TITLE, "The connection's identity provider could "
-                                    "not be reached; check its settings and try again.");
+    if (status != 0 || started->error || !*started->redirect_url) {
+        const char *why = status != 0 ? "the upstream service did not answer"
+                                      : started->error_description;
+        sso_warn("test login %.13s…: the upstream start failed: %.300s", begun->txn->id, why);
+        /* The reason becomes the test's result, which the result page shows the admin. */
+        token_dir_start_failed(service, conn, "", begun->txn->id, "test login", why);
+        if (*begun->result_url)
+            frame = s_redirect(begun->result_url);
+        else
+            frame = sso_html_error_page(502, S_TITLE, "The connection's identity provider "
+                                        "could not be reached; check its settings and try "
+                                        "again.");
     }
     else {
-        sso_response_t *response = sso_response_new(302);
-        if (response) {
-            sso_response_header(response, "Location", started->redirect_url);
-            sso_response_header(response, "Cache-Control", "no-store");
-            sso_response_header(response, "Referrer-Policy", "no-referrer");
-            frame = sso_response_pack(&response);
-        }
-        else
-            frame = sso_html_error_page(500, S_TITLE, "out of memory");
+        frame = s_redirect(started->redirect_url);
         sso_info("test login %.13s… via %s", begun->txn->id, conn->id);
     }
     sso__upstream_start_reply__free_unpacked(started, NULL);
@@ -142,6 +151,28 @@ static void s_test(token_testkit_t *kit)
               && !strcmp(kit->start->connection->id, kit->dir->conn_off)
               && !strcmp(kit->start->connection->status, "inactive"));
     SSO_CHECK(s_status(s_get(kit, handle, S_BINDER), 404));
+
+    /* A start that fails (the IdP's metadata or discovery) ends the test with its reason, and
+       the browser goes to the test's result page. */
+    SSO_CHECK(dir_fake_test_login(kit->dir, kit->dir->org_off, kit->dir->conn_off, S_BINDER,
+                                  handle, test_id, txn_id) == 0);
+    kit->start_error = "invalid_metadata";
+    response = s_get(kit, handle, S_BINDER);
+    kit->start_error = NULL;
+    char want[700];
+    snprintf(want, sizeof want, "%s/portal/tests/%s", kit->config.public_url, test_id);
+    SSO_CHECK(response && response->status == 302
+              && !strcmp(token_testkit_header(response, "Location"), want));
+    sso__http_response__free_unpacked(response, NULL);
+    char *result = dir_fake_test_result(kit->dir, kit->dir->org_off, test_id);
+    json_t *json = result ? json_loads(result, 0, NULL) : NULL;
+    const char *reason = json_string_value(json_object_get(json, "reason"));
+    SSO_CHECK(json && !strcmp(json_string_value(json_object_get(json, "status")), "failure")
+              && reason && strstr(reason, "test login: the upstream login could not be started: "));
+    if (!reason)
+        fprintf(stderr, "test login result: %s\n", result ? result : "(none)");
+    json_decref(json);
+    free(result);
 }
 
 void token_test_login_test(bool verbose)

@@ -1,6 +1,7 @@
 /* dir_events: recording and listing login events. */
 #include "login/dir_events.h"
 #include "dir_testkit.h"
+#include "login/dir_tests.h"
 #include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_test.h"
@@ -78,7 +79,13 @@ DIR_RPC_FN(dir_events_record, Sso__Event, Sso__EventReply)
                          .subject = dir_rpc_or_null(e->subject),
                          .email = dir_rpc_or_null(e->email),
                          .txn_id = dir_rpc_or_null(e->txn_id)};
-    if (dir_events_add(dir, &event, NULL) != 0) {
+    /* A test login that failed before its IdP was reached (its start) ends with this reason,
+       which the portal's result page shows. */
+    char test_id[64] = "";
+    int test = *e->txn_id ? dir_tests_of_txn(dir, e->txn_id, test_id) : 0;
+    event.test = test == 1;
+    if (test < 0 || dir_events_add(dir, &event, NULL) != 0
+        || (test == 1 && !success && dir_tests_finish(dir, test_id, NULL, NULL, e->reason) != 0)) {
         dir_server_error(err);
         return -1;
     }

@@ -131,12 +131,14 @@ DIR_RPC_FN(dir_tests_begin, Sso__TestBeginRequest, Sso__LoginContextReply)
         dir_server_error(err);
         return -1;
     }
-    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT txn_id FROM login_tests WHERE "
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT txn_id, id FROM login_tests WHERE "
                                                 "start_hash = ?", "s", hash);
     int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
-    char txn_id[80] = "";
-    if (step == DIR_DB_ROW)
+    char txn_id[80] = "", test_id[64] = "";
+    if (step == DIR_DB_ROW) {
         snprintf(txn_id, sizeof txn_id, "%s", dir_db_text(stmt, 0));
+        snprintf(test_id, sizeof test_id, "%s", dir_db_text(stmt, 1));
+    }
     dir_db_release(stmt);
     int rc = -1;
     /* Single use: the handle is spent whatever follows, a wrong browser's attempt too. */
@@ -162,7 +164,8 @@ DIR_RPC_FN(dir_tests_begin, Sso__TestBeginRequest, Sso__LoginContextReply)
             if (dir_login_connection_get(dir, &get, &conn, err) == 0) {
                 out->connection = conn.connection;
                 /* Only the challenge leaves, as AuthorizeBegin answers it. */
-                rc = dir_txn_challenge_only(out->txn) == 0
+                out->result_url = dir_tests_result_url(dir, test_id);
+                rc = out->result_url && dir_txn_challenge_only(out->txn) == 0
                              && (*out->txn->oidc_code_challenge || !*out->txn->oidc_state)
                          ? 0
                          : -1;
