@@ -308,42 +308,26 @@ bool sso_http_counter_name_ok(const char *name)
 
 /* frame's HttpResponse with one more header (header_name: header_value) and/or one more
    counter, packed again into frame. 0, or -1 (frame unchanged). */
-static int s_repack_with(zframe_t *frame, const char *header_name, const char *header_value,
-                         const char *counter)
+static int s_repack_with(zframe_t *frame, const char *counter)
 {
     Sso__HttpResponse *response =
         frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
     if (!response)
         return -1;
-    Sso__Header extra = SSO__HEADER__INIT;
-    Sso__Header **headers = calloc(response->n_headers + 1, sizeof *headers);
     char **counters = calloc(response->n_counters + 1, sizeof *counters);
     zframe_t *packed = NULL;
-    if (headers && counters) {
-        /* The unpacked message keeps its own arrays; these only lend their entries. */
-        Sso__Header **own_headers = response->headers;
+    if (counters) {
+        /* The unpacked message keeps its own array; this one only lends its entries. */
         char **own_counters = response->counters;
-        size_t n_headers = response->n_headers, n_counters = response->n_counters;
-        if (n_headers)
-            memcpy(headers, own_headers, n_headers * sizeof *headers);
+        size_t n_counters = response->n_counters;
         if (n_counters)
             memcpy(counters, own_counters, n_counters * sizeof *counters);
-        if (header_name) {
-            extra.name = (char *) header_name;
-            extra.value = (char *) header_value;
-            headers[response->n_headers++] = &extra;
-        }
-        if (counter)
-            counters[response->n_counters++] = (char *) counter;
-        response->headers = headers;
+        counters[response->n_counters++] = (char *) counter;
         response->counters = counters;
         packed = sso_frame_pack(&response->base);
-        response->headers = own_headers;
-        response->n_headers = n_headers;
         response->counters = own_counters;
         response->n_counters = n_counters;
     }
-    free(headers);
     free(counters);
     sso__http_response__free_unpacked(response, NULL);
     if (!packed)
@@ -355,12 +339,7 @@ static int s_repack_with(zframe_t *frame, const char *header_name, const char *h
 
 int sso_http_count(zframe_t *frame, const char *name)
 {
-    return sso_http_counter_name_ok(name) ? s_repack_with(frame, NULL, NULL, name) : -1;
-}
-
-int sso_http_add_header(zframe_t *frame, const char *name, const char *value)
-{
-    return name && *name && value ? s_repack_with(frame, name, value, NULL) : -1;
+    return sso_http_counter_name_ok(name) ? s_repack_with(frame, name) : -1;
 }
 
 int sso_http_address_group(const char *address, char *out, size_t size)
@@ -472,22 +451,15 @@ void sso_http_test(bool verbose)
         SSO_CHECK(!sso_http_counter_name_ok(bad_names[i])
                   && sso_http_count(frame, bad_names[i]) == -1);
     SSO_CHECK(sso_http_counter_name_ok("name_of_forty_eight_bytes_aaaaaaaaaaaaaaaaaaaaaa"));
-    /* A header, appended the same way. */
-    SSO_CHECK(sso_http_add_header(frame, "Set-Cookie", "a=; Max-Age=0") == 0
-              && sso_http_add_header(frame, "", "x") == -1
-              && sso_http_add_header(frame, "X", NULL) == -1);
     response = sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame));
-    SSO_CHECK(response && response->status == 400 && response->n_headers == 3
-              && !strcmp(response->headers[2]->name, "Set-Cookie")
-              && !strcmp(response->headers[2]->value, "a=; Max-Age=0")
+    SSO_CHECK(response && response->status == 400 && response->n_headers == 2
               && response->n_counters == 2 && !strcmp(response->counters[0], "acs_anonymous")
               && !strcmp(response->counters[1], "x_1")
               && memmem(response->body.data, response->body.len, "invalid_request", 15));
     sso__http_response__free_unpacked(response, NULL);
     zframe_destroy(&frame);
     zframe_t *junk = zframe_new("\xff\xff", 2);
-    SSO_CHECK(sso_http_count(junk, "x") == -1 && sso_http_add_header(junk, "X", "y") == -1
-              && zframe_size(junk) == 2);
+    SSO_CHECK(sso_http_count(junk, "x") == -1 && zframe_size(junk) == 2);
     zframe_destroy(&junk);
     SSO_CHECK(sso_http_count(NULL, "x") == -1);
 

@@ -67,9 +67,6 @@ bool sso_http_counter_name_ok(const char *name);
 /* Adds one increment of name to a packed HttpResponse frame. 0, or -1 (frame unchanged) when
    name is not a counter name or the frame is not an HttpResponse. */
 int sso_http_count(zframe_t *frame, const char *name);
-/* Adds the header name: value to a packed HttpResponse frame. 0, or -1 (frame unchanged) when
-   the frame is not an HttpResponse. */
-int sso_http_add_header(zframe_t *frame, const char *name, const char *value);
 
 /* The group a client address is limited as: a.b.c.d for IPv4 and IPv4-mapped IPv6
    (::ffff:a.b.c.d), the /64 for other IPv6 ("2001:db8:1:2::/64": a host usually holds a whole
