@@ -135,6 +135,8 @@ static void s_free_string(void **item)
 
 int sso_form_each(const char *data, size_t len, sso_form_pair_fn *fn, void *arg)
 {
+    if (!data) /* an empty body unpacks as NULL; it has no pairs */
+        return 0;
     const char *end = data + len;
     for (const char *p = data; p < end;) {
         const char *amp = memchr(p, '&', (size_t) (end - p));
@@ -147,7 +149,9 @@ int sso_form_each(const char *data, size_t len, sso_form_pair_fn *fn, void *arg)
             if (fn(arg, name, value) != 0)
                 return -1;
         }
-        p = pair_end + 1;
+        if (!amp)
+            break;
+        p = amp + 1;
     }
     return 0;
 }
@@ -409,6 +413,14 @@ void sso_http_test(bool verbose)
     SSO_CHECK(sso_form_parse("a=%zz", 5) == NULL);
     form = sso_form_parse("", 0);
     SSO_CHECK(form && zhashx_size(form) == 0);
+    zhashx_destroy(&form);
+    /* An empty body unpacks as NULL; a trailing '&' ends the pairs. */
+    form = zhashx_new();
+    SSO_CHECK(sso_form_each(NULL, 0, s_form_pair, form) == 0 && zhashx_size(form) == 0);
+    char trailing[4] = {'a', '=', '1', '&'}; /* not terminated: the length bounds the read */
+    SSO_CHECK(sso_form_each(trailing, sizeof trailing, s_form_pair, form) == 0
+              && zhashx_size(form) == 1);
+    zhashx_set_destructor(form, s_free_string);
     zhashx_destroy(&form);
 
     Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;

@@ -28,10 +28,11 @@ typedef struct {
 #define OIDC_CALLBACK_REPOST_FIELD "sso_reposted"
 
 /* Reads request (GET with a query, or POST with a form body; a GET's body is never read, and
-   an answer split between a POST's query and its body is malformed). 0 with out filled (free with
-   oidc_callback_free), 1 when it names no login at all (no state, or one no transaction can
-   have: anyone's junk, to be answered without a trace), or -1 with why when the state is
-   there but the rest is malformed (the login is then failed with why). */
+   an answer split between a POST's query and its body is malformed). 0 with out filled, 1
+   when it names no login at all (no state, or one no transaction can have: anyone's junk, to
+   be answered without a trace), or -1 with why and out->state when the state is there but the
+   rest is malformed (the login is then failed with why). Whatever it returns, free out with
+   oidc_callback_free. */
 int oidc_callback_parse(const Sso__HttpRequest *request, oidc_callback_t *out, char *why,
                         size_t why_size);
 void oidc_callback_free(oidc_callback_t *self);
