@@ -86,6 +86,16 @@ bool sso_oidc_discovery_alg_ok(const sso_oidc_discovery_t *discovery, const char
     return false;
 }
 
+void sso_oidc_discovery_algs(const sso_oidc_discovery_t *discovery,
+                             const char *algs[SSO_OIDC_ALGS_MAX + 1])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof s_algs / sizeof s_algs[0] && n < SSO_OIDC_ALGS_MAX; i++)
+        if (discovery->algs & s_algs[i].bit)
+            algs[n++] = s_algs[i].name;
+    algs[n] = NULL;
+}
+
 const char *sso_oidc_auth_method_name(sso_oidc_token_auth_t method)
 {
     for (size_t i = 0; i < sizeof s_auth_methods / sizeof s_auth_methods[0]; i++)
@@ -650,6 +660,9 @@ static void s_test_parse(void)
                      == (SSO_OIDC_AUTH_CLIENT_SECRET_BASIC | SSO_OIDC_AUTH_CLIENT_SECRET_POST)
               && d.auth_signing_algs == SSO_OIDC_ALG_RS256 && d.pkce_s256 && d.form_post
               && d.max_age_s == SSO_OIDC_MAX_AGE_DEFAULT_S);
+    const char *algs[SSO_OIDC_ALGS_MAX + 1];
+    sso_oidc_discovery_algs(&d, algs);
+    SSO_CHECK(!strcmp(algs[0], "RS256") && !algs[1]);
     SSO_CHECK(sso_oidc_discovery_alg_ok(&d, "RS256") && !sso_oidc_discovery_alg_ok(&d, "ES256")
               && !sso_oidc_discovery_alg_ok(&d, "none") && !sso_oidc_discovery_alg_ok(&d, "HS256")
               && !sso_oidc_discovery_alg_ok(&d, NULL));

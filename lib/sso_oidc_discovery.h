@@ -87,6 +87,10 @@ void sso_oidc_discovery_free(sso_oidc_discovery_t *discovery);
 /* "RS256" and the like: whether alg is one the discovery offered and the broker accepts
    (never "none", never an HMAC). */
 bool sso_oidc_discovery_alg_ok(const sso_oidc_discovery_t *discovery, const char *alg);
+/* The names of the algorithms of discovery->algs (offered and accepted), NULL-ended. */
+#define SSO_OIDC_ALGS_MAX 9
+void sso_oidc_discovery_algs(const sso_oidc_discovery_t *discovery,
+                             const char *algs[SSO_OIDC_ALGS_MAX + 1]);
 
 /* The client authentication for a connection configured with method (its options'
    token_endpoint_auth_method: "client_secret_basic", "client_secret_post", "private_key_jwt";

@@ -120,18 +120,6 @@ static zframe_t *s_fail(sso_service_t *service, const Sso__Transaction *txn, con
     return frame;
 }
 
-/* The algorithms the provider offered that we accept, NULL-ended, into algs. */
-static void s_algs(const sso_oidc_discovery_t *discovery, const char *algs[10])
-{
-    static const char *const all[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
-                                      "PS512", "ES256", "ES384", "ES512"};
-    size_t n = 0;
-    for (size_t i = 0; i < 9; i++)
-        if (sso_oidc_discovery_alg_ok(discovery, all[i]))
-            algs[n++] = all[i];
-    algs[n] = NULL;
-}
-
 /* The ID token verified against the provider's keys (an unknown kid refetches them, at most
    once per 30 s per issuer) and its claims checked: 0 with *claims, or -1 with why. */
 static int s_id_token(sso_service_t *service, const sso_oidc_discovery_t *discovery,
@@ -139,8 +127,8 @@ static int s_id_token(sso_service_t *service, const sso_oidc_discovery_t *discov
                       const Sso__Transaction *txn, const char *id_token, json_t **claims,
                       char *why, size_t why_size)
 {
-    const char *algs[10];
-    s_algs(discovery, algs);
+    const char *algs[SSO_OIDC_ALGS_MAX + 1];
+    sso_oidc_discovery_algs(discovery, algs);
     *claims = NULL;
     sso_jose_status_t status = SSO_JOSE_REFUSED;
     char jose_why[SSO_JOSE_WHY_SIZE] = "";
