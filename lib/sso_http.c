@@ -229,6 +229,21 @@ sso_response_t *sso_response_new(uint32_t status)
     return self;
 }
 
+void sso_response_header_set(sso_response_t *self, const char *name, const char *value)
+{
+    for (size_t i = 0; i < self->message.n_headers; i++)
+        if (self->headers[i].name && !strcasecmp(self->headers[i].name, name)) {
+            char *copy = strdup(value);
+            if (!copy)
+                return;
+            free(self->strings[2 * i + 1]);
+            self->strings[2 * i + 1] = copy;
+            self->headers[i].value = copy;
+            return;
+        }
+    sso_response_header(self, name, value);
+}
+
 void sso_response_header(sso_response_t *self, const char *name, const char *value)
 {
     size_t n = self->message.n_headers;
@@ -377,6 +392,19 @@ int sso_http_address_group(const char *address, char *out, size_t size)
 void sso_http_test(bool verbose)
 {
     (void) verbose;
+    /* A header set replaces the first of its name, whatever its case, or is added. */
+    sso_response_t *built = sso_response_new(200);
+    SSO_CHECK(built);
+    if (built) {
+        sso_response_header(built, "Referrer-Policy", "no-referrer");
+        sso_response_header_set(built, "referrer-policy", "same-origin");
+        sso_response_header_set(built, "X-New", "1");
+        SSO_CHECK(built->message.n_headers == 2
+                  && !strcmp(built->headers[0].value, "same-origin")
+                  && !strcmp(built->headers[1].name, "X-New"));
+        zframe_t *packed = sso_response_pack(&built);
+        zframe_destroy(&packed);
+    }
     char *decoded = sso_url_decode("a%20b+c%2F", 10);
     SSO_CHECK(decoded && strcmp(decoded, "a b c/") == 0);
     free(decoded);

@@ -46,6 +46,8 @@ const char *sso_http_bearer(const Sso__HttpRequest *request);
 typedef struct sso_response_t sso_response_t;
 sso_response_t *sso_response_new(uint32_t status);
 void sso_response_header(sso_response_t *self, const char *name, const char *value);
+/* Sets the value of the header name (the first of that name, any case), or adds it. */
+void sso_response_header_set(sso_response_t *self, const char *name, const char *value);
 void sso_response_body(sso_response_t *self, const void *data, size_t len,
                        const char *content_type);
 /* Takes a reference to json. */

@@ -54,6 +54,11 @@ static zframe_t *s_start_page(void)
     }
     sso_response_t *response =
         html ? sso_html_response_csp(&html, 200, DIR_PORTAL_START_CSP) : NULL;
+    /* Under no-referrer a browser's form POST says "Origin: null", which the exchange cannot
+       tell from a sandboxed frame's; same-origin sends the real one to us only (the token is
+       in the fragment, which no Referer carries). */
+    if (response)
+        sso_response_header_set(response, "Referrer-Policy", "same-origin");
     return response ? sso_response_pack(&response)
                     : sso_http_error(500, "server_error", "out of memory");
 }
@@ -67,9 +72,13 @@ static bool s_same_origin(const dir_t *dir, const Sso__HttpRequest *request)
     const char *site = sso_http_header(request, "sec-fetch-site");
     const char *host = strstr(dir->public_url, "://");
     size_t len = host ? strcspn(host + 3, "/") + (size_t) (host + 3 - dir->public_url) : 0;
+    bool same_site = site && !strcmp(site, "same-origin");
+    /* "null" is what a page under no-referrer sends (an older copy of the start page still
+       open); the browser's own Sec-Fetch-Site then vouches for it. */
     bool origin_ok = !origin || (strlen(origin) == len && len
-                                 && !strncasecmp(origin, dir->public_url, len));
-    return origin_ok && (!site || !strcmp(site, "same-origin"));
+                                 && !strncasecmp(origin, dir->public_url, len))
+                     || (!strcmp(origin, "null") && same_site);
+    return origin_ok && (!site || same_site);
 }
 
 static zframe_t *s_exchange(dir_t *dir, const Sso__HttpRequest *request)
@@ -192,6 +201,16 @@ static void s_test(dir_testkit_t *kit)
                   && strstr(reply.body, "<h1>"));
         dir_portal_testkit_reply_free(&reply);
     }
+    /* "Origin: null" (a page under no-referrer) only with the browser's own same-origin. */
+    const char *null_sites[] = {"cross-site", "same-site", "none"};
+    for (size_t i = 0; i < sizeof null_sites / sizeof *null_sites; i++) {
+        dir_portal_testkit_fetch_site(null_sites[i]);
+        SSO_CHECK(dir_portal_testkit_call(kit, "POST", "/portal/start", NULL, NULL, "null",
+                                          form_type, form, &reply) == 0
+                  && reply.status == 403 && !*reply.set_cookie);
+        dir_portal_testkit_reply_free(&reply);
+    }
+    dir_portal_testkit_fetch_site(NULL);
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM portal_links WHERE used_at IS NOT "
                                        "NULL", NULL) == 0);
 
@@ -206,6 +225,15 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(dir_portal_testkit_call(kit, "POST", "/portal/start", NULL, NULL, NULL, form_type,
                                       form, &reply) == 0);
     SSO_CHECK(reply.status == 410 && strstr(reply.body, "already used") && !*reply.set_cookie);
+    dir_portal_testkit_reply_free(&reply);
+
+    /* What a browser sends from a page under no-referrer: "Origin: null", same-origin. */
+    s_link_form(kit, org, link, form, sizeof form);
+    dir_portal_testkit_fetch_site("same-origin");
+    SSO_CHECK(dir_portal_testkit_call(kit, "POST", "/portal/start", NULL, NULL, "null",
+                                      form_type, form, &reply) == 0);
+    dir_portal_testkit_fetch_site(NULL);
+    SSO_CHECK(reply.status == 303 && *reply.set_cookie);
     dir_portal_testkit_reply_free(&reply);
 
     /* Expired and revoked links: their own pages, no cookie. */

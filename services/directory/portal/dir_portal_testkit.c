@@ -4,6 +4,13 @@
 #include "sso_http.h"
 #include <strings.h>
 
+static const char *s_fetch_site;
+
+void dir_portal_testkit_fetch_site(const char *site)
+{
+    s_fetch_site = site;
+}
+
 int dir_portal_testkit_call(dir_testkit_t *kit, const char *method, const char *target,
                             const char *cookie, const char *csrf, const char *origin,
                             const char *content_type, const char *body,
@@ -13,11 +20,12 @@ int dir_portal_testkit_call(dir_testkit_t *kit, const char *method, const char *
     Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
     char path[DIR_TESTKIT_PATH_MAX];
     dir_testkit_target(&request, method, target, path);
-    Sso__Header header[4];
-    Sso__Header *headers[4];
-    const char *names[4] = {"cookie", "x-csrf-token", "origin", "content-type"};
-    const char *values[4] = {cookie, csrf, origin, content_type};
-    for (size_t i = 0; i < 4; i++)
+    Sso__Header header[5];
+    Sso__Header *headers[5];
+    const char *names[5] = {"cookie", "x-csrf-token", "origin", "content-type",
+                            "sec-fetch-site"};
+    const char *values[5] = {cookie, csrf, origin, content_type, s_fetch_site};
+    for (size_t i = 0; i < 5; i++)
         if (values[i]) {
             sso__header__init(&header[request.n_headers]);
             header[request.n_headers].name = (char *) names[i];

@@ -29,6 +29,8 @@ int dir_portal_testkit_call(dir_testkit_t *kit, const char *method, const char *
                             const char *content_type, const char *body,
                             dir_portal_testkit_reply_t *reply);
 void dir_portal_testkit_reply_free(dir_portal_testkit_reply_t *reply);
+/* The Sec-Fetch-Site header the calls after it send (NULL, the start: none). */
+void dir_portal_testkit_fetch_site(const char *site);
 /* A new organization named display_name, a link of it opened by the start page's POST, and
    the session's cookie and CSRF token. 0 or -1. */
 int dir_portal_testkit_session(dir_testkit_t *kit, const char *display_name,
