@@ -53,12 +53,13 @@ async function until(fn, { within = 10000, every = 100, describe = () => 'condit
   }
 }
 
-// A relying party's redirect URI: a tiny server that records the URLs that reach it.
+// A relying party's redirect URI: a tiny server that records the callbacks that reach it.
 function startApp() {
   return new Promise((resolve) => {
     const landed = [];
     const server = http.createServer((req, res) => {
-      landed.push(new URL(req.url, `http://${req.headers.host}`).toString());
+      const url = new URL(req.url, `http://${req.headers.host}`);
+      if (url.pathname === '/callback') landed.push(url.toString()); // not the favicon
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end('<!doctype html><title>App</title><h1>Signed in to the app</h1>');
     });
@@ -329,7 +330,19 @@ class PortalKit {
       { within: 10000, describe: () => `the access-log line of GET ${marker}` });
   }
 
-  // The secrets kept so far that occur in text: [{kind, at}] (the value itself never shown).
+  // The access log, once checked: secrets of each of kinds were handed out (so the check
+  // looked for something) and none of those kept occurs in it.
+  async assertAccessLogClean(kinds) {
+    const log = await this.accessLog();
+    const handed = new Set(this.secrets.values());
+    const missing = kinds.filter((k) => !handed.has(k));
+    if (missing.length) throw new Error(`none handed out, so none looked for: ${missing.join(', ')}`);
+    const leaks = this.leaks(log);
+    if (leaks.length) throw new Error(`the access log holds secrets:\n${leaks.map((l) => `${l.kind}: ${l.line}`).join('\n')}`);
+    return log;
+  }
+
+  // The secrets kept so far that occur in text: [{kind, line}] (the value itself never shown).
   leaks(text) {
     const found = [];
     for (const [value, kind] of this.secrets) {
