@@ -36,9 +36,14 @@ async function startSamlp({ issuer, user, acs, signResponse = false }) {
     getPostURL: (audience, dom, request, callback) => callback(null, state.acs),
     getUserFromRequest: () => state.user,
   })(req, res, next));
+  // Its SAML metadata (entity ID, SSO URL for both bindings, signing certificate), as an
+  // admin downloads it from the IdP's console.
+  app.get('/saml/metadata', samlp.metadata({ issuer, cert, redirectEndpointPath: '/saml', postEndpointPath: '/saml' }));
   const server = await listen(app);
+  const base = `http://127.0.0.1:${server.address().port}`;
   return {
-    url: `http://127.0.0.1:${server.address().port}/saml`,
+    url: `${base}/saml`,
+    metadataUrl: `${base}/saml/metadata`,
     issuer, cert, state,
     close: () => new Promise((r) => server.close(r)),
   };
