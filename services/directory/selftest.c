@@ -5,6 +5,7 @@
 #include "api/dir_clients.h"
 #include "api/dir_conn_oidc.h"
 #include "api/dir_conn_options.h"
+#include "api/dir_conn_saml.h"
 #include "api/dir_connections.h"
 #include "api/dir_domains.h"
 #include "api/dir_json.h"
@@ -75,6 +76,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_orgs_test, verbose);
     SSO_RUN(dir_domains_test, verbose);
     SSO_RUN(dir_conn_options_test, verbose);
+    SSO_RUN(dir_conn_saml_test, verbose);
     SSO_RUN(dir_connections_test, verbose);
     SSO_RUN(dir_conn_oidc_test, verbose);
     SSO_RUN(dir_portal_test, verbose);
