@@ -305,6 +305,27 @@ bool dir_testkit_rpc_error(dir_testkit_t *kit, const char *rpc, const ProtobufCM
     return ok;
 }
 
+int dir_testkit_saml_metadata(const char *entity_id, const char *sso_url, const char *cert_pem,
+                              char *out, size_t size)
+{
+    const char *begin = strchr(cert_pem, '\n');
+    const char *end = strstr(cert_pem, "-----END");
+    if (!begin || !end || end < begin)
+        return -1;
+    begin++;
+    int n = snprintf(out, size,
+                     "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
+                     "xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"%s\">"
+                     "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:"
+                     "2.0:protocol\"><md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data>"
+                     "<ds:X509Certificate>%.*s</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
+                     "</md:KeyDescriptor><md:SingleSignOnService Binding=\"urn:oasis:names:tc:"
+                     "SAML:2.0:bindings:HTTP-Redirect\" Location=\"%s\"/>"
+                     "</md:IDPSSODescriptor></md:EntityDescriptor>",
+                     entity_id, (int) (end - begin), begin, sso_url);
+    return n > 0 && (size_t) n < size ? 0 : -1;
+}
+
 int dir_testkit_client(dir_testkit_t *kit, const char *redirect_uri, char *client_id,
                        size_t size)
 {

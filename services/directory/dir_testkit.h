@@ -73,6 +73,10 @@ const char *dir_testkit_error_description(const void *reply);
    contains description (when given). Otherwise prints what it got. */
 bool dir_testkit_rpc_error(dir_testkit_t *kit, const char *rpc, const ProtobufCMessage *request,
                            const char *code, const char *description);
+/* SAML metadata of an IdP with entity_id, an HTTP-Redirect SSO URL and the signing
+   certificate cert_pem, into out. 0, or -1 when it does not fit. */
+int dir_testkit_saml_metadata(const char *entity_id, const char *sso_url, const char *cert_pem,
+                              char *out, size_t size);
 /* Registers a client with one redirect URI through the API; its id in client_id. 0 or -1. */
 int dir_testkit_client(dir_testkit_t *kit, const char *redirect_uri, char *client_id,
                        size_t size);

@@ -5,11 +5,14 @@
 #include "api/dir_clients.h"
 #include "api/dir_conn_oidc.h"
 #include "api/dir_conn_options.h"
+#include "api/dir_conn_saml.h"
+#include "api/dir_conn_slow.h"
 #include "api/dir_connections.h"
 #include "api/dir_domains.h"
 #include "api/dir_json.h"
 #include "api/dir_orgs.h"
 #include "api/dir_portal.h"
+#include "portal/dir_portal_connections.h"
 #include "portal/dir_portal_pages.h"
 #include "portal/dir_portal_req.h"
 #include "portal/dir_portal_router.h"
@@ -75,6 +78,8 @@ int main(int argc, char **argv)
     SSO_RUN(dir_orgs_test, verbose);
     SSO_RUN(dir_domains_test, verbose);
     SSO_RUN(dir_conn_options_test, verbose);
+    SSO_RUN(dir_conn_slow_test, verbose);
+    SSO_RUN(dir_conn_saml_test, verbose);
     SSO_RUN(dir_connections_test, verbose);
     SSO_RUN(dir_conn_oidc_test, verbose);
     SSO_RUN(dir_portal_test, verbose);
@@ -82,6 +87,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_portal_req_test, verbose);
     SSO_RUN(dir_portal_pages_test, verbose);
     SSO_RUN(dir_portal_router_test, verbose);
+    SSO_RUN(dir_portal_connections_test, verbose);
     SSO_RUN(dir_events_test, verbose);
     SSO_RUN(dir_housekeeping_test, verbose);
     SSO_RUN(dir_seed_test, verbose);

@@ -536,18 +536,33 @@ def test_saml_connection_with_a_bad_sso_url_is_400_and_writes_nothing(broker, ce
 
 
 @pytest.mark.parametrize("body", [
-    {"type": "saml", "saml": {}},
-    {"type": "saml"},
     {"type": "ldap", "ldap": {"url": "ldap://corp"}},
     {"saml": {"idp_entity_id": "https://idp.example.com"}},
     {"type": "oidc", "oidc": {"issuer": "https://idp.example.com"}},
     {"type": "oidc", "oidc": {"issuer": "not a url", "client_id": "c", "client_secret": "s"}},
-], ids=["saml-empty", "saml-missing", "unknown-type", "no-type", "oidc-no-client", "oidc-bad-issuer"])
+], ids=["unknown-type", "no-type", "oidc-unreachable-issuer", "oidc-bad-issuer"])
 def test_incomplete_connection_is_400_and_writes_nothing(broker, body):
     org = create_org(broker)
     before = state(broker)
     assert_json_error(broker.api("POST", f"/organizations/{org['id']}/connections", body), 400)
     assert state(broker) == before
+
+
+@pytest.mark.parametrize("body,missing", [
+    ({"type": "saml", "saml": {}},
+     "saml.idp_entity_id, saml.idp_sso_url and saml.idp_certificates are missing"),
+    ({"type": "saml"}, "saml.idp_entity_id, saml.idp_sso_url and saml.idp_certificates are missing"),
+    ({"type": "saml", "saml": {"idp_entity_id": "https://idp.example.com"}},
+     "saml.idp_sso_url and saml.idp_certificates are missing"),
+], ids=["saml-empty", "saml-missing", "saml-partial"])
+def test_a_draft_without_the_idps_settings_cannot_be_enabled(broker, body, missing):
+    org = create_org(broker)
+    conn = created(broker.api("POST", f"/organizations/{org['id']}/connections", body))
+    assert conn["status"] == "draft" and conn["sp"]["acs_url"].endswith("/acs")
+    r = broker.api("POST", f"/connections/{conn['id']}/enable")
+    assert_json_error(r, 400)
+    assert missing in r.json()["error_description"], r.text
+    assert broker.api("GET", f"/connections/{conn['id']}").json()["status"] == "draft"
 
 
 def test_connection_for_unknown_organization_is_404_and_writes_nothing(broker, cert):

@@ -519,10 +519,12 @@ def test_keys_rotate_prints_json_or_the_error(broker):
 def test_oidc_connection_with_private_key_jwt_needs_no_secret_and_shows_its_jwks_uri(
         broker, org, oidc_provider):
     issuer = oidc_provider.issuer("/" + unique("pkjwt"))
-    # Without a secret, the broker says what is missing.
-    refused = run(broker, "connections", "create-oidc", org, "--issuer", issuer,
-                  "--client-id", "c1")
-    assert refused.returncode == 1 and "oidc.client_secret is required" in refused.stderr
+    # Without a secret: a draft, whose enabling the broker refuses, saying what is missing.
+    draft = fields_of(ok(broker, "connections", "create-oidc", org, "--issuer", issuer,
+                         "--client-id", "c1").stdout)
+    refused = run(broker, "connections", "enable", draft["ID"])
+    assert refused.returncode == 1 and "oidc.client_secret is missing" in refused.stderr, \
+        refused.stderr
     proc = ok(broker, "connections", "create-oidc", org, "--issuer", issuer, "--client-id", "c1",
               "--option", "token_endpoint_auth_method=private_key_jwt")
     fields = fields_of(proc.stdout)

@@ -18,6 +18,11 @@ typedef struct {
     char *segments[DIR_API_MAX_SEGMENTS];
     size_t n_segments;
     zhashx_t *query;  /* decoded query parameters */
+    /* For a caller whose right to the request may end while a handler waits for a slow step
+       (the portal's session): checked again after each (dir_conn_slow_in_passes); NULL to go
+       on, else the reply. NULL for the management API. */
+    zframe_t *(*recheck)(void *arg);
+    void *recheck_arg;
 } dir_api_req_t;
 
 /* Answers one method of a path; id is the path's id (the item's, the parent organization's

@@ -380,9 +380,11 @@ static void s_test_client_key(dir_testkit_t *kit)
     struct {
         const char *prefix, *secret, *method, *want;
     } bad[] = {
-        /* Without private_key_jwt the secret is required, as before. */
-        {"/pk", NULL, NULL, "oidc.client_secret is required"},
-        {"/pk", NULL, "client_secret_post", "oidc.client_secret is required"},
+        /* Without a secret (a draft may lack it) the provider is checked all the same. */
+        {"/pk", NULL, NULL, "offers neither client_secret_basic nor client_secret_post"},
+        {"/pk", NULL, "client_secret_post", "options.token_endpoint_auth_method: discovery "
+                                            "token_endpoint_auth_methods_supported does not list "
+                                            "client_secret_post"},
         /* A provider with only private_key_jwt, and the connection not set for it. */
         {"/pk", "s", NULL, "oidc.issuer: discovery token_endpoint_auth_methods_supported offers "
                            "neither client_secret_basic nor client_secret_post (got "
@@ -413,6 +415,14 @@ static void s_test_client_key(dir_testkit_t *kit)
                                       bad[i].want));
     }
     SSO_CHECK(s_count(kit) == before);
+    /* Without private_key_jwt the secret is needed to enable it, named when missing. */
+    snprintf(text, sizeof text, "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"%s\","
+                                "\"client_id\":\"c\"}}", secret_only);
+    SSO_CHECK(dir_testkit_field(kit, "POST", path, text, "id", id, sizeof id) == 201);
+    snprintf(conn_path, sizeof conn_path, "/api/v1/connections/%s/enable", id);
+    SSO_CHECK(dir_testkit_refused(dir_testkit_call(kit, "POST", conn_path, NULL, &body), &body,
+                                  "cannot be enabled without the IdP's settings: "
+                                  "oidc.client_secret is missing"));
 
     /* private_key_jwt at a provider that lists only it: no secret, a key pair. */
     snprintf(text, sizeof text, "{\"type\":\"oidc\",\"oidc\":{\"issuer\":\"%s/pk\","
@@ -490,6 +500,12 @@ static void s_test_client_key(dir_testkit_t *kit)
                                   "does not list private_key_jwt"));
     s_route_methods(idp, "/pk", "[\"private_key_jwt\"]", NULL);
     SSO_CHECK(dir_testkit_call(kit, "POST", text, NULL, NULL) == 200);
+    /* Active, it keeps all of its settings: no other method without a secret. */
+    SSO_CHECK(dir_testkit_refused(dir_testkit_call(kit, "PATCH", conn_path,
+                                                   "{\"options\":{\"token_endpoint_auth_method\""
+                                                   ":\"client_secret_post\"}}", &body),
+                                  &body, "cannot be active without the IdP's settings: "
+                                         "oidc.client_secret is missing"));
 
     /* A connection with a secret switched to private_key_jwt by its options alone: checked,
        then keyed; switched back, it keeps the key (and its secret). */

@@ -2,7 +2,9 @@
 #include "api/dir_conn_saml.h"
 #include "api/dir_valid.h"
 #include "vault/dir_pki.h"
+#include "dir_testkit.h"
 #include "sso_saml_metadata.h"
+#include "sso_test.h"
 
 #define DIR_ENTITY_ID_MAX 1024
 #define DIR_CERTS_MAX 10
@@ -51,6 +53,53 @@ static int s_fetch_metadata(const char *url, dir_conn_conf_t *conf, dir_conn_slo
     return -1;
 }
 
+json_t *dir_conn_saml_cert_details(const json_t *certs)
+{
+    json_t *list = json_array();
+    size_t index;
+    json_t *item;
+    int64_t now = dir_now();
+    json_array_foreach(certs, index, item) {
+        dir_pki_cert_info_t info;
+        if (dir_pki_cert_info(json_string_value(item), &info) != 0)
+            json_array_append_new(list, json_pack("{s:n, s:n, s:n, s:n, s:b}", "subject",
+                                                  "issuer", "not_before", "not_after",
+                                                  "expired", false));
+        else
+            json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:o, s:b}", "subject",
+                                                  info.subject, "issuer", info.issuer,
+                                                  "not_before", dir_json_time(info.not_before),
+                                                  "not_after", dir_json_time(info.not_after),
+                                                  "expired", info.not_after < now));
+    }
+    return list;
+}
+
+/* An expired certificate among those this request gave (named by field: the explicit list,
+   or the metadata's) is refused: the IdP's signatures would fail at every login. 0, or -1
+   with err. */
+static int s_check_expiry(const json_t *certs, const char *field, dir_error_t *err)
+{
+    size_t index;
+    json_t *item;
+    int64_t now = dir_now();
+    json_array_foreach(certs, index, item) {
+        dir_pki_cert_info_t info;
+        if (dir_pki_cert_info(json_string_value(item), &info) != 0) {
+            dir_bad_request(err, "%s[%zu] is not an X.509 certificate in PEM form", field, index);
+            return -1;
+        }
+        if (info.not_after < now) {
+            char day[32];
+            dir_time_format(info.not_after, day);
+            day[10] = '\0'; /* the date of RFC 3339's date-time */
+            dir_bad_request(err, "%s[%zu] expired on %s (%s)", field, index, day, info.subject);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int dir_conn_saml_read(json_t *saml, dir_conn_conf_t *conf, dir_conn_slow_t *slow, dir_error_t *err)
 {
     const char *xml = NULL, *url = NULL, *entity = NULL, *sso_url = NULL;
@@ -85,6 +134,12 @@ int dir_conn_saml_read(json_t *saml, dir_conn_conf_t *conf, dir_conn_slow_t *slo
     }
     else if (url && s_fetch_metadata(url, conf, slow, err) != 0)
         return -1;
+    /* The metadata's certificates, unless explicit ones replace them below. */
+    if (!certs && (xml || url)
+        && s_check_expiry(conf->saml_certs, xml ? "saml.idp_metadata_xml: certificate "
+                                                : "saml.idp_metadata_url: certificate ",
+                          err) != 0)
+        return -1;
     /* Explicit fields win over metadata: an admin may correct one value. */
     if (entity)
         dir_conn_conf_set(&conf->saml_entity_id, entity);
@@ -111,8 +166,120 @@ int dir_conn_saml_read(json_t *saml, dir_conn_conf_t *conf, dir_conn_slow_t *slo
             json_array_append_new(clean, json_string(pem));
             free(pem);
         }
+        if (s_check_expiry(clean, "saml.idp_certificates", err) != 0) {
+            json_decref(clean);
+            return -1;
+        }
         json_decref(conf->saml_certs);
         conf->saml_certs = clean;
     }
     return 0;
+}
+
+/* ---- self-test ------------------------------------------------------------------------- */
+
+/* Reads saml (JSON text) into a fresh conf; 0, or -1 with err. */
+static int s_read_text(const char *text, dir_conn_conf_t *conf, dir_error_t *err)
+{
+    json_t *saml = json_loads(text, 0, NULL);
+    dir_conn_slow_t slow = {0};
+    memset(conf, 0, sizeof *conf);
+    int rc = saml ? dir_conn_saml_read(saml, conf, &slow, err) : -1;
+    json_decref(saml);
+    return rc;
+}
+
+/* The one reading of "saml": a fresh certificate passes, an expired or unreadable one is
+   refused with the field and index, the metadata's too; details say what each is. */
+void dir_conn_saml_test(bool verbose)
+{
+    (void) verbose;
+    char *key = NULL, *fresh = NULL, *old_key = NULL, *old = NULL;
+    SSO_CHECK(dir_pki_sp_keypair("idp.example.com", &key, &fresh) == 0);
+    /* Valid through January 2024 only. */
+    SSO_CHECK(dir_pki_self_signed("Old IdP", 1704067200, 1706659200, &old_key, &old) == 0);
+    if (!fresh || !old)
+        goto done;
+    json_t *pair = json_pack("[s, s]", fresh, old);
+    char *pair_text = json_dumps(pair, 0);
+    char text[20000], md[8192], old_md[8192];
+    dir_conn_conf_t conf;
+    dir_error_t err = {0};
+
+    snprintf(text, sizeof text, "{\"idp_certificates\":%s}", pair_text);
+    SSO_CHECK(s_read_text(text, &conf, &err) == -1 && err.status == 400
+              && !strcmp(err.description,
+                         "saml.idp_certificates[1] expired on 2024-01-31 (CN=Old IdP)"));
+    dir_conn_conf_free(&conf);
+    json_array_remove(pair, 1);
+    free(pair_text);
+    pair_text = json_dumps(pair, 0);
+    snprintf(text, sizeof text, "{\"idp_entity_id\":\"e\",\"idp_certificates\":%s}", pair_text);
+    SSO_CHECK(s_read_text(text, &conf, &err) == 0
+              && json_array_size(conf.saml_certs) == 1 && !strcmp(conf.saml_entity_id, "e"));
+    dir_conn_conf_free(&conf);
+    SSO_CHECK(s_read_text("{\"idp_certificates\":[\"MIIB\"]}", &conf, &err) == -1
+              && !strcmp(err.description, "saml.idp_certificates[0] is not an X.509 "
+                                          "certificate in PEM form"));
+    dir_conn_conf_free(&conf);
+
+    /* From metadata: its expired certificate is refused, unless explicit ones replace it. */
+    SSO_CHECK(dir_testkit_saml_metadata("https://idp.test/e", "https://idp.test/sso", fresh, md,
+                                        sizeof md) == 0);
+    SSO_CHECK(dir_testkit_saml_metadata("https://idp.test/e", "https://idp.test/sso", old,
+                                        old_md, sizeof old_md) == 0);
+    json_t *request = json_pack("{s:s}", "idp_metadata_xml", old_md);
+    char *request_text = json_dumps(request, 0);
+    SSO_CHECK(s_read_text(request_text, &conf, &err) == -1
+              && !strcmp(err.description, "saml.idp_metadata_xml: certificate [0] expired on "
+                                          "2024-01-31 (CN=Old IdP)"));
+    dir_conn_conf_free(&conf);
+    json_object_set_new(request, "idp_certificates", json_incref(pair));
+    free(request_text);
+    request_text = json_dumps(request, 0);
+    SSO_CHECK(s_read_text(request_text, &conf, &err) == 0
+              && !strcmp(conf.saml_sso_url, "https://idp.test/sso"));
+    dir_conn_conf_free(&conf);
+    json_object_set_new(request, "idp_metadata_xml", json_string(md));
+    json_object_del(request, "idp_certificates");
+    free(request_text);
+    request_text = json_dumps(request, 0);
+    SSO_CHECK(s_read_text(request_text, &conf, &err) == 0
+              && !strcmp(conf.saml_entity_id, "https://idp.test/e"));
+    dir_conn_conf_free(&conf);
+    /* Not XML, not metadata: the reason says which. */
+    SSO_CHECK(s_read_text("{\"idp_metadata_xml\":\"<a\"}", &conf, &err) == -1
+              && strstr(err.description, "saml.idp_metadata_xml: ")
+              && strstr(err.description, "not well-formed XML"));
+    dir_conn_conf_free(&conf);
+    SSO_CHECK(s_read_text("{\"idp_metadata_xml\":\"<a/>\"}", &conf, &err) == -1
+              && strstr(err.description, "not SAML metadata"));
+    dir_conn_conf_free(&conf);
+
+    /* Details: the fresh one, the expired one, one that does not read. */
+    json_t *certs = json_pack("[s, s, s]", fresh, old, "junk");
+    json_t *details = dir_conn_saml_cert_details(certs);
+    json_t *first = json_array_get(details, 0), *second = json_array_get(details, 1);
+    json_t *third = json_array_get(details, 2);
+    SSO_CHECK(json_array_size(details) == 3
+              && !strcmp(dir_testkit_str(first, "subject"), "CN=idp.example.com")
+              && !strcmp(dir_testkit_str(first, "issuer"), "CN=idp.example.com")
+              && strlen(dir_testkit_str(first, "not_after")) == 20
+              && json_is_false(json_object_get(first, "expired")));
+    SSO_CHECK(!strcmp(dir_testkit_str(second, "not_before"), "2024-01-01T00:00:00Z")
+              && !strcmp(dir_testkit_str(second, "not_after"), "2024-01-31T00:00:00Z")
+              && json_is_true(json_object_get(second, "expired")));
+    SSO_CHECK(json_is_null(json_object_get(third, "subject"))
+              && json_is_false(json_object_get(third, "expired")));
+    json_decref(details);
+    json_decref(certs);
+    free(request_text);
+    json_decref(request);
+    free(pair_text);
+    json_decref(pair);
+done:
+    free(key);
+    free(fresh);
+    free(old_key);
+    free(old);
 }

@@ -8,7 +8,15 @@
 /* Reads the "saml" object of a request into conf: the metadata (given as XML, or fetched from
    its URL in a slow step), then the explicit fields, which win over it; certificates are kept
    in canonical PEM. 0, -1 with err set, or -1 with slow->want set when the metadata is still
-   to be fetched. */
+   to be fetched. Certificates given (explicitly or by the metadata) must not have expired:
+   "saml.idp_certificates[0] expired on 2024-01-31 (CN=...)". */
 int dir_conn_saml_read(json_t *saml, dir_conn_conf_t *conf, dir_conn_slow_t *slow,
                        dir_error_t *err);
+
+/* What an admin is shown of each certificate of certs (an array of PEM strings): a new array
+   of {subject, issuer, not_before, not_after (RFC 3339), expired}; one that cannot be read
+   shows nulls and expired false. */
+json_t *dir_conn_saml_cert_details(const json_t *certs);
+
+void dir_conn_saml_test(bool verbose);
 #endif

@@ -2,6 +2,7 @@
 #include "api/dir_conn_slow.h"
 #include "vault/dir_pki.h"
 #include "sso_service.h"
+#include "sso_test.h"
 #include <openssl/crypto.h>
 
 static void s_slow_run(void *arg)
@@ -53,6 +54,9 @@ zframe_t *dir_conn_slow_in_passes(dir_conn_pass_fn *pass, dir_api_req_t *req, co
     while (!(reply = pass(req, id, &slow)) && ++passes < S_PASSES_MAX) {
         sso_service_offload(s_slow_run, &slow);
         slow.want = DIR_CONN_SLOW_NONE;
+        /* The loop served others meanwhile: the caller may have lost its right to go on. */
+        if (req->recheck && (reply = req->recheck(req->recheck_arg)) != NULL)
+            break;
     }
     s_slow_free(&slow);
     if (reply)
@@ -80,4 +84,48 @@ bool dir_conn_slow_has(dir_conn_slow_t *slow, int step, const char *key, dir_err
     else
         slow->want = step;
     return false;
+}
+
+/* ---- self-test ------------------------------------------------------------------------- */
+
+static int s_passes;
+static zframe_t *s_made, *s_gone;
+
+/* Stops once for a key pair, then answers s_made when it was made. */
+static zframe_t *s_test_pass(dir_api_req_t *req, const char *id, dir_conn_slow_t *slow)
+{
+    (void) req;
+    s_passes++;
+    if (!slow->keyed) {
+        slow->id = strdup(id);
+        slow->want = DIR_CONN_SLOW_KEY_PAIR;
+        return NULL;
+    }
+    return slow->key_rc == 0 && strstr(slow->cert_pem, "CERTIFICATE") ? s_made : NULL;
+}
+
+static zframe_t *s_test_gone(void *arg)
+{
+    (*(int *) arg)++;
+    return s_gone;
+}
+
+void dir_conn_slow_test(bool verbose)
+{
+    (void) verbose;
+    dir_t dir = {0};
+    dir_api_req_t req = {.dir = &dir};
+    s_made = zframe_new("made", 4);
+    s_gone = zframe_new("gone", 4);
+    zframe_t *reply = dir_conn_slow_in_passes(s_test_pass, &req, "conn_x");
+    SSO_CHECK(reply == s_made && s_passes == 2);
+    /* A caller whose right ended during the slow step: its answer, no further pass. */
+    int rechecks = 0;
+    req.recheck = s_test_gone;
+    req.recheck_arg = &rechecks;
+    s_passes = 0;
+    reply = dir_conn_slow_in_passes(s_test_pass, &req, "conn_x");
+    SSO_CHECK(reply == s_gone && s_passes == 1 && rechecks == 1);
+    zframe_destroy(&s_made);
+    zframe_destroy(&s_gone);
 }

@@ -42,11 +42,14 @@ typedef struct {
 typedef zframe_t *(dir_conn_pass_fn)(dir_api_req_t *req, const char *id, dir_conn_slow_t *slow);
 
 /* Runs pass until it replies, each slow step it stops for run off the loop in between (at
-   most one stop per step); its reply, or a 500 when a pass stops again for a step done. */
+   most one stop per step), and req->recheck (when set) after each; its reply, recheck's, or
+   a 500 when a pass stops again for a step done. */
 zframe_t *dir_conn_slow_in_passes(dir_conn_pass_fn *pass, dir_api_req_t *req, const char *id);
 
 /* Whether slow holds the result of fetch step (DIR_CONN_SLOW_FETCH or DIR_CONN_SLOW_DISCOVERY)
    for key (the URL or the issuer); if not, drops any result for another key and asks for it
    (slow->want, or err when out of memory). */
 bool dir_conn_slow_has(dir_conn_slow_t *slow, int step, const char *key, dir_error_t *err);
+
+void dir_conn_slow_test(bool verbose);
 #endif

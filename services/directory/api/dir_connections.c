@@ -28,6 +28,11 @@ static json_t *s_str_or_null(const char *text)
     return text ? json_string(text) : json_null();
 }
 
+static json_t *s_column_or_null(dir_db_stmt_t *stmt, int column)
+{
+    return s_str_or_null(dir_db_is_null(stmt, column) ? NULL : dir_db_text(stmt, column));
+}
+
 /* A stored JSON object column, or an empty object. */
 static json_t *s_object_column(dir_db_stmt_t *stmt, int column)
 {
@@ -46,9 +51,7 @@ static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
     json_t *json = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "id", id, "organization_id",
                              dir_db_text(stmt, DIR_CONN_ORG), "type", type, "status",
                              dir_db_text(stmt, DIR_CONN_STATUS), "name",
-                             s_str_or_null(dir_db_is_null(stmt, DIR_CONN_NAME)
-                                               ? NULL
-                                               : dir_db_text(stmt, DIR_CONN_NAME)),
+                             s_column_or_null(stmt, DIR_CONN_NAME),
                              "created_at", dir_json_time(dir_db_int64(stmt, DIR_CONN_CREATED)),
                              "updated_at", dir_json_time(dir_db_int64(stmt, DIR_CONN_UPDATED)));
     json_object_set_new(json, "options", s_object_column(stmt, DIR_CONN_OPTIONS));
@@ -60,15 +63,16 @@ static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
         json_t *sp = json_pack("{s:s, s:s+, s:s+, s:s}", "entity_id", entity, "acs_url",
                                entity, "/acs", "metadata_url", entity, "/metadata",
                                "certificate", dir_db_text(stmt, DIR_CONN_SP_CERT));
-        json_t *saml = json_pack(
-            "{s:s, s:s, s:o, s:o}", "idp_entity_id", dir_db_text(stmt, DIR_CONN_SAML_ENTITY),
-            "idp_sso_url", dir_db_text(stmt, DIR_CONN_SAML_SSO), "idp_certificates",
-            json_is_array(certs) ? certs : json_array(), "idp_metadata_url",
-            s_str_or_null(dir_db_is_null(stmt, DIR_CONN_SAML_MD_URL)
-                              ? NULL
-                              : dir_db_text(stmt, DIR_CONN_SAML_MD_URL)));
-        if (!json_is_array(certs))
+        if (!json_is_array(certs)) {
             json_decref(certs);
+            certs = json_array();
+        }
+        /* A draft may not have the IdP's settings yet: null until they come. */
+        json_t *saml = json_pack(
+            "{s:o, s:o, s:o, s:o, s:o}", "idp_entity_id", s_column_or_null(stmt, DIR_CONN_SAML_ENTITY),
+            "idp_sso_url", s_column_or_null(stmt, DIR_CONN_SAML_SSO), "idp_certificates", certs,
+            "idp_certificate_details", dir_conn_saml_cert_details(certs), "idp_metadata_url",
+            s_column_or_null(stmt, DIR_CONN_SAML_MD_URL));
         json_object_set_new(json, "sp", sp);
         json_object_set_new(json, "saml", saml);
     }
@@ -92,9 +96,9 @@ static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
         snprintf(jwks_uri, sizeof jwks_uri, "%s/sso/oidc/%s/jwks", dir->public_url, id);
         json_object_set_new(
             json, "oidc",
-            json_pack("{s:s, s:s, s:o, s:b, s:s, s:o, s:o, s:o}", "issuer",
-                      dir_db_text(stmt, DIR_CONN_OIDC_ISSUER), "client_id",
-                      dir_db_text(stmt, DIR_CONN_OIDC_CLIENT), "scopes",
+            json_pack("{s:o, s:o, s:o, s:b, s:s, s:o, s:o, s:o}", "issuer",
+                      s_column_or_null(stmt, DIR_CONN_OIDC_ISSUER), "client_id",
+                      s_column_or_null(stmt, DIR_CONN_OIDC_CLIENT), "scopes",
                       dir_conn_oidc_scopes_json(dir_db_text(stmt, DIR_CONN_OIDC_SCOPES)),
                       "client_secret_set",
                       !dir_db_is_null(stmt, DIR_CONN_OIDC_SECRET_SEALED), "redirect_uri", redirect,
@@ -154,9 +158,74 @@ static char *s_discovered_text(const dir_conn_slow_t *slow)
     return text;
 }
 
-/* Reads the type-specific object of body into conf and checks the result is complete. */
-static int s_read_settings(json_t *body, dir_conn_conf_t *conf, bool create, dir_conn_slow_t *slow,
-                           dir_error_t *err)
+/* The IdP's settings conf lacks, as the API names them ("saml.idp_sso_url and
+   saml.idp_certificates"), into what; how many. */
+static int s_missing(const dir_conn_conf_t *conf, char *what, size_t size)
+{
+    const char *names[3];
+    int n = 0;
+    if (strcmp(conf->type, "saml") == 0) {
+        if (!conf->saml_entity_id)
+            names[n++] = "saml.idp_entity_id";
+        if (!conf->saml_sso_url)
+            names[n++] = "saml.idp_sso_url";
+        if (json_array_size(conf->saml_certs) == 0)
+            names[n++] = "saml.idp_certificates";
+    }
+    else {
+        /* A client assertion signed with the connection's key stands in for the secret. */
+        const char *method = dir_conn_oidc_auth_method(conf->options);
+        bool key_jwt = method && strcmp(method, "private_key_jwt") == 0;
+        if (!conf->oidc_issuer)
+            names[n++] = "oidc.issuer";
+        if (!conf->oidc_client_id)
+            names[n++] = "oidc.client_id";
+        if (!key_jwt && !conf->oidc_secret && !conf->oidc_has_secret)
+            names[n++] = "oidc.client_secret";
+    }
+    *what = '\0';
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(what);
+        snprintf(what + len, size - len, "%s%s", i == 0 ? "" : i == n - 1 ? " and " : ", ",
+                 names[i]);
+    }
+    return n;
+}
+
+/* 0 when conf has all of the IdP's settings, else -1 with err: 400 saying that the connection
+   cannot be what (enabled, tested) and naming what is missing. */
+static int s_complete(const dir_conn_conf_t *conf, const char *id, const char *what,
+                      dir_error_t *err)
+{
+    char missing[160];
+    if (s_missing(conf, missing, sizeof missing) == 0)
+        return 0;
+    bool saml = strcmp(conf->type, "saml") == 0;
+    dir_bad_request(err, "connection %.64s cannot be %s without the IdP's settings: %s %s "
+                         "missing (%s)", id, what, missing, strchr(missing, ' ') ? "are" : "is",
+                    saml ? "give saml.idp_metadata_xml or saml.idp_metadata_url, or the "
+                           "missing fields, by PATCH"
+                         : "give them by PATCH");
+    return -1;
+}
+
+int dir_connections_ready(dir_t *dir, const char *id, const char *what, dir_error_t *err)
+{
+    dir_conn_conf_t conf = {0};
+    int found = s_load(dir, id, &conf);
+    int rc = found == 1 ? s_complete(&conf, id, what, err) : -1;
+    if (found == 0)
+        dir_not_found(err, "no connection %.64s", id);
+    else if (found < 0)
+        dir_server_error(err);
+    dir_conn_conf_free(&conf);
+    return rc;
+}
+
+/* Reads the type-specific object of body into conf. A draft may lack some of the IdP's
+   settings (they come by PATCH); an active connection (active) must keep all. */
+static int s_read_settings(json_t *body, dir_conn_conf_t *conf, bool create, bool active,
+                           const char *id, dir_conn_slow_t *slow, dir_error_t *err)
 {
     bool saml = strcmp(conf->type, "saml") == 0;
     const char *own = saml ? "saml" : "oidc", *other = saml ? "oidc" : "saml";
@@ -165,8 +234,7 @@ static int s_read_settings(json_t *body, dir_conn_conf_t *conf, bool create, dir
         dir_bad_request(err, "%s settings do not apply to a %s connection", other, own);
         return -1;
     }
-    if (dir_json_object(body, own, own, (create ? DIR_REQUIRED : 0) | DIR_NULLABLE, &settings,
-                        err) < 0)
+    if (dir_json_object(body, own, own, DIR_NULLABLE, &settings, err) < 0)
         return -1;
     if (settings && (saml ? dir_conn_saml_read(settings, conf, slow, err)
                           : dir_conn_oidc_read(settings, conf, err)) != 0)
@@ -184,33 +252,16 @@ static int s_read_settings(json_t *body, dir_conn_conf_t *conf, bool create, dir
     free(method_before);
     if (merged != 0)
         return -1;
-    if (saml) {
-        if (!conf->saml_entity_id || !conf->saml_sso_url || json_array_size(conf->saml_certs) == 0) {
-            dir_bad_request(err, "saml needs idp_entity_id, idp_sso_url and idp_certificates, or "
-                                 "idp_metadata_xml, or idp_metadata_url (missing: %s)",
-                            !conf->saml_entity_id ? "idp_entity_id"
-                            : !conf->saml_sso_url ? "idp_sso_url"
-                                                  : "idp_certificates");
-            return -1;
-        }
-    }
-    else {
-        /* A client assertion signed with the connection's key stands in for the secret. */
-        bool key_jwt = method && strcmp(method, "private_key_jwt") == 0;
-        if (!conf->oidc_issuer || !conf->oidc_client_id
-            || (!key_jwt && !conf->oidc_secret && !conf->oidc_has_secret)) {
-            dir_bad_request(err, "oidc.%s is required",
-                            !conf->oidc_issuer      ? "issuer"
-                            : !conf->oidc_client_id ? "client_id"
-                                                    : "client_secret");
-            return -1;
-        }
+    if (active && s_complete(conf, id, "active", err) != 0)
+        return -1;
+    if (!saml) {
         if (!conf->oidc_scopes)
             dir_conn_conf_set(&conf->oidc_scopes, "openid email profile");
         /* A new or changed connection must work with its provider as it is now (also when
            only its options change the client authentication or now ask for form_post). */
-        if ((create || settings || method_changed
-             || (dir_conn_oidc_form_post(conf->options) && json_object_get(body, "options")))
+        if (conf->oidc_issuer
+            && (create || settings || method_changed
+                || (dir_conn_oidc_form_post(conf->options) && json_object_get(body, "options")))
             && dir_conn_oidc_check_discovery(conf->oidc_issuer, conf->options, slow, err) != 0)
             return -1;
     }
@@ -253,7 +304,7 @@ static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, dir_conn_
     }
     conf.type = strdup(type);
     if (s_read_name(body, &conf, &err) != 0
-        || s_read_settings(body, &conf, true, slow, &err) != 0)
+        || s_read_settings(body, &conf, true, false, "", slow, &err) != 0)
         goto done;
     if (!slow->id)
         slow->id = sso_random_id("conn_", 10);
@@ -266,6 +317,8 @@ static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, dir_conn_
     if (saml) {
         char aad[200];
         snprintf(aad, sizeof aad, "connection:%s:sp_key", id);
+        if (!conf.saml_certs)
+            conf.saml_certs = json_array(); /* a draft's, until the IdP's come */
         certs_text = json_dumps(conf.saml_certs, JSON_COMPACT);
         if (certs_text && !slow->keyed) {
             slow->want = DIR_CONN_SLOW_KEY_PAIR;
@@ -373,11 +426,12 @@ static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, dir_conn_slow_
         dir_bad_request(&err, "type cannot change; create a new connection instead");
         goto done;
     }
+    json_t *current = s_get(req->dir, id);
+    const char *now_status = json_string_value(json_object_get(current, "status"));
+    bool active = now_status && strcmp(now_status, "active") == 0;
+    bool same = status && now_status && strcmp(now_status, status) == 0;
+    json_decref(current);
     if (status) {
-        json_t *current = s_get(req->dir, id);
-        const char *now_status = json_string_value(json_object_get(current, "status"));
-        bool same = now_status && strcmp(now_status, status) == 0;
-        json_decref(current);
         if (!same) {
             dir_bad_request(&err, "status changes through POST /api/v1/connections/%s/enable "
                                   "or /disable", id);
@@ -385,7 +439,7 @@ static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, dir_conn_slow_
         }
     }
     if (s_read_name(body, &conf, &err) != 0
-        || s_read_settings(body, &conf, false, slow, &err) != 0
+        || s_read_settings(body, &conf, false, active, id, slow, &err) != 0
         || dir_conn_oidc_client_key(req->dir, id, &conf, slow, &sealed_client_key,
                                     &sealed_client_key_len,
                         &client_cert, &err) != 0)
@@ -484,10 +538,10 @@ static zframe_t *s_enable_pass(dir_api_req_t *req, const char *id, dir_conn_slow
     dir_error_t err = {0};
     dir_conn_conf_t conf = {0};
     int found = s_load(req->dir, id, &conf);
-    int checked = found == 1 && strcmp(conf.type, "oidc") == 0
-                      ? dir_conn_oidc_check_discovery(conf.oidc_issuer ? conf.oidc_issuer : "",
-                                                      conf.options,
-                                          slow, &err)
+    int checked = found != 1 ? 0
+                  : s_complete(&conf, id, "enabled", &err) != 0 ? -1
+                  : strcmp(conf.type, "oidc") == 0
+                      ? dir_conn_oidc_check_discovery(conf.oidc_issuer, conf.options, slow, &err)
                       : 0;
     dir_conn_conf_free(&conf);
     if (found == 0)
@@ -559,6 +613,78 @@ static char *s_json_text(const char *pem)
 static int64_t s_count(dir_testkit_t *kit)
 {
     return dir_db_int(kit->dir->db, "SELECT count(*) FROM connections", NULL);
+}
+
+/* Drafts of org (its connections at path): made without the IdP's settings or with some,
+   with their own SP values or redirect URI to paste into the IdP's console; enabled only
+   once all have come by PATCH (400 naming the missing ones); an expired certificate is
+   refused at create and change. Deleted after. */
+static void s_test_drafts(dir_testkit_t *kit, const char *path, const char *cert_json)
+{
+    json_t *body = NULL;
+    char id[64] = "", item[200], action[240], text[8192];
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, "{\"type\":\"saml\"}", &body) == 201);
+    snprintf(id, sizeof id, "%s", dir_testkit_str(body, "id"));
+    snprintf(item, sizeof item, "/api/v1/connections/%s", id);
+    snprintf(action, sizeof action, "%s/enable", item);
+    json_t *saml = json_object_get(body, "saml");
+    SSO_CHECK(!strcmp(dir_testkit_str(body, "status"), "draft")
+              && json_is_null(json_object_get(saml, "idp_entity_id"))
+              && json_is_null(json_object_get(saml, "idp_sso_url"))
+              && json_array_size(json_object_get(saml, "idp_certificates")) == 0
+              && json_array_size(json_object_get(saml, "idp_certificate_details")) == 0
+              && strstr(dir_testkit_str(json_object_get(body, "sp"), "acs_url"), id));
+    json_decref(body);
+    SSO_CHECK(dir_testkit_refused(dir_testkit_call(kit, "POST", action, NULL, &body), &body,
+                                  "cannot be enabled without the IdP's settings: "
+                                  "saml.idp_entity_id, saml.idp_sso_url and "
+                                  "saml.idp_certificates are missing"));
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", item, "{\"saml\":{\"idp_entity_id\":\"x\","
+                                                   "\"idp_sso_url\":\"https://i/s\"}}", NULL)
+              == 200);
+    SSO_CHECK(dir_testkit_refused(dir_testkit_call(kit, "POST", action, NULL, &body), &body,
+                                  "saml.idp_certificates is missing"));
+    /* An expired certificate: refused with its date and name, at a change and a create. */
+    char *old_key = NULL, *old = NULL;
+    SSO_CHECK(dir_pki_self_signed("Old IdP", 1704067200, 1706659200, &old_key, &old) == 0);
+    char *old_json = s_json_text(old ? old : "");
+    const char *want = "saml.idp_certificates[0] expired on 2024-01-31 (CN=Old IdP)";
+    snprintf(text, sizeof text, "{\"saml\":{\"idp_certificates\":[%s]}}", old_json);
+    SSO_CHECK(dir_testkit_refused(dir_testkit_call(kit, "PATCH", item, text, &body), &body,
+                                  want));
+    snprintf(text, sizeof text, "{\"type\":\"saml\",\"saml\":{\"idp_entity_id\":\"x\","
+             "\"idp_sso_url\":\"https://i/s\",\"idp_certificates\":[%s]}}", old_json);
+    SSO_CHECK(dir_testkit_refused(dir_testkit_call(kit, "POST", path, text, &body), &body,
+                                  want));
+    free(old_json);
+    free(old_key);
+    free(old);
+    snprintf(text, sizeof text, "{\"saml\":{\"idp_certificates\":[%s]}}", cert_json);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", item, text, &body) == 200);
+    json_t *details = json_object_get(json_object_get(body, "saml"), "idp_certificate_details");
+    SSO_CHECK(json_array_size(details) == 1
+              && !strcmp(dir_testkit_str(json_array_get(details, 0), "subject"),
+                         "CN=idp.example.com")
+              && json_is_false(json_object_get(json_array_get(details, 0), "expired")));
+    json_decref(body);
+    SSO_CHECK(dir_testkit_call(kit, "POST", action, NULL, NULL) == 200);
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", item, NULL, NULL) == 204);
+
+    /* OIDC: the redirect URI first, the provider's settings later. */
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, "{\"type\":\"oidc\",\"oidc\":null}", &body)
+              == 201);
+    snprintf(id, sizeof id, "%s", dir_testkit_str(body, "id"));
+    snprintf(item, sizeof item, "/api/v1/connections/%s", id);
+    snprintf(action, sizeof action, "%s/enable", item);
+    json_t *oidc = json_object_get(body, "oidc");
+    SSO_CHECK(json_is_null(json_object_get(oidc, "issuer"))
+              && json_is_null(json_object_get(oidc, "client_id"))
+              && strstr(dir_testkit_str(oidc, "redirect_uri"), id));
+    json_decref(body);
+    SSO_CHECK(dir_testkit_refused(dir_testkit_call(kit, "POST", action, NULL, &body), &body,
+                                  "oidc.issuer, oidc.client_id and oidc.client_secret are "
+                                  "missing"));
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", item, NULL, NULL) == 204);
 }
 
 static void s_test(dir_testkit_t *kit)
@@ -642,9 +768,7 @@ static void s_test(dir_testkit_t *kit)
         "{}",
         "{\"type\":\"ldap\"}",
         "{\"type\":5}",
-        "{\"type\":\"saml\"}",
         "{\"type\":\"saml\",\"saml\":[]}",
-        "{\"type\":\"saml\",\"saml\":{\"idp_entity_id\":\"x\",\"idp_sso_url\":\"https://i/s\"}}",
         "{\"type\":\"saml\",\"saml\":{\"idp_entity_id\":\"x\",\"idp_sso_url\":\"ftp://i/s\","
         "\"idp_certificates\":[\"x\"]}}",
         "{\"type\":\"saml\",\"saml\":{\"idp_entity_id\":\"x\",\"idp_sso_url\":\"https://i/s\","
@@ -668,11 +792,6 @@ static void s_test(dir_testkit_t *kit)
             fprintf(stderr, "case %zu: %d\n", i, status);
         json_decref(body);
     }
-    SSO_CHECK(dir_testkit_call(kit, "POST", path, "{\"type\":\"saml\",\"saml\":{\"idp_entity_id\""
-                                                  ":\"x\",\"idp_sso_url\":\"https://i/s\"}}",
-                               &body) == 400);
-    SSO_CHECK(strstr(dir_testkit_str(body, "error_description"), "idp_certificates"));
-    json_decref(body);
     SSO_CHECK(dir_testkit_call(kit, "POST", path,
                                "{\"type\":\"saml\",\"saml\":{\"idp_metadata_url\":"
                                "\"http://127.0.0.1:1/md\"}}", &body) == 400);
@@ -682,22 +801,14 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/organizations/org_none/connections",
                                "{\"type\":\"oidc\"}", NULL) == 404);
     SSO_CHECK(s_count(kit) == before);
+    s_test_drafts(kit, path, cert_json);
+    SSO_CHECK(s_count(kit) == before);
 
     /* SAML from metadata XML. */
     if (idp_cert) {
-        const char *begin = strchr(idp_cert, '\n') + 1;
-        const char *end = strstr(idp_cert, "-----END");
         char md[8192];
-        snprintf(md, sizeof md,
-                 "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
-                 "xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"https://okta.test/x\">"
-                 "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:"
-                 "protocol\"><md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data>"
-                 "<ds:X509Certificate>%.*s</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
-                 "</md:KeyDescriptor><md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:"
-                 "2.0:bindings:HTTP-Redirect\" Location=\"https://okta.test/sso\"/>"
-                 "</md:IDPSSODescriptor></md:EntityDescriptor>",
-                 (int) (end - begin), begin);
+        SSO_CHECK(dir_testkit_saml_metadata("https://okta.test/x", "https://okta.test/sso",
+                                            idp_cert, md, sizeof md) == 0);
         json_t *request = json_pack("{s:s, s:{s:s}}", "type", "saml", "saml", "idp_metadata_xml",
                                     md);
         char *text = json_dumps(request, JSON_COMPACT);

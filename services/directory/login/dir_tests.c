@@ -1,5 +1,6 @@
 /* dir_tests: test logins from the admin portal. */
 #include "login/dir_tests.h"
+#include "api/dir_connections.h"
 #include "login/dir_codes.h"
 #include "login/dir_login.h"
 #include "login/dir_txn.h"
@@ -85,6 +86,9 @@ int dir_tests_create(dir_t *dir, const char *organization_id, const char *connec
         dir_server_error(err);
         return -1;
     }
+    /* A draft without the IdP's settings has nothing to sign in at yet: say what is missing. */
+    if (dir_connections_ready(dir, connection_id, "tested", err) != 0)
+        return -1;
     Sso__Transaction *txn = s_txn(dir, organization_id, connection_id, type, browser_binder,
                                   err);
     if (!txn) {

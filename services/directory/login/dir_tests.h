@@ -25,8 +25,9 @@
    organization of the caller's portal session; bound to the browser whose binder
    (lib/sso_upstream's binding cookie, 32 base64url characters) is given, which the portal
    sets as that cookie. 0 with *test_id ("tst_...") and *start_handle (heap; the browser
-   opens <public url>/sso/test/<start_handle>), or -1 with err: 400 for a malformed argument,
-   404 for a connection that is not this organization's. Writes; call it in a write. */
+   opens <public url>/sso/test/<start_handle>), or -1 with err: 400 for a malformed argument
+   or a connection that lacks the IdP's settings (naming them), 404 for a connection that is
+   not this organization's. Writes; call it in a write. */
 int dir_tests_create(dir_t *dir, const char *organization_id, const char *connection_id,
                      const char *browser_binder, char **test_id, char **start_handle,
                      dir_error_t *err);

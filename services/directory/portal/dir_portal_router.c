@@ -2,6 +2,7 @@
 #include "portal/dir_portal_router.h"
 #include "api/dir_api.h"
 #include "login/dir_tests.h"
+#include "portal/dir_portal_connections.h"
 #include "portal/dir_portal_pages.h"
 #include "portal/dir_portal_req.h"
 #include "portal/dir_portal_testkit.h"
@@ -125,8 +126,17 @@ static const dir_portal_route_t s_routes[] = {
     {"GET", "session", s_session},
     {"GET", "organization", s_organization},
     {"POST", "logout", s_logout},
+    {"GET", "connections", dir_portal_connections_collection},
+    {"POST", "connections", dir_portal_connections_collection},
+    {"GET", "connections/*", dir_portal_connections_item},
+    {"PATCH", "connections/*", dir_portal_connections_item},
+    {"DELETE", "connections/*", dir_portal_connections_item},
+    {"POST", "connections/*/enable", dir_portal_connections_item},
+    {"POST", "connections/*/disable", dir_portal_connections_item},
     {"POST", "connections/*/test", s_test_start},
     {"GET", "tests/*", s_test_result},
+    {"POST", "saml/check", dir_portal_connections_saml_check},
+    {"GET", "events", dir_portal_connections_events},
 };
 
 static bool s_matches(const dir_portal_req_t *req, const char *pattern)
@@ -176,23 +186,6 @@ zframe_t *dir_portal_router_handle(dir_t *dir, const Sso__HttpRequest *request)
 
 /* ---- self-test ------------------------------------------------------------------------- */
 
-static int s_call(dir_testkit_t *kit, const char *method, const char *target,
-                  const dir_portal_testkit_t *who, const char *csrf, const char *body,
-                  json_t **json)
-{
-    dir_portal_testkit_reply_t reply;
-    if (dir_portal_testkit_call(kit, method, target, who ? who->cookie : NULL, csrf, NULL,
-                                body ? "application/json" : NULL, body, &reply) != 0)
-        return -1;
-    int status = reply.status;
-    if (json) {
-        *json = reply.json;
-        reply.json = NULL;
-    }
-    dir_portal_testkit_reply_free(&reply);
-    return status;
-}
-
 static void s_test(dir_testkit_t *kit)
 {
     dir_portal_testkit_t a, b;
@@ -206,14 +199,14 @@ static void s_test(dir_testkit_t *kit)
 
     /* The session's organization, from the session alone. */
     json_t *json = NULL;
-    SSO_CHECK(s_call(kit, "GET", "/portal/api/organization", &a, NULL, NULL, &json) == 200);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", "/portal/api/organization", &a, NULL, NULL, &json) == 200);
     SSO_CHECK(!strcmp(dir_testkit_str(json, "id"), a.org)
               && !strcmp(dir_testkit_str(json, "display_name"), "A <script>\"é\"")
               && json_array_size(json_object_get(json, "domains")) == 1
               && !strcmp(json_string_value(json_array_get(json_object_get(json, "domains"), 0)),
                          "a.example"));
     json_decref(json);
-    SSO_CHECK(s_call(kit, "GET", "/portal/api/session", &a, NULL, NULL, &json) == 200);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", "/portal/api/session", &a, NULL, NULL, &json) == 200);
     SSO_CHECK(!strcmp(dir_testkit_str(json, "organization_id"), a.org)
               && !strcmp(dir_testkit_str(json, "csrf_token"), a.csrf));
     json_decref(json);
@@ -226,27 +219,27 @@ static void s_test(dir_testkit_t *kit)
                                  "/portal/api/session?organization_id=%s"};
     for (size_t i = 0; i < sizeof named / sizeof *named; i++) {
         snprintf(target, sizeof target, named[i], b.org);
-        SSO_CHECK(s_call(kit, "GET", target, &a, NULL, NULL, &json) == 403);
+        SSO_CHECK(dir_portal_testkit_json(kit, "GET", target, &a, NULL, NULL, &json) == 403);
         SSO_CHECK(!strcmp(dir_testkit_str(json, "error"), "access_denied"));
         json_decref(json);
     }
     snprintf(body, sizeof body, "{\"organization_id\":\"%s\"}", b.org);
-    SSO_CHECK(s_call(kit, "POST", "/portal/api/logout", &a, a.csrf, body, NULL) == 403);
-    SSO_CHECK(s_call(kit, "GET", "/portal/api/organization", &a, NULL, body, NULL) == 403);
-    SSO_CHECK(s_call(kit, "GET", "/portal/api/organization", &a, NULL,
+    SSO_CHECK(dir_portal_testkit_json(kit, "POST", "/portal/api/logout", &a, a.csrf, body, NULL) == 403);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", "/portal/api/organization", &a, NULL, body, NULL) == 403);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", "/portal/api/organization", &a, NULL,
                      "{\"organization_id\":5}", NULL) == 400);
     /* A's own id first does not let B's through, in the path or in a body naming it twice;
        a body the guard cannot read is refused. */
     snprintf(target, sizeof target, "/portal/api/organization/%s/%s", a.org, b.org);
-    SSO_CHECK(s_call(kit, "GET", target, &a, NULL, NULL, NULL) == 403);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", target, &a, NULL, NULL, NULL) == 403);
     snprintf(body, sizeof body, "{\"organization_id\":\"%s\",\"organization_id\":\"%s\"}",
              a.org, b.org);
-    SSO_CHECK(s_call(kit, "POST", "/portal/api/logout", &a, a.csrf, body, NULL) == 400);
-    SSO_CHECK(s_call(kit, "POST", "/portal/api/logout", &a, a.csrf, "not json", NULL) == 400);
+    SSO_CHECK(dir_portal_testkit_json(kit, "POST", "/portal/api/logout", &a, a.csrf, body, NULL) == 400);
+    SSO_CHECK(dir_portal_testkit_json(kit, "POST", "/portal/api/logout", &a, a.csrf, "not json", NULL) == 400);
     snprintf(target, sizeof target, "/portal/api/organization?organization_id=%s", a.org);
-    SSO_CHECK(s_call(kit, "GET", target, &a, NULL, NULL, NULL) == 200);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", target, &a, NULL, NULL, NULL) == 200);
     /* B's own session still reads only B. */
-    SSO_CHECK(s_call(kit, "GET", "/portal/api/organization", &b, NULL, NULL, &json) == 200);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", "/portal/api/organization", &b, NULL, NULL, &json) == 200);
     SSO_CHECK(!strcmp(dir_testkit_str(json, "id"), b.org));
     json_decref(json);
 
@@ -254,15 +247,15 @@ static void s_test(dir_testkit_t *kit)
     const char *const paths[] = {"/portal/api/organization", "/portal/api/session",
                                  "/portal/api/nothing", "/portal/api/"};
     for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
-        SSO_CHECK(s_call(kit, "GET", paths[i], NULL, NULL, NULL, &json) == 401);
+        SSO_CHECK(dir_portal_testkit_json(kit, "GET", paths[i], NULL, NULL, NULL, &json) == 401);
         SSO_CHECK(!strcmp(dir_testkit_str(json, "error"), "invalid_session"));
         json_decref(json);
     }
     dir_portal_testkit_t forged = a;
     snprintf(forged.cookie, sizeof forged.cookie, "__Host-sso_portal=%s",
              "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-    SSO_CHECK(s_call(kit, "GET", "/portal/api/organization", &forged, NULL, NULL, NULL) == 401);
-    SSO_CHECK(s_call(kit, "POST", "/portal/api/logout", NULL, a.csrf, NULL, NULL) == 401);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", "/portal/api/organization", &forged, NULL, NULL, NULL) == 401);
+    SSO_CHECK(dir_portal_testkit_json(kit, "POST", "/portal/api/logout", NULL, a.csrf, NULL, NULL) == 401);
 
     /* CSRF: absent, empty, B's, one character off: 403 and the session lives on. */
     char off[64];
@@ -270,21 +263,21 @@ static void s_test(dir_testkit_t *kit)
     off[0] = off[0] == '0' ? '1' : '0';
     const char *const bad_csrf[] = {NULL, "", b.csrf, off};
     for (size_t i = 0; i < sizeof bad_csrf / sizeof *bad_csrf; i++)
-        SSO_CHECK(s_call(kit, "POST", "/portal/api/logout", &a, bad_csrf[i], NULL, NULL) == 403);
-    SSO_CHECK(s_call(kit, "GET", "/portal/api/organization", &a, NULL, NULL, NULL) == 200);
+        SSO_CHECK(dir_portal_testkit_json(kit, "POST", "/portal/api/logout", &a, bad_csrf[i], NULL, NULL) == 403);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", "/portal/api/organization", &a, NULL, NULL, NULL) == 200);
 
     /* Unknown paths and methods with a session. */
-    SSO_CHECK(s_call(kit, "GET", "/portal/api/nothing", &a, NULL, NULL, NULL) == 404);
-    SSO_CHECK(s_call(kit, "GET", "/portal/api/organization/", &a, NULL, NULL, NULL) == 404);
-    SSO_CHECK(s_call(kit, "GET", "/portal/api//organization", &a, NULL, NULL, NULL) == 404);
-    SSO_CHECK(s_call(kit, "DELETE", "/portal/api/organization", &a, a.csrf, NULL, NULL) == 405);
-    SSO_CHECK(s_call(kit, "GET", "/portal/api/logout", &a, NULL, NULL, NULL) == 405);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", "/portal/api/nothing", &a, NULL, NULL, NULL) == 404);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", "/portal/api/organization/", &a, NULL, NULL, NULL) == 404);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", "/portal/api//organization", &a, NULL, NULL, NULL) == 404);
+    SSO_CHECK(dir_portal_testkit_json(kit, "DELETE", "/portal/api/organization", &a, a.csrf, NULL, NULL) == 405);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", "/portal/api/logout", &a, NULL, NULL, NULL) == 405);
 
     /* Revoking A's link ends A's session at once; B's lives on. */
     snprintf(path, sizeof path, "/api/v1/organizations/%s/portal_links/%s", a.org, a.link);
     SSO_CHECK(dir_testkit_call(kit, "DELETE", path, NULL, NULL) == 204);
-    SSO_CHECK(s_call(kit, "GET", "/portal/api/organization", &a, NULL, NULL, NULL) == 401);
-    SSO_CHECK(s_call(kit, "GET", "/portal/api/organization", &b, NULL, NULL, NULL) == 200);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", "/portal/api/organization", &a, NULL, NULL, NULL) == 401);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", "/portal/api/organization", &b, NULL, NULL, NULL) == 200);
 
     /* Logout: 204, the cookie cleared, the session gone. */
     dir_portal_testkit_reply_t reply;
@@ -293,8 +286,8 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(reply.status == 204 && strstr(reply.set_cookie, "__Host-sso_portal=; ")
               && strstr(reply.set_cookie, "Max-Age=0"));
     dir_portal_testkit_reply_free(&reply);
-    SSO_CHECK(s_call(kit, "GET", "/portal/api/organization", &b, NULL, NULL, NULL) == 401);
-    SSO_CHECK(s_call(kit, "POST", "/portal/api/logout", &b, b.csrf, NULL, NULL) == 401);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", "/portal/api/organization", &b, NULL, NULL, NULL) == 401);
+    SSO_CHECK(dir_portal_testkit_json(kit, "POST", "/portal/api/logout", &b, b.csrf, NULL, NULL) == 401);
 }
 
 /* A draft SAML connection of org that trusts cert_pem; its id into id. 0 or -1. */
@@ -385,9 +378,9 @@ static void s_test_logins(dir_testkit_t *kit)
         SSO_CHECK(!*reply.set_cookie && !strstr(reply.body, "tst_"));
         dir_portal_testkit_reply_free(&reply);
     }
-    SSO_CHECK(s_call(kit, "POST", "/portal/api/connections//test", &a, a.csrf, NULL, NULL)
+    SSO_CHECK(dir_portal_testkit_json(kit, "POST", "/portal/api/connections//test", &a, a.csrf, NULL, NULL)
               == 404);
-    SSO_CHECK(s_call(kit, "GET", "/portal/api/connections/x/test", &a, NULL, NULL, NULL)
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", "/portal/api/connections/x/test", &a, NULL, NULL, NULL)
               == 405);
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_tests", NULL) == tests);
 
@@ -395,24 +388,24 @@ static void s_test_logins(dir_testkit_t *kit)
     char target[200];
     json_t *json = NULL;
     snprintf(target, sizeof target, "/portal/api/tests/%s", test_a);
-    SSO_CHECK(s_call(kit, "GET", target, &a, NULL, NULL, &json) == 200);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", target, &a, NULL, NULL, &json) == 200);
     SSO_CHECK(!strcmp(dir_testkit_str(json, "id"), test_a)
               && !strcmp(dir_testkit_str(json, "status"), "pending")
               && !strcmp(dir_testkit_str(json, "connection_id"), conn_a));
     json_decref(json);
-    SSO_CHECK(s_call(kit, "GET", target, &b, NULL, NULL, &json) == 403);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", target, &b, NULL, NULL, &json) == 403);
     SSO_CHECK(!json_object_get(json, "connection_id") && !json_object_get(json, "profile"));
     json_decref(json);
     SSO_CHECK(s_start(kit, &b, b.csrf, conn_b, NULL, &reply) == 201);
     snprintf(target, sizeof target, "/portal/api/tests/%s",
              dir_testkit_str(reply.json, "test_id"));
     dir_portal_testkit_reply_free(&reply);
-    SSO_CHECK(s_call(kit, "GET", target, &a, NULL, NULL, NULL) == 403);
-    SSO_CHECK(s_call(kit, "GET", target, &b, NULL, NULL, NULL) == 200);
-    SSO_CHECK(s_call(kit, "GET", "/portal/api/tests/tst_none", &a, NULL, NULL, NULL) == 404);
-    SSO_CHECK(s_call(kit, "GET", "/portal/api/tests/%3Cscript%3E", &a, NULL, NULL, NULL)
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", target, &a, NULL, NULL, NULL) == 403);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", target, &b, NULL, NULL, NULL) == 200);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", "/portal/api/tests/tst_none", &a, NULL, NULL, NULL) == 404);
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", "/portal/api/tests/%3Cscript%3E", &a, NULL, NULL, NULL)
               == 404);
-    SSO_CHECK(s_call(kit, "POST", "/portal/api/tests/x", &a, a.csrf, NULL, NULL) == 405);
+    SSO_CHECK(dir_portal_testkit_json(kit, "POST", "/portal/api/tests/x", &a, a.csrf, NULL, NULL) == 405);
 }
 
 void dir_portal_router_test(bool verbose)

@@ -109,6 +109,25 @@ int dir_portal_testkit_session(dir_testkit_t *kit, const char *display_name,
     return rc;
 }
 
+int dir_portal_testkit_json(dir_testkit_t *kit, const char *method, const char *target,
+                            const dir_portal_testkit_t *who, const char *csrf, const char *body,
+                            json_t **json)
+{
+    dir_portal_testkit_reply_t reply;
+    if (json)
+        *json = NULL;
+    if (dir_portal_testkit_call(kit, method, target, who ? who->cookie : NULL, csrf, NULL,
+                                body ? "application/json" : NULL, body, &reply) != 0)
+        return -1;
+    int status = reply.status;
+    if (json) {
+        *json = reply.json;
+        reply.json = NULL;
+    }
+    dir_portal_testkit_reply_free(&reply);
+    return status;
+}
+
 int dir_portal_testkit_status(zframe_t *frame)
 {
     Sso__HttpResponse *response =

@@ -31,6 +31,11 @@ int dir_portal_testkit_call(dir_testkit_t *kit, const char *method, const char *
 void dir_portal_testkit_reply_free(dir_portal_testkit_reply_t *reply);
 /* The Sec-Fetch-Site header the calls after it send (NULL, the start: none). */
 void dir_portal_testkit_fetch_site(const char *site);
+/* The same with who's cookie (NULL: none) and a JSON body (NULL: none): the status, or -1;
+   the reply as JSON in *json when json is not NULL (the caller's; NULL when not JSON). */
+int dir_portal_testkit_json(dir_testkit_t *kit, const char *method, const char *target,
+                            const dir_portal_testkit_t *who, const char *csrf, const char *body,
+                            json_t **json);
 /* A new organization named display_name, a link of it opened by the start page's POST, and
    the session's cookie and CSRF token. 0 or -1. */
 int dir_portal_testkit_session(dir_testkit_t *kit, const char *display_name,

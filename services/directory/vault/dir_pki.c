@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DIR_SP_CERT_DAYS 3650
 
@@ -50,7 +51,59 @@ char *dir_pki_cert_normalize(const char *pem)
     return out;
 }
 
+/* A name in RFC 2253 form into out (cut to fit); 0 or -1. */
+static int s_name_text(const X509_NAME *name, char *out, size_t size)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    long len = bio && X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0
+                   ? BIO_get_mem_data(bio, &data)
+                   : -1;
+    if (len >= 0)
+        snprintf(out, size, "%.*s", (int) len, data ? data : "");
+    BIO_free(bio);
+    return len >= 0 ? 0 : -1;
+}
+
+static int s_time(const ASN1_TIME *time, int64_t *out)
+{
+    struct tm tm;
+    if (!time || ASN1_TIME_to_tm(time, &tm) != 1)
+        return -1;
+    *out = (int64_t) timegm(&tm);
+    return 0;
+}
+
+int dir_pki_cert_info(const char *pem, dir_pki_cert_info_t *info)
+{
+    memset(info, 0, sizeof *info);
+    char *canonical = dir_pki_cert_normalize(pem);
+    BIO *in = canonical ? BIO_new_mem_buf(canonical, -1) : NULL;
+    X509 *cert = in ? PEM_read_bio_X509(in, NULL, NULL, NULL) : NULL;
+    int rc = cert && s_name_text(X509_get_subject_name(cert), info->subject,
+                                 sizeof info->subject) == 0
+                     && s_name_text(X509_get_issuer_name(cert), info->issuer,
+                                    sizeof info->issuer) == 0
+                     && s_time(X509_get0_notBefore(cert), &info->not_before) == 0
+                     && s_time(X509_get0_notAfter(cert), &info->not_after) == 0
+                 ? 0
+                 : -1;
+    ERR_clear_error();
+    X509_free(cert);
+    BIO_free(in);
+    free(canonical);
+    return rc;
+}
+
 int dir_pki_sp_keypair(const char *common_name, char **key_pem, char **cert_pem)
+{
+    int64_t now = (int64_t) time(NULL);
+    return dir_pki_self_signed(common_name, now - 3600, now + (int64_t) DIR_SP_CERT_DAYS * 86400,
+                               key_pem, cert_pem);
+}
+
+int dir_pki_self_signed(const char *common_name, int64_t not_before, int64_t not_after,
+                        char **key_pem, char **cert_pem)
 {
     *key_pem = *cert_pem = NULL;
     int rc = -1;
@@ -66,8 +119,8 @@ int dir_pki_sp_keypair(const char *common_name, char **key_pem, char **cert_pem)
     X509_NAME *name = X509_get_subject_name(cert);
     if (!bn || X509_set_version(cert, 2) != 1
         || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert))
-        || !X509_gmtime_adj(X509_getm_notBefore(cert), -3600)
-        || !X509_gmtime_adj(X509_getm_notAfter(cert), (long) DIR_SP_CERT_DAYS * 86400)
+        || !ASN1_TIME_set(X509_getm_notBefore(cert), (time_t) not_before)
+        || !ASN1_TIME_set(X509_getm_notAfter(cert), (time_t) not_after)
         || X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
                                       (const unsigned char *) common_name, -1, -1, 0) != 1
         || X509_set_issuer_name(cert, name) != 1 || X509_set_pubkey(cert, pkey) != 1
@@ -126,6 +179,23 @@ void dir_pki_test(bool verbose)
         SSO_CHECK(dir_pki_cert_normalize(bad) == NULL);
         free(bad);
     }
+    /* What an admin is shown of it. */
+    dir_pki_cert_info_t info;
+    SSO_CHECK(cert && dir_pki_cert_info(cert, &info) == 0);
+    SSO_CHECK(!strcmp(info.subject, "CN=conn_test") && !strcmp(info.issuer, "CN=conn_test")
+              && info.not_before < (int64_t) time(NULL)
+              && info.not_after > (int64_t) time(NULL) + 3649LL * 86400);
+    /* Validity as asked, in the past too (2024-01-01 to 2024-01-31), and a name with a
+       comma escaped as RFC 2253 writes it. */
+    char *old_key = NULL, *old_cert = NULL;
+    SSO_CHECK(dir_pki_self_signed("Old, IdP", 1704067200, 1706659200, &old_key, &old_cert) == 0);
+    SSO_CHECK(old_cert && dir_pki_cert_info(old_cert, &info) == 0
+              && info.not_before == 1704067200 && info.not_after == 1706659200
+              && !strcmp(info.subject, "CN=Old\\, IdP"));
+    free(old_key);
+    free(old_cert);
+    SSO_CHECK(dir_pki_cert_info("not a certificate", &info) == -1 && !*info.subject);
+    SSO_CHECK(dir_pki_cert_info("", &info) == -1);
     SSO_CHECK(dir_pki_cert_normalize("not a certificate") == NULL);
     SSO_CHECK(dir_pki_cert_normalize("") == NULL);
     SSO_CHECK(sso_saml_metadata_cert_pem("AAAA") == NULL);
