@@ -77,7 +77,9 @@ def test_start_page_and_exchange(broker, tokens):
     assert page.status_code == 200
     csp = page.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    # same-origin: a browser's POST then names our origin (under no-referrer it says "null");
+    # the token is in the fragment, which no Referer carries.
+    assert page.headers["Referrer-Policy"] == "same-origin"
     assert '<script src="/static/portal-start.js"></script>' in page.text
     js = requests.get(broker.url + "/static/portal-start.js", timeout=10)
     assert js.status_code == 200 and "replaceState" in js.text
