@@ -60,16 +60,19 @@ static zframe_t *s_start_page(void)
 
 /* A browser's POST came from the broker's own pages: Origin, when sent, is the public URL's
    origin, and Sec-Fetch-Site, when sent, is same-origin. (Browsers send both with a POST;
-   another site's form could otherwise sign a victim into the sender's portal session.) */
+   another site's form could otherwise sign a victim into the sender's portal session.) Our
+   pages say Referrer-Policy: no-referrer, under which a browser's form POST carries
+   "Origin: null"; that passes only beside Sec-Fetch-Site: same-origin, which no page can set. */
 static bool s_same_origin(const dir_t *dir, const Sso__HttpRequest *request)
 {
     const char *origin = sso_http_header(request, "origin");
     const char *site = sso_http_header(request, "sec-fetch-site");
+    bool same_site = site && !strcmp(site, "same-origin");
     const char *host = strstr(dir->public_url, "://");
     size_t len = host ? strcspn(host + 3, "/") + (size_t) (host + 3 - dir->public_url) : 0;
-    bool origin_ok = !origin || (strlen(origin) == len && len
-                                 && !strncasecmp(origin, dir->public_url, len));
-    return origin_ok && (!site || !strcmp(site, "same-origin"));
+    bool origin_ok = !origin || (same_site && !strcmp(origin, "null"))
+                     || (strlen(origin) == len && len && !strncasecmp(origin, dir->public_url, len));
+    return origin_ok && (!site || same_site);
 }
 
 static zframe_t *s_exchange(dir_t *dir, const Sso__HttpRequest *request)
