@@ -5,6 +5,8 @@
 #include "dir_rpc.h"
 #include "dir_rpc_router.h"
 #include "dir_seed.h"
+#include "portal/dir_portal_pages.h"
+#include "portal/dir_portal_req.h"
 #include "portal/dir_portal_router.h"
 #include "dir_testkit.h"
 #include "sso_log.h"
@@ -49,8 +51,11 @@ static zframe_t *s_http(sso_service_t *service, const Sso__HttpRequest *request,
                         const Sso__Meta *meta)
 {
     (void) meta;
-    if (request->path && !strncmp(request->path, DIR_PORTAL_PREFIX, strlen(DIR_PORTAL_PREFIX)))
+    const char *path = request->path ? request->path : "";
+    if (!strncmp(path, DIR_PORTAL_API_PREFIX, strlen(DIR_PORTAL_API_PREFIX)))
         return dir_portal_router_handle(service->state, request);
+    if (!strncmp(path, DIR_PORTAL_PREFIX, strlen(DIR_PORTAL_PREFIX)))
+        return dir_portal_pages_handle(service->state, request);
     return dir_api_router_handle(service->state, request);
 }
 

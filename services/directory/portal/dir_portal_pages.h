@@ -1,5 +1,7 @@
-/* dir_portal_pages: the portal's pages that come before a session: the start page a link
-   opens, its exchange, and the error pages. A link is <public url>/portal/start#<token>: the
+/* dir_portal_pages: the portal's pages: the start page a link opens, its exchange, the error
+   pages, and the shells of the app (/portal/) and of a test login's result (/portal/tests/<id>,
+   where a test window ends), which the scripts in web/static/portal/ build from the portal
+   API; the shells hold no data, so they need no session. A link is <public url>/portal/start#<token>: the
    token is a fragment, which browsers never send to a server nor put in a Referer. The start
    page's script (/static/portal-start.js) takes it out of the address bar and, when the admin
    clicks the button, POSTs it in a form to /portal/start (a click, so that mail scanners that
@@ -15,6 +17,15 @@
     "default-src 'none'; script-src 'self'; style-src 'self'; form-action 'self'; "          \
     "frame-ancestors 'none'; base-uri 'none'"
 
+/* The app's shells: its scripts and styles only from /static, which may call the portal API
+   and nothing else. */
+#define DIR_PORTAL_APP_CSP                                                                    \
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "          \
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+/* Every /portal/ path that is not the API: /portal/start (dir_portal_pages_start), GET
+   /portal/ and /portal/tests/<test id> (the shells), else the 404 page. */
+zframe_t *dir_portal_pages_handle(dir_t *dir, const Sso__HttpRequest *request);
 /* GET /portal/start: the page; POST /portal/start: the exchange. */
 zframe_t *dir_portal_pages_start(dir_t *dir, const Sso__HttpRequest *request);
 /* Any other /portal/ path that is not the API: 404, a page that shows how a link looks. */

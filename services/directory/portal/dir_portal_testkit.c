@@ -1,5 +1,7 @@
 /* dir_portal_testkit: portal requests for the self-tests. */
 #include "portal/dir_portal_testkit.h"
+#include "portal/dir_portal_pages.h"
+#include "portal/dir_portal_req.h"
 #include "portal/dir_portal_router.h"
 #include "sso_http.h"
 #include <strings.h>
@@ -30,7 +32,10 @@ int dir_portal_testkit_call(dir_testkit_t *kit, const char *method, const char *
         request.body.data = (uint8_t *) body;
         request.body.len = strlen(body);
     }
-    zframe_t *frame = dir_portal_router_handle(kit->dir, &request);
+    /* As dir_service routes them: the API to the router, the other paths to the pages. */
+    bool api = !strncmp(request.path, DIR_PORTAL_API_PREFIX, strlen(DIR_PORTAL_API_PREFIX));
+    zframe_t *frame = api ? dir_portal_router_handle(kit->dir, &request)
+                          : dir_portal_pages_handle(kit->dir, &request);
     Sso__HttpResponse *response =
         frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
     zframe_destroy(&frame);
