@@ -71,7 +71,8 @@ static bool s_same_origin(const dir_t *dir, const Sso__HttpRequest *request)
     const char *host = strstr(dir->public_url, "://");
     size_t len = host ? strcspn(host + 3, "/") + (size_t) (host + 3 - dir->public_url) : 0;
     bool origin_ok = !origin || (same_site && !strcmp(origin, "null"))
-                     || (strlen(origin) == len && len && !strncasecmp(origin, dir->public_url, len));
+                     || (strlen(origin) == len && len
+                         && !strncasecmp(origin, dir->public_url, len));
     return origin_ok && (!site || same_site);
 }
 
@@ -288,6 +289,10 @@ static void s_test(dir_testkit_t *kit)
     dir_portal_testkit_reply_free(&reply);
 }
 
+/* A test id one character past the 64 that s_test_id_ok takes. */
+#define S_TOO_LONG_TEST                                                                       \
+    "/portal/tests/tst_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
 /* The shells: their CSP, their module, nothing inline; a test id only as dir_tests makes
    them, never quoted; any other path the 404 page. */
 static void s_test_shells(dir_testkit_t *kit)
@@ -320,8 +325,7 @@ static void s_test_shells(dir_testkit_t *kit)
                                    "/portal/tests/tst_ABC", "/portal/tests/tst_a/b",
                                    "/portal/tests/tst_a%3Cscript%3E", "/portal/tests/tst_<b>x",
                                    "/portal/tests/tst_a\"b", "/portal/tests/../",
-                                   "/portal/tests/tst_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                                   "aaaaaaaaaaaaaaaaaaa",
+                                   S_TOO_LONG_TEST,
                                    "/portal/test/tst_abc", "/portal/index.html", "/portal//",
                                    "/portal/app"};
     for (size_t i = 0; i < sizeof missing / sizeof *missing; i++) {

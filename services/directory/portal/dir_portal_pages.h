@@ -1,12 +1,13 @@
 /* dir_portal_pages: the portal's pages: the start page a link opens, its exchange, the error
    pages, and the shells of the app (/portal/) and of a test login's result (/portal/tests/<id>,
    where a test window ends), which the scripts in web/static/portal/ build from the portal
-   API; the shells hold no data, so they need no session. A link is <public url>/portal/start#<token>: the
-   token is a fragment, which browsers never send to a server nor put in a Referer. The start
-   page's script (/static/portal-start.js) takes it out of the address bar and, when the admin
-   clicks the button, POSTs it in a form to /portal/start (a click, so that mail scanners that
-   open links, even with scripts, do not use up a single-use link). The POST answers 303 to
-   /portal/ with the session cookie, or a page saying why the link opens nothing. */
+   API; the shells hold no data, so they need no session. A link is
+   <public url>/portal/start#<token>: the token is a fragment, which browsers never send to a
+   server nor put in a Referer. The start page's script (/static/portal-start.js) takes it out
+   of the address bar and, when the admin clicks the button, POSTs it in a form to
+   /portal/start (a click, so that mail scanners that open links, even with scripts, do not
+   use up a single-use link). The POST answers 303 to /portal/ with the session cookie, or a
+   page saying why the link opens nothing. */
 #ifndef DIR_PORTAL_PAGES_H
 #define DIR_PORTAL_PAGES_H
 #include "dir.h"
