@@ -101,13 +101,20 @@ int sso_html_hidden(sso_html_t *self, const char *name, const char *value)
 
 int sso_html_begin(sso_html_t *self, const char *title)
 {
-    return sso_html_add(self,
+    return sso_html_begin_styled(self, title, NULL);
+}
+
+int sso_html_begin_styled(sso_html_t *self, const char *title, const char *stylesheet)
+{
+    int rc = sso_html_add(self,
                           "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                           "<meta name=\"viewport\" content=\"width=device-width, "
                           "initial-scale=1\">\n<title>{}</title>\n"
-                          "<link rel=\"stylesheet\" href=\"/static/sso.css\">\n</head>\n"
-                          "<body>\n<main>\n",
+                          "<link rel=\"stylesheet\" href=\"/static/sso.css\">\n",
                           title);
+    if (rc == 0 && stylesheet)
+        rc = sso_html_add(self, "<link rel=\"stylesheet\" href=\"{}\">\n", stylesheet);
+    return rc == 0 ? sso_html_add(self, "</head>\n<body>\n<main>\n") : rc;
 }
 
 int sso_html_end(sso_html_t *self)
@@ -183,6 +190,18 @@ void sso_html_test(bool verbose)
     SSO_CHECK(!response && !html);
     html = sso_html_new();
     SSO_CHECK(sso_html_add(html, "<p>{}</p>", "one", "two") == -1);
+    sso_html_destroy(&html);
+
+    /* A second stylesheet goes after sso.css, escaped; none without one. */
+    html = sso_html_new();
+    SSO_CHECK(sso_html_begin_styled(html, "T", "/static/p\".css") == 0);
+    SSO_CHECK(html->data && strstr(html->data, "href=\"/static/sso.css\">\n<link rel=\"stylesheet"
+                                               "\" href=\"/static/p&quot;.css\">\n</head>"));
+    sso_html_destroy(&html);
+    html = sso_html_new();
+    SSO_CHECK(sso_html_begin(html, "T") == 0);
+    SSO_CHECK(html->data && strstr(html->data, "sso.css\">\n</head>\n<body>\n<main>\n")
+              && !strstr(html->data, "p.css"));
     sso_html_destroy(&html);
 
     zframe_t *frame = sso_html_error_page(400, "Unknown application",

@@ -19,6 +19,9 @@ int sso_html_add_(sso_html_t *self, const char *template, ...);
 int sso_html_hidden(sso_html_t *self, const char *name, const char *value);
 /* The common head (title escaped) and tail of every page. */
 int sso_html_begin(sso_html_t *self, const char *title);
+/* The same head with a second stylesheet (a path under /static/, escaped) after sso.css, for
+   pages with more to style than the sign-in pages. */
+int sso_html_begin_styled(sso_html_t *self, const char *title, const char *stylesheet);
 int sso_html_end(sso_html_t *self);
 
 /* The escaped form of text; caller frees. NULL when out of memory. */

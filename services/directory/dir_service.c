@@ -49,7 +49,8 @@ static zframe_t *s_http(sso_service_t *service, const Sso__HttpRequest *request,
                         const Sso__Meta *meta)
 {
     (void) meta;
-    if (request->path && !strncmp(request->path, DIR_PORTAL_PREFIX, strlen(DIR_PORTAL_PREFIX)))
+    const char *path = request->path ? request->path : "";
+    if (!strncmp(path, DIR_PORTAL_PREFIX, strlen(DIR_PORTAL_PREFIX)))
         return dir_portal_router_handle(service->state, request);
     return dir_api_router_handle(service->state, request);
 }

@@ -1,5 +1,6 @@
-"""web/portal/idp-guides.json, the portal's per-IdP setup guides: shape, plain text, placeholders,
-https-only links, and attribute and claim names the broker reads without any attribute_mapping.
+"""web/static/portal/idp-guides.json, the portal's per-IdP setup guides: shape, plain text,
+placeholders, https-only links, and attribute and claim names the broker reads without any
+attribute_mapping.
 
 No broker is started: the file is static data the gateway serves and the portal renders.
 """
@@ -10,7 +11,7 @@ import re
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-GUIDES = os.path.join(ROOT, "web", "portal", "idp-guides.json")
+GUIDES = os.path.join(ROOT, "web", "static", "portal", "idp-guides.json")
 SAML_ATTRIBUTES_C = os.path.join(ROOT, "services", "saml", "saml_attributes.c")
 
 IDP_IDS = ["okta", "entra", "google", "adfs", "onelogin", "jumpcloud", "pingfederate", "saml", "oidc"]

@@ -1,4 +1,4 @@
-/* dir_portal_pages: the start page, the exchange and the error pages. */
+/* dir_portal_pages: the start page, the exchange, the app's shells and the error pages. */
 #include "portal/dir_portal_pages.h"
 #include "api/dir_json.h"
 #include "portal/dir_portal_session.h"
@@ -25,7 +25,7 @@ static zframe_t *s_page(uint32_t status, const char *title, const char *message)
     return sso_response_pack(&response);
 }
 
-zframe_t *dir_portal_pages_not_found(void)
+static zframe_t *s_not_found(void)
 {
     /* The path is not quoted back nor logged: a link's token pasted into it is a secret. */
     return s_page(404, "No such page",
@@ -65,16 +65,17 @@ static zframe_t *s_start_page(void)
 
 /* A browser's POST came from the broker's own pages: Origin, when sent, is the public URL's
    origin, and Sec-Fetch-Site, when sent, is same-origin. (Browsers send both with a POST;
-   another site's form could otherwise sign a victim into the sender's portal session.) */
+   another site's form could otherwise sign a victim into the sender's portal session.) Under
+   Referrer-Policy: no-referrer (our other pages', or an older copy of the start page) a
+   browser's form POST carries "Origin: null"; that passes only beside Sec-Fetch-Site:
+   same-origin, which no page can set. */
 static bool s_same_origin(const dir_t *dir, const Sso__HttpRequest *request)
 {
     const char *origin = sso_http_header(request, "origin");
     const char *site = sso_http_header(request, "sec-fetch-site");
+    bool same_site = site && !strcmp(site, "same-origin");
     const char *host = strstr(dir->public_url, "://");
     size_t len = host ? strcspn(host + 3, "/") + (size_t) (host + 3 - dir->public_url) : 0;
-    bool same_site = site && !strcmp(site, "same-origin");
-    /* "null" is what a page under no-referrer sends (an older copy of the start page still
-       open); the browser's own Sec-Fetch-Site then vouches for it. */
     bool origin_ok = !origin || (strlen(origin) == len && len
                                  && !strncasecmp(origin, dir->public_url, len))
                      || (!strcmp(origin, "null") && same_site);
@@ -134,7 +135,7 @@ static zframe_t *s_exchange(dir_t *dir, const Sso__HttpRequest *request)
     return sso_response_pack(&response);
 }
 
-zframe_t *dir_portal_pages_start(dir_t *dir, const Sso__HttpRequest *request)
+static zframe_t *s_start(dir_t *dir, const Sso__HttpRequest *request)
 {
     const char *method = request->method ? request->method : "";
     if (!strcmp(method, "GET"))
@@ -142,6 +143,57 @@ zframe_t *dir_portal_pages_start(dir_t *dir, const Sso__HttpRequest *request)
     if (!strcmp(method, "POST"))
         return s_exchange(dir, request);
     return sso_http_method_not_allowed("GET, POST");
+}
+
+/* The shell of a page the portal's scripts build: their stylesheet, a heading until they run,
+   the module that builds it. Nothing in it comes from the request. */
+static zframe_t *s_shell(const char *title, const char *testid, const char *script)
+{
+    sso_html_t *html = sso_html_new();
+    if (html) {
+        sso_html_begin_styled(html, title, "/static/portal/portal.css");
+        sso_html_add(html,
+                     "<div id=\"portal-app\" class=\"portal\" data-testid=\"{}\">\n"
+                     "<h1>{}</h1>\n<p class=\"portal-loading\" role=\"status\">Loading…</p>\n"
+                     "</div>\n<noscript><p class=\"error\">The portal needs JavaScript."
+                     "</p></noscript>\n<script type=\"module\" src=\"{}\"></script>\n",
+                     testid, title, script);
+        sso_html_end(html);
+    }
+    sso_response_t *response = html ? sso_html_response_csp(&html, 200, DIR_PORTAL_APP_CSP)
+                                    : NULL;
+    return response ? sso_response_pack(&response)
+                    : sso_http_error(500, "server_error", "out of memory");
+}
+
+/* A test id as dir_tests makes them: "tst_" and lower-case letters and digits. */
+static bool s_test_id_ok(const char *id)
+{
+    size_t len = strlen(id);
+    if (len <= 4 || len > 64 || strncmp(id, "tst_", 4) != 0)
+        return false;
+    for (const char *p = id + 4; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+            return false;
+    return true;
+}
+
+zframe_t *dir_portal_pages_handle(dir_t *dir, const Sso__HttpRequest *request)
+{
+    const char *path = request->path ? request->path : "";
+    const char *method = request->method ? request->method : "";
+    const char *page = !strncmp(path, "/portal/", 8) ? path + 8 : NULL;
+    if (page && !strcmp(page, "start"))
+        return s_start(dir, request);
+    bool app = page && !*page;
+    bool test = page && !strncmp(page, "tests/", 6) && s_test_id_ok(page + 6);
+    if (!app && !test)
+        return s_not_found();
+    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+        return sso_http_method_not_allowed("GET, HEAD");
+    /* The test page's script reads the id from its own address: the page quotes nothing. */
+    return app ? s_shell("Single sign-on setup", "portal-app", "/static/portal/app.js")
+               : s_shell("Test sign-in", "test-page", "/static/portal/test-page.js");
 }
 
 /* ---- self-test ------------------------------------------------------------------------- */
@@ -262,8 +314,59 @@ static void s_test(dir_testkit_t *kit)
     dir_portal_testkit_reply_free(&reply);
 }
 
+/* A test id one character past the 64 that s_test_id_ok takes. */
+#define S_TOO_LONG_TEST                                                                       \
+    "/portal/tests/tst_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+/* The shells: their CSP, their module, nothing inline; a test id only as dir_tests makes
+   them, never quoted; any other path the 404 page. */
+static void s_test_shells(dir_testkit_t *kit)
+{
+    dir_portal_testkit_reply_t reply;
+    const struct {
+        const char *target, *script;
+    } shells[] = {{"/portal/", "/static/portal/app.js"},
+                  {"/portal/tests/tst_0123456789abcdefghjkmnpqrstvwxyz",
+                   "/static/portal/test-page.js"},
+                  {"/portal/tests/tst_x?error=access_denied", "/static/portal/test-page.js"}};
+    char tag[120];
+    for (size_t i = 0; i < sizeof shells / sizeof *shells; i++) {
+        SSO_CHECK(dir_portal_testkit_call(kit, "GET", shells[i].target, NULL, NULL, NULL, NULL,
+                                          NULL, &reply) == 0);
+        snprintf(tag, sizeof tag, "<script type=\"module\" src=\"%s\"></script>",
+                 shells[i].script);
+        SSO_CHECK(reply.status == 200 && !strcmp(reply.csp, DIR_PORTAL_APP_CSP));
+        SSO_CHECK(strstr(reply.body, tag) && !strstr(reply.body, "<script>")
+                  && !strstr(reply.body, "style=") && !strstr(reply.body, "<style")
+                  && !strstr(reply.body, "tst_") && !strstr(reply.body, "error=")
+                  && strstr(reply.body, "href=\"/static/portal/portal.css\""));
+        dir_portal_testkit_reply_free(&reply);
+    }
+    SSO_CHECK(dir_portal_testkit_call(kit, "POST", "/portal/", NULL, NULL, NULL, NULL, NULL,
+                                      &reply) == 0 && reply.status == 405);
+    dir_portal_testkit_reply_free(&reply);
+    /* Hostile, empty, too long and unknown paths: the 404 page, which quotes none of them. */
+    const char *const missing[] = {"/portal/tests/", "/portal/tests/tst_", "/portal/tests/x",
+                                   "/portal/tests/tst_ABC", "/portal/tests/tst_a/b",
+                                   "/portal/tests/tst_a%3Cscript%3E", "/portal/tests/tst_<b>x",
+                                   "/portal/tests/tst_a\"b", "/portal/tests/../",
+                                   S_TOO_LONG_TEST,
+                                   "/portal/test/tst_abc", "/portal/index.html", "/portal//",
+                                   "/portal/app"};
+    for (size_t i = 0; i < sizeof missing / sizeof *missing; i++) {
+        SSO_CHECK(dir_portal_testkit_call(kit, "GET", missing[i], NULL, NULL, NULL, NULL, NULL,
+                                          &reply) == 0);
+        const char *rest = missing[i] + strlen("/portal/");
+        SSO_CHECK(reply.status == 404 && strstr(reply.body, "No such page")
+                  && !strstr(reply.body, "<b>") && !strstr(reply.body, "script")
+                  && (strlen(rest) < 8 || !strstr(reply.body, rest)));
+        dir_portal_testkit_reply_free(&reply);
+    }
+}
+
 void dir_portal_pages_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run(s_test);
+    dir_testkit_run(s_test_shells);
 }

@@ -1,10 +1,13 @@
-/* dir_portal_pages: the portal's pages that come before a session: the start page a link
-   opens, its exchange, and the error pages. A link is <public url>/portal/start#<token>: the
-   token is a fragment, which browsers never send to a server nor put in a Referer. The start
-   page's script (/static/portal-start.js) takes it out of the address bar and, when the admin
-   clicks the button, POSTs it in a form to /portal/start (a click, so that mail scanners that
-   open links, even with scripts, do not use up a single-use link). The POST answers 303 to
-   /portal/ with the session cookie, or a page saying why the link opens nothing. */
+/* dir_portal_pages: the portal's pages: the start page a link opens, its exchange, the error
+   pages, and the shells of the app (/portal/) and of a test login's result (/portal/tests/<id>,
+   where a test window ends), which the scripts in web/static/portal/ build from the portal
+   API; the shells hold no data, so they need no session. A link is
+   <public url>/portal/start#<token>: the token is a fragment, which browsers never send to a
+   server nor put in a Referer. The start page's script (/static/portal-start.js) takes it out
+   of the address bar and, when the admin clicks the button, POSTs it in a form to
+   /portal/start (a click, so that mail scanners that open links, even with scripts, do not
+   use up a single-use link). The POST answers 303 to /portal/ with the session cookie, or a
+   page saying why the link opens nothing. */
 #ifndef DIR_PORTAL_PAGES_H
 #define DIR_PORTAL_PAGES_H
 #include "dir.h"
@@ -15,10 +18,16 @@
     "default-src 'none'; script-src 'self'; style-src 'self'; form-action 'self'; "          \
     "frame-ancestors 'none'; base-uri 'none'"
 
-/* GET /portal/start: the page; POST /portal/start: the exchange. */
-zframe_t *dir_portal_pages_start(dir_t *dir, const Sso__HttpRequest *request);
-/* Any other /portal/ path that is not the API: 404, a page that shows how a link looks. */
-zframe_t *dir_portal_pages_not_found(void);
+/* The app's shells: its scripts and styles only from /static, which may call the portal API
+   and nothing else. */
+#define DIR_PORTAL_APP_CSP                                                                    \
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "          \
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+/* Every /portal/ path that is not the API: GET /portal/start (the page) and POST
+   /portal/start (the exchange), GET /portal/ and /portal/tests/<test id> (the shells), else
+   404, a page that shows how a link looks. */
+zframe_t *dir_portal_pages_handle(dir_t *dir, const Sso__HttpRequest *request);
 
 void dir_portal_pages_test(bool verbose);
 #endif

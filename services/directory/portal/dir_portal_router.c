@@ -179,9 +179,7 @@ zframe_t *dir_portal_router_handle(dir_t *dir, const Sso__HttpRequest *request)
     const char *path = request->path ? request->path : "";
     if (!strncmp(path, DIR_PORTAL_API_PREFIX, strlen(DIR_PORTAL_API_PREFIX)))
         return s_api(dir, request);
-    if (!strcmp(path, DIR_PORTAL_PREFIX "start"))
-        return dir_portal_pages_start(dir, request);
-    return dir_portal_pages_not_found();
+    return dir_portal_pages_handle(dir, request);
 }
 
 /* ---- self-test ------------------------------------------------------------------------- */

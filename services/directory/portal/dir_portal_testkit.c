@@ -1,5 +1,7 @@
 /* dir_portal_testkit: portal requests for the self-tests. */
 #include "portal/dir_portal_testkit.h"
+#include "portal/dir_portal_pages.h"
+#include "portal/dir_portal_req.h"
 #include "portal/dir_portal_router.h"
 #include "sso_http.h"
 #include <strings.h>
