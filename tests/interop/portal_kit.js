@@ -34,7 +34,7 @@ const ARTIFACTS = process.env.SSO_ARTIFACTS_DIR
 // pages: the portal's pages (GET /portal/ and /portal/tests/{id}, web/static/portal/).
 // portal_access.test.js fails with a message naming the flag when a route or page exists
 // while its flag is still false, so that a merge cannot leave the stricter checks off.
-const PORTAL_MERGED = { routes: true, pages: false };
+const PORTAL_MERGED = { routes: true, pages: true };
 const NEEDS_PAGES = 'needs the portal pages (GET /portal/, /portal/tests/{id}): set PORTAL_MERGED.pages in portal_kit.js once merged';
 
 const COOKIE = 'sso_portal'; // over http; __Host-sso_portal over https
