@@ -4,7 +4,11 @@ delete), checks SAML details before saving (saml/check, its metadata fetched off
 directory's loop), and reads its login events. Every portal API route refuses another
 organization's ids (403), a request without a session (401) and a state-changing one without
 the CSRF token (403); no reply ever carries an OIDC client secret."""
+import concurrent.futures
 import datetime
+import http.server
+import threading
+import time
 
 import requests
 from cryptography import x509
@@ -214,3 +218,59 @@ def test_every_route_refuses_another_organization(broker):
     assert r.json()["saml"]["idp_entity_id"] == "https://b/e"
     assert b.call("GET", f"/tests/{b_test}").status_code == 200
     assert a.call("GET", f"/connections/{a_conn}").status_code == 200
+
+
+def test_requests_waiting_for_the_idp_are_capped(broker):
+    """Each saml/check of a metadata URL that answers slowly holds one of the directory's few
+    offload threads; past them the fetch would run on the directory's loop and stall every
+    login. So a session's third such request, and any past the portal's four, is a 429 that
+    fetches nothing, while the waiting ones finish."""
+    release = threading.Event()
+    hits = []
+    body = metadata("https://idp.slow.example/e", "https://idp.slow.example/sso", FRESH).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            release.wait(15)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/samlmetadata+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/md"
+    a, b, c = (Portal(broker, make_org(broker, f"Slow IdP Org {x}")) for x in "ABC")
+    pool = concurrent.futures.ThreadPoolExecutor(8)
+
+    def check(p):
+        return p.call("POST", "/saml/check", {"idp_metadata_url": url})
+
+    try:
+        waiting = [pool.submit(check, p) for p in (a, a, b, b)]
+        deadline = time.monotonic() + 15
+        while len(hits) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(hits) == 4
+        extra = [pool.submit(check, p) for p in (a, c)]
+        while (not all(f.done() for f in extra) and len(hits) == 4
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+        release.set()
+        assert [f.result().status_code for f in extra] == [429, 429], [f.result().text
+                                                                      for f in extra]
+        assert extra[0].result().json()["error"] == "too_many_requests"
+        assert [f.result().status_code for f in waiting] == [200] * 4
+        assert len(hits) == 4
+        # The places are free again.
+        assert check(c).status_code == 200
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+        pool.shutdown()

@@ -89,6 +89,20 @@ int dir_tests_create(dir_t *dir, const char *organization_id, const char *connec
     /* A draft without the IdP's settings has nothing to sign in at yet: say what is missing. */
     if (dir_connections_ready(dir, connection_id, "tested", err) != 0)
         return -1;
+    int64_t pending = dir_db_int(dir->db, "SELECT count(*) FROM login_tests WHERE "
+                                          "organization_id = ? AND completed_at IS NULL AND "
+                                          "created_at > ?", "si", organization_id,
+                                 dir_now() - DIR_TXN_TTL_MAX);
+    if (pending < 0) {
+        dir_server_error(err);
+        return -1;
+    }
+    if (pending >= DIR_TESTS_PENDING_MAX) {
+        dir_error_set(err, 429, "too_many_requests", "%d test sign-ins of this organization "
+                      "are still open; finish one, or wait %d minutes for them to expire",
+                      DIR_TESTS_PENDING_MAX, DIR_TXN_TTL_MAX / 60);
+        return -1;
+    }
     Sso__Transaction *txn = s_txn(dir, organization_id, connection_id, type, browser_binder,
                                   err);
     if (!txn) {
@@ -490,8 +504,27 @@ static void s_test_tests(dir_testkit_t *kit)
               && dir_db_int(kit->dir->db, "SELECT count(*) FROM login_tests", NULL) == 0);
 }
 
+/* An organization's pending tests are capped: the next is a 429 and stores nothing, until one
+   is finished or has outlived its transaction. */
+static void s_test_pending_cap(dir_testkit_t *kit)
+{
+    char ids[DIR_TESTS_PENDING_MAX][64], handle[64];
+    for (int i = 0; i < DIR_TESTS_PENDING_MAX; i++)
+        SSO_CHECK(s_made(kit, ids[i], handle));
+    SSO_CHECK(s_refused_create(kit, "org_test", "conn_simulator", S_BINDER, 429));
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_tests", NULL)
+              == DIR_TESTS_PENDING_MAX);
+    SSO_CHECK(dir_tests_finish(kit->dir, ids[0], NULL, NULL, "refused") == 0);
+    SSO_CHECK(s_made(kit, ids[0], handle));
+    SSO_CHECK(s_refused_create(kit, "org_test", "conn_simulator", S_BINDER, 429));
+    SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE login_tests SET created_at = ? WHERE id = ?",
+                         "is", dir_now() - DIR_TXN_TTL_MAX, ids[1]) == DIR_DB_OK);
+    SSO_CHECK(s_made(kit, ids[1], handle));
+}
+
 void dir_tests_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run_seeded(s_test_tests);
+    dir_testkit_run_seeded(s_test_pending_cap);
 }

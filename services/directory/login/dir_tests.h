@@ -14,6 +14,10 @@
 /* A test's start handle is good for the login transaction's life (DIR_TXN_TTL_MAX); its
    result is kept this long after it was made. */
 #define DIR_TESTS_TTL 3600
+/* The tests of one organization that may wait to be opened or finished at once (made within
+   DIR_TXN_TTL_MAX): each is a stored login transaction, so a portal session may not grow the
+   store without bound. */
+#define DIR_TESTS_PENDING_MAX 10
 /* The raw attributes or claims kept with a result (LoginCompleteRequest.raw_json), and the
    start of a test's transaction id (the rest is random), by which the upstream services know
    to send them: lib/sso_upstream. Whether a transaction is a test's is the login_tests
@@ -27,7 +31,8 @@
    sets as that cookie. 0 with *test_id ("tst_...") and *start_handle (heap; the browser
    opens <public url>/sso/test/<start_handle>), or -1 with err: 400 for a malformed argument
    or a connection that lacks the IdP's settings (naming them), 404 for a connection that is
-   not this organization's. Writes; call it in a write. */
+   not this organization's, 429 when DIR_TESTS_PENDING_MAX of its tests are pending. Writes;
+   call it in a write. */
 int dir_tests_create(dir_t *dir, const char *organization_id, const char *connection_id,
                      const char *browser_binder, char **test_id, char **start_handle,
                      dir_error_t *err);

@@ -49,10 +49,46 @@ static zframe_t *s_through(dir_portal_req_t *req, zframe_t *(*handler)(dir_api_r
     return handler(&api);
 }
 
+/* The session of each portal request that may be waiting in a slow step now ("" for a free
+   place). Each such wait holds one of the directory's offload threads; past them a slow step
+   runs on the directory's loop and stalls every login, so a portal link's holder could stop
+   all logins with a few requests for a metadata URL that answers slowly. The loop is one
+   thread (its requests yield only in a slow step), so the places need no lock. */
+static char s_waiting[DIR_PORTAL_SLOW_MAX][sizeof ((dir_portal_session_t *) 0)->id];
+
+/* s_through for a request that may wait in a slow step: 429 when its session already has
+   DIR_PORTAL_SLOW_PER_SESSION such requests waiting, or all portal sessions together
+   DIR_PORTAL_SLOW_MAX. */
+static zframe_t *s_through_slow(dir_portal_req_t *req,
+                                zframe_t *(*handler)(dir_api_req_t *req),
+                                const char *const *path, size_t n)
+{
+    size_t free_place = DIR_PORTAL_SLOW_MAX, own = 0;
+    for (size_t i = 0; i < DIR_PORTAL_SLOW_MAX; i++) {
+        if (!*s_waiting[i])
+            free_place = i;
+        else if (!strcmp(s_waiting[i], req->session.id))
+            own++;
+    }
+    if (own >= DIR_PORTAL_SLOW_PER_SESSION || free_place == DIR_PORTAL_SLOW_MAX) {
+        sso_info("portal session %s refused: %s other slow requests wait", req->session.id,
+                 own >= DIR_PORTAL_SLOW_PER_SESSION ? "its" : "the portal's");
+        return sso_http_error(429, "too_many_requests", "other changes or checks that fetch "
+                                                        "from the IdP are still running; try "
+                                                        "again in a few seconds");
+    }
+    snprintf(s_waiting[free_place], sizeof s_waiting[free_place], "%s", req->session.id);
+    zframe_t *reply = s_through(req, handler, path, n, NULL);
+    s_waiting[free_place][0] = '\0';
+    return reply;
+}
+
 zframe_t *dir_portal_connections_collection(dir_portal_req_t *req)
 {
     const char *const path[] = {"organizations", req->session.organization_id, "connections"};
-    return s_through(req, dir_connections_org_http, path, 3, NULL);
+    /* A create may fetch metadata or discovery and makes a key pair. */
+    return !strcmp(req->method, "POST") ? s_through_slow(req, dir_connections_org_http, path, 3)
+                                        : s_through(req, dir_connections_org_http, path, 3, NULL);
 }
 
 zframe_t *dir_portal_connections_item(dir_portal_req_t *req)
@@ -62,7 +98,11 @@ zframe_t *dir_portal_connections_item(dir_portal_req_t *req)
         return refused;
     const char *const path[] = {"connections", req->segments[1],
                                 req->n_segments > 2 ? req->segments[2] : ""};
-    return s_through(req, dir_connections_http, path, req->n_segments > 2 ? 3 : 2, NULL);
+    size_t n = req->n_segments > 2 ? 3 : 2;
+    /* A change may fetch metadata or discovery, an enable discovery. */
+    bool slow = !strcmp(req->method, "PATCH") || (n == 3 && !strcmp(path[2], "enable"));
+    return slow ? s_through_slow(req, dir_connections_http, path, n)
+                : s_through(req, dir_connections_http, path, n, NULL);
 }
 
 /* What saml/check reads: the IdP's details as a create's "saml" object takes them. */
@@ -133,7 +173,7 @@ static zframe_t *s_check(dir_api_req_t *api)
 zframe_t *dir_portal_connections_saml_check(dir_portal_req_t *req)
 {
     const char *const path[] = {"saml", "check"};
-    return s_through(req, s_check, path, 2, NULL);
+    return s_through_slow(req, s_check, path, 2);
 }
 
 zframe_t *dir_portal_connections_events(dir_portal_req_t *req)
@@ -480,6 +520,65 @@ static void s_test_events(dir_testkit_t *kit)
               == 405);
 }
 
+/* The id of org's portal session into id (the latest). */
+static void s_session_id(dir_testkit_t *kit, const char *org, char id[64])
+{
+    dir_db_stmt_t *stmt = dir_db_query(kit->dir->db, "SELECT id FROM portal_sessions WHERE "
+                                                     "organization_id = ? ORDER BY created_at "
+                                                     "DESC LIMIT 1", "s", org);
+    bool found = stmt && dir_db_step(stmt) == DIR_DB_ROW;
+    snprintf(id, 64, "%s", found ? dir_db_text(stmt, 0) : "");
+    dir_db_release(stmt);
+    SSO_CHECK(found);
+}
+
+/* Requests that may wait in a slow step: a session's third, or any past the portal's cap, is
+   a 429 and changes nothing; its other requests go on. The places are taken here as waiting
+   requests (two of A's, then two of B's) would hold them. */
+static void s_test_slow_cap(dir_testkit_t *kit)
+{
+    dir_portal_testkit_t a, b, c;
+    SSO_CHECK(dir_portal_testkit_session(kit, "A", &a) == 0);
+    SSO_CHECK(dir_portal_testkit_session(kit, "B", &b) == 0);
+    SSO_CHECK(dir_portal_testkit_session(kit, "C", &c) == 0);
+    char a_id[64], b_id[64], conn[64] = "", target[200];
+    s_session_id(kit, a.org, a_id);
+    s_session_id(kit, b.org, b_id);
+    json_t *json = NULL;
+    SSO_CHECK(dir_portal_testkit_json(kit, "POST", "/portal/api/connections", &a, a.csrf,
+                                      "{\"type\":\"oidc\"}", &json) == 201);
+    snprintf(conn, sizeof conn, "%s", dir_testkit_str(json, "id"));
+    json_decref(json);
+    const char *check = "/portal/api/saml/check", *entity = "{\"idp_entity_id\":\"e\"}";
+    for (size_t i = 0; i < DIR_PORTAL_SLOW_PER_SESSION; i++)
+        snprintf(s_waiting[i], sizeof s_waiting[i], "%s", a_id);
+    SSO_CHECK(dir_portal_testkit_json(kit, "POST", check, &a, a.csrf, entity, &json) == 429
+              && !strcmp(dir_testkit_str(json, "error"), "too_many_requests"));
+    json_decref(json);
+    SSO_CHECK(dir_portal_testkit_json(kit, "POST", "/portal/api/connections", &a, a.csrf,
+                                      "{\"type\":\"saml\"}", NULL) == 429);
+    snprintf(target, sizeof target, "/portal/api/connections/%s", conn);
+    SSO_CHECK(dir_portal_testkit_json(kit, "PATCH", target, &a, a.csrf, "{\"name\":\"x\"}",
+                                      NULL) == 429);
+    snprintf(target, sizeof target, "/portal/api/connections/%s/enable", conn);
+    SSO_CHECK(dir_portal_testkit_json(kit, "POST", target, &a, a.csrf, NULL, NULL) == 429);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM connections", NULL) == 1);
+    /* A's requests that never wait go on; so do B's. */
+    SSO_CHECK(dir_portal_testkit_json(kit, "GET", "/portal/api/connections", &a, NULL, NULL,
+                                      NULL) == 200);
+    SSO_CHECK(dir_portal_testkit_json(kit, "POST", check, &b, b.csrf, entity, NULL) == 200);
+    /* The portal's places all taken: C's first is refused too. */
+    for (size_t i = DIR_PORTAL_SLOW_PER_SESSION; i < DIR_PORTAL_SLOW_MAX; i++)
+        snprintf(s_waiting[i], sizeof s_waiting[i], "%s", b_id);
+    SSO_CHECK(dir_portal_testkit_json(kit, "POST", check, &c, c.csrf, entity, NULL) == 429);
+    /* One place free again: C goes on, and leaves it free. */
+    s_waiting[0][0] = '\0';
+    SSO_CHECK(dir_portal_testkit_json(kit, "POST", check, &c, c.csrf, entity, NULL) == 200);
+    SSO_CHECK(dir_portal_testkit_json(kit, "POST", check, &c, c.csrf, entity, NULL) == 200);
+    SSO_CHECK(!*s_waiting[0]);
+    memset(s_waiting, 0, sizeof s_waiting);
+}
+
 void dir_portal_connections_test(bool verbose)
 {
     (void) verbose;
@@ -487,4 +586,5 @@ void dir_portal_connections_test(bool verbose)
     dir_testkit_run(s_test_oidc);
     dir_testkit_run(s_test_check);
     dir_testkit_run(s_test_events);
+    dir_testkit_run(s_test_slow_cap);
 }

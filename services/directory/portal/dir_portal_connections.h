@@ -13,6 +13,12 @@
 /* The default and largest number of events GET events answers (?limit=). */
 #define DIR_PORTAL_EVENTS_DEFAULT 20
 #define DIR_PORTAL_EVENTS_MAX 100
+/* How many requests that may wait in a slow step (create, change, enable, saml/check) one
+   portal session, and all portal sessions together, may have running at once; more answer
+   429. Together they stay below the directory's offload threads (dir_service.c), so a portal
+   fetch never runs on the directory's loop and the management API keeps threads of its own. */
+#define DIR_PORTAL_SLOW_PER_SESSION 2
+#define DIR_PORTAL_SLOW_MAX 4
 
 /* GET connections, POST connections. */
 zframe_t *dir_portal_connections_collection(dir_portal_req_t *req);
