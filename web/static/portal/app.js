@@ -65,9 +65,19 @@ function frame() {
     view);
 }
 
+// Every page of the organization's connections (a page holds up to 200).
 async function loadConnections() {
-  const answer = await api('GET', 'connections');
-  state.connections = (answer && Array.isArray(answer.data)) ? answer.data : [];
+  const all = [];
+  let token = '';
+  for (let pages = 0; pages < 50; pages++) {
+    const query = new URLSearchParams({ page_size: '200' });
+    if (token) query.set('page_token', token);
+    const answer = await api('GET', `connections?${query}`);
+    if (answer && Array.isArray(answer.data)) all.push(...answer.data);
+    token = answer && typeof answer.next_page_token === 'string' ? answer.next_page_token : '';
+    if (!token) break;
+  }
+  state.connections = all;
   return state.connections;
 }
 
