@@ -405,8 +405,10 @@ static void s_help_top(FILE *stream)
           "  ssoctl connections enable conn_456\n"
           "  ssoctl clients create --name \"My App\" --redirect-uri "
           "https://tenant.auth0.com/login/callback\n"
+          "  ssoctl clients rotate-secret cli_123 --overlap 7d\n"
           "  ssoctl events --org org_123 --limit 20\n"
           "  ssoctl --json orgs list --all\n"
+          "  source <(ssoctl completion bash)\n"
           "\n"
           "Exit status: 0 success, 1 the broker refused or could not be reached, 2 usage error.\n"
           "Run 'ssoctl COMMAND --help' for a command's options.\n",
