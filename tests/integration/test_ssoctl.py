@@ -2,24 +2,28 @@
 domains as tables and as JSON, SAML connections from settings and from metadata, credentials
 from the data dir, and the exit codes (0 success, 1 API or network failure, 2 usage error)."""
 import base64
+import calendar
 import json
 import os
 import re
 import socket
 import subprocess
+import time
 import uuid
 
 import pytest
 
 COMMANDS = [
-    ["clients", "create"], ["clients", "list"], ["clients", "get"], ["clients", "delete"],
-    ["orgs", "create"], ["orgs", "list"], ["orgs", "get"], ["orgs", "delete"],
+    ["clients", "create"], ["clients", "list"], ["clients", "get"], ["clients", "update"],
+    ["clients", "rotate-secret"], ["clients", "delete"],
+    ["orgs", "create"], ["orgs", "list"], ["orgs", "get"], ["orgs", "update"], ["orgs", "delete"],
     ["domains", "add"], ["domains", "list"], ["domains", "delete"],
     ["connections", "create-saml"], ["connections", "create-oidc"], ["connections", "update"],
-    ["connections", "get"],
+    ["connections", "list"], ["connections", "get"],
     ["connections", "enable"], ["connections", "disable"], ["connections", "delete"],
     ["events"], ["keys", "rotate"],
     ["portal-links", "create"], ["portal-links", "list"], ["portal-links", "revoke"],
+    ["completion", "bash"],
 ]
 
 
@@ -167,6 +171,41 @@ def test_usage_errors_exit_2_with_a_hint(broker, args):
     assert proc.stderr.startswith("ssoctl: ") or proc.stderr.startswith("Usage:")
     assert "--help" in proc.stderr
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("args,says", [
+    (["clients", "update", "cli_x"], "nothing to change"),
+    (["clients", "update", "cli_x", "--name", ""], "--name must not be empty"),
+    (["clients", "update", "cli_x", "--add-redirect-uri", ""],
+     "--add-redirect-uri must not be empty"),
+    (["clients", "update", "", "--name", "x"], "ID must not be empty"),
+    (["clients", "update", "cli_x", "--bogus"], "unknown option --bogus"),
+    (["clients", "update", "cli_x", "--overlap", "60"], "--overlap does not apply"),
+    (["clients", "rotate-secret"], "missing argument"),
+    (["clients", "rotate-secret", "cli_x", "--overlap", ""], "--overlap must be SECONDS"),
+    (["clients", "rotate-secret", "cli_x", "--overlap", "31d"], "--overlap must be SECONDS"),
+    (["clients", "rotate-secret", "cli_x", "--overlap", "-1"], "--overlap must be SECONDS"),
+    (["clients", "rotate-secret", "cli_x", "--overlap", "1.5h"], "--overlap must be SECONDS"),
+    (["clients", "rotate-secret", "cli_x", "--overlap", "<script>"],
+     "--overlap must be SECONDS"),
+    (["clients", "rotate-secret", "cli_x", "--overlap"], "option --overlap needs a value"),
+    (["clients", "rotate-secret", "cli_x", "--name", "x"], "--name does not apply"),
+    (["orgs", "update", "org_x"], "nothing to change: give --name or --external-id"),
+    (["orgs", "update", "org_x", "--external-id", ""], "--external-id must not be empty"),
+    (["orgs", "update", "", "--name", "x"], "ORG_ID must not be empty"),
+    (["orgs", "update", "org_x", "--redirect-uri", "x"], "--redirect-uri does not apply"),
+    (["connections", "list"], "missing argument"),
+    (["connections", "list", ""], "ORG_ID must not be empty"),
+    (["connections", "list", "org_x", "--page-size", "1"], "--page-size does not apply"),
+    (["completion"], "'completion' needs a subcommand: bash"),
+    (["completion", "zsh"], "unknown completion subcommand 'zsh'"),
+    (["completion", "bash", "--json"], "--json does not apply here"),
+], ids=lambda a: " ".join(a) if isinstance(a, list) else "")
+def test_the_new_commands_refuse_bad_input_with_exit_2(broker, args, says):
+    # The URL answers nothing: each is refused before any request.
+    proc = run(broker, "--url", "http://127.0.0.1:1", *args)
+    assert proc.returncode == 2 and says in proc.stderr, proc.stderr
+    assert "--help" in proc.stderr and proc.stdout == ""
 
 
 # ---- organizations and domains -----------------------------------------------------------------
@@ -555,3 +594,228 @@ def test_portal_links_create_list_revoke(broker, org):
     assert short["id"] not in ok(broker, "portal-links", "list", org).stdout
     proc = run(broker, "portal-links", "revoke", org, short["id"])
     assert proc.returncode == 1 and "404" in proc.stderr
+
+
+# ---- the commands of issue 20 --------------------------------------------------------------------
+
+def authenticates(broker, client_id, secret):
+    """Redeems a code that does not exist: invalid_grant means the client authenticated."""
+    r = broker.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": "no-such-code-" + uuid.uuid4().hex,
+        "redirect_uri": "https://tenant.example.com/login/callback", "code_verifier": "v" * 43},
+        auth=(client_id, secret))
+    assert r.status_code in (400, 401), (r.status_code, r.text)
+    return r.status_code == 400
+
+
+def test_clients_update_adds_and_removes_redirect_uris(broker):
+    a, b, c = ("https://tenant.example.com/login/callback", "https://tenant.example.com/b",
+               "http://localhost:3000/callback")
+    client = ok_json(broker, "clients", "create", "--name", unique("app "), "--redirect-uri", a)
+    cid = client["id"]
+    fields = fields_of(ok(broker, "clients", "update", cid, "--add-redirect-uri", b).stdout)
+    assert fields["ID"] == cid and fields["REDIRECT URIS"] == f"{a}, {b}"
+    assert "CLIENT SECRET" not in fields
+    # --json: the PATCH's answer as it is; a URI already there stays once.
+    raw = ok_json(broker, "clients", "update", cid, "--add-redirect-uri", c,
+                  "--add-redirect-uri", a)
+    assert raw == broker.api("GET", f"/clients/{cid}").json()
+    assert raw["redirect_uris"] == [a, b, c]
+    raw = ok_json(broker, "clients", "update", cid, "--remove-redirect-uri", a,
+                  "--remove-redirect-uri", c, "--name", "Renamed app")
+    assert raw["redirect_uris"] == [b] and raw["name"] == "Renamed app"
+    # Removing a URI the client does not have: a usage error naming it; nothing changes.
+    proc = run(broker, "clients", "update", cid, "--remove-redirect-uri", a,
+               "--add-redirect-uri", c)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert f"--remove-redirect-uri {a}: not a redirect URI of {cid}" in proc.stderr, proc.stderr
+    assert "ssoctl clients update --help" in proc.stderr
+    # The broker's checks, as on create: exit 1 with its reason, nothing changes.
+    for bad in ["http://tenant.example.com/cb", "https://tenant.example.com/cb#frag", "/cb",
+                "https://tenant.example.com/\x01cb", "https://" + "a" * 3000 + ".example.com/"]:
+        proc = run(broker, "clients", "update", cid, "--add-redirect-uri", bad)
+        assert proc.returncode == 1 and proc.stdout == "", (bad, proc.stdout, proc.stderr)
+        assert proc.stderr.startswith("ssoctl: 400 invalid_request: redirect_uris"), proc.stderr
+    assert broker.api("GET", f"/clients/{cid}").json()["redirect_uris"] == [b]
+    # Every URI removed: the client has none.
+    assert ok_json(broker, "clients", "update", cid, "--remove-redirect-uri", b)[
+        "redirect_uris"] == []
+    proc = run(broker, "clients", "update", "cli_doesnotexist", "--add-redirect-uri", a)
+    assert proc.returncode == 1 and re.match(r"ssoctl: 404 \w+: ", proc.stderr), proc.stderr
+    proc = run(broker, "clients", "update", "cli_doesnotexist", "--name", "x")
+    assert proc.returncode == 1 and "404" in proc.stderr
+    ok(broker, "clients", "delete", cid)
+
+
+def test_clients_rotate_secret_prints_the_new_secret_once(broker):
+    client = ok_json(broker, "clients", "create", "--name", unique("app "),
+                     "--redirect-uri", "https://tenant.example.com/login/callback")
+    cid, first = client["id"], client["client_secret"]
+    proc = ok(broker, "clients", "rotate-secret", cid)
+    fields = fields_of(proc.stdout)
+    second = fields["CLIENT SECRET"]
+    assert fields["ID"] == cid and fields["CLIENT ID"] == cid and second not in (first, "-")
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", fields["PREVIOUS SECRET EXPIRES"])
+    assert "not shown again" in proc.stderr
+    assert f"works until {fields['PREVIOUS SECRET EXPIRES']}" in proc.stderr
+    assert second not in ok(broker, "clients", "get", cid).stdout
+    assert authenticates(broker, cid, second) and authenticates(broker, cid, first)
+    # --overlap 7d, as the raw JSON answer.
+    rotated = ok_json(broker, "clients", "rotate-secret", cid, "--overlap", "7d")
+    assert set(rotated) == {"id", "client_id", "client_secret", "previous_secret_expires_at"}
+    third = rotated["client_secret"]
+    ends = calendar.timegm(time.strptime(rotated["previous_secret_expires_at"],
+                                         "%Y-%m-%dT%H:%M:%SZ"))
+    assert abs(ends - time.time() - 7 * 86400) < 10
+    assert authenticates(broker, cid, third) and authenticates(broker, cid, second)
+    assert not authenticates(broker, cid, first)
+    # --overlap 0: the previous secret stops at once.
+    proc = ok(broker, "clients", "rotate-secret", cid, "--overlap", "0")
+    fourth = fields_of(proc.stdout)["CLIENT SECRET"]
+    assert "PREVIOUS SECRET EXPIRES" not in fields_of(proc.stdout)
+    assert "The previous secret no longer works." in proc.stderr
+    assert authenticates(broker, cid, fourth) and not authenticates(broker, cid, third)
+    # What the broker refuses: exit 1 with its reason.
+    proc = run(broker, "clients", "rotate-secret", "cli_doesnotexist")
+    assert proc.returncode == 1 and re.match(r"ssoctl: 404 \w+: ", proc.stderr), proc.stderr
+    admin_id = admin_credentials(broker)[0]
+    proc = run(broker, "clients", "rotate-secret", admin_id)
+    assert proc.returncode == 1 and proc.stderr.startswith("ssoctl: 409 conflict: "), proc.stderr
+    assert ok(broker, "orgs", "list")  # the admin's credentials still work
+    ok(broker, "clients", "delete", cid)
+
+
+@pytest.mark.parametrize("overlap,seconds", [("90m", 5400), ("24h", 86400), ("3600", 3600),
+                                             ("30d", 2592000), ("45s", 45)])
+def test_clients_rotate_secret_overlap_units(broker, overlap, seconds):
+    cid = ok_json(broker, "clients", "create", "--name", unique("app "),
+                  "--redirect-uri", "https://tenant.example.com/login/callback")["id"]
+    rotated = ok_json(broker, "clients", "rotate-secret", cid, "--overlap", overlap)
+    ends = calendar.timegm(time.strptime(rotated["previous_secret_expires_at"],
+                                         "%Y-%m-%dT%H:%M:%SZ"))
+    assert abs(ends - time.time() - seconds) < 10
+    ok(broker, "clients", "delete", cid)
+
+
+def test_orgs_update(broker):
+    created = ok_json(broker, "orgs", "create", "--name", unique("Before "))
+    oid = created["id"]
+    name, external = unique("After <script>x</script> "), unique("ext-")
+    fields = fields_of(ok(broker, "orgs", "update", oid, "--name", name).stdout)
+    assert fields["ID"] == oid and fields["NAME"] == name and "EXTERNAL ID" not in fields
+    raw = ok_json(broker, "orgs", "update", oid, "--external-id", external)
+    assert raw == broker.api("GET", f"/organizations/{oid}").json()
+    assert raw["display_name"] == name and raw["external_id"] == external
+    # Another organization's external id: the broker's 409, nothing changes.
+    other = ok_json(broker, "orgs", "create", "--name", unique("Other "))["id"]
+    proc = run(broker, "orgs", "update", other, "--external-id", external)
+    assert proc.returncode == 1 and proc.stderr.startswith("ssoctl: 409 conflict: "), proc.stderr
+    assert ok_json(broker, "orgs", "get", other)["external_id"] is None
+    proc = run(broker, "orgs", "update", "org_doesnotexist", "--name", "x")
+    assert proc.returncode == 1 and re.match(r"ssoctl: 404 \w+: ", proc.stderr), proc.stderr
+    for org_id in (oid, other):
+        ok(broker, "orgs", "delete", org_id)
+
+
+def test_connections_list_shows_status_type_and_certificate_expiry(broker, idp_cert,
+                                                                    oidc_provider):
+    oid = ok_json(broker, "orgs", "create", "--name", unique("Conns "))["id"]
+    header, rows = table(ok(broker, "connections", "list", oid).stdout)
+    assert header == ["ID", "NAME", "TYPE", "STATUS", "CERTIFICATE EXPIRES"] and rows == []
+    saml = ok_json(broker, "connections", "create-saml", oid, "--entity-id",
+                   "https://idp.example.com/" + unique("l"), "--sso-url",
+                   "https://idp.example.com/sso", "--cert-file", str(idp_cert))
+    oidc = ok_json(broker, "connections", "create-oidc", oid, "--issuer",
+                   oidc_provider.issuer("/" + unique("list")), "--client-id", "c1",
+                   "--client-secret", "s")
+    ok(broker, "connections", "enable", saml["id"])
+    expires = [d["not_after"] for d in saml["saml"]["idp_certificate_details"]]
+    assert len(expires) == 1
+    header, rows = table(ok(broker, "connections", "list", oid).stdout)
+    by_id = {r[0]: r for r in rows}
+    assert set(by_id) == {saml["id"], oidc["id"]}
+    assert by_id[saml["id"]][2:] == ["saml", "active", expires[0]]
+    assert by_id[oidc["id"]][2:] == ["oidc", "draft", "-"]
+    raw = ok_json(broker, "connections", "list", oid)
+    assert raw == broker.api("GET", f"/organizations/{oid}/connections").json()
+    assert {c["id"] for c in raw["data"]} == {saml["id"], oidc["id"]}
+    proc = run(broker, "connections", "list", "org_doesnotexist")
+    assert proc.returncode == 1 and re.match(r"ssoctl: 404 \w+: ", proc.stderr), proc.stderr
+    ok(broker, "orgs", "delete", oid)
+
+
+def test_read_commands_print_the_raw_json(broker, org):
+    """--json prints exactly what the API answered (one page of a list as it came)."""
+    client = ok_json(broker, "clients", "create", "--name", unique("raw "),
+                     "--redirect-uri", "https://tenant.example.com/login/callback")
+    ok(broker, "portal-links", "create", org)
+    ok(broker, "domains", "add", org, unique("raw") + ".com")
+    for args, path in [
+        (["orgs", "get", org], f"/organizations/{org}"),
+        (["clients", "get", client["id"]], f"/clients/{client['id']}"),
+        (["domains", "list", org], f"/organizations/{org}/domains"),
+        (["portal-links", "list", org], f"/organizations/{org}/portal_links"),
+        (["connections", "list", org], f"/organizations/{org}/connections"),
+    ]:
+        assert ok_json(broker, *args) == broker.api("GET", path).json(), args
+    ok(broker, "clients", "delete", client["id"])
+
+
+COMPLETE = r"""
+source "$1"
+complete -p ssoctl
+t() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _ssoctl
+      printf '%s\n' "${COMPREPLY[*]}"; }
+t ssoctl ''
+t ssoctl cl
+t ssoctl clients ''
+t ssoctl --json connections ''
+t ssoctl clients update cli_1 --
+t ssoctl clients rotate-secret cli_1 --ov
+t ssoctl portal-links create org_1 --
+t ssoctl events --
+t ssoctl help con
+t ssoctl --url http : //127.0.0.1:1 orgs u
+t ssoctl connections create-saml org_1 --cert-file "$2"/idp
+t ssoctl connections create-saml org_1 --cert-file = "$2"/idp
+t ssoctl orgs create --name ''
+t ssoctl orgs get org_1 ''
+"""
+
+
+def test_bash_completion_from_the_command_table(broker, tmp_path):
+    script = tmp_path / "ssoctl.bash"
+    script.write_text(ok(broker, "completion", "bash").stdout)
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    (tmp_path / "idp-cert.pem").write_text("x")
+    proc = subprocess.run(["bash", "-c", COMPLETE, "bash", str(script), str(tmp_path)],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.split("\n")
+    assert lines[0] == "complete -F _ssoctl ssoctl"
+    got = [line.split() for line in lines[1:]]
+    groups = ["clients", "orgs", "domains", "connections", "events", "keys", "portal-links",
+              "completion"]
+    assert sorted(got[0]) == sorted(["help"] + groups)
+    assert got[1] == ["clients"]
+    # The subcommands the help lists, in its order.
+    assert got[2] == [w[1] for w in COMMANDS if w[0] == "clients"]
+    assert got[3] == [w[1] for w in COMMANDS if w[0] == "connections"]
+    # Options: the globals, then the command's own (those its --help names).
+    glob = ["--help", "--json", "--url", "--data-dir"]
+    assert got[4] == glob + ["--name", "--add-redirect-uri", "--remove-redirect-uri"]
+    assert got[5] == ["--overlap"]
+    assert got[6] == glob + ["--expires-in"]
+    assert got[7] == glob + ["--org", "--connection", "--limit"]
+    assert got[8] == ["connections"]
+    assert got[9] == ["update"]
+    assert got[10] == got[11] == [str(tmp_path / "idp-cert.pem")]
+    assert got[12] == [] and got[13] == []
+    # Each command's options in the script are those its usage line names.
+    offered = {key: set(words.split()) for key, words in
+               re.findall(r"'opts:([a-z -]+)'\) echo '([^']*)'", script.read_text())}
+    assert len(offered) == len(COMMANDS)
+    for words in COMMANDS:
+        usage = ok(broker, *words, "--help").stdout.splitlines()[0]
+        assert offered[" ".join(words)] == set(re.findall(r"--[a-z-]+", usage)) - set(glob), \
+            words

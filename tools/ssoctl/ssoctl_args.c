@@ -40,11 +40,26 @@ static const opt_spec_t s_specs[] = {
     {"connection", true, false, false},
     {"limit", true, false, false},
     {"expires-in", true, false, false},
+    {"add-redirect-uri", true, true, false},
+    {"remove-redirect-uri", true, true, false},
+    {"overlap", true, false, false},
 };
+#define NSPECS (sizeof s_specs / sizeof s_specs[0])
+
+const char *ssoctl_args_spec(size_t index, bool *takes_value, bool *global)
+{
+    if (index >= NSPECS)
+        return NULL;
+    if (takes_value)
+        *takes_value = s_specs[index].takes_value;
+    if (global)
+        *global = s_specs[index].global;
+    return s_specs[index].name;
+}
 
 static const opt_spec_t *s_spec(const char *name, size_t len)
 {
-    for (size_t i = 0; i < sizeof s_specs / sizeof s_specs[0]; i++)
+    for (size_t i = 0; i < NSPECS; i++)
         if (strlen(s_specs[i].name) == len && memcmp(s_specs[i].name, name, len) == 0)
             return &s_specs[i];
     return NULL;

@@ -28,6 +28,11 @@ int ssoctl_args_parse(int argc, char **argv, ssoctl_args_t *args, char *err, siz
 int ssoctl_args_check(const ssoctl_args_t *args, const char *const *allowed, size_t skip,
                       size_t min, size_t max, char *err, size_t errlen);
 
+/* The index-th option the parser knows (its name without "--"), or NULL past the last; with
+   whether it takes a value and whether every command accepts it (either pointer may be
+   NULL). For shell completion, which must know the same options as the parser. */
+const char *ssoctl_args_spec(size_t index, bool *takes_value, bool *global);
+
 /* Value of an option (the last one), or NULL. */
 const char *ssoctl_args_get(const ssoctl_args_t *args, const char *name);
 bool ssoctl_args_flag(const ssoctl_args_t *args, const char *name);

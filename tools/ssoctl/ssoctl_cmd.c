@@ -9,11 +9,17 @@
 
 #define MAX_PAGES 10000
 
-static const ssoctl_cmd_t *const s_groups[] = {ssoctl_clients_cmds, ssoctl_orgs_cmds,
-                                               ssoctl_domains_cmds, ssoctl_connections_cmds,
-                                               ssoctl_events_cmds, ssoctl_keys_cmds,
-                                               ssoctl_portal_links_cmds};
+static const ssoctl_cmd_t *const s_groups[] = {
+    ssoctl_clients_cmds, ssoctl_orgs_cmds,         ssoctl_domains_cmds,
+    ssoctl_connections_cmds, ssoctl_events_cmds,   ssoctl_keys_cmds,
+    ssoctl_portal_links_cmds, ssoctl_completion_cmds};
 #define NGROUPS (sizeof s_groups / sizeof s_groups[0])
+
+const ssoctl_cmd_t *const *ssoctl_cmd_groups(size_t *count)
+{
+    *count = NGROUPS;
+    return s_groups;
+}
 
 int ssoctl_selftest(bool verbose); /* ssoctl_cmd_selftest.c; hidden from help */
 
@@ -399,8 +405,10 @@ static void s_help_top(FILE *stream)
           "  ssoctl connections enable conn_456\n"
           "  ssoctl clients create --name \"My App\" --redirect-uri "
           "https://tenant.auth0.com/login/callback\n"
+          "  ssoctl clients rotate-secret cli_123 --overlap 7d\n"
           "  ssoctl events --org org_123 --limit 20\n"
           "  ssoctl --json orgs list --all\n"
+          "  source <(ssoctl completion bash)\n"
           "\n"
           "Exit status: 0 success, 1 the broker refused or could not be reached, 2 usage error.\n"
           "Run 'ssoctl COMMAND --help' for a command's options.\n",
@@ -668,7 +676,7 @@ void ssoctl_cmd_test(bool verbose)
     free(out);
     free(err);
     SSO_CHECK(s_run(&out, &err, "orgs", NULL) == SSOCTL_EXIT_USAGE);
-    SSO_CHECK(s_has(err, "create, list, get, delete"));
+    SSO_CHECK(s_has(err, "create, list, get, update, delete"));
     free(out);
     free(err);
     SSO_CHECK(s_run(&out, &err, "orgs", "fly", NULL) == SSOCTL_EXIT_USAGE);
@@ -743,6 +751,35 @@ void ssoctl_cmd_test(bool verbose)
         {{"connections", "update", "conn_1", "--metadata-url", "https://x", NULL},
          "--metadata-url does not apply"},
         {{"orgs", "create", "--name", "x", "--option", "a=b", NULL}, "--option does not apply"},
+        /* The commands of issue 20: empty values, nothing to do, wrong durations. */
+        {{"clients", "update", "cli_1", NULL}, "nothing to change"},
+        {{"clients", "update", "", "--name", "x", NULL}, "ID must not be empty"},
+        {{"clients", "update", "cli_1", "--name", "", NULL}, "--name must not be empty"},
+        {{"clients", "update", "cli_1", "--add-redirect-uri", "", NULL},
+         "--add-redirect-uri must not be empty"},
+        {{"clients", "update", "cli_1", "--remove-redirect-uri=", NULL},
+         "--remove-redirect-uri must not be empty"},
+        {{"clients", "update", "cli_1", "--add-redirect-uri", "https://a/cb",
+          "--remove-redirect-uri", "https://a/cb", NULL},
+         "https://a/cb is given to both --add-redirect-uri and --remove-redirect-uri"},
+        {{"clients", "update", "cli_1", "--overlap", "1", NULL}, "--overlap does not apply"},
+        {{"clients", "update", "cli_1", "--redirect-uri", "https://a/cb", NULL},
+         "--redirect-uri does not apply"},
+        {{"clients", "update", NULL}, "missing argument"},
+        {{"clients", "rotate-secret", NULL}, "missing argument"},
+        {{"clients", "rotate-secret", "cli_1", "cli_2", NULL}, "unexpected argument 'cli_2'"},
+        {{"clients", "rotate-secret", "", NULL}, "ID must not be empty"},
+        {{"clients", "rotate-secret", "cli_1", "--name", "x", NULL}, "--name does not apply"},
+        {{"orgs", "update", "org_1", NULL}, "nothing to change: give --name or --external-id"},
+        {{"orgs", "update", "org_1", "--name", "", NULL}, "--name must not be empty"},
+        {{"orgs", "update", "org_1", "--external-id=", NULL}, "--external-id must not be empty"},
+        {{"orgs", "update", "", "--name", "x", NULL}, "ORG_ID must not be empty"},
+        {{"orgs", "update", "--name", "x", NULL}, "missing argument"},
+        {{"connections", "list", NULL}, "missing argument"},
+        {{"connections", "list", "", NULL}, "ORG_ID must not be empty"},
+        {{"connections", "list", "org_1", "--all", NULL}, "--all does not apply"},
+        {{"completion", "bash", "--json", NULL}, "--json does not apply here"},
+        {{"completion", "bash", "zsh", NULL}, "unexpected argument 'zsh'"},
     };
     for (size_t i = 0; i < sizeof settings_refused / sizeof settings_refused[0]; i++) {
         char *argv[16] = {"ssoctl"};
@@ -758,6 +795,63 @@ void ssoctl_cmd_test(bool verbose)
         free(out);
         free(err);
     }
+
+    /* --overlap: seconds or m/h/d, 0 to 30 days; anything else is a usage error before any
+       request. What it takes goes on to the request (which fails: nothing listens). */
+    static const char *const overlaps_refused[] = {
+        "", "abc", "-1", "+5", " 5", "5 ", "1.5h", "24hh", "h", "7w", "2592001", "43201m",
+        "721h", "31d", "99999999999999999999", "0x10", "1e3"};
+    for (size_t i = 0; i < sizeof overlaps_refused / sizeof *overlaps_refused; i++) {
+        SSO_CHECK(s_run(&out, &err, "clients", "rotate-secret", "cli_1", "--overlap",
+                        overlaps_refused[i], "--url", "http://127.0.0.1:1", NULL)
+                  == SSOCTL_EXIT_USAGE
+                  && s_has(err, "--overlap must be SECONDS, or a number of minutes, hours or "
+                                "days (90m, 24h, 7d), from 0 to 30 days")
+                  && out && !*out);
+        if (!s_has(err, "--overlap must be"))
+            fprintf(stderr, "--overlap '%s': %s", overlaps_refused[i], err ? err : "(none)\n");
+        free(out);
+        free(err);
+    }
+    static const char *const overlaps_taken[] = {"0", "86400", "2592000", "90m", "24h", "7d",
+                                                 "30d", "43200m", "720h", "60s"};
+    for (size_t i = 0; i < sizeof overlaps_taken / sizeof *overlaps_taken; i++) {
+        SSO_CHECK(s_run(&out, &err, "clients", "rotate-secret", "cli_1", "--overlap",
+                        overlaps_taken[i], "--url", "http://127.0.0.1:1", "--data-dir",
+                        "/nonexistent", NULL) == SSOCTL_EXIT_FAIL);
+        free(out);
+        free(err);
+    }
+
+    /* The completion script: every command, subcommand and option of the table. */
+    char *script = NULL;
+    SSO_CHECK(ssoctl_completion_bash(&script) == 0 && script);
+    for (size_t g = 0; script && g < NGROUPS; g++) {
+        SSO_CHECK(s_has(script, s_groups[g]->group));
+        for (const ssoctl_cmd_t *cmd = s_groups[g]; cmd->group; cmd++) {
+            char key[80];
+            snprintf(key, sizeof key, "'opts:%s%s%s') echo '", cmd->group, cmd->name ? " " : "",
+                     cmd->name ? cmd->name : "");
+            const char *line = strstr(script, key);
+            SSO_CHECK(line != NULL);
+            size_t len = line ? strcspn(line + strlen(key), "'") : 0;
+            for (size_t o = 0; line && cmd->options && cmd->options[o]; o++) {
+                char option[64];
+                snprintf(option, sizeof option, " --%s", cmd->options[o]);
+                char *words = strndup(line + strlen(key), len);
+                SSO_CHECK(words && strstr(words, option));
+                free(words);
+            }
+        }
+    }
+    SSO_CHECK(s_has(script, "_ssoctl_global='--help --json --url --data-dir'")
+              && s_has(script, " overlap") && s_has(script, "complete -F _ssoctl ssoctl")
+              && !s_has(script, "selftest"));
+    free(script);
+    SSO_CHECK(s_run(&out, &err, "completion", "bash", NULL) == 0 && s_has(out, "_ssoctl()")
+              && err && !*err);
+    free(out);
+    free(err);
 
     char *path = ssoctl_path("/organizations/", "org 1/..", "/domains/", "dom_1", NULL);
     SSO_CHECK(path && !strcmp(path, "/organizations/org%201%2F../domains/dom_1"));

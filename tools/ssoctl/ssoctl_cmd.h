@@ -49,6 +49,14 @@ extern const ssoctl_cmd_t ssoctl_connections_cmds[];
 extern const ssoctl_cmd_t ssoctl_events_cmds[];
 extern const ssoctl_cmd_t ssoctl_keys_cmds[];
 extern const ssoctl_cmd_t ssoctl_portal_links_cmds[];
+extern const ssoctl_cmd_t ssoctl_completion_cmds[];
+
+/* Every command group, in the order help lists them (*count of them). */
+const ssoctl_cmd_t *const *ssoctl_cmd_groups(size_t *count);
+
+/* The bash completion script (ssoctl_cmd_completion.c); caller frees. 0, or -1 when out of
+   memory. */
+int ssoctl_completion_bash(char **out);
 
 /* The whole CLI: parses argv, dispatches, returns the exit status. */
 int ssoctl_run(int argc, char **argv, FILE *out, FILE *err);

@@ -1,6 +1,11 @@
 /* ssoctl clients: OAuth clients of the broker (the app's Auth0 tenant is one). */
 #include "ssoctl_cmd.h"
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* The API's bounds of rotate_secret's overlap_seconds. */
+#define OVERLAP_MAX (30L * 24 * 3600)
 
 static const ssoctl_column_t s_list_columns[] = {
     {"ID", "id"},
@@ -77,7 +82,183 @@ static int s_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
     return ssoctl_delete_id(ctx, "ID", "/clients/", args->pos[0], "client");
 }
 
+
+static bool s_has_uri(const json_t *uris, const char *uri)
+{
+    size_t i;
+    const json_t *item;
+    json_array_foreach(uris, i, item)
+    {
+        if (json_is_string(item) && strcmp(json_string_value(item), uri) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The client's redirect URIs as they are now, less each --remove-redirect-uri, plus each
+   --add-redirect-uri not already there, in order (new reference in *out). Removing a URI the
+   client does not have is a usage error naming it: a typo would otherwise leave it
+   registered. 0, or the exit status (reported). */
+static int s_uris_after(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const json_t *client,
+                        json_t **out)
+{
+    *out = NULL;
+    const json_t *current = json_object_get(client, "redirect_uris");
+    if (!json_is_array(current))
+        return ssoctl_fail(ctx, "unexpected client response: no \"redirect_uris\" array");
+    json_t *removed = json_array(), *uris = json_array();
+    int rc = removed && uris ? 0 : ssoctl_fail(ctx, "out of memory");
+    size_t nremove = ssoctl_args_count(args, "remove-redirect-uri");
+    for (size_t i = 0; rc == 0 && i < nremove; i++) {
+        const char *gone = ssoctl_args_nth(args, "remove-redirect-uri", i);
+        if (!s_has_uri(current, gone))
+            rc = ssoctl_usage_error(ctx, "--remove-redirect-uri %s: not a redirect URI of %s",
+                                    gone, args->pos[0]);
+        else if (json_array_append_new(removed, json_string(gone)) != 0)
+            rc = ssoctl_fail(ctx, "out of memory");
+    }
+    size_t i;
+    const json_t *uri;
+    json_array_foreach(current, i, uri)
+    {
+        if (rc == 0 && json_is_string(uri) && !s_has_uri(removed, json_string_value(uri))
+            && json_array_append(uris, (json_t *) uri) != 0)
+            rc = ssoctl_fail(ctx, "out of memory");
+    }
+    size_t nadd = ssoctl_args_count(args, "add-redirect-uri");
+    for (i = 0; rc == 0 && i < nadd; i++) {
+        const char *added = ssoctl_args_nth(args, "add-redirect-uri", i);
+        /* json_array_append_new releases a NULL or the string when it fails. */
+        if (!s_has_uri(uris, added) && json_array_append_new(uris, json_string(added)) != 0)
+            rc = ssoctl_fail(ctx, "--add-redirect-uri must be UTF-8 text");
+    }
+    json_decref(removed);
+    if (rc != 0)
+        json_decref(uris);
+    else
+        *out = uris;
+    return rc;
+}
+
+static int s_update(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+{
+    const char *id = args->pos[0];
+    const char *name = ssoctl_args_get(args, "name");
+    size_t nadd = ssoctl_args_count(args, "add-redirect-uri");
+    size_t nremove = ssoctl_args_count(args, "remove-redirect-uri");
+    int rc = ssoctl_nonempty(ctx, "ID", id);
+    if (rc == 0 && name)
+        rc = ssoctl_nonempty(ctx, "--name", name);
+    for (size_t i = 0; rc == 0 && i < nadd; i++)
+        rc = ssoctl_nonempty(ctx, "--add-redirect-uri", ssoctl_args_nth(args, "add-redirect-uri",
+                                                                        i));
+    for (size_t i = 0; rc == 0 && i < nremove; i++) {
+        const char *gone = ssoctl_args_nth(args, "remove-redirect-uri", i);
+        rc = ssoctl_nonempty(ctx, "--remove-redirect-uri", gone);
+        for (size_t j = 0; rc == 0 && j < nadd; j++)
+            if (strcmp(gone, ssoctl_args_nth(args, "add-redirect-uri", j)) == 0)
+                rc = ssoctl_usage_error(ctx, "%s is given to both --add-redirect-uri and "
+                                             "--remove-redirect-uri", gone);
+    }
+    if (rc == 0 && !name && nadd == 0 && nremove == 0)
+        rc = ssoctl_usage_error(ctx, "nothing to change: give --name, --add-redirect-uri or "
+                                     "--remove-redirect-uri");
+    if (rc != 0)
+        return rc;
+    char *path = ssoctl_path("/clients/", id, NULL);
+    json_t *body = json_object(), *client = NULL, *uris = NULL, *result = NULL;
+    if (!path || !body)
+        rc = ssoctl_fail(ctx, "out of memory");
+    if (rc == 0 && name && json_object_set_new(body, "name", json_string(name)) != 0)
+        rc = ssoctl_fail(ctx, "--name must be UTF-8 text");
+    /* The API takes the whole list: start from the one the client has. */
+    if (rc == 0 && (nadd || nremove)) {
+        rc = ssoctl_call(ctx, "GET", path, NULL, &client);
+        if (rc == 0)
+            rc = s_uris_after(ctx, args, client, &uris);
+        if (rc == 0 && json_object_set(body, "redirect_uris", uris) != 0)
+            rc = ssoctl_fail(ctx, "out of memory");
+    }
+    if (rc == 0)
+        rc = ssoctl_call(ctx, "PATCH", path, body, &result);
+    if (rc == 0)
+        rc = ssoctl_show_object(ctx, result, s_detail_rows, COUNT(s_detail_rows));
+    json_decref(result);
+    json_decref(uris);
+    json_decref(client);
+    json_decref(body);
+    free(path);
+    return rc;
+}
+
+/* --overlap: whole seconds, or a whole number of minutes, hours or days ("90m", "24h", "7d"),
+   from 0 to 30 days. 0, or a usage error (reported). */
+static int s_overlap(ssoctl_ctx_t *ctx, const char *text, long *seconds)
+{
+    const char *wanted = "--overlap must be SECONDS, or a number of minutes, hours or days "
+                         "(90m, 24h, 7d), from 0 to 30 days";
+    if (!text || !*text || *text < '0' || *text > '9')
+        return ssoctl_usage_error(ctx, "%s", wanted);
+    char *end = NULL;
+    errno = 0;
+    long number = strtol(text, &end, 10);
+    long unit = 1;
+    if (*end == 'm' || *end == 'h' || *end == 'd') {
+        unit = *end == 'm' ? 60 : *end == 'h' ? 3600 : 86400;
+        end++;
+    }
+    else if (*end == 's')
+        end++;
+    if (errno || *end || number > OVERLAP_MAX / unit)
+        return ssoctl_usage_error(ctx, "%s", wanted);
+    *seconds = number * unit;
+    return 0;
+}
+
+static const ssoctl_column_t s_rotated_rows[] = {
+    {"ID", "id"},
+    {"CLIENT ID", "client_id"},
+    {"CLIENT SECRET", "client_secret"},
+    {"PREVIOUS SECRET EXPIRES", "previous_secret_expires_at"},
+};
+
+static int s_rotate(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+{
+    const char *overlap = ssoctl_args_get(args, "overlap");
+    long seconds = 0;
+    int rc = ssoctl_nonempty(ctx, "ID", args->pos[0]);
+    if (rc == 0 && overlap)
+        rc = s_overlap(ctx, overlap, &seconds);
+    if (rc != 0)
+        return rc;
+    /* No --overlap: the broker's default (24 hours). */
+    json_t *body = overlap ? json_pack("{s:I}", "overlap_seconds", (json_int_t) seconds)
+                           : json_object();
+    char *path = ssoctl_path("/clients/", args->pos[0], "/rotate_secret", NULL);
+    json_t *result = NULL;
+    rc = body && path ? ssoctl_call(ctx, "POST", path, body, &result)
+                      : ssoctl_fail(ctx, "out of memory");
+    if (rc == 0)
+        rc = ssoctl_show_object(ctx, result, s_rotated_rows, COUNT(s_rotated_rows));
+    if (rc == 0 && !ctx->json) {
+        const char *until =
+            json_string_value(json_object_get(result, "previous_secret_expires_at"));
+        fprintf(ctx->err, "Save the new client secret now: it is not shown again. ");
+        if (until)
+            fprintf(ctx->err, "The previous secret works until %s.\n", until);
+        else
+            fprintf(ctx->err, "The previous secret no longer works.\n");
+    }
+    json_decref(result);
+    json_decref(body);
+    free(path);
+    return rc;
+}
+
 static const char *const s_create_opts[] = {"name", "redirect-uri", NULL};
+static const char *const s_update_opts[] = {"name", "add-redirect-uri", "remove-redirect-uri",
+                                            NULL};
+static const char *const s_rotate_opts[] = {"overlap", NULL};
 
 const ssoctl_cmd_t ssoctl_clients_cmds[] = {
     {"clients", "create", "clients create --name NAME --redirect-uri URI [--redirect-uri URI2...]",
@@ -103,6 +284,37 @@ const ssoctl_cmd_t ssoctl_clients_cmds[] = {
      "Examples:\n"
      "  ssoctl clients get cli_123\n",
      NULL, 1, 1, s_get},
+    {"clients", "update",
+     "clients update ID [--name NAME] [--add-redirect-uri URI]... [--remove-redirect-uri URI]...",
+     "Rename an OAuth client or change its redirect URIs.",
+     "Only what is given changes; give at least one.\n"
+     "  --name NAME                  a new label for the client\n"
+     "  --add-redirect-uri URI       register URI too (exact match, checked as on create);\n"
+     "                               repeat for several. One already there stays once\n"
+     "  --remove-redirect-uri URI    unregister URI; repeat for several. A URI the client\n"
+     "                               does not have is an error, and nothing changes\n"
+     "\n"
+     "Examples:\n"
+     "  ssoctl clients update cli_123 --add-redirect-uri https://acme.us.auth0.com/login/callback\n"
+     "  ssoctl clients update cli_123 --name \"Auth0 prod\" \\\n"
+     "      --remove-redirect-uri http://localhost:3000/callback\n",
+     s_update_opts, 1, 1, s_update},
+    {"clients", "rotate-secret", "clients rotate-secret ID [--overlap SECONDS|90m|24h|7d]",
+     "Rotate an OAuth client's secret; the new one is printed once.",
+     "Options:\n"
+     "  --overlap DURATION   how long the previous secret keeps working: seconds, or a\n"
+     "                       number with m, h or d; 0 to 30 days. 0 stops it at once.\n"
+     "                       Default: 24h\n"
+     "\n"
+     "Put the new secret into the Auth0 connection within the overlap. Only the new secret\n"
+     "and the one it replaced work: rotating again ends the older one at once. The\n"
+     "bootstrap admin client's secret comes from its environment or file instead.\n"
+     "\n"
+     "Examples:\n"
+     "  ssoctl clients rotate-secret cli_123\n"
+     "  ssoctl clients rotate-secret cli_123 --overlap 7d\n"
+     "  ssoctl clients rotate-secret cli_123 --overlap 0   # the old secret leaked\n",
+     s_rotate_opts, 1, 1, s_rotate},
     {"clients", "delete", "clients delete ID", "Delete an OAuth client.",
      "Examples:\n"
      "  ssoctl clients delete cli_123\n",

@@ -450,6 +450,22 @@ static int s_action(ssoctl_ctx_t *ctx, const char *id, const char *suffix, const
     return rc;
 }
 
+/* One line per connection; a SAML connection's IdP certificates by when each expires (OIDC
+   connections have none: "-"). */
+static const ssoctl_column_t s_list_columns[] = {
+    {"ID", "id"},
+    {"NAME", "name"},
+    {"TYPE", "type"},
+    {"STATUS", "status"},
+    {"CERTIFICATE EXPIRES", "saml.idp_certificate_details.not_after"},
+};
+
+static int s_list(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+{
+    return ssoctl_org_list(ctx, args, "/connections", s_list_columns,
+                           sizeof s_list_columns / sizeof s_list_columns[0]);
+}
+
 static int s_get(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
     /* s_show adds to the rows only for a connection just created. */
@@ -561,6 +577,17 @@ const ssoctl_cmd_t ssoctl_connections_cmds[] = {
      "  ssoctl connections update conn_123 --option response_mode= --map groups=\n"
      "  ssoctl connections update conn_123 --client-secret-file new-secret.txt\n",
      s_update_opts, 1, 1, s_update},
+    {"connections", "list", "connections list ORG_ID",
+     "List an organization's connections, with when their IdP certificates expire.",
+     "Columns: ID, NAME, TYPE (saml or oidc), STATUS (draft, active or inactive),\n"
+     "CERTIFICATE EXPIRES (each IdP signing certificate of a SAML connection, as the\n"
+     "broker read it; rotate it at the IdP and update the connection before then).\n"
+     "'ssoctl connections get ID' shows one connection in full.\n"
+     "\n"
+     "Examples:\n"
+     "  ssoctl connections list org_123\n"
+     "  ssoctl connections list org_123 --json\n",
+     NULL, 1, 1, s_list},
     {"connections", "get", "connections get ID",
      "Show a connection: its settings, options, SP details or discovered endpoints.",
      "Examples:\n"

@@ -61,6 +61,36 @@ static int s_get(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
     return ssoctl_get_id(ctx, "ORG_ID", "/organizations/", args->pos[0], s_columns, NCOLUMNS);
 }
 
+/* PATCH /organizations/ID: only what is given changes. */
+static int s_update(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+{
+    const char *name = ssoctl_args_get(args, "name");
+    const char *external_id = ssoctl_args_get(args, "external-id");
+    int rc = ssoctl_nonempty(ctx, "ORG_ID", args->pos[0]);
+    if (rc == 0 && name)
+        rc = ssoctl_nonempty(ctx, "--name", name);
+    if (rc == 0 && external_id)
+        rc = ssoctl_nonempty(ctx, "--external-id", external_id);
+    if (rc == 0 && !name && !external_id)
+        rc = ssoctl_usage_error(ctx, "nothing to change: give --name or --external-id");
+    if (rc != 0)
+        return rc;
+    json_t *body = json_object();
+    if (body
+        && ((name && json_object_set_new(body, "display_name", json_string(name)) != 0)
+            || (external_id
+                && json_object_set_new(body, "external_id", json_string(external_id)) != 0))) {
+        json_decref(body);
+        return ssoctl_fail(ctx, "--name and --external-id must be UTF-8 text");
+    }
+    char *path = ssoctl_path("/organizations/", args->pos[0], NULL);
+    rc = body && path ? ssoctl_call_show(ctx, "PATCH", path, body, s_columns, NCOLUMNS)
+                      : ssoctl_fail(ctx, "out of memory");
+    free(path);
+    json_decref(body);
+    return rc;
+}
+
 static int s_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
     return ssoctl_delete_id(ctx, "ORG_ID", "/organizations/", args->pos[0], "organization");
@@ -97,6 +127,16 @@ const ssoctl_cmd_t ssoctl_orgs_cmds[] = {
      "Examples:\n"
      "  ssoctl orgs get org_123\n",
      NULL, 1, 1, s_get},
+    {"orgs", "update", "orgs update ORG_ID [--name NAME] [--external-id ID]",
+     "Rename an organization or change its external id.",
+     "Only what is given changes; give at least one.\n"
+     "  --name NAME         the new display name, shown to the customer's users\n"
+     "  --external-id ID    your own id for the customer; another organization's is refused\n"
+     "\n"
+     "Examples:\n"
+     "  ssoctl orgs update org_123 --name \"Acme Corporation\"\n"
+     "  ssoctl orgs update org_123 --external-id tenant-42 --json\n",
+     s_create_opts, 1, 1, s_update},
     {"orgs", "delete", "orgs delete ORG_ID",
      "Delete an organization.",
      "Examples:\n"

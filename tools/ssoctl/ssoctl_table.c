@@ -137,19 +137,36 @@ int ssoctl_table_print(const ssoctl_table_t *table, FILE *stream)
     return rc;
 }
 
-static const json_t *s_lookup(const json_t *object, const char *path, size_t len)
+/* The value at the dotted path (len bytes) under node, as a new reference, or NULL when
+   absent. Where the path goes on through an array it goes into each element: the result is
+   the array of what each one holds there ("certs.not_after" over [{not_after}...]). */
+static json_t *s_lookup(const json_t *node, const char *path, size_t len)
 {
-    const json_t *node = object;
-    while (len > 0 && node) {
+    while (len > 0 && json_is_object(node)) {
         const char *dot = memchr(path, '.', len);
         size_t part = dot ? (size_t) (dot - path) : len;
-        node = json_is_object(node) ? json_object_getn(node, path, part) : NULL;
+        node = json_object_getn(node, path, part);
         if (!dot)
-            break;
+            return json_incref((json_t *) node);
         path = dot + 1;
         len -= part + 1;
     }
-    return node;
+    if (!json_is_array(node) || len == 0)
+        return NULL;
+    json_t *values = json_array();
+    size_t i;
+    const json_t *item;
+    json_array_foreach(node, i, item)
+    {
+        json_t *value = s_lookup(item, path, len);
+        if (value && !json_is_null(value) && json_array_append(values, value) != 0) {
+            json_decref(value);
+            json_decref(values);
+            return NULL;
+        }
+        json_decref(value);
+    }
+    return values;
 }
 
 static int s_scalar(ssoctl_buf_t *buf, const json_t *value)
@@ -184,18 +201,21 @@ static int s_scalar(ssoctl_buf_t *buf, const json_t *value)
 int ssoctl_json_cell(const json_t *object, const char *fields, char **out)
 {
     *out = NULL;
-    const json_t *value = NULL;
+    json_t *value = NULL;
     const char *path = fields;
     while (!value || json_is_null(value)) {
         const char *bar = strchr(path, '|');
         size_t len = bar ? (size_t) (bar - path) : strlen(path);
+        json_decref(value);
         value = s_lookup(object, path, len);
         if (!bar)
             break;
         path = bar + 1;
     }
-    if (!value || json_is_null(value))
+    if (!value || json_is_null(value)) {
+        json_decref(value);
         return 0;
+    }
     ssoctl_buf_t buf = {0};
     if (json_is_array(value)) {
         size_t i;
@@ -225,6 +245,7 @@ int ssoctl_json_cell(const json_t *object, const char *fields, char **out)
     }
     else
         s_scalar(&buf, value);
+    json_decref(value);
     *out = ssoctl_buf_take(&buf);
     return *out ? 0 : -1;
 }
@@ -356,6 +377,20 @@ void ssoctl_table_test(bool verbose)
     SSO_CHECK(ssoctl_json_cell(object, "sp", &cell) == 0 && cell
               && !strcmp(cell, "acs_url=https://acs"));
     free(cell);
+    /* A path through an array: what each element holds there, the elements without it
+       left out; nothing there at all is an empty cell. */
+    json_t *certs = json_pack("{s:{s:[{s:s}, {s:s}, {s:n}, s]}, s:{s:[]}}", "saml", "details",
+                              "not_after", "2027-01-01T00:00:00Z", "not_after",
+                              "2024-01-31T00:00:00Z", "not_after", "odd", "none", "details");
+    SSO_CHECK(ssoctl_json_cell(certs, "saml.details.not_after", &cell) == 0 && cell
+              && !strcmp(cell, "2027-01-01T00:00:00Z, 2024-01-31T00:00:00Z"));
+    free(cell);
+    SSO_CHECK(ssoctl_json_cell(certs, "none.details.not_after", &cell) == 0 && cell
+              && !strcmp(cell, ""));
+    free(cell);
+    SSO_CHECK(ssoctl_json_cell(certs, "saml.details.", &cell) == 0 && cell == NULL);
+    SSO_CHECK(ssoctl_json_cell(certs, "oidc.details.not_after", &cell) == 0 && cell == NULL);
+    json_decref(certs);
     /* Objects as key=value pairs in their order, values as other cells show them (a nested
        value as compact JSON); an empty object is an empty cell, shown as "-". */
     json_t *settings = json_pack("{s:{s:s, s:b, s:I, s:[s]}, s:{}}", "options", "mode",

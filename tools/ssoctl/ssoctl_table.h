@@ -21,7 +21,8 @@ int ssoctl_table_render(const ssoctl_table_t *table, char **out);
 int ssoctl_table_print(const ssoctl_table_t *table, FILE *stream);
 
 /* A column: its header and the JSON field it shows. `fields` is a dotted path ("sp.acs_url"),
-   or several separated by '|', the first present wins ("created_at|time"). */
+   or several separated by '|', the first present wins ("created_at|time"). A path that goes
+   on through an array shows what each element holds there ("saml.certs.not_after"). */
 typedef struct {
     const char *header;
     const char *fields;

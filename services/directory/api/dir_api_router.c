@@ -57,7 +57,7 @@ static zframe_t *s_route(dir_api_req_t *req)
 {
     const char *top = req->segments[0];
     size_t n = req->n_segments;
-    if (strcmp(top, "clients") == 0 && n <= 2)
+    if (strcmp(top, "clients") == 0 && n <= 3)
         return dir_clients_http(req);
     if (strcmp(top, "organizations") == 0) {
         if (n <= 2)

@@ -12,6 +12,9 @@
 #define DIR_REDIRECT_URIS_MAX 50
 #define DIR_REDIRECT_URI_MAX 2048
 #define DIR_SECRET_MAX 512
+/* rotate_secret: how long the previous secret keeps working when the body does not say. */
+#define DIR_ROTATE_OVERLAP_DEFAULT (24 * 3600)
+#define DIR_ROTATE_OVERLAP_MAX (30 * 24 * 3600)
 
 /* The redirect URIs of a client, in registration order (new reference). */
 static json_t *s_redirect_uris(dir_t *dir, const char *id)
@@ -206,13 +209,94 @@ static zframe_t *s_delete(dir_api_req_t *req, const char *id)
                           id, "");
 }
 
+/* The body's overlap_seconds: absent, or no body at all, is the default; anything but a whole
+   number in [0, DIR_ROTATE_OVERLAP_MAX] (null, "", "24h", 1.5, true, -1) is refused. 0, or
+   -1 with err. */
+static int s_overlap(const dir_api_req_t *req, int64_t *overlap, dir_error_t *err)
+{
+    *overlap = DIR_ROTATE_OVERLAP_DEFAULT;
+    if (req->http->body.len == 0)
+        return 0;
+    json_t *body = dir_api_body(req, err);
+    if (!body)
+        return -1;
+    json_t *value = json_object_get(body, "overlap_seconds");
+    int rc = 0;
+    if (value) {
+        json_int_t seconds = json_is_integer(value) ? json_integer_value(value) : -1;
+        if (seconds < 0 || seconds > DIR_ROTATE_OVERLAP_MAX) {
+            dir_bad_request(err, "overlap_seconds must be a whole number of seconds from 0 (the "
+                                 "previous secret stops at once) to %d (30 days)",
+                            DIR_ROTATE_OVERLAP_MAX);
+            rc = -1;
+        }
+        else
+            *overlap = seconds;
+    }
+    json_decref(body);
+    return rc;
+}
+
+/* POST /clients/{id}/rotate_secret: a new secret, shown once; the one it replaces keeps
+   working for overlap_seconds (so the app can switch without downtime), and the one before
+   that, if any, stops now: at most two secrets authenticate a client. */
+static zframe_t *s_rotate(dir_api_req_t *req, const char *id)
+{
+    dir_error_t err = {0};
+    int64_t overlap = 0;
+    if (s_overlap(req, &overlap, &err) != 0)
+        return dir_error_reply(&err);
+    int64_t admin = dir_db_int(req->dir->db, "SELECT is_admin FROM clients WHERE id = ?", "s", id);
+    if (admin < 0)
+        return dir_api_not_found("client", id);
+    if (admin == 1)
+        return sso_http_error(409, "conflict", "the bootstrap admin client's secret comes from "
+                                               "SSO_ADMIN_CLIENT_SECRET or the admin-credentials "
+                                               "file; change it there");
+    char *secret = sso_random_token(32);
+    char *hash = secret ? sso_secret_hash(secret) : NULL;
+    int64_t now = dir_now();
+    int64_t expires_at = now + overlap;
+    int changes = 0;
+    zframe_t *reply = NULL;
+    if (!hash || dir_db_run(req->dir->db, &changes,
+                            "UPDATE clients SET previous_secret_hash = CASE WHEN ?1 > 0 THEN "
+                            "secret_hash END, previous_secret_expires_at = CASE WHEN ?1 > 0 THEN "
+                            "?2 END, secret_hash = ?3, updated_at = ?4 WHERE id = ?5 AND "
+                            "is_admin = 0",
+                            "iisis", overlap, expires_at, hash, now, id) != DIR_DB_OK)
+        reply = dir_api_db_error();
+    else if (changes == 0)
+        reply = dir_api_not_found("client", id); /* deleted meanwhile */
+    else {
+        /* The only time the new secret leaves the directory. */
+        json_t *json = json_pack("{s:s, s:s, s:s, s:o}", "id", id, "client_id", id,
+                                 "client_secret", secret, "previous_secret_expires_at",
+                                 overlap > 0 ? dir_json_time(expires_at) : json_null());
+        reply = json ? sso_http_json(200, json) : dir_api_db_error();
+        sso_info("client %s: secret rotated; the previous one %s", id,
+                 overlap > 0 ? "works for an overlap" : "stopped at once");
+    }
+    if (secret) {
+        OPENSSL_cleanse(secret, strlen(secret));
+        free(secret);
+    }
+    free(hash);
+    return reply;
+}
+
 zframe_t *dir_clients_http(dir_api_req_t *req)
 {
     static const dir_api_methods_t collection = {.get = s_list, .post = s_create};
     static const dir_api_methods_t item = {.get = s_show, .patch = s_patch, .del = s_delete};
+    static const dir_api_methods_t rotate = {.post = s_rotate};
     if (req->n_segments == 1)
         return dir_api_dispatch(req, &collection, NULL);
-    return dir_api_dispatch(req, &item, req->segments[1]);
+    if (req->n_segments == 2)
+        return dir_api_dispatch(req, &item, req->segments[1]);
+    if (strcmp(req->segments[2], "rotate_secret") == 0)
+        return dir_api_dispatch(req, &rotate, req->segments[1]);
+    return sso_http_error(404, "not_found", "no such path under /api/v1");
 }
 
 void dir_clients_limited(dir_error_t *err, int64_t retry_after)
@@ -244,8 +328,13 @@ Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const 
     if (!client_id || !secret || !*client_id || !*secret || strlen(client_id) > DIR_API_ID_MAX
         || strlen(secret) > DIR_SECRET_MAX)
         return reply;
-    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT secret_hash, is_admin, name FROM clients "
-                                                "WHERE id = ?", "s", client_id);
+    int64_t now = dir_now();
+    /* The previous secret only while its overlap lasts: checked here, before the cache, so a
+       verification cached during the overlap cannot outlive it. */
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT secret_hash, is_admin, name, CASE WHEN "
+                                                "previous_secret_expires_at > ?2 THEN "
+                                                "previous_secret_hash END FROM clients WHERE "
+                                                "id = ?1", "si", client_id, now);
     if (!stmt) {
         free(reply);
         return NULL;
@@ -263,8 +352,11 @@ Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const 
     /* A secret verified a moment ago passes without PBKDF2, lockout or not: a guesser cannot
        lock the client out of what it already proved. Anything else waits out a lockout
        before any hashing. */
-    bool ok = known && dir_secret_cache_known(dir->secret_cache, client_id,
-                                              dir_db_text(stmt, 0), secret, dir_now());
+    const char *previous = known && !dir_db_is_null(stmt, 3) ? dir_db_text(stmt, 3) : NULL;
+    bool ok = known && (dir_secret_cache_known(dir->secret_cache, client_id, dir_db_text(stmt, 0),
+                                               secret, now)
+                        || (previous && dir_secret_cache_known(dir->secret_cache, client_id,
+                                                               previous, secret, now)));
     if (!ok && (*retry_after = s_wait_s(dir->auth_limit, client_key, address_key, now_ms)) > 0) {
         dir_db_release(stmt);
         return reply;
@@ -275,10 +367,14 @@ Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const 
     if (!dummy)
         dummy = sso_secret_hash("dummy secret for unknown clients");
     /* A known client goes through the cache: the same secret against the same stored hash
-       verified less than DIR_SECRET_CACHE_TTL ago skips PBKDF2 (a rotated secret misses). */
+       verified less than DIR_SECRET_CACHE_TTL ago skips PBKDF2 (a rotated secret misses).
+       During a rotation's overlap the previous secret is tried second (a wrong secret then
+       costs two hashes). */
     if (!ok)
         ok = known ? dir_secret_cache_verify(dir->secret_cache, client_id, dir_db_text(stmt, 0),
-                                             secret, dir_now())
+                                             secret, now)
+                         || (previous && dir_secret_cache_verify(dir->secret_cache, client_id,
+                                                                 previous, secret, now))
                    : (sso_secret_verify(secret, dummy ? dummy : ""), false);
     if (!ok) {
         dir_auth_limit_failure(dir->auth_limit, client_key, now_ms);
@@ -531,10 +627,144 @@ static void s_test_limit(dir_testkit_t *kit)
     SSO_CHECK(dir_testkit_call(kit, "DELETE", path, NULL, NULL) == 204);
 }
 
+/* The stored secret hash of client id (caller frees), for checking that a refusal left it. */
+static char *s_stored_hash(dir_testkit_t *kit, const char *id)
+{
+    dir_db_stmt_t *stmt = dir_db_query(kit->dir->db, "SELECT secret_hash FROM clients WHERE "
+                                                     "id = ?", "s", id);
+    char *hash = stmt && dir_db_step(stmt) == DIR_DB_ROW ? strdup(dir_db_text(stmt, 0)) : NULL;
+    dir_db_release(stmt);
+    return hash;
+}
+
+/* POST rotate_secret for id with body; the new secret into secret (when 200). */
+static int s_rotate_call(dir_testkit_t *kit, const char *id, const char *body, char *secret,
+                         size_t size, json_t **reply)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/api/v1/clients/%s/rotate_secret", id);
+    json_t *json = NULL;
+    int status = dir_testkit_call(kit, "POST", path, body, &json);
+    if (status == 200 && secret)
+        snprintf(secret, size, "%s", dir_testkit_str(json, "client_secret"));
+    if (reply)
+        *reply = json;
+    else
+        json_decref(json);
+    return status;
+}
+
+/* Rotation: the new secret and the previous one (for its overlap) authenticate, nothing
+   older; the overlap's end and overlap 0 stop the previous one at once, cached or not. */
+static void s_test_rotate(dir_testkit_t *kit)
+{
+    dir_db_t *db = kit->dir->db;
+    char id[64] = "", s0[128] = "", s1[128] = "", s2[128] = "", s3[128] = "";
+    json_t *body = NULL;
+    SSO_CHECK(dir_testkit_client_secret(kit, "https://app.test/cb", id, sizeof id, s0, sizeof s0)
+              == 0);
+    int64_t retry_after = 0;
+    SSO_CHECK(s_auth(kit, id, s0, "", &retry_after)); /* now in the cache */
+
+    /* No body: the default overlap of 24 hours. */
+    int64_t now = dir_now();
+    SSO_CHECK(s_rotate_call(kit, id, NULL, s1, sizeof s1, &body) == 200);
+    SSO_CHECK(!strcmp(dir_testkit_str(body, "id"), id)
+              && !strcmp(dir_testkit_str(body, "client_id"), id) && strlen(s1) >= 40
+              && strcmp(s1, s0) != 0 && json_object_size(body) == 4);
+    SSO_CHECK(strlen(dir_testkit_str(body, "previous_secret_expires_at")) == 20);
+    json_decref(body);
+    int64_t lasts = dir_db_int(db, "SELECT previous_secret_expires_at FROM clients WHERE id = ?",
+                               "s", id) - now;
+    SSO_CHECK(lasts >= DIR_ROTATE_OVERLAP_DEFAULT && lasts <= DIR_ROTATE_OVERLAP_DEFAULT + 2);
+    /* Stored hashed, both. */
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM clients WHERE secret_hash IN (?, ?) OR "
+                             "previous_secret_hash IN (?, ?)", "ssss", s0, s1, s0, s1) == 0);
+    SSO_CHECK(s_auth(kit, id, s1, "", &retry_after) && s_auth(kit, id, s0, "", &retry_after));
+    SSO_CHECK(!s_auth(kit, id, "wrong", "", &retry_after));
+    /* A GET never shows a secret or a hash. */
+    char path[160];
+    snprintf(path, sizeof path, "/api/v1/clients/%s", id);
+    SSO_CHECK(dir_testkit_call(kit, "GET", path, NULL, &body) == 200);
+    char *text = json_dumps(body, 0);
+    SSO_CHECK(text && !strstr(text, "secret") && !strstr(text, s1));
+    free(text);
+    json_decref(body);
+
+    /* A second rotation: s1 becomes the previous one, s0 stops (though cached). */
+    SSO_CHECK(s_rotate_call(kit, id, "{\"overlap_seconds\":3600}", s2, sizeof s2, NULL) == 200);
+    SSO_CHECK(s_auth(kit, id, s2, "", &retry_after) && s_auth(kit, id, s1, "", &retry_after));
+    SSO_CHECK(!s_auth(kit, id, s0, "", &retry_after));
+    /* The overlap's end: s1, verified (and cached) a moment ago, stops; a second before it
+       still works. */
+    SSO_CHECK(dir_db_run(db, NULL, "UPDATE clients SET previous_secret_expires_at = ? WHERE "
+                                   "id = ?", "is", dir_now() + 2, id) == DIR_DB_OK);
+    SSO_CHECK(s_auth(kit, id, s1, "", &retry_after));
+    SSO_CHECK(dir_db_run(db, NULL, "UPDATE clients SET previous_secret_expires_at = ? WHERE "
+                                   "id = ?", "is", dir_now(), id) == DIR_DB_OK);
+    SSO_CHECK(!s_auth(kit, id, s1, "", &retry_after) && s_auth(kit, id, s2, "", &retry_after));
+
+    /* overlap 0: the previous secret (s2, cached) stops at once; nothing is kept. */
+    SSO_CHECK(s_rotate_call(kit, id, "{\"overlap_seconds\":0}", s3, sizeof s3, &body) == 200);
+    SSO_CHECK(json_is_null(json_object_get(body, "previous_secret_expires_at")));
+    json_decref(body);
+    SSO_CHECK(!s_auth(kit, id, s2, "", &retry_after) && s_auth(kit, id, s3, "", &retry_after));
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM clients WHERE id = ? AND previous_secret_hash "
+                             "IS NULL AND previous_secret_expires_at IS NULL", "s", id) == 1);
+    /* The longest overlap is 30 days. */
+    char s4[128] = "";
+    SSO_CHECK(s_rotate_call(kit, id, "{\"overlap_seconds\":2592000}", s4, sizeof s4, NULL)
+              == 200);
+    SSO_CHECK(s_auth(kit, id, s3, "", &retry_after) && s_auth(kit, id, s4, "", &retry_after));
+
+    /* Refused: every wrong value, each saying what is wanted, and nothing changes. */
+    char *before = s_stored_hash(kit, id);
+    const char *bad[] = {"{\"overlap_seconds\":null}",     "{\"overlap_seconds\":\"\"}",
+                         "{\"overlap_seconds\":-1}",       "{\"overlap_seconds\":2592001}",
+                         "{\"overlap_seconds\":1.5}",      "{\"overlap_seconds\":\"3600\"}",
+                         "{\"overlap_seconds\":\"24h\"}",  "{\"overlap_seconds\":true}",
+                         "{\"overlap_seconds\":[60]}",     "{\"overlap_seconds\":1e300}",
+                         "{\"overlap_seconds\":-9223372036854775808}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        SSO_CHECK(s_rotate_call(kit, id, bad[i], NULL, 0, &body) == 400);
+        SSO_CHECK(dir_testkit_refused(400, &body, "overlap_seconds must be a whole number of "
+                                                  "seconds from 0"));
+    }
+    SSO_CHECK(s_rotate_call(kit, id, "{", NULL, 0, NULL) == 400);
+    SSO_CHECK(s_rotate_call(kit, id, "[0]", NULL, 0, NULL) == 400);
+    char *after = s_stored_hash(kit, id);
+    SSO_CHECK(before && after && !strcmp(before, after));
+    free(before);
+    free(after);
+    SSO_CHECK(s_auth(kit, id, s3, "", &retry_after) && s_auth(kit, id, s4, "", &retry_after));
+
+    /* Unknown clients, the admin client, other methods and paths. */
+    SSO_CHECK(s_rotate_call(kit, "cli_none", "{}", NULL, 0, &body) == 404);
+    SSO_CHECK(strstr(dir_testkit_str(body, "error_description"), "cli_none"));
+    json_decref(body);
+    SSO_CHECK(s_rotate_call(kit, "cli_none", "{\"overlap_seconds\":\"x\"}", NULL, 0, NULL) == 400);
+    char *admin_hash = s_stored_hash(kit, kit->admin_id);
+    SSO_CHECK(s_rotate_call(kit, kit->admin_id, "{}", NULL, 0, &body) == 409);
+    SSO_CHECK(strstr(dir_testkit_str(body, "error_description"), "SSO_ADMIN_CLIENT_SECRET"));
+    json_decref(body);
+    char *admin_after = s_stored_hash(kit, kit->admin_id);
+    SSO_CHECK(admin_hash && admin_after && !strcmp(admin_hash, admin_after));
+    free(admin_hash);
+    free(admin_after);
+    snprintf(path, sizeof path, "/api/v1/clients/%s/rotate_secret", id);
+    SSO_CHECK(dir_testkit_call(kit, "GET", path, NULL, NULL) == 405);
+    snprintf(path, sizeof path, "/api/v1/clients/%s/rotate", id);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, "{}", NULL) == 404);
+    snprintf(path, sizeof path, "/api/v1/clients/%s/rotate_secret/x", id);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, "{}", NULL) == 404);
+    SSO_CHECK(s_auth(kit, id, s4, "", &retry_after));
+}
+
 void dir_clients_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run(s_test);
     dir_testkit_run(s_test_client_info);
     dir_testkit_run(s_test_limit);
+    dir_testkit_run(s_test_rotate);
 }

@@ -6,12 +6,14 @@
 #include "dir_rpc.h"
 #include "directory.pb-c.h"
 
-/* /api/v1/clients and /api/v1/clients/{id}. */
+/* /api/v1/clients, /api/v1/clients/{id} and POST /api/v1/clients/{id}/rotate_secret. */
 zframe_t *dir_clients_http(dir_api_req_t *req);
 
 /* The client_auth RPC: fills a malloc'd reply (free with
    sso__client_auth_reply__free_unpacked). An unknown client and a wrong secret both give
-   ok=false and nothing else. NULL when out of memory or the database fails.
+   ok=false and nothing else. The client's secret is its current one or, until
+   previous_secret_expires_at, the one the last rotate_secret replaced. NULL when out of
+   memory or the database fails.
    Failures are limited per registered client id and per client_address (may be empty) by
    dir->auth_limit: while either is locked out, ok=false and *retry_after is the seconds left
    (else 0), with no secret hashed, unless the secret verified in the last few minutes

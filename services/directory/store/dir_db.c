@@ -590,6 +590,7 @@ static void s_test_migrations(const char *path)
         "c11197b4a84257b19226046fb65c318d3a4f95f530a9910c4236686783073749", /* 0005_oidc_client_key */
         "2675f77a8f93951ecb2c85451561b640d162fd41e4ec495b6bcf4f8609c089ea", /* 0006_portal_sessions */
         "5c7c50ad95c5c15fee5fab031a97ce5857d2fa9ea9137a10e000843e8f584004", /* 0007_login_tests */
+        "8af73e36224d9f66fea987a1c3729bc39a189719d4986819a3f5f3100dc600ed", /* 0008_client_secret_rotation */
     };
     size_t count = sizeof shipped / sizeof shipped[0];
     SSO_CHECK(dir_migrations_count >= count && DIR_DB_VERSION == (int) dir_migrations_count);
