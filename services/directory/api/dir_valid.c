@@ -131,11 +131,19 @@ static int s_parse(const char *url, char **scheme, char **host, char *why, size_
         snprintf(why, why_size, "must be a URL of 1 to %d characters", DIR_URL_MAX);
         return -1;
     }
-    for (const unsigned char *p = (const unsigned char *) url; *p; p++)
+    for (const unsigned char *p = (const unsigned char *) url; *p; p++) {
         if (*p <= 0x20 || *p == 0x7f) {
             snprintf(why, why_size, "must not contain spaces or control characters");
             return -1;
         }
+        /* RFC 3986 has no place for these (nor for raw non-ASCII bytes) outside
+           percent-encoding; a page that shows the URL need not guess what they meant. */
+        if (*p >= 0x80 || strchr("<>\"{}|\\^`", *p)) {
+            snprintf(why, why_size, "must contain only characters a URL allows (RFC 3986); "
+                                    "percent-encode the others");
+            return -1;
+        }
+    }
     if (strncasecmp(url, "https://", 8) != 0 && strncasecmp(url, "http://", 7) != 0) {
         snprintf(why, why_size, "must be an absolute http or https URL");
         return -1;
@@ -233,6 +241,15 @@ void dir_valid_test(bool verbose)
     SSO_CHECK(dir_redirect_uri_check("https://user:pw@app.example.com/", why, sizeof why) == -1);
     SSO_CHECK(dir_redirect_uri_check("https://app.example.com/a b", why, sizeof why) == -1);
     SSO_CHECK(dir_redirect_uri_check("https://", why, sizeof why) == -1);
+    const char *unquoted[] = {"https://app.example.com/<script>", "https://app.example.com/\"x",
+                              "https://app.example.com/a{b}", "https://app.example.com/a|b",
+                              "https://app.example.com/a\\b", "https://app.example.com/a^b",
+                              "https://app.example.com/a`b", "https://app.example.com/caf\xc3\xa9"};
+    for (size_t i = 0; i < sizeof unquoted / sizeof *unquoted; i++)
+        SSO_CHECK(dir_redirect_uri_check(unquoted[i], why, sizeof why) == -1
+                  && strstr(why, "RFC 3986"));
+    SSO_CHECK(dir_redirect_uri_check("https://app.example.com/caf%C3%A9?a=%3Cb%3E&c=[1]", why,
+                                     sizeof why) == 0);
     SSO_CHECK(dir_url_check("http://idp.example.com/sso", why, sizeof why) == 0);
     SSO_CHECK(dir_url_check("ftp://idp.example.com/sso", why, sizeof why) == -1);
 }
