@@ -81,12 +81,21 @@ $(BUILD)/bin/test-lib: $(BUILD)/obj/lib/selftest.o $(LIBSSO)
 # or renaming a file regenerates it.
 MIGRATIONS_DIR := services/directory/store/migrations
 MIGRATIONS := $(sort $(wildcard $(MIGRATIONS_DIR)/*.sql))
-directory_GEN_OBJS := $(BUILD)/gen/dir_migrations.o
+directory_GEN_OBJS := $(BUILD)/gen/dir_migrations.o $(BUILD)/gen/dir_openapi_doc.o
 $(BUILD)/gen/dir_migrations.c: scripts/gen_migrations.py $(MIGRATIONS_DIR) $(MIGRATIONS)
 	@mkdir -p $(dir $@)
 	@echo "  GEN     $@"
 	@scripts/gen_migrations.py $@ $(MIGRATIONS)
 $(BUILD)/gen/dir_migrations.o: $(BUILD)/gen/dir_migrations.c services/directory/store/dir_migrations.h
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -Iservices/directory -c $< -o $@
+# The management API's OpenAPI document, written by hand, compiled in the same way (dir_openapi.h).
+OPENAPI_DOC := services/directory/api/openapi.json
+$(BUILD)/gen/dir_openapi_doc.c: scripts/gen_text.py scripts/gen_migrations.py $(OPENAPI_DOC)
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	@scripts/gen_text.py $@ api/dir_openapi.h dir_openapi_doc $(OPENAPI_DOC)
+$(BUILD)/gen/dir_openapi_doc.o: $(BUILD)/gen/dir_openapi_doc.c services/directory/api/dir_openapi.h
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -Iservices/directory -c $< -o $@
 

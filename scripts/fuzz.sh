@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-replay}"
 if [ "$mode" = run ]; then seconds="${2:-60}"; build="${3:-build-fuzz}"; else build="${2:-build-fuzz}"; fi
-# The generated code (protobuf, the directory's migrations) comes from the normal build.
-make --no-print-directory build/libsso.a build/gen/dir_migrations.c >/dev/null
+# The generated code (protobuf, the directory's migrations and OpenAPI document) comes from the
+# normal build.
+make --no-print-directory build/libsso.a build/gen/dir_migrations.c build/gen/dir_openapi_doc.c >/dev/null
 mkdir -p "$build/obj"
 flags=(-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -Ilib -Ibuild/gen -Iservices/token -Iservices/saml -Iservices/directory -Iservices/oidc
@@ -17,7 +18,8 @@ libs=($(pkg-config --libs libczmq libzmq jansson libprotobuf-c openssl libxml-2.
 # needs (a module brings its self-test along, and with it the test kits it calls, the
 # directory's in-process dir_fake among them).
 srcs=($(ls lib/*.c services/saml/*.c services/token/*.c services/oidc/*.c services/directory/*.c services/directory/*/*.c \
-        | grep -v -e /main.c -e /selftest.c) build/gen/*.pb-c.c build/gen/dir_migrations.c)
+        | grep -v -e /main.c -e /selftest.c) build/gen/*.pb-c.c build/gen/dir_migrations.c \
+        build/gen/dir_openapi_doc.c)
 archive="$build/libfuzz.a" stale=0
 for src in "${srcs[@]}"; do
   obj="$build/obj/$(echo "${src%.c}" | tr / _).o"

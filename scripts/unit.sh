@@ -52,5 +52,7 @@ for kit in "$build"/obj/services/*/{,*/}*_{testkit,fake}.o; do
 done
 # The generator of the directory's compiled-in migrations refuses bad files and escapes right.
 if scripts/gen_migrations.py --self-test; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+# The generator of compiled-in text files (the management API's OpenAPI document), likewise.
+if scripts/gen_text.py --self-test; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
 echo "unit: $passed passed, $failed failed"
 exit $status

@@ -10,6 +10,7 @@
 #include "api/dir_connections.h"
 #include "api/dir_domains.h"
 #include "api/dir_json.h"
+#include "api/dir_openapi.h"
 #include "api/dir_orgs.h"
 #include "api/dir_portal.h"
 #include "portal/dir_portal_connections.h"
@@ -74,6 +75,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_rpc_router_test, verbose);
     SSO_RUN(dir_api_test, verbose);
     SSO_RUN(dir_api_router_test, verbose);
+    SSO_RUN(dir_openapi_test, verbose);
     SSO_RUN(dir_clients_test, verbose);
     SSO_RUN(dir_orgs_test, verbose);
     SSO_RUN(dir_domains_test, verbose);

@@ -4,6 +4,7 @@
 #include "api/dir_clients.h"
 #include "api/dir_connections.h"
 #include "api/dir_domains.h"
+#include "api/dir_openapi.h"
 #include "api/dir_orgs.h"
 #include "api/dir_portal.h"
 #include "dir_testkit.h"
@@ -81,6 +82,9 @@ zframe_t *dir_api_router_handle(dir_t *dir, const Sso__HttpRequest *request)
     if (strncmp(request->path, DIR_API_PREFIX, strlen(DIR_API_PREFIX)) != 0
         || strlen(request->path) > DIR_API_PATH_MAX)
         return sso_http_error(404, "not_found", "no such path");
+    /* The API's description is public (dir_openapi.h); only its exact path. */
+    if (strcmp(request->path, DIR_OPENAPI_PATH) == 0)
+        return dir_openapi_http(request);
     /* Authenticate before routing, so unauthenticated callers learn nothing about paths. */
     const char *token = sso_http_bearer(request);
     const char *why = "this API requires an Authorization: Bearer token from the token "
