@@ -4,33 +4,15 @@
 // then a user of the organization's domain signs in through /oauth/authorize. A failed test
 // login shows the precise reason.
 //
-// Two layers. The API layer (runs now): the same journeys through the portal API from the
-// admin's page and the test window a real browser walks; where a step's portal route is not
-// merged yet (PORTAL_MERGED.routes in portal_kit.js) it takes the management API instead and
-// says so in the test's name. The page layer (skipped until PORTAL_MERGED.pages): the same
-// journeys clicked through the pages, written against these hooks, to align with the page
-// engineer's list:
-//
-// Accessible names (getByRole / getByLabel):
-//   button "Open the portal"                 start page (exists)
-//   radio|button "Generic SAML", "Generic OIDC" (and Okta, Entra ID, Google Workspace, ADFS,
-//                                            OneLogin, JumpCloud, PingFederate): the IdP pick
-//   label "Metadata XML file"                <input type=file> for the IdP's metadata
-//   label "Issuer", "Client ID", "Client secret", "Scopes"   the OIDC form
-//   button "Save", "Test connection", "Enable", "Disable"
-// data-testid:
-//   org-name                 the organization's display name (portal header)
-//   org-domains              the organization's domains (read-only list)
-//   sp-entity-id, sp-acs-url, sp-metadata-url   SAML values to paste into the IdP (text)
-//   oidc-redirect-uri        the OIDC redirect URI to register (text)
-//   field-error              an inline error next to the field it names
-//   connection-status        "Draft" | "Active" | "Inactive"
-//   certificate-expiry       one per IdP certificate, its not_after date
-//   test-status              on /portal/tests/{id}: "Succeeded" | "Failed" | "Pending"
-//   profile-subject, profile-email, profile-given-name, profile-family-name, profile-groups
-//   raw-attributes           the raw SAML attributes / OIDC claims, as text
-//   test-reason              the failure's reason (expected against received), as text
-//   events                   the recent login events table (one row per event)
+// Two layers. The API layer: the same journeys through the portal API from the admin's page
+// and the test window a real browser walks (where a step's portal route is not merged,
+// PORTAL_MERGED.routes in portal_kit.js, it takes the management API and says so in the
+// test's name). The page layer (PORTAL_MERGED.pages): the journeys clicked through the pages
+// under their own CSP, by accessible names (roles, labels) where the pages give them, else by
+// the pages' data-testid hooks (web/static/portal/; e.g. org-name, connection-status,
+// check-summary, notice, test-result with data-status, test-profile-<field>, test-reason,
+// test-expected, test-received, events-table). Every step's screenshot, laptop and phone
+// width, goes to the artifacts directory (portal_kit.js); on a phone nothing may stick out.
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -246,80 +228,201 @@ test(`OIDC: a connection to oidc-provider (via ${VIA}), its secret never shown b
   assert.deepEqual(claims.groups, ['eng']);
 });
 
-// ---- the page layer: skipped until the pages are merged ----
+// ---- the page layer: the same journeys clicked through the portal's pages ----
+// In Chromium under the pages' own Content-Security-Policy (no bypassCSP): the admin only
+// clicks, types and uploads; the management API only sets up what the app's developer does
+// and reads back what the pages stored.
 
-// Opens a fresh link for org in a context with the pages' own CSP; the portal app loaded.
+const PHONE = { width: 390, height: 844 };
+const IDP_TILES = ['okta', 'entra', 'google', 'adfs', 'onelogin', 'jumpcloud', 'pingfederate', 'saml', 'oidc'];
+const HOSTILE_ORG = 'Pages SAML <script>alert(5)</script> "Ünal" & 山田 Inc';
+const HOSTILE_CONNECTION = 'samlp — 山田 "<b>x</b>"';
+
+// A screenshot of step; with phone, one at a phone's width too, where nothing may stick out
+// sideways (the elements that do are named).
+async function pageShot(page, step, { phone = false } = {}) {
+  await kit.shot(page, step);
+  if (!phone) return;
+  const wide = page.viewportSize();
+  await page.setViewportSize(PHONE);
+  try {
+    await kit.shot(page, `${step}-phone`);
+    const over = await page.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      if (document.documentElement.scrollWidth <= width) return [];
+      return [...document.querySelectorAll('body *')]
+        .filter((el) => el.getBoundingClientRect().right > width + 0.5)
+        .slice(0, 5).map((el) => `${el.tagName.toLowerCase()}.${el.className}[${el.dataset.testid || ''}]`);
+    });
+    assert.deepEqual(over, [], `${step}: on a phone these stick out sideways`);
+  } finally {
+    await page.setViewportSize(wide);
+  }
+}
+
+// The console errors of the broker's own pages (an IdP's pages are not the portal's).
+function portalErrors(admin) {
+  return admin.context.consoleErrors.filter((e) => e.startsWith(`${kit.url}/`));
+}
+
+// Opens a fresh link for org in a fresh context under the pages' CSP: the overview, the
+// organization's name and domains shown as text.
 async function portal(org, step) {
   const context = await kit.context();
   const link = await kit.link(org.id);
   const opened = await kit.open(context, link, step);
   assert.equal(opened.status, 303);
-  await opened.page.getByTestId('org-name').waitFor({ state: 'visible', timeout: 10000 });
-  assert.equal((await opened.page.getByTestId('org-name').textContent()).trim(), org.display_name);
-  return { context, page: opened.page };
+  const { page } = opened;
+  await page.getByTestId('org-name').waitFor({ state: 'visible', timeout: 10000 });
+  assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), org.display_name);
+  assert.equal(await page.getByTestId('header-org-name').textContent(), org.display_name);
+  assert.deepEqual(await page.getByTestId('domains').getByRole('listitem').allTextContents(), [org.domain]);
+  await page.getByTestId('events-empty').or(page.getByTestId('events-table')).waitFor({ timeout: 10000 });
+  await pageShot(page, `${step}-overview`, { phone: true });
+  return { context, page };
 }
 
-// Clicks Test connection; the result page in the window it opens.
-async function testThroughPage(admin, step) {
+// Overview -> Add a connection -> the IdP's tile (every IdP of the issue offered) -> the draft
+// made with name. Returns the connection as the management API has it.
+async function addConnection(page, tileName, name, step) {
+  await page.getByTestId('add-connection').click();
+  await page.getByRole('heading', { level: 1, name: 'Add a connection' }).waitFor({ timeout: 10000 });
+  for (const id of IDP_TILES) assert.equal(await page.getByTestId(`idp-${id}`).count(), 1, `no tile idp-${id}`);
+  await pageShot(page, `${step}-pick-idp`, { phone: true });
+  await page.getByRole('button', { name: new RegExp(`^${tileName}`) }).click();
+  await page.getByRole('heading', { level: 1, name: `Connect ${tileName}` }).waitFor({ timeout: 10000 });
+  assert.ok(await page.getByTestId('idp-steps').getByRole('listitem').count() >= 3, 'the IdP\'s steps');
+  await page.getByLabel('Connection name').fill(name);
+  await pageShot(page, `${step}-create`);
+  await page.getByRole('button', { name: 'Create the connection' }).click();
+  await page.waitForURL((u) => /^#\/connections\/[A-Za-z0-9_.-]+$/.test(u.hash), { timeout: 10000 });
+  const id = new URL(page.url()).hash.split('/').pop();
+  await page.getByRole('heading', { level: 1, name }).waitFor({ timeout: 10000 });
+  assert.equal(await page.getByTestId('connection-status').textContent(), 'Draft: not enabled');
+  return kit.expectApi(200, 'GET', `/connections/${id}`);
+}
+
+// Clicks the Test sign-in button (the first one in scope): the test window it opens (blank,
+// then sent to the test's start URL) and the test's id; its start handle is kept for the
+// access-log check.
+async function testThroughPage(admin, scope) {
+  const started = admin.page.waitForResponse((r) => r.request().method() === 'POST'
+    && /^\/portal\/api\/connections\/[^/]+\/test$/.test(new URL(r.url()).pathname));
   const [win] = await Promise.all([
     admin.context.waitForEvent('page'),
-    admin.page.getByRole('button', { name: 'Test connection' }).click(),
+    scope.getByRole('button', { name: 'Test sign-in' }).first().click(),
   ]);
-  await win.waitForLoadState('domcontentloaded');
-  return win;
+  const answer = await (await started).json();
+  kit.keep('test start handle', new URL(answer.start_url, kit.url).pathname.split('/').pop());
+  return { win, testId: answer.test_id };
 }
 
-async function resultPage(win, step) {
-  await win.waitForURL((u) => /^\/portal\/tests\/[^/]+$/.test(u.pathname), { timeout: 15000 });
-  const status = win.getByTestId('test-status');
-  await status.waitFor({ state: 'visible', timeout: 15000 });
-  await win.waitForFunction(() => !/pending/i.test(document.querySelector('[data-testid="test-status"]').textContent), null, { timeout: 15000 });
-  await kit.shot(win, `${step}-result`);
-  return (await status.textContent()).trim();
+// The test window on /portal/tests/{id}, once its result is in: {status, text}.
+async function resultPage(win, testId, step) {
+  await win.waitForURL((u) => u.pathname === `/portal/tests/${testId}`, { timeout: 15000 }).catch(async () => {
+    await kit.shot(win, `${step}-stuck`);
+    throw new Error(`${step}: the test window never reached /portal/tests/${testId}; at ${win.url()}`);
+  });
+  assert.ok(!win.url().includes('code='), `a test login never reaches an app: ${win.url()}`);
+  const result = win.locator('[data-testid="test-result"]:not([data-status="pending"])');
+  await result.waitFor({ timeout: 15000 });
+  await pageShot(win, `${step}-result`, { phone: true });
+  return { status: await result.getAttribute('data-status'), text: await win.getByTestId('test-status').textContent() };
+}
+
+// Enable on the connection page: its status Enabled, in the page and the management API.
+async function enableThroughPage(page, connectionId, step) {
+  await page.bringToFront();
+  await page.getByRole('button', { name: 'Enable', exact: true }).click();
+  await page.getByTestId('connection-status').filter({ hasText: /^Enabled$/ }).waitFor({ timeout: 10000 });
+  assert.match(await page.getByTestId('notice').textContent(), /^Enabled/);
+  assert.equal(await page.getByRole('button', { name: 'Disable', exact: true }).count(), 1);
+  assert.equal((await kit.expectApi(200, 'GET', `/connections/${connectionId}`)).status, 'active');
+  await pageShot(page, `${step}-enabled`);
+}
+
+// Back on the overview: the connection Enabled and the user's sign-in (not a test) listed.
+async function overviewAfterLogin(page, connectionId, step) {
+  await page.getByRole('link', { name: 'Overview' }).first().click();
+  const card = page.locator(`[data-testid="connection"][data-connection-id="${connectionId}"]`);
+  await card.getByTestId('connection-status').filter({ hasText: /^Enabled$/ }).waitFor({ timeout: 10000 });
+  const signIns = page.getByTestId('events-table').locator('tbody tr');
+  await signIns.first().waitFor({ timeout: 10000 });
+  assert.ok(await signIns.filter({ hasText: 'Success' }).filter({ hasNotText: 'Test' }).count() >= 1,
+    (await signIns.allInnerTexts()).join('\n'));
+  assert.ok(await signIns.filter({ hasText: 'Test' }).count() >= 1, 'the test sign-in is listed as a test');
+  await pageShot(page, `${step}-overview-events`, { phone: true });
 }
 
 test('pages: SAML set up by uploading samlp\'s metadata, tested (the profile shown as text), enabled; the user signs in', { skip: PAGES_SKIP }, async (t) => {
   if (!HAVE_CHROMIUM) { t.skip(NO_CHROMIUM); return; }
-  const org = await kit.organization('Pages SAML Inc', 'pages-saml.example');
+  const org = await kit.organization(HOSTILE_ORG, 'pages-saml.example');
   const admin = await portal(org, 'pages-saml');
   const { page } = admin;
-  await kit.shot(page, 'pages-saml-home');
-  assert.deepEqual((await page.getByTestId('org-domains').innerText()).split(/\s+/).filter(Boolean), ['pages-saml.example']);
-  await page.getByRole('radio', { name: 'Generic SAML' }).or(page.getByRole('button', { name: 'Generic SAML' })).first().click();
-  await kit.shot(page, 'pages-saml-picked');
-  const acs = (await page.getByTestId('sp-acs-url').textContent()).trim();
-  assert.match(acs, new RegExp(`^${kit.url}/`));
-  assert.match((await page.getByTestId('sp-entity-id').textContent()).trim(), /\S/);
-  assert.match((await page.getByTestId('sp-metadata-url').textContent()).trim(), new RegExp(`^${kit.url}/`));
-  await page.getByLabel('Metadata XML file').setInputFiles(metadataFile);
-  await kit.shot(page, 'pages-saml-metadata');
-  assert.equal(await page.getByTestId('field-error').filter({ hasText: /\S/ }).count(), 0);
-  await page.getByRole('button', { name: 'Save' }).click();
-  await page.getByTestId('connection-status').filter({ hasText: 'Draft' }).waitFor({ timeout: 10000 });
-  assert.ok(await page.getByTestId('certificate-expiry').count() >= 1);
-  await kit.shot(page, 'pages-saml-saved');
-  samlIdp.state.acs = acs;
+  const connection = await addConnection(page, 'Other SAML 2.0 IdP', HOSTILE_CONNECTION, 'pages-saml');
+  assert.equal(connection.name, HOSTILE_CONNECTION);
+  assert.equal(connection.type, 'saml');
 
-  const win = await testThroughPage(admin, 'pages-saml-test');
-  assert.equal(await resultPage(win, 'pages-saml-test'), 'Succeeded');
-  assert.equal((await win.getByTestId('profile-subject').textContent()).trim(), 'jo-123');
-  assert.equal((await win.getByTestId('profile-email').textContent()).trim(), 'jo@saml-journey.example');
-  assert.equal((await win.getByTestId('profile-given-name').textContent()).trim(), HOSTILE_GIVEN);
-  assert.equal((await win.getByTestId('profile-family-name').textContent()).trim(), HOSTILE_FAMILY);
-  assert.ok((await win.getByTestId('raw-attributes').innerText()).includes(HOSTILE_FAMILY));
-  assert.equal(await win.locator('img[src="x"], script:not([src])').count(), 0, 'an attribute value became markup');
+  // The values to paste into the IdP, as the API has them; the metadata download.
+  assert.equal(await page.getByLabel(/^SP entity ID/).inputValue(), connection.sp.entity_id);
+  assert.equal(await page.getByLabel(/^Assertion Consumer Service \(ACS\) URL/).inputValue(), connection.sp.acs_url);
+  assert.equal(await page.getByLabel(/^SP metadata URL/).inputValue(), connection.sp.metadata_url);
+  assert.match(connection.sp.acs_url, new RegExp(`^${kit.url}/`));
+  assert.equal(await page.getByRole('link', { name: 'Download the SP metadata' }).getAttribute('href'), connection.sp.metadata_url);
+  await pageShot(page, 'pages-saml-sp-values', { phone: true });
 
-  await page.bringToFront();
-  await page.getByRole('button', { name: 'Enable' }).click();
-  await page.getByTestId('connection-status').filter({ hasText: 'Active' }).waitFor({ timeout: 10000 });
-  await kit.shot(page, 'pages-saml-enabled');
+  // samlp's metadata file, uploaded: checked at once, its entity ID and certificate shown.
+  await page.getByRole('radio', { name: 'Upload a metadata file' }).check();
+  await page.getByLabel('Metadata file (XML)').setInputFiles(metadataFile);
+  await page.getByTestId('check-summary-entity-id').filter({ hasText: samlIdp.issuer }).waitFor({ timeout: 10000 });
+  assert.equal(await page.getByTestId('check-summary-sso-url').textContent(), samlIdp.url);
+  assert.ok(await page.getByTestId('idp-metadata-file-error').isHidden());
+  await pageShot(page, 'pages-saml-metadata-checked');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByTestId('notice').filter({ hasText: /^Saved/ }).waitFor({ timeout: 10000 });
+  assert.equal(await page.getByTestId('saved-idp-entity-id').textContent(), samlIdp.issuer);
+  assert.match(await page.getByTestId('saved-idp').getByTestId('cert-not-after').first().textContent(), /^expires /);
+  assert.equal(await page.getByTestId('connection-status').textContent(), 'Draft: not enabled');
+  const saved = await kit.expectApi(200, 'GET', `/connections/${connection.id}`);
+  assert.equal(saved.saml.idp_entity_id, samlIdp.issuer);
+  assert.equal(saved.saml.idp_certificates[0].replace(/\s+/g, ''), samlIdp.cert.replace(/\s+/g, ''));
+  await pageShot(page, 'pages-saml-saved', { phone: true });
+  samlIdp.state.acs = connection.sp.acs_url;
+  // A user at this organization's domain (a test login is checked against its domains too).
+  const user = samlIdp.state.user;
+  samlIdp.state.user = { ...user, emails: [{ value: 'jo@pages-saml.example' }] };
+  t.after(() => { samlIdp.state.user = user; });
+
+  // The test window walks samlp to the result page: the profile, hostile values as text.
+  const appVisits = client.app.landed.length;
+  const { win, testId } = await testThroughPage(admin, page);
+  const result = await resultPage(win, testId, 'pages-saml-test');
+  assert.deepEqual(result, { status: 'success', text: 'Sign-in worked' }, await win.getByTestId('test-result').innerText());
+  const profile = (field) => win.getByTestId(`test-profile-${field}`).textContent();
+  assert.equal(await profile('subject'), 'jo-123');
+  assert.equal(await profile('email'), 'jo@pages-saml.example');
+  assert.equal(await profile('given_name'), HOSTILE_GIVEN);
+  assert.equal(await profile('family_name'), HOSTILE_FAMILY);
+  const raw = await win.getByTestId('test-raw').innerText();
+  assert.ok(raw.includes(HOSTILE_GIVEN) && raw.includes(HOSTILE_FAMILY), raw);
+  assert.ok((await win.getByTestId('test-result').innerText()).includes(`through ${HOSTILE_CONNECTION}`));
+  assert.equal(await win.locator('img, b, script:not([src])').count(), 0, 'a value became markup');
+  assert.deepEqual(client.app.landed.slice(appVisits), [], 'the test login reached the app');
+  // The admin's page shows the same result.
+  await page.locator('[data-testid="test-result"][data-status="success"]').waitFor({ timeout: 10000 });
+  assert.equal(await page.getByTestId('test-profile-family_name').textContent(), HOSTILE_FAMILY);
+  await pageShot(page, 'pages-saml-test-on-admin-page');
+  await win.close();
+
+  await enableThroughPage(page, connection.id, 'pages-saml');
   const claims = await kit.authorize(await kit.context(), client, 'jo@pages-saml.example', undefined, 'pages-saml-login');
   assert.equal(claims.oid, org.id);
-  await page.reload();
-  await page.getByTestId('events').getByText('success').first().waitFor({ timeout: 10000 });
-  await kit.shot(page, 'pages-saml-events');
+  assert.equal(claims.sub, `${connection.id};jo-123`);
+  assert.equal(claims.connection_type, 'saml');
+  await overviewAfterLogin(page, connection.id, 'pages-saml');
+  assert.equal(await page.locator('img, b, script:not([src])').count(), 0, 'a name became markup');
   assert.deepEqual(admin.context.dialogs, []);
-  assert.deepEqual(admin.context.consoleErrors, [], 'the pages run under their CSP with a clean console');
+  assert.deepEqual(portalErrors(admin), [], 'the pages run under their CSP with a clean console');
 });
 
 test('pages: OIDC set up by its form, the secret write-only, tested, enabled; the user signs in', { skip: PAGES_SKIP }, async (t) => {
@@ -329,48 +432,92 @@ test('pages: OIDC set up by its form, the secret write-only, tested, enabled; th
   const { page } = admin;
   const secret = crypto.randomBytes(24).toString('base64url');
   const opClient = { client_id: 'pages-broker', client_secret: secret, redirect_uris: [`${kit.url}/placeholder`], token_endpoint_auth_method: 'client_secret_basic' };
-  const op = await startOidcProvider({ client: opClient, accounts: { 'bo-2': { email: 'bo@pages-oidc.example', email_verified: true } } });
+  const op = await startOidcProvider({ client: opClient, accounts: { 'bo-2': { email: 'bo@pages-oidc.example', email_verified: true, given_name: 'Bo', family_name: 'Ødegård' } } });
   t.after(() => op.close());
-  await page.getByRole('radio', { name: 'Generic OIDC' }).or(page.getByRole('button', { name: 'Generic OIDC' })).first().click();
-  await page.getByLabel('Issuer').fill(op.issuer);
-  await page.getByLabel('Client ID').fill(opClient.client_id);
-  await page.getByLabel('Client secret').fill(secret);
-  await kit.shot(page, 'pages-oidc-form');
-  await page.getByRole('button', { name: 'Save' }).click();
-  await page.getByTestId('connection-status').filter({ hasText: 'Draft' }).waitFor({ timeout: 10000 });
-  const redirectUri = (await page.getByTestId('oidc-redirect-uri').textContent()).trim();
-  assert.match(redirectUri, new RegExp(`^${kit.url}/sso/oidc/callback/`));
-  assert.equal(await page.getByLabel('Client secret').inputValue(), '', 'the secret is shown again');
+  const connection = await addConnection(page, 'Other OpenID Connect provider', 'oidc-provider', 'pages-oidc');
+  assert.equal(connection.type, 'oidc');
+
+  // The redirect URI to register, shown before anything else is known.
+  const redirectUri = await page.getByLabel(/^Redirect URI/).inputValue();
+  assert.equal(redirectUri, `${kit.url}/sso/oidc/callback/${connection.id}`);
+  assert.equal(redirectUri, connection.oidc.redirect_uri);
+  assert.equal(await page.getByTestId('oidc-secret-set').textContent(), 'No client secret yet');
+  await page.getByLabel('Issuer', { exact: true }).fill(op.issuer);
+  await page.getByLabel('Client ID', { exact: true }).fill(opClient.client_id);
+  await page.getByLabel('Client secret', { exact: true }).fill(secret);
+  await page.getByLabel(/^Scopes/).fill('openid email profile');
+  await pageShot(page, 'pages-oidc-form', { phone: true });
+  await page.getByRole('button', { name: 'Save and check' }).click();
+  await page.getByTestId('notice').filter({ hasText: /^Saved/ }).waitFor({ timeout: 15000 });
+  await pageShot(page, 'pages-oidc-saved');
+  // Write-only: the field empty, the page (and after a reload too) without it; only "set".
+  assert.equal(await page.getByLabel('Client secret', { exact: true }).inputValue(), '');
+  assert.equal(await page.getByTestId('oidc-secret-set').textContent(), 'Client secret is set');
   assert.ok(!(await page.content()).includes(secret), 'the secret is in the page');
-  await kit.shot(page, 'pages-oidc-saved');
+  await page.reload();
+  await page.getByTestId('oidc-form').waitFor({ timeout: 10000 });
+  assert.equal(await page.getByLabel('Issuer', { exact: true }).inputValue(), op.issuer);
+  assert.equal(await page.getByLabel('Client secret', { exact: true }).inputValue(), '');
+  assert.equal(await page.getByTestId('oidc-secret-set').textContent(), 'Client secret is set');
+  assert.ok(!(await page.content()).includes(secret), 'the secret is in the page after a reload');
+  const saved = await kit.expectApi(200, 'GET', `/connections/${connection.id}`);
+  assert.equal(saved.oidc.issuer, op.issuer);
+  assert.deepEqual(saved.oidc.scopes, ['openid', 'email', 'profile']);
+  assert.ok(!JSON.stringify(saved).includes(secret));
   opClient.redirect_uris = [redirectUri];
   await op.restart();
 
-  const win = await testThroughPage(admin, 'pages-oidc-test');
+  const appVisits = client.app.landed.length;
+  const { win, testId } = await testThroughPage(admin, page);
+  await win.waitForURL((u) => u.toString().startsWith(op.issuer), { timeout: 15000 });
   await opSignIn(win, op.issuer, 'bo-2', 'pages-oidc-test');
-  assert.equal(await resultPage(win, 'pages-oidc-test'), 'Succeeded');
-  assert.equal((await win.getByTestId('profile-email').textContent()).trim(), 'bo@pages-oidc.example');
-  await page.bringToFront();
-  await page.getByRole('button', { name: 'Enable' }).click();
-  await page.getByTestId('connection-status').filter({ hasText: 'Active' }).waitFor({ timeout: 10000 });
+  const result = await resultPage(win, testId, 'pages-oidc-test');
+  assert.deepEqual(result, { status: 'success', text: 'Sign-in worked' }, await win.getByTestId('test-result').innerText());
+  assert.equal(await win.getByTestId('test-profile-subject').textContent(), 'bo-2');
+  assert.equal(await win.getByTestId('test-profile-email').textContent(), 'bo@pages-oidc.example');
+  assert.equal(await win.getByTestId('test-profile-family_name').textContent(), 'Ødegård');
+  assert.ok((await win.getByTestId('test-raw').innerText()).includes('bo@pages-oidc.example'));
+  assert.deepEqual(client.app.landed.slice(appVisits), [], 'the test login reached the app');
+  await win.close();
+
+  await enableThroughPage(page, connection.id, 'pages-oidc');
   const claims = await kit.authorize(await kit.context(), client, 'bo@pages-oidc.example',
     (p) => opSignIn(p, op.issuer, 'bo-2', 'pages-oidc-login'), 'pages-oidc-login');
   assert.equal(claims.oid, org.id);
-  assert.deepEqual(admin.context.consoleErrors, []);
+  assert.equal(claims.sub, `${connection.id};bo-2`);
+  assert.equal(claims.connection_type, 'oidc');
+  await overviewAfterLogin(page, connection.id, 'pages-oidc');
+  assert.deepEqual(admin.context.dialogs, []);
+  assert.deepEqual(portalErrors(admin), [], 'the pages run under their CSP with a clean console');
 });
 
 test('pages: a failed test login shows the precise reason on the result page', { skip: PAGES_SKIP }, async (t) => {
   if (!HAVE_CHROMIUM) { t.skip(NO_CHROMIUM); return; }
   const org = await kit.organization('Pages Mismatch Inc', 'pages-mismatch.example');
   const connection = await kit.expectApi(201, 'POST', `/organizations/${org.id}/connections`, {
-    type: 'saml', saml: { idp_entity_id: 'urn:test:expected-issuer', idp_sso_url: samlIdp.url, idp_certificates: [samlIdp.cert] },
+    type: 'saml', name: 'wrong issuer',
+    saml: { idp_entity_id: 'urn:test:expected-issuer', idp_sso_url: samlIdp.url, idp_certificates: [samlIdp.cert] },
   });
   samlIdp.state.acs = connection.sp.acs_url;
   const admin = await portal(org, 'pages-fail');
-  const win = await testThroughPage(admin, 'pages-fail-test');
-  assert.equal(await resultPage(win, 'pages-fail-test'), 'Failed');
-  const reason = (await win.getByTestId('test-reason').innerText()).trim();
-  assert.ok(reason.includes('issuer: expected urn:test:expected-issuer, got urn:test:portal-samlp'), reason);
+  // From the overview's card: a draft can be tested before it is enabled.
+  const card = admin.page.locator(`[data-testid="connection"][data-connection-id="${connection.id}"]`);
+  const { win, testId } = await testThroughPage(admin, card);
+  const result = await resultPage(win, testId, 'pages-fail-test');
+  assert.deepEqual(result, { status: 'failure', text: 'Sign-in failed' });
+  const reason = 'issuer: expected urn:test:expected-issuer, got urn:test:portal-samlp';
+  assert.equal(await win.getByTestId('test-reason').textContent(), reason);
+  assert.equal(await win.getByTestId('test-expected').textContent(), 'urn:test:expected-issuer');
+  assert.equal(await win.getByTestId('test-received').textContent(), 'urn:test:portal-samlp');
+  assert.equal(await win.getByTestId('test-profile').count(), 0);
+  // The admin's page and the overview's sign-ins show the same reason.
+  await card.locator('[data-testid="test-result"][data-status="failure"]').waitFor({ timeout: 10000 });
+  assert.equal(await card.getByTestId('test-reason').textContent(), reason);
+  await admin.page.getByTestId('events-refresh').click();
+  await admin.page.getByTestId('events-table').locator('tbody tr').filter({ hasText: reason }).first().waitFor({ timeout: 10000 });
+  await pageShot(admin.page, 'pages-fail-overview', { phone: true });
+  assert.equal((await kit.expectApi(200, 'GET', `/connections/${connection.id}`)).status, 'draft');
+  assert.deepEqual(portalErrors(admin), []);
 });
 
 // Last: the run's access log against every link token, session cookie, CSRF token and test

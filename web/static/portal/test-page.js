@@ -34,7 +34,7 @@ async function main() {
     if (error.status !== 401) page(card(h('p', { class: 'error', testid: 'test-error' }, error.description)));
     return;
   }
-  const holder = h('div', { 'aria-live': 'polite' }, renderResult({ status: 'pending' }));
+  const holder = h('div', { class: 'result-holder', 'aria-live': 'polite' }, renderResult({ status: 'pending' }));
   page(card(holder));
   pollTest(testId, async (result) => {
     if (!connectionName && result.connection_id && plainId(result.connection_id)) {
