@@ -1,4 +1,5 @@
 #include "gateway_static.h"
+#include "sso_crypto.h"
 #include "sso_test.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,34 @@ int gateway_static_read(const char *web_dir, const char *path, char **data, size
     return 0;
 }
 
+void gateway_static_etag(const char *data, size_t len, char etag[GATEWAY_STATIC_ETAG_LEN + 1])
+{
+    char hex[65];
+    sso_sha256_hex(data, len, hex);
+    snprintf(etag, GATEWAY_STATIC_ETAG_LEN + 1, "\"%.32s\"", hex);
+}
+
+bool gateway_static_not_modified(const char *if_none_match, const char *etag)
+{
+    if (!if_none_match)
+        return false;
+    /* A list of entity tags (RFC 9110 13.1.2); weak ones compare by their opaque part. */
+    for (const char *p = if_none_match; *p;) {
+        p += strspn(p, " \t,");
+        if (*p == '*')
+            return true;
+        if (!strncmp(p, "W/", 2))
+            p += 2;
+        size_t n = strcspn(p, ",");
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (n == strlen(etag) && !strncmp(p, etag, n))
+            return true;
+        p += strcspn(p, ",");
+    }
+    return false;
+}
+
 void gateway_static_test(bool verbose)
 {
     (void) verbose;
@@ -86,4 +115,18 @@ void gateway_static_test(bool verbose)
     size_t len = 0;
     SSO_CHECK(gateway_static_read("/nonexistent", "/static/a.css", &data, &len) == -1);
     SSO_CHECK(gateway_static_read("/etc", "/static/../passwd", &data, &len) == -1);
+
+    /* Revalidation: the ETag of the bytes, and If-None-Match lists, "*" and weak tags. */
+    char etag[GATEWAY_STATIC_ETAG_LEN + 1], other[GATEWAY_STATIC_ETAG_LEN + 1];
+    gateway_static_etag("body{}", 6, etag);
+    gateway_static_etag("body{ }", 7, other);
+    SSO_CHECK(strlen(etag) == GATEWAY_STATIC_ETAG_LEN && etag[0] == '"' && strcmp(etag, other));
+    char list[120];
+    snprintf(list, sizeof list, "%s, W/%s", other, etag);
+    SSO_CHECK(gateway_static_not_modified(etag, etag) && gateway_static_not_modified("*", etag)
+              && gateway_static_not_modified(list, etag)
+              && !gateway_static_not_modified(other, etag)
+              && !gateway_static_not_modified(NULL, etag)
+              && !gateway_static_not_modified("", etag)
+              && !gateway_static_not_modified("\"", etag));
 }

@@ -71,6 +71,25 @@ def test_static_files(broker):
                                  r.text), name
 
 
+def test_static_files_revalidate(broker):
+    """Each file carries a strong ETag of its bytes and Cache-Control: no-cache; the browser's
+    If-None-Match with it gets a 304 without the bytes, any other tag the file."""
+    url = f"{broker.url}/static/portal/app.js"
+    first = requests.get(url, timeout=10)
+    tag = first.headers.get("ETag", "")
+    assert first.status_code == 200 and re.fullmatch(r'"[0-9a-f]{32}"', tag), first.headers
+    assert first.headers["Cache-Control"] == "no-cache"
+    again = requests.get(url, headers={"If-None-Match": tag}, timeout=10)
+    assert again.status_code == 304 and again.content == b"" and again.headers["ETag"] == tag
+    listed = requests.get(url, headers={"If-None-Match": f'"0", W/{tag}'}, timeout=10)
+    assert listed.status_code == 304
+    for stale in ('"0123"', "", "W/", tag[:-2] + '"'):
+        r = requests.get(url, headers={"If-None-Match": stale}, timeout=10)
+        assert r.status_code == 200 and r.content == first.content, stale
+    other = requests.get(f"{broker.url}/static/portal/api.js", timeout=10)
+    assert other.headers["ETag"] != tag
+
+
 def test_browser_exchange_with_null_origin(broker):
     """Every page says Referrer-Policy: no-referrer, so a browser's form POST from the start
     page carries "Origin: null"; Sec-Fetch-Site, which no page can forge, says it came from the
