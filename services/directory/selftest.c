@@ -17,6 +17,7 @@
 #include "portal/dir_portal_req.h"
 #include "portal/dir_portal_router.h"
 #include "portal/dir_portal_session.h"
+#include "web/dir_web.h"
 #include "api/dir_valid.h"
 #include "dir.h"
 #include "dir_admin.h"
@@ -83,6 +84,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_connections_test, verbose);
     SSO_RUN(dir_conn_oidc_test, verbose);
     SSO_RUN(dir_portal_test, verbose);
+    SSO_RUN(dir_web_test, verbose);
     SSO_RUN(dir_portal_session_test, verbose);
     SSO_RUN(dir_portal_req_test, verbose);
     SSO_RUN(dir_portal_pages_test, verbose);
