@@ -40,6 +40,7 @@ static const opt_spec_t s_specs[] = {
     {"connection", true, false, false},
     {"limit", true, false, false},
     {"expires-in", true, false, false},
+    {"email", true, false, false}, {"actor", true, false, false}, /* admins, audit */
 };
 
 static const opt_spec_t *s_spec(const char *name, size_t len)
