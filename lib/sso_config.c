@@ -93,6 +93,7 @@ void sso_config_load_settings(sso_config_t *config)
     config->master_key = getenv("SSO_MASTER_KEY");
     config->admin_client_id = getenv("SSO_ADMIN_CLIENT_ID");
     config->admin_client_secret = getenv("SSO_ADMIN_CLIENT_SECRET");
+    config->dashboard_admin_email = getenv("SSO_DASHBOARD_ADMIN_EMAIL");
 }
 
 int sso_config_load(sso_config_t *config)
@@ -234,14 +235,15 @@ void sso_config_test(bool verbose)
                               "SSO_KEY_ROTATION_DELAY_S", "SSO_EVENT_RETENTION_DAYS",
                               "SSO_CLIENT_AUTH_LOCKOUT_BASE_MS", "SSO_MASTER_KEY",
                               "SSO_ADMIN_CLIENT_ID", "SSO_ADMIN_CLIENT_SECRET", "SSO_DEBUG",
-                              "SSO_ACCESS_LOG"};
+                              "SSO_ACCESS_LOG", "SSO_DASHBOARD_ADMIN_EMAIL"};
     for (size_t i = 0; i < sizeof settings / sizeof *settings; i++)
         unsetenv(settings[i]);
     SSO_CHECK(sso_config_load(&config) == 0 && !config.log_level && !config.log_debug
               && config.access_log && !config.web_dir && !config.gateway_threads
               && !config.key_rotation_delay_s && !config.event_retention_days
               && !config.client_auth_lockout_base_ms && !config.master_key
-              && !config.admin_client_id && !config.admin_client_secret);
+              && !config.admin_client_id && !config.admin_client_secret
+              && !config.dashboard_admin_email);
     for (size_t i = 0; i < sizeof settings / sizeof *settings; i++)
         setenv(settings[i], i == 10 ? "0" : "not checked here", 1);
     SSO_CHECK(sso_config_load(&config) == 0 && !strcmp(config.log_level, "not checked here")

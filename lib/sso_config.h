@@ -40,6 +40,7 @@ typedef struct {
     const char *master_key;                     /* SSO_MASTER_KEY: directory */
     const char *admin_client_id;                /* SSO_ADMIN_CLIENT_ID: directory, supervisor */
     const char *admin_client_secret;            /* SSO_ADMIN_CLIENT_SECRET: directory */
+    const char *dashboard_admin_email;          /* SSO_DASHBOARD_ADMIN_EMAIL: directory */
 } sso_config_t;
 
 /* Fills config from the environment; returns 0, or -1 with a message on stderr when a value

@@ -389,9 +389,35 @@ int sso_http_address_group(const char *address, char *out, size_t size)
     return n > 0 && (size_t) n < size ? 0 : -1;
 }
 
+void sso_http_masked_path(const char *path, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (const char *p = path ? path : ""; *p && used + 1 < size;) {
+        size_t len = strcspn(p + 1, "/");
+        size_t plain = strspn(p + 1, "abcdefghijklmnopqrstuvwxyz0123456789._-");
+        bool keep = plain == len && len <= SSO_HTTP_PLAIN_SEGMENT_MAX;
+        /* An empty segment is plain: kept as it is. */
+        int n = keep ? snprintf(out + used, size - used, "/%.*s", (int) len, p + 1)
+                     : snprintf(out + used, size - used, "/~");
+        if (n < 0 || (size_t) n >= size - used)
+            break;
+        used += (size_t) n;
+        p += 1 + len;
+    }
+}
+
 void sso_http_test(bool verbose)
 {
     (void) verbose;
+    /* Masked paths: plain names and ids kept, anything else "~", always terminated. */
+    char masked[64];
+    sso_http_masked_path("/a/Secret/b_1/x%41/", masked, sizeof masked);
+    SSO_CHECK(!strcmp(masked, "/a/~/b_1/~/"));
+    sso_http_masked_path(NULL, masked, sizeof masked);
+    SSO_CHECK(!strcmp(masked, ""));
+    sso_http_masked_path("/abcdef/ghij", masked, 8);
+    SSO_CHECK(!strcmp(masked, "/abcdef"));
     /* A header set replaces the first of its name, whatever its case, or is added. */
     sso_response_t *built = sso_response_new(200);
     SSO_CHECK(built);

@@ -76,5 +76,11 @@ int sso_http_count(zframe_t *frame, const char *name);
    0, or -1 when address is absent or empty or the group does not fit in size. */
 int sso_http_address_group(const char *address, char *out, size_t size);
 
+/* The path as a log may show it when its segments may carry a secret (a token pasted into a
+   path): every segment that is not a plain name (at most SSO_HTTP_PLAIN_SEGMENT_MAX characters
+   of [a-z0-9._-]: page names and ids) becomes "~". Always writes a NUL-terminated out. */
+#define SSO_HTTP_PLAIN_SEGMENT_MAX 32
+void sso_http_masked_path(const char *path, char *out, size_t size);
+
 void sso_http_test(bool verbose);
 #endif

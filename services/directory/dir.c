@@ -138,6 +138,7 @@ dir_t *dir_new(const sso_config_t *config, char *why, size_t why_size)
     snprintf(self->data_dir, sizeof self->data_dir, "%s", config->data_dir);
     self->allow_private_upstreams = config->allow_private_upstreams;
     self->simulator = config->simulator;
+    self->production = config->production;
     char path[1100];
     snprintf(path, sizeof path, "%s/sso.db", self->data_dir);
     self->secret_cache = dir_secret_cache_new(DIR_SECRET_CACHE_SIZE, DIR_SECRET_CACHE_TTL);

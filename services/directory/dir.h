@@ -19,6 +19,7 @@ typedef struct {
     char data_dir[1024];
     bool allow_private_upstreams;  /* SSO_ALLOW_PRIVATE_UPSTREAMS */
     bool simulator;                /* the IdP simulator is on (SSO_ENVIRONMENT, SSO_SIMULATOR) */
+    bool production;               /* SSO_ENVIRONMENT is production */
     int64_t housekeeping_at;       /* when expired login state was last purged */
     dir_secret_cache_t *secret_cache; /* recent client_auth successes (skips PBKDF2) */
     dir_auth_limit_t *auth_limit;  /* failed client authentications (SSO_CLIENT_AUTH_*) */

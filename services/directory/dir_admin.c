@@ -15,25 +15,19 @@
 #define DIR_ADMIN_SECRET_MIN 16
 #define DIR_ADMIN_SECRET_MAX 512
 
-/* Writes the two lines to a temp file and renames it over the old one, so readers never see
-   a half-written file. */
-static int s_write_credentials(const char *data_dir, const char *id, const char *secret,
-                               char *why, size_t why_size)
+int dir_admin_write_file(const char *data_dir, const char *name, const char *text, char *why,
+                         size_t why_size)
 {
     char path[1100], tmp[1200];
-    snprintf(path, sizeof path, "%s/%s", data_dir, DIR_ADMIN_FILE);
+    snprintf(path, sizeof path, "%s/%s", data_dir, name);
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int) getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         snprintf(why, why_size, "cannot write %s: %s", tmp, strerror(errno));
         return -1;
     }
-    char text[DIR_ADMIN_ID_MAX + DIR_ADMIN_SECRET_MAX + 64];
-    int len = snprintf(text, sizeof text, "SSO_ADMIN_CLIENT_ID=%s\nSSO_ADMIN_CLIENT_SECRET=%s\n",
-                       id, secret);
-    bool ok = len > 0 && (size_t) len < sizeof text && write(fd, text, (size_t) len) == len
-              && fsync(fd) == 0;
-    OPENSSL_cleanse(text, sizeof text);
+    ssize_t len = (ssize_t) strlen(text);
+    bool ok = write(fd, text, (size_t) len) == len && fsync(fd) == 0;
     close(fd);
     if (!ok || rename(tmp, path) != 0) {
         snprintf(why, why_size, "cannot write %s: %s", path, strerror(errno));
@@ -41,6 +35,22 @@ static int s_write_credentials(const char *data_dir, const char *id, const char 
         return -1;
     }
     return 0;
+}
+
+/* The credentials file: two lines, written whole (dir_admin_write_file). */
+static int s_write_credentials(const char *data_dir, const char *id, const char *secret,
+                               char *why, size_t why_size)
+{
+    char text[DIR_ADMIN_ID_MAX + DIR_ADMIN_SECRET_MAX + 64];
+    int len = snprintf(text, sizeof text, "SSO_ADMIN_CLIENT_ID=%s\nSSO_ADMIN_CLIENT_SECRET=%s\n",
+                       id, secret);
+    int rc = len > 0 && (size_t) len < sizeof text
+                 ? dir_admin_write_file(data_dir, DIR_ADMIN_FILE, text, why, why_size)
+                 : -1;
+    OPENSSL_cleanse(text, sizeof text);
+    if (rc != 0 && !*why)
+        snprintf(why, why_size, "cannot write the admin credentials");
+    return rc;
 }
 
 static bool s_printable(const char *text)

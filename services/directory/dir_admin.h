@@ -8,6 +8,11 @@
 
 #define DIR_ADMIN_FILE "admin-credentials"
 
+/* Writes text to <data_dir>/name (0600) through a temporary file renamed over the old one,
+   so readers never see a half-written file. 0, or -1 with why. */
+int dir_admin_write_file(const char *data_dir, const char *name, const char *text, char *why,
+                         size_t why_size);
+
 /* env_id/env_secret: the environment values (NULL or "" when unset). 0, or -1 with why. */
 int dir_admin_bootstrap(dir_t *dir, const char *env_id, const char *env_secret, char *why,
                         size_t why_size);

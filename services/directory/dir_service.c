@@ -6,6 +6,8 @@
 #include "dir_rpc_router.h"
 #include "dir_seed.h"
 #include "portal/dir_portal_router.h"
+#include "dashboard/dir_dash_admins.h"
+#include "dashboard/dir_dash_router.h"
 #include "dir_testkit.h"
 #include "sso_log.h"
 #include "sso_rpc.h"
@@ -20,7 +22,8 @@ dir_t *dir_service_open(const sso_config_t *config, char *why, size_t why_size)
     if (dir
         && (dir_admin_bootstrap(dir, config->admin_client_id, config->admin_client_secret, why,
                                 why_size) != 0
-            || dir_seed_ensure(dir, why, why_size) != 0))
+            || dir_seed_ensure(dir, why, why_size) != 0
+            || dir_dash_admins_bootstrap(dir, config->dashboard_admin_email, why, why_size) != 0))
         dir_destroy(&dir);
     return dir;
 }
@@ -52,6 +55,8 @@ static zframe_t *s_http(sso_service_t *service, const Sso__HttpRequest *request,
     const char *path = request->path ? request->path : "";
     if (!strncmp(path, DIR_PORTAL_PREFIX, strlen(DIR_PORTAL_PREFIX)))
         return dir_portal_router_handle(service->state, request);
+    if (!strncmp(path, DIR_DASH_PREFIX, strlen(DIR_DASH_PREFIX)))
+        return dir_dash_router_handle(service->state, request);
     return dir_api_router_handle(service->state, request);
 }
 
@@ -124,7 +129,8 @@ const sso_service_def_t directory_service = {
     .summary = "The directory of the SSO broker: the only writer of state (SQLite in\n"
                "SSO_DATA_DIR: organizations, domains, connections, clients, keys, login\n"
                "state and events, secrets sealed with the master key), the management API\n"
-               "/api/v1, the admin portal's sessions and API /portal/, and the\n"
+               "/api/v1, the admin portal's sessions and API /portal/, the developer\n"
+               "dashboard /dashboard/, and the\n"
                "directory RPCs. A bus worker that connects to\n"
                "SSO_BROKER_ENDPOINT.",
     .init = s_init,

@@ -18,6 +18,12 @@
 #include "portal/dir_portal_req.h"
 #include "portal/dir_portal_router.h"
 #include "portal/dir_portal_session.h"
+#include "web/dir_web.h"
+#include "dashboard/dir_dash_admins.h"
+#include "dashboard/dir_dash_audit.h"
+#include "dashboard/dir_dash_pages.h"
+#include "dashboard/dir_dash_router.h"
+#include "dashboard/dir_dash_session.h"
 #include "api/dir_valid.h"
 #include "dir.h"
 #include "dir_admin.h"
@@ -85,7 +91,13 @@ int main(int argc, char **argv)
     SSO_RUN(dir_connections_test, verbose);
     SSO_RUN(dir_conn_oidc_test, verbose);
     SSO_RUN(dir_portal_test, verbose);
+    SSO_RUN(dir_web_test, verbose);
     SSO_RUN(dir_portal_session_test, verbose);
+    SSO_RUN(dir_dash_audit_test, verbose);
+    SSO_RUN(dir_dash_admins_test, verbose);
+    SSO_RUN(dir_dash_session_test, verbose);
+    SSO_RUN(dir_dash_pages_test, verbose);
+    SSO_RUN(dir_dash_router_test, verbose);
     SSO_RUN(dir_portal_req_test, verbose);
     SSO_RUN(dir_portal_pages_test, verbose);
     SSO_RUN(dir_portal_router_test, verbose);

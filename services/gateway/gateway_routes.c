@@ -1,4 +1,5 @@
 #include "gateway_routes.h"
+#include "sso_http.h"
 #include "sso_test.h"
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +40,8 @@ static const route_entry_t s_routes[] = {
     /* A portal link's token belongs after a '#', which never reaches us; one typed into the
        path must still never reach the access log. */
     {"/portal/", false, ROUTE_SERVICE, "directory", true},
+    /* The developer dashboard: a setup link's token belongs after a '#' as well. */
+    {"/dashboard/", false, ROUTE_SERVICE, "directory", true},
     {"/_ping/directory", true, ROUTE_SERVICE, "directory", false},
 };
 
@@ -74,23 +77,13 @@ route_t gateway_route(const char *path)
 void gateway_route_log_path(const char *path, char *out, size_t size)
 {
     const route_entry_t *entry = s_entry(path);
-    if (!entry || !entry->secret_segments) {
-        snprintf(out, size, "%s", path ? path : "");
-        return;
-    }
-    size_t used = 0;
-    out[0] = '\0';
-    for (const char *p = path; *p && used + 1 < size;) {
-        size_t len = strcspn(p + 1, "/");
-        size_t plain = strspn(p + 1, "abcdefghijklmnopqrstuvwxyz0123456789._-");
-        bool keep = plain == len && len <= GATEWAY_LOG_SEGMENT_MAX;
-        /* An empty segment is plain: kept as it is. */
-        int n = keep ? snprintf(out + used, size - used, "/%.*s", (int) len, p + 1)
-                     : snprintf(out + used, size - used, "/~");
-        if (n < 0 || (size_t) n >= size - used)
-            break;
-        used += (size_t) n;
-        p += 1 + len;
+    if (entry && entry->secret_segments)
+        sso_http_masked_path(path, out, size);
+    else {
+        /* Cut short when it does not fit: a log line, not a key. */
+        size_t len = path ? strnlen(path, size - 1) : 0;
+        memcpy(out, path ? path : "", len);
+        out[len] = '\0';
     }
 }
 
@@ -125,6 +118,12 @@ void gateway_routes_test(bool verbose)
     SSO_CHECK(!strcmp(out, "/portal//~"));
     gateway_route_log_path("/portal/start", out, 8);
     SSO_CHECK(!strcmp(out, "/portal"));
+    snprintf(path, sizeof path, "/dashboard/setup/%s", token);
+    gateway_route_log_path(path, out, sizeof out);
+    SSO_CHECK(!strcmp(out, "/dashboard/setup/~"));
+    gateway_route_log_path("/dashboard/api/v1/admins/adm_0a1b/disable", out, sizeof out);
+    SSO_CHECK(!strcmp(out, "/dashboard/api/v1/admins/adm_0a1b/disable"));
+    SSO_CHECK(strcmp(gateway_route("/dashboard/").service, "directory") == 0);
     gateway_route_log_path("/api/v1/Organizations", out, sizeof out);
     SSO_CHECK(!strcmp(out, "/api/v1/Organizations"));
     gateway_route_log_path(NULL, out, sizeof out);

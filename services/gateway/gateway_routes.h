@@ -21,10 +21,9 @@ typedef struct {
 /* Resolves a decoded request path. Never fails: unknown paths give ROUTE_NONE. */
 route_t gateway_route(const char *path);
 /* The path as the access log may show it: as is, except under a prefix whose paths may carry
-   a secret (/portal/: a link's token pasted into a path), where every segment that is not a
-   plain name (at most GATEWAY_LOG_SEGMENT_MAX characters of [a-z0-9._-]: page names and
-   ids) becomes "~". Always writes a NUL-terminated out. */
-#define GATEWAY_LOG_SEGMENT_MAX 32
+   a secret (/portal/, /dashboard/: a link's token pasted into a path), where every segment
+   that is not a plain name becomes "~" (sso_http_masked_path). Always writes a
+   NUL-terminated out. */
 void gateway_route_log_path(const char *path, char *out, size_t size);
 /* The services that must have a live instance for /readyz. NULL-terminated. */
 extern const char *const gateway_services[];

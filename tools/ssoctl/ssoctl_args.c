@@ -43,6 +43,7 @@ static const opt_spec_t s_specs[] = {
     {"add-redirect-uri", true, true, false},
     {"remove-redirect-uri", true, true, false},
     {"overlap", true, false, false},
+    {"email", true, false, false}, {"actor", true, false, false}, /* admins, audit */
 };
 #define NSPECS (sizeof s_specs / sizeof s_specs[0])
 

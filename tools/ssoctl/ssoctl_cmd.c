@@ -10,9 +10,10 @@
 #define MAX_PAGES 10000
 
 static const ssoctl_cmd_t *const s_groups[] = {
-    ssoctl_clients_cmds, ssoctl_orgs_cmds,         ssoctl_domains_cmds,
-    ssoctl_connections_cmds, ssoctl_events_cmds,   ssoctl_keys_cmds,
-    ssoctl_portal_links_cmds, ssoctl_completion_cmds};
+    ssoctl_clients_cmds,      ssoctl_orgs_cmds,   ssoctl_domains_cmds,
+    ssoctl_connections_cmds,  ssoctl_events_cmds, ssoctl_keys_cmds,
+    ssoctl_portal_links_cmds, ssoctl_admins_cmds, ssoctl_audit_cmds,
+    ssoctl_completion_cmds};
 #define NGROUPS (sizeof s_groups / sizeof s_groups[0])
 
 const ssoctl_cmd_t *const *ssoctl_cmd_groups(size_t *count)
@@ -353,6 +354,46 @@ int ssoctl_delete_id(ssoctl_ctx_t *ctx, const char *label, const char *prefix, c
     char *path = ssoctl_path(prefix, id, NULL);
     rc = ssoctl_delete(ctx, path, what, id);
     free(path);
+    return rc;
+}
+
+int ssoctl_show_newest(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *base,
+                       const char *const filters[][2], const ssoctl_column_t *cols,
+                       size_t ncols)
+{
+    long limit = 50;
+    int rc = ssoctl_int_option(ctx, args, "limit", 1, 10000, &limit);
+    ssoctl_buf_t path = {0};
+    ssoctl_buf_puts(&path, base);
+    const char *sep = "?";
+    for (size_t i = 0; rc == 0 && filters[i][0]; i++) {
+        const char *value = ssoctl_args_get(args, filters[i][0]);
+        char label[64];
+        snprintf(label, sizeof label, "--%s", filters[i][0]);
+        if (!value || (rc = ssoctl_nonempty(ctx, label, value)) != 0)
+            continue;
+        ssoctl_buf_puts(&path, sep);
+        ssoctl_buf_puts(&path, filters[i][1]);
+        ssoctl_buf_puts(&path, "=");
+        ssoctl_buf_encoded(&path, value);
+        sep = "&";
+    }
+    char *path_text = ssoctl_buf_take(&path);
+    if (rc != 0 || !path_text) {
+        free(path_text);
+        return rc != 0 ? rc : ssoctl_fail(ctx, "out of memory");
+    }
+    json_t *list = NULL;
+    const char *next = NULL;
+    /* Pages of at most 100, the API's comfortable size. */
+    rc = ssoctl_list(ctx, path_text, limit < 100 ? limit : 100, NULL, false, (size_t) limit,
+                     &list, &next);
+    free(path_text);
+    if (rc == 0)
+        rc = ssoctl_show_list(ctx, list, cols, ncols);
+    if (rc == 0 && next && !ctx->json)
+        fprintf(ctx->err, "Showing the newest %ld; use --limit for more.\n", limit);
+    json_decref(list);
     return rc;
 }
 

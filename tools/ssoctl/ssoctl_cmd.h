@@ -57,6 +57,8 @@ const ssoctl_cmd_t *const *ssoctl_cmd_groups(size_t *count);
 /* The bash completion script (ssoctl_cmd_completion.c); caller frees. 0, or -1 when out of
    memory. */
 int ssoctl_completion_bash(char **out);
+extern const ssoctl_cmd_t ssoctl_admins_cmds[];
+extern const ssoctl_cmd_t ssoctl_audit_cmds[];
 
 /* The whole CLI: parses argv, dispatches, returns the exit status. */
 int ssoctl_run(int argc, char **argv, FILE *out, FILE *err);
@@ -113,6 +115,14 @@ int ssoctl_get_id(ssoctl_ctx_t *ctx, const char *label, const char *prefix, cons
 /* DELETE prefix + id as ssoctl_delete does (label as for ssoctl_get_id). */
 int ssoctl_delete_id(ssoctl_ctx_t *ctx, const char *label, const char *prefix, const char *id,
                      const char *what);
+
+/* Shows the newest --limit (1-10000, default 50) items of a log (events, audit) at base as a
+   table, with a hint when there are more, filtered by each option of filters given on the
+   command line ({option, query parameter} pairs, ending with {NULL, NULL}). 0, or an exit
+   status (reported). */
+int ssoctl_show_newest(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *base,
+                       const char *const filters[][2], const ssoctl_column_t *cols,
+                       size_t ncols);
 
 /* The collections under an organization (domains, portal links), written once. */
 /* Lists every page of /organizations/ORG_ID<collection> (ORG_ID: args->pos[0]) as a table. */

@@ -7,6 +7,8 @@
 #include "api/dir_openapi.h"
 #include "api/dir_orgs.h"
 #include "api/dir_portal.h"
+#include "dashboard/dir_dash_admins.h"
+#include "dashboard/dir_dash_audit.h"
 #include "dir_testkit.h"
 #include "login/dir_events.h"
 #include "login/dir_tokens.h"
@@ -14,7 +16,6 @@
 #include "sso_test.h"
 
 #define DIR_API_PREFIX "/api/v1/"
-#define DIR_API_PATH_MAX 1024
 
 static zframe_t *s_unauthorized(const char *token, const char *why)
 {
@@ -74,7 +75,38 @@ static zframe_t *s_route(dir_api_req_t *req)
         return dir_connections_http(req);
     if (strcmp(top, "events") == 0 && n == 1)
         return dir_events_http(req);
+    if (strcmp(top, "admins") == 0 && n <= 3)
+        return dir_dash_admins_http(req);
+    if (strcmp(top, "audit") == 0 && n == 1)
+        return dir_dash_audit_http(req);
     return sso_http_error(404, "not_found", "no such path under /api/v1");
+}
+
+/* Routes the path after prefix (which the path has). */
+static zframe_t *s_serve(dir_t *dir, const Sso__HttpRequest *request, const char *prefix)
+{
+    dir_api_req_t req = {.dir = dir, .http = request, .method = request->method};
+    char path[DIR_API_PATH_MAX + 1];
+    snprintf(path, sizeof path, "%s", request->path + strlen(prefix));
+    if (s_split(path, &req) != 0)
+        return sso_http_error(404, "not_found", "no such path under /api/v1");
+    req.query = sso_form_parse(request->query, strlen(request->query));
+    if (!req.query)
+        return sso_http_error(400, "invalid_request",
+                              "the query string is malformed (bad escape or repeated name)");
+    zframe_t *reply = s_route(&req);
+    zhashx_destroy(&req.query);
+    return reply ? reply : sso_http_error(500, "server_error", "no response");
+}
+
+zframe_t *dir_api_router_serve(dir_t *dir, const Sso__HttpRequest *request, const char *prefix,
+                               const char *actor_type, const char *actor)
+{
+    zframe_t *reply = strlen(request->path) <= DIR_API_PATH_MAX
+                          ? s_serve(dir, request, prefix)
+                          : sso_http_error(404, "not_found", "no such path under /api/v1");
+    dir_dash_audit_change(dir, request, actor_type, actor, reply);
+    return reply;
 }
 
 zframe_t *dir_api_router_handle(dir_t *dir, const Sso__HttpRequest *request)
@@ -89,23 +121,12 @@ zframe_t *dir_api_router_handle(dir_t *dir, const Sso__HttpRequest *request)
     const char *token = sso_http_bearer(request);
     const char *why = "this API requires an Authorization: Bearer token from the token "
                       "endpoint (client_credentials with the admin client)";
+    char client_id[DIR_API_ID_MAX + 1];
     if (!token)
         return s_unauthorized(NULL, why);
-    if (!dir_tokens_check(dir, token, "management", &why))
+    if (!dir_tokens_check(dir, token, "management", &why, client_id, sizeof client_id))
         return s_unauthorized(token, why);
-
-    dir_api_req_t req = {.dir = dir, .http = request, .method = request->method};
-    char path[DIR_API_PATH_MAX + 1];
-    snprintf(path, sizeof path, "%s", request->path + strlen(DIR_API_PREFIX));
-    if (s_split(path, &req) != 0)
-        return sso_http_error(404, "not_found", "no such path under /api/v1");
-    req.query = sso_form_parse(request->query, strlen(request->query));
-    if (!req.query)
-        return sso_http_error(400, "invalid_request",
-                              "the query string is malformed (bad escape or repeated name)");
-    zframe_t *reply = s_route(&req);
-    zhashx_destroy(&req.query);
-    return reply ? reply : sso_http_error(500, "server_error", "no response");
+    return dir_api_router_serve(dir, request, DIR_API_PREFIX, "client", client_id);
 }
 
 /* Authentication before routing, and paths that lead nowhere. */

@@ -104,7 +104,8 @@ int dir_tokens_issue(dir_t *dir, const char *client_id, const char *scope, int64
     return 0;
 }
 
-bool dir_tokens_check(dir_t *dir, const char *token, const char *scope, const char **why)
+bool dir_tokens_check(dir_t *dir, const char *token, const char *scope, const char **why,
+                      char *client_id, size_t client_id_size)
 {
     *why = "the access token is not valid";
     if (!token || !*token || strlen(token) > DIR_TOKEN_MAX)
@@ -112,7 +113,8 @@ bool dir_tokens_check(dir_t *dir, const char *token, const char *scope, const ch
     char hash[65];
     sso_sha256_hex(token, strlen(token), hash);
     dir_db_stmt_t *stmt = dir_db_query(dir->db,
-                                       "SELECT t.scope, t.expires_at, t.revoked, c.is_admin "
+                                       "SELECT t.scope, t.expires_at, t.revoked, c.is_admin, "
+                                       "c.id "
                                        "FROM access_tokens t JOIN clients c ON c.id = t.client_id "
                                        "WHERE t.token_hash = ?", "s", hash);
     bool ok = false;
@@ -126,6 +128,8 @@ bool dir_tokens_check(dir_t *dir, const char *token, const char *scope, const ch
             *why = "the access token does not grant management access";
         else
             ok = true;
+        if (ok && client_id)
+            snprintf(client_id, client_id_size, "%s", dir_db_text(stmt, 4));
     }
     dir_db_release(stmt);
     return ok;
@@ -180,16 +184,11 @@ DIR_RPC_FN(dir_tokens_bearer_check, Sso__BearerCheckRequest, Sso__BearerCheckRep
     const char *token = in->access_token;
     const char *why = NULL;
     Sso__BearerCheckReply *bearer = out;
-    if (dir_rpc_text(token, 1, DIR_TOKEN_MAX) && dir_tokens_check(dir, token, "management", &why)) {
-        char hash[65];
-        sso_sha256_hex(token, strlen(token), hash);
-        dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT client_id FROM access_tokens WHERE "
-                                                    "token_hash = ?", "s", hash);
-        if (stmt && dir_db_step(stmt) == DIR_DB_ROW) {
-            bearer->ok = true;
-            bearer->client_id = dir_rpc_dup(dir_db_text(stmt, 0));
-        }
-        dir_db_release(stmt);
+    char client_id[256];
+    if (dir_rpc_text(token, 1, DIR_TOKEN_MAX)
+        && dir_tokens_check(dir, token, "management", &why, client_id, sizeof client_id)) {
+        bearer->ok = true;
+        bearer->client_id = dir_rpc_dup(client_id);
     }
     return 0;
 }
@@ -198,7 +197,10 @@ static void s_test(dir_testkit_t *kit)
 {
     const char *why = NULL;
     SSO_CHECK(kit->token && strncmp(kit->token, "at_", 3) == 0 && strlen(kit->token) == 46);
-    SSO_CHECK(dir_tokens_check(kit->dir, kit->token, "management", &why));
+    SSO_CHECK(dir_tokens_check(kit->dir, kit->token, "management", &why, NULL, 0));
+    char client_id[256] = "";
+    SSO_CHECK(dir_tokens_check(kit->dir, kit->token, "management", &why, client_id,
+                               sizeof client_id) && !strcmp(client_id, kit->admin_id));
     /* Only the hash is stored. */
     char hash[65];
     sso_sha256_hex(kit->token, strlen(kit->token), hash);
@@ -206,14 +208,14 @@ static void s_test(dir_testkit_t *kit)
                          "s", hash) == 1);
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM access_tokens WHERE token_hash = ?",
                          "s", kit->token) == 0);
-    SSO_CHECK(!dir_tokens_check(kit->dir, "at_nope", "management", &why));
-    SSO_CHECK(!dir_tokens_check(kit->dir, "", "management", &why));
+    SSO_CHECK(!dir_tokens_check(kit->dir, "at_nope", "management", &why, NULL, 0));
+    SSO_CHECK(!dir_tokens_check(kit->dir, "", "management", &why, NULL, 0));
 
     dir_error_t err = {0};
     char *other = NULL;
     SSO_CHECK(dir_tokens_issue(kit->dir, kit->admin_id, "openid", 60, NULL, NULL, &other, &err)
               == 0);
-    SSO_CHECK(other && !dir_tokens_check(kit->dir, other, "management", &why)
+    SSO_CHECK(other && !dir_tokens_check(kit->dir, other, "management", &why, NULL, 0)
               && strstr(why, "management"));
     free(other);
     SSO_CHECK(dir_tokens_issue(kit->dir, "cli_unknown", "management", 60, NULL, NULL, &other,
@@ -227,12 +229,12 @@ static void s_test(dir_testkit_t *kit)
     /* Expired and revoked tokens stop working. */
     SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE access_tokens SET expires_at = 1 WHERE "
                                              "token_hash = ?", "s", hash) == DIR_DB_OK);
-    SSO_CHECK(!dir_tokens_check(kit->dir, kit->token, "management", &why)
+    SSO_CHECK(!dir_tokens_check(kit->dir, kit->token, "management", &why, NULL, 0)
               && strstr(why, "expired"));
     SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE access_tokens SET expires_at = ?, "
                                              "revoked = 1 WHERE token_hash = ?", "is",
                          dir_now() + 60, hash) == DIR_DB_OK);
-    SSO_CHECK(!dir_tokens_check(kit->dir, kit->token, "management", &why)
+    SSO_CHECK(!dir_tokens_check(kit->dir, kit->token, "management", &why, NULL, 0)
               && strstr(why, "revoked"));
 }
 

@@ -18,8 +18,10 @@ int dir_tokens_issue(dir_t *dir, const char *client_id, const char *scope, int64
                      const char *claims_json, const char *code_hash, char **token,
                      dir_error_t *err);
 /* True when token is known, unrevoked, unexpired, carries scope and its client is still an
-   admin (for "management"). *why says what failed, for the WWW-Authenticate header. */
-bool dir_tokens_check(dir_t *dir, const char *token, const char *scope, const char **why);
+   admin (for "management"); then its client's id is copied into client_id (client_id_size
+   bytes; NULL for none). *why says what failed, for the WWW-Authenticate header. */
+bool dir_tokens_check(dir_t *dir, const char *token, const char *scope, const char **why,
+                      char *client_id, size_t client_id_size);
 
 /* access_token_check: an unexpired, unrevoked token's AccessTokenClaims; else invalid_token. */
 DIR_RPC_FN(dir_tokens_access_check, Sso__AccessTokenCheckRequest, Sso__AccessTokenCheckReply);

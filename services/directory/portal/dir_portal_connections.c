@@ -21,10 +21,10 @@ static zframe_t *s_recheck(void *arg)
     dir_portal_state_t state = dir_portal_session_find(req->dir, req->http, &now);
     if (state == DIR_PORTAL_SESSION_ERROR)
         return sso_http_error(500, "server_error", "internal error; see the directory log");
-    if (state == DIR_PORTAL_SESSION_OK && !strcmp(now.id, req->session.id))
+    if (state == DIR_PORTAL_SESSION_OK && !strcmp(now.web.id, req->session.web.id))
         return NULL;
     sso_info("portal session %s ended while its request waited: nothing written",
-             req->session.id);
+             req->session.web.id);
     return sso_http_error(401, "invalid_session", "the portal session ended while the request "
                                                   "waited; nothing was saved");
 }
@@ -54,7 +54,7 @@ static zframe_t *s_through(dir_portal_req_t *req, zframe_t *(*handler)(dir_api_r
    runs on the directory's loop and stalls every login, so a portal link's holder could stop
    all logins with a few requests for a metadata URL that answers slowly. The loop is one
    thread (its requests yield only in a slow step), so the places need no lock. */
-static char s_waiting[DIR_PORTAL_SLOW_MAX][sizeof ((dir_portal_session_t *) 0)->id];
+static char s_waiting[DIR_PORTAL_SLOW_MAX][sizeof ((dir_portal_session_t *) 0)->web.id];
 
 /* s_through for a request that may wait in a slow step: 429 when its session already has
    DIR_PORTAL_SLOW_PER_SESSION such requests waiting, or all portal sessions together
@@ -67,17 +67,17 @@ static zframe_t *s_through_slow(dir_portal_req_t *req,
     for (size_t i = 0; i < DIR_PORTAL_SLOW_MAX; i++) {
         if (!*s_waiting[i])
             free_place = i;
-        else if (!strcmp(s_waiting[i], req->session.id))
+        else if (!strcmp(s_waiting[i], req->session.web.id))
             own++;
     }
     if (own >= DIR_PORTAL_SLOW_PER_SESSION || free_place == DIR_PORTAL_SLOW_MAX) {
-        sso_info("portal session %s refused: %s other slow requests wait", req->session.id,
+        sso_info("portal session %s refused: %s other slow requests wait", req->session.web.id,
                  own >= DIR_PORTAL_SLOW_PER_SESSION ? "its" : "the portal's");
         return sso_http_error(429, "too_many_requests", "other changes or checks that fetch "
                                                         "from the IdP are still running; try "
                                                         "again in a few seconds");
     }
-    snprintf(s_waiting[free_place], sizeof s_waiting[free_place], "%s", req->session.id);
+    snprintf(s_waiting[free_place], sizeof s_waiting[free_place], "%s", req->session.web.id);
     zframe_t *reply = s_through(req, handler, path, n, NULL);
     s_waiting[free_place][0] = '\0';
     return reply;

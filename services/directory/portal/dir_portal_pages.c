@@ -12,17 +12,8 @@
 /* A page that says why nothing opened, and what to do. */
 static zframe_t *s_page(uint32_t status, const char *title, const char *message)
 {
-    sso_html_t *html = sso_html_new();
-    if (html) {
-        sso_html_begin(html, title);
-        sso_html_add(html, "<h1>{}</h1>\n<p class=\"error\">{}</p>\n", title, message);
-        sso_html_add(html, "<p>Ask the person who sent you the link for a new one.</p>\n");
-        sso_html_end(html);
-    }
-    sso_response_t *response = html ? sso_html_response(&html, status) : NULL;
-    if (!response)
-        return sso_http_error(status, "server_error", message);
-    return sso_response_pack(&response);
+    return dir_web_page(status, title, message,
+                        "Ask the person who sent you the link for a new one.");
 }
 
 static zframe_t *s_not_found(void)
@@ -63,28 +54,9 @@ static zframe_t *s_start_page(void)
                     : sso_http_error(500, "server_error", "out of memory");
 }
 
-/* A browser's POST came from the broker's own pages: Origin, when sent, is the public URL's
-   origin, and Sec-Fetch-Site, when sent, is same-origin. (Browsers send both with a POST;
-   another site's form could otherwise sign a victim into the sender's portal session.) Under
-   Referrer-Policy: no-referrer (our other pages', or an older copy of the start page) a
-   browser's form POST carries "Origin: null"; that passes only beside Sec-Fetch-Site:
-   same-origin, which no page can set. */
-static bool s_same_origin(const dir_t *dir, const Sso__HttpRequest *request)
-{
-    const char *origin = sso_http_header(request, "origin");
-    const char *site = sso_http_header(request, "sec-fetch-site");
-    bool same_site = site && !strcmp(site, "same-origin");
-    const char *host = strstr(dir->public_url, "://");
-    size_t len = host ? strcspn(host + 3, "/") + (size_t) (host + 3 - dir->public_url) : 0;
-    bool origin_ok = !origin || (strlen(origin) == len && len
-                                 && !strncasecmp(origin, dir->public_url, len))
-                     || (!strcmp(origin, "null") && same_site);
-    return origin_ok && (!site || same_site);
-}
-
 static zframe_t *s_exchange(dir_t *dir, const Sso__HttpRequest *request)
 {
-    if (!s_same_origin(dir, request)) {
+    if (!dir_web_same_origin(dir, request)) {
         sso_info("portal: a link exchange from another site was refused");
         return s_page(403, "Not opened", "This request came from another site.");
     }
@@ -123,7 +95,7 @@ static zframe_t *s_exchange(dir_t *dir, const Sso__HttpRequest *request)
     char cookie[300], location[600];
     snprintf(location, sizeof location, "%s/portal/", dir->public_url);
     int rc = dir_portal_session_cookie(dir, &session, cookie, sizeof cookie);
-    OPENSSL_cleanse(session.secret, sizeof session.secret);
+    OPENSSL_cleanse(session.web.secret, sizeof session.web.secret);
     sso_response_t *response = rc == 0 ? sso_response_new(303) : NULL;
     if (!response)
         return s_page(500, "Something went wrong", "The portal could not be opened.");
@@ -143,27 +115,6 @@ static zframe_t *s_start(dir_t *dir, const Sso__HttpRequest *request)
     if (!strcmp(method, "POST"))
         return s_exchange(dir, request);
     return sso_http_method_not_allowed("GET, POST");
-}
-
-/* The shell of a page the portal's scripts build: their stylesheet, a heading until they run,
-   the module that builds it. Nothing in it comes from the request. */
-static zframe_t *s_shell(const char *title, const char *testid, const char *script)
-{
-    sso_html_t *html = sso_html_new();
-    if (html) {
-        sso_html_begin_styled(html, title, "/static/portal/portal.css");
-        sso_html_add(html,
-                     "<div id=\"portal-app\" class=\"portal\" data-testid=\"{}\">\n"
-                     "<h1>{}</h1>\n<p class=\"portal-loading\" role=\"status\">Loading…</p>\n"
-                     "</div>\n<noscript><p class=\"error\">The portal needs JavaScript."
-                     "</p></noscript>\n<script type=\"module\" src=\"{}\"></script>\n",
-                     testid, title, script);
-        sso_html_end(html);
-    }
-    sso_response_t *response = html ? sso_html_response_csp(&html, 200, DIR_PORTAL_APP_CSP)
-                                    : NULL;
-    return response ? sso_response_pack(&response)
-                    : sso_http_error(500, "server_error", "out of memory");
 }
 
 /* A test id as dir_tests makes them: "tst_" and lower-case letters and digits. */
@@ -192,8 +143,10 @@ zframe_t *dir_portal_pages_handle(dir_t *dir, const Sso__HttpRequest *request)
     if (strcmp(method, "GET") && strcmp(method, "HEAD"))
         return sso_http_method_not_allowed("GET, HEAD");
     /* The test page's script reads the id from its own address: the page quotes nothing. */
-    return app ? s_shell("Single sign-on setup", "portal-app", "/static/portal/app.js")
-               : s_shell("Test sign-in", "test-page", "/static/portal/test-page.js");
+    return app ? dir_web_shell("portal", "Single sign-on setup", "portal-app",
+                               "/static/portal/portal.css", "/static/portal/app.js")
+               : dir_web_shell("portal", "Test sign-in", "test-page",
+                               "/static/portal/portal.css", "/static/portal/test-page.js");
 }
 
 /* ---- self-test ------------------------------------------------------------------------- */

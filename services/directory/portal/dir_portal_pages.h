@@ -12,17 +12,15 @@
 #define DIR_PORTAL_PAGES_H
 #include "dir.h"
 #include "sso_http.h"
+#include "web/dir_web.h"
 
 /* The start page and its script's only source: the static file. */
 #define DIR_PORTAL_START_CSP                                                                  \
     "default-src 'none'; script-src 'self'; style-src 'self'; form-action 'self'; "          \
     "frame-ancestors 'none'; base-uri 'none'"
 
-/* The app's shells: its scripts and styles only from /static, which may call the portal API
-   and nothing else. */
-#define DIR_PORTAL_APP_CSP                                                                    \
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "          \
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+/* The app's shells (dir_web_shell). */
+#define DIR_PORTAL_APP_CSP DIR_WEB_APP_CSP
 
 /* Every /portal/ path that is not the API: GET /portal/start (the page) and POST
    /portal/start (the exchange), GET /portal/ and /portal/tests/<test id> (the shells), else

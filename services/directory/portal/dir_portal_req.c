@@ -30,7 +30,7 @@ zframe_t *dir_portal_req_same_org(const dir_portal_req_t *req, const char *organ
     if (organization_id && !strcmp(organization_id, req->session.organization_id))
         return NULL;
     sso_info("portal session %s of %s refused: the request names another organization",
-             req->session.id, req->session.organization_id);
+             req->session.web.id, req->session.organization_id);
     return sso_http_error(403, "access_denied", "this portal session is for one organization "
                                                 "and cannot read or change another");
 }
@@ -88,7 +88,7 @@ zframe_t *dir_portal_req_open(dir_portal_req_t *req, dir_t *dir, const Sso__Http
         return sso_http_error(401, "invalid_session", ended[state]);
     if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")
         && !dir_portal_session_csrf_ok(&req->session, request)) {
-        sso_info("portal session %s refused: %s without its CSRF token", req->session.id,
+        sso_info("portal session %s refused: %s without its CSRF token", req->session.web.id,
                  req->method);
         return sso_http_error(403, "access_denied", "this call needs the session's CSRF token "
                                                     "in the X-CSRF-Token header");

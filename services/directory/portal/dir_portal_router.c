@@ -21,8 +21,8 @@ static zframe_t *s_session(dir_portal_req_t *req)
     dir_portal_session_csrf(session, csrf);
     return sso_http_json(200, json_pack("{s:s, s:s, s:o, s:o, s:i}", "organization_id",
                                         session->organization_id, "csrf_token", csrf,
-                                        "created_at", dir_json_time(session->created_at),
-                                        "expires_at", dir_json_time(session->expires_at),
+                                        "created_at", dir_json_time(session->web.created_at),
+                                        "expires_at", dir_json_time(session->web.expires_at),
                                         "idle_timeout", DIR_PORTAL_SESSION_IDLE));
 }
 

@@ -36,23 +36,20 @@ static int s_link(dir_t *dir, const char *hash, dir_portal_session_t *session,
     return rc == DIR_DB_ROW ? 1 : rc == DIR_DB_DONE ? 0 : -1;
 }
 
+const dir_web_app_t dir_portal_app = {"portal", "portal_sessions", DIR_PORTAL_COOKIE,
+                                      DIR_PORTAL_COOKIE_PATH, DIR_PORTAL_SESSION_IDLE};
+
 /* Marks the link used and stores the session, in one transaction: DIR_PORTAL_LINK_OK, USED
    when another exchange got there first, ERROR. */
 static dir_portal_link_t s_create(dir_t *dir, dir_portal_session_t *session, int64_t now,
                                   int64_t link_expires)
 {
-    char *secret = sso_random_token(SSO_COOKIE_TOKEN_BYTES);
-    char *id = sso_random_id("ps_", 10);
+    char hash[65];
     dir_portal_link_t result = DIR_PORTAL_LINK_ERROR;
-    if (secret && id && strlen(secret) == SSO_COOKIE_TOKEN_LEN) {
-        s_copy(session->secret, sizeof session->secret, secret);
-        s_copy(session->id, sizeof session->id, id);
-        session->created_at = session->last_seen = now;
-        session->expires_at = now + DIR_PORTAL_SESSION_MAX < link_expires
-                                  ? now + DIR_PORTAL_SESSION_MAX
-                                  : link_expires;
-        char hash[65];
-        sso_sha256_hex(secret, strlen(secret), hash);
+    int64_t expires_at = now + DIR_PORTAL_SESSION_MAX < link_expires
+                             ? now + DIR_PORTAL_SESSION_MAX
+                             : link_expires;
+    if (dir_web_session_new(&session->web, "ps_", now, expires_at, hash) == 0) {
         int changes = 0;
         dir_db_t *db = dir->db;
         if (dir_db_begin(db) == 0
@@ -63,19 +60,15 @@ static dir_portal_link_t s_create(dir_t *dir, dir_portal_session_t *session, int
                 || dir_db_run(db, NULL, "INSERT INTO portal_sessions (id, session_hash, "
                                         "organization_id, link_id, created_at, last_seen, "
                                         "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)", "ssssiii",
-                              id, hash, session->organization_id, session->link_id, now, now,
-                              session->expires_at) == DIR_DB_OK)
+                              session->web.id, hash, session->organization_id,
+                              session->link_id, now, now, expires_at) == DIR_DB_OK)
             && dir_db_commit(db) == 0)
             result = changes == 1 ? DIR_PORTAL_LINK_OK : DIR_PORTAL_LINK_USED;
         else
             dir_db_rollback(db);
     }
     if (result != DIR_PORTAL_LINK_OK)
-        OPENSSL_cleanse(session->secret, sizeof session->secret);
-    if (secret)
-        OPENSSL_cleanse(secret, strlen(secret));
-    free(secret);
-    free(id);
+        OPENSSL_cleanse(session->web.secret, sizeof session->web.secret);
     return result;
 }
 
@@ -124,116 +117,53 @@ dir_portal_link_t dir_portal_session_start(dir_t *dir, const char *token,
     }
     if (result == DIR_PORTAL_LINK_OK)
         sso_info("portal link %s of %s exchanged for session %s (ends in %llds at the latest)",
-                 session->link_id, session->organization_id, session->id,
-                 (long long) (session->expires_at - now));
+                 session->link_id, session->organization_id, session->web.id,
+                 (long long) (session->web.expires_at - now));
     else
         sso_info("portal link %s of %s refused: %s", session->link_id,
                  session->organization_id, why);
     return result;
 }
 
-/* Deletes a session found ended. */
-static void s_drop(dir_t *dir, const dir_portal_session_t *session, const char *why)
+/* The owner's columns of a portal session row. */
+static void s_owner(dir_db_stmt_t *stmt, int first, void *arg)
 {
-    if (dir_db_run(dir->db, NULL, "DELETE FROM portal_sessions WHERE id = ?", "s", session->id)
-        != DIR_DB_OK)
-        sso_warn("portal session %s: could not be deleted", session->id);
-    sso_info("portal session %s of %s ended: %s", session->id, session->organization_id, why);
+    dir_portal_session_t *session = arg;
+    s_copy(session->organization_id, sizeof session->organization_id,
+           dir_db_text(stmt, first));
+    s_copy(session->link_id, sizeof session->link_id, dir_db_text(stmt, first + 1));
 }
 
 dir_portal_state_t dir_portal_session_find(dir_t *dir, const Sso__HttpRequest *request,
                                            dir_portal_session_t *session)
 {
     memset(session, 0, sizeof *session);
-    char name[64];
-    if (sso_cookie_host_name(dir->public_url, DIR_PORTAL_COOKIE, name, sizeof name) != 0)
-        return DIR_PORTAL_SESSION_ERROR;
-    char *secret = sso_cookie_token(request, name);
-    if (!secret)
-        return DIR_PORTAL_SESSION_NONE;
-    s_copy(session->secret, sizeof session->secret, secret);
-    char hash[65];
-    sso_sha256_hex(secret, strlen(secret), hash);
-    OPENSSL_cleanse(secret, strlen(secret));
-    free(secret);
-    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT id, organization_id, link_id, "
-                                                "created_at, last_seen, expires_at FROM "
-                                                "portal_sessions WHERE session_hash = ?", "s",
-                                       hash);
-    int rc = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
-    if (rc == DIR_DB_ROW) {
-        s_copy(session->id, sizeof session->id, dir_db_text(stmt, 0));
-        s_copy(session->organization_id, sizeof session->organization_id, dir_db_text(stmt, 1));
-        s_copy(session->link_id, sizeof session->link_id, dir_db_text(stmt, 2));
-        session->created_at = dir_db_int64(stmt, 3);
-        session->last_seen = dir_db_int64(stmt, 4);
-        session->expires_at = dir_db_int64(stmt, 5);
-    }
-    dir_db_release(stmt);
-    if (rc != DIR_DB_ROW) {
-        OPENSSL_cleanse(session->secret, sizeof session->secret);
-        return rc == DIR_DB_DONE ? DIR_PORTAL_SESSION_NONE : DIR_PORTAL_SESSION_ERROR;
-    }
-    int64_t now = dir_now();
-    if (now >= session->expires_at) {
-        s_drop(dir, session, "its lifetime is over");
-        return DIR_PORTAL_SESSION_EXPIRED;
-    }
-    if (now - session->last_seen >= DIR_PORTAL_SESSION_IDLE) {
-        s_drop(dir, session, "idle too long");
-        return DIR_PORTAL_SESSION_IDLE_OUT;
-    }
-    if (now > session->last_seen
-        && dir_db_run(dir->db, NULL, "UPDATE portal_sessions SET last_seen = ? WHERE id = ?",
-                      "is", now, session->id) != DIR_DB_OK)
-        return DIR_PORTAL_SESSION_ERROR;
-    session->last_seen = now;
-    return DIR_PORTAL_SESSION_OK;
+    return dir_web_session_find(dir, &dir_portal_app, request, "s.organization_id, s.link_id",
+                                "s WHERE", s_owner, session, &session->web);
 }
 
 int dir_portal_session_end(dir_t *dir, const dir_portal_session_t *session)
 {
-    if (dir_db_run(dir->db, NULL, "DELETE FROM portal_sessions WHERE id = ?", "s", session->id)
-        != DIR_DB_OK)
-        return -1;
-    sso_info("portal session %s of %s ended: logged out", session->id,
-             session->organization_id);
-    return 0;
+    return dir_web_session_end(dir, &dir_portal_app, session->web.id, "logged out");
 }
 
 void dir_portal_session_csrf(const dir_portal_session_t *session,
                              char out[DIR_PORTAL_CSRF_LEN + 1])
 {
-    /* A domain-separated digest of the secret: another value than the stored hash, useless
-       without the HttpOnly cookie, and the same for the session's whole life. */
-    char input[sizeof "sso portal csrf:" + SSO_COOKIE_TOKEN_LEN];
-    int len = snprintf(input, sizeof input, "sso portal csrf:%s", session->secret);
-    char hex[65];
-    sso_sha256_hex(input, len > 0 ? (size_t) len : 0, hex);
-    OPENSSL_cleanse(input, sizeof input);
-    memcpy(out, hex, DIR_PORTAL_CSRF_LEN);
-    out[DIR_PORTAL_CSRF_LEN] = '\0';
+    dir_web_csrf(&dir_portal_app, session->web.secret, out);
 }
 
 bool dir_portal_session_csrf_ok(const dir_portal_session_t *session,
                                 const Sso__HttpRequest *request)
 {
-    const char *given = sso_http_header(request, "x-csrf-token");
-    if (!given || !*session->secret)
-        return false;
-    char want[DIR_PORTAL_CSRF_LEN + 1];
-    dir_portal_session_csrf(session, want);
-    return sso_secure_equals(given, want);
+    return dir_web_csrf_ok(&dir_portal_app, session->web.secret, request);
 }
 
 int dir_portal_session_cookie(const dir_t *dir, const dir_portal_session_t *session,
                               char *out, size_t size)
 {
-    bool set = session && *session->secret;
-    int64_t left = set ? session->expires_at - dir_now() : 0;
-    return sso_cookie_host_header(out, size, dir->public_url, DIR_PORTAL_COOKIE_PATH,
-                                  DIR_PORTAL_COOKIE, set ? session->secret : "",
-                                  left > 0 ? (long) left : 0);
+    return dir_web_cookie(dir, &dir_portal_app, session ? session->web.secret : NULL,
+                          session ? session->web.expires_at : 0, out, size);
 }
 
 /* ---- self-test ------------------------------------------------------------------------- */
@@ -291,26 +221,26 @@ static void s_test(dir_testkit_t *kit)
     /* The exchange: a session of the link's organization, stored by hash; once only. */
     SSO_CHECK(dir_portal_session_start(dir, token, &session, &when) == DIR_PORTAL_LINK_OK);
     SSO_CHECK(!strcmp(session.organization_id, org) && !strcmp(session.link_id, link)
-              && !strncmp(session.id, "ps_", 3) && sso_cookie_token_ok(session.secret));
-    SSO_CHECK(session.expires_at - session.created_at == DIR_PORTAL_SESSION_MAX);
+              && !strncmp(session.web.id, "ps_", 3) && sso_cookie_token_ok(session.web.secret));
+    SSO_CHECK(session.web.expires_at - session.web.created_at == DIR_PORTAL_SESSION_MAX);
     char hash[65];
-    sso_sha256_hex(session.secret, strlen(session.secret), hash);
+    sso_sha256_hex(session.web.secret, strlen(session.web.secret), hash);
     SSO_CHECK(dir_db_int(dir->db, "SELECT count(*) FROM portal_sessions WHERE session_hash = ? "
                                   "AND organization_id = ?", "ss", hash, org) == 1);
     SSO_CHECK(dir_db_int(dir->db, "SELECT count(*) FROM portal_sessions WHERE session_hash = ?",
-                         "s", session.secret) == 0);
+                         "s", session.web.secret) == 0);
     SSO_CHECK(dir_portal_session_start(dir, token, &found, &when) == DIR_PORTAL_LINK_USED
-              && when == session.created_at && !strcmp(found.link_id, link)
-              && !*found.secret);
+              && when == session.web.created_at && !strcmp(found.link_id, link)
+              && !*found.web.secret);
 
     /* The cookie: HttpOnly, Lax, Secure and host-only over https, for the session's life. */
     char cookie[300], want[300], want_later[300];
     SSO_CHECK(dir_portal_session_cookie(dir, &session, cookie, sizeof cookie) == 0);
     snprintf(want, sizeof want, "__Host-sso_portal=%s; Path=/; Max-Age=%d; HttpOnly; "
-                                "SameSite=Lax; Secure", session.secret, DIR_PORTAL_SESSION_MAX);
+                                "SameSite=Lax; Secure", session.web.secret, DIR_PORTAL_SESSION_MAX);
     /* The same a second later (the clock may tick between the exchange and the cookie). */
     snprintf(want_later, sizeof want_later, "__Host-sso_portal=%s; Path=/; Max-Age=%d; "
-             "HttpOnly; SameSite=Lax; Secure", session.secret, DIR_PORTAL_SESSION_MAX - 1);
+             "HttpOnly; SameSite=Lax; Secure", session.web.secret, DIR_PORTAL_SESSION_MAX - 1);
     SSO_CHECK(!strcmp(cookie, want) || !strcmp(cookie, want_later));
     SSO_CHECK(dir_portal_session_cookie(dir, NULL, cookie, sizeof cookie) == 0
               && !strcmp(cookie, "__Host-sso_portal=; Path=/; Max-Age=0; HttpOnly; "
@@ -320,20 +250,20 @@ static void s_test(dir_testkit_t *kit)
     Sso__Header header;
     Sso__Header *headers[1];
     char value[200];
-    snprintf(value, sizeof value, "__Host-sso_portal=%s", session.secret);
+    snprintf(value, sizeof value, "__Host-sso_portal=%s", session.web.secret);
     Sso__HttpRequest request = s_request(&header, headers, value);
     SSO_CHECK(dir_portal_session_find(dir, &request, &found) == DIR_PORTAL_SESSION_OK
-              && !strcmp(found.id, session.id) && !strcmp(found.organization_id, org));
+              && !strcmp(found.web.id, session.web.id) && !strcmp(found.organization_id, org));
     const char *none[] = {"", "sso_portal=x", "__Host-sso_portal=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"};
     for (size_t i = 0; i < sizeof none / sizeof *none; i++) {
         Sso__HttpRequest other = s_request(&header, headers, none[i]);
         SSO_CHECK(dir_portal_session_find(dir, &other, &found) == DIR_PORTAL_SESSION_NONE);
     }
-    snprintf(value, sizeof value, "sso_portal=%s", session.secret); /* not the https name */
+    snprintf(value, sizeof value, "sso_portal=%s", session.web.secret); /* not the https name */
     request = s_request(&header, headers, value);
     SSO_CHECK(dir_portal_session_find(dir, &request, &found) == DIR_PORTAL_SESSION_NONE);
-    snprintf(value, sizeof value, "__Host-sso_portal=%s; __Host-sso_portal=%s", session.secret,
-             session.secret);
+    snprintf(value, sizeof value, "__Host-sso_portal=%s; __Host-sso_portal=%s", session.web.secret,
+             session.web.secret);
     request = s_request(&header, headers, value);
     SSO_CHECK(dir_portal_session_find(dir, &request, &found) == DIR_PORTAL_SESSION_NONE);
 
@@ -342,32 +272,32 @@ static void s_test(dir_testkit_t *kit)
     dir_portal_session_csrf(&session, csrf);
     SSO_CHECK(strlen(csrf) == DIR_PORTAL_CSRF_LEN && !strstr(hash, csrf));
     dir_portal_session_t other = session;
-    other.secret[0] = other.secret[0] == 'A' ? 'B' : 'A';
+    other.web.secret[0] = other.web.secret[0] == 'A' ? 'B' : 'A';
     dir_portal_session_csrf(&other, csrf2);
     SSO_CHECK(strcmp(csrf, csrf2) != 0);
 
     /* Idle: a request just inside the window moves it on; past it the session is gone. */
-    snprintf(value, sizeof value, "__Host-sso_portal=%s", session.secret);
+    snprintf(value, sizeof value, "__Host-sso_portal=%s", session.web.secret);
     request = s_request(&header, headers, value);
     SSO_CHECK(dir_db_run(dir->db, NULL, "UPDATE portal_sessions SET last_seen = ? WHERE id = ?",
-                         "is", dir_now() - DIR_PORTAL_SESSION_IDLE + 5, session.id) == DIR_DB_OK);
+                         "is", dir_now() - DIR_PORTAL_SESSION_IDLE + 5, session.web.id) == DIR_DB_OK);
     SSO_CHECK(dir_portal_session_find(dir, &request, &found) == DIR_PORTAL_SESSION_OK);
     SSO_CHECK(dir_db_int(dir->db, "SELECT last_seen FROM portal_sessions WHERE id = ?", "s",
-                         session.id) >= dir_now() - 1);
+                         session.web.id) >= dir_now() - 1);
     SSO_CHECK(dir_db_run(dir->db, NULL, "UPDATE portal_sessions SET last_seen = ? WHERE id = ?",
-                         "is", dir_now() - DIR_PORTAL_SESSION_IDLE, session.id) == DIR_DB_OK);
+                         "is", dir_now() - DIR_PORTAL_SESSION_IDLE, session.web.id) == DIR_DB_OK);
     SSO_CHECK(dir_portal_session_find(dir, &request, &found) == DIR_PORTAL_SESSION_IDLE_OUT);
     SSO_CHECK(dir_portal_session_find(dir, &request, &found) == DIR_PORTAL_SESSION_NONE);
 
     /* Absolute: never past the link's expiry, and over when its end passes however busy. */
     s_link_token(kit, org, "{\"expires_in\":600}", link, token);
     SSO_CHECK(dir_portal_session_start(dir, token, &session, &when) == DIR_PORTAL_LINK_OK);
-    SSO_CHECK(session.expires_at == dir_db_int(dir->db, "SELECT expires_at FROM portal_links "
+    SSO_CHECK(session.web.expires_at == dir_db_int(dir->db, "SELECT expires_at FROM portal_links "
                                                         "WHERE id = ?", "s", link));
-    snprintf(value, sizeof value, "__Host-sso_portal=%s", session.secret);
+    snprintf(value, sizeof value, "__Host-sso_portal=%s", session.web.secret);
     request = s_request(&header, headers, value);
     SSO_CHECK(dir_db_run(dir->db, NULL, "UPDATE portal_sessions SET expires_at = ?, last_seen = ?"
-                                        " WHERE id = ?", "iis", dir_now(), dir_now(), session.id)
+                                        " WHERE id = ?", "iis", dir_now(), dir_now(), session.web.id)
               == DIR_DB_OK);
     SSO_CHECK(dir_portal_session_find(dir, &request, &found) == DIR_PORTAL_SESSION_EXPIRED);
     SSO_CHECK(dir_db_int(dir->db, "SELECT count(*) FROM portal_sessions", NULL) == 0);
@@ -386,7 +316,7 @@ static void s_test(dir_testkit_t *kit)
     /* Logout ends the session. */
     s_link_token(kit, org, NULL, link, token);
     SSO_CHECK(dir_portal_session_start(dir, token, &session, &when) == DIR_PORTAL_LINK_OK);
-    snprintf(value, sizeof value, "__Host-sso_portal=%s", session.secret);
+    snprintf(value, sizeof value, "__Host-sso_portal=%s", session.web.secret);
     request = s_request(&header, headers, value);
     SSO_CHECK(dir_portal_session_end(dir, &session) == 0);
     SSO_CHECK(dir_portal_session_find(dir, &request, &found) == DIR_PORTAL_SESSION_NONE);

@@ -8,7 +8,7 @@
 #ifndef DIR_PORTAL_SESSION_H
 #define DIR_PORTAL_SESSION_H
 #include "dir.h"
-#include "sso_cookie.h"
+#include "web/dir_web.h"
 
 #define DIR_PORTAL_SESSION_IDLE (30 * 60)
 #define DIR_PORTAL_SESSION_MAX (8 * 3600)
@@ -16,17 +16,15 @@
 #define DIR_PORTAL_COOKIE "sso_portal"
 #define DIR_PORTAL_COOKIE_PATH "/portal/"
 /* The CSRF token's length: hex of half a SHA-256. */
-#define DIR_PORTAL_CSRF_LEN 32
+#define DIR_PORTAL_CSRF_LEN DIR_WEB_CSRF_LEN
+/* The portal's sessions, as dir_web keeps them. */
+extern const dir_web_app_t dir_portal_app;
 
 typedef struct {
-    char id[64];              /* ps_…: names the session in logs */
+    dir_web_session_t web;    /* id ps_…, times, the cookie's secret (set by an exchange and by
+                                 a lookup: the request's; never stored or logged) */
     char organization_id[160];/* the one organization the session may read and change */
     char link_id[64];         /* the link it was made from */
-    int64_t created_at;
-    int64_t last_seen;
-    int64_t expires_at;       /* the absolute end */
-    char secret[SSO_COOKIE_TOKEN_LEN + 1]; /* the cookie's value: set by an exchange, and by a
-                                              lookup (the request's); never stored or logged */
 } dir_portal_session_t;
 
 /* What an exchange found. */
@@ -47,13 +45,12 @@ dir_portal_link_t dir_portal_session_start(dir_t *dir, const char *token,
                                            dir_portal_session_t *session, int64_t *when);
 
 /* What a lookup found. */
-typedef enum {
-    DIR_PORTAL_SESSION_OK,     /* live; last_seen was moved to now */
-    DIR_PORTAL_SESSION_NONE,   /* no cookie, a malformed one, or no such session (ended) */
-    DIR_PORTAL_SESSION_IDLE_OUT, /* DIR_PORTAL_SESSION_IDLE passed without a request: ended */
-    DIR_PORTAL_SESSION_EXPIRED,  /* its absolute end passed: ended */
-    DIR_PORTAL_SESSION_ERROR,
-} dir_portal_state_t;
+typedef dir_web_state_t dir_portal_state_t;
+#define DIR_PORTAL_SESSION_OK DIR_WEB_SESSION_OK
+#define DIR_PORTAL_SESSION_NONE DIR_WEB_SESSION_NONE
+#define DIR_PORTAL_SESSION_IDLE_OUT DIR_WEB_SESSION_IDLE_OUT
+#define DIR_PORTAL_SESSION_EXPIRED DIR_WEB_SESSION_EXPIRED
+#define DIR_PORTAL_SESSION_ERROR DIR_WEB_SESSION_ERROR
 
 /* The session of the request's cookie. A session found idle or expired is deleted. */
 dir_portal_state_t dir_portal_session_find(dir_t *dir, const Sso__HttpRequest *request,

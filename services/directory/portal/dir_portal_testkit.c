@@ -3,6 +3,7 @@
 #include "portal/dir_portal_pages.h"
 #include "portal/dir_portal_req.h"
 #include "portal/dir_portal_router.h"
+#include "dashboard/dir_dash_router.h"
 #include "sso_http.h"
 #include <strings.h>
 
@@ -40,7 +41,9 @@ int dir_portal_testkit_call(dir_testkit_t *kit, const char *method, const char *
         request.body.data = (uint8_t *) body;
         request.body.len = strlen(body);
     }
-    zframe_t *frame = dir_portal_router_handle(kit->dir, &request);
+    zframe_t *frame = !strncmp(path, "/dashboard/", 11)
+                          ? dir_dash_router_handle(kit->dir, &request)
+                          : dir_portal_router_handle(kit->dir, &request);
     Sso__HttpResponse *response =
         frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
     zframe_destroy(&frame);

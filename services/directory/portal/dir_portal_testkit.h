@@ -21,8 +21,8 @@ typedef struct {
     json_t *json; /* the body as JSON, or NULL */
 } dir_portal_testkit_reply_t;
 
-/* Sends method target (path with optional ?query) as the directory routes it (the API to
-   dir_portal_router_handle, the rest to dir_portal_pages_handle) with the Cookie
+/* Sends method target (path with optional ?query) as the directory routes it (/dashboard/ to
+   dir_dash_router_handle, the rest to dir_portal_router_handle) with the Cookie
    header cookie, X-CSRF-Token csrf, Origin origin and a body of content_type (each NULL for
    none). 0 with reply filled (free it), or -1. */
 int dir_portal_testkit_call(dir_testkit_t *kit, const char *method, const char *target,
