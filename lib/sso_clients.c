@@ -36,6 +36,8 @@ S_CLIENT(sso_dir_key_put, sso__token_writes, key_put, Sso__KeyPutRequest, Sso__K
          "directory")
 S_CLIENT(sso_dir_test_begin, sso__token_writes, test_begin, Sso__TestBeginRequest,
          Sso__LoginContextReply, "directory")
+S_CLIENT(sso_dir_try_redeem, sso__token_writes, try_redeem, Sso__TryRedeemRequest,
+         Sso__CodeRedeemReply, "directory")
 S_CLIENT(sso_dir_login_context, sso__upstream_reads, login_context, Sso__LoginContextRequest,
          Sso__LoginContextReply, "directory")
 S_CLIENT(sso_dir_connection_get, sso__upstream_reads, connection_get, Sso__ConnectionGetRequest,

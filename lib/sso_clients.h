@@ -23,6 +23,7 @@ SSO_CLIENT_FN(sso_dir_code_redeem, Sso__CodeRedeemRequest, Sso__CodeRedeemReply)
 SSO_CLIENT_FN(sso_dir_token_issue, Sso__TokenIssueRequest, Sso__TokenIssueReply);
 SSO_CLIENT_FN(sso_dir_key_put, Sso__KeyPutRequest, Sso__KeysListReply);
 SSO_CLIENT_FN(sso_dir_test_begin, Sso__TestBeginRequest, Sso__LoginContextReply);
+SSO_CLIENT_FN(sso_dir_try_redeem, Sso__TryRedeemRequest, Sso__CodeRedeemReply);
 /* The upstream services' (saml, oidc) reads and writes. */
 SSO_CLIENT_FN(sso_dir_login_context, Sso__LoginContextRequest, Sso__LoginContextReply);
 SSO_CLIENT_FN(sso_dir_connection_get, Sso__ConnectionGetRequest, Sso__ConnectionReply);

@@ -4,6 +4,7 @@
 #include "dir_rpc.h"
 #include "dir_seed.h"
 #include "dir_testkit.h"
+#include "dashboard/dir_dash_try.h"
 #include "login/dir_codes.h"
 #include "login/dir_events.h"
 #include "login/dir_housekeeping.h"
@@ -112,6 +113,8 @@ S_HANDLER(s_token_writes_, key_put, s_key_put, Sso__TokenWrites_Service, Sso__Ke
           Sso__KeysListReply)
 S_HANDLER(s_token_writes_, test_begin, dir_tests_begin, Sso__TokenWrites_Service,
           Sso__TestBeginRequest, Sso__LoginContextReply)
+S_HANDLER(s_token_writes_, try_redeem, dir_dash_try_redeem, Sso__TokenWrites_Service,
+          Sso__TryRedeemRequest, Sso__CodeRedeemReply)
 S_HANDLER(s_upstream_reads_, login_context, dir_steps_login_context, Sso__UpstreamReads_Service,
           Sso__LoginContextRequest, Sso__LoginContextReply)
 S_HANDLER(s_upstream_reads_, connection_get, dir_login_connection_get,

@@ -1,6 +1,7 @@
 /* dir_seed: the Test Organization and the IdP simulator's key. */
 #include "dir_seed.h"
 #include "vault/dir_pki.h"
+#include "api/dir_clients.h"
 #include "dir_testkit.h"
 #include "sso_log.h"
 #include "sso_test.h"
@@ -175,8 +176,52 @@ static int s_switch_back_on(dir_t *dir)
     return rc;
 }
 
+/* The "Try it" client as DIR_SEED_TRY_CLIENT_ID says: no secret that could verify (one an
+   admin gave it by rotation is taken back), one redirect URI that follows the public URL.
+   With the simulator off it goes (its redirect URIs and codes with it). */
+static int s_try_client(dir_t *dir)
+{
+    if (dir_db_begin(dir->db) != 0)
+        return -1;
+    int rc;
+    if (!dir->simulator)
+        rc = dir_db_run(dir->db, NULL, "DELETE FROM clients WHERE id = ? AND is_admin = 0", "s",
+                        DIR_SEED_TRY_CLIENT_ID);
+    else {
+        char callback[600];
+        snprintf(callback, sizeof callback, "%s" DIR_SEED_TRY_CALLBACK, dir->public_url);
+        int64_t now = dir_now();
+        rc = dir_db_run(dir->db, NULL, "INSERT OR IGNORE INTO clients (id, name, secret_hash, "
+                                       "is_admin, created_at, updated_at) VALUES (?, ?, "
+                                       "'internal', 0, ?, ?)", "ssii", DIR_SEED_TRY_CLIENT_ID,
+                        DIR_SEED_TRY_CLIENT_NAME, now, now);
+        if (rc == DIR_DB_OK)
+            rc = dir_db_run(dir->db, NULL, "UPDATE clients SET secret_hash = 'internal', "
+                                           "previous_secret_hash = NULL, "
+                                           "previous_secret_expires_at = NULL WHERE id = ? AND "
+                                           "secret_hash IS NOT 'internal'", "s",
+                            DIR_SEED_TRY_CLIENT_ID);
+        if (rc == DIR_DB_OK)
+            rc = dir_db_run(dir->db, NULL, "DELETE FROM client_redirect_uris WHERE client_id = ? "
+                                           "AND uri IS NOT ?", "ss", DIR_SEED_TRY_CLIENT_ID,
+                            callback);
+        if (rc == DIR_DB_OK)
+            rc = dir_db_run(dir->db, NULL, "INSERT OR IGNORE INTO client_redirect_uris "
+                                           "(client_id, position, uri) VALUES (?, 0, ?)", "ss",
+                            DIR_SEED_TRY_CLIENT_ID, callback);
+    }
+    rc = rc == DIR_DB_OK ? dir_db_commit(dir->db) : -1;
+    dir_db_rollback(dir->db);
+    return rc;
+}
+
 int dir_seed_ensure(dir_t *dir, char *why, size_t why_size)
 {
+    if (s_try_client(dir) != 0) {
+        snprintf(why, why_size, "cannot %s the dashboard's Try it client",
+                 dir->simulator ? "make" : "remove");
+        return -1;
+    }
     if (!dir->simulator) {
         if (s_switch_off(dir) != 0) {
             snprintf(why, why_size, "cannot switch the IdP simulator's connection off");
@@ -390,9 +435,49 @@ static void s_test_off(dir_testkit_t *kit)
     SSO_CHECK(dir_db_int(kit->dir->db, absent[1], NULL) == 2);
 }
 
+/* The "Try it" client: with the simulator only, its one redirect URI following the public
+   URL, and no secret, even after an admin rotated one in. */
+static void s_test_try_client(dir_testkit_t *kit)
+{
+    const char *uri = "SELECT count(*) FROM client_redirect_uris WHERE client_id = "
+                      "'" DIR_SEED_TRY_CLIENT_ID "' AND uri = ?";
+    const char *client = "SELECT count(*) FROM clients WHERE id = '" DIR_SEED_TRY_CLIENT_ID "'";
+    SSO_CHECK(dir_db_int(kit->dir->db, uri, "s", "https://sso.test/dashboard/try/callback") == 1);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM client_redirect_uris WHERE "
+                                       "client_id = '" DIR_SEED_TRY_CLIENT_ID "'", NULL) == 1);
+    char secret[128] = "";
+    SSO_CHECK(dir_testkit_field(kit, "POST", "/api/v1/clients/" DIR_SEED_TRY_CLIENT_ID
+                                "/rotate_secret", "{\"overlap_seconds\":0}", "client_secret",
+                                secret, sizeof secret) == 200);
+    int64_t retry_after = 0;
+    Sso__ClientAuthReply *auth = dir_clients_auth(kit->dir, DIR_SEED_TRY_CLIENT_ID, secret, "",
+                                                  &retry_after);
+    SSO_CHECK(auth && auth->ok); /* the rotation worked, so the next start must undo it */
+    if (auth)
+        sso__client_auth_reply__free_unpacked(auth, NULL);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", "/api/v1/clients/" DIR_SEED_TRY_CLIENT_ID,
+                               "{\"redirect_uris\":[\"https://evil.test/cb\"]}", NULL) == 200);
+    snprintf(kit->config.public_url, sizeof kit->config.public_url, "http://127.0.0.1:9999/base");
+    SSO_CHECK(dir_testkit_reopen(kit) == 0);
+    SSO_CHECK(dir_db_int(kit->dir->db, uri, "s", "http://127.0.0.1:9999/base/dashboard/try/"
+                                                 "callback") == 1);
+    SSO_CHECK(dir_db_int(kit->dir->db, uri, "s", "https://evil.test/cb") == 0);
+    auth = dir_clients_auth(kit->dir, DIR_SEED_TRY_CLIENT_ID, secret, "", &retry_after);
+    SSO_CHECK(auth && !auth->ok);
+    if (auth)
+        sso__client_auth_reply__free_unpacked(auth, NULL);
+    kit->config.simulator = false;
+    SSO_CHECK(dir_testkit_reopen(kit) == 0);
+    SSO_CHECK(dir_db_int(kit->dir->db, client, NULL) == 0);
+    kit->config.simulator = true;
+    SSO_CHECK(dir_testkit_reopen(kit) == 0);
+    SSO_CHECK(dir_db_int(kit->dir->db, client, NULL) == 1);
+}
+
 void dir_seed_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run_seeded(s_test);
     dir_testkit_run_seeded(s_test_off);
+    dir_testkit_run_seeded(s_test_try_client);
 }

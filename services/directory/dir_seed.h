@@ -12,6 +12,13 @@
 #define DIR_SEED_ORG_ID "org_test"
 #define DIR_SEED_ORG_NAME "Test Organization"
 #define DIR_SEED_CONN_ID "conn_simulator"
+/* The developer dashboard's "Try it" client (dashboard/dir_dash_try), made with the simulator
+   on and deleted with it off: its one redirect URI <public url>DIR_SEED_TRY_CALLBACK (kept at
+   every start), and no secret (its stored hash has no sso_secret_hash form, so none
+   verifies): its codes are redeemed only by TokenWrites.TryRedeem, never at /oauth/token. */
+#define DIR_SEED_TRY_CLIENT_ID "cli_dashboard_try"
+#define DIR_SEED_TRY_CLIENT_NAME "Dashboard Try it"
+#define DIR_SEED_TRY_CALLBACK "/dashboard/try/callback"
 
 /* With the simulator on: seeds once, then points the simulator connection at
    <public_url>/simulator; off: switches that connection off. 0, or -1 with a message. Safe with

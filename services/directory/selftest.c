@@ -24,6 +24,7 @@
 #include "dashboard/dir_dash_pages.h"
 #include "dashboard/dir_dash_router.h"
 #include "dashboard/dir_dash_session.h"
+#include "dashboard/dir_dash_try.h"
 #include "api/dir_valid.h"
 #include "dir.h"
 #include "dir_admin.h"
@@ -98,6 +99,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_dash_session_test, verbose);
     SSO_RUN(dir_dash_pages_test, verbose);
     SSO_RUN(dir_dash_router_test, verbose);
+    SSO_RUN(dir_dash_try_test, verbose);
     SSO_RUN(dir_portal_req_test, verbose);
     SSO_RUN(dir_portal_pages_test, verbose);
     SSO_RUN(dir_portal_router_test, verbose);

@@ -6,6 +6,7 @@
 #include "dashboard/dir_dash_pages.h"
 #include "dashboard/dir_dash_session.h"
 #include "dashboard/dir_dash_testkit.h"
+#include "dashboard/dir_dash_try.h"
 #include "dir_seed.h"
 #include "sso_log.h"
 #include "sso_test.h"
@@ -190,6 +191,8 @@ static zframe_t *s_api(dir_t *dir, const Sso__HttpRequest *request)
         return dir_api_router_serve(dir, request, "/dashboard/api/v1/", "admin",
                                     session.admin.email);
     const char *allow = NULL;
+    if (!strcmp(route, "try"))
+        return dir_dash_try_http(dir, request, &session);
     if (!strcmp(route, "session"))
         return reads ? s_session_json(200, &session, NULL) : dir_api_method_not_allowed("GET");
     if (!strcmp(route, "signout"))

@@ -1,6 +1,7 @@
 /* dir_codes: issuing and redeeming authorization codes. */
 #include "login/dir_codes.h"
 #include "api/dir_clients.h"
+#include "dir_seed.h"
 #include "dir_testkit.h"
 #include "login/dir_tokens.h"
 #include "sso_crypto.h"
@@ -153,9 +154,9 @@ Sso__CodeGrant *dir_codes_grant(dir_t *dir, const char *code_hash)
     return grant;
 }
 
-DIR_RPC_FN(dir_codes_redeem, Sso__CodeRedeemRequest, Sso__CodeRedeemReply)
+/* What a redeem request must have before anything is looked up. 0, or -1 with err. */
+static int s_request_ok(const Sso__CodeRedeemRequest *r, dir_error_t *err)
 {
-    const Sso__CodeRedeemRequest *r = in;
     if (!*r->code) {
         dir_rpc_error(err, "invalid_request", "code is required");
         return -1;
@@ -171,6 +172,21 @@ DIR_RPC_FN(dir_codes_redeem, Sso__CodeRedeemRequest, Sso__CodeRedeemReply)
     if (r->access_token_ttl < 0 || r->access_token_ttl > DIR_TOKEN_TTL_MAX) {
         dir_rpc_error(err, "invalid_request", "access_token_ttl must be from 0 to %d",
                       DIR_TOKEN_TTL_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+DIR_RPC_FN(dir_codes_redeem, Sso__CodeRedeemRequest, Sso__CodeRedeemReply)
+{
+    const Sso__CodeRedeemRequest *r = in;
+    if (s_request_ok(r, err) != 0)
+        return -1;
+    /* The dashboard's "Try it" client has no secret, and one an admin rotated in until the
+       next start must not open this path either: its codes are TryRedeem's only. */
+    if (!strcmp(r->client_id, DIR_SEED_TRY_CLIENT_ID)) {
+        dir_rpc_error(err, "invalid_client", "the dashboard's Try it client redeems its codes "
+                                             "through the dashboard only");
         return -1;
     }
     /* Every redemption authenticates the client (an empty secret fails), before the code is
@@ -193,10 +209,22 @@ DIR_RPC_FN(dir_codes_redeem, Sso__CodeRedeemRequest, Sso__CodeRedeemReply)
         dir_rpc_error(err, "invalid_client", "client authentication failed");
         return -1;
     }
+    return dir_codes_spend(dir, r, NULL, NULL, out, err);
+}
+
+int dir_codes_spend(dir_t *dir, const Sso__CodeRedeemRequest *r, dir_codes_before_fn *before,
+                    void *arg, Sso__CodeRedeemReply *out, dir_error_t *err)
+{
+    if (s_request_ok(r, err) != 0)
+        return -1;
     char hash[65];
     sso_sha256_hex(r->code, strlen(r->code), hash);
     if (dir_db_begin(dir->db) != 0) {
         dir_server_error(err);
+        return -1;
+    }
+    if (before && before(dir, arg, err) != 0) {
+        dir_db_rollback(dir->db);
         return -1;
     }
     int rc = -1;

@@ -34,6 +34,17 @@ bool dir_codes_verifier_ok(const char *verifier);
    issued from the code in the same write (CodeGrant.access_token). */
 DIR_RPC_FN(dir_codes_redeem, Sso__CodeRedeemRequest, Sso__CodeRedeemReply);
 
+/* What a redemption runs first inside its write transaction (TryRedeem: the try's single
+   use): 0 to go on, or -1 with err to refuse, keeping nothing. */
+typedef int(dir_codes_before_fn)(dir_t *dir, void *arg, dir_error_t *err);
+/* The redemption itself, for a client that code_redeem authenticated or that the caller
+   vouches for otherwise (TryRedeem: the dashboard session that started the try): one write
+   that runs before (when given), then checks and spends the code as code_redeem says (a
+   code presented again revokes what was issued from it) and issues the access token. 0 with
+   out->grant, or -1 with err. */
+int dir_codes_spend(dir_t *dir, const Sso__CodeRedeemRequest *r, dir_codes_before_fn *before,
+                    void *arg, Sso__CodeRedeemReply *out, dir_error_t *err);
+
 /* The grant code_hash was redeemed as, for /userinfo through an access token issued from it;
    NULL when there is none (or out of memory). Free with sso__code_grant__free_unpacked. */
 Sso__CodeGrant *dir_codes_grant(dir_t *dir, const char *code_hash);
