@@ -1,5 +1,6 @@
 /* dir_fake: the real directory on a thread behind a real broker, for other services' tests. */
 #include "dir_fake.h"
+#include "dashboard/dir_dash_try.h"
 #include "dir_rpc.h"
 #include "dir_seed.h"
 #include "dir_service.h"
@@ -17,6 +18,7 @@
 #include "sso_rpc.h"
 #include "sso_test.h"
 #include "sso_oidc_test_idp.h"
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -824,6 +826,92 @@ static int s_test_call(dir_fake_t *fake, const char *role, Sso__LoginContextRepl
     zframe_destroy(&reply);
     sso_client_destroy(&client);
     return status;
+}
+
+typedef struct {
+    const char *email;
+    char *cookie, *state, *code;
+    int rc;
+} s_try_t;
+
+/* An admin signed in, a try started through the dashboard's own handler, and the code its
+   login leaves, on the directory's thread. */
+static void s_try(void *dir_arg, void *arg)
+{
+    dir_t *dir = dir_arg;
+    s_try_t *t = arg;
+    char admin_id[64];
+    snprintf(admin_id, sizeof admin_id, "adm_%.40s", t->email);
+    for (char *p = admin_id; *p; p++)
+        if (!isalnum((unsigned char) *p) && *p != '_')
+            *p = '_';
+    dir_dash_admin_t admin;
+    snprintf(admin.id, sizeof admin.id, "%s", admin_id);
+    snprintf(admin.email, sizeof admin.email, "%s", t->email);
+    dir_dash_session_t session;
+    char name[64];
+    if (dir_db_run(dir->db, NULL, "INSERT OR IGNORE INTO dashboard_admins (id, email, "
+                                  "created_at) VALUES (?, ?, ?)", "ssi", admin_id, t->email,
+                   dir_now()) != DIR_DB_OK
+        || dir_dash_session_start(dir, &admin, &session) != 0
+        || sso_cookie_host_name(dir->public_url, dir_dash_app.cookie, name, sizeof name) != 0)
+        return;
+    snprintf(t->cookie, 256, "%s=%s", name, session.web.secret);
+    Sso__HttpRequest request = SSO__HTTP_REQUEST__INIT;
+    request.method = "POST";
+    request.path = "/dashboard/api/try";
+    zframe_t *frame = dir_dash_try_http(dir, &request, &session);
+    Sso__HttpResponse *response = frame ? sso__http_response__unpack(NULL, zframe_size(frame),
+                                                                       zframe_data(frame))
+                                        : NULL;
+    zframe_destroy(&frame);
+    json_t *json = response && response->status == 201
+                       ? json_loadb((const char *) response->body.data, response->body.len, 0,
+                                    NULL)
+                       : NULL;
+    sso__http_response__free_unpacked(response, NULL);
+    const char *url = json_string_value(json_object_get(json, "authorize_url"));
+    const char *query = url ? strchr(url, '?') : NULL;
+    zhashx_t *params = query ? sso_form_parse(query + 1, strlen(query + 1)) : NULL;
+    json_decref(json);
+    const char *state = params ? zhashx_lookup(params, "state") : NULL;
+    if (state) {
+        Sso__Profile profile = SSO__PROFILE__INIT;
+        profile.subject = "jane@example.com";
+        profile.email = "jane@example.com";
+        profile.email_verified = true;
+        profile.name = "Jane <b>Doe</b>";
+        char callback[600];
+        snprintf(callback, sizeof callback, "%s" DIR_SEED_TRY_CALLBACK, dir->public_url);
+        s_code_make_t make = {{.client_id = DIR_SEED_TRY_CLIENT_ID,
+                               .redirect_uri = callback,
+                               .scope = "openid email profile",
+                               .nonce = zhashx_lookup(params, "nonce"),
+                               .code_challenge = zhashx_lookup(params, "code_challenge"),
+                               .organization_id = DIR_SEED_ORG_ID,
+                               .connection_id = DIR_SEED_CONN_ID,
+                               .connection_type = "saml",
+                               .profile = &profile,
+                               .auth_time = dir_now()},
+                              NULL};
+        s_code_make(dir, &make);
+        if (make.value) {
+            snprintf(t->state, 64, "%s", state);
+            snprintf(t->code, 128, "%s", make.value);
+            free(make.value);
+            t->rc = 0;
+        }
+    }
+    zhashx_destroy(&params);
+}
+
+int dir_fake_dashboard_try(dir_fake_t *self, const char *email, char cookie[256],
+                           char state[64], char code[128])
+{
+    s_try_t t = {email, cookie, state, code, -1};
+    if (dir_fake_run(self, s_try, &t) != 0)
+        return -1;
+    return t.rc;
 }
 
 void dir_fake_test(bool verbose)

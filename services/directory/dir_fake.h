@@ -123,5 +123,11 @@ Sso__CodeGrant *dir_fake_code_grant(dir_fake_t *self, const char *code);
 /* How many events the directory holds whose reason contains text. -1 on error. */
 int dir_fake_events(dir_fake_t *self, const char *text);
 
+/* The developer dashboard's Try it, up to its callback: an admin of email signed in (its
+   Cookie header "name=value" into cookie), a try started by the dashboard's handler (its
+   state into state), and the code its login through conn_saml leaves (jane@example.com, name
+   "Jane <b>Doe</b>") into code. 0 or -1. */
+int dir_fake_dashboard_try(dir_fake_t *self, const char *email, char cookie[256],
+                           char state[64], char code[128]);
 void dir_fake_test(bool verbose);
 #endif

@@ -40,6 +40,8 @@ static const route_entry_t s_routes[] = {
     /* A portal link's token belongs after a '#', which never reaches us; one typed into the
        path must still never reach the access log. */
     {"/portal/", false, ROUTE_SERVICE, "directory", true},
+    /* Where a dashboard "Try it" login ends: the token service mints its ID token. */
+    {"/dashboard/try/callback", true, ROUTE_SERVICE, "token", false},
     /* The developer dashboard: a setup link's token belongs after a '#' as well. */
     {"/dashboard/", false, ROUTE_SERVICE, "directory", true},
     {"/_ping/directory", true, ROUTE_SERVICE, "directory", false},
@@ -124,6 +126,8 @@ void gateway_routes_test(bool verbose)
     gateway_route_log_path("/dashboard/api/v1/admins/adm_0a1b/disable", out, sizeof out);
     SSO_CHECK(!strcmp(out, "/dashboard/api/v1/admins/adm_0a1b/disable"));
     SSO_CHECK(strcmp(gateway_route("/dashboard/").service, "directory") == 0);
+    SSO_CHECK(strcmp(gateway_route("/dashboard/try/callback").service, "token") == 0);
+    SSO_CHECK(strcmp(gateway_route("/dashboard/try/callbackx").service, "directory") == 0);
     gateway_route_log_path("/api/v1/Organizations", out, sizeof out);
     SSO_CHECK(!strcmp(out, "/api/v1/Organizations"));
     gateway_route_log_path(NULL, out, sizeof out);

@@ -12,6 +12,7 @@
 #include "token_keys.h"
 #include "token_rotate.h"
 #include "token_test_login.h"
+#include "token_try.h"
 #include "token_userinfo.h"
 #include <string.h>
 
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
     SSO_RUN(token_authorize_login_test, verbose);
     SSO_RUN(token_authorize_test, verbose);
     SSO_RUN(token_test_login_test, verbose);
+    SSO_RUN(token_try_test, verbose);
     SSO_RUN(token_code_test, verbose);
     SSO_RUN(token_userinfo_test, verbose);
     SSO_RUN(token_rotate_test, verbose);

@@ -209,9 +209,41 @@ static int s_redeem(sso_service_t *service, zhashx_t *params, const client_auth_
     return -1;
 }
 
-zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const client_auth_t *auth)
+zframe_t *token_code_signing_key(sso_service_t *service, EVP_PKEY **key, char **kid)
 {
     token_state_t *state = service->state;
+    *key = NULL;
+    *kid = NULL;
+    int status = token_keys_ensure(state->keys, service);
+    *key = status == 0 ? token_keys_signing(state->keys, kid) : NULL;
+    if (*key)
+        return NULL;
+    return status != 0 ? token_dir_unavailable(status)
+                       : s_error(503, "temporarily_unavailable", "no signing key is active");
+}
+
+int token_code_mint(sso_service_t *service, const Sso__CodeGrant *grant, EVP_PKEY *key,
+                    const char *kid, char **id_token, const char **why)
+{
+    *id_token = NULL;
+    *why = NULL;
+    json_t *claims = token_code_id_claims(service->config->public_url, grant, grant->access_token,
+                                          sso_now_ms() / 1000, why);
+    int rc = -1;
+    if (!claims)
+        sso_error("cannot mint for %s: %s", grant->connection_id, *why);
+    else if (sso_jose_sign(key, "RS256", kid, claims, id_token) != 0) {
+        sso_error("cannot mint the ID token: signing failed");
+        *why = "could not sign the ID token";
+    }
+    else
+        rc = 0;
+    json_decref(claims);
+    return rc;
+}
+
+zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const client_auth_t *auth)
+{
     const char *description = NULL;
     const char *error = token_code_check_params(params, auth->client_id, &description);
     if (error)
@@ -219,14 +251,11 @@ zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const clien
 
     /* Keys first: a code redeemed with nothing to sign the ID token with would be lost. */
     char *kid = NULL;
-    int status = token_keys_ensure(state->keys, service);
-    EVP_PKEY *key = status == 0 ? token_keys_signing(state->keys, &kid) : NULL;
-    if (!key)
-        return status != 0 ? token_dir_unavailable(status)
-                           : s_error(503, "temporarily_unavailable", "no signing key is active");
-
+    EVP_PKEY *key = NULL;
+    zframe_t *frame = token_code_signing_key(service, &key, &kid);
+    if (frame)
+        return frame;
     Sso__CodeRedeemReply *reply = NULL;
-    zframe_t *frame = NULL;
     if (s_redeem(service, params, auth, &reply, &frame) != 0) {
         EVP_PKEY_free(key);
         free(kid);
@@ -238,16 +267,8 @@ zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const clien
     int64_t expires_in = grant->expires_in > 0 ? grant->expires_in : TOKEN_USER_TTL;
     /* A grant whose identity cannot be minted is refused here; the access token the directory
        issued with it is never handed out, so nobody holds it. */
-    json_t *claims = token_code_id_claims(service->config->public_url, grant, grant->access_token,
-                                          sso_now_ms() / 1000, &why);
-    if (!claims) {
-        sso_error("cannot mint for %s: %s", grant->connection_id, why);
+    if (token_code_mint(service, grant, key, kid, &id_token, &why) != 0)
         frame = s_error(500, "server_error", why);
-    }
-    else if (sso_jose_sign(key, "RS256", kid, claims, &id_token) != 0) {
-        sso_error("cannot mint the ID token: signing failed");
-        frame = s_error(500, "server_error", "could not sign the ID token");
-    }
     else {
         frame = token_json(200, json_pack("{s:s, s:s, s:I, s:s, s:s}", "access_token",
                                           grant->access_token, "token_type", "Bearer",
@@ -255,7 +276,6 @@ zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const clien
                                           id_token, "scope", grant->scope));
         sso_info("tokens issued to %s for %s", grant->client_id, grant->connection_id);
     }
-    json_decref(claims);
     free(id_token);
     EVP_PKEY_free(key);
     free(kid);

@@ -5,6 +5,7 @@
 #ifndef TOKEN_CODE_H
 #define TOKEN_CODE_H
 #include "directory.pb-c.h"
+#include <openssl/evp.h>
 #include "sso_service.h"
 #include "token_client_auth.h"
 
@@ -14,6 +15,16 @@
 /* Handles grant_type=authorization_code; auth holds credentials (BASIC or POST) not yet
    checked. Always returns a response frame. */
 zframe_t *token_code_grant(sso_service_t *service, zhashx_t *params, const client_auth_t *auth);
+
+/* The key that signs ID tokens now (token_keys, generated on first need): NULL with *key
+   and *kid (caller frees both), or the answer to give instead (503). */
+zframe_t *token_code_signing_key(sso_service_t *service, EVP_PKEY **key, char **kid);
+
+/* The RS256 ID token of a redeemed grant (its claims token_code_id_claims, at_hash of its
+   access token), as /oauth/token and the dashboard's Try it (token_try) mint it: 0 with
+   *id_token (caller frees), or -1 with *why. */
+int token_code_mint(sso_service_t *service, const Sso__CodeGrant *grant, EVP_PKEY *key,
+                    const char *kid, char **id_token, const char **why);
 
 /* The authorization_code request's own checks, before any directory call (code present and
    not too long, redirect_uri present, code_verifier well-formed, a client_id parameter equal

@@ -8,6 +8,7 @@
 #include "token_dir.h"
 #include "token_rotate.h"
 #include "token_test_login.h"
+#include "token_try.h"
 #include "token_userinfo.h"
 #include <strings.h>
 
@@ -163,6 +164,8 @@ zframe_t *token_http(sso_service_t *service, const Sso__HttpRequest *request,
         return token_userinfo_http(service, request);
     if (!strncmp(request->path, TOKEN_TEST_LOGIN_PREFIX, strlen(TOKEN_TEST_LOGIN_PREFIX)))
         return token_test_login_http(service, request);
+    if (!strcmp(request->path, TOKEN_TRY_PATH))
+        return token_try_http(service, request);
     if (!strcmp(request->path, "/api/v1/keys/rotate"))
         return token_rotate_http(service, request);
     return sso_http_error(404, "not_found", "no such path");
