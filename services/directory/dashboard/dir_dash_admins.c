@@ -453,8 +453,9 @@ zframe_t *dir_dash_admins_http(dir_api_req_t *req)
         return dir_api_dispatch(req, &methods, req->segments[1]);
     }
     const char *action = req->segments[2];
+    /* An unknown action is an unknown path, answered as the other routes answer one. */
     if (strcmp(action, "disable") && strcmp(action, "enable") && strcmp(action, "setup_link"))
-        return dir_api_not_found("admin action", action);
+        return sso_http_error(404, "not_found", "no such path under /api/v1");
     static const dir_api_methods_t methods = {.post = s_action};
     return dir_api_dispatch(req, &methods, req->segments[1]);
 }
@@ -515,7 +516,10 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/admins/adm_none/setup_link", NULL, NULL)
               == 404);
     snprintf(path, sizeof path, "/api/v1/admins/%s/promote", id);
-    SSO_CHECK(dir_testkit_call(kit, "POST", path, NULL, NULL) == 404);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, NULL, &json) == 404
+              && !strcmp(dir_testkit_str(json, "error_description"),
+                         "no such path under /api/v1"));
+    json_decref(json);
     snprintf(path, sizeof path, "/api/v1/admins/%s/disable", id);
     SSO_CHECK(dir_testkit_call(kit, "GET", path, NULL, NULL) == 405);
     SSO_CHECK(dir_testkit_call(kit, "POST", path, NULL, &json) == 200
