@@ -21,6 +21,7 @@
 #include "web/dir_web.h"
 #include "dashboard/dir_dash_admins.h"
 #include "dashboard/dir_dash_audit.h"
+#include "dashboard/dir_dash_lockout.h"
 #include "dashboard/dir_dash_pages.h"
 #include "dashboard/dir_dash_router.h"
 #include "dashboard/dir_dash_session.h"
@@ -95,6 +96,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_web_test, verbose);
     SSO_RUN(dir_portal_session_test, verbose);
     SSO_RUN(dir_dash_audit_test, verbose);
+    SSO_RUN(dir_dash_lockout_test, verbose);
     SSO_RUN(dir_dash_admins_test, verbose);
     SSO_RUN(dir_dash_session_test, verbose);
     SSO_RUN(dir_dash_pages_test, verbose);

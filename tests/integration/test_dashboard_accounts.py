@@ -3,6 +3,7 @@ malformed), the password rules, sign-in and its one answer for every refusal, th
 its doubling, sessions (sign-out, a disabled admin's), CSRF, every /dashboard/api route without
 a session, the audit log with actor and address, SSO_DASHBOARD_ADMIN_EMAIL at the first start,
 and ssoctl admins / audit."""
+import hashlib
 import json
 import os
 import sqlite3
@@ -143,9 +144,7 @@ def test_enumeration_safe_and_lockout(broker):
     assert r.status_code == 429 and r.json()["error"] == "locked"
     assert 50 < r.json()["retry_after"] <= 60 and int(r.headers["Retry-After"]) <= 60
     # When it passes, the next failure locks for twice as long.
-    with db(broker) as conn:
-        conn.execute("UPDATE dashboard_admins SET locked_until = 1 WHERE email = ?",
-                     ("locked@example.com",))
+    lock_passes(broker, "locked@example.com")
     assert signin(broker, "locked@example.com", "wrong!")[1].status_code == 401
     r = signin(broker, "locked@example.com")[1]
     assert r.status_code == 429 and 110 < r.json()["retry_after"] <= 120
@@ -155,7 +154,8 @@ def test_enumeration_safe_and_lockout(broker):
 
 def test_csrf_less_post_refused(broker):
     admin, s, csrf = account(broker, "csrf@example.com")
-    for headers in [{}, {"X-CSRF-Token": ""}, {"X-CSRF-Token": csrf[:-1] + "0"}]:
+    for headers in [{}, {"X-CSRF-Token": ""},
+                    {"X-CSRF-Token": csrf[:-1] + ("1" if csrf.endswith("0") else "0")}]:
         r = s.post(broker.url + "/dashboard/api/v1/organizations", json={"display_name": "X"},
                    headers=headers, timeout=10)
         assert r.status_code in (403,), r.text
@@ -300,3 +300,58 @@ def test_first_admin_from_the_environment(fresh_broker):
     assert b.log_text().count("/dashboard/setup#") == 1
     admins = b.api("GET", "/admins").json()["data"]
     assert [a["email"] for a in admins] == ["first@example.com"]
+
+
+def lock_passes(broker, email):
+    """Ends the sign-in lockout of email (account or not) at once, as waiting it out would."""
+    digest = hashlib.sha256(email.lower().encode()).hexdigest()
+    with db(broker) as conn:
+        assert conn.execute("UPDATE dashboard_signin_failures SET locked_until = 1 "
+                            "WHERE email_hash = ? AND locked_until > 1", (digest,)).rowcount == 1
+
+
+def failed_signins(broker, email, attempts):
+    """The answers to failed sign-ins of email (attempts numbers them), the lockout passing
+    before the eighth and the tenth; retry_after rounded up to whole minutes (time passes)."""
+    answers = []
+    for attempt in attempts:
+        if attempt in (8, 10):
+            lock_passes(broker, email)
+        # Any case of the address is the same address.
+        r = signin(broker, email.upper() if attempt % 2 else email, "not the password!")[1]
+        body = r.json()
+        if "retry_after" in body:
+            assert 0 < body["retry_after"] <= int(r.headers["Retry-After"]) + 1
+            body["retry_after"] = -(-body["retry_after"] // 60) * 60
+        answers.append((r.status_code, body, r.headers.get("Retry-After") is not None,
+                        r.headers.get("Cache-Control")))
+    return answers
+
+
+def test_lockout_same_for_unknown_emails(broker):
+    """An email without an account is counted and locked as an account is: the answers to
+    failed sign-ins do not tell whether an account exists."""
+    account(broker, "exists.lock@example.com")
+    known = failed_signins(broker, "exists.lock@example.com", range(1, 8))
+    unknown = failed_signins(broker, "nobody.lock@example.com", range(1, 8))
+    assert unknown == known
+    # Then the doubling, each lockout passed: the same again.
+    known += failed_signins(broker, "exists.lock@example.com", range(8, 12))
+    unknown += failed_signins(broker, "nobody.lock@example.com", range(8, 12))
+    assert [a[0] for a in known] == [401] * 5 + [429, 429, 401, 429, 401, 429], known
+    assert [a[1].get("retry_after") for a in known] == [None] * 5 + [60, 60, None, 120, None,
+                                                                     240]
+    assert unknown == known
+    # Locked, even the right password is not checked; one without an account answers alike.
+    assert signin(broker, "exists.lock@example.com")[1].status_code == 429
+    assert signin(broker, "nobody.lock@example.com")[1].status_code == 429
+    # A success clears the count: four failures after it do not lock.
+    lock_passes(broker, "exists.lock@example.com")
+    assert signin(broker, "exists.lock@example.com")[1].status_code == 200
+    for _ in range(4):
+        assert signin(broker, "exists.lock@example.com", "wrong!")[1].status_code == 401
+    assert signin(broker, "exists.lock@example.com")[1].status_code == 200
+    # Only hashes are kept, never the address someone typed.
+    with db(broker) as conn:
+        rows = conn.execute("SELECT * FROM dashboard_signin_failures").fetchall()
+    assert rows and "nobody.lock" not in json.dumps(rows)

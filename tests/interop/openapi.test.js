@@ -345,6 +345,82 @@ test('a client secret rotates: the new secret once, errors as documented', async
   await call('POST', `/clients/${broker.admin.id}/rotate_secret`, {}, 409);
 });
 
+test('dashboard accounts and the audit log answer as documented', async () => {
+  // Accounts: the setup link once, the email lower-cased, errors as documented.
+  const created = await call('POST', '/admins', { email: 'Dev.OpenAPI@Example.COM' }, 201);
+  const admin = created.json;
+  assert.equal(admin.email, 'dev.openapi@example.com');
+  assert.equal(admin.status, 'active');
+  assert.equal(admin.password_set, false);
+  assert.equal(admin.last_sign_in_at, null);
+  assert.equal(admin.locked_until, null);
+  assert.ok(admin.setup_url.startsWith(`${broker.url}/dashboard/setup#`));
+  assert.equal(created.headers.get('cache-control'), 'no-store');
+  const other = (await call('POST', '/admins', { email: 'other.openapi@example.com' }, 201)).json;
+  await call('POST', '/admins', { email: 'DEV.openapi@example.com' }, 409);
+  await call('POST', '/admins', {}, 400);
+  await call('POST', '/admins', { email: 'no-at' }, 400);
+  await call('POST', '/admins', { email: 5 }, 400);
+  await call('POST', '/admins', '{', 400);
+  await call('POST', '/admins', { email: 'x@example.com' }, 401, { auth: null });
+  await call('PUT', '/admins', {}, 405);
+  const first = (await call('GET', '/admins?page_size=1', undefined, 200)).json;
+  assert.equal(first.data.length, 1);
+  assert.notEqual(first.next_page_token, '');
+  const second = (await call('GET', `/admins?page_size=1&page_token=${encodeURIComponent(first.next_page_token)}`, undefined, 200)).json;
+  assert.notEqual(second.data[0].id, first.data[0].id);
+  const all = (await call('GET', '/admins?page_size=200', undefined, 200)).json;
+  assert.ok(!JSON.stringify(all).includes('setup'), 'the list shows no setup link');
+  await call('GET', '/admins?page_size=0', undefined, 400);
+  await call('GET', '/admins', undefined, 401, { auth: null });
+  assert.equal((await call('GET', `/admins/${admin.id}`, undefined, 200)).json.email, admin.email);
+  await call('GET', '/admins/adm_nope', undefined, 404);
+  assert.equal((await call('POST', `/admins/${admin.id}/disable`, undefined, 200)).json.status, 'disabled');
+  assert.equal((await call('POST', `/admins/${admin.id}/enable`, undefined, 200)).json.status, 'active');
+  await call('POST', '/admins/adm_nope/disable', undefined, 404);
+  await call('POST', '/admins/adm_nope/enable', undefined, 404);
+  await call('GET', `/admins/${admin.id}/disable`, undefined, 405);
+  const relinked = await call('POST', `/admins/${admin.id}/setup_link`, undefined, 200);
+  assert.notEqual(relinked.json.setup_url, admin.setup_url);
+  assert.equal(relinked.headers.get('cache-control'), 'no-store');
+  await call('POST', '/admins/adm_nope/setup_link', undefined, 404);
+  await call('DELETE', `/admins/${other.id}`, undefined, 204);
+  await call('DELETE', `/admins/${other.id}`, undefined, 404);
+  await call('POST', `/admins/${other.id}/setup_link`, undefined, 404);
+
+  // A failed dashboard sign-in with an email that has no account: an entry by `system`.
+  const signin = await fetch(`${broker.url}/dashboard/api/signin`, {
+    method: 'POST', headers: { 'content-type': 'application/json', origin: broker.url },
+    body: JSON.stringify({ email: 'nobody.openapi@example.com', password: 'not the password' }),
+  });
+  assert.equal(signin.status, 401);
+
+  // The audit log: newest first, with the client as actor; refusals written too.
+  const audit = (await call('GET', '/audit?page_size=200', undefined, 200)).json;
+  assert.equal(audit.data[0].actor_type, 'system');
+  assert.equal(audit.data[0].target, null);
+  const deleted = audit.data.find((e) => e.action === `DELETE /api/v1/admins/${other.id}` && e.status === 204);
+  assert.ok(deleted, 'the deletion is in the audit log');
+  assert.equal(deleted.actor, broker.admin.id);
+  assert.equal(deleted.actor_type, 'client');
+  assert.equal(deleted.target, other.id);
+  const mine = (await call('GET', `/audit?actor=${encodeURIComponent(broker.admin.id)}&action=${encodeURIComponent('POST /api/v1/admins')}`, undefined, 200)).json;
+  assert.ok(mine.data.length >= 8 && mine.data.every((e) => e.actor === broker.admin.id && e.action.startsWith('POST /api/v1/admins')));
+  assert.ok(mine.data.some((e) => e.status === 409) && mine.data.some((e) => e.status === 201));
+  const page = (await call('GET', '/audit?page_size=1', undefined, 200)).json;
+  assert.notEqual(page.next_page_token, '');
+  const next = (await call('GET', `/audit?page_size=1&page_token=${encodeURIComponent(page.next_page_token)}`, undefined, 200)).json;
+  assert.notEqual(next.data[0].id, page.data[0].id);
+  assert.equal((await call('GET', '/audit?since=4102444800', undefined, 200)).json.data.length, 0);
+  assert.equal((await call('GET', '/audit?until=1', undefined, 200)).json.data.length, 0);
+  assert.equal((await call('GET', '/audit?actor=nobody', undefined, 200)).json.data.length, 0);
+  await call('GET', '/audit?since=x', undefined, 400);
+  await call('GET', '/audit?until=-1', undefined, 400);
+  await call('GET', '/audit?page_token=bogus', undefined, 400);
+  await call('GET', '/audit', undefined, 401, { auth: null });
+  await call('POST', '/audit', {}, 405);
+});
+
 // Paths the code names: every "/api/v1/..." literal in the services' sources (their handlers and
 // self-tests, which exercise every route), and the document's own templates; ids become a
 // placeholder.

@@ -3,21 +3,18 @@
    (<public url>/dashboard/setup#<token>: only the token's SHA-256 is stored; 24 hours; a new
    link kills the old) is where the person sets one (hashed as the client secrets are,
    sso_secret_hash). Sign-in checks email and password and gives one answer, whatever failed
-   (an unknown email costs the same hash); after DIR_DASH_LOCK_AFTER failures in a row an
-   account is locked for DIR_DASH_LOCK_BASE seconds, doubling with each failure after, up to
-   DIR_DASH_LOCK_MAX. Disabling or deleting an account ends its sessions. The management API's
+   (an unknown email costs the same hash), and locks an email after failures in a row,
+   whether an account has it or not (dir_dash_lockout). Disabling or deleting an account ends its sessions. The management API's
    /api/v1/admins routes, and the first account from SSO_DASHBOARD_ADMIN_EMAIL. */
 #ifndef DIR_DASH_ADMINS_H
 #define DIR_DASH_ADMINS_H
 #include "api/dir_api.h"
+#include "dashboard/dir_dash_lockout.h"
 
 #define DIR_DASH_SETUP_TTL (24 * 3600)
 #define DIR_DASH_PASSWORD_MIN 12  /* characters (UTF-8 code points) */
 #define DIR_DASH_PASSWORD_MAX 256
 #define DIR_DASH_EMAIL_MAX 254
-#define DIR_DASH_LOCK_AFTER 5
-#define DIR_DASH_LOCK_BASE 60
-#define DIR_DASH_LOCK_MAX 3600
 /* A setup link's token: 32 random bytes as base64url. */
 #define DIR_DASH_SETUP_TOKEN_LEN 43
 /* Where the first account's setup link is written (0600) in the data dir. */
@@ -48,11 +45,12 @@ dir_dash_setup_t dir_dash_admins_setup(dir_t *dir, const char *token, const char
 typedef enum {
     DIR_DASH_SIGNIN_OK,
     DIR_DASH_SIGNIN_REFUSED, /* unknown email, wrong password, no password yet, disabled */
-    DIR_DASH_SIGNIN_LOCKED,  /* *retry_after seconds to wait (this attempt was not checked) */
+    DIR_DASH_SIGNIN_LOCKED,  /* *retry_after seconds to wait (this attempt was not checked);
+                                the same for an email without an account */
     DIR_DASH_SIGNIN_ERROR,
 } dir_dash_signin_t;
 /* Checks a sign-in. admin is filled when the email names an account (also when refused);
-   *locked_now is true when this failure locked it. */
+   *locked_now is true when this failure locked the email (an account's or not). */
 dir_dash_signin_t dir_dash_admins_signin(dir_t *dir, const char *email, const char *password,
                                          dir_dash_admin_t *admin, int64_t *retry_after,
                                          bool *locked_now);

@@ -269,9 +269,9 @@ static void s_test_signin(dir_testkit_t *kit)
     SSO_CHECK(retry > 55 && retry <= 60);
     json_decref(json);
     /* After the wait, one more failure locks it twice as long, up to an hour. */
-    SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE dashboard_admins SET locked_until = ? "
-                                             "WHERE email = 'a@example.com'", "i", dir_now())
-              == DIR_DB_OK);
+    SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE dashboard_signin_failures SET "
+                                             "locked_until = ?1 WHERE locked_until > ?1", "i",
+                         dir_now()) == DIR_DB_OK);
     SSO_CHECK(s_signin_status(kit, "a@example.com", "wrong password!", NULL) == 401);
     SSO_CHECK(s_signin_status(kit, "a@example.com", "correct horse battery", &json) == 429);
     retry = json_integer_value(json_object_get(json, "retry_after"));
@@ -283,12 +283,26 @@ static void s_test_signin(dir_testkit_t *kit)
                          NULL) == 2);
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM audit_log WHERE actor = "
                                        "'unknown account' AND status = 401", NULL) == 2);
-    /* A success resets the count. */
-    SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE dashboard_admins SET locked_until = 0",
-                         NULL) == DIR_DB_OK);
+    /* A success resets the count: left are the unknown email's and the account without a
+       password's one failure each (a malformed email is not counted). */
+    SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE dashboard_signin_failures SET "
+                                             "locked_until = 0", NULL) == DIR_DB_OK);
     SSO_CHECK(s_signin_status(kit, "a@example.com", "correct horse battery", NULL) == 200);
-    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT failed_count FROM dashboard_admins WHERE email = "
-                                       "'a@example.com'", NULL) == 0);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM dashboard_signin_failures WHERE "
+                                       "failed_count = 1", NULL) == 2
+              && dir_db_int(kit->dir->db, "SELECT count(*) FROM dashboard_signin_failures",
+                            NULL) == 2);
+    /* An email without an account is locked as an account is, with the same answers: the
+       lockout does not tell which emails have accounts. */
+    for (int i = 0; i < 4; i++)
+        SSO_CHECK(s_signin_status(kit, "Nobody@Example.com", "wrong password!", NULL) == 401);
+    SSO_CHECK(s_signin_status(kit, "nobody@example.com", "correct horse battery", &json) == 429);
+    retry = json_integer_value(json_object_get(json, "retry_after"));
+    SSO_CHECK(!strcmp(dir_testkit_str(json, "error"), "locked") && retry > 55 && retry <= 60);
+    json_decref(json);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM audit_log WHERE action = "
+                                       "'LOCK /dashboard/api/signin' AND actor = "
+                                       "'unknown account'", NULL) == 1);
 }
 
 /* The API of a session: 401 without one, 403 without CSRF, the management API as the admin,

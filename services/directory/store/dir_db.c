@@ -593,6 +593,7 @@ static void s_test_migrations(const char *path)
         "8af73e36224d9f66fea987a1c3729bc39a189719d4986819a3f5f3100dc600ed", /* 0008_client_secret_rotation */
         [8] = "6fc27ee0a535699a952ff4077618acb45c160914d6739d211abe71ce6fbbe572", /* 0009_dashboard */
         [9] = "44ac28456f910dae5a968515e0d98d047aa796acf1026c0e86e6543edca32021", /* 0010_dashboard_tries */
+        [10] = "4faf8b2502b3cc95aabf72d66dfde1b26af281518620a0d41a37ffb74a75ffd1", /* 0011_signin_failures */
     };
     size_t count = sizeof shipped / sizeof shipped[0];
     SSO_CHECK(dir_migrations_count >= count && DIR_DB_VERSION == (int) dir_migrations_count);
