@@ -439,7 +439,8 @@ function pathsToProbe() {
   for (const template of Object.keys(api.paths)) found.add(template);
   const probes = new Set();
   for (const p of found) {
-    if (p === '/' || p.includes('//')) continue;
+    // A literal ending in '/' is a prefix the C source completes with a macro or a format.
+    if (p === '/' || p.includes('//') || p.endsWith('/')) continue;
     probes.add(p.split('/').map((s) => (/[%{}]/.test(s) ? 'x_probe' : s)).join('/'));
   }
   return [...probes];
