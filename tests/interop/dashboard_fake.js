@@ -15,6 +15,7 @@ class FakeDashboard {
     this.signedIn = true;
     this.failures = 0;
     this.changes = [];
+    this.origins = []; // the Origin of each sign-in and setup POST (they are checked without a session)
     this.now = Date.now();
     this.clients = [
       { id: 'interop-admin', client_id: 'interop-admin', name: 'Management API', redirect_uris: [], is_admin: true, created_at: iso(this.now - 40 * 24 * HOUR), updated_at: iso(this.now - 40 * 24 * HOUR) },
@@ -61,7 +62,9 @@ class FakeDashboard {
     const method = request.method();
     let body;
     try { body = request.postDataJSON(); } catch (_) { body = undefined; }
-    const [status, json] = this.route(method, url, body, request.headers());
+    const headers = await request.allHeaders();
+    if (url.pathname === '/dashboard/setup' || url.pathname === '/dashboard/api/signin') this.origins.push(headers.origin);
+    const [status, json] = this.route(method, url, body, headers);
     await route.fulfill({ status, contentType: 'application/json', headers: { 'cache-control': 'no-store' },
       body: json === null ? '' : JSON.stringify(json) });
   }

@@ -111,6 +111,7 @@ test('setup: the token leaves the address bar first, the 400 reason and the 410 
   assert.equal(await page.getByTestId('setup-signin-link').getAttribute('href'), '/dashboard/signin');
   await shots.take(page, 'setup-done');
   assert.equal(fake.changes.length, 0, 'the setup POST is no API change');
+  assert.deepEqual(fake.origins, [site.url, site.url], 'the setup POSTs did not say their Origin');
   await context.close();
 
   const used = await open(`/dashboard/setup#${'U'.repeat(43)}`);
@@ -152,6 +153,7 @@ test('sign-in: a wrong password is said, the lockout counts down from retry_afte
   await ok.page.getByTestId('signin-password').fill('correct horse battery staple');
   await Promise.all([ok.page.waitForURL(`${site.url}/dashboard/`), ok.page.getByTestId('signin-submit').click()]);
   await ok.page.getByTestId('config-title').waitFor();
+  assert.deepEqual(ok.fake.origins, [site.url], 'the sign-in POST did not say its Origin');
   assert.deepEqual(ok.context.problems, []);
   await ok.context.close();
 });
@@ -189,6 +191,7 @@ test('API config: URLs, redirect URIs added, edited (the 400 inline) and removed
   await page.getByTestId('create-client').click();
   await page.getByTestId('created-secret').waitFor();
   const secret = await page.getByTestId('created-secret').inputValue();
+  const held = await page.getByTestId('created-secret').elementHandle(); // to see it emptied, not only detached
   assert.match(secret, /^secret-of-cli_new\d+-/);
   assert.match(await page.getByTestId('created-warning').textContent(), /you will not see it again/);
   await page.getByTestId('created-secret-copy').click();
@@ -225,6 +228,7 @@ test('API config: URLs, redirect URIs added, edited (the 400 inline) and removed
   await page.getByTestId('keys-title').waitFor();
   const html = await page.content();
   assert.ok(!html.includes(secret) && !html.includes('rotated-secret-'), 'a secret stayed in the page');
+  assert.equal(await held.evaluate((input) => input.value), '', 'the secret\'s input was dropped but not emptied');
   assert.equal(await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })), '{}{}');
   // Every change carried the session's CSRF token.
   assert.ok(fake.changes.length >= 5);

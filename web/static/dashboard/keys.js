@@ -6,6 +6,13 @@ import { requestJson, UNREACHABLE } from './api.js';
 import { copyField, fill, h } from '../common/dom.js';
 import { card, listTable, pageTitle } from './ui.js';
 
+// url's path on this page's origin: the pages may only fetch from their own (CSP connect-src
+// 'self'), and the dashboard may be opened under another name than SSO_PUBLIC_URL's.
+function here(url) {
+  const parsed = new URL(url, window.location.href);
+  return `${window.location.origin}${parsed.pathname}`;
+}
+
 // The size in bits of a base64url big-endian number (an RSA modulus).
 function bits(base64url) {
   if (typeof base64url !== 'string' || !base64url) return '';
@@ -35,11 +42,11 @@ export async function keysView(view, ctx) {
       h('pre', { class: 'code', testid: 'rotate-command' }, 'ssoctl keys rotate'),
       h('p', { class: 'muted' }, 'The dashboard cannot rotate the keys nor say which key signs now: the rotation is served by the token service, and the management API has no list of keys with their activation times.')));
   try {
-    const discovery = await requestJson('GET', config.discovery_url, undefined, '', UNREACHABLE);
+    const discovery = await requestJson('GET', here(config.discovery_url), undefined, '', UNREACHABLE);
     const jwksUri = discovery && discovery.jwks_uri;
     if (typeof jwksUri !== 'string') throw new Error('The discovery document has no jwks_uri.');
     fill(where, copyField('JWKS URL (jwks_uri)', jwksUri, 'jwks-uri'));
-    const jwks = await requestJson('GET', jwksUri, undefined, '', UNREACHABLE);
+    const jwks = await requestJson('GET', here(jwksUri), undefined, '', UNREACHABLE);
     const keys = (jwks && Array.isArray(jwks.keys)) ? jwks.keys : [];
     fill(holder, keys.length ? listTable(['Key id (kid)', 'Algorithm', 'Use', 'Type'], h('tbody', {}, keys.map(keyRow)), 'keys-table')
       : h('p', { class: 'muted', testid: 'keys-table' }, 'No key is published yet: the first login creates one.'),

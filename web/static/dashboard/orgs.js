@@ -146,6 +146,7 @@ async function loadDomains(holder, orgId) {
         if (done === undefined) return;
         list = list.filter((x) => x.id !== d.id);
         draw();
+        input.input.focus(); // the button that had the focus is gone
       } } }, '×'));
   draw();
   const input = inputField('Add a domain', { testid: 'domain-input', placeholder: 'example.com' });
@@ -199,7 +200,9 @@ async function loadLinks(holder, orgId) {
       h('button', { type: 'button', class: 'danger small', testid: 'link-revoke', 'aria-label': `Revoke the link created ${when(link.created_at)}`,
         on: { click: async (event) => {
           const done = await busy(event.currentTarget, error, () => api('DELETE', `v1/organizations/${orgId}/portal_links/${plainId(link.id)}`));
-          if (done !== undefined) await draw();
+          if (done === undefined) return;
+          await draw();
+          create.focus(); // the button that had the focus is gone
         } } }, 'Revoke'),
     ]), { 'data-testid': 'links-table' }) : h('p', { class: 'muted', testid: 'links-empty' }, 'No live link.'));
   };
