@@ -99,7 +99,7 @@ class FakeDashboard {
 
   setup(body) {
     if (!body || body.token !== 'S'.repeat(43)) {
-      return body && body.token === 'U'.repeat(43) ? [410, { error: 'link_used', error_description: 'This setup link was already used at 2026-12-01 10:00:00' }]
+      return body && body.token === 'U'.repeat(43) ? [410, { error: 'link_used', error_description: 'this setup link was used already: a link works once; ask for a new one' }]
         : [400, { error: 'invalid_link', error_description: 'this is not a setup link' }];
     }
     if (typeof body.password !== 'string' || body.password.length < 12) return [400, { error: 'invalid_password', error_description: 'the password must have at least 12 characters' }];

@@ -41,7 +41,8 @@ const assert = require('node:assert/strict');
 const { generators } = require('openid-client');
 const { startBroker } = require('./broker');
 const { simulatorLogin } = require('./login');
-const { HAVE_CHROMIUM, NO_CHROMIUM, Shots, accessibility, launch, watchedContext } = require('./dashboard_kit');
+const path = require('node:path');
+const { HAVE_CHROMIUM, NO_CHROMIUM, ROOT, Shots, accessibility, launch, watchedContext } = require('./dashboard_kit');
 
 const EMAIL = 'first.admin@example.com';
 const PASSWORD = 'a long passphrase of the first admin';
@@ -57,7 +58,8 @@ const state = {}; // what one step hands the next: the app's context and page, t
 
 before(async () => {
   if (!HAVE_CHROMIUM) return;
-  broker = await startBroker();
+  // The gateway serves this tree's web/static (its default is relative to the working directory).
+  broker = await startBroker({ SSO_WEB_DIR: path.join(ROOT, 'web', 'static') });
   const signin = await fetch(`${broker.url}/dashboard/signin`);
   backEnd = signin.status === 200 && (await signin.text()).includes('/static/dashboard/signin.js');
   if (!backEnd) return;

@@ -23,8 +23,10 @@ function auditRow(entry) {
 }
 
 export async function auditView(view, params) {
-  const actor = inputField('Who', { testid: 'audit-actor-filter', value: params.get('actor') || '', placeholder: 'an email or a client id' });
-  const action = inputField('What', { testid: 'audit-action-filter', value: params.get('action') || '', placeholder: 'e.g. POST /api/v1/organizations' });
+  const actor = inputField('Who', { testid: 'audit-actor-filter', value: params.get('actor') || '' },
+    'An admin\'s email or a client id, exactly.');
+  const action = inputField('What', { testid: 'audit-action-filter', value: params.get('action') || '' },
+    'The beginning of the action: "DELETE", "POST /dashboard/api/v1/organizations"…');
   const rows = h('tbody', {});
   const error = errorLine('audit-error');
   const filters = { actor: params.get('actor') || '', action: params.get('action') || '' };

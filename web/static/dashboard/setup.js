@@ -23,7 +23,7 @@ function done(title, text, testid, kind) {
 
 function form() {
   const password = inputField('New password', { type: 'password', testid: 'setup-password', autocomplete: 'new-password',
-    required: true, minlength: '12', maxlength: '256' }, '12 to 256 characters; not your email address. A passphrase of a few words is good.');
+    required: true, maxlength: '256' }, '12 to 256 characters; not your email address. A passphrase of a few words is good.');
   const confirm = inputField('The same password again', { type: 'password', testid: 'setup-password-confirm',
     autocomplete: 'new-password', required: true, maxlength: '256' });
   const error = errorLine('setup-error');
@@ -40,7 +40,8 @@ function form() {
       // 410: used or expired; 400 invalid_link: not a link at all. No password helps.
       if (e.status === 410 || e.error === 'invalid_link') {
         const why = (e.description || '').replace(/\.$/, '');
-        done('This link no longer works', `${why ? `${why}. ` : ''}A setup link works once and for 24 hours: this one was already used, has expired or was replaced. Ask an administrator for a new one.`, 'setup-gone', 'error');
+        done('This link no longer works', why ? `${why[0].toUpperCase()}${why.slice(1)}.`
+          : 'A setup link works once and for 24 hours. Ask an administrator for a new one.', 'setup-gone', 'error');
         return;
       }
       error.say(e.description);
