@@ -1,8 +1,9 @@
 """The admin portal's pages through the gateway: the shells of the app (/portal/) and of a test
 login's result (/portal/tests/<id>) with their headers (a CSP with no inline script or style,
 no-store, no referrer), a bad test id as the 404 page that quotes nothing, the portal's static
-files with types a browser runs, and a browser's link exchange (Origin: null under our
+files (and the dashboard's, and those they share) with types a browser runs, and a browser's link exchange (Origin: null under our
 no-referrer policy, told apart by Sec-Fetch-Site)."""
+import os
 import re
 
 import requests
@@ -10,6 +11,8 @@ import requests
 SHELL_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
              "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 TEST_ID = "tst_0123456789abcdefghjkmnpqrstvwxyz"
+WEB = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                   "web", "static")
 
 
 def check_shell(r, script):
@@ -56,19 +59,24 @@ def test_bad_test_ids_are_404(broker):
 
 
 def test_static_files(broker):
-    types = {"app.js": "text/javascript", "test-page.js": "text/javascript",
-             "api.js": "text/javascript", "dom.js": "text/javascript",
-             "connection.js": "text/javascript", "guides.js": "text/javascript",
-             "result.js": "text/javascript", "testing.js": "text/javascript",
-             "portal.css": "text/css", "idp-guides.json": "application/json"}
-    for name, kind in types.items():
-        r = requests.get(f"{broker.url}/static/portal/{name}", timeout=10)
-        assert r.status_code == 200, name
-        assert r.headers["Content-Type"].startswith(kind), (name, r.headers["Content-Type"])
-        if name.endswith(".js"):
-            # Markup only through the DOM (dom.js): no HTML parsing of any value.
-            assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(",
-                                 r.text), name
+    """Every file of the web apps (the portal, the dashboard, what they share) with a type a
+    browser runs; the portal's own list, so that a file the pages import cannot go missing."""
+    types = {".js": "text/javascript", ".css": "text/css", ".json": "application/json"}
+    expected = {"portal": {"app.js", "test-page.js", "api.js", "connection.js", "guides.js",
+                           "result.js", "testing.js", "portal.css", "idp-guides.json"},
+                "common": {"dom.js", "api.js", "reason.js", "start.js"}}
+    for folder in ("portal", "common", "dashboard"):
+        names = set(os.listdir(os.path.join(WEB, folder)))
+        assert expected.get(folder, names) <= names, folder
+        for name in sorted(names):
+            r = requests.get(f"{broker.url}/static/{folder}/{name}", timeout=10)
+            assert r.status_code == 200, name
+            kind = types[os.path.splitext(name)[1]]
+            assert r.headers["Content-Type"].startswith(kind), (name, r.headers["Content-Type"])
+            if name.endswith(".js"):
+                # Markup only through the DOM (common/dom.js): no HTML parsing of any value.
+                assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(",
+                                     r.text), name
 
 
 def test_static_files_revalidate(broker):

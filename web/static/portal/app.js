@@ -6,8 +6,9 @@
 // Everything shown comes from the portal API and is put in the page as text (dom.js).
 import { api, plainId, setCsrfToken, whenSessionEnds } from './api.js';
 import { connectionView } from './connection.js';
-import { badge, certificateLine, day, fill, h, statusBadge, table, when } from './dom.js';
+import { badge, certificateLine, day, fill, h, statusBadge, table, when } from '../common/dom.js';
 import { guideFor, loadGuides, protocolName, stepList } from './guides.js';
+import { showView, startSession } from '../common/start.js';
 import { startTest } from './testing.js';
 
 const root = document.getElementById('portal-app');
@@ -260,36 +261,22 @@ async function route() {
   stopPolls();
   if (!view) return;
   const parts = (window.location.hash || '#/').slice(1).split('/').filter(Boolean);
-  try {
+  await showView(view, async () => {
     if (parts[0] === 'add' && parts[1]) await addIdp(parts[1], parts[2]);
     else if (parts[0] === 'add') await pickIdp();
     else if (parts[0] === 'connections' && plainId(parts[1])) {
       await connectionView(view, parts[1], { state, rememberGuide, guideFor });
     } else await overview();
-  } catch (error) {
-    if (error.status === 401) return;
-    fill(view, h('section', { class: 'card' }, h('h1', { tabindex: '-1' }, 'Something went wrong'),
-      h('p', { class: 'error', role: 'alert', testid: 'page-error' }, error.description || error.message),
-      h('p', {}, h('a', { href: '#/' }, 'Back to the overview'))));
-  }
-  const heading = view.querySelector('h1');
-  if (heading && document.activeElement === document.body) heading.focus();
+  }, ['#/', 'Back to the overview']);
 }
 
 async function main() {
   whenSessionEnds(sessionEnded);
-  try {
-    const session = await api('GET', 'session');
-    setCsrfToken(session.csrf_token);
+  const started = await startSession({ api, setCsrfToken }, root, 'portal', async (session) => {
     state.session = session;
     state.org = await api('GET', 'organization');
-  } catch (error) {
-    if (error.status !== 401) {
-      fill(root, h('section', { class: 'card card-narrow' }, h('h1', {}, 'The portal could not start'),
-        h('p', { class: 'error', role: 'alert', testid: 'page-error' }, error.description)));
-    }
-    return;
-  }
+  });
+  if (!started) return;
   frame();
   window.addEventListener('hashchange', route);
   await route();

@@ -3,7 +3,7 @@
 // checked at once by POST saml/check; OIDC: issuer, client, write-only secret, scopes, checked
 // by discovery on save), the test, and enable / disable.
 import { api, plainId } from './api.js';
-import { badge, certificateLine, copyField, fill, h, newId, statusBadge, stepHeading, table } from './dom.js';
+import { badge, certificateLine, copyField, fill, h, newId, statusBadge, stepHeading, table } from '../common/dom.js';
 import { docsList, loadGuides, protocolName, stepList } from './guides.js';
 import { startTest } from './testing.js';
 

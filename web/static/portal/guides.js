@@ -1,6 +1,6 @@
 // guides.js: the per-IdP setup guides (idp-guides.json, beside this file): which one goes
 // with a connection, and its steps with the connection's own values in place.
-import { h } from './dom.js';
+import { h } from '../common/dom.js';
 
 let guides = null;
 

@@ -1,7 +1,8 @@
 // result.js: a test login's result (GET /portal/api/tests/{id}), shown in the test window's
 // page and on the main page, which polls it while the other window signs in.
 import { api, plainId } from './api.js';
-import { badge, h, table, when } from './dom.js';
+import { badge, h, table, when } from '../common/dom.js';
+import { expectedReceived } from '../common/reason.js';
 
 const PROFILE_FIELDS = [
   ['subject', 'Subject'],
@@ -12,12 +13,6 @@ const PROFILE_FIELDS = [
   ['family_name', 'Family name'],
   ['groups', 'Groups'],
 ];
-
-// "audience: expected A, got B" (the event log's form) as its three parts, or null.
-export function expectedReceived(reason) {
-  const match = /^([^:]{1,80}):\s*(?:.*?;\s*)?expected (.+?), (?:got|found) (.+)$/s.exec(reason || '');
-  return match ? { what: match[1], expected: match[2], received: match[3] } : null;
-}
 
 function valueText(value) {
   if (value === null || value === undefined) return '';

@@ -2,7 +2,7 @@
 // the result from the portal API (the profile, or the exact reason with expected against
 // received); the main page shows the same.
 import { api, plainId, setCsrfToken, whenSessionEnds } from './api.js';
-import { fill, h } from './dom.js';
+import { fill, h } from '../common/dom.js';
 import { pollTest, renderResult } from './result.js';
 
 const root = document.getElementById('portal-app');

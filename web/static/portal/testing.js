@@ -1,7 +1,7 @@
 // testing.js: the test button. A real sign-in at the IdP in a new window that never reaches
 // the app; this page polls the result and shows it too.
 import { api, plainId } from './api.js';
-import { fill, h } from './dom.js';
+import { fill, h } from '../common/dom.js';
 import { pollTest, renderResult } from './result.js';
 
 // Starts a test of connection: the result goes into holder, a refusal into error (a <p>);

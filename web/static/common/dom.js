@@ -1,6 +1,7 @@
-// dom.js: the portal's only way to make markup. Every value becomes a text node or an
-// attribute set through the DOM, never HTML: nothing an organization, an IdP or a user typed
-// can add an element, a script or a style (the pages' CSP forbids inline ones anyway).
+// dom.js: the web apps' (admin portal, developer dashboard) only way to make markup. Every
+// value becomes a text node or an attribute set through the DOM, never HTML: nothing an
+// organization, an IdP or a user typed can add an element, a script or a style (the pages'
+// CSP forbids inline ones anyway).
 
 // h('p', {class: 'x', testid: 'y', on: {click: fn}, hidden: true}, 'text', child, ...):
 // an element; strings and numbers become text nodes, null/undefined/false are skipped.
@@ -81,21 +82,30 @@ export function copyField(label, value, testid) {
   const id = newId('copy');
   const input = h('input', { id, type: 'text', readonly: true, value: value || '', testid,
     class: 'mono', spellcheck: 'false' });
-  const said = h('span', { class: 'copy-said', role: 'status' });
-  const button = h('button', { type: 'button', class: 'secondary', testid: `${testid}-copy`,
-    'aria-label': `Copy ${label}`, on: { click: () => copyText(input, said) } }, 'Copy');
+  const [button, said] = copyButton(label, input, `${testid}-copy`);
   return h('div', { class: 'field' }, h('label', { for: id }, label),
     h('div', { class: 'copy-row' }, input, button), said);
 }
 
-async function copyText(input, said) {
+// A "Copy" button for source (an input, or an element whose text is copied) and the status
+// line that says it was copied: [button, said]. copyText copies source now.
+export function copyButton(label, source, testid) {
+  const said = h('span', { class: 'copy-said', role: 'status' });
+  const button = h('button', { type: 'button', class: 'secondary', testid,
+    'aria-label': `Copy ${label}`, on: { click: () => copyText(source, said) } }, 'Copy');
+  return [button, said];
+}
+
+export async function copyText(source, said) {
+  const text = 'value' in source ? source.value : source.textContent;
   let ok = false;
   try {
-    await navigator.clipboard.writeText(input.value);
+    await navigator.clipboard.writeText(text);
     ok = true;
   } catch (_) {
     // No clipboard API (an insecure origin, a denied permission): select for Ctrl+C.
-    input.select();
+    if ('select' in source) source.select();
+    else window.getSelection().selectAllChildren(source);
     ok = document.execCommand && document.execCommand('copy');
   }
   fill(said, ok ? 'Copied.' : 'Selected: press Ctrl+C (⌘C) to copy.');
