@@ -232,6 +232,41 @@ test('a login through the IdP simulator shows in the events (a failure split as 
   assert.deepEqual(await accessibility(page, shots, 'keys'), []);
 });
 
+test('Try it: a test sign-in through the simulator in a new window ends on the ID token\'s claims', async (t) => {
+  if (!ready(t)) return;
+  assert.ok(state.page, 'the first test did not sign in');
+  const { page, context } = state;
+  await page.getByTestId('nav-try').click();
+  await page.getByTestId('try-title').waitFor();
+  await shots.take(page, 'try');
+  assert.deepEqual(await accessibility(page, shots, 'try'), []);
+  const [win] = await Promise.all([context.waitForEvent('page'), page.getByTestId('try-button').click()]);
+  // Opened blank in the click, then sent to /oauth/authorize for the Test Organization: the
+  // simulator's page comes first.
+  await win.waitForURL(/\/simulator\//, { timeout: 15000 });
+  await win.fill('input[name="email"]', 'try.it@example.com');
+  await win.fill('input[name="given_name"]', 'Try <b>It</b>');
+  await win.click('form [type="submit"]');
+  const callback = `${broker.url}/dashboard/try/callback`;
+  const arrived = await win.waitForURL((u) => u.href.startsWith(callback), { timeout: 3000 }).then(() => true, () => false);
+  if (!arrived) {
+    // The auto-post page without script: its Continue button.
+    await win.locator('form [type="submit"], form button').first().click();
+    await win.waitForURL((u) => u.href.startsWith(callback), { timeout: 10000 });
+  }
+  const text = await win.textContent('body');
+  await shots.take(win, 'try-claims');
+  assert.match(text, /cli_dashboard_try/, 'the ID token is the try client\'s');
+  assert.match(text, /try\.it@example\.com/);
+  assert.match(text, /Try <b>It<\/b>/, 'the given name shown as text');
+  assert.equal(await win.locator('b').count(), 0);
+  assert.equal(await win.evaluate(() => window.opener), null, 'the try window has no handle on the dashboard');
+  // Once: the same callback again shows nothing of the token.
+  await win.reload();
+  assert.doesNotMatch(await win.textContent('body'), /try\.it@example\.com/);
+  await win.close();
+});
+
 test('the audit log lists each change with its author; sign-out ends the session', async (t) => {
   if (!ready(t)) return;
   assert.ok(state.page, 'the first test did not sign in');

@@ -5,6 +5,7 @@
 //   #/events?<filters>        login events and logins per hour
 //   #/keys                    the published signing keys
 //   #/audit                   the audit log
+//   #/try                     Try it: a test sign-in through the IdP simulator (development)
 // Everything shown comes from the dashboard API and is put in the page as text (dom.js); a
 // 401 anywhere goes to the sign-in page.
 import { api, setCsrfToken, toSignIn, whenSessionEnds } from './api.js';
@@ -13,6 +14,7 @@ import { configView } from './config.js';
 import { eventsView } from './events.js';
 import { keysView } from './keys.js';
 import { organizationsView, organizationView } from './orgs.js';
+import { tryView } from './try.js';
 import { leave } from './ui.js';
 import { showView, startSession } from '../common/start.js';
 import { badge, fill, h } from '../common/dom.js';
@@ -28,6 +30,11 @@ const NAV = [
   ['keys', 'Signing keys'],
   ['audit', 'Audit log'],
 ];
+
+// Try it only where the simulator is on (development).
+function navItems() {
+  return ctx.config && ctx.config.simulator ? [...NAV, ['try', 'Try it']] : NAV;
+}
 
 async function signOut(button) {
   button.disabled = true;
@@ -62,7 +69,7 @@ function frame() {
         h('p', { class: 'portal-org', testid: 'admin-email' }, ctx.session.admin.email)),
       out),
     h('nav', { class: 'dash-nav', 'aria-label': 'Dashboard' },
-      h('ul', {}, NAV.map(([route, text]) => h('li', {},
+      h('ul', {}, navItems().map(([route, text]) => h('li', {},
         h('a', { href: `#/${route}`, class: 'nav-link', testid: `nav-${route}`, 'data-route': route }, text))))),
     view);
 }
@@ -94,6 +101,7 @@ async function route() {
     else if (page === 'events') await eventsView(view, params, ctx);
     else if (page === 'keys') await keysView(view, ctx);
     else if (page === 'audit') await auditView(view, params, ctx);
+    else if (page === 'try') tryView(view, ctx);
     else await configView(view, ctx);
   }, ['#/config', 'Back to the API config'], 'always');
 }

@@ -2,22 +2,14 @@
 // the app; this page polls the result and shows it too.
 import { api, plainId } from './api.js';
 import { fill, h } from '../common/dom.js';
+import { blankWindow, signInUrl } from '../common/window.js';
 import { pollTest, renderResult } from './result.js';
 
 // Starts a test of connection: the result goes into holder, a refusal into error (a <p>);
 // the poll's stop function is pushed onto stops (the caller stops it when the view goes).
 export async function startTest(connection, holder, error, stops) {
   error.hidden = true;
-  // Opened now, in the click, so no popup blocker stops it; it gets its address once the
-  // test exists, and no handle on this page (opener).
-  const win = window.open('', '_blank');
-  if (win) {
-    try {
-      win.opener = null;
-    } catch (_) {
-      // a browser that refuses: the window keeps a harmless same-origin opener
-    }
-  }
+  const win = blankWindow();
   let test;
   try {
     test = await api('POST', `connections/${plainId(connection.id)}/test`);
@@ -28,14 +20,12 @@ export async function startTest(connection, holder, error, stops) {
     error.hidden = false;
     return;
   }
-  const url = new URL(test.start_url, window.location.href);
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    if (win) win.close();
+  const url = signInUrl(win, test.start_url);
+  if (!url) {
     error.textContent = 'The test could not start: the server gave an unusable address.';
     error.hidden = false;
     return;
   }
-  if (win) win.location.replace(url.href);
   const reopen = win ? null : h('p', { class: 'notice', testid: 'test-window-blocked' },
     'Your browser blocked the test window. ',
     h('a', { href: url.href, target: '_blank', rel: 'noopener noreferrer' }, 'Open the test sign-in'),
