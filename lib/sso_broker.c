@@ -1432,6 +1432,9 @@ static zsock_t *s_rogue(const char *endpoint, zcert_t *cert, zcert_t *broker)
 {
     zsock_t *socket = zsock_new(ZMQ_DEALER);
     zsock_set_linger(socket, 0);
+    /* A refused handshake drops the connection's pipe; a send then waits for the next one,
+       which is refused too: without a timeout the test would hang there. */
+    zsock_set_sndtimeo(socket, 500);
     if (cert) {
         zcert_apply(cert, socket);
         zsock_set_curve_serverkey(socket, zcert_public_txt(broker));
