@@ -34,6 +34,8 @@ S_CLIENT(sso_dir_token_issue, sso__token_writes, token_issue, Sso__TokenIssueReq
          Sso__TokenIssueReply, "directory")
 S_CLIENT(sso_dir_key_put, sso__token_writes, key_put, Sso__KeyPutRequest, Sso__KeysListReply,
          "directory")
+S_CLIENT(sso_dir_key_rotate, sso__token_writes, key_rotate, Sso__KeyRotateRequest,
+         Sso__KeyRotateReply, "directory")
 S_CLIENT(sso_dir_test_begin, sso__token_writes, test_begin, Sso__TestBeginRequest,
          Sso__LoginContextReply, "directory")
 S_CLIENT(sso_dir_try_redeem, sso__token_writes, try_redeem, Sso__TryRedeemRequest,

@@ -22,6 +22,7 @@ SSO_CLIENT_FN(sso_dir_authorize_begin, Sso__AuthorizeBeginRequest, Sso__Authoriz
 SSO_CLIENT_FN(sso_dir_code_redeem, Sso__CodeRedeemRequest, Sso__CodeRedeemReply);
 SSO_CLIENT_FN(sso_dir_token_issue, Sso__TokenIssueRequest, Sso__TokenIssueReply);
 SSO_CLIENT_FN(sso_dir_key_put, Sso__KeyPutRequest, Sso__KeysListReply);
+SSO_CLIENT_FN(sso_dir_key_rotate, Sso__KeyRotateRequest, Sso__KeyRotateReply);
 SSO_CLIENT_FN(sso_dir_test_begin, Sso__TestBeginRequest, Sso__LoginContextReply);
 SSO_CLIENT_FN(sso_dir_try_redeem, Sso__TryRedeemRequest, Sso__CodeRedeemReply);
 /* The upstream services' (saml, oidc) reads and writes. */

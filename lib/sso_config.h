@@ -34,7 +34,7 @@ typedef struct {
     bool access_log;                /* SSO_ACCESS_LOG is not 0: the gateway's access log */
     const char *web_dir;            /* SSO_WEB_DIR: the gateway's static files */
     const char *gateway_threads;    /* SSO_GATEWAY_THREADS */
-    const char *key_rotation_delay_s;           /* SSO_KEY_ROTATION_DELAY_S: token service */
+    const char *key_rotation_delay_s;           /* SSO_KEY_ROTATION_DELAY_S: directory */
     const char *event_retention_days;           /* SSO_EVENT_RETENTION_DAYS: directory */
     const char *client_auth_lockout_base_ms;    /* SSO_CLIENT_AUTH_LOCKOUT_BASE_MS: directory */
     const char *master_key;                     /* SSO_MASTER_KEY: directory */

@@ -889,6 +889,39 @@ char *sso_jose_thumbprint(EVP_PKEY *key)
     return sso_base64url_encode(digest, sizeof digest);
 }
 
+int sso_jose_signing_key_new(char **private_pem, char **public_jwk, char **kid)
+{
+    *private_pem = *public_jwk = *kid = NULL;
+    EVP_PKEY *pkey = EVP_RSA_gen(2048);
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *pem_data = NULL;
+    long pem_len = 0;
+    if (pkey && bio && PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) == 1)
+        pem_len = BIO_get_mem_data(bio, &pem_data);
+    /* The kid is the key's RFC 7638 thumbprint. */
+    *kid = pem_len > 0 ? sso_jose_thumbprint(pkey) : NULL;
+    json_t *jwk = *kid ? sso_jose_public_jwk(pkey, *kid, "RS256") : NULL;
+    *public_jwk = jwk ? json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(jwk);
+    *private_pem = *public_jwk ? strndup(pem_data, (size_t) pem_len) : NULL;
+    BIO_free(bio);
+    EVP_PKEY_free(pkey);
+    if (*private_pem)
+        return 0;
+    free(*kid);
+    free(*public_jwk);
+    *kid = *public_jwk = NULL;
+    return -1;
+}
+
+bool sso_jose_key_signs_before(int64_t a_active_from, int64_t a_created_at, const char *a_kid,
+                               int64_t b_active_from, int64_t b_created_at, const char *b_kid)
+{
+    if (a_active_from != b_active_from)
+        return a_active_from > b_active_from;
+    return a_created_at > b_created_at || (a_created_at == b_created_at && strcmp(a_kid, b_kid) > 0);
+}
+
 EVP_PKEY *sso_jose_private_key_pem(const char *pem)
 {
     BIO *bio = pem ? BIO_new_mem_buf(pem, -1) : NULL;
@@ -1535,8 +1568,37 @@ static void s_dates_test(void)
     json_decref(claims);
 }
 
+/* A new signing key: RS256's JWK, public only, its kid the thumbprint. */
+static void s_signing_key_new_test(void)
+{
+    char *pem = NULL, *jwk = NULL, *kid = NULL;
+    SSO_CHECK(sso_jose_signing_key_new(&pem, &jwk, &kid) == 0);
+    SSO_CHECK(pem && strstr(pem, "BEGIN PRIVATE KEY"));
+    json_t *parsed = jwk ? json_loads(jwk, 0, NULL) : NULL;
+    SSO_CHECK(parsed && !strcmp(json_string_value(json_object_get(parsed, "kty")), "RSA"));
+    SSO_CHECK(parsed && !strcmp(json_string_value(json_object_get(parsed, "use")), "sig"));
+    SSO_CHECK(parsed && !strcmp(json_string_value(json_object_get(parsed, "alg")), "RS256"));
+    SSO_CHECK(parsed && !strcmp(json_string_value(json_object_get(parsed, "e")), "AQAB"));
+    SSO_CHECK(parsed && json_object_get(parsed, "d") == NULL);
+    EVP_PKEY *key = sso_jose_private_key_pem(pem);
+    char *thumbprint = key ? sso_jose_thumbprint(key) : NULL;
+    SSO_CHECK(kid && strlen(kid) == 43 && thumbprint && !strcmp(thumbprint, kid));
+    free(thumbprint);
+    EVP_PKEY_free(key);
+    json_decref(parsed);
+    free(pem);
+    free(jwk);
+    free(kid);
+    SSO_CHECK(sso_jose_key_signs_before(20, 1, "a", 10, 5, "b"));
+    SSO_CHECK(!sso_jose_key_signs_before(10, 5, "b", 20, 1, "a"));
+    SSO_CHECK(sso_jose_key_signs_before(10, 5, "a", 10, 1, "b"));
+    SSO_CHECK(sso_jose_key_signs_before(10, 5, "b", 10, 5, "a"));
+    SSO_CHECK(!sso_jose_key_signs_before(10, 5, "a", 10, 5, "b"));
+}
+
 void sso_jose_test(bool verbose)
 {
+    s_signing_key_new_test();
     s_rfc_vectors_test(verbose);
     s_dates_test();
     EVP_PKEY *rsa = EVP_RSA_gen(2048);

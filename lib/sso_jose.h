@@ -83,6 +83,20 @@ json_t *sso_jose_public_jwk(EVP_PKEY *key, const char *kid, const char *alg);
 /* RFC 7638 thumbprint of key's public JWK: base64url SHA-256. Caller frees; NULL on failure. */
 char *sso_jose_thumbprint(EVP_PKEY *key);
 
+/* A new RSA-2048 signing key for RS256: its PKCS#8 PEM, public JWK JSON (with kid, use, alg)
+   and RFC 7638 thumbprint as kid (callers free). The token service's first key and every
+   rotated-in key (the directory's) are made here. 0 or -1. */
+int sso_jose_signing_key_new(char **private_pem, char **public_jwk, char **kid);
+/* The lifetime of every token the broker's keys sign: an old key stays published this long
+   after a new one takes over. */
+#define SSO_JOSE_TOKEN_LIFETIME_S 3600
+/* Of two signing keys already active, whether a is the one to sign with rather than b: the
+   later active_from, and of two that became active together (rotations that overlapped) the
+   one made last (by created_at, then kid, which is random), so every token instance and the
+   directory's key list agree on one. */
+bool sso_jose_key_signs_before(int64_t a_active_from, int64_t a_created_at, const char *a_kid,
+                               int64_t b_active_from, int64_t b_created_at, const char *b_kid);
+
 /* The private key in pem (PKCS#8 or traditional PEM), or the public key of the X.509
    certificate in pem. Caller frees; NULL when pem (may be NULL) holds none. */
 EVP_PKEY *sso_jose_private_key_pem(const char *pem);

@@ -101,14 +101,18 @@ static int s_setting(const char *name, const char *text, long fallback, long min
 /* The limits of SSO_EVENT_RETENTION_DAYS and SSO_CLIENT_AUTH_LOCKOUT_BASE_MS. */
 static int s_limits(dir_t *self, const sso_config_t *config, char *why, size_t why_size)
 {
-    long days = 0, base_ms = 0;
+    long days = 0, base_ms = 0, delay_s = 0;
     if (s_setting("SSO_EVENT_RETENTION_DAYS", config->event_retention_days,
                   DIR_EVENT_RETENTION_DAYS, 1, DIR_EVENT_RETENTION_MAX_DAYS, &days, why, why_size)
             != 0
         || s_setting("SSO_CLIENT_AUTH_LOCKOUT_BASE_MS", config->client_auth_lockout_base_ms,
-                     DIR_AUTH_LIMIT_BASE_MS, 100, 3600000, &base_ms, why, why_size) != 0)
+                     DIR_AUTH_LIMIT_BASE_MS, 100, 3600000, &base_ms, why, why_size) != 0
+        || s_setting("SSO_KEY_ROTATION_DELAY_S", config->key_rotation_delay_s,
+                     DIR_KEY_ROTATION_DELAY_S, 0, DIR_KEY_ROTATION_DELAY_MAX_S, &delay_s, why,
+                     why_size) != 0)
         return -1;
     self->event_retention_days = (int) days;
+    self->key_rotation_delay_s = delay_s;
     self->auth_limit = dir_auth_limit_new(DIR_AUTH_LIMIT_SIZE, DIR_AUTH_LIMIT_FAILURES, base_ms);
     if (!self->auth_limit) {
         snprintf(why, why_size, "out of memory");
@@ -168,6 +172,19 @@ void dir_destroy(dir_t **self_p)
 
 /* A master key or setting the directory cannot use stops it at start, with a message naming
    it. */
+/* Whether dir_new refuses *setting = value, naming name; the setting is unset after. */
+static bool s_setting_refused(dir_testkit_t *kit, const char **setting, const char *value,
+                              const char *name)
+{
+    char why[256] = "";
+    *setting = value;
+    dir_t *other = dir_new(&kit->config, why, sizeof why);
+    *setting = NULL;
+    bool refused = !other && strstr(why, name);
+    dir_destroy(&other);
+    return refused;
+}
+
 static void s_test(dir_testkit_t *kit)
 {
     dir_destroy(&kit->dir);
@@ -196,17 +213,26 @@ static void s_test(dir_testkit_t *kit)
         }
         *settings[n] = NULL;
     }
-    kit->config.event_retention_days = "36501";
-    other = dir_new(&kit->config, why, sizeof why);
-    SSO_CHECK(!other && strstr(why, "SSO_EVENT_RETENTION_DAYS"));
-    dir_destroy(&other);
+    SSO_CHECK(s_setting_refused(kit, &kit->config.event_retention_days, "36501",
+                                "SSO_EVENT_RETENTION_DAYS"));
     kit->config.event_retention_days = "7";
     other = dir_new(&kit->config, why, sizeof why);
     SSO_CHECK(other && other->event_retention_days == 7);
     dir_destroy(&other);
     kit->config.event_retention_days = NULL;
+    /* SSO_KEY_ROTATION_DELAY_S: 0 (sign at once) to 30 days. */
+    const char *bad_delays[] = {"-1", "x", "1h", " 5", "2592001"};
+    for (size_t i = 0; i < sizeof bad_delays / sizeof bad_delays[0]; i++)
+        SSO_CHECK(s_setting_refused(kit, &kit->config.key_rotation_delay_s, bad_delays[i],
+                                    "SSO_KEY_ROTATION_DELAY_S"));
+    kit->config.key_rotation_delay_s = "0";
+    other = dir_new(&kit->config, why, sizeof why);
+    SSO_CHECK(other && other->key_rotation_delay_s == 0);
+    dir_destroy(&other);
+    kit->config.key_rotation_delay_s = NULL;
     SSO_CHECK(dir_testkit_reopen(kit) == 0);
     SSO_CHECK(kit->dir->event_retention_days == DIR_EVENT_RETENTION_DAYS);
+    SSO_CHECK(kit->dir->key_rotation_delay_s == DIR_KEY_ROTATION_DELAY_S);
 }
 
 void dir_test(bool verbose)

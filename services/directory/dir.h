@@ -11,6 +11,9 @@
 /* SSO_EVENT_RETENTION_DAYS: 1..DIR_EVENT_RETENTION_MAX_DAYS, 90 by default. */
 #define DIR_EVENT_RETENTION_DAYS 90
 #define DIR_EVENT_RETENTION_MAX_DAYS 36500
+/* SSO_KEY_ROTATION_DELAY_S: 0..30 days, an hour by default. */
+#define DIR_KEY_ROTATION_DELAY_S 3600
+#define DIR_KEY_ROTATION_DELAY_MAX_S (30L * 86400)
 
 typedef struct {
     dir_db_t *db;
@@ -25,11 +28,12 @@ typedef struct {
     dir_auth_limit_t *auth_limit;  /* failed client authentications (SSO_CLIENT_AUTH_*) */
     int event_retention_days;      /* SSO_EVENT_RETENTION_DAYS */
     bool events_backlog;           /* the last prune was a full batch: more may be due */
+    int64_t key_rotation_delay_s;  /* SSO_KEY_ROTATION_DELAY_S: a rotated-in key signs this late */
 } dir_t;
 
 /* Creates the data dir (0700) if missing, loads or makes the master key, opens and migrates
-   the database and checks the key matches it. Takes SSO_MASTER_KEY, SSO_EVENT_RETENTION_DAYS
-   and SSO_CLIENT_AUTH_LOCKOUT_BASE_MS from config (a bad value is an error). The admin client
+   the database and checks the key matches it. Takes SSO_MASTER_KEY, SSO_EVENT_RETENTION_DAYS,
+   SSO_CLIENT_AUTH_LOCKOUT_BASE_MS and SSO_KEY_ROTATION_DELAY_S from config (a bad value is an error). The admin client
    and the seed come after (dir_service_open). NULL with a message. */
 dir_t *dir_new(const sso_config_t *config, char *why, size_t why_size);
 void dir_destroy(dir_t **self_p);

@@ -381,6 +381,16 @@ int dir_fake_signing_key_put(dir_fake_t *self, const Sso__SigningKey *key)
     return dir_fake_run(self, s_key_write, &write) == 0 ? write.rc : -1;
 }
 
+static void s_rotation_delay(void *dir, void *arg)
+{
+    ((dir_t *) dir)->key_rotation_delay_s = *(int64_t *) arg;
+}
+
+int dir_fake_key_rotation_delay(dir_fake_t *self, int64_t seconds)
+{
+    return dir_fake_run(self, s_rotation_delay, &seconds);
+}
+
 typedef struct {
     const char *client_id;
     const char *address;

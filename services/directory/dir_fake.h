@@ -90,6 +90,8 @@ Sso__KeysListReply *dir_fake_signing_keys(dir_fake_t *self);
 /* Stores key as the directory's key_put does (the state a running deployment is in). 0 or
    -1. */
 int dir_fake_signing_key_put(dir_fake_t *self, const Sso__SigningKey *key);
+/* Sets the directory's SSO_KEY_ROTATION_DELAY_S. 0 or -1. */
+int dir_fake_key_rotation_delay(dir_fake_t *self, int64_t seconds);
 /* How long (ms) the directory still locks client_id out when it authenticates from address:
    0 when it does not, -1 on error. */
 int64_t dir_fake_lockout_ms(dir_fake_t *self, const char *client_id, const char *address);

@@ -1,6 +1,7 @@
 /* dir_rpc_router: an RPC's bus name in, its typed handler run, the packed reply out. */
 #include "dir_rpc_router.h"
 #include "api/dir_clients.h"
+#include "api/dir_signing_api.h"
 #include "dir_rpc.h"
 #include "dir_seed.h"
 #include "dir_testkit.h"
@@ -111,6 +112,8 @@ S_HANDLER(s_token_writes_, token_issue, s_token_issue, Sso__TokenWrites_Service,
           Sso__TokenIssueRequest, Sso__TokenIssueReply)
 S_HANDLER(s_token_writes_, key_put, s_key_put, Sso__TokenWrites_Service, Sso__KeyPutRequest,
           Sso__KeysListReply)
+S_HANDLER(s_token_writes_, key_rotate, dir_signing_api_key_rotate, Sso__TokenWrites_Service,
+          Sso__KeyRotateRequest, Sso__KeyRotateReply)
 S_HANDLER(s_token_writes_, test_begin, dir_tests_begin, Sso__TokenWrites_Service,
           Sso__TestBeginRequest, Sso__LoginContextReply)
 S_HANDLER(s_token_writes_, try_redeem, dir_dash_try_redeem, Sso__TokenWrites_Service,

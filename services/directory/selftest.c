@@ -13,6 +13,7 @@
 #include "api/dir_openapi.h"
 #include "api/dir_orgs.h"
 #include "api/dir_portal.h"
+#include "api/dir_signing_api.h"
 #include "portal/dir_portal_connections.h"
 #include "portal/dir_portal_pages.h"
 #include "portal/dir_portal_req.h"
@@ -80,6 +81,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_admin_test, verbose);
     SSO_RUN(dir_tokens_test, verbose);
     SSO_RUN(dir_signing_test, verbose);
+    SSO_RUN(dir_signing_api_test, verbose);
     SSO_RUN(dir_rpc_router_test, verbose);
     SSO_RUN(dir_api_test, verbose);
     SSO_RUN(dir_api_router_test, verbose);

@@ -34,7 +34,8 @@ static const route_entry_t s_routes[] = {
     {"/_ping/saml", true, ROUTE_SERVICE, "saml", false},
     {"/sso/oidc/", false, ROUTE_SERVICE, "oidc", false},
     {"/_ping/oidc", true, ROUTE_SERVICE, "oidc", false},
-    /* Signing keys are the token service's, even under the management API. */
+    /* The token service's rotation route (it publishes the new key at once); the list,
+       /api/v1/keys, is the directory's. */
     {"/api/v1/keys/", false, ROUTE_SERVICE, "token", false},
     {"/api/v1/", false, ROUTE_SERVICE, "directory", false},
     /* A portal link's token belongs after a '#', which never reaches us; one typed into the
@@ -141,6 +142,7 @@ void gateway_routes_test(bool verbose)
     SSO_CHECK(gateway_route("/keysx").kind == ROUTE_NONE);
     SSO_CHECK(strcmp(gateway_route("/api/v1/organizations").service, "directory") == 0);
     SSO_CHECK(strcmp(gateway_route("/api/v1/keys/rotate").service, "token") == 0);
+    SSO_CHECK(strcmp(gateway_route("/api/v1/keys").service, "directory") == 0);
     SSO_CHECK(gateway_route("/api/v2/organizations").kind == ROUTE_NONE);
     SSO_CHECK(strcmp(gateway_route("/sso/saml/conn_1/acs").service, "saml") == 0);
     SSO_CHECK(strcmp(gateway_route("/sso/oidc/callback").service, "oidc") == 0);

@@ -8,7 +8,6 @@
 
 typedef struct {
     token_keys_t *keys;
-    int64_t rotation_delay_s;   /* SSO_KEY_ROTATION_DELAY_S: a new key signs this much later */
 } token_state_t;
 
 zframe_t *token_http(sso_service_t *service, const Sso__HttpRequest *request,

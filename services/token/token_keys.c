@@ -36,14 +36,6 @@ struct token_keys_t {
     Sso__SigningKey first;
 };
 
-/* Whether key a was made before key b: by creation time, and within a second by kid
-   (random), so every instance orders two keys the same way. */
-static bool s_made_before(int64_t a_created, const char *a_kid, int64_t b_created,
-                          const char *b_kid)
-{
-    return a_created < b_created || (a_created == b_created && strcmp(a_kid, b_kid) < 0);
-}
-
 token_keys_t *token_keys_new(void)
 {
     return calloc(1, sizeof(token_keys_t));
@@ -71,31 +63,6 @@ void token_keys_destroy(token_keys_t **self_p)
     s_key_free(&(*self_p)->first);
     free(*self_p);
     *self_p = NULL;
-}
-
-int token_keys_generate(char **private_pem, char **public_jwk, char **kid)
-{
-    *private_pem = *public_jwk = *kid = NULL;
-    EVP_PKEY *pkey = EVP_RSA_gen(2048);
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *pem_data = NULL;
-    long pem_len = 0;
-    if (pkey && bio && PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) == 1)
-        pem_len = BIO_get_mem_data(bio, &pem_data);
-    /* The kid is the key's RFC 7638 thumbprint. */
-    *kid = pem_len > 0 ? sso_jose_thumbprint(pkey) : NULL;
-    json_t *jwk = *kid ? sso_jose_public_jwk(pkey, *kid, "RS256") : NULL;
-    *public_jwk = jwk ? json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(jwk);
-    *private_pem = *public_jwk ? strndup(pem_data, (size_t) pem_len) : NULL;
-    BIO_free(bio);
-    EVP_PKEY_free(pkey);
-    if (*private_pem)
-        return 0;
-    free(*kid);
-    free(*public_jwk);
-    *kid = *public_jwk = NULL;
-    return -1;
 }
 
 static int s_load(token_keys_t *self, const Sso__KeysListReply *list)
@@ -151,8 +118,27 @@ static int s_keys_bus(sso_service_t *service, const Sso__KeysListRequest *list,
 
 static s_keys_fn *s_keys_call = s_keys_bus;
 
+/* The directory's KeyRotate; scripted in the self-test likewise. */
+typedef int(s_rotate_fn)(sso_service_t *service, const Sso__KeyRotateRequest *request,
+                         Sso__KeyRotateReply **reply_p);
+static s_rotate_fn *s_rotate_call = sso_dir_key_rotate;
+
+/* The directory's whole list as an answer to the call that took ticket: published unless the
+   answer to a later call is in place already. 0, or 502 when keys were listed and none
+   loaded. */
+static int s_apply(token_keys_t *self, uint64_t ticket, Sso__SigningKey **keys, size_t n_keys)
+{
+    if (ticket < self->applied)
+        return 0; /* a newer list is in place already */
+    self->applied = ticket;
+    Sso__KeysListReply list = SSO__KEYS_LIST_REPLY__INIT;
+    list.keys = keys;
+    list.n_keys = n_keys;
+    return s_load(self, &list) == 0 || n_keys == 0 ? 0 : 502;
+}
+
 /* KeysList, or KeyPut when put is given: either answers the directory's whole list, which
-   this instance then publishes (unless a newer answer is in place already). */
+   this instance then publishes (s_apply). */
 static int s_call(sso_service_t *service, const Sso__KeysListRequest *list,
                   const Sso__KeyPutRequest *put, token_keys_t *self)
 {
@@ -165,12 +151,8 @@ static int s_call(sso_service_t *service, const Sso__KeysListRequest *list,
     if (reply->error)
         sso_warn("directory refused %s: %s", put ? "KeyPut" : "KeysList",
                  reply->error_description);
-    else if (ticket < self->applied)
-        rc = 0; /* a newer list is in place already */
-    else {
-        self->applied = ticket;
-        rc = s_load(self, reply) == 0 || reply->n_keys == 0 ? 0 : 502;
-    }
+    else
+        rc = s_apply(self, ticket, reply->keys, reply->n_keys);
     sso__keys_list_reply__free_unpacked(reply, NULL);
     return rc;
 }
@@ -180,7 +162,7 @@ static int s_call(sso_service_t *service, const Sso__KeysListRequest *list,
 static int s_key_new(Sso__SigningKey *key)
 {
     char *pem = NULL, *jwk = NULL, *kid = NULL;
-    if (token_keys_generate(&pem, &jwk, &kid) != 0)
+    if (sso_jose_signing_key_new(&pem, &jwk, &kid) != 0)
         return -1;
     key->kid = kid;
     key->private_key_pem = pem;
@@ -251,66 +233,37 @@ int token_keys_ensure(token_keys_t *self, sso_service_t *service)
     return status == 0 && !self->count ? 502 : status;
 }
 
-int token_keys_rotate(token_keys_t *self, sso_service_t *service, int64_t delay_s,
-                      char **kid_p, int64_t *active_from_p)
+int token_keys_rotate(token_keys_t *self, sso_service_t *service, const char *access_token,
+                      const char *remote_addr, char **kid_p, int64_t *active_from_p)
 {
     *kid_p = NULL;
-    Sso__SigningKey key = SSO__SIGNING_KEY__INIT;
-    if (s_key_new(&key) != 0)
-        return 500;
-    /* Published at once (the directory lists it), signed with only after the delay, so
-       relying parties that cache the JWKS have fetched it by then. A delay of 0 would need
-       at least 1 second: active_from 0 means "now" to the directory. */
-    key.active_from = key.created_at + (delay_s > 0 ? delay_s : 0);
-    Sso__KeyPutRequest put = SSO__KEY_PUT_REQUEST__INIT;
-    put.key = &key;
-    put.only_if_none = false;
-    /* The reply is the directory's whole list, which this instance publishes at once. */
-    int status = s_call(service, NULL, &put, self);
-    /* Every key older than the new one stays published until the tokens it signs before the
-       new key takes over have expired, and no longer. Older in the list the put returned,
-       not the one held before: a key that another rotation (here or in another instance)
-       put meanwhile is in it, and rotations that overlap agree on which key is the newest,
-       so none of theirs stays published for good. Kids copied: the calls below reload the
-       list. */
-    size_t n_old = 0;
-    char **old_kids = status == 0 ? calloc(self->count ? self->count : 1, sizeof *old_kids)
-                                  : NULL;
-    if (status == 0 && !old_kids)
-        status = 500;
-    int64_t retire_after = key.active_from + TOKEN_KEYS_TOKEN_LIFETIME_S;
-    for (size_t i = 0; old_kids && i < self->count; i++) {
-        const key_t_ *held = &self->keys[i];
-        bool retiring_sooner = held->retire_after && held->retire_after <= retire_after;
-        if (!s_made_before(held->created_at, held->kid, key.created_at, key.kid)
-            || retiring_sooner)
-            continue;
-        if (!(old_kids[n_old] = strdup(held->kid))) {
-            status = 500;
-            break;
-        }
-        n_old++;
+    Sso__KeyRotateRequest request = SSO__KEY_ROTATE_REQUEST__INIT;
+    request.access_token = (char *) access_token;
+    request.remote_addr = (char *) (remote_addr ? remote_addr : "");
+    Sso__KeyRotateReply *reply = NULL;
+    uint64_t ticket = ++self->tickets;
+    int status = s_rotate_call(service, &request, &reply);
+    if (status != 0)
+        return status;
+    int rc = 0;
+    if (reply->error == SSO__RPC_ERROR__INVALID_TOKEN)
+        rc = 401;
+    else if (reply->error) {
+        sso_warn("directory refused KeyRotate: %s", reply->error_description);
+        rc = 502;
     }
-    for (size_t i = 0; status == 0 && i < n_old; i++) {
-        /* A put with an existing kid and no key material only sets its retire_after. */
-        Sso__SigningKey retire = SSO__SIGNING_KEY__INIT;
-        retire.kid = old_kids[i];
-        retire.retire_after = retire_after;
-        put.key = &retire;
-        status = s_call(service, NULL, &put, self);
+    else if (!(*kid_p = strdup(reply->kid)))
+        rc = 500;
+    else {
+        *active_from_p = reply->active_from;
+        /* Published here at once; the other instances have it at their next refresh, long
+           before it signs unless the delay is shorter than that. Stored either way, so a list
+           that does not load only waits for that refresh. */
+        if (s_apply(self, ticket, reply->keys, reply->n_keys) != 0)
+            sso_warn("the key list after rotating %s did not load", reply->kid);
     }
-    for (size_t i = 0; i < n_old; i++)
-        free(old_kids[i]);
-    free(old_kids);
-    if (status == 0) {
-        sso_info("signing key %s stored; signs from %lld", key.kid,
-                 (long long) key.active_from);
-        *kid_p = key.kid;
-        key.kid = NULL;
-        *active_from_p = key.active_from;
-    }
-    s_key_free(&key);
-    return status;
+    sso__key_rotate_reply__free_unpacked(reply, NULL);
+    return rc;
 }
 
 char *token_keys_jwks(token_keys_t *self)
@@ -338,9 +291,9 @@ EVP_PKEY *token_keys_signing(token_keys_t *self, char **kid_p)
     for (size_t i = 0; i < self->count; i++) {
         key_t_ *key = &self->keys[i];
         if (key->active_from <= now
-            && (!best || key->active_from > best->active_from
-                || (key->active_from == best->active_from
-                    && s_made_before(best->created_at, best->kid, key->created_at, key->kid))))
+            && (!best || sso_jose_key_signs_before(key->active_from, key->created_at, key->kid,
+                                                   best->active_from, best->created_at,
+                                                   best->kid)))
             best = key;
     }
     if (!best || !(*kid_p = strdup(best->kid)))
@@ -357,37 +310,20 @@ EVP_PKEY *token_keys_signing(token_keys_t *self, char **kid_p)
    yields, and is answered with s_answer_next when the test resumes it. */
 static int s_calls;
 static const Sso__KeysListReply *s_answer_next;
-/* What the directory was sent: the distinct keys put with their material (copies), and the
-   kids put to retire. */
+/* What the directory was sent: the distinct keys put (copies). */
 #define S_MAX_PUTS 4
 static Sso__SigningKey s_puts[S_MAX_PUTS];
-static size_t s_n_puts, s_n_retired;
-static char *s_retired[8];
+static size_t s_n_puts;
 
 static void s_forget_puts(void)
 {
     for (size_t i = 0; i < s_n_puts; i++)
         s_key_free(&s_puts[i]);
-    for (size_t i = 0; i < s_n_retired; i++)
-        free(s_retired[i]);
-    s_n_puts = s_n_retired = 0;
-}
-
-static bool s_was_retired(const char *kid)
-{
-    for (size_t i = 0; i < s_n_retired; i++)
-        if (!strcmp(s_retired[i], kid))
-            return true;
-    return false;
+    s_n_puts = 0;
 }
 
 static void s_record_put(const Sso__SigningKey *key)
 {
-    if (!*key->private_key_pem) {
-        if (key->retire_after && s_n_retired < sizeof s_retired / sizeof *s_retired)
-            s_retired[s_n_retired++] = strdup(key->kid);
-        return;
-    }
     for (size_t i = 0; i < s_n_puts; i++)
         if (!strcmp(s_puts[i].kid, key->kid))
             return;
@@ -415,6 +351,27 @@ static int s_yielding_directory(sso_service_t *service, const Sso__KeysListReque
     return *reply_p ? 0 : 502;
 }
 
+/* KeyRotate as the directory answers it: the rotated kid and s_answer_next's keys. */
+static int s_yielding_rotate(sso_service_t *service, const Sso__KeyRotateRequest *request,
+                             Sso__KeyRotateReply **reply_p)
+{
+    (void) service, (void) request;
+    s_calls++;
+    sso_fiber_yield();
+    Sso__KeyRotateReply answer = SSO__KEY_ROTATE_REPLY__INIT;
+    answer.kid = "rotated";
+    answer.active_from = 1;
+    answer.keys = s_answer_next->keys;
+    answer.n_keys = s_answer_next->n_keys;
+    size_t size = sso__key_rotate_reply__get_packed_size(&answer);
+    uint8_t *packed = malloc(size ? size : 1);
+    if (packed)
+        sso__key_rotate_reply__pack(&answer, packed);
+    *reply_p = packed ? sso__key_rotate_reply__unpack(NULL, size, packed) : NULL;
+    free(packed);
+    return *reply_p ? 0 : 502;
+}
+
 typedef struct {
     token_keys_t *keys;
     int status;
@@ -431,7 +388,9 @@ static void s_fiber_rotate(void *arg)
     s_keys_call_t *call = arg;
     char *kid = NULL;
     int64_t active_from = 0;
-    call->status = token_keys_rotate(call->keys, NULL, 0, &kid, &active_from);
+    call->status = token_keys_rotate(call->keys, NULL, "at_token", "192.0.2.1", &kid,
+                                     &active_from);
+    SSO_CHECK(call->status != 0 || (kid && !strcmp(kid, "rotated") && active_from == 1));
     free(kid);
 }
 
@@ -449,6 +408,7 @@ static void s_overlap_test(const Sso__KeysListReply *old_list, const Sso__KeysLi
         return;
     }
     s_keys_call = s_yielding_directory;
+    s_rotate_call = s_yielding_rotate;
     s_calls = 0;
     keys->loaded_at = 0; /* stale: the next request refreshes */
     s_keys_call_t refresh = {keys, -1}, other = {keys, -1}, rotate = {keys, -1};
@@ -456,20 +416,16 @@ static void s_overlap_test(const Sso__KeysListReply *old_list, const Sso__KeysLi
     SSO_CHECK(s_calls == 1 && sso_fiber_running(a));
     sso_fiber_start(b, s_fiber_ensure, &other);          /* serves the current set */
     SSO_CHECK(s_calls == 1 && !sso_fiber_running(b) && other.status == 0);
-    sso_fiber_start(c, s_fiber_rotate, &rotate);         /* key_put out, waiting */
+    sso_fiber_start(c, s_fiber_rotate, &rotate);         /* key_rotate out, waiting */
     SSO_CHECK(s_calls == 2);
     s_answer_next = new_list;
-    sso_fiber_resume(c);                                 /* the new set; then retire puts */
-    SSO_CHECK(keys->count == 2 && s_calls == 3);
-    while (sso_fiber_running(c))
-        sso_fiber_resume(c);
-    /* Both keys listed were made before the rotation's: both retire. */
-    SSO_CHECK(rotate.status == 0 && s_calls == 4 && s_n_retired == 2);
-    SSO_CHECK(s_was_retired(new_list->keys[0]->kid) && s_was_retired(new_list->keys[1]->kid));
+    sso_fiber_resume(c);                                 /* the new set, published at once */
+    SSO_CHECK(!sso_fiber_running(c) && rotate.status == 0 && keys->count == 2 && s_calls == 2);
     s_answer_next = old_list;                            /* the refresh's late, older answer */
     sso_fiber_resume(a);
     SSO_CHECK(!sso_fiber_running(a) && refresh.status == 0 && keys->count == 2);
     s_keys_call = s_keys_bus;
+    s_rotate_call = sso_dir_key_rotate;
     s_forget_puts();
     token_keys_destroy(&keys);
     sso_fiber_destroy(&a), sso_fiber_destroy(&b), sso_fiber_destroy(&c);
@@ -520,68 +476,11 @@ static void s_first_start_test(void)
         sso_fiber_destroy(&fibers[i]);
 }
 
-/* Two rotations overlap: each puts its key, then both see both in the directory's list.
-   They agree on the newest, so the older of the two new keys retires as well as the key
-   before them, and the newest never does; it is the one that signs. */
-static void s_rotations_test(const Sso__KeysListReply *old_list)
-{
-    token_keys_t *keys = token_keys_new();
-    sso_fiber_t *a = sso_fiber_new(SSO_FIBER_STACK_SIZE), *b = sso_fiber_new(SSO_FIBER_STACK_SIZE);
-    bool ready = keys && a && b && s_load(keys, old_list) == 0 && keys->count == 1;
-    SSO_CHECK(ready);
-    s_keys_call = s_yielding_directory;
-    s_calls = 0;
-    s_forget_puts();
-    s_keys_call_t first = {keys, -1}, second = {keys, -1};
-    if (ready) {
-        sso_fiber_start(a, s_fiber_rotate, &first);  /* key_put out */
-        sso_fiber_start(b, s_fiber_rotate, &second); /* key_put out */
-    }
-    SSO_CHECK(s_n_puts == 2);
-    if (ready && s_n_puts == 2) {
-        bool zero_first = s_made_before(s_puts[0].created_at, s_puts[0].kid,
-                                        s_puts[1].created_at, s_puts[1].kid);
-        Sso__SigningKey *newest = &s_puts[zero_first ? 1 : 0], *older = &s_puts[zero_first ? 0 : 1];
-        /* The older first: signing must not take the first of two equally active keys. */
-        Sso__SigningKey *all[] = {old_list->keys[0], older, newest};
-        Sso__KeysListReply list = SSO__KEYS_LIST_REPLY__INIT;
-        list.keys = all;
-        list.n_keys = 3;
-        s_answer_next = &list;
-        while (sso_fiber_running(a))
-            sso_fiber_resume(a);
-        while (sso_fiber_running(b))
-            sso_fiber_resume(b);
-        SSO_CHECK(first.status == 0 && second.status == 0 && keys->count == 3);
-        SSO_CHECK(s_was_retired(old_list->keys[0]->kid) && s_was_retired(older->kid));
-        SSO_CHECK(!s_was_retired(newest->kid));
-        char *kid = NULL;
-        EVP_PKEY *signing = token_keys_signing(keys, &kid);
-        SSO_CHECK(signing && kid && !strcmp(kid, newest->kid));
-        EVP_PKEY_free(signing);
-        free(kid);
-    }
-    s_keys_call = s_keys_bus;
-    s_answer_next = NULL;
-    s_forget_puts();
-    token_keys_destroy(&keys);
-    sso_fiber_destroy(&a), sso_fiber_destroy(&b);
-}
-
 void token_keys_test(bool verbose)
 {
     (void) verbose;
     char *pem = NULL, *jwk = NULL, *kid = NULL;
-    SSO_CHECK(token_keys_generate(&pem, &jwk, &kid) == 0);
-    SSO_CHECK(pem && strstr(pem, "BEGIN PRIVATE KEY"));
-    json_t *parsed = jwk ? json_loads(jwk, 0, NULL) : NULL;
-    SSO_CHECK(parsed && !strcmp(json_string_value(json_object_get(parsed, "kty")), "RSA"));
-    SSO_CHECK(parsed && !strcmp(json_string_value(json_object_get(parsed, "use")), "sig"));
-    SSO_CHECK(parsed && !strcmp(json_string_value(json_object_get(parsed, "alg")), "RS256"));
-    SSO_CHECK(parsed && !strcmp(json_string_value(json_object_get(parsed, "e")), "AQAB"));
-    SSO_CHECK(parsed && json_object_get(parsed, "d") == NULL);
-    SSO_CHECK(kid && strlen(kid) == 43);
-    json_decref(parsed);
+    SSO_CHECK(sso_jose_signing_key_new(&pem, &jwk, &kid) == 0);
 
     token_keys_t *keys = token_keys_new();
     Sso__SigningKey key = SSO__SIGNING_KEY__INIT, later = SSO__SIGNING_KEY__INIT;
@@ -619,7 +518,6 @@ void token_keys_test(bool verbose)
     old_list.n_keys = 1;
     s_overlap_test(&old_list, &list);
     s_first_start_test();
-    s_rotations_test(&old_list);
     SSO_CHECK(keys == NULL);
     free(pem);
     free(jwk);

@@ -6,9 +6,11 @@
 #include "sso_service.h"
 #include <openssl/evp.h>
 
-/* The lifetime of every token the keys sign: an old key is published this long after a new one
-   takes over. */
-#define TOKEN_KEYS_TOKEN_LIFETIME_S 3600
+#include "sso_jose.h"
+
+/* The lifetime of every token the keys sign (the directory retires an old key this long after a
+   rotated-in key takes over). */
+#define TOKEN_KEYS_TOKEN_LIFETIME_S SSO_JOSE_TOKEN_LIFETIME_S
 
 typedef struct token_keys_t token_keys_t;
 
@@ -26,15 +28,14 @@ char *token_keys_jwks(token_keys_t *self);
    call while another request may reload the set. */
 EVP_PKEY *token_keys_signing(token_keys_t *self, char **kid_p);
 
-/* Makes a new key that is published now and signs from now + delay_s, stores it with the
-   directory and reloads the set. 0 with *kid_p (caller frees) and *active_from_p, or 500 when
-   no key could be made, or the bus status / 502 when the directory refused. */
-int token_keys_rotate(token_keys_t *self, sso_service_t *service, int64_t delay_s,
-                      char **kid_p, int64_t *active_from_p);
-
-/* Generates an RSA-2048 key; fills its PEM, public JWK JSON and RFC 7638 thumbprint kid
-   (callers free). 0 or -1. */
-int token_keys_generate(char **private_pem, char **public_jwk, char **kid);
+/* Rotates a new key in for the holder of access_token (a management bearer token; remote_addr
+   is the HTTP client's, for the audit log): the directory makes, stores and audits it
+   (TokenWrites.KeyRotate; it signs from now + the directory's SSO_KEY_ROTATION_DELAY_S), and
+   this instance publishes the list it answers at once. 0 with *kid_p (caller frees) and
+   *active_from_p; 401 when the directory refused the token; 500 when memory ran out; 502 when
+   the directory refused otherwise; or the bus status. */
+int token_keys_rotate(token_keys_t *self, sso_service_t *service, const char *access_token,
+                      const char *remote_addr, char **kid_p, int64_t *active_from_p);
 
 void token_keys_test(bool verbose);
 #endif

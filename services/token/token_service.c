@@ -2,18 +2,11 @@
 #include "token_service.h"
 #include "sso_log.h"
 #include "token_http.h"
-#include "token_rotate.h"
 
 static int s_init(sso_service_t *service)
 {
     token_state_t *state = calloc(1, sizeof *state);
     if (!state || !(state->keys = token_keys_new())) {
-        free(state);
-        return -1;
-    }
-    state->rotation_delay_s = token_rotate_delay_parse(service->config->key_rotation_delay_s);
-    if (state->rotation_delay_s < 0) {
-        token_keys_destroy(&state->keys);
         free(state);
         return -1;
     }
@@ -36,9 +29,8 @@ const sso_service_def_t token_service = {
     .summary = "The OpenID Provider of the SSO broker: discovery, JWKS (/keys), the start of a\n"
                "login (/oauth/authorize), the token endpoint (/oauth/token), /userinfo, and\n"
                "the signing keys (POST /api/v1/keys/rotate). A bus worker that connects to\n"
-               "SSO_BROKER_ENDPOINT; run several for more throughput.\n\n"
-               "SSO_KEY_ROTATION_DELAY_S (default 3600): a rotated-in key is published at\n"
-               "once and signs only after this many seconds.",
+               "SSO_BROKER_ENDPOINT; run several for more throughput. The directory makes\n"
+               "rotated-in keys (its SSO_KEY_ROTATION_DELAY_S says when they sign).",
     .init = s_init,
     .fini = s_fini,
     .http = token_http,

@@ -158,7 +158,7 @@ const char *token_testkit_expand(token_testkit_t *self, const char *text)
 static int s_first_key(token_testkit_t *self)
 {
     static char *pem, *jwk, *kid;
-    if (!kid && token_keys_generate(&pem, &jwk, &kid) != 0)
+    if (!kid && sso_jose_signing_key_new(&pem, &jwk, &kid) != 0)
         return -1;
     Sso__SigningKey key = SSO__SIGNING_KEY__INIT;
     key.kid = kid;
@@ -203,7 +203,6 @@ int token_testkit_open(token_testkit_t *self)
     pthread_mutex_init(&self->lock, NULL);
     snprintf(self->config.public_url, sizeof self->config.public_url, "https://sso.test");
     self->config.request_timeout_ms = TOKEN_TESTKIT_DEADLINE_MS;
-    self->state.rotation_delay_s = 3600;
     self->service.config = &self->config;
     self->service.state = &self->state;
     self->service.instance = "test:1";

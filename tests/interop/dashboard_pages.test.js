@@ -2,7 +2,7 @@
 // account set up from its link, sign-in, Auth0's callback registered as a redirect URI (with
 // the API's own refusal shown inline), an organization with a domain, a portal link opened in
 // a second browser context, a login through the IdP simulator seen in the events page and the
-// chart, a wrong password and the lockout, values with <script> shown as text, the audit log,
+// chart, the signing keys with their state and a rotation, a wrong password and the lockout, values with <script> shown as text, the audit log,
 // sign-out; screenshots of each page under <build>/artifacts/dashboard/pages/.
 //
 // Skipped until the back end is in the tree (GET /dashboard/signin answers 200 with its shell).
@@ -32,7 +32,10 @@
 //            event-expected event-received events-status chart-card chart chart-svg
 //            chart-bucket (data-success, data-failure) chart-summary chart-table
 //            chart-range-day chart-range-week
-//   keys:    keys-title jwks-uri keys-table key-row key-kid key-alg key-use keys-error
+//   keys:    keys-title keys-summary key-states key-state-row (data-state) key-state-kid
+//            key-state key-signs-from key-states-error rotate-key rotate-confirm-step
+//            rotate-delay rotate-confirm rotate-cancel rotate-key-error rotate-done
+//            jwks-uri keys-table key-row key-kid key-alg key-use keys-error
 //   audit:   audit-title audit-actor-filter audit-action-filter audit-apply audit-table
 //            audit-row audit-actor audit-action audit-status audit-empty
 'use strict';
@@ -229,7 +232,34 @@ test('a login through the IdP simulator shows in the events (a failure split as 
   assert.deepEqual(await accessibility(page, shots, 'events'), []);
   await page.getByTestId('nav-keys').click();
   await page.getByTestId('key-row').first().waitFor();
+  await page.getByTestId('key-state-row').first().waitFor();
+  const statesOf = () => page.getByTestId('key-state-row').evaluateAll((rows) => rows.map((r) => r.dataset.state));
+  const before = await statesOf();
+  assert.deepEqual(before.filter((s) => s === 'signing'), ['signing']);
+  const signing = (await broker.api('GET', '/keys')).json.data.find((k) => k.state === 'signing');
+  assert.match(await page.getByTestId('keys-summary').textContent(), new RegExp(`Signing now: ${signing.kid}`));
   assert.deepEqual(await accessibility(page, shots, 'keys'), []);
+  // Rotate: a confirm step that says the delay; cancelling rotates nothing.
+  await page.getByTestId('rotate-key').click();
+  assert.match(await page.getByTestId('rotate-delay').textContent(), /publication delay of 1 hour/);
+  await page.getByTestId('rotate-cancel').click();
+  assert.equal(await page.getByTestId('rotate-confirm-step').isHidden(), true);
+  assert.equal((await broker.api('GET', '/keys')).json.data.length, before.length);
+  await page.getByTestId('rotate-key').click();
+  await shots.take(page, 'keys-rotate-confirm');
+  await page.getByTestId('rotate-confirm').click();
+  await page.getByTestId('rotate-done').waitFor();
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="key-state-row"]').length === n, before.length + 1);
+  const after = await statesOf();
+  assert.deepEqual(after.filter((s) => s === 'signing'), ['signing']);
+  assert.deepEqual(after.filter((s) => s === 'next').length, before.filter((s) => s === 'next').length + 1);
+  const rotated = (await page.getByTestId('rotate-done').textContent()).match(/Key (\S+) is made/)[1];
+  const listed = (await broker.api('GET', '/keys')).json.data.find((k) => k.kid === rotated);
+  assert.equal(listed && listed.state, 'next');
+  assert.match(await page.getByTestId('keys-summary').textContent(), new RegExp(`Next: ${rotated}`));
+  const audited = (await broker.api('GET', `/audit?actor=${encodeURIComponent(EMAIL)}&action=${encodeURIComponent('POST /dashboard/api/v1/keys/rotate')}`)).json.data;
+  assert.deepEqual(audited.map((a) => a.status), [201]);
+  await shots.take(page, 'keys-rotated');
 });
 
 test('Try it: a test sign-in through the simulator in a new window ends on the ID token\'s claims', async (t) => {

@@ -322,9 +322,19 @@ test('every operation answers as the document says, success and typical errors',
   await call('GET', '/events?page_size=x', undefined, 400);
   await call('POST', '/events', {}, 405);
 
-  // Signing keys.
-  await call('POST', '/keys/rotate', undefined, 201);
+  // Signing keys: the rotated key is next, the one before it (the first, which the token
+  // service makes when its JWKS is first asked for) signs until then.
+  assert.equal((await fetch(`${broker.url}/keys`)).status, 200);
+  const before = (await call('GET', '/keys', undefined, 200)).json;
+  assert.deepEqual(before.data.map((k) => k.state), ['signing']);
+  const rotated = (await call('POST', '/keys/rotate', undefined, 201)).json;
   await call('GET', '/keys/rotate', undefined, 405);
+  const keys = (await call('GET', '/keys', undefined, 200)).json;
+  assert.equal(keys.data.length, before.data.length + 1);
+  assert.equal(keys.data.find((k) => k.kid === rotated.kid).state, 'next');
+  assert.equal(keys.data.filter((k) => k.state === 'signing').length, 1);
+  await call('POST', '/keys', undefined, 405);
+  await call('GET', '/keys', undefined, 401, { auth: null });
 
   // Deletions last.
   await call('DELETE', `/clients/${broker.admin.id}`, undefined, 409);

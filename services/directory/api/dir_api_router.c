@@ -7,6 +7,7 @@
 #include "api/dir_openapi.h"
 #include "api/dir_orgs.h"
 #include "api/dir_portal.h"
+#include "api/dir_signing_api.h"
 #include "dashboard/dir_dash_admins.h"
 #include "dashboard/dir_dash_audit.h"
 #include "dir_testkit.h"
@@ -79,6 +80,8 @@ static zframe_t *s_route(dir_api_req_t *req)
         return dir_dash_admins_http(req);
     if (strcmp(top, "audit") == 0 && n == 1)
         return dir_dash_audit_http(req);
+    if (strcmp(top, "keys") == 0 && n <= 2)
+        return dir_signing_api_http(req);
     return sso_http_error(404, "not_found", "no such path under /api/v1");
 }
 

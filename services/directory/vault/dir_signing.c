@@ -3,6 +3,7 @@
 #include "vault/dir_pki.h"
 #include "dir_testkit.h"
 #include "sso_crypto.h"
+#include "sso_jose.h"
 #include "sso_log.h"
 #include "sso_test.h"
 #include <openssl/crypto.h>
@@ -162,6 +163,18 @@ static int s_update_existing(dir_t *dir, const Sso__SigningKey *key, dir_db_stmt
     return 0;
 }
 
+/* Inserts key with its sealed private half; inside the caller's transaction. 0 or -1. */
+static int s_insert(dir_t *dir, const Sso__SigningKey *key, const uint8_t *sealed,
+                    size_t sealed_len, int64_t created, int64_t active)
+{
+    int run = dir_db_run(dir->db, NULL,
+                         "INSERT INTO signing_keys (kid, private_key_sealed, public_jwk_json, "
+                         "created_at, active_from, retire_after) VALUES (?, ?, ?, ?, ?, ?)",
+                         "sbsiii", key->kid, sealed, sealed_len, key->public_jwk_json, created,
+                         active, key->retire_after);
+    return run == DIR_DB_OK ? 0 : -1;
+}
+
 int dir_signing_put(dir_t *dir, const Sso__SigningKey *key, bool only_if_none, dir_error_t *err)
 {
     if (s_validate_kid(key, err) != 0)
@@ -213,13 +226,7 @@ int dir_signing_put(dir_t *dir, const Sso__SigningKey *key, bool only_if_none, d
         goto done;
     }
     else {
-        int run = dir_db_run(dir->db, NULL,
-                             "INSERT INTO signing_keys (kid, private_key_sealed, "
-                             "public_jwk_json, created_at, active_from, retire_after) "
-                             "VALUES (?, ?, ?, ?, ?, ?)",
-                             "sbsiii", key->kid, sealed, sealed_len, key->public_jwk_json,
-                             created, active, key->retire_after);
-        if (run != DIR_DB_OK) {
+        if (s_insert(dir, key, sealed, sealed_len, created, active) != 0) {
             dir_server_error(err);
             goto done;
         }
@@ -237,6 +244,118 @@ done:
         OPENSSL_cleanse(sealed, sealed_len);
     free(sealed);
     return rc;
+}
+
+int dir_signing_rotate(dir_t *dir, char **kid_p, int64_t *signs_from_p, dir_error_t *err)
+{
+    *kid_p = NULL;
+    char *pem = NULL, *jwk = NULL, *kid = NULL;
+    /* An RSA key takes a tenth of a second or so on this thread; rotations are rare. */
+    if (sso_jose_signing_key_new(&pem, &jwk, &kid) != 0) {
+        dir_server_error(err);
+        return -1;
+    }
+    Sso__SigningKey key = SSO__SIGNING_KEY__INIT;
+    key.kid = kid;
+    key.private_key_pem = pem;
+    key.public_jwk_json = jwk;
+    char aad[DIR_KID_MAX + 16];
+    s_aad(aad, sizeof aad, kid);
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
+    int rc = -1;
+    if (dir_keys_seal(dir->keys, pem, strlen(pem), aad, &sealed, &sealed_len) != 0
+        || dir_db_begin(dir->db) != 0) {
+        dir_server_error(err);
+        goto done;
+    }
+    /* Made after every key there (a second later when one was made this second): the token
+       instances order keys by creation, so the newest is the one that signs once active. */
+    int64_t last = dir_db_int(dir->db, "SELECT coalesce(max(created_at), 0) FROM signing_keys",
+                              NULL);
+    if (last < 0) {
+        dir_server_error(err);
+        goto done;
+    }
+    int64_t now = dir_now();
+    int64_t published = dir_db_int(dir->db, "SELECT count(*) FROM signing_keys WHERE "
+                                            "retire_after = 0 OR retire_after > ?", "i", now);
+    if (published < 0) {
+        dir_server_error(err);
+        goto done;
+    }
+    key.created_at = now > last ? now : last + 1;
+    /* Published at once, signing only after the delay, so relying parties that cache the JWKS
+       have fetched it by then; with no key published there is nothing to wait for, and a
+       delay would leave nothing to sign with. */
+    key.active_from = now + (published ? dir->key_rotation_delay_s : 0);
+    int64_t retire_after = key.active_from + SSO_JOSE_TOKEN_LIFETIME_S;
+    /* Every other key stays published until the tokens it signs before the new key takes over
+       have expired, and no longer; one already retiring sooner keeps its time. One write, so
+       rotations never interleave. */
+    if (s_insert(dir, &key, sealed, sealed_len, key.created_at, key.active_from) != 0
+        || dir_db_run(dir->db, NULL,
+                      "UPDATE signing_keys SET retire_after = ? WHERE kid != ? "
+                      "AND (retire_after = 0 OR retire_after > ?)",
+                      "isi", retire_after, kid, retire_after) != DIR_DB_OK
+        || dir_db_commit(dir->db) != 0) {
+        dir_server_error(err);
+        goto done;
+    }
+    sso_info("signing key %s stored; signs from %lld", kid, (long long) key.active_from);
+    *kid_p = kid;
+    kid = NULL;
+    *signs_from_p = key.active_from;
+    rc = 0;
+done:
+    dir_db_rollback(dir->db);
+    if (sealed)
+        OPENSSL_cleanse(sealed, sealed_len);
+    free(sealed);
+    OPENSSL_cleanse(pem, strlen(pem));
+    free(pem);
+    free(jwk);
+    free(kid);
+    return rc;
+}
+
+json_t *dir_signing_states(dir_t *dir)
+{
+    Sso__KeysListReply *list = dir_signing_list(dir, false);
+    if (!list)
+        return NULL;
+    int64_t now = dir_now();
+    const Sso__SigningKey *signing = NULL;
+    for (size_t i = 0; i < list->n_keys; i++) {
+        const Sso__SigningKey *key = list->keys[i];
+        if (key->active_from <= now
+            && (!signing || sso_jose_key_signs_before(key->active_from, key->created_at,
+                                                      key->kid, signing->active_from,
+                                                      signing->created_at, signing->kid)))
+            signing = key;
+    }
+    json_t *keys = json_array();
+    for (size_t i = 0; keys && i < list->n_keys; i++) {
+        const Sso__SigningKey *key = list->keys[i];
+        json_t *jwk = json_loads(key->public_jwk_json, 0, NULL);
+        const char *alg = json_string_value(json_object_get(jwk, "alg"));
+        const char *state = key == signing ? "signing"
+                            : key->active_from > now ? "next"
+                                                     : "previous";
+        json_t *item = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "kid", key->kid, "alg",
+                                 alg ? alg : "RS256", "state", state, "created_at",
+                                 dir_json_time(key->created_at), "signs_from",
+                                 dir_json_time(key->active_from), "published_until",
+                                 key->retire_after ? dir_json_time(key->retire_after)
+                                                   : json_null());
+        json_decref(jwk);
+        if (!item || json_array_append_new(keys, item) != 0) {
+            json_decref(keys);
+            keys = NULL;
+        }
+    }
+    sso__keys_list_reply__free_unpacked(list, NULL);
+    return keys;
 }
 
 static void s_test(dir_testkit_t *kit)
@@ -332,8 +451,92 @@ static void s_test(dir_testkit_t *kit)
     free(pem);
 }
 
+/* Rotations: the new key next, the one before it signing until then, then previous; each
+   retires the keys before it at its signs_from + the token lifetime. */
+static const char *s_state_of(json_t *states, const char *kid, const char *field)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(states, i, item)
+        if (!strcmp(json_string_value(json_object_get(item, "kid")), kid))
+            return field ? json_string_value(json_object_get(item, field))
+                         : json_string_value(json_object_get(item, "state"));
+    return NULL;
+}
+
+static void s_rotate_test(dir_testkit_t *kit)
+{
+    json_t *states = dir_signing_states(kit->dir);
+    SSO_CHECK(states && json_array_size(states) == 0);
+    json_decref(states);
+    dir_error_t err = {0};
+    char *first = NULL, *second = NULL, *third = NULL;
+    int64_t first_from = 0, second_from = 0, third_from = 0;
+    /* The first key signs at once, whatever the delay: there is no other. */
+    kit->dir->key_rotation_delay_s = 600;
+    SSO_CHECK(dir_signing_rotate(kit->dir, &first, &first_from, &err) == 0 && first);
+    SSO_CHECK(first_from && first_from <= dir_now());
+    SSO_CHECK(dir_signing_rotate(kit->dir, &second, &second_from, &err) == 0 && second);
+    SSO_CHECK(second_from >= dir_now() + 599 && second_from <= dir_now() + 601);
+    states = dir_signing_states(kit->dir);
+    SSO_CHECK(states && json_array_size(states) == 2 && first && second);
+    if (first && second) {
+        SSO_CHECK(!strcmp(s_state_of(states, first, NULL), "signing"));
+        SSO_CHECK(!strcmp(s_state_of(states, second, NULL), "next"));
+        SSO_CHECK(!strcmp(s_state_of(states, second, "alg"), "RS256"));
+        char when[32];
+        dir_time_format(second_from + SSO_JOSE_TOKEN_LIFETIME_S, when);
+        SSO_CHECK(!strcmp(s_state_of(states, first, "published_until"), when));
+        SSO_CHECK(!s_state_of(states, second, "published_until"));
+        dir_time_format(second_from, when);
+        SSO_CHECK(!strcmp(s_state_of(states, second, "signs_from"), when));
+    }
+    /* Never a private part. */
+    char *text = json_dumps(states, 0);
+    SSO_CHECK(text && !strstr(text, "PRIVATE") && !strstr(text, "\"d\"")
+              && !strstr(text, "private"));
+    free(text);
+    json_decref(states);
+    /* The second key's time comes: it signs, the first is previous. Another rotation in the
+       same second is made after it and retires it too. */
+    SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE signing_keys SET active_from = ? "
+                                             "WHERE kid = ?", "is", dir_now() - 100,
+                         first ? first : "") == DIR_DB_OK);
+    SSO_CHECK(dir_db_run(kit->dir->db, NULL, "UPDATE signing_keys SET active_from = ? "
+                                             "WHERE kid = ?", "is", dir_now() - 1,
+                         second ? second : "") == DIR_DB_OK);
+    SSO_CHECK(dir_signing_rotate(kit->dir, &third, &third_from, &err) == 0 && third);
+    states = dir_signing_states(kit->dir);
+    SSO_CHECK(states && json_array_size(states) == 3 && third);
+    if (first && second && third) {
+        SSO_CHECK(!strcmp(s_state_of(states, first, NULL), "previous"));
+        SSO_CHECK(!strcmp(s_state_of(states, second, NULL), "signing"));
+        SSO_CHECK(!strcmp(s_state_of(states, third, NULL), "next"));
+        SSO_CHECK(dir_db_int(kit->dir->db, "SELECT retire_after FROM signing_keys WHERE kid = ?",
+                             "s", second) == third_from + SSO_JOSE_TOKEN_LIFETIME_S);
+        /* The first retires sooner already: it keeps its time. */
+        SSO_CHECK(dir_db_int(kit->dir->db, "SELECT retire_after FROM signing_keys WHERE kid = ?",
+                             "s", first) == second_from + SSO_JOSE_TOKEN_LIFETIME_S);
+        SSO_CHECK(dir_db_int(kit->dir->db, "SELECT retire_after FROM signing_keys WHERE kid = ?",
+                             "s", third) == 0);
+        SSO_CHECK(dir_db_int(kit->dir->db, "SELECT created_at FROM signing_keys WHERE kid = ?",
+                             "s", third)
+                  > dir_db_int(kit->dir->db, "SELECT created_at FROM signing_keys WHERE kid = ?",
+                               "s", second));
+    }
+    json_decref(states);
+    /* The list the token service loads opens every rotated key with its private half. */
+    Sso__KeysListReply *list = dir_signing_list(kit->dir, true);
+    SSO_CHECK(list && list->n_keys == 3 && strstr(list->keys[0]->private_key_pem, "PRIVATE"));
+    sso__keys_list_reply__free_unpacked(list, NULL);
+    free(first);
+    free(second);
+    free(third);
+}
+
 void dir_signing_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run(s_test);
+    dir_testkit_run(s_rotate_test);
 }

@@ -23,5 +23,21 @@ Sso__KeysListReply *dir_signing_list(dir_t *dir, bool with_private);
    0, or -1 with err. */
 int dir_signing_put(dir_t *dir, const Sso__SigningKey *key, bool only_if_none, dir_error_t *err);
 
+/* A rotation (POST /api/v1/keys/rotate, the dashboard's, and TokenWrites.KeyRotate for the
+   token service's route): a new RS256 key, published now and signing from now +
+   SSO_KEY_ROTATION_DELAY_S, stored in one write that retires every key made before it at the
+   new key's signs_from + SSO_JOSE_TOKEN_LIFETIME_S (one retiring sooner keeps its time). With
+   no key published, the new one signs at once. Made a second after the newest key when that
+   one was made this second, so it is the newest by every instance's order. 0
+   with the new kid in *kid_p (caller frees) and when it signs from, or -1 with err. */
+int dir_signing_rotate(dir_t *dir, char **kid_p, int64_t *signs_from_p, dir_error_t *err);
+
+/* The published keys, newest first, as the management API shows them (GET /api/v1/keys):
+   kid, alg, created_at, signs_from, published_until (null while not retiring) and state:
+   "next" (published, signs from signs_from), "signing" (the one every token instance signs
+   with now, as token_keys_signing picks it), "previous" (published, no longer signs). Never a
+   private part. New reference, or NULL when the keys cannot be read. */
+json_t *dir_signing_states(dir_t *dir);
+
 void dir_signing_test(bool verbose);
 #endif
