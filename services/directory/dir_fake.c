@@ -121,8 +121,10 @@ static void *s_serve(void *arg)
             && errno != EINTR)
             break;
     }
-    sso_worker_destroy(&worker);
+    /* Left before the worker says DISCONNECT: a caller that sees the directory gone (a 503)
+       then sees left, and does not send a command no one will read. */
     atomic_store(&inner->left, true);
+    sso_worker_destroy(&worker);
     return NULL;
 }
 
@@ -149,7 +151,8 @@ int dir_fake_start(dir_fake_t *self)
     if (pthread_create(&inner->thread, NULL, s_serve, inner) != 0)
         return -1;
     inner->serving = true;
-    for (int i = 0; i < 300 && sso_broker_instances(inner->broker, "directory") == 0; i++)
+    /* Bounded polls, long enough for a loaded machine (a dead peer is seen within 4 heartbeats). */
+    for (int i = 0; i < 1000 && sso_broker_instances(inner->broker, "directory") == 0; i++)
         zclock_sleep(10);
     return sso_broker_instances(inner->broker, "directory") == 1 ? 0 : -1;
 }
@@ -163,7 +166,7 @@ int dir_fake_stop(dir_fake_t *self)
     pthread_join(inner->thread, NULL);
     inner->serving = false;
     /* The worker said DISCONNECT; the broker forgets it before the next call is made. */
-    for (int i = 0; i < 300 && sso_broker_instances(inner->broker, "directory") != 0; i++)
+    for (int i = 0; i < 1000 && sso_broker_instances(inner->broker, "directory") != 0; i++)
         zclock_sleep(10);
     return rc == 0 && sso_broker_instances(inner->broker, "directory") == 0 ? 0 : -1;
 }
