@@ -1422,7 +1422,9 @@ static bool s_rogue_heard(zsock_t *socket, const char *service, int wait_ms)
     zmsg_addstr(msg, service);
     zmsg_append(msg, &meta_frame);
     zmsg_addstr(msg, "hello");
-    zmsg_send(&msg, socket);
+    /* The send may time out (see s_rogue); the message is then still ours. */
+    if (zmsg_send(&msg, socket) != 0)
+        zmsg_destroy(&msg);
     return s_readable(socket, wait_ms);
 }
 

@@ -80,6 +80,9 @@ int sso_test_summary(void)
     if (unknown)
         return 2;
     printf("%d passed, %d failed\n", sso_test_passed, sso_test_failed);
+    /* LeakSanitizer reports at exit and ends the process before stdio is flushed: the
+       summary must be out by then, or a leak would hide every count. */
+    fflush(stdout);
     return sso_test_failed == 0 ? 0 : 1;
 }
 
