@@ -1,10 +1,13 @@
-/* dir_housekeeping: the purge of expired login state and of events past the retention. */
+/* dir_housekeeping: the purge of expired login state, of ended browser sessions and of
+   events past the retention. */
 #include "login/dir_housekeeping.h"
 #include "login/dir_tests.h"
 #include "api/dir_json.h"
 #include "dir_testkit.h"
 #include "login/dir_events.h"
 #include "login/dir_tokens.h"
+#include "dashboard/dir_dash_session.h"
+#include "portal/dir_portal_session.h"
 #include "sso_test.h"
 
 #define S_HOUSEKEEPING_EVERY 60
@@ -31,9 +34,11 @@ void dir_housekeeping_run(dir_t *dir, bool force)
     dir_db_run(dir->db, NULL, "DELETE FROM replay_cache WHERE expires_at <= ?", "i", now);
     dir_tests_prune(dir, now);
     dir_db_run(dir->db, NULL, "DELETE FROM access_tokens WHERE expires_at < ?", "i", now - 86400);
-    /* Portal sessions go at their end; links a month after theirs, so that a late click
-       still hears "expired" rather than "not valid". */
-    dir_db_run(dir->db, NULL, "DELETE FROM portal_sessions WHERE expires_at <= ?", "i", now);
+    /* The browser apps' sessions go once ended, idle or at their end, though their browsers
+       never come back; portal links a month after their end, so that a late click still
+       hears "expired" rather than "not valid". */
+    dir_web_sessions_prune(dir, &dir_portal_app, now);
+    dir_web_sessions_prune(dir, &dir_dash_app, now);
     dir_db_run(dir->db, NULL, "DELETE FROM portal_links WHERE expires_at < ?", "i",
                now - 30 * 86400);
 }
@@ -81,8 +86,51 @@ static void s_test_events(dir_testkit_t *kit)
     kit->dir->event_retention_days = DIR_EVENT_RETENTION_DAYS;
 }
 
+/* The dashboard's and the portal's sessions that ended while their browsers stayed away. */
+static void s_test_sessions(dir_testkit_t *kit)
+{
+    dir_db_t *db = kit->dir->db;
+    const int64_t now = dir_now();
+    SSO_CHECK(dir_db_run(db, NULL, "INSERT INTO dashboard_admins (id, email, created_at) VALUES "
+                                   "('adm_h', 'h@example.com', ?)", "i", now) == DIR_DB_OK);
+    /* Live; idle just too long; past its end though seen now; live at the idle's edge. */
+    const int64_t seen[] = {now, now - DIR_DASH_SESSION_IDLE, now, now - DIR_DASH_SESSION_IDLE + 1};
+    const int64_t end[] = {now + 60, now + 60, now, now + 60};
+    for (int i = 0; i < 4; i++) {
+        char id[16], hash[16];
+        snprintf(id, sizeof id, "das_%d", i);
+        snprintf(hash, sizeof hash, "hash%d", i);
+        SSO_CHECK(dir_db_run(db, NULL, "INSERT INTO dashboard_sessions (id, session_hash, "
+                                       "admin_id, created_at, last_seen, expires_at) VALUES "
+                                       "(?, ?, 'adm_h', ?, ?, ?)", "ssiii", id, hash,
+                             now - 3600, seen[i], end[i]) == DIR_DB_OK);
+    }
+    dir_housekeeping_run(kit->dir, true);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM dashboard_sessions", NULL) == 2);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM dashboard_sessions WHERE id IN ('das_0', "
+                             "'das_3')", NULL) == 2);
+    /* The portal's, with its own idle time. */
+    SSO_CHECK(dir_db_run(db, NULL, "INSERT INTO organizations (id, display_name, created_at, "
+                                   "updated_at) VALUES ('org_h', 'H', ?1, ?1)", "i", now)
+              == DIR_DB_OK);
+    SSO_CHECK(dir_db_run(db, NULL, "INSERT INTO portal_links (id, organization_id, token_hash, "
+                                   "created_at, expires_at) VALUES ('pl_h', 'org_h', 'th', ?1, "
+                                   "?1 + 3600)", "i", now) == DIR_DB_OK);
+    for (int i = 0; i < 2; i++)
+        SSO_CHECK(dir_db_run(db, NULL, "INSERT INTO portal_sessions (id, session_hash, "
+                                       "organization_id, link_id, created_at, last_seen, "
+                                       "expires_at) VALUES (?, ?, 'org_h', 'pl_h', ?, ?, ?)",
+                             "ssiii", i ? "ps_idle" : "ps_live", i ? "h1" : "h0", now,
+                             i ? now - dir_portal_app.idle : now, now + 60) == DIR_DB_OK);
+    dir_housekeeping_run(kit->dir, true);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM portal_sessions WHERE id = 'ps_live'", NULL)
+              == 1);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM portal_sessions", NULL) == 1);
+}
+
 void dir_housekeeping_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run(s_test_events);
+    dir_testkit_run(s_test_sessions);
 }

@@ -88,6 +88,16 @@ dir_web_state_t dir_web_session_find(dir_t *dir, const dir_web_app_t *app,
     return DIR_WEB_SESSION_OK;
 }
 
+int dir_web_sessions_prune(dir_t *dir, const dir_web_app_t *app, int64_t now)
+{
+    /* The same ends as dir_web_session_find's. */
+    char sql[160];
+    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE expires_at <= ?1 OR last_seen <= ?1 - ?2",
+             app->table);
+    int changes = 0;
+    return dir_db_run(dir->db, &changes, sql, "ii", now, app->idle) == DIR_DB_OK ? changes : -1;
+}
+
 int dir_web_session_end(dir_t *dir, const dir_web_app_t *app, const char *id, const char *why)
 {
     char sql[160];

@@ -59,6 +59,9 @@ dir_web_state_t dir_web_session_find(dir_t *dir, const dir_web_app_t *app,
                                      const Sso__HttpRequest *request, const char *columns,
                                      const char *from_where, dir_web_owner_fn *owner,
                                      void *arg, dir_web_session_t *session);
+/* Deletes the app's sessions that have ended (idle or past their end) by now, whether or
+   not their browsers come back: housekeeping's part. The number deleted, or -1. */
+int dir_web_sessions_prune(dir_t *dir, const dir_web_app_t *app, int64_t now);
 /* Deletes the session id (sign-out). 0 or -1. */
 int dir_web_session_end(dir_t *dir, const dir_web_app_t *app, const char *id, const char *why);
 
