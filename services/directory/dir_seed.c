@@ -3,6 +3,7 @@
 #include "vault/dir_pki.h"
 #include "api/dir_clients.h"
 #include "dir_testkit.h"
+#include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_test.h"
 #include <openssl/crypto.h>
@@ -445,18 +446,36 @@ static void s_test_try_client(dir_testkit_t *kit)
     SSO_CHECK(dir_db_int(kit->dir->db, uri, "s", "https://sso.test/dashboard/try/callback") == 1);
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM client_redirect_uris WHERE "
                                        "client_id = '" DIR_SEED_TRY_CLIENT_ID "'", NULL) == 1);
-    char secret[128] = "";
-    SSO_CHECK(dir_testkit_field(kit, "POST", "/api/v1/clients/" DIR_SEED_TRY_CLIENT_ID
-                                "/rotate_secret", "{\"overlap_seconds\":0}", "client_secret",
-                                secret, sizeof secret) == 200);
+    /* The API changes nothing of it. */
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/clients/" DIR_SEED_TRY_CLIENT_ID
+                               "/rotate_secret", "{\"overlap_seconds\":0}", NULL) == 409);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", "/api/v1/clients/" DIR_SEED_TRY_CLIENT_ID,
+                               "{\"redirect_uris\":[\"https://evil.test/cb\"]}", NULL) == 409);
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", "/api/v1/clients/" DIR_SEED_TRY_CLIENT_ID, NULL,
+                               NULL) == 409);
+    json_t *shown = NULL;
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/clients/" DIR_SEED_TRY_CLIENT_ID, NULL,
+                               &shown) == 200);
+    SSO_CHECK(json_is_true(json_object_get(shown, "built_in"))
+              && json_is_false(json_object_get(shown, "is_admin")));
+    json_decref(shown);
+    /* A secret and a redirect URI that a store from before that refusal may hold are undone
+       at the next start. */
+    const char *secret = "a-secret-given-before-the-refusal";
+    char *hash = sso_secret_hash(secret);
+    SSO_CHECK(hash && dir_db_run(kit->dir->db, NULL, "UPDATE clients SET secret_hash = ? WHERE "
+                                                     "id = '" DIR_SEED_TRY_CLIENT_ID "'", "s",
+                                 hash) == DIR_DB_OK);
+    free(hash);
+    SSO_CHECK(dir_db_run(kit->dir->db, NULL, "INSERT INTO client_redirect_uris (client_id, "
+                                             "position, uri) VALUES ('" DIR_SEED_TRY_CLIENT_ID
+                                             "', 1, 'https://evil.test/cb')", NULL) == DIR_DB_OK);
     int64_t retry_after = 0;
     Sso__ClientAuthReply *auth = dir_clients_auth(kit->dir, DIR_SEED_TRY_CLIENT_ID, secret, "",
                                                   &retry_after);
-    SSO_CHECK(auth && auth->ok); /* the rotation worked, so the next start must undo it */
+    SSO_CHECK(auth && auth->ok); /* the secret works, so the next start must undo it */
     if (auth)
         sso__client_auth_reply__free_unpacked(auth, NULL);
-    SSO_CHECK(dir_testkit_call(kit, "PATCH", "/api/v1/clients/" DIR_SEED_TRY_CLIENT_ID,
-                               "{\"redirect_uris\":[\"https://evil.test/cb\"]}", NULL) == 200);
     snprintf(kit->config.public_url, sizeof kit->config.public_url, "http://127.0.0.1:9999/base");
     SSO_CHECK(dir_testkit_reopen(kit) == 0);
     SSO_CHECK(dir_db_int(kit->dir->db, uri, "s", "http://127.0.0.1:9999/base/dashboard/try/"

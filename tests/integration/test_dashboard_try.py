@@ -91,14 +91,20 @@ def test_the_try_client_has_no_way_in_at_the_token_endpoint(broker):
     _, s, csrf = account(broker, "try.token@example.com")
     callback = login(broker, s, csrf)
     code = query_of(callback)["code"]
-    # A secret rotated in by an admin does not open /oauth/token for it either.
-    secret = broker.api("POST", "/clients/cli_dashboard_try/rotate_secret",
-                        {"overlap_seconds": 0}).json()["client_secret"]
-    r = requests.post(broker.url + "/oauth/token", data={
-        "grant_type": "authorization_code", "code": code, "client_id": "cli_dashboard_try",
-        "client_secret": secret, "redirect_uri": broker.url + "/dashboard/try/callback"},
-        timeout=10)
-    assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
+    # The API cannot give it a secret, another redirect URI, or take it away...
+    for method, path, body in (("POST", "/clients/cli_dashboard_try/rotate_secret", {}),
+                               ("PATCH", "/clients/cli_dashboard_try",
+                                {"redirect_uris": ["https://evil.example/cb"]}),
+                               ("DELETE", "/clients/cli_dashboard_try", None)):
+        r = broker.api(method, path, body)
+        assert r.status_code == 409 and "built-in" in r.json()["error_description"], r.text
+    # ...and no secret opens /oauth/token for it: not the empty one, not its stored marker.
+    for secret in ("", "internal"):
+        r = requests.post(broker.url + "/oauth/token", data={
+            "grant_type": "authorization_code", "code": code, "client_id": "cli_dashboard_try",
+            "client_secret": secret, "redirect_uri": broker.url + "/dashboard/try/callback"},
+            timeout=10)
+        assert r.status_code == 401 and r.json()["error"] == "invalid_client", r.text
     # The code is still the try's.
     assert s.get(callback, timeout=10).status_code == 200
 

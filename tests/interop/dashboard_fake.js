@@ -18,8 +18,8 @@ class FakeDashboard {
     this.origins = []; // the Origin of each sign-in and setup POST (they are checked without a session)
     this.now = Date.now();
     this.clients = [
-      { id: 'interop-admin', client_id: 'interop-admin', name: 'Management API', redirect_uris: [], is_admin: true, created_at: iso(this.now - 40 * 24 * HOUR), updated_at: iso(this.now - 40 * 24 * HOUR) },
-      { id: 'cli_auth0', client_id: 'cli_auth0', name: 'Auth0 production tenant', redirect_uris: ['https://acme.eu.auth0.com/login/callback'], is_admin: false, created_at: iso(this.now - 30 * 24 * HOUR), updated_at: iso(this.now - 2 * HOUR) },
+      { id: 'interop-admin', client_id: 'interop-admin', name: 'Management API', redirect_uris: [], is_admin: true, built_in: true, created_at: iso(this.now - 40 * 24 * HOUR), updated_at: iso(this.now - 40 * 24 * HOUR) },
+      { id: 'cli_auth0', client_id: 'cli_auth0', name: 'Auth0 production tenant', redirect_uris: ['https://acme.eu.auth0.com/login/callback'], is_admin: false, built_in: false, created_at: iso(this.now - 30 * 24 * HOUR), updated_at: iso(this.now - 2 * HOUR) },
     ];
     this.orgs = [];
     for (let i = 1; i <= 60; i++) {
@@ -158,7 +158,7 @@ class FakeDashboard {
       const uris = body.redirect_uris || [];
       const bad = uris.findIndex((u) => !/^https:\/\//.test(u));
       if (bad >= 0) return [400, { error: 'invalid_request', error_description: `redirect_uris[${bad}] must be an https URL` }];
-      const client = { id: this.id('cli'), name: body.name, redirect_uris: uris, is_admin: false, created_at: iso(this.now), updated_at: iso(this.now) };
+      const client = { id: this.id('cli'), name: body.name, redirect_uris: uris, is_admin: false, built_in: false, created_at: iso(this.now), updated_at: iso(this.now) };
       client.client_id = client.id;
       this.clients.push(client);
       return [201, { ...client, client_secret: `secret-of-${client.id}-0123456789abcdefghijklmnop` }];

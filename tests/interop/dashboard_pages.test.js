@@ -153,6 +153,13 @@ test('API config: a client for Auth0 with its callback, the secret shown once, a
   await page.locator(`[data-client-id="${clientId}"] [data-testid="redirect-uri-value"]`).nth(1).waitFor();
   const stored = await broker.api('GET', `/clients/${clientId}`);
   assert.deepEqual(stored.json.redirect_uris, [CALLBACK, 'http://localhost:3000/callback']);
+  // The Try it client is the broker's: shown without controls, never offered for Auth0.
+  const tryCard = page.locator('[data-client-id="cli_dashboard_try"]');
+  await tryCard.getByTestId('client-built-in-note').waitFor();
+  assert.equal(await tryCard.getByTestId('redirect-uri-edit').count(), 0);
+  assert.equal(await tryCard.getByTestId('redirect-uri-new').count(), 0);
+  const offered = await page.getByTestId('auth0-client').locator('option').evaluateAll((os) => os.map((o) => o.value));
+  assert.ok(offered.includes(clientId) && !offered.includes('cli_dashboard_try'), offered.join());
   await page.getByTestId('auth0-client').selectOption(clientId);
   const curl = await page.getByTestId('auth0-curl').textContent();
   assert.ok(curl.includes(`"client_id": "${clientId}"`) && curl.includes('"type": "back_channel"'));

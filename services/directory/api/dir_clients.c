@@ -1,5 +1,6 @@
 /* dir_clients: client registration and authentication. */
 #include "api/dir_clients.h"
+#include "dir_seed.h"
 #include "dir_testkit.h"
 #include "api/dir_valid.h"
 #include "sso_bus.h"
@@ -25,12 +26,27 @@ static json_t *s_redirect_uris(dir_t *dir, const char *id)
 
 #define S_COLUMNS "id, name, is_admin, created_at, updated_at"
 
+/* The dashboard's Try it client is the broker's own (dir_seed keeps its one redirect URI on
+   the public URL, and it has no secret): nothing through the API may change it. */
+static bool s_is_try(const char *id)
+{
+    return strcmp(id, DIR_SEED_TRY_CLIENT_ID) == 0;
+}
+
+static zframe_t *s_try_refused(void)
+{
+    return sso_http_error(409, "conflict", DIR_SEED_TRY_CLIENT_ID " is the developer dashboard's "
+                                           "built-in Try it client: the broker keeps it, with no "
+                                           "secret and its one redirect URI on SSO_PUBLIC_URL");
+}
+
 static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
 {
     const char *id = dir_db_text(stmt, 0);
-    return json_pack("{s:s, s:s, s:s, s:o, s:b, s:o, s:o}", "id", id, "client_id", id, "name",
-                     dir_db_text(stmt, 1), "redirect_uris", s_redirect_uris(dir, id), "is_admin",
-                     dir_db_int64(stmt, 2) != 0, "created_at",
+    bool admin = dir_db_int64(stmt, 2) != 0;
+    return json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:o, s:o}", "id", id, "client_id", id,
+                     "name", dir_db_text(stmt, 1), "redirect_uris", s_redirect_uris(dir, id),
+                     "is_admin", admin, "built_in", admin || s_is_try(id), "created_at",
                      dir_json_time(dir_db_int64(stmt, 3)), "updated_at",
                      dir_json_time(dir_db_int64(stmt, 4)));
 }
@@ -155,6 +171,8 @@ static zframe_t *s_show(dir_api_req_t *req, const char *id)
 
 static zframe_t *s_patch(dir_api_req_t *req, const char *id)
 {
+    if (s_is_try(id))
+        return s_try_refused();
     dir_error_t err = {0};
     json_t *body = dir_api_body(req, &err), *uris = NULL;
     const char *name = NULL;
@@ -198,6 +216,8 @@ done:
 
 static zframe_t *s_delete(dir_api_req_t *req, const char *id)
 {
+    if (s_is_try(id))
+        return s_try_refused();
     int64_t admin = dir_db_int(req->dir->db, "SELECT is_admin FROM clients WHERE id = ?", "s", id);
     if (admin < 0)
         return dir_api_not_found("client", id);
@@ -242,6 +262,8 @@ static int s_overlap(const dir_api_req_t *req, int64_t *overlap, dir_error_t *er
    that, if any, stops now: at most two secrets authenticate a client. */
 static zframe_t *s_rotate(dir_api_req_t *req, const char *id)
 {
+    if (s_is_try(id))
+        return s_try_refused();
     dir_error_t err = {0};
     int64_t overlap = 0;
     if (s_overlap(req, &overlap, &err) != 0)

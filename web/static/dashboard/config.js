@@ -23,7 +23,7 @@ export async function configView(view, ctx) {
     fill(clientsHolder, state.clients.length
       ? state.clients.map((client) => clientCard(client, state, redraw))
       : h('p', { class: 'empty', testid: 'clients-empty' }, 'No OAuth client yet. Create one for your Auth0 tenant below.'));
-    if (withAuth0) fill(auth0Holder, auth0Request(config, state.clients.filter((c) => !c.is_admin)));
+    if (withAuth0) fill(auth0Holder, auth0Request(config, state.clients.filter((c) => !c.built_in && !c.is_admin)));
   };
   fill(view,
     pageTitle('API config', 'What your Auth0 tenant needs to use this broker as its enterprise connection.', 'config-title'),
@@ -55,11 +55,20 @@ function clientCard(client, state, redraw) {
   const shown = h('div', { 'aria-live': 'polite' });
   const article = h('article', { class: 'connection client', testid: 'client', 'data-client-id': client.id },
     h('div', { class: 'connection-head' }, h('h3', {}, client.name),
-      client.is_admin ? badge('Management API client', 'muted', 'client-admin') : null),
+      client.is_admin ? badge('Management API client', 'muted', 'client-admin')
+        : client.built_in ? badge('Built in', 'muted', 'client-built-in') : null),
     h('p', { class: 'muted' }, `Created ${day(client.created_at)}`),
     copyField('Client ID', client.client_id, 'client-id'));
   if (client.is_admin || !id) {
     article.append(h('p', { class: 'muted' }, 'This client calls the management API; it has no redirect URIs and its secret comes from the broker\'s configuration.'));
+    return article;
+  }
+  // The dashboard's own Try it client: the broker keeps it (no secret, one redirect URI).
+  if (client.built_in) {
+    article.append(h('p', { class: 'muted', testid: 'client-built-in-note' },
+      'The broker keeps this client for the dashboard\'s Try it page: it has no secret and its one redirect URI follows the environment URL, so it cannot be changed here.'),
+    h('ul', { class: 'uri-list', testid: 'redirect-uris' }, client.redirect_uris.map((uri) =>
+      h('li', { class: 'uri-row', testid: 'redirect-uri' }, h('span', { class: 'mono uri', testid: 'redirect-uri-value' }, uri)))));
     return article;
   }
   async function save(uris, button, input) {
