@@ -13,6 +13,9 @@ import uuid
 
 import pytest
 
+from test_op import query_of
+from test_simulator import Login, sim  # noqa: F401 (sim: the fixture of the simulator's client)
+
 COMMANDS = [
     ["clients", "create"], ["clients", "list"], ["clients", "get"], ["clients", "update"],
     ["clients", "rotate-secret"], ["clients", "delete"],
@@ -202,6 +205,21 @@ def test_usage_errors_exit_2_with_a_hint(broker, args):
     (["completion"], "'completion' needs a subcommand: bash"),
     (["completion", "zsh"], "unknown completion subcommand 'zsh'"),
     (["completion", "bash", "--json"], "--json does not apply here"),
+    # The logs' filters: an outcome of the two; WHEN a duration with its unit or a UTC time.
+    (["events", "--outcome", "SUCCESS"], "--outcome must be success or failure"),
+    (["events", "--outcome", ""], "--outcome must be success or failure"),
+    (["events", "--outcome", "<script>"], "--outcome must be success or failure"),
+    (["events", "--since", ""], "--since must not be empty"),
+    (["events", "--since", "30"], "--since must be a duration back from now (30m, 24h, 7d) "
+                                  "or an RFC 3339 UTC time (2026-12-06T21:00:00Z)"),
+    (["events", "--since", "1e9"], "--since must be a duration back from now"),
+    (["events", "--since", "-1d"], "--since must be a duration back from now"),
+    (["events", "--until", "2026-12-06T21:00:00+01:00"], "--until must be a duration back"),
+    (["events", "--until", "2026-12-06"], "--until must be a duration back from now"),
+    (["events", "--until", "99999999999999999999d"], "--until must be a duration back"),
+    (["audit", "--since", "yesterday"], "--since must be a duration back from now"),
+    (["audit", "--until", "2026-02-30T00:00:00Z"], "--until must be a duration back"),
+    (["audit", "--outcome", "failure"], "--outcome does not apply"),
 ], ids=lambda a: " ".join(a) if isinstance(a, list) else "")
 def test_the_new_commands_refuse_bad_input_with_exit_2(broker, args, says):
     # The URL answers nothing: each is refused before any request.
@@ -548,6 +566,58 @@ def test_events_table_and_json(broker, org):
     assert isinstance(listed["data"], list) and len(listed["data"]) <= 3
 
 
+def utc(seconds):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def test_events_outcome_since_and_until_filter_on_the_broker(broker, sim):
+    """A success and a failure through the IdP simulator; each filter of ssoctl events reaches
+    the broker as the API's own query and answers the same as it."""
+    start = int(time.time()) - 1
+    for scenario, says in (("success", "code"), ("wrong_audience", "error")):
+        login = Login(broker, sim)
+        signed = login.post(scenario=scenario)
+        assert signed.status_code == 200, signed.text[:300]
+        assert says in query_of(login.acs(signed)), scenario
+    mine = broker.api("GET", f"/events?organization_id=org_test&since={start}").json()["data"]
+    assert sorted(e["outcome"] for e in mine) == ["failure", "success"], mine
+
+    for outcome in ("success", "failure"):
+        listed = ok_json(broker, "events", "--org", "org_test", "--outcome", outcome, "--since",
+                         "10m")["data"]
+        assert [e["id"] for e in listed] == [e["id"] for e in mine if e["outcome"] == outcome]
+        header, rows = table(ok(broker, "events", "--outcome", outcome).stdout)
+        assert rows and all(row[header.index("RESULT")] == outcome for row in rows), rows
+    # --since: a UTC time at or before the logins takes both, one after them neither.
+    assert ok_json(broker, "events", "--org", "org_test", "--since", utc(start)) == \
+        broker.api("GET", f"/events?organization_id=org_test&since={start}&page_size=50").json()
+    assert ok_json(broker, "events", "--since", utc(int(time.time()) + 3600))["data"] == []
+    # --until: before the logins, none of them; an hour ahead, both; with --since, a window.
+    before = ok_json(broker, "events", "--until", utc(start))["data"]
+    assert not {e["id"] for e in mine} & {e["id"] for e in before}
+    window = ok_json(broker, "events", "--org", "org_test", "--since", "1h", "--until",
+                     utc(int(time.time()) + 3600))["data"]
+    assert {e["id"] for e in mine} <= {e["id"] for e in window}
+    assert ok_json(broker, "events", "--since", "1h", "--until", "2h")["data"] == []
+
+
+def test_audit_since_and_until_on_the_broker(broker, org):
+    start = int(time.time()) - 1
+    ok(broker, "orgs", "update", org, "--name", unique("audited "))
+    changed = [row for row in ok_json(broker, "audit", "--since", "5m")["data"]
+               if row["action"] == f"PATCH /api/v1/organizations/{org}"]
+    assert changed, "the change is in the last 5 minutes"
+    mine = ok_json(broker, "audit", "--since", utc(start))
+    assert mine == broker.api("GET", f"/audit?since={start}&page_size=50").json()
+    assert changed[0]["id"] in {row["id"] for row in mine["data"]}
+    assert ok_json(broker, "audit", "--until", "1970-01-01T00:00:01Z")["data"] == []
+    assert ok_json(broker, "audit", "--since", utc(int(time.time()) + 3600))["data"] == []
+    older = ok_json(broker, "audit", "--until", utc(start), "--limit", "10000")["data"]
+    assert not {row["id"] for row in mine["data"]} & {row["id"] for row in older}
+    ahead = ok_json(broker, "audit", "--until", utc(int(time.time()) + 3600))["data"]
+    assert changed[0]["id"] in {row["id"] for row in ahead}
+
+
 def test_keys_rotate_prints_json_or_the_error(broker):
     proc = run(broker, "keys", "rotate")
     if proc.returncode == 0:
@@ -808,7 +878,7 @@ def test_bash_completion_from_the_command_table(broker, tmp_path):
     assert got[4] == glob + ["--name", "--add-redirect-uri", "--remove-redirect-uri"]
     assert got[5] == ["--overlap"]
     assert got[6] == glob + ["--expires-in"]
-    assert got[7] == glob + ["--org", "--connection", "--limit"]
+    assert got[7] == glob + ["--org", "--connection", "--outcome", "--since", "--until", "--limit"]
     assert got[8] == ["connections"]
     assert got[9] == ["update"]
     assert got[10] == got[11] == [str(tmp_path / "idp-cert.pem")]

@@ -42,6 +42,7 @@ class FakeDashboard {
         reason: failure ? (i % 8 === 1 ? 'audience: expected https://sso.example/sso/saml/conn_okta, got https://wrong.example/sp' : `signature: ${HOSTILE}`) : null,
         subject: `user${i}`, email: i === 0 ? `${HOSTILE}@omega.example` : `user${i}@omega.example`, test: i === 3 });
     }
+    this.eventQueries = []; // the query of each GET /v1/events
     this.audit = [];
     for (let i = 0; i < 70; i++) {
       this.audit.push({ id: `aud_${i}`, created_at: iso(this.now - i * 2 * HOUR), actor_type: i % 3 ? 'admin' : 'client', actor: i % 3 ? 'dev@example.com' : 'cli_auth0',
@@ -140,16 +141,30 @@ class FakeDashboard {
     const [collection, id, sub, subId] = parts;
     if (collection === 'clients') return this.clientsRoute(method, id, sub, body);
     if (collection === 'organizations') return this.orgsRoute(method, id, sub, subId, url, body);
-    if (collection === 'events' && method === 'GET') {
-      const org = url.searchParams.get('organization_id') || '';
-      const conn = url.searchParams.get('connection_id') || '';
-      return this.page(this.events.filter((e) => (!org || e.organization_id === org) && (!conn || e.connection_id === conn)), url);
-    }
+    if (collection === 'events' && method === 'GET') return this.eventsRoute(url);
     if (collection === 'audit' && method === 'GET') {
       const actor = url.searchParams.get('actor') || '';
       return this.page(this.audit.filter((a) => !actor || a.actor === actor), url);
     }
     return [404, { error: 'not_found', error_description: 'no such path' }];
+  }
+
+  // GET /v1/events: filtered as the directory does, with its refusals; each query is kept.
+  eventsRoute(url) {
+    const q = url.searchParams;
+    this.eventQueries.push(Object.fromEntries(q));
+    const [org, conn, outcome] = ['organization_id', 'connection_id', 'outcome'].map((name) => q.get(name) || '');
+    if (outcome && outcome !== 'success' && outcome !== 'failure') {
+      return [400, { error: 'invalid_request', error_description: 'outcome must be success or failure (or empty for any)' }];
+    }
+    const bounds = {};
+    for (const name of ['since', 'until']) {
+      if (q.has(name) && !/^\d+$/.test(q.get(name))) return [400, { error: 'invalid_request', error_description: `${name} must be a time in Unix seconds` }];
+      bounds[name] = Number(q.get(name) || 0) * 1000;
+    }
+    return this.page(this.events.filter((e) => (!org || e.organization_id === org) && (!conn || e.connection_id === conn)
+      && (!outcome || e.outcome === outcome) && Date.parse(e.created_at) >= bounds.since
+      && (!bounds.until || Date.parse(e.created_at) < bounds.until)), url);
   }
 
   clientsRoute(method, id, sub, body) {

@@ -296,12 +296,17 @@ test('organizations: <script> shown as text, search, load more, create, domains,
 });
 
 test('login events: filters, expected vs received, the chart over a day and a week with its text alternative', { skip }, async () => {
-  const { context, page } = await open('/dashboard/#/events?organization_id=org_001&outcome=failure');
+  const { context, page, fake } = await open('/dashboard/#/events?organization_id=org_001&outcome=failure');
   await page.getByTestId('event-row').first().waitFor();
   await page.getByTestId('chart-svg').waitFor();
   const outcomes = await page.getByTestId('event-row').evaluateAll((rows) => rows.map((r) => r.dataset.outcome));
-  assert.ok(outcomes.length > 0 && outcomes.every((o) => o === 'failure'), outcomes.join());
-  assert.match(await page.getByTestId('events-status').textContent(), /match the outcome and time filters \(applied in this browser\)/);
+  // The API filters: one page holds every failure of the organization (more than a page of
+  // all its events would), and nothing more is offered.
+  const failures = fake.events.filter((e) => e.organization_id === 'org_001' && e.outcome === 'failure');
+  assert.ok(failures.length > 13 && outcomes.length === failures.length && outcomes.every((o) => o === 'failure'), outcomes.join());
+  assert.deepEqual(fake.eventQueries.at(-1), { organization_id: 'org_001', outcome: 'failure', page_size: '50' });
+  assert.equal(await page.getByTestId('events-status').textContent(), `${failures.length} events shown.`);
+  assert.ok(await page.getByTestId('load-more').isHidden());
   assert.equal(await page.getByTestId('event-expected').first().textContent(), 'https://sso.example/sso/saml/conn_okta');
   assert.equal(await page.getByTestId('event-received').first().textContent(), 'https://wrong.example/sp');
   assert.equal(await page.getByTestId('chart-bucket').count(), 24);
@@ -323,6 +328,20 @@ test('login events: filters, expected vs received, the chart over a day and a we
   const times = await page.getByTestId('event-row').count();
   assert.ok(times > 5 && times < 20, `${times} events in a day`);
   assert.ok(await page.getByTestId('load-more').isHidden(), 'older pages offered under a time filter');
+  // The period goes to the API as since, in Unix seconds, a day before the view opened.
+  const sent = fake.eventQueries.at(-1);
+  assert.deepEqual(Object.keys(sent).sort(), ['organization_id', 'page_size', 'since']);
+  assert.ok(Math.abs(Number(sent.since) - (Date.now() / 1000 - 86400)) < 120, sent.since);
+  assert.equal(times, fake.events.filter((e) => e.organization_id === 'org_001' && Date.parse(e.created_at) >= Number(sent.since) * 1000).length);
+  // Load more goes on with the same filters, page after page.
+  await page.goto(`${site.url}/dashboard/#/events?outcome=success`);
+  await page.getByTestId('load-more').waitFor();
+  await page.getByTestId('load-more').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="event-row"]').length > 50);
+  const pages = fake.eventQueries.slice(-2);
+  assert.deepEqual(pages.map((q) => [q.outcome, q.page_token || '']), [['success', ''], ['success', '50']]);
+  const successes = await page.getByTestId('event-row').evaluateAll((rows) => rows.map((r) => r.dataset.outcome));
+  assert.ok(successes.length === Math.min(100, fake.events.filter((e) => e.outcome === 'success').length) && successes.every((o) => o === 'success'), successes.join());
   assert.deepEqual(context.problems, []);
   await context.close();
 });

@@ -237,6 +237,19 @@ test('a login through the IdP simulator shows in the events (a failure split as 
   assert.equal(counted, 2);
   assert.match(await page.getByTestId('chart-summary').textContent(), /1 successful and 1 failed/);
   assert.deepEqual(await accessibility(page, shots, 'events'), []);
+  // The outcome filter, applied by the broker: the failures only, the same ones as the API's.
+  await page.getByTestId('filter-outcome').selectOption('failure');
+  await page.getByTestId('filter-period').selectOption('3600');
+  await page.getByTestId('events-table').evaluate((el) => { el.dataset.before = 'yes'; });
+  await page.getByTestId('filter-apply').click();
+  await page.waitForURL(/outcome=failure&period=3600/);
+  await page.locator('[data-testid="events-table"]:not([data-before]) [data-testid="event-row"]').first().waitFor();
+  const failed = await page.getByTestId('event-row').evaluateAll((rows) => rows.map((r) => r.dataset.outcome));
+  const apiFailures = (await broker.api('GET', `/events?outcome=failure&since=${Math.floor(Date.now() / 1000) - 3600}`)).json.data;
+  assert.ok(failed.length >= 1 && failed.every((o) => o === 'failure'), failed.join());
+  assert.equal(failed.length, apiFailures.length);
+  assert.equal(await page.getByTestId('events-status').textContent(), `${failed.length} event${failed.length === 1 ? '' : 's'} shown.`);
+  await shots.take(page, 'events-failures');
   await page.getByTestId('nav-keys').click();
   await page.getByTestId('key-row').first().waitFor();
   await page.getByTestId('key-state-row').first().waitFor();

@@ -41,7 +41,10 @@ before(async () => {
   ajv.addVocabulary(['discriminator', 'xml', 'externalDocs', 'example']);
   for (const [template, item] of Object.entries(api.paths)) {
     for (const method of METHODS) {
-      if (item[method]) operations.push({ method: method.toUpperCase(), template, segments: template.split('/').slice(1), op: item[method] });
+      if (item[method]) {
+        const query = [...(item.parameters || []), ...(item[method].parameters || [])].filter((p) => p.in === 'query').map((p) => p.name);
+        operations.push({ method: method.toUpperCase(), template, segments: template.split('/').slice(1), op: item[method], query });
+      }
     }
   }
   broker = await startBroker();
@@ -92,6 +95,9 @@ async function call(method, p, body, expect, { auth = `Bearer ${token}` } = {}) 
   const found = operationOf(method, p);
   let response;
   if (found) {
+    for (const name of new URLSearchParams(p.split('?')[1] || '').keys()) {
+      assert.ok(found.query.includes(name), `${method} ${found.template}: the query parameter ${name} is not in the document`);
+    }
     response = found.op.responses[String(r.status)];
     if (!response && r.status >= 500 || r.status === 405) response = found.op.responses.default;
     assert.ok(response, `${method} ${found.template} answered ${r.status}, which the document does not list`);
@@ -320,6 +326,17 @@ test('every operation answers as the document says, success and typical errors',
   assert.notEqual(one.next_page_token, '');
   await call('GET', `/events?page_token=${encodeURIComponent(one.next_page_token)}&connection_id=conn_simulator`, undefined, 200);
   await call('GET', '/events?page_size=x', undefined, 400);
+  // The outcome and time filters, done by the server.
+  const failures = (await call('GET', '/events?organization_id=org_test&outcome=failure', undefined, 200)).json;
+  assert.ok(failures.data.length > 0 && failures.data.every((e) => e.outcome === 'failure'), JSON.stringify(failures.data));
+  const now = Math.floor(Date.now() / 1000);
+  const recent = (await call('GET', `/events?outcome=success&since=${now - 3600}&until=${now + 60}&page_size=1`, undefined, 200)).json;
+  assert.ok(recent.data.length === 1 && recent.data[0].outcome === 'success');
+  assert.equal((await call('GET', `/events?since=${now + 3600}`, undefined, 200)).json.data.length, 0);
+  assert.equal((await call('GET', '/events?until=1', undefined, 200)).json.data.length, 0);
+  for (const bad of ['outcome=SUCCESS', 'outcome=x', 'since=-1', 'since=1e9', 'until=99999999999999999999']) {
+    await call('GET', `/events?${bad}`, undefined, 400);
+  }
   await call('POST', '/events', {}, 405);
 
   // Signing keys: the rotated key is next, the one before it (the first, which the token

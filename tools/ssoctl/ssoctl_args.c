@@ -38,6 +38,8 @@ static const opt_spec_t s_specs[] = {
     {"map", true, true, false},
     {"org", true, false, false},
     {"connection", true, false, false},
+    {"outcome", true, false, false}, {"since", true, false, false}, /* events, audit */
+    {"until", true, false, false},
     {"limit", true, false, false},
     {"expires-in", true, false, false},
     {"add-redirect-uri", true, true, false},

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_PAGES 10000
 
@@ -358,7 +359,7 @@ int ssoctl_delete_id(ssoctl_ctx_t *ctx, const char *label, const char *prefix, c
 }
 
 int ssoctl_show_newest(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *base,
-                       const char *const filters[][2], const ssoctl_column_t *cols,
+                       const ssoctl_filter_t *filters, const ssoctl_column_t *cols,
                        size_t ncols)
 {
     long limit = 50;
@@ -366,16 +367,23 @@ int ssoctl_show_newest(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char 
     ssoctl_buf_t path = {0};
     ssoctl_buf_puts(&path, base);
     const char *sep = "?";
-    for (size_t i = 0; rc == 0 && filters[i][0]; i++) {
-        const char *value = ssoctl_args_get(args, filters[i][0]);
-        char label[64];
-        snprintf(label, sizeof label, "--%s", filters[i][0]);
+    const int64_t now = (int64_t) time(NULL);
+    for (const ssoctl_filter_t *filter = filters; rc == 0 && filter->option; filter++) {
+        const char *value = ssoctl_args_get(args, filter->option);
+        char label[64], seconds[24];
+        snprintf(label, sizeof label, "--%s", filter->option);
         if (!value || (rc = ssoctl_nonempty(ctx, label, value)) != 0)
             continue;
+        int64_t when = 0;
+        if (filter->when && ssoctl_when(value, now, &when) != 0) {
+            rc = ssoctl_usage_error(ctx, "%s must be " SSOCTL_WHEN_HELP, label);
+            continue;
+        }
+        snprintf(seconds, sizeof seconds, "%lld", (long long) when);
         ssoctl_buf_puts(&path, sep);
-        ssoctl_buf_puts(&path, filters[i][1]);
+        ssoctl_buf_puts(&path, filter->param);
         ssoctl_buf_puts(&path, "=");
-        ssoctl_buf_encoded(&path, value);
+        ssoctl_buf_encoded(&path, filter->when ? seconds : value);
         sep = "&";
     }
     char *path_text = ssoctl_buf_take(&path);
@@ -447,7 +455,7 @@ static void s_help_top(FILE *stream)
           "  ssoctl clients create --name \"My App\" --redirect-uri "
           "https://tenant.auth0.com/login/callback\n"
           "  ssoctl clients rotate-secret cli_123 --overlap 7d\n"
-          "  ssoctl events --org org_123 --limit 20\n"
+          "  ssoctl events --org org_123 --outcome failure --since 24h\n"
           "  ssoctl --json orgs list --all\n"
           "  source <(ssoctl completion bash)\n"
           "\n"
@@ -820,6 +828,27 @@ void ssoctl_cmd_test(bool verbose)
         {{"connections", "list", "", NULL}, "ORG_ID must not be empty"},
         {{"connections", "list", "org_1", "--all", NULL}, "--all does not apply"},
         {{"completion", "bash", "--json", NULL}, "--json does not apply here"},
+        /* The logs' filters: an outcome of the two, a WHEN of the two forms. */
+        {{"events", "--outcome", "SUCCESS", NULL}, "--outcome must be success or failure"},
+        {{"events", "--outcome", "x", NULL}, "--outcome must be success or failure"},
+        {{"events", "--outcome=", NULL}, "--outcome must be success or failure"},
+        {{"events", "--outcome", "success,failure", NULL}, "--outcome must be success or failure"},
+        {{"events", "--since", "", NULL}, "--since must not be empty"},
+        {{"events", "--since", "30", NULL}, "--since must be a duration back from now (30m, "
+                                            "24h, 7d) or an RFC 3339 UTC time"},
+        {{"events", "--since", "1e9", NULL}, "--since must be a duration back from now"},
+        {{"events", "--since", "-1h", NULL}, "--since must be a duration back from now"},
+        {{"events", "--since", "99999999999999999999d", NULL},
+         "--since must be a duration back from now"},
+        {{"events", "--until", "2026-12-06T21:00:00+01:00", NULL},
+         "--until must be a duration back from now"},
+        {{"events", "--until", "2026-02-30T00:00:00Z", NULL},
+         "--until must be a duration back from now"},
+        {{"events", "--until", "<script>", NULL}, "--until must be a duration back from now"},
+        {{"events", "--since", "1h", "--since", "2h", NULL}, "--since given more than once"},
+        {{"audit", "--since", "yesterday", NULL}, "--since must be a duration back from now"},
+        {{"audit", "--until", "", NULL}, "--until must not be empty"},
+        {{"audit", "--outcome", "failure", NULL}, "--outcome does not apply"},
         {{"completion", "bash", "zsh", NULL}, "unexpected argument 'zsh'"},
     };
     for (size_t i = 0; i < sizeof settings_refused / sizeof settings_refused[0]; i++) {
@@ -863,6 +892,28 @@ void ssoctl_cmd_test(bool verbose)
         free(out);
         free(err);
     }
+
+    /* The logs' filters taken go on to the request (which fails: nothing listens). */
+    static const char *const filters_taken[][3] = {
+        {"events", "--outcome", "success"}, {"events", "--outcome", "failure"},
+        {"events", "--since", "30m"},       {"events", "--until", "2026-12-06T21:00:00Z"},
+        {"audit", "--since", "7d"},         {"audit", "--until", "1970-01-01T00:00:00Z"}};
+    for (size_t i = 0; i < sizeof filters_taken / sizeof *filters_taken; i++) {
+        SSO_CHECK(s_run(&out, &err, filters_taken[i][0], filters_taken[i][1],
+                        filters_taken[i][2], "--url", "http://127.0.0.1:1", "--data-dir",
+                        "/nonexistent", NULL) == SSOCTL_EXIT_FAIL);
+        free(out);
+        free(err);
+    }
+    SSO_CHECK(s_run(&out, &err, "help", "events", NULL) == 0 && s_has(out, "--outcome OUTCOME")
+              && s_has(out, "--since WHEN") && s_has(out, "--until WHEN")
+              && s_has(out, "RFC 3339 UTC time"));
+    free(out);
+    free(err);
+    SSO_CHECK(s_run(&out, &err, "audit", "--help", NULL) == 0 && s_has(out, "--since WHEN")
+              && s_has(out, "--until WHEN"));
+    free(out);
+    free(err);
 
     /* The completion script: every command, subcommand and option of the table. */
     char *script = NULL;

@@ -116,12 +116,24 @@ int ssoctl_get_id(ssoctl_ctx_t *ctx, const char *label, const char *prefix, cons
 int ssoctl_delete_id(ssoctl_ctx_t *ctx, const char *label, const char *prefix, const char *id,
                      const char *what);
 
+/* A filter option of a log's command (events, audit): the query parameter it sets, and
+   whether its value is a WHEN (ssoctl_when), sent as Unix seconds. */
+typedef struct {
+    const char *option;
+    const char *param;
+    bool when;
+} ssoctl_filter_t;
+
+/* What --since and --until must be, for usage errors and help. */
+#define SSOCTL_WHEN_HELP                                                                       \
+    "a duration back from now (30m, 24h, 7d) or an RFC 3339 UTC time (2026-12-06T21:00:00Z)"
+
 /* Shows the newest --limit (1-10000, default 50) items of a log (events, audit) at base as a
    table, with a hint when there are more, filtered by each option of filters given on the
-   command line ({option, query parameter} pairs, ending with {NULL, NULL}). 0, or an exit
-   status (reported). */
+   command line (ending with {NULL}). 0, or an exit status (reported): a usage error for an
+   empty value or a WHEN that is not one. */
 int ssoctl_show_newest(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *base,
-                       const char *const filters[][2], const ssoctl_column_t *cols,
+                       const ssoctl_filter_t *filters, const ssoctl_column_t *cols,
                        size_t ncols);
 
 /* The collections under an organization (domains, portal links), written once. */

@@ -1,6 +1,6 @@
 /* ssoctl clients: OAuth clients of the broker (the app's Auth0 tenant is one). */
 #include "ssoctl_cmd.h"
-#include <errno.h>
+#include "ssoctl_util.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,23 +195,9 @@ static int s_update(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
    from 0 to 30 days. 0, or a usage error (reported). */
 static int s_overlap(ssoctl_ctx_t *ctx, const char *text, long *seconds)
 {
-    const char *wanted = "--overlap must be SECONDS, or a number of minutes, hours or days "
-                         "(90m, 24h, 7d), from 0 to 30 days";
-    if (!text || !*text || *text < '0' || *text > '9')
-        return ssoctl_usage_error(ctx, "%s", wanted);
-    char *end = NULL;
-    errno = 0;
-    long number = strtol(text, &end, 10);
-    long unit = 1;
-    if (*end == 'm' || *end == 'h' || *end == 'd') {
-        unit = *end == 'm' ? 60 : *end == 'h' ? 3600 : 86400;
-        end++;
-    }
-    else if (*end == 's')
-        end++;
-    if (errno || *end || number > OVERLAP_MAX / unit)
-        return ssoctl_usage_error(ctx, "%s", wanted);
-    *seconds = number * unit;
+    if (ssoctl_duration(text, false, OVERLAP_MAX, seconds) != 0)
+        return ssoctl_usage_error(ctx, "--overlap must be SECONDS, or a number of minutes, "
+                                       "hours or days (90m, 24h, 7d), from 0 to 30 days");
     return 0;
 }
 

@@ -65,6 +65,12 @@ zframe_t *dir_api_list(dir_api_req_t *req, dir_api_check_fn *check, const char *
                        dir_api_row_fn *row, const char *sql, const char *types, ...);
 /* 500 for a database failure. */
 zframe_t *dir_api_db_error(void);
+/* The query parameter name as a time filter of a list (since, until): *out is its Unix
+   seconds, 0 when it is absent (0 also means "any" to the lists that take one). 0, or -1 with
+   err (400 "<name> must be a time in Unix seconds") when it is anything but digits in the
+   range of a long: empty, negative, a sign, a fraction, an exponent, or too large. */
+int dir_api_query_time(const dir_api_req_t *req, const char *name, int64_t *out,
+                       dir_error_t *err);
 
 /* The body as a JSON object, or NULL with err (400 naming the problem). New reference. */
 json_t *dir_api_body(const dir_api_req_t *req, dir_error_t *err);

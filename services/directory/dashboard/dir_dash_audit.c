@@ -4,7 +4,6 @@
 #include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_test.h"
-#include <limits.h>
 
 int dir_dash_audit_write(dir_t *dir, const char *actor_type, const char *actor,
                          const char *action, const char *target, int status,
@@ -81,26 +80,13 @@ static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
     return row;
 }
 
-/* A time filter of the query: 0 when absent, else Unix seconds; -1 when malformed. */
-static int s_time(zhashx_t *query, const char *name, int64_t *out, dir_error_t *err)
-{
-    const char *text = zhashx_lookup(query, name);
-    long value = 0;
-    if (text && sso_parse_int(text, 0, LONG_MAX, &value) != 0 && strcmp(text, "0") != 0) {
-        dir_bad_request(err, "%s must be a time in Unix seconds", name);
-        return -1;
-    }
-    *out = value;
-    return 0;
-}
-
 static zframe_t *s_list(dir_api_req_t *req, const char *id)
 {
     (void) id;
     dir_error_t err = {0};
     int64_t since = 0, until = 0;
-    if (s_time(req->query, "since", &since, &err) != 0
-        || s_time(req->query, "until", &until, &err) != 0)
+    if (dir_api_query_time(req, "since", &since, &err) != 0
+        || dir_api_query_time(req, "until", &until, &err) != 0)
         return dir_error_reply(&err);
     const char *actor = zhashx_lookup(req->query, "actor");
     const char *action = zhashx_lookup(req->query, "action");

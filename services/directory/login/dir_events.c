@@ -135,13 +135,25 @@ static zframe_t *s_list(dir_api_req_t *req, const char *unused)
     (void) unused;
     const char *org = zhashx_lookup(req->query, "organization_id");
     const char *conn = zhashx_lookup(req->query, "connection_id");
-    /* Empty filters mean "any"; newest first, so the page token is an upper bound. */
+    const char *outcome = zhashx_lookup(req->query, "outcome");
+    dir_error_t err = {0};
+    int64_t since = 0, until = 0;
+    if (outcome && *outcome && strcmp(outcome, "success") != 0 && strcmp(outcome, "failure") != 0) {
+        dir_bad_request(&err, "outcome must be success or failure (or empty for any)");
+        return dir_error_reply(&err);
+    }
+    if (dir_api_query_time(req, "since", &since, &err) != 0
+        || dir_api_query_time(req, "until", &until, &err) != 0)
+        return dir_error_reply(&err);
+    /* Empty filters, and a time of 0, mean "any"; newest first, so the page token is an upper
+       bound. */
     return dir_api_list(
         req, NULL, NULL, s_row_json,
         "SELECT id, created_at, organization_id, connection_id, client_id, outcome, reason, "
         "subject, email, test, seq FROM login_events WHERE (?1 = '' OR organization_id = ?1) AND "
-        "(?2 = '' OR connection_id = ?2) AND (?3 < 0 OR seq < ?3) ORDER BY seq DESC LIMIT ?4",
-        "ss", org ? org : "", conn ? conn : "");
+        "(?2 = '' OR connection_id = ?2) AND (?3 = '' OR outcome = ?3) AND created_at >= ?4 AND "
+        "(?5 = 0 OR created_at < ?5) AND (?6 < 0 OR seq < ?6) ORDER BY seq DESC LIMIT ?7",
+        "sssii", org ? org : "", conn ? conn : "", outcome ? outcome : "", since, until);
 }
 
 zframe_t *dir_events_http(dir_api_req_t *req)
@@ -205,6 +217,129 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(seen == 5 && pages == 3);
     SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/events", "{}", NULL) == 405);
     SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/events?page_size=x", NULL, NULL) == 400);
+}
+
+/* The reasons of every event the list at start answers, page after page, as "r7 r5 r1" into
+   out; the HTTP status of the first refusal, else 200. Also checks each page is newest first
+   and that no page repeats an event. */
+static int s_listed(dir_testkit_t *kit, const char *start, char *out, size_t size)
+{
+    char target[512];
+    snprintf(target, sizeof target, "%s", start);
+    *out = '\0';
+    size_t len = 0;
+    int64_t previous_seq = INT64_MAX;
+    for (int pages = 0; pages < 20; pages++) {
+        json_t *body = NULL;
+        int status = dir_testkit_call(kit, "GET", target, NULL, &body);
+        if (status != 200) {
+            json_decref(body);
+            return status;
+        }
+        json_t *item;
+        size_t i;
+        json_array_foreach(json_object_get(body, "data"), i, item)
+        {
+            const char *reason = dir_testkit_str(item, "reason");
+            int64_t seq = dir_db_int(kit->dir->db, "SELECT seq FROM login_events WHERE id = ?",
+                                     "s", dir_testkit_str(item, "id"));
+            SSO_CHECK(seq < previous_seq);
+            previous_seq = seq;
+            int n = snprintf(out + len, size - len, "%s%s", len ? " " : "", reason);
+            if (n > 0 && (size_t) n < size - len)
+                len += (size_t) n;
+        }
+        bool more = dir_testkit_next_page(body, start, target, sizeof target);
+        json_decref(body);
+        if (!more)
+            return 200;
+    }
+    return 0;
+}
+
+/* Outcome and time filters, alone, with the organization and connection filters, and over
+   pages; the absent, empty and malformed values. */
+static void s_test_filters(dir_testkit_t *kit)
+{
+    /* Event i at t0 + 100 i: org_a for 0-3, org_b after; conn_1 when i is odd; a success
+       when i is a multiple of 3. */
+    const int64_t t0 = 1700000000;
+    for (int i = 0; i < 8; i++) {
+        char reason[16], *id = NULL;
+        snprintf(reason, sizeof reason, "r%d", i);
+        dir_event_t event = {.organization_id = i < 4 ? "org_a" : "org_b",
+                             .connection_id = i % 2 ? "conn_1" : "conn_2",
+                             .success = i % 3 == 0,
+                             .reason = reason};
+        SSO_CHECK(dir_events_add(kit->dir, &event, &id) == 0 && id);
+        SSO_CHECK(dir_db_run(kit->dir->db, NULL,
+                             "UPDATE login_events SET created_at = ? WHERE id = ?", "is",
+                             t0 + 100 * i, id) == DIR_DB_OK);
+        free(id);
+    }
+    static const struct {
+        const char *query;
+        const char *reasons;
+    } cases[] = {
+        {"", "r7 r6 r5 r4 r3 r2 r1 r0"},
+        {"?outcome=", "r7 r6 r5 r4 r3 r2 r1 r0"},
+        {"?outcome=success", "r6 r3 r0"},
+        {"?outcome=failure", "r7 r5 r4 r2 r1"},
+        /* since: at or after; until: before. */
+        {"?since=1700000300", "r7 r6 r5 r4 r3"},
+        {"?until=1700000300", "r2 r1 r0"},
+        {"?since=1700000200&until=1700000500", "r4 r3 r2"},
+        {"?since=0&until=0", "r7 r6 r5 r4 r3 r2 r1 r0"},
+        {"?since=1700000500&until=1700000200", ""},
+        {"?since=1700000701", ""},
+        {"?until=1700000000", ""},
+        {"?since=9223372036854775807", ""},
+        /* With the organization and connection filters. */
+        {"?organization_id=org_a&outcome=failure", "r2 r1"},
+        {"?organization_id=org_b&outcome=success&since=1700000500", "r6"},
+        {"?connection_id=conn_1&outcome=failure&since=1700000100", "r7 r5 r1"},
+        {"?organization_id=org_a&connection_id=conn_2&until=1700000200", "r0"},
+        {"?organization_id=org_c&outcome=failure", ""},
+        /* Over pages of one and two: the filters hold on every page. */
+        {"?outcome=failure&page_size=2", "r7 r5 r4 r2 r1"},
+        {"?outcome=success&page_size=1", "r6 r3 r0"},
+        {"?organization_id=org_b&outcome=failure&since=1700000400&page_size=1", "r7 r5 r4"},
+        {"?since=1700000100&until=1700000700&page_size=2", "r6 r5 r4 r3 r2 r1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char target[256], reasons[256];
+        snprintf(target, sizeof target, "/api/v1/events%s", cases[i].query);
+        int status = s_listed(kit, target, reasons, sizeof reasons);
+        SSO_CHECK(status == 200 && !strcmp(reasons, cases[i].reasons));
+        if (status != 200 || strcmp(reasons, cases[i].reasons) != 0)
+            fprintf(stderr, "events%s: %d \"%s\", want \"%s\"\n", cases[i].query, status,
+                    reasons, cases[i].reasons);
+    }
+    static const struct {
+        const char *query;
+        const char *says;
+    } refused[] = {
+        {"?outcome=SUCCESS", "outcome must be success or failure (or empty for any)"},
+        {"?outcome=x", "outcome must be success or failure (or empty for any)"},
+        {"?outcome=success%20", "outcome must be success or failure (or empty for any)"},
+        {"?since=-1", "since must be a time in Unix seconds"},
+        {"?since=abc", "since must be a time in Unix seconds"},
+        {"?since=1e9", "since must be a time in Unix seconds"},
+        {"?since=", "since must be a time in Unix seconds"},
+        {"?since=+5", "since must be a time in Unix seconds"},
+        {"?since=%205", "since must be a time in Unix seconds"},
+        {"?until=99999999999999999999", "until must be a time in Unix seconds"},
+        {"?until=1.5", "until must be a time in Unix seconds"},
+        {"?organization_id=org_a&since=1&until=x", "until must be a time in Unix seconds"},
+        {"?outcome=failure&page_size=2&since=x", "since must be a time in Unix seconds"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char target[256];
+        snprintf(target, sizeof target, "/api/v1/events%s", refused[i].query);
+        json_t *body = NULL;
+        int status = dir_testkit_call(kit, "GET", target, NULL, &body);
+        SSO_CHECK(dir_testkit_refused(status, &body, refused[i].says));
+    }
 }
 
 static void s_test_record(dir_testkit_t *kit)
@@ -312,6 +447,7 @@ void dir_events_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run(s_test);
+    dir_testkit_run(s_test_filters);
     dir_testkit_run(s_test_record);
     dir_testkit_run(s_test_prune);
 }
