@@ -119,7 +119,8 @@ typedef struct {
     sso_service_t *service;
     const char *connection_id;
     const char *txn_id;
-    bool stale; /* LoginComplete said the connection changed since it was read */
+    bool stale;  /* LoginComplete said the connection changed since it was read */
+    bool cached; /* the connection validated against is the one this instance kept */
 } s_acs_t;
 
 /* A POST to an ACS that belongs to no open login transaction (no or an unknown RelayState, a
@@ -188,6 +189,21 @@ static zframe_t *s_fail(s_acs_t *acs, const char *error, const char *description
     }
     sso__login_redirect_reply__free_unpacked(reply, NULL);
     return frame;
+}
+
+/* A refusal by the rules of the connection: final when the connection was just read; when
+   it is the one this instance kept, NULL with acs->stale set, so that it is read again and
+   the response checked under the rules it has now (an option, a certificate or a domain
+   added since would otherwise never take effect: only a completed login learns it is
+   STALE). */
+static zframe_t *s_refuse(s_acs_t *acs, const char *error, const char *description,
+                          const char *reason)
+{
+    if (acs->cached) {
+        acs->stale = true;
+        return NULL;
+    }
+    return s_fail(acs, error, description, reason);
 }
 
 /* LoginComplete; a replay (or a replay cache that could not record) fails the login instead,
@@ -319,7 +335,7 @@ static zframe_t *s_acs_validate(s_acs_t *acs, const Sso__Connection *connection,
             snprintf(description, sizeof description, "the identity provider's response was "
                      "refused (%s); the event log has details",
                      saml_error_name(saml_response_error(validator)));
-        frame = s_fail(acs, "access_denied", description, reason);
+        frame = s_refuse(acs, "access_denied", description, reason);
         saml_response_destroy(&validator);
         return frame;
     }
@@ -329,7 +345,7 @@ static zframe_t *s_acs_validate(s_acs_t *acs, const Sso__Connection *connection,
        here rather than at /oauth/token. */
     if (sso_upstream_subject_check(connection->id, profile->subject, reason, sizeof reason)
         != 0) {
-        frame = s_fail(acs, "access_denied", "the identity provider's NameID cannot be used "
+        frame = s_refuse(acs, "access_denied", "the identity provider's NameID cannot be used "
                        "as the user's identifier; the event log has details", reason);
         saml_response_destroy(&validator);
         return frame;
@@ -338,7 +354,7 @@ static zframe_t *s_acs_validate(s_acs_t *acs, const Sso__Connection *connection,
     /* The email domain guard. */
     if (sso_upstream_domain_check(connection, profile->email, description, sizeof description,
                                   reason, sizeof reason) != 0) {
-        frame = s_fail(acs, "access_denied", description, reason);
+        frame = s_refuse(acs, "access_denied", description, reason);
         saml_response_destroy(&validator);
         return frame;
     }
@@ -396,8 +412,9 @@ zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request
     }
     /* The connection as this instance kept it (one read of the directory fewer: the directory
        checks its version when the login completes), else as the directory has it now. A kept
-       one that is not active, or that turned out stale, is read again once. */
-    s_acs_t acs = {service, connection_id, relay_state, false};
+       one that is not active, that turned out stale, or whose rules refused the response, is
+       read again once. */
+    s_acs_t acs = {service, connection_id, relay_state, false, false};
     saml_conncache_t *cache = service ? service->state : NULL;
     zframe_t *frame = NULL;
     for (int round = 0; !frame && round < 2; round++) {
@@ -408,6 +425,7 @@ zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request
             sso__connection__free_unpacked(connection, NULL);
             connection = NULL;
         }
+        acs.cached = connection != NULL;
         if (!connection && (frame = s_read_connection(&acs, cache, &connection)) != NULL)
             break;
         acs.stale = false;

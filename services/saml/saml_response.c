@@ -20,7 +20,7 @@
 struct saml_response_t {
     /* configuration (owned copies) */
     char *idp_entity_id, *sp_entity_id, *acs_url, *in_response_to;
-    bool allow_idp_initiated;
+    bool allow_idp_initiated, require_encryption;
     saml_response_conditions_t conditions; /* views of the copies above */
     saml_response_signature_t *signature;
     saml_response_decrypt_t *decrypt;      /* NULL: no SP key, encrypted responses refused */
@@ -54,6 +54,8 @@ void saml_response_config_from_connection(saml_response_config_t *config,
     config->sp_private_key_pem = connection->sp_private_key_pem && *connection->sp_private_key_pem
                                      ? connection->sp_private_key_pem
                                      : NULL;
+    config->require_encryption = connection->saml_require_encryption;
+    config->allow_3des = connection->saml_allow_3des;
     config->attribute_mapping = connection->attribute_mapping;
     config->n_attribute_mapping = connection->n_attribute_mapping;
 }
@@ -114,7 +116,8 @@ static void s_load_config(saml_response_t *self, const saml_response_config_t *c
                                                     why, why_size) != 0)
             return;
     if (config->sp_private_key_pem && *config->sp_private_key_pem
-        && !(self->decrypt = saml_response_decrypt_new(config->sp_private_key_pem))) {
+        && !(self->decrypt = saml_response_decrypt_new(config->sp_private_key_pem,
+                                                                  config->allow_3des))) {
         snprintf(why, why_size, "config: the SP private key is not a PEM private key");
         return;
     }
@@ -139,6 +142,7 @@ saml_response_t *saml_response_new(const saml_response_config_t *config)
         return NULL;
     }
     self->allow_idp_initiated = config->allow_idp_initiated;
+    self->require_encryption = config->require_encryption;
     self->conditions = (saml_response_conditions_t) {
         .idp_entity_id = self->idp_entity_id,
         .sp_entity_id = self->sp_entity_id,
@@ -214,6 +218,11 @@ static saml_error_t s_validate_doc(saml_response_t *self, xmlDocPtr doc)
         rc = saml_response_conditions_status(result, root);
     if (rc == SAML_OK)
         rc = saml_response_decode_check_structure(result, root);
+    if (rc == SAML_OK && self->require_encryption
+        && !saml_xml_child(root, SAML_NS_ASSERTION, "EncryptedAssertion"))
+        rc = saml_fail(result, SAML_ERR_DECRYPTION, "decryption: the connection requires an "
+                       "encrypted assertion (option require_encryption), and the Response "
+                       "carries a plain saml:Assertion");
     xmlNodePtr response_sig = NULL, assertion_sig = NULL;
     if (rc == SAML_OK)
         rc = saml_response_signature_of(result, root, "Response", &response_sig);
@@ -366,6 +375,60 @@ void saml_response_test(bool verbose)
                   && strcmp(p->given_name, "admins") == 0);
         free(b64);
         saml_response_destroy(&m);
+    }
+
+    /* Encryption: an encrypted, signed assertion logs in; require_encryption refuses a plain
+       one (before any signature is checked); 3DES only with allow_3des. */
+    {
+        char *sp_key = NULL, *sp_cert = NULL;
+        SSO_CHECK(saml_test_keypair("sp.test", &sp_key, &sp_cert) == 0);
+        saml_response_config_t enc_config = config;
+        enc_config.sp_private_key_pem = sp_key;
+        enc_config.require_encryption = true;
+        saml_response_t *enc = saml_response_new(&enc_config);
+        enc_config.allow_3des = true;
+        saml_response_t *enc_3des = saml_response_new(&enc_config);
+        saml_test_encryption_t e = {.sp_cert = sp_cert,
+                                    .digest_uri = "http://www.w3.org/2001/04/xmlenc#sha256",
+                                    .digest = EVP_sha256(),
+                                    .mgf_uri = "http://www.w3.org/2009/xmlenc11#mgf1sha256",
+                                    .mgf1 = EVP_sha256()};
+        saml_test_case_t c = {.not_on_or_after = 300, .sign_assertion = true, .encrypt = &e};
+        char *b64 = saml_test_response(&c, key, cert);
+        SSO_CHECK(enc && b64 && saml_response_validate(enc, b64) == SAML_OK
+                  && saml_response_authenticated(enc));
+        free(b64);
+        c.encrypt = NULL;
+        b64 = saml_test_response(&c, key, cert);
+        SSO_CHECK(enc && b64 && s_refused(enc, b64, SAML_ERR_DECRYPTION, "decryption: the "
+                                          "connection requires an encrypted assertion (option "
+                                          "require_encryption), and the Response carries a "
+                                          "plain saml:Assertion")
+                  && !saml_response_authenticated(enc));
+        SSO_CHECK(saml_response_validate(v, b64) == SAML_OK); /* not required: accepted */
+        free(b64);
+        e.cipher_uri = "http://www.w3.org/2001/04/xmlenc#tripledes-cbc";
+        e.cipher = EVP_des_ede3_cbc();
+        c.encrypt = &e;
+        c.sign_response = true; /* the Response signed after the encryption */
+        b64 = saml_test_response(&c, key, cert);
+        SSO_CHECK(enc && b64 && s_refused(enc, b64, SAML_ERR_DECRYPTION, "is refused unless "
+                                          "the connection's option allow_3des is true"));
+        SSO_CHECK(enc_3des && b64 && saml_response_validate(enc_3des, b64) == SAML_OK);
+        free(b64);
+        saml_response_destroy(&enc);
+        saml_response_destroy(&enc_3des);
+        /* The connection's options reach the rules. */
+        Sso__Connection conn = SSO__CONNECTION__INIT;
+        conn.saml_require_encryption = true;
+        conn.saml_allow_3des = true;
+        saml_response_config_from_connection(&enc_config, &conn, "_req1");
+        SSO_CHECK(enc_config.require_encryption && enc_config.allow_3des);
+        conn.saml_require_encryption = conn.saml_allow_3des = false;
+        saml_response_config_from_connection(&enc_config, &conn, "_req1");
+        SSO_CHECK(!enc_config.require_encryption && !enc_config.allow_3des);
+        free(sp_key);
+        free(sp_cert);
     }
 
     /* Refusals with precise reasons. */

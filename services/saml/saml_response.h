@@ -26,6 +26,8 @@ typedef struct {
     int clock_skew;                      /* seconds, 0..600 */
     bool allow_sha1;                     /* RSA-SHA1 / SHA-1 digests (off by default) */
     const char *sp_private_key_pem;      /* for EncryptedAssertion; NULL = none */
+    bool require_encryption;             /* a plain (unencrypted) Assertion is refused */
+    bool allow_3des;                     /* 3DES-CBC may encrypt the assertion */
     const saml_attribute_map_t *attribute_map; /* NULL = defaults */
     /* A connection's attribute_mapping (profile field -> attribute name); when it has
        entries it is used in place of attribute_map (the validator keeps its own copy). */
@@ -38,7 +40,8 @@ typedef struct {
 void saml_response_config_init(saml_response_config_t *config);
 /* The one mapping from a connection (as the directory gives it, with its SP key when it has
    one) to the rules its responses are validated under: the defaults, plus the connection's
-   IdP, certificates, SP entity id, ACS URL, SP key and attribute mapping, and in_response_to (the pending
+   IdP, certificates, SP entity id, ACS URL, SP key, encryption options and attribute mapping,
+   and in_response_to (the pending
    AuthnRequest's ID; NULL or "" = IdP-initiated). config points into connection. */
 void saml_response_config_from_connection(saml_response_config_t *config,
                                           const Sso__Connection *connection,

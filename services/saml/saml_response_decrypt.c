@@ -1,53 +1,86 @@
-/* saml_response_decrypt: EncryptedAssertion, with the allowed algorithms checked first. */
+/* saml_response_decrypt: EncryptedAssertion, with every algorithm checked before anything is
+   decrypted, then decrypted with OpenSSL (xmlsec 1.2 lacks the xmlenc 1.1 RSA-OAEP). */
 #include "saml_response_decrypt.h"
 #include "saml_keycache.h"
 #include "saml_response_decode.h"
+#include "saml_response_testkit.h"
 #include "saml_xml.h"
+#include "sso_crypto.h"
 #include "sso_saml_metadata.h"
 #include "sso_test.h"
 #include <libxml/parser.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xmlsec/crypto.h>
-#include <xmlsec/keysmngr.h>
-#include <xmlsec/xmlenc.h>
-#include <xmlsec/xmlsec.h>
-#include <xmlsec/xmltree.h>
 
-#define S_ALG_RSA_1_5 "http://www.w3.org/2001/04/xmlenc#rsa-1_5"
+#define S_ALG_RSA_1_5 SAML_NS_XENC "rsa-1_5"
+#define S_ALG_OAEP_MGF1P SAML_NS_XENC "rsa-oaep-mgf1p"
+#define S_ALG_OAEP SAML_NS_XENC11 "rsa-oaep"
+#define S_ALG_3DES SAML_NS_XENC "tripledes-cbc"
+#define S_GCM_IV 12
+#define S_GCM_TAG 16
+/* The longest RSA modulus an SP key may have, in bytes (16384 bits). */
+#define S_RSA_MAX 2048
 
-static const char *const s_data_ciphers[] = {
-    "http://www.w3.org/2009/xmlenc11#aes128-gcm", "http://www.w3.org/2009/xmlenc11#aes256-gcm",
-    "http://www.w3.org/2001/04/xmlenc#aes128-cbc", "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
-    NULL};
-static const char *const s_key_transports[] = {
-    "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p", "http://www.w3.org/2009/xmlenc11#rsa-oaep",
-    NULL};
+typedef struct {
+    const char *uri, *name;
+    const EVP_CIPHER *(*cipher)(void);
+    size_t key_len;
+} s_data_cipher_t;
+
+/* The EncryptedData ciphers; the last (3DES, 64-bit blocks) only with the option allow_3des. */
+static const s_data_cipher_t s_data_ciphers[] = {
+    {SAML_NS_XENC11 "aes128-gcm", "AES-128-GCM", EVP_aes_128_gcm, 16},
+    {SAML_NS_XENC11 "aes256-gcm", "AES-256-GCM", EVP_aes_256_gcm, 32},
+    {SAML_NS_XENC "aes128-cbc", "AES-128-CBC", EVP_aes_128_cbc, 16},
+    {SAML_NS_XENC "aes256-cbc", "AES-256-CBC", EVP_aes_256_cbc, 32},
+    {S_ALG_3DES, "3DES-CBC", EVP_des_ede3_cbc, 24},
+};
+#define S_N_DATA_CIPHERS (sizeof s_data_ciphers / sizeof *s_data_ciphers)
+
+typedef struct {
+    const char *uri, *name;
+    const EVP_MD *(*md)(void);
+} s_digest_t;
+
+/* RSA-OAEP's DigestMethod (absent: SHA-1) and xenc11:MGF (absent: MGF1 with SHA-1). */
+static const s_digest_t s_digests[] = {
+    {"http://www.w3.org/2000/09/xmldsig#sha1", "SHA-1", EVP_sha1},
+    {"http://www.w3.org/2001/04/xmlenc#sha256", "SHA-256", EVP_sha256},
+    {"http://www.w3.org/2001/04/xmldsig-more#sha384", "SHA-384", EVP_sha384},
+    {"http://www.w3.org/2001/04/xmlenc#sha512", "SHA-512", EVP_sha512},
+    {NULL, NULL, NULL}};
+static const s_digest_t s_mgfs[] = {
+    {SAML_NS_XENC11 "mgf1sha1", "MGF1-SHA1", EVP_sha1},
+    {SAML_NS_XENC11 "mgf1sha224", "MGF1-SHA224", EVP_sha224},
+    {SAML_NS_XENC11 "mgf1sha256", "MGF1-SHA256", EVP_sha256},
+    {SAML_NS_XENC11 "mgf1sha384", "MGF1-SHA384", EVP_sha384},
+    {SAML_NS_XENC11 "mgf1sha512", "MGF1-SHA512", EVP_sha512},
+    {NULL, NULL, NULL}};
 
 struct saml_response_decrypt_t {
-    xmlSecKeyPtr sp_key;
-    xmlSecKeysMngrPtr sp_mngr; /* made from sp_key when a response is actually encrypted */
+    EVP_PKEY *sp_key;
+    bool allow_3des;
 };
 
-/* Decryption needs the crypto library's default keys manager (not the simple store signature
-   verification uses), because xmlsec reads the X509Data an IdP puts in EncryptedKey. */
-static xmlSecKeysMngrPtr s_new_mngr(void)
-{
-    xmlSecKeysMngrPtr mngr = xmlSecKeysMngrCreate();
-    if (mngr && xmlSecCryptoAppDefaultKeysMngrInit(mngr) < 0) {
-        xmlSecKeysMngrDestroy(mngr);
-        mngr = NULL;
-    }
-    return mngr;
-}
+/* How the EncryptedKey wraps the data key, as its EncryptionMethod says. */
+typedef struct {
+    const s_digest_t *digest, *mgf;
+    uint8_t *label; /* OAEPparams; NULL: none */
+    size_t label_len;
+} s_oaep_t;
 
-saml_response_decrypt_t *saml_response_decrypt_new(const char *sp_private_key_pem)
+saml_response_decrypt_t *saml_response_decrypt_new(const char *sp_private_key_pem,
+                                                   bool allow_3des)
 {
     saml_response_decrypt_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    if (!(self->sp_key = saml_keycache_sp_key(sp_private_key_pem)))
+    self->allow_3des = allow_3des;
+    if (!(self->sp_key = saml_keycache_sp_pkey(sp_private_key_pem)))
         saml_response_decrypt_destroy(&self);
     return self;
 }
@@ -57,10 +90,7 @@ void saml_response_decrypt_destroy(saml_response_decrypt_t **self_p)
     if (!self_p || !*self_p)
         return;
     saml_response_decrypt_t *self = *self_p;
-    if (self->sp_mngr)
-        xmlSecKeysMngrDestroy(self->sp_mngr);
-    if (self->sp_key)
-        xmlSecKeyDestroy(self->sp_key);
+    EVP_PKEY_free(self->sp_key);
     free(self);
     *self_p = NULL;
 }
@@ -76,116 +106,256 @@ static int s_subtree_depth(xmlNodePtr node, int depth)
     return deepest;
 }
 
-/* Every algorithm under EncryptedAssertion is checked before xmlsec runs: data ciphers
-   AES-GCM/CBC, key transport RSA-OAEP, and no key material other than EncryptedKey. */
-static saml_error_t s_check_encryption(saml_result_t *result, xmlNodePtr enc_data)
+/* -------------------------------------------------------------------------- checks */
+
+static saml_error_t s_check_data_cipher(const saml_response_decrypt_t *self,
+                                        saml_result_t *result, xmlNodePtr enc_data,
+                                        const s_data_cipher_t **out)
 {
     xmlNodePtr method = saml_xml_child(enc_data, SAML_NS_XENC, "EncryptionMethod");
     char *alg = saml_xml_attr(method, "Algorithm");
+    *out = NULL;
+    for (size_t i = 0; alg && i < S_N_DATA_CIPHERS; i++)
+        if (!strcmp(alg, s_data_ciphers[i].uri))
+            *out = &s_data_ciphers[i];
     saml_error_t rc = SAML_OK;
-    if (!saml_xml_in_list(alg, s_data_ciphers))
-        rc = saml_fail(result, SAML_ERR_DECRYPTION, "decryption: data cipher %.200s is not allowed "
-                    "(only AES-128/256-GCM and AES-128/256-CBC)", alg ? alg : "(none)");
+    if (*out && !strcmp((*out)->uri, S_ALG_3DES) && !self->allow_3des)
+        rc = saml_fail(result, SAML_ERR_DECRYPTION, "decryption: data cipher %s is refused "
+                       "unless the connection's option allow_3des is true (3DES has 64-bit "
+                       "blocks; set it only for an IdP that cannot use AES)", alg);
+    else if (!*out)
+        rc = saml_fail(result, SAML_ERR_DECRYPTION, "decryption: data cipher %.200s is not "
+                       "allowed (only AES-128/256-GCM, AES-128/256-CBC, and 3DES-CBC with the "
+                       "option allow_3des)", alg ? alg : "(none)");
     free(alg);
-    xmlNodePtr info = saml_xml_child(enc_data, SAML_NS_DSIG, "KeyInfo");
-    size_t keys = 0;
-    for (xmlNodePtr k = info ? info->children : NULL; rc == SAML_OK && k; k = k->next) {
-        if (k->type != XML_ELEMENT_NODE)
-            continue;
-        if (!saml_xml_is(k, SAML_NS_XENC, "EncryptedKey")) {
-            rc = saml_fail(result, SAML_ERR_DECRYPTION,
-                           "decryption: only an EncryptedKey may carry "
-                           "the key, found %s",
-                           (const char *) k->name);
-            break;
-        }
-        keys++;
-        alg = saml_xml_attr(saml_xml_child(k, SAML_NS_XENC, "EncryptionMethod"), "Algorithm");
-        if (alg && strcmp(alg, S_ALG_RSA_1_5) == 0)
-            rc = saml_fail(result, SAML_ERR_DECRYPTION, "decryption: key transport %s is refused "
-                        "(RSA PKCS#1 v1.5 allows padding-oracle attacks); use RSA-OAEP", alg);
-        else if (!saml_xml_in_list(alg, s_key_transports))
-            rc = saml_fail(result, SAML_ERR_DECRYPTION, "decryption: key transport %.200s is not "
-                        "allowed (only RSA-OAEP)", alg ? alg : "(none)");
-        free(alg);
-    }
-    if (rc == SAML_OK && keys != 1)
-        rc = saml_fail(result, SAML_ERR_DECRYPTION,
-                       "decryption: expected one EncryptedKey, found %zu", keys);
     return rc;
 }
 
-/* Decrypts the EncryptedAssertion (a direct child of root) in place with the SP key. The
-   plaintext is parsed in the Response's context (namespaces) with the same rules as the
-   document: no DTD, no entities, bounded depth. */
-saml_error_t saml_response_decrypt_assertion(saml_response_decrypt_t *self, saml_result_t *result,
-                                             xmlNodePtr root, xmlNodePtr enc_assertion)
+/* The entry of table whose uri is node's Algorithm, or a refusal naming it. */
+static saml_error_t s_lookup(saml_result_t *result, xmlNodePtr node, const s_digest_t *table,
+                             const char *allowed, const s_digest_t **out)
 {
-    saml_error_t rc = saml_response_decode_refuse_fetches(result, enc_assertion);
-    if (rc)
-        return rc;
-    if (!self)
-        return saml_fail(result, SAML_ERR_DECRYPTION, "decryption: the Response carries an "
-                      "EncryptedAssertion but no SP private key is configured");
-    if (!self->sp_mngr) {
-        xmlSecKeyPtr copy = xmlSecKeyDuplicate(self->sp_key);
-        self->sp_mngr = copy ? s_new_mngr() : NULL;
-        if (!self->sp_mngr || xmlSecCryptoAppDefaultKeysMngrAdoptKey(self->sp_mngr, copy) < 0) {
-            if (copy)
-                xmlSecKeyDestroy(copy);
-            return saml_fail(result, SAML_ERR_INTERNAL, "internal: could not load the SP key");
+    char *alg = saml_xml_attr(node, "Algorithm");
+    for (*out = NULL; alg && table->uri && !*out; table++)
+        if (!strcmp(alg, table->uri))
+            *out = table;
+    saml_error_t rc = *out ? SAML_OK
+                           : saml_fail(result, SAML_ERR_DECRYPTION, "decryption: %s %.200s of the "
+                                       "EncryptedKey is not allowed (only %s)",
+                                       (const char *) node->name, alg ? alg : "(none)", allowed);
+    free(alg);
+    return rc;
+}
+
+/* The key transport of enc_key: RSA-OAEP (xmlenc#rsa-oaep-mgf1p: MGF1 with SHA-1; xmlenc11
+   #rsa-oaep: any MGF below), its DigestMethod, MGF and OAEPparams into oaep (label: caller
+   frees). */
+static saml_error_t s_check_key_transport(saml_result_t *result, xmlNodePtr enc_key,
+                                          s_oaep_t *oaep)
+{
+    xmlNodePtr method = saml_xml_child(enc_key, SAML_NS_XENC, "EncryptionMethod");
+    char *alg = saml_xml_attr(method, "Algorithm");
+    bool v11 = alg && !strcmp(alg, S_ALG_OAEP);
+    saml_error_t rc = SAML_OK;
+    if (alg && !strcmp(alg, S_ALG_RSA_1_5))
+        rc = saml_fail(result, SAML_ERR_DECRYPTION, "decryption: key transport %s is refused "
+                       "(RSA PKCS#1 v1.5 allows padding-oracle attacks); use RSA-OAEP", alg);
+    else if (!v11 && !(alg && !strcmp(alg, S_ALG_OAEP_MGF1P)))
+        rc = saml_fail(result, SAML_ERR_DECRYPTION, "decryption: key transport %.200s is not "
+                       "allowed (only RSA-OAEP: " S_ALG_OAEP_MGF1P " and " S_ALG_OAEP ")",
+                       alg ? alg : "(none)");
+    free(alg);
+    *oaep = (s_oaep_t) {.digest = &s_digests[0], .mgf = &s_mgfs[0]};
+    bool seen_digest = false, seen_mgf = false, seen_label = false;
+    for (xmlNodePtr c = method ? method->children : NULL; rc == SAML_OK && c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (saml_xml_is(c, SAML_NS_DSIG, "DigestMethod") && !seen_digest) {
+            seen_digest = true;
+            rc = s_lookup(result, c, s_digests, "SHA-1, SHA-256, SHA-384, SHA-512",
+                          &oaep->digest);
         }
+        else if (saml_xml_is(c, SAML_NS_XENC11, "MGF") && !seen_mgf) {
+            seen_mgf = true;
+            rc = s_lookup(result, c, s_mgfs, "MGF1 with SHA-1, SHA-224, SHA-256, SHA-384, "
+                          "SHA-512", &oaep->mgf);
+            if (rc == SAML_OK && !v11 && oaep->mgf != &s_mgfs[0])
+                rc = saml_fail(result, SAML_ERR_DECRYPTION, "decryption: key transport "
+                               S_ALG_OAEP_MGF1P " always uses MGF1 with SHA-1, but its MGF "
+                               "says %s", oaep->mgf->uri);
+        }
+        else if (saml_xml_is(c, SAML_NS_XENC, "OAEPparams") && !seen_label) {
+            seen_label = true;
+            xmlChar *text = xmlNodeGetContent(c);
+            oaep->label = text ? sso_base64_decode((const char *) text, &oaep->label_len, true)
+                               : NULL;
+            xmlFree(text);
+            if (!oaep->label)
+                rc = saml_fail(result, SAML_ERR_DECRYPTION, "decryption: the OAEPparams of "
+                               "the EncryptedKey are not base64");
+        }
+        else
+            rc = saml_fail(result, SAML_ERR_DECRYPTION, "decryption: unexpected %.64s in the "
+                           "EncryptionMethod of the EncryptedKey (one DigestMethod, MGF and "
+                           "OAEPparams at most)", (const char *) c->name);
     }
-    if (saml_xml_count_children(enc_assertion, SAML_NS_XENC, "EncryptedData") != 1)
-        return saml_fail(result, SAML_ERR_DECRYPTION, "decryption: expected one EncryptedData in "
-                      "the EncryptedAssertion");
-    xmlNodePtr enc_data = saml_xml_child(enc_assertion, SAML_NS_XENC, "EncryptedData");
-    /* Some IdPs put the EncryptedKey beside EncryptedData; move it where xmlsec looks. */
-    xmlNodePtr sibling_key = saml_xml_child(enc_assertion, SAML_NS_XENC, "EncryptedKey");
+    return rc;
+}
+
+/* The one EncryptedKey: in the EncryptedData's KeyInfo (nothing else may carry the key
+   there) or beside the EncryptedData, as some IdPs put it. */
+static saml_error_t s_find_key(saml_result_t *result, xmlNodePtr enc_assertion,
+                               xmlNodePtr enc_data, xmlNodePtr *out)
+{
     xmlNodePtr info = saml_xml_child(enc_data, SAML_NS_DSIG, "KeyInfo");
-    if (sibling_key && saml_xml_count_children(enc_assertion, SAML_NS_XENC, "EncryptedKey") == 1
-        && !saml_xml_child(info, SAML_NS_XENC, "EncryptedKey")) {
-        if (!info) {
-            info = xmlSecAddChild(enc_data, BAD_CAST "KeyInfo", BAD_CAST SAML_NS_DSIG);
-            xmlNodePtr cipher = saml_xml_child(enc_data, SAML_NS_XENC, "CipherData");
-            if (info && cipher) {
-                xmlUnlinkNode(info);
-                xmlAddPrevSibling(cipher, info);
-            }
+    size_t keys = 0;
+    *out = NULL;
+    for (xmlNodePtr k = info ? info->children : NULL; k; k = k->next) {
+        if (k->type != XML_ELEMENT_NODE)
+            continue;
+        if (!saml_xml_is(k, SAML_NS_XENC, "EncryptedKey"))
+            return saml_fail(result, SAML_ERR_DECRYPTION, "decryption: only an EncryptedKey "
+                             "may carry the key, found %.64s", (const char *) k->name);
+        keys++;
+        *out = k;
+    }
+    for (xmlNodePtr k = enc_assertion->children; k; k = k->next)
+        if (saml_xml_is(k, SAML_NS_XENC, "EncryptedKey")) {
+            keys++;
+            *out = k;
         }
-        if (!info)
-            return saml_fail(result, SAML_ERR_INTERNAL, "internal: out of memory");
-        xmlUnlinkNode(sibling_key);
-        xmlAddChild(info, sibling_key);
-    }
-    rc = s_check_encryption(result, enc_data);
-    if (rc)
-        return rc;
-    xmlSecEncCtxPtr ctx = xmlSecEncCtxCreate(self->sp_mngr);
-    if (!ctx)
+    if (keys != 1)
+        return saml_fail(result, SAML_ERR_DECRYPTION,
+                         "decryption: expected one EncryptedKey, found %zu", keys);
+    return SAML_OK;
+}
+
+/* holder's (what: "EncryptedKey", "EncryptedData") one CipherData/CipherValue, decoded. */
+static saml_error_t s_cipher_value(saml_result_t *result, xmlNodePtr holder, const char *what,
+                                   uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    xmlNodePtr data = saml_xml_child(holder, SAML_NS_XENC, "CipherData");
+    if (saml_xml_count_children(holder, SAML_NS_XENC, "CipherData") != 1
+        || saml_xml_count_children(data, SAML_NS_XENC, "CipherValue") != 1)
+        return saml_fail(result, SAML_ERR_DECRYPTION, "decryption: the %s must have one "
+                         "CipherData with one CipherValue", what);
+    xmlChar *text = xmlNodeGetContent(saml_xml_child(data, SAML_NS_XENC, "CipherValue"));
+    if (!text)
         return saml_fail(result, SAML_ERR_INTERNAL, "internal: out of memory");
-    xmlSecPtrListPtr enabled = &ctx->transformCtx.enabledTransforms;
-    if (saml_xmlsec_restrict_enc(ctx) != 0
-        || xmlSecPtrListAdd(enabled, (void *) xmlSecTransformAes128CbcId) < 0
-        || xmlSecPtrListAdd(enabled, (void *) xmlSecTransformAes256CbcId) < 0
-        || xmlSecPtrListAdd(enabled, (void *) xmlSecTransformAes128GcmId) < 0
-        || xmlSecPtrListAdd(enabled, (void *) xmlSecTransformAes256GcmId) < 0
-        || xmlSecPtrListAdd(enabled, (void *) xmlSecTransformBase64Id) < 0) {
-        xmlSecEncCtxDestroy(ctx);
-        return saml_fail(result, SAML_ERR_INTERNAL, "internal: could not set up decryption");
+    *out = sso_base64_decode((const char *) text, out_len, true);
+    xmlFree(text);
+    if (!*out)
+        return saml_fail(result, SAML_ERR_DECRYPTION, "decryption: the CipherValue of the %s "
+                         "is not base64", what);
+    if (*out_len == 0) {
+        free(*out);
+        *out = NULL;
+        return saml_fail(result, SAML_ERR_DECRYPTION, "decryption: the CipherValue of the %s "
+                         "is empty", what);
     }
-    saml_xmlsec_reset_error();
-    xmlSecBufferPtr plain = xmlSecEncCtxDecryptToBuffer(ctx, enc_data);
-    if (!plain || xmlSecBufferGetSize(plain) == 0) {
-        rc = saml_fail(result, SAML_ERR_DECRYPTION,
-                       "decryption: the EncryptedAssertion could not be "
-                       "decrypted with the SP key (%s)",
-                       saml_xmlsec_last_error()[0] ? saml_xmlsec_last_error() : "xmlsec error");
-        xmlSecEncCtxDestroy(ctx);
+    return SAML_OK;
+}
+
+/* -------------------------------------------------------------------------- decryption */
+
+#define S_FAILED "decryption: the EncryptedAssertion could not be decrypted: "
+
+/* The data key the SP key unwraps from wrapped with RSA-OAEP as oaep says, into key (its
+   size: at least EVP_PKEY_get_size of the SP key). */
+static saml_error_t s_unwrap(const saml_response_decrypt_t *self, saml_result_t *result,
+                             const s_oaep_t *oaep, const uint8_t *wrapped, size_t wrapped_len,
+                             uint8_t *key, size_t *key_len)
+{
+    if (EVP_PKEY_get_base_id(self->sp_key) != EVP_PKEY_RSA)
+        return saml_fail(result, SAML_ERR_CONFIG, "config: the SP key is not an RSA key, so it "
+                         "cannot unwrap an RSA-OAEP EncryptedKey");
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(self->sp_key, NULL);
+    /* set0 takes the label over: a copy OpenSSL owns. */
+    uint8_t *label = oaep->label_len ? OPENSSL_memdup(oaep->label, oaep->label_len) : NULL;
+    bool ready = ctx && (label || !oaep->label_len) && EVP_PKEY_decrypt_init(ctx) == 1
+                 && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1
+                 && EVP_PKEY_CTX_set_rsa_oaep_md(ctx, oaep->digest->md()) == 1
+                 && EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, oaep->mgf->md()) == 1;
+    if (ready && label) {
+        ready = EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, label, (int) oaep->label_len) == 1;
+        if (ready)
+            label = NULL;
+    }
+    bool unwrapped = ready && EVP_PKEY_decrypt(ctx, key, key_len, wrapped, wrapped_len) == 1;
+    OPENSSL_free(label);
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    if (!ready)
+        return saml_fail(result, SAML_ERR_INTERNAL, "internal: could not set up RSA-OAEP");
+    if (!unwrapped)
+        return saml_fail(result, SAML_ERR_DECRYPTION, S_FAILED "the EncryptedKey does not "
+                         "decrypt with the SP key (RSA-OAEP with %s and %s%s): it was encrypted "
+                         "to another certificate or with other parameters", oaep->digest->name,
+                         oaep->mgf->name, oaep->label_len ? " and OAEPparams" : "");
+    return SAML_OK;
+}
+
+/* in (IV | cipher text | GCM tag) decrypted with key into *out (malloc'd, NUL-terminated).
+   CBC padding is XML Encryption's: the last byte counts the padding, the others are
+   arbitrary, so OpenSSL's PKCS#7 check is off and the count is checked here. */
+static saml_error_t s_decrypt_data(saml_result_t *result, const s_data_cipher_t *dc,
+                                   const uint8_t *key, const uint8_t *in, size_t in_len,
+                                   uint8_t **out, size_t *out_len)
+{
+    const EVP_CIPHER *cipher = dc->cipher();
+    bool gcm = EVP_CIPHER_get_mode(cipher) == EVP_CIPH_GCM_MODE;
+    size_t iv = gcm ? S_GCM_IV : (size_t) EVP_CIPHER_get_iv_length(cipher);
+    size_t block = (size_t) EVP_CIPHER_get_block_size(cipher), tag = gcm ? S_GCM_TAG : 0;
+    *out = NULL;
+    if (in_len < iv + tag + (gcm ? 0 : block) || (!gcm && (in_len - iv) % block))
+        return saml_fail(result, SAML_ERR_DECRYPTION, S_FAILED "the cipher text of the "
+                         "EncryptedData is %zu bytes, too short or not whole %s blocks after "
+                         "the IV", in_len, dc->name);
+    size_t body = in_len - iv - tag;
+    uint8_t *plain = malloc(body + block + 1);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int len = 0, last = 0;
+    bool ready = plain && ctx && EVP_DecryptInit_ex(ctx, cipher, NULL, NULL, NULL) == 1
+                 && (!gcm || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, S_GCM_IV, NULL) == 1)
+                 && EVP_DecryptInit_ex(ctx, NULL, NULL, key, in) == 1
+                 && EVP_CIPHER_CTX_set_padding(ctx, 0) == 1
+                 && EVP_DecryptUpdate(ctx, plain, &len, in + iv, (int) body) == 1
+                 && (!gcm || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, S_GCM_TAG,
+                                                 (void *) (in + in_len - S_GCM_TAG)) == 1);
+    bool opened = ready && EVP_DecryptFinal_ex(ctx, plain + len, &last) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    ERR_clear_error();
+    saml_error_t rc = SAML_OK;
+    size_t size = (size_t) len + (size_t) last;
+    size_t padding = opened && !gcm && size ? plain[size - 1] : 0;
+    if (!ready)
+        rc = saml_fail(result, SAML_ERR_INTERNAL, "internal: could not set up %s", dc->name);
+    else if (!opened)
+        rc = saml_fail(result, SAML_ERR_DECRYPTION, S_FAILED "the %s authentication tag does not "
+                       "verify (the cipher text was changed, or the key is not the one it was "
+                       "encrypted with)", dc->name);
+    else if (!gcm && (padding == 0 || padding > block || padding > size))
+        rc = saml_fail(result, SAML_ERR_DECRYPTION, S_FAILED "the %s padding is invalid (the "
+                       "cipher text was changed, or the key is not the one it was encrypted "
+                       "with)", dc->name);
+    if (rc) {
+        free(plain);
         return rc;
     }
-    size_t len = xmlSecBufferGetSize(plain);
-    const char *data = (const char *) xmlSecBufferGetData(plain);
+    size -= padding;
+    plain[size] = '\0';
+    *out = plain;
+    *out_len = size;
+    return SAML_OK;
+}
+
+/* The plaintext (one saml:Assertion) parsed in the Response's context (namespaces) with the
+   document's rules (no DTD, no entities, bounded depth), in place of enc_assertion. */
+static saml_error_t s_replace(saml_result_t *result, xmlNodePtr root, xmlNodePtr enc_assertion,
+                              const char *data, size_t len)
+{
+    saml_error_t rc = SAML_OK;
     xmlNodePtr list = NULL;
     if (len > SAML_RESPONSE_MAX_BYTES || memchr(data, '\0', len))
         rc = saml_fail(result, SAML_ERR_DECRYPTION,
@@ -195,7 +365,6 @@ saml_error_t saml_response_decrypt_assertion(saml_response_decrypt_t *self, saml
                                    | XML_PARSE_NOERROR | XML_PARSE_NOWARNING, &list) != XML_ERR_OK)
         rc = saml_fail(result, SAML_ERR_DECRYPTION, "decryption: the decrypted content is not "
                     "well-formed XML");
-    xmlSecEncCtxDestroy(ctx);
     xmlNodePtr assertion = NULL;
     for (xmlNodePtr n = list; rc == SAML_OK && n; n = n->next) {
         if (n->type == XML_ELEMENT_NODE && !assertion
@@ -219,6 +388,57 @@ saml_error_t saml_response_decrypt_assertion(saml_response_decrypt_t *self, saml
         xmlFreeNode(enc_assertion);
     }
     xmlFreeNodeList(list);
+    return rc;
+}
+
+saml_error_t saml_response_decrypt_assertion(saml_response_decrypt_t *self, saml_result_t *result,
+                                             xmlNodePtr root, xmlNodePtr enc_assertion)
+{
+    saml_error_t rc = saml_response_decode_refuse_fetches(result, enc_assertion);
+    if (rc)
+        return rc;
+    if (!self)
+        return saml_fail(result, SAML_ERR_DECRYPTION, "decryption: the Response carries an "
+                      "EncryptedAssertion but no SP private key is configured");
+    if (saml_xml_count_children(enc_assertion, SAML_NS_XENC, "EncryptedData") != 1)
+        return saml_fail(result, SAML_ERR_DECRYPTION, "decryption: expected one EncryptedData in "
+                      "the EncryptedAssertion");
+    xmlNodePtr enc_data = saml_xml_child(enc_assertion, SAML_NS_XENC, "EncryptedData");
+    xmlNodePtr enc_key = NULL;
+    const s_data_cipher_t *dc = NULL;
+    s_oaep_t oaep = {0};
+    uint8_t *wrapped = NULL, *cipher_text = NULL, *plain = NULL;
+    size_t wrapped_len = 0, cipher_len = 0, plain_len = 0, key_len = S_RSA_MAX;
+    uint8_t key[S_RSA_MAX];
+    /* Every algorithm and both cipher values before anything is decrypted. */
+    rc = s_check_data_cipher(self, result, enc_data, &dc);
+    if (rc == SAML_OK)
+        rc = s_find_key(result, enc_assertion, enc_data, &enc_key);
+    if (rc == SAML_OK)
+        rc = s_check_key_transport(result, enc_key, &oaep);
+    if (rc == SAML_OK)
+        rc = s_cipher_value(result, enc_key, "EncryptedKey", &wrapped, &wrapped_len);
+    if (rc == SAML_OK)
+        rc = s_cipher_value(result, enc_data, "EncryptedData", &cipher_text, &cipher_len);
+    if (rc == SAML_OK && (size_t) EVP_PKEY_get_size(self->sp_key) > sizeof key)
+        rc = saml_fail(result, SAML_ERR_CONFIG, "config: the SP key is longer than %d bits",
+                       S_RSA_MAX * 8);
+    if (rc == SAML_OK)
+        rc = s_unwrap(self, result, &oaep, wrapped, wrapped_len, key, &key_len);
+    if (rc == SAML_OK && key_len != dc->key_len)
+        rc = saml_fail(result, SAML_ERR_DECRYPTION, S_FAILED "the EncryptedKey holds a %zu-byte "
+                       "key, and %s needs %zu bytes", key_len, dc->name, dc->key_len);
+    if (rc == SAML_OK)
+        rc = s_decrypt_data(result, dc, key, cipher_text, cipher_len, &plain, &plain_len);
+    OPENSSL_cleanse(key, sizeof key);
+    if (rc == SAML_OK)
+        rc = s_replace(result, root, enc_assertion, (const char *) plain, plain_len);
+    if (plain)
+        OPENSSL_cleanse(plain, plain_len);
+    free(plain);
+    free(oaep.label);
+    free(wrapped);
+    free(cipher_text);
     return rc;
 }
 
@@ -253,6 +473,112 @@ static bool s_refused(saml_response_decrypt_t *self, const char *enc_data, const
     return ok;
 }
 
+/* What a test does to the encrypted Response before it is decrypted. */
+typedef enum {
+    S_AS_MADE,
+    S_FLIP_LAST,      /* the last byte of the EncryptedData's cipher text (GCM: the tag) */
+    S_FLIP_PAD_COUNT, /* CBC: the byte that XORs into the padding count, ^0x80 */
+    S_EMPTY_KEY,      /* the EncryptedKey's CipherValue "" */
+    S_EMPTY_DATA,     /* the EncryptedData's CipherValue "" */
+    S_JUNK_DATA,      /* the EncryptedData's CipherValue not base64 */
+    S_NO_KEY,         /* the EncryptedKey removed */
+    S_SECOND_KEY      /* a copy of the EncryptedKey beside the EncryptedData */
+} s_tamper_t;
+
+static xmlNodePtr s_value_of(xmlNodePtr holder)
+{
+    return saml_xml_child(saml_xml_child(holder, SAML_NS_XENC, "CipherData"), SAML_NS_XENC,
+                          "CipherValue");
+}
+
+static void s_tamper(xmlNodePtr enc_assertion, s_tamper_t how, size_t block)
+{
+    xmlNodePtr data = saml_xml_child(enc_assertion, SAML_NS_XENC, "EncryptedData");
+    xmlNodePtr info = saml_xml_child(data, SAML_NS_DSIG, "KeyInfo");
+    xmlNodePtr key = saml_xml_child(info, SAML_NS_XENC, "EncryptedKey");
+    if (how == S_EMPTY_KEY)
+        xmlNodeSetContent(s_value_of(key), BAD_CAST "");
+    else if (how == S_EMPTY_DATA)
+        xmlNodeSetContent(s_value_of(data), BAD_CAST "\n  ");
+    else if (how == S_JUNK_DATA)
+        xmlNodeSetContent(s_value_of(data), BAD_CAST "not*base64");
+    else if (how == S_NO_KEY) {
+        xmlUnlinkNode(key);
+        xmlFreeNode(key);
+    }
+    else if (how == S_SECOND_KEY)
+        xmlAddChild(enc_assertion, xmlCopyNode(key, 1));
+    else if (how == S_FLIP_LAST || how == S_FLIP_PAD_COUNT) {
+        xmlChar *text = xmlNodeGetContent(s_value_of(data));
+        size_t len = 0;
+        uint8_t *raw = text ? sso_base64_decode((const char *) text, &len, true) : NULL;
+        if (raw && len > block)
+            raw[how == S_FLIP_LAST ? len - 1 : len - block - 1] ^= 0x80;
+        char *b64 = raw ? sso_base64_encode(raw, len) : NULL;
+        if (b64)
+            xmlNodeSetContent(s_value_of(data), BAD_CAST b64);
+        free(b64);
+        free(raw);
+        xmlFree(text);
+    }
+}
+
+/* A Response whose assertion is encrypted as e says, tampered with, decrypted by self: the
+   decryption's answer, and on success the assertion must be the one that was encrypted. */
+static saml_error_t s_run(saml_response_decrypt_t *self, const saml_test_encryption_t *e,
+                          s_tamper_t how, saml_result_t *result)
+{
+    saml_test_case_t c = {.not_on_or_after = 300, .encrypt = e};
+    char *b64 = saml_test_response(&c, NULL, NULL);
+    xmlDocPtr doc = saml_test_response_doc(b64);
+    free(b64);
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlNodePtr encrypted = saml_xml_child(root, SAML_NS_ASSERTION, "EncryptedAssertion");
+    if (!encrypted) {
+        xmlFreeDoc(doc);
+        return saml_fail(result, SAML_ERR_INTERNAL, "internal: the testkit made no "
+                         "EncryptedAssertion");
+    }
+    const EVP_CIPHER *cipher = e->cipher ? e->cipher : EVP_aes_256_gcm();
+    s_tamper(encrypted, how, (size_t) EVP_CIPHER_get_block_size(cipher));
+    saml_error_t rc = saml_response_decrypt_assertion(self, result, root, encrypted);
+    xmlNodePtr assertion = saml_xml_child(root, SAML_NS_ASSERTION, "Assertion");
+    char *id = saml_xml_attr(assertion, "ID");
+    xmlChar *name_id = assertion ? xmlNodeGetContent(saml_xml_child(
+        saml_xml_child(assertion, SAML_NS_ASSERTION, "Subject"), SAML_NS_ASSERTION, "NameID"))
+                                 : NULL;
+    if (rc == SAML_OK && !(id && !strcmp(id, "_assert1") && name_id
+                           && !strcmp((const char *) name_id, "ann@example.com")))
+        rc = saml_fail(result, SAML_ERR_INTERNAL, "internal: decrypted, but not to the "
+                       "assertion that was encrypted");
+    free(id);
+    xmlFree(name_id);
+    xmlFreeDoc(doc);
+    return rc;
+}
+
+static bool s_decrypts(saml_response_decrypt_t *self, const saml_test_encryption_t *e,
+                       const char *what)
+{
+    saml_result_t result = {0};
+    saml_error_t rc = s_run(self, e, S_AS_MADE, &result);
+    if (rc != SAML_OK)
+        fprintf(stderr, "  %s: %s\n", what, result.reason);
+    return rc == SAML_OK;
+}
+
+static bool s_refuses(saml_response_decrypt_t *self, const saml_test_encryption_t *e,
+                      s_tamper_t how, const char *text)
+{
+    saml_result_t result = {0};
+    saml_error_t rc = s_run(self, e, how, &result);
+    bool ok = rc == SAML_ERR_DECRYPTION && strstr(result.reason, text) != NULL;
+    if (!ok)
+        fprintf(stderr, "  expected decryption/%s, got %s: %s\n", text, saml_error_name(rc),
+                result.reason);
+    return ok;
+}
+
 #define S_AES128_GCM                                                                               \
     "<xenc:EncryptionMethod Algorithm=\"http://www.w3.org/2009/xmlenc11#aes128-gcm\"/>"
 #define S_KEY(alg) "<xenc:EncryptedKey><xenc:EncryptionMethod Algorithm=\"" alg "\"/>" \
@@ -260,36 +586,155 @@ static bool s_refused(saml_response_decrypt_t *self, const char *enc_data, const
                    "</xenc:EncryptedKey>"
 #define S_CIPHER "<xenc:CipherData><xenc:CipherValue>AAAA</xenc:CipherValue></xenc:CipherData>"
 
+/* Every DigestMethod x MGF of xmlenc11#rsa-oaep (and each absent), then rsa-oaep-mgf1p. */
+static void s_oaep_test(saml_response_decrypt_t *self, const char *cert)
+{
+    char what[200];
+    for (int d = -1; s_digests[d < 0 ? 0 : d].uri; d++)
+        for (int m = -1; s_mgfs[m < 0 ? 0 : m].uri; m++) {
+            saml_test_encryption_t e = {
+                .sp_cert = cert,
+                .digest_uri = d < 0 ? NULL : s_digests[d].uri,
+                .digest = d < 0 ? NULL : s_digests[d].md(),
+                .mgf_uri = m < 0 ? NULL : s_mgfs[m].uri,
+                .mgf1 = m < 0 ? NULL : s_mgfs[m].md()};
+            snprintf(what, sizeof what, "rsa-oaep %s %s", d < 0 ? "(no digest)" : s_digests[d].name,
+                     m < 0 ? "(no MGF)" : s_mgfs[m].name);
+            SSO_CHECK(s_decrypts(self, &e, what));
+        }
+    /* OAEPparams: the label must be the one the key was wrapped with. */
+    saml_test_encryption_t e = {.sp_cert = cert, .digest_uri = s_digests[1].uri,
+                                .digest = EVP_sha256(), .mgf_uri = s_mgfs[2].uri,
+                                .mgf1 = EVP_sha256(), .label = "saml-label"};
+    SSO_CHECK(s_decrypts(self, &e, "rsa-oaep with OAEPparams"));
+    /* The older identifier: MGF1 with SHA-1, its DigestMethod SHA-1 when absent. */
+    e = (saml_test_encryption_t) {.sp_cert = cert, .transport = S_ALG_OAEP_MGF1P};
+    SSO_CHECK(s_decrypts(self, &e, "rsa-oaep-mgf1p"));
+    e.digest_uri = s_digests[1].uri;
+    e.digest = EVP_sha256();
+    SSO_CHECK(s_decrypts(self, &e, "rsa-oaep-mgf1p SHA-256"));
+    e.mgf_uri = s_mgfs[0].uri;
+    SSO_CHECK(s_decrypts(self, &e, "rsa-oaep-mgf1p SHA-256 with its MGF1-SHA1 said"));
+    e.mgf_uri = s_mgfs[2].uri;
+    e.mgf1 = EVP_sha256();
+    SSO_CHECK(s_refuses(self, &e, S_AS_MADE, "key transport " S_ALG_OAEP_MGF1P " always uses "
+                        "MGF1 with SHA-1, but its MGF says " SAML_NS_XENC11 "mgf1sha256"));
+}
+
+/* Every data cipher, the key in KeyInfo and beside the EncryptedData; 3DES only when allowed. */
+static void s_cipher_test(saml_response_decrypt_t *self, saml_response_decrypt_t *with_3des,
+                          const char *cert)
+{
+    for (size_t i = 0; i < S_N_DATA_CIPHERS; i++)
+        for (int beside = 0; beside < 2; beside++) {
+            const s_data_cipher_t *dc = &s_data_ciphers[i];
+            saml_test_encryption_t e = {.sp_cert = cert, .digest_uri = s_digests[1].uri,
+                                        .digest = EVP_sha256(), .mgf_uri = s_mgfs[2].uri,
+                                        .mgf1 = EVP_sha256(), .cipher_uri = dc->uri,
+                                        .cipher = dc->cipher(), .key_beside_data = beside};
+            bool triple_des = !strcmp(dc->uri, S_ALG_3DES);
+            SSO_CHECK(s_decrypts(with_3des, &e, dc->name));
+            if (triple_des)
+                SSO_CHECK(s_refuses(self, &e, S_AS_MADE, "data cipher " S_ALG_3DES " is refused "
+                                    "unless the connection's option allow_3des is true"));
+            else
+                SSO_CHECK(s_decrypts(self, &e, dc->name));
+            /* Tampered cipher text: the tag (GCM), the padding count (CBC). */
+            char why[120];
+            bool gcm = EVP_CIPHER_get_mode(dc->cipher()) == EVP_CIPH_GCM_MODE;
+            snprintf(why, sizeof why, "the %s %s", dc->name,
+                     gcm ? "authentication tag does not verify" : "padding is invalid");
+            SSO_CHECK(s_refuses(with_3des, &e, gcm ? S_FLIP_LAST : S_FLIP_PAD_COUNT, why));
+        }
+}
+
 void saml_response_decrypt_test(bool verbose)
 {
     (void) verbose;
-    char *key = NULL, *cert = NULL;
+    char *key = NULL, *cert = NULL, *other_key = NULL, *other_cert = NULL;
     SSO_CHECK(saml_xmlsec_init() == 0);
     SSO_CHECK(saml_test_keypair("sp.test", &key, &cert) == 0);
-    SSO_CHECK(saml_response_decrypt_new("not a key") == NULL);
-    saml_response_decrypt_t *self = key ? saml_response_decrypt_new(key) : NULL;
-    SSO_CHECK(self != NULL);
-    const char *oaep = S_AES128_GCM "<ds:KeyInfo>" S_KEY(
-        "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p") "</ds:KeyInfo>" S_CIPHER;
+    SSO_CHECK(saml_test_keypair("other-sp.test", &other_key, &other_cert) == 0);
+    SSO_CHECK(saml_response_decrypt_new("not a key", false) == NULL);
+    SSO_CHECK(saml_response_decrypt_new(cert, false) == NULL);
+    saml_response_decrypt_t *self = key ? saml_response_decrypt_new(key, false) : NULL;
+    saml_response_decrypt_t *with_3des = key ? saml_response_decrypt_new(key, true) : NULL;
+    SSO_CHECK(self != NULL && with_3des != NULL);
+    if (!self || !with_3des)
+        goto done;
+    s_oaep_test(self, cert);
+    s_cipher_test(self, with_3des, cert);
+
+    /* Refusals, each with its reason; the algorithms are checked before anything is
+       decrypted (the cipher values of the raw snippets below are junk). */
+    const saml_test_encryption_t good = {.sp_cert = cert};
+    saml_test_encryption_t e = {.sp_cert = other_cert};
+    SSO_CHECK(s_refuses(self, &e, S_AS_MADE, "the EncryptedKey does not decrypt with the SP key "
+                        "(RSA-OAEP with SHA-1 and MGF1-SHA1): it was encrypted to another "
+                        "certificate"));
+    e = (saml_test_encryption_t) {.sp_cert = cert, .digest_uri = s_digests[1].uri};
+    SSO_CHECK(s_refuses(self, &e, S_AS_MADE, "does not decrypt with the SP key (RSA-OAEP with "
+                        "SHA-256 and MGF1-SHA1)"));
+    e = (saml_test_encryption_t) {.sp_cert = cert, .transport = S_ALG_RSA_1_5};
+    SSO_CHECK(s_refuses(self, &e, S_AS_MADE, "key transport " S_ALG_RSA_1_5 " is refused (RSA "
+                        "PKCS#1 v1.5 allows padding-oracle attacks)"));
+    e.transport = SAML_NS_XENC "kw-aes128";
+    SSO_CHECK(s_refuses(self, &e, S_AS_MADE, "key transport " SAML_NS_XENC "kw-aes128 is not "
+                        "allowed (only RSA-OAEP"));
+    e = (saml_test_encryption_t) {.sp_cert = cert,
+                                  .digest_uri = "http://www.w3.org/2001/04/xmldsig-more#md5"};
+    SSO_CHECK(s_refuses(self, &e, S_AS_MADE, "DigestMethod http://www.w3.org/2001/04/"
+                        "xmldsig-more#md5 of the EncryptedKey is not allowed (only SHA-1, "
+                        "SHA-256, SHA-384, SHA-512)"));
+    e = (saml_test_encryption_t) {.sp_cert = cert, .mgf_uri = SAML_NS_XENC11 "mgf1md5"};
+    SSO_CHECK(s_refuses(self, &e, S_AS_MADE, "MGF " SAML_NS_XENC11 "mgf1md5 of the EncryptedKey "
+                        "is not allowed (only MGF1 with SHA-1, SHA-224"));
+    e = (saml_test_encryption_t) {.sp_cert = cert, .mgf_uri = ""};
+    SSO_CHECK(s_refuses(self, &e, S_AS_MADE, "MGF  of the EncryptedKey is not allowed"));
+    /* A 128-bit key for AES-256-GCM (the data encrypted with it as AES-128-GCM). */
+    e = (saml_test_encryption_t) {.sp_cert = cert, .cipher = EVP_aes_128_gcm()};
+    SSO_CHECK(s_refuses(self, &e, S_AS_MADE, "the EncryptedKey holds a 16-byte key, and "
+                        "AES-256-GCM needs 32 bytes"));
+    e = (saml_test_encryption_t) {.sp_cert = cert, .key_len = 40};
+    SSO_CHECK(s_refuses(self, &e, S_AS_MADE, "holds a 40-byte key, and AES-256-GCM needs 32"));
+    SSO_CHECK(s_refuses(self, &good, S_EMPTY_KEY, "the CipherValue of the EncryptedKey is "
+                        "empty"));
+    SSO_CHECK(s_refuses(self, &good, S_EMPTY_DATA, "the CipherValue of the EncryptedData is "
+                        "empty"));
+    SSO_CHECK(s_refuses(self, &good, S_JUNK_DATA, "the CipherValue of the EncryptedData is not "
+                        "base64"));
+    SSO_CHECK(s_refuses(self, &good, S_NO_KEY, "expected one EncryptedKey, found 0"));
+    SSO_CHECK(s_refuses(self, &good, S_SECOND_KEY, "expected one EncryptedKey, found 2"));
+
     /* No SP key: refused, after the fetch check (which runs whatever the configuration). */
+    const char *oaep = S_AES128_GCM "<ds:KeyInfo>" S_KEY(S_ALG_OAEP_MGF1P) "</ds:KeyInfo>"
+        S_CIPHER;
     SSO_CHECK(s_refused(NULL, oaep, "no SP private key is configured"));
     SSO_CHECK(s_refused(NULL, "<ds:KeyInfo><ds:RetrievalMethod URI=\"file:///etc/passwd\"/>"
                               "</ds:KeyInfo>", "ds:RetrievalMethod URI=\"file:///etc/passwd\""));
-    /* The algorithms are checked before xmlsec runs. */
-    SSO_CHECK(
-        s_refused(self,
-                  "<xenc:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/"
-                  "xmlenc#tripledes-cbc\"/>" S_CIPHER,
-                  "data cipher http://www.w3.org/2001/04/xmlenc#tripledes-cbc is not allowed"));
-    SSO_CHECK(s_refused(self, S_AES128_GCM "<ds:KeyInfo>" S_KEY(S_ALG_RSA_1_5) "</ds:KeyInfo>"
-                              S_CIPHER, "padding-oracle"));
+    SSO_CHECK(s_refused(self, "<xenc:EncryptionMethod Algorithm=\"urn:x\"/>" S_CIPHER,
+                        "data cipher urn:x is not allowed"));
+    SSO_CHECK(s_refused(self, S_CIPHER, "data cipher (none) is not allowed"));
     SSO_CHECK(s_refused(self, S_AES128_GCM "<ds:KeyInfo><ds:KeyName>k</ds:KeyName></ds:KeyInfo>"
                               S_CIPHER, "only an EncryptedKey may carry the key, found KeyName"));
-    SSO_CHECK(s_refused(self, S_AES128_GCM S_CIPHER, "expected one EncryptedKey, found 0"));
-    /* Allowed algorithms, garbage cipher text: xmlsec refuses it, nothing is parsed. */
-    SSO_CHECK(s_refused(self, oaep, "could not be decrypted with the SP key"));
+    SSO_CHECK(s_refused(self, S_AES128_GCM "<ds:KeyInfo><xenc:EncryptedKey><xenc:EncryptionMethod"
+                        " Algorithm=\"" S_ALG_OAEP "\"><xenc:KeySize>1</xenc:KeySize>"
+                        "</xenc:EncryptionMethod></xenc:EncryptedKey></ds:KeyInfo>" S_CIPHER,
+                        "unexpected KeySize in the EncryptionMethod of the EncryptedKey"));
+    SSO_CHECK(s_refused(self, S_AES128_GCM "<ds:KeyInfo><xenc:EncryptedKey><xenc:EncryptionMethod"
+                        " Algorithm=\"" S_ALG_OAEP "\"><xenc:OAEPparams>*</xenc:OAEPparams>"
+                        "</xenc:EncryptionMethod></xenc:EncryptedKey></ds:KeyInfo>" S_CIPHER,
+                        "the OAEPparams of the EncryptedKey are not base64"));
+    SSO_CHECK(s_refused(self, S_AES128_GCM "<ds:KeyInfo>" S_KEY(S_ALG_OAEP) "</ds:KeyInfo>",
+                        "the EncryptedData must have one CipherData with one CipherValue"));
+    /* Allowed algorithms, junk cipher text: nothing decrypts, nothing is parsed. */
+    SSO_CHECK(s_refused(self, oaep, "the EncryptedKey does not decrypt with the SP key"));
+done:
     saml_response_decrypt_destroy(&self);
+    saml_response_decrypt_destroy(&with_3des);
     SSO_CHECK(self == NULL);
     free(key);
     free(cert);
+    free(other_key);
+    free(other_cert);
 }

@@ -1,8 +1,11 @@
 /* saml_response_decrypt: the EncryptedAssertion, decrypted in place with the connection's SP
-   key. Before xmlsec runs: nothing to fetch (saml_response_decode_refuse_fetches), one
-   EncryptedData, one EncryptedKey (also accepted beside EncryptedData), data ciphers
-   AES-128/256-GCM and -CBC only, key transport RSA-OAEP only (PKCS#1 v1.5 is refused: padding
-   oracle). The plaintext is parsed with the document's rules and must be one saml:Assertion. */
+   key. Before anything is decrypted: nothing to fetch (saml_response_decode_refuse_fetches),
+   one EncryptedData, one EncryptedKey (in its KeyInfo or beside it), the data cipher
+   AES-128/256-GCM or -CBC (3DES-CBC only when the connection allows it), the key transport
+   RSA-OAEP only (xmlenc#rsa-oaep-mgf1p, xmlenc11#rsa-oaep with its DigestMethod SHA-1/256/
+   384/512 and MGF1 with SHA-1/224/256/384/512, and OAEPparams; PKCS#1 v1.5 is refused:
+   padding oracle). Both are decrypted with OpenSSL, the key's length checked against the
+   cipher. The plaintext is parsed with the document's rules and must be one saml:Assertion. */
 #ifndef SAML_RESPONSE_DECRYPT_H
 #define SAML_RESPONSE_DECRYPT_H
 #include "saml_result.h"
@@ -11,8 +14,10 @@
 
 typedef struct saml_response_decrypt_t saml_response_decrypt_t;
 
-/* NULL when sp_private_key_pem is not a PEM private key (or out of memory). */
-saml_response_decrypt_t *saml_response_decrypt_new(const char *sp_private_key_pem);
+/* NULL when sp_private_key_pem is not a PEM private key (or out of memory). allow_3des: the
+   connection's option of that name. */
+saml_response_decrypt_t *saml_response_decrypt_new(const char *sp_private_key_pem,
+                                                   bool allow_3des);
 void saml_response_decrypt_destroy(saml_response_decrypt_t **self_p);
 /* Replaces enc_assertion, a direct child of root, by the Assertion it carries. self NULL
    means the connection has no SP key: an encrypted response is refused (after the fetch

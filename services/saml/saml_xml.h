@@ -15,6 +15,7 @@
 #define SAML_NS_METADATA "urn:oasis:names:tc:SAML:2.0:metadata"
 #define SAML_NS_DSIG "http://www.w3.org/2000/09/xmldsig#"
 #define SAML_NS_XENC "http://www.w3.org/2001/04/xmlenc#"
+#define SAML_NS_XENC11 "http://www.w3.org/2009/xmlenc11#"
 #define SAML_BINDING_POST "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
 #define SAML_BINDING_REDIRECT "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 #define SAML_NAMEID_EMAIL "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"

@@ -24,6 +24,10 @@ static const s_option_t s_options[] = {
     /* An email the IdP marks unverified (email_verified false) may log in; off by default,
        because the email domain guard would then trust an address nobody checked. */
     {"allow_unverified_email", "oidc", NULL},
+    /* A Response whose assertion is not encrypted is refused. */
+    {"require_encryption", "saml", NULL},
+    /* 3DES-CBC may encrypt the assertion (64-bit blocks: only for IdPs that lack AES). */
+    {"allow_3des", "saml", NULL},
 };
 
 /* The profile fields a mapping may set. */
@@ -193,6 +197,11 @@ int dir_conn_options_fill(Sso__Connection *conn, const char *options_text,
     conn->allow_unverified_email = s_option("allow_unverified_email", type)
                                    && json_is_true(json_object_get(options,
                                                                    "allow_unverified_email"));
+    conn->saml_require_encryption = s_option("require_encryption", type)
+                                    && json_is_true(json_object_get(options,
+                                                                    "require_encryption"));
+    conn->saml_allow_3des = s_option("allow_3des", type)
+                            && json_is_true(json_object_get(options, "allow_3des"));
     size_t count = json_is_object(mapping) ? json_object_size(mapping) : 0;
     if (count && !(conn->attribute_mapping = calloc(count, sizeof *conn->attribute_mapping)))
         rc = 1;
@@ -295,7 +304,14 @@ void dir_conn_options_test(bool verbose)
          "options.bogus is not an option of oidc connections (theirs: response_mode, "
          "token_endpoint_auth_method, allow_unverified_email)"},
         {"saml", "{\"options\":{\"response_mode\":\"query\"}}",
-         "options.response_mode is not an option of saml connections (theirs: none yet)"},
+         "options.response_mode is not an option of saml connections (theirs: "
+         "require_encryption, allow_3des)"},
+        {"saml", "{\"options\":{\"allow_3des\":\"true\"}}",
+         "options.allow_3des must be true or false"},
+        {"saml", "{\"options\":{\"require_encryption\":1}}",
+         "options.require_encryption must be true or false"},
+        {"oidc", "{\"options\":{\"allow_3des\":true}}",
+         "options.allow_3des is not an option of oidc connections"},
         {"oidc", "{\"attribute_mapping\":[]}", "attribute_mapping must be an object"},
         {"oidc", "{\"attribute_mapping\":{\"sub\":\"oid\"}}",
          "attribute_mapping.sub is not a profile field (fields: email, name, given_name, "
@@ -355,5 +371,20 @@ void dir_conn_options_test(bool verbose)
                                            "\"allow_unverified_email\":true}", "not json")
               == 0);
     SSO_CHECK(!*conn.oidc_response_mode && !conn.allow_unverified_email
-              && conn.n_attribute_mapping == 0);
+              && conn.n_attribute_mapping == 0 && !conn.saml_require_encryption
+              && !conn.saml_allow_3des);
+    /* The SAML options: absent, false, true; an OIDC connection takes neither. */
+    SSO_CHECK(dir_conn_options_fill(&conn, "{\"require_encryption\":true,\"allow_3des\":false}",
+                                    NULL) == 0
+              && conn.saml_require_encryption && !conn.saml_allow_3des);
+    SSO_CHECK(dir_conn_options_fill(&conn, "{\"allow_3des\":true}", NULL) == 0
+              && !conn.saml_require_encryption && conn.saml_allow_3des);
+    SSO_CHECK(s_is(s_try("saml", "{}", "{}", "{\"options\":{\"allow_3des\":true,"
+                         "\"require_encryption\":true}}", false, why, sizeof why),
+                   "{\"allow_3des\":true,\"require_encryption\":true}"));
+    sso__connection__init(&conn);
+    conn.type = "oidc";
+    SSO_CHECK(dir_conn_options_fill(&conn, "{\"require_encryption\":true,\"allow_3des\":true}",
+                                    NULL) == 0
+              && !conn.saml_require_encryption && !conn.saml_allow_3des);
 }

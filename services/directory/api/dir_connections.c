@@ -1031,6 +1031,35 @@ static void s_test_options(dir_testkit_t *kit)
                                   &body,
                                   "options.response_mode is not an option of saml connections"));
     sso_oidc_test_idp_destroy(&idp);
+
+    /* SAML's options reach the saml service's Connection, and a change of one is a new
+       version of the connection (a login begun before it completes against it: STALE). */
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, "{\"type\":\"saml\",\"options\":"
+                               "{\"require_encryption\":true}}", &body) == 201);
+    snprintf(id, sizeof id, "%s", dir_testkit_str(body, "id"));
+    snprintf(conn_path, sizeof conn_path, "/api/v1/connections/%s", id);
+    SSO_CHECK(json_is_true(json_object_get(json_object_get(body, "options"),
+                                           "require_encryption")));
+    json_decref(body);
+    dir_error_t saml_err = {0};
+    char before_version[65] = "", after_version[65] = "";
+    Sso__Connection *saml = dir_login_connection_for_login(kit->dir, id, &saml_err);
+    SSO_CHECK(saml && saml->saml_require_encryption && !saml->saml_allow_3des);
+    if (saml)
+        sso__connection__free_unpacked(saml, NULL);
+    SSO_CHECK(dir_login_connection_version(kit->dir, id, before_version, &saml_err) == 0);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", conn_path, "{\"options\":{\"allow_3des\":true,"
+                               "\"require_encryption\":null}}", NULL) == 200);
+    SSO_CHECK(dir_login_connection_version(kit->dir, id, after_version, &saml_err) == 0
+              && strcmp(before_version, after_version) != 0);
+    saml = dir_login_connection_for_login(kit->dir, id, &saml_err);
+    SSO_CHECK(saml && !saml->saml_require_encryption && saml->saml_allow_3des);
+    if (saml)
+        sso__connection__free_unpacked(saml, NULL);
+    SSO_CHECK(dir_testkit_refused(dir_testkit_call(kit, "PATCH", conn_path,
+                                                   "{\"options\":{\"allow_3des\":\"yes\"}}",
+                                                   &body),
+                                  &body, "options.allow_3des must be true or false"));
 }
 
 void dir_connections_test(bool verbose)
