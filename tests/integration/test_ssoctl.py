@@ -199,6 +199,7 @@ def test_usage_errors_exit_2_with_a_hint(broker, args):
     (["orgs", "update", "org_x", "--external-id", ""], "--external-id must not be empty"),
     (["orgs", "update", "", "--name", "x"], "ORG_ID must not be empty"),
     (["orgs", "update", "org_x", "--redirect-uri", "x"], "--redirect-uri does not apply"),
+    (["orgs", "list", "--search", ""], "--search must not be empty"),
     (["connections", "list"], "missing argument"),
     (["connections", "list", ""], "ORG_ID must not be empty"),
     (["connections", "list", "org_x", "--page-size", "1"], "--page-size does not apply"),
@@ -259,6 +260,62 @@ def test_orgs_create_and_list_as_table_and_json(broker):
     assert got["id"] == org_id and got["display_name"] == name
     assert "Deleted organization" in ok(broker, "orgs", "delete", created["id"]).stdout
     assert run(broker, "orgs", "get", created["id"]).returncode == 1
+
+
+def test_orgs_list_search(broker, tmp_path):
+    """--search: a part of the name in any case, or the whole external id, id or domain; `%`
+    and `_` only themselves; pages over what it finds; refusals; bash completion knows it."""
+    tag = uuid.uuid4().hex[:10]
+    first = ok_json(broker, "orgs", "create", "--name", f"Search {tag} Alpha",
+                    "--external-id", f"ext-{tag}")
+    second = ok_json(broker, "orgs", "create", "--name", f"Search {tag} Beta 100%")
+    ok(broker, "domains", "add", second["id"], f"{tag}.example")
+
+    header, rows = table(ok(broker, "orgs", "list", "--search", f"SEARCH {tag.upper()}").stdout)
+    assert header == ["ID", "NAME", "EXTERNAL ID", "CREATED"]
+    assert [r[0] for r in rows] == [first["id"], second["id"]]
+
+    def found(*args):
+        return [o["id"] for o in ok_json(broker, "orgs", "list", *args)["data"]]
+
+    assert found("--search", f" {tag} alpha ") == [first["id"]]
+    assert found("--search", f"ext-{tag}") == [first["id"]]
+    assert found("--search", f"ext-{tag[:5]}") == []
+    assert found("--search", second["id"]) == [second["id"]]
+    assert found("--search", f"{tag.upper()}.Example") == [second["id"]]
+    assert found("--search", f"{tag} beta 100%") == [second["id"]]
+    assert found("--search", f"{tag}%") == []
+    assert found("--search", f"search_{tag}") == []
+    _, rows = table(ok(broker, "orgs", "list", "--search", f"no such {tag}").stdout)
+    assert rows == []
+
+    # Pages of one: the hint, then the next page of the same search.
+    proc = ok(broker, "orgs", "list", "--search", tag, "--page-size", "1")
+    assert [r[0] for r in table(proc.stdout)[1]] == [first["id"]]
+    hint = re.search(r"the same command with --page-token (\S+) \(or --all\)", proc.stderr)
+    assert hint, proc.stderr
+    proc = ok(broker, "orgs", "list", "--search", tag, "--page-size", "1", "--page-token",
+              hint.group(1))
+    assert [r[0] for r in table(proc.stdout)[1]] == [second["id"]] and proc.stderr == ""
+    assert found("--search", tag, "--page-size", "1", "--all") == [first["id"], second["id"]]
+
+    # Refused: empty before any request (exit 2); by the API, with its reason (exit 1).
+    proc = run(broker, "orgs", "list", "--search", "")
+    assert proc.returncode == 2 and "--search must not be empty" in proc.stderr
+    proc = run(broker, "orgs", "list", "--search", "x" * 201)
+    assert proc.returncode == 1 and "search is too long (at most 200 bytes)" in proc.stderr
+    proc = run(broker, "orgs", "list", "--search", "a\tb")
+    assert proc.returncode == 1 and "search must not contain control characters" in proc.stderr
+
+    script = tmp_path / "ssoctl.bash"
+    script.write_text(ok(broker, "completion", "bash").stdout)
+    complete = ('source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1));'
+                ' _ssoctl; printf "%s\\n" "${COMPREPLY[*]}"')
+    for words, offered in [(["orgs", "list", "--se"], ["--search"]),
+                           (["orgs", "list", "--search", ""], [])]:
+        proc = subprocess.run(["bash", "-c", complete, "bash", str(script), "ssoctl", *words],
+                              capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 0 and proc.stdout.split() == offered, (words, proc)
 
 
 def test_domains_add_and_list(broker, org):

@@ -195,7 +195,16 @@ class FakeDashboard {
   }
 
   orgsRoute(method, id, sub, subId, url, body) {
-    if (!id && method === 'GET') return this.page(this.orgs, url);
+    if (!id && method === 'GET') {
+      // As the API searches: a part of the name (ASCII letters in any case), or the whole
+      // external id, id or domain.
+      const text = (url.searchParams.get('search') || '').trim();
+      if (Buffer.byteLength(url.searchParams.get('search') || '') > 200) return [400, { error: 'invalid_request', error_description: 'search is too long (at most 200 bytes)' }];
+      const ascii = (x) => x.replace(/[A-Z]/g, (c) => c.toLowerCase());
+      const found = this.orgs.filter((o) => !text || ascii(o.display_name).includes(ascii(text)) || o.external_id === text
+        || o.id === text || this.domains.some((d) => d.organization_id === o.id && d.domain === ascii(text)));
+      return this.page(found, url);
+    }
     if (!id && method === 'POST') {
       const org = { id: this.id('org'), display_name: body.display_name, external_id: body.external_id || null, created_at: iso(this.now), updated_at: iso(this.now) };
       this.orgs.push(org);

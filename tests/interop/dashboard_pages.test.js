@@ -1,6 +1,7 @@
 // The developer dashboard end to end, in headless Chromium against the real broker: the first
 // account set up from its link, sign-in, Auth0's callback registered as a redirect URI (with
-// the API's own refusal shown inline), an organization with a domain, a portal link opened in
+// the API's own refusal shown inline), an organization with a domain, the API's search finding
+// one that no loaded page has (by name and by domain, kept in the hash), a portal link opened in
 // a second browser context, a login through the IdP simulator seen in the events page and the
 // chart, the signing keys with their state and a rotation, a wrong password and the lockout, values with <script> shown as text, the audit log,
 // sign-out; screenshots of each page under <build>/artifacts/dashboard/pages/.
@@ -19,7 +20,8 @@
 //            previous-secret-expires client-name client-redirect-uri create-client
 //            create-client-error created created-warning created-client-id created-secret
 //            auth0-client auth0-domain auth0-connection-name auth0-curl auth0-curl-copy
-//   orgs:    orgs-title org-search org-count orgs-table org-row org-link load-more
+//   orgs:    orgs-title org-search org-search-form org-count orgs-table org-row org-link
+//            load-more
 //            org-name-input org-external-input org-create org-create-error
 //   org:     org-title org-id org-edit org-rename-input org-external-edit org-save org-saved
 //            domains domains-empty domain domain-name domain-remove domain-input domain-add
@@ -350,5 +352,63 @@ test('five wrong passwords lock the account: the sign-in page says when to try a
   await page.getByTestId('signin-submit').click();
   await page.getByTestId('signin-error').getByText(/^Too many attempts; try again in \d+ s\.$/).waitFor();
   await shots.take(page, 'signin-locked');
+  await context.close();
+});
+
+// Last, as it adds 61 changes to the audit log that the audit test reads a page of; with an
+// account of its own, as the lockout test locked the first.
+test('organizations: the API\'s search finds one on no page loaded, by a part of its name and by its domain; its pages; kept in the hash', async (t) => {
+  if (!ready(t)) return;
+  const email = 'search.admin@example.com';
+  const admin = await broker.api('POST', '/admins', { email });
+  assert.equal(admin.status, 201, JSON.stringify(admin.json));
+  const context = await watchedContext(browser);
+  const page = await context.newPage();
+  await page.goto(admin.json.setup_url);
+  await page.getByTestId('setup-password').fill(PASSWORD);
+  await page.getByTestId('setup-password-confirm').fill(PASSWORD);
+  await page.getByTestId('setup-submit').click();
+  await page.getByTestId('setup-signin-link').click();
+  await page.getByTestId('signin-email').fill(email);
+  await page.getByTestId('signin-password').fill(PASSWORD);
+  await Promise.all([page.waitForURL(`${broker.url}/dashboard/`), page.getByTestId('signin-submit').click()]);
+  const bulk = [];
+  for (let i = 0; i < 60; i++) {
+    const made = await broker.api('POST', '/organizations', { display_name: `Bulk E2E ${String(i).padStart(2, '0')} Inc` });
+    assert.equal(made.status, 201);
+    bulk.push(made.json);
+  }
+  const last = bulk.at(-1);
+  assert.equal((await broker.api('POST', `/organizations/${last.id}/domains`, { domain: 'bulk-e2e-59.example' })).status, 201);
+  await page.goto(`${broker.url}/dashboard/#/organizations`);
+  const status = page.getByTestId('org-count');
+  await status.getByText(/^50 organizations shown; “Load more” shows the next ones\.$/).waitFor();
+  assert.equal(await page.getByTestId('org-link').filter({ hasText: last.display_name }).count(), 0);
+  await page.getByTestId('org-search').fill('bulk e2e 59');
+  await status.getByText('1 organization matching “bulk e2e 59” shown.', { exact: true }).waitFor();
+  assert.equal(await page.getByTestId('org-link').textContent(), last.display_name);
+  await page.getByTestId('org-search').fill('BULK-E2E-59.Example');
+  await status.getByText('1 organization matching “BULK-E2E-59.Example” shown.', { exact: true }).waitFor();
+  assert.equal(await page.getByTestId('org-link').textContent(), last.display_name);
+  assert.equal(new URL(page.url()).hash, `#/organizations?search=${encodeURIComponent('BULK-E2E-59.Example')}`);
+  // Back from the organization, and a reload: the search is still there.
+  await page.getByTestId('org-link').click();
+  await page.getByTestId('org-title').getByText(last.display_name).waitFor();
+  await page.goBack();
+  await status.getByText('1 organization matching “BULK-E2E-59.Example” shown.', { exact: true }).waitFor();
+  await page.reload();
+  await status.getByText('1 organization matching “BULK-E2E-59.Example” shown.', { exact: true }).waitFor();
+  assert.equal(await page.getByTestId('org-search').inputValue(), 'BULK-E2E-59.Example');
+  // The search's own pages, in order; nothing found said plainly; '%' only itself.
+  await page.getByTestId('org-search').fill('Bulk E2E');
+  await status.getByText('50 organizations matching “Bulk E2E” shown; “Load more” shows the next ones.', { exact: true }).waitFor();
+  await page.getByTestId('load-more').click();
+  await status.getByText('60 organizations matching “Bulk E2E” shown.', { exact: true }).waitFor();
+  assert.deepEqual(await page.getByTestId('org-link').allTextContents(), bulk.map((o) => o.display_name));
+  await page.getByTestId('org-search').fill('Bulk E2E %');
+  await status.getByText('No organization matches “Bulk E2E %”.', { exact: true }).waitFor();
+  assert.ok(await page.getByTestId('orgs-table').isHidden());
+  assert.deepEqual(await accessibility(page, shots, 'organizations-search'), []);
+  assert.deepEqual(context.problems, []);
   await context.close();
 });

@@ -192,6 +192,17 @@ test('every operation answers as the document says, success and typical errors',
   assert.equal(all.next_page_token, '');
   await call('GET', '/organizations?page_size=0', undefined, 400);
   await call('GET', '/organizations?page_token=bogus', undefined, 400);
+  // A search: a part of the name in any case, the whole external id; pages over what it finds;
+  // too long, control characters and bytes that are not UTF-8 refused.
+  assert.ok(api.paths['/organizations'].get.parameters.some((p) => p.name === 'search' && p.in === 'query'));
+  const found = (await call('GET', '/organizations?search=%20cM&page_size=1', undefined, 200)).json;
+  assert.deepEqual([found.data.map((o) => o.id), found.next_page_token], [[acme.id], '']);
+  const byExternal = (await call('GET', '/organizations?search=acme-openapi', undefined, 200)).json;
+  assert.deepEqual(byExternal.data.map((o) => o.id), [acme.id]);
+  assert.deepEqual((await call('GET', '/organizations?search=%25', undefined, 200)).json.data, []);
+  await call('GET', `/organizations?search=${'a'.repeat(201)}`, undefined, 400);
+  await call('GET', '/organizations?search=a%01', undefined, 400);
+  await call('GET', '/organizations?search=%FF', undefined, 400);
   await call('GET', `/organizations/${acme.id}`, undefined, 200);
   await call('GET', '/organizations/org_nope', undefined, 404);
   await call('PATCH', `/organizations/${acme.id}`, { display_name: 'Acme Inc', external_id: null }, 200);

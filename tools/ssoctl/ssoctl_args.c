@@ -24,6 +24,7 @@ static const opt_spec_t s_specs[] = {
     {"external-id", true, false, false},
     {"page-size", true, false, false},
     {"page-token", true, false, false},
+    {"search", true, false, false},
     {"metadata-file", true, false, false},
     {"metadata-url", true, false, false},
     {"entity-id", true, false, false},

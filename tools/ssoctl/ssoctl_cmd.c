@@ -698,6 +698,11 @@ void ssoctl_cmd_test(bool verbose)
     SSO_CHECK(s_run(&out, &err, "help", "events", NULL) == 0 && s_has(out, "--limit"));
     free(out);
     free(err);
+    SSO_CHECK(s_run(&out, &err, "orgs", "list", "--help", NULL) == 0
+              && s_has(out, "Usage: ssoctl orgs list [--search TEXT]")
+              && s_has(out, "ssoctl orgs list --search acme\n"));
+    free(out);
+    free(err);
     SSO_CHECK(s_run(&out, &err, "domains", "-h", NULL) == 0 && s_has(out, "domains add"));
     free(out);
     free(err);
@@ -824,6 +829,8 @@ void ssoctl_cmd_test(bool verbose)
         {{"orgs", "update", "org_1", "--external-id=", NULL}, "--external-id must not be empty"},
         {{"orgs", "update", "", "--name", "x", NULL}, "ORG_ID must not be empty"},
         {{"orgs", "update", "--name", "x", NULL}, "missing argument"},
+        {{"orgs", "list", "--search", "", NULL}, "--search must not be empty"},
+        {{"orgs", "list", "--search=", "--all", NULL}, "--search must not be empty"},
         {{"connections", "list", NULL}, "missing argument"},
         {{"connections", "list", "", NULL}, "ORG_ID must not be empty"},
         {{"connections", "list", "org_1", "--all", NULL}, "--all does not apply"},

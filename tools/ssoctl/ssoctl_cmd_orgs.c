@@ -1,5 +1,6 @@
 /* ssoctl orgs: organizations (the enterprise customers). */
 #include "ssoctl_cmd.h"
+#include "ssoctl_util.h"
 #include <stdlib.h>
 
 static const ssoctl_column_t s_columns[] = {
@@ -44,14 +45,27 @@ static int s_list(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
     const char *page_token = ssoctl_args_get(args, "page-token");
     if (all && page_token)
         return ssoctl_usage_error(ctx, "--all and --page-token do not go together");
+    const char *search = ssoctl_args_get(args, "search");
+    if (search && (rc = ssoctl_nonempty(ctx, "--search", search)) != 0)
+        return rc;
+    ssoctl_buf_t path = {0};
+    ssoctl_buf_puts(&path, "/organizations");
+    if (search) {
+        ssoctl_buf_puts(&path, "?search=");
+        ssoctl_buf_encoded(&path, search);
+    }
+    char *path_text = ssoctl_buf_take(&path);
+    if (!path_text)
+        return ssoctl_fail(ctx, "out of memory");
     json_t *list = NULL;
     const char *next = NULL;
-    rc = ssoctl_list(ctx, "/organizations", page_size, page_token, all, 0, &list, &next);
+    rc = ssoctl_list(ctx, path_text, page_size, page_token, all, 0, &list, &next);
+    free(path_text);
     if (rc == 0)
         rc = ssoctl_show_list(ctx, list, s_columns, NCOLUMNS);
     if (rc == 0 && next && !ctx->json)
-        fprintf(ctx->err, "More organizations: ssoctl orgs list --page-token %s (or --all)\n",
-                next);
+        fprintf(ctx->err, "More organizations: %s --page-token %s (or --all)\n",
+                search ? "the same command with" : "ssoctl orgs list", next);
     json_decref(list);
     return rc;
 }
@@ -97,7 +111,7 @@ static int s_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 }
 
 static const char *const s_create_opts[] = {"name", "external-id", NULL};
-static const char *const s_list_opts[] = {"page-size", "page-token", "all", NULL};
+static const char *const s_list_opts[] = {"search", "page-size", "page-token", "all", NULL};
 
 const ssoctl_cmd_t ssoctl_orgs_cmds[] = {
     {"orgs", "create", "orgs create --name NAME [--external-id ID]",
@@ -110,18 +124,23 @@ const ssoctl_cmd_t ssoctl_orgs_cmds[] = {
      "  ssoctl orgs create --name \"Acme Corp\"\n"
      "  ssoctl orgs create --name \"Acme Corp\" --external-id tenant-42 --json\n",
      s_create_opts, 0, 0, s_create},
-    {"orgs", "list", "orgs list [--page-size N] [--page-token T] [--all]",
-     "List organizations, one page at a time or all of them.",
+    {"orgs", "list", "orgs list [--search TEXT] [--page-size N] [--page-token T] [--all]",
+     "List organizations, one page at a time or all of them; or those a search finds.",
      "Options:\n"
+     "  --search TEXT     only the organizations whose name contains TEXT (ASCII letters in\n"
+     "                    any case), or whose external id, id or one of whose domains is\n"
+     "                    TEXT; at most 200 bytes\n"
      "  --page-size N     organizations per page (1-1000; default: the server's)\n"
-     "  --page-token T    continue from the token the previous page printed\n"
+     "  --page-token T    continue from the token the previous page printed (with the same\n"
+     "                    --search)\n"
      "  --all             fetch every page\n"
      "\n"
      "Columns: ID, NAME, EXTERNAL ID, CREATED.\n"
      "\n"
      "Examples:\n"
      "  ssoctl orgs list\n"
-     "  ssoctl orgs list --all --json\n",
+     "  ssoctl orgs list --search acme\n"
+     "  ssoctl orgs list --search acme.com --all --json\n",
      s_list_opts, 0, 0, s_list},
     {"orgs", "get", "orgs get ORG_ID", "Show one organization.",
      "Examples:\n"

@@ -1,6 +1,6 @@
 // app.js: the developer dashboard (/dashboard/). The views are hash routes:
 //   #/config                  API config: URLs, OAuth clients, redirect URIs, the Auth0 request
-//   #/organizations           organizations: search, paging, create
+//   #/organizations?search=T  organizations: search (by the API), paging, create
 //   #/organizations/<id>      one organization: names, domains, connections, portal links, logins
 //   #/events?<filters>        login events and logins per hour
 //   #/keys                    the published signing keys
@@ -97,7 +97,7 @@ async function route() {
   // A new view's heading takes the focus, so that a screen reader says where the link led.
   await showView(view, async () => {
     if (page === 'organizations' && parts[1]) await organizationView(view, parts[1]);
-    else if (page === 'organizations') await organizationsView(view, ctx);
+    else if (page === 'organizations') await organizationsView(view, params);
     else if (page === 'events') await eventsView(view, params, ctx);
     else if (page === 'keys') await keysView(view, ctx);
     else if (page === 'audit') await auditView(view, params, ctx);

@@ -1,48 +1,97 @@
-// orgs.js: the organizations views: the list (search over what is loaded, paging, create) and
-// one organization (names, domains, connections, portal links, recent logins).
+// orgs.js: the organizations views: the list (searched and paged by the API, the search kept
+// in the URL's hash, create) and one organization (names, domains, connections, portal links,
+// recent logins).
 import { api, listAll, plainId, query } from './api.js';
 import { eventsTable } from './events.js';
 import { badge, certificateLine, copyText, day, fill, h, statusBadge, table, when } from '../common/dom.js';
-import { busy, card, errorLine, inputField, listTable, pageTitle, pager, secretPanel } from './ui.js';
+import { busy, card, errorLine, inputField, listTable, onLeave, pageTitle, secretPanel } from './ui.js';
 
 const TYPES = { saml: 'SAML', oidc: 'OpenID Connect' };
+const SEARCH_DELAY_MS = 250; // typing pauses this long before the search is sent
 
-export async function organizationsView(view) {
+function orgRow(org) {
+  return h('tr', { testid: 'org-row' },
+    h('td', { 'data-label': 'Name' }, h('a', { href: `#/organizations/${plainId(org.id) || ''}`, testid: 'org-link' }, org.display_name)),
+    h('td', { 'data-label': 'External id', class: 'mono' }, org.external_id || ''),
+    h('td', { 'data-label': 'Id', class: 'mono' }, org.id),
+    h('td', { 'data-label': 'Created' }, day(org.created_at)));
+}
+
+// #/organizations?search=TEXT: the API searches (a part of the name, or the whole external id,
+// id or domain) and pages; the hash keeps the search for reload and back/forward.
+export async function organizationsView(view, params) {
   const rows = h('tbody', {});
   const error = errorLine('orgs-error');
-  const search = inputField('Search', { type: 'search', testid: 'org-search', placeholder: 'Name, external id or org_…' },
-    'Filters the organizations loaded below; “Load more” loads the next page.');
+  const search = inputField('Search', { type: 'search', testid: 'org-search', maxlength: '200',
+    value: (params && params.get('search')) || '', placeholder: 'Name, external id, org_… or domain' },
+    'A part of the name, or a whole external id, organization id or email domain.');
   const count = h('p', { class: 'muted', role: 'status', testid: 'org-count' });
-  const filter = () => {
-    const needle = search.input.value.trim().toLowerCase();
-    let shown = 0;
-    for (const row of rows.children) {
-      const hit = !needle || row.dataset.search.includes(needle);
-      row.hidden = !hit;
-      if (hit) shown += 1;
-    }
-    count.textContent = needle ? `${shown} of ${rows.children.length} loaded organizations match.` : `${rows.children.length} organizations loaded.`;
+  const list = listTable(['Name', 'External id', 'Id', 'Created'], rows, 'orgs-table');
+  const more = h('button', { type: 'button', class: 'secondary', testid: 'load-more', hidden: true }, 'Load more');
+  // What is listed (text: its search, token: its next page) and the latest search asked for;
+  // run counts the searches, so that the answer to one that a newer one replaced is dropped.
+  const state = { text: '', asked: null, token: '', run: 0 };
+  let timer = null;
+
+  const say = () => {
+    const n = rows.children.length;
+    const some = `${n} organization${n === 1 ? '' : 's'}`;
+    const andMore = state.token ? '; “Load more” shows the next ones' : '';
+    if (!n) count.textContent = state.text ? `No organization matches “${state.text}”.` : 'No organization yet: create the first one above.';
+    else count.textContent = state.text ? `${some} matching “${state.text}” shown${andMore}.` : `${some} shown${andMore}.`;
+    list.hidden = n === 0;
   };
-  search.input.addEventListener('input', filter);
-  const list = pager(rows, (token) => api('GET', `v1/organizations${query({ page_size: 50, page_token: token })}`),
-    (orgs) => orgs.map((org) => {
-      const row = h('tr', { testid: 'org-row' },
-        h('td', { 'data-label': 'Name' }, h('a', { href: `#/organizations/${plainId(org.id) || ''}`, testid: 'org-link' }, org.display_name)),
-        h('td', { 'data-label': 'External id', class: 'mono' }, org.external_id || ''),
-        h('td', { 'data-label': 'Id', class: 'mono' }, org.id),
-        h('td', { 'data-label': 'Created' }, day(org.created_at)));
-      row.dataset.search = [org.display_name, org.external_id || '', org.id].join(' ').toLowerCase();
-      return row;
-    }), error);
-  list.more.addEventListener('click', () => setTimeout(filter, 0));
+  // The first page of a search (fresh) or the next page of the one listed.
+  const load = async (fresh) => {
+    if (fresh) {
+      state.run += 1;
+      state.asked = search.input.value.trim();
+      more.hidden = true; // no next page of the old search once the new one is asked for
+    }
+    const { run } = state;
+    const text = fresh ? state.asked : state.text;
+    const answer = await busy(more, error, () => api('GET', `v1/organizations${query({ search: text, page_size: 50, page_token: fresh ? '' : state.token })}`));
+    if (run !== state.run) return;
+    if (fresh) {
+      fill(rows);
+      state.text = text;
+      const hash = `#/organizations${query({ search: text })}`;
+      if (window.location.hash !== hash) window.history.replaceState(window.history.state, '', hash);
+    }
+    if (!answer) { // said by busy in the error line; nothing of the failed search is listed
+      if (fresh) {
+        state.token = '';
+        count.textContent = '';
+        list.hidden = true;
+      }
+      return;
+    }
+    rows.append(...(answer.data || []).map(orgRow));
+    state.token = typeof answer.next_page_token === 'string' ? answer.next_page_token : '';
+    more.hidden = !state.token;
+    say();
+  };
+  const soon = () => {
+    clearTimeout(timer);
+    timer = null;
+    if (search.input.value.trim() !== state.asked) timer = setTimeout(() => load(true), SEARCH_DELAY_MS);
+  };
+  search.input.addEventListener('input', soon);
+  more.addEventListener('click', () => load(false));
+  onLeave(() => {
+    clearTimeout(timer);
+    state.run += 1; // an answer still on its way is for a view that is gone
+  });
+  const form = h('form', { role: 'search', 'aria-label': 'Organizations', testid: 'org-search-form', on: { submit: (event) => {
+    event.preventDefault();
+    clearTimeout(timer);
+    load(true);
+  } } }, search.field);
   fill(view,
     pageTitle('Organizations', 'Your enterprise customers: each has its email domains, its identity provider connections and its admin portal links.', 'orgs-title'),
     createOrgForm(),
-    card('All organizations', 'orgs-card', null, search.field, count,
-      listTable(['Name', 'External id', 'Id', 'Created'], rows, 'orgs-table'),
-      error, h('div', { class: 'actions' }, list.more)));
-  await list.reload();
-  filter();
+    card('All organizations', 'orgs-card', null, form, count, list, error, h('div', { class: 'actions' }, more)));
+  await load(true);
 }
 
 function createOrgForm() {
