@@ -119,7 +119,8 @@ typedef struct {
     sso_service_t *service;
     const char *connection_id;
     const char *txn_id;
-    bool stale; /* LoginComplete said the connection changed since it was read */
+    bool stale; /* LoginComplete or LoginFail said the connection changed since it was read */
+    const char *version; /* the version of the connection validated against (NULL: none yet) */
 } s_acs_t;
 
 /* A POST to an ACS that belongs to no open login transaction (no or an unknown RelayState, a
@@ -163,12 +164,20 @@ static zframe_t *s_fail(s_acs_t *acs, const char *error, const char *description
     fail.error_description = (char *) description;
     fail.reason = (char *) reason;
     fail.only_if_open = true;
+    fail.connection_version = (char *) (acs->version ? acs->version : "");
     Sso__LoginRedirectReply *reply = NULL;
     int status = sso_dir_login_fail(acs->service, &fail, &reply);
     if (status != 0)
         return sso_html_error_page(503, "Sign-in is temporarily unavailable",
                                    "The sign-in service is busy. Start the sign-in again from "
                                    "the application in a moment.");
+    /* Refused with a kept connection that has changed since (the IdP's certificates were
+       refreshed, say): validated again with the connection as it is now. */
+    if (reply->error == SSO__RPC_ERROR__STALE) {
+        acs->stale = true;
+        sso__login_redirect_reply__free_unpacked(reply, NULL);
+        return NULL;
+    }
     zframe_t *frame;
     char said[1400];
     /* Not open, or a RelayState no transaction can have (INVALID_REQUEST: its id). */
@@ -397,7 +406,7 @@ zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request
     /* The connection as this instance kept it (one read of the directory fewer: the directory
        checks its version when the login completes), else as the directory has it now. A kept
        one that is not active, or that turned out stale, is read again once. */
-    s_acs_t acs = {service, connection_id, relay_state, false};
+    s_acs_t acs = {service, connection_id, relay_state, false, NULL};
     saml_conncache_t *cache = service ? service->state : NULL;
     zframe_t *frame = NULL;
     for (int round = 0; !frame && round < 2; round++) {
@@ -411,7 +420,9 @@ zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request
         if (!connection && (frame = s_read_connection(&acs, cache, &connection)) != NULL)
             break;
         acs.stale = false;
+        acs.version = connection->version;
         frame = s_acs_validate(&acs, connection, saml_response);
+        acs.version = NULL;
         sso__connection__free_unpacked(connection, NULL);
         if (acs.stale)
             saml_conncache_drop(cache, connection_id);
