@@ -15,6 +15,7 @@
 #include "sso_rpc.h"
 #include "sso_test.h"
 #include "sso_upstream.h"
+#include <jansson.h>
 #include <strings.h>
 
 /* ---- UpstreamStart.Start ------------------------------------------------------------------- */
@@ -724,6 +725,37 @@ static void s_acs_test(void)
     }
     SSO_CHECK(!strcmp(version[0], version[1]) && strcmp(version[1], version[2]) != 0);
     SSO_CHECK(saml_conncache_size(service.state) == 1);
+    /* The IdP's certificates change in the directory (a metadata refresh) while the kept
+       connection has the old ones: a response signed with the new key is refused against the
+       kept one, LoginFail answers STALE (nothing recorded), and the ACS reads the connection
+       again and completes. */
+    char *next_key = NULL, *next_cert = NULL, next_txn[128] = "";
+    SSO_CHECK(saml_test_keypair("next idp", &next_key, &next_cert) == 0);
+    json_t *next_certs = json_pack("[s]", next_cert ? next_cert : "");
+    char *next_text = json_dumps(next_certs, JSON_COMPACT);
+    SSO_CHECK(next_text && dir_fake_connection_certificates(dir, dir->conn_saml, next_text) == 0);
+    SSO_CHECK(dir_fake_login(dir, next_txn, sizeof next_txn) == 0);
+    snprintf(request, sizeof request, "_%s", next_txn);
+    c.in_response_to = request;
+    c.assertion_id = "_assert-next-key";
+    char *signed_next = ready && next_key ? saml_test_response(&c, next_key, next_cert) : NULL;
+    int refused = dir_fake_events(dir, "signature");
+    response = signed_next ? s_test_acs(&service, dir->conn_saml, next_txn, signed_next) : NULL;
+    s_test_location_param(response, "code", code, sizeof code);
+    SSO_CHECK(response && response->status == 302 && *code);
+    SSO_CHECK(dir_fake_events(dir, "signature") == refused);
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    /* Back to the simulator's key for the cases below. */
+    json_array_set_new(next_certs, 0, json_string(cert ? cert : ""));
+    free(next_text);
+    next_text = json_dumps(next_certs, JSON_COMPACT);
+    SSO_CHECK(next_text && dir_fake_connection_certificates(dir, dir->conn_saml, next_text) == 0);
+    free(signed_next);
+    free(next_text);
+    json_decref(next_certs);
+    free(next_key);
+    free(next_cert);
 
     /* A NameID that makes no token service sub (over 255 characters with the connection's
        id): refused at the ACS, with the reason in the event log, no code. */
