@@ -21,6 +21,7 @@ typedef struct {
     int fetch_rc;
     sso_fetch_response_t response;
     char why[300];
+    bool skipped; /* not fetched: the directory stopped first */
 } s_job_t;
 
 struct _dir_conn_refresh_t {
@@ -28,6 +29,7 @@ struct _dir_conn_refresh_t {
     pthread_t thread;
     bool running;       /* a round is in flight (the thread is to be joined) */
     atomic_bool done;   /* the thread has fetched every job of the round */
+    atomic_bool stopping; /* the directory stops: the thread fetches no further job */
     s_job_t jobs[DIR_CONN_REFRESH_ROUND];
     size_t n_jobs;
     int64_t look_at;    /* when the tick next looks for due connections */
@@ -39,6 +41,10 @@ static void *s_round_run(void *arg)
     dir_conn_refresh_t *self = arg;
     for (size_t i = 0; i < self->n_jobs; i++) {
         s_job_t *job = &self->jobs[i];
+        if (atomic_load(&self->stopping)) {
+            job->skipped = true;
+            continue;
+        }
         sso_fetch_request_t request = {.url = job->url,
                                        .accept = "application/samlmetadata+xml, "
                                                  "application/xml, text/xml",
@@ -340,8 +346,16 @@ void dir_conn_refresh_stop(dir_t *dir)
     dir_conn_refresh_t *self = dir->conn_refresh;
     if (!self)
         return;
+    /* At most the fetch in progress is waited for; the others are due again at once, so the
+       next start fetches them (their claim moved them a period on). */
+    atomic_store(&self->stopping, true);
     if (self->running)
         pthread_join(self->thread, NULL);
+    for (size_t i = 0; self->running && i < self->n_jobs; i++)
+        if (self->jobs[i].skipped
+            && dir_db_run(dir->db, NULL, "UPDATE saml_metadata_refresh SET next_at = 0 WHERE "
+                                         "connection_id = ?", "s", self->jobs[i].id) != DIR_DB_OK)
+            sso_warn("connection %s: its metadata refresh waits a period", self->jobs[i].id);
     s_jobs_free(self);
     free(self);
     dir->conn_refresh = NULL;
@@ -637,6 +651,23 @@ static void s_test_refresh(dir_testkit_t *kit)
     json_decref(saml);
     free(patch_text);
     json_decref(patch);
+
+    /* A stop waits for the fetch in progress only; the round's others are due at once. */
+    char first[64] = "", second[64] = "";
+    md = s_test_metadata("https://idp.test/e", certs, 1, NULL);
+    SSO_CHECK(sso_oidc_test_idp_route(idp, "/md", 200, NULL, md, 0) == 0);
+    SSO_CHECK(dir_testkit_field(kit, "POST", path, request, "id", first, sizeof first) == 201);
+    SSO_CHECK(dir_testkit_field(kit, "POST", path, request, "id", second, sizeof second) == 201);
+    SSO_CHECK(sso_oidc_test_idp_route(idp, "/md", 200, NULL, md, 300) == 0);
+    free(md);
+    SSO_CHECK(dir_db_run(dir->db, NULL, "UPDATE saml_metadata_refresh SET next_at = 0", NULL)
+              == DIR_DB_OK);
+    dir_conn_refresh_tick(dir, true);
+    SSO_CHECK(dir->conn_refresh && dir->conn_refresh->running && dir->conn_refresh->n_jobs == 2);
+    dir_conn_refresh_stop(dir);
+    SSO_CHECK(!dir->conn_refresh && sso_oidc_test_idp_hits(idp, "/md") <= 1);
+    SSO_CHECK(dir_db_int(dir->db, "SELECT next_at FROM saml_metadata_refresh WHERE "
+                                  "connection_id = ?", "s", second) == 0);
 done:
     dir_conn_refresh_stop(dir);
     sso_oidc_test_idp_destroy(&idp);

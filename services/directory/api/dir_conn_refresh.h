@@ -26,8 +26,9 @@
    threshold and certificate. */
 void dir_conn_refresh_tick(dir_t *dir, bool force);
 
-/* Waits for a round in flight (its fetches are bounded by their timeout), drops its results
-   and frees dir->conn_refresh. For the directory's stop, and tests. */
+/* Waits for the fetch in progress of a round in flight (bounded by its timeout; the round's
+   other fetches are skipped), drops the round's results and frees dir->conn_refresh. For the
+   directory's stop, and tests. */
 void dir_conn_refresh_stop(dir_t *dir);
 
 /* After a create or a change of connection id (in the same write): url is its metadata URL
