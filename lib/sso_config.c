@@ -94,6 +94,7 @@ void sso_config_load_settings(sso_config_t *config)
     config->admin_client_id = getenv("SSO_ADMIN_CLIENT_ID");
     config->admin_client_secret = getenv("SSO_ADMIN_CLIENT_SECRET");
     config->dashboard_admin_email = getenv("SSO_DASHBOARD_ADMIN_EMAIL");
+    config->saml_metadata_refresh_s = getenv("SSO_SAML_METADATA_REFRESH_S");
 }
 
 int sso_config_load(sso_config_t *config)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define SSO_SAML_PROTOCOL "urn:oasis:names:tc:SAML:2.0:protocol"
 #define SSO_SAML_MAX_CERTS 16
@@ -250,6 +251,67 @@ static int s_add_certs(sso_saml_metadata_t *self, xmlNodePtr key_info, char *why
     return 0;
 }
 
+/* xs:dateTime ("2026-01-02T03:04:05Z", an optional fraction, "Z", "+hh:mm" or no zone, which
+   SAML reads as UTC) into Unix seconds. 0, or -1 when text is not one. */
+static int s_datetime(const char *text, int64_t *out)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    for (size_t i = 0; i < sizeof shape - 1; i++)
+        if (shape[i] == 'd' ? (text[i] < '0' || text[i] > '9') : text[i] != shape[i])
+            return -1;
+    int field[6] = {0};
+    static const int at[6] = {0, 5, 8, 11, 14, 17}, width[6] = {4, 2, 2, 2, 2, 2};
+    for (int f = 0; f < 6; f++)
+        for (int i = 0; i < width[f]; i++)
+            field[f] = field[f] * 10 + (text[at[f] + i] - '0');
+    const char *p = text + sizeof shape - 1;
+    if (*p == '.') {
+        const char *digits = ++p;
+        while (*p >= '0' && *p <= '9' && p - digits < 12)
+            p++;
+        if (p == digits)
+            return -1;
+    }
+    long offset = 0;
+    if (*p == 'Z')
+        p++;
+    else if (*p == '+' || *p == '-') {
+        const char *z = p;
+        for (int i = 1; i <= 5; i++)
+            if (i == 3 ? z[i] != ':' : (z[i] < '0' || z[i] > '9'))
+                return -1;
+        offset = ((z[1] - '0') * 10 + (z[2] - '0')) * 3600L + ((z[4] - '0') * 10 + (z[5] - '0')) * 60L;
+        if (*z == '-')
+            offset = -offset;
+        p += 6;
+    }
+    if (*p || field[1] < 1 || field[1] > 12 || field[2] < 1 || field[2] > 31 || field[3] > 23
+        || field[4] > 59 || field[5] > 60)
+        return -1;
+    struct tm tm = {.tm_year = field[0] - 1900, .tm_mon = field[1] - 1, .tm_mday = field[2],
+                    .tm_hour = field[3], .tm_min = field[4], .tm_sec = field[5]};
+    *out = (int64_t) timegm(&tm) - offset;
+    return 0;
+}
+
+/* The earliest validUntil from entity up through the EntitiesDescriptors around it. */
+static int s_valid_until(sso_saml_metadata_t *self, xmlNodePtr entity, char *why, size_t why_size)
+{
+    for (xmlNodePtr node = entity; node && node->type == XML_ELEMENT_NODE; node = node->parent) {
+        char *text = s_attr(node, "validUntil");
+        int64_t when = 0;
+        int rc = text ? s_datetime(text, &when) : 0;
+        if (rc != 0)
+            snprintf(why, why_size, "the %s's validUntil is not an xs:dateTime", node->name);
+        else if (text && (self->valid_until == 0 || when < self->valid_until))
+            self->valid_until = when;
+        free(text);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int s_extract(sso_saml_metadata_t *self, xmlNodePtr entity, xmlNodePtr idp, char *why,
                      size_t why_size)
 {
@@ -341,7 +403,10 @@ sso_saml_metadata_t *sso_saml_metadata_parse(const char *xml, size_t len, char *
         snprintf(why, why_size, "the metadata describes several identity providers; give the "
                                 "EntityDescriptor of this one");
     else
-        rc = s_extract(self, found[0], idps[0], why, why_size);
+        rc = s_extract(self, found[0], idps[0], why, why_size) == 0
+                     && s_valid_until(self, found[0], why, why_size) == 0
+                 ? 0
+                 : -1;
     xmlFreeDoc(doc);
     if (rc != 0)
         sso_saml_metadata_destroy(&self);
@@ -444,6 +509,54 @@ void sso_saml_metadata_test(bool verbose)
     sso_saml_metadata_destroy(&md);
     free(wrapped);
     free(xml);
+
+    /* Every signing key: use="signing" and no use; a valid encryption-only one is not one.
+       validUntil: the earliest of the entity's and its wrapper's, in UTC. */
+    char *second = s_make_cert_b64(), *enc = s_make_cert_b64();
+    size_t many_size = 3 * strlen(cert) + 4096;
+    char *many = malloc(many_size);
+    SSO_CHECK(second && enc && many);
+    if (second && enc && many) {
+        snprintf(many, many_size,
+                 "<md:EntitiesDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
+                 "validUntil=\"2031-05-06T07:08:09.123+02:00\">"
+                 "<md:EntityDescriptor xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" "
+                 "entityID=\"https://idp.test/e\" validUntil=\"2031-05-06T07:08:10Z\">"
+                 "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:"
+                 "protocol\"><md:KeyDescriptor use=\"encryption\"><ds:KeyInfo><ds:X509Data>"
+                 "<ds:X509Certificate>%s</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
+                 "</md:KeyDescriptor><md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data>"
+                 "<ds:X509Certificate>%s</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
+                 "</md:KeyDescriptor><md:KeyDescriptor><ds:KeyInfo><ds:X509Data>"
+                 "<ds:X509Certificate>%s</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
+                 "</md:KeyDescriptor><md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:"
+                 "2.0:bindings:HTTP-POST\" Location=\"https://idp.test/post\"/>"
+                 "</md:IDPSSODescriptor></md:EntityDescriptor></md:EntitiesDescriptor>",
+                 enc, cert, second);
+        md = sso_saml_metadata_parse(many, strlen(many), why, sizeof why);
+        char *first_pem = sso_saml_metadata_cert_pem(cert);
+        char *second_pem = sso_saml_metadata_cert_pem(second);
+        char *enc_pem = sso_saml_metadata_cert_pem(enc);
+        SSO_CHECK(md && md->n_certificates == 2 && first_pem && second_pem && enc_pem
+                  && !strcmp(md->certificates[0], first_pem)
+                  && !strcmp(md->certificates[1], second_pem)
+                  && strcmp(md->certificates[0], enc_pem) && strcmp(md->certificates[1], enc_pem));
+        /* 2031-05-06T05:08:09Z */
+        SSO_CHECK(md && md->valid_until == 1935810489);
+        sso_saml_metadata_destroy(&md);
+        free(first_pem);
+        free(second_pem);
+        free(enc_pem);
+        /* A validUntil that is not a date is refused, naming it. */
+        char *until = strstr(many, "2031-05-06T07:08:10Z");
+        if (until)
+            memcpy(until, "2031-13-06T07:08:10Z", 20);
+        SSO_CHECK(!sso_saml_metadata_parse(many, strlen(many), why, sizeof why)
+                  && strstr(why, "validUntil"));
+    }
+    free(many);
+    free(second);
+    free(enc);
 
     /* Refusals. */
     const char *doctype =

@@ -6,6 +6,7 @@
 #include <libxml/tree.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define SSO_XML_MAX_BYTES (1024 * 1024)
 #define SSO_XML_MAX_DEPTH 64
@@ -30,10 +31,13 @@ typedef struct {
     char *sso_binding;     /* the binding of sso_url */
     char **certificates;   /* signing certificates as PEM (use="signing" or no use) */
     size_t n_certificates;
+    int64_t valid_until;   /* the earliest validUntil of the EntityDescriptor and the
+                              EntitiesDescriptors around it (Unix seconds); 0 when none says */
 } sso_saml_metadata_t;
 
 /* Parses IdP metadata: one EntityDescriptor (alone or inside EntitiesDescriptor) with an
-   IDPSSODescriptor for SAML 2.0. Every certificate must parse as X.509. Returns the result
+   IDPSSODescriptor for SAML 2.0. Every certificate must parse as X.509; a validUntil must be
+   an xs:dateTime (whether it has passed is the caller's to judge). Returns the result
    or NULL with a reason in why that can be shown to an administrator. */
 sso_saml_metadata_t *sso_saml_metadata_parse(const char *xml, size_t len, char *why,
                                              size_t why_size);

@@ -452,6 +452,8 @@ static void s_serve_offloading(sso_service_t *service, const sso_service_def_t *
     }
     s_offloads_served = true;
     while (!zsys_interrupted) {
+        if (def->tick)
+            def->tick(service);
         sso_job_t job;
         int got = sso_worker_try_recv(service->worker, &job);
         if (got == -1)

@@ -59,6 +59,11 @@ typedef struct {
        while the loop serves the others (each runs in a fiber of its own); 0: none, the slow
        work runs on the loop. */
     int offloads;
+    /* Sequential services with offloads: called by the loop between batches (never inside
+       one), with every request's work and the heartbeat, so at least about once a second; for
+       timer-driven work. It must not block: slow work goes to a thread of its own, whose
+       result a later call takes. NULL: none. */
+    void (*tick)(sso_service_t *service);
 } sso_service_def_t;
 
 #define SSO_SERVICE_OFFLOADS_MAX 16

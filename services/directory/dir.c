@@ -101,7 +101,7 @@ static int s_setting(const char *name, const char *text, long fallback, long min
 /* The limits of SSO_EVENT_RETENTION_DAYS and SSO_CLIENT_AUTH_LOCKOUT_BASE_MS. */
 static int s_limits(dir_t *self, const sso_config_t *config, char *why, size_t why_size)
 {
-    long days = 0, base_ms = 0, delay_s = 0;
+    long days = 0, base_ms = 0, delay_s = 0, refresh_s = 0;
     if (s_setting("SSO_EVENT_RETENTION_DAYS", config->event_retention_days,
                   DIR_EVENT_RETENTION_DAYS, 1, DIR_EVENT_RETENTION_MAX_DAYS, &days, why, why_size)
             != 0
@@ -109,8 +109,12 @@ static int s_limits(dir_t *self, const sso_config_t *config, char *why, size_t w
                      DIR_AUTH_LIMIT_BASE_MS, 100, 3600000, &base_ms, why, why_size) != 0
         || s_setting("SSO_KEY_ROTATION_DELAY_S", config->key_rotation_delay_s,
                      DIR_KEY_ROTATION_DELAY_S, 0, DIR_KEY_ROTATION_DELAY_MAX_S, &delay_s, why,
-                     why_size) != 0)
+                     why_size) != 0
+        || s_setting("SSO_SAML_METADATA_REFRESH_S", config->saml_metadata_refresh_s,
+                     DIR_METADATA_REFRESH_S, DIR_METADATA_REFRESH_MIN_S,
+                     DIR_METADATA_REFRESH_MAX_S, &refresh_s, why, why_size) != 0)
         return -1;
+    self->metadata_refresh_s = refresh_s;
     self->event_retention_days = (int) days;
     self->key_rotation_delay_s = delay_s;
     self->auth_limit = dir_auth_limit_new(DIR_AUTH_LIMIT_SIZE, DIR_AUTH_LIMIT_FAILURES, base_ms);
@@ -230,7 +234,18 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(other && other->key_rotation_delay_s == 0);
     dir_destroy(&other);
     kit->config.key_rotation_delay_s = NULL;
+    /* SSO_SAML_METADATA_REFRESH_S: a minute to a week. */
+    const char *bad_refresh[] = {"59", "0", "604801", "12h"};
+    for (size_t i = 0; i < sizeof bad_refresh / sizeof bad_refresh[0]; i++)
+        SSO_CHECK(s_setting_refused(kit, &kit->config.saml_metadata_refresh_s, bad_refresh[i],
+                                    "SSO_SAML_METADATA_REFRESH_S"));
+    kit->config.saml_metadata_refresh_s = "60";
+    other = dir_new(&kit->config, why, sizeof why);
+    SSO_CHECK(other && other->metadata_refresh_s == 60);
+    dir_destroy(&other);
+    kit->config.saml_metadata_refresh_s = NULL;
     SSO_CHECK(dir_testkit_reopen(kit) == 0);
+    SSO_CHECK(kit->dir->metadata_refresh_s == DIR_METADATA_REFRESH_S);
     SSO_CHECK(kit->dir->event_retention_days == DIR_EVENT_RETENTION_DAYS);
     SSO_CHECK(kit->dir->key_rotation_delay_s == DIR_KEY_ROTATION_DELAY_S);
 }

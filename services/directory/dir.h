@@ -14,6 +14,12 @@
 /* SSO_KEY_ROTATION_DELAY_S: 0..30 days, an hour by default. */
 #define DIR_KEY_ROTATION_DELAY_S 3600
 #define DIR_KEY_ROTATION_DELAY_MAX_S (30L * 86400)
+/* SSO_SAML_METADATA_REFRESH_S: 60 s..7 days, 12 hours by default (api/dir_conn_refresh). */
+#define DIR_METADATA_REFRESH_S 43200
+#define DIR_METADATA_REFRESH_MIN_S 60
+#define DIR_METADATA_REFRESH_MAX_S (7L * 86400)
+
+typedef struct _dir_conn_refresh_t dir_conn_refresh_t;
 
 typedef struct {
     dir_db_t *db;
@@ -29,11 +35,14 @@ typedef struct {
     int event_retention_days;      /* SSO_EVENT_RETENTION_DAYS */
     bool events_backlog;           /* the last prune was a full batch: more may be due */
     int64_t key_rotation_delay_s;  /* SSO_KEY_ROTATION_DELAY_S: a rotated-in key signs this late */
+    int64_t metadata_refresh_s;    /* SSO_SAML_METADATA_REFRESH_S: IdP metadata URLs' period */
+    dir_conn_refresh_t *conn_refresh; /* its fetches in flight (dir_conn_refresh_stop frees) */
 } dir_t;
 
 /* Creates the data dir (0700) if missing, loads or makes the master key, opens and migrates
    the database and checks the key matches it. Takes SSO_MASTER_KEY, SSO_EVENT_RETENTION_DAYS,
-   SSO_CLIENT_AUTH_LOCKOUT_BASE_MS and SSO_KEY_ROTATION_DELAY_S from config (a bad value is an error). The admin client
+   SSO_CLIENT_AUTH_LOCKOUT_BASE_MS, SSO_KEY_ROTATION_DELAY_S and SSO_SAML_METADATA_REFRESH_S
+   from config (a bad value is an error). The admin client
    and the seed come after (dir_service_open). NULL with a message. */
 dir_t *dir_new(const sso_config_t *config, char *why, size_t why_size);
 void dir_destroy(dir_t **self_p);

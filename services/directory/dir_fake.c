@@ -592,6 +592,13 @@ int dir_fake_rename_connection(dir_fake_t *self, const char *id, const char *nam
     return dir_fake_run(self, s_connection_set, &set) == 0 ? set.rc : -1;
 }
 
+int dir_fake_connection_certificates(dir_fake_t *self, const char *id, const char *certs)
+{
+    s_connection_set_t set = {id, "UPDATE connections SET saml_idp_certificates = ?, "
+                                  "updated_at = updated_at + 1 WHERE id = ?", certs, -1};
+    return dir_fake_run(self, s_connection_set, &set) == 0 ? set.rc : -1;
+}
+
 int dir_fake_simulator_key(dir_fake_t *self, char **key_pem, char **cert_pem)
 {
     Sso__SimulatorKeyRequest get = SSO__SIMULATOR_KEY_REQUEST__INIT;

@@ -116,6 +116,9 @@ int dir_fake_oidc_login(dir_fake_t *self, char *state, size_t state_size, char *
 int dir_fake_connection_options(dir_fake_t *self, const char *id, const char *options);
 /* Renames connection id (which changes its version, Connection.version). 0 or -1. */
 int dir_fake_rename_connection(dir_fake_t *self, const char *id, const char *name);
+/* Stores certs (a JSON array of PEM strings) as SAML connection id's IdP certificates, as a
+   metadata refresh does (which changes its version). 0 or -1. */
+int dir_fake_connection_certificates(dir_fake_t *self, const char *id, const char *certs);
 /* The IdP simulator's key and certificate, whose signatures conn_saml trusts (caller frees
    both). 0 or -1. */
 int dir_fake_simulator_key(dir_fake_t *self, char **key_pem, char **cert_pem);

@@ -1,6 +1,7 @@
 /* dir_service: the directory's bootstrap and its definition on the bus. */
 #include "dir_service.h"
 #include "api/dir_api_router.h"
+#include "api/dir_conn_refresh.h"
 #include "dir_admin.h"
 #include "dir_rpc.h"
 #include "dir_rpc_router.h"
@@ -44,8 +45,16 @@ static int s_init(sso_service_t *service)
 static void s_fini(sso_service_t *service)
 {
     dir_t *dir = service->state;
+    if (dir)
+        dir_conn_refresh_stop(dir);
     dir_destroy(&dir);
     service->state = NULL;
+}
+
+/* Timer work between batches: the IdP metadata refresh and the certificates' expiry. */
+static void s_tick(sso_service_t *service)
+{
+    dir_conn_refresh_tick(service->state, false);
 }
 
 static zframe_t *s_http(sso_service_t *service, const Sso__HttpRequest *request,
@@ -142,6 +151,7 @@ const sso_service_def_t directory_service = {
     /* Creating a connection fetches metadata and makes a key pair: admin work that must not
        hold up logins (dir_connections). */
     .offloads = 8,
+    .tick = s_tick,
 };
 
 static void s_test(dir_testkit_t *kit)
@@ -195,7 +205,8 @@ static void s_test(dir_testkit_t *kit)
     /* The service definition. */
     SSO_CHECK(!strcmp(directory_service.name, "directory") && directory_service.http
               && directory_service.rpc && directory_service.init && directory_service.fini
-              && directory_service.batch && directory_service.offloads > 0);
+              && directory_service.batch && directory_service.offloads > 0
+              && directory_service.tick);
 }
 
 /* What each request of a lost batch is told: the operation's reply with SERVER_ERROR on the

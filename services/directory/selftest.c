@@ -5,6 +5,7 @@
 #include "api/dir_clients.h"
 #include "api/dir_conn_oidc.h"
 #include "api/dir_conn_options.h"
+#include "api/dir_conn_refresh.h"
 #include "api/dir_conn_saml.h"
 #include "api/dir_conn_slow.h"
 #include "api/dir_connections.h"
@@ -92,6 +93,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_conn_options_test, verbose);
     SSO_RUN(dir_conn_slow_test, verbose);
     SSO_RUN(dir_conn_saml_test, verbose);
+    SSO_RUN(dir_conn_refresh_test, verbose);
     SSO_RUN(dir_connections_test, verbose);
     SSO_RUN(dir_conn_oidc_test, verbose);
     SSO_RUN(dir_portal_test, verbose);

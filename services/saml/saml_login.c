@@ -15,6 +15,7 @@
 #include "sso_rpc.h"
 #include "sso_test.h"
 #include "sso_upstream.h"
+#include <jansson.h>
 #include <strings.h>
 
 /* ---- UpstreamStart.Start ------------------------------------------------------------------- */
@@ -119,8 +120,8 @@ typedef struct {
     sso_service_t *service;
     const char *connection_id;
     const char *txn_id;
-    bool stale;  /* LoginComplete said the connection changed since it was read */
-    bool cached; /* the connection validated against is the one this instance kept */
+    bool stale; /* LoginComplete or LoginFail said the connection changed since it was read */
+    const char *version; /* the version of the connection validated against (NULL: none yet) */
 } s_acs_t;
 
 /* A POST to an ACS that belongs to no open login transaction (no or an unknown RelayState, a
@@ -164,12 +165,20 @@ static zframe_t *s_fail(s_acs_t *acs, const char *error, const char *description
     fail.error_description = (char *) description;
     fail.reason = (char *) reason;
     fail.only_if_open = true;
+    fail.connection_version = (char *) (acs->version ? acs->version : "");
     Sso__LoginRedirectReply *reply = NULL;
     int status = sso_dir_login_fail(acs->service, &fail, &reply);
     if (status != 0)
         return sso_html_error_page(503, "Sign-in is temporarily unavailable",
                                    "The sign-in service is busy. Start the sign-in again from "
                                    "the application in a moment.");
+    /* Refused with a kept connection that has changed since (the IdP's certificates were
+       refreshed, say): validated again with the connection as it is now. */
+    if (reply->error == SSO__RPC_ERROR__STALE) {
+        acs->stale = true;
+        sso__login_redirect_reply__free_unpacked(reply, NULL);
+        return NULL;
+    }
     zframe_t *frame;
     char said[1400];
     /* Not open, or a RelayState no transaction can have (INVALID_REQUEST: its id). */
@@ -189,21 +198,6 @@ static zframe_t *s_fail(s_acs_t *acs, const char *error, const char *description
     }
     sso__login_redirect_reply__free_unpacked(reply, NULL);
     return frame;
-}
-
-/* A refusal by the rules of the connection: final when the connection was just read; when
-   it is the one this instance kept, NULL with acs->stale set, so that it is read again and
-   the response checked under the rules it has now (an option, a certificate or a domain
-   added since would otherwise never take effect: only a completed login learns it is
-   STALE). */
-static zframe_t *s_refuse(s_acs_t *acs, const char *error, const char *description,
-                          const char *reason)
-{
-    if (acs->cached) {
-        acs->stale = true;
-        return NULL;
-    }
-    return s_fail(acs, error, description, reason);
 }
 
 /* LoginComplete; a replay (or a replay cache that could not record) fails the login instead,
@@ -335,7 +329,7 @@ static zframe_t *s_acs_validate(s_acs_t *acs, const Sso__Connection *connection,
             snprintf(description, sizeof description, "the identity provider's response was "
                      "refused (%s); the event log has details",
                      saml_error_name(saml_response_error(validator)));
-        frame = s_refuse(acs, "access_denied", description, reason);
+        frame = s_fail(acs, "access_denied", description, reason);
         saml_response_destroy(&validator);
         return frame;
     }
@@ -345,7 +339,7 @@ static zframe_t *s_acs_validate(s_acs_t *acs, const Sso__Connection *connection,
        here rather than at /oauth/token. */
     if (sso_upstream_subject_check(connection->id, profile->subject, reason, sizeof reason)
         != 0) {
-        frame = s_refuse(acs, "access_denied", "the identity provider's NameID cannot be used "
+        frame = s_fail(acs, "access_denied", "the identity provider's NameID cannot be used "
                        "as the user's identifier; the event log has details", reason);
         saml_response_destroy(&validator);
         return frame;
@@ -354,7 +348,7 @@ static zframe_t *s_acs_validate(s_acs_t *acs, const Sso__Connection *connection,
     /* The email domain guard. */
     if (sso_upstream_domain_check(connection, profile->email, description, sizeof description,
                                   reason, sizeof reason) != 0) {
-        frame = s_refuse(acs, "access_denied", description, reason);
+        frame = s_fail(acs, "access_denied", description, reason);
         saml_response_destroy(&validator);
         return frame;
     }
@@ -412,9 +406,8 @@ zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request
     }
     /* The connection as this instance kept it (one read of the directory fewer: the directory
        checks its version when the login completes), else as the directory has it now. A kept
-       one that is not active, that turned out stale, or whose rules refused the response, is
-       read again once. */
-    s_acs_t acs = {service, connection_id, relay_state, false, false};
+       one that is not active, or that turned out stale, is read again once. */
+    s_acs_t acs = {service, connection_id, relay_state, false, NULL};
     saml_conncache_t *cache = service ? service->state : NULL;
     zframe_t *frame = NULL;
     for (int round = 0; !frame && round < 2; round++) {
@@ -425,11 +418,12 @@ zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request
             sso__connection__free_unpacked(connection, NULL);
             connection = NULL;
         }
-        acs.cached = connection != NULL;
         if (!connection && (frame = s_read_connection(&acs, cache, &connection)) != NULL)
             break;
         acs.stale = false;
+        acs.version = connection->version;
         frame = s_acs_validate(&acs, connection, saml_response);
+        acs.version = NULL;
         sso__connection__free_unpacked(connection, NULL);
         if (acs.stale)
             saml_conncache_drop(cache, connection_id);
@@ -731,6 +725,37 @@ static void s_acs_test(void)
     }
     SSO_CHECK(!strcmp(version[0], version[1]) && strcmp(version[1], version[2]) != 0);
     SSO_CHECK(saml_conncache_size(service.state) == 1);
+    /* The IdP's certificates change in the directory (a metadata refresh) while the kept
+       connection has the old ones: a response signed with the new key is refused against the
+       kept one, LoginFail answers STALE (nothing recorded), and the ACS reads the connection
+       again and completes. */
+    char *next_key = NULL, *next_cert = NULL, next_txn[128] = "";
+    SSO_CHECK(saml_test_keypair("next idp", &next_key, &next_cert) == 0);
+    json_t *next_certs = json_pack("[s]", next_cert ? next_cert : "");
+    char *next_text = json_dumps(next_certs, JSON_COMPACT);
+    SSO_CHECK(next_text && dir_fake_connection_certificates(dir, dir->conn_saml, next_text) == 0);
+    SSO_CHECK(dir_fake_login(dir, next_txn, sizeof next_txn) == 0);
+    snprintf(request, sizeof request, "_%s", next_txn);
+    c.in_response_to = request;
+    c.assertion_id = "_assert-next-key";
+    char *signed_next = ready && next_key ? saml_test_response(&c, next_key, next_cert) : NULL;
+    int refused = dir_fake_events(dir, "signature");
+    response = signed_next ? s_test_acs(&service, dir->conn_saml, next_txn, signed_next) : NULL;
+    s_test_location_param(response, "code", code, sizeof code);
+    SSO_CHECK(response && response->status == 302 && *code);
+    SSO_CHECK(dir_fake_events(dir, "signature") == refused);
+    if (response)
+        sso__http_response__free_unpacked(response, NULL);
+    /* Back to the simulator's key for the cases below. */
+    json_array_set_new(next_certs, 0, json_string(cert ? cert : ""));
+    free(next_text);
+    next_text = json_dumps(next_certs, JSON_COMPACT);
+    SSO_CHECK(next_text && dir_fake_connection_certificates(dir, dir->conn_saml, next_text) == 0);
+    free(signed_next);
+    free(next_text);
+    json_decref(next_certs);
+    free(next_key);
+    free(next_cert);
 
     /* A NameID that makes no token service sub (over 255 characters with the connection's
        id): refused at the ACS, with the reason in the event log, no code. */

@@ -354,6 +354,13 @@ def test_saml_connection_from_settings(broker, org, idp_cert):
     assert got["id"] == conn and got["organization_id"] == org and got["type"] == "saml"
     assert got["status"] == "draft"
     assert got["sp"]["metadata_url"] == f"{broker.url}/sso/saml/{conn}/metadata"
+    # Each IdP certificate's subject, SHA-256 fingerprint and expiry, as the API gives them.
+    shown = fields_of(ok(broker, "connections", "get", conn).stdout)
+    detail = got["saml"]["idp_certificate_details"][0]
+    assert len(detail["sha256_fingerprint"]) == 95
+    assert shown["CERTIFICATE SHA-256"] == detail["sha256_fingerprint"]
+    assert shown["CERTIFICATE EXPIRES"] == detail["not_after"]
+    assert shown["IDP CERTIFICATES"] == detail["subject"]
 
     ok(broker, "connections", "enable", conn)
     assert ok_json(broker, "connections", "get", conn)["status"] == "active"

@@ -27,6 +27,13 @@ static const ssoctl_column_t s_rows[] = {
     {"IDP ENTITY ID", "saml.idp_entity_id"},
     {"IDP SSO URL", "saml.idp_sso_url"},
     {"IDP METADATA URL", "saml.idp_metadata_url"},
+    /* Each IdP certificate, in the same order on each line; and the metadata URL's refresh. */
+    {"IDP CERTIFICATES", "saml.idp_certificate_details.subject"},
+    {"CERTIFICATE SHA-256", "saml.idp_certificate_details.sha256_fingerprint"},
+    {"CERTIFICATE EXPIRES", "saml.idp_certificate_details.not_after"},
+    {"METADATA REFRESHED", "saml.metadata_refreshed_at"},
+    {"METADATA NEXT REFRESH", "saml.metadata_next_refresh_at"},
+    {"METADATA REFRESH ERROR", "saml.metadata_refresh_error"},
     {"ISSUER", "oidc.issuer"},
     {"CLIENT ID", "oidc.client_id"},
     {"SCOPES", "oidc.scopes"},

@@ -21,6 +21,19 @@ static void s_apply_metadata(dir_conn_conf_t *conf, const sso_saml_metadata_t *m
         json_array_append_new(conf->saml_certs, json_string(md->certificates[i]));
 }
 
+sso_saml_metadata_t *dir_conn_saml_metadata(const char *xml, size_t len, int64_t now, char *why,
+                                           size_t why_size)
+{
+    sso_saml_metadata_t *md = sso_saml_metadata_parse(xml, len, why, why_size);
+    if (md && md->valid_until && md->valid_until < now) {
+        char when[32];
+        dir_time_format(md->valid_until, when);
+        snprintf(why, why_size, "the metadata expired at %s (validUntil)", when);
+        sso_saml_metadata_destroy(&md);
+    }
+    return md;
+}
+
 /* The metadata at url, from slow once fetched; -1 with err set, or -1 with slow->want set
    when it is still to be fetched. */
 static int s_fetch_metadata(const char *url, dir_conn_conf_t *conf, dir_conn_slow_t *slow,
@@ -39,8 +52,8 @@ static int s_fetch_metadata(const char *url, dir_conn_conf_t *conf, dir_conn_slo
     else if (response->status != 200)
         dir_bad_request(err, "saml.idp_metadata_url answered HTTP %ld", response->status);
     else {
-        sso_saml_metadata_t *md = sso_saml_metadata_parse(response->body, response->len, why,
-                                                          sizeof why);
+        sso_saml_metadata_t *md = dir_conn_saml_metadata(response->body, response->len,
+                                                         dir_now(), why, sizeof why);
         if (!md)
             dir_bad_request(err, "saml.idp_metadata_url: %s", why);
         else {
@@ -62,15 +75,16 @@ json_t *dir_conn_saml_cert_details(const json_t *certs)
     json_array_foreach(certs, index, item) {
         dir_pki_cert_info_t info;
         if (dir_pki_cert_info(json_string_value(item), &info) != 0)
-            json_array_append_new(list, json_pack("{s:n, s:n, s:n, s:n, s:b}", "subject",
+            json_array_append_new(list, json_pack("{s:n, s:n, s:n, s:n, s:b, s:n}", "subject",
                                                   "issuer", "not_before", "not_after",
-                                                  "expired", false));
+                                                  "expired", false, "sha256_fingerprint"));
         else
-            json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:o, s:b}", "subject",
+            json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:o, s:b, s:s}", "subject",
                                                   info.subject, "issuer", info.issuer,
                                                   "not_before", dir_json_time(info.not_before),
                                                   "not_after", dir_json_time(info.not_after),
-                                                  "expired", info.not_after < now));
+                                                  "expired", info.not_after < now,
+                                                  "sha256_fingerprint", info.sha256));
     }
     return list;
 }
@@ -123,7 +137,8 @@ int dir_conn_saml_read(json_t *saml, dir_conn_conf_t *conf, dir_conn_slow_t *slo
     }
     if (xml) {
         char why[300];
-        sso_saml_metadata_t *md = sso_saml_metadata_parse(xml, strlen(xml), why, sizeof why);
+        sso_saml_metadata_t *md = dir_conn_saml_metadata(xml, strlen(xml), dir_now(), why,
+                                                         sizeof why);
         if (!md) {
             dir_bad_request(err, "saml.idp_metadata_xml: %s", why);
             return -1;
@@ -247,6 +262,28 @@ void dir_conn_saml_test(bool verbose)
     SSO_CHECK(s_read_text(request_text, &conf, &err) == 0
               && !strcmp(conf.saml_entity_id, "https://idp.test/e"));
     dir_conn_conf_free(&conf);
+    /* Metadata past its validUntil is refused; one still valid is taken. */
+    char *until = strstr(md, "entityID=");
+    char expired_md[8300], valid_md[8300];
+    SSO_CHECK(until != NULL);
+    if (until) {
+        snprintf(expired_md, sizeof expired_md, "%.*svalidUntil=\"2024-01-31T00:00:00Z\" %s",
+                 (int) (until - md), md, until);
+        snprintf(valid_md, sizeof valid_md, "%.*svalidUntil=\"2999-01-31T00:00:00Z\" %s",
+                 (int) (until - md), md, until);
+        json_object_set_new(request, "idp_metadata_xml", json_string(expired_md));
+        free(request_text);
+        request_text = json_dumps(request, 0);
+        SSO_CHECK(s_read_text(request_text, &conf, &err) == -1
+                  && !strcmp(err.description, "saml.idp_metadata_xml: the metadata expired at "
+                                              "2024-01-31T00:00:00Z (validUntil)"));
+        dir_conn_conf_free(&conf);
+        json_object_set_new(request, "idp_metadata_xml", json_string(valid_md));
+        free(request_text);
+        request_text = json_dumps(request, 0);
+        SSO_CHECK(s_read_text(request_text, &conf, &err) == 0);
+        dir_conn_conf_free(&conf);
+    }
     /* Not XML, not metadata: the reason says which. */
     SSO_CHECK(s_read_text("{\"idp_metadata_xml\":\"<a\"}", &conf, &err) == -1
               && strstr(err.description, "saml.idp_metadata_xml: ")
@@ -265,11 +302,13 @@ void dir_conn_saml_test(bool verbose)
               && !strcmp(dir_testkit_str(first, "subject"), "CN=idp.example.com")
               && !strcmp(dir_testkit_str(first, "issuer"), "CN=idp.example.com")
               && strlen(dir_testkit_str(first, "not_after")) == 20
-              && json_is_false(json_object_get(first, "expired")));
+              && json_is_false(json_object_get(first, "expired"))
+              && strlen(dir_testkit_str(first, "sha256_fingerprint")) == 95);
     SSO_CHECK(!strcmp(dir_testkit_str(second, "not_before"), "2024-01-01T00:00:00Z")
               && !strcmp(dir_testkit_str(second, "not_after"), "2024-01-31T00:00:00Z")
               && json_is_true(json_object_get(second, "expired")));
     SSO_CHECK(json_is_null(json_object_get(third, "subject"))
+              && json_is_null(json_object_get(third, "sha256_fingerprint"))
               && json_is_false(json_object_get(third, "expired")));
     json_decref(details);
     json_decref(certs);

@@ -4,6 +4,7 @@
 #define DIR_CONN_SAML_H
 #include "api/dir_conn_conf.h"
 #include "api/dir_conn_slow.h"
+#include "sso_saml_metadata.h"
 
 /* Reads the "saml" object of a request into conf: the metadata (given as XML, or fetched from
    its URL in a slow step), then the explicit fields, which win over it; certificates are kept
@@ -13,9 +14,15 @@
 int dir_conn_saml_read(json_t *saml, dir_conn_conf_t *conf, dir_conn_slow_t *slow,
                        dir_error_t *err);
 
+/* Parses IdP metadata (sso_saml_metadata_parse) and refuses it when its validUntil is before
+   now: the checks a document must pass when it is imported and when it is refreshed. The
+   metadata, or NULL with why ("the metadata expired at 2024-01-31T00:00:00Z (validUntil)"). */
+sso_saml_metadata_t *dir_conn_saml_metadata(const char *xml, size_t len, int64_t now, char *why,
+                                           size_t why_size);
+
 /* What an admin is shown of each certificate of certs (an array of PEM strings): a new array
-   of {subject, issuer, not_before, not_after (RFC 3339), expired}; one that cannot be read
-   shows nulls and expired false. */
+   of {subject, issuer, not_before, not_after (RFC 3339), expired, sha256_fingerprint ("AB:CD:
+   ...")}; one that cannot be read shows nulls and expired false. */
 json_t *dir_conn_saml_cert_details(const json_t *certs);
 
 void dir_conn_saml_test(bool verbose);

@@ -5,6 +5,7 @@
 #include "api/dir_conn_oidc.h"
 #include "api/dir_conn_options.h"
 #include "api/dir_conn_saml.h"
+#include "api/dir_conn_refresh.h"
 #include "api/dir_conn_slow.h"
 #include "api/dir_orgs.h"
 #include "login/dir_login.h"
@@ -73,6 +74,7 @@ static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
             "idp_sso_url", s_column_or_null(stmt, DIR_CONN_SAML_SSO), "idp_certificates", certs,
             "idp_certificate_details", dir_conn_saml_cert_details(certs), "idp_metadata_url",
             s_column_or_null(stmt, DIR_CONN_SAML_MD_URL));
+        dir_conn_refresh_json(dir, id, saml);
         json_object_set_new(json, "sp", sp);
         json_object_set_new(json, "saml", saml);
     }
@@ -280,6 +282,13 @@ static int s_read_name(json_t *body, dir_conn_conf_t *conf, dir_error_t *err)
     return 0;
 }
 
+/* Whether this request took the connection's metadata from its URL (fetched it now). */
+static bool s_fetched(const dir_conn_slow_t *slow, const dir_conn_conf_t *conf)
+{
+    return slow->fetched && slow->url && conf->saml_metadata_url
+           && !strcmp(slow->url, conf->saml_metadata_url);
+}
+
 static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, dir_conn_slow_t *slow)
 {
     dir_error_t err = {0};
@@ -374,6 +383,8 @@ static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, dir_conn_
         dir_not_found(&err, "no organization %s", org_id);
         goto done;
     }
+    if (saml)
+        dir_conn_refresh_imported(req->dir, id, conf.saml_metadata_url, s_fetched(slow, &conf));
     json_t *json = s_get(req->dir, id);
     reply = json ? sso_http_json(201, json) : NULL;
     if (!json)
@@ -478,6 +489,8 @@ static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, dir_conn_slow_
         dir_not_found(&err, "no connection %s", id);
         goto done;
     }
+    if (!strcmp(conf.type, "saml"))
+        dir_conn_refresh_imported(req->dir, id, conf.saml_metadata_url, s_fetched(slow, &conf));
     json_t *json = s_get(req->dir, id);
     reply = json ? sso_http_json(200, json) : NULL;
     if (!json)

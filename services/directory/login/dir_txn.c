@@ -413,6 +413,23 @@ static void s_redirect(const Sso__Transaction *txn, Sso__LoginRedirectReply *out
     out->state = dir_rpc_dup(txn->state);
 }
 
+/* Whether the transaction's connection changed since the caller read it at version (""
+   when the caller does not say): -1 with STALE (or a server error) when it did, else 0. */
+static int s_stale(dir_t *dir, const Sso__Transaction *txn, const char *version,
+                   dir_error_t *err)
+{
+    char now[65];
+    if (*version
+        && (dir_login_connection_version(dir, txn->connection_id, now, err) != 0
+            || strcmp(now, version) != 0)) {
+        if (!err->code)
+            dir_rpc_error(err, "stale", "connection %.128s changed since it was read; read it "
+                                        "again", txn->connection_id);
+        return -1;
+    }
+    return 0;
+}
+
 /* What the caller validated against: the transaction's connection, its upstream request,
    the connection as it is now. 0, or -1 with MISMATCH / STALE (nothing is consumed). */
 static int s_caller_view(dir_t *dir, const Sso__LoginCompleteRequest *r,
@@ -428,16 +445,7 @@ static int s_caller_view(dir_t *dir, const Sso__LoginCompleteRequest *r,
                       txn->saml_request_id, r->in_response_to);
         return -1;
     }
-    char version[65];
-    if (*r->connection_version
-        && (dir_login_connection_version(dir, txn->connection_id, version, err) != 0
-            || strcmp(version, r->connection_version) != 0)) {
-        if (!err->code)
-            dir_rpc_error(err, "stale", "connection %.128s changed since it was read; read it "
-                                        "again", txn->connection_id);
-        return -1;
-    }
-    return 0;
+    return s_stale(dir, txn, r->connection_version, err);
 }
 
 /* A test's raw attributes or claims: "" or a JSON object of at most DIR_TESTS_RAW_MAX. */
@@ -605,6 +613,10 @@ DIR_RPC_FN(dir_txn_login_fail, Sso__LoginFailRequest, Sso__LoginRedirectReply)
     bool usable = s_usable(r->txn_id, found, txn, consumed, err) == 0;
     if (found < 0 || (!usable && r->only_if_open))
         goto done; /* err says why; with only_if_open nothing is recorded */
+    /* Refused with a connection that changed since (new IdP certificates): the caller
+       validates again with the connection as it is now; nothing is recorded meanwhile. */
+    if (usable && s_stale(dir, txn, r->connection_version, err) != 0)
+        goto done;
     const char *given = *r->reason ? r->reason : *r->error_description ? r->error_description
                                                                        : r->error;
     /* The log says when the failure could not be tied to a live transaction. */
@@ -1178,6 +1190,13 @@ static void s_test_caller_view(dir_testkit_t *kit)
     SSO_CHECK(dir_testkit_rpc_error(kit, S_FAIL, &fail.base, "not_found", NULL));
     SSO_CHECK(s_count(kit, "login_events") == events);
     fail.txn_id = "txn-view-00000000001";
+    /* Refused against a connection that changed since: stale, nothing recorded or consumed;
+       against the connection as it is, recorded. */
+    fail.connection_version = version;
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_FAIL, &fail.base, "stale",
+                                    "connection conn_simulator changed"));
+    SSO_CHECK(s_count(kit, "login_events") == events);
+    fail.connection_version = changed;
     r = dir_testkit_rpc(kit, S_FAIL, &fail.base);
     SSO_CHECK(r && !r->error && !strcmp(r->redirect_error, "access_denied"));
     sso__login_redirect_reply__free_unpacked(r, NULL);

@@ -3,6 +3,7 @@
 #include "sso_crypto.h"
 #include "sso_saml_metadata.h"
 #include "sso_test.h"
+#include <ctype.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -74,6 +75,21 @@ static int s_time(const ASN1_TIME *time, int64_t *out)
     return 0;
 }
 
+static int s_fingerprint(const X509 *cert, char out[96])
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (X509_digest(cert, EVP_sha256(), digest, &len) != 1 || len != 32)
+        return -1;
+    static const char hex[] = "0123456789ABCDEF";
+    for (unsigned int i = 0; i < len; i++) {
+        out[3 * i] = hex[digest[i] >> 4];
+        out[3 * i + 1] = hex[digest[i] & 15];
+        out[3 * i + 2] = i + 1 < len ? ':' : '\0';
+    }
+    return 0;
+}
+
 int dir_pki_cert_info(const char *pem, dir_pki_cert_info_t *info)
 {
     memset(info, 0, sizeof *info);
@@ -86,6 +102,7 @@ int dir_pki_cert_info(const char *pem, dir_pki_cert_info_t *info)
                                     sizeof info->issuer) == 0
                      && s_time(X509_get0_notBefore(cert), &info->not_before) == 0
                      && s_time(X509_get0_notAfter(cert), &info->not_after) == 0
+                     && s_fingerprint(cert, info->sha256) == 0
                  ? 0
                  : -1;
     ERR_clear_error();
@@ -185,6 +202,22 @@ void dir_pki_test(bool verbose)
     SSO_CHECK(!strcmp(info.subject, "CN=conn_test") && !strcmp(info.issuer, "CN=conn_test")
               && info.not_before < (int64_t) time(NULL)
               && info.not_after > (int64_t) time(NULL) + 3649LL * 86400);
+    /* Its fingerprint: the SHA-256 of the DER the PEM carries, in pairs. */
+    if (cert) {
+        const char *begin = strchr(cert, '\n'), *end = strstr(cert, "-----END");
+        char *body = begin && end ? strndup(begin + 1, (size_t) (end - begin - 1)) : NULL;
+        size_t der_len = 0;
+        uint8_t *der = body ? sso_base64_decode(body, &der_len, true) : NULL;
+        char hex[65] = "", expect[96] = "";
+        if (der)
+            sso_sha256_hex(der, der_len, hex);
+        for (size_t i = 0; i < 32 && *hex; i++)
+            snprintf(expect + 3 * i, sizeof expect - 3 * i, "%c%c%s", toupper(hex[2 * i]),
+                     toupper(hex[2 * i + 1]), i < 31 ? ":" : "");
+        SSO_CHECK(der && strlen(info.sha256) == 95 && !strcmp(info.sha256, expect));
+        free(der);
+        free(body);
+    }
     /* Validity as asked, in the past too (2024-01-01 to 2024-01-31), and a name with a
        comma escaped as RFC 2253 writes it. */
     char *old_key = NULL, *old_cert = NULL;

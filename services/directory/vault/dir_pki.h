@@ -18,6 +18,8 @@ typedef struct {
     char issuer[256];
     int64_t not_before;
     int64_t not_after;
+    char sha256[96]; /* the SHA-256 fingerprint of its DER, "AB:CD:...", as the saml service's
+                        reasons name certificates */
 } dir_pki_cert_info_t;
 /* Reads one PEM certificate (as dir_pki_cert_normalize accepts) into info. 0, or -1. */
 int dir_pki_cert_info(const char *pem, dir_pki_cert_info_t *info);
