@@ -18,7 +18,9 @@ typedef struct {
     const char *assertion_id;     /* NULL: "_assert1" */
     long not_on_or_after;         /* offset from now */
     long not_before;
-    bool sign_response, sign_assertion, no_authn;
+    long authn_instant;           /* offset from now; 0: 5 s before now */
+    long issue_instant;           /* the Assertion's, offset from now */
+    bool sign_response, sign_assertion, no_authn, no_authn_instant;
 } saml_test_case_t;
 
 /* The Response as base64 (malloc'd), signed with key/cert (PEM) as the case asks; NULL on
