@@ -515,8 +515,11 @@ void dir_conn_options_test(bool verbose)
               && !strcmp(conn.saml_binding, "http-post")
               && !strcmp(conn.saml_nameid_format,
                          "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"));
-    free(conn.saml_binding);
-    free(conn.saml_nameid_format);
+    /* Unset (a failed fill) they are protobuf-c's shared empty string, never freed. */
+    if (*conn.saml_binding)
+        free(conn.saml_binding);
+    if (*conn.saml_nameid_format)
+        free(conn.saml_nameid_format);
     sso__connection__init(&conn);
     conn.type = "saml";
     SSO_CHECK(dir_conn_options_fill(&conn, "{\"clock_skew_s\":601}", "{}") == 0
