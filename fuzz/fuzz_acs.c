@@ -42,6 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     connection.sp_entity_id = "https://sso.test/sso/saml/conn_1";
     connection.sp_acs_url = "https://sso.test/sso/saml/conn_1/acs";
     connection.sp_private_key_pem = s_key;
+    connection.saml_clock_skew_s = SAML_DEFAULT_CLOCK_SKEW; /* the directory fills it */
     saml_response_config_t config;
     saml_response_config_from_connection(&config, &connection, "_req1");
     config.now = 1767323045;

@@ -153,6 +153,32 @@ sso_response_t *sso_html_response_csp(sso_html_t **self_p, uint32_t status, cons
     return response;
 }
 
+/* No form-action: the form leads to another site, which may redirect the submission on to
+   yet another (its login page), and browsers apply form-action to those redirects too. */
+#define HTML_AUTOPOST_CSP                                                                      \
+    "default-src 'none'; script-src 'self'; style-src 'self'; base-uri 'none'; "             \
+    "frame-ancestors 'none'"
+
+sso_response_t *sso_html_autopost(const char *action, const char *const *names,
+                                  const char *const *values, size_t n)
+{
+    if (!action || (strncmp(action, "https://", 8) != 0 && strncmp(action, "http://", 7) != 0))
+        return NULL;
+    sso_html_t *html = sso_html_new();
+    if (!html)
+        return NULL;
+    sso_html_begin(html, "Continuing to sign in");
+    sso_html_add(html, "<h1>Continuing to sign in&hellip;</h1>\n"
+                       "<form id=\"autopost\" method=\"post\" action=\"{}\">\n", action);
+    for (size_t i = 0; i < n; i++)
+        sso_html_hidden(html, names[i], values[i]);
+    /* The button only without scripts: a click while the script submits would post twice. */
+    sso_html_add(html, "<noscript><button type=\"submit\">Continue</button></noscript>\n"
+                       "</form>\n<script src=\"{}\"></script>\n", SSO_HTML_AUTOPOST_SCRIPT);
+    sso_html_end(html);
+    return sso_html_response_csp(&html, 200, HTML_AUTOPOST_CSP);
+}
+
 zframe_t *sso_html_error_page(uint32_t status, const char *title, const char *message)
 {
     sso_html_t *html = sso_html_new();
@@ -203,6 +229,35 @@ void sso_html_test(bool verbose)
     SSO_CHECK(html->data && strstr(html->data, "sso.css\">\n</head>\n<body>\n<main>\n")
               && !strstr(html->data, "p.css"));
     sso_html_destroy(&html);
+
+    /* The auto-posting page: every value escaped, the script from /static, no inline one. */
+    const char *names[] = {"SAMLRequest", "RelayState"};
+    const char *values[] = {"PHg+\"/>", "<script>alert(1)</script>"};
+    response = sso_html_autopost("https://idp.test/sso?a=1&b=\"2", names, values, 2);
+    zframe_t *posted = response ? sso_response_pack(&response) : NULL;
+    Sso__HttpResponse *post_page =
+        posted ? sso__http_response__unpack(NULL, zframe_size(posted), zframe_data(posted)) : NULL;
+    char *body = post_page ? strndup((const char *) post_page->body.data, post_page->body.len)
+                           : NULL;
+    SSO_CHECK(body && strstr(body, "<form id=\"autopost\" method=\"post\" action=\"https://"
+                                   "idp.test/sso?a=1&amp;b=&quot;2\">")
+              && strstr(body, "name=\"SAMLRequest\" value=\"PHg+&quot;/&gt;\"")
+              && strstr(body, "value=\"&lt;script&gt;alert(1)&lt;/script&gt;\"")
+              && strstr(body, "<noscript><button type=\"submit\">Continue</button></noscript>")
+              && strstr(body, "<script src=\"/static/autopost.js\"></script>")
+              && !strstr(body, "<script>"));
+    bool post_csp = false;
+    for (size_t i = 0; post_page && i < post_page->n_headers; i++)
+        post_csp |= !strcmp(post_page->headers[i]->name, "Content-Security-Policy")
+                    && !strcmp(post_page->headers[i]->value, HTML_AUTOPOST_CSP);
+    SSO_CHECK(post_csp && strstr(HTML_AUTOPOST_CSP, "script-src 'self';")
+              && !strstr(HTML_AUTOPOST_CSP, "unsafe-inline"));
+    free(body);
+    if (post_page)
+        sso__http_response__free_unpacked(post_page, NULL);
+    zframe_destroy(&posted);
+    SSO_CHECK(!sso_html_autopost("javascript:alert(1)", names, values, 2)
+              && !sso_html_autopost(NULL, names, values, 2));
 
     zframe_t *frame = sso_html_error_page(400, "Unknown application",
                                             "client_id <x> is not registered");

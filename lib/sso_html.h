@@ -36,6 +36,14 @@ sso_response_t *sso_html_response(sso_html_t **self_p, uint32_t status);
    browsers apply form-action to the redirects that follow a form submission). */
 sso_response_t *sso_html_response_csp(sso_html_t **self_p, uint32_t status, const char *csp);
 
+/* The page that carries a message to another site by HTTP-POST (a SAML binding): a form of
+   hidden fields names[i] = values[i] to action, submitted at once by /static/autopost.js (the
+   CSP allows no inline script) or, without scripts, by its Continue button. NULL when out of
+   memory or action is no http(s) URL. */
+#define SSO_HTML_AUTOPOST_SCRIPT "/static/autopost.js"
+sso_response_t *sso_html_autopost(const char *action, const char *const *names,
+                                  const char *const *values, size_t n);
+
 /* A whole page that says what went wrong, with no link anywhere (for errors that must not
    redirect). Always returns a frame. */
 zframe_t *sso_html_error_page(uint32_t status, const char *title, const char *message);

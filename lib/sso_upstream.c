@@ -3,6 +3,7 @@
 #include "sso_crypto.h"
 #include "sso_bus.h"
 #include "sso_email.h"
+#include "sso_html.h"
 #include "sso_rpc.h"
 #include "sso_http.h"
 #include "sso_test.h"
@@ -26,6 +27,42 @@ zframe_t *sso_upstream_start_reply(Sso__RpcError error, const char *description,
     reply.error_description = (char *) (description ? description : "");
     reply.redirect_url = (char *) (url ? url : "");
     return sso_frame_pack(&reply.base);
+}
+
+zframe_t *sso_upstream_start_post_reply(const char *url, const char *const *names,
+                                        const char *const *values, size_t n)
+{
+    Sso__UpstreamStartReply reply = SSO__UPSTREAM_START_REPLY__INIT;
+    Sso__Header fields[4], *pointers[4];
+    if (n > 4)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        sso__header__init(&fields[i]);
+        fields[i].name = (char *) names[i];
+        fields[i].value = (char *) values[i];
+        pointers[i] = &fields[i];
+    }
+    reply.post_url = (char *) url;
+    reply.post_fields = pointers;
+    reply.n_post_fields = n;
+    return sso_frame_pack(&reply.base);
+}
+
+bool sso_upstream_started(const Sso__UpstreamStartReply *reply)
+{
+    return !reply->error && (*reply->redirect_url || *reply->post_url);
+}
+
+sso_response_t *sso_upstream_post_page(const Sso__UpstreamStartReply *reply)
+{
+    const char *names[4], *values[4];
+    if (!*reply->post_url || reply->n_post_fields > 4)
+        return NULL;
+    for (size_t i = 0; i < reply->n_post_fields; i++) {
+        names[i] = reply->post_fields[i]->name;
+        values[i] = reply->post_fields[i]->value;
+    }
+    return sso_html_autopost(reply->post_url, names, values, reply->n_post_fields);
 }
 
 bool sso_upstream_is_test(const char *txn_id)
@@ -184,6 +221,35 @@ void sso_upstream_test(bool verbose)
     SSO_CHECK(sso_upstream_is_test("test.abc") && !sso_upstream_is_test("test")
               && !sso_upstream_is_test("xtest.abc") && !sso_upstream_is_test("")
               && !sso_upstream_is_test(NULL));
+    /* An HTTP-POST start: its fields, through the bus, become the page's form. */
+    const char *names[] = {"SAMLRequest", "RelayState"}, *values[] = {"PHg+", "txn&1"};
+    zframe_t *post = sso_upstream_start_post_reply("https://idp.test/sso", names, values, 2);
+    Sso__UpstreamStartReply *started =
+        post ? sso__upstream_start_reply__unpack(NULL, zframe_size(post), zframe_data(post))
+             : NULL;
+    sso_response_t *page = started ? sso_upstream_post_page(started) : NULL;
+    SSO_CHECK(started && sso_upstream_started(started) && !*started->redirect_url && page);
+    zframe_t *packed = page ? sso_response_pack(&page) : NULL;
+    Sso__HttpResponse *shown = packed ? sso__http_response__unpack(NULL, zframe_size(packed),
+                                                                   zframe_data(packed))
+                                      : NULL;
+    SSO_CHECK(shown && shown->status == 200
+              && memmem(shown->body.data, shown->body.len,
+                        "action=\"https://idp.test/sso\"", 29)
+              && memmem(shown->body.data, shown->body.len,
+                        "name=\"RelayState\" value=\"txn&amp;1\"", 35));
+    if (shown)
+        sso__http_response__free_unpacked(shown, NULL);
+    zframe_destroy(&packed);
+    sso__upstream_start_reply__free_unpacked(started, NULL);
+    zframe_destroy(&post);
+    /* Neither a redirect nor a post, or an error: not started. */
+    Sso__UpstreamStartReply none = SSO__UPSTREAM_START_REPLY__INIT;
+    SSO_CHECK(!sso_upstream_started(&none) && !sso_upstream_post_page(&none));
+    none.redirect_url = "https://idp.test/sso";
+    none.error = SSO__RPC_ERROR__SERVER_ERROR;
+    SSO_CHECK(!sso_upstream_started(&none));
+
     Sso__LoginRedirectReply r = SSO__LOGIN_REDIRECT_REPLY__INIT;
     r.redirect_uri = "https://app.test/cb?x=1";
     r.state = "s&1";

@@ -7,6 +7,7 @@
 #define SSO_UPSTREAM_H
 #include "directory.pb-c.h"
 #include "saml.pb-c.h"
+#include "sso_http.h"
 #include <czmq.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -34,6 +35,17 @@ bool sso_upstream_is_start(const char *rpc);
    be NULL). */
 zframe_t *sso_upstream_start_reply(Sso__RpcError error, const char *description,
                                    const char *url);
+
+/* The packed UpstreamStartReply of an HTTP-POST start: the browser posts fields names[i] =
+   values[i] to url. */
+zframe_t *sso_upstream_start_post_reply(const char *url, const char *const *names,
+                                        const char *const *values, size_t n);
+/* Whether a start reply says where the browser goes (redirect_url or post_url), with no
+   error. */
+bool sso_upstream_started(const Sso__UpstreamStartReply *reply);
+/* The page for reply's post_url and post_fields (sso_html_autopost); NULL when reply has no
+   post_url, or out of memory. */
+sso_response_t *sso_upstream_post_page(const Sso__UpstreamStartReply *reply);
 
 /* A 302 to r's redirect_uri with code or error, error_description and state. */
 zframe_t *sso_upstream_redirect(const Sso__LoginRedirectReply *r);

@@ -519,8 +519,15 @@ static Sso__Transaction s_txn_of(dir_fake_t *self, const char *id, const char *c
 
 int dir_fake_login(dir_fake_t *self, char *txn_id, size_t size)
 {
+    return dir_fake_login_max_age(self, -1, txn_id, size);
+}
+
+int dir_fake_login_max_age(dir_fake_t *self, int64_t max_age, char *txn_id, size_t size)
+{
     char *id = sso_random_token(24);
     Sso__Transaction txn = s_txn_of(self, id, self->conn_saml, self->org_saml);
+    txn.max_age = max_age;
+    txn.force_login = max_age >= 0;
     char request_id[64] = "";
     snprintf(request_id, sizeof request_id, "_%s", id ? id : "");
     txn.saml_request_id = request_id;

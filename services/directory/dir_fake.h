@@ -105,6 +105,8 @@ char *dir_fake_code(dir_fake_t *self, const char *nonce, const char *code_challe
    AuthorizeBegin records one: its SAML AuthnRequest's ID is "_" and its id. Its id into
    txn_id. 0 or -1. */
 int dir_fake_login(dir_fake_t *self, char *txn_id, size_t size);
+/* The same with the client's max_age (seconds; -1: none). */
+int dir_fake_login_max_age(dir_fake_t *self, int64_t max_age, char *txn_id, size_t size);
 /* A login started at conn_oidc for the client, as AuthorizeBegin records one: its OIDC state
    into state. binder is the browser's binder (the binding cookie's value; the stored hash is
    its SHA-256): a well-formed one is reused, as AuthorizeBegin reuses the browser's, else a

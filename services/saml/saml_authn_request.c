@@ -1,12 +1,15 @@
-/* saml_authn_request: AuthnRequest for the HTTP-Redirect binding. */
+/* saml_authn_request: AuthnRequest for the HTTP-Redirect and HTTP-POST bindings. */
 #include "saml_authn_request.h"
 #include "saml_codec.h"
 #include "saml_keycache.h"
+#include "saml_response_signature.h"
+#include "saml_sign.h"
 #include "sso_http.h"
 #include "saml_xml.h"
 #include "sso_crypto.h"
 #include "sso_test.h"
 #include "sso_upstream.h"
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -21,11 +24,14 @@ struct saml_authn_request_t {
     char id[66];
     char *xml;
     char *url;
+    char *post_value; /* HTTP-POST: base64 of xml */
 };
 
 /* ------------------------------------------------------------------------- encoding */
 
-/* Builds the request with libxml2 so no configured value can change its structure. */
+/* Builds the request with libxml2 so no configured value can change its structure; with
+   the POST binding and a key, signed inside (enveloped, after the Issuer as the schema
+   wants). The XML as sent, or NULL. */
 static char *s_build_xml(const saml_authn_request_config_t *c, const char *id)
 {
     char instant[32];
@@ -42,6 +48,8 @@ static char *s_build_xml(const saml_authn_request_config_t *c, const char *id)
     xmlNsPtr saml = xmlNewNs(req, BAD_CAST SAML_NS_ASSERTION, BAD_CAST "saml");
     xmlSetNs(req, samlp);
     xmlNodePtr issuer = NULL, policy = NULL;
+    const char *format = c->nameid_format && *c->nameid_format ? c->nameid_format
+                                                               : SAML_NAMEID_UNSPECIFIED;
     bool ok = samlp && saml && xmlNewProp(req, BAD_CAST "ID", BAD_CAST id)
               && xmlNewProp(req, BAD_CAST "Version", BAD_CAST "2.0")
               && xmlNewProp(req, BAD_CAST "IssueInstant", BAD_CAST instant)
@@ -53,8 +61,11 @@ static char *s_build_xml(const saml_authn_request_config_t *c, const char *id)
               && (issuer = xmlNewChild(req, saml, BAD_CAST "Issuer", NULL))
               && xmlAddChild(issuer, xmlNewText(BAD_CAST c->sp_entity_id))
               && (policy = xmlNewChild(req, samlp, BAD_CAST "NameIDPolicy", NULL))
-              && xmlNewProp(policy, BAD_CAST "Format", BAD_CAST SAML_NAMEID_UNSPECIFIED)
+              && xmlNewProp(policy, BAD_CAST "Format", BAD_CAST format)
               && xmlNewProp(policy, BAD_CAST "AllowCreate", BAD_CAST "true");
+    if (ok && c->post_binding && c->sp_private_key_pem)
+        ok = saml_xmlsec_init() == 0 && c->sp_certificate_pem
+             && saml_sign_enveloped(doc, req, c->sp_private_key_pem, c->sp_certificate_pem) == 0;
     xmlBufferPtr buf = ok ? xmlBufferCreate() : NULL;
     if (buf && xmlNodeDump(buf, doc, req, 0, 0) > 0)
         out = strdup((const char *) xmlBufferContent(buf));
@@ -106,6 +117,12 @@ static char *s_join(const char *const *parts)
 
 static int s_encode(saml_authn_request_t *self, const saml_authn_request_config_t *c)
 {
+    if (c->post_binding) {
+        /* Bindings 3.5.4: base64 of the XML, no DEFLATE; the signature, if any, is inside. */
+        self->post_value = sso_base64_encode((const uint8_t *) self->xml, strlen(self->xml));
+        self->url = strdup(c->idp_sso_url);
+        return self->post_value && self->url ? 0 : -1;
+    }
     uint8_t *raw = NULL;
     size_t raw_len = 0;
     if (saml_deflate((const uint8_t *) self->xml, strlen(self->xml), &raw, &raw_len) != 0)
@@ -202,7 +219,9 @@ saml_authn_request_t *saml_authn_request_new(const saml_authn_request_config_t *
     self->xml = s_build_xml(config, self->id);
     if (!self->xml || s_encode(self, config) != 0) {
         snprintf(why, why_size, "authn request: could not encode%s",
-                 config->sp_private_key_pem ? " or sign (is the SP key an RSA PEM key?)" : "");
+                 config->sp_private_key_pem ? " or sign (are the SP key and certificate RSA "
+                                              "PEM?)"
+                                            : "");
         saml_authn_request_destroy(&self);
     }
     return self;
@@ -214,6 +233,7 @@ void saml_authn_request_destroy(saml_authn_request_t **self_p)
         return;
     free((*self_p)->xml);
     free((*self_p)->url);
+    free((*self_p)->post_value);
     free(*self_p);
     *self_p = NULL;
 }
@@ -226,6 +246,11 @@ const char *saml_authn_request_id(const saml_authn_request_t *self)
 const char *saml_authn_request_url(const saml_authn_request_t *self)
 {
     return self->url;
+}
+
+const char *saml_authn_request_post_value(const saml_authn_request_t *self)
+{
+    return self->post_value;
 }
 
 const char *saml_authn_request_xml(const saml_authn_request_t *self)
@@ -261,6 +286,79 @@ static char *s_query_param(const char *url, const char *name)
     return NULL;
 }
 
+/* Whether the enveloped signature of the HTTP-POST request xml verifies with cert_pem alone
+   (KeyInfo unused), with the shape the ACS demands of IdPs: one Reference to "#" + the
+   request's ID, exclusive c14n, RSA-SHA256, SHA-256 digest. */
+static bool s_post_signature_verifies(const char *xml, const char *cert_pem)
+{
+    char why[256];
+    saml_result_t result = {0};
+    xmlDocPtr doc = xmlReadMemory(xml, (int) strlen(xml), "r.xml", NULL, XML_PARSE_NONET);
+    xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL, sig = NULL;
+    saml_response_signature_t *verifier = saml_response_signature_new(false);
+    bool ok = root && verifier
+              && saml_response_signature_add_certificate(verifier, cert_pem, why, sizeof why) == 0
+              && saml_response_signature_of(&result, root, "AuthnRequest", &sig) == SAML_OK && sig
+              && saml_response_signature_verify(verifier, &result, doc, root, sig,
+                                                "AuthnRequest")
+                     == SAML_OK;
+    saml_response_signature_destroy(&verifier);
+    xmlFreeDoc(doc);
+    return ok;
+}
+
+/* The HTTP-POST binding: the SAMLRequest value is base64 of the XML as built, posted to the
+   SSO URL as it is; signed, an enveloped signature that verifies with the SP certificate
+   only and breaks with any change; NameIDPolicy asks for the connection's format. */
+static void s_post_test(const saml_authn_request_config_t *base, const char *cert)
+{
+    char *other_key = NULL, *other_cert = NULL;
+    SSO_CHECK(saml_test_keypair("other.test", &other_key, &other_cert) == 0);
+    saml_authn_request_config_t c = *base;
+    c.sp_certificate_pem = cert;
+    c.post_binding = true;
+    c.nameid_format = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+    c.id = "_0123456789abcdef0123";
+    const char *key = c.sp_private_key_pem;
+    char why[256];
+    saml_authn_request_t *r = saml_authn_request_new(&c, why, sizeof why);
+    SSO_CHECK(r && !strcmp(saml_authn_request_url(r), c.idp_sso_url));
+    size_t len = 0;
+    char *xml = r ? (char *) sso_base64_decode(saml_authn_request_post_value(r), &len, false)
+                  : NULL;
+    char *text = xml ? strndup(xml, len) : NULL;
+    SSO_CHECK(text && !strcmp(text, saml_authn_request_xml(r)));
+    SSO_CHECK(text && strstr(text, "<samlp:NameIDPolicy Format=\"urn:oasis:names:tc:SAML:2.0:"
+                                   "nameid-format:persistent\" AllowCreate=\"true\"/>"));
+    /* Signature right after the Issuer, RSA-SHA256 over exclusive c14n, SHA-256 digest, its
+       one Reference the request's ID. */
+    SSO_CHECK(text && strstr(text, "</saml:Issuer><Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\">")
+              && strstr(text, "Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"")
+              && strstr(text, "Algorithm=\"" S_SIG_ALG "\"")
+              && strstr(text, "Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"")
+              && strstr(text, "<Reference URI=\"#_0123456789abcdef0123\">"));
+    SSO_CHECK(text && s_post_signature_verifies(text, cert));
+    SSO_CHECK(text && !s_post_signature_verifies(text, other_cert));
+    char *at = text ? strstr(text, "conn_1/acs") : NULL;
+    if (at)
+        at[5] = '2'; /* another ACS: the digest no longer matches */
+    SSO_CHECK(at && !s_post_signature_verifies(text, cert));
+    free(text);
+    free(xml);
+    saml_authn_request_destroy(&r);
+    /* Unsigned: no signature; signed without the certificate for KeyInfo: refused. */
+    c.sp_private_key_pem = NULL;
+    r = saml_authn_request_new(&c, why, sizeof why);
+    SSO_CHECK(r && !strstr(saml_authn_request_xml(r), "Signature")
+              && !strstr(saml_authn_request_url(r), "SAMLRequest"));
+    saml_authn_request_destroy(&r);
+    c.sp_private_key_pem = key;
+    c.sp_certificate_pem = NULL;
+    SSO_CHECK(!saml_authn_request_new(&c, why, sizeof why) && strstr(why, "sign"));
+    free(other_key);
+    free(other_cert);
+}
+
 void saml_authn_request_test(bool verbose)
 {
     /* DEFLATE round trip on repetitive and on incompressible data. */
@@ -290,6 +388,7 @@ void saml_authn_request_test(bool verbose)
         .sp_private_key_pem = key,
         .now = 1767323045,
     };
+    s_post_test(&c, cert);
     char why[256];
     saml_authn_request_t *r = saml_authn_request_new(&c, why, sizeof why);
     SSO_CHECK(r != NULL);
@@ -315,7 +414,9 @@ void saml_authn_request_test(bool verbose)
                   && strstr((char *) xml, "IssueInstant=\"2026-01-02T03:04:05Z\"")
                   && strstr((char *) xml, "<saml:Issuer>https://sso.test/sso/saml/conn_1</saml:Issuer>")
                   && strstr((char *) xml, "AllowCreate=\"true\""));
-        SSO_CHECK(!strstr((char *) xml, "ForceAuthn"));
+        SSO_CHECK(!strstr((char *) xml, "ForceAuthn")
+                  && strstr((char *) xml, "<samlp:NameIDPolicy Format=\"" SAML_NAMEID_UNSPECIFIED));
+        SSO_CHECK(!saml_authn_request_post_value(r) && !strstr((char *) xml, "Signature"));
         /* The signature verifies over the query exactly as sent. */
         const char *q = strstr(url, "SAMLRequest=");
         const char *s = strstr(url, "&Signature=");
@@ -378,6 +479,18 @@ void saml_authn_request_test(bool verbose)
     c.id = NULL;
     c.idp_sso_url = "javascript:alert(1)";
     SSO_CHECK(saml_authn_request_new(&c, why, sizeof why) == NULL && strstr(why, "SSO URL"));
+    /* Another NameID format, and a hostile one (the directory allows only four) stays an
+       attribute's text. */
+    c.idp_sso_url = "https://idp.test/sso";
+    c.nameid_format = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+    r = saml_authn_request_new(&c, why, sizeof why);
+    SSO_CHECK(r && strstr(saml_authn_request_xml(r), "Format=\"urn:oasis:names:tc:SAML:1.1:"
+                                                     "nameid-format:emailAddress\""));
+    saml_authn_request_destroy(&r);
+    c.nameid_format = "x\"/><evil";
+    r = saml_authn_request_new(&c, why, sizeof why);
+    SSO_CHECK(r && strstr(saml_authn_request_xml(r), "Format=\"x&quot;/&gt;&lt;evil\""));
+    saml_authn_request_destroy(&r);
     free(key);
     free(cert);
 }

@@ -144,6 +144,8 @@ int saml_cases_run(const char *dir, bool verbose)
             connection.sp_entity_id = config.sp_entity_id;
             connection.sp_acs_url = config.acs_url;
             connection.sp_private_key_pem = config.sp_key;
+            /* As the directory fills it when the option is not set. */
+            connection.saml_clock_skew_s = SAML_DEFAULT_CLOCK_SKEW;
             saml_response_config_t c;
             saml_response_config_from_connection(&c, &connection, config.in_response_to);
             c.now = config.now;

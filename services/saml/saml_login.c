@@ -96,6 +96,9 @@ zframe_t *saml_login_start(sso_service_t *service, zframe_t *payload)
         .idp_sso_url = connection->idp_sso_url,
         .relay_state = start->txn->id,
         .sp_private_key_pem = signing ? connection->sp_private_key_pem : NULL,
+        .sp_certificate_pem = signing ? connection->sp_certificate_pem : NULL,
+        .post_binding = !strcmp(connection->saml_binding, "http-post"),
+        .nameid_format = connection->saml_nameid_format,
         .now = time(NULL),
         .force_authn = start->txn->force_login,
         .id = start->txn->saml_request_id,
@@ -103,6 +106,12 @@ zframe_t *saml_login_start(sso_service_t *service, zframe_t *payload)
     saml_authn_request_t *authn = saml_authn_request_new(&config, why, sizeof why);
     if (!authn)
         reply = sso_upstream_start_reply(SSO__RPC_ERROR__SERVER_ERROR, why, NULL);
+    else if (config.post_binding) {
+        /* Bindings 3.5: the browser posts the request and the RelayState to the SSO URL. */
+        const char *names[] = {"SAMLRequest", "RelayState"};
+        const char *values[] = {saml_authn_request_post_value(authn), start->txn->id};
+        reply = sso_upstream_start_post_reply(saml_authn_request_url(authn), names, values, 2);
+    }
     else
         reply = sso_upstream_start_reply(SSO__RPC_ERROR__OK, NULL, saml_authn_request_url(authn));
     saml_authn_request_destroy(&authn);
@@ -120,8 +129,13 @@ typedef struct {
     sso_service_t *service;
     const char *connection_id;
     const char *txn_id;
-    bool stale; /* LoginComplete or LoginFail said the connection changed since it was read */
+    /* LoginComplete or LoginFail said the connection changed since it was read, or
+       LoginComplete that max_age differs from what was assumed. */
+    bool stale;
     const char *version; /* the version of the connection validated against (NULL: none yet) */
+    /* The login's max_age (-1: none): assumed none until LoginComplete says otherwise (STALE),
+       then read with the transaction (LoginContext). */
+    long long max_age;
 } s_acs_t;
 
 /* A POST to an ACS that belongs to no open login transaction (no or an unknown RelayState, a
@@ -293,6 +307,48 @@ static zframe_t *s_read_connection(s_acs_t *acs, saml_conncache_t *cache,
     return frame;
 }
 
+/* The login transaction and its connection, read again after LoginComplete said STALE: the
+   connection into *connection (kept in the cache, may be NULL) and the transaction's max_age
+   into acs. NULL, or the answer when they cannot be read or are not this ACS's. */
+static zframe_t *s_read_context(s_acs_t *acs, saml_conncache_t *cache,
+                                Sso__Connection **connection)
+{
+    Sso__LoginContextRequest get = SSO__LOGIN_CONTEXT_REQUEST__INIT;
+    get.txn_id = (char *) acs->txn_id;
+    Sso__LoginContextReply *reply = NULL;
+    if (sso_dir_login_context(acs->service, &get, &reply) != 0)
+        return sso_html_error_page(503, "Sign-in is temporarily unavailable",
+                                   "Start the sign-in again from the application in a moment.");
+    zframe_t *frame = NULL;
+    char reason[400];
+    if (s_gone(reply->error) || reply->error == SSO__RPC_ERROR__INVALID_REQUEST) {
+        snprintf(reason, sizeof reason, "login transaction %.300s", reply->error_description);
+        frame = s_anonymous(acs->connection_id, reason, S_GONE);
+    }
+    else if (reply->error || !reply->txn || !reply->connection) {
+        snprintf(reason, sizeof reason, "acs: the login could not be read: %.200s",
+                 reply->error_description);
+        frame = s_fail(acs, "server_error", "the login could not be read", reason);
+    }
+    else if (strcmp(reply->txn->connection_id, acs->connection_id) != 0
+             || strcmp(reply->connection->id, acs->connection_id) != 0
+             || strcmp(reply->connection->type, "saml") != 0) {
+        snprintf(reason, sizeof reason, "acs: connection: expected %.128s, got %.128s",
+                 reply->txn->connection_id, acs->connection_id);
+        frame = s_fail(acs, "access_denied", "the response arrived at another connection's ACS",
+                       reason);
+    }
+    else {
+        acs->max_age = reply->txn->max_age;
+        *connection = reply->connection;
+        reply->connection = NULL;
+        if (cache && saml_conncache_put(cache, *connection) != 0)
+            sso_warn("acs: could not keep connection %s (out of memory)", (*connection)->id);
+    }
+    sso__login_context_reply__free_unpacked(reply, NULL);
+    return frame;
+}
+
 /* Everything after the connection is known: the response validated against it, then one
    call that checks the transaction and completes the login. NULL with acs->stale set when
    the connection changed since it was read. */
@@ -315,6 +371,7 @@ static zframe_t *s_acs_validate(s_acs_t *acs, const Sso__Connection *connection,
     saml_response_config_t config;
     saml_response_config_from_connection(&config, connection, expected);
     config.keep_raw = sso_upstream_is_test(acs->txn_id);
+    config.max_age = acs->max_age;
     saml_response_t *validator = saml_response_new(&config);
     if (!validator)
         return s_fail(acs, "server_error", "out of memory", "out of memory");
@@ -372,6 +429,8 @@ static zframe_t *s_acs_validate(s_acs_t *acs, const Sso__Connection *connection,
     complete.connection_id = (char *) acs->connection_id;
     complete.connection_version = connection->version;
     complete.in_response_to = expected;
+    complete.max_age_checked = true;
+    complete.max_age = acs->max_age;
     if (test)
         complete.raw_json = profile->raw_json;
     /* Replay: an assertion id is good once per connection; the directory records it in the
@@ -406,8 +465,9 @@ zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request
     }
     /* The connection as this instance kept it (one read of the directory fewer: the directory
        checks its version when the login completes), else as the directory has it now. A kept
-       one that is not active, or that turned out stale, is read again once. */
-    s_acs_t acs = {service, connection_id, relay_state, false, NULL};
+       one that is not active is read again; one that turned out stale, or a login that asks
+       max_age, is read again once with its transaction. */
+    s_acs_t acs = {service, connection_id, relay_state, false, NULL, -1};
     saml_conncache_t *cache = service ? service->state : NULL;
     zframe_t *frame = NULL;
     for (int round = 0; !frame && round < 2; round++) {
@@ -418,7 +478,11 @@ zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request
             sso__connection__free_unpacked(connection, NULL);
             connection = NULL;
         }
-        if (!connection && (frame = s_read_connection(&acs, cache, &connection)) != NULL)
+        /* Read again after STALE: the connection with the transaction, whose max_age the
+           first round assumed was none. */
+        if (!connection && (frame = round == 0 ? s_read_connection(&acs, cache, &connection)
+                                               : s_read_context(&acs, cache, &connection))
+                               != NULL)
             break;
         acs.stale = false;
         acs.version = connection->version;
@@ -623,7 +687,92 @@ static void s_test_login_test(dir_fake_t *dir, sso_service_t *service, saml_test
     SSO_CHECK(dir_fake_connection_status(dir, dir->conn_saml, "active") == 0);
 }
 
-static void s_acs_test(void)
+/* UpstreamStart.Start of request (the transaction of saml_login_test) at the seeded
+   connection, signed: with each binding the key is the directory's (the start reads it); the
+   SP metadata says AuthnRequestsSigned. */
+static void s_signed_start_test(sso_service_t *service, dir_fake_t *dir,
+                                Sso__UpstreamStartRequest *request)
+{
+    const char *options[] = {"{\"sign_authn_requests\":true}",
+                             "{\"sign_authn_requests\":true,\"binding\":\"http-post\"}"};
+    Sso__Connection *kept = request->connection;
+    Sso__Connection sent = SSO__CONNECTION__INIT;
+    sent.id = dir->conn_saml;
+    sent.type = "saml";
+    sent.sign_authn_requests = true;
+    request->connection = &sent;
+    for (int post = 0; post < 2; post++) {
+        SSO_CHECK(dir_fake_connection_options(dir, dir->conn_saml, options[post]) == 0);
+        zframe_t *payload = sso_frame_pack(&request->base);
+        zframe_t *reply = payload ? saml_login_start(service, payload) : NULL;
+        Sso__UpstreamStartReply *start =
+            reply ? sso__upstream_start_reply__unpack(NULL, zframe_size(reply), zframe_data(reply))
+                  : NULL;
+        size_t len = 0;
+        uint8_t *xml = start && post && start->n_post_fields == 2
+                           ? sso_base64_decode(start->post_fields[0]->value, &len, false)
+                           : NULL;
+        if (post)
+            SSO_CHECK(start && !start->error && xml
+                      && memmem(xml, len, "<Reference URI=\"#_request-0123456789abcdef\">", 43)
+                      && memmem(xml, len, "<SignatureValue>", 16));
+        else
+            SSO_CHECK(start && !start->error && strstr(start->redirect_url, "&SigAlg=")
+                      && strstr(start->redirect_url, "&Signature="));
+        free(xml);
+        sso__upstream_start_reply__free_unpacked(start, NULL);
+        zframe_destroy(&reply);
+        zframe_destroy(&payload);
+    }
+    zframe_t *metadata = saml_login_metadata(service, dir->conn_saml);
+    Sso__HttpResponse *page =
+        metadata ? sso__http_response__unpack(NULL, zframe_size(metadata), zframe_data(metadata))
+                 : NULL;
+    SSO_CHECK(page && page->status == 200
+              && memmem(page->body.data, page->body.len, "AuthnRequestsSigned=\"true\"", 26));
+    if (page)
+        sso__http_response__free_unpacked(page, NULL);
+    zframe_destroy(&metadata);
+    SSO_CHECK(dir_fake_connection_options(dir, dir->conn_saml, "{}") == 0);
+    request->connection = kept;
+}
+
+/* A login that asks max_age, at a connection whose clock_skew_s is 30: the ACS first assumes
+   none, LoginComplete answers STALE, the ACS reads the transaction and checks the AuthnInstant
+   against it. One older than max_age + skew is refused, expected against received in the
+   event log; a recent one completes. now is the real time as an offset from SAML_TEST_NOW. */
+static void s_max_age_test(dir_fake_t *dir, sso_service_t *service, saml_test_case_t *c,
+                           const char *key, const char *cert, long now)
+{
+    SSO_CHECK(dir_fake_connection_options(dir, dir->conn_saml, "{\"clock_skew_s\":30}") == 0);
+    for (int recent = 0; recent < 2; recent++) {
+        char txn[128] = "", request[140], code[128], error[64];
+        SSO_CHECK(dir_fake_login_max_age(dir, 300, txn, sizeof txn) == 0);
+        snprintf(request, sizeof request, "_%s", txn);
+        c->in_response_to = request;
+        c->assertion_id = recent ? "_assert-max-age-recent" : "_assert-max-age-old";
+        c->authn_instant = recent ? now - 10 : now - 300 - 30 - 60;
+        char *signed_response = saml_test_response(c, key, cert);
+        Sso__HttpResponse *response =
+            signed_response ? s_test_acs(service, dir->conn_saml, txn, signed_response) : NULL;
+        s_test_location_param(response, "code", code, sizeof code);
+        s_test_location_param(response, "error", error, sizeof error);
+        if (recent)
+            SSO_CHECK(response && response->status == 302 && *code);
+        else
+            SSO_CHECK(response && response->status == 302 && !*code
+                      && !strcmp(error, "access_denied")
+                      && dir_fake_events(dir, "authn_instant: expected ") == 1
+                      && dir_fake_events(dir, "(max_age 300s, skew 30s), got ") == 1);
+        if (response)
+            sso__http_response__free_unpacked(response, NULL);
+        free(signed_response);
+    }
+    c->authn_instant = 0;
+    SSO_CHECK(dir_fake_connection_options(dir, dir->conn_saml, "{}") == 0);
+}
+
+static void s_acs_test(Sso__UpstreamStartRequest *start_request)
 {
     SSO_CHECK(saml_xmlsec_init() == 0);
     dir_fake_t *dir = dir_fake_new();
@@ -661,6 +810,11 @@ static void s_acs_test(void)
     c.in_response_to = request_second;
     char *signed_second = ready ? saml_test_response(&c, key, cert) : NULL;
     SSO_CHECK(!ready || (signed_first && signed_second));
+
+    /* Signed, each binding: the key is the directory's (read by the start), the SP metadata
+       says AuthnRequestsSigned. */
+    if (ready)
+        s_signed_start_test(&service, dir, start_request);
 
     /* The login completes: back to the client with a code the directory issued for it. */
     Sso__HttpResponse *response =
@@ -779,6 +933,9 @@ static void s_acs_test(void)
     if (response)
         sso__http_response__free_unpacked(response, NULL);
     free(signed_long);
+    c.name_id = "jane@example.com";
+    if (ready)
+        s_max_age_test(dir, &service, &c, key, cert, now);
     if (ready)
         s_test_login_test(dir, &service, &c, key, cert);
     saml_conncache_t *cache = service.state;
@@ -829,6 +986,30 @@ void saml_login_test(bool verbose)
               && strstr(start->redirect_url, "&RelayState=txn_x")
               && !strstr(start->redirect_url, "Signature="));
     sso__upstream_start_reply__free_unpacked(start, NULL);
+    /* The HTTP-POST binding: the SSO URL and the fields to post there, the AuthnRequest with
+       the connection's NameID format. */
+    sent.saml_binding = "http-post";
+    sent.saml_nameid_format = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+    junk = sso_frame_pack(&start_request.base);
+    start = s_test_start(&junk);
+    char *posted = NULL;
+    if (start && start->n_post_fields == 2
+        && !strcmp(start->post_fields[0]->name, "SAMLRequest")) {
+        size_t len = 0;
+        uint8_t *raw = sso_base64_decode(start->post_fields[0]->value, &len, false);
+        posted = raw ? strndup((const char *) raw, len) : NULL;
+        free(raw);
+    }
+    SSO_CHECK(start && !start->error && !*start->redirect_url
+              && !strcmp(start->post_url, "https://idp.test/sso") && posted
+              && strstr(posted, "ID=\"_request-0123456789abcdef\"")
+              && strstr(posted, "Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:transient\"")
+              && !strstr(posted, "Signature") && !strcmp(start->post_fields[1]->name, "RelayState")
+              && !strcmp(start->post_fields[1]->value, "txn_x"));
+    free(posted);
+    sso__upstream_start_reply__free_unpacked(start, NULL);
+    sent.saml_binding = "";
+    sent.saml_nameid_format = "";
     /* A request id that is no xs:ID of ours: refused, as saml_authn_request refuses it. */
     txn.saml_request_id = "_bad id\"";
     junk = sso_frame_pack(&start_request.base);
@@ -859,5 +1040,7 @@ void saml_login_test(bool verbose)
         if (response)
             sso__http_response__free_unpacked(response, NULL);
     }
-    s_acs_test();
+    txn.saml_request_id = "_request-0123456789abcdef";
+    start_request.txn = &txn;
+    s_acs_test(&start_request);
 }

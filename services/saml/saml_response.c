@@ -37,6 +37,7 @@ void saml_response_config_init(saml_response_config_t *config)
 {
     memset(config, 0, sizeof *config);
     config->clock_skew = SAML_DEFAULT_CLOCK_SKEW;
+    config->max_age = -1;
     config->now = time(NULL);
 }
 
@@ -51,6 +52,8 @@ void saml_response_config_from_connection(saml_response_config_t *config,
     config->sp_entity_id = connection->sp_entity_id;
     config->acs_url = connection->sp_acs_url;
     config->in_response_to = in_response_to;
+    /* The directory fills it for every SAML connection (its option clock_skew_s). */
+    config->clock_skew = connection->saml_clock_skew_s;
     config->sp_private_key_pem = connection->sp_private_key_pem && *connection->sp_private_key_pem
                                      ? connection->sp_private_key_pem
                                      : NULL;
@@ -150,6 +153,7 @@ saml_response_t *saml_response_new(const saml_response_config_t *config)
         .in_response_to = self->in_response_to,
         .now = config->now,
         .skew = config->clock_skew,
+        .max_age = config->max_age,
         .attribute_map = self->attribute_map ? self->attribute_map : config->attribute_map,
         .keep_raw = config->keep_raw,
     };

@@ -24,6 +24,7 @@ typedef struct {
     bool allow_idp_initiated;
     time_t now;
     int clock_skew;                      /* seconds, 0..600 */
+    long long max_age;                   /* the client's max_age, seconds; -1: none */
     bool allow_sha1;                     /* RSA-SHA1 / SHA-1 digests (off by default) */
     const char *sp_private_key_pem;      /* for EncryptedAssertion; NULL = none */
     bool require_encryption;             /* a plain (unencrypted) Assertion is refused */
@@ -36,12 +37,12 @@ typedef struct {
     bool keep_raw; /* a test login: the profile's raw_json (saml_attributes_raw) */
 } saml_response_config_t;
 
-/* Defaults: skew 120 s, SHA-1 off, IdP-initiated off, now = time(NULL). */
+/* Defaults: skew 120 s, no max_age, SHA-1 off, IdP-initiated off, now = time(NULL). */
 void saml_response_config_init(saml_response_config_t *config);
 /* The one mapping from a connection (as the directory gives it, with its SP key when it has
    one) to the rules its responses are validated under: the defaults, plus the connection's
-   IdP, certificates, SP entity id, ACS URL, SP key, encryption options and attribute mapping,
-   and in_response_to (the pending
+   IdP, certificates, SP entity id, ACS URL, SP key, encryption options, clock skew and
+   attribute mapping, and in_response_to (the pending
    AuthnRequest's ID; NULL or "" = IdP-initiated). config points into connection. */
 void saml_response_config_from_connection(saml_response_config_t *config,
                                           const Sso__Connection *connection,

@@ -275,6 +275,18 @@ static saml_error_t s_authn(const saml_response_conditions_t *self, saml_result_
     time_t until = 0;
     saml_error_t rc = s_time_attr(result, authn, "AuthnInstant", "AuthnStatement", true,
                                   &p->authn_instant, &present);
+    /* max_age at /oauth/authorize: the IdP's authentication must be that recent. Subtracted
+       from now, so an AuthnInstant near the end of time cannot overflow. */
+    if (rc == SAML_OK && self->max_age >= 0
+        && (long long) p->authn_instant < (long long) self->now - self->max_age - self->skew) {
+        char expected[32], got[32];
+        saml_time_format((time_t) ((long long) self->now - self->max_age), expected,
+                         sizeof expected);
+        saml_time_format(p->authn_instant, got, sizeof got);
+        rc = saml_fail(result, SAML_ERR_AUTHN_STATEMENT, "authn_instant: expected %s or later "
+                       "(max_age %llds, skew %ds), got %s", expected, self->max_age, self->skew,
+                       got);
+    }
     if (rc == SAML_OK)
         rc = s_time_attr(result, authn, "SessionNotOnOrAfter", "AuthnStatement", false, &until,
                          &present);
@@ -312,6 +324,13 @@ saml_error_t saml_response_conditions_assertion(const saml_response_conditions_t
     if (rc == SAML_OK)
         rc = s_time_attr(result, assertion, "IssueInstant", "Assertion", true, &p->issue_instant,
                          &present);
+    if (rc == SAML_OK && p->issue_instant > self->now + self->skew) {
+        char a[32], b[32];
+        saml_time_format(p->issue_instant, a, sizeof a);
+        saml_time_format(self->now, b, sizeof b);
+        rc = saml_fail(result, SAML_ERR_NOT_YET_VALID, "not yet valid: Assertion IssueInstant "
+                       "%s is after now %s (skew %ds)", a, b, self->skew);
+    }
     if (rc == SAML_OK)
         rc = s_issuer(self, result, assertion, "Assertion", true);
     if (rc == SAML_OK)
@@ -358,6 +377,83 @@ static saml_error_t s_check(const saml_response_conditions_t *self, const char *
     return rc;
 }
 
+/* The conditions of case c under self: SAML_OK, or the error with its reason in result. */
+static saml_error_t s_case(const saml_response_conditions_t *self, const saml_test_case_t *c,
+                           saml_result_t *result)
+{
+    char *b64 = saml_test_response(c, NULL, NULL);
+    saml_profile_t *profile = NULL;
+    time_t until = 0;
+    saml_error_t rc = b64 ? s_check(self, b64, result, &profile, &until) : SAML_ERR_INTERNAL;
+    saml_profile_destroy(&profile);
+    free(b64);
+    return rc;
+}
+
+/* The connection's skew and the client's max_age, each at its boundary: exactly the skew (or
+   max_age + skew) passes, one second more is refused, with what was expected and what came. */
+static void s_skew_test(saml_response_conditions_t *self)
+{
+    saml_result_t result = {0};
+    for (int skew = 0; skew <= 600; skew += 300) {
+        self->skew = skew;
+        /* NotOnOrAfter (both of them) at now - skew: expired; one second later: fine. */
+        saml_test_case_t c = {.not_on_or_after = -skew, .not_before = -skew - 60};
+        SSO_CHECK(s_case(self, &c, &result) == SAML_ERR_EXPIRED);
+        c.not_on_or_after = -skew + 1;
+        SSO_CHECK(s_case(self, &c, &result) == SAML_OK);
+        /* NotBefore at now + skew: fine; one second later: not yet valid. */
+        c = (saml_test_case_t){.not_on_or_after = skew + 300, .not_before = skew};
+        SSO_CHECK(s_case(self, &c, &result) == SAML_OK);
+        c.not_before = skew + 1;
+        SSO_CHECK(s_case(self, &c, &result) == SAML_ERR_NOT_YET_VALID
+                  && strstr(result.reason, "NotBefore"));
+        /* The Assertion's IssueInstant at now + skew: fine; one second later: refused. */
+        c = (saml_test_case_t){.not_on_or_after = skew + 300, .issue_instant = skew};
+        SSO_CHECK(s_case(self, &c, &result) == SAML_OK);
+        c.issue_instant = skew + 1;
+        char reason[160];
+        char at[32], now[32];
+        saml_time_format(SAML_TEST_NOW + skew + 1, at, sizeof at);
+        saml_time_format(SAML_TEST_NOW, now, sizeof now);
+        snprintf(reason, sizeof reason, "not yet valid: Assertion IssueInstant %s is after now "
+                 "%s (skew %ds)", at, now, skew);
+        SSO_CHECK(s_case(self, &c, &result) == SAML_ERR_NOT_YET_VALID
+                  && !strcmp(result.reason, reason));
+        /* max_age: an AuthnInstant exactly max_age + skew old passes, a second older is
+           refused; without max_age any age passes. */
+        self->max_age = 300;
+        c = (saml_test_case_t){.not_on_or_after = 300, .authn_instant = -300 - skew};
+        SSO_CHECK(s_case(self, &c, &result) == SAML_OK);
+        c.authn_instant = -300 - skew - 1;
+        char expected[32], got[32];
+        saml_time_format(SAML_TEST_NOW - 300, expected, sizeof expected);
+        saml_time_format(SAML_TEST_NOW - 300 - skew - 1, got, sizeof got);
+        snprintf(reason, sizeof reason, "authn_instant: expected %s or later (max_age 300s, "
+                 "skew %ds), got %s", expected, skew, got);
+        SSO_CHECK(s_case(self, &c, &result) == SAML_ERR_AUTHN_STATEMENT
+                  && !strcmp(result.reason, reason));
+        if (strcmp(result.reason, reason) != 0)
+            fprintf(stderr, "  expected %s\n  got %s\n", reason, result.reason);
+        /* A short max_age: the same bounds. */
+        self->max_age = 5;
+        c.authn_instant = -5 - skew;
+        SSO_CHECK(s_case(self, &c, &result) == SAML_OK);
+        c.authn_instant = -5 - skew - 1;
+        SSO_CHECK(s_case(self, &c, &result) == SAML_ERR_AUTHN_STATEMENT);
+        /* No AuthnInstant, or no AuthnStatement, when max_age was asked: refused. */
+        c.no_authn_instant = true;
+        SSO_CHECK(s_case(self, &c, &result) == SAML_ERR_STRUCTURE
+                  && strstr(result.reason, "AuthnStatement has no AuthnInstant"));
+        c.no_authn = true;
+        SSO_CHECK(s_case(self, &c, &result) == SAML_ERR_AUTHN_STATEMENT);
+        self->max_age = -1;
+        c = (saml_test_case_t){.not_on_or_after = 300, .authn_instant = -86400 * 365};
+        SSO_CHECK(s_case(self, &c, &result) == SAML_OK);
+    }
+    self->skew = 120;
+}
+
 void saml_response_conditions_test(bool verbose)
 {
     (void) verbose;
@@ -366,7 +462,8 @@ void saml_response_conditions_test(bool verbose)
                                        .acs_url = SAML_TEST_ACS,
                                        .in_response_to = "_req1",
                                        .now = SAML_TEST_NOW,
-                                       .skew = 120};
+                                       .skew = 120,
+                                       .max_age = -1};
     saml_test_case_t good = {.not_on_or_after = 300, .not_before = -60};
     char *b64 = saml_test_response(&good, NULL, NULL);
     saml_result_t result = {0};
@@ -424,6 +521,8 @@ void saml_response_conditions_test(bool verbose)
         saml_profile_destroy(&profile);
         free(b64);
     }
+
+    s_skew_test(&self);
 
     /* A control character from the document never reaches the reason (the event log refuses
        them, and the browser would get another answer). */

@@ -18,6 +18,9 @@ typedef struct {
     const char *in_response_to;               /* "" = IdP-initiated */
     time_t now;
     int skew;                                 /* seconds */
+    /* The client's max_age (seconds; -1: none): the AuthnInstant must be at most this old
+       (plus skew). */
+    long long max_age;
     const saml_attribute_map_t *attribute_map; /* NULL = defaults */
     bool keep_raw;                            /* a test login: the profile's raw_json too */
 } saml_response_conditions_t;

@@ -139,8 +139,14 @@ static int s_encrypt_assertion(xmlNodePtr root, xmlNodePtr assertion,
 
 char *saml_test_response(const saml_test_case_t *c, const char *key, const char *cert)
 {
-    char now[32], before[32], after[32];
+    char now[32], before[32], after[32], issued[32], authn_at[32], authn[120];
     saml_time_format(SAML_TEST_NOW, now, sizeof now);
+    saml_time_format(SAML_TEST_NOW + c->issue_instant, issued, sizeof issued);
+    saml_time_format(SAML_TEST_NOW + (c->authn_instant ? c->authn_instant : -5), authn_at,
+                     sizeof authn_at);
+    snprintf(authn, sizeof authn, "<saml:AuthnStatement%s%s%s SessionIndex=\"_s1\"/>",
+             c->no_authn_instant ? "" : " AuthnInstant=\"", c->no_authn_instant ? "" : authn_at,
+             c->no_authn_instant ? "" : "\"");
     saml_time_format(SAML_TEST_NOW + c->not_before, before, sizeof before);
     saml_time_format(SAML_TEST_NOW + c->not_on_or_after, after, sizeof after);
     size_t size = 8192;
@@ -171,14 +177,13 @@ char *saml_test_response(const saml_test_case_t *c, const char *key, const char 
         c->in_response_to ? c->in_response_to : "_req1", c->issuer ? c->issuer : SAML_TEST_IDP,
         c->status ? c->status : "urn:oasis:names:tc:SAML:2.0:status:Success",
         c->extra_response ? c->extra_response : "",
-        c->assertion_id ? c->assertion_id : "_assert1", now, c->issuer ? c->issuer : SAML_TEST_IDP,
+        c->assertion_id ? c->assertion_id : "_assert1", issued,
+        c->issuer ? c->issuer : SAML_TEST_IDP,
         SAML_NAMEID_EMAIL, c->name_id ? c->name_id : "ann@example.com",
         c->recipient ? c->recipient : SAML_TEST_ACS, after,
         c->in_response_to ? c->in_response_to : "_req1", before, after,
         c->audience ? c->audience : SAML_TEST_SP,
-        c->no_authn ? ""
-                    : "<saml:AuthnStatement AuthnInstant=\"2026-01-02T03:04:00Z\" "
-                      "SessionIndex=\"_s1\"/>");
+        c->no_authn ? "" : authn);
     xmlDocPtr doc = xmlReadMemory(xml, (int) strlen(xml), "t.xml", NULL, XML_PARSE_NONET);
     free(xml);
     if (!doc)

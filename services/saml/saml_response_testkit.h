@@ -37,7 +37,9 @@ typedef struct {
     const char *assertion_id;     /* NULL: "_assert1" */
     long not_on_or_after;         /* offset from now */
     long not_before;
-    bool sign_response, sign_assertion, no_authn;
+    long authn_instant;           /* offset from now; 0: 5 s before now */
+    long issue_instant;           /* the Assertion's, offset from now */
+    bool sign_response, sign_assertion, no_authn, no_authn_instant;
     const saml_test_encryption_t *encrypt; /* NULL: a plain Assertion */
 } saml_test_case_t;
 

@@ -439,6 +439,8 @@ void saml_simulator_test(bool verbose)
     connection.n_idp_certificates = 1;
     connection.sp_entity_id = (char *) spec.sp_entity_id;
     connection.sp_acs_url = (char *) spec.acs_url;
+    /* As the directory fills it when the option is not set. */
+    connection.saml_clock_skew_s = SAML_DEFAULT_CLOCK_SKEW;
     saml_response_config_t config;
     saml_response_config_from_connection(&config, &connection, "_req1");
     /* Each scenario through the real validator: only success passes, each failure for its

@@ -16,6 +16,19 @@
 
 /* ---- responses ------------------------------------------------------------------------- */
 
+/* The response with this login's cookies (the hosted page's last domain, an OIDC login's
+   browser binding), packed. */
+static zframe_t *s_send(token_authorize_login_t *self, sso_response_t *response)
+{
+    if (!response)
+        return sso_html_error_page(500, "Something went wrong", "out of memory");
+    if (self->last_domain)
+        sso_response_header(response, "Set-Cookie", self->last_domain);
+    if (self->binding)
+        sso_response_header(response, "Set-Cookie", self->binding);
+    return sso_response_pack(&response);
+}
+
 /* Sends the browser to url: a 302, except after the hosted page's form, whose CSP
    (form-action 'self') browsers also apply to the redirects that follow a submission. There
    a tiny page navigates instead. */
@@ -40,13 +53,7 @@ static zframe_t *s_redirect(token_authorize_login_t *self, const char *url)
         sso_response_header(response, "Location", url);
         sso_response_header(response, "Cache-Control", "no-store");
     }
-    if (!response)
-        return sso_html_error_page(500, "Something went wrong", "out of memory");
-    if (self->last_domain)
-        sso_response_header(response, "Set-Cookie", self->last_domain);
-    if (self->binding)
-        sso_response_header(response, "Set-Cookie", self->binding);
-    return sso_response_pack(&response);
+    return s_send(self, response);
 }
 
 zframe_t *token_authorize_login_error(token_authorize_login_t *self, const char *error,
@@ -230,7 +237,7 @@ static zframe_t *s_start(token_authorize_login_t *self, const Sso__Connection *c
         token_dir_start_failed(self->service, conn, self->req.client_id, txn->id,
                                "authorize", "the upstream service did not answer");
     }
-    else if (started->error || !*started->redirect_url) {
+    else if (!sso_upstream_started(started)) {
         /* Only codes a client understands go back; anything else is our failure. */
         static const Sso__RpcError passed[] = {SSO__RPC_ERROR__ACCESS_DENIED,
                                                SSO__RPC_ERROR__INVALID_REQUEST};
@@ -249,7 +256,9 @@ static zframe_t *s_start(token_authorize_login_t *self, const Sso__Connection *c
         frame = token_authorize_login_error(self, "server_error", "out of memory");
     else {
         sso_info("login %.8s… for %s via %s %s", txn->id, self->req.client_id, target, conn->id);
-        frame = s_redirect(self, started->redirect_url);
+        /* An IdP that takes the request by HTTP-POST: a page posts it there. */
+        frame = *started->post_url ? s_send(self, sso_upstream_post_page(started))
+                                   : s_redirect(self, started->redirect_url);
     }
     sso__upstream_start_reply__free_unpacked(started, NULL);
     return frame;

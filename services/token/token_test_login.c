@@ -38,7 +38,7 @@ static zframe_t *s_to_idp(sso_service_t *service, const Sso__LoginContextReply *
     Sso__UpstreamStartReply *started = NULL;
     int status = sso_upstream_start(service, saml ? "saml" : "oidc", &start, &started);
     zframe_t *frame = NULL;
-    if (status != 0 || started->error || !*started->redirect_url) {
+    if (status != 0 || !sso_upstream_started(started)) {
         const char *why = status != 0 ? "the upstream service did not answer"
                                       : started->error_description;
         sso_warn("test login %.13s…: the upstream start failed: %.300s", begun->txn->id, why);
@@ -50,6 +50,13 @@ static zframe_t *s_to_idp(sso_service_t *service, const Sso__LoginContextReply *
             frame = sso_html_error_page(502, S_TITLE, "The connection's identity provider "
                                         "could not be reached; check its settings and try "
                                         "again.");
+    }
+    else if (*started->post_url) {
+        /* An IdP that takes the request by HTTP-POST: a page posts it there. */
+        sso_response_t *page = sso_upstream_post_page(started);
+        frame = page ? sso_response_pack(&page)
+                     : sso_html_error_page(500, S_TITLE, "out of memory");
+        sso_info("test login %.13s… via %s (HTTP-POST)", begun->txn->id, conn->id);
     }
     else {
         frame = s_redirect(started->redirect_url);

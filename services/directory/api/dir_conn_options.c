@@ -3,16 +3,35 @@
 #include "dir_rpc.h"
 #include "sso_test.h"
 
-/* An option: the connection type it applies to, and its values (NULL: a boolean). */
+/* An option: the connection type it applies to, and its values (NULL: a boolean, unless
+   s_ranges gives it a range: then a whole number in it). */
 typedef struct {
     const char *name;
     const char *type;
     const char *const *values;
 } s_option_t;
 
+/* The integer options' ranges (kept apart so that s_options' rows stay three fields). */
+typedef struct {
+    const char *name;
+    json_int_t min, max;
+} s_range_t;
+
+static const s_range_t s_ranges[] = {
+    {"clock_skew_s", 0, 600},
+};
+
 static const char *const s_response_modes[] = {"query", "form_post", NULL};
 static const char *const s_auth_methods[] = {"client_secret_basic", "client_secret_post",
                                              "private_key_jwt", NULL};
+
+/* SAML 2.0 core 8.3: the NameID formats a connection may ask its IdP for. */
+static const char *const s_nameid_formats[] = {
+    "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+    "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+    "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+    "urn:oasis:names:tc:SAML:2.0:nameid-format:transient", NULL};
+static const char *const s_bindings[] = {"http-redirect", "http-post", NULL};
 
 static const s_option_t s_options[] = {
     /* How the IdP returns the code: in the callback's query, or in a POSTed form (which keeps
@@ -28,6 +47,16 @@ static const s_option_t s_options[] = {
     {"require_encryption", "saml", NULL},
     /* 3DES-CBC may encrypt the assertion (64-bit blocks: only for IdPs that lack AES). */
     {"allow_3des", "saml", NULL},
+    /* The AuthnRequest is signed (RSA-SHA256 with the connection's SP key), for IdPs that
+       require it; the SP metadata says AuthnRequestsSigned. */
+    {"sign_authn_requests", "saml", NULL},
+    /* The NameIDPolicy Format asked for; absent: unspecified. */
+    {"nameid_format", "saml", s_nameid_formats},
+    /* How the AuthnRequest reaches the IdP; absent: http-redirect. */
+    {"binding", "saml", s_bindings},
+    /* Seconds of clock difference tolerated with the IdP (time window, IssueInstant,
+       max_age); absent: DIR_CONN_CLOCK_SKEW_DEFAULT. At most 10 minutes. */
+    {"clock_skew_s", "saml", NULL},
 };
 
 /* The profile fields a mapping may set. */
@@ -40,6 +69,23 @@ static const s_option_t *s_option(const char *name, const char *type)
         if (!strcmp(s_options[i].name, name) && !strcmp(s_options[i].type, type))
             return &s_options[i];
     return NULL;
+}
+
+static const s_range_t *s_range(const s_option_t *option)
+{
+    for (size_t i = 0; option && i < sizeof s_ranges / sizeof *s_ranges; i++)
+        if (!strcmp(s_ranges[i].name, option->name))
+            return &s_ranges[i];
+    return NULL;
+}
+
+/* value when it is a whole number in range, else fallback. */
+static json_int_t s_in_range(const s_range_t *range, const json_t *value, json_int_t fallback)
+{
+    return range && json_is_integer(value) && json_integer_value(value) >= range->min
+                   && json_integer_value(value) <= range->max
+               ? json_integer_value(value)
+               : fallback;
 }
 
 static bool s_listed(const char *const *list, const char *value)
@@ -78,11 +124,31 @@ static int s_check_option(const char *key, const json_t *value, const char *type
                           dir_error_t *err)
 {
     const s_option_t *option = s_option(key, type);
-    char list[200];
+    char list[280];
     if (!option) {
         s_option_names(type, list, sizeof list);
         dir_bad_request(err, "options.%.64s is not an option of %s connections (theirs: %s)",
                         key, type, list);
+        return -1;
+    }
+    const s_range_t *range = s_range(option);
+    if (range) {
+        /* JSON has one number type: 120.0 and "120" are refused, so a client's float or
+           string bug shows at once. */
+        if (s_in_range(range, value, range->min - 1) >= range->min)
+            return 0;
+        char got[64];
+        if (json_is_integer(value))
+            snprintf(got, sizeof got, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+        else if (json_is_real(value))
+            snprintf(got, sizeof got, "%.15g", json_real_value(value));
+        else
+            snprintf(got, sizeof got, "%s", json_is_string(value)    ? "a string"
+                                            : json_is_boolean(value) ? "a boolean"
+                                                                     : "an object or array");
+        dir_bad_request(err, "options.%s must be a whole number from %" JSON_INTEGER_FORMAT
+                             " to %" JSON_INTEGER_FORMAT ", got %s",
+                        key, range->min, range->max, got);
         return -1;
     }
     if (!option->values) {
@@ -92,7 +158,9 @@ static int s_check_option(const char *key, const json_t *value, const char *type
         }
         return 0;
     }
-    if (!json_is_string(value) || !s_listed(option->values, json_string_value(value))) {
+    /* A NUL inside the value would make it compare equal to a listed one. */
+    if (!json_is_string(value) || strlen(json_string_value(value)) != json_string_length(value)
+        || !s_listed(option->values, json_string_value(value))) {
         s_join(option->values, list, sizeof list);
         dir_bad_request(err, "options.%s must be one of %s", key, list);
         return -1;
@@ -202,6 +270,20 @@ int dir_conn_options_fill(Sso__Connection *conn, const char *options_text,
                                                                     "require_encryption"));
     conn->saml_allow_3des = s_option("allow_3des", type)
                             && json_is_true(json_object_get(options, "allow_3des"));
+    /* SAML's AuthnRequest and validation options (proto: the saml_* fields). */
+    bool saml = !strcmp(type, "saml");
+    conn->sign_authn_requests = saml && json_is_true(json_object_get(options,
+                                                                     "sign_authn_requests"));
+    if (saml && json_is_string(value = json_object_get(options, "nameid_format")))
+        rc |= !(conn->saml_nameid_format = dir_rpc_dup(json_string_value(value)));
+    if (saml && json_is_string(value = json_object_get(options, "binding")))
+        rc |= !(conn->saml_binding = dir_rpc_dup(json_string_value(value)));
+    /* Always filled for a SAML connection (proto3 cannot tell 0 from absent). */
+    conn->saml_clock_skew_s =
+        saml ? (int32_t) s_in_range(s_range(s_option("clock_skew_s", type)),
+                                    json_object_get(options, "clock_skew_s"),
+                                    DIR_CONN_CLOCK_SKEW_DEFAULT)
+             : 0;
     size_t count = json_is_object(mapping) ? json_object_size(mapping) : 0;
     if (count && !(conn->attribute_mapping = calloc(count, sizeof *conn->attribute_mapping)))
         rc = 1;
@@ -305,13 +387,56 @@ void dir_conn_options_test(bool verbose)
          "token_endpoint_auth_method, allow_unverified_email)"},
         {"saml", "{\"options\":{\"response_mode\":\"query\"}}",
          "options.response_mode is not an option of saml connections (theirs: "
-         "require_encryption, allow_3des)"},
+         "require_encryption, allow_3des, sign_authn_requests, nameid_format, binding, "
+         "clock_skew_s)"},
         {"saml", "{\"options\":{\"allow_3des\":\"true\"}}",
          "options.allow_3des must be true or false"},
         {"saml", "{\"options\":{\"require_encryption\":1}}",
          "options.require_encryption must be true or false"},
         {"oidc", "{\"options\":{\"allow_3des\":true}}",
          "options.allow_3des is not an option of oidc connections"},
+        {"oidc", "{\"options\":{\"clock_skew_s\":120}}",
+         "options.clock_skew_s is not an option of oidc connections"},
+        /* clock_skew_s: a whole number of seconds, 0 to 600. */
+        {"saml", "{\"options\":{\"clock_skew_s\":-1}}",
+         "options.clock_skew_s must be a whole number from 0 to 600, got -1"},
+        {"saml", "{\"options\":{\"clock_skew_s\":601}}",
+         "options.clock_skew_s must be a whole number from 0 to 600, got 601"},
+        {"saml", "{\"options\":{\"clock_skew_s\":1.5}}",
+         "options.clock_skew_s must be a whole number from 0 to 600, got 1.5"},
+        {"saml", "{\"options\":{\"clock_skew_s\":120.0}}",
+         "options.clock_skew_s must be a whole number from 0 to 600, got 120"},
+        {"saml", "{\"options\":{\"clock_skew_s\":\"120\"}}",
+         "options.clock_skew_s must be a whole number from 0 to 600, got a string"},
+        {"saml", "{\"options\":{\"clock_skew_s\":true}}",
+         "options.clock_skew_s must be a whole number from 0 to 600, got a boolean"},
+        {"saml", "{\"options\":{\"clock_skew_s\":[120]}}",
+         "options.clock_skew_s must be a whole number from 0 to 600, got an object or array"},
+        {"saml", "{\"options\":{\"clock_skew_s\":-9223372036854775808}}",
+         "options.clock_skew_s must be a whole number from 0 to 600, got -9223372036854775808"},
+        /* The other SAML options: absent values, empty and hostile ones. */
+        {"saml", "{\"options\":{\"sign_authn_requests\":\"true\"}}",
+         "options.sign_authn_requests must be true or false"},
+        {"saml", "{\"options\":{\"sign_authn_requests\":1}}",
+         "options.sign_authn_requests must be true or false"},
+        {"saml", "{\"options\":{\"nameid_format\":\"\"}}",
+         "options.nameid_format must be one of urn:oasis:names:tc:SAML:1.1:nameid-format:"
+         "unspecified, urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress, "
+         "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent, "
+         "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"},
+        {"saml", "{\"options\":{\"nameid_format\":"
+                 "\"urn:oasis:names:tc:SAML:2.0:nameid-format:entity\"}}",
+         "options.nameid_format must be one of"},
+        {"saml", "{\"options\":{\"nameid_format\":\"\\\"><x/>\"}}",
+         "options.nameid_format must be one of"},
+        {"saml", "{\"options\":{\"nameid_format\":"
+                 "\"urn:oasis:names:tc:SAML:2.0:nameid-format:persistent\\u0000\"}}",
+         "options.nameid_format must be one of"},
+        {"saml", "{\"options\":{\"nameid_format\":null,\"binding\":\"HTTP-POST\"}}",
+         "options.binding must be one of http-redirect, http-post"},
+        {"saml", "{\"options\":{\"binding\":\"\"}}", "options.binding must be one of"},
+        {"saml", "{\"options\":{\"binding\":\"soap\"}}", "options.binding must be one of"},
+        {"saml", "{\"options\":{\"binding\":false}}", "options.binding must be one of"},
         {"oidc", "{\"attribute_mapping\":[]}", "attribute_mapping must be an object"},
         {"oidc", "{\"attribute_mapping\":{\"sub\":\"oid\"}}",
          "attribute_mapping.sub is not a profile field (fields: email, name, given_name, "
@@ -336,6 +461,24 @@ void dir_conn_options_test(bool verbose)
         if (strncmp(why, refused[i].reason, strlen(refused[i].reason)) != 0)
             fprintf(stderr, "  got: %s\n", why);
     }
+    /* The SAML options: set at their bounds, merged, and back to the default with null. */
+    static const struct {
+        const char *stored, *body, *merged;
+    } saml_merges[] = {
+        {"{}",
+         "{\"options\":{\"sign_authn_requests\":true,\"clock_skew_s\":0,\"binding\":"
+         "\"http-post\",\"nameid_format\":\"urn:oasis:names:tc:SAML:2.0:nameid-format:"
+         "persistent\"}}",
+         "{\"binding\":\"http-post\",\"clock_skew_s\":0,\"nameid_format\":"
+         "\"urn:oasis:names:tc:SAML:2.0:nameid-format:persistent\",\"sign_authn_requests\":true}"},
+        {"{\"clock_skew_s\":0,\"binding\":\"http-post\"}",
+         "{\"options\":{\"clock_skew_s\":600,\"binding\":null}}", "{\"clock_skew_s\":600}"},
+        {"{\"clock_skew_s\":30}", "{\"options\":{\"clock_skew_s\":null}}", "{}"},
+    };
+    for (size_t i = 0; i < sizeof saml_merges / sizeof *saml_merges; i++)
+        SSO_CHECK(s_is(s_try("saml", saml_merges[i].stored, "{}", saml_merges[i].body, false,
+                             why, sizeof why),
+                       saml_merges[i].merged));
     char long_name[DIR_CONN_MAPPING_NAME_MAX + 40];
     snprintf(long_name, sizeof long_name, "{\"attribute_mapping\":{\"name\":\"%0*d\"}}",
              DIR_CONN_MAPPING_NAME_MAX + 1, 0);
@@ -373,6 +516,40 @@ void dir_conn_options_test(bool verbose)
     SSO_CHECK(!*conn.oidc_response_mode && !conn.allow_unverified_email
               && conn.n_attribute_mapping == 0 && !conn.saml_require_encryption
               && !conn.saml_allow_3des);
+    /* ... and nothing set: the defaults (unsigned, redirect, no format, 120 s). */
+    SSO_CHECK(!conn.sign_authn_requests && !*conn.saml_nameid_format && !*conn.saml_binding
+              && conn.saml_clock_skew_s == DIR_CONN_CLOCK_SKEW_DEFAULT);
+    /* Its own options, typed; a stored value out of range (never written by the API) is the
+       default. */
+    sso__connection__init(&conn);
+    conn.type = "saml";
+    SSO_CHECK(dir_conn_options_fill(&conn, "{\"sign_authn_requests\":true,\"clock_skew_s\":0,"
+                                           "\"binding\":\"http-post\",\"nameid_format\":"
+                                           "\"urn:oasis:names:tc:SAML:2.0:nameid-format:"
+                                           "transient\"}", "{}")
+              == 0);
+    SSO_CHECK(conn.sign_authn_requests && conn.saml_clock_skew_s == 0
+              && !strcmp(conn.saml_binding, "http-post")
+              && !strcmp(conn.saml_nameid_format,
+                         "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"));
+    /* Unset (a failed fill) they are protobuf-c's shared empty string, never freed. */
+    if (*conn.saml_binding)
+        free(conn.saml_binding);
+    if (*conn.saml_nameid_format)
+        free(conn.saml_nameid_format);
+    sso__connection__init(&conn);
+    conn.type = "saml";
+    SSO_CHECK(dir_conn_options_fill(&conn, "{\"clock_skew_s\":601}", "{}") == 0
+              && conn.saml_clock_skew_s == DIR_CONN_CLOCK_SKEW_DEFAULT);
+    /* An OIDC connection takes none of the SAML ones. */
+    sso__connection__init(&conn);
+    conn.type = "oidc";
+    SSO_CHECK(dir_conn_options_fill(&conn, "{\"sign_authn_requests\":true,\"clock_skew_s\":5,"
+                                           "\"binding\":\"http-post\"}", "{}")
+              == 0);
+    SSO_CHECK(!conn.sign_authn_requests && conn.saml_clock_skew_s == 0 && !*conn.saml_binding);
+    sso__connection__init(&conn);
+    conn.type = "saml";
     /* The SAML options: absent, false, true; an OIDC connection takes neither. */
     SSO_CHECK(dir_conn_options_fill(&conn, "{\"require_encryption\":true,\"allow_3des\":false}",
                                     NULL) == 0

@@ -8,6 +8,8 @@
 
 /* The longest attribute or claim name a mapping may name (SAML names are often URIs). */
 #define DIR_CONN_MAPPING_NAME_MAX 256
+/* A SAML connection's clock skew (seconds) when its options do not set clock_skew_s. */
+#define DIR_CONN_CLOCK_SKEW_DEFAULT 120
 
 /* Merges body's "options" and "attribute_mapping" (either may be absent) into *options and
    *mapping (JSON objects as stored; replaced by new references), checking each key against

@@ -431,7 +431,7 @@ static int s_stale(dir_t *dir, const Sso__Transaction *txn, const char *version,
 }
 
 /* What the caller validated against: the transaction's connection, its upstream request,
-   the connection as it is now. 0, or -1 with MISMATCH / STALE (nothing is consumed). */
+   its max_age, the connection as it is now. 0, or -1 with MISMATCH / STALE (nothing is consumed). */
 static int s_caller_view(dir_t *dir, const Sso__LoginCompleteRequest *r,
                          const Sso__Transaction *txn, dir_error_t *err)
 {
@@ -443,6 +443,12 @@ static int s_caller_view(dir_t *dir, const Sso__LoginCompleteRequest *r,
     if (*r->in_response_to && strcmp(r->in_response_to, txn->saml_request_id) != 0) {
         dir_rpc_error(err, "mismatch", "in_response_to: expected %.128s, got %.200s",
                       txn->saml_request_id, r->in_response_to);
+        return -1;
+    }
+    if (r->max_age_checked && r->max_age != txn->max_age) {
+        dir_rpc_error(err, "stale", "max_age: the login asks %lld, the response was checked "
+                                    "against %lld; read the transaction again",
+                      (long long) txn->max_age, (long long) r->max_age);
         return -1;
     }
     return s_stale(dir, txn, r->connection_version, err);
@@ -1150,6 +1156,13 @@ static void s_test_caller_view(dir_testkit_t *kit)
                                     "in_response_to: expected _request-view-0000000001, got "
                                     "_request-view-other"));
     complete.in_response_to = "_request-view-0000000001";
+    /* Checked against another max_age than the login's: read the transaction again. */
+    complete.max_age_checked = true;
+    complete.max_age = 0;
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_COMPLETE, &complete.base, "stale",
+                                    "max_age: the login asks -1, the response was checked "
+                                    "against 0; read the transaction again"));
+    complete.max_age = -1;
     complete.connection_version = "00000000000000000000000000000000"
                                   "00000000000000000000000000000000";
     SSO_CHECK(dir_testkit_rpc_error(kit, S_COMPLETE, &complete.base, "stale",
