@@ -274,6 +274,12 @@ sso_bus_keys_t *sso_bus_keys_make(const char *dir, const char *const *roles, boo
                      || s_missing(dir, roles, every_secret, missing, sizeof missing, &any, why,
                                   why_size) != 0)))
         return NULL;
+    /* A scan is file by file: one that began before another process renamed its whole set
+       into place finds the first files missing and the later ones there. The set is whole
+       from that rename on, so a second scan tells a part of a set from that race. */
+    if (*missing && any
+        && s_missing(dir, roles, every_secret, missing, sizeof missing, &any, why, why_size) != 0)
+        return NULL;
     if (*missing) {
         /* A set made anew over it would lock out every process that holds the old one. */
         snprintf(why, why_size, "%.300s holds part of a set of bus keys, missing %.600s: "
