@@ -10,16 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xmlsec/crypto.h>
 #include <xmlsec/openssl/evp.h>
 
-typedef enum { S_IDP_CERT = 1, S_SP_XMLSEC, S_SP_EVP } s_kind_t;
+typedef enum { S_IDP_CERT = 1, S_SP_EVP } s_kind_t;
 
 typedef struct {
     s_kind_t kind;             /* 0 = free slot */
     unsigned char digest[32];  /* SHA-256 of the PEM text */
     uint64_t last_use;
-    xmlSecKeyPtr key;          /* S_IDP_CERT, S_SP_XMLSEC: the template callers get copies of */
+    xmlSecKeyPtr key;          /* S_IDP_CERT: the template callers get copies of */
     EVP_PKEY *pkey;            /* S_SP_EVP */
     char fingerprint[96];      /* S_IDP_CERT */
 } s_entry_t;
@@ -131,15 +130,6 @@ static xmlSecKeyPtr s_parse_idp_key(const char *pem, char fingerprint[96], char 
     return key;
 }
 
-static xmlSecKeyPtr s_parse_sp_key(const char *pem)
-{
-    xmlSecKeyPtr key = xmlSecCryptoAppKeyLoadMemory((const xmlSecByte *) pem,
-                                                    (xmlSecSize) strlen(pem),
-                                                    xmlSecKeyDataFormatPem, NULL, NULL, NULL);
-    ERR_clear_error();
-    return key;
-}
-
 static EVP_PKEY *s_parse_sp_pkey(const char *pem)
 {
     BIO *bio = BIO_new_mem_buf(pem, -1);
@@ -175,29 +165,6 @@ xmlSecKeyPtr saml_keycache_idp_key(const char *cert_pem, char fingerprint[96], c
         if (!out)
             snprintf(why, why_size, "config: could not load an IdP certificate's key");
     }
-    pthread_mutex_unlock(&s_lock);
-    return out;
-}
-
-xmlSecKeyPtr saml_keycache_sp_key(const char *key_pem)
-{
-    unsigned char digest[32];
-    xmlSecKeyPtr out = NULL;
-    pthread_mutex_lock(&s_lock);
-    if (s_digest(key_pem, digest) != 0) {
-        pthread_mutex_unlock(&s_lock);
-        return s_parse_sp_key(key_pem);
-    }
-    s_entry_t *e = s_find(S_SP_XMLSEC, digest);
-    if (!e) {
-        xmlSecKeyPtr key = s_parse_sp_key(key_pem);
-        if (key) {
-            e = s_insert(S_SP_XMLSEC, digest);
-            e->key = key;
-        }
-    }
-    if (e)
-        out = xmlSecKeyDuplicate(e->key);
     pthread_mutex_unlock(&s_lock);
     return out;
 }
@@ -305,10 +272,9 @@ void saml_keycache_test(bool verbose)
         xmlSecKeyDestroy(k3);
 
     /* Bound 2, full: the SP key evicts the least recently used entry (certificate a). */
-    xmlSecKeyPtr sp = saml_keycache_sp_key(key_a);
+    EVP_PKEY *sp = saml_keycache_sp_pkey(key_a);
     SSO_CHECK(sp && s_stats_are(1, 3, 2));
-    if (sp)
-        xmlSecKeyDestroy(sp);
+    EVP_PKEY_free(sp);
     k1 = saml_keycache_idp_key(cert_a, fp, why, sizeof why);
     SSO_CHECK(k1 && strcmp(fp, fp_a) == 0 && s_stats_are(1, 4, 2));
     /* The key handed out before the eviction is still whole. */
@@ -317,19 +283,18 @@ void saml_keycache_test(bool verbose)
         xmlSecKeyDestroy(k1);
     if (k2)
         xmlSecKeyDestroy(k2);
-    sp = saml_keycache_sp_key(key_a); /* still there: certificate b went instead */
+    sp = saml_keycache_sp_pkey(key_a); /* still there: certificate b went instead */
     SSO_CHECK(sp && s_stats_are(2, 4, 2));
-    if (sp)
-        xmlSecKeyDestroy(sp);
+    EVP_PKEY_free(sp);
 
-    /* What was asked is part of the key: a certificate is no SP key, the signing EVP_PKEY is
-       its own entry, and a refusal is not remembered. */
-    SSO_CHECK(saml_keycache_sp_key(cert_a) == NULL && saml_keycache_sp_pkey(cert_a) == NULL);
+    /* What was asked is part of the key: a certificate is no SP key, a private key is no IdP
+       certificate, and a refusal is not remembered. */
+    SSO_CHECK(saml_keycache_sp_pkey(cert_a) == NULL);
     SSO_CHECK(saml_keycache_idp_key(key_a, fp, why, sizeof why) == NULL
               && strstr(why, "not a PEM"));
     SSO_CHECK(saml_keycache_idp_key("junk", fp, why, sizeof why) == NULL
               && strstr(why, "not a PEM"));
-    SSO_CHECK(s_stats_are(2, 8, 2));
+    SSO_CHECK(s_stats_are(2, 7, 2));
     saml_keycache_reset(0);
     EVP_PKEY *p1 = saml_keycache_sp_pkey(key_b), *p2 = saml_keycache_sp_pkey(key_b);
     SSO_CHECK(p1 && p1 == p2 && EVP_PKEY_get_base_id(p1) == EVP_PKEY_RSA && s_stats_are(1, 1, 1));

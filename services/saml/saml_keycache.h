@@ -23,11 +23,8 @@
    keys that are neither RSA nor EC are refused: NULL with a "config: ..." reason in why. */
 xmlSecKeyPtr saml_keycache_idp_key(const char *cert_pem, char fingerprint[96], char *why,
                                    size_t why_size);
-/* The SP private key as a new xmlsec key (caller destroys), loaded as
-   xmlSecCryptoAppKeyLoadMemory does; NULL when the text is not a PEM key. */
-xmlSecKeyPtr saml_keycache_sp_key(const char *key_pem);
-/* The SP private key as an EVP_PKEY (caller EVP_PKEY_free's), for signing; NULL when the text
-   is not a PEM private key. */
+/* The SP private key as an EVP_PKEY (caller EVP_PKEY_free's), for signing and decryption;
+   NULL when the text is not a PEM private key. */
 EVP_PKEY *saml_keycache_sp_pkey(const char *key_pem);
 
 /* Empties the cache and sets its bound (0 = SAML_KEYCACHE_CAPACITY, at most that). */

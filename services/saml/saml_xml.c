@@ -102,23 +102,6 @@ void saml_xmlsec_restrict_dsig(xmlSecDSigCtxPtr ctx)
     s_restrict_key_info(&ctx->keyInfoReadCtx);
 }
 
-int saml_xmlsec_restrict_enc(xmlSecEncCtxPtr ctx)
-{
-    ctx->transformCtx.enabledUris = xmlSecTransformUriTypeSameDocument;
-    s_restrict_key_info(&ctx->keyInfoReadCtx);
-    /* The context xmlsec decrypts an EncryptedKey with is made on demand with the default
-       "any URI"; made here, it carries these limits (xmlsec copies the KeyInfo preferences
-       into it and keeps them across resets), and it may not nest a further EncryptedKey,
-       whose context would again be made on demand. */
-    if (!ctx->keyInfoReadCtx.encCtx && xmlSecKeyInfoCtxCreateEncCtx(&ctx->keyInfoReadCtx) < 0)
-        return -1;
-    xmlSecEncCtxPtr key_ctx = ctx->keyInfoReadCtx.encCtx;
-    key_ctx->transformCtx.enabledUris = xmlSecTransformUriTypeSameDocument;
-    s_restrict_key_info(&key_ctx->keyInfoReadCtx);
-    key_ctx->keyInfoReadCtx.maxEncryptedKeyLevel = 0;
-    return 0;
-}
-
 const char *saml_xmlsec_last_error(void)
 {
     return s_last_error;
@@ -411,26 +394,9 @@ static int s_listener_stop(s_listener_t *self)
     return self->connections;
 }
 
-/* Decrypts xml's root (an EncryptedData) with ctx; the first xmlsec error into why. */
-static int s_try_decrypt(xmlSecEncCtxPtr ctx, const char *xml, char *why, size_t why_size)
-{
-    xmlDocPtr doc = xmlReadMemory(xml, (int) strlen(xml), "t.xml", NULL, XML_PARSE_NONET);
-    saml_xmlsec_reset_error();
-    xmlSecBufferPtr plain = doc ? xmlSecEncCtxDecryptToBuffer(ctx, xmlDocGetRootElement(doc))
-                                : NULL;
-    snprintf(why, why_size, "%s", saml_xmlsec_last_error());
-    xmlFreeDoc(doc);
-    return plain ? 0 : -1;
-}
-
-#define S_ENC_DATA "<xenc:EncryptedData xmlns:xenc=\"" SAML_NS_XENC "\" xmlns:ds=\"" \
-                   SAML_NS_DSIG "\"><xenc:EncryptionMethod Algorithm=\"" \
-                   "http://www.w3.org/2001/04/xmlenc#aes128-cbc\"/>"
-#define S_OAEP "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"
-
 static void s_no_io_test(void)
 {
-    char path[] = "/tmp/saml-xml-test-XXXXXX", url[128], file_url[64], why[256], xml[2048];
+    char path[] = "/tmp/saml-xml-test-XXXXXX", url[128], file_url[64], xml[2048];
     int fd = mkstemp(path);
     SSO_CHECK(fd >= 0 && write(fd, "<a>on disk</a>", 14) == 14);
     if (fd >= 0)
@@ -469,48 +435,12 @@ static void s_no_io_test(void)
     if (transforms)
         xmlSecTransformCtxDestroy(transforms);
 
-    /* The restricted contexts refuse the URI itself (a layer of its own, independent of the
-       handlers above): a CipherReference in EncryptedData and in EncryptedKey. */
+    /* The restricted signature context refuses the URI itself (a layer of its own,
+       independent of the handlers above). */
     char *key_pem = NULL, *cert_pem = NULL;
     SSO_CHECK(saml_test_keypair("sp.test", &key_pem, &cert_pem) == 0);
-    xmlSecKeyPtr sp_key = key_pem ? xmlSecCryptoAppKeyLoadMemory(
-        (const xmlSecByte *) key_pem, (xmlSecSize) strlen(key_pem), xmlSecKeyDataFormatPem,
-        NULL, NULL, NULL) : NULL;
     xmlSecKeysMngrPtr mngr = xmlSecKeysMngrCreate();
-    SSO_CHECK(sp_key && mngr && xmlSecCryptoAppDefaultKeysMngrInit(mngr) == 0
-              && xmlSecCryptoAppDefaultKeysMngrAdoptKey(mngr, sp_key) == 0);
-    const char *where[] = {"data", "key"};
-    for (int i = 0; mngr && i < 2; i++) {
-        const char *target[] = {url, file_url};
-        for (int t = 0; t < 2; t++) {
-            if (i == 0)
-                snprintf(xml, sizeof xml, S_ENC_DATA "<xenc:CipherData><xenc:CipherReference "
-                         "URI=\"%s\"/></xenc:CipherData></xenc:EncryptedData>", target[t]);
-            else
-                snprintf(xml, sizeof xml, S_ENC_DATA "<ds:KeyInfo><xenc:EncryptedKey>"
-                         "<xenc:EncryptionMethod Algorithm=\"" S_OAEP "\"/><xenc:CipherData>"
-                         "<xenc:CipherReference URI=\"%s\"/></xenc:CipherData>"
-                         "</xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>"
-                         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=</xenc:CipherValue>"
-                         "</xenc:CipherData></xenc:EncryptedData>", target[t]);
-            for (int restricted = 0; restricted < 2; restricted++) {
-                xmlSecEncCtxPtr ctx = xmlSecEncCtxCreate(mngr);
-                if (ctx && i == 0)
-                    ctx->encKey = xmlSecKeyGenerate(xmlSecKeyDataAesId, 128,
-                                                    xmlSecKeyDataTypeSession);
-                SSO_CHECK(ctx && (!restricted || saml_xmlsec_restrict_enc(ctx) == 0));
-                bool refused = ctx && s_try_decrypt(ctx, xml, why, sizeof why) == -1;
-                /* Restricted: the URI type is refused before any handler is asked. */
-                bool by_type = strstr(why, "invalid URI type") != NULL;
-                SSO_CHECK(refused && by_type == (restricted == 1));
-                if (!refused || by_type != (restricted == 1))
-                    fprintf(stderr, "  %s %s restricted=%d: %s\n", where[i], target[t],
-                            restricted, why);
-                if (ctx)
-                    xmlSecEncCtxDestroy(ctx);
-            }
-        }
-    }
+    SSO_CHECK(mngr && cert_pem && xmlSecCryptoAppDefaultKeysMngrInit(mngr) == 0);
     /* A signature whose Reference points outside the document. */
     snprintf(xml, sizeof xml, "<ds:Signature xmlns:ds=\"" SAML_NS_DSIG "\"><ds:SignedInfo>"
              "<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>"
@@ -520,7 +450,7 @@ static void s_no_io_test(void)
              "</ds:Reference></ds:SignedInfo><ds:SignatureValue>AAAA</ds:SignatureValue>"
              "</ds:Signature>", url);
     doc = xmlReadMemory(xml, (int) strlen(xml), "t.xml", NULL, XML_PARSE_NONET);
-    xmlSecDSigCtxPtr dsig = mngr ? xmlSecDSigCtxCreate(mngr) : NULL;
+    xmlSecDSigCtxPtr dsig = mngr && cert_pem ? xmlSecDSigCtxCreate(mngr) : NULL;
     if (dsig) {
         saml_xmlsec_restrict_dsig(dsig);
         dsig->signKey = xmlSecCryptoAppKeyLoadMemory((const xmlSecByte *) cert_pem,

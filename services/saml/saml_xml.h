@@ -8,7 +8,6 @@
 #include <stddef.h>
 #include <time.h>
 #include <xmlsec/xmldsig.h>
-#include <xmlsec/xmlenc.h>
 
 #define SAML_NS_ASSERTION "urn:oasis:names:tc:SAML:2.0:assertion"
 #define SAML_NS_PROTOCOL "urn:oasis:names:tc:SAML:2.0:protocol"
@@ -29,11 +28,10 @@
    every file, HTTP and FTP handler of libxml2 and xmlsec (and the external entity loader) from
    the process, so no XML code path in it can reach the disk or the network. */
 int saml_xmlsec_init(void);
-/* Only same-document references ("#id") resolve in these contexts, RetrievalMethod is never
-   followed (also in the context xmlsec decrypts an EncryptedKey with), manifests are ignored.
-   For every context that reads a document from outside. restrict_enc: 0, or -1 out of memory. */
+/* Only same-document references ("#id") resolve in this context, RetrievalMethod is never
+   followed, manifests are ignored. For every signature context that reads a document from
+   outside. (Decryption does not use xmlsec: saml_response_decrypt runs on OpenSSL.) */
 void saml_xmlsec_restrict_dsig(xmlSecDSigCtxPtr ctx);
-int saml_xmlsec_restrict_enc(xmlSecEncCtxPtr ctx);
 /* The last xmlsec error recorded on this thread (for reasons), "" if none; cleared by reset. */
 const char *saml_xmlsec_last_error(void);
 void saml_xmlsec_reset_error(void);
