@@ -1,7 +1,12 @@
 """A full login with Debian's pysaml2 as the customer's SAML IdP: it reads the broker's SP
 metadata, parses the broker's AuthnRequest (HTTP-Redirect binding) and answers with a signed
 assertion; the broker's ACS validates it, and the code is redeemed for an ID token whose
-signature is checked against the published JWKS."""
+signature is checked against the published JWKS.
+
+Encrypted: pysaml2 encrypts the signed assertion for the encryption certificate of the broker's
+SP metadata by running the xmlsec1 binary; its defaults (pysaml2 7: 3DES-CBC data, key wrapped
+with xmlenc#rsa-oaep-mgf1p) are refused until the connection's option allow_3des is set, and
+the same IdP told to use AES-128-CBC logs in without it."""
 import base64
 import hashlib
 import os
@@ -22,6 +27,9 @@ from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256  # noqa: E402
 
 REDIRECT_URI = "https://app.example.net/login/callback"
 IDP_ENTITY = "urn:test:pysaml2-idp"
+XENC = "http://www.w3.org/2001/04/xmlenc#"
+TRIPLEDES_CBC = XENC + "tripledes-cbc"
+AES128_CBC = XENC + "aes128-cbc"
 
 
 def keypair(tmp_path):
@@ -62,7 +70,21 @@ def setup(broker, tmp_path_factory):
         "metadata": {"inline": [sp_metadata.text]},
         "xmlsec_binary": "/usr/bin/xmlsec1",
     })
-    return {"client": client, "org": org, "conn": conn, "idp": Server(config=config)}
+    return {"client": client, "org": org, "conn": conn, "idp": Server(config=config),
+            "aes_idp": aes_idp(Server(config=config))}
+
+
+def aes_idp(idp):
+    """idp encrypting with AES-128-CBC instead of its default 3DES-CBC: pysaml2 has no setting
+    for it, so its encryption template's data cipher and xmlsec1's session key are swapped."""
+    encrypt = idp.sec.encrypt_assertion
+
+    def with_aes(statement, enc_key, template, key_type="des-192", node_xpath=None):
+        assert template.encryption_method.algorithm == TRIPLEDES_CBC, "pysaml2's default moved"
+        template.encryption_method.algorithm = AES128_CBC
+        return encrypt(statement, enc_key, template, "aes-128", node_xpath)
+    idp.sec.encrypt_assertion = with_aes
+    return idp
 
 
 def authorize(broker, setup, email, **extra):
@@ -80,8 +102,9 @@ def authorize(broker, setup, email, **extra):
     return query["SAMLRequest"], query["RelayState"], verifier
 
 
-def idp_answer(setup, saml_request, email, sign_response=False, sha256=True):
-    idp = setup["idp"]
+def idp_answer(setup, saml_request, email, sign_response=False, sha256=True, encrypt=False,
+               idp="idp"):
+    idp = setup[idp]
     request = idp.parse_authn_request(saml_request, BINDING_HTTP_REDIRECT)
     sp_entity = request.message.issuer.text
     acs = request.message.assertion_consumer_service_url
@@ -90,6 +113,7 @@ def idp_answer(setup, saml_request, email, sign_response=False, sha256=True):
         in_response_to=request.message.id, destination=acs, sp_entity_id=sp_entity,
         name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=email),
         sign_assertion=True, sign_response=sign_response, userid=email,
+        encrypt_assertion=encrypt,
         authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"},
         **({"sign_alg": SIG_RSA_SHA256, "digest_alg": DIGEST_SHA256} if sha256 else {}))
     return acs, base64.b64encode(str(response).encode()).decode()
@@ -159,3 +183,64 @@ def test_pysaml2_default_rsa_sha1_signature_is_refused_with_the_reason(broker, s
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(r.headers["Location"]).query))
     assert query["error"] == "access_denied" and "code" not in query
     assert "rsa-sha1" in last_reason(broker)
+
+
+def encrypted_login(broker, setup, idp="idp"):
+    """A login answered by pysaml2 with an encrypted, signed assertion (RSA-SHA256): the ACS's
+    answer, the PKCE verifier and the newest event id before the post."""
+    saml_request, relay_state, verifier = authorize(broker, setup, "ada@pysaml2.example")
+    acs, saml_response = idp_answer(setup, saml_request, "ada@pysaml2.example", encrypt=True,
+                                    idp=idp)
+    xml = base64.b64decode(saml_response).decode()
+    assert "EncryptedAssertion" in xml and "<saml:Assertion" not in xml, xml[:500]
+    events = broker.api("GET", "/events").json()["data"]
+    before = events[0]["id"] if events else None
+    r = requests.post(acs, data={"SAMLResponse": saml_response, "RelayState": relay_state},
+                      allow_redirects=False, timeout=10)
+    assert r.status_code == 302, r.text
+    return r, verifier, xml, before
+
+
+def assert_logged_in(broker, setup, r, verifier):
+    tokens = redeem(broker, setup, r.headers["Location"], verifier)
+    claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+    assert claims["sub"] == f"{setup['conn']['id']};ada@pysaml2.example", claims
+    assert claims["email"] == "ada@pysaml2.example"
+
+
+def assert_refused(broker, r, before, reason):
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlparse(r.headers["Location"]).query))
+    assert query.get("error") == "access_denied" and "code" not in query, query
+    events = broker.api("GET", "/events").json()["data"]
+    assert events and events[0]["id"] != before, ("no new event", events[:2])
+    event = events[0]
+    assert event["outcome"] == "failure", event
+    assert reason in event["reason"], (reason, event["reason"])
+
+
+def set_allow_3des(broker, setup, value):
+    r = broker.api("PATCH", f"/connections/{setup['conn']['id']}",
+                   {"options": {"allow_3des": value}})
+    assert r.status_code == 200, r.text
+    assert r.json()["options"].get("allow_3des") == value, r.json()
+
+
+def test_pysaml2_default_encryption_is_3des_refused_until_allowed(broker, setup):
+    r, _, xml, before = encrypted_login(broker, setup)
+    assert f'Algorithm="{TRIPLEDES_CBC}"' in xml and f'Algorithm="{XENC}rsa-oaep-mgf1p"' in xml
+    assert_refused(broker, r, before, f"decryption: data cipher {TRIPLEDES_CBC} is refused "
+                   "unless the connection's option allow_3des is true")
+    set_allow_3des(broker, setup, True)
+    try:
+        r, verifier, _, _ = encrypted_login(broker, setup)
+        assert_logged_in(broker, setup, r, verifier)
+    finally:
+        set_allow_3des(broker, setup, None)
+    r, _, _, before = encrypted_login(broker, setup)
+    assert_refused(broker, r, before, "option allow_3des is true")
+
+
+def test_pysaml2_encrypting_with_aes128_cbc_logs_in(broker, setup):
+    r, verifier, xml, _ = encrypted_login(broker, setup, idp="aes_idp")
+    assert f'Algorithm="{AES128_CBC}"' in xml and f'Algorithm="{XENC}rsa-oaep-mgf1p"' in xml
+    assert_logged_in(broker, setup, r, verifier)
