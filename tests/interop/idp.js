@@ -23,18 +23,21 @@ function listen(app) {
 }
 
 // A samlp IdP at /saml. `user` is read per request so a test can change who signs in;
-// `acs` is where it posts (the broker connection's ACS), also used as Destination/Recipient.
+// `acs` is where it posts (the broker connection's ACS), also used as Destination/Recipient;
+// `encryption` (samlp's encryptionCert, encryptionPublicKey, encryptionAlgorithm), when set,
+// has it encrypt the signed assertion.
 async function startSamlp({ issuer, user, acs, signResponse = false }) {
   const express = require('express');
   const samlp = require('samlp');
   const { key, cert } = keyPair(issuer);
   const app = express();
-  const state = { user, acs, signResponse };
+  const state = { user, acs, signResponse, encryption: {} };
   app.get('/saml', (req, res, next) => samlp.auth({
     issuer, key, cert, signResponse: state.signResponse,
     recipient: state.acs, destination: state.acs,
     getPostURL: (audience, dom, request, callback) => callback(null, state.acs),
     getUserFromRequest: () => state.user,
+    ...state.encryption,
   })(req, res, next));
   // Its SAML metadata (entity ID, SSO URL for both bindings, signing certificate), as an
   // admin downloads it from the IdP's console.
