@@ -8,7 +8,7 @@ packages=(
   libzmq3-dev libczmq-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
   libsqlite3-dev libssl-dev libxml2-dev libxmlsec1-dev zlib1g-dev
   curl jq openssl util-linux python3-zmq python3-pytest python3-requests python3-yaml wrk docker-compose
-  python3-lxml python3-xmlsec python3-pysaml2 python3-cryptography libxml2-utils chromium
+  python3-lxml python3-xmlsec python3-pysaml2 python3-cryptography xmlsec1 libxml2-utils chromium
 )
 missing=()
 for p in "${packages[@]}"; do
