@@ -110,6 +110,8 @@ char *saml_profile_summary(const saml_profile_t *self)
              | s_append(&buf, &len, &cap, "name", self->name ? self->name : "");
     for (size_t i = 0; i < self->n_groups; i++)
         rc |= s_append(&buf, &len, &cap, "group", self->groups[i]);
+    if (self->warning)
+        rc |= s_append(&buf, &len, &cap, "warning", self->warning);
     rc |= s_append(&buf, &len, &cap, "session_index", self->session_index ? self->session_index : "")
           | s_append(&buf, &len, &cap, "assertion_id", self->assertion_id ? self->assertion_id : "")
           | s_append(&buf, &len, &cap, "issue_instant", issue)
