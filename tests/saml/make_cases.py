@@ -1027,19 +1027,24 @@ def profile(subject, fmt, email, given, family, name, groups):
     return ";".join(parts) + ";"
 
 
+def alice(cfg, h, name_format, attributes, signed, groups, **kw):
+    """A shape whose NameID is alice's email and whose profile is Alice Liddell's with groups:
+    the expected summary and the response."""
+    email = "alice@" + cfg.email_domain
+    return (profile(email, name_format, email, "Alice", "Liddell", "Alice Liddell", groups),
+            shaped(h, name_format, email, attributes(email), signed, **kw))
+
+
 @shape("shape_okta")
 def _(cfg, h):
     # Okta: emailAddress NameID, attribute statements named by the app (firstName, lastName,
     # email, a "groups" group attribute statement), NameFormat unspecified, xs:string values;
     # Response and Assertion both signed (developer.okta.com/docs/guides/build-sso-integration
     # /saml2/main/, "Attribute statements").
-    email = "alice@" + cfg.email_domain
-    return (profile(email, EMAIL_FMT, email, "Alice", "Liddell", "Alice Liddell",
-                    ["Everyone", "engineering"]),
-            shaped(h, EMAIL_FMT, email,
-                   [("firstName", ["Alice"]), ("lastName", ["Liddell"]), ("email", [email]),
-                    ("groups", ["Everyone", "engineering"])],
-                   "both", ATTRNAME_UNSPECIFIED, xsi_type=True))
+    return alice(cfg, h, EMAIL_FMT, lambda email: [
+        ("firstName", ["Alice"]), ("lastName", ["Liddell"]), ("email", [email]),
+        ("groups", ["Everyone", "engineering"])], "both", ["Everyone", "engineering"],
+        attr_name_format=ATTRNAME_UNSPECIFIED, xsi_type=True)
 
 
 def _entra(cfg, h, groups_attribute):
@@ -1089,14 +1094,11 @@ def _(cfg, h):
     # NameID of unspecified format; the assertion signed (SamlResponseSignature AssertionOnly,
     # the default) (learn.microsoft.com/windows-server/identity/ad-fs/operations/
     # create-a-rule-to-send-ldap-attributes-as-claims).
-    email = "alice@" + cfg.email_domain
-    return (profile(email, UNSPECIFIED_FMT, email, "Alice", "Liddell", "Alice Liddell",
-                    ["Domain Users", "engineering"]),
-            shaped(h, UNSPECIFIED_FMT, email, [
-                (XMLSOAP_CLAIMS + "emailaddress", [email]), (XMLSOAP_CLAIMS + "givenname", ["Alice"]),
-                (XMLSOAP_CLAIMS + "surname", ["Liddell"]), (XMLSOAP_CLAIMS + "upn", [email]),
-                ("http://schemas.xmlsoap.org/claims/Group", ["Domain Users", "engineering"])],
-                "assertion"))
+    return alice(cfg, h, UNSPECIFIED_FMT, lambda email: [
+        (XMLSOAP_CLAIMS + "emailaddress", [email]), (XMLSOAP_CLAIMS + "givenname", ["Alice"]),
+        (XMLSOAP_CLAIMS + "surname", ["Liddell"]), (XMLSOAP_CLAIMS + "upn", [email]),
+        ("http://schemas.xmlsoap.org/claims/Group", ["Domain Users", "engineering"])],
+        "assertion", ["Domain Users", "engineering"])
 
 
 @shape("shape_google_workspace")
@@ -1104,12 +1106,10 @@ def _(cfg, h):
     # Google Workspace: the Primary email as an EMAIL NameID; attributes only as the admin maps
     # them ("Attribute mapping": first_name, last_name, a "Group membership" attribute); the
     # assertion signed unless "Signed response" is ticked (support.google.com/a/answer/6087519).
-    email = "alice@" + cfg.email_domain
-    return (profile(email, EMAIL_FMT, email, "Alice", "Liddell", "Alice Liddell",
-                    ["engineering@" + cfg.email_domain]),
-            shaped(h, EMAIL_FMT, email,
-                   [("first_name", ["Alice"]), ("last_name", ["Liddell"]),
-                    ("groups", ["engineering@" + cfg.email_domain])], "assertion"))
+    group = "engineering@" + cfg.email_domain
+    return alice(cfg, h, EMAIL_FMT, lambda email: [
+        ("first_name", ["Alice"]), ("last_name", ["Liddell"]), ("groups", [group])],
+        "assertion", [group])
 
 
 @shape("shape_google_workspace_unspecified_nameid_mapped",
@@ -1131,13 +1131,10 @@ def _(cfg, h):
     # OneLogin (SAML Custom Connector): an Email NameID, User.email, User.FirstName,
     # User.LastName, memberOf (multi-value), PersonImmutableID; the assertion signed (SAML
     # signature element "Assertion") (onelogin.service-now.com, "SAML Custom Connector").
-    email = "alice@" + cfg.email_domain
-    return (profile(email, EMAIL_FMT, email, "Alice", "Liddell", "Alice Liddell",
-                    ["engineering", "admins"]),
-            shaped(h, EMAIL_FMT, email,
-                   [("PersonImmutableID", ["31337"]), ("User.email", [email]),
-                    ("User.FirstName", ["Alice"]), ("User.LastName", ["Liddell"]),
-                    ("memberOf", ["engineering", "admins"])], "assertion"))
+    return alice(cfg, h, EMAIL_FMT, lambda email: [
+        ("PersonImmutableID", ["31337"]), ("User.email", [email]), ("User.FirstName", ["Alice"]),
+        ("User.LastName", ["Liddell"]), ("memberOf", ["engineering", "admins"])],
+        "assertion", ["engineering", "admins"])
 
 
 @shape("shape_jumpcloud")
@@ -1146,13 +1143,10 @@ def _(cfg, h):
     # (email, firstname, lastname) and the group attribute "memberOf", one Attribute per
     # group here; the assertion signed ("Sign Assertion", the default)
     # (jumpcloud.com/support/sso-with-saml-2-0, "Attributes" and "Group Attributes").
-    email = "alice@" + cfg.email_domain
-    return (profile(email, UNSPECIFIED_FMT, email, "Alice", "Liddell", "Alice Liddell",
-                    ["engineering", "admins"]),
-            shaped(h, UNSPECIFIED_FMT, email,
-                   [("email", [email]), ("firstname", ["Alice"]), ("lastname", ["Liddell"]),
-                    ("memberOf", ["engineering"]), ("memberOf", ["admins"])], "assertion",
-                   ATTRNAME_BASIC))
+    return alice(cfg, h, UNSPECIFIED_FMT, lambda email: [
+        ("email", [email]), ("firstname", ["Alice"]), ("lastname", ["Liddell"]),
+        ("memberOf", ["engineering"]), ("memberOf", ["admins"])], "assertion",
+        ["engineering", "admins"], attr_name_format=ATTRNAME_BASIC)
 
 
 @shape("shape_pingfederate")
