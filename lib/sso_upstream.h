@@ -23,6 +23,12 @@
 #define SSO_UPSTREAM_TEST_PREFIX "test."
 #define SSO_UPSTREAM_RAW_MAX (64 * 1024)
 bool sso_upstream_is_test(const char *txn_id);
+
+/* The attribute_mapping value that takes a SAML profile field from the assertion's NameID
+   instead of an attribute. Every mapping name starting with '$' is reserved (the directory
+   refuses the others), so no attribute an IdP sends is ever read as the NameID, whatever it is
+   called. */
+#define SSO_UPSTREAM_NAMEID_SOURCE "$nameid"
 /* raw (JSON) as a test's raw_json, compact (caller frees): {"truncated":true} in its place
    when it would pass SSO_UPSTREAM_RAW_MAX, so the directory never refuses the result for its
    size. NULL when out of memory. */

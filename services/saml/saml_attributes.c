@@ -31,6 +31,10 @@ static const char *const s_default_name[] = {
 static const char *const s_default_groups[] = {
     "groups", "memberOf", "member_of", "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
     "http://schemas.xmlsoap.org/claims/Group", "urn:oid:1.3.6.1.4.1.5923.1.5.1.1", NULL};
+/* Entra ID sends this link (to the Graph API) instead of the groups when a user is in more
+   than 150 (learn.microsoft.com/entra/identity-platform/reference-saml-tokens, "Groups
+   overage claim"). */
+#define S_ENTRA_GROUPS_LINK "http://schemas.microsoft.com/claims/groupslink"
 static const char *const *const s_defaults[SAML_FIELD_COUNT] = {
     s_default_email, s_default_given, s_default_family, s_default_name, s_default_groups};
 
@@ -63,6 +67,7 @@ void saml_profile_destroy(saml_profile_t **self_p)
     free(self->session_index);
     free(self->assertion_id);
     free(self->raw_json);
+    free(self->warning);
     free(self);
     *self_p = NULL;
 }
@@ -105,6 +110,8 @@ char *saml_profile_summary(const saml_profile_t *self)
              | s_append(&buf, &len, &cap, "name", self->name ? self->name : "");
     for (size_t i = 0; i < self->n_groups; i++)
         rc |= s_append(&buf, &len, &cap, "group", self->groups[i]);
+    if (self->warning)
+        rc |= s_append(&buf, &len, &cap, "warning", self->warning);
     rc |= s_append(&buf, &len, &cap, "session_index", self->session_index ? self->session_index : "")
           | s_append(&buf, &len, &cap, "assertion_id", self->assertion_id ? self->assertion_id : "")
           | s_append(&buf, &len, &cap, "issue_instant", issue)
@@ -196,6 +203,16 @@ static int s_each_value(xmlNodePtr assertion, const char *wanted, s_value_fn *fn
     return 0;
 }
 
+/* As s_each_value, for a candidate name that may be the NameID source (the subject: one
+   value), which the mapping names exactly (the directory refuses other '$' names). */
+static int s_each_source_value(xmlNodePtr assertion, const saml_profile_t *profile,
+                               const char *wanted, s_value_fn *fn, void *arg)
+{
+    if (strcmp(wanted, SSO_UPSTREAM_NAMEID_SOURCE) != 0)
+        return s_each_value(assertion, wanted, fn, arg);
+    return profile->subject && *profile->subject ? fn(profile->subject, arg) : 0;
+}
+
 static int s_take_first(const char *value, void *arg)
 {
     char **out = arg;
@@ -243,13 +260,31 @@ static const char *s_candidate(const saml_attribute_map_t *map, saml_field_t fie
     return s_defaults[field][i];
 }
 
-static int s_single(const saml_attribute_map_t *map, xmlNodePtr assertion, saml_field_t field,
-                    char **out)
+static int s_single(const saml_attribute_map_t *map, xmlNodePtr assertion,
+                    const saml_profile_t *profile, saml_field_t field, char **out)
 {
     for (size_t i = 0; !*out && s_candidate(map, field, i); i++)
-        if (s_each_value(assertion, s_candidate(map, field, i), s_take_first, out) < 0)
+        if (s_each_source_value(assertion, profile, s_candidate(map, field, i), s_take_first,
+                                out) < 0)
             return -1;
     return 0;
+}
+
+/* The warning for Entra ID's group overage: the login goes on without groups. */
+static int s_groups_overage(xmlNodePtr assertion, saml_profile_t *profile)
+{
+    if (profile->n_groups)
+        return 0;
+    char *link = NULL;
+    if (s_each_value(assertion, S_ENTRA_GROUPS_LINK, s_take_first, &link) < 0)
+        return -1;
+    if (!link)
+        return 0;
+    free(link);
+    profile->warning = strdup("groups: the IdP sent Entra ID's group overage claim ("
+                              S_ENTRA_GROUPS_LINK ": the user is in more groups than an assertion "
+                              "carries) instead of the groups; the login has no groups");
+    return profile->warning ? 0 : -1;
 }
 
 int saml_attributes_raw(xmlNodePtr assertion, saml_profile_t *profile)
@@ -303,17 +338,18 @@ int saml_attributes_raw(xmlNodePtr assertion, saml_profile_t *profile)
 int saml_attributes_apply(const saml_attribute_map_t *map, xmlNodePtr assertion,
                           saml_profile_t *profile, char *why, size_t why_size)
 {
-    if (s_single(map, assertion, SAML_FIELD_EMAIL, &profile->email)
-        || s_single(map, assertion, SAML_FIELD_GIVEN_NAME, &profile->given_name)
-        || s_single(map, assertion, SAML_FIELD_FAMILY_NAME, &profile->family_name)
-        || s_single(map, assertion, SAML_FIELD_NAME, &profile->name)) {
+    if (s_single(map, assertion, profile, SAML_FIELD_EMAIL, &profile->email)
+        || s_single(map, assertion, profile, SAML_FIELD_GIVEN_NAME, &profile->given_name)
+        || s_single(map, assertion, profile, SAML_FIELD_FAMILY_NAME, &profile->family_name)
+        || s_single(map, assertion, profile, SAML_FIELD_NAME, &profile->name)) {
         snprintf(why, why_size, "out of memory reading attributes");
         return -1;
     }
     /* Groups come from the first candidate name that has any value, every value of it. */
     s_groups_t groups = {profile, false};
     for (size_t i = 0; profile->n_groups == 0 && s_candidate(map, SAML_FIELD_GROUPS, i); i++)
-        if (s_each_value(assertion, s_candidate(map, SAML_FIELD_GROUPS, i), s_add_group, &groups)
+        if (s_each_source_value(assertion, profile, s_candidate(map, SAML_FIELD_GROUPS, i),
+                                s_add_group, &groups)
             < 0) {
             if (groups.too_many)
                 snprintf(why, why_size, "attributes: more than %d groups", SAML_MAX_GROUPS);
@@ -321,6 +357,10 @@ int saml_attributes_apply(const saml_attribute_map_t *map, xmlNodePtr assertion,
                 snprintf(why, why_size, "out of memory reading groups");
             return -1;
         }
+    if (s_groups_overage(assertion, profile) != 0) {
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
     /* DESIGN: the email falls back to an emailAddress NameID, mapped or not (the NameID is
        the IdP's, not an attribute the user may edit). */
     if (!profile->email && profile->subject && profile->name_id_format
@@ -507,4 +547,49 @@ void saml_attributes_test(bool verbose)
     saml_profile_destroy(&p);
     saml_attribute_map_destroy(&map);
     SSO_CHECK(map == NULL);
+
+    /* Groups: every value of every Attribute of the name (ADFS and PingFederate send one
+       Attribute per group), in every AttributeStatement. */
+    p = s_apply_xml(NULL,
+                    S_ATTR("memberOf", S_VAL("g1")) S_ATTR("memberOf", S_VAL("g2") S_VAL("g1"))
+                    "</saml:AttributeStatement><saml:AttributeStatement>"
+                    S_ATTR("memberOf", S_VAL("g3")),
+                    "s", NULL);
+    SSO_CHECK(p && p->n_groups == 3 && s_eq(p->groups[0], "g1") && s_eq(p->groups[1], "g2")
+              && s_eq(p->groups[2], "g3") && !p->warning);
+    saml_profile_destroy(&p);
+
+    /* A field from the NameID ($nameid): never from an attribute that has that name. */
+    map = saml_attribute_map_new();
+    SSO_CHECK(map && saml_attribute_map_set(map, SAML_FIELD_NAME, SSO_UPSTREAM_NAMEID_SOURCE) == 0
+              && saml_attribute_map_set(map, SAML_FIELD_EMAIL, SSO_UPSTREAM_NAMEID_SOURCE) == 0);
+    p = s_apply_xml(map,
+                    S_ATTR("$nameid", S_VAL("evil@x.com")) S_ATTR("$NameID", S_VAL("evil@x.com"))
+                    S_ATTR("email", S_VAL("a@x.com")) S_ATTR("givenName", S_VAL("Ann")),
+                    "jo@x.com", SAML_NAMEID_UNSPECIFIED);
+    SSO_CHECK(p && s_eq(p->name, "jo@x.com") && s_eq(p->email, "jo@x.com")
+              && s_eq(p->given_name, "Ann"));
+    saml_profile_destroy(&p);
+    /* An empty NameID gives nothing (the subject check refuses such a login anyway). */
+    p = s_apply_xml(map, S_ATTR("email", S_VAL("a@x.com")), "", SAML_NAMEID_UNSPECIFIED);
+    SSO_CHECK(p && !p->name && !p->email);
+    saml_profile_destroy(&p);
+    saml_attribute_map_destroy(&map);
+
+    /* Entra ID's group overage: the link instead of the groups is a warning, not a group. */
+    p = s_apply_xml(NULL,
+                    S_ATTR(S_ENTRA_GROUPS_LINK,
+                           S_VAL("https://graph.windows.net/t/users/u/getMemberObjects"))
+                    S_ATTR(S_CLAIMS "emailaddress", S_VAL("bo@example.org")),
+                    "xyz", NULL);
+    SSO_CHECK(p && p->n_groups == 0 && s_eq(p->email, "bo@example.org") && p->warning
+              && strstr(p->warning, "group overage claim (" S_ENTRA_GROUPS_LINK));
+    saml_profile_destroy(&p);
+    /* Groups that did come: no warning. */
+    p = s_apply_xml(NULL,
+                    S_ATTR(S_ENTRA_GROUPS_LINK, S_VAL("https://graph.windows.net/x"))
+                    S_ATTR("groups", S_VAL("g1")),
+                    "xyz", NULL);
+    SSO_CHECK(p && p->n_groups == 1 && !p->warning);
+    saml_profile_destroy(&p);
 }

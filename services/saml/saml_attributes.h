@@ -30,6 +30,9 @@ typedef struct {
        {"NameID", "NameID Format", "attributes": {name: [values]}}, at most
        SSO_UPSTREAM_RAW_MAX bytes (values past it are left out and "truncated" is true). */
     char *raw_json;
+    /* What the event log should know about a login that goes on (Entra ID's group overage
+       claim in place of the groups), NULL when nothing. */
+    char *warning;
 } saml_profile_t;
 
 saml_profile_t *saml_profile_new(void);
@@ -47,10 +50,11 @@ typedef enum {
 } saml_field_t;
 
 /* Which attribute names feed which profile field. A new map holds the defaults. A field
-   given names with saml_attribute_map_set (a connection's attribute_mapping) is read from
-   those names only, in order: not from the defaults, and a mapped name not from given +
-   family names, so that an attribute the user can edit at the IdP never stands in for the
-   one the connection chose. An emailAddress NameID is still the email's fallback (DESIGN). 0, or -1 for a bad field or
+   given names with saml_attribute_map_set (a connection's attribute_mapping; the name
+   SSO_UPSTREAM_NAMEID_SOURCE is the NameID) is read from those names only, in order: not
+   from the defaults, and a mapped name not from given + family names, so that an attribute
+   the user can edit at the IdP never stands in for the one the connection chose. An
+   emailAddress NameID is still the email's fallback (DESIGN). 0, or -1 for a bad field or
    name, or more than 8 names for one field. */
 typedef struct saml_attribute_map_t saml_attribute_map_t;
 saml_attribute_map_t *saml_attribute_map_new(void);

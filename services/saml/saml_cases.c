@@ -40,8 +40,13 @@ static int s_split(char *line, char **fields)
     return n;
 }
 
+/* A manifest's attribute_mapping: "field=name" pairs separated by spaces (the directory
+   refuses spaces in names), at most one per profile field. */
+#define S_MAX_MAPPING 5
+
 typedef struct {
     char *idp_entity_id, *idp_cert, *sp_entity_id, *acs_url, *in_response_to, *sp_key;
+    char *mapping; /* the pairs as written; NULL: none */
     time_t now;
 } s_config_t;
 
@@ -53,6 +58,29 @@ static void s_config_free(s_config_t *c)
     free(c->acs_url);
     free(c->in_response_to);
     free(c->sp_key);
+    free(c->mapping);
+}
+
+/* The entries of a manifest's attribute_mapping, pointing into pairs (cut at the spaces and
+   '='; NULL: none). 0, or -1 for a pair without '=' or too many pairs. */
+static int s_mapping(char *pairs, Sso__AttributeMapping *entries,
+                     Sso__AttributeMapping **pointers, size_t *n)
+{
+    *n = 0;
+    char *save = NULL;
+    for (char *pair = pairs ? strtok_r(pairs, " ", &save) : NULL; pair;
+         pair = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(pair, '=');
+        if (!eq || *n == S_MAX_MAPPING)
+            return -1;
+        *eq = '\0';
+        sso__attribute_mapping__init(&entries[*n]);
+        entries[*n].field = pair;
+        entries[*n].name = eq + 1;
+        pointers[*n] = &entries[*n];
+        (*n)++;
+    }
+    return 0;
 }
 
 static int s_config_set(s_config_t *c, const char *dir, const char *key, const char *value)
@@ -61,6 +89,7 @@ static int s_config_set(s_config_t *c, const char *dir, const char *key, const c
                   : strcmp(key, "sp_entity_id") == 0   ? &c->sp_entity_id
                   : strcmp(key, "acs_url") == 0        ? &c->acs_url
                   : strcmp(key, "in_response_to") == 0 ? &c->in_response_to
+                  : strcmp(key, "attribute_mapping") == 0 ? &c->mapping
                                                        : NULL;
     if (slot) {
         free(*slot);
@@ -146,10 +175,21 @@ int saml_cases_run(const char *dir, bool verbose)
             connection.sp_private_key_pem = config.sp_key;
             /* As the directory fills it when the option is not set. */
             connection.saml_clock_skew_s = SAML_DEFAULT_CLOCK_SKEW;
+            Sso__AttributeMapping entries[S_MAX_MAPPING], *pointers[S_MAX_MAPPING];
+            char *pairs = config.mapping ? strdup(config.mapping) : NULL;
+            if ((config.mapping && !pairs)
+                || s_mapping(pairs, entries, pointers, &connection.n_attribute_mapping) != 0) {
+                fprintf(stderr, "bad attribute_mapping line\n");
+                free(pairs);
+                rc = -1;
+                break;
+            }
+            connection.attribute_mapping = pointers;
             saml_response_config_t c;
             saml_response_config_from_connection(&c, &connection, config.in_response_to);
             c.now = config.now;
-            v = saml_response_new(&c);
+            v = saml_response_new(&c); /* it keeps copies of the mapping's names */
+            free(pairs);
             if (!v) {
                 rc = -1;
                 break;

@@ -433,6 +433,7 @@ static zframe_t *s_acs_validate(s_acs_t *acs, const Sso__Connection *connection,
     complete.max_age = acs->max_age;
     if (test)
         complete.raw_json = profile->raw_json;
+    complete.warning = profile->warning ? profile->warning : "";
     /* Replay: an assertion id is good once per connection; the directory records it in the
        same write that issues the code, so no code leaves without it recorded. */
     Sso__ReplayRecord replay = SSO__REPLAY_RECORD__INIT;

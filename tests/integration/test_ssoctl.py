@@ -489,6 +489,8 @@ def test_oidc_connection_options_and_mapping_create_update_get(
         (["--option", "bogus=1"], "options.bogus is not an option of oidc connections"),
         (["--option", "allow_unverified_email=yes"], "allow_unverified_email must be true or false"),
         (["--map", "shoe_size=size"], "attribute_mapping.shoe_size is not a profile field"),
+        # The NameID is SAML's.
+        (["--map", "email=$nameid"], "attribute_mapping.email: names starting with $ are reserved"),
     ]:
         refused = run(broker, "connections", "update", conn, *args)
         assert refused.returncode == 1, (args, refused.stdout, refused.stderr)
@@ -520,6 +522,14 @@ def test_saml_connection_takes_a_mapping_and_no_oidc_option(broker, org, idp_cer
     # OIDC settings do not apply to it: the broker says so.
     refused = run(broker, "connections", "update", fields["ID"], "--client-id", "x")
     assert refused.returncode == 1 and "oidc settings do not apply" in refused.stderr
+    # A field from the NameID: "$nameid", the one reserved '$' name.
+    ok(broker, "connections", "update", fields["ID"], "--map", "name=$nameid")
+    got = ok_json(broker, "connections", "get", fields["ID"])
+    assert got["attribute_mapping"]["name"] == "$nameid", got
+    refused = run(broker, "connections", "update", fields["ID"], "--map", "name=$uid")
+    assert refused.returncode == 1, refused.stdout
+    assert "attribute_mapping.name: names starting with $ are reserved; the only one is " \
+           "$nameid (the NameID), for saml connections" in refused.stderr, refused.stderr
     ok(broker, "connections", "delete", fields["ID"])
 
 

@@ -240,9 +240,10 @@ def reparse(r):
 
 
 class Case:
-    def __init__(self, name, expect, substring, xml):
+    def __init__(self, name, expect, substring, xml, mapping=None):
         assert "\t" not in substring and "\n" not in substring
         self.name, self.expect, self.substring = name, expect, substring
+        self.mapping = mapping  # the connection's attribute_mapping for it; None: the defaults
         self.xml = xml if isinstance(xml, bytes) else ser(xml)
 
     @property
@@ -954,6 +955,229 @@ def _(cfg, h):
     return "signature: the Assertion's signature does not verify", r
 
 
+# --- responses shaped like those of real IdPs: their attribute names, NameID formats and
+# signature placement (as their public documentation shows them), signed with the test keys.
+# Each maps to the same profile through the defaults, or through the connection's
+# attribute_mapping (MAPPINGS) where the IdP's defaults need one. The real-ACS test
+# (tests/integration/test_saml_idp_shapes.py) checks the ID token's claims for each.
+
+UNSPECIFIED_FMT = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+PERSISTENT_FMT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+ATTRNAME_UNSPECIFIED = "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified"
+ATTRNAME_BASIC = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"
+XMLSOAP_CLAIMS = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/"
+ENTRA_GROUPS = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"
+ENTRA_GROUPS_LINK = "http://schemas.microsoft.com/claims/groupslink"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+# The start of the warning the event log keeps for the overage claim (saml_attributes).
+OVERAGE_WARNING = "groups: the IdP sent Entra ID's group overage claim (" + ENTRA_GROUPS_LINK
+ENTRA_OID = "m_H3naDei2LNxUmEcWd0BZlNi_jVET1pMLR6iQSuYmo"
+ENTRA_GROUP_IDS = ["7d1c6a2e-3c48-4bd5-9d4a-0e5f2b7c9a11", "c1f0e8b5-26a4-4f1e-8a39-5b2d0c6e4f77"]
+LDAP_GROUPS = ["cn=engineering,ou=groups,dc=example,dc=com", "cn=admins,ou=groups,dc=example,dc=com"]
+
+# name -> the connection's attribute_mapping the case is validated under (none: the defaults)
+MAPPINGS = {}
+# The names of the shape cases, in corpus order (a subset of CASES).
+SHAPES = []
+
+
+def shape(name, mapping=None):
+    """Registers a shape case (valid), with the attribute_mapping it needs."""
+    def register(fn):
+        case(name, "ok")(fn)
+        SHAPES.append(name)
+        if mapping:
+            MAPPINGS[name] = mapping
+        return fn
+    return register
+
+
+def shaped(h, name_format, name_id, attributes, signed, attr_name_format=None, xsi_type=False):
+    """The valid response with this NameID and AttributeStatement ((name, [values]) in order;
+    a name given twice is two Attribute elements), signed on "assertion", "response" or
+    "both"."""
+    r = h.response(name_id=name_id)
+    a = assertion_of(r)
+    a.find(".//" + SAML + "NameID").set("Format", name_format)
+    statement = a.find(SAML + "AttributeStatement")
+    for old in list(statement):
+        statement.remove(old)
+    for name, values in attributes:
+        at = etree.SubElement(statement, SAML + "Attribute", nsmap={"xsi": XSI} if xsi_type else None)
+        at.set("Name", name)
+        if attr_name_format:
+            at.set("NameFormat", attr_name_format)
+        for v in values:
+            value = etree.SubElement(at, SAML + "AttributeValue")
+            if xsi_type:
+                value.set("{%s}type" % XSI, "xs:string")
+            value.text = v
+    if signed in ("assertion", "both"):
+        h.sign(a)
+    if signed in ("response", "both"):
+        h.sign(r)
+    return reparse(r)
+
+
+def profile(subject, fmt, email, given, family, name, groups):
+    """The profile summary the case must produce (saml_profile_summary's order)."""
+    parts = ["subject=" + subject, "format=" + fmt, "email=" + (email or ""),
+             "given_name=" + (given or ""), "family_name=" + (family or ""), "name=" + (name or "")]
+    parts += ["group=" + g for g in groups]
+    return ";".join(parts) + ";"
+
+
+def alice(cfg, h, name_format, attributes, signed, groups, **kw):
+    """A shape whose NameID is alice's email and whose profile is Alice Liddell's with groups:
+    the expected summary and the response."""
+    email = "alice@" + cfg.email_domain
+    return (profile(email, name_format, email, "Alice", "Liddell", "Alice Liddell", groups),
+            shaped(h, name_format, email, attributes(email), signed, **kw))
+
+
+@shape("shape_okta")
+def _(cfg, h):
+    # Okta: emailAddress NameID, attribute statements named by the app (firstName, lastName,
+    # email, a "groups" group attribute statement), NameFormat unspecified, xs:string values;
+    # Response and Assertion both signed (developer.okta.com/docs/guides/build-sso-integration
+    # /saml2/main/, "Attribute statements").
+    return alice(cfg, h, EMAIL_FMT, lambda email: [
+        ("firstName", ["Alice"]), ("lastName", ["Liddell"]), ("email", [email]),
+        ("groups", ["Everyone", "engineering"])], "both", ["Everyone", "engineering"],
+        attr_name_format=ATTRNAME_UNSPECIFIED, xsi_type=True)
+
+
+def _entra(cfg, h, groups_attribute):
+    # Entra ID: a persistent NameID, the xmlsoap claim URIs (the name claim is the UPN), the
+    # tenant and object ids, displayname, the groups as object ids; the assertion signed
+    # (learn.microsoft.com/entra/identity-platform/reference-saml-tokens).
+    upn = "alice@" + cfg.email_domain
+    return shaped(h, PERSISTENT_FMT, ENTRA_OID, [
+        ("http://schemas.microsoft.com/identity/claims/tenantid",
+         ["8eaef023-2b34-4da1-9baa-8bc8c9d6a490"]),
+        ("http://schemas.microsoft.com/identity/claims/objectidentifier",
+         ["80e4dbb0-07c6-4e6f-9f6a-3b7d2c8e5a10"]),
+        ("http://schemas.microsoft.com/identity/claims/displayname", ["Alice Liddell"]),
+        groups_attribute,
+        ("http://schemas.microsoft.com/identity/claims/identityprovider",
+         ["https://sts.windows.net/8eaef023-2b34-4da1-9baa-8bc8c9d6a490/"]),
+        ("http://schemas.microsoft.com/claims/authnmethodsreferences",
+         ["http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/password"]),
+        (XMLSOAP_CLAIMS + "givenname", ["Alice"]), (XMLSOAP_CLAIMS + "surname", ["Liddell"]),
+        (XMLSOAP_CLAIMS + "emailaddress", [upn]), (XMLSOAP_CLAIMS + "name", [upn])],
+        "assertion")
+
+
+@shape("shape_entra_id")
+def _(cfg, h):
+    email = "alice@" + cfg.email_domain
+    return (profile(ENTRA_OID, PERSISTENT_FMT, email, "Alice", "Liddell", "Alice Liddell",
+                    ENTRA_GROUP_IDS),
+            _entra(cfg, h, (ENTRA_GROUPS, ENTRA_GROUP_IDS)))
+
+
+@shape("shape_entra_id_group_overage")
+def _(cfg, h):
+    # More than 150 groups: the Graph link in place of the groups claim (same reference,
+    # "Groups overage claim"). The login goes on without groups; the event log says why.
+    email = "alice@" + cfg.email_domain
+    link = "https://graph.windows.net/8eaef023-2b34-4da1-9baa-8bc8c9d6a490/users/" \
+           "80e4dbb0-07c6-4e6f-9f6a-3b7d2c8e5a10/getMemberObjects"
+    return (profile(ENTRA_OID, PERSISTENT_FMT, email, "Alice", "Liddell", "Alice Liddell", [])
+            + "warning=" + OVERAGE_WARNING, _entra(cfg, h, (ENTRA_GROUPS_LINK, [link])))
+
+
+@shape("shape_adfs")
+def _(cfg, h):
+    # AD FS: claim rules "Send LDAP Attributes as Claims" (E-Mail-Addresses, Given-Name,
+    # Surname, User-Principal-Name, Token-Groups - Unqualified Names as Group) and a UPN
+    # NameID of unspecified format; the assertion signed (SamlResponseSignature AssertionOnly,
+    # the default) (learn.microsoft.com/windows-server/identity/ad-fs/operations/
+    # create-a-rule-to-send-ldap-attributes-as-claims).
+    return alice(cfg, h, UNSPECIFIED_FMT, lambda email: [
+        (XMLSOAP_CLAIMS + "emailaddress", [email]), (XMLSOAP_CLAIMS + "givenname", ["Alice"]),
+        (XMLSOAP_CLAIMS + "surname", ["Liddell"]), (XMLSOAP_CLAIMS + "upn", [email]),
+        ("http://schemas.xmlsoap.org/claims/Group", ["Domain Users", "engineering"])],
+        "assertion", ["Domain Users", "engineering"])
+
+
+@shape("shape_google_workspace")
+def _(cfg, h):
+    # Google Workspace: the Primary email as an EMAIL NameID; attributes only as the admin maps
+    # them ("Attribute mapping": first_name, last_name, a "Group membership" attribute); the
+    # assertion signed unless "Signed response" is ticked (support.google.com/a/answer/6087519).
+    group = "engineering@" + cfg.email_domain
+    return alice(cfg, h, EMAIL_FMT, lambda email: [
+        ("first_name", ["Alice"]), ("last_name", ["Liddell"]), ("groups", [group])],
+        "assertion", [group])
+
+
+@shape("shape_google_workspace_unspecified_nameid_mapped",
+       mapping={"email": "$nameid", "name": "nickname"})
+def _(cfg, h):
+    # Google's default NameID format is UNSPECIFIED: without a mapping there is no email (an
+    # unspecified NameID is not trusted as one). attribute_mapping email=$nameid takes it from
+    # the NameID, and name from the admin's own attribute (not from first + last names).
+    email = "alice@" + cfg.email_domain
+    return (profile(email, UNSPECIFIED_FMT, email, "Alice", "Liddell", "A. Liddell", []),
+            shaped(h, UNSPECIFIED_FMT, email,
+                   [("first_name", ["Alice"]), ("last_name", ["Liddell"]),
+                    ("nickname", ["A. Liddell"]), ("email", ["someone.else@" + cfg.email_domain])],
+                   "assertion"))
+
+
+@shape("shape_onelogin")
+def _(cfg, h):
+    # OneLogin (SAML Custom Connector): an Email NameID, User.email, User.FirstName,
+    # User.LastName, memberOf (multi-value), PersonImmutableID; the assertion signed (SAML
+    # signature element "Assertion") (onelogin.service-now.com, "SAML Custom Connector").
+    return alice(cfg, h, EMAIL_FMT, lambda email: [
+        ("PersonImmutableID", ["31337"]), ("User.email", [email]), ("User.FirstName", ["Alice"]),
+        ("User.LastName", ["Liddell"]), ("memberOf", ["engineering", "admins"])],
+        "assertion", ["engineering", "admins"])
+
+
+@shape("shape_jumpcloud")
+def _(cfg, h):
+    # JumpCloud: the email as an unspecified NameID, user attributes named by the admin
+    # (email, firstname, lastname) and the group attribute "memberOf", one Attribute per
+    # group here; the assertion signed ("Sign Assertion", the default)
+    # (jumpcloud.com/support/sso-with-saml-2-0, "Attributes" and "Group Attributes").
+    return alice(cfg, h, UNSPECIFIED_FMT, lambda email: [
+        ("email", [email]), ("firstname", ["Alice"]), ("lastname", ["Liddell"]),
+        ("memberOf", ["engineering"]), ("memberOf", ["admins"])], "assertion",
+        ["engineering", "admins"], attr_name_format=ATTRNAME_BASIC)
+
+
+@shape("shape_pingfederate")
+def _(cfg, h):
+    # PingFederate with an LDAP data store: SAML_SUBJECT (uid) as an unspecified NameID,
+    # attribute contract mail, givenName, sn, memberOf (DNs), NameFormat basic; the Response
+    # signed, not the assertion (Signature Policy without "Always sign the SAML Assertion")
+    # (docs.pingidentity.com/pingfederate, "Configuring signature policy").
+    email = "alice@" + cfg.email_domain
+    return (profile("alice", UNSPECIFIED_FMT, email, "Alice", "Liddell", "Alice Liddell",
+                    LDAP_GROUPS),
+            shaped(h, UNSPECIFIED_FMT, "alice",
+                   [("mail", [email]), ("givenName", ["Alice"]), ("sn", ["Liddell"]),
+                    ("memberOf", LDAP_GROUPS)], "response", ATTRNAME_BASIC))
+
+
+@shape("shape_okta_custom_mapping",
+       mapping={"email": "workEmail", "groups": "roles", "given_name": "preferredName"})
+def _(cfg, h):
+    # The Okta shape with attributes of the admin's own: the connection's mapping wins over the
+    # default names the response also carries.
+    email = "alice@" + cfg.email_domain
+    return (profile(email, EMAIL_FMT, "a.liddell@" + cfg.email_domain, "Ally", "Liddell",
+                    "Ally Liddell", ["app-admin"]),
+            shaped(h, EMAIL_FMT, email,
+                   [("firstName", ["Alice"]), ("lastName", ["Liddell"]), ("email", [email]),
+                    ("groups", ["Everyone"]), ("workEmail", ["a.liddell@" + cfg.email_domain]),
+                    ("preferredName", ["Ally"]), ("roles", ["app-admin"])],
+                   "both", ATTRNAME_UNSPECIFIED, xsi_type=True))
+
+
 def names():
     return list(CASES)
 
@@ -970,7 +1194,7 @@ def generate(cfg, only=None):
     for name, (expect, fn) in CASES.items():
         if wanted is None or name in wanted:
             substring, xml = fn(cfg, h)
-            out.append(Case(name, expect, substring, xml))
+            out.append(Case(name, expect, substring, xml, MAPPINGS.get(name)))
     return out
 
 
@@ -978,10 +1202,16 @@ def write_corpus(out, cfg, cases):
     """The directory `test-saml --cases` reads: manifest.tsv and one .b64 file per case."""
     os.makedirs(out, exist_ok=True)
     lines = []
+    mapping = None
     for k in cases:
         fname = k.name + ".b64"
         with open(os.path.join(out, fname), "wb") as f:
             f.write(base64.b64encode(k.xml))
+        if k.mapping != mapping:
+            # The connection's attribute_mapping from here on: "field=name ..." ("" = none).
+            mapping = k.mapping
+            pairs = " ".join("%s=%s" % kv for kv in sorted((mapping or {}).items()))
+            lines.append("\t".join(["config", "attribute_mapping", pairs]))
         lines.append("\t".join(["case", k.name, k.expect, k.substring, fname]))
     def local(path, name):
         """The file's name inside out (copied there when it is elsewhere: the runner reads

@@ -509,7 +509,8 @@ static const char *const s_update_opts[] = {"name", "option", "map", "issuer", "
     "                          values a connection of its type takes\n"                        \
     "  --map FIELD=NAME        take the profile field (email, name, given_name, family_name,\n" \
     "                          groups) from the IdP's attribute or claim NAME, e.g. email=upn;\n" \
-    "                          repeat for more. Unmapped fields use the defaults\n"
+    "                          repeat for more. Unmapped fields use the defaults. SAML:\n"   \
+    "                          NAME $nameid is the NameID, e.g. email='$nameid'\n"
 
 const ssoctl_cmd_t ssoctl_connections_cmds[] = {
     {"connections", "create-saml",

@@ -2,6 +2,7 @@
 #include "api/dir_conn_options.h"
 #include "dir_rpc.h"
 #include "sso_test.h"
+#include "sso_upstream.h"
 
 /* An option: the connection type it applies to, and its values (NULL: a boolean, unless
    s_ranges gives it a range: then a whole number in it). */
@@ -168,7 +169,8 @@ static int s_check_option(const char *key, const json_t *value, const char *type
     return 0;
 }
 
-static int s_check_mapping(const char *key, const json_t *value, dir_error_t *err)
+static int s_check_mapping(const char *key, const json_t *value, const char *type,
+                           dir_error_t *err)
 {
     char list[120];
     if (!s_listed(s_fields, key)) {
@@ -191,6 +193,14 @@ static int s_check_mapping(const char *key, const json_t *value, dir_error_t *er
                                  "characters", key);
             return -1;
         }
+    /* '$' names are sources that are not attributes: only the SAML NameID so far. */
+    if (name[0] == '$'
+        && (strcmp(name, SSO_UPSTREAM_NAMEID_SOURCE) != 0 || strcmp(type, "saml") != 0)) {
+        dir_bad_request(err, "attribute_mapping.%s: names starting with $ are reserved; the "
+                             "only one is %s (the NameID), for saml connections",
+                        key, SSO_UPSTREAM_NAMEID_SOURCE);
+        return -1;
+    }
     return 0;
 }
 
@@ -214,7 +224,7 @@ static int s_merge(const json_t *body, const char *key, bool option, const char 
         if (json_is_null(value))
             json_object_del(merged, name);
         else if ((option ? s_check_option(name, value, type, err)
-                         : s_check_mapping(name, value, err)) != 0
+                         : s_check_mapping(name, value, type, err)) != 0
                  || json_object_set(merged, name, value) != 0) {
             if (!err->code)
                 dir_server_error(err);
@@ -367,6 +377,11 @@ void dir_conn_options_test(bool verbose)
                          true, why, sizeof why),
                    "{\"email\":\"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/"
                    "emailaddress\"}"));
+    /* A SAML field from the NameID. */
+    SSO_CHECK(s_is(s_try("saml", "{}", "{\"email\":\"mail\"}",
+                         "{\"attribute_mapping\":{\"name\":\"$nameid\"}}", true, why,
+                         sizeof why),
+                   "{\"email\":\"mail\",\"name\":\"$nameid\"}"));
     /* Refused, each with its reason, and nothing changes. */
     static const struct {
         const char *type, *body, *reason;
@@ -451,6 +466,16 @@ void dir_conn_options_test(bool verbose)
          "attribute_mapping.email must be an attribute or claim name"},
         {"oidc", "{\"attribute_mapping\":{\"email\":\"a\\tb\"}}",
          "attribute_mapping.email must not contain spaces or control characters"},
+        /* The NameID source: SAML only; every other '$' name is reserved. */
+        {"oidc", "{\"attribute_mapping\":{\"email\":\"$nameid\"}}",
+         "attribute_mapping.email: names starting with $ are reserved; the only one is $nameid "
+         "(the NameID), for saml connections"},
+        {"saml", "{\"attribute_mapping\":{\"name\":\"$NameID\"}}",
+         "attribute_mapping.name: names starting with $ are reserved"},
+        {"saml", "{\"attribute_mapping\":{\"name\":\"$nameid.x\"}}",
+         "attribute_mapping.name: names starting with $ are reserved"},
+        {"saml", "{\"attribute_mapping\":{\"name\":\"$\"}}",
+         "attribute_mapping.name: names starting with $ are reserved"},
     };
     for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
         char *got = s_try(refused[i].type, "{\"response_mode\":\"query\"}", "{}",

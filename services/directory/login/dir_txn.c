@@ -478,7 +478,7 @@ static int s_complete_test(dir_t *dir, const Sso__LoginCompleteRequest *r,
                          .connection_id = txn->connection_id,
                          .success = true,
                          .test = true,
-                         .reason = "",
+                         .reason = r->warning,
                          .subject = r->profile->subject,
                          .email = dir_rpc_or_null(r->profile->email),
                          .txn_id = txn->id};
@@ -503,6 +503,10 @@ DIR_RPC_FN(dir_txn_login_complete, Sso__LoginCompleteRequest, Sso__LoginRedirect
     if (s_check_id(r->txn_id, err) != 0 || s_check_profile(r->profile, err) != 0
         || s_check_raw(r->raw_json, err) != 0)
         return -1;
+    if (!dir_rpc_text(r->warning, 0, 1024)) {
+        dir_rpc_error(err, "invalid_request", "warning must be text of at most 1024 bytes");
+        return -1;
+    }
     if (r->auth_time < 0 || r->auth_time > now + S_SKEW) {
         dir_rpc_error(err, "invalid_request", "auth_time must be the time of the login (Unix "
                                               "seconds) or 0 for now");
@@ -563,7 +567,7 @@ DIR_RPC_FN(dir_txn_login_complete, Sso__LoginCompleteRequest, Sso__LoginRedirect
                          .connection_id = txn->connection_id,
                          .client_id = txn->client_id,
                          .success = true,
-                         .reason = "",
+                         .reason = r->warning, /* "" unless the login goes on with one */
                          .subject = r->profile->subject,
                          .email = dir_rpc_or_null(r->profile->email),
                          .txn_id = txn->id};
@@ -953,6 +957,11 @@ static void s_test_complete(dir_testkit_t *kit)
     SSO_CHECK(dir_testkit_rpc_error(kit, S_COMPLETE, &complete.base, "invalid_request",
                                     "auth_time"));
     complete.auth_time = dir_now() - 5;
+    /* A warning is text: a control character (a forged log line) is refused. */
+    complete.warning = "groups: overage\nforged line";
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_COMPLETE, &complete.base, "invalid_request",
+                                    "warning must be text of at most 1024 bytes"));
+    complete.warning = "groups: the IdP sent Entra ID's group overage claim";
     SSO_CHECK(s_count(kit, "login_events") == events && s_count(kit, "authorization_codes") == 0);
     /* A connection disabled while the response was validated: no code, the transaction is
        left for login_fail, and the same login completes once it is active again. */
@@ -982,7 +991,9 @@ static void s_test_complete(dir_testkit_t *kit)
               && !strcmp(dir_testkit_str(event, "organization_id"), "org_test")
               && !strcmp(dir_testkit_str(event, "client_id"), s_client)
               && !strcmp(dir_testkit_str(event, "subject"), "00u1")
-              && !strcmp(dir_testkit_str(event, "email"), "ada@example.com"));
+              && !strcmp(dir_testkit_str(event, "email"), "ada@example.com")
+              && !strcmp(dir_testkit_str(event, "reason"),
+                         "groups: the IdP sent Entra ID's group overage claim"));
     json_decref(body);
     /* The code is bound to the transaction's client, redirect_uri and PKCE challenge. */
     Sso__CodeRedeemRequest redeem = SSO__CODE_REDEEM_REQUEST__INIT;
