@@ -64,10 +64,11 @@ static zframe_t *s_busy(void)
 /* The connection of the ACS with its SP key: kept, unless fresh, else read (and kept). NULL
    with the answer in *frame when there is none to validate against. */
 static Sso__Connection *s_connection(sso_service_t *service, const char *connection_id,
-                                     bool fresh, zframe_t **frame)
+                                     bool fresh, bool *kept, zframe_t **frame)
 {
     saml_conncache_t *cache = service ? service->state : NULL;
     Sso__Connection *c = fresh ? NULL : saml_conncache_get(cache, connection_id);
+    *kept = c != NULL;
     if (c)
         return c;
     Sso__ConnectionGetRequest get = SSO__CONNECTION_GET_REQUEST__INIT;
@@ -133,7 +134,8 @@ static zframe_t *s_send(sso_service_t *service, const Sso__Connection *connectio
 /* One validation against connection; NULL with *stale when the connection changed since it
    was read (validate again with it as it is now). */
 static zframe_t *s_validate(sso_service_t *service, const Sso__Connection *connection,
-                            const char *saml_response, const char *relay_state, bool *stale)
+                            bool kept, const char *saml_response, const char *relay_state,
+                            bool *stale)
 {
     if (strcmp(connection->status, "active") != 0)
         return saml_login_anonymous(connection->id, "an unsolicited Response at a connection "
@@ -159,7 +161,12 @@ static zframe_t *s_validate(sso_service_t *service, const Sso__Connection *conne
     }
     profile = saml_response_profile(validator);
     char description[300], why[600];
-    if (!connection->saml_allow_idp_initiated) {
+    if (!connection->saml_allow_idp_initiated && kept) {
+        /* Off in the kept connection: it may have been turned on since (only the directory's
+           answers to a login say when a kept one is stale). */
+        *stale = true;
+    }
+    else if (!connection->saml_allow_idp_initiated) {
         snprintf(reason, sizeof reason, "idp-initiated: refused: connection %.64s does not "
                  "accept IdP-initiated logins (set its options.allow_idp_initiated to true and "
                  "options.idp_initiated_client_id to a client with an initiate_login_uri)",
@@ -225,11 +232,12 @@ zframe_t *saml_idp_initiated_acs(sso_service_t *service, const char *connection_
         return saml_login_anonymous(connection_id, result.reason, S_REFUSED);
     zframe_t *frame = NULL;
     for (int round = 0; !frame && round < 2; round++) {
-        Sso__Connection *connection = s_connection(service, connection_id, round > 0, &frame);
+        bool kept = false, stale = false;
+        Sso__Connection *connection = s_connection(service, connection_id, round > 0, &kept,
+                                                   &frame);
         if (!connection)
             break;
-        bool stale = false;
-        frame = s_validate(service, connection, saml_response, relay_state, &stale);
+        frame = s_validate(service, connection, kept, saml_response, relay_state, &stale);
         sso__connection__free_unpacked(connection, NULL);
         if (stale)
             saml_conncache_drop(service ? service->state : NULL, connection_id);
