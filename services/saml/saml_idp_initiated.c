@@ -19,7 +19,8 @@
 #define S_REFUSED "The sign-in that your identity provider started cannot continue. Start it " \
                   "again from the application."
 
-bool saml_idp_initiated_is_unsolicited(const char *saml_response, const char *relay_state)
+bool saml_idp_initiated_is_unsolicited(sso_service_t *service, const char *saml_response,
+                                       const char *relay_state)
 {
     if (!relay_state || !*relay_state)
         return true;
@@ -31,6 +32,18 @@ bool saml_idp_initiated_is_unsolicited(const char *saml_response, const char *re
     bool unsolicited = irt == NULL;
     free(irt);
     xmlFreeDoc(doc);
+    if (!unsolicited || strlen(relay_state) > 80)
+        return false;
+    /* A RelayState that names a transaction (open or not) is the broker's: that login is
+       failed or refused as before. Only one the directory never issued is the IdP's. */
+    Sso__LoginContextRequest get = SSO__LOGIN_CONTEXT_REQUEST__INIT;
+    get.txn_id = (char *) relay_state;
+    Sso__LoginContextReply *reply = NULL;
+    if (sso_dir_login_context(service, &get, &reply) != 0)
+        return false;
+    unsolicited = reply->error == SSO__RPC_ERROR__NOT_FOUND
+                  || reply->error == SSO__RPC_ERROR__INVALID_REQUEST;
+    sso__login_context_reply__free_unpacked(reply, NULL);
     return unsolicited;
 }
 
@@ -274,17 +287,17 @@ void saml_idp_initiated_test(bool verbose)
     char *solicited = sso_base64_encode((const uint8_t *) with, strlen(with));
     char *unsolicited = sso_base64_encode((const uint8_t *) without, strlen(without));
     SSO_CHECK(solicited && unsolicited);
-    SSO_CHECK(saml_idp_initiated_is_unsolicited(solicited, NULL)
-              && saml_idp_initiated_is_unsolicited(solicited, "")
-              && !saml_idp_initiated_is_unsolicited(solicited, "txn_1")
-              && saml_idp_initiated_is_unsolicited(unsolicited, "tile-7")
-              && !saml_idp_initiated_is_unsolicited("!!", "txn_1"));
+    SSO_CHECK(saml_idp_initiated_is_unsolicited(NULL, solicited, NULL)
+              && saml_idp_initiated_is_unsolicited(NULL, solicited, "")
+              && !saml_idp_initiated_is_unsolicited(NULL, solicited, "txn_1")
+              && !saml_idp_initiated_is_unsolicited(NULL, "!!", "txn_1"));
     free(solicited);
-    free(unsolicited);
 
     dir_fake_t *dir = dir_fake_new();
-    if (!dir)
+    if (!dir) {
+        free(unsolicited);
         return;
+    }
     sso_config_t config = {.request_timeout_ms = 2000};
     snprintf(config.public_url, sizeof config.public_url, "https://sso.test");
     sso_service_t service = {.config = &config, .instance = "test:1"};
@@ -306,6 +319,13 @@ void saml_idp_initiated_test(bool verbose)
                           .not_on_or_after = now + 300,
                           .sign_assertion = true,
                           .unsolicited = 1};
+    /* A Response without InResponseTo whose RelayState names a transaction goes to that
+       transaction (which it fails); one the directory never issued is the IdP's own. */
+    char txn[128] = "";
+    SSO_CHECK(dir_fake_login(dir, txn, sizeof txn) == 0);
+    SSO_CHECK(!saml_idp_initiated_is_unsolicited(&service, unsolicited, txn)
+              && saml_idp_initiated_is_unsolicited(&service, unsolicited, "tile-7"));
+    free(unsolicited);
     /* Off (the default): refused, with how to turn it on in the event log. */
     SSO_CHECK(ready && s_test_post(&service, dir->conn_saml, &c, key, cert) == 400);
     SSO_CHECK(dir_fake_events(dir, "does not accept IdP-initiated logins (set its "

@@ -9,9 +9,10 @@
 #include "sso_service.h"
 
 /* Whether a POST to the ACS is unsolicited: no RelayState, or a Response whose root carries
-   no InResponseTo (the RelayState then is the IdP's own). Only decides where the POST goes:
-   either way it is verified in full. */
-bool saml_idp_initiated_is_unsolicited(const char *saml_response, const char *relay_state);
+   no InResponseTo with a RelayState that names no transaction (the directory says: it is the
+   IdP's own). Only decides where the POST goes: either way it is verified in full. */
+bool saml_idp_initiated_is_unsolicited(sso_service_t *service, const char *saml_response,
+                                       const char *relay_state);
 
 /* The answer to an unsolicited Response at connection_id's ACS; relay_state may be NULL. */
 zframe_t *saml_idp_initiated_acs(sso_service_t *service, const char *connection_id,

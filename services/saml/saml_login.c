@@ -463,7 +463,7 @@ zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request
                                     "sign-in again from the application.");
     }
     /* Unsolicited: no transaction to complete (saml_idp_initiated). */
-    if (saml_idp_initiated_is_unsolicited(saml_response, relay_state)) {
+    if (saml_idp_initiated_is_unsolicited(service, saml_response, relay_state)) {
         zframe_t *frame = saml_idp_initiated_acs(service, connection_id, saml_response,
                                                  relay_state);
         zhashx_destroy(&params);

@@ -264,7 +264,9 @@ static const char *const s_update_opts[] = {"name", "add-redirect-uri", "remove-
 static const char *const s_rotate_opts[] = {"overlap", NULL};
 
 const ssoctl_cmd_t ssoctl_clients_cmds[] = {
-    {"clients", "create", "clients create --name NAME --redirect-uri URI [--redirect-uri URI2...]",
+    {"clients", "create",
+     "clients create --name NAME --redirect-uri URI [--redirect-uri URI2...] "
+     "[--initiate-login-uri URI]",
      "Register an OAuth client; its secret is printed once.",
      "Options:\n"
      "  --name NAME          a label for the client\n"
