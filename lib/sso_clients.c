@@ -48,6 +48,10 @@ S_CLIENT(sso_dir_login_complete, sso__upstream_writes, login_complete,
          Sso__LoginCompleteRequest, Sso__LoginRedirectReply, "directory")
 S_CLIENT(sso_dir_login_fail, sso__upstream_writes, login_fail, Sso__LoginFailRequest,
          Sso__LoginRedirectReply, "directory")
+S_CLIENT(sso_dir_idp_initiated, sso__upstream_writes, idp_initiated, Sso__IdpInitiatedRequest,
+         Sso__IdpInitiatedReply, "directory")
+S_CLIENT(sso_token_idp_initiated_login, sso__token_sign, idp_initiated_login,
+         Sso__IdpInitiatedLoginRequest, Sso__IdpInitiatedLoginReply, "token")
 S_CLIENT(sso_dir_event_record, sso__event_writes, event_record, Sso__Event, Sso__EventReply,
          "directory")
 S_CLIENT(sso_dir_simulator_key, sso__simulator_reads, simulator_key, Sso__SimulatorKeyRequest,

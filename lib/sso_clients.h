@@ -7,6 +7,7 @@
 #define SSO_CLIENTS_H
 #include "directory.pb-c.h"
 #include "saml.pb-c.h"
+#include "token.pb-c.h"
 #include "sso_service.h"
 
 #define SSO_CLIENT_FN(name, Request, Reply)                                                  \
@@ -30,8 +31,13 @@ SSO_CLIENT_FN(sso_dir_login_context, Sso__LoginContextRequest, Sso__LoginContext
 SSO_CLIENT_FN(sso_dir_connection_get, Sso__ConnectionGetRequest, Sso__ConnectionReply);
 SSO_CLIENT_FN(sso_dir_login_complete, Sso__LoginCompleteRequest, Sso__LoginRedirectReply);
 SSO_CLIENT_FN(sso_dir_login_fail, Sso__LoginFailRequest, Sso__LoginRedirectReply);
+SSO_CLIENT_FN(sso_dir_idp_initiated, Sso__IdpInitiatedRequest, Sso__IdpInitiatedReply);
 SSO_CLIENT_FN(sso_dir_event_record, Sso__Event, Sso__EventReply);
 SSO_CLIENT_FN(sso_dir_simulator_key, Sso__SimulatorKeyRequest, Sso__SimulatorKeyReply);
+
+/* The token service: the JWT of an IdP-initiated login (the saml service's). */
+SSO_CLIENT_FN(sso_token_idp_initiated_login, Sso__IdpInitiatedLoginRequest,
+              Sso__IdpInitiatedLoginReply);
 
 /* The start of an upstream login at the service of the connection's type (target "saml" or
    "oidc"). */

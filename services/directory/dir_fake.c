@@ -592,6 +592,13 @@ int dir_fake_connection_options(dir_fake_t *self, const char *id, const char *op
     return dir_fake_run(self, s_connection_set, &set) == 0 ? set.rc : -1;
 }
 
+int dir_fake_client_initiate_login_uri(dir_fake_t *self, const char *id, const char *uri)
+{
+    s_connection_set_t set = {id, "UPDATE clients SET initiate_login_uri = ? WHERE id = ?", uri,
+                              -1};
+    return dir_fake_run(self, s_connection_set, &set) == 0 ? set.rc : -1;
+}
+
 int dir_fake_rename_connection(dir_fake_t *self, const char *id, const char *name)
 {
     s_connection_set_t set = {id, "UPDATE connections SET name = ?, updated_at = updated_at + 1 "

@@ -116,6 +116,8 @@ int dir_fake_oidc_login(dir_fake_t *self, char *state, size_t state_size, char *
 /* Stores options (JSON object text, as dir_conn_options keeps it) as connection id's. 0 or
    -1. */
 int dir_fake_connection_options(dir_fake_t *self, const char *id, const char *options);
+/* Stores uri as client id's initiate_login_uri. 0 or -1. */
+int dir_fake_client_initiate_login_uri(dir_fake_t *self, const char *id, const char *uri);
 /* Renames connection id (which changes its version, Connection.version). 0 or -1. */
 int dir_fake_rename_connection(dir_fake_t *self, const char *id, const char *name);
 /* Stores certs (a JSON array of PEM strings) as SAML connection id's IdP certificates, as a

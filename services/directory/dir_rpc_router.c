@@ -9,6 +9,7 @@
 #include "login/dir_codes.h"
 #include "login/dir_events.h"
 #include "login/dir_housekeeping.h"
+#include "login/dir_idp_initiated.h"
 #include "login/dir_login.h"
 #include "login/dir_steps.h"
 #include "login/dir_tests.h"
@@ -126,6 +127,8 @@ S_HANDLER(s_upstream_writes_, login_complete, dir_txn_login_complete,
           Sso__UpstreamWrites_Service, Sso__LoginCompleteRequest, Sso__LoginRedirectReply)
 S_HANDLER(s_upstream_writes_, login_fail, dir_txn_login_fail, Sso__UpstreamWrites_Service,
           Sso__LoginFailRequest, Sso__LoginRedirectReply)
+S_HANDLER(s_upstream_writes_, idp_initiated, dir_idp_initiated, Sso__UpstreamWrites_Service,
+          Sso__IdpInitiatedRequest, Sso__IdpInitiatedReply)
 S_HANDLER(s_event_writes_, event_record, dir_events_record, Sso__EventWrites_Service, Sso__Event,
           Sso__EventReply)
 S_HANDLER(s_simulator_reads_, simulator_key, dir_seed_simulator_key,

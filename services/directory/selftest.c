@@ -44,6 +44,7 @@
 #include "login/dir_secret_cache.h"
 #include "login/dir_steps.h"
 #include "login/dir_tests.h"
+#include "login/dir_idp_initiated.h"
 #include "login/dir_tokens.h"
 #include "login/dir_txn.h"
 #include "store/dir_checkpoint.h"
@@ -111,6 +112,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_portal_router_test, verbose);
     SSO_RUN(dir_portal_connections_test, verbose);
     SSO_RUN(dir_events_test, verbose);
+    SSO_RUN(dir_idp_initiated_test, verbose);
     SSO_RUN(dir_housekeeping_test, verbose);
     SSO_RUN(dir_seed_test, verbose);
     SSO_RUN(dir_login_test, verbose);

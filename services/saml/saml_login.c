@@ -3,6 +3,7 @@
 #include "../directory/dir_fake.h"
 #include "saml_authn_request.h"
 #include "saml_conncache.h"
+#include "saml_idp_initiated.h"
 #include "saml_response.h"
 #include "saml_response_testkit.h"
 #include "saml_sp_metadata.h"
@@ -146,8 +147,8 @@ typedef struct {
 #define S_GONE "The sign-in expired or was already used. Start the sign-in again from the " \
                "application."
 
-static zframe_t *s_anonymous(const char *connection_id, const char *reason,
-                             const char *description)
+zframe_t *saml_login_anonymous(const char *connection_id, const char *reason,
+                               const char *description)
 {
     /* One request at a time runs (fibers are not preempted), so no lock. */
     static sso_log_limit_t limit;
@@ -199,7 +200,7 @@ static zframe_t *s_fail(s_acs_t *acs, const char *error, const char *description
     if (s_gone(reply->error) || reply->error == SSO__RPC_ERROR__INVALID_REQUEST) {
         snprintf(said, sizeof said, "login transaction %.300s (and: %.900s)",
                  reply->error_description, reason);
-        frame = s_anonymous(acs->connection_id, said, S_GONE);
+        frame = saml_login_anonymous(acs->connection_id, said, S_GONE);
     }
     else if (reply->error || !*reply->redirect_uri) {
         sso_info("LoginFail refused: %s: %s", sso_rpc_error_name(reply->error),
@@ -254,7 +255,7 @@ static zframe_t *s_complete(s_acs_t *acs, const Sso__LoginCompleteRequest *reque
         frame = sso_upstream_redirect(reply);
     else if (s_gone(reply->error)) {
         snprintf(reason, sizeof reason, "login transaction %.400s", reply->error_description);
-        frame = s_anonymous(acs->connection_id, reason, S_GONE);
+        frame = saml_login_anonymous(acs->connection_id, reason, S_GONE);
     }
     else {
         snprintf(reason, sizeof reason, "LoginComplete refused: %.100s: %.400s",
@@ -323,7 +324,7 @@ static zframe_t *s_read_context(s_acs_t *acs, saml_conncache_t *cache,
     char reason[400];
     if (s_gone(reply->error) || reply->error == SSO__RPC_ERROR__INVALID_REQUEST) {
         snprintf(reason, sizeof reason, "login transaction %.300s", reply->error_description);
-        frame = s_anonymous(acs->connection_id, reason, S_GONE);
+        frame = saml_login_anonymous(acs->connection_id, reason, S_GONE);
     }
     else if (reply->error || !reply->txn || !reply->connection) {
         snprintf(reason, sizeof reason, "acs: the login could not be read: %.200s",
@@ -456,13 +457,24 @@ zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request
     zhashx_t *params = sso_http_params(request);
     const char *saml_response = params ? zhashx_lookup(params, "SAMLResponse") : NULL;
     const char *relay_state = params ? zhashx_lookup(params, "RelayState") : NULL;
-    if (!saml_response || !*saml_response || !relay_state || !*relay_state
-        || strlen(relay_state) > 80) {
+    if (!saml_response || !*saml_response) {
         zhashx_destroy(&params);
-        return s_anonymous(connection_id, "no SAMLResponse or no valid RelayState (IdP-initiated "
-                                          "logins are not accepted)",
-                           "The identity provider's answer is incomplete. Start the sign-in "
-                           "again from the application.");
+        return saml_login_anonymous(connection_id, "no SAMLResponse",
+                                    "The identity provider's answer is incomplete. Start the "
+                                    "sign-in again from the application.");
+    }
+    /* Unsolicited: no transaction to complete (saml_idp_initiated). */
+    if (saml_idp_initiated_is_unsolicited(service, saml_response, relay_state)) {
+        zframe_t *frame = saml_idp_initiated_acs(service, connection_id, saml_response,
+                                                 relay_state);
+        zhashx_destroy(&params);
+        return frame;
+    }
+    if (strlen(relay_state) > 80) {
+        zhashx_destroy(&params);
+        return saml_login_anonymous(connection_id, "a RelayState over 80 bytes",
+                                    "The identity provider's answer is incomplete. Start the "
+                                    "sign-in again from the application.");
     }
     /* The connection as this instance kept it (one read of the directory fewer: the directory
        checks its version when the login completes), else as the directory has it now. A kept

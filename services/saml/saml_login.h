@@ -11,6 +11,11 @@ zframe_t *saml_login_start(sso_service_t *service, zframe_t *payload);
 /* POST /sso/saml/{connection_id}/acs */
 zframe_t *saml_login_acs(sso_service_t *service, const Sso__HttpRequest *request,
                          const char *connection_id);
+/* The answer to a POST at the ACS that no open login (or no authenticated assertion) stands
+   behind: anyone's junk. Counted (acs_anonymous), logged at most once in a while with reason,
+   never stored; the page says description. */
+zframe_t *saml_login_anonymous(const char *connection_id, const char *reason,
+                               const char *description);
 /* GET /sso/saml/{connection_id}/metadata */
 zframe_t *saml_login_metadata(sso_service_t *service, const char *connection_id);
 

@@ -190,6 +190,15 @@ char *saml_test_response(const saml_test_case_t *c, const char *key, const char 
         return NULL;
     xmlNodePtr root = xmlDocGetRootElement(doc);
     xmlNodePtr assertion = saml_xml_child(root, SAML_NS_ASSERTION, "Assertion");
+    if (c->unsolicited)
+        xmlUnsetProp(root, BAD_CAST "InResponseTo");
+    if (c->unsolicited == 1) {
+        xmlNodePtr subject = saml_xml_child(assertion, SAML_NS_ASSERTION, "Subject");
+        xmlNodePtr confirmation = saml_xml_child(subject, SAML_NS_ASSERTION,
+                                                 "SubjectConfirmation");
+        xmlUnsetProp(saml_xml_child(confirmation, SAML_NS_ASSERTION, "SubjectConfirmationData"),
+                     BAD_CAST "InResponseTo");
+    }
     char *out = NULL;
     if ((!c->sign_assertion || saml_sign_enveloped(doc, assertion, key, cert) == 0)
         && (!c->encrypt || s_encrypt_assertion(root, assertion, c->encrypt) == 0)

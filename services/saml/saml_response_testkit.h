@@ -41,6 +41,9 @@ typedef struct {
     long issue_instant;           /* the Assertion's, offset from now */
     bool sign_response, sign_assertion, no_authn, no_authn_instant;
     const saml_test_encryption_t *encrypt; /* NULL: a plain Assertion */
+    /* 1: no InResponseTo anywhere (an IdP-initiated Response); 2: none on the Response, the
+       SubjectConfirmationData's kept (a hostile mix). */
+    int unsolicited;
 } saml_test_case_t;
 
 /* The Response as base64 (malloc'd), signed with key/cert (PEM) as the case asks (the

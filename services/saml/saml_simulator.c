@@ -16,6 +16,8 @@
 #define FIELD_MAX 256
 #define CSRF_COOKIE "sso_sim_csrf"
 #define CSRF_FIELD "sso_csrf"
+/* The simulator's app tile: signs an unsolicited Response for its connection. */
+#define S_IDP_INITIATED_PATH "/simulator/idp-initiated"
 
 static const char *const s_scenarios[] = {"success", "idp_error", "expired", "wrong_audience",
                                           "bad_signature"};
@@ -72,7 +74,9 @@ char *saml_simulator_response(const sim_response_t *spec)
     xmlNewProp(root, BAD_CAST "Version", BAD_CAST "2.0");
     xmlNewProp(root, BAD_CAST "IssueInstant", BAD_CAST now);
     xmlNewProp(root, BAD_CAST "Destination", BAD_CAST spec->acs_url);
-    xmlNewProp(root, BAD_CAST "InResponseTo", BAD_CAST spec->in_response_to);
+    /* None on an unsolicited (IdP-initiated) Response. */
+    if (*spec->in_response_to)
+        xmlNewProp(root, BAD_CAST "InResponseTo", BAD_CAST spec->in_response_to);
     s_text_child(root, saml, "Issuer", spec->idp_entity_id);
     xmlNodePtr status = xmlNewChild(root, samlp, BAD_CAST "Status", NULL);
     xmlNodePtr code = xmlNewChild(status, samlp, BAD_CAST "StatusCode", NULL);
@@ -95,7 +99,8 @@ char *saml_simulator_response(const sim_response_t *spec)
         xmlNodePtr confirmation = xmlNewChild(subject, saml, BAD_CAST "SubjectConfirmation", NULL);
         xmlNewProp(confirmation, BAD_CAST "Method", BAD_CAST "urn:oasis:names:tc:SAML:2.0:cm:bearer");
         xmlNodePtr data = xmlNewChild(confirmation, saml, BAD_CAST "SubjectConfirmationData", NULL);
-        xmlNewProp(data, BAD_CAST "InResponseTo", BAD_CAST spec->in_response_to);
+        if (*spec->in_response_to)
+            xmlNewProp(data, BAD_CAST "InResponseTo", BAD_CAST spec->in_response_to);
         xmlNewProp(data, BAD_CAST "NotOnOrAfter", BAD_CAST after);
         xmlNewProp(data, BAD_CAST "Recipient", BAD_CAST spec->acs_url);
         xmlNodePtr conditions = xmlNewChild(assertion, saml, BAD_CAST "Conditions", NULL);
@@ -281,7 +286,9 @@ static zframe_t *s_page(sso_service_t *service, const Sso__HttpRequest *request,
                  email ? email : "someone@example.com", "Test", "User", "");
     for (size_t i = 0; i < sizeof s_scenarios / sizeof *s_scenarios; i++)
         sso_html_add(html, "<option value=\"{}\">{}</option>", s_scenarios[i], s_scenario_labels[i]);
-    sso_html_add(html, "</select></label><button type=\"submit\">Sign in</button></form>");
+    sso_html_add(html, "</select></label><button type=\"submit\">Sign in</button></form>"
+                       "<p><a href=\"" S_IDP_INITIATED_PATH "\">IdP-initiated sign-in</a> (as "
+                       "from the IdP's app tile)</p>");
     sso_html_end(html);
     sso_response_t *response = sso_html_response(&html, status);
     if (!response)
@@ -290,19 +297,14 @@ static zframe_t *s_page(sso_service_t *service, const Sso__HttpRequest *request,
     return sso_response_pack(&response);
 }
 
-/* The HTTP-POST binding's page: a form that carries the Response to the ACS. */
+/* The HTTP-POST binding's page: a form that carries the Response to the ACS and submits
+   itself (/static/autopost.js), as a real IdP's does; Continue without scripts. relay_state
+   NULL: none (an IdP-initiated Response). */
 static zframe_t *s_post_page(const char *acs, const char *response_b64, const char *relay_state)
 {
-    sso_html_t *html = sso_html_new();
-    sso_html_begin(html, "Signing in");
-    sso_html_add(html, "<h1>Signing in…</h1><form method=\"post\" action=\"{}\">", acs);
-    sso_html_hidden(html, "SAMLResponse", response_b64);
-    sso_html_hidden(html, "RelayState", relay_state);
-    sso_html_add(html, "<button type=\"submit\">Continue</button></form>");
-    sso_html_end(html);
-    /* No form-action: the ACS answers this post with a redirect to the client's own origin. */
-    sso_response_t *response = sso_html_response_csp(
-        &html, 200, "default-src 'none'; style-src 'self'; frame-ancestors 'none'");
+    const char *names[] = {"SAMLResponse", "RelayState"};
+    const char *values[] = {response_b64, relay_state};
+    sso_response_t *response = sso_html_autopost(acs, names, values, relay_state ? 2 : 1);
     return response ? sso_response_pack(&response)
                     : sso_http_error(500, "server_error", "could not render the page");
 }
@@ -366,8 +368,121 @@ static zframe_t *s_refuse(const Sso__HttpRequest *request, const char *relay_sta
     return sso_html_error_page(status, "IdP simulator", message);
 }
 
+/* The IdP-initiated page: who signs in, and the button (CSRF-protected as the sign-in form). */
+static zframe_t *s_idp_initiated_page(sso_service_t *service, const Sso__HttpRequest *request,
+                                      uint32_t status, const char *message)
+{
+    char *token = sso_cookie_csrf_token(request, CSRF_COOKIE);
+    char cookie[1024];
+    if (!token
+        || sso_cookie_header(cookie, sizeof cookie, service->config->public_url,
+                             S_IDP_INITIATED_PATH, CSRF_COOKIE, token, 3600) != 0) {
+        free(token);
+        return sso_html_error_page(500, "IdP simulator", "Could not make the form's token.");
+    }
+    sso_html_t *html = sso_html_new();
+    sso_html_begin(html, "IdP simulator");
+    sso_html_add(html, "<h1>IdP simulator</h1><p>Start a sign-in here, as from an IdP's app "
+                       "tile: the broker gets an unsolicited Response and, when the simulator's "
+                       "connection allows IdP-initiated logins, sends you to its client's "
+                       "initiate_login_uri.</p>");
+    if (message)
+        sso_html_add(html, "<p class=\"error\">{}</p>", message);
+    sso_html_add(html, "<form method=\"post\" action=\"" S_IDP_INITIATED_PATH "\">");
+    sso_html_hidden(html, CSRF_FIELD, token);
+    free(token);
+    sso_html_add(html, "<label>Email <input name=\"email\" type=\"email\" required "
+                       "value=\"someone@example.com\"></label>"
+                       "<label>RelayState (optional) <input name=\"RelayState\" "
+                       "maxlength=\"80\"></label>"
+                       "<button type=\"submit\">IdP-initiated</button></form>");
+    sso_html_end(html);
+    sso_response_t *response = sso_html_response(&html, status);
+    if (!response)
+        return sso_http_error(500, "server_error", "could not render the page");
+    sso_response_header(response, "Set-Cookie", cookie);
+    return sso_response_pack(&response);
+}
+
+/* The button's POST: an unsolicited Response for the simulator's own connection (its SP and
+   ACS), signed with its key, posted to that ACS. */
+static zframe_t *s_idp_initiated_sign(sso_service_t *service, zhashx_t *params)
+{
+    const char *email = s_field(params, "email", NULL);
+    const char *relay_state = s_field(params, "RelayState", NULL);
+    Sso__SimulatorKeyRequest key_request = SSO__SIMULATOR_KEY_REQUEST__INIT;
+    Sso__SimulatorKeyReply *key = NULL;
+    if (sso_dir_simulator_key(service, &key_request, &key) != 0 || key->error) {
+        if (key)
+            sso__simulator_key_reply__free_unpacked(key, NULL);
+        return sso_html_error_page(503, "IdP simulator",
+                                   "The simulator's connection is not available.");
+    }
+    Sso__ConnectionGetRequest get = SSO__CONNECTION_GET_REQUEST__INIT;
+    get.connection_id = key->connection_id;
+    Sso__ConnectionReply *reply = NULL;
+    zframe_t *frame = NULL;
+    if (sso_dir_connection_get(service, &get, &reply) != 0 || reply->error || !reply->connection)
+        frame = sso_html_error_page(503, "IdP simulator",
+                                    "The simulator's connection is not available.");
+    else {
+        const Sso__Connection *connection = reply->connection;
+        sim_response_t spec = {
+            .idp_entity_id = connection->idp_entity_id,
+            .sp_entity_id = connection->sp_entity_id,
+            .acs_url = connection->sp_acs_url,
+            .in_response_to = "", /* unsolicited */
+            .email = email,
+            .given_name = "",
+            .family_name = "",
+            .groups = "",
+            .scenario = SIM_SUCCESS,
+            .now = time(NULL),
+            .key_pem = key->private_key_pem,
+            .cert_pem = key->certificate_pem,
+        };
+        char *xml = saml_simulator_response(&spec);
+        char *b64 = xml ? sso_base64_encode((const uint8_t *) xml, strlen(xml)) : NULL;
+        frame = b64 ? s_post_page(connection->sp_acs_url, b64, relay_state)
+                    : sso_html_error_page(500, "IdP simulator", "Could not sign.");
+        sso_info("simulator: IdP-initiated Response for %s at %s", email, connection->id);
+        free(xml);
+        free(b64);
+    }
+    if (reply)
+        sso__connection_reply__free_unpacked(reply, NULL);
+    sso__simulator_key_reply__free_unpacked(key, NULL);
+    return frame;
+}
+
+static zframe_t *s_idp_initiated(sso_service_t *service, const Sso__HttpRequest *request)
+{
+    if (!strcmp(request->method, "GET"))
+        return s_idp_initiated_page(service, request, 200, NULL);
+    if (strcmp(request->method, "POST") != 0)
+        return sso_http_method_not_allowed("GET, POST");
+    zhashx_t *params = sso_http_params(request);
+    const char *email = s_field(params, "email", NULL);
+    const char *relay_state = s_field(params, "RelayState", "");
+    zframe_t *frame;
+    if (!params || !sso_cookie_csrf_matches(request, CSRF_COOKIE, s_field(params, CSRF_FIELD,
+                                                                          NULL)))
+        frame = s_refuse(request, NULL, 403, "This form expired or did not come from this "
+                                             "page. Open it again.");
+    else if (!email || !strchr(email, '@') || strlen(email) > FIELD_MAX
+             || strlen(relay_state) > 80)
+        frame = s_idp_initiated_page(service, request, 400, "Give an email address, and a "
+                                     "RelayState of at most 80 characters.");
+    else
+        frame = s_idp_initiated_sign(service, params);
+    zhashx_destroy(&params);
+    return frame;
+}
+
 zframe_t *saml_simulator_http(sso_service_t *service, const Sso__HttpRequest *request)
 {
+    if (service->config->simulator && !strcmp(request->path, S_IDP_INITIATED_PATH))
+        return s_idp_initiated(service, request);
     /* Off (production without SSO_SIMULATOR=1): as if there were no simulator at all. */
     if (!service->config->simulator || strcmp(request->path, "/simulator/sso") != 0)
         return sso_http_error(404, "not_found", "no such path");

@@ -8,6 +8,7 @@
 #include "saml_conncache.h"
 #include "saml_keycache.h"
 #include "saml_login.h"
+#include "saml_idp_initiated.h"
 #include "saml_service.h"
 #include "saml_simulator.h"
 #include "saml_response.h"
@@ -57,6 +58,7 @@ int main(int argc, char **argv)
     SSO_RUN(saml_sp_metadata_test, verbose);
     SSO_RUN(saml_simulator_test, verbose);
     SSO_RUN(saml_login_test, verbose);
+    SSO_RUN(saml_idp_initiated_test, verbose);
     SSO_RUN(saml_service_test, verbose);
     return sso_test_summary();
 }

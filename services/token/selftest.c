@@ -1,5 +1,6 @@
 /* Runs the token service modules' self-tests. */
 #include "sso_test.h"
+#include "token_sign.h"
 #include "token_authorize.h"
 #include "token_authorize_login.h"
 #include "token_authorize_page.h"
@@ -26,6 +27,7 @@ int main(int argc, char **argv)
     SSO_RUN(token_client_auth_test, verbose);
     SSO_RUN(token_testkit_test, verbose);
     SSO_RUN(token_http_test, verbose);
+    SSO_RUN(token_sign_test, verbose);
     SSO_RUN(token_authorize_params_test, verbose);
     SSO_RUN(token_authorize_page_test, verbose);
     SSO_RUN(token_authorize_login_test, verbose);

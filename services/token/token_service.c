@@ -2,6 +2,7 @@
 #include "token_service.h"
 #include "sso_log.h"
 #include "token_http.h"
+#include "token_sign.h"
 
 static int s_init(sso_service_t *service)
 {
@@ -24,6 +25,19 @@ static void s_fini(sso_service_t *service)
     service->state = NULL;
 }
 
+static zframe_t *s_rpc(sso_service_t *service, const char *rpc, zframe_t *payload,
+                       const Sso__Meta *meta)
+{
+    (void) meta;
+    zframe_t *frame = token_sign_rpc(service, rpc, payload);
+    if (!frame)
+        sso_warn("unknown rpc %s", rpc);
+    return frame;
+}
+
+/* TokenSign (proto/token.proto) is for the saml service's IdP-initiated logins only. */
+static const char *const s_rpc_callers[] = {"saml", NULL};
+
 const sso_service_def_t token_service = {
     .name = "token",
     .summary = "The OpenID Provider of the SSO broker: discovery, JWKS (/keys), the start of a\n"
@@ -34,5 +48,7 @@ const sso_service_def_t token_service = {
     .init = s_init,
     .fini = s_fini,
     .http = token_http,
+    .rpc = s_rpc,
+    .rpc_callers = s_rpc_callers,
     .concurrent = true, /* requests run in fibers; see sso_service.h */
 };

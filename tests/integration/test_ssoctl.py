@@ -949,7 +949,8 @@ def test_bash_completion_from_the_command_table(broker, tmp_path):
     assert got[3] == [w[1] for w in COMMANDS if w[0] == "connections"]
     # Options: the globals, then the command's own (those its --help names).
     glob = ["--help", "--json", "--url", "--data-dir"]
-    assert got[4] == glob + ["--name", "--add-redirect-uri", "--remove-redirect-uri"]
+    assert got[4] == glob + ["--name", "--add-redirect-uri", "--remove-redirect-uri",
+                             "--initiate-login-uri"]
     assert got[5] == ["--overlap"]
     assert got[6] == glob + ["--expires-in"]
     assert got[7] == glob + ["--org", "--connection", "--outcome", "--since", "--until", "--limit"]

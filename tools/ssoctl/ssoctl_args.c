@@ -45,6 +45,7 @@ static const opt_spec_t s_specs[] = {
     {"expires-in", true, false, false},
     {"add-redirect-uri", true, true, false},
     {"remove-redirect-uri", true, true, false},
+    {"initiate-login-uri", true, false, false},
     {"overlap", true, false, false},
     {"email", true, false, false}, {"actor", true, false, false}, /* admins, audit */
 };

@@ -807,6 +807,8 @@ void ssoctl_cmd_test(bool verbose)
         {{"orgs", "create", "--name", "x", "--option", "a=b", NULL}, "--option does not apply"},
         /* The commands of issue 20: empty values, nothing to do, wrong durations. */
         {{"clients", "update", "cli_1", NULL}, "nothing to change"},
+        {{"clients", "create", "--name", "x", "--redirect-uri", "https://a/cb",
+          "--initiate-login-uri=", NULL}, "--initiate-login-uri must not be empty"},
         {{"clients", "update", "", "--name", "x", NULL}, "ID must not be empty"},
         {{"clients", "update", "cli_1", "--name", "", NULL}, "--name must not be empty"},
         {{"clients", "update", "cli_1", "--add-redirect-uri", "", NULL},

@@ -21,6 +21,7 @@ static const ssoctl_column_t s_detail_rows[] = {
     {"CLIENT SECRET", "client_secret"},
     {"NAME", "name"},
     {"REDIRECT URIS", "redirect_uris"},
+    {"INITIATE LOGIN URI", "initiate_login_uri"},
     {"CREATED", "created_at"},
 };
 
@@ -37,6 +38,9 @@ static int s_create(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
     int rc = ssoctl_nonempty(ctx, "--name", name);
     for (size_t i = 0; rc == 0 && i < nuris; i++)
         rc = ssoctl_nonempty(ctx, "--redirect-uri", ssoctl_args_nth(args, "redirect-uri", i));
+    if (rc == 0 && ssoctl_args_get(args, "initiate-login-uri"))
+        rc = ssoctl_nonempty(ctx, "--initiate-login-uri",
+                             ssoctl_args_get(args, "initiate-login-uri"));
     if (rc != 0)
         return rc;
     json_t *uris = json_array();
@@ -46,8 +50,15 @@ static int s_create(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
             uris = NULL;
         }
     json_t *body = uris ? json_pack("{s:s, s:o}", "name", name, "redirect_uris", uris) : NULL;
+    const char *initiate = ssoctl_args_get(args, "initiate-login-uri");
+    if (body && initiate
+        && json_object_set_new(body, "initiate_login_uri", json_string(initiate)) != 0) {
+        json_decref(body);
+        body = NULL;
+    }
     if (!body)
-        return ssoctl_fail(ctx, "--name and --redirect-uri must be UTF-8 text");
+        return ssoctl_fail(ctx, "--name, --redirect-uri and --initiate-login-uri must be UTF-8 "
+                                "text");
     json_t *result = NULL;
     rc = ssoctl_call(ctx, "POST", "/clients", body, &result);
     json_decref(body);
@@ -144,6 +155,8 @@ static int s_update(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
     const char *id = args->pos[0];
     const char *name = ssoctl_args_get(args, "name");
+    /* "" removes it. */
+    const char *initiate = ssoctl_args_get(args, "initiate-login-uri");
     size_t nadd = ssoctl_args_count(args, "add-redirect-uri");
     size_t nremove = ssoctl_args_count(args, "remove-redirect-uri");
     int rc = ssoctl_nonempty(ctx, "ID", id);
@@ -160,9 +173,9 @@ static int s_update(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
                 rc = ssoctl_usage_error(ctx, "%s is given to both --add-redirect-uri and "
                                              "--remove-redirect-uri", gone);
     }
-    if (rc == 0 && !name && nadd == 0 && nremove == 0)
-        rc = ssoctl_usage_error(ctx, "nothing to change: give --name, --add-redirect-uri or "
-                                     "--remove-redirect-uri");
+    if (rc == 0 && !name && !initiate && nadd == 0 && nremove == 0)
+        rc = ssoctl_usage_error(ctx, "nothing to change: give --name, --add-redirect-uri, "
+                                     "--remove-redirect-uri or --initiate-login-uri");
     if (rc != 0)
         return rc;
     char *path = ssoctl_path("/clients/", id, NULL);
@@ -171,6 +184,10 @@ static int s_update(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
         rc = ssoctl_fail(ctx, "out of memory");
     if (rc == 0 && name && json_object_set_new(body, "name", json_string(name)) != 0)
         rc = ssoctl_fail(ctx, "--name must be UTF-8 text");
+    if (rc == 0 && initiate
+        && json_object_set_new(body, "initiate_login_uri",
+                               *initiate ? json_string(initiate) : json_null()) != 0)
+        rc = ssoctl_fail(ctx, "--initiate-login-uri must be UTF-8 text");
     /* The API takes the whole list: start from the one the client has. */
     if (rc == 0 && (nadd || nremove)) {
         rc = ssoctl_call(ctx, "GET", path, NULL, &client);
@@ -241,17 +258,21 @@ static int s_rotate(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
     return rc;
 }
 
-static const char *const s_create_opts[] = {"name", "redirect-uri", NULL};
+static const char *const s_create_opts[] = {"name", "redirect-uri", "initiate-login-uri", NULL};
 static const char *const s_update_opts[] = {"name", "add-redirect-uri", "remove-redirect-uri",
-                                            NULL};
+                                            "initiate-login-uri", NULL};
 static const char *const s_rotate_opts[] = {"overlap", NULL};
 
 const ssoctl_cmd_t ssoctl_clients_cmds[] = {
-    {"clients", "create", "clients create --name NAME --redirect-uri URI [--redirect-uri URI2...]",
+    {"clients", "create",
+     "clients create --name NAME --redirect-uri URI [--redirect-uri URI2...] "
+     "[--initiate-login-uri URI]",
      "Register an OAuth client; its secret is printed once.",
      "Options:\n"
      "  --name NAME          a label for the client\n"
      "  --redirect-uri URI   an allowed redirect URI (exact match); repeat for several\n"
+     "  --initiate-login-uri URI  where the client starts a login (https): IdP-initiated\n"
+     "                       SAML logins are sent there\n"
      "\n"
      "The response holds client_id and client_secret. The secret is stored hashed and\n"
      "cannot be shown again: copy it into the Auth0 connection right away.\n"
@@ -271,7 +292,8 @@ const ssoctl_cmd_t ssoctl_clients_cmds[] = {
      "  ssoctl clients get cli_123\n",
      NULL, 1, 1, s_get},
     {"clients", "update",
-     "clients update ID [--name NAME] [--add-redirect-uri URI]... [--remove-redirect-uri URI]...",
+     "clients update ID [--name NAME] [--add-redirect-uri URI]... [--remove-redirect-uri URI]... "
+     "[--initiate-login-uri URI]",
      "Rename an OAuth client or change its redirect URIs.",
      "Only what is given changes; give at least one.\n"
      "  --name NAME                  a new label for the client\n"
@@ -279,6 +301,7 @@ const ssoctl_cmd_t ssoctl_clients_cmds[] = {
      "                               repeat for several. One already there stays once\n"
      "  --remove-redirect-uri URI    unregister URI; repeat for several. A URI the client\n"
      "                               does not have is an error, and nothing changes\n"
+     "  --initiate-login-uri URI     where the client starts a login (https); \"\" removes it\n"
      "\n"
      "Examples:\n"
      "  ssoctl clients update cli_123 --add-redirect-uri https://acme.us.auth0.com/login/callback\n"

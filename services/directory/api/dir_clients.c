@@ -24,7 +24,7 @@ static json_t *s_redirect_uris(dir_t *dir, const char *id)
                                "ORDER BY position", "s", id);
 }
 
-#define S_COLUMNS "id, name, is_admin, created_at, updated_at"
+#define S_COLUMNS "id, name, is_admin, created_at, updated_at, initiate_login_uri"
 
 /* The dashboard's Try it client is the broker's own (dir_seed keeps its one redirect URI on
    the public URL, and it has no secret): nothing through the API may change it. */
@@ -44,11 +44,13 @@ static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
 {
     const char *id = dir_db_text(stmt, 0);
     bool admin = dir_db_int64(stmt, 2) != 0;
-    return json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:o, s:o}", "id", id, "client_id", id,
+    const char *initiate = dir_db_text(stmt, 5);
+    return json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:o, s:o, s:o}", "id", id, "client_id", id,
                      "name", dir_db_text(stmt, 1), "redirect_uris", s_redirect_uris(dir, id),
                      "is_admin", admin, "built_in", admin || s_is_try(id), "created_at",
                      dir_json_time(dir_db_int64(stmt, 3)), "updated_at",
-                     dir_json_time(dir_db_int64(stmt, 4)));
+                     dir_json_time(dir_db_int64(stmt, 4)), "initiate_login_uri",
+                     *initiate ? json_string(initiate) : json_null());
 }
 
 /* The client as JSON, or NULL when there is none. */
@@ -88,6 +90,31 @@ static int s_read_uris(json_t *body, json_t **out, dir_error_t *err)
     return 1;
 }
 
+/* initiate_login_uri (if present) into *out: NULL when absent, "" when null or "" (none, on
+   PATCH: removed), else the URI, checked as a redirect URI is. 0, or -1 with err. */
+static int s_read_initiate(json_t *body, const char **out, dir_error_t *err)
+{
+    *out = NULL;
+    json_t *value = json_object_get(body, "initiate_login_uri");
+    if (!value)
+        return 0;
+    if (json_is_null(value)) {
+        *out = "";
+        return 0;
+    }
+    const char *uri = NULL;
+    if (dir_json_string(body, "initiate_login_uri", "initiate_login_uri", 0, DIR_REDIRECT_URI_MAX,
+                        &uri, err) < 0)
+        return -1;
+    char why[160];
+    if (*uri && dir_redirect_uri_check(uri, why, sizeof why) != 0) {
+        dir_bad_request(err, "initiate_login_uri %s", why);
+        return -1;
+    }
+    *out = uri;
+    return 0;
+}
+
 static int s_store_uris(dir_t *dir, const char *id, json_t *uris)
 {
     if (dir_db_run(dir->db, NULL, "DELETE FROM client_redirect_uris WHERE client_id = ?", "s", id)
@@ -109,13 +136,13 @@ static zframe_t *s_create(dir_api_req_t *req, const char *unused)
     (void) unused;
     dir_error_t err = {0};
     json_t *body = dir_api_body(req, &err), *uris = NULL;
-    const char *name = NULL;
+    const char *name = NULL, *initiate = NULL;
     zframe_t *reply = NULL;
     char *id = NULL, *secret = NULL, *hash = NULL;
     if (!body
         || dir_json_string(body, "name", "name", DIR_REQUIRED | DIR_NONEMPTY, DIR_CLIENT_NAME_MAX,
                            &name, &err) < 0
-        || s_read_uris(body, &uris, &err) < 0)
+        || s_read_uris(body, &uris, &err) < 0 || s_read_initiate(body, &initiate, &err) < 0)
         goto done;
     if (!uris)
         uris = json_array();
@@ -128,8 +155,9 @@ static zframe_t *s_create(dir_api_req_t *req, const char *unused)
         goto done;
     }
     if (dir_db_run(req->dir->db, NULL, "INSERT INTO clients (id, name, secret_hash, is_admin, "
-                                       "created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?)",
-                   "sssii", id, name, hash, now, now) != DIR_DB_OK
+                                       "created_at, updated_at, initiate_login_uri) VALUES "
+                                       "(?, ?, ?, 0, ?, ?, nullif(?, ''))",
+                   "sssiis", id, name, hash, now, now, initiate ? initiate : "") != DIR_DB_OK
         || s_store_uris(req->dir, id, uris) != 0 || dir_db_commit(req->dir->db) != 0) {
         dir_db_rollback(req->dir->db);
         dir_server_error(&err);
@@ -175,21 +203,25 @@ static zframe_t *s_patch(dir_api_req_t *req, const char *id)
         return s_try_refused();
     dir_error_t err = {0};
     json_t *body = dir_api_body(req, &err), *uris = NULL;
-    const char *name = NULL;
+    const char *name = NULL, *initiate = NULL;
     zframe_t *reply = NULL;
     if (!body
         || dir_json_string(body, "name", "name", DIR_NONEMPTY, DIR_CLIENT_NAME_MAX, &name, &err)
                < 0
-        || s_read_uris(body, &uris, &err) < 0)
+        || s_read_uris(body, &uris, &err) < 0 || s_read_initiate(body, &initiate, &err) < 0)
         goto done;
     if (dir_db_begin(req->dir->db) != 0) {
         dir_server_error(&err);
         goto done;
     }
     int changes = 0;
+    /* initiate_login_uri: absent keeps it, null or "" removes it. */
     if (dir_db_run(req->dir->db, &changes, "UPDATE clients SET name = coalesce(?, name), "
-                                           "updated_at = ? WHERE id = ?",
-                   "sis", name, dir_now(), id) != DIR_DB_OK
+                                           "initiate_login_uri = CASE WHEN ? = 1 THEN nullif(?, '') "
+                                           "ELSE initiate_login_uri END, updated_at = ? "
+                                           "WHERE id = ?",
+                   "sisis", name, (int64_t) (initiate != NULL), initiate ? initiate : "",
+                   dir_now(), id) != DIR_DB_OK
         || (changes == 1 && uris && s_store_uris(req->dir, id, uris) != 0)) {
         dir_db_rollback(req->dir->db);
         dir_server_error(&err);

@@ -1,6 +1,8 @@
 /* dir_conn_options: a connection's options and attribute mapping. */
 #include "api/dir_conn_options.h"
+#include "api/dir_api.h"
 #include "dir_rpc.h"
+#include "dir_seed.h"
 #include "sso_test.h"
 #include "sso_upstream.h"
 
@@ -33,6 +35,9 @@ static const char *const s_nameid_formats[] = {
     "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
     "urn:oasis:names:tc:SAML:2.0:nameid-format:transient", NULL};
 static const char *const s_bindings[] = {"http-redirect", "http-post", NULL};
+/* A client id: any string here, checked against the clients by dir_conn_options_check_client
+   (which has the store). */
+static const char *const s_any_client[] = {NULL};
 
 static const s_option_t s_options[] = {
     /* How the IdP returns the code: in the callback's query, or in a POSTed form (which keeps
@@ -58,6 +63,10 @@ static const s_option_t s_options[] = {
     /* Seconds of clock difference tolerated with the IdP (time window, IssueInstant,
        max_age); absent: DIR_CONN_CLOCK_SKEW_DEFAULT. At most 10 minutes. */
     {"clock_skew_s", "saml", NULL},
+    /* An unsolicited Response (the IdP's app tile) is accepted and sent to the client named
+       by idp_initiated_client_id, at its initiate_login_uri, to start a login of its own. */
+    {"allow_idp_initiated", "saml", NULL},
+    {"idp_initiated_client_id", "saml", s_any_client},
 };
 
 /* The profile fields a mapping may set. */
@@ -155,6 +164,14 @@ static int s_check_option(const char *key, const json_t *value, const char *type
     if (!option->values) {
         if (!json_is_boolean(value)) {
             dir_bad_request(err, "options.%s must be true or false", key);
+            return -1;
+        }
+        return 0;
+    }
+    if (option->values == s_any_client) {
+        size_t len = json_is_string(value) ? strlen(json_string_value(value)) : 0;
+        if (!len || len > DIR_API_ID_MAX || len != json_string_length(value)) {
+            dir_bad_request(err, "options.%s must be a client id (cli_...)", key);
             return -1;
         }
         return 0;
@@ -288,6 +305,8 @@ int dir_conn_options_fill(Sso__Connection *conn, const char *options_text,
         rc |= !(conn->saml_nameid_format = dir_rpc_dup(json_string_value(value)));
     if (saml && json_is_string(value = json_object_get(options, "binding")))
         rc |= !(conn->saml_binding = dir_rpc_dup(json_string_value(value)));
+    conn->saml_allow_idp_initiated = saml && json_is_true(json_object_get(options,
+                                                                          "allow_idp_initiated"));
     /* Always filled for a SAML connection (proto3 cannot tell 0 from absent). */
     conn->saml_clock_skew_s =
         saml ? (int32_t) s_in_range(s_range(s_option("clock_skew_s", type)),
@@ -318,6 +337,34 @@ int dir_conn_options_fill(Sso__Connection *conn, const char *options_text,
     json_decref(options);
     json_decref(mapping);
     return rc ? -1 : 0;
+}
+
+int dir_conn_options_check_client(dir_t *dir, const json_t *options, dir_error_t *err)
+{
+    const char *id = json_string_value(json_object_get(options, "idp_initiated_client_id"));
+    if (!json_is_true(json_object_get(options, "allow_idp_initiated")) && !id)
+        return 0;
+    if (!id) {
+        dir_bad_request(err, "options.allow_idp_initiated needs options.idp_initiated_client_id: "
+                             "the client whose initiate_login_uri starts the login");
+        return -1;
+    }
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT is_admin, coalesce(initiate_login_uri, "
+                                                "'') FROM clients WHERE id = ?", "s", id);
+    int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
+    if (step == DIR_DB_ERROR)
+        dir_server_error(err);
+    else if (step != DIR_DB_ROW)
+        dir_bad_request(err, "options.idp_initiated_client_id: no client %.128s", id);
+    else if (dir_db_int64(stmt, 0) != 0 || !strcmp(id, DIR_SEED_TRY_CLIENT_ID))
+        dir_bad_request(err, "options.idp_initiated_client_id: %.128s is a built-in client", id);
+    else if (!*dir_db_text(stmt, 1))
+        dir_bad_request(err, "options.idp_initiated_client_id: client %.128s has no "
+                             "initiate_login_uri (set it with PATCH /api/v1/clients/%.128s)",
+                        id, id);
+    if (stmt)
+        dir_db_release(stmt);
+    return err->code ? -1 : 0;
 }
 
 /* ---- self-test ------------------------------------------------------------------------- */
@@ -403,7 +450,11 @@ void dir_conn_options_test(bool verbose)
         {"saml", "{\"options\":{\"response_mode\":\"query\"}}",
          "options.response_mode is not an option of saml connections (theirs: "
          "require_encryption, allow_3des, sign_authn_requests, nameid_format, binding, "
-         "clock_skew_s)"},
+         "clock_skew_s, allow_idp_initiated, idp_initiated_client_id)"},
+        {"saml", "{\"options\":{\"idp_initiated_client_id\":\"\"}}",
+         "options.idp_initiated_client_id must be a client id"},
+        {"saml", "{\"options\":{\"allow_idp_initiated\":1}}",
+         "options.allow_idp_initiated must be true or false"},
         {"saml", "{\"options\":{\"allow_3des\":\"true\"}}",
          "options.allow_3des must be true or false"},
         {"saml", "{\"options\":{\"require_encryption\":1}}",
@@ -543,17 +594,20 @@ void dir_conn_options_test(bool verbose)
               && !conn.saml_allow_3des);
     /* ... and nothing set: the defaults (unsigned, redirect, no format, 120 s). */
     SSO_CHECK(!conn.sign_authn_requests && !*conn.saml_nameid_format && !*conn.saml_binding
-              && conn.saml_clock_skew_s == DIR_CONN_CLOCK_SKEW_DEFAULT);
+              && conn.saml_clock_skew_s == DIR_CONN_CLOCK_SKEW_DEFAULT
+              && !conn.saml_allow_idp_initiated);
     /* Its own options, typed; a stored value out of range (never written by the API) is the
        default. */
     sso__connection__init(&conn);
     conn.type = "saml";
     SSO_CHECK(dir_conn_options_fill(&conn, "{\"sign_authn_requests\":true,\"clock_skew_s\":0,"
+                                           "\"allow_idp_initiated\":true,"
                                            "\"binding\":\"http-post\",\"nameid_format\":"
                                            "\"urn:oasis:names:tc:SAML:2.0:nameid-format:"
                                            "transient\"}", "{}")
               == 0);
     SSO_CHECK(conn.sign_authn_requests && conn.saml_clock_skew_s == 0
+              && conn.saml_allow_idp_initiated
               && !strcmp(conn.saml_binding, "http-post")
               && !strcmp(conn.saml_nameid_format,
                          "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"));

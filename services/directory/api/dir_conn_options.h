@@ -4,6 +4,7 @@
 #ifndef DIR_CONN_OPTIONS_H
 #define DIR_CONN_OPTIONS_H
 #include "api/dir_json.h"
+#include "dir.h"
 #include "directory.pb-c.h"
 
 /* The longest attribute or claim name a mapping may name (SAML names are often URIs). */
@@ -23,6 +24,11 @@ int dir_conn_options_merge(const json_t *body, const char *type, json_t **option
    when out of memory. */
 int dir_conn_options_fill(Sso__Connection *conn, const char *options_text,
                           const char *mapping_text);
+
+/* When options turn allow_idp_initiated on or name idp_initiated_client_id: both must be set,
+   the client must exist, be no built-in one and have an initiate_login_uri. 0, or -1 with err
+   (400 naming the option). */
+int dir_conn_options_check_client(dir_t *dir, const json_t *options, dir_error_t *err);
 
 void dir_conn_options_test(bool verbose);
 #endif

@@ -313,7 +313,8 @@ static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, dir_conn_
     }
     conf.type = strdup(type);
     if (s_read_name(body, &conf, &err) != 0
-        || s_read_settings(body, &conf, true, false, "", slow, &err) != 0)
+        || s_read_settings(body, &conf, true, false, "", slow, &err) != 0
+        || dir_conn_options_check_client(req->dir, conf.options, &err) != 0)
         goto done;
     if (!slow->id)
         slow->id = sso_random_id("conn_", 10);
@@ -451,6 +452,7 @@ static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, dir_conn_slow_
     }
     if (s_read_name(body, &conf, &err) != 0
         || s_read_settings(body, &conf, false, active, id, slow, &err) != 0
+        || dir_conn_options_check_client(req->dir, conf.options, &err) != 0
         || dir_conn_oidc_client_key(req->dir, id, &conf, slow, &sealed_client_key,
                                     &sealed_client_key_len,
                         &client_cert, &err) != 0)
