@@ -595,6 +595,7 @@ static void s_test_migrations(const char *path)
         [9] = "44ac28456f910dae5a968515e0d98d047aa796acf1026c0e86e6543edca32021", /* 0010_dashboard_tries */
         [10] = "4faf8b2502b3cc95aabf72d66dfde1b26af281518620a0d41a37ffb74a75ffd1", /* 0011_signin_failures */
         [11] = "50d319c72a312f15709c73f836b14b036bd6b777009bf5212c33ed5d0dda25e2", /* 0012_saml_metadata_refresh */
+        [13] = "3547cd98b12a577409cee2bb9a0307a671d787ef5831647e7009bffa9ad20370", /* 0014_saml_sp_key_rollover */
     };
     size_t count = sizeof shipped / sizeof shipped[0];
     SSO_CHECK(dir_migrations_count >= count && DIR_DB_VERSION == (int) dir_migrations_count);
