@@ -19,7 +19,7 @@ zframe_t *dir_conn_sp_key_http(dir_api_req_t *req);
 
 /* Adds to sp (the API's "sp" object of a SAML connection read with DIR_CONN_COLUMNS) the
    previous certificate (null when none) and certificate_details: the current and the
-   previous certificate's subject, expiry and SHA-256 fingerprint, each with its role. */
+   previous certificate's subject, expiry and SHA-256 fingerprint, in that order. */
 void dir_conn_sp_key_json(dir_db_stmt_t *stmt, json_t *sp);
 
 void dir_conn_sp_key_test(bool verbose);
