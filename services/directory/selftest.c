@@ -8,6 +8,7 @@
 #include "api/dir_conn_refresh.h"
 #include "api/dir_conn_saml.h"
 #include "api/dir_conn_slow.h"
+#include "api/dir_conn_sp_key.h"
 #include "api/dir_connections.h"
 #include "api/dir_domains.h"
 #include "api/dir_json.h"
@@ -96,6 +97,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_conn_saml_test, verbose);
     SSO_RUN(dir_conn_refresh_test, verbose);
     SSO_RUN(dir_connections_test, verbose);
+    SSO_RUN(dir_conn_sp_key_test, verbose);
     SSO_RUN(dir_conn_oidc_test, verbose);
     SSO_RUN(dir_portal_test, verbose);
     SSO_RUN(dir_web_test, verbose);

@@ -529,6 +529,9 @@ zframe_t *saml_login_metadata(sso_service_t *service, const char *connection_id)
             .entity_id = c->sp_entity_id,
             .acs_url = c->sp_acs_url,
             .signing_cert_pem = c->sp_certificate_pem,
+            /* A rollover: the new key signs at once (signing_cert_pem); both decrypt. */
+            .previous_encryption_cert_pem =
+                *c->sp_previous_certificate_pem ? c->sp_previous_certificate_pem : NULL,
             .authn_requests_signed = c->sign_authn_requests,
             .want_assertions_signed = true,
         };

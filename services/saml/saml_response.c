@@ -41,6 +41,12 @@ void saml_response_config_init(saml_response_config_t *config)
     config->now = time(NULL);
 }
 
+/* A proto3 string field: NULL when empty. */
+static const char *s_or_null(const char *text)
+{
+    return text && *text ? text : NULL;
+}
+
 void saml_response_config_from_connection(saml_response_config_t *config,
                                           const Sso__Connection *connection,
                                           const char *in_response_to)
@@ -54,9 +60,10 @@ void saml_response_config_from_connection(saml_response_config_t *config,
     config->in_response_to = in_response_to;
     /* The directory fills it for every SAML connection (its option clock_skew_s). */
     config->clock_skew = connection->saml_clock_skew_s;
-    config->sp_private_key_pem = connection->sp_private_key_pem && *connection->sp_private_key_pem
-                                     ? connection->sp_private_key_pem
-                                     : NULL;
+    config->sp_private_key_pem = s_or_null(connection->sp_private_key_pem);
+    config->sp_certificate_pem = s_or_null(connection->sp_certificate_pem);
+    config->sp_previous_private_key_pem = s_or_null(connection->sp_previous_private_key_pem);
+    config->sp_previous_certificate_pem = s_or_null(connection->sp_previous_certificate_pem);
     config->require_encryption = connection->saml_require_encryption;
     config->allow_3des = connection->saml_allow_3des;
     config->attribute_mapping = connection->attribute_mapping;
@@ -122,6 +129,14 @@ static void s_load_config(saml_response_t *self, const saml_response_config_t *c
         && !(self->decrypt = saml_response_decrypt_new(config->sp_private_key_pem,
                                                                   config->allow_3des))) {
         snprintf(why, why_size, "config: the SP private key is not a PEM private key");
+        return;
+    }
+    if (self->decrypt
+        && saml_response_decrypt_keys(self->decrypt, config->sp_certificate_pem,
+                                      config->sp_previous_private_key_pem,
+                                      config->sp_previous_certificate_pem) != 0) {
+        snprintf(why, why_size, "config: the SP certificate, or the previous SP key or "
+                 "certificate of the key rollover, is not PEM");
         return;
     }
     ERR_clear_error();

@@ -27,6 +27,9 @@ typedef struct {
     long long max_age;                   /* the client's max_age, seconds; -1: none */
     bool allow_sha1;                     /* RSA-SHA1 / SHA-1 digests (off by default) */
     const char *sp_private_key_pem;      /* for EncryptedAssertion; NULL = none */
+    const char *sp_certificate_pem;      /* its certificate; NULL = not known */
+    /* During an SP key rollover, the previous key pair, which decrypts too; NULL = none. */
+    const char *sp_previous_private_key_pem, *sp_previous_certificate_pem;
     bool require_encryption;             /* a plain (unencrypted) Assertion is refused */
     bool allow_3des;                     /* 3DES-CBC may encrypt the assertion */
     const saml_attribute_map_t *attribute_map; /* NULL = defaults */

@@ -61,8 +61,12 @@ static const s_digest_t s_mgfs[] = {
     {SAML_NS_XENC11 "mgf1sha512", "MGF1-SHA512", EVP_sha512},
     {NULL, NULL, NULL}};
 
+/* At most the current SP key pair and, during a rollover, the previous one. */
+#define S_SP_KEYS_MAX 2
+
 struct saml_response_decrypt_t {
-    EVP_PKEY *sp_key;
+    EVP_PKEY *sp_keys[S_SP_KEYS_MAX]; /* [0] the current key, [1] the previous (or NULL) */
+    char fingerprints[S_SP_KEYS_MAX][96]; /* of each key's certificate; "" when not known */
     bool allow_3des;
 };
 
@@ -80,9 +84,24 @@ saml_response_decrypt_t *saml_response_decrypt_new(const char *sp_private_key_pe
     if (!self)
         return NULL;
     self->allow_3des = allow_3des;
-    if (!(self->sp_key = saml_keycache_sp_pkey(sp_private_key_pem)))
+    if (!(self->sp_keys[0] = saml_keycache_sp_pkey(sp_private_key_pem)))
         saml_response_decrypt_destroy(&self);
     return self;
+}
+
+int saml_response_decrypt_keys(saml_response_decrypt_t *self, const char *current_cert_pem,
+                               const char *previous_key_pem, const char *previous_cert_pem)
+{
+    if (current_cert_pem && saml_cert_fingerprint_pem(current_cert_pem, self->fingerprints[0]))
+        return -1;
+    if (!previous_key_pem)
+        return 0;
+    EVP_PKEY_free(self->sp_keys[1]);
+    self->fingerprints[1][0] = '\0';
+    if (!(self->sp_keys[1] = saml_keycache_sp_pkey(previous_key_pem)))
+        return -1;
+    return previous_cert_pem ? saml_cert_fingerprint_pem(previous_cert_pem, self->fingerprints[1])
+                             : 0;
 }
 
 void saml_response_decrypt_destroy(saml_response_decrypt_t **self_p)
@@ -90,7 +109,8 @@ void saml_response_decrypt_destroy(saml_response_decrypt_t **self_p)
     if (!self_p || !*self_p)
         return;
     saml_response_decrypt_t *self = *self_p;
-    EVP_PKEY_free(self->sp_key);
+    for (size_t i = 0; i < S_SP_KEYS_MAX; i++)
+        EVP_PKEY_free(self->sp_keys[i]);
     free(self);
     *self_p = NULL;
 }
@@ -261,16 +281,19 @@ static saml_error_t s_cipher_value(saml_result_t *result, xmlNodePtr holder, con
 
 #define S_FAILED "decryption: the EncryptedAssertion could not be decrypted: "
 
-/* The data key the SP key unwraps from wrapped with RSA-OAEP as oaep says, into key (its
-   size: at least EVP_PKEY_get_size of the SP key). */
-static saml_error_t s_unwrap(const saml_response_decrypt_t *self, saml_result_t *result,
-                             const s_oaep_t *oaep, const uint8_t *wrapped, size_t wrapped_len,
-                             uint8_t *key, size_t *key_len)
+/* The data key sp_key unwraps from wrapped with RSA-OAEP as oaep says, into key (its size:
+   at least EVP_PKEY_get_size of sp_key). */
+static saml_error_t s_unwrap(EVP_PKEY *sp_key, saml_result_t *result, const s_oaep_t *oaep,
+                             const uint8_t *wrapped, size_t wrapped_len, uint8_t *key,
+                             size_t *key_len)
 {
-    if (EVP_PKEY_get_base_id(self->sp_key) != EVP_PKEY_RSA)
+    if (EVP_PKEY_get_base_id(sp_key) != EVP_PKEY_RSA)
         return saml_fail(result, SAML_ERR_CONFIG, "config: the SP key is not an RSA key, so it "
                          "cannot unwrap an RSA-OAEP EncryptedKey");
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(self->sp_key, NULL);
+    if ((size_t) EVP_PKEY_get_size(sp_key) > *key_len)
+        return saml_fail(result, SAML_ERR_CONFIG, "config: the SP key is longer than %d bits",
+                         S_RSA_MAX * 8);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(sp_key, NULL);
     /* set0 takes the label over: a copy OpenSSL owns. */
     uint8_t *label = oaep->label_len ? OPENSSL_memdup(oaep->label, oaep->label_len) : NULL;
     bool ready = ctx && (label || !oaep->label_len) && EVP_PKEY_decrypt_init(ctx) == 1
@@ -289,11 +312,77 @@ static saml_error_t s_unwrap(const saml_response_decrypt_t *self, saml_result_t 
     if (!ready)
         return saml_fail(result, SAML_ERR_INTERNAL, "internal: could not set up RSA-OAEP");
     if (!unwrapped)
-        return saml_fail(result, SAML_ERR_DECRYPTION, S_FAILED "the EncryptedKey does not "
-                         "decrypt with the SP key (RSA-OAEP with %s and %s%s): it was encrypted "
-                         "to another certificate or with other parameters", oaep->digest->name,
-                         oaep->mgf->name, oaep->label_len ? " and OAEPparams" : "");
+        return SAML_ERR_DECRYPTION; /* the caller says why: it may try another key */
     return SAML_OK;
+}
+
+/* The SHA-256 fingerprint of the certificate in enc_key's ds:KeyInfo/ds:X509Data (the first
+   X509Certificate) into out; 0, or -1 when there is none or it is not base64 (then every SP
+   key is tried). */
+static int s_key_info_fingerprint(xmlNodePtr enc_key, char out[96])
+{
+    xmlNodePtr data = saml_xml_child(saml_xml_child(enc_key, SAML_NS_DSIG, "KeyInfo"),
+                                     SAML_NS_DSIG, "X509Data");
+    xmlChar *text = xmlNodeGetContent(saml_xml_child(data, SAML_NS_DSIG, "X509Certificate"));
+    size_t len = 0;
+    uint8_t *der = text ? sso_base64_decode((const char *) text, &len, true) : NULL;
+    xmlFree(text);
+    int rc = der && len ? saml_cert_fingerprint_der(der, len, out) : -1;
+    free(der);
+    return rc;
+}
+
+/* The SP keys to try, in order, into order (how many into *n): the one whose certificate
+   the EncryptedKey names in its X509Data, else the current then the previous; never more
+   than S_SP_KEYS_MAX. A named certificate that is none of the SP's is refused: the IdP
+   encrypts to a certificate retired since (or never the SP's). */
+static saml_error_t s_key_order(const saml_response_decrypt_t *self, saml_result_t *result,
+                                xmlNodePtr enc_key, size_t order[S_SP_KEYS_MAX], size_t *n)
+{
+    char named[96];
+    bool all_known = true;
+    *n = 0;
+    for (size_t i = 0; i < S_SP_KEYS_MAX && self->sp_keys[i]; i++) {
+        order[(*n)++] = i;
+        all_known = all_known && self->fingerprints[i][0];
+    }
+    if (s_key_info_fingerprint(enc_key, named) != 0)
+        return SAML_OK;
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp(self->fingerprints[i], named)) {
+            order[0] = i;
+            *n = 1;
+            return SAML_OK;
+        }
+    if (!all_known)
+        return SAML_OK; /* a key whose certificate is not known may still be the one */
+    return saml_fail(result, SAML_ERR_DECRYPTION, "decryption: the EncryptedKey is encrypted to "
+                     "a retired or unknown SP certificate (its X509Data names SHA-256 %s); the "
+                     "connection's SP certificates are %s%s%s: the IdP must encrypt to the one "
+                     "in the SP metadata", named, self->fingerprints[0],
+                     *n > 1 ? " and, until it is retired, " : "",
+                     *n > 1 ? self->fingerprints[1] : "");
+}
+
+/* The data key from the first SP key in order that unwraps it, or a refusal. */
+static saml_error_t s_unwrap_any(const saml_response_decrypt_t *self, saml_result_t *result,
+                                 const size_t *order, size_t n, const s_oaep_t *oaep,
+                                 const uint8_t *wrapped, size_t wrapped_len, uint8_t *key,
+                                 size_t *key_len)
+{
+    size_t size = *key_len;
+    for (size_t i = 0; i < n; i++) {
+        *key_len = size;
+        saml_error_t rc = s_unwrap(self->sp_keys[order[i]], result, oaep, wrapped, wrapped_len,
+                                   key, key_len);
+        if (rc != SAML_ERR_DECRYPTION)
+            return rc;
+    }
+    return saml_fail(result, SAML_ERR_DECRYPTION, S_FAILED "the EncryptedKey does not decrypt "
+                     "with %s (RSA-OAEP with %s and %s%s): it was encrypted to a retired or "
+                     "unknown SP certificate, or with other parameters",
+                     n > 1 ? "the current or the previous SP key" : "the SP key",
+                     oaep->digest->name, oaep->mgf->name, oaep->label_len ? " and OAEPparams" : "");
 }
 
 /* in (IV | cipher text | GCM tag) decrypted with key into *out (malloc'd, NUL-terminated).
@@ -409,6 +498,7 @@ saml_error_t saml_response_decrypt_assertion(saml_response_decrypt_t *self, saml
     s_oaep_t oaep = {0};
     uint8_t *wrapped = NULL, *cipher_text = NULL, *plain = NULL;
     size_t wrapped_len = 0, cipher_len = 0, plain_len = 0, key_len = S_RSA_MAX;
+    size_t order[S_SP_KEYS_MAX], n_keys = 0;
     uint8_t key[S_RSA_MAX];
     /* Every algorithm and both cipher values before anything is decrypted. */
     rc = s_check_data_cipher(self, result, enc_data, &dc);
@@ -420,11 +510,11 @@ saml_error_t saml_response_decrypt_assertion(saml_response_decrypt_t *self, saml
         rc = s_cipher_value(result, enc_key, "EncryptedKey", &wrapped, &wrapped_len);
     if (rc == SAML_OK)
         rc = s_cipher_value(result, enc_data, "EncryptedData", &cipher_text, &cipher_len);
-    if (rc == SAML_OK && (size_t) EVP_PKEY_get_size(self->sp_key) > sizeof key)
-        rc = saml_fail(result, SAML_ERR_CONFIG, "config: the SP key is longer than %d bits",
-                       S_RSA_MAX * 8);
     if (rc == SAML_OK)
-        rc = s_unwrap(self, result, &oaep, wrapped, wrapped_len, key, &key_len);
+        rc = s_key_order(self, result, enc_key, order, &n_keys);
+    if (rc == SAML_OK)
+        rc = s_unwrap_any(self, result, order, n_keys, &oaep, wrapped, wrapped_len, key,
+                          &key_len);
     if (rc == SAML_OK && key_len != dc->key_len)
         rc = saml_fail(result, SAML_ERR_DECRYPTION, S_FAILED "the EncryptedKey holds a %zu-byte "
                        "key, and %s needs %zu bytes", key_len, dc->name, dc->key_len);
@@ -648,6 +738,66 @@ static void s_cipher_test(saml_response_decrypt_t *self, saml_response_decrypt_t
         }
 }
 
+/* A response encrypted to cert is refused by self: named in the EncryptedKey, as retired or
+   unknown; not named, as not decrypting with keys ("the SP key", or both). */
+static bool s_refuses_cert(saml_response_decrypt_t *self, const char *cert, const char *keys)
+{
+    char fp[96] = "", named[400], unnamed[400];
+    saml_test_encryption_t e = {.sp_cert = cert, .key_info_cert = cert};
+    snprintf(unnamed, sizeof unnamed, "does not decrypt with %s (RSA-OAEP with SHA-1 and "
+             "MGF1-SHA1): it was encrypted to a retired or unknown SP certificate", keys);
+    bool ok = saml_cert_fingerprint_pem(cert, fp) == 0;
+    snprintf(named, sizeof named, "the EncryptedKey is encrypted to a retired or unknown SP "
+             "certificate (its X509Data names SHA-256 %s)", fp);
+    ok = s_refuses(self, &e, S_AS_MADE, named) && ok;
+    e.key_info_cert = NULL;
+    return s_refuses(self, &e, S_AS_MADE, unnamed) && ok;
+}
+
+/* A key rollover: the current and the previous key both decrypt, found by the certificate
+   the EncryptedKey names or tried in turn; once the previous is retired, what was encrypted
+   to it is refused with its reason. */
+static void s_rollover_test(const char *old_key, const char *old_cert, const char *other_cert)
+{
+    char *new_key = NULL, *new_cert = NULL;
+    SSO_CHECK(saml_test_keypair("sp-next.test", &new_key, &new_cert) == 0);
+    saml_response_decrypt_t *both = new_key ? saml_response_decrypt_new(new_key, false) : NULL;
+    saml_response_decrypt_t *retired = new_key ? saml_response_decrypt_new(new_key, false) : NULL;
+    SSO_CHECK(both && retired);
+    if (!both || !retired)
+        goto done;
+    SSO_CHECK(saml_response_decrypt_keys(both, new_cert, old_key, old_cert) == 0);
+    SSO_CHECK(saml_response_decrypt_keys(retired, new_cert, NULL, NULL) == 0);
+    /* During the overlap: either certificate, named in the EncryptedKey or not. */
+    const char *certs[] = {new_cert, old_cert};
+    for (size_t i = 0; i < 2; i++) {
+        saml_test_encryption_t e = {.sp_cert = certs[i]};
+        SSO_CHECK(s_decrypts(both, &e, i ? "to the previous certificate" : "to the current"));
+        e.key_info_cert = certs[i];
+        SSO_CHECK(s_decrypts(both, &e, i ? "to the named previous" : "to the named current"));
+    }
+    /* The named certificate is the one tried (and the only one): a key wrapped for the other
+       does not decrypt. */
+    saml_test_encryption_t e = {.sp_cert = old_cert, .key_info_cert = new_cert};
+    SSO_CHECK(s_refuses(both, &e, S_AS_MADE, "the EncryptedKey does not decrypt with the SP "
+                        "key (RSA-OAEP"));
+    /* Neither: a certificate the SP never had, named or not. */
+    SSO_CHECK(s_refuses_cert(both, other_cert, "the current or the previous SP key"));
+    /* Retired: the previous certificate is refused, the current still decrypts. */
+    SSO_CHECK(s_refuses_cert(retired, old_cert, "the SP key"));
+    e = (saml_test_encryption_t) {.sp_cert = new_cert, .key_info_cert = new_cert};
+    SSO_CHECK(s_decrypts(retired, &e, "to the current after the retirement"));
+    /* Junk in place of the previous pair or a certificate. */
+    SSO_CHECK(saml_response_decrypt_keys(retired, "junk", NULL, NULL) == -1);
+    SSO_CHECK(saml_response_decrypt_keys(retired, new_cert, "junk", NULL) == -1);
+    SSO_CHECK(saml_response_decrypt_keys(retired, new_cert, old_key, "") == -1);
+done:
+    saml_response_decrypt_destroy(&both);
+    saml_response_decrypt_destroy(&retired);
+    free(new_key);
+    free(new_cert);
+}
+
 void saml_response_decrypt_test(bool verbose)
 {
     (void) verbose;
@@ -664,14 +814,15 @@ void saml_response_decrypt_test(bool verbose)
         goto done;
     s_oaep_test(self, cert);
     s_cipher_test(self, with_3des, cert);
+    s_rollover_test(key, cert, other_cert);
 
     /* Refusals, each with its reason; the algorithms are checked before anything is
        decrypted (the cipher values of the raw snippets below are junk). */
     const saml_test_encryption_t good = {.sp_cert = cert};
     saml_test_encryption_t e = {.sp_cert = other_cert};
     SSO_CHECK(s_refuses(self, &e, S_AS_MADE, "the EncryptedKey does not decrypt with the SP key "
-                        "(RSA-OAEP with SHA-1 and MGF1-SHA1): it was encrypted to another "
-                        "certificate"));
+                        "(RSA-OAEP with SHA-1 and MGF1-SHA1): it was encrypted to a retired or "
+                        "unknown SP certificate"));
     e = (saml_test_encryption_t) {.sp_cert = cert, .digest_uri = s_digests[1].uri};
     SSO_CHECK(s_refuses(self, &e, S_AS_MADE, "does not decrypt with the SP key (RSA-OAEP with "
                         "SHA-256 and MGF1-SHA1)"));

@@ -91,11 +91,17 @@ static int s_encrypt_assertion(xmlNodePtr root, xmlNodePtr assertion,
     char *label = e->label ? sso_base64_encode((const uint8_t *) e->label, strlen(e->label))
                            : NULL;
     xmlBufferFree(text);
-    size_t size = (data ? strlen(data) : 0) + (wrapped ? strlen(wrapped) : 0) + 4096;
+    size_t size = (data ? strlen(data) : 0) + (wrapped ? strlen(wrapped) : 0) + 8192;
     char *key_xml = malloc(size), *xml = malloc(size);
     int rc = -1;
     if (wrapped && data && key_xml && xml && (label || !e->label)) {
-        char digest[300] = "", mgf[300] = "", params[300] = "";
+        char digest[300] = "", mgf[300] = "", params[300] = "", named[4096] = "";
+        char *named_b64 = e->key_info_cert ? saml_cert_base64_der(e->key_info_cert) : NULL;
+        if (named_b64)
+            snprintf(named, sizeof named, "<ds:KeyInfo xmlns:ds=\"" SAML_NS_DSIG "\"><ds:X509Data>"
+                     "<ds:X509Certificate>%s</ds:X509Certificate></ds:X509Data></ds:KeyInfo>",
+                     named_b64);
+        free(named_b64);
         if (e->digest_uri)
             snprintf(digest, sizeof digest, "<ds:DigestMethod xmlns:ds=\"" SAML_NS_DSIG "\" "
                      "Algorithm=\"%s\"/>", e->digest_uri);
@@ -105,10 +111,10 @@ static int s_encrypt_assertion(xmlNodePtr root, xmlNodePtr assertion,
         if (label)
             snprintf(params, sizeof params, "<xenc:OAEPparams>%s</xenc:OAEPparams>", label);
         snprintf(key_xml, size, "<xenc:EncryptedKey xmlns:xenc=\"" SAML_NS_XENC "\">"
-                 "<xenc:EncryptionMethod Algorithm=\"%s\">%s%s%s</xenc:EncryptionMethod>"
+                 "<xenc:EncryptionMethod Algorithm=\"%s\">%s%s%s</xenc:EncryptionMethod>%s"
                  "<xenc:CipherData><xenc:CipherValue>%s</xenc:CipherValue></xenc:CipherData>"
                  "</xenc:EncryptedKey>", e->transport ? e->transport : SAML_NS_XENC11 "rsa-oaep",
-                 digest, mgf, params, wrapped);
+                 digest, mgf, params, named, wrapped);
         snprintf(xml, size, "<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc=\""
                  SAML_NS_XENC "\" Type=\"" SAML_NS_XENC "Element\"><xenc:EncryptionMethod "
                  "Algorithm=\"%s\"/>%s%s%s<xenc:CipherData><xenc:CipherValue>%s"

@@ -28,6 +28,7 @@ typedef struct {
     const EVP_CIPHER *cipher;    /* NULL: AES-256-GCM */
     size_t key_len;              /* the wrapped key's length; 0: the cipher's */
     bool key_beside_data;        /* the EncryptedKey beside the EncryptedData (not in KeyInfo) */
+    const char *key_info_cert;   /* PEM: named in the EncryptedKey's ds:KeyInfo/ds:X509Data */
 } saml_test_encryption_t;
 
 /* NULL fields take the values that validate against SAML_TEST_IDP/SP/ACS and "_req1". */

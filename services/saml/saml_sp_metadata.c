@@ -5,27 +5,9 @@
 #include "sso_saml_metadata.h"
 #include "sso_test.h"
 #include <libxml/tree.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The base64 DER body of a PEM certificate, after checking it parses. Caller frees. */
-static char *s_cert_base64(const char *pem)
-{
-    BIO *bio = pem ? BIO_new_mem_buf(pem, -1) : NULL;
-    X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-    unsigned char *der = NULL;
-    int len = cert ? i2d_X509(cert, &der) : -1;
-    char *out = len > 0 ? sso_base64_encode(der, (size_t) len) : NULL;
-    OPENSSL_free(der);
-    X509_free(cert);
-    BIO_free(bio);
-    ERR_clear_error();
-    return out;
-}
 
 static bool s_key_descriptor(xmlNodePtr sp, xmlNsPtr md, xmlNsPtr ds, const char *use,
                              const char *cert_b64)
@@ -46,12 +28,16 @@ int saml_sp_metadata_build(const saml_sp_metadata_config_t *config, char **xml, 
         snprintf(why, why_size, "metadata: the entity id and ACS URL are required");
         return -1;
     }
-    char *signing = s_cert_base64(config->signing_cert_pem);
-    char *encryption = s_cert_base64(config->encryption_cert_pem ? config->encryption_cert_pem
-                                                                 : config->signing_cert_pem);
-    if (!signing || !encryption) {
+    char *signing = saml_cert_base64_der(config->signing_cert_pem);
+    char *encryption = saml_cert_base64_der(config->encryption_cert_pem
+                                                ? config->encryption_cert_pem
+                                                : config->signing_cert_pem);
+    const char *previous_pem = config->previous_encryption_cert_pem;
+    char *previous = previous_pem ? saml_cert_base64_der(previous_pem) : NULL;
+    if (!signing || !encryption || (previous_pem && !previous)) {
         free(signing);
         free(encryption);
+        free(previous);
         snprintf(why, why_size, "metadata: the SP certificate is not a PEM X.509 certificate");
         return -1;
     }
@@ -73,6 +59,7 @@ int saml_sp_metadata_build(const saml_sp_metadata_config_t *config, char **xml, 
               && xmlNewProp(sp, BAD_CAST "protocolSupportEnumeration", BAD_CAST SAML_NS_PROTOCOL)
               && s_key_descriptor(sp, md, ds, "signing", signing)
               && s_key_descriptor(sp, md, ds, "encryption", encryption)
+              && (!previous || s_key_descriptor(sp, md, ds, "encryption", previous))
               && (format = xmlNewChild(sp, md, BAD_CAST "NameIDFormat", NULL))
               && xmlAddChild(format, xmlNewText(BAD_CAST SAML_NAMEID_UNSPECIFIED))
               && (format = xmlNewChild(sp, md, BAD_CAST "NameIDFormat", NULL))
@@ -92,6 +79,7 @@ int saml_sp_metadata_build(const saml_sp_metadata_config_t *config, char **xml, 
     xmlFreeDoc(doc);
     free(signing);
     free(encryption);
+    free(previous);
     if (!*xml) {
         snprintf(why, why_size, "metadata: out of memory");
         return -1;
@@ -121,13 +109,34 @@ void saml_sp_metadata_test(bool verbose)
                   && strstr(xml, "Binding=\"" SAML_BINDING_POST "\" "
                                  "Location=\"https://sso.test/sso/saml/conn_1/acs\""));
         /* It reads back through the hardened reader and carries the certificate. */
-        char fp[96], *b64 = s_cert_base64(cert);
+        char fp[96], *b64 = saml_cert_base64_der(cert);
         xmlDocPtr doc = sso_xml_read_safe(xml, strlen(xml), why, sizeof why);
         SSO_CHECK(doc && b64 && strstr(xml, b64) && saml_cert_fingerprint_pem(cert, fp) == 0);
         xmlFreeDoc(doc);
         free(b64);
     }
     free(xml);
+    /* A key rollover: the new certificate signs and encrypts, the previous one encrypts too. */
+    char *old_key = NULL, *old_cert = NULL;
+    SSO_CHECK(saml_test_keypair("sp-old.test", &old_key, &old_cert) == 0);
+    c.previous_encryption_cert_pem = old_cert;
+    SSO_CHECK(saml_sp_metadata_build(&c, &xml, why, sizeof why) == 0 && xml);
+    char *b64 = saml_cert_base64_der(cert), *old_b64 = saml_cert_base64_der(old_cert);
+    const char *first = xml && b64 ? strstr(xml, b64) : NULL;
+    const char *second = first ? strstr(first + 1, b64) : NULL;
+    const char *encryption = xml ? strstr(xml, "use=\"encryption\"") : NULL;
+    /* The new one twice (signing, encryption), the old one once, after the new one's. */
+    SSO_CHECK(first && second && !strstr(second + 1, b64) && old_b64 && encryption
+              && strstr(encryption + 1, "use=\"encryption\"")
+              && strstr(second, old_b64) && strstr(xml, old_b64) == strstr(second, old_b64));
+    free(b64);
+    free(old_b64);
+    free(xml);
+    c.previous_encryption_cert_pem = "nope";
+    SSO_CHECK(saml_sp_metadata_build(&c, &xml, why, sizeof why) == -1 && strstr(why, "X.509"));
+    c.previous_encryption_cert_pem = NULL;
+    free(old_key);
+    free(old_cert);
     c.signing_cert_pem = "nope";
     SSO_CHECK(saml_sp_metadata_build(&c, &xml, why, sizeof why) == -1 && strstr(why, "X.509"));
     free(key);

@@ -10,6 +10,9 @@ typedef struct {
     const char *acs_url;             /* entity_id + "/acs" (HTTP-POST) */
     const char *signing_cert_pem;    /* the SP certificate (KeyDescriptor use="signing") */
     const char *encryption_cert_pem; /* NULL = the signing certificate (use="encryption") */
+    /* During an SP key rollover, the previous certificate: a second use="encryption"
+       KeyDescriptor, so that the IdP may encrypt to either until it is retired. NULL = none. */
+    const char *previous_encryption_cert_pem;
     bool authn_requests_signed;
     bool want_assertions_signed;
 } saml_sp_metadata_config_t;

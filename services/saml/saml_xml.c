@@ -298,6 +298,20 @@ int saml_cert_fingerprint_pem(const char *pem, char out[96])
     return rc;
 }
 
+char *saml_cert_base64_der(const char *pem)
+{
+    BIO *bio = pem ? BIO_new_mem_buf(pem, -1) : NULL;
+    X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    unsigned char *der = NULL;
+    int len = cert ? i2d_X509(cert, &der) : -1;
+    char *out = len > 0 ? sso_base64_encode(der, (size_t) len) : NULL;
+    OPENSSL_free(der);
+    X509_free(cert);
+    BIO_free(bio);
+    ERR_clear_error();
+    return out;
+}
+
 static char *s_bio_string(BIO *bio)
 {
     char *data = NULL;

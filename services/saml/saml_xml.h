@@ -60,6 +60,9 @@ void saml_time_format(time_t when, char *out, size_t size);
 /* SHA-256 fingerprint "AB:CD:..." of a PEM or DER certificate (95 chars + NUL). */
 int saml_cert_fingerprint_pem(const char *pem, char out[96]);
 int saml_cert_fingerprint_der(const unsigned char *der, size_t len, char out[96]);
+/* The base64 DER of a PEM certificate (as ds:X509Certificate carries it), after checking it
+   parses; NULL when it does not. Caller frees. */
+char *saml_cert_base64_der(const char *pem);
 
 /* Self-test helper: a fresh RSA-2048 key and a self-signed certificate, both PEM. */
 int saml_test_keypair(const char *cn, char **key_pem, char **cert_pem);

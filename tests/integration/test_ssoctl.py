@@ -23,7 +23,8 @@ COMMANDS = [
     ["domains", "add"], ["domains", "list"], ["domains", "delete"],
     ["connections", "create-saml"], ["connections", "create-oidc"], ["connections", "update"],
     ["connections", "list"], ["connections", "get"],
-    ["connections", "enable"], ["connections", "disable"], ["connections", "delete"],
+    ["connections", "enable"], ["connections", "disable"], ["connections", "rotate-sp-key"],
+    ["connections", "retire-sp-key"], ["connections", "delete"],
     ["events"], ["keys", "rotate"],
     ["portal-links", "create"], ["portal-links", "list"], ["portal-links", "revoke"],
     ["admins", "create"], ["admins", "list"], ["admins", "disable"], ["admins", "enable"],
@@ -368,6 +369,48 @@ def test_saml_connection_from_settings(broker, org, idp_cert):
     assert ok_json(broker, "connections", "get", conn)["status"] == "inactive"
     ok(broker, "connections", "delete", conn)
     assert run(broker, "connections", "get", conn).returncode == 1
+
+
+def test_connections_rotate_and_retire_the_sp_key(broker, org, idp_cert):
+    """rotate-sp-key: a new SP certificate first, the old one second (subject, SHA-256,
+    expiry as the API gives them); a second rotation is refused until retire-sp-key; then only
+    the new one. An OIDC connection and an unknown one are refused by the broker (exit 1)."""
+    conn = ok_json(broker, "connections", "create-saml", org, "--entity-id",
+                   "https://idp.example.com/" + unique("e"), "--sso-url",
+                   "https://idp.example.com/sso", "--cert-file", str(idp_cert))["id"]
+    before = ok_json(broker, "connections", "get", conn)["sp"]
+    old_fp = before["certificate_details"][0]["sha256_fingerprint"]
+    assert before["previous_certificate"] is None and len(old_fp) == 95
+    assert fields_of(ok(broker, "connections", "get", conn).stdout)[
+        "SP CERTIFICATE SHA-256"] == old_fp
+
+    fields = fields_of(ok(broker, "connections", "rotate-sp-key", conn).stdout)
+    during = ok_json(broker, "connections", "get", conn)["sp"]
+    new_fp = during["certificate_details"][0]["sha256_fingerprint"]
+    assert new_fp != old_fp and during["previous_certificate"] == before["certificate"]
+    assert fields["SP CERTIFICATE SHA-256"] == f"{new_fp}, {old_fp}"
+    assert fields["SP CERTIFICATE EXPIRES"] == ", ".join(
+        d["not_after"] for d in during["certificate_details"])
+    assert fields["SP CERTIFICATES"] == ", ".join(
+        d["subject"] for d in during["certificate_details"])
+
+    again = run(broker, "connections", "rotate-sp-key", conn)
+    assert again.returncode == 1 and "409" in again.stderr, again.stderr
+    assert "retire it first" in again.stderr, again.stderr
+
+    retired = ok_json(broker, "connections", "retire-sp-key", conn)["sp"]
+    assert retired["previous_certificate"] is None
+    assert [d["sha256_fingerprint"] for d in retired["certificate_details"]] == [new_fp]
+    twice = run(broker, "connections", "retire-sp-key", conn)
+    assert twice.returncode == 1 and "no previous SP key pair to retire" in twice.stderr
+
+    missing = run(broker, "connections", "rotate-sp-key", "conn_doesnotexist")
+    assert missing.returncode == 1 and "404" in missing.stderr, missing.stderr
+    oidc = broker.api("POST", f"/organizations/{org}/connections", {"type": "oidc"}).json()["id"]
+    refused = run(broker, "connections", "retire-sp-key", oidc)
+    assert refused.returncode == 1 and "only a SAML connection has an SP key" in refused.stderr
+    ok(broker, "connections", "delete", conn)
+    ok(broker, "connections", "delete", oidc)
 
 
 def assert_oidc_endpoints(broker, fields, issuer):

@@ -289,6 +289,13 @@ test('every operation answers as the document says, success and typical errors',
   await call('POST', '/connections/conn_nope/enable', undefined, 404);
   await call('POST', '/connections/conn_nope/disable', undefined, 404);
   await call('GET', `/connections/${saml.id}/enable`, undefined, 405);
+  // SP key rollover: rotated, refused again until retired, retired, nothing left to retire.
+  assert.equal((await call('POST', `/connections/${saml.id}/sp_key/rotate`, undefined, 200)).json.sp.certificate_details.length, 2);
+  await call('POST', `/connections/${saml.id}/sp_key/rotate`, undefined, 409);
+  assert.equal((await call('POST', `/connections/${saml.id}/sp_key/retire_previous`, undefined, 200)).json.sp.previous_certificate, null);
+  await call('POST', `/connections/${saml.id}/sp_key/retire_previous`, undefined, 409);
+  await call('POST', `/connections/${oidc.id}/sp_key/rotate`, undefined, 400);
+  await call('POST', '/connections/conn_nope/sp_key/retire_previous', undefined, 404);
   await call('DELETE', `/connections/${fromMetadata.id}`, undefined, 204);
   await call('DELETE', `/connections/${fromMetadata.id}`, undefined, 404);
 

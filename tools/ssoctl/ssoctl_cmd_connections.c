@@ -24,6 +24,10 @@ static const ssoctl_column_t s_rows[] = {
     {"SP ENTITY ID", "sp.entity_id"},
     {"SP ACS URL", "sp.acs_url"},
     {"SP METADATA URL", "sp.metadata_url"},
+    /* The SP certificate, then during a key rollover the previous one (rotate-sp-key). */
+    {"SP CERTIFICATES", "sp.certificate_details.subject"},
+    {"SP CERTIFICATE SHA-256", "sp.certificate_details.sha256_fingerprint"},
+    {"SP CERTIFICATE EXPIRES", "sp.certificate_details.not_after"},
     {"IDP ENTITY ID", "saml.idp_entity_id"},
     {"IDP SSO URL", "saml.idp_sso_url"},
     {"IDP METADATA URL", "saml.idp_metadata_url"},
@@ -489,6 +493,17 @@ static int s_disable(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
     return s_action(ctx, args->pos[0], "/disable", "disabled");
 }
 
+static int s_rotate_sp_key(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+{
+    return s_action(ctx, args->pos[0], "/sp_key/rotate", "has a new SP key pair");
+}
+
+static int s_retire_sp_key(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+{
+    return s_action(ctx, args->pos[0], "/sp_key/retire_previous",
+                    "no longer has its previous SP key pair");
+}
+
 static int s_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
     return ssoctl_delete_id(ctx, "ID", "/connections/", args->pos[0], "connection");
@@ -611,6 +626,25 @@ const ssoctl_cmd_t ssoctl_connections_cmds[] = {
      "Examples:\n"
      "  ssoctl connections disable conn_123\n",
      NULL, 1, 1, s_disable},
+    {"connections", "rotate-sp-key", "connections rotate-sp-key ID",
+     "Roll a SAML connection's SP key pair over: a new one, the old one kept until retired.",
+     "The new certificate signs AuthnRequests at once and is published in the SP\n"
+     "metadata for encryption beside the old one; assertions encrypted to either\n"
+     "decrypt. Re-import the SP metadata at the IdP, then run retire-sp-key. Refused\n"
+     "while the previous key pair of the last rotation is not retired yet.\n"
+     "SP CERTIFICATES lists the new certificate first, then the previous one.\n"
+     "\n"
+     "Examples:\n"
+     "  ssoctl connections rotate-sp-key conn_123\n",
+     NULL, 1, 1, s_rotate_sp_key},
+    {"connections", "retire-sp-key", "connections retire-sp-key ID",
+     "Retire the SP key pair that rotate-sp-key replaced.",
+     "Run it once the IdP encrypts to the new certificate: the old one leaves the SP\n"
+     "metadata, and a response encrypted to it is refused (the event log says why).\n"
+     "\n"
+     "Examples:\n"
+     "  ssoctl connections retire-sp-key conn_123\n",
+     NULL, 1, 1, s_retire_sp_key},
     {"connections", "delete", "connections delete ID", "Delete a connection.",
      "Examples:\n"
      "  ssoctl connections delete conn_123\n",

@@ -72,7 +72,7 @@ static zframe_t *s_route(dir_api_req_t *req)
         if (strcmp(req->segments[2], "portal_links") == 0 && n <= 4)
             return dir_portal_http(req);
     }
-    if (strcmp(top, "connections") == 0 && n >= 2 && n <= 3)
+    if (strcmp(top, "connections") == 0 && n >= 2 && n <= 4)
         return dir_connections_http(req);
     if (strcmp(top, "events") == 0 && n == 1)
         return dir_events_http(req);

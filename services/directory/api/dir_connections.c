@@ -7,6 +7,7 @@
 #include "api/dir_conn_saml.h"
 #include "api/dir_conn_refresh.h"
 #include "api/dir_conn_slow.h"
+#include "api/dir_conn_sp_key.h"
 #include "api/dir_orgs.h"
 #include "login/dir_login.h"
 #include "vault/dir_pki.h"
@@ -64,6 +65,7 @@ static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
         json_t *sp = json_pack("{s:s, s:s+, s:s+, s:s}", "entity_id", entity, "acs_url",
                                entity, "/acs", "metadata_url", entity, "/metadata",
                                "certificate", dir_db_text(stmt, DIR_CONN_SP_CERT));
+        dir_conn_sp_key_json(stmt, sp);
         if (!json_is_array(certs)) {
             json_decref(certs);
             certs = json_array();
@@ -115,6 +117,11 @@ static json_t *s_get(dir_t *dir, const char *id)
 {
     return dir_api_row(dir, s_row_json, "SELECT " DIR_CONN_COLUMNS DIR_CONN_FROM "WHERE c.id = ?",
                        "s", id);
+}
+
+json_t *dir_connections_get(dir_t *dir, const char *id)
+{
+    return s_get(dir, id);
 }
 
 /* Loads a stored connection's settings into conf; 1 found, 0 not found, -1 error. */
@@ -608,6 +615,10 @@ zframe_t *dir_connections_http(dir_api_req_t *req)
     const char *id = req->segments[1];
     if (req->n_segments == 2)
         return dir_api_dispatch(req, &item, id);
+    if (strcmp(req->segments[2], "sp_key") == 0)
+        return dir_conn_sp_key_http(req);
+    if (req->n_segments != 3)
+        return sso_http_error(404, "not_found", "no such path under /api/v1");
     if (strcmp(req->segments[2], "enable") == 0)
         return dir_api_dispatch(req, &enable, id);
     if (strcmp(req->segments[2], "disable") == 0)

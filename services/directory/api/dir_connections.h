@@ -10,8 +10,12 @@
 
 /* /api/v1/organizations/{id}/connections (GET list, POST create). */
 zframe_t *dir_connections_org_http(dir_api_req_t *req);
-/* /api/v1/connections/{id} and /api/v1/connections/{id}/enable|disable. */
+/* /api/v1/connections/{id}, /api/v1/connections/{id}/enable|disable and .../sp_key/
+   (dir_conn_sp_key). */
 zframe_t *dir_connections_http(dir_api_req_t *req);
+
+/* The API's JSON of connection id (new reference), or NULL when there is none. */
+json_t *dir_connections_get(dir_t *dir, const char *id);
 
 /* A connection is made as a draft, with or without the IdP's settings (a draft has its SP
    values or redirect URI to paste into the IdP's console first); they come by PATCH. It is

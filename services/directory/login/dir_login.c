@@ -156,6 +156,15 @@ static Sso__Connection *s_connection(dir_t *dir, const char *id, bool with_secre
         char *key = with_secrets ? s_unseal(dir, stmt, DIR_CONN_SP_KEY_SEALED, id, "sp_key", &failed) : NULL;
         if (key)
             conn->sp_private_key_pem = key;
+        /* During a rollover, the key pair the rotation replaced (dir_conn_sp_key). */
+        if (!dir_db_is_null(stmt, DIR_CONN_SP_PREVIOUS_CERT))
+            conn->sp_previous_certificate_pem =
+                dir_rpc_dup(dir_db_text(stmt, DIR_CONN_SP_PREVIOUS_CERT));
+        char *previous = with_secrets ? s_unseal(dir, stmt, DIR_CONN_SP_PREVIOUS_KEY_SEALED, id,
+                                                 "sp_key_previous", &failed)
+                                      : NULL;
+        if (previous)
+            conn->sp_previous_private_key_pem = previous;
     }
     else {
         conn->oidc_issuer = dir_rpc_dup(dir_db_text(stmt, DIR_CONN_OIDC_ISSUER));
