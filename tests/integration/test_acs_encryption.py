@@ -244,8 +244,8 @@ REFUSALS = {
     "xmlsec1_to_another_certificate": (
         lambda setup: lambda xml: xmlsec1_encrypt(xml, setup["evil_cert"], AES256_GCM),
         "decryption: the EncryptedAssertion could not be decrypted: the EncryptedKey does not "
-        "decrypt with the SP key (RSA-OAEP with SHA-1 and MGF1-SHA1): it was encrypted to "
-        "another certificate or with other parameters"),
+        "decrypt with the SP key (RSA-OAEP with SHA-1 and MGF1-SHA1): it was encrypted to a "
+        "retired or unknown SP certificate, or with other parameters"),
     "openssl_to_another_certificate": (
         lambda setup: lambda xml: encrypt_assertion(xml, setup["evil_cert"], AES256_GCM),
         "the EncryptedKey does not decrypt with the SP key (RSA-OAEP with SHA-256 and "

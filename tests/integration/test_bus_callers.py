@@ -200,12 +200,21 @@ def test_rpcs_are_served_only_to_the_roles_that_call_them(broker):
         assert dir_error(reply) == "access_denied" and b"at_" not in reply, (rpc, reply[:200])
         assert dir_error_description(reply) == f"{rpc} is only for the {callers}", reply[:200]
     start = start_request("txn-rogue", "_" + "a" * 32, field(1, SIMULATOR) + field(4, "saml"))
-    for role, service in (("saml", "saml"), ("oidc", "saml"), ("saml", "token")):
-        _, reply = call(broker, role, service, "UpstreamStart.Start", start)
+    for role, service, rpc in (("saml", "saml", "UpstreamStart.Start"),
+                               ("oidc", "saml", "UpstreamStart.Start"),
+                               # TokenSign (the IdP-initiated login's JWT) is the saml
+                               # service's only: no other role reaches the token service.
+                               ("oidc", "token", "TokenSign.IdpInitiatedLogin"),
+                               ("directory", "token", "TokenSign.IdpInitiatedLogin")):
+        _, reply = call(broker, role, service, rpc, start)
         refusal = fields_of(reply)
         assert dir_error(reply) == "access_denied", (role, service, refusal)
         assert b"serves no RPC from " + role.encode() in refusal[2][0], refusal
         assert 3 not in refusal, refusal  # no redirect_url
+    # The saml role reaches the token service for TokenSign only: UpstreamStart.Start is no
+    # RPC of it, and answers nothing.
+    _, reply = call(broker, "saml", "token", "UpstreamStart.Start", start)
+    assert 3 not in fields_of(reply) and b"SAMLRequest" not in reply, reply[:200]
     for role in ("token", "saml", "oidc"):
         for old in OLD_DIRECTORY_NAMES:
             reply = directory(broker, role, old, field(1, admin))
