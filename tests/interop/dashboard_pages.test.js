@@ -155,6 +155,16 @@ test('API config: a client for Auth0 with its callback, the secret shown once, a
   await page.locator(`[data-client-id="${clientId}"] [data-testid="redirect-uri-value"]`).nth(1).waitFor();
   const stored = await broker.api('GET', `/clients/${clientId}`);
   assert.deepEqual(stored.json.redirect_uris, [CALLBACK, 'http://localhost:3000/callback']);
+  // Its initiate_login_uri: an http one refused inline by the API, an https one stored.
+  await card.getByTestId('initiate-login-uri').fill('http://app.example/login');
+  await card.getByTestId('initiate-login-uri-save').click();
+  await card.getByTestId('initiate-error').filter({ hasText: /initiate_login_uri/ }).waitFor();
+  await page.locator(`[data-client-id="${clientId}"] [data-testid="initiate-login-uri"]`).fill('https://app.example/login');
+  await page.locator(`[data-client-id="${clientId}"] [data-testid="initiate-login-uri-save"]`).click();
+  for (let i = 0; i < 50 && (await broker.api('GET', `/clients/${clientId}`)).json.initiate_login_uri !== 'https://app.example/login'; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal((await broker.api('GET', `/clients/${clientId}`)).json.initiate_login_uri, 'https://app.example/login');
   // The Try it client is the broker's: shown without controls, never offered for Auth0.
   const tryCard = page.locator('[data-client-id="cli_dashboard_try"]');
   await tryCard.getByTestId('client-built-in-note').waitFor();

@@ -96,8 +96,31 @@ function clientCard(client, state, redraw) {
   } } }, add.field, h('div', { class: 'actions' }, addButton));
   article.append(h('h4', {}, 'Redirect URIs'),
     client.redirect_uris.length ? list : h('p', { class: 'muted', testid: 'redirect-uris' }, 'None yet: logins through this client are refused until you add one.'),
-    addForm, error, rotateForm(id, shown), shown);
+    addForm, error, initiateForm(client, state, redraw), rotateForm(id, shown), shown);
   return article;
+}
+
+// The client's initiate_login_uri: where a login that an IdP started (a tile in Okta or My
+// Apps) is sent so that the app starts its own sign-in; empty removes it.
+function initiateForm(client, state, redraw) {
+  const error = errorLine('initiate-error');
+  const field = inputField('Initiate login URI (optional)', { type: 'url', testid: 'initiate-login-uri',
+    value: client.initiate_login_uri || '', placeholder: 'https://app.example.com/login' },
+  'Where a sign-in that starts at the customer\'s IdP (a tile in its app dashboard) is sent, for connections that allow IdP-initiated logins.');
+  const button = h('button', { type: 'submit', class: 'secondary', testid: 'initiate-login-uri-save' }, 'Save');
+  return h('form', { class: 'inline-form', on: { submit: async (event) => {
+    event.preventDefault();
+    field.input.removeAttribute('aria-invalid');
+    const answer = await busy(button, error, () => api('PATCH', `v1/clients/${plainId(client.id)}`,
+      { initiate_login_uri: field.input.value.trim() }));
+    if (!answer) {
+      field.input.setAttribute('aria-invalid', 'true');
+      field.input.focus();
+      return;
+    }
+    replaceClient(state, answer);
+    redraw();
+  } } }, field.field, h('div', { class: 'actions' }, button), error);
 }
 
 // One redirect URI: shown, or being edited in place.
