@@ -305,20 +305,11 @@ void saml_idp_initiated_test(bool verbose)
     char *key = NULL, *cert = NULL;
     bool ready = service.client && dir_fake_simulator_key(dir, &key, &cert) == 0;
     SSO_CHECK(ready);
-    long now = (long) (sso_now_ms() / 1000) - SAML_TEST_NOW;
-    char sp[200], acs[220];
-    snprintf(sp, sizeof sp, "https://sso.test/sso/saml/%s", dir->conn_saml);
-    snprintf(acs, sizeof acs, "%s/acs", sp);
-    saml_test_case_t c = {.issuer = "https://sso.test/simulator",
-                          .audience = sp,
-                          .destination = acs,
-                          .recipient = acs,
-                          .name_id = "jane@example.com",
-                          .assertion_id = "_unsolicited-1",
-                          .not_before = now - 60,
-                          .not_on_or_after = now + 300,
-                          .sign_assertion = true,
-                          .unsolicited = 1};
+    long now = (long) (sso_now_ms() / 1000) - SAML_TEST_NOW; /* the case's time base */
+    saml_test_sp_t urls;
+    saml_test_case_t c = saml_test_case_now(dir->conn_saml, &urls);
+    c.assertion_id = "_unsolicited-1";
+    c.unsolicited = 1;
     /* A Response without InResponseTo whose RelayState names a transaction goes to that
        transaction (which it fails); one the directory never issued is the IdP's own. */
     char txn[128] = "";
@@ -364,7 +355,7 @@ void saml_idp_initiated_test(bool verbose)
     c.audience = "https://other.test/sp";
     SSO_CHECK(ready && s_test_post(&service, dir->conn_saml, &c, key, cert) == 400);
     SSO_CHECK(dir_fake_events(dir, "idp-initiated: audience: expected") == 1);
-    c.audience = sp;
+    c.audience = urls.sp;
     /* An email outside the organization's domains: refused by the domain guard. */
     c.assertion_id = "_unsolicited-domain";
     c.name_id = "mallory@attacker.test";

@@ -809,19 +809,10 @@ static void s_acs_test(Sso__UpstreamStartRequest *start_request)
     snprintf(request_second, sizeof request_second, "_%s", second);
     /* Signed by the simulator's IdP key, for the connection's SP, valid now: the test
        Response's times are offsets from SAML_TEST_NOW. */
-    long now = (long) (sso_now_ms() / 1000) - SAML_TEST_NOW;
-    char sp[200], acs[220];
-    snprintf(sp, sizeof sp, "https://sso.test/sso/saml/%s", dir->conn_saml);
-    snprintf(acs, sizeof acs, "%s/acs", sp);
-    saml_test_case_t c = {.issuer = "https://sso.test/simulator",
-                          .audience = sp,
-                          .destination = acs,
-                          .recipient = acs,
-                          .in_response_to = request_first,
-                          .name_id = "jane@example.com",
-                          .not_before = now - 60,
-                          .not_on_or_after = now + 300,
-                          .sign_assertion = true};
+    long now = (long) (sso_now_ms() / 1000) - SAML_TEST_NOW; /* the case's time base */
+    saml_test_sp_t urls;
+    saml_test_case_t c = saml_test_case_now(dir->conn_saml, &urls);
+    c.in_response_to = request_first;
     char *signed_first = ready ? saml_test_response(&c, key, cert) : NULL;
     c.in_response_to = request_second;
     char *signed_second = ready ? saml_test_response(&c, key, cert) : NULL;

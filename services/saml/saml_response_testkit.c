@@ -2,6 +2,7 @@
 #include "saml_response_testkit.h"
 #include "saml_sign.h"
 #include "saml_xml.h"
+#include "sso_bus.h"
 #include "sso_crypto.h"
 #include <libxml/parser.h>
 #include <openssl/pem.h>
@@ -228,4 +229,20 @@ xmlDocPtr saml_test_response_doc(const char *b64)
                                         XML_PARSE_NONET) : NULL;
     free(xml);
     return doc;
+}
+
+saml_test_case_t saml_test_case_now(const char *connection_id, saml_test_sp_t *sp)
+{
+    /* The case's times are offsets from SAML_TEST_NOW. */
+    long now = (long) (sso_now_ms() / 1000) - SAML_TEST_NOW;
+    snprintf(sp->sp, sizeof sp->sp, "https://sso.test/sso/saml/%s", connection_id);
+    snprintf(sp->acs, sizeof sp->acs, "%s/acs", sp->sp);
+    return (saml_test_case_t) {.issuer = "https://sso.test/simulator",
+                               .audience = sp->sp,
+                               .destination = sp->acs,
+                               .recipient = sp->acs,
+                               .name_id = "jane@example.com",
+                               .not_before = now - 60,
+                               .not_on_or_after = now + 300,
+                               .sign_assertion = true};
 }

@@ -51,6 +51,16 @@ typedef struct {
    assertion before it is encrypted, the Response after); NULL on failure. The assertion's ID is c->assertion_id ("_assert1" when NULL), the Response's
    "_resp1". */
 char *saml_test_response(const saml_test_case_t *c, const char *key, const char *cert);
+/* The URLs of a connection's SP at https://sso.test, which a case points into. */
+typedef struct {
+    char sp[200];
+    char acs[220];
+} saml_test_sp_t;
+/* A case valid now (not SAML_TEST_NOW) for connection_id's SP at https://sso.test (its URLs
+   written into *sp, which must outlive the case), as the IdP simulator signs it: the
+   assertion signed, NameID jane@example.com, no InResponseTo given yet. For self-tests that
+   post to the ACS of the directory fake's connection. */
+saml_test_case_t saml_test_case_now(const char *connection_id, saml_test_sp_t *sp);
 /* A test Response (base64, may be NULL) parsed as a plain document; NULL when it is not one. */
 xmlDocPtr saml_test_response_doc(const char *b64);
 #endif

@@ -252,6 +252,17 @@ static const char *s_login_hint(const Sso__Transaction *txn)
     return strchr(hint, '@') && strlen(hint) <= FIELD_MAX ? hint : NULL;
 }
 
+/* Ends a simulator page and answers it with its CSRF cookie. */
+static zframe_t *s_page_end(sso_html_t **html, uint32_t status, const char *cookie)
+{
+    sso_html_end(*html);
+    sso_response_t *response = sso_html_response(html, status);
+    if (!response)
+        return sso_http_error(500, "server_error", "could not render the page");
+    sso_response_header(response, "Set-Cookie", cookie);
+    return sso_response_pack(&response);
+}
+
 static zframe_t *s_page(sso_service_t *service, const Sso__HttpRequest *request, uint32_t status,
                         const char *saml_request, const char *relay_state, const char *message,
                         const char *email)
@@ -289,12 +300,7 @@ static zframe_t *s_page(sso_service_t *service, const Sso__HttpRequest *request,
     sso_html_add(html, "</select></label><button type=\"submit\">Sign in</button></form>"
                        "<p><a href=\"" S_IDP_INITIATED_PATH "\">IdP-initiated sign-in</a> (as "
                        "from the IdP's app tile)</p>");
-    sso_html_end(html);
-    sso_response_t *response = sso_html_response(&html, status);
-    if (!response)
-        return sso_http_error(500, "server_error", "could not render the page");
-    sso_response_header(response, "Set-Cookie", cookie);
-    return sso_response_pack(&response);
+    return s_page_end(&html, status, cookie);
 }
 
 /* The HTTP-POST binding's page: a form that carries the Response to the ACS and submits
@@ -396,12 +402,7 @@ static zframe_t *s_idp_initiated_page(sso_service_t *service, const Sso__HttpReq
                        "<label>RelayState (optional) <input name=\"RelayState\" "
                        "maxlength=\"80\"></label>"
                        "<button type=\"submit\">IdP-initiated</button></form>");
-    sso_html_end(html);
-    sso_response_t *response = sso_html_response(&html, status);
-    if (!response)
-        return sso_http_error(500, "server_error", "could not render the page");
-    sso_response_header(response, "Set-Cookie", cookie);
-    return sso_response_pack(&response);
+    return s_page_end(&html, status, cookie);
 }
 
 /* The button's POST: an unsolicited Response for the simulator's own connection (its SP and
