@@ -794,13 +794,20 @@ done:
 int sso_jose_sign(EVP_PKEY *key, const char *alg, const char *kid, const json_t *claims,
                   char **jws_p)
 {
+    return sso_jose_sign_typed(key, alg, kid, "JWT", claims, jws_p);
+}
+
+int sso_jose_sign_typed(EVP_PKEY *key, const char *alg, const char *kid, const char *typ,
+                        const json_t *claims, char **jws_p)
+{
     if (!jws_p)
         return -1;
     *jws_p = NULL;
     const alg_t *signing = s_alg(alg);
-    if (!key || !signing || !kid || !json_is_object(claims) || !s_pkey_fits(key, signing))
+    if (!key || !signing || !kid || !typ || !*typ || !json_is_object(claims)
+        || !s_pkey_fits(key, signing))
         return -1;
-    json_t *header = json_pack("{s:s, s:s, s:s}", "alg", alg, "kid", kid, "typ", "JWT");
+    json_t *header = json_pack("{s:s, s:s, s:s}", "alg", alg, "kid", kid, "typ", typ);
     char *header_text = header ? json_dumps(header, JSON_COMPACT) : NULL;
     char *claims_text = json_dumps(claims, JSON_COMPACT);
     json_decref(header);

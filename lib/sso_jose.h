@@ -72,6 +72,10 @@ int sso_jose_check_dates(const json_t *claims, int64_t now, int64_t skew_s, char
    {"alg":alg,"kid":kid,"typ":"JWT"}, in that order. 0 with *jws_p set (caller frees), or -1. */
 int sso_jose_sign(EVP_PKEY *key, const char *alg, const char *kid, const json_t *claims,
                   char **jws_p);
+/* The same with the header's typ given: a token that must never pass for an ID token says
+   what it is (RFC 8725 3.11, explicit typing). */
+int sso_jose_sign_typed(EVP_PKEY *key, const char *alg, const char *kid, const char *typ,
+                        const json_t *claims, char **jws_p);
 
 /* OIDC Core 3.1.3.6 / 3.3.2.11 (at_hash, c_hash): base64url of the left half of alg's hash
    (SHA-256 for *256, ...) over value. Caller frees; NULL for an unknown alg or absent value. */

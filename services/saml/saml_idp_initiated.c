@@ -47,10 +47,65 @@ bool saml_idp_initiated_is_unsolicited(sso_service_t *service, const char *saml_
     return unsolicited;
 }
 
-/* A refusal of an authenticated unsolicited assertion: its reason in the event log. */
+/* The refusals an unsolicited POST can write to the event log, per connection: anyone who
+   has one signed Response of their own (an old one will do) can post it again and again, so
+   each connection has a bucket of S_EVENT_BURST events that refills one per
+   S_EVENT_REFILL_MS; past it a refusal is only counted in the service's log. One request runs
+   at a time (fibers are not preempted), so no lock. */
+#define S_EVENT_BUCKETS 64
+#define S_EVENT_BURST 20
+#define S_EVENT_REFILL_MS 6000
+typedef struct {
+    char connection_id[64];
+    int64_t tokens_at_ms; /* when the bucket was last filled up to now */
+    int tokens;
+} s_event_bucket_t;
+
+/* Whether connection_id may write one more refusal event now (taking it). */
+static bool s_event_allowed(const char *connection_id, int64_t now_ms)
+{
+    static s_event_bucket_t buckets[S_EVENT_BUCKETS];
+    s_event_bucket_t *bucket = NULL, *oldest = &buckets[0];
+    for (size_t i = 0; i < S_EVENT_BUCKETS && !bucket; i++) {
+        if (!strncmp(buckets[i].connection_id, connection_id, sizeof buckets[i].connection_id))
+            bucket = &buckets[i];
+        else if (buckets[i].tokens_at_ms < oldest->tokens_at_ms)
+            oldest = &buckets[i];
+    }
+    if (!bucket) { /* a connection not seen lately takes the least recently filled bucket */
+        bucket = oldest;
+        snprintf(bucket->connection_id, sizeof bucket->connection_id, "%s", connection_id);
+        bucket->tokens = S_EVENT_BURST;
+        bucket->tokens_at_ms = now_ms;
+    }
+    int64_t earned = (now_ms - bucket->tokens_at_ms) / S_EVENT_REFILL_MS;
+    if (earned > 0) {
+        int64_t tokens = bucket->tokens + earned;
+        bucket->tokens = tokens > S_EVENT_BURST ? S_EVENT_BURST : (int) tokens;
+        bucket->tokens_at_ms = tokens > S_EVENT_BURST ? now_ms
+                                                      : bucket->tokens_at_ms
+                                                            + earned * S_EVENT_REFILL_MS;
+    }
+    if (bucket->tokens == 0)
+        return false;
+    bucket->tokens--;
+    return true;
+}
+
+/* A refusal of an authenticated unsolicited assertion: its reason in the event log, unless
+   this connection's refusals came too fast (s_event_allowed). */
 static zframe_t *s_refuse(sso_service_t *service, const Sso__Connection *connection,
                           const saml_profile_t *profile, const char *reason)
 {
+    if (!s_event_allowed(connection->id, sso_now_ms())) {
+        static sso_log_limit_t limit;
+        unsigned long long unlogged = 0;
+        if (sso_log_limit_due(&limit, sso_now_ms(), 10000, &unlogged))
+            sso_warn("acs %.64s: refused an IdP-initiated login, not written to the event log "
+                     "(too many refusals for this connection; %llu more since the last line): "
+                     "%s", connection->id, unlogged, reason);
+        return sso_html_error_page(400, "This sign-in cannot continue", S_REFUSED);
+    }
     Sso__Event event = SSO__EVENT__INIT;
     event.organization_id = connection->organization_id;
     event.connection_id = connection->id;
@@ -276,8 +331,34 @@ static uint32_t s_test_post(sso_service_t *service, const char *connection_id,
     return status;
 }
 
+/* The event bucket: a burst, then one per refill interval, per connection. */
+static void s_bucket_test(void)
+{
+    const int64_t t0 = 1000000;
+    int allowed = 0;
+    for (int i = 0; i < S_EVENT_BURST + 5; i++)
+        allowed += s_event_allowed("conn_bucket_a", t0);
+    SSO_CHECK(allowed == S_EVENT_BURST);
+    SSO_CHECK(!s_event_allowed("conn_bucket_a", t0 + S_EVENT_REFILL_MS - 1));
+    SSO_CHECK(s_event_allowed("conn_bucket_a", t0 + S_EVENT_REFILL_MS));
+    SSO_CHECK(!s_event_allowed("conn_bucket_a", t0 + S_EVENT_REFILL_MS));
+    SSO_CHECK(s_event_allowed("conn_bucket_b", t0)); /* another connection has its own */
+    /* A long pause fills it up to the burst, no further. */
+    allowed = 0;
+    for (int i = 0; i < S_EVENT_BURST + 5; i++)
+        allowed += s_event_allowed("conn_bucket_a", t0 + 1000 * S_EVENT_REFILL_MS);
+    SSO_CHECK(allowed == S_EVENT_BURST);
+    /* More connections than buckets: the newest ones still get theirs. */
+    char id[32];
+    for (int i = 0; i < 2 * S_EVENT_BUCKETS; i++) {
+        snprintf(id, sizeof id, "conn_many_%d", i);
+        SSO_CHECK(s_event_allowed(id, t0 + 2000 * S_EVENT_REFILL_MS + i));
+    }
+}
+
 void saml_idp_initiated_test(bool verbose)
 {
+    s_bucket_test();
     (void) verbose;
     SSO_CHECK(saml_xmlsec_init() == 0);
     /* Where a POST goes: no RelayState, or a Response without InResponseTo. */

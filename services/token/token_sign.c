@@ -61,7 +61,9 @@ static zframe_t *s_idp_initiated(sso_service_t *service, zframe_t *payload)
         zframe_destroy(&frame);
         frame = s_refuse(SSO__RPC_ERROR__SERVER_ERROR, "no signing key is available");
     }
-    else if (!jti || !claims || sso_jose_sign(key, "RS256", kid, claims, &jwt) != 0)
+    else if (!jti || !claims
+             || sso_jose_sign_typed(key, "RS256", kid, TOKEN_SIGN_IDP_INITIATED_TYP, claims,
+                                    &jwt) != 0)
         frame = s_refuse(SSO__RPC_ERROR__SERVER_ERROR, "could not sign the token");
     else {
         Sso__IdpInitiatedLoginReply reply = SSO__IDP_INITIATED_LOGIN_REPLY__INIT;
@@ -127,6 +129,23 @@ void token_sign_test(bool verbose)
     SSO_CHECK(reply && keys
               && sso_jose_verify(reply->jwt, keys, algs, NULL, &claims, why, sizeof why)
                      == SSO_JOSE_OK);
+    /* Typed apart from ID tokens (whose typ is JWT). */
+    size_t header_len = 0;
+    const char *dot = reply && reply->jwt ? strchr(reply->jwt, '.') : NULL;
+    char encoded[256] = "";
+    size_t n = dot ? (size_t) (dot - reply->jwt) : 0;
+    if (n && n < sizeof encoded - 4) { /* base64url to base64, padded */
+        for (size_t i = 0; i < n; i++)
+            encoded[i] = reply->jwt[i] == '-' ? '+' : reply->jwt[i] == '_' ? '/' : reply->jwt[i];
+        while (n % 4)
+            encoded[n++] = '=';
+    }
+    uint8_t *header = *encoded ? sso_base64_decode(encoded, &header_len, false) : NULL;
+    json_t *parsed = header ? json_loadb((const char *) header, header_len, 0, NULL) : NULL;
+    SSO_CHECK(parsed && !strcmp(json_string_value(json_object_get(parsed, "typ")),
+                                TOKEN_SIGN_IDP_INITIATED_TYP));
+    json_decref(parsed);
+    free(header);
     json_int_t iat = json_integer_value(json_object_get(claims, "iat"));
     json_int_t exp = json_integer_value(json_object_get(claims, "exp"));
     SSO_CHECK(claims && !strcmp(json_string_value(json_object_get(claims, "iss")), "https://sso.test")

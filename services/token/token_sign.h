@@ -8,6 +8,8 @@
 /* How long the idp_initiated_login JWT lives (seconds): long enough for the client to start
    its login, short enough that a leaked one is soon worthless. */
 #define TOKEN_SIGN_IDP_INITIATED_TTL_S 300
+/* Its JWS header's typ: it never passes for an ID token at a client that checks typ. */
+#define TOKEN_SIGN_IDP_INITIATED_TYP "idp-initiated-login+jwt"
 /* The IdP's RelayState carried in the JWT: at most this many bytes (SAML bindings 3.4.3: 80). */
 #define TOKEN_SIGN_RELAY_STATE_MAX 80
 

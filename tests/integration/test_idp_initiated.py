@@ -4,6 +4,7 @@ is refused with its reason in the event log while the connection's allow_idp_ini
 on, it is verified and the browser goes (303) to the client's initiate_login_uri with iss,
 login_hint and idp_initiated_login (a JWT signed with the broker's keys), and the client's
 SP-initiated login that follows completes. The same Response again is refused as a replay."""
+import time
 import urllib.parse
 
 import jwt
@@ -89,6 +90,8 @@ def test_idp_initiated_login(broker):
         assert len(claims["jti"]) >= 16, claims
         header = jwt.get_unverified_header(query["idp_initiated_login"])
         assert header["alg"] == "RS256" and header["kid"], header
+        # Typed apart from ID tokens (typ JWT), so it never passes for one.
+        assert header["typ"] == "idp-initiated-login+jwt", header
 
         # The same Response again: a replay, refused with its reason.
         r = acs(broker, fields)
@@ -103,3 +106,20 @@ def test_idp_initiated_login(broker):
     finally:
         assert broker.api("PATCH", f"/connections/{CONN}", {"options": {
             "allow_idp_initiated": None, "idp_initiated_client_id": None}}).status_code == 200
+
+
+def test_a_flood_of_refused_unsolicited_responses_writes_a_bounded_number_of_events(fresh_broker):
+    """One signed Response of one's own, posted again and again with no RelayState (the
+    option off), is refused every time; the event log takes a burst of 20 such refusals per
+    connection, then about one per 6 s, and the service's log counts the rest."""
+    b = fresh_broker()
+    fields = tile_post(b)
+    started = time.monotonic()
+    for _ in range(30):
+        r = acs(b, fields)
+        assert r.status_code == 400, r.text[:300]
+    # Refills that may have landed during the loop on a slow machine (one per 6 s).
+    refills = int((time.monotonic() - started) / 6) + 1
+    refused = [reason for reason in reasons(b) if "allow_idp_initiated" in reason]
+    assert 20 <= len(refused) <= min(29, 20 + refills), (len(refused), refills)
+    assert "not written to the event log" in b.log_text()
