@@ -268,8 +268,17 @@ static zframe_t *s_validate(sso_service_t *service, const Sso__Connection *conne
             frame = s_busy();
         else if (target->error == SSO__RPC_ERROR__STALE)
             *stale = true;
+        else if (target->error == SSO__RPC_ERROR__REPLAYED
+                 || target->error == SSO__RPC_ERROR__INACTIVE) {
+            /* Replayed, or off since the connection was read: a refusal of a signed
+               assertion, written to the event log within the connection's limit. */
+            char reason[600];
+            snprintf(reason, sizeof reason, "%s%.500s",
+                     target->error == SSO__RPC_ERROR__REPLAYED ? "idp-initiated: replay: " : "",
+                     target->error_description);
+            frame = s_refuse(service, connection, profile, reason);
+        }
         else if (target->error) {
-            /* Replayed, or off since the connection was read: the directory recorded why. */
             sso_info("acs %.64s: refused an IdP-initiated login: %s", connection->id,
                      target->error_description);
             frame = sso_html_error_page(400, "This sign-in cannot continue", S_REFUSED);
