@@ -241,6 +241,15 @@ void token_testkit_close(token_testkit_t *self)
     memset(self, 0, sizeof *self);
 }
 
+void token_testkit_run(void (*test)(token_testkit_t *kit))
+{
+    token_testkit_t kit;
+    if (token_testkit_open(&kit) != 0)
+        return;
+    test(&kit);
+    token_testkit_close(&kit);
+}
+
 /* ---- requests ---------------------------------------------------------------------------- */
 
 Sso__HttpResponse *token_testkit_http(token_testkit_t *self, const char *method,

@@ -59,6 +59,8 @@ typedef struct {
    counted as a failed check. */
 int token_testkit_open(token_testkit_t *self);
 void token_testkit_close(token_testkit_t *self);
+/* Runs test on a kit opened for it, then closes the kit (nothing runs if it cannot open). */
+void token_testkit_run(void (*test)(token_testkit_t *kit));
 
 /* Takes the saml/oidc worker off the bus (their calls get 503) or puts it back. 0 or -1. */
 int token_testkit_upstreams(token_testkit_t *self, bool serving);

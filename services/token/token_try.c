@@ -255,9 +255,5 @@ static void s_test(token_testkit_t *kit)
 void token_try_test(bool verbose)
 {
     (void) verbose;
-    token_testkit_t kit;
-    if (token_testkit_open(&kit) != 0)
-        return;
-    s_test(&kit);
-    token_testkit_close(&kit);
+    token_testkit_run(s_test);
 }
