@@ -21,6 +21,8 @@
 #include "sso_test.h"
 #include "sso_upstream.h"
 #include "sso_worker.h"
+#include "sso_xml.h"
+#include "sso_xmldsig.h"
 #include <string.h>
 
 int main(int argc, char **argv)
@@ -46,6 +48,8 @@ int main(int argc, char **argv)
     SSO_RUN(sso_rpc_test, verbose);
     SSO_RUN(sso_clients_test, verbose);
     SSO_RUN(sso_upstream_test, verbose);
+    SSO_RUN(sso_xml_test, verbose);
+    SSO_RUN(sso_xmldsig_test, verbose);
     SSO_RUN(sso_saml_metadata_test, verbose);
     SSO_RUN(sso_fetch_test, verbose);
     SSO_RUN(sso_jose_test, verbose);

@@ -182,16 +182,16 @@ typedef int (s_value_fn)(const char *value, void *arg);
 static int s_each_value(xmlNodePtr assertion, const char *wanted, s_value_fn *fn, void *arg)
 {
     for (xmlNodePtr st = assertion->children; st; st = st->next) {
-        if (!saml_xml_is(st, SAML_NS_ASSERTION, "AttributeStatement"))
+        if (!sso_xml_is(st, SAML_NS_ASSERTION, "AttributeStatement"))
             continue;
         for (xmlNodePtr attr = st->children; attr; attr = attr->next) {
-            if (!saml_xml_is(attr, SAML_NS_ASSERTION, "Attribute") || !s_name_matches(attr, wanted))
+            if (!sso_xml_is(attr, SAML_NS_ASSERTION, "Attribute") || !s_name_matches(attr, wanted))
                 continue;
             for (xmlNodePtr v = attr->children; v; v = v->next) {
-                if (!saml_xml_is(v, SAML_NS_ASSERTION, "AttributeValue"))
+                if (!sso_xml_is(v, SAML_NS_ASSERTION, "AttributeValue"))
                     continue;
                 char *text = NULL;
-                if (saml_xml_text(v, &text) != 0)
+                if (sso_xml_text(v, &text) != 0)
                     continue;
                 int rc = *text ? fn(text, arg) : 0;
                 free(text);
@@ -297,10 +297,10 @@ int saml_attributes_raw(xmlNodePtr assertion, saml_profile_t *profile)
                   + (profile->name_id_format ? strlen(profile->name_id_format) * 6 : 0);
     bool truncated = false;
     for (xmlNodePtr st = assertion->children; raw && st; st = st->next) {
-        if (!saml_xml_is(st, SAML_NS_ASSERTION, "AttributeStatement"))
+        if (!sso_xml_is(st, SAML_NS_ASSERTION, "AttributeStatement"))
             continue;
         for (xmlNodePtr attr = st->children; attr; attr = attr->next) {
-            xmlChar *name = saml_xml_is(attr, SAML_NS_ASSERTION, "Attribute")
+            xmlChar *name = sso_xml_is(attr, SAML_NS_ASSERTION, "Attribute")
                                 ? xmlGetProp(attr, BAD_CAST "Name")
                                 : NULL;
             size += name ? strlen((const char *) name) * 6 + 8 : 0;
@@ -315,8 +315,8 @@ int saml_attributes_raw(xmlNodePtr assertion, saml_profile_t *profile)
                 values = NULL;
             for (xmlNodePtr v = values ? attr->children : NULL; v; v = v->next) {
                 char *text = NULL;
-                if (!saml_xml_is(v, SAML_NS_ASSERTION, "AttributeValue")
-                    || saml_xml_text(v, &text) != 0)
+                if (!sso_xml_is(v, SAML_NS_ASSERTION, "AttributeValue")
+                    || sso_xml_text(v, &text) != 0)
                     continue;
                 size += strlen(text) * 6 + 4;
                 if (size < SSO_UPSTREAM_RAW_MAX)

@@ -3,7 +3,7 @@
 #include "saml_codec.h"
 #include "saml_keycache.h"
 #include "saml_response_signature.h"
-#include "saml_sign.h"
+#include "sso_xmldsig.h"
 #include "sso_http.h"
 #include "saml_xml.h"
 #include "sso_crypto.h"
@@ -64,8 +64,8 @@ static char *s_build_xml(const saml_authn_request_config_t *c, const char *id)
               && xmlNewProp(policy, BAD_CAST "Format", BAD_CAST format)
               && xmlNewProp(policy, BAD_CAST "AllowCreate", BAD_CAST "true");
     if (ok && c->post_binding && c->sp_private_key_pem)
-        ok = saml_xmlsec_init() == 0 && c->sp_certificate_pem
-             && saml_sign_enveloped(doc, req, c->sp_private_key_pem, c->sp_certificate_pem) == 0;
+        ok = sso_xmlsec_init() == 0 && c->sp_certificate_pem
+             && sso_xmldsig_sign(doc, req, c->sp_private_key_pem, c->sp_certificate_pem) == 0;
     xmlBufferPtr buf = ok ? xmlBufferCreate() : NULL;
     if (buf && xmlNodeDump(buf, doc, req, 0, 0) > 0)
         out = strdup((const char *) xmlBufferContent(buf));
@@ -313,7 +313,7 @@ static bool s_post_signature_verifies(const char *xml, const char *cert_pem)
 static void s_post_test(const saml_authn_request_config_t *base, const char *cert)
 {
     char *other_key = NULL, *other_cert = NULL;
-    SSO_CHECK(saml_test_keypair("other.test", &other_key, &other_cert) == 0);
+    SSO_CHECK(sso_xmldsig_test_keypair("other.test", &other_key, &other_cert) == 0);
     saml_authn_request_config_t c = *base;
     c.sp_certificate_pem = cert;
     c.post_binding = true;
@@ -379,7 +379,7 @@ void saml_authn_request_test(bool verbose)
     free(z);
 
     char *key = NULL, *cert = NULL;
-    SSO_CHECK(saml_test_keypair("sp.test", &key, &cert) == 0);
+    SSO_CHECK(sso_xmldsig_test_keypair("sp.test", &key, &cert) == 0);
     saml_authn_request_config_t c = {
         .sp_entity_id = "https://sso.test/sso/saml/conn_1",
         .acs_url = "https://sso.test/sso/saml/conn_1/acs",

@@ -28,7 +28,7 @@ bool saml_idp_initiated_is_unsolicited(sso_service_t *service, const char *saml_
     xmlDocPtr doc = NULL;
     if (!saml_response || saml_response_decode(&result, saml_response, &doc) != SAML_OK)
         return false; /* the transaction's ACS refuses it as it always did */
-    char *irt = saml_xml_attr(xmlDocGetRootElement(doc), "InResponseTo");
+    char *irt = sso_xml_attr(xmlDocGetRootElement(doc), "InResponseTo");
     bool unsolicited = irt == NULL;
     free(irt);
     xmlFreeDoc(doc);
@@ -369,7 +369,7 @@ void saml_idp_initiated_test(bool verbose)
 {
     s_bucket_test();
     (void) verbose;
-    SSO_CHECK(saml_xmlsec_init() == 0);
+    SSO_CHECK(sso_xmlsec_init() == 0);
     /* Where a POST goes: no RelayState, or a Response without InResponseTo. */
     const char *with = "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
                        "InResponseTo=\"_r\"/>";
@@ -456,7 +456,7 @@ void saml_idp_initiated_test(bool verbose)
     c.name_id = "jane@example.com";
     /* Signed by a key the connection does not trust: anyone's junk, nothing stored. */
     char *other_key = NULL, *other_cert = NULL;
-    SSO_CHECK(saml_test_keypair("other idp", &other_key, &other_cert) == 0);
+    SSO_CHECK(sso_xmldsig_test_keypair("other idp", &other_key, &other_cert) == 0);
     c.assertion_id = "_unsolicited-forged";
     events = dir_fake_events(dir, "");
     SSO_CHECK(ready && other_key

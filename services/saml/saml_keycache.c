@@ -87,49 +87,6 @@ static s_entry_t *s_insert(s_kind_t kind, const unsigned char digest[32])
     return e;
 }
 
-/* Parses an IdP certificate into an xmlsec key holding its public key; RSA keys under 2048
-   bits are refused (they can be factored by a determined attacker). */
-static xmlSecKeyPtr s_parse_idp_key(const char *pem, char fingerprint[96], char *why,
-                                    size_t why_size)
-{
-    BIO *bio = BIO_new_mem_buf(pem, -1);
-    X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-    EVP_PKEY *pkey = cert ? X509_get_pubkey(cert) : NULL;
-    xmlSecKeyPtr key = NULL;
-    unsigned char *der = NULL;
-    int der_len = cert ? i2d_X509(cert, &der) : -1;
-    if (!cert || !pkey || der_len <= 0)
-        snprintf(why, why_size, "config: an IdP certificate is not a PEM X.509 certificate");
-    else if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA && EVP_PKEY_get_bits(pkey) < 2048)
-        snprintf(why, why_size, "config: an IdP certificate has an RSA key of %d bits; at least "
-                 "2048 are required", EVP_PKEY_get_bits(pkey));
-    else if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA
-             && EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC)
-        snprintf(why, why_size, "config: an IdP certificate has neither an RSA nor an EC key");
-    else {
-        saml_cert_fingerprint_der(der, (size_t) der_len, fingerprint);
-        xmlSecKeyDataPtr data = xmlSecOpenSSLEvpKeyAdopt(pkey);
-        if (data) {
-            pkey = NULL; /* owned by data now */
-            key = xmlSecKeyCreate();
-            if (!key || xmlSecKeySetValue(key, data) < 0) {
-                xmlSecKeyDataDestroy(data);
-                if (key)
-                    xmlSecKeyDestroy(key);
-                key = NULL;
-            }
-        }
-        if (!key)
-            snprintf(why, why_size, "config: could not load an IdP certificate's key");
-    }
-    OPENSSL_free(der);
-    EVP_PKEY_free(pkey);
-    X509_free(cert);
-    BIO_free(bio);
-    ERR_clear_error();
-    return key;
-}
-
 static EVP_PKEY *s_parse_sp_pkey(const char *pem)
 {
     BIO *bio = BIO_new_mem_buf(pem, -1);
@@ -147,12 +104,12 @@ xmlSecKeyPtr saml_keycache_idp_key(const char *cert_pem, char fingerprint[96], c
     pthread_mutex_lock(&s_lock);
     if (s_digest(cert_pem, digest) != 0) {
         pthread_mutex_unlock(&s_lock);
-        return s_parse_idp_key(cert_pem, fingerprint, why, why_size);
+        return sso_xmldsig_key_from_pem(cert_pem, fingerprint, why, why_size);
     }
     s_entry_t *e = s_find(S_IDP_CERT, digest);
     if (!e) {
         char print[96];
-        xmlSecKeyPtr key = s_parse_idp_key(cert_pem, print, why, why_size);
+        xmlSecKeyPtr key = sso_xmldsig_key_from_pem(cert_pem, print, why, why_size);
         if (key) {
             e = s_insert(S_IDP_CERT, digest);
             e->key = key;
@@ -241,10 +198,10 @@ static bool s_stats_are(size_t hits, size_t misses, size_t entries)
 void saml_keycache_test(bool verbose)
 {
     (void) verbose;
-    SSO_CHECK(saml_xmlsec_init() == 0);
+    SSO_CHECK(sso_xmlsec_init() == 0);
     char *key_a = NULL, *cert_a = NULL, *key_b = NULL, *cert_b = NULL, why[256] = "";
-    SSO_CHECK(saml_test_keypair("a.test", &key_a, &cert_a) == 0);
-    SSO_CHECK(saml_test_keypair("b.test", &key_b, &cert_b) == 0);
+    SSO_CHECK(sso_xmldsig_test_keypair("a.test", &key_a, &cert_a) == 0);
+    SSO_CHECK(sso_xmldsig_test_keypair("b.test", &key_b, &cert_b) == 0);
     if (!key_a || !key_b)
         goto done;
     char fp_a[96], fp_b[96], fp[96];

@@ -790,7 +790,7 @@ static void s_max_age_test(dir_fake_t *dir, sso_service_t *service, saml_test_ca
 
 static void s_acs_test(Sso__UpstreamStartRequest *start_request)
 {
-    SSO_CHECK(saml_xmlsec_init() == 0);
+    SSO_CHECK(sso_xmlsec_init() == 0);
     dir_fake_t *dir = dir_fake_new();
     if (!dir)
         return;
@@ -891,7 +891,7 @@ static void s_acs_test(Sso__UpstreamStartRequest *start_request)
        kept one, LoginFail answers STALE (nothing recorded), and the ACS reads the connection
        again and completes. */
     char *next_key = NULL, *next_cert = NULL, next_txn[128] = "";
-    SSO_CHECK(saml_test_keypair("next idp", &next_key, &next_cert) == 0);
+    SSO_CHECK(sso_xmldsig_test_keypair("next idp", &next_key, &next_cert) == 0);
     json_t *next_certs = json_pack("[s]", next_cert ? next_cert : "");
     char *next_text = json_dumps(next_certs, JSON_COMPACT);
     SSO_CHECK(next_text && dir_fake_connection_certificates(dir, dir->conn_saml, next_text) == 0);

@@ -99,7 +99,7 @@ static void s_load_config(saml_response_t *self, const saml_response_config_t *c
 {
     char *why = self->config_error;
     size_t why_size = sizeof self->config_error;
-    if (saml_xmlsec_init() != 0) {
+    if (sso_xmlsec_init() != 0) {
         snprintf(why, why_size, "internal: xmlsec could not be initialized");
         return;
     }
@@ -238,7 +238,7 @@ static saml_error_t s_validate_doc(saml_response_t *self, xmlDocPtr doc)
     if (rc == SAML_OK)
         rc = saml_response_decode_check_structure(result, root);
     if (rc == SAML_OK && self->require_encryption
-        && !saml_xml_child(root, SAML_NS_ASSERTION, "EncryptedAssertion"))
+        && !sso_xml_child(root, SAML_NS_ASSERTION, "EncryptedAssertion"))
         rc = saml_fail(result, SAML_ERR_DECRYPTION, "decryption: the connection requires an "
                        "encrypted assertion (option require_encryption), and the Response "
                        "carries a plain saml:Assertion");
@@ -250,7 +250,7 @@ static saml_error_t s_validate_doc(saml_response_t *self, xmlDocPtr doc)
                                             "Response");
     if (rc)
         return rc;
-    xmlNodePtr encrypted = saml_xml_child(root, SAML_NS_ASSERTION, "EncryptedAssertion");
+    xmlNodePtr encrypted = sso_xml_child(root, SAML_NS_ASSERTION, "EncryptedAssertion");
     if (encrypted) {
         rc = saml_response_decrypt_assertion(self->decrypt, result, root, encrypted);
         /* The plaintext is new content: count assertions and IDs again. */
@@ -259,7 +259,7 @@ static saml_error_t s_validate_doc(saml_response_t *self, xmlDocPtr doc)
         if (rc)
             return rc;
     }
-    xmlNodePtr assertion = saml_xml_child(root, SAML_NS_ASSERTION, "Assertion");
+    xmlNodePtr assertion = sso_xml_child(root, SAML_NS_ASSERTION, "Assertion");
     if (!assertion)
         return saml_fail(result, SAML_ERR_STRUCTURE, "assertion: the Response has no Assertion");
     rc = saml_response_signature_of(result, assertion, "Assertion", &assertion_sig);
@@ -319,9 +319,9 @@ static bool s_refused(saml_response_t *v, const char *b64, saml_error_t code, co
 void saml_response_test(bool verbose)
 {
     char *key = NULL, *cert = NULL, *other_key = NULL, *other_cert = NULL;
-    SSO_CHECK(saml_xmlsec_init() == 0);
-    SSO_CHECK(saml_test_keypair("idp.test", &key, &cert) == 0);
-    SSO_CHECK(saml_test_keypair("attacker.test", &other_key, &other_cert) == 0);
+    SSO_CHECK(sso_xmlsec_init() == 0);
+    SSO_CHECK(sso_xmldsig_test_keypair("idp.test", &key, &cert) == 0);
+    SSO_CHECK(sso_xmldsig_test_keypair("attacker.test", &other_key, &other_cert) == 0);
     if (!key || !other_key)
         goto done;
     const char *certs[] = {other_cert, cert};
@@ -400,7 +400,7 @@ void saml_response_test(bool verbose)
        one (before any signature is checked); 3DES only with allow_3des. */
     {
         char *sp_key = NULL, *sp_cert = NULL;
-        SSO_CHECK(saml_test_keypair("sp.test", &sp_key, &sp_cert) == 0);
+        SSO_CHECK(sso_xmldsig_test_keypair("sp.test", &sp_key, &sp_cert) == 0);
         saml_response_config_t enc_config = config;
         enc_config.sp_private_key_pem = sp_key;
         enc_config.require_encryption = true;

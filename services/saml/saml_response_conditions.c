@@ -18,7 +18,7 @@
 static saml_error_t s_time_attr(saml_result_t *result, xmlNodePtr node, const char *name,
                                 const char *where, bool required, time_t *out, bool *present)
 {
-    char *text = saml_xml_attr(node, name);
+    char *text = sso_xml_attr(node, name);
     *present = text != NULL;
     saml_error_t rc = SAML_OK;
     if (!text && required)
@@ -57,21 +57,21 @@ static saml_error_t s_not_before(const saml_response_conditions_t *self, saml_re
 static saml_error_t s_issuer(const saml_response_conditions_t *self, saml_result_t *result,
                              xmlNodePtr parent, const char *what, bool required)
 {
-    size_t count = saml_xml_count_children(parent, SAML_NS_ASSERTION, "Issuer");
+    size_t count = sso_xml_count_children(parent, SAML_NS_ASSERTION, "Issuer");
     if (count == 0 && !required)
         return SAML_OK;
     if (count != 1)
         return saml_fail(result, SAML_ERR_ISSUER, "issuer: the %s must have one Issuer, found %zu",
                       what, count);
-    xmlNodePtr issuer = saml_xml_child(parent, SAML_NS_ASSERTION, "Issuer");
-    char *format = saml_xml_attr(issuer, "Format"), *value = NULL;
+    xmlNodePtr issuer = sso_xml_child(parent, SAML_NS_ASSERTION, "Issuer");
+    char *format = sso_xml_attr(issuer, "Format"), *value = NULL;
     saml_error_t rc = SAML_OK;
     if (format && strcmp(format, S_NAMEID_ENTITY) != 0)
         rc = saml_fail(result, SAML_ERR_ISSUER,
                        "issuer: the %s's Issuer Format is %.200s; expected "
                        "%s",
                        what, format, S_NAMEID_ENTITY);
-    else if (saml_xml_text(issuer, &value) != 0)
+    else if (sso_xml_text(issuer, &value) != 0)
         rc = saml_fail(result, SAML_ERR_ISSUER, "issuer: the %s's Issuer is not plain text", what);
     else if (strcmp(value, self->idp_entity_id) != 0)
         rc = saml_fail(result, SAML_ERR_ISSUER, "issuer: expected %s, got %.300s",
@@ -83,18 +83,18 @@ static saml_error_t s_issuer(const saml_response_conditions_t *self, saml_result
 
 saml_error_t saml_response_conditions_status(saml_result_t *result, xmlNodePtr root)
 {
-    xmlNodePtr status = saml_xml_child(root, SAML_NS_PROTOCOL, "Status");
-    xmlNodePtr code = saml_xml_child(status, SAML_NS_PROTOCOL, "StatusCode");
-    char *value = saml_xml_attr(code, "Value");
+    xmlNodePtr status = sso_xml_child(root, SAML_NS_PROTOCOL, "Status");
+    xmlNodePtr code = sso_xml_child(status, SAML_NS_PROTOCOL, "StatusCode");
+    char *value = sso_xml_attr(code, "Value");
     saml_error_t rc = SAML_OK;
     if (!value)
         rc = saml_fail(result, SAML_ERR_STATUS, "status: the Response has no Status/StatusCode");
     else if (strcmp(value, S_STATUS_SUCCESS) != 0) {
         /* The second-level code and message say why (AuthnFailed, RequestDenied...). */
-        char *sub = saml_xml_attr(saml_xml_child(code, SAML_NS_PROTOCOL, "StatusCode"), "Value");
+        char *sub = sso_xml_attr(sso_xml_child(code, SAML_NS_PROTOCOL, "StatusCode"), "Value");
         char *message = NULL;
-        xmlNodePtr msg = saml_xml_child(status, SAML_NS_PROTOCOL, "StatusMessage");
-        if (msg && saml_xml_text(msg, &message) != 0)
+        xmlNodePtr msg = sso_xml_child(status, SAML_NS_PROTOCOL, "StatusMessage");
+        if (msg && sso_xml_text(msg, &message) != 0)
             message = NULL;
         rc = saml_fail(result, SAML_ERR_STATUS, "status: %.200s%s%.200s%s%.200s", value,
                     sub ? " / " : "", sub ? sub : "", message && *message ? ": " : "",
@@ -113,7 +113,7 @@ saml_error_t saml_response_conditions_response(const saml_response_conditions_t 
     saml_error_t rc = s_issuer(self, result, root, "Response", false);
     if (rc)
         return rc;
-    char *destination = saml_xml_attr(root, "Destination");
+    char *destination = sso_xml_attr(root, "Destination");
     if (!destination && signed_response)
         rc = saml_fail(result, SAML_ERR_DESTINATION, "destination: the signed Response has no "
                     "Destination; expected %s", self->acs_url);
@@ -123,7 +123,7 @@ saml_error_t saml_response_conditions_response(const saml_response_conditions_t 
     free(destination);
     if (rc)
         return rc;
-    char *irt = saml_xml_attr(root, "InResponseTo");
+    char *irt = sso_xml_attr(root, "InResponseTo");
     if (irt && strcmp(irt, self->in_response_to) != 0)
         rc = saml_fail(result, SAML_ERR_IN_RESPONSE_TO, "in_response_to: expected %s, got %.200s",
                     *self->in_response_to ? self->in_response_to : "none (IdP-initiated)", irt);
@@ -138,7 +138,7 @@ static saml_error_t s_bearer(const saml_response_conditions_t *self, saml_result
     if (!data)
         return saml_fail(result, SAML_ERR_SUBJECT, "subject: the bearer SubjectConfirmation has no "
                       "SubjectConfirmationData");
-    char *recipient = saml_xml_attr(data, "Recipient");
+    char *recipient = sso_xml_attr(data, "Recipient");
     saml_error_t rc = SAML_OK;
     if (!recipient || strcmp(recipient, self->acs_url) != 0)
         rc = saml_fail(result, SAML_ERR_RECIPIENT, "recipient: expected %s, got %.300s",
@@ -157,7 +157,7 @@ static saml_error_t s_bearer(const saml_response_conditions_t *self, saml_result
         rc = s_not_before(self, result, "SubjectConfirmationData", t);
     if (rc)
         return rc;
-    char *irt = saml_xml_attr(data, "InResponseTo");
+    char *irt = sso_xml_attr(data, "InResponseTo");
     if (*self->in_response_to && (!irt || strcmp(irt, self->in_response_to) != 0))
         rc = saml_fail(result, SAML_ERR_IN_RESPONSE_TO, "in_response_to: expected %s, got %.200s",
                     self->in_response_to, irt ? irt : "none (an unsolicited response)");
@@ -171,36 +171,36 @@ static saml_error_t s_bearer(const saml_response_conditions_t *self, saml_result
 static saml_error_t s_subject(const saml_response_conditions_t *self, saml_result_t *result,
                               xmlNodePtr assertion, saml_profile_t *p, time_t *until)
 {
-    if (saml_xml_count_children(assertion, SAML_NS_ASSERTION, "Subject") != 1)
+    if (sso_xml_count_children(assertion, SAML_NS_ASSERTION, "Subject") != 1)
         return saml_fail(result, SAML_ERR_SUBJECT, "subject: the Assertion must have one Subject");
-    xmlNodePtr subject = saml_xml_child(assertion, SAML_NS_ASSERTION, "Subject");
-    if (saml_xml_child(subject, SAML_NS_ASSERTION, "EncryptedID"))
+    xmlNodePtr subject = sso_xml_child(assertion, SAML_NS_ASSERTION, "Subject");
+    if (sso_xml_child(subject, SAML_NS_ASSERTION, "EncryptedID"))
         return saml_fail(result, SAML_ERR_SUBJECT, "subject: EncryptedID is not supported; send a "
                       "NameID (the assertion itself may be encrypted)");
-    if (saml_xml_count_children(subject, SAML_NS_ASSERTION, "NameID") != 1)
+    if (sso_xml_count_children(subject, SAML_NS_ASSERTION, "NameID") != 1)
         return saml_fail(result, SAML_ERR_SUBJECT, "subject: the Subject must have one NameID");
-    xmlNodePtr name_id = saml_xml_child(subject, SAML_NS_ASSERTION, "NameID");
-    if (saml_xml_text(name_id, &p->subject) != 0 || !*p->subject)
+    xmlNodePtr name_id = sso_xml_child(subject, SAML_NS_ASSERTION, "NameID");
+    if (sso_xml_text(name_id, &p->subject) != 0 || !*p->subject)
         return saml_fail(result, SAML_ERR_SUBJECT,
                          "subject: the NameID must be non-empty text of at "
                          "most %d bytes",
-                         SAML_MAX_VALUE);
-    p->name_id_format = saml_xml_attr(name_id, "Format");
+                         SSO_XML_MAX_VALUE);
+    p->name_id_format = sso_xml_attr(name_id, "Format");
     /* Any bearer confirmation that passes is enough; otherwise the first one's failure. */
     saml_error_t first = SAML_OK;
     char first_reason[SAML_REASON_MAX] = "";
     bool any = false;
     for (xmlNodePtr c = subject->children; c; c = c->next) {
-        if (!saml_xml_is(c, SAML_NS_ASSERTION, "SubjectConfirmation"))
+        if (!sso_xml_is(c, SAML_NS_ASSERTION, "SubjectConfirmation"))
             continue;
-        char *method = saml_xml_attr(c, "Method");
+        char *method = sso_xml_attr(c, "Method");
         bool bearer = method && strcmp(method, S_CM_BEARER) == 0;
         free(method);
         if (!bearer)
             continue;
         any = true;
         saml_error_t rc = s_bearer(
-            self, result, saml_xml_child(c, SAML_NS_ASSERTION, "SubjectConfirmationData"), until);
+            self, result, sso_xml_child(c, SAML_NS_ASSERTION, "SubjectConfirmationData"), until);
         if (rc == SAML_OK)
             return SAML_OK;
         if (first == SAML_OK) {
@@ -217,12 +217,12 @@ static saml_error_t s_subject(const saml_response_conditions_t *self, saml_resul
 static saml_error_t s_conditions(const saml_response_conditions_t *self, saml_result_t *result,
                                  xmlNodePtr assertion, time_t *until)
 {
-    if (saml_xml_count_children(assertion, SAML_NS_ASSERTION, "Conditions") != 1)
+    if (sso_xml_count_children(assertion, SAML_NS_ASSERTION, "Conditions") != 1)
         return saml_fail(result, SAML_ERR_AUDIENCE,
                          "audience: the Assertion must have one Conditions "
                          "with an AudienceRestriction for %s",
                          self->sp_entity_id);
-    xmlNodePtr cond = saml_xml_child(assertion, SAML_NS_ASSERTION, "Conditions");
+    xmlNodePtr cond = sso_xml_child(assertion, SAML_NS_ASSERTION, "Conditions");
     bool present = false;
     time_t t = 0;
     saml_error_t rc = s_time_attr(result, cond, "NotBefore", "Conditions", false, &t, &present);
@@ -240,14 +240,14 @@ static saml_error_t s_conditions(const saml_response_conditions_t *self, saml_re
     /* Every AudienceRestriction must name this SP (SAML core 2.5.1.4). */
     size_t restrictions = 0;
     for (xmlNodePtr r = cond->children; r; r = r->next) {
-        if (!saml_xml_is(r, SAML_NS_ASSERTION, "AudienceRestriction"))
+        if (!sso_xml_is(r, SAML_NS_ASSERTION, "AudienceRestriction"))
             continue;
         restrictions++;
         bool match = false;
         char got[512] = "";
         for (xmlNodePtr a = r->children; a; a = a->next) {
             char *value = NULL;
-            if (!saml_xml_is(a, SAML_NS_ASSERTION, "Audience") || saml_xml_text(a, &value) != 0)
+            if (!sso_xml_is(a, SAML_NS_ASSERTION, "Audience") || sso_xml_text(a, &value) != 0)
                 continue;
             match |= strcmp(value, self->sp_entity_id) == 0;
             size_t used = strlen(got);
@@ -267,7 +267,7 @@ static saml_error_t s_conditions(const saml_response_conditions_t *self, saml_re
 static saml_error_t s_authn(const saml_response_conditions_t *self, saml_result_t *result,
                             xmlNodePtr assertion, saml_profile_t *p)
 {
-    xmlNodePtr authn = saml_xml_child(assertion, SAML_NS_ASSERTION, "AuthnStatement");
+    xmlNodePtr authn = sso_xml_child(assertion, SAML_NS_ASSERTION, "AuthnStatement");
     if (!authn)
         return saml_fail(result, SAML_ERR_AUTHN_STATEMENT, "authn_statement: the Assertion has no "
                       "AuthnStatement");
@@ -293,7 +293,7 @@ static saml_error_t s_authn(const saml_response_conditions_t *self, saml_result_
     if (rc == SAML_OK && present)
         rc = s_not_expired(self, result, "AuthnStatement Session", until);
     if (rc == SAML_OK)
-        p->session_index = saml_xml_attr(authn, "SessionIndex");
+        p->session_index = sso_xml_attr(authn, "SessionIndex");
     return rc;
 }
 
@@ -305,7 +305,7 @@ saml_error_t saml_response_conditions_assertion(const saml_response_conditions_t
     saml_profile_t *p = saml_profile_new();
     if (!p)
         return saml_fail(result, SAML_ERR_INTERNAL, "internal: out of memory");
-    char *version = saml_xml_attr(assertion, "Version");
+    char *version = sso_xml_attr(assertion, "Version");
     bool present = false;
     time_t until = 0;
     saml_error_t rc = SAML_OK;
@@ -314,7 +314,7 @@ saml_error_t saml_response_conditions_assertion(const saml_response_conditions_t
                        "structure: Assertion Version %.20s; expected 2.0",
                        version ? version : "(none)");
     free(version);
-    if (rc == SAML_OK && !(p->assertion_id = saml_xml_attr(assertion, "ID")))
+    if (rc == SAML_OK && !(p->assertion_id = sso_xml_attr(assertion, "ID")))
         rc = saml_fail(result, SAML_ERR_STRUCTURE, "structure: the Assertion has no ID");
     /* The replay cache keys on this ID: it must be one it can hold (when only the Response is
        signed, s_verify has not bounded it). */
@@ -371,7 +371,7 @@ static saml_error_t s_check(const saml_response_conditions_t *self, const char *
         rc = saml_response_conditions_response(self, result, root, true);
     if (rc == SAML_OK)
         rc = saml_response_conditions_assertion(self, result,
-                                                saml_xml_child(root, SAML_NS_ASSERTION,
+                                                sso_xml_child(root, SAML_NS_ASSERTION,
                                                                "Assertion"), profile, until);
     xmlFreeDoc(doc);
     return rc;

@@ -143,10 +143,10 @@ saml_error_t saml_response_decode(saml_result_t *result, const char *b64, xmlDoc
 
 saml_error_t saml_response_decode_check_root(saml_result_t *result, xmlNodePtr root)
 {
-    if (!saml_xml_is(root, SAML_NS_PROTOCOL, "Response"))
+    if (!sso_xml_is(root, SAML_NS_PROTOCOL, "Response"))
         return saml_fail(result, SAML_ERR_STRUCTURE, "structure: expected a samlp:Response, "
                          "got %.100s", root ? (const char *) root->name : "nothing");
-    char *version = saml_xml_attr(root, "Version");
+    char *version = sso_xml_attr(root, "Version");
     bool v2 = version && strcmp(version, "2.0") == 0;
     free(version);
     if (!v2)
@@ -170,8 +170,8 @@ static void s_scan(xmlNodePtr node, s_scan_t *scan)
     for (; node; node = node->next) {
         if (node->type != XML_ELEMENT_NODE)
             continue;
-        scan->assertions += saml_xml_is(node, SAML_NS_ASSERTION, "Assertion");
-        scan->encrypted += saml_xml_is(node, SAML_NS_ASSERTION, "EncryptedAssertion");
+        scan->assertions += sso_xml_is(node, SAML_NS_ASSERTION, "Assertion");
+        scan->encrypted += sso_xml_is(node, SAML_NS_ASSERTION, "EncryptedAssertion");
         for (xmlAttrPtr attr = node->properties; attr; attr = attr->next) {
             const char *name = (const char *) attr->name;
             bool id_like = (!attr->ns && (strcmp(name, "ID") == 0 || strcmp(name, "Id") == 0
@@ -209,8 +209,8 @@ saml_error_t saml_response_decode_check_structure(saml_result_t *result, xmlNode
                        "assertion: expected exactly one Assertion or "
                        "EncryptedAssertion in the document, found %zu",
                        scan.assertions + scan.encrypted);
-    else if (saml_xml_count_children(root, SAML_NS_ASSERTION, "Assertion")
-                 + saml_xml_count_children(root, SAML_NS_ASSERTION, "EncryptedAssertion") != 1)
+    else if (sso_xml_count_children(root, SAML_NS_ASSERTION, "Assertion")
+                 + sso_xml_count_children(root, SAML_NS_ASSERTION, "EncryptedAssertion") != 1)
         rc = saml_fail(result, SAML_ERR_STRUCTURE,
                        "assertion: the assertion must be a direct child "
                        "of the Response, found one nested deeper");
@@ -241,13 +241,13 @@ static void s_encrypted_part(xmlNodePtr node, char *out, size_t size)
     bool in_key_info = false;
     const char *owner = "Response";
     for (xmlNodePtr p = node->parent; p && p->type == XML_ELEMENT_NODE; p = p->parent) {
-        if (saml_xml_is(p, SAML_NS_XENC, "EncryptedKey")
-            || saml_xml_is(p, SAML_NS_XENC, "EncryptedData")
-            || saml_xml_is(p, SAML_NS_ASSERTION, "EncryptedAssertion")) {
+        if (sso_xml_is(p, SAML_NS_XENC, "EncryptedKey")
+            || sso_xml_is(p, SAML_NS_XENC, "EncryptedData")
+            || sso_xml_is(p, SAML_NS_ASSERTION, "EncryptedAssertion")) {
             owner = (const char *) p->name;
             break;
         }
-        in_key_info |= saml_xml_is(p, SAML_NS_DSIG, "KeyInfo");
+        in_key_info |= sso_xml_is(p, SAML_NS_DSIG, "KeyInfo");
     }
     snprintf(out, size, "the %s%s", owner, in_key_info ? "'s KeyInfo" : "");
 }
@@ -257,23 +257,23 @@ static void s_encrypted_part(xmlNodePtr node, char *out, size_t size)
    RetrievalMethod whatever they point at, XInclude, xml:base, xlink:href, and any other URI
    that is not "#id" in this document. The SP's encryption certificate is public, so anyone can
    send these; the service fetches nothing, and its I/O handlers are gone as well
-   (saml_xmlsec_init). */
+   (sso_xmlsec_init). */
 saml_error_t saml_response_decode_refuse_fetches(saml_result_t *result, xmlNodePtr node)
 {
     if (node->type != XML_ELEMENT_NODE)
         return SAML_OK;
     const char *why = NULL, *attr_name = "URI";
     char *value = NULL;
-    if (saml_xml_is(node, SAML_NS_XENC, "CipherReference"))
+    if (sso_xml_is(node, SAML_NS_XENC, "CipherReference"))
         why = "the cipher text must be inline";
-    else if (saml_xml_is(node, SAML_NS_DSIG, "RetrievalMethod"))
+    else if (sso_xml_is(node, SAML_NS_DSIG, "RetrievalMethod"))
         why = "key material must be inline";
     else if (s_is_xinclude(node)) {
         why = "XInclude is never processed";
         attr_name = "href";
     }
     if (why)
-        value = saml_xml_attr(node, attr_name);
+        value = sso_xml_attr(node, attr_name);
     for (xmlAttrPtr attr = node->properties; !why && attr; attr = attr->next) {
         const char *name = (const char *) attr->name;
         const char *ns = attr->ns && attr->ns->href ? (const char *) attr->ns->href : NULL;
@@ -405,7 +405,7 @@ static saml_error_t s_shape(const char *b64, saml_result_t *result)
         rc = saml_response_decode_check_root(result, root);
     if (rc == SAML_OK)
         rc = saml_response_decode_check_structure(result, root);
-    xmlNodePtr encrypted = saml_xml_child(root, SAML_NS_ASSERTION, "EncryptedAssertion");
+    xmlNodePtr encrypted = sso_xml_child(root, SAML_NS_ASSERTION, "EncryptedAssertion");
     if (rc == SAML_OK && encrypted)
         rc = saml_response_decode_refuse_fetches(result, encrypted);
     xmlFreeDoc(doc);
@@ -434,7 +434,7 @@ static bool s_xml_refused(const char *xml, saml_error_t code, const char *text)
 void saml_response_decode_test(bool verbose)
 {
     (void) verbose;
-    SSO_CHECK(saml_xmlsec_init() == 0);
+    SSO_CHECK(sso_xmlsec_init() == 0);
     s_base64_test();
     SSO_CHECK(s_refused("", SAML_ERR_INPUT, "empty"));
     SSO_CHECK(s_refused("PD94b-Ww", SAML_ERR_INPUT, "not base64"));

@@ -132,8 +132,8 @@ static saml_error_t s_check_data_cipher(const saml_response_decrypt_t *self,
                                         saml_result_t *result, xmlNodePtr enc_data,
                                         const s_data_cipher_t **out)
 {
-    xmlNodePtr method = saml_xml_child(enc_data, SAML_NS_XENC, "EncryptionMethod");
-    char *alg = saml_xml_attr(method, "Algorithm");
+    xmlNodePtr method = sso_xml_child(enc_data, SAML_NS_XENC, "EncryptionMethod");
+    char *alg = sso_xml_attr(method, "Algorithm");
     *out = NULL;
     for (size_t i = 0; alg && i < S_N_DATA_CIPHERS; i++)
         if (!strcmp(alg, s_data_ciphers[i].uri))
@@ -155,7 +155,7 @@ static saml_error_t s_check_data_cipher(const saml_response_decrypt_t *self,
 static saml_error_t s_lookup(saml_result_t *result, xmlNodePtr node, const s_digest_t *table,
                              const char *allowed, const s_digest_t **out)
 {
-    char *alg = saml_xml_attr(node, "Algorithm");
+    char *alg = sso_xml_attr(node, "Algorithm");
     for (*out = NULL; alg && table->uri && !*out; table++)
         if (!strcmp(alg, table->uri))
             *out = table;
@@ -173,8 +173,8 @@ static saml_error_t s_lookup(saml_result_t *result, xmlNodePtr node, const s_dig
 static saml_error_t s_check_key_transport(saml_result_t *result, xmlNodePtr enc_key,
                                           s_oaep_t *oaep)
 {
-    xmlNodePtr method = saml_xml_child(enc_key, SAML_NS_XENC, "EncryptionMethod");
-    char *alg = saml_xml_attr(method, "Algorithm");
+    xmlNodePtr method = sso_xml_child(enc_key, SAML_NS_XENC, "EncryptionMethod");
+    char *alg = sso_xml_attr(method, "Algorithm");
     bool v11 = alg && !strcmp(alg, S_ALG_OAEP);
     saml_error_t rc = SAML_OK;
     if (alg && !strcmp(alg, S_ALG_RSA_1_5))
@@ -190,12 +190,12 @@ static saml_error_t s_check_key_transport(saml_result_t *result, xmlNodePtr enc_
     for (xmlNodePtr c = method ? method->children : NULL; rc == SAML_OK && c; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
-        if (saml_xml_is(c, SAML_NS_DSIG, "DigestMethod") && !seen_digest) {
+        if (sso_xml_is(c, SAML_NS_DSIG, "DigestMethod") && !seen_digest) {
             seen_digest = true;
             rc = s_lookup(result, c, s_digests, "SHA-1, SHA-256, SHA-384, SHA-512",
                           &oaep->digest);
         }
-        else if (saml_xml_is(c, SAML_NS_XENC11, "MGF") && !seen_mgf) {
+        else if (sso_xml_is(c, SAML_NS_XENC11, "MGF") && !seen_mgf) {
             seen_mgf = true;
             rc = s_lookup(result, c, s_mgfs, "MGF1 with SHA-1, SHA-224, SHA-256, SHA-384, "
                           "SHA-512", &oaep->mgf);
@@ -204,7 +204,7 @@ static saml_error_t s_check_key_transport(saml_result_t *result, xmlNodePtr enc_
                                S_ALG_OAEP_MGF1P " always uses MGF1 with SHA-1, but its MGF "
                                "says %s", oaep->mgf->uri);
         }
-        else if (saml_xml_is(c, SAML_NS_XENC, "OAEPparams") && !seen_label) {
+        else if (sso_xml_is(c, SAML_NS_XENC, "OAEPparams") && !seen_label) {
             seen_label = true;
             xmlChar *text = xmlNodeGetContent(c);
             oaep->label = text ? sso_base64_decode((const char *) text, &oaep->label_len, true)
@@ -227,20 +227,20 @@ static saml_error_t s_check_key_transport(saml_result_t *result, xmlNodePtr enc_
 static saml_error_t s_find_key(saml_result_t *result, xmlNodePtr enc_assertion,
                                xmlNodePtr enc_data, xmlNodePtr *out)
 {
-    xmlNodePtr info = saml_xml_child(enc_data, SAML_NS_DSIG, "KeyInfo");
+    xmlNodePtr info = sso_xml_child(enc_data, SAML_NS_DSIG, "KeyInfo");
     size_t keys = 0;
     *out = NULL;
     for (xmlNodePtr k = info ? info->children : NULL; k; k = k->next) {
         if (k->type != XML_ELEMENT_NODE)
             continue;
-        if (!saml_xml_is(k, SAML_NS_XENC, "EncryptedKey"))
+        if (!sso_xml_is(k, SAML_NS_XENC, "EncryptedKey"))
             return saml_fail(result, SAML_ERR_DECRYPTION, "decryption: only an EncryptedKey "
                              "may carry the key, found %.64s", (const char *) k->name);
         keys++;
         *out = k;
     }
     for (xmlNodePtr k = enc_assertion->children; k; k = k->next)
-        if (saml_xml_is(k, SAML_NS_XENC, "EncryptedKey")) {
+        if (sso_xml_is(k, SAML_NS_XENC, "EncryptedKey")) {
             keys++;
             *out = k;
         }
@@ -255,12 +255,12 @@ static saml_error_t s_cipher_value(saml_result_t *result, xmlNodePtr holder, con
                                    uint8_t **out, size_t *out_len)
 {
     *out = NULL;
-    xmlNodePtr data = saml_xml_child(holder, SAML_NS_XENC, "CipherData");
-    if (saml_xml_count_children(holder, SAML_NS_XENC, "CipherData") != 1
-        || saml_xml_count_children(data, SAML_NS_XENC, "CipherValue") != 1)
+    xmlNodePtr data = sso_xml_child(holder, SAML_NS_XENC, "CipherData");
+    if (sso_xml_count_children(holder, SAML_NS_XENC, "CipherData") != 1
+        || sso_xml_count_children(data, SAML_NS_XENC, "CipherValue") != 1)
         return saml_fail(result, SAML_ERR_DECRYPTION, "decryption: the %s must have one "
                          "CipherData with one CipherValue", what);
-    xmlChar *text = xmlNodeGetContent(saml_xml_child(data, SAML_NS_XENC, "CipherValue"));
+    xmlChar *text = xmlNodeGetContent(sso_xml_child(data, SAML_NS_XENC, "CipherValue"));
     if (!text)
         return saml_fail(result, SAML_ERR_INTERNAL, "internal: out of memory");
     *out = sso_base64_decode((const char *) text, out_len, true);
@@ -321,13 +321,17 @@ static saml_error_t s_unwrap(EVP_PKEY *sp_key, saml_result_t *result, const s_oa
    key is tried). */
 static int s_key_info_fingerprint(xmlNodePtr enc_key, char out[96])
 {
-    xmlNodePtr data = saml_xml_child(saml_xml_child(enc_key, SAML_NS_DSIG, "KeyInfo"),
+    xmlNodePtr data = sso_xml_child(sso_xml_child(enc_key, SAML_NS_DSIG, "KeyInfo"),
                                      SAML_NS_DSIG, "X509Data");
-    xmlChar *text = xmlNodeGetContent(saml_xml_child(data, SAML_NS_DSIG, "X509Certificate"));
+    xmlChar *text = xmlNodeGetContent(sso_xml_child(data, SAML_NS_DSIG, "X509Certificate"));
     size_t len = 0;
     uint8_t *der = text ? sso_base64_decode((const char *) text, &len, true) : NULL;
     xmlFree(text);
-    int rc = der && len ? saml_cert_fingerprint_der(der, len, out) : -1;
+    int rc = -1;
+    if (der && len) {
+        sso_xmldsig_fingerprint_der(der, len, out);
+        rc = 0;
+    }
     free(der);
     return rc;
 }
@@ -457,7 +461,7 @@ static saml_error_t s_replace(saml_result_t *result, xmlNodePtr root, xmlNodePtr
     xmlNodePtr assertion = NULL;
     for (xmlNodePtr n = list; rc == SAML_OK && n; n = n->next) {
         if (n->type == XML_ELEMENT_NODE && !assertion
-            && saml_xml_is(n, SAML_NS_ASSERTION, "Assertion"))
+            && sso_xml_is(n, SAML_NS_ASSERTION, "Assertion"))
             assertion = n;
         else if (!(n->type == XML_TEXT_NODE && xmlIsBlankNode(n)) && n->type != XML_COMMENT_NODE)
             rc = saml_fail(result, SAML_ERR_DECRYPTION, "decryption: the EncryptedAssertion must "
@@ -489,10 +493,10 @@ saml_error_t saml_response_decrypt_assertion(saml_response_decrypt_t *self, saml
     if (!self)
         return saml_fail(result, SAML_ERR_DECRYPTION, "decryption: the Response carries an "
                       "EncryptedAssertion but no SP private key is configured");
-    if (saml_xml_count_children(enc_assertion, SAML_NS_XENC, "EncryptedData") != 1)
+    if (sso_xml_count_children(enc_assertion, SAML_NS_XENC, "EncryptedData") != 1)
         return saml_fail(result, SAML_ERR_DECRYPTION, "decryption: expected one EncryptedData in "
                       "the EncryptedAssertion");
-    xmlNodePtr enc_data = saml_xml_child(enc_assertion, SAML_NS_XENC, "EncryptedData");
+    xmlNodePtr enc_data = sso_xml_child(enc_assertion, SAML_NS_XENC, "EncryptedData");
     xmlNodePtr enc_key = NULL;
     const s_data_cipher_t *dc = NULL;
     s_oaep_t oaep = {0};
@@ -545,7 +549,7 @@ static saml_error_t s_decrypt_xml(saml_response_decrypt_t *self, const char *enc
              "</xenc:EncryptedData></saml:EncryptedAssertion></samlp:Response>", enc_data);
     xmlDocPtr doc = xmlReadMemory(xml, (int) strlen(xml), "t.xml", NULL, XML_PARSE_NONET);
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    xmlNodePtr encrypted = saml_xml_child(root, SAML_NS_ASSERTION, "EncryptedAssertion");
+    xmlNodePtr encrypted = sso_xml_child(root, SAML_NS_ASSERTION, "EncryptedAssertion");
     saml_error_t rc = encrypted ? saml_response_decrypt_assertion(self, result, root, encrypted)
                                 : saml_fail(result, SAML_ERR_INTERNAL, "internal: test XML");
     xmlFreeDoc(doc);
@@ -577,15 +581,15 @@ typedef enum {
 
 static xmlNodePtr s_value_of(xmlNodePtr holder)
 {
-    return saml_xml_child(saml_xml_child(holder, SAML_NS_XENC, "CipherData"), SAML_NS_XENC,
+    return sso_xml_child(sso_xml_child(holder, SAML_NS_XENC, "CipherData"), SAML_NS_XENC,
                           "CipherValue");
 }
 
 static void s_tamper(xmlNodePtr enc_assertion, s_tamper_t how, size_t block)
 {
-    xmlNodePtr data = saml_xml_child(enc_assertion, SAML_NS_XENC, "EncryptedData");
-    xmlNodePtr info = saml_xml_child(data, SAML_NS_DSIG, "KeyInfo");
-    xmlNodePtr key = saml_xml_child(info, SAML_NS_XENC, "EncryptedKey");
+    xmlNodePtr data = sso_xml_child(enc_assertion, SAML_NS_XENC, "EncryptedData");
+    xmlNodePtr info = sso_xml_child(data, SAML_NS_DSIG, "KeyInfo");
+    xmlNodePtr key = sso_xml_child(info, SAML_NS_XENC, "EncryptedKey");
     if (how == S_EMPTY_KEY)
         xmlNodeSetContent(s_value_of(key), BAD_CAST "");
     else if (how == S_EMPTY_DATA)
@@ -623,7 +627,7 @@ static saml_error_t s_run(saml_response_decrypt_t *self, const saml_test_encrypt
     xmlDocPtr doc = saml_test_response_doc(b64);
     free(b64);
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    xmlNodePtr encrypted = saml_xml_child(root, SAML_NS_ASSERTION, "EncryptedAssertion");
+    xmlNodePtr encrypted = sso_xml_child(root, SAML_NS_ASSERTION, "EncryptedAssertion");
     if (!encrypted) {
         xmlFreeDoc(doc);
         return saml_fail(result, SAML_ERR_INTERNAL, "internal: the testkit made no "
@@ -632,10 +636,10 @@ static saml_error_t s_run(saml_response_decrypt_t *self, const saml_test_encrypt
     const EVP_CIPHER *cipher = e->cipher ? e->cipher : EVP_aes_256_gcm();
     s_tamper(encrypted, how, (size_t) EVP_CIPHER_get_block_size(cipher));
     saml_error_t rc = saml_response_decrypt_assertion(self, result, root, encrypted);
-    xmlNodePtr assertion = saml_xml_child(root, SAML_NS_ASSERTION, "Assertion");
-    char *id = saml_xml_attr(assertion, "ID");
-    xmlChar *name_id = assertion ? xmlNodeGetContent(saml_xml_child(
-        saml_xml_child(assertion, SAML_NS_ASSERTION, "Subject"), SAML_NS_ASSERTION, "NameID"))
+    xmlNodePtr assertion = sso_xml_child(root, SAML_NS_ASSERTION, "Assertion");
+    char *id = sso_xml_attr(assertion, "ID");
+    xmlChar *name_id = assertion ? xmlNodeGetContent(sso_xml_child(
+        sso_xml_child(assertion, SAML_NS_ASSERTION, "Subject"), SAML_NS_ASSERTION, "NameID"))
                                  : NULL;
     if (rc == SAML_OK && !(id && !strcmp(id, "_assert1") && name_id
                            && !strcmp((const char *) name_id, "ann@example.com")))
@@ -760,7 +764,7 @@ static bool s_refuses_cert(saml_response_decrypt_t *self, const char *cert, cons
 static void s_rollover_test(const char *old_key, const char *old_cert, const char *other_cert)
 {
     char *new_key = NULL, *new_cert = NULL;
-    SSO_CHECK(saml_test_keypair("sp-next.test", &new_key, &new_cert) == 0);
+    SSO_CHECK(sso_xmldsig_test_keypair("sp-next.test", &new_key, &new_cert) == 0);
     saml_response_decrypt_t *both = new_key ? saml_response_decrypt_new(new_key, false) : NULL;
     saml_response_decrypt_t *retired = new_key ? saml_response_decrypt_new(new_key, false) : NULL;
     SSO_CHECK(both && retired);
@@ -802,9 +806,9 @@ void saml_response_decrypt_test(bool verbose)
 {
     (void) verbose;
     char *key = NULL, *cert = NULL, *other_key = NULL, *other_cert = NULL;
-    SSO_CHECK(saml_xmlsec_init() == 0);
-    SSO_CHECK(saml_test_keypair("sp.test", &key, &cert) == 0);
-    SSO_CHECK(saml_test_keypair("other-sp.test", &other_key, &other_cert) == 0);
+    SSO_CHECK(sso_xmlsec_init() == 0);
+    SSO_CHECK(sso_xmldsig_test_keypair("sp.test", &key, &cert) == 0);
+    SSO_CHECK(sso_xmldsig_test_keypair("other-sp.test", &other_key, &other_cert) == 0);
     SSO_CHECK(saml_response_decrypt_new("not a key", false) == NULL);
     SSO_CHECK(saml_response_decrypt_new(cert, false) == NULL);
     saml_response_decrypt_t *self = key ? saml_response_decrypt_new(key, false) : NULL;

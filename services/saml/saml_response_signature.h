@@ -1,17 +1,15 @@
 /* saml_response_signature: XML signatures of a Response or an Assertion, checked against the
-   connection's certificates only. The shape comes first, before any cryptography: one
-   Reference to "#" + the ID of the element carrying the signature, enveloped + exclusive c14n
-   only, RSA/ECDSA with SHA-2 (SHA-1 only when allowed), no Object. Then xmlsec verifies with
-   each configured key pinned in turn (KeyInfo is never used as a key), and the verified
-   Reference must resolve to the very element the caller reads identity from. */
+   connection's certificates only, by lib's sso_xmldsig (which says what is checked, and how);
+   keys come from saml_keycache, outcomes are saml_results. */
 #ifndef SAML_RESPONSE_SIGNATURE_H
 #define SAML_RESPONSE_SIGNATURE_H
 #include "saml_result.h"
+#include "sso_xmldsig.h"
 #include <libxml/tree.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-#define SAML_MAX_IDP_CERTIFICATES 16
+#define SAML_MAX_IDP_CERTIFICATES SSO_XMLDSIG_MAX_KEYS
 
 typedef struct saml_response_signature_t saml_response_signature_t;
 

@@ -1,6 +1,6 @@
 /* saml_response_testkit: test Responses for the self-tests of the ACS validation. */
 #include "saml_response_testkit.h"
-#include "saml_sign.h"
+#include "sso_xmldsig.h"
 #include "saml_xml.h"
 #include "sso_bus.h"
 #include "sso_crypto.h"
@@ -196,20 +196,20 @@ char *saml_test_response(const saml_test_case_t *c, const char *key, const char 
     if (!doc)
         return NULL;
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    xmlNodePtr assertion = saml_xml_child(root, SAML_NS_ASSERTION, "Assertion");
+    xmlNodePtr assertion = sso_xml_child(root, SAML_NS_ASSERTION, "Assertion");
     if (c->unsolicited)
         xmlUnsetProp(root, BAD_CAST "InResponseTo");
     if (c->unsolicited == 1) {
-        xmlNodePtr subject = saml_xml_child(assertion, SAML_NS_ASSERTION, "Subject");
-        xmlNodePtr confirmation = saml_xml_child(subject, SAML_NS_ASSERTION,
+        xmlNodePtr subject = sso_xml_child(assertion, SAML_NS_ASSERTION, "Subject");
+        xmlNodePtr confirmation = sso_xml_child(subject, SAML_NS_ASSERTION,
                                                  "SubjectConfirmation");
-        xmlUnsetProp(saml_xml_child(confirmation, SAML_NS_ASSERTION, "SubjectConfirmationData"),
+        xmlUnsetProp(sso_xml_child(confirmation, SAML_NS_ASSERTION, "SubjectConfirmationData"),
                      BAD_CAST "InResponseTo");
     }
     char *out = NULL;
-    if ((!c->sign_assertion || saml_sign_enveloped(doc, assertion, key, cert) == 0)
+    if ((!c->sign_assertion || sso_xmldsig_sign(doc, assertion, key, cert) == 0)
         && (!c->encrypt || s_encrypt_assertion(root, assertion, c->encrypt) == 0)
-        && (!c->sign_response || saml_sign_enveloped(doc, root, key, cert) == 0)) {
+        && (!c->sign_response || sso_xmldsig_sign(doc, root, key, cert) == 0)) {
         xmlChar *text = NULL;
         int len = 0;
         xmlDocDumpMemory(doc, &text, &len);

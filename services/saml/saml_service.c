@@ -62,7 +62,7 @@ static zframe_t *s_rpc(sso_service_t *service, const char *rpc, zframe_t *payloa
 static int s_init(sso_service_t *service)
 {
     service->state = saml_conncache_new();
-    return service->state ? saml_xmlsec_init() : -1;
+    return service->state ? sso_xmlsec_init() : -1;
 }
 
 static void s_fini(sso_service_t *service)

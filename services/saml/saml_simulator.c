@@ -1,7 +1,7 @@
 #include "saml_simulator.h"
 #include "saml_codec.h"
 #include "saml_response.h"
-#include "saml_sign.h"
+#include "sso_xmldsig.h"
 #include "saml_xml.h"
 #include "sso_cookie.h"
 #include "sso_crypto.h"
@@ -135,8 +135,8 @@ char *saml_simulator_response(const sim_response_t *spec)
             }
             free(copy);
         }
-        if (saml_sign_enveloped(doc, assertion, spec->key_pem, spec->cert_pem) != 0) {
-            sso_warn("simulator: could not sign the assertion: %s", saml_xmlsec_last_error());
+        if (sso_xmldsig_sign(doc, assertion, spec->key_pem, spec->cert_pem) != 0) {
+            sso_warn("simulator: could not sign the assertion: %s", sso_xmlsec_last_error());
             goto done;
         }
         if (spec->scenario == SIM_BAD_SIGNATURE)
@@ -174,11 +174,11 @@ static int s_read_request(const char *encoded, char **id, char **acs, char *why,
     }
     xmlNodePtr root = xmlDocGetRootElement(doc);
     int rc = -1;
-    if (!saml_xml_is(root, SAML_NS_PROTOCOL, "AuthnRequest"))
+    if (!sso_xml_is(root, SAML_NS_PROTOCOL, "AuthnRequest"))
         snprintf(why, why_size, "SAMLRequest is not an AuthnRequest");
     else {
-        *id = saml_xml_attr(root, "ID");
-        *acs = saml_xml_attr(root, "AssertionConsumerServiceURL");
+        *id = sso_xml_attr(root, "ID");
+        *acs = sso_xml_attr(root, "AssertionConsumerServiceURL");
         if (*id && *acs)
             rc = 0;
         else
@@ -531,9 +531,9 @@ void saml_simulator_test(bool verbose)
     SSO_CHECK(saml_simulator_scenario("bad_signature") == SIM_BAD_SIGNATURE);
     SSO_CHECK(saml_simulator_scenario("nope") == -1);
     SSO_CHECK(saml_simulator_scenario(NULL) == -1);
-    SSO_CHECK(saml_xmlsec_init() == 0);
+    SSO_CHECK(sso_xmlsec_init() == 0);
     char *key = NULL, *cert = NULL;
-    SSO_CHECK(saml_test_keypair("simulator", &key, &cert) == 0);
+    SSO_CHECK(sso_xmldsig_test_keypair("simulator", &key, &cert) == 0);
     sim_response_t spec = {
         .idp_entity_id = "https://sso.test/simulator",
         .sp_entity_id = "https://sso.test/sso/saml/conn_simulator",

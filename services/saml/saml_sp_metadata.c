@@ -90,7 +90,7 @@ int saml_sp_metadata_build(const saml_sp_metadata_config_t *config, char **xml, 
 void saml_sp_metadata_test(bool verbose)
 {
     char *key = NULL, *cert = NULL, why[256], *xml = NULL;
-    SSO_CHECK(saml_test_keypair("sp.test", &key, &cert) == 0);
+    SSO_CHECK(sso_xmldsig_test_keypair("sp.test", &key, &cert) == 0);
     saml_sp_metadata_config_t c = {
         .entity_id = "https://sso.test/sso/saml/conn_1&<x>",
         .acs_url = "https://sso.test/sso/saml/conn_1/acs",
@@ -118,7 +118,7 @@ void saml_sp_metadata_test(bool verbose)
     free(xml);
     /* A key rollover: the new certificate signs and encrypts, the previous one encrypts too. */
     char *old_key = NULL, *old_cert = NULL;
-    SSO_CHECK(saml_test_keypair("sp-old.test", &old_key, &old_cert) == 0);
+    SSO_CHECK(sso_xmldsig_test_keypair("sp-old.test", &old_key, &old_cert) == 0);
     c.previous_encryption_cert_pem = old_cert;
     SSO_CHECK(saml_sp_metadata_build(&c, &xml, why, sizeof why) == 0 && xml);
     char *b64 = saml_cert_base64_der(cert), *old_b64 = saml_cert_base64_der(old_cert);
