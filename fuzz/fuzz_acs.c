@@ -14,7 +14,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void) argc;
     (void) argv;
-    if (saml_xmlsec_init() != 0 || saml_test_keypair("fuzz idp", &s_key, &s_cert) != 0)
+    if (sso_xmlsec_init() != 0 || sso_xmldsig_test_keypair("fuzz idp", &s_key, &s_cert) != 0)
         abort();
     return 0;
 }
