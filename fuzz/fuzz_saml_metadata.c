@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ready = 1;
     }
     char why[512];
-    sso_saml_metadata_t *metadata = sso_saml_metadata_parse((const char *) data, size, why,
+    sso_saml_metadata_t *metadata = sso_saml_metadata_parse((const char *) data, size, NULL, why,
                                                             sizeof why);
     if (metadata) {
         /* What a parse promises: an entity id, an SSO URL and PEM certificates. */

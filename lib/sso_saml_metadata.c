@@ -2,6 +2,8 @@
 #include "sso_saml_metadata.h"
 #include "sso_crypto.h"
 #include "sso_test.h"
+#include "sso_xml.h"
+#include "sso_xmldsig.h"
 #include <libxml/parser.h>
 #include <libxml/xmlIO.h>
 #include <openssl/err.h>
@@ -149,24 +151,9 @@ xmlDocPtr sso_xml_read_safe(const char *data, size_t len, char *why, size_t why_
     return doc;
 }
 
-static bool s_is(xmlNodePtr node, const char *ns, const char *name)
-{
-    return node && node->type == XML_ELEMENT_NODE && node->ns && node->ns->href
-           && strcmp((const char *) node->ns->href, ns) == 0
-           && strcmp((const char *) node->name, name) == 0;
-}
-
-static char *s_attr(xmlNodePtr node, const char *name)
-{
-    xmlChar *value = xmlGetNoNsProp(node, (const xmlChar *) name);
-    char *out = value ? strdup((const char *) value) : NULL;
-    xmlFree(value);
-    return out;
-}
-
 static bool s_protocol_saml2(xmlNodePtr idp)
 {
-    char *protocols = s_attr(idp, "protocolSupportEnumeration");
+    char *protocols = sso_xml_attr(idp, "protocolSupportEnumeration");
     bool ok = protocols && strstr(protocols, SSO_SAML_PROTOCOL);
     free(protocols);
     return ok;
@@ -176,15 +163,15 @@ static bool s_protocol_saml2(xmlNodePtr idp)
    EntitiesDescriptor elements. */
 static void s_find_idps(xmlNodePtr node, xmlNodePtr *found, size_t *count, xmlNodePtr *idp_of)
 {
-    if (s_is(node, SSO_SAML_MD_NS, "EntitiesDescriptor")) {
+    if (sso_xml_is(node, SSO_SAML_MD_NS, "EntitiesDescriptor")) {
         for (xmlNodePtr child = node->children; child; child = child->next)
             s_find_idps(child, found, count, idp_of);
         return;
     }
-    if (!s_is(node, SSO_SAML_MD_NS, "EntityDescriptor"))
+    if (!sso_xml_is(node, SSO_SAML_MD_NS, "EntityDescriptor"))
         return;
     for (xmlNodePtr child = node->children; child; child = child->next)
-        if (s_is(child, SSO_SAML_MD_NS, "IDPSSODescriptor") && s_protocol_saml2(child)) {
+        if (sso_xml_is(child, SSO_SAML_MD_NS, "IDPSSODescriptor") && s_protocol_saml2(child)) {
             if (*count < 2) {
                 found[*count] = node;
                 idp_of[*count] = child;
@@ -221,10 +208,10 @@ static int s_add_certs(sso_saml_metadata_t *self, xmlNodePtr key_info, char *why
                        size_t why_size)
 {
     for (xmlNodePtr data = key_info->children; data; data = data->next) {
-        if (!s_is(data, SSO_SAML_DSIG_NS, "X509Data"))
+        if (!sso_xml_is(data, SSO_SAML_DSIG_NS, "X509Data"))
             continue;
         for (xmlNodePtr cert = data->children; cert; cert = cert->next) {
-            if (!s_is(cert, SSO_SAML_DSIG_NS, "X509Certificate"))
+            if (!sso_xml_is(cert, SSO_SAML_DSIG_NS, "X509Certificate"))
                 continue;
             if (self->n_certificates == SSO_SAML_MAX_CERTS) {
                 snprintf(why, why_size, "the metadata lists more than %d signing certificates",
@@ -298,7 +285,7 @@ static int s_datetime(const char *text, int64_t *out)
 static int s_valid_until(sso_saml_metadata_t *self, xmlNodePtr entity, char *why, size_t why_size)
 {
     for (xmlNodePtr node = entity; node && node->type == XML_ELEMENT_NODE; node = node->parent) {
-        char *text = s_attr(node, "validUntil");
+        char *text = sso_xml_attr(node, "validUntil");
         int64_t when = 0;
         int rc = text ? s_datetime(text, &when) : 0;
         if (rc != 0)
@@ -315,16 +302,16 @@ static int s_valid_until(sso_saml_metadata_t *self, xmlNodePtr entity, char *why
 static int s_extract(sso_saml_metadata_t *self, xmlNodePtr entity, xmlNodePtr idp, char *why,
                      size_t why_size)
 {
-    self->entity_id = s_attr(entity, "entityID");
+    self->entity_id = sso_xml_attr(entity, "entityID");
     if (!self->entity_id || !*self->entity_id) {
         snprintf(why, why_size, "the EntityDescriptor has no entityID");
         return -1;
     }
     char *post_url = NULL;
     for (xmlNodePtr child = idp->children; child; child = child->next) {
-        if (s_is(child, SSO_SAML_MD_NS, "SingleSignOnService")) {
-            char *binding = s_attr(child, "Binding");
-            char *location = s_attr(child, "Location");
+        if (sso_xml_is(child, SSO_SAML_MD_NS, "SingleSignOnService")) {
+            char *binding = sso_xml_attr(child, "Binding");
+            char *location = sso_xml_attr(child, "Location");
             if (binding && location && *location) {
                 if (!self->sso_url && strcmp(binding, SSO_SAML_BINDING_REDIRECT) == 0) {
                     self->sso_url = location;
@@ -338,12 +325,12 @@ static int s_extract(sso_saml_metadata_t *self, xmlNodePtr entity, xmlNodePtr id
             free(binding);
             free(location);
         }
-        else if (s_is(child, SSO_SAML_MD_NS, "KeyDescriptor")) {
-            char *use = s_attr(child, "use");
+        else if (sso_xml_is(child, SSO_SAML_MD_NS, "KeyDescriptor")) {
+            char *use = sso_xml_attr(child, "use");
             bool signing = !use || strcmp(use, "signing") == 0;
             free(use);
             for (xmlNodePtr info = child->children; signing && info; info = info->next)
-                if (s_is(info, SSO_SAML_DSIG_NS, "KeyInfo")
+                if (sso_xml_is(info, SSO_SAML_DSIG_NS, "KeyInfo")
                     && s_add_certs(self, info, why, why_size) != 0) {
                     free(post_url);
                     return -1;
@@ -371,7 +358,41 @@ static int s_extract(sso_saml_metadata_t *self, xmlNodePtr entity, xmlNodePtr id
     return self->sso_binding ? 0 : -1;
 }
 
-sso_saml_metadata_t *sso_saml_metadata_parse(const char *xml, size_t len, char *why,
+/* The signature over the document's root, or over entity when the root is an
+   EntitiesDescriptor without one, checked with signing_certificate. 0, or -1 with why. */
+static int s_check_signature(xmlDocPtr doc, xmlNodePtr entity, const char *signing_certificate,
+                             char *why, size_t why_size)
+{
+    char reason[600] = "";
+    xmlNodePtr root = xmlDocGetRootElement(doc), sig = NULL, signed_node = root;
+    const char *what = (const char *) root->name;
+    sso_xmldsig_t *dsig = sso_xmlsec_init() == 0 ? sso_xmldsig_new(false) : NULL;
+    sso_xmldsig_error_t rc = !dsig ? SSO_XMLDSIG_ERR_INTERNAL
+                             : sso_xmldsig_signature_of(root, what, &sig, reason, sizeof reason);
+    if (rc == SSO_XMLDSIG_OK && !sig && entity != root) {
+        signed_node = entity;
+        what = "EntityDescriptor";
+        rc = sso_xmldsig_signature_of(entity, what, &sig, reason, sizeof reason);
+    }
+    if (rc == SSO_XMLDSIG_OK && sso_xmldsig_add_certificate(dsig, signing_certificate, reason,
+                                                            sizeof reason) != 0)
+        rc = SSO_XMLDSIG_ERR_INTERNAL;
+    else if (rc == SSO_XMLDSIG_OK && !sig)
+        snprintf(why, why_size, "the metadata is not signed, and the connection's metadata "
+                                "signing certificate requires it to be");
+    else if (rc == SSO_XMLDSIG_OK)
+        rc = sso_xmldsig_verify(dsig, doc, signed_node, sig, what, reason, sizeof reason);
+    if (rc == SSO_XMLDSIG_ERR_INTERNAL && !reason[0])
+        snprintf(reason, sizeof reason, "internal: out of memory");
+    if (rc != SSO_XMLDSIG_OK)
+        snprintf(why, why_size, "the metadata's %s", reason);
+    sso_xmldsig_destroy(&dsig);
+    ERR_clear_error();
+    return rc == SSO_XMLDSIG_OK && sig ? 0 : -1;
+}
+
+sso_saml_metadata_t *sso_saml_metadata_parse(const char *xml, size_t len,
+                                             const char *signing_certificate, char *why,
                                              size_t why_size)
 {
     xmlDocPtr doc = sso_xml_read_safe(xml, len, why, why_size);
@@ -392,8 +413,8 @@ sso_saml_metadata_t *sso_saml_metadata_parse(const char *xml, size_t len, char *
     size_t count = 0;
     s_find_idps(root, found, &count, idps);
     int rc = -1;
-    if (!s_is(root, SSO_SAML_MD_NS, "EntityDescriptor")
-        && !s_is(root, SSO_SAML_MD_NS, "EntitiesDescriptor"))
+    if (!sso_xml_is(root, SSO_SAML_MD_NS, "EntityDescriptor")
+        && !sso_xml_is(root, SSO_SAML_MD_NS, "EntitiesDescriptor"))
         snprintf(why, why_size, "this is not SAML metadata (the root must be a md:EntityDescriptor "
                                 "or md:EntitiesDescriptor)");
     else if (count == 0)
@@ -405,6 +426,9 @@ sso_saml_metadata_t *sso_saml_metadata_parse(const char *xml, size_t len, char *
     else
         rc = s_extract(self, found[0], idps[0], why, why_size) == 0
                      && s_valid_until(self, found[0], why, why_size) == 0
+                     && (!signing_certificate
+                         || s_check_signature(doc, found[0], signing_certificate, why,
+                                              why_size) == 0)
                  ? 0
                  : -1;
     xmlFreeDoc(doc);
@@ -453,6 +477,113 @@ static char *s_make_cert_b64(void)
     return out;
 }
 
+/* IdP metadata for cert (base64 DER), with the given ID, wrapped as wrap says ("%s" where the
+   EntityDescriptor goes; NULL: none), signed by key/cert_pem (PEM) when given on its
+   EntityDescriptor (sign_entity) or on its root. Caller frees. */
+static char *s_md(const char *cert, const char *wrap, const char *key, const char *cert_pem,
+                  bool sign_entity)
+{
+    char entity[4096], xml[5120];
+    snprintf(entity, sizeof entity,
+             "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" ID=\"_e1\" "
+             "entityID=\"https://idp.test/e\"><md:IDPSSODescriptor protocolSupportEnumeration="
+             "\"urn:oasis:names:tc:SAML:2.0:protocol\"><md:KeyDescriptor><ds:KeyInfo xmlns:ds="
+             "\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data><ds:X509Certificate>%s"
+             "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+             "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-"
+             "Redirect\" Location=\"https://idp.test/sso\"/></md:IDPSSODescriptor>"
+             "</md:EntityDescriptor>", cert);
+    if (wrap)
+        snprintf(xml, sizeof xml, wrap, entity);
+    else
+        snprintf(xml, sizeof xml, "%s", entity);
+    if (!key)
+        return strdup(xml);
+    xmlDocPtr doc = xmlReadMemory(xml, (int) strlen(xml), "t.xml", NULL, XML_PARSE_NONET);
+    xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+    xmlNodePtr target = root && sign_entity && wrap ? root->children : root;
+    xmlChar *text = NULL;
+    int len = 0;
+    if (target && sso_xmldsig_sign(doc, target, key, cert_pem) == 0)
+        xmlDocDumpMemory(doc, &text, &len);
+    xmlFreeDoc(doc);
+    char *out = text ? strdup((const char *) text) : NULL;
+    xmlFree(text);
+    return out;
+}
+
+/* Parses xml with signing cert; true when refused with a reason containing expect (NULL: when
+   accepted). */
+static bool s_signed_case(const char *xml, const char *signing, const char *expect)
+{
+    char why[600] = "";
+    sso_saml_metadata_t *md = xml ? sso_saml_metadata_parse(xml, strlen(xml), signing, why,
+                                                            sizeof why)
+                                  : NULL;
+    bool ok = expect ? !md && strstr(why, expect) : md && !strcmp(md->sso_url,
+                                                                  "https://idp.test/sso");
+    if (!ok)
+        fprintf(stderr, "  expected %s, got %s\n", expect ? expect : "acceptance",
+                md ? "acceptance" : why);
+    sso_saml_metadata_destroy(&md);
+    return ok;
+}
+
+/* Signed metadata: checked when the connection names the signing certificate. */
+static void s_signed_test(const char *cert_b64)
+{
+    char *key = NULL, *cert = NULL, *other_key = NULL, *other_cert = NULL;
+    SSO_CHECK(sso_xmlsec_init() == 0);
+    SSO_CHECK(sso_xmldsig_test_keypair("md-signer.test", &key, &cert) == 0);
+    SSO_CHECK(sso_xmldsig_test_keypair("other.test", &other_key, &other_cert) == 0);
+    if (!key || !other_key)
+        goto done;
+    const char *entities = "<md:EntitiesDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:"
+                           "metadata\" ID=\"_all\">%s</md:EntitiesDescriptor>";
+    char *good = s_md(cert_b64, NULL, key, cert, false);
+    char *unsigned_md = s_md(cert_b64, NULL, NULL, NULL, false);
+    char *forged = s_md(cert_b64, NULL, other_key, other_cert, false);
+    char *root_signed = s_md(cert_b64, entities, key, cert, false);
+    char *entity_signed = s_md(cert_b64, entities, key, cert, true);
+    SSO_CHECK(s_signed_case(good, cert, NULL));
+    SSO_CHECK(s_signed_case(good, NULL, NULL));        /* no certificate named: not checked */
+    SSO_CHECK(s_signed_case(unsigned_md, NULL, NULL));
+    SSO_CHECK(s_signed_case(root_signed, cert, NULL));
+    SSO_CHECK(s_signed_case(entity_signed, cert, NULL));
+    SSO_CHECK(s_signed_case(unsigned_md, cert, "the metadata is not signed"));
+    SSO_CHECK(s_signed_case(forged, cert, "the metadata's signature: the EntityDescriptor is "
+                                          "signed by a certificate with SHA-256 fingerprint"));
+    SSO_CHECK(s_signed_case(good, other_cert, "signed by a certificate with SHA-256"));
+    /* Changed after signing: another SSO URL. */
+    char *changed = good ? strdup(good) : NULL;
+    char *at = changed ? strstr(changed, "https://idp.test/sso") : NULL;
+    if (at)
+        memcpy(at, "https://evl.test/sso", 20);
+    SSO_CHECK(at && s_signed_case(changed, cert, "it was changed after signing"));
+    /* A signed element elsewhere in the document does not cover the IdP's: an
+       EntitiesDescriptor with a signed SP entity and an unsigned IdP one. */
+    char wrap[1024];
+    char *sp = NULL;
+    snprintf(wrap, sizeof wrap, "<md:EntitiesDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:"
+             "metadata\"><md:EntityDescriptor ID=\"_sp\" entityID=\"https://sp.test\">"
+             "<md:SPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:"
+             "protocol\"/></md:EntityDescriptor>%%s</md:EntitiesDescriptor>");
+    sp = s_md(cert_b64, wrap, key, cert, true);
+    SSO_CHECK(sp && strstr(sp, "SignatureValue") && s_signed_case(sp, cert, "not signed"));
+    free(sp);
+    free(changed);
+    free(good);
+    free(unsigned_md);
+    free(forged);
+    free(root_signed);
+    free(entity_signed);
+done:
+    free(key);
+    free(cert);
+    free(other_key);
+    free(other_cert);
+}
+
 void sso_saml_metadata_test(bool verbose)
 {
     (void) verbose;
@@ -478,7 +609,7 @@ void sso_saml_metadata_test(bool verbose)
              "Location=\"https://idp.test/redirect\"/>"
              "</md:IDPSSODescriptor></md:EntityDescriptor>",
              cert);
-    sso_saml_metadata_t *md = sso_saml_metadata_parse(xml, strlen(xml), why, sizeof why);
+    sso_saml_metadata_t *md = sso_saml_metadata_parse(xml, strlen(xml), NULL, why, sizeof why);
     SSO_CHECK(md != NULL);
     if (md) {
         SSO_CHECK(strcmp(md->entity_id, "https://idp.test/e") == 0);
@@ -503,7 +634,7 @@ void sso_saml_metadata_test(bool verbose)
              "</md:EntityDescriptor>%s</md:IDPSSODescriptor></md:EntityDescriptor>"
              "</md:EntitiesDescriptor>",
              strstr(xml, "<md:EntityDescriptor"));
-    md = sso_saml_metadata_parse(wrapped, strlen(wrapped), why, sizeof why);
+    md = sso_saml_metadata_parse(wrapped, strlen(wrapped), NULL, why, sizeof why);
     SSO_CHECK(md && strcmp(md->sso_url, "https://idp.test/post") == 0
               && strcmp(md->sso_binding, SSO_SAML_BINDING_POST) == 0);
     sso_saml_metadata_destroy(&md);
@@ -533,7 +664,7 @@ void sso_saml_metadata_test(bool verbose)
                  "2.0:bindings:HTTP-POST\" Location=\"https://idp.test/post\"/>"
                  "</md:IDPSSODescriptor></md:EntityDescriptor></md:EntitiesDescriptor>",
                  enc, cert, second);
-        md = sso_saml_metadata_parse(many, strlen(many), why, sizeof why);
+        md = sso_saml_metadata_parse(many, strlen(many), NULL, why, sizeof why);
         char *first_pem = sso_saml_metadata_cert_pem(cert);
         char *second_pem = sso_saml_metadata_cert_pem(second);
         char *enc_pem = sso_saml_metadata_cert_pem(enc);
@@ -551,7 +682,7 @@ void sso_saml_metadata_test(bool verbose)
         char *until = strstr(many, "2031-05-06T07:08:10Z");
         if (until)
             memcpy(until, "2031-13-06T07:08:10Z", 20);
-        SSO_CHECK(!sso_saml_metadata_parse(many, strlen(many), why, sizeof why)
+        SSO_CHECK(!sso_saml_metadata_parse(many, strlen(many), NULL, why, sizeof why)
                   && strstr(why, "validUntil"));
     }
     free(many);
@@ -562,26 +693,26 @@ void sso_saml_metadata_test(bool verbose)
     const char *doctype =
         "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;\">]>"
         "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"&b;\"/>";
-    SSO_CHECK(!sso_saml_metadata_parse(doctype, strlen(doctype), why, sizeof why)
+    SSO_CHECK(!sso_saml_metadata_parse(doctype, strlen(doctype), NULL, why, sizeof why)
               && strstr(why, "DOCTYPE"));
     const char *xxe = "<!doctype x SYSTEM \"file:///etc/passwd\"><x>&xxe;</x>";
     SSO_CHECK(!sso_xml_read_safe(xxe, strlen(xxe), why, sizeof why) && strstr(why, "DOCTYPE"));
     const char *broken = "<md:EntityDescriptor";
-    SSO_CHECK(!sso_saml_metadata_parse(broken, strlen(broken), why, sizeof why)
+    SSO_CHECK(!sso_saml_metadata_parse(broken, strlen(broken), NULL, why, sizeof why)
               && strstr(why, "well-formed"));
     const char *not_md = "<foo/>";
-    SSO_CHECK(!sso_saml_metadata_parse(not_md, strlen(not_md), why, sizeof why)
+    SSO_CHECK(!sso_saml_metadata_parse(not_md, strlen(not_md), NULL, why, sizeof why)
               && strstr(why, "not SAML metadata"));
     const char *no_idp = "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
                          "entityID=\"x\"/>";
-    SSO_CHECK(!sso_saml_metadata_parse(no_idp, strlen(no_idp), why, sizeof why)
+    SSO_CHECK(!sso_saml_metadata_parse(no_idp, strlen(no_idp), NULL, why, sizeof why)
               && strstr(why, "no SAML 2.0"));
     const char *no_cert =
         "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"x\">"
         "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">"
         "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" "
         "Location=\"https://idp.test/post\"/></md:IDPSSODescriptor></md:EntityDescriptor>";
-    SSO_CHECK(!sso_saml_metadata_parse(no_cert, strlen(no_cert), why, sizeof why)
+    SSO_CHECK(!sso_saml_metadata_parse(no_cert, strlen(no_cert), NULL, why, sizeof why)
               && strstr(why, "certificate"));
     const char *bad_cert =
         "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" "
@@ -591,7 +722,7 @@ void sso_saml_metadata_test(bool verbose)
         "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
         "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" "
         "Location=\"https://idp.test/post\"/></md:IDPSSODescriptor></md:EntityDescriptor>";
-    SSO_CHECK(!sso_saml_metadata_parse(bad_cert, strlen(bad_cert), why, sizeof why)
+    SSO_CHECK(!sso_saml_metadata_parse(bad_cert, strlen(bad_cert), NULL, why, sizeof why)
               && strstr(why, "X.509"));
     /* Too deep. */
     size_t deep_size = (SSO_XML_MAX_DEPTH + 2) * 7 + 1;
@@ -607,4 +738,9 @@ void sso_saml_metadata_test(bool verbose)
     SSO_CHECK(!sso_xml_read_safe("<a/>", SSO_XML_MAX_BYTES + 1, why, sizeof why)
               && strstr(why, "larger"));
     free(cert);
+    char *signer_cert = s_make_cert_b64();
+    SSO_CHECK(signer_cert != NULL);
+    if (signer_cert)
+        s_signed_test(signer_cert);
+    free(signer_cert);
 }

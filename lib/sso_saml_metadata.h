@@ -37,9 +37,13 @@ typedef struct {
 
 /* Parses IdP metadata: one EntityDescriptor (alone or inside EntitiesDescriptor) with an
    IDPSSODescriptor for SAML 2.0. Every certificate must parse as X.509; a validUntil must be
-   an xs:dateTime (whether it has passed is the caller's to judge). Returns the result
-   or NULL with a reason in why that can be shown to an administrator. */
-sso_saml_metadata_t *sso_saml_metadata_parse(const char *xml, size_t len, char *why,
+   an xs:dateTime (whether it has passed is the caller's to judge). With signing_certificate
+   (PEM; NULL for none), the document must be signed by it (sso_xmldsig's rules): on its root,
+   or on the EntityDescriptor read when the root is an EntitiesDescriptor; unsigned metadata is
+   refused then, as stripping the signature would otherwise pass. Returns the result or NULL
+   with a reason in why that can be shown to an administrator. */
+sso_saml_metadata_t *sso_saml_metadata_parse(const char *xml, size_t len,
+                                             const char *signing_certificate, char *why,
                                              size_t why_size);
 void sso_saml_metadata_destroy(sso_saml_metadata_t **self_p);
 /* Wraps one certificate as metadata carries it (base64 DER, whitespace allowed) as PEM after

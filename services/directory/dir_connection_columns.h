@@ -14,7 +14,8 @@
     "c.oidc_client_id, c.oidc_client_secret_sealed, c.oidc_scopes, c.options, "              \
     "c.attribute_mapping, c.oidc_discovered, c.oidc_client_certificate, "                     \
     "c.oidc_client_key_sealed, c.saml_sp_previous_certificate, "                             \
-    "c.saml_sp_previous_key_sealed, o.display_name, o.allow_any_domain, c.seq"
+    "c.saml_sp_previous_key_sealed, c.saml_idp_metadata_signing_certificate, "               \
+    "o.display_name, o.allow_any_domain, c.seq"
 #define DIR_CONN_FROM " FROM connections c JOIN organizations o ON o.id = c.organization_id "
 
 enum {
@@ -24,7 +25,7 @@ enum {
     DIR_CONN_OIDC_CLIENT, DIR_CONN_OIDC_SECRET_SEALED, DIR_CONN_OIDC_SCOPES, DIR_CONN_OPTIONS,
     DIR_CONN_MAPPING, DIR_CONN_OIDC_DISCOVERED, DIR_CONN_OIDC_CLIENT_CERT,
     DIR_CONN_OIDC_CLIENT_KEY_SEALED, DIR_CONN_SP_PREVIOUS_CERT, DIR_CONN_SP_PREVIOUS_KEY_SEALED,
-    DIR_CONN_ORG_NAME, DIR_CONN_ANY_DOMAIN,
+    DIR_CONN_SAML_MD_SIGNING_CERT, DIR_CONN_ORG_NAME, DIR_CONN_ANY_DOMAIN,
     DIR_CONN_SEQ
 };
 #endif

@@ -4,11 +4,16 @@ takes, ±10%). A new signing certificate in the metadata is trusted after the re
 old one; once the old one leaves the metadata, responses it signs are refused; a broken or an
 expired document keeps the last good certificates and the event log says why. The IdP is
 Debian's pysaml2, signing with either key; its metadata is served on loopback. No timing is
-asserted: each refresh is awaited (bounded) on the API's metadata_refreshed_at and the events."""
+asserted: each refresh is awaited (bounded) on the API's metadata_refreshed_at and the events.
+A connection that names a metadata signing certificate takes only documents it signed (signed
+here by the xmlsec1 command-line tool), at import and at every refresh."""
 import base64
 import hashlib
+import json
+import os
 import secrets
 import subprocess
+import tempfile
 import time
 import urllib.parse
 
@@ -64,6 +69,46 @@ def metadata(certs, entity=IDP_ENTITY, valid_until=None):
             f'HTTP-Redirect" Location="{IDP_SSO}"/></md:IDPSSODescriptor></md:EntityDescriptor>')
 
 
+SIGNATURE_TEMPLATE = (
+    '<ds:Signature><ds:SignedInfo>'
+    '<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>'
+    '<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>'
+    '<ds:Reference URI="#_md"><ds:Transforms>'
+    '<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>'
+    '<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms>'
+    '<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>'
+    '<ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/>'
+    '<ds:KeyInfo><ds:X509Data/></ds:KeyInfo></ds:Signature>')
+
+
+def signed(document, signer):
+    """document (from metadata()) with an ID, signed on its EntityDescriptor by signer (key,
+    cert) with the xmlsec1 command-line tool, as IdPs such as ADFS sign theirs."""
+    head, rest = document.split(">", 1)
+    with tempfile.TemporaryDirectory(prefix="md-sign-") as tmp:
+        path = f"{tmp}/md.xml"
+        with open(path, "w") as f:
+            f.write(f'{head} ID="_md">{SIGNATURE_TEMPLATE}{rest}')
+        return subprocess.run(
+            ["xmlsec1", "--sign", "--privkey-pem", f"{signer[0]},{signer[1]}",
+             "--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:metadata:EntityDescriptor", path],
+            check=True, capture_output=True, text=True).stdout
+
+
+# Connections that name a metadata signing certificate: the document served next, from
+# (certs, the signer's key pair, another key pair), and the reason the refresh refuses it for
+# (None: it is taken).
+SIGNED_DOCUMENTS = [
+    ("signed-rotation", lambda certs, signer, other: signed(metadata(certs), signer), None),
+    ("signed-forged", lambda certs, signer, other: signed(metadata(certs), other),
+     "the metadata's signature: the EntityDescriptor is signed by a certificate with SHA-256 "
+     "fingerprint"),
+    ("signed-stripped", lambda certs, signer, other: metadata(certs),
+     "the metadata is not signed, and the connection's metadata signing certificate requires "
+     "it to be"),
+]
+
+
 @pytest.fixture(scope="module")
 def broker():
     b = Broker(extra_env={"SSO_SAML_METADATA_REFRESH_S": "60"})
@@ -81,14 +126,18 @@ def idp_host():
     provider.close()
 
 
-def connection(broker, idp_host, name, certs):
-    """An organization with a SAML connection whose metadata URL serves certs."""
+def connection(broker, idp_host, name, certs, signer=None):
+    """An organization with a SAML connection whose metadata URL serves certs; with signer
+    (key, cert), the document is signed by it and the connection names its certificate."""
     org = broker.api("POST", "/organizations", {"display_name": name}).json()
     assert broker.api("POST", f"/organizations/{org['id']}/domains",
                       {"domain": f"{name}.example"}).status_code == 201
-    idp_host.serve(f"/{name}/metadata", metadata(certs), content_type="application/samlmetadata+xml")
-    r = broker.api("POST", f"/organizations/{org['id']}/connections", {
-        "type": "saml", "saml": {"idp_metadata_url": idp_host.base + f"/{name}/metadata"}})
+    document = signed(metadata(certs), signer) if signer else metadata(certs)
+    idp_host.serve(f"/{name}/metadata", document, content_type="application/samlmetadata+xml")
+    saml = {"idp_metadata_url": idp_host.base + f"/{name}/metadata"}
+    if signer:
+        saml["idp_metadata_signing_certificate"] = open(signer[1]).read()
+    r = broker.api("POST", f"/organizations/{org['id']}/connections", {"type": "saml", "saml": saml})
     assert r.status_code == 201, r.text
     conn = r.json()
     assert broker.api("POST", f"/connections/{conn['id']}/enable").status_code == 200
@@ -143,8 +192,13 @@ def setup(broker, idp_host, tmp_path_factory):
         bad[case] = connection(broker, idp_host, case, [old[1]])
         idp_host.serve(f"/{case}/metadata", document([new[1]]),
                        content_type="application/samlmetadata+xml")
+    signer, other = keypair(tmp, "metadata-signer"), keypair(tmp, "metadata-forger")
+    for case, document, _ in SIGNED_DOCUMENTS:
+        bad[case] = connection(broker, idp_host, case, [old[1]], signer=signer)
+        idp_host.serve(f"/{case}/metadata", document([old[1], new[1]], signer, other),
+                       content_type="application/samlmetadata+xml")
     return {"client": client, "conn": rotating, "idps": idps, "old": old[1], "new": new[1],
-            "bad": bad}
+            "bad": bad, "signer": signer, "other": other}
 
 
 def login(broker, setup, signer):
@@ -236,3 +290,80 @@ def test_a_bad_document_keeps_the_last_good_certificates(broker, setup, case, do
     assert "the last good certificates are kept" in failures[0]["reason"]
     assert failures[0]["connection_id"] == conn["id"] and not failures[0].get("subject")
     assert "IdP metadata refresh:" in broker.log_text()
+
+
+def test_signed_metadata_is_checked_at_import(broker, idp_host, setup):
+    org = broker.api("POST", "/organizations", {"display_name": "signed-import"}).json()
+    certificate = open(setup["signer"][1]).read()
+    for name, document, why in (
+            ("unsigned", metadata([setup["old"]]), "the metadata is not signed"),
+            ("forged", signed(metadata([setup["old"]]), setup["other"]),
+             "signed by a certificate with SHA-256 fingerprint " + fingerprint(setup["other"][1])),
+            ("changed", signed(metadata([setup["old"]]), setup["signer"]).replace(
+                IDP_SSO, "https://idp.evil.example/sso"), "it was changed after signing")):
+        for saml in ({"idp_metadata_xml": document},
+                     {"idp_metadata_url": idp_host.base + f"/import-{name}/metadata"}):
+            idp_host.serve(f"/import-{name}/metadata", document,
+                           content_type="application/samlmetadata+xml")
+            saml["idp_metadata_signing_certificate"] = certificate
+            r = broker.api("POST", f"/organizations/{org['id']}/connections",
+                           {"type": "saml", "saml": saml})
+            assert r.status_code == 400 and why in r.json()["error_description"], (name, r.text)
+    # Signed by the named certificate: taken, and the API shows which certificate it is.
+    r = broker.api("POST", f"/organizations/{org['id']}/connections", {"type": "saml", "saml": {
+        "idp_metadata_xml": signed(metadata([setup["old"]]), setup["signer"]),
+        "idp_metadata_signing_certificate": certificate}})
+    assert r.status_code == 201, r.text
+    saml = r.json()["saml"]
+    assert saml["idp_metadata_signing_certificate_details"]["sha256_fingerprint"] == \
+        fingerprint(setup["signer"][1])
+    assert saml["idp_metadata_signing_certificate"].startswith("-----BEGIN CERTIFICATE-----")
+    # null takes the requirement away.
+    r = broker.api("PATCH", f"/connections/{r.json()['id']}",
+                   {"saml": {"idp_metadata_signing_certificate": None}})
+    assert r.status_code == 200 and r.json()["saml"]["idp_metadata_signing_certificate"] is None
+
+
+@pytest.mark.parametrize("case,document,why", SIGNED_DOCUMENTS)
+def test_a_refresh_takes_only_metadata_signed_by_the_named_certificate(broker, setup, case,
+                                                                        document, why):
+    conn = setup["bad"][case]
+    if why is None:
+        saml, events = await_refresh(broker, conn, None,
+                                     lambda s, e: len(s["idp_certificate_details"]) == 2)
+        assert saml["metadata_refresh_error"] is None
+        assert [d["sha256_fingerprint"] for d in saml["idp_certificate_details"]] == \
+            [fingerprint(setup["old"]), fingerprint(setup["new"])]
+        return
+    saml, events = await_refresh(broker, conn, None,
+                                 lambda s, e: s["metadata_refresh_error"] is not None)
+    assert why in saml["metadata_refresh_error"], saml["metadata_refresh_error"]
+    assert [d["sha256_fingerprint"] for d in saml["idp_certificate_details"]] == \
+        [fingerprint(setup["old"])]
+    failures = [e for e in events if e["reason"].startswith("IdP metadata refresh: ")]
+    assert failures and failures[0]["outcome"] == "failure" and why in failures[0]["reason"]
+    assert "the last good certificates are kept" in failures[0]["reason"]
+
+
+def test_ssoctl_names_the_metadata_signing_certificate(broker, setup, tmp_path):
+    org = broker.api("POST", "/organizations", {"display_name": "signed-ssoctl"}).json()
+    good, forged = tmp_path / "good.xml", tmp_path / "forged.xml"
+    good.write_text(signed(metadata([setup["old"]]), setup["signer"]))
+    forged.write_text(signed(metadata([setup["old"]]), setup["other"]))
+
+    def ssoctl(*args):
+        return subprocess.run([os.path.join(broker.bin_dir, "ssoctl"), *args], env=broker.env,
+                              capture_output=True, text=True, timeout=60)
+    refused = ssoctl("connections", "create-saml", org["id"], "--metadata-file", str(forged),
+                     "--metadata-signing-cert", setup["signer"][1])
+    assert refused.returncode == 1 and "signed by a certificate with SHA-256" in refused.stderr
+    made = ssoctl("connections", "create-saml", org["id"], "--metadata-file", str(good),
+                  "--metadata-signing-cert", setup["signer"][1])
+    assert made.returncode == 0, made.stderr
+    assert "METADATA SIGNER SHA-256" in made.stdout
+    assert fingerprint(setup["signer"][1]) in made.stdout
+    conn_id = next(line.split()[-1] for line in made.stdout.splitlines()
+                   if line.startswith("ID "))
+    cleared = ssoctl("--json", "connections", "update", conn_id, "--metadata-signing-cert", "")
+    assert cleared.returncode == 0, cleared.stderr
+    assert json.loads(cleared.stdout)["saml"]["idp_metadata_signing_certificate"] is None

@@ -27,6 +27,7 @@ static const opt_spec_t s_specs[] = {
     {"search", true, false, false},
     {"metadata-file", true, false, false},
     {"metadata-url", true, false, false},
+    {"metadata-signing-cert", true, false, false},
     {"entity-id", true, false, false},
     {"sso-url", true, false, false},
     {"cert-file", true, true, false},

@@ -826,6 +826,10 @@ void ssoctl_cmd_test(bool verbose)
         {{"clients", "rotate-secret", "cli_1", "cli_2", NULL}, "unexpected argument 'cli_2'"},
         {{"clients", "rotate-secret", "", NULL}, "ID must not be empty"},
         {{"clients", "rotate-secret", "cli_1", "--name", "x", NULL}, "--name does not apply"},
+        /* Issue 21: the metadata signing certificate: with metadata only, a readable PEM. */
+        {{"connections", "create-saml", "org_1", "--entity-id", "e", "--sso-url", "https://x",
+          "--cert-file", "c.pem", "--metadata-signing-cert", "m.pem", NULL},
+         "--metadata-signing-cert goes with --metadata-file or --metadata-url"},
         /* Issue 21: the SP key rollover. */
         {{"connections", "rotate-sp-key", NULL}, "missing argument"},
         {{"connections", "rotate-sp-key", "", NULL}, "ID must not be empty"},
@@ -879,6 +883,19 @@ void ssoctl_cmd_test(bool verbose)
         SSO_CHECK(s_has(err, settings_refused[i].says) && out && !*out);
         if (verbose || !s_has(err, settings_refused[i].says))
             fprintf(stderr, "case %zu: %s", i, err ? err : "(none)\n");
+        free(out);
+        free(err);
+    }
+
+    /* --metadata-signing-cert: a file that is not there, or not a PEM certificate, is refused
+       before any request. */
+    const char *const not_certs[][2] = {{"/nonexistent.pem", "cannot open /nonexistent.pem"},
+                                        {"/etc/hostname", "/etc/hostname is not a PEM"}};
+    for (size_t i = 0; i < 2; i++) {
+        SSO_CHECK(s_run(&out, &err, "connections", "update", "conn_1", "--metadata-signing-cert",
+                        not_certs[i][0], "--url", "http://127.0.0.1:1", NULL)
+                  == SSOCTL_EXIT_FAIL);
+        SSO_CHECK(s_has(err, not_certs[i][1]) && out && !*out);
         free(out);
         free(err);
     }

@@ -31,6 +31,9 @@ static const ssoctl_column_t s_rows[] = {
     {"IDP ENTITY ID", "saml.idp_entity_id"},
     {"IDP SSO URL", "saml.idp_sso_url"},
     {"IDP METADATA URL", "saml.idp_metadata_url"},
+    {"METADATA SIGNED BY", "saml.idp_metadata_signing_certificate_details.subject"},
+    {"METADATA SIGNER SHA-256",
+     "saml.idp_metadata_signing_certificate_details.sha256_fingerprint"},
     /* Each IdP certificate, in the same order on each line; and the metadata URL's refresh. */
     {"IDP CERTIFICATES", "saml.idp_certificate_details.subject"},
     {"CERTIFICATE SHA-256", "saml.idp_certificate_details.sha256_fingerprint"},
@@ -180,6 +183,27 @@ static int s_read_text(ssoctl_ctx_t *ctx, const char *path, size_t max, json_t *
     return rc;
 }
 
+/* --metadata-signing-cert F into saml.idp_metadata_signing_certificate: the PEM read from F,
+   or null for "" (no certificate required any more). 0 when absent too. */
+static int s_metadata_signing_cert(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, json_t *saml)
+{
+    const char *path = ssoctl_args_get(args, "metadata-signing-cert");
+    if (!path)
+        return 0;
+    if (!*path)
+        return json_object_set_new(saml, "idp_metadata_signing_certificate", json_null()) != 0
+                   ? ssoctl_fail(ctx, "out of memory")
+                   : 0;
+    json_t *pem = NULL;
+    int rc = s_read_text(ctx, path, CERT_MAX, &pem);
+    if (rc == 0)
+        rc = s_check_pem(ctx, path, json_string_value(pem), json_string_length(pem));
+    if (rc == 0 && json_object_set(saml, "idp_metadata_signing_certificate", pem) != 0)
+        rc = ssoctl_fail(ctx, "out of memory");
+    json_decref(pem);
+    return rc;
+}
+
 static int s_create_saml(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
     const char *org_id = args->pos[0];
@@ -196,6 +220,9 @@ static int s_create_saml(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
     if (modes != 1)
         return ssoctl_usage_error(ctx, "give exactly one of --metadata-file, --metadata-url, or "
                                        "--entity-id with --sso-url and --cert-file");
+    if (manual && ssoctl_args_get(args, "metadata-signing-cert"))
+        return ssoctl_usage_error(ctx, "--metadata-signing-cert goes with --metadata-file or "
+                                       "--metadata-url");
     if (manual && (!entity_id || !sso_url || ncerts == 0))
         return ssoctl_usage_error(ctx, "--entity-id, --sso-url and --cert-file go together; "
                                        "missing %s",
@@ -210,18 +237,19 @@ static int s_create_saml(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
         json_decref(settings);
         return ssoctl_fail(ctx, "out of memory");
     }
-    if (metadata_file) {
+    rc = s_metadata_signing_cert(ctx, args, saml);
+    if (rc == 0 && metadata_file) {
         json_t *xml = NULL;
         rc = s_read_text(ctx, metadata_file, METADATA_MAX, &xml);
         if (rc == 0 && json_object_set_new(saml, "idp_metadata_xml", xml) != 0)
             rc = ssoctl_fail(ctx, "out of memory");
     }
-    else if (metadata_url) {
+    else if (rc == 0 && metadata_url) {
         rc = ssoctl_nonempty(ctx, "--metadata-url", metadata_url);
         if (rc == 0 && json_object_set_new(saml, "idp_metadata_url", json_string(metadata_url)))
             rc = ssoctl_fail(ctx, "--metadata-url must be UTF-8 text");
     }
-    else {
+    else if (rc == 0) {
         rc = ssoctl_nonempty(ctx, "--entity-id", entity_id);
         if (rc == 0)
             rc = ssoctl_nonempty(ctx, "--sso-url", sso_url);
@@ -398,16 +426,22 @@ static int s_update(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
         rc = ssoctl_nonempty(ctx, "--issuer", issuer);
     if (rc == 0 && client_id)
         rc = ssoctl_nonempty(ctx, "--client-id", client_id);
-    json_t *body = NULL, *oidc = NULL, *scopes = NULL;
+    json_t *body = NULL, *oidc = NULL, *scopes = NULL, *saml = json_object();
+    if (rc == 0 && !saml)
+        rc = ssoctl_fail(ctx, "out of memory");
     if (rc == 0 && scope)
         rc = s_scopes(ctx, scope, &scopes);
     if (rc == 0)
         rc = s_settings(ctx, args, true, &body);
+    if (rc == 0)
+        rc = s_metadata_signing_cert(ctx, args, saml);
+    if (rc == 0 && json_object_size(saml) > 0 && json_object_set(body, "saml", saml) != 0)
+        rc = ssoctl_fail(ctx, "out of memory");
     if (rc == 0 && !name && !issuer && !client_id && !scope && !new_secret
         && json_object_size(body) == 0)
-        rc = ssoctl_usage_error(ctx, "nothing to change: give --name, --option, --map, or an "
-                                     "OIDC setting (--issuer, --client-id, --client-secret-file, "
-                                     "--scope)");
+        rc = ssoctl_usage_error(ctx, "nothing to change: give --name, --option, --map, "
+                                     "--metadata-signing-cert (SAML) or an OIDC setting "
+                                     "(--issuer, --client-id, --client-secret-file, --scope)");
     if (rc == 0 && !(oidc = json_object()))
         rc = ssoctl_fail(ctx, "out of memory");
     if (rc == 0
@@ -437,6 +471,7 @@ static int s_update(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
     s_wipe_oidc(oidc);
     json_decref(body);
     json_decref(oidc);
+    json_decref(saml);
     json_decref(scopes);
     return rc;
 }
@@ -509,12 +544,14 @@ static int s_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
     return ssoctl_delete_id(ctx, "ID", "/connections/", args->pos[0], "connection");
 }
 
-static const char *const s_saml_opts[] = {"metadata-file", "metadata-url", "entity-id",
-                                          "sso-url", "cert-file", "option", "map", NULL};
+static const char *const s_saml_opts[] = {"metadata-file", "metadata-url",
+                                          "metadata-signing-cert", "entity-id", "sso-url",
+                                          "cert-file", "option", "map", NULL};
 static const char *const s_oidc_opts[] = {"issuer", "client-id", "client-secret",
                                           "client-secret-file", "scope", "option", "map", NULL};
-static const char *const s_update_opts[] = {"name", "option", "map", "issuer", "client-id",
-                                            "client-secret", "client-secret-file", "scope", NULL};
+static const char *const s_update_opts[] = {"name", "option", "map", "metadata-signing-cert",
+                                            "issuer", "client-id", "client-secret",
+                                            "client-secret-file", "scope", NULL};
 
 /* The help of --option and --map, the same for every command that takes them. */
 #define SETTINGS_HELP                                                                          \
@@ -530,8 +567,8 @@ static const char *const s_update_opts[] = {"name", "option", "map", "issuer", "
 const ssoctl_cmd_t ssoctl_connections_cmds[] = {
     {"connections", "create-saml",
      "connections create-saml ORG_ID (--metadata-file F | --metadata-url U | "
-     "--entity-id E --sso-url U --cert-file F [--cert-file F2]) [--option KEY=VALUE]... "
-     "[--map FIELD=NAME]...",
+     "--entity-id E --sso-url U --cert-file F [--cert-file F2]) [--metadata-signing-cert F] "
+     "[--option KEY=VALUE]... [--map FIELD=NAME]...",
      "Create a SAML connection (the broker is the Service Provider).",
      "Give the IdP's settings in one of three ways:\n"
      "  --metadata-file F   the IdP's metadata XML, read from F ('-' for stdin)\n"
@@ -540,7 +577,11 @@ const ssoctl_cmd_t ssoctl_connections_cmds[] = {
      "                      the IdP's entity ID, its HTTP-Redirect/POST SSO URL and its\n"
      "                      signing certificate as PEM; repeat --cert-file while rotating\n"
      "\n"
-     "Options:\n" SETTINGS_HELP
+     "Options:\n"
+     "  --metadata-signing-cert F\n"
+     "                          the certificate (PEM) that signs the IdP's metadata: the\n"
+     "                          metadata, now and at every refresh of its URL, must carry a\n"
+     "                          valid signature by it (ADFS and Entra ID sign theirs)\n" SETTINGS_HELP
      "\n"
      "The connection starts as a draft; the output shows the SP entity ID, ACS URL and\n"
      "metadata URL to configure at the IdP. Then: ssoctl connections enable ID.\n"
@@ -583,13 +624,17 @@ const ssoctl_cmd_t ssoctl_connections_cmds[] = {
      s_oidc_opts, 1, 1, s_create_oidc},
     {"connections", "update",
      "connections update ID [--name N] [--option KEY=VALUE|KEY=]... [--map FIELD=NAME|FIELD=]... "
-     "[--issuer U] [--client-id C] [--client-secret-file F | --client-secret S] "
+     "[--metadata-signing-cert F|''] [--issuer U] [--client-id C] [--client-secret-file F | --client-secret S] "
      "[--scope \"S1 S2\"]",
      "Change a connection's name, options, attribute mapping or OIDC settings.",
      "Only what is given changes; give at least one.\n"
      "  --name N                the connection's display name\n" SETTINGS_HELP
      "  --option KEY=           put the option back to its default\n"
      "  --map FIELD=            remove the field's mapping (back to the defaults)\n"
+     "SAML connections:\n"
+     "  --metadata-signing-cert F   require the IdP's metadata to be signed by the PEM\n"
+     "                          certificate in F from the next import or refresh; '' stops\n"
+     "                          requiring it\n"
      "OIDC connections (the broker checks the IdP's discovery again):\n"
      "  --issuer U, --client-id C, --scope \"S1 S2\"   as for create-oidc\n"
      "  --client-secret-file F  a new client secret, read from F ('-' for stdin)\n"

@@ -12,6 +12,7 @@ void dir_conn_conf_free(dir_conn_conf_t *conf)
     free(conf->saml_sso_url);
     free(conf->saml_metadata_url);
     json_decref(conf->saml_certs);
+    free(conf->saml_md_signing_cert);
     free(conf->oidc_issuer);
     free(conf->oidc_client_id);
     free(conf->oidc_scopes);

@@ -17,6 +17,7 @@ typedef struct {
     char *saml_sso_url;
     char *saml_metadata_url;
     json_t *saml_certs;   /* array of canonical PEM strings */
+    char *saml_md_signing_cert; /* canonical PEM that must sign the metadata; NULL: none */
     char *oidc_issuer;
     char *oidc_client_id;
     char *oidc_scopes;    /* space-separated */

@@ -115,7 +115,8 @@ static void s_failed(dir_t *dir, const char *org, const char *id, const char *wh
 static int s_apply(dir_t *dir, const s_job_t *job)
 {
     dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT organization_id, saml_idp_entity_id, "
-                                                "saml_idp_certificates, saml_idp_metadata_url "
+                                                "saml_idp_certificates, saml_idp_metadata_url, "
+                                                "saml_idp_metadata_signing_certificate "
                                                 "FROM connections WHERE id = ?", "s", job->id);
     int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
     const char *url = step == DIR_DB_ROW && !dir_db_is_null(stmt, 3) ? dir_db_text(stmt, 3) : NULL;
@@ -128,6 +129,7 @@ static int s_apply(dir_t *dir, const s_job_t *job)
     snprintf(org, sizeof org, "%s", dir_db_text(stmt, 0));
     snprintf(entity, sizeof entity, "%s", dir_db_is_null(stmt, 1) ? "" : dir_db_text(stmt, 1));
     json_t *old = json_loads(dir_db_text(stmt, 2), 0, NULL);
+    char *signing_cert = dir_db_is_null(stmt, 4) ? NULL : strdup(dir_db_text(stmt, 4));
     dir_db_release(stmt);
     if (!json_is_array(old)) {
         json_decref(old);
@@ -140,13 +142,14 @@ static int s_apply(dir_t *dir, const s_job_t *job)
         snprintf(why, sizeof why, "%s could not be fetched: %s", job->url, job->why);
     else if (job->response.status != 200)
         snprintf(why, sizeof why, "%s answered HTTP %ld", job->url, job->response.status);
-    else if ((md = dir_conn_saml_metadata(job->response.body, job->response.len, now, why,
-                                          sizeof why))
+    else if ((md = dir_conn_saml_metadata(job->response.body, job->response.len, now,
+                                          signing_cert, why, sizeof why))
              && strcmp(md->entity_id, entity) != 0) {
         snprintf(why, sizeof why, "the entityID changed: expected %.400s, got %.150s", entity,
                  md->entity_id);
         sso_saml_metadata_destroy(&md);
     }
+    free(signing_cert);
     if (!md) {
         s_failed(dir, org, job->id, why);
         json_decref(old);

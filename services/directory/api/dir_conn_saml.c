@@ -5,6 +5,8 @@
 #include "dir_testkit.h"
 #include "sso_saml_metadata.h"
 #include "sso_test.h"
+#include "sso_xmldsig.h"
+#include <libxml/parser.h>
 
 #define DIR_ENTITY_ID_MAX 1024
 #define DIR_CERTS_MAX 10
@@ -21,10 +23,12 @@ static void s_apply_metadata(dir_conn_conf_t *conf, const sso_saml_metadata_t *m
         json_array_append_new(conf->saml_certs, json_string(md->certificates[i]));
 }
 
-sso_saml_metadata_t *dir_conn_saml_metadata(const char *xml, size_t len, int64_t now, char *why,
+sso_saml_metadata_t *dir_conn_saml_metadata(const char *xml, size_t len, int64_t now,
+                                           const char *signing_certificate, char *why,
                                            size_t why_size)
 {
-    sso_saml_metadata_t *md = sso_saml_metadata_parse(xml, len, why, why_size);
+    sso_saml_metadata_t *md = sso_saml_metadata_parse(xml, len, signing_certificate, why,
+                                                      why_size);
     if (md && md->valid_until && md->valid_until < now) {
         char when[32];
         dir_time_format(md->valid_until, when);
@@ -39,7 +43,7 @@ sso_saml_metadata_t *dir_conn_saml_metadata(const char *xml, size_t len, int64_t
 static int s_fetch_metadata(const char *url, dir_conn_conf_t *conf, dir_conn_slow_t *slow,
                             dir_error_t *err)
 {
-    char why[300];
+    char why[700];
     if (dir_url_check(url, why, sizeof why) != 0) {
         dir_bad_request(err, "saml.idp_metadata_url %s", why);
         return -1;
@@ -53,7 +57,8 @@ static int s_fetch_metadata(const char *url, dir_conn_conf_t *conf, dir_conn_slo
         dir_bad_request(err, "saml.idp_metadata_url answered HTTP %ld", response->status);
     else {
         sso_saml_metadata_t *md = dir_conn_saml_metadata(response->body, response->len,
-                                                         dir_now(), why, sizeof why);
+                                                         dir_now(), conf->saml_md_signing_cert,
+                                                         why, sizeof why);
         if (!md)
             dir_bad_request(err, "saml.idp_metadata_url: %s", why);
         else {
@@ -64,6 +69,19 @@ static int s_fetch_metadata(const char *url, dir_conn_conf_t *conf, dir_conn_slo
         }
     }
     return -1;
+}
+
+void dir_conn_saml_signing_cert_json(dir_db_stmt_t *stmt, int column, json_t *saml)
+{
+    const char *pem = dir_db_is_null(stmt, column) ? NULL : dir_db_text(stmt, column);
+    json_t *one = pem ? json_pack("[s]", pem) : NULL;
+    json_t *details = one ? dir_conn_saml_cert_details(one) : NULL;
+    json_object_set_new(saml, "idp_metadata_signing_certificate", pem ? json_string(pem)
+                                                                      : json_null());
+    json_object_set(saml, "idp_metadata_signing_certificate_details",
+                    json_array_size(details) == 1 ? json_array_get(details, 0) : json_null());
+    json_decref(details);
+    json_decref(one);
 }
 
 json_t *dir_conn_saml_cert_details(const json_t *certs)
@@ -114,6 +132,35 @@ static int s_check_expiry(const json_t *certs, const char *field, dir_error_t *e
     return 0;
 }
 
+/* saml.idp_metadata_signing_certificate into conf when given (null: none any more). 0, or -1
+   with err. */
+static int s_read_signing_cert(json_t *saml, dir_conn_conf_t *conf, dir_error_t *err)
+{
+    const char *field = "saml.idp_metadata_signing_certificate", *pem = NULL;
+    int given = dir_json_string(saml, "idp_metadata_signing_certificate", field,
+                                DIR_NULLABLE | DIR_MULTILINE | DIR_NONEMPTY, DIR_CERT_PEM_MAX,
+                                &pem, err);
+    if (given < 0)
+        return -1;
+    if (given == 0) {
+        if (json_is_null(json_object_get(saml, "idp_metadata_signing_certificate")))
+            dir_conn_conf_set(&conf->saml_md_signing_cert, NULL);
+        return 0;
+    }
+    char *clean = dir_pki_cert_normalize(pem);
+    json_t *one = clean ? json_pack("[s]", clean) : NULL;
+    int rc = -1;
+    if (!clean)
+        dir_bad_request(err, "%s is not an X.509 certificate in PEM form", field);
+    else if (one && s_check_expiry(one, field, err) == 0) {
+        dir_conn_conf_set(&conf->saml_md_signing_cert, clean);
+        rc = 0;
+    }
+    json_decref(one);
+    free(clean);
+    return rc;
+}
+
 int dir_conn_saml_read(json_t *saml, dir_conn_conf_t *conf, dir_conn_slow_t *slow, dir_error_t *err)
 {
     const char *xml = NULL, *url = NULL, *entity = NULL, *sso_url = NULL;
@@ -135,9 +182,13 @@ int dir_conn_saml_read(json_t *saml, dir_conn_conf_t *conf, dir_conn_slow_t *slo
         dir_bad_request(err, "give saml.idp_metadata_xml or saml.idp_metadata_url, not both");
         return -1;
     }
+    /* First: the metadata given with it is checked against it. */
+    if (s_read_signing_cert(saml, conf, err) != 0)
+        return -1;
     if (xml) {
-        char why[300];
-        sso_saml_metadata_t *md = dir_conn_saml_metadata(xml, strlen(xml), dir_now(), why,
+        char why[700];
+        sso_saml_metadata_t *md = dir_conn_saml_metadata(xml, strlen(xml), dir_now(),
+                                                         conf->saml_md_signing_cert, why,
                                                          sizeof why);
         if (!md) {
             dir_bad_request(err, "saml.idp_metadata_xml: %s", why);
@@ -202,6 +253,87 @@ static int s_read_text(const char *text, dir_conn_conf_t *conf, dir_error_t *err
     int rc = saml ? dir_conn_saml_read(saml, conf, &slow, err) : -1;
     json_decref(saml);
     return rc;
+}
+
+/* md (metadata text) with an ID on its root, signed by key/cert; NULL on failure. */
+static char *s_signed(const char *md, const char *key, const char *cert)
+{
+    xmlDocPtr doc = xmlReadMemory(md, (int) strlen(md), "md.xml", NULL, XML_PARSE_NONET);
+    xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+    xmlChar *text = NULL;
+    int len = 0;
+    if (root && xmlSetProp(root, BAD_CAST "ID", BAD_CAST "_md1")
+        && sso_xmldsig_sign(doc, root, key, cert) == 0)
+        xmlDocDumpMemory(doc, &text, &len);
+    xmlFreeDoc(doc);
+    char *out = text ? strdup((const char *) text) : NULL;
+    xmlFree(text);
+    return out;
+}
+
+/* saml.idp_metadata_signing_certificate: metadata given with it must be signed by it. */
+static void s_signing_test(const char *key, const char *cert, const char *md)
+{
+    char *other_key = NULL, *other = NULL;
+    SSO_CHECK(sso_xmlsec_init() == 0);
+    SSO_CHECK(dir_pki_sp_keypair("other.example.com", &other_key, &other) == 0);
+    char *good = s_signed(md, key, cert), *forged = other_key ? s_signed(md, other_key, other)
+                                                               : NULL;
+    SSO_CHECK(good && forged);
+    const struct {
+        const char *cert, *xml, *expect;
+    } cases[] = {
+        {cert, good, NULL},
+        {NULL, good, NULL},  /* none named: not checked */
+        {NULL, md, NULL},
+        {cert, md, "saml.idp_metadata_xml: the metadata is not signed, and the connection's "
+                   "metadata signing certificate requires it to be"},
+        {cert, forged, "saml.idp_metadata_xml: the metadata's signature: the EntityDescriptor is "
+                       "signed by a certificate with SHA-256 fingerprint"},
+        {other, good, "signed by a certificate with SHA-256 fingerprint"},
+        {"MIIB", good, "saml.idp_metadata_signing_certificate is not an X.509 certificate in "
+                       "PEM form"},
+        {"", good, "saml.idp_metadata_signing_certificate"},
+    };
+    for (size_t i = 0; good && forged && i < sizeof cases / sizeof *cases; i++) {
+        json_t *request = json_pack("{s:s}", "idp_metadata_xml", cases[i].xml);
+        if (cases[i].cert)
+            json_object_set_new(request, "idp_metadata_signing_certificate",
+                                json_string(cases[i].cert));
+        char *text = json_dumps(request, 0);
+        dir_conn_conf_t conf;
+        dir_error_t err = {0};
+        int rc = s_read_text(text, &conf, &err);
+        bool ok = cases[i].expect ? rc == -1 && err.status == 400
+                                        && strstr(err.description, cases[i].expect)
+                                  : rc == 0 && !strcmp(conf.saml_entity_id, "https://idp.test/e")
+                                        && (!cases[i].cert || (conf.saml_md_signing_cert
+                                            && strstr(conf.saml_md_signing_cert, "BEGIN")));
+        if (!ok)
+            fprintf(stderr, "  case %zu: %d %s\n", i, rc, err.description);
+        SSO_CHECK(ok);
+        dir_conn_conf_free(&conf);
+        free(text);
+        json_decref(request);
+    }
+    /* null takes it away; absent keeps it. */
+    json_t *saml = json_loads("{\"idp_metadata_signing_certificate\":null}", 0, NULL);
+    dir_conn_conf_t conf = {0};
+    dir_conn_slow_t slow = {0};
+    dir_error_t err = {0};
+    dir_conn_conf_set(&conf.saml_md_signing_cert, cert);
+    SSO_CHECK(saml && dir_conn_saml_read(saml, &conf, &slow, &err) == 0
+              && conf.saml_md_signing_cert == NULL);
+    json_object_clear(saml);
+    dir_conn_conf_set(&conf.saml_md_signing_cert, cert);
+    SSO_CHECK(saml && dir_conn_saml_read(saml, &conf, &slow, &err) == 0
+              && conf.saml_md_signing_cert && !strcmp(conf.saml_md_signing_cert, cert));
+    dir_conn_conf_free(&conf);
+    json_decref(saml);
+    free(good);
+    free(forged);
+    free(other_key);
+    free(other);
 }
 
 /* The one reading of "saml": a fresh certificate passes, an expired or unreadable one is
@@ -284,6 +416,7 @@ void dir_conn_saml_test(bool verbose)
         SSO_CHECK(s_read_text(request_text, &conf, &err) == 0);
         dir_conn_conf_free(&conf);
     }
+    s_signing_test(key, fresh, md);
     /* Not XML, not metadata: the reason says which. */
     SSO_CHECK(s_read_text("{\"idp_metadata_xml\":\"<a\"}", &conf, &err) == -1
               && strstr(err.description, "saml.idp_metadata_xml: ")

@@ -76,6 +76,7 @@ static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
             "idp_sso_url", s_column_or_null(stmt, DIR_CONN_SAML_SSO), "idp_certificates", certs,
             "idp_certificate_details", dir_conn_saml_cert_details(certs), "idp_metadata_url",
             s_column_or_null(stmt, DIR_CONN_SAML_MD_URL));
+        dir_conn_saml_signing_cert_json(stmt, DIR_CONN_SAML_MD_SIGNING_CERT, saml);
         dir_conn_refresh_json(dir, id, saml);
         json_object_set_new(json, "sp", sp);
         json_object_set_new(json, "saml", saml);
@@ -139,6 +140,7 @@ static int s_load(dir_t *dir, const char *id, dir_conn_conf_t *conf)
         conf->saml_sso_url = s_dup_column(stmt, DIR_CONN_SAML_SSO);
         conf->saml_metadata_url = s_dup_column(stmt, DIR_CONN_SAML_MD_URL);
         conf->saml_certs = json_loads(dir_db_text(stmt, DIR_CONN_SAML_CERTS), 0, NULL);
+        conf->saml_md_signing_cert = s_dup_column(stmt, DIR_CONN_SAML_MD_SIGNING_CERT);
         conf->oidc_issuer = s_dup_column(stmt, DIR_CONN_OIDC_ISSUER);
         conf->oidc_client_id = s_dup_column(stmt, DIR_CONN_OIDC_CLIENT);
         conf->oidc_scopes = s_dup_column(stmt, DIR_CONN_OIDC_SCOPES);
@@ -373,16 +375,17 @@ static zframe_t *s_create_pass(dir_api_req_t *req, const char *org_id, dir_conn_
                         "saml_idp_certificates, saml_idp_metadata_url, saml_sp_certificate, "
                         "saml_sp_key_sealed, oidc_issuer, oidc_client_id, "
                         "oidc_client_secret_sealed, oidc_scopes, options, attribute_mapping, "
-                        "oidc_discovered, oidc_client_key_sealed, oidc_client_certificate) "
+                        "oidc_discovered, oidc_client_key_sealed, oidc_client_certificate, "
+                        "saml_idp_metadata_signing_certificate) "
                         "SELECT ?, id, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                        "?, ? FROM organizations WHERE id = ?",
-                        "sssiisssssbssbssssbss", id, type, conf.name, now, now,
+                        "?, ?, ? FROM organizations WHERE id = ?",
+                        "sssiisssssbssbssssbsss", id, type, conf.name, now, now,
                         conf.saml_entity_id, conf.saml_sso_url, certs_text,
                         conf.saml_metadata_url, saml ? slow->cert_pem : NULL, sealed_key,
                         sealed_key_len, conf.oidc_issuer, conf.oidc_client_id, sealed_secret,
                         sealed_secret_len, conf.oidc_scopes, options_text, mapping_text,
                         discovered, sealed_client_key, sealed_client_key_len, client_cert,
-                        org_id);
+                        conf.saml_md_signing_cert, org_id);
     if (rc != DIR_DB_OK) {
         dir_server_error(&err);
         goto done;
@@ -483,13 +486,13 @@ static zframe_t *s_patch_pass(dir_api_req_t *req, const char *id, dir_conn_slow_
                         "oidc_scopes = ?, options = ?, attribute_mapping = ?, "
                         "oidc_discovered = coalesce(?, oidc_discovered), "
                         "oidc_client_key_sealed = coalesce(?, oidc_client_key_sealed), "
-                        "oidc_client_certificate = coalesce(?, oidc_client_certificate) "
-                        "WHERE id = ?",
-                        "sissssssbssssbss", conf.name, dir_now(), conf.saml_entity_id,
+                        "oidc_client_certificate = coalesce(?, oidc_client_certificate), "
+                        "saml_idp_metadata_signing_certificate = ? WHERE id = ?",
+                        "sissssssbssssbsss", conf.name, dir_now(), conf.saml_entity_id,
                         conf.saml_sso_url, certs_text, conf.saml_metadata_url, conf.oidc_issuer,
                         conf.oidc_client_id, sealed_secret, sealed_secret_len, conf.oidc_scopes,
                         options_text, mapping_text, discovered, sealed_client_key,
-                        sealed_client_key_len, client_cert, id);
+                        sealed_client_key_len, client_cert, conf.saml_md_signing_cert, id);
     if (rc != DIR_DB_OK) {
         dir_server_error(&err);
         goto done;
