@@ -133,6 +133,7 @@ static const dir_portal_route_t s_routes[] = {
     {"DELETE", "connections/*", dir_portal_connections_item},
     {"POST", "connections/*/enable", dir_portal_connections_item},
     {"POST", "connections/*/disable", dir_portal_connections_item},
+    {"GET", "connections/*/last_login", dir_portal_connections_item},
     {"POST", "connections/*/test", s_test_start},
     {"GET", "tests/*", s_test_result},
     {"POST", "saml/check", dir_portal_connections_saml_check},
