@@ -19,8 +19,7 @@ int dir_last_login_note(dir_t *dir, const char *connection_id, const char *subje
    has had no successful login (saying so), 500. The caller checks who may read it. */
 json_t *dir_last_login_get(dir_t *dir, const char *connection_id, dir_error_t *err);
 
-/* GET /api/v1/connections/{id}/last_login (and the portal's, through
-   dir_portal_connections_item). */
+/* GET /api/v1/connections/{id}/last_login. (The portal's is portal/dir_portal_router's.) */
 zframe_t *dir_last_login_http(dir_api_req_t *req);
 
 void dir_last_login_test(bool verbose);
