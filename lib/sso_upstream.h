@@ -15,11 +15,11 @@
 
 /* A test login's (the admin portal's test button, the directory's login/dir_tests): its
    transaction id starts with SSO_UPSTREAM_TEST_PREFIX, so that the upstream services know,
-   from the RelayState or the transaction, to pass on the raw attributes or claims
-   (LoginCompleteRequest.raw_json) and to let a connection that is not active be tried. The
-   directory says what is a test by its own records, never by the prefix: a client's login
-   never gets an id with it, and LoginComplete refuses raw_json for one. At most
-   SSO_UPSTREAM_RAW_MAX bytes of raw_json. */
+   from the RelayState or the transaction, to let a connection that is not active be tried.
+   The directory says what is a test by its own records, never by the prefix: a client's login
+   never gets an id with it. Every login passes on the raw attributes or claims
+   (LoginCompleteRequest.raw_json: a test's result, or the connection's last login), at most
+   SSO_UPSTREAM_RAW_MAX bytes. */
 #define SSO_UPSTREAM_TEST_PREFIX "test."
 #define SSO_UPSTREAM_RAW_MAX (64 * 1024)
 bool sso_upstream_is_test(const char *txn_id);
@@ -29,7 +29,7 @@ bool sso_upstream_is_test(const char *txn_id);
    refuses the others), so no attribute an IdP sends is ever read as the NameID, whatever it is
    called. */
 #define SSO_UPSTREAM_NAMEID_SOURCE "$nameid"
-/* raw (JSON) as a test's raw_json, compact (caller frees): {"truncated":true} in its place
+/* raw (JSON) as a login's raw_json, compact (caller frees): {"truncated":true} in its place
    when it would pass SSO_UPSTREAM_RAW_MAX, so the directory never refuses the result for its
    size. NULL when out of memory. */
 char *sso_upstream_raw_json(const json_t *raw);

@@ -40,6 +40,7 @@
 #include "login/dir_codes.h"
 #include "login/dir_events.h"
 #include "login/dir_housekeeping.h"
+#include "login/dir_last_login.h"
 #include "login/dir_login.h"
 #include "login/dir_replay.h"
 #include "login/dir_secret_cache.h"
@@ -115,6 +116,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_portal_connections_test, verbose);
     SSO_RUN(dir_events_test, verbose);
     SSO_RUN(dir_idp_initiated_test, verbose);
+    SSO_RUN(dir_last_login_test, verbose);
     SSO_RUN(dir_housekeeping_test, verbose);
     SSO_RUN(dir_seed_test, verbose);
     SSO_RUN(dir_login_test, verbose);

@@ -225,9 +225,9 @@ static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
         complete.auth_time = when > 0 && when < s_now() ? when : 0;
         complete.connection_id = conn->id;
         complete.connection_version = conn->version;
-        /* A test's result shows the claims as the provider sent them (ID token and
-           userinfo), or says they were too many. */
-        char *raw = test ? sso_upstream_raw_json(claims) : NULL;
+        /* The claims as the provider sent them (ID token and userinfo), or that they were
+           too many: a test's result, else the connection's last login. */
+        char *raw = sso_upstream_raw_json(claims);
         complete.raw_json = raw ? raw : "";
         Sso__LoginRedirectReply *reply = NULL;
         if (sso_dir_login_complete(service, &complete, &reply) != 0)

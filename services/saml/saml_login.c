@@ -371,7 +371,8 @@ static zframe_t *s_acs_validate(s_acs_t *acs, const Sso__Connection *connection,
     snprintf(expected, sizeof expected, "_%s", acs->txn_id);
     saml_response_config_t config;
     saml_response_config_from_connection(&config, connection, expected);
-    config.keep_raw = sso_upstream_is_test(acs->txn_id);
+    /* Every login's raw attributes: a test's result, else the connection's last login. */
+    config.keep_raw = true;
     config.max_age = acs->max_age;
     saml_response_t *validator = saml_response_new(&config);
     if (!validator)
@@ -432,8 +433,7 @@ static zframe_t *s_acs_validate(s_acs_t *acs, const Sso__Connection *connection,
     complete.in_response_to = expected;
     complete.max_age_checked = true;
     complete.max_age = acs->max_age;
-    if (test)
-        complete.raw_json = profile->raw_json;
+    complete.raw_json = profile->raw_json ? profile->raw_json : "";
     complete.warning = profile->warning ? profile->warning : "";
     /* Replay: an assertion id is good once per connection; the directory records it in the
        same write that issues the code, so no code leaves without it recorded. */

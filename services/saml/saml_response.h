@@ -37,7 +37,7 @@ typedef struct {
        entries it is used in place of attribute_map (the validator keeps its own copy). */
     Sso__AttributeMapping *const *attribute_mapping;
     size_t n_attribute_mapping;
-    bool keep_raw; /* a test login: the profile's raw_json (saml_attributes_raw) */
+    bool keep_raw; /* the profile's raw_json (saml_attributes_raw), for LoginComplete */
 } saml_response_config_t;
 
 /* Defaults: skew 120 s, no max_age, SHA-1 off, IdP-initiated off, now = time(NULL). */

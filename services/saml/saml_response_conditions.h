@@ -22,7 +22,7 @@ typedef struct {
        (plus skew). */
     long long max_age;
     const saml_attribute_map_t *attribute_map; /* NULL = defaults */
-    bool keep_raw;                            /* a test login: the profile's raw_json too */
+    bool keep_raw;                            /* the profile's raw_json too (LoginComplete) */
 } saml_response_conditions_t;
 
 /* Status/StatusCode is Success; otherwise the reason carries the IdP's codes and message. */

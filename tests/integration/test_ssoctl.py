@@ -24,7 +24,7 @@ COMMANDS = [
     ["connections", "create-saml"], ["connections", "create-oidc"], ["connections", "update"],
     ["connections", "list"], ["connections", "get"],
     ["connections", "enable"], ["connections", "disable"], ["connections", "rotate-sp-key"],
-    ["connections", "retire-sp-key"], ["connections", "delete"],
+    ["connections", "retire-sp-key"], ["connections", "last-login"], ["connections", "delete"],
     ["events"], ["keys", "rotate"],
     ["portal-links", "create"], ["portal-links", "list"], ["portal-links", "revoke"],
     ["admins", "create"], ["admins", "list"], ["admins", "disable"], ["admins", "enable"],

@@ -147,6 +147,11 @@ test('Keycloak-style claims: the ID token carries the upstream email, names, gro
   const userinfo = await client.userinfo(tokens);
   assert.equal(userinfo.email, 'jo@kc.example');
   assert.equal((await newestEvent(connection)).outcome, 'success');
+  // The connection's last sign-in keeps the claims as the provider sent them.
+  const last = await broker.api('GET', `/connections/${connection.id}/last_login`);
+  assert.equal(last.status, 200, JSON.stringify(last.json));
+  assert.equal(last.json.subject, 'f81d4fae-7dec-11d0-a765-00a0c91e6bf6');
+  assert.ok(JSON.stringify(last.json.raw).includes('/platform/sso-admins'), JSON.stringify(last.json.raw));
 });
 
 test('Entra-style claims (client_secret_post): the email comes from upn, unverified; groups are the ids', async () => {

@@ -357,6 +357,14 @@ test('every operation answers as the document says, success and typical errors',
   }
   await call('POST', '/events', {}, 405);
 
+  // The connection's last successful sign-in (the simulator's above), with the attributes sent.
+  const last = (await call('GET', '/connections/conn_simulator/last_login', undefined, 200)).json;
+  assert.equal(last.subject, 'jo@example.com');
+  assert.ok(last.raw && Object.keys(last.raw).length > 0, JSON.stringify(last));
+  await call('GET', `/connections/${oidc.id}/last_login`, undefined, 404);
+  await call('GET', '/connections/conn_nope/last_login', undefined, 404);
+  await call('POST', '/connections/conn_simulator/last_login', {}, 405);
+
   // Signing keys: the rotated key is next, the one before it (the first, which the token
   // service makes when its JWKS is first asked for) signs until then.
   assert.equal((await fetch(`${broker.url}/keys`)).status, 200);

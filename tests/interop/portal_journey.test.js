@@ -421,6 +421,13 @@ test('pages: SAML set up by uploading samlp\'s metadata, tested (the profile sho
   assert.equal(claims.connection_type, 'saml');
   await overviewAfterLogin(page, connection.id, 'pages-saml');
   assert.equal(await page.locator('img, b, script:not([src])').count(), 0, 'a name became markup');
+  // The connection's page shows the user's sign-in (not the test's) with its attributes as text.
+  await page.locator(`[data-testid="connection"][data-connection-id="${connection.id}"]`).getByTestId('open-connection').click();
+  await page.getByTestId('last-login-subject').filter({ hasText: 'jo-123' }).waitFor({ timeout: 10000 });
+  const lastRaw = await page.getByTestId('last-login-raw').innerText();
+  assert.ok(lastRaw.includes(HOSTILE_GIVEN) && lastRaw.includes(HOSTILE_FAMILY), lastRaw);
+  assert.equal(await page.locator('img, b, script:not([src])').count(), 0, 'an attribute became markup');
+  await pageShot(page, 'pages-saml-last-login', { phone: true });
   assert.deepEqual(admin.context.dialogs, []);
   assert.deepEqual(portalErrors(admin), [], 'the pages run under their CSP with a clean console');
 });

@@ -539,6 +539,82 @@ static int s_retire_sp_key(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
                     "no longer has its previous SP key pair");
 }
 
+/* The last successful login: its time and subject, then one line per attribute or claim as
+   the IdP sent it (arrays joined with ", "); an object nested once (a SAML response's
+   attributes, an ID token's and userinfo's claims) gives lines named "outer / inner", as the
+   portal shows them. */
+static const ssoctl_column_t s_last_login_rows[] = {
+    {"COMPLETED", "completed_at"},
+    {"SUBJECT", "subject"},
+};
+static const ssoctl_column_t s_raw_columns[] = {
+    {"ATTRIBUTE", "name"},
+    {"VALUE", "value"},
+};
+
+/* Appends {name: outer[ / inner], value} to list; 0, or -1 when out of memory. */
+static int s_raw_row(json_t *list, const char *outer, const char *inner, json_t *value)
+{
+    size_t len = strlen(outer) + (inner ? strlen(inner) + 3 : 0) + 1;
+    char *name = malloc(len);
+    if (!name)
+        return -1;
+    snprintf(name, len, "%s%s%s", outer, inner ? " / " : "", inner ? inner : "");
+    int rc = json_array_append_new(list, json_pack("{s:s, s:O}", "name", name, "value", value));
+    free(name);
+    return rc;
+}
+
+/* raw's members as a list of {name, value} (new reference), or NULL when out of memory. */
+static json_t *s_raw_list(const json_t *raw)
+{
+    json_t *list = json_array();
+    const char *name, *inner;
+    json_t *value, *inner_value;
+    int rc = list ? 0 : -1;
+    json_object_foreach((json_t *) raw, name, value)
+    {
+        if (!json_is_object(value))
+            rc = rc ? rc : s_raw_row(list, name, NULL, value);
+        else
+            json_object_foreach(value, inner, inner_value)
+                rc = rc ? rc : s_raw_row(list, name, inner, inner_value);
+    }
+    if (rc != 0)
+        json_decref(list);
+    return rc ? NULL : list;
+}
+
+static int s_last_login(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
+{
+    const char *id = args->pos[0];
+    int rc = ssoctl_nonempty(ctx, "ID", id);
+    if (rc != 0)
+        return rc;
+    char *path = ssoctl_path("/connections/", id, "/last_login", NULL);
+    json_t *result = NULL;
+    rc = path ? ssoctl_call(ctx, "GET", path, NULL, &result) : ssoctl_fail(ctx, "out of memory");
+    free(path);
+    if (rc == 0)
+        rc = ssoctl_show_object(ctx, result, s_last_login_rows,
+                                sizeof s_last_login_rows / sizeof s_last_login_rows[0]);
+    const json_t *raw = json_object_get(result, "raw");
+    if (rc == 0 && !ctx->json && !json_is_object(raw))
+        fprintf(ctx->out, "\nThe identity provider's attributes were not kept for this sign-in.\n");
+    else if (rc == 0 && !ctx->json) {
+        json_t *list = s_raw_list(raw);
+        if (!list)
+            rc = ssoctl_fail(ctx, "out of memory");
+        else if (fputc('\n', ctx->out) == EOF
+                 || ssoctl_print_list(ctx->out, s_raw_columns,
+                                      sizeof s_raw_columns / sizeof s_raw_columns[0], list) != 0)
+            rc = ssoctl_fail(ctx, "cannot write the output");
+        json_decref(list);
+    }
+    json_decref(result);
+    return rc;
+}
+
 static int s_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
     return ssoctl_delete_id(ctx, "ID", "/connections/", args->pos[0], "connection");
@@ -690,6 +766,18 @@ const ssoctl_cmd_t ssoctl_connections_cmds[] = {
      "Examples:\n"
      "  ssoctl connections retire-sp-key conn_123\n",
      NULL, 1, 1, s_retire_sp_key},
+    {"connections", "last-login", "connections last-login ID",
+     "Show a connection's last successful sign-in, with the attributes the IdP sent.",
+     "COMPLETED and SUBJECT (the SAML NameID or the OIDC sub), then one line per SAML\n"
+     "attribute or OIDC claim (ID token and userinfo) as the IdP sent it: what to map\n"
+     "with 'connections update ID --map FIELD=NAME'. Only the last sign-in of a client's\n"
+     "login is kept (not a portal test's): replaced by the next, deleted with the\n"
+     "connection. Exit status 1 when the connection has had none yet.\n"
+     "\n"
+     "Examples:\n"
+     "  ssoctl connections last-login conn_123\n"
+     "  ssoctl connections last-login conn_123 --json\n",
+     NULL, 1, 1, s_last_login},
     {"connections", "delete", "connections delete ID", "Delete a connection.",
      "Examples:\n"
      "  ssoctl connections delete conn_123\n",

@@ -9,6 +9,7 @@
 #include "api/dir_conn_slow.h"
 #include "api/dir_conn_sp_key.h"
 #include "api/dir_orgs.h"
+#include "login/dir_last_login.h"
 #include "login/dir_login.h"
 #include "vault/dir_pki.h"
 #include "dir_testkit.h"
@@ -620,6 +621,8 @@ zframe_t *dir_connections_http(dir_api_req_t *req)
         return dir_api_dispatch(req, &item, id);
     if (strcmp(req->segments[2], "sp_key") == 0)
         return dir_conn_sp_key_http(req);
+    if (strcmp(req->segments[2], "last_login") == 0 && req->n_segments == 3)
+        return dir_last_login_http(req);
     if (req->n_segments != 3)
         return sso_http_error(404, "not_found", "no such path under /api/v1");
     if (strcmp(req->segments[2], "enable") == 0)

@@ -191,6 +191,9 @@ static void s_test(dir_testkit_t *kit)
     if (reply)
         sso__idp_initiated_reply__free_unpacked(reply, NULL);
     SSO_CHECK(s_events(kit, "idp-initiated: sent to client") == 1);
+    /* Not a login: the connection's last login is not written (login/dir_last_login). */
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM connection_last_logins", NULL)
+              == 0);
     /* The same assertion again: a replay, refused with its reason (for the saml service's
        event, not written here). */
     SSO_CHECK(dir_testkit_rpc_error(kit, rpc, &r.base, "replayed", "_idp-initiated-1"));

@@ -423,6 +423,9 @@ static void s_test_tests(dir_testkit_t *kit)
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events WHERE txn_id = ? AND "
                                        "test = 1 AND outcome = 'success' AND client_id IS NULL",
                          "s", txn_id) == 1);
+    /* A test is not the connection's last login (login/dir_last_login). */
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM connection_last_logins", NULL)
+              == 0);
     /* Used once. */
     SSO_CHECK(dir_testkit_rpc_error(kit, "UpstreamWrites.LoginComplete", &complete.base,
                                     "consumed", NULL));
@@ -468,7 +471,7 @@ static void s_test_tests(dir_testkit_t *kit)
     SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_events WHERE txn_id = ? AND "
                                        "test = 1 AND outcome = 'failure'", "s", txn_id) == 1);
 
-    /* raw_json is for tests only: a client's login refuses it. */
+    /* A client's login takes raw_json too, as its connection's last login, not a test's. */
     SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/connections/conn_simulator/enable", NULL,
                                NULL) == 200);
     char client[64];
@@ -488,8 +491,14 @@ static void s_test_tests(dir_testkit_t *kit)
     if (stored)
         sso__transaction__free_unpacked(stored, NULL);
     complete.txn_id = t.id;
-    SSO_CHECK(dir_testkit_rpc_error(kit, "UpstreamWrites.LoginComplete", &complete.base,
-                                    "invalid_request", "test logins only"));
+    done = dir_testkit_rpc(kit, "UpstreamWrites.LoginComplete", &complete.base);
+    SSO_CHECK(done && !*dir_testkit_error(done) && *done->code);
+    sso__login_redirect_reply__free_unpacked(done, NULL);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM connection_last_logins WHERE "
+                                       "connection_id = 'conn_simulator' AND instr(raw_json, "
+                                       "'ada@example.com') > 0", NULL) == 1);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM login_tests WHERE txn_id = ?", "s",
+                         t.id) == 0);
     /* A client's transaction cannot be made without a client, nor a test's with one. */
     t.id = "txn-not-a-test-0002";
     t.client_id = "";

@@ -2,6 +2,7 @@
 #include "login/dir_txn.h"
 #include "login/dir_codes.h"
 #include "login/dir_events.h"
+#include "login/dir_last_login.h"
 #include "login/dir_login.h"
 #include "login/dir_replay.h"
 #include "login/dir_tests.h"
@@ -454,7 +455,7 @@ static int s_caller_view(dir_t *dir, const Sso__LoginCompleteRequest *r,
     return s_stale(dir, txn, r->connection_version, err);
 }
 
-/* A test's raw attributes or claims: "" or a JSON object of at most DIR_TESTS_RAW_MAX. */
+/* The raw attributes or claims: "" or a JSON object of at most DIR_TESTS_RAW_MAX. */
 static int s_check_raw(const char *raw, dir_error_t *err)
 {
     if (!*raw)
@@ -529,10 +530,6 @@ DIR_RPC_FN(dir_txn_login_complete, Sso__LoginCompleteRequest, Sso__LoginRedirect
         dir_server_error(err);
         goto done;
     }
-    if (test == 0 && *r->raw_json) {
-        dir_rpc_error(err, "invalid_request", "raw_json is for test logins only");
-        goto done;
-    }
     if (test == 1) {
         rc = s_complete_test(dir, r, txn, test_id, out, err);
         goto done;
@@ -571,7 +568,10 @@ DIR_RPC_FN(dir_txn_login_complete, Sso__LoginCompleteRequest, Sso__LoginRedirect
                          .subject = r->profile->subject,
                          .email = dir_rpc_or_null(r->profile->email),
                          .txn_id = txn->id};
+    /* The connection's last login (raw attributes included) goes in the same write. */
     if (dir_codes_issue(dir, &spec, &code) != 0 || dir_events_add(dir, &event, NULL) != 0
+        || dir_last_login_note(dir, txn->connection_id, r->profile->subject, r->raw_json, now)
+               != 0
         || dir_db_commit(dir->db) != 0) {
         dir_server_error(err);
         goto done;

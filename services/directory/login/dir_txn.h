@@ -23,7 +23,7 @@ int dir_txn_challenge_only(Sso__Transaction *t);
 /* The same, found by its OIDC state (the oidc service's callback knows only that). */
 Sso__Transaction *dir_txn_get_by_oidc_state(dir_t *dir, const char *state, dir_error_t *err);
 /* UpstreamWrites.LoginComplete: consumes the transaction, issues a code, records a success
-   event; {redirect_uri, state, code}. */
+   event and the connection's last login (login/dir_last_login); {redirect_uri, state, code}. */
 DIR_RPC_FN(dir_txn_login_complete, Sso__LoginCompleteRequest, Sso__LoginRedirectReply);
 /* UpstreamWrites.LoginFail: consumes the transaction, records a failure event with the
    reason; {redirect_uri, state, redirect_error, redirect_error_description}. For an unknown,

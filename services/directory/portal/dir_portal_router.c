@@ -1,6 +1,7 @@
 /* dir_portal_router: the /portal/ paths and the portal API's routes. */
 #include "portal/dir_portal_router.h"
 #include "api/dir_api.h"
+#include "login/dir_last_login.h"
 #include "login/dir_tests.h"
 #include "portal/dir_portal_connections.h"
 #include "portal/dir_portal_pages.h"
@@ -113,6 +114,21 @@ static zframe_t *s_test_result(dir_portal_req_t *req)
     return result ? sso_http_json(200, result) : dir_error_reply(&err);
 }
 
+/* GET /portal/api/connections/{id}/last_login: the last successful sign-in of one of the
+   session's connections (login/dir_last_login), or 204 when it has had none yet: the page asks
+   for it each time it shows a connection, and a 404 would be an error in the browser's
+   console every time. */
+static zframe_t *s_last_login(dir_portal_req_t *req)
+{
+    zframe_t *refused = dir_portal_req_owns(req, DIR_PORTAL_CONNECTION, req->segments[1]);
+    if (refused)
+        return refused;
+    dir_error_t err = {0};
+    json_t *last = dir_last_login_get(req->dir, req->segments[1], &err);
+    return last ? sso_http_json(200, last)
+                : err.status == 404 ? dir_api_no_content() : dir_error_reply(&err);
+}
+
 typedef zframe_t *(dir_portal_route_fn)(dir_portal_req_t *req);
 typedef struct {
     const char *method;
@@ -133,6 +149,7 @@ static const dir_portal_route_t s_routes[] = {
     {"DELETE", "connections/*", dir_portal_connections_item},
     {"POST", "connections/*/enable", dir_portal_connections_item},
     {"POST", "connections/*/disable", dir_portal_connections_item},
+    {"GET", "connections/*/last_login", s_last_login},
     {"POST", "connections/*/test", s_test_start},
     {"GET", "tests/*", s_test_result},
     {"POST", "saml/check", dir_portal_connections_saml_check},

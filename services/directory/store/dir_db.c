@@ -597,6 +597,7 @@ static void s_test_migrations(const char *path)
         [11] = "50d319c72a312f15709c73f836b14b036bd6b777009bf5212c33ed5d0dda25e2", /* 0012_saml_metadata_refresh */
         [12] = "c8c6814e645cedfaa33f2f56df2ae1273e99ede8f2a9a8178105dcfa27666494", /* 0013_client_initiate_login_uri */
         [13] = "3547cd98b12a577409cee2bb9a0307a671d787ef5831647e7009bffa9ad20370", /* 0014_saml_sp_key_rollover */
+        [14] = "a1508e91933423e11ec335f95348f65019f22dbedd1866bfc51c83428beb1fb1", /* 0015_connection_last_login */
         [15] = "2e106ff258ba62a3dd6d5dc9a1de283bf10fcb519f99f87ac7136faf0ec5bc60", /* 0016_saml_metadata_signing_certificate */
     };
     size_t count = sizeof shipped / sizeof shipped[0];

@@ -5,6 +5,7 @@
 import { api, plainId } from './api.js';
 import { badge, certificateLine, copyField, fill, h, newId, statusBadge, stepHeading, table } from '../common/dom.js';
 import { docsList, loadGuides, protocolName, stepList } from './guides.js';
+import { lastLoginSection } from './last-login.js';
 import { startTest } from './testing.js';
 
 // A labelled input with its error element wired for assistive technology: the error's text
@@ -391,6 +392,7 @@ export async function connectionView(view, id, { state, rememberGuide, guideFor 
         h('div', { class: 'actions' }, h('button', { type: 'button', testid: 'test-button',
           on: { click: () => startTest(connection, testHolder, testError, state.stops) } }, 'Test sign-in')),
         testError, testHolder),
+      lastLoginSection(connection),
       h('section', { class: 'card', 'aria-labelledby': 'step4' },
         h('div', { id: 'step4' }, stepHeading(4, active ? 'It is on' : 'Turn it on')),
         h('p', {}, active

@@ -22,7 +22,7 @@ function valueText(value) {
 }
 
 // A value cell: a list for several strings, preformatted JSON for a structure.
-function valueCell(value) {
+export function valueCell(value) {
   if (Array.isArray(value) && value.every((x) => typeof x === 'string')) {
     return value.length === 1 ? value[0]
       : h('ul', { class: 'plain-list' }, value.map((x) => h('li', {}, x)));
@@ -33,7 +33,7 @@ function valueCell(value) {
 
 // The attributes or claims as the IdP sent them: one row per name; an object nested once (an
 // ID token's and userinfo's claims) gives rows named "outer / inner".
-function rawRows(raw) {
+export function rawRows(raw) {
   const rows = [];
   for (const [name, value] of Object.entries(raw || {})) {
     if (value && typeof value === 'object' && !Array.isArray(value)) {
