@@ -79,6 +79,9 @@ test('the start page, the overview, the IdP picker and the connection pages pass
     await page.getByTestId('create-connection').click();
     await page.waitForURL(/#\/connections\/conn_/);
     await page.getByTestId(type === 'saml' ? 'saml-form' : 'oidc-form').waitFor();
+    // The attribute mapping (both) and the SAML options (SAML only) are in what axe checks.
+    await page.getByTestId('mapping-form').waitFor();
+    assert.equal(await page.getByTestId('saml-options-form').count(), type === 'saml' ? 1 : 0);
     await check(page, `${type}-draft`);
   }
 
@@ -129,4 +132,49 @@ test('the portal works from the keyboard: Tab reaches every control of the IdP p
   await page.keyboard.press('Enter');
   await page.waitForURL(/#\/add\/okta/);
   await kit.shot(page, 'keyboard-okta-picked');
+});
+
+test('the attribute mapping and SAML options: Tab walks their controls in order, Space ticks, Enter saves; an error shown inline passes axe and has the focus', { skip: !HAVE_CHROMIUM && NO_CHROMIUM }, async () => {
+  const context = await kit.context();
+  const { page } = await kit.open(context, await kit.link(org.id), 'mapping-keyboard');
+  await page.goto(`${kit.url}/portal/#/add`);
+  await page.getByTestId('idp-okta').click();
+  await page.getByTestId('create-connection').click();
+  await page.waitForURL(/#\/connections\/conn_/);
+  await page.getByTestId('mapping-form').waitFor();
+  // From the first mapping field on, by Tab only: each field, then its NameID choice.
+  await page.getByTestId('mapping-email').focus();
+  const order = ['mapping-email'];
+  for (let i = 0; i < 10; i++) {
+    await page.keyboard.press('Tab');
+    order.push(await page.evaluate(() => document.activeElement.dataset.testid));
+  }
+  assert.deepEqual(order, ['mapping-email', 'mapping-email-nameid', 'mapping-name', 'mapping-name-nameid',
+    'mapping-given_name', 'mapping-given_name-nameid', 'mapping-family_name', 'mapping-family_name-nameid',
+    'mapping-groups', 'mapping-groups-nameid', 'mapping-form-save']);
+  // Space on the NameID choice takes the field from the NameID (the input is then off).
+  await page.getByTestId('mapping-email-nameid').focus();
+  await page.keyboard.press('Space');
+  assert.ok(await page.getByTestId('mapping-email').isDisabled());
+  await page.keyboard.press('Space');
+  assert.ok(await page.getByTestId('mapping-email').isEnabled());
+  // A bad name, saved with Enter: the API's reason under the field, the focus on it.
+  await page.getByTestId('mapping-name').fill('bad name');
+  await page.keyboard.press('Enter');
+  await page.getByTestId('mapping-name-error').waitFor({ state: 'visible' });
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), 'mapping-name');
+  await check(page, 'mapping-error');
+  // The SAML options: the 3DES warning is tied to its checkbox.
+  const des = page.getByTestId('option-allow_3des');
+  const described = (await des.getAttribute('aria-describedby')).split(' ')[0];
+  assert.match(await page.locator(`#${described}`).innerText(), /^Warning: 3DES/);
+  await des.focus();
+  await page.keyboard.press('Space');
+  assert.ok(await des.isChecked());
+  await page.getByTestId('option-clock_skew_s').fill('ten');
+  await page.getByTestId('option-clock_skew_s').press('Enter');
+  await page.getByTestId('option-clock_skew_s-error').waitFor({ state: 'visible' });
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), 'option-clock_skew_s');
+  await check(page, 'saml-options-error');
+  assert.deepEqual(context.consoleErrors.filter((e) => !/status of 400/.test(e)), []);
 });

@@ -83,9 +83,46 @@ static zframe_t *s_through_slow(dir_portal_req_t *req,
     return reply;
 }
 
+/* The connection options that name the app's clients (IdP-initiated login sends the user to
+   one of them): the developer's, set through the management API or the dashboard, never by
+   the customer's IT admin. */
+static const char *const s_developer_options[] = {"allow_idp_initiated",
+                                                  "idp_initiated_client_id"};
+
+/* NULL when the body of a create or a change sets none of the developer's options (nor
+   resets them: "options": null clears every option), else the 403 naming what it tried.
+   dir_portal_req_open has found the body to be a JSON object (or empty). */
+static zframe_t *s_developer_options_refused(const dir_portal_req_t *req)
+{
+    if (req->http->body.len == 0)
+        return NULL;
+    json_t *body = json_loadb((const char *) req->http->body.data, req->http->body.len,
+                              JSON_REJECT_DUPLICATES, NULL);
+    json_t *options = json_object_get(body, "options");
+    char why[240] = "";
+    if (json_is_null(options))
+        snprintf(why, sizeof why, "options: null resets the options the app's developer set "
+                                  "too; reset each of yours by name (\"options\": "
+                                  "{\"name\": null})");
+    for (size_t i = 0; !*why && i < sizeof s_developer_options / sizeof *s_developer_options;
+         i++)
+        if (json_object_get(options, s_developer_options[i]))
+            snprintf(why, sizeof why, "options.%s names the app's clients: the app's "
+                                      "developer sets it (management API or dashboard), not "
+                                      "the portal", s_developer_options[i]);
+    json_decref(body);
+    if (!*why)
+        return NULL;
+    sso_info("portal session %s refused: %s", req->session.web.id, why);
+    return sso_http_error(403, "access_denied", why);
+}
+
 zframe_t *dir_portal_connections_collection(dir_portal_req_t *req)
 {
     const char *const path[] = {"organizations", req->session.organization_id, "connections"};
+    zframe_t *refused = !strcmp(req->method, "POST") ? s_developer_options_refused(req) : NULL;
+    if (refused)
+        return refused;
     /* A create may fetch metadata or discovery and makes a key pair. */
     return !strcmp(req->method, "POST") ? s_through_slow(req, dir_connections_org_http, path, 3)
                                         : s_through(req, dir_connections_org_http, path, 3, NULL);
@@ -94,6 +131,8 @@ zframe_t *dir_portal_connections_collection(dir_portal_req_t *req)
 zframe_t *dir_portal_connections_item(dir_portal_req_t *req)
 {
     zframe_t *refused = dir_portal_req_owns(req, DIR_PORTAL_CONNECTION, req->segments[1]);
+    if (!refused && !strcmp(req->method, "PATCH"))
+        refused = s_developer_options_refused(req);
     if (refused)
         return refused;
     const char *const path[] = {"connections", req->segments[1],
@@ -343,6 +382,85 @@ static void s_test_saml(dir_testkit_t *kit)
     free(old);
 }
 
+/* The options that name the app's clients are the developer's: the portal may neither set
+   nor reset them (403, nothing written), on a create or a change; its own options and the
+   attribute mapping it may. */
+static void s_test_developer_options(dir_testkit_t *kit)
+{
+    dir_portal_testkit_t a;
+    SSO_CHECK(dir_portal_testkit_session(kit, "A", &a) == 0);
+    json_t *json = NULL;
+    char client[64] = "", id[64] = "", target[200], api[200], body[600];
+    /* A client the developer would name, ready for IdP-initiated logins: without the refusal
+       the portal's change below would pass. */
+    SSO_CHECK(dir_testkit_field(kit, "POST", "/api/v1/clients", "{\"name\":\"App\","
+                                "\"redirect_uris\":[\"https://app.test/cb\"]}", "id", client,
+                                sizeof client) == 201);
+    snprintf(target, sizeof target, "/api/v1/clients/%s", client);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", target, "{\"initiate_login_uri\":"
+                               "\"https://app.test/start\"}", NULL) == 200);
+    SSO_CHECK(dir_portal_testkit_json(kit, "POST", "/portal/api/connections", &a, a.csrf,
+                                      "{\"type\":\"saml\"}", &json) == 201);
+    snprintf(id, sizeof id, "%s", dir_testkit_str(json, "id"));
+    json_decref(json);
+    snprintf(target, sizeof target, "/portal/api/connections/%s", id);
+    snprintf(api, sizeof api, "/api/v1/connections/%s", id);
+
+    const char *const refused[] = {
+        "{\"options\":{\"allow_idp_initiated\":true,\"idp_initiated_client_id\":\"%s\"}}",
+        "{\"options\":{\"idp_initiated_client_id\":\"%s\"}}",
+        "{\"name\":\"x\",\"options\":{\"clock_skew_s\":60,\"allow_idp_initiated\":false}}",
+        "{\"options\":{\"allow_idp_initiated\":null}}",
+        "{\"options\":null}",
+    };
+    const char *const want[] = {"options.allow_idp_initiated names the app's clients",
+                                "options.idp_initiated_client_id names the app's clients",
+                                "options.allow_idp_initiated names the app's clients",
+                                "options.allow_idp_initiated names the app's clients",
+                                "options: null resets the options the app's developer set"};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        snprintf(body, sizeof body, refused[i], client);
+        SSO_CHECK(dir_portal_testkit_json(kit, "PATCH", target, &a, a.csrf, body, &json) == 403
+                  && !strcmp(dir_testkit_str(json, "error"), "access_denied")
+                  && strstr(dir_testkit_str(json, "error_description"), want[i]));
+        json_decref(json);
+        /* Nor when it creates a connection. */
+        if (i < 2) {
+            char create[700];
+            snprintf(create, sizeof create, "{\"type\":\"saml\",%s", body + 1);
+            SSO_CHECK(dir_portal_testkit_json(kit, "POST", "/portal/api/connections", &a,
+                                              a.csrf, create, NULL) == 403);
+        }
+    }
+    SSO_CHECK(dir_testkit_call(kit, "GET", api, NULL, &json) == 200
+              && json_object_size(json_object_get(json, "options")) == 0
+              && json_is_null(json_object_get(json, "name")));
+    json_decref(json);
+    SSO_CHECK(dir_db_int(kit->dir->db, "SELECT count(*) FROM connections", NULL) == 1);
+
+    /* The developer turns it on; the portal's own options and mapping leave it on. */
+    snprintf(body, sizeof body, "{\"options\":{\"allow_idp_initiated\":true,"
+             "\"idp_initiated_client_id\":\"%s\"}}", client);
+    SSO_CHECK(dir_testkit_call(kit, "PATCH", api, body, NULL) == 200);
+    SSO_CHECK(dir_portal_testkit_json(kit, "PATCH", target, &a, a.csrf,
+                                      "{\"options\":{\"clock_skew_s\":300,\"binding\":"
+                                      "\"http-post\"},\"attribute_mapping\":{\"email\":"
+                                      "\"$nameid\",\"name\":\"displayName\"}}", &json) == 200);
+    json_t *options = json_object_get(json, "options");
+    SSO_CHECK(json_is_true(json_object_get(options, "allow_idp_initiated"))
+              && !strcmp(dir_testkit_str(options, "idp_initiated_client_id"), client)
+              && json_integer_value(json_object_get(options, "clock_skew_s")) == 300
+              && !strcmp(dir_testkit_str(json_object_get(json, "attribute_mapping"), "email"),
+                         "$nameid"));
+    json_decref(json);
+    SSO_CHECK(dir_portal_testkit_json(kit, "PATCH", target, &a, a.csrf, "{\"options\":null}",
+                                      NULL) == 403);
+    SSO_CHECK(dir_testkit_call(kit, "GET", api, NULL, &json) == 200
+              && json_is_true(json_object_get(json_object_get(json, "options"),
+                                              "allow_idp_initiated")));
+    json_decref(json);
+}
+
 /* OIDC through the portal: the secret is written, never read back. */
 static void s_test_oidc(dir_testkit_t *kit)
 {
@@ -584,6 +702,7 @@ void dir_portal_connections_test(bool verbose)
     (void) verbose;
     dir_testkit_run(s_test_saml);
     dir_testkit_run(s_test_oidc);
+    dir_testkit_run(s_test_developer_options);
     dir_testkit_run(s_test_check);
     dir_testkit_run(s_test_events);
     dir_testkit_run(s_test_slow_cap);

@@ -5,7 +5,9 @@
    that names the SESSION's organization, never one from the request, after
    dir_portal_req_owns has found any connection id it is given to be the session's (403
    another organization's, 404 none). A handler that waits for a slow step (a metadata or
-   discovery fetch, a key pair) goes on only while the session lives. */
+   discovery fetch, a key pair) goes on only while the session lives. A create or change
+   that sets or resets an option naming the app's clients (allow_idp_initiated,
+   idp_initiated_client_id: the developer's) is a 403, as is "options": null. */
 #ifndef DIR_PORTAL_CONNECTIONS_H
 #define DIR_PORTAL_CONNECTIONS_H
 #include "portal/dir_portal_req.h"

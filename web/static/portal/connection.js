@@ -1,37 +1,15 @@
 // connection.js: one connection's setup (#/connections/<id>): the values to give the IdP and
 // its console steps, the IdP's details (SAML: metadata URL, file, pasted XML or by hand, each
 // checked at once by POST saml/check; OIDC: issuer, client, write-only secret, scopes, checked
-// by discovery on save), the test, and enable / disable.
+// by discovery on save), the attribute mapping and SAML options (mapping.js), the test, and
+// enable / disable.
 import { api, plainId } from './api.js';
 import { badge, certificateLine, copyField, fill, h, newId, statusBadge, stepHeading, table } from '../common/dom.js';
+import { field, setError } from './fields.js';
 import { docsList, loadGuides, protocolName, stepList } from './guides.js';
 import { lastLoginSection } from './last-login.js';
+import { mappingCard, samlOptionsCard } from './mapping.js';
 import { startTest } from './testing.js';
-
-// A labelled input with its error element wired for assistive technology: the error's text
-// is the server's error_description, shown next to the field.
-function field({ label, hint, testid, input }) {
-  const id = input.id || newId(testid);
-  input.id = id;
-  input.dataset.testid = testid;
-  const error = h('p', { class: 'field-error', id: `${id}-error`, testid: `${testid}-error`, hidden: true });
-  const hintEl = hint ? h('p', { class: 'hint', id: `${id}-hint` }, hint) : null;
-  input.setAttribute('aria-describedby', [hintEl && hintEl.id, error.id].filter(Boolean).join(' '));
-  const wrap = h('div', { class: 'field' }, h('label', { for: id }, label), hintEl, input, error);
-  return { wrap, input, error };
-}
-
-function setError(f, text) {
-  if (text) {
-    f.error.textContent = text;
-    f.error.hidden = false;
-    f.input.setAttribute('aria-invalid', 'true');
-  } else {
-    f.error.textContent = '';
-    f.error.hidden = true;
-    f.input.removeAttribute('aria-invalid');
-  }
-}
 
 function readFile(input) {
   const file = input.files && input.files[0];
@@ -386,6 +364,8 @@ export async function connectionView(view, id, { state, rememberGuide, guideFor 
       h('section', { class: 'card', 'aria-labelledby': 'step2' },
         h('div', { id: 'step2' }, stepHeading(2, `Enter ${idpName === 'your identity provider' ? 'your identity provider\'s' : `${guide.name}'s`} details`)),
         connection.type === 'saml' ? samlForm(connection, rerender) : oidcForm(connection, guide, rerender)),
+      mappingCard(connection, rerender),
+      samlOptionsCard(connection, rerender),
       h('section', { class: 'card', 'aria-labelledby': 'step3' },
         h('div', { id: 'step3' }, stepHeading(3, 'Test the sign-in')),
         h('p', {}, 'A test window opens where you sign in at your identity provider. The sign-in never reaches the app; you see what the app would receive, or exactly why it failed.'),
