@@ -20,6 +20,7 @@
 #include "sso_service.h"
 #include "sso_test.h"
 #include "sso_upstream.h"
+#include "sso_webhook.h"
 #include "sso_worker.h"
 #include "sso_xml.h"
 #include "sso_xmldsig.h"
@@ -48,6 +49,7 @@ int main(int argc, char **argv)
     SSO_RUN(sso_rpc_test, verbose);
     SSO_RUN(sso_clients_test, verbose);
     SSO_RUN(sso_upstream_test, verbose);
+    SSO_RUN(sso_webhook_test, verbose);
     SSO_RUN(sso_xml_test, verbose);
     SSO_RUN(sso_xmldsig_test, verbose);
     SSO_RUN(sso_saml_metadata_test, verbose);
