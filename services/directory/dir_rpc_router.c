@@ -1,6 +1,7 @@
 /* dir_rpc_router: an RPC's bus name in, its typed handler run, the packed reply out. */
 #include "dir_rpc_router.h"
 #include "api/dir_clients.h"
+#include "api/dir_scim_dirs.h"
 #include "api/dir_signing_api.h"
 #include "dir_rpc.h"
 #include "dir_seed.h"
@@ -133,6 +134,8 @@ S_HANDLER(s_event_writes_, event_record, dir_events_record, Sso__EventWrites_Ser
           Sso__EventReply)
 S_HANDLER(s_simulator_reads_, simulator_key, dir_seed_simulator_key,
           Sso__SimulatorReads_Service, Sso__SimulatorKeyRequest, Sso__SimulatorKeyReply)
+S_HANDLER(s_scim_reads_, scim_authenticate, dir_scim_dirs_authenticate, Sso__ScimReads_Service,
+          Sso__ScimAuthenticateRequest, Sso__ScimAuthenticateReply)
 
 /* A method missing here does not compile: the INIT macros name every one. */
 static Sso__TokenReads_Service s_token_reads = SSO__TOKEN_READS__INIT(s_token_reads_);
@@ -143,12 +146,13 @@ static Sso__UpstreamWrites_Service s_upstream_writes =
 static Sso__EventWrites_Service s_event_writes = SSO__EVENT_WRITES__INIT(s_event_writes_);
 static Sso__SimulatorReads_Service s_simulator_reads =
     SSO__SIMULATOR_READS__INIT(s_simulator_reads_);
+static Sso__ScimReads_Service s_scim_reads = SSO__SCIM_READS__INIT(s_scim_reads_);
 
 /* The roles that call the directory; a group's callers are bits, role i being 1 << i.
    The service loop takes the same list (directory_service.rpc_callers). */
-const char *const dir_rpc_router_callers[] = {"token", "saml", "oidc", NULL};
-enum { S_TOKEN = 1, S_SAML = 2, S_OIDC = 4, S_UPSTREAM = S_SAML | S_OIDC };
-#define S_ROLES 3 /* in dir_rpc_router_callers */
+const char *const dir_rpc_router_callers[] = {"token", "saml", "oidc", "scim", NULL};
+enum { S_TOKEN = 1, S_SAML = 2, S_OIDC = 4, S_SCIM = 8, S_UPSTREAM = S_SAML | S_OIDC };
+#define S_ROLES 4 /* in dir_rpc_router_callers */
 
 /* The proto services and the roles that may call each: what each role's code calls (the
    oidc service: the upstream login's steps, as saml's), so that a stolen key of one service
@@ -158,10 +162,12 @@ enum { S_TOKEN = 1, S_SAML = 2, S_OIDC = 4, S_UPSTREAM = S_SAML | S_OIDC };
 static ProtobufCService *const s_services[] = {
     &s_token_reads.base,    &s_token_writes.base, &s_upstream_reads.base,
     &s_upstream_writes.base, &s_event_writes.base, &s_simulator_reads.base,
+    &s_scim_reads.base,
 };
 static const unsigned s_callers[] = {S_TOKEN,    S_TOKEN,
                                      S_UPSTREAM, S_UPSTREAM,
-                                     S_TOKEN | S_UPSTREAM, S_SAML};
+                                     S_TOKEN | S_UPSTREAM, S_SAML,
+                                     S_SCIM};
 #define S_SERVICES (sizeof s_services / sizeof *s_services)
 
 static unsigned s_role_bit(const char *caller)

@@ -27,6 +27,9 @@ COMMANDS = [
     ["connections", "retire-sp-key"], ["connections", "last-login"], ["connections", "delete"],
     ["events"], ["keys", "rotate"],
     ["portal-links", "create"], ["portal-links", "list"], ["portal-links", "revoke"],
+    ["directories", "create"], ["directories", "list"], ["directories", "get"],
+    ["directories", "rotate-token"], ["directories", "delete"], ["directories", "users"],
+    ["directories", "groups"], ["directories", "events"],
     ["admins", "create"], ["admins", "list"], ["admins", "disable"], ["admins", "enable"],
     ["admins", "delete"], ["admins", "setup-link"], ["audit"],
     ["completion", "bash"],
@@ -984,7 +987,7 @@ def test_bash_completion_from_the_command_table(broker, tmp_path):
     assert lines[0] == "complete -F _ssoctl ssoctl"
     got = [line.split() for line in lines[1:]]
     groups = ["clients", "orgs", "domains", "connections", "events", "keys", "portal-links",
-              "admins", "audit", "completion"]
+              "directories", "admins", "audit", "completion"]
     assert sorted(got[0]) == sorted(["help"] + groups)
     assert got[1] == ["clients"]
     # The subcommands the help lists, in its order.

@@ -398,6 +398,75 @@ test('a client secret rotates: the new secret once, errors as documented', async
   await call('POST', `/clients/${broker.admin.id}/rotate_secret`, {}, 409);
 });
 
+// Rows as the SCIM service writes them, straight into the directory's database (the SCIM
+// service that will write them is not built yet), so the lists' items are checked too.
+function provision(dirId) {
+  const sql = `.timeout 5000
+INSERT INTO scim_users (id, directory_id, user_name, user_name_lower, external_id, display_name, display_name_lower, email_lower, active, resource_json, created_at, updated_at, deleted_at)
+  VALUES ('u-openapi-1', '${dirId}', 'Jo@Example.com', 'jo@example.com', 'ext-1', 'Jo Doe', 'jo doe', 'jo@example.com', 1, '{}', 100, 100, NULL),
+         ('u-openapi-2', '${dirId}', 'al', 'al', NULL, NULL, NULL, NULL, 0, '{}', 100, 200, 300);
+INSERT INTO scim_groups (id, directory_id, display_name, display_name_lower, external_id, resource_json, created_at, updated_at)
+  VALUES ('g-openapi-1', '${dirId}', 'Admins', 'admins', NULL, '{}', 100, 100);
+INSERT INTO scim_group_members (group_id, user_id) VALUES ('g-openapi-1', 'u-openapi-1');
+INSERT INTO scim_events (directory_id, type, resource_type, resource_id, at, detail)
+  VALUES ('${dirId}', 'user.created', 'User', 'u-openapi-1', 100, '{"active":true}'),
+         ('${dirId}', 'group.created', 'Group', 'g-openapi-1', 101, NULL);
+`;
+  execFileSync('sqlite3', [path.join(broker.dataDir, 'sso.db')], { input: sql });
+}
+
+test('SCIM directories answer as documented: the token once, its rotation, what was provisioned', async () => {
+  const org = (await call('POST', '/organizations', { display_name: 'SCIM OpenAPI' }, 201)).json;
+  const orgPath = `/organizations/${org.id}`;
+  const made = (await call('POST', `${orgPath}/directories`, { name: 'Okta' }, 201)).json;
+  assert.equal(made.base_url, `${broker.url}/scim/v2/${made.id}`);
+  assert.equal(made.tokens.length, 1);
+  const other = (await call('POST', `${orgPath}/directories`, undefined, 201)).json;
+  assert.equal(other.name, 'SCIM directory');
+  await call('POST', `${orgPath}/directories`, { name: '' }, 400);
+  await call('POST', `${orgPath}/directories`, { name: 5 }, 400);
+  await call('POST', `${orgPath}/directories`, '{', 400);
+  await call('POST', '/organizations/org_nope/directories', {}, 404);
+  await call('PUT', `${orgPath}/directories`, {}, 405);
+  const first = (await call('GET', `${orgPath}/directories?page_size=1`, undefined, 200)).json;
+  assert.notEqual(first.next_page_token, '');
+  const all = (await call('GET', `${orgPath}/directories`, undefined, 200)).json;
+  assert.deepEqual(all.data.map((d) => d.id), [made.id, other.id]);
+  assert.ok(!JSON.stringify(all).includes(made.token), 'the list shows no token');
+  await call('GET', `${orgPath}/directories?page_size=0`, undefined, 400);
+  await call('GET', '/organizations/org_nope/directories', undefined, 404);
+  const got = (await call('GET', `/directories/${made.id}`, undefined, 200)).json;
+  assert.equal(got.token, undefined);
+  await call('GET', '/directories/dir_nope', undefined, 404);
+  const rotated = (await call('POST', `/directories/${made.id}/token/rotate`, { overlap_seconds: 60 }, 200)).json;
+  assert.notEqual(rotated.token, made.token);
+  assert.equal(rotated.tokens.length, 2);
+  assert.equal(rotated.tokens[0].expires_at, null);
+  const again = (await call('POST', `/directories/${made.id}/token/rotate`, undefined, 200)).json;
+  assert.equal(again.tokens.length, 2);
+  assert.ok(!again.tokens.some((t) => t.id === made.tokens[0].id), 'the oldest token is gone');
+  await call('POST', `/directories/${made.id}/token/rotate`, { overlap_seconds: 604801 }, 400);
+  await call('POST', '/directories/dir_nope/token/rotate', {}, 404);
+  await call('GET', `/directories/${made.id}/token/rotate`, undefined, 405);
+  for (const list of ['users', 'groups', 'events']) {
+    assert.deepEqual((await call('GET', `/directories/${made.id}/${list}`, undefined, 200)).json, { data: [], next_page_token: '' });
+    await call('GET', `/directories/${made.id}/${list}?page_size=x`, undefined, 400);
+    await call('GET', `/directories/dir_nope/${list}`, undefined, 404);
+  }
+  provision(made.id);
+  const users = (await call('GET', `/directories/${made.id}/users?page_size=1`, undefined, 200)).json;
+  assert.equal(users.data[0].email, 'jo@example.com');
+  const deleted = (await call('GET', `/directories/${made.id}/users?page_token=${encodeURIComponent(users.next_page_token)}`, undefined, 200)).json;
+  assert.deepEqual([deleted.data[0].active, deleted.data[0].deleted_at], [false, '1970-01-01T00:05:00Z']);
+  assert.equal((await call('GET', `/directories/${made.id}/groups`, undefined, 200)).json.data[0].members_count, 1);
+  const events = (await call('GET', `/directories/${made.id}/events`, undefined, 200)).json;
+  assert.deepEqual(events.data.map((e) => e.type), ['group.created', 'user.created']);
+  await call('DELETE', `/directories/${made.id}`, undefined, 204);
+  await call('DELETE', `/directories/${made.id}`, undefined, 404);
+  await call('DELETE', orgPath, undefined, 204);
+  await call('GET', `/directories/${other.id}`, undefined, 404);
+});
+
 test('dashboard accounts and the audit log answer as documented', async () => {
   // Accounts: the setup link once, the email lower-cased, errors as documented.
   const created = await call('POST', '/admins', { email: 'Dev.OpenAPI@Example.COM' }, 201);

@@ -49,6 +49,7 @@ extern const ssoctl_cmd_t ssoctl_connections_cmds[];
 extern const ssoctl_cmd_t ssoctl_events_cmds[];
 extern const ssoctl_cmd_t ssoctl_keys_cmds[];
 extern const ssoctl_cmd_t ssoctl_portal_links_cmds[];
+extern const ssoctl_cmd_t ssoctl_directories_cmds[];
 extern const ssoctl_cmd_t ssoctl_completion_cmds[];
 
 /* Every command group, in the order help lists them (*count of them). */
@@ -140,6 +141,17 @@ int ssoctl_show_newest(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char 
 /* Lists every page of /organizations/ORG_ID<collection> (ORG_ID: args->pos[0]) as a table. */
 int ssoctl_org_list(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *collection,
                     const ssoctl_column_t *cols, size_t ncols);
+/* A credential's rotation (clients rotate-secret, directories rotate-token): POST
+   <prefix>ID<action> (ID: args->pos[0]) with overlap_seconds from --overlap, a duration
+   (ssoctl_duration) of at most max_seconds (max_text says it in words; absent: the broker's
+   default), and shows the answer with rows. *out is the answer (caller decrefs), for the
+   caller's note on the new credential. 0, or an exit status (reported). */
+int ssoctl_rotate(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *prefix,
+                  const char *action, long max_seconds, const char *max_text,
+                  const ssoctl_column_t *rows, size_t nrows, json_t **out);
+/* Lists every page of <prefix>ID<collection> (label names ID in usage errors) as a table. */
+int ssoctl_sub_list(ssoctl_ctx_t *ctx, const char *label, const char *prefix, const char *id,
+                    const char *collection, const ssoctl_column_t *cols, size_t ncols);
 /* DELETE /organizations/ORG_ID<collection>/ID (args->pos[0], [1]; label names the id in usage
    errors) as ssoctl_delete does. */
 int ssoctl_org_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *collection,

@@ -1,6 +1,5 @@
 /* ssoctl clients: OAuth clients of the broker (the app's Auth0 tenant is one). */
 #include "ssoctl_cmd.h"
-#include "ssoctl_util.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,16 +207,6 @@ static int s_update(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
     return rc;
 }
 
-/* --overlap: whole seconds, or a whole number of minutes, hours or days ("90m", "24h", "7d"),
-   from 0 to 30 days. 0, or a usage error (reported). */
-static int s_overlap(ssoctl_ctx_t *ctx, const char *text, long *seconds)
-{
-    if (ssoctl_duration(text, false, OVERLAP_MAX, seconds) != 0)
-        return ssoctl_usage_error(ctx, "--overlap must be SECONDS, or a number of minutes, "
-                                       "hours or days (90m, 24h, 7d), from 0 to 30 days");
-    return 0;
-}
-
 static const ssoctl_column_t s_rotated_rows[] = {
     {"ID", "id"},
     {"CLIENT ID", "client_id"},
@@ -227,22 +216,9 @@ static const ssoctl_column_t s_rotated_rows[] = {
 
 static int s_rotate(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
-    const char *overlap = ssoctl_args_get(args, "overlap");
-    long seconds = 0;
-    int rc = ssoctl_nonempty(ctx, "ID", args->pos[0]);
-    if (rc == 0 && overlap)
-        rc = s_overlap(ctx, overlap, &seconds);
-    if (rc != 0)
-        return rc;
-    /* No --overlap: the broker's default (24 hours). */
-    json_t *body = overlap ? json_pack("{s:I}", "overlap_seconds", (json_int_t) seconds)
-                           : json_object();
-    char *path = ssoctl_path("/clients/", args->pos[0], "/rotate_secret", NULL);
     json_t *result = NULL;
-    rc = body && path ? ssoctl_call(ctx, "POST", path, body, &result)
-                      : ssoctl_fail(ctx, "out of memory");
-    if (rc == 0)
-        rc = ssoctl_show_object(ctx, result, s_rotated_rows, COUNT(s_rotated_rows));
+    int rc = ssoctl_rotate(ctx, args, "/clients/", "/rotate_secret", OVERLAP_MAX, "30 days",
+                           s_rotated_rows, COUNT(s_rotated_rows), &result);
     if (rc == 0 && !ctx->json) {
         const char *until =
             json_string_value(json_object_get(result, "previous_secret_expires_at"));
@@ -253,8 +229,6 @@ static int s_rotate(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
             fprintf(ctx->err, "The previous secret no longer works.\n");
     }
     json_decref(result);
-    json_decref(body);
-    free(path);
     return rc;
 }
 

@@ -64,6 +64,32 @@ int dir_api_query_time(const dir_api_req_t *req, const char *name, int64_t *out,
     return 0;
 }
 
+int dir_api_overlap(const dir_api_req_t *req, int64_t fallback, int64_t max, const char *what,
+                    const char *max_text, int64_t *overlap, dir_error_t *err)
+{
+    *overlap = fallback;
+    if (req->http->body.len == 0)
+        return 0;
+    json_t *body = dir_api_body(req, err);
+    if (!body)
+        return -1;
+    json_t *value = json_object_get(body, "overlap_seconds");
+    int rc = 0;
+    if (value) {
+        json_int_t seconds = json_is_integer(value) ? json_integer_value(value) : -1;
+        if (seconds < 0 || seconds > max) {
+            dir_bad_request(err, "overlap_seconds must be a whole number of seconds from 0 (the "
+                                 "previous %s stops at once) to %lld (%s)", what,
+                            (long long) max, max_text);
+            rc = -1;
+        }
+        else
+            *overlap = seconds;
+    }
+    json_decref(body);
+    return rc;
+}
+
 zframe_t *dir_api_dispatch(dir_api_req_t *req, const dir_api_methods_t *methods, const char *id)
 {
     /* In the order Allow lists them. */

@@ -72,6 +72,13 @@ zframe_t *dir_api_db_error(void);
 int dir_api_query_time(const dir_api_req_t *req, const char *name, int64_t *out,
                        dir_error_t *err);
 
+/* A rotation's overlap: the body's overlap_seconds, how long the previous credential (what:
+   "secret", "token") keeps working. Absent, or no body at all, is fallback; anything but a
+   whole number from 0 to max (max_text says it in words) is refused (null, "", "24h", 1.5,
+   true, -1). 0, or -1 with err (400). */
+int dir_api_overlap(const dir_api_req_t *req, int64_t fallback, int64_t max, const char *what,
+                    const char *max_text, int64_t *overlap, dir_error_t *err);
+
 /* The body as a JSON object, or NULL with err (400 naming the problem). New reference. */
 json_t *dir_api_body(const dir_api_req_t *req, dir_error_t *err);
 /* 405 with an Allow header. */

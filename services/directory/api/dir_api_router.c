@@ -7,6 +7,7 @@
 #include "api/dir_openapi.h"
 #include "api/dir_orgs.h"
 #include "api/dir_portal.h"
+#include "api/dir_scim_dirs.h"
 #include "api/dir_signing_api.h"
 #include "dashboard/dir_dash_admins.h"
 #include "dashboard/dir_dash_audit.h"
@@ -71,7 +72,11 @@ static zframe_t *s_route(dir_api_req_t *req)
             return dir_connections_org_http(req);
         if (strcmp(req->segments[2], "portal_links") == 0 && n <= 4)
             return dir_portal_http(req);
+        if (strcmp(req->segments[2], "directories") == 0 && n == 3)
+            return dir_scim_dirs_org_http(req);
     }
+    if (strcmp(top, "directories") == 0 && n >= 2 && n <= 4)
+        return dir_scim_dirs_http(req);
     if (strcmp(top, "connections") == 0 && n >= 2 && n <= 4)
         return dir_connections_http(req);
     if (strcmp(top, "events") == 0 && n == 1)

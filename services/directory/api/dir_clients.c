@@ -261,34 +261,6 @@ static zframe_t *s_delete(dir_api_req_t *req, const char *id)
                           id, "");
 }
 
-/* The body's overlap_seconds: absent, or no body at all, is the default; anything but a whole
-   number in [0, DIR_ROTATE_OVERLAP_MAX] (null, "", "24h", 1.5, true, -1) is refused. 0, or
-   -1 with err. */
-static int s_overlap(const dir_api_req_t *req, int64_t *overlap, dir_error_t *err)
-{
-    *overlap = DIR_ROTATE_OVERLAP_DEFAULT;
-    if (req->http->body.len == 0)
-        return 0;
-    json_t *body = dir_api_body(req, err);
-    if (!body)
-        return -1;
-    json_t *value = json_object_get(body, "overlap_seconds");
-    int rc = 0;
-    if (value) {
-        json_int_t seconds = json_is_integer(value) ? json_integer_value(value) : -1;
-        if (seconds < 0 || seconds > DIR_ROTATE_OVERLAP_MAX) {
-            dir_bad_request(err, "overlap_seconds must be a whole number of seconds from 0 (the "
-                                 "previous secret stops at once) to %d (30 days)",
-                            DIR_ROTATE_OVERLAP_MAX);
-            rc = -1;
-        }
-        else
-            *overlap = seconds;
-    }
-    json_decref(body);
-    return rc;
-}
-
 /* POST /clients/{id}/rotate_secret: a new secret, shown once; the one it replaces keeps
    working for overlap_seconds (so the app can switch without downtime), and the one before
    that, if any, stops now: at most two secrets authenticate a client. */
@@ -298,7 +270,8 @@ static zframe_t *s_rotate(dir_api_req_t *req, const char *id)
         return s_try_refused();
     dir_error_t err = {0};
     int64_t overlap = 0;
-    if (s_overlap(req, &overlap, &err) != 0)
+    if (dir_api_overlap(req, DIR_ROTATE_OVERLAP_DEFAULT, DIR_ROTATE_OVERLAP_MAX, "secret",
+                        "30 days", &overlap, &err) != 0)
         return dir_error_reply(&err);
     int64_t admin = dir_db_int(req->dir->db, "SELECT is_admin FROM clients WHERE id = ?", "s", id);
     if (admin < 0)
