@@ -32,7 +32,10 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(GEN_C:.c=.o)
 LIBSSO := $(BUILD)/libsso.a
 
 BINS := $(addprefix $(BUILD)/bin/sso-,$(SERVICES)) $(BUILD)/bin/ssoctl $(BUILD)/bin/sso-supervisor
-TESTBINS := $(BUILD)/bin/test-lib $(addprefix $(BUILD)/bin/test-,$(SERVICES))
+# Services whose modules come before the service: only their test-<svc> is built (the SCIM
+# filter and path parsers; sso-scim comes with the service, which then moves to SERVICES).
+TEST_ONLY_SERVICES := scim
+TESTBINS := $(BUILD)/bin/test-lib $(addprefix $(BUILD)/bin/test-,$(SERVICES) $(TEST_ONLY_SERVICES))
 
 .SECONDARY: $(GEN_C) $(GEN_H)
 .DELETE_ON_ERROR:
@@ -121,7 +124,7 @@ $(BUILD)/bin/test-$(1): $$($(1)_OBJS) $$($(1)_KIT_OBJS) $(BUILD)/obj/services/$(
 	@echo "  LINK    $$@"
 	@$$(CC) $$(LDFLAGS) -o $$@ $$(filter-out $(LIBSSO),$$^) $(LIBSSO) $$(LDLIBS)
 endef
-$(foreach s,$(SERVICES),$(eval $(call SERVICE_RULES,$(s))))
+$(foreach s,$(SERVICES) $(TEST_ONLY_SERVICES),$(eval $(call SERVICE_RULES,$(s))))
 # The services that call the directory test against the real one, run in the test process
 # by its kit (services/directory/dir_fake.h): their test binaries link the directory too.
 DIR_FAKE_USERS := token saml oidc

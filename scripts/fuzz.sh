@@ -11,13 +11,13 @@ if [ "$mode" = run ]; then seconds="${2:-60}"; build="${3:-build-fuzz}"; else bu
 make --no-print-directory build/libsso.a build/gen/dir_migrations.c build/gen/dir_openapi_doc.c >/dev/null
 mkdir -p "$build/obj"
 flags=(-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -Ilib -Ibuild/gen -Iservices/token -Iservices/saml -Iservices/directory -Iservices/oidc
+       -Ilib -Ibuild/gen -Iservices/token -Iservices/saml -Iservices/directory -Iservices/oidc -Iservices/scim
        $(pkg-config --cflags libczmq jansson libprotobuf-c openssl libxml-2.0 libcurl xmlsec1-openssl zlib sqlite3))
 libs=($(pkg-config --libs libczmq libzmq jansson libprotobuf-c openssl libxml-2.0 libcurl xmlsec1-openssl zlib sqlite3) -lpthread)
 # Everything a target may reach, in one archive: the linker takes only the objects a target
 # needs (a module brings its self-test along, and with it the test kits it calls, the
 # directory's in-process dir_fake among them).
-srcs=($(ls lib/*.c services/saml/*.c services/token/*.c services/oidc/*.c services/directory/*.c services/directory/*/*.c \
+srcs=($(ls lib/*.c services/saml/*.c services/token/*.c services/oidc/*.c services/directory/*.c services/directory/*/*.c services/scim/*.c \
         | grep -v -e /main.c -e /selftest.c) build/gen/*.pb-c.c build/gen/dir_migrations.c \
         build/gen/dir_openapi_doc.c)
 archive="$build/libfuzz.a" stale=0
