@@ -419,7 +419,7 @@ test('SCIM directories answer as documented: the token once, its rotation, what 
   const org = (await call('POST', '/organizations', { display_name: 'SCIM OpenAPI' }, 201)).json;
   const orgPath = `/organizations/${org.id}`;
   const made = (await call('POST', `${orgPath}/directories`, { name: 'Okta' }, 201)).json;
-  assert.equal(made.base_url, `${broker.url}/scim/v2/${made.id}`);
+  assert.equal(made.scim_base_url, `${broker.url}/scim/v2/${made.id}`);
   assert.equal(made.tokens.length, 1);
   const other = (await call('POST', `${orgPath}/directories`, undefined, 201)).json;
   assert.equal(other.name, 'SCIM directory');
@@ -438,16 +438,16 @@ test('SCIM directories answer as documented: the token once, its rotation, what 
   const got = (await call('GET', `/directories/${made.id}`, undefined, 200)).json;
   assert.equal(got.token, undefined);
   await call('GET', '/directories/dir_nope', undefined, 404);
-  const rotated = (await call('POST', `/directories/${made.id}/token/rotate`, { overlap_seconds: 60 }, 200)).json;
+  const rotated = (await call('POST', `/directories/${made.id}/token`, { overlap_seconds: 60 }, 200)).json;
   assert.notEqual(rotated.token, made.token);
   assert.equal(rotated.tokens.length, 2);
   assert.equal(rotated.tokens[0].expires_at, null);
-  const again = (await call('POST', `/directories/${made.id}/token/rotate`, undefined, 200)).json;
+  const again = (await call('POST', `/directories/${made.id}/token`, undefined, 200)).json;
   assert.equal(again.tokens.length, 2);
   assert.ok(!again.tokens.some((t) => t.id === made.tokens[0].id), 'the oldest token is gone');
-  await call('POST', `/directories/${made.id}/token/rotate`, { overlap_seconds: 604801 }, 400);
-  await call('POST', '/directories/dir_nope/token/rotate', {}, 404);
-  await call('GET', `/directories/${made.id}/token/rotate`, undefined, 405);
+  await call('POST', `/directories/${made.id}/token`, { overlap_seconds: 604801 }, 400);
+  await call('POST', '/directories/dir_nope/token', {}, 404);
+  await call('GET', `/directories/${made.id}/token`, undefined, 405);
   for (const list of ['users', 'groups', 'events']) {
     assert.deepEqual((await call('GET', `/directories/${made.id}/${list}`, undefined, 200)).json, { data: [], next_page_token: '' });
     await call('GET', `/directories/${made.id}/${list}?page_size=x`, undefined, 400);

@@ -3,14 +3,14 @@
 #include "ssoctl_cmd.h"
 #include <stdlib.h>
 
-/* The API's bound of token/rotate's overlap_seconds. */
+/* The API's bound of token's overlap_seconds. */
 #define OVERLAP_MAX (7L * 24 * 3600)
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const ssoctl_column_t s_list_columns[] = {
     {"ID", "id"},
     {"NAME", "name"},
-    {"BASE URL", "base_url"},
+    {"BASE URL", "scim_base_url"},
     {"CREATED", "created_at"},
 };
 
@@ -18,7 +18,7 @@ static const ssoctl_column_t s_detail_rows[] = {
     {"ID", "id"},
     {"ORGANIZATION", "organization_id"},
     {"NAME", "name"},
-    {"BASE URL", "base_url"},
+    {"BASE URL", "scim_base_url"},
     /* Only create and rotate-token answers carry it: stored hashed, it is shown once. */
     {"TOKEN", "token"},
     {"TOKENS", "tokens.id"},
@@ -88,7 +88,7 @@ static int s_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 static int s_rotate(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
     json_t *result = NULL;
-    int rc = ssoctl_rotate(ctx, args, "/directories/", "/token/rotate", OVERLAP_MAX, "7 days",
+    int rc = ssoctl_rotate(ctx, args, "/directories/", "/token", OVERLAP_MAX, "7 days",
                            s_detail_rows, COUNT(s_detail_rows), &result);
     if (rc == 0 && !ctx->json) {
         /* The previous token, if it still works, is the second of the live ones. */

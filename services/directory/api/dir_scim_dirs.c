@@ -41,7 +41,7 @@ static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
     char base_url[sizeof dir->public_url + DIR_API_ID_MAX + 16];
     snprintf(base_url, sizeof base_url, "%s/scim/v2/%s", dir->public_url, id);
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "id", id, "organization_id",
-                     dir_db_text(stmt, 1), "name", dir_db_text(stmt, 2), "base_url", base_url,
+                     dir_db_text(stmt, 1), "name", dir_db_text(stmt, 2), "scim_base_url", base_url,
                      "created_at", dir_json_time(dir_db_int64(stmt, 3)), "updated_at",
                      dir_json_time(dir_db_int64(stmt, 4)), "tokens", s_tokens(dir, id));
 }
@@ -172,7 +172,7 @@ static zframe_t *s_delete(dir_api_req_t *req, const char *id)
                           id, " with its tokens, users, groups and events");
 }
 
-/* POST /directories/{id}/token/rotate: a new current token, shown once. The one it replaces
+/* POST /directories/{id}/token: a new current token, shown once. The one it replaces
    keeps working for the overlap (0: it is deleted now); any older one is deleted now, so at
    most two live. */
 static zframe_t *s_rotate(dir_api_req_t *req, const char *id)
@@ -319,7 +319,8 @@ zframe_t *dir_scim_dirs_http(dir_api_req_t *req)
         return dir_api_dispatch(req, &groups, id);
     if (n == 3 && !strcmp(sub, "events"))
         return dir_api_dispatch(req, &events, id);
-    if (n == 4 && !strcmp(sub, "token") && !strcmp(req->segments[3], "rotate"))
+    /* DESIGN.md section 2: POST /api/v1/directories/{id}/token rotates. */
+    if (n == 3 && !strcmp(sub, "token"))
         return dir_api_dispatch(req, &rotate, id);
     return sso_http_error(404, "not_found", "no such path under /api/v1");
 }
@@ -443,7 +444,7 @@ static void s_test_crud(dir_testkit_t *kit)
               && !strcmp(dir_testkit_str(body, "name"), "Okta"));
     char base_url[200];
     snprintf(base_url, sizeof base_url, "https://sso.test/scim/v2/%s", id);
-    SSO_CHECK(!strcmp(dir_testkit_str(body, "base_url"), base_url));
+    SSO_CHECK(!strcmp(dir_testkit_str(body, "scim_base_url"), base_url));
     SSO_CHECK(strlen(token) == 48 && !strncmp(token, "scim_", 5) && s_token_shaped(token));
     json_t *tokens = json_object_get(body, "tokens");
     SSO_CHECK(json_array_size(tokens) == 1
@@ -535,7 +536,7 @@ static void s_test_crud(dir_testkit_t *kit)
     SSO_CHECK(dir_testkit_call(kit, "GET", item, NULL, &body) == 404);
     SSO_CHECK(!strcmp(dir_testkit_str(body, "error_description"), "no such path under /api/v1"));
     json_decref(body);
-    snprintf(item, sizeof item, "/api/v1/directories/%s/token", id);
+    snprintf(item, sizeof item, "/api/v1/directories/%s/token/rotate", id);
     SSO_CHECK(dir_testkit_call(kit, "POST", item, NULL, NULL) == 404);
     snprintf(item, sizeof item, "/api/v1/directories/%s/users/x", id);
     SSO_CHECK(dir_testkit_call(kit, "GET", item, NULL, NULL) == 404);
@@ -566,12 +567,12 @@ static void s_test_crud(dir_testkit_t *kit)
     SSO_CHECK(s_auth(kit, id3, token3, NULL, 0));
 }
 
-/* POST token/rotate for id with body; the new token into token (when 200). */
+/* POST token for id with body; the new token into token (when 200). */
 static int s_rotate_call(dir_testkit_t *kit, const char *id, const char *body, char token[128],
                          json_t **json)
 {
     char path[160], ignored[64];
-    snprintf(path, sizeof path, "/api/v1/directories/%s/token/rotate", id);
+    snprintf(path, sizeof path, "/api/v1/directories/%s/token", id);
     if (json)
         return dir_testkit_call(kit, "POST", path, body, json);
     return s_made(kit, "POST", path, body, ignored, token);
@@ -647,7 +648,7 @@ static void s_test_rotate(dir_testkit_t *kit)
               == 1);
     SSO_CHECK(s_rows_holding(kit->dir, t4) == 0);
     SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM audit_log WHERE target = ? AND action LIKE "
-                             "'POST %/token/rotate' AND status = 200", "s", id) == 4);
+                             "'POST %/token' AND status = 200", "s", id) == 4);
 
     /* Bad overlaps: refused, nothing changes. */
     const char *bad[] = {"{\"overlap_seconds\":null}",  "{\"overlap_seconds\":\"\"}",
@@ -672,7 +673,7 @@ static void s_test_rotate(dir_testkit_t *kit)
     SSO_CHECK(strstr(dir_testkit_str(body, "error_description"), "no directory dir_none"));
     json_decref(body);
     SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM scim_tokens", NULL) == all);
-    snprintf(item, sizeof item, "/api/v1/directories/%s/token/rotate", id);
+    snprintf(item, sizeof item, "/api/v1/directories/%s/token", id);
     SSO_CHECK(dir_testkit_call(kit, "GET", item, NULL, NULL) == 405);
 }
 
