@@ -59,14 +59,18 @@ static int s_delivery_add(dir_t *dir, const char *endpoint, const char *message,
 int dir_webhooks_emit(dir_t *dir, const char *type, const char *stream, json_t *data)
 {
     /* The common case, no endpoint wants it, costs one indexed read. */
-    static const char *const wanted_sql = "SELECT s.endpoint_id FROM webhook_subscriptions s JOIN "
-                                          "webhook_endpoints e ON e.id = s.endpoint_id WHERE "
-                                          "s.event_type = ? AND e.disabled = 0 ORDER BY e.seq";
-    json_t *endpoints = dir_api_column(dir, wanted_sql, "s", type);
-    if (json_array_size(endpoints) == 0) {
+    json_t *endpoints = json_array();
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT s.endpoint_id FROM webhook_subscriptions "
+                                                "s JOIN webhook_endpoints e ON e.id = "
+                                                "s.endpoint_id WHERE s.event_type = ? AND "
+                                                "e.disabled = 0 ORDER BY e.seq", "s", type);
+    int step = stmt ? DIR_DB_ROW : DIR_DB_ERROR;
+    while (step == DIR_DB_ROW && (step = dir_db_step(stmt)) == DIR_DB_ROW)
+        json_array_append_new(endpoints, json_string(dir_db_text(stmt, 0)));
+    dir_db_release(stmt);
+    if (step != DIR_DB_DONE || json_array_size(endpoints) == 0) {
         json_decref(endpoints);
-        /* dir_api_column answers an empty list for a failed query too: tell them apart. */
-        return dir_db_int(dir->db, "SELECT count(*) FROM webhook_endpoints", NULL) < 0 ? -1 : 0;
+        return step == DIR_DB_DONE ? 0 : -1;
     }
     int64_t now_ms = dir_webhooks_now_ms();
     char when[32];
@@ -91,6 +95,20 @@ int dir_webhooks_emit(dir_t *dir, const char *type, const char *stream, json_t *
     json_decref(body);
     json_decref(endpoints);
     return ok ? 0 : -1;
+}
+
+int dir_webhooks_prune(dir_t *dir, int64_t cutoff, int limit)
+{
+    int changes = 0;
+    /* Deliveries and their attempts go with their message (ON DELETE CASCADE). */
+    if (dir_db_run(dir->db, &changes,
+                   "DELETE FROM webhook_messages WHERE seq IN (SELECT m.seq FROM "
+                   "webhook_messages m WHERE m.created_at < ? AND NOT EXISTS (SELECT 1 FROM "
+                   "webhook_deliveries d WHERE d.message_id = m.id AND d.status = 'pending') "
+                   "ORDER BY m.seq LIMIT ?)",
+                   "ii", cutoff, (int64_t) limit) != DIR_DB_OK)
+        return -1;
+    return changes;
 }
 
 /* ---- endpoints ---------------------------------------------------------------------------- */
@@ -738,6 +756,22 @@ static void s_test_outbox(dir_testkit_t *kit)
                                   "?", "s", b) == 4);
     snprintf(list, sizeof list, "/api/v1/webhooks/%s/deliveries/%s/redeliver", a, delivery);
     SSO_CHECK(dir_testkit_call(kit, "POST", list, NULL, NULL) == 404);
+
+    /* Retention: a message goes with its deliveries and their log once it is older than the
+       cutoff and none of them is pending; not before. */
+    SSO_CHECK(dir_db_run(dir->db, NULL, "INSERT INTO webhook_attempts (delivery_id, attempt, "
+                                        "at, duration_ms) SELECT id, 1, 0, 0 FROM "
+                                        "webhook_deliveries", NULL) == DIR_DB_OK);
+    SSO_CHECK(dir_webhooks_prune(dir, dir_now() + 10, 100) == 0); /* all pending */
+    SSO_CHECK(dir_db_run(dir->db, NULL, "UPDATE webhook_deliveries SET status = 'delivered' "
+                                        "WHERE message_id IN (SELECT id FROM webhook_messages "
+                                        "WHERE type = 'login.succeeded')", NULL) == DIR_DB_OK);
+    SSO_CHECK(dir_webhooks_prune(dir, dir_now() - 10, 100) == 0); /* too young */
+    SSO_CHECK(dir_webhooks_prune(dir, dir_now() + 10, 1) == 1
+              && dir_webhooks_prune(dir, dir_now() + 10, 100) == 1);
+    SSO_CHECK(dir_db_int(dir->db, "SELECT count(*) FROM webhook_messages", NULL) == 1
+              && dir_db_int(dir->db, "SELECT count(*) FROM webhook_deliveries", NULL) == 2
+              && dir_db_int(dir->db, "SELECT count(*) FROM webhook_attempts", NULL) == 2);
 }
 
 void dir_webhooks_test(bool verbose)

@@ -31,6 +31,11 @@ int64_t dir_webhooks_now_ms(void);
    0, or -1 when the database failed (the caller rolls its write back). */
 int dir_webhooks_emit(dir_t *dir, const char *type, const char *stream, json_t *data);
 
+/* Retention (with the login events', SSO_EVENT_RETENTION_DAYS, by login/dir_housekeeping):
+   deletes, among the limit oldest messages created before cutoff (Unix seconds) with no
+   pending delivery, each with its deliveries and their attempts. How many, or -1. */
+int dir_webhooks_prune(dir_t *dir, int64_t cutoff, int limit);
+
 /* /api/v1/webhooks (GET a page, POST), /api/v1/webhooks/{id} (GET, PATCH, DELETE),
    {id}/secret/rotate (POST), {id}/deliveries (GET a page, newest first; ?status=) and
    {id}/deliveries/{delivery_id}/redeliver (POST). */
