@@ -91,17 +91,20 @@ static void *s_round_run(void *arg)
     return NULL;
 }
 
+static void s_job_free(s_job_t *job)
+{
+    if (job->secret)
+        OPENSSL_cleanse(job->secret, strlen(job->secret));
+    free(job->secret);
+    free(job->url);
+    free(job->payload);
+    memset(job, 0, sizeof *job);
+}
+
 static void s_jobs_free(dir_webhook_sender_t *self)
 {
-    for (size_t i = 0; i < self->n_jobs; i++) {
-        s_job_t *job = &self->jobs[i];
-        if (job->secret)
-            OPENSSL_cleanse(job->secret, strlen(job->secret));
-        free(job->secret);
-        free(job->url);
-        free(job->payload);
-    }
-    memset(self->jobs, 0, sizeof self->jobs);
+    for (size_t i = 0; i < self->n_jobs; i++)
+        s_job_free(&self->jobs[i]);
     self->n_jobs = 0;
 }
 
@@ -195,8 +198,6 @@ static char *s_open_secret(dir_t *dir, dir_db_stmt_t *stmt, int column, const ch
    its 3 days (its endpoint was disabled meanwhile) is failed there and not sent. How many. */
 static size_t s_claim(dir_t *dir, dir_webhook_sender_t *self, int64_t now_ms)
 {
-    if (dir_db_begin(dir->db) != 0)
-        return 0;
     int64_t lease = now_ms + DIR_WEBHOOK_LEASE_MS;
     dir_db_stmt_t *stmt = dir_db_query(
         dir->db,
@@ -231,7 +232,14 @@ static size_t s_claim(dir_t *dir, dir_webhook_sender_t *self, int64_t now_ms)
             sso_warn("webhook delivery %s: the endpoint's secret cannot be opened", id);
     }
     dir_db_release(stmt);
-    size_t i;
+    /* Nothing due: no write (the look runs several times a second). */
+    if (!ok || (self->n_jobs == 0 && json_array_size(expired) == 0)
+        || dir_db_begin(dir->db) != 0) {
+        json_decref(expired);
+        s_jobs_free(self);
+        return 0;
+    }
+    size_t i, kept = 0;
     json_t *item;
     json_array_foreach(expired, i, item) {
         ok = ok && dir_db_run(dir->db, NULL, "UPDATE webhook_deliveries SET status = 'failed', "
@@ -241,13 +249,25 @@ static size_t s_claim(dir_t *dir, dir_webhook_sender_t *self, int64_t now_ms)
                               json_string_value(item)) == DIR_DB_OK;
     }
     json_decref(expired);
-    /* Moving the lease on is the claim: another instance's claim of the same row, in its own
-       write, sees the lease and skips it. */
+    /* Moving the lease on, guarded by what was read, is the claim: a row another instance
+       claimed since is not ours (and is dropped from the round). */
     for (i = 0; ok && i < self->n_jobs; i++) {
-        s_job_t *job = &self->jobs[i];
-        ok = dir_db_run(dir->db, NULL, "UPDATE webhook_deliveries SET lease_until_ms = ? WHERE "
-                                       "id = ?", "is", lease, job->id) == DIR_DB_OK;
+        int changes = 0;
+        ok = dir_db_run(dir->db, &changes, "UPDATE webhook_deliveries SET lease_until_ms = ? "
+                                           "WHERE id = ? AND status = 'pending' AND "
+                                           "lease_until_ms <= ?",
+                        "isi", lease, self->jobs[i].id, now_ms) == DIR_DB_OK;
+        if (changes == 1 && i != kept) {
+            s_job_t mine = self->jobs[i];
+            self->jobs[i] = self->jobs[kept];
+            self->jobs[kept] = mine;
+        }
+        kept += changes == 1;
     }
+    for (i = kept; ok && i < self->n_jobs; i++)
+        s_job_free(&self->jobs[i]);
+    if (ok)
+        self->n_jobs = kept;
     if (!ok || dir_db_commit(dir->db) != 0) {
         dir_db_rollback(dir->db);
         s_jobs_free(self);
