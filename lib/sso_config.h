@@ -42,6 +42,7 @@ typedef struct {
     const char *admin_client_secret;            /* SSO_ADMIN_CLIENT_SECRET: directory */
     const char *dashboard_admin_email;          /* SSO_DASHBOARD_ADMIN_EMAIL: directory */
     const char *saml_metadata_refresh_s;        /* SSO_SAML_METADATA_REFRESH_S: directory */
+    const char *webhook_first_retry_ms;         /* SSO_WEBHOOK_FIRST_RETRY_MS: directory */
 } sso_config_t;
 
 /* Fills config from the environment; returns 0, or -1 with a message on stderr when a value

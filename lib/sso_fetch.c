@@ -237,6 +237,8 @@ int sso_fetch(const sso_fetch_request_t *request, sso_fetch_response_t *response
         OPENSSL_cleanse(authorization, size);
         free(authorization);
     }
+    for (size_t i = 0; request->headers && request->headers[i]; i++)
+        headers = curl_slist_append(headers, request->headers[i]); /* curl copies it */
     if (post && request->content_type) {
         snprintf(header, sizeof header, "Content-Type: %s", request->content_type);
         headers = curl_slist_append(headers, header);
@@ -506,6 +508,21 @@ void sso_fetch_test(bool verbose)
         request.authorization = NULL;
         free(bearer);
     }
+    /* A POST with a body and extra headers (a webhook's): all of them arrive. */
+    const char *const extra[] = {"webhook-id: msg_1", "webhook-timestamp: 1614265330", NULL};
+    sso_fetch_request_t post = {.url = url, .allow_private = true, .method = "POST",
+                                .body = "{\"a\":1}", .body_len = 7,
+                                .content_type = "application/json", .headers = extra};
+    server.connections = 1;
+    SSO_CHECK(pthread_create(&thread, NULL, s_serve, &server) == 0);
+    SSO_CHECK(sso_fetch(&post, &response, why, sizeof why) == 0 && response.status == 200);
+    SSO_CHECK(!strncmp(server.head, "POST /metadata ", 15)
+              && strstr(server.head, "\r\nwebhook-id: msg_1\r\n")
+              && strstr(server.head, "\r\nwebhook-timestamp: 1614265330\r\n")
+              && strstr(server.head, "\r\nContent-Type: application/json\r\n")
+              && strstr(server.head, "\r\nContent-Length: 7\r\n"));
+    sso_fetch_response_free(&response);
+    pthread_join(thread, NULL);
     server.connections = 1;
     SSO_CHECK(pthread_create(&thread, NULL, s_serve, &server) == 0);
     request.max_bytes = 5;

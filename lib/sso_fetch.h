@@ -22,6 +22,7 @@ typedef struct {
     const char *content_type;   /* of body */
     const char *accept;         /* Accept header, optional */
     const char *authorization;  /* Authorization header value, optional */
+    const char *const *headers; /* more "Name: value" lines, NULL-terminated; optional */
     bool allow_private;         /* permit loopback/private/link-local peers */
     long timeout_ms;            /* 0: SSO_FETCH_TIMEOUT_MS */
     size_t max_bytes;           /* 0: SSO_FETCH_MAX_BYTES */

@@ -101,7 +101,7 @@ static int s_setting(const char *name, const char *text, long fallback, long min
 /* The limits of SSO_EVENT_RETENTION_DAYS and SSO_CLIENT_AUTH_LOCKOUT_BASE_MS. */
 static int s_limits(dir_t *self, const sso_config_t *config, char *why, size_t why_size)
 {
-    long days = 0, base_ms = 0, delay_s = 0, refresh_s = 0;
+    long days = 0, base_ms = 0, delay_s = 0, refresh_s = 0, retry_ms = 0;
     if (s_setting("SSO_EVENT_RETENTION_DAYS", config->event_retention_days,
                   DIR_EVENT_RETENTION_DAYS, 1, DIR_EVENT_RETENTION_MAX_DAYS, &days, why, why_size)
             != 0
@@ -112,8 +112,12 @@ static int s_limits(dir_t *self, const sso_config_t *config, char *why, size_t w
                      why_size) != 0
         || s_setting("SSO_SAML_METADATA_REFRESH_S", config->saml_metadata_refresh_s,
                      DIR_METADATA_REFRESH_S, DIR_METADATA_REFRESH_MIN_S,
-                     DIR_METADATA_REFRESH_MAX_S, &refresh_s, why, why_size) != 0)
+                     DIR_METADATA_REFRESH_MAX_S, &refresh_s, why, why_size) != 0
+        || s_setting("SSO_WEBHOOK_FIRST_RETRY_MS", config->webhook_first_retry_ms,
+                     DIR_WEBHOOK_FIRST_RETRY_MS, DIR_WEBHOOK_FIRST_RETRY_MIN_MS,
+                     DIR_WEBHOOK_FIRST_RETRY_MAX_MS, &retry_ms, why, why_size) != 0)
         return -1;
+    self->webhook_first_retry_ms = retry_ms;
     self->metadata_refresh_s = refresh_s;
     self->event_retention_days = (int) days;
     self->key_rotation_delay_s = delay_s;
@@ -244,7 +248,18 @@ static void s_test(dir_testkit_t *kit)
     SSO_CHECK(other && other->metadata_refresh_s == 60);
     dir_destroy(&other);
     kit->config.saml_metadata_refresh_s = NULL;
+    /* SSO_WEBHOOK_FIRST_RETRY_MS: 10 ms to a minute. */
+    const char *bad_retry[] = {"9", "0", "60001", "5s"};
+    for (size_t i = 0; i < sizeof bad_retry / sizeof bad_retry[0]; i++)
+        SSO_CHECK(s_setting_refused(kit, &kit->config.webhook_first_retry_ms, bad_retry[i],
+                                    "SSO_WEBHOOK_FIRST_RETRY_MS"));
+    kit->config.webhook_first_retry_ms = "10";
+    other = dir_new(&kit->config, why, sizeof why);
+    SSO_CHECK(other && other->webhook_first_retry_ms == 10);
+    dir_destroy(&other);
+    kit->config.webhook_first_retry_ms = NULL;
     SSO_CHECK(dir_testkit_reopen(kit) == 0);
+    SSO_CHECK(kit->dir->webhook_first_retry_ms == DIR_WEBHOOK_FIRST_RETRY_MS);
     SSO_CHECK(kit->dir->metadata_refresh_s == DIR_METADATA_REFRESH_S);
     SSO_CHECK(kit->dir->event_retention_days == DIR_EVENT_RETENTION_DAYS);
     SSO_CHECK(kit->dir->key_rotation_delay_s == DIR_KEY_ROTATION_DELAY_S);

@@ -18,8 +18,14 @@
 #define DIR_METADATA_REFRESH_S 43200
 #define DIR_METADATA_REFRESH_MIN_S 60
 #define DIR_METADATA_REFRESH_MAX_S (7L * 86400)
+/* SSO_WEBHOOK_FIRST_RETRY_MS: a webhook's first retry delay, 10 ms..60 s, 5 s by default; the
+   later ones keep their ratio to it (webhooks/dir_webhook_sender.h). */
+#define DIR_WEBHOOK_FIRST_RETRY_MS 5000
+#define DIR_WEBHOOK_FIRST_RETRY_MIN_MS 10
+#define DIR_WEBHOOK_FIRST_RETRY_MAX_MS 60000
 
 typedef struct _dir_conn_refresh_t dir_conn_refresh_t;
+typedef struct _dir_webhook_sender_t dir_webhook_sender_t;
 
 typedef struct {
     dir_db_t *db;
@@ -37,11 +43,14 @@ typedef struct {
     int64_t key_rotation_delay_s;  /* SSO_KEY_ROTATION_DELAY_S: a rotated-in key signs this late */
     int64_t metadata_refresh_s;    /* SSO_SAML_METADATA_REFRESH_S: IdP metadata URLs' period */
     dir_conn_refresh_t *conn_refresh; /* its fetches in flight (dir_conn_refresh_stop frees) */
+    int64_t webhook_first_retry_ms; /* SSO_WEBHOOK_FIRST_RETRY_MS */
+    dir_webhook_sender_t *webhook_sender; /* deliveries in flight (dir_webhook_sender_stop frees) */
 } dir_t;
 
 /* Creates the data dir (0700) if missing, loads or makes the master key, opens and migrates
    the database and checks the key matches it. Takes SSO_MASTER_KEY, SSO_EVENT_RETENTION_DAYS,
-   SSO_CLIENT_AUTH_LOCKOUT_BASE_MS, SSO_KEY_ROTATION_DELAY_S and SSO_SAML_METADATA_REFRESH_S
+   SSO_CLIENT_AUTH_LOCKOUT_BASE_MS, SSO_KEY_ROTATION_DELAY_S, SSO_SAML_METADATA_REFRESH_S and
+   SSO_WEBHOOK_FIRST_RETRY_MS
    from config (a bad value is an error). The admin client
    and the seed come after (dir_service_open). NULL with a message. */
 dir_t *dir_new(const sso_config_t *config, char *why, size_t why_size);

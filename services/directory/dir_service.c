@@ -2,6 +2,7 @@
 #include "dir_service.h"
 #include "api/dir_api_router.h"
 #include "api/dir_conn_refresh.h"
+#include "webhooks/dir_webhook_sender.h"
 #include "dir_admin.h"
 #include "dir_rpc.h"
 #include "dir_rpc_router.h"
@@ -45,16 +46,20 @@ static int s_init(sso_service_t *service)
 static void s_fini(sso_service_t *service)
 {
     dir_t *dir = service->state;
-    if (dir)
+    if (dir) {
         dir_conn_refresh_stop(dir);
+        dir_webhook_sender_stop(dir);
+    }
     dir_destroy(&dir);
     service->state = NULL;
 }
 
-/* Timer work between batches: the IdP metadata refresh and the certificates' expiry. */
+/* Timer work between batches: the IdP metadata refresh and the certificates' expiry, and the
+   webhooks' deliveries. */
 static void s_tick(sso_service_t *service)
 {
     dir_conn_refresh_tick(service->state, false);
+    dir_webhook_sender_tick(service->state, false);
 }
 
 static zframe_t *s_http(sso_service_t *service, const Sso__HttpRequest *request,

@@ -6,6 +6,8 @@
 #include "api/dir_conn_oidc.h"
 #include "api/dir_conn_options.h"
 #include "api/dir_conn_refresh.h"
+#include "webhooks/dir_webhook_sender.h"
+#include "webhooks/dir_webhooks.h"
 #include "api/dir_conn_saml.h"
 #include "api/dir_conn_slow.h"
 #include "api/dir_conn_sp_key.h"
@@ -98,6 +100,8 @@ int main(int argc, char **argv)
     SSO_RUN(dir_conn_slow_test, verbose);
     SSO_RUN(dir_conn_saml_test, verbose);
     SSO_RUN(dir_conn_refresh_test, verbose);
+    SSO_RUN(dir_webhooks_test, verbose);
+    SSO_RUN(dir_webhook_sender_test, verbose);
     SSO_RUN(dir_connections_test, verbose);
     SSO_RUN(dir_conn_sp_key_test, verbose);
     SSO_RUN(dir_conn_oidc_test, verbose);

@@ -30,6 +30,9 @@ COMMANDS = [
     ["directories", "create"], ["directories", "list"], ["directories", "get"],
     ["directories", "rotate-token"], ["directories", "delete"], ["directories", "users"],
     ["directories", "groups"], ["directories", "events"],
+    ["webhooks", "create"], ["webhooks", "list"], ["webhooks", "get"], ["webhooks", "update"],
+    ["webhooks", "delete"], ["webhooks", "rotate-secret"], ["webhooks", "deliveries"],
+    ["webhooks", "redeliver"],
     ["admins", "create"], ["admins", "list"], ["admins", "disable"], ["admins", "enable"],
     ["admins", "delete"], ["admins", "setup-link"], ["audit"],
     ["completion", "bash"],
@@ -987,7 +990,7 @@ def test_bash_completion_from_the_command_table(broker, tmp_path):
     assert lines[0] == "complete -F _ssoctl ssoctl"
     got = [line.split() for line in lines[1:]]
     groups = ["clients", "orgs", "domains", "connections", "events", "keys", "portal-links",
-              "directories", "admins", "audit", "completion"]
+              "directories", "webhooks", "admins", "audit", "completion"]
     assert sorted(got[0]) == sorted(["help"] + groups)
     assert got[1] == ["clients"]
     # The subcommands the help lists, in its order.

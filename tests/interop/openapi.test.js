@@ -8,6 +8,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
+const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const SwaggerParser = require('@apidevtools/swagger-parser');
@@ -465,6 +466,65 @@ test('SCIM directories answer as documented: the token once, its rotation, what 
   await call('DELETE', `/directories/${made.id}`, undefined, 404);
   await call('DELETE', orgPath, undefined, 204);
   await call('GET', `/directories/${other.id}`, undefined, 404);
+});
+
+test('webhooks answer as documented: the secret once, deliveries with their attempts, redelivery', async () => {
+  // A loopback receiver: 500 to the first request, 204 after.
+  const received = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => {
+      received.push({ id: req.headers['webhook-id'], body });
+      res.writeHead(received.length === 1 ? 500 : 204);
+      res.end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${server.address().port}/hooks`;
+  try {
+    const made = (await call('POST', '/webhooks', { url, events: ['connection.deactivated', 'connection.activated'], description: 'OpenAPI' }, 201)).json;
+    assert.match(made.secret, /^whsec_/);
+    await call('POST', '/webhooks', { url: 'http://app.example.com/h', events: ['login.failed'] }, 400);
+    await call('POST', '/webhooks', { url, events: [] }, 400);
+    await call('POST', '/webhooks', { url, events: ['login.maybe'] }, 400);
+    await call('POST', '/webhooks', '{', 400);
+    await call('PUT', '/webhooks', {}, 405);
+    const list = (await call('GET', '/webhooks?page_size=1', undefined, 200)).json;
+    assert.ok(!JSON.stringify(list).includes(made.secret), 'the list shows no secret');
+    const got = (await call('GET', `/webhooks/${made.id}`, undefined, 200)).json;
+    assert.equal(got.secret, undefined);
+    await call('GET', '/webhooks/whk_nope', undefined, 404);
+    const changed = (await call('PATCH', `/webhooks/${made.id}`, { description: null, disabled: false }, 200)).json;
+    assert.equal(changed.description, null);
+    await call('PATCH', `/webhooks/${made.id}`, { disabled: 'no' }, 400);
+    await call('PATCH', '/webhooks/whk_nope', { disabled: true }, 404);
+    const rotated = (await call('POST', `/webhooks/${made.id}/secret/rotate`, undefined, 200)).json;
+    assert.notEqual(rotated.secret, made.secret);
+    await call('POST', '/webhooks/whk_nope/secret/rotate', undefined, 404);
+    // Events: the simulator's connection disabled and enabled again.
+    await call('POST', '/connections/conn_simulator/disable', undefined, 200);
+    await call('POST', '/connections/conn_simulator/enable', undefined, 200);
+    let deliveries;
+    for (let i = 0; i < 200; i++) {
+      deliveries = (await call('GET', `/webhooks/${made.id}/deliveries?status=delivered`, undefined, 200)).json;
+      if (deliveries.data.length === 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.deepEqual(deliveries.data.map((d) => d.event_type), ['connection.activated', 'connection.deactivated']);
+    const first = deliveries.data[1];
+    assert.deepEqual(first.attempt_log.map((a) => a.http_status), [204, 500]);
+    await call('GET', `/webhooks/${made.id}/deliveries?status=lost`, undefined, 400);
+    await call('GET', '/webhooks/whk_nope/deliveries', undefined, 404);
+    const again = (await call('POST', `/webhooks/${made.id}/deliveries/${first.id}/redeliver`, undefined, 201)).json;
+    assert.equal(again.message_id, first.message_id);
+    await call('POST', `/webhooks/${made.id}/deliveries/dlv_nope/redeliver`, undefined, 404);
+    await call('GET', `/webhooks/${made.id}/deliveries/${first.id}/redeliver`, undefined, 405);
+    await call('DELETE', `/webhooks/${made.id}`, undefined, 204);
+    await call('DELETE', `/webhooks/${made.id}`, undefined, 404);
+  } finally {
+    server.close();
+  }
 });
 
 test('dashboard accounts and the audit log answer as documented', async () => {

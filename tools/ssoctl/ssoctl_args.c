@@ -49,6 +49,9 @@ static const opt_spec_t s_specs[] = {
     {"initiate-login-uri", true, false, false},
     {"overlap", true, false, false},
     {"email", true, false, false}, {"actor", true, false, false}, /* admins, audit */
+    {"events", true, false, false}, {"description", true, false, false}, /* webhooks */
+    {"endpoint", true, false, false}, {"disabled", true, false, false},
+    {"status", true, false, false},
 };
 #define NSPECS (sizeof s_specs / sizeof s_specs[0])
 

@@ -13,7 +13,8 @@
 static const ssoctl_cmd_t *const s_groups[] = {
     ssoctl_clients_cmds,      ssoctl_orgs_cmds,   ssoctl_domains_cmds,
     ssoctl_connections_cmds,  ssoctl_events_cmds, ssoctl_keys_cmds,
-    ssoctl_portal_links_cmds, ssoctl_directories_cmds, ssoctl_admins_cmds,
+    ssoctl_portal_links_cmds, ssoctl_directories_cmds, ssoctl_webhooks_cmds,
+    ssoctl_admins_cmds,
     ssoctl_audit_cmds,        ssoctl_completion_cmds};
 #define NGROUPS (sizeof s_groups / sizeof s_groups[0])
 
@@ -642,10 +643,17 @@ int ssoctl_sub_list(ssoctl_ctx_t *ctx, const char *label, const char *prefix, co
     char *path = ssoctl_path(prefix, id, collection, NULL);
     if (!path)
         return ssoctl_fail(ctx, "out of memory");
+    rc = ssoctl_show_all(ctx, path, cols, ncols);
+    free(path);
+    return rc;
+}
+
+int ssoctl_show_all(ssoctl_ctx_t *ctx, const char *path, const ssoctl_column_t *cols,
+                    size_t ncols)
+{
     json_t *list = NULL;
     const char *next = NULL;
-    rc = ssoctl_list(ctx, path, 0, NULL, true, 0, &list, &next);
-    free(path);
+    int rc = ssoctl_list(ctx, path, 0, NULL, true, 0, &list, &next);
     if (rc == 0)
         rc = ssoctl_show_list(ctx, list, cols, ncols);
     json_decref(list);

@@ -50,6 +50,7 @@ extern const ssoctl_cmd_t ssoctl_events_cmds[];
 extern const ssoctl_cmd_t ssoctl_keys_cmds[];
 extern const ssoctl_cmd_t ssoctl_portal_links_cmds[];
 extern const ssoctl_cmd_t ssoctl_directories_cmds[];
+extern const ssoctl_cmd_t ssoctl_webhooks_cmds[];
 extern const ssoctl_cmd_t ssoctl_completion_cmds[];
 
 /* Every command group, in the order help lists them (*count of them). */
@@ -149,6 +150,9 @@ int ssoctl_org_list(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *co
 int ssoctl_rotate(ssoctl_ctx_t *ctx, const ssoctl_args_t *args, const char *prefix,
                   const char *action, long max_seconds, const char *max_text,
                   const ssoctl_column_t *rows, size_t nrows, json_t **out);
+/* Lists every page of path as a table. */
+int ssoctl_show_all(ssoctl_ctx_t *ctx, const char *path, const ssoctl_column_t *cols,
+                    size_t ncols);
 /* Lists every page of <prefix>ID<collection> (label names ID in usage errors) as a table. */
 int ssoctl_sub_list(ssoctl_ctx_t *ctx, const char *label, const char *prefix, const char *id,
                     const char *collection, const ssoctl_column_t *cols, size_t ncols);

@@ -16,6 +16,7 @@
 #include "login/dir_tokens.h"
 #include "sso_log.h"
 #include "sso_test.h"
+#include "webhooks/dir_webhooks.h"
 
 #define DIR_API_PREFIX "/api/v1/"
 
@@ -79,6 +80,8 @@ static zframe_t *s_route(dir_api_req_t *req)
         return dir_scim_dirs_http(req);
     if (strcmp(top, "connections") == 0 && n >= 2 && n <= 4)
         return dir_connections_http(req);
+    if (strcmp(top, "webhooks") == 0)
+        return dir_webhooks_http(req);
     if (strcmp(top, "events") == 0 && n == 1)
         return dir_events_http(req);
     if (strcmp(top, "admins") == 0 && n <= 3)

@@ -103,7 +103,8 @@ static void s_failed(dir_t *dir, const char *org, const char *id, const char *wh
     snprintf(reason, sizeof reason, DIR_CONN_REFRESH_REASON "%s; the last good certificates "
                                                             "are kept", why);
     sso_warn("connection %s: %s", id, reason);
-    dir_event_t event = {.organization_id = org, .connection_id = id, .reason = reason};
+    dir_event_t event = {.organization_id = org, .connection_id = id, .reason = reason,
+                         .maintenance = true};
     if (dir_events_add(dir, &event, NULL) != 0
         || dir_db_run(dir->db, NULL, "UPDATE saml_metadata_refresh SET error = ? WHERE "
                                      "connection_id = ?", "ss", why, id) != DIR_DB_OK)
@@ -170,7 +171,7 @@ static int s_apply(dir_t *dir, const s_job_t *job)
                  "changed: added %s; removed %s", *added ? added : "none",
                  *removed ? removed : "none");
         dir_event_t event = {.organization_id = org, .connection_id = job->id, .success = true,
-                             .reason = reason};
+                             .reason = reason, .maintenance = true};
         /* The certificates column is part of the connection's version: a saml instance that
            kept the old ones reads it again at its next login. */
         rc = text && dir_db_run(dir->db, NULL, "UPDATE connections SET saml_idp_certificates "
@@ -296,7 +297,8 @@ static void s_expiry_warnings(dir_t *dir, int64_t now)
                      "%s, within %d day%s; add its successor to the IdP's metadata or to "
                      "saml.idp_certificates", info.sha256, info.subject, when, days,
                      days == 1 ? "" : "s");
-            dir_event_t event = {.organization_id = org, .connection_id = id, .reason = reason};
+            dir_event_t event = {.organization_id = org, .connection_id = id, .reason = reason,
+                                 .maintenance = true};
             bool ok = dir_db_begin(dir->db) == 0;
             /* The thresholds it passed at once are done too: one warning, the nearest. */
             for (size_t t = 0; ok && t < sizeof thresholds / sizeof thresholds[0]; t++)

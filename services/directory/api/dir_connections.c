@@ -6,6 +6,7 @@
 #include "api/dir_conn_options.h"
 #include "api/dir_conn_saml.h"
 #include "api/dir_conn_refresh.h"
+#include "webhooks/dir_webhooks.h"
 #include "api/dir_conn_slow.h"
 #include "api/dir_conn_sp_key.h"
 #include "api/dir_orgs.h"
@@ -525,6 +526,27 @@ static zframe_t *s_patch(dir_api_req_t *req, const char *id)
     return dir_conn_slow_in_passes(s_patch_pass, req, id);
 }
 
+/* The connection.activated / deactivated message of connection id, now in its new status. */
+static int s_status_webhook(dir_t *dir, const char *id, bool enable)
+{
+    json_t *conn = s_get(dir, id);
+    json_t *data = conn ? json_pack("{s:O, s:O, s:O, s:O?, s:O}", "id", json_object_get(conn, "id"),
+                                    "organization_id", json_object_get(conn, "organization_id"),
+                                    "type", json_object_get(conn, "type"), "name",
+                                    json_object_get(conn, "name"), "status",
+                                    json_object_get(conn, "status"))
+                        : NULL;
+    int rc = data && dir_webhooks_emit(dir, enable ? "connection.activated"
+                                                   : "connection.deactivated",
+                                       json_string_value(json_object_get(conn, "organization_id")),
+                                       data) == 0
+                 ? DIR_DB_OK
+                 : DIR_DB_ERROR;
+    json_decref(data);
+    json_decref(conn);
+    return rc;
+}
+
 /* draft -> active, inactive -> active, active -> inactive; the same state again is a no-op.
    slow: an enable's checked discovery, shown in the reply (NULL for a disable). */
 static zframe_t *s_set_status(dir_api_req_t *req, const char *id, bool enable,
@@ -532,7 +554,19 @@ static zframe_t *s_set_status(dir_api_req_t *req, const char *id, bool enable,
 {
     int changes = 0;
     char *discovered = slow ? s_discovered_text(slow) : NULL;
-    int rc = enable ? dir_db_run(req->dir->db, &changes,
+    /* The status before, read in the change's write: a change (not a repeat) is a
+       connection.activated / deactivated webhook, in that same write. */
+    char before[16] = "";
+    int rc = dir_db_begin(req->dir->db) == 0 ? DIR_DB_OK : DIR_DB_ERROR;
+    dir_db_stmt_t *stmt = rc == DIR_DB_OK ? dir_db_query(req->dir->db, "SELECT status FROM "
+                                                                       "connections WHERE id = ?",
+                                                         "s", id)
+                                          : NULL;
+    if (stmt && dir_db_step(stmt) == DIR_DB_ROW)
+        snprintf(before, sizeof before, "%s", dir_db_text(stmt, 0));
+    dir_db_release(stmt);
+    rc = rc != DIR_DB_OK ? rc
+         : enable ? dir_db_run(req->dir->db, &changes,
                                  "UPDATE connections SET status = 'active', updated_at = "
                                  "CASE WHEN status = 'active' THEN updated_at ELSE ? END, "
                                  "oidc_discovered = coalesce(?, oidc_discovered) "
@@ -543,8 +577,13 @@ static zframe_t *s_set_status(dir_api_req_t *req, const char *id, bool enable,
                                  "WHERE id = ? AND status IN ('active', 'inactive')",
                                  "is", dir_now(), id);
     free(discovered);
-    if (rc != DIR_DB_OK)
+    const char *after = enable ? "active" : "inactive";
+    if (rc == DIR_DB_OK && changes == 1 && *before && strcmp(before, after) != 0)
+        rc = s_status_webhook(req->dir, id, enable);
+    if (rc != DIR_DB_OK || dir_db_commit(req->dir->db) != 0) {
+        dir_db_rollback(req->dir->db);
         return dir_api_db_error();
+    }
     json_t *json = s_get(req->dir, id);
     if (!json)
         return dir_api_not_found("connection", id);

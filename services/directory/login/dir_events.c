@@ -5,6 +5,7 @@
 #include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_test.h"
+#include "webhooks/dir_webhooks.h"
 
 
 static const char *s_clip(const char *text)
@@ -27,6 +28,18 @@ static void s_cut(const char *text, char *out, size_t size)
     snprintf(out, size, "%.*s...", (int) len, text);
 }
 
+/* A field of a login's webhook: null when absent, '?' for bytes that are not UTF-8 (reasons
+   quote what peers sent), which jansson would refuse and the event with them. */
+static json_t *s_webhook_text(const char *text)
+{
+    char *copy = s_clip(text) ? strdup(s_clip(text)) : NULL;
+    if (copy)
+        sso_log_scrub_utf8(copy);
+    json_t *json = copy ? json_string(copy) : json_null();
+    free(copy);
+    return json;
+}
+
 int dir_events_add(dir_t *dir, const dir_event_t *event, char **id_out)
 {
     char *id = sso_random_id("evt_", 10);
@@ -43,6 +56,19 @@ int dir_events_add(dir_t *dir, const dir_event_t *event, char **id_out)
                         event->success ? "success" : "failure", reason, s_clip(event->subject),
                         s_clip(event->email), s_clip(event->request_id), s_clip(event->txn_id),
                         (int64_t) event->test);
+    if (rc == DIR_DB_OK && !event->test && !event->maintenance) {
+        json_t *data = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "event_id", id,
+                                 "organization_id", s_webhook_text(event->organization_id),
+                                 "connection_id", s_webhook_text(event->connection_id),
+                                 "client_id", s_webhook_text(event->client_id), "subject",
+                                 s_webhook_text(event->subject), "email",
+                                 s_webhook_text(event->email), "reason", s_webhook_text(reason));
+        if (!data
+            || dir_webhooks_emit(dir, event->success ? "login.succeeded" : "login.failed",
+                                 s_clip(event->organization_id), data) != 0)
+            rc = DIR_DB_ERROR;
+        json_decref(data);
+    }
     if (rc != DIR_DB_OK || !id_out)
         free(id);
     else
@@ -84,8 +110,15 @@ DIR_RPC_FN(dir_events_record, Sso__Event, Sso__EventReply)
     char test_id[64] = "";
     int test = *e->txn_id ? dir_tests_of_txn(dir, e->txn_id, test_id) : 0;
     event.test = test == 1;
-    if (test < 0 || dir_events_add(dir, &event, NULL) != 0
-        || (test == 1 && !success && dir_tests_finish(dir, test_id, NULL, NULL, e->reason) != 0)) {
+    /* One write: the event, its webhook message and a test's result stand or fall together. */
+    if (test < 0 || dir_db_begin(dir->db) != 0) {
+        dir_server_error(err);
+        return -1;
+    }
+    if (dir_events_add(dir, &event, NULL) != 0
+        || (test == 1 && !success && dir_tests_finish(dir, test_id, NULL, NULL, e->reason) != 0)
+        || dir_db_commit(dir->db) != 0) {
+        dir_db_rollback(dir->db);
         dir_server_error(err);
         return -1;
     }

@@ -16,11 +16,15 @@ typedef struct {
     const char *request_id;
     const char *txn_id;           /* the login transaction */
     bool test;                    /* a test login's (login/dir_tests): no client, no code */
+    bool maintenance;             /* not a login (a metadata refresh's, a certificate's
+                                     warning): no login.* webhook */
 } dir_event_t;
 
 #define DIR_EVENT_TEXT_MAX 1024
 
-/* Records an event; 0 or -1. *id_out (may be NULL) gets the new "evt_..." id. */
+/* Records an event; 0 or -1. *id_out (may be NULL) gets the new "evt_..." id. A login's event
+   (neither a test's nor maintenance) also puts a login.succeeded or login.failed webhook in
+   the outbox, in the same write (webhooks/dir_webhooks). */
 int dir_events_add(dir_t *dir, const dir_event_t *event, char **id_out);
 
 /* The event_record RPC: an Event with outcome success or failure; texts of at most

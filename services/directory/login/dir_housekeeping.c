@@ -1,6 +1,7 @@
 /* dir_housekeeping: the purge of expired login state, of ended browser sessions and of
    events past the retention. */
 #include "login/dir_housekeeping.h"
+#include "webhooks/dir_webhooks.h"
 #include "login/dir_tests.h"
 #include "api/dir_json.h"
 #include "dir_testkit.h"
@@ -16,11 +17,14 @@ void dir_housekeeping_run(dir_t *dir, bool force)
 {
     int64_t now = dir_now();
     bool due = force || now - dir->housekeeping_at >= S_HOUSEKEEPING_EVERY;
-    /* Events past the retention, a batch per write while a backlog lasts. */
+    /* Events and webhook messages past the retention, a batch per write while a backlog
+       lasts. */
     if (due || dir->events_backlog) {
         int64_t cutoff = now - (int64_t) dir->event_retention_days * 86400;
-        dir->events_backlog = dir_events_prune(dir, cutoff, DIR_EVENTS_PRUNE_BATCH)
-                              == DIR_EVENTS_PRUNE_BATCH;
+        int events = dir_events_prune(dir, cutoff, DIR_EVENTS_PRUNE_BATCH);
+        int webhooks = dir_webhooks_prune(dir, cutoff, DIR_EVENTS_PRUNE_BATCH);
+        dir->events_backlog = events == DIR_EVENTS_PRUNE_BATCH
+                              || webhooks == DIR_EVENTS_PRUNE_BATCH;
     }
     if (!due)
         return;

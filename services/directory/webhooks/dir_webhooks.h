@@ -1,0 +1,45 @@
+/* dir_webhooks: webhooks to the app (issue 22): the deployment's endpoints in the management
+   API (/api/v1/webhooks), and the durable outbox the sender (webhooks/dir_webhook_sender)
+   delivers from. An endpoint is an https URL (plain http only to a loopback host with
+   SSO_ALLOW_PRIVATE_UPSTREAMS=1, as metadata URLs) with the event types it receives and a
+   signing secret ("whsec_...", lib/sso_webhook), shown once when made or rotated and stored
+   sealed with the master key, since the sender signs with it.
+
+   Producers call dir_webhooks_emit inside the write that records their event, so a message
+   exists exactly when its event does and nothing is sent on the request's path. Today: login
+   events (login/dir_events), connection status (api/dir_connections); the SCIM service's
+   directory.user.* / directory.group.* events are one more caller. */
+#ifndef DIR_WEBHOOKS_H
+#define DIR_WEBHOOKS_H
+#include "api/dir_api.h"
+
+#define DIR_WEBHOOK_URL_MAX 2048
+#define DIR_WEBHOOK_DESCRIPTION_MAX 500
+/* How long a message's deliveries are retried before they fail: 3 days. */
+#define DIR_WEBHOOK_RETRY_FOR_MS (3LL * 86400 * 1000)
+
+/* Every event type an endpoint may subscribe to; NULL-terminated. */
+extern const char *const dir_webhook_event_types[];
+
+/* Milliseconds since the epoch (the outbox's clock). */
+int64_t dir_webhooks_now_ms(void);
+
+/* Inside the caller's write transaction: when an enabled endpoint subscribes to type, a
+   message {"type", "timestamp" (RFC 3339, now), "data": data} with a fresh "msg_..." id for
+   stream (the ordering key: the organization's id; NULL or "" for events of none), and one
+   pending delivery, due now, per such endpoint. Nothing when none does. data is borrowed.
+   0, or -1 when the database failed (the caller rolls its write back). */
+int dir_webhooks_emit(dir_t *dir, const char *type, const char *stream, json_t *data);
+
+/* Retention (with the login events', SSO_EVENT_RETENTION_DAYS, by login/dir_housekeeping):
+   deletes, among the limit oldest messages created before cutoff (Unix seconds) with no
+   pending delivery, each with its deliveries and their attempts. How many, or -1. */
+int dir_webhooks_prune(dir_t *dir, int64_t cutoff, int limit);
+
+/* /api/v1/webhooks (GET a page, POST), /api/v1/webhooks/{id} (GET, PATCH, DELETE),
+   {id}/secret/rotate (POST), {id}/deliveries (GET a page, newest first; ?status=) and
+   {id}/deliveries/{delivery_id}/redeliver (POST). */
+zframe_t *dir_webhooks_http(dir_api_req_t *req);
+
+void dir_webhooks_test(bool verbose);
+#endif
