@@ -516,10 +516,10 @@ test('webhooks answer as documented: the secret once, deliveries with their atte
     assert.deepEqual(first.attempt_log.map((a) => a.http_status), [204, 500]);
     await call('GET', `/webhooks/${made.id}/deliveries?status=lost`, undefined, 400);
     await call('GET', '/webhooks/whk_nope/deliveries', undefined, 404);
-    const again = (await call('POST', `/webhooks/${made.id}/deliveries/${first.id}/redeliver`, undefined, 201)).json;
+    const again = (await call('POST', `/webhooks/${made.id}/deliveries/${first.id}/retry`, undefined, 201)).json;
     assert.equal(again.message_id, first.message_id);
-    await call('POST', `/webhooks/${made.id}/deliveries/dlv_nope/redeliver`, undefined, 404);
-    await call('GET', `/webhooks/${made.id}/deliveries/${first.id}/redeliver`, undefined, 405);
+    await call('POST', `/webhooks/${made.id}/deliveries/dlv_nope/retry`, undefined, 404);
+    await call('GET', `/webhooks/${made.id}/deliveries/${first.id}/retry`, undefined, 405);
     await call('DELETE', `/webhooks/${made.id}`, undefined, 204);
     await call('DELETE', `/webhooks/${made.id}`, undefined, 404);
   } finally {

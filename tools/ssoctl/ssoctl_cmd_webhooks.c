@@ -79,7 +79,7 @@ static void s_secret_note(ssoctl_ctx_t *ctx, const json_t *result)
 static int s_create(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
     int rc = ssoctl_nonempty(ctx, "URL", args->pos[0]);
-    if (rc == 0)
+    if (rc == 0 && ssoctl_args_get(args, "events"))
         rc = ssoctl_nonempty(ctx, "--events", ssoctl_args_get(args, "events"));
     if (rc != 0)
         return rc;
@@ -186,7 +186,7 @@ static int s_redeliver(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
     if (rc != 0)
         return rc;
     char *path = ssoctl_path("/webhooks/", args->pos[0], "/deliveries/", args->pos[1],
-                             "/redeliver", NULL);
+                             "/retry", NULL);
     rc = path ? ssoctl_call_show(ctx, "POST", path, NULL, s_delivery_columns,
                                  COUNT(s_delivery_columns))
               : ssoctl_fail(ctx, "out of memory");
@@ -200,10 +200,10 @@ static const char *const s_update_opts[] = {"endpoint", "events", "description",
 static const char *const s_deliveries_opts[] = {"status", "limit", NULL};
 
 const ssoctl_cmd_t ssoctl_webhooks_cmds[] = {
-    {"webhooks", "create", "webhooks create URL --events LIST [--description TEXT]",
+    {"webhooks", "create", "webhooks create URL [--events LIST] [--description TEXT]",
      "Add an endpoint that receives signed webhooks; its secret is printed once.",
      "Options:\n"
-     "  --events LIST        comma-separated event types to receive, of:\n"
+     "  --events LIST        comma-separated event types to receive (default: all), of:\n"
      "                       " EVENTS_HELP
      "  --description TEXT   a note for people\n"
      "\n"

@@ -238,14 +238,21 @@ static zframe_t *s_create(dir_api_req_t *req, const char *unused)
 {
     (void) unused;
     dir_error_t err = {0};
-    json_t *body = dir_api_body(req, &err), *events = NULL;
+    json_t *body = dir_api_body(req, &err), *events = NULL, *every = NULL;
     const char *url = NULL, *description = NULL;
+    int given = -1;
     if (!body || s_url(req->dir, body, DIR_REQUIRED, &url, &err) < 0
-        || s_events(body, DIR_REQUIRED, &events, &err) < 0
+        || (given = s_events(body, 0, &events, &err)) < 0
         || dir_json_string(body, "description", "description", DIR_NULLABLE,
                            DIR_WEBHOOK_DESCRIPTION_MAX, &description, &err) < 0) {
         json_decref(body);
         return dir_error_reply(&err);
+    }
+    /* DESIGN.md section 2: events is optional; without it the endpoint gets every type. */
+    if (given == 0) {
+        events = every = json_array();
+        for (size_t k = 0; every && dir_webhook_event_types[k]; k++)
+            json_array_append_new(every, json_string(dir_webhook_event_types[k]));
     }
     dir_t *dir = req->dir;
     char *id = sso_random_id("whk_", 10);
@@ -274,6 +281,7 @@ static zframe_t *s_create(dir_api_req_t *req, const char *unused)
     free(secret);
     free(sealed);
     free(id);
+    json_decref(every);
     json_decref(body);
     return reply;
 }
@@ -436,7 +444,7 @@ static zframe_t *s_deliveries(dir_api_req_t *req, const char *id)
                         "ss", id, status ? status : "");
 }
 
-/* POST {id}/deliveries/{delivery_id}/redeliver: a new pending delivery of the same message
+/* POST {id}/deliveries/{delivery_id}/retry (DESIGN.md section 2): a new pending delivery of the same message
    (the same webhook-id, so receivers can tell), at the end of its stream, with 3 days of its
    own. */
 static zframe_t *s_redeliver(dir_api_req_t *req, const char *id)
@@ -487,7 +495,7 @@ zframe_t *dir_webhooks_http(dir_api_req_t *req)
     if (n == 3 && !strcmp(req->segments[2], "deliveries"))
         return dir_api_dispatch(req, &deliveries, id);
     if (n == 5 && !strcmp(req->segments[2], "deliveries")
-        && !strcmp(req->segments[4], "redeliver"))
+        && !strcmp(req->segments[4], "retry"))
         return dir_api_dispatch(req, &redeliver, id);
     return sso_http_error(404, "not_found", "no such path under /api/v1");
 }
@@ -527,7 +535,6 @@ static void s_test_api(dir_testkit_t *kit)
         {"{\"url\":\"http://app.test/h\",\"events\":[\"login.failed\"]}", "must use https"},
         {"{\"url\":\"http://127.0.0.1:9/h\",\"events\":[\"login.failed\"]}", "must use https"},
         {"{\"url\":\"app.test/h\",\"events\":[\"login.failed\"]}", "url"},
-        {"{\"url\":\"https://app.test/h\"}", "events"},
         {"{\"url\":\"https://app.test/h\",\"events\":[]}", "at least one"},
         {"{\"url\":\"https://app.test/h\",\"events\":\"login.failed\"}", "events"},
         {"{\"url\":\"https://app.test/h\",\"events\":[\"login.started\"]}", "unknown event"},
@@ -547,6 +554,20 @@ static void s_test_api(dir_testkit_t *kit)
             fprintf(stderr, "webhook case %zu accepted or refused otherwise\n", i);
         SSO_CHECK(ok);
     }
+    SSO_CHECK(dir_db_int(dir->db, "SELECT count(*) FROM webhook_endpoints", NULL) == 0);
+    /* Without events (DESIGN.md section 2: optional), every type. */
+    size_t n_types = 0;
+    while (dir_webhook_event_types[n_types])
+        n_types++;
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/webhooks", "{\"url\":\"https://app.test/"
+                               "all\"}", &body) == 201
+              && json_array_size(json_object_get(body, "events")) == n_types && n_types == 12);
+    SSO_CHECK(dir_testkit_call(kit, "DELETE", "/api/v1/webhooks/", NULL, NULL) >= 400);
+    if (json_is_string(json_object_get(body, "id"))) {
+        snprintf(path, sizeof path, "/api/v1/webhooks/%s", dir_testkit_str(body, "id"));
+        SSO_CHECK(dir_testkit_call(kit, "DELETE", path, NULL, NULL) == 204);
+    }
+    json_decref(body);
     SSO_CHECK(dir_db_int(dir->db, "SELECT count(*) FROM webhook_endpoints", NULL) == 0);
     dir->allow_private_upstreams = true;
     SSO_CHECK(dir_testkit_refused(dir_testkit_call(kit, "POST", "/api/v1/webhooks",
@@ -628,7 +649,7 @@ static void s_test_api(dir_testkit_t *kit)
                                   "status must be"));
     SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/webhooks/whk_none/deliveries", NULL, NULL)
               == 404);
-    snprintf(deliveries, sizeof deliveries, "%s/deliveries/dlv_none/redeliver", path);
+    snprintf(deliveries, sizeof deliveries, "%s/deliveries/dlv_none/retry", path);
     SSO_CHECK(dir_testkit_call(kit, "POST", deliveries, NULL, &body) == 404);
     SSO_CHECK(strstr(dir_testkit_str(body, "error_description"), "delivery"));
     json_decref(body);
@@ -742,7 +763,7 @@ static void s_test_outbox(dir_testkit_t *kit)
     SSO_CHECK(json_array_size(json_object_get(body, "data")) == 0);
     json_decref(body);
     /* Redelivery: a new pending delivery of the same message; another endpoint's id is 404. */
-    snprintf(list, sizeof list, "/api/v1/webhooks/%s/deliveries/%s/redeliver", b, delivery);
+    snprintf(list, sizeof list, "/api/v1/webhooks/%s/deliveries/%s/retry", b, delivery);
     SSO_CHECK(dir_testkit_call(kit, "POST", list, NULL, &body) == 201);
     SSO_CHECK(strcmp(dir_testkit_str(body, "id"), delivery) != 0
               && !strcmp(dir_testkit_str(body, "status"), "pending")
@@ -754,7 +775,7 @@ static void s_test_outbox(dir_testkit_t *kit)
               == 1);
     SSO_CHECK(dir_db_int(dir->db, "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = "
                                   "?", "s", b) == 4);
-    snprintf(list, sizeof list, "/api/v1/webhooks/%s/deliveries/%s/redeliver", a, delivery);
+    snprintf(list, sizeof list, "/api/v1/webhooks/%s/deliveries/%s/retry", a, delivery);
     SSO_CHECK(dir_testkit_call(kit, "POST", list, NULL, NULL) == 404);
 
     /* Retention: a message goes with its deliveries and their log once it is older than the
