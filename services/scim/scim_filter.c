@@ -1027,6 +1027,30 @@ bool scim_filter_match_element(const scim_filter_t *self, const char *attr,
     return self && json_is_object(element) && s_match(self->root, element, attr);
 }
 
+/* One `name eq value` of a template, set in element; false when node is not one. */
+static bool s_template_put(const s_node_t *node, json_t *element)
+{
+    if (node->kind != S_COMPARE || node->op != S_EQ || node->attr.urn || node->attr.sub
+        || json_is_null(node->value) || scim_json_get(element, node->attr.name, NULL))
+        return false;
+    return json_object_set(element, node->attr.name, node->value) == 0;
+}
+
+json_t *scim_filter_template(const scim_filter_t *self)
+{
+    json_t *element = self ? json_object() : NULL;
+    if (!element)
+        return NULL;
+    const s_node_t *root = self->root;
+    bool exact = root->kind == S_AND;
+    for (const s_node_t *node = exact ? root->child : root; node; node = exact ? node->next : NULL)
+        if (!s_template_put(node, element)) {
+            json_decref(element);
+            return NULL;
+        }
+    return element;
+}
+
 /* ---- self-test --------------------------------------------------------------------------- */
 
 /* Whether text parses (verbose: the reason when not). */
