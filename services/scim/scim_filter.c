@@ -1096,8 +1096,37 @@ static int s_matches(const char *text, const json_t *resource)
     return matched;
 }
 
+/* The template of a filter as compact JSON ("-" when none) against want. */
+static bool s_template_is(const char *text, const char *want)
+{
+    char why[256];
+    scim_filter_t *filter = scim_filter_parse(text, strlen(text), why, sizeof why);
+    json_t *template = scim_filter_template(filter);
+    char *got = template ? json_dumps(template, JSON_COMPACT) : NULL;
+    bool ok = filter && !strcmp(got ? got : "-", want);
+    if (!ok)
+        fprintf(stderr, "  template of %s: want %s, got %s\n", text, want, got ? got : "-");
+    free(got);
+    json_decref(template);
+    scim_filter_destroy(&filter);
+    return ok;
+}
+
 void scim_filter_test(bool verbose)
 {
+    /* the element an exact filter names, for the PATCH engine */
+    SSO_CHECK(s_template_is("value eq \"2819c223\"", "{\"value\":\"2819c223\"}"));
+    SSO_CHECK(s_template_is("type eq \"work\" and primary eq true",
+                            "{\"type\":\"work\",\"primary\":true}"));
+    SSO_CHECK(s_template_is("type eq \"work\" or type eq \"home\"", "-"));
+    SSO_CHECK(s_template_is("type eq \"a\" and TYPE eq \"b\"", "-"));
+    SSO_CHECK(s_template_is("type ne \"work\"", "-"));
+    SSO_CHECK(s_template_is("type pr", "-"));
+    SSO_CHECK(s_template_is("type eq null", "-"));
+    SSO_CHECK(s_template_is("name.givenName eq \"a\"", "-"));
+    SSO_CHECK(s_template_is("urn:x:y:type eq \"a\"", "-"));
+    SSO_CHECK(s_template_is("not (type eq \"a\")", "-"));
+    SSO_CHECK(!scim_filter_template(NULL));
     json_t *user = json_loads(
         "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\","
         "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"],"

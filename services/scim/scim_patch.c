@@ -487,7 +487,10 @@ static int s_element(s_apply_t *a, const char *attr, json_t *value, json_t **out
             json_decref(*out);
             return -1;
         }
-        json_object_set_new(*out, key, coerced);
+        if (json_object_set_new(*out, key, coerced) != 0) {
+            json_decref(*out);
+            return s_oom(a);
+        }
     }
     return 0;
 }
@@ -523,7 +526,10 @@ static int s_typed(s_apply_t *a, const s_def_t *def, const char *attr, json_t *v
                 json_decref(list);
                 return -1;
             }
-            json_array_append_new(list, element);
+            if (json_array_append_new(list, element) != 0) {
+                json_decref(list);
+                return s_oom(a);
+            }
         }
         *out = list;
         return 0;
@@ -576,6 +582,13 @@ static const s_def_t *s_resolve(s_apply_t *a, const scim_path_t *path, const cha
             s_error(a->error, 400, "invalidPath", "the enterprise extension is a User's");
             return NULL;
         }
+    }
+    else if (!strncasecmp(urn, "urn:ietf:params:scim:schemas:core:", 34)
+             || !strncasecmp(urn, "urn:ietf:params:scim:api:", 25)) {
+        /* the IETF's own names: none but the two above holds attributes */
+        s_error(a->error, 400, "invalidPath", "%.100s is not a schema of a %s", urn,
+                a->kind == SCIM_PATCH_USER ? "User" : "Group");
+        return NULL;
     }
     else {
         def = &s_extension;
@@ -1459,6 +1472,10 @@ void scim_patch_test(bool verbose)
         {SCIM_PATCH_USER, "[{\"op\":\"replace\",\"path\":\"userName[value eq \\\"x\\\"]\"," "\"value\":\"x\"}]",
          "!invalidPath"},
         {SCIM_PATCH_USER, "[{\"op\":\"replace\",\"path\":\"userName.x\",\"value\":\"x\"}]",
+         "!invalidPath"},
+        {SCIM_PATCH_USER, "[{\"op\":\"add\",\"value\":{\"" S_CORE_USER "\":\"x\"}}]",
+         "!invalidPath"},
+        {SCIM_PATCH_USER, "[{\"op\":\"add\",\"path\":\"" SCIM_PATCH_URN ":x\",\"value\":1}]",
          "!invalidPath"},
         {SCIM_PATCH_USER, "[{\"op\":\"replace\",\"path\":\"active\",\"value\":\"yes\"}]",
          "!invalidValue"},
