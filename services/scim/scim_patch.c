@@ -1090,15 +1090,38 @@ int scim_patch_apply(const scim_patch_t *self, scim_patch_kind_t kind, const jso
 
 /* ---- self-test --------------------------------------------------------------------------- */
 
-#define S_PATCH "{\"schemas\":[\"" SCIM_PATCH_URN "\"],\"Operations\":"
-#define S_USER                                                                                 \
-    "{\"schemas\":[\"" S_CORE_USER "\"],\"id\":\"u1\",\"userName\":\"bjensen\","               \
-    "\"active\":true,\"name\":{\"givenName\":\"Barbara\",\"familyName\":\"Jensen\"},"          \
-    "\"emails\":[{\"value\":\"b@example.com\",\"type\":\"work\",\"primary\":true},"            \
-    "{\"value\":\"b@home.org\",\"type\":\"home\"}],\"meta\":{\"resourceType\":\"User\"}}"
-#define S_GROUP                                                                                \
-    "{\"schemas\":[\"" S_CORE_GROUP "\"],\"id\":\"g1\",\"displayName\":\"Tour Guides\","       \
-    "\"members\":[{\"value\":\"a\",\"display\":\"A\"},{\"value\":\"b\"}]}"
+/* The self-test writes JSON with ' for " (a filter's \" as \'), to stay readable; s_quoted
+   turns it back (a copy to free; NULL stays NULL). */
+#define S_PATCH "{'schemas':['" SCIM_PATCH_URN "'],'Operations':"
+/* A user from its parts: more schemas, active, name, emails, more members (each JSON text). */
+#define S_USER_OF(schemas, active, name, emails, more)                                             \
+    "{'schemas':['" S_CORE_USER "'" schemas "],'id':'u1','userName':'bjensen','active':" active    \
+    ",'name':" name ",'emails':" emails ",'meta':{'resourceType':'User'}" more "}"
+#define S_NAME "{'givenName':'Barbara','familyName':'Jensen'}"
+#define S_EMAILS                                                                                   \
+    "[{'value':'b@example.com','type':'work','primary':true},{'value':'b@home.org','type':'home'}]"
+#define S_USER S_USER_OF("", "true", S_NAME, S_EMAILS, "")
+/* A group from its members (JSON text, without the brackets). */
+#define S_GROUP_OF(members)                                                                        \
+    "{'schemas':['" S_CORE_GROUP "'],'id':'g1','displayName':'Tour Guides','members':[" members "]}"
+#define S_GROUP S_GROUP_OF("{'value':'a','display':'A'},{'value':'b'}")
+
+static char *s_quoted(const char *text)
+{
+    char *copy = text ? strdup(text) : NULL;
+    for (char *c = copy; c && *c; c++)
+        if (*c == '\'')
+            *c = '"';
+    return copy;
+}
+
+static json_t *s_json(const char *text)
+{
+    char *quoted = s_quoted(text);
+    json_t *json = quoted ? json_loads(quoted, 0, NULL) : NULL;
+    free(quoted);
+    return json;
+}
 
 /* Applies ops (the Operations array) to resource; want is the whole new resource (JSON), or
    "!scimType" for a refusal; either way the resource given must be unchanged. */
@@ -1106,22 +1129,24 @@ static bool s_case(scim_patch_kind_t kind, const char *resource, const char *ops
                    const char *want)
 {
     size_t size = strlen(ops) + sizeof S_PATCH + 2;
-    char *body = malloc(size);
-    if (!body)
+    char *text = malloc(size);
+    if (!text)
         return false;
-    snprintf(body, size, S_PATCH "%s}", ops);
-    json_t *given = json_loads(resource, 0, NULL), *before = json_deep_copy(given);
+    snprintf(text, size, S_PATCH "%s}", ops);
+    char *body = s_quoted(text);
+    free(text);
+    json_t *given = s_json(resource), *before = json_deep_copy(given);
     scim_error_t error = {0, "", ""};
     scim_patch_result_t result;
-    scim_patch_t *patch = scim_patch_parse(body, strlen(body), &error);
+    scim_patch_t *patch = body ? scim_patch_parse(body, strlen(body), &error) : NULL;
     int rc = patch ? scim_patch_apply(patch, kind, given, 0, &result, &error) : -1;
-    bool ok = json_equal(given, before);
+    bool ok = given && json_equal(given, before);
     char *got = rc == 0 ? json_dumps(result.resource, JSON_COMPACT) : NULL;
     if (want[0] == '!')
         ok = ok && rc != 0 && !strcmp(error.scim_type, want + 1) && error.status == 400
              && !result.resource;
     else {
-        json_t *wanted = json_loads(want, 0, NULL);
+        json_t *wanted = s_json(want);
         ok = ok && rc == 0 && wanted && json_equal(result.resource, wanted);
         json_decref(wanted);
     }
@@ -1138,10 +1163,12 @@ static bool s_case(scim_patch_kind_t kind, const char *resource, const char *ops
     return ok;
 }
 
-/* A body refused at parsing, with status and scimType. */
-static bool s_body_refused(const char *body, size_t len, int status, const char *type)
+/* A body refused at parsing, with status and scimType (len as given: the cap is checked
+   before the bytes are read). */
+static bool s_body_refused(const char *text, size_t len, int status, const char *type)
 {
     scim_error_t error = {0, "", ""};
+    char *body = s_quoted(text);
     scim_patch_t *patch = scim_patch_parse(body, len, &error);
     bool ok = !patch && error.status == status && !strcmp(error.scim_type, type)
               && error.detail[0];
@@ -1149,6 +1176,7 @@ static bool s_body_refused(const char *body, size_t len, int status, const char 
         fprintf(stderr, "  %.80s: want %d %s, got %d %s %s\n", body ? body : "(null)", status,
                 type, error.status, error.scim_type, error.detail);
     scim_patch_destroy(&patch);
+    free(body);
     return ok;
 }
 
@@ -1260,178 +1288,152 @@ void scim_patch_test(bool verbose)
 {
     (void) verbose;
     const scim_patch_kind_t U = SCIM_PATCH_USER, G = SCIM_PATCH_GROUP;
-#define S_U_WITH(members) /* S_USER with more members at the end */                          \
-    "{\"schemas\":[\"" S_CORE_USER "\"],\"id\":\"u1\",\"userName\":\"bjensen\","               \
-    "\"active\":true,\"name\":{\"givenName\":\"Barbara\",\"familyName\":\"Jensen\"},"          \
-    "\"emails\":[{\"value\":\"b@example.com\",\"type\":\"work\",\"primary\":true},"            \
-    "{\"value\":\"b@home.org\",\"type\":\"home\"}],\"meta\":{\"resourceType\":\"User\"}" members "}"
-#define S_G_WITH(members)                                                                      \
-    "{\"schemas\":[\"" S_CORE_GROUP "\"],\"id\":\"g1\",\"displayName\":\"Tour Guides\","       \
-    "\"members\":[" members "]}"
-
+    const char *no_members = "{'schemas':['" S_CORE_GROUP "'],'id':'g1','displayName':"
+                               "'Tour Guides'}";
     /* Entra ID's shapes */
-    const char *inactive = "{\"schemas\":[\"" S_CORE_USER "\"],\"id\":\"u1\",\"userName\":"
-        "\"bjensen\",\"active\":false,\"name\":{\"givenName\":\"Barbara\",\"familyName\":"
-        "\"Jensen\"},\"emails\":[{\"value\":\"b@example.com\",\"type\":\"work\",\"primary\":"
-        "true},{\"value\":\"b@home.org\",\"type\":\"home\"}],\"meta\":{\"resourceType\":\"User\"}}";
-    SSO_CHECK(s_case(U, S_USER, "[{\"op\":\"Replace\",\"path\":\"active\",\"value\":\"False\"}]",
+    const char *inactive = S_USER_OF("", "false", S_NAME, S_EMAILS, "");
+    SSO_CHECK(s_case(U, S_USER, "[{'op':'Replace','path':'active','value':'False'}]",
                      inactive));
-    SSO_CHECK(s_case(U, inactive, "[{\"op\":\"Replace\",\"path\":\"active\",\"value\":\"True\"}]",
+    SSO_CHECK(s_case(U, inactive, "[{'op':'Replace','path':'active','value':'True'}]",
                      S_USER));
     SSO_CHECK(s_case(G, S_GROUP,
-                     "[{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":\"c\"}]}]",
-                     S_G_WITH("{\"value\":\"a\",\"display\":\"A\"},{\"value\":\"b\"},"
-                              "{\"value\":\"c\"}")));
-    SSO_CHECK(s_case(G, S_GROUP, "[{\"op\":\"Remove\",\"path\":\"members[value eq \\\"a\\\"]\"}]",
-                     S_G_WITH("{\"value\":\"b\"}")));
+                     "[{'op':'Add','path':'members','value':[{'value':'c'}]}]",
+                     S_GROUP_OF("{'value':'a','display':'A'},{'value':'b'},"
+                              "{'value':'c'}")));
+    SSO_CHECK(s_case(G, S_GROUP, "[{'op':'Remove','path':'members[value eq \\'a\\']'}]",
+                     S_GROUP_OF("{'value':'b'}")));
     SSO_CHECK(s_case(G, S_GROUP,
-                     "[{\"op\":\"Remove\",\"path\":\"members\",\"value\":[{\"value\":\"b\"},"
-                     "{\"value\":\"gone\"}]}]",
-                     S_G_WITH("{\"value\":\"a\",\"display\":\"A\"}")));
+                     "[{'op':'Remove','path':'members','value':[{'value':'b'},"
+                     "{'value':'gone'}]}]",
+                     S_GROUP_OF("{'value':'a','display':'A'}")));
     SSO_CHECK(s_case(U, S_USER,
-                     "[{\"op\":\"Add\",\"path\":\"" S_ENTERPRISE ":employeeNumber\","
-                     "\"value\":\"701984\"}]",
-                     "{\"schemas\":[\"" S_CORE_USER "\",\"" S_ENTERPRISE "\"],\"id\":\"u1\","
-                     "\"userName\":\"bjensen\",\"active\":true,\"name\":{\"givenName\":"
-                     "\"Barbara\",\"familyName\":\"Jensen\"},\"emails\":[{\"value\":"
-                     "\"b@example.com\",\"type\":\"work\",\"primary\":true},{\"value\":"
-                     "\"b@home.org\",\"type\":\"home\"}],\"meta\":{\"resourceType\":\"User\"},"
-                     "\"" S_ENTERPRISE "\":{\"employeeNumber\":\"701984\"}}"));
+                     "[{'op':'Add','path':'" S_ENTERPRISE ":employeeNumber',"
+                     "'value':'701984'}]",
+                     S_USER_OF(",'" S_ENTERPRISE "'", "true", S_NAME, S_EMAILS,
+                               ",'" S_ENTERPRISE "':{'employeeNumber':'701984'}")));
     /* Entra's update of an absent work phone creates it; of the work email, replaces */
     SSO_CHECK(s_case(U, S_USER,
-                     "[{\"op\":\"Add\",\"path\":\"phoneNumbers[type eq \\\"work\\\"].value\","
-                     "\"value\":\"555\"},{\"op\":\"Replace\",\"path\":\"emails[type eq "
-                     "\\\"work\\\"].value\",\"value\":\"new@example.com\"}]",
-                     "{\"schemas\":[\"" S_CORE_USER "\"],\"id\":\"u1\",\"userName\":\"bjensen\","
-                     "\"active\":true,\"name\":{\"givenName\":\"Barbara\",\"familyName\":"
-                     "\"Jensen\"},\"emails\":[{\"value\":\"new@example.com\",\"type\":\"work\","
-                     "\"primary\":true},{\"value\":\"b@home.org\",\"type\":\"home\"}],\"meta\":"
-                     "{\"resourceType\":\"User\"},\"phoneNumbers\":[{\"type\":\"work\",\"value\":"
-                     "\"555\"}]}"));
+                     "[{'op':'Add','path':'phoneNumbers[type eq \\'work\\'].value',"
+                     "'value':'555'},{'op':'Replace','path':'emails[type eq "
+                     "\\'work\\'].value','value':'new@example.com'}]",
+                     S_USER_OF("", "true", S_NAME,
+                               "[{'value':'new@example.com','type':'work','primary':true},"
+                               "{'value':'b@home.org','type':'home'}]",
+                               ",'phoneNumbers':[{'type':'work','value':'555'}]")));
     /* Okta's: deactivation without a path, and member removal */
-    SSO_CHECK(s_case(U, S_USER, "[{\"op\":\"replace\",\"value\":{\"active\":false}}]", inactive));
-    SSO_CHECK(s_case(G, S_GROUP, "[{\"op\":\"remove\",\"path\":\"members[value eq \\\"b\\\"]\"}]",
-                     S_G_WITH("{\"value\":\"a\",\"display\":\"A\"}")));
-    SSO_CHECK(s_case(U, S_USER, "[{\"op\":\"replace\",\"value\":{\"id\":\"u1\",\"active\":false,"
-                                "\"schemas\":[\"" S_CORE_USER "\"]}}]", inactive));
+    SSO_CHECK(s_case(U, S_USER, "[{'op':'replace','value':{'active':false}}]", inactive));
+    SSO_CHECK(s_case(G, S_GROUP, "[{'op':'remove','path':'members[value eq \\'b\\']'}]",
+                     S_GROUP_OF("{'value':'a','display':'A'}")));
+    SSO_CHECK(s_case(U, S_USER, "[{'op':'replace','value':{'id':'u1','active':false,"
+                                "'schemas':['" S_CORE_USER "']}}]", inactive));
 
     /* every form */
-    const char *two_names = S_U_WITH(",\"nickName\":\"Babs\",\"title\":\"Guide\"");
+    const char *two_names =
+        S_USER_OF("", "true", S_NAME, S_EMAILS, ",'nickName':'Babs','title':'Guide'");
     SSO_CHECK(s_case(U, S_USER,
-                     "[{\"op\":\"add\",\"value\":{\"nickName\":\"Babs\",\"TITLE\":\"Guide\"}}]",
+                     "[{'op':'add','value':{'nickName':'Babs','TITLE':'Guide'}}]",
                      two_names));
-    SSO_CHECK(s_case(U, two_names, "[{\"op\":\"remove\",\"path\":\"nickName\"},"
-                                   "{\"op\":\"remove\",\"path\":\"title\"}]", S_USER));
-    SSO_CHECK(s_case(U, S_USER, "[{\"op\":\"remove\",\"path\":\"nickName\"}]", S_USER));
+    SSO_CHECK(s_case(U, two_names, "[{'op':'remove','path':'nickName'},"
+                                   "{'op':'remove','path':'title'}]", S_USER));
+    SSO_CHECK(s_case(U, S_USER, "[{'op':'remove','path':'nickName'}]", S_USER));
     /* a complex attribute: sub-attributes not given stay (add and replace alike) */
-    const char *renamed = "{\"schemas\":[\"" S_CORE_USER "\"],\"id\":\"u1\",\"userName\":"
-        "\"bjensen\",\"active\":true,\"name\":{\"givenName\":\"Babs\",\"familyName\":"
-        "\"Jensen\"},\"emails\":[{\"value\":\"b@example.com\",\"type\":\"work\",\"primary\":"
-        "true},{\"value\":\"b@home.org\",\"type\":\"home\"}],\"meta\":{\"resourceType\":\"User\"}}";
-    SSO_CHECK(s_case(U, S_USER, "[{\"op\":\"replace\",\"path\":\"name\",\"value\":"
-                                "{\"givenName\":\"Babs\"}}]", renamed));
-    SSO_CHECK(s_case(U, S_USER, "[{\"op\":\"add\",\"path\":\"name.givenName\",\"value\":"
-                                "\"Babs\"}]", renamed));
-    SSO_CHECK(s_case(U, S_USER, "[{\"op\":\"replace\",\"value\":{\"name.givenName\":\"Babs\"}}]",
+    const char *renamed =
+        S_USER_OF("", "true", "{'givenName':'Babs','familyName':'Jensen'}", S_EMAILS, "");
+    SSO_CHECK(s_case(U, S_USER, "[{'op':'replace','path':'name','value':"
+                                "{'givenName':'Babs'}}]", renamed));
+    SSO_CHECK(s_case(U, S_USER, "[{'op':'add','path':'name.givenName','value':"
+                                "'Babs'}]", renamed));
+    SSO_CHECK(s_case(U, S_USER, "[{'op':'replace','value':{'name.givenName':'Babs'}}]",
                      renamed));
-    SSO_CHECK(s_case(U, S_USER, "[{\"op\":\"replace\",\"value\":{\"" S_CORE_USER "\":"
-                                "{\"name\":{\"givenName\":\"Babs\"}}}}]", renamed));
+    SSO_CHECK(s_case(U, S_USER, "[{'op':'replace','value':{'" S_CORE_USER "':"
+                                "{'name':{'givenName':'Babs'}}}}]", renamed));
     /* add to a multi-valued attribute: what is not there yet */
-    SSO_CHECK(s_case(U, S_USER, "[{\"op\":\"add\",\"path\":\"emails\",\"value\":[{\"value\":"
-                                "\"b@home.org\",\"type\":\"home\"},{\"value\":\"x@y.z\"}]}]",
-                     "{\"schemas\":[\"" S_CORE_USER "\"],\"id\":\"u1\",\"userName\":\"bjensen\","
-                     "\"active\":true,\"name\":{\"givenName\":\"Barbara\",\"familyName\":"
-                     "\"Jensen\"},\"emails\":[{\"value\":\"b@example.com\",\"type\":\"work\","
-                     "\"primary\":true},{\"value\":\"b@home.org\",\"type\":\"home\"},{\"value\":"
-                     "\"x@y.z\"}],\"meta\":{\"resourceType\":\"User\"}}"));
+    SSO_CHECK(s_case(U, S_USER, "[{'op':'add','path':'emails','value':[{'value':"
+                                "'b@home.org','type':'home'},{'value':'x@y.z'}]}]",
+                     S_USER_OF("", "true", S_NAME,
+                               "[{'value':'b@example.com','type':'work','primary':true},"
+                               "{'value':'b@home.org','type':'home'},{'value':'x@y.z'}]",
+                               "")));
     /* replace of a multi-valued attribute; of filtered elements; remove of filtered ones */
-    const char *one_email = "{\"schemas\":[\"" S_CORE_USER "\"],\"id\":\"u1\",\"userName\":"
-        "\"bjensen\",\"active\":true,\"name\":{\"givenName\":\"Barbara\",\"familyName\":"
-        "\"Jensen\"},\"emails\":[{\"value\":\"o@x.y\",\"primary\":false}],\"meta\":"
-        "{\"resourceType\":\"User\"}}";
-    SSO_CHECK(s_case(U, S_USER, "[{\"op\":\"replace\",\"path\":\"emails\",\"value\":"
-                                "{\"value\":\"o@x.y\",\"primary\":\"False\"}}]", one_email));
-    SSO_CHECK(s_case(U, S_USER, "[{\"op\":\"replace\",\"path\":\"emails[type eq \\\"work\\\"]\","
-                                "\"value\":{\"value\":\"o@x.y\",\"primary\":false}},"
-                                "{\"op\":\"remove\",\"path\":\"emails[type eq \\\"home\\\"]\"}]",
+    const char *one_email =
+        S_USER_OF("", "true", S_NAME, "[{'value':'o@x.y','primary':false}]", "");
+    SSO_CHECK(s_case(U, S_USER, "[{'op':'replace','path':'emails','value':"
+                                "{'value':'o@x.y','primary':'False'}}]", one_email));
+    SSO_CHECK(s_case(U, S_USER, "[{'op':'replace','path':'emails[type eq \\'work\\']',"
+                                "'value':{'value':'o@x.y','primary':false}},"
+                                "{'op':'remove','path':'emails[type eq \\'home\\']'}]",
                      one_email));
-    SSO_CHECK(s_case(U, S_USER, "[{\"op\":\"remove\",\"path\":\"emails[type eq \\\"home\\\"]\"},"
-                                "{\"op\":\"replace\",\"path\":\"emails[primary eq true]\","
-                                "\"value\":{\"value\":\"o@x.y\",\"primary\":false}}]",
+    SSO_CHECK(s_case(U, S_USER, "[{'op':'remove','path':'emails[type eq \\'home\\']'},"
+                                "{'op':'replace','path':'emails[primary eq true]',"
+                                "'value':{'value':'o@x.y','primary':false}}]",
                      one_email));
-    SSO_CHECK(s_case(U, S_USER, "[{\"op\":\"remove\",\"path\":\"emails\"},{\"op\":\"add\","
-                                "\"path\":\"emails\",\"value\":[{\"value\":\"o@x.y\","
-                                "\"primary\":false}]}]", one_email));
-    SSO_CHECK(s_case(U, S_USER, "[{\"op\":\"remove\",\"path\":\"emails[type eq \\\"home\\\"]\"},"
-                                "{\"op\":\"remove\",\"path\":\"emails[type eq \\\"work\\\"].type\"},"
-                                "{\"op\":\"replace\",\"path\":\"emails.primary\",\"value\":"
-                                "\"false\"},{\"op\":\"replace\",\"path\":\"emails[value ew "
-                                "\\\".com\\\"].value\",\"value\":\"o@x.y\"}]", one_email));
+    SSO_CHECK(s_case(U, S_USER, "[{'op':'remove','path':'emails'},{'op':'add',"
+                                "'path':'emails','value':[{'value':'o@x.y',"
+                                "'primary':false}]}]", one_email));
+    SSO_CHECK(s_case(U, S_USER, "[{'op':'remove','path':'emails[type eq \\'home\\']'},"
+                                "{'op':'remove','path':'emails[type eq \\'work\\'].type'},"
+                                "{'op':'replace','path':'emails.primary','value':"
+                                "'false'},{'op':'replace','path':'emails[value ew "
+                                "\\'.com\\'].value','value':'o@x.y'}]", one_email));
     /* members: add what is missing (case-insensitively, as filters compare), remove, replace */
-    SSO_CHECK(s_case(G, S_GROUP, "[{\"op\":\"add\",\"value\":{\"members\":[{\"value\":\"B\"},"
-                                 "{\"value\":\"c\"},{\"value\":\"c\"}]}}]",
-                     S_G_WITH("{\"value\":\"a\",\"display\":\"A\"},{\"value\":\"b\"},"
-                              "{\"value\":\"c\"}")));
-    SSO_CHECK(s_case(G, S_GROUP, "[{\"op\":\"replace\",\"path\":\"members\",\"value\":"
-                                 "[{\"value\":\"c\"}]}]", S_G_WITH("{\"value\":\"c\"}")));
-    SSO_CHECK(s_case(G, S_GROUP, "[{\"op\":\"remove\",\"path\":\"members\"}]",
-                     "{\"schemas\":[\"" S_CORE_GROUP "\"],\"id\":\"g1\",\"displayName\":"
-                     "\"Tour Guides\"}"));
-    SSO_CHECK(s_case(G, S_GROUP, "[{\"op\":\"remove\",\"path\":\"members[value eq \\\"a\\\"]\"},"
-                                 "{\"op\":\"add\",\"path\":\"members\",\"value\":[{\"value\":"
-                                 "\"a\"}]},{\"op\":\"replace\",\"path\":\"members[value eq "
-                                 "\\\"b\\\"].display\",\"value\":\"B\"}]",
-                     S_G_WITH("{\"value\":\"b\",\"display\":\"B\"},{\"value\":\"a\"}")));
-    SSO_CHECK(s_case(G, S_GROUP, "[{\"op\":\"remove\",\"path\":\"members[display eq \\\"A\\\" "
-                                 "or value eq \\\"b\\\"]\"}]",
-                     "{\"schemas\":[\"" S_CORE_GROUP "\"],\"id\":\"g1\",\"displayName\":"
-                     "\"Tour Guides\"}"));
-    SSO_CHECK(s_case(G, S_GROUP, "[{\"op\":\"replace\",\"value\":{\"displayName\":\"T\","
-                                 "\"externalId\":\"e\"}}]",
-                     "{\"schemas\":[\"" S_CORE_GROUP "\"],\"id\":\"g1\",\"displayName\":\"T\","
-                     "\"externalId\":\"e\",\"members\":[{\"value\":\"a\",\"display\":\"A\"},"
-                     "{\"value\":\"b\"}]}"));
+    SSO_CHECK(s_case(G, S_GROUP, "[{'op':'add','value':{'members':[{'value':'B'},"
+                                 "{'value':'c'},{'value':'c'}]}}]",
+                     S_GROUP_OF("{'value':'a','display':'A'},{'value':'b'},"
+                              "{'value':'c'}")));
+    SSO_CHECK(s_case(G, S_GROUP, "[{'op':'replace','path':'members','value':"
+                                 "[{'value':'c'}]}]", S_GROUP_OF("{'value':'c'}")));
+    SSO_CHECK(s_case(G, S_GROUP, "[{'op':'remove','path':'members'}]",
+                     no_members));
+    SSO_CHECK(s_case(G, S_GROUP, "[{'op':'remove','path':'members[value eq \\'a\\']'},"
+                                 "{'op':'add','path':'members','value':[{'value':"
+                                 "'a'}]},{'op':'replace','path':'members[value eq "
+                                 "\\'b\\'].display','value':'B'}]",
+                     S_GROUP_OF("{'value':'b','display':'B'},{'value':'a'}")));
+    SSO_CHECK(s_case(G, S_GROUP, "[{'op':'remove','path':'members[display eq \\'A\\' "
+                                 "or value eq \\'b\\']'}]",
+                     no_members));
+    SSO_CHECK(s_case(G, S_GROUP, "[{'op':'replace','value':{'displayName':'T',"
+                                 "'externalId':'e'}}]",
+                     "{'schemas':['" S_CORE_GROUP "'],'id':'g1','displayName':'T','externalId':"
+                     "'e','members':[{'value':'a','display':'A'},{'value':'b'}]}"));
     /* extensions: enterprise manager by path, a custom extension's object without a path */
-    SSO_CHECK(s_case(U, S_USER, "[{\"op\":\"add\",\"path\":\"" S_ENTERPRISE ":manager.value\","
-                                "\"value\":\"m1\"},{\"op\":\"add\",\"path\":\"urn:ex:ext:1.0:User:badge\","
-                                "\"value\":7}]",
-                     "{\"schemas\":[\"" S_CORE_USER "\",\"" S_ENTERPRISE "\",\"urn:ex:ext:1.0:"
-                     "User\"],\"id\":\"u1\",\"userName\":\"bjensen\",\"active\":true,\"name\":"
-                     "{\"givenName\":\"Barbara\",\"familyName\":\"Jensen\"},\"emails\":[{\"value\":"
-                     "\"b@example.com\",\"type\":\"work\",\"primary\":true},{\"value\":"
-                     "\"b@home.org\",\"type\":\"home\"}],\"meta\":{\"resourceType\":\"User\"},"
-                     "\"" S_ENTERPRISE "\":{\"manager\":{\"value\":\"m1\"}},\"urn:ex:ext:1.0:User\":"
-                     "{\"badge\":7}}"));
+    SSO_CHECK(s_case(U, S_USER, "[{'op':'add','path':'" S_ENTERPRISE ":manager.value',"
+                                "'value':'m1'},{'op':'add','path':'urn:ex:ext:1.0:User:badge',"
+                                "'value':7}]",
+                     S_USER_OF(",'" S_ENTERPRISE "','urn:ex:ext:1.0:User'", "true", S_NAME,
+                               S_EMAILS,
+                               ",'" S_ENTERPRISE "':{'manager':{'value':'m1'}},"
+                               "'urn:ex:ext:1.0:User':{'badge':7}")));
 
     /* refusals at parsing */
-    const char *ok_ops = "\"Operations\":[{\"op\":\"remove\",\"path\":\"title\"}]}";
+    const char *ok_ops = "'Operations':[{'op':'remove','path':'title'}]}";
     char body[512];
     SSO_CHECK(s_body_refused(NULL, 0, 400, "invalidSyntax"));
     SSO_CHECK(s_body_refused("", 0, 400, "invalidSyntax"));
-    SSO_CHECK(s_body_refused("{\"schemas\":", 11, 400, "invalidSyntax"));
+    SSO_CHECK(s_body_refused("{'schemas':", 11, 400, "invalidSyntax"));
     SSO_CHECK(s_body_refused("[]", 2, 400, "invalidSyntax"));
     snprintf(body, sizeof body, "{%s", ok_ops);
     SSO_CHECK(s_body_refused(body, strlen(body), 400, "invalidSyntax"));
-    snprintf(body, sizeof body, "{\"schemas\":[\"" S_CORE_USER "\"],%s", ok_ops);
+    snprintf(body, sizeof body, "{'schemas':['" S_CORE_USER "'],%s", ok_ops);
     SSO_CHECK(s_body_refused(body, strlen(body), 400, "invalidSyntax"));
-    snprintf(body, sizeof body, "{\"schemas\":[\"%s\",\"%s\"],%s", SCIM_PATCH_URN,
+    snprintf(body, sizeof body, "{'schemas':['%s','%s'],%s", SCIM_PATCH_URN,
              SCIM_PATCH_URN, ok_ops);
     SSO_CHECK(s_body_refused(body, strlen(body), 400, "invalidSyntax"));
     const char *bodies[][2] = {
-        {"{\"schemas\":[\"" SCIM_PATCH_URN "\"]}", "invalidSyntax"},
+        {"{'schemas':['" SCIM_PATCH_URN "']}", "invalidSyntax"},
         {S_PATCH "[]}", "invalidSyntax"},
         {S_PATCH "{}}", "invalidSyntax"},
         {S_PATCH "[7]}", "invalidSyntax"},
-        {S_PATCH "[{\"path\":\"title\"}]}", "invalidSyntax"},
-        {S_PATCH "[{\"op\":\"move\",\"path\":\"title\"}]}", "invalidSyntax"},
-        {S_PATCH "[{\"op\":1,\"path\":\"title\"}]}", "invalidSyntax"},
-        {S_PATCH "[{\"op\":\"add\",\"path\":\"title\"}]}", "invalidSyntax"},
-        {S_PATCH "[{\"op\":\"add\",\"value\":\"x\"}]}", "invalidValue"},
-        {S_PATCH "[{\"op\":\"remove\"}]}", "noTarget"},
-        {S_PATCH "[{\"op\":\"remove\",\"path\":7}]}", "invalidPath"},
-        {S_PATCH "[{\"op\":\"remove\",\"path\":\"\"}]}", "invalidPath"},
-        {S_PATCH "[{\"op\":\"remove\",\"path\":\"emails[type eqq \\\"x\\\"]\"}]}", "invalidPath"},
-        {S_PATCH "[{\"op\":\"remove\",\"path\":\"title\",\"path\":\"x\"}]}", "invalidSyntax"},
+        {S_PATCH "[{'path':'title'}]}", "invalidSyntax"},
+        {S_PATCH "[{'op':'move','path':'title'}]}", "invalidSyntax"},
+        {S_PATCH "[{'op':1,'path':'title'}]}", "invalidSyntax"},
+        {S_PATCH "[{'op':'add','path':'title'}]}", "invalidSyntax"},
+        {S_PATCH "[{'op':'add','value':'x'}]}", "invalidValue"},
+        {S_PATCH "[{'op':'remove'}]}", "noTarget"},
+        {S_PATCH "[{'op':'remove','path':7}]}", "invalidPath"},
+        {S_PATCH "[{'op':'remove','path':''}]}", "invalidPath"},
+        {S_PATCH "[{'op':'remove','path':'emails[type eqq \\'x\\']'}]}", "invalidPath"},
+        {S_PATCH "[{'op':'remove','path':'title','path':'x'}]}", "invalidSyntax"},
     };
     for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++)
         SSO_CHECK(s_body_refused(bodies[i][0], strlen(bodies[i][0]), 400, bodies[i][1]));
@@ -1442,7 +1444,7 @@ void scim_patch_test(bool verbose)
     if (huge) {
         n = (size_t) snprintf(huge, size, S_PATCH "[");
         for (size_t i = 0; i < many; i++)
-            n += (size_t) snprintf(huge + n, size - n, "%s{\"op\":\"remove\",\"path\":\"title\"}",
+            n += (size_t) snprintf(huge + n, size - n, "%s{'op':'remove','path':'title'}",
                                    i ? "," : "");
         n += (size_t) snprintf(huge + n, size - n, "]}");
         SSO_CHECK(s_body_refused(huge, n, 400, "tooMany"));
@@ -1455,92 +1457,93 @@ void scim_patch_test(bool verbose)
         scim_patch_kind_t kind;
         const char *ops, *want;
     } refusals[] = {
-        {SCIM_PATCH_USER, "[{\"op\":\"add\",\"path\":\"shoeSize\",\"value\":\"9\"}]",
+        {SCIM_PATCH_USER, "[{'op':'add','path':'shoeSize','value':'9'}]",
          "!invalidPath"},
-        {SCIM_PATCH_USER, "[{\"op\":\"add\",\"value\":{\"shoeSize\":\"9\"}}]",
+        {SCIM_PATCH_USER, "[{'op':'add','value':{'shoeSize':'9'}}]",
          "!invalidPath"},
-        {SCIM_PATCH_USER, "[{\"op\":\"add\",\"value\":{\"a b\":\"9\"}}]",
+        {SCIM_PATCH_USER, "[{'op':'add','value':{'a b':'9'}}]",
          "!invalidPath"},
-        {SCIM_PATCH_GROUP, "[{\"op\":\"add\",\"path\":\"userName\",\"value\":\"x\"}]",
+        {SCIM_PATCH_GROUP, "[{'op':'add','path':'userName','value':'x'}]",
          "!invalidPath"},
-        {SCIM_PATCH_GROUP, "[{\"op\":\"add\",\"path\":\"" S_ENTERPRISE ":department\"," "\"value\":\"x\"}]",
+        {SCIM_PATCH_GROUP, "[{'op':'add','path':'" S_ENTERPRISE ":department','value':'x'}]",
          "!invalidPath"},
-        {SCIM_PATCH_GROUP, "[{\"op\":\"add\",\"path\":\"" S_CORE_USER ":displayName\"," "\"value\":\"x\"}]",
+        {SCIM_PATCH_GROUP, "[{'op':'add','path':'" S_CORE_USER ":displayName','value':'x'}]",
          "!invalidPath"},
-        {SCIM_PATCH_USER, "[{\"op\":\"add\",\"path\":\"" S_ENTERPRISE ":shoeSize\"," "\"value\":\"x\"}]",
+        {SCIM_PATCH_USER, "[{'op':'add','path':'" S_ENTERPRISE ":shoeSize','value':'x'}]",
          "!invalidPath"},
-        {SCIM_PATCH_USER, "[{\"op\":\"replace\",\"path\":\"userName[value eq \\\"x\\\"]\"," "\"value\":\"x\"}]",
+        {SCIM_PATCH_USER, "[{'op':'replace','path':'userName[value eq \\'x\\']','value':'x'}]",
          "!invalidPath"},
-        {SCIM_PATCH_USER, "[{\"op\":\"replace\",\"path\":\"userName.x\",\"value\":\"x\"}]",
+        {SCIM_PATCH_USER, "[{'op':'replace','path':'userName.x','value':'x'}]",
          "!invalidPath"},
-        {SCIM_PATCH_USER, "[{\"op\":\"add\",\"value\":{\"" S_CORE_USER "\":\"x\"}}]",
+        {SCIM_PATCH_USER, "[{'op':'add','value':{'" S_CORE_USER "':'x'}}]",
          "!invalidPath"},
-        {SCIM_PATCH_USER, "[{\"op\":\"add\",\"path\":\"" SCIM_PATCH_URN ":x\",\"value\":1}]",
+        {SCIM_PATCH_USER, "[{'op':'add','path':'" SCIM_PATCH_URN ":x','value':1}]",
          "!invalidPath"},
-        {SCIM_PATCH_USER, "[{\"op\":\"replace\",\"path\":\"active\",\"value\":\"yes\"}]",
+        {SCIM_PATCH_USER, "[{'op':'replace','path':'active','value':'yes'}]",
          "!invalidValue"},
-        {SCIM_PATCH_USER, "[{\"op\":\"replace\",\"path\":\"active\",\"value\":1}]",
+        {SCIM_PATCH_USER, "[{'op':'replace','path':'active','value':1}]",
          "!invalidValue"},
-        {SCIM_PATCH_USER, "[{\"op\":\"replace\",\"path\":\"userName\",\"value\":7}]",
+        {SCIM_PATCH_USER, "[{'op':'replace','path':'userName','value':7}]",
          "!invalidValue"},
-        {SCIM_PATCH_USER, "[{\"op\":\"replace\",\"path\":\"name\",\"value\":\"x\"}]",
+        {SCIM_PATCH_USER, "[{'op':'replace','path':'name','value':'x'}]",
          "!invalidValue"},
-        {SCIM_PATCH_USER, "[{\"op\":\"add\",\"path\":\"emails\",\"value\":[\"x\"]}]",
+        {SCIM_PATCH_USER, "[{'op':'add','path':'emails','value':['x']}]",
          "!invalidValue"},
-        {SCIM_PATCH_USER, "[{\"op\":\"add\",\"path\":\"emails\",\"value\":[{\"primary\":" "\"maybe\"}]}]",
+        {SCIM_PATCH_USER, "[{'op':'add','path':'emails','value':[{'primary':'maybe'}]}]",
          "!invalidValue"},
-        {SCIM_PATCH_USER, "[{\"op\":\"remove\",\"path\":\"userName\"}]",
+        {SCIM_PATCH_USER, "[{'op':'remove','path':'userName'}]",
          "!invalidValue"},
-        {SCIM_PATCH_USER, "[{\"op\":\"replace\",\"path\":\"userName\",\"value\":null}]",
+        {SCIM_PATCH_USER, "[{'op':'replace','path':'userName','value':null}]",
          "!invalidValue"},
-        {SCIM_PATCH_GROUP, "[{\"op\":\"remove\",\"path\":\"displayName\"}]",
+        {SCIM_PATCH_GROUP, "[{'op':'remove','path':'displayName'}]",
          "!invalidValue"},
-        {SCIM_PATCH_GROUP, "[{\"op\":\"add\",\"path\":\"members\",\"value\":[{\"display\":" "\"no value\"}]}]",
+        {SCIM_PATCH_GROUP, "[{'op':'add','path':'members','value':[{'display':'no value'}]}]",
          "!invalidValue"},
-        {SCIM_PATCH_GROUP, "[{\"op\":\"add\",\"path\":\"members\",\"value\":[7]}]",
+        {SCIM_PATCH_GROUP, "[{'op':'add','path':'members','value':[7]}]",
          "!invalidValue"},
-        {SCIM_PATCH_USER, "[{\"op\":\"replace\",\"path\":\"id\",\"value\":\"u2\"}]",
+        {SCIM_PATCH_USER, "[{'op':'replace','path':'id','value':'u2'}]",
          "!mutability"},
-        {SCIM_PATCH_USER, "[{\"op\":\"replace\",\"path\":\"id\",\"value\":\"u1\"}]",
+        {SCIM_PATCH_USER, "[{'op':'replace','path':'id','value':'u1'}]",
          S_USER},
-        {SCIM_PATCH_USER, "[{\"op\":\"remove\",\"path\":\"id\"}]",
+        {SCIM_PATCH_USER, "[{'op':'remove','path':'id'}]",
          "!mutability"},
-        {SCIM_PATCH_USER, "[{\"op\":\"replace\",\"path\":\"meta.resourceType\",\"value\":" "\"Group\"}]",
+        {SCIM_PATCH_USER, "[{'op':'replace','path':'meta.resourceType','value':'Group'}]",
          "!mutability"},
-        {SCIM_PATCH_USER, "[{\"op\":\"replace\",\"value\":{\"meta\":{}}}]",
+        {SCIM_PATCH_USER, "[{'op':'replace','value':{'meta':{}}}]",
          "!mutability"},
-        {SCIM_PATCH_USER, "[{\"op\":\"add\",\"path\":\"schemas\",\"value\":[\"urn:x\"]}]",
+        {SCIM_PATCH_USER, "[{'op':'add','path':'schemas','value':['urn:x']}]",
          "!mutability"},
-        {SCIM_PATCH_USER, "[{\"op\":\"add\",\"path\":\"groups\",\"value\":[{\"value\":" "\"g1\"}]}]",
+        {SCIM_PATCH_USER, "[{'op':'add','path':'groups','value':[{'value':'g1'}]}]",
          "!mutability"},
-        {SCIM_PATCH_GROUP, "[{\"op\":\"replace\",\"path\":\"members[value eq \\\"a\\\"]." "value\",\"value\":\"z\"}]",
+        {SCIM_PATCH_GROUP,
+         "[{'op':'replace','path':'members[value eq \\'a\\'].value','value':'z'}]",
          "!mutability"},
-        {SCIM_PATCH_GROUP, "[{\"op\":\"remove\",\"path\":\"members[value eq \\\"z\\\"]\"}]",
+        {SCIM_PATCH_GROUP, "[{'op':'remove','path':'members[value eq \\'z\\']'}]",
          "!noTarget"},
-        {SCIM_PATCH_USER, "[{\"op\":\"remove\",\"path\":\"emails[type eq \\\"other\\\"]\"}]",
+        {SCIM_PATCH_USER, "[{'op':'remove','path':'emails[type eq \\'other\\']'}]",
          "!noTarget"},
-        {SCIM_PATCH_USER, "[{\"op\":\"replace\",\"path\":\"emails[value co \\\"zz\\\"]." "value\",\"value\":\"x\"}]",
+        {SCIM_PATCH_USER, "[{'op':'replace','path':'emails[value co \\'zz\\'].value','value':'x'}]",
          "!noTarget"},
-        {SCIM_PATCH_USER, "[{\"op\":\"replace\",\"path\":\"ims.value\",\"value\":\"x\"}]",
+        {SCIM_PATCH_USER, "[{'op':'replace','path':'ims.value','value':'x'}]",
          "!noTarget"},
     };
     for (size_t i = 0; i < sizeof refusals / sizeof *refusals; i++)
         SSO_CHECK(s_case(refusals[i].kind, refusals[i].kind == U ? S_USER : S_GROUP,
                          refusals[i].ops, refusals[i].want));
     /* the resource stays as it was when a later op fails, whatever the earlier ones did */
-    SSO_CHECK(s_case(G, S_GROUP, "[{\"op\":\"add\",\"path\":\"members\",\"value\":[{\"value\":"
-                                 "\"c\"}]},{\"op\":\"remove\",\"path\":\"members[value eq "
-                                 "\\\"a\\\"]\"},{\"op\":\"replace\",\"path\":\"displayName\","
-                                 "\"value\":\"x\"},{\"op\":\"remove\",\"path\":\"id\"}]",
+    SSO_CHECK(s_case(G, S_GROUP, "[{'op':'add','path':'members','value':[{'value':"
+                                 "'c'}]},{'op':'remove','path':'members[value eq "
+                                 "\\'a\\']'},{'op':'replace','path':'displayName',"
+                                 "'value':'x'},{'op':'remove','path':'id'}]",
                      "!mutability"));
     /* at most SCIM_PATCH_VALUES_MAX emails */
     size = (SCIM_PATCH_VALUES_MAX + 1) * 24 + 100;
     huge = malloc(size);
     SSO_CHECK(huge != NULL);
     if (huge) {
-        n = (size_t) snprintf(huge, size, "[{\"op\":\"add\",\"path\":\"emails\",\"value\":[");
+        n = (size_t) snprintf(huge, size, "[{'op':'add','path':'emails','value':[");
         for (int i = 0; i < SCIM_PATCH_VALUES_MAX; i++)
-            n += (size_t) snprintf(huge + n, size - n, "%s{\"value\":\"%d\"}", i ? "," : "", i);
+            n += (size_t) snprintf(huge + n, size - n, "%s{'value':'%d'}", i ? "," : "", i);
         snprintf(huge + n, size - n, "]}]");
         SSO_CHECK(s_case(U, S_USER, huge, "!invalidValue"));
         free(huge);
@@ -1549,13 +1552,13 @@ void scim_patch_test(bool verbose)
     /* the members' delta, and the resource without them */
     scim_patch_result_t result;
     scim_error_t error;
-    json_t *group = json_loads(S_GROUP, 0, NULL);
-    json_t *body_json = json_loads(S_PATCH "[{\"op\":\"add\",\"path\":\"members\",\"value\":["
-                                   "{\"value\":\"c\"},{\"value\":\"A\"}]},{\"op\":\"remove\","
-                                   "\"path\":\"members[value eq \\\"b\\\"]\"},{\"op\":\"add\","
-                                   "\"path\":\"members\",\"value\":[{\"value\":\"b\"},{\"value\":"
-                                   "\"d\"}]},{\"op\":\"remove\",\"path\":\"members\",\"value\":"
-                                   "[{\"value\":\"D\"}]}]}", 0, NULL);
+    json_t *group = s_json(S_GROUP);
+    json_t *body_json = s_json(S_PATCH "[{'op':'add','path':'members','value':["
+                                   "{'value':'c'},{'value':'A'}]},{'op':'remove',"
+                                   "'path':'members[value eq \\'b\\']'},{'op':'add',"
+                                   "'path':'members','value':[{'value':'b'},{'value':"
+                                   "'d'}]},{'op':'remove','path':'members','value':"
+                                   "[{'value':'D'}]}]}");
     SSO_CHECK(s_apply_json(body_json, G, group, SCIM_PATCH_MEMBERS_APART, &result, &error) == 0);
     char *added = json_dumps(result.added, JSON_COMPACT | JSON_ENCODE_ANY);
     char *removed = json_dumps(result.removed, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -1564,16 +1567,15 @@ void scim_patch_test(bool verbose)
     free(added);
     free(removed);
     scim_patch_result_clear(&result);
-    body_json = json_loads(S_PATCH "[{\"op\":\"replace\",\"path\":\"displayName\",\"value\":"
-                           "\"Tour Guides\"}]}", 0, NULL);
+    body_json = s_json(S_PATCH "[{'op':'replace','path':'displayName','value':"
+                           "'Tour Guides'}]}");
     SSO_CHECK(s_apply_json(body_json, G, group, 0, &result, &error) == 0 && !result.changed
               && json_array_size(result.added) == 0 && json_array_size(result.removed) == 0);
     scim_patch_result_clear(&result);
     json_decref(group);
     /* a User has no member delta */
-    json_t *user = json_loads(S_USER, 0, NULL);
-    body_json = json_loads(S_PATCH "[{\"op\":\"replace\",\"value\":{\"active\":false}}]}", 0,
-                           NULL);
+    json_t *user = s_json(S_USER);
+    body_json = s_json(S_PATCH "[{'op':'replace','value':{'active':false}}]}");
     SSO_CHECK(s_apply_json(body_json, U, user, 0, &result, &error) == 0 && !result.added
               && !result.removed && result.changed);
     scim_patch_result_clear(&result);
@@ -1581,6 +1583,4 @@ void scim_patch_test(bool verbose)
     json_decref(user);
 
     s_test_large();
-#undef S_U_WITH
-#undef S_G_WITH
 }
