@@ -1549,6 +1549,18 @@ void scim_patch_test(bool verbose)
         free(huge);
     }
 
+    /* a schema's object whose key, with the URN, would be longer than a path may be */
+    size = SCIM_FILTER_TEXT_MAX + 200;
+    huge = malloc(size);
+    SSO_CHECK(huge != NULL);
+    if (huge) {
+        n = (size_t) snprintf(huge, size, "[{'op':'add','value':{'" S_ENTERPRISE "':{'");
+        memset(huge + n, 'a', SCIM_FILTER_TEXT_MAX);
+        snprintf(huge + n + SCIM_FILTER_TEXT_MAX, size - n - SCIM_FILTER_TEXT_MAX, "':1}}}]");
+        SSO_CHECK(s_case(U, S_USER, huge, "!invalidPath"));
+        free(huge);
+    }
+
     /* the members' delta, and the resource without them */
     scim_patch_result_t result;
     scim_error_t error;
