@@ -1027,6 +1027,30 @@ bool scim_filter_match_element(const scim_filter_t *self, const char *attr,
     return self && json_is_object(element) && s_match(self->root, element, attr);
 }
 
+/* One `name eq value` of a template, set in element; false when node is not one. */
+static bool s_template_put(const s_node_t *node, json_t *element)
+{
+    if (node->kind != S_COMPARE || node->op != S_EQ || node->attr.urn || node->attr.sub
+        || json_is_null(node->value) || scim_json_get(element, node->attr.name, NULL))
+        return false;
+    return json_object_set(element, node->attr.name, node->value) == 0;
+}
+
+json_t *scim_filter_template(const scim_filter_t *self)
+{
+    json_t *element = self ? json_object() : NULL;
+    if (!element)
+        return NULL;
+    const s_node_t *root = self->root;
+    bool exact = root->kind == S_AND;
+    for (const s_node_t *node = exact ? root->child : root; node; node = exact ? node->next : NULL)
+        if (!s_template_put(node, element)) {
+            json_decref(element);
+            return NULL;
+        }
+    return element;
+}
+
 /* ---- self-test --------------------------------------------------------------------------- */
 
 /* Whether text parses (verbose: the reason when not). */
@@ -1072,8 +1096,37 @@ static int s_matches(const char *text, const json_t *resource)
     return matched;
 }
 
+/* The template of a filter as compact JSON ("-" when none) against want. */
+static bool s_template_is(const char *text, const char *want)
+{
+    char why[256];
+    scim_filter_t *filter = scim_filter_parse(text, strlen(text), why, sizeof why);
+    json_t *template = scim_filter_template(filter);
+    char *got = template ? json_dumps(template, JSON_COMPACT) : NULL;
+    bool ok = filter && !strcmp(got ? got : "-", want);
+    if (!ok)
+        fprintf(stderr, "  template of %s: want %s, got %s\n", text, want, got ? got : "-");
+    free(got);
+    json_decref(template);
+    scim_filter_destroy(&filter);
+    return ok;
+}
+
 void scim_filter_test(bool verbose)
 {
+    /* the element an exact filter names, for the PATCH engine */
+    SSO_CHECK(s_template_is("value eq \"2819c223\"", "{\"value\":\"2819c223\"}"));
+    SSO_CHECK(s_template_is("type eq \"work\" and primary eq true",
+                            "{\"type\":\"work\",\"primary\":true}"));
+    SSO_CHECK(s_template_is("type eq \"work\" or type eq \"home\"", "-"));
+    SSO_CHECK(s_template_is("type eq \"a\" and TYPE eq \"b\"", "-"));
+    SSO_CHECK(s_template_is("type ne \"work\"", "-"));
+    SSO_CHECK(s_template_is("type pr", "-"));
+    SSO_CHECK(s_template_is("type eq null", "-"));
+    SSO_CHECK(s_template_is("name.givenName eq \"a\"", "-"));
+    SSO_CHECK(s_template_is("urn:x:y:type eq \"a\"", "-"));
+    SSO_CHECK(s_template_is("not (type eq \"a\")", "-"));
+    SSO_CHECK(!scim_filter_template(NULL));
     json_t *user = json_loads(
         "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\","
         "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"],"

@@ -55,6 +55,11 @@ scim_filter_t *scim_filter_parse_bracket(const char *text, size_t len, size_t *p
    dateTime rules of its sub-attributes) matches a value filter. */
 bool scim_filter_match_element(const scim_filter_t *self, const char *attr,
                                const json_t *element);
+/* The element a value filter describes exactly: for `name eq value`, or an `and` of such on
+   distinct plain sub-attributes (no URN, no sub, value not null), an object {name: value, ...}
+   (new reference); NULL for any other filter. For the PATCH engine: the members index's
+   `members[value eq "id"]`, and the element Entra's `emails[type eq "work"].value` creates. */
+json_t *scim_filter_template(const scim_filter_t *self);
 /* Reads the attribute path text[start, end) into attr (what = "filter" or "path", the
    reasons' prefix); 0, or -1 with the reason. Free with scim_attr_free. */
 int scim_attr_parse(const char *text, size_t start, size_t end, const char *what,
