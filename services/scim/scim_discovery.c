@@ -221,7 +221,7 @@ static json_t *s_service_provider_config(const char *base_url)
         "schemas", S_SPC_URN, "documentationUri", "https://datatracker.ietf.org/doc/html/rfc7644",
         "patch", "supported", true, "bulk", "supported", false, "maxOperations", 0,
         "maxPayloadSize", 0, "filter", "supported", true, "maxResults", SCIM_LIST_MAX,
-        "changePassword", "supported", false, "sort", "supported", false, "etag", "supported",
+        "changePassword", "supported", false, "sort", "supported", true, "etag", "supported",
         true, "authenticationSchemes", "type", "oauthbearertoken", "name", "OAuth Bearer Token",
         "description", "The directory's bearer token, in the Authorization header.", "primary",
         true, "meta", s_meta("ServiceProviderConfig", base_url, "ServiceProviderConfig"));
@@ -290,7 +290,7 @@ void scim_discovery_test(bool verbose)
     SSO_CHECK(spc && json_is_true(json_object_get(json_object_get(spc, "patch"), "supported"))
               && json_is_false(json_object_get(json_object_get(spc, "bulk"), "supported"))
               && json_is_true(json_object_get(json_object_get(spc, "etag"), "supported"))
-              && json_is_false(json_object_get(json_object_get(spc, "sort"), "supported"))
+              && json_is_true(json_object_get(json_object_get(spc, "sort"), "supported"))
               && json_is_false(
                   json_object_get(json_object_get(spc, "changePassword"), "supported"))
               && json_integer_value(json_object_get(json_object_get(spc, "filter"),

@@ -1,6 +1,6 @@
 /* scim_discovery: the SCIM service's self-description (RFC 7644 4, RFC 7643 5-8):
-   /ServiceProviderConfig (what this service supports: filter with maxResults, etag, patch;
-   no bulk, sort or changePassword), /ResourceTypes (User with the enterprise extension,
+   /ServiceProviderConfig (what this service supports: filter with maxResults, sort, etag,
+   patch; no bulk or changePassword), /ResourceTypes (User with the enterprise extension,
    Group) and /Schemas (User, Group, EnterpriseUser with their attributes' characteristics),
    each with its meta.location under the directory's base URL. */
 #ifndef SCIM_DISCOVERY_H

@@ -4,6 +4,7 @@
 #include "scim_discovery.h"
 #include "scim_filter.h"
 #include "scim_http.h"
+#include "scim_sort.h"
 #include "sso_clients.h"
 #include "sso_log.h"
 #include "sso_test.h"
@@ -347,6 +348,8 @@ typedef struct {
     char *filter;     /* NULL: none */
     char *attributes; /* "a,b" */
     char *excluded;
+    char *sort_by;    /* NULL: creation order */
+    bool descending;
     long start;       /* 1-based */
     long count;
 } s_query_t;
@@ -356,6 +359,7 @@ static void s_query_free(s_query_t *query)
     free(query->filter);
     free(query->attributes);
     free(query->excluded);
+    free(query->sort_by);
 }
 
 /* A decimal integer of text ("-3" too); -1 when it is not one. */
@@ -392,6 +396,8 @@ static int s_query_of_url(const Sso__HttpRequest *http, s_query_t *query, s_fail
     const char *count = zhashx_lookup(params, "count");
     const char *attributes = zhashx_lookup(params, "attributes");
     const char *excluded = zhashx_lookup(params, "excludedAttributes");
+    const char *sort_by = zhashx_lookup(params, "sortBy");
+    query->sort_by = sort_by ? strdup(sort_by) : NULL;
     query->filter = filter ? strdup(filter) : NULL;
     query->attributes = attributes ? strdup(attributes) : NULL;
     query->excluded = excluded ? strdup(excluded) : NULL;
@@ -399,6 +405,10 @@ static int s_query_of_url(const Sso__HttpRequest *http, s_query_t *query, s_fail
     if ((start && s_long(start, &query->start) != 0)
         || (count && s_long(count, &query->count) != 0)) {
         s_fail(fail, 400, "invalidValue", "startIndex and count must be integers");
+        rc = -1;
+    }
+    if (rc == 0 && scim_sort_order(zhashx_lookup(params, "sortOrder"), &query->descending) != 0) {
+        s_fail(fail, 400, "invalidValue", "sortOrder must be ascending or descending");
         rc = -1;
     }
     zhashx_destroy(&params);
@@ -442,11 +452,16 @@ static int s_query_of_body(const Sso__HttpRequest *http, s_query_t *query, s_fai
     const json_t *filter = scim_json_get(body, "filter", NULL);
     const json_t *start = scim_json_get(body, "startIndex", NULL);
     const json_t *count = scim_json_get(body, "count", NULL);
+    const json_t *sort_by = scim_json_get(body, "sortBy", NULL);
+    const json_t *sort_order = scim_json_get(body, "sortOrder", NULL);
     if (!json_is_object(body))
         s_fail(fail, 400, "invalidSyntax", "the body must be a SearchRequest JSON object");
     else if ((filter && !json_is_string(filter)) || (start && !json_is_integer(start))
-             || (count && !json_is_integer(count)))
-        s_fail(fail, 400, "invalidValue", "filter must be a string, startIndex and count "
+             || (count && !json_is_integer(count)) || (sort_by && !json_is_string(sort_by))
+             || (sort_order && !json_is_string(sort_order))
+             || scim_sort_order(json_string_value(sort_order), &query->descending) != 0)
+        s_fail(fail, 400, "invalidValue", "filter and sortBy must be strings, sortOrder "
+                                          "ascending or descending, startIndex and count "
                                           "integers");
     else if (s_joined(scim_json_get(body, "attributes", NULL), &query->attributes) != 0
              || s_joined(scim_json_get(body, "excludedAttributes", NULL), &query->excluded)
@@ -455,6 +470,7 @@ static int s_query_of_body(const Sso__HttpRequest *http, s_query_t *query, s_fai
                                           "of attribute paths");
     else {
         query->filter = filter ? strdup(json_string_value(filter)) : NULL;
+        query->sort_by = sort_by ? strdup(json_string_value(sort_by)) : NULL;
         if (start)
             query->start = (long) json_integer_value(start);
         if (count)
@@ -487,22 +503,44 @@ static Sso__ScimUserKey s_key(const scim_filter_t *filter, const char **value)
 
 /* ---- the operations ---------------------------------------------------------------------- */
 
+/* The list parameters that do not depend on the users: the filter parsed, attributes and
+   sortBy readable. NULL, or the 400 to answer. */
+static zframe_t *s_list_checked(const s_query_t *query, scim_filter_t **filter)
+{
+    char why[320];
+    *filter = NULL;
+    if (query->filter
+        && !(*filter = scim_filter_parse(query->filter, strlen(query->filter), why, sizeof why)))
+        return scim_http_error(400, "invalidFilter", why);
+    json_t *empty = json_array(), *probe = json_object();
+    int rc = scim_attrs_apply(probe, query->attributes, query->excluded, why, sizeof why);
+    if (rc == 0 && query->sort_by)
+        rc = scim_sort(empty, query->sort_by, query->descending, why, sizeof why);
+    json_decref(empty);
+    json_decref(probe);
+    if (rc == 0)
+        return NULL;
+    scim_filter_destroy(filter);
+    return scim_http_error(400, "invalidValue", why);
+}
+
 static zframe_t *s_list(scim_req_t *req, bool search)
 {
     s_query_t query = {.start = 1, .count = SCIM_COUNT_DEFAULT};
     s_fail_t fail = {0};
     char why[320];
     scim_filter_t *filter = NULL;
-    if ((search ? s_query_of_body(req->http, &query, &fail)
-                : s_query_of_url(req->http, &query, &fail)) != 0) {
-        s_query_free(&query);
-        return s_fail_reply(&fail);
+    zframe_t *failed = (search ? s_query_of_body(req->http, &query, &fail)
+                               : s_query_of_url(req->http, &query, &fail)) != 0
+                           ? s_fail_reply(&fail)
+                           : NULL;
+    if (!failed) {
+        s_bounds(&query);
+        failed = s_list_checked(&query, &filter);
     }
-    s_bounds(&query);
-    if (query.filter
-        && !(filter = scim_filter_parse(query.filter, strlen(query.filter), why, sizeof why))) {
+    if (failed) {
         s_query_free(&query);
-        return scim_http_error(400, "invalidFilter", why);
+        return failed;
     }
     Sso__ScimUserListRequest list = SSO__SCIM_USER_LIST_REQUEST__INIT;
     list.directory_id = req->directory_id;
@@ -510,9 +548,10 @@ static zframe_t *s_list(scim_req_t *req, bool search)
     list.key = filter ? s_key(filter, &value) : SSO__SCIM_USER_KEY__SCIM_USER_ALL;
     list.value = (char *) value;
     list.limit = S_PAGE;
-    json_t *resources = json_array();
+    /* Sorted, every match is kept to be sorted; otherwise only the page's. */
+    bool sorting = query.sort_by != NULL;
+    json_t *matches = json_array();
     long matched = 0;
-    zframe_t *failed = NULL;
     for (bool more = true; more && !failed;) {
         Sso__ScimUserListReply *page = NULL;
         int status = sso_dir_scim_user_list(req->service, &list, &page);
@@ -524,17 +563,10 @@ static zframe_t *s_list(scim_req_t *req, bool search)
         for (size_t i = 0; !failed && i < page->n_users; i++) {
             json_t *resource = s_render(req, page->users[i]);
             list.after_seq = page->users[i]->seq;
-            if (!resource || (filter && !scim_filter_match(filter, resource))) {
-                json_decref(resource);
-                continue;
-            }
-            matched++;
-            if (matched >= query.start && (long) json_array_size(resources) < query.count
-                && scim_attrs_apply(resource, query.attributes, query.excluded, why,
-                                    sizeof why) != 0)
-                failed = scim_http_error(400, "invalidValue", why);
-            else if (matched >= query.start && (long) json_array_size(resources) < query.count)
-                json_array_append(resources, resource);
+            if (resource && (!filter || scim_filter_match(filter, resource))
+                && ++matched >= (sorting ? 1 : query.start)
+                && (sorting || (long) json_array_size(matches) < query.count))
+                json_array_append(matches, resource);
             json_decref(resource);
         }
         more = more && page->more;
@@ -542,6 +574,20 @@ static zframe_t *s_list(scim_req_t *req, bool search)
             sso__scim_user_list_reply__free_unpacked(page, NULL);
     }
     scim_filter_destroy(&filter);
+    if (!failed && sorting
+        && scim_sort(matches, query.sort_by, query.descending, why, sizeof why) != 0)
+        failed = scim_http_error(400, "invalidValue", why);
+    json_t *resources = json_array();
+    for (size_t i = sorting ? (size_t) query.start - 1 : 0;
+         !failed && i < json_array_size(matches) && (long) json_array_size(resources) < query.count;
+         i++) {
+        json_t *resource = json_array_get(matches, i);
+        if (scim_attrs_apply(resource, query.attributes, query.excluded, why, sizeof why) != 0)
+            failed = scim_http_error(400, "invalidValue", why);
+        else
+            json_array_append(resources, resource);
+    }
+    json_decref(matches);
     s_query_free(&query);
     if (failed) {
         json_decref(resources);

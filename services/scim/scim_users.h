@@ -1,6 +1,7 @@
 /* scim_users: /Users of a SCIM directory (RFC 7644 3.3-3.6): POST (201, Location, ETag), GET
    by id, PUT (If-Match: 412 when the version differs), DELETE (204; the directory marks the
-   user deleted), GET with filter, startIndex/count, attributes/excludedAttributes, and POST
+   user deleted), GET with filter, startIndex/count, sortBy/sortOrder (scim_sort),
+   attributes/excludedAttributes, and POST
    /Users/.search with the same in a body (so a filter too long for a URL gets its SCIM 400
    too). PATCH is not served yet (405).
 

@@ -9,6 +9,7 @@
 #include "scim_path.h"
 #include "scim_req.h"
 #include "scim_service.h"
+#include "scim_sort.h"
 #include "scim_users.h"
 #include "sso_test.h"
 #include <jansson.h>
@@ -75,6 +76,7 @@ int main(int argc, char **argv)
     SSO_RUN(scim_http_test, verbose);
     SSO_RUN(scim_discovery_test, verbose);
     SSO_RUN(scim_req_test, verbose);
+    SSO_RUN(scim_sort_test, verbose);
     SSO_RUN(scim_users_test, verbose);
     SSO_RUN(scim_service_test, verbose);
     return sso_test_summary();

@@ -95,6 +95,7 @@ def test_tokens_and_discovery(broker):
     assert spc["patch"]["supported"] is True and spc["bulk"]["supported"] is False
     assert spc["filter"] == {"supported": True, "maxResults": 200}
     assert spc["etag"]["supported"] is True and spc["changePassword"]["supported"] is False
+    assert spc["sort"]["supported"] is True
     assert spc["meta"]["location"] == scim.base + "/ServiceProviderConfig"
     types = scim.call("GET", "/ResourceTypes").json()
     assert types["schemas"] == [LIST_URN] and types["totalResults"] == 2
@@ -208,6 +209,18 @@ def test_entra_sequence_and_lists(broker):
     got = scim.call("GET", f"/Users/{user['id']}",
                     params={"excludedAttributes": f"emails,{ENTERPRISE_URN}"}).json()
     assert "emails" not in got and ENTERPRISE_URN not in got and got["userName"] == name
+    # sortBy / sortOrder, then the page of the sorted list.
+    page = scim.call("GET", "/Users", params={"sortBy": "userName", "sortOrder": "descending",
+                                              "startIndex": 2, "count": 2}).json()
+    assert page["totalResults"] == 4
+    assert [u["userName"] for u in page["Resources"]] == ["u1@example.com", "u0@example.com"]
+    page = scim.call("GET", "/Users", params={"sortBy": "userName", "filter": 'userName sw "u"',
+                                              "attributes": "userName"}).json()
+    assert [u["userName"] for u in page["Resources"]] == [
+        "u0@example.com", "u1@example.com", "u2@example.com"]
+    scim_error(scim.call("GET", "/Users", params={"sortBy": "userName", "sortOrder": "up"}), 400,
+               "invalidValue")
+    scim_error(scim.call("GET", "/Users", params={"sortBy": "a b"}), 400, "invalidValue")
     # .search with the same parameters in a body.
     r = scim.call("POST", "/Users/.search", body={"schemas": [
         "urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": 'userName sw "u"',
