@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The SSO broker's image: one image, one service per container, chosen by the command
-# (sso-gateway, sso-token, sso-saml, sso-oidc, sso-directory; ssoctl is on PATH too).
+# (sso-gateway, sso-token, sso-saml, sso-oidc, sso-directory, sso-scim; ssoctl is on PATH too).
 # See compose.yaml for the whole system.
 
 # ---- build --------------------------------------------------------------------------------

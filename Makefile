@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 BUILD ?= build
 CC ?= cc
-SERVICES := gateway token saml oidc directory
+SERVICES := gateway token saml oidc directory scim
 TOOLS := ssoctl supervisor
 PKGS := libzmq libczmq libprotobuf-c libmicrohttpd jansson libcurl sqlite3 openssl libxml-2.0 xmlsec1-openssl zlib
 
@@ -32,9 +32,8 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(GEN_C:.c=.o)
 LIBSSO := $(BUILD)/libsso.a
 
 BINS := $(addprefix $(BUILD)/bin/sso-,$(SERVICES)) $(BUILD)/bin/ssoctl $(BUILD)/bin/sso-supervisor
-# Services whose modules come before the service: only their test-<svc> is built (the SCIM
-# filter and path parsers; sso-scim comes with the service, which then moves to SERVICES).
-TEST_ONLY_SERVICES := scim
+# Services whose modules come before the service: only their test-<svc> is built (none now).
+TEST_ONLY_SERVICES :=
 TESTBINS := $(BUILD)/bin/test-lib $(addprefix $(BUILD)/bin/test-,$(SERVICES) $(TEST_ONLY_SERVICES))
 
 .SECONDARY: $(GEN_C) $(GEN_H)

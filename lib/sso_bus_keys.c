@@ -18,7 +18,8 @@
 #define S_WAIT_POLL_MS 100
 #define S_WAIT_LOG_MS 10000
 
-const char *const sso_bus_roles[] = {"directory", "token", "saml", "oidc", NULL};
+const char *const sso_bus_roles[] = {"directory", "token", "saml", "oidc", "scim", NULL};
+const char *const sso_bus_roles_added[] = {"scim", NULL};
 
 typedef struct {
     char name[S_NAME_MAX + 1];
@@ -261,6 +262,87 @@ sso_bus_keys_t *sso_bus_keys_open(const char *dir, const char *const *roles, cha
     return self;
 }
 
+static bool s_added(const char *role)
+{
+    for (size_t i = 0; sso_bus_roles_added[i]; i++)
+        if (!strcmp(sso_bus_roles_added[i], role))
+            return true;
+    return false;
+}
+
+/* Generates role's keypair beside dir and links it in, the secret file first: link never
+   replaces, so of owners that upgrade at once one wins and the others keep the winner's, and
+   a service sees the role's secret whole or not at all. 0, or -1 with why. */
+static int s_generate_role(const char *dir, const char *role, char *why, size_t why_size)
+{
+    char tmp[S_PATH_MAX + 16];
+    snprintf(tmp, sizeof tmp, "%s.new-XXXXXX", dir);
+    if (!mkdtemp(tmp))
+        return s_why(why, why_size, "cannot create a directory beside %s: %s", dir,
+                     strerror(errno));
+    char path[S_PATH_MAX + 64], secret[S_PATH_MAX + 80];
+    char final_path[S_PATH_MAX + 64], final_secret[S_PATH_MAX + 80];
+    snprintf(path, sizeof path, "%s/%s.key", tmp, role);
+    snprintf(secret, sizeof secret, "%s_secret", path);
+    snprintf(final_path, sizeof final_path, "%s/%s.key", dir, role);
+    snprintf(final_secret, sizeof final_secret, "%s_secret", final_path);
+    zcert_t *cert = zcert_new();
+    if (cert)
+        zcert_set_meta(cert, "role", "%s", role);
+    int rc = 0;
+    if (!cert || zcert_save(cert, path) != 0 || chmod(path, 0600) != 0
+        || chmod(secret, 0600) != 0)
+        rc = s_why(why, why_size, "cannot write the bus keys into %s: %s", tmp, strerror(errno));
+    zcert_destroy(&cert);
+    if (rc == 0 && link(secret, final_secret) == 0) {
+        if (link(path, final_path) != 0)
+            rc = s_why(why, why_size, "cannot create %s: %s", final_path, strerror(errno));
+    }
+    else if (rc == 0 && errno != EEXIST) /* EEXIST: another owner added it first */
+        rc = s_why(why, why_size, "cannot create %s: %s", final_secret, strerror(errno));
+    unlink(path);
+    unlink(secret);
+    rmdir(tmp);
+    return rc;
+}
+
+/* The upgrade of a set made before roles were added to the product (sso_bus_roles_added):
+   when the set is whole for the roles it had, each added role it lacks wholly (neither file)
+   gets its keypair. A set short of anything else is left alone, for the caller to refuse.
+   0 with what the set still misses in missing (as s_missing), or -1 with why. */
+static int s_add_roles(const char *dir, const char *const *roles, bool every_secret,
+                       char *missing, size_t missing_size, char *why, size_t why_size)
+{
+    const char *had[S_ROLES_MAX + 1], *lacking[S_ROLES_MAX + 1];
+    size_t n_had = 0, n_lacking = 0;
+    for (size_t i = 0; roles[i]; i++) {
+        int found = s_has_key(dir, roles[i], false, why, why_size);
+        if (found < 0)
+            return -1;
+        if (!found && s_added(roles[i]))
+            lacking[n_lacking++] = roles[i];
+        else
+            had[n_had++] = roles[i];
+    }
+    had[n_had] = NULL;
+    char old_missing[(S_NAME_MAX + 16) * (S_ROLES_MAX + 1)];
+    bool any = false;
+    if (n_lacking == 0)
+        return 0;
+    if (s_missing(dir, had, every_secret, old_missing, sizeof old_missing, &any, why, why_size)
+        != 0)
+        return -1;
+    if (*old_missing)
+        return 0;
+    for (size_t i = 0; i < n_lacking; i++) {
+        if (s_generate_role(dir, lacking[i], why, why_size) != 0)
+            return -1;
+        sso_info("bus keys in %s: added the %s role's keypair (a role newer than the set)", dir,
+                 lacking[i]);
+    }
+    return s_missing(dir, roles, every_secret, missing, missing_size, &any, why, why_size);
+}
+
 sso_bus_keys_t *sso_bus_keys_make(const char *dir, const char *const *roles, bool every_secret,
                                   char *why, size_t why_size)
 {
@@ -279,6 +361,9 @@ sso_bus_keys_t *sso_bus_keys_make(const char *dir, const char *const *roles, boo
        from that rename on, so a second scan tells a part of a set from that race. */
     if (*missing && any
         && s_missing(dir, roles, every_secret, missing, sizeof missing, &any, why, why_size) != 0)
+        return NULL;
+    if (*missing && any
+        && s_add_roles(dir, roles, every_secret, missing, sizeof missing, why, why_size) != 0)
         return NULL;
     if (*missing) {
         /* A set made anew over it would lock out every process that holds the old one. */
@@ -611,6 +696,55 @@ void sso_bus_keys_test(bool verbose)
                   && strstr(why, "another user"));
     }
     s_remove_set(part, roles);
+    /* A set made before a role was added (scim): the owners add that role's keypair and keep
+       every old key; a set short of an old role's file is refused as before, and nothing is
+       added to it. */
+    const char *const upgraded[] = {"token", "saml", "scim", NULL};
+    SSO_CHECK(mkdir(part, 0700) == 0);
+    s_copy_file(dir, part, "broker.key_secret");
+    s_copy_file(dir, part, "token.key");
+    SSO_CHECK(!sso_bus_keys_make(part, upgraded, false, why, sizeof why)
+              && strstr(why, "missing saml.key, scim.key:"));
+    SSO_CHECK(s_mode(part, "scim.key") == -1 && s_mode(part, "scim.key_secret") == -1);
+    s_copy_file(dir, part, "saml.key");
+    SSO_CHECK(!sso_bus_keys_make(part, upgraded, true, why, sizeof why)
+              && strstr(why, "missing token.key_secret, saml.key_secret, scim.key_secret:"));
+    SSO_CHECK(s_mode(part, "scim.key_secret") == -1);
+    /* The gateway's part (the broker's secret, the roles' public keys): scim is added. */
+    sso_bus_keys_t *up = sso_bus_keys_make(part, upgraded, false, why, sizeof why);
+    SSO_CHECK(up && sso_bus_keys_can_connect(up, "scim") && !sso_bus_keys_can_connect(up, "token"));
+    SSO_CHECK(s_mode(part, "scim.key") == 0600 && s_mode(part, "scim.key_secret") == 0600);
+    SSO_CHECK(up && !strcmp(sso_bus_keys_role(up, zcert_public_key(token), 32), "token"));
+    sso_bus_keys_destroy(&up);
+    s_remove_set(part, upgraded);
+    /* The whole old set (the supervisor's): scim added once, the same on every later start. */
+    SSO_CHECK(mkdir(part, 0700) == 0);
+    const char *const whole[] = {"broker.key", "broker.key_secret", "token.key",
+                                 "token.key_secret", "saml.key", "saml.key_secret", NULL};
+    for (size_t i = 0; whole[i]; i++)
+        s_copy_file(dir, part, whole[i]);
+    up = sso_bus_keys_make(part, upgraded, true, why, sizeof why);
+    SSO_CHECK(up && sso_bus_keys_can_connect(up, "scim") && sso_bus_keys_can_connect(up, "saml"));
+    snprintf(path, sizeof path, "%s/scim.key", part);
+    zcert_t *scim = zcert_load(path);
+    SSO_CHECK(scim && up && !strcmp(sso_bus_keys_role(up, zcert_public_key(scim), 32), "scim"));
+    sso_bus_keys_destroy(&up);
+    up = sso_bus_keys_make(part, upgraded, true, why, sizeof why);
+    SSO_CHECK(up && scim && !strcmp(sso_bus_keys_role(up, zcert_public_key(scim), 32), "scim"));
+    sso_bus_keys_destroy(&up);
+    zcert_destroy(&scim);
+    /* Half of an added role (its public key, not its secret) is a partial set: refused. */
+    snprintf(path, sizeof path, "%s/scim.key_secret", part);
+    unlink(path);
+    SSO_CHECK(!sso_bus_keys_make(part, upgraded, true, why, sizeof why)
+              && strstr(why, "missing scim.key_secret:"));
+    SSO_CHECK(s_mode(part, "scim.key_secret") == -1);
+    /* A role that is not one added later is never added: an old set lacking it is refused. */
+    const char *const newer[] = {"token", "saml", "oidc", NULL};
+    SSO_CHECK(!sso_bus_keys_make(part, newer, false, why, sizeof why)
+              && strstr(why, "missing oidc.key:") && s_mode(part, "oidc.key") == -1);
+    s_remove_set(part, upgraded);
+
     /* Bad arguments. */
     SSO_CHECK(!sso_bus_keys_open("", roles, why, sizeof why));
     SSO_CHECK(!sso_bus_keys_open(NULL, roles, why, sizeof why));

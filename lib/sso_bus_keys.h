@@ -1,5 +1,5 @@
 /* sso_bus_keys: the CURVE keys that make the bus private. The broker has a keypair, and each
-   service role (directory, token, saml, oidc) has its own: the broker admits only those public
+   service role (directory, token, saml, oidc, scim) has its own: the broker admits only those public
    keys and knows every caller by the role of the key it authenticated with.
 
    The keys are czmq certificates in one directory (SSO_BUS_KEYS_DIR, <data dir>/bus): for the
@@ -21,6 +21,11 @@ typedef struct sso_bus_keys_t sso_bus_keys_t;
 
 /* The roles of the product's services, NULL-terminated. */
 extern const char *const sso_bus_roles[];
+/* The roles added after the first sets were made (scim): a set whole for its other roles
+   that lacks one of these wholly is upgraded by sso_bus_keys_make, which adds the role's
+   keypair (linked in, secret first, so concurrent owners agree), never a set short of
+   anything else. */
+extern const char *const sso_bus_roles_added[];
 
 /* Opens the keys in dir for roles (NULL-terminated; NULL: sso_bus_roles); never generates.
    NULL with a reason in why when they cannot be read. */
@@ -29,7 +34,8 @@ sso_bus_keys_t *sso_bus_keys_open(const char *dir, const char *const *roles, cha
 /* The owners' open (the gateway; with every_secret, make run's supervisor, which starts every
    process on this directory): generates the set first when dir holds none of its files, and
    refuses, naming the files, a directory that lacks broker.key_secret, a role's public key
-   or (every_secret) a role's secret key, rather than make a new set over it. */
+   or (every_secret) a role's secret key, rather than make a new set over it (except the
+   upgrade by an added role, sso_bus_roles_added). */
 sso_bus_keys_t *sso_bus_keys_make(const char *dir, const char *const *roles, bool every_secret,
                                   char *why, size_t why_size);
 /* A service's open, as role: while dir lacks broker.key or <role>.key_secret, waits for them

@@ -56,6 +56,18 @@ S_CLIENT(sso_dir_event_record, sso__event_writes, event_record, Sso__Event, Sso_
          "directory")
 S_CLIENT(sso_dir_simulator_key, sso__simulator_reads, simulator_key, Sso__SimulatorKeyRequest,
          Sso__SimulatorKeyReply, "directory")
+S_CLIENT(sso_dir_scim_authenticate, sso__scim_reads, scim_authenticate,
+         Sso__ScimAuthenticateRequest, Sso__ScimAuthenticateReply, "directory")
+S_CLIENT(sso_dir_scim_user_get, sso__scim_reads, scim_user_get, Sso__ScimUserGetRequest,
+         Sso__ScimUserReply, "directory")
+S_CLIENT(sso_dir_scim_user_list, sso__scim_reads, scim_user_list, Sso__ScimUserListRequest,
+         Sso__ScimUserListReply, "directory")
+S_CLIENT(sso_dir_scim_user_create, sso__scim_writes, scim_user_create, Sso__ScimUserWrite,
+         Sso__ScimUserReply, "directory")
+S_CLIENT(sso_dir_scim_user_replace, sso__scim_writes, scim_user_replace, Sso__ScimUserWrite,
+         Sso__ScimUserReply, "directory")
+S_CLIENT(sso_dir_scim_user_delete, sso__scim_writes, scim_user_delete,
+         Sso__ScimUserDeleteRequest, Sso__ScimUserReply, "directory")
 
 static void s_start_done(const Sso__UpstreamStartReply *reply, void *data)
 {
@@ -82,4 +94,7 @@ void sso_clients_test(bool verbose)
     Sso__UpstreamStartRequest start = SSO__UPSTREAM_START_REQUEST__INIT;
     Sso__UpstreamStartReply *started = (Sso__UpstreamStartReply *) &start;
     SSO_CHECK(sso_upstream_start(NULL, "saml", &start, &started) == 503 && !started);
+    Sso__ScimAuthenticateRequest scim = SSO__SCIM_AUTHENTICATE_REQUEST__INIT;
+    Sso__ScimAuthenticateReply *authed = (Sso__ScimAuthenticateReply *) &scim;
+    SSO_CHECK(sso_dir_scim_authenticate(NULL, &scim, &authed) == 503 && !authed);
 }

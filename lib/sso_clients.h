@@ -35,6 +35,15 @@ SSO_CLIENT_FN(sso_dir_idp_initiated, Sso__IdpInitiatedRequest, Sso__IdpInitiated
 SSO_CLIENT_FN(sso_dir_event_record, Sso__Event, Sso__EventReply);
 SSO_CLIENT_FN(sso_dir_simulator_key, Sso__SimulatorKeyRequest, Sso__SimulatorKeyReply);
 
+/* The SCIM service's reads and writes. */
+SSO_CLIENT_FN(sso_dir_scim_authenticate, Sso__ScimAuthenticateRequest,
+              Sso__ScimAuthenticateReply);
+SSO_CLIENT_FN(sso_dir_scim_user_get, Sso__ScimUserGetRequest, Sso__ScimUserReply);
+SSO_CLIENT_FN(sso_dir_scim_user_list, Sso__ScimUserListRequest, Sso__ScimUserListReply);
+SSO_CLIENT_FN(sso_dir_scim_user_create, Sso__ScimUserWrite, Sso__ScimUserReply);
+SSO_CLIENT_FN(sso_dir_scim_user_replace, Sso__ScimUserWrite, Sso__ScimUserReply);
+SSO_CLIENT_FN(sso_dir_scim_user_delete, Sso__ScimUserDeleteRequest, Sso__ScimUserReply);
+
 /* The token service: the JWT of an IdP-initiated login (the saml service's). */
 SSO_CLIENT_FN(sso_token_idp_initiated_login, Sso__IdpInitiatedLoginRequest,
               Sso__IdpInitiatedLoginReply);

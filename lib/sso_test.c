@@ -1,4 +1,7 @@
 #include "sso_test.h"
+#include "bus.pb-c.h"
+#include <czmq.h>
+#include <strings.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -124,4 +127,20 @@ void sso_test_test(bool verbose)
     SSO_CHECK(!s_names("dir_code", "dir_codes_test") && !s_names("dir", "dir_codes_test")
               && !s_names("dir_codes_", "dir_codes_test") && !s_names("", "dir_codes_test")
               && !s_names("dir_codes_test_test", "dir_codes_test"));
+}
+
+Sso__HttpResponse *sso_test_http_unpack(zframe_t *frame)
+{
+    Sso__HttpResponse *response =
+        frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
+    zframe_destroy(&frame);
+    return response;
+}
+
+const char *sso_test_http_header(const Sso__HttpResponse *response, const char *name)
+{
+    for (size_t i = 0; response && i < response->n_headers; i++)
+        if (!strcasecmp(response->headers[i]->name, name))
+            return response->headers[i]->value;
+    return "";
 }

@@ -43,6 +43,14 @@ bool sso_test_selected(const char *test);
    known modules, when a module named on the command line is not one of them. */
 int sso_test_summary(void);
 
+/* A service's packed HttpResponse frame unpacked (the frame destroyed); NULL when it does not
+   unpack. Free with sso__http_response__free_unpacked. */
+struct Sso__HttpResponse;
+typedef struct _zframe_t zframe_t; /* czmq's, as czmq.h declares it */
+struct Sso__HttpResponse *sso_test_http_unpack(zframe_t *frame);
+/* The value of the response's header name (any case), or "". */
+const char *sso_test_http_header(const struct Sso__HttpResponse *response, const char *name);
+
 /* For self-tests that stand in for an upstream server: a listening TCP socket on 127.0.0.1
    (an ephemeral port) in *fd; its port, or -1. */
 int sso_test_listen(int *fd);

@@ -16,6 +16,7 @@
 #include "login/dir_tests.h"
 #include "login/dir_tokens.h"
 #include "login/dir_txn.h"
+#include "scim/dir_scim_users.h"
 #include "vault/dir_signing.h"
 #include "sso_bus.h"
 #include "sso_log.h"
@@ -136,6 +137,16 @@ S_HANDLER(s_simulator_reads_, simulator_key, dir_seed_simulator_key,
           Sso__SimulatorReads_Service, Sso__SimulatorKeyRequest, Sso__SimulatorKeyReply)
 S_HANDLER(s_scim_reads_, scim_authenticate, dir_scim_dirs_authenticate, Sso__ScimReads_Service,
           Sso__ScimAuthenticateRequest, Sso__ScimAuthenticateReply)
+S_HANDLER(s_scim_reads_, scim_user_get, dir_scim_users_get, Sso__ScimReads_Service,
+          Sso__ScimUserGetRequest, Sso__ScimUserReply)
+S_HANDLER(s_scim_reads_, scim_user_list, dir_scim_users_list, Sso__ScimReads_Service,
+          Sso__ScimUserListRequest, Sso__ScimUserListReply)
+S_HANDLER(s_scim_writes_, scim_user_create, dir_scim_users_create, Sso__ScimWrites_Service,
+          Sso__ScimUserWrite, Sso__ScimUserReply)
+S_HANDLER(s_scim_writes_, scim_user_replace, dir_scim_users_replace, Sso__ScimWrites_Service,
+          Sso__ScimUserWrite, Sso__ScimUserReply)
+S_HANDLER(s_scim_writes_, scim_user_delete, dir_scim_users_delete, Sso__ScimWrites_Service,
+          Sso__ScimUserDeleteRequest, Sso__ScimUserReply)
 
 /* A method missing here does not compile: the INIT macros name every one. */
 static Sso__TokenReads_Service s_token_reads = SSO__TOKEN_READS__INIT(s_token_reads_);
@@ -147,6 +158,7 @@ static Sso__EventWrites_Service s_event_writes = SSO__EVENT_WRITES__INIT(s_event
 static Sso__SimulatorReads_Service s_simulator_reads =
     SSO__SIMULATOR_READS__INIT(s_simulator_reads_);
 static Sso__ScimReads_Service s_scim_reads = SSO__SCIM_READS__INIT(s_scim_reads_);
+static Sso__ScimWrites_Service s_scim_writes = SSO__SCIM_WRITES__INIT(s_scim_writes_);
 
 /* The roles that call the directory; a group's callers are bits, role i being 1 << i.
    The service loop takes the same list (directory_service.rpc_callers). */
@@ -162,12 +174,12 @@ enum { S_TOKEN = 1, S_SAML = 2, S_OIDC = 4, S_SCIM = 8, S_UPSTREAM = S_SAML | S_
 static ProtobufCService *const s_services[] = {
     &s_token_reads.base,    &s_token_writes.base, &s_upstream_reads.base,
     &s_upstream_writes.base, &s_event_writes.base, &s_simulator_reads.base,
-    &s_scim_reads.base,
+    &s_scim_reads.base,     &s_scim_writes.base,
 };
 static const unsigned s_callers[] = {S_TOKEN,    S_TOKEN,
                                      S_UPSTREAM, S_UPSTREAM,
                                      S_TOKEN | S_UPSTREAM, S_SAML,
-                                     S_SCIM};
+                                     S_SCIM, S_SCIM};
 #define S_SERVICES (sizeof s_services / sizeof *s_services)
 
 static unsigned s_role_bit(const char *caller)

@@ -18,6 +18,7 @@
 #include "api/dir_orgs.h"
 #include "api/dir_portal.h"
 #include "api/dir_scim_dirs.h"
+#include "scim/dir_scim_users.h"
 #include "api/dir_signing_api.h"
 #include "portal/dir_portal_connections.h"
 #include "portal/dir_portal_pages.h"
@@ -107,6 +108,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_conn_oidc_test, verbose);
     SSO_RUN(dir_portal_test, verbose);
     SSO_RUN(dir_scim_dirs_test, verbose);
+    SSO_RUN(dir_scim_users_test, verbose);
     SSO_RUN(dir_web_test, verbose);
     SSO_RUN(dir_portal_session_test, verbose);
     SSO_RUN(dir_dash_audit_test, verbose);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const gateway_services[] = {"token", "saml", "oidc", "directory", NULL};
+const char *const gateway_services[] = {"token", "saml", "oidc", "directory", "scim", NULL};
 
 typedef struct {
     const char *prefix;
@@ -34,6 +34,10 @@ static const route_entry_t s_routes[] = {
     {"/_ping/saml", true, ROUTE_SERVICE, "saml", false},
     {"/sso/oidc/", false, ROUTE_SERVICE, "oidc", false},
     {"/_ping/oidc", true, ROUTE_SERVICE, "oidc", false},
+    /* SCIM 2.0 provisioning (/scim/v2/{directory_id}/...); its token is a header, never a
+       path segment. */
+    {"/scim/v2/", false, ROUTE_SERVICE, "scim", false},
+    {"/_ping/scim", true, ROUTE_SERVICE, "scim", false},
     /* The token service's rotation route (it publishes the new key at once); the list,
        /api/v1/keys, is the directory's. */
     {"/api/v1/keys/", false, ROUTE_SERVICE, "token", false},
@@ -146,6 +150,11 @@ void gateway_routes_test(bool verbose)
     SSO_CHECK(gateway_route("/api/v2/organizations").kind == ROUTE_NONE);
     SSO_CHECK(strcmp(gateway_route("/sso/saml/conn_1/acs").service, "saml") == 0);
     SSO_CHECK(strcmp(gateway_route("/sso/oidc/callback").service, "oidc") == 0);
+    SSO_CHECK(strcmp(gateway_route("/scim/v2/dir_1/Users").service, "scim") == 0
+              && strcmp(gateway_route("/scim/v2/dir_1/Users").label, "scim") == 0);
+    SSO_CHECK(gateway_route("/scim/v2").kind == ROUTE_NONE
+              && gateway_route("/scim/v1/dir_1/Users").kind == ROUTE_NONE);
+    SSO_CHECK(strcmp(gateway_route("/_ping/scim").service, "scim") == 0);
     SSO_CHECK(strcmp(gateway_route("/sso/test/h").service, "token") == 0);
     SSO_CHECK(gateway_route("/static/app.css").kind == ROUTE_STATIC);
     SSO_CHECK(gateway_route("/_ping/gateway").kind == ROUTE_PING);

@@ -82,22 +82,6 @@ static char *s_test_certificate(EVP_PKEY *key)
     return pem;
 }
 
-static Sso__HttpResponse *s_unpack(zframe_t *frame)
-{
-    Sso__HttpResponse *response =
-        frame ? sso__http_response__unpack(NULL, zframe_size(frame), zframe_data(frame)) : NULL;
-    zframe_destroy(&frame);
-    return response;
-}
-
-static const char *s_header(const Sso__HttpResponse *response, const char *name)
-{
-    for (size_t i = 0; response && i < response->n_headers; i++)
-        if (!strcasecmp(response->headers[i]->name, name))
-            return response->headers[i]->value;
-    return "";
-}
-
 void oidc_jwks_test(bool verbose)
 {
     (void) verbose;
@@ -108,10 +92,10 @@ void oidc_jwks_test(bool verbose)
     conn.id = "conn_k";
     conn.type = "oidc";
     conn.oidc_client_certificate_pem = cert;
-    Sso__HttpResponse *response = s_unpack(oidc_jwks_response(&conn));
+    Sso__HttpResponse *response = sso_test_http_unpack(oidc_jwks_response(&conn));
     SSO_CHECK(response && response->status == 200
-              && !strcmp(s_header(response, "Cache-Control"), "public, max-age=300")
-              && strstr(s_header(response, "Content-Type"), "json"));
+              && !strcmp(sso_test_http_header(response, "Cache-Control"), "public, max-age=300")
+              && strstr(sso_test_http_header(response, "Content-Type"), "json"));
     /* The served set verifies the assertions the exchange signs with the key, by kid. */
     sso_jose_keys_t *keys = NULL;
     char why[300] = "";
@@ -140,13 +124,13 @@ void oidc_jwks_test(bool verbose)
     const char *certs[] = {NULL, "", "-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----\n",
                            ec_cert, cert};
     const char *types[] = {"oidc", "oidc", "oidc", "oidc", "saml"};
-    SSO_CHECK((response = s_unpack(oidc_jwks_response(NULL))) && response->status == 404);
+    SSO_CHECK((response = sso_test_http_unpack(oidc_jwks_response(NULL))) && response->status == 404);
     if (response)
         sso__http_response__free_unpacked(response, NULL);
     for (size_t i = 0; i < sizeof certs / sizeof *certs; i++) {
         conn.type = (char *) types[i];
         conn.oidc_client_certificate_pem = (char *) certs[i];
-        response = s_unpack(oidc_jwks_response(&conn));
+        response = sso_test_http_unpack(oidc_jwks_response(&conn));
         SSO_CHECK(response && response->status == 404);
         if (response)
             sso__http_response__free_unpacked(response, NULL);

@@ -1049,6 +1049,44 @@ json_t *scim_filter_template(const scim_filter_t *self)
             return NULL;
         }
     return element;
+/* Whether node's attribute is name[.sub] of the core schema (no URN, or a core one). */
+static bool s_names(const scim_attr_t *attr, const char *name, const char *sub)
+{
+    static const char core[] = "urn:ietf:params:scim:schemas:core:2.0:";
+    if (attr->urn && strncasecmp(attr->urn, core, sizeof core - 1) != 0)
+        return false;
+    return !strcasecmp(attr->name, name)
+           && (sub ? attr->sub && !strcasecmp(attr->sub, sub) : !attr->sub);
+}
+
+/* The string of an `eq` on name[.sub] at node (a comparison, or a value path whose "].sub eq"
+   is on sub), or NULL. */
+static const char *s_eq_at(const s_node_t *node, const char *name, const char *sub)
+{
+    if (node->kind == S_COMPARE && node->op == S_EQ && json_is_string(node->value)
+        && s_names(&node->attr, name, sub))
+        return json_string_value(node->value);
+    const s_node_t *then = node->then;
+    if (node->kind == S_VALUE_PATH && sub && then && then->kind == S_COMPARE
+        && then->op == S_EQ && json_is_string(then->value) && s_names(&node->attr, name, NULL)
+        && !strcasecmp(then->attr.name, sub) && !then->attr.sub)
+        return json_string_value(then->value);
+    return NULL;
+}
+
+const char *scim_filter_eq_value(const scim_filter_t *self, const char *name, const char *sub)
+{
+    if (!self || !name)
+        return NULL;
+    const s_node_t *root = self->root;
+    if (root->kind != S_AND)
+        return s_eq_at(root, name, sub);
+    for (const s_node_t *c = root->child; c; c = c->next) {
+        const char *value = s_eq_at(c, name, sub);
+        if (value)
+            return value;
+    }
+    return NULL;
 }
 
 /* ---- self-test --------------------------------------------------------------------------- */
@@ -1112,6 +1150,42 @@ static bool s_template_is(const char *text, const char *want)
     return ok;
 }
 
+static void s_test_eq_value(void)
+{
+    static const struct {
+        const char *filter, *name, *sub, *value; /* value NULL: no required equality */
+    } cases[] = {
+        {"userName eq \"Bjensen\"", "username", NULL, "Bjensen"},
+        {"urn:ietf:params:scim:schemas:core:2.0:User:userName eq \"a\"", "userName", NULL, "a"},
+        {"externalId eq \"x\" and active eq true", "externalId", NULL, "x"},
+        {"active eq true and displayName eq \"D\"", "displayName", NULL, "D"},
+        {"emails[type eq \"work\"].value eq \"j@x\"", "emails", "value", "j@x"},
+        {"emails.value eq \"j@x\"", "emails", "value", "j@x"},
+        {"userName eq \"a\" or userName eq \"b\"", "userName", NULL, NULL},
+        {"not (userName eq \"a\")", "userName", NULL, NULL},
+        {"userName ne \"a\"", "userName", NULL, NULL},
+        {"userName co \"a\"", "userName", NULL, NULL},
+        {"userName eq 1", "userName", NULL, NULL},
+        {"userName eq \"a\"", "externalId", NULL, NULL},
+        {"emails eq \"j@x\"", "emails", "value", NULL},
+        {"emails[type eq \"work\"]", "emails", "value", NULL},
+        {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:userName eq \"a\"",
+         "userName", NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char why[256];
+        scim_filter_t *filter = scim_filter_parse(cases[i].filter, strlen(cases[i].filter), why,
+                                                  sizeof why);
+        const char *value = scim_filter_eq_value(filter, cases[i].name, cases[i].sub);
+        bool ok = filter && (cases[i].value ? value && !strcmp(value, cases[i].value) : !value);
+        if (!ok)
+            fprintf(stderr, "eq_value case %zu: %s\n", i, cases[i].filter);
+        SSO_CHECK(ok);
+        scim_filter_destroy(&filter);
+    }
+    SSO_CHECK(scim_filter_eq_value(NULL, "userName", NULL) == NULL);
+}
+
 void scim_filter_test(bool verbose)
 {
     /* the element an exact filter names, for the PATCH engine */
@@ -1127,6 +1201,7 @@ void scim_filter_test(bool verbose)
     SSO_CHECK(s_template_is("urn:x:y:type eq \"a\"", "-"));
     SSO_CHECK(s_template_is("not (type eq \"a\")", "-"));
     SSO_CHECK(!scim_filter_template(NULL));
+    s_test_eq_value();
     json_t *user = json_loads(
         "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\","
         "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"],"

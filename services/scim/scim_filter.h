@@ -46,6 +46,13 @@ void scim_filter_destroy(scim_filter_t **self_p);
 /* Whether resource (a User or Group as JSON) matches. */
 bool scim_filter_match(const scim_filter_t *self, const json_t *resource);
 
+/* A string equality every match must satisfy, for an indexed lookup of candidates before
+   the whole filter is matched: the root, or an operand of a root "and", that is
+   `name eq "..."`, `name.sub eq "..."` or `name[...].sub eq "..."` (Entra's
+   emails[type eq "work"].value), name and sub of the core schema, compared as SCIM names are.
+   The compared string (owned by the filter), or NULL when there is none. */
+const char *scim_filter_eq_value(const scim_filter_t *self, const char *name, const char *sub);
+
 /* For scim_path, which shares the grammar, the limits and the reasons. */
 /* Parses the value filter of a path's brackets: text[*pos] is just after '['; on success *pos
    is just after the closing ']'. Positions in reasons count from text's start. */

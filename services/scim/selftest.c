@@ -1,5 +1,4 @@
-/* Runs the scim modules' self-tests (the runner takes the same arguments). The service itself
-   comes with the SCIM service step; until then this runner is what builds the modules.
+/* Runs the scim service's self-tests (the runner takes the same arguments).
    `test-scim --filter-match FILTER` is a test-only mode for tests/interop/scim_filter.test.js:
    it reads a JSON array of resources on stdin and prints, as a JSON array, whether each
    matches FILTER; a refused filter prints its reason on stderr and exits 1.
@@ -7,9 +6,16 @@
    {"resource": {...}, "patch": {...}} on stdin, applies the patch (a Group when the resource's
    schemas say so, else a User) and prints {"resource": ...} (with "added" and "removed" for a
    Group) or the SCIM error {"status": 400, "scimType": ..., "detail": ...}. */
+#include "scim_attrs.h"
+#include "scim_discovery.h"
 #include "scim_filter.h"
+#include "scim_http.h"
 #include "scim_patch.h"
 #include "scim_path.h"
+#include "scim_req.h"
+#include "scim_service.h"
+#include "scim_sort.h"
+#include "scim_users.h"
 #include "sso_test.h"
 #include <jansson.h>
 #include <stdio.h>
@@ -126,5 +132,12 @@ int main(int argc, char **argv)
     SSO_RUN(scim_filter_test, verbose);
     SSO_RUN(scim_path_test, verbose);
     SSO_RUN(scim_patch_test, verbose);
+    SSO_RUN(scim_attrs_test, verbose);
+    SSO_RUN(scim_http_test, verbose);
+    SSO_RUN(scim_discovery_test, verbose);
+    SSO_RUN(scim_req_test, verbose);
+    SSO_RUN(scim_sort_test, verbose);
+    SSO_RUN(scim_users_test, verbose);
+    SSO_RUN(scim_service_test, verbose);
     return sso_test_summary();
 }

@@ -19,7 +19,7 @@ import requests
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("SSO_BUILD_DIR", os.path.join(ROOT, "build"))
 BIN = os.path.join(BUILD, "bin") if os.path.isabs(BUILD) else os.path.join(ROOT, BUILD, "bin")
-SERVICES = ["token", "saml", "oidc", "directory"]
+SERVICES = ["token", "saml", "oidc", "directory", "scim"]
 
 
 def free_port():

@@ -96,17 +96,22 @@ def test_a_service_first_waits_for_the_gateways_keys_and_then_joins(setup, proce
     assert "unknown key" not in read(gateway_log)
 
 
+def make_old_set(keys_dir):
+    """A whole set as made before the scim role: the broker and the four old roles."""
+    os.mkdir(keys_dir, 0o700)
+    for name in ["broker", "directory", "token", "saml", "oidc"]:
+        zmq.auth.create_certificates(keys_dir, name)
+    for name in os.listdir(keys_dir):
+        os.chmod(os.path.join(keys_dir, name), 0o600)
+
+
 @pytest.mark.parametrize("removed", [["oidc.key", "oidc.key_secret"], ["broker.key_secret"]])
 def test_the_gateway_refuses_a_partial_set_naming_what_is_missing(setup, processes, removed):
     """A set made elsewhere, with one file lost on the way: the gateway exits with an error
     that names the file, and generates nothing over the rest (a new set would lock out every
     service that holds the old one)."""
     b = setup
-    os.mkdir(b.keys_dir, 0o700)
-    for name in ["broker", "directory", "token", "saml", "oidc"]:
-        zmq.auth.create_certificates(b.keys_dir, name)
-    for name in os.listdir(b.keys_dir):
-        os.chmod(os.path.join(b.keys_dir, name), 0o600)
+    make_old_set(b.keys_dir)
     for name in removed:
         os.unlink(os.path.join(b.keys_dir, name))
     before = sorted(os.listdir(b.keys_dir))
@@ -115,3 +120,31 @@ def test_the_gateway_refuses_a_partial_set_naming_what_is_missing(setup, process
     assert gateway.wait(timeout=30) != 0, read(log)
     assert f"missing {removed[0]}" in read(log), read(log)
     assert sorted(os.listdir(b.keys_dir)) == before
+
+
+def test_a_set_made_before_the_scim_role_is_upgraded_not_refused(setup, processes):
+    """A data dir from before the scim service: the broker and the four old roles. The gateway
+    starts on it, adds the scim role's keypair once (the old keys untouched), and sso-scim
+    joins with it."""
+    b = setup
+    make_old_set(b.keys_dir)
+    old = {n: read(os.path.join(b.keys_dir, n)) for n in os.listdir(b.keys_dir)}
+    scim_log = os.path.join(b.data_dir, "scim.log")
+    scim = processes("scim", b.env, scim_log)
+    assert wait_for(lambda: "scim.key_secret is missing" in read(scim_log), 20), read(scim_log)
+    log = os.path.join(b.data_dir, "gateway.log")
+    gateway = processes("gateway", b.env, log)
+
+    def scim_instances():
+        try:
+            return requests.get(b.url + "/readyz", timeout=2).json()["instances"]["scim"]
+        except (requests.RequestException, ValueError, KeyError):
+            return None
+    assert wait_for(lambda: scim_instances() == 1, 30), (read(log), read(scim_log))
+    assert gateway.poll() is None and scim.poll() is None
+    assert "added the scim role's keypair" in read(log)
+    names = set(os.listdir(b.keys_dir))
+    assert names == set(old) | {"scim.key", "scim.key_secret"}, names
+    assert all(read(os.path.join(b.keys_dir, n)) == text for n, text in old.items())
+    for name in ("scim.key", "scim.key_secret"):
+        assert os.stat(os.path.join(b.keys_dir, name)).st_mode & 0o777 == 0o600

@@ -2,7 +2,7 @@
 
 `docker-compose -f compose.yaml config` validates the file and prints it fully resolved (anchors
 merged, ${VAR:-default} interpolated); the tests read that output, so they check what Compose
-will actually run: five services, workers that can be scaled (`--scale token=3`) and that
+will actually run: six services, workers that can be scaled (`--scale token=3`) and that
 connect to the broker in the gateway, a gateway that binds the broker and has a healthcheck.
 """
 import os
@@ -15,7 +15,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COMPOSE_FILE = os.path.join(ROOT, "compose.yaml")
 DOCKERFILE = os.path.join(ROOT, "Dockerfile")
-SERVICES = {"gateway", "token", "saml", "oidc", "directory"}
+SERVICES = {"gateway", "token", "saml", "oidc", "directory", "scim"}
 WORKERS = SERVICES - {"gateway"}
 
 

@@ -706,9 +706,10 @@ void sup_selftest(bool verbose)
     /* Defaults. */
     SSO_CHECK(s_parse(&o, err, sizeof err, 3, "--bin-dir", "build/bin") == 0);
     SSO_CHECK(strcmp(o.bin_dir, "build/bin") == 0);
-    SSO_CHECK(o.service_count == 5);
+    SSO_CHECK(o.service_count == 6);
     SSO_CHECK(strcmp(o.services[0].name, "directory") == 0);
-    SSO_CHECK(strcmp(o.services[4].name, "gateway") == 0);
+    SSO_CHECK(strcmp(o.services[4].name, "scim") == 0);
+    SSO_CHECK(strcmp(o.services[5].name, "gateway") == 0);
     SSO_CHECK(o.services[1].count == 1 && !o.help && !o.selftest);
     SSO_CHECK(s_parse(&o, err, sizeof err, 2, "--bin-dir=/opt/sso/bin") == 0);
     SSO_CHECK(strcmp(o.bin_dir, "/opt/sso/bin") == 0);
@@ -753,13 +754,13 @@ void sup_selftest(bool verbose)
     /* --scale and the scale table. */
     SSO_CHECK(s_parse(&o, err, sizeof err, 5, "--bin-dir", "b", "--scale", "token=2") == 0);
     SSO_CHECK(o.services[1].count == 2 && o.services[0].count == 1);
-    SSO_CHECK(s_instance_total(&o) == 6);
+    SSO_CHECK(s_instance_total(&o) == 7);
     sup_instance_t table[8];
-    SSO_CHECK(s_build_instances(&o, table, 8) == 6);
+    SSO_CHECK(s_build_instances(&o, table, 8) == 7);
     SSO_CHECK(strcmp(table[0].name, "directory") == 0 && table[0].index == 1);
     SSO_CHECK(strcmp(table[1].name, "token") == 0 && table[1].index == 1);
     SSO_CHECK(strcmp(table[2].name, "token") == 0 && table[2].index == 2);
-    SSO_CHECK(strcmp(table[5].name, "gateway") == 0 && table[5].index == 1);
+    SSO_CHECK(strcmp(table[6].name, "gateway") == 0 && table[6].index == 1);
     SSO_CHECK(table[2].pid == 0 && table[2].backoff_ms == SUP_BACKOFF_MIN_MS);
     SSO_CHECK(s_build_instances(&o, table, 3) == 3);
     /* Scale before --services, several scales, the last one for a name wins. */

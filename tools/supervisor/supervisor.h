@@ -18,7 +18,7 @@
 #define SUP_MAX_SCALE 64
 #define SUP_NAME_MAX 32
 #define SUP_PATH_MAX 1024
-#define SUP_DEFAULT_SERVICES "directory,token,saml,oidc,gateway"
+#define SUP_DEFAULT_SERVICES "directory,token,saml,oidc,scim,gateway"
 
 /* Backoff between restarts of one instance (milliseconds). */
 #define SUP_BACKOFF_MIN_MS 100

@@ -1,0 +1,23 @@
+/* dir_scim_users: the SCIM service's users (scim_users, migration 0017) behind ScimReads and
+   ScimWrites. The SCIM service owns the resource's meaning (it checks the JSON and derives the
+   indexed columns); the directory owns ids, versions and times, keeps userName unique per
+   directory (case-insensitively, among users not deleted) in the write itself, and appends a
+   sync event (scim_events: user.created, user.updated, user.deleted) in the same transaction
+   as each change. A user of another directory is NOT_FOUND, as one that never existed. */
+#ifndef DIR_SCIM_USERS_H
+#define DIR_SCIM_USERS_H
+#include "dir_rpc.h"
+
+/* Caps on what a write may store: userName and the other indexed texts, the resource. */
+#define DIR_SCIM_TEXT_MAX 4096
+#define DIR_SCIM_RESOURCE_MAX (256 * 1024)
+#define DIR_SCIM_LIST_MAX 500
+
+DIR_RPC_FN(dir_scim_users_get, Sso__ScimUserGetRequest, Sso__ScimUserReply);
+DIR_RPC_FN(dir_scim_users_list, Sso__ScimUserListRequest, Sso__ScimUserListReply);
+DIR_RPC_FN(dir_scim_users_create, Sso__ScimUserWrite, Sso__ScimUserReply);
+DIR_RPC_FN(dir_scim_users_replace, Sso__ScimUserWrite, Sso__ScimUserReply);
+DIR_RPC_FN(dir_scim_users_delete, Sso__ScimUserDeleteRequest, Sso__ScimUserReply);
+
+void dir_scim_users_test(bool verbose);
+#endif
