@@ -1049,6 +1049,8 @@ json_t *scim_filter_template(const scim_filter_t *self)
             return NULL;
         }
     return element;
+}
+
 /* Whether node's attribute is name[.sub] of the core schema (no URN, or a core one). */
 static bool s_names(const scim_attr_t *attr, const char *name, const char *sub)
 {
