@@ -240,11 +240,12 @@ json_t *scim_discovery_get(const char *path, const char *base_url)
 {
     if (!strcmp(path, "ServiceProviderConfig"))
         return s_service_provider_config(base_url);
+    /* Only the resources served: an IdP that reads Group here would push groups to a
+       /Groups that does not answer yet (issue 22's next part). */
     if (!strcmp(path, "ResourceTypes"))
-        return s_list(json_pack("[o, o]", s_resource_type(true, base_url),
-                                s_resource_type(false, base_url)));
-    if (!strcmp(path, "ResourceTypes/User") || !strcmp(path, "ResourceTypes/Group"))
-        return s_resource_type(!strcmp(path, "ResourceTypes/User"), base_url);
+        return s_list(json_pack("[o]", s_resource_type(true, base_url)));
+    if (!strcmp(path, "ResourceTypes/User"))
+        return s_resource_type(true, base_url);
     if (!strcmp(path, "Schemas")) {
         json_t *all = json_array();
         for (size_t i = 0; i < S_SCHEMAS; i++)
@@ -300,7 +301,7 @@ void scim_discovery_test(bool verbose)
                       "https://sso.example.com/scim/v2/dir_1/ServiceProviderConfig"));
     json_decref(spc);
     json_t *types = scim_discovery_get("ResourceTypes", base);
-    SSO_CHECK(json_integer_value(json_object_get(types, "totalResults")) == 2);
+    SSO_CHECK(json_integer_value(json_object_get(types, "totalResults")) == 1);
     json_t *user = json_array_get(json_object_get(types, "Resources"), 0);
     SSO_CHECK(!strcmp(json_string_value(json_object_get(user, "endpoint")), "/Users")
               && !strcmp(json_string_value(json_object_get(
@@ -308,10 +309,7 @@ void scim_discovery_test(bool verbose)
                              "schema")),
                          SCIM_ENTERPRISE_URN));
     json_decref(types);
-    json_t *group = scim_discovery_get("ResourceTypes/Group", base);
-    SSO_CHECK(group && !strcmp(json_string_value(json_object_get(group, "schema")),
-                               SCIM_GROUP_URN));
-    json_decref(group);
+    SSO_CHECK(scim_discovery_get("ResourceTypes/Group", base) == NULL);
     json_t *schemas = scim_discovery_get("Schemas", base);
     SSO_CHECK(json_integer_value(json_object_get(schemas, "totalResults")) == 3);
     json_decref(schemas);

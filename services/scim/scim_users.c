@@ -4,6 +4,7 @@
 #include "scim_discovery.h"
 #include "scim_filter.h"
 #include "scim_http.h"
+#include "scim_patch.h"
 #include "scim_sort.h"
 #include "sso_clients.h"
 #include "sso_log.h"
@@ -184,6 +185,8 @@ static int s_schemas(json_t *resource, s_fail_t *fail)
     return 0;
 }
 
+static json_t *s_checked(json_t *resource, Sso__ScimUser *user, s_fail_t *fail);
+
 /* The User of a POST or PUT body as it will be stored (a new reference), with user's columns
    pointing into it; NULL with fail. */
 static json_t *s_input(const Sso__HttpRequest *http, Sso__ScimUser *user, s_fail_t *fail)
@@ -197,6 +200,13 @@ static json_t *s_input(const Sso__HttpRequest *http, Sso__ScimUser *user, s_fail
         json_decref(resource);
         return NULL;
     }
+    return s_checked(resource, user, fail);
+}
+
+/* resource (taken) checked as a User to store, as s_input does for a body: a PUT's body and a
+   PATCH's result pass the same checks. */
+static json_t *s_checked(json_t *resource, Sso__ScimUser *user, s_fail_t *fail)
+{
     /* Read-only (id, meta, groups) and never kept (password): ignored, as RFC 7644 3.3
        lets a service provider do. */
     const char *const ignored[] = {"id", "meta", "groups", "password"};
@@ -669,6 +679,31 @@ int scim_users_if_match(const char *header, int64_t version)
     return -1;
 }
 
+/* Stores resource (checked by s_checked into user; taken) as user id's new version, on the
+   version read: the answer to a PUT or a PATCH. */
+static zframe_t *s_store(scim_req_t *req, const char *id, json_t *resource, Sso__ScimUser *user,
+                         int64_t version)
+{
+    zframe_t *frame;
+    user->id = (char *) id;
+    user->resource_json = json_dumps(resource, JSON_COMPACT);
+    if (!user->resource_json || strlen(user->resource_json) > S_RESOURCE_MAX)
+        frame = scim_http_error(400, "invalidValue", "the user is too large");
+    else {
+        Sso__ScimUserWrite write = SSO__SCIM_USER_WRITE__INIT;
+        write.directory_id = req->directory_id;
+        write.user = user;
+        write.expected_version = version;
+        Sso__ScimUserReply *reply = NULL;
+        int status = sso_dir_scim_user_replace(req->service, &write, &reply);
+        frame = s_user_reply(req, status, reply, 200, NULL, NULL);
+    }
+    free(user->resource_json);
+    user->resource_json = NULL;
+    json_decref(resource);
+    return frame;
+}
+
 static zframe_t *s_replace(scim_req_t *req, const char *id)
 {
     int64_t version = 0;
@@ -680,22 +715,58 @@ static zframe_t *s_replace(scim_req_t *req, const char *id)
     json_t *resource = s_input(req->http, &user, &fail);
     if (!resource)
         return s_fail_reply(&fail);
-    user.id = (char *) id;
-    user.resource_json = json_dumps(resource, JSON_COMPACT);
-    if (!user.resource_json || strlen(user.resource_json) > S_RESOURCE_MAX)
-        frame = scim_http_error(400, "invalidValue", "the user is too large");
-    else {
-        Sso__ScimUserWrite write = SSO__SCIM_USER_WRITE__INIT;
-        write.directory_id = req->directory_id;
-        write.user = &user;
-        write.expected_version = version;
-        Sso__ScimUserReply *reply = NULL;
-        int status = sso_dir_scim_user_replace(req->service, &write, &reply);
-        frame = s_user_reply(req, status, reply, 200, NULL, NULL);
+    return s_store(req, id, resource, &user, version);
+}
+
+/* PATCH (RFC 7644 3.5.2): the stored user, the PatchOp applied by scim_patch (Okta's and
+   Entra's shapes; nothing changes on a refusal), the result checked as a PUT's body is, and
+   stored on the version read (If-Match, when given, must name it; a change in between is 412). */
+static zframe_t *s_patch(scim_req_t *req, const char *id)
+{
+    scim_error_t error = {0};
+    scim_patch_t *patch = scim_patch_parse((const char *) req->http->body.data,
+                                           req->http->body.len, &error);
+    if (!patch)
+        return scim_http_error((uint32_t) error.status, error.scim_type[0] ? error.scim_type
+                                                                          : NULL, error.detail);
+    Sso__ScimUserGetRequest get = SSO__SCIM_USER_GET_REQUEST__INIT;
+    get.directory_id = req->directory_id;
+    get.id = (char *) id;
+    Sso__ScimUserReply *current = NULL;
+    int status = sso_dir_scim_user_get(req->service, &get, &current);
+    if (status != 0 || !current || current->error || !current->user) {
+        scim_patch_destroy(&patch);
+        return s_user_reply(req, status, current, 200, NULL, NULL);
     }
-    free(user.resource_json);
-    json_decref(resource);
-    return frame;
+    int64_t version = current->user->version;
+    zframe_t *frame = NULL;
+    json_t *stored = json_loads(current->user->resource_json, JSON_REJECT_DUPLICATES, NULL);
+    scim_patch_result_t result = {0};
+    if (scim_users_if_match(sso_http_header(req->http, "if-match"), version) != 0)
+        frame = scim_http_error(412, NULL, "the user's version is not the one If-Match gives");
+    else if (!json_is_object(stored))
+        frame = scim_http_error(500, NULL, "internal error");
+    else if (scim_patch_apply(patch, SCIM_PATCH_USER, stored, 0, &result, &error) != 0)
+        frame = scim_http_error((uint32_t) error.status, error.scim_type[0] ? error.scim_type
+                                                                           : NULL, error.detail);
+    json_decref(stored);
+    scim_patch_destroy(&patch);
+    if (frame || !result.changed) {
+        scim_patch_result_clear(&result);
+        if (frame) {
+            sso__scim_user_reply__free_unpacked(current, NULL);
+            return frame;
+        }
+        return s_user_reply(req, 0, current, 200, NULL, NULL); /* nothing to write */
+    }
+    sso__scim_user_reply__free_unpacked(current, NULL);
+    Sso__ScimUser user = SSO__SCIM_USER__INIT;
+    s_fail_t fail = {0};
+    json_t *resource = s_checked(json_incref(result.resource), &user, &fail);
+    scim_patch_result_clear(&result);
+    if (!resource)
+        return s_fail_reply(&fail);
+    return s_store(req, id, resource, &user, version);
 }
 
 static zframe_t *s_delete(scim_req_t *req, const char *id)
@@ -758,9 +829,11 @@ zframe_t *scim_users_http(scim_req_t *req)
         return s_get(req, id);
     if (!strcmp(method, "PUT"))
         return s_replace(req, id);
+    if (!strcmp(method, "PATCH"))
+        return s_patch(req, id);
     if (!strcmp(method, "DELETE"))
         return s_delete(req, id);
-    return scim_http_method_not_allowed("GET, PUT, DELETE");
+    return scim_http_method_not_allowed("GET, PUT, PATCH, DELETE");
 }
 
 /* ---- self-test --------------------------------------------------------------------------- */

@@ -13,6 +13,7 @@ USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
 def new_directory(broker):
@@ -98,8 +99,10 @@ def test_tokens_and_discovery(broker):
     assert spc["sort"]["supported"] is True
     assert spc["meta"]["location"] == scim.base + "/ServiceProviderConfig"
     types = scim.call("GET", "/ResourceTypes").json()
-    assert types["schemas"] == [LIST_URN] and types["totalResults"] == 2
-    assert {t["id"] for t in types["Resources"]} == {"User", "Group"}
+    # Only what is served: Group comes with /Groups.
+    assert types["schemas"] == [LIST_URN] and types["totalResults"] == 1
+    assert {t["id"] for t in types["Resources"]} == {"User"}
+    scim_error(scim.call("GET", "/ResourceTypes/Group"), 404)
     user_type = scim.call("GET", "/ResourceTypes/User").json()
     assert user_type["schemaExtensions"] == [{"schema": ENTERPRISE_URN, "required": False}]
     schemas = scim.call("GET", "/Schemas").json()
@@ -151,10 +154,32 @@ def test_okta_sequence(broker):
     assert scim.call("GET", f"/Users/{uid}").json()["active"] is False
     # The same userName again, in another case: 409 uniqueness.
     scim_error(scim.call("POST", "/Users", body=okta_user(name.upper())), 409, "uniqueness")
-    # PATCH is not served yet.
+    # PATCH: Okta's activation (a value object without a path), then Entra's capitalised op
+    # with a string boolean.
+    def ops(*operations):
+        return {"schemas": [PATCH_URN], "Operations": list(operations)}
+    r = scim.call("PATCH", f"/Users/{uid}", body=ops({"op": "replace", "value": {"active": True}}),
+                  headers={"If-Match": 'W/"2"'})
+    assert r.status_code == 200 and r.json()["active"] is True, r.text
+    assert r.headers["ETag"] == 'W/"3"' == r.json()["meta"]["version"]
+    r = scim.call("PATCH", f"/Users/{uid}",
+                  body=ops({"op": "Replace", "path": "active", "value": "False"}))
+    assert r.status_code == 200 and r.json()["active"] is False and r.headers["ETag"] == 'W/"4"'
+    # Refused, and nothing changes: not a PatchOp, a read-only attribute, a stale If-Match,
+    # a path to nothing.
     r = scim.call("PATCH", f"/Users/{uid}", body={"schemas": [], "Operations": []})
-    scim_error(r, 405)
-    assert r.headers["Allow"] == "GET, PUT, DELETE"
+    assert r.status_code == 400 and r.json()["schemas"] == [ERROR_URN], r.text
+    scim_error(scim.call("PATCH", f"/Users/{uid}", body=ops(
+        {"op": "replace", "path": "id", "value": "someone-else"})), 400, "mutability")
+    scim_error(scim.call("PATCH", f"/Users/{uid}", body=ops(
+        {"op": "replace", "path": "active", "value": True}), headers={"If-Match": 'W/"3"'}), 412)
+    scim_error(scim.call("PATCH", f"/Users/{uid}", body=ops(
+        {"op": "remove", "path": 'emails[type eq "home"]'})), 400, "noTarget")
+    # The value it has already: nothing written, the same version.
+    r = scim.call("PATCH", f"/Users/{uid}", body=ops({"op": "replace", "path": "active",
+                                                       "value": False}))
+    assert r.status_code == 200 and r.headers["ETag"] == 'W/"4"', r.text
+    assert scim.call("GET", f"/Users/{uid}").json()["active"] is False
     # Delete: 204; gone for SCIM, kept (marked) for the directory; the name is free again.
     r = scim.call("DELETE", f"/Users/{uid}", headers={"If-Match": 'W/"1"'})
     scim_error(r, 412)
@@ -166,9 +191,10 @@ def test_okta_sequence(broker):
     assert [(u["id"], u["active"], u["deleted_at"] is not None) for u in users] == [
         (uid, False, True)]
     events = broker.api("GET", f"/directories/{directory}/events").json()["data"]
-    assert [e["type"] for e in events] == ["user.deleted", "user.updated", "user.created"]
+    assert [e["type"] for e in events] == ["user.deleted", "user.updated", "user.updated",
+                                           "user.updated", "user.created"]
     assert all(e["resource_id"] == uid and e["resource_type"] == "User" for e in events)
-    assert events[1]["detail"] == {"user_name": name, "active": False, "version": 2}
+    assert events[1]["detail"] == {"user_name": name, "active": False, "version": 4}
     r = scim.call("POST", "/Users", body=okta_user(name))
     assert r.status_code == 201 and r.json()["id"] != uid
 
