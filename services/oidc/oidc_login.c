@@ -232,8 +232,9 @@ static zframe_t *s_callback(sso_service_t *service, const oidc_callback_t *cb,
         Sso__LoginRedirectReply *reply = NULL;
         if (sso_dir_login_complete(service, &complete, &reply) != 0)
             frame = s_busy();
-        else if (!reply->error && (*reply->code || test))
-            /* A test login issues no code: its redirect is the portal's result page. */
+        else if (!reply->error && (*reply->code || *reply->redirect_error || test))
+            /* A test login issues no code: its redirect is the portal's result page; a login
+               the directory refused itself (a deactivated SCIM user) carries its error. */
             frame = sso_upstream_redirect(reply);
         else {
             snprintf(why, sizeof why, "LoginComplete refused: %s: %.400s",

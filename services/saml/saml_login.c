@@ -250,8 +250,9 @@ static zframe_t *s_complete(s_acs_t *acs, const Sso__LoginCompleteRequest *reque
                            : "the identity provider's response is not for this sign-in",
                        reply->error_description);
     else if (!reply->error && *reply->redirect_uri
-             && (*reply->code || sso_upstream_is_test(acs->txn_id)))
-        /* A test login issues no code: its redirect is the portal's result page. */
+             && (*reply->code || *reply->redirect_error || sso_upstream_is_test(acs->txn_id)))
+        /* A test login issues no code: its redirect is the portal's result page; a login the
+           directory refused itself (a deactivated SCIM user) carries its error. */
         frame = sso_upstream_redirect(reply);
     else if (s_gone(reply->error)) {
         snprintf(reason, sizeof reason, "login transaction %.400s", reply->error_description);

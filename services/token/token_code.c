@@ -116,6 +116,9 @@ json_t *token_code_identity(const Sso__CodeGrant *grant, const char **why)
             bad |= json_array_append_new(groups, json_string(profile->groups[i])) != 0;
         bad |= json_object_set_new(claims, "groups", groups) != 0;
     }
+    /* The user's id in the organization's SCIM directory (issue 22), when it provisioned them. */
+    if (!bad && profile->scim_user_id && *profile->scim_user_id)
+        bad |= s_set_string(claims, "scim_user_id", profile->scim_user_id) != 0;
     if (!bad) {
         bad |= s_set_string(claims, "oid", grant->organization_id) != 0;
         bad |= s_set_string(claims, "connection_id", grant->connection_id) != 0;
@@ -586,6 +589,16 @@ void token_code_test(bool verbose)
     profile.name = "bad \xff utf-8";
     why = NULL;
     SSO_CHECK(token_code_identity(&grant, &why) == NULL && why);
+    /* A provisioned user's SCIM id is a claim (issue 22); none without one. */
+    profile.name = "Ada";
+    json_t *identity = token_code_identity(&grant, &why);
+    SSO_CHECK(identity && !json_object_get(identity, "scim_user_id"));
+    json_decref(identity);
+    profile.scim_user_id = "usr_1";
+    identity = token_code_identity(&grant, &why);
+    SSO_CHECK(identity && !strcmp(json_string_value(json_object_get(identity, "scim_user_id")),
+                                  "usr_1"));
+    json_decref(identity);
 
     /* The bus down: 503, nothing minted ({code_full} is still there to redeem after). */
     SSO_CHECK(dir_fake_stop(fake.dir) == 0);

@@ -23,7 +23,7 @@ char *token_discovery(const char *issuer)
     snprintf(jwks, sizeof jwks, "%s/keys", issuer);
     json_t *doc = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:[s], s:[s], s:[s,s], s:[s], s:[s], s:[s,s,s], s:[s,s], s:[s],"
-        " s:[s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s]}",
+        " s:[s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s]}",
         "issuer", issuer, "authorization_endpoint", authorize, "token_endpoint", token,
         "userinfo_endpoint", userinfo, "jwks_uri", jwks, "response_types_supported", "code",
         "response_modes_supported", "query", "grant_types_supported", "authorization_code",
@@ -33,7 +33,7 @@ char *token_discovery(const char *issuer)
         "client_secret_basic", "code_challenge_methods_supported", "S256", "claims_supported",
         "iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "at_hash", "email",
         "email_verified", "name", "given_name", "family_name", "groups", "oid", "connection_id",
-        "connection_type", "amr");
+        "connection_type", "amr", "scim_user_id");
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     return text;

@@ -281,7 +281,7 @@ def test_discovery_document(broker):
     assert doc["code_challenge_methods_supported"] == ["S256"]
     assert {"iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "at_hash", "email",
             "email_verified", "name", "given_name", "family_name", "groups", "oid",
-            "connection_id", "connection_type", "amr"} <= set(doc["claims_supported"])
+            "connection_id", "connection_type", "amr", "scim_user_id"} <= set(doc["claims_supported"])
 
 
 def test_jwks_has_public_keys_only(broker):

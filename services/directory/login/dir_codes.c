@@ -16,10 +16,11 @@ char *dir_codes_profile_json(const Sso__Profile *profile)
     json_t *groups = json_array();
     for (size_t i = 0; i < profile->n_groups; i++)
         json_array_append_new(groups, json_string(profile->groups[i]));
-    json_t *json = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:o}", "subject", profile->subject,
-                             "email", profile->email, "email_verified", profile->email_verified,
-                             "name", profile->name, "given_name", profile->given_name,
-                             "family_name", profile->family_name, "groups", groups);
+    json_t *json = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:o, s:s}", "subject",
+                             profile->subject, "email", profile->email, "email_verified",
+                             profile->email_verified, "name", profile->name, "given_name",
+                             profile->given_name, "family_name", profile->family_name, "groups",
+                             groups, "scim_user_id", profile->scim_user_id);
     char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
     json_decref(json);
     return text;
@@ -44,6 +45,7 @@ static Sso__Profile *s_profile_parse(const char *text)
         profile->given_name = s_member(json, "given_name");
         profile->family_name = s_member(json, "family_name");
         profile->groups = dir_rpc_strings(json_object_get(json, "groups"), &profile->n_groups);
+        profile->scim_user_id = s_member(json, "scim_user_id");
     }
     json_decref(json);
     return profile;

@@ -6,12 +6,14 @@
 #include "login/dir_login.h"
 #include "login/dir_replay.h"
 #include "login/dir_tests.h"
+#include "scim/dir_scim_users.h"
 #include "dir_testkit.h"
 #include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_rpc.h"
 #include "sso_test.h"
 #include <openssl/crypto.h>
+#include <strings.h>
 
 #define S_ID_MIN 16
 #define S_ID_MAX 80   /* the SAML RelayState limit */
@@ -497,6 +499,59 @@ static int s_complete_test(dir_t *dir, const Sso__LoginCompleteRequest *r,
     return 0;
 }
 
+/* The profile's groups, then the SCIM directory's that it lacks (compared ignoring ASCII
+   case), into groups (room for both lists) and profile. */
+static void s_merge_groups(const Sso__Profile *from, const dir_scim_login_t *scim,
+                           char **groups, Sso__Profile *profile)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < from->n_groups && n < 256; i++)
+        groups[n++] = from->groups[i];
+    size_t own = n;
+    for (size_t i = 0; i < scim->n_groups; i++) {
+        bool known = false;
+        for (size_t j = 0; j < own && !known; j++)
+            known = !strcasecmp(groups[j], scim->groups[i]);
+        if (!known)
+            groups[n++] = scim->groups[i];
+    }
+    profile->groups = groups;
+    profile->n_groups = n;
+}
+
+/* The login of a person the organization's SCIM directory marks inactive: consumed (the
+   caller has begun the write), a failure event with the reason, the client told
+   access_denied. 0, or -1 with err. */
+static int s_refuse_inactive(dir_t *dir, const Sso__Transaction *txn,
+                             const Sso__Profile *profile, dir_scim_login_t *scim,
+                             Sso__LoginRedirectReply *out, dir_error_t *err)
+{
+    char reason[600];
+    snprintf(reason, sizeof reason, "scim: %.256s is deactivated in the organization's directory "
+             "%.100s (user %.100s): expected an active user", profile->email,
+             scim->directory_id, scim->id);
+    dir_event_t event = {.organization_id = txn->organization_id,
+                         .connection_id = txn->connection_id,
+                         .client_id = txn->client_id,
+                         .success = false,
+                         .reason = reason,
+                         .subject = profile->subject,
+                         .email = dir_rpc_or_null(profile->email),
+                         .txn_id = txn->id};
+    dir_scim_users_login_clear(scim);
+    if (dir_events_add(dir, &event, NULL) != 0 || dir_db_commit(dir->db) != 0) {
+        dir_server_error(err);
+        return -1;
+    }
+    s_redirect(txn, out);
+    out->redirect_error = dir_rpc_dup("access_denied");
+    out->redirect_error_description = dir_rpc_dup("your account is deactivated in your "
+                                                  "organization's directory");
+    sso_info("login to %s through %s refused: %s", txn->organization_id, txn->connection_id,
+             reason);
+    return 0;
+}
+
 DIR_RPC_FN(dir_txn_login_complete, Sso__LoginCompleteRequest, Sso__LoginRedirectReply)
 {
     const Sso__LoginCompleteRequest *r = in;
@@ -546,10 +601,23 @@ DIR_RPC_FN(dir_txn_login_complete, Sso__LoginCompleteRequest, Sso__LoginRedirect
         dir_rpc_error(err, "inactive", "connection %s is not active", txn->connection_id);
         goto done;
     }
-    if (s_consume(dir, txn) != 0) {
+    /* The organization's SCIM directory (issue 22), read in the write that issues the code:
+       a person it marks inactive signs in no more; a provisioned one's SCIM id and groups
+       join the profile. */
+    dir_scim_login_t scim;
+    if (dir_scim_users_login(dir, txn->organization_id, r->profile->email, &scim) != 0
+        || s_consume(dir, txn) != 0) {
         dir_server_error(err);
         goto done;
     }
+    if (scim.found && !scim.active) {
+        rc = s_refuse_inactive(dir, txn, r->profile, &scim, out, err);
+        goto done;
+    }
+    char *groups[256 + DIR_SCIM_LOGIN_GROUPS_MAX];
+    Sso__Profile profile = *r->profile;
+    s_merge_groups(r->profile, &scim, groups, &profile);
+    profile.scim_user_id = scim.found ? scim.id : "";
     dir_code_t spec = {.client_id = txn->client_id,
                        .redirect_uri = txn->redirect_uri,
                        .scope = txn->scope,
@@ -558,7 +626,7 @@ DIR_RPC_FN(dir_txn_login_complete, Sso__LoginCompleteRequest, Sso__LoginRedirect
                        .organization_id = txn->organization_id,
                        .connection_id = txn->connection_id,
                        .connection_type = type,
-                       .profile = r->profile,
+                       .profile = &profile,
                        .auth_time = r->auth_time ? r->auth_time : now};
     dir_event_t event = {.organization_id = txn->organization_id,
                          .connection_id = txn->connection_id,
@@ -569,7 +637,9 @@ DIR_RPC_FN(dir_txn_login_complete, Sso__LoginCompleteRequest, Sso__LoginRedirect
                          .email = dir_rpc_or_null(r->profile->email),
                          .txn_id = txn->id};
     /* The connection's last login (raw attributes included) goes in the same write. */
-    if (dir_codes_issue(dir, &spec, &code) != 0 || dir_events_add(dir, &event, NULL) != 0
+    int issued = dir_codes_issue(dir, &spec, &code);
+    dir_scim_users_login_clear(&scim);
+    if (issued != 0 || dir_events_add(dir, &event, NULL) != 0
         || dir_last_login_note(dir, txn->connection_id, r->profile->subject, r->raw_json, now)
                != 0
         || dir_db_commit(dir->db) != 0) {
@@ -1227,6 +1297,120 @@ static void s_test_caller_view(dir_testkit_t *kit)
     SSO_CHECK(s_count(kit, "login_events") == events + 1);
 }
 
+/* A login's email provisioned by the organization's SCIM directory (issue 22): deactivated,
+   refused with access_denied and the reason, no code; active, its SCIM id and groups in the
+   code's profile (merged with the IdP's); deleted, or another organization's, nothing. */
+static void s_test_complete_scim(dir_testkit_t *kit)
+{
+    dir_db_t *db = kit->dir->db;
+    json_t *made = NULL, *other = NULL;
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/organizations/org_test/directories", "{}",
+                               &made) == 201);
+    SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/organizations", "{\"display_name\":"
+                               "\"Other\"}", &other) == 201);
+    char path[160], dir_id[64] = "", other_dir[64] = "";
+    snprintf(dir_id, sizeof dir_id, "%s", dir_testkit_str(made, "id"));
+    snprintf(path, sizeof path, "/api/v1/organizations/%s/directories",
+             dir_testkit_str(other, "id"));
+    json_decref(made);
+    json_decref(other);
+    SSO_CHECK(dir_testkit_call(kit, "POST", path, "{}", &made) == 201);
+    snprintf(other_dir, sizeof other_dir, "%s", dir_testkit_str(made, "id"));
+    json_decref(made);
+    const char *insert = "INSERT INTO scim_users (id, directory_id, user_name, user_name_lower, "
+                         "email_lower, active, resource_json, created_at, updated_at, "
+                         "deleted_at) VALUES (?1, ?2, ?3, lower(?3), ?4, ?5, '{}', 1, 1, "
+                         "nullif(?6, 0))";
+    /* Another organization's directory knows the email too: it never counts. */
+    SSO_CHECK(dir_db_run(db, NULL, insert, "ssssii", "usr_elsewhere", other_dir, "ada",
+                         "ada@example.com", (int64_t) 0, (int64_t) 0) == DIR_DB_OK);
+    SSO_CHECK(dir_db_run(db, NULL, insert, "ssssii", "usr_ada", dir_id, "ada",
+                         "ada@example.com", (int64_t) 0, (int64_t) 0) == DIR_DB_OK);
+
+    /* Deactivated: access_denied, the reason in the event log, no code. */
+    Sso__Transaction t;
+    Sso__LoginCompleteRequest complete;
+    Sso__Profile profile;
+    SSO_CHECK(s_new(kit, &t, "txn-complete-scim00001"));
+    s_complete_request(&complete, &profile, t.id);
+    profile.email = "Ada@Example.com";
+    int64_t codes = s_count(kit, "authorization_codes");
+    Sso__LoginRedirectReply *r = dir_testkit_rpc(kit, S_COMPLETE, &complete.base);
+    SSO_CHECK(r && !r->error && !*r->code && !strcmp(r->redirect_uri, S_REDIRECT)
+              && !strcmp(r->redirect_error, "access_denied")
+              && strstr(r->redirect_error_description, "deactivated"));
+    sso__login_redirect_reply__free_unpacked(r, NULL);
+    SSO_CHECK(s_count(kit, "authorization_codes") == codes);
+    SSO_CHECK(dir_testkit_rpc_error(kit, S_COMPLETE, &complete.base, "consumed", NULL));
+    json_t *body = NULL;
+    SSO_CHECK(dir_testkit_call(kit, "GET", "/api/v1/events?connection_id=conn_simulator", NULL,
+                               &body) == 200);
+    json_t *event = json_array_get(json_object_get(body, "data"), 0);
+    char expect[256];
+    snprintf(expect, sizeof expect, "scim: Ada@Example.com is deactivated in the organization's "
+             "directory %s (user usr_ada): expected an active user", dir_id);
+    SSO_CHECK(!strcmp(dir_testkit_str(event, "outcome"), "failure")
+              && !strcmp(dir_testkit_str(event, "reason"), expect));
+    json_decref(body);
+
+    /* Active, in two groups (one also from the IdP, in another case; one deleted): the SCIM
+       id and the groups merged. */
+    SSO_CHECK(dir_db_run(db, NULL, "UPDATE scim_users SET active = 1 WHERE id = 'usr_ada'",
+                         NULL) == DIR_DB_OK);
+    const char *group = "INSERT INTO scim_groups (id, directory_id, display_name, "
+                        "display_name_lower, resource_json, created_at, updated_at, deleted_at) "
+                        "VALUES (?1, ?2, ?3, lower(?3), '{}', 1, 1, nullif(?4, 0))";
+    SSO_CHECK(dir_db_run(db, NULL, group, "sssi", "grp_1", dir_id, "Engineering", (int64_t) 0)
+                  == DIR_DB_OK
+              && dir_db_run(db, NULL, group, "sssi", "grp_2", dir_id, "Admins", (int64_t) 0)
+                     == DIR_DB_OK
+              && dir_db_run(db, NULL, group, "sssi", "grp_3", dir_id, "Gone", (int64_t) 9)
+                     == DIR_DB_OK
+              && dir_db_run(db, NULL, "INSERT INTO scim_group_members (group_id, user_id) "
+                                      "VALUES ('grp_1', 'usr_ada'), ('grp_2', 'usr_ada'), "
+                                      "('grp_3', 'usr_ada')", NULL) == DIR_DB_OK);
+    char *idp_groups[] = {"admins", "staff"};
+    SSO_CHECK(s_new(kit, &t, "txn-complete-scim00002"));
+    s_complete_request(&complete, &profile, t.id);
+    profile.groups = idp_groups;
+    profile.n_groups = 2;
+    profile.scim_user_id = "usr_forged"; /* the directory's to say, not the caller's */
+    r = dir_testkit_rpc(kit, S_COMPLETE, &complete.base);
+    SSO_CHECK(r && !r->error && *r->code && !*r->redirect_error);
+    char *code = r && *r->code ? strdup(r->code) : NULL;
+    sso__login_redirect_reply__free_unpacked(r, NULL);
+    Sso__CodeRedeemRequest redeem = SSO__CODE_REDEEM_REQUEST__INIT;
+    redeem.code = code ? code : "";
+    redeem.client_id = s_client;
+    redeem.client_secret = s_client_secret;
+    redeem.redirect_uri = S_REDIRECT;
+    redeem.code_verifier = S_VERIFIER;
+    Sso__CodeRedeemReply *redeemed = dir_testkit_rpc(kit, S_REDEEM, &redeem.base);
+    const Sso__Profile *got = redeemed && redeemed->grant ? redeemed->grant->profile : NULL;
+    SSO_CHECK(got && !strcmp(got->scim_user_id, "usr_ada") && got->n_groups == 3
+              && !strcmp(got->groups[0], "admins") && !strcmp(got->groups[1], "staff")
+              && !strcmp(got->groups[2], "Engineering"));
+    sso__code_redeem_reply__free_unpacked(redeemed, NULL);
+    free(code);
+
+    /* Deleted: as if never provisioned (no SCIM id, the IdP's groups only, and signs in). */
+    SSO_CHECK(dir_db_run(db, NULL, "UPDATE scim_users SET active = 0, deleted_at = 5 WHERE id = "
+                                   "'usr_ada'", NULL) == DIR_DB_OK);
+    SSO_CHECK(s_new(kit, &t, "txn-complete-scim00003"));
+    s_complete_request(&complete, &profile, t.id);
+    profile.scim_user_id = "usr_forged";
+    r = dir_testkit_rpc(kit, S_COMPLETE, &complete.base);
+    SSO_CHECK(r && !r->error && *r->code);
+    code = r && *r->code ? strdup(r->code) : NULL;
+    sso__login_redirect_reply__free_unpacked(r, NULL);
+    redeem.code = code ? code : "";
+    redeemed = dir_testkit_rpc(kit, S_REDEEM, &redeem.base);
+    got = redeemed && redeemed->grant ? redeemed->grant->profile : NULL;
+    SSO_CHECK(got && !*got->scim_user_id && got->n_groups == 0);
+    sso__code_redeem_reply__free_unpacked(redeemed, NULL);
+    free(code);
+}
+
 static void s_test(dir_testkit_t *kit)
 {
     SSO_CHECK(dir_testkit_client_secret(kit, S_REDIRECT, s_client, sizeof s_client,
@@ -1235,6 +1419,7 @@ static void s_test(dir_testkit_t *kit)
     s_test_get(kit);
     s_test_upstream(kit);
     s_test_complete(kit);
+    s_test_complete_scim(kit);
     s_test_fail(kit);
     s_test_expiry(kit);
     s_test_complete_replay(kit);

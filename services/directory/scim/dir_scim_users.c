@@ -294,6 +294,52 @@ DIR_RPC_FN(dir_scim_users_delete, Sso__ScimUserDeleteRequest, Sso__ScimUserReply
     return -1;
 }
 
+int dir_scim_users_login(dir_t *dir, const char *organization_id, const char *email,
+                         dir_scim_login_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!email || !*email)
+        return 0;
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT u.id, u.active, u.directory_id FROM "
+                                                "scim_users u JOIN scim_directories d ON d.id = "
+                                                "u.directory_id WHERE u.email_lower = lower(?) "
+                                                "AND d.organization_id = ? AND u.deleted_at IS "
+                                                "NULL ORDER BY u.seq LIMIT 1",
+                                       "ss", email, organization_id);
+    int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
+    if (step == DIR_DB_ROW) {
+        out->found = true;
+        snprintf(out->id, sizeof out->id, "%s", dir_db_text(stmt, 0));
+        out->active = dir_db_int64(stmt, 1) != 0;
+        snprintf(out->directory_id, sizeof out->directory_id, "%s", dir_db_text(stmt, 2));
+    }
+    dir_db_release(stmt);
+    if (step == DIR_DB_ERROR)
+        return -1;
+    if (!out->found || !out->active)
+        return 0;
+    stmt = dir_db_query(dir->db, "SELECT g.display_name FROM scim_group_members m JOIN "
+                                 "scim_groups g ON g.id = m.group_id WHERE m.user_id = ? AND "
+                                 "g.deleted_at IS NULL ORDER BY g.display_name_lower, g.seq "
+                                 "LIMIT ?", "si", out->id, (int64_t) DIR_SCIM_LOGIN_GROUPS_MAX);
+    while (stmt && (step = dir_db_step(stmt)) == DIR_DB_ROW)
+        if (!(out->groups[out->n_groups++] = strdup(dir_db_text(stmt, 0))))
+            step = DIR_DB_ERROR;
+    dir_db_release(stmt);
+    if (!stmt || step == DIR_DB_ERROR) {
+        dir_scim_users_login_clear(out);
+        return -1;
+    }
+    return 0;
+}
+
+void dir_scim_users_login_clear(dir_scim_login_t *out)
+{
+    for (size_t i = 0; i < out->n_groups; i++)
+        free(out->groups[i]);
+    memset(out, 0, sizeof *out);
+}
+
 /* ---- self-test --------------------------------------------------------------------------- */
 
 /* ScimWrites.ScimUserCreate of user_name in directory_id; the reply (free it). */

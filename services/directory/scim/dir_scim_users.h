@@ -19,5 +19,25 @@ DIR_RPC_FN(dir_scim_users_create, Sso__ScimUserWrite, Sso__ScimUserReply);
 DIR_RPC_FN(dir_scim_users_replace, Sso__ScimUserWrite, Sso__ScimUserReply);
 DIR_RPC_FN(dir_scim_users_delete, Sso__ScimUserDeleteRequest, Sso__ScimUserReply);
 
+/* What a login learns from its organization's SCIM directories about the person with email
+   (issue 22): whether a directory provisioned them (not deleted), whether it marks them
+   active, their SCIM id and directory, and the names of the groups (not deleted) they are a
+   member of, at most DIR_SCIM_LOGIN_GROUPS_MAX. */
+#define DIR_SCIM_LOGIN_GROUPS_MAX 128
+typedef struct {
+    bool found;
+    bool active;
+    char id[128];
+    char directory_id[128];
+    char *groups[DIR_SCIM_LOGIN_GROUPS_MAX];
+    size_t n_groups;
+} dir_scim_login_t;
+
+/* Looks email up (lower-cased, as stored) in organization_id's directories into out (zeroed
+   first; dir_scim_users_login_clear frees it). 0, or -1 when the database fails. */
+int dir_scim_users_login(dir_t *dir, const char *organization_id, const char *email,
+                         dir_scim_login_t *out);
+void dir_scim_users_login_clear(dir_scim_login_t *out);
+
 void dir_scim_users_test(bool verbose);
 #endif

@@ -1,0 +1,61 @@
+"""SCIM provisioning meets SSO (issue 22): a login through the simulator whose email the
+organization's SCIM directory provisioned carries the user's SCIM id in the ID token
+(scim_user_id); once the IdP deactivates the user over SCIM (Okta's PATCH), the same login is
+refused with access_denied and the event log says why; a deleted user is as if never
+provisioned."""
+import base64
+import json
+
+from test_op import query_of, redeem
+from test_scim_users import PATCH_URN, Scim, okta_user
+from test_simulator import Login, sim  # noqa: F401 (sim: the fixture of the simulator's client)
+
+EMAIL = "provisioned.person@example.com"
+
+
+def sign_in(broker, sim, email):
+    login = Login(broker, sim)
+    signed = login.post(fields={"email": email, "scenario": "success"})
+    assert signed.status_code == 200 and "SAMLResponse" in signed.text, signed.text[:500]
+    return query_of(login.acs(signed))
+
+
+def claims_of(id_token):
+    payload = id_token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_a_provisioned_user_signs_in_with_its_scim_id_until_deactivated(broker, sim):
+    made = broker.api("POST", "/organizations/org_test/directories", {"name": "Okta"})
+    assert made.status_code == 201, made.text
+    scim = Scim(broker, made.json()["id"], made.json()["token"])
+    try:
+        r = scim.call("POST", "/Users", body=okta_user(EMAIL))
+        assert r.status_code == 201, r.text
+        uid = r.json()["id"]
+
+        query = sign_in(broker, sim, EMAIL)
+        assert "code" in query, query
+        tokens = redeem(broker, sim["client"], query["code"])
+        assert tokens.status_code == 200, tokens.text
+        claims = claims_of(tokens.json()["id_token"])
+        assert claims["scim_user_id"] == uid and claims["email"] == EMAIL, claims
+
+        # Okta deactivates the user: the next login is refused, with the reason logged.
+        r = scim.call("PATCH", f"/Users/{uid}", body={
+            "schemas": [PATCH_URN], "Operations": [{"op": "replace", "value": {"active": False}}]})
+        assert r.status_code == 200 and r.json()["active"] is False, r.text
+        query = sign_in(broker, sim, EMAIL)
+        assert query.get("error") == "access_denied" and "code" not in query, query
+        event = broker.api("GET", "/events?connection_id=conn_simulator").json()["data"][0]
+        assert event["outcome"] == "failure" and "is deactivated in the organization's " \
+            "directory" in event["reason"] and uid in event["reason"], event
+
+        # Deleted: as if never provisioned.
+        assert scim.call("DELETE", f"/Users/{uid}").status_code == 204
+        query = sign_in(broker, sim, EMAIL)
+        assert "code" in query, query
+        claims = claims_of(redeem(broker, sim["client"], query["code"]).json()["id_token"])
+        assert "scim_user_id" not in claims, claims
+    finally:
+        broker.api("DELETE", f"/directories/{scim.directory}")
