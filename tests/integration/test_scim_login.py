@@ -2,7 +2,7 @@
 organization's SCIM directory provisioned carries the user's SCIM id in the ID token
 (scim_user_id); once the IdP deactivates the user over SCIM (Okta's PATCH), the same login is
 refused with access_denied and the event log says why; a deleted user is as if never
-provisioned."""
+provisioned. Each change the IdP made is a directory.user.* webhook message."""
 import base64
 import json
 
@@ -29,6 +29,10 @@ def test_a_provisioned_user_signs_in_with_its_scim_id_until_deactivated(broker, 
     made = broker.api("POST", "/organizations/org_test/directories", {"name": "Okta"})
     assert made.status_code == 201, made.text
     scim = Scim(broker, made.json()["id"], made.json()["token"])
+    # The app's webhook for the directory's user events (its deliveries are read back below).
+    hook = broker.api("POST", "/webhooks", {"url": "https://app.example.invalid/hooks", "events": [
+        "directory.user.created", "directory.user.updated", "directory.user.deleted"]})
+    assert hook.status_code == 201, hook.text
     try:
         r = scim.call("POST", "/Users", body=okta_user(EMAIL))
         assert r.status_code == 201, r.text
@@ -57,5 +61,11 @@ def test_a_provisioned_user_signs_in_with_its_scim_id_until_deactivated(broker, 
         assert "code" in query, query
         claims = claims_of(redeem(broker, sim["client"], query["code"]).json()["id_token"])
         assert "scim_user_id" not in claims, claims
+        # Each SCIM change left one webhook message, in order: created, updated, deleted.
+        deliveries = broker.api("GET", f"/webhooks/{hook.json()['id']}/deliveries").json()["data"]
+        assert [d["event_type"] for d in reversed(deliveries)] == [
+            "directory.user.created", "directory.user.updated", "directory.user.deleted"], \
+            deliveries
     finally:
+        broker.api("DELETE", f"/webhooks/{hook.json()['id']}")
         broker.api("DELETE", f"/directories/{scim.directory}")

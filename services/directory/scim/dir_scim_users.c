@@ -1,6 +1,7 @@
 /* dir_scim_users: the SCIM service's users, read and written over the bus. */
 #include "scim/dir_scim_users.h"
 #include "dir_testkit.h"
+#include "webhooks/dir_webhooks.h"
 #include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_test.h"
@@ -99,20 +100,56 @@ static int s_writable(const Sso__ScimUser *user, dir_error_t *err)
     return 0;
 }
 
-/* Appends the sync event of a change to user id. */
+/* The webhook of a sync event (directory.<type>, in the same write): the directory, its
+   organization (the stream the app's deliveries keep in order), and the user: its id and
+   detail, with the stored resource (resource_json; NULL for a deletion) as "attributes". */
+static int s_webhook(dir_t *dir, const char *directory_id, const char *type, const char *id,
+                     const json_t *detail, const char *resource_json)
+{
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT organization_id FROM scim_directories "
+                                                "WHERE id = ?", "s", directory_id);
+    int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
+    char org[128] = "";
+    if (step == DIR_DB_ROW)
+        snprintf(org, sizeof org, "%s", dir_db_text(stmt, 0));
+    dir_db_release(stmt);
+    if (step != DIR_DB_ROW)
+        return -1;
+    json_t *attributes = resource_json ? json_loads(resource_json, 0, NULL) : NULL;
+    json_t *user = json_deep_copy(detail);
+    json_t *data = user ? json_pack("{s:s, s:s, s:O}", "directory_id", directory_id,
+                                    "organization_id", org, "user", user) : NULL;
+    if (user) {
+        json_object_set_new(user, "id", json_string(id));
+        if (json_is_object(attributes))
+            json_object_set(user, "attributes", attributes);
+    }
+    char name[64];
+    snprintf(name, sizeof name, "directory.%s", type);
+    int rc = data ? dir_webhooks_emit(dir, name, org, data) : -1;
+    json_decref(data);
+    json_decref(user);
+    json_decref(attributes);
+    return rc;
+}
+
+/* Appends the sync event of a change to user id, and its webhook. */
 static int s_event(dir_t *dir, const char *directory_id, const char *type, const char *id,
-                   const char *user_name, bool active, int64_t version, int64_t now)
+                   const char *user_name, bool active, int64_t version, int64_t now,
+                   const char *resource_json)
 {
     json_t *detail = json_pack("{s:s, s:b, s:I}", "user_name", user_name, "active", active,
                                "version", (json_int_t) version);
     char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
-    json_decref(detail);
     int rc = text ? dir_db_run(dir->db, NULL, "INSERT INTO scim_events (directory_id, type, "
                                               "resource_type, resource_id, at, detail) VALUES "
                                               "(?, ?, 'User', ?, ?, ?)",
                                "sssis", directory_id, type, id, now, text)
                   : DIR_DB_ERROR;
     free(text);
+    if (rc == DIR_DB_OK && s_webhook(dir, directory_id, type, id, detail, resource_json) != 0)
+        rc = DIR_DB_ERROR;
+    json_decref(detail);
     return rc == DIR_DB_OK ? 0 : -1;
 }
 
@@ -208,7 +245,7 @@ DIR_RPC_FN(dir_scim_users_create, Sso__ScimUserWrite, Sso__ScimUserReply)
         rc = DIR_DB_ERROR;
     }
     if (rc == DIR_DB_OK && s_event(dir, in->directory_id, "user.created", id, u->user_name,
-                                   u->active, 1, now) != 0)
+                                   u->active, 1, now, u->resource_json) != 0)
         rc = DIR_DB_ERROR;
     rc = s_finish(dir, rc, in->directory_id, id, out, err);
     free(id);
@@ -253,7 +290,8 @@ DIR_RPC_FN(dir_scim_users_replace, Sso__ScimUserWrite, Sso__ScimUserReply)
         rc = DIR_DB_ERROR;
     }
     if (rc == DIR_DB_OK && s_event(dir, in->directory_id, "user.updated", u->id, u->user_name,
-                                   u->active, in->expected_version + 1, now) != 0)
+                                   u->active, in->expected_version + 1, now,
+                                   u->resource_json) != 0)
         rc = DIR_DB_ERROR;
     return s_finish(dir, rc, in->directory_id, u->id, out, err);
 }
@@ -279,7 +317,8 @@ DIR_RPC_FN(dir_scim_users_delete, Sso__ScimUserDeleteRequest, Sso__ScimUserReply
         rc = DIR_DB_ERROR;
     }
     if (rc == DIR_DB_OK && s_event(dir, in->directory_id, "user.deleted", in->id,
-                                   user->user_name, user->active, user->version + 1, now) != 0)
+                                   user->user_name, user->active, user->version + 1, now,
+                                   NULL) != 0)
         rc = DIR_DB_ERROR;
     if (rc == DIR_DB_OK && dir_db_commit(dir->db) == 0) {
         user->version++;
@@ -400,6 +439,10 @@ void dir_scim_users_test(bool verbose)
     snprintf(path, sizeof path, "/api/v1/organizations/%s/directories", org);
     SSO_CHECK(dir_testkit_field(&kit, "POST", path, NULL, "id", a, sizeof a) == 201);
     SSO_CHECK(dir_testkit_field(&kit, "POST", path, NULL, "id", b, sizeof b) == 201);
+    /* An app's webhook for two of the three user events (checked at the end). */
+    SSO_CHECK(dir_testkit_call(&kit, "POST", "/api/v1/webhooks", "{\"url\":\"https://app.test/"
+                               "h\",\"events\":[\"directory.user.created\",\"directory.user."
+                               "deleted\"]}", NULL) == 201);
 
     /* Create: the directory makes id, version 1 and the times, and appends user.created. */
     Sso__ScimUserReply *made = s_create(&kit, a, "Jo@Example.com", "ext-1", "Jo@Example.com");
@@ -568,6 +611,22 @@ void dir_scim_users_test(bool verbose)
     SSO_CHECK(made && !made->error);
     if (made)
         sso__scim_user_reply__free_unpacked(made, NULL);
+    /* The webhooks: one message per successful create (not the refused one) and the deletion,
+       in the organization's stream, with the user; none for the updates it did not ask for. */
+    int64_t created = dir_db_int(db, "SELECT count(*) FROM scim_events WHERE type = "
+                                     "'user.created'", NULL);
+    SSO_CHECK(created >= 3
+              && dir_db_int(db, "SELECT count(*) FROM webhook_messages WHERE type = 'directory."
+                                "user.created' AND stream = ?", "s", org) == created);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM webhook_messages WHERE type = 'directory.user."
+                             "deleted' AND payload LIKE '%\"id\":\"' || ? || '\"%'", "s", id) == 1);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM webhook_messages WHERE type = 'directory.user."
+                             "updated'", NULL) == 0);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM webhook_messages WHERE payload LIKE "
+                             "'%\"attributes\":{\"userName\":\"x\"}%' AND payload LIKE "
+                             "'%\"directory_id\":\"' || ? || '\"%'", "s", a)
+              == dir_db_int(db, "SELECT count(*) FROM scim_events WHERE type = 'user.created' "
+                                "AND directory_id = ?", "s", a));
     /* Only the scim role calls them. */
     kit.caller = "token";
     SSO_CHECK(dir_testkit_rpc_error(&kit, "ScimReads.ScimUserGet", &get.base, "access_denied",

@@ -6,9 +6,9 @@
    sealed with the master key, since the sender signs with it.
 
    Producers call dir_webhooks_emit inside the write that records their event, so a message
-   exists exactly when its event does and nothing is sent on the request's path. Today: login
-   events (login/dir_events), connection status (api/dir_connections); the SCIM service's
-   directory.user.* / directory.group.* events are one more caller. */
+   exists exactly when its event does and nothing is sent on the request's path: login events
+   (login/dir_events), connection status (api/dir_connections), SCIM users' changes
+   (scim/dir_scim_users: directory.user.*); directory.group.* come with the SCIM groups. */
 #ifndef DIR_WEBHOOKS_H
 #define DIR_WEBHOOKS_H
 #include "api/dir_api.h"
