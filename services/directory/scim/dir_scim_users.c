@@ -106,6 +106,12 @@ static int s_writable(const Sso__ScimUser *user, dir_error_t *err)
 static int s_webhook(dir_t *dir, const char *directory_id, const char *type, const char *id,
                      const json_t *detail, const char *resource_json)
 {
+    char name[64];
+    snprintf(name, sizeof name, "directory.%s", type);
+    /* The resource is parsed (up to DIR_SCIM_RESOURCE_MAX) only for an app that listens. */
+    int wanted = dir_webhooks_wanted(dir, name);
+    if (wanted <= 0)
+        return wanted;
     dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT organization_id FROM scim_directories "
                                                 "WHERE id = ?", "s", directory_id);
     int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
@@ -124,8 +130,6 @@ static int s_webhook(dir_t *dir, const char *directory_id, const char *type, con
         if (json_is_object(attributes))
             json_object_set(user, "attributes", attributes);
     }
-    char name[64];
-    snprintf(name, sizeof name, "directory.%s", type);
     int rc = data ? dir_webhooks_emit(dir, name, org, data) : -1;
     json_decref(data);
     json_decref(user);

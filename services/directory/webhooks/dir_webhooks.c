@@ -56,6 +56,17 @@ static int s_delivery_add(dir_t *dir, const char *endpoint, const char *message,
     return rc == DIR_DB_OK ? 0 : -1;
 }
 
+int dir_webhooks_wanted(dir_t *dir, const char *type)
+{
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT 1 FROM webhook_subscriptions s JOIN "
+                                                "webhook_endpoints e ON e.id = s.endpoint_id "
+                                                "WHERE s.event_type = ? AND e.disabled = 0 "
+                                                "LIMIT 1", "s", type);
+    int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
+    dir_db_release(stmt);
+    return step == DIR_DB_ROW ? 1 : step == DIR_DB_DONE ? 0 : -1;
+}
+
 int dir_webhooks_emit(dir_t *dir, const char *type, const char *stream, json_t *data)
 {
     /* The common case, no endpoint wants it, costs one indexed read. */
@@ -578,6 +589,10 @@ static void s_test_api(dir_testkit_t *kit)
     SSO_CHECK(s_test_create(kit, "http://127.0.0.1:9/h", "[\"login.failed\",\"login.succeeded\"]",
                             id, secret, sizeof secret) == 201);
     SSO_CHECK(!strncmp(id, "whk_", 4) && !strncmp(secret, "whsec_", 6));
+    /* Wanted: the types it subscribes to, and no other. */
+    SSO_CHECK(dir_webhooks_wanted(dir, "login.failed") == 1
+              && dir_webhooks_wanted(dir, "connection.activated") == 0
+              && dir_webhooks_wanted(dir, "") == 0);
     snprintf(path, sizeof path, "/api/v1/webhooks/%s", id);
     SSO_CHECK(dir_testkit_call(kit, "GET", path, NULL, &body) == 200);
     SSO_CHECK(!json_object_get(body, "secret") && !json_is_true(json_object_get(body, "disabled"))

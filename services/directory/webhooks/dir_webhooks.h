@@ -30,6 +30,10 @@ int64_t dir_webhooks_now_ms(void);
    pending delivery, due now, per such endpoint. Nothing when none does. data is borrowed.
    0, or -1 when the database failed (the caller rolls its write back). */
 int dir_webhooks_emit(dir_t *dir, const char *type, const char *stream, json_t *data);
+/* Whether an enabled endpoint subscribes to type: 1, 0, or -1 when the database failed. For a
+   producer whose data costs work to build (a SCIM user's stored resource, parsed): it asks
+   first, and builds nothing when no one listens. */
+int dir_webhooks_wanted(dir_t *dir, const char *type);
 
 /* Retention (with the login events', SSO_EVENT_RETENTION_DAYS, by login/dir_housekeeping):
    deletes, among the limit oldest messages created before cutoff (Unix seconds) with no
@@ -38,7 +42,7 @@ int dir_webhooks_prune(dir_t *dir, int64_t cutoff, int limit);
 
 /* /api/v1/webhooks (GET a page, POST), /api/v1/webhooks/{id} (GET, PATCH, DELETE),
    {id}/secret/rotate (POST), {id}/deliveries (GET a page, newest first; ?status=) and
-   {id}/deliveries/{delivery_id}/redeliver (POST). */
+   {id}/deliveries/{delivery_id}/retry (POST). */
 zframe_t *dir_webhooks_http(dir_api_req_t *req);
 
 void dir_webhooks_test(bool verbose);
