@@ -96,6 +96,7 @@ void sso_config_load_settings(sso_config_t *config)
     config->dashboard_admin_email = getenv("SSO_DASHBOARD_ADMIN_EMAIL");
     config->saml_metadata_refresh_s = getenv("SSO_SAML_METADATA_REFRESH_S");
     config->webhook_first_retry_ms = getenv("SSO_WEBHOOK_FIRST_RETRY_MS");
+    config->scim_retention_days = getenv("SSO_SCIM_RETENTION_DAYS");
 }
 
 int sso_config_load(sso_config_t *config)

@@ -43,6 +43,7 @@ typedef struct {
     const char *dashboard_admin_email;          /* SSO_DASHBOARD_ADMIN_EMAIL: directory */
     const char *saml_metadata_refresh_s;        /* SSO_SAML_METADATA_REFRESH_S: directory */
     const char *webhook_first_retry_ms;         /* SSO_WEBHOOK_FIRST_RETRY_MS: directory */
+    const char *scim_retention_days;            /* SSO_SCIM_RETENTION_DAYS: directory */
 } sso_config_t;
 
 /* Fills config from the environment; returns 0, or -1 with a message on stderr when a value

@@ -101,7 +101,7 @@ static int s_setting(const char *name, const char *text, long fallback, long min
 /* The limits of SSO_EVENT_RETENTION_DAYS and SSO_CLIENT_AUTH_LOCKOUT_BASE_MS. */
 static int s_limits(dir_t *self, const sso_config_t *config, char *why, size_t why_size)
 {
-    long days = 0, base_ms = 0, delay_s = 0, refresh_s = 0, retry_ms = 0;
+    long days = 0, base_ms = 0, delay_s = 0, refresh_s = 0, retry_ms = 0, scim_days = 0;
     if (s_setting("SSO_EVENT_RETENTION_DAYS", config->event_retention_days,
                   DIR_EVENT_RETENTION_DAYS, 1, DIR_EVENT_RETENTION_MAX_DAYS, &days, why, why_size)
             != 0
@@ -115,8 +115,12 @@ static int s_limits(dir_t *self, const sso_config_t *config, char *why, size_t w
                      DIR_METADATA_REFRESH_MAX_S, &refresh_s, why, why_size) != 0
         || s_setting("SSO_WEBHOOK_FIRST_RETRY_MS", config->webhook_first_retry_ms,
                      DIR_WEBHOOK_FIRST_RETRY_MS, DIR_WEBHOOK_FIRST_RETRY_MIN_MS,
-                     DIR_WEBHOOK_FIRST_RETRY_MAX_MS, &retry_ms, why, why_size) != 0)
+                     DIR_WEBHOOK_FIRST_RETRY_MAX_MS, &retry_ms, why, why_size) != 0
+        || s_setting("SSO_SCIM_RETENTION_DAYS", config->scim_retention_days,
+                     DIR_SCIM_RETENTION_DAYS, 1, DIR_EVENT_RETENTION_MAX_DAYS, &scim_days, why,
+                     why_size) != 0)
         return -1;
+    self->scim_retention_days = (int) scim_days;
     self->webhook_first_retry_ms = retry_ms;
     self->metadata_refresh_s = refresh_s;
     self->event_retention_days = (int) days;
@@ -223,6 +227,16 @@ static void s_test(dir_testkit_t *kit)
     }
     SSO_CHECK(s_setting_refused(kit, &kit->config.event_retention_days, "36501",
                                 "SSO_EVENT_RETENTION_DAYS"));
+    /* SSO_SCIM_RETENTION_DAYS: 1 to 36500 days, 30 by default. */
+    const char *bad_days[] = {"0", "-1", "x", "30d", "36501"};
+    for (size_t i = 0; i < sizeof bad_days / sizeof bad_days[0]; i++)
+        SSO_CHECK(s_setting_refused(kit, &kit->config.scim_retention_days, bad_days[i],
+                                    "SSO_SCIM_RETENTION_DAYS"));
+    kit->config.scim_retention_days = "2";
+    other = dir_new(&kit->config, why, sizeof why);
+    SSO_CHECK(other && other->scim_retention_days == 2);
+    dir_destroy(&other);
+    kit->config.scim_retention_days = NULL;
     kit->config.event_retention_days = "7";
     other = dir_new(&kit->config, why, sizeof why);
     SSO_CHECK(other && other->event_retention_days == 7);

@@ -10,6 +10,8 @@
 
 /* SSO_EVENT_RETENTION_DAYS: 1..DIR_EVENT_RETENTION_MAX_DAYS, 90 by default. */
 #define DIR_EVENT_RETENTION_DAYS 90
+/* How long a deleted SCIM user or group is kept (marked) before it is purged. */
+#define DIR_SCIM_RETENTION_DAYS 30
 #define DIR_EVENT_RETENTION_MAX_DAYS 36500
 /* SSO_KEY_ROTATION_DELAY_S: 0..30 days, an hour by default. */
 #define DIR_KEY_ROTATION_DELAY_S 3600
@@ -39,6 +41,7 @@ typedef struct {
     dir_secret_cache_t *secret_cache; /* recent client_auth successes (skips PBKDF2) */
     dir_auth_limit_t *auth_limit;  /* failed client authentications (SSO_CLIENT_AUTH_*) */
     int event_retention_days;      /* SSO_EVENT_RETENTION_DAYS */
+    int scim_retention_days;       /* SSO_SCIM_RETENTION_DAYS */
     bool events_backlog;           /* the last prune was a full batch: more may be due */
     int64_t key_rotation_delay_s;  /* SSO_KEY_ROTATION_DELAY_S: a rotated-in key signs this late */
     int64_t metadata_refresh_s;    /* SSO_SAML_METADATA_REFRESH_S: IdP metadata URLs' period */

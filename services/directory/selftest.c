@@ -19,6 +19,7 @@
 #include "api/dir_portal.h"
 #include "api/dir_scim_dirs.h"
 #include "scim/dir_scim_groups.h"
+#include "scim/dir_scim_retention.h"
 #include "scim/dir_scim_sync.h"
 #include "scim/dir_scim_users.h"
 #include "api/dir_signing_api.h"
@@ -113,6 +114,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_scim_sync_test, verbose);
     SSO_RUN(dir_scim_users_test, verbose);
     SSO_RUN(dir_scim_groups_test, verbose);
+    SSO_RUN(dir_scim_retention_test, verbose);
     SSO_RUN(dir_web_test, verbose);
     SSO_RUN(dir_portal_session_test, verbose);
     SSO_RUN(dir_dash_audit_test, verbose);

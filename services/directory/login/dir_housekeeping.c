@@ -1,7 +1,8 @@
-/* dir_housekeeping: the purge of expired login state, of ended browser sessions and of
-   events past the retention. */
+/* dir_housekeeping: the purge of expired login state, of ended browser sessions, of events
+   past the retention and of deleted SCIM users and groups past theirs. */
 #include "login/dir_housekeeping.h"
 #include "webhooks/dir_webhooks.h"
+#include "scim/dir_scim_retention.h"
 #include "login/dir_tests.h"
 #include "api/dir_json.h"
 #include "dir_testkit.h"
@@ -23,8 +24,11 @@ void dir_housekeeping_run(dir_t *dir, bool force)
         int64_t cutoff = now - (int64_t) dir->event_retention_days * 86400;
         int events = dir_events_prune(dir, cutoff, DIR_EVENTS_PRUNE_BATCH);
         int webhooks = dir_webhooks_prune(dir, cutoff, DIR_EVENTS_PRUNE_BATCH);
+        int scim = dir_scim_retention_prune(dir, now - (int64_t) dir->scim_retention_days * 86400,
+                                            cutoff, DIR_EVENTS_PRUNE_BATCH);
         dir->events_backlog = events == DIR_EVENTS_PRUNE_BATCH
-                              || webhooks == DIR_EVENTS_PRUNE_BATCH;
+                              || webhooks == DIR_EVENTS_PRUNE_BATCH
+                              || scim == DIR_EVENTS_PRUNE_BATCH;
     }
     if (!due)
         return;
