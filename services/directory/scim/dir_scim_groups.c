@@ -346,8 +346,8 @@ DIR_RPC_FN(dir_scim_groups_list, Sso__ScimGroupListRequest, Sso__ScimGroupListRe
         [SSO__SCIM_GROUP_KEY__SCIM_GROUP_ALL] = "?4 IS NULL",
         [SSO__SCIM_GROUP_KEY__SCIM_GROUP_DISPLAY_NAME] = "g.display_name_lower = lower(?4)",
         [SSO__SCIM_GROUP_KEY__SCIM_GROUP_EXTERNAL_ID] = "g.external_id = ?4",
-        [SSO__SCIM_GROUP_KEY__SCIM_GROUP_MEMBER] = "g.id IN (SELECT group_id FROM "
-                                                   "scim_group_members WHERE user_id = ?4)",
+        [SSO__SCIM_GROUP_KEY__SCIM_GROUP_MEMBER] = ("g.id IN (SELECT group_id FROM "
+                                                    "scim_group_members WHERE user_id = ?4)"),
     };
     if (dir_scim_ids(in->directory_id, NULL, err) != 0)
         return -1;
