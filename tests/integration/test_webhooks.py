@@ -15,6 +15,8 @@ import subprocess
 import threading
 import time
 
+from test_scim_directories import epoch
+
 import pytest
 
 from conftest import Broker
@@ -234,9 +236,20 @@ def test_ssoctl_webhooks(broker):
     assert changed.returncode == 0, changed.stderr
     assert json.loads(changed.stdout)["disabled"] is True
     assert json.loads(changed.stdout)["events"] == ["login.succeeded"]
+    # Rotation: the old secret signs beside the new one for a day by default, for what
+    # --overlap says, or not at all; a bad overlap is a usage error that changes nothing.
     rotated = run("--json", "webhooks", "rotate-secret", hook["id"])
     assert rotated.returncode == 0, rotated.stderr
     assert json.loads(rotated.stdout)["secret"] not in ("", hook["secret"])
+    until = json.loads(rotated.stdout)["previous_secret_expires_at"]
+    assert 86400 - 120 <= epoch(until) - time.time() <= 86400 + 5, until
+    for bad_overlap in ("8d", "-1", "", "1w"):
+        refused = run("webhooks", "rotate-secret", hook["id"], "--overlap", bad_overlap)
+        assert refused.returncode == 2 and "from 0 to 7 days" in refused.stderr, refused.stderr
+    rotated = run("webhooks", "rotate-secret", hook["id"], "--overlap", "90m")
+    assert rotated.returncode == 0 and "OLD SECRET SIGNS UNTIL" in rotated.stdout, rotated.stdout
+    rotated = run("--json", "webhooks", "rotate-secret", hook["id"], "--overlap", "0")
+    assert json.loads(rotated.stdout)["previous_secret_expires_at"] is None, rotated.stdout
     deliveries = run("webhooks", "deliveries", hook["id"])
     assert deliveries.returncode == 0, deliveries.stderr
     missing = run("webhooks", "redeliver", hook["id"], "dlv_nothing")

@@ -25,6 +25,7 @@ static const ssoctl_column_t s_detail_rows[] = {
     {"DISABLED", "disabled"},
     /* Only create and rotate-secret answers carry it: it is shown once. */
     {"SECRET", "secret"},
+    {"OLD SECRET SIGNS UNTIL", "previous_secret_expires_at"},
     {"CREATED", "created_at"},
     {"UPDATED", "updated_at"},
 };
@@ -149,20 +150,16 @@ static int s_delete(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 
 static int s_rotate(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
-    int rc = ssoctl_nonempty(ctx, "ID", args->pos[0]);
-    if (rc != 0)
-        return rc;
-    char *path = ssoctl_path("/webhooks/", args->pos[0], "/secret/rotate", NULL);
     json_t *result = NULL;
-    rc = path ? ssoctl_call(ctx, "POST", path, NULL, &result) : ssoctl_fail(ctx, "out of memory");
-    if (rc == 0)
-        rc = ssoctl_show_object(ctx, result, s_detail_rows, COUNT(s_detail_rows));
+    int rc = ssoctl_rotate(ctx, args, "/webhooks/", "/secret/rotate", 7L * 86400, "7 days",
+                           s_detail_rows, COUNT(s_detail_rows), &result);
     if (rc == 0)
         s_secret_note(ctx, result);
     json_decref(result);
-    free(path);
     return rc;
 }
+
+static const char *const s_rotate_opts[] = {"overlap", NULL};
 
 static int s_deliveries(ssoctl_ctx_t *ctx, const ssoctl_args_t *args)
 {
@@ -249,14 +246,21 @@ const ssoctl_cmd_t ssoctl_webhooks_cmds[] = {
      "Examples:\n"
      "  ssoctl webhooks delete whk_123\n",
      NULL, 1, 1, s_delete},
-    {"webhooks", "rotate-secret", "webhooks rotate-secret ID",
+    {"webhooks", "rotate-secret", "webhooks rotate-secret ID [--overlap SECONDS|90m|24h|7d]",
      "Give a webhook endpoint a new signing secret; it is printed once.",
-     "The old secret stops signing at once: give the app the new one first if it can\n"
-     "accept either.\n"
+     "Options:\n"
+     "  --overlap DURATION   how long the old secret keeps signing beside the new one:\n"
+     "                       seconds, or a number with m, h or d; 0 to 7 days. 0 stops it\n"
+     "                       at once. Default: 24h\n"
+     "\n"
+     "During the overlap every delivery's webhook-signature carries both signatures\n"
+     "(Standard Webhooks), so the app verifies with either secret: deploy the new one,\n"
+     "then let the overlap end.\n"
      "\n"
      "Examples:\n"
-     "  ssoctl webhooks rotate-secret whk_123\n",
-     NULL, 1, 1, s_rotate},
+     "  ssoctl webhooks rotate-secret whk_123\n"
+     "  ssoctl webhooks rotate-secret whk_123 --overlap 0   # the old secret leaked\n",
+     s_rotate_opts, 1, 1, s_rotate},
     {"webhooks", "deliveries", "webhooks deliveries ID [--status STATUS] [--limit N]",
      "Show a webhook endpoint's deliveries, newest first.",
      "Options:\n"

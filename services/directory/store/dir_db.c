@@ -602,6 +602,7 @@ static void s_test_migrations(const char *path)
         [16] = "d4105bbeb13a6b9e086c5975b40f5941f16021c55b5f61fa50f1fe4c93ec1362", /* 0017_scim_directories */
         [17] = "3bc63012162b923ffee97c38b063c2d701edc52efbb2487f68c0f9fd50083d8a", /* 0018_webhooks */
         [18] = "e3e8ed13841e41b17d6a52ff31f5623ff7499887bf4dc7295b6c9715843caab5", /* 0019_scim_groups_retention */
+        [19] = "439ffd45e903169bd692319e66f8e5baf2cf6bf3925f1559b7fabddba214afcd", /* 0020_webhook_secret_overlap */
     };
     size_t count = sizeof shipped / sizeof shipped[0];
     SSO_CHECK(dir_migrations_count >= count && DIR_DB_VERSION == (int) dir_migrations_count);

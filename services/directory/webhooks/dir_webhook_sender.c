@@ -26,6 +26,7 @@ typedef struct {
     int64_t lease_ms;     /* the claim's lease_until_ms: the apply checks it is still ours */
     char *url;
     char *secret;         /* cleansed when freed */
+    char *previous;       /* a rotated secret still in its overlap, or NULL; cleansed too */
     char *payload;
     /* Results. */
     bool sent;            /* false: not attempted (the directory stopped first) */
@@ -54,17 +55,25 @@ static void s_send(dir_webhook_sender_t *self, s_job_t *job)
     job->at = start / 1000;
     size_t len = strlen(job->payload);
     char *signature = sso_webhook_sign(job->secret, job->message_id, job->at, job->payload, len);
+    /* During a rotation's overlap the old secret signs too: Standard Webhooks receivers
+       accept a delivery when any of the space-separated signatures verifies. */
+    char *previous = signature && job->previous ? sso_webhook_sign(job->previous,
+                                                                   job->message_id, job->at,
+                                                                   job->payload, len)
+                                                : NULL;
     if (!signature) {
         job->fetch_rc = -1;
         snprintf(job->why, sizeof job->why, "could not sign (the stored secret is unusable)");
         job->duration_ms = 0;
         return;
     }
-    char id_header[S_ID_MAX + 16], time_header[48], signature_header[160];
+    char id_header[S_ID_MAX + 16], time_header[48], signature_header[320];
     snprintf(id_header, sizeof id_header, "webhook-id: %s", job->message_id);
     snprintf(time_header, sizeof time_header, "webhook-timestamp: %lld", (long long) job->at);
-    snprintf(signature_header, sizeof signature_header, "webhook-signature: %s", signature);
+    snprintf(signature_header, sizeof signature_header, "webhook-signature: %s%s%s", signature,
+             previous ? " " : "", previous ? previous : "");
     free(signature);
+    free(previous);
     const char *const headers[] = {id_header, time_header, signature_header, NULL};
     sso_fetch_request_t request = {.url = job->url, .method = "POST", .body = job->payload,
                                    .body_len = len, .content_type = "application/json",
@@ -96,6 +105,9 @@ static void s_job_free(s_job_t *job)
     if (job->secret)
         OPENSSL_cleanse(job->secret, strlen(job->secret));
     free(job->secret);
+    if (job->previous)
+        OPENSSL_cleanse(job->previous, strlen(job->previous));
+    free(job->previous);
     free(job->url);
     free(job->payload);
     memset(job, 0, sizeof *job);
@@ -202,7 +214,7 @@ static size_t s_claim(dir_t *dir, dir_webhook_sender_t *self, int64_t now_ms)
     dir_db_stmt_t *stmt = dir_db_query(
         dir->db,
         "SELECT d.id, d.message_id, d.attempts, d.deadline_ms, e.id, e.url, e.secret_sealed, "
-        "m.payload FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id "
+        "m.payload, e.previous_secret_sealed, e.previous_secret_until FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id "
         "JOIN webhook_messages m ON m.id = d.message_id WHERE d.status = 'pending' AND "
         "e.disabled = 0 AND d.next_at_ms <= ?1 AND d.lease_until_ms <= ?1 AND d.seq = (SELECT "
         "min(h.seq) FROM webhook_deliveries h WHERE h.endpoint_id = d.endpoint_id AND "
@@ -224,6 +236,8 @@ static size_t s_claim(dir_t *dir, dir_webhook_sender_t *self, int64_t now_ms)
         job->attempt = (int) dir_db_int64(stmt, 2) + 1;
         job->lease_ms = lease;
         job->secret = s_open_secret(dir, stmt, 6, dir_db_text(stmt, 4));
+        if (!dir_db_is_null(stmt, 8) && dir_db_int64(stmt, 9) * 1000 > now_ms)
+            job->previous = s_open_secret(dir, stmt, 8, dir_db_text(stmt, 4));
         job->url = strdup(dir_db_text(stmt, 5));
         job->payload = strdup(dir_db_text(stmt, 7));
         self->n_jobs++;
@@ -328,7 +342,7 @@ typedef struct {
     int n;                       /* requests received */
     char id[S_TEST_MAX][S_ID_MAX + 1];
     int64_t timestamp[S_TEST_MAX];
-    char signature[S_TEST_MAX][160];
+    char signature[S_TEST_MAX][320];
     char body[S_TEST_MAX][1024];
     int answered[S_TEST_MAX];
 } s_receiver_t;
@@ -527,6 +541,44 @@ static void s_test_order(dir_testkit_t *kit)
     s_test_receiver_stop(dir, &rx, thread);
 }
 
+/* A rotated secret signs beside the new one for its overlap: the header carries the new
+   signature, then the old; a rotation without overlap leaves only the new one. */
+static void s_test_rotation(dir_testkit_t *kit)
+{
+    dir_t *dir = kit->dir;
+    s_receiver_t rx = {0};
+    pthread_t thread;
+    char endpoint[S_ID_MAX + 1], old[80], rotate[200], fresh[80], last[80];
+    if (s_test_receiver_start(kit, &rx, &thread, endpoint, old) != 0)
+        return;
+    snprintf(rotate, sizeof rotate, "/api/v1/webhooks/%s/secret/rotate", endpoint);
+    SSO_CHECK(dir_testkit_field(kit, "POST", rotate, "{\"overlap_seconds\":3600}", "secret",
+                                fresh, sizeof fresh) == 200);
+    SSO_CHECK(s_test_login(dir, "org_a", "r1") == 0 && s_test_until(dir, S_PENDING, 0));
+    SSO_CHECK(dir_testkit_field(kit, "POST", rotate, "{\"overlap_seconds\":0}", "secret", last,
+                                sizeof last) == 200);
+    SSO_CHECK(s_test_login(dir, "org_a", "r2") == 0 && s_test_until(dir, S_PENDING, 0));
+    pthread_mutex_lock(&rx.lock);
+    SSO_CHECK(rx.n == 2);
+    const char *secrets[2][2] = {{fresh, old}, {last, NULL}};
+    for (int i = 0; i < rx.n && i < 2; i++) {
+        char *first = sso_webhook_sign(secrets[i][0], rx.id[i], rx.timestamp[i], rx.body[i],
+                                       strlen(rx.body[i]));
+        char *second = secrets[i][1] ? sso_webhook_sign(secrets[i][1], rx.id[i],
+                                                        rx.timestamp[i], rx.body[i],
+                                                        strlen(rx.body[i]))
+                                     : NULL;
+        char want[320];
+        snprintf(want, sizeof want, "%s%s%s", first ? first : "?", second ? " " : "",
+                 second ? second : "");
+        SSO_CHECK(first && !strcmp(rx.signature[i], want));
+        free(first);
+        free(second);
+    }
+    pthread_mutex_unlock(&rx.lock);
+    s_test_receiver_stop(dir, &rx, thread);
+}
+
 /* The backoff's schedule, its spread and its scale. */
 static void s_test_backoff(dir_testkit_t *kit)
 {
@@ -655,6 +707,7 @@ void dir_webhook_sender_test(bool verbose)
 {
     (void) verbose;
     dir_testkit_run(s_test_order);
+    dir_testkit_run(s_test_rotation);
     dir_testkit_run(s_test_backoff);
     dir_testkit_run(s_test_end);
     dir_testkit_run(s_test_lease);

@@ -21,7 +21,8 @@ const char *const dir_webhook_event_types[] = {
     NULL,
 };
 
-#define S_COLUMNS "id, url, description, disabled, created_at, updated_at"
+#define S_COLUMNS                                                                            \
+    "id, url, description, disabled, created_at, updated_at, previous_secret_until"
 #define S_EVENTS_MAX 32
 
 int64_t dir_webhooks_now_ms(void)
@@ -129,12 +130,15 @@ static json_t *s_row_json(dir_t *dir, dir_db_stmt_t *stmt)
     const char *id = dir_db_text(stmt, 0);
     json_t *events = dir_api_column(dir, "SELECT event_type FROM webhook_subscriptions WHERE "
                                          "endpoint_id = ? ORDER BY event_type", "s", id);
-    return json_pack("{s:s, s:s, s:o, s:o, s:b, s:o, s:o}", "id", id, "url",
+    return json_pack("{s:s, s:s, s:o, s:o, s:b, s:o, s:o, s:o}", "id", id, "url",
                      dir_db_text(stmt, 1), "description",
                      dir_db_is_null(stmt, 2) ? json_null() : json_string(dir_db_text(stmt, 2)),
                      "events", events, "disabled", dir_db_int64(stmt, 3) != 0, "created_at",
                      dir_json_time(dir_db_int64(stmt, 4)), "updated_at",
-                     dir_json_time(dir_db_int64(stmt, 5)));
+                     dir_json_time(dir_db_int64(stmt, 5)), "previous_secret_expires_at",
+                     dir_db_is_null(stmt, 6) || dir_db_int64(stmt, 6) <= dir_now()
+                         ? json_null()
+                         : dir_json_time(dir_db_int64(stmt, 6)));
 }
 
 static json_t *s_endpoint(dir_t *dir, const char *id)
@@ -365,23 +369,35 @@ static zframe_t *s_delete(dir_api_req_t *req, const char *id)
                           " with its pending deliveries and their log");
 }
 
-/* POST {id}/secret/rotate: a new secret, shown once; the old one stops signing at once. */
+/* POST {id}/secret/rotate {overlap_seconds?}: a new secret, shown once. The one it replaces
+   signs beside it for the overlap (a day by default; 0: it stops at once), so the app can
+   switch without losing a delivery; one replaced before stops now. */
 static zframe_t *s_rotate(dir_api_req_t *req, const char *id)
 {
     dir_t *dir = req->dir;
+    dir_error_t err = {0};
+    int64_t overlap = 0;
+    if (dir_api_overlap(req, DIR_WEBHOOK_OVERLAP_DEFAULT, DIR_WEBHOOK_OVERLAP_MAX, "secret",
+                        "7 days", &overlap, &err) != 0)
+        return dir_error_reply(&err);
     uint8_t *sealed = NULL;
     size_t sealed_len = 0;
     char *secret = s_secret(dir, id, &sealed, &sealed_len);
     int changes = 0;
+    int64_t now = dir_now();
     bool ok = secret
-              && dir_db_run(dir->db, &changes, "UPDATE webhook_endpoints SET secret_sealed = ?, "
-                                               "updated_at = ? WHERE id = ?",
-                            "bis", sealed, sealed_len, dir_now(), id) == DIR_DB_OK;
+              && dir_db_run(dir->db, &changes, "UPDATE webhook_endpoints SET "
+                                               "previous_secret_sealed = CASE WHEN ?1 > 0 THEN "
+                                               "secret_sealed END, previous_secret_until = CASE "
+                                               "WHEN ?1 > 0 THEN ?2 + ?1 END, secret_sealed = ?3, "
+                                               "updated_at = ?2 WHERE id = ?4",
+                            "iibs", overlap, now, sealed, sealed_len, id) == DIR_DB_OK;
     zframe_t *reply = !ok            ? dir_api_db_error()
                       : changes == 0 ? dir_api_not_found("webhook", id)
                                      : s_with_secret(dir, id, secret, 200);
     if (ok && changes)
-        sso_info("webhook %s: secret rotated", id);
+        sso_info("webhook %s: secret rotated; the previous one %s", id,
+                 overlap > 0 ? "signs beside it for an overlap" : "stopped at once");
     if (secret)
         OPENSSL_cleanse(secret, strlen(secret));
     free(secret);
@@ -649,12 +665,32 @@ static void s_test_api(dir_testkit_t *kit)
     json_decref(body);
     SSO_CHECK(dir_testkit_call(kit, "PATCH", "/api/v1/webhooks/whk_none", "{\"disabled\":true}",
                                NULL) == 404);
-    /* Rotation: a new secret that the old one's seal no longer opens. */
-    char rotate[300], second[80];
+    /* Rotation: a new secret; by default the old one signs beside it for a day, shown as
+       previous_secret_expires_at; overlap 0 ends it at once; a bad overlap changes nothing. */
+    char rotate[300], second[80], third[80];
     snprintf(rotate, sizeof rotate, "%s/secret/rotate", path);
-    SSO_CHECK(dir_testkit_field(kit, "POST", rotate, NULL, "secret", second, sizeof second)
-              == 200);
+    SSO_CHECK(dir_testkit_call(kit, "POST", rotate, NULL, &body) == 200);
+    snprintf(second, sizeof second, "%s", dir_testkit_str(body, "secret"));
     SSO_CHECK(!strncmp(second, "whsec_", 6) && strcmp(second, secret) != 0);
+    const char *until = dir_testkit_str(body, "previous_secret_expires_at");
+    json_t *day = dir_json_time(dir_now() + DIR_WEBHOOK_OVERLAP_DEFAULT);
+    SSO_CHECK(until && json_string_value(day) && strncmp(until, json_string_value(day), 13) == 0);
+    json_decref(day);
+    json_decref(body);
+    SSO_CHECK(dir_db_int(dir->db, "SELECT count(*) FROM webhook_endpoints WHERE id = ? AND "
+                             "previous_secret_sealed IS NOT NULL", "s", id) == 1);
+    const char *bad_overlaps[] = {"{\"overlap_seconds\":-1}", "{\"overlap_seconds\":604801}",
+                                  "{\"overlap_seconds\":\"1h\"}", "[]"};
+    for (size_t i = 0; i < sizeof bad_overlaps / sizeof *bad_overlaps; i++)
+        SSO_CHECK(dir_testkit_call(kit, "POST", rotate, bad_overlaps[i], NULL) == 400);
+    SSO_CHECK(dir_testkit_field(kit, "POST", rotate, "{\"overlap_seconds\":0}", "secret", third,
+                                sizeof third) == 200);
+    SSO_CHECK(dir_testkit_call(kit, "GET", path, NULL, &body) == 200
+              && json_is_null(json_object_get(body, "previous_secret_expires_at")));
+    json_decref(body);
+    SSO_CHECK(dir_db_int(dir->db, "SELECT count(*) FROM webhook_endpoints WHERE id = ? AND "
+                             "previous_secret_sealed IS NULL AND previous_secret_until IS NULL",
+                         "s", id) == 1);
     SSO_CHECK(dir_testkit_call(kit, "POST", "/api/v1/webhooks/whk_none/secret/rotate", NULL,
                                NULL) == 404);
     /* Deliveries: a filter is checked; an unknown endpoint or delivery is 404. */

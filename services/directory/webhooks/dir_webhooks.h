@@ -18,6 +18,10 @@
 #define DIR_WEBHOOK_DESCRIPTION_MAX 500
 /* How long a message's deliveries are retried before they fail: 3 days. */
 #define DIR_WEBHOOK_RETRY_FOR_MS (3LL * 86400 * 1000)
+/* How long a rotated secret signs beside the new one: a day unless the rotation says (0 to 7
+   days). */
+#define DIR_WEBHOOK_OVERLAP_DEFAULT 86400
+#define DIR_WEBHOOK_OVERLAP_MAX (7 * 86400)
 
 /* Every event type an endpoint may subscribe to; NULL-terminated. */
 extern const char *const dir_webhook_event_types[];
