@@ -3,6 +3,7 @@
 #include "scim_http.h"
 #include "sso_test.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -12,11 +13,12 @@
 #define S_SUBS_MAX 8
 
 /* One attribute's characteristics (RFC 7643 7). Flags: 'm' multiValued, 'r' required, 'c'
-   caseExact, 'u' uniqueness server. mutability and returned as RFC 7643 spells them
-   (readWrite, readOnly, immutable, writeOnly; always, never, default, request). */
+   caseExact, 'u' uniqueness server, 'x' a reference to an external resource (else a User).
+   mutability and returned as RFC 7643 spells them (readWrite, readOnly, immutable, writeOnly;
+   always, never, default, request). */
 typedef struct s_attr {
     const char *name;
-    const char *type; /* string boolean decimal integer dateTime reference complex */
+    const char *type; /* string boolean decimal integer dateTime reference binary complex */
     const char *flags;
     const char *mutability;
     const char *returned;
@@ -70,6 +72,30 @@ static const s_attr_t s_value_subs[] = {
     S_RW("primary", "boolean", "", "Whether this is the primary value."),
     S_END,
 };
+/* ims, photos and x509Certificates (RFC 7643 4.1.2): the service keeps them as given. */
+static const s_attr_t s_im_subs[] = {
+    S_RW("value", "string", "", "The instant messaging address."),
+    S_RW("display", "string", "", "A name for display."),
+    {"type", "string", "", "readWrite", "default",
+     "aim, gtalk, icq, xmpp, msn, skype, qq or yahoo.", "aim,gtalk,icq,xmpp,msn,skype,qq,yahoo",
+     NULL},
+    S_RW("primary", "boolean", "", "Whether this is the primary address."),
+    S_END,
+};
+static const s_attr_t s_photo_subs[] = {
+    S_RW("value", "reference", "x", "The URL of the photo."),
+    S_RW("display", "string", "", "A name for display."),
+    {"type", "string", "", "readWrite", "default", "photo or thumbnail.", "photo,thumbnail", NULL},
+    S_RW("primary", "boolean", "", "Whether this is the primary photo."),
+    S_END,
+};
+static const s_attr_t s_certificate_subs[] = {
+    S_RW("value", "binary", "c", "The DER certificate, base64-encoded."),
+    S_RW("display", "string", "", "A name for display."),
+    S_RW("type", "string", "", "A label of its function."),
+    S_RW("primary", "boolean", "", "Whether this is the primary certificate."),
+    S_END,
+};
 static const s_attr_t s_groups_subs[] = {
     {"value", "string", "", "readOnly", "default", "The id of the group.", NULL, NULL},
     {"$ref", "reference", "", "readOnly", "default", "The URI of the group.", NULL, NULL},
@@ -84,7 +110,7 @@ static const s_attr_t s_user_attrs[] = {
      s_name_subs},
     S_RW("displayName", "string", "", "The name of the user, for display."),
     S_RW("nickName", "string", "", "The casual name of the user."),
-    S_RW("profileUrl", "reference", "", "A URI of the user's online profile."),
+    S_RW("profileUrl", "reference", "x", "A URI of the user's online profile."),
     S_RW("title", "string", "", "The user's title."),
     S_RW("userType", "string", "", "The relationship between the organization and the user."),
     S_RW("preferredLanguage", "string", "", "The user's preferred language."),
@@ -97,11 +123,17 @@ static const s_attr_t s_user_attrs[] = {
      s_phone_subs},
     {"addresses", "complex", "m", "readWrite", "default", "The user's addresses.", NULL,
      s_address_subs},
+    {"ims", "complex", "m", "readWrite", "default", "The user's instant messaging addresses.",
+     NULL, s_im_subs},
+    {"photos", "complex", "m", "readWrite", "default", "The URLs of the user's photos.", NULL,
+     s_photo_subs},
     {"groups", "complex", "m", "readOnly", "default", "The groups the user belongs to.", NULL,
      s_groups_subs},
     {"entitlements", "complex", "m", "readWrite", "default", "The user's entitlements.", NULL,
      s_value_subs},
     {"roles", "complex", "m", "readWrite", "default", "The user's roles.", NULL, s_value_subs},
+    {"x509Certificates", "complex", "m", "readWrite", "default", "The user's certificates.", NULL,
+     s_certificate_subs},
     S_END,
 };
 static const s_attr_t s_manager_subs[] = {
@@ -144,6 +176,165 @@ static const struct {
 };
 #define S_SCHEMAS (sizeof s_schemas / sizeof *s_schemas)
 
+/* ---- checking a body against the schemas ------------------------------------------------ */
+
+/* The attribute of attrs named name in any case (RFC 7643 2.1), or NULL. */
+static const s_attr_t *s_attr_named(const s_attr_t *attrs, const char *name)
+{
+    for (const s_attr_t *a = attrs; a->name; a++)
+        if (!strcasecmp(a->name, name))
+            return a;
+    return NULL;
+}
+
+static json_t *s_checked_object(const s_attr_t *attrs, json_t *object, const char *where,
+                                const char **scim_type, char *why, size_t why_size);
+
+/* value as attribute a holds it (element: one value of a multi-valued one): a new reference,
+   or NULL with the reason. */
+static json_t *s_checked_value(const s_attr_t *a, json_t *value, bool element,
+                               const char *where, const char **scim_type, char *why,
+                               size_t why_size)
+{
+    *scim_type = "invalidValue";
+    if (strchr(a->flags, 'm') && !element) {
+        if (!json_is_array(value)) {
+            snprintf(why, why_size, "%s must be an array", where);
+            return NULL;
+        }
+        json_t *out = json_array();
+        size_t i;
+        json_t *item;
+        json_array_foreach(value, i, item) {
+            char at[160];
+            snprintf(at, sizeof at, "%s[%zu]", where, i);
+            json_t *checked = s_checked_value(a, item, true, at, scim_type, why, why_size);
+            if (!checked || json_array_append_new(out, checked) != 0) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+        return out;
+    }
+    const char *type = a->type;
+    if (!strcmp(type, "complex")) {
+        if (json_is_object(value))
+            return s_checked_object(a->subs, value, where, scim_type, why, why_size);
+    }
+    else if (!strcmp(type, "boolean")) {
+        const char *text = json_string_value(value);
+        if (json_is_boolean(value))
+            return json_incref(value);
+        if (text && (!strcasecmp(text, "true") || !strcasecmp(text, "false")))
+            return json_boolean(!strcasecmp(text, "true"));
+    }
+    else if (!strcmp(type, "integer") ? json_is_integer(value)
+             : !strcmp(type, "decimal") ? json_is_number(value)
+                                         : json_is_string(value))
+        return json_incref(value);
+    snprintf(why, why_size, "%s must be %s %s%s", where, strchr("aeiou", type[0]) ? "an" : "a",
+             type, strchr(a->flags, 'm') ? " value" : "");
+    return NULL;
+}
+
+/* object's members checked against attrs into a new object (NULL with the reason). */
+static json_t *s_checked_object(const s_attr_t *attrs, json_t *object, const char *where,
+                                const char **scim_type, char *why, size_t why_size)
+{
+    json_t *out = json_object();
+    const char *key;
+    json_t *value;
+    json_object_foreach(object, key, value) {
+        char at[160];
+        snprintf(at, sizeof at, "%s%s%.64s", where, *where ? "." : "", key);
+        if (json_is_null(value))
+            continue; /* unassigned (RFC 7643 2.5) */
+        const s_attr_t *a = s_attr_named(attrs, key);
+        json_t *checked = NULL;
+        if (!a) {
+            *scim_type = "invalidSyntax";
+            snprintf(why, why_size, "%s: no such attribute in the schema", at);
+        }
+        else if (json_object_get(out, a->name)) {
+            *scim_type = "invalidSyntax";
+            snprintf(why, why_size, "%s: given twice", at);
+        }
+        else
+            checked = s_checked_value(a, value, false, at, scim_type, why, why_size);
+        if (!checked || json_object_set_new(out, a->name, checked) != 0) {
+            json_decref(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+int scim_discovery_check(const char *urn, json_t *resource, const char **scim_type, char *why,
+                         size_t why_size)
+{
+    const s_attr_t *core = NULL;
+    for (size_t i = 0; i < S_SCHEMAS; i++)
+        if (!strcmp(s_schemas[i].urn, urn))
+            core = s_schemas[i].attrs;
+    bool user = !strcmp(urn, SCIM_USER_URN);
+    /* The common attributes (RFC 7643 3.1) beside the schema's: externalId a string; schemas,
+       id and meta the caller's (their types here only name them). */
+    static const s_attr_t common[] = {
+        S_RW("externalId", "string", "c", ""), S_RW("schemas", "reference", "m", ""),
+        S_RW("id", "string", "", ""), S_RW("meta", "string", "", ""), S_END};
+    *scim_type = "invalidSyntax";
+    if (!core) {
+        snprintf(why, why_size, "%s: no such schema", urn);
+        return -1;
+    }
+    json_t *checked = json_object();
+    const char *key;
+    json_t *value;
+    int rc = 0;
+    json_object_foreach(resource, key, value) {
+        const s_attr_t *a = s_attr_named(common, key);
+        const char *name = key; /* as stored; key itself drives the iteration */
+        json_t *out = NULL;
+        if (a && strcmp(a->name, "externalId") != 0)
+            out = json_incref(value);
+        else if (json_is_null(value))
+            continue; /* unassigned (RFC 7643 2.5) */
+        else if (user && !strcasecmp(key, SCIM_ENTERPRISE_URN)) {
+            name = SCIM_ENTERPRISE_URN;
+            if (json_is_object(value))
+                out = s_checked_object(s_enterprise_attrs, value, name, scim_type, why, why_size);
+            else {
+                *scim_type = "invalidValue";
+                snprintf(why, why_size, "%s must be an object", name);
+            }
+        }
+        else if (a || (a = s_attr_named(core, key)) != NULL) {
+            name = a->name;
+            out = s_checked_value(a, value, false, name, scim_type, why, why_size);
+        }
+        else {
+            *scim_type = "invalidSyntax";
+            snprintf(why, why_size, "%.64s: no such attribute in the schema", key);
+        }
+        if (out && json_object_get(checked, name)) {
+            *scim_type = "invalidSyntax";
+            snprintf(why, why_size, "%.64s: given twice", name);
+            json_decref(out);
+            out = NULL;
+        }
+        if (!out || json_object_set_new(checked, name, out) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0) {
+        json_object_clear(resource);
+        rc = json_object_update(resource, checked) == 0 ? 0 : -1;
+    }
+    json_decref(checked);
+    return rc;
+}
+
 static json_t *s_attr_json(const s_attr_t *a)
 {
     bool case_exact = strchr(a->flags, 'c') || !strcmp(a->type, "reference");
@@ -164,8 +355,7 @@ static json_t *s_attr_json(const s_attr_t *a)
     }
     if (json && !strcmp(a->type, "reference"))
         json_object_set_new(json, "referenceTypes",
-                            json_pack("[s]", !strcmp(a->name, "profileUrl") ? "external"
-                                                                              : "User"));
+                            json_pack("[s]", strchr(a->flags, 'x') ? "external" : "User"));
     if (json && a->subs) {
         json_t *subs = json_array();
         for (const s_attr_t *s = a->subs; s->name; s++)
@@ -314,7 +504,8 @@ void scim_discovery_test(bool verbose)
     SSO_CHECK(json_integer_value(json_object_get(schemas, "totalResults")) == 3);
     json_decref(schemas);
     /* The User schema: userName required and unique, emails multi-valued with canonical
-       types, groups read-only; found by its URN in any case. */
+       types, groups read-only, every multi-valued attribute of RFC 7643 4.1.2 that the
+       service keeps (photos' value an external reference); found by its URN in any case. */
     json_t *schema = scim_discovery_get("Schemas/urn:ietf:params:scim:schemas:core:2.0:user",
                                         base);
     json_t *attrs = json_object_get(schema, "attributes");
@@ -328,6 +519,14 @@ void scim_discovery_test(bool verbose)
               && !strcmp(json_string_value(json_object_get(s_find(attrs, "groups"),
                                                            "mutability")),
                          "readOnly"));
+    const char *const kept[] = {"emails", "phoneNumbers", "ims", "photos", "addresses",
+                                "entitlements", "roles", "x509Certificates"};
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
+        SSO_CHECK(json_is_true(json_object_get(s_find(attrs, kept[i]), "multiValued")));
+    json_t *photo = s_find(json_object_get(s_find(attrs, "photos"), "subAttributes"), "value");
+    SSO_CHECK(!strcmp(json_string_value(json_array_get(json_object_get(photo, "referenceTypes"),
+                                                       0)),
+                      "external"));
     json_decref(schema);
     schema = scim_discovery_get("Schemas/" SCIM_ENTERPRISE_URN, base);
     SSO_CHECK(s_find(json_object_get(schema, "attributes"), "manager") != NULL);
@@ -335,6 +534,65 @@ void scim_discovery_test(bool verbose)
     SSO_CHECK(!scim_discovery_get("Schemas/urn:x", base) && !scim_discovery_get("Schemas/", base)
               && !scim_discovery_get("ResourceTypes/Device", base)
               && !scim_discovery_get("serviceproviderconfig", base));
+    /* A body against the schemas: names in any case take the schema's spelling, a null is
+       unassigned, Entra's string booleans become booleans, the extension is checked too. */
+    const char *scim_type = NULL;
+    char why[256] = "";
+    json_t *body = json_loads(
+        "{\"schemas\":[\"x\"],\"ID\":\"i\",\"USERNAME\":\"u\",\"nickName\":null,"
+        "\"externalid\":\"e\",\"emails\":[{\"Value\":\"a@x\",\"primary\":\"True\","
+        "\"display\":null}],\"ims\":[{\"value\":\"a\",\"type\":\"xmpp\"}],"
+        "\"URN:ietf:params:scim:schemas:extension:enterprise:2.0:User\":{\"Manager\":{\"value\":"
+        "\"m\"}}}",
+        0, NULL);
+    SSO_CHECK(scim_discovery_check(SCIM_USER_URN, body, &scim_type, why, sizeof why) == 0);
+    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    SSO_CHECK(text && !strcmp(text, "{\"ID\":\"i\",\"emails\":[{\"primary\":true,\"value\":"
+                                    "\"a@x\"}],\"externalId\":\"e\",\"ims\":[{\"type\":"
+                                    "\"xmpp\",\"value\":\"a\"}],\"schemas\":[\"x\"],"
+                                    "\"" SCIM_ENTERPRISE_URN "\":{\"manager\":{\"value\":"
+                                    "\"m\"}},\"userName\":\"u\"}"));
+    free(text);
+    json_decref(body);
+    /* Refused, the body left as it was: each with its scimType. */
+    static const struct {
+        const char *urn, *body, *type;
+    } bad[] = {
+        {SCIM_USER_URN, "{\"shoeSize\":9}", "invalidSyntax"},
+        {SCIM_USER_URN, "{\"name\":{\"nick\":\"x\"}}", "invalidSyntax"},
+        {SCIM_USER_URN, "{\"emails\":[{\"value\":\"x\",\"weird\":1}]}", "invalidSyntax"},
+        {SCIM_USER_URN, "{\"" SCIM_ENTERPRISE_URN "\":{\"shoe\":1}}", "invalidSyntax"},
+        {SCIM_USER_URN, "{\"title\":\"a\",\"TITLE\":\"b\"}", "invalidSyntax"},
+        {SCIM_USER_URN, "{\"urn:x:y:attr\":1}", "invalidSyntax"},
+        {SCIM_USER_URN, "{\"title\":[\"a\"]}", "invalidValue"},
+        {SCIM_USER_URN, "{\"name\":\"str\"}", "invalidValue"},
+        {SCIM_USER_URN, "{\"emails\":{\"value\":\"x\"}}", "invalidValue"},
+        {SCIM_USER_URN, "{\"emails\":[\"x\"]}", "invalidValue"},
+        {SCIM_USER_URN, "{\"emails\":[null]}", "invalidValue"},
+        {SCIM_USER_URN, "{\"emails\":[{\"primary\":\"yes\"}]}", "invalidValue"},
+        {SCIM_USER_URN, "{\"active\":1}", "invalidValue"},
+        {SCIM_USER_URN, "{\"externalId\":7}", "invalidValue"},
+        {SCIM_USER_URN, "{\"" SCIM_ENTERPRISE_URN "\":\"x\"}", "invalidValue"},
+        {SCIM_USER_URN, "{\"" SCIM_ENTERPRISE_URN "\":{\"manager\":\"m\"}}", "invalidValue"},
+        {SCIM_GROUP_URN, "{\"" SCIM_ENTERPRISE_URN "\":{}}", "invalidSyntax"},
+        {SCIM_GROUP_URN, "{\"members\":[{\"value\":1}]}", "invalidValue"},
+        {"urn:x", "{}", "invalidSyntax"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        body = json_loads(bad[i].body, 0, NULL);
+        char *before = json_dumps(body, JSON_COMPACT);
+        scim_type = NULL;
+        int rc = scim_discovery_check(bad[i].urn, body, &scim_type, why, sizeof why);
+        char *after = json_dumps(body, JSON_COMPACT);
+        if (rc == 0 || !scim_type || strcmp(scim_type, bad[i].type) != 0)
+            fprintf(stderr, "check case %zu: %d %s (%s)\n", i, rc, scim_type ? scim_type : "-",
+                    why);
+        SSO_CHECK(rc == -1 && scim_type && !strcmp(scim_type, bad[i].type) && *why && before
+                  && after && !strcmp(before, after));
+        free(before);
+        free(after);
+        json_decref(body);
+    }
     SSO_CHECK(scim_discovery_owns("Schemas") && scim_discovery_owns("ResourceTypes/X")
               && !scim_discovery_owns("SchemasX") && !scim_discovery_owns("Users"));
 }

@@ -20,5 +20,14 @@ json_t *scim_discovery_get(const char *path, const char *base_url);
 /* Whether path is one of the discovery endpoints (so an unknown one is a 404 of theirs). */
 bool scim_discovery_owns(const char *path);
 
+/* Checks resource (a User's or Group's members, urn its core schema) as a body to store must
+   be (RFC 7643 2.2-2.5, 4): every member one the schema or its extension declares (in any case:
+   renamed to the schema's spelling), of its type and plurality, a complex value's members
+   likewise; a null member is unassigned (removed); a boolean also as Entra's "True"/"False".
+   schemas, id and meta are the caller's. 0, or -1 with *scim_type (invalidSyntax: a member no
+   schema declares; invalidValue: a wrong type) and why. */
+int scim_discovery_check(const char *urn, json_t *resource, const char **scim_type, char *why,
+                         size_t why_size);
+
 void scim_discovery_test(bool verbose);
 #endif

@@ -225,6 +225,12 @@ static json_t *s_checked(json_t *resource, Sso__ScimUser *user, s_fail_t *fail)
                "than %d levels", SCIM_VALUE_MAX, S_DEPTH_MAX);
         goto refused;
     }
+    const char *scim_type = NULL;
+    char why[256];
+    if (scim_discovery_check(SCIM_USER_URN, resource, &scim_type, why, sizeof why) != 0) {
+        s_fail(fail, 400, scim_type, "%s", why);
+        goto refused;
+    }
     const char *user_name = NULL;
     if (s_text(resource, "userName", true, &user_name, fail) != 0
         || s_text(resource, "externalId", false, &external_id, fail) != 0
@@ -929,6 +935,13 @@ void scim_users_test(bool verbose)
          "\"externalId\":1}", "invalidValue"},
         {"{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"x\","
          "\"a\":[[[[[[[[[[1]]]]]]]]]]}", "invalidValue"},
+        /* Held to the User schema (scim_discovery_check): served resources must pass it. */
+        {"{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"x\","
+         "\"shoeSize\":9}", "invalidSyntax"},
+        {"{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"x\","
+         "\"title\":[\"a\"]}", "invalidValue"},
+        {"{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"x\","
+         "\"emails\":[{\"value\":\"x\",\"primary\":\"yes\"}]}", "invalidValue"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         s_input_of(bad[i].body, &user, out, sizeof out, type, sizeof type);
