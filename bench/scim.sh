@@ -12,15 +12,17 @@
 #   bench/scim.sh [BUILD_DIR]
 # Knobs (environment): CONCURRENCY="1 16"  N_CREATE=1000 N_GET=2000 (requests per concurrency)
 #   WARMUP=50 (creates and GETs at c=1 first, not reported)
-#   LOGIN_C=8 N_LOGIN=300 BURST_C=16 (section 2; LOGINS=0 skips it)
+#   LOGIN_C=8 N_LOGIN=1000 BURST_C=16 ROUNDS=3 (section 2: rounds of logins alone, then beside
+#   the burst; LOGINS=0 skips it; BURST_PERF=1: where the machine's CPU goes beside the last
+#   burst, by command, with perf record -a)
 #   GROUP_MEMBERS=10000 (section 3; 0 skips it)
 #   TOKEN_INSTANCES=1 SAML_INSTANCES=1 TOKEN_CPUS=1 (as in bench/login.sh)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-build}" bin="${1:-build}/bin"
 CONCURRENCY="${CONCURRENCY:-1 16}" N_CREATE="${N_CREATE:-1000}" N_GET="${N_GET:-2000}" WARMUP="${WARMUP:-50}"
-LOGINS="${LOGINS:-1}" LOGIN_C="${LOGIN_C:-8}" N_LOGIN="${N_LOGIN:-300}" BURST_C="${BURST_C:-16}"
-GROUP_MEMBERS="${GROUP_MEMBERS:-10000}"
+LOGINS="${LOGINS:-1}" LOGIN_C="${LOGIN_C:-8}" N_LOGIN="${N_LOGIN:-1000}" BURST_C="${BURST_C:-16}" ROUNDS="${ROUNDS:-3}"
+GROUP_MEMBERS="${GROUP_MEMBERS:-10000}" BURST_PERF="${BURST_PERF:-0}"
 TOKEN_INSTANCES="${TOKEN_INSTANCES:-1}" SAML_INSTANCES="${SAML_INSTANCES:-1}" TOKEN_CPUS="${TOKEN_CPUS-1}"
 PY=/usr/bin/python3
 for tool in cc openssl curl; do command -v $tool >/dev/null || { echo "bench: $tool is missing"; exit 2; }; done
@@ -40,6 +42,15 @@ echo "  ${#pids[@]} processes: ${services[*]}; token instances on CPU(s) ${TOKEN
 scim_create() { "$driver" scim-create -p "$http_port" --scim "$scim_base" --auth "$bearer" "$@"; }
 scim_get() { "$driver" scim-get -p "$http_port" --scim "$scim_base" --auth "$bearer" "$@"; }
 hz=$(getconf CLK_TCK)
+# The time every sso-* thread spent runnable but waiting for a CPU, in ns (/proc schedstat's
+# second field, summed over the threads of each process).
+rq_wait_ns() {
+  local total=0 s
+  for s in "${services[@]}"; do
+    total=$(( total + $(cat /proc/"${pids[$s]}"/task/*/schedstat 2>/dev/null | awk '{w += $2} END {printf "%.0f", w}') ))
+  done
+  echo "$total"
+}
 
 # One row of a SCIM table from a driver line and the /proc readings around it: requests/s,
 # p50/p99, errors, then the CPU µs per request of the gateway, the scim service, the directory
@@ -91,47 +102,78 @@ echo "  users in the directory: $(wc -l <"$work/names.tsv"); resident memory (Ki
 # ---- 2. logins beside a provisioning burst ------------------------------------------------------
 echo
 if [ "$LOGINS" = 1 ]; then
-  echo "== 2. complete SAML logins at c=$LOGIN_C ($N_LOGIN, as bench/login.sh section 1), alone and beside SCIM creates at c=$BURST_C"
+  echo "== 2. complete SAML logins at c=$LOGIN_C ($N_LOGIN a run, as bench/login.sh section 1), alone and beside SCIM creates at c=$BURST_C, $ROUNDS rounds"
   prepare_broker 10 1 "$work/signed.tsv"; login_broker 1 "$work/signed.tsv" >/dev/null # warm-up
   header
   # logins LABEL: one measured run (authorize timed, signing not, then ACS + token + userinfo
-  # timed); its row, its rate in $rate, and each service's CPU-seconds over it in $cpu_line.
+  # timed); its row, its rate in $rate, and in $cpu_line the cores each service used in the
+  # ACS + token + userinfo phase (its CPU time over the phase's wall time: a process near 1.00
+  # is a single-threaded limit), how busy the whole machine was (2.00 = both cores full), and
+  # how many sso-* threads were, on average, runnable but waiting for a CPU (each bus hop of a
+  # login waits there when the cores are contended).
   logins() {
-    local before after
-    before=$(cpu_all)
+    local before after busy_before busy_after wall
     prepare_broker "$N_LOGIN" "$LOGIN_C" "$work/signed.tsv"
+    before=$(cpu_all) busy_before=$(busy_ticks) wall=$(date +%s%N) rq_before=$(rq_wait_ns)
+    local perf_pid=""
+    if [ "${2:-}" = profile ]; then
+      perf record -a -F 999 -o "$work/perf.data" -- sleep 600 >/dev/null 2>&1 &
+      perf_pid=$!
+      sleep 0.2 # perf's start-up, not the phase's
+    fi
     line=$(login_broker "$LOGIN_C" "$work/signed.tsv")
-    after=$(cpu_all)
+    after=$(cpu_all) busy_after=$(busy_ticks) wall=$(( $(date +%s%N) - wall )) rq_after=$(rq_wait_ns)
+    if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
     row "$1" "$auth_line" "$line"
     rate=$(rate_of "$auth_line" "$line")
     cpu_line=$($PY -c 'import sys
 b, a = [dict(kv.split("=") for kv in s.split()) for s in sys.argv[1:3]]
-print("  ".join(f"{k} {(int(a[k]) - int(b[k])) / int(sys.argv[3]):.2f}" for k in a))' "$before" "$after" "$hz")
+hz, wall = int(sys.argv[3]), int(sys.argv[4]) / 1e9
+busy = (int(sys.argv[6]) - int(sys.argv[5])) / hz / wall
+waiting = (int(sys.argv[8]) - int(sys.argv[7])) / 1e9 / wall
+print("  ".join(f"{k} {(int(a[k]) - int(b[k])) / hz / wall:.2f}" for k in a)
+      + f"  | machine {busy:.2f} | sso-* threads waiting for a CPU {waiting:.2f}")' \
+      "$before" "$after" "$hz" "$wall" "$busy_before" "$busy_after" "$rq_before" "$rq_after")
   }
-  logins "alone"
-  rate_alone=$rate cpu_alone=$cpu_line
-  # The burst: creates at BURST_C until the logins are done (SIGTERM: the driver finishes the
-  # requests under way and prints its line), started a moment before so that it runs at speed.
-  # The driver itself in the background (not a function: its subshell would take the signal),
-  # in pids so that an early exit stops it too.
-  "$driver" scim-create -p "$http_port" --scim "$scim_base" --auth "$bearer" -c "$BURST_C" -n 10000000 \
-    --prefix burst >"$work/burst.out" 2>"$work/burst.err" &
-  pids[burst]=$!
-  sleep 1
-  logins "beside the burst"
-  kill -TERM "${pids[burst]}"
-  wait "${pids[burst]}" || true
-  unset 'pids[burst]'
-  burst=$(cat "$work/burst.out")
-  echo "    CPU-seconds over each run (authorize + signing + the rest): alone: $cpu_alone"
-  echo "                                                 beside the burst: $cpu_line"
-  echo "    the burst: $(kv ok "$burst") creates at $(kv rate "$burst")/s (p50 $(kv p50_us "$burst") µs, p99 $(kv p99_us "$burst") µs), errors $(kv errors "$burst")"
-  $PY -c 'import sys
-alone, burst = float(sys.argv[1]), float(sys.argv[2])
-r = burst / alone if alone else 0
+  # Rounds of a run alone then a run beside the burst, in turn: the machine's other load drifts
+  # from second to second, so the pairs, not one run each, say what the burst takes.
+  alone_rates="" beside_rates=""
+  for round in $(seq 1 "$ROUNDS"); do
+    logins "alone, round $round"
+    alone_rates+=" $rate" cpu_alone=$cpu_line
+    # The burst: creates at BURST_C until the logins are done (SIGTERM: the driver finishes the
+    # requests under way and prints its line), started a moment before so that it runs at
+    # speed. The driver itself in the background (not a function: its subshell would take the
+    # signal), in pids so that an early exit stops it too.
+    "$driver" scim-create -p "$http_port" --scim "$scim_base" --auth "$bearer" -c "$BURST_C" -n 10000000 \
+      --prefix "burst$round" >"$work/burst.out" 2>"$work/burst.err" &
+    pids[burst]=$!
+    sleep 1
+    profile=""
+    [ "$BURST_PERF" = 1 ] && [ "$round" = "$ROUNDS" ] && command -v perf >/dev/null && profile=profile
+    logins "beside, round $round" "$profile"
+    beside_rates+=" $rate"
+    kill -TERM "${pids[burst]}"
+    wait "${pids[burst]}" || true
+    unset 'pids[burst]'
+    burst=$(cat "$work/burst.out")
+    echo "    cores used in the ACS + token + userinfo phase, alone:  $cpu_alone"
+    echo "                                          beside the burst: $cpu_line"
+    echo "    the burst: $(kv ok "$burst") creates at $(kv rate "$burst")/s (p50 $(kv p50_us "$burst") µs," \
+      "p99 $(kv p99_us "$burst") µs), errors $(kv errors "$burst"); the login driver's CPU beside it: $(kv cpu_ms "$line") ms"
+  done
+  if [ -s "$work/perf.data" ]; then
+    echo "    where the machine's CPU went beside the last burst (perf record -a, share of samples by command):"
+    perf report -i "$work/perf.data" --sort comm --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -14 | sed 's/^/      /'
+  fi
+  $PY -c 'import statistics, sys
+alone, beside = [list(map(float, s.split())) for s in sys.argv[1:3]]
+per_round = ", ".join(f"{b / a:.2f}" for a, b in zip(alone, beside))
+a, b = statistics.median(alone), statistics.median(beside)
+r = b / a if a else 0
 verdict = "met" if r >= 0.5 else "NOT met"
-print(f"logins/s beside the burst / alone: {burst:.1f} / {alone:.1f} = {r:.2f}  (target >= 0.5: {verdict})")' \
-    "$rate_alone" "$rate"
+print(f"logins/s beside the burst / alone, medians of {len(alone)} rounds: {b:.1f} / {a:.1f} = {r:.2f}"
+      f"  (target >= 0.5: {verdict}); per round: {per_round}")' "$alone_rates" "$beside_rates"
 else
   echo "== 2. logins beside a burst skipped (LOGINS=0)"
 fi
