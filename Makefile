@@ -172,6 +172,7 @@ bench: deps
 	@bench/bus.sh $(BUILD)
 	@bench/login.sh $(BUILD)
 	@bench/oidc.sh $(BUILD)
+	@bench/scim.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -1,8 +1,9 @@
-# Shared by bench/login.sh and bench/oidc.sh (sourced, never run): the broker's processes on
-# ephemeral loopback ports with a fresh data directory, and what the scripts read off them
-# (/proc CPU ticks and memory, the gateway's /metrics). Expects PY, here and bin; start_broker
-# also TOKEN_INSTANCES, SAML_INSTANCES, TOKEN_CPUS and token_pinned (1 = pin the token instances
-# to TOKEN_CPUS).
+# Shared by bench/login.sh, bench/oidc.sh and bench/scim.sh (sourced, never run): the broker's
+# processes on ephemeral loopback ports with a fresh data directory, what the scripts read off
+# them (/proc CPU ticks and memory, the gateway's /metrics), and the complete SAML login of
+# bench/login.sh (saml_begin, saml_setup, prepare_broker, login_broker, row). Expects PY, here
+# and bin; start_broker also TOKEN_INSTANCES, SAML_INSTANCES, TOKEN_CPUS and token_pinned (1 =
+# pin the token instances to TOKEN_CPUS).
 
 # bench_begin NAME: a build to run, a fresh work directory (removed at exit, with every process
 # in pids and the peer's or IdP's, peer_pid / idp_pid, killed), and the driver built into it.
@@ -24,6 +25,7 @@ port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); prin
 kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; } # kv NAME "driver output line"
 
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo exited; }
+hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo exited; } # peak RSS
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 cpu_all() { for s in "${services[@]}"; do printf '%s=%s ' "$s" "$(cpu_ticks "${pids[$s]}")"; done; }
 busy_ticks() { awk '/^cpu / {print $2+$3+$4+$7+$8}' /proc/stat; }
@@ -82,7 +84,7 @@ start_broker() {
          SSO_ADMIN_CLIENT_ID=bench-admin SSO_ADMIN_CLIENT_SECRET="bench-$(openssl rand -hex 12)"
   # Every instance is a process of its own (token, token2, ...); the token instances share the
   # CPUs of TOKEN_CPUS, so the token endpoint's cores are those, whatever the instance count.
-  services=(gateway directory oidc)
+  services=(gateway directory oidc scim)
   for i in $(seq 1 "$TOKEN_INSTANCES"); do services+=("token$([ "$i" = 1 ] || echo "$i")"); done
   for i in $(seq 1 "$SAML_INSTANCES"); do services+=("saml$([ "$i" = 1 ] || echo "$i")"); done
   pin=()
@@ -102,3 +104,55 @@ start_broker() {
   url="http://127.0.0.1:$http_port"
   for _ in $(seq 1 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ] && break; sleep 0.1; done
 }
+
+# ---- the complete SAML login of bench/login.sh ----------------------------------------------------
+# saml_begin: the IdP's key and certificate (the benchmark holds the key, so it pre-signs the
+# responses) and the client's side of a login (Auth0's: confidential, PKCE S256).
+saml_begin() {
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench-idp -keyout "$work/idp.key" \
+    -out "$work/idp.crt" 2>/dev/null
+  IDP_ENTITY=urn:bench:idp DOMAIN=bench.example EMAIL=ada@bench.example
+  REDIRECT=https://app.bench.example/callback
+  redir_enc=https%3A%2F%2Fapp.bench.example%2Fcallback
+  verifier=bench-verifier-0123456789abcdefghijklmnopqrstuvwxyz
+  challenge=$(printf %s "$verifier" | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '=')
+  query="response_type=code&redirect_uri=$redir_enc&scope=openid%20email%20profile&state=st-bench&nonce=n-bench&code_challenge=$challenge&code_challenge_method=S256&login_hint=ada%40bench.example"
+  token_body="grant_type=authorization_code&redirect_uri=$redir_enc&code_verifier=$verifier"
+}
+# saml_setup [--scim]: after start_broker, the client, organization and SAML connection
+# (login_setup.py; with --scim also a SCIM directory of that organization: scim_dir, scim_token),
+# and the paths of a login.
+saml_setup() {
+  eval "$($PY "$here/login_setup.py" "$@" "$url" "$SSO_ADMIN_CLIENT_ID" "$SSO_ADMIN_CLIENT_SECRET" \
+    "$work/idp.crt" "$IDP_ENTITY" "$DOMAIN" "$REDIRECT")"
+  basic="Basic $(printf %s "$client_id:$client_secret" | base64 -w0)"
+  authorize_path="/oauth/authorize?client_id=$client_id&$query"
+  acs_path="/sso/saml/$conn_id/acs"
+}
+# prepare_broker N C OUT: N transactions (timed authorize at concurrency C), then N responses
+# signed for them (not timed) into OUT. Leaves the authorize stats line in $auth_line.
+prepare_broker() {
+  auth_line=$("$driver" authorize -p "$http_port" -c "$2" -n "$1" --authorize "$authorize_path" -o "$work/auth.tsv")
+  $PY "$here/login_sign.py" "$work/auth.tsv" "$3" --key "$work/idp.key" --cert "$work/idp.crt" \
+    --issuer "$IDP_ENTITY" --audience "$sp_entity" --acs "$acs_url" --email "$EMAIL"
+}
+login_broker() { "$driver" login -p "$http_port" -c "$1" -i "$2" --acs "$acs_path" --token-body "$token_body" --auth "$basic"; }
+
+# One row of the login table from the authorize and the rest-of-login stats lines: logins/s is
+# N over the wall time of both timed phases; e2e latency is, per login, its authorize latency
+# plus its ACS + token + userinfo latency (the IdP's own time is not in it).
+row() { # label auth_line login_line
+  $PY - "$@" <<'PY'
+import sys, re
+label, a, l = sys.argv[1:4]
+def kv(s): return dict(re.findall(r"(\w+)=([\d.]+)", s))
+a, l = kv(a), kv(l)
+ok = float(l["ok"]); secs = float(a["seconds"]) + float(l["seconds"])
+rate = ok / secs if secs else 0
+errs = int(float(a["errors"])) + int(float(l["errors"]))
+print(f"{label:<22} {int(ok):>6} {rate:>9.1f} {float(l.get('e2e_p50_us',0))/1000:>9.1f} {float(l.get('e2e_p99_us',0))/1000:>9.1f}"
+      f" {float(a['rate']):>10.1f} {float(l['rate']):>10.1f} {errs:>6}")
+PY
+}
+header() { printf '%-22s %6s %9s %9s %9s %10s %10s %6s\n' "" logins "logins/s" "p50 ms" "p99 ms" "authz/s" "rest/s" errors; }
+rate_of() { $PY -c 'import sys,re; a,l=[dict(re.findall(r"(\w+)=([\d.]+)",s)) for s in sys.argv[1:3]]; print("%.2f" % (float(l["ok"])/(float(a["seconds"])+float(l["seconds"]))))' "$1" "$2"; }

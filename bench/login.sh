@@ -28,17 +28,9 @@ peer_pid=""
 bench_begin login
 
 # ---- keys: the IdP's (we hold it, so we can pre-sign) and the peer's ID token key --------------
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench-idp -keyout "$work/idp.key" \
-  -out "$work/idp.crt" 2>/dev/null
+saml_begin
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/jwt.key" 2>/dev/null
 openssl pkey -in "$work/jwt.key" -pubout -out "$work/jwt.pub"
-IDP_ENTITY=urn:bench:idp DOMAIN=bench.example EMAIL=ada@bench.example
-REDIRECT=https://app.bench.example/callback
-redir_enc=https%3A%2F%2Fapp.bench.example%2Fcallback
-verifier=bench-verifier-0123456789abcdefghijklmnopqrstuvwxyz
-challenge=$(printf %s "$verifier" | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '=')
-query="response_type=code&redirect_uri=$redir_enc&scope=openid%20email%20profile&state=st-bench&nonce=n-bench&code_challenge=$challenge&code_challenge_method=S256&login_hint=ada%40bench.example"
-token_body="grant_type=authorization_code&redirect_uri=$redir_enc&code_verifier=$verifier"
 
 # ---- the RSA-2048 signing limit of the token's cores ----------------------------------------------
 # Measured on the very CPUs the token instances run on: the vCPUs of a VM need not be equally
@@ -79,11 +71,7 @@ fi
 
 # ---- the broker ---------------------------------------------------------------------------------
 start_broker
-eval "$($PY "$here/login_setup.py" "$url" "$SSO_ADMIN_CLIENT_ID" "$SSO_ADMIN_CLIENT_SECRET" \
-  "$work/idp.crt" "$IDP_ENTITY" "$DOMAIN" "$REDIRECT")"
-basic="Basic $(printf %s "$client_id:$client_secret" | base64 -w0)"
-authorize_path="/oauth/authorize?client_id=$client_id&$query"
-acs_path="/sso/saml/$conn_id/acs"
+saml_setup
 echo "  ${#pids[@]} processes: ${services[*]}; token instances on CPU(s) ${TOKEN_CPUS:-any}, so the token endpoint's cores = $token_cores"
 
 
@@ -93,39 +81,17 @@ echo "  ${#pids[@]} processes: ${services[*]}; token instances on CPU(s) ${TOKEN
 prepare() {
   local target=$1 n=$2 c=$3 out=$4
   if [ "$target" = broker ]; then
-    auth_line=$("$driver" authorize -p "$http_port" -c "$c" -n "$n" --authorize "$authorize_path" -o "$work/auth.tsv")
-    $PY "$here/login_sign.py" "$work/auth.tsv" "$out" --key "$work/idp.key" --cert "$work/idp.crt" \
-      --issuer "$IDP_ENTITY" --audience "$sp_entity" --acs "$acs_url" --email "$EMAIL"
+    prepare_broker "$n" "$c" "$out"
   else
     auth_line=$("$driver" authorize -p "$p_port" -c "$c" -n "$n" --authorize "$p_authorize_path" -o "$work/auth.tsv")
     $PY "$here/login_sign.py" "$work/auth.tsv" "$out" --key "$work/idp.key" --cert "$work/idp.crt" \
       --issuer "$IDP_ENTITY" --audience "$p_audience" --acs "$p_acs_url" --email "$EMAIL"
   fi
 }
-login_broker() { "$driver" login -p "$http_port" -c "$1" -i "$2" --acs "$acs_path" --token-body "$token_body" --auth "$basic"; }
 login_peer() { "$driver" login -p "$p_port" -c "$1" -i "$2" --acs /api/oauth/saml --token /api/oauth/token \
   --userinfo /api/oauth/userinfo --token-body "$token_body" --auth "$p_basic"; }
 
-# One row of the login table from the authorize and the rest-of-login stats lines: logins/s is
-# N over the wall time of both timed phases; e2e latency is, per login, its authorize latency
-# plus its ACS + token + userinfo latency (the IdP's own time is not in it).
-row() { # label auth_line login_line
-  $PY - "$@" <<'PY'
-import sys, re
-label, a, l = sys.argv[1:4]
-def kv(s): return dict(re.findall(r"(\w+)=([\d.]+)", s))
-a, l = kv(a), kv(l)
-ok = float(l["ok"]); secs = float(a["seconds"]) + float(l["seconds"])
-rate = ok / secs if secs else 0
-errs = int(float(a["errors"])) + int(float(l["errors"]))
-print(f"{label:<22} {int(ok):>6} {rate:>9.1f} {float(l.get('e2e_p50_us',0))/1000:>9.1f} {float(l.get('e2e_p99_us',0))/1000:>9.1f}"
-      f" {float(a['rate']):>10.1f} {float(l['rate']):>10.1f} {errs:>6}")
-PY
-}
-header() { printf '%-22s %6s %9s %9s %9s %10s %10s %6s\n' "" logins "logins/s" "p50 ms" "p99 ms" "authz/s" "rest/s" errors; }
-
 declare -A broker_rate peer_rate
-rate_of() { $PY -c 'import sys,re; a,l=[dict(re.findall(r"(\w+)=([\d.]+)",s)) for s in sys.argv[1:3]]; print("%.2f" % (float(l["ok"])/(float(a["seconds"])+float(l["seconds"]))))' "$1" "$2"; }
 
 # ---- 1. complete logins --------------------------------------------------------------------------
 echo

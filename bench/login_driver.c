@@ -1,5 +1,6 @@
-/* Load driver for bench/login.sh: the HTTP legs of a login over keep-alive connections, one
- * thread per connection, every request's latency kept and sorted at the end. Loopback only.
+/* Load driver for bench/login.sh, bench/oidc.sh and bench/scim.sh: the HTTP legs of a login (or
+ * SCIM requests) over keep-alive connections, one thread per connection, every request's
+ * latency kept and sorted at the end. Loopback only.
  *
  *   login_driver MODE -p PORT -c CONNECTIONS [options]
  *
@@ -23,6 +24,15 @@
  *              the token POST and GET --userinfo as in login. Each thread keeps one keep-alive
  *              connection to the broker and one to the IdP. Also reports idp_mean_us, the mean
  *              time of the IdP's leg (its answer to the authorization request) per login.
+ *   scim-create -n N: POST --scim BASE/Users with Okta's body for a new user (userName
+ *              "--prefix-I@bench.example" for the I-th request, distinct externalId) and
+ *              --auth "Bearer ..."; the answer must be a 201 with the user's id. Writes
+ *              "userName<TAB>id" lines to -o.
+ *   scim-get   -i FILE of "userName[<TAB>...]" lines, -n N (default: one per line): GET
+ *              BASE/Users?filter=userName eq "NAME", the names taken in turn from the file;
+ *              the answer must be a 200 with totalResults 1.
+ *   SIGTERM or SIGINT makes any mode stop taking new items, finish the requests under way and
+ *   print its line as usual (bench/scim.sh stops a burst that way).
  *
  * Prints one line: "mode=M n=N ok=K errors=E seconds=S rate=R p50_us=A p90_us=B p99_us=C max_us=D
  * cpu_ms=U" (U: the driver's own CPU time, user + system, all threads)
@@ -35,6 +45,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -47,13 +58,13 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { M_AUTHORIZE, M_ACS, M_TOKEN, M_LOGIN, M_OIDC };
+enum { M_AUTHORIZE, M_ACS, M_TOKEN, M_LOGIN, M_OIDC, M_SCIM_CREATE, M_SCIM_GET, M_COUNT };
 
 static struct {
     int mode, port, idp_port, conns;
     long n;
-    const char *authorize, *acs, *token, *userinfo, *token_body, *auth, *in, *out;
-} opt = {.conns = 1, .acs = NULL, .token = "/oauth/token", .userinfo = "/userinfo"};
+    const char *authorize, *acs, *token, *userinfo, *token_body, *auth, *in, *out, *scim, *prefix;
+} opt = {.conns = 1, .acs = NULL, .token = "/oauth/token", .userinfo = "/userinfo", .prefix = "bench"};
 
 typedef struct {
     char *a, *b; /* relay + response, or code */
@@ -69,6 +80,7 @@ static atomic_long errors;
 static atomic_int shown;
 static atomic_ullong idp_ns; /* oidc: the IdP legs' time, summed, and their count */
 static atomic_long idp_n;
+static atomic_int stop; /* set by SIGTERM/SIGINT: take no new item */
 
 static uint64_t now_ns(void)
 {
@@ -239,13 +251,15 @@ static int send_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-/* One request; reconnects once when a kept-alive connection turns out closed. */
-static int request(conn_t *c, const char *method, const char *path, const char *extra_headers,
-                   const char *body, size_t body_len)
+/* One request (a body of content_type); reconnects once when a kept-alive connection turns out
+ * closed. */
+static int request_typed(conn_t *c, const char *method, const char *path, const char *extra_headers,
+                         const char *content_type, const char *body, size_t body_len)
 {
     static __thread char *req;
     static __thread size_t req_cap;
-    size_t need = strlen(path) + (extra_headers ? strlen(extra_headers) : 0) + body_len + 256;
+    size_t need = strlen(path) + (extra_headers ? strlen(extra_headers) : 0) + strlen(content_type)
+                  + body_len + 256;
     if (need > req_cap) {
         req_cap = need * 2;
         req = realloc(req, req_cap);
@@ -253,8 +267,8 @@ static int request(conn_t *c, const char *method, const char *path, const char *
     int n;
     if (body)
         n = snprintf(req, req_cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s"
-                     "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n\r\n",
-                     method, path, c->port, extra_headers ? extra_headers : "", body_len);
+                     "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+                     method, path, c->port, extra_headers ? extra_headers : "", content_type, body_len);
     else
         n = snprintf(req, req_cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n", method, path,
                      c->port, extra_headers ? extra_headers : "");
@@ -273,6 +287,13 @@ static int request(conn_t *c, const char *method, const char *path, const char *
         conn_close(c);
     }
     return -1;
+}
+
+static int request(conn_t *c, const char *method, const char *path, const char *extra_headers,
+                   const char *body, size_t body_len)
+{
+    return request_typed(c, method, path, extra_headers, "application/x-www-form-urlencoded", body,
+                         body_len);
 }
 
 /* A query parameter's raw (still URL-encoded) value from a URL. */
@@ -407,12 +428,66 @@ static bool leg_oidc_upstream(conn_t *c, conn_t *idp, long i, char *code, size_t
     return true;
 }
 
+/* SCIM: POST /Users, Okta's body (its SCIM 2.0 guide) for the i-th new user; "userName<TAB>id"
+ * into out_lines[i]. */
+static bool leg_scim_create(conn_t *c, long i)
+{
+    char name[256], path[1024], hdrs[1024], body[2048], id[256];
+    snprintf(name, sizeof name, "%s-%ld@bench.example", opt.prefix, i);
+    snprintf(path, sizeof path, "%s/Users", opt.scim);
+    snprintf(hdrs, sizeof hdrs, "Authorization: %s\r\n", opt.auth);
+    int n = snprintf(body, sizeof body,
+                     "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"%s\","
+                     "\"name\":{\"givenName\":\"Bench\",\"familyName\":\"User %ld\"},"
+                     "\"emails\":[{\"primary\":true,\"value\":\"%s\",\"type\":\"work\"}],"
+                     "\"displayName\":\"Bench User %ld\",\"locale\":\"en-US\","
+                     "\"externalId\":\"00u%s%ld\",\"groups\":[],\"active\":true}",
+                     name, i, name, i, opt.prefix, i);
+    if (request_typed(c, "POST", path, hdrs, "application/scim+json", body, (size_t) n)
+        || c->status != 201)
+        return fail(i, "scim create", c), false;
+    const char *p = strstr(c->body, "\"id\":\"");
+    size_t len = p ? strcspn(p + 6, "\"") : 0;
+    if (!len || len >= sizeof id)
+        return fail(i, "scim create: no id in the answer", c), false;
+    memcpy(id, p + 6, len);
+    id[len] = 0;
+    char line[600];
+    snprintf(line, sizeof line, "%s\t%s", name, id);
+    out_lines[i] = strdup(line);
+    return true;
+}
+
+/* SCIM: GET /Users?filter=userName eq "<items[i].a>", which must find exactly that user. */
+static bool leg_scim_get(conn_t *c, long i)
+{
+    char enc[768], path[2048], hdrs[1024];
+    size_t k = 0;
+    for (const unsigned char *s = (const unsigned char *) items[i].a; *s && k + 4 < sizeof enc; s++) {
+        if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')
+            || strchr("-._~", *s))
+            enc[k++] = (char) *s;
+        else
+            k += (size_t) snprintf(enc + k, sizeof enc - k, "%%%02X", *s);
+    }
+    enc[k] = 0;
+    snprintf(path, sizeof path, "%s/Users?filter=userName%%20eq%%20%%22%s%%22", opt.scim, enc);
+    snprintf(hdrs, sizeof hdrs, "Authorization: %s\r\n", opt.auth);
+    if (request(c, "GET", path, hdrs, NULL, 0) || c->status != 200)
+        return fail(i, "scim get", c), false;
+    if (!strstr(c->body, "\"totalResults\":1,") && !strstr(c->body, "\"totalResults\":1}"))
+        return fail(i, "scim get: not exactly one user found", c), false;
+    return true;
+}
+
 static void *worker(void *arg)
 {
     (void) arg;
     conn_t c = {.fd = -1, .port = opt.port}, idp = {.fd = -1, .port = opt.idp_port};
     char code[1024], access[2048];
     for (;;) {
+        if (atomic_load(&stop))
+            break;
         long i = atomic_fetch_add(&next_item, 1);
         if (i >= n_items)
             break;
@@ -437,6 +512,12 @@ static void *worker(void *arg)
         case M_OIDC:
             ok = leg_oidc_upstream(&c, &idp, i, code, sizeof code)
                  && leg_token(&c, i, code, access, sizeof access) && leg_userinfo(&c, i, access);
+            break;
+        case M_SCIM_CREATE:
+            ok = leg_scim_create(&c, i);
+            break;
+        case M_SCIM_GET:
+            ok = leg_scim_get(&c, i);
             break;
         }
         uint64_t t = now_ns() - t0;
@@ -506,9 +587,10 @@ static double pct(const uint64_t *sorted, long n, double p)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: login_driver authorize|acs|token|login|oidc -p PORT [-c CONNS] [-n N] "
-                    "[-i IN] [-o OUT] [--authorize PATH] [--acs PATH] [--token PATH] [--userinfo PATH] "
-                    "[--token-body FORM] [--auth 'Basic ...'] [--idp-port PORT]\n");
+    fprintf(stderr, "usage: login_driver authorize|acs|token|login|oidc|scim-create|scim-get -p PORT "
+                    "[-c CONNS] [-n N] [-i IN] [-o OUT] [--authorize PATH] [--acs PATH] [--token PATH] "
+                    "[--userinfo PATH] [--token-body FORM] [--auth 'Basic ...'] [--idp-port PORT] "
+                    "[--scim /scim/v2/DIR] [--prefix NAME]\n");
     exit(2);
 }
 
@@ -523,13 +605,19 @@ static long number(const char *v, long min, long max)
     return x;
 }
 
+static void on_stop(int sig)
+{
+    (void) sig;
+    atomic_store(&stop, 1);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
         usage();
-    const char *modes[] = {"authorize", "acs", "token", "login", "oidc"};
+    const char *modes[M_COUNT] = {"authorize", "acs", "token", "login", "oidc", "scim-create", "scim-get"};
     opt.mode = -1;
-    for (int m = 0; m < 5; m++)
+    for (int m = 0; m < M_COUNT; m++)
         if (!strcmp(argv[1], modes[m]))
             opt.mode = m;
     if (opt.mode < 0)
@@ -563,6 +651,10 @@ int main(int argc, char **argv)
             opt.auth = v;
         else if (!strcmp(k, "--idp-port"))
             opt.idp_port = (int) number(v, 1, 65535);
+        else if (!strcmp(k, "--scim"))
+            opt.scim = v;
+        else if (!strcmp(k, "--prefix"))
+            opt.prefix = v;
         else
             usage();
     }
@@ -580,6 +672,26 @@ int main(int argc, char **argv)
         n_items = opt.n;
         items = calloc((size_t) n_items, sizeof *items);
     }
+    else if (opt.mode == M_SCIM_CREATE) {
+        if (!opt.scim || !opt.auth || opt.n < 1)
+            usage();
+        n_items = opt.n;
+        items = calloc((size_t) n_items, sizeof *items);
+    }
+    else if (opt.mode == M_SCIM_GET) {
+        if (!opt.scim || !opt.auth || !opt.in)
+            usage();
+        read_items(opt.in);
+        if (!n_items)
+            usage();
+        if (opt.n > 0) { /* N requests, the file's names taken in turn */
+            item_t *names = items;
+            items = calloc((size_t) opt.n, sizeof *items);
+            for (long i = 0; i < opt.n; i++)
+                items[i] = names[i % n_items];
+            n_items = opt.n;
+        }
+    }
     else {
         if (!opt.in)
             usage();
@@ -591,6 +703,10 @@ int main(int argc, char **argv)
     }
     lat = calloc((size_t) n_items + 1, sizeof *lat);
     out_lines = calloc((size_t) n_items + 1, sizeof *out_lines);
+    struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     pthread_t *threads = calloc((size_t) opt.conns, sizeof *threads);
     uint64_t t0 = now_ns();
     for (int i = 0; i < opt.conns; i++)
@@ -610,7 +726,7 @@ int main(int argc, char **argv)
                 continue;
             if (opt.mode == M_AUTHORIZE)
                 fprintf(f, "%s\t%s\t%llu\n", items[i].a, items[i].b, (unsigned long long) lat[i]);
-            else if (opt.mode == M_ACS)
+            else if (opt.mode == M_ACS || opt.mode == M_SCIM_CREATE)
                 fprintf(f, "%s\n", out_lines[i]);
         }
         fclose(f);
@@ -623,11 +739,12 @@ int main(int argc, char **argv)
             if (items[i].prior_ns)
                 e2e[ke++] = lat[i] + items[i].prior_ns;
         }
+    long taken = atomic_load(&next_item) < n_items ? atomic_load(&next_item) : n_items;
     qsort(ok, (size_t) k, sizeof *ok, cmp_u64);
     qsort(e2e, (size_t) ke, sizeof *e2e, cmp_u64);
     printf("mode=%s n=%ld ok=%ld errors=%ld seconds=%.3f rate=%.1f p50_us=%.0f p90_us=%.0f "
            "p99_us=%.0f max_us=%.0f",
-           modes[opt.mode], n_items, k, (long) atomic_load(&errors), seconds,
+           modes[opt.mode], taken, k, (long) atomic_load(&errors), seconds,
            seconds > 0 ? (double) k / seconds : 0, pct(ok, k, 50), pct(ok, k, 90), pct(ok, k, 99),
            pct(ok, k, 100));
     if (opt.mode == M_LOGIN && ke)

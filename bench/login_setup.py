@@ -4,8 +4,10 @@ organization with a domain, and an enabled SAML connection whose IdP certificate
 benchmark's own (so it can pre-sign responses). Prints the facts as shell assignments.
 With --oidc (bench/oidc.sh), the enabled connection is an OIDC one to the benchmark's IdP
 (enabling it makes the broker fetch and check the IdP's discovery document).
+With --scim (bench/scim.sh), the organization also gets a SCIM directory: scim_dir and
+scim_token (its bearer token, shown once) are printed too.
 
-  login_setup.py URL ADMIN_ID ADMIN_SECRET IDP_CERT IDP_ENTITY DOMAIN REDIRECT_URI
+  login_setup.py [--scim] URL ADMIN_ID ADMIN_SECRET IDP_CERT IDP_ENTITY DOMAIN REDIRECT_URI
   login_setup.py --oidc URL ADMIN_ID ADMIN_SECRET ISSUER IDP_CLIENT_ID IDP_CLIENT_SECRET DOMAIN REDIRECT_URI
 """
 import json
@@ -16,6 +18,9 @@ import requests
 
 
 def main():
+    scim = sys.argv[1:2] == ["--scim"]
+    if scim:
+        del sys.argv[1]
     oidc = sys.argv[1:2] == ["--oidc"]
     if oidc:
         url, admin_id, admin_secret, issuer, idp_client, idp_secret, domain, redirect_uri = sys.argv[2:10]
@@ -51,6 +56,9 @@ def main():
              "conn_id": conn["id"]}
     if not oidc:
         facts.update(sp_entity=conn["sp"]["entity_id"], acs_url=conn["sp"]["acs_url"])
+    if scim:
+        directory = api("POST", f"/organizations/{org['id']}/directories", {"name": "Bench IdP"})
+        facts.update(scim_dir=directory["id"], scim_token=directory["token"])
     for k, v in facts.items():
         print(f"{k}={shlex.quote(v)}")
 
