@@ -16,6 +16,7 @@
 #include "login/dir_tests.h"
 #include "login/dir_tokens.h"
 #include "login/dir_txn.h"
+#include "scim/dir_scim_groups.h"
 #include "scim/dir_scim_users.h"
 #include "vault/dir_signing.h"
 #include "sso_bus.h"
@@ -147,6 +148,16 @@ S_HANDLER(s_scim_writes_, scim_user_replace, dir_scim_users_replace, Sso__ScimWr
           Sso__ScimUserWrite, Sso__ScimUserReply)
 S_HANDLER(s_scim_writes_, scim_user_delete, dir_scim_users_delete, Sso__ScimWrites_Service,
           Sso__ScimUserDeleteRequest, Sso__ScimUserReply)
+S_HANDLER(s_scim_reads_, scim_group_get, dir_scim_groups_get, Sso__ScimReads_Service,
+          Sso__ScimGroupGetRequest, Sso__ScimGroupReply)
+S_HANDLER(s_scim_reads_, scim_group_list, dir_scim_groups_list, Sso__ScimReads_Service,
+          Sso__ScimGroupListRequest, Sso__ScimGroupListReply)
+S_HANDLER(s_scim_writes_, scim_group_create, dir_scim_groups_create, Sso__ScimWrites_Service,
+          Sso__ScimGroupWrite, Sso__ScimGroupReply)
+S_HANDLER(s_scim_writes_, scim_group_update, dir_scim_groups_update, Sso__ScimWrites_Service,
+          Sso__ScimGroupWrite, Sso__ScimGroupReply)
+S_HANDLER(s_scim_writes_, scim_group_delete, dir_scim_groups_delete, Sso__ScimWrites_Service,
+          Sso__ScimGroupDeleteRequest, Sso__ScimGroupReply)
 
 /* A method missing here does not compile: the INIT macros name every one. */
 static Sso__TokenReads_Service s_token_reads = SSO__TOKEN_READS__INIT(s_token_reads_);

@@ -18,6 +18,8 @@
 #include "api/dir_orgs.h"
 #include "api/dir_portal.h"
 #include "api/dir_scim_dirs.h"
+#include "scim/dir_scim_groups.h"
+#include "scim/dir_scim_sync.h"
 #include "scim/dir_scim_users.h"
 #include "api/dir_signing_api.h"
 #include "portal/dir_portal_connections.h"
@@ -108,7 +110,9 @@ int main(int argc, char **argv)
     SSO_RUN(dir_conn_oidc_test, verbose);
     SSO_RUN(dir_portal_test, verbose);
     SSO_RUN(dir_scim_dirs_test, verbose);
+    SSO_RUN(dir_scim_sync_test, verbose);
     SSO_RUN(dir_scim_users_test, verbose);
+    SSO_RUN(dir_scim_groups_test, verbose);
     SSO_RUN(dir_web_test, verbose);
     SSO_RUN(dir_portal_session_test, verbose);
     SSO_RUN(dir_dash_audit_test, verbose);

@@ -94,7 +94,7 @@ def test_a_directory_from_creation_to_its_organizations_deletion(broker):
         db.execute("INSERT INTO scim_groups (id, directory_id, display_name, display_name_lower, "
                    "resource_json, created_at, updated_at) VALUES ('g-it-1', ?, 'Admins', "
                    "'admins', '{}', 1, 1)", (dir_id,))
-        db.execute("INSERT INTO scim_group_members VALUES ('g-it-1', 'u-it-1')")
+        db.execute("INSERT INTO scim_group_members (group_id, user_id) VALUES ('g-it-1', 'u-it-1')")
         for i, kind in enumerate(["user.created", "group.created", "group.user_added"]):
             db.execute("INSERT INTO scim_events (directory_id, type, resource_type, resource_id, "
                        "at) VALUES (?, ?, 'Group', 'g-it-1', ?)", (dir_id, kind, 10 + i))

@@ -1,7 +1,8 @@
 /* dir_scim_users: the SCIM service's users, read and written over the bus. */
 #include "scim/dir_scim_users.h"
 #include "dir_testkit.h"
-#include "webhooks/dir_webhooks.h"
+#include "scim/dir_scim_groups.h"
+#include "scim/dir_scim_sync.h"
 #include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_test.h"
@@ -32,6 +33,42 @@ static Sso__ScimUser *s_user_of_row(dir_db_stmt_t *stmt)
     return user;
 }
 
+/* Fills user's groups: those (not deleted) it is a member of, by name. 0, or -1. */
+static int s_groups_of(dir_t *dir, Sso__ScimUser *user)
+{
+    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT g.id, g.display_name FROM "
+                                                "scim_group_members m JOIN scim_groups g ON "
+                                                "g.id = m.group_id WHERE m.user_id = ? AND "
+                                                "g.deleted_at IS NULL ORDER BY "
+                                                "g.display_name_lower, g.seq",
+                                       "s", user->id);
+    int step = stmt ? DIR_DB_ROW : DIR_DB_ERROR;
+    size_t cap = 0;
+    while (step == DIR_DB_ROW && (step = dir_db_step(stmt)) == DIR_DB_ROW) {
+        if (user->n_groups == cap) {
+            size_t grown = cap ? cap * 2 : 4;
+            Sso__ScimUserGroup **groups = realloc(user->groups, grown * sizeof *groups);
+            if (!groups) {
+                step = DIR_DB_ERROR;
+                break;
+            }
+            user->groups = groups;
+            cap = grown;
+        }
+        Sso__ScimUserGroup *group = malloc(sizeof *group);
+        if (!group) {
+            step = DIR_DB_ERROR;
+            break;
+        }
+        sso__scim_user_group__init(group);
+        group->group_id = dir_rpc_dup(dir_db_text(stmt, 0));
+        group->display_name = dir_rpc_dup(dir_db_text(stmt, 1));
+        user->groups[user->n_groups++] = group;
+    }
+    dir_db_release(stmt);
+    return step == DIR_DB_DONE ? 0 : -1;
+}
+
 /* The user id of directory_id, not deleted, into *user_p (NULL when there is none). 0, or -1
    with err (a database error). */
 static int s_read(dir_t *dir, const char *directory_id, const char *id, Sso__ScimUser **user_p,
@@ -46,8 +83,11 @@ static int s_read(dir_t *dir, const char *directory_id, const char *id, Sso__Sci
     if (step == DIR_DB_ROW)
         *user_p = s_user_of_row(stmt);
     dir_db_release(stmt);
-    if (step == DIR_DB_DONE || (step == DIR_DB_ROW && *user_p))
+    if (step == DIR_DB_DONE || (step == DIR_DB_ROW && *user_p && s_groups_of(dir, *user_p) == 0))
         return 0;
+    if (*user_p)
+        sso__scim_user__free_unpacked(*user_p, NULL);
+    *user_p = NULL;
     dir_server_error(err);
     return -1;
 }
@@ -62,16 +102,6 @@ static int s_found(dir_t *dir, const char *directory_id, const char *id, Sso__Sc
         return 0;
     dir_rpc_error(err, "not_found", S_NOT_FOUND);
     return -1;
-}
-
-/* What every operation takes: the directory and, where named, the user, as text. */
-static int s_ids(const char *directory_id, const char *id, dir_error_t *err)
-{
-    if (!dir_rpc_text(directory_id, 1, 64) || (id && !dir_rpc_text(id, 1, 64))) {
-        dir_rpc_error(err, "invalid_request", "directory_id and id are text of 1 to 64 bytes");
-        return -1;
-    }
-    return 0;
 }
 
 /* The user of a write: userName and the indexed texts within their caps, the resource a JSON
@@ -100,61 +130,18 @@ static int s_writable(const Sso__ScimUser *user, dir_error_t *err)
     return 0;
 }
 
-/* The webhook of a sync event (directory.<type>, in the same write): the directory, its
-   organization (the stream the app's deliveries keep in order), and the user: its id and
-   detail, with the stored resource (resource_json; NULL for a deletion) as "attributes". */
-static int s_webhook(dir_t *dir, const char *directory_id, const char *type, const char *id,
-                     const json_t *detail, const char *resource_json)
-{
-    char name[64];
-    snprintf(name, sizeof name, "directory.%s", type);
-    /* The resource is parsed (up to DIR_SCIM_RESOURCE_MAX) only for an app that listens. */
-    int wanted = dir_webhooks_wanted(dir, name);
-    if (wanted <= 0)
-        return wanted;
-    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT organization_id FROM scim_directories "
-                                                "WHERE id = ?", "s", directory_id);
-    int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
-    char org[128] = "";
-    if (step == DIR_DB_ROW)
-        snprintf(org, sizeof org, "%s", dir_db_text(stmt, 0));
-    dir_db_release(stmt);
-    if (step != DIR_DB_ROW)
-        return -1;
-    json_t *attributes = resource_json ? json_loads(resource_json, 0, NULL) : NULL;
-    json_t *user = json_deep_copy(detail);
-    json_t *data = user ? json_pack("{s:s, s:s, s:O}", "directory_id", directory_id,
-                                    "organization_id", org, "user", user) : NULL;
-    if (user) {
-        json_object_set_new(user, "id", json_string(id));
-        if (json_is_object(attributes))
-            json_object_set(user, "attributes", attributes);
-    }
-    int rc = data ? dir_webhooks_emit(dir, name, org, data) : -1;
-    json_decref(data);
-    json_decref(user);
-    json_decref(attributes);
-    return rc;
-}
-
-/* Appends the sync event of a change to user id, and its webhook. */
+/* Appends the sync event of a change to user id, and its webhook (dir_scim_sync_change). */
 static int s_event(dir_t *dir, const char *directory_id, const char *type, const char *id,
                    const char *user_name, bool active, int64_t version, int64_t now,
                    const char *resource_json)
 {
     json_t *detail = json_pack("{s:s, s:b, s:I}", "user_name", user_name, "active", active,
                                "version", (json_int_t) version);
-    char *text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
-    int rc = text ? dir_db_run(dir->db, NULL, "INSERT INTO scim_events (directory_id, type, "
-                                              "resource_type, resource_id, at, detail) VALUES "
-                                              "(?, ?, 'User', ?, ?, ?)",
-                               "sssis", directory_id, type, id, now, text)
-                  : DIR_DB_ERROR;
-    free(text);
-    if (rc == DIR_DB_OK && s_webhook(dir, directory_id, type, id, detail, resource_json) != 0)
-        rc = DIR_DB_ERROR;
+    int rc = detail ? dir_scim_sync_change(dir, directory_id, type, "user", id, now, detail,
+                                           resource_json)
+                    : -1;
     json_decref(detail);
-    return rc == DIR_DB_OK ? 0 : -1;
+    return rc;
 }
 
 /* Ends a write: commits and reads the user back into out, or rolls back. rc is the write's
@@ -174,7 +161,7 @@ static int s_finish(dir_t *dir, int rc, const char *directory_id, const char *id
 
 DIR_RPC_FN(dir_scim_users_get, Sso__ScimUserGetRequest, Sso__ScimUserReply)
 {
-    if (s_ids(in->directory_id, in->id, err) != 0)
+    if (dir_scim_ids(in->directory_id, in->id, err) != 0)
         return -1;
     return s_found(dir, in->directory_id, in->id, &out->user, err);
 }
@@ -188,7 +175,7 @@ DIR_RPC_FN(dir_scim_users_list, Sso__ScimUserListRequest, Sso__ScimUserListReply
         [SSO__SCIM_USER_KEY__SCIM_USER_EMAIL] = "email_lower = lower(?4)",
         [SSO__SCIM_USER_KEY__SCIM_USER_DISPLAY_NAME] = "display_name_lower = lower(?4)",
     };
-    if (s_ids(in->directory_id, NULL, err) != 0)
+    if (dir_scim_ids(in->directory_id, NULL, err) != 0)
         return -1;
     size_t key = (size_t) in->key;
     if (key >= sizeof where / sizeof *where || in->limit < 1 || in->limit > DIR_SCIM_LIST_MAX
@@ -218,6 +205,9 @@ DIR_RPC_FN(dir_scim_users_list, Sso__ScimUserListRequest, Sso__ScimUserListReply
     dir_db_release(stmt);
     out->users = users;
     out->n_users = users ? n : 0;
+    for (size_t i = 0; step == DIR_DB_DONE && i < out->n_users; i++)
+        if (s_groups_of(dir, out->users[i]) != 0)
+            step = DIR_DB_ERROR;
     if (step == DIR_DB_DONE)
         return 0;
     dir_server_error(err);
@@ -226,7 +216,7 @@ DIR_RPC_FN(dir_scim_users_list, Sso__ScimUserListRequest, Sso__ScimUserListReply
 
 DIR_RPC_FN(dir_scim_users_create, Sso__ScimUserWrite, Sso__ScimUserReply)
 {
-    if (s_ids(in->directory_id, NULL, err) != 0 || s_writable(in->user, err) != 0)
+    if (dir_scim_ids(in->directory_id, NULL, err) != 0 || s_writable(in->user, err) != 0)
         return -1;
     const Sso__ScimUser *u = in->user;
     char *id = sso_random_id("scu_", 12);
@@ -270,7 +260,7 @@ static void s_not_changed(dir_t *dir, const char *directory_id, const char *id,
 
 DIR_RPC_FN(dir_scim_users_replace, Sso__ScimUserWrite, Sso__ScimUserReply)
 {
-    if (s_ids(in->directory_id, in->user ? in->user->id : "", err) != 0
+    if (dir_scim_ids(in->directory_id, in->user ? in->user->id : "", err) != 0
         || s_writable(in->user, err) != 0)
         return -1;
     const Sso__ScimUser *u = in->user;
@@ -302,7 +292,7 @@ DIR_RPC_FN(dir_scim_users_replace, Sso__ScimUserWrite, Sso__ScimUserReply)
 
 DIR_RPC_FN(dir_scim_users_delete, Sso__ScimUserDeleteRequest, Sso__ScimUserReply)
 {
-    if (s_ids(in->directory_id, in->id, err) != 0)
+    if (dir_scim_ids(in->directory_id, in->id, err) != 0)
         return -1;
     Sso__ScimUser *user = NULL;
     int64_t now = dir_now();
@@ -320,6 +310,8 @@ DIR_RPC_FN(dir_scim_users_delete, Sso__ScimUserDeleteRequest, Sso__ScimUserReply
         dir_rpc_error(err, "stale", "the user is at version %lld now", (long long) user->version);
         rc = DIR_DB_ERROR;
     }
+    if (rc == DIR_DB_OK && dir_scim_groups_user_deleted(dir, in->directory_id, in->id, now) != 0)
+        rc = DIR_DB_ERROR;
     if (rc == DIR_DB_OK && s_event(dir, in->directory_id, "user.deleted", in->id,
                                    user->user_name, user->active, user->version + 1, now,
                                    NULL) != 0)

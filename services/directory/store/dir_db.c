@@ -601,6 +601,7 @@ static void s_test_migrations(const char *path)
         [15] = "2e106ff258ba62a3dd6d5dc9a1de283bf10fcb519f99f87ac7136faf0ec5bc60", /* 0016_saml_metadata_signing_certificate */
         [16] = "d4105bbeb13a6b9e086c5975b40f5941f16021c55b5f61fa50f1fe4c93ec1362", /* 0017_scim_directories */
         [17] = "3bc63012162b923ffee97c38b063c2d701edc52efbb2487f68c0f9fd50083d8a", /* 0018_webhooks */
+        [18] = "ab0506c3abc7eb9d6ed5bb7dafbbf4a7176e84c9a426e69d03b8021314abc362", /* 0019_scim_group_member_order */
     };
     size_t count = sizeof shipped / sizeof shipped[0];
     SSO_CHECK(dir_migrations_count >= count && DIR_DB_VERSION == (int) dir_migrations_count);

@@ -8,7 +8,8 @@
    Producers call dir_webhooks_emit inside the write that records their event, so a message
    exists exactly when its event does and nothing is sent on the request's path: login events
    (login/dir_events), connection status (api/dir_connections), SCIM users' changes
-   (scim/dir_scim_users: directory.user.*); directory.group.* come with the SCIM groups. */
+   (scim/dir_scim_sync for scim/dir_scim_users and dir_scim_groups: directory.user.*,
+   directory.group.*). */
 #ifndef DIR_WEBHOOKS_H
 #define DIR_WEBHOOKS_H
 #include "api/dir_api.h"
