@@ -260,8 +260,9 @@ static zframe_t *s_replace(scim_req_t *req, const char *id)
     return frame ? frame : s_put(req, id, version);
 }
 
-/* The group read with its members as scim_patch takes it: the stored resource with members
-   [{value, display}] (a new reference; NULL when the stored text is not an object). */
+/* The group read with its members as scim_patch takes it: the stored resource with its id
+   (Okta's rename repeats it: the same id is no change) and members [{value, display}] (a new
+   reference; NULL when the stored text is not an object). */
 static json_t *s_patchable(const Sso__ScimGroup *group)
 {
     json_t *resource = json_loads(group->resource_json, JSON_REJECT_DUPLICATES, NULL);
@@ -269,6 +270,7 @@ static json_t *s_patchable(const Sso__ScimGroup *group)
         json_decref(resource);
         return NULL;
     }
+    json_object_set_new(resource, "id", json_string(group->id));
     json_t *members = json_array();
     for (size_t i = 0; i < group->n_members; i++)
         json_array_append_new(members, json_pack("{s:s, s:s}", "value",
@@ -550,6 +552,7 @@ void scim_groups_test(bool verbose)
     char *text = json_dumps(json_object_get(patchable, "members"), JSON_COMPACT);
     SSO_CHECK(text && !strcmp(text, "[{\"value\":\"scu_1\",\"display\":\"Jo Doe\"},"
                                     "{\"value\":\"scu_2\",\"display\":\"al@x\"}]"));
+    SSO_CHECK(!strcmp(json_string_value(json_object_get(patchable, "id")), "scg_1"));
     free(text);
     json_decref(patchable);
     group.n_members = 0;
@@ -558,6 +561,38 @@ void scim_groups_test(bool verbose)
     json_decref(rendered);
     group.resource_json = "[]";
     SSO_CHECK(!s_render(&req, &group) && !s_patchable(&group));
+    /* What a list asks the directory: members only when served or named by filter/sortBy
+       (Okta's and Entra's excludedAttributes=members reads none), 50 groups a page then. */
+    static const struct {
+        const char *attributes, *excluded, *filter, *sort_by;
+        bool with_members;
+    } reads[] = {
+        {NULL, "members", "displayName eq \"Eng\"", NULL, false},
+        {"displayName", NULL, NULL, NULL, false},
+        {NULL, "members", "members[value eq \"scu_1\"]", NULL, true},
+        {NULL, "members", NULL, "members.display", true},
+        {NULL, NULL, NULL, NULL, true},
+        {"members.value", NULL, NULL, NULL, true},
+    };
+    for (size_t i = 0; i < sizeof reads / sizeof *reads; i++) {
+        scim_query_t query = {.attributes = (char *) reads[i].attributes,
+                              .excluded = (char *) reads[i].excluded,
+                              .filter = (char *) reads[i].filter,
+                              .sort_by = (char *) reads[i].sort_by};
+        char why[256];
+        scim_filter_t *filter = query.filter ? scim_filter_parse(query.filter,
+                                                                 strlen(query.filter), why,
+                                                                 sizeof why)
+                                             : NULL;
+        s_lister_t lister = {.req = &req, .list = SSO__SCIM_GROUP_LIST_REQUEST__INIT};
+        s_list_start(&lister, &query, filter);
+        bool ok = lister.list.with_members == reads[i].with_members
+                  && lister.list.limit == (reads[i].with_members ? S_PAGE_MEMBERS : S_PAGE);
+        if (!ok)
+            fprintf(stderr, "group list read case %zu\n", i);
+        SSO_CHECK(ok);
+        scim_filter_destroy(&filter);
+    }
     /* The directory's key of a filter. */
     static const struct {
         const char *filter;

@@ -231,7 +231,7 @@ zframe_t *scim_resource_answer(uint32_t status, json_t *resource, const char *at
     if (!resource)
         return scim_http_error(500, NULL, "internal error");
     json_t *meta = json_object_get(resource, "meta");
-    char etag[32] = "", location[1024] = "", why[256] = "";
+    char etag[32] = "", location[sizeof ((scim_req_t *) 0)->base_url + 96] = "", why[256] = "";
     snprintf(etag, sizeof etag, "%s", json_string_value(json_object_get(meta, "version")));
     snprintf(location, sizeof location, "%s",
              json_string_value(json_object_get(meta, "location")));
