@@ -68,6 +68,16 @@ S_CLIENT(sso_dir_scim_user_replace, sso__scim_writes, scim_user_replace, Sso__Sc
          Sso__ScimUserReply, "directory")
 S_CLIENT(sso_dir_scim_user_delete, sso__scim_writes, scim_user_delete,
          Sso__ScimUserDeleteRequest, Sso__ScimUserReply, "directory")
+S_CLIENT(sso_dir_scim_group_get, sso__scim_reads, scim_group_get, Sso__ScimGroupGetRequest,
+         Sso__ScimGroupReply, "directory")
+S_CLIENT(sso_dir_scim_group_list, sso__scim_reads, scim_group_list, Sso__ScimGroupListRequest,
+         Sso__ScimGroupListReply, "directory")
+S_CLIENT(sso_dir_scim_group_create, sso__scim_writes, scim_group_create, Sso__ScimGroupWrite,
+         Sso__ScimGroupReply, "directory")
+S_CLIENT(sso_dir_scim_group_update, sso__scim_writes, scim_group_update, Sso__ScimGroupWrite,
+         Sso__ScimGroupReply, "directory")
+S_CLIENT(sso_dir_scim_group_delete, sso__scim_writes, scim_group_delete,
+         Sso__ScimGroupDeleteRequest, Sso__ScimGroupReply, "directory")
 
 static void s_start_done(const Sso__UpstreamStartReply *reply, void *data)
 {

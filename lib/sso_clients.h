@@ -43,6 +43,11 @@ SSO_CLIENT_FN(sso_dir_scim_user_list, Sso__ScimUserListRequest, Sso__ScimUserLis
 SSO_CLIENT_FN(sso_dir_scim_user_create, Sso__ScimUserWrite, Sso__ScimUserReply);
 SSO_CLIENT_FN(sso_dir_scim_user_replace, Sso__ScimUserWrite, Sso__ScimUserReply);
 SSO_CLIENT_FN(sso_dir_scim_user_delete, Sso__ScimUserDeleteRequest, Sso__ScimUserReply);
+SSO_CLIENT_FN(sso_dir_scim_group_get, Sso__ScimGroupGetRequest, Sso__ScimGroupReply);
+SSO_CLIENT_FN(sso_dir_scim_group_list, Sso__ScimGroupListRequest, Sso__ScimGroupListReply);
+SSO_CLIENT_FN(sso_dir_scim_group_create, Sso__ScimGroupWrite, Sso__ScimGroupReply);
+SSO_CLIENT_FN(sso_dir_scim_group_update, Sso__ScimGroupWrite, Sso__ScimGroupReply);
+SSO_CLIENT_FN(sso_dir_scim_group_delete, Sso__ScimGroupDeleteRequest, Sso__ScimGroupReply);
 
 /* The token service: the JWT of an IdP-initiated login (the saml service's). */
 SSO_CLIENT_FN(sso_token_idp_initiated_login, Sso__IdpInitiatedLoginRequest,

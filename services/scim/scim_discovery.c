@@ -430,12 +430,13 @@ json_t *scim_discovery_get(const char *path, const char *base_url)
 {
     if (!strcmp(path, "ServiceProviderConfig"))
         return s_service_provider_config(base_url);
-    /* Only the resources served: an IdP that reads Group here would push groups to a
-       /Groups that does not answer yet (issue 22's next part). */
     if (!strcmp(path, "ResourceTypes"))
-        return s_list(json_pack("[o]", s_resource_type(true, base_url)));
+        return s_list(json_pack("[o, o]", s_resource_type(true, base_url),
+                                s_resource_type(false, base_url)));
     if (!strcmp(path, "ResourceTypes/User"))
         return s_resource_type(true, base_url);
+    if (!strcmp(path, "ResourceTypes/Group"))
+        return s_resource_type(false, base_url);
     if (!strcmp(path, "Schemas")) {
         json_t *all = json_array();
         for (size_t i = 0; i < S_SCHEMAS; i++)
@@ -491,15 +492,26 @@ void scim_discovery_test(bool verbose)
                       "https://sso.example.com/scim/v2/dir_1/ServiceProviderConfig"));
     json_decref(spc);
     json_t *types = scim_discovery_get("ResourceTypes", base);
-    SSO_CHECK(json_integer_value(json_object_get(types, "totalResults")) == 1);
+    SSO_CHECK(json_integer_value(json_object_get(types, "totalResults")) == 2);
     json_t *user = json_array_get(json_object_get(types, "Resources"), 0);
+    json_t *listed_group = json_array_get(json_object_get(types, "Resources"), 1);
+    SSO_CHECK(!strcmp(json_string_value(json_object_get(listed_group, "endpoint")), "/Groups")
+              && !strcmp(json_string_value(json_object_get(listed_group, "schema")),
+                         SCIM_GROUP_URN)
+              && !json_object_get(listed_group, "schemaExtensions"));
     SSO_CHECK(!strcmp(json_string_value(json_object_get(user, "endpoint")), "/Users")
               && !strcmp(json_string_value(json_object_get(
                              json_array_get(json_object_get(user, "schemaExtensions"), 0),
                              "schema")),
                          SCIM_ENTERPRISE_URN));
     json_decref(types);
-    SSO_CHECK(scim_discovery_get("ResourceTypes/Group", base) == NULL);
+    json_t *group_type = scim_discovery_get("ResourceTypes/Group", base);
+    SSO_CHECK(group_type && !strcmp(json_string_value(json_object_get(group_type, "id")), "Group")
+              && !strcmp(json_string_value(json_object_get(json_object_get(group_type, "meta"),
+                                                           "location")),
+                         "https://sso.example.com/scim/v2/dir_1/ResourceTypes/Group"));
+    json_decref(group_type);
+    SSO_CHECK(scim_discovery_get("ResourceTypes/Nothing", base) == NULL);
     json_t *schemas = scim_discovery_get("Schemas", base);
     SSO_CHECK(json_integer_value(json_object_get(schemas, "totalResults")) == 3);
     json_decref(schemas);

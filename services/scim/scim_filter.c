@@ -1061,19 +1061,26 @@ static bool s_names(const scim_attr_t *attr, const char *name, const char *sub)
            && (sub ? attr->sub && !strcasecmp(attr->sub, sub) : !attr->sub);
 }
 
-/* The string of an `eq` on name[.sub] at node (a comparison, or a value path whose "].sub eq"
-   is on sub), or NULL. */
+/* Whether node is `sub eq "..."` (a string), sub a simple name. */
+static bool s_eq_on(const s_node_t *node, const char *sub)
+{
+    return node && node->kind == S_COMPARE && node->op == S_EQ && json_is_string(node->value)
+           && !strcasecmp(node->attr.name, sub) && !node->attr.sub && !node->attr.urn;
+}
+
+/* The string of an `eq` on name[.sub] at node (a comparison, a value path whose "].sub eq"
+   is on sub, or one without "].sub" whose bracket is exactly `sub eq`: a Group's
+   members[value eq "..."]), or NULL. */
 static const char *s_eq_at(const s_node_t *node, const char *name, const char *sub)
 {
     if (node->kind == S_COMPARE && node->op == S_EQ && json_is_string(node->value)
         && s_names(&node->attr, name, sub))
         return json_string_value(node->value);
-    const s_node_t *then = node->then;
-    if (node->kind == S_VALUE_PATH && sub && then && then->kind == S_COMPARE
-        && then->op == S_EQ && json_is_string(then->value) && s_names(&node->attr, name, NULL)
-        && !strcasecmp(then->attr.name, sub) && !then->attr.sub)
-        return json_string_value(then->value);
-    return NULL;
+    if (node->kind != S_VALUE_PATH || !sub || !s_names(&node->attr, name, NULL))
+        return NULL;
+    if (node->then)
+        return s_eq_on(node->then, sub) ? json_string_value(node->then->value) : NULL;
+    return s_eq_on(node->child, sub) ? json_string_value(node->child->value) : NULL;
 }
 
 const char *scim_filter_eq_value(const scim_filter_t *self, const char *name, const char *sub)
@@ -1171,6 +1178,12 @@ static void s_test_eq_value(void)
         {"userName eq \"a\"", "externalId", NULL, NULL},
         {"emails eq \"j@x\"", "emails", "value", NULL},
         {"emails[type eq \"work\"]", "emails", "value", NULL},
+        {"members[value eq \"u1\"]", "members", "value", "u1"},
+        {"members[VALUE eq \"u1\"] and displayName eq \"g\"", "members", "value", "u1"},
+        {"members[value ne \"u1\"]", "members", "value", NULL},
+        {"members[value eq \"u1\" or value eq \"u2\"]", "members", "value", NULL},
+        {"members[display eq \"u1\"]", "members", "value", NULL},
+        {"members[value eq \"u1\"].display eq \"d\"", "members", "value", NULL},
         {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:userName eq \"a\"",
          "userName", NULL, NULL},
     };

@@ -49,7 +49,8 @@ bool scim_filter_match(const scim_filter_t *self, const json_t *resource);
 /* A string equality every match must satisfy, for an indexed lookup of candidates before
    the whole filter is matched: the root, or an operand of a root "and", that is
    `name eq "..."`, `name.sub eq "..."` or `name[...].sub eq "..."` (Entra's
-   emails[type eq "work"].value), name and sub of the core schema, compared as SCIM names are.
+   emails[type eq "work"].value) or `name[sub eq "..."]` (a Group's members[value eq "..."]),
+   name and sub of the core schema, compared as SCIM names are.
    The compared string (owned by the filter), or NULL when there is none. */
 const char *scim_filter_eq_value(const scim_filter_t *self, const char *name, const char *sub);
 

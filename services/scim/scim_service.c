@@ -1,7 +1,9 @@
 #include "scim_service.h"
 #include "scim_discovery.h"
+#include "scim_groups.h"
 #include "scim_http.h"
 #include "scim_req.h"
+#include "scim_resource.h"
 #include "scim_users.h"
 #include "sso_clients.h"
 #include "sso_log.h"
@@ -56,16 +58,18 @@ static zframe_t *s_http(sso_service_t *service, const Sso__HttpRequest *request,
         return refusal;
     if (scim_discovery_owns(req.rest))
         return s_discovery(&req);
-    if (!strncmp(req.rest, "Users", 5) && (req.rest[5] == '\0' || req.rest[5] == '/'))
+    if (scim_endpoint_owns(req.rest, "Users"))
         return scim_users_http(&req);
+    if (scim_endpoint_owns(req.rest, "Groups"))
+        return scim_groups_http(&req);
     return scim_http_error(404, NULL, "no such endpoint in this SCIM directory");
 }
 
 const sso_service_def_t scim_service = {
     .name = "scim",
     .summary = "The SCIM 2.0 service provider of the SSO broker: /scim/v2/{directory_id}/\n"
-               "(Users, ServiceProviderConfig, ResourceTypes, Schemas), authenticated by each\n"
-               "directory's bearer token. A bus worker that connects to SSO_BROKER_ENDPOINT.",
+               "(Users, Groups, ServiceProviderConfig, ResourceTypes, Schemas), authenticated\n"
+               "by each directory's bearer token. A bus worker that connects to SSO_BROKER_ENDPOINT.",
     .http = s_http,
     .concurrent = true, /* every request calls the directory; see sso_service.h */
 };

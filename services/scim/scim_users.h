@@ -3,13 +3,14 @@
    user deleted), GET with filter, startIndex/count, sortBy/sortOrder (scim_sort),
    attributes/excludedAttributes, and POST
    /Users/.search with the same in a body (so a filter too long for a URL gets its SCIM 400
-   too). PATCH is not served yet (405).
+   too); PATCH through scim_patch. What it shares with /Groups is scim_resource's.
 
    What a User may hold: a JSON object whose schemas include the core User URN and name no
    other than it and the enterprise extension (whose attributes stay under its URN); userName
    required, unique in the directory in any case (409 uniqueness); active a boolean, or Entra's
    "True"/"False", true when absent; every string at most SCIM_VALUE_MAX bytes. id, meta,
-   groups (read-only) and password (not kept) are ignored on input. A user of another
+   groups (read-only: rendered from the directory's memberships as {value, display, $ref,
+   type "direct"}) and password (not kept) are ignored on input. A user of another
    directory is 404, as one that never was.
 
    Filtered lists ask the directory by an indexed column when the filter requires an equality
@@ -20,12 +21,6 @@
 #define SCIM_USERS_H
 #include "scim_req.h"
 
-#define SCIM_VALUE_MAX 4096      /* bytes of any string value */
-#define SCIM_COUNT_DEFAULT 100   /* a list's count when absent */
-
-/* If-Match (RFC 9110 13.1.1) against a user's version: 0 when absent, "*" or listing
-   W/"<version>" (or "<version>"), -1 otherwise (412). */
-int scim_users_if_match(const char *header, int64_t version);
 /* Serves req, whose rest starts with "Users". */
 zframe_t *scim_users_http(scim_req_t *req);
 

@@ -9,10 +9,12 @@
 #include "scim_attrs.h"
 #include "scim_discovery.h"
 #include "scim_filter.h"
+#include "scim_groups.h"
 #include "scim_http.h"
 #include "scim_patch.h"
 #include "scim_path.h"
 #include "scim_req.h"
+#include "scim_resource.h"
 #include "scim_service.h"
 #include "scim_sort.h"
 #include "scim_users.h"
@@ -137,7 +139,9 @@ int main(int argc, char **argv)
     SSO_RUN(scim_discovery_test, verbose);
     SSO_RUN(scim_req_test, verbose);
     SSO_RUN(scim_sort_test, verbose);
+    SSO_RUN(scim_resource_test, verbose);
     SSO_RUN(scim_users_test, verbose);
+    SSO_RUN(scim_groups_test, verbose);
     SSO_RUN(scim_service_test, verbose);
     return sso_test_summary();
 }

@@ -69,3 +69,32 @@ def test_a_provisioned_user_signs_in_with_its_scim_id_until_deactivated(broker, 
     finally:
         broker.api("DELETE", f"/webhooks/{hook.json()['id']}")
         broker.api("DELETE", f"/directories/{scim.directory}")
+
+
+def test_groups_pushed_over_scim_are_in_the_id_token(broker, sim):
+    email = "pushed.member@example.com"
+    made = broker.api("POST", "/organizations/org_test/directories", {"name": "Okta groups"})
+    assert made.status_code == 201, made.text
+    scim = Scim(broker, made.json()["id"], made.json()["token"])
+    try:
+        r = scim.call("POST", "/Users", body=okta_user(email))
+        assert r.status_code == 201, r.text
+        uid = r.json()["id"]
+        # Okta's group push: the group with its member, over /Groups.
+        r = scim.call("POST", "/Groups", body={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Pushed Engineers", "members": [{"value": uid, "display": email}]})
+        assert r.status_code == 201, r.text
+        gid = r.json()["id"]
+        query = sign_in(broker, sim, email)
+        claims = claims_of(redeem(broker, sim["client"], query["code"]).json()["id_token"])
+        assert claims["scim_user_id"] == uid and "Pushed Engineers" in claims["groups"], claims
+        # Removed from the group over SCIM: the next login no longer carries it.
+        r = scim.call("PATCH", f"/Groups/{gid}", body={"schemas": [PATCH_URN], "Operations": [
+            {"op": "remove", "path": f'members[value eq "{uid}"]'}]})
+        assert r.status_code == 204, r.text
+        query = sign_in(broker, sim, email)
+        claims = claims_of(redeem(broker, sim["client"], query["code"]).json()["id_token"])
+        assert "Pushed Engineers" not in claims.get("groups", []), claims
+    finally:
+        broker.api("DELETE", f"/directories/{scim.directory}")

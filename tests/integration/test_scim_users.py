@@ -99,10 +99,9 @@ def test_tokens_and_discovery(broker):
     assert spc["sort"]["supported"] is True
     assert spc["meta"]["location"] == scim.base + "/ServiceProviderConfig"
     types = scim.call("GET", "/ResourceTypes").json()
-    # Only what is served: Group comes with /Groups.
-    assert types["schemas"] == [LIST_URN] and types["totalResults"] == 1
-    assert {t["id"] for t in types["Resources"]} == {"User"}
-    scim_error(scim.call("GET", "/ResourceTypes/Group"), 404)
+    assert types["schemas"] == [LIST_URN] and types["totalResults"] == 2
+    assert {t["id"] for t in types["Resources"]} == {"User", "Group"}
+    scim_error(scim.call("GET", "/ResourceTypes/Nothing"), 404)
     user_type = scim.call("GET", "/ResourceTypes/User").json()
     assert user_type["schemaExtensions"] == [{"schema": ENTERPRISE_URN, "required": False}]
     schemas = scim.call("GET", "/Schemas").json()

@@ -98,6 +98,8 @@ const CASES = [
   { name: 'Okta: add members', resource: GROUP,
     patch: body([{ op: 'add', path: 'members',
       value: [{ value: 'a1', display: 'A One' }, { value: 'a2', display: 'A Two' }] }]) },
+  { name: 'a user replaced without a path, its id repeated', resource: OKTA_USER,
+    patch: body([{ op: 'replace', value: { id: OKTA_USER.id, displayName: 'Babs J' } }]) },
   { name: 'Okta: rename a group without a path', resource: GROUP,
     patch: body([{ op: 'replace', value: { id: GROUP.id, displayName: 'Guides' } }]) },
   { name: 'Okta: replace all members', resource: GROUP,
