@@ -20,6 +20,7 @@
 #include "api/dir_scim_dirs.h"
 #include "scim/dir_scim_groups.h"
 #include "scim/dir_scim_retention.h"
+#include "scim/dir_scim_rows.h"
 #include "scim/dir_scim_sync.h"
 #include "scim/dir_scim_users.h"
 #include "api/dir_signing_api.h"
@@ -111,6 +112,7 @@ int main(int argc, char **argv)
     SSO_RUN(dir_conn_oidc_test, verbose);
     SSO_RUN(dir_portal_test, verbose);
     SSO_RUN(dir_scim_dirs_test, verbose);
+    SSO_RUN(dir_scim_rows_test, verbose);
     SSO_RUN(dir_scim_sync_test, verbose);
     SSO_RUN(dir_scim_users_test, verbose);
     SSO_RUN(dir_scim_groups_test, verbose);

@@ -2,6 +2,7 @@
    bus. */
 #include "scim/dir_scim_groups.h"
 #include "dir_testkit.h"
+#include "scim/dir_scim_rows.h"
 #include "scim/dir_scim_sync.h"
 #include "scim/dir_scim_users.h"
 #include "sso_crypto.h"
@@ -58,40 +59,34 @@ static int s_members_of(dir_t *dir, Sso__ScimGroup *group)
     return step == DIR_DB_DONE ? 0 : -1;
 }
 
-/* The group id of directory_id, not deleted (with its members when asked), into *group_p
-   (NULL when there is none). 0, or -1 with err (a database error). */
-static int s_read(dir_t *dir, const char *directory_id, const char *id, bool with_members,
-                  Sso__ScimGroup **group_p, dir_error_t *err)
+static int s_complete(dir_t *dir, void *group, bool with_members)
 {
-    *group_p = NULL;
-    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT " S_COLUMNS " FROM scim_groups g WHERE "
-                                                "g.id = ? AND g.directory_id = ? AND "
-                                                "g.deleted_at IS NULL",
-                                       "ss", id, directory_id);
-    int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
-    if (step == DIR_DB_ROW)
-        *group_p = s_group_of_row(stmt);
-    dir_db_release(stmt);
-    if (step == DIR_DB_DONE
-        || (step == DIR_DB_ROW && *group_p && (!with_members || s_members_of(dir, *group_p) == 0)))
-        return 0;
-    if (*group_p)
-        sso__scim_group__free_unpacked(*group_p, NULL);
-    *group_p = NULL;
-    dir_server_error(err);
-    return -1;
+    return with_members ? s_members_of(dir, group) : 0;
 }
 
-/* As s_read, and NOT_FOUND when there is no such group. */
+static void s_free(void *group)
+{
+    sso__scim_group__free_unpacked(group, NULL);
+}
+
+static void *s_of_row(dir_db_stmt_t *stmt)
+{
+    return s_group_of_row(stmt);
+}
+
+static const dir_scim_kind_t s_groups = {"scim_groups g", S_COLUMNS, S_NOT_FOUND, s_of_row,
+                                         s_complete, s_free};
+
+/* The group id of directory_id (not deleted), with its members when asked, into *group_p;
+   NOT_FOUND when there is no such group. 0, or -1 with err. */
 static int s_found(dir_t *dir, const char *directory_id, const char *id, bool with_members,
                    Sso__ScimGroup **group_p, dir_error_t *err)
 {
-    if (s_read(dir, directory_id, id, with_members, group_p, err) != 0)
-        return -1;
-    if (*group_p)
-        return 0;
-    dir_rpc_error(err, "not_found", S_NOT_FOUND);
-    return -1;
+    void *group = NULL;
+    int rc = dir_scim_rows_read(dir, &s_groups, directory_id, id, with_members, true, &group,
+                                err);
+    *group_p = group;
+    return rc;
 }
 
 /* The group and the member ids of a write within their caps. 0, or -1 with err. */
@@ -106,17 +101,8 @@ static int s_writable(const Sso__ScimGroupWrite *in, bool create, dir_error_t *e
                       "external_id of at most that", DIR_SCIM_TEXT_MAX);
         return -1;
     }
-    size_t len = g->resource_json ? strlen(g->resource_json) : 0;
-    json_t *resource = len && len <= DIR_SCIM_RESOURCE_MAX
-                           ? json_loadb(g->resource_json, len, JSON_REJECT_DUPLICATES, NULL)
-                           : NULL;
-    bool object = json_is_object(resource);
-    json_decref(resource);
-    if (!object) {
-        dir_rpc_error(err, "invalid_request", "resource_json is a JSON object of at most %d "
-                      "bytes", DIR_SCIM_RESOURCE_MAX);
+    if (dir_scim_rows_resource_ok(g->resource_json, err) != 0)
         return -1;
-    }
     if (in->n_members_added > DIR_SCIM_GROUP_MEMBERS_MAX
         || in->n_members_removed > DIR_SCIM_GROUP_MEMBERS_MAX
         || (create && in->n_members_removed)) {
@@ -344,8 +330,8 @@ DIR_RPC_FN(dir_scim_groups_list, Sso__ScimGroupListRequest, Sso__ScimGroupListRe
 {
     static const char *const where[] = {
         [SSO__SCIM_GROUP_KEY__SCIM_GROUP_ALL] = "?4 IS NULL",
-        [SSO__SCIM_GROUP_KEY__SCIM_GROUP_DISPLAY_NAME] = "g.display_name_lower = lower(?4)",
-        [SSO__SCIM_GROUP_KEY__SCIM_GROUP_EXTERNAL_ID] = "g.external_id = ?4",
+        [SSO__SCIM_GROUP_KEY__SCIM_GROUP_DISPLAY_NAME] = "display_name_lower = lower(?4)",
+        [SSO__SCIM_GROUP_KEY__SCIM_GROUP_EXTERNAL_ID] = "external_id = ?4",
         [SSO__SCIM_GROUP_KEY__SCIM_GROUP_MEMBER] = ("g.id IN (SELECT group_id FROM "
                                                     "scim_group_members WHERE user_id = ?4)"),
     };
@@ -360,35 +346,14 @@ DIR_RPC_FN(dir_scim_groups_list, Sso__ScimGroupListRequest, Sso__ScimGroupListRe
                       DIR_SCIM_LIST_MAX);
         return -1;
     }
-    int32_t limit = in->limit < max ? in->limit : max;
-    char sql[640];
-    snprintf(sql, sizeof sql, "SELECT " S_COLUMNS " FROM scim_groups g WHERE g.directory_id = "
-             "?1 AND g.deleted_at IS NULL AND g.seq > ?2 AND %s ORDER BY g.seq LIMIT ?3",
-             where[key]);
-    /* One more than the page tells whether another follows. */
-    dir_db_stmt_t *stmt = dir_db_query(dir->db, sql, "siis", in->directory_id, in->after_seq,
-                                       (int64_t) limit + 1, key ? in->value : NULL);
-    Sso__ScimGroup **groups = calloc((size_t) limit, sizeof *groups);
-    size_t n = 0;
-    int step = stmt && groups ? DIR_DB_ROW : DIR_DB_ERROR;
-    while (step == DIR_DB_ROW && (step = dir_db_step(stmt)) == DIR_DB_ROW) {
-        if (n == (size_t) limit) {
-            out->more = true;
-            step = DIR_DB_DONE;
-        }
-        else if (!(groups[n++] = s_group_of_row(stmt)))
-            step = DIR_DB_ERROR;
-    }
-    dir_db_release(stmt);
-    out->groups = groups;
-    out->n_groups = groups ? n : 0;
-    for (size_t i = 0; in->with_members && step == DIR_DB_DONE && i < n; i++)
-        if (s_members_of(dir, groups[i]) != 0)
-            step = DIR_DB_ERROR;
-    if (step == DIR_DB_DONE)
-        return 0;
-    dir_server_error(err);
-    return -1;
+    void **groups = NULL;
+    bool more = false;
+    int rc = dir_scim_rows_page(dir, &s_groups, where[key], in->directory_id, in->after_seq,
+                                in->limit < max ? in->limit : max, key ? in->value : NULL,
+                                in->with_members, &groups, &out->n_groups, &more, err);
+    out->groups = (Sso__ScimGroup **) groups;
+    out->more = more;
+    return rc;
 }
 
 DIR_RPC_FN(dir_scim_groups_create, Sso__ScimGroupWrite, Sso__ScimGroupReply)

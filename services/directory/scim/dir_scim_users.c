@@ -2,6 +2,7 @@
 #include "scim/dir_scim_users.h"
 #include "dir_testkit.h"
 #include "scim/dir_scim_groups.h"
+#include "scim/dir_scim_rows.h"
 #include "scim/dir_scim_sync.h"
 #include "sso_crypto.h"
 #include "sso_log.h"
@@ -69,39 +70,34 @@ static int s_groups_of(dir_t *dir, Sso__ScimUser *user)
     return step == DIR_DB_DONE ? 0 : -1;
 }
 
-/* The user id of directory_id, not deleted, into *user_p (NULL when there is none). 0, or -1
-   with err (a database error). */
-static int s_read(dir_t *dir, const char *directory_id, const char *id, Sso__ScimUser **user_p,
-                  dir_error_t *err)
+static int s_complete(dir_t *dir, void *user, bool details)
 {
-    *user_p = NULL;
-    dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT " S_COLUMNS " FROM scim_users WHERE "
-                                                "id = ? AND directory_id = ? AND deleted_at "
-                                                "IS NULL",
-                                       "ss", id, directory_id);
-    int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
-    if (step == DIR_DB_ROW)
-        *user_p = s_user_of_row(stmt);
-    dir_db_release(stmt);
-    if (step == DIR_DB_DONE || (step == DIR_DB_ROW && *user_p && s_groups_of(dir, *user_p) == 0))
-        return 0;
-    if (*user_p)
-        sso__scim_user__free_unpacked(*user_p, NULL);
-    *user_p = NULL;
-    dir_server_error(err);
-    return -1;
+    (void) details;
+    return s_groups_of(dir, user);
 }
 
-/* As s_read, and NOT_FOUND when there is no such user. */
+static void s_free(void *user)
+{
+    sso__scim_user__free_unpacked(user, NULL);
+}
+
+static void *s_of_row(dir_db_stmt_t *stmt)
+{
+    return s_user_of_row(stmt);
+}
+
+static const dir_scim_kind_t s_users = {"scim_users u", S_COLUMNS, S_NOT_FOUND, s_of_row,
+                                        s_complete, s_free};
+
+/* The user id of directory_id (not deleted) with its groups into *user_p; NOT_FOUND when there
+   is no such user. 0, or -1 with err. */
 static int s_found(dir_t *dir, const char *directory_id, const char *id, Sso__ScimUser **user_p,
                    dir_error_t *err)
 {
-    if (s_read(dir, directory_id, id, user_p, err) != 0)
-        return -1;
-    if (*user_p)
-        return 0;
-    dir_rpc_error(err, "not_found", S_NOT_FOUND);
-    return -1;
+    void *user = NULL;
+    int rc = dir_scim_rows_read(dir, &s_users, directory_id, id, true, true, &user, err);
+    *user_p = user;
+    return rc;
 }
 
 /* The user of a write: userName and the indexed texts within their caps, the resource a JSON
@@ -116,18 +112,7 @@ static int s_writable(const Sso__ScimUser *user, dir_error_t *err)
                       "external_id, display_name and email of at most that", DIR_SCIM_TEXT_MAX);
         return -1;
     }
-    size_t len = user->resource_json ? strlen(user->resource_json) : 0;
-    json_t *resource = len && len <= DIR_SCIM_RESOURCE_MAX
-                           ? json_loadb(user->resource_json, len, JSON_REJECT_DUPLICATES, NULL)
-                           : NULL;
-    bool object = json_is_object(resource);
-    json_decref(resource);
-    if (!object) {
-        dir_rpc_error(err, "invalid_request", "resource_json is a JSON object of at most %d "
-                      "bytes", DIR_SCIM_RESOURCE_MAX);
-        return -1;
-    }
-    return 0;
+    return dir_scim_rows_resource_ok(user->resource_json, err);
 }
 
 /* Appends the sync event of a change to user id, and its webhook (dir_scim_sync_change). */
@@ -185,33 +170,14 @@ DIR_RPC_FN(dir_scim_users_list, Sso__ScimUserListRequest, Sso__ScimUserListReply
                       DIR_SCIM_LIST_MAX);
         return -1;
     }
-    char sql[512];
-    snprintf(sql, sizeof sql, "SELECT " S_COLUMNS " FROM scim_users WHERE directory_id = ?1 "
-             "AND deleted_at IS NULL AND seq > ?2 AND %s ORDER BY seq LIMIT ?3", where[key]);
-    /* One more than the page tells whether another follows. */
-    dir_db_stmt_t *stmt = dir_db_query(dir->db, sql, "siis", in->directory_id, in->after_seq,
-                                       (int64_t) in->limit + 1, key ? in->value : NULL);
-    Sso__ScimUser **users = calloc((size_t) in->limit, sizeof *users);
-    size_t n = 0;
-    int step = stmt && users ? DIR_DB_ROW : DIR_DB_ERROR;
-    while (step == DIR_DB_ROW && (step = dir_db_step(stmt)) == DIR_DB_ROW) {
-        if (n == (size_t) in->limit) {
-            out->more = true;
-            step = DIR_DB_DONE;
-        }
-        else if (!(users[n++] = s_user_of_row(stmt)))
-            step = DIR_DB_ERROR;
-    }
-    dir_db_release(stmt);
-    out->users = users;
-    out->n_users = users ? n : 0;
-    for (size_t i = 0; step == DIR_DB_DONE && i < out->n_users; i++)
-        if (s_groups_of(dir, out->users[i]) != 0)
-            step = DIR_DB_ERROR;
-    if (step == DIR_DB_DONE)
-        return 0;
-    dir_server_error(err);
-    return -1;
+    void **users = NULL;
+    bool more = false;
+    int rc = dir_scim_rows_page(dir, &s_users, where[key], in->directory_id, in->after_seq,
+                                in->limit, key ? in->value : NULL, true, &users,
+                                &out->n_users, &more, err);
+    out->users = (Sso__ScimUser **) users;
+    out->more = more;
+    return rc;
 }
 
 DIR_RPC_FN(dir_scim_users_create, Sso__ScimUserWrite, Sso__ScimUserReply)
