@@ -309,7 +309,8 @@ static zframe_t *s_apply(scim_req_t *req, const scim_patch_t *patch,
 /* PATCH (RFC 7644 3.5.2): the group read with its members, the PatchOp applied by scim_patch
    (Okta's and Entra's shapes; nothing changes on a refusal), the result checked as a PUT's
    body is, and stored on the version read with the members added and removed (If-Match, when
-   given, must name it; a change in between is 412). A patch that changes nothing writes
+   given, must name it; a change in between is made again by scim_endpoint_http, or 412
+   under If-Match). A patch that changes nothing writes
    nothing. */
 static zframe_t *s_patch(scim_req_t *req, const char *id)
 {

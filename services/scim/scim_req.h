@@ -14,6 +14,7 @@ typedef struct {
     char directory_id[SCIM_ID_MAX + 1];
     char base_url[sizeof ((sso_config_t *) 0)->public_url + SCIM_ID_MAX + 16];
     const char *rest; /* the path below the base, without its '/': "Users/scu_1", "" */
+    bool stale;       /* a write met a change made since its read (the directory's STALE) */
 } scim_req_t;
 
 /* Reads path into req (directory_id, rest; base_url from public_url). 0, or -1 when the path

@@ -137,6 +137,8 @@ int scim_filter_key(const scim_filter_t *filter, const scim_key_t *keys, size_t 
     static zframe_t *s_reply(scim_req_t *req, int status, Reply *reply, uint32_t http_status,    \
                              const char *attributes, const char *excluded)                      \
     {                                                                                           \
+        if ((status) == 0 && reply && reply->error == SSO__RPC_ERROR__STALE)                    \
+            req->stale = true;                                                                  \
         zframe_t *frame = SCIM_REPLY_FAILED(status, reply, reply->field, what);                 \
         if (!frame)                                                                             \
             frame = scim_resource_answer(http_status, s_render(req, reply->field), attributes,  \
@@ -153,6 +155,8 @@ int scim_filter_key(const scim_filter_t *filter, const scim_key_t *keys, size_t 
         zframe_t *frame = s_expected_version(req, id, &del.expected_version);                   \
         Reply *reply = NULL;                                                                    \
         int status = frame ? 0 : delete_call(req->service, &del, &reply);                       \
+        if (!frame && reply && reply->error == SSO__RPC_ERROR__STALE)                           \
+            req->stale = true;                                                                  \
         if (!frame)                                                                             \
             frame = SCIM_REPLY_FAILED(status, reply, true, what);                               \
         if (reply)                                                                              \
@@ -225,7 +229,10 @@ typedef struct {
 bool scim_endpoint_owns(const char *rest, const char *name);
 /* Serves req, whose rest is the endpoint's: <name> GET (list) and POST, <name>/.search POST,
    <name>/{id} GET, PUT, PATCH and DELETE; 405 with Allow for another method, 404 for an id
-   that cannot be one. */
+   that cannot be one. A PUT, PATCH or DELETE without If-Match that met a change made since its
+   read (req->stale) is made again on the new version, up to SCIM_STALE_TRIES times: only an
+   If-Match makes a change conditional (412). */
+#define SCIM_STALE_TRIES 3
 zframe_t *scim_endpoint_http(scim_req_t *req, const scim_endpoint_t *endpoint);
 
 void scim_resource_test(bool verbose);

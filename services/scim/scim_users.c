@@ -232,7 +232,8 @@ static zframe_t *s_replace(scim_req_t *req, const char *id)
 
 /* PATCH (RFC 7644 3.5.2): the stored user, the PatchOp applied by scim_patch (Okta's and
    Entra's shapes; nothing changes on a refusal), the result checked as a PUT's body is, and
-   stored on the version read (If-Match, when given, must name it; a change in between is 412). */
+   stored on the version read (If-Match, when given, must name it; a change in between is
+   made again by scim_endpoint_http, or 412 under If-Match). */
 static zframe_t *s_patch(scim_req_t *req, const char *id)
 {
     scim_error_t error = {0};
