@@ -2,8 +2,8 @@
 Standard Webhooks algorithm (HMAC-SHA256 over "<webhook-id>.<webhook-timestamp>.<body>" with
 the base64 key after "whsec_", reimplemented here from the specification) and fails the first
 attempts. The retries arrive, in order, exactly the events expected (login.succeeded through a
-simulator login, connection.deactivated / activated through the API), and a restart of the
-directory in the middle loses nothing and keeps the order."""
+simulator login, connection.deactivated / activated through the API), and restarts of the
+directory and of the gateway (the bus's broker) in the middle lose nothing and keep the order."""
 import base64
 import hashlib
 import hmac
@@ -15,12 +15,12 @@ import subprocess
 import threading
 import time
 
-from test_scim_directories import epoch
-
 import pytest
+import requests
 
 from conftest import Broker
 from test_op import query_of
+from test_scim_directories import epoch
 from test_simulator import Login, sim  # noqa: F401 (sim: the fixture of the simulator's client)
 
 
@@ -110,18 +110,22 @@ def sign_in(broker, sim, email):
     assert "code" in query_of(login.acs(signed))
 
 
-def restart_directory(broker):
-    """SIGTERM to the directory: it stops cleanly (its sender records what it sent and gives
-    back its other claims), and the supervisor starts it again."""
-    old = broker.wait_pid("directory")
+def restart(broker, service="directory"):
+    """SIGTERM to a service: the directory stops cleanly (its sender records what it sent and
+    gives back its other claims), the gateway with its broker drops every bus connection; the
+    supervisor starts it again, and the others reconnect."""
+    old = broker.wait_pid(service)
     os.kill(old, signal.SIGTERM)
-    broker.wait_pid("directory", other_than=old)
+    broker.wait_pid(service, other_than=old)
     deadline = time.time() + 30
     while time.time() < deadline:
-        if broker.api("GET", "/webhooks").status_code == 200:
-            return
+        try:
+            if broker.api("GET", "/webhooks").status_code == 200:
+                return
+        except requests.RequestException:
+            pass  # the gateway is not listening yet
         time.sleep(0.1)
-    raise AssertionError("the directory did not come back:\n" + broker.log_tail())
+    raise AssertionError(f"the {service} did not come back:\n" + broker.log_tail())
 
 
 def test_signed_retried_in_order_through_a_restart(broker, sim, receiver):
@@ -141,10 +145,12 @@ def test_signed_retried_in_order_through_a_restart(broker, sim, receiver):
     # Disabling again is no change, so no event.
     assert broker.api("POST", "/connections/conn_simulator/disable").status_code == 200
     assert broker.api("POST", "/connections/conn_simulator/enable").status_code == 200
-    # The receiver goes down and the directory restarts while deliveries are pending.
+    # The receiver goes down, and the directory, then the gateway with the bus's broker,
+    # restart while deliveries are pending.
     with receiver.lock:
         receiver.down = True
-    restart_directory(broker)
+    restart(broker, "directory")
+    restart(broker, "gateway")
     sign_in(broker, sim, "grace@example.com")
     time.sleep(0.5)
     with receiver.lock:
