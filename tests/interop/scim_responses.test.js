@@ -1,11 +1,11 @@
 // Every SCIM response of a representative run against the real service (the broker, through
 // the gateway) validated by npm scimmy against the core schemas (scim_kit.js's validate: User
-// with the enterprise extension, ListResponse, Error, the discovery documents; content type,
-// ETag equal to meta.version); and the PATCH differential through the service: every request of
-// scim_patch_cases.js that applies to a User is sent over HTTP to a user created from the
-// case's resource, and the service's resource must be npm scim-patch's reading of it (or the
-// RFC's, where the case notes that the library departs), a refusal the same scimType with the
-// user left as it was.
+// with the enterprise extension, Group, ListResponse, Error, the discovery documents; content
+// type, ETag equal to meta.version); and the PATCH differential through the service: every
+// request of scim_patch_cases.js is sent over HTTP to a user or a group created from the
+// case's resource (a group's members users made for the run), and the service's resource must
+// be npm scim-patch's reading of it (or the RFC's, where the case notes that the library
+// departs), a refusal the same scimType with the resource left as it was.
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -114,6 +114,77 @@ test('Users: every answer of a create-to-delete run', async () => {
   validate(await scim.call('DELETE', `/Users/${c.id}`), { status: 204 });
   validate(await scim.call('GET', `/Users/${c.id}`), { status: 404 });
   validate(await scim.call('DELETE', `/Users/${c.id}`), { status: 404 });
+});
+
+test("Groups: every answer of a create-to-delete run (Okta's and Entra's shapes)", async () => {
+  const user = async (name) => validate(await scim.call('POST', '/Users', { body: okta(name) }), { as: 'User', status: 201 });
+  const [u1, u2, u3] = [await user('g1@example.com'), await user('g2@example.com'), await user('g3@example.com')];
+  // Okta's group push: POST with members; Entra's: externalId, and members added later.
+  const eng = validate(await scim.call('POST', '/Groups', { body: { schemas: [URN.group], displayName: 'Engineering',
+    members: [{ value: u1.id, display: 'g1' }, { value: u2.id }] } }), { as: 'Group', status: 201 });
+  assert.deepEqual(eng.members.map((m) => m.value), [u1.id, u2.id]);
+  const ops = validate(await scim.call('POST', '/Groups', { body: { schemas: [URN.group], displayName: 'Ops',
+    externalId: 'entra-ops' } }), { as: 'Group', status: 201 });
+  assert.equal(ops.members, undefined, 'no members: none served');
+  validate(await scim.call('GET', `/Groups/${eng.id}`), { as: 'Group', status: 200 });
+  validate(await scim.call('GET', `/ResourceTypes/Group`), { as: 'discovery', path: '/ResourceTypes/Group', status: 200 });
+  // A member's groups on the user.
+  const member = validate(await scim.call('GET', `/Users/${u1.id}`), { as: 'User', status: 200 });
+  assert.deepEqual(member.groups.map((g) => g.value), [eng.id]);
+
+  // Lists as Okta and Entra ask them (excludedAttributes=members), by member, paged.
+  const list = async (query, want) => {
+    const l = validate(await scim.call('GET', `/Groups?${query}`), { as: 'ListResponse', type: 'Group', status: 200, projected: /attributes/i.test(query) });
+    assert.deepEqual(l.Resources.map((g) => g.displayName), want, query);
+    return l;
+  };
+  const byName = await list(`filter=${encodeURIComponent('displayName eq "engineering"')}&excludedAttributes=members`, ['Engineering']);
+  assert.equal(byName.Resources[0].members, undefined);
+  await list(`filter=${encodeURIComponent('externalId eq "entra-ops"')}&excludedAttributes=members`, ['Ops']);
+  await list(`filter=${encodeURIComponent(`members[value eq "${u2.id}"]`)}`, ['Engineering']);
+  await list(`filter=${encodeURIComponent(`members.value eq "${u3.id}"`)}`, []);
+  await list('sortBy=displayName&sortOrder=descending', ['Ops', 'Engineering']);
+  const page = await list('sortBy=displayName&startIndex=2&count=1', ['Ops']);
+  assert.deepEqual([page.totalResults, page.itemsPerPage, page.startIndex], [2, 1, 2]);
+  validate(await scim.call('POST', '/Groups/.search', { body: { schemas: [URN.search], filter: 'displayName sw "O"' } }),
+    { as: 'ListResponse', type: 'Group', status: 200 });
+
+  // PATCH: Entra's capitalised Add of a member, Okta's remove by filter, a rename without a
+  // path; 204 with the ETag, or the group when a shape is asked for.
+  const added = await scim.call('PATCH', `/Groups/${ops.id}`, { body: { schemas: [URN.patch],
+    Operations: [{ op: 'Add', path: 'members', value: [{ value: u3.id }] }] } });
+  assert.equal(added.status, 204);
+  const removed = validate(await scim.call('PATCH', `/Groups/${eng.id}?excludedAttributes=displayName`, { body: { schemas: [URN.patch],
+    Operations: [{ op: 'remove', path: `members[value eq "${u1.id}"]` }] } }), { as: 'Group', status: 200, projected: true });
+  assert.deepEqual(removed.members.map((m) => m.value), [u2.id]);
+  const renamed = await scim.call('PATCH', `/Groups/${eng.id}`, { body: { schemas: [URN.patch],
+    Operations: [{ op: 'replace', value: { id: eng.id, displayName: 'Eng' } }] } });
+  assert.equal(renamed.status, 204);
+  const now = validate(await scim.call('GET', `/Groups/${eng.id}`), { as: 'Group', status: 200 });
+  assert.equal(renamed.headers.get('etag'), now.meta.version);
+  assert.equal(now.displayName, 'Eng');
+
+  // PUT with If-Match: the membership replaced; a stale If-Match is 412, nothing changed.
+  const put = validate(await scim.call('PUT', `/Groups/${eng.id}`, { headers: { 'if-match': now.meta.version },
+    body: { schemas: [URN.group], displayName: 'Eng', members: [{ value: u3.id }] } }), { as: 'Group', status: 200 });
+  assert.deepEqual(put.members.map((m) => m.value), [u3.id]);
+  validate(await scim.call('PUT', `/Groups/${eng.id}`, { headers: { 'if-match': now.meta.version },
+    body: { schemas: [URN.group], displayName: 'X' } }), { status: 412 });
+  // Refusals, each a SCIM Error: a member that is no user here, a nested group, an unknown
+  // attribute, no displayName.
+  validate(await scim.call('POST', '/Groups', { body: { schemas: [URN.group], displayName: 'X', members: [{ value: 'scu_nobody' }] } }), { status: 400 });
+  validate(await scim.call('POST', '/Groups', { body: { schemas: [URN.group], displayName: 'X', members: [{ value: ops.id, type: 'Group' }] } }), { status: 400 });
+  validate(await scim.call('POST', '/Groups', { body: { schemas: [URN.group], displayName: 'X', shoeSize: 1 } }), { status: 400 });
+  validate(await scim.call('POST', '/Groups', { body: { schemas: [URN.group] } }), { status: 400 });
+  assert.deepEqual(validate(await scim.call('GET', `/Groups/${eng.id}`), { as: 'Group', status: 200 }), put);
+
+  // DELETE: 204, then 404.
+  for (const g of [eng, ops]) {
+    validate(await scim.call('DELETE', `/Groups/${g.id}`), { status: 204 });
+    validate(await scim.call('GET', `/Groups/${g.id}`), { status: 404 });
+  }
+  for (const u of [u1, u2, u3])
+    validate(await scim.call('DELETE', `/Users/${u.id}`), { status: 204 });
 });
 
 // scimmy's reading of `attributes`/`excludedAttributes` over the full resource, as its
