@@ -34,6 +34,8 @@ RUN apt-get update \
  && install -d -o sso -g sso -m 0700 /data /keys
 COPY --from=build /out/bin/ /app/bin/
 COPY --from=build /out/web/ /app/web/
+# with-secrets: the scale profile's directories get their secrets as files (compose.yaml).
+COPY deploy/with-secrets.sh /app/bin/with-secrets
 # Fail the build here, not at run time, if a shared library is missing.
 RUN if ldd /app/bin/* | grep 'not found'; then exit 1; fi
 

@@ -6,19 +6,54 @@
 #include "sso_log.h"
 #include "sso_service.h"
 #include <signal.h>
+#include <sys/stat.h>
+
+/* --make-bus-keys DIR: a cluster's one set of bus keys, made once on one machine and then
+   given to every host (or mounted as a secret), instead of each gateway making its own. The
+   same make as the gateway's start, but with every service's secret required, as a set to
+   hand out must hold them all. */
+static int s_make_bus_keys(const char *dir)
+{
+    char secret[1100];
+    snprintf(secret, sizeof secret, "%s/broker.key_secret", dir);
+    struct stat st;
+    bool had = stat(secret, &st) == 0;
+    char why[1200];
+    sso_bus_keys_t *keys = sso_bus_keys_make(dir, NULL, true, why, sizeof why);
+    if (!keys) {
+        fprintf(stderr, "sso-gateway: bus keys: %s\n", why);
+        return 1;
+    }
+    sso_bus_keys_destroy(&keys);
+    printf("%s the bus keys in %s: give the gateways broker.key_secret and every <service>.key,\n"
+           "each service broker.key and its own <service>.key_secret (see docs/SCALING.md)\n",
+           had ? "kept" : "made", dir);
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && !strcmp(argv[1], "--make-bus-keys")) {
+        if (argc != 3) {
+            fprintf(stderr, "sso-gateway: usage: sso-gateway --make-bus-keys DIR\n");
+            return 2;
+        }
+        sso_log_init("gateway", "text", NULL, false);
+        return s_make_bus_keys(argv[2]);
+    }
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("Usage: sso-gateway [--help]\n\n"
+            printf("Usage: sso-gateway [--help | --make-bus-keys DIR]\n\n"
                    "The HTTP edge of the SSO broker. Binds SSO_HTTP_ADDR for HTTP(S) and\n"
                    "SSO_BROKER_ENDPOINT for the bus broker that the token, saml, oidc and\n"
                    "directory services connect to; forwards each request to the service that\n"
                    "owns its path and answers /healthz, /readyz and /metrics itself. The bus\n"
                    "admits only the services' CURVE keys from SSO_BUS_KEYS_DIR: the gateway\n"
                    "generates the whole set there when the directory holds none of it, and\n"
-                   "refuses one that lacks a file it needs.\n\n");
+                   "refuses one that lacks a file it needs.\n\n"
+                   "  sso-gateway --make-bus-keys DIR   makes a whole set of bus keys in DIR\n"
+                   "  (every service's secret too; keeps a whole set already there) and exits:\n"
+                   "  one set for a cluster, to copy to every host.\n\n");
             sso_service_print_env_help(stdout);
             printf("  SSO_TLS_CERT / SSO_TLS_KEY   PEM files to serve HTTPS (both or neither)\n"
                    "  SSO_MAX_BODY_BYTES      request body limit (1048576)\n"

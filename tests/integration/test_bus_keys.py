@@ -148,3 +148,82 @@ def test_a_set_made_before_the_scim_role_is_upgraded_not_refused(setup, processe
     assert all(read(os.path.join(b.keys_dir, n)) == text for n, text in old.items())
     for name in ("scim.key", "scim.key_secret"):
         assert os.stat(os.path.join(b.keys_dir, name)).st_mode & 0o777 == 0o600
+
+
+# ---- sso-gateway --make-bus-keys: a cluster's one set, made once ---------------------------
+
+def make_bus_keys(*args):
+    return subprocess.run([os.path.join(BIN, "sso-gateway"), "--make-bus-keys", *args],
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_make_bus_keys_makes_a_whole_set_with_every_secret_and_exits(tmp_path):
+    keys_dir = tmp_path / "cluster" / "bus"
+    result = make_bus_keys(str(keys_dir))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"made the bus keys in {keys_dir}")
+    names = ["broker", "directory", "token", "saml", "oidc", "scim"]
+    assert sorted(os.listdir(keys_dir)) == sorted(f"{n}.key{s}" for n in names
+                                                  for s in ("", "_secret"))
+    assert os.stat(keys_dir).st_mode & 0o777 == 0o700
+    for name in os.listdir(keys_dir):
+        assert os.stat(keys_dir / name).st_mode & 0o777 == 0o600, name
+        public, secret = zmq.auth.load_certificate(str(keys_dir / name))
+        assert public and (secret or not name.endswith("_secret")), name
+    # Again: the set is kept as it is, so hosts that copied it stay in.
+    before = {n: read(keys_dir / n) for n in os.listdir(keys_dir)}
+    again = make_bus_keys(str(keys_dir))
+    assert again.returncode == 0 and again.stdout.startswith("kept"), again
+    assert {n: read(keys_dir / n) for n in os.listdir(keys_dir)} == before
+
+
+def test_a_gateway_and_a_service_on_a_made_set_use_it_as_it_is(setup, processes):
+    """The set made ahead is the one the gateway serves with: nothing is added or replaced,
+    and a service with it joins."""
+    b = setup
+    assert make_bus_keys(b.keys_dir).returncode == 0
+    before = {n: read(os.path.join(b.keys_dir, n)) for n in os.listdir(b.keys_dir)}
+    gateway_log = os.path.join(b.data_dir, "gateway.log")
+    processes("gateway", b.env, gateway_log)
+    token_log = os.path.join(b.data_dir, "token.log")
+    processes("token", b.env, token_log)
+    assert wait_for(lambda: token_instances(b.url) == 1, 30), (read(gateway_log), read(token_log))
+    assert {n: read(os.path.join(b.keys_dir, n)) for n in os.listdir(b.keys_dir)} == before
+
+
+@pytest.mark.parametrize("removed", [["oidc.key_secret"], ["broker.key_secret"],
+                                     ["token.key_secret", "token.key"]])
+def test_make_bus_keys_refuses_a_partial_set_naming_what_is_missing(setup, removed):
+    """A set to hand out must hold every secret: even a service's secret alone missing is
+    refused (the gateway's own start would take that set), and nothing is made over it."""
+    b = setup
+    make_old_set(b.keys_dir)
+    zmq.auth.create_certificates(b.keys_dir, "scim")
+    for name in os.listdir(b.keys_dir):
+        os.chmod(os.path.join(b.keys_dir, name), 0o600)
+    for name in removed:
+        os.unlink(os.path.join(b.keys_dir, name))
+    before = sorted(os.listdir(b.keys_dir))
+    result = make_bus_keys(b.keys_dir)
+    assert result.returncode == 1, result
+    assert f"missing {removed[0]}" in result.stderr, result.stderr
+    assert sorted(os.listdir(b.keys_dir)) == before
+
+
+@pytest.mark.parametrize("args", [[], ["a", "b"]])
+def test_make_bus_keys_needs_exactly_one_directory(args):
+    result = make_bus_keys(*args)
+    assert result.returncode == 2 and "usage" in result.stderr, result
+
+
+@pytest.mark.parametrize("case", ["empty", "file", "too long"])
+def test_make_bus_keys_refuses_a_path_it_cannot_use(tmp_path, case):
+    path = {"empty": "", "file": str(tmp_path / "a-file"),
+            "too long": str(tmp_path / ("d" * 250))}[case]
+    if case == "file":
+        (tmp_path / "a-file").write_text("")
+    result = make_bus_keys(path)
+    assert result.returncode == 1 and result.stderr.startswith("sso-gateway: bus keys:"), result
+    assert not result.stdout
+    if case == "file":
+        assert (tmp_path / "a-file").read_text() == ""
