@@ -139,6 +139,8 @@ int sso_config_load(sso_config_t *config)
         || s_int("SSO_WORKER_CREDIT", 32, 1, 64, &config->worker_credit))
         return -1;
     if (s_copy(config->ops_addr, sizeof config->ops_addr, "SSO_OPS_ADDR", "")
+        || s_copy(config->trusted_proxies, sizeof config->trusted_proxies,
+                  "SSO_TRUSTED_PROXIES", "")
         || s_int("SSO_MAX_CONNECTIONS_PER_IP", 64, 1, 4000, &config->max_connections_per_ip)
         || s_int("SSO_REQUEST_READ_TIMEOUT_MS", 10000, 100, 600000,
                  &config->request_read_timeout_ms)

@@ -21,6 +21,7 @@ typedef struct {
     bool simulator;             /* the IdP simulator and its Test Organization are on:
                                    SSO_SIMULATOR (0 or 1), by default on only in development */
     char ops_addr[128];         /* SSO_OPS_ADDR: /metrics, /healthz, /readyz apart; "" when unset */
+    char trusted_proxies[1024]; /* SSO_TRUSTED_PROXIES: who may set X-Forwarded-For; "" none */
     int max_connections_per_ip; /* SSO_MAX_CONNECTIONS_PER_IP */
     int request_read_timeout_ms;    /* SSO_REQUEST_READ_TIMEOUT_MS: headers and body */
     int max_body_bytes_in_flight;   /* SSO_MAX_BODY_BYTES_IN_FLIGHT: all connections together */

@@ -1,4 +1,5 @@
 #include "gateway_http.h"
+#include "gateway_proxy.h"
 #include "gateway_limits.h"
 #include "gateway_routes.h"
 #include "gateway_static.h"
@@ -46,6 +47,7 @@ struct gateway_http_t {
     listener_t ops_side;        /* daemon NULL without SSO_OPS_ADDR */
     int loop_fd;                /* epoll of both daemons for the broker's loop; -1 if not ours */
     gateway_limits_t *limits;
+    gateway_proxy_t *proxies;   /* SSO_TRUSTED_PROXIES */
     char cut_answer[256];       /* the 408 the sweep writes itself (s_cut) */
     size_t cut_answer_len;
     const sso_config_t *config;
@@ -266,6 +268,32 @@ static void s_address_text(const struct sockaddr *addr, char *text, size_t size)
                   (socklen_t) size);
 }
 
+/* Appends an X-Forwarded-For line to the comma-separated text in cls (at most 1 KiB: a longer
+   chain is cut at the left, where the untrusted entries are). */
+static enum MHD_Result s_collect_xff(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void) kind;
+    char *xff = cls;
+    if (!key || strcasecmp(key, "X-Forwarded-For") != 0 || !value)
+        return MHD_YES;
+    const size_t size = 1024;
+    size_t used = strlen(xff), len = strlen(value);
+    if (used + 1 + len < size)
+        snprintf(xff + used, size - used, "%s%s", used ? "," : "", value);
+    else if (len >= size - 1) { /* the right end of this line alone */
+        memcpy(xff, value + len - (size - 1), size - 1);
+        xff[size - 1] = '\0';
+    }
+    else { /* the right end of the lines before, then this line */
+        size_t keep = size - 2 - len;
+        memmove(xff, xff + used - keep, keep);
+        xff[keep] = ',';
+        memcpy(xff + keep + 1, value, len + 1);
+    }
+    return MHD_YES;
+}
+
 static enum MHD_Result s_forward(request_t *request, const char *method, const char *path)
 {
     gateway_http_t *http = request->http;
@@ -287,10 +315,14 @@ static enum MHD_Result s_forward(request_t *request, const char *method, const c
     message.body.len = request->body_len;
     message.tls = http->tls_cert != NULL;
 
-    char remote[INET6_ADDRSTRLEN];
+    char peer[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN];
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(request->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    s_address_text(info ? info->client_addr : NULL, remote, sizeof remote);
+    s_address_text(info ? info->client_addr : NULL, peer, sizeof peer);
+    /* Behind a trusted proxy, the client it names (every X-Forwarded-For line, in order). */
+    char xff[1024] = "";
+    MHD_get_connection_values(request->connection, MHD_HEADER_KIND, s_collect_xff, xff);
+    gateway_proxy_client(http->proxies, peer, xff, remote);
     message.remote_addr = remote;
 
     zframe_t *payload = query.failed ? NULL : sso_frame_pack(&message.base);
@@ -838,6 +870,13 @@ gateway_http_t *gateway_http_new(const sso_config_t *config, sso_broker_t *broke
         return NULL;
     }
     self->access_log = config->access_log;
+    char why[256];
+    self->proxies = gateway_proxy_new(config->trusted_proxies, why, sizeof why);
+    if (!self->proxies) {
+        sso_error("%s", why);
+        gateway_http_destroy(&self);
+        return NULL;
+    }
     int len = snprintf(self->cut_answer, sizeof self->cut_answer,
                        "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
                        "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
@@ -918,6 +957,7 @@ void gateway_http_destroy(gateway_http_t **self_p)
     if (self->loop_fd >= 0)
         close(self->loop_fd);
     gateway_limits_destroy(&self->limits);
+    gateway_proxy_destroy(&self->proxies);
     free(self->web_dir);
     free(self->tls_cert);
     free(self->tls_key);

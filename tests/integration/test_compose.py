@@ -581,3 +581,21 @@ def test_the_image_holds_the_wrapper_the_scale_directories_start_with(scale):
     wrapped = {command_of(s)[0] for s in scale["services"].values()
                if binary_of(s) and not command_of(s)[0].startswith("sso-")}
     assert wrapped == {"with-secrets"}, wrapped
+
+
+def test_the_gateways_trust_haproxy_alone_for_the_client_address(scale):
+    """HAProxy names the client in X-Forwarded-For (option forwardfor); the gateways trust
+    exactly HAProxy's fixed address on the edge network, which only HAProxy and the gateways
+    join, so that no client and no other container can name an address."""
+    service = haproxy_service(scale)
+    (address,) = [n["ipv4_address"] for n in service["networks"].values() if n]
+    assert set(service["networks"]) == {"edge"}, service["networks"]
+    for name, gateway in gateways_of(scale).items():
+        assert env_of(gateway)["SSO_TRUSTED_PROXIES"] == address, name
+        assert "edge" in gateway["networks"], name
+    on_edge = {name for name, s in scale["services"].items() if "edge" in (s.get("networks") or {})}
+    assert on_edge == {name for name, s in scale["services"].items()
+                       if s is service or name in gateways_of(scale)}, on_edge
+    with open(os.path.join(ROOT, "deploy", "haproxy.cfg")) as f:
+        lines = [line.strip() for line in f]
+    assert "option forwardfor" in lines
