@@ -163,8 +163,8 @@ void gateway_proxy_test(bool verbose)
     SSO_CHECK(none && empty && proxies);
     const char *bad[] = {"10.0.0.0/33", "10.0.0.1/", "10.0.0.1/x", "fd00::/129", "example.com",
                          "10.0.0.1,,10.0.0.2", ",", "10.0.0.1/8/8", "1.2.3.4 5.6.7.8",
-                         "10.0.0.1/-1", "10.0.0.1/0008", "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,"
-                         "16,17"};
+                         "10.0.0.1/-1", "10.0.0.1/0008",
+                         ("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17")};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         why[0] = '\0';
         gateway_proxy_t *refused = gateway_proxy_new(bad[i], why, sizeof why);
