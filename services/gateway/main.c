@@ -63,6 +63,8 @@ int main(int argc, char **argv)
                    "  SSO_OPS_ADDR            host:port for /metrics, /healthz, /readyz apart;\n"
                    "                          /metrics then leaves SSO_HTTP_ADDR (unset)\n"
                    "  SSO_MAX_CONNECTIONS_PER_IP    connections per client address (64)\n"
+                   "  SSO_TRUSTED_PROXIES     load balancers whose X-Forwarded-For names the\n"
+                   "                          client: addresses or CIDR ranges (unset)\n"
                    "  SSO_REQUEST_READ_TIMEOUT_MS   time to receive a whole request (10000)\n"
                    "  SSO_MAX_BODY_BYTES_IN_FLIGHT  request body bytes held at once (67108864)\n");
             return 0;
