@@ -1,4 +1,5 @@
 /* Runs the self-test of every shared-library module. */
+#include "sso_backoff.h"
 #include "sso_broker.h"
 #include "sso_clients.h"
 #include "sso_bus.h"
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
     SSO_RUN(sso_cookie_test, verbose);
     SSO_RUN(sso_email_test, verbose);
     SSO_RUN(sso_html_test, verbose);
+    SSO_RUN(sso_backoff_test, verbose);
     SSO_RUN(sso_worker_test, verbose);
     SSO_RUN(sso_broker_test, verbose);
     SSO_RUN(sso_service_test, verbose);
