@@ -3,9 +3,12 @@ SSO_BROKER_ENDPOINT; one instance of every service serves both (SSO_BROKER_ENDPO
 the two brokers). Logins go through either gateway, a code issued through one redeems through
 the other, /readyz counts the services of each gateway's own broker, and when one gateway is
 killed (-9) the other keeps serving; when it comes back the services register with it again.
+A bad list (an empty item, a blank, a duplicate, nine brokers) stops a process at start.
 
 The public URL (the issuer, every redirect's base) is one for the cluster, as behind a load
 balancer: `Via` sends each of a client's requests for it to the gateway the test names."""
+import os
+import subprocess
 import threading
 import time
 from types import SimpleNamespace
@@ -13,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from conftest import Broker, Gateway, free_port
+from conftest import BIN, Broker, Gateway, free_port
 from test_op import (REDIRECT_URI, base_params, make_client, query_of, redeem,
                      simulator_login, token_error, verified_claims)
 
@@ -86,6 +89,20 @@ def redeemed(cluster, via, code):
     r = redeem(via, cluster.client, code)
     assert r.status_code == 200, (r.status_code, r.text)
     return r.json()
+
+
+@pytest.mark.parametrize("brokers", ["tcp://127.0.0.1:5555,,tcp://127.0.0.1:5556",
+                                     "tcp://127.0.0.1:5555, tcp://127.0.0.1:5556",
+                                     "tcp://127.0.0.1:5555,tcp://127.0.0.1:5555",
+                                     ",".join(f"tcp://127.0.0.1:{5555 + i}" for i in range(9))])
+def test_a_bad_broker_list_stops_a_service_at_start(tmp_path, brokers):
+    env = dict(os.environ, SSO_DATA_DIR=str(tmp_path), SSO_BROKER_ENDPOINTS=brokers)
+    for binary in ("sso-token", "sso-gateway"):
+        done = subprocess.run([os.path.join(BIN, binary)], env=env, capture_output=True,
+                              timeout=10)
+        assert done.returncode == 2, (binary, done.returncode, done.stderr)
+        assert b"SSO_BROKER_ENDPOINTS" in done.stderr, done.stderr
+    assert not os.listdir(tmp_path)  # nothing made: not even the bus keys
 
 
 def test_each_gateway_counts_its_own_broker(cluster):
