@@ -1489,7 +1489,7 @@ static void s_private_bus_test(void)
     zframe_destroy(&reply);
     /* Whatever a caller claims in its meta, the broker's word is what the worker gets. */
     zsock_t *liar = NULL;
-    SSO_CHECK(sso_bus_dealer_connect(&liar, endpoint, keys, "caller") == 0);
+    SSO_CHECK(sso_bus_dealer_connect(&liar, NULL, endpoint, keys, "caller") == 0);
     SSO_CHECK(s_rogue_heard(liar, "echo", 2000)); /* READY refused: DISCONNECT */
     bool told_caller = false;
     for (int i = 0; i < 5 && !told_caller; i++) {
@@ -1527,7 +1527,7 @@ static void s_private_bus_test(void)
     SSO_CHECK(!s_rogue_heard(stranger, "echo", 500));
     SSO_CHECK(!s_rogue_heard(thief, "echo", 500));
     zsock_t *impostor = NULL;
-    SSO_CHECK(sso_bus_dealer_connect(&impostor, endpoint, keys, "caller") == 0);
+    SSO_CHECK(sso_bus_dealer_connect(&impostor, NULL, endpoint, keys, "caller") == 0);
     zsock_send(impostor, "sbs", MDPW_WORKER, "\x01", (size_t) 1, "echo");
     zmsg_t *answer = s_readable(impostor, 2000) ? zmsg_recv(impostor) : NULL;
     zframe_t *command = answer && zmsg_size(answer) == 2 ? zmsg_last(answer) : NULL;

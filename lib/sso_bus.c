@@ -102,17 +102,64 @@ bool sso_frame_is_command(zframe_t *frame, uint8_t *command)
     return true;
 }
 
-int sso_bus_dealer_connect(zsock_t **socket_p, const char *endpoint, const sso_bus_keys_t *keys,
-                           const char *role)
+/* The connection events a monitored dealer reports: up, and every way of being down. */
+#define S_MONITOR_EVENTS                                                                       \
+    (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED         \
+     | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL              \
+     | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+
+void sso_bus_dealer_close(zsock_t **socket_p, zsock_t **monitor_p)
 {
-    zsock_destroy(socket_p);
+    if (monitor_p && *monitor_p) {
+        if (socket_p && *socket_p)
+            zmq_socket_monitor(zsock_resolve(*socket_p), NULL, 0);
+        zsock_destroy(monitor_p);
+    }
+    if (socket_p)
+        zsock_destroy(socket_p);
+}
+
+int sso_bus_dealer_connect(zsock_t **socket_p, zsock_t **monitor_p, const char *endpoint,
+                           const sso_bus_keys_t *keys, const char *role)
+{
+    sso_bus_dealer_close(socket_p, monitor_p);
     *socket_p = zsock_new(ZMQ_DEALER);
     assert(*socket_p);
     zsock_set_linger(*socket_p, 0);
     zsock_set_maxmsgsize(*socket_p, SSO_BUS_MAX_FRAME);
     if (keys && sso_bus_keys_connect_as(keys, role, *socket_p) != 0)
         return -1;
+    if (monitor_p) {
+        /* Watched before it connects, so that no event of its first connection is missed. */
+        static _Atomic unsigned monitors;
+        char address[64];
+        snprintf(address, sizeof address, "inproc://sso-bus-monitor-%u", monitors++);
+        if (zmq_socket_monitor(zsock_resolve(*socket_p), address, S_MONITOR_EVENTS) != 0)
+            return -1;
+        if (!(*monitor_p = zsock_new_pair(address))) {
+            zmq_socket_monitor(zsock_resolve(*socket_p), NULL, 0);
+            return -1;
+        }
+    }
     return zsock_connect(*socket_p, "%s", endpoint) == 0 ? 0 : -1;
+}
+
+int sso_bus_monitor_event(zsock_t *monitor)
+{
+    zmsg_t *msg;
+    while (monitor && (msg = zmsg_recv_nowait(monitor)) != NULL) {
+        /* Two frames: the event (16 bits) and its value (32), then the endpoint. */
+        zframe_t *first = zmsg_first(msg);
+        uint16_t event = 0;
+        if (first && zframe_size(first) == 6)
+            memcpy(&event, zframe_data(first), sizeof event);
+        zmsg_destroy(&msg);
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            return SSO_BUS_LINK_UP;
+        if (event & S_MONITOR_EVENTS)
+            return SSO_BUS_LINK_DOWN;
+    }
+    return 0;
 }
 
 void sso_bus_setup(void)
@@ -143,12 +190,54 @@ int sso_bus_fd(zsock_t *socket)
     return fd;
 }
 
-int sso_bus_wait(int fd, int64_t until_ms)
+int sso_bus_wait_any(struct pollfd *items, size_t n, int64_t until_ms)
 {
     long wait = (long) (until_ms - sso_now_ms());
-    struct pollfd item = {fd, POLLIN, 0};
-    int rc = poll(&item, 1, wait < 0 ? 0 : (int) (wait > 60000 ? 60000 : wait));
+    int rc = poll(items, (nfds_t) n, wait < 0 ? 0 : (int) (wait > 60000 ? 60000 : wait));
     return rc == -1 && errno != EINTR ? -1 : 0;
+}
+
+int sso_bus_wait(int fd, int64_t until_ms)
+{
+    struct pollfd item = {fd, POLLIN, 0};
+    return sso_bus_wait_any(&item, 1, until_ms);
+}
+
+/* The next event of monitor within ms, or 0. */
+static int s_test_next_event(zsock_t *monitor, int ms)
+{
+    int64_t until = sso_now_ms() + ms;
+    int event;
+    while ((event = sso_bus_monitor_event(monitor)) == 0 && sso_now_ms() < until)
+        sso_bus_wait(sso_bus_fd(monitor), sso_now_ms() + 20 < until ? sso_now_ms() + 20 : until);
+    return event;
+}
+
+/* A monitored dealer says up when it reaches a listener, down when the listener goes away,
+   and down again while nothing listens (refused, retried); a dealer made again gets a
+   monitor of its own. */
+static void s_test_monitor(void)
+{
+    zsock_t *router = zsock_new_router("tcp://127.0.0.1:*");
+    SSO_CHECK(router);
+    if (!router)
+        return;
+    char endpoint[64];
+    char *bound = zsock_last_endpoint(router); /* the caller's to free */
+    snprintf(endpoint, sizeof endpoint, "%s", bound ? bound : "");
+    free(bound);
+    zsock_t *dealer = NULL, *monitor = NULL;
+    SSO_CHECK(sso_bus_dealer_connect(&dealer, &monitor, endpoint, NULL, NULL) == 0 && monitor);
+    SSO_CHECK(s_test_next_event(monitor, 3000) == SSO_BUS_LINK_UP);
+    SSO_CHECK(sso_bus_dealer_connect(&dealer, &monitor, endpoint, NULL, NULL) == 0 && monitor);
+    SSO_CHECK(s_test_next_event(monitor, 3000) == SSO_BUS_LINK_UP);
+    zsock_destroy(&router);
+    SSO_CHECK(s_test_next_event(monitor, 3000) == SSO_BUS_LINK_DOWN);
+    SSO_CHECK(s_test_next_event(monitor, 3000) == SSO_BUS_LINK_DOWN); /* retried, refused */
+    SSO_CHECK(sso_bus_monitor_event(NULL) == 0);
+    sso_bus_dealer_close(&dealer, &monitor);
+    SSO_CHECK(!dealer && !monitor);
+    sso_bus_dealer_close(&dealer, &monitor); /* twice: nothing left to close */
 }
 
 void sso_bus_test(bool verbose)
@@ -194,7 +283,10 @@ void sso_bus_test(bool verbose)
     close(pipe_fds[1]);
     /* A reconnect replaces the socket; a malformed endpoint is refused but leaves one. */
     zsock_t *dealer = NULL;
-    SSO_CHECK(sso_bus_dealer_connect(&dealer, "inproc://sso-bus-test", NULL, NULL) == 0 && dealer);
-    SSO_CHECK(sso_bus_dealer_connect(&dealer, "no-such-transport", NULL, NULL) == -1 && dealer);
+    SSO_CHECK(sso_bus_dealer_connect(&dealer, NULL, "inproc://sso-bus-test", NULL, NULL) == 0
+              && dealer);
+    SSO_CHECK(sso_bus_dealer_connect(&dealer, NULL, "no-such-transport", NULL, NULL) == -1
+              && dealer);
     zsock_destroy(&dealer);
+    s_test_monitor();
 }

@@ -6,6 +6,7 @@
 #include "bus.pb-c.h"
 #include "sso_bus_keys.h"
 #include <czmq.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -45,10 +46,21 @@ bool sso_frame_is_command(zframe_t *frame, uint8_t *command);
 /* (Re)makes *socket_p a DEALER with the bus's socket options (no linger, frames capped at
    SSO_BUS_MAX_FRAME) and connects it to endpoint, the way clients and workers both reach the
    broker: with keys, as a CURVE client with role's keys (see sso_bus_keys); without, in the
-   clear, which only an inproc broker answers. 0, or -1 when ZeroMQ refuses the endpoint or
-   keys has no secret key for role (the socket exists either way). */
-int sso_bus_dealer_connect(zsock_t **socket_p, const char *endpoint, const sso_bus_keys_t *keys,
-                           const char *role);
+   clear, which only an inproc broker answers. With monitor_p, *monitor_p is (re)made too: a
+   socket that reports the dealer's connection going up or down (sso_bus_monitor_event),
+   attached before the dealer connects so that no event is missed. 0, or -1 when ZeroMQ
+   refuses the endpoint or the monitor, or keys has no secret key for role (the dealer exists
+   either way). */
+int sso_bus_dealer_connect(zsock_t **socket_p, zsock_t **monitor_p, const char *endpoint,
+                           const sso_bus_keys_t *keys, const char *role);
+/* Destroys a dealer and its monitor (either may be NULL or hold NULL). */
+void sso_bus_dealer_close(zsock_t **socket_p, zsock_t **monitor_p);
+/* The next event of a dealer's monitor, without waiting: SSO_BUS_LINK_UP (connected, the
+   handshake done), SSO_BUS_LINK_DOWN (the connection lost, refused, or its handshake
+   failed), or 0 when none is waiting. */
+#define SSO_BUS_LINK_UP 1
+#define SSO_BUS_LINK_DOWN 2
+int sso_bus_monitor_event(zsock_t *monitor);
 /* Process-wide bus settings: once, after zsys_init and before the first socket. */
 void sso_bus_setup(void);
 /* A socket's ZMQ_FD, or -1. It only signals news since libzmq last looked at the socket, and
@@ -59,6 +71,9 @@ int sso_bus_fd(zsock_t *socket);
 /* Waits until fd is readable, until_ms (sso_now_ms time) passes or a signal arrives. 0, or -1
    when poll fails otherwise. */
 int sso_bus_wait(int fd, int64_t until_ms);
+/* The same for several fds (each read empty just before, as above): 0 when one is readable,
+   until_ms passed or a signal arrived, -1 when poll fails otherwise. */
+int sso_bus_wait_any(struct pollfd *items, size_t n, int64_t until_ms);
 
 void sso_bus_test(bool verbose);
 #endif

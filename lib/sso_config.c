@@ -79,6 +79,97 @@ static int s_int(const char *name, long fallback, long min, long max, int *out)
     return 0;
 }
 
+/* One broker a service connects to: tcp://HOST:PORT (a name, an IPv4 address or a bracketed
+   IPv6 one; PORT 1..65535; no wildcard: a service connects, it does not bind) or ipc://PATH.
+   No blanks or control bytes anywhere: a stray space around a comma is a mistake, not a name.
+   0, or -1 with the reason in why. */
+static int s_endpoint_check(const char *endpoint, char *why, size_t why_size)
+{
+    size_t len = strlen(endpoint);
+    if (len >= SSO_ENDPOINT_MAX) {
+        snprintf(why, why_size, "an endpoint is too long (at most %d bytes)",
+                 SSO_ENDPOINT_MAX - 1);
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char) endpoint[i] <= ' ' || endpoint[i] == 0x7f) {
+            snprintf(why, why_size, "an endpoint has a blank or control character");
+            return -1;
+        }
+    if (strncmp(endpoint, "ipc://", 6) == 0) {
+        if (len == 6) {
+            snprintf(why, why_size, "\"%s\" names no socket path", endpoint);
+            return -1;
+        }
+        return 0;
+    }
+    if (strncmp(endpoint, "tcp://", 6) != 0) {
+        snprintf(why, why_size, "\"%s\" is neither tcp://HOST:PORT nor ipc://PATH", endpoint);
+        return -1;
+    }
+    const char *host = endpoint + 6;
+    const char *colon = strrchr(host, ':');
+    long port = 0;
+    if (!colon || sso_parse_int(colon + 1, 1, 65535, &port) != 0) {
+        snprintf(why, why_size, "\"%s\" needs a port from 1 to 65535 (tcp://HOST:PORT)",
+                 endpoint);
+        return -1;
+    }
+    size_t host_len = (size_t) (colon - host);
+    bool bracketed = host_len >= 2 && host[0] == '[' && host[host_len - 1] == ']';
+    const char *allowed = bracketed ? "0123456789abcdefABCDEF:." : "abcdefghijklmnopqrstuvwxyz"
+                                                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                                  "0123456789.-";
+    size_t from = bracketed ? 1 : 0, to = bracketed ? host_len - 1 : host_len;
+    bool ok = to > from;
+    for (size_t i = from; ok && i < to; i++)
+        ok = strchr(allowed, host[i]) != NULL;
+    if (!ok) {
+        snprintf(why, why_size, "\"%s\" does not name a host a service can connect to",
+                 endpoint);
+        return -1;
+    }
+    return 0;
+}
+
+/* Splits SSO_BROKER_ENDPOINTS: comma-separated, each item checked, none empty, none twice,
+   at most SSO_BROKERS_MAX. 0 with config's list filled, or -1 with the reason in why. */
+static int s_parse_endpoints(const char *text, sso_config_t *config, char *why, size_t why_size)
+{
+    config->n_broker_endpoints = 0;
+    for (const char *item = text;;) {
+        const char *comma = strchr(item, ',');
+        size_t len = comma ? (size_t) (comma - item) : strlen(item);
+        if (len == 0) {
+            snprintf(why, why_size, "an item is empty");
+            return -1;
+        }
+        if (config->n_broker_endpoints == SSO_BROKERS_MAX) {
+            snprintf(why, why_size, "more than %d brokers", SSO_BROKERS_MAX);
+            return -1;
+        }
+        char *endpoint = config->broker_endpoints[config->n_broker_endpoints];
+        if (len >= SSO_ENDPOINT_MAX) {
+            snprintf(why, why_size, "an endpoint is too long (at most %d bytes)",
+                     SSO_ENDPOINT_MAX - 1);
+            return -1;
+        }
+        memcpy(endpoint, item, len);
+        endpoint[len] = '\0';
+        if (s_endpoint_check(endpoint, why, why_size) != 0)
+            return -1;
+        for (int i = 0; i < config->n_broker_endpoints; i++)
+            if (strcmp(config->broker_endpoints[i], endpoint) == 0) {
+                snprintf(why, why_size, "\"%s\" is listed twice", endpoint);
+                return -1;
+            }
+        config->n_broker_endpoints++;
+        if (!comma)
+            return 0;
+        item = comma + 1;
+    }
+}
+
 void sso_config_load_settings(sso_config_t *config)
 {
     config->log_level = getenv("SSO_LOG_LEVEL");
@@ -114,6 +205,20 @@ int sso_config_load(sso_config_t *config)
         || s_copy(config->tls_cert, sizeof config->tls_cert, "SSO_TLS_CERT", "")
         || s_copy(config->tls_key, sizeof config->tls_key, "SSO_TLS_KEY", ""))
         return -1;
+    /* Unset (or empty, as every variable here): the one broker of SSO_BROKER_ENDPOINT, as
+       before several gateways existed, and not checked here, since the gateway binds it. */
+    const char *brokers = s_env("SSO_BROKER_ENDPOINTS", NULL);
+    char why[SSO_ENDPOINT_MAX + 128];
+    if (brokers && s_parse_endpoints(brokers, config, why, sizeof why) != 0) {
+        fprintf(stderr, "config: SSO_BROKER_ENDPOINTS: %s (a comma-separated list of at most "
+                        "%d brokers, each tcp://HOST:PORT or ipc://PATH)\n",
+                why, SSO_BROKERS_MAX);
+        return -1;
+    }
+    if (!brokers) {
+        snprintf(config->broker_endpoints[0], SSO_ENDPOINT_MAX, "%s", config->broker_endpoint);
+        config->n_broker_endpoints = 1;
+    }
     if (!*config->bus_keys_dir
         && snprintf(config->bus_keys_dir, sizeof config->bus_keys_dir, "%s/bus", config->data_dir)
                >= (int) sizeof config->bus_keys_dir) {
@@ -170,6 +275,64 @@ int sso_config_load(sso_config_t *config)
     }
     config->simulator = simulator[0] == '1';
     return 0;
+}
+
+/* SSO_BROKER_ENDPOINTS: the list as given, or SSO_BROKER_ENDPOINT alone; every bad list
+   refused whole (absent, empty, too many, empty items, blanks, overlong, duplicates,
+   hostile or malformed endpoints). */
+static void s_test_broker_endpoints(void)
+{
+    sso_config_t config;
+    unsetenv("SSO_BROKER_ENDPOINTS");
+    setenv("SSO_BROKER_ENDPOINT", "tcp://*:5555", 1); /* the gateway's: bound, not checked */
+    SSO_CHECK(sso_config_load(&config) == 0 && config.n_broker_endpoints == 1
+              && !strcmp(config.broker_endpoints[0], "tcp://*:5555"));
+    setenv("SSO_BROKER_ENDPOINTS", "", 1); /* empty is unset, as for every variable */
+    SSO_CHECK(sso_config_load(&config) == 0 && config.n_broker_endpoints == 1);
+    unsetenv("SSO_BROKER_ENDPOINT");
+    setenv("SSO_BROKER_ENDPOINTS", "tcp://gw-a.internal:5555,tcp://10.0.0.2:5555,"
+                                   "tcp://[::1]:6000,ipc:///run/sso/bus.sock", 1);
+    SSO_CHECK(sso_config_load(&config) == 0 && config.n_broker_endpoints == 4
+              && !strcmp(config.broker_endpoints[0], "tcp://gw-a.internal:5555")
+              && !strcmp(config.broker_endpoints[2], "tcp://[::1]:6000")
+              && !strcmp(config.broker_endpoints[3], "ipc:///run/sso/bus.sock")
+              && !strcmp(config.broker_endpoint, "tcp://127.0.0.1:5555"));
+    char list[SSO_BROKERS_MAX * 24 + 64] = "";
+    size_t used = 0;
+    for (int i = 1; i <= SSO_BROKERS_MAX; i++)
+        used += (size_t) snprintf(list + used, sizeof list - used, "%stcp://h%d:5555",
+                                  i > 1 ? "," : "", i);
+    setenv("SSO_BROKER_ENDPOINTS", list, 1);
+    SSO_CHECK(sso_config_load(&config) == 0 && config.n_broker_endpoints == SSO_BROKERS_MAX);
+    snprintf(list + used, sizeof list - used, ",tcp://h9:5555"); /* one too many */
+    setenv("SSO_BROKER_ENDPOINTS", list, 1);
+    SSO_CHECK(sso_config_load(&config) == -1);
+    char overlong[SSO_ENDPOINT_MAX + 16] = "ipc:///";
+    memset(overlong + 7, 'x', SSO_ENDPOINT_MAX - 7);
+    overlong[SSO_ENDPOINT_MAX] = '\0'; /* one byte past the longest */
+    char fits[SSO_ENDPOINT_MAX] = "ipc:///";
+    memset(fits + 7, 'x', SSO_ENDPOINT_MAX - 8);
+    fits[SSO_ENDPOINT_MAX - 1] = '\0';
+    setenv("SSO_BROKER_ENDPOINTS", fits, 1);
+    SSO_CHECK(sso_config_load(&config) == 0 && !strcmp(config.broker_endpoints[0], fits));
+    const char *bad[] = {
+        ",", "tcp://a:1,,", "tcp://a:1,", ",tcp://a:1", "tcp://a:1,,tcp://b:1",
+        " tcp://a:1", "tcp://a:1, tcp://b:1", "tcp://a:1 ", "tcp://a :1", "tcp://a:1\t",
+        "tcp://a:1\n,tcp://b:1", "tcp://a:1,tcp://a:1", "ipc:///x,tcp://a:1,ipc:///x",
+        overlong, "tcp://a:0", "tcp://a:65536", "tcp://a:", "tcp://a", "tcp://:5555",
+        "tcp://*:5555", "tcp://a:5555x", "tcp://a:+5", "tcp://a:-5", "tcp://[]:5",
+        "tcp://[::1:5", "tcp://a/b:5", "tcp://a;b:5", "tcp://user@a:5", "ipc://",
+        "inproc://bus", "udp://a:1", "TCP://a:1", "a:1", "tcp://a:1,udp://b:2",
+        "tcp://a:1,tcp://b:2,ipc://"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        setenv("SSO_BROKER_ENDPOINTS", bad[i], 1);
+        config.n_broker_endpoints = -1;
+        bool refused = sso_config_load(&config) == -1;
+        SSO_CHECK(refused);
+        if (!refused)
+            fprintf(stderr, "  accepted SSO_BROKER_ENDPOINTS=\"%s\"\n", bad[i]);
+    }
+    unsetenv("SSO_BROKER_ENDPOINTS");
 }
 
 void sso_config_test(bool verbose)
@@ -266,6 +429,7 @@ void sso_config_test(bool verbose)
     SSO_CHECK(sso_config_load(&config) == 0 && config.access_log && config.log_debug);
     for (size_t i = 0; i < sizeof settings / sizeof *settings; i++)
         unsetenv(settings[i]);
+    s_test_broker_endpoints();
     /* mkdir -p: parents made, an existing dir is fine, a file in the way or "" is not. */
     char dir[] = "/tmp/sso-config-test-XXXXXX";
     SSO_CHECK(mkdtemp(dir) != NULL);

@@ -4,10 +4,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define SSO_BROKERS_MAX 8          /* brokers a service may serve (SSO_BROKER_ENDPOINTS) */
+#define SSO_ENDPOINT_MAX 256       /* bytes of one bus endpoint, its NUL included */
+
 typedef struct {
     char public_url[512];       /* SSO_PUBLIC_URL, no trailing slash */
     char http_addr[128];        /* SSO_HTTP_ADDR */
-    char broker_endpoint[256];  /* SSO_BROKER_ENDPOINT */
+    char broker_endpoint[SSO_ENDPOINT_MAX]; /* SSO_BROKER_ENDPOINT: the gateway binds it */
+    /* SSO_BROKER_ENDPOINTS: every broker a service connects to (several gateways); when
+       unset, SSO_BROKER_ENDPOINT alone. */
+    char broker_endpoints[SSO_BROKERS_MAX][SSO_ENDPOINT_MAX];
+    int n_broker_endpoints;
     char data_dir[1024];        /* SSO_DATA_DIR */
     char bus_keys_dir[1024];    /* SSO_BUS_KEYS_DIR: the bus's CURVE keys (<data dir>/bus) */
     char log_format[16];        /* SSO_LOG_FORMAT */

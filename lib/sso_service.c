@@ -17,6 +17,9 @@ void sso_service_print_env_help(FILE *out)
             "  SSO_HTTP_ADDR           gateway listen address (127.0.0.1:8080)\n"
             "  SSO_BROKER_ENDPOINT     bus broker address (tcp://127.0.0.1:5555; tcp:// or ipc://,\n"
             "                          always with CURVE keys)\n"
+            "  SSO_BROKER_ENDPOINTS    a service's brokers when several gateways run: up to 8,\n"
+            "                          comma-separated; it serves and calls through all\n"
+            "                          (default: SSO_BROKER_ENDPOINT alone)\n"
             "  SSO_DATA_DIR            database, master key, admin credentials (./var)\n"
             "  SSO_BUS_KEYS_DIR        the bus's CURVE keys (<data dir>/bus); the gateway or\n"
             "                          make run's supervisor generates them, a service waits\n"
@@ -462,9 +465,8 @@ static void s_serve_offloading(sso_service_t *service, const sso_service_def_t *
             s_serve_batch(service, def, &pool, got == 1 ? &job : NULL);
             continue;
         }
-        struct pollfd items[1 + SSO_SERVICE_OFFLOADS_MAX];
-        nfds_t n = 0;
-        items[n++] = (struct pollfd){sso_worker_fd(service->worker), POLLIN, 0};
+        struct pollfd items[SSO_BROKERS_MAX + SSO_SERVICE_OFFLOADS_MAX];
+        nfds_t n = (nfds_t) sso_worker_poll_items(service->worker, items, SSO_BROKERS_MAX);
         for (size_t i = 0; i < pool.n; i++)
             if (pool.slots[i].waits_on >= 0)
                 items[n++] = (struct pollfd){pool.slots[i].waits_on, POLLIN, 0};
@@ -598,11 +600,11 @@ static void s_serve_concurrent(sso_service_t *service, const sso_service_def_t *
         int64_t sleeper = s_offload_wake_at();
         until = sleeper < until ? sleeper : until;
         long wait = (long) (until - sso_now_ms());
-        struct pollfd items[2 + S_OFFLOAD_WAITS_MAX] = {
-            {take ? sso_worker_fd(service->worker) : -1, POLLIN, 0},
-            {sso_client_fd(service->client), POLLIN, 0}};
-        nfds_t n_items = 2 + (nfds_t) s_offload_poll_items(items + 2, S_OFFLOAD_WAITS_MAX);
-        if (poll(items, n_items, wait < 0 ? 0 : (int) (wait > 60000 ? 60000 : wait)) == -1
+        struct pollfd items[3 * SSO_BROKERS_MAX + S_OFFLOAD_WAITS_MAX];
+        size_t n_items = take ? sso_worker_poll_items(service->worker, items, SSO_BROKERS_MAX) : 0;
+        n_items += sso_client_poll_items(service->client, items + n_items, 2 * SSO_BROKERS_MAX);
+        n_items += s_offload_poll_items(items + n_items, S_OFFLOAD_WAITS_MAX);
+        if (poll(items, (nfds_t) n_items, wait < 0 ? 0 : (int) (wait > 60000 ? 60000 : wait)) == -1
             && errno != EINTR)
             break;
     }
@@ -685,10 +687,21 @@ int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
             def->fini(&service);
         return 0;
     }
+    /* Every broker listed (several gateways): the worker serves them all, the client calls
+       through one of them. */
+    const char *brokers[SSO_BROKERS_MAX];
+    char via[SSO_BROKERS_MAX * (SSO_ENDPOINT_MAX + 2)] = "";
+    for (int i = 0; i < config.n_broker_endpoints; i++) {
+        brokers[i] = config.broker_endpoints[i];
+        size_t used = strlen(via);
+        snprintf(via + used, sizeof via - used, "%s%s", i ? ", " : "", brokers[i]);
+    }
+    size_t n_brokers = (size_t) config.n_broker_endpoints;
     if (keys) {
-        service.worker = sso_worker_new(config.broker_endpoint, keys, def->name,
-                                        config.worker_credit);
-        service.client = sso_client_new(config.broker_endpoint, keys, def->name, service.worker);
+        service.worker = sso_worker_new_brokers(brokers, n_brokers, keys, def->name,
+                                                config.worker_credit);
+        service.client = sso_client_new_brokers(brokers, n_brokers, keys, def->name,
+                                                service.worker);
     }
     if (!service.worker || !service.client) {
         sso_error("cannot join the bus: %s", why);
@@ -699,7 +712,7 @@ int sso_service_main(int argc, char **argv, const sso_service_def_t *def)
         sso_bus_keys_destroy(&keys);
         return 1;
     }
-    sso_info("serving as %s via %s", instance, config.broker_endpoint);
+    sso_info("serving as %s via %s", instance, via);
     if (def->concurrent && config.worker_credit > 1)
         s_serve_concurrent(&service, def);
     else if (def->offloads > 0)
@@ -831,23 +844,7 @@ static void s_probe_send(zframe_t *identity, uint8_t command, uint64_t seq, cons
    for a reply the payload's text in text. -1 when nothing is there. */
 static int s_probe_read(zframe_t **identity_p, char *text, size_t size)
 {
-    if (!(zsock_events(s_probe.router) & ZMQ_POLLIN))
-        return -1;
-    zmsg_t *msg = zmsg_recv(s_probe.router);
-    if (!msg)
-        return -1;
-    zframe_destroy(identity_p);
-    *identity_p = zmsg_pop(msg);
-    free(zmsg_popstr(msg)); /* MDPW02 */
-    zframe_t *command = zmsg_pop(msg);
-    int code = command && zframe_size(command) == 1 ? zframe_data(command)[0] : -1;
-    zframe_destroy(&command);
-    zframe_t *payload = zmsg_last(msg);
-    if (text)
-        snprintf(text, size, "%.*s", payload ? (int) zframe_size(payload) : 0,
-                 payload ? (const char *) zframe_data(payload) : "");
-    zmsg_destroy(&msg);
-    return code;
+    return sso_worker_test_read(s_probe.router, identity_p, text, size);
 }
 
 /* S_TEST_JOBS requests at once, then the loop's turns until none waits; each of the

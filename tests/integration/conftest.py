@@ -28,8 +28,27 @@ def free_port():
         return s.getsockname()[1]
 
 
+def stop_process(proc, kill):
+    """SIGINT, and kill() when the process has not stopped within 15 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            kill()
+            proc.wait()
+
+
+def tail(path, lines):
+    try:
+        with open(path, "rb") as f:
+            return b"\n".join(f.read().splitlines()[-lines:]).decode(errors="replace")
+    except OSError:
+        return ""
+
+
 class Broker:
-    def __init__(self, scale=None, extra_env=None, data_dir=None):
+    def __init__(self, scale=None, extra_env=None, data_dir=None, services=None):
         self.http_port = free_port()
         self.bus_port = free_port()
         self.url = f"http://127.0.0.1:{self.http_port}"
@@ -58,12 +77,15 @@ class Broker:
         })
         self.env.update(extra_env or {})
         self.scale = scale or {}
+        self.services = services  # the supervisor's --services; None: all, the gateway too
         self.proc = None
         self.log_path = os.path.join(self.data_dir, "broker.log")
         self._token = None
 
     def start(self, timeout=30):
         args = [os.path.join(self.bin_dir, "sso-supervisor"), "--bin-dir", self.bin_dir]
+        if self.services:
+            args += ["--services", self.services]
         for name, count in self.scale.items():
             args += ["--scale", f"{name}={count}"]
         self._log = open(self.log_path, "ab")
@@ -86,14 +108,8 @@ class Broker:
         raise RuntimeError(f"not ready after {timeout}s:\n{self.log_tail()}")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
         if self.proc:
+            stop_process(self.proc, lambda: os.killpg(self.proc.pid, signal.SIGKILL))
             self._log.close()
         self.proc = None
 
@@ -103,11 +119,7 @@ class Broker:
             self._tmp.cleanup()
 
     def log_tail(self, lines=60):
-        try:
-            with open(self.log_path, "rb") as f:
-                return b"\n".join(f.read().splitlines()[-lines:]).decode(errors="replace")
-        except OSError:
-            return ""
+        return tail(self.log_path, lines)
 
     def log_text(self):
         with open(self.log_path, "rb") as f:
@@ -163,6 +175,62 @@ class Broker:
             h["Content-Type"] = "application/json"
         return requests.request(method, self.url + "/api/v1" + path, data=data, headers=h,
                                 timeout=10)
+
+
+class Gateway:
+    """One sso-gateway run by the test beside a Broker's supervisor (several gateways): its own
+    HTTP port and broker endpoint, the Broker's data dir, keys and environment otherwise."""
+
+    def __init__(self, broker, http_port=None, bus_port=None):
+        self.http_port = http_port or free_port()
+        self.bus_port = bus_port or free_port()
+        self.url = f"http://127.0.0.1:{self.http_port}"
+        self.bus_endpoint = f"tcp://127.0.0.1:{self.bus_port}"
+        self.env = dict(broker.env, SSO_HTTP_ADDR=f"127.0.0.1:{self.http_port}",
+                        SSO_BROKER_ENDPOINT=self.bus_endpoint)
+        self.log_path = os.path.join(broker.data_dir, f"gateway-{self.http_port}.log")
+        self.proc = None
+
+    def start(self):
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([os.path.join(BIN, "sso-gateway")], env=self.env,
+                                     stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        return self
+
+    def readyz(self):
+        """/readyz's status and body, or (None, None) when nothing answers."""
+        try:
+            r = requests.get(self.url + "/readyz", timeout=2)
+            return r.status_code, r.json()
+        except requests.RequestException:
+            return None, None
+
+    def wait_ready(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gateway exited early:\n{self.log_tail()}")
+            if self.readyz()[0] == 200:
+                return self
+            time.sleep(0.05)
+        raise RuntimeError(f"gateway not ready after {timeout}s: {self.readyz()}")
+
+    def kill(self):
+        """kill -9, as a crash."""
+        self.proc.kill()
+        self.proc.wait()
+        self._log.close()
+        self.proc = None
+
+    def stop(self):
+        if self.proc:
+            stop_process(self.proc, self.proc.kill)
+            self._log.close()
+        self.proc = None
+
+    def log_tail(self, lines=40):
+        return tail(self.log_path, lines)
 
 
 @pytest.fixture(scope="module")
