@@ -34,7 +34,11 @@ class _Balanced(requests.adapters.HTTPAdapter):
 
     def send(self, request, **kw):
         path = request.url[len(self.cluster.url):]
-        order = self.cluster.gateways[self.first:] + self.cluster.gateways[:self.first]
+        # Only the gateways HAProxy's /readyz check would send to (all, when none is).
+        ready = [g for g, up in zip(self.cluster.gateways, self.cluster.ready) if up]
+        ready = ready or self.cluster.gateways
+        first = self.first % len(ready)
+        order = ready[first:] + ready[:first]
         for i, gateway in enumerate(order):
             request.url = gateway.url + path
             try:
@@ -85,7 +89,7 @@ def cluster():
         jwks = jwt.PyJWKClient(broker.url + "/keys")
         jwks.get_jwk_set()
         yield SimpleNamespace(broker=broker, url=broker.url, gateways=[a, b], client=client,
-                              jwks=jwks)
+                              jwks=jwks, ready=[True, True])
     finally:
         for gateway in (a, b):
             gateway.stop()
@@ -118,7 +122,10 @@ class Load:
             r = redeem(client, self.cluster.client, query["code"])
         except requests.RequestException:
             return "redeem in flight", None
-        return (None, r) if r.status_code == 200 else ("redeem", r)
+        if r.status_code == 200:
+            return None, r
+        # 503/504: the instance holding it died (a code redemption is never re-sent).
+        return ("redeem in flight" if r.status_code >= 500 else "redeem"), r
 
     def _run(self, i):
         client = Client(self.cluster, i % 2)
@@ -171,8 +178,8 @@ def strike(load, name, fault):
     fault()
     back = load.wait_successes(struck)
     failed = [r for r in load.since(struck - 30) if r[2] is not None and r[1] >= struck]
-    print(f"{name}: {len(failed)} failed login(s), logins succeeding again "
-          f"{back - struck:.2f} s after the fault")
+    print(f"{name}: {len(failed)} failed login(s); logins succeeding {back - struck:.2f} s after "
+          f"the strike (the fault's own steps, such as a restart, included)")
     return failed
 
 
@@ -181,9 +188,14 @@ def test_kill_one_instance_at_a_time_under_load(cluster):
     a = cluster.gateways[0]
 
     def kill_gateway():
+        # Killed: connections to it are refused and go to the other one at once. Back: it
+        # gets traffic once its /readyz says every service registered, as with HAProxy.
         a.kill()
+        cluster.ready[0] = False
         time.sleep(1)
         a.start()
+        a.wait_ready()
+        cluster.ready[0] = True
 
     def kill_one(service):
         def fault():
