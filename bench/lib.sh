@@ -1,6 +1,6 @@
-# Shared by bench/login.sh, bench/oidc.sh and bench/scim.sh (sourced, never run): the broker's
-# processes on ephemeral loopback ports with a fresh data directory, what the scripts read off
-# them (/proc CPU ticks and memory, the gateway's /metrics), and the complete SAML login of
+# Shared by bench/login.sh, bench/oidc.sh, bench/scim.sh and bench/scale.sh (sourced, never
+# run): the broker's processes on ephemeral loopback ports with a fresh data directory, what
+# the scripts read off them (/proc CPU ticks and memory, the gateway's /metrics), and the complete SAML login of
 # bench/login.sh (saml_begin, saml_setup, prepare_broker, login_broker, row). Expects PY, here
 # and bin; start_broker also TOKEN_INSTANCES, SAML_INSTANCES, TOKEN_CPUS and token_pinned (1 =
 # pin the token instances to TOKEN_CPUS), and GATEWAYS (default 1) and, for the directory on
@@ -112,7 +112,8 @@ start_broker() {
   if [ ${#gw_ports[@]} -gt 1 ]; then
     export SSO_BROKER_ENDPOINTS="$(IFS=,; echo "${gw_buses[*]}")"
     # One key set for every gateway, made before they start (each makes one when it has none).
-    "$bin/sso-gateway" --make-bus-keys "$work/data/bus" >/dev/null
+    "$bin/sso-gateway" --make-bus-keys "$work/data/bus" >/dev/null ||
+      { echo "bench: several gateways need sso-gateway --make-bus-keys (a newer build)"; exit 2; }
   else
     unset SSO_BROKER_ENDPOINTS
   fi
