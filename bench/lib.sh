@@ -182,9 +182,12 @@ saml_setup() {
 }
 # prepare_broker N C OUT: N transactions (timed authorize at concurrency C), then N responses
 # signed for them (not timed) into OUT. Leaves the authorize stats line in $auth_line.
-prepare_broker() {
+prepare_broker() { authorize_broker "$1" "$2"; sign_broker "$3"; }
+authorize_broker() { # N C
   auth_line=$("$driver" authorize -p "$http_ports" -c "$2" -n "$1" --authorize "$authorize_path" -o "$work/auth.tsv")
-  $PY "$here/login_sign.py" "$work/auth.tsv" "$3" --key "$work/idp.key" --cert "$work/idp.crt" \
+}
+sign_broker() { # OUT
+  $PY "$here/login_sign.py" "$work/auth.tsv" "$1" --key "$work/idp.key" --cert "$work/idp.crt" \
     --issuer "$IDP_ENTITY" --audience "$sp_entity" --acs "$acs_url" --email "$EMAIL"
 }
 login_broker() { "$driver" login -p "$http_ports" -c "$1" -i "$2" --acs "$acs_path" --token-body "$token_body" --auth "$basic"; }
@@ -196,6 +199,15 @@ fresh_codes() {
   acs_line=$("$driver" acs -p "$http_ports" -c "$2" -i "$work/signed.tsv" --acs "$acs_path" -o "$3")
 }
 token_run() { "$driver" token -p "$http_ports" -c "$1" -i "$2" --token-body "$token_body" --auth "$basic"; } # C CODES
+# cpu_spans B1 A1 B2 A2: a cpu_all snapshot whose difference from B1 is the CPU of both spans,
+# (A1 - B1) + (A2 - B2): a login's timed phases without the signing between them.
+cpu_spans() {
+  $PY - "$@" <<'PY'
+import sys
+b1, a1, b2, a2 = [dict(kv.split("=") for kv in s.split()) for s in sys.argv[1:5]]
+print(" ".join(f"{k}={int(a1[k]) + int(a2[k]) - int(b2[k])}" for k in a1))
+PY
+}
 # cpu_per BEFORE AFTER N: the CPU µs per item (N of them) of each process between two cpu_all
 # snapshots, and of every sso-* process together, on one line.
 cpu_per() {

@@ -12,13 +12,13 @@
 # asserted. Knobs (environment):
 #   N_TOKEN=600 TOKEN_C=8 TOKEN_INSTANCES_LIST="1 2 3"   N_LOGIN=400 LOGIN_C=8 GATEWAYS_LIST="1 2"
 #   TOKEN_CPUS="" (unpinned: taskset CPU list the token instances share, as in bench/login.sh)
-#   PG=1 (0 skips PostgreSQL)
+#   PG=1 (0 skips PostgreSQL)  IDLE_SECONDS=3 (each login setup's CPU at rest, measured first)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="${1:-build}/bin"
 N_TOKEN="${N_TOKEN:-600}" TOKEN_C="${TOKEN_C:-8}" TOKEN_INSTANCES_LIST="${TOKEN_INSTANCES_LIST:-1 2 3}"
 N_LOGIN="${N_LOGIN:-400}" LOGIN_C="${LOGIN_C:-8}" GATEWAYS_LIST="${GATEWAYS_LIST:-1 2}"
-TOKEN_CPUS="${TOKEN_CPUS-}" PG="${PG:-1}"
+TOKEN_CPUS="${TOKEN_CPUS-}" PG="${PG:-1}" IDLE_SECONDS="${IDLE_SECONDS:-3}"
 SAML_INSTANCES=1
 PY=/usr/bin/python3
 for tool in cc openssl curl; do command -v $tool >/dev/null || { echo "bench: $tool is missing"; exit 2; }; done
@@ -97,16 +97,24 @@ for store in $stores; do
     pg_postmaster=""
     [ "$store" != postgresql ] || pg_postmaster=$pg_server
     GATEWAYS=$g TOKEN_INSTANCES=1 up "$name"
+    # At rest: what the setup costs with no request (heartbeats, timers), per second.
+    idle_before=$(cpu_all); sleep "$IDLE_SECONDS"; idle_after=$(cpu_all)
+    echo "    at rest, CPU µs per second: $(cpu_per "$idle_before" "$idle_after" "$IDLE_SECONDS")"
+    # The timed phases' CPU (authorize, then ACS + token + userinfo), without the signing
+    # between them, which the IdP does.
     echo
     header
-    metrics_to "$work/metrics.before"; cpu_start=$(cpu_all)
-    prepare_broker "$N_LOGIN" "$LOGIN_C" "$work/signed.tsv"
-    busy_before=$(busy_ticks)
+    metrics_to "$work/metrics.before"; cpu_a0=$(cpu_all)
+    authorize_broker "$N_LOGIN" "$LOGIN_C"
+    cpu_a1=$(cpu_all)
+    sign_broker "$work/signed.tsv"
+    cpu_b0=$(cpu_all); busy_before=$(busy_ticks)
     line=$(login_broker "$LOGIN_C" "$work/signed.tsv")
-    cpu_end=$(cpu_all); busy_after=$(busy_ticks)
+    cpu_b1=$(cpu_all); busy_after=$(busy_ticks)
     metrics_to "$work/metrics.after"
     row "$name" "$auth_line" "$line"
-    per_login "$work/metrics.before" "$work/metrics.after" "$cpu_start" "$cpu_end" "$(kv ok "$line")" "$db$g"
+    per_login "$work/metrics.before" "$work/metrics.after" "$cpu_a0" "$(cpu_spans "$cpu_a0" "$cpu_a1" "$cpu_b0" "$cpu_b1")" \
+      "$(kv ok "$line")" "$db$g"
     printf '%s\t%s\t%s\t%s\n' "$name" "$(rate_of "$auth_line" "$line")" "$(tail -1 "$work/figures")" \
       "$(( $(kv errors "$auth_line") + $(kv errors "$line") ))" >>"$work/setups.tsv"
     echo "    the machine was busy $($PY -c "print(round(($busy_after - $busy_before) / $(getconf CLK_TCK) / $(kv seconds "$line"), 2))") cores during the ACS + token + userinfo phase ($(nproc) in all)"
@@ -123,7 +131,7 @@ print("token endpoint alone: instances, req/s, CPU µs per request of each proce
 for line in open(sys.argv[1]):
     k, rate, errors, per = line.rstrip("\n").split("\t")
     print(f"  {k:>2}  {float(rate):8.1f}/s  errors {errors}  {per}")
-print("complete logins: logins/s; CPU ms per login (whole login, authorize included) per service;")
+print("complete logins: logins/s; CPU ms per login (its timed phases: authorize, ACS, token, userinfo) per service;")
 print("the sum; and logins/s one fully busy core serves = 1000 / that sum")
 for line in open(sys.argv[2]):
     name, rate, fig, errors = line.rstrip("\n").split("\t")
