@@ -173,6 +173,7 @@ bench: deps
 	@bench/login.sh $(BUILD)
 	@bench/oidc.sh $(BUILD)
 	@bench/scim.sh $(BUILD)
+	@bench/scale.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan build-fuzz

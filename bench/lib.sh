@@ -1,9 +1,10 @@
-# Shared by bench/login.sh, bench/oidc.sh and bench/scim.sh (sourced, never run): the broker's
-# processes on ephemeral loopback ports with a fresh data directory, what the scripts read off
-# them (/proc CPU ticks and memory, the gateway's /metrics), and the complete SAML login of
+# Shared by bench/login.sh, bench/oidc.sh, bench/scim.sh and bench/scale.sh (sourced, never
+# run): the broker's processes on ephemeral loopback ports with a fresh data directory, what
+# the scripts read off them (/proc CPU ticks and memory, the gateway's /metrics), and the complete SAML login of
 # bench/login.sh (saml_begin, saml_setup, prepare_broker, login_broker, row). Expects PY, here
 # and bin; start_broker also TOKEN_INSTANCES, SAML_INSTANCES, TOKEN_CPUS and token_pinned (1 =
-# pin the token instances to TOKEN_CPUS).
+# pin the token instances to TOKEN_CPUS), and GATEWAYS (default 1) and, for the directory on
+# PostgreSQL, SSO_DATABASE_URL when the caller exports it.
 
 # bench_begin NAME: a build to run, a fresh work directory (removed at exit, with every process
 # in pids and the peer's or IdP's, peer_pid / idp_pid, killed), and the driver built into it.
@@ -27,16 +28,37 @@ kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; } # kv NAME "driver output li
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo exited; }
 hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo exited; } # peak RSS
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-cpu_all() { for s in "${services[@]}"; do printf '%s=%s ' "$s" "$(cpu_ticks "${pids[$s]}")"; done; }
+# The CPU ticks of every process, and with pg_postmaster set (bench/scale.sh) those of the
+# PostgreSQL server and its backends, as "postgres".
+cpu_all() {
+  for s in "${services[@]}"; do printf '%s=%s ' "$s" "$(cpu_ticks "${pids[$s]}")"; done
+  [ -z "${pg_postmaster:-}" ] || printf 'postgres=%s ' "$(tree_ticks "$pg_postmaster")"
+}
+# tree_ticks PID: the CPU ticks of PID and its live children (a server and its backends).
+tree_ticks() {
+  $PY - "$1" <<'PY'
+import os, sys
+root, total = sys.argv[1], 0
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()
+    except OSError:
+        continue
+    if pid == root or fields[1] == root:  # fields after the name: state, ppid, ...
+        total += int(fields[11]) + int(fields[12])
+print(total)
+PY
+}
 busy_ticks() { awk '/^cpu / {print $2+$3+$4+$7+$8}' /proc/stat; }
 
 # The gateway's /metrics (the bus requests the broker routed, the directory's write
-# transactions), kept in a file per snapshot.
-metrics_to() { curl -s -o "$1" "$url/metrics"; }
+# transactions), kept in a file per snapshot; with several gateways, every gateway's in one file
+# (per_login sums the bus requests; the directory's counts are its totals, reported by each).
+metrics_to() { for p in "${gw_ports[@]}"; do curl -s "http://127.0.0.1:$p/metrics"; done >"$1"; }
 # per_login BEFORE AFTER CPU_BEFORE CPU_AFTER LOGINS C: what the logins between two snapshots
 # cost each: bus round trips by service and in all, directory write transactions, and the
 # CPU of every sso-* process over the whole login. Appends "c=C trips=..
-# writes=.. cpu_ms=.." to $work/figures.
+# writes=.. cpu_ms=.. cpu_SERVICE=.." to $work/figures.
 per_login() {
   $PY - "$@" "$(getconf CLK_TCK)" "$work/figures" <<'PY'
 import re, sys
@@ -49,9 +71,9 @@ def read(path):
             trips[m.group(1)] = trips.get(m.group(1), 0) + int(m.group(2))
         m = re.match(r"sso_directory_(write_transactions|batched_requests)_total (\d+)", line)
         if m and m.group(1) == "write_transactions":
-            writes = int(m.group(2))
+            writes = max(writes, int(m.group(2)))
         elif m:
-            batched = int(m.group(2))
+            batched = max(batched, int(m.group(2)))
     return trips, writes, batched
 (t0, w0, b0), (t1, w1, b1) = read(before), read(after)
 n = max(int(logins), 1)
@@ -69,22 +91,39 @@ print(f"    per login: bus round trips {sum(by.values()):.2f} ("
       f"transactions {writes / n:.2f}{share}; server CPU {cpu_ms:.2f} ms (every sso-* process, "
       "the whole login: " + ", ".join(f"{k} {v:.2f}" for k, v in per_service.items()) + ")")
 with open(figures, "a") as f:
-    f.write(f"c={c} trips={sum(by.values()):.2f} writes={writes / n:.2f} cpu_ms={cpu_ms:.3f}\n")
+    f.write(f"c={c} trips={sum(by.values()):.2f} writes={writes / n:.2f} cpu_ms={cpu_ms:.3f} "
+            + " ".join(f"cpu_{k}={v:.3f}" for k, v in per_service.items()) + "\n")
 PY
 }
 
 # start_broker: every service a process of its own, as the operator runs them; sets services,
-# pids, token_cores, http_port and url, and waits for /readyz. Extra environment for the
-# services (e.g. SSO_ALLOW_PRIVATE_UPSTREAMS=1) is the caller's to export first.
+# pids, token_cores, http_port and url (the first gateway's), gw_ports and http_ports (every
+# gateway's: "P1,P2" for the driver), and waits for every gateway's /readyz. With GATEWAYS=N
+# (default 1) N gateways, each with its own broker, and every service connected to all of
+# them (SSO_BROKER_ENDPOINTS); SSO_PUBLIC_URL is the first's, as behind a balancer. Extra
+# environment for the services (e.g. SSO_ALLOW_PRIVATE_UPSTREAMS=1) is the caller's to export
+# first. stop_broker ends them and removes the data directory.
 start_broker() {
   http_port=$(port) bus_port=$(port)
   mkdir -p "$work/data"
+  gw_ports=("$http_port") gw_buses=("tcp://127.0.0.1:$bus_port")
+  for _ in $(seq 2 "${GATEWAYS:-1}"); do gw_ports+=("$(port)"); gw_buses+=("tcp://127.0.0.1:$(port)"); done
+  http_ports=$(IFS=,; echo "${gw_ports[*]}")
+  if [ ${#gw_ports[@]} -gt 1 ]; then
+    export SSO_BROKER_ENDPOINTS="$(IFS=,; echo "${gw_buses[*]}")"
+    # One key set for every gateway, made before they start (each makes one when it has none).
+    "$bin/sso-gateway" --make-bus-keys "$work/data/bus" >/dev/null ||
+      { echo "bench: several gateways need sso-gateway --make-bus-keys (a newer build)"; exit 2; }
+  else
+    unset SSO_BROKER_ENDPOINTS
+  fi
   export SSO_HTTP_ADDR="127.0.0.1:$http_port" SSO_BROKER_ENDPOINT="tcp://127.0.0.1:$bus_port" \
          SSO_PUBLIC_URL="http://127.0.0.1:$http_port" SSO_DATA_DIR="$work/data" SSO_ACCESS_LOG=0 SSO_LOG_LEVEL=warn \
          SSO_ADMIN_CLIENT_ID=bench-admin SSO_ADMIN_CLIENT_SECRET="bench-$(openssl rand -hex 12)"
   # Every instance is a process of its own (token, token2, ...); the token instances share the
   # CPUs of TOKEN_CPUS, so the token endpoint's cores are those, whatever the instance count.
   services=(gateway directory oidc scim)
+  for i in $(seq 2 ${#gw_ports[@]}); do services+=("gateway$i"); done
   for i in $(seq 1 "$TOKEN_INSTANCES"); do services+=("token$([ "$i" = 1 ] || echo "$i")"); done
   for i in $(seq 1 "$SAML_INSTANCES"); do services+=("saml$([ "$i" = 1 ] || echo "$i")"); done
   pin=()
@@ -92,6 +131,10 @@ start_broker() {
   for s in "${services[@]}"; do
     base=${s%%[0-9]*}
     if [ "$base" = token ]; then "${pin[@]}" "$bin/sso-$base" >>"$work/$s.log" 2>&1 &
+    elif [ "$s" != gateway ] && [ "$base" = gateway ]; then
+      i=$(( ${s#gateway} - 1 ))
+      SSO_HTTP_ADDR="127.0.0.1:${gw_ports[$i]}" SSO_BROKER_ENDPOINT="${gw_buses[$i]}" \
+        "$bin/sso-$base" >>"$work/$s.log" 2>&1 &
     else "$bin/sso-$base" >>"$work/$s.log" 2>&1 &
     fi
     pids[$s]=$!
@@ -102,7 +145,15 @@ start_broker() {
     token_cores=$(( TOKEN_INSTANCES < $(nproc) ? TOKEN_INSTANCES : $(nproc) ))
   fi
   url="http://127.0.0.1:$http_port"
-  for _ in $(seq 1 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ] && break; sleep 0.1; done
+  for p in "${gw_ports[@]}"; do
+    for _ in $(seq 1 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$p/readyz")" = 200 ] && break; sleep 0.1; done
+  done
+}
+stop_broker() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  pids=()
+  rm -rf "$work/data"
 }
 
 # ---- the complete SAML login of bench/login.sh ----------------------------------------------------
@@ -131,12 +182,44 @@ saml_setup() {
 }
 # prepare_broker N C OUT: N transactions (timed authorize at concurrency C), then N responses
 # signed for them (not timed) into OUT. Leaves the authorize stats line in $auth_line.
-prepare_broker() {
-  auth_line=$("$driver" authorize -p "$http_port" -c "$2" -n "$1" --authorize "$authorize_path" -o "$work/auth.tsv")
-  $PY "$here/login_sign.py" "$work/auth.tsv" "$3" --key "$work/idp.key" --cert "$work/idp.crt" \
+prepare_broker() { authorize_broker "$1" "$2"; sign_broker "$3"; }
+authorize_broker() { # N C
+  auth_line=$("$driver" authorize -p "$http_ports" -c "$2" -n "$1" --authorize "$authorize_path" -o "$work/auth.tsv")
+}
+sign_broker() { # OUT
+  $PY "$here/login_sign.py" "$work/auth.tsv" "$1" --key "$work/idp.key" --cert "$work/idp.crt" \
     --issuer "$IDP_ENTITY" --audience "$sp_entity" --acs "$acs_url" --email "$EMAIL"
 }
-login_broker() { "$driver" login -p "$http_port" -c "$1" -i "$2" --acs "$acs_path" --token-body "$token_body" --auth "$basic"; }
+login_broker() { "$driver" login -p "$http_ports" -c "$1" -i "$2" --acs "$acs_path" --token-body "$token_body" --auth "$basic"; }
+# fresh_codes N C OUT: N codes for the token endpoint alone, from N transactions (authorize
+# at C, responses signed) posted to the ACS at C; the codes go to OUT, one a line, and the ACS
+# stats line stays in $acs_line. A code is single-use and lives 300 s: redeem them at once.
+fresh_codes() {
+  prepare_broker "$1" "$2" "$work/signed.tsv"
+  acs_line=$("$driver" acs -p "$http_ports" -c "$2" -i "$work/signed.tsv" --acs "$acs_path" -o "$3")
+}
+token_run() { "$driver" token -p "$http_ports" -c "$1" -i "$2" --token-body "$token_body" --auth "$basic"; } # C CODES
+# cpu_spans B1 A1 B2 A2: a cpu_all snapshot whose difference from B1 is the CPU of both spans,
+# (A1 - B1) + (A2 - B2): a login's timed phases without the signing between them.
+cpu_spans() {
+  $PY - "$@" <<'PY'
+import sys
+b1, a1, b2, a2 = [dict(kv.split("=") for kv in s.split()) for s in sys.argv[1:5]]
+print(" ".join(f"{k}={int(a1[k]) + int(a2[k]) - int(b2[k])}" for k in a1))
+PY
+}
+# cpu_per BEFORE AFTER N: the CPU µs per item (N of them) of each process between two cpu_all
+# snapshots, and of every sso-* process together, on one line.
+cpu_per() {
+  $PY - "$@" "$(getconf CLK_TCK)" <<'PY'
+import sys
+b, a = [dict(kv.split("=") for kv in s.split()) for s in sys.argv[1:3]]
+n, hz = max(int(sys.argv[3]), 1), int(sys.argv[4])
+us = {k: (int(a[k]) - int(b[k])) * 1e6 / hz / n for k in a}
+ours = sum(v for k, v in us.items() if k != "postgres")
+print("  ".join(f"{k} {v:.0f}" for k, v in us.items()) + f"  (every sso-* process: {ours:.0f})")
+PY
+}
 
 # One row of the login table from the authorize and the rest-of-login stats lines: logins/s is
 # N over the wall time of both timed phases; e2e latency is, per login, its authorize latency

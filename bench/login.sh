@@ -150,10 +150,9 @@ PY
 echo
 if [ "$SINGLE" = 1 ]; then
 echo "== 2. single endpoints, $N_SINGLE requests at concurrency $SINGLE_C"
-prepare broker "$N_SINGLE" "$SINGLE_C" "$work/signed.tsv"
-acs_line=$("$driver" acs -p "$http_port" -c "$SINGLE_C" -i "$work/signed.tsv" --acs "$acs_path" -o "$work/codes.txt")
+fresh_codes "$N_SINGLE" "$SINGLE_C" "$work/codes.txt"
 tok_cpu_before=$(cpu_all)
-tok_line=$("$driver" token -p "$http_port" -c "$SINGLE_C" -i "$work/codes.txt" --token-body "$token_body" --auth "$basic")
+tok_line=$(token_run "$SINGLE_C" "$work/codes.txt")
 tok_cpu_after=$(cpu_all)
 printf '%-34s %8s %9s %9s %9s %6s\n' "" requests "req/s" "p50 ms" "p99 ms" errors
 for pair in "authorize|$auth_line" "ACS POST (pre-signed)|$acs_line" "POST /oauth/token (fresh codes)|$tok_line"; do

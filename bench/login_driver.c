@@ -2,7 +2,11 @@
  * SCIM requests) over keep-alive connections, one thread per connection, every request's
  * latency kept and sorted at the end. Loopback only.
  *
- *   login_driver MODE -p PORT -c CONNECTIONS [options]
+ *   login_driver MODE -p PORT[,PORT...] -c CONNECTIONS [options]
+ *
+ * With several ports (several gateways, up to 8), connection I goes to the (I mod count)-th:
+ * the connections spread evenly, as a balancer spreading new connections round robin does.
+ * oidc takes one port (it follows the IdP's redirect back to that port).
  *
  * MODE
  *   authorize  -n N: GET --authorize PATH N times; each answer must be a 302 whose Location
@@ -61,7 +65,7 @@
 enum { M_AUTHORIZE, M_ACS, M_TOKEN, M_LOGIN, M_OIDC, M_SCIM_CREATE, M_SCIM_GET, M_COUNT };
 
 static struct {
-    int mode, port, idp_port, conns;
+    int mode, ports[8], n_ports, idp_port, conns;
     long n;
     const char *authorize, *acs, *token, *userinfo, *token_body, *auth, *in, *out, *scim, *prefix;
 } opt = {.conns = 1, .acs = NULL, .token = "/oauth/token", .userinfo = "/userinfo", .prefix = "bench"};
@@ -482,8 +486,8 @@ static bool leg_scim_get(conn_t *c, long i)
 
 static void *worker(void *arg)
 {
-    (void) arg;
-    conn_t c = {.fd = -1, .port = opt.port}, idp = {.fd = -1, .port = opt.idp_port};
+    int index = (int) (intptr_t) arg;
+    conn_t c = {.fd = -1, .port = opt.ports[index % opt.n_ports]}, idp = {.fd = -1, .port = opt.idp_port};
     char code[1024], access[2048];
     for (;;) {
         if (atomic_load(&stop))
@@ -587,7 +591,7 @@ static double pct(const uint64_t *sorted, long n, double p)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: login_driver authorize|acs|token|login|oidc|scim-create|scim-get -p PORT "
+    fprintf(stderr, "usage: login_driver authorize|acs|token|login|oidc|scim-create|scim-get -p PORT[,PORT...] "
                     "[-c CONNS] [-n N] [-i IN] [-o OUT] [--authorize PATH] [--acs PATH] [--token PATH] "
                     "[--userinfo PATH] [--token-body FORM] [--auth 'Basic ...'] [--idp-port PORT] "
                     "[--scim /scim/v2/DIR] [--prefix NAME]\n");
@@ -603,6 +607,22 @@ static long number(const char *v, long min, long max)
     if (errno || end == v || *end || x < min || x > max)
         usage();
     return x;
+}
+
+/* "PORT[,PORT...]" into ports (at most max of them): their count, or usage. */
+static int s_ports(const char *list, int *ports, int max)
+{
+    char copy[128];
+    if (snprintf(copy, sizeof copy, "%s", list) >= (int) sizeof copy)
+        usage();
+    int n = 0;
+    char *save = NULL;
+    for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        if (n == max)
+            usage();
+        ports[n++] = (int) number(p, 1, 65535);
+    }
+    return n;
 }
 
 static void on_stop(int sig)
@@ -628,7 +648,7 @@ int main(int argc, char **argv)
             usage();
         i++;
         if (!strcmp(k, "-p"))
-            opt.port = (int) number(v, 1, 65535);
+            opt.n_ports = s_ports(v, opt.ports, (int) (sizeof opt.ports / sizeof opt.ports[0]));
         else if (!strcmp(k, "-c"))
             opt.conns = (int) number(v, 1, 100000);
         else if (!strcmp(k, "-n"))
@@ -658,7 +678,7 @@ int main(int argc, char **argv)
         else
             usage();
     }
-    if (!opt.port || opt.conns < 1)
+    if (opt.n_ports < 1 || opt.conns < 1 || (opt.mode == M_OIDC && opt.n_ports != 1))
         usage();
     if (opt.mode == M_AUTHORIZE) {
         if (!opt.authorize || opt.n < 1)
@@ -710,7 +730,7 @@ int main(int argc, char **argv)
     pthread_t *threads = calloc((size_t) opt.conns, sizeof *threads);
     uint64_t t0 = now_ns();
     for (int i = 0; i < opt.conns; i++)
-        pthread_create(&threads[i], NULL, worker, NULL);
+        pthread_create(&threads[i], NULL, worker, (void *) (intptr_t) i);
     for (int i = 0; i < opt.conns; i++)
         pthread_join(threads[i], NULL);
     double seconds = (double) (now_ns() - t0) / 1e9;
