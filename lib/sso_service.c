@@ -18,6 +18,8 @@ void sso_service_print_env_help(FILE *out)
             "  SSO_BROKER_ENDPOINT     bus broker address (tcp://127.0.0.1:5555; tcp:// or ipc://,\n"
             "                          always with CURVE keys)\n"
             "  SSO_DATA_DIR            database, master key, admin credentials (./var)\n"
+            "  SSO_DATABASE_URL        postgres://user@host:port/db puts the directory's store on\n"
+            "                          PostgreSQL (unset: SQLite in the data dir)\n"
             "  SSO_BUS_KEYS_DIR        the bus's CURVE keys (<data dir>/bus); the gateway or\n"
             "                          make run's supervisor generates them, a service waits\n"
             "                          for its own\n"
