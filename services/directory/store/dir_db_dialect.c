@@ -311,6 +311,20 @@ static size_t s_word(s_out_t *o, size_t i, size_t stop, size_t end)
         s_fail(o, "%.*s has no rewrite here", (int) n, sql + i);
         return end;
     }
+    /* SQLite's IS / IS NOT compare anything, NULL included: PostgreSQL's only NULL and the
+       booleans, so any other operand needs IS [NOT] DISTINCT FROM. */
+    if (s_is(sql, i, n, "IS")) {
+        size_t not = s_next_is(sql, stop, end, "NOT");
+        size_t after = not ? not : stop;
+        if (s_next_is(sql, after, end, "NULL") || s_next_is(sql, after, end, "TRUE")
+            || s_next_is(sql, after, end, "FALSE") || s_next_is(sql, after, end, "DISTINCT")
+            || (!not && s_next_is(sql, after, end, "NOT"))) {
+            s_put(o, sql + i, n);
+            return stop;
+        }
+        s_puts(o, not ? "IS DISTINCT FROM" : "IS NOT DISTINCT FROM");
+        return after;
+    }
     if (s_is(sql, i, n, "BLOB")) {
         s_puts(o, "BYTEA");
         return stop;
@@ -534,6 +548,11 @@ void dir_db_dialect_test(bool verbose)
     SSO_CHECK(s_case("SELECT coalesce(max(n), 0), max() FROM t", "SELECT coalesce(max(n), 0), max() FROM t", 0));
     SSO_CHECK(s_case("SELECT instr(a, ?) > 0, ifnull(b, 'x'), instr FROM t",
                      "SELECT strpos(a, $1) > 0, coalesce(b, 'x'), instr FROM t", 1));
+    SSO_CHECK(s_case("SELECT a IS NULL, a IS NOT NULL, a IS ?, b IS NOT 'x', c is not\n?2, d IS "
+                     "TRUE, e IS NOT DISTINCT FROM f, g IS NOT FALSE",
+                     "SELECT a IS NULL, a IS NOT NULL, a IS NOT DISTINCT FROM $1, b IS DISTINCT "
+                     "FROM 'x', c IS DISTINCT FROM\n$2, d IS TRUE, e IS NOT DISTINCT FROM f, g IS "
+                     "NOT FALSE", 2));
     SSO_CHECK(s_case("SELECT 1 WHERE a LIKE 'x%' AND b NOT like ? AND c == 2",
                      "SELECT 1 WHERE a ILIKE 'x%' AND b NOT ILIKE $1 AND c = 2", 1));
     /* Nesting is bounded. */

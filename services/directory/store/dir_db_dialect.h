@@ -10,6 +10,7 @@
      scalar `min(a, b, …)`/`max(…)`   -> `least(…)`/`greatest(…)`
      `instr(a, b)` -> `strpos(a, b)`, `ifnull` -> `coalesce`, `==` -> `=`
      `LIKE` -> `ILIKE` (SQLite's LIKE ignores ASCII case)
+     `a IS b`, `a IS NOT b` (b not NULL, TRUE or FALSE) -> `a IS [NOT] DISTINCT FROM b`
    String literals, quoted names and comments are copied as they are. What has no faithful
    rewrite here is refused with the reason rather than guessed: `INSERT OR REPLACE` (write
    `INSERT … ON CONFLICT (key) DO UPDATE`, which both engines read), `AUTOINCREMENT` elsewhere,
