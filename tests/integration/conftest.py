@@ -6,6 +6,7 @@ dir, waits for /readyz, and tears everything down. Tests talk to it over HTTP li
 import http.server
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +21,46 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.environ.get("SSO_BUILD_DIR", os.path.join(ROOT, "build"))
 BIN = os.path.join(BUILD, "bin") if os.path.isabs(BUILD) else os.path.join(ROOT, BUILD, "bin")
 SERVICES = ["token", "saml", "oidc", "directory", "scim"]
+# SSO_TEST_PG=1: every broker's directory stores on PostgreSQL, a database of its own in one
+# throw-away cluster per session (scripts/pg.sh), instead of SQLite in its data dir.
+PG = os.environ.get("SSO_TEST_PG") == "1"
+_pg = {"dir": None, "url": None, "databases": {}}
+
+
+def _psql(url, sql):
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
+                   check=True, capture_output=True, timeout=60)
+
+
+def pg_database(data_dir):
+    """The URL of the database of data_dir's broker: made on first use (CREATE DATABASE), the
+    same again for a broker restarted on that data dir. The cluster starts on the first call."""
+    if _pg["url"] is None:
+        _pg["dir"] = tempfile.mkdtemp(prefix="sso-pg-")
+        out = subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), "start", _pg["dir"]],
+                             check=True, capture_output=True, text=True, timeout=120)
+        _pg["url"] = out.stdout.strip().splitlines()[-1]
+    if data_dir not in _pg["databases"]:
+        name = "sso_it_" + os.urandom(6).hex()
+        _psql(_pg["url"], f"CREATE DATABASE {name}")
+        _pg["databases"][data_dir] = (name, _pg["url"].rsplit("/", 1)[0] + "/" + name)
+    return _pg["databases"][data_dir][1]
+
+
+def pg_drop(data_dir):
+    name, _ = _pg["databases"].pop(data_dir, (None, None))
+    if name:
+        _psql(_pg["url"], f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pg_cluster():
+    """Stops the session's cluster (when one was started) at the end."""
+    yield
+    if _pg["dir"]:
+        subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), "stop", _pg["dir"]],
+                       capture_output=True, timeout=60)
+        shutil.rmtree(_pg["dir"], ignore_errors=True)
 
 
 def free_port():
@@ -56,6 +97,8 @@ class Broker:
             # As `make run`: the IdP simulator and its Test Organization are on.
             "SSO_ENVIRONMENT": "development",
         })
+        if PG:
+            self.env["SSO_DATABASE_URL"] = pg_database(self.data_dir)
         self.env.update(extra_env or {})
         self.scale = scale or {}
         self.proc = None
@@ -100,6 +143,8 @@ class Broker:
     def cleanup(self):
         self.stop()
         if self._tmp:
+            if PG:
+                pg_drop(self.data_dir)
             self._tmp.cleanup()
 
     def log_tail(self, lines=60):
