@@ -10,7 +10,9 @@
    dir_db_open_url uses the PostgreSQL engine (store/dir_db_pg.c, SSO_DATABASE_URL), which
    runs the same SQL and migrations translated by store/dir_db_dialect.c. The SQL is written in
    SQLite's dialect, preferring forms both engines read alike (`INSERT … ON CONFLICT`, an alias
-   on every subquery in FROM, `?N = 1` rather than a bare integer as a condition).
+   on every subquery in FROM, `?N = 1` rather than a bare integer as a condition,
+   `CAST(?N AS TEXT) IS NULL` where a parameter's first use is a NULL test, which PostgreSQL
+   cannot type).
 
    What an engine must provide (store/dir_db_engine.h): positional parameters written `?` in
    the SQL text (an engine whose server wants $1.. rewrites them); the SQL the migrations and

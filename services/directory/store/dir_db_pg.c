@@ -2,6 +2,7 @@
    SQLite's behaviour and why). */
 #include "store/dir_db_pg.h"
 #include "store/dir_db_dialect.h"
+#include "sso_config.h"
 #include "sso_log.h"
 #include "sso_test.h"
 #include <errno.h>
@@ -963,7 +964,9 @@ void dir_db_pg_test(bool verbose)
     SSO_CHECK(dir_db_open_url("postgres://127.0.0.1:1/none?connect_timeout=2", why, sizeof why)
               == NULL && strstr(why, "cannot connect"));
 
-    const char *url = getenv("SSO_TEST_DATABASE_URL");
+    sso_config_t config = {0};
+    sso_config_load_settings(&config);
+    const char *url = config.test_database_url;
     if (!url || !*url) {
         printf("skip dir_db_pg_test's server part: SSO_TEST_DATABASE_URL is not set "
                "(scripts/pg.sh start DIR prints one)\n");
