@@ -81,7 +81,8 @@ def pg_counts(url):
     if not tables:
         return {}
     union = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM \"{t}\"" for t in tables)
-    return {("postgres", name): int(count) for name, count in psql(union)}
+    # Keyed as SQLite's tables are, so that callers need not know the engine.
+    return {("sso.db", name): int(count) for name, count in psql(union)}
 
 
 def db_counts(broker):

@@ -6,9 +6,11 @@ dir, waits for /readyz, and tears everything down. Tests talk to it over HTTP li
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -51,6 +53,85 @@ def pg_drop(data_dir):
     name, _ = _pg["databases"].pop(data_dir, (None, None))
     if name:
         _psql(_pg["url"], f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _pg_literal(value):
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return "'\\x%s'::bytea" % bytes(value).hex()
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _pg_inline(sql, params):
+    """sql with each ? outside quotes replaced by its parameter as a literal (tests only)."""
+    values = iter(params)
+    parts = re.split(r"('(?:[^']|'')*'|\"[^\"]*\")", sql)
+    return "".join(part if i % 2 else part.replace("?", "\0").replace(
+        "\0", "{}").format(*[_pg_literal(next(values)) for _ in range(part.count("?"))])
+        for i, part in enumerate(parts))
+
+
+class PgCursor:
+    """What tests read of a sqlite3 cursor: the rows (integers as int, NULL as None), fetchone,
+    fetchall, iteration and rowcount."""
+
+    def __init__(self, url, script):
+        # The script on stdin, in one transaction: executemany's may be long.
+        out = subprocess.run(["psql", "-X", "-A", "-t", "-1", "-F", "\x1f", "-P", "null=\u2400",
+                              "-v", "ON_ERROR_STOP=1", "-d", url, "-f", "-"], input=script,
+                             capture_output=True, text=True, timeout=120)
+        if out.returncode != 0:
+            raise RuntimeError(f"psql: {out.stderr.strip()}\n{script[:500]}")
+        self.rows, self.rowcount = [], -1
+        for line in out.stdout.splitlines():
+            tag = re.fullmatch(r"(?:INSERT \d+|UPDATE|DELETE) (\d+)", line)
+            if tag:
+                self.rowcount = int(tag.group(1))
+            elif line:
+                self.rows.append(tuple(None if v == "\u2400" else int(v)
+                                       if re.fullmatch(r"-?\d+", v) else v
+                                       for v in line.split("\x1f")))
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self):
+        return list(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+
+class PgConnection:
+    """A little of sqlite3's Connection over psql, for tests that read or change rows of the
+    store directly: execute and executemany with ? placeholders; every statement commits on
+    its own, so commit and close have nothing to do."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def execute(self, sql, params=()):
+        return PgCursor(self.url, _pg_inline(sql, params))
+
+    def executemany(self, sql, rows):
+        return PgCursor(self.url, ";\n".join(_pg_inline(sql, row) for row in rows))
+
+    def commit(self):
+        pass
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -146,6 +227,14 @@ class Broker:
             if PG:
                 pg_drop(self.data_dir)
             self._tmp.cleanup()
+
+    def db(self):
+        """The store, for tests that read or change its rows directly: a sqlite3 connection
+        to the data dir's sso.db, or on PostgreSQL the same calls over psql."""
+        url = self.env.get("SSO_DATABASE_URL")
+        if url:
+            return PgConnection(url)
+        return sqlite3.connect(os.path.join(self.data_dir, "sso.db"), timeout=10)
 
     def log_tail(self, lines=60):
         try:
