@@ -2,6 +2,7 @@
    SQLite's behaviour and why). */
 #include "store/dir_db_pg.h"
 #include "store/dir_db_dialect.h"
+#include "store/dir_db_engine.h"
 #include "sso_config.h"
 #include "sso_log.h"
 #include "sso_test.h"
@@ -38,6 +39,7 @@ typedef struct {
     char *pg; /* PostgreSQL's */
     int params;
     bool write;
+    bool guard; /* run under a savepoint of its own inside a transaction (s_guarded) */
 } s_entry_t;
 
 struct dir_db_conn_t {
@@ -54,7 +56,7 @@ typedef struct {
     dir_db_stmt_t head;
     dir_db_conn_t *conn;
     char *sql;
-    bool write;
+    bool write, guard;
     int params;
     const char **values; /* NULL: SQL NULL */
     int *lengths, *formats;
@@ -333,9 +335,15 @@ static const s_entry_t *s_translation(dir_db_conn_t *conn, const char *sql)
         conn->count = 0;
     }
     s_entry_t *entry = &conn->cache[conn->count++];
+    bool write = s_starts_with(pg, "INSERT") || s_starts_with(pg, "UPDATE")
+                 || s_starts_with(pg, "DELETE");
+    /* No savepoint for what cannot meet a conflict, the one failure callers handle and go
+       on after: an INSERT … ON CONFLICT, a DELETE (every foreign key cascades). Anything else
+       failing there fails the transaction, which its caller then rolls back; and a savepoint
+       per row of a 10,000-member change costs more than the rows. */
+    bool guard = write && !s_starts_with(pg, "DELETE") && !strcasestr(pg, "ON CONFLICT");
     *entry = (s_entry_t) {.sql = key, .len = len, .hash = hash, .pg = pg, .params = params,
-                          .write = s_starts_with(pg, "INSERT") || s_starts_with(pg, "UPDATE")
-                                   || s_starts_with(pg, "DELETE")};
+                          .write = write, .guard = guard};
     return entry;
 }
 
@@ -378,6 +386,7 @@ static dir_db_stmt_t *s_prepare(dir_db_conn_t *conn, const char *sql)
     size_t n = entry->params ? (size_t) entry->params : 1;
     stmt->params = entry->params;
     stmt->write = entry->write;
+    stmt->guard = entry->guard;
     stmt->sql = strdup(entry->pg);
     stmt->values = calloc(n, sizeof *stmt->values);
     stmt->lengths = calloc(n, sizeof *stmt->lengths);
@@ -504,7 +513,8 @@ static int s_outcome(dir_db_conn_t *conn, s_stmt_t *stmt, PGresult *result)
         }
         return DIR_DB_OK;
     }
-    s_set_error(conn, PQresultErrorMessage(result));
+    const char *message = PQresultErrorMessage(result);
+    s_set_error(conn, message && *message ? message : PQerrorMessage(conn->pg));
     const char *state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
     /* Class 23: integrity constraint violation (unique, foreign key, check, not null). */
     if (state && strncmp(state, "23", 2) == 0)
@@ -517,6 +527,45 @@ static bool s_retryable(PGresult *result)
 {
     const char *state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
     return state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
+}
+
+/* stmt under a savepoint of its own in one round trip: SAVEPOINT, the statement and RELEASE
+   sent together (libpq's pipeline mode). The statement's result (NULL when nothing came back);
+   when it failed, the RELEASE did not run and the caller rolls back to the savepoint. */
+static PGresult *s_guarded(dir_db_conn_t *conn, s_stmt_t *stmt)
+{
+    PGconn *pg = conn->pg;
+    if (PQenterPipelineMode(pg) != 1)
+        return NULL;
+    const char *commands[] = {"SAVEPOINT dir_stmt", stmt->sql, "RELEASE SAVEPOINT dir_stmt"};
+    bool sent = true;
+    for (int i = 0; i < 3 && sent; i++)
+        sent = i == 1 ? PQsendQueryParams(pg, stmt->sql, stmt->params, stmt->types, stmt->values,
+                                          stmt->lengths, stmt->formats, 0) == 1
+                      : PQsendQueryParams(pg, commands[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
+    sent = sent && PQpipelineSync(pg) == 1;
+    PGresult *mine = NULL;
+    bool savepoint = false;
+    for (int i = 0; i < 3 && sent; i++) {
+        /* Each command's results end with a NULL; a lost connection gives NULLs at once. */
+        for (PGresult *result; (result = PQgetResult(pg));) {
+            if (i == 0)
+                savepoint = PQresultStatus(result) == PGRES_COMMAND_OK;
+            if (i == 1 && !mine)
+                mine = result;
+            else
+                PQclear(result);
+        }
+    }
+    PGresult *sync = sent ? PQgetResult(pg) : NULL; /* PGRES_PIPELINE_SYNC */
+    PQclear(sync);
+    if (PQexitPipelineMode(pg) != 1)
+        sso_warn("db: %s", PQerrorMessage(pg)); /* a lost connection: the reset clears it */
+    if (mine && !savepoint && PQresultStatus(mine) == PGRES_PIPELINE_ABORTED) {
+        PQclear(mine);
+        return NULL;
+    }
+    return mine;
 }
 
 static int s_execute(s_stmt_t *stmt)
@@ -534,17 +583,14 @@ static int s_execute(s_stmt_t *stmt)
     }
     /* A write inside a transaction under a savepoint of its own, so that its failure (a
        conflict the caller expects and handles) leaves the transaction going, as in SQLite. */
-    bool guard = stmt->write && PQtransactionStatus(conn->pg) == PQTRANS_INTRANS;
+    bool guard = stmt->guard && PQtransactionStatus(conn->pg) == PQTRANS_INTRANS;
     for (int attempt = 0;; attempt++) {
-        if (guard && s_simple(conn, "SAVEPOINT dir_stmt") != 0)
-            break;
-        PGresult *result = PQexecParams(conn->pg, stmt->sql, stmt->params, stmt->types,
-                                        stmt->values, stmt->lengths, stmt->formats, 0);
+        PGresult *result = guard ? s_guarded(conn, stmt)
+                                 : PQexecParams(conn->pg, stmt->sql, stmt->params, stmt->types,
+                                                stmt->values, stmt->lengths, stmt->formats, 0);
         int rc = s_outcome(conn, stmt, result);
-        if (guard)
-            s_simple(conn, rc == DIR_DB_OK ? "RELEASE SAVEPOINT dir_stmt"
-                                           : "ROLLBACK TO SAVEPOINT dir_stmt; "
-                                             "RELEASE SAVEPOINT dir_stmt");
+        if (guard && rc != DIR_DB_OK)
+            s_simple(conn, "ROLLBACK TO SAVEPOINT dir_stmt; RELEASE SAVEPOINT dir_stmt");
         if (rc == DIR_DB_ERROR && !guard && attempt < S_RETRIES && s_retryable(result)
             && PQtransactionStatus(conn->pg) == PQTRANS_IDLE) {
             PQclear(result);
@@ -734,6 +780,39 @@ int dir_db_pg_url_with_database(const char *url, const char *name, char *out, si
 }
 
 /* ---- self-test: against a real server, a database of its own --------------------------- */
+
+/* One statement on server url (its own connection); 0 or -1 (printed). */
+static int s_admin(const char *url, const char *sql)
+{
+    PGconn *admin = PQconnectdb(url);
+    PGresult *result = PQexec(admin, sql);
+    int rc = PQresultStatus(result) == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc != 0)
+        fprintf(stderr, "%s: %s\n", sql, PQerrorMessage(admin));
+    PQclear(result);
+    PQfinish(admin);
+    return rc;
+}
+
+int dir_db_pg_test_database(const char *url, char *name, size_t name_size, char *out,
+                            size_t size)
+{
+    static unsigned made;
+    snprintf(name, name_size, "sso_selftest_%ld_%ld_%u", (long) getpid(), (long) time(NULL),
+             made++);
+    char sql[160];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+    return dir_db_pg_url_with_database(url, name, out, size) == 0 && s_admin(url, sql) == 0
+               ? 0
+               : -1;
+}
+
+int dir_db_pg_test_drop(const char *url, const char *name)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", name);
+    return s_admin(url, sql);
+}
 
 static int s_org(dir_db_t *db, const char *id)
 {
@@ -929,7 +1008,8 @@ static void s_test_exactly_once(dir_db_t *db, dir_db_t *other)
 static void s_test_reconnect(dir_db_t *db, dir_db_t *other)
 {
     int64_t pid = dir_db_int(db, "SELECT pg_backend_pid()", NULL);
-    SSO_CHECK(pid > 0 && dir_db_int(other, "SELECT pg_terminate_backend(?::int)::int", "i", pid) == 1);
+    SSO_CHECK(pid > 0
+              && dir_db_int(other, "SELECT pg_terminate_backend(?::int)::int", "i", pid) == 1);
     uint64_t resets = dir_db_conn(db)->resets;
     SSO_CHECK(dir_db_int(db, "SELECT 1", NULL) == -1);
     SSO_CHECK(dir_db_conn(db)->resets == resets + 1);
@@ -973,21 +1053,14 @@ void dir_db_pg_test(bool verbose)
         return;
     }
     char name[64], test_url[1024];
-    snprintf(name, sizeof name, "sso_selftest_%ld_%ld", (long) getpid(), (long) time(NULL));
-    PGconn *admin = PQconnectdb(url);
-    char sql[160];
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
-    PGresult *result = PQexec(admin, sql);
-    bool made = PQresultStatus(result) == PGRES_COMMAND_OK;
-    PQclear(result);
-    SSO_CHECK(made && dir_db_pg_url_with_database(url, name, test_url, sizeof test_url) == 0);
+    bool made = dir_db_pg_test_database(url, name, sizeof name, test_url, sizeof test_url) == 0;
+    SSO_CHECK(made);
     if (made) {
         s_test_open(test_url);
         /* Fresh again for the rest, the version put back. */
         dir_db_t *db = NULL, *other = NULL;
         PGconn *fix = PQconnectdb(test_url);
-        result = PQexec(fix, "DELETE FROM meta WHERE name = 'schema_version'; DROP SCHEMA "
-                             "public CASCADE; CREATE SCHEMA public");
+        PGresult *result = PQexec(fix, "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
         SSO_CHECK(PQresultStatus(result) == PGRES_COMMAND_OK);
         PQclear(result);
         PQfinish(fix);
@@ -1010,10 +1083,6 @@ void dir_db_pg_test(bool verbose)
         }
         dir_db_destroy(&db);
         dir_db_destroy(&other);
-        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", name);
-        result = PQexec(admin, sql);
-        SSO_CHECK(PQresultStatus(result) == PGRES_COMMAND_OK);
-        PQclear(result);
+        SSO_CHECK(dir_db_pg_test_drop(url, name) == 0);
     }
-    PQfinish(admin);
 }
