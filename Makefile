@@ -4,7 +4,7 @@ BUILD ?= build
 CC ?= cc
 SERVICES := gateway token saml oidc directory scim
 TOOLS := ssoctl supervisor
-PKGS := libzmq libczmq libprotobuf-c libmicrohttpd jansson libcurl sqlite3 openssl libxml-2.0 xmlsec1-openssl zlib
+PKGS := libzmq libczmq libprotobuf-c libmicrohttpd jansson libcurl sqlite3 libpq openssl libxml-2.0 xmlsec1-openssl zlib
 
 # SAN=1 builds everything with AddressSanitizer + UndefinedBehaviorSanitizer into build-asan.
 ifeq ($(SAN),1)

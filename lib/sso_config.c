@@ -188,6 +188,8 @@ void sso_config_load_settings(sso_config_t *config)
     config->saml_metadata_refresh_s = getenv("SSO_SAML_METADATA_REFRESH_S");
     config->webhook_first_retry_ms = getenv("SSO_WEBHOOK_FIRST_RETRY_MS");
     config->scim_retention_days = getenv("SSO_SCIM_RETENTION_DAYS");
+    config->database_url = getenv("SSO_DATABASE_URL");
+    config->test_database_url = getenv("SSO_TEST_DATABASE_URL");
 }
 
 int sso_config_load(sso_config_t *config)

@@ -52,6 +52,8 @@ typedef struct {
     const char *saml_metadata_refresh_s;        /* SSO_SAML_METADATA_REFRESH_S: directory */
     const char *webhook_first_retry_ms;         /* SSO_WEBHOOK_FIRST_RETRY_MS: directory */
     const char *scim_retention_days;            /* SSO_SCIM_RETENTION_DAYS: directory */
+    const char *database_url;                   /* SSO_DATABASE_URL: directory (postgres://) */
+    const char *test_database_url;              /* SSO_TEST_DATABASE_URL: dir_db_pg's self-test */
 } sso_config_t;
 
 /* Fills config from the environment; returns 0, or -1 with a message on stderr when a value

@@ -21,6 +21,8 @@ void sso_service_print_env_help(FILE *out)
             "                          comma-separated; it serves and calls through all\n"
             "                          (default: SSO_BROKER_ENDPOINT alone)\n"
             "  SSO_DATA_DIR            database, master key, admin credentials (./var)\n"
+            "  SSO_DATABASE_URL        postgres://user@host:port/db puts the directory's store on\n"
+            "                          PostgreSQL (unset: SQLite in the data dir)\n"
             "  SSO_BUS_KEYS_DIR        the bus's CURVE keys (<data dir>/bus); the gateway or\n"
             "                          make run's supervisor generates them, a service waits\n"
             "                          for its own\n"

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential clang pkg-config protobuf-c-compiler libprotobuf-c-dev
   libzmq3-dev libczmq-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
-  libsqlite3-dev libssl-dev libxml2-dev libxmlsec1-dev zlib1g-dev
+  libsqlite3-dev libpq-dev postgresql libssl-dev libxml2-dev libxmlsec1-dev zlib1g-dev
   curl jq openssl util-linux python3-zmq python3-pytest python3-pytest-xdist python3-requests python3-yaml wrk docker-compose haproxy
   python3-lxml python3-xmlsec python3-pysaml2 python3-cryptography xmlsec1 libxml2-utils chromium
 )

@@ -165,7 +165,10 @@ dir_t *dir_new(const sso_config_t *config, char *why, size_t why_size)
     else if (s_xml_no_io(why, why_size) != 0 || s_limits(self, config, why, why_size) != 0
         || s_mkdirs(self->data_dir, why, why_size) != 0
         || !(self->keys = dir_keys_new(config->master_key, self->data_dir, why, why_size))
-        || !(self->db = dir_db_open(path, why, why_size)) || s_check_key(self, why, why_size) != 0)
+        || !(self->db = config->database_url && *config->database_url
+                            ? dir_db_open_url(config->database_url, why, why_size)
+                            : dir_db_open(path, why, why_size))
+        || s_check_key(self, why, why_size) != 0)
         dir_destroy(&self);
     return self;
 }

@@ -33,7 +33,8 @@ static int s_meta_put(dir_t *dir, const char *name, const char *text, bool seal)
         if (dir_keys_seal(dir->keys, text, strlen(text), aad, &sealed, &len) != 0)
             return -1;
     }
-    int rc = dir_db_run(dir->db, NULL, "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
+    int rc = dir_db_run(dir->db, NULL, "INSERT INTO meta (name, value) VALUES (?1, ?2) ON "
+                                        "CONFLICT (name) DO UPDATE SET value = ?2",
                         "sb", name, seal ? (const void *) sealed : (const void *) text, len);
     free(sealed);
     return rc == DIR_DB_OK ? 0 : -1;
@@ -148,7 +149,8 @@ static int s_switch_off(dir_t *dir)
                                            "updated_at = ? WHERE id = ? AND status = 'active'",
                         "is", dir_now(), DIR_SEED_CONN_ID);
     if (rc == DIR_DB_OK && changes)
-        rc = dir_db_run(dir->db, NULL, "INSERT OR REPLACE INTO meta (name, value) VALUES (?, '1')",
+        rc = dir_db_run(dir->db, NULL, "INSERT INTO meta (name, value) VALUES (?, '1') ON CONFLICT "
+                                       "(name) DO NOTHING",
                         "s", S_SWITCHED_OFF);
     rc = rc == DIR_DB_OK ? dir_db_commit(dir->db) : -1;
     dir_db_rollback(dir->db);

@@ -59,6 +59,8 @@
 #include "login/dir_txn.h"
 #include "store/dir_checkpoint.h"
 #include "store/dir_db.h"
+#include "store/dir_db_dialect.h"
+#include "store/dir_db_pg.h"
 #include "store/dir_db_sqlite.h"
 #include "vault/dir_keys.h"
 #include "vault/dir_pki.h"
@@ -78,8 +80,11 @@ int main(int argc, char **argv)
     unsetenv("SSO_MASTER_KEY");
     unsetenv("SSO_ADMIN_CLIENT_ID");
     unsetenv("SSO_ADMIN_CLIENT_SECRET");
+    unsetenv("SSO_DATABASE_URL");
     SSO_RUN(dir_db_test, verbose);
     SSO_RUN(dir_db_sqlite_test, verbose);
+    SSO_RUN(dir_db_dialect_test, verbose);
+    SSO_RUN(dir_db_pg_test, verbose);
     SSO_RUN(dir_checkpoint_test, verbose);
     SSO_RUN(dir_keys_test, verbose);
     SSO_RUN(dir_secret_cache_test, verbose);

@@ -3,6 +3,7 @@ import json
 import os
 import re
 import sqlite3
+import subprocess
 import uuid
 
 import requests
@@ -69,9 +70,30 @@ def sqlite_files(data_dir):
     return sorted(found)
 
 
+def pg_counts(url):
+    """Row count of every table of the PostgreSQL database at url, but the audit log's."""
+    def psql(sql):
+        out = subprocess.run(["psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d", url,
+                              "-c", sql], check=True, capture_output=True, text=True, timeout=30)
+        return [line.split("|") for line in out.stdout.splitlines() if line]
+    tables = [row[0] for row in psql("SELECT table_name FROM information_schema.tables WHERE "
+                                     "table_schema = 'public' AND table_name <> 'audit_log'")]
+    if not tables:
+        return {}
+    union = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM \"{t}\"" for t in tables)
+    # Keyed as SQLite's tables are, so that callers need not know the engine.
+    return {("sso.db", name): int(count) for name, count in psql(union)}
+
+
 def db_counts(broker):
-    """Row count of every table of every SQLite database under the data dir, but the audit
-    log's (a refused change is written there: that is its job)."""
+    """Row count of every table of every SQLite database under the data dir (or of the
+    broker's PostgreSQL database), but the audit log's (a refused change is written there:
+    that is its job)."""
+    url = broker.env.get("SSO_DATABASE_URL")
+    if url:
+        counts = pg_counts(url)
+        assert counts, f"no tables in {url}"
+        return counts
     files = sqlite_files(broker.data_dir)
     assert files, f"no SQLite database under {broker.data_dir}"
     counts = {}

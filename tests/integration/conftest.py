@@ -6,8 +6,11 @@ dir, waits for /readyz, and tears everything down. Tests talk to it over HTTP li
 import http.server
 import json
 import os
+import re
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -20,6 +23,125 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.environ.get("SSO_BUILD_DIR", os.path.join(ROOT, "build"))
 BIN = os.path.join(BUILD, "bin") if os.path.isabs(BUILD) else os.path.join(ROOT, BUILD, "bin")
 SERVICES = ["token", "saml", "oidc", "directory", "scim"]
+# SSO_TEST_PG=1: every broker's directory stores on PostgreSQL, a database of its own in one
+# throw-away cluster per session (scripts/pg.sh), instead of SQLite in its data dir.
+PG = os.environ.get("SSO_TEST_PG") == "1"
+_pg = {"dir": None, "url": None, "databases": {}}
+
+
+def _psql(url, sql):
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
+                   check=True, capture_output=True, timeout=60)
+
+
+def pg_database(data_dir):
+    """The URL of the database of data_dir's broker: made on first use (CREATE DATABASE), the
+    same again for a broker restarted on that data dir. The cluster starts on the first call."""
+    if _pg["url"] is None:
+        _pg["dir"] = tempfile.mkdtemp(prefix="sso-pg-")
+        out = subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), "start", _pg["dir"]],
+                             check=True, capture_output=True, text=True, timeout=120)
+        _pg["url"] = out.stdout.strip().splitlines()[-1]
+    if data_dir not in _pg["databases"]:
+        name = "sso_it_" + os.urandom(6).hex()
+        _psql(_pg["url"], f"CREATE DATABASE {name}")
+        _pg["databases"][data_dir] = (name, _pg["url"].rsplit("/", 1)[0] + "/" + name)
+    return _pg["databases"][data_dir][1]
+
+
+def pg_drop(data_dir):
+    name, _ = _pg["databases"].pop(data_dir, (None, None))
+    if name:
+        _psql(_pg["url"], f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _pg_literal(value):
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return "'\\x%s'::bytea" % bytes(value).hex()
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _pg_inline(sql, params):
+    """sql with each ? outside quotes replaced by its parameter as a literal (tests only)."""
+    values = iter(params)
+    parts = re.split(r"('(?:[^']|'')*'|\"[^\"]*\")", sql)
+    return "".join(part if i % 2 else part.replace("?", "\0").replace(
+        "\0", "{}").format(*[_pg_literal(next(values)) for _ in range(part.count("?"))])
+        for i, part in enumerate(parts))
+
+
+class PgCursor:
+    """What tests read of a sqlite3 cursor: the rows (integers as int, NULL as None), fetchone,
+    fetchall, iteration and rowcount."""
+
+    def __init__(self, url, script):
+        # The script on stdin, in one transaction: executemany's may be long.
+        out = subprocess.run(["psql", "-X", "-A", "-t", "-1", "-F", "\x1f", "-P", "null=\u2400",
+                              "-v", "ON_ERROR_STOP=1", "-d", url, "-f", "-"], input=script,
+                             capture_output=True, text=True, timeout=120)
+        if out.returncode != 0:
+            raise RuntimeError(f"psql: {out.stderr.strip()}\n{script[:500]}")
+        self.rows, self.rowcount = [], -1
+        for line in out.stdout.splitlines():
+            tag = re.fullmatch(r"(?:INSERT \d+|UPDATE|DELETE) (\d+)", line)
+            if tag:
+                self.rowcount = int(tag.group(1))
+            elif line:
+                self.rows.append(tuple(None if v == "\u2400" else int(v)
+                                       if re.fullmatch(r"-?\d+", v) else v
+                                       for v in line.split("\x1f")))
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self):
+        return list(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+
+class PgConnection:
+    """A little of sqlite3's Connection over psql, for tests that read or change rows of the
+    store directly: execute and executemany with ? placeholders; every statement commits on
+    its own, so commit and close have nothing to do."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def execute(self, sql, params=()):
+        return PgCursor(self.url, _pg_inline(sql, params))
+
+    def executemany(self, sql, rows):
+        return PgCursor(self.url, ";\n".join(_pg_inline(sql, row) for row in rows))
+
+    def commit(self):
+        pass
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pg_cluster():
+    """Stops the session's cluster (when one was started) at the end."""
+    yield
+    if _pg["dir"]:
+        subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), "stop", _pg["dir"]],
+                       capture_output=True, timeout=60)
+        shutil.rmtree(_pg["dir"], ignore_errors=True)
 
 
 def free_port():
@@ -75,6 +197,8 @@ class Broker:
             # As `make run`: the IdP simulator and its Test Organization are on.
             "SSO_ENVIRONMENT": "development",
         })
+        if PG:
+            self.env["SSO_DATABASE_URL"] = pg_database(self.data_dir)
         self.env.update(extra_env or {})
         self.scale = scale or {}
         self.services = services  # the supervisor's --services; None: all, the gateway too
@@ -116,7 +240,17 @@ class Broker:
     def cleanup(self):
         self.stop()
         if self._tmp:
+            if PG:
+                pg_drop(self.data_dir)
             self._tmp.cleanup()
+
+    def db(self):
+        """The store, for tests that read or change its rows directly: a sqlite3 connection
+        to the data dir's sso.db, or on PostgreSQL the same calls over psql."""
+        url = self.env.get("SSO_DATABASE_URL")
+        if url:
+            return PgConnection(url)
+        return sqlite3.connect(os.path.join(self.data_dir, "sso.db"), timeout=10)
 
     def log_tail(self, lines=60):
         return tail(self.log_path, lines)

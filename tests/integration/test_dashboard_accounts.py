@@ -6,7 +6,6 @@ and ssoctl admins / audit."""
 import hashlib
 import json
 import os
-import sqlite3
 import stat
 import subprocess
 
@@ -17,7 +16,7 @@ PASSWORD = "correct horse battery staple"
 
 
 def db(broker):
-    return sqlite3.connect(os.path.join(broker.data_dir, "sso.db"), timeout=10)
+    return broker.db()
 
 
 def create_admin(broker, email):

@@ -3,7 +3,6 @@ its exchange, the session cookie's attributes, the pages of expired, revoked and
 the 401/403 rules of the portal API, logout, and that no token reaches the access log (or any
 log line of the run)."""
 import re
-import sqlite3
 import time
 
 import pytest
@@ -113,7 +112,7 @@ def test_expired_revoked_unknown_pages(broker, tokens):
     link, token = make_link(broker, org)
     tokens.append(token)
     # Expire it in the database (the directory reads expires_at on every exchange).
-    db = sqlite3.connect(broker.data_dir + "/sso.db", timeout=10)
+    db = broker.db()
     with db:
         db.execute("UPDATE portal_links SET expires_at = ? WHERE id = ?",
                    (int(time.time()) - 5, link["id"]))
@@ -184,7 +183,7 @@ def test_idle_and_absolute_expiry(broker, tokens):
     s, csrf, link, token = portal_session(broker, org)
     s2, _, _, token2 = portal_session(broker, org)
     tokens.extend([token, token2])
-    db = sqlite3.connect(broker.data_dir + "/sso.db", timeout=10)
+    db = broker.db()
     now = int(time.time())
     with db:
         db.execute("UPDATE portal_sessions SET last_seen = ? WHERE link_id = ?",

@@ -6,9 +6,7 @@ are listed, and deleting the organization deletes its directories. No token ever
 line, a list or the audit log."""
 import calendar
 import hashlib
-import os
 import re
-import sqlite3
 import time
 
 from test_ssoctl import fields_of, ok, ok_json, run, table, unique
@@ -21,7 +19,7 @@ def epoch(rfc3339):
 
 
 def database(broker):
-    return sqlite3.connect(os.path.join(broker.data_dir, "sso.db"), timeout=10)
+    return broker.db()
 
 
 def new_org(broker):

@@ -2,8 +2,6 @@
 gateway: GET /api/v1/keys (every published key with its state, no private part) before and
 after a rotation through the token service's route, and the dashboard's rotation (a session,
 then its CSRF token; audited with the admin's email), which the token service then publishes."""
-import os
-import sqlite3
 import time
 
 import requests
@@ -12,7 +10,7 @@ from test_dashboard_accounts import account, audit
 
 
 def db(broker):
-    return sqlite3.connect(os.path.join(broker.data_dir, "sso.db"), timeout=10)
+    return broker.db()
 
 
 def keys(broker):

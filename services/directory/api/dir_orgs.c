@@ -159,7 +159,7 @@ static zframe_t *s_patch(dir_api_req_t *req, const char *id)
     int changes = 0;
     int rc = dir_db_run(req->dir->db, &changes,
                         "UPDATE organizations SET display_name = coalesce(?1, display_name), "
-                        "external_id = CASE WHEN ?2 THEN NULL ELSE coalesce(?3, external_id) END, "
+                        "external_id = CASE WHEN ?2 = 1 THEN NULL ELSE coalesce(?3, external_id) END, "
                         "updated_at = ?4 WHERE id = ?5",
                         "sisis", in.name, (int64_t) in.clear_external, in.external, dir_now(), id);
     json_decref(in.body);

@@ -2,12 +2,17 @@
 #include "login/dir_codes.h"
 #include "api/dir_clients.h"
 #include "dir_seed.h"
+#include "dir_service.h"
 #include "dir_testkit.h"
 #include "login/dir_tokens.h"
+#include "store/dir_db_pg.h"
 #include "sso_crypto.h"
 #include "sso_log.h"
 #include "sso_test.h"
 #include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #define S_CODE_MAX 512
 
@@ -214,6 +219,27 @@ DIR_RPC_FN(dir_codes_redeem, Sso__CodeRedeemRequest, Sso__CodeRedeemReply)
     return dir_codes_spend(dir, r, NULL, NULL, out, err);
 }
 
+/* The code was presented again: whoever holds it now, nothing issued from it stays valid.
+   Commits that, and says so in err. */
+static void s_presented_again(dir_t *dir, const char *hash, const char *client,
+                              dir_error_t *err)
+{
+    int revoked = 0;
+    if (dir_db_run(dir->db, NULL, "UPDATE authorization_codes SET reused = 1 WHERE "
+                                  "code_hash = ?", "s", hash) != DIR_DB_OK
+        || dir_db_run(dir->db, &revoked, "UPDATE access_tokens SET revoked = 1 WHERE "
+                                         "code_hash = ? AND revoked = 0", "s", hash)
+               != DIR_DB_OK
+        || dir_db_commit(dir->db) != 0) {
+        dir_server_error(err);
+        return;
+    }
+    sso_warn("authorization code for %s presented again; %d access token(s) revoked", client,
+             revoked);
+    dir_rpc_error(err, "invalid_grant", "code already used; the tokens issued from it are "
+                                        "revoked");
+}
+
 int dir_codes_spend(dir_t *dir, const Sso__CodeRedeemRequest *r, dir_codes_before_fn *before,
                     void *arg, Sso__CodeRedeemReply *out, dir_error_t *err)
 {
@@ -236,23 +262,8 @@ int dir_codes_spend(dir_t *dir, const Sso__CodeRedeemRequest *r, dir_codes_befor
         dir_rpc_error(err, "invalid_grant", "unknown code");
     else if (step != DIR_DB_ROW)
         dir_server_error(err);
-    else if (!dir_db_is_null(stmt, 11)) {
-        /* Presented again: whoever holds it now, nothing issued from it stays valid. */
-        int revoked = 0;
-        if (dir_db_run(dir->db, NULL, "UPDATE authorization_codes SET reused = 1 WHERE "
-                                      "code_hash = ?", "s", hash) != DIR_DB_OK
-            || dir_db_run(dir->db, &revoked, "UPDATE access_tokens SET revoked = 1 WHERE "
-                                             "code_hash = ? AND revoked = 0", "s", hash)
-                   != DIR_DB_OK
-            || dir_db_commit(dir->db) != 0)
-            dir_server_error(err);
-        else {
-            sso_warn("authorization code for %s presented again; %d access token(s) revoked",
-                     dir_db_text(stmt, 0), revoked);
-            dir_rpc_error(err, "invalid_grant", "code already used; the tokens issued from it "
-                                                "are revoked");
-        }
-    }
+    else if (!dir_db_is_null(stmt, 11))
+        s_presented_again(dir, hash, dir_db_text(stmt, 0), err);
     else if (dir_db_int64(stmt, 10) <= dir_now())
         dir_rpc_error(err, "invalid_grant", "code expired");
     else if (strcmp(dir_db_text(stmt, 0), r->client_id) != 0)
@@ -272,8 +283,13 @@ int dir_codes_spend(dir_t *dir, const Sso__CodeRedeemRequest *r, dir_codes_befor
         int changes = 0;
         if (dir_db_run(dir->db, &changes, "UPDATE authorization_codes SET used_at = ? WHERE "
                                           "code_hash = ? AND used_at IS NULL", "is", dir_now(),
-                       hash) != DIR_DB_OK
-            || changes != 1 || !(out->grant = s_grant(stmt, hash)))
+                       hash) != DIR_DB_OK)
+            dir_server_error(err);
+        else if (changes != 1)
+            /* Spent since the read by another directory (PostgreSQL made this write wait for
+               that one's commit): a second presentation, not a failure of ours. */
+            s_presented_again(dir, hash, dir_db_text(stmt, 0), err);
+        else if (!(out->grant = s_grant(stmt, hash)))
             dir_server_error(err);
         else if (r->access_token_ttl > 0
                  && s_issue_access_token(dir, r, hash, out->grant, err) != 0)
@@ -608,9 +624,76 @@ static void s_test_empty_secret(dir_testkit_t *kit)
     free(code);
 }
 
+typedef struct {
+    dir_testkit_t *kit;
+    const char *code, *client, *secret;
+    Sso__CodeRedeemReply *reply;
+} s_race_t;
+
+static void *s_race_redeem(void *arg)
+{
+    s_race_t *race = arg;
+    race->reply = s_redeem(race->kit, race->code, race->client, race->secret, S_REDIRECT, "");
+    return NULL;
+}
+
+/* On PostgreSQL (SSO_TEST_DATABASE_URL): a code another directory spends while this one
+   redeems it (its write waits for the other's commit, then finds the code used) is a second
+   presentation, invalid_grant with the code marked reused, never a server error. */
+static void s_test_race_on_postgres(void)
+{
+    sso_config_t settings = {0};
+    sso_config_load_settings(&settings);
+    char name[64], url[1024], why[256] = "";
+    if (!settings.test_database_url)
+        return; /* dir_db_pg_test says it skipped */
+    bool made = dir_db_pg_test_database(settings.test_database_url, name, sizeof name, url,
+                                        sizeof url) == 0;
+    SSO_CHECK(made);
+    if (!made)
+        return;
+    /* Read by the kit's sso_config_load_settings; kept until both directories are open (their
+       settings point at it). */
+    setenv("SSO_DATABASE_URL", url, 1);
+    dir_testkit_t kit;
+    bool open = dir_testkit_open_seeded(&kit) == 0;
+    dir_t *other = open ? dir_service_open(&kit.config, why, sizeof why) : NULL;
+    unsetenv("SSO_DATABASE_URL");
+    char client[64] = "", secret[128] = "";
+    SSO_CHECK(other && dir_testkit_client_secret(&kit, S_REDIRECT, client, sizeof client, secret,
+                                                 sizeof secret) == 0);
+    char *code = other ? s_issue(&kit, client, "") : NULL;
+    char hash[65] = "";
+    if (code)
+        sso_sha256_hex(code, strlen(code), hash);
+    int spent = 0;
+    SSO_CHECK(code && dir_db_begin(other->db) == 0
+              && dir_db_run(other->db, &spent, "UPDATE authorization_codes SET used_at = 1 WHERE "
+                                               "code_hash = ? AND used_at IS NULL", "s", hash)
+                     == DIR_DB_OK && spent == 1);
+    s_race_t race = {.kit = &kit, .code = code, .client = client, .secret = secret};
+    pthread_t thread;
+    bool started = code && pthread_create(&thread, NULL, s_race_redeem, &race) == 0;
+    usleep(100 * 1000); /* the redemption waits for the other's row now (or reads it spent) */
+    SSO_CHECK(other && dir_db_commit(other->db) == 0);
+    if (started)
+        pthread_join(thread, NULL);
+    SSO_CHECK(race.reply && race.reply->error == SSO__RPC_ERROR__INVALID_GRANT
+              && !race.reply->grant && strstr(race.reply->error_description, "already used"));
+    SSO_CHECK(open && dir_db_int(kit.dir->db, "SELECT reused FROM authorization_codes WHERE "
+                                              "code_hash = ?", "s", hash) == 1);
+    sso__code_redeem_reply__free_unpacked(race.reply, NULL);
+    free(code);
+    dir_destroy(&other);
+    if (open)
+        dir_testkit_close(&kit);
+    SSO_CHECK(dir_db_pg_test_drop(settings.test_database_url, name) == 0);
+}
+
 void dir_codes_test(bool verbose)
 {
     (void) verbose;
+    s_test_race_on_postgres();
     dir_testkit_run_seeded(s_test);
     dir_testkit_run_seeded(s_test_exchange);
     dir_testkit_run_seeded(s_test_empty_secret);

@@ -40,6 +40,19 @@ static json_t *s_webhook_text(const char *text)
     return json;
 }
 
+/* text as stored: clipped (s_clip), with '?' for bytes that are not UTF-8 as the events API
+   and the log show them (reasons and names quote what peers sent), so that the row is text
+   every engine keeps (PostgreSQL refuses such bytes). NULL stays NULL. */
+static const char *s_stored(const char *text, char *out, size_t size)
+{
+    const char *clipped = s_clip(text);
+    if (!clipped)
+        return NULL;
+    snprintf(out, size, "%s", clipped);
+    sso_log_scrub_utf8(out);
+    return out;
+}
+
 int dir_events_add(dir_t *dir, const dir_event_t *event, char **id_out)
 {
     char *id = sso_random_id("evt_", 10);
@@ -47,15 +60,27 @@ int dir_events_add(dir_t *dir, const dir_event_t *event, char **id_out)
         return -1;
     char reason[DIR_EVENT_TEXT_MAX + 1];
     s_cut(event->reason ? event->reason : "", reason, sizeof reason);
+    sso_log_scrub_utf8(reason);
+    enum { ORG, CONN, CLIENT, SUBJECT, EMAIL, REQUEST, TXN, FIELDS };
+    char (*buffers)[DIR_EVENT_TEXT_MAX + 1] = malloc(FIELDS * sizeof *buffers);
+    if (!buffers) {
+        free(id);
+        return -1;
+    }
+    const char *const given[FIELDS] = {event->organization_id, event->connection_id,
+                                       event->client_id, event->subject, event->email,
+                                       event->request_id, event->txn_id};
+    const char *field[FIELDS];
+    for (int i = 0; i < FIELDS; i++)
+        field[i] = s_stored(given[i], buffers[i], sizeof buffers[i]);
     int rc = dir_db_run(dir->db, NULL,
                         "INSERT INTO login_events (id, created_at, organization_id, "
                         "connection_id, client_id, outcome, reason, subject, email, request_id, "
                         "txn_id, test) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        "sisssssssssi", id, dir_now(), s_clip(event->organization_id),
-                        s_clip(event->connection_id), s_clip(event->client_id),
-                        event->success ? "success" : "failure", reason, s_clip(event->subject),
-                        s_clip(event->email), s_clip(event->request_id), s_clip(event->txn_id),
-                        (int64_t) event->test);
+                        "sisssssssssi", id, dir_now(), field[ORG], field[CONN], field[CLIENT],
+                        event->success ? "success" : "failure", reason, field[SUBJECT],
+                        field[EMAIL], field[REQUEST], field[TXN], (int64_t) event->test);
+    free(buffers);
     if (rc == DIR_DB_OK && !event->test && !event->maintenance) {
         json_t *data = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "event_id", id,
                                  "organization_id", s_webhook_text(event->organization_id),

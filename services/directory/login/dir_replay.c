@@ -26,24 +26,25 @@ int dir_replay_note(dir_t *dir, const Sso__ReplayRecord *r, dir_error_t *err)
         keep = now + DIR_REPLAY_MIN_KEEP;
     if (keep > now + DIR_REPLAY_MAX_KEEP)
         keep = now + DIR_REPLAY_MAX_KEEP;
-    int64_t seen = dir_db_int(dir->db, "SELECT count(*) FROM replay_cache WHERE kind = ? AND "
-                                       "connection_id = ? AND item_id = ? AND expires_at > ?",
-                              "sssi", S_KIND, r->connection_id, r->assertion_id, now);
-    if (seen < 0) {
-        dir_server_error(err);
-        return -1;
-    }
-    if (seen > 0) {
-        sso_warn("assertion %.256s for %s replayed", r->assertion_id, r->connection_id);
-        dir_rpc_error(err, "replayed", "assertion %.256s was already used at connection %s",
-                      r->assertion_id, r->connection_id);
-        return -1;
-    }
-    if (dir_db_run(dir->db, NULL, "INSERT OR REPLACE INTO replay_cache (kind, connection_id, "
-                                  "item_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+    /* One statement that records the assertion unless a live record of it is there (an
+       expired one is taken over), and whose count of rows changed says which: directories
+       noting the same assertion at once cannot both see it new (in PostgreSQL the second one
+       waits for the first one's row, then re-checks the WHERE on it as committed). */
+    int changes = 0;
+    if (dir_db_run(dir->db, &changes, "INSERT INTO replay_cache (kind, connection_id, item_id, "
+                                      "created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5) ON "
+                                      "CONFLICT (kind, connection_id, item_id) DO UPDATE SET "
+                                      "created_at = ?4, expires_at = ?5 WHERE "
+                                      "replay_cache.expires_at <= ?4",
                    "sssii", S_KIND, r->connection_id, r->assertion_id, now, keep)
         != DIR_DB_OK) {
         dir_server_error(err);
+        return -1;
+    }
+    if (changes == 0) {
+        sso_warn("assertion %.256s for %s replayed", r->assertion_id, r->connection_id);
+        dir_rpc_error(err, "replayed", "assertion %.256s was already used at connection %s",
+                      r->assertion_id, r->connection_id);
         return -1;
     }
     return 0;

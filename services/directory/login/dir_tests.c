@@ -212,14 +212,22 @@ int dir_tests_finish(dir_t *dir, const char *test_id, const Sso__Profile *profil
                      const char *raw_json, const char *reason)
 {
     char *profile_json = profile ? dir_codes_profile_json(profile) : NULL;
-    if (profile && !profile_json)
+    /* The reason may quote bytes a peer sent that are not UTF-8: '?' for them, as every
+       reader shows them, so that any engine keeps the text. */
+    char *clean = strdup(reason ? reason : "");
+    if ((profile && !profile_json) || !clean) {
+        free(profile_json);
+        free(clean);
         return -1;
+    }
+    sso_log_scrub_utf8(clean);
     int rc = dir_db_run(dir->db, NULL, "UPDATE login_tests SET completed_at = ?, outcome = ?, "
                                        "reason = ?, profile_json = ?, raw_json = ? WHERE id = ? "
                                        "AND completed_at IS NULL", "isssss", dir_now(),
-                        profile ? "success" : "failure", reason ? reason : "", profile_json,
+                        profile ? "success" : "failure", clean, profile_json,
                         dir_rpc_or_null(raw_json), test_id);
     free(profile_json);
+    free(clean);
     return rc == DIR_DB_OK ? 0 : -1;
 }
 

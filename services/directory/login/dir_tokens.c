@@ -83,9 +83,9 @@ int dir_tokens_issue(dir_t *dir, const char *client_id, const char *scope, int64
     int rc = dir_db_run(dir->db, &changes,
                         "INSERT INTO access_tokens (token_hash, client_id, scope, created_at, "
                         "expires_at, claims_json, code_hash) SELECT ?1, id, ?2, ?3, ?4, ?6, ?7 "
-                        "FROM clients WHERE id = ?5 AND (?7 IS NULL OR EXISTS (SELECT 1 FROM "
-                        "authorization_codes WHERE code_hash = ?7 AND client_id = ?5 AND "
-                        "used_at IS NOT NULL AND reused = 0))",
+                        "FROM clients WHERE id = ?5 AND (CAST(?7 AS TEXT) IS NULL OR EXISTS "
+                        "(SELECT 1 FROM authorization_codes WHERE code_hash = ?7 AND client_id = "
+                        "?5 AND used_at IS NOT NULL AND reused = 0))",
                         "ssiisss", hash, scope, now, now + ttl_seconds, client_id,
                         claims_json ? claims_json : "", linked);
     if (rc != DIR_DB_OK || changes != 1) {

@@ -329,7 +329,7 @@ DIR_RPC_FN(dir_scim_groups_get, Sso__ScimGroupGetRequest, Sso__ScimGroupReply)
 DIR_RPC_FN(dir_scim_groups_list, Sso__ScimGroupListRequest, Sso__ScimGroupListReply)
 {
     static const char *const where[] = {
-        [SSO__SCIM_GROUP_KEY__SCIM_GROUP_ALL] = "?4 IS NULL",
+        [SSO__SCIM_GROUP_KEY__SCIM_GROUP_ALL] = "CAST(?4 AS TEXT) IS NULL",
         [SSO__SCIM_GROUP_KEY__SCIM_GROUP_DISPLAY_NAME] = "display_name_lower = lower(?4)",
         [SSO__SCIM_GROUP_KEY__SCIM_GROUP_EXTERNAL_ID] = "external_id = ?4",
         [SSO__SCIM_GROUP_KEY__SCIM_GROUP_MEMBER] = ("g.id IN (SELECT group_id FROM "

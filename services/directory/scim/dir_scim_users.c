@@ -154,7 +154,7 @@ DIR_RPC_FN(dir_scim_users_get, Sso__ScimUserGetRequest, Sso__ScimUserReply)
 DIR_RPC_FN(dir_scim_users_list, Sso__ScimUserListRequest, Sso__ScimUserListReply)
 {
     static const char *const where[] = {
-        [SSO__SCIM_USER_KEY__SCIM_USER_ALL] = "?4 IS NULL",
+        [SSO__SCIM_USER_KEY__SCIM_USER_ALL] = "CAST(?4 AS TEXT) IS NULL",
         [SSO__SCIM_USER_KEY__SCIM_USER_USER_NAME] = "user_name_lower = lower(?4)",
         [SSO__SCIM_USER_KEY__SCIM_USER_EXTERNAL_ID] = "external_id = ?4",
         [SSO__SCIM_USER_KEY__SCIM_USER_EMAIL] = "email_lower = lower(?4)",

@@ -2,6 +2,7 @@
    group commit and the write count, over the functions of an engine (store/dir_db_engine.h). */
 #include "store/dir_db.h"
 #include "store/dir_db_engine.h"
+#include "store/dir_db_pg.h"
 #include "store/dir_db_sqlite.h"
 #include "store/dir_migrations.h"
 #include "dir_testkit.h"
@@ -33,6 +34,16 @@ struct dir_db_t {
 int dir_db_schema_version(void)
 {
     return DIR_DB_VERSION;
+}
+
+uint32_t dir_db_sql_hash(const char *sql, size_t *len_out)
+{
+    uint32_t hash = 2166136261u;
+    const unsigned char *p = (const unsigned char *) sql;
+    for (; *p; p++)
+        hash = (hash ^ *p) * 16777619u;
+    *len_out = (size_t) (p - (const unsigned char *) sql);
+    return hash;
 }
 
 dir_db_conn_t *dir_db_conn(dir_db_t *self)
@@ -409,6 +420,11 @@ dir_db_t *dir_db_open_with(const dir_db_engine_t *engine, const char *target, ch
 dir_db_t *dir_db_open(const char *path, char *why, size_t why_size)
 {
     return dir_db_open_with(&dir_db_sqlite_engine, path, why, why_size);
+}
+
+dir_db_t *dir_db_open_url(const char *url, char *why, size_t why_size)
+{
+    return dir_db_open_with(&dir_db_pg_engine, url, why, why_size);
 }
 
 void dir_db_destroy(dir_db_t **self_p)

@@ -7,16 +7,19 @@
    up to date with versioned migrations (store/migrations, one file each). Every statement is
    prepared and bound: SQL text never contains input.
 
-   What a second engine must provide (one more dir_db_engine_t; the dialect work belongs to
-   the scale-out issue): positional parameters written `?` in the SQL text (an engine whose
-   server wants $1.. rewrites them); the SQL the migrations and handlers use (SQLite's dialect
-   today: INTEGER PRIMARY KEY AUTOINCREMENT, INSERT OR IGNORE / OR REPLACE, BLOB columns,
-   integer seconds for times, PRAGMA in the self-tests);
-   SAVEPOINT / RELEASE / ROLLBACK TO for the batch; a write transaction that holds the write
-   lock from its start and a way to fail at once when another connection holds it; a constraint
-   failure reported apart from other errors (DIR_DB_CONFLICT); a count of rows changed; a
-   schema version kept in the database; statements still usable after their connection is
-   closed, until released. */
+   dir_db_open_url uses the PostgreSQL engine (store/dir_db_pg.c, SSO_DATABASE_URL), which
+   runs the same SQL and migrations translated by store/dir_db_dialect.c. The SQL is written in
+   SQLite's dialect, preferring forms both engines read alike (`INSERT … ON CONFLICT`, an alias
+   on every subquery in FROM, `?N = 1` rather than a bare integer as a condition,
+   `CAST(?N AS TEXT) IS NULL` where a parameter's first use is a NULL test, which PostgreSQL
+   cannot type).
+
+   What an engine must provide (store/dir_db_engine.h): positional parameters written `?` in
+   the SQL text (an engine whose server wants $1.. rewrites them); the SQL the migrations and
+   handlers use; SAVEPOINT / RELEASE / ROLLBACK TO for the batch; a failed statement inside a
+   transaction undoing only itself; a constraint failure reported apart from other errors
+   (DIR_DB_CONFLICT); a count of rows changed; a schema version kept in the database;
+   statements still usable after their connection is closed, until released. */
 #ifndef DIR_DB_H
 #define DIR_DB_H
 #include <stdarg.h>
@@ -37,6 +40,8 @@ typedef struct dir_db_stmt_t dir_db_stmt_t;
 
 /* Opens (creating if needed) path and migrates it. NULL with a message in why on failure. */
 dir_db_t *dir_db_open(const char *path, char *why, size_t why_size);
+/* The same on PostgreSQL (store/dir_db_pg.h): url is SSO_DATABASE_URL's postgres://… */
+dir_db_t *dir_db_open_url(const char *url, char *why, size_t why_size);
 void dir_db_destroy(dir_db_t **self_p);
 /* The schema version this binary migrates to. */
 int dir_db_schema_version(void);

@@ -1,7 +1,7 @@
 /* dir_db_engine: the table of functions a storage engine gives dir_db (store/dir_db.h), and
    the head every engine's statement starts with. Only dir_db.c and the engines include it; the
-   rest of the directory sees dir_db.h alone. An engine is one more table: dir_db_sqlite is the
-   one there is; what a second one must provide is said in dir_db.h. */
+   rest of the directory sees dir_db.h alone. An engine is one more table: dir_db_sqlite and
+   dir_db_pg; what an engine must provide is said in dir_db.h. */
 #ifndef DIR_DB_ENGINE_H
 #define DIR_DB_ENGINE_H
 #include "store/dir_db.h"
@@ -74,7 +74,11 @@ struct dir_db_engine_t {
     const void *(*blob)(dir_db_stmt_t *stmt, int column, size_t *len);
 };
 
-/* Opens target with engine (dir_db_open is this with the SQLite engine). */
+/* The key engines cache a statement's SQL text under (FNV-1a); *len_out is its length. */
+uint32_t dir_db_sql_hash(const char *sql, size_t *len_out);
+
+/* Opens target with engine (dir_db_open is this with the SQLite engine, dir_db_open_url with
+   PostgreSQL's). */
 dir_db_t *dir_db_open_with(const dir_db_engine_t *engine, const char *target, char *why,
                            size_t why_size);
 /* The engine's connection under self (for an engine's own self-test). */

@@ -82,17 +82,6 @@ static int s_result(int rc)
     return DIR_DB_ERROR;
 }
 
-/* FNV-1a over sql; *len_out is its length. */
-static uint32_t s_hash(const char *sql, size_t *len_out)
-{
-    uint32_t hash = 2166136261u;
-    const unsigned char *p = (const unsigned char *) sql;
-    for (; *p; p++)
-        hash = (hash ^ *p) * 16777619u;
-    *len_out = (size_t) (p - (const unsigned char *) sql);
-    return hash;
-}
-
 /* Records entry as out with a caller; false when the table is full. */
 static bool s_lend(const dir_db_conn_t *conn, s_entry_t *entry)
 {
@@ -159,7 +148,7 @@ static dir_db_stmt_t *s_acquire(dir_db_conn_t *conn, const char *sql)
     if (!conn->caching)
         return (dir_db_stmt_t *) s_prepare(conn, sql, -1, 0);
     size_t len;
-    uint32_t hash = s_hash(sql, &len);
+    uint32_t hash = dir_db_sql_hash(sql, &len);
     if (len >= INT_MAX)
         return (dir_db_stmt_t *) s_prepare(conn, sql, -1, 0); /* SQLite would refuse it */
     for (size_t i = 0; i < conn->count; i++) {

@@ -269,6 +269,15 @@ int dir_signing_rotate(dir_t *dir, char **kid_p, int64_t *signs_from_p, dir_erro
         dir_server_error(err);
         goto done;
     }
+    /* A row lock first: a rotation writes from what it reads of the keys, so rotations on
+       several directories at once must take turns (SQLite's write lock makes them; with
+       PostgreSQL the next one waits here and then reads what the first committed). */
+    if (dir_db_run(dir->db, NULL, "INSERT INTO meta (name, value) VALUES ('lock:signing_keys', "
+                                  "'') ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                   NULL) != DIR_DB_OK) {
+        dir_server_error(err);
+        goto done;
+    }
     /* Made after every key there (a second later when one was made this second): the token
        instances order keys by creation, so the newest is the one that signs once active. */
     int64_t last = dir_db_int(dir->db, "SELECT coalesce(max(created_at), 0) FROM signing_keys",

@@ -164,7 +164,7 @@ static int s_apply(dir_t *dir, const s_job_t *job)
        last try. */
     int changes = 0;
     if (dir_db_run(dir->db, &changes,
-                   "UPDATE webhook_deliveries SET status = CASE WHEN ?1 THEN 'delivered' WHEN "
+                   "UPDATE webhook_deliveries SET status = CASE WHEN ?1 = 1 THEN 'delivered' WHEN "
                    "?2 >= deadline_ms THEN 'failed' ELSE 'pending' END, attempts = ?3, "
                    "next_at_ms = min(?4, deadline_ms), lease_until_ms = 0, last_http_status = "
                    "nullif(?5, 0), last_error = nullif(?6, ''), updated_at = ?7 WHERE id = ?8 "

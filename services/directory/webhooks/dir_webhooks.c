@@ -344,7 +344,7 @@ static zframe_t *s_patch(dir_api_req_t *req, const char *id)
     ok = ok
          && dir_db_run(dir->db, &changes,
                        "UPDATE webhook_endpoints SET url = coalesce(?1, url), description = "
-                       "CASE WHEN ?2 THEN NULL ELSE coalesce(?3, description) END, disabled = "
+                       "CASE WHEN ?2 = 1 THEN NULL ELSE coalesce(?3, description) END, disabled = "
                        "CASE WHEN ?4 < 0 THEN disabled ELSE ?4 END, updated_at = ?5 "
                        "WHERE id = ?6",
                        "sisiis", url, (int64_t) clear_description, description,
