@@ -5,6 +5,8 @@
 #                             unix socket beside it, print its URL
 #                             (postgres://postgres@127.0.0.1:PORT/postgres)
 #   scripts/pg.sh url DIR     print the URL of the cluster started in DIR
+#   scripts/pg.sh restart DIR stop the server (fast: sessions cut) and start it again on the same
+#                             port, as a database restart in production
 #   scripts/pg.sh stop DIR    stop it and remove its files
 #
 # Trust authentication, on loopback and the socket only: the cluster is reachable from this
@@ -35,7 +37,7 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-[ $# -eq 2 ] || die "usage: pg.sh start|url|stop DIR"
+[ $# -eq 2 ] || die "usage: pg.sh start|url|restart|stop DIR"
 cmd=$1
 dir=$2
 owner=${SSO_PG_USER:-nobody}
@@ -80,6 +82,13 @@ url)
   [ -f "$dir/port" ] || die "no cluster started in $dir"
   echo "postgres://postgres@127.0.0.1:$(cat "$dir/port")/postgres"
   ;;
+restart)
+  [ -f "$dir/cluster" ] || die "no cluster started in $dir"
+  home=$(cat "$dir/cluster")
+  # pg_ctl restart starts it with the options it ran with (postmaster.opts): the same port.
+  as_owner "$(bindir)/pg_ctl" -D "$home/data" -l "$home/server.log" -m fast -w -t 30 restart \
+    >/dev/null || { tail -20 "$home/server.log" >&2; die "the server did not restart"; }
+  ;;
 stop)
   [ -f "$dir/cluster" ] || exit 0
   home=$(cat "$dir/cluster")
@@ -90,6 +99,6 @@ stop)
   rm -f "$dir/cluster" "$dir/port"
   ;;
 *)
-  die "usage: pg.sh start|url|stop DIR"
+  die "usage: pg.sh start|url|restart|stop DIR"
   ;;
 esac

@@ -78,7 +78,8 @@ static int s_from_env(dir_t *dir, const char *id, const char *secret, char *why,
                  DIR_ADMIN_SECRET_MAX);
         return -1;
     }
-    if (dir_db_begin(dir->db) != 0)
+    /* Directories starting together take turns: each reads what the one before wrote. */
+    if (dir_db_begin(dir->db) != 0 || dir_db_lock(dir->db, "bootstrap") != 0)
         goto fail;
     dir_db_stmt_t *stmt = dir_db_query(dir->db, "SELECT secret_hash, is_admin FROM clients "
                                                 "WHERE id = ?", "s", id);
@@ -131,7 +132,8 @@ fail:
    held, so a second instance starting at the same time sees both the row and the file. */
 static int s_generated(dir_t *dir, char *why, size_t why_size)
 {
-    if (dir_db_begin(dir->db) != 0) {
+    if (dir_db_begin(dir->db) != 0 || dir_db_lock(dir->db, "bootstrap") != 0) {
+        dir_db_rollback(dir->db);
         snprintf(why, why_size, "cannot lock the database");
         return -1;
     }

@@ -143,8 +143,10 @@ static int s_follow_public_url(dir_t *dir)
 static int s_switch_off(dir_t *dir)
 {
     int changes = 0;
-    if (dir_db_begin(dir->db) != 0)
+    if (dir_db_begin(dir->db) != 0 || dir_db_lock(dir->db, "bootstrap") != 0) {
+        dir_db_rollback(dir->db);
         return -1;
+    }
     int rc = dir_db_run(dir->db, &changes, "UPDATE connections SET status = 'inactive', "
                                            "updated_at = ? WHERE id = ? AND status = 'active'",
                         "is", dir_now(), DIR_SEED_CONN_ID);
@@ -165,8 +167,10 @@ static int s_switch_back_on(dir_t *dir)
 {
     if (dir_db_int(dir->db, "SELECT count(*) FROM meta WHERE name = ?", "s", S_SWITCHED_OFF) != 1)
         return 0;
-    if (dir_db_begin(dir->db) != 0)
+    if (dir_db_begin(dir->db) != 0 || dir_db_lock(dir->db, "bootstrap") != 0) {
+        dir_db_rollback(dir->db);
         return -1;
+    }
     int rc = dir_db_run(dir->db, NULL, "UPDATE connections SET status = 'active', updated_at = ? "
                                        "WHERE id = ? AND status = 'inactive'",
                         "is", dir_now(), DIR_SEED_CONN_ID);
@@ -184,8 +188,10 @@ static int s_switch_back_on(dir_t *dir)
    With the simulator off it goes (its redirect URIs and codes with it). */
 static int s_try_client(dir_t *dir)
 {
-    if (dir_db_begin(dir->db) != 0)
+    if (dir_db_begin(dir->db) != 0 || dir_db_lock(dir->db, "bootstrap") != 0) {
+        dir_db_rollback(dir->db);
         return -1;
+    }
     int rc;
     if (!dir->simulator)
         rc = dir_db_run(dir->db, NULL, "DELETE FROM clients WHERE id = ? AND is_admin = 0", "s",
@@ -239,7 +245,7 @@ int dir_seed_ensure(dir_t *dir, char *why, size_t why_size)
         if (dir_pki_sp_keypair("IdP simulator", &sim_key, &sim_cert) != 0
             || dir_pki_sp_keypair(DIR_SEED_CONN_ID, &sp_key, &sp_cert) != 0)
             snprintf(why, why_size, "cannot make the IdP simulator's keys");
-        else if (dir_db_begin(dir->db) != 0)
+        else if (dir_db_begin(dir->db) != 0 || dir_db_lock(dir->db, "bootstrap") != 0)
             snprintf(why, why_size, "cannot lock the database to seed the Test Organization");
         else if (s_seeded(dir)) /* another instance did it meanwhile */
             rc = 0;

@@ -49,6 +49,12 @@ def pg_database(data_dir):
     return _pg["databases"][data_dir][1]
 
 
+def pg_restart():
+    """Restarts the session's cluster on its port (sessions cut), as a database restart."""
+    subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), "restart", _pg["dir"]], check=True,
+                   capture_output=True, timeout=60)
+
+
 def pg_drop(data_dir):
     name, _ = _pg["databases"].pop(data_dir, (None, None))
     if name:

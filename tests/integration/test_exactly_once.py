@@ -100,6 +100,8 @@ def test_one_code_redeemed_through_both_gateways_wins_once(cluster):
         code = query_of(answered.headers["Location"])["code"]
         answers = at_once([lambda via=via: redeem(via, cluster.client, code) for via in (a, b)])
         statuses = sorted(r.status_code for r in answers)
-        assert statuses == [200, 400], (i, [(r.status_code, r.text[:200]) for r in answers])
+        assert statuses == [200, 400], \
+            f"try {i}: {[(r.status_code, r.text[:200]) for r in answers]}\n" \
+            + cluster.broker.log_tail(80)
         refused = [r for r in answers if r.status_code == 400][0]
         assert refused.json()["error"] == "invalid_grant", refused.text

@@ -260,6 +260,18 @@ int dir_db_begin_read(dir_db_t *self)
     return s_step(self, self->engine->begin_read_sql, true);
 }
 
+int dir_db_lock(dir_db_t *self, const char *name)
+{
+    char key[96];
+    if (snprintf(key, sizeof key, "lock:%s", name) >= (int) sizeof key)
+        return -1;
+    return dir_db_run(self, NULL, "INSERT INTO meta (name, value) VALUES (?, '') ON CONFLICT "
+                                  "(name) DO UPDATE SET value = excluded.value",
+                      "s", key) == DIR_DB_OK
+               ? 0
+               : -1;
+}
+
 int dir_db_commit(dir_db_t *self)
 {
     if (self->batch) {

@@ -90,6 +90,11 @@ int dir_db_begin(dir_db_t *self);
 /* A read transaction (BEGIN DEFERRED): its queries share one snapshot and one read lock. */
 int dir_db_begin_read(dir_db_t *self);
 int dir_db_commit(dir_db_t *self);
+/* Inside a write transaction: takes the lock called name (a row of meta), so that writers of
+   one kind on several directory instances take turns where each writes from what it read
+   (bootstrap, signing keys). SQLite's write lock already serializes every writer; PostgreSQL
+   makes the next one wait here, then read what the first committed. 0 or -1. */
+int dir_db_lock(dir_db_t *self, const char *name);
 /* Safe to call after a failed statement or commit; never fails from the caller's view. */
 void dir_db_rollback(dir_db_t *self);
 

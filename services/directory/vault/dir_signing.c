@@ -196,7 +196,8 @@ int dir_signing_put(dir_t *dir, const Sso__SigningKey *key, bool only_if_none, d
     int64_t active = key->active_from ? key->active_from : created;
     int rc = -1;
     dir_db_stmt_t *stored = NULL;
-    if (dir_db_begin(dir->db) != 0) {
+    /* The keys' lock, as a rotation takes it: "only if none" is true for one instance only. */
+    if (dir_db_begin(dir->db) != 0 || dir_db_lock(dir->db, "signing_keys") != 0) {
         dir_server_error(err);
         goto done;
     }
@@ -272,9 +273,7 @@ int dir_signing_rotate(dir_t *dir, char **kid_p, int64_t *signs_from_p, dir_erro
     /* A row lock first: a rotation writes from what it reads of the keys, so rotations on
        several directories at once must take turns (SQLite's write lock makes them; with
        PostgreSQL the next one waits here and then reads what the first committed). */
-    if (dir_db_run(dir->db, NULL, "INSERT INTO meta (name, value) VALUES ('lock:signing_keys', "
-                                  "'') ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                   NULL) != DIR_DB_OK) {
+    if (dir_db_lock(dir->db, "signing_keys") != 0) {
         dir_server_error(err);
         goto done;
     }
