@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: the source conventions (scripts/checksrc.py), unit self-tests, the integration
-# tests against the real processes, then both again under AddressSanitizer +
+# tests against the real processes (on SQLite, then on a throw-away PostgreSQL, with the
+# engine's own self-tests there), then unit and integration again under AddressSanitizer +
 # UndefinedBehaviorSanitizer, and the fuzz corpora replayed.
 # Ends with one "N passed, N failed" line totalling every step.
 set -uo pipefail
@@ -31,6 +32,8 @@ step() { # NAME COMMAND...
 step "check (conventions)" scripts/checksrc.py
 step "unit" scripts/unit.sh build
 step "integration" scripts/integration.sh build
+step "unit (PostgreSQL engine)" scripts/unit_pg.sh build
+step "integration (PostgreSQL)" env SSO_TEST_PG=1 scripts/integration.sh build
 step "interop" scripts/interop.sh build
 step "fuzz corpora" scripts/fuzz.sh replay build-fuzz
 if [ "${SSO_SKIP_SAN:-0}" != 1 ]; then

@@ -3,6 +3,7 @@
 `Broker` starts `sso-supervisor` (which starts the gateway and every service) in a fresh data
 dir, waits for /readyz, and tears everything down. Tests talk to it over HTTP like any client.
 """
+import contextlib
 import http.server
 import json
 import os
@@ -484,3 +485,26 @@ def oidc_provider():
     provider = OidcProvider()
     yield provider
     provider.close()
+
+
+@contextlib.contextmanager
+def two_gateways(services="directory,token,saml,oidc,scim", scale=None):
+    """A cluster as issue 23 runs one: two gateways, each with its broker, and the services
+    (the supervisor's, with scale) connected to both through SSO_BROKER_ENDPOINTS; one public
+    URL (gateway A's), as behind a load balancer. Yields (broker, gateway A, gateway B)."""
+    broker = Broker(services=services, scale=scale)
+    b_http, b_bus = free_port(), free_port()
+    broker.env["SSO_BROKER_ENDPOINTS"] = f"{broker.bus_endpoint},tcp://127.0.0.1:{b_bus}"
+    a = Gateway(broker, broker.http_port, broker.bus_port)
+    b = Gateway(broker, b_http, b_bus)
+    try:
+        a.start()
+        b.start()
+        broker.start()  # the services; ready when gateway A counts them all
+        b.wait_ready()
+        yield broker, a, b
+    finally:
+        for gateway in (a, b):
+            gateway.stop()
+        broker.cleanup()
+

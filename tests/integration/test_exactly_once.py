@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import Broker, Gateway, free_port
+from conftest import two_gateways
 from test_gateways import Via
 from test_op import (PERSON, REDIRECT_URI, base_params, form_of, make_client, query_of,
                      redeem, simulator_page)
@@ -25,24 +25,10 @@ ON_PG = os.environ.get("SSO_TEST_PG") == "1"
 def cluster():
     # Two directories need a database made for several writers: PostgreSQL. On SQLite one
     # directory serves both gateways.
-    broker = Broker(services="directory,token,saml,oidc,scim",
-                    scale={"directory": 2} if ON_PG else None)
-    b_http, b_bus = free_port(), free_port()
-    broker.env["SSO_BROKER_ENDPOINTS"] = f"{broker.bus_endpoint},tcp://127.0.0.1:{b_bus}"
-    a = Gateway(broker, broker.http_port, broker.bus_port)
-    b = Gateway(broker, b_http, b_bus)
-    try:
-        a.start()
-        b.start()
-        broker.start()
-        b.wait_ready()
+    with two_gateways(scale={"directory": 2} if ON_PG else None) as (broker, a, b):
         client = make_client(broker, "exactly-once-rp", [REDIRECT_URI])
         yield SimpleNamespace(broker=broker, client=client,
                               vias=(Via(broker, a), Via(broker, b)))
-    finally:
-        for gateway in (a, b):
-            gateway.stop()
-        broker.cleanup()
 
 
 def acs_form(cluster, via):

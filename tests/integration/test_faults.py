@@ -16,7 +16,7 @@ import jwt
 import pytest
 import requests
 
-from conftest import Broker, Gateway, free_port, pg_restart
+from conftest import pg_restart, two_gateways
 from test_op import REDIRECT_URI, base_params, make_client, query_of, redeem, simulator_login
 
 ON_PG = os.environ.get("SSO_TEST_PG") == "1"
@@ -74,26 +74,13 @@ class Client:
 
 @pytest.fixture(scope="module")
 def cluster():
-    broker = Broker(services="directory,token,saml,oidc,scim",
-                    scale={"token": 2, **({"directory": 2} if ON_PG else {})})
-    b_http, b_bus = free_port(), free_port()
-    broker.env["SSO_BROKER_ENDPOINTS"] = f"{broker.bus_endpoint},tcp://127.0.0.1:{b_bus}"
-    a = Gateway(broker, broker.http_port, broker.bus_port)
-    b = Gateway(broker, b_http, b_bus)
-    try:
-        a.start()
-        b.start()
-        broker.start()
-        b.wait_ready()
+    scale = {"token": 2, **({"directory": 2} if ON_PG else {})}
+    with two_gateways(scale=scale) as (broker, a, b):
         client = make_client(broker, "faults-rp", [REDIRECT_URI])
         jwks = jwt.PyJWKClient(broker.url + "/keys")
         jwks.get_jwk_set()
         yield SimpleNamespace(broker=broker, url=broker.url, gateways=[a, b], client=client,
                               jwks=jwks, ready=[True, True])
-    finally:
-        for gateway in (a, b):
-            gateway.stop()
-        broker.cleanup()
 
 
 class Load:

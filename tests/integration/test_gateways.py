@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from conftest import BIN, Broker, Gateway, free_port
+from conftest import BIN, Gateway, two_gateways
 from test_op import (REDIRECT_URI, base_params, make_client, query_of, redeem,
                      simulator_login, token_error, verified_claims)
 
@@ -56,23 +56,10 @@ class Via:
 
 @pytest.fixture(scope="module")
 def cluster():
-    broker = Broker(services=SERVICES)
-    b_http, b_bus = free_port(), free_port()
-    broker.env["SSO_BROKER_ENDPOINTS"] = f"{broker.bus_endpoint},tcp://127.0.0.1:{b_bus}"
-    a = Gateway(broker, broker.http_port, broker.bus_port)
-    b = Gateway(broker, b_http, b_bus)
-    try:
-        a.start()
-        b.start()
-        broker.start()  # the services; ready when gateway A counts them all
-        b.wait_ready()
+    with two_gateways(SERVICES) as (broker, a, b):
         client = make_client(broker, "gateways-rp", [REDIRECT_URI])
         yield SimpleNamespace(broker=broker, a=a, b=b, client=client,
                               via_a=Via(broker, a), via_b=Via(broker, b))
-    finally:
-        for gateway in (a, b):
-            gateway.stop()
-        broker.cleanup()
 
 
 def login(cluster, via):
