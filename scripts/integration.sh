@@ -15,8 +15,11 @@ if [ "${SSO_SAN:-0}" = 1 ]; then
 fi
 # Two workers (pytest-xdist): every test starts its own processes on ephemeral ports with its
 # own data dir, and most of a test's time is spent waiting on them, so two run side by side
-# in about half the time. SSO_TEST_JOBS=1 runs them one at a time.
-/usr/bin/python3 -m pytest -q -p no:cacheprovider -n "${SSO_TEST_JOBS:-2}" tests/integration "${@:2}"
+# in about half the time. A file's tests stay on one worker, in their order (--dist loadfile):
+# its module fixtures (one broker per file) and a test that reads what the others left hold.
+# SSO_TEST_JOBS=1 runs them one at a time.
+/usr/bin/python3 -m pytest -q -p no:cacheprovider -n "${SSO_TEST_JOBS:-2}" --dist loadfile \
+  tests/integration "${@:2}"
 status=$?
 if [ -n "$san_dir" ]; then
   if compgen -G "$san_dir/*" >/dev/null; then
