@@ -12,8 +12,8 @@ make --no-print-directory build/libsso.a build/gen/dir_migrations.c build/gen/di
 mkdir -p "$build/obj"
 flags=(-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -Ilib -Ibuild/gen -Iservices/token -Iservices/saml -Iservices/directory -Iservices/oidc -Iservices/scim
-       $(pkg-config --cflags libczmq jansson libprotobuf-c openssl libxml-2.0 libcurl xmlsec1-openssl zlib sqlite3))
-libs=($(pkg-config --libs libczmq libzmq jansson libprotobuf-c openssl libxml-2.0 libcurl xmlsec1-openssl zlib sqlite3) -lpthread)
+       $(pkg-config --cflags libczmq jansson libprotobuf-c openssl libxml-2.0 libcurl xmlsec1-openssl zlib sqlite3 libpq))
+libs=($(pkg-config --libs libczmq libzmq jansson libprotobuf-c openssl libxml-2.0 libcurl xmlsec1-openssl zlib sqlite3 libpq) -lpthread)
 # Everything a target may reach, in one archive: the linker takes only the objects a target
 # needs (a module brings its self-test along, and with it the test kits it calls, the
 # directory's in-process dir_fake among them).

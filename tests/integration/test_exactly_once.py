@@ -79,6 +79,13 @@ def test_one_response_posted_through_both_gateways_logs_in_once(cluster):
 
 def test_one_code_redeemed_through_both_gateways_wins_once(cluster):
     a, b = cluster.vias
+    # One redemption first, alone: the token service makes the first signing key on its first
+    # token. Two fibers doing that at once on two directories is another race (open: issue
+    # 23's note), not the one measured here.
+    url, fields = acs_form(cluster, a)
+    first = a.session().post(url, data=fields, allow_redirects=False, timeout=15)
+    assert redeem(a, cluster.client, query_of(first.headers["Location"])["code"]).status_code \
+        == 200
     for i in range(TRIES):
         url, fields = acs_form(cluster, (a, b)[i % 2])
         answered = (a, b)[i % 2].session().post(url, data=fields, allow_redirects=False,

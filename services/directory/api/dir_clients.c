@@ -367,6 +367,13 @@ Sso__ClientAuthReply *dir_clients_auth(dir_t *dir, const char *client_id, const 
         return NULL;
     }
     int step = dir_db_step(stmt);
+    if (step != DIR_DB_ROW && step != DIR_DB_DONE) {
+        /* The database failed (a restart): a server error, never "unknown client", which
+           would refuse a good secret and count a failure against the client. */
+        dir_db_release(stmt);
+        free(reply);
+        return NULL;
+    }
     bool known = step == DIR_DB_ROW;
     /* Failures count per address, and per client id only for a registered client: random
        ids take no entries of their own. */
