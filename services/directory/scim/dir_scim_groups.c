@@ -165,77 +165,146 @@ static int s_change_init(s_change_t *change, dir_t *dir, const char *directory_i
     return 0;
 }
 
-/* The sync event of user_id joining or leaving (type), and its webhook when wanted: the
-   group's id and name, the user's id and userName. 0, or -1. */
-static int s_member_event(s_change_t *change, const char *type, const char *user_id,
-                          int wanted)
+/* ids as one JSON array of strings, the parameter of the set-based statements below (one
+   statement for n members, not n: PostgreSQL pays a round trip per statement). NULL when out
+   of memory. */
+static char *s_id_list(char **ids, size_t n)
 {
-    json_t *detail = json_pack("{s:s}", "user_id", user_id);
-    int rc = detail ? dir_scim_sync_event(change->dir, change->directory_id, type, "Group",
-                                          change->group_id, change->now, detail)
-                    : -1;
-    json_decref(detail);
-    if (rc != 0 || !wanted)
-        return rc;
-    dir_db_stmt_t *stmt = dir_db_query(change->dir->db, "SELECT user_name FROM scim_users WHERE "
-                                                        "id = ?", "s", user_id);
-    int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
-    json_t *fields = step == DIR_DB_ROW
-                         ? json_pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "group", "id",
-                                     change->group_id, "display_name", change->display_name,
-                                     "user", "id", user_id, "user_name", dir_db_text(stmt, 0))
-                         : NULL;
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < n; i++)
+        if (json_array_append_new(list, json_string(ids[i])) != 0)
+            json_decref(list), list = NULL;
+    char *text = list ? json_dumps(list, JSON_COMPACT) : NULL;
+    json_decref(list);
+    return text;
+}
+
+/* The sync events (type) of the members added from position first on (list NULL), or of
+   those listed (before they leave), in the order added; and their webhooks when wanted: the
+   group's id and name, the user's id and userName. 0, or -1. */
+static int s_member_events(s_change_t *change, const char *type, int64_t first,
+                           const char *list, int wanted)
+{
+#define S_EVENTS                                                                             \
+    "INSERT INTO scim_events (directory_id, type, resource_type, resource_id, at, detail) "  \
+    "SELECT ?1, ?2, 'Group', ?3, ?4, json_object('user_id', m.user_id) FROM "                \
+    "scim_group_members m WHERE m.group_id = ?3 AND "
+#define S_USERS                                                                              \
+    "SELECT m.user_id, u.user_name FROM scim_group_members m JOIN scim_users u ON u.id = "   \
+    "m.user_id WHERE m.group_id = ?1 AND "
+    dir_db_t *db = change->dir->db;
+    int rc = list ? dir_db_run(db, NULL, S_EVENTS "m.user_id IN (SELECT j.value FROM "
+                                                  "json_each(?5) AS j) ORDER BY m.position",
+                               "sssis", change->directory_id, type, change->group_id,
+                               change->now, list)
+                  : dir_db_run(db, NULL, S_EVENTS "m.position >= ?5 ORDER BY m.position",
+                               "sssii", change->directory_id, type, change->group_id,
+                               change->now, first);
+    if (rc != DIR_DB_OK)
+        return -1;
+    if (!wanted)
+        return 0;
+    /* Read first, then write: a statement's rows are not read while others write. */
+    zlistx_t *rows = zlistx_new();
+    if (rows) {
+        zlistx_set_duplicator(rows, (zlistx_duplicator_fn *) strdup);
+        zlistx_set_destructor(rows, (zlistx_destructor_fn *) zstr_free);
+    }
+    dir_db_stmt_t *stmt = !rows ? NULL
+                          : list ? dir_db_query(db, S_USERS "m.user_id IN (SELECT j.value FROM "
+                                                            "json_each(?2) AS j) ORDER BY "
+                                                            "m.position",
+                                                "ss", change->group_id, list)
+                                 : dir_db_query(db, S_USERS "m.position >= ?2 ORDER BY "
+                                                            "m.position",
+                                                "si", change->group_id, first);
+#undef S_EVENTS
+#undef S_USERS
+    int step = stmt ? DIR_DB_ROW : DIR_DB_ERROR;
+    while (step == DIR_DB_ROW && (step = dir_db_step(stmt)) == DIR_DB_ROW)
+        if (!zlistx_add_end(rows, (void *) dir_db_text(stmt, 0))
+            || !zlistx_add_end(rows, (void *) dir_db_text(stmt, 1)))
+            step = DIR_DB_ERROR;
     dir_db_release(stmt);
-    rc = fields ? dir_scim_sync_webhook(change->dir, change->directory_id, change->org, type,
-                                        fields)
-                : -1;
-    json_decref(fields);
+    rc = step == DIR_DB_DONE ? 0 : -1;
+    for (const char *id = rc == 0 ? zlistx_first(rows) : NULL; rc == 0 && id;
+         id = zlistx_next(rows)) {
+        const char *user_name = zlistx_next(rows);
+        json_t *fields = json_pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "group", "id",
+                                   change->group_id, "display_name", change->display_name,
+                                   "user", "id", id, "user_name", user_name);
+        rc = fields ? dir_scim_sync_webhook(change->dir, change->directory_id, change->org,
+                                            type, fields)
+                    : -1;
+        json_decref(fields);
+    }
+    zlistx_destroy(&rows);
     return rc;
 }
 
-/* user_id joins the group: a user (not deleted) of the same directory, or INVALID_REQUEST;
-   a member already is no change. 0, or -1 with err set when the request is at fault. */
-static int s_add(s_change_t *change, const char *user_id)
+/* ids join the group, in their order: each a user (not deleted) of the same directory, or
+   INVALID_REQUEST naming the first that is not; a member already is no change. 0, or -1 with
+   err set when the request is at fault. */
+static int s_add(s_change_t *change, char **ids, size_t n)
 {
+    if (n == 0)
+        return 0;
     dir_db_t *db = change->dir->db;
+    char *list = s_id_list(ids, n);
+    dir_db_stmt_t *stmt = list ? dir_db_query(db, "SELECT j.value FROM json_each(?1) AS j WHERE "
+                                                  "NOT EXISTS (SELECT 1 FROM scim_users u WHERE "
+                                                  "u.id = j.value AND u.directory_id = ?2 AND "
+                                                  "u.deleted_at IS NULL) ORDER BY j.key LIMIT 1",
+                                              "ss", list, change->directory_id)
+                               : NULL;
+    int step = stmt ? dir_db_step(stmt) : DIR_DB_ERROR;
+    if (step == DIR_DB_ROW)
+        dir_rpc_error(change->err, "invalid_request", "member %s is not a user of this "
+                      "directory", dir_db_text(stmt, 0));
+    dir_db_release(stmt);
+    int64_t first = change->position;
     int changes = 0;
-    if (dir_db_run(db, &changes, "INSERT INTO scim_group_members (group_id, user_id, position) "
-                                 "SELECT ?1, id, ?2 FROM scim_users WHERE id = ?3 AND "
-                                 "directory_id = ?4 AND deleted_at IS NULL ON CONFLICT DO "
-                                 "NOTHING",
-                   "siss", change->group_id, change->position, user_id, change->directory_id)
-        != DIR_DB_OK)
-        return -1;
-    if (changes == 0) {
-        int user = dir_db_int(db, "SELECT count(*) FROM scim_users WHERE id = ? AND "
-                                  "directory_id = ? AND deleted_at IS NULL",
-                              "ss", user_id, change->directory_id);
-        if (user == 0)
-            dir_rpc_error(change->err, "invalid_request", "member %s is not a user of this "
-                          "directory", user_id);
-        return user == 1 ? 0 : -1;
-    }
-    change->position++;
-    change->added++;
-    return s_member_event(change, "group.user_added", user_id, change->wanted_added);
+    int rc = step == DIR_DB_DONE
+                     && dir_db_run(db, &changes, "INSERT INTO scim_group_members (group_id, "
+                                                 "user_id, position) SELECT ?1, j.value, ?2 + "
+                                                 "j.key FROM json_each(?3) AS j WHERE true ON "
+                                                 "CONFLICT DO NOTHING",
+                                   "sis", change->group_id, first, list) == DIR_DB_OK
+                 ? 0
+                 : -1;
+    free(list);
+    if (rc != 0 || changes == 0)
+        return rc;
+    /* Positions leave gaps where an id was a member already: only their order counts. */
+    change->position += (int64_t) n;
+    change->added += (size_t) changes;
+    return s_member_events(change, "group.user_added", first, NULL, change->wanted_added);
 }
 
-/* user_id leaves the group; a non-member is no change. 0, or -1. */
-static int s_remove(s_change_t *change, const char *user_id)
+/* ids leave the group; a non-member is no change. The write holds the group's row (its
+   version moved first), so the rows the events name are the rows deleted. 0, or -1. */
+static int s_remove(s_change_t *change, char **ids, size_t n)
 {
-    int changes = 0;
-    if (dir_db_run(change->dir->db, &changes, "DELETE FROM scim_group_members WHERE group_id = "
-                                              "? AND user_id = ?",
-                   "ss", change->group_id, user_id) != DIR_DB_OK)
-        return -1;
-    if (changes == 0)
+    if (n == 0)
         return 0;
-    change->removed++;
-    return s_member_event(change, "group.user_removed", user_id, change->wanted_removed);
+    char *list = s_id_list(ids, n);
+    int changes = 0;
+    int rc = list && s_member_events(change, "group.user_removed", 0, list,
+                                     change->wanted_removed) == 0
+                     && dir_db_run(change->dir->db, &changes, "DELETE FROM scim_group_members "
+                                                              "WHERE group_id = ?1 AND user_id "
+                                                              "IN (SELECT j.value FROM "
+                                                              "json_each(?2) AS j)",
+                                   "ss", change->group_id, list) == DIR_DB_OK
+                 ? 0
+                 : -1;
+    free(list);
+    change->removed += (size_t) changes;
+    return rc;
 }
 
 /* The membership becomes exactly ids (PUT, and create): the members not among them leave,
-   the others join. A set of the current members keeps it O(n). 0, or -1. */
+   the others join. Sets keep it O(n). 0, or -1. */
 static int s_replace_members(s_change_t *change, char **ids, size_t n_ids)
 {
     zhashx_t *wanted = zhashx_new();
@@ -255,19 +324,27 @@ static int s_replace_members(s_change_t *change, char **ids, size_t n_ids)
     dir_db_release(stmt);
     if (step != DIR_DB_DONE || zhashx_size(current) > DIR_SCIM_GROUP_MEMBERS_MAX)
         rc = -1;
-    if (rc == 0) {
-        zlistx_t *leaving = zhashx_keys(current);
-        if (!leaving)
-            rc = -1;
-        for (const char *id = leaving ? zlistx_first(leaving) : NULL; rc == 0 && id;
-             id = zlistx_next(leaving))
-            if (!zhashx_lookup(wanted, id))
-                rc = s_remove(change, id);
-        zlistx_destroy(&leaving);
+    /* Borrowed ids: those of current's keys and of the request. */
+    size_t n_current = current ? zhashx_size(current) : 0;
+    char **leaving = rc == 0 ? calloc(n_current + 1, sizeof *leaving) : NULL;
+    char **joining = rc == 0 ? calloc(n_ids + 1, sizeof *joining) : NULL;
+    size_t n_leaving = 0, n_joining = 0;
+    if (!leaving || !joining)
+        rc = -1;
+    for (void *item = rc == 0 ? zhashx_first(current) : NULL; item; item = zhashx_next(current)) {
+        const char *id = zhashx_cursor(current);
+        if (!zhashx_lookup(wanted, id))
+            leaving[n_leaving++] = (char *) id;
     }
     for (size_t i = 0; rc == 0 && i < n_ids; i++)
         if (!zhashx_lookup(current, ids[i]))
-            rc = s_add(change, ids[i]);
+            joining[n_joining++] = ids[i];
+    if (rc == 0)
+        rc = s_remove(change, leaving, n_leaving);
+    if (rc == 0)
+        rc = s_add(change, joining, n_joining);
+    free(leaving);
+    free(joining);
     zhashx_destroy(&wanted);
     zhashx_destroy(&current);
     return rc;
@@ -384,8 +461,8 @@ DIR_RPC_FN(dir_scim_groups_create, Sso__ScimGroupWrite, Sso__ScimGroupReply)
     s_change_t change;
     if (rc == 0)
         rc = s_change_init(&change, dir, in->directory_id, id, g->display_name, now, err);
-    for (size_t i = 0; rc == 0 && i < in->n_members_added; i++)
-        rc = s_add(&change, in->members_added[i]);
+    if (rc == 0)
+        rc = s_add(&change, in->members_added, in->n_members_added);
     rc = s_finish(dir, rc, in->directory_id, id, out, err);
     free(id);
     return rc;
@@ -422,10 +499,10 @@ DIR_RPC_FN(dir_scim_groups_update, Sso__ScimGroupWrite, Sso__ScimGroupReply)
         rc = s_change_init(&change, dir, in->directory_id, g->id, g->display_name, now, err);
     if (rc == 0 && in->members_replace)
         rc = s_replace_members(&change, in->members_added, in->n_members_added);
-    for (size_t i = 0; rc == 0 && !in->members_replace && i < in->n_members_removed; i++)
-        rc = s_remove(&change, in->members_removed[i]);
-    for (size_t i = 0; rc == 0 && !in->members_replace && i < in->n_members_added; i++)
-        rc = s_add(&change, in->members_added[i]);
+    if (rc == 0 && !in->members_replace)
+        rc = s_remove(&change, in->members_removed, in->n_members_removed);
+    if (rc == 0 && !in->members_replace)
+        rc = s_add(&change, in->members_added, in->n_members_added);
     if (rc == 0)
         rc = s_within_cap(&change);
     /* group.updated says what changed: the group itself, or how many members came and went. */
@@ -511,14 +588,16 @@ int dir_scim_groups_user_deleted(dir_t *dir, const char *directory_id, const cha
          id = zlistx_next(groups)) {
         const char *name = zlistx_next(groups);
         s_change_t change;
-        rc = s_change_init(&change, dir, directory_id, id, name, now, &err);
+        /* The group's row first, as every membership write takes it (s_remove). */
+        rc = dir_db_run(dir->db, NULL, "UPDATE scim_groups SET version = version + 1, "
+                                       "updated_at = ? WHERE id = ? AND deleted_at IS NULL",
+                        "is", now, id) == DIR_DB_OK
+                 ? 0
+                 : -1;
         if (rc == 0)
-            rc = s_remove(&change, user_id);
-        if (rc == 0
-            && dir_db_run(dir->db, NULL, "UPDATE scim_groups SET version = version + 1, "
-                                         "updated_at = ? WHERE id = ? AND deleted_at IS NULL",
-                          "is", now, id) != DIR_DB_OK)
-            rc = -1;
+            rc = s_change_init(&change, dir, directory_id, id, name, now, &err);
+        if (rc == 0)
+            rc = s_remove(&change, (char **) &user_id, 1);
     }
     zlistx_destroy(&groups);
     return rc;

@@ -262,6 +262,20 @@ static void s_group_concat(s_out_t *o, const size_t starts[], const size_t stops
     s_puts(o, ")");
 }
 
+/* json_each(x), read as a table of an array's elements (value, and key from 0) ->
+   (SELECT value, ordinality - 1 AS key FROM json_array_elements_text((x)::json) WITH
+   ORDINALITY AS t(value, ordinality)); the caller names it, as every subquery in FROM. */
+static void s_json_each(s_out_t *o, const size_t starts[], const size_t stops[], int count)
+{
+    if (count != 1) {
+        s_fail(o, "json_each takes one array here");
+        return;
+    }
+    s_puts(o, "(SELECT value, ordinality - 1 AS key FROM json_array_elements_text((");
+    s_arg(o, starts[0], stops[0]);
+    s_puts(o, ")::json) WITH ORDINALITY AS t(value, ordinality))");
+}
+
 /* A call whose name only changes (least, greatest), its arguments translated one by one. */
 static void s_renamed_call(s_out_t *o, const char *name, const size_t starts[],
                            const size_t stops[], int count)
@@ -347,9 +361,14 @@ static size_t s_word(s_out_t *o, size_t i, size_t stop, size_t end)
         s_puts(o, "strpos");
         return stop;
     }
+    if (s_is(sql, i, n, "json_object")) {
+        s_puts(o, "json_build_object");
+        return stop;
+    }
     bool json = s_is(sql, i, n, "json_extract"), concat = s_is(sql, i, n, "group_concat");
+    bool each = s_is(sql, i, n, "json_each");
     bool min = s_is(sql, i, n, "min"), max = s_is(sql, i, n, "max");
-    if (!json && !concat && !min && !max) {
+    if (!json && !concat && !each && !min && !max) {
         s_put(o, sql + i, n);
         return stop;
     }
@@ -369,6 +388,8 @@ static size_t s_word(s_out_t *o, size_t i, size_t stop, size_t end)
     }
     if (json)
         s_json_extract(o, starts, stops, count);
+    else if (each)
+        s_json_each(o, starts, stops, count);
     else if (concat)
         s_group_concat(o, starts, stops, count);
     else
@@ -537,6 +558,13 @@ void dir_db_dialect_test(bool verbose)
                      "SELECT ((payload)::jsonb #>> '{data,user_id}') = $1", 1));
     SSO_CHECK(s_case("SELECT JSON_EXTRACT(a || ?, '$.x[2].y'), json_extract(b, '$')",
                      "SELECT ((a || $1)::jsonb #>> '{x,2,y}'), ((b)::jsonb #>> '{}')", 1));
+    SSO_CHECK(s_case("SELECT j.value FROM json_each(?2) AS j ORDER BY j.key",
+                     "SELECT j.value FROM (SELECT value, ordinality - 1 AS key FROM "
+                     "json_array_elements_text(($2)::json) WITH ORDINALITY AS t(value, "
+                     "ordinality)) AS j ORDER BY j.key", 2));
+    SSO_CHECK(s_case("SELECT json_each(a, '$.b')", "one array", -1));
+    SSO_CHECK(s_case("SELECT json_object('id', ifnull(a, ?))",
+                     "SELECT json_build_object('id', coalesce(a, $1))", 1));
     SSO_CHECK(s_case("SELECT json_extract(a)", "one path", -1));
     SSO_CHECK(s_case("SELECT json_extract(a, ?)", "one literal", -1));
     SSO_CHECK(s_case("SELECT json_extract(a, '$.x'' y')", "not one of names", -1));

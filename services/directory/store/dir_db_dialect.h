@@ -6,6 +6,8 @@
      `INTEGER` -> `BIGINT`, `BLOB` -> `BYTEA`, `WITHOUT ROWID` dropped
      `INSERT OR IGNORE … `             -> `INSERT … ON CONFLICT DO NOTHING`
      `json_extract(x, '$.a.b')`        -> `((x)::jsonb #>> '{a,b}')` (text, as PostgreSQL has it)
+     `json_each(a) AS j` (an array)   -> its elements as a table j(value, key from 0)
+     `json_object(…)` -> `json_build_object(…)`
      `group_concat(a[, s])`            -> `string_agg((a)::text, s)` (s defaults to ',')
      scalar `min(a, b, …)`/`max(…)`   -> `least(…)`/`greatest(…)`
      `instr(a, b)` -> `strpos(a, b)`, `ifnull` -> `coalesce`, `==` -> `=`
