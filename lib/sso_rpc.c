@@ -44,6 +44,11 @@ static void s_invoke(ProtobufCService *base, unsigned m, const ProtobufCMessage 
         sso_call_status_t status = sso_service_call(client->service, client->target, rpc,
                                                     sso_rpc_idempotent(sd), input, &frame);
         client->status = (int) status;
+        if (status != SSO_CALL_OK) /* the callers answer 503/504; this says which call */
+            sso_warn("%s %s: %s", client->target, rpc,
+                     status == SSO_CALL_NO_SERVICE ? "no instance answered (503)"
+                     : status == SSO_CALL_TIMEOUT  ? "no answer before the deadline (504)"
+                                                   : "refused by the broker (400)");
     }
     if (client->status == 0) {
         reply = protobuf_c_message_unpack(sd->methods[m].output, NULL, zframe_size(frame),

@@ -128,13 +128,19 @@ static s_rotate_fn *s_rotate_call = sso_dir_key_rotate;
    loaded. */
 static int s_apply(token_keys_t *self, uint64_t ticket, Sso__SigningKey **keys, size_t n_keys)
 {
+    /* An empty list only says that no key was stored when it was read: it neither replaces
+       keys nor outranks an answer to an earlier call. Tickets order the calls as sent, not
+       as the directories served them: a list asked for while another fiber's first key was
+       being stored can come back empty after that put's answer, which it must not hide. */
+    if (n_keys == 0)
+        return 0;
     if (ticket < self->applied)
         return 0; /* a newer list is in place already */
     self->applied = ticket;
     Sso__KeysListReply list = SSO__KEYS_LIST_REPLY__INIT;
     list.keys = keys;
     list.n_keys = n_keys;
-    return s_load(self, &list) == 0 || n_keys == 0 ? 0 : 502;
+    return s_load(self, &list) == 0 ? 0 : 502;
 }
 
 /* KeysList, or KeyPut when put is given: either answers the directory's whole list, which
@@ -476,6 +482,47 @@ static void s_first_start_test(void)
         sso_fiber_destroy(&fibers[i]);
 }
 
+/* First start on two directories: a list asked for while the first key was being stored
+   comes back empty after that put's answer was sent, and is taken first. The put's list
+   still stands (without that, the first token asked for failed with 503). */
+static void s_first_put_outran_test(void)
+{
+    token_keys_t *keys = token_keys_new();
+    sso_fiber_t *a = sso_fiber_new(SSO_FIBER_STACK_SIZE), *b = sso_fiber_new(SSO_FIBER_STACK_SIZE);
+    SSO_CHECK(keys && a && b);
+    if (!keys || !a || !b) {
+        token_keys_destroy(&keys);
+        sso_fiber_destroy(&a), sso_fiber_destroy(&b);
+        return;
+    }
+    s_keys_call = s_yielding_directory;
+    s_calls = 0;
+    s_forget_puts();
+    Sso__KeysListReply empty = SSO__KEYS_LIST_REPLY__INIT;
+    s_answer_next = &empty;
+    s_keys_call_t first = {keys, -1}, second = {keys, -1};
+    sso_fiber_start(a, s_fiber_ensure, &first); /* keys_list out */
+    sso_fiber_resume(a);                        /* none: key_put out */
+    SSO_CHECK(s_calls == 2 && s_n_puts == 1 && sso_fiber_running(a));
+    sso_fiber_start(b, s_fiber_ensure, &second); /* keys_list out, after the put */
+    sso_fiber_resume(b);                         /* answered first, empty: key_put out */
+    SSO_CHECK(s_calls == 4 && sso_fiber_running(b));
+    Sso__SigningKey *stored[] = {&s_puts[0]};
+    Sso__KeysListReply list = SSO__KEYS_LIST_REPLY__INIT;
+    list.keys = stored;
+    list.n_keys = s_n_puts;
+    s_answer_next = &list;
+    sso_fiber_resume(a); /* the put's answer, to the older call */
+    SSO_CHECK(!sso_fiber_running(a) && first.status == 0 && keys->count == 1);
+    sso_fiber_resume(b);
+    SSO_CHECK(!sso_fiber_running(b) && second.status == 0 && keys->count == 1);
+    s_keys_call = s_keys_bus;
+    s_answer_next = NULL;
+    s_forget_puts();
+    token_keys_destroy(&keys);
+    sso_fiber_destroy(&a), sso_fiber_destroy(&b);
+}
+
 void token_keys_test(bool verbose)
 {
     (void) verbose;
@@ -518,6 +565,7 @@ void token_keys_test(bool verbose)
     old_list.n_keys = 1;
     s_overlap_test(&old_list, &list);
     s_first_start_test();
+    s_first_put_outran_test();
     SSO_CHECK(keys == NULL);
     free(pem);
     free(jwk);
