@@ -18,6 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* How long requests wait for a database that went away (a restart takes seconds); under the
+   gateway's 10 s request deadline, so that a request that waited can still be served. */
+#define S_DATABASE_WAIT_MS 8000
+
 dir_t *dir_service_open(const sso_config_t *config, char *why, size_t why_size)
 {
     dir_t *dir = dir_new(config, why, why_size);
@@ -96,11 +100,38 @@ static void s_report_writes(sso_service_t *service, size_t batched_requests)
         sso_debug("directory: write counts not reported (no worker)");
 }
 
+/* A batch starts once the database can be used: while it is away (PostgreSQL restarting,
+   failing over) the requests wait here, queued behind the first, for up to
+   S_DATABASE_WAIT_MS, rather than each failing at once; a connection found lost at BEGIN is
+   made again and the batch begun on it, as nothing of it ran yet. The broker keeps each
+   request's deadline meanwhile; the heartbeats go on. */
 static int s_batch_begin(sso_service_t *service)
 {
     dir_t *dir = service->state;
     s_report_writes(service, 0);
-    return dir_db_batch_begin(dir->db);
+    int64_t until = sso_now_ms() + S_DATABASE_WAIT_MS;
+    int pause_ms = 10;
+    bool waited = false;
+    for (;;) {
+        if (dir_db_batch_begin(dir->db) == 0) {
+            if (waited)
+                sso_info("directory: the database is back; serving the requests that waited");
+            return 0;
+        }
+        int back = dir_db_reconnect(dir->db);
+        if (back == 0 || sso_now_ms() + pause_ms > until)
+            return -1; /* not a lost connection, or waited enough: served alone, as before */
+        if (back < 0) {
+            if (!waited)
+                sso_warn("directory: the database cannot be reached; requests wait for it "
+                         "(up to %d ms)", S_DATABASE_WAIT_MS);
+            waited = true;
+            if (service->worker)
+                sso_worker_heartbeat_if_due(service->worker);
+            sso_service_sleep(pause_ms);
+            pause_ms = pause_ms * 2 > 500 ? 500 : pause_ms * 2;
+        }
+    }
 }
 
 static bool s_batch_intact(sso_service_t *service)

@@ -25,6 +25,7 @@ struct dir_db_t {
     int64_t changes_at_begin;
     uint64_t writes;
     bool last_commit_wrote;
+    int64_t reconnects; /* the engine's count when dir_db_reconnect last looked */
 };
 
 /* The migrations, compiled in from the files under store/migrations (store/dir_migrations.h).
@@ -350,6 +351,18 @@ int dir_db_batch_begin(dir_db_t *self)
     self->batch = true;
     self->depth = 0;
     return 0;
+}
+
+int dir_db_reconnect(dir_db_t *self)
+{
+    if (!self->engine->reconnect)
+        return 0;
+    int64_t count = self->engine->reconnect(self->conn);
+    if (count < 0)
+        return -1;
+    bool again = count != self->reconnects;
+    self->reconnects = count;
+    return again ? 1 : 0;
 }
 
 bool dir_db_batch_intact(dir_db_t *self)

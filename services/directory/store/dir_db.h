@@ -117,6 +117,12 @@ int dir_db_batch_begin(dir_db_t *self);
 bool dir_db_batch_intact(dir_db_t *self);
 int dir_db_batch_end(dir_db_t *self);
 
+/* After a failure: whether the database can be used. 1 when its connection had been lost and
+   is back (what failed may be tried again: the server rolled back the transaction it was in),
+   0 when nothing was lost (the failure was of another kind), -1 while the server cannot be
+   reached. Always 0 on SQLite. */
+int dir_db_reconnect(dir_db_t *self);
+
 /* Write transactions, for the gateway's /metrics: how many committed since the last call (the
    count then starts over). One is an outermost commit (a batch's is one, whatever it
    served) of a transaction that changed rows (the engine's total of rows inserted, updated

@@ -72,6 +72,10 @@ struct dir_db_engine_t {
     const char *(*text)(dir_db_stmt_t *stmt, int column);
     /* *len bytes (NULL when there are none or for SQL NULL). */
     const void *(*blob)(dir_db_stmt_t *stmt, int column, size_t *len);
+    /* A connection the server dropped, connected again: how many times that was done so far
+       (it never decreases), or -1 while the server cannot be reached. NULL for an engine
+       whose connection cannot be lost (SQLite's file). */
+    int64_t (*reconnect)(dir_db_conn_t *conn);
 };
 
 /* The key engines cache a statement's SQL text under (FNV-1a); *len_out is its length. */

@@ -731,6 +731,12 @@ static const void *s_blob(dir_db_stmt_t *head, int column, size_t *len)
     return value;
 }
 
+static int64_t s_reconnect(dir_db_conn_t *conn)
+{
+    s_check_connection(conn);
+    return conn->pg && PQstatus(conn->pg) == CONNECTION_OK ? (int64_t) conn->resets : -1;
+}
+
 const dir_db_engine_t dir_db_pg_engine = {
     .name = "postgresql",
     .open = s_open,
@@ -759,6 +765,7 @@ const dir_db_engine_t dir_db_pg_engine = {
     .int64 = s_int64,
     .text = s_text,
     .blob = s_blob,
+    .reconnect = s_reconnect,
 };
 
 int dir_db_pg_url_with_database(const char *url, const char *name, char *out, size_t size)
@@ -1025,6 +1032,17 @@ static void s_test_reconnect(dir_db_t *db, dir_db_t *other)
     SSO_CHECK(dir_db_begin(db) == 0 && s_org(db, "org_r3") == DIR_DB_OK && dir_db_commit(db) == 0);
     SSO_CHECK(dir_db_int(other, "SELECT count(*) FROM organizations WHERE id LIKE 'org_r%'",
                          NULL) == 1);
+    /* What the request loop asks when a batch does not begin: the connection was lost and
+       is back (so begin again), once; a failure of another kind is not a lost connection. */
+    dir_db_reconnect(db);
+    SSO_CHECK(dir_db_reconnect(db) == 0);
+    pid = dir_db_int(db, "SELECT pg_backend_pid()", NULL);
+    SSO_CHECK(dir_db_int(other, "SELECT pg_terminate_backend(?::int)::int", "i", pid) == 1);
+    SSO_CHECK(dir_db_batch_begin(db) == -1);
+    SSO_CHECK(dir_db_reconnect(db) == 1 && dir_db_reconnect(db) == 0);
+    SSO_CHECK(dir_db_batch_begin(db) == 0 && s_org(db, "org_r4") == DIR_DB_OK
+              && dir_db_batch_end(db) == 0);
+    SSO_CHECK(dir_db_int(db, "SELECT nosuchcolumn", NULL) == -1 && dir_db_reconnect(db) == 0);
 }
 
 void dir_db_pg_test(bool verbose)
