@@ -52,18 +52,35 @@ int dir_scim_sync_wanted(dir_t *dir, const char *type)
     return dir_webhooks_wanted(dir, name);
 }
 
-int dir_scim_sync_webhook(dir_t *dir, const char *directory_id, const char *org,
-                          const char *type, const json_t *fields)
+int dir_scim_sync_webhooks(dir_t *dir, const char *directory_id, const char *org,
+                           const char *type, const json_t *fields_list)
 {
     char name[64];
     s_name(type, name);
-    json_t *data = json_pack("{s:s, s:s}", "directory_id", directory_id, "organization_id", org);
-    if (!data || json_object_update(data, (json_t *) fields) != 0) {
-        json_decref(data);
-        return -1;
+    json_t *datas = json_array();
+    int rc = datas && json_is_array(fields_list) ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < json_array_size(fields_list); i++) {
+        json_t *data = json_pack("{s:s, s:s}", "directory_id", directory_id, "organization_id",
+                                 org);
+        if (!data || json_object_update(data, json_array_get(fields_list, i)) != 0) {
+            json_decref(data);
+            rc = -1;
+        }
+        else if (json_array_append_new(datas, data) != 0) /* data went with it */
+            rc = -1;
     }
-    int rc = dir_webhooks_emit(dir, name, org, data);
-    json_decref(data);
+    if (rc == 0)
+        rc = dir_webhooks_emit_many(dir, name, org, datas);
+    json_decref(datas);
+    return rc;
+}
+
+int dir_scim_sync_webhook(dir_t *dir, const char *directory_id, const char *org,
+                          const char *type, const json_t *fields)
+{
+    json_t *fields_list = json_pack("[O]", (json_t *) fields);
+    int rc = fields_list ? dir_scim_sync_webhooks(dir, directory_id, org, type, fields_list) : -1;
+    json_decref(fields_list);
     return rc;
 }
 
@@ -149,6 +166,24 @@ void dir_scim_sync_test(bool verbose)
                                   "json_extract(payload, '$.data.directory_id') = ? AND "
                                   "json_extract(payload, '$.data.organization_id') = ?",
                          "sss", org, directory, org) == 1);
+    /* Many at once: none for none, each in its order (scu_<seq>, after scu_1's) with the
+       directory and organization; what is not an array is refused. */
+    json_t *many = json_pack("[]");
+    SSO_CHECK(dir_scim_sync_webhooks(dir, directory, org, "group.user_added", many) == 0);
+    SSO_CHECK(dir_db_int(dir->db, "SELECT count(*) FROM webhook_messages", NULL) == 1);
+    for (int i = 2; i <= 4; i++) {
+        char user[16];
+        snprintf(user, sizeof user, "scu_%d", i);
+        json_array_append_new(many, json_pack("{s:s}", "user_id", user));
+    }
+    SSO_CHECK(dir_scim_sync_webhooks(dir, directory, org, "group.user_added", many) == 0);
+    SSO_CHECK(dir_scim_sync_webhooks(dir, directory, org, "group.user_added", detail) == -1);
+    SSO_CHECK(dir_db_int(dir->db, "SELECT count(*) FROM webhook_messages m WHERE "
+                                  "json_extract(payload, '$.data.directory_id') = ? AND "
+                                  "json_extract(payload, '$.data.organization_id') = ? AND "
+                                  "json_extract(payload, '$.data.user_id') = 'scu_' || (m.seq) "
+                                  "AND stream = ?", "sss", directory, org, org) == 4);
+    json_decref(many);
     json_decref(detail);
     dir_testkit_close(&kit);
 }

@@ -27,6 +27,10 @@ int dir_scim_sync_wanted(dir_t *dir, const char *type);
    fields' members (borrowed). 0, or -1. */
 int dir_scim_sync_webhook(dir_t *dir, const char *directory_id, const char *org,
                           const char *type, const json_t *fields);
+/* The same for each fields object of fields_list (an array, borrowed), in its order, in a
+   constant number of statements (dir_webhooks_emit_many): a group's 10,000 members added. */
+int dir_scim_sync_webhooks(dir_t *dir, const char *directory_id, const char *org,
+                           const char *type, const json_t *fields_list);
 
 /* A change to a user or a group itself: its sync event (detail borrowed) and, when the app
    listens, its webhook with {<key>: detail, its id, and the stored resource (resource_json;

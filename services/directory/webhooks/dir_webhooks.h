@@ -22,6 +22,9 @@
    days). */
 #define DIR_WEBHOOK_OVERLAP_DEFAULT 86400
 #define DIR_WEBHOOK_OVERLAP_MAX (7 * 86400)
+/* The most messages one dir_webhooks_emit_many writes: above a group's members in one SCIM
+   write (DIR_SCIM_GROUP_MEMBERS_MAX). */
+#define DIR_WEBHOOK_EMIT_MAX 65536
 
 /* Every event type an endpoint may subscribe to; NULL-terminated. */
 extern const char *const dir_webhook_event_types[];
@@ -35,6 +38,13 @@ int64_t dir_webhooks_now_ms(void);
    pending delivery, due now, per such endpoint. Nothing when none does. data is borrowed.
    0, or -1 when the database failed (the caller rolls its write back). */
 int dir_webhooks_emit(dir_t *dir, const char *type, const char *stream, json_t *data);
+/* The same for each item of datas (an array, borrowed; each item one message's data), in its
+   order, in three statements whatever their number (the endpoints read, the messages
+   inserted, their deliveries inserted): a SCIM write of 10,000 members emits 10,000 messages
+   within its deadline on PostgreSQL, where each statement is a round trip. The rows are what
+   emitting the items one by one leaves, in the same order. 0 (also for an empty array), or
+   -1 when the database failed or datas is not an array of at most DIR_WEBHOOK_EMIT_MAX. */
+int dir_webhooks_emit_many(dir_t *dir, const char *type, const char *stream, json_t *datas);
 /* Whether an enabled endpoint subscribes to type: 1, 0, or -1 when the database failed. For a
    producer whose data costs work to build (a SCIM user's stored resource, parsed): it asks
    first, and builds nothing when no one listens. */
