@@ -43,7 +43,12 @@ static int s_init(sso_service_t *service)
         return -1;
     }
     service->state = dir;
-    sso_info("database %s/sso.db ready (schema %d)", dir->data_dir, dir_db_schema_version());
+    /* Never the URL: it may hold a password. */
+    if (service->config->database_url && *service->config->database_url)
+        sso_info("database on PostgreSQL (SSO_DATABASE_URL) ready (schema %d)",
+                 dir_db_schema_version());
+    else
+        sso_info("database %s/sso.db ready (schema %d)", dir->data_dir, dir_db_schema_version());
     return 0;
 }
 
