@@ -26,6 +26,10 @@
 #define S_CACHE_SIZE 256
 /* Prepared statements per translation: one per vector of parameter types bound. */
 #define S_VARIANTS 4
+/* Savepoint commands held back to go with the next statement's round trip, and their length
+   (dir_db's own: "SAVEPOINT dir_txn" and the like). */
+#define S_PENDING 8
+#define S_PENDING_LEN 64
 /* Runs of a statement on its own after a serialization failure or a deadlock. */
 #define S_RETRIES 3
 /* pg_advisory_xact_lock's key for the migrations ("ssomigr"). */
@@ -56,6 +60,7 @@ typedef struct {
     bool write;
     bool guard;      /* run under a savepoint of its own inside a transaction (s_pipeline) */
     bool preparable; /* a query or a DML statement, not a utility statement */
+    bool deferrable; /* SAVEPOINT, RELEASE or ROLLBACK TO: may wait for the next round trip */
     s_variant_t variants[S_VARIANTS];
     int variant_count;
 } s_entry_t;
@@ -72,16 +77,20 @@ struct dir_db_conn_t {
     bool deallocate_all; /* the server holds prepared statements no variant names any more:
                             DEALLOCATE ALL before the next prepare */
     bool ready;          /* after the migrations: statements may be prepared (s_ready) */
+    /* Savepoint commands not sent yet, in order (s_execute says when). */
+    char pending[S_PENDING][S_PENDING_LEN];
+    int pending_count;
     char error[512];     /* the last failure, for errmsg */
     uint64_t resets;     /* for the self-test */
     uint64_t prepares;   /* for the self-test */
+    uint64_t trips;      /* round trips to the server, for the self-test */
 };
 
 typedef struct {
     dir_db_stmt_t head;
     dir_db_conn_t *conn;
     char *sql;
-    bool write, guard;
+    bool write, guard, deferrable;
     size_t entry;     /* conn->cache's, while conn->flushes is still flushes */
     uint64_t flushes;
     int params;
@@ -117,12 +126,45 @@ static void s_set_error(dir_db_conn_t *conn, const char *why)
         conn->error[--len] = '\0';
 }
 
+/* A held-back savepoint command failed (its savepoint was missing, say): its transaction is
+   rolled back whole, so that no commit keeps a request's work its caller saw fail, or drops
+   one it saw succeed; dir_db then finds the transaction gone. */
+static void s_pending_failed(dir_db_conn_t *conn)
+{
+    sso_error("db: %s; the transaction is rolled back", conn->error);
+    PGresult *result = PQexec(conn->pg, "ROLLBACK");
+    conn->trips++;
+    PQclear(result);
+}
+
+/* Sends the held-back savepoint commands now, in one round trip; 0 or -1. */
+static int s_send_pending(dir_db_conn_t *conn)
+{
+    if (!conn->pending_count)
+        return 0;
+    char script[S_PENDING * (S_PENDING_LEN + 2)] = "";
+    size_t used = 0;
+    for (int i = 0; i < conn->pending_count; i++)
+        used += (size_t) snprintf(script + used, sizeof script - used, "%s; ", conn->pending[i]);
+    conn->pending_count = 0;
+    PGresult *result = PQexec(conn->pg, script);
+    conn->trips++;
+    int rc = PQresultStatus(result) == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc != 0) {
+        s_set_error(conn, PQresultErrorMessage(result));
+        s_pending_failed(conn);
+    }
+    PQclear(result);
+    return rc;
+}
+
 /* A statement without parameters (the connection's own: savepoints, settings); 0 or -1. */
 static int s_simple(dir_db_conn_t *conn, const char *sql)
 {
-    if (!conn->pg)
+    if (!conn->pg || s_send_pending(conn) != 0)
         return -1;
     PGresult *result = PQexec(conn->pg, sql);
+    conn->trips++;
     ExecStatusType status = PQresultStatus(result);
     int rc = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ? 0 : -1;
     if (rc != 0)
@@ -151,6 +193,7 @@ static void s_check_connection(dir_db_conn_t *conn)
     /* A new session: the server holds none of the old one's prepared statements. */
     conn->generation++;
     conn->deallocate_all = false;
+    conn->pending_count = 0; /* their transaction is gone */
     if (PQstatus(conn->pg) != CONNECTION_OK || s_setup(conn) != 0)
         sso_error("db: PostgreSQL is still unreachable: %s", PQerrorMessage(conn->pg));
     else
@@ -261,9 +304,10 @@ static int s_exec(dir_db_conn_t *conn, const char *script)
 /* One integer from a statement without parameters, or from text: -1 on error, 0 for none. */
 static int64_t s_simple_int(dir_db_conn_t *conn, const char *sql, int64_t none)
 {
-    if (!conn->pg)
+    if (!conn->pg || s_send_pending(conn) != 0)
         return -1;
     PGresult *result = PQexec(conn->pg, sql);
+    conn->trips++;
     int64_t value = -1;
     if (PQresultStatus(result) != PGRES_TUPLES_OK)
         s_set_error(conn, PQresultErrorMessage(result));
@@ -387,8 +431,12 @@ static s_entry_t *s_translation(dir_db_conn_t *conn, const char *sql)
     bool guard = write && !s_starts_with(pg, "DELETE") && !strcasestr(pg, "ON CONFLICT");
     bool preparable = write || s_starts_with(pg, "SELECT") || s_starts_with(pg, "WITH")
                       || s_starts_with(pg, "VALUES");
+    bool deferrable = params == 0 && strlen(pg) < S_PENDING_LEN
+                      && (s_starts_with(pg, "SAVEPOINT") || s_starts_with(pg, "RELEASE")
+                          || (s_starts_with(pg, "ROLLBACK") && strcasestr(pg, " TO ")));
     *entry = (s_entry_t) {.sql = key, .len = len, .hash = hash, .pg = pg, .params = params,
-                          .write = write, .guard = guard, .preparable = preparable};
+                          .write = write, .guard = guard, .preparable = preparable,
+                          .deferrable = deferrable};
     return entry;
 }
 
@@ -432,6 +480,7 @@ static dir_db_stmt_t *s_prepare(dir_db_conn_t *conn, const char *sql)
     stmt->params = entry->params;
     stmt->write = entry->write;
     stmt->guard = entry->guard;
+    stmt->deferrable = entry->deferrable;
     stmt->entry = (size_t) (entry - conn->cache);
     stmt->flushes = conn->flushes;
     stmt->sql = strdup(entry->pg);
@@ -621,10 +670,10 @@ static int s_send(PGconn *pg, s_stmt_t *stmt, const char *name)
                              stmt->lengths, stmt->formats, 0);
 }
 
-/* stmt in one round trip (libpq's pipeline mode): under a savepoint of its own when guard
-   (SAVEPOINT, the statement, RELEASE), after its prepare as name when prepare. The statement's
-   result, or the failure of what ran before it (the savepoint, the prepare); NULL when nothing
-   came back. *prepared says the prepare succeeded (it stays on the server whatever follows:
+/* stmt in one round trip (libpq's pipeline mode): after the held-back savepoint commands,
+   under a savepoint of its own when guard (SAVEPOINT, the statement, RELEASE), after its
+   prepare as name when prepare. The statement's result, or the failure of what ran before it
+   (a held-back command, the savepoint, the prepare); NULL when nothing came back. *prepared says the prepare succeeded (it stays on the server whatever follows:
    prepared statements are not undone by a rollback). When it failed under guard, the RELEASE
    did not run and the caller rolls back to the savepoint. */
 static PGresult *s_pipeline(dir_db_conn_t *conn, s_stmt_t *stmt, const char *name, bool prepare,
@@ -634,10 +683,16 @@ static PGresult *s_pipeline(dir_db_conn_t *conn, s_stmt_t *stmt, const char *nam
     *prepared = false;
     if (PQenterPipelineMode(pg) != 1)
         return NULL;
-    enum { S_SAVEPOINT, S_PREPARE, S_RUN, S_RELEASE, S_COMMANDS };
-    const bool wanted[S_COMMANDS] = {guard, prepare, true, guard};
-    int kinds[S_COMMANDS], commands = 0;
+    conn->trips++;
+    enum { S_HELD, S_SAVEPOINT, S_PREPARE, S_RUN, S_RELEASE, S_COMMANDS };
+    const bool wanted[S_COMMANDS] = {false, guard, prepare, true, guard};
+    int kinds[S_PENDING + S_COMMANDS], commands = 0;
     bool sent = true;
+    for (int i = 0; i < conn->pending_count && sent; i++) {
+        sent = PQsendQueryParams(pg, conn->pending[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
+        kinds[commands++] = S_HELD;
+    }
+    conn->pending_count = 0;
     for (int kind = 0; kind < S_COMMANDS && sent; kind++) {
         if (!wanted[kind])
             continue;
@@ -653,6 +708,7 @@ static PGresult *s_pipeline(dir_db_conn_t *conn, s_stmt_t *stmt, const char *nam
     }
     sent = sent && PQpipelineSync(pg) == 1;
     PGresult *mine = NULL, *before = NULL;
+    bool held_failed = false;
     for (int i = 0; i < commands && sent; i++) {
         /* Each command's results end with a NULL; a lost connection gives NULLs at once. */
         for (PGresult *result; (result = PQgetResult(pg));) {
@@ -661,8 +717,10 @@ static PGresult *s_pipeline(dir_db_conn_t *conn, s_stmt_t *stmt, const char *nam
                 *prepared = true;
             if (kinds[i] == S_RUN && !mine)
                 mine = result;
-            else if (kinds[i] < S_RUN && !before && status != PGRES_COMMAND_OK)
+            else if (kinds[i] < S_RUN && !before && status != PGRES_COMMAND_OK) {
+                held_failed = kinds[i] == S_HELD;
                 before = result;
+            }
             else
                 PQclear(result);
         }
@@ -673,6 +731,10 @@ static PGresult *s_pipeline(dir_db_conn_t *conn, s_stmt_t *stmt, const char *nam
         sso_warn("db: %s", PQerrorMessage(pg)); /* a lost connection: the reset clears it */
     if (before) {
         PQclear(mine); /* aborted with the pipeline */
+        if (held_failed) {
+            s_set_error(conn, PQresultErrorMessage(before));
+            s_pending_failed(conn);
+        }
         return before;
     }
     return mine;
@@ -702,14 +764,15 @@ static PGresult *s_run(s_stmt_t *stmt, bool guard)
     }
     bool made = false;
     PGresult *result;
-    if (guard || prepare)
+    if (guard || prepare || conn->pending_count)
         result = s_pipeline(conn, stmt, *name ? name : NULL, prepare, guard, &made);
-    else if (prepared)
-        result = PQexecPrepared(conn->pg, name, stmt->params, stmt->values, stmt->lengths,
-                                stmt->formats, 0);
-    else
-        result = PQexecParams(conn->pg, stmt->sql, stmt->params, stmt->types, stmt->values,
-                              stmt->lengths, stmt->formats, 0);
+    else {
+        conn->trips++;
+        result = prepared ? PQexecPrepared(conn->pg, name, stmt->params, stmt->values,
+                                           stmt->lengths, stmt->formats, 0)
+                          : PQexecParams(conn->pg, stmt->sql, stmt->params, stmt->types,
+                                         stmt->values, stmt->lengths, stmt->formats, 0);
+    }
     if (made) {
         variant->generation = conn->generation;
         conn->prepares++;
@@ -736,6 +799,15 @@ static int s_execute(s_stmt_t *stmt)
     if (s_starts_with(stmt->sql, "COMMIT") && PQtransactionStatus(conn->pg) == PQTRANS_IDLE) {
         s_set_error(conn, "no transaction to commit");
         return DIR_DB_ERROR;
+    }
+    /* A savepoint command in a sound transaction cannot fail but for a missing savepoint
+       (which s_pending_failed makes the transaction's failure): it goes with the next round
+       trip, and the batch's savepoint per request costs none of its own. Not in a failed
+       transaction, whose status only the server's answer changes. */
+    if (stmt->deferrable && PQtransactionStatus(conn->pg) == PQTRANS_INTRANS
+        && conn->pending_count < S_PENDING) {
+        snprintf(conn->pending[conn->pending_count++], S_PENDING_LEN, "%s", stmt->sql);
+        return DIR_DB_OK;
     }
     /* A write inside a transaction under a savepoint of its own, so that its failure (a
        conflict the caller expects and handles) leaves the transaction going, as in SQLite. */
@@ -1274,6 +1346,52 @@ static void s_test_prepared(dir_db_t *db, dir_db_t *other)
     SSO_CHECK(s_prepared_count(db) == 1);
 }
 
+/* The batch's savepoints go with the statements' round trips; a held-back one that fails
+   fails its whole transaction. */
+static void s_test_held_back(dir_db_t *db, dir_db_t *other)
+{
+    dir_db_conn_t *conn = dir_db_conn(db);
+    for (int i = 0; i < 2; i++) /* prepared first, so that only the batch is counted */
+        SSO_CHECK(s_org(db, "org_1") == DIR_DB_CONFLICT);
+    uint64_t trips = conn->trips;
+    SSO_CHECK(dir_db_batch_begin(db) == 0);
+    SSO_CHECK(dir_db_begin(db) == 0 && s_org(db, "org_h1") == DIR_DB_OK && dir_db_commit(db) == 0);
+    SSO_CHECK(dir_db_begin(db) == 0 && s_org(db, "org_h2") == DIR_DB_OK);
+    dir_db_rollback(db);
+    SSO_CHECK(dir_db_begin(db) == 0 && s_org(db, "org_1") == DIR_DB_CONFLICT
+              && s_org(db, "org_h3") == DIR_DB_OK && dir_db_commit(db) == 0);
+    SSO_CHECK(dir_db_begin(db) == 0 && dir_db_commit(db) == 0); /* a request that wrote nothing */
+    SSO_CHECK(dir_db_batch_intact(db) && dir_db_batch_end(db) == 0);
+    /* BEGIN; each insert; the conflict and its rollback to its own savepoint; COMMIT. */
+    SSO_CHECK(conn->trips - trips == 7);
+    SSO_CHECK(dir_db_int(other, "SELECT count(*) FROM organizations WHERE id LIKE 'org_h%'",
+                         NULL) == 2);
+    SSO_CHECK(dir_db_int(other, "SELECT count(*) FROM organizations WHERE id = 'org_h2'", NULL)
+              == 0);
+
+    /* A savepoint that is not there: the statement it went with fails, and the transaction is
+       rolled back whole, the work before it too. */
+    SSO_CHECK(dir_db_batch_begin(db) == 0);
+    SSO_CHECK(dir_db_begin(db) == 0 && s_org(db, "org_h4") == DIR_DB_OK);
+    SSO_CHECK(dir_db_run(db, NULL, "RELEASE SAVEPOINT nowhere", NULL) == DIR_DB_OK);
+    SSO_CHECK(dir_db_commit(db) == 0); /* its RELEASE held back behind the failing one */
+    /* The next request's rollback to its savepoint must not find the first one's instead,
+       undo that work and let the batch commit without it. */
+    SSO_CHECK(dir_db_begin(db) == 0 && s_org(db, "org_h5") == DIR_DB_ERROR);
+    dir_db_rollback(db);
+    SSO_CHECK(!dir_db_batch_intact(db));
+    SSO_CHECK(dir_db_batch_end(db) == -1);
+    SSO_CHECK(dir_db_int(other, "SELECT count(*) FROM organizations WHERE id IN ('org_h4', "
+                                "'org_h5')", NULL) == 0);
+    /* The same on its own in a transaction, before its COMMIT. */
+    SSO_CHECK(dir_db_begin(db) == 0 && s_org(db, "org_h6") == DIR_DB_OK);
+    SSO_CHECK(dir_db_run(db, NULL, "ROLLBACK TO SAVEPOINT nowhere", NULL) == DIR_DB_OK);
+    SSO_CHECK(dir_db_commit(db) == -1);
+    SSO_CHECK(dir_db_int(other, "SELECT count(*) FROM organizations WHERE id = 'org_h6'", NULL)
+              == 0);
+    SSO_CHECK(s_org(db, "org_h7") == DIR_DB_OK);
+}
+
 /* Exactly one of two directories uses a single-use row, the second waiting for the first. */
 static void s_test_exactly_once(dir_db_t *db, dir_db_t *other)
 {
@@ -1374,6 +1492,7 @@ void dir_db_pg_test(bool verbose)
         if (db && other) {
             s_test_statements(db, other);
             s_test_prepared(db, other);
+            s_test_held_back(db, other);
             s_test_exactly_once(db, other);
             s_test_reconnect(db, other);
             /* Destroyed with a statement out: its rows stay readable, a new one fails. */
