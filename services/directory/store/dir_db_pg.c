@@ -673,9 +673,10 @@ static int s_send(PGconn *pg, s_stmt_t *stmt, const char *name)
 /* stmt in one round trip (libpq's pipeline mode): after the held-back savepoint commands,
    under a savepoint of its own when guard (SAVEPOINT, the statement, RELEASE), after its
    prepare as name when prepare. The statement's result, or the failure of what ran before it
-   (a held-back command, the savepoint, the prepare); NULL when nothing came back. *prepared says the prepare succeeded (it stays on the server whatever follows:
-   prepared statements are not undone by a rollback). When it failed under guard, the RELEASE
-   did not run and the caller rolls back to the savepoint. */
+   (a held-back command, the savepoint, the prepare); NULL when nothing came back. *prepared
+   says the prepare succeeded (it stays on the server whatever follows: prepared statements
+   are not undone by a rollback). When it failed under guard, the RELEASE did not run and the
+   caller rolls back to the savepoint. */
 static PGresult *s_pipeline(dir_db_conn_t *conn, s_stmt_t *stmt, const char *name, bool prepare,
                             bool guard, bool *prepared)
 {
