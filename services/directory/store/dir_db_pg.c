@@ -817,7 +817,8 @@ static int s_execute(s_stmt_t *stmt)
     for (int attempt = 0;; attempt++) {
         PGresult *result = s_run(stmt, guard);
         int rc = s_outcome(conn, stmt, result);
-        if (guard && rc != DIR_DB_OK)
+        /* (Not when a held-back command's failure has rolled the transaction back.) */
+        if (guard && rc != DIR_DB_OK && PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
             s_simple(conn, "ROLLBACK TO SAVEPOINT dir_stmt; RELEASE SAVEPOINT dir_stmt");
         bool alone = PQtransactionStatus(conn->pg) == PQTRANS_IDLE;
         /* A stale plan fails before the statement does anything: on its own or under its
