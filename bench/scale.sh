@@ -13,12 +13,14 @@
 #   N_TOKEN=600 TOKEN_C=8 TOKEN_INSTANCES_LIST="1 2 3"   N_LOGIN=400 LOGIN_C=8 GATEWAYS_LIST="1 2"
 #   TOKEN_CPUS="" (unpinned: taskset CPU list the token instances share, as in bench/login.sh)
 #   PG=1 (0 skips PostgreSQL)  IDLE_SECONDS=3 (each login setup's CPU at rest, measured first)
+#   PG_STATS=0 (1: the bench's cluster loads pg_stat_statements; per PostgreSQL setup, the
+#   statements, transactions and server time per login, and the top statements by total time)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="${1:-build}/bin"
 N_TOKEN="${N_TOKEN:-600}" TOKEN_C="${TOKEN_C:-8}" TOKEN_INSTANCES_LIST="${TOKEN_INSTANCES_LIST:-1 2 3}"
 N_LOGIN="${N_LOGIN:-400}" LOGIN_C="${LOGIN_C:-8}" GATEWAYS_LIST="${GATEWAYS_LIST:-1 2}"
-TOKEN_CPUS="${TOKEN_CPUS-}" PG="${PG:-1}" IDLE_SECONDS="${IDLE_SECONDS:-3}"
+TOKEN_CPUS="${TOKEN_CPUS-}" PG="${PG:-1}" IDLE_SECONDS="${IDLE_SECONDS:-3}" PG_STATS="${PG_STATS:-0}"
 SAML_INSTANCES=1
 PY=/usr/bin/python3
 for tool in cc openssl curl; do command -v $tool >/dev/null || { echo "bench: $tool is missing"; exit 2; }; done
@@ -73,8 +75,37 @@ elif ! command -v psql >/dev/null; then pg_why="no psql (scripts/deps.sh install
 elif ! pg_url=$("$here/../scripts/pg.sh" start "$pg_dir" 2>"$work/pg.err"); then pg_why="the cluster did not start: $(tail -c 300 "$work/pg.err")"
 else
   pg_ok=1
+  if [ "$PG_STATS" = 1 ]; then
+    # The bench's own cluster only: the product never needs the extension.
+    psql -q "$pg_url" -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
+    "$here/../scripts/pg.sh" restart "$pg_dir"
+    psql -q "$pg_url" -c "CREATE EXTENSION pg_stat_statements" \
+      -c "ALTER SYSTEM SET pg_stat_statements.track_planning = on" -c "SELECT pg_reload_conf()" >/dev/null
+  fi
   pg_server=$(head -1 "$(cat "$pg_dir/cluster")/data/postmaster.pid")
 fi
+# pg_stats_reset / pg_stats_report LOGINS: the statements of the setup's database (PG_STATS=1).
+pg_stats_reset() {
+  [ "$PG_STATS" = 1 ] || return 0
+  psql -qAt "$pg_url" -c "SELECT pg_stat_statements_reset(); SELECT pg_stat_reset()" >/dev/null
+  psql -qAt "$SSO_DATABASE_URL" -c "SELECT pg_stat_reset()" >/dev/null
+}
+pg_stats_report() {
+  [ "$PG_STATS" = 1 ] || return 0
+  local where="dbid = (SELECT oid FROM pg_database WHERE datname = current_setting('sso.db'))"
+  PGOPTIONS="-c sso.db=${SSO_DATABASE_URL##*/}" psql -qAt -F' ' "$pg_url" -c "
+    SELECT '    PostgreSQL per login: ' || round(sum(calls) / $1, 1) || ' statements, '
+           || round((SELECT xact_commit + xact_rollback FROM pg_stat_database
+                     WHERE datname = current_setting('sso.db')) / $1.0, 1) || ' transactions, '
+           || round(sum(total_exec_time + total_plan_time)::numeric / $1, 3) || ' ms executing and '
+           || round(sum(total_plan_time)::numeric / $1, 3) || ' ms of it planning'
+    FROM pg_stat_statements WHERE $where;
+    SELECT '      ' || lpad(round(calls / $1.0, 2)::text, 6) || ' x '
+           || lpad(round((total_exec_time + total_plan_time)::numeric / $1, 4)::text, 7) || ' ms  '
+           || left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+    FROM pg_stat_statements WHERE $where
+    ORDER BY total_exec_time + total_plan_time DESC LIMIT ${PG_STATS_TOP:-15};"
+}
 stores="sqlite"
 if [ "$pg_ok" = 1 ]; then stores+=" postgresql"; else echo; echo "PostgreSQL: not available ($pg_why): its runs are skipped"; fi
 
@@ -104,6 +135,7 @@ for store in $stores; do
     # between them, which the IdP does.
     echo
     header
+    [ "$store" != postgresql ] || pg_stats_reset
     metrics_to "$work/metrics.before"; cpu_a0=$(cpu_all)
     authorize_broker "$N_LOGIN" "$LOGIN_C"
     cpu_a1=$(cpu_all)
@@ -115,6 +147,7 @@ for store in $stores; do
     row "$name" "$auth_line" "$line"
     per_login "$work/metrics.before" "$work/metrics.after" "$cpu_a0" "$(cpu_spans "$cpu_a0" "$cpu_a1" "$cpu_b0" "$cpu_b1")" \
       "$(kv ok "$line")" "$db$g"
+    [ "$store" != postgresql ] || { sleep 2; pg_stats_report "$(kv ok "$line")"; }
     printf '%s\t%s\t%s\t%s\n' "$name" "$(rate_of "$auth_line" "$line")" "$(tail -1 "$work/figures")" \
       "$(( $(kv errors "$auth_line") + $(kv errors "$line") ))" >>"$work/setups.tsv"
     echo "    the machine was busy $($PY -c "print(round(($busy_after - $busy_before) / $(getconf CLK_TCK) / $(kv seconds "$line"), 2))") cores during the ACS + token + userinfo phase ($(nproc) in all)"

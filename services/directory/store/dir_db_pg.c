@@ -21,8 +21,15 @@
 #define S_STATEMENT_TIMEOUT_MS 10000
 #define S_CONNECT_TIMEOUT_S "10"
 /* Translations kept per connection; when full they all go (the directory's hot statements
-   are far fewer, so that happens only to a process that runs many one-off texts). */
+   are far fewer, so that happens only to a process that runs many one-off texts), and so do
+   their prepared statements on the server. */
 #define S_CACHE_SIZE 256
+/* Prepared statements per translation: one per vector of parameter types bound. */
+#define S_VARIANTS 4
+/* Savepoint commands held back to go with the next statement's round trip, and their length
+   (dir_db's own: "SAVEPOINT dir_txn" and the like). */
+#define S_PENDING 8
+#define S_PENDING_LEN 64
 /* Runs of a statement on its own after a serialization failure or a deadlock. */
 #define S_RETRIES 3
 /* pg_advisory_xact_lock's key for the migrations ("ssomigr"). */
@@ -32,6 +39,18 @@
 #define S_BYTEAOID 17
 #define S_INT8OID 20
 
+/* A translation prepared on the server for one vector of parameter types. The server types
+   a prepared statement's parameters once, at its prepare: a text bound where an int8 was
+   prepared would be read as an int8, and a NULL (untyped, so the server infers it) where one
+   was typed is a different statement too. So the key is the types as bound, which makes each
+   variant exactly the statement PQexecParams would run with those binds. */
+typedef struct {
+    Oid *types;          /* as bound (0: untyped); NULL for a statement without parameters */
+    uint64_t name;       /* the server's name is "dir_<name>"; 0 until first prepared */
+    uint64_t generation; /* the connection's when prepared: prepared while they are equal */
+    unsigned runs;       /* a text's first run is not prepared, so one-off texts never are */
+} s_variant_t;
+
 typedef struct {
     char *sql; /* SQLite's text: the key */
     size_t len;
@@ -39,7 +58,11 @@ typedef struct {
     char *pg; /* PostgreSQL's */
     int params;
     bool write;
-    bool guard; /* run under a savepoint of its own inside a transaction (s_guarded) */
+    bool guard;      /* run under a savepoint of its own inside a transaction (s_pipeline) */
+    bool preparable; /* a query or a DML statement, not a utility statement */
+    bool deferrable; /* SAVEPOINT, RELEASE or ROLLBACK TO: may wait for the next round trip */
+    s_variant_t variants[S_VARIANTS];
+    int variant_count;
 } s_entry_t;
 
 struct dir_db_conn_t {
@@ -48,15 +71,28 @@ struct dir_db_conn_t {
     int64_t total_changes, changes;
     s_entry_t cache[S_CACHE_SIZE];
     size_t count;
-    char error[512]; /* the last failure, for errmsg */
-    uint64_t resets; /* for the self-test */
+    uint64_t flushes;    /* of the cache: a statement's entry index holds while it is unchanged */
+    uint64_t generation; /* of the server's prepared statements: a reset or a flush moves it */
+    uint64_t names;      /* the last prepared statement name given */
+    bool deallocate_all; /* the server holds prepared statements no variant names any more:
+                            DEALLOCATE ALL before the next prepare */
+    bool ready;          /* after the migrations: statements may be prepared (s_ready) */
+    /* Savepoint commands not sent yet, in order (s_execute says when). */
+    char pending[S_PENDING][S_PENDING_LEN];
+    int pending_count;
+    char error[512];     /* the last failure, for errmsg */
+    uint64_t resets;     /* for the self-test */
+    uint64_t prepares;   /* for the self-test */
+    uint64_t trips;      /* round trips to the server, for the self-test */
 };
 
 typedef struct {
     dir_db_stmt_t head;
     dir_db_conn_t *conn;
     char *sql;
-    bool write, guard;
+    bool write, guard, deferrable;
+    size_t entry;     /* conn->cache's, while conn->flushes is still flushes */
+    uint64_t flushes;
     int params;
     const char **values; /* NULL: SQL NULL */
     int *lengths, *formats;
@@ -90,12 +126,45 @@ static void s_set_error(dir_db_conn_t *conn, const char *why)
         conn->error[--len] = '\0';
 }
 
+/* A held-back savepoint command failed (its savepoint was missing, say): its transaction is
+   rolled back whole, so that no commit keeps a request's work its caller saw fail, or drops
+   one it saw succeed; dir_db then finds the transaction gone. */
+static void s_pending_failed(dir_db_conn_t *conn)
+{
+    sso_error("db: %s; the transaction is rolled back", conn->error);
+    PGresult *result = PQexec(conn->pg, "ROLLBACK");
+    conn->trips++;
+    PQclear(result);
+}
+
+/* Sends the held-back savepoint commands now, in one round trip; 0 or -1. */
+static int s_send_pending(dir_db_conn_t *conn)
+{
+    if (!conn->pending_count)
+        return 0;
+    char script[S_PENDING * (S_PENDING_LEN + 2)] = "";
+    size_t used = 0;
+    for (int i = 0; i < conn->pending_count; i++)
+        used += (size_t) snprintf(script + used, sizeof script - used, "%s; ", conn->pending[i]);
+    conn->pending_count = 0;
+    PGresult *result = PQexec(conn->pg, script);
+    conn->trips++;
+    int rc = PQresultStatus(result) == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc != 0) {
+        s_set_error(conn, PQresultErrorMessage(result));
+        s_pending_failed(conn);
+    }
+    PQclear(result);
+    return rc;
+}
+
 /* A statement without parameters (the connection's own: savepoints, settings); 0 or -1. */
 static int s_simple(dir_db_conn_t *conn, const char *sql)
 {
-    if (!conn->pg)
+    if (!conn->pg || s_send_pending(conn) != 0)
         return -1;
     PGresult *result = PQexec(conn->pg, sql);
+    conn->trips++;
     ExecStatusType status = PQresultStatus(result);
     int rc = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ? 0 : -1;
     if (rc != 0)
@@ -121,20 +190,35 @@ static void s_check_connection(dir_db_conn_t *conn)
     sso_warn("db: the connection to PostgreSQL was lost (%s); connecting again", conn->error);
     PQreset(conn->pg);
     conn->resets++;
+    /* A new session: the server holds none of the old one's prepared statements. */
+    conn->generation++;
+    conn->deallocate_all = false;
+    conn->pending_count = 0; /* their transaction is gone */
     if (PQstatus(conn->pg) != CONNECTION_OK || s_setup(conn) != 0)
         sso_error("db: PostgreSQL is still unreachable: %s", PQerrorMessage(conn->pg));
     else
         sso_info("db: connected to PostgreSQL again");
 }
 
+/* Forgets every translation (and with them their prepared statements). */
+static void s_cache_clear(dir_db_conn_t *conn)
+{
+    for (size_t i = 0; i < conn->count; i++) {
+        s_entry_t *entry = &conn->cache[i];
+        free(entry->sql);
+        free(entry->pg);
+        for (int v = 0; v < entry->variant_count; v++)
+            free(entry->variants[v].types);
+    }
+    conn->count = 0;
+    conn->flushes++;
+}
+
 static void s_conn_unref(dir_db_conn_t *conn)
 {
     if (--conn->refs > 0)
         return;
-    for (size_t i = 0; i < conn->count; i++) {
-        free(conn->cache[i].sql);
-        free(conn->cache[i].pg);
-    }
+    s_cache_clear(conn);
     free(conn);
 }
 
@@ -162,6 +246,7 @@ static dir_db_conn_t *s_open(const char *url, char *why, size_t why_size)
         return NULL;
     }
     conn->refs = 1;
+    conn->generation = 1; /* a variant's 0 is never prepared */
     /* The URL's own settings (sslmode and the rest) win over these defaults. */
     const char *keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
     const char *values[] = {S_CONNECT_TIMEOUT_S, "sso-directory", url, NULL};
@@ -187,7 +272,9 @@ static dir_db_conn_t *s_open(const char *url, char *why, size_t why_size)
 
 static void s_ready(dir_db_conn_t *conn)
 {
-    (void) conn; /* translations are cached from the start: they do not depend on the schema */
+    /* Translations are cached from the start (they do not depend on the schema); statements
+       are prepared only from here on: the migrations are DDL and run once. */
+    conn->ready = true;
 }
 
 static const char *s_errmsg(dir_db_conn_t *conn)
@@ -217,9 +304,10 @@ static int s_exec(dir_db_conn_t *conn, const char *script)
 /* One integer from a statement without parameters, or from text: -1 on error, 0 for none. */
 static int64_t s_simple_int(dir_db_conn_t *conn, const char *sql, int64_t none)
 {
-    if (!conn->pg)
+    if (!conn->pg || s_send_pending(conn) != 0)
         return -1;
     PGresult *result = PQexec(conn->pg, sql);
+    conn->trips++;
     int64_t value = -1;
     if (PQresultStatus(result) != PGRES_TUPLES_OK)
         s_set_error(conn, PQresultErrorMessage(result));
@@ -308,7 +396,7 @@ static bool s_starts_with(const char *sql, const char *word)
 }
 
 /* The cached translation of sql, made now if it is not there yet; NULL when it has none. */
-static const s_entry_t *s_translation(dir_db_conn_t *conn, const char *sql)
+static s_entry_t *s_translation(dir_db_conn_t *conn, const char *sql)
 {
     size_t len;
     uint32_t hash = dir_db_sql_hash(sql, &len);
@@ -328,11 +416,10 @@ static const s_entry_t *s_translation(dir_db_conn_t *conn, const char *sql)
         return NULL;
     }
     if (conn->count == S_CACHE_SIZE) {
-        for (size_t i = 0; i < conn->count; i++) {
-            free(conn->cache[i].sql);
-            free(conn->cache[i].pg);
-        }
-        conn->count = 0;
+        s_cache_clear(conn);
+        /* The server keeps them until told: DEALLOCATE ALL before the next prepare (not now:
+           an aborted transaction refuses it). */
+        conn->deallocate_all = true;
     }
     s_entry_t *entry = &conn->cache[conn->count++];
     bool write = s_starts_with(pg, "INSERT") || s_starts_with(pg, "UPDATE")
@@ -342,8 +429,14 @@ static const s_entry_t *s_translation(dir_db_conn_t *conn, const char *sql)
        failing there fails the transaction, which its caller then rolls back; and a savepoint
        per row of a 10,000-member change costs more than the rows. */
     bool guard = write && !s_starts_with(pg, "DELETE") && !strcasestr(pg, "ON CONFLICT");
+    bool preparable = write || s_starts_with(pg, "SELECT") || s_starts_with(pg, "WITH")
+                      || s_starts_with(pg, "VALUES");
+    bool deferrable = params == 0 && strlen(pg) < S_PENDING_LEN
+                      && (s_starts_with(pg, "SAVEPOINT") || s_starts_with(pg, "RELEASE")
+                          || (s_starts_with(pg, "ROLLBACK") && strcasestr(pg, " TO ")));
     *entry = (s_entry_t) {.sql = key, .len = len, .hash = hash, .pg = pg, .params = params,
-                          .write = write, .guard = guard};
+                          .write = write, .guard = guard, .preparable = preparable,
+                          .deferrable = deferrable};
     return entry;
 }
 
@@ -375,7 +468,7 @@ static void s_free(s_stmt_t *stmt)
 
 static dir_db_stmt_t *s_prepare(dir_db_conn_t *conn, const char *sql)
 {
-    const s_entry_t *entry = s_translation(conn, sql);
+    s_entry_t *entry = s_translation(conn, sql);
     if (!entry)
         return NULL;
     s_stmt_t *stmt = calloc(1, sizeof *stmt);
@@ -387,6 +480,9 @@ static dir_db_stmt_t *s_prepare(dir_db_conn_t *conn, const char *sql)
     stmt->params = entry->params;
     stmt->write = entry->write;
     stmt->guard = entry->guard;
+    stmt->deferrable = entry->deferrable;
+    stmt->entry = (size_t) (entry - conn->cache);
+    stmt->flushes = conn->flushes;
     stmt->sql = strdup(entry->pg);
     stmt->values = calloc(n, sizeof *stmt->values);
     stmt->lengths = calloc(n, sizeof *stmt->lengths);
@@ -522,37 +618,110 @@ static int s_outcome(dir_db_conn_t *conn, s_stmt_t *stmt, PGresult *result)
     return DIR_DB_ERROR;
 }
 
+/* Whether result failed with SQLSTATE state. */
+static bool s_state(PGresult *result, const char *state)
+{
+    const char *got = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+    return got && strcmp(got, state) == 0;
+}
+
 /* Whether result failed in a way a statement on its own may simply be run again for. */
 static bool s_retryable(PGresult *result)
 {
-    const char *state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
-    return state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
+    return s_state(result, "40001") || s_state(result, "40P01");
 }
 
-/* stmt under a savepoint of its own in one round trip: SAVEPOINT, the statement and RELEASE
-   sent together (libpq's pipeline mode). The statement's result (NULL when nothing came back);
-   when it failed, the RELEASE did not run and the caller rolls back to the savepoint. */
-static PGresult *s_guarded(dir_db_conn_t *conn, s_stmt_t *stmt)
+/* The prepared variant of stmt's translation for the types bound (made now if there is room),
+   or NULL when stmt is not to run prepared: before the migrations end, a utility statement,
+   an entry flushed since stmt was made, or more type vectors than S_VARIANTS. */
+static s_variant_t *s_variant(s_stmt_t *stmt)
+{
+    dir_db_conn_t *conn = stmt->conn;
+    if (!conn->ready || stmt->flushes != conn->flushes)
+        return NULL;
+    s_entry_t *entry = &conn->cache[stmt->entry];
+    if (!entry->preparable)
+        return NULL;
+    size_t size = (size_t) stmt->params * sizeof *stmt->types;
+    for (int v = 0; v < entry->variant_count; v++) {
+        s_variant_t *variant = &entry->variants[v];
+        if (!size || !memcmp(variant->types, stmt->types, size))
+            return variant;
+    }
+    if (entry->variant_count == S_VARIANTS)
+        return NULL;
+    Oid *types = NULL;
+    if (size && !(types = malloc(size)))
+        return NULL; /* run unprepared */
+    if (size)
+        memcpy(types, stmt->types, size);
+    s_variant_t *variant = &entry->variants[entry->variant_count++];
+    *variant = (s_variant_t) {.types = types};
+    return variant;
+}
+
+/* Sends stmt's execution: the prepared name when name, else its text. 1 if sent. */
+static int s_send(PGconn *pg, s_stmt_t *stmt, const char *name)
+{
+    if (name)
+        return PQsendQueryPrepared(pg, name, stmt->params, stmt->values, stmt->lengths,
+                                   stmt->formats, 0);
+    return PQsendQueryParams(pg, stmt->sql, stmt->params, stmt->types, stmt->values,
+                             stmt->lengths, stmt->formats, 0);
+}
+
+/* stmt in one round trip (libpq's pipeline mode): after the held-back savepoint commands,
+   under a savepoint of its own when guard (SAVEPOINT, the statement, RELEASE), after its
+   prepare as name when prepare. The statement's result, or the failure of what ran before it
+   (a held-back command, the savepoint, the prepare); NULL when nothing came back. *prepared
+   says the prepare succeeded (it stays on the server whatever follows: prepared statements
+   are not undone by a rollback). When it failed under guard, the RELEASE did not run and the
+   caller rolls back to the savepoint. */
+static PGresult *s_pipeline(dir_db_conn_t *conn, s_stmt_t *stmt, const char *name, bool prepare,
+                            bool guard, bool *prepared)
 {
     PGconn *pg = conn->pg;
+    *prepared = false;
     if (PQenterPipelineMode(pg) != 1)
         return NULL;
-    const char *commands[] = {"SAVEPOINT dir_stmt", stmt->sql, "RELEASE SAVEPOINT dir_stmt"};
+    conn->trips++;
+    enum { S_HELD, S_SAVEPOINT, S_PREPARE, S_RUN, S_RELEASE, S_COMMANDS };
+    const bool wanted[S_COMMANDS] = {false, guard, prepare, true, guard};
+    int kinds[S_PENDING + S_COMMANDS], commands = 0;
     bool sent = true;
-    for (int i = 0; i < 3 && sent; i++)
-        sent = i == 1 ? PQsendQueryParams(pg, stmt->sql, stmt->params, stmt->types, stmt->values,
-                                          stmt->lengths, stmt->formats, 0) == 1
-                      : PQsendQueryParams(pg, commands[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
+    for (int i = 0; i < conn->pending_count && sent; i++) {
+        sent = PQsendQueryParams(pg, conn->pending[i], 0, NULL, NULL, NULL, NULL, 0) == 1;
+        kinds[commands++] = S_HELD;
+    }
+    conn->pending_count = 0;
+    for (int kind = 0; kind < S_COMMANDS && sent; kind++) {
+        if (!wanted[kind])
+            continue;
+        if (kind == S_PREPARE)
+            sent = PQsendPrepare(pg, name, stmt->sql, stmt->params, stmt->types) == 1;
+        else if (kind == S_RUN)
+            sent = s_send(pg, stmt, name) == 1;
+        else
+            sent = PQsendQueryParams(pg, kind == S_SAVEPOINT ? "SAVEPOINT dir_stmt"
+                                                             : "RELEASE SAVEPOINT dir_stmt",
+                                     0, NULL, NULL, NULL, NULL, 0) == 1;
+        kinds[commands++] = kind;
+    }
     sent = sent && PQpipelineSync(pg) == 1;
-    PGresult *mine = NULL;
-    bool savepoint = false;
-    for (int i = 0; i < 3 && sent; i++) {
+    PGresult *mine = NULL, *before = NULL;
+    bool held_failed = false;
+    for (int i = 0; i < commands && sent; i++) {
         /* Each command's results end with a NULL; a lost connection gives NULLs at once. */
         for (PGresult *result; (result = PQgetResult(pg));) {
-            if (i == 0)
-                savepoint = PQresultStatus(result) == PGRES_COMMAND_OK;
-            if (i == 1 && !mine)
+            ExecStatusType status = PQresultStatus(result);
+            if (kinds[i] == S_PREPARE && status == PGRES_COMMAND_OK)
+                *prepared = true;
+            if (kinds[i] == S_RUN && !mine)
                 mine = result;
+            else if (kinds[i] < S_RUN && !before && status != PGRES_COMMAND_OK) {
+                held_failed = kinds[i] == S_HELD;
+                before = result;
+            }
             else
                 PQclear(result);
         }
@@ -561,11 +730,62 @@ static PGresult *s_guarded(dir_db_conn_t *conn, s_stmt_t *stmt)
     PQclear(sync);
     if (PQexitPipelineMode(pg) != 1)
         sso_warn("db: %s", PQerrorMessage(pg)); /* a lost connection: the reset clears it */
-    if (mine && !savepoint && PQresultStatus(mine) == PGRES_PIPELINE_ABORTED) {
-        PQclear(mine);
-        return NULL;
+    if (before) {
+        PQclear(mine); /* aborted with the pipeline */
+        if (held_failed) {
+            s_set_error(conn, PQresultErrorMessage(before));
+            s_pending_failed(conn);
+        }
+        return before;
     }
     return mine;
+}
+
+/* Runs stmt once, prepared when its variant is ready or due. */
+static PGresult *s_run(s_stmt_t *stmt, bool guard)
+{
+    dir_db_conn_t *conn = stmt->conn;
+    PGTransactionStatusType status = PQtransactionStatus(conn->pg);
+    /* Nothing is prepared in an aborted transaction: the server refuses everything there but
+       its end, and the statement fails as it would unprepared. */
+    s_variant_t *variant = status == PQTRANS_INERROR ? NULL : s_variant(stmt);
+    if (variant && conn->deallocate_all) {
+        if (s_simple(conn, "DEALLOCATE ALL") != 0)
+            variant = NULL;
+        else
+            conn->deallocate_all = false;
+    }
+    bool prepared = variant && variant->generation == conn->generation;
+    bool prepare = variant && !prepared && ++variant->runs >= 2;
+    char name[32] = "";
+    if (prepared || prepare) {
+        if (!variant->name)
+            variant->name = ++conn->names;
+        snprintf(name, sizeof name, "dir_%" PRIu64, variant->name);
+    }
+    bool made = false;
+    PGresult *result;
+    if (guard || prepare || conn->pending_count)
+        result = s_pipeline(conn, stmt, *name ? name : NULL, prepare, guard, &made);
+    else {
+        conn->trips++;
+        result = prepared ? PQexecPrepared(conn->pg, name, stmt->params, stmt->values,
+                                           stmt->lengths, stmt->formats, 0)
+                          : PQexecParams(conn->pg, stmt->sql, stmt->params, stmt->types,
+                                         stmt->values, stmt->lengths, stmt->formats, 0);
+    }
+    if (made) {
+        variant->generation = conn->generation;
+        conn->prepares++;
+    }
+    /* A plan the schema changed under (another directory's migration altered a table it
+       reads): "cached plan must not change result type". A migration changes several tables:
+       every statement is prepared again, after a DEALLOCATE ALL. */
+    if ((prepared || made) && s_state(result, "0A000")) {
+        conn->generation++;
+        conn->deallocate_all = true;
+    }
+    return result;
 }
 
 static int s_execute(s_stmt_t *stmt)
@@ -581,18 +801,35 @@ static int s_execute(s_stmt_t *stmt)
         s_set_error(conn, "no transaction to commit");
         return DIR_DB_ERROR;
     }
+    /* A savepoint command in a sound transaction cannot fail but for a missing savepoint
+       (which s_pending_failed makes the transaction's failure): it goes with the next round
+       trip, and the batch's savepoint per request costs none of its own. Not in a failed
+       transaction, whose status only the server's answer changes. */
+    if (stmt->deferrable && PQtransactionStatus(conn->pg) == PQTRANS_INTRANS
+        && conn->pending_count < S_PENDING) {
+        snprintf(conn->pending[conn->pending_count++], S_PENDING_LEN, "%s", stmt->sql);
+        return DIR_DB_OK;
+    }
     /* A write inside a transaction under a savepoint of its own, so that its failure (a
        conflict the caller expects and handles) leaves the transaction going, as in SQLite. */
     bool guard = stmt->guard && PQtransactionStatus(conn->pg) == PQTRANS_INTRANS;
+    bool replanned = false;
     for (int attempt = 0;; attempt++) {
-        PGresult *result = guard ? s_guarded(conn, stmt)
-                                 : PQexecParams(conn->pg, stmt->sql, stmt->params, stmt->types,
-                                                stmt->values, stmt->lengths, stmt->formats, 0);
+        PGresult *result = s_run(stmt, guard);
         int rc = s_outcome(conn, stmt, result);
-        if (guard && rc != DIR_DB_OK)
+        /* (Not when a held-back command's failure has rolled the transaction back.) */
+        if (guard && rc != DIR_DB_OK && PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
             s_simple(conn, "ROLLBACK TO SAVEPOINT dir_stmt; RELEASE SAVEPOINT dir_stmt");
-        if (rc == DIR_DB_ERROR && !guard && attempt < S_RETRIES && s_retryable(result)
-            && PQtransactionStatus(conn->pg) == PQTRANS_IDLE) {
+        bool alone = PQtransactionStatus(conn->pg) == PQTRANS_IDLE;
+        /* A stale plan fails before the statement does anything: on its own or under its
+           savepoint it runs again, prepared anew; in a transaction the transaction has failed
+           (its caller rolls it back) and the next run prepares anew. */
+        if (rc == DIR_DB_ERROR && !replanned && s_state(result, "0A000") && (guard || alone)) {
+            replanned = true;
+            PQclear(result);
+            continue;
+        }
+        if (rc == DIR_DB_ERROR && !guard && attempt < S_RETRIES && s_retryable(result) && alone) {
             PQclear(result);
             continue;
         }
@@ -615,8 +852,6 @@ static int s_execute(s_stmt_t *stmt)
         }
         return DIR_DB_OK;
     }
-    s_check_connection(conn);
-    return DIR_DB_ERROR;
 }
 
 static int s_step(dir_db_stmt_t *head)
@@ -988,6 +1223,184 @@ static void s_test_statements(dir_db_t *db, dir_db_t *other)
     SSO_CHECK(dir_db_writes_take(db) == 1);
 }
 
+/* The statements db's session holds prepared on the server (this count's own excepted). */
+static int64_t s_prepared_count(dir_db_t *db)
+{
+    return dir_db_int(db, "SELECT count(*) FROM pg_prepared_statements WHERE statement NOT LIKE "
+                          "'%pg_prepared_statements%'", NULL);
+}
+
+/* n texts run once each (one-off texts: never prepared), numbered from base. 0 or -1. */
+static int s_one_offs(dir_db_t *db, int base, int n)
+{
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "SELECT %d + 0", base + i);
+        if (dir_db_int(db, sql, NULL) != base + i)
+            rc = -1;
+    }
+    return rc;
+}
+
+/* Server-side prepared statements: from a text's second run, one per vector of types bound;
+   forgotten when the cache flushes (and deallocated), when the schema changes under them, in
+   an aborted transaction never made. */
+static void s_test_prepared(dir_db_t *db, dir_db_t *other)
+{
+    dir_db_conn_t *conn = dir_db_conn(db);
+    /* A one-off text is not prepared; the second run of one is, once. */
+    uint64_t prepares = conn->prepares;
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM v WHERE n > ?", "i", (int64_t) 0) == 1);
+    SSO_CHECK(conn->prepares == prepares);
+    for (int i = 0; i < 3; i++)
+        SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM v WHERE n > ?", "i", (int64_t) -9) == 2);
+    SSO_CHECK(conn->prepares == prepares + 1);
+    SSO_CHECK(dir_db_int(db, "SELECT count(*) FROM pg_prepared_statements WHERE statement = "
+                             "'SELECT count(*) FROM v WHERE n > $1'", NULL) == 1);
+
+    /* One text, three vectors of types: a blob (bytea), a text or NULL (untyped), an int8.
+       Each run as it would be unprepared: "\x41" is four characters, not the byte 'A'. */
+    const unsigned char bytes[] = {0, 1, 2, '\\', 'x', 0xff, 0};
+    prepares = conn->prepares;
+    for (int i = 0; i < 2; i++) {
+        SSO_CHECK(dir_db_int(db, "SELECT coalesce(length(?), -7)", "b", bytes, sizeof bytes)
+                  == (int64_t) sizeof bytes);
+        SSO_CHECK(dir_db_int(db, "SELECT coalesce(length(?), -7)", "s", "\\x41") == 4);
+        SSO_CHECK(dir_db_int(db, "SELECT coalesce(length(?), -7)", "s", NULL) == -7);
+        SSO_CHECK(dir_db_int(db, "SELECT coalesce(length(?), -7)", "b", NULL, (size_t) 0) == -7);
+    }
+    SSO_CHECK(conn->prepares == prepares + 2);
+    for (int i = 0; i < 2; i++) {
+        dir_db_stmt_t *stmt = dir_db_query(db, "SELECT ?", "i", (int64_t) 42);
+        SSO_CHECK(stmt && dir_db_step(stmt) == DIR_DB_ROW && !strcmp(dir_db_text(stmt, 0), "42"));
+        dir_db_release(stmt);
+        stmt = dir_db_query(db, "SELECT ?", "s", "forty-two");
+        SSO_CHECK(stmt && dir_db_step(stmt) == DIR_DB_ROW
+                  && !strcmp(dir_db_text(stmt, 0), "forty-two"));
+        dir_db_release(stmt);
+        stmt = dir_db_query(db, "SELECT ?", "s", NULL);
+        SSO_CHECK(stmt && dir_db_step(stmt) == DIR_DB_ROW && dir_db_is_null(stmt, 0));
+        dir_db_release(stmt);
+    }
+
+    /* In an aborted transaction nothing is prepared and the connection stays sound: the text
+       due its prepare fails there as any statement does, then runs (and is prepared) after. */
+    prepares = conn->prepares;
+    SSO_CHECK(dir_db_int(db, "SELECT 11 + ?", "i", (int64_t) 1) == 12);
+    SSO_CHECK(dir_db_begin(db) == 0 && dir_db_int(db, "SELECT nope FROM nowhere", NULL) == -1);
+    SSO_CHECK(dir_db_int(db, "SELECT 11 + ?", "i", (int64_t) 2) == -1);
+    dir_db_rollback(db);
+    SSO_CHECK(conn->prepares == prepares);
+    SSO_CHECK(dir_db_int(db, "SELECT 11 + ?", "i", (int64_t) 3) == 14);
+    SSO_CHECK(dir_db_int(db, "SELECT 11 + ?", "i", (int64_t) 4) == 15);
+    SSO_CHECK(conn->prepares == prepares + 1);
+
+    /* A guarded write prepared in the pipeline of a conflict: the rollback to its savepoint
+       keeps the prepared statement (they are not transactional), and it goes on working. */
+    SSO_CHECK(dir_db_begin(db) == 0);
+    for (int i = 0; i < 3; i++)
+        SSO_CHECK(s_org(db, "org_1") == DIR_DB_CONFLICT);
+    SSO_CHECK(s_org(db, "org_p1") == DIR_DB_OK && dir_db_commit(db) == 0);
+    SSO_CHECK(dir_db_int(other, "SELECT count(*) FROM organizations WHERE id = 'org_p1'", NULL)
+              == 1);
+
+    /* The schema changes under a prepared statement (another directory's migration): on its
+       own it is prepared again and runs; inside a transaction that one transaction fails, and
+       the next run is prepared again. The others are prepared again too. */
+    SSO_CHECK(dir_db_run(db, NULL, "CREATE TABLE w (a INTEGER)", NULL) == DIR_DB_OK
+              && dir_db_run(db, NULL, "INSERT INTO w (a) VALUES (1)", NULL) == DIR_DB_OK);
+    for (int i = 0; i < 3; i++) {
+        dir_db_stmt_t *stmt = dir_db_query(db, "SELECT * FROM w", NULL);
+        SSO_CHECK(stmt && dir_db_step(stmt) == DIR_DB_ROW && dir_db_column_count(stmt) == 1);
+        dir_db_release(stmt);
+    }
+    SSO_CHECK(dir_db_run(other, NULL, "ALTER TABLE w ADD COLUMN b TEXT", NULL) == DIR_DB_OK);
+    dir_db_stmt_t *stmt = dir_db_query(db, "SELECT * FROM w", NULL);
+    SSO_CHECK(stmt && dir_db_step(stmt) == DIR_DB_ROW && dir_db_column_count(stmt) == 2);
+    dir_db_release(stmt);
+    SSO_CHECK(dir_db_run(other, NULL, "ALTER TABLE w ADD COLUMN c TEXT", NULL) == DIR_DB_OK);
+    SSO_CHECK(dir_db_begin_read(db) == 0);
+    stmt = dir_db_query(db, "SELECT * FROM w", NULL);
+    SSO_CHECK(stmt && dir_db_step(stmt) == DIR_DB_ERROR);
+    dir_db_release(stmt);
+    dir_db_rollback(db);
+    stmt = dir_db_query(db, "SELECT * FROM w", NULL);
+    SSO_CHECK(stmt && dir_db_step(stmt) == DIR_DB_ROW && dir_db_column_count(stmt) == 3);
+    dir_db_release(stmt);
+    SSO_CHECK(dir_db_int(db, "SELECT 11 + ?", "i", (int64_t) 5) == 16);
+
+    /* The cache's flush: the translations go and the server's prepared statements with them,
+       also when it comes in an aborted transaction; a statement out across it still runs. */
+    SSO_CHECK(s_prepared_count(db) == 2); /* since the schema change: w, 11 + ? */
+    stmt = dir_db_query(db, "SELECT 11 + ?", "i", (int64_t) 6);
+    /* Up to a full cache, one more to flush it, then another text, prepared, in the place
+       the statement out had: it must not run that one. */
+    size_t index = stmt ? ((s_stmt_t *) stmt)->entry : 0;
+    SSO_CHECK(index > 0);
+    SSO_CHECK(s_one_offs(db, 1000, (int) (S_CACHE_SIZE - conn->count) + 1) == 0);
+    SSO_CHECK(conn->count == 1 && s_one_offs(db, 2000, (int) index - 1) == 0);
+    for (int i = 0; i < 2; i++)
+        SSO_CHECK(dir_db_int(db, "SELECT 100 + ?", "i", (int64_t) 6) == 106);
+    SSO_CHECK(stmt && dir_db_step(stmt) == DIR_DB_ROW && dir_db_int64(stmt, 0) == 17);
+    dir_db_release(stmt);
+    for (int i = 0; i < 2; i++)
+        SSO_CHECK(dir_db_int(db, "SELECT 11 + ?", "i", (int64_t) 7) == 18);
+    SSO_CHECK(s_prepared_count(db) == 2); /* 100 + ?, 11 + ? */
+    SSO_CHECK(dir_db_begin(db) == 0 && dir_db_int(db, "SELECT nope FROM nowhere", NULL) == -1);
+    SSO_CHECK(s_one_offs(db, 3000, S_CACHE_SIZE) == -1);
+    dir_db_rollback(db);
+    for (int i = 0; i < 2; i++)
+        SSO_CHECK(dir_db_int(db, "SELECT 11 + ?", "i", (int64_t) 8) == 19);
+    SSO_CHECK(s_prepared_count(db) == 1);
+}
+
+/* The batch's savepoints go with the statements' round trips; a held-back one that fails
+   fails its whole transaction. */
+static void s_test_held_back(dir_db_t *db, dir_db_t *other)
+{
+    dir_db_conn_t *conn = dir_db_conn(db);
+    for (int i = 0; i < 2; i++) /* prepared first, so that only the batch is counted */
+        SSO_CHECK(s_org(db, "org_1") == DIR_DB_CONFLICT);
+    uint64_t trips = conn->trips;
+    SSO_CHECK(dir_db_batch_begin(db) == 0);
+    SSO_CHECK(dir_db_begin(db) == 0 && s_org(db, "org_h1") == DIR_DB_OK && dir_db_commit(db) == 0);
+    SSO_CHECK(dir_db_begin(db) == 0 && s_org(db, "org_h2") == DIR_DB_OK);
+    dir_db_rollback(db);
+    SSO_CHECK(dir_db_begin(db) == 0 && s_org(db, "org_1") == DIR_DB_CONFLICT
+              && s_org(db, "org_h3") == DIR_DB_OK && dir_db_commit(db) == 0);
+    SSO_CHECK(dir_db_begin(db) == 0 && dir_db_commit(db) == 0); /* a request that wrote nothing */
+    SSO_CHECK(dir_db_batch_intact(db) && dir_db_batch_end(db) == 0);
+    /* BEGIN; each insert; the conflict and its rollback to its own savepoint; COMMIT. */
+    SSO_CHECK(conn->trips - trips == 7);
+    SSO_CHECK(dir_db_int(other, "SELECT count(*) FROM organizations WHERE id LIKE 'org_h%'",
+                         NULL) == 2);
+    SSO_CHECK(dir_db_int(other, "SELECT count(*) FROM organizations WHERE id = 'org_h2'", NULL)
+              == 0);
+
+    /* A savepoint that is not there: the statement it went with fails, and the transaction is
+       rolled back whole, the work before it too. */
+    SSO_CHECK(dir_db_batch_begin(db) == 0);
+    SSO_CHECK(dir_db_begin(db) == 0 && s_org(db, "org_h4") == DIR_DB_OK);
+    SSO_CHECK(dir_db_run(db, NULL, "RELEASE SAVEPOINT nowhere", NULL) == DIR_DB_OK);
+    SSO_CHECK(dir_db_commit(db) == 0); /* its RELEASE held back behind the failing one */
+    /* The next request's rollback to its savepoint must not find the first one's instead,
+       undo that work and let the batch commit without it. */
+    SSO_CHECK(dir_db_begin(db) == 0 && s_org(db, "org_h5") == DIR_DB_ERROR);
+    dir_db_rollback(db);
+    SSO_CHECK(!dir_db_batch_intact(db));
+    SSO_CHECK(dir_db_batch_end(db) == -1);
+    SSO_CHECK(dir_db_int(other, "SELECT count(*) FROM organizations WHERE id IN ('org_h4', "
+                                "'org_h5')", NULL) == 0);
+    /* The same on its own in a transaction, before its COMMIT. */
+    SSO_CHECK(dir_db_begin(db) == 0 && s_org(db, "org_h6") == DIR_DB_OK);
+    SSO_CHECK(dir_db_run(db, NULL, "ROLLBACK TO SAVEPOINT nowhere", NULL) == DIR_DB_OK);
+    SSO_CHECK(dir_db_commit(db) == -1);
+    SSO_CHECK(dir_db_int(other, "SELECT count(*) FROM organizations WHERE id = 'org_h6'", NULL)
+              == 0);
+    SSO_CHECK(s_org(db, "org_h7") == DIR_DB_OK);
+}
+
 /* Exactly one of two directories uses a single-use row, the second waiting for the first. */
 static void s_test_exactly_once(dir_db_t *db, dir_db_t *other)
 {
@@ -1022,6 +1435,17 @@ static void s_test_reconnect(dir_db_t *db, dir_db_t *other)
     SSO_CHECK(dir_db_conn(db)->resets == resets + 1);
     SSO_CHECK(dir_db_int(db, "SELECT 2", NULL) == 2);
     SSO_CHECK(dir_db_int(db, "SELECT pg_backend_pid()", NULL) != pid);
+    /* The new session holds none of the old one's prepared statements: prepared again. */
+    uint64_t prepares = dir_db_conn(db)->prepares;
+    for (int i = 0; i < 3; i++)
+        SSO_CHECK(dir_db_int(db, "SELECT 30 + ?", "i", (int64_t) i) == 30 + i);
+    SSO_CHECK(dir_db_conn(db)->prepares == prepares + 1);
+    pid = dir_db_int(db, "SELECT pg_backend_pid()", NULL);
+    SSO_CHECK(dir_db_int(other, "SELECT pg_terminate_backend(?::int)::int", "i", pid) == 1);
+    SSO_CHECK(dir_db_int(db, "SELECT 1", NULL) == -1);
+    SSO_CHECK(dir_db_int(db, "SELECT 30 + ?", "i", (int64_t) 5) == 35);
+    SSO_CHECK(dir_db_int(db, "SELECT 30 + ?", "i", (int64_t) 6) == 36);
+    SSO_CHECK(dir_db_conn(db)->prepares == prepares + 2);
     /* In a transaction: it fails with it, and the next transaction works. */
     pid = dir_db_int(db, "SELECT pg_backend_pid()", NULL);
     SSO_CHECK(dir_db_begin(db) == 0 && s_org(db, "org_r1") == DIR_DB_OK);
@@ -1087,6 +1511,8 @@ void dir_db_pg_test(bool verbose)
         SSO_CHECK(db && other);
         if (db && other) {
             s_test_statements(db, other);
+            s_test_prepared(db, other);
+            s_test_held_back(db, other);
             s_test_exactly_once(db, other);
             s_test_reconnect(db, other);
             /* Destroyed with a statement out: its rows stay readable, a new one fails. */

@@ -21,6 +21,11 @@
    lock first (the signing keys' rotation). A read transaction is REPEATABLE READ: one
    snapshot, as SQLite's read transaction gives. Lock waits are bounded by the statement
    timeout (S_STATEMENT_TIMEOUT_MS): there is no database-wide write lock to try.
+   Round trips: a text's second run prepares it on the server, one prepared statement per
+   vector of parameter types bound (a reset, the cache's flush and a plan the schema changed
+   under forget them; an aborted transaction never prepares); the savepoint commands of a
+   sound transaction go with the next statement's round trip, and one of them failing rolls
+   the whole transaction back.
    A statement that finds the connection dead resets it once: that statement (and the
    transaction it was in) fails, the next one runs on the new connection. A statement on its
    own (no transaction) that meets a serialization failure or a deadlock is run again, up to
