@@ -8,6 +8,13 @@
 #   scripts/pg.sh restart DIR stop the server (fast: sessions cut) and start it again on the same
 #                             port, as a database restart in production
 #   scripts/pg.sh stop DIR    stop it and remove its files
+#   scripts/pg.sh ca DIR      print the path of the CA certificate of a cluster started with TLS
+#
+# SSO_PG_TLS=1 scripts/pg.sh start DIR: the cluster also serves TLS (ssl=on), with a certificate
+# for 127.0.0.1 and localhost signed by a CA made for it (DIR/ca.crt; its key is not kept), and
+# roles in the group sso_password_login log in over TCP by password (SCRAM). Plain TCP stays
+# accepted: the tests prove the client side (a URL that asks for TLS gets it or fails, never
+# falls back), which a server that refused plain text would hide.
 #
 # Trust authentication, on loopback and the socket only: the cluster is reachable from this
 # machine alone, and it holds nothing but test data. The server refuses to run as root, so a
@@ -37,7 +44,31 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-[ $# -eq 2 ] || die "usage: pg.sh start|url|restart|stop DIR"
+# Writes a CA (DIR/ca.crt) and a server certificate and key for 127.0.0.1 and localhost signed by
+# it into $1, the key readable by the server's user alone (the server refuses any other).
+make_tls() {
+  local tls=$1
+  mkdir -p "$tls"
+  (
+    cd "$tls"
+    umask 077
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+      -subj "/CN=sso test database CA" -keyout ca.key -out ca.crt \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign"
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+      -subj "/CN=localhost" -keyout server.key -out server.csr
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=CA:FALSE" \
+      "extendedKeyUsage=serverAuth" >server.ext
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile server.ext -out server.crt
+    rm -f ca.key ca.srl server.csr server.ext
+  ) >"$tls/openssl.log" 2>&1 || { cat "$tls/openssl.log" >&2; die "cannot make the certificates"; }
+  chmod 0644 "$tls/ca.crt" "$tls/server.crt"
+  [ "$(id -u)" != 0 ] || chown -R "$owner" "$tls"
+  cp "$tls/ca.crt" "$dir/ca.crt"
+}
+
+[ $# -eq 2 ] || die "usage: pg.sh start|url|ca|restart|stop DIR"
 cmd=$1
 dir=$2
 owner=${SSO_PG_USER:-nobody}
@@ -59,18 +90,28 @@ start)
   as_owner "$bin/initdb" -D "$home/data" -U postgres --auth=trust --locale=C --encoding=UTF8 \
     >"$home/initdb.log" 2>&1 || { cat "$home/initdb.log" >&2; die "initdb failed"; }
   # Loopback and the socket only, whatever initdb wrote.
-  as_owner tee "$home/data/pg_hba.conf" >/dev/null <<'EOF'
-local all all trust
-host all all 127.0.0.1/32 trust
-EOF
+  tls_options=
+  hba_password=
+  if [ "${SSO_PG_TLS:-0}" = 1 ]; then
+    make_tls "$home/tls"
+    tls_options="-c ssl=on -c ssl_cert_file=$home/tls/server.crt -c ssl_key_file=$home/tls/server.key"
+    hba_password="host all +sso_password_login 127.0.0.1/32 scram-sha-256"
+  fi
+  printf '%s\n' "local all all trust" ${hba_password:+"$hba_password"} \
+    "host all all 127.0.0.1/32 trust" | as_owner tee "$home/data/pg_hba.conf" >/dev/null
   # A port taken between the look and the start: try another.
   for try in 1 2 3 4 5; do
     port=$(free_port)
     # fsync off: a throw-away cluster's durability is not what the tests measure.
     if as_owner "$bin/pg_ctl" -D "$home/data" -l "$home/server.log" -w -t 30 \
-         -o "-p $port -k $home -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" \
+         -o "-p $port -k $home -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 $tls_options" \
          start >/dev/null; then
       echo "$port" >"$dir/port"
+      if [ -n "$tls_options" ]; then
+        as_owner "$bin/psql" -X -q -h "$home" -p "$port" -U postgres -d postgres \
+          -c "CREATE ROLE sso_password_login NOLOGIN" >/dev/null \
+          || die "cannot create the role sso_password_login"
+      fi
       echo "postgres://postgres@127.0.0.1:$port/postgres"
       exit 0
     fi
@@ -81,6 +122,10 @@ EOF
 url)
   [ -f "$dir/port" ] || die "no cluster started in $dir"
   echo "postgres://postgres@127.0.0.1:$(cat "$dir/port")/postgres"
+  ;;
+ca)
+  [ -f "$dir/ca.crt" ] || die "no cluster with TLS started in $dir"
+  echo "$(cd "$dir" && pwd)/ca.crt"
   ;;
 restart)
   [ -f "$dir/cluster" ] || die "no cluster started in $dir"
@@ -96,9 +141,9 @@ stop)
     as_owner "$(bindir)/pg_ctl" -D "$home/data" -m fast -w -t 30 stop >/dev/null || true
   fi
   rm -rf "$home"
-  rm -f "$dir/cluster" "$dir/port"
+  rm -f "$dir/cluster" "$dir/port" "$dir/ca.crt"
   ;;
 *)
-  die "usage: pg.sh start|url|restart|stop DIR"
+  die "usage: pg.sh start|url|ca|restart|stop DIR"
   ;;
 esac
