@@ -2,7 +2,8 @@
 # run): the broker's processes on ephemeral loopback ports with a fresh data directory, what
 # the scripts read off them (/proc CPU ticks and memory, the gateway's /metrics), and the complete SAML login of
 # bench/login.sh (saml_begin, saml_setup, prepare_broker, login_broker, row). Expects PY, here
-# and bin; start_broker also TOKEN_INSTANCES, SAML_INSTANCES, TOKEN_CPUS and token_pinned (1 =
+# and bin; start_broker also TOKEN_INSTANCES, SAML_INSTANCES, DIRECTORY_INSTANCES (default 1),
+# TOKEN_CPUS and token_pinned (1 =
 # pin the token instances to TOKEN_CPUS), and GATEWAYS (default 1) and, for the directory on
 # PostgreSQL, SSO_DATABASE_URL when the caller exports it.
 
@@ -124,6 +125,8 @@ start_broker() {
   # CPUs of TOKEN_CPUS, so the token endpoint's cores are those, whatever the instance count.
   services=(gateway directory oidc scim)
   for i in $(seq 2 ${#gw_ports[@]}); do services+=("gateway$i"); done
+  # More directories only on PostgreSQL (SQLite has one writer): same data dir, same master key.
+  for i in $(seq 2 "${DIRECTORY_INSTANCES:-1}"); do services+=("directory$i"); done
   for i in $(seq 1 "$TOKEN_INSTANCES"); do services+=("token$([ "$i" = 1 ] || echo "$i")"); done
   for i in $(seq 1 "$SAML_INSTANCES"); do services+=("saml$([ "$i" = 1 ] || echo "$i")"); done
   pin=()

@@ -12,7 +12,7 @@
 # asserted. Knobs (environment):
 #   N_TOKEN=600 TOKEN_C=8 TOKEN_INSTANCES_LIST="1 2 3"   N_LOGIN=400 LOGIN_C=8 GATEWAYS_LIST="1 2"
 #   TOKEN_CPUS="" (unpinned: taskset CPU list the token instances share, as in bench/login.sh)
-#   PG=1 (0 skips PostgreSQL)  IDLE_SECONDS=3 (each login setup's CPU at rest, measured first)
+#   PG=1 (0 skips PostgreSQL)  PG_DIRECTORIES_LIST="1 2" (directory instances, PostgreSQL only)  IDLE_SECONDS=3 (each login setup's CPU at rest, measured first)
 #   PG_STATS=0 (1: the bench's cluster loads pg_stat_statements; per PostgreSQL setup, the
 #   statements, transactions and server time per login, and the top statements by total time)
 set -euo pipefail
@@ -20,6 +20,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 bin="${1:-build}/bin"
 N_TOKEN="${N_TOKEN:-600}" TOKEN_C="${TOKEN_C:-8}" TOKEN_INSTANCES_LIST="${TOKEN_INSTANCES_LIST:-1 2 3}"
 N_LOGIN="${N_LOGIN:-400}" LOGIN_C="${LOGIN_C:-8}" GATEWAYS_LIST="${GATEWAYS_LIST:-1 2}"
+PG_DIRECTORIES_LIST="${PG_DIRECTORIES_LIST:-1 2}"
 TOKEN_CPUS="${TOKEN_CPUS-}" PG="${PG:-1}" IDLE_SECONDS="${IDLE_SECONDS:-3}" PG_STATS="${PG_STATS:-0}"
 SAML_INSTANCES=1
 PY=/usr/bin/python3
@@ -115,8 +116,11 @@ echo "   with several gateways one driver spreads its $LOGIN_C connections over 
 : >"$work/figures" ; : >"$work/setups.tsv"
 db=0
 for store in $stores; do
+  directories_list=1
+  [ "$store" != postgresql ] || directories_list=$PG_DIRECTORIES_LIST
+  for d in $directories_list; do
   for g in $GATEWAYS_LIST; do
-    name="$g gateway$([ "$g" = 1 ] || echo s), $store"
+    name="$g gateway$([ "$g" = 1 ] || echo s),$([ "$d" = 1 ] || echo " $d directories,") $store"
     if [ "$store" = postgresql ]; then
       db=$((db + 1))
       psql -q "$pg_url" -c "CREATE DATABASE bench_$db" >/dev/null # a fresh store per setup
@@ -127,7 +131,7 @@ for store in $stores; do
     # cpu_all counts the PostgreSQL server's CPU (as "postgres") in its runs only.
     pg_postmaster=""
     [ "$store" != postgresql ] || pg_postmaster=$pg_server
-    GATEWAYS=$g TOKEN_INSTANCES=1 up "$name"
+    GATEWAYS=$g TOKEN_INSTANCES=1 DIRECTORY_INSTANCES=$d up "$name"
     # At rest: what the setup costs with no request (heartbeats, timers), per second.
     idle_before=$(cpu_all); sleep "$IDLE_SECONDS"; idle_after=$(cpu_all)
     echo "    at rest, CPU µs per second: $(cpu_per "$idle_before" "$idle_after" "$IDLE_SECONDS")"
@@ -152,6 +156,7 @@ for store in $stores; do
       "$(( $(kv errors "$auth_line") + $(kv errors "$line") ))" >>"$work/setups.tsv"
     echo "    the machine was busy $($PY -c "print(round(($busy_after - $busy_before) / $(getconf CLK_TCK) / $(kv seconds "$line"), 2))") cores during the ACS + token + userinfo phase ($(nproc) in all)"
     stop_broker
+  done
   done
 done
 
