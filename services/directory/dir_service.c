@@ -116,26 +116,28 @@ static int s_batch_begin(sso_service_t *service)
     s_report_writes(service, 0);
     int64_t until = sso_now_ms() + S_DATABASE_WAIT_MS;
     int pause_ms = 10;
-    bool waited = false;
+    bool waited = false, begun_again = false;
     for (;;) {
         if (dir_db_batch_begin(dir->db) == 0) {
             if (waited)
                 sso_info("directory: the database is back; serving the requests that waited");
             return 0;
         }
-        int back = dir_db_reconnect(dir->db);
+        int back = dir_db_reconnect(dir->db); /* blocks about a second at most */
         if (back == 0 || sso_now_ms() + pause_ms > until)
             return -1; /* not a lost connection, or waited enough: served alone, as before */
-        if (back < 0) {
-            if (!waited)
-                sso_warn("directory: the database cannot be reached; requests wait for it "
-                         "(up to %d ms)", S_DATABASE_WAIT_MS);
-            waited = true;
-            if (service->worker)
-                sso_worker_heartbeat_if_due(service->worker);
-            sso_service_sleep(pause_ms);
-            pause_ms = pause_ms * 2 > 500 ? 500 : pause_ms * 2;
+        if (back > 0 && !begun_again) {
+            begun_again = true; /* connected again: begin on it at once, once */
+            continue;
         }
+        if (!waited)
+            sso_warn("directory: the database cannot be reached; requests wait for it (up to "
+                     "%d ms)", S_DATABASE_WAIT_MS);
+        waited = true;
+        if (service->worker)
+            sso_worker_heartbeat_if_due(service->worker);
+        sso_service_sleep(pause_ms);
+        pause_ms = pause_ms * 2 > 500 ? 500 : pause_ms * 2;
     }
 }
 

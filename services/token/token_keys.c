@@ -132,8 +132,17 @@ static int s_apply(token_keys_t *self, uint64_t ticket, Sso__SigningKey **keys, 
        keys nor outranks an answer to an earlier call. Tickets order the calls as sent, not
        as the directories served them: a list asked for while another fiber's first key was
        being stored can come back empty after that put's answer, which it must not hide. */
-    if (n_keys == 0)
+    if (n_keys == 0) {
+        /* Yet a directory whose keys are gone (a database restored without them) would be
+           asked again by every request: say so, and serve the keys held until the next
+           refresh. */
+        if (self->count) {
+            sso_warn("the directory lists no signing key; serving the %zu held until the next "
+                     "refresh", self->count);
+            self->loaded_at = sso_now_ms();
+        }
         return 0;
+    }
     if (ticket < self->applied)
         return 0; /* a newer list is in place already */
     self->applied = ticket;

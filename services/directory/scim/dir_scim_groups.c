@@ -260,15 +260,20 @@ static int s_add(s_change_t *change, char **ids, size_t n)
     int rc = step == DIR_DB_DONE
                      && dir_db_run(db, &changes, "INSERT INTO scim_group_members (group_id, "
                                                  "user_id, position) SELECT ?1, j.value, ?2 + "
-                                                 "j.key FROM json_each(?3) AS j WHERE true ON "
-                                                 "CONFLICT DO NOTHING",
-                                   "sis", change->group_id, first, list) == DIR_DB_OK
+                                                 "j.key FROM json_each(?3) AS j WHERE EXISTS "
+                                                 "(SELECT 1 FROM scim_users u WHERE u.id = "
+                                                 "j.value AND u.directory_id = ?4 AND "
+                                                 "u.deleted_at IS NULL) ON CONFLICT DO NOTHING",
+                                   "siss", change->group_id, first, list,
+                                   change->directory_id) == DIR_DB_OK
                  ? 0
                  : -1;
     free(list);
     if (rc != 0 || changes == 0)
         return rc;
-    /* Positions leave gaps where an id was a member already: only their order counts. */
+    /* Positions leave gaps where an id was a member already (or a user deleted since the check
+       above, by another directory): only their order counts. (EXISTS, not a join: SQLite
+       would put the users outside and read the array once per user.) */
     change->position += (int64_t) n;
     change->added += (size_t) changes;
     return s_member_events(change, "group.user_added", first, NULL, change->wanted_added);

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@
 
 #define S_STATEMENT_TIMEOUT_MS 10000
 #define S_CONNECT_TIMEOUT_S "10"
+/* How long one reconnection may block the directory's loop (its heartbeats wait meanwhile). */
+#define S_RECONNECT_MS 1000
 /* Translations kept per connection; when full they all go (the directory's hot statements
    are far fewer, so that happens only to a process that runs many one-off texts), and so do
    their prepared statements on the server. */
@@ -82,6 +85,8 @@ struct dir_db_conn_t {
     int pending_count;
     char error[512];     /* the last failure, for errmsg */
     uint64_t resets;     /* for the self-test */
+    bool unset;          /* connected, but its settings (s_setup) not made: not usable yet */
+    bool down;           /* the last reconnection failed (said once, not at every try) */
     uint64_t prepares;   /* for the self-test */
     uint64_t trips;      /* round trips to the server, for the self-test */
 };
@@ -181,23 +186,74 @@ static int s_setup(dir_db_conn_t *conn)
     return s_simple(conn, sql);
 }
 
-/* The connection is gone (the server restarted, the network failed): one reset. The statement
-   that found out fails all the same, with its transaction. */
-static void s_check_connection(dir_db_conn_t *conn)
+/* Monotonic milliseconds (poll deadlines). */
+static int64_t s_now_ms(void)
 {
-    if (!conn->pg || PQstatus(conn->pg) != CONNECTION_BAD)
-        return;
-    sso_warn("db: the connection to PostgreSQL was lost (%s); connecting again", conn->error);
-    PQreset(conn->pg);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* PQreset without blocking past ms (PQreset itself may wait connect_timeout per address, and
+   the loop's heartbeats with it): true when connected. On false the connection is left
+   half-made or bad, and the next s_reconnect_now starts over. */
+static bool s_reset(PGconn *pg, int ms)
+{
+    if (!PQresetStart(pg))
+        return false;
+    int64_t until = s_now_ms() + ms;
+    PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+    for (;;) {
+        int64_t left = until - s_now_ms();
+        if (left <= 0 || PQsocket(pg) < 0)
+            return false;
+        struct pollfd item = {.fd = PQsocket(pg),
+                              .events = status == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        if (poll(&item, 1, (int) left) < 0 && errno != EINTR)
+            return false;
+        status = PQresetPoll(pg);
+        if (status == PGRES_POLLING_OK)
+            return true;
+        if (status == PGRES_POLLING_FAILED)
+            return false;
+    }
+}
+
+/* A new session in place of the connection's: what the old one held (prepared statements,
+   held-back commands, its transaction) is gone. Bounded by S_RECONNECT_MS. */
+static void s_reconnect_now(dir_db_conn_t *conn)
+{
+    if (!conn->down)
+        sso_warn("db: the connection to PostgreSQL was lost (%s); connecting again",
+                 conn->error);
+    bool up = s_reset(conn->pg, S_RECONNECT_MS);
     conn->resets++;
-    /* A new session: the server holds none of the old one's prepared statements. */
     conn->generation++;
     conn->deallocate_all = false;
     conn->pending_count = 0; /* their transaction is gone */
-    if (PQstatus(conn->pg) != CONNECTION_OK || s_setup(conn) != 0)
-        sso_error("db: PostgreSQL is still unreachable: %s", PQerrorMessage(conn->pg));
-    else
-        sso_info("db: connected to PostgreSQL again");
+    conn->unset = !up || s_setup(conn) != 0;
+    if (conn->unset) {
+        if (!conn->down)
+            sso_error("db: PostgreSQL is still unreachable: %s", PQerrorMessage(conn->pg));
+        conn->down = true;
+        return;
+    }
+    sso_info("db: connected to PostgreSQL again");
+    conn->down = false;
+}
+
+/* The connection is gone (the server restarted, the network failed) or was left unusable by a
+   reconnection that did not finish: one reconnection. The statement that found out fails all
+   the same, with its transaction. */
+static void s_check_connection(dir_db_conn_t *conn)
+{
+    if (!conn->pg || (PQstatus(conn->pg) == CONNECTION_OK && !conn->unset))
+        return;
+    if (PQstatus(conn->pg) == CONNECTION_OK) { /* connected; its settings failed before */
+        conn->unset = s_setup(conn) != 0;
+        return;
+    }
+    s_reconnect_now(conn);
 }
 
 /* Forgets every translation (and with them their prepared statements). */
@@ -730,6 +786,16 @@ static PGresult *s_pipeline(dir_db_conn_t *conn, s_stmt_t *stmt, const char *nam
     PQclear(sync);
     if (PQexitPipelineMode(pg) != 1)
         sso_warn("db: %s", PQerrorMessage(pg)); /* a lost connection: the reset clears it */
+    if (PQstatus(pg) == CONNECTION_OK && PQpipelineStatus(pg) != PQ_PIPELINE_OFF) {
+        /* A send failed part-way (no sync went): commands wait unread in the pipeline, which
+           would answer the next statement with their results. Only a new session is clean. */
+        s_set_error(conn, "a pipeline could not be sent whole; the session is replaced");
+        sso_error("db: %s", conn->error);
+        s_reconnect_now(conn);
+        PQclear(mine);
+        PQclear(before);
+        return NULL;
+    }
     if (before) {
         PQclear(mine); /* aborted with the pipeline */
         if (held_failed) {
@@ -750,10 +816,13 @@ static PGresult *s_run(s_stmt_t *stmt, bool guard)
        its end, and the statement fails as it would unprepared. */
     s_variant_t *variant = status == PQTRANS_INERROR ? NULL : s_variant(stmt);
     if (variant && conn->deallocate_all) {
-        if (s_simple(conn, "DEALLOCATE ALL") != 0)
-            variant = NULL;
-        else
+        if (s_simple(conn, "DEALLOCATE ALL") == 0)
             conn->deallocate_all = false;
+        else if (status == PQTRANS_INTRANS && PQtransactionStatus(conn->pg) != PQTRANS_INTRANS)
+            return NULL; /* a held-back command failed first and rolled the transaction back:
+                            the statement must not now run on its own, outside it */
+        else
+            variant = NULL;
     }
     bool prepared = variant && variant->generation == conn->generation;
     bool prepare = variant && !prepared && ++variant->runs >= 2;
@@ -794,6 +863,15 @@ static int s_execute(s_stmt_t *stmt)
     stmt->executed = true;
     if (!conn->pg) {
         s_set_error(conn, "the connection is closed");
+        return DIR_DB_ERROR;
+    }
+    /* A session whose settings failed after a reconnection (statement_timeout bounds every
+       lock wait) runs nothing until they are made. */
+    if (conn->unset && PQstatus(conn->pg) == CONNECTION_OK)
+        conn->unset = s_setup(conn) != 0;
+    if (conn->unset) {
+        s_set_error(conn, "the PostgreSQL session is not set up (reconnecting)");
+        s_check_connection(conn);
         return DIR_DB_ERROR;
     }
     /* COMMIT with no transaction (a reset connection lost it) is a failure, as in SQLite. */
@@ -969,7 +1047,9 @@ static const void *s_blob(dir_db_stmt_t *head, int column, size_t *len)
 static int64_t s_reconnect(dir_db_conn_t *conn)
 {
     s_check_connection(conn);
-    return conn->pg && PQstatus(conn->pg) == CONNECTION_OK ? (int64_t) conn->resets : -1;
+    return conn->pg && PQstatus(conn->pg) == CONNECTION_OK && !conn->unset
+               ? (int64_t) conn->resets
+               : -1;
 }
 
 const dir_db_engine_t dir_db_pg_engine = {
@@ -1399,6 +1479,22 @@ static void s_test_held_back(dir_db_t *db, dir_db_t *other)
     SSO_CHECK(dir_db_int(other, "SELECT count(*) FROM organizations WHERE id = 'org_h6'", NULL)
               == 0);
     SSO_CHECK(s_org(db, "org_h7") == DIR_DB_OK);
+    /* The same when the statement after the failing one first sends DEALLOCATE ALL (after a
+       flush, or a plan another directory's migration made stale): the held command fails
+       there and rolls the batch back; the statement must then fail, not run (and commit) on
+       its own outside it. */
+    SSO_CHECK(dir_db_batch_begin(db) == 0);
+    SSO_CHECK(dir_db_begin(db) == 0 && s_org(db, "org_h8") == DIR_DB_OK && dir_db_commit(db) == 0);
+    SSO_CHECK(dir_db_begin(db) == 0);
+    SSO_CHECK(dir_db_run(db, NULL, "RELEASE SAVEPOINT nowhere", NULL) == DIR_DB_OK);
+    conn->deallocate_all = true;
+    int deleted = -1;
+    SSO_CHECK(dir_db_run(db, &deleted, "DELETE FROM organizations WHERE id = ?", "s", "org_h7")
+              == DIR_DB_ERROR);
+    dir_db_rollback(db);
+    SSO_CHECK(dir_db_batch_end(db) == -1);
+    SSO_CHECK(dir_db_int(other, "SELECT count(*) FROM organizations WHERE id IN ('org_h7', "
+                                "'org_h8')", NULL) == 1);
 }
 
 /* Exactly one of two directories uses a single-use row, the second waiting for the first. */
