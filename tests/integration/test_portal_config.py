@@ -193,6 +193,7 @@ def test_every_route_refuses_another_organization(broker):
               ("GET", "/connections/{c}"), ("PATCH", "/connections/{c}"),
               ("DELETE", "/connections/{c}"), ("POST", "/connections/{c}/enable"),
               ("POST", "/connections/{c}/disable"), ("POST", "/connections/{c}/test"),
+              ("GET", "/connections/{c}/last_login"),
               ("GET", "/tests/{t}"), ("POST", "/saml/check"), ("GET", "/events")]
     body = {"type": "saml", "idp_entity_id": "e"}
     for method, path in routes:

@@ -156,6 +156,7 @@ function crossOrgCases(b) {
     { method: 'DELETE', path: `connections/${b.conn}`, needs: 'routes' },
     { method: 'POST', path: `connections/${b.conn}/enable`, needs: 'routes' },
     { method: 'POST', path: `connections/${b.conn}/disable`, needs: 'routes' },
+    { method: 'GET', path: `connections/${b.conn}/last_login` },
     { method: 'POST', path: `connections/${b.conn}/test`, body: { organization_id: b.org } },
     { method: 'GET', path: `tests/${b.test}?organization_id=${b.org}` },
     { method: 'GET', path: `organizations/${b.org}` },
