@@ -697,14 +697,15 @@ static void *s_request_line(void *cls, const char *uri, struct MHD_Connection *c
 }
 
 /* The sweep's cut: past SSO_REQUEST_READ_TIMEOUT_MS. A connection still sending its headers
-   has had no word from MHD, which cannot answer before it has them: on plain HTTP the 408 is
-   written here (MHD writes nothing to a connection reading a request). Then both directions
-   are shut, so MHD reads the end and closes it. An idle kept-alive connection is just closed,
-   as MHD's idle timeout would. */
+   or its body has had no answer from MHD, which answers only once the request is whole (a
+   body too large or over budget too: s_take_body drops it and answers at its end): on plain
+   HTTP the 408 is written here (MHD writes nothing to a connection reading a request, bar a
+   100 Continue before the body). Then both directions are shut, so MHD reads the end and
+   closes it. An idle kept-alive connection is just closed, as MHD's idle timeout would. */
 static void s_cut(void *arg, int fd, gateway_cut_phase_t phase)
 {
     gateway_http_t *http = arg;
-    if (phase == GATEWAY_CUT_HEADERS && !http->tls_cert)
+    if ((phase == GATEWAY_CUT_HEADERS || phase == GATEWAY_CUT_BODY) && !http->tls_cert)
         (void) send(fd, http->cut_answer, http->cut_answer_len, MSG_DONTWAIT | MSG_NOSIGNAL);
     shutdown(fd, SHUT_RDWR);
     if (phase != GATEWAY_CUT_IDLE)
